@@ -1,0 +1,218 @@
+"""Hive / Glue type strings and their DuckDB, Arrow and Athena counterparts.
+
+Types are parsed with sqlglot's Hive dialect. A bare ``decimal`` has Hive's scale 0 but is
+widened to precision 38 on purpose: Athena users declare DynamoDB-export ids as plain
+``decimal`` and expect every digit back, and DynamoDB numbers carry up to 38 digits
+(sqlglot's own default, DECIMAL(18,3), would truncate them).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sqlglot import exp
+from sqlglot.errors import ParseError
+
+from lakebox.errors import SemanticError
+
+BARE_DECIMAL = (38, 0)
+
+_HIVE_NAMES: dict[exp.DType, str] = {
+    exp.DType.TEXT: "string",
+    exp.DType.VARCHAR: "varchar",
+    exp.DType.CHAR: "char",
+    exp.DType.BOOLEAN: "boolean",
+    exp.DType.TINYINT: "tinyint",
+    exp.DType.SMALLINT: "smallint",
+    exp.DType.INT: "int",
+    exp.DType.BIGINT: "bigint",
+    exp.DType.FLOAT: "float",
+    exp.DType.DOUBLE: "double",
+    exp.DType.DECIMAL: "decimal",
+    exp.DType.DATE: "date",
+    exp.DType.TIMESTAMP: "timestamp",
+    exp.DType.BINARY: "binary",
+    exp.DType.VARBINARY: "binary",
+    exp.DType.ARRAY: "array",
+    exp.DType.MAP: "map",
+    exp.DType.STRUCT: "struct",
+}
+
+
+@lru_cache(maxsize=4096)
+def parse_type(text: str) -> exp.DataType:
+    """Parse a Hive type string; raises SemanticError naming the type when it is invalid."""
+    try:
+        dt = exp.DataType.build(text.strip(), dialect="hive")
+    except (ParseError, ValueError) as err:
+        raise SemanticError(f"unknown or malformed type {text!r}") from err
+    _check_known(dt, text)
+    return dt
+
+
+def _check_known(dt: exp.DataType, text: str) -> None:
+    if dt.this not in _HIVE_NAMES and dt.this != exp.DType.USERDEFINED:
+        raise SemanticError(f"type {text!r} is not a Hive / Athena column type")
+    if dt.this == exp.DType.USERDEFINED:
+        raise SemanticError(f"unknown type {text!r}")
+    arity = {exp.DType.ARRAY: 1, exp.DType.MAP: 2}.get(dt.this)
+    if (arity is not None and len(dt.expressions) != arity) or (
+            dt.this == exp.DType.STRUCT and not dt.expressions):
+        raise SemanticError(f"malformed type {text!r}: unknown or missing element type")
+    for child in dt.expressions:
+        if isinstance(child, exp.DataType):
+            _check_known(child, text)
+        elif isinstance(child, exp.ColumnDef) and isinstance(child.args.get("kind"), exp.DataType):
+            _check_known(child.args["kind"], text)
+
+
+def _decimal_params(dt: exp.DataType) -> tuple[int, int]:
+    params = [int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name)
+              for p in dt.expressions]
+    if not params:
+        return BARE_DECIMAL
+    if len(params) == 1:
+        return params[0], 0
+    return params[0], params[1]
+
+
+def hive_type(dt: exp.DataType) -> str:
+    """Canonical Glue spelling: lower case, no spaces (``struct<a:int,b:array<string>>``)."""
+    kind = dt.this
+    name = _HIVE_NAMES.get(kind, kind.value.lower())
+    if kind == exp.DType.DECIMAL:
+        if not dt.expressions:
+            return "decimal"
+        p, s = _decimal_params(dt)
+        return f"decimal({p},{s})"
+    if kind in (exp.DType.CHAR, exp.DType.VARCHAR) and dt.expressions:
+        return f"{name}({dt.expressions[0].name})"
+    if kind == exp.DType.ARRAY:
+        return f"array<{hive_type(_child(dt, 0))}>"
+    if kind == exp.DType.MAP:
+        return f"map<{hive_type(_child(dt, 0))},{hive_type(_child(dt, 1))}>"
+    if kind == exp.DType.STRUCT:
+        fields = ",".join(f"{f.name}:{hive_type(f.args['kind'])}" for f in dt.expressions)
+        return f"struct<{fields}>"
+    return name
+
+
+def _child(dt: exp.DataType, index: int) -> exp.DataType:
+    child = dt.expressions[index]
+    assert isinstance(child, exp.DataType)
+    return child
+
+
+def normalize_type(text: str) -> str:
+    return hive_type(parse_type(text))
+
+
+@lru_cache(maxsize=4096)
+def duckdb_type(text: str) -> str:
+    """DuckDB type for a Hive type string."""
+    return _duck(parse_type(text))
+
+
+def _duck(dt: exp.DataType) -> str:
+    kind = dt.this
+    if kind == exp.DType.DECIMAL:
+        p, s = _decimal_params(dt)
+        return f"DECIMAL({p},{s})"
+    if kind in (exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR):
+        return "VARCHAR"
+    if kind == exp.DType.TIMESTAMP:
+        return "TIMESTAMP"
+    if kind == exp.DType.FLOAT:
+        return "FLOAT"
+    if kind in (exp.DType.BINARY, exp.DType.VARBINARY):
+        return "BLOB"
+    if kind == exp.DType.ARRAY:
+        return f"{_duck(_child(dt, 0))}[]"
+    if kind == exp.DType.MAP:
+        return f"MAP({_duck(_child(dt, 0))}, {_duck(_child(dt, 1))})"
+    if kind == exp.DType.STRUCT:
+        fields = ", ".join(f'"{f.name}" {_duck(f.args["kind"])}' for f in dt.expressions)
+        return f"STRUCT({fields})"
+    return {
+        exp.DType.BOOLEAN: "BOOLEAN", exp.DType.TINYINT: "TINYINT",
+        exp.DType.SMALLINT: "SMALLINT", exp.DType.INT: "INTEGER", exp.DType.BIGINT: "BIGINT",
+        exp.DType.DOUBLE: "DOUBLE", exp.DType.DATE: "DATE",
+    }[kind]
+
+
+def is_primitive(text: str) -> bool:
+    return parse_type(text).this not in (exp.DType.ARRAY, exp.DType.MAP, exp.DType.STRUCT)
+
+
+def arrow_type(text: str) -> object:
+    """pyarrow DataType for a Hive type string."""
+    import pyarrow as pa
+
+    def conv(dt: exp.DataType) -> pa.DataType:
+        kind = dt.this
+        if kind == exp.DType.DECIMAL:
+            p, s = _decimal_params(dt)
+            return pa.decimal128(p, s)
+        if kind == exp.DType.ARRAY:
+            return pa.list_(conv(_child(dt, 0)))
+        if kind == exp.DType.MAP:
+            return pa.map_(conv(_child(dt, 0)), conv(_child(dt, 1)))
+        if kind == exp.DType.STRUCT:
+            return pa.struct([pa.field(f.name, conv(f.args["kind"])) for f in dt.expressions])
+        return {
+            exp.DType.TEXT: pa.string(), exp.DType.VARCHAR: pa.string(),
+            exp.DType.CHAR: pa.string(), exp.DType.BOOLEAN: pa.bool_(),
+            exp.DType.TINYINT: pa.int8(), exp.DType.SMALLINT: pa.int16(),
+            exp.DType.INT: pa.int32(), exp.DType.BIGINT: pa.int64(),
+            exp.DType.FLOAT: pa.float32(), exp.DType.DOUBLE: pa.float64(),
+            exp.DType.DATE: pa.date32(), exp.DType.TIMESTAMP: pa.timestamp("us"),
+            exp.DType.BINARY: pa.binary(), exp.DType.VARBINARY: pa.binary(),
+        }[kind]
+
+    return conv(parse_type(text))
+
+
+def athena_type_from_arrow(t: object) -> str:
+    """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type)."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "varchar"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_int8(t) or pa.types.is_uint8(t):
+        return "tinyint"
+    if pa.types.is_int16(t) or pa.types.is_uint16(t):
+        return "smallint"
+    if pa.types.is_int32(t):
+        return "integer"
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_float32(t):
+        return "real"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t):
+        return "timestamp with time zone" if t.tz else "timestamp"
+    if pa.types.is_time(t):
+        return "time"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "varbinary"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return f"array({athena_type_from_arrow(t.value_type)})"
+    if pa.types.is_map(t):
+        return f"map({athena_type_from_arrow(t.key_type)}, {athena_type_from_arrow(t.item_type)})"
+    if pa.types.is_struct(t):
+        inner = ", ".join(f"{t.field(i).name} {athena_type_from_arrow(t.field(i).type)}"
+                          for i in range(t.num_fields))
+        return f"row({inner})"
+    if pa.types.is_null(t):
+        return "unknown"
+    if pa.types.is_duration(t) or pa.types.is_interval(t):
+        return "interval day to second"
+    return str(t)

@@ -1,0 +1,65 @@
+"""Lake configuration: where the lake lives and how to reach object storage."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lakebox.errors import ConfigError
+
+DEFAULT_HOME = ".lakebox"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """How to reach an S3-compatible endpoint. Unset values fall back to the usual AWS
+    environment variables and profiles (resolved by botocore)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    profile: str | None = None
+
+    @classmethod
+    def from_env(cls) -> S3Settings:
+        env = os.environ
+        return cls(
+            endpoint_url=env.get("LAKEBOX_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3")
+            or env.get("AWS_ENDPOINT_URL"),
+            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            access_key_id=env.get("AWS_ACCESS_KEY_ID"),
+            secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
+            session_token=env.get("AWS_SESSION_TOKEN"),
+            profile=env.get("AWS_PROFILE"),
+        )
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """``home`` holds metadata (catalog database, caches) and, in local mode, one folder
+    per bucket. ``storage`` is ``local`` (buckets are folders) or ``s3``."""
+
+    home: Path
+    storage: str = "local"
+    s3: S3Settings = field(default_factory=S3Settings)
+    default_database: str = "default"
+
+    @classmethod
+    def from_env(cls, home: str | os.PathLike[str] | None = None, storage: str | None = None,
+                 s3: S3Settings | None = None) -> LakeConfig:
+        root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
+        mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
+        if mode not in ("local", "s3"):
+            raise ConfigError(f"unknown storage mode {mode!r}: use 'local' or 's3'")
+        return cls(home=root, storage=mode, s3=s3 or S3Settings.from_env())
+
+    @property
+    def metadata_dir(self) -> Path:
+        return self.home / "_lakebox"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.metadata_dir / "cache"

@@ -1,0 +1,84 @@
+"""The lakebox exception hierarchy.
+
+One root, ``LakeboxError``; every error a user can cause derives from it and carries a
+message that says what went wrong and, where it helps, what to do. The CLI prints these
+without a traceback. ``transient`` marks errors worth retrying (workflow Retry, clients).
+"""
+
+from __future__ import annotations
+
+
+class LakeboxError(Exception):
+    """Root of every error lakebox raises on purpose."""
+
+    #: Athena / Glue style error code, used by API shells and workflow error names.
+    code: str = "InternalServerException"
+    transient: bool = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidRequestError(LakeboxError):
+    """The request is well formed but not valid (bad property, wrong argument, ...)."""
+
+    code = "InvalidRequestException"
+
+
+class SqlSyntaxError(InvalidRequestError):
+    """A statement does not parse; ``line`` / ``column`` are 1-based when known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        where = f"line {line}:{column}: " if line is not None and column is not None else ""
+        super().__init__(f"{where}{message}")
+        self.line = line
+        self.column = column
+
+
+class SemanticError(InvalidRequestError):
+    """The statement parses but refers to something wrong (unknown column, bad type)."""
+
+
+class UnsupportedError(InvalidRequestError):
+    """Valid for AWS, not (yet) supported by lakebox; the message says what is missing."""
+
+
+class EntityNotFoundError(LakeboxError):
+    code = "EntityNotFoundException"
+
+
+class AlreadyExistsError(LakeboxError):
+    code = "AlreadyExistsException"
+
+
+class ConcurrentModificationError(LakeboxError):
+    """Someone else changed the same entity first; retrying is safe."""
+
+    code = "ConcurrentModificationException"
+    transient = True
+
+
+class DataError(LakeboxError):
+    """A data file could not be read; names the file and, for line formats, the line."""
+
+    code = "HIVE_BAD_DATA"
+
+    def __init__(self, message: str, uri: str | None = None, line: int | None = None) -> None:
+        parts = [message]
+        if uri:
+            parts.append(f"file {uri}" + (f", line {line}" if line is not None else ""))
+        super().__init__(" — ".join(parts) if uri else message)
+        self.uri = uri
+        self.line = line
+
+
+class StorageError(LakeboxError):
+    code = "StorageException"
+
+
+class ConfigError(LakeboxError):
+    code = "ConfigurationException"

@@ -1,0 +1,251 @@
+"""The storage facade. Every component asks it for files by URI and never learns whether
+a bucket is a local folder or a real S3 bucket.
+
+Backends are fsspec filesystems picked from a registry by storage mode; ``engine_path``
+turns a URI into what DuckDB opens (a local path, or an ``s3://`` URI served by the same
+fsspec filesystem registered with DuckDB, since httpfs cannot always be loaded).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+
+from lakebox.config import LakeConfig
+from lakebox.errors import StorageError
+from lakebox.storage.uri import ObjectURI, parse_uri
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    uri: str
+    size: int
+    mtime: float
+
+
+def is_hidden(name: str) -> bool:
+    """Athena (Hadoop) skips files whose name starts with ``_`` or ``.``."""
+    return name.startswith(("_", "."))
+
+
+class Storage:
+    """Resolves URIs for one lake. ``fs_for`` returns the fsspec filesystem and the path in
+    it; local buckets live under ``<home>/<bucket>/``."""
+
+    def __init__(self, config: LakeConfig) -> None:
+        self.config = config
+        self.mode = config.storage
+        self._local = LocalFileSystem()
+        self._s3: fsspec.AbstractFileSystem | None = None
+
+    # -- resolution -------------------------------------------------------------------
+    @property
+    def s3fs(self) -> fsspec.AbstractFileSystem:
+        if self._s3 is None:
+            self._s3 = make_s3_filesystem(self.config)
+        return self._s3
+
+    def fs_for(self, location: str | ObjectURI) -> tuple[fsspec.AbstractFileSystem, str]:
+        uri = parse_uri(location) if isinstance(location, str) else location
+        if not uri.is_s3:
+            return self._local, uri.key
+        if self.mode == "s3":
+            return self.s3fs, f"{uri.bucket}/{uri.key}"
+        return self._local, str(self.config.home / uri.bucket / uri.key) + (
+            "/" if uri.key.endswith("/") or not uri.key else "")
+
+    def engine_path(self, location: str) -> str:
+        """What the engine opens for this URI: a local path, or ``s3://`` for S3 mode."""
+        uri = parse_uri(location)
+        if uri.is_s3 and self.mode == "s3":
+            return f"s3://{uri.bucket}/{uri.key}"
+        return self.fs_for(uri)[1]
+
+    def local_path(self, location: str) -> Path | None:
+        """The local file behind a URI, or None when the object lives in S3."""
+        fs, path = self.fs_for(location)
+        return Path(path) if fs is self._local else None
+
+    def to_uri(self, fs: fsspec.AbstractFileSystem, path: str, like: ObjectURI) -> str:
+        if like.is_s3 and fs is not self._local:
+            return f"s3://{path}"
+        if like.is_s3:
+            rel = os.path.relpath(path, self.config.home / like.bucket)
+            return f"s3://{like.bucket}/{rel.replace(os.sep, '/')}"
+        return f"file://{path}"
+
+    # -- listing ----------------------------------------------------------------------
+    def list_files(self, location: str, recursive: bool = True,
+                   include_hidden: bool = False) -> list[FileInfo]:
+        """Files under a prefix (folder semantics: ``s3://b/x`` lists ``s3://b/x/...``), sorted.
+
+        Hidden files (``_SUCCESS``, ``.crc``) and hidden folders are skipped as Athena does.
+        """
+        uri = parse_uri(location).as_prefix()
+        fs, root = self.fs_for(uri)
+        root = root.rstrip("/")
+        try:
+            if not fs.isdir(root):
+                return []
+            found = fs.find(root, maxdepth=None if recursive else 1, detail=True)
+        except FileNotFoundError:
+            return []
+        except OSError as err:
+            raise StorageError(f"cannot list {location}: {err}") from err
+        out: list[FileInfo] = []
+        for path, info in found.items():
+            if info.get("type") == "directory":
+                continue
+            rel = posixpath.relpath(path.replace(os.sep, "/"), root.replace(os.sep, "/"))
+            if not include_hidden and any(is_hidden(p) for p in rel.split("/")):
+                continue
+            if path.endswith("/"):  # S3 folder markers
+                continue
+            out.append(FileInfo(self.to_uri(fs, path, uri), int(info.get("size") or 0),
+                                _mtime(info)))
+        out.sort(key=lambda f: f.uri)
+        return out
+
+    def list_dirs(self, location: str) -> list[str]:
+        """Immediate sub-folders of a prefix, as URIs ending in ``/``."""
+        uri = parse_uri(location).as_prefix()
+        fs, root = self.fs_for(uri)
+        root = root.rstrip("/")
+        try:
+            entries = fs.ls(root, detail=True)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        dirs = [self.to_uri(fs, e["name"].rstrip("/"), uri) + "/" for e in entries
+                if e.get("type") == "directory"]
+        return sorted(dirs)
+
+    def info(self, location: str) -> FileInfo:
+        fs, path = self.fs_for(location)
+        try:
+            info = fs.info(path)
+        except FileNotFoundError as err:
+            raise StorageError(f"no such object: {location}") from err
+        return FileInfo(location, int(info.get("size") or 0), _mtime(info))
+
+    def exists(self, location: str) -> bool:
+        fs, path = self.fs_for(location)
+        return bool(fs.exists(path))
+
+    def is_empty(self, location: str) -> bool:
+        return not self.list_files(location, include_hidden=True)
+
+    # -- reading and writing ---------------------------------------------------------
+    def open(self, location: str, mode: str = "rb") -> IO[Any]:
+        fs, path = self.fs_for(location)
+        try:
+            return fs.open(path, mode)  # type: ignore[no-any-return]
+        except FileNotFoundError as err:
+            raise StorageError(f"no such object: {location}") from err
+
+    def read_bytes(self, location: str) -> bytes:
+        with self.open(location) as fh:
+            return fh.read()  # type: ignore[no-any-return]
+
+    def write_bytes(self, location: str, data: bytes) -> None:
+        """Write an object atomically: readers see the old state or the whole new object."""
+        self.write_with(location, lambda fh: fh.write(data))
+
+    def write_with(self, location: str, writer: Callable[[IO[bytes]], object]) -> None:
+        fs, path = self.fs_for(location)
+        if fs is self._local:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".lakebox-tmp-", dir=target.parent)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    writer(fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            return
+        with fs.open(path, "wb") as fh:  # an S3 PUT is atomic
+            writer(fh)
+
+    def delete(self, location: str) -> None:
+        fs, path = self.fs_for(location)
+        try:
+            fs.rm_file(path)
+        except FileNotFoundError:
+            pass
+
+    def delete_prefix(self, location: str) -> None:
+        for f in self.list_files(location, include_hidden=True):
+            self.delete(f.uri)
+
+    def makedirs(self, location: str) -> None:
+        fs, path = self.fs_for(location)
+        if fs is self._local:
+            Path(path).mkdir(parents=True, exist_ok=True)
+
+    def ensure_bucket(self, bucket: str) -> None:
+        if self.mode == "s3":
+            if not self.s3fs.exists(bucket):
+                self.s3fs.mkdir(bucket)
+        else:
+            (self.config.home / bucket).mkdir(parents=True, exist_ok=True)
+
+    def walk_uris(self, location: str) -> Iterator[str]:
+        for f in self.list_files(location):
+            yield f.uri
+
+    def temp_name(self) -> str:
+        return uuid.uuid4().hex
+
+
+def _mtime(info: dict[str, Any]) -> float:
+    for key in ("mtime", "LastModified", "last_modified", "created"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if hasattr(value, "timestamp"):
+            return float(value.timestamp())
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    return 0.0
+
+
+def make_s3_filesystem(config: LakeConfig) -> fsspec.AbstractFileSystem:
+    """An s3fs filesystem from the lake's S3 settings (env / profile fill the gaps)."""
+    try:
+        import s3fs
+    except ImportError as err:  # pragma: no cover - s3fs is a core dependency
+        raise StorageError("S3 mode needs the 's3fs' package") from err
+    s3 = config.s3
+    kwargs: dict[str, Any] = {"use_listings_cache": False, "skip_instance_cache": True}
+    client_kwargs: dict[str, Any] = {}
+    if s3.endpoint_url:
+        client_kwargs["endpoint_url"] = s3.endpoint_url
+    if s3.region:
+        client_kwargs["region_name"] = s3.region
+    if s3.access_key_id:
+        kwargs["key"] = s3.access_key_id
+        kwargs["secret"] = s3.secret_access_key
+        if s3.session_token:
+            kwargs["token"] = s3.session_token
+    if s3.profile:
+        kwargs["profile"] = s3.profile
+    kwargs["client_kwargs"] = client_kwargs
+    return s3fs.S3FileSystem(**kwargs)
+
+
+def open_storage(config: LakeConfig) -> Storage:
+    return Storage(config)
