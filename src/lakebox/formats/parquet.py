@@ -1,9 +1,21 @@
-"""Parquet (ParquetHiveSerDe): columns matched by name, case-insensitively, as Athena does;
-a column missing from a file reads as NULL."""
+"""Parquet (ParquetHiveSerDe) with Athena's semantics.
+
+Columns are matched by name, case-insensitively; files written at different times may
+hold different column sets, so all files are read with one ``read_parquet(...,
+union_by_name = true)`` and a column missing from a file reads as NULL there. The unified
+file schema is inspected once per scan so that a table column absent from *every* file
+becomes ``NULL::type`` instead of a binder error, and a cast is only emitted where the file
+type differs from the declared one: a bare column reference keeps DuckDB's filter and
+projection pushdown into the Parquet scan intact.
+"""
 
 from __future__ import annotations
 
+import duckdb
+
+from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
+from lakebox.errors import DataError, InvalidRequestError
 from lakebox.formats.base import (
     FormatReader,
     ReadContext,
@@ -17,17 +29,101 @@ PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 
+#: (file type, declared type) pairs that always convert without loss; other differences
+#: go through TRY_CAST so a value that does not fit reads as NULL (Hive semantics)
+_WIDENING: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("TINYINT", "SMALLINT"),
+        ("TINYINT", "INTEGER"),
+        ("TINYINT", "BIGINT"),
+        ("SMALLINT", "INTEGER"),
+        ("SMALLINT", "BIGINT"),
+        ("INTEGER", "BIGINT"),
+        ("UTINYINT", "SMALLINT"),
+        ("UTINYINT", "INTEGER"),
+        ("UTINYINT", "BIGINT"),
+        ("USMALLINT", "INTEGER"),
+        ("USMALLINT", "BIGINT"),
+        ("UINTEGER", "BIGINT"),
+        ("FLOAT", "DOUBLE"),
+        ("TINYINT", "DOUBLE"),
+        ("SMALLINT", "DOUBLE"),
+        ("INTEGER", "DOUBLE"),
+        ("DATE", "TIMESTAMP"),
+        ("TIMESTAMP_NS", "TIMESTAMP"),
+        ("TIMESTAMP_MS", "TIMESTAMP"),
+        ("TIMESTAMP_S", "TIMESTAMP"),
+        ("BLOB", "VARCHAR"),
+    }
+)
+_BOOL_PROPS = ("parquet.column.index.access",)
+
+
+def column_expr(source: str | None, file_type: str | None, target: str) -> str:
+    """The SELECT expression turning a file column of ``file_type`` into ``target``."""
+    if source is None or file_type is None:
+        return f"CAST(NULL AS {target})"
+    ref = quote_ident(source)
+    if file_type.replace('"', "") == target.replace('"', ""):
+        return ref
+    if file_type == "TIMESTAMP WITH TIME ZONE" and target == "TIMESTAMP":
+        # instants are shown in UTC as Athena does, whatever the session time zone
+        return f"timezone('UTC', {ref})"
+    if (file_type, target) in _WIDENING:
+        return f"CAST({ref} AS {target})"
+    return f"TRY_CAST({ref} AS {target})"
+
 
 class ParquetReader(FormatReader):
     name = "parquet"
 
+    def validate(self, table: Table) -> None:
+        for key in _BOOL_PROPS:
+            for params in (table.serde_parameters, table.parameters):
+                value = params.get(key)
+                if value is not None and value.lower() not in ("true", "false"):
+                    raise InvalidRequestError(
+                        f"table {table.qualified_name}: {key} must be true or false, not {value!r}"
+                    )
+
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        paths = [f.engine_path for f in request.files]
-        cols = ", ".join(
-            f"TRY_CAST({quote_ident(c.name)} AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
-            for c in request.columns) or "NULL AS __lakebox_empty"
-        # union_by_name: files written at different times may hold different column sets
-        return f"SELECT {cols} FROM read_parquet({sql_list(paths)}, union_by_name = true)"
+        paths = sql_list([f.engine_path for f in request.files])
+        by_index = _flag(request, "parquet.column.index.access")
+        source = (
+            f"read_parquet({paths}, union_by_name = true)"
+            if not by_index
+            else f"read_parquet({paths})"
+        )
+        if not request.columns:
+            return f"SELECT NULL AS __lakebox_empty FROM {source}"
+        try:
+            described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        except duckdb.Error as err:
+            raise DataError(
+                f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
+                request.files[0].uri,
+            ) from err
+        file_cols: list[tuple[str, str]] = [(str(r[0]), str(r[1])) for r in described]
+        if by_index:
+            positions = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
+            picked = {name: file_cols[i] for name, i in positions.items() if i < len(file_cols)}
+        else:
+            picked = {}
+            for name, typ in file_cols:
+                picked.setdefault(name.lower(), (name, typ))
+        exprs = []
+        for col in request.columns:
+            found = picked.get(col.name.lower())
+            expr = column_expr(
+                found[0] if found else None, found[1] if found else None, duckdb_type(col.type)
+            )
+            exprs.append(f"{expr} AS {quote_ident(col.name)}")
+        return f"SELECT {', '.join(exprs)} FROM {source}"
+
+
+def _flag(request: ReadRequest, key: str) -> bool:
+    value = request.serde_params.get(key, request.table_params.get(key, "false"))
+    return value.lower() == "true"
 
 
 register_reader(ParquetReader, serdes=(PARQUET_SERDE,), input_formats=(PARQUET_INPUT,))

@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from lakebox.errors import DataError, InvalidRequestError
+from lakebox.formats.base import reader_for
+from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_SERDE, ParquetReader
+from lakebox.storage import Storage
+
+try:
+    from .binary_helpers import LOCATION, local_path, make_table, scan
+except ImportError:
+    from binary_helpers import LOCATION, local_path, make_table, scan  # type: ignore[no-redef]
+
+
+def write(storage: Storage, name: str, table: pa.Table, compression: str = "snappy") -> None:
+    pq.write_table(table, local_path(storage, LOCATION + name), compression=compression)
+
+
+@pytest.mark.parametrize("compression", ["snappy", "gzip", "zstd", "none", "lz4", "brotli"])
+def test_reads_every_codec_with_declared_types(
+    storage: Storage, tmp_path: Path, compression: str
+) -> None:
+    write(
+        storage,
+        "a.parquet",
+        pa.table(
+            {
+                "id": pa.array([1, 2], pa.int64()),
+                "name": ["x", None],
+                "amount": pa.array([Decimal("1.50"), Decimal("2.25")], pa.decimal128(10, 2)),
+            }
+        ),
+        compression,
+    )
+    result = scan(
+        storage,
+        tmp_path,
+        make_table(
+            [("id", "bigint"), ("name", "string"), ("amount", "decimal(10,2)")], PARQUET_SERDE
+        ),
+    )
+    assert result.rows() == [
+        {"id": 1, "name": "x", "amount": Decimal("1.50")},
+        {"id": 2, "name": None, "amount": Decimal("2.25")},
+    ]
+
+
+def test_columns_match_by_name_case_insensitively(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"UserId": [7], "EventName": ["click"]}))
+    result = scan(
+        storage,
+        tmp_path,
+        make_table([("eventname", "string"), ("userid", "bigint")], PARQUET_SERDE),
+    )
+    assert result.rows() == [{"eventname": "click", "userid": 7}]
+
+
+def test_files_with_different_schemas_union_by_name(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"id": pa.array([1], pa.int32()), "old": ["o"]}))
+    write(storage, "b.parquet", pa.table({"ID": pa.array([2], pa.int64()), "new": [2.5]}))
+    result = scan(
+        storage,
+        tmp_path,
+        make_table([("id", "bigint"), ("old", "string"), ("new", "double")], PARQUET_SERDE),
+    )
+    assert sorted(result.rows(), key=lambda r: r["id"]) == [
+        {"id": 1, "old": "o", "new": None},
+        {"id": 2, "old": None, "new": 2.5},
+    ]
+
+
+def test_column_missing_from_all_files_reads_null(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"id": [1, 2]}))
+    result = scan(
+        storage,
+        tmp_path,
+        make_table(
+            [("id", "bigint"), ("added_later", "array<struct<a:int>>"), ("d", "date")],
+            PARQUET_SERDE,
+        ),
+    )
+    assert result.column("added_later") == [None, None]
+    assert result.column("d") == [None, None]
+
+
+@pytest.mark.parametrize(
+    ("file_type", "value", "declared", "expected"),
+    [
+        (pa.int32(), 5, "bigint", 5),
+        (pa.int8(), -3, "int", -3),
+        (pa.float32(), 1.5, "double", 1.5),
+        (pa.int64(), 5, "string", "5"),
+        (pa.string(), "12", "int", 12),
+        (pa.string(), "not a number", "int", None),
+        (pa.int64(), 2**40, "int", None),
+        (pa.date32(), dt.date(2024, 2, 29), "timestamp", dt.datetime(2024, 2, 29)),
+        (pa.timestamp("ns"), dt.datetime(2024, 1, 1, 3), "timestamp", dt.datetime(2024, 1, 1, 3)),
+        (
+            pa.timestamp("ms", tz="UTC"),
+            dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC),
+            "timestamp",
+            dt.datetime(2024, 1, 1, 12),
+        ),
+        (pa.decimal128(5, 2), Decimal("1.25"), "decimal(10,3)", Decimal("1.250")),
+    ],
+)
+def test_type_mismatches_cast_like_athena(
+    storage: Storage,
+    tmp_path: Path,
+    file_type: pa.DataType,
+    value: object,
+    declared: str,
+    expected: object,
+) -> None:
+    write(storage, "a.parquet", pa.table({"c": pa.array([value], file_type)}))
+    result = scan(storage, tmp_path, make_table([("c", declared)], PARQUET_SERDE))
+    assert result.column("c") == [expected]
+
+
+def test_utc_timestamps_ignore_session_time_zone(storage: Storage, tmp_path: Path) -> None:
+    write(
+        storage,
+        "a.parquet",
+        pa.table(
+            {
+                "t": pa.array(
+                    [dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)], pa.timestamp("us", tz="UTC")
+                )
+            }
+        ),
+    )
+    table = make_table([("t", "timestamp")], PARQUET_SERDE)
+    first = scan(storage, tmp_path, table)
+    assert "timezone('UTC'" in first.sql
+    assert first.column("t") == [dt.datetime(2024, 1, 1, 12)]
+
+
+def test_nested_struct_fields_match_by_name(storage: Storage, tmp_path: Path) -> None:
+    write(
+        storage,
+        "a.parquet",
+        pa.table(
+            {
+                "Item": [{"Id": 1, "Tags": ["a", "b"]}, None],
+                "m": pa.array([[("k", 1)], None], pa.map_(pa.string(), pa.int64())),
+            }
+        ),
+    )
+    result = scan(
+        storage,
+        tmp_path,
+        make_table(
+            [
+                ("item", "struct<tags:array<string>,id:bigint,missing:string>"),
+                ("m", "map<string,bigint>"),
+            ],
+            PARQUET_SERDE,
+        ),
+    )
+    assert result.column("item") == [{"tags": ["a", "b"], "id": 1, "missing": None}, None]
+    assert result.column("m") == [[("k", 1)], None]
+
+
+def test_matching_types_keep_filter_pushdown(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"id": list(range(100)), "v": ["x"] * 100}))
+    table = make_table([("id", "bigint"), ("v", "string")], PARQUET_SERDE)
+    result = scan(storage, tmp_path, table, where="id = 42")
+    assert result.rows() == [{"id": 42, "v": "x"}]
+    assert "CAST" not in result.sql
+
+
+def test_projection_returns_only_requested_columns(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"a": [1], "b": ["two"], "c": [3.0]}))
+    table = make_table([("a", "bigint"), ("b", "string"), ("c", "double")], PARQUET_SERDE)
+    assert scan(storage, tmp_path, table, columns=["b"]).rows() == [{"b": "two"}]
+
+
+def test_index_access_maps_columns_by_position(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"_col0": [1], "_col1": ["x"]}))
+    table = make_table(
+        [("id", "bigint"), ("name", "string")],
+        PARQUET_SERDE,
+        serde_params={"parquet.column.index.access": "true"},
+    )
+    assert scan(storage, tmp_path, table).rows() == [{"id": 1, "name": "x"}]
+
+
+@pytest.mark.parametrize("how", ["serde", "input_format"])
+def test_registered_by_serde_and_input_format(how: str) -> None:
+    table = make_table(
+        [("a", "int")],
+        PARQUET_SERDE if how == "serde" else None,
+        PARQUET_INPUT if how == "input_format" else None,
+    )
+    assert isinstance(reader_for(table), ParquetReader)
+
+
+def test_bad_index_access_value_is_rejected() -> None:
+    table = make_table(
+        [("a", "int")], PARQUET_SERDE, serde_params={"parquet.column.index.access": "yes"}
+    )
+    with pytest.raises(InvalidRequestError, match=r"parquet\.column\.index\.access"):
+        ParquetReader().validate(table)
+
+
+def test_corrupt_file_raises_data_error(storage: Storage, tmp_path: Path) -> None:
+    local_path(storage, LOCATION + "bad.parquet").write_bytes(b"PAR1 this is not parquet")
+    with pytest.raises(DataError, match="Parquet"):
+        scan(storage, tmp_path, make_table([("a", "int")], PARQUET_SERDE))
