@@ -1,0 +1,120 @@
+"""ORC (OrcSerde / OrcInputFormat) with Athena's semantics.
+
+DuckDB has no ORC reader on this machine, so files are read through pyarrow's dataset API:
+the dataset is registered on the query's connection and DuckDB's Arrow scan pushes the
+projection and filters into it, streaming record batches instead of materialising the
+table. Files are opened through the lake's fsspec filesystem, so S3 mode works too.
+
+Athena maps ORC columns by name (case-insensitively) unless ``orc.column.index.access`` is
+true, when the n-th table column reads the n-th file column (old Hive files named
+``_col0``, ``_col1``, ...). Files of one table may have different schemas; they are grouped
+by schema and each group gets its own column mapping.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.orc as orc
+from fsspec import AbstractFileSystem
+from fsspec.implementations.local import LocalFileSystem
+from pyarrow import fs as pafs
+
+from lakebox.catalog.model import Table
+from lakebox.catalog.types import duckdb_type
+from lakebox.errors import DataError, InvalidRequestError
+from lakebox.formats.base import (
+    DataFile,
+    FormatReader,
+    ReadContext,
+    ReadRequest,
+    quote_ident,
+    register_reader,
+)
+from lakebox.formats.parquet import column_expr
+
+ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
+ORC_INPUT = "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
+ORC_OUTPUT = "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"
+INDEX_ACCESS = "orc.column.index.access"
+
+
+def arrow_filesystem(fs: AbstractFileSystem) -> pafs.FileSystem:
+    """pyarrow's own local filesystem for local files (faster), an fsspec wrapper otherwise."""
+    if isinstance(fs, LocalFileSystem):
+        return pafs.LocalFileSystem()
+    return pafs.PyFileSystem(pafs.FSSpecHandler(fs))
+
+
+def orc_schema(filesystem: pafs.FileSystem, path: str, uri: str) -> pa.Schema:
+    try:
+        with filesystem.open_input_file(path) as fh:
+            return orc.ORCFile(fh).schema
+    except (OSError, pa.ArrowException) as err:
+        raise DataError(f"not a readable ORC file ({err})", uri) from err
+
+
+class OrcReader(FormatReader):
+    name = "orc"
+
+    def validate(self, table: Table) -> None:
+        for params in (table.serde_parameters, table.parameters):
+            value = params.get(INDEX_ACCESS)
+            if value is not None and value.lower() not in ("true", "false"):
+                raise InvalidRequestError(
+                    f"table {table.qualified_name}: {INDEX_ACCESS} must be true or false, "
+                    f"not {value!r}"
+                )
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        by_index = (
+            request.serde_params.get(
+                INDEX_ACCESS, request.table_params.get(INDEX_ACCESS, "false")
+            ).lower()
+            == "true"
+        )
+        groups: dict[tuple[int, pa.Schema], tuple[pafs.FileSystem, list[str]]] = {}
+        filesystems: dict[int, pafs.FileSystem] = {}
+        for f in request.files:
+            filesystem, path = self._locate(ctx, f, filesystems)
+            schema = orc_schema(filesystem, path, f.uri)
+            groups.setdefault((id(filesystem), schema), (filesystem, []))[1].append(path)
+        selects = []
+        for (_, schema), (filesystem, paths) in groups.items():
+            dataset = ds.dataset(paths, schema=schema, format="orc", filesystem=filesystem)
+            name = ctx.register(dataset, "orc")
+            selects.append(self._select(ctx, request, name, by_index))
+        return " UNION ALL ".join(selects)
+
+    @staticmethod
+    def _locate(
+        ctx: ReadContext, f: DataFile, cache: dict[int, pafs.FileSystem]
+    ) -> tuple[pafs.FileSystem, str]:
+        fs, path = ctx.storage.fs_for(f.uri)
+        if id(fs) not in cache:
+            cache[id(fs)] = arrow_filesystem(fs)
+        return cache[id(fs)], path
+
+    @staticmethod
+    def _select(ctx: ReadContext, request: ReadRequest, name: str, by_index: bool) -> str:
+        described = ctx.con.sql(f"DESCRIBE SELECT * FROM {quote_ident(name)}").fetchall()
+        file_cols = [(str(r[0]), str(r[1])) for r in described]
+        if by_index:
+            position = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
+            picked = {n: file_cols[i] for n, i in position.items() if i < len(file_cols)}
+        else:
+            picked = {}
+            for col_name, typ in file_cols:
+                picked.setdefault(col_name.lower(), (col_name, typ))
+        exprs = []
+        for col in request.columns:
+            found = picked.get(col.name.lower())
+            expr = column_expr(
+                found[0] if found else None, found[1] if found else None, duckdb_type(col.type)
+            )
+            exprs.append(f"{expr} AS {quote_ident(col.name)}")
+        cols = ", ".join(exprs) or "NULL AS __lakebox_empty"
+        return f"SELECT {cols} FROM {quote_ident(name)}"
+
+
+register_reader(OrcReader, serdes=(ORC_SERDE,), input_formats=(ORC_INPUT,))
