@@ -197,7 +197,11 @@ class Storage:
     def ensure_bucket(self, bucket: str) -> None:
         if self.mode == "s3":
             if not self.s3fs.exists(bucket):
-                self.s3fs.mkdir(bucket)
+                region = self.config.s3.region
+                extra = ({"CreateBucketConfiguration": {"LocationConstraint": region}}
+                         if region and region != "us-east-1" else {})
+                self.s3fs.call_s3("create_bucket", Bucket=bucket, **extra)
+                self.s3fs.invalidate_cache()
         else:
             (self.config.home / bucket).mkdir(parents=True, exist_ok=True)
 

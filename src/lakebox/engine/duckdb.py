@@ -1,0 +1,91 @@
+"""The embedded DuckDB engine.
+
+One in-memory database per lake; each query runs on its own cursor so its temporary scan
+views and registered Arrow objects stay private to it and vanish with it. In S3 mode the
+lake's fsspec S3 filesystem is registered with DuckDB, so ``s3://`` paths work without the
+httpfs extension (which cannot be downloaded on every machine); httpfs is used when it is
+already installed.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import duckdb
+
+from lakebox.storage import Storage
+
+
+class DuckDBEngine:
+    def __init__(self, storage: Storage, threads: int | None = None,
+                 memory_limit: str | None = None) -> None:
+        self.storage = storage
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self.threads = threads or int(os.environ.get("LAKEBOX_THREADS", "0") or 0) or None
+        self.memory_limit = memory_limit or os.environ.get("LAKEBOX_MEMORY_LIMIT")
+        #: how ``s3://`` is read: "httpfs" or "fsspec" (set when the engine starts)
+        self.s3_reader = "none"
+
+    @property
+    def base(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            if self._con is None:
+                self._con = self._connect()
+            return self._con
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        config: dict[str, str] = {}
+        if self.threads:
+            config["threads"] = str(self.threads)
+        if self.memory_limit:
+            config["memory_limit"] = self.memory_limit
+        con = duckdb.connect(":memory:", config=config)
+        # Trino sorts NULLs last for ASC and first for DESC ("nulls_last" for both is
+        # DuckDB's default); Athena's default matches "NULLS LAST" on ASC.
+        con.execute("SET default_null_order = 'nulls_last'")
+        if self.storage.mode == "s3":
+            self._register_s3(con)
+        return con
+
+    def _register_s3(self, con: duckdb.DuckDBPyConnection) -> None:
+        """httpfs when it is installed (``LAKEBOX_S3_READER=auto|httpfs``), else fsspec."""
+        choice = os.environ.get("LAKEBOX_S3_READER", "auto").lower()
+        if choice in ("auto", "httpfs") and self._load_httpfs(con):
+            self.s3_reader = "httpfs"
+            return
+        if not con.filesystem_is_registered("s3"):
+            con.register_filesystem(self.storage.s3fs)
+        self.s3_reader = "fsspec"
+
+    def _load_httpfs(self, con: duckdb.DuckDBPyConnection) -> bool:
+        con.execute("SET autoinstall_known_extensions = false")
+        try:
+            con.execute("LOAD httpfs")
+        except duckdb.Error:
+            return False
+        s3 = self.storage.config.s3
+        opts = ["TYPE s3", "URL_STYLE 'path'"]
+        if s3.endpoint_url:
+            scheme, _, host = s3.endpoint_url.partition("://")
+            opts += [f"ENDPOINT '{host.rstrip('/')}'", f"USE_SSL {str(scheme == 'https').lower()}"]
+        if s3.region:
+            opts.append(f"REGION '{s3.region}'")
+        if s3.access_key_id:
+            opts += [f"KEY_ID '{s3.access_key_id}'", f"SECRET '{s3.secret_access_key}'"]
+            if s3.session_token:
+                opts.append(f"SESSION_TOKEN '{s3.session_token}'")
+        else:
+            opts.append("PROVIDER credential_chain")
+        con.execute(f"CREATE OR REPLACE SECRET lakebox_s3 ({', '.join(opts)})")
+        return True
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self.base.cursor()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None

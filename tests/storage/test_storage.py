@@ -1,0 +1,94 @@
+"""The storage contract: every backend (local folders, a real S3 server) behaves the same."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lakebox.config import LakeConfig
+from lakebox.errors import InvalidRequestError, StorageError
+from lakebox.storage import Storage, join_uri, parse_uri
+
+
+@pytest.mark.parametrize(
+    ("text", "scheme", "bucket", "key"),
+    [
+        ("s3://bucket/a/b.csv", "s3", "bucket", "a/b.csv"),
+        ("s3a://bucket/a/", "s3", "bucket", "a/"),
+        ("S3N://bucket", "s3", "bucket", ""),
+        ("file:///tmp/x.csv", "file", "", "/tmp/x.csv"),
+    ],
+)
+def test_parse_uri_accepts_aws_and_hadoop_spellings(text: str, scheme: str, bucket: str,
+                                                    key: str) -> None:
+    uri = parse_uri(text)
+    assert (uri.scheme, uri.bucket, uri.key) == (scheme, bucket, key)
+
+
+def test_plain_paths_become_absolute_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    uri = parse_uri("data/x.csv")
+    assert uri.scheme == "file" and uri.key == str(tmp_path / "data" / "x.csv")
+
+
+@pytest.mark.parametrize("bad", ["", "hdfs://nn/x", "s3:///nokey", "file://relative/x"])
+def test_bad_locations_are_rejected_with_the_location_named(bad: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        parse_uri(bad)
+
+
+def test_join_uri_adds_one_slash() -> None:
+    assert join_uri("s3://b/t", "year=2024/", "f.csv") == "s3://b/t/year=2024/f.csv"
+    assert join_uri("s3://b/t/", "f.csv") == "s3://b/t/f.csv"
+
+
+def test_local_buckets_are_folders_under_the_home(config: LakeConfig) -> None:
+    storage = Storage(config)
+    storage.write_bytes("s3://sales/2024/a.csv", b"1,2\n")
+    assert (config.home / "sales" / "2024" / "a.csv").read_bytes() == b"1,2\n"
+    assert storage.engine_path("s3://sales/2024/a.csv") == str(config.home / "sales/2024/a.csv")
+
+
+def test_contract_write_list_read_delete(any_config: LakeConfig, bucket: str) -> None:
+    storage = Storage(any_config)
+    storage.ensure_bucket(bucket)
+    base = f"s3://{bucket}/tbl"
+    storage.write_bytes(f"{base}/year=2024/a.csv", b"a")
+    storage.write_bytes(f"{base}/year=2025/b.csv", b"bb")
+    storage.write_bytes(f"{base}/_SUCCESS", b"")
+    storage.write_bytes(f"{base}/year=2025/.b.csv.crc", b"x")
+    files = storage.list_files(base)
+    assert [f.uri for f in files] == [f"{base}/year=2024/a.csv", f"{base}/year=2025/b.csv"]
+    assert [f.size for f in files] == [1, 2]
+    assert storage.list_dirs(base) == [f"{base}/year=2024/", f"{base}/year=2025/"]
+    assert storage.read_bytes(f"{base}/year=2025/b.csv") == b"bb"
+    assert storage.exists(f"{base}/year=2024/a.csv")
+    assert not storage.is_empty(base)
+    # a prefix that only shares leading characters is a different folder
+    assert storage.list_files(f"s3://{bucket}/tb") == []
+    storage.delete_prefix(base)
+    assert storage.list_files(base) == []
+    assert storage.is_empty(base)
+
+
+def test_contract_missing_object_names_the_uri(any_config: LakeConfig, bucket: str) -> None:
+    storage = Storage(any_config)
+    storage.ensure_bucket(bucket)
+    with pytest.raises(StorageError, match=f"s3://{bucket}/nope.csv"):
+        storage.read_bytes(f"s3://{bucket}/nope.csv")
+    assert storage.list_files(f"s3://{bucket}/missing/") == []
+
+
+def test_local_write_is_atomic_when_the_writer_fails(config: LakeConfig) -> None:
+    storage = Storage(config)
+    storage.write_bytes("s3://b/x.txt", b"old")
+
+    def boom(fh: object) -> None:
+        fh.write(b"partial")  # type: ignore[attr-defined]
+        raise RuntimeError("crash half-way")
+
+    with pytest.raises(RuntimeError):
+        storage.write_with("s3://b/x.txt", boom)
+    assert storage.read_bytes("s3://b/x.txt") == b"old"
+    assert [p.name for p in (config.home / "b").iterdir()] == ["x.txt"]
