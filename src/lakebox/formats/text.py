@@ -1,0 +1,407 @@
+"""Delimited text: LazySimpleSerDe (Hive's default text SerDe) and OpenCSVSerde.
+
+Both read every file of a scan in one DuckDB ``read_csv`` call. LazySimpleSerDe reads each
+line whole and splits it in SQL rather than letting DuckDB split fields, because DuckDB's
+field splitting differs from Hive's on blank lines (skipped instead of a row) and cannot
+honour ``escape.delim`` outside quotes; splitting in SQL stays vectorised and measured as
+fast as native splitting. Values are read as text and converted per Hive: anything that does
+not convert becomes NULL.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from lakebox.catalog.model import Table
+from lakebox.catalog.types import duckdb_type, parse_type
+from lakebox.errors import InvalidRequestError, SemanticError, UnsupportedError
+from lakebox.formats.base import (
+    DataFile,
+    FormatReader,
+    ReadContext,
+    ReadRequest,
+    quote_ident,
+    register_reader,
+    sql_list,
+    sql_string,
+)
+from lakebox.formats.compression import DUCKDB_NATIVE
+
+LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
+OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
+TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
+
+NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
+#: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
+MAX_LINE_SIZE = 64 * 1024 * 1024
+#: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
+_DEEPER_SEPARATORS = [chr(c) for c in range(4, 9)]
+#: private-use characters standing in for escaped separators while a line is split
+_PLACEHOLDER_BASE = 0xF8E0
+
+_INT_KINDS = {exp.DType.TINYINT, exp.DType.SMALLINT, exp.DType.INT, exp.DType.BIGINT}
+_STRING_KINDS = {exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR}
+
+_ESCAPE_RE = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {
+    "t": "\t",
+    "n": "\n",
+    "r": "\r",
+    "b": "\b",
+    "f": "\f",
+    "\\": "\\",
+    "'": "'",
+    '"': '"',
+}
+
+
+def parse_delimiter(value: str | None, default: str, numeric_byte: bool = True) -> str:
+    """The real character a delimiter property stands for.
+
+    The catalog may hold the DDL spelling (``'\\t'``, ``'\\001'``, ``'\\u0001'``) or the
+    character itself. With ``numeric_byte`` a bare number is a byte value, as in Hive's
+    LazySerDeParameters (``field.delim='9'`` is a tab). Only the first character counts,
+    as in Hive.
+    """
+    if value is None or value == "":
+        return default
+
+    def unescape(m: re.Match[str]) -> str:
+        body = m.group(1)
+        if body[0] == "u" and len(body) == 5:
+            return chr(int(body[1:], 16))
+        if body[0] == "x" and len(body) == 3:
+            return chr(int(body[1:], 16))
+        if body[0] in "01234567":
+            return chr(int(body, 8))
+        return _SIMPLE_ESCAPES.get(body, body)
+
+    text = _ESCAPE_RE.sub(unescape, value)
+    if numeric_byte and re.fullmatch(r"-?[0-9]+", text):
+        number = int(text)
+        if -128 <= number <= 127:
+            return chr(number & 0xFF)
+    return text[0]
+
+
+def skip_header_lines(table: Table) -> int:
+    raw = table.parameters.get("skip.header.line.count", "0").strip() or "0"
+    try:
+        count = int(raw)
+    except ValueError as err:
+        raise InvalidRequestError(
+            f"table {table.qualified_name}: skip.header.line.count must be a whole number, "
+            f"got {raw!r}"
+        ) from err
+    if count < 0:
+        raise InvalidRequestError(
+            f"table {table.qualified_name}: skip.header.line.count must not be negative"
+        )
+    return count
+
+
+def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
+    """Paths DuckDB opens: gzip / zstd as they are, other codecs as decompressed copies."""
+    return [ctx.readable_path(f, NATIVE_CODECS) for f in files]
+
+
+def lines_sql(paths: list[str], skip: int = 0, filename: bool = False) -> str:
+    """A DuckDB table function call yielding each line of ``paths`` as column ``line``.
+
+    A NUL delimiter with quoting and escaping off means DuckDB never splits a line (a NUL
+    inside a line would cut it short, which text data does not contain). A blank line comes
+    back as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
+    """
+    opts = [
+        sql_list(paths),
+        "columns = {'line': 'VARCHAR'}",
+        "delim = '\x00'",
+        "quote = ''",
+        "escape = ''",
+        "header = false",
+        f"skip = {skip}",
+        "auto_detect = false",
+        "strict_mode = false",
+        "compression = 'auto'",
+        f"max_line_size = {MAX_LINE_SIZE}",
+        f"buffer_size = {2 * MAX_LINE_SIZE}",
+    ]
+    if filename:
+        opts.append("filename = true")
+    return f"read_csv({', '.join(opts)})"
+
+
+def convert_text(expr: str, hive_type: str) -> str:
+    """SQL turning a VARCHAR ``expr`` into a primitive Hive type, NULL when it does not
+    convert (Hive's Lazy* objects: integers are plain digits, booleans only true/false)."""
+    return _primitive(expr, parse_type(hive_type), hive_type)
+
+
+def _primitive(x: str, dt: exp.DataType, hive_type: str) -> str:
+    kind = dt.this
+    if kind in _STRING_KINDS:
+        if kind != exp.DType.TEXT and dt.expressions:
+            return f"left({x}, {int(dt.expressions[0].name)})"
+        return x
+    if kind == exp.DType.BOOLEAN:
+        return f"CASE lower({x}) WHEN 'true' THEN true WHEN 'false' THEN false END"
+    duck = duckdb_type(hive_type)
+    if kind in _INT_KINDS:
+        # DuckDB would round '1.5' and accept '1_000'; Hive's LazyInteger takes digits only
+        return f"TRY_CAST(CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+') THEN {x} END AS {duck})"
+    if kind in (exp.DType.BINARY, exp.DType.VARBINARY):
+        return f"encode({x})"
+    return f"TRY_CAST({x} AS {duck})"
+
+
+class _Splitter:
+    """Builds the SQL that splits LazySimpleSerDe text into nested values."""
+
+    def __init__(
+        self,
+        separators: list[str],
+        null_format: str,
+        restore: list[tuple[str, str]],
+        escape: str | None,
+    ) -> None:
+        self.separators = separators
+        self.escape = escape
+        self.null_format = null_format
+        self.restore = restore
+        self._names = 0
+
+    def var(self) -> str:
+        self._names += 1
+        return f"__v{self._names}"
+
+    def sep(self, level: int, hive_type: str) -> str:
+        if level >= len(self.separators):
+            raise UnsupportedError(
+                f"type {hive_type!r} nests deeper than LazySimpleSerDe's {len(self.separators)}"
+                " separator levels"
+            )
+        return self.separators[level]
+
+    def unescape(self, x: str) -> str:
+        """Hive drops the escape character before any other character; separators and the
+        escape itself were swapped for placeholders before the line was split."""
+        if self.escape is None:
+            return x
+        x = f"regexp_replace({x}, {sql_string(re.escape(self.escape) + '(.)')}, '\\1', 'gs')"
+        for placeholder, original in self.restore:
+            x = f"replace({x}, {sql_string(placeholder)}, {sql_string(original)})"
+        return x
+
+    def value(self, x: str, hive_type: str, dt: exp.DataType, level: int) -> str:
+        """``x`` is the raw text of one value (never the null sequence)."""
+        kind = dt.this
+        if kind == exp.DType.ARRAY:
+            elem = dt.expressions[0]
+            v = self.var()
+            inner = self.nullable(v, _spelled(elem), elem, level + 1)
+            sep = self.sep(level, hive_type)
+            return (
+                f"CASE WHEN {x} = '' THEN [] ELSE list_transform("
+                f"string_split({x}, {sql_string(sep)}), lambda {v}: {inner}) END"
+            )
+        if kind == exp.DType.MAP:
+            kdt, vdt = dt.expressions
+            entries_sep = self.sep(level, hive_type)
+            kv_sep = sql_string(self.sep(level + 1, hive_type))
+            v = self.var()
+            pos = f"strpos({v}, {kv_sep})"
+            key_raw = f"CASE WHEN {pos} > 0 THEN substr({v}, 1, {pos} - 1) ELSE {v} END"
+            val_raw = f"CASE WHEN {pos} > 0 THEN substr({v}, {pos} + 1) END"
+            key = self.nullable(key_raw, _spelled(kdt), kdt, level + 2)
+            val = self.nullable(val_raw, _spelled(vdt), vdt, level + 2)
+            e = self.var()
+            return (
+                f"CASE WHEN {x} = '' THEN MAP {{}} ELSE map_from_entries(list_filter("
+                f"list_transform(string_split({x}, {sql_string(entries_sep)}), "
+                f"lambda {v}: {{'key': {key}, 'value': {val}}}), lambda {e}: {e}.key IS NOT NULL)) END"
+            )
+        if kind == exp.DType.STRUCT:
+            p = self.var()
+            sep = self.sep(level, hive_type)
+            fields = []
+            for i, f in enumerate(dt.expressions):
+                fdt = f.args["kind"]
+                fields.append(
+                    f"{quote_ident(f.name)} := "
+                    f"{self.nullable(f'{p}[{i + 1}]', _spelled(fdt), fdt, level + 1)}"
+                )
+            return (
+                f"list_transform([string_split({x}, {sql_string(sep)})], "
+                f"lambda {p}: struct_pack({', '.join(fields)}))[1]"
+            )
+        return _primitive(self.unescape(x), dt, hive_type)
+
+    def nullable(self, x: str, hive_type: str, dt: exp.DataType, level: int) -> str:
+        return (
+            f"CASE WHEN {x} IS NULL OR {x} = {sql_string(self.null_format)} THEN NULL "
+            f"ELSE {self.value(x, hive_type, dt, level)} END"
+        )
+
+
+def _spelled(dt: exp.DataType) -> str:
+    from lakebox.catalog.types import hive_type
+
+    return hive_type(dt)
+
+
+class LazySimpleReader(FormatReader):
+    """Hive's LazySimpleSerDe: no quoting, ``\\N`` NULL, Hive's nested separators."""
+
+    name = "text (LazySimpleSerDe)"
+
+    def separators(self, table: Table) -> list[str]:
+        p = table.serde_parameters
+        field_delim = parse_delimiter(p.get("field.delim", p.get("serialization.format")), "\x01")
+        collection = parse_delimiter(p.get("collection.delim", p.get("colelction.delim")), "\x02")
+        mapkey = parse_delimiter(p.get("mapkey.delim"), "\x03")
+        return [field_delim, collection, mapkey, *_DEEPER_SEPARATORS]
+
+    def validate(self, table: Table) -> None:
+        skip_header_lines(table)
+        p = table.serde_parameters
+        line = p.get("line.delim")
+        if line is not None and parse_delimiter(line, "\n") != "\n":
+            raise UnsupportedError(
+                f"table {table.qualified_name}: line.delim other than '\\n' is not supported "
+                "(Hive and Athena support only newline too)"
+            )
+        seps = self.separators(table)
+        if len(set(seps[:3])) < 3:
+            raise InvalidRequestError(
+                f"table {table.qualified_name}: field, collection and map-key delimiters must "
+                "differ"
+            )
+        for col in table.columns:
+            try:
+                parse_type(col.type)
+            except SemanticError as err:
+                raise InvalidRequestError(f"column {col.name!r}: {err}") from err
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        table = request.table
+        params = request.serde_params
+        seps = self.separators(table)
+        null_format = params.get("serialization.null.format", "\\N")
+        escape = params.get("escape.delim")
+        line = "coalesce(line, '')"
+        esc = ""
+        restore: list[tuple[str, str]] = []
+        if escape:
+            esc = parse_delimiter(escape, "\\")
+            # escaped escape first, so '\\,' stays an escaped backslash before a real comma
+            specials = [esc, *dict.fromkeys(seps[:3])]
+            for i, ch in enumerate(specials):
+                placeholder = chr(_PLACEHOLDER_BASE + i)
+                line = f"replace({line}, {sql_string(esc + ch)}, {sql_string(placeholder)})"
+                restore.append((placeholder, ch))
+        splitter = _Splitter(seps, null_format, restore, esc if escape else None)
+        cols = []
+        positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
+        for col in request.columns:
+            dt = parse_type(col.type)
+            raw = f"__p[{positions[col.name.lower()] + 1}]"
+            cols.append(f"{splitter.nullable(raw, col.type, dt, 1)} AS {quote_ident(col.name)}")
+        select = ", ".join(cols) or "NULL AS __lakebox_empty"
+        source = lines_sql(engine_paths(ctx, request.files), skip_header_lines(table))
+        return (
+            f"SELECT {select} FROM (SELECT string_split({line}, "
+            f"{sql_string(seps[0])}) AS __p FROM {source})"
+        )
+
+
+class OpenCsvReader(FormatReader):
+    """OpenCSVSerde: quoted CSV. Athena reads every column as a string and converts it.
+
+    Chosen semantics where Athena's docs say a numeric column fails on empty values
+    (HIVE_BAD_DATA unless ``use.null.for.invalid.data``): lakebox always gives NULL for a
+    value that does not convert, and '' for an empty string column. Timestamps may be UNIX
+    milliseconds (as Athena documents) or Hive text; dates may be days since the epoch or
+    ``yyyy-MM-dd``.
+    """
+
+    name = "text (OpenCSVSerde)"
+
+    def options(self, table: Table) -> tuple[str, str, str]:
+        p = table.serde_parameters
+        sep = parse_delimiter(p.get("separatorChar"), ",", numeric_byte=False)
+        quote = parse_delimiter(p.get("quoteChar"), '"', numeric_byte=False)
+        escape = parse_delimiter(p.get("escapeChar"), "\\", numeric_byte=False)
+        return sep, quote, escape
+
+    def validate(self, table: Table) -> None:
+        skip_header_lines(table)
+        sep, quote, _escape = self.options(table)
+        if sep == quote:
+            raise InvalidRequestError(
+                f"table {table.qualified_name}: separatorChar and quoteChar must differ"
+            )
+        for col in table.columns:
+            if parse_type(col.type).this in (exp.DType.ARRAY, exp.DType.MAP, exp.DType.STRUCT):
+                raise InvalidRequestError(
+                    f"table {table.qualified_name}: OpenCSVSerde cannot read column "
+                    f"{col.name!r} of complex type {col.type!r}; use LazySimpleSerDe"
+                )
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        table = request.table
+        self.validate(table)
+        sep, quote, escape = self.options(table)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(table.columns))) + "}"
+        opts = [
+            sql_list(engine_paths(ctx, request.files)),
+            f"columns = {columns}",
+            f"delim = {sql_string(sep)}",
+            f"quote = {sql_string(quote)}",
+            f"escape = {sql_string(escape)}",
+            "header = false",
+            f"skip = {skip_header_lines(table)}",
+            "auto_detect = false",
+            "strict_mode = false",
+            "null_padding = true",
+            "parallel = false",
+            # nothing is NULL text in OpenCSV: an empty field is ''
+            f"nullstr = {sql_string(chr(0xF8FF))}",
+            "compression = 'auto'",
+            f"max_line_size = {MAX_LINE_SIZE}",
+            f"buffer_size = {2 * MAX_LINE_SIZE}",
+        ]
+        positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
+        cols = []
+        for col in request.columns:
+            raw = f"c{positions[col.name.lower()]}"
+            if escape != quote:
+                # opencsv also reads a doubled quote inside quotes as one quote; DuckDB
+                # takes a single escape character, so the doubling is undone here
+                raw = f"replace({raw}, {sql_string(quote * 2)}, {sql_string(quote)})"
+            cols.append(f"{self.convert(raw, col.type)} AS {quote_ident(col.name)}")
+        select = ", ".join(cols) or "NULL AS __lakebox_empty"
+        return f"SELECT {select} FROM read_csv({', '.join(opts)})"
+
+    @staticmethod
+    def convert(x: str, hive_type: str) -> str:
+        kind = parse_type(hive_type).this
+        if kind == exp.DType.TIMESTAMP:
+            return (
+                f"CASE WHEN regexp_full_match({x}, '-?[0-9]+') "
+                f"THEN make_timestamp(TRY_CAST({x} AS BIGINT) * 1000) "
+                f"ELSE TRY_CAST({x} AS TIMESTAMP) END"
+            )
+        if kind == exp.DType.DATE:
+            return (
+                f"CASE WHEN regexp_full_match({x}, '-?[0-9]+') "
+                f"THEN TRY_CAST(DATE '1970-01-01' + TRY_CAST({x} AS INTEGER) AS DATE) "
+                f"ELSE TRY_CAST({x} AS DATE) END"
+            )
+        return convert_text(x, hive_type)
+
+
+register_reader(LazySimpleReader, serdes=(LAZY_SIMPLE_SERDE,), input_formats=(TEXT_INPUT,))
+register_reader(OpenCsvReader, serdes=(OPEN_CSV_SERDE,))
