@@ -1,0 +1,1 @@
+"""SQL front ends: Athena / Redshift dialects on sqlglot, statement routing, predicates."""

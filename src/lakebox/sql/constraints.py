@@ -1,0 +1,415 @@
+"""Partition-column constraints extracted from a query's WHERE clause.
+
+Both partition projection and catalog partition pruning need to know which partition values
+a query can possibly touch. The answer only has to be a *superset* of the matching
+partitions: the engine still applies the whole predicate to the rows it reads. So every
+conjunct we do not understand is simply ignored, and ``OR`` keeps a column only when every
+branch constrains it (taking the union of the branches).
+
+Values are compared with the column's type, as Athena does: integers and decimals
+numerically, ``date`` / ``timestamp`` by parsed value, strings as strings. Partition values
+arrive as the strings stored in the catalog or rendered by projection; ``allows`` converts
+them before comparing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlglot import exp
+
+#: Hive's folder name for a NULL partition value; every comparison with NULL is false.
+HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+STRING = "string"
+NUMBER = "number"
+DATETIME = "datetime"
+BOOLEAN = "boolean"
+
+_NUMBER_TYPES = frozenset(
+    {"tinyint", "smallint", "int", "integer", "bigint", "decimal", "float", "double", "real"}
+)
+_DATETIME_TYPES = frozenset({"date", "timestamp"})
+_STRING_TYPES = frozenset({"string", "varchar", "char"})
+
+
+def type_kind(hive_type: str) -> str | None:
+    """How values of a Hive type compare; None for types a partition column cannot have."""
+    base = hive_type.strip().lower().split("(", 1)[0].strip()
+    if base in _NUMBER_TYPES:
+        return NUMBER
+    if base in _DATETIME_TYPES:
+        return DATETIME
+    if base in _STRING_TYPES:
+        return STRING
+    if base == "boolean":
+        return BOOLEAN
+    return None
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """Hive ``date`` / ``timestamp`` text as a naive UTC datetime (None when malformed)."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value
+
+
+def _to_number(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def convert(raw: str, kind: str) -> Any | None:
+    """A partition value or string literal as a comparable value of ``kind``."""
+    if kind == NUMBER:
+        return _to_number(raw)
+    if kind == DATETIME:
+        return parse_datetime(raw)
+    if kind == BOOLEAN:
+        low = raw.strip().lower()
+        return {"true": True, "false": False}.get(low)
+    return raw
+
+
+def canonical(value: Any) -> str:
+    """The partition-value spelling of a typed value (inverse of ``convert`` for lookups)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f") if value == value.to_integral_value() else str(value)
+    if isinstance(value, datetime):
+        if value == datetime(value.year, value.month, value.day):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Bound:
+    value: Any
+    inclusive: bool
+
+
+@dataclass(frozen=True)
+class ColumnConstraint:
+    """Allowed values of one partition column: a value set and/or a range, both optional.
+
+    ``values`` None means "no equality filter"; an empty set means "nothing matches".
+    """
+
+    column: str
+    hive_type: str
+    values: frozenset[Any] | None = None
+    low: Bound | None = None
+    high: Bound | None = None
+
+    @property
+    def kind(self) -> str:
+        return type_kind(self.hive_type) or STRING
+
+    @property
+    def has_equality(self) -> bool:
+        """True when the filter pins the column to a finite set of static values."""
+        return self.values is not None
+
+    @property
+    def is_unconstrained(self) -> bool:
+        return self.values is None and self.low is None and self.high is None
+
+    @property
+    def is_empty(self) -> bool:
+        if self.values is not None and not self.values:
+            return True
+        if self.low is not None and self.high is not None:
+            if self.low.value > self.high.value:
+                return True
+            if self.low.value == self.high.value and not (
+                self.low.inclusive and self.high.inclusive
+            ):
+                return True
+        return False
+
+    def position(self, value: Any) -> int:
+        """-1 below the range, 0 inside it, 1 above it (the value set is not consulted)."""
+        if self.low is not None and (
+            value < self.low.value or (value == self.low.value and not self.low.inclusive)
+        ):
+            return -1
+        if self.high is not None and (
+            value > self.high.value or (value == self.high.value and not self.high.inclusive)
+        ):
+            return 1
+        return 0
+
+    def contains(self, value: Any) -> bool:
+        if self.values is not None and value not in self.values:
+            return False
+        return self.position(value) == 0
+
+    def allows(self, raw: str | None) -> bool:
+        """Whether a partition whose value is ``raw`` may hold matching rows.
+
+        A value that does not convert to the column type is kept: the engine decides.
+        """
+        if raw is None or raw == HIVE_NULL_PARTITION:
+            return self.is_unconstrained
+        value = convert(raw, self.kind)
+        if value is None:
+            return True
+        return self.contains(value)
+
+    def intersect(self, other: ColumnConstraint) -> ColumnConstraint:
+        low = _tighter(self.low, other.low, lower=True)
+        high = _tighter(self.high, other.high, lower=False)
+        if self.values is None:
+            values = other.values
+        elif other.values is None:
+            values = self.values
+        else:
+            values = self.values & other.values
+        merged = replace(self, values=values, low=low, high=high)
+        if values is not None:
+            merged = replace(merged, values=frozenset(v for v in values if merged.position(v) == 0))
+        return merged
+
+    def union(self, other: ColumnConstraint) -> ColumnConstraint:
+        """The smallest constraint of this shape that covers both (a superset of the OR)."""
+        if self.is_empty:
+            return other
+        if other.is_empty:
+            return self
+        if (
+            self.values is not None
+            and other.values is not None
+            and self.low is self.high is other.low is other.high is None
+        ):
+            return replace(self, values=self.values | other.values)
+        a_low, a_high = self._hull()
+        b_low, b_high = other._hull()
+        low = None if a_low is None or b_low is None else _looser(a_low, b_low, lower=True)
+        high = None if a_high is None or b_high is None else _looser(a_high, b_high, lower=False)
+        return replace(self, values=None, low=low, high=high)
+
+    def _hull(self) -> tuple[Bound | None, Bound | None]:
+        if self.values:
+            low = Bound(min(self.values), True)
+            high = Bound(max(self.values), True)
+            return _tighter(low, self.low, lower=True), _tighter(high, self.high, lower=False)
+        return self.low, self.high
+
+
+def _tighter(a: Bound | None, b: Bound | None, *, lower: bool) -> Bound | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if a.value == b.value:
+        return Bound(a.value, a.inclusive and b.inclusive)
+    return (a if a.value > b.value else b) if lower else (a if a.value < b.value else b)
+
+
+def _looser(a: Bound, b: Bound, *, lower: bool) -> Bound:
+    if a.value == b.value:
+        return Bound(a.value, a.inclusive or b.inclusive)
+    return (a if a.value < b.value else b) if lower else (a if a.value > b.value else b)
+
+
+class Constraints(dict[str, ColumnConstraint]):
+    """Constraints by lower-case partition column name."""
+
+    def has_equality(self, column: str) -> bool:
+        """Whether the WHERE clause pins ``column`` to static values (Athena's injected rule)."""
+        found = self.get(column.lower())
+        return found is not None and found.has_equality
+
+
+def extract_constraints(predicate: exp.Expression | None, columns: dict[str, str]) -> Constraints:
+    """Constraints on the partition ``columns`` (lower-case name -> Hive type) implied by
+    ``predicate``, whose column references are already unqualified."""
+    typed = {name.lower(): hive for name, hive in columns.items() if type_kind(hive) is not None}
+    if predicate is None or not typed:
+        return Constraints()
+    found = _visit(predicate, typed)
+    return Constraints({name: c for name, c in found.items() if not c.is_unconstrained})
+
+
+_FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.GT: exp.LT,
+    exp.GTE: exp.LTE,
+    exp.LT: exp.GT,
+    exp.LTE: exp.GTE,
+    exp.EQ: exp.EQ,
+}
+
+
+def _visit(node: exp.Expression, columns: dict[str, str]) -> dict[str, ColumnConstraint]:
+    if isinstance(node, exp.Paren):
+        return _visit(node.this, columns)
+    if isinstance(node, exp.And):
+        left = _visit(node.this, columns)
+        for name, constraint in _visit(node.expression, columns).items():
+            left[name] = left[name].intersect(constraint) if name in left else constraint
+        return left
+    if isinstance(node, exp.Or):
+        left = _visit(node.this, columns)
+        right = _visit(node.expression, columns)
+        return {name: left[name].union(right[name]) for name in left.keys() & right.keys()}
+    leaf = _leaf(node, columns)
+    return {leaf.column: leaf} if leaf is not None else {}
+
+
+def _leaf(node: exp.Expression, columns: dict[str, str]) -> ColumnConstraint | None:
+    if type(node) in _FLIPPED:
+        column, literal, op = node.this, node.expression, type(node)
+        if _column_name(column, columns) is None:
+            column, literal, op = literal, column, _FLIPPED[op]
+        return _comparison(op, column, literal, columns)
+    if isinstance(node, exp.In):
+        if node.args.get("query") or node.args.get("unnest") or node.args.get("field"):
+            return None
+        return _membership(node.this, node.expressions, columns)
+    if isinstance(node, exp.Between):
+        return _between(node, columns)
+    if isinstance(node, exp.Like) and not node.args.get("negate"):
+        return _like(node.this, node.expression, columns)
+    return None
+
+
+def _column_name(node: exp.Expression, columns: dict[str, str]) -> str | None:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.Column) and not node.table:
+        name = node.name.lower()
+        return name if name in columns else None
+    return None
+
+
+def _comparison(
+    op: type[exp.Expression],
+    column: exp.Expression,
+    literal: exp.Expression,
+    columns: dict[str, str],
+) -> ColumnConstraint | None:
+    name = _column_name(column, columns)
+    if name is None:
+        return None
+    value = _typed_literal(literal, columns[name])
+    if value is None:
+        return None
+    base = ColumnConstraint(name, columns[name])
+    if op is exp.EQ:
+        return replace(base, values=frozenset({value}))
+    if op in (exp.GT, exp.GTE):
+        return replace(base, low=Bound(value, op is exp.GTE))
+    return replace(base, high=Bound(value, op is exp.LTE))
+
+
+def _membership(
+    column: exp.Expression, items: Iterable[exp.Expression], columns: dict[str, str]
+) -> ColumnConstraint | None:
+    name = _column_name(column, columns)
+    if name is None:
+        return None
+    values = [_typed_literal(item, columns[name]) for item in items]
+    if not values or any(v is None for v in values):
+        return None
+    return ColumnConstraint(name, columns[name], values=frozenset(values))
+
+
+def _between(node: exp.Between, columns: dict[str, str]) -> ColumnConstraint | None:
+    name = _column_name(node.this, columns)
+    if name is None:
+        return None
+    low = _typed_literal(node.args["low"], columns[name])
+    high = _typed_literal(node.args["high"], columns[name])
+    if low is None or high is None:
+        return None
+    if node.args.get("symmetric") and low > high:
+        low, high = high, low
+    return ColumnConstraint(name, columns[name], low=Bound(low, True), high=Bound(high, True))
+
+
+_LIKE_WILDCARD = re.compile(r"[%_]")
+
+
+def _like(
+    column: exp.Expression, pattern: exp.Expression, columns: dict[str, str]
+) -> ColumnConstraint | None:
+    """``col LIKE 'prefix%'`` bounds a string column to the prefix's range.
+
+    Date-partitioned tables are often queried this way (``dt LIKE '2024/01/02/%'``).
+    """
+    name = _column_name(column, columns)
+    if name is None or type_kind(columns[name]) != STRING:
+        return None
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return None
+    text = pattern.this
+    wildcard = _LIKE_WILDCARD.search(text)
+    base = ColumnConstraint(name, columns[name])
+    if wildcard is None:
+        return replace(base, values=frozenset({text}))
+    prefix = text[: wildcard.start()]
+    if not prefix:
+        return None
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return replace(base, low=Bound(prefix, True), high=Bound(upper, False))
+
+
+def _literal(node: exp.Expression) -> tuple[str, Any] | None:
+    """A constant as (kind, value): the literal forms Athena queries use."""
+    if isinstance(node, exp.Paren):
+        return _literal(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return STRING, node.this
+        number = _to_number(node.this)
+        return (NUMBER, number) if number is not None else None
+    if isinstance(node, exp.Boolean):
+        return BOOLEAN, bool(node.this)
+    if isinstance(node, exp.Neg):
+        inner = _literal(node.this)
+        if inner is not None and inner[0] == NUMBER:
+            return NUMBER, -inner[1]
+        return None
+    if isinstance(node, exp.Cast):
+        inner = _literal(node.this)
+        target = type_kind(node.to.sql(dialect="hive"))
+        if inner is None or target is None:
+            return None
+        value = _coerce(inner, target)
+        if isinstance(value, datetime) and node.to.this == exp.DType.DATE:
+            value = datetime(value.year, value.month, value.day)
+        return (target, value) if value is not None else None
+    return None
+
+
+def _coerce(literal: tuple[str, Any], kind: str) -> Any | None:
+    source, value = literal
+    if source == kind:
+        return value
+    if source == STRING:
+        return convert(value, kind)
+    if kind == STRING and source in (NUMBER, BOOLEAN):
+        return canonical(value)
+    return None
+
+
+def _typed_literal(node: exp.Expression, hive_type: str) -> Any | None:
+    literal = _literal(node)
+    kind = type_kind(hive_type)
+    if literal is None or kind is None:
+        return None
+    return _coerce(literal, kind)

@@ -1,0 +1,223 @@
+"""Partition-column constraints extracted from Athena WHERE clauses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from lakebox.sql.constraints import (
+    HIVE_NULL_PARTITION,
+    Bound,
+    ColumnConstraint,
+    extract_constraints,
+)
+
+COLUMNS = {
+    "year": "int",
+    "n": "bigint",
+    "dt": "string",
+    "region": "varchar(20)",
+    "day": "date",
+    "ts": "timestamp",
+    "amount": "decimal(10,2)",
+    "flag": "boolean",
+}
+
+
+def where(sql: str) -> exp.Expression:
+    tree = sqlglot.parse_one(f"SELECT * FROM t WHERE {sql}", read="athena")
+    return tree.args["where"].this
+
+
+def constraints(sql: str) -> dict[str, ColumnConstraint]:
+    return extract_constraints(where(sql), COLUMNS)
+
+
+# (predicate, column, partition values allowed, partition values rejected)
+ALLOWS_CASES = [
+    ("dt = '2024/01/02'", "dt", ["2024/01/02"], ["2024/01/03", "2024/1/2"]),
+    ("year = 2024", "year", ["2024", "02024"], ["2023", "2025"]),
+    ("year IN (2023, 2024)", "year", ["2023", "2024"], ["2022", "2025"]),
+    ("year BETWEEN 2020 AND 2022", "year", ["2020", "2021", "2022"], ["2019", "2023"]),
+    ("year > 2020", "year", ["2021", "3000"], ["2020", "1999"]),
+    ("year >= 2020", "year", ["2020", "2021"], ["2019"]),
+    ("year < 2020", "year", ["2019", "-5"], ["2020", "2021"]),
+    ("year <= 2020", "year", ["2020", "10"], ["2021"]),
+    ("2020 < year", "year", ["2021"], ["2020", "2019"]),
+    ("2020 >= year", "year", ["2020", "2019"], ["2021"]),
+    ("-5 < n", "n", ["-4", "0"], ["-5", "-6"]),
+    ("n = -5", "n", ["-5"], ["5"]),
+    ("amount = 1.50", "amount", ["1.5", "1.50"], ["1.51"]),
+    (
+        "(region = 'us-east-1' OR region = 'eu-west-1')",
+        "region",
+        ["us-east-1", "eu-west-1"],
+        ["us-west-2"],
+    ),
+    ("region = 'a' OR region IN ('b', 'c')", "region", ["a", "b", "c"], ["d"]),
+    ("year > 2000 AND year < 2003", "year", ["2001", "2002"], ["2000", "2003"]),
+    (
+        "year BETWEEN 2000 AND 2010 AND year IN (1999, 2005, 2011)",
+        "year",
+        ["2005"],
+        ["1999", "2011", "2000"],
+    ),
+    ("dt > '2024/01/02'", "dt", ["2024/01/03", "2024/12"], ["2024/01/02", "2024/01/01"]),
+    ("dt = '7'", "dt", ["7"], ["07"]),
+    (
+        "dt LIKE '2024/01/02/%'",
+        "dt",
+        ["2024/01/02/00", "2024/01/02/23"],
+        ["2024/01/03/00", "2024/01/01/23", "2024/01/020"],
+    ),
+    ("dt LIKE '2024/01/02'", "dt", ["2024/01/02"], ["2024/01/02/00"]),
+    ("day = DATE '2024-01-01'", "day", ["2024-01-01"], ["2024-01-02"]),
+    ("day >= '2024-01-01'", "day", ["2024-01-01", "2025-06-30"], ["2023-12-31"]),
+    ("day BETWEEN DATE '2024-01-01' AND DATE '2024-01-31'", "day", ["2024-01-15"], ["2024-02-01"]),
+    ("day = CAST('2024-03-01' AS date)", "day", ["2024-03-01"], ["2024-03-02"]),
+    (
+        "ts >= TIMESTAMP '2024-01-01 10:00:00'",
+        "ts",
+        ["2024-01-01 10:00:00", "2024-01-02 00:00:00"],
+        ["2024-01-01 09:59:59"],
+    ),
+    ("day >= TIMESTAMP '2024-01-01 10:00:00'", "day", ["2024-01-02"], ["2024-01-01"]),
+    ("dt = CAST('x' AS varchar)", "dt", ["x"], ["y"]),
+    ("year = CAST('2024' AS integer)", "year", ["2024"], ["2023"]),
+    ("year = TRY_CAST('2024' AS integer)", "year", ["2024"], ["2023"]),
+    ("flag = true", "flag", ["true", "TRUE"], ["false"]),
+    ('"Year" = 1', "year", ["1"], ["2"]),
+    ("(year = 1 AND dt = 'a') OR (year = 2 AND dt = 'b')", "year", ["1", "2"], ["3"]),
+    ("(year BETWEEN 1 AND 3) OR year = 9", "year", ["1", "5", "9"], ["0", "10"]),
+    ("(year > 5) OR (year > 2 AND x = 1)", "year", ["3", "6"], ["2"]),
+]
+
+
+@pytest.mark.parametrize(("predicate", "column", "allowed", "rejected"), ALLOWS_CASES)
+def test_constraint_admits_exactly_the_matching_partition_values(
+    predicate: str, column: str, allowed: list[str], rejected: list[str]
+) -> None:
+    found = constraints(predicate)
+    assert column in found, f"{predicate!r} should constrain {column}"
+    constraint = found[column]
+    for value in allowed:
+        assert constraint.allows(value), f"{predicate!r} should keep {value!r}"
+    for value in rejected:
+        assert not constraint.allows(value), f"{predicate!r} should drop {value!r}"
+
+
+IGNORED = [
+    "year <> 5",
+    "NOT year = 5",
+    "year NOT IN (1, 2)",
+    "year IN (SELECT y FROM other)",
+    "year = other_column",
+    "year + 1 = 5",
+    "lower(region) = 'x'",
+    "year IS NULL",
+    "year IS NOT NULL",
+    "t.year = 5",
+    "x = 5",
+    "year = NULL",
+    "year = 1 OR x = 2",
+    "year = 1 OR region = 'a'",
+    "dt NOT LIKE '2024%'",
+    "dt LIKE '%01'",
+    "dt LIKE '2024%' ESCAPE '!'",
+    "year NOT BETWEEN 1 AND 5",
+    "year IN (1, other_column)",
+    "year = 'abc'",
+    "day = 5",
+    "CAST(year AS varchar) = '5'",
+    "year > 1 OR year < 0 OR x = 1",
+]
+
+
+@pytest.mark.parametrize("predicate", IGNORED)
+def test_conjuncts_that_are_not_partition_comparisons_with_literals_are_ignored(
+    predicate: str,
+) -> None:
+    assert constraints(predicate) == {}
+
+
+def test_missing_predicate_gives_no_constraints() -> None:
+    assert extract_constraints(None, COLUMNS) == {}
+
+
+def test_non_partition_filters_leave_partition_conjuncts_intact() -> None:
+    found = constraints("eventname = 'ConsoleLogin' AND (col1 > 0 OR col2 < 10) AND dt = 'a'")
+    assert set(found) == {"dt"}
+    assert found["dt"].values == frozenset({"a"})
+
+
+def test_range_keeps_bounds_and_inclusivity() -> None:
+    found = constraints("year > 2000 AND year <= 2010 AND year >= 1990")
+    assert found["year"].low == Bound(Decimal(2000), False)
+    assert found["year"].high == Bound(Decimal(2010), True)
+    assert found["year"].values is None
+
+
+def test_equal_bounds_with_one_exclusive_end_is_empty() -> None:
+    assert constraints("year >= 5 AND year < 5")["year"].is_empty
+    assert not constraints("year >= 5 AND year <= 5")["year"].is_empty
+
+
+@pytest.mark.parametrize(
+    "predicate",
+    ["year = 1 AND year = 2", "year IN (1, 2) AND year > 5", "year > 5 AND year < 3"],
+)
+def test_contradictions_allow_nothing(predicate: str) -> None:
+    constraint = constraints(predicate)["year"]
+    assert constraint.is_empty
+    assert not any(constraint.allows(str(v)) for v in range(-10, 10))
+
+
+def test_dates_compare_by_parsed_value_not_text() -> None:
+    constraint = constraints("day >= DATE '2024-01-09'")["day"]
+    assert constraint.low == Bound(datetime(2024, 1, 9), True)
+    # As text '2024-01-10' < '2024-1-9'; as dates it is later.
+    assert constraint.allows("2024-01-10")
+
+
+def test_integers_compare_numerically_not_as_text() -> None:
+    constraint = constraints("year < 10")["year"]
+    assert constraint.allows("9")
+    assert not constraint.allows("100")
+
+
+@pytest.mark.parametrize(
+    ("predicate", "expected"),
+    [
+        ("device_id = 'b6319dc2-48c1-4cd5-a0a3-a1969f7b48f7'", True),
+        ("device_id IN ('a', 'b')", True),
+        ("device_id = 'a' OR device_id = 'b'", True),
+        ("device_id = 'a' AND device_id > 'A'", True),
+        ("device_id > 'a'", False),
+        ("device_id LIKE 'a%'", False),
+        ("device_id = 'a' OR col1 = 1", False),
+        ("col1 > 0", False),
+    ],
+)
+def test_has_equality_reports_static_equality_filters(predicate: str, expected: bool) -> None:
+    found = extract_constraints(where(predicate), {"device_id": "string"})
+    assert found.has_equality("device_id") is expected
+    assert found.has_equality("DEVICE_ID") is expected
+
+
+def test_null_partition_is_dropped_only_when_the_column_is_constrained() -> None:
+    constraint = constraints("year > 1")["year"]
+    assert not constraint.allows(HIVE_NULL_PARTITION)
+    assert ColumnConstraint("year", "int").allows(HIVE_NULL_PARTITION)
+
+
+def test_unconvertible_partition_values_are_kept_for_the_engine_to_decide() -> None:
+    assert constraints("year = 5")["year"].allows("not-a-number")
+
+
+def test_columns_without_comparable_type_are_never_constrained() -> None:
+    found = extract_constraints(where("tags = 'a'"), {"tags": "array<string>"})
+    assert found == {}
