@@ -1,0 +1,550 @@
+"""Running parsed DDL against a catalog store (and, for MSCK REPAIR, storage).
+
+Every statement validates everything it can before its single store call, so a failing
+statement leaves the catalog as it was (the store makes each call one transaction). Results
+are text rows, as Athena returns DDL results.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+from lakebox.catalog import ddl
+from lakebox.catalog.model import VIRTUAL_VIEW, Column, Database, Partition, Table, partition_path
+from lakebox.catalog.store import CatalogStore
+from lakebox.errors import (
+    AlreadyExistsError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    LakeboxError,
+    SemanticError,
+)
+from lakebox.storage import Storage, parse_uri
+
+ViewColumns = Callable[[str, str], list[Column]]
+
+#: SerDes Athena documents; tables naming one are accepted even before lakebox has a reader
+#: for it (the query then says the SerDe cannot be read yet). Anything else is a typo or a
+#: SerDe Athena itself would fail on.
+ATHENA_SERDES = frozenset(
+    s.lower()
+    for s in (
+        ddl.LAZY_SIMPLE_SERDE,
+        "org.apache.hadoop.hive.serde2.OpenCSVSerde",
+        "org.apache.hadoop.hive.serde2.RegexSerDe",
+        "org.apache.hadoop.hive.serde2.MultiDelimitSerDe",
+        "org.apache.hadoop.hive.contrib.serde2.MultiDelimitSerDe",
+        "com.amazonaws.glue.serde.GrokSerDe",
+        "org.apache.hive.hcatalog.data.JsonSerDe",
+        "org.openx.data.jsonserde.JsonSerDe",
+        "com.amazon.emr.hive.serde.CloudTrailSerde",
+        "org.apache.hadoop.hive.serde2.avro.AvroSerDe",
+        "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "com.amazon.ionhiveserde.IonHiveSerDe",
+        "org.apache.hadoop.hive.serde2.columnar.LazyBinaryColumnarSerDe",
+        "org.apache.hadoop.hive.serde2.columnar.ColumnarSerDe",
+    )
+)
+
+_ALIGN = 20  # Hive pads DESCRIBE fields to 20 characters
+
+
+@dataclass
+class DdlResult:
+    """Athena returns DDL results as text rows; ``text()`` is its ``.txt`` result file."""
+
+    columns: list[str] = field(default_factory=list)
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+    message: str = ""
+    #: DESCRIBE output is column-aligned the way Hive prints it
+    aligned: bool = False
+
+    def text(self) -> str:
+        if self.aligned:
+            return "".join("\t".join(v.ljust(_ALIGN) for v in row) + "\n" for row in self.rows)
+        return "".join("\t".join(row) + "\n" for row in self.rows)
+
+
+def execute_ddl(
+    stmt: ddl.DdlStatement,
+    catalog: CatalogStore,
+    storage: Storage,
+    current_database: str,
+    view_columns: ViewColumns | None = None,
+) -> DdlResult:
+    """Apply one parsed DDL statement; raises a LakeboxError naming what is wrong."""
+    handler = _HANDLERS.get(type(stmt))
+    if handler is None:  # pragma: no cover - every statement class has a handler
+        raise InvalidRequestError(f"cannot execute {type(stmt).__name__}")
+    ctx = _Ctx(catalog, storage, current_database.lower(), view_columns)
+    return handler(ctx, stmt)
+
+
+@dataclass
+class _Ctx:
+    catalog: CatalogStore
+    storage: Storage
+    current_database: str
+    view_columns: ViewColumns | None
+
+    def table(self, ref: ddl.TableRef, want_view: bool | None = False) -> Table:
+        """Look up a table (``want_view`` False) or view (True) or either (None)."""
+        db, name = ref.resolve(self.current_database)
+        table = self.catalog.get_table(db, name)
+        if want_view is True and not table.is_view:
+            raise SemanticError(f"{db}.{name} is a table, not a view")
+        if want_view is False and table.is_view:
+            raise SemanticError(f"{db}.{name} is a view, not a table")
+        return table
+
+
+# -- databases ------------------------------------------------------------------------------
+def _create_database(ctx: _Ctx, stmt: ddl.CreateDatabase) -> DdlResult:
+    if stmt.location is not None:
+        parse_uri(stmt.location)
+    created = ctx.catalog.create_database(
+        Database(stmt.name, stmt.comment, stmt.location, dict(stmt.properties)),
+        if_not_exists=stmt.if_not_exists,
+    )
+    return DdlResult(
+        message=f"Database {stmt.name} "
+        + ("created" if created else "already exists, nothing done")
+    )
+
+
+def _drop_database(ctx: _Ctx, stmt: ddl.DropDatabase) -> DdlResult:
+    dropped = ctx.catalog.drop_database(stmt.name, cascade=stmt.cascade, if_exists=stmt.if_exists)
+    return DdlResult(
+        message=f"Database {stmt.name} "
+        + ("dropped" if dropped else "does not exist, nothing done")
+    )
+
+
+# -- tables ---------------------------------------------------------------------------------
+def _check_columns(table: Table) -> None:
+    seen: set[str] = set()
+    for col in table.columns:
+        if col.name in seen:
+            raise SemanticError(f"Duplicate column name {col.name!r} in table {table.name}")
+        seen.add(col.name)
+    for col in table.partition_keys:
+        if col.name in seen:
+            raise SemanticError(
+                f"Partition column name {col.name!r} conflicts with table "
+                "columns (or is repeated): partition columns are not listed "
+                "among the table's columns"
+            )
+        seen.add(col.name)
+    data = {c.name for c in table.columns}
+    for col_name in table.bucket_columns:
+        if col_name not in data:
+            raise SemanticError(f"Bucket column {col_name!r} is not a column of {table.name}")
+
+
+def _validate_storage(table: Table) -> None:
+    """Reject an unknown SerDe at CREATE time, and let its reader check its properties."""
+    from lakebox.formats.base import known_serdes, reader_for
+
+    if table.location is not None:
+        parse_uri(table.location)
+    serde = (table.serde_library or "").lower()
+    try:
+        reader = reader_for(table)
+    except LakeboxError as err:
+        if serde in ATHENA_SERDES:
+            return
+        known = sorted({*known_serdes(), *ATHENA_SERDES})
+        raise SemanticError(
+            f"SerDe class {table.serde_library!r} is not known to Athena or "
+            f"lakebox; use one of: {', '.join(known)}"
+        ) from err
+    reader.validate(table)
+
+
+def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
+    table = Table.from_dict(stmt.table.to_dict())
+    table.database = (table.database or ctx.current_database).lower()
+    table.create_time = table.update_time = time.time()
+    _check_columns(table)
+    _validate_storage(table)
+    created = ctx.catalog.create_table(table, if_not_exists=stmt.if_not_exists)
+    return DdlResult(
+        message=f"Table {table.qualified_name} "
+        + ("created" if created else "already exists, nothing done")
+    )
+
+
+def _create_view(ctx: _Ctx, stmt: ddl.CreateView) -> DdlResult:
+    db, name = stmt.ref.resolve(ctx.current_database)
+    ctx.catalog.get_database(db)
+    try:
+        existing: Table | None = ctx.catalog.get_table(db, name)
+    except EntityNotFoundError:
+        existing = None
+    if existing is not None:
+        if not existing.is_view:
+            raise AlreadyExistsError(
+                f"{db}.{name} already exists as a table; a view cannot replace it"
+            )
+        if not stmt.or_replace:
+            raise AlreadyExistsError(
+                f"View {db}.{name} already exists; use CREATE OR REPLACE VIEW to change it"
+            )
+    columns = ctx.view_columns(stmt.select_sql, ctx.current_database) if ctx.view_columns else []
+    view = Table(
+        database=db,
+        name=name,
+        columns=list(columns),
+        table_type=VIRTUAL_VIEW,
+        view_original_text=stmt.select_sql,
+        view_expanded_text=stmt.select_sql,
+        input_format=None,
+        output_format=None,
+        serde_library=None,
+    )
+    ctx.catalog.create_table(view, replace=stmt.or_replace)
+    return DdlResult(message=f"View {db}.{name} " + ("replaced" if existing else "created"))
+
+
+def _drop_table(ctx: _Ctx, stmt: ddl.DropTable | ddl.DropView) -> DdlResult:
+    want_view = isinstance(stmt, ddl.DropView)
+    kind = "View" if want_view else "Table"
+    db, name = stmt.ref.resolve(ctx.current_database)
+    try:
+        ctx.table(stmt.ref, want_view=want_view)
+    except EntityNotFoundError:
+        if stmt.if_exists:
+            return DdlResult(message=f"{kind} {db}.{name} does not exist, nothing done")
+        raise
+    except SemanticError as err:
+        other = "DROP TABLE" if want_view else "DROP VIEW"
+        raise SemanticError(f"{err.message}: use {other}") from err
+    ctx.catalog.drop_table(db, name, if_exists=stmt.if_exists)
+    return DdlResult(message=f"{kind} {db}.{name} dropped")
+
+
+# -- ALTER TABLE ----------------------------------------------------------------------------
+def _ordered_values(
+    table: Table, spec: ddl.PartitionSpec, partial: bool = False
+) -> list[str | None]:
+    keys = [k.name for k in table.partition_keys]
+    if not keys:
+        raise SemanticError(f"Table {table.qualified_name} is not partitioned")
+    unknown = [k for k in spec.values if k not in keys]
+    if unknown:
+        raise SemanticError(
+            f"Partition spec {_spec_text(spec)} names {', '.join(unknown)}, "
+            f"which is not a partition column of {table.qualified_name} "
+            f"(partition columns: {', '.join(keys)})"
+        )
+    missing = [k for k in keys if k not in spec.values]
+    if missing and not partial:
+        raise SemanticError(
+            f"Partition spec {_spec_text(spec)} lacks partition column(s) "
+            f"{', '.join(missing)} of {table.qualified_name}"
+        )
+    return [spec.values.get(k) for k in keys]
+
+
+def _spec_text(spec: ddl.PartitionSpec) -> str:
+    return "(" + ", ".join(f"{k}='{v}'" for k, v in spec.values.items()) + ")"
+
+
+def _default_location(table: Table, values: list[str]) -> str | None:
+    if table.location is None:
+        return None
+    base = table.location if table.location.endswith("/") else table.location + "/"
+    return base + partition_path(table.partition_keys, values)
+
+
+def _add_partitions(ctx: _Ctx, stmt: ddl.AddPartitions) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    parts: list[Partition] = []
+    for spec in stmt.partitions:
+        values = [v for v in _ordered_values(table, spec) if v is not None]
+        location = spec.location or _default_location(table, values)
+        if location is not None:
+            parse_uri(location)
+        parts.append(Partition(table.database, table.name, values, location))
+    try:
+        added = ctx.catalog.add_partitions(parts, if_not_exists=stmt.if_not_exists)
+    except AlreadyExistsError as err:
+        raise AlreadyExistsError(
+            f"{err.message} in {table.qualified_name}: use ADD IF NOT "
+            "EXISTS to skip existing partitions"
+        ) from err
+    return DdlResult(message=f"Added {added} partition(s) to {table.qualified_name}")
+
+
+def _drop_partitions(ctx: _Ctx, stmt: ddl.DropPartitions) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    existing = ctx.catalog.get_partitions(table.database, table.name)
+    targets: list[list[str]] = []
+    for spec in stmt.partitions:
+        wanted = _ordered_values(table, spec, partial=True)
+        found = [
+            p.values
+            for p in existing
+            if all(w is None or w == v for w, v in zip(wanted, p.values, strict=True))
+        ]
+        if not found and not stmt.if_exists:
+            raise EntityNotFoundError(
+                f"No partition matches {_spec_text(spec)} in "
+                f"{table.qualified_name}: use DROP IF EXISTS to ignore"
+            )
+        targets.extend(v for v in found if v not in targets)
+    dropped = ctx.catalog.drop_partitions(
+        table.database, table.name, targets, if_exists=stmt.if_exists
+    )
+    return DdlResult(message=f"Dropped {dropped} partition(s) from {table.qualified_name}")
+
+
+def _set_properties(ctx: _Ctx, stmt: ddl.SetTableProperties) -> DdlResult:
+    table = ctx.table(stmt.ref, want_view=None)
+    table.parameters.update(stmt.properties)
+    if not table.is_view:
+        _validate_storage(table)
+    ctx.catalog.update_table(table)
+    return DdlResult(message=f"Table {table.qualified_name} properties set")
+
+
+def _alter_columns(ctx: _Ctx, stmt: ddl.AddColumns | ddl.ReplaceColumns) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    if isinstance(stmt, ddl.AddColumns):
+        table.columns = [*table.columns, *stmt.columns]
+    else:
+        table.columns = list(stmt.columns)
+    _check_columns(table)
+    ctx.catalog.update_table(table)
+    return DdlResult(message=f"Table {table.qualified_name} now has {len(table.columns)} column(s)")
+
+
+def _set_location(ctx: _Ctx, stmt: ddl.SetLocation) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    parse_uri(stmt.location)
+    if stmt.partition is None:
+        table.location = stmt.location
+        ctx.catalog.update_table(table)
+        return DdlResult(message=f"Table {table.qualified_name} location set")
+    values = _ordered_values(table, stmt.partition)
+    old = next(
+        (p for p in ctx.catalog.get_partitions(table.database, table.name) if p.values == values),
+        None,
+    )
+    if old is None:
+        raise EntityNotFoundError(
+            f"Partition {_spec_text(stmt.partition)} of {table.qualified_name} not found"
+        )
+    new = Partition.from_dict({**old.to_dict(), "location": stmt.location})
+    # The store has no partition update; drop + add, putting the old one back on failure.
+    ctx.catalog.drop_partitions(table.database, table.name, [old.values])
+    try:
+        ctx.catalog.add_partitions([new])
+    except BaseException:
+        ctx.catalog.add_partitions([old], if_not_exists=True)
+        raise
+    return DdlResult(message=f"Partition {_spec_text(stmt.partition)} location set")
+
+
+def _msck(ctx: _Ctx, stmt: ddl.MsckRepair) -> DdlResult:
+    """Hive's MSCK REPAIR TABLE: ``k1=v1/k2=v2/`` folders under LOCATION become partitions."""
+    table = ctx.table(stmt.ref)
+    keys = [k.name for k in table.partition_keys]
+    if not keys or table.location is None:
+        return DdlResult(
+            ["result"], [], "Table is not partitioned or has no location; nothing to repair"
+        )
+    prefix = str(parse_uri(table.location).as_prefix())
+    found: dict[tuple[str, ...], str] = {}
+    for f in ctx.storage.list_files(table.location):
+        if not f.uri.startswith(prefix):
+            continue
+        dirs = f.uri[len(prefix) :].split("/")[:-1]
+        if len(dirs) < len(keys):
+            continue
+        values: list[str] = []
+        for key, folder in zip(keys, dirs, strict=False):
+            name, eq, value = folder.partition("=")
+            if not eq or name.lower() != key:
+                break
+            values.append(unquote(value))
+        else:
+            found.setdefault(tuple(values), prefix + "/".join(dirs[: len(keys)]) + "/")
+    existing = {tuple(p.values): p for p in ctx.catalog.get_partitions(table.database, table.name)}
+    missing = [v for v in sorted(found) if v not in existing]
+
+    def label(values: tuple[str, ...]) -> str:
+        return f"{table.name}:{ddl.render_partition(table.partition_keys, list(values))}"
+
+    gone = [
+        v
+        for v, p in sorted(existing.items())
+        if (p.location or "").startswith(prefix) and v not in found
+    ]
+    rows: list[tuple[str, ...]] = []
+    if missing:
+        rows.append(("Partitions not in metastore:\t" + "\t".join(map(label, missing)),))
+    if gone:
+        rows.append(("Partitions missing from filesystem:\t" + "\t".join(map(label, gone)),))
+    added = ctx.catalog.add_partitions(
+        [Partition(table.database, table.name, list(v), found[v]) for v in missing],
+        if_not_exists=True,
+    )
+    rows.extend((f"Repair: Added partition to metastore {label(v)}",) for v in missing)
+    return DdlResult(["result"], rows, f"Added {added} partition(s) to {table.qualified_name}")
+
+
+# -- SHOW / DESCRIBE ------------------------------------------------------------------------
+def _show_databases(ctx: _Ctx, stmt: ddl.ShowDatabases) -> DdlResult:
+    dbs = ctx.catalog.list_databases(stmt.pattern)
+    return DdlResult(["database_name"], [(d.name,) for d in dbs])
+
+
+def _show_tables(ctx: _Ctx, stmt: ddl.ShowTables | ddl.ShowViews) -> DdlResult:
+    db = stmt.database or ctx.current_database
+    tables = ctx.catalog.list_tables(db, stmt.pattern)
+    if isinstance(stmt, ddl.ShowViews):
+        return DdlResult(["views"], [(t.name,) for t in tables if t.is_view])
+    return DdlResult(["tab_name"], [(t.name,) for t in tables])
+
+
+def _show_partitions(ctx: _Ctx, stmt: ddl.ShowPartitions) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    if not table.partition_keys:
+        raise SemanticError(f"Table {table.qualified_name} is not a partitioned table")
+    parts = ctx.catalog.get_partitions(table.database, table.name)
+    lines = sorted(ddl.render_partition(table.partition_keys, p.values) for p in parts)
+    return DdlResult(["partition"], [(line,) for line in lines])
+
+
+def _show_create(ctx: _Ctx, stmt: ddl.ShowCreateTable) -> DdlResult:
+    table = ctx.table(stmt.ref, want_view=True if stmt.view else None)
+    text = ddl.render_create_table(table)
+    return DdlResult(["createtab_stmt"], [(line,) for line in text.split("\n")])
+
+
+def _show_columns(ctx: _Ctx, stmt: ddl.ShowColumns) -> DdlResult:
+    table = ctx.table(stmt.ref, want_view=None)
+    return DdlResult(["field"], [(c.name,) for c in table.all_columns])
+
+
+def _show_tblproperties(ctx: _Ctx, stmt: ddl.ShowTblProperties) -> DdlResult:
+    table = ctx.table(stmt.ref, want_view=None)
+    if stmt.prop is not None:
+        if stmt.prop not in table.parameters:
+            raise SemanticError(f"Table {table.qualified_name} does not have property: {stmt.prop}")
+        return DdlResult(["prpt_value"], [(table.parameters[stmt.prop],)])
+    return DdlResult(["prpt_name", "prpt_value"], list(table.parameters.items()))
+
+
+def _col_row(col: Column) -> tuple[str, str, str]:
+    return (col.name, col.type, col.comment or "")
+
+
+def _describe(ctx: _Ctx, stmt: ddl.Describe) -> DdlResult:
+    table = ctx.table(stmt.ref, want_view=None)
+    header = ["col_name", "data_type", "comment"]
+    if stmt.column is not None:
+        col = table.column(stmt.column)
+        if col is None:
+            raise SemanticError(f"Column {stmt.column} does not exist in {table.qualified_name}")
+        return DdlResult(header, [_col_row(col)], aligned=True)
+    blank = ("", "", "")
+    rows: list[tuple[str, ...]] = []
+    if stmt.style == "FORMATTED":
+        rows += [("# col_name", "data_type", "comment"), blank]
+    rows += [_col_row(c) for c in table.columns]
+    if table.partition_keys:
+        rows += [
+            blank,
+            ("# Partition Information", "", ""),
+            ("# col_name", "data_type", "comment"),
+            blank,
+        ]
+        rows += [_col_row(c) for c in table.partition_keys]
+    if stmt.style == "FORMATTED":
+        rows += _formatted_details(table)
+    elif stmt.style == "EXTENDED":
+        rows += [blank, ("Detailed Table Information", _extended_summary(table), "")]
+    return DdlResult(header, rows, aligned=True)
+
+
+def _formatted_details(table: Table) -> list[tuple[str, ...]]:
+    blank = ("", "", "")
+    rows: list[tuple[str, ...]] = [
+        blank,
+        ("# Detailed Table Information", "", ""),
+        ("Database:", table.database, ""),
+        (
+            "CreateTime:",
+            time.strftime("%a %b %d %H:%M:%S UTC %Y", time.gmtime(table.create_time)),
+            "",
+        ),
+        ("LastAccessTime:", "UNKNOWN", ""),
+        ("Location:", table.location or "", ""),
+        ("Table Type:", table.table_type, ""),
+    ]
+    if table.comment is not None:
+        rows.append(("Comment:", table.comment, ""))
+    if table.parameters:
+        rows.append(("Table Parameters:", "", ""))
+        rows += [("", k, v) for k, v in table.parameters.items()]
+    if table.is_view:
+        rows += [
+            blank,
+            ("# View Information", "", ""),
+            ("View Original Text:", table.view_original_text or "", ""),
+        ]
+        return rows
+    rows += [
+        blank,
+        ("# Storage Information", "", ""),
+        ("SerDe Library:", table.serde_library or "", ""),
+        ("InputFormat:", table.input_format or "", ""),
+        ("OutputFormat:", table.output_format or "", ""),
+        ("Compressed:", "No", ""),
+        ("Num Buckets:", str(table.num_buckets if table.bucket_columns else -1), ""),
+        ("Bucket Columns:", "[" + ", ".join(table.bucket_columns) + "]", ""),
+    ]
+    if table.serde_parameters:
+        rows.append(("Storage Desc Params:", "", ""))
+        rows += [("", k, v) for k, v in table.serde_parameters.items()]
+    return rows
+
+
+def _extended_summary(table: Table) -> str:
+    return (
+        f"Table(tableName:{table.name}, dbName:{table.database}, "
+        f"tableType:{table.table_type}, location:{table.location}, "
+        f"inputFormat:{table.input_format}, outputFormat:{table.output_format}, "
+        f"serializationLib:{table.serde_library}, parameters:{table.parameters})"
+    )
+
+
+_HANDLERS: dict[type, Callable[[_Ctx, ddl.DdlStatement], DdlResult]] = {
+    ddl.CreateDatabase: _create_database,  # type: ignore[dict-item]
+    ddl.DropDatabase: _drop_database,  # type: ignore[dict-item]
+    ddl.CreateTable: _create_table,  # type: ignore[dict-item]
+    ddl.CreateView: _create_view,  # type: ignore[dict-item]
+    ddl.DropTable: _drop_table,  # type: ignore[dict-item]
+    ddl.DropView: _drop_table,  # type: ignore[dict-item]
+    ddl.AddPartitions: _add_partitions,  # type: ignore[dict-item]
+    ddl.DropPartitions: _drop_partitions,  # type: ignore[dict-item]
+    ddl.SetTableProperties: _set_properties,  # type: ignore[dict-item]
+    ddl.AddColumns: _alter_columns,  # type: ignore[dict-item]
+    ddl.ReplaceColumns: _alter_columns,  # type: ignore[dict-item]
+    ddl.SetLocation: _set_location,  # type: ignore[dict-item]
+    ddl.MsckRepair: _msck,  # type: ignore[dict-item]
+    ddl.ShowDatabases: _show_databases,  # type: ignore[dict-item]
+    ddl.ShowTables: _show_tables,  # type: ignore[dict-item]
+    ddl.ShowViews: _show_tables,  # type: ignore[dict-item]
+    ddl.ShowPartitions: _show_partitions,  # type: ignore[dict-item]
+    ddl.ShowCreateTable: _show_create,  # type: ignore[dict-item]
+    ddl.ShowColumns: _show_columns,  # type: ignore[dict-item]
+    ddl.ShowTblProperties: _show_tblproperties,  # type: ignore[dict-item]
+    ddl.Describe: _describe,  # type: ignore[dict-item]
+}
