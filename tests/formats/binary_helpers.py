@@ -91,3 +91,30 @@ def scan(
         ctx.release()
         ctx.con.close()
     return ScanResult(sql, result, duck_types)
+
+
+def _zigzag(n: int) -> bytes:
+    z = (n << 1) ^ (n >> 63)
+    out = bytearray()
+    while True:
+        byte = z & 0x7F
+        z >>= 7
+        if z:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)
+
+
+def enable_avro_zstd_writer() -> None:
+    """fastavro writes zstandard blocks only with an optional package; test files are
+    written with cramjam instead (the reader under test never uses this)."""
+    import cramjam
+    import fastavro._write as avro_write  # type: ignore[import-not-found]
+
+    def zstd_block(fo: Any, block: bytes, level: int | None) -> None:
+        data = bytes(cramjam.zstd.compress(block))
+        fo.write(_zigzag(len(data)))
+        fo.write(data)
+
+    avro_write.BLOCK_WRITERS["zstandard"] = zstd_block
