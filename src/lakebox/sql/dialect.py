@@ -1,0 +1,683 @@
+"""Athena (Trino dialect) SQL in, DuckDB SQL with Athena's semantics out.
+
+sqlglot does the parsing and most of the translation. Where its DuckDB output differs from what
+Athena returns, a rule in ``LakeboxDuckDBGenerator.TRANSFORMS`` (one handler per expression
+type, sqlglot style) or ``_ANONYMOUS`` (Trino functions sqlglot keeps as plain calls) fixes it.
+Every rule is proven by a golden test that runs the output on DuckDB (tests/sql/test_dialect.py).
+
+Some Athena semantics need a DuckDB session setting rather than a rewrite, because only the
+engine knows the operand types at run time (integer ``/``): apply ``DUCKDB_SETTINGS`` with
+``configure_connection`` on every connection that runs translated SQL.
+
+Result column names follow Athena: unquoted and quoted identifiers come back lower-case, and an
+expression without an alias is named ``_col<N>`` after its position in the select list.
+``to_duckdb`` writes those names as aliases on the outermost select; ``result_column_names``
+returns them (``None`` for a ``*`` whose expansion only the engine knows).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+
+import duckdb
+import sqlglot
+from sqlglot import exp, tokens
+from sqlglot.dialects.duckdb import DuckDB
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.generators.duckdb import DuckDBGenerator
+from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.qualify import qualify
+
+from lakebox.errors import SqlSyntaxError, UnsupportedError
+
+READ_DIALECT = "athena"
+"""sqlglot's 'athena' parses Trino DML like 'trino' and also Hive DDL, MSCK and UNLOAD."""
+
+DUCKDB_SETTINGS: dict[str, str | bool] = {
+    "integer_division": True,
+    "default_null_order": "nulls_last",
+    "TimeZone": "UTC",
+}
+"""Session settings translated SQL relies on: Trino's integer ``/`` truncates (5 / 2 = 2);
+NULLs sort last in both directions; Athena's session time zone is UTC."""
+
+STATEMENT_KEYWORDS = frozenset(
+    {
+        "ALTER", "ANALYZE", "CALL", "COMMENT", "COMMIT", "CREATE", "DEALLOCATE", "DELETE",
+        "DESC", "DESCRIBE", "DROP", "EXECUTE", "EXPLAIN", "GRANT", "INSERT", "MERGE", "MSCK",
+        "OPTIMIZE", "PREPARE", "REFRESH", "RESET", "REVOKE", "ROLLBACK", "SELECT", "SET",
+        "SHOW", "START", "TABLE", "TRUNCATE", "UNLOAD", "UPDATE", "USE", "VACUUM", "VALUES",
+        "WITH", "(",
+    }
+)  # fmt: skip
+"""First words Athena accepts; anything else fails at the first token, as Athena reports it."""
+
+
+def configure_connection(con: duckdb.DuckDBPyConnection) -> None:
+    """Apply ``DUCKDB_SETTINGS`` to a connection that will run ``to_duckdb`` output."""
+    for name, value in DUCKDB_SETTINGS.items():
+        literal = str(value).lower() if isinstance(value, bool) else f"'{value}'"
+        con.execute(f"SET {name} = {literal}")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _position(sql: str, offset: int) -> tuple[int, int]:
+    """1-based (line, column) of a character offset, the way Athena counts."""
+    before = sql[:offset]
+    line = before.count("\n") + 1
+    return line, offset - (before.rfind("\n") + 1) + 1
+
+
+def _tokens(sql: str) -> list[tokens.Token]:
+    try:
+        # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL.
+        return [t for t in sqlglot.tokenize(sql, read=READ_DIALECT) if t.text]
+    except TokenError as err:
+        raise SqlSyntaxError(f"token recognition error: {err}", *_position(sql, 0)) from err
+
+
+def _quote(text: str) -> str:
+    return "'" + text + "'"
+
+
+def _syntax_error(sql: str, toks: list[tokens.Token], err: ParseError) -> SqlSyntaxError:
+    """Map sqlglot's error (whose col is the *end* of the offending token) to Athena's form."""
+    info = err.errors[0] if err.errors else {}
+    line, col = info.get("line"), info.get("col")
+    description = str(info.get("description") or err)
+    index = next(
+        (i for i, t in enumerate(toks) if t.line == line and t.col == col),
+        None,
+    )
+    at_end = index is None or (
+        index == len(toks) - 1 and ("missing" in description or "Expecting" in description)
+    )
+    if at_end:
+        end = len(sql.rstrip().rstrip(";").rstrip())
+        return SqlSyntaxError(
+            "mismatched input '<EOF>'. Expecting: <expression>", *_position(sql, end)
+        )
+    assert index is not None
+    tok = toks[index]
+    text = sql[tok.start : tok.end + 1]
+    return SqlSyntaxError(
+        f"mismatched input {_quote(text)}. Expecting: <expression> ({description})",
+        *_position(sql, tok.start),
+    )
+
+
+def parse_query(sql: str) -> exp.Expression:
+    """Parse one Athena statement; SqlSyntaxError with Athena's line:column when it does not.
+
+    sqlglot is lenient where Athena is not: ``SELEC 1`` parses as a column, unknown statements
+    become a ``Command``. Both are rejected here at their first token, as Athena does.
+    """
+    toks = _tokens(sql)
+    if not toks:
+        raise SqlSyntaxError("mismatched input '<EOF>'. Expecting: <query>", 1, 1)
+    first = toks[0]
+    if first.text.split()[0].upper() not in STATEMENT_KEYWORDS:
+        raise SqlSyntaxError(
+            f"mismatched input {_quote(sql[first.start : first.end + 1])}. "
+            "Expecting: 'ALTER', 'CREATE', 'DESCRIBE', 'DROP', 'INSERT', 'SELECT', 'SHOW', "
+            "'WITH', <query>",
+            *_position(sql, first.start),
+        )
+    try:
+        statements = [
+            s for s in sqlglot.parse(sql, read=READ_DIALECT) if isinstance(s, exp.Expression)
+        ]
+    except ParseError as err:
+        raise _syntax_error(sql, toks, err) from err
+    if len(statements) != 1:
+        raise SqlSyntaxError(f"Only one sql statement is allowed. Got: {len(statements)}")
+    return statements[0]
+
+
+# --------------------------------------------------------------------------- result names
+
+
+def _outermost_select(expr: exp.Expression) -> exp.Select | None:
+    node: exp.Expression | None = expr
+    while isinstance(node, exp.SetOperation):
+        node = node.this
+    while isinstance(node, exp.Subquery):
+        node = node.this
+    return node if isinstance(node, exp.Select) else None
+
+
+def _output_name(projection: exp.Expression, position: int) -> str | None:
+    if isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    ):
+        return None
+    if isinstance(projection, exp.Alias):
+        return projection.alias.lower()
+    if isinstance(projection, (exp.Column, exp.Dot)):
+        return projection.name.lower()
+    return f"_col{position}"
+
+
+def result_column_names(expr: exp.Expression) -> list[str] | None:
+    """Column names Athena gives the result of a query; None when a ``*`` makes it unknown.
+
+    ``_colN`` counts positions in the select list as written; Trino counts after expanding
+    ``*``, so the two only differ for unnamed expressions placed after a ``*``.
+    """
+    select = _outermost_select(expr)
+    if select is None:
+        return None
+    names = [_output_name(p, i) for i, p in enumerate(select.expressions)]
+    return None if any(n is None for n in names) else [n for n in names if n is not None]
+
+
+def _lower_identifiers(tree: exp.Expression) -> None:
+    """Athena folds every identifier, quoted or not, to lower case; so does the output, which
+    makes ``SELECT *`` over ``t(Id)`` return ``id`` as Athena does."""
+    for ident in tree.find_all(exp.Identifier):
+        ident.set("this", ident.this.lower())
+
+
+def _zip_multi_unnest(tree: exp.Expression) -> None:
+    """Trino's UNNEST(a, b) zips arrays (NULL-padding the shorter); DuckDB's unnest table
+    function takes one list, but several unnest() calls in one select list zip the same way."""
+    for unnest in list(tree.find_all(exp.Unnest)):
+        arrays = unnest.expressions
+        if len(arrays) < 2 or not isinstance(unnest.parent, (exp.From, exp.Join)):
+            continue
+        alias = unnest.args.get("alias")
+        columns = [c.name for c in alias.columns] if alias is not None else []
+        names = [columns[i] if i < len(columns) else f"_u{i}" for i in range(len(arrays))]
+        select = exp.select(
+            *(
+                exp.alias_(exp.Unnest(expressions=[a.copy()]), n)
+                for a, n in zip(arrays, names, strict=False)
+            )
+        )
+        offset = unnest.args.get("offset")
+        if offset:
+            longest = exp.Greatest(
+                this=exp.ArraySize(this=arrays[0].copy()),
+                expressions=[exp.ArraySize(this=a.copy()) for a in arrays[1:]],
+            )
+            ordinals = exp.func(
+                "RANGE",
+                exp.Literal.number(1),
+                exp.Add(this=longest, expression=exp.Literal.number(1)),
+            )
+            name = offset.name if isinstance(offset, exp.Identifier) else "ordinality"
+            select = select.select(exp.alias_(exp.Unnest(expressions=[ordinals]), name))
+        table_alias = alias.this.name if alias is not None and alias.this else "_unnest"
+        unnest.replace(
+            exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(table_alias)))
+        )
+
+
+def _apply_result_names(expr: exp.Expression, names: list[str | None]) -> None:
+    select = _outermost_select(expr)
+    if select is None or len(select.expressions) != len(names):
+        return
+    for projection, name in zip(list(select.expressions), names, strict=True):
+        if name is None:
+            continue
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        projection.replace(exp.alias_(inner.copy(), name, quoted=True))
+
+
+# --------------------------------------------------------------------------- generation helpers
+
+Handler = Callable[[DuckDBGenerator, exp.Expression], str]
+
+_DAY_OR_LONGER = {"DAY", "WEEK", "MONTH", "QUARTER", "YEAR"}
+
+
+def _is_date(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type(exp.DataType.Type.DATE)
+
+
+def _unit(node: exp.Expression) -> str:
+    unit = node.args.get("unit")
+    return unit.name.upper() if unit is not None else "DAY"
+
+
+def _as_date(gen: DuckDBGenerator, node: exp.Expression, sql: str) -> str:
+    """Trino keeps DATE for date +/- days..years and date_trunc(date); DuckDB widens to
+    TIMESTAMP."""
+    return f"CAST({sql} AS DATE)"
+
+
+def _date_add(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    this = e.this
+    amount = gen.sql(e, "expression")
+    sql = f"{gen.sql(this)} + {amount} * INTERVAL 1 {_unit(e)}"
+    if _is_date(this) and _unit(e) in _DAY_OR_LONGER:
+        return _as_date(gen, e, sql)
+    return f"({sql})"
+
+
+def _date_diff(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino counts whole units elapsed (like DuckDB's date_sub), not boundaries crossed."""
+    unit = exp.Literal.string(_unit(e).lower())
+    return gen.func("DATE_SUB", unit, e.expression, e.this)
+
+
+def _date_trunc(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    sql = gen.func("DATE_TRUNC", exp.Literal.string(_unit(e).lower()), e.this)
+    return _as_date(gen, e, sql) if _is_date(e.this) else sql
+
+
+def _interval_arith(op: str) -> Handler:
+    def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
+        sql = gen.binary(e, op)  # type: ignore[arg-type]
+        right = e.expression
+        if _is_date(e.this) and isinstance(right, exp.Interval) and _unit(right) in _DAY_OR_LONGER:
+            return _as_date(gen, e, sql)
+        return sql
+
+    return handler
+
+
+def _json_extract_scalar(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino returns NULL when the path points at an object or array; DuckDB returns its text."""
+    this, path = gen.sql(e, "this"), gen.sql(e, "expression")
+    return (
+        f"CASE WHEN JSON_TYPE({this}, {path}) IN ('OBJECT', 'ARRAY') THEN NULL "
+        f"ELSE {this} ->> {path} END"
+    )
+
+
+def _regexp_extract(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino returns NULL when nothing matches; DuckDB returns ''."""
+    this, pattern = e.this, e.expression
+    group = e.args.get("group") or exp.Literal.number(0)
+    extract = gen.func("REGEXP_EXTRACT", this, pattern, group)
+    return f"CASE WHEN {gen.func('REGEXP_MATCHES', this, pattern)} THEN {extract} END"
+
+
+_JAVA_GROUP_REF = re.compile(r"\\(.)|\$(\d+)|\$\{(\w+)\}")
+
+
+def _java_replacement_to_re2(text: str) -> str:
+    r"""Trino (Java) writes group references as $1 and escapes with \; RE2 wants \1 and \\."""
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return "\\\\" if m.group(1) == "\\" else m.group(1)
+        if m.group(2) is not None:
+            return "\\" + m.group(2)
+        raise UnsupportedError(
+            f"regexp_replace: named group reference ${{{m.group(3)}}} is not supported; "
+            "use a numbered group ($1)"
+        )
+
+    return _JAVA_GROUP_REF.sub(sub, text)
+
+
+def _regexp_replace(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    replacement = e.args.get("replacement") or exp.Literal.string("")
+    if isinstance(replacement, exp.Literal) and replacement.is_string:
+        replacement = exp.Literal.string(_java_replacement_to_re2(replacement.this))
+    return gen.func("REGEXP_REPLACE", e.this, e.expression, replacement, exp.Literal.string("g"))
+
+
+def _split_part(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino returns NULL past the last field; DuckDB's split_part returns ''."""
+    parts = gen.func("STR_SPLIT", e.this, e.args["delimiter"])
+    return f"{parts}[{gen.sql(e.args['part_index'])}]"
+
+
+def _lambda(params: list[str], body: str) -> str:
+    return f"LAMBDA {', '.join(params)}: {body}"
+
+
+def _array_distinct(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino keeps first occurrences in order (NULL included); DuckDB's list_distinct reorders
+    and drops NULL."""
+    arr = gen.sql(e, "this")
+    return f"LIST_FILTER({arr}, {_lambda(['_x', '_i'], f'LIST_POSITION({arr}, _x) = _i')})"
+
+
+def _array_except(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino keeps the first array's order; sqlglot's DuckDB form reorders via list_distinct."""
+    distinct = _array_distinct(gen, exp.ArrayDistinct(this=e.this))
+    other = gen.sql(e, "expression")
+    return f"LIST_FILTER({distinct}, {_lambda(['_x'], f'NOT LIST_CONTAINS({other}, _x)')})"
+
+
+def _slice(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's slice(array, start, length) — sqlglot stores the length as ``end``; DuckDB's
+    list_slice takes an inclusive end index."""
+    start, length = e.args["start"], e.args["end"]
+    end = f"{gen.sql(start)} + {gen.sql(length)} - 1"
+    return f"LIST_SLICE({gen.sql(e, 'this')}, {gen.sql(start)}, {end})"
+
+
+def _sequence(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino steps by -1 (or -1 day) when start > stop and accepts dates; DuckDB does neither."""
+    start, end, step = e.args["start"], e.args["end"], e.args.get("step")
+    s, t = gen.sql(start), gen.sql(end)
+    if _is_date(start) or _is_date(end):
+        step_sql = (
+            gen.sql(step)
+            if step is not None
+            else f"CASE WHEN {s} <= {t} THEN INTERVAL 1 DAY ELSE INTERVAL (-1) DAY END"
+        )
+        series = f"GENERATE_SERIES(CAST({s} AS TIMESTAMP), CAST({t} AS TIMESTAMP), {step_sql})"
+        return f"CAST({series} AS DATE[])"
+    if step is None:
+        return f"GENERATE_SERIES({s}, {t}, CASE WHEN {s} <= {t} THEN 1 ELSE -1 END)"
+    return gen.func("GENERATE_SERIES", start, end, step)
+
+
+def _lambda_sql(gen: DuckDBGenerator, lam: exp.Expression) -> str:
+    params = [gen.sql(p) for p in lam.expressions]
+    return _lambda(params, gen.sql(lam, "this"))
+
+
+def _reduce(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's reduce(array, initial, merge, finish): DuckDB has no finish step, so the finish
+    lambda is inlined around list_reduce."""
+    reduced = (
+        f"LIST_REDUCE({gen.sql(e, 'this')}, {_lambda_sql(gen, e.args['merge'])}, "
+        f"{gen.sql(e, 'initial')})"
+    )
+    finish = e.args.get("finish")
+    if finish is None:
+        return reduced
+    param = finish.expressions[0].name
+    inlined = exp.Paren(this=sqlglot.parse_one(reduced, read="duckdb"))
+
+    def substitute(node: exp.Expression) -> exp.Expression:
+        is_ref = isinstance(node, exp.Column) or (
+            isinstance(node, exp.Identifier) and not isinstance(node.parent, exp.Column)
+        )
+        return inlined.copy() if is_ref and node.name == param else node
+
+    return gen.sql(finish.this.copy().transform(substitute))
+
+
+def _transform(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    return f"LIST_TRANSFORM({gen.sql(e, 'this')}, {_lambda_sql(gen, e.expression)})"
+
+
+def _filter(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    return f"LIST_FILTER({gen.sql(e, 'this')}, {_lambda_sql(gen, e.expression)})"
+
+
+_TRINO_TYPE_NAMES = {
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "SMALLINT": "smallint",
+    "TINYINT": "tinyint",
+    "DOUBLE": "double",
+    "FLOAT": "real",
+    "BOOLEAN": "boolean",
+    "VARCHAR": "varchar",
+    "DATE": "date",
+    "TIMESTAMP": "timestamp(3)",
+    "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
+    "BLOB": "varbinary",
+    "JSON": "json",
+    '"NULL"': "unknown",
+}
+
+
+def _typeof(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino spells types in lower case with its own names (real, varbinary, ...)."""
+    duck = gen.func("TYPEOF", e.this)
+    keys = ", ".join(f"'{k}'" for k in _TRINO_TYPE_NAMES)
+    values = ", ".join(f"'{v}'" for v in _TRINO_TYPE_NAMES.values())
+    return f"COALESCE(MAP([{keys}], [{values}])[{duck}], LOWER({duck}))"
+
+
+def _count_if(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's count_if is BIGINT; DuckDB's is HUGEINT (a DECIMAL(38,0) in Arrow results)."""
+    return f"CAST({gen.func('COUNT_IF', e.this)} AS BIGINT)"
+
+
+def _format(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's format() takes Java format specifiers (%s, %d, %.2f): DuckDB calls that printf."""
+    return gen.func("PRINTF", e.this, *e.expressions)
+
+
+def _approx_percentile(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Keep the argument's type (and accept an array of percentiles) like Trino."""
+    return gen.func("APPROX_QUANTILE", e.this, e.args["quantile"])
+
+
+_INTEGER_TYPES = (
+    exp.DataType.Type.TINYINT,
+    exp.DataType.Type.SMALLINT,
+    exp.DataType.Type.INT,
+    exp.DataType.Type.BIGINT,
+)
+_FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
+
+
+def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino rounds a double half away from zero when casting to an integer; DuckDB rounds
+    half to even."""
+    assert isinstance(e, exp.Cast)
+    source = e.this
+    if (
+        e.to.is_type(*_INTEGER_TYPES)
+        and source.type is not None
+        and source.type.is_type(*_FLOAT_TYPES)
+    ):
+        e = e.copy()
+        e.set("this", exp.Round(this=source.copy()))
+    return str(DuckDBGenerator.cast_sql(gen, e))
+
+
+def _ordered(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Always spell the NULL order: Trino's NULLS LAST must not depend on a session default."""
+    sql = DuckDBGenerator.ordered_sql(gen, e)  # type: ignore[arg-type]
+    if "NULLS FIRST" in sql or "NULLS LAST" in sql:
+        return str(sql)
+    return f"{sql} {'NULLS FIRST' if e.args.get('nulls_first') else 'NULLS LAST'}"
+
+
+# Trino functions sqlglot keeps as anonymous calls.
+
+
+_JODA_TO_STRFTIME = {
+    "yyyy": "%Y",
+    "yy": "%y",
+    "MMMM": "%B",
+    "MMM": "%b",
+    "MM": "%m",
+    "M": "%-m",
+    "dd": "%d",
+    "d": "%-d",
+    "HH": "%H",
+    "H": "%-H",
+    "hh": "%I",
+    "h": "%-I",
+    "mm": "%M",
+    "m": "%-M",
+    "ss": "%S",
+    "s": "%-S",
+    "SSSSSS": "%f",
+    "SSS": "%g",
+    "a": "%p",
+    "EEEE": "%A",
+    "EEE": "%a",
+    "E": "%a",
+    "DDD": "%j",
+    "Z": "%z",
+    "z": "%Z",
+}
+_JODA_TOKEN = re.compile(r"'(?:[^']|'')*'|([A-Za-z])\1*|[^A-Za-z']+")
+
+
+def joda_to_strftime(pattern: str) -> str:
+    """Translate a Java/Joda DateTimeFormat pattern (format_datetime) to DuckDB strftime."""
+    out = []
+    for m in _JODA_TOKEN.finditer(pattern):
+        token = m.group(0)
+        if token.startswith("'"):
+            out.append(token[1:-1].replace("''", "'").replace("%", "%%") or "'")
+        elif token[0].isalpha():
+            if token not in _JODA_TO_STRFTIME:
+                raise UnsupportedError(
+                    f"format_datetime: pattern letters {token!r} in {pattern!r} are not "
+                    "supported; use date_format with MySQL specifiers instead"
+                )
+            out.append(_JODA_TO_STRFTIME[token])
+        else:
+            out.append(token.replace("%", "%%"))
+    return "".join(out)
+
+
+def _format_datetime(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    value, pattern = e.expressions
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise UnsupportedError("format_datetime: the pattern must be a string literal")
+    return gen.func("STRFTIME", value, exp.Literal.string(joda_to_strftime(pattern.this)))
+
+
+def _json_array_length(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    """Trino returns NULL for a non-array; DuckDB returns 0."""
+    (value,) = e.expressions
+    length = gen.func("JSON_ARRAY_LENGTH", value)
+    return f"CASE WHEN {gen.func('JSON_TYPE', value)} = 'ARRAY' THEN {length} END"
+
+
+def _renamed(name: str) -> Callable[[DuckDBGenerator, exp.Anonymous], str]:
+    def handler(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+        return gen.func(name, *e.expressions)
+
+    return handler
+
+
+def _match(kind: str) -> Callable[[DuckDBGenerator, exp.Anonymous], str]:
+    """any_match / all_match / none_match; an empty array gives false / true / true."""
+
+    def handler(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+        arr, lam = e.expressions
+        tested = f"LIST_TRANSFORM({gen.sql(arr)}, {_lambda_sql(gen, lam)})"
+        if kind == "any":
+            return f"COALESCE(LIST_BOOL_OR({tested}), FALSE)"
+        if kind == "all":
+            return f"COALESCE(LIST_BOOL_AND({tested}), TRUE)"
+        return f"NOT COALESCE(LIST_BOOL_OR({tested}), FALSE)"
+
+    return handler
+
+
+def _array_union(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    concat = exp.ArrayConcat(this=e.expressions[0], expressions=e.expressions[1:])
+    return _array_distinct(gen, exp.ArrayDistinct(this=concat))
+
+
+def _to_iso8601(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    """Dates print as yyyy-MM-dd; timestamps with millisecond precision and a T."""
+    (value,) = e.expressions
+    sql = gen.sql(value)
+    return (
+        f"CASE WHEN TYPEOF({sql}) = 'DATE' THEN STRFTIME({sql}, '%Y-%m-%d') "
+        f"ELSE STRFTIME({sql}, '%Y-%m-%dT%H:%M:%S.%g') END"
+    )
+
+
+def _map_agg(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    key, value = e.expressions
+    return f"MAP({gen.func('LIST', key)}, {gen.func('LIST', value)})"
+
+
+_ANONYMOUS: Mapping[str, Callable[[DuckDBGenerator, exp.Anonymous], str]] = {
+    "all_match": _match("all"),
+    "any_match": _match("any"),
+    "array_union": _array_union,
+    "codepoint": _renamed("UNICODE"),
+    "every": _renamed("BOOL_AND"),
+    "format_datetime": _format_datetime,
+    "infinity": lambda gen, e: "CAST('Infinity' AS DOUBLE)",
+    "json_array_length": _json_array_length,
+    "map_agg": _map_agg,
+    "map_values": _renamed("MAP_VALUES"),
+    "none_match": _match("none"),
+    "to_iso8601": _to_iso8601,
+    "zip": _renamed("LIST_ZIP"),
+}
+
+
+def _anonymous(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    assert isinstance(e, exp.Anonymous)
+    handler = _ANONYMOUS.get(str(e.this).lower())
+    if handler is None:
+        return str(DuckDBGenerator.anonymous_sql(gen, e))
+    return handler(gen, e)
+
+
+class LakeboxDuckDB(DuckDB):
+    """DuckDB output dialect with Athena's semantics for the functions in TRANSFORMS."""
+
+    class Generator(DuckDBGenerator):
+        TRANSFORMS = {
+            **DuckDBGenerator.TRANSFORMS,
+            exp.Anonymous: _anonymous,
+            exp.ArrayDistinct: _array_distinct,
+            exp.ArrayExcept: _array_except,
+            exp.ArrayFilter: _filter,
+            exp.ArraySlice: _slice,
+            exp.Add: _interval_arith("+"),
+            exp.ApproxQuantile: _approx_percentile,
+            exp.Cast: _cast,
+            exp.CountIf: _count_if,
+            exp.Format: _format,
+            exp.DateAdd: _date_add,
+            exp.DateDiff: _date_diff,
+            exp.GenerateSeries: _sequence,
+            exp.JSONExtractScalar: _json_extract_scalar,
+            exp.Ordered: _ordered,
+            exp.Reduce: _reduce,
+            exp.RegexpExtract: _regexp_extract,
+            exp.RegexpReplace: _regexp_replace,
+            exp.SplitPart: _split_part,
+            exp.Sub: _interval_arith("-"),
+            exp.TimestampTrunc: _date_trunc,
+            exp.DateTrunc: _date_trunc,
+            exp.Transform: _transform,
+            exp.Typeof: _typeof,
+        }
+
+
+def _typed(tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None) -> exp.Expression:
+    """Annotate types so type-dependent rules can fire; qualify columns first when a schema is
+    known, since sqlglot only types columns it can tie to a table."""
+    if schema:
+        tree = qualify(
+            tree,
+            dialect=READ_DIALECT,
+            schema=dict(schema),
+            expand_alias_refs=False,
+            expand_stars=False,
+            validate_qualify_columns=False,
+            quote_identifiers=False,
+            identify=False,
+        )
+    return annotate_types(tree, schema=dict(schema) if schema else None, dialect=READ_DIALECT)
+
+
+def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """DuckDB SQL for a parsed Athena statement, with Athena's result column names.
+
+    ``schema`` ({table: {column: type}}) lets type-dependent rules (DATE arithmetic staying
+    DATE, integer division) apply to columns too; literals and casts work without it.
+    """
+    names = [
+        _output_name(p, i)
+        for i, p in enumerate(getattr(_outermost_select(expr), "expressions", []))
+    ]
+    try:
+        tree = _typed(expr.copy(), schema)
+    except Exception:
+        tree = expr.copy()
+    _lower_identifiers(tree)
+    _zip_multi_unnest(tree)
+    _apply_result_names(tree, names)
+    return tree.sql(dialect=LakeboxDuckDB)
