@@ -1,0 +1,275 @@
+"""RegexSerDe: one Java regular expression per line, one capture group per column.
+
+Lines are read whole with DuckDB and matched in SQL with RE2, so Java-only syntax is
+translated first (possessive quantifiers and atomic groups lose their no-backtrack promise,
+which changes nothing for a pattern that must match the whole line in practice); what RE2
+cannot express (look-around, back-references) is rejected with UnsupportedError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+from lakebox.catalog.model import Table
+from lakebox.errors import InvalidRequestError, UnsupportedError
+from lakebox.formats.base import (
+    FormatReader,
+    ReadContext,
+    ReadRequest,
+    quote_ident,
+    register_reader,
+    sql_list,
+    sql_string,
+)
+from lakebox.formats.text import convert_text, engine_paths, lines_sql, skip_header_lines
+
+REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
+#: older class names found in Hive DDL and Athena examples
+REGEX_SERDE_ALIASES = ("org.apache.hadoop.hive.contrib.serde2.RegexSerDe",)
+
+_POSIX_CLASSES = {
+    "Lower": "[:lower:]",
+    "Upper": "[:upper:]",
+    "ASCII": "\\x00-\\x7F",
+    "Alpha": "[:alpha:]",
+    "Digit": "[:digit:]",
+    "Alnum": "[:alnum:]",
+    "Punct": "[:punct:]",
+    "Graph": "[:graph:]",
+    "Print": "[:print:]",
+    "Blank": "[:blank:]",
+    "Cntrl": "[:cntrl:]",
+    "XDigit": "[:xdigit:]",
+    "Space": "[:space:]",
+}
+_HORIZONTAL_SPACE = "\\t \\x{A0}\\x{1680}\\x{180E}\\x{2000}-\\x{200A}\\x{202F}\\x{205F}\\x{3000}"
+_VERTICAL_SPACE = "\\n\\x0B\\f\\r\\x{85}\\x{2028}\\x{2029}"
+
+
+@dataclass(frozen=True)
+class TranslatedRegex:
+    pattern: str
+    groups: int
+
+
+def translate_java_regex(java: str) -> TranslatedRegex:
+    """RE2 spelling of a Java regex and its number of capturing groups."""
+    out: list[str] = []
+    groups = 0
+    i = 0
+    n = len(java)
+    in_class = False
+    after_quantifier = False
+
+    def unsupported(what: str) -> UnsupportedError:
+        return UnsupportedError(
+            f"input.regex uses {what}, which the RE2 engine lakebox matches with cannot "
+            f"express; rewrite the pattern without it (pattern {java!r})"
+        )
+
+    while i < n:
+        c = java[i]
+        if c == "\\":
+            if i + 1 >= n:
+                raise InvalidRequestError(f"input.regex ends with a lone backslash: {java!r}")
+            d = java[i + 1]
+            if d == "Q":
+                end = java.find("\\E", i + 2)
+                literal = java[i + 2 :] if end < 0 else java[i + 2 : end]
+                out.append("".join("\\" + ch if not ch.isalnum() else ch for ch in literal))
+                i = n if end < 0 else end + 2
+                after_quantifier = False
+                continue
+            if d.isdigit() and d != "0" and not in_class:
+                raise unsupported(f"the back-reference \\{d}")
+            if d == "k":
+                raise unsupported("a named back-reference \\k<...>")
+            if d in "pP" and i + 2 < n and java[i + 2] == "{":
+                end = java.index("}", i + 2)
+                name = java[i + 3 : end]
+                key = name.removeprefix("Is") if name.removeprefix("Is") in _POSIX_CLASSES else name
+                if key in _POSIX_CLASSES:
+                    body = _POSIX_CLASSES[key]
+                    if d == "P":
+                        out.append(f"[^{body}]")
+                    else:
+                        out.append(body if in_class else f"[{body}]")
+                elif name.startswith("java"):
+                    raise unsupported(f"the Java character class \\{d}{{{name}}}")
+                else:
+                    out.append(java[i : end + 1])
+                i = end + 1
+                after_quantifier = False
+                continue
+            mapped = {"h": _HORIZONTAL_SPACE, "v": _VERTICAL_SPACE}.get(d)
+            if mapped is not None:
+                out.append(mapped if in_class else f"[{mapped}]")
+            elif d in "HV":
+                body = _HORIZONTAL_SPACE if d == "H" else _VERTICAL_SPACE
+                if in_class:
+                    raise unsupported(f"\\{d} inside a character class")
+                out.append(f"[^{body}]")
+            elif d == "Z":
+                out.append("\\z")
+            elif d == "e":
+                out.append("\\x1B")
+            elif d == "R":
+                if in_class:
+                    raise unsupported("\\R inside a character class")
+                out.append("(?:\\r\\n|[\\n\\x0B\\f\\r\\x{85}\\x{2028}\\x{2029}])")
+            elif d in "GX" or d == "c":
+                raise unsupported(f"\\{d}")
+            elif d == "0":
+                j = i + 2
+                while j < n and j < i + 5 and java[j] in "01234567":
+                    j += 1
+                out.append(f"\\x{{{int(java[i + 2 : j] or '0', 8):X}}}")
+                i = j
+                after_quantifier = False
+                continue
+            else:
+                out.append(java[i : i + 2])
+            i += 2
+            after_quantifier = False
+            continue
+        if in_class:
+            if c == "[":
+                if java.startswith("[:", i):
+                    end = java.index(":]", i) + 2
+                    out.append(java[i:end])
+                    i = end
+                    continue
+                raise unsupported("a nested character class (union)")
+            if c == "&" and java.startswith("&&", i):
+                raise unsupported("character class intersection (&&)")
+            if c == "]":
+                in_class = False
+            out.append(c)
+            i += 1
+            continue
+        if c == "[":
+            in_class = True
+            if java.startswith("[^", i):
+                out.append("[^")
+                i += 2
+            else:
+                out.append("[")
+                i += 1
+            if i < n and java[i] == "]":  # a leading ']' is literal
+                out.append("\\]")
+                i += 1
+            after_quantifier = False
+            continue
+        if c == "(":
+            if java.startswith("(?", i):
+                rest = java[i + 2 : i + 4]
+                if rest.startswith(("=", "!")) or rest in ("<=", "<!"):
+                    raise unsupported("look-around (?=, ?!, ?<=, ?<!)")
+                if rest.startswith(">"):
+                    out.append("(?:")
+                    i += 3
+                    continue
+                if rest.startswith("<"):
+                    groups += 1
+                    out.append("(?P<")
+                    i += 3
+                    continue
+                if rest.startswith("P<"):
+                    groups += 1
+                flags = ""
+                j = i + 2
+                while j < n and java[j] not in ":)":
+                    flags += java[j]
+                    j += 1
+                if set(flags) - set("imsU-") and not rest.startswith("P<"):
+                    raise unsupported(f"the inline flags (?{flags})")
+            else:
+                groups += 1
+            out.append(c)
+            i += 1
+            after_quantifier = False
+            continue
+        if c in "*+?":
+            if after_quantifier:
+                if c == "+":  # possessive: RE2 has none, greedy matches the same lines here
+                    i += 1
+                    after_quantifier = False
+                    continue
+                if c == "?":  # lazy
+                    out.append(c)
+                    i += 1
+                    after_quantifier = False
+                    continue
+            out.append(c)
+            i += 1
+            after_quantifier = True
+            continue
+        if c == "{":
+            close = java.find("}", i)
+            if close > 0 and all(ch.isdigit() or ch == "," for ch in java[i + 1 : close]):
+                out.append(java[i : close + 1])
+                i = close + 1
+                after_quantifier = True
+                continue
+        out.append(c)
+        i += 1
+        after_quantifier = False
+    if in_class:
+        raise InvalidRequestError(f"input.regex has an unclosed character class: {java!r}")
+    return TranslatedRegex("".join(out), groups)
+
+
+class RegexReader(FormatReader):
+    name = "regex (RegexSerDe)"
+
+    def compiled(self, table: Table) -> TranslatedRegex:
+        pattern = table.serde_parameters.get("input.regex")
+        if not pattern:
+            raise InvalidRequestError(
+                f"table {table.qualified_name}: RegexSerDe needs the SerDe property 'input.regex'"
+            )
+        translated = translate_java_regex(pattern)
+        if translated.groups != len(table.columns):
+            raise InvalidRequestError(
+                f"table {table.qualified_name}: input.regex has {translated.groups} capturing "
+                f"groups but the table has {len(table.columns)} columns; they must be equal"
+            )
+        flag = table.serde_parameters.get("input.regex.case.insensitive", "false")
+        prefix = "(?i)" if flag.strip().lower() == "true" else ""
+        return TranslatedRegex(prefix + translated.pattern, translated.groups)
+
+    def validate(self, table: Table) -> None:
+        skip_header_lines(table)
+        regex = self.compiled(table)
+        try:  # let RE2 itself judge what the translation could not
+            with duckdb.connect() as con:
+                con.sql(f"SELECT regexp_full_match('', {sql_string(regex.pattern)})").fetchall()
+        except duckdb.Error as err:
+            raise InvalidRequestError(
+                f"table {table.qualified_name}: input.regex is not a valid pattern: {err}"
+            ) from err
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        table = request.table
+        regex = self.compiled(table)
+        names = [f"g{i}" for i in range(len(table.columns))]
+        anchored = sql_string(f"\\A(?:{regex.pattern})\\z")
+        positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
+        cols = [
+            f"{convert_text(f'__m.g{positions[c.name.lower()]}', c.type)} AS {quote_ident(c.name)}"
+            for c in request.columns
+        ]
+        select = ", ".join(cols) or "NULL AS __lakebox_empty"
+        source = lines_sql(engine_paths(ctx, request.files), skip_header_lines(table))
+        line = "coalesce(line, '')"
+        # a line that does not match the whole pattern gives a row of NULLs, as in Hive
+        return (
+            f"SELECT {select} FROM (SELECT CASE WHEN regexp_full_match({line}, "
+            f"{sql_string(regex.pattern)}) THEN regexp_extract({line}, {anchored}, "
+            f"{sql_list(names)}) END AS __m FROM {source})"
+        )
+
+
+register_reader(RegexReader, serdes=(REGEX_SERDE, *REGEX_SERDE_ALIASES))
