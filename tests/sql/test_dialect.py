@@ -171,6 +171,23 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "sequence(DATE '2020-01-03', DATE '2020-01-02')",
         [([D(2020, 1, 1), D(2020, 1, 2), D(2020, 1, 3)], [D(2020, 1, 3), D(2020, 1, 2)])],
     ),
+    (
+        "parse_datetime_java_pattern",
+        "SELECT parse_datetime('2020-05-11 11:15', 'yyyy-MM-dd HH:mm')",
+        [(TS(2020, 5, 11, 11, 15),)],
+    ),
+    (
+        "extract_and_date",
+        "SELECT EXTRACT(YEAR FROM DATE '2020-05-11'), date(TIMESTAMP '2020-05-11 11:15:00'), "
+        "week_of_year(DATE '2020-05-11')",
+        [(2020, D(2020, 5, 11), 20)],
+    ),
+    (
+        "at_timezone_wall_clock",
+        "SELECT hour(at_timezone(from_iso8601_timestamp('2020-01-01T10:00:00Z'), 'Asia/Tokyo')), "
+        "current_timezone()",
+        [(19, "UTC")],
+    ),
     # --- JSON
     ("json_extract", """SELECT json_extract('{"a":{"b":1}}', '$.a')""", [('{"b":1}',)]),
     (
@@ -281,6 +298,14 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         r"SELECT 'a_b' LIKE 'a\_b' ESCAPE '\', 'axb' LIKE 'a\_b' ESCAPE '\'",
         [(True, False)],
     ),
+    (
+        "url_extract_parts",
+        "SELECT url_extract_protocol(u), url_extract_host(u), url_extract_port(u), "
+        "url_extract_path(u), url_extract_query(u), url_extract_fragment(u), "
+        "url_extract_parameter(u, 'r'), url_extract_parameter(u, 'zz') "
+        "FROM (VALUES 'https://example.com:8080/p/q?x=1&r=2#frag') t(u)",
+        [("https", "example.com", 8080, "/p/q", "x=1&r=2", "frag", "2", None)],
+    ),
     # --- aggregates
     (
         "approx_distinct",
@@ -390,6 +415,19 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT any_match(ARRAY[1, 2], x -> x > 1), all_match(ARRAY[1, 2], x -> x > 1), "
         "none_match(ARRAY[1, 2], x -> x > 5)",
         [(True, False, True)],
+    ),
+    (
+        "map_lambdas",
+        "SELECT transform_values(m, (k, v) -> v * 10)['a'], "
+        "cardinality(map_filter(m, (k, v) -> v > 1)), "
+        "map_keys(transform_keys(m, (k, v) -> upper(k))) "
+        "FROM (SELECT MAP(ARRAY['a', 'b'], ARRAY[1, 2]) AS m)",
+        [(10, 1, ["A", "B"])],
+    ),
+    (
+        "cardinality_of_map_and_arrays_overlap",
+        "SELECT cardinality(MAP(ARRAY['a'], ARRAY[1])), arrays_overlap(ARRAY[1, 2], ARRAY[2, 3])",
+        [(1, True)],
     ),
     (
         "zip_arrays",
@@ -664,6 +702,11 @@ def test_several_statements_are_rejected() -> None:
 )
 def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
     assert parse_query(sql) is not None
+
+
+def test_functions_sqlglot_cannot_translate_fail_loudly() -> None:
+    with pytest.raises(UnsupportedError, match="STRPOS"):
+        to_duckdb(parse_query("SELECT strpos('abcb', 'b', 2)"))
 
 
 def test_date_arithmetic_on_typed_columns_uses_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -24,7 +24,8 @@ import duckdb
 import sqlglot
 from sqlglot import exp, tokens
 from sqlglot.dialects.duckdb import DuckDB
-from sqlglot.errors import ParseError, TokenError
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+from sqlglot.errors import UnsupportedError as SqlglotUnsupportedError
 from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.qualify import qualify
@@ -387,16 +388,46 @@ def _reduce(gen: DuckDBGenerator, e: exp.Expression) -> str:
     finish = e.args.get("finish")
     if finish is None:
         return reduced
-    param = finish.expressions[0].name
     inlined = exp.Paren(this=sqlglot.parse_one(reduced, read="duckdb"))
+    return gen.sql(_inline(finish, [inlined]))
+
+
+def _inline(lam: exp.Expression, values: list[exp.Expression]) -> exp.Expression:
+    """A lambda's body with its parameters replaced by expressions, for the places where
+    DuckDB has no lambda of the same shape (reduce's finish, map lambdas over entries)."""
+    by_name = {p.name: v for p, v in zip(lam.expressions, values, strict=True)}
 
     def substitute(node: exp.Expression) -> exp.Expression:
-        is_ref = isinstance(node, exp.Column) or (
-            isinstance(node, exp.Identifier) and not isinstance(node.parent, exp.Column)
+        is_ref = isinstance(node, exp.Column) and not node.table
+        is_ref = is_ref or (
+            isinstance(node, exp.Identifier) and not isinstance(node.parent, (exp.Column, exp.Dot))
         )
-        return inlined.copy() if is_ref and node.name == param else node
+        if is_ref and node.name in by_name:
+            return by_name[node.name].copy()
+        return node
 
-    return gen.sql(finish.this.copy().transform(substitute))
+    return lam.this.copy().transform(substitute)
+
+
+_KEY = exp.column("key", table="_e")
+_VALUE = exp.column("value", table="_e")
+
+
+def _map_lambda(kind: str) -> Callable[[DuckDBGenerator, exp.Anonymous], str]:
+    """map_filter / transform_keys / transform_values over DuckDB's map_entries structs."""
+
+    def handler(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+        mapping, lam = e.expressions
+        body = gen.sql(_inline(lam, [_KEY, _VALUE]))
+        entries = f"MAP_ENTRIES({gen.sql(mapping)})"
+        if kind == "filter":
+            return f"MAP_FROM_ENTRIES(LIST_FILTER({entries}, {_lambda(['_e'], body)}))"
+        pair = f"{{'key': {body}, 'value': _e.value}}"
+        if kind == "values":
+            pair = f"{{'key': _e.key, 'value': {body}}}"
+        return f"MAP_FROM_ENTRIES(LIST_TRANSFORM({entries}, {_lambda(['_e'], pair)}))"
+
+    return handler
 
 
 def _transform(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -418,6 +449,9 @@ _TRINO_TYPE_NAMES = {
     "VARCHAR": "varchar",
     "DATE": "date",
     "TIMESTAMP": "timestamp(3)",
+    "TIMESTAMP_MS": "timestamp(3)",
+    "TIMESTAMP_S": "timestamp(0)",
+    "TIMESTAMP_NS": "timestamp(9)",
     "TIMESTAMP WITH TIME ZONE": "timestamp(3) with time zone",
     "BLOB": "varbinary",
     "JSON": "json",
@@ -436,6 +470,14 @@ def _typeof(gen: DuckDBGenerator, e: exp.Expression) -> str:
 def _count_if(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino's count_if is BIGINT; DuckDB's is HUGEINT (a DECIMAL(38,0) in Arrow results)."""
     return f"CAST({gen.func('COUNT_IF', e.this)} AS BIGINT)"
+
+
+def _parse_datetime(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """parse_datetime takes a Java (Joda) pattern, unlike date_parse's MySQL specifiers."""
+    pattern = e.args.get("format")
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        raise UnsupportedError("parse_datetime: the pattern must be a string literal")
+    return gen.func("STRPTIME", e.this, exp.Literal.string(joda_to_strftime(pattern.this)))
 
 
 def _format(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -588,7 +630,57 @@ def _map_agg(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     return f"MAP({gen.func('LIST', key)}, {gen.func('LIST', value)})"
 
 
+_URL = (
+    r"^(?:([a-zA-Z][a-zA-Z0-9+.-]*):)?(?://([^/?#:]*)(?::(\d+))?)?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$"
+)
+"""RFC 3986 appendix B, split further into host and port: groups protocol, host, port, path,
+query, fragment — what Trino's url_extract_* return."""
+
+
+def _url_part(group: int) -> Callable[[DuckDBGenerator, exp.Anonymous], str]:
+    def handler(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+        (url,) = e.expressions
+        part = gen.func("REGEXP_EXTRACT", url, exp.Literal.string(_URL), exp.Literal.number(group))
+        if group == 3:
+            return f"TRY_CAST(NULLIF({part}, '') AS BIGINT)"
+        if group in (2, 4):
+            return part
+        return f"NULLIF({part}, '')"
+
+    return handler
+
+
+def _url_extract_parameter(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    """First value of a query-string parameter, NULL when absent (no percent-decoding)."""
+    url, name = e.expressions
+    query = _url_part(5)(gen, exp.Anonymous(this="url_extract_query", expressions=[url]))
+    pattern = f"'(?:^|&)' || {gen.sql(name)} || '=([^&]*)'"
+    return (
+        f"CASE WHEN REGEXP_MATCHES({query}, {pattern}) "
+        f"THEN REGEXP_EXTRACT({query}, {pattern}, 1) END"
+    )
+
+
+def _arrays_overlap(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    left, right = e.expressions
+    return gen.func("LIST_HAS_ANY", left, right)
+
+
 _ANONYMOUS: Mapping[str, Callable[[DuckDBGenerator, exp.Anonymous], str]] = {
+    "arrays_overlap": _arrays_overlap,
+    "at_timezone": lambda gen, e: gen.sql(
+        exp.AtTimeZone(this=e.expressions[0], zone=e.expressions[1])
+    ),
+    "map_filter": _map_lambda("filter"),
+    "transform_keys": _map_lambda("keys"),
+    "transform_values": _map_lambda("values"),
+    "url_extract_fragment": _url_part(6),
+    "url_extract_host": _url_part(2),
+    "url_extract_parameter": _url_extract_parameter,
+    "url_extract_path": _url_part(4),
+    "url_extract_port": _url_part(3),
+    "url_extract_protocol": _url_part(1),
+    "url_extract_query": _url_part(5),
     "all_match": _match("all"),
     "any_match": _match("any"),
     "array_union": _array_union,
@@ -623,17 +715,20 @@ class LakeboxDuckDB(DuckDB):
             exp.ArrayDistinct: _array_distinct,
             exp.ArrayExcept: _array_except,
             exp.ArrayFilter: _filter,
+            exp.ArraySize: lambda gen, e: f"CAST({gen.func('CARDINALITY', e.this)} AS BIGINT)",
             exp.ArraySlice: _slice,
             exp.Add: _interval_arith("+"),
             exp.ApproxQuantile: _approx_percentile,
             exp.Cast: _cast,
             exp.CountIf: _count_if,
             exp.Format: _format,
+            exp.CurrentTimezone: lambda gen, e: "CURRENT_SETTING('TimeZone')",
             exp.DateAdd: _date_add,
             exp.DateDiff: _date_diff,
             exp.GenerateSeries: _sequence,
             exp.JSONExtractScalar: _json_extract_scalar,
             exp.Ordered: _ordered,
+            exp.ParseDatetime: _parse_datetime,
             exp.Reduce: _reduce,
             exp.RegexpExtract: _regexp_extract,
             exp.RegexpReplace: _regexp_replace,
@@ -680,4 +775,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     _lower_identifiers(tree)
     _zip_multi_unnest(tree)
     _apply_result_names(tree, names)
-    return tree.sql(dialect=LakeboxDuckDB)
+    try:
+        return tree.sql(dialect=LakeboxDuckDB, unsupported_level=ErrorLevel.RAISE)
+    except SqlglotUnsupportedError as err:
+        raise UnsupportedError(f"cannot run this Athena SQL on DuckDB: {err}") from err
