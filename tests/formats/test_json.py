@@ -1,0 +1,221 @@
+"""Hive and OpenX JSON SerDes over real JSON-lines files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from lakebox.errors import DataError, InvalidRequestError
+from lakebox.formats.json import HIVE_JSON_SERDE, OPENX_JSON_SERDE, JsonReader
+from lakebox.formats.text import TEXT_INPUT
+
+if TYPE_CHECKING:
+    from tests.formats.conftest import Lake
+
+SERDES = [HIVE_JSON_SERDE, OPENX_JSON_SERDE]
+
+
+def lines(*objs: Any) -> str:
+    return "".join((o if isinstance(o, str) else json.dumps(o)) + "\n" for o in objs)
+
+
+@pytest.mark.parametrize("serde", SERDES)
+def test_keys_match_columns_case_insensitively_and_missing_keys_are_null(
+    lake: Lake, serde: str
+) -> None:
+    t = lake.table([("id", "bigint"), ("username", "string"), ("score", "double")], serde=serde)
+    lake.write(
+        t, "a.json", lines({"Id": 1, "UserName": "ann", "SCORE": 1.5}, {"id": 2, "extra": True})
+    )
+    assert lake.read(t) == [(1, "ann", 1.5), (2, None, None)]
+
+
+@pytest.mark.parametrize("serde", SERDES)
+def test_nested_struct_array_map_columns(lake: Lake, serde: str) -> None:
+    t = lake.table(
+        [
+            ("id", "int"),
+            ("addr", "struct<city:string,zip:int,geo:struct<lat:double>>"),
+            ("tags", "array<string>"),
+            ("scores", "map<string,int>"),
+            ("items", "array<struct<sku:string,qty:int>>"),
+        ],
+        serde=serde,
+    )
+    lake.write(
+        t,
+        "a.json",
+        lines(
+            {
+                "id": 1,
+                "Addr": {"City": "Oslo", "zip": "0150", "GEO": {"Lat": 59.9}},
+                "tags": ["a", "b"],
+                "scores": {"x": 1, "y": "bad"},
+                "items": [{"SKU": "p1", "qty": 2}, {"sku": "p2"}],
+            },
+            {"id": 2, "addr": None, "tags": [], "scores": {}, "items": None},
+            {"id": 3, "addr": "not an object", "tags": "not a list", "scores": [1]},
+        ),
+    )
+    assert lake.read(t) == [
+        (
+            1,
+            {"city": "Oslo", "zip": 150, "geo": {"lat": 59.9}},
+            ["a", "b"],
+            {"x": 1, "y": None},
+            [{"sku": "p1", "qty": 2}, {"sku": "p2", "qty": None}],
+        ),
+        (2, None, [], {}, None),
+        (3, None, None, None, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hive", "value", "expected"),
+    [
+        ("int", 7, 7),
+        ("int", "7", 7),
+        ("int", 1.5, None),
+        ("int", "x", None),
+        ("bigint", 2**40, 2**40),
+        ("double", "2.5", 2.5),
+        ("double", 3, 3.0),
+        ("boolean", True, True),
+        ("boolean", "FALSE", False),
+        ("boolean", 1, None),
+        ("string", 12, "12"),
+        ("string", {"a": 1}, '{"a":1}'),
+        ("string", None, None),
+        ("date", "2024-02-29", dt.date(2024, 2, 29)),
+        ("timestamp", "2024-01-02 03:04:05.5", dt.datetime(2024, 1, 2, 3, 4, 5, 500000)),
+        ("decimal(5,2)", 1.234, Decimal("1.23")),
+    ],
+)
+def test_scalar_conversion(lake: Lake, hive: str, value: Any, expected: Any) -> None:
+    t = lake.table([("v", hive)], serde=OPENX_JSON_SERDE)
+    lake.write(t, "a.json", lines({"v": value}))
+    assert lake.read(t) == [(expected,)]
+
+
+MALFORMED = lines({"a": 1}, {"a": 2}, '{"a": 3', {"a": 4})
+NOT_OBJECT = lines({"a": 1}, "[1, 2]", {"a": 3})
+
+
+@pytest.mark.parametrize(
+    ("serde", "params"),
+    [
+        (HIVE_JSON_SERDE, {}),
+        (HIVE_JSON_SERDE, {"ignore.malformed.json": "true"}),
+        (OPENX_JSON_SERDE, {}),
+        (OPENX_JSON_SERDE, {"ignore.malformed.json": "false"}),
+    ],
+)
+@pytest.mark.parametrize(
+    ("data", "line", "needle"),
+    [(MALFORMED, 3, "malformed JSON"), (NOT_OBJECT, 2, "not a JSON object")],
+)
+def test_malformed_line_fails_naming_file_and_line(
+    lake: Lake, serde: str, params: dict[str, str], data: str, line: int, needle: str
+) -> None:
+    t = lake.table([("a", "int")], serde=serde, serde_params=params)
+    lake.write(t, "good.json", lines({"a": 0}))
+    uri = lake.write(t, "bad.json", data, codec="gzip")
+    with pytest.raises(DataError, match=needle) as info:
+        lake.sql(t)
+    assert (info.value.uri, info.value.line) == (uri, line)
+    assert f"line {line}" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [(MALFORMED, [(1,), (2,), (4,), (None,)]), (NOT_OBJECT, [(1,), (3,), (None,)])],
+)
+def test_openx_ignore_malformed_gives_a_row_of_nulls(
+    lake: Lake, data: str, expected: list[tuple[Any, ...]]
+) -> None:
+    t = lake.table(
+        [("a", "int")], serde=OPENX_JSON_SERDE, serde_params={"ignore.malformed.json": "TRUE"}
+    )
+    lake.write(t, "a.json", data)
+    assert lake.read(t) == expected
+
+
+def test_openx_case_sensitive_when_asked(lake: Lake) -> None:
+    t = lake.table(
+        [("id", "int"), ("s", "struct<name:string>")],
+        serde=OPENX_JSON_SERDE,
+        serde_params={"case.insensitive": "false"},
+    )
+    lake.write(t, "a.json", lines({"ID": 1, "s": {"Name": "x"}}, {"id": 2, "s": {"name": "y"}}))
+    assert lake.read(t) == [(2, {"name": "y"}), (None, {"name": None})]
+
+
+def test_openx_mapping_reads_a_differently_named_key(lake: Lake) -> None:
+    t = lake.table(
+        [("ts", "string"), ("timestamp", "string")],
+        serde=OPENX_JSON_SERDE,
+        serde_params={"mapping.ts": "timestamp", "mapping.timestamp": "Other"},
+    )
+    lake.write(t, "a.json", lines({"Timestamp": "t1", "other": "o1"}))
+    assert lake.read(t) == [("t1", "o1")]
+
+
+def test_openx_dots_in_keys(lake: Lake) -> None:
+    t = lake.table(
+        [("user_name", "string"), ("s", "struct<a_b:int>")],
+        serde=OPENX_JSON_SERDE,
+        serde_params={"dots.in.keys": "true"},
+    )
+    lake.write(t, "a.json", lines({"user.name": "x", "s": {"a.b": 3}}))
+    assert lake.read(t) == [("x", {"a_b": 3})]
+
+
+def test_spellings_differing_only_in_case_across_rows_and_files(lake: Lake) -> None:
+    t = lake.table([("id", "int"), ("name", "string")], serde=HIVE_JSON_SERDE)
+    lake.write(t, "1.json", lines({"Id": 1, "name": "a"}, {"ID": 2, "NAME": "b"}))
+    lake.write(t, "2.json", lines({"id": 3, "Name": "c"}))
+    assert lake.read(t) == [(1, "a"), (2, "b"), (3, "c")]
+
+
+def test_text_input_format_with_json_serde_reads_json(lake: Lake) -> None:
+    t = lake.table([("a", "int")], serde=OPENX_JSON_SERDE, input_format=TEXT_INPUT)
+    lake.write(t, "a.json", lines({"a": 5}))
+    assert lake.read(t) == [(5,)]
+
+
+def test_rewritten_file_is_rescanned_for_keys(lake: Lake) -> None:
+    t = lake.table([("a", "int"), ("b", "int")], serde=HIVE_JSON_SERDE)
+    lake.write(t, "a.json", lines({"a": 1}))
+    assert lake.read(t) == [(1, None)]
+    lake.write(t, "a.json", lines({"a": 1, "B": 22}, {"a": 2, "B": 33}))
+    assert lake.read(t) == [(1, 22), (2, 33)]
+
+
+def test_many_rows_over_many_files(lake: Lake) -> None:
+    t = lake.table([("id", "bigint"), ("v", "struct<x:int>")], serde=OPENX_JSON_SERDE)
+    for part in range(20):
+        lake.write(
+            t,
+            f"p{part}.json",
+            lines(*({"ID": part * 500 + i, "v": {"X": i}} for i in range(500))),
+            codec="gzip",
+        )
+    rows = lake.con.sql(f"SELECT count(*), sum(id), sum(v.x) FROM ({lake.sql(t)})").fetchall()
+    assert rows == [(10000, sum(range(10000)), 20 * sum(range(500)))]
+
+
+@pytest.mark.parametrize(
+    ("params", "needle"),
+    [
+        ({"mapping.nope": "x"}, "names no column"),
+        ({"ignore.malformed.json": "yes"}, "must be 'true' or 'false'"),
+    ],
+)
+def test_openx_rejects_bad_properties(lake: Lake, params: dict[str, str], needle: str) -> None:
+    t = lake.table([("a", "int")], serde=OPENX_JSON_SERDE, serde_params=params)
+    with pytest.raises(InvalidRequestError, match=needle):
+        JsonReader(openx=True).validate(t)
