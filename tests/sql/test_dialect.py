@@ -674,6 +674,12 @@ def test_unknown_joda_letters_are_rejected() -> None:
         ("\n\n  SELECT 1 2 3", 3, 12, "'2'"),
         ("-- comment\nSELECT 1 FROM t WHERE a = 'x' 'y' 'z' q", 2, 39, "'q'"),
         ("", 1, 1, "'<EOF>'"),
+        ("SELECT 1 FROM", 1, 14, "'<EOF>'"),
+        ("SELECT a FROM t WHERE a = 1 )", 1, 29, "')'"),
+        ("SELECT a, FROM t", 1, 11, "'FROM'"),
+        ("SELECT a FROM t\nGROUP BY a, ORDER BY a", 2, 13, "'ORDER'"),
+        ("SELECT x FROM t WHERE x IN (1, 2,)", 1, 34, "')'"),
+        ("SELECT a,", 1, 10, "'<EOF>'"),
     ],
 )
 def test_syntax_errors_report_athena_line_and_column(
@@ -683,6 +689,24 @@ def test_syntax_errors_report_athena_line_and_column(
         parse_query(sql)
     assert (info.value.line, info.value.column) == (line, column)
     assert str(info.value).startswith(f"line {line}:{column}: mismatched input {token}")
+
+
+@pytest.mark.parametrize(
+    ("sql", "line", "column", "fragment"),
+    [
+        ("SELECT 'abc", 1, 8, "'abc"),
+        ('SELECT 1,\n  "abc', 2, 3, '"abc'),
+        ("SELECT 1 /* never closed", 1, 10, "/* never closed"),
+        ("SELECT 'it''s', 'x", 1, 17, "'x"),
+    ],
+)
+def test_unterminated_quotes_and_comments_are_located(
+    sql: str, line: int, column: int, fragment: str
+) -> None:
+    with pytest.raises(SqlSyntaxError) as info:
+        parse_query(sql)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert f"token recognition error at: '{fragment}'" in str(info.value)
 
 
 def test_several_statements_are_rejected() -> None:

@@ -72,42 +72,124 @@ def _position(sql: str, offset: int) -> tuple[int, int]:
     return line, offset - (before.rfind("\n") + 1) + 1
 
 
+def _unterminated(sql: str) -> int:
+    """Offset of the quote or comment that never closes (why sqlglot could not tokenize)."""
+    i, n = 0, len(sql)
+    while i < n:
+        if sql.startswith("--", i):
+            end = sql.find("\n", i)
+            i = n if end < 0 else end + 1
+        elif sql.startswith("/*", i):
+            end = sql.find("*/", i + 2)
+            if end < 0:
+                return i
+            i = end + 2
+        elif sql[i] in "'\"`":
+            quote, j = sql[i], i + 1
+            while j < n and not (sql[j] == quote and not sql.startswith(quote * 2, j)):
+                j += 2 if sql.startswith(quote * 2, j) else 1
+            if j >= n:
+                return i
+            i = j + 1
+        else:
+            i += 1
+    return 0
+
+
 def _tokens(sql: str) -> list[tokens.Token]:
     try:
         # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL.
         return [t for t in sqlglot.tokenize(sql, read=READ_DIALECT) if t.text]
     except TokenError as err:
-        raise SqlSyntaxError(f"token recognition error: {err}", *_position(sql, 0)) from err
+        offset = _unterminated(sql)
+        fragment = sql[offset : offset + 20].split("\n")[0]
+        raise SqlSyntaxError(
+            f"token recognition error at: {_quote(fragment)}", *_position(sql, offset)
+        ) from err
 
 
 def _quote(text: str) -> str:
     return "'" + text + "'"
 
 
+def _token_text(sql: str, tok: tokens.Token) -> str:
+    """The offending token as Athena quotes it: one word of a multi-word keyword (ORDER BY)."""
+    text = sql[tok.start : tok.end + 1]
+    if tok.token_type in (tokens.TokenType.STRING, tokens.TokenType.IDENTIFIER):
+        return _quote(text)
+    return _quote(text.split()[0] if text.split() else text)
+
+
+_EXPECTING = (
+    (re.compile(r"^Expecting (\S+)"), r"'\1'"),
+    (re.compile(r"Expected table name"), "<table name>"),
+)
+
+
+def _expecting(description: str) -> str:
+    """sqlglot's error description, in the words Athena uses after 'Expecting:'."""
+    for pattern, replacement in _EXPECTING:
+        match = pattern.search(description)
+        if match:
+            return match.expand(replacement)
+    return "<expression>"
+
+
 def _syntax_error(sql: str, toks: list[tokens.Token], err: ParseError) -> SqlSyntaxError:
-    """Map sqlglot's error (whose col is the *end* of the offending token) to Athena's form."""
+    """Map sqlglot's error (whose col is the *end* of the offending token) to Athena's form.
+
+    sqlglot reports a missing piece at the last token it consumed; Athena reports it at the
+    end of input, as ``<EOF>``.
+    """
     info = err.errors[0] if err.errors else {}
     line, col = info.get("line"), info.get("col")
     description = str(info.get("description") or err)
-    index = next(
-        (i for i, t in enumerate(toks) if t.line == line and t.col == col),
-        None,
-    )
-    at_end = index is None or (
-        index == len(toks) - 1 and ("missing" in description or "Expecting" in description)
-    )
-    if at_end:
+    expecting = _expecting(description)
+    index = next((i for i, t in enumerate(toks) if t.line == line and t.col == col), None)
+    unexpected = description.startswith("Invalid expression / Unexpected token")
+    if index is None or (index == len(toks) - 1 and not unexpected):
         end = len(sql.rstrip().rstrip(";").rstrip())
         return SqlSyntaxError(
-            "mismatched input '<EOF>'. Expecting: <expression>", *_position(sql, end)
+            f"mismatched input '<EOF>'. Expecting: {expecting}", *_position(sql, end)
         )
-    assert index is not None
     tok = toks[index]
-    text = sql[tok.start : tok.end + 1]
     return SqlSyntaxError(
-        f"mismatched input {_quote(text)}. Expecting: <expression> ({description})",
+        f"mismatched input {_token_text(sql, tok)}. Expecting: {expecting}",
         *_position(sql, tok.start),
     )
+
+
+_NOT_AFTER_COMMA = {
+    tokens.TokenType.FROM,
+    tokens.TokenType.WHERE,
+    tokens.TokenType.GROUP_BY,
+    tokens.TokenType.ORDER_BY,
+    tokens.TokenType.HAVING,
+    tokens.TokenType.LIMIT,
+    tokens.TokenType.UNION,
+    tokens.TokenType.EXCEPT,
+    tokens.TokenType.INTERSECT,
+    tokens.TokenType.R_PAREN,
+    tokens.TokenType.R_BRACKET,
+    tokens.TokenType.SEMICOLON,
+}
+
+
+def _check_trailing_commas(sql: str, toks: list[tokens.Token]) -> None:
+    """sqlglot silently drops a trailing comma (``SELECT a, FROM t``); Athena rejects it."""
+    for tok, following in zip(toks, [*toks[1:], None], strict=True):
+        if tok.token_type != tokens.TokenType.COMMA:
+            continue
+        if following is None:
+            end = len(sql.rstrip())
+            raise SqlSyntaxError(
+                "mismatched input '<EOF>'. Expecting: <expression>", *_position(sql, end)
+            )
+        if following.token_type in _NOT_AFTER_COMMA:
+            raise SqlSyntaxError(
+                f"mismatched input {_token_text(sql, following)}. Expecting: <expression>",
+                *_position(sql, following.start),
+            )
 
 
 def parse_query(sql: str) -> exp.Expression:
@@ -122,11 +204,12 @@ def parse_query(sql: str) -> exp.Expression:
     first = toks[0]
     if first.text.split()[0].upper() not in STATEMENT_KEYWORDS:
         raise SqlSyntaxError(
-            f"mismatched input {_quote(sql[first.start : first.end + 1])}. "
+            f"mismatched input {_token_text(sql, first)}. "
             "Expecting: 'ALTER', 'CREATE', 'DESCRIBE', 'DROP', 'INSERT', 'SELECT', 'SHOW', "
             "'WITH', <query>",
             *_position(sql, first.start),
         )
+    _check_trailing_commas(sql, toks)
     try:
         statements = [
             s for s in sqlglot.parse(sql, read=READ_DIALECT) if isinstance(s, exp.Expression)
