@@ -244,6 +244,7 @@ class SQLiteCatalogStore(CatalogStore):
 
     def update_table(self, table: Table) -> Table:
         """Replace a table's definition if nobody changed it since ``table.version``."""
+        table.database, table.name = table.database.lower(), table.name.lower()
         with self._write() as con:
             row = con.execute("SELECT version FROM tables WHERE db=? AND name=?",
                               (table.database, table.name)).fetchone()
