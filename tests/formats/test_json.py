@@ -219,3 +219,11 @@ def test_openx_rejects_bad_properties(lake: Lake, params: dict[str, str], needle
     t = lake.table([("a", "int")], serde=OPENX_JSON_SERDE, serde_params=params)
     with pytest.raises(InvalidRequestError, match=needle):
         JsonReader(openx=True).validate(t)
+
+
+def test_object_longer_than_duckdbs_default_limit(lake: Lake) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=OPENX_JSON_SERDE)
+    long = "y" * (20 * 1024 * 1024)
+    lake.write(t, "a.json", lines({"a": "x", "b": 1}, {"A": long, "B": 2}))
+    rows = lake.con.sql(f"SELECT length(a), b FROM ({lake.sql(t)})").fetchall()
+    assert sorted(rows) == [(1, 1), (len(long), 2)]

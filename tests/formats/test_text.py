@@ -310,3 +310,11 @@ def test_opencsv_rejects_bad_tables(
     t = lake.table(columns, serde=CSV, serde_params=serde_params)
     with pytest.raises(InvalidRequestError, match=needle):
         OpenCsvReader().validate(t)
+
+
+def test_line_longer_than_duckdbs_default_limit(lake: Lake) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=LAZY, serde_params={"field.delim": ","})
+    long = "y" * (3 * 1024 * 1024)
+    lake.write(t, "a.csv", f"x,1\n{long},2\n")
+    rows = lake.con.sql(f"SELECT length(a), b FROM ({lake.sql(t)})").fetchall()
+    assert sorted(rows) == [(1, 1), (len(long), 2)]
