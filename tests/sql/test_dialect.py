@@ -463,6 +463,17 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(1, 1, "a", 1), (1, 2, "b", 2), (1, None, "c", 3)],
     ),
     (
+        "unnest_map_into_keys_and_values",
+        "SELECT k, v FROM UNNEST(MAP(ARRAY['a', 'b'], ARRAY[1, 2])) AS t(k, v)",
+        [("a", 1), ("b", 2)],
+    ),
+    (
+        "unnest_rows_into_columns",
+        "SELECT t.a, t.b, t.n FROM UNNEST(ARRAY[CAST(ROW(1, 'x') AS ROW(a integer, b varchar)), "
+        "CAST(ROW(2, 'y') AS ROW(a integer, b varchar))]) WITH ORDINALITY AS t(a, b, n)",
+        [(1, "x", 1), (2, "y", 2)],
+    ),
+    (
         "row_constructor_cast",
         "SELECT CAST(ROW(1, 'a') AS ROW(x integer, y varchar))",
         [({"x": 1, "y": "a"},)],
@@ -738,6 +749,20 @@ def test_date_arithmetic_on_typed_columns_uses_schema(con: duckdb.DuckDBPyConnec
     expr = parse_query("SELECT date_add('month', 1, d), d + INTERVAL '1' DAY FROM events")
     rows = con.sql(to_duckdb(expr, schema={"events": {"d": "date"}})).fetchall()
     assert rows == [(D(2020, 2, 29), D(2020, 2, 1))]
+
+
+def test_unnest_of_typed_columns_uses_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE nested AS SELECT 1 AS id, MAP(['k'], [10]) AS m, "
+        "[{'a': 5, 'b': 'z'}] AS rows_"
+    )
+    schema = {
+        "nested": {"id": "int", "m": "map<string, int>", "rows_": "array<struct<a:int,b:string>>"}
+    }
+    maps = parse_query("SELECT id, k, v FROM nested CROSS JOIN UNNEST(m) AS t(k, v)")
+    assert con.sql(to_duckdb(maps, schema=schema)).fetchall() == [(1, "k", 10)]
+    rows = parse_query("SELECT id, a, b FROM nested CROSS JOIN UNNEST(rows_) AS t(a, b)")
+    assert con.sql(to_duckdb(rows, schema=schema)).fetchall() == [(1, 5, "z")]
 
 
 def test_table_references_are_kept(con: duckdb.DuckDBPyConnection) -> None:

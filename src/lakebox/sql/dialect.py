@@ -265,36 +265,82 @@ def _lower_identifiers(tree: exp.Expression) -> None:
         ident.set("this", ident.this.lower())
 
 
-def _zip_multi_unnest(tree: exp.Expression) -> None:
-    """Trino's UNNEST(a, b) zips arrays (NULL-padding the shorter); DuckDB's unnest table
-    function takes one list, but several unnest() calls in one select list zip the same way."""
+def _ordinals(arrays: list[exp.Expression]) -> exp.Expression:
+    """1..n for the longest of the arrays: WITH ORDINALITY over a zip."""
+    longest: exp.Expression = exp.ArraySize(this=arrays[0].copy())
+    if len(arrays) > 1:
+        longest = exp.Greatest(
+            this=longest, expressions=[exp.ArraySize(this=a.copy()) for a in arrays[1:]]
+        )
+    one = exp.Literal.number(1)
+    return exp.Unnest(expressions=[exp.func("RANGE", one, exp.Add(this=longest, expression=one))])
+
+
+def _is_row_array(node: exp.Expression) -> bool:
+    kind = node.type
+    return (
+        kind is not None
+        and kind.is_type(exp.DataType.Type.ARRAY)
+        and bool(kind.expressions)
+        and kind.expressions[0].is_type(exp.DataType.Type.STRUCT)
+    )
+
+
+def _rewrite_unnest(tree: exp.Expression) -> None:
+    """Give Trino's UNNEST forms that DuckDB's one-list unnest table function lacks.
+
+    - ``UNNEST(a, b)`` zips arrays, NULL-padding the shorter: several unnest() calls in one
+      select list do the same in DuckDB.
+    - ``UNNEST(map) AS t(k, v)`` yields keys and values: zip of map_keys and map_values.
+    - ``UNNEST(array_of_rows) AS t(a, b)`` spreads each row's fields into columns: unnest()
+      of a struct does that in a select list.
+    The last two need the argument's type (a literal, or columns typed through ``schema``).
+    """
     for unnest in list(tree.find_all(exp.Unnest)):
-        arrays = unnest.expressions
-        if len(arrays) < 2 or not isinstance(unnest.parent, (exp.From, exp.Join)):
+        if not isinstance(unnest.parent, (exp.From, exp.Join)):
             continue
+        arrays = list(unnest.expressions)
         alias = unnest.args.get("alias")
+        offset = unnest.args.get("offset")
         columns = [c.name for c in alias.columns] if alias is not None else []
+        ordinal_name = offset.name if isinstance(offset, exp.Identifier) else "ordinality"
+        table_alias = alias.this.name if alias is not None and alias.this else "_unnest"
+        if len(arrays) == 1 and arrays[0].type is not None:
+            if arrays[0].type.is_type(exp.DataType.Type.MAP):
+                mapping = arrays[0]
+                arrays = [
+                    exp.MapKeys(this=mapping.copy()),
+                    exp.Anonymous(this="map_values", expressions=[mapping.copy()]),
+                ]
+            elif _is_row_array(arrays[0]):
+                inner = exp.select(exp.alias_(exp.Unnest(expressions=[arrays[0].copy()]), "_r"))
+                outer = exp.select(exp.Unnest(expressions=[exp.column("_r")]))
+                if offset:
+                    inner = inner.select(exp.alias_(_ordinals(arrays), "_n"))
+                    outer = outer.select(exp.column("_n"))
+                    columns.append(ordinal_name)
+                outer = outer.from_(exp.Subquery(this=inner))
+                unnest.replace(
+                    exp.Subquery(
+                        this=outer,
+                        alias=exp.TableAlias(
+                            this=exp.to_identifier(table_alias),
+                            columns=[exp.to_identifier(c) for c in columns],
+                        ),
+                    )
+                )
+                continue
+        if len(arrays) < 2:
+            continue
         names = [columns[i] if i < len(columns) else f"_u{i}" for i in range(len(arrays))]
         select = exp.select(
             *(
                 exp.alias_(exp.Unnest(expressions=[a.copy()]), n)
-                for a, n in zip(arrays, names, strict=False)
+                for a, n in zip(arrays, names, strict=True)
             )
         )
-        offset = unnest.args.get("offset")
         if offset:
-            longest = exp.Greatest(
-                this=exp.ArraySize(this=arrays[0].copy()),
-                expressions=[exp.ArraySize(this=a.copy()) for a in arrays[1:]],
-            )
-            ordinals = exp.func(
-                "RANGE",
-                exp.Literal.number(1),
-                exp.Add(this=longest, expression=exp.Literal.number(1)),
-            )
-            name = offset.name if isinstance(offset, exp.Identifier) else "ordinality"
-            select = select.select(exp.alias_(exp.Unnest(expressions=[ordinals]), name))
-        table_alias = alias.this.name if alias is not None and alias.this else "_unnest"
+            select = select.select(exp.alias_(_ordinals(arrays), ordinal_name))
         unnest.replace(
             exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(table_alias)))
         )
@@ -856,7 +902,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     except Exception:
         tree = expr.copy()
     _lower_identifiers(tree)
-    _zip_multi_unnest(tree)
+    _rewrite_unnest(tree)
     _apply_result_names(tree, names)
     try:
         return tree.sql(dialect=LakeboxDuckDB, unsupported_level=ErrorLevel.RAISE)
