@@ -786,3 +786,17 @@ def test_java_date_format_renders_parses_and_converts(
 @pytest.mark.parametrize("text", ["2024/1/02", "2024/01/32", "2024/01/02 ", "24/01/02", "x"])
 def test_java_date_format_parse_is_strict(text: str) -> None:
     assert JavaDateFormat("yyyy/MM/dd").parse(text) is None
+
+
+def test_last_seven_days_query_reads_eight_days_of_a_multi_year_projection() -> None:
+    cfg = cloudtrail()
+    predicate = (
+        "account = '123456789012' AND region = 'eu-west-1' AND \"timestamp\" "
+        "BETWEEN date_format(current_date - INTERVAL '7' DAY, '%Y/%m/%d') "
+        "AND date_format(current_date, '%Y/%m/%d') AND eventname = 'ConsoleLogin'"
+    )
+    columns = {k.name.lower(): k.type for k in cfg.table.partition_keys}
+    tree = sqlglot.parse_one(f"SELECT * FROM t WHERE {predicate}", read="athena")
+    found = extract_constraints(tree.args["where"].this, columns, now=NOW)
+    days = [p.values[2] for p in cfg.enumerate(found, NOW, limit=10)]
+    assert days == [f"2026/11/{d}" for d in range(15, 23)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -221,3 +221,54 @@ def test_unconvertible_partition_values_are_kept_for_the_engine_to_decide() -> N
 def test_columns_without_comparable_type_are_never_constrained() -> None:
     found = extract_constraints(where("tags = 'a'"), {"tags": "array<string>"})
     assert found == {}
+
+
+QUERY_START = datetime(2026, 11, 22, 6, 42, 17)
+
+# (predicate, column, expected low bound or equality value)
+CLOCK_CASES = [
+    ("dt >= date_format(current_date - INTERVAL '7' DAY, '%Y/%m/%d')", "dt", "2026/11/15"),
+    ("dt >= date_format(now() - INTERVAL '3' HOUR, '%Y/%m/%d/%H')", "dt", "2026/11/22/03"),
+    ("dt >= date_format(current_timestamp, '%Y-%m-%d %H:%i')", "dt", "2026-11-22 06:42"),
+    ("dt >= format_datetime(current_timestamp, 'yyyy/MM/dd/HH')", "dt", "2026/11/22/06"),
+    ("dt >= CAST(current_date AS varchar)", "dt", "2026-11-22"),
+    ("dt >= CAST(date_trunc('hour', now()) AS varchar)", "dt", "2026-11-22 06:00:00.000"),
+    ("day >= current_date - INTERVAL '1' MONTH", "day", datetime(2026, 10, 22)),
+    ("day >= INTERVAL '2' DAY + current_date", "day", datetime(2026, 11, 24)),
+    ("day >= date_add('day', -1, current_date)", "day", datetime(2026, 11, 21)),
+    ("day >= date_trunc('month', current_date)", "day", datetime(2026, 11, 1)),
+    ("ts >= now() - INTERVAL '90' MINUTE", "ts", datetime(2026, 11, 22, 5, 12, 17)),
+    ("ts >= date_add('hour', 3, current_timestamp)", "ts", datetime(2026, 11, 22, 9, 42, 17)),
+    ("ts >= CAST(current_date AS timestamp)", "ts", datetime(2026, 11, 22)),
+    ("year >= year(current_date)", "year", None),
+    ("dt >= current_date", "dt", None),
+    ("day >= current_date - INTERVAL '1.5' DAY", "day", None),
+]
+
+
+@pytest.mark.parametrize(("predicate", "column", "expected"), CLOCK_CASES)
+def test_current_date_and_time_arithmetic_fold_into_bounds_given_the_query_start(
+    predicate: str, column: str, expected: object
+) -> None:
+    found = extract_constraints(where(predicate), COLUMNS, now=QUERY_START)
+    if expected is None:
+        assert column not in found
+        return
+    assert found[column].low == Bound(expected, True)
+    # Without a clock the same predicate cannot be evaluated and is ignored.
+    assert column not in extract_constraints(where(predicate), COLUMNS)
+
+
+def test_month_arithmetic_clamps_to_the_end_of_the_month() -> None:
+    found = extract_constraints(
+        where("day = current_date - INTERVAL '1' MONTH"), COLUMNS, now=datetime(2024, 3, 31, 12)
+    )
+    assert found["day"].values == frozenset({datetime(2024, 2, 29)})
+
+
+def test_aware_query_start_is_read_in_utc() -> None:
+    tokyo = timezone(timedelta(hours=9))
+    found = extract_constraints(
+        where("day = current_date"), COLUMNS, now=datetime(2026, 11, 22, 8, 0, tzinfo=tokyo)
+    )
+    assert found["day"].values == frozenset({datetime(2026, 11, 21)})

@@ -39,6 +39,7 @@ from lakebox.sql.constraints import (
     NUMBER,
     STRING,
     ColumnConstraint,
+    add_months,
     canonical,
     convert,
     type_kind,
@@ -307,23 +308,9 @@ _RELATIVE = re.compile(
 )
 
 
-def _add_months(value: datetime, months: int) -> datetime:
-    """Calendar month arithmetic, clamping the day like java.time's ``plusMonths``."""
-    total = value.year * 12 + value.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    day = value.day
-    while day > 28:
-        try:
-            return value.replace(year=year, month=month, day=day)
-        except ValueError:
-            day -= 1
-    return value.replace(year=year, month=month, day=day)
-
-
 def _shift(value: datetime, amount: int, unit: str) -> datetime:
     if unit in ("YEARS", "MONTHS"):
-        return _add_months(value, amount * (12 if unit == "YEARS" else 1))
+        return add_months(value, amount * (12 if unit == "YEARS" else 1))
     return value + _FIXED_UNITS[unit] * amount
 
 
@@ -572,9 +559,9 @@ class DateProjection(ColumnProjection):
             step = self.interval * (12 if self.unit == "YEARS" else 1)
             months = (end.year - start.year) * 12 + end.month - start.month
             count = months // step
-            while count >= 0 and _add_months(start, count * step) > end:
+            while count >= 0 and add_months(start, count * step) > end:
                 count -= 1
-            return start, count + 1, lambda i: _add_months(start, i * step)
+            return start, count + 1, lambda i: add_months(start, i * step)
         delta = _FIXED_UNITS[self.unit] * self.interval
         return start, (end - start) // delta + 1, lambda i: start + delta * i
 

@@ -14,10 +14,11 @@ them before comparing.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -235,14 +236,34 @@ class Constraints(dict[str, ColumnConstraint]):
         return found is not None and found.has_equality
 
 
-def extract_constraints(predicate: exp.Expression | None, columns: dict[str, str]) -> Constraints:
+def extract_constraints(
+    predicate: exp.Expression | None, columns: dict[str, str], *, now: datetime | None = None
+) -> Constraints:
     """Constraints on the partition ``columns`` (lower-case name -> Hive type) implied by
-    ``predicate``, whose column references are already unqualified."""
-    typed = {name.lower(): hive for name, hive in columns.items() if type_kind(hive) is not None}
+    ``predicate``, whose column references are already unqualified.
+
+    With ``now`` (the query's start time, UTC), ``current_date`` / ``current_timestamp`` /
+    ``now()`` and simple date arithmetic and formatting on them count as literals, so the
+    common ``dt >= date_format(current_date - INTERVAL '7' DAY, '%Y/%m/%d')`` prunes too.
+    """
+    typed = _Scope(
+        {name.lower(): hive for name, hive in columns.items() if type_kind(hive) is not None}
+    )
+    typed.now = _naive_utc(now) if now is not None else None
     if predicate is None or not typed:
         return Constraints()
     found = _visit(predicate, typed)
     return Constraints({name: c for name, c in found.items() if not c.is_unconstrained})
+
+
+class _Scope(dict[str, str]):
+    """Partition column types, plus the clock that ``current_date`` reads."""
+
+    now: datetime | None = None
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
 _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
@@ -254,7 +275,7 @@ _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
 }
 
 
-def _visit(node: exp.Expression, columns: dict[str, str]) -> dict[str, ColumnConstraint]:
+def _visit(node: exp.Expression, columns: _Scope) -> dict[str, ColumnConstraint]:
     if isinstance(node, exp.Paren):
         return _visit(node.this, columns)
     if isinstance(node, exp.And):
@@ -270,7 +291,7 @@ def _visit(node: exp.Expression, columns: dict[str, str]) -> dict[str, ColumnCon
     return {leaf.column: leaf} if leaf is not None else {}
 
 
-def _leaf(node: exp.Expression, columns: dict[str, str]) -> ColumnConstraint | None:
+def _leaf(node: exp.Expression, columns: _Scope) -> ColumnConstraint | None:
     if type(node) in _FLIPPED:
         column, literal, op = node.this, node.expression, type(node)
         if _column_name(column, columns) is None:
@@ -287,7 +308,7 @@ def _leaf(node: exp.Expression, columns: dict[str, str]) -> ColumnConstraint | N
     return None
 
 
-def _column_name(node: exp.Expression, columns: dict[str, str]) -> str | None:
+def _column_name(node: exp.Expression, columns: _Scope) -> str | None:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Column) and not node.table:
@@ -300,12 +321,12 @@ def _comparison(
     op: type[exp.Expression],
     column: exp.Expression,
     literal: exp.Expression,
-    columns: dict[str, str],
+    columns: _Scope,
 ) -> ColumnConstraint | None:
     name = _column_name(column, columns)
     if name is None:
         return None
-    value = _typed_literal(literal, columns[name])
+    value = _typed_literal(literal, columns[name], columns.now)
     if value is None:
         return None
     base = ColumnConstraint(name, columns[name])
@@ -317,23 +338,23 @@ def _comparison(
 
 
 def _membership(
-    column: exp.Expression, items: Iterable[exp.Expression], columns: dict[str, str]
+    column: exp.Expression, items: Iterable[exp.Expression], columns: _Scope
 ) -> ColumnConstraint | None:
     name = _column_name(column, columns)
     if name is None:
         return None
-    values = [_typed_literal(item, columns[name]) for item in items]
+    values = [_typed_literal(item, columns[name], columns.now) for item in items]
     if not values or any(v is None for v in values):
         return None
     return ColumnConstraint(name, columns[name], values=frozenset(values))
 
 
-def _between(node: exp.Between, columns: dict[str, str]) -> ColumnConstraint | None:
+def _between(node: exp.Between, columns: _Scope) -> ColumnConstraint | None:
     name = _column_name(node.this, columns)
     if name is None:
         return None
-    low = _typed_literal(node.args["low"], columns[name])
-    high = _typed_literal(node.args["high"], columns[name])
+    low = _typed_literal(node.args["low"], columns[name], columns.now)
+    high = _typed_literal(node.args["high"], columns[name], columns.now)
     if low is None or high is None:
         return None
     if node.args.get("symmetric") and low > high:
@@ -345,7 +366,7 @@ _LIKE_WILDCARD = re.compile(r"[%_]")
 
 
 def _like(
-    column: exp.Expression, pattern: exp.Expression, columns: dict[str, str]
+    column: exp.Expression, pattern: exp.Expression, columns: _Scope
 ) -> ColumnConstraint | None:
     """``col LIKE 'prefix%'`` bounds a string column to the prefix's range.
 
@@ -368,10 +389,26 @@ def _like(
     return replace(base, low=Bound(prefix, True), high=Bound(upper, False))
 
 
-def _literal(node: exp.Expression) -> tuple[str, Any] | None:
-    """A constant as (kind, value): the literal forms Athena queries use."""
+#: Internal literal kind: a DATE value (midnight datetime), which casts to text as a date.
+_DATE = "date"
+
+_SHIFT_UNITS = {
+    "YEAR": (12, None),
+    "MONTH": (1, None),
+    "WEEK": (0, timedelta(weeks=1)),
+    "DAY": (0, timedelta(days=1)),
+    "HOUR": (0, timedelta(hours=1)),
+    "MINUTE": (0, timedelta(minutes=1)),
+    "SECOND": (0, timedelta(seconds=1)),
+}
+_TRUNC_FIELDS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
+
+
+def _literal(node: exp.Expression, now: datetime | None) -> tuple[str, Any] | None:
+    """A constant as (kind, value): the literal forms Athena queries use, and with ``now``
+    the current date / time and simple arithmetic and formatting on it."""
     if isinstance(node, exp.Paren):
-        return _literal(node.this)
+        return _literal(node.this, now)
     if isinstance(node, exp.Literal):
         if node.is_string:
             return STRING, node.this
@@ -380,35 +417,144 @@ def _literal(node: exp.Expression) -> tuple[str, Any] | None:
     if isinstance(node, exp.Boolean):
         return BOOLEAN, bool(node.this)
     if isinstance(node, exp.Neg):
-        inner = _literal(node.this)
+        inner = _literal(node.this, now)
         if inner is not None and inner[0] == NUMBER:
             return NUMBER, -inner[1]
         return None
     if isinstance(node, exp.Cast):
-        inner = _literal(node.this)
-        target = type_kind(node.to.sql(dialect="hive"))
-        if inner is None or target is None:
-            return None
-        value = _coerce(inner, target)
-        if isinstance(value, datetime) and node.to.this == exp.DType.DATE:
-            value = datetime(value.year, value.month, value.day)
-        return (target, value) if value is not None else None
+        return _cast(node, now)
+    if now is not None:
+        return _clock_literal(node, now)
     return None
 
 
-def _coerce(literal: tuple[str, Any], kind: str) -> Any | None:
+def _cast(node: exp.Cast, now: datetime | None) -> tuple[str, Any] | None:
+    inner = _literal(node.this, now)
+    is_date = node.to.this == exp.DType.DATE
+    target = _DATE if is_date else type_kind(node.to.sql(dialect="hive"))
+    if inner is None or target is None:
+        return None
+    value = _coerce(inner, DATETIME if is_date else target, explicit=True)
+    if value is None:
+        return None
+    if is_date:
+        value = datetime(value.year, value.month, value.day)
+    return target, value
+
+
+def _clock_literal(node: exp.Expression, now: datetime) -> tuple[str, Any] | None:
+    if isinstance(node, exp.CurrentDate):
+        return _DATE, datetime(now.year, now.month, now.day)
+    if isinstance(node, exp.CurrentTimestamp):
+        return DATETIME, now
+    if isinstance(node, (exp.Add, exp.Sub)):
+        left, right = node.this, node.expression
+        if isinstance(left, exp.Interval) and isinstance(node, exp.Add):
+            left, right = right, left
+        if not isinstance(right, exp.Interval):
+            return None
+        amount = _literal(right.this, now)
+        number = _coerce(amount, NUMBER) if amount is not None else None
+        sign = -1 if isinstance(node, exp.Sub) else 1
+        return _shifted(_literal(left, now), number, right.args.get("unit"), sign)
+    if isinstance(node, exp.DateAdd):
+        amount = _literal(node.expression, now)
+        number = _coerce(amount, NUMBER) if amount is not None else None
+        return _shifted(_literal(node.this, now), number, node.args.get("unit"), 1)
+    if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+        return _truncated(_literal(node.this, now), node.args.get("unit"))
+    if isinstance(node, exp.TimeToStr):
+        source = _literal(node.this, now)
+        fmt = node.args.get("format")
+        if source is None or source[0] not in (_DATE, DATETIME):
+            return None
+        if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+            return None
+        return STRING, source[1].strftime(fmt.this)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime":
+        return _format_datetime(node, now)
+    return None
+
+
+def _unit_name(unit: exp.Expression | None) -> str | None:
+    if unit is None:
+        return None
+    name = unit.name.upper().rstrip("S")
+    return name if name in _SHIFT_UNITS else None
+
+
+def _shifted(
+    base: tuple[str, Any] | None, amount: Any, unit: exp.Expression | None, sign: int
+) -> tuple[str, Any] | None:
+    name = _unit_name(unit)
+    if base is None or base[0] not in (_DATE, DATETIME) or not isinstance(amount, Decimal):
+        return None
+    if name is None or amount != amount.to_integral_value():
+        return None
+    months, step = _SHIFT_UNITS[name]
+    count = int(amount) * sign
+    value = add_months(base[1], count * months) if step is None else base[1] + step * count
+    kind = _DATE if base[0] == _DATE and name in ("YEAR", "MONTH", "WEEK", "DAY") else DATETIME
+    return kind, value
+
+
+def add_months(value: datetime, months: int) -> datetime:
+    """Calendar month arithmetic, clamping the day to the month's end as java.time does."""
+    year, month = divmod(value.year * 12 + value.month - 1 + months, 12)
+    day = min(value.day, calendar.monthrange(year, month + 1)[1])
+    return value.replace(year=year, month=month + 1, day=day)
+
+
+def _truncated(base: tuple[str, Any] | None, unit: exp.Expression | None) -> tuple[str, Any] | None:
+    name = _unit_name(unit)
+    if base is None or base[0] not in (_DATE, DATETIME) or name not in _TRUNC_FIELDS:
+        return None
+    value: datetime = base[1]
+    keep = _TRUNC_FIELDS.index(name)
+    parts = [value.year, value.month, value.day, value.hour, value.minute, value.second]
+    defaults = [1, 1, 1, 0, 0, 0]
+    year, month, day, hour, minute, second = parts[: keep + 1] + defaults[keep + 1 :]
+    return base[0], datetime(year, month, day, hour, minute, second)
+
+
+def _format_datetime(node: exp.Anonymous, now: datetime) -> tuple[str, Any] | None:
+    """Trino's ``format_datetime(ts, 'yyyy/MM/dd')`` takes a Java pattern, like projection."""
+    from lakebox.catalog.projection import JavaDateFormat  # projection imports this module
+
+    if len(node.expressions) != 2:
+        return None
+    source = _literal(node.expressions[0], now)
+    pattern = node.expressions[1]
+    if source is None or source[0] not in (_DATE, DATETIME):
+        return None
+    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+        return None
+    try:
+        return STRING, JavaDateFormat(pattern.this).format(source[1])
+    except ValueError:
+        return None
+
+
+def _coerce(literal: tuple[str, Any], kind: str, *, explicit: bool = False) -> Any | None:
+    """A literal as a value of ``kind``; dates only become text through an explicit CAST."""
     source, value = literal
+    if source == _DATE:
+        source = DATETIME
+        if kind == STRING and explicit:
+            return value.date().isoformat()
     if source == kind:
         return value
     if source == STRING:
         return convert(value, kind)
     if kind == STRING and source in (NUMBER, BOOLEAN):
         return canonical(value)
+    if kind == STRING and source == DATETIME and explicit:
+        return value.isoformat(sep=" ", timespec="milliseconds")
     return None
 
 
-def _typed_literal(node: exp.Expression, hive_type: str) -> Any | None:
-    literal = _literal(node)
+def _typed_literal(node: exp.Expression, hive_type: str, now: datetime | None) -> Any | None:
+    literal = _literal(node, now)
     kind = type_kind(hive_type)
     if literal is None or kind is None:
         return None
