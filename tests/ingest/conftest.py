@@ -1,0 +1,151 @@
+"""Fixtures for ingestion tests: a lake per test, a DynamoDB-compatible server (moto's
+standalone server) on loopback, and the URLs of this machine's PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+import lakebox
+from lakebox.catalog.model import Column, Table
+from lakebox.ingest import DeliveryStreams
+from lakebox.session import Lake, Session
+
+PARQUET = (
+    "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+)
+ORC = (
+    "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+    "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat",
+    "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat",
+)
+JSON = (
+    "org.openx.data.jsonserde.JsonSerDe",
+    "org.apache.hadoop.mapred.TextInputFormat",
+    "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+)
+
+
+@pytest.fixture
+def session(lake_home: Path) -> Iterator[Session]:
+    sess = lakebox.connect(lake_home)
+    try:
+        yield sess
+    finally:
+        sess.lake.close()
+
+
+@pytest.fixture
+def lake(session: Session) -> Lake:
+    return session.lake
+
+
+@pytest.fixture
+def streams(lake: Lake) -> DeliveryStreams:
+    return DeliveryStreams(lake)
+
+
+class TableMaker(Protocol):
+    def __call__(
+        self,
+        name: str,
+        columns: list[tuple[str, str]],
+        location: str,
+        fmt: tuple[str, str, str] = ...,
+        partition_keys: list[tuple[str, str]] | None = ...,
+    ) -> Table: ...
+
+
+@pytest.fixture
+def make_table(lake: Lake) -> TableMaker:
+    """Registers a catalog table as CREATE EXTERNAL TABLE would."""
+
+    def make(
+        name: str,
+        columns: list[tuple[str, str]],
+        location: str,
+        fmt: tuple[str, str, str] = PARQUET,
+        partition_keys: list[tuple[str, str]] | None = None,
+    ) -> Table:
+        table = Table(
+            "default",
+            name,
+            [Column(n, t) for n, t in columns],
+            [Column(n, t) for n, t in partition_keys or []],
+            location=location,
+            serde_library=fmt[0],
+            input_format=fmt[1],
+            output_format=fmt[2],
+        )
+        lake.catalog.create_table(table)
+        return lake.catalog.get_table("default", name)
+
+    return make
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A DynamoDB-compatible API server process on 127.0.0.1 (moto's standalone server)."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("ddbserver") / "server.log"
+    with open(log, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+            break
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"DynamoDB server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -1,0 +1,579 @@
+"""Delivery streams: configuration rules, delivery layout, transforms, conversion, errors."""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import gzip
+import io
+import json
+import re
+from typing import Any
+
+import pyarrow.orc as orc
+import pyarrow.parquet as pq
+import pytest
+
+from lakebox.errors import EntityNotFoundError
+from lakebox.ingest import FLATTEN_JSON, DeliveryStreams, register_transform
+from lakebox.ingest.errors import (
+    InvalidArgumentError,
+    ResourceInUseError,
+    ResourceNotFoundError,
+    ValidationError,
+)
+from lakebox.ingest.transforms import unregister_transform
+from lakebox.session import Lake
+
+from .conftest import ORC, PARQUET, TableMaker
+
+NAME_RE = r"{stream}-1-\d{{4}}-\d\d-\d\d-\d\d-\d\d-\d\d-[0-9a-f-]{{36}}"
+DELIM = {"Enabled": True, "Processors": [{"Type": "AppendDelimiterToRecord", "Parameters": []}]}
+
+
+def dest(**extra: Any) -> dict[str, Any]:
+    return {"BucketARN": "arn:aws:s3:::lake", **extra}
+
+
+def lines(lake: Lake, uri: str) -> list[Any]:
+    data = lake.storage.read_bytes(uri)
+    if uri.endswith(".gz"):
+        data = gzip.decompress(data)
+    return [json.loads(x) for x in data.decode().splitlines() if x]
+
+
+# -- configuration ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hints", "member", "bound"),
+    [
+        ({"SizeInMBs": 0}, "bufferingHints.sizeInMBs", "greater than or equal to 1"),
+        ({"SizeInMBs": 129}, "bufferingHints.sizeInMBs", "less than or equal to 128"),
+        (
+            {"IntervalInSeconds": -1},
+            "bufferingHints.intervalInSeconds",
+            "greater than or equal to 0",
+        ),
+        (
+            {"IntervalInSeconds": 901},
+            "bufferingHints.intervalInSeconds",
+            "less than or equal to 900",
+        ),
+    ],
+)
+def test_buffering_hints_out_of_range_fail_with_firehose_validation_error(
+    streams: DeliveryStreams, hints: dict[str, int], member: str, bound: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(member)) as info:
+        streams.create_delivery_stream(
+            "s", ExtendedS3DestinationConfiguration=dest(BufferingHints=hints)
+        )
+    assert bound in str(info.value)
+    assert info.value.code == "ValidationException"
+    assert str(info.value).startswith("1 validation error detected: Value '")
+
+
+def test_buffering_hints_default_to_5_mb_and_300_seconds(streams: DeliveryStreams) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
+    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
+    hints = desc["Destinations"][0]["ExtendedS3DestinationDescription"]["BufferingHints"]
+    assert hints == {"SizeInMBs": 5, "IntervalInSeconds": 300}
+    assert desc["DeliveryStreamStatus"] == "ACTIVE"
+    assert desc["DeliveryStreamARN"].endswith(":deliverystream/s")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (dest(Prefix="x/!{timestamp:yyyy}/"), "ErrorOutputPrefix cannot be null"),
+        (dest(Prefix="x/!{foo:bar}/", ErrorOutputPrefix="e/"), "unknown namespace 'foo'"),
+        (
+            dest(Prefix="x/!{firehose:error-output-type}/", ErrorOutputPrefix="e/"),
+            "only in ErrorOutputPrefix",
+        ),
+        (
+            dest(Prefix="x/!{partitionKeyFromQuery:k}/", ErrorOutputPrefix="e/"),
+            "dynamic partitioning is not enabled",
+        ),
+        (
+            dest(
+                Prefix="x/",
+                DynamicPartitioningConfiguration={"Enabled": True},
+                BufferingHints={"SizeInMBs": 64},
+                ErrorOutputPrefix="e/",
+            ),
+            "at least one",
+        ),
+        (
+            dest(
+                DataFormatConversionConfiguration={
+                    "Enabled": True,
+                    "SchemaConfiguration": {"DatabaseName": "default", "TableName": "t"},
+                },
+                BufferingHints={"SizeInMBs": 5},
+            ),
+            "at least 64",
+        ),
+        (dest(CompressionFormat="ZIP"), "not supported by lakebox"),
+    ],
+)
+def test_invalid_configurations_are_rejected(
+    streams: DeliveryStreams, config: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=config)
+    assert streams.list_delivery_streams()["DeliveryStreamNames"] == []
+
+
+def test_create_describe_list_delete(streams: DeliveryStreams) -> None:
+    for name in ("b", "a", "c"):
+        streams.create_delivery_stream(name, ExtendedS3DestinationConfiguration=dest())
+    with pytest.raises(ResourceInUseError, match="already exists"):
+        streams.create_delivery_stream("a", ExtendedS3DestinationConfiguration=dest())
+    page = streams.list_delivery_streams(Limit=2)
+    assert page == {"DeliveryStreamNames": ["a", "b"], "HasMoreDeliveryStreams": True}
+    assert streams.list_delivery_streams(ExclusiveStartDeliveryStreamName="b")[
+        "DeliveryStreamNames"
+    ] == ["c"]
+    streams.delete_delivery_stream("b")
+    assert streams.list_delivery_streams()["DeliveryStreamNames"] == ["a", "c"]
+    with pytest.raises(ResourceNotFoundError):
+        streams.describe_delivery_stream("b")
+    with pytest.raises(ResourceNotFoundError):
+        streams.put_record("b", {"Data": b"x"})
+
+
+def test_delete_delivers_buffered_records_first(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(Prefix="d/", ProcessingConfiguration=DELIM)
+    )
+    streams.put("s", {"n": 1})
+    streams.delete_delivery_stream("s")
+    files = lake.storage.list_files("s3://lake/d/")
+    assert [r for f in files for r in lines(lake, f.uri)] == [{"n": 1}]
+
+
+def test_batch_limits(streams: DeliveryStreams) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
+    with pytest.raises(ValidationError, match="less than or equal to 500"):
+        streams.put_record_batch("s", [{"Data": b"x"}] * 501)
+    with pytest.raises(ValidationError, match="1024000"):
+        streams.put_record("s", {"Data": b"x" * 1_024_001})
+    resp = streams.put_record_batch("s", [{"Data": b"a"}, {"Data": b"b"}])
+    assert resp["FailedPutCount"] == 0
+    ids = [r["RecordId"] for r in resp["RequestResponses"]]
+    assert len(set(ids)) == 2
+
+
+def test_catalog_table_must_exist(streams: DeliveryStreams) -> None:
+    with pytest.raises(EntityNotFoundError):
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration=dest(
+                CatalogTable={"DatabaseName": "default", "TableName": "missing"}
+            ),
+        )
+
+
+# -- delivery layout ----------------------------------------------------------------------
+
+
+def test_default_prefix_layout_and_object_name(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream("clicks", ExtendedS3DestinationConfiguration=dest(Prefix="raw/"))
+    streams.put_record("clicks", {"Data": b'{"a":1}'})
+    streams.put_record("clicks", {"Data": b'{"a":2}'})
+    report = streams.flush("clicks")
+    assert report.records == report.delivered == 2
+    [uri] = report.objects
+    assert re.fullmatch(
+        r"s3://lake/raw/\d{4}/\d\d/\d\d/\d\d/" + NAME_RE.format(stream="clicks"), uri
+    ), uri
+    assert lake.storage.read_bytes(uri) == b'{"a":1}{"a":2}'  # Firehose adds no delimiter
+
+
+def test_timestamp_and_random_string_expressions(streams: DeliveryStreams) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="t/year=!{timestamp:yyyy}/month=!{timestamp:MM}/!{firehose:random-string}/",
+            ErrorOutputPrefix="err/!{firehose:error-output-type}/",
+        ),
+    )
+    streams.put("s", "x")
+    [uri] = streams.flush("s").objects
+    assert re.fullmatch(
+        r"s3://lake/t/year=\d{4}/month=\d\d/[a-z0-9]{11}/" + NAME_RE.format(stream="s"), uri
+    ), uri
+
+
+def test_gzip_objects_get_gz_extension(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="g/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM
+        ),
+    )
+    streams.put("s", {"k": "v"}, {"k": "w"})
+    [uri] = streams.flush("s").objects
+    assert uri.endswith(".gz")
+    assert lines(lake, uri) == [{"k": "v"}, {"k": "w"}]
+
+
+def test_interval_zero_delivers_on_every_put(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="i/", BufferingHints={"IntervalInSeconds": 0}
+        ),
+    )
+    streams.put("s", "a")
+    streams.put("s", "b")
+    assert len(lake.storage.list_files("s3://lake/i/")) == 2
+    assert streams.flush("s").records == 0
+
+
+def test_size_hint_triggers_delivery(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(Prefix="z/", BufferingHints={"SizeInMBs": 1})
+    )
+    streams.put("s", b"x" * 600_000)
+    assert lake.storage.list_files("s3://lake/z/") == []
+    streams.put("s", b"y" * 600_000)
+    [f] = lake.storage.list_files("s3://lake/z/")
+    assert f.size == 1_200_000
+
+
+def test_source_record_backup(streams: DeliveryStreams, lake: Lake) -> None:
+    register_transform("upper", _upper)
+    try:
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration=dest(
+                Prefix="out/",
+                S3BackupMode="Enabled",
+                S3BackupConfiguration={"BucketARN": "arn:aws:s3:::backup", "Prefix": "src/"},
+                ProcessingConfiguration=_lambda("upper"),
+            ),
+        )
+        streams.put("s", "abc")
+        streams.flush("s")
+    finally:
+        unregister_transform("upper")
+    [b] = lake.storage.list_files("s3://backup/src/")
+    [o] = lake.storage.list_files("s3://lake/out/")
+    assert lake.storage.read_bytes(b.uri) == b"abc"
+    assert lake.storage.read_bytes(o.uri) == b"ABC"
+
+
+# -- transforms ---------------------------------------------------------------------------
+
+
+def _lambda(name: str, retries: int | None = None) -> dict[str, Any]:
+    params = [
+        {
+            "ParameterName": "LambdaArn",
+            "ParameterValue": f"arn:aws:lambda:us-east-1:000000000000:function:{name}",
+        }
+    ]
+    if retries is not None:
+        params.append({"ParameterName": "NumberOfRetries", "ParameterValue": str(retries)})
+    return {"Enabled": True, "Processors": [{"Type": "Lambda", "Parameters": params}]}
+
+
+def _upper(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {
+        "records": [
+            {
+                "recordId": r["recordId"],
+                "result": "Ok",
+                "data": base64.b64encode(base64.b64decode(r["data"]).upper()).decode(),
+            }
+            for r in event["records"]
+        ]
+    }
+
+
+def _judge(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Ok for 'keep', Dropped for 'drop', ProcessingFailed for anything else."""
+    out = []
+    for r in event["records"]:
+        text = base64.b64decode(r["data"]).decode()
+        result = {"keep": "Ok", "drop": "Dropped"}.get(text, "ProcessingFailed")
+        out.append(
+            {
+                "recordId": r["recordId"],
+                "result": result,
+                "data": base64.b64encode(f"{text}\n".encode()).decode(),
+            }
+        )
+    return {"records": out}
+
+
+def test_transform_results_ok_dropped_failed(streams: DeliveryStreams, lake: Lake) -> None:
+    register_transform("judge", _judge)
+    try:
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration=dest(
+                Prefix="ok/", ProcessingConfiguration=_lambda("judge")
+            ),
+        )
+        streams.put("s", "keep", "drop", "bad", "keep")
+        report = streams.flush("s")
+    finally:
+        unregister_transform("judge")
+    assert (report.delivered, report.dropped, report.failed) == (2, 1, 1)
+    [uri] = report.objects
+    assert lake.storage.read_bytes(uri) == b"keep\nkeep\n"
+    [err] = report.error_objects
+    assert err.startswith("s3://lake/processing-failed/")
+    [rec] = lines(lake, err)
+    assert base64.b64decode(rec["rawData"]) == b"bad"
+    assert rec["errorCode"] == "Lambda.ProcessingFailed"
+    assert rec["lambdaArn"].endswith(":function:judge")
+    assert {"attemptsMade", "arrivalTimestamp", "errorMessage", "attemptEndingTimestamp"} <= set(
+        rec
+    )
+
+
+def _broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("boom")
+
+
+def test_failing_transform_sends_every_record_to_error_prefix_after_retries(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    register_transform("broken", _broken)
+    try:
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration=dest(
+                Prefix="p/",
+                ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
+                ProcessingConfiguration=_lambda("broken", retries=2),
+            ),
+        )
+        streams.put("s", "a", "b")
+        report = streams.flush("s")
+    finally:
+        unregister_transform("broken")
+    assert report.objects == []
+    [err] = report.error_objects
+    assert err.startswith("s3://lake/errors/processing-failed/")
+    recs = lines(lake, err)
+    assert [base64.b64decode(r["rawData"]) for r in recs] == [b"a", b"b"]
+    assert {r["attemptsMade"] for r in recs} == {3}
+    assert all("boom" in r["errorMessage"] for r in recs)
+    assert streams.flush("s").records == 0  # the stream goes on
+
+
+def test_builtin_flatten_transform(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="f/", ProcessingConfiguration=_lambda(FLATTEN_JSON)
+        ),
+    )
+    streams.put("s", {"a": {"b": 1, "c": {"d": "x"}}, "e": [1, {"f": 2}], "g": {}}, "[1]")
+    report = streams.flush("s")
+    [uri] = report.objects
+    assert lines(lake, uri) == [{"a_b": 1, "a_c_d": "x", "e": [1, {"f": 2}], "g": {}}]
+    assert report.failed == 1
+
+
+def test_transform_by_import_path(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="m/",
+            ProcessingConfiguration={
+                "Enabled": True,
+                "Processors": [
+                    {
+                        "Type": "Lambda",
+                        "Parameters": [
+                            {"ParameterName": "LambdaArn", "ParameterValue": f"{__name__}:_upper"}
+                        ],
+                    }
+                ],
+            },
+        ),
+    )
+    streams.put("s", "hi")
+    [uri] = streams.flush("s").objects
+    assert lake.storage.read_bytes(uri) == b"HI"
+
+
+# -- dynamic partitioning and conversion ------------------------------------------------------
+
+
+def _dynamic(query: str, prefix: str, **extra: Any) -> dict[str, Any]:
+    return dest(
+        Prefix=prefix,
+        ErrorOutputPrefix="err/!{firehose:error-output-type}/",
+        DynamicPartitioningConfiguration={"Enabled": True},
+        ProcessingConfiguration={
+            "Enabled": True,
+            "Processors": [
+                {
+                    "Type": "MetadataExtraction",
+                    "Parameters": [
+                        {"ParameterName": "MetadataExtractionQuery", "ParameterValue": query},
+                        {"ParameterName": "JsonParsingEngine", "ParameterValue": "JQ-1.6"},
+                    ],
+                },
+                {"Type": "AppendDelimiterToRecord", "Parameters": []},
+            ],
+        },
+        **extra,
+    )
+
+
+def test_dynamic_partitioning_with_jq_registers_partitions(
+    streams: DeliveryStreams, lake: Lake, make_table: TableMaker
+) -> None:
+    from .conftest import JSON
+
+    make_table(
+        "events",
+        [("n", "int")],
+        "s3://lake/events/",
+        JSON,
+        partition_keys=[("customer", "string"), ("year", "string")],
+    )
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=_dynamic(
+            "{customer: .c.id, year: .ts[0:4]}",
+            "events/customer=!{partitionKeyFromQuery:customer}/year=!{partitionKeyFromQuery:year}/",
+            CatalogTable={"DatabaseName": "default", "TableName": "events"},
+        ),
+    )
+    streams.put(
+        "s",
+        {"n": 1, "c": {"id": "acme"}, "ts": "2024-05-01"},
+        {"n": 2, "c": {"id": "zen"}, "ts": "2023-01-01"},
+        {"n": 3, "c": {"id": "acme"}, "ts": "2024-06-01"},
+        {"n": 4, "ts": "2024"},
+        "{broken",
+    )
+    report = streams.flush("s")
+    assert report.delivered == 3 and report.failed == 2
+    parts = {tuple(p.values): p.location for p in lake.catalog.get_partitions("default", "events")}
+    assert parts == {
+        ("acme", "2024"): "s3://lake/events/customer=acme/year=2024/",
+        ("zen", "2023"): "s3://lake/events/customer=zen/year=2023/",
+    }
+    acme = lake.storage.list_files("s3://lake/events/customer=acme/")
+    assert [r["n"] for f in acme for r in lines(lake, f.uri)] == [1, 3]
+    [err] = report.error_objects
+    assert err.startswith("s3://lake/err/partitioning-failed/")
+    assert len(lines(lake, err)) == 2
+
+
+def test_default_time_layout_maps_to_partition_keys_by_position(
+    streams: DeliveryStreams, lake: Lake, make_table: TableMaker
+) -> None:
+    from .conftest import JSON
+
+    make_table(
+        "logs",
+        [("m", "string")],
+        "s3://lake/logs/",
+        JSON,
+        partition_keys=[
+            ("year", "string"),
+            ("month", "string"),
+            ("day", "string"),
+            ("hour", "string"),
+        ],
+    )
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="logs/", CatalogTable={"DatabaseName": "default", "TableName": "logs"}
+        ),
+    )
+    streams.put("s", {"m": "x"})
+    [uri] = streams.flush("s").objects
+    [part] = lake.catalog.get_partitions("default", "logs")
+    assert uri.startswith(part.location)
+    assert part.location == "s3://lake/logs/" + "/".join(part.values) + "/"
+    assert len(part.values[0]) == 4
+
+
+@pytest.mark.parametrize("fmt", ["PARQUET", "ORC"])
+def test_record_format_conversion_keeps_values_and_types(
+    streams: DeliveryStreams, lake: Lake, make_table: TableMaker, fmt: str
+) -> None:
+    make_table(
+        "typed",
+        [
+            ("id", "bigint"),
+            ("amount", "decimal(38,0)"),
+            ("price", "decimal(10,2)"),
+            ("name", "string"),
+            ("ok", "boolean"),
+            ("ts", "timestamp"),
+            ("tags", "array<string>"),
+            ("attrs", "struct<color:string,size:int>"),
+        ],
+        "s3://lake/typed/",
+        PARQUET if fmt == "PARQUET" else ORC,
+    )
+    serializer = {"ParquetSerDe": {}} if fmt == "PARQUET" else {"OrcSerDe": {}}
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="typed/",
+            ErrorOutputPrefix="bad/!{firehose:error-output-type}/",
+            DataFormatConversionConfiguration={
+                "Enabled": True,
+                "SchemaConfiguration": {"DatabaseName": "default", "TableName": "typed"},
+                "InputFormatConfiguration": {"Deserializer": {"OpenXJsonSerDe": {}}},
+                "OutputFormatConfiguration": {"Serializer": serializer},
+            },
+        ),
+    )
+    big = "12345678901234567890123456789012345678"
+    streams.put(
+        "s",
+        f'{{"ID": 1, "amount": {big}, "price": 12.30, "name": "a", "ok": true, '
+        f'"ts": "2024-01-02T03:04:05Z", "tags": ["x", "y"], '
+        f'"attrs": {{"Color": "red", "size": 3}}}}',
+        '{"id": 2}',
+        '{"id": "not a number"}',
+        "not json",
+    )
+    report = streams.flush("s")
+    [uri] = report.objects
+    data = lake.storage.read_bytes(uri)
+    table = (
+        pq.read_table(io.BytesIO(data)) if fmt == "PARQUET" else orc.read_table(io.BytesIO(data))
+    )
+    rows = table.to_pylist()
+    assert rows[0]["id"] == 1 and rows[0]["amount"] == decimal.Decimal(big)
+    assert rows[0]["price"] == decimal.Decimal("12.30")
+    assert rows[0]["tags"] == ["x", "y"] and rows[0]["attrs"] == {"color": "red", "size": 3}
+    assert str(rows[0]["ts"])[:19] == "2024-01-02 03:04:05"
+    assert rows[1] == {
+        "id": 2,
+        "amount": None,
+        "price": None,
+        "name": None,
+        "ok": None,
+        "ts": None,
+        "tags": None,
+        "attrs": None,
+    }
+    [err] = report.error_objects
+    assert err.startswith("s3://lake/bad/format-conversion-failed/")
+    recs = lines(lake, err)
+    assert [base64.b64decode(r["rawData"]) for r in recs] == [
+        b'{"id": "not a number"}',
+        b"not json",
+    ]
+    assert recs[0]["errorCode"].startswith("DataFormatConversion.")
+    assert "'id'" in recs[0]["errorMessage"]
+    assert recs[0]["dataCatalogTableArn"].endswith("table/default/typed")

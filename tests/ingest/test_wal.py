@@ -1,0 +1,136 @@
+"""Durability of delivery streams with real processes killed by SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from lakebox.ingest import DeliveryStreams
+from lakebox.ingest.wal import WriteAheadLog
+from lakebox.session import Lake
+
+PUTTER = textwrap.dedent("""
+    import sys, lakebox
+    from lakebox.ingest import DeliveryStreams
+    streams = DeliveryStreams(lakebox.connect(sys.argv[1]).lake)
+    for i in range(100000):
+        streams.put_record("s", {"Data": b'{"n": %d}\\n' % i})
+        print(i, flush=True)
+""")
+
+FLUSHER = textwrap.dedent("""
+    import sys, lakebox
+    from lakebox.ingest import DeliveryStreams
+    streams = DeliveryStreams(lakebox.connect(sys.argv[1]).lake)
+    streams.put("s", *[b'{"n": %d, "k": "%s"}\\n' % (i, b"ab"[i % 2:i % 2 + 1])
+                       for i in range(int(sys.argv[2]))])
+    print("acked", flush=True)
+    streams.flush("s")
+    print("flushed", flush=True)
+""")
+
+DYNAMIC = {
+    "BucketARN": "arn:aws:s3:::lake",
+    "Prefix": "d/k=!{partitionKeyFromQuery:k}/",
+    "ErrorOutputPrefix": "err/",
+    "DynamicPartitioningConfiguration": {"Enabled": True},
+    "ProcessingConfiguration": {
+        "Enabled": True,
+        "Processors": [
+            {
+                "Type": "MetadataExtraction",
+                "Parameters": [
+                    {"ParameterName": "MetadataExtractionQuery", "ParameterValue": "{k: .k}"}
+                ],
+            }
+        ],
+    },
+}
+
+
+def delivered(lake: Lake, prefix: str) -> list[int]:
+    out = []
+    for f in lake.storage.list_files(prefix):
+        out.extend(json.loads(x)["n"] for x in lake.storage.read_bytes(f.uri).splitlines())
+    return sorted(out)
+
+
+def test_acknowledged_puts_survive_sigkill(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path
+) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::lake", "Prefix": "k/"}
+    )
+    acked = -1
+    with subprocess.Popen(
+        [sys.executable, "-c", PUTTER, str(lake_home)], stdout=subprocess.PIPE, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acked = int(line)
+            if acked >= 40:
+                break
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    report = DeliveryStreams(lake).flush("s")
+    got = delivered(lake, "s3://lake/k/")
+    assert got[: acked + 1] == list(range(acked + 1))  # every acknowledged record
+    assert got == list(range(len(got)))  # each once, no gaps
+    assert report.records == len(got)
+
+
+@pytest.mark.parametrize("failpoint", ["after-first-object", "before-commit"])
+def test_delivery_interrupted_by_crash_is_redone_exactly_once(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path, failpoint: str
+) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=DYNAMIC)
+    env = {**os.environ, "LAKEBOX_INGEST_FAILPOINT": failpoint}
+    proc = subprocess.run(
+        [sys.executable, "-c", FLUSHER, str(lake_home), "50"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert proc.stdout.split() == ["acked"]
+    assert lake.storage.list_files("s3://lake/d/")  # the crashed delivery left objects
+    report = DeliveryStreams(lake).flush("s")
+    assert report.records == 50
+    assert delivered(lake, "s3://lake/d/") == list(range(50))
+    assert len(lake.storage.list_files("s3://lake/d/")) == 2
+
+
+def test_nothing_is_delivered_twice_after_clean_restart(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::lake", "Prefix": "c/"}
+    )
+    streams.put("s", b'{"n": 0}\n', b'{"n": 1}\n')
+    assert streams.flush("s").records == 2
+    again = DeliveryStreams(lake)
+    again.put("s", b'{"n": 2}\n')
+    assert again.flush("s").records == 1
+    assert DeliveryStreams(lake).flush("s").records == 0
+    assert delivered(lake, "s3://lake/c/") == [0, 1, 2]
+
+
+def test_torn_tail_is_cut_and_sequence_continues(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    state = wal.load_state()
+    assert wal.append([(1, b"a"), (2, b"b")], state) == [0, 1]
+    [seg] = list((tmp_path / "wal").iterdir())
+    with open(seg, "ab") as fh:
+        fh.write(b"\x00\x00\x00")  # a frame cut short by a crash
+    fresh = WriteAheadLog(tmp_path)
+    assert fresh.append([(3, b"c")], fresh.load_state()) == [2]
+    assert [r.data for r in fresh.pending(fresh.load_state())] == [b"a", b"b", b"c"]
