@@ -14,6 +14,7 @@ from lakebox.sql.constraints import (
     Bound,
     ColumnConstraint,
     extract_constraints,
+    partition_matches,
 )
 
 COLUMNS = {
@@ -272,3 +273,28 @@ def test_aware_query_start_is_read_in_utc() -> None:
         where("day = current_date"), COLUMNS, now=datetime(2026, 11, 22, 8, 0, tzinfo=tokyo)
     )
     assert found["day"].values == frozenset({datetime(2026, 11, 21)})
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["2024", "us-east-1"], True),
+        (["2024", "eu-west-1"], False),
+        (["2023", "us-east-1"], False),
+        (["02024", "us-east-1"], True),
+        ([HIVE_NULL_PARTITION, "us-east-1"], False),
+    ],
+)
+def test_catalog_partitions_are_pruned_by_every_constrained_key(
+    values: list[str], expected: bool
+) -> None:
+    found = constraints("year = 2024 AND region = 'us-east-1' AND payload LIKE '%x%'")
+    assert partition_matches(found, ["Year", "region"], values) is expected
+    assert partition_matches({}, ["year", "region"], values) is True
+
+
+@pytest.mark.parametrize("connector", ["OR", "AND"])
+def test_very_long_predicate_chains_do_not_exhaust_the_stack(connector: str) -> None:
+    predicate = f" {connector} ".join(f"(year >= {i})" for i in range(3000))
+    found = constraints(predicate)["year"]
+    assert found.low == Bound(Decimal(0 if connector == "OR" else 2999), True)

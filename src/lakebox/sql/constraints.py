@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -236,6 +236,18 @@ class Constraints(dict[str, ColumnConstraint]):
         return found is not None and found.has_equality
 
 
+def partition_matches(
+    constraints: Mapping[str, ColumnConstraint], keys: Sequence[str], values: Sequence[str]
+) -> bool:
+    """Whether a catalog partition (its key names and values, in key order) may hold rows
+    the query matches: how stored partitions are pruned before any file is listed."""
+    for key, value in zip(keys, values, strict=True):
+        constraint = constraints.get(key.lower())
+        if constraint is not None and not constraint.allows(value):
+            return False
+    return True
+
+
 def extract_constraints(
     predicate: exp.Expression | None, columns: dict[str, str], *, now: datetime | None = None
 ) -> Constraints:
@@ -266,7 +278,7 @@ def _naive_utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo is not None else value
 
 
-_FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
+_FLIPPED: dict[type[exp.Expr], type[exp.Expr]] = {
     exp.GT: exp.LT,
     exp.GTE: exp.LTE,
     exp.LT: exp.GT,
@@ -275,23 +287,32 @@ _FLIPPED: dict[type[exp.Expression], type[exp.Expression]] = {
 }
 
 
-def _visit(node: exp.Expression, columns: _Scope) -> dict[str, ColumnConstraint]:
-    if isinstance(node, exp.Paren):
-        return _visit(node.this, columns)
+def _visit(node: exp.Expr, columns: _Scope) -> dict[str, ColumnConstraint]:
+    while isinstance(node, exp.Paren):
+        node = node.this
     if isinstance(node, exp.And):
-        left = _visit(node.this, columns)
-        for name, constraint in _visit(node.expression, columns).items():
-            left[name] = left[name].intersect(constraint) if name in left else constraint
-        return left
+        # flatten() walks a long AND / OR chain without recursing once per operand.
+        merged: dict[str, ColumnConstraint] = {}
+        for operand in node.flatten():
+            for name, constraint in _visit(operand, columns).items():
+                merged[name] = merged[name].intersect(constraint) if name in merged else constraint
+        return merged
     if isinstance(node, exp.Or):
-        left = _visit(node.this, columns)
-        right = _visit(node.expression, columns)
-        return {name: left[name].union(right[name]) for name in left.keys() & right.keys()}
+        common: dict[str, ColumnConstraint] | None = None
+        for operand in node.flatten():
+            found = _visit(operand, columns)
+            if common is None:
+                common = found
+            else:
+                common = {n: common[n].union(found[n]) for n in common.keys() & found.keys()}
+            if not common:
+                return {}
+        return common or {}
     leaf = _leaf(node, columns)
     return {leaf.column: leaf} if leaf is not None else {}
 
 
-def _leaf(node: exp.Expression, columns: _Scope) -> ColumnConstraint | None:
+def _leaf(node: exp.Expr, columns: _Scope) -> ColumnConstraint | None:
     if type(node) in _FLIPPED:
         column, literal, op = node.this, node.expression, type(node)
         if _column_name(column, columns) is None:
@@ -308,7 +329,7 @@ def _leaf(node: exp.Expression, columns: _Scope) -> ColumnConstraint | None:
     return None
 
 
-def _column_name(node: exp.Expression, columns: _Scope) -> str | None:
+def _column_name(node: exp.Expr, columns: _Scope) -> str | None:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Column) and not node.table:
@@ -318,9 +339,9 @@ def _column_name(node: exp.Expression, columns: _Scope) -> str | None:
 
 
 def _comparison(
-    op: type[exp.Expression],
-    column: exp.Expression,
-    literal: exp.Expression,
+    op: type[exp.Expr],
+    column: exp.Expr,
+    literal: exp.Expr,
     columns: _Scope,
 ) -> ColumnConstraint | None:
     name = _column_name(column, columns)
@@ -338,7 +359,7 @@ def _comparison(
 
 
 def _membership(
-    column: exp.Expression, items: Iterable[exp.Expression], columns: _Scope
+    column: exp.Expr, items: Iterable[exp.Expr], columns: _Scope
 ) -> ColumnConstraint | None:
     name = _column_name(column, columns)
     if name is None:
@@ -365,9 +386,7 @@ def _between(node: exp.Between, columns: _Scope) -> ColumnConstraint | None:
 _LIKE_WILDCARD = re.compile(r"[%_]")
 
 
-def _like(
-    column: exp.Expression, pattern: exp.Expression, columns: _Scope
-) -> ColumnConstraint | None:
+def _like(column: exp.Expr, pattern: exp.Expr, columns: _Scope) -> ColumnConstraint | None:
     """``col LIKE 'prefix%'`` bounds a string column to the prefix's range.
 
     Date-partitioned tables are often queried this way (``dt LIKE '2024/01/02/%'``).
@@ -404,7 +423,7 @@ _SHIFT_UNITS = {
 _TRUNC_FIELDS = ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND")
 
 
-def _literal(node: exp.Expression, now: datetime | None) -> tuple[str, Any] | None:
+def _literal(node: exp.Expr, now: datetime | None) -> tuple[str, Any] | None:
     """A constant as (kind, value): the literal forms Athena queries use, and with ``now``
     the current date / time and simple arithmetic and formatting on it."""
     if isinstance(node, exp.Paren):
@@ -442,7 +461,7 @@ def _cast(node: exp.Cast, now: datetime | None) -> tuple[str, Any] | None:
     return target, value
 
 
-def _clock_literal(node: exp.Expression, now: datetime) -> tuple[str, Any] | None:
+def _clock_literal(node: exp.Expr, now: datetime) -> tuple[str, Any] | None:
     if isinstance(node, exp.CurrentDate):
         return _DATE, datetime(now.year, now.month, now.day)
     if isinstance(node, exp.CurrentTimestamp):
@@ -476,7 +495,7 @@ def _clock_literal(node: exp.Expression, now: datetime) -> tuple[str, Any] | Non
     return None
 
 
-def _unit_name(unit: exp.Expression | None) -> str | None:
+def _unit_name(unit: exp.Expr | None) -> str | None:
     if unit is None:
         return None
     name = unit.name.upper().rstrip("S")
@@ -484,7 +503,7 @@ def _unit_name(unit: exp.Expression | None) -> str | None:
 
 
 def _shifted(
-    base: tuple[str, Any] | None, amount: Any, unit: exp.Expression | None, sign: int
+    base: tuple[str, Any] | None, amount: Any, unit: exp.Expr | None, sign: int
 ) -> tuple[str, Any] | None:
     name = _unit_name(unit)
     if base is None or base[0] not in (_DATE, DATETIME) or not isinstance(amount, Decimal):
@@ -505,7 +524,7 @@ def add_months(value: datetime, months: int) -> datetime:
     return value.replace(year=year, month=month + 1, day=day)
 
 
-def _truncated(base: tuple[str, Any] | None, unit: exp.Expression | None) -> tuple[str, Any] | None:
+def _truncated(base: tuple[str, Any] | None, unit: exp.Expr | None) -> tuple[str, Any] | None:
     name = _unit_name(unit)
     if base is None or base[0] not in (_DATE, DATETIME) or name not in _TRUNC_FIELDS:
         return None
@@ -553,7 +572,7 @@ def _coerce(literal: tuple[str, Any], kind: str, *, explicit: bool = False) -> A
     return None
 
 
-def _typed_literal(node: exp.Expression, hive_type: str, now: datetime | None) -> Any | None:
+def _typed_literal(node: exp.Expr, hive_type: str, now: datetime | None) -> Any | None:
     literal = _literal(node, now)
     kind = type_kind(hive_type)
     if literal is None or kind is None:
