@@ -1,0 +1,197 @@
+"""Grok patterns compiled to one regular expression with a capture group per field.
+
+Glue writes log tables with its GrokSerDe; lakebox's readers read Hive's RegexSerDe, so a
+grok pattern becomes ``input.regex`` whose groups are the columns in order. Library
+patterns therefore use only non-capturing groups, and the regex avoids syntax that Java's
+and RE2's engines disagree on.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lakebox.crawler.infer import HType
+from lakebox.errors import InvalidRequestError
+
+#: a subset of the grok library Glue ships, enough for the common log formats
+BASE_PATTERNS: dict[str, str] = {
+    "USERNAME": r"[a-zA-Z0-9._-]+",
+    "USER": r"%{USERNAME}",
+    "INT": r"(?:[+-]?(?:[0-9]+))",
+    "BASE10NUM": r"(?:[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))",
+    "NUMBER": r"(?:%{BASE10NUM})",
+    "POSINT": r"\b(?:[1-9][0-9]*)\b",
+    "NONNEGINT": r"\b(?:[0-9]+)\b",
+    "WORD": r"\b\w+\b",
+    "NOTSPACE": r"\S+",
+    "SPACE": r"\s*",
+    "DATA": r".*?",
+    "GREEDYDATA": r".*",
+    "QUOTEDSTRING": r"\"(?:[^\"\\]|\\.)*\"",
+    "QS": r"%{QUOTEDSTRING}",
+    "UUID": r"[A-Fa-f0-9]{8}-(?:[A-Fa-f0-9]{4}-){3}[A-Fa-f0-9]{12}",
+    "IPV4": r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}",
+    "IPV6": r"(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}",
+    "IP": r"(?:%{IPV6}|%{IPV4})",
+    "HOSTNAME": r"\b(?:[0-9A-Za-z][0-9A-Za-z-]{0,62})(?:\.(?:[0-9A-Za-z][0-9A-Za-z-]{0,62}))*\.?\b",
+    "HOST": r"%{HOSTNAME}",
+    "IPORHOST": r"(?:%{IP}|%{HOSTNAME})",
+    "HOSTPORT": r"%{IPORHOST}:%{POSINT}",
+    "PATH": r"(?:/[^\s]*)+",
+    "URIPATHPARAM": r"\S+",
+    "URI": r"\S+",
+    "MONTH": r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\b",
+    "MONTHNUM": r"(?:0?[1-9]|1[0-2])",
+    "MONTHDAY": r"(?:(?:0[1-9])|(?:[12][0-9])|(?:3[01])|[1-9])",
+    "DAY": r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*",
+    "YEAR": r"(?:\d\d){1,2}",
+    "HOUR": r"(?:2[0123]|[01]?[0-9])",
+    "MINUTE": r"(?:[0-5][0-9])",
+    "SECOND": r"(?:(?:[0-5]?[0-9]|60)(?:[:.,][0-9]+)?)",
+    "TIME": r"%{HOUR}:%{MINUTE}(?::%{SECOND})?",
+    "ISO8601_TIMEZONE": r"(?:Z|[+-]%{HOUR}(?::?%{MINUTE}))",
+    "TIMESTAMP_ISO8601": r"%{YEAR}-%{MONTHNUM}-%{MONTHDAY}[T ]%{HOUR}:?%{MINUTE}(?::?%{SECOND})?%{ISO8601_TIMEZONE}?",
+    "DATE_US": r"%{MONTHNUM}[/-]%{MONTHDAY}[/-]%{YEAR}",
+    "DATE_EU": r"%{MONTHDAY}[./-]%{MONTHNUM}[./-]%{YEAR}",
+    "HTTPDATE": r"%{MONTHDAY}/%{MONTH}/%{YEAR}:%{TIME} %{INT}",
+    "SYSLOGTIMESTAMP": r"%{MONTH} +%{MONTHDAY} %{TIME}",
+    "LOGLEVEL": r"(?:[Aa]lert|ALERT|[Tt]race|TRACE|[Dd]ebug|DEBUG|[Nn]otice|NOTICE|[Ii]nfo|INFO|[Ww]arn(?:ing)?|WARN(?:ING)?|[Ee]rr(?:or)?|ERR(?:OR)?|[Cc]rit(?:ical)?|CRIT(?:ICAL)?|[Ff]atal|FATAL|[Ss]evere|SEVERE|EMERG(?:ENCY)?|[Ee]merg(?:ency)?)",
+}
+
+#: Glue's grok type suffixes -> Hive types
+GROK_TYPES = {
+    "string": "string",
+    "int": "int",
+    "long": "bigint",
+    "float": "float",
+    "double": "double",
+    "boolean": "boolean",
+    "short": "smallint",
+    "byte": "tinyint",
+}
+
+_REF = re.compile(r"%\{(\w+)(?::([\w.@-]+))?(?::(\w+))?\}")
+_CAPTURING = re.compile(r"(?<!\\)\((?!\?)")
+
+
+@dataclass(frozen=True)
+class CompiledGrok:
+    regex: str
+    columns: tuple[tuple[str, HType], ...]
+    compiled: re.Pattern[str]
+
+    def matches(self, line: str) -> bool:
+        return self.compiled.fullmatch(line) is not None
+
+
+def parse_custom_patterns(text: str | None) -> dict[str, str]:
+    patterns: dict[str, str] = {}
+    for raw in (text or "").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, _, body = line.partition(" ")
+        if not body.strip():
+            raise InvalidRequestError(f"custom grok pattern {line!r}: expected 'NAME regex'")
+        patterns[name] = body.strip()
+    return patterns
+
+
+def compile_grok(pattern: str, custom: str | None = None) -> CompiledGrok:
+    library = {**BASE_PATTERNS, **parse_custom_patterns(custom)}
+    columns: list[tuple[str, HType]] = []
+
+    def expand(text: str, depth: int) -> str:
+        if depth > 20:
+            raise InvalidRequestError(f"grok pattern {pattern!r} refers to itself")
+
+        def sub(m: re.Match[str]) -> str:
+            name, field, kind = m.group(1), m.group(2), m.group(3)
+            if name not in library:
+                raise InvalidRequestError(
+                    f"grok pattern %{{{name}}} is not defined; add it to "
+                    "the classifier's custom patterns"
+                )
+            body = expand(_CAPTURING.sub("(?:", library[name]), depth + 1)
+            if field and depth == 0:
+                hive = GROK_TYPES.get((kind or "string").lower())
+                if hive is None:
+                    raise InvalidRequestError(
+                        f"grok type {kind!r} of field {field!r} is not "
+                        f"one of {', '.join(GROK_TYPES)}"
+                    )
+                columns.append((field.lower(), HType(hive)))
+                return f"({body})"
+            return f"(?:{body})"
+
+        return _REF.sub(sub, text)
+
+    top = _CAPTURING.sub("(?:", pattern)
+    regex = expand(top, 0)
+    try:
+        compiled = re.compile(regex)
+    except re.error as err:
+        raise InvalidRequestError(
+            f"grok pattern {pattern!r} is not a valid expression: {err}"
+        ) from err
+    if not columns:
+        raise InvalidRequestError(f"grok pattern {pattern!r} names no field (use %{{NAME:field}})")
+    return CompiledGrok(regex, tuple(columns), compiled)
+
+
+def compile_named_regex(pattern: str) -> CompiledGrok:
+    """A regex classifier: each named group ``(?P<col>...)`` is a column; other groups must
+    be non-capturing so the RegexSerDe's groups line up with the columns."""
+    try:
+        compiled = re.compile(pattern)
+    except re.error as err:
+        raise InvalidRequestError(f"regex {pattern!r} is not valid: {err}") from err
+    names = list(compiled.groupindex)
+    if not names or compiled.groups != len(names):
+        raise InvalidRequestError(
+            f"regex {pattern!r}: every capturing group must be named (?P<column>...); use "
+            "(?:...) for the others"
+        )
+    plain = re.sub(r"\(\?P<\w+>", "(", pattern)
+    return CompiledGrok(plain, tuple((n.lower(), HType("string")) for n in names), compiled)
+
+
+_APACHE = (
+    r'^(\S+) (\S+) (\S+) \[([^\]]+)\] "(?:(\S+) (\S+)(?: HTTP/([0-9.]+))?|([^"]*))" '
+    r"(\d{3}|-) (\d+|-)"
+)
+_APACHE_COLUMNS = (
+    "clientip",
+    "ident",
+    "auth",
+    "timestamp",
+    "verb",
+    "request",
+    "httpversion",
+    "rawrequest",
+    "response",
+    "bytes",
+)
+
+
+def _log(classification: str, regex: str, names: tuple[str, ...]) -> tuple[str, CompiledGrok]:
+    return classification, CompiledGrok(
+        regex, tuple((n, HType("string")) for n in names), re.compile(regex)
+    )
+
+
+#: built-in log classifiers in Glue's order (combined before common Apache format)
+BUILTIN_LOGS: tuple[tuple[str, CompiledGrok], ...] = (
+    _log(
+        "combined_apache",
+        _APACHE + r' "([^"]*)" "([^"]*)"$',
+        (*_APACHE_COLUMNS, "referrer", "agent"),
+    ),
+    _log("apache", _APACHE + "$", _APACHE_COLUMNS),
+    _log(
+        "linux_kernel",
+        r"^(\w{3} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) kernel: (?:\[ *(\d+\.\d+)\] )?(.*)$",
+        ("timestamp", "logsource", "uptime", "message"),
+    ),
+)

@@ -1,0 +1,605 @@
+"""The crawler service: definitions, runs, and applying what a crawl found to the catalog.
+
+A run lists each target, drops excluded files, classifies a sample of the rest
+(``classify``), groups them into tables and partitions (``plan``) and writes each table
+with its partitions to the catalog (``_apply``), then handles tables whose files are gone
+according to the DeleteBehavior. A file that cannot be read is reported and skipped; it
+never fails the run.
+
+Per-table atomicity: the catalog store has no multi-statement transaction, so a table is
+created (or updated with compare-and-swap on its version) and its partitions added in a
+second call; if adding partitions fails, the table change is undone before the error is
+recorded, so readers never keep a half-written table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from lakebox.catalog.model import Column, Partition, Table
+from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
+from lakebox.config import LakeConfig
+from lakebox.crawler.classify import FileClassifier, FileSchema, Unrecognized
+from lakebox.crawler.globs import is_excluded, validate_patterns
+from lakebox.crawler.model import (
+    CRAWL_NEW_FOLDERS_ONLY,
+    DELETE_FROM_DATABASE,
+    DEPRECATE_IN_DATABASE,
+    FAILED,
+    RUNNING,
+    SUCCEEDED,
+    UPDATE_IN_DATABASE,
+    Crawler,
+    CrawlRun,
+    Progress,
+    SkippedFile,
+)
+from lakebox.crawler.plan import DYNAMODB_DATA, Node, Planner, TablePlan
+from lakebox.crawler.store import CrawlerStore
+from lakebox.errors import (
+    ConcurrentModificationError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    LakeboxError,
+)
+from lakebox.storage import FileInfo, Storage, parse_uri
+
+ProgressCallback = Callable[[Progress], None]
+
+#: parameters the crawler owns; others on a table (set by users) are kept on update
+STAT_KEYS = ("recordCount", "averageRecordSize", "objectCount", "sizeKey")
+DEPRECATED_KEY = "DEPRECATED_BY_CRAWLER"
+_TABLE_NAME = re.compile(r"[^a-z0-9_]+")
+_DDB_MANIFEST = re.compile(r"(?:^|/)AWSDynamoDB/[^/]+/manifest-[^/]*$")
+
+
+class CrawlerService:
+    """Glue-style crawlers over one lake. Build it from a ``LakeConfig``, or from a
+    catalog, storage and metadata folder: ``CrawlerService(catalog, storage, metadata_dir)``.
+    """
+
+    def __init__(
+        self,
+        config: LakeConfig | CatalogStore | None = None,
+        storage: Storage | None = None,
+        metadata_dir: Path | None = None,
+        *,
+        catalog: CatalogStore | None = None,
+    ) -> None:
+        if isinstance(config, CatalogStore):
+            catalog, config = config, None
+        if config is not None:
+            storage = storage or Storage(config)
+            metadata_dir = metadata_dir or config.metadata_dir
+            catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
+        if catalog is None or storage is None or metadata_dir is None:
+            raise InvalidRequestError(
+                "CrawlerService needs a LakeConfig, or a catalog, storage and metadata_dir"
+            )
+        self.catalog = catalog
+        self.storage = storage
+        self.metadata_dir = Path(metadata_dir)
+        self.store = CrawlerStore(self.metadata_dir / "crawlers.sqlite")
+
+    # -- definitions --------------------------------------------------------------------
+    def create_crawler(self, crawler: Crawler) -> Crawler:
+        self._check(crawler)
+        crawler.create_time = crawler.update_time = time.time()
+        crawler.version = 1
+        self.store.create(crawler)
+        return crawler
+
+    def update_crawler(self, name: str, **changes: object) -> Crawler:
+        """Change fields of a crawler (``database``, ``targets``, ``update_behavior``, ...)."""
+        current = self.store.get(name)
+        allowed = {f.name for f in dataclasses.fields(Crawler)} - {
+            "name",
+            "create_time",
+            "update_time",
+            "version",
+        }
+        unknown = set(changes) - allowed
+        if unknown:
+            raise InvalidRequestError(f"crawler fields cannot be changed: {', '.join(unknown)}")
+        updated = Crawler.from_dict(
+            {**current.to_dict(), **{k: _plain(v) for k, v in changes.items()}}
+        )
+        self._check(updated)
+        updated.version = current.version + 1
+        updated.update_time = time.time()
+        self.store.update(updated, current.version)
+        return updated
+
+    def delete_crawler(self, name: str) -> None:
+        self.store.delete(name)
+
+    def get_crawler(self, name: str) -> Crawler:
+        return self.store.get(name)
+
+    def list_crawlers(self) -> list[Crawler]:
+        return self.store.all()
+
+    def list_runs(self, name: str, limit: int | None = None) -> list[CrawlRun]:
+        """Runs of a crawler, newest first."""
+        self.store.get(name)
+        return self.store.runs(name, limit)
+
+    def _check(self, crawler: Crawler) -> None:
+        crawler.validate()
+        for t in crawler.targets:
+            parse_uri(t.path)
+            validate_patterns(t.exclusions)
+        FileClassifier(self.storage, crawler.classifiers)
+        self.catalog.get_database(crawler.database)
+
+    # -- runs ---------------------------------------------------------------------------
+    def start_crawler(self, name: str, progress: ProgressCallback | None = None) -> CrawlRun:
+        """Run a crawler to the end and return its run record (also kept in the store)."""
+        crawler = self.store.get(name)
+        run = CrawlRun(id=uuid.uuid4().hex, crawler=name, state=RUNNING)
+        self.store.begin_run(run)
+        try:
+            _Crawl(self, crawler, run, progress).run()
+            run.state = SUCCEEDED
+        except LakeboxError as err:
+            run.state, run.error = FAILED, str(err)
+        except BaseException as err:
+            run.state, run.error = FAILED, f"internal error: {err!r}"
+            raise
+        finally:
+            run.end_time = time.time()
+            self.store.save_run(run)
+        return run
+
+
+class _Crawl:
+    """State of one run."""
+
+    def __init__(
+        self,
+        service: CrawlerService,
+        crawler: Crawler,
+        run: CrawlRun,
+        progress: ProgressCallback | None,
+    ) -> None:
+        self.svc = service
+        self.catalog = service.catalog
+        self.crawler = crawler
+        self.run_rec = run
+        self.progress = progress or (lambda _p: None)
+        self.classifier = FileClassifier(service.storage, crawler.classifiers)
+        self.touched: set[str] = set()
+
+    def skip(self, uri: str, reason: str) -> None:
+        self.run_rec.skipped.append(SkippedFile(uri, reason))
+
+    def run(self) -> None:
+        c = self.crawler
+        self.catalog.get_database(c.database)
+        incremental = c.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY
+        known = self.svc.store.known_folders(c.name) if incremental else set()
+        existing = {
+            _norm(t.location): t for t in self.catalog.list_tables(c.database) if t.location
+        }
+        seen_folders: set[str] = set()
+        plans: list[TablePlan] = []
+        prefixes = []
+        for target in c.targets:
+            prefix = str(parse_uri(target.path).as_prefix())
+            prefixes.append(prefix)
+            self.progress(Progress("listing", 0, 0, prefix))
+            files = self._list(prefix, target.exclusions)
+            self.run_rec.files_seen += len(files)
+            folders = {_parent(f.uri) for f in files}
+            seen_folders |= folders
+            if incremental and known:
+                files = [f for f in files if _parent(f.uri) not in known]
+                files = self._attach_to_existing(files, existing)
+            sample = target.sample_size or c.sample_size
+            schemas = self._classify(files, sample)
+            root = _tree(prefix, schemas)
+            planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip)
+            plans.extend(planner.plan(root))
+        total = len(plans)
+        for i, plan in enumerate(plans):
+            self.progress(Progress("writing", i, total, plan.location))
+            self._apply(plan, existing)
+        self.progress(Progress("writing", total, total))
+        if not incremental:
+            self._handle_deleted(prefixes, existing, plans)
+        self.svc.store.add_folders(c.name, seen_folders)
+
+    # -- listing and reading ------------------------------------------------------------
+    def _list(self, prefix: str, exclusions: list[str]) -> list[FileInfo]:
+        out = []
+        for f in self.svc.storage.list_files(prefix):
+            rel = f.uri[len(prefix) :]
+            if is_excluded(rel, exclusions):
+                continue
+            if _DDB_MANIFEST.search(rel) or rel.endswith(("/_started", "manifest-files.md5")):
+                continue
+            out.append(f)
+        return out
+
+    def _classify(self, files: list[FileInfo], sample_size: int | None) -> list[FileSchema]:
+        by_folder: dict[str, list[FileInfo]] = {}
+        for f in files:
+            by_folder.setdefault(_parent(f.uri), []).append(f)
+        total = (
+            len(files)
+            if sample_size is None
+            else sum(min(len(v), sample_size) for v in by_folder.values())
+        )
+        done = 0
+        out: list[FileSchema] = []
+        for folder in sorted(by_folder):
+            infos = by_folder[folder]
+            read = infos if sample_size is None else infos[:sample_size]
+            found: list[FileSchema] = []
+            for info in read:
+                self.progress(Progress("reading", done, total, info.uri))
+                done += 1
+                self.run_rec.files_read += 1
+                try:
+                    found.append(
+                        self.classifier.classify(
+                            info, dynamodb=bool(DYNAMODB_DATA.search(info.uri))
+                        )
+                    )
+                except Unrecognized as err:
+                    self.skip(info.uri, str(err))
+                except LakeboxError as err:
+                    self.skip(info.uri, f"unreadable: {err}")
+                except (OSError, ValueError, EOFError) as err:
+                    self.skip(info.uri, f"unreadable: {err}")
+            out.extend(found)
+            if found and len(read) < len(infos):
+                out.extend(_assume_like(found, infos[len(read) :]))
+        self.progress(Progress("reading", total, total))
+        return out
+
+    def _attach_to_existing(
+        self, files: list[FileInfo], existing: dict[str, Table]
+    ) -> list[FileInfo]:
+        """Incremental crawls: files in new folders below a known table become new
+        partitions of it without reading them; the rest are crawled as usual."""
+        rest = []
+        pending: dict[str, dict[tuple[str, ...], str]] = {}
+        for f in files:
+            folder = _parent(f.uri)
+            table = next(
+                (t for loc, t in existing.items() if folder.startswith(loc) and t.partition_keys),
+                None,
+            )
+            if table is None:
+                rest.append(f)
+                continue
+            parts = folder[len(_norm(table.location or "")) :].strip("/").split("/")
+            if len(parts) != len(table.partition_keys):
+                self.skip(
+                    f.uri,
+                    f"folder depth does not match the partitions of table {table.qualified_name}",
+                )
+                continue
+            from lakebox.crawler.plan import partition_value
+
+            values = tuple(
+                partition_value(p, k.name) for p, k in zip(parts, table.partition_keys, strict=True)
+            )
+            pending.setdefault(table.name, {})[values] = folder
+        for name, parts_map in pending.items():
+            table = self.catalog.get_table(self.crawler.database, name)
+            have = {
+                tuple(p.values) for p in self.catalog.get_partitions(table.database, table.name)
+            }
+            new = [
+                Partition(
+                    table.database,
+                    table.name,
+                    list(v),
+                    loc,
+                    {"classification": table.parameters.get("classification", "")},
+                )
+                for v, loc in sorted(parts_map.items())
+                if v not in have
+            ]
+            self.run_rec.partitions_added += self.catalog.add_partitions(new, if_not_exists=True)
+            self.touched.add(name)
+        return rest
+
+    # -- writing ------------------------------------------------------------------------
+    def _apply(self, plan: TablePlan, existing: dict[str, Table]) -> None:
+        c = self.crawler
+        old = existing.get(_norm(plan.location))
+        name = old.name if old else self._new_name(plan, existing)
+        table = self._table(plan, name)
+        partitions = [self._partition(plan, name, p) for p in plan.partitions.values()]
+        self.touched.add(name)
+        if old is None:
+            self.catalog.create_table(table)
+            try:
+                self.run_rec.partitions_added += self.catalog.add_partitions(
+                    partitions, if_not_exists=True
+                )
+            except LakeboxError:
+                self.catalog.drop_table(c.database, name, if_exists=True)
+                raise
+            existing[_norm(plan.location)] = table
+            self.run_rec.tables_created.append(name)
+            return
+        if c.update_behavior != UPDATE_IN_DATABASE:
+            diff = _describe_change(old, table)
+            if diff:
+                self.run_rec.log.append(
+                    f"table {name}: schema change not applied (UpdateBehavior LOG): {diff}"
+                )
+            if [k.name for k in old.partition_keys] == [k.name for k in table.partition_keys]:
+                self._add_partitions(old, partitions)
+            elif partitions:
+                self.run_rec.log.append(
+                    f"table {name}: partitions not added, their keys differ from the table's"
+                )
+            return
+        self._update(old, table, partitions)
+
+    def _update(self, old: Table, table: Table, partitions: list[Partition]) -> None:
+        """Schema change applied: columns keep their old order, new ones are appended."""
+        order = {col.name: i for i, col in enumerate(old.columns)}
+        table.columns.sort(key=lambda col: order.get(col.name, len(order)))
+        params = {k: v for k, v in old.parameters.items() if k != DEPRECATED_KEY}
+        params.update(table.parameters)
+        table.parameters = params
+        table.create_time = old.create_time
+        if [k.name for k in old.partition_keys] != [k.name for k in table.partition_keys]:
+            self.catalog.create_table(table, replace=True)
+            self.run_rec.partitions_added += self.catalog.add_partitions(
+                partitions, if_not_exists=True
+            )
+            self.run_rec.tables_updated.append(table.name)
+            return
+        for attempt in range(5):
+            if _same_definition(old, table):
+                break
+            table.version = old.version
+            try:
+                saved = self.catalog.update_table(table)
+            except ConcurrentModificationError:
+                if attempt == 4:
+                    raise
+                old = self.catalog.get_table(old.database, old.name)
+                continue
+            try:
+                self._add_partitions(saved, partitions)
+            except LakeboxError:
+                old.version = saved.version
+                self.catalog.update_table(old)
+                raise
+            self.run_rec.tables_updated.append(table.name)
+            return
+        self._add_partitions(old, partitions)
+
+    def _add_partitions(self, table: Table, partitions: list[Partition]) -> None:
+        if not partitions:
+            return
+        have = {tuple(p.values) for p in self.catalog.get_partitions(table.database, table.name)}
+        new = [p for p in partitions if tuple(p.values) not in have]
+        self.run_rec.partitions_added += self.catalog.add_partitions(new, if_not_exists=True)
+
+    def _new_name(self, plan: TablePlan, existing: dict[str, Table]) -> str:
+        base = self.crawler.table_prefix + (
+            _TABLE_NAME.sub("_", plan.name_hint.lower()).strip("_") or "table"
+        )
+        taken = {t.name for t in existing.values()}
+        if base not in taken and not self.catalog.table_exists(self.crawler.database, base):
+            return base
+        digest = hashlib.sha1(plan.location.encode()).hexdigest()[:8]
+        return f"{base}_{digest}"
+
+    def _table(self, plan: TablePlan, name: str) -> Table:
+        fmt = plan.format
+        serde_params = dict(fmt.serde_parameters)
+        if fmt.classification == "json":
+            serde_params["paths"] = ",".join(n for n, _ in plan.columns)
+        for col, path in plan.extractors.items():
+            serde_params[f"ion.{col}.path_extractor"] = path
+        params = {
+            "classification": fmt.classification,
+            "compressionType": fmt.compression or "none",
+            "typeOfData": "file",
+            "CrawlerSchemaDeserializerVersion": "1.0",
+            "CrawlerSchemaSerializerVersion": "1.0",
+            "UPDATED_BY_CRAWLER": self.crawler.name,
+            **dict(fmt.table_parameters),
+            **_stats(plan.files),
+        }
+        if plan.avro_schema:
+            params["avro.schema.literal"] = plan.avro_schema
+        return Table(
+            database=self.crawler.database,
+            name=name,
+            columns=[Column(n, t.hive()) for n, t in plan.columns],
+            partition_keys=[Column(k, "string") for k in plan.partition_keys],
+            location=plan.location,
+            input_format=fmt.input_format,
+            output_format=fmt.output_format,
+            serde_library=fmt.serde_library,
+            serde_parameters=serde_params,
+            parameters=params,
+        )
+
+    def _partition(self, plan: TablePlan, name: str, part: object) -> Partition:
+        from lakebox.crawler.plan import PartitionPlan
+
+        assert isinstance(part, PartitionPlan)
+        params = {
+            "classification": plan.format.classification,
+            "compressionType": plan.format.compression or "none",
+            "typeOfData": "file",
+            **_stats(part.files),
+        }
+        return Partition(self.crawler.database, name, list(part.values), part.location, params)
+
+    # -- deletions ----------------------------------------------------------------------
+    def _handle_deleted(
+        self, prefixes: list[str], existing: dict[str, Table], plans: list[TablePlan]
+    ) -> None:
+        c = self.crawler
+        planned = {_norm(p.location): p for p in plans}
+        for loc, table in list(existing.items()):
+            if table.parameters.get("UPDATED_BY_CRAWLER") != c.name:
+                continue
+            if not any(loc.startswith(p) for p in prefixes):
+                continue
+            if table.name not in self.touched:
+                self._gone(table)
+                continue
+            plan = planned.get(loc)
+            if plan is None or not table.partition_keys:
+                continue
+            live = set(plan.partitions)
+            stale = [
+                p.values
+                for p in self.catalog.get_partitions(c.database, table.name)
+                if tuple(p.values) not in live
+            ]
+            if not stale:
+                continue
+            if c.delete_behavior == DELETE_FROM_DATABASE:
+                self.run_rec.partitions_deleted += self.catalog.drop_partitions(
+                    c.database, table.name, stale, if_exists=True
+                )
+            else:
+                self.run_rec.log.append(
+                    f"table {table.name}: {len(stale)} partition(s) without files kept "
+                    f"(DeleteBehavior {c.delete_behavior})"
+                )
+
+    def _gone(self, table: Table) -> None:
+        behavior = self.crawler.delete_behavior
+        if behavior == DELETE_FROM_DATABASE:
+            if self.catalog.drop_table(table.database, table.name, if_exists=True):
+                self.run_rec.tables_deleted.append(table.name)
+            return
+        if behavior == DEPRECATE_IN_DATABASE:
+            if DEPRECATED_KEY in table.parameters:
+                return
+            try:
+                current = self.catalog.get_table(table.database, table.name)
+                current.parameters[DEPRECATED_KEY] = self.run_rec.id
+                self.catalog.update_table(current)
+            except (EntityNotFoundError, ConcurrentModificationError) as err:
+                self.run_rec.log.append(f"table {table.name}: not deprecated ({err})")
+                return
+            self.run_rec.tables_deprecated.append(table.name)
+            return
+        self.run_rec.log.append(
+            f"table {table.name}: its files are gone; kept (DeleteBehavior LOG)"
+        )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return value
+
+
+def _norm(location: str) -> str:
+    return str(parse_uri(location).as_prefix())
+
+
+def _parent(uri: str) -> str:
+    return uri.rsplit("/", 1)[0] + "/"
+
+
+def _tree(prefix: str, schemas: list[FileSchema]) -> Node:
+    name = [p for p in prefix.split("/") if p][-1]
+    root = Node(name, prefix, level=_level(prefix))
+    for s in schemas:
+        rel = s.uri[len(prefix) :]
+        node = root
+        for part in rel.split("/")[:-1]:
+            node = node.child(part)
+        node.files.append(s)
+    return root
+
+
+def _level(prefix: str) -> int:
+    """Absolute depth of a folder: the bucket (or the file system root) is level 1."""
+    uri = parse_uri(prefix)
+    key = uri.key.strip("/")
+    return 1 + (len(key.split("/")) if key else 0) - (0 if uri.is_s3 else 1)
+
+
+def _assume_like(found: list[FileSchema], rest: list[FileInfo]) -> list[FileSchema]:
+    """Files of a sampled folder that were not read share the sampled files' schema; their
+    record counts are estimated from the sampled files' bytes per record."""
+    model = found[0]
+    size = sum(f.size for f in found) or 1
+    records = sum(f.records for f in found)
+    out = []
+    for info in rest:
+        est = records * info.size // size
+        out.append(
+            dataclasses.replace(
+                model,
+                uri=info.uri,
+                size=info.size,
+                mtime=info.mtime,
+                records=est,
+                record_bytes=model.record_bytes * info.size // size,
+            )
+        )
+    return out
+
+
+def _stats(files: list[FileSchema]) -> dict[str, str]:
+    records = sum(f.records for f in files)
+    size = sum(f.size for f in files)
+    record_bytes = sum(f.record_bytes for f in files)
+    return {
+        "recordCount": str(records),
+        "averageRecordSize": str(record_bytes // records if records else 0),
+        "objectCount": str(len(files)),
+        "sizeKey": str(size),
+    }
+
+
+def _same_definition(a: Table, b: Table) -> bool:
+    return (
+        a.columns == b.columns
+        and a.partition_keys == b.partition_keys
+        and a.serde_library == b.serde_library
+        and a.input_format == b.input_format
+        and a.output_format == b.output_format
+        and a.serde_parameters == b.serde_parameters
+        and a.parameters == b.parameters
+        and _norm(a.location or "") == _norm(b.location or "")
+    )
+
+
+def _describe_change(old: Table, new: Table) -> str:
+    before = {c.name: c.type for c in old.columns}
+    after = {c.name: c.type for c in new.columns}
+    parts = []
+    added = [n for n in after if n not in before]
+    removed = [n for n in before if n not in after]
+    changed = [
+        f"{n} {before[n]} -> {after[n]}" for n in after if n in before and before[n] != after[n]
+    ]
+    if added:
+        parts.append("added " + ", ".join(added))
+    if removed:
+        parts.append("removed " + ", ".join(removed))
+    if changed:
+        parts.append("changed " + ", ".join(changed))
+    if old.serde_library != new.serde_library:
+        parts.append(f"SerDe {old.serde_library} -> {new.serde_library}")
+    return "; ".join(parts)
