@@ -85,9 +85,8 @@ def scan(
             described = []
         assert [r[0] for r in described] == [c.name for c in wanted]
         duck_types = [str(r[1]) for r in described]
-        # DuckDB elides a cast between struct types that differ only in field-name case
-        expected = [duckdb_type(c.type).replace('"', "").lower() for c in wanted]
-        assert [t.replace('"', "").lower() for t in duck_types] == expected, duck_types
+        expected = [duckdb_type(c.type).replace('"', "") for c in wanted]
+        assert [t.replace('"', "") for t in duck_types] == expected, duck_types
         result = ctx.con.sql(query).to_arrow_table()
     finally:
         ctx.release()

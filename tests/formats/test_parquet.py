@@ -214,3 +214,27 @@ def test_corrupt_file_raises_data_error(storage: Storage, tmp_path: Path) -> Non
     local_path(storage, LOCATION + "bad.parquet").write_bytes(b"PAR1 this is not parquet")
     with pytest.raises(DataError, match="Parquet"):
         scan(storage, tmp_path, make_table([("a", "int")], PARQUET_SERDE))
+
+
+@pytest.mark.parametrize(
+    ("data", "declared", "expected"),
+    [
+        (
+            {"Id": 1, "Inner": {"Q": 2}},
+            "struct<id:bigint,inner:struct<q:bigint>>",
+            {"id": 1, "inner": {"q": 2}},
+        ),
+        ([{"Z": 1}], "array<struct<z:bigint>>", [{"z": 1}]),
+        (
+            {"Id": 1, "Inner": {"Q": 2}},
+            "struct<id:int,inner:struct<q:bigint>>",
+            {"id": 1, "inner": {"q": 2}},
+        ),
+    ],
+)
+def test_struct_fields_take_declared_spelling(
+    storage: Storage, tmp_path: Path, data: object, declared: str, expected: object
+) -> None:
+    write(storage, "a.parquet", pa.table({"c": [data]}))
+    result = scan(storage, tmp_path, make_table([("c", declared)], PARQUET_SERDE))
+    assert result.column("c") == [expected]

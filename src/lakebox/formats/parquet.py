@@ -64,8 +64,15 @@ def column_expr(source: str | None, file_type: str | None, target: str) -> str:
     if source is None or file_type is None:
         return f"CAST(NULL AS {target})"
     ref = quote_ident(source)
-    if file_type.replace('"', "") == target.replace('"', ""):
+    plain_file, plain_target = file_type.replace('"', ""), target.replace('"', "")
+    if plain_file == plain_target:
         return ref
+    if plain_file.lower() == plain_target.lower() and "STRUCT(" in target:
+        # DuckDB drops a cast between struct types whose field names differ only in case,
+        # which would leak the file's spelling; a detour through a type with one more
+        # field forces a real cast that renames every level
+        detour = target.replace("STRUCT(", 'STRUCT("__lakebox_rename" BOOLEAN, ', 1)
+        return f"CAST(CAST({ref} AS {detour}) AS {target})"
     if file_type == "TIMESTAMP WITH TIME ZONE" and target == "TIMESTAMP":
         # instants are shown in UTC as Athena does, whatever the session time zone
         return f"timezone('UTC', {ref})"
