@@ -800,3 +800,11 @@ def test_last_seven_days_query_reads_eight_days_of_a_multi_year_projection() -> 
     found = extract_constraints(tree.args["where"].this, columns, now=NOW)
     days = [p.values[2] for p in cfg.enumerate(found, NOW, limit=10)]
     assert days == [f"2026/11/{d}" for d in range(15, 23)]
+
+
+@pytest.mark.parametrize("value", ["..", "../other_table", "a/../../b", ".", "a\\..\\b"])
+def test_injected_values_cannot_climb_out_of_the_table_location(value: str) -> None:
+    cfg = config([("device_id", "string")], INJECTED)
+    sql_value = value.replace("'", "''")
+    assert single(cfg, f"device_id = '{sql_value}'") == []
+    assert single(cfg, f"device_id IN ('{sql_value}', 'ok..name')") == ["ok..name"]

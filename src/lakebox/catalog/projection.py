@@ -657,7 +657,16 @@ class InjectedProjection(ColumnProjection):
                 "one such condition must be present."
             )
         values = sorted(canonical(v) for v in constraint.values)
-        return [v for v in values if constraint.allows(v)]
+        return [v for v in values if constraint.allows(v) and not _escapes(v)]
+
+
+def _escapes(value: str) -> bool:
+    """Whether a query-supplied value would climb out of its folder (``..`` segments).
+
+    S3 keys are literal, so on AWS such a partition is merely empty; on a local folder the
+    path would resolve into another table's data. Both ways the query reads nothing.
+    """
+    return any(part in (".", "..") for part in re.split(r"[/\\]", value))
 
 
 _TYPES: dict[
