@@ -1,0 +1,2 @@
+"""Amazon States Language: paths, intrinsic functions, Choice rules, validation and the
+interpreter."""

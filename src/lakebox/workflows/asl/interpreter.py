@@ -1,0 +1,1263 @@
+"""The ASL interpreter: runs a validated state machine definition over a JSON input.
+
+One ``Interpreter`` runs one execution. States run in the order the definition says;
+Parallel branches and Map iterations run on worker threads, each with its own event trace
+and variable scope. Time only comes from the injected clock, so Wait and Retry cost
+nothing in tests.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import random
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from lakebox.workflows.asl import choice, intrinsics, jsonata_mode, paths
+from lakebox.workflows.clock import Clock
+from lakebox.workflows.errors import StatesError
+from lakebox.workflows.history import HistoryRecorder, Trace
+from lakebox.workflows.tasks.registry import (
+    IntegrationPattern,
+    ResourceRegistry,
+    TaskContext,
+)
+
+if TYPE_CHECKING:
+    from lakebox.config import LakeConfig
+
+JSONPATH = "JSONPath"
+JSONATA = "JSONata"
+DEFAULT_TASK_TIMEOUT = 99999999
+#: Errors no retrier or catcher can handle (the spec calls them terminal).
+TERMINAL_ERRORS = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+INLINE_MAP_CONCURRENCY_CAP = 40
+
+
+class ExecutionAborted(Exception):
+    """The execution was stopped from outside (StopExecution)."""
+
+    def __init__(self, error: str = "", cause: str = "") -> None:
+        super().__init__(cause or "aborted")
+        self.error = error
+        self.cause = cause
+
+
+class ExecutionTimedOut(Exception):
+    """The state machine's top-level TimeoutSeconds passed."""
+
+
+class _BranchCancelled(Exception):
+    """A sibling branch or iteration failed; this one stops quietly."""
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class Cancel:
+    """A cancellation flag that also cancels every child made from it."""
+
+    def __init__(self, parent: Cancel | None = None) -> None:
+        self.event = threading.Event()
+        self.reason: BaseException | None = None
+        self._children: list[Cancel] = []
+        self._lock = threading.Lock()
+        if parent is not None:
+            with parent._lock:
+                parent._children.append(self)
+            if parent.event.is_set():
+                self.set(parent.reason)
+
+    def set(self, reason: BaseException | None = None) -> None:
+        with self._lock:
+            if not self.event.is_set():
+                self.reason = reason
+                self.event.set()
+            children = list(self._children)
+        for child in children:
+            child.set(reason)
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+
+class Scope:
+    """Workflow variables. Branches and iterations read outer variables and write their own."""
+
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.parent = parent
+        self.values: dict[str, Any] = {}
+
+    def flat(self) -> dict[str, Any]:
+        if self.parent is None:
+            return self.values
+        return {**self.parent.flat(), **self.values}
+
+    def assign(self, values: dict[str, Any]) -> None:
+        self.values.update(values)
+
+
+@dataclass
+class ExecutionInfo:
+    arn: str
+    name: str
+    state_machine_arn: str
+    state_machine_name: str
+    start_time: datetime
+    input: Any
+    role_arn: str = "arn:aws:iam::000000000000:role/lakebox"
+
+
+@dataclass
+class _Frame:
+    """Where a sequence of states runs: its event thread, variables and cancellation."""
+
+    trace: Trace
+    scope: Scope
+    cancel: Cancel
+    recorder: HistoryRecorder
+    language: str
+    map_item: dict[str, Any] | None = None
+
+
+@dataclass
+class _TokenWait:
+    done: threading.Event = field(default_factory=threading.Event)
+    output: Any = None
+    error: StatesError | None = None
+    heartbeat: datetime | None = None
+
+
+class TokenBroker:
+    """Task tokens of ``.waitForTaskToken`` tasks waiting for SendTaskSuccess / Failure."""
+
+    def __init__(self) -> None:
+        self._waits: dict[str, _TokenWait] = {}
+        self._lock = threading.Lock()
+
+    def open(self, token: str) -> None:
+        with self._lock:
+            self._waits[token] = _TokenWait()
+
+    def close(self, token: str) -> None:
+        with self._lock:
+            self._waits.pop(token, None)
+
+    def _get(self, token: str) -> _TokenWait | None:
+        with self._lock:
+            return self._waits.get(token)
+
+    def success(self, token: str, output: Any) -> bool:
+        w = self._get(token)
+        if w is None or w.done.is_set():
+            return False
+        w.output = output
+        w.done.set()
+        return True
+
+    def failure(self, token: str, error: str, cause: str) -> bool:
+        w = self._get(token)
+        if w is None or w.done.is_set():
+            return False
+        w.error = StatesError(error or "", cause or "")
+        w.done.set()
+        return True
+
+    def heartbeat(self, token: str, when: datetime) -> bool:
+        w = self._get(token)
+        if w is None:
+            return False
+        w.heartbeat = when
+        return True
+
+    def wait(
+        self,
+        token: str,
+        clock: Clock,
+        cancel: Cancel,
+        timeout: float | None,
+        heartbeat: float | None,
+    ) -> Any:
+        w = self._get(token)
+        assert w is not None
+        start = clock.now()
+        while not w.done.wait(0.02):
+            if cancel.is_set():
+                raise _BranchCancelled()
+            now = clock.now()
+            if timeout is not None and (now - start).total_seconds() > timeout:
+                raise StatesError("States.Timeout", "The task did not finish in time")
+            last = w.heartbeat or start
+            if heartbeat is not None and (now - last).total_seconds() > heartbeat:
+                raise StatesError("States.HeartbeatTimeout", "No heartbeat was received in time")
+        if w.error is not None:
+            raise w.error
+        return w.output
+
+
+def error_matches(names: list[str], error: str) -> bool:
+    if error in TERMINAL_ERRORS:
+        return False
+    for name in names:
+        if name == error or name == "States.ALL":
+            return True
+        if name == "States.TaskFailed" and error != "States.Timeout":
+            return True
+    return False
+
+
+def _resource_parts(resource: str) -> tuple[str, str]:
+    """History's resourceType / resource: ``arn:aws:states:::ecs:runTask.sync`` -> (ecs,
+    runTask.sync); a Lambda function ARN -> (lambda, function name)."""
+    if resource.startswith("arn:aws:states:::"):
+        rest = resource[len("arn:aws:states:::") :]
+        if rest.startswith("aws-sdk:"):
+            service, _, action = rest[len("aws-sdk:") :].partition(":")
+            return f"aws-sdk:{service}", action
+        kind, _, action = rest.partition(":")
+        return kind, action
+    parts = resource.split(":")
+    return (parts[2] if len(parts) > 2 else "unknown"), parts[-1]
+
+
+class Interpreter:
+    """Runs one execution of ``definition``."""
+
+    def __init__(
+        self,
+        definition: dict[str, Any],
+        info: ExecutionInfo,
+        registry: ResourceRegistry,
+        clock: Clock,
+        recorder: HistoryRecorder,
+        cancel: Cancel | None = None,
+        tokens: TokenBroker | None = None,
+        config: LakeConfig | None = None,
+        map_pool_cap: int = INLINE_MAP_CONCURRENCY_CAP,
+    ) -> None:
+        self.definition = definition
+        self.info = info
+        self.registry = registry
+        self.clock = clock
+        self.recorder = recorder
+        self.cancel = cancel or Cancel()
+        self.tokens = tokens or TokenBroker()
+        self.config = config
+        self.map_pool_cap = map_pool_cap
+        self.deadline: datetime | None = None
+        timeout = definition.get("TimeoutSeconds")
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool):
+            self.deadline = info.start_time + timedelta(seconds=timeout)
+        self._context_base: dict[str, Any] = {
+            "Execution": {
+                "Id": info.arn,
+                "Input": info.input,
+                "Name": info.name,
+                "RoleArn": info.role_arn,
+                "StartTime": _iso(info.start_time),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
+        }
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self) -> Any:
+        """Output of the execution; raises StatesError, ExecutionAborted or
+        ExecutionTimedOut. History events for the outcome are the caller's to write."""
+        language = self.definition.get("QueryLanguage", JSONPATH)
+        frame = _Frame(
+            Trace(self.recorder.events[-1].id if self.recorder.events else 0),
+            Scope(),
+            self.cancel,
+            self.recorder,
+            language,
+        )
+        try:
+            return self._run_states(self.definition, self.info.input, frame)
+        finally:
+            self.recorder.flush()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check(self, frame: _Frame) -> None:
+        if frame.cancel.is_set():
+            reason = frame.cancel.reason
+            if isinstance(reason, ExecutionAborted | ExecutionTimedOut):
+                raise reason
+            raise _BranchCancelled()
+        if self.deadline is not None and self.clock.now() >= self.deadline:
+            timed_out = ExecutionTimedOut()
+            self.cancel.set(timed_out)
+            raise timed_out
+
+    def _sleep(self, seconds: float, frame: _Frame) -> None:
+        if self.deadline is not None:
+            left = (self.deadline - self.clock.now()).total_seconds()
+            if seconds > left:
+                self.clock.sleep(max(left, 0), frame.cancel.event)
+                self._check(frame)
+        if seconds > 0 and not self.clock.sleep(seconds, frame.cancel.event):
+            self._check(frame)
+        self._check(frame)
+
+    def _context(
+        self, name: str, entered: datetime, frame: _Frame, retry: int = 0, token: str | None = None
+    ) -> dict[str, Any]:
+        ctx = dict(self._context_base)
+        ctx["State"] = {"EnteredTime": _iso(entered), "Name": name, "RetryCount": retry}
+        if token is not None:
+            ctx["Task"] = {"Token": token}
+        if frame.map_item is not None:
+            ctx["Map"] = {"Item": frame.map_item}
+        return ctx
+
+    @staticmethod
+    def _language(state: dict[str, Any], frame: _Frame) -> str:
+        return str(state.get("QueryLanguage", frame.language))
+
+    # JSONPath processing --------------------------------------------------------
+
+    def _path(self, path: Any, data: Any, field_name: str, ctx: Any, frame: _Frame) -> Any:
+        if path is None:
+            return {}
+        try:
+            return paths.evaluate(path, data, ctx, frame.scope.flat())
+        except paths.PathNotFound as exc:
+            raise StatesError(
+                "States.Runtime",
+                f"Invalid path '{path}' : The {field_name} field references a path that was "
+                f"not found in the input {_dump(data)}",
+            ) from exc
+
+    def payload(
+        self, template: Any, data: Any, ctx: Any, variables: dict[str, Any], field_name: str
+    ) -> Any:
+        """Parameters / ResultSelector / ItemSelector / Assign: ``"key.$"`` values are paths or
+        intrinsic functions; everything else is copied."""
+        if isinstance(template, dict):
+            out: dict[str, Any] = {}
+            for key, value in template.items():
+                if key.endswith(".$") and isinstance(value, str):
+                    out[key[:-2]] = self._dynamic(value, data, ctx, variables, key, field_name)
+                else:
+                    out[key] = self.payload(value, data, ctx, variables, field_name)
+            return out
+        if isinstance(template, list):
+            return [self.payload(v, data, ctx, variables, field_name) for v in template]
+        return template
+
+    @staticmethod
+    def _dynamic(
+        value: str, data: Any, ctx: Any, variables: dict[str, Any], key: str, field_name: str
+    ) -> Any:
+        if intrinsics.is_intrinsic(value):
+            return intrinsics.evaluate(value, data, ctx, variables)
+        try:
+            return paths.evaluate(value, data, ctx, variables)
+        except paths.PathNotFound as exc:
+            raise StatesError(
+                "States.Runtime",
+                f"An error occurred while executing the state: The JSONPath '{value}' specified "
+                f"for the field '{key}' in {field_name} could not be found in the input "
+                f"{_dump(data)}",
+            ) from exc
+
+    def _assign_jsonpath(self, state: dict[str, Any], result: Any, ctx: Any, frame: _Frame) -> None:
+        if "Assign" in state:
+            values = self.payload(state["Assign"], result, ctx, frame.scope.flat(), "Assign")
+            frame.scope.assign(values)
+
+    @staticmethod
+    def _states_var(state_input: Any, ctx: Any, **extra: Any) -> dict[str, Any]:
+        return {"input": state_input, "context": ctx, **extra}
+
+    def _ata(self, value: Any, states: dict[str, Any], frame: _Frame, field_name: str) -> Any:
+        return jsonata_mode.evaluate_template(value, states, frame.scope.flat(), field_name)
+
+    # ------------------------------------------------------------------ state loop
+
+    def _run_states(self, machine: dict[str, Any], value: Any, frame: _Frame) -> Any:
+        states: dict[str, Any] = machine["States"]
+        name: str = machine["StartAt"]
+        while True:
+            self._check(frame)
+            state = states[name]
+            kind = state["Type"]
+            entered = self.clock.now()
+            frame.recorder.add(
+                frame.trace,
+                f"{kind}StateEntered",
+                {"name": name, "input": _dump(value), "inputDetails": {"truncated": False}},
+            )
+            handler = _HANDLERS[kind]
+            output, nxt = handler(self, name, state, value, entered, frame)
+            if kind == "Fail":
+                raise AssertionError("Fail states always raise")
+            frame.recorder.add(
+                frame.trace,
+                f"{kind}StateExited",
+                {"name": name, "output": _dump(output), "outputDetails": {"truncated": False}},
+            )
+            if nxt is None:
+                return output
+            name, value = nxt, output
+
+    @staticmethod
+    def _next(state: dict[str, Any]) -> str | None:
+        return None if state.get("End") else state.get("Next")
+
+    # ------------------------------------------------------------------ simple states
+
+    def _pass(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            output = self._ata(state["Output"], sv, frame, "Output") if "Output" in state else raw
+            if "Assign" in state:
+                frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
+            return output, self._next(state)
+        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+        if "Parameters" in state:
+            effective = self.payload(
+                state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters"
+            )
+        result = state.get("Result", effective)
+        self._assign_jsonpath(state, result, ctx, frame)
+        return self._result_and_output(state, raw, result, ctx, frame), self._next(state)
+
+    def _result_and_output(
+        self, state: dict[str, Any], raw: Any, result: Any, ctx: Any, frame: _Frame
+    ) -> Any:
+        result_path = state.get("ResultPath", "$")
+        combined = raw if result_path is None else paths.set_path(raw, result_path, result)
+        return self._path(state.get("OutputPath", "$"), combined, "OutputPath", ctx, frame)
+
+    def _succeed(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            return (
+                self._ata(state["Output"], sv, frame, "Output") if "Output" in state else raw
+            ), None
+        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+        return self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame), None
+
+    def _fail(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            error = self._ata(state.get("Error", ""), sv, frame, "Error")
+            cause = self._ata(state.get("Cause", ""), sv, frame, "Cause")
+        else:
+            error = self._fail_field(state, "Error", raw, ctx, frame)
+            cause = self._fail_field(state, "Cause", raw, ctx, frame)
+        raise StatesError(
+            str(error) if error is not None else "", str(cause) if cause is not None else ""
+        )
+
+    def _fail_field(
+        self, state: dict[str, Any], key: str, raw: Any, ctx: Any, frame: _Frame
+    ) -> Any:
+        if key in state:
+            return state[key]
+        path = state.get(key + "Path")
+        if path is None:
+            return ""
+        value = self._dynamic(path, raw, ctx, frame.scope.flat(), key + "Path", "Fail state")
+        if not isinstance(value, str):
+            raise StatesError(
+                "States.Runtime", f"{key}Path must resolve to a string, got {_dump(value)}"
+            )
+        return value
+
+    def _choice(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            for rule in state.get("Choices", []):
+                if self._condition(rule["Condition"], sv, frame):
+                    return self._choice_exit(state, rule, raw, sv, frame), rule["Next"]
+            if "Default" in state:
+                return self._choice_exit(state, None, raw, sv, frame), state["Default"]
+            raise StatesError("States.NoChoiceMatched", f"No Matches! for input {_dump(raw)}")
+        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+        variables = frame.scope.flat()
+        target: str | None = None
+        chosen: dict[str, Any] | None = None
+        for rule in state.get("Choices", []):
+            if choice.evaluate_rule(rule, effective, ctx, variables):
+                target, chosen = rule["Next"], rule
+                break
+        if target is None:
+            if "Default" not in state:
+                raise StatesError(
+                    "States.NoChoiceMatched", f"No Matches! for input {_dump(effective)}"
+                )
+            target = state["Default"]
+        assigned: dict[str, Any] = {}
+        for source in (state, chosen or {}):
+            if "Assign" in source:
+                assigned.update(self.payload(source["Assign"], effective, ctx, variables, "Assign"))
+        frame.scope.assign(assigned)
+        return self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame), target
+
+    def _condition(self, condition: Any, sv: dict[str, Any], frame: _Frame) -> bool:
+        value = self._ata(condition, sv, frame, "Condition")
+        if not isinstance(value, bool):
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"Condition {condition!r} must evaluate to a boolean, got {_dump(value)}",
+            )
+        return value
+
+    def _choice_exit(
+        self,
+        state: dict[str, Any],
+        rule: dict[str, Any] | None,
+        raw: Any,
+        sv: dict[str, Any],
+        frame: _Frame,
+    ) -> Any:
+        output = raw
+        source = rule if rule is not None and ("Output" in rule or "Assign" in rule) else state
+        if "Output" in source:
+            output = self._ata(source["Output"], sv, frame, "Output")
+        elif "Output" in state:
+            output = self._ata(state["Output"], sv, frame, "Output")
+        assigned: dict[str, Any] = {}
+        if "Assign" in state:
+            assigned.update(self._ata(state["Assign"], sv, frame, "Assign"))
+        if rule is not None and "Assign" in rule:
+            assigned.update(self._ata(rule["Assign"], sv, frame, "Assign"))
+        frame.scope.assign(assigned)
+        return output
+
+    def _wait(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            seconds = self._ata(state.get("Seconds"), sv, frame, "Seconds")
+            timestamp = self._ata(state.get("Timestamp"), sv, frame, "Timestamp")
+            effective = raw
+        else:
+            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+            seconds = state.get("Seconds")
+            timestamp = state.get("Timestamp")
+            if "SecondsPath" in state:
+                seconds = self._path(state["SecondsPath"], effective, "SecondsPath", ctx, frame)
+            if "TimestampPath" in state:
+                timestamp = self._path(
+                    state["TimestampPath"], effective, "TimestampPath", ctx, frame
+                )
+        delay = 0.0
+        if "Seconds" in state or "SecondsPath" in state:
+            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+                raise StatesError(
+                    "States.Runtime",
+                    f"Wait seconds must be a non-negative number, got {_dump(seconds)}",
+                )
+            delay = float(seconds)
+        else:
+            when = choice.parse_timestamp(timestamp)
+            if when is None:
+                raise StatesError(
+                    "States.Runtime",
+                    f"Wait timestamp is not an RFC 3339 timestamp: {_dump(timestamp)}",
+                )
+            delay = max(0.0, (when - self.clock.now()).total_seconds())
+        self.recorder.flush()
+        self._sleep(delay, frame)
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx)
+            output = self._ata(state["Output"], sv, frame, "Output") if "Output" in state else raw
+            if "Assign" in state:
+                frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
+            return output, self._next(state)
+        self._assign_jsonpath(state, effective, ctx, frame)
+        return self._path(
+            state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame
+        ), self._next(state)
+
+    # ------------------------------------------------------------------ retry / catch
+
+    def _with_retry(
+        self,
+        name: str,
+        state: dict[str, Any],
+        raw: Any,
+        entered: datetime,
+        frame: _Frame,
+        body: Callable[[int], tuple[Any, str | None]],
+    ) -> tuple[Any, str | None]:
+        """Run ``body(retry_count)`` under the state's Retry and Catch rules."""
+        retriers: list[dict[str, Any]] = state.get("Retry", [])
+        attempts = [0] * len(retriers)
+        retry_count = 0
+        while True:
+            try:
+                return body(retry_count)
+            except StatesError as exc:
+                self._check(frame)
+                index = next(
+                    (
+                        i
+                        for i, r in enumerate(retriers)
+                        if error_matches(r.get("ErrorEquals", []), exc.error)
+                    ),
+                    None,
+                )
+                if index is not None:
+                    retrier = retriers[index]
+                    if attempts[index] < int(retrier.get("MaxAttempts", 3)):
+                        delay = self._retry_delay(retrier, attempts[index])
+                        attempts[index] += 1
+                        retry_count += 1
+                        self.recorder.flush()
+                        self._sleep(delay, frame)
+                        continue
+                return self._catch(name, state, raw, entered, frame, exc)
+
+    @staticmethod
+    def _retry_delay(retrier: dict[str, Any], attempt: int) -> float:
+        interval = float(retrier.get("IntervalSeconds", 1))
+        rate = float(retrier.get("BackoffRate", 2.0))
+        delay = interval * rate**attempt
+        if "MaxDelaySeconds" in retrier:
+            delay = min(delay, float(retrier["MaxDelaySeconds"]))
+        if retrier.get("JitterStrategy", "NONE") == "FULL":
+            delay = random.uniform(0, delay)
+        return delay
+
+    def _catch(
+        self,
+        name: str,
+        state: dict[str, Any],
+        raw: Any,
+        entered: datetime,
+        frame: _Frame,
+        exc: StatesError,
+    ) -> tuple[Any, str | None]:
+        for catcher in state.get("Catch", []):
+            if not error_matches(catcher.get("ErrorEquals", []), exc.error):
+                continue
+            error_output = {"Error": exc.error, "Cause": exc.cause}
+            ctx = self._context(name, entered, frame)
+            if self._language(state, frame) == JSONATA:
+                sv = self._states_var(raw, ctx, errorOutput=error_output)
+                output = (
+                    self._ata(catcher["Output"], sv, frame, "Output")
+                    if "Output" in catcher
+                    else error_output
+                )
+                if "Assign" in catcher:
+                    frame.scope.assign(self._ata(catcher["Assign"], sv, frame, "Assign"))
+                return output, catcher["Next"]
+            if "Assign" in catcher:
+                frame.scope.assign(
+                    self.payload(catcher["Assign"], error_output, ctx, frame.scope.flat(), "Assign")
+                )
+            result_path = catcher.get("ResultPath", "$")
+            output = raw if result_path is None else paths.set_path(raw, result_path, error_output)
+            return output, catcher["Next"]
+        raise exc
+
+    # ------------------------------------------------------------------ Task
+
+    def _task(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        def attempt(retry_count: int) -> tuple[Any, str | None]:
+            return self._task_attempt(name, state, raw, entered, frame, retry_count)
+
+        return self._with_retry(name, state, raw, entered, frame, attempt)
+
+    def _task_attempt(
+        self,
+        name: str,
+        state: dict[str, Any],
+        raw: Any,
+        entered: datetime,
+        frame: _Frame,
+        retry_count: int,
+    ) -> tuple[Any, str | None]:
+        resource: str = state["Resource"]
+        jsonata = self._language(state, frame) == JSONATA
+        found = self.registry.find(resource)
+        if found is None:
+            raise StatesError("States.Runtime", f"No handler is registered for {resource}")
+        entry, pattern = found
+        token = str(uuid.uuid4()) if pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN else None
+        ctx = self._context(name, entered, frame, retry_count, token)
+        if jsonata:
+            sv = self._states_var(raw, ctx)
+            params = (
+                self._ata(
+                    state.get("Arguments", raw if "Arguments" not in state else None),
+                    sv,
+                    frame,
+                    "Arguments",
+                )
+                if "Arguments" in state
+                else raw
+            )
+            timeout = self._ata(state.get("TimeoutSeconds"), sv, frame, "TimeoutSeconds")
+            heartbeat = self._ata(state.get("HeartbeatSeconds"), sv, frame, "HeartbeatSeconds")
+        else:
+            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+            params = (
+                self.payload(state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters")
+                if "Parameters" in state
+                else effective
+            )
+            timeout = state.get("TimeoutSeconds")
+            heartbeat = state.get("HeartbeatSeconds")
+            if "TimeoutSecondsPath" in state:
+                timeout = self._path(
+                    state["TimeoutSecondsPath"], effective, "TimeoutSecondsPath", ctx, frame
+                )
+            if "HeartbeatSecondsPath" in state:
+                heartbeat = self._path(
+                    state["HeartbeatSecondsPath"], effective, "HeartbeatSecondsPath", ctx, frame
+                )
+        for label, limit in (("TimeoutSeconds", timeout), ("HeartbeatSeconds", heartbeat)):
+            if limit is not None and (
+                not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0
+            ):
+                raise StatesError(
+                    "States.Runtime", f"{label} must be a positive integer, got {_dump(limit)}"
+                )
+        result = self._invoke(
+            name,
+            resource,
+            entry.handler,
+            pattern,
+            params,
+            token,
+            frame,
+            timeout if timeout is not None else DEFAULT_TASK_TIMEOUT,
+            heartbeat,
+        )
+        if jsonata:
+            sv = self._states_var(raw, ctx, result=result)
+            output = (
+                self._ata(state["Output"], sv, frame, "Output") if "Output" in state else result
+            )
+            if "Assign" in state:
+                frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
+            return output, self._next(state)
+        if "ResultSelector" in state:
+            result = self.payload(
+                state["ResultSelector"], result, ctx, frame.scope.flat(), "ResultSelector"
+            )
+        self._assign_jsonpath(state, result, ctx, frame)
+        return self._result_and_output(state, raw, result, ctx, frame), self._next(state)
+
+    def _invoke(
+        self,
+        name: str,
+        resource: str,
+        handler: Callable[[Any, TaskContext], Any],
+        pattern: IntegrationPattern,
+        params: Any,
+        token: str | None,
+        frame: _Frame,
+        timeout: float,
+        heartbeat: float | None,
+    ) -> Any:
+        legacy_lambda = resource.startswith("arn:aws:lambda:")
+        rtype, rname = _resource_parts(resource)
+        rec, trace = frame.recorder, frame.trace
+        base = {"resourceType": rtype, "resource": rname}
+        if legacy_lambda:
+            rec.add(
+                trace,
+                "LambdaFunctionScheduled",
+                {"resource": resource, "input": _dump(params), "timeoutInSeconds": timeout},
+            )
+            rec.add(trace, "LambdaFunctionStarted")
+        else:
+            scheduled = {
+                **base,
+                "region": "local",
+                "parameters": _dump(params),
+                "timeoutInSeconds": timeout,
+            }
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = heartbeat
+            rec.add(trace, "TaskScheduled", scheduled)
+            rec.add(trace, "TaskStarted", base)
+        rec.flush()
+        task_cancel = Cancel(frame.cancel)
+        tctx = TaskContext(
+            resource=resource,
+            pattern=pattern,
+            state_name=name,
+            execution_arn=self.info.arn,
+            clock=self.clock,
+            registry=self.registry,
+            config=self.config,
+            task_token=token,
+            timeout_seconds=timeout,
+            cancel=task_cancel.event,
+        )
+        try:
+            if token is not None:
+                self.tokens.open(token)
+            result = self._call_limited(
+                handler, copy.deepcopy(params), tctx, task_cancel, timeout, heartbeat
+            )
+            if token is not None:
+                rec.add(trace, "TaskSubmitted", {**base, "output": _dump(result)})
+                rec.flush()
+                result = self.tokens.wait(token, self.clock, task_cancel, timeout, heartbeat)
+            elif pattern is IntegrationPattern.RUN_JOB:
+                rec.add(trace, "TaskSubmitted", {**base, "output": _dump(result)})
+        except StatesError as exc:
+            timed_out = exc.error in ("States.Timeout", "States.HeartbeatTimeout")
+            if legacy_lambda:
+                rec.add(
+                    trace,
+                    "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed",
+                    {"error": exc.error, "cause": exc.cause},
+                )
+            else:
+                rec.add(
+                    trace,
+                    "TaskTimedOut" if timed_out else "TaskFailed",
+                    {**base, "error": exc.error, "cause": exc.cause},
+                )
+            raise
+        finally:
+            if token is not None:
+                self.tokens.close(token)
+        if legacy_lambda:
+            rec.add(trace, "LambdaFunctionSucceeded", {"output": _dump(result)})
+        else:
+            rec.add(
+                trace,
+                "TaskSucceeded",
+                {**base, "output": _dump(result), "outputDetails": {"truncated": False}},
+            )
+        return result
+
+    def _call_limited(
+        self,
+        handler: Callable[[Any, TaskContext], Any],
+        params: Any,
+        tctx: TaskContext,
+        task_cancel: Cancel,
+        timeout: float,
+        heartbeat: float | None,
+    ) -> Any:
+        """Call the handler, enforcing TimeoutSeconds / HeartbeatSeconds. With a real clock
+        the handler runs on a worker thread so a late one can be abandoned; with a manual
+        clock it runs inline and its clock use is checked afterwards."""
+        start = self.clock.now()
+
+        def call() -> Any:
+            try:
+                return handler(params, tctx)
+            except StatesError:
+                raise
+            except (_BranchCancelled, ExecutionAborted, ExecutionTimedOut):
+                raise
+            except Exception as exc:
+                raise StatesError(
+                    type(exc).__name__, str(exc) or traceback.format_exception_only(exc)[-1].strip()
+                ) from exc
+
+        if not getattr(self.clock, "real_time", False) or (
+            timeout >= DEFAULT_TASK_TIMEOUT and heartbeat is None
+        ):
+            result = call()
+            self._check_limits(start, tctx, timeout, heartbeat, finished=True)
+            return result
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lakebox-task")
+        future: Future[Any] = pool.submit(call)
+        try:
+            while True:
+                try:
+                    return future.result(timeout=0.05)
+                except TimeoutError:
+                    if task_cancel.is_set():
+                        raise _BranchCancelled() from None
+                    try:
+                        self._check_limits(start, tctx, timeout, heartbeat, finished=False)
+                    except StatesError:
+                        task_cancel.set()
+                        raise
+        finally:
+            pool.shutdown(wait=False)
+
+    def _check_limits(
+        self,
+        start: datetime,
+        tctx: TaskContext,
+        timeout: float,
+        heartbeat: float | None,
+        finished: bool,
+    ) -> None:
+        now = self.clock.now()
+        if (now - start).total_seconds() > timeout:
+            raise StatesError("States.Timeout", f"The task did not finish within {timeout} s")
+        if heartbeat is not None:
+            beats = [start, *tctx._heartbeats, now]
+            gaps = itertools.pairwise(beats) if finished else [(beats[-2], now)]
+            for a, b in gaps:
+                if (b - a).total_seconds() > heartbeat:
+                    raise StatesError(
+                        "States.HeartbeatTimeout", f"No heartbeat within {heartbeat} s"
+                    )
+
+    # ------------------------------------------------------------------ Parallel
+
+    def _parallel(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        def attempt(retry_count: int) -> tuple[Any, str | None]:
+            ctx = self._context(name, entered, frame, retry_count)
+            jsonata = self._language(state, frame) == JSONATA
+            if jsonata:
+                sv = self._states_var(raw, ctx)
+                effective = (
+                    self._ata(state["Arguments"], sv, frame, "Arguments")
+                    if "Arguments" in state
+                    else raw
+                )
+            else:
+                effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+                if "Parameters" in state:
+                    effective = self.payload(
+                        state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters"
+                    )
+            frame.recorder.add(frame.trace, "ParallelStateStarted")
+            branches = state["Branches"]
+            try:
+                results = self._run_many(
+                    [(b, effective, None) for b in branches],
+                    frame,
+                    name,
+                    len(branches),
+                    None,
+                    self._language(state, frame),
+                )
+            except StatesError as exc:
+                frame.recorder.add(
+                    frame.trace, "ParallelStateFailed", {"error": exc.error, "cause": exc.cause}
+                )
+                raise
+            frame.recorder.add(frame.trace, "ParallelStateSucceeded")
+            return self._finish_composite(state, raw, results, ctx, frame)
+
+        return self._with_retry(name, state, raw, entered, frame, attempt)
+
+    def _finish_composite(
+        self, state: dict[str, Any], raw: Any, results: Any, ctx: Any, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        if self._language(state, frame) == JSONATA:
+            sv = self._states_var(raw, ctx, result=results)
+            output = (
+                self._ata(state["Output"], sv, frame, "Output") if "Output" in state else results
+            )
+            if "Assign" in state:
+                frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
+            return output, self._next(state)
+        if "ResultSelector" in state:
+            results = self.payload(
+                state["ResultSelector"], results, ctx, frame.scope.flat(), "ResultSelector"
+            )
+        self._assign_jsonpath(state, results, ctx, frame)
+        return self._result_and_output(state, raw, results, ctx, frame), self._next(state)
+
+    def _run_many(
+        self,
+        jobs: list[tuple[dict[str, Any], Any, dict[str, Any] | None]],
+        frame: _Frame,
+        state_name: str,
+        concurrency: int,
+        tolerance: tuple[float | None, float | None] | None,
+        language: str,
+        iteration_events: bool = False,
+        recorder: HistoryRecorder | None = None,
+    ) -> list[Any]:
+        """Run sub-machines (branches or iterations) and collect their outputs in order.
+        The first failure cancels the rest, unless a Map tolerates failures."""
+        group = Cancel(frame.cancel)
+        results: list[Any] = [None] * len(jobs)
+        failures: list[StatesError] = []
+        lock = threading.Lock()
+
+        def run_one(index: int) -> None:
+            machine, value, item = jobs[index]
+            sub = _Frame(
+                Trace(frame.trace.last),
+                Scope(frame.scope),
+                group,
+                recorder or frame.recorder,
+                machine.get("QueryLanguage", language),
+                item,
+            )
+            if iteration_events:
+                sub.recorder.add(
+                    sub.trace, "MapIterationStarted", {"name": state_name, "index": index}
+                )
+            try:
+                results[index] = self._run_states(machine, value, sub)
+            except StatesError as exc:
+                if iteration_events:
+                    sub.recorder.add(
+                        sub.trace, "MapIterationFailed", {"name": state_name, "index": index}
+                    )
+                with lock:
+                    failures.append(exc)
+                    fatal = tolerance is None or self._beyond_tolerance(
+                        tolerance, len(failures), len(jobs)
+                    )
+                if fatal:
+                    group.set(None)
+                    raise
+                results[index] = {"Error": exc.error, "Cause": exc.cause}
+                return
+            except _BranchCancelled:
+                if iteration_events:
+                    sub.recorder.add(
+                        sub.trace, "MapIterationAborted", {"name": state_name, "index": index}
+                    )
+                raise
+            if iteration_events:
+                sub.recorder.add(
+                    sub.trace, "MapIterationSucceeded", {"name": state_name, "index": index}
+                )
+
+        workers = max(1, min(concurrency or len(jobs), self.map_pool_cap, len(jobs)))
+        if workers == 1:
+            for i in range(len(jobs)):
+                try:
+                    run_one(i)
+                except StatesError:
+                    break
+        else:
+            with ThreadPoolExecutor(
+                max_workers=workers, thread_name_prefix="lakebox-branch"
+            ) as pool:
+                futures = [pool.submit(run_one, i) for i in range(len(jobs))]
+                wait(futures, return_when=FIRST_EXCEPTION)
+                if group.is_set():
+                    for f in futures:
+                        f.cancel()
+                for f in futures:
+                    error = None if f.cancelled() else f.exception()
+                    if error is not None and not isinstance(
+                        error, StatesError | _BranchCancelled | ExecutionAborted | ExecutionTimedOut
+                    ):
+                        raise error
+        self._check(frame)
+        if failures and (
+            tolerance is None or self._beyond_tolerance(tolerance, len(failures), len(jobs))
+        ):
+            if tolerance is not None and any(t is not None for t in tolerance):
+                raise StatesError(
+                    "States.ExceedToleratedFailureThreshold",
+                    f"{len(failures)} of {len(jobs)} items failed, more than "
+                    "the tolerated failure threshold",
+                )
+            raise failures[0]
+        return results
+
+    @staticmethod
+    def _beyond_tolerance(
+        tolerance: tuple[float | None, float | None], failed: int, total: int
+    ) -> bool:
+        count, percent = tolerance
+        if count is None and percent is None:
+            return failed > 0
+        if count is not None and failed > count:
+            return not (percent is not None and total and failed * 100.0 / total <= percent)
+        if percent is not None and total and failed * 100.0 / total > percent:
+            return not (count is not None and failed <= count)
+        return False
+
+    # ------------------------------------------------------------------ Map
+
+    def _map(
+        self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
+    ) -> tuple[Any, str | None]:
+        def attempt(retry_count: int) -> tuple[Any, str | None]:
+            return self._map_attempt(name, state, raw, entered, frame, retry_count)
+
+        return self._with_retry(name, state, raw, entered, frame, attempt)
+
+    def _map_attempt(
+        self,
+        name: str,
+        state: dict[str, Any],
+        raw: Any,
+        entered: datetime,
+        frame: _Frame,
+        retry_count: int,
+    ) -> tuple[Any, str | None]:
+        ctx = self._context(name, entered, frame, retry_count)
+        language = self._language(state, frame)
+        jsonata = language == JSONATA
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        assert processor is not None
+        distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+        sv = self._states_var(raw, ctx)
+        if jsonata:
+            items = self._ata(state["Items"], sv, frame, "Items") if "Items" in state else raw
+            effective = raw
+        else:
+            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+            items = self._path(state.get("ItemsPath", "$"), effective, "ItemsPath", ctx, frame)
+        if not isinstance(items, list):
+            raise StatesError(
+                "States.Runtime", f"Map items must be a JSON array, got {_dump(items)}"
+            )
+        items = self._batch(state, items, effective, ctx, frame)
+        selector = state.get("ItemSelector", state.get("Parameters"))
+        jobs: list[tuple[dict[str, Any], Any, dict[str, Any] | None]] = []
+        for index, item in enumerate(items):
+            map_item = {"Index": index, "Value": item}
+            if selector is not None:
+                item_ctx = dict(ctx, Map={"Item": map_item})
+                if jsonata:
+                    value = self._ata(
+                        selector, self._states_var(raw, item_ctx), frame, "ItemSelector"
+                    )
+                else:
+                    value = self.payload(
+                        selector, effective, item_ctx, frame.scope.flat(), "ItemSelector"
+                    )
+            else:
+                value = item
+            jobs.append((processor, value, map_item))
+        concurrency = state.get("MaxConcurrency", 0)
+        if jsonata and jsonata_mode.is_expression(concurrency):
+            concurrency = self._ata(concurrency, sv, frame, "MaxConcurrency")
+        if "MaxConcurrencyPath" in state:
+            concurrency = self._path(
+                state["MaxConcurrencyPath"], effective, "MaxConcurrencyPath", ctx, frame
+            )
+        tolerance = self._tolerance(state, effective, ctx, frame, sv)
+        rec = frame.recorder
+        map_run_arn = ""
+        if distributed:
+            map_run_arn = (
+                f"{self.info.arn.replace(':execution:', ':mapRun:')}/{name}:{uuid.uuid4().hex[:8]}"
+            )
+            rec.add(frame.trace, "MapRunStarted", {"mapRunArn": map_run_arn})
+        else:
+            rec.add(frame.trace, "MapStateStarted", {"length": len(jobs)})
+        try:
+            results = self._run_many(
+                jobs,
+                frame,
+                name,
+                int(concurrency or 0),
+                tolerance,
+                language,
+                iteration_events=not distributed,
+                recorder=HistoryRecorder(self.clock) if distributed else None,
+            )
+        except StatesError as exc:
+            if distributed:
+                rec.add(frame.trace, "MapRunFailed", {"error": exc.error, "cause": exc.cause})
+            else:
+                rec.add(frame.trace, "MapStateFailed")
+            raise
+        rec.add(frame.trace, "MapRunSucceeded" if distributed else "MapStateSucceeded")
+        return self._finish_composite(state, raw, results, ctx, frame)
+
+    def _batch(
+        self, state: dict[str, Any], items: list[Any], effective: Any, ctx: Any, frame: _Frame
+    ) -> list[Any]:
+        batcher = state.get("ItemBatcher")
+        if not batcher:
+            return items
+        size = batcher.get("MaxItemsPerBatch")
+        if "MaxItemsPerBatchPath" in batcher:
+            size = self._path(
+                batcher["MaxItemsPerBatchPath"], effective, "MaxItemsPerBatchPath", ctx, frame
+            )
+        size = int(size or len(items) or 1)
+        batch_input = batcher.get("BatchInput")
+        out = []
+        for i in range(0, len(items), size):
+            batch: dict[str, Any] = {"Items": items[i : i + size]}
+            if batch_input is not None:
+                batch["BatchInput"] = self.payload(
+                    batch_input, effective, ctx, frame.scope.flat(), "BatchInput"
+                )
+            out.append(batch)
+        return out
+
+    def _tolerance(
+        self, state: dict[str, Any], effective: Any, ctx: Any, frame: _Frame, sv: dict[str, Any]
+    ) -> tuple[float | None, float | None] | None:
+        count = state.get("ToleratedFailureCount")
+        percent = state.get("ToleratedFailurePercentage")
+        if "ToleratedFailureCountPath" in state:
+            count = self._path(
+                state["ToleratedFailureCountPath"],
+                effective,
+                "ToleratedFailureCountPath",
+                ctx,
+                frame,
+            )
+        if "ToleratedFailurePercentagePath" in state:
+            percent = self._path(
+                state["ToleratedFailurePercentagePath"],
+                effective,
+                "ToleratedFailurePercentagePath",
+                ctx,
+                frame,
+            )
+        if jsonata_mode.is_expression(count):
+            count = self._ata(count, sv, frame, "ToleratedFailureCount")
+        if jsonata_mode.is_expression(percent):
+            percent = self._ata(percent, sv, frame, "ToleratedFailurePercentage")
+        if count is None and percent is None:
+            return None
+        return (
+            float(count) if count is not None else None,
+            float(percent) if percent is not None else None,
+        )
+
+
+_Handler = Callable[
+    [Interpreter, str, dict[str, Any], Any, datetime, _Frame], tuple[Any, str | None]
+]
+_HANDLERS: dict[str, _Handler] = {
+    "Pass": Interpreter._pass,
+    "Task": Interpreter._task,
+    "Choice": Interpreter._choice,
+    "Wait": Interpreter._wait,
+    "Succeed": Interpreter._succeed,
+    "Fail": Interpreter._fail,
+    "Parallel": Interpreter._parallel,
+    "Map": Interpreter._map,
+}

@@ -1,0 +1,74 @@
+"""Errors of the workflow package.
+
+Two families: ``InvalidDefinitionError`` is a user error raised before anything runs
+(AWS's ``InvalidDefinition``); ``StatesError`` is an ASL runtime error that travels through
+Retry / Catch with an error name (``States.TaskFailed``, ``MyCustomError``) and a cause.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem, located like AWS does (``/States/<name>/<field>``)."""
+
+    code: str
+    message: str
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message} at {self.location}"
+
+
+class InvalidDefinitionError(InvalidRequestError):
+    """The state machine definition is not valid; ``problems`` lists every problem found."""
+
+    code = "InvalidDefinition"
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        listed = ", ".join(f"'{p}'" for p in problems)
+        super().__init__(f"Invalid State Machine Definition: {listed}")
+
+
+class InvalidScheduleError(InvalidRequestError):
+    """A schedule expression or time zone is not valid (EventBridge ``ValidationException``)."""
+
+    code = "ValidationException"
+
+
+class ExecutionDoesNotExistError(EntityNotFoundError):
+    code = "ExecutionDoesNotExist"
+
+
+class StateMachineDoesNotExistError(EntityNotFoundError):
+    code = "StateMachineDoesNotExist"
+
+
+class ScheduleDoesNotExistError(EntityNotFoundError):
+    code = "ResourceNotFoundException"
+
+
+class TaskDoesNotExistError(EntityNotFoundError):
+    """A task token is unknown or its task already finished."""
+
+    code = "TaskDoesNotExist"
+
+
+class StatesError(LakeboxError):
+    """An ASL runtime error: ``error`` is the name Retry / Catch match on."""
+
+    code = "States.Runtime"
+
+    def __init__(self, error: str, cause: str = "") -> None:
+        super().__init__(f"{error}: {cause}" if cause else error)
+        self.error = error
+        self.cause = cause
+
+
+def runtime_error(cause: str) -> StatesError:
+    return StatesError("States.Runtime", cause)

@@ -1,0 +1,754 @@
+"""WorkflowService: the Python API of lakebox's Step Functions and EventBridge Scheduler.
+
+The CLI and the server are thin shells over this class. State machines, executions, their
+history and schedules live in ``<metadata_dir>/workflows.sqlite``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from lakebox.config import LakeConfig
+from lakebox.errors import AlreadyExistsError, InvalidRequestError
+from lakebox.workflows import schedules as sched
+from lakebox.workflows.asl.interpreter import (
+    Cancel,
+    ExecutionAborted,
+    ExecutionInfo,
+    ExecutionTimedOut,
+    Interpreter,
+    TokenBroker,
+)
+from lakebox.workflows.asl.validate import find_problems, parse_definition, validate
+from lakebox.workflows.clock import Clock, SystemClock
+from lakebox.workflows.errors import (
+    ExecutionDoesNotExistError,
+    Problem,
+    ScheduleDoesNotExistError,
+    StateMachineDoesNotExistError,
+    StatesError,
+    TaskDoesNotExistError,
+)
+from lakebox.workflows.history import HistoryEvent, HistoryRecorder, Trace
+from lakebox.workflows.store import ExecutionRow, ScheduleRow, StateMachineRow, WorkflowStore
+from lakebox.workflows.tasks import builtin
+from lakebox.workflows.tasks.builtin import Command
+from lakebox.workflows.tasks.notify import NotificationSink
+from lakebox.workflows.tasks.registry import DEFAULT_REGISTRY, ResourceRegistry, TaskHandler
+
+REGION = "local"
+ACCOUNT = "000000000000"
+STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+#: Missed-slot policy: only the newest missed slot fires, and only while it is at most this
+#: old (or the schedule's flexible window, if larger). Older slots are skipped.
+DEFAULT_MISSED_WINDOW = timedelta(minutes=15)
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
+
+#: Executions running in this process, by ARN (shared by every service instance).
+_ACTIVE: dict[str, Cancel] = {}
+_ACTIVE_LOCK = threading.Lock()
+_PROCESS_TOKEN = uuid.uuid4().hex[:12]
+_TOKENS = TokenBroker()
+
+
+def state_machine_arn(name: str) -> str:
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
+
+
+def execution_arn(machine: str, name: str) -> str:
+    return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}"
+
+
+def _owner_alive(owner: str) -> bool:
+    host, _, rest = owner.partition(":")
+    pid_text, _, token = rest.partition(":")
+    if token == _PROCESS_TOKEN:
+        return True
+    if host != socket.gethostname():
+        return True  # cannot tell for another host: leave it alone
+    try:
+        os.kill(int(pid_text), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _check_name(name: str, what: str) -> None:
+    if not name or len(name) > 80 or not set(name) <= _NAME_CHARS:
+        raise InvalidRequestError(
+            f"Invalid {what} name {name!r}: use 1-80 letters, digits, '-' or '_'"
+        )
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class StateMachine:
+    name: str
+    arn: str
+    definition: str
+    role_arn: str
+    type: str
+    creation_date: datetime
+    update_date: datetime
+    revision_id: str
+    description: str = ""
+
+    def to_aws(self) -> dict[str, Any]:
+        return {
+            "stateMachineArn": self.arn,
+            "name": self.name,
+            "status": "ACTIVE",
+            "definition": self.definition,
+            "roleArn": self.role_arn,
+            "type": self.type,
+            "creationDate": self.creation_date.isoformat(),
+            "revisionId": self.revision_id,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Execution:
+    arn: str
+    name: str
+    state_machine_arn: str
+    status: str
+    input: Any
+    output: Any
+    error: str | None
+    cause: str | None
+    start_date: datetime
+    stop_date: datetime | None
+
+    def to_aws(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "executionArn": self.arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": self.start_date.isoformat(),
+            "input": _dumps(self.input),
+            "inputDetails": {"included": True},
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date.isoformat()
+        if self.status == "SUCCEEDED":
+            out["output"] = _dumps(self.output)
+            out["outputDetails"] = {"included": True}
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+
+@dataclass(frozen=True)
+class Schedule:
+    name: str
+    arn: str
+    expression: str
+    timezone: str
+    target_arn: str
+    input: Any
+    state: str
+    flexible_window_minutes: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    creation_date: datetime
+    last_fired_slot: datetime | None
+    last_execution_arn: str | None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Firing:
+    """What ``run_due`` did for one schedule slot."""
+
+    schedule: str
+    slot: datetime
+    execution_arn: str | None
+    skipped: int = 0
+    error: str | None = None
+
+
+@dataclass
+class _Running:
+    thread: threading.Thread | None
+    cancel: Cancel
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class WorkflowService:
+    """State machines, executions, task callbacks and schedules over one SQLite file."""
+
+    def __init__(
+        self,
+        config: LakeConfig | None = None,
+        *,
+        db_path: str | Path | None = None,
+        clock: Clock | None = None,
+        registry: ResourceRegistry | None = None,
+        stop_poll_seconds: float = 0.5,
+    ) -> None:
+        if db_path is None:
+            if config is None:
+                config = LakeConfig.from_env()
+            db_path = config.metadata_dir / "workflows.sqlite"
+        self.config = config
+        self.clock: Clock = clock or SystemClock()
+        self.registry = registry or ResourceRegistry(parent=DEFAULT_REGISTRY)
+        self.store = WorkflowStore(db_path)
+        self.tokens = _TOKENS
+        self.stop_poll_seconds = stop_poll_seconds
+        self._running: dict[str, _Running] = {}
+        self.recovered = self.recover()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # ------------------------------------------------------------------ registrations
+
+    def register_function(self, name: str, fn: Callable[..., Any]) -> None:
+        """A Python callable that Lambda ARNs / ``lambda:invoke`` with this name run."""
+        self.registry.functions[builtin.function_name(name)] = fn
+
+    def register_command(
+        self,
+        task_definition: str,
+        command: str | Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> None:
+        """A shell command that ``ecs:runTask`` runs for this task definition family."""
+        self.registry.commands[builtin.task_definition_name(task_definition)] = Command.of(
+            command, env, cwd
+        )
+
+    def register_topic(self, topic: str, *sinks: NotificationSink) -> None:
+        """Where ``sns:publish`` to ``topic`` (name or ARN) delivers."""
+        self.registry.topics[builtin.topic_name(topic)] = list(sinks)
+
+    def register_resource(self, pattern: str, handler: TaskHandler, **options: bool) -> None:
+        """A task resource for this service only (``register_resource`` for all)."""
+        self.registry.register(pattern, handler, **options)
+
+    # ------------------------------------------------------------------ state machines
+
+    def validate(self, definition: str | dict[str, Any]) -> list[Problem]:
+        """Every problem of ``definition`` (empty when valid); never raises for them."""
+        return find_problems(definition, self.registry)
+
+    def _resolve_machine(self, ref: str) -> StateMachineRow:
+        arn = ref if ref.startswith("arn:") else state_machine_arn(ref)
+        row = self.store.get_state_machine(arn)
+        if row is None:
+            raise StateMachineDoesNotExistError(
+                f"State Machine Does Not Exist: '{arn}' (see `lakebox workflow list`)"
+            )
+        return row
+
+    @staticmethod
+    def _machine(row: StateMachineRow) -> StateMachine:
+        return StateMachine(
+            row.name,
+            row.arn,
+            row.definition,
+            row.role_arn,
+            row.type,
+            row.creation_date,
+            row.update_date,
+            row.revision_id,
+            row.description,
+        )
+
+    def create_state_machine(
+        self,
+        name: str,
+        definition: str | dict[str, Any],
+        role_arn: str | None = None,
+        type: str = "STANDARD",
+        description: str = "",
+    ) -> StateMachine:
+        _check_name(name, "state machine")
+        if type not in ("STANDARD", "EXPRESS"):
+            raise InvalidRequestError(f"Invalid type {type!r}: use STANDARD or EXPRESS")
+        parsed = validate(definition, self.registry)
+        text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
+        now = self.clock.now()
+        row = StateMachineRow(
+            name,
+            state_machine_arn(name),
+            text,
+            role_arn or f"arn:aws:iam::{ACCOUNT}:role/lakebox",
+            type,
+            description,
+            now,
+            now,
+            uuid.uuid4().hex,
+        )
+        if not self.store.insert_state_machine(row):
+            existing = self.store.get_state_machine(row.arn)
+            if existing is not None and existing.definition == text:
+                return self._machine(existing)  # AWS: idempotent for the same definition
+            raise AlreadyExistsError(
+                f"State Machine Already Exists: '{row.arn}' (use update to change it)"
+            )
+        return self._machine(row)
+
+    def update_state_machine(
+        self,
+        ref: str,
+        definition: str | dict[str, Any] | None = None,
+        role_arn: str | None = None,
+        description: str | None = None,
+    ) -> StateMachine:
+        row = self._resolve_machine(ref)
+        text = row.definition
+        if definition is not None:
+            parsed = validate(definition, self.registry)
+            text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
+        new = StateMachineRow(
+            row.name,
+            row.arn,
+            text,
+            role_arn or row.role_arn,
+            row.type,
+            row.description if description is None else description,
+            row.creation_date,
+            self.clock.now(),
+            uuid.uuid4().hex,
+        )
+        self.store.update_state_machine(new)
+        return self._machine(new)
+
+    def describe_state_machine(self, ref: str) -> StateMachine:
+        return self._machine(self._resolve_machine(ref))
+
+    def list_state_machines(self) -> list[StateMachine]:
+        return [self._machine(r) for r in self.store.list_state_machines()]
+
+    def delete_state_machine(self, ref: str) -> None:
+        row = self._resolve_machine(ref)
+        self.store.delete_state_machine(row.arn)
+
+    # ------------------------------------------------------------------ executions
+
+    def start_execution(
+        self, state_machine: str, input: Any = None, name: str | None = None, *, wait: bool = True
+    ) -> Execution:
+        """Start an execution; with ``wait`` (the default) return once it has finished,
+        otherwise run it on a background thread and return it RUNNING."""
+        row = self._resolve_machine(state_machine)
+        name = name or str(uuid.uuid4())
+        _check_name(name, "execution")
+        if isinstance(input, str):
+            try:
+                input = json.loads(input)
+            except json.JSONDecodeError as exc:
+                raise InvalidRequestError(f"Invalid execution input: {exc.msg}") from exc
+        if input is None:
+            input = {}
+        arn = execution_arn(row.name, name)
+        start = self.clock.now()
+        record = ExecutionRow(
+            arn,
+            name,
+            row.arn,
+            row.definition,
+            "RUNNING",
+            _dumps(input),
+            None,
+            None,
+            None,
+            start,
+            None,
+            _owner(),
+            None,
+        )
+        if not self.store.insert_execution(record):
+            raise AlreadyExistsError(f"Execution Already Exists: '{arn}'")
+        cancel = Cancel()
+        with _ACTIVE_LOCK:
+            _ACTIVE[arn] = cancel
+        running = _Running(None, cancel)
+        self._running[arn] = running
+        definition = parse_definition(row.definition)
+        info = ExecutionInfo(arn, name, row.arn, row.name, start, input, row.role_arn)
+        if wait:
+            self._run(info, definition, running)
+        else:
+            running.thread = threading.Thread(
+                target=self._run,
+                args=(info, definition, running),
+                name=f"lakebox-exec-{name}",
+                daemon=True,
+            )
+            running.thread.start()
+        return self.describe_execution(arn)
+
+    def wait_for(self, arn: str, timeout: float | None = None) -> Execution:
+        """Block until an execution started with ``wait=False`` in this process is done."""
+        running = self._running.get(arn)
+        if running is not None:
+            running.done.wait(timeout)
+        return self.describe_execution(arn)
+
+    def _run(self, info: ExecutionInfo, definition: dict[str, Any], running: _Running) -> None:
+        arn = info.arn
+        recorder = HistoryRecorder(self.clock, sink=lambda evs: self.store.append_events(arn, evs))
+        recorder.add(
+            Trace(),
+            "ExecutionStarted",
+            {
+                "input": _dumps(info.input),
+                "inputDetails": {"truncated": False},
+                "roleArn": info.role_arn,
+                "stateMachineArn": info.state_machine_arn,
+            },
+        )
+        recorder.flush()
+        watcher = threading.Thread(target=self._watch_stop, args=(arn, running), daemon=True)
+        watcher.start()
+        interpreter = Interpreter(
+            definition,
+            info,
+            self.registry,
+            self.clock,
+            recorder,
+            running.cancel,
+            self.tokens,
+            self.config,
+        )
+        last = Trace(recorder.events[-1].id)
+        status, output, error, cause = "FAILED", None, None, None
+        try:
+            result = interpreter.run()
+            status, output = "SUCCEEDED", result
+            last = Trace(recorder.events[-1].id)
+            recorder.add(
+                last,
+                "ExecutionSucceeded",
+                {"output": _dumps(result), "outputDetails": {"truncated": False}},
+            )
+        except StatesError as exc:
+            error, cause = exc.error, exc.cause
+            recorder.add(
+                Trace(recorder.events[-1].id), "ExecutionFailed", {"error": error, "cause": cause}
+            )
+        except ExecutionAborted as exc:
+            status, error, cause = "ABORTED", exc.error or None, exc.cause or None
+            details = {k: v for k, v in (("error", exc.error), ("cause", exc.cause)) if v}
+            recorder.add(Trace(recorder.events[-1].id), "ExecutionAborted", details)
+        except ExecutionTimedOut:
+            status, error = "TIMED_OUT", "States.Timeout"
+            cause = "The execution ran longer than the state machine's TimeoutSeconds"
+            recorder.add(
+                Trace(recorder.events[-1].id), "ExecutionTimedOut", {"error": error, "cause": cause}
+            )
+        except Exception as exc:  # a bug in lakebox or a handler: fail, never lose it
+            error, cause = "States.Runtime", f"{type(exc).__name__}: {exc}"
+            recorder.add(
+                Trace(recorder.events[-1].id), "ExecutionFailed", {"error": error, "cause": cause}
+            )
+        finally:
+            recorder.flush()
+            self.store.finish_execution(
+                arn,
+                status,
+                self.clock.now(),
+                _dumps(output) if status == "SUCCEEDED" else None,
+                error,
+                cause,
+            )
+            with _ACTIVE_LOCK:
+                _ACTIVE.pop(arn, None)
+            running.done.set()
+
+    def _watch_stop(self, arn: str, running: _Running) -> None:
+        """Notice a StopExecution written by another process."""
+        while not running.done.wait(self.stop_poll_seconds):
+            row = self.store.get_execution(arn)
+            if row is not None and row.stop_request is not None:
+                error, _, cause = row.stop_request.partition("\n")
+                running.cancel.set(ExecutionAborted(error, cause))
+                return
+
+    def describe_execution(self, arn: str) -> Execution:
+        row = self.store.get_execution(arn)
+        if row is None:
+            raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
+        return Execution(
+            row.arn,
+            row.name,
+            row.state_machine_arn,
+            row.status,
+            json.loads(row.input) if row.input is not None else None,
+            json.loads(row.output) if row.output is not None else None,
+            row.error,
+            row.cause,
+            row.start_date,
+            row.stop_date,
+        )
+
+    def get_execution_history(self, arn: str, reverse_order: bool = False) -> list[dict[str, Any]]:
+        """Events in GetExecutionHistory's shape (``id``, ``previousEventId``, ``type``,
+        ``timestamp``, ``<type>EventDetails``)."""
+        self.describe_execution(arn)
+        events = [e.to_dict() for e in self.store.events(arn)]
+        return list(reversed(events)) if reverse_order else events
+
+    def history_events(self, arn: str) -> list[HistoryEvent]:
+        self.describe_execution(arn)
+        return self.store.events(arn)
+
+    def list_executions(
+        self, state_machine: str | None = None, status: str | None = None
+    ) -> list[Execution]:
+        if status is not None and status not in STATUSES:
+            raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
+        sm_arn = self._resolve_machine(state_machine).arn if state_machine else None
+        return [self.describe_execution(r.arn) for r in self.store.list_executions(sm_arn, status)]
+
+    def stop_execution(
+        self, arn: str, error: str | None = None, cause: str | None = None
+    ) -> Execution:
+        row = self.store.get_execution(arn)
+        if row is None:
+            raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
+        if row.status != "RUNNING":
+            return self.describe_execution(arn)
+        with _ACTIVE_LOCK:
+            cancel = _ACTIVE.get(arn)
+        if cancel is not None:
+            cancel.set(ExecutionAborted(error or "", cause or ""))
+            running = self._running.get(arn)
+            if running is not None:
+                running.done.wait(5)
+        elif _owner_alive(row.owner):
+            self.store.request_stop(arn, f"{error or ''}\n{cause or ''}")
+        else:
+            self._finish_orphan(row, "ABORTED", error, cause)
+        return self.describe_execution(arn)
+
+    def _finish_orphan(
+        self, row: ExecutionRow, status: str, error: str | None, cause: str | None
+    ) -> None:
+        last = self.store.last_event_id(row.arn)
+        event_type = "ExecutionAborted" if status == "ABORTED" else "ExecutionFailed"
+        details = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+        if self.store.finish_execution(row.arn, status, self.clock.now(), None, error, cause):
+            self.store.append_events(
+                row.arn, [HistoryEvent(last + 1, last, self.clock.now(), event_type, details)]
+            )
+
+    def recover(self) -> list[str]:
+        """Mark executions whose process died as FAILED, with the reason in the history, so
+        none stays RUNNING forever. Returns their ARNs."""
+        lost = []
+        for row in self.store.list_executions(status="RUNNING"):
+            if _owner_alive(row.owner):
+                continue
+            pid = row.owner.split(":")[1] if ":" in row.owner else "?"
+            self._finish_orphan(
+                row,
+                "FAILED",
+                "Lakebox.ProcessExited",
+                f"The lakebox process running this execution (pid {pid}) exited before it "
+                "finished; start a new execution to run it again",
+            )
+            lost.append(row.arn)
+        return lost
+
+    # ------------------------------------------------------------------ task tokens
+
+    def send_task_success(self, token: str, output: Any) -> None:
+        if isinstance(output, str):
+            try:
+                output = json.loads(output)
+            except json.JSONDecodeError as exc:
+                raise InvalidRequestError(f"Invalid output JSON: {exc.msg}") from exc
+        if not self.tokens.success(token, output):
+            raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
+
+    def send_task_failure(self, token: str, error: str = "", cause: str = "") -> None:
+        if not self.tokens.failure(token, error, cause):
+            raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
+
+    def send_task_heartbeat(self, token: str) -> None:
+        if not self.tokens.heartbeat(token, self.clock.now()):
+            raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
+
+    # ------------------------------------------------------------------ schedules
+
+    @staticmethod
+    def _schedule(row: ScheduleRow) -> Schedule:
+        return Schedule(
+            row.name,
+            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{row.name}",
+            row.expression,
+            row.timezone,
+            row.target_arn,
+            json.loads(row.input),
+            row.state,
+            row.flexible_window_minutes,
+            row.start_date,
+            row.end_date,
+            row.creation_date,
+            row.last_fired_slot,
+            row.last_execution_arn,
+            row.description,
+        )
+
+    def create_schedule(
+        self,
+        name: str,
+        expression: str,
+        target: str,
+        input: Any = None,
+        timezone: str = "UTC",
+        *,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        flexible_window_minutes: int | None = None,
+        enabled: bool = True,
+        description: str = "",
+    ) -> Schedule:
+        """A schedule that starts ``target`` (a state machine name or ARN) with ``input``."""
+        _check_name(name, "schedule")
+        sched.parse_expression(expression)
+        sched.zone(timezone)
+        machine = self._resolve_machine(target)
+        if flexible_window_minutes is not None and not 1 <= flexible_window_minutes <= 1440:
+            raise InvalidRequestError("flexible_window_minutes must be between 1 and 1440")
+        for label, value in (("start_date", start_date), ("end_date", end_date)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidRequestError(f"{label} must be timezone-aware")
+        row = ScheduleRow(
+            name,
+            expression.strip(),
+            timezone,
+            machine.arn,
+            _dumps(input if input is not None else {}),
+            "ENABLED" if enabled else "DISABLED",
+            flexible_window_minutes,
+            start_date,
+            end_date,
+            self.clock.now(),
+            None,
+            None,
+            description,
+        )
+        if not self.store.insert_schedule(row):
+            raise AlreadyExistsError(f"Schedule {name} already exists")
+        return self._schedule(row)
+
+    def get_schedule(self, name: str) -> Schedule:
+        row = self.store.get_schedule(name)
+        if row is None:
+            raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
+        return self._schedule(row)
+
+    def list_schedules(self) -> list[Schedule]:
+        return [self._schedule(r) for r in self.store.list_schedules()]
+
+    def delete_schedule(self, name: str) -> None:
+        if not self.store.delete_schedule(name):
+            raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
+
+    def next_fire_times(
+        self, name: str, count: int = 5, after: datetime | None = None
+    ) -> list[datetime]:
+        s = self.get_schedule(name)
+        expr = sched.parse_expression(s.expression)
+        anchor = s.start_date or s.creation_date
+        start = after or max(
+            self.clock.now(), s.last_fired_slot or anchor - timedelta(microseconds=1)
+        )
+        times = sched.fire_times(expr, start, count, sched.zone(s.timezone), anchor)
+        return [t for t in times if s.end_date is None or t <= s.end_date]
+
+    def run_due(self, now: datetime | None = None) -> list[Firing]:
+        """Fire every schedule with a slot due at ``now``.
+
+        Missed-slot policy: when several slots passed since the last run, only the newest
+        fires, and only if it is at most ``max(15 minutes, flexible window)`` old; older
+        slots are skipped (reported in ``Firing.skipped``). The slot is claimed in the store
+        before the execution starts, so it never fires twice across restarts or
+        concurrent schedulers."""
+        now = now or self.clock.now()
+        fired: list[Firing] = []
+        for row in self.store.list_schedules():
+            if row.state != "ENABLED":
+                continue
+            firing = self._run_schedule(row, now)
+            if firing is not None:
+                fired.append(firing)
+        return fired
+
+    def _run_schedule(self, row: ScheduleRow, now: datetime) -> Firing | None:
+        expr = sched.parse_expression(row.expression)
+        tz = sched.zone(row.timezone)
+        anchor = row.start_date or row.creation_date
+        window = DEFAULT_MISSED_WINDOW
+        if row.flexible_window_minutes:
+            window = max(window, timedelta(minutes=row.flexible_window_minutes))
+        floor = row.last_fired_slot or (anchor - timedelta(microseconds=1))
+        if row.start_date is not None:
+            floor = max(floor, row.start_date - timedelta(microseconds=1))
+        due: list[datetime] = []
+        cursor = floor
+        while True:
+            nxt = sched.next_fire(expr, cursor, tz, anchor)
+            if nxt is None or nxt > now or (row.end_date is not None and nxt > row.end_date):
+                break
+            due.append(nxt)
+            cursor = nxt
+            if len(due) > 100_000:
+                break
+        if not due:
+            return None
+        slot = due[-1]
+        if not self.store.claim_slot(row.name, row.last_fired_slot, slot):
+            return None
+        skipped = len(due) - 1
+        if now - slot > window:
+            return Firing(
+                row.name, slot, None, skipped + 1, "missed: older than the missed-slot window"
+            )
+        name = f"{row.name}-{slot.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"[:80]
+        try:
+            execution = self.start_execution(row.target_arn, json.loads(row.input), name)
+        except Exception as exc:  # the slot is spent either way; report why it did not run
+            return Firing(row.name, slot, None, skipped, f"{type(exc).__name__}: {exc}")
+        self.store.set_last_execution(row.name, execution.arn)
+        return Firing(row.name, slot, execution.arn, skipped)
+
+    def run_scheduler(self, stop: threading.Event, poll_seconds: float = 30.0) -> None:
+        """Loop ``run_due`` until ``stop`` is set (the ``schedule run --loop`` command)."""
+        while not stop.is_set():
+            self.run_due()
+            self.clock.sleep(poll_seconds, stop)
+
+
+def utc(text: str) -> datetime:
+    """Parse an ISO timestamp; naive values are taken as UTC."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

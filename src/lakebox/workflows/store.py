@@ -1,0 +1,402 @@
+"""SQLite persistence for state machines, executions, their history and schedules.
+
+One file (``<metadata_dir>/workflows.sqlite``) in WAL mode so a CLI in another process can
+read while an execution writes. Conditional updates (``WHERE status = 'RUNNING'``,
+``WHERE last_fired_slot IS ?``) make outcomes and schedule slots first-writer-wins across
+processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from lakebox.workflows.history import HistoryEvent
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state_machines (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    type TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    creation_date TEXT NOT NULL,
+    update_date TEXT NOT NULL,
+    revision_id TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_date TEXT NOT NULL,
+    stop_date TEXT,
+    owner TEXT NOT NULL,
+    stop_request TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, start_date);
+CREATE TABLE IF NOT EXISTS events (
+    execution_arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    previous_id INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    type TEXT NOT NULL,
+    details TEXT,
+    PRIMARY KEY (execution_arn, id)
+);
+CREATE TABLE IF NOT EXISTS schedules (
+    name TEXT PRIMARY KEY,
+    expression TEXT NOT NULL,
+    timezone TEXT NOT NULL,
+    target_arn TEXT NOT NULL,
+    input TEXT NOT NULL,
+    state TEXT NOT NULL,
+    flexible_window_minutes INTEGER,
+    start_date TEXT,
+    end_date TEXT,
+    creation_date TEXT NOT NULL,
+    last_fired_slot TEXT,
+    last_execution_arn TEXT,
+    description TEXT NOT NULL DEFAULT ''
+);
+"""
+
+
+@dataclass(frozen=True)
+class StateMachineRow:
+    name: str
+    arn: str
+    definition: str
+    role_arn: str
+    type: str
+    description: str
+    creation_date: datetime
+    update_date: datetime
+    revision_id: str
+
+
+@dataclass(frozen=True)
+class ExecutionRow:
+    arn: str
+    name: str
+    state_machine_arn: str
+    definition: str
+    status: str
+    input: str | None
+    output: str | None
+    error: str | None
+    cause: str | None
+    start_date: datetime
+    stop_date: datetime | None
+    owner: str
+    stop_request: str | None
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    name: str
+    expression: str
+    timezone: str
+    target_arn: str
+    input: str
+    state: str
+    flexible_window_minutes: int | None
+    start_date: datetime | None
+    end_date: datetime | None
+    creation_date: datetime
+    last_fired_slot: datetime | None
+    last_execution_arn: str | None
+    description: str
+
+
+def _ts(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _req_dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+class WorkflowStore:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._con = sqlite3.connect(
+            self.path, check_same_thread=False, timeout=30, isolation_level=None
+        )
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA synchronous=NORMAL")
+        self._con.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def _exec(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            return self._con.execute(sql, tuple(args))
+
+    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._con.execute(sql, tuple(args)).fetchall()
+
+    # ---------------------------------------------------------------- state machines
+
+    def insert_state_machine(self, row: StateMachineRow) -> bool:
+        try:
+            self._exec(
+                "INSERT INTO state_machines VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    row.name,
+                    row.arn,
+                    row.definition,
+                    row.role_arn,
+                    row.type,
+                    row.description,
+                    _ts(row.creation_date),
+                    _ts(row.update_date),
+                    row.revision_id,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def update_state_machine(self, row: StateMachineRow) -> None:
+        self._exec(
+            "UPDATE state_machines SET definition=?, role_arn=?, description=?, update_date=?, "
+            "revision_id=? WHERE arn=?",
+            (
+                row.definition,
+                row.role_arn,
+                row.description,
+                _ts(row.update_date),
+                row.revision_id,
+                row.arn,
+            ),
+        )
+
+    def get_state_machine(self, arn: str) -> StateMachineRow | None:
+        rows = self._all("SELECT * FROM state_machines WHERE arn=?", (arn,))
+        return self._sm(rows[0]) if rows else None
+
+    def list_state_machines(self) -> list[StateMachineRow]:
+        return [self._sm(r) for r in self._all("SELECT * FROM state_machines ORDER BY name")]
+
+    def delete_state_machine(self, arn: str) -> bool:
+        return self._exec("DELETE FROM state_machines WHERE arn=?", (arn,)).rowcount > 0
+
+    @staticmethod
+    def _sm(r: tuple[Any, ...]) -> StateMachineRow:
+        return StateMachineRow(
+            r[0], r[1], r[2], r[3], r[4], r[5], _req_dt(r[6]), _req_dt(r[7]), r[8]
+        )
+
+    # ---------------------------------------------------------------- executions
+
+    def insert_execution(self, row: ExecutionRow) -> bool:
+        try:
+            self._exec(
+                "INSERT INTO executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.arn,
+                    row.name,
+                    row.state_machine_arn,
+                    row.definition,
+                    row.status,
+                    row.input,
+                    row.output,
+                    row.error,
+                    row.cause,
+                    _ts(row.start_date),
+                    _ts(row.stop_date),
+                    row.owner,
+                    row.stop_request,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def finish_execution(
+        self,
+        arn: str,
+        status: str,
+        stop: datetime,
+        output: str | None,
+        error: str | None,
+        cause: str | None,
+    ) -> bool:
+        """Record the outcome unless someone else already did (first writer wins)."""
+        cur = self._exec(
+            "UPDATE executions SET status=?, stop_date=?, output=?, error=?, cause=? "
+            "WHERE arn=? AND status='RUNNING'",
+            (status, _ts(stop), output, error, cause, arn),
+        )
+        return cur.rowcount > 0
+
+    def request_stop(self, arn: str, reason: str) -> bool:
+        cur = self._exec(
+            "UPDATE executions SET stop_request=? WHERE arn=? AND status='RUNNING'", (reason, arn)
+        )
+        return cur.rowcount > 0
+
+    def get_execution(self, arn: str) -> ExecutionRow | None:
+        rows = self._all("SELECT * FROM executions WHERE arn=?", (arn,))
+        return self._ex(rows[0]) if rows else None
+
+    def list_executions(
+        self, state_machine_arn: str | None = None, status: str | None = None
+    ) -> list[ExecutionRow]:
+        sql, args = "SELECT * FROM executions WHERE 1=1", []
+        if state_machine_arn:
+            sql += " AND state_machine_arn=?"
+            args.append(state_machine_arn)
+        if status:
+            sql += " AND status=?"
+            args.append(status)
+        sql += " ORDER BY start_date DESC, arn"
+        return [self._ex(r) for r in self._all(sql, args)]
+
+    @staticmethod
+    def _ex(r: tuple[Any, ...]) -> ExecutionRow:
+        return ExecutionRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            _req_dt(r[9]),
+            _dt(r[10]),
+            r[11],
+            r[12],
+        )
+
+    # ---------------------------------------------------------------- events
+
+    def append_events(self, arn: str, events: list[HistoryEvent]) -> None:
+        with self._lock:
+            self._con.execute("BEGIN")
+            try:
+                self._con.executemany(
+                    "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?)",
+                    [
+                        (
+                            arn,
+                            e.id,
+                            e.previous_event_id,
+                            _ts(e.timestamp),
+                            e.type,
+                            json.dumps(e.details) if e.details is not None else None,
+                        )
+                        for e in events
+                    ],
+                )
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+
+    def events(self, arn: str) -> list[HistoryEvent]:
+        rows = self._all(
+            "SELECT id, previous_id, timestamp, type, details FROM events "
+            "WHERE execution_arn=? ORDER BY id",
+            (arn,),
+        )
+        return [
+            HistoryEvent(
+                r[0], r[1], _req_dt(r[2]), r[3], json.loads(r[4]) if r[4] is not None else None
+            )
+            for r in rows
+        ]
+
+    def last_event_id(self, arn: str) -> int:
+        rows = self._all("SELECT MAX(id) FROM events WHERE execution_arn=?", (arn,))
+        return int(rows[0][0] or 0)
+
+    # ---------------------------------------------------------------- schedules
+
+    def insert_schedule(self, row: ScheduleRow) -> bool:
+        try:
+            self._exec(
+                "INSERT INTO schedules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    row.name,
+                    row.expression,
+                    row.timezone,
+                    row.target_arn,
+                    row.input,
+                    row.state,
+                    row.flexible_window_minutes,
+                    _ts(row.start_date),
+                    _ts(row.end_date),
+                    _ts(row.creation_date),
+                    _ts(row.last_fired_slot),
+                    row.last_execution_arn,
+                    row.description,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            return False
+        return True
+
+    def get_schedule(self, name: str) -> ScheduleRow | None:
+        rows = self._all("SELECT * FROM schedules WHERE name=?", (name,))
+        return self._sc(rows[0]) if rows else None
+
+    def list_schedules(self) -> list[ScheduleRow]:
+        return [self._sc(r) for r in self._all("SELECT * FROM schedules ORDER BY name")]
+
+    def delete_schedule(self, name: str) -> bool:
+        return self._exec("DELETE FROM schedules WHERE name=?", (name,)).rowcount > 0
+
+    def claim_slot(self, name: str, previous: datetime | None, slot: datetime) -> bool:
+        """Move ``last_fired_slot`` from ``previous`` to ``slot``; False when another
+        scheduler (or an earlier run) got there first, so a slot never fires twice."""
+        cur = self._exec(
+            "UPDATE schedules SET last_fired_slot=? WHERE name=? AND last_fired_slot IS ?",
+            (_ts(slot), name, _ts(previous)),
+        )
+        return cur.rowcount > 0
+
+    def set_last_execution(self, name: str, arn: str) -> None:
+        self._exec("UPDATE schedules SET last_execution_arn=? WHERE name=?", (arn, name))
+
+    @staticmethod
+    def _sc(r: tuple[Any, ...]) -> ScheduleRow:
+        return ScheduleRow(
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            r[5],
+            r[6],
+            _dt(r[7]),
+            _dt(r[8]),
+            _req_dt(r[9]),
+            _dt(r[10]),
+            r[11],
+            r[12],
+        )

@@ -1,0 +1,24 @@
+"""Task resources: a registry keyed by resource ARN pattern and the built-in integrations."""
+
+from lakebox.workflows.tasks.registry import (
+    DEFAULT_REGISTRY,
+    IntegrationPattern,
+    ResourceRegistry,
+    TaskContext,
+    TaskHandler,
+    register_resource,
+)
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "IntegrationPattern",
+    "ResourceRegistry",
+    "TaskContext",
+    "TaskHandler",
+    "register_resource",
+]
+
+# The built-in resources (Lambda, SNS, ECS) register themselves on import.
+from lakebox.workflows.tasks import builtin as _builtin
+
+del _builtin

@@ -1,0 +1,307 @@
+"""Built-in task resources under AWS's names, so existing definitions run unchanged:
+Lambda (optimised ``lambda:invoke`` and plain function ARNs) -> registered Python functions,
+``sns:publish`` -> notification sinks, ``ecs:runTask`` -> registered shell commands."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import shlex
+import subprocess
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lakebox.workflows.errors import StatesError
+from lakebox.workflows.tasks.notify import Notification, NotificationSink
+from lakebox.workflows.tasks.registry import (
+    DEFAULT_REGISTRY,
+    IntegrationPattern,
+    ResourceRegistry,
+    TaskContext,
+)
+
+REGION = "local"
+ACCOUNT = "000000000000"
+
+# ----------------------------------------------------------------------------- Lambda
+
+
+@dataclass
+class LambdaContext:
+    """The subset of AWS Lambda's context object a handler usually reads."""
+
+    function_name: str
+    aws_request_id: str
+    invoked_function_arn: str
+    deadline: float | None = None
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 128
+
+    def get_remaining_time_in_millis(self) -> int:
+        if self.deadline is None:
+            return 900_000
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+def function_name(reference: str) -> str:
+    """Name part of a function name, partial ARN or full ARN (qualifier dropped)."""
+    if reference.startswith("arn:"):
+        parts = reference.split(":")
+        # arn:aws:lambda:region:account:function:name[:qualifier]
+        return parts[6] if len(parts) > 6 else parts[-1]
+    parts = reference.split(":")
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[2]
+    return parts[0]
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def _accepts_context(fn: Callable[..., Any]) -> bool:
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+
+
+def call_function(reference: str, payload: Any, ctx: TaskContext) -> Any:
+    """Run a registered function like Lambda would: an exception becomes an error named
+    after its class, with Lambda's JSON cause (errorMessage, errorType, stackTrace)."""
+    name = function_name(reference)
+    fn = ctx.registry.function(name)
+    if fn is None:
+        raise StatesError(
+            "Lambda.ResourceNotFoundException",
+            f"Function not found: {function_arn(name)} (register it with "
+            f"WorkflowService.register_function({name!r}, fn))",
+        )
+    request_id = str(uuid.uuid4())
+    deadline = None
+    if ctx.timeout_seconds is not None and ctx.timeout_seconds < 99999999:
+        deadline = time.monotonic() + ctx.timeout_seconds
+    lctx = LambdaContext(name, request_id, function_arn(name), deadline)
+    try:
+        result = fn(payload, lctx) if _accepts_context(fn) else fn(payload)
+    except StatesError:
+        raise
+    except Exception as exc:
+        error_type = type(exc).__name__
+        cause = {
+            "errorMessage": str(exc),
+            "errorType": error_type,
+            "requestId": request_id,
+            "stackTrace": traceback.format_tb(exc.__traceback__)[1:],
+        }
+        raise StatesError(error_type, json.dumps(cause)) from exc
+    try:
+        return json.loads(json.dumps(result))
+    except (TypeError, ValueError) as exc:
+        raise StatesError(
+            "Lambda.Unknown", f"The function {name} returned a value that is not JSON: {exc}"
+        ) from exc
+
+
+def lambda_invoke(params: Any, ctx: TaskContext) -> Any:
+    if not isinstance(params, dict) or not isinstance(params.get("FunctionName"), str):
+        raise StatesError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
+    payload = params.get("Payload", {})
+    if isinstance(payload, str):
+        try:
+            payload = json.loads(payload)
+        except json.JSONDecodeError:
+            pass
+    result = call_function(params["FunctionName"], payload, ctx)
+    if ctx.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
+        return result
+    status = 202 if params.get("InvocationType") == "Event" else 200
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": "" if status == 202 else result,
+        "SdkHttpMetadata": {"HttpStatusCode": status},
+        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
+        "StatusCode": status,
+    }
+
+
+def lambda_function(params: Any, ctx: TaskContext) -> Any:
+    return call_function(ctx.resource, params, ctx)
+
+
+# ----------------------------------------------------------------------------- SNS
+
+
+def topic_name(reference: str) -> str:
+    return reference.rsplit(":", 1)[-1]
+
+
+def topic_arn(name: str) -> str:
+    return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+
+
+def sns_publish(params: Any, ctx: TaskContext) -> Any:
+    if not isinstance(params, dict):
+        raise StatesError("States.Runtime", "sns:publish needs an object of parameters")
+    target = params.get("TopicArn") or params.get("TargetArn")
+    if not isinstance(target, str):
+        raise StatesError("SNS.InvalidParameterException", "TopicArn or TargetArn is required")
+    if "Message" not in params:
+        raise StatesError("SNS.InvalidParameterException", "Message is required")
+    sinks = ctx.registry.topic(target) or ctx.registry.topic(topic_name(target))
+    if sinks is None:
+        raise StatesError(
+            "SNS.NotFoundException",
+            f"Topic does not exist: {target} (register a sink with WorkflowService.register_topic)",
+        )
+    message = params["Message"]
+    if not isinstance(message, str):
+        message = json.dumps(message, separators=(",", ":"))
+    note = Notification(
+        message_id=str(uuid.uuid4()),
+        topic_arn=target if target.startswith("arn:") else topic_arn(target),
+        subject=params.get("Subject"),
+        message=message,
+        attributes=params.get("MessageAttributes") or {},
+        timestamp=ctx.clock.now(),
+    )
+    for sink in sinks if isinstance(sinks, list | tuple) else [sinks]:
+        sink.deliver(note)
+    return {
+        "MessageId": note.message_id,
+        "SdkHttpMetadata": {"HttpStatusCode": 200},
+        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
+    }
+
+
+# ----------------------------------------------------------------------------- ECS
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command standing in for an ECS task definition."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    max_output: int = 64 * 1024
+
+    @classmethod
+    def of(
+        cls,
+        command: str | Sequence[str],
+        env: Mapping[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> Command:
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        if not argv:
+            raise ValueError("a command needs at least a program name")
+        return cls(tuple(argv), dict(env or {}), str(cwd) if cwd is not None else None)
+
+
+def task_definition_name(reference: str) -> str:
+    """``arn:aws:ecs:...:task-definition/etl:3`` or ``etl:3`` -> ``etl``."""
+    name = reference.rsplit("/", 1)[-1] if reference.startswith("arn:") else reference
+    return name.split(":", 1)[0]
+
+
+def ecs_run_task(params: Any, ctx: TaskContext) -> Any:
+    if not isinstance(params, dict) or not isinstance(params.get("TaskDefinition"), str):
+        raise StatesError("ECS.InvalidParameterException", "TaskDefinition is required")
+    family = task_definition_name(params["TaskDefinition"])
+    command: Command | None = ctx.registry.command(family)
+    if command is None:
+        raise StatesError(
+            "ECS.ClientException",
+            f"Unable to find task definition '{params['TaskDefinition']}' (register a command "
+            f"with WorkflowService.register_command({family!r}, ...))",
+        )
+    argv = list(command.argv)
+    env = {**os.environ, **command.env}
+    for override in (params.get("Overrides") or {}).get("ContainerOverrides") or []:
+        if override.get("Command"):
+            argv = [str(a) for a in override["Command"]]
+        for pair in override.get("Environment") or []:
+            env[str(pair["Name"])] = str(pair.get("Value", ""))
+    cluster = params.get("Cluster", "default")
+    task_id = uuid.uuid4().hex
+    task = {
+        "TaskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{task_definition_name(cluster)}/{task_id}",
+        "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:1",
+        "ClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}",
+        "LaunchType": params.get("LaunchType", "FARGATE"),
+        "Overrides": params.get("Overrides") or {},
+        "StartedAt": ctx.clock.now().isoformat(),
+    }
+    if ctx.pattern is not IntegrationPattern.RUN_JOB:
+        try:
+            subprocess.Popen(
+                argv,
+                env=env,
+                cwd=command.cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise StatesError("ECS.ClientException", f"cannot start {argv[0]}: {exc}") from exc
+        return {
+            "Tasks": [{**task, "LastStatus": "PROVISIONING", "DesiredStatus": "RUNNING"}],
+            "Failures": [],
+        }
+    timeout = (
+        ctx.timeout_seconds if ctx.timeout_seconds and ctx.timeout_seconds < 99999999 else None
+    )
+    try:
+        done = subprocess.run(
+            argv,
+            env=env,
+            cwd=command.cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise StatesError("States.Timeout", f"{argv[0]} ran longer than {timeout} s") from exc
+    except OSError as exc:
+        raise StatesError("ECS.ClientException", f"cannot start {argv[0]}: {exc}") from exc
+    container = {
+        "Name": family,
+        "ExitCode": done.returncode,
+        "LastStatus": "STOPPED",
+        "Stdout": done.stdout[-command.max_output :],
+        "Stderr": done.stderr[-command.max_output :],
+    }
+    task.update(
+        {
+            "LastStatus": "STOPPED",
+            "DesiredStatus": "STOPPED",
+            "StopCode": "EssentialContainerExited",
+            "StoppedReason": "Essential container in task exited",
+            "StoppedAt": ctx.clock.now().isoformat(),
+            "Containers": [container],
+        }
+    )
+    if done.returncode != 0:
+        raise StatesError("States.TaskFailed", json.dumps(task))
+    return task
+
+
+def install(registry: ResourceRegistry) -> None:
+    registry.register("arn:aws:states:::lambda:invoke", lambda_invoke)
+    registry.register("arn:aws:lambda:*:*:function:*", lambda_function, wait_for_task_token=False)
+    registry.register("arn:aws:states:::sns:publish", sns_publish)
+    registry.register("arn:aws:states:::ecs:runTask", ecs_run_task, sync=True)
+
+
+install(DEFAULT_REGISTRY)
+
+__all__ = ["Command", "LambdaContext", "NotificationSink", "install"]
