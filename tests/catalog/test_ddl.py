@@ -839,3 +839,41 @@ def test_render_uses_hive_layout() -> None:
         "ROW FORMAT SERDE\n  'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'" in text
     )
     assert text.endswith("TBLPROPERTIES (\n  'parquet.compression'='SNAPPY')")
+
+
+@pytest.mark.parametrize(
+    ("sql", "error", "match"),
+    [
+        (
+            "CREATE EXTERNAL TABLE t (a int) LOCATION 's3://b/'; SELECT 1",
+            SqlSyntaxError,
+            "one statement",
+        ),
+        (
+            "CREATE EXTERNAL TABLE t (a int) ROW FORMAT SERDE 'x' ROW FORMAT SERDE 'y'",
+            SqlSyntaxError,
+            "repeats",
+        ),
+        (
+            "CREATE EXTERNAL TABLE t (a int) STORED AS PARQUET STORED AS ORC",
+            SqlSyntaxError,
+            "repeats",
+        ),
+        ("CREATE EXTERNAL TABLE t (a int) WITH (format='PARQUET')", UnsupportedError, "CTAS"),
+        ("CREATE EXTERNAL TABLE t (a int) STORED AS XML", SemanticError, "XML"),
+        ("CREATE EXTERNAL TABLE t LOCATION 's3://b/'", SqlSyntaxError, "column list"),
+        ("CREATE EXTERNAL TABLE t (a int) PARTITIONED BY (b)", SemanticError, "b needs"),
+        ("CREATE OR REPLACE TABLE t (a int)", SqlSyntaxError, "only to views"),
+        ("SHOW TABLES extra junk", SqlSyntaxError, "unexpected text"),
+    ],
+)
+def test_create_table_errors(sql: str, error: type[Exception], match: str) -> None:
+    with pytest.raises(error, match=match):
+        ddl.parse_ddl(sql)
+
+
+def test_describe_paths_and_partitions_parse() -> None:
+    stmt = ddl.parse_ddl("DESCRIBE FORMATTED db.t PARTITION (dt='x') col.f.'$elem$'")
+    assert stmt == ddl.Describe(
+        ddl.TableRef("db", "t"), "FORMATTED", "col.f.$elem$", ddl.PartitionSpec({"dt": "x"})
+    )

@@ -395,3 +395,76 @@ def test_describe_lists_columns_and_partition_information(lake: Lake) -> None:
     assert formatted["Table Type:"] == "EXTERNAL_TABLE"
     extended = lake.run("DESCRIBE EXTENDED t").rows[-1]
     assert extended[0] == "Detailed Table Information" and "location:s3://b/t/" in extended[1]
+
+
+def test_describe_says_from_deserializer_for_serde_defined_schemas(lake: Lake) -> None:
+    lake.run(DOC_DDL["openx_json_mapping"])
+    rows = lake.run("DESCRIBE impressions").rows
+    assert rows[0] == ("requestbegintime", "string", "from deserializer")
+    assert rows[-1] == ("dt", "string", "")
+    lake.run("CREATE EXTERNAL TABLE pq (a int) STORED AS PARQUET LOCATION 's3://b/pq/'")
+    assert lake.run("DESCRIBE pq").rows == [("a", "int", "")]
+
+
+@pytest.mark.parametrize(
+    ("path", "row"),
+    [
+        (
+            "user",
+            (
+                "user",
+                "struct<id:int,tags:array<string>,attrs:map<string,double>>",
+                "from deserializer",
+            ),
+        ),
+        ("user.id", ("id", "int", "from deserializer")),
+        ("user.tags.'$elem$'", ("$elem$", "string", "from deserializer")),
+        ("`user`.attrs.'$key$'", ("$key$", "string", "from deserializer")),
+        ("user.attrs.'$value$'", ("$value$", "double", "from deserializer")),
+    ],
+)
+def test_describe_column_paths(lake: Lake, path: str, row: tuple[str, str, str]) -> None:
+    lake.run(
+        "CREATE EXTERNAL TABLE j (`user` struct<id:int, tags:array<string>, "
+        "attrs:map<string,double>>) ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' "
+        "LOCATION 's3://b/j/'"
+    )
+    assert lake.run(f"DESCRIBE j {path}").rows == [row]
+
+
+def test_describe_bad_path_and_partition(logs: Lake) -> None:
+    with pytest.raises(SemanticError, match="does not name a field"):
+        logs.run("DESCRIBE logs msg.nope")
+    with pytest.raises(EntityNotFoundError, match="not found"):
+        logs.run("DESCRIBE logs PARTITION (year='2024', month=1)")
+    logs.run("ALTER TABLE logs ADD PARTITION (year='2024', month=1)")
+    assert logs.run("DESCRIBE logs PARTITION (year='2024', month=1) msg").rows == [
+        ("msg", "string", "")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("props", "match"),
+    [
+        ("'avro.schema.literal'='{not json'", "not a valid Avro schema"),
+    ],
+)
+def test_the_readers_validation_rejects_bad_serde_properties(
+    lake: Lake, props: str, match: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match=match):
+        lake.run(
+            "CREATE EXTERNAL TABLE a (x int) ROW FORMAT SERDE "
+            f"'org.apache.hadoop.hive.serde2.avro.AvroSerDe' WITH SERDEPROPERTIES ({props}) "
+            "STORED AS AVRO LOCATION 's3://b/a/'"
+        )
+    assert not lake.catalog.table_exists("default", "a")
+
+
+def test_json_mapping_must_name_a_column(lake: Lake) -> None:
+    with pytest.raises(InvalidRequestError, match=r"mapping\.nope"):
+        lake.run(
+            "CREATE EXTERNAL TABLE j (x int) ROW FORMAT SERDE "
+            "'org.openx.data.jsonserde.JsonSerDe' WITH SERDEPROPERTIES "
+            "('mapping.nope'='y') LOCATION 's3://b/j/'"
+        )

@@ -236,7 +236,9 @@ class ShowTblProperties(DdlStatement):
 class Describe(DdlStatement):
     ref: TableRef
     style: str | None = None  # EXTENDED | FORMATTED
+    #: ``col`` or a path into it: ``col.field``, ``col.$elem$``, ``col.$key$``, ``col.$value$``
     column: str | None = None
+    partition: PartitionSpec | None = None
 
 
 def normalize_column_type(text: str) -> str:
@@ -765,12 +767,14 @@ def _parse_describe(p: _Parser) -> Describe:
     ):
         style = p.advance().text.upper()
     ref = p.table_ref()
+    partition = p.partition_spec() if p.accept("PARTITION") else None
     column = None
     if p.tok.kind in ("WORD", "QIDENT", "DQ"):
         column = p.identifier().lower()
         while p.accept_punct("."):
-            column += "." + p.identifier().lower()
-    return Describe(ref, style, column)
+            part = p.string() if p.tok.kind == "STRING" else p.identifier("a field name")
+            column += "." + part.lower()
+    return Describe(ref, style, column, partition)
 
 
 # -- CREATE EXTERNAL TABLE via sqlglot ------------------------------------------------------
@@ -813,7 +817,7 @@ def _column(node: exp.Expression, what: str) -> Column:
 
 def _create_table_from_ast(sql: str) -> tuple[Table, bool]:
     try:
-        tree = sqlglot.parse_one(sql, read="athena")
+        trees = [t for t in sqlglot.parse(sql, read="athena") if t is not None]
     except ParseError as err:
         _find_bad_type(sql)
         first = err.errors[0] if err.errors else {}
@@ -822,6 +826,9 @@ def _create_table_from_ast(sql: str) -> tuple[Table, bool]:
         ) from err
     except TokenError as err:
         raise SqlSyntaxError(f"cannot tokenize the statement: {err}") from err
+    if len(trees) != 1:
+        raise SqlSyntaxError("expected exactly one statement; run statements one at a time")
+    tree = trees[0]
     if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
         raise SqlSyntaxError("CREATE EXTERNAL TABLE needs a column list: (name type, ...)")
     if tree.args.get("expression") is not None:
@@ -839,9 +846,18 @@ def _create_table_from_ast(sql: str) -> tuple[Table, bool]:
     stored_as: str | None = None
     delimited: dict[str, str] | None = None
     props = tree.args.get("properties")
+    seen: set[type] = set()
     for prop in props.expressions if props else []:
         if isinstance(prop, exp.ExternalProperty):
             continue
+        clause = (
+            exp.RowFormatSerdeProperty
+            if isinstance(prop, exp.RowFormatDelimitedProperty)
+            else type(prop)
+        )
+        if clause in seen and clause not in (exp.Property, exp.SerdeProperties):
+            raise SqlSyntaxError(f"clause {prop.sql('hive')[:60]!r} repeats an earlier one")
+        seen.add(clause)
         if isinstance(prop, exp.SchemaCommentProperty):
             table.comment = _lit(prop.this)
         elif isinstance(prop, exp.PartitionedByProperty):
@@ -867,6 +883,11 @@ def _create_table_from_ast(sql: str) -> tuple[Table, bool]:
             if isinstance(prop.this, exp.InputOutputFormat):
                 table.input_format = _lit(prop.this.args.get("input_format"))
                 table.output_format = _lit(prop.this.args.get("output_format"))
+            elif isinstance(prop.this, exp.Literal) and prop.this.is_string:
+                raise UnsupportedError(
+                    "WITH (format = ...) table properties belong to CTAS and Iceberg tables; "
+                    "CREATE EXTERNAL TABLE takes STORED AS <format>"
+                )
             else:
                 stored_as = _lit(prop.this).upper()
                 if stored_as not in STORED_AS:

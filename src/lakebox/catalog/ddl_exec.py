@@ -12,9 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
+from sqlglot import exp
+
 from lakebox.catalog import ddl
 from lakebox.catalog.model import VIRTUAL_VIEW, Column, Database, Partition, Table, partition_path
 from lakebox.catalog.store import CatalogStore
+from lakebox.catalog.types import hive_type, parse_type
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
@@ -49,6 +52,24 @@ ATHENA_SERDES = frozenset(
         "org.apache.hadoop.hive.serde2.columnar.ColumnarSerDe",
     )
 )
+
+#: SerDes whose schema Hive takes from the metastore; DESCRIBE shows "from deserializer"
+#: as the comment of an uncommented column of any other SerDe (hive.serdes.using.metastore.
+#: for.schema)
+METASTORE_SCHEMA_SERDES = frozenset(
+    s.lower()
+    for s in (
+        ddl.LAZY_SIMPLE_SERDE,
+        "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
+        "org.apache.hadoop.hive.serde2.columnar.ColumnarSerDe",
+        "org.apache.hadoop.hive.serde2.dynamic_type.DynamicSerDe",
+        "org.apache.hadoop.hive.serde2.MetadataTypedColumnsetSerDe",
+        "org.apache.hadoop.hive.serde2.columnar.LazyBinaryColumnarSerDe",
+        "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
+        "org.apache.hadoop.hive.serde2.lazybinary.LazyBinarySerDe",
+    )
+)
+FROM_DESERIALIZER = "from deserializer"
 
 _ALIGN = 20  # Hive pads DESCRIBE fields to 20 characters
 
@@ -441,23 +462,64 @@ def _show_tblproperties(ctx: _Ctx, stmt: ddl.ShowTblProperties) -> DdlResult:
     return DdlResult(["prpt_name", "prpt_value"], list(table.parameters.items()))
 
 
-def _col_row(col: Column) -> tuple[str, str, str]:
+def _col_row(col: Column, deserializer: bool = False) -> tuple[str, str, str]:
+    if col.comment is None and deserializer:
+        return (col.name, col.type, FROM_DESERIALIZER)
     return (col.name, col.type, col.comment or "")
+
+
+def _schema_from_deserializer(table: Table) -> bool:
+    if table.is_view or not table.serde_library:
+        return False
+    return table.serde_library.lower() not in METASTORE_SCHEMA_SERDES
+
+
+def _describe_path(table: Table, path: str) -> tuple[str, str, str]:
+    """DESCRIBE t col.field / col.$elem$ / col.$key$ / col.$value$ (Hive's column paths)."""
+    first, *rest = path.split(".")
+    col = table.column(first)
+    if col is None:
+        raise SemanticError(f"Column {first} does not exist in {table.qualified_name}")
+    if not rest:
+        is_data = col in table.columns
+        return _col_row(col, is_data and _schema_from_deserializer(table))
+    dt = parse_type(col.type)
+    for part in rest:
+        child: exp.Expression | None = None
+        if dt.this == exp.DType.STRUCT:
+            child = next((f.args["kind"] for f in dt.expressions if f.name.lower() == part), None)
+        elif dt.this == exp.DType.ARRAY and part == "$elem$":
+            child = dt.expressions[0]
+        elif dt.this == exp.DType.MAP and part in ("$key$", "$value$"):
+            child = dt.expressions[0 if part == "$key$" else 1]
+        if not isinstance(child, exp.DataType):
+            raise SemanticError(
+                f"{path} does not name a field of column {first} "
+                f"({col.type}) in {table.qualified_name}"
+            )
+        dt = child
+    return (rest[-1], hive_type(dt), FROM_DESERIALIZER)
 
 
 def _describe(ctx: _Ctx, stmt: ddl.Describe) -> DdlResult:
     table = ctx.table(stmt.ref, want_view=None)
     header = ["col_name", "data_type", "comment"]
+    if stmt.partition is not None:
+        values = _ordered_values(table, stmt.partition)
+        if not any(
+            p.values == values for p in ctx.catalog.get_partitions(table.database, table.name)
+        ):
+            raise EntityNotFoundError(
+                f"Partition {_spec_text(stmt.partition)} of {table.qualified_name} not found"
+            )
     if stmt.column is not None:
-        col = table.column(stmt.column)
-        if col is None:
-            raise SemanticError(f"Column {stmt.column} does not exist in {table.qualified_name}")
-        return DdlResult(header, [_col_row(col)], aligned=True)
+        return DdlResult(header, [_describe_path(table, stmt.column)], aligned=True)
     blank = ("", "", "")
     rows: list[tuple[str, ...]] = []
     if stmt.style == "FORMATTED":
         rows += [("# col_name", "data_type", "comment"), blank]
-    rows += [_col_row(c) for c in table.columns]
+    deserializer = _schema_from_deserializer(table)
+    rows += [_col_row(c, deserializer) for c in table.columns]
     if table.partition_keys:
         rows += [
             blank,
