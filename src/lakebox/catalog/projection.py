@@ -48,7 +48,8 @@ from lakebox.sql.constraints import (
 #: Most candidate partitions one query may enumerate. Athena's documented limit for
 #: projected partitions per query is 1,000,000; lakebox uses the same bound so a query that
 #: runs on Athena runs here, while a filter-less query over a huge space fails fast instead
-#: of listing storage for hours. Enumeration is lazy: the bound caps work, not memory.
+#: of listing storage for hours. Counts are known before any value is rendered, so the
+#: bound caps both work and memory.
 PROJECTED_PARTITION_LIMIT = 1_000_000
 
 TEMPLATE_PROPERTY = "storage.location.template"
