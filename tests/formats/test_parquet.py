@@ -238,3 +238,9 @@ def test_struct_fields_take_declared_spelling(
     write(storage, "a.parquet", pa.table({"c": [data]}))
     result = scan(storage, tmp_path, make_table([("c", declared)], PARQUET_SERDE))
     assert result.column("c") == [expected]
+
+
+def test_key_value_folders_do_not_become_columns(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "year=2024/a.parquet", pa.table({"id": [1]}))
+    table = make_table([("id", "bigint"), ("year", "int")], PARQUET_SERDE)
+    assert scan(storage, tmp_path, table).rows() == [{"id": 1, "year": None}]

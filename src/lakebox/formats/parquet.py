@@ -96,11 +96,9 @@ class ParquetReader(FormatReader):
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
         paths = sql_list([f.engine_path for f in request.files])
         by_index = _flag(request, "parquet.column.index.access")
-        source = (
-            f"read_parquet({paths}, union_by_name = true)"
-            if not by_index
-            else f"read_parquet({paths})"
-        )
+        # partition columns come from the catalog, never from DuckDB guessing key=value folders
+        options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
+        source = f"read_parquet({paths}, {options})"
         if not request.columns:
             return f"SELECT NULL AS __lakebox_empty FROM {source}"
         try:
