@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import pytest
@@ -145,6 +146,8 @@ def test_java_regex_translation(java: str, re2: str, groups: int) -> None:
         (r"([a-z&&[^aeiou]])", "intersection"),
         (r"(\p{javaLowerCase})", "javaLowerCase"),
         (r"(?x)(a)", "inline flags"),
+        (r"(?=(a))(a)", "inside a look-ahead"),
+        (r"(?=(a))(a)", "inside a look-ahead"),
     ],
 )
 def test_java_only_syntax_is_rejected_by_name(java: str, needle: str) -> None:
@@ -168,3 +171,116 @@ def test_validate_rejects_bad_properties(
     t = lake.table(columns, serde=REGEX_SERDE, serde_params=params)
     with pytest.raises(InvalidRequestError, match=needle):
         RegexReader().validate(t)
+
+
+# AWS's CloudFront example DDL, as the catalog holds it once the DDL string is unescaped
+CLOUDFRONT_REGEX = (
+    r"^(?!#)([^ ]+)\s+([^ ]+)\s+([^ ]+)\s+([^ ]+)\s+([^ ]+)\s+([^ ]+)\s+([^ ]+)\s+([^ ]+)"
+    r"\s+([^ ]+)\s+([^ ]+)\s+[^\(]+[\(]([^\;]+).*\%20([^\/]+)[\/](.*)$"
+)
+CLOUDFRONT_COLUMNS = [
+    ("date", "date"),
+    ("time", "string"),
+    ("location", "string"),
+    ("bytes", "int"),
+    ("requestip", "string"),
+    ("method", "string"),
+    ("host", "string"),
+    ("uri", "string"),
+    ("status", "int"),
+    ("referrer", "string"),
+    ("os", "string"),
+    ("browser", "string"),
+    ("browserversion", "string"),
+]
+CLOUDFRONT_LINE = (
+    "2014-07-05\t20:00:09\tDFW3\t4260\t10.0.0.15\tGET\teabcd12345678.cloudfront.net"
+    "\t/test-image-1.jpeg\t200\t-\tMozilla/5.0%20(MacOS;%20U;%20Windows%20NT%205.1)"
+    "%20Gecko/2009040821%20IE/3.0.9"
+)
+
+
+def test_aws_cloudfront_example_with_leading_negative_lookahead(lake: Lake) -> None:
+    t = lake.table(
+        CLOUDFRONT_COLUMNS, serde=REGEX_SERDE, serde_params={"input.regex": CLOUDFRONT_REGEX}
+    )
+    lake.write(
+        t,
+        "cf.log",
+        "\n".join(["#Version: 1.0", "#" + CLOUDFRONT_LINE, CLOUDFRONT_LINE]) + "\n",
+        codec="gzip",
+    )
+    rows = lake.read(t, columns=["date", "bytes", "status", "os", "browser", "browserversion"])
+    assert rows == [
+        (None, None, None, None, None, None),
+        (None, None, None, None, None, None),
+        (dt.date(2014, 7, 5), 4260, 200, "MacOS", "IE", "3.0.9"),
+    ]
+
+
+ELB_REGEX = (
+    r"([^ ]*) ([^ ]*) ([^ ]*):([0-9]*) ([^ ]*)[:-]([0-9]*) ([-.0-9]*) ([-.0-9]*) ([-.0-9]*) "
+    r'(|[-0-9]*) (-|[-0-9]*) ([-0-9]*) ([-0-9]*) "([^ ]*) ([^ ]*) (- |[^ ]*)" ("[^"]*") '
+    r"([A-Z0-9-]+) ([A-Za-z0-9.-]*)$"
+)
+ELB_COLUMNS = [
+    ("request_timestamp", "string"),
+    ("elb_name", "string"),
+    ("request_ip", "string"),
+    ("request_port", "int"),
+    ("backend_ip", "string"),
+    ("backend_port", "int"),
+    ("request_processing_time", "double"),
+    ("backend_processing_time", "double"),
+    ("client_response_time", "double"),
+    ("elb_response_code", "string"),
+    ("backend_response_code", "string"),
+    ("received_bytes", "bigint"),
+    ("sent_bytes", "bigint"),
+    ("request_verb", "string"),
+    ("url", "string"),
+    ("protocol", "string"),
+    ("user_agent", "string"),
+    ("ssl_cipher", "string"),
+    ("ssl_protocol", "string"),
+]
+
+
+def test_aws_classic_elb_log_example(lake: Lake) -> None:
+    t = lake.table(ELB_COLUMNS, serde=REGEX_SERDE, serde_params={"input.regex": ELB_REGEX})
+    lake.write(
+        t,
+        "elb.log",
+        "2015-05-13T23:39:43.945958Z my-lb 192.168.131.39:2817 10.0.0.1:80 0.000086 "
+        '0.001048 0.001337 200 200 0 57 "GET https://www.example.com:443/ HTTP/1.1" '
+        '"curl/7.38.0" DHE-RSA-AES128-SHA TLSv1.2\n',
+    )
+    rows = lake.read(
+        t,
+        columns=[
+            "request_port",
+            "backend_port",
+            "client_response_time",
+            "sent_bytes",
+            "url",
+            "user_agent",
+            "ssl_protocol",
+        ],
+    )
+    assert rows == [
+        (2817, 80, 0.001337, 57, "https://www.example.com:443/", '"curl/7.38.0"', "TLSv1.2")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("java", "lookaheads", "rest"),
+    [
+        ("^(?!#)(a)", ((False, "#"),), "^(a)"),
+        (r"(?=x)(?!xy\))(x.*)", ((True, "x"), (False, r"xy\)")), "(x.*)"),
+    ],
+)
+def test_leading_lookaheads_become_line_start_checks(
+    java: str, lookaheads: tuple[tuple[bool, str], ...], rest: str
+) -> None:
+    out = translate_java_regex(java)
+    assert (out.lookaheads, out.pattern, out.groups) == (lookaheads, rest, 1)

@@ -52,10 +52,64 @@ _VERTICAL_SPACE = "\\n\\x0B\\f\\r\\x{85}\\x{2028}\\x{2029}"
 class TranslatedRegex:
     pattern: str
     groups: int
+    #: look-aheads the line must (True) or must not (False) start with, as RE2 patterns
+    lookaheads: tuple[tuple[bool, str], ...] = ()
+
+
+def _closing_paren(java: str, start: int) -> int:
+    """Index of the parenthesis closing the group opened at ``start``."""
+    depth = 0
+    i = start
+    in_class = False
+    while i < len(java):
+        c = java[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    raise InvalidRequestError(f"input.regex has an unbalanced parenthesis: {java!r}")
+
+
+def _split_leading_lookaheads(java: str) -> tuple[str, list[tuple[bool, str]]]:
+    """Look-aheads at the very start (AWS's CloudFront example opens with ``^(?!#)``) become
+    separate checks on the line start, since the whole pattern is anchored there."""
+    prefix = "^" if java.startswith("^") else ""
+    i = len(prefix)
+    found: list[tuple[bool, str]] = []
+    while java.startswith(("(?=", "(?!"), i):
+        close = _closing_paren(java, i)
+        found.append((java[i + 2] == "=", java[i + 3 : close]))
+        i = close + 1
+    return prefix + java[i:], found
 
 
 def translate_java_regex(java: str) -> TranslatedRegex:
     """RE2 spelling of a Java regex and its number of capturing groups."""
+    body, leading = _split_leading_lookaheads(java)
+    lookaheads = []
+    for positive, inner in leading:
+        sub = _translate(inner)
+        if sub.groups:
+            raise UnsupportedError(
+                f"input.regex has a capturing group inside a look-ahead (pattern {java!r})"
+            )
+        lookaheads.append((positive, sub.pattern))
+    main = _translate(body, java)
+    return TranslatedRegex(main.pattern, main.groups, tuple(lookaheads))
+
+
+def _translate(java: str, whole: str | None = None) -> TranslatedRegex:
+    shown = whole if whole is not None else java
     out: list[str] = []
     groups = 0
     i = 0
@@ -66,7 +120,7 @@ def translate_java_regex(java: str) -> TranslatedRegex:
     def unsupported(what: str) -> UnsupportedError:
         return UnsupportedError(
             f"input.regex uses {what}, which the RE2 engine lakebox matches with cannot "
-            f"express; rewrite the pattern without it (pattern {java!r})"
+            f"express; rewrite the pattern without it (pattern {shown!r})"
         )
 
     while i < n:
@@ -238,14 +292,19 @@ class RegexReader(FormatReader):
             )
         flag = table.serde_parameters.get("input.regex.case.insensitive", "false")
         prefix = "(?i)" if flag.strip().lower() == "true" else ""
-        return TranslatedRegex(prefix + translated.pattern, translated.groups)
+        return TranslatedRegex(
+            prefix + translated.pattern,
+            translated.groups,
+            tuple((positive, prefix + p) for positive, p in translated.lookaheads),
+        )
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
         regex = self.compiled(table)
         try:  # let RE2 itself judge what the translation could not
             with duckdb.connect() as con:
-                con.sql(f"SELECT regexp_full_match('', {sql_string(regex.pattern)})").fetchall()
+                for p in [regex.pattern, *(p for _positive, p in regex.lookaheads)]:
+                    con.sql(f"SELECT regexp_full_match('', {sql_string(p)})").fetchall()
         except duckdb.Error as err:
             raise InvalidRequestError(
                 f"table {table.qualified_name}: input.regex is not a valid pattern: {err}"
@@ -264,10 +323,15 @@ class RegexReader(FormatReader):
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
         source = lines_sql(engine_paths(ctx, request.files), skip_header_lines(table))
         line = "coalesce(line, '')"
+        match = f"regexp_full_match({line}, {sql_string(regex.pattern)})"
+        for positive, p in regex.lookaheads:
+            start = sql_string("\\A(?:" + p + ")")
+            check = f"regexp_matches({line}, {start})"
+            match += f" AND {check}" if positive else f" AND NOT {check}"
         # a line that does not match the whole pattern gives a row of NULLs, as in Hive
         return (
-            f"SELECT {select} FROM (SELECT CASE WHEN regexp_full_match({line}, "
-            f"{sql_string(regex.pattern)}) THEN regexp_extract({line}, {anchored}, "
+            f"SELECT {select} FROM (SELECT CASE WHEN {match} "
+            f"THEN regexp_extract({line}, {anchored}, "
             f"{sql_list(names)}) END AS __m FROM {source})"
         )
 
