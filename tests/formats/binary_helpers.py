@@ -64,6 +64,7 @@ def scan(
     table: Table,
     columns: list[str] | None = None,
     where: str | None = None,
+    setup: str | None = None,
 ) -> ScanResult:
     """Validate the table, plan its scan over every file under its location and run it;
     checks the result has exactly the requested columns with their declared types."""
@@ -77,6 +78,8 @@ def scan(
     wanted = [c for c in table.columns if columns is None or c.name in columns]
     request = ReadRequest(table=table, files=files, columns=wanted)
     ctx = ReadContext(storage, duckdb.connect(), tmp_path / "cache")
+    if setup:
+        ctx.con.execute(setup)
     try:
         sql = reader.scan_sql(ctx, request)
         query = f"SELECT * FROM ({sql}) AS t" + (f" WHERE {where}" if where else "")

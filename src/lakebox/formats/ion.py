@@ -17,6 +17,7 @@ for values. A number that does not fit its column fails the query unless
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,10 @@ ION_OUTPUT = "com.amazon.ionhiveserde.formats.IonOutputFormat"
 
 #: True when amazon-ion's C extension decodes (about 30x faster than its pure Python path)
 C_EXTENSION: bool = bool(simpleion.c_ext)
+if not C_EXTENSION:
+    logging.getLogger(__name__).warning(
+        "amazon-ion's C extension is not available: Ion tables will read about 30x slower"
+    )
 _BARE = (
     simpleion.IonPyValueModel.MAY_BE_BARE
     | simpleion.IonPyValueModel.SYMBOL_AS_TEXT
