@@ -16,7 +16,7 @@ import json
 import lzma
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -112,6 +112,12 @@ class Sample:
     codec: str | None
     complete: bool
     raw_consumed: int
+    #: decompressed bytes that ``raw_consumed`` bytes of the file expanded to
+    decoded: int = 0
+
+    @property
+    def expansion(self) -> float:
+        return (self.decoded or len(self.data)) / max(self.raw_consumed, 1)
 
 
 def column_name(name: str, index: int) -> str:
@@ -170,7 +176,7 @@ def read_sample(storage: Storage, info: FileInfo, limit: int = HEAD_BYTES) -> Sa
                 raise DataError(f"{codec} file too large to sample ({info.size} bytes)", info.uri)
             whole = raw + fh.read()
             data = compression.decompress(whole, codec, info.uri)
-            return Sample(raw[:16], data[:limit], codec, len(data) <= limit, len(whole))
+            return Sample(raw[:16], data[:limit], codec, len(data) <= limit, len(whole), len(data))
         out = bytearray()
         consumed = 0
         chunk = raw
@@ -186,7 +192,7 @@ def read_sample(storage: Storage, info: FileInfo, limit: int = HEAD_BYTES) -> Sa
         complete = not chunk and len(out) <= limit
         if not out and info.size:
             raise DataError(f"{codec} data decompressed to nothing", info.uri)
-        return Sample(raw[:16], bytes(out[:limit]), codec, complete, consumed)
+        return Sample(raw[:16], bytes(out[:limit]), codec, complete, consumed, len(out))
 
 
 def _open(storage: Storage, uri: str) -> IO[bytes]:
@@ -353,15 +359,16 @@ class FileClassifier:
         records = _select(records, json_path)
         if not records:
             return None
-        if all(isinstance(r, dict) for r in records):
+        if all(isinstance(r, Mapping) for r in records):
             top = infer.merge_fields(
                 [[(str(k).lower(), infer.json_type(v)) for k, v in r.items()] for r in records]
             )
             cols = list(top.fields)
         elif all(isinstance(r, list) for r in records):
-            cols = [("array", infer.merge(*[infer.json_type(r) for r in records[:1]]))]
-            for r in records[1:]:
-                cols[0] = ("array", infer.merge(cols[0][1], infer.json_type(r)))
+            element = infer.NULL
+            for r in records:
+                element = infer.merge(element, infer.json_type(r))
+            cols = [("array", element)]
         else:
             return None
         if not cols:
@@ -394,7 +401,7 @@ class FileClassifier:
                 values = list(simpleion.loads(body, single_value=False))
         except Exception as err:  # the Ion parser raises many kinds
             raise DataError(f"not valid Ion ({err})", info.uri) from err
-        structs = [v for v in values[:MAX_RECORDS] if isinstance(v, dict)]
+        structs = [v for v in values[:MAX_RECORDS] if isinstance(v, Mapping)]
         if not structs:
             raise Unrecognized("Ion file without struct values")
         extractors: dict[str, str] = {}
@@ -579,8 +586,7 @@ class FileClassifier:
                 max(record_bytes, len(sample.data)),
             )
         per_record = max(1, record_bytes // max(records, 1))
-        ratio = len(sample.data) / max(sample.raw_consumed, 1)
-        uncompressed = int(info.size * ratio)
+        uncompressed = int(info.size * sample.expansion)
         estimate = max(records, uncompressed // per_record)
         return FileSchema(
             info.uri, info.size, info.mtime, fmt, cols, estimate, estimate * per_record

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,7 +162,7 @@ def ion_type(value: Any) -> HType:
         return HType("binary")
     if ion_kind == IonType.TIMESTAMP or isinstance(value, dt.datetime):
         return HType("timestamp")
-    if ion_kind == IonType.STRUCT or isinstance(value, dict):
+    if ion_kind == IonType.STRUCT or isinstance(value, Mapping):
         return merge_fields([[(str(k).lower(), ion_type(v)) for k, v in value.items()]])
     if ion_kind in (IonType.LIST, IonType.SEXP) or isinstance(value, list):
         element = NULL
