@@ -776,6 +776,18 @@ def test_date_arithmetic_on_typed_columns_uses_schema(con: duckdb.DuckDBPyConnec
     assert rows == [(D(2020, 2, 29), D(2020, 2, 1))]
 
 
+def test_sum_of_typed_integer_columns_is_bigint(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE amounts AS SELECT * FROM (VALUES (1, 'a'), (2, 'a')) v(n, g)"
+    )
+    expr = parse_query(
+        "SELECT g, typeof(sum(n)), sum(n), sum(n) OVER (PARTITION BY g) FROM amounts GROUP BY g, n "
+        "ORDER BY 3"
+    )
+    rows = con.sql(to_duckdb(expr, schema={"amounts": {"n": "int", "g": "string"}})).fetchall()
+    assert rows == [("a", "bigint", 1, 3), ("a", "bigint", 2, 3)]
+
+
 def test_unnest_of_typed_columns_uses_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE nested AS SELECT 1 AS id, MAP(['k'], [10]) AS m, "
@@ -791,5 +803,6 @@ def test_unnest_of_typed_columns_uses_schema(con: duckdb.DuckDBPyConnection) -> 
 
 
 def test_table_references_are_kept(con: duckdb.DuckDBPyConnection) -> None:
-    sql = to_duckdb(parse_query('SELECT a FROM "mydb"."tbl" WHERE a > 1'))
-    assert '"mydb"."tbl"' in sql
+    sql = to_duckdb(parse_query('SELECT A FROM "MyDb"."Tbl" AS T WHERE T.a > 1'))
+    assert '"MyDb"."Tbl" AS t' in sql
+    assert "t.a > 1" in sql

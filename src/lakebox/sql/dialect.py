@@ -28,7 +28,7 @@ from sqlglot.errors import ErrorLevel, ParseError, TokenError
 from sqlglot.errors import UnsupportedError as SqlglotUnsupportedError
 from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import traverse_scope
 
 from lakebox.errors import SqlSyntaxError, UnsupportedError
 
@@ -260,8 +260,11 @@ def result_column_names(expr: exp.Expression) -> list[str] | None:
 
 def _lower_identifiers(tree: exp.Expression) -> None:
     """Athena folds every identifier, quoted or not, to lower case; so does the output, which
-    makes ``SELECT *`` over ``t(Id)`` return ``id`` as Athena does."""
+    makes ``SELECT *`` over ``t(Id)`` return ``id`` as Athena does. Table names are left as
+    written: the planner owns them."""
     for ident in tree.find_all(exp.Identifier):
+        if isinstance(ident.parent, exp.Table) and ident.arg_key in ("this", "db", "catalog"):
+            continue
         ident.set("this", ident.this.lower())
 
 
@@ -643,6 +646,17 @@ def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return str(DuckDBGenerator.cast_sql(gen, e))
 
 
+def _sum(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino sums integers into BIGINT; DuckDB into HUGEINT (DECIMAL(38,0) in Arrow). Applied
+    when the argument is known to be an integer."""
+    sql = str(DuckDBGenerator.function_fallback_sql(gen, e))  # type: ignore[arg-type]
+    arg = e.this
+    in_window = isinstance(e.parent, exp.Window)
+    if not in_window and arg.type is not None and arg.type.is_type(*_INTEGER_TYPES):
+        return f"CAST({sql} AS BIGINT)"
+    return sql
+
+
 def _ordered(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Always spell the NULL order: Trino's NULLS LAST must not depend on a session default."""
     sql = DuckDBGenerator.ordered_sql(gen, e)  # type: ignore[arg-type]
@@ -863,6 +877,7 @@ class LakeboxDuckDB(DuckDB):
             exp.RegexpReplace: _regexp_replace,
             exp.SplitPart: _split_part,
             exp.Sub: _interval_arith("-"),
+            exp.Sum: _sum,
             exp.TimestampTrunc: _date_trunc,
             exp.DateTrunc: _date_trunc,
             exp.Transform: _transform,
@@ -870,20 +885,34 @@ class LakeboxDuckDB(DuckDB):
         }
 
 
+def _qualify_known_columns(tree: exp.Expression, schema: Mapping[str, Mapping[str, str]]) -> None:
+    """Prefix a column with its table where the schema says which table it comes from, so
+    annotate_types can type it.
+
+    Deliberately narrower than sqlglot's ``qualify`` (which also renames tables, rewrites
+    positional ORDER BY and adds aliases): only unqualified columns found in exactly one of the
+    scope's tables, and never a name that is also a select alias.
+    """
+    lowered = {name.lower(): {c.lower() for c in cols} for name, cols in schema.items()}
+    for scope in traverse_scope(tree):
+        sources = scope.sources
+        tables = {a: t for a, t in sources.items() if isinstance(t, exp.Table)}
+        if not tables or len(tables) != len(sources):
+            continue
+        aliases = {p.alias.lower() for p in getattr(scope.expression, "expressions", []) if p.alias}
+        for column in scope.columns:
+            name = column.name.lower()
+            if column.table or name in aliases:
+                continue
+            owners = [a for a, t in tables.items() if name in lowered.get(t.name.lower(), set())]
+            if len(owners) == 1:
+                column.set("table", exp.to_identifier(owners[0]))
+
+
 def _typed(tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None) -> exp.Expression:
-    """Annotate types so type-dependent rules can fire; qualify columns first when a schema is
-    known, since sqlglot only types columns it can tie to a table."""
+    """Annotate types so type-dependent rules (DATE stays DATE, integer sums) can fire."""
     if schema:
-        tree = qualify(
-            tree,
-            dialect=READ_DIALECT,
-            schema=dict(schema),
-            expand_alias_refs=False,
-            expand_stars=False,
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-            identify=False,
-        )
+        _qualify_known_columns(tree, schema)
     return annotate_types(tree, schema=dict(schema) if schema else None, dialect=READ_DIALECT)
 
 
