@@ -50,6 +50,8 @@ class ScanResult:
     sql: str
     table: pa.Table
     duck_types: list[str]
+    #: DuckDB's physical plan, to check what was pushed into the scan
+    plan: str
 
     def rows(self) -> list[dict[str, Any]]:
         return self.table.to_pylist()
@@ -90,11 +92,12 @@ def scan(
         duck_types = [str(r[1]) for r in described]
         expected = [duckdb_type(c.type).replace('"', "") for c in wanted]
         assert [t.replace('"', "") for t in duck_types] == expected, duck_types
+        plan = "\n".join(str(r[1]) for r in ctx.con.sql(f"EXPLAIN {query}").fetchall())
         result = ctx.con.sql(query).to_arrow_table()
     finally:
         ctx.release()
         ctx.con.close()
-    return ScanResult(sql, result, duck_types)
+    return ScanResult(sql, result, duck_types, plan)
 
 
 def _zigzag(n: int) -> bytes:

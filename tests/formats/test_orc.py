@@ -117,10 +117,13 @@ def test_nested_types(storage: Storage, tmp_path: Path) -> None:
     assert result.column("m") == [[("k", 2)], []]
 
 
-def test_filters_are_applied(storage: Storage, tmp_path: Path) -> None:
+def test_filters_are_pushed_into_the_arrow_scan(storage: Storage, tmp_path: Path) -> None:
     write(storage, "a.orc", pa.table({"id": list(range(1000)), "v": [str(i) for i in range(1000)]}))
     table = make_table([("id", "bigint"), ("v", "string")], ORC_SERDE)
-    assert scan(storage, tmp_path, table, where="id = 999").rows() == [{"id": 999, "v": "999"}]
+    result = scan(storage, tmp_path, table, where="id = 999")
+    assert result.rows() == [{"id": 999, "v": "999"}]
+    scan_node = result.plan[result.plan.index("ARROW_SCAN") :]
+    assert "Filters:" in scan_node
 
 
 def test_fsspec_filesystems_are_wrapped_for_arrow() -> None:
