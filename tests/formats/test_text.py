@@ -318,3 +318,21 @@ def test_line_longer_than_duckdbs_default_limit(lake: Lake) -> None:
     lake.write(t, "a.csv", f"x,1\n{long},2\n")
     rows = lake.con.sql(f"SELECT length(a), b FROM ({lake.sql(t)})").fetchall()
     assert sorted(rows) == [(1, 1), (len(long), 2)]
+
+
+@pytest.mark.parametrize("serde", [LAZY, CSV])
+def test_latin1_encoding(lake: Lake, serde: str) -> None:
+    t = lake.table(
+        [("a", "string"), ("b", "int")],
+        serde=serde,
+        serde_params={"field.delim": ",", "serialization.encoding": "ISO-8859-1"},
+    )
+    lake.write(t, "a.csv", "café,1\n".encode("latin-1"))
+    assert lake.read(t) == [("café", 1)]
+
+
+@pytest.mark.parametrize("reader", [LazySimpleReader, OpenCsvReader])
+def test_unknown_encoding_is_rejected(lake: Lake, reader: type[LazySimpleReader]) -> None:
+    t = lake.table([("a", "string")], serde=LAZY, serde_params={"serialization.encoding": "EBCDIC"})
+    with pytest.raises(InvalidRequestError, match="EBCDIC"):
+        reader().validate(t)

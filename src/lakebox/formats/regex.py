@@ -23,7 +23,13 @@ from lakebox.formats.base import (
     sql_list,
     sql_string,
 )
-from lakebox.formats.text import convert_text, engine_paths, lines_sql, skip_header_lines
+from lakebox.formats.text import (
+    convert_text,
+    engine_paths,
+    lines_sql,
+    skip_header_lines,
+    text_encoding,
+)
 
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
 #: older class names found in Hive DDL and Athena examples
@@ -300,6 +306,7 @@ class RegexReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
+        text_encoding(table)
         regex = self.compiled(table)
         try:  # let RE2 itself judge what the translation could not
             with duckdb.connect() as con:
@@ -321,7 +328,11 @@ class RegexReader(FormatReader):
             for c in request.columns
         ]
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_sql(engine_paths(ctx, request.files), skip_header_lines(table))
+        source = lines_sql(
+            engine_paths(ctx, request.files),
+            skip_header_lines(table),
+            encoding=text_encoding(table),
+        )
         line = "coalesce(line, '')"
         match = f"regexp_full_match({line}, {sql_string(regex.pattern)})"
         for positive, p in regex.lookaheads:

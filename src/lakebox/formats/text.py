@@ -103,12 +103,42 @@ def skip_header_lines(table: Table) -> int:
     return count
 
 
+#: serialization.encoding values -> DuckDB read_csv encodings (the ones built in)
+_ENCODINGS = {
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "iso-8859-1": "latin-1",
+    "iso8859-1": "latin-1",
+    "iso8859_1": "latin-1",
+    "latin1": "latin-1",
+    "latin-1": "latin-1",
+    "utf-16": "utf-16",
+    "utf16": "utf-16",
+}
+
+
+def text_encoding(table: Table) -> str:
+    """DuckDB's name for the SerDe's ``serialization.encoding`` (Hive's default UTF-8)."""
+    value = table.serde_parameters.get("serialization.encoding")
+    if value is None:
+        return "utf-8"
+    encoding = _ENCODINGS.get(value.strip().lower())
+    if encoding is None:
+        raise UnsupportedError(
+            f"table {table.qualified_name}: serialization.encoding {value!r} is not supported; "
+            f"use one of {', '.join(sorted(set(_ENCODINGS.values())))}"
+        )
+    return encoding
+
+
 def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
     """Paths DuckDB opens: gzip / zstd as they are, other codecs as decompressed copies."""
     return [ctx.readable_path(f, NATIVE_CODECS) for f in files]
 
 
-def lines_sql(paths: list[str], skip: int = 0, filename: bool = False) -> str:
+def lines_sql(
+    paths: list[str], skip: int = 0, filename: bool = False, encoding: str = "utf-8"
+) -> str:
     """A DuckDB table function call yielding each line of ``paths`` as column ``line``.
 
     A NUL delimiter with quoting and escaping off means DuckDB never splits a line (a NUL
@@ -128,6 +158,7 @@ def lines_sql(paths: list[str], skip: int = 0, filename: bool = False) -> str:
         "compression = 'auto'",
         f"max_line_size = {MAX_LINE_SIZE}",
         f"buffer_size = {2 * MAX_LINE_SIZE}",
+        f"encoding = {sql_string(encoding)}",
     ]
     if filename:
         opts.append("filename = true")
@@ -266,6 +297,7 @@ class LazySimpleReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
+        text_encoding(table)
         p = table.serde_parameters
         line = p.get("line.delim")
         if line is not None and parse_delimiter(line, "\n") != "\n":
@@ -310,7 +342,11 @@ class LazySimpleReader(FormatReader):
             raw = f"__p[{positions[col.name.lower()] + 1}]"
             cols.append(f"{splitter.nullable(raw, col.type, dt, 1)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_sql(engine_paths(ctx, request.files), skip_header_lines(table))
+        source = lines_sql(
+            engine_paths(ctx, request.files),
+            skip_header_lines(table),
+            encoding=text_encoding(table),
+        )
         return (
             f"SELECT {select} FROM (SELECT string_split({line}, "
             f"{sql_string(seps[0])}) AS __p FROM {source})"
@@ -338,6 +374,7 @@ class OpenCsvReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
+        text_encoding(table)
         sep, quote, _escape = self.options(table)
         if sep == quote:
             raise InvalidRequestError(
@@ -372,6 +409,7 @@ class OpenCsvReader(FormatReader):
             "compression = 'auto'",
             f"max_line_size = {MAX_LINE_SIZE}",
             f"buffer_size = {2 * MAX_LINE_SIZE}",
+            f"encoding = {sql_string(text_encoding(table))}",
         ]
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
         cols = []
