@@ -877,3 +877,27 @@ def test_describe_paths_and_partitions_parse() -> None:
     assert stmt == ddl.Describe(
         ddl.TableRef("db", "t"), "FORMATTED", "col.f.$elem$", ddl.PartitionSpec({"dt": "x"})
     )
+
+
+@pytest.mark.parametrize(
+    ("sql", "match"),
+    [
+        ("ALTER DATABASE db SET DBPROPERTIES ('a'='b')", "cannot update a database"),
+        ("ALTER VIEW v AS SELECT 1", "CREATE OR REPLACE VIEW"),
+        ("ALTER TABLE t SET SERDEPROPERTIES ('a'='b')", "not supported by Athena"),
+    ],
+)
+def test_unsupported_alters_say_why(sql: str, match: str) -> None:
+    with pytest.raises(UnsupportedError, match=match):
+        ddl.parse_ddl(sql)
+
+
+def test_change_column_and_rename_partition_parse() -> None:
+    assert ddl.parse_ddl("ALTER TABLE t CHANGE COLUMN a b ARRAY<INT> COMMENT 'c' AFTER z") == (
+        ddl.ChangeColumn(ddl.TableRef(None, "t"), "a", Column("b", "array<int>", "c"), after="z")
+    )
+    assert ddl.parse_ddl("ALTER TABLE t PARTITION (dt='a') RENAME TO PARTITION (dt='b')") == (
+        ddl.RenamePartition(
+            ddl.TableRef(None, "t"), ddl.PartitionSpec({"dt": "a"}), ddl.PartitionSpec({"dt": "b"})
+        )
+    )

@@ -468,3 +468,69 @@ def test_json_mapping_must_name_a_column(lake: Lake) -> None:
             "'org.openx.data.jsonserde.JsonSerDe' WITH SERDEPROPERTIES "
             "('mapping.nope'='y') LOCATION 's3://b/j/'"
         )
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        (
+            "ALTER TABLE logs CHANGE msg message string COMMENT 'text'",
+            [Column("message", "string", "text"), Column("lvl", "int"), Column("n", "bigint")],
+        ),
+        (
+            "ALTER TABLE logs CHANGE COLUMN n n decimal(20,0) FIRST",
+            [Column("n", "decimal(20,0)"), Column("msg", "string"), Column("lvl", "int")],
+        ),
+        (
+            "ALTER TABLE logs CHANGE COLUMN msg msg varchar(10) AFTER n",
+            [Column("lvl", "int"), Column("n", "bigint"), Column("msg", "varchar(10)")],
+        ),
+    ],
+)
+def test_change_column(logs: Lake, sql: str, expected: list[Column]) -> None:
+    logs.run("ALTER TABLE logs ADD COLUMNS (lvl int, n bigint)")
+    logs.run(sql)
+    assert logs.catalog.get_table("default", "logs").columns == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "match"),
+    [
+        ("ALTER TABLE logs CHANGE year yr string", "is a partition column"),
+        ("ALTER TABLE logs CHANGE nope x string", "is not a column"),
+        ("ALTER TABLE logs CHANGE msg msg string AFTER nope", "nope .AFTER."),
+        ("ALTER TABLE logs CHANGE msg year string", "Partition column name 'year'"),
+    ],
+)
+def test_change_column_errors(logs: Lake, sql: str, match: str) -> None:
+    with pytest.raises(SemanticError, match=match):
+        logs.run(sql)
+    assert logs.catalog.get_table("default", "logs").columns == [Column("msg", "string")]
+
+
+def test_rename_partition_keeps_its_location(logs: Lake) -> None:
+    logs.run(
+        "ALTER TABLE logs ADD PARTITION (year='2024', month=1) LOCATION 's3://x/jan/' "
+        "PARTITION (year='2024', month=2)"
+    )
+    logs.run(
+        "ALTER TABLE logs PARTITION (year='2024', month=1) "
+        "RENAME TO PARTITION (year='2023', month=1)"
+    )
+    parts = {tuple(p.values): p.location for p in logs.catalog.get_partitions("default", "logs")}
+    assert parts == {
+        ("2023", "1"): "s3://x/jan/",
+        ("2024", "2"): "s3://lake/logs/year=2024/month=2/",
+    }
+    with pytest.raises(AlreadyExistsError, match="already exists"):
+        logs.run(
+            "ALTER TABLE logs PARTITION (year='2023', month=1) "
+            "RENAME TO PARTITION (year='2024', month=2)"
+        )
+    assert len(logs.catalog.get_partitions("default", "logs")) == 2
+
+
+def test_describe_view_and_security_clause(lake: Lake) -> None:
+    lake.run('CREATE VIEW "default"."v" SECURITY DEFINER AS SELECT 1 AS x')
+    assert lake.run("DESCRIBE VIEW v").rows == [("x", "string", "")]
+    assert lake.run("DESCRIBE v").rows == [("x", "string", "")]

@@ -182,6 +182,24 @@ class ReplaceColumns(DdlStatement):
 
 
 @dataclass
+class ChangeColumn(DdlStatement):
+    """ALTER TABLE t CHANGE [COLUMN] old new type [COMMENT ..] [FIRST | AFTER col]."""
+
+    ref: TableRef
+    old_name: str
+    column: Column
+    first: bool = False
+    after: str | None = None
+
+
+@dataclass
+class RenamePartition(DdlStatement):
+    ref: TableRef
+    old: PartitionSpec
+    new: PartitionSpec
+
+
+@dataclass
 class SetLocation(DdlStatement):
     ref: TableRef
     location: str
@@ -509,7 +527,10 @@ class _Parser:
             tok = self.tok
             if tok.kind == "EOF":
                 break
-            if depth == 0 and (tok.is_kw("COMMENT") or (tok.kind == "PUNCT" and tok.text in ",)")):
+            if depth == 0 and (
+                tok.is_kw("COMMENT", "FIRST", "AFTER")
+                or (tok.kind == "PUNCT" and tok.text in ",);")
+            ):
                 break
             if tok.kind == "PUNCT" and tok.text in "<(":
                 depth += 1
@@ -612,6 +633,10 @@ def _parse_create_database(p: _Parser) -> CreateDatabase:
 
 def _parse_create_view(p: _Parser, or_replace: bool) -> CreateView:
     ref = p.table_ref()
+    if p.accept("COMMENT"):
+        p.string()
+    if p.accept("SECURITY") and not (p.accept("DEFINER") or p.accept("INVOKER")):
+        raise p.error("expected DEFINER or INVOKER after SECURITY")
     p.expect("AS")
     body = p.sql[p.tok.start :].strip()
     while body.endswith(";"):
@@ -667,8 +692,15 @@ def _parse_drop(p: _Parser) -> DdlStatement:
 
 def _parse_alter(p: _Parser) -> DdlStatement:
     if not p.accept("TABLE"):
-        if p.tok.is_kw("DATABASE", "SCHEMA", "VIEW"):
-            raise UnsupportedError(f"ALTER {p.tok.text.upper()} is not supported by Athena")
+        if p.tok.is_kw("DATABASE", "SCHEMA"):
+            raise UnsupportedError(
+                "ALTER DATABASE ... SET DBPROPERTIES is not supported by lakebox yet: the "
+                "catalog store cannot update a database; drop and recreate it instead"
+            )
+        if p.tok.is_kw("VIEW"):
+            raise UnsupportedError(
+                "ALTER VIEW is not supported by Athena: use CREATE OR REPLACE VIEW"
+            )
         raise p.error("expected TABLE after ALTER")
     ref = p.table_ref()
     if p.accept("ADD"):
@@ -703,20 +735,33 @@ def _parse_alter(p: _Parser) -> DdlStatement:
         spec = p.partition_spec()
         if p.accept("SET", "LOCATION"):
             return SetLocation(ref, p.string(), spec)
-        if p.tok.is_kw("RENAME"):
-            raise UnsupportedError(
-                "ALTER TABLE ... PARTITION ... RENAME TO PARTITION is not "
-                "supported by lakebox yet: drop and add the partition"
-            )
-        raise p.error("expected SET LOCATION after the partition")
+        if p.accept("RENAME", "TO", "PARTITION"):
+            return RenamePartition(ref, spec, p.partition_spec())
+        raise p.error("expected SET LOCATION or RENAME TO PARTITION after the partition")
+    if p.accept("CHANGE"):
+        p.accept("COLUMN")
+        old_name = p.identifier("the column to change").lower()
+        new_name = p.identifier("the new column name").lower()
+        type_text = p.type_text()
+        comment = p.string() if p.accept("COMMENT") else None
+        change = ChangeColumn(
+            ref, old_name, Column(new_name, normalize_column_type(type_text), comment)
+        )
+        if p.accept("FIRST"):
+            change.first = True
+        elif p.accept("AFTER"):
+            change.after = p.identifier("a column name").lower()
+        return change
     if p.tok.is_kw("RENAME"):
         raise UnsupportedError(
             "ALTER TABLE RENAME TO is not supported by Athena: create a new table over the "
             "same LOCATION and drop the old one"
         )
-    if p.tok.is_kw("CHANGE", "SET", "DROP", "REPLACE", "CLUSTERED", "SKEWED", "TOUCH"):
+    if p.tok.is_kw("SET", "DROP", "REPLACE", "CLUSTERED", "SKEWED", "TOUCH", "NOT"):
         raise UnsupportedError(f"ALTER TABLE ... {p.tok.text.upper()} is not supported by Athena")
-    raise p.error("expected ADD, DROP, REPLACE COLUMNS, SET or PARTITION after the table name")
+    raise p.error(
+        "expected ADD, DROP, CHANGE, REPLACE COLUMNS, SET or PARTITION after the table name"
+    )
 
 
 def _parse_show(p: _Parser) -> DdlStatement:
@@ -766,6 +811,8 @@ def _parse_describe(p: _Parser) -> Describe:
         and not (p.peek().kind == "PUNCT" and p.peek().text in ".;")
     ):
         style = p.advance().text.upper()
+    if p.tok.is_kw("VIEW") and p.peek().kind in ("WORD", "QIDENT", "DQ"):
+        p.advance()  # Athena's DESCRIBE VIEW v
     ref = p.table_ref()
     partition = p.partition_spec() if p.accept("PARTITION") else None
     column = None

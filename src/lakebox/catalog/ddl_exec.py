@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import unquote
 
 from sqlglot import exp
@@ -344,6 +345,74 @@ def _alter_columns(ctx: _Ctx, stmt: ddl.AddColumns | ddl.ReplaceColumns) -> DdlR
     return DdlResult(message=f"Table {table.qualified_name} now has {len(table.columns)} column(s)")
 
 
+def _change_column(ctx: _Ctx, stmt: ddl.ChangeColumn) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    names = [c.name for c in table.columns]
+    if stmt.old_name not in names:
+        where = (
+            "a partition column"
+            if any(k.name == stmt.old_name for k in table.partition_keys)
+            else "not a column"
+        )
+        raise SemanticError(
+            f"Column {stmt.old_name} of {table.qualified_name} is {where}; "
+            "CHANGE COLUMN changes data columns only"
+        )
+    columns = [c for c in table.columns if c.name != stmt.old_name]
+    if stmt.first:
+        position = 0
+    elif stmt.after is not None:
+        after = [c.name for c in columns]
+        if stmt.after not in after:
+            raise SemanticError(
+                f"Column {stmt.after} (AFTER) is not a column of {table.qualified_name}"
+            )
+        position = after.index(stmt.after) + 1
+    else:
+        position = names.index(stmt.old_name)
+    columns.insert(position, stmt.column)
+    table.columns = columns
+    _check_columns(table)
+    ctx.catalog.update_table(table)
+    return DdlResult(message=f"Column {stmt.old_name} of {table.qualified_name} changed")
+
+
+def _replace_partition(ctx: _Ctx, table: Table, old: Partition, new: Partition) -> None:
+    """The store has no partition update: drop + add, putting the old one back on failure."""
+    ctx.catalog.drop_partitions(table.database, table.name, [old.values])
+    try:
+        ctx.catalog.add_partitions([new])
+    except BaseException:
+        ctx.catalog.add_partitions([old], if_not_exists=True)
+        raise
+
+
+def _find_partition(ctx: _Ctx, table: Table, spec: ddl.PartitionSpec) -> Partition:
+    values = _ordered_values(table, spec)
+    found = next(
+        (p for p in ctx.catalog.get_partitions(table.database, table.name) if p.values == values),
+        None,
+    )
+    if found is None:
+        raise EntityNotFoundError(
+            f"Partition {_spec_text(spec)} of {table.qualified_name} not found"
+        )
+    return found
+
+
+def _rename_partition(ctx: _Ctx, stmt: ddl.RenamePartition) -> DdlResult:
+    table = ctx.table(stmt.ref)
+    old = _find_partition(ctx, table, stmt.old)
+    values = [v for v in _ordered_values(table, stmt.new) if v is not None]
+    if any(p.values == values for p in ctx.catalog.get_partitions(table.database, table.name)):
+        raise AlreadyExistsError(
+            f"Partition {_spec_text(stmt.new)} of {table.qualified_name} already exists"
+        )
+    new = Partition.from_dict({**old.to_dict(), "values": values})
+    _replace_partition(ctx, table, old, new)
+    return DdlResult(message=f"Partition {_spec_text(stmt.old)} renamed to {_spec_text(stmt.new)}")
+
+
 def _set_location(ctx: _Ctx, stmt: ddl.SetLocation) -> DdlResult:
     table = ctx.table(stmt.ref)
     parse_uri(stmt.location)
@@ -351,23 +420,9 @@ def _set_location(ctx: _Ctx, stmt: ddl.SetLocation) -> DdlResult:
         table.location = stmt.location
         ctx.catalog.update_table(table)
         return DdlResult(message=f"Table {table.qualified_name} location set")
-    values = _ordered_values(table, stmt.partition)
-    old = next(
-        (p for p in ctx.catalog.get_partitions(table.database, table.name) if p.values == values),
-        None,
-    )
-    if old is None:
-        raise EntityNotFoundError(
-            f"Partition {_spec_text(stmt.partition)} of {table.qualified_name} not found"
-        )
+    old = _find_partition(ctx, table, stmt.partition)
     new = Partition.from_dict({**old.to_dict(), "location": stmt.location})
-    # The store has no partition update; drop + add, putting the old one back on failure.
-    ctx.catalog.drop_partitions(table.database, table.name, [old.values])
-    try:
-        ctx.catalog.add_partitions([new])
-    except BaseException:
-        ctx.catalog.add_partitions([old], if_not_exists=True)
-        raise
+    _replace_partition(ctx, table, old, new)
     return DdlResult(message=f"Partition {_spec_text(stmt.partition)} location set")
 
 
@@ -587,26 +642,29 @@ def _extended_summary(table: Table) -> str:
     )
 
 
-_HANDLERS: dict[type, Callable[[_Ctx, ddl.DdlStatement], DdlResult]] = {
-    ddl.CreateDatabase: _create_database,  # type: ignore[dict-item]
-    ddl.DropDatabase: _drop_database,  # type: ignore[dict-item]
-    ddl.CreateTable: _create_table,  # type: ignore[dict-item]
-    ddl.CreateView: _create_view,  # type: ignore[dict-item]
-    ddl.DropTable: _drop_table,  # type: ignore[dict-item]
-    ddl.DropView: _drop_table,  # type: ignore[dict-item]
-    ddl.AddPartitions: _add_partitions,  # type: ignore[dict-item]
-    ddl.DropPartitions: _drop_partitions,  # type: ignore[dict-item]
-    ddl.SetTableProperties: _set_properties,  # type: ignore[dict-item]
-    ddl.AddColumns: _alter_columns,  # type: ignore[dict-item]
-    ddl.ReplaceColumns: _alter_columns,  # type: ignore[dict-item]
-    ddl.SetLocation: _set_location,  # type: ignore[dict-item]
-    ddl.MsckRepair: _msck,  # type: ignore[dict-item]
-    ddl.ShowDatabases: _show_databases,  # type: ignore[dict-item]
-    ddl.ShowTables: _show_tables,  # type: ignore[dict-item]
-    ddl.ShowViews: _show_tables,  # type: ignore[dict-item]
-    ddl.ShowPartitions: _show_partitions,  # type: ignore[dict-item]
-    ddl.ShowCreateTable: _show_create,  # type: ignore[dict-item]
-    ddl.ShowColumns: _show_columns,  # type: ignore[dict-item]
-    ddl.ShowTblProperties: _show_tblproperties,  # type: ignore[dict-item]
-    ddl.Describe: _describe,  # type: ignore[dict-item]
+#: statement class -> handler; each handler takes its own statement class
+_HANDLERS: dict[type, Callable[[_Ctx, Any], DdlResult]] = {
+    ddl.CreateDatabase: _create_database,
+    ddl.DropDatabase: _drop_database,
+    ddl.CreateTable: _create_table,
+    ddl.CreateView: _create_view,
+    ddl.DropTable: _drop_table,
+    ddl.DropView: _drop_table,
+    ddl.AddPartitions: _add_partitions,
+    ddl.DropPartitions: _drop_partitions,
+    ddl.SetTableProperties: _set_properties,
+    ddl.AddColumns: _alter_columns,
+    ddl.ReplaceColumns: _alter_columns,
+    ddl.SetLocation: _set_location,
+    ddl.ChangeColumn: _change_column,
+    ddl.RenamePartition: _rename_partition,
+    ddl.MsckRepair: _msck,
+    ddl.ShowDatabases: _show_databases,
+    ddl.ShowTables: _show_tables,
+    ddl.ShowViews: _show_tables,
+    ddl.ShowPartitions: _show_partitions,
+    ddl.ShowCreateTable: _show_create,
+    ddl.ShowColumns: _show_columns,
+    ddl.ShowTblProperties: _show_tblproperties,
+    ddl.Describe: _describe,
 }
