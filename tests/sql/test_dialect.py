@@ -498,6 +498,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [("integer", "decimal(2,1)", "double", "boolean", "date")],
     ),
     (
+        "typeof_nested_types",
+        "SELECT typeof(ARRAY[1]), typeof(ARRAY[ARRAY[true]]), "
+        "typeof(CAST(ROW(1) AS ROW(f integer))), typeof(MAP(ARRAY[1], ARRAY[2]))",
+        [("array(integer)", "array(array(boolean))", "row(f integer)", "map(integer, integer)")],
+    ),
+    (
         "coalesce_nullif_if",
         "SELECT coalesce(NULL, 1), nullif(1, 1), if(1 > 0, 'y', 'n'), if(1 < 0, 'y')",
         [(1, None, "y", None)],

@@ -592,11 +592,15 @@ _TRINO_TYPE_NAMES = {
 
 
 def _typeof(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """Trino spells types in lower case with its own names (real, varbinary, ...)."""
+    """Trino spells types in lower case with its own names (real, varbinary, array(x),
+    row(...)); nested element names are only lower-cased."""
     duck = gen.func("TYPEOF", e.this)
     keys = ", ".join(f"'{k}'" for k in _TRINO_TYPE_NAMES)
     values = ", ".join(f"'{v}'" for v in _TRINO_TYPE_NAMES.values())
-    return f"COALESCE(MAP([{keys}], [{values}])[{duck}], LOWER({duck}))"
+    spelled = f"REPLACE(LOWER({duck}), 'struct(', 'row(')"
+    arrays = f"REGEXP_REPLACE({spelled}, '^(.*)\\[\\]$', 'array(\\1)')"
+    nested = f"REGEXP_REPLACE({arrays}, '^array\\((.*)\\[\\]\\)$', 'array(array(\\1))')"
+    return f"COALESCE(MAP([{keys}], [{values}])[{duck}], {nested})"
 
 
 def _count_if(gen: DuckDBGenerator, e: exp.Expression) -> str:
