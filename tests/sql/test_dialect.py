@@ -106,6 +106,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(TS(2020, 5, 14, 11, 15, 5), TS(2020, 5, 10, 23, 0))],
     ),
     (
+        "date_add_expression_amount",
+        "SELECT date_add('month', n + 1, DATE '2020-01-01') FROM (VALUES 2) t(n)",
+        [(D(2020, 4, 1),)],
+    ),
+    (
         "date_add_month_end_clamps_and_stays_date",
         "SELECT date_add('month', 1, DATE '2020-01-31'), date_add('week', 1, DATE '2020-01-01')",
         [(D(2020, 2, 29), D(2020, 1, 8))],

@@ -1,7 +1,7 @@
 """Athena (Trino dialect) SQL in, DuckDB SQL with Athena's semantics out.
 
 sqlglot does the parsing and most of the translation. Where its DuckDB output differs from what
-Athena returns, a rule in ``LakeboxDuckDBGenerator.TRANSFORMS`` (one handler per expression
+Athena returns, a rule in ``LakeboxDuckDB.Generator.TRANSFORMS`` (one handler per expression
 type, sqlglot style) or ``_ANONYMOUS`` (Trino functions sqlglot keeps as plain calls) fixes it.
 Every rule is proven by a golden test that runs the output on DuckDB (tests/sql/test_dialect.py).
 
@@ -56,7 +56,11 @@ STATEMENT_KEYWORDS = frozenset(
 
 
 def configure_connection(con: duckdb.DuckDBPyConnection) -> None:
-    """Apply ``DUCKDB_SETTINGS`` to a connection that will run ``to_duckdb`` output."""
+    """Apply ``DUCKDB_SETTINGS`` to a connection that will run ``to_duckdb`` output.
+
+    The settings are per connection: a ``con.cursor()`` starts without them, so call this on
+    the cursor that runs the query.
+    """
     for name, value in DUCKDB_SETTINGS.items():
         literal = str(value).lower() if isinstance(value, bool) else f"'{value}'"
         con.execute(f"SET {name} = {literal}")
@@ -376,7 +380,7 @@ def _unit(node: exp.Expression) -> str:
     return unit.name.upper() if unit is not None else "DAY"
 
 
-def _as_date(gen: DuckDBGenerator, node: exp.Expression, sql: str) -> str:
+def _as_date(sql: str) -> str:
     """Trino keeps DATE for date +/- days..years and date_trunc(date); DuckDB widens to
     TIMESTAMP."""
     return f"CAST({sql} AS DATE)"
@@ -384,10 +388,9 @@ def _as_date(gen: DuckDBGenerator, node: exp.Expression, sql: str) -> str:
 
 def _date_add(gen: DuckDBGenerator, e: exp.Expression) -> str:
     this = e.this
-    amount = gen.sql(e, "expression")
-    sql = f"{gen.sql(this)} + {amount} * INTERVAL 1 {_unit(e)}"
+    sql = f"({gen.sql(this)}) + ({gen.sql(e, 'expression')}) * INTERVAL 1 {_unit(e)}"
     if _is_date(this) and _unit(e) in _DAY_OR_LONGER:
-        return _as_date(gen, e, sql)
+        return _as_date(sql)
     return f"({sql})"
 
 
@@ -399,7 +402,7 @@ def _date_diff(gen: DuckDBGenerator, e: exp.Expression) -> str:
 
 def _date_trunc(gen: DuckDBGenerator, e: exp.Expression) -> str:
     sql = gen.func("DATE_TRUNC", exp.Literal.string(_unit(e).lower()), e.this)
-    return _as_date(gen, e, sql) if _is_date(e.this) else sql
+    return _as_date(sql) if _is_date(e.this) else sql
 
 
 def _interval_arith(op: str) -> Handler:
@@ -407,7 +410,7 @@ def _interval_arith(op: str) -> Handler:
         sql = gen.binary(e, op)  # type: ignore[arg-type]
         right = e.expression
         if _is_date(e.this) and isinstance(right, exp.Interval) and _unit(right) in _DAY_OR_LONGER:
-            return _as_date(gen, e, sql)
+            return _as_date(sql)
         return sql
 
     return handler
