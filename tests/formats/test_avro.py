@@ -258,3 +258,35 @@ def test_corrupt_file_names_the_file(storage: Storage, tmp_path: Path) -> None:
 def test_registered_by_serde_and_input_format() -> None:
     assert isinstance(reader_for(make_table([("a", "int")], AVRO_SERDE)), AvroReader)
     assert isinstance(reader_for(make_table([("a", "int")], None, AVRO_INPUT)), AvroReader)
+
+
+def decoded_copies(tmp_path: Path) -> list[Path]:
+    return sorted((tmp_path / "cache" / "decoded").glob("*.parquet"))
+
+
+def test_decoded_copies_are_reused_until_the_file_changes(storage: Storage, tmp_path: Path) -> None:
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"}]}
+    write(storage, "1.avro", schema, [{"a": 1}])
+    write(storage, "2.avro", schema, [{"a": 2}])
+    table = make_table([("a", "bigint")], AVRO_SERDE)
+    assert sorted(scan(storage, tmp_path, table).column("a")) == [1, 2]
+    first = decoded_copies(tmp_path)
+    assert len(first) == 2
+    assert "read_parquet" in scan(storage, tmp_path, table).sql
+    assert decoded_copies(tmp_path) == first
+    write(storage, "2.avro", schema, [{"a": 20}, {"a": 21}])
+    assert sorted(scan(storage, tmp_path, table).column("a")) == [1, 20, 21]
+    retyped = make_table([("a", "string")], AVRO_SERDE)
+    assert sorted(scan(storage, tmp_path, retyped).column("a")) == ["1", "20", "21"]
+
+
+def test_files_without_modification_time_are_decoded_every_time(
+    storage: Storage, tmp_path: Path
+) -> None:
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"}]}
+    write(storage, "1.avro", schema, [{"a": 1}])
+    table = make_table([("a", "bigint")], AVRO_SERDE)
+    result = scan(storage, tmp_path, table, known_mtime=False)
+    assert result.column("a") == [1]
+    assert "read_parquet" not in result.sql
+    assert decoded_copies(tmp_path) == []

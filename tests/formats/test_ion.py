@@ -272,3 +272,11 @@ def test_bad_properties_are_rejected(props: dict[str, str], error: type, match: 
 def test_registered_by_serde_and_input_format() -> None:
     assert isinstance(reader_for(make_table([("a", "int")], ION_SERDE)), IonReader)
     assert isinstance(reader_for(make_table([("a", "int")], None, ION_INPUT)), IonReader)
+
+
+def test_overflow_in_a_column_not_read_does_not_fail(storage: Storage, tmp_path: Path) -> None:
+    write_ion(storage, "a.ion", "{id: 1, n: 40000}\n{id: 2, n: 1}")
+    table = make_table([("id", "int"), ("n", "smallint")], ION_SERDE)
+    assert scan(storage, tmp_path, table, columns=["id"]).column("id") == [1, 2]
+    with pytest.raises(DataError, match="column n"):
+        scan(storage, tmp_path, table, columns=["n"])

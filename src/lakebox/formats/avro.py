@@ -17,18 +17,24 @@ import decimal
 import enum
 import io
 import json
+import os
+import uuid
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import fastavro
 import fastavro.read
 import pyarrow as pa
+import pyarrow.parquet as pq
 from cramjam import lz4, zstd
 from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import arrow_type, hive_type, parse_type
 from lakebox.errors import DataError, InvalidRequestError, LakeboxError, UnsupportedError
+from lakebox.formats import compression
 from lakebox.formats.base import (
     DataFile,
     FormatReader,
@@ -36,6 +42,7 @@ from lakebox.formats.base import (
     ReadRequest,
     quote_ident,
     register_reader,
+    sql_list,
 )
 
 AVRO_SERDE = "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
@@ -301,25 +308,115 @@ def arrow_column(values: list[Any], hive: str, convert: Converter) -> pa.Array:
     return pa.array([convert(v) for v in values], type=target)
 
 
-class ArrowCollector:
-    """Gathers record batches of the requested columns and registers them as one table."""
+def arrow_schema(columns: list[Column]) -> pa.Schema:
+    """The Arrow schema of decoded batches; a placeholder column keeps row counts when a
+    table declares no data columns."""
+    fields = [pa.field(c.name, arrow_type(c.type)) for c in columns]
+    return pa.schema(fields or [pa.field(EMPTY_COLUMN, pa.bool_())])
 
-    def __init__(self, columns: list[Column]) -> None:
-        self.columns = columns
-        fields = [pa.field(c.name, arrow_type(c.type)) for c in columns]
-        self.schema = pa.schema(fields or [pa.field("__lakebox_empty", pa.null())])
-        self.batches: list[pa.RecordBatch] = []
 
-    def add(self, arrays: list[pa.Array], rows: int) -> None:
-        if not self.columns:
-            arrays = [pa.nulls(rows)]
-        self.batches.append(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
+EMPTY_COLUMN = "__lakebox_empty"
+#: bump when decoding changes, so cached copies written by older code are not reused
+DECODER_VERSION = 1
 
-    def select(self, ctx: ReadContext, hint: str) -> str:
-        table = pa.Table.from_batches(self.batches, schema=self.schema)
-        name = quote_ident(ctx.register(table, hint))
-        cols = ", ".join(quote_ident(c.name) for c in self.columns)
-        return f"SELECT {cols or 'NULL AS __lakebox_empty'} FROM {name}"
+
+class DecodedFormatReader(FormatReader):
+    """A reader for files that Python decodes (Avro, Ion).
+
+    Each file is decoded once, all of the table's data columns at a time, into a Parquet
+    copy in the cache, keyed by the file's identity (URI, size, modification time) and by
+    everything that shapes the result (columns, types, properties, reader schema). DuckDB
+    then streams those copies with projection and filter pushdown, memory stays bounded by
+    one batch during decoding, and later queries skip decoding altogether.
+    """
+
+    @abstractmethod
+    def prepare(self, ctx: ReadContext, table: Table) -> tuple[Any, str]:
+        """Per-scan state handed to ``decode`` and a text that identifies it for the cache."""
+
+    @abstractmethod
+    def decode(
+        self, ctx: ReadContext, f: DataFile, state: Any, columns: list[Column]
+    ) -> Iterator[list[pa.Array]]:
+        """Arrays of ``columns`` (declared types), one list per batch of rows; with no
+        columns, one null array per batch that carries the row count."""
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        state, identity = self.prepare(ctx, request.table)
+        try:
+            sources = self._sources(ctx, request, state, identity, request.table.columns)
+        except ColumnValueError as err:
+            # a bad value in a column the query does not read must not fail it
+            if any(c.name == err.column for c in request.columns):
+                raise
+            sources = self._sources(ctx, request, state, identity, request.columns)
+        cols = ", ".join(quote_ident(c.name) for c in request.columns)
+        select = cols or f"NULL AS {EMPTY_COLUMN}"
+        return " UNION ALL ".join(f"SELECT {select} FROM {src}" for src in sources)
+
+    def _sources(
+        self,
+        ctx: ReadContext,
+        request: ReadRequest,
+        state: Any,
+        identity: str,
+        columns: list[Column],
+    ) -> list[str]:
+        schema = arrow_schema(columns)
+        key = json.dumps(
+            [
+                self.name,
+                DECODER_VERSION,
+                [(c.name, c.type) for c in columns],
+                identity,
+                sorted(request.table.serde_parameters.items()),
+                sorted(request.table.parameters.items()),
+            ]
+        )
+        paths: list[str] = []
+        uncached: list[pa.RecordBatch] = []
+        for f in request.files:
+            batches = (
+                pa.RecordBatch.from_arrays(arrays, schema=schema)
+                for arrays in self.decode(ctx, f, state, columns)
+            )
+            if f.mtime <= 0:  # no identity to key a cache entry on
+                uncached.extend(batches)
+                continue
+            digest = compression.cache_key(f.uri + "\0" + key, f.size, f.mtime)
+            target = ctx.cache_dir / "decoded" / f"{self.name}-{digest}.parquet"
+            if not target.exists():
+                _write_parquet(target, schema, batches)
+            paths.append(str(target))
+        sources = []
+        if paths:
+            sources.append(f"read_parquet({sql_list(paths)}, hive_partitioning = false)")
+        if uncached or not paths:
+            table = pa.Table.from_batches(uncached, schema=schema)
+            sources.append(quote_ident(ctx.register(table, self.name)))
+        return sources
+
+
+class ColumnValueError(DataError):
+    """A value of one column cannot be read (e.g. Ion overflow with fail_on_overflow)."""
+
+    def __init__(self, message: str, uri: str, column: str) -> None:
+        super().__init__(message, uri)
+        self.column = column
+
+
+def _write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    """Write atomically: a reader (another query, another process) sees the whole file
+    or none, and a decoding error leaves nothing behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 # -- Avro --------------------------------------------------------------------------------
@@ -372,7 +469,7 @@ def parse_avro_schema(text: str, where: str) -> dict[str, Any]:
     return schema
 
 
-class AvroReader(FormatReader):
+class AvroReader(DecodedFormatReader):
     name = "avro"
 
     def validate(self, table: Table) -> None:
@@ -401,21 +498,22 @@ class AvroReader(FormatReader):
             raise InvalidRequestError(f"cannot read {SCHEMA_URL} {url}: {err}") from err
         return parse_avro_schema(text, f"{SCHEMA_URL} {url}")
 
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        schema = self.reader_schema(ctx, request.table)
-        converters = [value_converter(c.type) for c in request.columns]
-        out = ArrowCollector(request.columns)
-        for f in request.files:
-            for keys, records in self._read(ctx, f, schema, request.columns):
-                arrays = []
-                for col, key, conv in zip(request.columns, keys, converters, strict=True):
-                    if key is None:
-                        arrays.append(pa.nulls(len(records), arrow_type(col.type)))
-                    else:
-                        values = [r.get(key) for r in records]
-                        arrays.append(arrow_column(values, col.type, conv))
-                out.add(arrays, len(records))
-        return out.select(ctx, "avro")
+    def prepare(self, ctx: ReadContext, table: Table) -> tuple[Any, str]:
+        schema = self.reader_schema(ctx, table)
+        return schema, json.dumps(schema, sort_keys=True)
+
+    def decode(
+        self, ctx: ReadContext, f: DataFile, state: Any, columns: list[Column]
+    ) -> Iterator[list[pa.Array]]:
+        converters = [value_converter(c.type) for c in columns]
+        for keys, records in self._read(ctx, f, state, columns):
+            arrays = []
+            for col, key, conv in zip(columns, keys, converters, strict=True):
+                if key is None:
+                    arrays.append(pa.nulls(len(records), arrow_type(col.type)))
+                else:
+                    arrays.append(arrow_column([r.get(key) for r in records], col.type, conv))
+            yield arrays if columns else [pa.nulls(len(records), pa.bool_())]
 
     @staticmethod
     def _read(

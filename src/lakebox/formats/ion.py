@@ -33,14 +33,15 @@ from lakebox.catalog.types import arrow_type
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
 from lakebox.formats.avro import (
     BATCH_ROWS,
-    ArrowCollector,
+    ColumnValueError,
     ConversionError,
     Converter,
+    DecodedFormatReader,
     Overflow,
     arrow_column,
     value_converter,
 )
-from lakebox.formats.base import DataFile, FormatReader, ReadContext, ReadRequest, register_reader
+from lakebox.formats.base import DataFile, ReadContext, register_reader
 
 ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
 ION_INPUT = "com.amazon.ionhiveserde.formats.IonInputFormat"
@@ -207,7 +208,7 @@ class _ColumnPlan:
     convert: Converter
 
 
-class IonReader(FormatReader):
+class IonReader(DecodedFormatReader):
     name = "ion"
 
     def validate(self, table: Table) -> None:
@@ -229,53 +230,66 @@ class IonReader(FormatReader):
                     "write the data with local symbol tables"
                 )
 
-    def _plan(self, request: ReadRequest) -> list[_ColumnPlan]:
-        props = _props(request.table)
-        case_sensitive = _flag(props, "ion.path_extractor.case_sensitive", False)
-        fail_default = _flag(props, "ion.fail_on_overflow", True)
-        plans = []
-        for col in request.columns:
-            low = col.name.lower()
-            key = f"ion.{low}.path_extractor"
-            steps = parse_path(props[key], key) if key in props else [Step(field=col.name)]
-            fail = _flag(props, f"ion.{low}.fail_on_overflow", fail_default)
-            overflow = Overflow.FAIL if fail else Overflow.WRAP
-            plans.append(
-                _ColumnPlan(
-                    col,
-                    Extractor(steps, case_sensitive),
-                    value_converter(col.type, overflow, (IonPyNull,)),
-                )
-            )
-        return plans
+    def prepare(self, ctx: ReadContext, table: Table) -> tuple[Any, str]:
+        self.validate(table)
+        props = _props(table)
+        return _IonScan(
+            case_sensitive=_flag(props, "ion.path_extractor.case_sensitive", False),
+            fail_on_overflow=_flag(props, "ion.fail_on_overflow", True),
+            ignore_malformed=_flag(props, "ion.ignore_malformed", False),
+            props=props,
+        ), ""
 
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        self.validate(request.table)
-        plans = self._plan(request)
-        ignore_malformed = _flag(_props(request.table), "ion.ignore_malformed", False)
-        out = ArrowCollector(request.columns)
-        for f in request.files:
-            for chunk in _values(ctx, f, ignore_malformed):
-                arrays = []
-                shared: dict[tuple[str, ...], list[Any]] = {}
-                for plan in plans:
-                    values = plan.extract.values(chunk, shared)
-                    try:
-                        arrays.append(arrow_column(values, plan.column.type, plan.convert))
-                    except ConversionError as err:
-                        raise DataError(
-                            f"column {plan.column.name}: {err} (set "
-                            f"ion.{plan.column.name}.fail_on_overflow = false to let it overflow)",
-                            f.uri,
-                        ) from err
-                    except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
-                        raise DataError(
-                            f"column {plan.column.name}: values do not convert to "
-                            f"{arrow_type(plan.column.type)} ({err})",
-                            f.uri,
-                        ) from err
-                out.add(arrays, len(chunk))
-        return out.select(ctx, "ion")
+    def decode(
+        self, ctx: ReadContext, f: DataFile, state: Any, columns: list[Column]
+    ) -> Iterator[list[pa.Array]]:
+        assert isinstance(state, _IonScan)
+        plans = [state.plan(col) for col in columns]
+        for chunk in _values(ctx, f, state.ignore_malformed):
+            if not plans:
+                yield [pa.nulls(len(chunk), pa.bool_())]
+                continue
+            arrays = []
+            shared: dict[tuple[str, ...], list[Any]] = {}
+            for plan in plans:
+                values = plan.extract.values(chunk, shared)
+                try:
+                    arrays.append(arrow_column(values, plan.column.type, plan.convert))
+                except ConversionError as err:
+                    raise ColumnValueError(
+                        f"column {plan.column.name}: {err} (set ion.{plan.column.name}"
+                        ".fail_on_overflow = false to let it overflow)",
+                        f.uri,
+                        plan.column.name,
+                    ) from err
+                except (pa.ArrowInvalid, pa.ArrowTypeError) as err:
+                    raise ColumnValueError(
+                        f"column {plan.column.name}: values do not convert to "
+                        f"{arrow_type(plan.column.type)} ({err})",
+                        f.uri,
+                        plan.column.name,
+                    ) from err
+            yield arrays
+
+
+@dataclass
+class _IonScan:
+    case_sensitive: bool
+    fail_on_overflow: bool
+    ignore_malformed: bool
+    props: dict[str, str]
+
+    def plan(self, col: Column) -> _ColumnPlan:
+        low = col.name.lower()
+        key = f"ion.{low}.path_extractor"
+        steps = parse_path(self.props[key], key) if key in self.props else [Step(field=col.name)]
+        fail = _flag(self.props, f"ion.{low}.fail_on_overflow", self.fail_on_overflow)
+        overflow = Overflow.FAIL if fail else Overflow.WRAP
+        return _ColumnPlan(
+            col,
+            Extractor(steps, self.case_sensitive),
+            value_converter(col.type, overflow, (IonPyNull,)),
+        )
 
 
 def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[list[Any]]:
