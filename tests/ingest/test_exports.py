@@ -1,0 +1,338 @@
+"""DynamoDB-style table exports: layout, formats, sources, incremental diffs, failures."""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import gzip
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from amazon.ion import simpleion
+
+from lakebox.ingest.errors import ExportNotFoundError, ValidationError
+from lakebox.ingest.exports import TableExports, describe_export, list_exports
+from lakebox.session import Lake
+
+from .conftest import unique
+
+BIG = "12345678901234567890123456789012345678"
+ITEMS = [
+    {
+        "id": 1,
+        "name": "alpha",
+        "amount": decimal.Decimal(BIG),
+        "price": decimal.Decimal("9.99"),
+        "ok": True,
+        "tags": ["x", "y"],
+        "attrs": {"color": "red"},
+    },
+    {
+        "id": 2,
+        "name": "beta",
+        "amount": decimal.Decimal("-5"),
+        "price": decimal.Decimal("0.5"),
+        "ok": False,
+        "tags": [],
+        "attrs": {"color": "blue"},
+    },
+    {"id": 3, "name": None},
+]
+
+
+def _dumps(value: Any) -> str:
+    """JSON with Decimals written as numbers, digit for digit."""
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dumps(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def write_jsonl(path: Path, items: list[dict[str, Any]]) -> str:
+    path.write_text("".join(_dumps(i) + "\n" for i in items))
+    return str(path)
+
+
+def _data_lines(lake: Lake, bucket: str, key: str) -> list[Any]:
+    body = gzip.decompress(lake.storage.read_bytes(f"s3://{bucket}/{key}"))
+    if key.endswith(".ion.gz"):
+        return list(simpleion.loads(body, single_value=False))
+    return [json.loads(x) for x in body.decode().splitlines()]
+
+
+def exported(lake: Lake, desc: dict[str, Any]) -> list[Any]:
+    bucket = desc["S3Bucket"]
+    summary = json.loads(lake.storage.read_bytes(f"s3://{bucket}/{desc['ExportManifest']}"))
+    files = lake.storage.read_bytes(f"s3://{bucket}/{summary['manifestFilesS3Key']}")
+    out = []
+    for line in files.decode().splitlines():
+        entry = json.loads(line)
+        out.extend(_data_lines(lake, bucket, entry["dataFileS3Key"]))
+    return out
+
+
+@pytest.fixture
+def exports(lake: Lake) -> TableExports:
+    return TableExports(lake)
+
+
+def test_full_export_layout_in_dynamodb_json(
+    exports: TableExports, lake: Lake, tmp_path: Path
+) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    desc = exports.export_table_to_point_in_time(
+        {"TableArn": src, "S3Bucket": "exp", "S3Prefix": "ddb/orders"}
+    )["ExportDescription"]
+    assert desc["ExportStatus"] == "COMPLETED"
+    assert desc["ItemCount"] == 3 and desc["BilledSizeBytes"] > 0
+    assert desc["ExportFormat"] == "DYNAMODB_JSON" and desc["ExportType"] == "FULL_EXPORT"
+    export_id = desc["ExportArn"].rsplit("/", 1)[-1]
+    assert desc["ExportArn"].startswith("arn:aws:dynamodb:")
+    folder = f"s3://exp/ddb/orders/AWSDynamoDB/{export_id}/"
+    names = {f.uri[len(folder) :] for f in lake.storage.list_files(folder, include_hidden=True)}
+    assert {"_started", "manifest-summary.json", "manifest-files.json"} <= names
+    summary = json.loads(lake.storage.read_bytes(folder + "manifest-summary.json"))
+    assert summary["itemCount"] == 3 and summary["outputFormat"] == "DYNAMODB_JSON"
+    assert summary["exportArn"] == desc["ExportArn"]
+    assert (
+        summary["manifestFilesS3Key"] == f"ddb/orders/AWSDynamoDB/{export_id}/manifest-files.json"
+    )
+    [entry] = [
+        json.loads(x)
+        for x in lake.storage.read_bytes(folder + "manifest-files.json").decode().splitlines()
+    ]
+    body = lake.storage.read_bytes(f"s3://exp/{entry['dataFileS3Key']}")
+    assert entry["itemCount"] == 3
+    assert entry["md5Checksum"] == base64.b64encode(hashlib.md5(body).digest()).decode()
+    assert entry["etag"] == hashlib.md5(body).hexdigest()
+    assert entry["dataFileS3Key"].endswith(".json.gz") and "/data/" in entry["dataFileS3Key"]
+    items = exported(lake, desc)
+    assert items[0] == {
+        "Item": {
+            "id": {"N": "1"},
+            "name": {"S": "alpha"},
+            "amount": {"N": BIG},
+            "price": {"N": "9.99"},
+            "ok": {"BOOL": True},
+            "tags": {"L": [{"S": "x"}, {"S": "y"}]},
+            "attrs": {"M": {"color": {"S": "red"}}},
+        }
+    }
+    assert items[2] == {"Item": {"id": {"N": "3"}, "name": {"NULL": True}}}
+
+
+def test_ion_export_uses_decimals_and_annotated_sets(
+    exports: TableExports, lake: Lake, tmp_path: Path
+) -> None:
+    typed = [
+        {
+            "Item": {
+                "id": {"N": BIG},
+                "s": {"SS": ["a", "b"]},
+                "n": {"NS": ["1", "2.5"]},
+                "b": {"B": base64.b64encode(b"\x00\x01").decode()},
+            }
+        }
+    ]
+    src = write_jsonl(tmp_path / "typed.jsonl", typed)
+    desc = exports.export_table_to_point_in_time(
+        {"TableArn": src, "S3Bucket": "exp", "ExportFormat": "ION"}
+    )["ExportDescription"]
+    assert desc["ExportManifest"].startswith("AWSDynamoDB/")
+    [value] = exported(lake, desc)
+    item = value["Item"]
+    assert item["id"] == decimal.Decimal(BIG) and isinstance(item["id"], decimal.Decimal)
+    assert item["s"].ion_annotations[0].text == "$dynamodb_SS"
+    assert item["n"].ion_annotations[0].text == "$dynamodb_NS"
+    assert list(item["n"]) == [decimal.Decimal("1"), decimal.Decimal("2.5")]
+    assert bytes(item["b"]) == b"\x00\x01"
+
+
+@pytest.fixture
+def ddb_table(dynamodb_endpoint: str, aws_env: None) -> Iterator[tuple[Any, str]]:
+    client = boto3.client("dynamodb", endpoint_url=dynamodb_endpoint, region_name="us-east-1")
+    name = unique("orders")
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "N"},
+        ],
+    )
+    try:
+        yield client, name
+    finally:
+        client.delete_table(TableName=name)
+
+
+def test_export_from_dynamodb_server(
+    lake: Lake, ddb_table: tuple[Any, str], dynamodb_endpoint: str
+) -> None:
+    client, name = ddb_table
+    items = [
+        {
+            "pk": {"S": f"c#{i}"},
+            "sk": {"N": str(i)},
+            "big": {"N": BIG},
+            "set": {"SS": ["p", "q"]},
+            "bin": {"B": bytes([i])},
+        }
+        for i in range(25)
+    ]
+    for item in items:
+        client.put_item(TableName=name, Item=item)
+    exports = TableExports(lake, dynamodb_endpoint=dynamodb_endpoint)
+    arn = client.describe_table(TableName=name)["Table"]["TableArn"]
+    desc = exports.export_table_to_point_in_time({"TableArn": arn, "S3Bucket": "exp"})[
+        "ExportDescription"
+    ]
+    assert desc["ExportStatus"] == "COMPLETED" and desc["ItemCount"] == 25
+    got = {r["Item"]["pk"]["S"]: r["Item"] for r in exported(lake, desc)}
+    assert got["c#7"] == {
+        "pk": {"S": "c#7"},
+        "sk": {"N": "7"},
+        "big": {"N": BIG},
+        "set": {"SS": ["p", "q"]},
+        "bin": {"B": base64.b64encode(bytes([7])).decode()},
+    }
+    assert len(got) == 25
+
+
+def test_missing_dynamodb_table_fails_the_export(
+    lake: Lake, dynamodb_endpoint: str, aws_env: None
+) -> None:
+    exports = TableExports(lake, dynamodb_endpoint=dynamodb_endpoint)
+    desc = exports.export_table_to_point_in_time(
+        {"TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/nope", "S3Bucket": "exp"}
+    )["ExportDescription"]
+    assert desc["ExportStatus"] == "FAILED"
+    assert "nope" in desc["FailureMessage"]
+    assert "ExportManifest" not in desc
+
+
+@pytest.mark.parametrize("view", ["NEW_AND_OLD_IMAGES", "NEW_IMAGE"])
+def test_incremental_export_has_keys_and_images(
+    exports: TableExports, lake: Lake, tmp_path: Path, view: str
+) -> None:
+    path = tmp_path / "t.jsonl"
+    write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}, {"id": 3, "v": "c"}])
+    full = exports.export_table_to_point_in_time({"TableArn": str(path), "S3Bucket": "exp"})[
+        "ExportDescription"
+    ]
+    write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "B"}, {"id": 4, "v": "d"}])
+    desc = exports.export_table_to_point_in_time(
+        {
+            "TableArn": str(path),
+            "S3Bucket": "exp",
+            "ExportType": "INCREMENTAL_EXPORT",
+            "IncrementalExportSpecification": {
+                "ExportFromTime": full["ExportTime"],
+                "ExportViewType": view,
+            },
+        }
+    )["ExportDescription"]
+    assert desc["ExportType"] == "INCREMENTAL_EXPORT" and desc["ItemCount"] == 3
+    recs = {r["Keys"]["id"]["N"]: r for r in exported(lake, desc)}
+    assert recs["2"]["NewImage"] == {"id": {"N": "2"}, "v": {"S": "B"}}
+    assert recs["4"]["NewImage"] == {"id": {"N": "4"}, "v": {"S": "d"}}
+    assert "NewImage" not in recs["3"]
+    assert "1" not in recs
+    if view == "NEW_AND_OLD_IMAGES":
+        assert recs["2"]["OldImage"] == {"id": {"N": "2"}, "v": {"S": "b"}}
+        assert recs["3"]["OldImage"] == {"id": {"N": "3"}, "v": {"S": "c"}}
+        assert "OldImage" not in recs["4"]
+    else:
+        assert all("OldImage" not in r for r in recs.values())
+    assert "WriteTimestampMicros" in recs["2"]["Metadata"]
+
+
+def test_export_failing_half_way_is_failed_without_manifest(lake: Lake, tmp_path: Path) -> None:
+    exports = TableExports(lake, items_per_file=2)
+    path = tmp_path / "t.jsonl"
+    good = write_jsonl(path, [{"id": i} for i in range(3)])
+    first = exports.export_table_to_point_in_time(
+        {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
+    )["ExportDescription"]
+    current = lake.storage.read_bytes("s3://exp/AWSDynamoDB/current/symlink.txt")
+    path.write_text(path.read_text() * 2 + "{broken\n")
+    desc = exports.export_table_to_point_in_time(
+        {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
+    )["ExportDescription"]
+    assert desc["ExportStatus"] == "FAILED"
+    assert "line 7" in desc["FailureMessage"]
+    folder = f"s3://exp/AWSDynamoDB/{desc['ExportArn'].rsplit('/', 1)[-1]}/"
+    left = [f.uri for f in lake.storage.list_files(folder, include_hidden=True)]
+    assert left == [folder + "_started"]
+    assert lake.storage.read_bytes("s3://exp/AWSDynamoDB/current/symlink.txt") == current
+    assert (
+        describe_export(lake, {"ExportArn": desc["ExportArn"]})["ExportDescription"]["ExportStatus"]
+        == "FAILED"
+    )
+    assert first["ExportStatus"] == "COMPLETED"
+
+
+def test_current_manifest_points_at_newest_full_export(
+    exports: TableExports, lake: Lake, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    write_jsonl(path, [{"id": 1}])
+    exports.export_table_to_point_in_time(
+        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True}
+    )
+    write_jsonl(path, [{"id": 2}])
+    second = exports.export_table_to_point_in_time(
+        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True}
+    )["ExportDescription"]
+    lines = lake.storage.read_bytes("s3://exp/p/AWSDynamoDB/current/symlink.txt").decode()
+    [uri] = lines.splitlines()
+    export_id = second["ExportArn"].rsplit("/", 1)[-1]
+    assert uri.startswith(f"s3://exp/p/AWSDynamoDB/{export_id}/data/")
+    assert _data_lines(lake, "exp", uri[len("s3://exp/") :]) == [{"Item": {"id": {"N": "2"}}}]
+
+
+def test_list_describe_and_client_token(exports: TableExports, lake: Lake, tmp_path: Path) -> None:
+    src = write_jsonl(tmp_path / "t.jsonl", [{"id": 1}])
+    a = exports.export_table_to_point_in_time(
+        {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"}
+    )["ExportDescription"]
+    again = exports.export_table_to_point_in_time(
+        {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"}
+    )["ExportDescription"]
+    assert again["ExportArn"] == a["ExportArn"]
+    b = exports.export_table_to_point_in_time({"TableArn": src, "S3Bucket": "exp"})[
+        "ExportDescription"
+    ]
+    page = list_exports(lake, {"MaxResults": 1})
+    assert len(page["ExportSummaries"]) == 1 and page["NextToken"]
+    rest = list_exports(lake, {"MaxResults": 1, "NextToken": page["NextToken"]})
+    arns = {s["ExportArn"] for s in page["ExportSummaries"] + rest["ExportSummaries"]}
+    assert arns == {a["ExportArn"], b["ExportArn"]}
+    assert rest["ExportSummaries"][0]["ExportStatus"] == "COMPLETED"
+    with pytest.raises(ExportNotFoundError):
+        describe_export(lake, {"ExportArn": a["ExportArn"][:-1] + "0"})
+
+
+@pytest.mark.parametrize(
+    ("request_", "member"),
+    [
+        ({"ExportFormat": "CSV"}, "exportFormat"),
+        ({"ExportType": "INCREMENTAL_EXPORT"}, "ExportFromTime"),
+        ({"S3Bucket": ""}, "s3Bucket"),
+    ],
+)
+def test_request_validation(exports: TableExports, request_: dict[str, Any], member: str) -> None:
+    with pytest.raises(ValidationError, match=member):
+        exports.export_table_to_point_in_time({"TableArn": "x.jsonl", "S3Bucket": "b", **request_})
