@@ -793,7 +793,7 @@ def test_map_item_batcher(run: Runner) -> None:
     ]
 
 
-def test_map_over_non_array_is_runtime_error(run: Runner) -> None:
+def test_map_over_a_scalar_is_runtime_error(run: Runner) -> None:
     definition = machine(
         {
             "M": {
@@ -804,7 +804,23 @@ def test_map_over_non_array_is_runtime_error(run: Runner) -> None:
             }
         }
     )
-    assert run(definition, {"x": {"a": 1}}).error == "States.Runtime"
+    assert run(definition, {"x": 5}).error == "States.Runtime"
+
+
+def test_map_over_an_object_runs_once_per_key_value_pair(run: Runner) -> None:
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.servers",
+                "End": True,
+                "ItemSelector": {"k.$": "$$.Map.Item.Key", "port.$": "$$.Map.Item.Value.port"},
+                "ItemProcessor": _iterator({"Type": "Pass", "End": True}),
+            }
+        }
+    )
+    out = run(definition, {"servers": {"web": {"port": 80}, "db": {"port": 5432}}})
+    assert out.output == [{"k": "web", "port": 80}, {"k": "db", "port": 5432}]
 
 
 def test_map_retry_reruns_the_whole_map(run: Runner, service: WorkflowService) -> None:

@@ -93,6 +93,14 @@ class Cancel:
     def is_set(self) -> bool:
         return self.event.is_set()
 
+    def raise_if_set(self) -> None:
+        """Raise why this was cancelled: the execution's abort / timeout, or a sibling's
+        failure."""
+        if self.event.is_set():
+            if isinstance(self.reason, ExecutionAborted | ExecutionTimedOut):
+                raise self.reason
+            raise _BranchCancelled()
+
 
 class Scope:
     """Workflow variables. Branches and iterations read outer variables and write their own."""
@@ -195,8 +203,7 @@ class TokenBroker:
         assert w is not None
         start = clock.now()
         while not w.done.wait(0.02):
-            if cancel.is_set():
-                raise _BranchCancelled()
+            cancel.raise_if_set()
             now = clock.now()
             if timeout is not None and (now - start).total_seconds() > timeout:
                 raise StatesError("States.Timeout", "The task did not finish in time")
@@ -294,11 +301,7 @@ class Interpreter:
     # ------------------------------------------------------------------ helpers
 
     def _check(self, frame: _Frame) -> None:
-        if frame.cancel.is_set():
-            reason = frame.cancel.reason
-            if isinstance(reason, ExecutionAborted | ExecutionTimedOut):
-                raise reason
-            raise _BranchCancelled()
+        frame.cancel.raise_if_set()
         if self.deadline is not None and self.clock.now() >= self.deadline:
             timed_out = ExecutionTimedOut()
             self.cancel.set(timed_out)
@@ -903,8 +906,7 @@ class Interpreter:
                 try:
                     return future.result(timeout=0.05)
                 except TimeoutError:
-                    if task_cancel.is_set():
-                        raise _BranchCancelled() from None
+                    task_cancel.raise_if_set()
                     try:
                         self._check_limits(start, tctx, timeout, heartbeat, finished=False)
                     except StatesError:
@@ -1133,15 +1135,22 @@ class Interpreter:
         else:
             effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
             items = self._path(state.get("ItemsPath", "$"), effective, "ItemsPath", ctx, frame)
+        keys: list[str] | None = None
+        if isinstance(items, dict):
+            # An object runs one iteration per key-value pair, the pair as the input.
+            keys = list(items)
+            items = [{k: v} for k, v in items.items()]
         if not isinstance(items, list):
             raise StatesError(
-                "States.Runtime", f"Map items must be a JSON array, got {_dump(items)}"
+                "States.Runtime", f"Map items must be a JSON array or object, got {_dump(items)}"
             )
         items = self._batch(state, items, effective, ctx, frame)
         selector = state.get("ItemSelector", state.get("Parameters"))
         jobs: list[tuple[dict[str, Any], Any, dict[str, Any] | None]] = []
         for index, item in enumerate(items):
-            map_item = {"Index": index, "Value": item}
+            map_item: dict[str, Any] = {"Index": index, "Value": item}
+            if keys is not None and "ItemBatcher" not in state:
+                map_item = {"Index": index, "Key": keys[index], "Value": item[keys[index]]}
             if selector is not None:
                 item_ctx = dict(ctx, Map={"Item": map_item})
                 if jsonata:

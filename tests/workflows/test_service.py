@@ -1,0 +1,281 @@
+"""WorkflowService: state machine CRUD, persistence, stop, recovery and task tokens."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakebox.config import LakeConfig
+from lakebox.errors import AlreadyExistsError, InvalidRequestError
+from lakebox.workflows.clock import ManualClock, SystemClock
+from lakebox.workflows.errors import (
+    ExecutionDoesNotExistError,
+    InvalidDefinitionError,
+    StateMachineDoesNotExistError,
+    TaskDoesNotExistError,
+)
+from lakebox.workflows.service import WorkflowService
+from lakebox.workflows.tasks.registry import TaskContext
+from workflows.helpers import machine
+
+SIMPLE = machine({"P": {"Type": "Pass", "Result": {"ok": True}, "End": True}})
+TOKEN_TASK = machine(
+    {
+        "T": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lakebox:callback.waitForTaskToken",
+            "Parameters": {"token.$": "$$.Task.Token"},
+            "End": True,
+        }
+    }
+)
+
+
+def test_state_machine_crud(service: WorkflowService) -> None:
+    created = service.create_state_machine("orders", SIMPLE)
+    assert created.arn == "arn:aws:states:local:000000000000:stateMachine:orders"
+    assert service.create_state_machine("orders", SIMPLE).revision_id == created.revision_id
+    with pytest.raises(AlreadyExistsError):
+        service.create_state_machine("orders", machine({"Q": {"Type": "Succeed"}}))
+    updated = service.update_state_machine(created.arn, machine({"Q": {"Type": "Succeed"}}))
+    assert updated.revision_id != created.revision_id
+    assert json.loads(service.describe_state_machine("orders").definition)["StartAt"] == "Q"
+    assert [m.name for m in service.list_state_machines()] == ["orders"]
+    service.delete_state_machine("orders")
+    with pytest.raises(StateMachineDoesNotExistError):
+        service.describe_state_machine("orders")
+
+
+def test_invalid_definition_is_rejected_on_create_and_update(service: WorkflowService) -> None:
+    bad = machine({"P": {"Type": "Pass", "Next": "Gone"}})
+    with pytest.raises(InvalidDefinitionError) as err:
+        service.create_state_machine("bad", bad)
+    assert "/States/P/Next" in str(err.value)
+    service.create_state_machine("good", SIMPLE)
+    with pytest.raises(InvalidDefinitionError):
+        service.update_state_machine("good", bad)
+    assert service.validate(bad)[0].code == "MISSING_TRANSITION_TARGET"
+    assert service.validate(SIMPLE) == []
+
+
+@pytest.mark.parametrize("name", ["", "has space", "x" * 81, "semi;colon"])
+def test_bad_names(service: WorkflowService, name: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        service.create_state_machine(name, SIMPLE)
+
+
+def test_executions_persist_across_service_instances(
+    config: LakeConfig, clock: ManualClock
+) -> None:
+    first = WorkflowService(config, clock=clock)
+    first.create_state_machine("sm", SIMPLE)
+    done = first.start_execution("sm", {"in": 1}, name="one")
+    first.close()
+    again = WorkflowService(config, clock=clock)
+    described = again.describe_execution(done.arn)
+    assert (described.status, described.input, described.output) == (
+        "SUCCEEDED",
+        {"in": 1},
+        {"ok": True},
+    )
+    assert [e["type"] for e in again.get_execution_history(done.arn)][-1] == "ExecutionSucceeded"
+    assert [e.name for e in again.list_executions("sm")] == ["one"]
+    assert (config.metadata_dir / "workflows.sqlite").exists()
+    again.close()
+
+
+def test_execution_names_are_unique(service: WorkflowService) -> None:
+    service.create_state_machine("sm", SIMPLE)
+    service.start_execution("sm", name="same")
+    with pytest.raises(AlreadyExistsError):
+        service.start_execution("sm", name="same")
+
+
+def test_list_executions_filters_by_status(service: WorkflowService) -> None:
+    service.create_state_machine("ok", SIMPLE)
+    service.create_state_machine("bad", machine({"F": {"Type": "Fail", "Error": "E"}}))
+    service.start_execution("ok", name="a")
+    service.start_execution("bad", name="b")
+    assert [e.name for e in service.list_executions(status="FAILED")] == ["b"]
+    assert {e.name for e in service.list_executions()} == {"a", "b"}
+    with pytest.raises(InvalidRequestError):
+        service.list_executions(status="DONE")
+
+
+def test_unknown_execution(service: WorkflowService) -> None:
+    with pytest.raises(ExecutionDoesNotExistError):
+        service.describe_execution("arn:aws:states:local:000000000000:execution:x:y")
+
+
+def test_input_as_json_text(service: WorkflowService) -> None:
+    service.create_state_machine("sm", machine({"P": {"Type": "Pass", "End": True}}))
+    assert service.start_execution("sm", '{"a": [1]}').output == {"a": [1]}
+    with pytest.raises(InvalidRequestError):
+        service.start_execution("sm", "{broken")
+
+
+def _token_collector(service: WorkflowService) -> tuple[list[str], threading.Event]:
+    tokens: list[str] = []
+    seen = threading.Event()
+
+    def callback(params: Any, ctx: TaskContext) -> Any:
+        tokens.append(params["token"])
+        assert params["token"] == ctx.task_token
+        seen.set()
+        return {"submitted": True}
+
+    service.register_resource("arn:aws:states:::lakebox:callback", callback)
+    return tokens, seen
+
+
+@pytest.mark.parametrize(
+    ("send", "status", "result"),
+    [
+        ("success", "SUCCEEDED", {"approved": True}),
+        ("failure", "FAILED", "Rejected"),
+    ],
+)
+def test_wait_for_task_token(service: WorkflowService, send: str, status: str, result: Any) -> None:
+    tokens, seen = _token_collector(service)
+    service.create_state_machine("cb", TOKEN_TASK)
+    started = service.start_execution("cb", {}, name="e1", wait=False)
+    assert seen.wait(10)
+    service.send_task_heartbeat(tokens[0])
+    if send == "success":
+        service.send_task_success(tokens[0], json.dumps(result))
+    else:
+        service.send_task_failure(tokens[0], "Rejected", "by a person")
+    done = service.wait_for(started.arn, 10)
+    assert done.status == status
+    assert (done.output if status == "SUCCEEDED" else done.error) == result
+    assert "TaskSubmitted" in [e["type"] for e in service.get_execution_history(done.arn)]
+    with pytest.raises(TaskDoesNotExistError):
+        service.send_task_success(tokens[0], "{}")
+
+
+def test_stop_execution_in_this_process(service: WorkflowService) -> None:
+    _, seen = _token_collector(service)
+    service.create_state_machine("cb", TOKEN_TASK)
+    started = service.start_execution("cb", name="e1", wait=False)
+    assert seen.wait(10)
+    stopped = service.stop_execution(started.arn, error="Manual", cause="no longer needed")
+    assert (stopped.status, stopped.error, stopped.cause) == (
+        "ABORTED",
+        "Manual",
+        "no longer needed",
+    )
+    history = service.get_execution_history(started.arn)
+    assert history[-1]["type"] == "ExecutionAborted"
+    assert history[-1]["executionAbortedEventDetails"] == {
+        "error": "Manual",
+        "cause": "no longer needed",
+    }
+    assert service.stop_execution(started.arn).status == "ABORTED"
+
+
+def test_parallel_branches_are_cancelled_when_stopped(config: LakeConfig) -> None:
+    service = WorkflowService(config, clock=SystemClock(), stop_poll_seconds=0.05)
+    _, seen = _token_collector(service)
+    branches = [
+        {"StartAt": f"T{i}", "States": {f"T{i}": TOKEN_TASK["States"]["T"]}} for i in range(2)
+    ]
+    definition = machine({"P": {"Type": "Parallel", "Branches": branches, "End": True}})
+    service.create_state_machine("par", definition)
+    started = service.start_execution("par", wait=False)
+    assert seen.wait(10)
+    assert service.stop_execution(started.arn).status == "ABORTED"
+    service.close()
+
+
+_CHILD = textwrap.dedent("""
+    import sys, time
+    from lakebox.config import LakeConfig
+    from lakebox.workflows.service import WorkflowService
+    svc = WorkflowService(LakeConfig.from_env(home=sys.argv[1]), stop_poll_seconds=0.05)
+    svc.register_resource("arn:aws:states:::lakebox:callback",
+                          lambda p, ctx: print("READY", flush=True) or {})
+    svc.create_state_machine("cb", sys.argv[2])
+    execution = svc.start_execution("cb", name="child")
+    print("DONE", execution.status, flush=True)
+""")
+
+
+def _start_child(home: Path) -> subprocess.Popen[str]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, str(home), json.dumps(TOKEN_TASK)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": "src"},
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "READY"
+    return child
+
+
+def test_running_execution_of_a_dead_process_is_marked_failed(config: LakeConfig) -> None:
+    child = _start_child(config.home)
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    assert child.stdout is not None
+    child.stdout.close()
+    service = WorkflowService(config)
+    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    assert service.recovered == [arn]
+    lost = service.describe_execution(arn)
+    assert (lost.status, lost.error) == ("FAILED", "Lakebox.ProcessExited")
+    assert f"pid {child.pid}" in (lost.cause or "")
+    assert service.get_execution_history(arn)[-1]["type"] == "ExecutionFailed"
+    service.close()
+
+
+def test_stop_from_another_process(config: LakeConfig) -> None:
+    child = _start_child(config.home)
+    service = WorkflowService(config)
+    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    service.stop_execution(arn, cause="stopped from outside")
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().split() == ["DONE", "ABORTED"]
+    finally:
+        child.stdout.close()
+        child.wait(10)
+    stopped = service.describe_execution(arn)
+    assert (stopped.status, stopped.cause) == ("ABORTED", "stopped from outside")
+    service.close()
+
+
+def test_real_clock_task_timeout_abandons_a_slow_handler(config: LakeConfig) -> None:
+    service = WorkflowService(config, clock=SystemClock())
+    release = threading.Event()
+    service.register_resource(
+        "arn:aws:states:::lakebox:slow", lambda p, ctx: release.wait(5) and "late"
+    )
+    service.create_state_machine(
+        "slow",
+        machine(
+            {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lakebox:slow",
+                    "TimeoutSeconds": 1,
+                    "End": True,
+                }
+            }
+        ),
+    )
+    started = time.monotonic()
+    out = service.start_execution("slow")
+    release.set()
+    assert (out.status, out.error) == ("FAILED", "States.Timeout")
+    assert time.monotonic() - started < 5
+    service.close()
