@@ -534,3 +534,26 @@ def test_describe_view_and_security_clause(lake: Lake) -> None:
     lake.run('CREATE VIEW "default"."v" SECURITY DEFINER AS SELECT 1 AS x')
     assert lake.run("DESCRIBE VIEW v").rows == [("x", "string", "")]
     assert lake.run("DESCRIBE v").rows == [("x", "string", "")]
+
+
+def test_partition_folders_use_hive_escaping(lake: Lake) -> None:
+    lake.run(
+        "CREATE EXTERNAL TABLE ev (a int) PARTITIONED BY (city string, ts string) "
+        "STORED AS PARQUET LOCATION 's3://lake/ev/'"
+    )
+    lake.run(
+        "ALTER TABLE ev ADD PARTITION (city='München, Bayern', ts='2024-01-01 10:00') "
+        "PARTITION (city='a/b=c', ts='')"
+    )
+    shown = lake.lines("SHOW PARTITIONS ev")
+    assert shown == [
+        "city=München, Bayern/ts=2024-01-01 10%3A00",
+        "city=a%2Fb%3Dc/ts=__HIVE_DEFAULT_PARTITION__",
+    ]
+    lake.storage.write_bytes("s3://lake/ev/city=K%C3%B6ln/ts=09%3A30/f.parquet", b"x")
+    lake.storage.write_bytes(
+        "s3://lake/ev/city=München, Bayern/ts=2024-01-01 10%3A00/f.parquet", b"x"
+    )
+    lake.run("MSCK REPAIR TABLE ev")
+    values = sorted(tuple(p.values) for p in lake.catalog.get_partitions("default", "ev"))
+    assert values == [("Köln", "09:30"), ("München, Bayern", "2024-01-01 10:00"), ("a/b=c", "")]

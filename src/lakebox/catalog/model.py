@@ -120,8 +120,22 @@ class Partition:
         return cls(**data)
 
 
+#: characters Hive's FileUtils.escapePathName escapes in partition folder names
+_HIVE_PATH_ESCAPES = frozenset(
+    [chr(c) for c in range(1, 0x20)] + list('"#%\'*/:=?\\\x7f{[]^'))
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+def escape_path_name(text: str) -> str:
+    """Hive's partition folder escaping: ``%XX`` for a fixed set of ASCII characters only
+    (spaces, commas and non-ASCII letters stay as they are, unlike URL quoting); an empty
+    value becomes ``__HIVE_DEFAULT_PARTITION__``."""
+    if not text:
+        return HIVE_DEFAULT_PARTITION
+    return "".join(f"%{ord(ch):02X}" if ch in _HIVE_PATH_ESCAPES else ch for ch in text)
+
+
 def partition_path(keys: list[Column], values: list[str]) -> str:
     """Hive-style relative folder for a partition: ``year=2024/month=01/``."""
-    from urllib.parse import quote
-
-    return "".join(f"{k.name}={quote(v, safe=' ')}/" for k, v in zip(keys, values, strict=True))
+    return "".join(f"{escape_path_name(k.name)}={escape_path_name(v)}/"
+                   for k, v in zip(keys, values, strict=True))
