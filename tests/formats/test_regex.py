@@ -284,3 +284,11 @@ def test_leading_lookaheads_become_line_start_checks(
 ) -> None:
     out = translate_java_regex(java)
     assert (out.lookaheads, out.pattern, out.groups) == (lookaheads, rest, 1)
+
+
+def test_complex_columns_are_rejected(lake: Lake) -> None:
+    t = lake.table(
+        [("a", "array<string>")], serde=REGEX_SERDE, serde_params={"input.regex": "(.*)"}
+    )
+    with pytest.raises(InvalidRequestError, match="primitive columns only"):
+        RegexReader().validate(t)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import duckdb
 
 from lakebox.catalog.model import Table
+from lakebox.catalog.types import is_primitive
 from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.base import (
     FormatReader,
@@ -307,6 +308,12 @@ class RegexReader(FormatReader):
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
         text_encoding(table)
+        for col in table.columns:
+            if not is_primitive(col.type):
+                raise InvalidRequestError(
+                    f"table {table.qualified_name}: RegexSerDe reads primitive columns only; "
+                    f"column {col.name!r} is {col.type!r}"
+                )
         regex = self.compiled(table)
         try:  # let RE2 itself judge what the translation could not
             with duckdb.connect() as con:

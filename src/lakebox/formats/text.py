@@ -15,7 +15,7 @@ import re
 from sqlglot import exp
 
 from lakebox.catalog.model import Table
-from lakebox.catalog.types import duckdb_type, parse_type
+from lakebox.catalog.types import duckdb_type, hive_type, parse_type
 from lakebox.errors import InvalidRequestError, SemanticError, UnsupportedError
 from lakebox.formats.base import (
     DataFile,
@@ -165,13 +165,13 @@ def lines_sql(
     return f"read_csv({', '.join(opts)})"
 
 
-def convert_text(expr: str, hive_type: str) -> str:
+def convert_text(expr: str, type_text: str) -> str:
     """SQL turning a VARCHAR ``expr`` into a primitive Hive type, NULL when it does not
     convert (Hive's Lazy* objects: integers are plain digits, booleans only true/false)."""
-    return _primitive(expr, parse_type(hive_type), hive_type)
+    return _primitive(expr, parse_type(type_text), type_text)
 
 
-def _primitive(x: str, dt: exp.DataType, hive_type: str) -> str:
+def _primitive(x: str, dt: exp.DataType, type_text: str) -> str:
     kind = dt.this
     if kind in _STRING_KINDS:
         if kind != exp.DType.TEXT and dt.expressions:
@@ -179,7 +179,7 @@ def _primitive(x: str, dt: exp.DataType, hive_type: str) -> str:
         return x
     if kind == exp.DType.BOOLEAN:
         return f"CASE lower({x}) WHEN 'true' THEN true WHEN 'false' THEN false END"
-    duck = duckdb_type(hive_type)
+    duck = duckdb_type(type_text)
     if kind in _INT_KINDS:
         # DuckDB would round '1.5' and accept '1_000'; Hive's LazyInteger takes digits only
         return f"TRY_CAST(CASE WHEN regexp_full_match({x}, '[+-]?[0-9]+') THEN {x} END AS {duck})"
@@ -208,10 +208,10 @@ class _Splitter:
         self._names += 1
         return f"__v{self._names}"
 
-    def sep(self, level: int, hive_type: str) -> str:
+    def sep(self, level: int, type_text: str) -> str:
         if level >= len(self.separators):
             raise UnsupportedError(
-                f"type {hive_type!r} nests deeper than LazySimpleSerDe's {len(self.separators)}"
+                f"type {type_text!r} nests deeper than LazySimpleSerDe's {len(self.separators)}"
                 " separator levels"
             )
         return self.separators[level]
@@ -226,28 +226,28 @@ class _Splitter:
             x = f"replace({x}, {sql_string(placeholder)}, {sql_string(original)})"
         return x
 
-    def value(self, x: str, hive_type: str, dt: exp.DataType, level: int) -> str:
+    def value(self, x: str, type_text: str, dt: exp.DataType, level: int) -> str:
         """``x`` is the raw text of one value (never the null sequence)."""
         kind = dt.this
         if kind == exp.DType.ARRAY:
             elem = dt.expressions[0]
             v = self.var()
-            inner = self.nullable(v, _spelled(elem), elem, level + 1)
-            sep = self.sep(level, hive_type)
+            inner = self.nullable(v, hive_type(elem), elem, level + 1)
+            sep = self.sep(level, type_text)
             return (
                 f"CASE WHEN {x} = '' THEN [] ELSE list_transform("
                 f"string_split({x}, {sql_string(sep)}), lambda {v}: {inner}) END"
             )
         if kind == exp.DType.MAP:
             kdt, vdt = dt.expressions
-            entries_sep = self.sep(level, hive_type)
-            kv_sep = sql_string(self.sep(level + 1, hive_type))
+            entries_sep = self.sep(level, type_text)
+            kv_sep = sql_string(self.sep(level + 1, type_text))
             v = self.var()
             pos = f"strpos({v}, {kv_sep})"
             key_raw = f"CASE WHEN {pos} > 0 THEN substr({v}, 1, {pos} - 1) ELSE {v} END"
             val_raw = f"CASE WHEN {pos} > 0 THEN substr({v}, {pos} + 1) END"
-            key = self.nullable(key_raw, _spelled(kdt), kdt, level + 2)
-            val = self.nullable(val_raw, _spelled(vdt), vdt, level + 2)
+            key = self.nullable(key_raw, hive_type(kdt), kdt, level + 2)
+            val = self.nullable(val_raw, hive_type(vdt), vdt, level + 2)
             e = self.var()
             return (
                 f"CASE WHEN {x} = '' THEN MAP {{}} ELSE map_from_entries(list_filter("
@@ -256,31 +256,25 @@ class _Splitter:
             )
         if kind == exp.DType.STRUCT:
             p = self.var()
-            sep = self.sep(level, hive_type)
+            sep = self.sep(level, type_text)
             fields = []
             for i, f in enumerate(dt.expressions):
                 fdt = f.args["kind"]
                 fields.append(
                     f"{quote_ident(f.name)} := "
-                    f"{self.nullable(f'{p}[{i + 1}]', _spelled(fdt), fdt, level + 1)}"
+                    f"{self.nullable(f'{p}[{i + 1}]', hive_type(fdt), fdt, level + 1)}"
                 )
             return (
                 f"list_transform([string_split({x}, {sql_string(sep)})], "
                 f"lambda {p}: struct_pack({', '.join(fields)}))[1]"
             )
-        return _primitive(self.unescape(x), dt, hive_type)
+        return _primitive(self.unescape(x), dt, type_text)
 
-    def nullable(self, x: str, hive_type: str, dt: exp.DataType, level: int) -> str:
+    def nullable(self, x: str, type_text: str, dt: exp.DataType, level: int) -> str:
         return (
             f"CASE WHEN {x} IS NULL OR {x} = {sql_string(self.null_format)} THEN NULL "
-            f"ELSE {self.value(x, hive_type, dt, level)} END"
+            f"ELSE {self.value(x, type_text, dt, level)} END"
         )
-
-
-def _spelled(dt: exp.DataType) -> str:
-    from lakebox.catalog.types import hive_type
-
-    return hive_type(dt)
 
 
 class LazySimpleReader(FormatReader):
@@ -424,8 +418,8 @@ class OpenCsvReader(FormatReader):
         return f"SELECT {select} FROM read_csv({', '.join(opts)})"
 
     @staticmethod
-    def convert(x: str, hive_type: str) -> str:
-        kind = parse_type(hive_type).this
+    def convert(x: str, type_text: str) -> str:
+        kind = parse_type(type_text).this
         if kind == exp.DType.TIMESTAMP:
             return (
                 f"CASE WHEN regexp_full_match({x}, '-?[0-9]+') "
@@ -438,7 +432,7 @@ class OpenCsvReader(FormatReader):
                 f"THEN TRY_CAST(DATE '1970-01-01' + TRY_CAST({x} AS INTEGER) AS DATE) "
                 f"ELSE TRY_CAST({x} AS DATE) END"
             )
-        return convert_text(x, hive_type)
+        return convert_text(x, type_text)
 
 
 register_reader(LazySimpleReader, serdes=(LAZY_SIMPLE_SERDE,), input_formats=(TEXT_INPUT,))
