@@ -52,9 +52,12 @@ class Node:
         return out
 
     def contains_dynamodb_export(self) -> bool:
-        if "AWSDynamoDB" in self.children:
-            return True
-        return any(c.contains_dynamodb_export() for c in self.children.values())
+        """Whether a DynamoDB export's ``data/`` folder lies strictly below this folder."""
+        for _, f in self.walk():
+            m = DYNAMODB_DATA.search(f.uri)
+            if m and len(f.uri[: m.end()].rstrip("/")) + 1 > len(self.uri):
+                return True
+        return False
 
 
 @dataclass
@@ -115,11 +118,18 @@ def similar(groups: list[frozenset[str]]) -> bool:
 
 class Planner:
     def __init__(
-        self, combine: bool, table_level: int | None, skip: Callable[[str, str], None]
+        self,
+        combine: bool,
+        table_level: int | None,
+        skip: Callable[[str, str], None],
+        anchors: set[str] | None = None,
     ) -> None:
         self.combine = combine
         self.table_level = table_level
         self.skip = skip
+        #: locations of tables already in the catalog: later runs keep them as tables, so
+        #: a folder above one never swallows it when its siblings disappear or change
+        self.anchors = anchors or set()
 
     def plan(self, root: Node) -> list[TablePlan]:
         out: list[TablePlan] = []
@@ -133,6 +143,10 @@ class Planner:
         if node.name == "data" and DYNAMODB_DATA.search(node.uri):
             self._table(node, entries, out, force=True)
             return
+        if node.uri in self.anchors:
+            self._table(node, entries, out, force=True)
+            return
+        below_anchor = any(a.startswith(node.uri) and a != node.uri for a in self.anchors)
         if self.table_level is not None:
             if node.level < self.table_level:
                 for f in node.files:
@@ -142,7 +156,7 @@ class Planner:
                 return
             self._table(node, entries, out, force=True)
             return
-        if not node.contains_dynamodb_export() and self._compatible(entries):
+        if not below_anchor and not node.contains_dynamodb_export() and self._compatible(entries):
             self._table(node, entries, out)
             return
         for c in sorted(node.children):

@@ -204,7 +204,8 @@ class _Crawl:
             sample = target.sample_size or c.sample_size
             schemas = self._classify(files, sample)
             root = _tree(prefix, schemas)
-            planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip)
+            anchors = {loc for loc in existing if loc.startswith(prefix)}
+            planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip, anchors)
             plans.extend(planner.plan(root))
         total = len(plans)
         for i, plan in enumerate(plans):
@@ -273,10 +274,14 @@ class _Crawl:
         pending: dict[str, dict[tuple[str, ...], str]] = {}
         for f in files:
             folder = _parent(f.uri)
-            table = next(
-                (t for loc, t in existing.items() if folder.startswith(loc) and t.partition_keys),
-                None,
-            )
+            matches = [
+                (loc, t)
+                for loc, t in existing.items()
+                if folder.startswith(loc)
+                and t.partition_keys
+                and "UPDATED_BY_CRAWLER" in t.parameters
+            ]
+            table = max(matches, key=lambda m: len(m[0]))[1] if matches else None
             if table is None:
                 rest.append(f)
                 continue
@@ -317,6 +322,12 @@ class _Crawl:
     def _apply(self, plan: TablePlan, existing: dict[str, Table]) -> None:
         c = self.crawler
         old = existing.get(_norm(plan.location))
+        if old is not None and "UPDATED_BY_CRAWLER" not in old.parameters:
+            self.run_rec.log.append(
+                f"table {old.name} (not made by a crawler) already covers {plan.location}; "
+                "left unchanged"
+            )
+            return
         name = old.name if old else self._new_name(plan, existing)
         table = self._table(plan, name)
         partitions = [self._partition(plan, name, p) for p in plan.partitions.values()]
