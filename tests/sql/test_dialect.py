@@ -727,6 +727,18 @@ def test_unknown_joda_letters_are_rejected() -> None:
         ("SELECT a FROM t\nGROUP BY a, ORDER BY a", 2, 13, "'ORDER'"),
         ("SELECT x FROM t WHERE x IN (1, 2,)", 1, 34, "')'"),
         ("SELECT a,", 1, 10, "'<EOF>'"),
+        ("SELECT FROM t", 1, 8, "'FROM'"),
+        ("SELECT * t", 1, 10, "'t'"),
+        ("SELECT count(*) FROM t GROUP BY", 1, 32, "'<EOF>'"),
+        ("INSERT t VALUES (1)", 1, 8, "'t'"),
+        ("SELECT *\nFROM t JOIN u", 2, 14, "'<EOF>'"),
+        ("SELECT * FROM t JOIN u WHERE x", 1, 24, "'WHERE'"),
+        ("select 1 as", 1, 12, "'<EOF>'"),
+        ("SELECT * FROM t WHERE a IN ()", 1, 29, "')'"),
+        ("SELECT $1", 1, 8, "'$1'"),
+        ("SELECT a::int FROM t", 1, 9, "'::'"),
+        ("SELECT {'a': 1}", 1, 8, "'{'"),
+        ("SELECT [1, 2]", 1, 8, "'['"),
     ],
 )
 def test_syntax_errors_report_athena_line_and_column(
@@ -754,6 +766,26 @@ def test_unterminated_quotes_and_comments_are_located(
         parse_query(sql)
     assert (info.value.line, info.value.column) == (line, column)
     assert f"token recognition error at: '{fragment}'" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT ARRAY[1][1], x[1], f(x)[2], m['k'], \"$path\" FROM t CROSS JOIN u "
+        "JOIN v ON t.a = v.a LEFT JOIN (SELECT 1 AS a) w USING (a) "
+        "JOIN UNNEST(arr) AS z(q) ON true",
+        "SELECT a FROM t t1 JOIN (SELECT b FROM u JOIN w ON u.k = w.k) t2 ON t1.a = t2.b",
+        "SELECT * FROM t1 INNER JOIN t2 ON t1.a = t2.a FULL OUTER JOIN t3 ON t3.a = t2.a",
+        "SELECT t.*, u.* FROM t, u NATURAL JOIN v",
+        "SELECT transform(a, x -> x[1]), CAST(x AS ARRAY(INTEGER))[1] FROM t",
+        "CREATE TABLE x WITH (format = 'PARQUET') AS SELECT a, b FROM t",
+        "WITH a AS (SELECT 1 AS x), b AS (SELECT 2 AS y) SELECT * FROM a, b",
+        "SELECT a, count(*) FROM t GROUP BY a ORDER BY 2 DESC LIMIT 10",
+        "INSERT INTO t (a, b) VALUES (1, 'x'), (2, 'y')",
+    ],
+)
+def test_valid_athena_syntax_is_accepted(sql: str) -> None:
+    assert parse_query(sql) is not None
 
 
 def test_several_statements_are_rejected() -> None:

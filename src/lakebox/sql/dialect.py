@@ -163,44 +163,147 @@ def _syntax_error(sql: str, toks: list[tokens.Token], err: ParseError) -> SqlSyn
     )
 
 
-_NOT_AFTER_COMMA = {
-    tokens.TokenType.FROM,
-    tokens.TokenType.WHERE,
-    tokens.TokenType.GROUP_BY,
-    tokens.TokenType.ORDER_BY,
-    tokens.TokenType.HAVING,
-    tokens.TokenType.LIMIT,
-    tokens.TokenType.UNION,
-    tokens.TokenType.EXCEPT,
-    tokens.TokenType.INTERSECT,
-    tokens.TokenType.R_PAREN,
-    tokens.TokenType.R_BRACKET,
-    tokens.TokenType.SEMICOLON,
-}
+T = tokens.TokenType
+
+# Tokens that end a clause: nothing that needs an operand may stand right before them.
+_CLAUSE_END = {
+    T.FROM, T.WHERE, T.GROUP_BY, T.ORDER_BY, T.HAVING, T.LIMIT, T.OFFSET, T.UNION,
+    T.EXCEPT, T.INTERSECT, T.R_PAREN, T.R_BRACKET, T.SEMICOLON, T.WINDOW, T.FETCH,
+}  # fmt: skip
+# Tokens after which ``[`` opens a subscript rather than a bare (DuckDB-style) array literal.
+_SUBSCRIPTABLE = {
+    T.VAR, T.IDENTIFIER, T.R_PAREN, T.R_BRACKET, T.ARRAY, T.STRING, T.NUMBER,
+}  # fmt: skip
+_JOIN_END = {
+    T.JOIN, T.WHERE, T.GROUP_BY, T.ORDER_BY, T.HAVING, T.LIMIT, T.OFFSET, T.UNION,
+    T.EXCEPT, T.INTERSECT, T.WINDOW, T.FETCH, T.SEMICOLON, T.R_PAREN, T.CROSS, T.NATURAL,
+    T.LEFT, T.RIGHT, T.FULL, T.INNER, T.OUTER, T.COMMA,
+}  # fmt: skip
 
 
-def _check_trailing_commas(sql: str, toks: list[tokens.Token]) -> None:
-    """sqlglot silently drops a trailing comma (``SELECT a, FROM t``); Athena rejects it."""
-    for tok, following in zip(toks, [*toks[1:], None], strict=True):
-        if tok.token_type != tokens.TokenType.COMMA:
+class _Lenient(Exception):
+    """Where sqlglot accepted something Athena rejects: the token (None: end of input)."""
+
+    def __init__(self, token: tokens.Token | None, expecting: str = "<expression>") -> None:
+        super().__init__(expecting)
+        self.token = token
+        self.expecting = expecting
+
+
+def _at(toks: list[tokens.Token], i: int) -> tokens.Token | None:
+    return toks[i] if 0 <= i < len(toks) else None
+
+
+def _no_dangling_operand(toks: list[tokens.Token]) -> None:
+    """``SELECT a, FROM t``, ``SELECT FROM t``, ``GROUP BY`` at the end, ``1 AS`` with no name,
+    ``IN ()``: sqlglot drops or accepts the gap, Athena wants an expression there."""
+    needs_operand = {T.COMMA, T.SELECT, T.GROUP_BY, T.ORDER_BY, T.ALIAS}
+    for i, tok in enumerate(toks):
+        following = _at(toks, i + 1)
+        if tok.token_type in needs_operand:
+            if following is None:
+                raise _Lenient(
+                    None, "<identifier>" if tok.token_type == T.ALIAS else "<expression>"
+                )
+            if following.token_type in _CLAUSE_END or (
+                tok.token_type == T.ALIAS and following.token_type == T.COMMA
+            ):
+                raise _Lenient(following)
+        if tok.token_type == T.IN and following is not None and following.token_type == T.L_PAREN:
+            after = _at(toks, i + 2)
+            if after is not None and after.token_type == T.R_PAREN:
+                raise _Lenient(after)
+
+
+def _no_foreign_syntax(toks: list[tokens.Token]) -> None:
+    """DuckDB/Postgres spellings sqlglot reads but Athena does not: ``a::int``, ``{'a': 1}``,
+    bare ``[1, 2]`` array literals, ``$1`` parameters."""
+    for i, tok in enumerate(toks):
+        kind = tok.token_type
+        if kind in (T.DCOLON, T.L_BRACE) or (kind == T.VAR and tok.text.startswith("$")):
+            raise _Lenient(tok)
+        if kind == T.L_BRACKET:
+            previous = _at(toks, i - 1)
+            if previous is None or previous.token_type not in _SUBSCRIPTABLE:
+                raise _Lenient(tok)
+
+
+def _no_star_alias(toks: list[tokens.Token]) -> None:
+    """``SELECT * t`` becomes ``* AS t`` in sqlglot; a ``*`` takes no alias in Athena."""
+    for i, tok in enumerate(toks):
+        previous, following = _at(toks, i - 1), _at(toks, i + 1)
+        select_star = previous is not None and previous.token_type in (T.SELECT, T.COMMA, T.DOT)
+        if (
+            tok.token_type == T.STAR
+            and select_star
+            and following is not None
+            and following.token_type in (T.VAR, T.IDENTIFIER, T.ALIAS)
+        ):
+            raise _Lenient(following, "'FROM'")
+
+
+def _insert_needs_into(toks: list[tokens.Token]) -> None:
+    following = _at(toks, 1)
+    if toks[0].token_type == T.INSERT and (following is None or following.token_type != T.INTO):
+        raise _Lenient(following, "'INTO'")
+
+
+def _join_needs_condition(toks: list[tokens.Token]) -> None:
+    """``t JOIN u`` with no ON / USING becomes a cross join in sqlglot; Athena rejects it."""
+    for i, tok in enumerate(toks):
+        if tok.token_type != T.JOIN:
             continue
-        if following is None:
-            end = len(sql.rstrip())
+        before = _at(toks, i - 1)
+        if before is not None and before.token_type in (T.CROSS, T.NATURAL):
+            continue
+        depth, j = 0, i + 1
+        while j < len(toks):
+            kind = toks[j].token_type
+            if kind == T.L_PAREN:
+                depth += 1
+            elif kind == T.R_PAREN and depth > 0:
+                depth -= 1
+            elif depth == 0 and kind in (T.ON, T.USING):
+                break
+            elif depth == 0 and kind in _JOIN_END and j > i + 1:
+                raise _Lenient(toks[j], "'ON', 'USING'")
+            j += 1
+        else:
+            raise _Lenient(None, "'ON', 'USING'")
+
+
+LENIENCY_CHECKS: tuple[Callable[[list[tokens.Token]], None], ...] = (
+    _no_dangling_operand,
+    _no_foreign_syntax,
+    _no_star_alias,
+    _insert_needs_into,
+    _join_needs_condition,
+)
+"""Token-level passes that reject what sqlglot's parser would accept but Athena does not."""
+
+
+def _check_leniency(sql: str, toks: list[tokens.Token]) -> None:
+    for check in LENIENCY_CHECKS:
+        try:
+            check(toks)
+        except _Lenient as found:
+            if found.token is None:
+                where = _position(sql, len(sql.rstrip().rstrip(";").rstrip()))
+                raise SqlSyntaxError(
+                    f"mismatched input '<EOF>'. Expecting: {found.expecting}", *where
+                ) from None
             raise SqlSyntaxError(
-                "mismatched input '<EOF>'. Expecting: <expression>", *_position(sql, end)
-            )
-        if following.token_type in _NOT_AFTER_COMMA:
-            raise SqlSyntaxError(
-                f"mismatched input {_token_text(sql, following)}. Expecting: <expression>",
-                *_position(sql, following.start),
-            )
+                f"mismatched input {_token_text(sql, found.token)}. Expecting: {found.expecting}",
+                *_position(sql, found.token.start),
+            ) from None
 
 
 def parse_query(sql: str) -> exp.Expression:
     """Parse one Athena statement; SqlSyntaxError with Athena's line:column when it does not.
 
     sqlglot is lenient where Athena is not: ``SELEC 1`` parses as a column, unknown statements
-    become a ``Command``. Both are rejected here at their first token, as Athena does.
+    become a ``Command``, trailing commas vanish, DuckDB syntax is accepted. The first word and
+    ``LENIENCY_CHECKS`` reject those at the offending token, as Athena does.
     """
     toks = _tokens(sql)
     if not toks:
@@ -213,7 +316,7 @@ def parse_query(sql: str) -> exp.Expression:
             "'WITH', <query>",
             *_position(sql, first.start),
         )
-    _check_trailing_commas(sql, toks)
+    _check_leniency(sql, toks)
     try:
         statements = [
             s for s in sqlglot.parse(sql, read=READ_DIALECT) if isinstance(s, exp.Expression)
