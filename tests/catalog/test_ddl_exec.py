@@ -123,6 +123,7 @@ def test_unknown_serde_is_rejected_at_create_time(lake: Lake) -> None:
         ("(a int, A string)", "Duplicate column name 'a'"),
         ("(a int) PARTITIONED BY (a string)", "Partition column name 'a'"),
         ("(a int) CLUSTERED BY (zz) INTO 2 BUCKETS", "Bucket column 'zz'"),
+        ("(a int) PARTITIONED BY (p array<int>)", "must have a primitive type"),
     ],
 )
 def test_bad_column_layouts_are_rejected(lake: Lake, columns: str, match: str) -> None:
@@ -325,7 +326,11 @@ def test_msck_repair_adds_folders_found_in_storage(logs: Lake) -> None:
 def test_alter_table_properties_columns_and_location(logs: Lake) -> None:
     logs.run("ALTER TABLE logs SET TBLPROPERTIES ('projection.enabled'='true', 'x'='1')")
     logs.run("ALTER TABLE logs SET TBLPROPERTIES ('x'='2')")
-    assert logs.run("SHOW TBLPROPERTIES logs").rows == [("projection.enabled", "true"), ("x", "2")]
+    assert logs.run("SHOW TBLPROPERTIES logs").rows == [
+        ("EXTERNAL", "TRUE"),
+        ("projection.enabled", "true"),
+        ("x", "2"),
+    ]
     assert logs.lines("SHOW TBLPROPERTIES logs('x')") == ["2"]
     with pytest.raises(SemanticError, match="does not have property: y"):
         logs.run("SHOW TBLPROPERTIES logs('y')")

@@ -24,6 +24,7 @@ from lakebox.errors import InvalidRequestError, SemanticError, SqlSyntaxError, U
 
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
+EXTERNAL_PARAM = "EXTERNAL"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
 #: STORED AS <name> -> (input format, output format, SerDe), as Glue records them
@@ -1069,9 +1070,15 @@ def render_create_table(table: Table) -> str:
     if table.location is not None:
         lines.append("LOCATION")
         lines.append(f"  {quote_string(table.location)}")
-    if table.parameters:
+    # EXTERNAL=TRUE is what the EXTERNAL keyword stores; Hive leaves it out here too
+    params = {
+        k: v
+        for k, v in table.parameters.items()
+        if not (k == EXTERNAL_PARAM and v.upper() == "TRUE")
+    }
+    if params:
         lines.append("TBLPROPERTIES (")
-        lines.append(_props_sql(table.parameters) + ")")
+        lines.append(_props_sql(params) + ")")
     return "\n".join(lines)
 
 

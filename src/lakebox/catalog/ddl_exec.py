@@ -18,7 +18,7 @@ from sqlglot import exp
 from lakebox.catalog import ddl
 from lakebox.catalog.model import VIRTUAL_VIEW, Column, Database, Partition, Table, partition_path
 from lakebox.catalog.store import CatalogStore
-from lakebox.catalog.types import hive_type, parse_type
+from lakebox.catalog.types import hive_type, is_primitive, parse_type
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
@@ -161,6 +161,11 @@ def _check_columns(table: Table) -> None:
                 "among the table's columns"
             )
         seen.add(col.name)
+        if not is_primitive(col.type):
+            raise SemanticError(
+                f"Partition column {col.name!r} has type {col.type}: "
+                "partition columns must have a primitive type"
+            )
     data = {c.name for c in table.columns}
     for col_name in table.bucket_columns:
         if col_name not in data:
@@ -191,6 +196,8 @@ def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
     table = Table.from_dict(stmt.table.to_dict())
     table.database = (table.database or ctx.current_database).lower()
     table.create_time = table.update_time = time.time()
+    # Glue records EXTERNAL=TRUE for every table Athena creates (SHOW TBLPROPERTIES shows it)
+    table.parameters = {ddl.EXTERNAL_PARAM: "TRUE", **table.parameters}
     _check_columns(table)
     _validate_storage(table)
     created = ctx.catalog.create_table(table, if_not_exists=stmt.if_not_exists)
