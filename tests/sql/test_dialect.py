@@ -676,6 +676,8 @@ def test_translated_query_returns_athena_result(
         ('SELECT "MiXed", t.X FROM (VALUES (1, 2)) t(mixed, x)', ["mixed", "x"]),
         ("SELECT * FROM (VALUES (1, 'a')) t(Id, Name)", ["id", "name"]),
         ("SELECT 1 AS a UNION ALL SELECT 2", ["a"]),
+        ("VALUES (1, 'a'), (2, 'b')", ["_col0", "_col1"]),
+        ("VALUES 1, 2", ["_col0"]),
         ("SELECT r.f FROM (SELECT CAST(ROW(1) AS ROW(f integer)) AS r)", ["f"]),
     ],
 )

@@ -358,11 +358,27 @@ def result_column_names(expr: exp.Expression) -> list[str] | None:
     ``_colN`` counts positions in the select list as written; Trino counts after expanding
     ``*``, so the two only differ for unnamed expressions placed after a ``*``.
     """
+    if isinstance(expr, exp.Values):
+        return [f"_col{i}" for i in range(_values_width(expr))]
     select = _outermost_select(expr)
     if select is None:
         return None
     names = [_output_name(p, i) for i, p in enumerate(select.expressions)]
     return None if any(n is None for n in names) else [n for n in names if n is not None]
+
+
+def _values_width(values: exp.Values) -> int:
+    first = values.expressions[0] if values.expressions else None
+    return len(first.expressions) if isinstance(first, exp.Tuple) else 1
+
+
+def _name_values(tree: exp.Expression) -> exp.Expression:
+    """A bare ``VALUES`` statement names its columns _col0.. in Athena, col0.. in DuckDB."""
+    if not isinstance(tree, exp.Values) or tree.alias:
+        return tree
+    columns = [exp.to_identifier(f"_col{i}") for i in range(_values_width(tree))]
+    tree.set("alias", exp.TableAlias(this=exp.to_identifier("_values"), columns=columns))
+    return exp.select("*").from_(tree)
 
 
 def _lower_identifiers(tree: exp.Expression) -> None:
@@ -1043,6 +1059,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     _lower_identifiers(tree)
     _rewrite_unnest(tree)
     _apply_result_names(tree, names)
+    tree = _name_values(tree)
     try:
         return tree.sql(dialect=LakeboxDuckDB, unsupported_level=ErrorLevel.RAISE)
     except SqlglotUnsupportedError as err:
