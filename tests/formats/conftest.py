@@ -30,8 +30,10 @@ def hadoop_snappy(data: bytes) -> bytes:
 CODECS: dict[str, tuple[str, Callable[[bytes], bytes]]] = {
     "none": ("", lambda d: d),
     "gzip": (".gz", gzip.compress),
+    "gzip-long-ext": (".gzip", gzip.compress),
     "bzip2": (".bz2", bz2.compress),
     "zstd": (".zst", lambda d: bytes(cramjam.zstd.compress(d))),
+    "zstd-long-ext": (".zstd", lambda d: bytes(cramjam.zstd.compress(d))),
     "snappy-hadoop": (".snappy", hadoop_snappy),
     "snappy-framed": (".snappy", lambda d: bytes(cramjam.snappy.compress(d))),
     "lz4": (".lz4", lambda d: bytes(cramjam.lz4.compress(d))),

@@ -17,7 +17,18 @@ if TYPE_CHECKING:
     from lakebox.catalog.model import Table
 
 #: the codecs conftest.CODECS can write (snappy in both Hadoop-block and framed layouts)
-CODECS = ["none", "gzip", "bzip2", "zstd", "snappy-hadoop", "snappy-framed", "lz4", "deflate"]
+CODECS = [
+    "none",
+    "gzip",
+    "gzip-long-ext",
+    "bzip2",
+    "zstd",
+    "zstd-long-ext",
+    "snappy-hadoop",
+    "snappy-framed",
+    "lz4",
+    "deflate",
+]
 ROWS = [(1, "alpha"), (2, "beta"), (3, None)]
 
 

@@ -35,6 +35,8 @@ TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
 TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
 NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
+#: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
+_AUTO_EXTENSIONS = (".gz", ".zst")
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
 #: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
@@ -132,8 +134,15 @@ def text_encoding(table: Table) -> str:
 
 
 def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
-    """Paths DuckDB opens: gzip / zstd as they are, other codecs as decompressed copies."""
-    return [ctx.readable_path(f, NATIVE_CODECS) for f in files]
+    """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
+    (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
+    decompressed copy."""
+    return [
+        ctx.readable_path(
+            f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
+        )
+        for f in files
+    ]
 
 
 def lines_sql(
