@@ -14,6 +14,7 @@ from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
 from lakebox.formats.avro import (
     AVRO_INPUT,
     AVRO_SERDE,
+    BATCH_ROWS,
     AvroReader,
     ConversionError,
     Overflow,
@@ -138,6 +139,15 @@ def test_many_rows_span_batches_and_files(storage: Storage, tmp_path: Path) -> N
     table = make_table(EVENT_COLUMNS, AVRO_SERDE)
     result = scan(storage, tmp_path, table, columns=["eventid"], where="eventid % 100 = 0")
     assert sorted(result.column("eventid")) == [10**15 + i for i in range(0, 1000, 100)]
+
+
+def test_file_larger_than_one_batch(storage: Storage, tmp_path: Path) -> None:
+    rows = BATCH_ROWS + 10
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"}]}
+    write(storage, "big.avro", schema, [{"a": i} for i in range(rows)], "snappy")
+    result = scan(storage, tmp_path, make_table([("a", "bigint")], AVRO_SERDE))
+    assert result.table.num_rows == rows
+    assert sorted(result.column("a"))[-1] == rows - 1
 
 
 def test_missing_columns_and_files_with_different_schemas(storage: Storage, tmp_path: Path) -> None:

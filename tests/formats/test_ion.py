@@ -11,6 +11,7 @@ from amazon.ion import simpleion
 
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
 from lakebox.formats import ion as ion_module
+from lakebox.formats.avro import BATCH_ROWS
 from lakebox.formats.base import reader_for
 from lakebox.formats.ion import ION_INPUT, ION_SERDE, IonReader, Step, parse_path
 from lakebox.storage import Storage
@@ -280,3 +281,11 @@ def test_overflow_in_a_column_not_read_does_not_fail(storage: Storage, tmp_path:
     assert scan(storage, tmp_path, table, columns=["id"]).column("id") == [1, 2]
     with pytest.raises(DataError, match="column n"):
         scan(storage, tmp_path, table, columns=["n"])
+
+
+def test_file_larger_than_one_batch(storage: Storage, tmp_path: Path) -> None:
+    rows = BATCH_ROWS + 5
+    write_ion(storage, "big.ion", "\n".join(f"{{a: {i}}}" for i in range(rows)))
+    result = scan(storage, tmp_path, make_table([("a", "int")], ION_SERDE))
+    assert result.table.num_rows == rows
+    assert max(result.column("a")) == rows - 1
