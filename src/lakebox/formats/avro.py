@@ -1,13 +1,14 @@
 """Avro (AvroSerDe / AvroContainerInputFormat) with Hive's semantics, decoded by fastavro.
 
 DuckDB's avro extension cannot be loaded here, so records are decoded by fastavro and
-gathered column-wise into Arrow arrays of the declared types; the Arrow table is
-registered on the query's connection. Columns match Avro fields by name, case-insensitively;
+gathered column-wise into Arrow arrays of the declared types, written once per file to a
+cached Parquet copy that DuckDB then scans. Columns match Avro fields by name, case-insensitively;
 ``avro.schema.literal`` / ``avro.schema.url`` (SerDe or table property) give the reader
 schema, so fastavro applies Avro's schema resolution (defaults for fields a file lacks,
 promotions). Values that do not convert to the declared type read as NULL (Hive semantics).
 
-This module also holds the Python-value -> Arrow conversion shared with the Ion reader.
+This module also holds what the Ion reader shares: the Python-value -> Arrow conversion
+and ``DecodedFormatReader``, the decode-once cache.
 """
 
 from __future__ import annotations

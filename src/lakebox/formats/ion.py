@@ -7,7 +7,8 @@ binary Ion are both accepted, compressed files are decompressed by extension.
 
 Decoding uses amazon-ion's C extension lazily (``parse_eagerly=False``) with the "bare"
 value model, so unannotated values arrive as plain Python objects; values are gathered per
-column and turned into Arrow arrays of the declared types, never into row dicts. Ion
+column and turned into Arrow arrays of the declared types, never into row dicts, and each
+file is decoded once into a cached Parquet copy (see ``DecodedFormatReader``). Ion
 decimals stay ``Decimal`` all the way, so a DynamoDB id ``1234567890123456.`` keeps every
 digit in a ``decimal`` column. Annotations (DynamoDB's ``$dynamodb_SS::``) are ignored
 for values. A number that does not fit its column fails the query unless
