@@ -885,6 +885,7 @@ def test_describe_paths_and_partitions_parse() -> None:
         ("ALTER DATABASE db SET DBPROPERTIES ('a'='b')", "cannot update a database"),
         ("ALTER VIEW v AS SELECT 1", "CREATE OR REPLACE VIEW"),
         ("ALTER TABLE t SET SERDEPROPERTIES ('a'='b')", "not supported by Athena"),
+        ("DESCRIBE INPUT my_statement", "prepared statement"),
     ],
 )
 def test_unsupported_alters_say_why(sql: str, match: str) -> None:

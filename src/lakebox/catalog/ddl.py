@@ -450,7 +450,7 @@ class _Parser:
         parts = [self.identifier("a table name")]
         while self.accept_punct("."):
             parts.append(self.identifier("a name after '.'"))
-        return _ref_from_parts(parts, self.toks[self.pos - 1], self)
+        return _ref_from_parts(parts, self.toks[self.pos - 1])
 
     def string(self, what: str = "a quoted string") -> str:
         if self.tok.kind not in ("STRING", "DQ"):
@@ -555,7 +555,7 @@ class _Parser:
         return None
 
 
-def _ref_from_parts(parts: list[str], tok: Token, parser: _Parser | None = None) -> TableRef:
+def _ref_from_parts(parts: list[str], tok: Token) -> TableRef:
     """`db.table` back-quoted as one identifier names a table in a database, as in Athena."""
     split: list[str] = []
     for part in parts:
@@ -812,6 +812,11 @@ def _parse_describe(p: _Parser) -> Describe:
         and not (p.peek().kind == "PUNCT" and p.peek().text in ".;")
     ):
         style = p.advance().text.upper()
+    if p.tok.is_kw("INPUT", "OUTPUT") and p.peek().kind in ("WORD", "QIDENT", "DQ"):
+        raise UnsupportedError(
+            f"DESCRIBE {p.tok.text.upper()} describes a prepared statement; prepared "
+            "statements land with the query service"
+        )
     if p.tok.is_kw("VIEW") and p.peek().kind in ("WORD", "QIDENT", "DQ"):
         p.advance()  # Athena's DESCRIBE VIEW v
     ref = p.table_ref()
