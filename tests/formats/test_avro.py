@@ -300,3 +300,13 @@ def test_files_without_modification_time_are_decoded_every_time(
     assert result.column("a") == [1]
     assert "read_parquet" not in result.sql
     assert decoded_copies(tmp_path) == []
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_zero_byte_files_hold_no_rows(storage: Storage, tmp_path: Path, with_data: bool) -> None:
+    local_path(storage, LOCATION + "empty.avro").write_bytes(b"")
+    if with_data:
+        schema = {"type": "record", "name": "r", "fields": [{"name": "id", "type": "long"}]}
+        write(storage, "a.avro", schema, [{"id": 1}])
+    result = scan(storage, tmp_path, make_table([("id", "bigint"), ("s", "string")], AVRO_SERDE))
+    assert result.rows() == ([{"id": 1, "s": None}] if with_data else [])

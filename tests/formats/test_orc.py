@@ -151,3 +151,12 @@ def test_registration_and_validation() -> None:
     bad = make_table([("a", "int")], ORC_SERDE, serde_params={"orc.column.index.access": "1"})
     with pytest.raises(InvalidRequestError, match=r"orc\.column\.index\.access"):
         OrcReader().validate(bad)
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_zero_byte_files_hold_no_rows(storage: Storage, tmp_path: Path, with_data: bool) -> None:
+    local_path(storage, LOCATION + "empty.orc").write_bytes(b"")
+    if with_data:
+        write(storage, "a.orc", pa.table({"id": [1]}))
+    result = scan(storage, tmp_path, make_table([("id", "bigint"), ("s", "string")], ORC_SERDE))
+    assert result.rows() == ([{"id": 1, "s": None}] if with_data else [])

@@ -246,3 +246,12 @@ def test_key_value_folders_do_not_become_columns(storage: Storage, tmp_path: Pat
     write(storage, "year=2024/a.parquet", pa.table({"id": [1]}))
     table = make_table([("id", "bigint"), ("year", "int")], PARQUET_SERDE)
     assert scan(storage, tmp_path, table).rows() == [{"id": 1, "year": None}]
+
+
+@pytest.mark.parametrize("with_data", [True, False])
+def test_zero_byte_files_hold_no_rows(storage: Storage, tmp_path: Path, with_data: bool) -> None:
+    local_path(storage, LOCATION + "empty.parquet").write_bytes(b"")
+    if with_data:
+        write(storage, "a.parquet", pa.table({"id": [1]}))
+    result = scan(storage, tmp_path, make_table([("id", "bigint"), ("s", "string")], PARQUET_SERDE))
+    assert result.rows() == ([{"id": 1, "s": None}] if with_data else [])

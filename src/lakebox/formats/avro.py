@@ -45,6 +45,7 @@ from lakebox.formats.base import (
     register_reader,
     sql_list,
 )
+from lakebox.formats.parquet import empty_scan, non_empty
 
 AVRO_SERDE = "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
 AVRO_INPUT = "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat"
@@ -344,6 +345,10 @@ class DecodedFormatReader(FormatReader):
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
         state, identity = self.prepare(ctx, request.table)
+        files = non_empty(request.files)
+        if not files:
+            return empty_scan(request.columns)
+        request = ReadRequest(request.table, files, request.columns)
         try:
             sources = self._sources(ctx, request, state, identity, request.table.columns)
         except ColumnValueError as err:

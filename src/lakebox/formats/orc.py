@@ -31,7 +31,7 @@ from lakebox.formats.base import (
     quote_ident,
     register_reader,
 )
-from lakebox.formats.parquet import column_expr
+from lakebox.formats.parquet import column_expr, empty_scan, non_empty
 
 ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
 ORC_INPUT = "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
@@ -73,9 +73,12 @@ class OrcReader(FormatReader):
             ).lower()
             == "true"
         )
+        files = non_empty(request.files)
+        if not files:
+            return empty_scan(request.columns)
         groups: dict[tuple[int, pa.Schema], tuple[pafs.FileSystem, list[str]]] = {}
         filesystems: dict[int, pafs.FileSystem] = {}
-        for f in request.files:
+        for f in files:
             filesystem, path = self._locate(ctx, f, filesystems)
             schema = orc_schema(filesystem, path, f.uri)
             groups.setdefault((id(filesystem), schema), (filesystem, []))[1].append(path)

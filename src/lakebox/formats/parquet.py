@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import duckdb
 
-from lakebox.catalog.model import Table
+from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.errors import DataError, InvalidRequestError
 from lakebox.formats.base import (
+    DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
@@ -81,6 +82,20 @@ def column_expr(source: str | None, file_type: str | None, target: str) -> str:
     return f"TRY_CAST({ref} AS {target})"
 
 
+def non_empty(files: list[DataFile]) -> list[DataFile]:
+    """Zero-byte objects (folder markers, files still being written) hold no rows; binary
+    readers would reject them as corrupt."""
+    return [f for f in files if f.size > 0]
+
+
+def empty_scan(columns: list[Column]) -> str:
+    """A scan of no rows with the requested columns and types."""
+    cols = ", ".join(
+        f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}" for c in columns
+    )
+    return f"SELECT {cols or 'NULL AS __lakebox_empty'} WHERE false"
+
+
 class ParquetReader(FormatReader):
     name = "parquet"
 
@@ -94,7 +109,10 @@ class ParquetReader(FormatReader):
                     )
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        paths = sql_list([f.engine_path for f in request.files])
+        files = non_empty(request.files)
+        if not files:
+            return empty_scan(request.columns)
+        paths = sql_list([f.engine_path for f in files])
         by_index = _flag(request, "parquet.column.index.access")
         # partition columns come from the catalog, never from DuckDB guessing key=value folders
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
