@@ -1,0 +1,355 @@
+"""Task resources: the registry, SNS sinks against real loopback servers, ECS commands run as
+real processes, aws-sdk dispatch."""
+
+from __future__ import annotations
+
+import json
+import socketserver
+import sys
+import threading
+from collections.abc import Iterator
+from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lakebox.workflows.asl.validate import find_problems
+from lakebox.workflows.service import WorkflowService
+from lakebox.workflows.tasks import DEFAULT_REGISTRY, register_resource
+from lakebox.workflows.tasks.notify import LogFileSink, SmtpSink, WebhookSink
+from lakebox.workflows.tasks.registry import IntegrationPattern, TaskContext, split_resource
+from workflows.helpers import Runner, machine
+
+SNS = "arn:aws:states:::sns:publish"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+
+
+def publish(**params: Any) -> dict[str, Any]:
+    return machine(
+        {
+            "N": {
+                "Type": "Task",
+                "Resource": SNS,
+                "Parameters": {"TopicArn": TOPIC, **params},
+                "End": True,
+            }
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("resource", "base", "pattern"),
+    [
+        (
+            "arn:aws:states:::ecs:runTask.sync",
+            "arn:aws:states:::ecs:runTask",
+            IntegrationPattern.RUN_JOB,
+        ),
+        (
+            "arn:aws:states:::glue:startJobRun.sync:2",
+            "arn:aws:states:::glue:startJobRun",
+            IntegrationPattern.RUN_JOB,
+        ),
+        (
+            "arn:aws:states:::sns:publish.waitForTaskToken",
+            SNS,
+            IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+        ),
+        (SNS, SNS, IntegrationPattern.REQUEST_RESPONSE),
+        (
+            "arn:aws:lambda:eu-west-1:1:function:f",
+            "arn:aws:lambda:eu-west-1:1:function:f",
+            IntegrationPattern.REQUEST_RESPONSE,
+        ),
+    ],
+)
+def test_split_resource(resource: str, base: str, pattern: IntegrationPattern) -> None:
+    assert split_resource(resource) == (base, pattern)
+
+
+def test_register_resource_is_a_one_liner_for_other_packages(run: Runner) -> None:
+    calls: list[tuple[Any, IntegrationPattern]] = []
+
+    def start_crawler(params: Any, ctx: TaskContext) -> Any:
+        calls.append((params, ctx.pattern))
+        return {"Name": params["Name"]}
+
+    resource = "arn:aws:states:::lakeboxtest:startCrawler"
+    assert find_problems(
+        machine({"C": {"Type": "Task", "Resource": resource, "End": True}}), DEFAULT_REGISTRY
+    )
+    register_resource(resource, start_crawler, sync=True)
+    definition = machine(
+        {
+            "C": {
+                "Type": "Task",
+                "Resource": resource + ".sync",
+                "Parameters": {"Name": "raw"},
+                "End": True,
+            }
+        }
+    )
+    assert run(definition).output == {"Name": "raw"}
+    assert calls == [({"Name": "raw"}, IntegrationPattern.RUN_JOB)]
+
+
+def test_aws_sdk_integrations_dispatch_to_registered_handlers(
+    run: Runner, service: WorkflowService
+) -> None:
+    objects = {"k1": "hello"}
+
+    def get_object(params: Any, ctx: TaskContext) -> Any:
+        if params["Key"] not in objects:
+            from lakebox.workflows.errors import StatesError
+
+            raise StatesError("S3.NoSuchKeyException", f"no key {params['Key']}")
+        return {"Body": objects[params["Key"]], "ContentLength": len(objects[params["Key"]])}
+
+    service.register_resource("arn:aws:states:::aws-sdk:s3:getObject", get_object)
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+        "Parameters": {"Bucket": "b", "Key.$": "$.key"},
+        "ResultSelector": {"b.$": "$.Body"},
+        "Catch": [{"ErrorEquals": ["S3.NoSuchKeyException"], "Next": "Missing"}],
+        "End": True,
+    }
+    definition = machine(
+        {"G": state, "Missing": {"Type": "Pass", "Result": "missing", "End": True}}
+    )
+    assert run(definition, {"key": "k1"}).output == {"b": "hello"}
+    assert run(definition, {"key": "nope"}).output == "missing"
+    history = run.history(run(definition, {"key": "k1"}))
+    scheduled = next(e for e in history if e["type"] == "TaskScheduled")
+    assert scheduled["taskScheduledEventDetails"]["resourceType"] == "aws-sdk:s3"
+    other = service.validate(
+        machine(
+            {
+                "G": {
+                    "Type": "Task",
+                    "End": True,
+                    "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                }
+            }
+        )
+    )
+    assert "not a known task resource" in str(other[0])
+
+
+# ----------------------------------------------------------------------------- SNS
+
+
+def test_sns_publish_to_log_file(run: Runner, service: WorkflowService, tmp_path: Path) -> None:
+    log = tmp_path / "notifications.jsonl"
+    service.register_topic("alerts", LogFileSink(log))
+    out = run(publish(Subject="Done", **{"Message.$": "$"}), {"rows": 3})
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(n["TopicArn"], n["Subject"], json.loads(n["Message"])) for n in lines] == [
+        (TOPIC, "Done", {"rows": 3})
+    ]
+    assert out.output["MessageId"] == lines[0]["MessageId"]
+
+
+def test_sns_unknown_topic(run: Runner) -> None:
+    out = run(publish(Message="x"))
+    assert (out.status, out.error) == ("FAILED", "SNS.NotFoundException")
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, Any]]] = []
+    status = 200
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append((self.path, json.loads(body)))
+        self.send_response(type(self).status)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, type[_Hook]]]:
+    handler = type("Hook", (_Hook,), {"received": [], "status": 200})
+    server = HTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_sns_publish_to_webhook(
+    run: Runner, service: WorkflowService, webhook: tuple[str, type[_Hook]]
+) -> None:
+    url, handler = webhook
+    service.register_topic(TOPIC, WebhookSink(url))
+    out = run(publish(Message="load finished"))
+    assert out.status == "SUCCEEDED"
+    assert [(p, b["Type"], b["Message"], b["TopicArn"]) for p, b in handler.received] == [
+        ("/hook", "Notification", "load finished", TOPIC)
+    ]
+
+
+def test_webhook_error_fails_the_task(
+    run: Runner, service: WorkflowService, webhook: tuple[str, type[_Hook]]
+) -> None:
+    url, handler = webhook
+    handler.status = 500
+    service.register_topic("alerts", WebhookSink(url))
+    out = run(publish(Message="x"))
+    assert (out.status, out.error) == ("FAILED", "SNS.DeliveryFailed")
+    assert "500" in (out.cause or "")
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP (RFC 5321) to accept one message per session."""
+
+    messages: list[tuple[str, list[str], bytes]] = []
+
+    def reply(self, line: str) -> None:
+        self.wfile.write((line + "\r\n").encode())
+
+    def handle(self) -> None:
+        self.reply("220 localhost test SMTP")
+        sender, rcpts = "", []
+        while True:
+            line = self.rfile.readline().decode().strip()
+            verb = line[:4].upper()
+            if verb in ("HELO", "EHLO"):
+                self.reply("250 localhost")
+            elif verb == "MAIL":
+                sender = line.split(":", 1)[1].strip(" <>")
+                self.reply("250 OK")
+            elif verb == "RCPT":
+                rcpts.append(line.split(":", 1)[1].strip(" <>"))
+                self.reply("250 OK")
+            elif verb == "DATA":
+                self.reply("354 end with .")
+                data = b""
+                while (chunk := self.rfile.readline()) not in (b".\r\n", b""):
+                    data += chunk
+                type(self).messages.append((sender, rcpts, data))
+                self.reply("250 queued")
+            elif verb == "QUIT" or not line:
+                self.reply("221 bye")
+                return
+            else:
+                self.reply("250 OK")
+
+
+def test_sns_publish_by_email(run: Runner, service: WorkflowService) -> None:
+    handler = type("Smtp", (_SmtpHandler,), {"messages": []})
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        service.register_topic(
+            "alerts", SmtpSink("127.0.0.1", port, "lake@example.com", ["ops@example.com"])
+        )
+        out = run(publish(Subject="Nightly load", Message="42 rows"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert out.status == "SUCCEEDED", out.cause
+    [(sender, rcpts, data)] = handler.messages
+    mail = message_from_bytes(data)
+    assert (sender, rcpts, mail["Subject"]) == (
+        "lake@example.com",
+        ["ops@example.com"],
+        "Nightly load",
+    )
+    assert mail.get_payload().strip() == "42 rows"
+
+
+# ----------------------------------------------------------------------------- ECS
+
+ECS = "arn:aws:states:::ecs:runTask.sync"
+
+
+def ecs_task(**params: Any) -> dict[str, Any]:
+    return machine(
+        {
+            "Run": {
+                "Type": "Task",
+                "Resource": ECS,
+                "End": True,
+                "Parameters": {
+                    "Cluster": "lake",
+                    "TaskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/etl:7",
+                    **params,
+                },
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.TaskFailed"],
+                        "ResultPath": "$.error",
+                        "Next": "Failed",
+                    }
+                ],
+            },
+            "Failed": {"Type": "Pass", "End": True},
+        }
+    )
+
+
+def test_ecs_run_task_sync_runs_the_registered_command(
+    run: Runner, service: WorkflowService, tmp_path: Path
+) -> None:
+    script = "import os, sys; print(os.environ['STAGE'], *sys.argv[1:])"
+    service.register_command(
+        "etl", [sys.executable, "-c", script, "base"], env={"STAGE": "dev"}, cwd=tmp_path
+    )
+    out = run(
+        ecs_task(
+            Overrides={
+                "ContainerOverrides": [
+                    {
+                        "Name": "etl",
+                        "Command": [sys.executable, "-c", script, "override"],
+                        "Environment": [{"Name": "STAGE", "Value": "prod"}],
+                    }
+                ]
+            }
+        )
+    )
+    [container] = out.output["Containers"]
+    assert (container["ExitCode"], container["Stdout"].strip()) == (0, "prod override")
+    assert out.output["LastStatus"] == "STOPPED"
+    assert "TaskSubmitted" in run.types(out)
+
+
+def test_ecs_nonzero_exit_is_task_failed(run: Runner, service: WorkflowService) -> None:
+    service.register_command("etl", [sys.executable, "-c", "import sys; sys.exit(3)"])
+    out = run(ecs_task())
+    cause = json.loads(out.output["error"]["Cause"])
+    assert out.output["error"]["Error"] == "States.TaskFailed"
+    assert cause["Containers"][0]["ExitCode"] == 3
+
+
+def test_ecs_unknown_task_definition(run: Runner) -> None:
+    out = run(ecs_task())  # caught: States.TaskFailed matches every error but States.Timeout
+    assert out.output["error"]["Error"] == "ECS.ClientException"
+    assert "register_command('etl'" in out.output["error"]["Cause"]
+
+
+def test_lambda_arn_forms(run: Runner, service: WorkflowService) -> None:
+    service.register_function(
+        "arn:aws:lambda:us-east-1:123:function:greet", lambda e: f"hi {e['who']}"
+    )
+    for ref in (
+        "greet",
+        "greet:prod",
+        "123:function:greet",
+        "arn:aws:lambda:eu-west-1:999:function:greet:1",
+    ):
+        state = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": ref, "Payload": {"who": "ada"}},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+        assert run(machine({"T": state})).output == "hi ada"
