@@ -336,3 +336,9 @@ def test_unknown_encoding_is_rejected(lake: Lake, reader: type[LazySimpleReader]
     t = lake.table([("a", "string")], serde=LAZY, serde_params={"serialization.encoding": "EBCDIC"})
     with pytest.raises(InvalidRequestError, match="EBCDIC"):
         reader().validate(t)
+
+
+def test_opencsv_extra_fields_are_ignored_and_blank_values_kept(lake: Lake) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=CSV)
+    lake.write(t, "a.csv", 'x,1,extra,"more, here"\n" y ",2\n')
+    assert lake.read(t) == [(" y ", 2), ("x", 1)]

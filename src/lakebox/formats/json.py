@@ -13,8 +13,10 @@ OpenX property ``ignore.malformed.json`` is true, which makes it a row of NULLs.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 from sqlglot import exp
@@ -62,6 +64,14 @@ class JsonOptions:
 class _FileKeys:
     keys: list[str]
     bad: bool  # holds a malformed or non-object line
+
+
+def _load_entry(entry: Path) -> _FileKeys | None:
+    try:
+        data = json.loads(entry.read_text())
+        return _FileKeys(list(data["keys"]), bool(data["bad"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _true(value: str | None, default: bool) -> bool:
@@ -121,9 +131,9 @@ class JsonReader(FormatReader):
         missing: list[tuple[DataFile, str]] = []
         for f, path in zip(files, paths, strict=True):
             entry = cache / (compression.cache_key(f.uri, f.size, f.mtime) + _CACHE_VERSION)
-            if entry.exists():
-                data = json.loads(entry.read_text())
-                found[f.uri] = _FileKeys(data["keys"], data["bad"])
+            cached = _load_entry(entry)
+            if cached is not None:
+                found[f.uri] = cached
             else:
                 missing.append((f, path))
         if missing:
@@ -134,7 +144,9 @@ class JsonReader(FormatReader):
                 keys = scanned.get(path, _FileKeys([], False))
                 found[f.uri] = keys
                 entry = cache / (compression.cache_key(f.uri, f.size, f.mtime) + _CACHE_VERSION)
-                entry.write_text(json.dumps({"keys": keys.keys, "bad": keys.bad}))
+                tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps({"keys": keys.keys, "bad": keys.bad}))
+                os.replace(tmp, entry)  # atomic: a concurrent query never sees half an entry
         result = [found[f.uri] for f in files]
         if not opts.ignore_malformed:
             for f, keys in zip(files, result, strict=True):
