@@ -267,6 +267,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     # --- strings
     ("split", "SELECT split('a,b,c', ',')", [(["a", "b", "c"],)]),
     (
+        "split_with_limit",
+        "SELECT split('a,b,c', ',', 2), split('a,b,c', ',', 5), split('a,b,c', ',', 1)",
+        [(["a", "b,c"], ["a", "b", "c"], ["a,b,c"])],
+    ),
+    (
         "split_part_and_overflow",
         "SELECT split_part('a,b,c', ',', 2), split_part('a,b,c', ',', 5)",
         [("b", None)],
@@ -809,9 +814,18 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
     assert parse_query(sql) is not None
 
 
-def test_functions_sqlglot_cannot_translate_fail_loudly() -> None:
-    with pytest.raises(UnsupportedError, match="STRPOS"):
-        to_duckdb(parse_query("SELECT strpos('abcb', 'b', 2)"))
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT strpos('abcb', 'b', 2)", "STRPOS"),
+        ("SELECT approx_percentile(x, 2, 0.5) FROM t", "weight"),
+        ("SELECT format_datetime(ts, 'yyyy QQ') FROM t", "QQ"),
+        ("SELECT format_datetime(ts, f) FROM t", "literal"),
+    ],
+)
+def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
+    with pytest.raises(UnsupportedError, match=message):
+        to_duckdb(parse_query(sql))
 
 
 def test_date_arithmetic_on_typed_columns_uses_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -578,6 +578,20 @@ def _regexp_replace(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return gen.func("REGEXP_REPLACE", e.this, e.expression, replacement, exp.Literal.string("g"))
 
 
+def _split(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """split(s, d, limit): at most ``limit`` parts, the last holding the rest of the string."""
+    parts = gen.func("STR_SPLIT", e.this, e.expression)
+    limit = e.args.get("limit")
+    if limit is None:
+        return parts
+    n, delimiter = gen.sql(limit), gen.sql(e, "expression")
+    rest = f"ARRAY_TO_STRING({parts}[{n}:], {delimiter})"
+    return (
+        f"CASE WHEN LEN({parts}) <= {n} THEN {parts} "
+        f"ELSE LIST_APPEND({parts}[1:{n} - 1], {rest}) END"
+    )
+
+
 def _split_part(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino returns NULL past the last field; DuckDB's split_part returns ''."""
     parts = gen.func("STR_SPLIT", e.this, e.args["delimiter"])
@@ -745,6 +759,11 @@ def _format(gen: DuckDBGenerator, e: exp.Expression) -> str:
 
 def _approx_percentile(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Keep the argument's type (and accept an array of percentiles) like Trino."""
+    if e.args.get("weight") is not None:
+        raise UnsupportedError(
+            "approx_percentile with a weight argument is not supported; "
+            "use approx_percentile(x, percentage)"
+        )
     return gen.func("APPROX_QUANTILE", e.this, e.args["quantile"])
 
 
@@ -1001,6 +1020,7 @@ class LakeboxDuckDB(DuckDB):
             exp.Reduce: _reduce,
             exp.RegexpExtract: _regexp_extract,
             exp.RegexpReplace: _regexp_replace,
+            exp.Split: _split,
             exp.SplitPart: _split_part,
             exp.Sub: _interval_arith("-"),
             exp.Sum: _sum,
