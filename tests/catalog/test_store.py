@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -146,7 +147,7 @@ def test_like_patterns(name: str, pattern: str | None, expected: bool) -> None:
 
 # -- several processes ----------------------------------------------------------------------
 WORKERS = 3
-PER_WORKER = 25
+PER_WORKER = 40
 
 
 def _add_partitions_and_tables(path: str, worker: int) -> None:
@@ -181,12 +182,11 @@ def _run_workers(target: object, path: Path, start_method: str) -> None:
     assert [p.exitcode for p in procs] == [0] * WORKERS
 
 
-@pytest.mark.parametrize("start_method", ["spawn", "fork"])
 def test_concurrent_processes_lose_no_partitions_or_tables(
-    store: SQLiteCatalogStore, tmp_path: Path, start_method: str
+    store: SQLiteCatalogStore, tmp_path: Path
 ) -> None:
     store.create_table(make_table("shared"))
-    _run_workers(_add_partitions_and_tables, tmp_path / "catalog.sqlite", start_method)
+    _run_workers(_add_partitions_and_tables, tmp_path / "catalog.sqlite", "fork")
     values = {p.values[0] for p in store.get_partitions("sales", "shared")}
     assert values == {f"w{w}-{i}" for w in range(WORKERS) for i in range(PER_WORKER)}
     tables = {t.name for t in store.list_tables("sales")}
@@ -197,7 +197,42 @@ def test_concurrent_updates_lose_nothing_thanks_to_compare_and_swap(
     store: SQLiteCatalogStore, tmp_path: Path
 ) -> None:
     store.create_table(make_table("shared"))
-    _run_workers(_bump_parameters, tmp_path / "catalog.sqlite", "spawn")
+    _run_workers(_bump_parameters, tmp_path / "catalog.sqlite", "fork")
     table = store.get_table("sales", "shared")
     assert len(table.parameters) == WORKERS * PER_WORKER
     assert table.version == 1 + WORKERS * PER_WORKER
+
+
+def _stale_writer(path: str, loaded: Any, go: Any, outcome: Any) -> None:
+    store = SQLiteCatalogStore(Path(path))
+    table = store.get_table("sales", "shared")
+    loaded.set()
+    go.wait(60)
+    table.parameters["writer"] = "child"
+    try:
+        store.update_table(table)
+        outcome.put("updated")
+    except ConcurrentModificationError as err:
+        outcome.put(f"refused: {err.message}")
+
+
+def test_a_process_holding_a_stale_version_is_refused(
+    store: SQLiteCatalogStore, tmp_path: Path
+) -> None:
+    store.create_table(make_table("shared"))
+    ctx = multiprocessing.get_context("spawn")
+    loaded, go, outcome = ctx.Event(), ctx.Event(), ctx.Queue()
+    child = ctx.Process(
+        target=_stale_writer, args=(str(tmp_path / "catalog.sqlite"), loaded, go, outcome)
+    )
+    child.start()
+    assert loaded.wait(60)
+    table = store.get_table("sales", "shared")
+    table.parameters["writer"] = "parent"
+    store.update_table(table)
+    go.set()
+    result = outcome.get(timeout=60)
+    child.join(60)
+    assert child.exitcode == 0
+    assert result.startswith("refused:") and "version 2, expected 1" in result
+    assert store.get_table("sales", "shared").parameters == {"writer": "parent"}
