@@ -255,3 +255,11 @@ def test_zero_byte_files_hold_no_rows(storage: Storage, tmp_path: Path, with_dat
         write(storage, "a.parquet", pa.table({"id": [1]}))
     result = scan(storage, tmp_path, make_table([("id", "bigint"), ("s", "string")], PARQUET_SERDE))
     assert result.rows() == ([{"id": 1, "s": None}] if with_data else [])
+
+
+def test_rewritten_file_shows_its_new_columns(storage: Storage, tmp_path: Path) -> None:
+    table = make_table([("a", "bigint"), ("b", "string")], PARQUET_SERDE)
+    write(storage, "a.parquet", pa.table({"a": [1]}))
+    assert scan(storage, tmp_path, table).rows() == [{"a": 1, "b": None}]
+    write(storage, "a.parquet", pa.table({"a": [2], "b": ["new"]}))
+    assert scan(storage, tmp_path, table).rows() == [{"a": 2, "b": "new"}]

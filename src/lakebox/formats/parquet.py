@@ -11,6 +11,9 @@ projection pushdown into the Parquet scan intact.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import duckdb
 
 from lakebox.catalog.model import Column, Table
@@ -119,14 +122,7 @@ class ParquetReader(FormatReader):
         source = f"read_parquet({paths}, {options})"
         if not request.columns:
             return f"SELECT NULL AS __lakebox_empty FROM {source}"
-        try:
-            described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        except duckdb.Error as err:
-            raise DataError(
-                f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
-                request.files[0].uri,
-            ) from err
-        file_cols: list[tuple[str, str]] = [(str(r[0]), str(r[1])) for r in described]
+        file_cols = _file_schema(ctx, request, files, source)
         if by_index:
             positions = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
             picked = {name: file_cols[i] for name, i in positions.items() if i < len(file_cols)}
@@ -142,6 +138,38 @@ class ParquetReader(FormatReader):
             )
             exprs.append(f"{expr} AS {quote_ident(col.name)}")
         return f"SELECT {', '.join(exprs)} FROM {source}"
+
+
+#: unified file schemas of recent scans, keyed by the scanned files' identities, so a
+#: repeated query does not read every footer twice (DuckDB's scan reads them again)
+_SCHEMAS: OrderedDict[tuple[object, ...], list[tuple[str, str]]] = OrderedDict()
+_SCHEMA_CACHE_SIZE = 64
+_SCHEMAS_LOCK = threading.Lock()
+
+
+def _file_schema(
+    ctx: ReadContext, request: ReadRequest, files: list[DataFile], source: str
+) -> list[tuple[str, str]]:
+    key = (source, tuple((f.uri, f.size, f.mtime) for f in files))
+    cacheable = all(f.mtime > 0 for f in files)
+    with _SCHEMAS_LOCK:
+        if cacheable and key in _SCHEMAS:
+            _SCHEMAS.move_to_end(key)
+            return _SCHEMAS[key]
+    try:
+        described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+    except duckdb.Error as err:
+        raise DataError(
+            f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
+            files[0].uri,
+        ) from err
+    cols = [(str(r[0]), str(r[1])) for r in described]
+    if cacheable:
+        with _SCHEMAS_LOCK:
+            _SCHEMAS[key] = cols
+            while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
+                _SCHEMAS.popitem(last=False)
+    return cols
 
 
 def _flag(request: ReadRequest, key: str) -> bool:
