@@ -83,6 +83,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT to_unixtime(from_unixtime(1589195705)), hour(from_unixtime(1589195705))",
         [(1589195705.0, 11)],
     ),
+    (
+        "from_unixtime_in_zone",
+        "SELECT hour(from_unixtime(0, 'America/New_York')), day(from_unixtime(0, 'Asia/Tokyo'))",
+        [(19, 1)],
+    ),
     ("current_date_is_today", "SELECT current_date = CAST(now() AS date)", [(True,)]),
     (
         "current_timestamp_recent",
@@ -227,6 +232,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [('{"a":1,"b":[1,2]}',)],
     ),
     (
+        "cast_json_scalar_to_varchar",
+        """SELECT CAST(json_parse('"x"') AS varchar), CAST(json_extract('{"a":12}', '$.a') AS varchar)""",
+        [("x", "12")],
+    ),
+    (
         "cast_to_json",
         "SELECT CAST(ARRAY[1, 2] AS JSON), CAST(MAP(ARRAY['a'], ARRAY[1]) AS JSON)",
         [("[1,2]", '{"a":1}')],
@@ -303,6 +313,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "starts_with_concat_ws_chr_codepoint",
         "SELECT starts_with('abc', 'ab'), concat_ws('-', 'a', 'b'), chr(65), codepoint('A')",
         [(True, "a-b", "A", 65)],
+    ),
+    (
+        "reverse_strings_and_arrays",
+        "SELECT reverse('abc'), reverse(ARRAY[1, 2, 3])",
+        [("cba", [3, 2, 1])],
     ),
     ("format_java_specifiers", "SELECT format('%s-%d', 'a', 1)", [("a-1",)]),
     (

@@ -752,6 +752,23 @@ def _parse_datetime(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return gen.func("STRPTIME", e.this, exp.Literal.string(joda_to_strftime(pattern.this)))
 
 
+def _reverse(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """reverse() takes strings and arrays in Trino; DuckDB's reverse only strings."""
+    kind = e.this.type
+    if kind is not None and kind.is_type(exp.DataType.Type.ARRAY):
+        return gen.func("LIST_REVERSE", e.this)
+    return gen.func("REVERSE", e.this)
+
+
+def _from_unixtime(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """from_unixtime(x, zone): the wall-clock time in that zone (as at_timezone)."""
+    sql = gen.func("TO_TIMESTAMP", e.this)
+    zone = e.args.get("zone")
+    if e.args.get("scale") is not None or e.args.get("format") is not None:
+        return str(DuckDBGenerator.TRANSFORMS[exp.UnixToTime](gen, e))
+    return f"({sql} AT TIME ZONE {gen.sql(zone)})" if zone is not None else sql
+
+
 def _format(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino's format() takes Java format specifiers (%s, %d, %.2f): DuckDB calls that printf."""
     return gen.func("PRINTF", e.this, *e.expressions)
@@ -776,11 +793,18 @@ _INTEGER_TYPES = (
 _FLOAT_TYPES = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
 
 
+def _is_json(node: exp.Expression) -> bool:
+    typed = node.type is not None and node.type.is_type(exp.DataType.Type.JSON)
+    return typed or isinstance(node, (exp.JSONExtract, exp.ParseJSON))
+
+
 def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """Trino rounds a double half away from zero when casting to an integer; DuckDB rounds
-    half to even."""
+    """Trino rounds a double half away from zero when casting to an integer (DuckDB: half to
+    even), and casting a JSON scalar to varchar gives its value, not its JSON text."""
     assert isinstance(e, exp.Cast)
     source = e.this
+    if e.to.is_type(*exp.DataType.TEXT_TYPES) and _is_json(source):
+        return f"({gen.sql(source)} ->> '$')"
     if (
         e.to.is_type(*_INTEGER_TYPES)
         and source.type is not None
@@ -1022,12 +1046,14 @@ class LakeboxDuckDB(DuckDB):
             exp.RegexpReplace: _regexp_replace,
             exp.Split: _split,
             exp.SplitPart: _split_part,
+            exp.Reverse: _reverse,
             exp.Sub: _interval_arith("-"),
             exp.Sum: _sum,
             exp.TimestampTrunc: _date_trunc,
             exp.DateTrunc: _date_trunc,
             exp.Transform: _transform,
             exp.Typeof: _typeof,
+            exp.UnixToTime: _from_unixtime,
         }
 
 
