@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +173,8 @@ def _bump_parameters(path: str, worker: int) -> None:
                 continue
 
 
-def _run_workers(target: object, path: Path, start_method: str) -> None:
-    ctx = multiprocessing.get_context(start_method)
+def _run_workers(target: Callable[[str, int], None], path: Path, start_method: str) -> None:
+    ctx: Any = multiprocessing.get_context(start_method)
     procs = [ctx.Process(target=target, args=(str(path), w)) for w in range(WORKERS)]
     for p in procs:
         p.start()
@@ -220,7 +221,7 @@ def test_a_process_holding_a_stale_version_is_refused(
     store: SQLiteCatalogStore, tmp_path: Path
 ) -> None:
     store.create_table(make_table("shared"))
-    ctx = multiprocessing.get_context("spawn")
+    ctx: Any = multiprocessing.get_context("spawn")
     loaded, go, outcome = ctx.Event(), ctx.Event(), ctx.Queue()
     child = ctx.Process(
         target=_stale_writer, args=(str(tmp_path / "catalog.sqlite"), loaded, go, outcome)
