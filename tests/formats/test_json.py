@@ -238,3 +238,24 @@ def test_damaged_key_cache_is_rebuilt(lake: Lake) -> None:
     for entry in entries:
         entry.write_text("{not json")
     assert lake.read(t) == [(1,)]
+
+
+@pytest.mark.parametrize("serde", SERDES)
+def test_json_timestamp_formats(lake: Lake, serde: str) -> None:
+    t = lake.table(
+        [("ts", "timestamp"), ("s", "struct<at:timestamp>")],
+        serde=serde,
+        serde_params={"timestamp.formats": "yyyy/MM/dd HH:mm"},
+    )
+    lake.write(
+        t,
+        "a.json",
+        lines(
+            {"ts": "2024/05/06 07:08", "s": {"AT": "2024/05/06 07:09"}},
+            {"ts": "2024-05-06 07:08:09", "s": {"at": "soon"}},
+        ),
+    )
+    assert lake.read(t) == [
+        (dt.datetime(2024, 5, 6, 7, 8), {"at": dt.datetime(2024, 5, 6, 7, 9)}),
+        (dt.datetime(2024, 5, 6, 7, 8, 9), {"at": None}),
+    ]

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lakebox.errors import InvalidRequestError
+from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.text import (
     LAZY_SIMPLE_SERDE,
     OPEN_CSV_SERDE,
     TEXT_INPUT,
     LazySimpleReader,
     OpenCsvReader,
+    joda_to_strptime,
     parse_delimiter,
 )
 
@@ -342,3 +343,41 @@ def test_opencsv_extra_fields_are_ignored_and_blank_values_kept(lake: Lake) -> N
     t = lake.table([("a", "string"), ("b", "int")], serde=CSV)
     lake.write(t, "a.csv", 'x,1,extra,"more, here"\n" y ",2\n')
     assert lake.read(t) == [(" y ", 2), ("x", 1)]
+
+
+@pytest.mark.parametrize(
+    ("joda", "duck"),
+    [
+        ("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'", "%Y-%m-%dT%H:%M:%S.%gZ"),
+        ("dd/MMM/yyyy:HH:mm:ss Z", "%d/%b/%Y:%H:%M:%S %z"),
+        ("yyyy.M.d h:mm a", "%Y.%-m.%-d %-I:%M %p"),
+        ("'at' HH'h' 100%", "at %Hh 100%%"),
+    ],
+)
+def test_joda_patterns_become_strptime_formats(joda: str, duck: str) -> None:
+    assert joda_to_strptime(joda) == duck
+
+
+def test_unsupported_joda_letter_is_rejected(lake: Lake) -> None:
+    t = lake.table([("ts", "timestamp")], serde=LAZY, serde_params={"timestamp.formats": "G yyyy"})
+    with pytest.raises(UnsupportedError, match="'G'"):
+        LazySimpleReader().validate(t)
+
+
+def test_timestamp_formats_tried_before_hive_default(lake: Lake) -> None:
+    t = lake.table(
+        [("k", "int"), ("ts", "timestamp")],
+        serde=LAZY,
+        serde_params={"field.delim": "|", "timestamp.formats": "yyyy-MM-dd'T'HH:mm:ssXXX,millis"},
+    )
+    lake.write(
+        t,
+        "a.txt",
+        "1|2024-03-01T10:00:00+02:00\n2|1579059880000\n3|2024-03-01 10:00:00\n4|March 1st\n",
+    )
+    assert lake.read(t) == [
+        (1, dt.datetime(2024, 3, 1, 8, 0)),
+        (2, dt.datetime(2020, 1, 15, 3, 44, 40)),
+        (3, dt.datetime(2024, 3, 1, 10, 0)),
+        (4, None),
+    ]

@@ -35,7 +35,7 @@ from lakebox.formats.base import (
     sql_list,
     sql_string,
 )
-from lakebox.formats.text import MAX_LINE_SIZE, convert_text, engine_paths
+from lakebox.formats.text import MAX_LINE_SIZE, convert_text, engine_paths, timestamp_formats
 
 HIVE_JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
 OPENX_JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
@@ -52,6 +52,8 @@ class JsonOptions:
     ignore_malformed: bool
     dots_in_keys: bool
     mappings: dict[str, str]
+    #: DuckDB strptime formats from ``timestamp.formats``
+    ts_formats: tuple[str, ...] = ()
 
     def norm(self, key: str) -> str:
         """How a JSON key compares with a column name."""
@@ -90,13 +92,14 @@ class JsonReader(FormatReader):
         p = {k.lower(): v for k, v in table.serde_parameters.items()}
         if not self.openx:
             # the Hive JsonSerDe always lower-cases keys and always fails on bad JSON
-            return JsonOptions(True, False, False, {})
+            return JsonOptions(True, False, False, {}, timestamp_formats(table))
         mappings = {k[len("mapping.") :]: v for k, v in p.items() if k.startswith("mapping.")}
         return JsonOptions(
             case_insensitive=_true(p.get("case.insensitive"), True),
             ignore_malformed=_true(p.get("ignore.malformed.json"), False),
             dots_in_keys=_true(p.get("dots.in.keys"), False),
             mappings=mappings,
+            ts_formats=timestamp_formats(table),
         )
 
     def validate(self, table: Table) -> None:
@@ -253,7 +256,7 @@ class JsonReader(FormatReader):
             for k in keys:
                 names.setdefault(k, f"k{len(names)}")
         spec = ", ".join(f"{sql_string(k)}: 'JSON'" for k in names) or "'__lakebox_none': 'JSON'"
-        builder = _JsonSql(opts)
+        builder = _JsonSql(opts, opts.ts_formats)
         cols = []
         for col in columns:
             keys = wanted[col.name]
@@ -279,7 +282,7 @@ class JsonReader(FormatReader):
         wanted: dict[str, list[str]],
         opts: JsonOptions,
     ) -> str:
-        builder = _JsonSql(opts)
+        builder = _JsonSql(opts, opts.ts_formats)
         cols = []
         for col in columns:
             keys = wanted[col.name]
@@ -300,8 +303,9 @@ def _path(key: str) -> str:
 class _JsonSql:
     """SQL turning a JSON value into a Hive type, NULL where the value does not fit."""
 
-    def __init__(self, opts: JsonOptions) -> None:
+    def __init__(self, opts: JsonOptions, ts_formats: tuple[str, ...] = ()) -> None:
         self.opts = opts
+        self.ts_formats = ts_formats
         self._names = 0
 
     def var(self) -> str:
@@ -368,7 +372,7 @@ class _JsonSql:
             return self.bind(x, body, v)
         # integers take plain digits only (a JSON 1.5 in an int column is NULL, not 1)
         text = f"({x} ->> '$')"
-        return convert_text(text, hive_type(dt))
+        return convert_text(text, hive_type(dt), self.ts_formats)
 
 
 register_reader(lambda: JsonReader(openx=False), serdes=(HIVE_JSON_SERDE,))

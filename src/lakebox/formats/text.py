@@ -174,14 +174,106 @@ def lines_sql(
     return f"read_csv({', '.join(opts)})"
 
 
-def convert_text(expr: str, type_text: str) -> str:
+#: Joda-Time pattern letters (Hive's ``timestamp.formats``) -> DuckDB strptime, longest first
+_JODA = [
+    ("yyyy", "%Y"),
+    ("yy", "%y"),
+    ("MMMM", "%B"),
+    ("MMM", "%b"),
+    ("MM", "%m"),
+    ("M", "%-m"),
+    ("dd", "%d"),
+    ("d", "%-d"),
+    ("HH", "%H"),
+    ("H", "%-H"),
+    ("hh", "%I"),
+    ("h", "%-I"),
+    ("mm", "%M"),
+    ("m", "%-M"),
+    ("ss", "%S"),
+    ("s", "%-S"),
+    ("SSSSSSSSS", "%n"),
+    ("SSSSSS", "%f"),
+    ("SSS", "%g"),
+    ("a", "%p"),
+    ("EEEE", "%A"),
+    ("EEE", "%a"),
+    ("XXX", "%z"),
+    ("XX", "%z"),
+    ("X", "%z"),
+    ("ZZ", "%z"),
+    ("Z", "%z"),
+]
+
+
+def joda_to_strptime(pattern: str) -> str:
+    """DuckDB strptime format for a Joda-Time pattern such as ``yyyy-MM-dd'T'HH:mm:ss``."""
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "'":
+            end = pattern.find("'", i + 1)
+            if end < 0:
+                raise InvalidRequestError(f"timestamp format {pattern!r} has an unclosed quote")
+            out.append(pattern[i + 1 : end].replace("%", "%%") if end > i + 1 else "'")
+            i = end + 1
+            continue
+        if c.isalpha():
+            for token, spec in _JODA:
+                if pattern.startswith(token, i):
+                    out.append(spec)
+                    i += len(token)
+                    break
+            else:
+                raise UnsupportedError(
+                    f"timestamp format {pattern!r}: pattern letter {c!r} is not supported"
+                )
+            continue
+        out.append("%%" if c == "%" else c)
+        i += 1
+    return "".join(out)
+
+
+def timestamp_formats(table: Table) -> tuple[str, ...]:
+    """The SerDe's ``timestamp.formats`` as DuckDB formats (``millis`` kept as is)."""
+    raw = table.serde_parameters.get("timestamp.formats")
+    if not raw:
+        return ()
+    return tuple(
+        p if p == "millis" else joda_to_strptime(p)
+        for p in (part.strip() for part in raw.split(","))
+        if p
+    )
+
+
+def _timestamp(x: str, formats: tuple[str, ...]) -> str:
+    """Hive tries ``timestamp.formats`` first, then its own ``yyyy-MM-dd HH:mm:ss[.f]``."""
+    tries = []
+    for fmt in formats:
+        if fmt == "millis":
+            tries.append(
+                f"CASE WHEN regexp_full_match({x}, '-?[0-9]+') "
+                f"THEN make_timestamp(TRY_CAST({x} AS BIGINT) * 1000) END"
+            )
+        elif "%z" in fmt:
+            tries.append(f"timezone('UTC', try_strptime({x}, {sql_string(fmt)}))")
+        else:
+            tries.append(f"try_strptime({x}, {sql_string(fmt)})")
+    tries.append(f"TRY_CAST({x} AS TIMESTAMP)")
+    return tries[0] if len(tries) == 1 else f"coalesce({', '.join(tries)})"
+
+
+def convert_text(expr: str, type_text: str, ts_formats: tuple[str, ...] = ()) -> str:
     """SQL turning a VARCHAR ``expr`` into a primitive Hive type, NULL when it does not
     convert (Hive's Lazy* objects: integers are plain digits, booleans only true/false)."""
-    return _primitive(expr, parse_type(type_text), type_text)
+    return _primitive(expr, parse_type(type_text), type_text, ts_formats)
 
 
-def _primitive(x: str, dt: exp.DataType, type_text: str) -> str:
+def _primitive(x: str, dt: exp.DataType, type_text: str, ts_formats: tuple[str, ...] = ()) -> str:
     kind = dt.this
+    if kind == exp.DType.TIMESTAMP:
+        return _timestamp(x, ts_formats)
     if kind in _STRING_KINDS:
         if kind != exp.DType.TEXT and dt.expressions:
             return f"left({x}, {int(dt.expressions[0].name)})"
@@ -206,7 +298,9 @@ class _Splitter:
         null_format: str,
         restore: list[tuple[str, str]],
         escape: str | None,
+        ts_formats: tuple[str, ...] = (),
     ) -> None:
+        self.ts_formats = ts_formats
         self.separators = separators
         self.escape = escape
         self.null_format = null_format
@@ -277,7 +371,7 @@ class _Splitter:
                 f"list_transform([string_split({x}, {sql_string(sep)})], "
                 f"lambda {p}: struct_pack({', '.join(fields)}))[1]"
             )
-        return _primitive(self.unescape(x), dt, type_text)
+        return _primitive(self.unescape(x), dt, type_text, self.ts_formats)
 
     def nullable(self, x: str, type_text: str, dt: exp.DataType, level: int) -> str:
         return (
@@ -301,6 +395,7 @@ class LazySimpleReader(FormatReader):
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
         text_encoding(table)
+        timestamp_formats(table)
         p = table.serde_parameters
         line = p.get("line.delim")
         if line is not None and parse_delimiter(line, "\n") != "\n":
@@ -337,7 +432,9 @@ class LazySimpleReader(FormatReader):
                 placeholder = chr(_PLACEHOLDER_BASE + i)
                 line = f"replace({line}, {sql_string(esc + ch)}, {sql_string(placeholder)})"
                 restore.append((placeholder, ch))
-        splitter = _Splitter(seps, null_format, restore, esc if escape else None)
+        splitter = _Splitter(
+            seps, null_format, restore, esc if escape else None, timestamp_formats(table)
+        )
         cols = []
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
         for col in request.columns:
