@@ -109,6 +109,9 @@ def test_column_missing_from_all_files_reads_null(storage: Storage, tmp_path: Pa
             dt.datetime(2024, 1, 1, 12),
         ),
         (pa.decimal128(5, 2), Decimal("1.25"), "decimal(10,3)", Decimal("1.250")),
+        (pa.binary(), "héllo".encode(), "string", "héllo"),
+        (pa.binary(), b"\xff\xfe", "string", None),
+        (pa.string(), "héllo", "binary", "héllo".encode()),
     ],
 )
 def test_type_mismatches_cast_like_athena(

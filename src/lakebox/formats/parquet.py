@@ -57,7 +57,6 @@ _WIDENING: frozenset[tuple[str, str]] = frozenset(
         ("TIMESTAMP_NS", "TIMESTAMP"),
         ("TIMESTAMP_MS", "TIMESTAMP"),
         ("TIMESTAMP_S", "TIMESTAMP"),
-        ("BLOB", "VARCHAR"),
     }
 )
 _BOOL_PROPS = ("parquet.column.index.access",)
@@ -80,6 +79,11 @@ def column_expr(source: str | None, file_type: str | None, target: str) -> str:
     if file_type == "TIMESTAMP WITH TIME ZONE" and target == "TIMESTAMP":
         # instants are shown in UTC as Athena does, whatever the session time zone
         return f"timezone('UTC', {ref})"
+    if file_type == "BLOB" and target == "VARCHAR":
+        # binary written without a UTF8 annotation holds text; a cast would escape it
+        return f"TRY(decode({ref}))"
+    if file_type == "VARCHAR" and target == "BLOB":
+        return f"encode({ref})"
     if (file_type, target) in _WIDENING:
         return f"CAST({ref} AS {target})"
     return f"TRY_CAST({ref} AS {target})"
