@@ -175,7 +175,7 @@ class _Hook(BaseHTTPRequestHandler):
 def webhook() -> Iterator[tuple[str, type[_Hook]]]:
     handler = type("Hook", (_Hook,), {"received": [], "status": 200})
     server = HTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", handler
     server.shutdown()
@@ -244,7 +244,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 def test_sns_publish_by_email(run: Runner, service: WorkflowService) -> None:
     handler = type("Smtp", (_SmtpHandler,), {"messages": []})
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         port = server.server_address[1]
         service.register_topic(

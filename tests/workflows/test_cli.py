@@ -1,0 +1,195 @@
+"""The workflow / schedule Typer sub-apps, driven like a user would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from lakebox.workflows.cli import schedule_app, workflow_app
+from workflows.helpers import machine
+
+app = typer.Typer()
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(schedule_app, name="schedule")
+cli = CliRunner()
+
+TASKS = """
+def register(service):
+    service.register_function("double", lambda event: {"v": event["v"] * 2})
+"""
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> dict[str, Path]:
+    good = tmp_path / "good.json"
+    good.write_text(
+        json.dumps(
+            machine(
+                {
+                    "Double": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:lambda:us-east-1:1:function:double",
+                        "Next": "Wait",
+                    },
+                    "Wait": {"Type": "Wait", "Seconds": 0, "Next": "Check"},
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.v", "NumericGreaterThan": 10, "Next": "Big"}],
+                        "Default": "Small",
+                    },
+                    "Big": {"Type": "Succeed"},
+                    "Small": {"Type": "Fail", "Error": "TooSmall", "Cause": "v was not above 10"},
+                }
+            )
+        )
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text(
+        json.dumps(machine({"A": {"Type": "Pass", "Next": "Nowhere"}, "B": {"Type": "Succeed"}}))
+    )
+    tasks = tmp_path / "tasks.py"
+    tasks.write_text(TASKS)
+    return {"good": good, "bad": bad, "tasks": tasks}
+
+
+def invoke(lake_home: Path, *args: str) -> tuple[int, str]:
+    result = cli.invoke(app, [*args], env={"LAKEBOX_HOME": str(lake_home), "COLUMNS": "200"})
+    return result.exit_code, result.output
+
+
+def test_workflow_end_to_end(lake_home: Path, files: dict[str, Path]) -> None:
+    code, output = invoke(
+        lake_home, "workflow", "validate", str(files["good"]), "--tasks", str(files["tasks"])
+    )
+    assert (code, output.strip()) == (0, "valid")
+    code, output = invoke(lake_home, "workflow", "create", "doubler", str(files["good"]))
+    assert code == 0
+    assert "stateMachine:doubler" in output
+    code, output = invoke(
+        lake_home,
+        "workflow",
+        "start",
+        "doubler",
+        "--tasks",
+        str(files["tasks"]),
+        "--input",
+        '{"v": 6}',
+        "--name",
+        "big",
+    )
+    assert code == 0, output
+    assert "SUCCEEDED" in output and '"v": 12' in output
+    code, output = invoke(
+        lake_home,
+        "workflow",
+        "start",
+        "doubler",
+        "--tasks",
+        str(files["tasks"]),
+        "--input",
+        '{"v": 2}',
+        "--name",
+        "small",
+    )
+    assert code == 1
+    assert "TooSmall" in output and "v was not above 10" in output
+    arn = "arn:aws:states:local:000000000000:execution:doubler:small"
+    code, output = invoke(lake_home, "workflow", "history", arn)
+    assert code == 0
+    for fragment in (
+        "TaskStateEntered",
+        "LambdaFunctionSucceeded",
+        "FailStateEntered",
+        "ExecutionFailed",
+        "TooSmall",
+        " s",
+    ):
+        assert fragment in output
+    code, output = invoke(lake_home, "workflow", "history", arn, "--json")
+    assert json.loads(output)["events"][0]["type"] == "ExecutionStarted"
+    code, output = invoke(lake_home, "workflow", "list", "doubler")
+    assert "big" in output and "small" in output and "FAILED" in output
+    code, output = invoke(
+        lake_home, "workflow", "list", "doubler", "--status", "SUCCEEDED", "--json"
+    )
+    assert [e["name"] for e in json.loads(output)] == ["big"]
+    code, output = invoke(lake_home, "workflow", "describe", arn, "--json")
+    assert json.loads(output)["status"] == "FAILED"
+    code, output = invoke(lake_home, "workflow", "list")
+    assert "doubler" in output
+    code, output = invoke(lake_home, "workflow", "update", "doubler", str(files["good"]))
+    assert code == 0 and "revision" in output
+    code, output = invoke(lake_home, "workflow", "stop", arn)
+    assert "FAILED" in output  # already finished: stop changes nothing
+
+
+def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -> None:
+    code, output = invoke(lake_home, "workflow", "validate", str(files["bad"]))
+    assert code == 1
+    assert "MISSING_TRANSITION_TARGET" in output and "/States/A/Next" in output
+    assert "UNREACHABLE_STATE" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["workflow", "create", "x", "missing.json"], "does not exist"),
+        (["workflow", "start", "nope"], "State Machine Does Not Exist"),
+        (
+            ["workflow", "describe", "arn:aws:states:local:000000000000:execution:a:b"],
+            "Execution Does Not Exist",
+        ),
+        (["workflow", "start", "nope", "--input", "{bad"], "error:"),
+        (["schedule", "create", "s", "rate(1 minutes)", "x"], "singular"),
+        (["schedule", "delete", "nope"], "does not exist"),
+    ],
+)
+def test_errors_print_without_traceback(lake_home: Path, args: list[str], message: str) -> None:
+    code, output = invoke(lake_home, *args)
+    assert code == 1
+    assert message in output
+    assert "Traceback" not in output
+
+
+def test_schedule_commands(lake_home: Path, files: dict[str, Path]) -> None:
+    invoke(lake_home, "workflow", "create", "doubler", str(files["good"]))
+    code, output = invoke(
+        lake_home,
+        "schedule",
+        "create",
+        "nightly",
+        "cron(0 2 * * ? *)",
+        "doubler",
+        "--input",
+        '{"v": 50}',
+        "--timezone",
+        "Europe/Paris",
+    )
+    assert code == 0, output
+    assert "schedule/default/nightly" in output and "next:" in output
+    code, output = invoke(lake_home, "schedule", "list", "--json")
+    [listed] = json.loads(output)
+    assert (listed["Name"], listed["ScheduleExpressionTimezone"]) == ("nightly", "Europe/Paris")
+    code, output = invoke(
+        lake_home,
+        "schedule",
+        "run",
+        "--tasks",
+        str(files["tasks"]),
+        "--now",
+        "2099-01-01T01:05:00Z",
+    )
+    assert code == 0
+    assert "nightly @ 2099-01-01T01:00:00+00:00: arn:aws:states" in output
+    code, output = invoke(lake_home, "schedule", "run", "--now", "2099-01-01T01:06:00Z")
+    assert output.strip() == "nothing due"
+    code, output = invoke(lake_home, "workflow", "list", "doubler", "--json")
+    assert [e["status"] for e in json.loads(output)] == ["SUCCEEDED"]
+    code, output = invoke(lake_home, "schedule", "list")
+    assert "nightly" in output
+    code, output = invoke(lake_home, "schedule", "delete", "nightly")
+    assert code == 0
