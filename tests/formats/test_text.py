@@ -381,3 +381,10 @@ def test_timestamp_formats_tried_before_hive_default(lake: Lake) -> None:
         (3, dt.datetime(2024, 3, 1, 10, 0)),
         (4, None),
     ]
+
+
+@pytest.mark.parametrize("serde", [LAZY, CSV])
+def test_crlf_line_ends_and_missing_final_newline(lake: Lake, serde: str) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=serde, serde_params={"field.delim": ","})
+    lake.write(t, "a.csv", "x,1\r\ny,2\r\nz,3")
+    assert lake.read(t) == [("x", 1), ("y", 2), ("z", 3)]
