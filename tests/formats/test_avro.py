@@ -310,3 +310,16 @@ def test_zero_byte_files_hold_no_rows(storage: Storage, tmp_path: Path, with_dat
         write(storage, "a.avro", schema, [{"id": 1}])
     result = scan(storage, tmp_path, make_table([("id", "bigint"), ("s", "string")], AVRO_SERDE))
     assert result.rows() == ([{"id": 1, "s": None}] if with_data else [])
+
+
+def test_reader_schema_that_does_not_resolve_names_the_file(
+    storage: Storage, tmp_path: Path
+) -> None:
+    writer = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "string"}]}
+    write(storage, "strings.avro", writer, [{"a": "x"}])
+    reader_schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "int"}]}
+    table = make_table(
+        [("a", "int")], AVRO_SERDE, serde_params={"avro.schema.literal": json.dumps(reader_schema)}
+    )
+    with pytest.raises(DataError, match=r"strings\.avro"):
+        scan(storage, tmp_path, table)

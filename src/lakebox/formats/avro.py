@@ -538,7 +538,14 @@ class AvroReader(DecodedFormatReader):
                     yield keys, chunk
         except DataError:
             raise
-        except (ValueError, EOFError, KeyError, TypeError, OSError) as err:
+        except (
+            ValueError,
+            EOFError,
+            KeyError,
+            TypeError,
+            OSError,
+            fastavro.read.SchemaResolutionError,
+        ) as err:
             raise DataError(f"cannot decode Avro data ({err})", f.uri) from err
 
 
