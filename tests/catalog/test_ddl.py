@@ -902,3 +902,15 @@ def test_change_column_and_rename_partition_parse() -> None:
             ddl.TableRef(None, "t"), ddl.PartitionSpec({"dt": "a"}), ddl.PartitionSpec({"dt": "b"})
         )
     )
+
+
+def test_serdeproperties_after_stored_as_as_in_the_synopsis() -> None:
+    stmt = ddl.parse_ddl(
+        'CREATE EXTERNAL TABLE "table123" (a int) ROW FORMAT SERDE '
+        "'org.apache.hadoop.hive.serde2.OpenCSVSerde' STORED AS TEXTFILE "
+        "WITH SERDEPROPERTIES ('separatorChar'=';') LOCATION 's3://b/t/'"
+    )
+    assert isinstance(stmt, ddl.CreateTable)
+    assert stmt.table.name == "table123"
+    assert stmt.table.serde_parameters == {"separatorChar": ";"}
+    assert stmt.table.input_format == ddl.TEXT_INPUT
