@@ -303,6 +303,7 @@ def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[l
     except (IonException, ValueError, TypeError) as err:
         raise DataError(f"malformed Ion ({err})", f.uri) from err
     chunk: list[Any] = []
+    count = 0
     while True:
         try:
             value = next(stream)
@@ -311,7 +312,8 @@ def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[l
         except (IonException, ValueError, TypeError, EOFError) as err:
             if ignore_malformed:  # IonInputFormat skips the rest of a stream it cannot parse
                 break
-            raise DataError(f"malformed Ion after {len(chunk)} values ({err})", f.uri) from err
+            raise DataError(f"malformed Ion after {count} values ({err})", f.uri) from err
+        count += 1
         chunk.append(value)
         if len(chunk) >= BATCH_ROWS:
             yield chunk
