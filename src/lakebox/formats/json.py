@@ -251,11 +251,10 @@ class JsonReader(FormatReader):
         wanted: dict[str, list[str]],
         opts: JsonOptions,
     ) -> str:
-        names: dict[str, str] = {}
-        for keys in wanted.values():
-            for k in keys:
-                names.setdefault(k, f"k{len(names)}")
-        spec = ", ".join(f"{sql_string(k)}: 'JSON'" for k in names) or "'__lakebox_none': 'JSON'"
+        # read_json names each column after its JSON key
+        keys_read = dict.fromkeys(k for keys in wanted.values() for k in keys)
+        spec = ", ".join(f"{sql_string(k)}: 'JSON'" for k in keys_read)
+        spec = spec or "'__lakebox_none': 'JSON'"
         builder = _JsonSql(opts, opts.ts_formats)
         cols = []
         for col in columns:
