@@ -562,3 +562,17 @@ def test_partition_folders_use_hive_escaping(lake: Lake) -> None:
     lake.run("MSCK REPAIR TABLE ev")
     values = sorted(tuple(p.values) for p in lake.catalog.get_partitions("default", "ev"))
     assert values == [("Köln", "09:30"), ("München, Bayern", "2024-01-01 10:00"), ("a/b=c", "")]
+
+
+def test_the_default_database_cannot_be_dropped(lake: Lake) -> None:
+    with pytest.raises(InvalidRequestError, match="Can not drop default database"):
+        lake.run("DROP DATABASE IF EXISTS `default` CASCADE")
+    assert lake.catalog.database_exists("default")
+
+
+def test_describe_formatted_partition_shows_its_location(logs: Lake) -> None:
+    logs.run("ALTER TABLE logs ADD PARTITION (year='2024', month=1) LOCATION 's3://x/jan/'")
+    rows = logs.run("DESCRIBE FORMATTED logs PARTITION (year='2024', month=1)").rows
+    details = {r[0]: r[1] for r in rows}
+    assert details["Partition Value:"] == "[2024, 1]"
+    assert details["Location:"] == "s3://x/jan/"

@@ -139,6 +139,8 @@ def _create_database(ctx: _Ctx, stmt: ddl.CreateDatabase) -> DdlResult:
 
 
 def _drop_database(ctx: _Ctx, stmt: ddl.DropDatabase) -> DdlResult:
+    if stmt.name == "default":
+        raise InvalidRequestError("Can not drop default database")
     dropped = ctx.catalog.drop_database(stmt.name, cascade=stmt.cascade, if_exists=stmt.if_exists)
     return DdlResult(
         message=f"Database {stmt.name} "
@@ -566,14 +568,7 @@ def _describe_path(table: Table, path: str) -> tuple[str, str, str]:
 def _describe(ctx: _Ctx, stmt: ddl.Describe) -> DdlResult:
     table = ctx.table(stmt.ref, want_view=None)
     header = ["col_name", "data_type", "comment"]
-    if stmt.partition is not None:
-        values = _ordered_values(table, stmt.partition)
-        if not any(
-            p.values == values for p in ctx.catalog.get_partitions(table.database, table.name)
-        ):
-            raise EntityNotFoundError(
-                f"Partition {_spec_text(stmt.partition)} of {table.qualified_name} not found"
-            )
+    partition = _find_partition(ctx, table, stmt.partition) if stmt.partition else None
     if stmt.column is not None:
         return DdlResult(header, [_describe_path(table, stmt.column)], aligned=True)
     blank = ("", "", "")
@@ -590,7 +585,16 @@ def _describe(ctx: _Ctx, stmt: ddl.Describe) -> DdlResult:
             blank,
         ]
         rows += [_col_row(c) for c in table.partition_keys]
-    if stmt.style == "FORMATTED":
+    if stmt.style == "FORMATTED" and partition is not None:
+        rows += [
+            blank,
+            ("# Detailed Partition Information", "", ""),
+            ("Partition Value:", "[" + ", ".join(partition.values) + "]", ""),
+            ("Database:", table.database, ""),
+            ("Table:", table.name, ""),
+            ("Location:", partition.location or "", ""),
+        ]
+    elif stmt.style == "FORMATTED":
         rows += _formatted_details(table)
     elif stmt.style == "EXTENDED":
         rows += [blank, ("Detailed Table Information", _extended_summary(table), "")]
