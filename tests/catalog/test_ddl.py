@@ -914,3 +914,11 @@ def test_serdeproperties_after_stored_as_as_in_the_synopsis() -> None:
     assert stmt.table.name == "table123"
     assert stmt.table.serde_parameters == {"separatorChar": ";"}
     assert stmt.table.input_format == ddl.TEXT_INPUT
+
+
+def test_iceberg_tables_are_recognised_but_not_supported() -> None:
+    with pytest.raises(UnsupportedError, match="Iceberg"):
+        ddl.parse_ddl(
+            "CREATE TABLE ice (id bigint, ts timestamp) PARTITIONED BY (day(ts)) "
+            "LOCATION 's3://b/ice/' TBLPROPERTIES ( 'table_type' = 'ICEBERG' )"
+        )
