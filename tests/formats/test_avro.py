@@ -323,3 +323,12 @@ def test_reader_schema_that_does_not_resolve_names_the_file(
     )
     with pytest.raises(DataError, match=r"strings\.avro"):
         scan(storage, tmp_path, table)
+
+
+def test_unwritable_cache_falls_back_to_memory(storage: Storage, tmp_path: Path) -> None:
+    schema = {"type": "record", "name": "r", "fields": [{"name": "a", "type": "long"}]}
+    write(storage, "1.avro", schema, [{"a": 1}, {"a": 2}])
+    (tmp_path / "cache").write_text("a file where the cache folder should be")
+    result = scan(storage, tmp_path, make_table([("a", "bigint")], AVRO_SERDE))
+    assert result.column("a") == [1, 2]
+    assert "read_parquet" not in result.sql

@@ -391,9 +391,10 @@ class DecodedFormatReader(FormatReader):
                 continue
             digest = compression.cache_key(f.uri + "\0" + key, f.size, f.mtime)
             target = ctx.cache_dir / "decoded" / f"{self.name}-{digest}.parquet"
-            if not target.exists():
-                _write_parquet(target, schema, batches)
-            paths.append(str(target))
+            if target.exists() or _write_parquet(target, schema, batches):
+                paths.append(str(target))
+            else:
+                uncached.extend(batches)
         sources = []
         if paths:
             sources.append(f"read_parquet({sql_list(paths)}, hive_partitioning = false)")
@@ -411,18 +412,24 @@ class ColumnValueError(DataError):
         self.column = column
 
 
-def _write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+def _write_parquet(target: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> bool:
     """Write atomically: a reader (another query, another process) sees the whole file
-    or none, and a decoding error leaves nothing behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
+    or none, and a decoding error leaves nothing behind. False when the cache folder
+    cannot be written (read-only lake home): the caller then keeps the rows in memory."""
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
     try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+    except OSError:
+        return False
+    try:
+        with writer:
             for batch in batches:
                 writer.write_batch(batch)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+    return True
 
 
 # -- Avro --------------------------------------------------------------------------------
