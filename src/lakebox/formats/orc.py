@@ -21,7 +21,6 @@ from fsspec.implementations.local import LocalFileSystem
 from pyarrow import fs as pafs
 
 from lakebox.catalog.model import Table
-from lakebox.catalog.types import duckdb_type
 from lakebox.errors import DataError, InvalidRequestError
 from lakebox.formats.base import (
     DataFile,
@@ -31,7 +30,7 @@ from lakebox.formats.base import (
     quote_ident,
     register_reader,
 )
-from lakebox.formats.parquet import column_expr, empty_scan, non_empty
+from lakebox.formats.parquet import empty_scan, non_empty, select_list
 
 ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
 ORC_INPUT = "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
@@ -102,22 +101,7 @@ class OrcReader(FormatReader):
     def _select(ctx: ReadContext, request: ReadRequest, name: str, by_index: bool) -> str:
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {quote_ident(name)}").fetchall()
         file_cols = [(str(r[0]), str(r[1])) for r in described]
-        if by_index:
-            position = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
-            picked = {n: file_cols[i] for n, i in position.items() if i < len(file_cols)}
-        else:
-            picked = {}
-            for col_name, typ in file_cols:
-                picked.setdefault(col_name.lower(), (col_name, typ))
-        exprs = []
-        for col in request.columns:
-            found = picked.get(col.name.lower())
-            expr = column_expr(
-                found[0] if found else None, found[1] if found else None, duckdb_type(col.type)
-            )
-            exprs.append(f"{expr} AS {quote_ident(col.name)}")
-        cols = ", ".join(exprs) or "NULL AS __lakebox_empty"
-        return f"SELECT {cols} FROM {quote_ident(name)}"
+        return f"SELECT {select_list(file_cols, request, by_index)} FROM {quote_ident(name)}"
 
 
 register_reader(OrcReader, serdes=(ORC_SERDE,), input_formats=(ORC_INPUT,))

@@ -127,21 +127,27 @@ class ParquetReader(FormatReader):
         if not request.columns:
             return f"SELECT NULL AS __lakebox_empty FROM {source}"
         file_cols = _file_schema(ctx, request, files, source)
-        if by_index:
-            positions = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
-            picked = {name: file_cols[i] for name, i in positions.items() if i < len(file_cols)}
-        else:
-            picked = {}
-            for name, typ in file_cols:
-                picked.setdefault(name.lower(), (name, typ))
-        exprs = []
-        for col in request.columns:
-            found = picked.get(col.name.lower())
-            expr = column_expr(
-                found[0] if found else None, found[1] if found else None, duckdb_type(col.type)
-            )
-            exprs.append(f"{expr} AS {quote_ident(col.name)}")
-        return f"SELECT {', '.join(exprs)} FROM {source}"
+        return f"SELECT {select_list(file_cols, request, by_index)} FROM {source}"
+
+
+def select_list(file_cols: list[tuple[str, str]], request: ReadRequest, by_index: bool) -> str:
+    """The requested columns from a file schema ``[(name, DuckDB type)]``: by name,
+    case-insensitively, or by position among the table's columns (``*.column.index.access``)."""
+    if by_index:
+        positions = {c.name.lower(): i for i, c in enumerate(request.table.columns)}
+        picked = {name: file_cols[i] for name, i in positions.items() if i < len(file_cols)}
+    else:
+        picked = {}
+        for name, typ in file_cols:
+            picked.setdefault(name.lower(), (name, typ))
+    exprs = []
+    for col in request.columns:
+        found = picked.get(col.name.lower())
+        expr = column_expr(
+            found[0] if found else None, found[1] if found else None, duckdb_type(col.type)
+        )
+        exprs.append(f"{expr} AS {quote_ident(col.name)}")
+    return ", ".join(exprs) or "NULL AS __lakebox_empty"
 
 
 #: unified file schemas of recent scans, keyed by the scanned files' identities, so a
