@@ -17,7 +17,7 @@ from amazon.ion import simpleion
 
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError
 from lakebox.ingest.exports import TableExports, describe_export, list_exports
-from lakebox.session import Lake
+from lakebox.session import Lake, Session
 
 from .conftest import unique
 
@@ -336,3 +336,56 @@ def test_list_describe_and_client_token(exports: TableExports, lake: Lake, tmp_p
 def test_request_validation(exports: TableExports, request_: dict[str, Any], member: str) -> None:
     with pytest.raises(ValidationError, match=member):
         exports.export_table_to_point_in_time({"TableArn": "x.jsonl", "S3Bucket": "b", **request_})
+
+
+# -- queried through Athena SQL right after the export ------------------------------------------
+
+
+def test_ion_export_through_current_table_returns_exact_rows(
+    exports: TableExports, session: Session, tmp_path: Path
+) -> None:
+    path = tmp_path / "t.jsonl"
+    write_jsonl(path, ITEMS)
+    request = {
+        "TableArn": str(path),
+        "S3Bucket": "exp",
+        "ExportFormat": "ION",
+        "LakeboxCurrentManifest": True,
+        "LakeboxCatalogTable": "default.orders",
+    }
+    exports.export_table_to_point_in_time(request)
+    result = session.sql("SELECT id, name, amount, price, ok, tags FROM orders ORDER BY id")
+    assert result.fetchall() == [
+        (1, "alpha", decimal.Decimal(BIG), decimal.Decimal("9.99"), True, ["x", "y"]),
+        (2, "beta", decimal.Decimal(-5), decimal.Decimal("0.5"), False, []),
+        (3, None, None, None, None, None),
+    ]
+    assert result.types[:5] == [
+        "decimal(38,0)",
+        "varchar",
+        "decimal(38,0)",
+        "decimal(38,2)",
+        "boolean",
+    ]
+    write_jsonl(path, [{"id": 9, "name": "new"}])
+    exports.export_table_to_point_in_time(request)
+    assert session.sql("SELECT id, name FROM orders").fetchall() == [(9, "new")]
+
+
+def test_dynamodb_json_export_queryable_with_casts(
+    exports: TableExports, session: Session, tmp_path: Path
+) -> None:
+    src = write_jsonl(tmp_path / "t.jsonl", ITEMS[:2])
+    exports.export_table_to_point_in_time(
+        {
+            "TableArn": src,
+            "S3Bucket": "exp",
+            "LakeboxCurrentManifest": True,
+            "LakeboxCatalogTable": "default.raw_orders",
+        }
+    )
+    result = session.sql(
+        "SELECT CAST(item.amount.n AS decimal(38,0)) AS amount, "
+        "item.name.s AS name FROM raw_orders ORDER BY name"
+    )
+    assert result.fetchall() == [(decimal.Decimal(BIG), "alpha"), (decimal.Decimal(-5), "beta")]

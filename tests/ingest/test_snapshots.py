@@ -292,3 +292,27 @@ def test_failing_table_marks_export_failed_and_leaves_no_data(lake: Lake, tmp_pa
         )
     with pytest.raises(ResourceNotFoundError):
         describe_export_tasks(lake, {"ExportTaskIdentifier": "nope"})
+
+
+def test_exported_tables_return_source_rows_through_sql(
+    lake: Lake, session: Any, source: SourceDb, table_of: Any
+) -> None:
+    cols = _columns(source.dialect)
+    ddl = ", ".join(f"{n} {t}" for n, t, *_ in cols)
+    name = table_of(
+        ddl, [tuple(v for _, _, v, _, _ in cols), tuple([2] + [None] * (len(cols) - 1))]
+    )
+    task = start_export_task(
+        lake,
+        {
+            "ExportTaskIdentifier": f"sql-{name.replace('_', '-')}",
+            "SourceArn": source.url,
+            "S3BucketName": "snap",
+            "ExportOnly": [source.only(name)],
+            "CatalogDatabase": "rds",
+        },
+    )
+    assert task["Status"] == "COMPLETE"
+    result = session.sql(f"SELECT * FROM rds.{name} ORDER BY id")
+    assert result.fetchall() == [tuple(c[3] for c in cols), tuple([2] + [None] * (len(cols) - 1))]
+    assert result.columns == [c[0] for c in cols]

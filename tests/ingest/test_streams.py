@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import decimal
 import gzip
 import io
@@ -23,7 +24,7 @@ from lakebox.ingest.errors import (
     ValidationError,
 )
 from lakebox.ingest.transforms import unregister_transform
-from lakebox.session import Lake
+from lakebox.session import Lake, Session
 
 from .conftest import ORC, PARQUET, TableMaker
 
@@ -577,3 +578,76 @@ def test_record_format_conversion_keeps_values_and_types(
     assert recs[0]["errorCode"].startswith("DataFormatConversion.")
     assert "'id'" in recs[0]["errorMessage"]
     assert recs[0]["dataCatalogTableArn"].endswith("table/default/typed")
+
+
+# -- queried through Athena SQL right after delivery --------------------------------------------
+
+
+@pytest.mark.parametrize("stored", ["PARQUET", "ORC"])
+def test_converted_stream_is_queryable_with_exact_values(
+    streams: DeliveryStreams, session: Session, stored: str
+) -> None:
+    session.sql(f"""CREATE EXTERNAL TABLE orders (id bigint, amount decimal(38,0),
+        price decimal(10,2), name string, placed timestamp)
+        PARTITIONED BY (region string) STORED AS {stored} LOCATION 's3://lake/orders/'""")
+    serializer = {"ParquetSerDe": {}} if stored == "PARQUET" else {"OrcSerDe": {}}
+    streams.create_delivery_stream(
+        "orders",
+        ExtendedS3DestinationConfiguration=_dynamic(
+            "{region: .region}",
+            "orders/region=!{partitionKeyFromQuery:region}/",
+            DataFormatConversionConfiguration={
+                "Enabled": True,
+                "SchemaConfiguration": {"DatabaseName": "default", "TableName": "orders"},
+                "OutputFormatConfiguration": {"Serializer": serializer},
+            },
+        ),
+    )
+    big = "98765432109876543210987654321098765432"
+    streams.put(
+        "orders",
+        f'{{"id": 1, "amount": {big}, "price": 1.50, "name": "a", '
+        f'"placed": "2024-03-04 05:06:07", "region": "eu"}}',
+        '{"id": 2, "amount": -7, "name": "b", "region": "us"}',
+        "garbage",
+    )
+    report = streams.flush("orders")
+    assert report.failed == 1
+    result = session.sql("SELECT id, amount, price, name, placed, region FROM orders ORDER BY id")
+    assert result.fetchall() == [
+        (
+            1,
+            decimal.Decimal(big),
+            decimal.Decimal("1.50"),
+            "a",
+            dt.datetime(2024, 3, 4, 5, 6, 7),
+            "eu",
+        ),
+        (2, decimal.Decimal(-7), None, "b", None, "us"),
+    ]
+    assert result.types == [
+        "bigint",
+        "decimal(38,0)",
+        "decimal(10,2)",
+        "varchar",
+        "timestamp",
+        "varchar",
+    ]
+    assert session.sql("SELECT count(*) FROM orders WHERE region = 'us'").fetchall() == [(1,)]
+
+
+def test_json_stream_is_queryable_with_openx_serde(
+    streams: DeliveryStreams, session: Session
+) -> None:
+    session.sql("""CREATE EXTERNAL TABLE clicks (page string, n int)
+        ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+        LOCATION 's3://lake/clicks/'""")
+    streams.create_delivery_stream(
+        "clicks",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="clicks/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM
+        ),
+    )
+    streams.put("clicks", {"page": "/", "n": 1}, {"page": "/a", "n": 2})
+    streams.flush("clicks")
+    assert session.sql("SELECT page, n FROM clicks ORDER BY n").fetchall() == [("/", 1), ("/a", 2)]

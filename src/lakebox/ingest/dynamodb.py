@@ -187,13 +187,14 @@ class TypeInference:
     ``decimal(38,s)`` with the largest scale seen; attributes whose type varies become
     ``string`` (reported, since Athena cannot read mixed types as one column)."""
 
-    def __init__(self) -> None:
+    def __init__(self, shape: bool = False) -> None:
+        self.shape = shape
         self.types: dict[str, str] = {}
         self.conflicts: dict[str, set[str]] = {}
 
     def add(self, item: dict[str, Typed]) -> None:
         for name, av in item.items():
-            found = infer(av)
+            found = json_shape(av) if self.shape else infer(av)
             if found is None:
                 continue
             prev = self.types.get(name)
@@ -207,6 +208,29 @@ class TypeInference:
     def add_all(self, items: Iterable[dict[str, Typed]]) -> None:
         for item in items:
             self.add(item)
+
+
+def json_shape(av: Typed) -> str:
+    """The Hive type a DynamoDB JSON attribute value reads as through a JSON SerDe
+    (``{"N": "1"}`` -> ``struct<n:string>``); numbers stay text, as DynamoDB writes them."""
+    kind, value = next(iter(av.items()))
+    key = kind.lower()
+    if kind in ("S", "N", "B"):
+        return f"struct<{key}:string>"
+    if kind in ("BOOL", "NULL"):
+        return f"struct<{key}:boolean>"
+    if kind in ("SS", "NS", "BS"):
+        return f"struct<{key}:array<string>>"
+    if kind == "L":
+        inner: str | None = None
+        for x in value:
+            shape = json_shape(x)
+            inner = shape if inner is None else merge(inner, shape)
+            if inner is None:
+                return "struct<l:array<string>>"
+        return f"struct<l:array<{inner or 'string'}>>"
+    fields = [f"{k}:{json_shape(v)}" for k, v in value.items()]
+    return f"struct<m:struct<{','.join(fields)}>>" if fields else "struct<m:string>"
 
 
 def infer(av: Typed) -> str | None:

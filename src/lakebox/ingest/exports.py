@@ -638,7 +638,7 @@ class TableExports:
         """A table over the ``current`` manifest; columns inferred from the export."""
         if self.catalog is None:
             raise InvalidRequestError("LakeboxCatalogTable needs a catalog (pass the Lake)")
-        inference = TypeInference()
+        inference = TypeInference(shape=fmt != "ION")
         with gzip.open(snapshot, "rt") as fh:
             for line in fh:
                 inference.add({k: _decode_av(v) for k, v in json.loads(line).items()})
@@ -658,7 +658,7 @@ class TableExports:
                 },
             )
         else:
-            fields = ",".join(f"{c.name}:{_ddb_json_type(c.type)}" for c in columns)
+            fields = ",".join(f"{c.name}:{c.type}" for c in columns)
             table = Table(
                 db or "default",
                 tbl,
@@ -675,23 +675,6 @@ class TableExports:
                 {k: sorted(v) for k, v in inference.conflicts.items()}
             )
         self.catalog.create_table(table, replace=True)
-
-
-def _ddb_json_type(hive: str) -> str:
-    """The struct a DynamoDB JSON attribute reads as (``{"N": "1"}`` -> ``struct<n:string>``)."""
-    if hive.startswith("decimal"):
-        return "struct<n:string>"
-    if hive == "string":
-        return "struct<s:string>"
-    if hive == "boolean":
-        return "struct<bool:boolean>"
-    if hive == "binary":
-        return "struct<b:string>"
-    if hive == "array<string>":
-        return "struct<ss:array<string>>"
-    if hive.startswith("array<decimal"):
-        return "struct<ns:array<string>>"
-    return "string"
 
 
 def _key(item: dict[str, Any], keys: list[str]) -> str:
