@@ -89,9 +89,12 @@ class Lake:
             for f in self.storage.list_files(table.location)
         ]
 
+    def context(self) -> ReadContext:
+        return ReadContext(self.storage, self.con, self.cache_dir)
+
     def sql(self, table: Table, columns: list[str] | None = None) -> str:
         wanted = [c for c in table.columns if columns is None or c.name in columns]
-        ctx = ReadContext(self.storage, self.con, self.cache_dir)
+        ctx = self.context()
         return reader_for(table).scan_sql(ctx, ReadRequest(table, self.files(table), wanted))
 
     def read(

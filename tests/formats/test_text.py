@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import duckdb
 import pytest
 
 from lakebox.errors import InvalidRequestError, UnsupportedError
@@ -15,6 +16,7 @@ from lakebox.formats.text import (
     TEXT_INPUT,
     LazySimpleReader,
     OpenCsvReader,
+    data_error_from_duckdb,
     joda_to_strptime,
     parse_delimiter,
 )
@@ -388,3 +390,23 @@ def test_crlf_line_ends_and_missing_final_newline(lake: Lake, serde: str) -> Non
     t = lake.table([("a", "string"), ("b", "int")], serde=serde, serde_params={"field.delim": ","})
     lake.write(t, "a.csv", "x,1\r\ny,2\r\nz,3")
     assert lake.read(t) == [("x", 1), ("y", 2), ("z", 3)]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "bzip2"])
+def test_invalid_utf8_is_reported_with_file_and_line(lake: Lake, codec: str) -> None:
+    t = lake.table([("a", "string")], serde=LAZY)
+    lake.write(t, "a-good.txt", "fine\n")
+    uri = lake.write(t, "b-bad.txt", b"ok\nbad \xff\xfe here\nok\n", codec=codec)
+    with pytest.raises(duckdb.Error) as info:
+        lake.read(t)
+    err = data_error_from_duckdb(info.value, lake.context(), lake.files(t))
+    assert err is not None
+    assert (err.uri, err.line) == (uri, 2)
+    assert "serialization.encoding" in str(err)
+
+
+def test_unrelated_errors_are_not_translated(lake: Lake) -> None:
+    assert (
+        data_error_from_duckdb(duckdb.Error("Binder Error: no such column"), lake.context(), [])
+        is None
+    )

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type, hive_type, parse_type
-from lakebox.errors import InvalidRequestError, SemanticError, UnsupportedError
+from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
 from lakebox.formats.base import (
     DataFile,
     FormatReader,
@@ -543,3 +543,37 @@ class OpenCsvReader(FormatReader):
 
 register_reader(LazySimpleReader, serdes=(LAZY_SIMPLE_SERDE,), input_formats=(TEXT_INPUT,))
 register_reader(OpenCsvReader, serdes=(OPEN_CSV_SERDE,))
+
+
+_CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")
+_CSV_ERROR_FILE = re.compile(r"^\s*file = (?P<file>.+?)\s*$", re.MULTILINE)
+_JSON_ERROR = re.compile(r'in file "(?P<file>[^"]*)"')
+
+
+def data_error_from_duckdb(
+    err: Exception, ctx: ReadContext, files: list[DataFile]
+) -> DataError | None:
+    """A DataError naming the data file (and line) for a DuckDB read error raised while a
+    text-family scan runs, or None when ``err`` is not about one of ``files``.
+
+    For the engine to call when executing a reader's SQL fails: errors surface only then,
+    after ``scan_sql`` has returned.
+    """
+    text = str(err)
+    # the paths the scan opened: decompressed copies for codecs DuckDB cannot read (already
+    # in the cache, so this costs a file-exists check each)
+    by_path = dict(zip(engine_paths(ctx, files), files, strict=True))
+    m = _CSV_ERROR_FILE.search(text) or _JSON_ERROR.search(text)
+    f = by_path.get(m.group("file")) if m else None
+    if f is None:
+        return None
+    line_match = _CSV_ERROR_LINE.search(text)
+    line = int(line_match.group("line")) if line_match else None
+    if "Invalid unicode" in text:
+        message = (
+            "text is not valid UTF-8; set the SerDe property 'serialization.encoding' "
+            "(for example 'ISO-8859-1') if the file uses another encoding"
+        )
+    else:
+        message = text.split("\n", 1)[0].removeprefix("Invalid Input Error: ")
+    return DataError(message, f.uri, line)
