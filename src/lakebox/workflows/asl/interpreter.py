@@ -1056,6 +1056,8 @@ class Interpreter:
                 )
 
         workers = max(1, min(concurrency or len(jobs), self.map_pool_cap, len(jobs)))
+        if not any(_may_block(machine) for machine in {id(j[0]): j[0] for j in jobs}.values()):
+            workers = 1  # pure data states gain nothing from threads, only GIL contention
         if workers == 1:
             for i in range(len(jobs)):
                 try:
@@ -1255,6 +1257,14 @@ class Interpreter:
             float(count) if count is not None else None,
             float(percent) if percent is not None else None,
         )
+
+
+def _may_block(machine: dict[str, Any]) -> bool:
+    """Whether a sub-machine can wait on anything (a task, a timer, nested branches)."""
+    return any(
+        state.get("Type") in ("Task", "Wait", "Parallel", "Map")
+        for state in machine.get("States", {}).values()
+    )
 
 
 _Handler = Callable[
