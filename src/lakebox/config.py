@@ -27,7 +27,8 @@ class S3Settings:
     def from_env(cls) -> S3Settings:
         env = os.environ
         return cls(
-            endpoint_url=env.get("LAKEBOX_S3_ENDPOINT") or env.get("AWS_ENDPOINT_URL_S3")
+            endpoint_url=env.get("LAKEBOX_S3_ENDPOINT")
+            or env.get("AWS_ENDPOINT_URL_S3")
             or env.get("AWS_ENDPOINT_URL"),
             region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
             access_key_id=env.get("AWS_ACCESS_KEY_ID"),
@@ -48,8 +49,12 @@ class LakeConfig:
     default_database: str = "default"
 
     @classmethod
-    def from_env(cls, home: str | os.PathLike[str] | None = None, storage: str | None = None,
-                 s3: S3Settings | None = None) -> LakeConfig:
+    def from_env(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        storage: str | None = None,
+        s3: S3Settings | None = None,
+    ) -> LakeConfig:
         root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
         mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
         if mode not in ("local", "s3"):

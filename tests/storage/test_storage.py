@@ -20,13 +20,16 @@ from lakebox.storage import Storage, join_uri, parse_uri
         ("file:///tmp/x.csv", "file", "", "/tmp/x.csv"),
     ],
 )
-def test_parse_uri_accepts_aws_and_hadoop_spellings(text: str, scheme: str, bucket: str,
-                                                    key: str) -> None:
+def test_parse_uri_accepts_aws_and_hadoop_spellings(
+    text: str, scheme: str, bucket: str, key: str
+) -> None:
     uri = parse_uri(text)
     assert (uri.scheme, uri.bucket, uri.key) == (scheme, bucket, key)
 
 
-def test_plain_paths_become_absolute_file_uris(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plain_paths_become_absolute_file_uris(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     uri = parse_uri("data/x.csv")
     assert uri.scheme == "file" and uri.key == str(tmp_path / "data" / "x.csv")

@@ -57,7 +57,8 @@ def _check_known(dt: exp.DataType, text: str) -> None:
         raise SemanticError(f"unknown type {text!r}")
     arity = {exp.DType.ARRAY: 1, exp.DType.MAP: 2}.get(dt.this)
     if (arity is not None and len(dt.expressions) != arity) or (
-            dt.this == exp.DType.STRUCT and not dt.expressions):
+        dt.this == exp.DType.STRUCT and not dt.expressions
+    ):
         raise SemanticError(f"malformed type {text!r}: unknown or missing element type")
     for child in dt.expressions:
         if isinstance(child, exp.DataType):
@@ -67,8 +68,9 @@ def _check_known(dt: exp.DataType, text: str) -> None:
 
 
 def _decimal_params(dt: exp.DataType) -> tuple[int, int]:
-    params = [int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name)
-              for p in dt.expressions]
+    params = [
+        int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name) for p in dt.expressions
+    ]
     if not params:
         return BARE_DECIMAL
     if len(params) == 1:
@@ -134,9 +136,13 @@ def _duck(dt: exp.DataType) -> str:
         fields = ", ".join(f'"{f.name}" {_duck(f.args["kind"])}' for f in dt.expressions)
         return f"STRUCT({fields})"
     return {
-        exp.DType.BOOLEAN: "BOOLEAN", exp.DType.TINYINT: "TINYINT",
-        exp.DType.SMALLINT: "SMALLINT", exp.DType.INT: "INTEGER", exp.DType.BIGINT: "BIGINT",
-        exp.DType.DOUBLE: "DOUBLE", exp.DType.DATE: "DATE",
+        exp.DType.BOOLEAN: "BOOLEAN",
+        exp.DType.TINYINT: "TINYINT",
+        exp.DType.SMALLINT: "SMALLINT",
+        exp.DType.INT: "INTEGER",
+        exp.DType.BIGINT: "BIGINT",
+        exp.DType.DOUBLE: "DOUBLE",
+        exp.DType.DATE: "DATE",
     }[kind]
 
 
@@ -160,13 +166,20 @@ def arrow_type(text: str) -> object:
         if kind == exp.DType.STRUCT:
             return pa.struct([pa.field(f.name, conv(f.args["kind"])) for f in dt.expressions])
         return {
-            exp.DType.TEXT: pa.string(), exp.DType.VARCHAR: pa.string(),
-            exp.DType.CHAR: pa.string(), exp.DType.BOOLEAN: pa.bool_(),
-            exp.DType.TINYINT: pa.int8(), exp.DType.SMALLINT: pa.int16(),
-            exp.DType.INT: pa.int32(), exp.DType.BIGINT: pa.int64(),
-            exp.DType.FLOAT: pa.float32(), exp.DType.DOUBLE: pa.float64(),
-            exp.DType.DATE: pa.date32(), exp.DType.TIMESTAMP: pa.timestamp("us"),
-            exp.DType.BINARY: pa.binary(), exp.DType.VARBINARY: pa.binary(),
+            exp.DType.TEXT: pa.string(),
+            exp.DType.VARCHAR: pa.string(),
+            exp.DType.CHAR: pa.string(),
+            exp.DType.BOOLEAN: pa.bool_(),
+            exp.DType.TINYINT: pa.int8(),
+            exp.DType.SMALLINT: pa.int16(),
+            exp.DType.INT: pa.int32(),
+            exp.DType.BIGINT: pa.int64(),
+            exp.DType.FLOAT: pa.float32(),
+            exp.DType.DOUBLE: pa.float64(),
+            exp.DType.DATE: pa.date32(),
+            exp.DType.TIMESTAMP: pa.timestamp("us"),
+            exp.DType.BINARY: pa.binary(),
+            exp.DType.VARBINARY: pa.binary(),
         }[kind]
 
     return conv(parse_type(text))
@@ -208,8 +221,10 @@ def athena_type_from_arrow(t: object) -> str:
     if pa.types.is_map(t):
         return f"map({athena_type_from_arrow(t.key_type)}, {athena_type_from_arrow(t.item_type)})"
     if pa.types.is_struct(t):
-        inner = ", ".join(f"{t.field(i).name} {athena_type_from_arrow(t.field(i).type)}"
-                          for i in range(t.num_fields))
+        inner = ", ".join(
+            f"{t.field(i).name} {athena_type_from_arrow(t.field(i).type)}"
+            for i in range(t.num_fields)
+        )
         return f"row({inner})"
     if pa.types.is_null(t):
         return "unknown"

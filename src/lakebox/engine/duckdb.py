@@ -14,12 +14,14 @@ import threading
 
 import duckdb
 
+from lakebox.sql.dialect import configure_connection
 from lakebox.storage import Storage
 
 
 class DuckDBEngine:
-    def __init__(self, storage: Storage, threads: int | None = None,
-                 memory_limit: str | None = None) -> None:
+    def __init__(
+        self, storage: Storage, threads: int | None = None, memory_limit: str | None = None
+    ) -> None:
         self.storage = storage
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
@@ -36,15 +38,12 @@ class DuckDBEngine:
             return self._con
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
-        config: dict[str, str] = {}
+        config: dict[str, str | bool | int | float | list[str]] = {}
         if self.threads:
             config["threads"] = str(self.threads)
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(":memory:", config=config)
-        # Trino sorts NULLs last for ASC and first for DESC ("nulls_last" for both is
-        # DuckDB's default); Athena's default matches "NULLS LAST" on ASC.
-        con.execute("SET default_null_order = 'nulls_last'")
         if self.storage.mode == "s3":
             self._register_s3(con)
         return con
@@ -82,7 +81,11 @@ class DuckDBEngine:
         return True
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self.base.cursor()
+        """A private connection with the session settings translated SQL relies on
+        (settings are per connection; cursors do not inherit them)."""
+        con = self.base.cursor()
+        configure_connection(con)
+        return con
 
     def close(self) -> None:
         with self._lock:

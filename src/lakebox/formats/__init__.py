@@ -13,8 +13,15 @@ from lakebox.formats.base import (
     register_reader,
 )
 
-__all__ = ["DataFile", "FormatReader", "ReadContext", "ReadRequest", "load_builtin_readers",
-           "reader_for", "register_reader"]
+__all__ = [
+    "DataFile",
+    "FormatReader",
+    "ReadContext",
+    "ReadRequest",
+    "load_builtin_readers",
+    "reader_for",
+    "register_reader",
+]
 
 #: modules that register readers when imported; a missing one is skipped so the package
 #: stays importable while a SerDe family is being written

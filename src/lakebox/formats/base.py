@@ -86,8 +86,16 @@ class ReadContext:
         codec = f.codec
         if codec is None or codec in native_codecs:
             return f.engine_path
-        return str(compression.decompressed_copy(
-            self.cache_dir, f.uri, f.size, f.mtime, lambda: self.storage.read_bytes(f.uri), codec))
+        return str(
+            compression.decompressed_copy(
+                self.cache_dir,
+                f.uri,
+                f.size,
+                f.mtime,
+                lambda: self.storage.read_bytes(f.uri),
+                codec,
+            )
+        )
 
     def read_bytes(self, f: DataFile, decompress: bool = True) -> bytes:
         data = self.storage.read_bytes(f.uri)
@@ -116,8 +124,11 @@ _BY_SERDE: dict[str, Callable[[], FormatReader]] = {}
 _BY_INPUT_FORMAT: dict[str, Callable[[], FormatReader]] = {}
 
 
-def register_reader(factory: Callable[[], FormatReader], serdes: tuple[str, ...] = (),
-                    input_formats: tuple[str, ...] = ()) -> None:
+def register_reader(
+    factory: Callable[[], FormatReader],
+    serdes: tuple[str, ...] = (),
+    input_formats: tuple[str, ...] = (),
+) -> None:
     for s in serdes:
         _BY_SERDE[s.lower()] = factory
     for f in input_formats:
@@ -138,7 +149,8 @@ def reader_for(table: Table) -> FormatReader:
         if factory is None:
             raise UnsupportedError(
                 f"SerDe {table.serde_library!r} of table {table.qualified_name} is not "
-                f"supported; known SerDes: {', '.join(known_serdes())}")
+                f"supported; known SerDes: {', '.join(known_serdes())}"
+            )
         return factory()
     if table.input_format:
         factory = _BY_INPUT_FORMAT.get(table.input_format.lower())
@@ -146,7 +158,8 @@ def reader_for(table: Table) -> FormatReader:
             return factory()
     raise UnsupportedError(
         f"table {table.qualified_name} names no SerDe this lakebox can read "
-        f"(input format {table.input_format!r})")
+        f"(input format {table.input_format!r})"
+    )
 
 
 def quote_ident(name: str) -> str:

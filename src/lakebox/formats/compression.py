@@ -22,9 +22,18 @@ from lakebox.errors import DataError
 
 # extension -> codec name (the name Glue writes into the compressionType parameter)
 EXTENSIONS: dict[str, str] = {
-    ".gz": "gzip", ".gzip": "gzip", ".bz2": "bzip2", ".zst": "zstd", ".zstd": "zstd",
-    ".snappy": "snappy", ".sz": "snappy", ".lz4": "lz4", ".deflate": "deflate",
-    ".br": "brotli", ".xz": "xz", ".lzo": "lzo",
+    ".gz": "gzip",
+    ".gzip": "gzip",
+    ".bz2": "bzip2",
+    ".zst": "zstd",
+    ".zstd": "zstd",
+    ".snappy": "snappy",
+    ".sz": "snappy",
+    ".lz4": "lz4",
+    ".deflate": "deflate",
+    ".br": "brotli",
+    ".xz": "xz",
+    ".lzo": "lzo",
 }
 #: codecs DuckDB's text readers decompress natively
 DUCKDB_NATIVE = {"gzip": "gzip", "zstd": "zstd"}
@@ -53,13 +62,13 @@ def _hadoop_snappy(data: bytes) -> bytes:
     while pos < len(data):
         if pos + 4 > len(data):
             raise ValueError("truncated Hadoop snappy block header")
-        total = int.from_bytes(data[pos:pos + 4], "big")
+        total = int.from_bytes(data[pos : pos + 4], "big")
         pos += 4
         produced = 0
         while produced < total:
-            clen = int.from_bytes(data[pos:pos + 4], "big")
+            clen = int.from_bytes(data[pos : pos + 4], "big")
             pos += 4
-            chunk = bytes(cramjam.snappy.decompress_raw(data[pos:pos + clen]))
+            chunk = bytes(cramjam.snappy.decompress_raw(data[pos : pos + clen]))
             pos += clen
             out += chunk
             produced += len(chunk)
@@ -71,7 +80,7 @@ def _snappy(data: bytes) -> bytes:
         return bytes(cramjam.snappy.decompress(data))
     try:
         return _hadoop_snappy(data)
-    except Exception:  # noqa: BLE001 - fall back to a single raw block
+    except Exception:
         return bytes(cramjam.snappy.decompress_raw(data))
 
 
@@ -106,7 +115,7 @@ def decompress(data: bytes, codec: str, uri: str) -> bytes:
         raise DataError(f"compression {codec!r} is not supported", uri)
     try:
         return func(data)
-    except Exception as err:  # noqa: BLE001 - any codec failure is bad data
+    except Exception as err:
         raise DataError(f"cannot decompress {codec} data ({err})", uri) from err
 
 
@@ -114,8 +123,15 @@ def cache_key(uri: str, size: int, mtime: float) -> str:
     return hashlib.sha256(f"{uri}\0{size}\0{mtime}".encode()).hexdigest()[:32]
 
 
-def decompressed_copy(cache_dir: Path, uri: str, size: int, mtime: float,
-                      read: Callable[[], bytes], codec: str, suffix: str = "") -> Path:
+def decompressed_copy(
+    cache_dir: Path,
+    uri: str,
+    size: int,
+    mtime: float,
+    read: Callable[[], bytes],
+    codec: str,
+    suffix: str = "",
+) -> Path:
     """Path of a decompressed copy of ``uri`` in the cache, made on first use."""
     target = cache_dir / "decompressed" / (cache_key(uri, size, mtime) + suffix)
     if target.exists():

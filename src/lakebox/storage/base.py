@@ -61,7 +61,8 @@ class Storage:
         if self.mode == "s3":
             return self.s3fs, f"{uri.bucket}/{uri.key}"
         return self._local, str(self.config.home / uri.bucket / uri.key) + (
-            "/" if uri.key.endswith("/") or not uri.key else "")
+            "/" if uri.key.endswith("/") or not uri.key else ""
+        )
 
     def engine_path(self, location: str) -> str:
         """What the engine opens for this URI: a local path, or ``s3://`` for S3 mode."""
@@ -84,8 +85,9 @@ class Storage:
         return f"file://{path}"
 
     # -- listing ----------------------------------------------------------------------
-    def list_files(self, location: str, recursive: bool = True,
-                   include_hidden: bool = False) -> list[FileInfo]:
+    def list_files(
+        self, location: str, recursive: bool = True, include_hidden: bool = False
+    ) -> list[FileInfo]:
         """Files under a prefix (folder semantics: ``s3://b/x`` lists ``s3://b/x/...``), sorted.
 
         Hidden files (``_SUCCESS``, ``.crc``) and hidden folders are skipped as Athena does.
@@ -110,8 +112,9 @@ class Storage:
                 continue
             if path.endswith("/"):  # S3 folder markers
                 continue
-            out.append(FileInfo(self.to_uri(fs, path, uri), int(info.get("size") or 0),
-                                _mtime(info)))
+            out.append(
+                FileInfo(self.to_uri(fs, path, uri), int(info.get("size") or 0), _mtime(info))
+            )
         out.sort(key=lambda f: f.uri)
         return out
 
@@ -124,8 +127,11 @@ class Storage:
             entries = fs.ls(root, detail=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
-        dirs = [self.to_uri(fs, e["name"].rstrip("/"), uri) + "/" for e in entries
-                if e.get("type") == "directory"]
+        dirs = [
+            self.to_uri(fs, e["name"].rstrip("/"), uri) + "/"
+            for e in entries
+            if e.get("type") == "directory"
+        ]
         return sorted(dirs)
 
     def info(self, location: str) -> FileInfo:
@@ -147,13 +153,13 @@ class Storage:
     def open(self, location: str, mode: str = "rb") -> IO[Any]:
         fs, path = self.fs_for(location)
         try:
-            return fs.open(path, mode)  # type: ignore[no-any-return]
+            return fs.open(path, mode)
         except FileNotFoundError as err:
             raise StorageError(f"no such object: {location}") from err
 
     def read_bytes(self, location: str) -> bytes:
         with self.open(location) as fh:
-            return fh.read()  # type: ignore[no-any-return]
+            return fh.read()
 
     def write_bytes(self, location: str, data: bytes) -> None:
         """Write an object atomically: readers see the old state or the whole new object."""
@@ -198,8 +204,11 @@ class Storage:
         if self.mode == "s3":
             if not self.s3fs.exists(bucket):
                 region = self.config.s3.region
-                extra = ({"CreateBucketConfiguration": {"LocationConstraint": region}}
-                         if region and region != "us-east-1" else {})
+                extra = (
+                    {"CreateBucketConfiguration": {"LocationConstraint": region}}
+                    if region and region != "us-east-1"
+                    else {}
+                )
                 self.s3fs.call_s3("create_bucket", Bucket=bucket, **extra)
                 self.s3fs.invalidate_cache()
         else:

@@ -46,7 +46,9 @@ def parse_uri(location: str) -> ObjectURI:
         raise InvalidRequestError("empty location: expected s3://bucket/key or a path")
     scheme, sep, rest = text.partition("://")
     if not sep:
-        return ObjectURI("file", "", str(Path(text).expanduser().resolve()) + ("/" if text.endswith("/") else ""))
+        return ObjectURI(
+            "file", "", str(Path(text).expanduser().resolve()) + ("/" if text.endswith("/") else "")
+        )
     scheme = scheme.lower()
     if scheme in S3_SCHEMES:
         bucket, _, key = rest.partition("/")

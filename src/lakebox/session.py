@@ -1,0 +1,305 @@
+"""The lake service: one object that owns storage, catalog and engine, and sessions that
+run Athena SQL against it. The CLI, the DB-API module, the server and workflow tasks are
+thin shells over ``Lake`` and ``Session``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from lakebox.catalog.model import Column, Database
+from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
+from lakebox.catalog.types import athena_type_from_arrow
+from lakebox.config import LakeConfig, S3Settings
+from lakebox.engine import DuckDBEngine
+from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
+from lakebox.formats.base import ReadContext, quote_ident
+from lakebox.sql.planner import Planner, ScanStats
+from lakebox.storage import Storage
+
+_USE = re.compile(r"^\s*use\s+(?:`([^`]+)`|\"([^\"]+)\"|([A-Za-z0-9_]+))\s*;?\s*$", re.I | re.S)
+
+
+@dataclass
+class Result:
+    """The outcome of one statement. ``kind`` is Athena's StatementType: DDL, DML or
+    UTILITY. DDL results are text rows, as Athena returns them."""
+
+    table: pa.Table
+    kind: str = "DML"
+    message: str = ""
+    stats: ScanStats = field(default_factory=ScanStats)
+    elapsed_ms: float = 0.0
+    sql: str = ""
+    column_types: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.column_names)
+
+    @property
+    def types(self) -> list[str]:
+        """Athena type names of the result columns (varchar, bigint, decimal(38,0), ...)."""
+        return self.column_types or [athena_type_from_arrow(f.type) for f in self.table.schema]
+
+    @property
+    def rowcount(self) -> int:
+        return self.table.num_rows
+
+    def to_arrow(self) -> pa.Table:
+        return self.table
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        cols = [c.to_pylist() for c in self.table.columns]
+        return list(zip(*cols, strict=True)) if cols else []
+
+    def to_pylist(self) -> list[dict[str, Any]]:
+        return self.table.to_pylist()
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.fetchall())
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+
+class Lake:
+    """One lake: configuration, storage, catalog and engine. Thread-safe; open sessions
+    with ``session()`` (or ``lakebox.connect``)."""
+
+    def __init__(self, config: LakeConfig, catalog: CatalogStore | None = None) -> None:
+        self.config = config
+        self.storage = Storage(config)
+        config.metadata_dir.mkdir(parents=True, exist_ok=True)
+        self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
+        self.engine = DuckDBEngine(self.storage)
+        if not self.catalog.database_exists(config.default_database):
+            self.catalog.create_database(
+                Database(config.default_database, description="Default database"),
+                if_not_exists=True,
+            )
+
+    def session(self, database: str | None = None) -> Session:
+        return Session(self, database or self.config.default_database)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+class Session:
+    """Runs statements with a current database, like an Athena query context."""
+
+    def __init__(self, lake: Lake, database: str) -> None:
+        self.lake = lake
+        self.database = database.lower()
+
+    # -- statements ---------------------------------------------------------------------
+    def sql(self, text: str) -> Result:
+        """Run one statement (a trailing ``;`` is fine). Use ``execute_script`` for many."""
+        from lakebox.sql.split import split_statements
+
+        statements = split_statements(text)
+        if len(statements) != 1:
+            if not statements:
+                raise SemanticError("no statement to run")
+            raise SemanticError(
+                f"{len(statements)} statements given; run one at a time or use execute_script"
+            )
+        return self._run(statements[0].text)
+
+    def execute_script(self, text: str) -> list[Result]:
+        """Run a script statement by statement; stops at the first failure, naming it."""
+        from lakebox.sql.split import split_statements
+
+        results = []
+        for st in split_statements(text):
+            try:
+                results.append(self._run(st.text))
+            except LakeboxError as err:
+                err.message = f"statement starting at line {st.line}: {err.message}"
+                raise
+        return results
+
+    def _run(self, text: str) -> Result:
+        start = time.perf_counter()
+        result = self._dispatch(text)
+        result.elapsed_ms = (time.perf_counter() - start) * 1000
+        result.sql = text
+        return result
+
+    def _dispatch(self, text: str) -> Result:
+        from lakebox.catalog.ddl import parse_ddl
+        from lakebox.catalog.ddl_exec import execute_ddl
+
+        use = _USE.match(text)
+        if use:
+            name = next(g for g in use.groups() if g)
+            self.lake.catalog.get_database(name)
+            self.database = name.lower()
+            return Result(pa.table({}), kind="UTILITY", message=f"database: {self.database}")
+        stmt = parse_ddl(text)
+        if stmt is not None:
+            ddl = execute_ddl(
+                stmt,
+                self.lake.catalog,
+                self.lake.storage,
+                self.database,
+                view_columns=self.view_columns,
+            )
+            arrays = {
+                c: pa.array([r[i] for r in ddl.rows], pa.string())
+                for i, c in enumerate(ddl.columns)
+            }
+            return Result(pa.table(arrays), kind="DDL", message=ddl.message)
+        return self.query(text)
+
+    def query(self, text: str) -> Result:
+        from lakebox.sql.dialect import parse_query
+
+        tree = parse_query(text)
+        if not isinstance(tree, exp.Query | exp.Values):
+            kind = tree.key.upper()
+            raise UnsupportedError(
+                f"{kind} statements are not supported yet by this lakebox version"
+            )
+        return self._execute(tree)
+
+    def _execute(self, tree: exp.Expression) -> Result:
+        from lakebox.sql.dialect import result_column_names, to_duckdb
+
+        con = self.lake.engine.cursor()
+        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir)
+        try:
+            names = result_column_names(tree)
+            planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
+            plan = planner.plan(tree, self.database)
+            for view, sql in plan.views:
+                con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
+            try:
+                table = _fetch(con, plan.sql) if plan.sql else pa.table({})
+            except LakeboxError:
+                raise
+            except Exception as err:
+                raise _engine_error(err, plan.stats) from err
+            if names is not None and len(names) == table.num_columns:
+                table = table.rename_columns(names)
+            return Result(table, kind="DML", stats=plan.stats)
+        finally:
+            ctx.release()
+            con.close()
+
+    def view_columns(self, select_sql: str, database: str) -> list[Column]:
+        """The columns a view's SELECT produces (Athena validates a view at CREATE)."""
+        from lakebox.sql.dialect import parse_query
+
+        tree = parse_query(select_sql)
+        if not isinstance(tree, exp.Query):
+            raise SemanticError("a view must be defined by a query")
+        saved, self.database = self.database, database
+        try:
+            limited = tree.copy()
+            if isinstance(limited, exp.Select | exp.Union):
+                limited = exp.select("*").from_(limited.subquery("v")).limit(0)
+            result = self._execute(limited)
+        finally:
+            self.database = saved
+        return [
+            Column(name, _hive_from_athena(t))
+            for name, t in zip(result.columns, result.types, strict=True)
+        ]
+
+    # -- convenience --------------------------------------------------------------------
+    def tables(self, database: str | None = None) -> list[str]:
+        return [t.name for t in self.lake.catalog.list_tables(database or self.database)]
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """Run planned SQL. DuckDB widens integer sums to HUGEINT; Trino keeps BIGINT (and
+    fails on overflow), so such columns are narrowed back."""
+    rel = con.sql(sql)
+    wide = [
+        c for c, t in zip(rel.columns, rel.types, strict=True) if str(t) in ("HUGEINT", "UHUGEINT")
+    ]
+    if wide:
+        casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
+        rel = rel.project(f"* REPLACE ({casts})")
+    return rel.to_arrow_table()
+
+
+def _parse(sql: str) -> exp.Expression:
+    from lakebox.sql.dialect import parse_query
+
+    return parse_query(sql)
+
+
+def _engine_error(err: Exception, stats: ScanStats) -> LakeboxError:
+    text = str(err)
+    lowered = text.lower()
+    for uri in stats.file_uris:
+        tail = uri.rsplit("/", 1)[-1]
+        if tail and tail in text:
+            line = re.search(r"line[: ]+(\d+)", text, re.I)
+            return DataError(
+                f"cannot read data: {text.splitlines()[0]}",
+                uri,
+                int(line.group(1)) if line else None,
+            )
+    if "binder error" in lowered or "catalog error" in lowered:
+        return SemanticError(
+            text.split("\n")[0].replace("Binder Error: ", "").replace("Catalog Error: ", "")
+        )
+    if "conversion error" in lowered or "invalid input" in lowered:
+        return DataError(text.split("\n")[0])
+    return SemanticError(text.split("\n")[0])
+
+
+def _hive_from_athena(name: str) -> str:
+    simple = {
+        "varchar": "string",
+        "integer": "int",
+        "real": "float",
+        "varbinary": "binary",
+        "timestamp with time zone": "timestamp",
+        "unknown": "string",
+    }
+    if name in simple:
+        return simple[name]
+    if name.startswith("array(") and name.endswith(")"):
+        return f"array<{_hive_from_athena(name[6:-1])}>"
+    if name.startswith(("map(", "row(")):
+        return "string"  # nested view column types are informational only
+    return name
+
+
+def connect(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    database: str = "default",
+    storage: str | None = None,
+    s3_endpoint: str | None = None,
+    region: str | None = None,
+) -> Session:
+    """Open (creating if needed) the lake at ``home`` (default ``$LAKEBOX_HOME`` or
+    ``./.lakebox``) and return a session whose current database is ``database``."""
+    s3 = S3Settings.from_env()
+    if s3_endpoint or region:
+        s3 = S3Settings(
+            endpoint_url=s3_endpoint or s3.endpoint_url,
+            region=region or s3.region,
+            access_key_id=s3.access_key_id,
+            secret_access_key=s3.secret_access_key,
+            session_token=s3.session_token,
+            profile=s3.profile,
+        )
+    config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
+    return Lake(config).session(database)

@@ -1,0 +1,336 @@
+"""From an Athena query to DuckDB SQL over the lake's files.
+
+Planning is a pure AST pass: every catalog table a query names is resolved (views are
+expanded in their own database), its partitions are pruned with the query's predicates
+(partition projection enumerates candidates instead of reading the catalog), its files are
+listed, and the table reference is replaced by a private scan view that the format reader
+defines. The engine then runs ordinary DuckDB SQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import cast
+
+import pyarrow as pa
+from sqlglot import exp
+
+from lakebox.catalog.model import Table
+from lakebox.catalog.store import CatalogStore
+from lakebox.catalog.types import duckdb_type
+from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
+from lakebox.formats.base import DataFile, ReadContext, ReadRequest, quote_ident, reader_for
+from lakebox.storage import Storage, join_uri
+
+SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.symlinktextinputformat"
+MAX_VIEW_DEPTH = 32
+
+
+@dataclass
+class ScanStats:
+    """What a query read: files opened and their bytes, per table."""
+
+    files: int = 0
+    bytes: int = 0
+    partitions: int = 0
+    tables: list[str] = field(default_factory=list)
+    file_uris: list[str] = field(default_factory=list)
+
+    def add(self, table: str, files: list[DataFile], partitions: int) -> None:
+        self.tables.append(table)
+        self.files += len(files)
+        self.bytes += sum(f.size for f in files)
+        self.partitions += partitions
+        self.file_uris.extend(f.uri for f in files)
+
+
+@dataclass
+class PartitionFiles:
+    values: list[str]
+    files: list[DataFile]
+
+
+@dataclass
+class Plan:
+    sql: str
+    views: list[tuple[str, str]]
+    stats: ScanStats
+
+
+def split_table_name(table: exp.Table) -> tuple[str | None, str]:
+    """(database, name) of a table reference; a back-quoted ``db.table`` is one identifier
+    in sqlglot and is split here."""
+    name = table.name
+    db = table.db or None
+    if db is None and "." in name:
+        db, _, name = name.partition(".")
+    return (db.lower() if db else None), name.lower()
+
+
+class Planner:
+    """Plans one statement. ``translate`` turns a sqlglot AST into DuckDB SQL."""
+
+    def __init__(
+        self,
+        catalog: CatalogStore,
+        storage: Storage,
+        ctx: ReadContext,
+        translate: Callable[[exp.Expression, dict[str, dict[str, str]]], str],
+        parse: Callable[[str], exp.Expression],
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.storage = storage
+        self.ctx = ctx
+        self.translate = translate
+        self.parse = parse
+        self.now = now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        self.stats = ScanStats()
+        self.views: list[tuple[str, str]] = []
+        #: scan view -> {column: Hive type}, so type-dependent translation rules apply
+        self.schema: dict[str, dict[str, str]] = {}
+        self._counter = itertools.count()
+
+    # -- entry ------------------------------------------------------------------------
+    def plan(self, query: exp.Expression, database: str) -> Plan:
+        query = self.resolve(query, database, depth=0)
+        return Plan(self.translate(query, self.schema), self.views, self.stats)
+
+    def resolve(self, query: exp.Expression, database: str, depth: int) -> exp.Expression:
+        if depth > MAX_VIEW_DEPTH:
+            raise SemanticError("views nest too deeply (a view that refers to itself?)")
+        cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        for table in list(query.find_all(exp.Table)):
+            if not isinstance(table.this, exp.Identifier):
+                continue  # table functions, UNNEST, ...
+            db, name = split_table_name(table)
+            if db is None and name in cte_names:
+                continue
+            replacement = self._resolve_table(table, db or database, name, depth)
+            if table is query:
+                query = replacement
+            else:
+                table.replace(replacement)
+        return query
+
+    # -- tables and views -------------------------------------------------------------
+    def _resolve_table(self, table: exp.Table, db: str, name: str, depth: int) -> exp.Expression:
+        if db == "information_schema":
+            raise EntityNotFoundError(f"Table {db}.{name} not found.")
+        try:
+            entry = self.catalog.get_table(db, name)
+        except EntityNotFoundError as err:
+            raise SemanticError(self._not_found_message(table, db, name, err)) from err
+        alias = table.alias or name
+        if entry.is_view:
+            return self._expand_view(entry, alias, table, depth)
+        view = self._scan_view(entry, table)
+        return exp.Table(
+            this=exp.to_identifier(view),
+            alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
+        )
+
+    def _not_found_message(
+        self, table: exp.Table, db: str, name: str, err: EntityNotFoundError
+    ) -> str:
+        where = ""
+        meta = table.this.meta if isinstance(table.this, exp.Identifier) else {}
+        if meta.get("line"):
+            where = f"line {meta['line']}:{meta.get('col', 0)}: "
+        if "Database" in str(err):
+            return f"{where}Schema '{db}' does not exist"
+        return f"{where}Table '{db}.{name}' does not exist"
+
+    def _expand_view(self, view: Table, alias: str, table: exp.Table, depth: int) -> exp.Expression:
+        text = view.view_original_text or ""
+        inner = self.resolve(self.parse(text), view.database, depth + 1)
+        if not isinstance(inner, exp.Query):
+            raise SemanticError(f"view {view.qualified_name} does not hold a query")
+        return exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+        )
+
+    # -- scans ------------------------------------------------------------------------
+    def _scan_view(self, table: Table, ref: exp.Table) -> str:
+        predicate = self._partition_predicate(table, ref) if table.partition_keys else None
+        partitions = self.partitions_for(table, predicate)
+        files_all = [f for p in partitions for f in p.files]
+        self.stats.add(table.qualified_name, files_all, len(partitions))
+        name = f"__lakebox_t{next(self._counter)}_{table.name}"
+        self.views.append((name, self.scan_sql(table, partitions)))
+        self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}
+        return name
+
+    def scan_sql(self, table: Table, partitions: list[PartitionFiles]) -> str:
+        """One SELECT per partition with files, partition columns appended as constants."""
+        parts: list[str] = []
+        data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
+        reader = reader_for(table)
+        for part in partitions:
+            if not part.files:
+                continue
+            scan = reader.scan_sql(self.ctx, ReadRequest(table, part.files, table.columns))
+            consts = "".join(
+                f", TRY_CAST({_literal(v)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+                for k, v in zip(table.partition_keys, part.values, strict=True)
+            )
+            parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
+        if not parts:
+            cols = ", ".join(
+                f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
+                for c in table.all_columns
+            )
+            return f"SELECT {cols} WHERE false"
+        return "\nUNION ALL BY NAME\n".join(parts) if len(parts) > 1 else parts[0]
+
+    # -- partitions -------------------------------------------------------------------
+    def _partition_predicate(self, table: Table, ref: exp.Table) -> exp.Expression | None:
+        """A predicate on this table's partition keys implied by the enclosing WHERE, with
+        qualifiers stripped; None when the WHERE implies nothing about them.
+
+        Each conjunct is reduced to what it says about partition keys alone: ``a AND b``
+        keeps the parts that do, ``a OR b`` survives only if both sides do, so that
+        ``dt = '1' OR (dt = '2' AND id > 20)`` still prunes to two partitions."""
+        select = ref.find_ancestor(exp.Select)
+        if select is None or not isinstance(select.args.get("where"), exp.Where):
+            return None
+        keys = {k.name.lower() for k in table.partition_keys}
+        alias = (ref.alias or ref.name).lower()
+        single_source = not select.args.get("joins")
+
+        def is_key(col: exp.Column) -> bool:
+            qual = col.table.lower()
+            return col.name.lower() in keys and (qual == alias or (not qual and single_source))
+
+        def implied(node: exp.Expr) -> exp.Expression | None:
+            if isinstance(node, exp.Paren):
+                return implied(node.this)
+            if isinstance(node, exp.And):
+                parts = [p for p in (implied(node.left), implied(node.right)) if p is not None]
+                if not parts:
+                    return None
+                return parts[0] if len(parts) == 1 else cast(exp.Expression, exp.and_(*parts))
+            if isinstance(node, exp.Or):
+                left, right = implied(node.left), implied(node.right)
+                if left is None or right is None:
+                    return None
+                return cast(exp.Expression, exp.or_(left, right))
+            if node.find(exp.Subquery, exp.AggFunc, exp.Select, exp.Window) is not None:
+                return None
+            cols = list(node.find_all(exp.Column))
+            if not cols or not all(is_key(c) for c in cols):
+                return None
+            stripped = cast(exp.Expression, node.copy())
+            for col in stripped.find_all(exp.Column):
+                col.set("table", None)
+                col.set("db", None)
+            return stripped
+
+        return implied(select.args["where"].this)
+
+    def partitions_for(
+        self, table: Table, predicate: exp.Expression | None = None
+    ) -> list[PartitionFiles]:
+        if not table.partition_keys:
+            return [PartitionFiles([], self.list_data_files(table, table.location))]
+        from lakebox.catalog.projection import ProjectionConfig
+
+        projection = ProjectionConfig.from_table(table)
+        if projection is not None:
+            from lakebox.sql.constraints import extract_constraints
+
+            constraints = extract_constraints(
+                predicate, {k.name.lower(): k.type for k in table.partition_keys}
+            )
+            candidates = [
+                (list(p.values), p.location) for p in projection.enumerate(constraints, self.now())
+            ]
+        else:
+            candidates = [
+                (p.values, p.location or default_partition_location(table, p.values))
+                for p in self.catalog.get_partitions(table.database, table.name)
+            ]
+        if predicate is not None and candidates:
+            keep = self._evaluate(table, predicate, [v for v, _ in candidates])
+            candidates = [c for i, c in enumerate(candidates) if i in keep]
+        return [
+            PartitionFiles(values, self.list_data_files(table, location))
+            for values, location in candidates
+        ]
+
+    def _evaluate(
+        self, table: Table, predicate: exp.Expression, values: list[list[str]]
+    ) -> set[int]:
+        """Indexes of the partitions whose values satisfy ``predicate``, decided by DuckDB
+        over a small typed table of partition values (exact, whatever the predicate)."""
+        keys = table.partition_keys
+        arrays = {"__idx": pa.array(range(len(values)), pa.int64())}
+        for i, k in enumerate(keys):
+            arrays[k.name.lower()] = pa.array([v[i] for v in values], pa.string())
+        name = self.ctx.register(pa.table(arrays), "parts")
+        typed = ", ".join(
+            f"TRY_CAST({quote_ident(k.name.lower())} AS {duckdb_type(k.type)}) "
+            f"AS {quote_ident(k.name.lower())}"
+            for k in keys
+        )
+        sql = (
+            f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) "
+            f"WHERE {self.translate(predicate, {})}"
+        )
+        try:
+            rows = self.ctx.con.sql(sql).fetchall()
+        except Exception:
+            return set(range(len(values)))
+        return {int(r[0]) for r in rows}
+
+    # -- files ------------------------------------------------------------------------
+    def list_data_files(self, table: Table, location: str | None) -> list[DataFile]:
+        if not location:
+            raise SemanticError(f"table {table.qualified_name} has no LOCATION")
+        if (table.input_format or "").lower() == SYMLINK_INPUT:
+            return self._symlink_files(location)
+        return [
+            DataFile(f.uri, self.storage.engine_path(f.uri), f.size, f.mtime)
+            for f in self.storage.list_files(location)
+        ]
+
+    def _symlink_files(self, location: str) -> list[DataFile]:
+        """SymlinkTextInputFormat: each manifest line names a data file or a folder."""
+        out: list[DataFile] = []
+        for manifest in self.storage.list_files(location):
+            text = self.storage.read_bytes(manifest.uri).decode("utf-8")
+            for lineno, line in enumerate(text.splitlines(), 1):
+                target = line.strip()
+                if not target:
+                    continue
+                try:
+                    found = self.storage.list_files(target)
+                    if not found and self.storage.exists(target):
+                        found = [self.storage.info(target)]
+                except LakeboxError as err:
+                    raise DataError(
+                        f"bad manifest entry {target!r}: {err}", manifest.uri, lineno
+                    ) from err
+                if not found:
+                    raise DataError(
+                        f"manifest entry {target!r} does not exist", manifest.uri, lineno
+                    )
+                out.extend(
+                    DataFile(f.uri, self.storage.engine_path(f.uri), f.size, f.mtime) for f in found
+                )
+        return out
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def default_partition_location(table: Table, values: list[str]) -> str:
+    from lakebox.catalog.model import partition_path
+
+    if not table.location:
+        raise SemanticError(f"table {table.qualified_name} has no LOCATION")
+    return join_uri(table.location, partition_path(table.partition_keys, values))

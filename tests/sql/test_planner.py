@@ -1,0 +1,209 @@
+"""Planning over real files: partition pruning (proven by files opened), projection,
+views, symlink manifests and Athena's errors for unknown tables."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import lakebox
+from lakebox.errors import DataError, InvalidRequestError, SemanticError
+from lakebox.session import Session
+
+
+def _write(home: Path, uri: str, data: bytes) -> None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    path = home / bucket / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def _parquet(rows: dict[str, list[object]]) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table(rows), buf)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def lake(lake_home: Path) -> Session:
+    return lakebox.connect(lake_home)
+
+
+@pytest.fixture
+def partitioned(lake: Session, lake_home: Path) -> Session:
+    """Three daily Parquet partitions; the 03 partition holds a corrupt file, so reading it
+    fails loudly: a query that prunes it away proves the file was never opened."""
+    for day in ("01", "02"):
+        _write(lake_home, f"s3://lake/events/dt=2024-01-{day}/part-0.parquet",
+               _parquet({"id": [int(day) * 10 + i for i in range(3)], "kind": ["a", "b", "a"]}))
+    _write(lake_home, "s3://lake/events/dt=2024-01-03/part-0.parquet", b"not parquet at all")
+    lake.sql("""CREATE EXTERNAL TABLE events (id bigint, kind string)
+                PARTITIONED BY (dt string) STORED AS PARQUET
+                LOCATION 's3://lake/events/'""")
+    lake.sql("MSCK REPAIR TABLE events")
+    return lake
+
+
+def test_msck_registers_every_folder(partitioned: Session) -> None:
+    rows = partitioned.sql("SHOW PARTITIONS events").fetchall()
+    assert rows == [("dt=2024-01-01",), ("dt=2024-01-02",), ("dt=2024-01-03",)]
+
+
+@pytest.mark.parametrize(
+    ("where", "expected_ids", "files"),
+    [
+        ("dt = '2024-01-01'", [10, 11, 12], 1),
+        ("dt IN ('2024-01-01', '2024-01-02') AND kind = 'a'", [10, 12, 20, 22], 2),
+        ("dt < '2024-01-03'", [10, 11, 12, 20, 21, 22], 2),
+        ("e.dt BETWEEN '2024-01-02' AND '2024-01-02'", [20, 21, 22], 1),
+        ("substr(dt, 9, 2) = '02'", [20, 21, 22], 1),
+        ("dt = '2024-01-01' OR dt = '2024-01-02' AND id > 20", [10, 11, 12, 21, 22], 2),
+    ],
+)
+def test_predicates_on_partition_keys_keep_other_files_unopened(
+    partitioned: Session, where: str, expected_ids: list[int], files: int
+) -> None:
+    result = partitioned.sql(f"SELECT id FROM events e WHERE {where} ORDER BY id")
+    assert [r[0] for r in result] == expected_ids
+    assert result.stats.files == files
+    assert all("2024-01-03" not in uri for uri in result.stats.file_uris)
+
+
+def test_without_a_partition_filter_the_corrupt_file_is_read_and_named(
+    partitioned: Session,
+) -> None:
+    with pytest.raises(DataError, match="dt=2024-01-03/part-0.parquet"):
+        partitioned.sql("SELECT count(*) FROM events")
+
+
+def test_added_partition_with_its_own_location(partitioned: Session, lake_home: Path) -> None:
+    _write(lake_home, "s3://elsewhere/jan9/data.parquet", _parquet({"id": [99], "kind": ["z"]}))
+    partitioned.sql("ALTER TABLE events ADD PARTITION (dt='2024-01-09') "
+                    "LOCATION 's3://elsewhere/jan9/'")
+    result = partitioned.sql("SELECT id, kind, dt FROM events WHERE dt = '2024-01-09'")
+    assert result.fetchall() == [(99, "z", "2024-01-09")]
+
+
+@pytest.fixture
+def projected(lake: Session, lake_home: Path) -> Session:
+    for day in ("2024/01/01", "2024/01/02", "2024/01/05"):
+        _write(lake_home, f"s3://logs/app/{day}/part.json",
+               b'{"msg": "hello ' + day.encode() + b'"}\n{"msg": "bye"}\n')
+    _write(lake_home, "s3://logs/app/2024/01/03/part.json", b'{"msg": broken\n')
+    lake.sql("""
+        CREATE EXTERNAL TABLE app_logs (msg string)
+        PARTITIONED BY (day string)
+        ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
+        LOCATION 's3://logs/app/'
+        TBLPROPERTIES (
+          'projection.enabled' = 'true',
+          'projection.day.type' = 'date',
+          'projection.day.range' = '2024/01/01,2024/01/31',
+          'projection.day.format' = 'yyyy/MM/dd',
+          'storage.location.template' = 's3://logs/app/${day}/')""")
+    return lake
+
+
+def test_projection_reads_only_the_days_asked_for(projected: Session) -> None:
+    result = projected.sql("SELECT day, count(*) FROM app_logs "
+                           "WHERE day BETWEEN '2024/01/01' AND '2024/01/02' GROUP BY day ORDER BY day")
+    assert result.fetchall() == [("2024/01/01", 2), ("2024/01/02", 2)]
+    assert result.stats.files == 2
+
+
+@pytest.mark.parametrize("where", ["day = '2023/12/31'", "day = '2024/02/01'",
+                                   "day = '2024/01/04'"])
+def test_projected_partitions_out_of_range_or_empty_return_zero_rows(
+    projected: Session, where: str
+) -> None:
+    assert projected.sql(f"SELECT * FROM app_logs WHERE {where}").fetchall() == []
+
+
+def test_injected_projection_requires_equality_filter(lake: Session, lake_home: Path) -> None:
+    _write(lake_home, "s3://dev/readings/sensor-7/r.csv", b"1.5\n2.5\n")
+    lake.sql("""CREATE EXTERNAL TABLE readings (value double) PARTITIONED BY (device string)
+                ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+                LOCATION 's3://dev/readings/'
+                TBLPROPERTIES ('projection.enabled'='true',
+                  'projection.device.type'='injected',
+                  'storage.location.template'='s3://dev/readings/${device}/')""")
+    ok = lake.sql("SELECT sum(value) FROM readings WHERE device = 'sensor-7'")
+    assert ok.fetchall() == [(4.0,)]
+    with pytest.raises(InvalidRequestError, match="CONSTRAINT_VIOLATION"):
+        lake.sql("SELECT * FROM readings")
+    with pytest.raises(InvalidRequestError, match="CONSTRAINT_VIOLATION"):
+        lake.sql("SELECT * FROM readings WHERE device LIKE 'sensor%'")
+
+
+def test_views_expand_in_their_own_database(partitioned: Session) -> None:
+    partitioned.sql("CREATE DATABASE other")
+    partitioned.sql("CREATE VIEW a_events AS SELECT id, dt FROM events "
+                    "WHERE kind = 'a' AND dt <= '2024-01-02'")
+    partitioned.sql("USE other")
+    result = partitioned.sql('SELECT count(*) AS n FROM "default"."a_events"')
+    assert result.fetchall() == [(4,)]
+    partitioned.sql("CREATE OR REPLACE VIEW v2 AS SELECT max(id) AS top FROM default.a_events")
+    assert partitioned.sql("SELECT top FROM v2").fetchall() == [(22,)]
+
+
+def test_symlink_manifest_lists_files_and_folders(lake: Session, lake_home: Path) -> None:
+    _write(lake_home, "s3://raw/a/1.csv", b"1,x\n")
+    _write(lake_home, "s3://raw/b/2.csv.gz", gzip.compress(b"2,y\n3,z\n"))
+    _write(lake_home, "s3://raw/c/ignored.csv", b"9,no\n")
+    _write(lake_home, "s3://manifests/t/manifest", b"s3://raw/a/1.csv\ns3://raw/b/\n")
+    lake.sql("""CREATE EXTERNAL TABLE linked (id int, name string)
+                ROW FORMAT DELIMITED FIELDS TERMINATED BY ','
+                STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+                OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+                LOCATION 's3://manifests/t/'""")
+    assert lake.sql("SELECT id, name FROM linked ORDER BY id").fetchall() == [
+        (1, "x"), (2, "y"), (3, "z")]
+
+
+def test_symlink_manifest_naming_a_missing_file_names_manifest_and_line(
+    lake: Session, lake_home: Path
+) -> None:
+    _write(lake_home, "s3://manifests/bad/m.txt", b"\ns3://raw/nope.csv\n")
+    lake.sql("""CREATE EXTERNAL TABLE broken (id int)
+                STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat'
+                OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+                LOCATION 's3://manifests/bad/'""")
+    with pytest.raises(DataError, match=r"m\.txt, line 2"):
+        lake.sql("SELECT * FROM broken")
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT * FROM nope", "Table 'default.nope' does not exist"),
+        ("SELECT * FROM ghost.t", "Schema 'ghost' does not exist"),
+        ('SELECT * FROM "default"."nope"', "Table 'default.nope' does not exist"),
+    ],
+)
+def test_unknown_tables_are_named(lake: Session, sql: str, message: str) -> None:
+    with pytest.raises(SemanticError, match=message):
+        lake.sql(sql)
+
+
+def test_unknown_column_is_named(partitioned: Session) -> None:
+    with pytest.raises(SemanticError, match="nosuch"):
+        partitioned.sql("SELECT nosuch FROM events WHERE dt = '2024-01-01'")
+
+
+def test_empty_table_location_returns_typed_empty_result(lake: Session) -> None:
+    lake.sql("CREATE EXTERNAL TABLE empty_t (a int, b string) STORED AS PARQUET "
+             "LOCATION 's3://nothing/here/'")
+    result = lake.sql("SELECT * FROM empty_t")
+    assert result.fetchall() == []
+    assert result.types == ["integer", "varchar"]
+
+
+def test_ctes_shadow_catalog_tables(partitioned: Session) -> None:
+    result = partitioned.sql(
+        "WITH events AS (SELECT 1 AS id) SELECT id FROM events")
+    assert result.fetchall() == [(1,)]
