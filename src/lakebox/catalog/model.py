@@ -121,8 +121,7 @@ class Partition:
 
 
 #: characters Hive's FileUtils.escapePathName escapes in partition folder names
-_HIVE_PATH_ESCAPES = frozenset(
-    [chr(c) for c in range(1, 0x20)] + list('"#%\'*/:=?\\\x7f{[]^'))
+_HIVE_PATH_ESCAPES = frozenset([chr(c) for c in range(1, 0x20)] + list("\"#%'*/:=?\\\x7f{[]^"))
 HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
@@ -137,5 +136,7 @@ def escape_path_name(text: str) -> str:
 
 def partition_path(keys: list[Column], values: list[str]) -> str:
     """Hive-style relative folder for a partition: ``year=2024/month=01/``."""
-    return "".join(f"{escape_path_name(k.name)}={escape_path_name(v)}/"
-                   for k, v in zip(keys, values, strict=True))
+    return "".join(
+        f"{escape_path_name(k.name)}={escape_path_name(v)}/"
+        for k, v in zip(keys, values, strict=True)
+    )

@@ -36,8 +36,7 @@ def like_to_glob(pattern: str) -> str:
 def matches(name: str, pattern: str | None) -> bool:
     if pattern is None:
         return True
-    return any(fnmatch.fnmatchcase(name.lower(), alt.strip().lower())
-               for alt in pattern.split("|"))
+    return any(fnmatch.fnmatchcase(name.lower(), alt.strip().lower()) for alt in pattern.split("|"))
 
 
 class CatalogStore(ABC):
@@ -56,8 +55,9 @@ class CatalogStore(ABC):
 
     # tables
     @abstractmethod
-    def create_table(self, table: Table, if_not_exists: bool = False,
-                     replace: bool = False) -> bool: ...
+    def create_table(
+        self, table: Table, if_not_exists: bool = False, replace: bool = False
+    ) -> bool: ...
     @abstractmethod
     def get_table(self, database: str, name: str) -> Table: ...
     @abstractmethod
@@ -73,8 +73,9 @@ class CatalogStore(ABC):
     @abstractmethod
     def get_partitions(self, database: str, table: str) -> list[Partition]: ...
     @abstractmethod
-    def drop_partitions(self, database: str, table: str, values: list[list[str]],
-                        if_exists: bool = False) -> int: ...
+    def drop_partitions(
+        self, database: str, table: str, values: list[list[str]], if_exists: bool = False
+    ) -> int: ...
 
     @abstractmethod
     def generation(self) -> int:
@@ -121,8 +122,9 @@ class SQLiteCatalogStore(CatalogStore):
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None:
-            con = sqlite3.connect(self.path, timeout=60, isolation_level=None,
-                                  check_same_thread=False)
+            con = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
             con.execute("PRAGMA journal_mode=WAL")
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA busy_timeout=60000")
@@ -167,8 +169,11 @@ class SQLiteCatalogStore(CatalogStore):
         return True
 
     def get_database(self, name: str) -> Database:
-        row = self._read().execute("SELECT doc FROM databases WHERE name=?",
-                                   (name.lower(),)).fetchone()
+        row = (
+            self._read()
+            .execute("SELECT doc FROM databases WHERE name=?", (name.lower(),))
+            .fetchone()
+        )
         if row is None:
             raise EntityNotFoundError(f"Database {name.lower()} not found.")
         return Database.from_dict(json.loads(row[0]))
@@ -189,7 +194,8 @@ class SQLiteCatalogStore(CatalogStore):
             if count and not cascade:
                 raise InvalidRequestError(
                     f"Database {name} is not empty ({count} tables). Use DROP DATABASE "
-                    f"{name} CASCADE to drop it with its tables.")
+                    f"{name} CASCADE to drop it with its tables."
+                )
             con.execute("DELETE FROM partitions WHERE db=?", (name,))
             con.execute("DELETE FROM tables WHERE db=?", (name,))
             con.execute("DELETE FROM databases WHERE name=?", (name,))
@@ -200,33 +206,45 @@ class SQLiteCatalogStore(CatalogStore):
         if not con.execute("SELECT 1 FROM databases WHERE name=?", (db,)).fetchone():
             raise EntityNotFoundError(f"Database {db} not found.")
 
-    def create_table(self, table: Table, if_not_exists: bool = False,
-                     replace: bool = False) -> bool:
+    def create_table(
+        self, table: Table, if_not_exists: bool = False, replace: bool = False
+    ) -> bool:
         table.database, table.name = table.database.lower(), table.name.lower()
         with self._write() as con:
             self._require_db(con, table.database)
-            row = con.execute("SELECT version, doc FROM tables WHERE db=? AND name=?",
-                              (table.database, table.name)).fetchone()
+            row = con.execute(
+                "SELECT version, doc FROM tables WHERE db=? AND name=?",
+                (table.database, table.name),
+            ).fetchone()
             if row is not None:
                 if if_not_exists:
                     return False
                 if not replace:
                     raise AlreadyExistsError(f"Table {table.qualified_name} already exists")
                 table.version = int(row[0]) + 1
-                con.execute("DELETE FROM partitions WHERE db=? AND tbl=?",
-                            (table.database, table.name))
-                con.execute("UPDATE tables SET version=?, doc=? WHERE db=? AND name=?",
-                            (table.version, json.dumps(table.to_dict()), table.database,
-                             table.name))
+                con.execute(
+                    "DELETE FROM partitions WHERE db=? AND tbl=?", (table.database, table.name)
+                )
+                con.execute(
+                    "UPDATE tables SET version=?, doc=? WHERE db=? AND name=?",
+                    (table.version, json.dumps(table.to_dict()), table.database, table.name),
+                )
                 return True
             table.version = 1
-            con.execute("INSERT INTO tables VALUES (?, ?, ?, ?)",
-                        (table.database, table.name, table.version, json.dumps(table.to_dict())))
+            con.execute(
+                "INSERT INTO tables VALUES (?, ?, ?, ?)",
+                (table.database, table.name, table.version, json.dumps(table.to_dict())),
+            )
         return True
 
     def get_table(self, database: str, name: str) -> Table:
-        row = self._read().execute("SELECT doc FROM tables WHERE db=? AND name=?",
-                                   (database.lower(), name.lower())).fetchone()
+        row = (
+            self._read()
+            .execute(
+                "SELECT doc FROM tables WHERE db=? AND name=?", (database.lower(), name.lower())
+            )
+            .fetchone()
+        )
         if row is None:
             if not self.database_exists(database):
                 raise EntityNotFoundError(f"Database {database.lower()} not found.")
@@ -237,8 +255,9 @@ class SQLiteCatalogStore(CatalogStore):
         con = self._read()
         if not con.execute("SELECT 1 FROM databases WHERE name=?", (database.lower(),)).fetchone():
             raise EntityNotFoundError(f"Database {database.lower()} not found.")
-        rows = con.execute("SELECT doc FROM tables WHERE db=? ORDER BY name",
-                           (database.lower(),)).fetchall()
+        rows = con.execute(
+            "SELECT doc FROM tables WHERE db=? ORDER BY name", (database.lower(),)
+        ).fetchall()
         tables = [Table.from_dict(json.loads(r[0])) for r in rows]
         return [t for t in tables if matches(t.name, pattern)]
 
@@ -246,18 +265,22 @@ class SQLiteCatalogStore(CatalogStore):
         """Replace a table's definition if nobody changed it since ``table.version``."""
         table.database, table.name = table.database.lower(), table.name.lower()
         with self._write() as con:
-            row = con.execute("SELECT version FROM tables WHERE db=? AND name=?",
-                              (table.database, table.name)).fetchone()
+            row = con.execute(
+                "SELECT version FROM tables WHERE db=? AND name=?", (table.database, table.name)
+            ).fetchone()
             if row is None:
                 raise EntityNotFoundError(f"Table {table.qualified_name} not found.")
             if int(row[0]) != table.version:
                 raise ConcurrentModificationError(
                     f"Table {table.qualified_name} was changed by someone else "
-                    f"(version {row[0]}, expected {table.version}); reload it and retry")
+                    f"(version {row[0]}, expected {table.version}); reload it and retry"
+                )
             table.version += 1
             table.update_time = time.time()
-            con.execute("UPDATE tables SET version=?, doc=? WHERE db=? AND name=?",
-                        (table.version, json.dumps(table.to_dict()), table.database, table.name))
+            con.execute(
+                "UPDATE tables SET version=?, doc=? WHERE db=? AND name=?",
+                (table.version, json.dumps(table.to_dict()), table.database, table.name),
+            )
         return table
 
     def drop_table(self, database: str, name: str, if_exists: bool = False) -> bool:
@@ -281,44 +304,60 @@ class SQLiteCatalogStore(CatalogStore):
             seen: set[tuple[str, str, str]] = set()
             for part in partitions:
                 part.database, part.table = part.database.lower(), part.table.lower()
-                row = con.execute("SELECT doc FROM tables WHERE db=? AND name=?",
-                                  (part.database, part.table)).fetchone()
+                row = con.execute(
+                    "SELECT doc FROM tables WHERE db=? AND name=?", (part.database, part.table)
+                ).fetchone()
                 if row is None:
                     raise EntityNotFoundError(f"Table {part.database}.{part.table} not found.")
                 keys = json.loads(row[0]).get("partition_keys", [])
                 if len(keys) != len(part.values):
                     raise InvalidRequestError(
                         f"Partition {part.values} has {len(part.values)} values but table "
-                        f"{part.database}.{part.table} has {len(keys)} partition keys")
+                        f"{part.database}.{part.table} has {len(keys)} partition keys"
+                    )
                 vkey = json.dumps(part.values)
                 key = (part.database, part.table, vkey)
-                exists = key in seen or con.execute(
-                    "SELECT 1 FROM partitions WHERE db=? AND tbl=? AND vkey=?", key).fetchone()
+                exists = (
+                    key in seen
+                    or con.execute(
+                        "SELECT 1 FROM partitions WHERE db=? AND tbl=? AND vkey=?", key
+                    ).fetchone()
+                )
                 if exists:
                     if if_not_exists:
                         continue
                     raise AlreadyExistsError(
-                        f"Partition already exists: {dict(zip((k['name'] for k in keys), part.values, strict=True))}")
+                        f"Partition already exists: {dict(zip((k['name'] for k in keys), part.values, strict=True))}"
+                    )
                 seen.add(key)
-                con.execute("INSERT INTO partitions VALUES (?, ?, ?, ?)",
-                            (*key, json.dumps(part.to_dict())))
+                con.execute(
+                    "INSERT INTO partitions VALUES (?, ?, ?, ?)", (*key, json.dumps(part.to_dict()))
+                )
                 added += 1
         return added
 
     def get_partitions(self, database: str, table: str) -> list[Partition]:
-        rows = self._read().execute(
-            "SELECT doc FROM partitions WHERE db=? AND tbl=? ORDER BY vkey",
-            (database.lower(), table.lower())).fetchall()
+        rows = (
+            self._read()
+            .execute(
+                "SELECT doc FROM partitions WHERE db=? AND tbl=? ORDER BY vkey",
+                (database.lower(), table.lower()),
+            )
+            .fetchall()
+        )
         return [Partition.from_dict(json.loads(r[0])) for r in rows]
 
-    def drop_partitions(self, database: str, table: str, values: list[list[str]],
-                        if_exists: bool = False) -> int:
+    def drop_partitions(
+        self, database: str, table: str, values: list[list[str]], if_exists: bool = False
+    ) -> int:
         db, tbl = database.lower(), table.lower()
         dropped = 0
         with self._write() as con:
             for vals in values:
-                cur = con.execute("DELETE FROM partitions WHERE db=? AND tbl=? AND vkey=?",
-                                  (db, tbl, json.dumps(vals)))
+                cur = con.execute(
+                    "DELETE FROM partitions WHERE db=? AND tbl=? AND vkey=?",
+                    (db, tbl, json.dumps(vals)),
+                )
                 if cur.rowcount == 0 and not if_exists:
                     raise EntityNotFoundError(f"Partition {vals} of {db}.{tbl} not found.")
                 dropped += cur.rowcount
