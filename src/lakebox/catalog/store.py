@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -120,7 +121,11 @@ class SQLiteCatalogStore(CatalogStore):
         self._con().executescript(_SCHEMA)
 
     def _con(self) -> sqlite3.Connection:
+        """This thread's connection; a process forked from the owner opens its own (SQLite
+        connections must not cross a fork)."""
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is not None and getattr(self._local, "pid", None) != os.getpid():
+            con = None
         if con is None:
             con = sqlite3.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
@@ -129,6 +134,7 @@ class SQLiteCatalogStore(CatalogStore):
             con.execute("PRAGMA synchronous=NORMAL")
             con.execute("PRAGMA busy_timeout=60000")
             self._local.con = con
+            self._local.pid = os.getpid()
         return con
 
     @contextmanager
