@@ -161,42 +161,47 @@ def _streaming_decoder(codec: str) -> Callable[[bytes], bytes] | None:
     return None
 
 
-def read_sample(storage: Storage, info: FileInfo, limit: int = HEAD_BYTES) -> Sample:
-    """The first ``limit`` decompressed bytes of a file, decoding only what is needed."""
-    with _open(storage, info.uri) as fh:
+def read_sample(fh: IO[bytes], info: FileInfo, raw: bytes = b"", limit: int = HEAD_BYTES) -> Sample:
+    """The first ``limit`` decompressed bytes of an open file (``raw`` is what was already
+    read from it), decoding only what is needed."""
+    if not raw:
         raw = fh.read(64 << 10)
-        codec = detect_codec(info.uri, raw[:16])
-        if codec is None or _is_binary_format(raw):
-            if len(raw) < limit:
-                raw += fh.read(limit - len(raw))
-            return Sample(raw[:16], raw[:limit], None, info.size <= limit, min(info.size, limit))
-        decoder = _streaming_decoder(codec)
-        if decoder is None:
-            if info.size > FULL_DECOMPRESS_LIMIT:
-                raise DataError(f"{codec} file too large to sample ({info.size} bytes)", info.uri)
-            whole = raw + fh.read()
-            data = compression.decompress(whole, codec, info.uri)
-            return Sample(raw[:16], data[:limit], codec, len(data) <= limit, len(whole), len(data))
-        out = bytearray()
-        consumed = 0
-        chunk = raw
-        try:
-            while chunk:
-                consumed += len(chunk)
-                out += decoder(chunk)
-                if len(out) >= limit:
-                    break
-                chunk = fh.read(256 << 10)
-        except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
-            raise DataError(f"cannot decompress {codec} data ({err})", info.uri) from err
-        complete = not chunk and len(out) <= limit
-        if not out and info.size:
-            raise DataError(f"{codec} data decompressed to nothing", info.uri)
-        return Sample(raw[:16], bytes(out[:limit]), codec, complete, consumed, len(out))
+    codec = detect_codec(info.uri, raw[:16])
+    if codec is None or _is_binary_format(raw):
+        if len(raw) < limit:
+            raw += fh.read(limit - len(raw))
+        return Sample(raw[:16], raw[:limit], None, info.size <= limit, min(info.size, limit))
+    decoder = _streaming_decoder(codec)
+    if decoder is None:
+        if info.size > FULL_DECOMPRESS_LIMIT:
+            raise DataError(f"{codec} file too large to sample ({info.size} bytes)", info.uri)
+        whole = raw + fh.read()
+        data = compression.decompress(whole, codec, info.uri)
+        return Sample(raw[:16], data[:limit], codec, len(data) <= limit, len(whole), len(data))
+    out = bytearray()
+    consumed = 0
+    chunk = raw
+    try:
+        while chunk:
+            consumed += len(chunk)
+            out += decoder(chunk)
+            if len(out) >= limit:
+                break
+            chunk = fh.read(256 << 10)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
+        raise DataError(f"cannot decompress {codec} data ({err})", info.uri) from err
+    complete = not chunk and len(out) <= limit
+    if not out and info.size:
+        raise DataError(f"{codec} data decompressed to nothing", info.uri)
+    return Sample(raw[:16], bytes(out[:limit]), codec, complete, consumed, len(out))
 
 
-def _open(storage: Storage, uri: str) -> IO[bytes]:
-    local = storage.local_path(uri)
+def _open(storage: Storage, uri: str, local: str | None = None) -> IO[bytes]:
+    """``local`` is the file's path when the caller already knows it: resolving each of
+    thousands of URIs through the storage facade costs more than reading their heads."""
+    if local is None:
+        path = storage.local_path(uri)
+        local = str(path) if path is not None else None
     if local is not None:
         return open(local, "rb")  # plain open skips fsspec's overhead per file
     return storage.open(uri)
@@ -221,20 +226,25 @@ class FileClassifier:
                 assert c.pattern is not None
                 self._grok[c.name] = compile_named_regex(c.pattern)
 
-    def classify(self, info: FileInfo, dynamodb: bool = False) -> FileSchema:
+    def classify(
+        self, info: FileInfo, dynamodb: bool = False, local: str | None = None
+    ) -> FileSchema:
         """Schema of one file; raises DataError for a corrupt file, Unrecognized when no
-        classifier matches."""
-        with _open(self.storage, info.uri) as fh:
-            head = fh.read(16)
+        classifier matches. ``local`` is the file's local path, when known."""
+        with _open(self.storage, info.uri, local) as fh:
+            head = fh.read(64 << 10)
+            if not head.startswith((b"PAR1", b"ORC", b"Obj\x01")) and info.size:
+                sample: Sample | None = read_sample(fh, info, head)
+            else:
+                sample = None
         if head.startswith(b"PAR1"):
             return self._parquet(info)
         if head.startswith(b"ORC"):
             return self._orc(info)
         if head.startswith(b"Obj\x01"):
             return self._avro(info)
-        if info.size == 0:
-            raise Unrecognized("empty file")
-        sample = read_sample(self.storage, info)
+        if sample is None:
+            raise Unrecognized("empty file" if not info.size else "unknown binary format")
         if sample.data.startswith(_ION_BINARY_MAGIC):
             return self._ion(info, sample, dynamodb, binary=True)
         text = _decode(sample, info.uri)

@@ -70,7 +70,7 @@ def decimal_type(precision: int, scale: int) -> HType:
 
 def merge(a: HType, b: HType) -> HType:
     """The narrowest type that holds values of both ``a`` and ``b``."""
-    if a == b:
+    if a is b or a == b:
         return a
     if a.kind == "null":
         return b

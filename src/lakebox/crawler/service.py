@@ -175,6 +175,7 @@ class _Crawl:
         self.progress = progress or (lambda _p: None)
         self.classifier = FileClassifier(service.storage, crawler.classifiers)
         self.touched: set[str] = set()
+        self._base: tuple[str, str | None] = ("", None)
 
     def skip(self, uri: str, reason: str) -> None:
         self.run_rec.skipped.append(SkippedFile(uri, reason))
@@ -192,6 +193,8 @@ class _Crawl:
         prefixes = []
         for target in c.targets:
             prefix = str(parse_uri(target.path).as_prefix())
+            base = self.svc.storage.local_path(prefix)
+            self._base = (prefix, str(base).rstrip("/") + "/" if base is not None else None)
             prefixes.append(prefix)
             self.progress(Progress("listing", 0, 0, prefix))
             files = self._list(prefix, target.exclusions)
@@ -217,6 +220,13 @@ class _Crawl:
         self.svc.store.add_folders(c.name, seen_folders)
 
     # -- listing and reading ------------------------------------------------------------
+    def _local(self, uri: str) -> str | None:
+        """Local path of a file below the current target, by string concatenation."""
+        prefix, base = self._base
+        if base is None or not uri.startswith(prefix):
+            return None
+        return base + uri[len(prefix) :]
+
     def _list(self, prefix: str, exclusions: list[str]) -> list[FileInfo]:
         out = []
         for f in self.svc.storage.list_files(prefix):
@@ -250,7 +260,9 @@ class _Crawl:
                 try:
                     found.append(
                         self.classifier.classify(
-                            info, dynamodb=bool(DYNAMODB_DATA.search(info.uri))
+                            info,
+                            dynamodb=bool(DYNAMODB_DATA.search(info.uri)),
+                            local=self._local(info.uri),
                         )
                     )
                 except Unrecognized as err:
