@@ -298,9 +298,9 @@ def _fields(struct: str) -> dict[str, str]:
     body, out, depth, start = struct[7:-1], {}, 0, 0
     parts = []
     for i, ch in enumerate(body):
-        if ch == "<":
+        if ch in "<(":
             depth += 1
-        elif ch == ">":
+        elif ch in ">)":
             depth -= 1
         elif ch == "," and depth == 0:
             parts.append(body[start:i])

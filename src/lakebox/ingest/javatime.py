@@ -43,12 +43,20 @@ def tokenize(pattern: str) -> tuple[Token, ...]:
                 out.append("'")
                 i += 2
                 continue
-            end = pattern.find("'", i + 1)
-            if end < 0:
-                raise InvalidArgumentError(f"unterminated quote in date pattern {pattern!r}")
-            text = pattern[i + 1 : end].replace("''", "'")
-            out.append(text)
-            i = end + 1
+            j, text = i + 1, []
+            while True:
+                if j >= n:
+                    raise InvalidArgumentError(f"unterminated quote in date pattern {pattern!r}")
+                if pattern[j] == "'":
+                    if j + 1 < n and pattern[j + 1] == "'":
+                        text.append("'")
+                        j += 2
+                        continue
+                    break
+                text.append(pattern[j])
+                j += 1
+            out.append("".join(text))
+            i = j + 1
             continue
         if ch.isalpha():
             j = i
