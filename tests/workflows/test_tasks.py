@@ -353,3 +353,180 @@ def test_lambda_arn_forms(run: Runner, service: WorkflowService) -> None:
             "End": True,
         }
         assert run(machine({"T": state})).output == "hi ada"
+
+
+# ----------------------------------------------------------------------------- nested / reader
+
+
+@pytest.mark.parametrize("suffix", [".sync", ".sync:2"])
+def test_nested_state_machine(run: Runner, service: WorkflowService, suffix: str) -> None:
+    service.create_state_machine(
+        "child",
+        machine(
+            {
+                "C": {
+                    "Type": "Pass",
+                    "Parameters": {
+                        "doubled.$": "States.MathAdd($.n, $.n)",
+                        "parent.$": "$.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID",
+                    },
+                    "End": True,
+                }
+            }
+        ),
+    )
+    parent = machine(
+        {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution" + suffix,
+                "Parameters": {
+                    "StateMachineArn": "arn:aws:states:local:000000000000:stateMachine:child",
+                    "Input": {
+                        "n.$": "$.n",
+                        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    },
+                },
+                "End": True,
+            }
+        }
+    )
+    out = run(parent, {"n": 21})
+    child_output = out.output["Output"]
+    if suffix == ".sync":
+        child_output = json.loads(child_output)
+    assert child_output == {"doubled": 42, "parent": out.arn}
+    assert out.output["Status"] == "SUCCEEDED"
+
+
+def test_nested_failure_is_task_failed(run: Runner, service: WorkflowService) -> None:
+    service.create_state_machine("child", machine({"F": {"Type": "Fail", "Error": "Inner"}}))
+    parent = machine(
+        {
+            "Start": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                "Parameters": {
+                    "StateMachineArn": "arn:aws:states:local:000000000000:stateMachine:child"
+                },
+                "End": True,
+            }
+        }
+    )
+    out = run(parent)
+    assert out.error == "States.TaskFailed"
+    assert json.loads(out.cause or "{}")["Error"] == "Inner"
+
+
+@pytest.mark.parametrize(
+    ("key", "body", "reader_config", "expected"),
+    [
+        (
+            "in/rows.csv",
+            "id,name\n1,a\n2,b\n",
+            {"InputType": "CSV"},
+            [{"id": "1", "name": "a"}, {"id": "2", "name": "b"}],
+        ),
+        (
+            "in/rows.tsv",
+            "1\ta\n",
+            {
+                "InputType": "CSV",
+                "CSVDelimiter": "TAB",
+                "CSVHeaderLocation": "GIVEN",
+                "CSVHeaders": ["id", "name"],
+            },
+            [{"id": "1", "name": "a"}],
+        ),
+        (
+            "in/rows.json",
+            '[{"id": 1}, {"id": 2}, {"id": 3}]',
+            {"InputType": "JSON", "MaxItems": 2},
+            [{"id": 1}, {"id": 2}],
+        ),
+        (
+            "in/rows.jsonl",
+            '{"id": 1}\n\n{"id": 2}\n',
+            {"InputType": "JSONL"},
+            [{"id": 1}, {"id": 2}],
+        ),
+    ],
+)
+def test_map_item_reader_get_object(
+    run: Runner,
+    lake_home: Path,
+    key: str,
+    body: str,
+    reader_config: dict[str, Any],
+    expected: list[Any],
+) -> None:
+    path = lake_home / "bucket" / key
+    path.parent.mkdir(parents=True)
+    path.write_text(body)
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "End": True,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": reader_config,
+                    "Parameters": {"Bucket": "bucket", "Key.$": "$.key"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+            }
+        }
+    )
+    out = run(definition, {"key": key})
+    assert out.status == "SUCCEEDED", out.cause
+    assert out.output == expected
+
+
+def test_map_item_reader_list_objects(run: Runner, lake_home: Path) -> None:
+    for name in ("logs/2024/a.txt", "logs/2024/b.txt", "logs/2025/c.txt", "other/d.txt"):
+        (lake_home / "bucket" / name).parent.mkdir(parents=True, exist_ok=True)
+        (lake_home / "bucket" / name).write_text("x" * len(name))
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "End": True,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": "bucket", "Prefix": "logs/202"},
+                },
+                "ItemSelector": {
+                    "key.$": "$$.Map.Item.Value.Key",
+                    "size.$": "$$.Map.Item.Value.Size",
+                },
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            }
+        }
+    )
+    out = run(definition)
+    assert out.output == [
+        {"key": "logs/2024/a.txt", "size": 15},
+        {"key": "logs/2024/b.txt", "size": 15},
+        {"key": "logs/2025/c.txt", "size": 15},
+    ]
+
+
+def test_map_item_reader_missing_object(run: Runner) -> None:
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "End": True,
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "Parameters": {"Bucket": "bucket", "Key": "nope.json"},
+                },
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            }
+        }
+    )
+    assert run(definition).error == "States.ItemReaderFailed"

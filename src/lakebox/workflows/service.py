@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.config import LakeConfig
-from lakebox.errors import AlreadyExistsError, InvalidRequestError
+from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
 from lakebox.workflows import schedules as sched
 from lakebox.workflows.asl.interpreter import (
     Cancel,
@@ -43,7 +43,13 @@ from lakebox.workflows.store import ExecutionRow, ScheduleRow, StateMachineRow, 
 from lakebox.workflows.tasks import builtin
 from lakebox.workflows.tasks.builtin import Command
 from lakebox.workflows.tasks.notify import NotificationSink
-from lakebox.workflows.tasks.registry import DEFAULT_REGISTRY, ResourceRegistry, TaskHandler
+from lakebox.workflows.tasks.registry import (
+    DEFAULT_REGISTRY,
+    IntegrationPattern,
+    ResourceRegistry,
+    TaskContext,
+    TaskHandler,
+)
 
 REGION = "local"
 ACCOUNT = "000000000000"
@@ -219,6 +225,9 @@ class WorkflowService:
         self.tokens = _TOKENS
         self.stop_poll_seconds = stop_poll_seconds
         self._running: dict[str, _Running] = {}
+        self.registry.register(
+            "arn:aws:states:::states:startExecution", self._start_child_execution, sync=True
+        )
         self.recovered = self.recover()
 
     def close(self) -> None:
@@ -403,6 +412,38 @@ class WorkflowService:
             )
             running.thread.start()
         return self.describe_execution(arn)
+
+    def _start_child_execution(self, params: Any, ctx: TaskContext) -> Any:
+        """``states:startExecution`` (nested workflows); ``.sync`` waits for the child and
+        ``.sync:2`` returns its input and output as JSON rather than text."""
+        if not isinstance(params, dict) or not isinstance(params.get("StateMachineArn"), str):
+            raise StatesError("StepFunctions.InvalidArnException", "StateMachineArn is required")
+        sync = ctx.pattern is IntegrationPattern.RUN_JOB
+        try:
+            child = self.start_execution(
+                params["StateMachineArn"], params.get("Input"), params.get("Name"), wait=sync
+            )
+        except LakeboxError as exc:
+            raise StatesError(f"StepFunctions.{exc.code}Exception", str(exc)) from exc
+        if not sync:
+            return {"ExecutionArn": child.arn, "StartDate": child.start_date.isoformat()}
+        as_json = ctx.resource.endswith(".sync:2")
+        result: dict[str, Any] = {
+            "ExecutionArn": child.arn,
+            "Input": child.input if as_json else _dumps(child.input),
+            "InputDetails": {"Included": True},
+            "Name": child.name,
+            "StartDate": child.start_date.isoformat(),
+            "StateMachineArn": child.state_machine_arn,
+            "Status": child.status,
+            "StopDate": child.stop_date.isoformat() if child.stop_date else None,
+        }
+        if child.status == "SUCCEEDED":
+            result["Output"] = child.output if as_json else _dumps(child.output)
+            result["OutputDetails"] = {"Included": True}
+            return result
+        result.update({"Error": child.error, "Cause": child.cause})
+        raise StatesError("States.TaskFailed", _dumps(result))
 
     def wait_for(self, arn: str, timeout: float | None = None) -> Execution:
         """Block until an execution started with ``wait=False`` in this process is done."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from lakebox.workflows.asl import choice, intrinsics, jsonata_mode, paths
+from lakebox.workflows.asl import choice, intrinsics, item_reader, jsonata_mode, paths
 from lakebox.workflows.clock import Clock
 from lakebox.workflows.errors import StatesError
 from lakebox.workflows.history import HistoryRecorder, Trace
@@ -1137,6 +1137,15 @@ class Interpreter:
         else:
             effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
             items = self._path(state.get("ItemsPath", "$"), effective, "ItemsPath", ctx, frame)
+        if "ItemReader" in state:
+            reader = state["ItemReader"]
+            template = reader.get("Arguments" if jsonata else "Parameters", {})
+            params = (
+                self._ata(template, sv, frame, "ItemReader")
+                if jsonata
+                else self.payload(template, effective, ctx, frame.scope.flat(), "ItemReader")
+            )
+            items = item_reader.read_items(reader, params, self.config)
         keys: list[str] | None = None
         if isinstance(items, dict):
             # An object runs one iteration per key-value pair, the pair as the input.

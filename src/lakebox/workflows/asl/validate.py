@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from lakebox.workflows.asl import choice, intrinsics, jsonata_mode, paths
+from lakebox.workflows.asl import choice, intrinsics, item_reader, jsonata_mode, paths
 from lakebox.workflows.errors import InvalidDefinitionError, Problem
 from lakebox.workflows.tasks.registry import ResourceRegistry
 
@@ -660,6 +660,24 @@ class _Validator:
         for i, branch in enumerate(branches):
             self.machine(branch, f"{loc}/Branches[{i}]", ql, top=False)
 
+    def item_reader(self, reader: Any, where: str, ql: str) -> None:
+        if not isinstance(reader, dict):
+            self.schema("ItemReader must be an object", where)
+            return
+        if reader.get("Resource") not in item_reader.RESOURCES:
+            self.schema(
+                f"ItemReader Resource must be one of {', '.join(item_reader.RESOURCES)}",
+                f"{where}/Resource",
+            )
+        kind = (reader.get("ReaderConfig") or {}).get("InputType")
+        if kind is not None and kind not in item_reader.INPUT_TYPES:
+            self.schema(
+                f"InputType must be one of {', '.join(item_reader.INPUT_TYPES)}",
+                f"{where}/ReaderConfig/InputType",
+            )
+        if ql == "JSONPath" and "Parameters" in reader:
+            self.payload(reader["Parameters"], f"{where}/Parameters")
+
     def state_map(self, name: str, state: dict[str, Any], loc: str, ql: str) -> None:
         has_proc, has_iter = "ItemProcessor" in state, "Iterator" in state
         if has_proc == has_iter:
@@ -678,11 +696,7 @@ class _Validator:
         if "ItemSelector" in state and "Parameters" in state:
             self.schema("ItemSelector and Parameters cannot both be set", loc)
         if "ItemReader" in state:
-            self.schema(
-                "ItemReader is not supported by lakebox yet: pass the items in the "
-                "input (ItemsPath / Items)",
-                f"{loc}/ItemReader",
-            )
+            self.item_reader(state["ItemReader"], f"{loc}/ItemReader", ql)
         mc = state.get("MaxConcurrency")
         if "MaxConcurrency" in state and not (_nonneg_int(mc) or jsonata_mode.is_expression(mc)):
             self.schema("MaxConcurrency must be a non-negative integer", f"{loc}/MaxConcurrency")
