@@ -311,6 +311,20 @@ def test_schema_drift_updates_table_with_update_in_database(
     assert partitions(service, "t") == [["1"], ["2"]]
 
 
+def test_new_partition_levels_replace_the_partitions(
+    service: CrawlerService, bucket_dir: Path
+) -> None:
+    first = write(bucket_dir / "t" / "dt=1" / "a.json", '{"a": 1}\n')
+    crawl(service, "s3://data/t/")
+    first.unlink()
+    write(bucket_dir / "t" / "dt=1" / "h=0" / "a.json", '{"a": 1}\n')
+    write(bucket_dir / "t" / "dt=2" / "h=5" / "a.json", '{"a": 2}\n')
+    run = crawl(service)
+    assert run.tables_updated == ["t"] and run.partitions_added == 2
+    assert [k.name for k in tables(service)["t"].partition_keys] == ["dt", "h"]
+    assert partitions(service, "t") == [["1", "0"], ["2", "5"]]
+
+
 def test_schema_drift_is_only_logged_with_log(service: CrawlerService, bucket_dir: Path) -> None:
     _drift(bucket_dir)
     crawl(service, "s3://data/t/", update_behavior="LOG")

@@ -380,10 +380,16 @@ class _Crawl:
         table.parameters = params
         table.create_time = old.create_time
         if [k.name for k in old.partition_keys] != [k.name for k in table.partition_keys]:
+            # new partition keys invalidate every partition: replace the table whole
+            old_parts = self.catalog.get_partitions(old.database, old.name)
             self.catalog.create_table(table, replace=True)
-            self.run_rec.partitions_added += self.catalog.add_partitions(
-                partitions, if_not_exists=True
-            )
+            try:
+                added = self.catalog.add_partitions(partitions, if_not_exists=True)
+            except LakeboxError:
+                self.catalog.create_table(old, replace=True)
+                self.catalog.add_partitions(old_parts, if_not_exists=True)
+                raise
+            self.run_rec.partitions_added += added
             self.run_rec.tables_updated.append(table.name)
             return
         for attempt in range(5):
