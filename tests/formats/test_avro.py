@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
+import pyarrow as pa
 import pytest
 
+from lakebox.catalog.types import arrow_type
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
 from lakebox.formats.avro import (
     AVRO_INPUT,
@@ -18,6 +20,7 @@ from lakebox.formats.avro import (
     AvroReader,
     ConversionError,
     Overflow,
+    arrow_column,
     value_converter,
 )
 from lakebox.formats.base import reader_for
@@ -332,3 +335,28 @@ def test_unwritable_cache_falls_back_to_memory(storage: Storage, tmp_path: Path)
     result = scan(storage, tmp_path, make_table([("a", "bigint")], AVRO_SERDE))
     assert result.column("a") == [1, 2]
     assert "read_parquet" not in result.sql
+
+
+@pytest.mark.parametrize(
+    ("values", "declared"),
+    [
+        ([{"Id": 1, "Tags": ["a"]}, None, {"id": 2}], "struct<id:bigint,tags:array<string>>"),
+        ([{"id": 1}, {"id": "x"}], "struct<id:int>"),
+        ([{"id": 2**40}], "struct<id:int>"),
+        ([{"d": Decimal("1.25")}, {"d": 3}], "struct<d:decimal(10,1)>"),
+        ([[{"Z": 1}, None], [], None], "array<struct<z:smallint>>"),
+        ([[1, 2.5]], "array<double>"),
+        ([[1, "2"]], "array<int>"),
+        (
+            [{"t": dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))}],
+            "struct<t:timestamp>",
+        ),
+        ([{"s": "abcdef"}], "struct<s:varchar(3)>"),
+        ([{"a": {"B": [1]}}], "struct<a:struct<b:array<bigint>>>"),
+    ],
+)
+def test_columnar_conversion_matches_value_by_value(values: list[Any], declared: str) -> None:
+    """The Arrow fast paths must give what Hive's per-value conversion gives."""
+    convert = value_converter(declared)
+    expected = pa.array([convert(v) for v in values], type=arrow_type(declared))
+    assert arrow_column(values, declared, convert).equals(expected)

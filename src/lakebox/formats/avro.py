@@ -28,6 +28,7 @@ from typing import IO, Any
 import fastavro
 import fastavro.read
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from cramjam import lz4, zstd
 from sqlglot import exp
@@ -297,15 +298,90 @@ def _fast_path_ok(hive: str) -> bool:
     return not (dt_.this in (exp.DType.VARCHAR, exp.DType.CHAR) and dt_.expressions)
 
 
+def _nested_fast_path_ok(hive: str) -> bool:
+    """Structs and arrays without maps, booleans or length-limited strings inside may go
+    through Arrow's type inference and ``_conform``."""
+    dt_ = parse_type(hive)
+    if dt_.this not in (exp.DType.ARRAY, exp.DType.STRUCT):
+        return False
+    return not any(
+        d.this in (exp.DType.MAP, exp.DType.BOOLEAN)
+        or (d.this in (exp.DType.VARCHAR, exp.DType.CHAR) and d.expressions)
+        for d in dt_.find_all(exp.DataType)
+    )
+
+
+class _NoFastPath(Exception):
+    """The inferred Arrow type cannot be conformed losslessly; convert value by value."""
+
+
+def _same_family(source: pa.DataType, target: pa.DataType) -> bool:
+    t = pa.types
+    if t.is_integer(source):
+        return t.is_integer(target) or t.is_floating(target) or t.is_decimal(target)
+    families = (
+        t.is_floating,
+        t.is_decimal,
+        t.is_string,
+        t.is_binary,
+        t.is_boolean,
+        t.is_date,
+        t.is_timestamp,
+    )
+    return any(f(source) and f(target) for f in families) or (
+        t.is_large_string(source) and t.is_string(target)
+    )
+
+
+def _conform(arr: pa.Array, target: pa.DataType) -> pa.Array:
+    """Turn an array of Arrow-inferred type into ``target``: struct fields matched by name
+    case-insensitively (missing ones null), list items conformed, primitives cast safely
+    (a lossy cast raises, and the caller falls back to Hive's per-value conversion)."""
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), target)
+    if pa.types.is_struct(target):
+        if not pa.types.is_struct(arr.type):
+            raise _NoFastPath
+        positions: dict[str, list[int]] = {}
+        for i in range(arr.type.num_fields):
+            positions.setdefault(arr.type.field(i).name.lower(), []).append(i)
+        children = []
+        for field in target:
+            found = [
+                _conform(arr.field(i), field.type) for i in positions.get(field.name.lower(), [])
+            ]
+            if not found:
+                children.append(pa.nulls(len(arr), field.type))
+            elif len(found) == 1:
+                children.append(found[0])
+            else:  # rows spelled the name differently ("Id" here, "id" there)
+                children.append(pc.coalesce(*found))
+        return pa.StructArray.from_arrays(children, fields=list(target), mask=arr.is_null())
+    if pa.types.is_list(target):
+        if not pa.types.is_list(arr.type):
+            raise _NoFastPath
+        items = _conform(arr.values, target.value_type)
+        return pa.ListArray.from_arrays(arr.offsets, items, type=target, mask=arr.is_null())
+    if not _same_family(arr.type, target):
+        raise _NoFastPath
+    return arr.cast(target, safe=True)
+
+
 def arrow_column(values: list[Any], hive: str, convert: Converter) -> pa.Array:
-    """An Arrow array of the declared type: pyarrow converts clean columns in C, anything
-    it rejects (nulls of other models, out-of-range numbers, strings to parse) goes value
-    by value through ``convert``."""
+    """An Arrow array of the declared type: pyarrow converts clean columns in C (nested
+    ones through type inference and ``_conform``); anything it rejects (nulls of other
+    models, out-of-range numbers, strings to parse, mixed types) goes value by value
+    through ``convert``."""
     target = arrow_type(hive)
     if _fast_path_ok(hive):
         try:
             return pa.array(values, type=target)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
+            pass
+    elif _nested_fast_path_ok(hive):
+        try:
+            return _conform(pa.array(values), target)
+        except (_NoFastPath, pa.ArrowException, TypeError, ValueError, OverflowError):
             pass
     return pa.array([convert(v) for v in values], type=target)
 
