@@ -353,6 +353,14 @@ def test_unwritable_cache_falls_back_to_memory(storage: Storage, tmp_path: Path)
         ),
         ([{"s": "abcdef"}], "struct<s:varchar(3)>"),
         ([{"a": {"B": [1]}}], "struct<a:struct<b:array<bigint>>>"),
+        ([1, None, 2**40], "bigint"),
+        ([Decimal("1.5"), 2, 2.5], "double"),
+        ([1.5, Decimal("2.25"), "3"], "decimal(10,2)"),
+        ([dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=-3)))], "timestamp"),
+        ([dt.date(2024, 2, 29), dt.datetime(2024, 3, 1, 23, 59)], "date"),
+        (["a", None, 5], "string"),
+        ([b"x", "y"], "binary"),
+        ([1, 0, "true"], "boolean"),
     ],
 )
 def test_columnar_conversion_matches_value_by_value(values: list[Any], declared: str) -> None:
