@@ -546,12 +546,29 @@ class _Delivery:
             )
 
     def _extract(self, items: list[_Item], query: str) -> list[_Item]:
-        prog = _compile_jq(query)
+        """Partition keys per record. All records go through jq in one call (as one JSON
+        array, so a malformed or multi-document record fails the batch parse); when that
+        fails, records are evaluated one by one to find the bad ones."""
         wanted = self.cfg.prefix.query_keys
-        out = []
-        for i in items:
+        results: list[Any] | None = None
+        if len(items) > 1:
             try:
-                result = prog.input_text(i.data.decode("utf-8")).first()
+                text = b"[" + b",".join(i.data for i in items) + b"]"
+                batch = _compile_jq(f"[.[] | [({query})]]")
+                results = batch.input_text(text.decode("utf-8")).first()
+            except (ValueError, UnicodeDecodeError):
+                results = None
+        prog = _compile_jq(query)
+        out = []
+        for n, i in enumerate(items):
+            try:
+                if results is not None:
+                    found = results[n]
+                    if len(found) != 1:
+                        raise ValueError("the query did not produce exactly one result")
+                    result = found[0]
+                else:
+                    result = prog.input_text(i.data.decode("utf-8")).first()
                 if not isinstance(result, dict):
                     raise ValueError("the query did not produce a JSON object")
                 for key in wanted:
@@ -560,8 +577,8 @@ class _Delivery:
                         raise ValueError(f"partition key {key!r} is missing or null")
                     if isinstance(value, dict | list):
                         raise ValueError(f"partition key {key!r} is not a scalar")
-                    text = json.dumps(value) if isinstance(value, bool) else str(value)
-                    i.keys[f"partitionKeyFromQuery:{key}"] = text
+                    text_value = json.dumps(value) if isinstance(value, bool) else str(value)
+                    i.keys[f"partitionKeyFromQuery:{key}"] = text_value
                 out.append(i)
             except (ValueError, UnicodeDecodeError) as err:
                 self.failures.append(
