@@ -146,6 +146,9 @@ def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -
         (["workflow", "start", "nope", "--input", "{bad"], "error:"),
         (["schedule", "create", "s", "rate(1 minutes)", "x"], "singular"),
         (["schedule", "delete", "nope"], "does not exist"),
+        (["workflow", "send-task-success", "no-such-token"], "Task Does Not Exist"),
+        (["workflow", "send-task-failure", "no-such-token", "--error", "E"], "Task Does Not Exist"),
+        (["workflow", "send-task-heartbeat", "no-such-token"], "Task Does Not Exist"),
     ],
 )
 def test_errors_print_without_traceback(lake_home: Path, args: list[str], message: str) -> None:

@@ -203,14 +203,14 @@ _CHILD = textwrap.dedent("""
     from lakebox.workflows.service import WorkflowService
     svc = WorkflowService(LakeConfig.from_env(home=sys.argv[1]), stop_poll_seconds=0.05)
     svc.register_resource("arn:aws:states:::lakebox:callback",
-                          lambda p, ctx: print("READY", flush=True) or {})
+                          lambda p, ctx: print("READY", ctx.task_token, flush=True) or {})
     svc.create_state_machine("cb", sys.argv[2])
     execution = svc.start_execution("cb", name="child")
     print("DONE", execution.status, flush=True)
 """)
 
 
-def _start_child(home: Path) -> subprocess.Popen[str]:
+def _start_child(home: Path) -> tuple[subprocess.Popen[str], str]:
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD, str(home), json.dumps(TOKEN_TASK)],
         stdout=subprocess.PIPE,
@@ -218,12 +218,31 @@ def _start_child(home: Path) -> subprocess.Popen[str]:
         env={**os.environ, "PYTHONPATH": "src"},
     )
     assert child.stdout is not None
-    assert child.stdout.readline().strip() == "READY"
-    return child
+    ready, token = child.stdout.readline().split()
+    assert ready == "READY"
+    return child, token
+
+
+def test_task_token_answered_from_another_process(config: LakeConfig) -> None:
+    child, token = _start_child(config.home)
+    service = WorkflowService(config)
+    service.send_task_heartbeat(token)
+    service.send_task_success(token, {"approved": "yes"})
+    assert child.stdout is not None
+    try:
+        assert child.stdout.readline().split() == ["DONE", "SUCCEEDED"]
+    finally:
+        child.stdout.close()
+        child.wait(10)
+    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    assert service.describe_execution(arn).output == {"approved": "yes"}
+    with pytest.raises(TaskDoesNotExistError):
+        service.send_task_success(token, {})
+    service.close()
 
 
 def test_running_execution_of_a_dead_process_is_marked_failed(config: LakeConfig) -> None:
-    child = _start_child(config.home)
+    child, _ = _start_child(config.home)
     child.send_signal(signal.SIGKILL)
     child.wait(10)
     assert child.stdout is not None
@@ -239,7 +258,7 @@ def test_running_execution_of_a_dead_process_is_marked_failed(config: LakeConfig
 
 
 def test_stop_from_another_process(config: LakeConfig) -> None:
-    child = _start_child(config.home)
+    child, _ = _start_child(config.home)
     service = WorkflowService(config)
     arn = "arn:aws:states:local:000000000000:execution:cb:child"
     service.stop_execution(arn, cause="stopped from outside")

@@ -310,6 +310,39 @@ def stop(
     out.print(f"{execution.arn}: {execution.status}", highlight=False)
 
 
+@workflow_app.command("send-task-success")
+def send_task_success(
+    token: str,
+    home: HomeOpt = None,
+    output: Annotated[str, typer.Option(help="Task output JSON.")] = "{}",
+) -> None:
+    """Complete a .waitForTaskToken task (possibly waiting in another process)."""
+    service = _service(home)
+    _guard(lambda: service.send_task_success(token, output))
+    out.print("sent")
+
+
+@workflow_app.command("send-task-failure")
+def send_task_failure(
+    token: str,
+    home: HomeOpt = None,
+    error: Annotated[str, typer.Option(help="Error name.")] = "",
+    cause: Annotated[str, typer.Option(help="Error cause.")] = "",
+) -> None:
+    """Fail a .waitForTaskToken task."""
+    service = _service(home)
+    _guard(lambda: service.send_task_failure(token, error, cause))
+    out.print("sent")
+
+
+@workflow_app.command("send-task-heartbeat")
+def send_task_heartbeat(token: str, home: HomeOpt = None) -> None:
+    """Report that the work behind a task token is still going (HeartbeatSeconds)."""
+    service = _service(home)
+    _guard(lambda: service.send_task_heartbeat(token))
+    out.print("sent")
+
+
 # ----------------------------------------------------------------------------- schedule
 
 

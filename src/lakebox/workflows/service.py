@@ -63,7 +63,48 @@ _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 _ACTIVE: dict[str, Cancel] = {}
 _ACTIVE_LOCK = threading.Lock()
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
-_TOKENS = TokenBroker()
+
+
+class StoredTokenBroker(TokenBroker):
+    """Task tokens also recorded in the store, so ``send-task-success`` from another process
+    (a CLI, a worker) reaches an execution waiting here."""
+
+    def __init__(self, store: WorkflowStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def open(self, token: str) -> None:
+        super().open(token)
+        self.store.open_token(token, "")
+
+    def close(self, token: str) -> None:
+        super().close(token)
+        self.store.close_token(token)
+
+    def poll(self, token: str, waiting: Any) -> None:
+        row = self.store.get_token(token)
+        if row is None:
+            return
+        status, output, error, cause, beat = row
+        if beat is not None:
+            waiting.heartbeat = beat
+        if status == "SUCCEEDED":
+            super().success(token, json.loads(output) if output is not None else None)
+        elif status == "FAILED":
+            super().failure(token, error or "", cause or "")
+
+    def success(self, token: str, output: Any) -> bool:
+        if self._get(token) is not None and not super().success(token, output):
+            return False
+        return self.store.answer_token(token, "SUCCEEDED", _dumps(output), None, None)
+
+    def failure(self, token: str, error: str, cause: str) -> bool:
+        if self._get(token) is not None and not super().failure(token, error, cause):
+            return False
+        return self.store.answer_token(token, "FAILED", None, error, cause)
+
+    def heartbeat(self, token: str, when: datetime) -> bool:
+        return super().heartbeat(token, when) or self.store.beat_token(token, when)
 
 
 def state_machine_arn(name: str) -> str:
@@ -222,7 +263,7 @@ class WorkflowService:
         self.clock: Clock = clock or SystemClock()
         self.registry = registry or ResourceRegistry(parent=DEFAULT_REGISTRY)
         self.store = WorkflowStore(db_path)
-        self.tokens = _TOKENS
+        self.tokens = StoredTokenBroker(self.store)
         self.stop_poll_seconds = stop_poll_seconds
         self._running: dict[str, _Running] = {}
         self.registry.register(

@@ -56,6 +56,15 @@ CREATE TABLE IF NOT EXISTS events (
     details TEXT,
     PRIMARY KEY (execution_arn, id)
 );
+CREATE TABLE IF NOT EXISTS task_tokens (
+    token TEXT PRIMARY KEY,
+    execution_arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    heartbeat TEXT
+);
 CREATE TABLE IF NOT EXISTS schedules (
     name TEXT PRIMARY KEY,
     expression TEXT NOT NULL,
@@ -334,6 +343,46 @@ class WorkflowStore:
     def last_event_id(self, arn: str) -> int:
         rows = self._all("SELECT MAX(id) FROM events WHERE execution_arn=?", (arn,))
         return int(rows[0][0] or 0)
+
+    # ---------------------------------------------------------------- task tokens
+
+    def open_token(self, token: str, execution_arn: str) -> None:
+        self._exec(
+            "INSERT OR REPLACE INTO task_tokens VALUES (?,?,'WAITING',NULL,NULL,NULL,NULL)",
+            (token, execution_arn),
+        )
+
+    def close_token(self, token: str) -> None:
+        self._exec("DELETE FROM task_tokens WHERE token=?", (token,))
+
+    def answer_token(
+        self, token: str, status: str, output: str | None, error: str | None, cause: str | None
+    ) -> bool:
+        cur = self._exec(
+            "UPDATE task_tokens SET status=?, output=?, error=?, cause=? "
+            "WHERE token=? AND status='WAITING'",
+            (status, output, error, cause, token),
+        )
+        return cur.rowcount > 0
+
+    def beat_token(self, token: str, when: datetime) -> bool:
+        cur = self._exec(
+            "UPDATE task_tokens SET heartbeat=? WHERE token=? AND status='WAITING'",
+            (_ts(when), token),
+        )
+        return cur.rowcount > 0
+
+    def get_token(
+        self, token: str
+    ) -> tuple[str, str | None, str | None, str | None, datetime | None] | None:
+        rows = self._all(
+            "SELECT status, output, error, cause, heartbeat FROM task_tokens WHERE token=?",
+            (token,),
+        )
+        if not rows:
+            return None
+        r = rows[0]
+        return r[0], r[1], r[2], r[3], _dt(r[4])
 
     # ---------------------------------------------------------------- schedules
 
