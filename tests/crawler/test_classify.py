@@ -390,3 +390,9 @@ def test_dynamodb_ion_items_map_to_path_extractors(storage: Storage, tmp_path: P
         "amount": "(Item Amount)",
         "tags": "(Item Tags)",
     }
+
+
+def test_long_header_cells_mean_no_header(storage: Storage, tmp_path: Path) -> None:
+    long_name = "x" * 150
+    path = write(tmp_path / "f.csv", f"{long_name},b\n1,2\n")
+    assert [n for n, _ in classify(storage, path).columns] == ["col0", "col1"]

@@ -496,3 +496,23 @@ def test_crawl_over_s3(s3_config: LakeConfig, bucket: str) -> None:
     assert run.state == "SUCCEEDED", run.error
     # plain and gzip files differ in compression: Glue keeps them in separate tables
     assert len(run.tables_created) == 2
+
+
+def test_csv_folders_whose_columns_are_in_another_order_stay_apart(
+    service: CrawlerService, bucket_dir: Path
+) -> None:
+    write(bucket_dir / "t" / "a" / "x.csv", csv(["id,name,price", "1,a,2.5"]))
+    write(bucket_dir / "t" / "b" / "x.csv", csv(["id,price,name", "1,2.5,a"]))
+    run = crawl(service, "s3://data/t/")
+    assert sorted(run.tables_created) == ["a", "b"]
+    assert [c.name for c in tables(service)["b"].columns] == ["id", "price", "name"]
+
+
+def test_csv_folders_with_appended_columns_share_a_table(
+    service: CrawlerService, bucket_dir: Path
+) -> None:
+    write(bucket_dir / "t" / "p=1" / "x.csv", csv(["id,name,price,qty", "1,a,2.5,1"]))
+    write(bucket_dir / "t" / "p=2" / "x.csv", csv(["id,name,price,qty,note", "1,a,2.5,1,n"]))
+    run = crawl(service, "s3://data/t/")
+    assert run.tables_created == ["t"]
+    assert [c.name for c in tables(service)["t"].columns] == ["id", "name", "price", "qty", "note"]

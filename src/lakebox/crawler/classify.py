@@ -432,15 +432,9 @@ class FileClassifier:
             )
             cols = list(top.fields)
         fmt = FileFormat("ion", sample.codec, ION_SERDE, ION_INPUT, ION_OUTPUT, variant=variant)
-        lines = sample.data.count(b"\n") or 1
-        schema = self._text_schema(
-            info,
-            sample,
-            fmt,
-            cols,
-            len(structs),
-            len(sample.data) * len(structs) // max(lines, len(structs)),
-        )
+        # Ion values are not lines: the sample's bytes are shared among its values
+        sampled = len(sample.data) * min(len(values), MAX_RECORDS) // max(len(values), 1)
+        schema = self._text_schema(info, sample, fmt, cols, len(structs), sampled)
         schema.extractors = extractors
         if binary:
             schema.records = len(values)
@@ -516,8 +510,11 @@ class FileClassifier:
             has_header = False
         else:
             # Glue: a header only if every header cell is a string and some data is not
-            has_header = all(t.kind == "string" for t in first_types) and any(
-                t.kind not in ("string", "null") for t in data_types
+            # (and every header cell but the last shorter than 150 characters)
+            has_header = (
+                all(t.kind == "string" for t in first_types)
+                and any(t.kind not in ("string", "null") for t in data_types)
+                and all(len(v) < 150 for v in rows[0][:-1])
             )
         if custom and custom.header:
             names = [column_name(n, i) for i, n in enumerate(custom.header)]
@@ -550,7 +547,7 @@ class FileClassifier:
         else:
             serde, sparams = LAZY_SIMPLE_SERDE, (("field.delim", delim),)
         fmt = FileFormat(
-            custom.classification or "csv" if custom else "csv",
+            (custom.classification or "csv") if custom else "csv",
             sample.codec,
             serde,
             TEXT_INPUT,
@@ -593,7 +590,7 @@ class FileClassifier:
                 fmt,
                 cols,
                 records,
-                max(record_bytes, len(sample.data)),
+                record_bytes,
             )
         per_record = max(1, record_bytes // max(records, 1))
         uncompressed = int(info.size * sample.expansion)

@@ -106,6 +106,21 @@ def merged_format(files: list[FileSchema]) -> FileFormat:
     return quoted[0] if quoted else fmts[0]
 
 
+def _positional_names_agree(files: list[FileSchema]) -> bool:
+    """Delimited text is read by position, so files can share a table only when one's
+    header is a prefix of the other's."""
+    longest: list[str] = []
+    for f in files:
+        if f.format.serde_library not in (LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE):
+            return True
+        names = [n for n, _ in f.columns]
+        short, long_ = sorted((names, longest), key=len)
+        if long_[: len(short)] != short:
+            return False
+        longest = long_
+    return True
+
+
 def similar(groups: list[frozenset[str]]) -> bool:
     distinct = set(groups)
     if len(distinct) <= 1:
@@ -175,6 +190,8 @@ class Planner:
         if len({len(parts) for parts, _ in entries}) != 1:
             return False
         if len({format_key(f.format) for _, f in entries}) != 1:
+            return False
+        if not _positional_names_agree([f for _, f in entries]):
             return False
         if self.combine:
             return True
