@@ -22,6 +22,9 @@ except ImportError:
     from binary_helpers import LOCATION, local_path, make_table, scan  # type: ignore[no-redef]
 
 
+BY_NAME = {"orc.column.index.access": "false"}
+
+
 def write(storage: Storage, name: str, table: pa.Table, compression: str = "zlib") -> None:
     orc.write_table(table, str(local_path(storage, LOCATION + name)), compression=compression)
 
@@ -62,7 +65,11 @@ def test_columns_by_name_case_insensitive_and_missing_read_null(
     result = scan(
         storage,
         tmp_path,
-        make_table([("country", "string"), ("userid", "int"), ("absent", "double")], ORC_SERDE),
+        make_table(
+            [("country", "string"), ("userid", "int"), ("absent", "double")],
+            ORC_SERDE,
+            serde_params=BY_NAME,
+        ),
     )
     assert result.rows() == [{"country": "SE", "userid": 1, "absent": None}]
 
@@ -74,7 +81,9 @@ def test_files_with_different_schemas(storage: Storage, tmp_path: Path) -> None:
     result = scan(
         storage,
         tmp_path,
-        make_table([("id", "bigint"), ("v1", "string"), ("v2", "boolean")], ORC_SERDE),
+        make_table(
+            [("id", "bigint"), ("v1", "string"), ("v2", "boolean")], ORC_SERDE, params=BY_NAME
+        ),
     )
     assert sorted(result.rows(), key=lambda r: r["id"]) == [
         {"id": 1, "v1": "old", "v2": None},
@@ -84,15 +93,25 @@ def test_files_with_different_schemas(storage: Storage, tmp_path: Path) -> None:
     assert result.sql.count("UNION ALL") == 1
 
 
-def test_index_access_reads_hive_positional_files(storage: Storage, tmp_path: Path) -> None:
+def test_columns_are_read_by_position_by_default(storage: Storage, tmp_path: Path) -> None:
     write(storage, "a.orc", pa.table({"_col0": [10], "_col1": ["x"], "_col2": [1.5]}))
-    columns = [("id", "bigint"), ("name", "string"), ("score", "double")]
-    by_position = make_table(columns, ORC_SERDE, serde_params={"orc.column.index.access": "true"})
-    assert scan(storage, tmp_path, by_position, columns=["name", "score"]).rows() == [
-        {"name": "x", "score": 1.5}
+    columns = [("id", "bigint"), ("name", "string"), ("score", "double"), ("added", "int")]
+    by_position = make_table(columns, ORC_SERDE)
+    assert scan(storage, tmp_path, by_position, columns=["name", "score", "added"]).rows() == [
+        {"name": "x", "score": 1.5, "added": None}
     ]
-    by_name = make_table(columns, ORC_SERDE)
-    assert scan(storage, tmp_path, by_name).rows() == [{"id": None, "name": None, "score": None}]
+    explicit = make_table(columns, ORC_SERDE, serde_params={"orc.column.index.access": "TRUE"})
+    assert scan(storage, tmp_path, explicit).column("id") == [10]
+    by_name = make_table(columns, ORC_SERDE, serde_params=BY_NAME)
+    assert scan(storage, tmp_path, by_name).rows() == [
+        {"id": None, "name": None, "score": None, "added": None}
+    ]
+
+
+def test_renamed_table_column_keeps_reading_by_position(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.orc", pa.table({"customer": ["ann"], "total": [5]}))
+    table = make_table([("client", "string"), ("total", "bigint")], ORC_SERDE)
+    assert scan(storage, tmp_path, table).rows() == [{"client": "ann", "total": 5}]
 
 
 def test_nested_types(storage: Storage, tmp_path: Path) -> None:

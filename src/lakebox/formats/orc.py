@@ -5,10 +5,12 @@ the dataset is registered on the query's connection and DuckDB's Arrow scan push
 projection and filters into it, streaming record batches instead of materialising the
 table. Files are opened through the lake's fsspec filesystem, so S3 mode works too.
 
-Athena maps ORC columns by name (case-insensitively) unless ``orc.column.index.access`` is
-true, when the n-th table column reads the n-th file column (old Hive files named
-``_col0``, ``_col1``, ...). Files of one table may have different schemas; they are grouped
-by schema and each group gets its own column mapping.
+Athena reads ORC columns by index by default (AWS "Handling schema updates": "By default,
+Parquet will access columns by name and ORC by index"; Trino's hive.orc.use-column-names
+is false): the n-th table column reads the n-th file column, which is what Hive's
+``_col0``, ``_col1``, ... files need. With ``orc.column.index.access`` = false columns are
+matched by name, case-insensitively. Files of one table may have different schemas; they
+are grouped by schema and each group gets its own column mapping.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ class OrcReader(FormatReader):
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
         by_index = (
             request.serde_params.get(
-                INDEX_ACCESS, request.table_params.get(INDEX_ACCESS, "false")
+                INDEX_ACCESS, request.table_params.get(INDEX_ACCESS, "true")
             ).lower()
             == "true"
         )
