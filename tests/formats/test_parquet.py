@@ -269,3 +269,20 @@ def test_rewritten_file_shows_its_new_columns(storage: Storage, tmp_path: Path) 
     assert scan(storage, tmp_path, table).rows() == [{"a": 1, "b": None}]
     write(storage, "a.parquet", pa.table({"a": [2], "b": ["new"]}))
     assert scan(storage, tmp_path, table).rows() == [{"a": 2, "b": "new"}]
+
+
+def test_index_access_over_files_with_different_names(storage: Storage, tmp_path: Path) -> None:
+    write(storage, "a.parquet", pa.table({"_col0": [1], "_col1": [{"x": 1}], "_col2": ["a"]}))
+    write(storage, "b.parquet", pa.table({"id": [2], "s": [{"x": 2}], "name": ["b"]}))
+    write(storage, "c.parquet", pa.table({"_col0": [3], "_col1": [{"x": 3}]}))
+    table = make_table(
+        [("id", "bigint"), ("s", "struct<x:bigint>"), ("name", "string")],
+        PARQUET_SERDE,
+        serde_params={"parquet.column.index.access": "true"},
+    )
+    result = scan(storage, tmp_path, table)
+    assert sorted(result.rows(), key=lambda r: r["id"]) == [
+        {"id": 1, "s": {"x": 1}, "name": "a"},
+        {"id": 2, "s": {"x": 2}, "name": "b"},
+        {"id": 3, "s": {"x": 3}, "name": None},
+    ]

@@ -119,8 +119,18 @@ class ParquetReader(FormatReader):
         files = non_empty(request.files)
         if not files:
             return empty_scan(request.columns)
+        if _flag(request, "parquet.column.index.access"):
+            return " UNION ALL ".join(
+                self._select(ctx, request, group, by_index=True)
+                for group in _same_names(ctx, request, files)
+            )
+        return self._select(ctx, request, files, by_index=False)
+
+    @staticmethod
+    def _select(
+        ctx: ReadContext, request: ReadRequest, files: list[DataFile], by_index: bool
+    ) -> str:
         paths = sql_list([f.engine_path for f in files])
-        by_index = _flag(request, "parquet.column.index.access")
         # partition columns come from the catalog, never from DuckDB guessing key=value folders
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
         source = f"read_parquet({paths}, {options})"
@@ -128,6 +138,44 @@ class ParquetReader(FormatReader):
             return f"SELECT NULL AS __lakebox_empty FROM {source}"
         file_cols = _file_schema(ctx, request, files, source)
         return f"SELECT {select_list(file_cols, request, by_index)} FROM {source}"
+
+
+def _same_names(
+    ctx: ReadContext, request: ReadRequest, files: list[DataFile]
+) -> list[list[DataFile]]:
+    """Files grouped by their top-level column names: reading by position, DuckDB can scan
+    files together only when it can match their columns by name."""
+    paths = sql_list([f.engine_path for f in files])
+    try:
+        rows = ctx.con.sql(
+            f"SELECT file_name, name, num_children FROM parquet_schema({paths})"
+        ).fetchall()
+    except duckdb.Error as err:
+        raise DataError(
+            f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
+            files[0].uri,
+        ) from err
+    entries: dict[str, list[tuple[str, int]]] = {}
+    for file_name, name, children in rows:
+        entries.setdefault(str(file_name), []).append((str(name), int(children or 0)))
+
+    def skip(tree: list[tuple[str, int]], i: int) -> int:
+        """Index after the subtree starting at ``i``."""
+        end = i + 1
+        for _ in range(tree[i][1]):
+            end = skip(tree, end)
+        return end
+
+    groups: dict[tuple[str, ...], list[DataFile]] = {}
+    for f in files:
+        tree = entries.get(f.engine_path, [])
+        names: list[str] = []
+        i = 1  # entry 0 is the schema root
+        while i < len(tree):
+            names.append(tree[i][0])
+            i = skip(tree, i)
+        groups.setdefault(tuple(names), []).append(f)
+    return list(groups.values())
 
 
 def select_list(file_cols: list[tuple[str, str]], request: ReadRequest, by_index: bool) -> str:
