@@ -96,6 +96,7 @@ def test_hive_partitions_become_named_keys(service: CrawlerService, bucket_dir: 
     assert p["objectCount"] == "3" and p["recordCount"] == "6"
     assert int(p["sizeKey"]) == sum(f.stat().st_size for f in bucket_dir.rglob("*.csv"))
     assert p["UPDATED_BY_CRAWLER"] == "c" and p["CrawlerSchemaDeserializerVersion"] == "1.0"
+    assert p["CRAWL_RUN_ID"] == run.id
     assert int(p["averageRecordSize"]) > 0
 
 
@@ -359,7 +360,8 @@ def test_vanished_tables_follow_delete_behavior(
         assert run.tables_deleted == ["gone"] and "gone" not in names
     elif expect == "deprecated":
         assert run.tables_deprecated == ["gone"]
-        assert names["gone"].parameters["DEPRECATED_BY_CRAWLER"] == run.id
+        stamp = int(names["gone"].parameters["DEPRECATED_BY_CRAWLER"])
+        assert run.start_time * 1000 <= stamp <= (run.end_time or 0) * 1000
     else:
         assert "gone" in names and "DEPRECATED_BY_CRAWLER" not in names["gone"].parameters
         assert any("gone" in line for line in run.log)

@@ -139,8 +139,8 @@ class Crawler:
             self.update_behavior != LOG or self.delete_behavior != LOG
         ):
             raise InvalidRequestError(
-                f"crawler {self.name}: CRAWL_NEW_FOLDERS_ONLY requires the schema change policy "
-                "UpdateBehavior=LOG and DeleteBehavior=LOG (as in Glue)"
+                f'crawler {self.name}: the SchemaChangePolicy for "Crawl new folders only" '
+                "targets can have only LOG DeleteBehavior value and LOG UpdateBehavior value"
             )
         if self.table_level is not None and self.table_level < 1:
             raise InvalidRequestError(f"crawler {self.name}: table level must be 1 or more")

@@ -444,6 +444,7 @@ class _Crawl:
             "CrawlerSchemaDeserializerVersion": "1.0",
             "CrawlerSchemaSerializerVersion": "1.0",
             "UPDATED_BY_CRAWLER": self.crawler.name,
+            "CRAWL_RUN_ID": self.run_rec.id,
             **dict(fmt.table_parameters),
             **_stats(plan.files),
         }
@@ -520,7 +521,8 @@ class _Crawl:
                 return
             try:
                 current = self.catalog.get_table(table.database, table.name)
-                current.parameters[DEPRECATED_KEY] = self.run_rec.id
+                # Glue writes the time of deprecation, in epoch milliseconds
+                current.parameters[DEPRECATED_KEY] = str(int(time.time() * 1000))
                 self.catalog.update_table(current)
             except (EntityNotFoundError, ConcurrentModificationError) as err:
                 self.run_rec.log.append(f"table {table.name}: not deprecated ({err})")
@@ -601,6 +603,10 @@ def _stats(files: list[FileSchema]) -> dict[str, str]:
     }
 
 
+def _without_run_id(params: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k != "CRAWL_RUN_ID"}
+
+
 def _same_definition(a: Table, b: Table) -> bool:
     return (
         a.columns == b.columns
@@ -609,7 +615,7 @@ def _same_definition(a: Table, b: Table) -> bool:
         and a.input_format == b.input_format
         and a.output_format == b.output_format
         and a.serde_parameters == b.serde_parameters
-        and a.parameters == b.parameters
+        and _without_run_id(a.parameters) == _without_run_id(b.parameters)
         and _norm(a.location or "") == _norm(b.location or "")
     )
 
