@@ -254,3 +254,40 @@ def test_create_schedule_rejects(
     with pytest.raises(Exception) as err:
         svc.create_schedule("s", expression, target, timezone=tz)
     assert type(err.value).__name__ in ("InvalidScheduleError", "StateMachineDoesNotExistError")
+
+
+def test_input_context_attributes(svc: WorkflowService) -> None:
+    svc.create_schedule(
+        "ctx",
+        "rate(1 hour)",
+        "job",
+        {
+            "at": "<aws.scheduler.scheduled-time>",
+            "by": "<aws.scheduler.schedule-arn>",
+            "id": "<aws.scheduler.execution-id>",
+        },
+    )
+    [fired] = svc.run_due(START + timedelta(minutes=1))
+    output = svc.describe_execution(fired.execution_arn or "").output["in"]
+    assert output == {
+        "at": "2024-03-01T12:00:00Z",
+        "by": "arn:aws:scheduler:local:000000000000:schedule/default/ctx",
+        "id": "ctx-20240301T120000Z",
+    }
+
+
+def test_update_schedule(svc: WorkflowService, clock: ManualClock) -> None:
+    svc.create_schedule("s", "cron(0 * * * ? *)", "job")
+    svc.update_schedule("s", enabled=False)
+    assert svc.run_due(START + timedelta(hours=1, minutes=1)) == []
+    svc.update_schedule("s", enabled=True)
+    assert [f.slot for f in svc.run_due(START + timedelta(hours=1, minutes=2))] == [
+        START + timedelta(hours=1)
+    ]
+    clock.set(START + timedelta(hours=1, minutes=3))
+    svc.update_schedule("s", expression="cron(30 * * * ? *)", input={"v": 2})
+    fired = svc.run_due(START + timedelta(hours=1, minutes=31))
+    assert [f.slot for f in fired] == [START + timedelta(hours=1, minutes=30)]
+    assert svc.describe_execution(fired[0].execution_arn or "").output["in"] == {"v": 2}
+    with pytest.raises(InvalidScheduleError):
+        svc.update_schedule("s", expression="rate(2 minute)")

@@ -550,6 +550,12 @@ class WorkflowService:
             recorder.add(
                 Trace(recorder.events[-1].id), "ExecutionFailed", {"error": error, "cause": cause}
             )
+        except BaseException:  # Ctrl-C in `lakebox workflow start`: record, then stop
+            status, error, cause = "ABORTED", "Interrupted", "The lakebox process was interrupted"
+            recorder.add(
+                Trace(recorder.events[-1].id), "ExecutionAborted", {"error": error, "cause": cause}
+            )
+            raise
         finally:
             recorder.flush()
             self.store.finish_execution(
@@ -751,6 +757,34 @@ class WorkflowService:
     def list_schedules(self) -> list[Schedule]:
         return [self._schedule(r) for r in self.store.list_schedules()]
 
+    def update_schedule(
+        self,
+        name: str,
+        *,
+        expression: str | None = None,
+        input: Any = None,
+        timezone: str | None = None,
+        enabled: bool | None = None,
+    ) -> Schedule:
+        """Change a schedule; a new expression or zone starts counting slots from now."""
+        row = self.store.get_schedule(name)
+        if row is None:
+            raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
+        if expression is not None:
+            sched.parse_expression(expression)
+        if timezone is not None:
+            sched.zone(timezone)
+        reslot = expression is not None or timezone is not None
+        self.store.update_schedule(
+            name,
+            expression=expression.strip() if expression is not None else row.expression,
+            timezone=timezone or row.timezone,
+            input=_dumps(input) if input is not None else row.input,
+            state=row.state if enabled is None else ("ENABLED" if enabled else "DISABLED"),
+            last_fired_slot=self.clock.now() if reslot else row.last_fired_slot,
+        )
+        return self.get_schedule(name)
+
     def delete_schedule(self, name: str) -> None:
         if not self.store.delete_schedule(name):
             raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
@@ -767,25 +801,29 @@ class WorkflowService:
         times = sched.fire_times(expr, start, count, sched.zone(s.timezone), anchor)
         return [t for t in times if s.end_date is None or t <= s.end_date]
 
-    def run_due(self, now: datetime | None = None) -> list[Firing]:
+    def run_due(self, now: datetime | None = None, *, wait: bool = True) -> list[Firing]:
         """Fire every schedule with a slot due at ``now``.
 
         Missed-slot policy: when several slots passed since the last run, only the newest
         fires, and only if it is at most ``max(15 minutes, flexible window)`` old; older
         slots are skipped (reported in ``Firing.skipped``). The slot is claimed in the store
         before the execution starts, so it never fires twice across restarts or
-        concurrent schedulers."""
+        concurrent schedulers. ``wait=False`` starts executions on background threads.
+
+        The input may use EventBridge Scheduler's context attributes
+        ``<aws.scheduler.scheduled-time>``, ``<aws.scheduler.schedule-arn>``,
+        ``<aws.scheduler.execution-id>`` and ``<aws.scheduler.attempt-number>``."""
         now = now or self.clock.now()
         fired: list[Firing] = []
         for row in self.store.list_schedules():
             if row.state != "ENABLED":
                 continue
-            firing = self._run_schedule(row, now)
+            firing = self._run_schedule(row, now, wait)
             if firing is not None:
                 fired.append(firing)
         return fired
 
-    def _run_schedule(self, row: ScheduleRow, now: datetime) -> Firing | None:
+    def _run_schedule(self, row: ScheduleRow, now: datetime, wait: bool) -> Firing | None:
         expr = sched.parse_expression(row.expression)
         tz = sched.zone(row.timezone)
         anchor = row.start_date or row.creation_date
@@ -817,7 +855,15 @@ class WorkflowService:
             )
         name = f"{row.name}-{slot.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}"[:80]
         try:
-            execution = self.start_execution(row.target_arn, json.loads(row.input), name)
+            text = row.input
+            for attribute, value in (
+                ("scheduled-time", slot.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")),
+                ("schedule-arn", self._schedule(row).arn),
+                ("execution-id", name),
+                ("attempt-number", "1"),
+            ):
+                text = text.replace(f"<aws.scheduler.{attribute}>", value)
+            execution = self.start_execution(row.target_arn, json.loads(text), name, wait=wait)
         except Exception as exc:  # the slot is spent either way; report why it did not run
             return Firing(row.name, slot, None, skipped, f"{type(exc).__name__}: {exc}")
         self.store.set_last_execution(row.name, execution.arn)
@@ -826,7 +872,7 @@ class WorkflowService:
     def run_scheduler(self, stop: threading.Event, poll_seconds: float = 30.0) -> None:
         """Loop ``run_due`` until ``stop`` is set (the ``schedule run --loop`` command)."""
         while not stop.is_set():
-            self.run_due()
+            self.run_due(wait=False)
             self.clock.sleep(poll_seconds, stop)
 
 

@@ -429,6 +429,22 @@ class WorkflowStore:
         )
         return cur.rowcount > 0
 
+    def update_schedule(
+        self,
+        name: str,
+        *,
+        expression: str,
+        timezone: str,
+        input: str,
+        state: str,
+        last_fired_slot: datetime | None,
+    ) -> None:
+        self._exec(
+            "UPDATE schedules SET expression=?, timezone=?, input=?, state=?, "
+            "last_fired_slot=? WHERE name=?",
+            (expression, timezone, input, state, _ts(last_fired_slot), name),
+        )
+
     def set_last_execution(self, name: str, arn: str) -> None:
         self._exec("UPDATE schedules SET last_execution_arn=? WHERE name=?", (arn, name))
 
