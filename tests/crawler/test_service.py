@@ -427,6 +427,8 @@ def _export(root: Path, export_id: str, lines: list[str], ext: str) -> None:
     write(base / "manifest-summary.json", json.dumps({"itemCount": len(lines)}))
     write(base / "manifest-files.json", json.dumps({"itemCount": len(lines)}) + "\n")
     write(base / "_started", "")
+    write(base / "manifest-summary.checksum", "abc")
+    write(base / "data" / "empty.json", "", "gzip")  # an empty DynamoDB partition
 
 
 def test_dynamodb_json_export_becomes_item_struct(
@@ -443,6 +445,7 @@ def test_dynamodb_json_export_becomes_item_struct(
     )
     run = crawl(service)
     assert run.tables_created == ["orders"]
+    assert [s.reason for s in run.skipped] == ["empty file (gzip stream with no data)"]
     t = tables(service)["orders"]
     assert t.location == "s3://data/orders/AWSDynamoDB/0123-abc/data/"
     assert columns(t) == [

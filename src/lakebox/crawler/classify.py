@@ -191,8 +191,12 @@ def read_sample(fh: IO[bytes], info: FileInfo, raw: bytes = b"", limit: int = HE
     except (OSError, EOFError, zlib.error, lzma.LZMAError, ValueError) as err:
         raise DataError(f"cannot decompress {codec} data ({err})", info.uri) from err
     complete = not chunk and len(out) <= limit
-    if not out and info.size:
-        raise DataError(f"{codec} data decompressed to nothing", info.uri)
+    if not out:
+        if info.size > len(raw):
+            raise DataError(f"{codec} data decompressed to nothing", info.uri)
+        compression.decompress(raw, codec, info.uri)  # raises DataError when corrupt
+        # DynamoDB exports write an empty compressed file for each empty partition
+        raise Unrecognized(f"empty file ({codec} stream with no data)")
     return Sample(raw[:16], bytes(out[:limit]), codec, complete, consumed, len(out))
 
 
