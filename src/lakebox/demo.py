@@ -54,12 +54,15 @@ TBLPROPERTIES (
   'projection.dt.format' = 'yyyy-MM-dd',
   'storage.location.template' = 's3://demo-curated/sales/dt=${dt}/');
 
--- Application events, one JSON object per line (OpenX SerDe, mixed-case keys)
+-- Application events, one JSON object per line (OpenX SerDe, keys mapped to columns)
 CREATE EXTERNAL TABLE IF NOT EXISTS demo.events (
   event_id string, event_type string, user_id string, ts string,
   device struct<os:string, version:string>)
 ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
-WITH SERDEPROPERTIES ('ignore.malformed.json' = 'true')
+WITH SERDEPROPERTIES (
+  'ignore.malformed.json' = 'true',
+  'mapping.event_id' = 'EventId',
+  'mapping.user_id' = 'userId')
 LOCATION 's3://demo-raw/events/';
 
 -- A customer list exported as quoted CSV with a header row

@@ -190,7 +190,7 @@ class Session:
             except LakeboxError:
                 raise
             except Exception as err:
-                raise _engine_error(err, plan.stats) from err
+                raise _engine_error(err, plan.stats, ctx) from err
             if names is not None and len(names) == table.num_columns:
                 table = table.rename_columns(names)
             return Result(table, kind="DML", stats=plan.stats)
@@ -242,7 +242,12 @@ def _parse(sql: str) -> exp.Expression:
     return parse_query(sql)
 
 
-def _engine_error(err: Exception, stats: ScanStats) -> LakeboxError:
+def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
+    from lakebox.formats.text import data_error_from_duckdb
+
+    named = data_error_from_duckdb(err, ctx, stats.data_files)
+    if named is not None:
+        return named
     text = str(err)
     lowered = text.lower()
     for uri in stats.file_uris:

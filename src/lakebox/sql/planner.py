@@ -38,6 +38,7 @@ class ScanStats:
     partitions: int = 0
     tables: list[str] = field(default_factory=list)
     file_uris: list[str] = field(default_factory=list)
+    data_files: list[DataFile] = field(default_factory=list, repr=False)
 
     def add(self, table: str, files: list[DataFile], partitions: int) -> None:
         self.tables.append(table)
@@ -45,6 +46,7 @@ class ScanStats:
         self.bytes += sum(f.size for f in files)
         self.partitions += partitions
         self.file_uris.extend(f.uri for f in files)
+        self.data_files.extend(files)
 
 
 @dataclass
