@@ -736,6 +736,17 @@ def test_map_failure_fails_the_state(run: Runner) -> None:
         ({"ToleratedFailureCount": 1}, "FAILED", "States.ExceedToleratedFailureThreshold"),
         ({"ToleratedFailurePercentage": 50}, "SUCCEEDED", None),
         ({"ToleratedFailurePercentage": 25}, "FAILED", "States.ExceedToleratedFailureThreshold"),
+        (
+            {"ToleratedFailureCount": 5, "ToleratedFailurePercentage": 25},
+            "FAILED",
+            "States.ExceedToleratedFailureThreshold",
+        ),
+        (
+            {"ToleratedFailureCount": 1, "ToleratedFailurePercentage": 90},
+            "FAILED",
+            "States.ExceedToleratedFailureThreshold",
+        ),
+        ({"ToleratedFailureCount": 2, "ToleratedFailurePercentage": 50}, "SUCCEEDED", None),
     ],
 )
 def test_map_tolerated_failures(

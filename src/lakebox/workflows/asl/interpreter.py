@@ -727,12 +727,7 @@ class Interpreter:
         if jsonata:
             sv = self._states_var(raw, ctx)
             params = (
-                self._ata(
-                    state.get("Arguments", raw if "Arguments" not in state else None),
-                    sv,
-                    frame,
-                    "Arguments",
-                )
+                self._ata(state["Arguments"], sv, frame, "Arguments")
                 if "Arguments" in state
                 else raw
             )
@@ -1109,10 +1104,8 @@ class Interpreter:
         if count is None and percent is None:
             return failed > 0
         if count is not None and failed > count:
-            return not (percent is not None and total and failed * 100.0 / total <= percent)
-        if percent is not None and total and failed * 100.0 / total > percent:
-            return not (count is not None and failed <= count)
-        return False
+            return True
+        return percent is not None and total > 0 and failed * 100.0 / total > percent
 
     # ------------------------------------------------------------------ Map
 
