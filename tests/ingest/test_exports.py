@@ -389,3 +389,23 @@ def test_dynamodb_json_export_queryable_with_casts(
         "item.name.s AS name FROM raw_orders ORDER BY name"
     )
     assert result.fetchall() == [(decimal.Decimal(BIG), "alpha"), (decimal.Decimal(-5), "beta")]
+
+
+def test_current_table_columns_are_lower_case_and_odd_names_reported(
+    exports: TableExports, session: Session, lake: Lake, tmp_path: Path
+) -> None:
+    src = write_jsonl(tmp_path / "t.jsonl", [{"id": 1, "CustomerName": "Ann", "bad name": 1}])
+    exports.export_table_to_point_in_time(
+        {
+            "TableArn": src,
+            "S3Bucket": "exp",
+            "ExportFormat": "ION",
+            "LakeboxCurrentManifest": True,
+            "LakeboxCatalogTable": "default.people",
+        }
+    )
+    table = lake.catalog.get_table("default", "people")
+    assert [c.name for c in table.columns] == ["customername", "id"]
+    assert table.serde_parameters["ion.customername.path_extractor"] == "(Item CustomerName)"
+    assert json.loads(table.parameters["lakebox.skipped_attributes"]) == ["bad name"]
+    assert session.sql("SELECT customername FROM people").fetchall() == [("Ann",)]

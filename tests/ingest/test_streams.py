@@ -651,3 +651,63 @@ def test_json_stream_is_queryable_with_openx_serde(
     streams.put("clicks", {"page": "/", "n": 1}, {"page": "/a", "n": 2})
     streams.flush("clicks")
     assert session.sql("SELECT page, n FROM clicks ORDER BY n").fetchall() == [("/", 1), ("/a", 2)]
+
+
+def _route(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Routes each record by its 'team' field through Lambda partition keys."""
+    out = []
+    for r in event["records"]:
+        doc = json.loads(base64.b64decode(r["data"]))
+        out.append(
+            {
+                "recordId": r["recordId"],
+                "result": "Ok",
+                "data": base64.b64encode(json.dumps(doc).encode() + b"\n").decode(),
+                "metadata": {"partitionKeys": {"team": doc["team"]}},
+            }
+        )
+    return {"records": out}
+
+
+def test_partition_keys_from_lambda(streams: DeliveryStreams, lake: Lake) -> None:
+    register_transform("route", _route)
+    try:
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration=dest(
+                Prefix="t/team=!{partitionKeyFromLambda:team}/",
+                ErrorOutputPrefix="e/",
+                DynamicPartitioningConfiguration={"Enabled": True},
+                ProcessingConfiguration=_lambda("route"),
+            ),
+        )
+        streams.put("s", {"team": "red", "n": 1}, {"team": "blue", "n": 2}, {"team": "red", "n": 3})
+        report = streams.flush("s")
+    finally:
+        unregister_transform("route")
+    assert sorted(u.split("/")[4] for u in report.objects) == ["team=blue", "team=red"]
+    red = lake.storage.list_files("s3://lake/t/team=red/")
+    assert [r["n"] for f in red for r in lines(lake, f.uri)] == [1, 3]
+
+
+def test_stream_on_s3_storage(s3_config: Any, bucket: str) -> None:
+    from lakebox.session import Lake as LakeCls
+
+    lake = LakeCls(s3_config)
+    try:
+        streams = DeliveryStreams(lake)
+        streams.create_delivery_stream(
+            "s",
+            ExtendedS3DestinationConfiguration={
+                "BucketARN": f"arn:aws:s3:::{bucket}",
+                "Prefix": "p/",
+                "ProcessingConfiguration": DELIM,
+            },
+        )
+        lake.storage.ensure_bucket(bucket)
+        streams.put("s", {"a": 1})
+        [uri] = streams.flush("s").objects
+        assert uri.startswith(f"s3://{bucket}/p/")
+        assert lines(lake, uri) == [{"a": 1}]
+    finally:
+        lake.close()

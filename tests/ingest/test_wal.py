@@ -134,3 +134,34 @@ def test_torn_tail_is_cut_and_sequence_continues(tmp_path: Path) -> None:
     fresh = WriteAheadLog(tmp_path)
     assert fresh.append([(3, b"c")], fresh.load_state()) == [2]
     assert [r.data for r in fresh.pending(fresh.load_state())] == [b"a", b"b", b"c"]
+
+
+CONCURRENT = textwrap.dedent("""
+    import sys, lakebox
+    from lakebox.ingest import DeliveryStreams
+    streams = DeliveryStreams(lakebox.connect(sys.argv[1]).lake)
+    base = int(sys.argv[2])
+    for i in range(0, 200, 20):
+        streams.put("s", *[b'{"n": %d}\\n' % (base + i + j) for j in range(20)])
+""")
+
+
+def test_processes_putting_concurrently_lose_and_duplicate_nothing(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path
+) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::lake",
+            "Prefix": "m/",
+            "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},
+        },
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CONCURRENT, str(lake_home), str(base)])
+        for base in (0, 1000)
+    ]
+    for proc in procs:
+        assert proc.wait(timeout=120) == 0
+    DeliveryStreams(lake).flush("s")
+    assert delivered(lake, "s3://lake/m/") == [*range(200), *range(1000, 1200)]

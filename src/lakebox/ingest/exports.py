@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import secrets
 import string
 import time
@@ -62,6 +63,8 @@ ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
 ION_OUTPUT = "com.amazon.ionhiveserde.formats.IonOutputFormat"
 JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
 _ALNUM = string.ascii_lowercase + string.digits
+#: attribute names usable as column names (others are skipped and reported)
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 # -- sources ---------------------------------------------------------------------------------
@@ -320,7 +323,10 @@ class TableExports:
                 if old.get("ClientToken") == token and old["TableArn"] == request["TableArn"]:
                     return {"ExportDescription": old}
         now = time.time()
-        export_time = _ts(request["ExportTime"]) if request.get("ExportTime") else now
+        # whole milliseconds, so the ExportTime a caller reads back names the same snapshot
+        export_time = (
+            int((_ts(request["ExportTime"]) if request.get("ExportTime") else now) * 1000) / 1000
+        )
         if export_time > now + 1:
             raise ValidationError("ExportTime cannot be in the future")
         export_id = f"{int(now * 1000):014d}-{secrets.token_hex(4)}"
@@ -472,10 +478,10 @@ class TableExports:
         return folder
 
     def _snapshot_path(self, table_arn: str, export_time: float) -> Path:
-        return self._snapshot_dir(table_arn) / f"{int(export_time * 1000):014d}.jsonl.gz"
+        return self._snapshot_dir(table_arn) / f"{round(export_time * 1000):014d}.jsonl.gz"
 
     def _base_snapshot(self, table_arn: str, from_time: float) -> Path | None:
-        cutoff = int(from_time * 1000)
+        cutoff = round(from_time * 1000)
         found = [
             p
             for p in sorted(self._snapshot_dir(table_arn).glob("*.jsonl.gz"))
@@ -643,7 +649,16 @@ class TableExports:
             for line in fh:
                 inference.add({k: _decode_av(v) for k, v in json.loads(line).items()})
         db, _, tbl = name.rpartition(".")
-        columns = [Column(k, t) for k, t in sorted(inference.types.items())]
+        columns: list[Column] = []
+        sources: dict[str, str] = {}
+        skipped: list[str] = []
+        for attr, typ in sorted(inference.types.items()):
+            col = attr.lower()
+            if not _COLUMN.match(attr) or col in sources:
+                skipped.append(attr)
+                continue
+            sources[col] = attr
+            columns.append(Column(col, typ.lower() if fmt != "ION" else typ))
         if fmt == "ION":
             table = Table(
                 db or "default",
@@ -654,7 +669,7 @@ class TableExports:
                 output_format=ION_OUTPUT,
                 serde_library=ION_SERDE,
                 serde_parameters={
-                    f"ion.{c.name}.path_extractor": f"(Item {c.name})" for c in columns
+                    f"ion.{c.name}.path_extractor": f"(Item {sources[c.name]})" for c in columns
                 },
             )
         else:
@@ -670,6 +685,8 @@ class TableExports:
             )
         table.parameters["classification"] = "ion" if fmt == "ION" else "json"
         table.parameters["compressionType"] = "gzip"
+        if skipped:
+            table.parameters["lakebox.skipped_attributes"] = json.dumps(skipped)
         if inference.conflicts:
             table.parameters["lakebox.type_conflicts"] = json.dumps(
                 {k: sorted(v) for k, v in inference.conflicts.items()}
