@@ -62,6 +62,13 @@ class Plan:
     stats: ScanStats
 
 
+ScanRewriter = Callable[[ReadContext, Table, "list[PartitionFiles]"], str | None]
+#: Extension point: functions that may replace a table scan by an equivalent, faster one
+#: (e.g. a compacted copy of many small files). The first that returns SQL wins; each must
+#: return exactly the rows and types ``Planner.scan_sql`` would.
+SCAN_REWRITERS: list[ScanRewriter] = []
+
+
 def split_table_name(table: exp.Table) -> tuple[str | None, str]:
     """(database, name) of a table reference; a back-quoted ``db.table`` is one identifier
     in sqlglot and is split here."""
@@ -162,7 +169,12 @@ class Planner:
         files_all = [f for p in partitions for f in p.files]
         self.stats.add(table.qualified_name, files_all, len(partitions))
         name = f"__lakebox_t{next(self._counter)}_{table.name}"
-        self.views.append((name, self.scan_sql(table, partitions)))
+        sql = None
+        for rewrite in SCAN_REWRITERS:
+            sql = rewrite(self.ctx, table, partitions)
+            if sql is not None:
+                break
+        self.views.append((name, sql if sql is not None else self.scan_sql(table, partitions)))
         self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}
         return name
 
