@@ -410,11 +410,15 @@ def test_incremental_crawl_adds_new_folders_only(service: CrawlerService, bucket
     write(bucket_dir / "t" / "dt=1" / "b.json", '{"zzz": 1}\n')
     write(bucket_dir / "t" / "dt=2" / "a.json", '{"a": 2, "new": 1}\n')
     write(bucket_dir / "u" / "a.csv", csv(["p,q", "1,2"]))
+    (bucket_dir / "t" / "dt=3").mkdir()
+    (bucket_dir / "t" / "dt=3" / "bad.parquet").write_bytes(b"PAR1 broken")
     run = crawl(service)
-    assert run.files_read == 1  # only u/a.csv, which belongs to no known table
+    assert run.files_read == 3  # dt=2/a.json, dt=3/bad.parquet and u/a.csv
     assert run.partitions_added == 1 and run.tables_created == ["u"]
     assert partitions(service, "t") == [["1"], ["2"]]
     assert columns(tables(service)["t"]) == [("a", "int")]
+    assert any("new (new)" in line and "UpdateBehavior LOG" in line for line in run.log)
+    assert [s.uri for s in run.skipped] == ["s3://data/t/dt=3/bad.parquet"]
     assert crawl(service).files_read == 0
 
 

@@ -27,6 +27,7 @@ from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.config import LakeConfig
 from lakebox.crawler.classify import FileClassifier, FileSchema, Unrecognized
 from lakebox.crawler.globs import is_excluded, validate_patterns
+from lakebox.crawler.infer import merge_fields
 from lakebox.crawler.model import (
     CRAWL_NEW_FOLDERS_ONLY,
     DELETE_FROM_DATABASE,
@@ -203,9 +204,10 @@ class _Crawl:
             seen_folders |= folders
             if incremental and known:
                 files = [f for f in files if _parent(f.uri) not in known]
-                files = self._attach_to_existing(files, existing)
             sample = target.sample_size or c.sample_size
             schemas = self._classify(files, sample)
+            if incremental and known:
+                schemas = self._attach_to_existing(schemas, existing)
             root = _tree(prefix, schemas)
             anchors = {loc for loc in existing if loc.startswith(prefix)}
             planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip, anchors)
@@ -278,13 +280,16 @@ class _Crawl:
         return out
 
     def _attach_to_existing(
-        self, files: list[FileInfo], existing: dict[str, Table]
-    ) -> list[FileInfo]:
-        """Incremental crawls: files in new folders below a known table become new
-        partitions of it without reading them; the rest are crawled as usual."""
+        self, schemas: list[FileSchema], existing: dict[str, Table]
+    ) -> list[FileSchema]:
+        """Incremental crawls: files in new folders below a table this crawler made become
+        new partitions of it (schema differences are only logged, as the policy is LOG);
+        the rest are grouped into tables as usual."""
+        from lakebox.crawler.plan import partition_value
+
         rest = []
-        pending: dict[str, dict[tuple[str, ...], str]] = {}
-        for f in files:
+        pending: dict[str, dict[tuple[str, ...], tuple[str, list[FileSchema]]]] = {}
+        for f in schemas:
             folder = _parent(f.uri)
             matches = [
                 (loc, t)
@@ -304,28 +309,45 @@ class _Crawl:
                     f"folder depth does not match the partitions of table {table.qualified_name}",
                 )
                 continue
-            from lakebox.crawler.plan import partition_value
-
             values = tuple(
                 partition_value(p, k.name) for p, k in zip(parts, table.partition_keys, strict=True)
             )
-            pending.setdefault(table.name, {})[values] = folder
+            entry = pending.setdefault(table.name, {}).setdefault(values, (folder, []))
+            entry[1].append(f)
         for name, parts_map in pending.items():
             table = self.catalog.get_table(self.crawler.database, name)
             have = {
                 tuple(p.values) for p in self.catalog.get_partitions(table.database, table.name)
             }
-            new = [
-                Partition(
-                    table.database,
-                    table.name,
-                    list(v),
-                    loc,
-                    {"classification": table.parameters.get("classification", "")},
+            new = []
+            for values, (loc, files) in sorted(parts_map.items()):
+                if values in have:
+                    continue
+                fmt = files[0].format
+                new.append(
+                    Partition(
+                        table.database,
+                        table.name,
+                        list(values),
+                        loc,
+                        {
+                            "classification": fmt.classification,
+                            "compressionType": fmt.compression or "none",
+                            "typeOfData": "file",
+                            **_stats(files),
+                        },
+                    )
                 )
-                for v, loc in sorted(parts_map.items())
-                if v not in have
-            ]
+                known = {c.name: c.type for c in table.all_columns}
+                found = merge_fields([f.columns for f in files]).fields
+                drift = [
+                    f"{n} {t.hive()}" for n, t in found if known.get(n) not in (None, t.hive())
+                ] + [f"{n} (new)" for n, t in found if n not in known]
+                if drift:
+                    self.run_rec.log.append(
+                        f"table {name}: partition {list(values)} differs from the table "
+                        f"schema ({', '.join(drift)}); not applied (UpdateBehavior LOG)"
+                    )
             self.run_rec.partitions_added += self.catalog.add_partitions(new, if_not_exists=True)
             self.touched.add(name)
         return rest
