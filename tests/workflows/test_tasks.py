@@ -530,3 +530,83 @@ def test_map_item_reader_missing_object(run: Runner) -> None:
         }
     )
     assert run(definition).error == "States.ItemReaderFailed"
+
+
+class _Api(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        status = 404 if self.path.startswith("/missing") else 200
+        payload = json.dumps(
+            {
+                "method": self.command,
+                "path": self.path,
+                "body": body,
+                "auth": self.headers.get("Authorization"),
+            }
+        ).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    do_GET = do_POST = _answer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def api() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), _Api)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_invoke(run: Runner, api: str) -> None:
+    definition = machine(
+        {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {
+                    "ApiEndpoint": f"{api}/orders",
+                    "Method": "POST",
+                    "Headers": {"Authorization": "Bearer t"},
+                    "QueryParameters": {"page": "2"},
+                    "RequestBody": {"id.$": "$.id"},
+                },
+                "ResultSelector": {"status.$": "$.StatusCode", "echo.$": "$.ResponseBody"},
+                "End": True,
+            }
+        }
+    )
+    out = run(definition, {"id": 7})
+    assert out.output == {
+        "status": 200,
+        "echo": {
+            "method": "POST",
+            "path": "/orders?page=2",
+            "body": '{"id": 7}',
+            "auth": "Bearer t",
+        },
+    }
+
+
+def test_http_error_status_is_catchable(run: Runner, api: str) -> None:
+    definition = machine(
+        {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::http:invoke",
+                "Parameters": {"ApiEndpoint": f"{api}/missing", "Method": "GET"},
+                "Catch": [{"ErrorEquals": ["States.Http.StatusCode.404"], "Next": "NotFound"}],
+                "End": True,
+            },
+            "NotFound": {"Type": "Pass", "Result": "not found", "End": True},
+        }
+    )
+    assert run(definition).output == "not found"

@@ -413,7 +413,11 @@ class _Validator:
             self.schema("ErrorEquals must be a non-empty array of strings", where)
             return
         for name in value:
-            if name.startswith("States.") and name not in PREDEFINED_ERRORS:
+            if (
+                name.startswith("States.")
+                and name not in PREDEFINED_ERRORS
+                and not name.startswith("States.Http.StatusCode.")
+            ):
                 self.schema(
                     f"'{name}' is not a predefined error name; custom error names "
                     "cannot start with 'States.'",

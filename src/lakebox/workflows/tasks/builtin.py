@@ -11,6 +11,9 @@ import shlex
 import subprocess
 import time
 import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -295,11 +298,66 @@ def ecs_run_task(params: Any, ctx: TaskContext) -> Any:
     return task
 
 
+# ----------------------------------------------------------------------------- HTTP
+
+
+def http_invoke(params: Any, ctx: TaskContext) -> Any:
+    """``arn:aws:states:::http:invoke`` through urllib. A non-2xx answer fails with
+    ``States.Http.StatusCode.<code>`` as in Step Functions; ``Authentication`` (EventBridge
+    connections) is not available, so headers must be given in ``Headers``."""
+    if not isinstance(params, dict) or not isinstance(params.get("ApiEndpoint"), str):
+        raise StatesError("States.Runtime", "http:invoke needs ApiEndpoint")
+    method = str(params.get("Method", "GET")).upper()
+    url = params["ApiEndpoint"]
+    query = params.get("QueryParameters") or {}
+    if query:
+        url += ("&" if "?" in url else "?") + urllib.parse.urlencode(query, doseq=True)
+    headers = {str(k): str(v) for k, v in (params.get("Headers") or {}).items()}
+    body = params.get("RequestBody")
+    data: bytes | None = None
+    if body is not None:
+        transform = (params.get("Transform") or {}).get("RequestBodyEncoding", "NONE")
+        if transform == "URL_ENCODED" and isinstance(body, dict):
+            data = urllib.parse.urlencode(body, doseq=True).encode()
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+        elif isinstance(body, str):
+            data = body.encode()
+        else:
+            data = json.dumps(body).encode()
+            headers.setdefault("Content-Type", "application/json")
+    timeout = ctx.timeout_seconds if ctx.timeout_seconds and ctx.timeout_seconds < 99999999 else 60
+    request = urllib.request.Request(url, data=data, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=min(timeout, 60)) as response:
+            status, reason, raw = response.status, response.reason, response.read()
+            response_headers = dict(response.headers.items())
+    except urllib.error.HTTPError as exc:
+        status, reason, raw = exc.code, exc.reason, exc.read()
+        response_headers = dict(exc.headers.items()) if exc.headers else {}
+    except (urllib.error.URLError, OSError) as exc:
+        raise StatesError("States.Http.Socket", f"{method} {url}: {exc}") from exc
+    text = raw.decode("utf-8", errors="replace")
+    try:
+        response_body: Any = json.loads(text) if text else ""
+    except json.JSONDecodeError:
+        response_body = text
+    result = {
+        "Headers": response_headers,
+        "ResponseBody": response_body,
+        "StatusCode": status,
+        "StatusText": str(reason),
+    }
+    if not 200 <= status < 300:
+        raise StatesError(f"States.Http.StatusCode.{status}", json.dumps(result))
+    return result
+
+
 def install(registry: ResourceRegistry) -> None:
     registry.register("arn:aws:states:::lambda:invoke", lambda_invoke)
     registry.register("arn:aws:lambda:*:*:function:*", lambda_function, wait_for_task_token=False)
     registry.register("arn:aws:states:::sns:publish", sns_publish)
     registry.register("arn:aws:states:::ecs:runTask", ecs_run_task, sync=True)
+    registry.register("arn:aws:states:::http:invoke", http_invoke, wait_for_task_token=False)
 
 
 install(DEFAULT_REGISTRY)
