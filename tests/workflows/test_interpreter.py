@@ -952,3 +952,26 @@ def test_wait_timestamps_in_history_follow_the_clock(run: Runner) -> None:
     history = run.history(out)
     assert history[1]["timestamp"] == START.isoformat()
     assert history[-1]["timestamp"] == (START + timedelta(seconds=90)).isoformat()
+
+
+@pytest.mark.parametrize(
+    ("names", "error", "matches"),
+    [
+        (["States.ALL"], "Anything", True),
+        (["States.ALL"], "States.Runtime", False),
+        (["States.ALL"], "States.DataLimitExceeded", False),
+        (["States.TaskFailed"], "Lambda.Unknown", True),
+        (["States.TaskFailed"], "States.Timeout", False),
+        (["States.TaskFailed"], "States.HeartbeatTimeout", False),
+        (["States.Timeout"], "States.HeartbeatTimeout", True),
+        (["States.Timeout"], "States.TaskFailed", False),
+        (["States.HeartbeatTimeout"], "States.Timeout", False),
+        (["A", "B"], "B", True),
+        (["A", "B"], "C", False),
+        (["States.Runtime"], "States.Runtime", False),
+    ],
+)
+def test_error_matching_rules(names: list[str], error: str, matches: bool) -> None:
+    from lakebox.workflows.asl.interpreter import error_matches
+
+    assert error_matches(names, error) is matches

@@ -225,12 +225,16 @@ class TokenBroker:
 
 
 def error_matches(names: list[str], error: str) -> bool:
+    """Whether a retrier's / catcher's ErrorEquals covers ``error``."""
     if error in TERMINAL_ERRORS:
         return False
+    timeout = error in ("States.Timeout", "States.HeartbeatTimeout")
     for name in names:
         if name == error or name == "States.ALL":
             return True
-        if name == "States.TaskFailed" and error != "States.Timeout":
+        if name == "States.Timeout" and timeout:
+            return True  # AWS: States.Timeout covers a missed heartbeat too
+        if name == "States.TaskFailed" and not timeout:
             return True
     return False
 
