@@ -525,3 +525,21 @@ def test_csv_folders_with_appended_columns_share_a_table(
     run = crawl(service, "s3://data/t/")
     assert run.tables_created == ["t"]
     assert [c.name for c in tables(service)["t"].columns] == ["id", "name", "price", "qty", "note"]
+
+
+def test_tables_that_cannot_be_written_fail_the_run_with_a_log(
+    service: CrawlerService, bucket_dir: Path
+) -> None:
+    write(bucket_dir / "t1" / "a.json", '{"a": 1}\n')
+    write(bucket_dir / "t2" / "a.csv", csv(["x,y", "1,2"]))
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/")]))
+
+    def drop_database(p: Progress) -> None:
+        if p.phase == "writing" and p.done == 1 and p.total == 2:
+            service.catalog.drop_database("db", cascade=True)
+
+    run = service.start_crawler("c", progress=drop_database)
+    assert run.state == "FAILED"
+    assert run.tables_created == ["t1"]
+    assert "1 table(s) could not be written: s3://data/t2/" in (run.error or "")
+    assert any(line.startswith("table at s3://data/t2/: not written") for line in run.log)

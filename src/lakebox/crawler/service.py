@@ -60,6 +60,12 @@ _TABLE_NAME = re.compile(r"[^a-z0-9_]+")
 _DDB_MANIFEST = re.compile(r"(?:^|/)AWSDynamoDB/[^/]+/manifest-[^/]*$")
 
 
+class CrawlError(LakeboxError):
+    """A crawl finished but could not write every table it found."""
+
+    code = "CrawlerRunException"
+
+
 class CrawlerService:
     """Glue-style crawlers over one lake. Build it from a ``LakeConfig``, or from a
     catalog, storage and metadata folder: ``CrawlerService(catalog, storage, metadata_dir)``.
@@ -213,13 +219,24 @@ class _Crawl:
             planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip, anchors)
             plans.extend(planner.plan(root))
         total = len(plans)
+        failed: list[str] = []
         for i, plan in enumerate(plans):
             self.progress(Progress("writing", i, total, plan.location))
-            self._apply(plan, existing)
+            try:
+                self._apply(plan, existing)
+            except LakeboxError as err:
+                # one table's failure leaves the others' changes in place
+                failed.append(plan.location)
+                self.run_rec.log.append(f"table at {plan.location}: not written ({err})")
         self.progress(Progress("writing", total, total))
         if not incremental:
             self._handle_deleted(prefixes, existing, plans)
         self.svc.store.add_folders(c.name, seen_folders)
+        if failed:
+            raise CrawlError(
+                f"{len(failed)} table(s) could not be written: {', '.join(failed)}; "
+                "see the run log"
+            )
 
     # -- listing and reading ------------------------------------------------------------
     def _local(self, uri: str) -> str | None:
