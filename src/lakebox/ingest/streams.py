@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import fcntl
+import functools
 import gzip
 import io
 import json
@@ -301,6 +302,7 @@ def parse_config(
     )
 
 
+@functools.lru_cache(maxsize=256)
 def _compile_jq(query: str) -> Any:
     import jq
 
@@ -756,7 +758,9 @@ class DeliveryStreams:
         self.catalog = catalog
         self.root = metadata_dir / "streams"
         self.root.mkdir(parents=True, exist_ok=True)
+        #: write-ahead logs by stream uid (a re-created stream gets a new one)
         self._wals: dict[str, WriteAheadLog] = {}
+        self._configs: dict[str, tuple[tuple[int, int, int], StreamConfig, str]] = {}
 
     # -- helpers --------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
@@ -788,22 +792,39 @@ class DeliveryStreams:
         with open(folder / "lock", "a+b") as lock:
             fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
             try:
-                doc = self._doc(name)
-                cfg = parse_config(
-                    name,
-                    doc["ExtendedS3DestinationConfiguration"],
-                    int(doc["VersionId"]),
-                    doc["CreateTimestamp"],
-                )
-                wal = self._wals.get(name)
-                if wal is None or wal.folder != folder:
-                    wal = self._wals[name] = WriteAheadLog(folder)
+                cfg, uid = self._config_cached(name)
+                wal = self._wals.get(uid)
+                if wal is None:
+                    wal = self._wals[uid] = WriteAheadLog(folder)
                 state = wal.load_state()
                 if state.intent is not None:
                     self._undo(wal, state)
-                yield cfg, wal, state, doc["Uid"]
+                yield cfg, wal, state, uid
             finally:
                 fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
+    def _config_cached(self, name: str) -> tuple[StreamConfig, str]:
+        """The parsed configuration and stream uid, re-read only when stream.json changed
+        (it is replaced atomically, so a new inode or mtime means a new definition)."""
+        path = self._dir(name) / "stream.json"
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            self._doc(name)
+            raise
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        hit = self._configs.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1], hit[2]
+        doc = self._doc(name)
+        cfg = parse_config(
+            name,
+            doc["ExtendedS3DestinationConfiguration"],
+            int(doc["VersionId"]),
+            doc["CreateTimestamp"],
+        )
+        self._configs[name] = (key, cfg, doc["Uid"])
+        return cfg, doc["Uid"]
 
     def _undo(self, wal: WriteAheadLog, state: DeliveryState) -> None:
         """Remove what a crashed delivery wrote; its records are still pending."""
@@ -895,7 +916,7 @@ class DeliveryStreams:
         graveyard = self.root / f".deleted-{DeliveryStreamName}-{uuid.uuid4().hex}"
         os.replace(folder, graveyard)
         shutil.rmtree(graveyard, ignore_errors=True)
-        self._wals.pop(DeliveryStreamName, None)
+        self._configs.pop(DeliveryStreamName, None)
         return {}
 
     def list_delivery_streams(

@@ -181,6 +181,11 @@ class WriteAheadLog:
     def truncate_delivered(self, state: DeliveryState) -> None:
         """Drop segments whose records are all delivered (called after the state commit)."""
         files = self._segment_files()
+        if files and state.delivered >= self.next_seq(state):
+            for path in files:
+                path.unlink(missing_ok=True)
+            fsync_dir(self.segments)
+            return
         for path in files:
             last = None
             for rec in self._scan(path, repair=False):
