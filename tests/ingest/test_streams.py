@@ -711,3 +711,15 @@ def test_stream_on_s3_storage(s3_config: Any, bucket: str) -> None:
         assert lines(lake, uri) == [{"a": 1}]
     finally:
         lake.close()
+
+
+def test_recreated_stream_starts_fresh(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="one/"))
+    streams.put("s", "a", "b")
+    streams.delete_delivery_stream("s")
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="two/"))
+    streams.put("s", "c")
+    report = streams.flush("s")
+    assert report.records == 1
+    [uri] = report.objects
+    assert uri.startswith("s3://lake/two/") and lake.storage.read_bytes(uri) == b"c"
