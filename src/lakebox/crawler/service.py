@@ -234,8 +234,7 @@ class _Crawl:
         self.svc.store.add_folders(c.name, seen_folders)
         if failed:
             raise CrawlError(
-                f"{len(failed)} table(s) could not be written: {', '.join(failed)}; "
-                "see the run log"
+                f"{len(failed)} table(s) could not be written: {', '.join(failed)}; see the run log"
             )
 
     # -- listing and reading ------------------------------------------------------------
@@ -602,7 +601,7 @@ def _tree(prefix: str, schemas: list[FileSchema]) -> Node:
 
 
 def _level(prefix: str) -> int:
-    """Absolute depth of a folder: the bucket (or the file system root) is level 1."""
+    """Absolute depth of a folder: the bucket, or a local path's first folder, is level 1."""
     uri = parse_uri(prefix)
     key = uri.key.strip("/")
     return 1 + (len(key.split("/")) if key else 0) - (0 if uri.is_s3 else 1)
