@@ -374,17 +374,30 @@ class SnapshotExports:
         self._save(task)
         reports: list[TableReport] = []
         batch_rows = int(request.get("BatchRows") or self.batch_rows)
+        import sqlalchemy as sa
+
         try:
             with warnings.catch_warnings():
                 # SQLAlchemy warns about types it cannot reflect; we report them instead
                 warnings.simplefilter("ignore")
                 targets = self._targets(source, only)
-            for schema, table in targets:
-                report = self._export_table(source, schema, table, root, batch_rows)
-                reports.append(report)
-                if report.status == "FAILED":
-                    raise _TableFailed(report)
-        except (_TableFailed, LakeboxError, OSError, pa.ArrowException) as err:
+            # one REPEATABLE READ transaction: every table is read as of the same moment
+            with source.engine.connect() as con:
+                if source.dialect != "sqlite":
+                    con = con.execution_options(isolation_level="REPEATABLE READ")
+                with con.begin():
+                    for schema, table in targets:
+                        report = self._export_table(source, con, schema, table, root, batch_rows)
+                        reports.append(report)
+                        if report.status == "FAILED":
+                            raise _TableFailed(report)
+        except (
+            _TableFailed,
+            LakeboxError,
+            OSError,
+            pa.ArrowException,
+            sa.exc.SQLAlchemyError,
+        ) as err:
             for r in reports:
                 for uri in r.files:
                     self.storage.delete(uri)
@@ -475,7 +488,13 @@ class SnapshotExports:
         return out
 
     def _export_table(
-        self, source: _Source, schema: str | None, name: str, root: str, batch_rows: int
+        self,
+        source: _Source,
+        con: sa.Connection,
+        schema: str | None,
+        name: str,
+        root: str,
+        batch_rows: int,
     ) -> TableReport:
         import sqlalchemy as sa
 
@@ -515,7 +534,7 @@ class SnapshotExports:
         convs = [_converter(c.hive_type) for c in columns]
         schema_arrow = pa.schema([pa.field(c.name, arrow_type(c.hive_type)) for c in columns])
         try:
-            batches = _batches(source.engine, sa.select(*selects), batch_rows)
+            batches = _batches(con, sa.select(*selects), batch_rows)
             for part, rows in enumerate(batches):
                 arrays = [
                     _arrow_column([r[i] for r in rows], c.hive_type, convs[i])
@@ -617,12 +636,14 @@ class _TableFailed(Exception):
         self.report = report
 
 
-def _batches(engine: sa.Engine, query: Any, size: int) -> Iterator[list[Any]]:
+def _batches(con: sa.Connection, query: Any, size: int) -> Iterator[list[Any]]:
     """Rows in lists of ``size`` from a server-side cursor (never the whole table)."""
-    with engine.connect() as con:
-        result = con.execution_options(stream_results=True, yield_per=size).execute(query)
+    result = con.execution_options(stream_results=True, yield_per=size).execute(query)
+    try:
         for part in result.partitions(size):
             yield list(part)
+    finally:
+        result.close()
 
 
 _SPATIAL = {
