@@ -543,3 +543,11 @@ def test_tables_that_cannot_be_written_fail_the_run_with_a_log(
     assert run.tables_created == ["t1"]
     assert "1 table(s) could not be written: s3://data/t2/" in (run.error or "")
     assert any(line.startswith("table at s3://data/t2/: not written") for line in run.log)
+
+
+def test_a_file_as_include_path_is_reported(service: CrawlerService, bucket_dir: Path) -> None:
+    write(bucket_dir / "t" / "a.json", '{"a": 1}\n')
+    run = crawl(service, "s3://data/t/a.json")
+    assert run.tables_created == []
+    assert [s.uri for s in run.skipped] == ["s3://data/t/a.json"]
+    assert "single file" in run.skipped[0].reason

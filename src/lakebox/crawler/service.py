@@ -205,6 +205,12 @@ class _Crawl:
             prefixes.append(prefix)
             self.progress(Progress("listing", 0, 0, prefix))
             files = self._list(prefix, target.exclusions)
+            if not files and not target.path.endswith("/") and self.svc.storage.exists(target.path):
+                self.skip(
+                    target.path,
+                    "the include path is a single file; crawl its folder "
+                    "and exclude the other files instead",
+                )
             self.run_rec.files_seen += len(files)
             folders = {_parent(f.uri) for f in files}
             seen_folders |= folders
