@@ -5,10 +5,14 @@ thin shells over ``Lake`` and ``Session``.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import threading
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +77,113 @@ class Result:
         return self.table.num_rows
 
 
+DEFAULT_OUTPUT_LOCATION = "s3://lakebox-query-results/"
+
+
+class ExecutionControl:
+    """Lets the query service watch and stop a running statement: cancel it, enforce a
+    data-scanned cutoff while it runs, and measure the bytes the engine really read."""
+
+    def __init__(self, cutoff_bytes: int | None = None, measure: bool = False) -> None:
+        self.cutoff_bytes = cutoff_bytes
+        self.measure = measure
+        self.stop_reason: str | None = None
+        self.bytes_read = 0
+        self.planned_bytes = 0
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    def attach(self, con: duckdb.DuckDBPyConnection, stats: ScanStats) -> None:
+        with self._lock:
+            self._con = con
+            self.planned_bytes = stats.bytes
+            if self.measure:
+                con.execute("SET enable_profiling = 'no_output'")
+                con.execute("SET profiling_coverage = 'ALL'")
+            if self.cutoff_bytes is not None:
+                con.execute("SET enable_progress_bar = true")
+                con.execute("SET enable_progress_bar_print = false")
+            if self.stop_reason:
+                con.interrupt()
+
+    def detach(self) -> None:
+        with self._lock:
+            con, self._con = self._con, None
+        if con is not None and self.measure:
+            self.bytes_read = max(self.bytes_read, _bytes_read(con))
+
+    def stop(self, reason: str) -> None:
+        """Interrupt the engine work (from any thread)."""
+        with self._lock:
+            if self.stop_reason is None:
+                self.stop_reason = reason
+            if self._con is not None:
+                self._con.interrupt()
+
+    def check_progress(self) -> float | None:
+        """Estimated bytes scanned so far (progress x planned bytes), stopping the query
+        when it crosses the cutoff. None when nothing is running."""
+        with self._lock:
+            con = self._con
+            if con is None:
+                return None
+            progress = con.query_progress()
+        if progress < 0:
+            return 0.0
+        estimate = self.planned_bytes * min(progress, 100.0) / 100.0
+        if self.cutoff_bytes is not None and estimate > self.cutoff_bytes:
+            self.stop(
+                f"Query exhausted the data scanned limit of {self.cutoff_bytes} bytes "
+                "(BytesScannedCutoffPerQuery)"
+            )
+        return estimate
+
+    def stop_error(self) -> LakeboxError:
+        return QueryStoppedError(self.stop_reason or "Query was cancelled")
+
+
+class QueryStoppedError(LakeboxError):
+    """A statement was cancelled by the user or by a workgroup limit."""
+
+    code = "QueryCancelled"
+
+
+@dataclass
+class StatementContext:
+    """What the query service tells a statement: its execution id (CTAS default locations
+    and file names use it), where results go, and how to watch it."""
+
+    query_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    output_location: str = DEFAULT_OUTPUT_LOCATION
+    workgroup: str = "primary"
+    control: ExecutionControl | None = None
+
+
+@dataclass
+class PlannedQuery:
+    con: duckdb.DuckDBPyConnection
+    sql: str
+    stats: ScanStats
+    names: list[str] | None
+    ctx: ReadContext
+
+
+def _bytes_read(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        info = json.loads(con.get_profiling_information(format="json"))
+    except (duckdb.Error, ValueError):
+        return 0
+    return int(info.get("io", {}).get("total_bytes_read", 0) or 0)
+
+
+def _is_write(tree: exp.Expression) -> bool:
+    if isinstance(tree, exp.Create) and tree.args.get("expression") is not None:
+        return True
+    if isinstance(tree, exp.Insert):
+        return True
+    return isinstance(tree, exp.Command) and str(tree.this).upper() == "UNLOAD"
+
+
 class Lake:
     """One lake: configuration, storage, catalog and engine. Thread-safe; open sessions
     with ``session()`` (or ``lakebox.connect``)."""
@@ -104,7 +215,7 @@ class Session:
         self.database = database.lower()
 
     # -- statements ---------------------------------------------------------------------
-    def sql(self, text: str) -> Result:
+    def sql(self, text: str, context: StatementContext | None = None) -> Result:
         """Run one statement (a trailing ``;`` is fine). Use ``execute_script`` for many."""
         from lakebox.sql.split import split_statements
 
@@ -115,7 +226,7 @@ class Session:
             raise SemanticError(
                 f"{len(statements)} statements given; run one at a time or use execute_script"
             )
-        return self._run(statements[0].text)
+        return self._run(statements[0].text, context or StatementContext())
 
     def execute_script(self, text: str) -> list[Result]:
         """Run a script statement by statement; stops at the first failure, naming it."""
@@ -124,20 +235,20 @@ class Session:
         results = []
         for st in split_statements(text):
             try:
-                results.append(self._run(st.text))
+                results.append(self._run(st.text, StatementContext()))
             except LakeboxError as err:
                 err.message = f"statement starting at line {st.line}: {err.message}"
                 raise
         return results
 
-    def _run(self, text: str) -> Result:
+    def _run(self, text: str, context: StatementContext) -> Result:
         start = time.perf_counter()
-        result = self._dispatch(text)
+        result = self._dispatch(text, context)
         result.elapsed_ms = (time.perf_counter() - start) * 1000
         result.sql = text
         return result
 
-    def _dispatch(self, text: str) -> Result:
+    def _dispatch(self, text: str, context: StatementContext) -> Result:
         from lakebox.catalog.ddl import parse_ddl
         from lakebox.catalog.ddl_exec import execute_ddl
 
@@ -161,42 +272,65 @@ class Session:
                 for i, c in enumerate(ddl.columns)
             }
             return Result(pa.table(arrays), kind="DDL", message=ddl.message)
-        return self.query(text)
+        return self.query(text, context)
 
-    def query(self, text: str) -> Result:
+    def query(self, text: str, context: StatementContext | None = None) -> Result:
+        """A query or a write (CTAS, INSERT INTO, UNLOAD)."""
         from lakebox.sql.dialect import parse_query
 
+        context = context or StatementContext()
         tree = parse_query(text)
+        if _is_write(tree):
+            from lakebox.query.writers import execute_write
+
+            return execute_write(self, tree, text, context)
         if not isinstance(tree, exp.Query | exp.Values):
             kind = tree.key.upper()
             raise UnsupportedError(
                 f"{kind} statements are not supported yet by this lakebox version"
             )
-        return self._execute(tree)
+        return self._execute(tree, context)
 
-    def _execute(self, tree: exp.Expression) -> Result:
+    @contextmanager
+    def planned(
+        self, tree: exp.Expression, context: StatementContext | None = None
+    ) -> Iterator[PlannedQuery]:
+        """Plan ``tree`` on a private DuckDB connection whose scan views exist for the
+        duration of the block: writers run ``COPY (<sql>) TO ...`` through it."""
         from lakebox.sql.dialect import result_column_names, to_duckdb
 
+        context = context or StatementContext()
         con = self.lake.engine.cursor()
         ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir)
+        control = context.control
         try:
             names = result_column_names(tree)
             planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
             plan = planner.plan(tree, self.database)
             for view, sql in plan.views:
                 con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
+            if control is not None:
+                control.attach(con, plan.stats)
             try:
-                table = _fetch(con, plan.sql) if plan.sql else pa.table({})
+                yield PlannedQuery(con, plan.sql, plan.stats, names, ctx)
             except LakeboxError:
                 raise
             except Exception as err:
+                if control is not None and control.stop_reason:
+                    raise control.stop_error() from err
                 raise _engine_error(err, plan.stats, ctx) from err
-            if names is not None and len(names) == table.num_columns:
-                table = table.rename_columns(names)
-            return Result(table, kind="DML", stats=plan.stats)
         finally:
+            if control is not None:
+                control.detach()
             ctx.release()
             con.close()
+
+    def _execute(self, tree: exp.Expression, context: StatementContext | None = None) -> Result:
+        with self.planned(tree, context) as q:
+            table = _fetch(q.con, q.sql) if q.sql else pa.table({})
+            if q.names is not None and len(q.names) == table.num_columns:
+                table = table.rename_columns(q.names)
+            return Result(table, kind="DML", stats=q.stats)
 
     def view_columns(self, select_sql: str, database: str) -> list[Column]:
         """The columns a view's SELECT produces (Athena validates a view at CREATE)."""

@@ -796,9 +796,8 @@ def test_plain_create_table_is_rejected_like_athena() -> None:
         "CREATE TABLE t AS SELECT * FROM u",
     ],
 )
-def test_ctas_is_recognised_and_deferred(sql: str) -> None:
-    with pytest.raises(UnsupportedError, match=r"CTAS.*query service"):
-        ddl.parse_ddl(sql)
+def test_ctas_is_not_ddl_but_a_query_for_the_query_layer(sql: str) -> None:
+    assert ddl.parse_ddl(sql) is None
 
 
 def test_rename_is_not_supported_by_athena() -> None:

@@ -583,9 +583,10 @@ def parse_ddl(sql: str) -> DdlStatement | None:
     head = p.advance().text.upper()
     stmt: DdlStatement
     if head == "CREATE":
-        stmt = _parse_create(p)
-        if isinstance(stmt, CreateTable | CreateView):
-            return stmt
+        created = _parse_create(p)
+        if created is None or isinstance(created, CreateTable | CreateView):
+            return created
+        stmt = created
     elif head == "DROP":
         stmt = _parse_drop(p)
     elif head == "ALTER":
@@ -601,7 +602,7 @@ def parse_ddl(sql: str) -> DdlStatement | None:
     return stmt
 
 
-def _parse_create(p: _Parser) -> DdlStatement:
+def _parse_create(p: _Parser) -> DdlStatement | None:
     or_replace = p.accept("OR", "REPLACE")
     if p.accept("DATABASE") or p.accept("SCHEMA"):
         return _parse_create_database(p)
@@ -613,6 +614,8 @@ def _parse_create(p: _Parser) -> DdlStatement:
     if or_replace:
         raise p.error("OR REPLACE applies only to views")
     if not external:
+        if _is_ctas(p):
+            return None
         _reject_managed_table(p)
     return CreateTable(*_create_table_from_ast(p.sql))
 
@@ -649,7 +652,8 @@ def _parse_create_view(p: _Parser, or_replace: bool) -> CreateView:
     return CreateView(ref, body, or_replace)
 
 
-def _reject_managed_table(p: _Parser) -> None:
+def _is_ctas(p: _Parser) -> bool:
+    """CREATE TABLE ... AS <query> (CTAS) is a query, run by the query layer, not DDL."""
     depth = 0
     prev = p.tok
     for tok in p.toks[p.pos :]:
@@ -658,11 +662,12 @@ def _reject_managed_table(p: _Parser) -> None:
         elif tok.kind == "PUNCT" and tok.text == ")":
             depth -= 1
         elif depth == 0 and tok.is_kw("AS") and not prev.is_kw("STORED"):
-            raise UnsupportedError(
-                "CREATE TABLE AS SELECT (CTAS) is not supported here yet: it lands with the "
-                "query service. Use CREATE EXTERNAL TABLE over existing files for now."
-            )
+            return True
         prev = tok
+    return False
+
+
+def _reject_managed_table(p: _Parser) -> None:
     if re.search(r"'table_type'\s*=\s*'iceberg'", p.sql, re.I):
         raise UnsupportedError(
             "Iceberg tables are not supported by lakebox yet; "
