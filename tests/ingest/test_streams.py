@@ -723,3 +723,32 @@ def test_recreated_stream_starts_fresh(streams: DeliveryStreams, lake: Lake) -> 
     assert report.records == 1
     [uri] = report.objects
     assert uri.startswith("s3://lake/two/") and lake.storage.read_bytes(uri) == b"c"
+
+
+def test_update_destination_bumps_version_and_checks_it(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    from lakebox.errors import ConcurrentModificationError
+
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="v1/"))
+    streams.put("s", "old")
+    streams.update_destination(
+        "s", CurrentDeliveryStreamVersionId="1", ExtendedS3DestinationUpdate={"Prefix": "v2/"}
+    )
+    [old] = lake.storage.list_files("s3://lake/v1/")
+    assert re.search(r"/s-1-\d{4}-", old.uri) and lake.storage.read_bytes(old.uri) == b"old"
+    streams.put("s", "new")
+    [uri] = streams.flush("s").objects
+    assert re.search(r"^s3://lake/v2/.*/s-2-\d{4}-", uri)
+    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
+    assert desc["VersionId"] == "2"
+    with pytest.raises(ConcurrentModificationError, match="do not match"):
+        streams.update_destination(
+            "s", CurrentDeliveryStreamVersionId="1", ExtendedS3DestinationUpdate={"Prefix": "v3/"}
+        )
+    with pytest.raises(ValidationError):
+        streams.update_destination(
+            "s",
+            CurrentDeliveryStreamVersionId="2",
+            ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 500}},
+        )

@@ -877,6 +877,43 @@ class DeliveryStreams:
         write_json_atomic(folder / "stream.json", doc)
         return {"DeliveryStreamARN": cfg.arn}
 
+    def update_destination(
+        self,
+        DeliveryStreamName: str,
+        CurrentDeliveryStreamVersionId: str,
+        DestinationId: str = "destinationId-000000000001",
+        ExtendedS3DestinationUpdate: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> dict[str, Any]:
+        """Merge an update into the destination and bump VersionId (which object names
+        carry). Records buffered under the old configuration are delivered with it first."""
+        if DestinationId != "destinationId-000000000001":
+            raise InvalidArgumentError(f"Destination {DestinationId} not found")
+        with self._locked(DeliveryStreamName) as (cfg, wal, state, uid):
+            doc = self._doc(DeliveryStreamName)
+            if str(CurrentDeliveryStreamVersionId) != doc["VersionId"]:
+                from lakebox.errors import ConcurrentModificationError
+
+                raise ConcurrentModificationError(
+                    f"Cannot update firehose: {DeliveryStreamName} since the current version "
+                    f"id: {doc['VersionId']} and specified version id: "
+                    f"{CurrentDeliveryStreamVersionId} do not match"
+                )
+            dest = {
+                **doc["ExtendedS3DestinationConfiguration"],
+                **(ExtendedS3DestinationUpdate or {}),
+            }
+            version = int(doc["VersionId"]) + 1
+            new_cfg = parse_config(DeliveryStreamName, dest, version, doc["CreateTimestamp"])
+            if new_cfg.catalog_table is not None:
+                self.catalog.get_table(*new_cfg.catalog_table)
+            self._deliver(cfg, wal, state, uid)
+            from lakebox.ingest.wal import write_json_atomic
+
+            doc.update(VersionId=str(version), ExtendedS3DestinationConfiguration=dest)
+            write_json_atomic(self._dir(DeliveryStreamName) / "stream.json", doc)
+        return {}
+
     def describe_delivery_stream(self, DeliveryStreamName: str, **_: Any) -> dict[str, Any]:
         doc = self._doc(DeliveryStreamName)
         cfg = self.config(DeliveryStreamName)
