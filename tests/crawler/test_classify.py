@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import fastavro
@@ -274,8 +275,6 @@ def test_access_logs_become_regex_serde_tables(
     assert s.format.classification == classification
     assert s.format.serde_library == "org.apache.hadoop.hive.serde2.RegexSerDe"
     regex = dict(s.format.serde_parameters)["input.regex"]
-    import re
-
     m = re.fullmatch(regex, line)
     assert m is not None and len(m.groups()) == width == len(s.columns)
     names = [n for n, _ in s.columns]
@@ -299,8 +298,6 @@ def test_custom_grok_classifier_comes_first(storage: Storage, tmp_path: Path) ->
     s = classify(storage, path, custom)
     assert s.format.classification == "applog"
     assert cols(s) == [("ts", "string"), ("level", "string"), ("code", "int"), ("msg", "string")]
-    import re
-
     m = re.fullmatch(
         dict(s.format.serde_parameters)["input.regex"], "2024-01-02 10:00:01 WARN 7 slow disk"
     )

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakebox.catalog.model import Table
 from lakebox.config import LakeConfig
 from lakebox.crawler import Crawler, CrawlerService, Progress, Target
 from lakebox.crawler.model import Classifier
@@ -337,7 +338,7 @@ def test_schema_drift_is_only_logged_with_log(service: CrawlerService, bucket_di
     assert partitions(service, "t") == [["1"], ["2"]]
 
 
-def _with_param(service: CrawlerService, key: str, value: str):
+def _with_param(service: CrawlerService, key: str, value: str) -> Table:
     t = service.catalog.get_table("db", "t")
     t.parameters[key] = value
     return t
@@ -383,8 +384,6 @@ def test_vanished_partitions_are_dropped_with_delete_from_database(
 def test_tables_of_other_crawlers_and_users_are_left_alone(
     service: CrawlerService, bucket_dir: Path
 ) -> None:
-    from lakebox.catalog.model import Table
-
     service.catalog.create_table(Table("db", "manual", location="s3://data/manual/"))
     write(bucket_dir / "manual" / "a.json", '{"a": 1}\n')
     write(bucket_dir / "t" / "a.csv", csv(["x,y", "1,2"]))

@@ -41,7 +41,14 @@ from lakebox.crawler.model import (
     Progress,
     SkippedFile,
 )
-from lakebox.crawler.plan import DYNAMODB_DATA, Node, Planner, TablePlan
+from lakebox.crawler.plan import (
+    DYNAMODB_DATA,
+    Node,
+    PartitionPlan,
+    Planner,
+    TablePlan,
+    partition_value,
+)
 from lakebox.crawler.store import CrawlerStore
 from lakebox.errors import (
     ConcurrentModificationError,
@@ -307,8 +314,6 @@ class _Crawl:
         """Incremental crawls: files in new folders below a table this crawler made become
         new partitions of it (schema differences are only logged, as the policy is LOG);
         the rest are grouped into tables as usual."""
-        from lakebox.crawler.plan import partition_value
-
         rest = []
         pending: dict[str, dict[tuple[str, ...], tuple[str, list[FileSchema]]]] = {}
         for f in schemas:
@@ -507,10 +512,7 @@ class _Crawl:
             parameters=params,
         )
 
-    def _partition(self, plan: TablePlan, name: str, part: object) -> Partition:
-        from lakebox.crawler.plan import PartitionPlan
-
-        assert isinstance(part, PartitionPlan)
+    def _partition(self, plan: TablePlan, name: str, part: PartitionPlan) -> Partition:
         params = {
             "classification": plan.format.classification,
             "compressionType": plan.format.compression or "none",
