@@ -393,3 +393,58 @@ def test_long_header_cells_mean_no_header(storage: Storage, tmp_path: Path) -> N
     long_name = "x" * 150
     path = write(tmp_path / "f.csv", f"{long_name},b\n1,2\n")
     assert [n for n, _ in classify(storage, path).columns] == ["col0", "col1"]
+
+
+@pytest.mark.parametrize(
+    ("classification", "lines", "column", "value"),
+    [
+        (
+            "linux_kernel",
+            [
+                "Jan  2 10:00:00 host kernel: [ 12.345] usb 1-1: new device",
+                "Jan  2 10:00:01 host kernel: eth0 up",
+            ],
+            "logsource",
+            "host",
+        ),
+        (
+            "ruby_logger",
+            [
+                "I, [2024-01-02T10:00:00.123456 #4242]  INFO -- app: started",
+                "W, [2024-01-02T10:00:01.000001 #4242]  WARN -- app: slow",
+            ],
+            "pid",
+            "4242",
+        ),
+        (
+            "squid",
+            [
+                "1286536309.450     94 10.0.0.1 TCP_MISS/200 507 GET http://x/ - "
+                "DIRECT/1.2.3.4 text/html"
+            ]
+            * 2,
+            "status_code",
+            "200",
+        ),
+        (
+            "redismonlog",
+            ['1339518083.107412 [0 127.0.0.1:60866] "keys" "*"'] * 2,
+            "client",
+            "127.0.0.1:60866",
+        ),
+        (
+            "redislog",
+            ["1234:M 02 Jan 2024 10:00:00.123 * Ready to accept connections"] * 2,
+            "role",
+            "M",
+        ),
+    ],
+)
+def test_builtin_log_formats(
+    storage: Storage, tmp_path: Path, classification: str, lines: list[str], column: str, value: str
+) -> None:
+    s = classify(storage, write(tmp_path / "x.log", "".join(ln + "\n" for ln in lines)))
+    assert s.format.classification == classification
+    m = re.fullmatch(dict(s.format.serde_parameters)["input.regex"], lines[0])
+    assert m is not None and len(m.groups()) == len(s.columns)
+    assert m.group([n for n, _ in s.columns].index(column) + 1) == value

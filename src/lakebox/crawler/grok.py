@@ -194,4 +194,37 @@ BUILTIN_LOGS: tuple[tuple[str, CompiledGrok], ...] = (
         r"^(\w{3} +\d{1,2} \d{2}:\d{2}:\d{2}) (\S+) kernel: (?:\[ *(\d+\.\d+)\] )?(.*)$",
         ("timestamp", "logsource", "uptime", "message"),
     ),
+    _log(
+        "ruby_logger",
+        r"^([DIWEFA]), \[([^\] ]+) #(\d+)\] +(\w+) -- ([^:]*): (.*)$",
+        ("severity", "timestamp", "pid", "loglevel", "progname", "message"),
+    ),
+    _log(
+        "squid",
+        r"^(\d+\.\d+) +(\d+) (\S+) (\w+)/(\d{3}) (\d+) (\S+) (\S+) (\S+) (\w+)/(\S+) (\S+)$",
+        (
+            "timestamp",
+            "duration",
+            "client_address",
+            "cache_result",
+            "status_code",
+            "bytes",
+            "request_method",
+            "url",
+            "user",
+            "hierarchy_code",
+            "server",
+            "content_type",
+        ),
+    ),
+    _log(
+        "redismonlog",
+        r"^(\d+\.\d+) \[(\d+) ([^\]]+)\] (.*)$",
+        ("timestamp", "database", "client", "command"),
+    ),
+    _log(
+        "redislog",
+        r"^(\d+):([XCSM]) (\d{1,2} \w{3} \d{4} \d{2}:\d{2}:\d{2}\.\d{3}) ([.*#-]) (.*)$",
+        ("pid", "role", "timestamp", "loglevel", "message"),
+    ),
 )
