@@ -216,3 +216,31 @@ def test_crawled_table_answers_like_hand_written_ddl(
     hand = session.sql(query.format(t="hand")).fetchall()
     assert crawled == hand
     assert len(crawled) >= 2
+
+
+@pytest.mark.parametrize(
+    ("line", "column", "expected"),
+    [
+        ("I, [2024-01-02T10:00:00.123456 #4242]  INFO -- app: started", "message", "started"),
+        (
+            "1286536309.450     94 10.0.0.1 TCP_MISS/200 507 GET http://x/ - DIRECT/1.2.3.4 "
+            "text/html",
+            "url",
+            "http://x/",
+        ),
+        (
+            "1234:M 02 Jan 2024 10:00:00.123 * Ready to accept connections",
+            "message",
+            "Ready to accept connections",
+        ),
+    ],
+)
+def test_crawled_log_tables_read_their_fields(
+    session: Session, config: LakeConfig, line: str, column: str, expected: str
+) -> None:
+    write(config.home / "data" / "logs" / "x.log", f"{line}\n{line}\n")
+    service = CrawlerService(config)
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/logs/")]))
+    assert service.start_crawler("c").tables_created == ["logs"]
+    rows = session.sql(f"SELECT {column} FROM logs").fetchall()
+    assert rows == [(expected,), (expected,)]
