@@ -409,3 +409,35 @@ def test_current_table_columns_are_lower_case_and_odd_names_reported(
     assert table.serde_parameters["ion.customername.path_extractor"] == "(Item CustomerName)"
     assert json.loads(table.parameters["lakebox.skipped_attributes"]) == ["bad name"]
     assert session.sql("SELECT customername FROM people").fetchall() == [("Ann",)]
+
+
+@pytest.mark.parametrize("fmt", ["ION", "DYNAMODB_JSON"])
+def test_empty_table_export_has_one_empty_file_and_reads_as_no_rows(
+    exports: TableExports, lake: Lake, session: Session, tmp_path: Path, fmt: str
+) -> None:
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    desc = exports.export_table_to_point_in_time(
+        {
+            "TableArn": str(path),
+            "S3Bucket": "exp",
+            "ExportFormat": fmt,
+            "LakeboxCurrentManifest": True,
+        }
+    )["ExportDescription"]
+    assert desc["ExportStatus"] == "COMPLETED" and desc["ItemCount"] == 0
+    assert exported(lake, desc) == []
+    session.sql(
+        "CREATE EXTERNAL TABLE empty_export (item string) ROW FORMAT SERDE "
+        "'org.openx.data.jsonserde.JsonSerDe' STORED AS INPUTFORMAT "
+        "'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat' OUTPUTFORMAT "
+        "'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat' "
+        "LOCATION 's3://exp/AWSDynamoDB/current/'"
+        if fmt == "DYNAMODB_JSON"
+        else "CREATE EXTERNAL TABLE empty_export (id decimal) ROW FORMAT SERDE "
+        "'com.amazon.ionhiveserde.IonHiveSerDe' STORED AS INPUTFORMAT "
+        "'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat' OUTPUTFORMAT "
+        "'com.amazon.ionhiveserde.formats.IonOutputFormat' "
+        "LOCATION 's3://exp/AWSDynamoDB/current/'"
+    )
+    assert session.sql("SELECT count(*) FROM empty_export").fetchall() == [(0,)]

@@ -316,3 +316,27 @@ def test_exported_tables_return_source_rows_through_sql(
     result = session.sql(f"SELECT * FROM rds.{name} ORDER BY id")
     assert result.fetchall() == [tuple(c[3] for c in cols), tuple([2] + [None] * (len(cols) - 1))]
     assert result.columns == [c[0] for c in cols]
+
+
+def test_empty_tables_and_mixed_case_columns_are_queryable(
+    lake: Lake, session: Any, source: SourceDb, table_of: Any
+) -> None:
+    quote = "`" if source.dialect == "mysql" else '"'
+    empty = table_of("id INTEGER")
+    mixed = table_of(
+        f"id INTEGER, {quote}CustomerName{quote} VARCHAR(20)",
+        raw_inserts=["INSERT INTO {table} VALUES (1, 'Ann')"],
+    )
+    task = start_export_task(
+        lake,
+        {
+            "ExportTaskIdentifier": f"m-{mixed.replace('_', '-')}",
+            "SourceArn": source.url,
+            "S3BucketName": "snap",
+            "ExportOnly": [source.only(empty), source.only(mixed)],
+            "CatalogDatabase": "mixed",
+        },
+    )
+    assert task["Status"] == "COMPLETE", task
+    assert session.sql(f"SELECT count(*) FROM mixed.{empty}").fetchall() == [(0,)]
+    assert session.sql(f"SELECT id, customername FROM mixed.{mixed}").fetchall() == [(1, "Ann")]

@@ -70,6 +70,7 @@ class ColumnExport:
 class TableReport:
     target: str  # database.schema.table
     columns: list[ColumnExport]
+    location: str = ""  # the table's folder (above the batch folders)
     status: str = "IN_PROGRESS"
     rows: int = 0
     bytes: int = 0
@@ -530,7 +531,8 @@ class SnapshotExports:
             report.warning = f"{target}: unsupported column types exported as text: " + ", ".join(
                 f"{c.name} ({c.original_type})" for c in bad
             )
-        folder = f"{root}/{source.database}/{label}.{name}/1"
+        report.location = f"{root}/{source.database}/{label}.{name}/"
+        folder = report.location + "1"
         convs = [_converter(c.hive_type) for c in columns]
         schema_arrow = pa.schema([pa.field(c.name, arrow_type(c.hive_type)) for c in columns])
         try:
@@ -607,9 +609,6 @@ class SnapshotExports:
         for r in reports:
             _, schema, name = r.target.split(".", 2)
             table_name = name if len(schemas) == 1 else f"{schema}_{name}"
-            location = r.files[0].rsplit("/", 2)[0] + "/" if r.files else None
-            if location is None:
-                continue
             table = Table(
                 db_name,
                 table_name.lower(),
@@ -617,7 +616,7 @@ class SnapshotExports:
                     Column(c.name.lower(), c.hive_type, f"source type {c.original_type}")
                     for c in r.columns
                 ],
-                location=location,
+                location=r.location,
                 serde_library=PARQUET_SERDE,
                 input_format=PARQUET_INPUT,
                 output_format=PARQUET_OUTPUT,
