@@ -94,13 +94,13 @@ class StoredTokenBroker(TokenBroker):
             super().failure(token, error or "", cause or "")
 
     def success(self, token: str, output: Any) -> bool:
-        if self._get(token) is not None and not super().success(token, output):
-            return False
+        if self._get(token) is not None:
+            return super().success(token, output)
         return self.store.answer_token(token, "SUCCEEDED", _dumps(output), None, None)
 
     def failure(self, token: str, error: str, cause: str) -> bool:
-        if self._get(token) is not None and not super().failure(token, error, cause):
-            return False
+        if self._get(token) is not None:
+            return super().failure(token, error, cause)
         return self.store.answer_token(token, "FAILED", None, error, cause)
 
     def heartbeat(self, token: str, when: datetime) -> bool:

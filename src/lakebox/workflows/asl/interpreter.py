@@ -1020,11 +1020,12 @@ class Interpreter:
         results: list[Any] = [None] * len(jobs)
         failures: list[StatesError] = []
         lock = threading.Lock()
+        traces = [Trace(frame.trace.last) for _ in jobs]
 
         def run_one(index: int) -> None:
             machine, value, item = jobs[index]
             sub = _Frame(
-                Trace(frame.trace.last),
+                traces[index],
                 Scope(frame.scope),
                 group,
                 recorder or frame.recorder,
@@ -1087,6 +1088,8 @@ class Interpreter:
                         error, StatesError | _BranchCancelled | ExecutionAborted | ExecutionTimedOut
                     ):
                         raise error
+        if recorder is None:
+            frame.trace.last = max([frame.trace.last, *(t.last for t in traces)])
         self._check(frame)
         if failures and (
             tolerance is None or self._beyond_tolerance(tolerance, len(failures), len(jobs))
