@@ -27,3 +27,17 @@ def test_resolution_by_name_arn_and_import_path() -> None:
 def test_unknown_transforms_fail_clearly(ref: str) -> None:
     with pytest.raises(InvalidRequestError):
         resolve_transform(ref)
+
+
+def test_flatten_transform_keeps_exact_number_text() -> None:
+    import base64
+
+    from lakebox.ingest.transforms import flatten_json_transform
+
+    raw = b'{"a": {"b": 1234567890123456789012345678901234.5678, "s": "x\\u0000y"}, "n": 1e2}'
+    event = {"records": [{"recordId": "r1", "data": base64.b64encode(raw).decode()}]}
+    [out] = flatten_json_transform(event, None)["records"]
+    assert out["result"] == "Ok"
+    assert base64.b64decode(out["data"]) == (
+        b'{"a_b":1234567890123456789012345678901234.5678,"a_s":"x\\u0000y","n":1e2}\n'
+    )

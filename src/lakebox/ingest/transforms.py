@@ -15,6 +15,8 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -78,12 +80,19 @@ def flatten(doc: dict[str, Any], sep: str = "_") -> dict[str, Any]:
 def flatten_json_transform(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Built-in transform: flattens each JSON object record; other records fail."""
     results = []
+    # Fractional numbers travel as marked strings and are unquoted again, so a 38-digit
+    # decimal keeps its exact text (json would round it through a float).
+    token = uuid.uuid4().hex
+    marked = re.compile(r'"\\u0000' + token + r':([^"]*)"')
     for rec in event["records"]:
         try:
-            doc = json.loads(base64.b64decode(rec["data"]))
+            doc = json.loads(
+                base64.b64decode(rec["data"]), parse_float=lambda s: f"\x00{token}:{s}"
+            )
             if not isinstance(doc, dict):
                 raise ValueError("record is not a JSON object")
-            data = json.dumps(flatten(doc), separators=(",", ":")).encode() + b"\n"
+            text = json.dumps(flatten(doc), separators=(",", ":"))
+            data = marked.sub(r"\1", text).encode() + b"\n"
             results.append(
                 {
                     "recordId": rec["recordId"],
