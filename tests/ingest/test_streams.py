@@ -752,3 +752,27 @@ def test_update_destination_bumps_version_and_checks_it(
             CurrentDeliveryStreamVersionId="2",
             ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 500}},
         )
+
+
+def test_dropped_schema_table_sends_records_to_error_prefix(
+    streams: DeliveryStreams, lake: Lake, make_table: TableMaker
+) -> None:
+    make_table("gone", [("id", "int")], "s3://lake/gone/")
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="gone/",
+            DataFormatConversionConfiguration={
+                "Enabled": True,
+                "SchemaConfiguration": {"DatabaseName": "default", "TableName": "gone"},
+            },
+        ),
+    )
+    lake.catalog.drop_table("default", "gone")
+    streams.put("s", {"id": 1})
+    report = streams.flush("s")
+    assert report.objects == [] and report.failed == 1
+    [err] = report.error_objects
+    assert err.startswith("s3://lake/format-conversion-failed/")
+    assert lines(lake, err)[0]["errorCode"] == "DataFormatConversion.InvalidSchema"
+    assert streams.flush("s").records == 0

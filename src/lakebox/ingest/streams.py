@@ -377,6 +377,7 @@ class _Delivery:
         self.uid = stream_uid
         self.failures: list[_Failure] = []
         self.dropped = 0
+        self._conv: RecordConverter | str | None = None
 
     def object_name(self, oldest_ms: int) -> str:
         t = _utc(oldest_ms)
@@ -607,17 +608,27 @@ class _Delivery:
         except EntityNotFoundError:
             return None
 
+    def _converter(self) -> RecordConverter | str:
+        """The schema converter, built once per delivery (or why there is none)."""
+        if self._conv is None:
+            conv = self.cfg.conversion
+            assert conv is not None
+            try:
+                table = self.catalog.get_table(conv.database, conv.table)
+                self._conv = RecordConverter(table.columns)
+            except EntityNotFoundError as err:
+                self._conv = str(err)
+        return self._conv
+
     def _body(self, group: list[_Item]) -> bytes | None:
         conv = self.cfg.conversion
         if conv is None:
             return self._compress(b"".join(i.data for i in group)) if group else None
-        try:
-            table = self.catalog.get_table(conv.database, conv.table)
-        except EntityNotFoundError as err:
+        converter = self._converter()
+        if isinstance(converter, str):
             for i in group:
-                self._conversion_failure(i, "DataFormatConversion.InvalidSchema", str(err))
+                self._conversion_failure(i, "DataFormatConversion.InvalidSchema", converter)
             return None
-        converter = RecordConverter(table.columns)
         rows = []
         for i in group:
             try:
