@@ -30,7 +30,7 @@ schedule_app = typer.Typer(
     help="EventBridge Scheduler-style schedules that start workflows.", no_args_is_help=True
 )
 
-out = Console()
+out = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 T = TypeVar("T")
 
