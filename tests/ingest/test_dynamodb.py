@@ -61,12 +61,12 @@ def test_inference_widens_decimal_scale_and_reports_conflicts() -> None:
     inf = TypeInference()
     inf.add({"a": {"N": "1"}, "b": {"S": "x"}, "m": {"M": {"p": {"N": "1"}}}})
     inf.add({"a": {"N": "1.25"}, "b": {"N": "2"}, "m": {"M": {"q": {"S": "s"}}}})
-    assert inf.types == {
+    assert inf.final_types() == {
         "a": "decimal(38,2)",
         "b": "string",
         "m": "struct<p:decimal(38,0),q:string>",
     }
-    assert inf.conflicts == {"b": {"string", "decimal(38,0)"}}
+    assert inf.conflicts == {"b": {"string", "decimal"}}
 
 
 def test_json_shape_of_mixed_attribute_is_a_union_struct() -> None:
@@ -75,3 +75,11 @@ def test_json_shape_of_mixed_attribute_is_a_union_struct() -> None:
     inf.add({"a": {"S": "x"}})
     assert inf.types == {"a": "struct<n:string,s:string>"}
     assert json_shape({"L": [{"S": "a"}]}) == "struct<l:array<struct<s:string>>>"
+
+
+def test_decimal_precision_covers_whole_digits_and_scale() -> None:
+    inf = TypeInference()
+    inf.add({"a": {"N": BIG}, "b": {"NS": ["1.5", "22"]}})
+    inf.add({"a": {"N": "0.25"}})
+    assert inf.final_types() == {"a": "decimal(38,0)", "b": "array<decimal(38,1)>"}
+    assert "needs more than 38 digits" in next(iter(inf.conflicts["a"]))

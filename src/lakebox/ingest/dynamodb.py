@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import decimal
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -182,9 +183,21 @@ def _scale(text: str) -> int:
     return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
+def _number_type(text: str) -> str:
+    """``decimal(p,s)`` with exactly the digits this number needs (widened later)."""
+    t = decimal.Decimal(text).as_tuple()
+    exponent = t.exponent if isinstance(t.exponent, int) else 0
+    scale = max(0, -exponent)
+    whole = max(len(t.digits) + exponent, 1)
+    return f"decimal({whole + scale},{scale})"
+
+
+_DECIMAL = re.compile(r"decimal\((\d+),(\d+)\)")
+
+
 class TypeInference:
     """Hive types for attributes seen across an export's items. Numbers become
-    ``decimal(38,s)`` with the largest scale seen; attributes whose type varies become
+    ``decimal(38,s)`` with the largest scale seen (``final_types``); attributes whose type varies become
     ``string`` (reported, since Athena cannot read mixed types as one column)."""
 
     def __init__(self, shape: bool = False) -> None:
@@ -201,13 +214,35 @@ class TypeInference:
             merged = found if prev is None else merge(prev, found)
             if merged is None:
                 assert prev is not None
-                self.conflicts.setdefault(name, set()).update({prev, found})
+                self.conflicts.setdefault(name, set()).update(
+                    _DECIMAL.sub("decimal", t) for t in (prev, found)
+                )
                 merged = "string"
             self.types[name] = merged
 
     def add_all(self, items: Iterable[dict[str, Typed]]) -> None:
         for item in items:
             self.add(item)
+
+    def final_types(self) -> dict[str, str]:
+        """Column types: every decimal widened to precision 38 with the largest scale
+        seen; when whole digits and scale together need more than 38, the scale gives way
+        (fractional digits are rounded) and the attribute is reported."""
+        out = {}
+        for name, typ in self.types.items():
+
+            def widen(m: re.Match[str], name: str = name) -> str:
+                precision, scale = int(m.group(1)), int(m.group(2))
+                if precision <= 38:
+                    return f"decimal(38,{scale})"
+                whole = precision - scale
+                self.conflicts.setdefault(name, set()).add(
+                    f"decimal({precision},{scale}) needs more than 38 digits"
+                )
+                return f"decimal(38,{max(0, 38 - whole)})"
+
+            out[name] = _DECIMAL.sub(widen, typ)
+        return out
 
 
 def json_shape(av: Typed) -> str:
@@ -238,7 +273,7 @@ def infer(av: Typed) -> str | None:
     if kind == "S":
         return "string"
     if kind == "N":
-        return f"decimal(38,{_scale(value)})"
+        return _number_type(value)
     if kind == "BOOL":
         return "boolean"
     if kind == "B":
@@ -248,7 +283,11 @@ def infer(av: Typed) -> str | None:
     if kind == "SS":
         return "array<string>"
     if kind == "NS":
-        return f"array<decimal(38,{max((_scale(x) for x in value), default=0)})>"
+        inner_n: str | None = None
+        for x in value:
+            number = _number_type(x)
+            inner_n = number if inner_n is None else merge(inner_n, number)
+        return f"array<{inner_n or 'decimal(38,0)'}>"
     if kind == "BS":
         return "array<binary>"
     if kind == "L":
@@ -274,8 +313,11 @@ def infer(av: Typed) -> str | None:
 def merge(a: str, b: str) -> str | None:
     if a == b:
         return a
-    if a.startswith("decimal(38,") and b.startswith("decimal(38,"):
-        return f"decimal(38,{max(int(a[11:-1]), int(b[11:-1]))})"
+    da, db = _DECIMAL.fullmatch(a), _DECIMAL.fullmatch(b)
+    if da and db:
+        scale = max(int(da.group(2)), int(db.group(2)))
+        whole = max(int(da.group(1)) - int(da.group(2)), int(db.group(1)) - int(db.group(2)))
+        return f"decimal({whole + scale},{scale})"
     if a.startswith("array<") and b.startswith("array<"):
         inner = merge(a[6:-1], b[6:-1])
         return f"array<{inner}>" if inner else None

@@ -652,7 +652,7 @@ class TableExports:
         columns: list[Column] = []
         sources: dict[str, str] = {}
         skipped: list[str] = []
-        for attr, typ in sorted(inference.types.items()):
+        for attr, typ in sorted(inference.final_types().items()):
             col = attr.lower()
             if not _COLUMN.match(attr) or col in sources:
                 skipped.append(attr)
