@@ -291,3 +291,20 @@ def test_update_schedule(svc: WorkflowService, clock: ManualClock) -> None:
     assert svc.describe_execution(fired[0].execution_arn or "").output["in"] == {"v": 2}
     with pytest.raises(InvalidScheduleError):
         svc.update_schedule("s", expression="rate(2 minute)")
+
+
+def test_scheduler_loop_sleeps_until_each_slot(svc: WorkflowService, clock: ManualClock) -> None:
+    import threading
+
+    svc.create_schedule("quarter", "cron(0/15 * * * ? *)", "job")
+    fired = svc.run_scheduler(threading.Event(), poll_seconds=3600, max_rounds=4)
+    assert [(f.slot, f.skipped) for f in fired] == [
+        (START + timedelta(minutes=m), 0) for m in (15, 30, 45)
+    ]
+    assert clock.slept == [900.0, 900.0, 900.0, 900.0]
+    assert svc.next_due() == START + timedelta(hours=1)
+
+
+def test_next_fire_of_a_new_rate_schedule_is_now(svc: WorkflowService) -> None:
+    svc.create_schedule("r", "rate(10 minutes)", "job")
+    assert svc.next_fire_times("r", 2) == [START, START + timedelta(minutes=10)]

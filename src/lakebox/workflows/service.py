@@ -795,8 +795,9 @@ class WorkflowService:
         s = self.get_schedule(name)
         expr = sched.parse_expression(s.expression)
         anchor = s.start_date or s.creation_date
+        just_before = timedelta(microseconds=1)
         start = after or max(
-            self.clock.now(), s.last_fired_slot or anchor - timedelta(microseconds=1)
+            self.clock.now() - just_before, s.last_fired_slot or anchor - just_before
         )
         times = sched.fire_times(expr, start, count, sched.zone(s.timezone), anchor)
         return [t for t in times if s.end_date is None or t <= s.end_date]
@@ -869,11 +870,33 @@ class WorkflowService:
         self.store.set_last_execution(row.name, execution.arn)
         return Firing(row.name, slot, execution.arn, skipped)
 
-    def run_scheduler(self, stop: threading.Event, poll_seconds: float = 30.0) -> None:
-        """Loop ``run_due`` until ``stop`` is set (the ``schedule run --loop`` command)."""
-        while not stop.is_set():
-            self.run_due(wait=False)
-            self.clock.sleep(poll_seconds, stop)
+    def next_due(self) -> datetime | None:
+        """The earliest upcoming slot of any enabled schedule."""
+        upcoming = [
+            t
+            for s in self.list_schedules()
+            if s.state == "ENABLED"
+            for t in self.next_fire_times(s.name, 1)
+        ]
+        return min(upcoming, default=None)
+
+    def run_scheduler(
+        self, stop: threading.Event, poll_seconds: float = 30.0, max_rounds: int | None = None
+    ) -> list[Firing]:
+        """Fire schedules until ``stop`` is set (``lakebox schedule run --loop``): sleep until
+        the next slot (at most ``poll_seconds``, so new schedules are seen), fire, repeat.
+        Executions run on background threads so a long one does not delay other slots."""
+        fired: list[Firing] = []
+        rounds = 0
+        while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
+            rounds += 1
+            fired.extend(self.run_due(wait=max_rounds is not None))
+            nxt = self.next_due()
+            delay = poll_seconds
+            if nxt is not None:
+                delay = min(poll_seconds, max(0.0, (nxt - self.clock.now()).total_seconds()))
+            self.clock.sleep(delay, stop)
+        return fired
 
 
 def utc(text: str) -> datetime:

@@ -556,10 +556,10 @@ class Interpreter:
         sv: dict[str, Any],
         frame: _Frame,
     ) -> Any:
+        """A matched rule's Output wins over the state's; both Assign blocks apply."""
         output = raw
-        source = rule if rule is not None and ("Output" in rule or "Assign" in rule) else state
-        if "Output" in source:
-            output = self._ata(source["Output"], sv, frame, "Output")
+        if rule is not None and "Output" in rule:
+            output = self._ata(rule["Output"], sv, frame, "Output")
         elif "Output" in state:
             output = self._ata(state["Output"], sv, frame, "Output")
         assigned: dict[str, Any] = {}
