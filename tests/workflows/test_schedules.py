@@ -299,7 +299,7 @@ def test_scheduler_loop_sleeps_until_each_slot(svc: WorkflowService, clock: Manu
     svc.create_schedule("quarter", "cron(0/15 * * * ? *)", "job")
     fired = svc.run_scheduler(threading.Event(), poll_seconds=3600, max_rounds=4)
     assert [(f.slot, f.skipped) for f in fired] == [
-        (START + timedelta(minutes=m), 0) for m in (15, 30, 45)
+        (START + timedelta(minutes=m), 0) for m in (0, 15, 30, 45)
     ]
     assert clock.slept == [900.0, 900.0, 900.0, 900.0]
     assert svc.next_due() == START + timedelta(hours=1)
