@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pyarrow.orc as orc
@@ -776,3 +777,23 @@ def test_dropped_schema_table_sends_records_to_error_prefix(
     assert err.startswith("s3://lake/format-conversion-failed/")
     assert lines(lake, err)[0]["errorCode"] == "DataFormatConversion.InvalidSchema"
     assert streams.flush("s").records == 0
+
+
+def test_failed_delivery_does_not_fail_the_put_and_is_retried(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path
+) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="r/", BufferingHints={"IntervalInSeconds": 0}
+        ),
+    )
+    (lake_home / "lake").write_text("a file where the bucket folder should be")
+    resp = streams.put_record("s", {"Data": b"kept"})
+    assert resp["RecordId"]
+    assert streams.last_delivery_error is not None
+    (lake_home / "lake").unlink()
+    report = streams.flush("s")
+    assert report.records == 1
+    [uri] = report.objects
+    assert lake.storage.read_bytes(uri) == b"kept"

@@ -772,6 +772,8 @@ class DeliveryStreams:
         #: write-ahead logs by stream uid (a re-created stream gets a new one)
         self._wals: dict[str, WriteAheadLog] = {}
         self._configs: dict[str, tuple[tuple[int, int, int], StreamConfig, str]] = {}
+        #: why the last delivery started by a put failed (the put itself succeeded)
+        self.last_delivery_error: Exception | None = None
 
     # -- helpers --------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
@@ -1047,7 +1049,12 @@ class DeliveryStreams:
         now = int(time.time() * 1000)
         with self._locked(name) as (cfg, wal, state, uid):
             seqs = wal.append([(now, d) for d in datas], state)
-            self._maybe_deliver(cfg, wal, state, uid)
+            try:
+                self._maybe_deliver(cfg, wal, state, uid)
+            except (LakeboxError, OSError) as err:
+                # The records are durable and acknowledged; failing the put would make the
+                # caller retry and deliver them twice. The next flush retries the delivery.
+                self.last_delivery_error = err
         return [record_id(uid, s) for s in seqs]
 
     def _maybe_deliver(
