@@ -859,7 +859,7 @@ def test_execution_timeout(run: Runner) -> None:
     definition = machine({"W": {"Type": "Wait", "Seconds": 100, "End": True}}, TimeoutSeconds=60)
     out = run(definition)
     assert (out.status, out.error) == ("TIMED_OUT", "States.Timeout")
-    assert run.types(out)[-1] == "ExecutionTimedOut"
+    assert run.types(out)[-2:] == ["WaitStateAborted", "ExecutionTimedOut"]
 
 
 def test_variables_assign_and_read_jsonpath(run: Runner) -> None:

@@ -486,6 +486,12 @@ class WorkflowService:
         result.update({"Error": child.error, "Cause": child.cause})
         raise StatesError("States.TaskFailed", _dumps(result))
 
+    def start_sync_execution(
+        self, state_machine: str, input: Any = None, name: str | None = None
+    ) -> Execution:
+        """StartSyncExecution (Express workflows): run to the end and return the outcome."""
+        return self.start_execution(state_machine, input, name, wait=True)
+
     def wait_for(self, arn: str, timeout: float | None = None) -> Execution:
         """Block until an execution started with ``wait=False`` in this process is done."""
         running = self._running.get(arn)

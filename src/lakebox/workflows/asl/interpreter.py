@@ -420,7 +420,12 @@ class Interpreter:
                 {"name": name, "input": _dump(value), "inputDetails": {"truncated": False}},
             )
             handler = _HANDLERS[kind]
-            output, nxt = handler(self, name, state, value, entered, frame)
+            try:
+                output, nxt = handler(self, name, state, value, entered, frame)
+            except (ExecutionAborted, ExecutionTimedOut):
+                if kind in ("Task", "Wait", "Parallel", "Map"):
+                    frame.recorder.add(frame.trace, f"{kind}StateAborted")
+                raise
             if kind == "Fail":
                 raise AssertionError("Fail states always raise")
             frame.recorder.add(
