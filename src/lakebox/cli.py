@@ -15,14 +15,21 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
+from lakebox.ingest.cli import stream_app
 from lakebox.session import Result, Session, connect
+from lakebox.workflows.cli import schedule_app, workflow_app
+
+if TYPE_CHECKING:
+    from lakebox.query.model import QueryExecution
+    from lakebox.query.service import QueryService
 
 app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",
@@ -123,13 +130,17 @@ def _bytes(n: int) -> str:
 def sql(
     query: Annotated[str | None, typer.Argument(help="One or more statements.")] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="Run a SQL script.")] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.table,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] = (
+        OutputFormat.table
+    ),
     home: HomeOpt = None,
     database: DbOpt = "default",
+    workgroup: Annotated[str, typer.Option("--workgroup", "-w", help="Workgroup.")] = "primary",
+    output_location: Annotated[
+        str | None, typer.Option("--output-location", help="Where result files go.")
+    ] = None,
 ) -> None:
-    """Run Athena SQL: DDL, queries, SHOW / DESCRIBE."""
+    """Run Athena SQL (DDL, queries, CTAS / INSERT / UNLOAD) as query executions."""
     if file is None and query is None:
         err_console.print("[bold red]error:[/] give a statement or --file script.sql")
         raise typer.Exit(2)
@@ -141,23 +152,43 @@ def sql(
             raise typer.Exit(2) from None
     else:
         text = query or ""
-    session = _session(home, database)
     from lakebox.sql.split import split_statements
 
+    service = _service(home)
     statements = _guard(lambda: split_statements(text))
-    script = file is not None
+    current = database
     for st in statements:
-        result = _guard(partial(_run_at, session, st.text, st.line, script))
-        print_result(result, fmt)
+        qe, result = _guard(partial(service.run, st.text, current, workgroup, output_location))
+        if qe.state != "SUCCEEDED":
+            where = f"statement starting at line {st.line}: " if file is not None else ""
+            err_console.print(
+                f"[bold red]error:[/] {where}{qe.state_change_reason}", highlight=False
+            )
+            _execution_line(qe, stderr=True)
+            raise typer.Exit(1)
+        if result is not None:
+            print_result(result, fmt, summary=False)
+            if result.kind == "UTILITY" and result.message.startswith("database: "):
+                current = result.message.removeprefix("database: ")
+        if fmt is OutputFormat.table:
+            _execution_line(qe)
 
 
-def _run_at(session: Session, text: str, line: int, script: bool) -> Result:
-    try:
-        return session.sql(text)
-    except LakeboxError as err:
-        if script:
-            err.message = f"statement starting at line {line}: {err.message}"
-        raise
+def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
+    scanned = _bytes(qe.data_scanned_bytes)
+    rows = f"{qe.rows} rows, " if qe.rows is not None and qe.statement_type == "DML" else ""
+    text = (
+        f"[dim]{qe.query_execution_id} · {qe.state} · {rows}{qe.total_ms} ms · "
+        f"{scanned} scanned · ${qe.cost_usd:.6f}[/]"
+    )
+    (err_console if stderr else out).print(text, highlight=False)
+
+
+def _service(home: Path | None) -> QueryService:
+    from lakebox.query.service import QueryService
+
+    session = _session(home)
+    return QueryService(session.lake)
 
 
 @app.command()
@@ -241,6 +272,192 @@ def catalog_partitions(
         out.print(row[0], highlight=False, markup=False)
 
 
+workgroup_app = typer.Typer(
+    help="Athena-style workgroups: limits, result locations, usage.", no_args_is_help=True
+)
+app.add_typer(workgroup_app, name="workgroup")
+query_app = typer.Typer(help="Query executions by id.", no_args_is_help=True)
+app.add_typer(query_app, name="query")
+
+CutoffOpt = Annotated[
+    int | None,
+    typer.Option("--bytes-scanned-cutoff", help="Cancel queries scanning more (>= 10 MB)."),
+]
+
+
+@workgroup_app.command("create")
+def workgroup_create(
+    name: str,
+    output_location: Annotated[str | None, typer.Option("--output-location")] = None,
+    enforce: Annotated[bool, typer.Option("--enforce/--no-enforce")] = False,
+    cutoff: CutoffOpt = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    disabled: Annotated[bool, typer.Option("--disabled")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Create a workgroup."""
+    service = _service(home)
+    _guard(
+        lambda: service.create_work_group(
+            name,
+            description,
+            output_location,
+            enforce,
+            cutoff,
+            "DISABLED" if disabled else "ENABLED",
+        )
+    )
+    out.print(f"created workgroup {name}")
+
+
+@workgroup_app.command("update")
+def workgroup_update(
+    name: str,
+    output_location: Annotated[str | None, typer.Option("--output-location")] = None,
+    enforce: Annotated[bool | None, typer.Option("--enforce/--no-enforce")] = None,
+    cutoff: CutoffOpt = None,
+    no_cutoff: Annotated[bool, typer.Option("--no-cutoff", help="Remove the limit.")] = False,
+    state: Annotated[str | None, typer.Option("--state", help="ENABLED or DISABLED")] = None,
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Change a workgroup's settings."""
+    changes: dict[str, Any] = {}
+    if output_location is not None:
+        changes["output_location"] = output_location
+    if enforce is not None:
+        changes["enforce_configuration"] = enforce
+    if cutoff is not None or no_cutoff:
+        changes["bytes_scanned_cutoff_per_query"] = None if no_cutoff else cutoff
+    if state is not None:
+        changes["state"] = state.upper()
+    if description is not None:
+        changes["description"] = description
+    service = _service(home)
+    _guard(lambda: service.update_work_group(name, **changes))
+    out.print(f"updated workgroup {name}")
+
+
+@workgroup_app.command("delete")
+def workgroup_delete(name: str, home: HomeOpt = None) -> None:
+    """Delete a workgroup."""
+    service = _service(home)
+    _guard(lambda: service.delete_work_group(name))
+    out.print(f"deleted workgroup {name}")
+
+
+@workgroup_app.command("list")
+def workgroup_list(home: HomeOpt = None) -> None:
+    """Workgroups with their settings and usage."""
+    service = _service(home)
+    table = RichTable(
+        "name",
+        "state",
+        "output location",
+        "cutoff",
+        "queries",
+        "scanned",
+        "cost",
+        header_style="bold",
+    )
+    for wg in _guard(service.list_work_groups):
+        usage = service.usage(wg.name)
+        cutoff = (
+            _bytes(wg.bytes_scanned_cutoff_per_query) if wg.bytes_scanned_cutoff_per_query else "-"
+        )
+        table.add_row(
+            wg.name,
+            wg.state,
+            wg.output_location or "-",
+            cutoff,
+            str(usage.queries),
+            _bytes(usage.bytes_scanned),
+            f"${usage.cost_usd:.6f}",
+        )
+    out.print(table)
+
+
+@workgroup_app.command("show")
+def workgroup_show(name: str, home: HomeOpt = None) -> None:
+    """One workgroup as Athena's GetWorkGroup shape, with usage."""
+    service = _service(home)
+    wg = _guard(lambda: service.get_work_group(name))
+    usage = service.usage(name)
+    doc = {
+        "WorkGroup": wg.to_api(),
+        "Usage": {
+            "Queries": usage.queries,
+            "DataScannedInBytes": usage.bytes_scanned,
+            "CostUSD": round(usage.cost_usd, 9),
+        },
+    }
+    out.print_json(json.dumps(doc, default=str))
+
+
+@app.command()
+def history(
+    workgroup: Annotated[str | None, typer.Option("--workgroup", "-w")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n")] = 20,
+    home: HomeOpt = None,
+) -> None:
+    """Recent query executions: state, duration, data scanned, cost."""
+    service = _service(home)
+    table = RichTable(
+        "id",
+        "state",
+        "submitted",
+        "duration",
+        "scanned",
+        "cost",
+        "workgroup",
+        "query",
+        header_style="bold",
+    )
+    for qe in _guard(lambda: service.history(workgroup, limit)):
+        submitted = dt.datetime.fromtimestamp(qe.submission_time).strftime("%Y-%m-%d %H:%M:%S")
+        query = " ".join(qe.query.split())
+        table.add_row(
+            qe.query_execution_id,
+            qe.state,
+            submitted,
+            f"{qe.total_ms} ms",
+            _bytes(qe.data_scanned_bytes),
+            f"${qe.cost_usd:.6f}",
+            qe.workgroup,
+            query[:60] + ("…" if len(query) > 60 else ""),
+        )
+    out.print(table)
+
+
+@query_app.command("get")
+def query_get(query_id: str, home: HomeOpt = None) -> None:
+    """GetQueryExecution for one id."""
+    service = _service(home)
+    qe = _guard(lambda: service.get_query_execution(query_id))
+    out.print_json(json.dumps({"QueryExecution": qe.to_api()}, default=str))
+
+
+@query_app.command("results")
+def query_results(
+    query_id: str,
+    next_token: Annotated[str | None, typer.Option("--next-token")] = None,
+    max_results: Annotated[int, typer.Option("--max-results")] = 1000,
+    home: HomeOpt = None,
+) -> None:
+    """GetQueryResults: one page of a finished query's results, read from its result file."""
+    service = _service(home)
+    page = _guard(lambda: service.get_query_results(query_id, next_token, max_results))
+    out.print_json(json.dumps(page, default=str))
+
+
+@query_app.command("stop")
+def query_stop(query_id: str, home: HomeOpt = None) -> None:
+    """StopQueryExecution."""
+    service = _service(home)
+    _guard(lambda: service.stop_query_execution(query_id))
+    out.print(f"stop requested for {query_id}")
+
+
 @app.command()
 def demo(
     home: Annotated[Path, typer.Option("--home", help="Where to build the demo lake.")] = Path(
@@ -253,17 +470,10 @@ def demo(
     _guard(lambda: run_demo(home, out))
 
 
-def _mount_optional() -> None:
-    """Sub-commands of packages that register a Typer app."""
-    try:
-        from lakebox.workflows.cli import schedule_app, workflow_app
-    except ImportError:
-        return
-    app.add_typer(workflow_app, name="workflow")
-    app.add_typer(schedule_app, name="schedule")
-
-
-_mount_optional()
+app.add_typer(workflow_app, name="workflow")
+app.add_typer(schedule_app, name="schedule")
+app.add_typer(crawler_app, name="crawler")
+app.add_typer(stream_app, name="stream")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
+import lakebox.engine.compaction  # noqa: F401  (registers the compacted-copy scan rewriter)
 from lakebox.catalog.model import Column, Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.catalog.types import athena_type_from_arrow
@@ -90,6 +91,7 @@ class ExecutionControl:
         self.stop_reason: str | None = None
         self.bytes_read = 0
         self.planned_bytes = 0
+        self.estimate = 0.0
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -110,7 +112,9 @@ class ExecutionControl:
         with self._lock:
             con, self._con = self._con, None
         if con is not None and self.measure:
-            self.bytes_read = max(self.bytes_read, _bytes_read(con))
+            measured = _bytes_read(con) if self.stop_reason is None else 0
+            # an interrupted query leaves no profile: count what progress says it read
+            self.bytes_read = max(self.bytes_read, measured, int(self.estimate))
 
     def stop(self, reason: str) -> None:
         """Interrupt the engine work (from any thread)."""
@@ -131,6 +135,7 @@ class ExecutionControl:
         if progress < 0:
             return 0.0
         estimate = self.planned_bytes * min(progress, 100.0) / 100.0
+        self.estimate = max(self.estimate, estimate)
         if self.cutoff_bytes is not None and estimate > self.cutoff_bytes:
             self.stop(
                 f"Query exhausted the data scanned limit of {self.cutoff_bytes} bytes "
@@ -199,6 +204,9 @@ class Lake:
                 Database(config.default_database, description="Default database"),
                 if_not_exists=True,
             )
+        from lakebox.query.journal import recover_writes
+
+        recover_writes(self)
 
     def session(self, database: str | None = None) -> Session:
         return Session(self, database or self.config.default_database)

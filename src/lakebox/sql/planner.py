@@ -39,6 +39,8 @@ class ScanStats:
     tables: list[str] = field(default_factory=list)
     file_uris: list[str] = field(default_factory=list)
     data_files: list[DataFile] = field(default_factory=list, repr=False)
+    #: tables whose scan a SCAN_REWRITER served (e.g. from a compacted copy)
+    rewritten: list[str] = field(default_factory=list)
 
     def add(self, table: str, files: list[DataFile], partitions: int) -> None:
         self.tables.append(table)
@@ -173,6 +175,7 @@ class Planner:
         for rewrite in SCAN_REWRITERS:
             sql = rewrite(self.ctx, table, partitions)
             if sql is not None:
+                self.stats.rewritten.append(table.qualified_name)
                 break
         self.views.append((name, sql if sql is not None else self.scan_sql(table, partitions)))
         self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}

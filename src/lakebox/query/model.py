@@ -1,0 +1,145 @@
+"""Query executions and workgroups, shaped after Athena's API objects."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "QUEUED",
+    "RUNNING",
+    "SUCCEEDED",
+    "FAILED",
+    "CANCELLED",
+)
+FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+MB = 1024 * 1024
+TB = 1024 * 1024 * MB
+PRICE_PER_TB_USD = 5.0
+MIN_BILLED_MB = 10
+MIN_CUTOFF_BYTES = 10 * MB
+
+
+def query_cost_usd(bytes_scanned: int, statement_type: str, state: str) -> float:
+    """Athena's price: $5 per TB scanned, rounded up to the MB, 10 MB minimum per query;
+    DDL and failed queries are free, cancelled queries pay for what they scanned."""
+    if statement_type != "DML" or state not in (SUCCEEDED, CANCELLED):
+        return 0.0
+    billed_mb = max(math.ceil(bytes_scanned / MB), MIN_BILLED_MB)
+    return billed_mb * PRICE_PER_TB_USD / (TB / MB)
+
+
+@dataclass
+class QueryExecution:
+    query_execution_id: str
+    query: str
+    workgroup: str
+    database: str
+    output_location: str
+    statement_type: str = "DML"
+    state: str = QUEUED
+    state_change_reason: str | None = None
+    error_type: str | None = None
+    submission_time: float = field(default_factory=time.time)
+    start_time: float | None = None
+    completion_time: float | None = None
+    data_scanned_bytes: int = 0
+    engine_execution_ms: int = 0
+    queue_ms: int = 0
+    total_ms: int = 0
+    rows: int | None = None
+    client_request_token: str | None = None
+    reused_previous_result: bool = False
+    result_fingerprint: str | None = None
+    pid: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def cost_usd(self) -> float:
+        return query_cost_usd(self.data_scanned_bytes, self.statement_type, self.state)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> QueryExecution:
+        return cls(**data)
+
+    def to_api(self) -> dict[str, Any]:
+        """The GetQueryExecution shape (times as epoch seconds)."""
+        status: dict[str, Any] = {"State": self.state, "SubmissionDateTime": self.submission_time}
+        if self.completion_time is not None:
+            status["CompletionDateTime"] = self.completion_time
+        if self.state_change_reason:
+            status["StateChangeReason"] = self.state_change_reason
+        if self.error_type:
+            status["AthenaError"] = {
+                "ErrorType": self.error_type,
+                "ErrorMessage": self.state_change_reason or "",
+            }
+        return {
+            "QueryExecutionId": self.query_execution_id,
+            "Query": self.query,
+            "StatementType": self.statement_type,
+            "ResultConfiguration": {"OutputLocation": self.output_location},
+            "ResultReuseConfiguration": {},
+            "QueryExecutionContext": {"Database": self.database, "Catalog": "awsdatacatalog"},
+            "Status": status,
+            "Statistics": {
+                "EngineExecutionTimeInMillis": self.engine_execution_ms,
+                "DataScannedInBytes": self.data_scanned_bytes,
+                "TotalExecutionTimeInMillis": self.total_ms,
+                "QueryQueueTimeInMillis": self.queue_ms,
+                "ResultReuseInformation": {"ReusedPreviousResult": self.reused_previous_result},
+            },
+            "WorkGroup": self.workgroup,
+        }
+
+
+@dataclass
+class WorkGroup:
+    name: str
+    description: str = ""
+    state: str = "ENABLED"
+    output_location: str | None = None
+    enforce_configuration: bool = False
+    bytes_scanned_cutoff_per_query: int | None = None
+    creation_time: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WorkGroup:
+        return cls(**data)
+
+    def to_api(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
+            "EnforceWorkGroupConfiguration": self.enforce_configuration,
+            "ResultConfiguration": (
+                {"OutputLocation": self.output_location} if self.output_location else {}
+            ),
+        }
+        if self.bytes_scanned_cutoff_per_query is not None:
+            config["BytesScannedCutoffPerQuery"] = self.bytes_scanned_cutoff_per_query
+        return {
+            "Name": self.name,
+            "State": self.state,
+            "Description": self.description,
+            "Configuration": config,
+            "CreationTime": self.creation_time,
+        }
+
+
+@dataclass
+class Usage:
+    workgroup: str
+    queries: int = 0
+    bytes_scanned: int = 0
+    cost_usd: float = 0.0

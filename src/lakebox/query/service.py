@@ -1,0 +1,477 @@
+"""QueryService: Athena's StartQueryExecution / GetQueryExecution / GetQueryResults /
+StopQueryExecution / ListQueryExecutions / BatchGetQueryExecution and workgroups, over a
+lake's sessions.
+
+Executions run on worker threads. A per-lake concurrency limit holds across processes:
+each running query holds one of N slot files locked with ``flock``; the others wait in
+QUEUED. Every state change is persisted, so history and results survive a restart, and
+executions left RUNNING by a process that died are marked FAILED when a service starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
+from typing import IO, Any
+
+import pyarrow as pa
+
+from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.query import results
+from lakebox.query.model import (
+    CANCELLED,
+    FAILED,
+    MIN_CUTOFF_BYTES,
+    RUNNING,
+    SUCCEEDED,
+    QueryExecution,
+    Usage,
+    WorkGroup,
+)
+from lakebox.query.store import QueryStore
+from lakebox.session import (
+    DEFAULT_OUTPUT_LOCATION,
+    ExecutionControl,
+    Lake,
+    QueryStoppedError,
+    Result,
+    Session,
+    StatementContext,
+)
+
+DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))
+POLL_SECONDS = 0.02
+
+
+class QueryService:
+    def __init__(self, lake: Lake, max_concurrency: int | None = None) -> None:
+        self.lake = lake
+        self.store = QueryStore(lake.config.metadata_dir / "queries.sqlite")
+        self.max_concurrency = max(1, max_concurrency or DEFAULT_CONCURRENCY)
+        self._slots = lake.config.metadata_dir / "query-slots"
+        self._slots.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.max_concurrency + 4, thread_name_prefix="lakebox-query"
+        )
+        self._controls: dict[str, ExecutionControl] = {}
+        self._futures: dict[str, Future[None]] = {}
+        self._results: dict[str, Result] = {}
+        self._lock = threading.Lock()
+        self.recover()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Mark executions whose process is gone as FAILED, never silently lost."""
+        count = 0
+        for qe in self.store.unfinished():
+            if qe.pid == os.getpid() or _alive(qe.pid):
+                continue
+            qe.state = FAILED
+            qe.error_type = "SYSTEM"
+            qe.state_change_reason = (
+                f"the lakebox process (pid {qe.pid}) running this query exited before it finished"
+            )
+            qe.completion_time = time.time()
+            self.store.save(qe)
+            count += 1
+        return count
+
+    def close(self) -> None:
+        for control in list(self._controls.values()):
+            control.stop("the query service was shut down")
+        self._pool.shutdown(wait=True)
+
+    # -- executions ---------------------------------------------------------------------
+    def start_query_execution(
+        self,
+        query: str,
+        database: str | None = None,
+        workgroup: str = "primary",
+        output_location: str | None = None,
+        client_request_token: str | None = None,
+        result_reuse_max_age_minutes: int | None = None,
+    ) -> str:
+        """Queue a statement and return its QueryExecutionId at once."""
+        qe = self._new_execution(query, database, workgroup, output_location, client_request_token)
+        stored = self.store.insert(qe)
+        if stored.query_execution_id != qe.query_execution_id:
+            if stored.query != qe.query or stored.database != qe.database:
+                raise InvalidRequestError(
+                    "IdempotentParameterMismatchException: the ClientRequestToken was "
+                    "already used with a different query"
+                )
+            return stored.query_execution_id
+        control = ExecutionControl(
+            cutoff_bytes=self.store.get_workgroup(qe.workgroup).bytes_scanned_cutoff_per_query,
+            measure=True,
+        )
+        with self._lock:
+            self._controls[qe.query_execution_id] = control
+            self._futures[qe.query_execution_id] = self._pool.submit(
+                self._run, qe, control, result_reuse_max_age_minutes
+            )
+        return qe.query_execution_id
+
+    def _new_execution(
+        self,
+        query: str,
+        database: str | None,
+        workgroup: str,
+        output_location: str | None,
+        client_request_token: str | None,
+    ) -> QueryExecution:
+        if not query.strip():
+            raise InvalidRequestError("QueryString must not be empty")
+        if client_request_token is not None and not 32 <= len(client_request_token) <= 128:
+            raise InvalidRequestError("ClientRequestToken must be 32 to 128 characters long")
+        wg = self.store.get_workgroup(workgroup)
+        if wg.state != "ENABLED":
+            raise InvalidRequestError(f"WorkGroup {workgroup} is disabled.")
+        location = (
+            (wg.output_location if wg.enforce_configuration else None)
+            or output_location
+            or wg.output_location
+            or DEFAULT_OUTPUT_LOCATION
+        )
+        qid = str(uuid.uuid4())
+        db = (database or self.lake.config.default_database).lower()
+        return QueryExecution(
+            qid,
+            query,
+            workgroup,
+            db,
+            results.result_uri(location, qid, "DML"),
+            client_request_token=client_request_token,
+            pid=os.getpid(),
+        )
+
+    def _run(
+        self, qe: QueryExecution, control: ExecutionControl, reuse_minutes: int | None
+    ) -> None:
+        try:
+            with self._slot(qe, control):
+                if control.stop_reason:
+                    raise QueryStoppedError(control.stop_reason)
+                qe.state, qe.start_time = RUNNING, time.time()
+                qe.queue_ms = int((qe.start_time - qe.submission_time) * 1000)
+                self.store.save(qe)
+                self._execute(qe, control, reuse_minutes)
+        except QueryStoppedError as err:
+            self._finish(qe, CANCELLED, str(err), "USER", control)
+        except LakeboxError as err:
+            self._finish(qe, FAILED, str(err), "USER", control)
+        except Exception as err:  # an engine bug must still end the execution
+            self._finish(qe, FAILED, f"internal error: {err!r}", "SYSTEM", control)
+        finally:
+            with self._lock:
+                self._controls.pop(qe.query_execution_id, None)
+                self._futures.pop(qe.query_execution_id, None)
+
+    def _execute(
+        self, qe: QueryExecution, control: ExecutionControl, reuse_minutes: int | None
+    ) -> None:
+        session = self.lake.session(qe.database)
+        base = qe.output_location.rsplit("/", 1)[0] + "/"
+        context = StatementContext(qe.query_execution_id, base, qe.workgroup, control)
+        if reuse_minutes and self._reuse(qe, session, reuse_minutes):
+            return
+        finished = threading.Event()
+        monitor = threading.Thread(target=self._watch, args=(control, finished), daemon=True)
+        monitor.start()
+        engine_start = time.perf_counter()
+        try:
+            result = session.sql(qe.query, context)
+        finally:
+            qe.engine_execution_ms = int((time.perf_counter() - engine_start) * 1000)
+            finished.set()
+            monitor.join()
+        qe.statement_type = result.kind
+        qe.data_scanned_bytes = 0 if result.kind != "DML" else data_scanned(result, control)
+        cutoff = control.cutoff_bytes
+        if cutoff is not None and qe.data_scanned_bytes > cutoff:
+            raise QueryStoppedError(
+                f"Query exhausted the data scanned limit of {cutoff} bytes "
+                "(BytesScannedCutoffPerQuery)"
+            )
+        qe.output_location = results.result_uri(base, qe.query_execution_id, result.kind)
+        results.write_results(self.lake.storage, qe.output_location, result.table, result.kind)
+        qe.rows = result.rowcount
+        if result.kind == "DML":
+            qe.result_fingerprint = self._fingerprint(result)
+        with self._lock:
+            self._results[qe.query_execution_id] = result
+        self._finish(qe, SUCCEEDED, None, None, control)
+
+    def _watch(self, control: ExecutionControl, finished: threading.Event) -> None:
+        """Poll engine progress so a scan cutoff stops the query while it runs."""
+        while not finished.wait(POLL_SECONDS) and not control.stop_reason:
+            control.check_progress()
+
+    def _finish(
+        self,
+        qe: QueryExecution,
+        state: str,
+        reason: str | None,
+        error_type: str | None,
+        control: ExecutionControl,
+    ) -> None:
+        qe.state = state
+        qe.state_change_reason = reason
+        qe.error_type = error_type
+        qe.completion_time = time.time()
+        qe.total_ms = int((qe.completion_time - qe.submission_time) * 1000)
+        if state == CANCELLED and qe.statement_type == "DML":
+            qe.data_scanned_bytes = max(qe.data_scanned_bytes, control.bytes_read)
+        self.store.save(qe)
+
+    @contextlib.contextmanager
+    def _slot(self, qe: QueryExecution, control: ExecutionControl) -> Iterator[None]:
+        """Hold one of the lake's N query slots (flock on slot files) while running."""
+        handle: IO[bytes] | None = None
+        while handle is None:
+            for i in range(self.max_concurrency):
+                fh = open(self._slots / f"slot-{i}.lock", "ab")  # noqa: SIM115
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    fh.close()
+                    continue
+                handle = fh
+                break
+            if handle is None:
+                if control.stop_reason:
+                    raise QueryStoppedError(control.stop_reason)
+                time.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            handle.close()
+
+    # -- result reuse -------------------------------------------------------------------
+    def _fingerprint(self, result: Result) -> str:
+        """Identifies the data a query read: the versions of its tables and every file's
+        URI, size and modification time."""
+        h = hashlib.sha256()
+        for name in sorted(set(result.stats.tables)):
+            db, _, tbl = name.partition(".")
+            t = self.lake.catalog.get_table(db, tbl)
+            h.update(f"{name}:{t.version}:{t.update_time}\n".encode())
+        for f in sorted(result.stats.data_files, key=lambda f: f.uri):
+            h.update(f"{f.uri}:{f.size}:{f.mtime}\n".encode())
+        return h.hexdigest()
+
+    def _reuse(self, qe: QueryExecution, session: Session, minutes: int) -> bool:
+        from lakebox.sql.dialect import parse_query
+
+        candidates = self.store.reusable(
+            qe.query, qe.database, qe.workgroup, time.time() - minutes * 60
+        )
+        if not candidates:
+            return False
+        tree = parse_query(qe.query)
+        try:
+            with session.planned(tree) as planned:
+                probe = Result(table=pa.table({}), stats=planned.stats)
+        except LakeboxError:
+            return False
+        current = self._fingerprint(probe)
+        for old in candidates:
+            if old.result_fingerprint == current and self.lake.storage.exists(old.output_location):
+                qe.output_location = old.output_location
+                qe.statement_type = old.statement_type
+                qe.rows = old.rows
+                qe.reused_previous_result = True
+                qe.result_fingerprint = current
+                self._finish(qe, SUCCEEDED, None, None, ExecutionControl())
+                return True
+        return False
+
+    # -- reading back -------------------------------------------------------------------
+    def get_query_execution(self, query_id: str) -> QueryExecution:
+        return self.store.get(query_id)
+
+    def wait(self, query_id: str, timeout: float | None = None) -> QueryExecution:
+        """Block until the execution reaches a final state (polling like a client would)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            future = self._futures.get(query_id)
+        if future is not None:
+            with contextlib.suppress(Exception):
+                future.result(timeout=timeout)
+        while True:
+            qe = self.store.get(query_id)
+            if qe.done:
+                return qe
+            if deadline is not None and time.monotonic() > deadline:
+                return qe
+            time.sleep(POLL_SECONDS)
+
+    def get_query_results(
+        self, query_id: str, next_token: str | None = None, max_results: int = results.MAX_PAGE
+    ) -> dict[str, Any]:
+        qe = self.store.get(query_id)
+        if qe.state != SUCCEEDED:
+            raise InvalidRequestError(
+                f"Query has not yet finished. Current state: {qe.state}"
+                if not qe.done
+                else f"Query did not succeed: {qe.state} ({qe.state_change_reason})"
+            )
+        page = results.read_page(
+            self.lake.storage, qe.output_location, qe.statement_type, next_token, max_results
+        )
+        return page
+
+    def result(self, query_id: str) -> Result | None:
+        """The in-memory Result of a query this service ran (None after a restart)."""
+        with self._lock:
+            return self._results.get(query_id)
+
+    def stop_query_execution(self, query_id: str) -> None:
+        qe = self.store.get(query_id)
+        if qe.done:
+            return
+        with self._lock:
+            control = self._controls.get(query_id)
+        if control is not None:
+            control.stop("Query cancelled by user")
+            return
+        qe.state, qe.state_change_reason = CANCELLED, "Query cancelled by user"
+        qe.completion_time = time.time()
+        self.store.save(qe)
+
+    def list_query_executions(
+        self, workgroup: str | None = None, max_results: int = 50, next_token: str | None = None
+    ) -> tuple[list[str], str | None]:
+        if not 0 < max_results <= 50:
+            raise InvalidRequestError("MaxResults must be between 1 and 50")
+        if workgroup is not None:
+            self.store.get_workgroup(workgroup)
+        offset = results.decode_token(next_token)
+        found = self.store.recent(workgroup, max_results + 1, offset)
+        token = results.encode_token(offset + max_results) if len(found) > max_results else None
+        return [q.query_execution_id for q in found[:max_results]], token
+
+    def batch_get_query_execution(
+        self, ids: list[str]
+    ) -> tuple[list[QueryExecution], list[dict[str, str]]]:
+        if not 1 <= len(ids) <= 50:
+            raise InvalidRequestError("QueryExecutionIds must hold 1 to 50 ids")
+        found, missing = [], []
+        for qid in ids:
+            try:
+                found.append(self.store.get(qid))
+            except InvalidRequestError as err:
+                missing.append(
+                    {
+                        "QueryExecutionId": qid,
+                        "ErrorCode": "INVALID_INPUT",
+                        "ErrorMessage": str(err),
+                    }
+                )
+        return found, missing
+
+    def history(self, workgroup: str | None = None, limit: int = 20) -> list[QueryExecution]:
+        return self.store.recent(workgroup, limit)
+
+    def run(
+        self,
+        query: str,
+        database: str | None = None,
+        workgroup: str = "primary",
+        output_location: str | None = None,
+    ) -> tuple[QueryExecution, Result | None]:
+        """Start and wait: the synchronous form the CLI uses."""
+        qid = self.start_query_execution(query, database, workgroup, output_location)
+        qe = self.wait(qid)
+        return qe, self.result(qid)
+
+    # -- workgroups ---------------------------------------------------------------------
+    def create_work_group(
+        self,
+        name: str,
+        description: str = "",
+        output_location: str | None = None,
+        enforce: bool = False,
+        bytes_scanned_cutoff: int | None = None,
+        state: str = "ENABLED",
+    ) -> WorkGroup:
+        wg = WorkGroup(name, description, state, output_location, enforce, bytes_scanned_cutoff)
+        _validate_workgroup(wg)
+        self.store.create_workgroup(wg)
+        return wg
+
+    def update_work_group(self, name: str, **changes: Any) -> WorkGroup:
+        wg = replace(self.store.get_workgroup(name), **changes)
+        _validate_workgroup(wg)
+        self.store.update_workgroup(wg)
+        return wg
+
+    def delete_work_group(self, name: str) -> None:
+        if name == "primary":
+            raise InvalidRequestError("The primary workgroup cannot be deleted")
+        self.store.delete_workgroup(name)
+
+    def get_work_group(self, name: str) -> WorkGroup:
+        return self.store.get_workgroup(name)
+
+    def list_work_groups(self) -> list[WorkGroup]:
+        return self.store.list_workgroups()
+
+    def usage(self, workgroup: str) -> Usage:
+        self.store.get_workgroup(workgroup)
+        usage = Usage(workgroup)
+        for qe in self.store.all_in(workgroup):
+            if not qe.done:
+                continue
+            usage.queries += 1
+            usage.bytes_scanned += qe.data_scanned_bytes
+            usage.cost_usd += qe.cost_usd
+        return usage
+
+
+def data_scanned(result: Result, control: ExecutionControl) -> int:
+    """Bytes the engine read. A scan served from a compacted copy reads the copy, not the
+    lake's files; such queries report the bytes of the original files they cover (what a
+    row-format scan reads in Athena), so a cache never makes a query look cheaper."""
+    if result.stats.rewritten:
+        return max(control.bytes_read, result.stats.bytes)
+    return control.bytes_read
+
+
+def _validate_workgroup(wg: WorkGroup) -> None:
+    if not wg.name or len(wg.name) > 128 or not all(c.isalnum() or c in "._-" for c in wg.name):
+        raise InvalidRequestError(
+            f"WorkGroup name {wg.name!r} must be 1-128 letters, digits, '.', '_' or '-'"
+        )
+    if wg.state not in ("ENABLED", "DISABLED"):
+        raise InvalidRequestError("State must be ENABLED or DISABLED")
+    cutoff = wg.bytes_scanned_cutoff_per_query
+    if cutoff is not None and cutoff < MIN_CUTOFF_BYTES:
+        raise InvalidRequestError(
+            f"BytesScannedCutoffPerQuery must be at least {MIN_CUTOFF_BYTES} bytes (10 MB)"
+        )
+    if wg.output_location is not None:
+        from lakebox.storage import parse_uri
+
+        parse_uri(wg.output_location)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

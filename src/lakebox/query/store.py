@@ -1,0 +1,182 @@
+"""Persistence of executions and workgroups (SQLite beside the catalog), so results and
+history survive a restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
+from lakebox.query.model import QueryExecution, WorkGroup
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS executions (
+  id TEXT PRIMARY KEY, token TEXT, workgroup TEXT NOT NULL, submitted REAL NOT NULL,
+  state TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS executions_token ON executions(token) WHERE token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS executions_wg ON executions(workgroup, submitted);
+CREATE TABLE IF NOT EXISTS workgroups (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+"""
+
+
+class QueryStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._con().executescript(_SCHEMA)
+        if not self._con().execute("SELECT 1 FROM workgroups WHERE name='primary'").fetchone():
+            try:
+                self.create_workgroup(WorkGroup("primary", description="The default workgroup"))
+            except AlreadyExistsError:
+                pass
+
+    def _con(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None or getattr(self._local, "pid", None) != os.getpid():
+            con = sqlite3.connect(
+                self.path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA busy_timeout=60000")
+            self._local.con = con
+            self._local.pid = os.getpid()
+        return con
+
+    # -- executions ---------------------------------------------------------------------
+    def insert(self, qe: QueryExecution) -> QueryExecution:
+        """Insert a new execution; with a client request token already used, return the
+        execution that token created instead (Athena's idempotency)."""
+        con = self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            if qe.client_request_token:
+                row = con.execute(
+                    "SELECT doc FROM executions WHERE token=?", (qe.client_request_token,)
+                ).fetchone()
+                if row is not None:
+                    con.execute("COMMIT")
+                    return QueryExecution.from_dict(json.loads(row[0]))
+            con.execute(
+                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    qe.query_execution_id,
+                    qe.client_request_token,
+                    qe.workgroup,
+                    qe.submission_time,
+                    qe.state,
+                    json.dumps(qe.to_dict()),
+                ),
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return qe
+
+    def save(self, qe: QueryExecution) -> None:
+        self._con().execute(
+            "UPDATE executions SET state=?, doc=? WHERE id=?",
+            (qe.state, json.dumps(qe.to_dict()), qe.query_execution_id),
+        )
+
+    def get(self, query_id: str) -> QueryExecution:
+        row = self._con().execute("SELECT doc FROM executions WHERE id=?", (query_id,)).fetchone()
+        if row is None:
+            raise InvalidRequestError(f"QueryExecution {query_id} was not found")
+        return QueryExecution.from_dict(json.loads(row[0]))
+
+    def recent(
+        self, workgroup: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[QueryExecution]:
+        if workgroup is None:
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT doc FROM executions ORDER BY submitted DESC LIMIT ? OFFSET ?",
+                    (limit, offset),
+                )
+                .fetchall()
+            )
+        else:
+            rows = (
+                self._con()
+                .execute(
+                    "SELECT doc FROM executions WHERE workgroup=? ORDER BY submitted DESC "
+                    "LIMIT ? OFFSET ?",
+                    (workgroup, limit, offset),
+                )
+                .fetchall()
+            )
+        return [QueryExecution.from_dict(json.loads(r[0])) for r in rows]
+
+    def unfinished(self) -> list[QueryExecution]:
+        rows = (
+            self._con()
+            .execute("SELECT doc FROM executions WHERE state IN ('QUEUED', 'RUNNING')")
+            .fetchall()
+        )
+        return [QueryExecution.from_dict(json.loads(r[0])) for r in rows]
+
+    def all_in(self, workgroup: str) -> list[QueryExecution]:
+        rows = (
+            self._con()
+            .execute("SELECT doc FROM executions WHERE workgroup=?", (workgroup,))
+            .fetchall()
+        )
+        return [QueryExecution.from_dict(json.loads(r[0])) for r in rows]
+
+    def reusable(
+        self, query: str, database: str, workgroup: str, since: float
+    ) -> list[QueryExecution]:
+        rows = (
+            self._con()
+            .execute(
+                "SELECT doc FROM executions WHERE workgroup=? AND state='SUCCEEDED' AND "
+                "submitted >= ? ORDER BY submitted DESC",
+                (workgroup, since),
+            )
+            .fetchall()
+        )
+        found = [QueryExecution.from_dict(json.loads(r[0])) for r in rows]
+        return [
+            q
+            for q in found
+            if q.query == query
+            and q.database == database
+            and q.result_fingerprint
+            and not q.reused_previous_result
+        ]
+
+    # -- workgroups ---------------------------------------------------------------------
+    def create_workgroup(self, wg: WorkGroup) -> None:
+        con = self._con()
+        try:
+            con.execute("INSERT INTO workgroups VALUES (?, ?)", (wg.name, json.dumps(wg.to_dict())))
+        except sqlite3.IntegrityError as err:
+            raise AlreadyExistsError(f"WorkGroup {wg.name} is already created") from err
+
+    def get_workgroup(self, name: str) -> WorkGroup:
+        row = self._con().execute("SELECT doc FROM workgroups WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise EntityNotFoundError(f"WorkGroup {name} is not found.")
+        return WorkGroup.from_dict(json.loads(row[0]))
+
+    def update_workgroup(self, wg: WorkGroup) -> None:
+        cur = self._con().execute(
+            "UPDATE workgroups SET doc=? WHERE name=?", (json.dumps(wg.to_dict()), wg.name)
+        )
+        if cur.rowcount == 0:
+            raise EntityNotFoundError(f"WorkGroup {wg.name} is not found.")
+
+    def delete_workgroup(self, name: str) -> None:
+        cur = self._con().execute("DELETE FROM workgroups WHERE name=?", (name,))
+        if cur.rowcount == 0:
+            raise EntityNotFoundError(f"WorkGroup {name} is not found.")
+
+    def list_workgroups(self) -> list[WorkGroup]:
+        rows = self._con().execute("SELECT doc FROM workgroups ORDER BY name").fetchall()
+        return [WorkGroup.from_dict(json.loads(r[0])) for r in rows]
