@@ -298,3 +298,16 @@ def test_real_clock_task_timeout_abandons_a_slow_handler(config: LakeConfig) -> 
     assert (out.status, out.error) == ("FAILED", "States.Timeout")
     assert time.monotonic() - started < 5
     service.close()
+
+
+def test_stop_through_another_service_instance(config: LakeConfig, clock: ManualClock) -> None:
+    first = WorkflowService(config, clock=clock)
+    _, seen = _token_collector(first)
+    first.create_state_machine("cb", TOKEN_TASK)
+    started = first.start_execution("cb", wait=False)
+    assert seen.wait(10)
+    second = WorkflowService(config, clock=clock)
+    assert second.recovered == []  # running in this process: not lost
+    assert second.stop_execution(started.arn).status == "ABORTED"
+    first.close()
+    second.close()

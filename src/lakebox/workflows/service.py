@@ -60,7 +60,7 @@ DEFAULT_MISSED_WINDOW = timedelta(minutes=15)
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 #: Executions running in this process, by ARN (shared by every service instance).
-_ACTIVE: dict[str, Cancel] = {}
+_ACTIVE: dict[str, _Running] = {}
 _ACTIVE_LOCK = threading.Lock()
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
 
@@ -435,10 +435,9 @@ class WorkflowService:
         )
         if not self.store.insert_execution(record):
             raise AlreadyExistsError(f"Execution Already Exists: '{arn}'")
-        cancel = Cancel()
+        running = _Running(None, Cancel())
         with _ACTIVE_LOCK:
-            _ACTIVE[arn] = cancel
-        running = _Running(None, cancel)
+            _ACTIVE[arn] = running
         self._running[arn] = running
         definition = parse_definition(row.definition)
         info = ExecutionInfo(arn, name, row.arn, row.name, start, input, row.role_arn)
@@ -574,6 +573,7 @@ class WorkflowService:
             )
             with _ACTIVE_LOCK:
                 _ACTIVE.pop(arn, None)
+            self._running.pop(arn, None)
             running.done.set()
 
     def _watch_stop(self, arn: str, running: _Running) -> None:
@@ -630,12 +630,10 @@ class WorkflowService:
         if row.status != "RUNNING":
             return self.describe_execution(arn)
         with _ACTIVE_LOCK:
-            cancel = _ACTIVE.get(arn)
-        if cancel is not None:
-            cancel.set(ExecutionAborted(error or "", cause or ""))
-            running = self._running.get(arn)
-            if running is not None:
-                running.done.wait(5)
+            running = _ACTIVE.get(arn)
+        if running is not None:
+            running.cancel.set(ExecutionAborted(error or "", cause or ""))
+            running.done.wait(5)
         elif _owner_alive(row.owner):
             self.store.request_stop(arn, f"{error or ''}\n{cause or ''}")
         else:
