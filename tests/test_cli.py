@@ -103,3 +103,49 @@ def test_missing_script_file_is_reported(home: Path, tmp_path: Path) -> None:
     proc = run(home, "sql", "-f", str(tmp_path / "absent.sql"))
     assert proc.returncode == 2 and "cannot read" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_shell_on_a_terminal_keeps_history(home: Path) -> None:
+    """A real pseudo-terminal: statements typed at the prompt run, errors do not end the
+    shell, and the history file remembers what was typed."""
+    import pty
+    import select
+
+    env = {**os.environ, "LAKEBOX_HOME": str(home), "TERM": "xterm", "COLUMNS": "120"}
+    pid, fd = pty.fork()
+    if pid == 0:  # child: becomes the shell
+        os.execve(sys.executable, [sys.executable, "-m", "lakebox.cli", "shell"], env)
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 60) -> None:
+        nonlocal output
+        import time
+
+        deadline = time.monotonic() + timeout
+        while marker not in output:
+            assert time.monotonic() < deadline, output.decode(errors="replace")[-2000:]
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                try:
+                    output += os.read(fd, 65536)
+                except OSError:
+                    break
+
+    read_until(b"default>")
+    os.write(fd, b"SELECT count(*) AS n\r")
+    os.write(fd, b"FROM t;\r")
+    read_until(b"3")
+    os.write(fd, b"SELECT * FROM ghost;\r")
+    read_until(b"does not exist")
+    os.write(fd, b"quit\r")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0
+    history = (home / "_lakebox" / "shell_history").read_text()
+    assert "SELECT * FROM ghost;" in history
+
+
+def test_shell_reads_a_pipe_like_a_script(home: Path) -> None:
+    proc = run(home, "shell", stdin="SELECT 40 + 2 AS answer;\nSELECT * FROM ghost;\n")
+    assert proc.returncode == 0
+    assert "42" in proc.stdout and "line 2" in proc.stderr

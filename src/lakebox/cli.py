@@ -193,11 +193,15 @@ def _service(home: Path | None) -> QueryService:
 
 @app.command()
 def shell(home: HomeOpt = None, database: DbOpt = "default") -> None:
-    """Interactive SQL shell with history; statements end with ';'."""
+    """Interactive SQL shell with history; statements end with ';'. With standard input
+    not a terminal (a pipe), it runs what it reads, like a script."""
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
     session = _session(home, database)
+    if not sys.stdin.isatty():
+        _run_piped(session, sys.stdin.read())
+        return
     history = session.lake.config.metadata_dir / "shell_history"
     prompt: PromptSession[str] = PromptSession(history=FileHistory(str(history)))
     from lakebox.sql.split import split_statements
@@ -223,6 +227,16 @@ def shell(home: HomeOpt = None, database: DbOpt = "default") -> None:
                 print_result(session.sql(st.text), OutputFormat.table)
         except LakeboxError as err:
             err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+
+
+def _run_piped(session: Session, text: str) -> None:
+    from lakebox.sql.split import split_statements
+
+    for st in _guard(lambda: split_statements(text)):
+        try:
+            print_result(session.sql(st.text), OutputFormat.table)
+        except LakeboxError as err:
+            err_console.print(f"[bold red]error:[/] line {st.line}: {err}", highlight=False)
 
 
 @catalog_app.command("databases")
