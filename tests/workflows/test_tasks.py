@@ -610,3 +610,44 @@ def test_http_error_status_is_catchable(run: Runner, api: str) -> None:
         }
     )
     assert run(definition).output == "not found"
+
+
+def test_map_result_writer(run: Runner, lake_home: Path) -> None:
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "End": True,
+                "ToleratedFailureCount": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "C",
+                    "States": {
+                        "C": {
+                            "Type": "Choice",
+                            "Default": "Ok",
+                            "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}],
+                        },
+                        "Bad": {"Type": "Fail", "Error": "Two"},
+                        "Ok": {"Type": "Pass", "End": True},
+                    },
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "results", "Prefix": "runs/daily"},
+                },
+            }
+        }
+    )
+    out = run(definition, [1, 2, 3])
+    assert out.status == "SUCCEEDED", out.cause
+    details = out.output["ResultWriterDetails"]
+    assert out.output["MapRunArn"].startswith("arn:aws:states:local:000000000000:mapRun:")
+    manifest = json.loads((lake_home / "results" / details["Key"]).read_text())
+    assert details["Key"].startswith("runs/daily/") and details["Bucket"] == "results"
+    [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
+    [failed] = manifest["ResultFiles"]["FAILED"]
+    rows = json.loads((lake_home / "results" / succeeded["Key"]).read_text())
+    assert [json.loads(r["Output"]) for r in rows] == [1, 3]
+    bad = json.loads((lake_home / "results" / failed["Key"]).read_text())
+    assert [(b["Status"], b["Error"], b["Input"]) for b in bad] == [("FAILED", "Two", "2")]

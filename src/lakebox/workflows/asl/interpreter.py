@@ -1018,6 +1018,7 @@ class Interpreter:
         language: str,
         iteration_events: bool = False,
         recorder: HistoryRecorder | None = None,
+        failed: set[int] | None = None,
     ) -> list[Any]:
         """Run sub-machines (branches or iterations) and collect their outputs in order.
         The first failure cancels the rest, unless a Map tolerates failures."""
@@ -1057,6 +1058,8 @@ class Interpreter:
                     group.set(None)
                     raise
                 results[index] = {"Error": exc.error, "Cause": exc.cause}
+                if failed is not None:
+                    failed.add(index)
                 return
             except _BranchCancelled:
                 if iteration_events:
@@ -1197,6 +1200,7 @@ class Interpreter:
                 state["MaxConcurrencyPath"], effective, "MaxConcurrencyPath", ctx, frame
             )
         tolerance = self._tolerance(state, effective, ctx, frame, sv)
+        failed: set[int] = set()
         rec = frame.recorder
         map_run_arn = ""
         if distributed:
@@ -1216,6 +1220,7 @@ class Interpreter:
                 language,
                 iteration_events=not distributed,
                 recorder=HistoryRecorder(self.clock) if distributed else None,
+                failed=failed,
             )
         except StatesError as exc:
             if distributed:
@@ -1224,6 +1229,29 @@ class Interpreter:
                 rec.add(frame.trace, "MapStateFailed")
             raise
         rec.add(frame.trace, "MapRunSucceeded" if distributed else "MapStateSucceeded")
+        if "ResultWriter" in state:
+            writer = state["ResultWriter"]
+            template = writer.get("Arguments" if jsonata else "Parameters", {})
+            params = (
+                self._ata(template, sv, frame, "ResultWriter")
+                if jsonata
+                else self.payload(template, effective, ctx, frame.scope.flat(), "ResultWriter")
+            )
+            map_run_arn = map_run_arn or (
+                f"{self.info.arn.replace(':execution:', ':mapRun:')}/{name}:{uuid.uuid4().hex[:8]}"
+            )
+            written = item_reader.write_results(
+                params,
+                self.config,
+                map_run_arn,
+                self.info.state_machine_arn,
+                [job[1] for job in jobs],
+                results,
+                failed,
+                entered,
+                self.clock.now(),
+            )
+            return self._finish_composite(state, raw, written, ctx, frame)
         return self._finish_composite(state, raw, results, ctx, frame)
 
     def _batch(

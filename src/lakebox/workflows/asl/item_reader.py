@@ -1,5 +1,5 @@
-"""Map ``ItemReader``: items read from the lake's object storage (S3 URIs through the
-lakebox Storage facade) instead of the state input.
+"""Map ``ItemReader`` / ``ResultWriter``: items read from, and results written to, the lake's
+object storage (S3 URIs through the lakebox Storage facade).
 
 Supported as in Distributed Map: ``s3:listObjectsV2`` (one item per object) and
 ``s3:getObject`` with ``ReaderConfig.InputType`` JSON (an array), JSONL, CSV (header in the
@@ -112,3 +112,63 @@ def _parse(data: bytes, config: dict[str, Any], uri: str) -> list[Any]:
     if not header:
         raise _fail(f"{uri}: CSV needs a header (first row or CSVHeaders)")
     return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=False)) for row in rows]
+
+
+def write_results(
+    params: dict[str, Any],
+    config: LakeConfig | None,
+    map_run_arn: str,
+    state_machine_arn: str,
+    inputs: list[Any],
+    outputs: list[Any],
+    failed: set[int],
+    started: datetime,
+    stopped: datetime,
+) -> dict[str, Any]:
+    """Write child results like a Distributed Map's ResultWriter: ``SUCCEEDED_0.json`` /
+    ``FAILED_0.json`` and ``manifest.json`` under ``<Prefix>/<map run id>/``; the state's
+    result becomes the MapRunArn and where the manifest is."""
+    if config is None:
+        raise StatesError("States.ResultWriterFailed", "ResultWriter needs a lake")
+    from lakebox.storage import Storage
+
+    bucket, prefix = params.get("Bucket"), str(params.get("Prefix", "")).strip("/")
+    if not isinstance(bucket, str) or not bucket:
+        raise StatesError("States.ResultWriterFailed", "ResultWriter Parameters need a Bucket")
+    run_id = map_run_arn.rsplit(":", 1)[-1]
+    base = f"{prefix}/{run_id}" if prefix else run_id
+    groups: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": []}
+    for index, (value, output) in enumerate(zip(inputs, outputs, strict=True)):
+        status = "FAILED" if index in failed else "SUCCEEDED"
+        entry: dict[str, Any] = {
+            "ExecutionArn": f"{map_run_arn}:{index}",
+            "Input": json.dumps(value),
+            "InputDetails": {"Included": True},
+            "Name": str(index),
+            "StartDate": started.isoformat(),
+            "StateMachineArn": state_machine_arn,
+            "Status": status,
+            "StopDate": stopped.isoformat(),
+        }
+        if status == "FAILED":
+            entry.update(output)
+        else:
+            entry.update({"Output": json.dumps(output), "OutputDetails": {"Included": True}})
+        groups[status].append(entry)
+    storage = Storage(config)
+    files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
+    try:
+        for status, entries in groups.items():
+            if entries:
+                key = f"{base}/{status}_0.json"
+                data = json.dumps(entries).encode()
+                storage.write_bytes(f"s3://{bucket}/{key}", data)
+                files[status].append({"Key": key, "Size": len(data)})
+        manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
+        storage.write_bytes(f"s3://{bucket}/{base}/manifest.json", json.dumps(manifest).encode())
+    except (LakeboxError, OSError) as exc:
+        raise StatesError("States.ResultWriterFailed", str(exc)) from exc
+    return {
+        "MapRunArn": map_run_arn,
+        "ResultWriterDetails": {"Bucket": bucket, "Key": f"{base}/manifest.json"},
+    }

@@ -701,6 +701,14 @@ class _Validator:
             self.schema("ItemSelector and Parameters cannot both be set", loc)
         if "ItemReader" in state:
             self.item_reader(state["ItemReader"], f"{loc}/ItemReader", ql)
+        writer = state.get("ResultWriter")
+        if "ResultWriter" in state and (
+            not isinstance(writer, dict)
+            or writer.get("Resource") != "arn:aws:states:::s3:putObject"
+        ):
+            self.schema(
+                "ResultWriter Resource must be arn:aws:states:::s3:putObject", f"{loc}/ResultWriter"
+            )
         mc = state.get("MaxConcurrency")
         if "MaxConcurrency" in state and not (_nonneg_int(mc) or jsonata_mode.is_expression(mc)):
             self.schema("MaxConcurrency must be a non-negative integer", f"{loc}/MaxConcurrency")
