@@ -7,6 +7,7 @@ import json
 import socketserver
 import sys
 import threading
+import uuid
 from collections.abc import Iterator
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -76,7 +77,7 @@ def test_register_resource_is_a_one_liner_for_other_packages(run: Runner) -> Non
         calls.append((params, ctx.pattern))
         return {"Name": params["Name"]}
 
-    resource = "arn:aws:states:::lakeboxtest:startCrawler"
+    resource = f"arn:aws:states:::lakeboxtest{uuid.uuid4().hex[:8]}:startCrawler"
     assert find_problems(
         machine({"C": {"Type": "Task", "Resource": resource, "End": True}}), DEFAULT_REGISTRY
     )
