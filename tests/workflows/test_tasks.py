@@ -652,3 +652,24 @@ def test_map_result_writer(run: Runner, lake_home: Path) -> None:
     assert [json.loads(r["Output"]) for r in rows] == [1, 3]
     bad = json.loads((lake_home / "results" / failed["Key"]).read_text())
     assert [(b["Status"], b["Error"], b["Input"]) for b in bad] == [("FAILED", "Two", "2")]
+
+
+def test_handlers_reach_shared_services(config: Any, clock: Any) -> None:
+    class Engine:
+        def run(self, sql: str) -> list[int]:
+            return [len(sql)]
+
+    svc = WorkflowService(config, clock=clock, services={"engine": Engine()})
+    svc.register_resource(
+        "arn:aws:states:::lakebox:query",
+        lambda p, ctx: {
+            "rows": ctx.services["engine"].run(p["sql"]),
+            "same": ctx.services["workflows"] is svc,
+        },
+    )
+    svc.create_state_machine(
+        "q",
+        machine({"Q": {"Type": "Task", "End": True, "Resource": "arn:aws:states:::lakebox:query"}}),
+    )
+    assert svc.start_execution("q", {"sql": "select 1"}).output == {"rows": [8], "same": True}
+    svc.close()

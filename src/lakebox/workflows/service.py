@@ -254,6 +254,7 @@ class WorkflowService:
         clock: Clock | None = None,
         registry: ResourceRegistry | None = None,
         stop_poll_seconds: float = 0.5,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         if db_path is None:
             if config is None:
@@ -265,6 +266,7 @@ class WorkflowService:
         self.store = WorkflowStore(db_path)
         self.tokens = StoredTokenBroker(self.store)
         self.stop_poll_seconds = stop_poll_seconds
+        self.services: dict[str, Any] = {**(services or {}), "workflows": self}
         self._running: dict[str, _Running] = {}
         self.registry.register(
             "arn:aws:states:::states:startExecution", self._start_child_execution, sync=True
@@ -523,6 +525,7 @@ class WorkflowService:
             running.cancel,
             self.tokens,
             self.config,
+            self.services,
         )
         last = Trace(recorder.events[-1].id)
         status, output, error, cause = "FAILED", None, None, None

@@ -15,7 +15,7 @@ import random
 import threading
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -266,6 +266,7 @@ class Interpreter:
         cancel: Cancel | None = None,
         tokens: TokenBroker | None = None,
         config: LakeConfig | None = None,
+        services: Mapping[str, Any] | None = None,
         map_pool_cap: int = INLINE_MAP_CONCURRENCY_CAP,
     ) -> None:
         self.definition = definition
@@ -276,6 +277,7 @@ class Interpreter:
         self.cancel = cancel or Cancel()
         self.tokens = tokens or TokenBroker()
         self.config = config
+        self.services: Mapping[str, Any] = services or {}
         self.map_pool_cap = map_pool_cap
         self.deadline: datetime | None = None
         timeout = definition.get("TimeoutSeconds")
@@ -836,6 +838,7 @@ class Interpreter:
             clock=self.clock,
             registry=self.registry,
             config=self.config,
+            services=self.services,
             task_token=token,
             timeout_seconds=timeout,
             cancel=task_cancel.event,

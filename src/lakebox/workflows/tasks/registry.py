@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import fnmatch
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,6 +42,9 @@ class TaskContext:
     clock: Clock
     registry: ResourceRegistry
     config: LakeConfig | None = None
+    #: Shared objects the WorkflowService was given (``services=``), e.g. a query engine;
+    #: ``services["workflows"]`` is the WorkflowService itself.
+    services: Mapping[str, Any] = field(default_factory=dict)
     task_token: str | None = None
     timeout_seconds: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
