@@ -432,3 +432,52 @@ def test_definitions_round_trip_through_describe(service: WorkflowService) -> No
     for name, text in (("hello", HELLO_WORLD), ("lookup", LOOKUP)):
         service.create_state_machine(name, text)
         assert json.loads(service.describe_state_machine(name).definition) == json.loads(text)
+
+
+# AWS docs, "Wait for a Callback with the Task Token" (Lambda variant).
+CALLBACK = """
+{
+  "StartAt": "GetReviewDecision",
+  "States": {
+    "GetReviewDecision": {
+      "Type": "Task",
+      "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+      "Parameters": {
+        "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:get-model-review-decision",
+        "Payload": {
+          "model.$": "$.new_model",
+          "token.$": "$$.Task.Token"
+        },
+        "Qualifier": "prod-v1"
+      },
+      "TimeoutSeconds": 3600,
+      "Next": "Approved?"
+    },
+    "Approved?": {
+      "Type": "Choice",
+      "Choices": [{"Variable": "$.approved", "BooleanEquals": true, "Next": "Deploy"}],
+      "Default": "Rejected"
+    },
+    "Deploy": {"Type": "Succeed"},
+    "Rejected": {"Type": "Fail", "Error": "ModelRejected"}
+  }
+}
+"""
+
+
+def test_callback_with_task_token(service: WorkflowService) -> None:
+    import threading
+
+    def reviewer(event: dict[str, Any]) -> dict[str, Any]:
+        verdict = {"approved": event["model"]["accuracy"] > 0.9}
+        threading.Thread(
+            target=service.send_task_success, args=(event["token"], json.dumps(verdict))
+        ).start()
+        return {"queued": True}
+
+    service.register_function("get-model-review-decision", reviewer)
+    service.create_state_machine("review", CALLBACK)
+    good = service.start_execution("review", {"new_model": {"accuracy": 0.95}})
+    bad = service.start_execution("review", {"new_model": {"accuracy": 0.5}})
+    assert (good.status, good.output) == ("SUCCEEDED", {"approved": True})
+    assert (bad.status, bad.error) == ("FAILED", "ModelRejected")
