@@ -601,3 +601,32 @@ def test_catalog_table_model_is_unchanged_by_failed_insert(session: Session, lak
     with pytest.raises(UnsupportedError, match="OpenCSVSerde"):
         session.sql("INSERT INTO csvish VALUES (1)")
     assert _all_files(lake, "s3://lake/csv/") == []
+
+
+def test_insert_into_avro_table_writes_with_the_tables_schema_literal(
+    session: Session, lake: Lake
+) -> None:
+    import io
+
+    import fastavro
+
+    literal = {
+        "type": "record",
+        "name": "Event",
+        "fields": [
+            {"name": "UserId", "type": ["null", "long"], "default": None},
+            {"name": "Name", "type": ["null", "string"], "default": None},
+        ],
+    }
+    session.sql(
+        "CREATE EXTERNAL TABLE ev (userid bigint, name string) STORED AS AVRO "
+        f"LOCATION 's3://lake/ev/' TBLPROPERTIES ('avro.schema.literal'='{json.dumps(literal)}')"
+    )
+    session.sql("INSERT INTO ev VALUES (5, 'e'), (NULL, 'f')")
+    assert _rows(session, "SELECT * FROM ev ORDER BY name") == [
+        {"userid": 5, "name": "e"},
+        {"userid": None, "name": "f"},
+    ]
+    (uri,) = _visible_files(lake, "s3://lake/ev/")
+    reader = fastavro.reader(io.BytesIO(lake.storage.read_bytes(uri)))
+    assert isinstance(reader.writer_schema, dict) and reader.writer_schema["name"] == "Event"

@@ -526,11 +526,13 @@ class _Writer:
 
         schema = self.avro_schema or avro_schema(columns)
         convert = _python_converter(columns)
+        # a table's own schema may spell field names in another case than its columns
+        spelling = {f["name"].lower(): f["name"] for f in schema.get("fields", [])}
 
         def records() -> Iterator[dict[str, Any]]:
             for batch in self._batches(sql):
                 for row in batch.to_pylist():
-                    yield convert(row)
+                    yield {spelling.get(k, k): v for k, v in convert(row).items()}
 
         fastavro.writer(fh, fastavro.parse_schema(schema), records(), codec=self.options.codec)
 
@@ -861,8 +863,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
         _fail(session, journal)
         raise
     jn.roll_forward(session.lake, journal)
-    result: Result = _rows_result(rows, stats)
-    return result
+    return _rows_result(rows, stats)
 
 
 def _check_partition_columns(parts: list[str], names: list[str]) -> None:
