@@ -592,6 +592,10 @@ class WorkflowService:
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
+        return self._execution(row)
+
+    @staticmethod
+    def _execution(row: ExecutionRow) -> Execution:
         return Execution(
             row.arn,
             row.name,
@@ -622,7 +626,7 @@ class WorkflowService:
         if status is not None and status not in STATUSES:
             raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
         sm_arn = self._resolve_machine(state_machine).arn if state_machine else None
-        return [self.describe_execution(r.arn) for r in self.store.list_executions(sm_arn, status)]
+        return [self._execution(r) for r in self.store.list_executions(sm_arn, status)]
 
     def stop_execution(
         self, arn: str, error: str | None = None, cause: str | None = None
