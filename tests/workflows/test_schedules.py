@@ -308,3 +308,26 @@ def test_scheduler_loop_sleeps_until_each_slot(svc: WorkflowService, clock: Manu
 def test_next_fire_of_a_new_rate_schedule_is_now(svc: WorkflowService) -> None:
     svc.create_schedule("r", "rate(10 minutes)", "job")
     assert svc.next_fire_times("r", 2) == [START, START + timedelta(minutes=10)]
+
+
+@pytest.mark.parametrize(
+    ("aws", "classic"),
+    [
+        ("cron(*/7 3-5 ? * 2-6 *)", "*/7 3-5 * * 1-5"),
+        ("cron(0 0/6 1,15 * ? *)", "0 */6 1,15 * *"),
+        ("cron(30 23 ? * SUN,WED *)", "30 23 * * 0,3"),
+        ("cron(5 4 L * ? *)", "5 4 L * *"),
+        ("cron(0 12 ? JUN-AUG 6#2 *)", "0 12 * 6-8 5#2"),
+        ("cron(0 9-17/2 ? * MON-FRI *)", "0 9-17/2 * * 1-5"),
+        ("cron(59 23 31 DEC ? *)", "59 23 31 12 *"),
+    ],
+)
+def test_cron_agrees_with_croniter_on_the_shared_subset(aws: str, classic: str) -> None:
+    """croniter is an independent evaluator for the part of the syntax both share (UTC,
+    day of week shifted by one, '?' written as '*')."""
+    from croniter import croniter
+
+    start = utc(2024, 2, 27, 13, 14)
+    it = croniter(classic, start)
+    expected = [it.get_next(datetime) for _ in range(25)]
+    assert times(aws, start, 25) == expected
