@@ -1,0 +1,272 @@
+"""Compacted copies: a transparent, automatically maintained Parquet copy of a partition's
+scan, for the two layouts where reading the files themselves is the slow part.
+
+- Many small files: DuckDB pays ~0.1 ms just to open a file, so 10,000 small files cost
+  about a second whatever their format; one Parquet file of the same rows costs a few ms.
+- Row formats (JSON, CSV, delimited text, regex, Avro, Ion): parsing text dominates every
+  query; the copy is columnar, so a projection or a filter reads only what it needs.
+
+The copy is the reader's own scan (``Planner.scan_sql`` for that partition: same columns,
+types, partition values and rows) written once with ``COPY ... TO`` into the lake cache,
+keyed by a fingerprint of the table definition and of every file's URI, size and
+modification time. Any added, replaced or deleted file changes the fingerprint, so the next
+query rebuilds the copy (synchronously: the build is one scan of the files, which the query
+would have paid anyway, plus a Parquet write) and older copies of that partition are
+deleted. The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least
+recently used copies go first. Data-scanned accounting is untouched: the planner counts the
+original files before any rewriter runs.
+
+Controls: ``LAKEBOX_COMPACTION=off`` disables copies, ``=always`` copies every partition;
+the table property ``lakebox.compaction`` = ``'false'`` / ``'true'`` does the same per
+table. ``LAKEBOX_COMPACTION_MIN_FILES`` (default 200) is the file count from which columnar
+formats (Parquet, ORC) are copied.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+import duckdb
+from sqlglot import exp
+
+from lakebox.catalog.model import Table
+from lakebox.catalog.store import CatalogStore
+from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
+from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
+
+#: bump when the copy's layout or the fingerprint changes
+VERSION = "1"
+#: readers whose files are already columnar: copied only when they are many
+COLUMNAR_READERS = frozenset({"parquet", "orc"})
+DEFAULT_MIN_FILES = 200
+DEFAULT_CACHE_MB = 4096
+#: a copy must fit this share of the cache, or the partition is read as it is
+MAX_SHARE_OF_CACHE = 0.25
+PROPERTY = "lakebox.compaction"
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Policy:
+    mode: str  # auto | off | always
+    min_files: int
+    cache_bytes: int
+
+    @classmethod
+    def from_env(cls) -> Policy:
+        mode = os.environ.get("LAKEBOX_COMPACTION", "auto").strip().lower() or "auto"
+        if mode in ("0", "false", "no"):
+            mode = "off"
+        min_files = _int_env("LAKEBOX_COMPACTION_MIN_FILES", DEFAULT_MIN_FILES)
+        cache_mb = _int_env("LAKEBOX_COMPACTION_CACHE_MB", DEFAULT_CACHE_MB)
+        return cls(mode, max(1, min_files), max(0, cache_mb) * 1024 * 1024)
+
+    def wants(self, table: Table, reader: str, files: list[DataFile]) -> bool:
+        """Whether this partition's files are worth a compacted copy."""
+        prop = _table_setting(table)
+        if self.mode == "off" or prop == "false" or not files:
+            return False
+        if any(f.mtime <= 0 for f in files):
+            return False  # no reliable identity to notice a replaced file
+        if sum(f.size for f in files) > self.cache_bytes * MAX_SHARE_OF_CACHE:
+            return False
+        if self.mode == "always" or prop == "true":
+            return True
+        return reader not in COLUMNAR_READERS or len(files) >= self.min_files
+
+
+def _int_env(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+def _table_setting(table: Table) -> str | None:
+    value = table.parameters.get(PROPERTY)
+    return value.strip().lower() if value is not None else None
+
+
+def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFiles]) -> str | None:
+    """The planner's scan of ``table`` with worthwhile partitions read from compacted
+    copies (built first when missing or stale); None when no partition qualifies."""
+    policy = Policy.from_env()
+    if policy.mode == "off" or not partitions:
+        return None
+    reader = reader_for(table).name
+    wanted = [policy.wants(table, reader, p.files) for p in partitions]
+    if not any(wanted):
+        return None
+    planner = _scan_planner(ctx)
+    parts: list[str] = []
+    for part, want in zip(partitions, wanted, strict=True):
+        if not part.files:
+            continue
+        original = planner.scan_sql(table, [part])
+        copy = _copy_sql(ctx, table, part, original, policy) if want else None
+        parts.append(copy if copy is not None else original)
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return "\nUNION ALL BY NAME\n".join(f"SELECT * FROM ({p})" for p in parts)
+
+
+def _scan_planner(ctx: ReadContext) -> Planner:
+    """A planner used only for ``scan_sql``, which needs nothing but the read context."""
+
+    def unused_translate(_tree: exp.Expression, _schema: dict[str, dict[str, str]]) -> str:
+        raise AssertionError("scan planner does not translate queries")
+
+    def unused_parse(_sql: str) -> exp.Expression:
+        raise AssertionError("scan planner does not parse queries")
+
+    return Planner(cast(CatalogStore, None), ctx.storage, ctx, unused_translate, unused_parse)
+
+
+def fingerprint(table: Table, part: PartitionFiles) -> str:
+    """Identity of what a copy holds: the table definition, the partition values and each
+    file's URI, size and modification time."""
+    h = hashlib.sha256()
+    definition = {
+        "v": VERSION,
+        "table": table.qualified_name,
+        "columns": [(c.name, c.type) for c in table.columns],
+        "keys": [(c.name, c.type) for c in table.partition_keys],
+        "location": table.location,
+        "input": table.input_format,
+        "serde": table.serde_library,
+        "serde_params": sorted(table.serde_parameters.items()),
+        "params": sorted(
+            (k, v) for k, v in table.parameters.items() if not k.startswith("transient_")
+        ),
+        "values": part.values,
+    }
+    h.update(json.dumps(definition, sort_keys=True).encode())
+    h.update(
+        "\n".join(f"{f.uri}\t{f.size}\t{f.mtime!r}" for f in part.files).encode(
+            "utf-8", "surrogatepass"
+        )
+    )
+    return h.hexdigest()[:40]
+
+
+def slot_dir(cache_dir: Path, table: Table, values: list[str]) -> Path:
+    """The folder holding the copies of one partition (one current copy, at most)."""
+    key = json.dumps([table.qualified_name, values]).encode()
+    return cache_dir / "compacted" / hashlib.sha256(key).hexdigest()[:24]
+
+
+def _copy_sql(
+    ctx: ReadContext, table: Table, part: PartitionFiles, original: str, policy: Policy
+) -> str | None:
+    slot = slot_dir(ctx.cache_dir, table, part.values)
+    fp = fingerprint(table, part)
+    data, meta = slot / f"{fp}.parquet", slot / f"{fp}.json"
+    columns = _load_meta(meta) if data.exists() else None
+    if columns is None:
+        with _lock_for(str(slot)):
+            columns = _load_meta(meta) if data.exists() else None
+            if columns is None:
+                columns = _build(ctx, original, slot, data, meta)
+                if columns is None:
+                    return None
+                _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
+    try:
+        os.utime(data)  # recency for the cache's least-recently-used eviction
+    except OSError:
+        return None  # evicted by another process a moment ago: read the files themselves
+    select = ", ".join(
+        f"CAST({quote_ident(name)} AS {typ}) AS {quote_ident(name)}"
+        if cast_needed
+        else quote_ident(name)
+        for name, typ, cast_needed in columns
+    )
+    return f"SELECT {select} FROM read_parquet({sql_string(str(data))})"
+
+
+def _lock_for(key: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(key, threading.Lock())
+
+
+def _load_meta(path: Path) -> list[tuple[str, str, bool]] | None:
+    try:
+        data = json.loads(path.read_text())
+        return [(str(n), str(t), bool(c)) for n, t, c in data["columns"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build(
+    ctx: ReadContext, original: str, slot: Path, data: Path, meta: Path
+) -> list[tuple[str, str, bool]] | None:
+    """Write the copy; None (read the files themselves) when the scan fails, so the query
+    reports the reader's own error, naming file and line."""
+    slot.mkdir(parents=True, exist_ok=True)
+    tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
+    try:
+        want = [(str(r[0]), str(r[1])) for r in ctx.con.sql(f"DESCRIBE {original}").fetchall()]
+        ctx.con.execute(
+            f"COPY ({original}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
+        )
+        got = {
+            str(r[0]): str(r[1])
+            for r in ctx.con.sql(
+                f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(tmp))})"
+            ).fetchall()
+        }
+    except duckdb.Error:
+        tmp.unlink(missing_ok=True)
+        return None
+    columns = [(name, typ, got.get(name) != typ) for name, typ in want]
+    meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"
+    meta_tmp.write_text(json.dumps({"columns": columns}))
+    os.replace(meta_tmp, meta)
+    os.replace(tmp, data)
+    for old in slot.iterdir():  # older copies of this partition are stale now
+        if old.stem != data.stem and not old.name.startswith("."):
+            old.unlink(missing_ok=True)
+    return columns
+
+
+def _enforce_limit(root: Path, limit: int, keep: Path) -> None:
+    """Delete least recently used copies until the cache fits ``limit`` bytes."""
+    entries: list[tuple[float, int, Path]] = []
+    total = 0
+    for path in root.glob("*/*.parquet"):
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        entries.append((st.st_mtime, st.st_size, path))
+        total += st.st_size
+    entries.sort()
+    for _mtime, size, path in entries:
+        if total <= limit:
+            break
+        if path == keep:
+            continue
+        path.unlink(missing_ok=True)
+        path.with_suffix(".json").unlink(missing_ok=True)
+        total -= size
+
+
+def clear(cache_dir: Path) -> None:
+    """Delete every compacted copy of a lake."""
+    import shutil
+
+    shutil.rmtree(cache_dir / "compacted", ignore_errors=True)
+
+
+if compacted_scan not in SCAN_REWRITERS:
+    SCAN_REWRITERS.append(compacted_scan)
