@@ -569,7 +569,7 @@ def test_unload_textfile_delimiter_and_compression(session: Session, lake: Lake)
 
 
 # -- S3 mode ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("fmt", ["PARQUET", "ORC", "JSON"])
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
 def test_writes_in_s3_mode(s3_config: LakeConfig, bucket: str, fmt: str) -> None:
     lake = Lake(s3_config)
     lake.storage.ensure_bucket(bucket)
@@ -585,6 +585,13 @@ def test_writes_in_s3_mode(s3_config: LakeConfig, bucket: str, fmt: str) -> None
         {"v": 3, "p": "b"},
     ]
     assert all(".lakebox-staging" not in u for u in _all_files(lake, f"s3://{bucket}/t/"))
+    context = StatementContext(output_location=f"s3://{bucket}/results/")
+    session.sql(
+        f"UNLOAD (SELECT v FROM t WHERE p = 'a') TO 's3://{bucket}/u/' WITH (format = '{fmt}')",
+        context,
+    )
+    assert len(_all_files(lake, f"s3://{bucket}/u/")) == 1
+    assert lake.storage.exists(f"s3://{bucket}/results/{context.query_id}-manifest.csv")
 
 
 def test_catalog_table_model_is_unchanged_by_failed_insert(session: Session, lake: Lake) -> None:

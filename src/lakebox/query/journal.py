@@ -15,7 +15,9 @@ CTAS (the table appears) and the ``committed`` journal phase for INSERT INTO and
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -28,6 +30,8 @@ from lakebox.errors import LakeboxError, StorageError
 
 if TYPE_CHECKING:
     from lakebox.session import Lake
+
+log = logging.getLogger(__name__)
 
 #: phases in order; ``committed`` is the only one recovery rolls forward
 STAGING = "staging"
@@ -231,18 +235,23 @@ def recover_writes(lake: Lake) -> list[str]:
     folder = journal_dir(lake)
     if not folder.is_dir():
         return []
+    for stale in folder.glob(".journal-*"):  # a save cut short by the crash
+        with contextlib.suppress(OSError):
+            if time.time() - stale.stat().st_mtime > 60:
+                stale.unlink()
     done = []
     for path in sorted(folder.glob("*.json")):
         journal = load_journal(path)
-        if journal is None:
-            if time.time() - path.stat().st_mtime > 60:
-                path.unlink(missing_ok=True)
+        if journal is None or journal.owner_alive():
             continue
-        if journal.owner_alive():
+        try:
+            if _committed(lake, journal):
+                roll_forward(lake, journal)
+            else:
+                rollback(lake, journal)
+        except (LakeboxError, OSError) as err:
+            # the lake must still open (storage may be unreachable); the next open retries
+            log.warning("cannot recover write %s yet: %s", journal.query_id, err)
             continue
-        if _committed(lake, journal):
-            roll_forward(lake, journal)
-        else:
-            rollback(lake, journal)
         done.append(journal.query_id)
     return done

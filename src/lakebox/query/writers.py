@@ -57,6 +57,7 @@ from lakebox.storage.uri import join_uri, parse_uri
 if TYPE_CHECKING:
     import duckdb
 
+    from lakebox.catalog.projection import ProjectionConfig
     from lakebox.session import ExecutionControl, Result, Session, StatementContext
 
 #: Athena's limit on partitions one CTAS / INSERT INTO / UNLOAD may write
@@ -1092,7 +1093,7 @@ def _stage_insert(
     table: Table,
     data_cols: list[Column],
     part_keys: list[Column],
-    projection: Any,
+    projection: ProjectionConfig | None,
     staging: str,
     rows: int,
 ) -> list[Partition]:
