@@ -125,6 +125,10 @@ def test_workflow_end_to_end(lake_home: Path, files: dict[str, Path]) -> None:
     assert code == 0 and "revision" in output
     code, output = invoke(lake_home, "workflow", "stop", arn)
     assert "FAILED" in output  # already finished: stop changes nothing
+    code, output = invoke(lake_home, "workflow", "redrive", arn)
+    assert code == 1 and "TooSmall" in output  # reruns the Fail state it stopped in
+    code, output = invoke(lake_home, "workflow", "history", arn, "--json")
+    assert "ExecutionRedriven" in [e["type"] for e in json.loads(output)["events"]]
 
 
 def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -> None:

@@ -20,6 +20,7 @@ from lakebox.errors import AlreadyExistsError, InvalidRequestError
 from lakebox.workflows.clock import ManualClock, SystemClock
 from lakebox.workflows.errors import (
     ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
     InvalidDefinitionError,
     StateMachineDoesNotExistError,
     TaskDoesNotExistError,
@@ -311,3 +312,78 @@ def test_stop_through_another_service_instance(config: LakeConfig, clock: Manual
     assert second.stop_execution(started.arn).status == "ABORTED"
     first.close()
     second.close()
+
+
+def test_redrive_resumes_at_the_failed_state(service: WorkflowService) -> None:
+    calls = {"prepare": 0, "load": 0}
+    broken = {"value": True}
+
+    def prepare(event: Any) -> Any:
+        calls["prepare"] += 1
+        return {"rows": 3}
+
+    def load(event: Any) -> Any:
+        calls["load"] += 1
+        if broken["value"]:
+            raise ConnectionError("warehouse is down")
+        return {"loaded": event["rows"], "redrives": event["redrives"]}
+
+    service.register_function("prepare", prepare)
+    service.register_function("load", load)
+    fn = "arn:aws:lambda:us-east-1:1:function:"
+    service.create_state_machine(
+        "etl",
+        machine(
+            {
+                "Prepare": {
+                    "Type": "Task",
+                    "Resource": fn + "prepare",
+                    "Assign": {"rows.$": "$.rows"},
+                    "Next": "Load",
+                },
+                "Load": {
+                    "Type": "Task",
+                    "Resource": fn + "load",
+                    "Parameters": {"rows.$": "$rows", "redrives.$": "$$.Execution.RedriveCount"},
+                    "End": True,
+                },
+            }
+        ),
+    )
+    failed = service.start_execution("etl", {}, name="run")
+    assert (failed.status, failed.error) == ("FAILED", "ConnectionError")
+    broken["value"] = False
+    redriven = service.redrive_execution(failed.arn)
+    assert (redriven.status, redriven.output) == ("SUCCEEDED", {"loaded": 3, "redrives": 1})
+    assert calls == {"prepare": 1, "load": 2}
+    types = [e["type"] for e in service.get_execution_history(failed.arn)]
+    assert types.count("ExecutionStarted") == 1
+    assert types[types.index("ExecutionFailed") + 1 : types.index("ExecutionFailed") + 3] == [
+        "ExecutionRedriven",
+        "TaskStateEntered",
+    ]
+    ids = [e["id"] for e in service.get_execution_history(failed.arn)]
+    assert ids == list(range(1, len(ids) + 1))
+    with pytest.raises(ExecutionNotRedrivableError):
+        service.redrive_execution(failed.arn)
+
+
+def test_redrive_after_the_process_died(config: LakeConfig) -> None:
+    child, _ = _start_child(config.home)
+    child.send_signal(signal.SIGKILL)
+    child.wait(10)
+    assert child.stdout is not None
+    child.stdout.close()
+    service = WorkflowService(config)
+    service.register_resource("arn:aws:states:::lakebox:callback", lambda p, ctx: {})
+    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    assert "redrive" in (service.describe_execution(arn).cause or "")
+    service.register_resource(
+        "arn:aws:states:::lakebox:callback",
+        lambda p, ctx: threading.Thread(
+            target=service.send_task_success, args=(ctx.task_token, {"late": True})
+        ).start(),
+    )
+    done = service.redrive_execution(arn)
+    assert (done.status, done.output) == ("SUCCEEDED", {"late": True})
+    service.close()

@@ -310,6 +310,21 @@ def stop(
     out.print(f"{execution.arn}: {execution.status}", highlight=False)
 
 
+@workflow_app.command("redrive")
+def redrive(
+    arn: str, home: HomeOpt = None, tasks: TasksOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Rerun a failed, aborted or timed-out execution from the state it stopped in."""
+    service = _service(home, tasks)
+    execution = _guard(lambda: service.redrive_execution(arn))
+    if as_json:
+        _print_json(execution.to_aws())
+    else:
+        _print_execution(execution)
+    if execution.status != "SUCCEEDED":
+        raise typer.Exit(1)
+
+
 @workflow_app.command("send-task-success")
 def send_task_success(
     token: str,

@@ -45,6 +45,10 @@ class ExecutionDoesNotExistError(EntityNotFoundError):
     code = "ExecutionDoesNotExist"
 
 
+class ExecutionNotRedrivableError(InvalidRequestError):
+    code = "ExecutionNotRedrivable"
+
+
 class StateMachineDoesNotExistError(EntityNotFoundError):
     code = "StateMachineDoesNotExist"
 

@@ -32,6 +32,7 @@ from lakebox.workflows.asl.validate import find_problems, parse_definition, vali
 from lakebox.workflows.clock import Clock, SystemClock
 from lakebox.workflows.errors import (
     ExecutionDoesNotExistError,
+    ExecutionNotRedrivableError,
     Problem,
     ScheduleDoesNotExistError,
     StateMachineDoesNotExistError,
@@ -234,6 +235,16 @@ class Firing:
     execution_arn: str | None
     skipped: int = 0
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Resume:
+    """Where a redriven execution picks up: a top-level state, its input and variables."""
+
+    start_at: str
+    value: Any
+    variables: dict[str, Any]
+    last_event_id: int
 
 
 @dataclass
@@ -500,19 +511,36 @@ class WorkflowService:
             running.done.wait(timeout)
         return self.describe_execution(arn)
 
-    def _run(self, info: ExecutionInfo, definition: dict[str, Any], running: _Running) -> None:
+    def _run(
+        self,
+        info: ExecutionInfo,
+        definition: dict[str, Any],
+        running: _Running,
+        resume: _Resume | None = None,
+    ) -> None:
         arn = info.arn
-        recorder = HistoryRecorder(self.clock, sink=lambda evs: self.store.append_events(arn, evs))
-        recorder.add(
-            Trace(),
-            "ExecutionStarted",
-            {
-                "input": _dumps(info.input),
-                "inputDetails": {"truncated": False},
-                "roleArn": info.role_arn,
-                "stateMachineArn": info.state_machine_arn,
-            },
+        recorder = HistoryRecorder(
+            self.clock,
+            sink=lambda evs: self.store.append_events(arn, evs),
+            start_id=resume.last_event_id if resume else 0,
         )
+        if resume is None:
+            recorder.add(
+                Trace(),
+                "ExecutionStarted",
+                {
+                    "input": _dumps(info.input),
+                    "inputDetails": {"truncated": False},
+                    "roleArn": info.role_arn,
+                    "stateMachineArn": info.state_machine_arn,
+                },
+            )
+        else:
+            recorder.add(
+                Trace(resume.last_event_id),
+                "ExecutionRedriven",
+                {"redriveCount": info.redrive_count},
+            )
         recorder.flush()
         watcher = threading.Thread(target=self._watch_stop, args=(arn, running), daemon=True)
         watcher.start()
@@ -530,7 +558,10 @@ class WorkflowService:
         last = Trace(recorder.events[-1].id)
         status, output, error, cause = "FAILED", None, None, None
         try:
-            result = interpreter.run()
+            if resume is None:
+                result = interpreter.run()
+            else:
+                result = interpreter.run(resume.start_at, resume.value, resume.variables)
             status, output = "SUCCEEDED", result
             last = Trace(recorder.events[-1].id)
             recorder.add(
@@ -578,6 +609,66 @@ class WorkflowService:
                 _ACTIVE.pop(arn, None)
             self._running.pop(arn, None)
             running.done.set()
+
+    def redrive_execution(self, arn: str, *, wait: bool = True) -> Execution:
+        """RedriveExecution: rerun a FAILED, ABORTED or TIMED_OUT execution from the top-level
+        state it stopped in, with that state's input and the variables assigned before it.
+        The history goes on (``ExecutionRedriven``); ``$$.Execution.RedriveCount`` counts.
+        A Parallel or Map state is rerun whole (AWS reruns only its unsuccessful children)."""
+        row = self.store.get_execution(arn)
+        if row is None:
+            raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
+        if row.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+            raise ExecutionNotRedrivableError(
+                f"Execution is {row.status}: only FAILED, ABORTED or TIMED_OUT executions can "
+                "be redriven"
+            )
+        definition = parse_definition(row.definition)
+        top = definition["States"]
+        events = self.store.events(arn)
+        variables: dict[str, Any] = {}
+        restart: tuple[str, Any] | None = None
+        for event in events:
+            details = event.details or {}
+            name = details.get("name")
+            if not isinstance(name, str) or name not in top:
+                continue
+            if event.type.endswith("StateEntered"):
+                restart = (name, json.loads(details["input"]))
+            elif event.type.endswith("StateExited"):
+                for key, value in (details.get("assignedVariables") or {}).items():
+                    variables[key] = json.loads(value)
+        if restart is None:
+            restart = (definition["StartAt"], json.loads(row.input or "{}"))
+        if not self.store.restart_execution(arn, _owner()):
+            raise ExecutionNotRedrivableError(f"Execution {arn} is being redriven already")
+        machine = self.store.get_state_machine(row.state_machine_arn)
+        info = ExecutionInfo(
+            arn,
+            row.name,
+            row.state_machine_arn,
+            row.state_machine_arn.rsplit(":", 1)[-1],
+            self.clock.now(),
+            json.loads(row.input or "{}"),
+            machine.role_arn if machine else f"arn:aws:iam::{ACCOUNT}:role/lakebox",
+            redrive_count=row.redrive_count + 1,
+        )
+        resume = _Resume(restart[0], restart[1], variables, self.store.last_event_id(arn))
+        running = _Running(None, Cancel())
+        with _ACTIVE_LOCK:
+            _ACTIVE[arn] = running
+        self._running[arn] = running
+        if wait:
+            self._run(info, definition, running, resume)
+        else:
+            running.thread = threading.Thread(
+                target=self._run,
+                args=(info, definition, running, resume),
+                name=f"lakebox-redrive-{row.name}",
+                daemon=True,
+            )
+            running.thread.start()
+        return self.describe_execution(arn)
 
     def _watch_stop(self, arn: str, running: _Running) -> None:
         """Notice a StopExecution written by another process."""
@@ -671,7 +762,7 @@ class WorkflowService:
                 "FAILED",
                 "Lakebox.ProcessExited",
                 f"The lakebox process running this execution (pid {pid}) exited before it "
-                "finished; start a new execution to run it again",
+                "finished; redrive it (`lakebox workflow redrive <arn>`) to go on from there",
             )
             lost.append(row.arn)
         return lost

@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS executions (
     start_date TEXT NOT NULL,
     stop_date TEXT,
     owner TEXT NOT NULL,
-    stop_request TEXT
+    stop_request TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, start_date);
 CREATE TABLE IF NOT EXISTS events (
@@ -111,6 +112,7 @@ class ExecutionRow:
     stop_date: datetime | None
     owner: str
     stop_request: str | None
+    redrive_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ class WorkflowStore:
     def insert_execution(self, row: ExecutionRow) -> bool:
         try:
             self._exec(
-                "INSERT INTO executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.arn,
                     row.name,
@@ -238,6 +240,7 @@ class WorkflowStore:
                     _ts(row.stop_date),
                     row.owner,
                     row.stop_request,
+                    row.redrive_count,
                 ),
             )
         except sqlite3.IntegrityError:
@@ -258,6 +261,16 @@ class WorkflowStore:
             "UPDATE executions SET status=?, stop_date=?, output=?, error=?, cause=? "
             "WHERE arn=? AND status='RUNNING'",
             (status, _ts(stop), output, error, cause, arn),
+        )
+        return cur.rowcount > 0
+
+    def restart_execution(self, arn: str, owner: str) -> bool:
+        """Redrive: back to RUNNING, unless it already is (first writer wins)."""
+        cur = self._exec(
+            "UPDATE executions SET status='RUNNING', stop_date=NULL, output=NULL, error=NULL, "
+            "cause=NULL, stop_request=NULL, owner=?, redrive_count=redrive_count+1 "
+            "WHERE arn=? AND status IN ('FAILED','ABORTED','TIMED_OUT')",
+            (owner, arn),
         )
         return cur.rowcount > 0
 
@@ -300,6 +313,7 @@ class WorkflowStore:
             _dt(r[10]),
             r[11],
             r[12],
+            int(r[13] or 0),
         )
 
     # ---------------------------------------------------------------- events

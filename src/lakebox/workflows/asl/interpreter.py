@@ -108,6 +108,8 @@ class Scope:
     def __init__(self, parent: Scope | None = None) -> None:
         self.parent = parent
         self.values: dict[str, Any] = {}
+        #: What the current state assigned (history's ``assignedVariables``, redrive replay).
+        self.recent: dict[str, Any] = {}
 
     def flat(self) -> dict[str, Any]:
         if self.parent is None:
@@ -116,6 +118,7 @@ class Scope:
 
     def assign(self, values: dict[str, Any]) -> None:
         self.values.update(values)
+        self.recent.update(values)
 
 
 @dataclass
@@ -127,6 +130,7 @@ class ExecutionInfo:
     start_time: datetime
     input: Any
     role_arn: str = "arn:aws:iam::000000000000:role/lakebox"
+    redrive_count: int = 0
 
 
 @dataclass
@@ -290,26 +294,33 @@ class Interpreter:
                 "Name": info.name,
                 "RoleArn": info.role_arn,
                 "StartTime": _iso(info.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": info.redrive_count,
             },
             "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
         }
 
     # ------------------------------------------------------------------ entry point
 
-    def run(self) -> Any:
+    def run(
+        self,
+        start_at: str | None = None,
+        value: Any = None,
+        variables: dict[str, Any] | None = None,
+        last_event_id: int | None = None,
+    ) -> Any:
         """Output of the execution; raises StatesError, ExecutionAborted or
-        ExecutionTimedOut. History events for the outcome are the caller's to write."""
+        ExecutionTimedOut. History events for the outcome are the caller's to write.
+        ``start_at`` / ``value`` / ``variables`` resume a run at a top-level state (redrive)."""
         language = self.definition.get("QueryLanguage", JSONPATH)
-        frame = _Frame(
-            Trace(self.recorder.events[-1].id if self.recorder.events else 0),
-            Scope(),
-            self.cancel,
-            self.recorder,
-            language,
-        )
+        if last_event_id is None:
+            last_event_id = self.recorder.events[-1].id if self.recorder.events else 0
+        scope = Scope()
+        scope.values.update(variables or {})
+        frame = _Frame(Trace(last_event_id), scope, self.cancel, self.recorder, language)
         try:
-            return self._run_states(self.definition, self.info.input, frame)
+            return self._run_states(
+                self.definition, self.info.input if start_at is None else value, frame, start_at
+            )
         finally:
             self.recorder.flush()
 
@@ -408,9 +419,11 @@ class Interpreter:
 
     # ------------------------------------------------------------------ state loop
 
-    def _run_states(self, machine: dict[str, Any], value: Any, frame: _Frame) -> Any:
+    def _run_states(
+        self, machine: dict[str, Any], value: Any, frame: _Frame, start: str | None = None
+    ) -> Any:
         states: dict[str, Any] = machine["States"]
-        name: str = machine["StartAt"]
+        name: str = start or machine["StartAt"]
         while True:
             self._check(frame)
             state = states[name]
@@ -422,6 +435,7 @@ class Interpreter:
                 {"name": name, "input": _dump(value), "inputDetails": {"truncated": False}},
             )
             handler = _HANDLERS[kind]
+            frame.scope.recent = {}
             try:
                 output, nxt = handler(self, name, state, value, entered, frame)
             except (ExecutionAborted, ExecutionTimedOut):
@@ -430,11 +444,15 @@ class Interpreter:
                 raise
             if kind == "Fail":
                 raise AssertionError("Fail states always raise")
-            frame.recorder.add(
-                frame.trace,
-                f"{kind}StateExited",
-                {"name": name, "output": _dump(output), "outputDetails": {"truncated": False}},
-            )
+            exited: dict[str, Any] = {
+                "name": name,
+                "output": _dump(output),
+                "outputDetails": {"truncated": False},
+            }
+            if frame.scope.recent:
+                exited["assignedVariables"] = {k: _dump(v) for k, v in frame.scope.recent.items()}
+                exited["assignedVariablesDetails"] = {"truncated": False}
+            frame.recorder.add(frame.trace, f"{kind}StateExited", exited)
             if nxt is None:
                 return output
             name, value = nxt, output
