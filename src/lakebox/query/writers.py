@@ -781,6 +781,10 @@ def _check_stop(context: StatementContext) -> None:
 def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Result:
     from lakebox.sql.planner import ScanStats
 
+    if str(tree.args.get("kind") or "").upper() != "TABLE":
+        raise UnsupportedError(f"CREATE {tree.args.get('kind')} ... AS is not a table write")
+    if tree.args.get("replace"):
+        raise UnsupportedError("CREATE OR REPLACE TABLE is not supported for Hive tables")
     target = tree.this
     if isinstance(target, exp.Schema):
         raise SemanticError(
