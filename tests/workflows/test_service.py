@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+import lakebox
 from lakebox.config import LakeConfig
 from lakebox.errors import AlreadyExistsError, InvalidRequestError
 from lakebox.workflows.clock import ManualClock, SystemClock
@@ -216,7 +217,7 @@ def _start_child(home: Path) -> tuple[subprocess.Popen[str], str]:
         [sys.executable, "-c", _CHILD, str(home), json.dumps(TOKEN_TASK)],
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": "src"},
+        env={**os.environ, "PYTHONPATH": str(Path(lakebox.__file__).parents[1])},
     )
     assert child.stdout is not None
     ready, token = child.stdout.readline().split()
