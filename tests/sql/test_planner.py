@@ -222,3 +222,29 @@ def test_empty_table_location_returns_typed_empty_result(lake: Session) -> None:
 def test_ctes_shadow_catalog_tables(partitioned: Session) -> None:
     result = partitioned.sql("WITH events AS (SELECT 1 AS id) SELECT id FROM events")
     assert result.fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("stored", ["PARQUET", "TEXTFILE"])
+def test_many_partitions_keep_each_rows_partition_values(
+    lake: Session, lake_home: Path, stored: str
+) -> None:
+    """Parquet reads every partition in one scan, joined to partition values by file; text
+    formats read partition by partition. Both must attach the right values to each row."""
+    for region in ("eu", "us"):
+        for day in range(1, 13):
+            base = f"s3://multi/t/region={region}/day={day}/"
+            if stored == "PARQUET":
+                _write(lake_home, base + "a.parquet", _parquet({"v": [day * 10, day * 10 + 1]}))
+            else:
+                _write(lake_home, base + "a.txt", f"{day * 10}\n{day * 10 + 1}\n".encode())
+    lake.sql(
+        f"CREATE EXTERNAL TABLE multi (v int) PARTITIONED BY (region string, day int) "
+        f"STORED AS {stored} LOCATION 's3://multi/t/'"
+    )
+    lake.sql("MSCK REPAIR TABLE multi")
+    rows = lake.sql("SELECT region, day, v FROM multi ORDER BY region, day, v").fetchall()
+    expected = [(r, d, d * 10 + k) for r in ("eu", "us") for d in range(1, 13) for k in (0, 1)]
+    assert rows == expected
+    typed = lake.sql("SELECT sum(day) FROM multi WHERE region = 'us' AND day > 10")
+    assert typed.fetchall() == [(2 * (11 + 12),)]
+    assert typed.stats.files == 2

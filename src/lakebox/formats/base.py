@@ -116,6 +116,15 @@ class FormatReader(ABC):
         names, DuckDB types from ``lakebox.catalog.types.duckdb_type``). Never called with
         an empty file list."""
 
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        """Like ``scan_sql`` plus a column ``file_column`` naming the file each row came from,
+        and the values that column takes, one per ``request.files`` entry. The planner uses it
+        to read many partitions in one scan; None (the default) means unsupported and the
+        planner reads partition by partition."""
+        return None
+
     def validate(self, table: Table) -> None:  # noqa: B027 - optional hook
         """Reject bad SerDe / table properties at CREATE time (raise InvalidRequestError)."""
 

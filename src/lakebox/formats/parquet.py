@@ -27,6 +27,7 @@ from lakebox.formats.base import (
     quote_ident,
     register_reader,
     sql_list,
+    sql_string,
 )
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
@@ -126,18 +127,36 @@ class ParquetReader(FormatReader):
             )
         return self._select(ctx, request, files, by_index=False)
 
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        files = non_empty(request.files)
+        if not files or _flag(request, "parquet.column.index.access"):
+            return None
+        sql = self._select(ctx, request, files, by_index=False, file_column=file_column)
+        return sql, [f.engine_path for f in request.files]
+
     @staticmethod
     def _select(
-        ctx: ReadContext, request: ReadRequest, files: list[DataFile], by_index: bool
+        ctx: ReadContext,
+        request: ReadRequest,
+        files: list[DataFile],
+        by_index: bool,
+        file_column: str | None = None,
     ) -> str:
         paths = sql_list([f.engine_path for f in files])
         # partition columns come from the catalog, never from DuckDB guessing key=value folders
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
         source = f"read_parquet({paths}, {options})"
-        if not request.columns:
-            return f"SELECT NULL AS __lakebox_empty FROM {source}"
         file_cols = _file_schema(ctx, request, files, source)
-        return f"SELECT {select_list(file_cols, request, by_index)} FROM {source}"
+        if file_column is not None:
+            source = f"read_parquet({paths}, {options}, filename = {sql_string(file_column)})"
+            extra = f", {quote_ident(file_column)}"
+        else:
+            extra = ""
+        if not request.columns:
+            return f"SELECT NULL AS __lakebox_empty{extra} FROM {source}"
+        return f"SELECT {select_list(file_cols, request, by_index)}{extra} FROM {source}"
 
 
 def _same_names(

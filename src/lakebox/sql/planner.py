@@ -22,9 +22,17 @@ from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
 from lakebox.catalog.types import duckdb_type
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
-from lakebox.formats.base import DataFile, ReadContext, ReadRequest, quote_ident, reader_for
+from lakebox.formats.base import (
+    DataFile,
+    FormatReader,
+    ReadContext,
+    ReadRequest,
+    quote_ident,
+    reader_for,
+)
 from lakebox.storage import Storage, join_uri
 
+FILE_COLUMN = "__lakebox_file"
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.symlinktextinputformat"
 MAX_VIEW_DEPTH = 32
 
@@ -182,10 +190,17 @@ class Planner:
         return name
 
     def scan_sql(self, table: Table, partitions: list[PartitionFiles]) -> str:
-        """One SELECT per partition with files, partition columns appended as constants."""
+        """The table's rows with partition columns appended: one scan over every file when
+        the reader can name each row's file (partition values joined by file), otherwise one
+        SELECT per partition with the values as constants."""
         parts: list[str] = []
         data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
         reader = reader_for(table)
+        with_files = [p for p in partitions if p.files]
+        if len(with_files) > 1:
+            joined = self._scan_by_file(table, reader, with_files)
+            if joined is not None:
+                return joined
         for part in partitions:
             if not part.files:
                 continue
@@ -202,6 +217,31 @@ class Planner:
             )
             return f"SELECT {cols} WHERE false"
         return "\nUNION ALL BY NAME\n".join(parts) if len(parts) > 1 else parts[0]
+
+    def _scan_by_file(
+        self, table: Table, reader: FormatReader, partitions: list[PartitionFiles]
+    ) -> str | None:
+        files = [f for p in partitions for f in p.files]
+        found = reader.scan_sql_with_file(
+            self.ctx, ReadRequest(table, files, table.columns), FILE_COLUMN
+        )
+        if found is None:
+            return None
+        scan, opened = found
+        owner: list[list[str]] = [p.values for p in partitions for _ in p.files]
+        arrays = {FILE_COLUMN: pa.array(opened, pa.string())}
+        for i in range(len(table.partition_keys)):
+            arrays[f"__k{i}"] = pa.array([values[i] for values in owner], pa.string())
+        mapping = self.ctx.register(pa.table(arrays), "files")
+        data_cols = ", ".join(f"s.{quote_ident(c.name)}" for c in table.columns)
+        keys = "".join(
+            f", TRY_CAST(p.__k{i} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+            for i, k in enumerate(table.partition_keys)
+        )
+        return (
+            f"SELECT {data_cols}{keys} FROM ({scan}) AS s "
+            f"JOIN {mapping} AS p ON s.{FILE_COLUMN} = p.{FILE_COLUMN}"
+        )
 
     # -- partitions -------------------------------------------------------------------
     def _partition_predicate(self, table: Table, ref: exp.Table) -> exp.Expression | None:

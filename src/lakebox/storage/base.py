@@ -95,6 +95,8 @@ class Storage:
         uri = parse_uri(location).as_prefix()
         fs, root = self.fs_for(uri)
         root = root.rstrip("/")
+        if fs is self._local:
+            return self._list_local(root, str(uri), recursive, include_hidden)
         try:
             if not fs.isdir(root):
                 return []
@@ -115,6 +117,37 @@ class Storage:
             out.append(
                 FileInfo(self.to_uri(fs, path, uri), int(info.get("size") or 0), _mtime(info))
             )
+        out.sort(key=lambda f: f.uri)
+        return out
+
+    def _list_local(
+        self, root: str, prefix_uri: str, recursive: bool, include_hidden: bool
+    ) -> list[FileInfo]:
+        """os.scandir walk: listing is on the planning path of every query, and fsspec's
+        generic ``find`` costs ~0.5 ms per folder here."""
+        out: list[FileInfo] = []
+        stack = [(root, prefix_uri)]
+        while stack:
+            folder, base = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except OSError as err:
+                raise StorageError(f"cannot list {base}: {err}") from err
+            for entry in entries:
+                name = entry.name
+                if name.startswith(".lakebox-tmp-") or (not include_hidden and is_hidden(name)):
+                    continue
+                if entry.is_dir(follow_symlinks=True):
+                    if recursive:
+                        stack.append((entry.path, f"{base}{name}/"))
+                    continue
+                try:
+                    st = entry.stat()
+                except FileNotFoundError:
+                    continue  # removed while listing
+                out.append(FileInfo(base + name, st.st_size, st.st_mtime))
         out.sort(key=lambda f: f.uri)
         return out
 
