@@ -21,6 +21,7 @@ from lakebox.errors import (
 from lakebox.query.writers import FORMATS, hive_type_from_arrow, split_unload
 from lakebox.session import Lake, Session, StatementContext
 
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 FORMAT_NAMES = ["PARQUET", "ORC", "AVRO", "JSON", "TEXTFILE", "ION"]
 
 #: one row of every type family, one row of NULLs; p is the partition column
@@ -210,6 +211,9 @@ def test_ctas_bucketing_writes_bucket_count_files_per_partition(
         ("format = 'PARQUET', write_compression = 'SNAPPY'", lambda data: data[:4] == b"PAR1"),
         ("format = 'PARQUET', parquet_compression = 'ZSTD'", lambda data: data[:4] == b"PAR1"),
         ("format = 'ORC', write_compression = 'SNAPPY'", lambda data: data[:3] == b"ORC"),
+        ("format = 'ION', write_compression = 'ZSTD'", lambda data: data[:4] == ZSTD_MAGIC),
+        ("format = 'JSON', write_compression = 'ZSTD'", lambda data: data[:4] == ZSTD_MAGIC),
+        ("format = 'ION'", lambda data: data[:2] == b"\x1f\x8b"),
         ("format = 'AVRO', write_compression = 'DEFLATE'", lambda data: data[:3] == b"Obj"),
         (
             "format = 'ION', ion_encoding = 'TEXT', write_compression = 'NONE'",

@@ -18,7 +18,6 @@ storage facade, so S3 mode works the same.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -417,7 +416,13 @@ class _Writer:
 
     def groups(self, partition_cols: list[str]) -> list[_Group]:
         """Non-empty (partition, bucket) groups; fails before anything is written when more
-        than 100 partitions would be."""
+        than 100 partitions would be.
+
+        Each group becomes one ``COPY`` (or Arrow write) of its own rather than one DuckDB
+        ``PARTITION_BY``: folder names must follow Hive's escaping and its default partition
+        for NULL, file names carry the query id and bucket number, and the Python-written
+        formats need the same grouping anyway. At most 100 partitions keep the extra scans
+        of the temp table cheap."""
         keys = [f"CAST({quote_ident(c)} AS VARCHAR)" for c in partition_cols]
         if self.options.bucket_count:
             keys.append(self._bucket_expr())
@@ -544,17 +549,22 @@ class _Writer:
         from amazon.ion import simpleion
 
         convert = _python_converter(columns, ion=True)
-        buf = io.BytesIO()
+        compressor: Any = None
+        if self.options.codec == "gzip":
+            compressor = cramjam.gzip.Compressor()
+        elif self.options.codec == "zstd":
+            compressor = cramjam.zstd.Compressor()
         for batch in self._batches(sql):
             values = [convert(row) for row in batch.to_pylist()]
             data = simpleion.dumps(values, binary=self.options.ion_binary, sequence_as_stream=True)
-            buf.write(data if isinstance(data, bytes) else data.encode() + b"\n")
-        raw = buf.getvalue()
-        if self.options.codec == "gzip":
-            raw = bytes(cramjam.gzip.compress(raw))
-        elif self.options.codec == "zstd":
-            raw = bytes(cramjam.zstd.compress(raw))
-        fh.write(raw)
+            chunk = data if isinstance(data, bytes) else data.encode() + b"\n"
+            if compressor is None:
+                fh.write(chunk)
+            else:
+                compressor.compress(chunk)
+                fh.write(bytes(compressor.flush()))
+        if compressor is not None:
+            fh.write(bytes(compressor.finish()))
 
 
 def _text_line(columns: list[Column], delimiter: str) -> str:
