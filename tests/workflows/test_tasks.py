@@ -131,7 +131,7 @@ def test_aws_sdk_integrations_dispatch_to_registered_handlers(
                 "G": {
                     "Type": "Task",
                     "End": True,
-                    "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                    "Resource": "arn:aws:states:::aws-sdk:s3:getBucketPolicy",
                 }
             }
         )
@@ -673,3 +673,73 @@ def test_handlers_reach_shared_services(config: Any, clock: Any) -> None:
     )
     assert svc.start_execution("q", {"sql": "select 1"}).output == {"rows": [8], "same": True}
     svc.close()
+
+
+def test_builtin_s3_sdk_actions_work_on_lake_storage(run: Runner, lake_home: Path) -> None:
+    sdk = "arn:aws:states:::aws-sdk:s3:"
+    definition = machine(
+        {
+            "Put": {
+                "Type": "Task",
+                "Resource": sdk + "putObject",
+                "ResultPath": "$.put",
+                "Parameters": {"Bucket": "raw", "Key": "in/a.json", "Body.$": "$.doc"},
+                "Next": "Copy",
+            },
+            "Copy": {
+                "Type": "Task",
+                "Resource": sdk + "copyObject",
+                "ResultPath": None,
+                "Parameters": {
+                    "Bucket": "curated",
+                    "Key": "out/a.json",
+                    "CopySource": "raw/in/a.json",
+                },
+                "Next": "Delete",
+            },
+            "Delete": {
+                "Type": "Task",
+                "Resource": sdk + "deleteObject",
+                "ResultPath": None,
+                "Parameters": {"Bucket": "raw", "Key": "in/a.json"},
+                "Next": "List",
+            },
+            "List": {
+                "Type": "Task",
+                "Resource": sdk + "listObjectsV2",
+                "Parameters": {"Bucket": "curated", "Prefix": "out/"},
+                "ResultSelector": {"keys.$": "$.Contents[*].Key", "n.$": "$.KeyCount"},
+                "ResultPath": "$.listed",
+                "Next": "Get",
+            },
+            "Get": {
+                "Type": "Task",
+                "Resource": sdk + "getObject",
+                "Parameters": {"Bucket": "curated", "Key": "out/a.json"},
+                "ResultSelector": {"body.$": "States.StringToJson($.Body)"},
+                "ResultPath": "$.got",
+                "Next": "GetGone",
+            },
+            "GetGone": {
+                "Type": "Task",
+                "Resource": sdk + "getObject",
+                "Parameters": {"Bucket": "raw", "Key": "in/a.json"},
+                "Catch": [
+                    {
+                        "ErrorEquals": ["S3.NoSuchKeyException"],
+                        "ResultPath": "$.gone",
+                        "Next": "Done",
+                    }
+                ],
+                "End": True,
+            },
+            "Done": {"Type": "Succeed"},
+        }
+    )
+    out = run(definition, {"doc": {"id": 1}})
+    assert out.status == "SUCCEEDED", out.cause
+    assert out.output["listed"] == {"keys": ["out/a.json"], "n": 1}
+    assert out.output["got"] == {"body": {"id": 1}}
+    assert out.output["gone"]["Error"] == "S3.NoSuchKeyException"
+    assert json.loads((lake_home / "curated" / "out" / "a.json").read_text()) == {"id": 1}
+    assert not (lake_home / "raw" / "in" / "a.json").exists()

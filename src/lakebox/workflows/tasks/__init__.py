@@ -18,7 +18,8 @@ __all__ = [
     "register_resource",
 ]
 
-# The built-in resources (Lambda, SNS, ECS) register themselves on import.
+# The built-in resources (Lambda, SNS, ECS, HTTP, S3 SDK) register themselves on import.
 from lakebox.workflows.tasks import builtin as _builtin
+from lakebox.workflows.tasks import s3 as _s3
 
-del _builtin
+del _builtin, _s3
