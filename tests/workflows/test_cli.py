@@ -129,6 +129,12 @@ def test_workflow_end_to_end(lake_home: Path, files: dict[str, Path]) -> None:
     assert code == 1 and "TooSmall" in output  # reruns the Fail state it stopped in
     code, output = invoke(lake_home, "workflow", "history", arn, "--json")
     assert "ExecutionRedriven" in [e["type"] for e in json.loads(output)["events"]]
+    code, output = invoke(lake_home, "workflow", "delete", "doubler")
+    assert code == 0
+    code, output = invoke(lake_home, "workflow", "describe", "doubler")
+    assert code == 1 and "State Machine Does Not Exist" in output
+    code, output = invoke(lake_home, "workflow", "describe", arn, "--json")
+    assert json.loads(output)["status"] == "FAILED"
 
 
 def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -> None:

@@ -146,6 +146,14 @@ def update(name: str, definition: Path, home: HomeOpt = None, tasks: TasksOpt = 
     out.print(f"{machine.arn} (revision {machine.revision_id})", highlight=False)
 
 
+@workflow_app.command("delete")
+def delete(name: str, home: HomeOpt = None) -> None:
+    """Delete a state machine (its executions' history stays readable)."""
+    service = _service(home)
+    _guard(lambda: service.delete_state_machine(name))
+    out.print(f"deleted {name}", highlight=False)
+
+
 @workflow_app.command("validate")
 def validate(definition: Path, home: HomeOpt = None, tasks: TasksOpt = None) -> None:
     """Check a definition without creating anything; lists every problem."""
