@@ -248,3 +248,27 @@ def test_many_partitions_keep_each_rows_partition_values(
     typed = lake.sql("SELECT sum(day) FROM multi WHERE region = 'us' AND day > 10")
     assert typed.fetchall() == [(2 * (11 + 12),)]
     assert typed.stats.files == 2
+
+
+def test_information_schema_describes_the_catalog(partitioned: Session) -> None:
+    partitioned.sql("CREATE VIEW a_view AS SELECT id FROM events WHERE dt = '2024-01-01'")
+    schemata = partitioned.sql("SELECT schema_name FROM information_schema.schemata")
+    assert {"default", "information_schema"} <= {r[0] for r in schemata}
+    tables = partitioned.sql(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema = 'default' ORDER BY table_name"
+    )
+    assert tables.fetchall() == [("a_view", "VIEW"), ("events", "BASE TABLE")]
+    columns = partitioned.sql(
+        "SELECT column_name, ordinal_position, data_type, extra_info "
+        "FROM information_schema.columns WHERE table_name = 'events' ORDER BY 2"
+    )
+    assert columns.fetchall() == [
+        ("id", 1, "bigint", None),
+        ("kind", 2, "varchar", None),
+        ("dt", 3, "varchar", "partition key"),
+    ]
+    views = partitioned.sql("SELECT table_name, view_definition FROM information_schema.views")
+    assert views.fetchall()[0][0] == "a_view"
+    with pytest.raises(SemanticError, match="information_schema.nope"):
+        partitioned.sql("SELECT * FROM information_schema.nope")

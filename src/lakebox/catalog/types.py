@@ -185,6 +185,11 @@ def arrow_type(text: str) -> object:
     return conv(parse_type(text))
 
 
+def athena_type_name(text: str) -> str:
+    """Athena's (Trino's) spelling of a Hive type: ``array(varchar)``, ``row(a integer)``."""
+    return parse_type(text).sql("trino").lower()
+
+
 def athena_type_from_arrow(t: object) -> str:
     """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type)."""
     import pyarrow as pa

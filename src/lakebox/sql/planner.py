@@ -20,7 +20,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
-from lakebox.catalog.types import duckdb_type
+from lakebox.catalog.types import athena_type_name, duckdb_type
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.formats.base import (
     DataFile,
@@ -138,7 +138,11 @@ class Planner:
     # -- tables and views -------------------------------------------------------------
     def _resolve_table(self, table: exp.Table, db: str, name: str, depth: int) -> exp.Expression:
         if db == "information_schema":
-            raise EntityNotFoundError(f"Table {db}.{name} not found.")
+            view = self._information_schema(name)
+            return exp.Table(
+                this=exp.to_identifier(view),
+                alias=exp.TableAlias(this=exp.to_identifier(table.alias or name, quoted=True)),
+            )
         try:
             entry = self.catalog.get_table(db, name)
         except EntityNotFoundError as err:
@@ -151,6 +155,54 @@ class Planner:
             this=exp.to_identifier(view),
             alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
         )
+
+    def _information_schema(self, name: str) -> str:
+        """Athena's information_schema tables, built from the catalog for this query."""
+        rows: dict[str, list[object]]
+        catalog = "awsdatacatalog"
+        dbs = [d.name for d in self.catalog.list_databases()]
+        if name == "schemata":
+            names: list[object] = [*dbs, "information_schema"]
+            rows = {"catalog_name": [catalog] * len(names), "schema_name": names}
+        elif name in ("tables", "views"):
+            tables = [t for db in dbs for t in self.catalog.list_tables(db)]
+            if name == "views":
+                tables = [t for t in tables if t.is_view]
+            rows = {
+                "table_catalog": [catalog] * len(tables),
+                "table_schema": [t.database for t in tables],
+                "table_name": [t.name for t in tables],
+            }
+            if name == "tables":
+                rows["table_type"] = ["VIEW" if t.is_view else "BASE TABLE" for t in tables]
+            else:
+                rows["view_definition"] = [t.view_original_text or "" for t in tables]
+        elif name == "columns":
+            cols = [
+                (t, i + 1, c, i >= len(t.columns))
+                for db in dbs
+                for t in self.catalog.list_tables(db)
+                for i, c in enumerate(t.all_columns)
+            ]
+            rows = {
+                "table_catalog": [catalog] * len(cols),
+                "table_schema": [t.database for t, _, _, _ in cols],
+                "table_name": [t.name for t, _, _, _ in cols],
+                "column_name": [c.name for _, _, c, _ in cols],
+                "ordinal_position": [pos for _, pos, _, _ in cols],
+                "column_default": [None] * len(cols),
+                "is_nullable": ["YES"] * len(cols),
+                "data_type": [athena_type_name(c.type) for _, _, c, _ in cols],
+                "comment": [c.comment for _, _, c, _ in cols],
+                "extra_info": ["partition key" if part else None for _, _, _, part in cols],
+            }
+        else:
+            raise SemanticError(f"Table 'information_schema.{name}' does not exist")
+        arrays = {
+            k: pa.array(v, pa.int64() if k == "ordinal_position" else pa.string())
+            for k, v in rows.items()
+        }
+        return self.ctx.register(pa.table(arrays), f"is_{name}")
 
     def _not_found_message(
         self, table: exp.Table, db: str, name: str, err: EntityNotFoundError
