@@ -168,6 +168,24 @@ def test_errors_print_without_traceback(lake_home: Path, args: list[str], messag
     assert "Traceback" not in output
 
 
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("x = 1\n", "has no register(service)"),
+        ("raise RuntimeError('boom')\n", "boom"),
+        ("def register(service):\n    service.nope()\n", "AttributeError"),
+    ],
+)
+def test_broken_tasks_file(
+    lake_home: Path, files: dict[str, Path], body: str, message: str
+) -> None:
+    files["tasks"].write_text(body)
+    code, output = invoke(
+        lake_home, "workflow", "validate", str(files["good"]), "--tasks", str(files["tasks"])
+    )
+    assert code == 1 and message in output and "Traceback" not in output
+
+
 def test_schedule_commands(lake_home: Path, files: dict[str, Path]) -> None:
     invoke(lake_home, "workflow", "create", "doubler", str(files["good"]))
     code, output = invoke(

@@ -74,11 +74,18 @@ def _load_tasks(service: WorkflowService, path: Path) -> None:
     if spec is None or spec.loader is None:
         raise InvalidRequestError(f"--tasks file {path} is not a Python module")
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    register = getattr(module, "register", None)
-    if not callable(register):
-        raise InvalidRequestError(f"--tasks file {path} has no register(service) function")
-    register(service)
+    try:
+        spec.loader.exec_module(module)
+        register = getattr(module, "register", None)
+        if not callable(register):
+            raise InvalidRequestError(f"--tasks file {path} has no register(service) function")
+        register(service)
+    except LakeboxError:
+        raise
+    except Exception as exc:  # the user's code: report it like any other user error
+        raise InvalidRequestError(
+            f"--tasks file {path} failed: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def _read_definition(path: Path) -> str:
