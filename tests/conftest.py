@@ -45,8 +45,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real S3 API server process on 127.0.0.1 for the whole test session."""
+def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real AWS API server process (moto's standalone server: S3, DynamoDB, ...) on
+    127.0.0.1 for the whole test session."""
     port = _free_port()
     log = tmp_path_factory.mktemp("s3server") / "server.log"
     with open(log, "wb") as fh:
@@ -74,6 +75,11 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(aws_server: str) -> str:
+    return aws_server
 
 
 @pytest.fixture

@@ -4,12 +4,6 @@ standalone server) on loopback, and the URLs of this machine's PostgreSQL and Ma
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,42 +90,10 @@ def make_table(lake: Lake) -> TableMaker:
     return make
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
-def dynamodb_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A DynamoDB-compatible API server process on 127.0.0.1 (moto's standalone server)."""
-    port = _free_port()
-    log = tmp_path_factory.mktemp("ddbserver") / "server.log"
-    with open(log, "wb") as fh:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=fh,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
-            break
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"DynamoDB server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def dynamodb_endpoint(aws_server: str) -> str:
+    """moto's standalone server (tests/conftest.py) speaks DynamoDB's API as well as S3's."""
+    return aws_server
 
 
 @pytest.fixture
