@@ -33,6 +33,9 @@ BUILTIN_MODULES = (
     "lakebox.formats.orc",
     "lakebox.formats.avro",
     "lakebox.formats.ion",
+    "lakebox.formats.multidelimit",
+    "lakebox.formats.cloudtrail",
+    "lakebox.formats.grok",
 )
 _loaded = False
 
