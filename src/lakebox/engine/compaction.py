@@ -111,8 +111,13 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
     for part, want in zip(partitions, wanted, strict=True):
         if not part.files:
             continue
-        original = planner.scan_sql(table, [part])
-        copy = _copy_sql(ctx, table, part, original, policy) if want else None
+        copy = _current_copy(ctx, table, part) if want else None
+        if copy is None:
+            # the reader's scan is planned only when it is needed: for JSON it reads a key
+            # index entry per file, for Parquet it lists every path
+            original = planner.scan_sql(table, [part])
+            if want:
+                copy = _build_copy(ctx, table, part, original, policy)
         parts.append(copy if copy is not None else original)
     if not parts:
         return None
@@ -166,25 +171,40 @@ def slot_dir(cache_dir: Path, table: Table, values: list[str]) -> Path:
     return cache_dir / "compacted" / hashlib.sha256(key).hexdigest()[:24]
 
 
-def _copy_sql(
-    ctx: ReadContext, table: Table, part: PartitionFiles, original: str, policy: Policy
-) -> str | None:
+def _paths(ctx: ReadContext, table: Table, part: PartitionFiles) -> tuple[Path, Path, Path]:
     slot = slot_dir(ctx.cache_dir, table, part.values)
     fp = fingerprint(table, part)
-    data, meta = slot / f"{fp}.parquet", slot / f"{fp}.json"
-    columns = _load_meta(meta) if data.exists() else None
+    return slot, slot / f"{fp}.parquet", slot / f"{fp}.json"
+
+
+def _current_copy(ctx: ReadContext, table: Table, part: PartitionFiles) -> str | None:
+    """SQL reading the partition's copy when one matches its files now, else None."""
+    _slot, data, meta = _paths(ctx, table, part)
+    columns = _load_meta(meta)
     if columns is None:
-        with _lock_for(str(slot)):
-            columns = _load_meta(meta) if data.exists() else None
-            if columns is None:
-                columns = _build(ctx, original, slot, data, meta)
-                if columns is None:
-                    return None
-                _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
+        return None
     try:
         os.utime(data)  # recency for the cache's least-recently-used eviction
     except OSError:
-        return None  # evicted by another process a moment ago: read the files themselves
+        return None  # never built, or evicted a moment ago
+    return _read_sql(data, columns)
+
+
+def _build_copy(
+    ctx: ReadContext, table: Table, part: PartitionFiles, original: str, policy: Policy
+) -> str | None:
+    slot, data, meta = _paths(ctx, table, part)
+    with _lock_for(str(slot)):
+        columns = _load_meta(meta) if data.exists() else None
+        if columns is None:
+            columns = _build(ctx, original, slot, data, meta)
+            if columns is None:
+                return None
+            _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
+    return _read_sql(data, columns)
+
+
+def _read_sql(data: Path, columns: list[tuple[str, str, bool]]) -> str:
     select = ", ".join(
         f"CAST({quote_ident(name)} AS {typ}) AS {quote_ident(name)}"
         if cast_needed
@@ -215,10 +235,9 @@ def _build(
     slot.mkdir(parents=True, exist_ok=True)
     tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
     try:
-        want = [(str(r[0]), str(r[1])) for r in ctx.con.sql(f"DESCRIBE {original}").fetchall()]
-        ctx.con.execute(
-            f"COPY ({original}) TO {sql_string(str(tmp))} (FORMAT parquet, COMPRESSION snappy)"
-        )
+        rel = ctx.con.sql(original)  # bound once: its types are what the scan yields
+        want = [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
+        rel.to_parquet(str(tmp), compression="snappy")
         got = {
             str(r[0]): str(r[1])
             for r in ctx.con.sql(

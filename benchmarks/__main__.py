@@ -1,0 +1,109 @@
+"""``python -m benchmarks`` (``./dev bench``): the Athena file-format experiment on lakebox
+and bare DuckDB, results under benchmarks/results/.
+
+    python -m benchmarks                              # every cell, 148,534 rows, 5 runs
+    python -m benchmarks --formats json --files 1 10000 --queries scan
+    python -m benchmarks --published-only --runs 3
+    python -m benchmarks --scale 10000000             # rows/s and bytes/s on 10M rows
+    python -m benchmarks --overhead-only              # SELECT 1 round trip
+
+The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
+workflow_transitions.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks import athena_formats as af
+from benchmarks.logdata import PUBLISHED_ROWS
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0]
+    )
+    p.add_argument("--formats", nargs="+", choices=af.FORMATS, default=list(af.FORMATS))
+    p.add_argument("--files", nargs="+", type=int, default=None, help="file counts per cell")
+    p.add_argument("--queries", nargs="+", choices=list(af.QUERIES), default=list(af.QUERIES))
+    p.add_argument(
+        "--compression",
+        nargs="+",
+        choices=["none", "gzip"],
+        default=["none", "gzip"],
+        help="text compression of the cells (Parquet is always plain files)",
+    )
+    p.add_argument("--runs", type=int, default=5, help="warm runs per cell (default 5)")
+    p.add_argument(
+        "--rows", type=int, default=PUBLISHED_ROWS, help="rows of the dataset (default 148,534)"
+    )
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=None,
+        metavar="ROWS",
+        help="scale run: this many rows (10000000 or more), 100 files by default, 3 runs, "
+        "rows/s and bytes/s reported",
+    )
+    p.add_argument("--published-only", action="store_true", help="only the published cells")
+    p.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
+    p.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
+    p.add_argument("--no-spark", action="store_true", help="skip the optional Spark column")
+    p.add_argument("--no-chart", action="store_true")
+    p.add_argument("--no-verify", action="store_true", help="skip comparing the two answers")
+    p.add_argument("--no-overhead", action="store_true", help="skip the SELECT 1 round trip")
+    p.add_argument("--overhead-only", action="store_true")
+    p.add_argument("--overhead-repeats", type=int, default=300)
+    p.add_argument("--label", default=None, help="results file name (default by mode)")
+    return p.parse_args(argv)
+
+
+def options(args: argparse.Namespace) -> af.Options:
+    rows = args.scale or args.rows
+    files = tuple(args.files) if args.files else ((100,) if args.scale else af.FILE_COUNTS)
+    runs = args.runs if not args.scale or args.runs != 5 else 3
+    label = args.label or (f"scale_{rows}" if args.scale else "athena_formats")
+    if not args.label and rows != PUBLISHED_ROWS and not args.scale:
+        label = f"athena_formats_{rows}"
+    return af.Options(
+        rows=rows,
+        formats=tuple(args.formats),
+        files=files,
+        queries=tuple(args.queries),
+        compression=tuple(c == "gzip" for c in args.compression),
+        runs=runs,
+        data_dir=args.data_dir,
+        results_dir=args.results_dir,
+        published_only=args.published_only,
+        spark=not args.no_spark,
+        chart=not args.no_chart,
+        verify=not args.no_verify,
+        label=label,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    opts = options(args)
+    overhead = None
+    if not args.no_overhead:
+        overhead = af.trivial_overhead(opts.data_dir / "overhead-lake", args.overhead_repeats)
+        print("SELECT 1 round trip (µs): " + ", ".join(f"{k} {v:.0f}" for k, v in overhead.items()))
+    if args.overhead_only:
+        if overhead:
+            af.save([], opts, [], overhead)
+        return 0
+    results, notes = af.run_cells(opts)
+    for note in notes:
+        print(note)
+    paths = af.save(results, opts, notes, overhead)
+    print("results: " + ", ".join(str(p) for p in paths.values()))
+    missed = [r for r in results if r.goals()]
+    print(f"{len(results) - len(missed)} of {len(results)} cells meet the goals")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
