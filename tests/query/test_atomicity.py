@@ -288,3 +288,30 @@ def test_recovery_leaves_writes_of_live_processes_alone(lake: Lake) -> None:
     journal.save()
     assert jn.recover_writes(lake) == ["live"]
     assert _files(lake, "s3://lake/live/") == []
+
+
+def test_ctas_losing_a_race_for_the_name_keeps_the_winners_table(lake: Lake) -> None:
+    session = lake.session()
+    errors: list[BaseException] = []
+    sql = (
+        "CREATE TABLE raced WITH (format = 'ION', external_location = 's3://lake/slow/', "
+        f"partitioned_by = ARRAY['p']) AS {BIG}"
+    )
+
+    def run() -> None:
+        try:
+            session.sql(sql)
+        except BaseException as err:  # handed to the test thread
+            errors.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    _wait_for_staging(lake.config.home / "lake" / "slow")
+    lake.session().sql(
+        "CREATE TABLE raced WITH (external_location = 's3://lake/fast/') AS SELECT 1 AS v"
+    )
+    thread.join(timeout=60)
+    assert len(errors) == 1 and "already exists" in str(errors[0])
+    assert lake.catalog.get_table("default", "raced").location == "s3://lake/fast/"
+    assert lake.session().sql("SELECT v FROM raced").to_pylist() == [{"v": 1}]
+    assert _files(lake, "s3://lake/slow/") == []

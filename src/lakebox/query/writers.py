@@ -830,6 +830,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
     journal = jn.start_journal(
         session.lake, context.query_id, "CTAS", location, staging, database, name
     )
+    created = False
     try:
         with session.planned(query, context) as q:
             names, _schema, types = _source(q.con, q.sql)
@@ -864,6 +865,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
         _move_all(session, journal)
         journal.save(jn.CATALOG)
         catalog.create_table(table)
+        created = True
         catalog.add_partitions(
             [
                 Partition(database, name, list(v), location + partition_path(part_cols, list(v)))
@@ -873,7 +875,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
         )
         journal.save(jn.COMMITTED)
     except BaseException:
-        if journal.phase == jn.CATALOG and catalog.table_exists(database, name):
+        if created:  # never a table a concurrent CTAS of the same name created first
             catalog.drop_table(database, name, if_exists=True)
         _fail(session, journal)
         raise
