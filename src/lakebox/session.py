@@ -326,6 +326,10 @@ class Session:
             except Exception as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
+                if isinstance(err, duckdb.BinderException):
+                    unresolved = plan.unresolved_column()
+                    if unresolved:
+                        raise SemanticError(unresolved) from err
                 raise _engine_error(err, plan.stats, ctx) from err
         finally:
             if control is not None:

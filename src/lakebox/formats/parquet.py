@@ -159,6 +159,16 @@ class ParquetReader(FormatReader):
         return f"SELECT {select_list(file_cols, request, by_index)}{extra} FROM {source}"
 
 
+def _schema_error(request: ReadRequest, files: list[DataFile], err: duckdb.Error) -> DataError:
+    """Name the file DuckDB could not read (its message holds the path it opened)."""
+    text = str(err)
+    bad = next((f for f in files if f.engine_path in text), files[0])
+    return DataError(
+        f"cannot read Parquet file of table {request.table.qualified_name}: {text.splitlines()[0]}",
+        bad.uri,
+    )
+
+
 def _same_names(
     ctx: ReadContext, request: ReadRequest, files: list[DataFile]
 ) -> list[list[DataFile]]:
@@ -170,10 +180,7 @@ def _same_names(
             f"SELECT file_name, name, num_children FROM parquet_schema({paths})"
         ).fetchall()
     except duckdb.Error as err:
-        raise DataError(
-            f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
-            files[0].uri,
-        ) from err
+        raise _schema_error(request, files, err) from err
     entries: dict[str, list[tuple[str, int]]] = {}
     for file_name, name, children in rows:
         entries.setdefault(str(file_name), []).append((str(name), int(children or 0)))
@@ -236,10 +243,7 @@ def _file_schema(
     try:
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as err:
-        raise DataError(
-            f"cannot read Parquet schema of table {request.table.qualified_name}: {err}",
-            files[0].uri,
-        ) from err
+        raise _schema_error(request, files, err) from err
     cols = [(str(r[0]), str(r[1])) for r in described]
     if cacheable:
         with _SCHEMAS_LOCK:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -70,6 +71,37 @@ class Plan:
     sql: str
     views: list[tuple[str, str]]
     stats: ScanStats
+    #: the query with catalog tables replaced by scan views, and those views' columns
+    tree: exp.Expression | None = None
+    schema: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def unresolved_column(self) -> str | None:
+        """Athena's message for a column the query names but no table has, or None.
+
+        Only asked after the engine failed to bind: DuckDB's messages for an unknown column
+        are confusing when a select alias has the same name."""
+        if self.tree is None:
+            return None
+        from sqlglot.errors import OptimizeError
+        from sqlglot.optimizer.qualify import qualify
+
+        schema: dict[str, object] = {
+            view: dict.fromkeys(cols, "INT") for view, cols in self.schema.items()
+        }
+        try:
+            qualify(
+                self.tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=True
+            )
+        except OptimizeError as err:
+            text = str(err)
+            found = re.search(r"Column '([^']+)' could not be resolved", text) or re.search(
+                r"Unknown column: (\S+)", text
+            )
+            if found:
+                return f"COLUMN_NOT_FOUND: Column '{found.group(1)}' cannot be resolved"
+        except Exception:
+            return None
+        return None
 
 
 ScanRewriter = Callable[[ReadContext, Table, "list[PartitionFiles]"], str | None]
@@ -116,7 +148,7 @@ class Planner:
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str) -> Plan:
         query = self.resolve(query, database, depth=0)
-        return Plan(self.translate(query, self.schema), self.views, self.stats)
+        return Plan(self.translate(query, self.schema), self.views, self.stats, query, self.schema)
 
     def resolve(self, query: exp.Expression, database: str, depth: int) -> exp.Expression:
         if depth > MAX_VIEW_DEPTH:
