@@ -641,3 +641,25 @@ def test_insert_into_avro_table_writes_with_the_tables_schema_literal(
     (uri,) = _visible_files(lake, "s3://lake/ev/")
     reader = fastavro.reader(io.BytesIO(lake.storage.read_bytes(uri)))
     assert isinstance(reader.writer_schema, dict) and reader.writer_schema["name"] == "Event"
+
+
+def test_insert_into_text_table_honours_its_delimiters_null_text_and_escape(
+    session: Session, lake: Lake
+) -> None:
+    session.sql(
+        "CREATE EXTERNAL TABLE t (s string, arr array<string>, m map<string,int>) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' ESCAPED BY '\\\\' "
+        "COLLECTION ITEMS TERMINATED BY '|' MAP KEYS TERMINATED BY ':' NULL DEFINED AS 'nil' "
+        "LOCATION 's3://lake/txt/'"
+    )
+    session.sql(
+        "INSERT INTO t VALUES ('a,b\\c', ARRAY['x|y', NULL], MAP(ARRAY['k:1'], ARRAY[1])), "
+        "(NULL, ARRAY[], NULL)"
+    )
+    (uri,) = _visible_files(lake, "s3://lake/txt/")
+    text = gzip.decompress(lake.storage.read_bytes(uri)).decode()
+    assert text.splitlines() == ["a\\,b\\\\c,x\\|y|nil,k\\:1:1", "nil,,nil"]
+    assert _rows(session, "SELECT * FROM t ORDER BY s NULLS LAST") == [
+        {"s": "a,b\\c", "arr": ["x|y", None], "m": [("k:1", 1)]},
+        {"s": None, "arr": [], "m": None},
+    ]

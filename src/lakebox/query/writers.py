@@ -49,7 +49,13 @@ from lakebox.formats.ion import ION_INPUT, ION_OUTPUT, ION_SERDE
 from lakebox.formats.json import HIVE_JSON_SERDE
 from lakebox.formats.orc import ORC_INPUT, ORC_OUTPUT, ORC_SERDE
 from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
-from lakebox.formats.text import LAZY_SIMPLE_SERDE, TEXT_INPUT, TEXT_OUTPUT, parse_delimiter
+from lakebox.formats.text import (
+    LAZY_SIMPLE_SERDE,
+    TEXT_INPUT,
+    TEXT_OUTPUT,
+    LazySimpleReader,
+    parse_delimiter,
+)
 from lakebox.query import journal as jn
 from lakebox.storage.uri import join_uri, parse_uri
 
@@ -164,6 +170,11 @@ class WriteOptions:
     codec: str
     compression: str
     field_delimiter: str = "\x01"
+    #: LazySimpleSerDe's collection and map-key separators, its NULL text and escape
+    collection_delimiter: str = "\x02"
+    mapkey_delimiter: str = "\x03"
+    null_format: str = "\\N"
+    escape: str | None = None
     partitioned_by: list[str] = field(default_factory=list)
     bucketed_by: list[str] = field(default_factory=list)
     bucket_count: int = 0
@@ -495,7 +506,7 @@ class _Writer:
         elif opts.fmt.name == "JSON":
             options = f"FORMAT json, COMPRESSION {opts.codec}"
         else:
-            line = _text_line(columns, opts.field_delimiter)
+            line = _text_line(columns, opts)
             sql = f"SELECT {line} AS line FROM ({sql}) AS rows_"
             # no quoting and no escaping: LazySimpleSerDe text is written as is
             options = (
@@ -567,10 +578,16 @@ class _Writer:
             fh.write(bytes(compressor.finish()))
 
 
-def _text_line(columns: list[Column], delimiter: str) -> str:
-    """SQL building one LazySimpleSerDe line: Hive's separators by nesting level, ``\\N``
-    for NULL, the inverse of lakebox's text reader."""
-    seps = [delimiter, "\x02", "\x03", *[chr(c) for c in range(4, 9)]]
+def _text_line(columns: list[Column], opts: WriteOptions) -> str:
+    """SQL building one LazySimpleSerDe line: Hive's separators by nesting level, the
+    table's NULL text, separators escaped when the table has ``escape.delim``; the inverse
+    of lakebox's text reader."""
+    seps = [
+        opts.field_delimiter,
+        opts.collection_delimiter,
+        opts.mapkey_delimiter,
+        *[chr(c) for c in range(4, 9)],
+    ]
     counter = [0]
 
     def var() -> str:
@@ -582,8 +599,16 @@ def _text_line(columns: list[Column], delimiter: str) -> str:
             raise UnsupportedError("type nests deeper than LazySimpleSerDe's separator levels")
         return sql_string(seps[level])
 
+    def escaped(text: str) -> str:
+        if opts.escape is None:
+            return text
+        for ch in dict.fromkeys([opts.escape, *seps[:3]]):
+            text = f"replace({text}, {sql_string(ch)}, {sql_string(opts.escape + ch)})"
+        return text
+
     def nullable(x: str, dtype: exp.DataType, level: int) -> str:
-        return f"CASE WHEN {x} IS NULL THEN '\\N' ELSE {value(x, dtype, level)} END"
+        null = sql_string(opts.null_format)
+        return f"CASE WHEN {x} IS NULL THEN {null} ELSE {value(x, dtype, level)} END"
 
     def value(x: str, dtype: exp.DataType, level: int) -> str:
         kind = dtype.this
@@ -609,8 +634,8 @@ def _text_line(columns: list[Column], delimiter: str) -> str:
             ]
             return f" || {sep(level)} || ".join(parts)
         if kind in (exp.DType.BINARY, exp.DType.VARBINARY):
-            return f"decode({x})"
-        return f"CAST({x} AS VARCHAR)"
+            return escaped(f"decode({x})")
+        return escaped(f"CAST({x} AS VARCHAR)")
 
     parts = [nullable(quote_ident(c.name), parse_type(c.type), 1) for c in columns]
     return f" || {sep(0)} || ".join(parts) if parts else "''"
@@ -990,12 +1015,17 @@ def _table_options(table: Table) -> WriteOptions:
     if compression not in fmt.codecs:
         compression = fmt.default_compression
     sp = table.serde_parameters
-    delimiter = parse_delimiter(sp.get("field.delim", sp.get("serialization.format")), "\x01")
+    seps = LazySimpleReader().separators(table)
+    escape = sp.get("escape.delim")
     return WriteOptions(
         fmt=fmt,
         codec=fmt.codecs[compression],
         compression=compression,
-        field_delimiter=delimiter,
+        field_delimiter=seps[0],
+        collection_delimiter=seps[1],
+        mapkey_delimiter=seps[2],
+        null_format=sp.get("serialization.null.format", "\\N"),
+        escape=parse_delimiter(escape, "\\") if escape else None,
         partitioned_by=[k.name.lower() for k in table.partition_keys],
         ion_binary=sp.get("ion.encoding", "BINARY").upper() != "TEXT",
     )
