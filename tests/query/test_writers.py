@@ -272,6 +272,11 @@ def test_ctas_external_location_must_be_empty(session: Session, lake: Lake) -> N
             "last columns",
         ),
         (
+            "CREATE TABLE t WITH (partitioned_by = ARRAY['a']) AS SELECT 1 AS a",
+            SemanticError,
+            "only partition columns",
+        ),
+        (
             "CREATE TABLE t WITH (partitioned_by = ARRAY['zz']) AS SELECT 1 AS a",
             SemanticError,
             "zz",

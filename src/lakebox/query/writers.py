@@ -918,9 +918,7 @@ def _check_partition_columns(parts: list[str], names: list[str]) -> None:
             f"order: expected the query to end with {', '.join(parts)}"
         )
     if parts and len(parts) == len(names):
-        raise SemanticError(
-            "a partitioned table needs at least one column that is not a partition column"
-        )
+        raise SemanticError("Table contains only partition columns; keep at least one data column")
 
 
 def _stage(
