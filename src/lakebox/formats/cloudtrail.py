@@ -1,0 +1,221 @@
+"""CloudTrail logs: ``com.amazon.emr.hive.serde.CloudTrailSerde`` over
+``CloudTrailInputFormat`` files.
+
+A CloudTrail log file is one JSON document ``{"Records": [{...}, ...]}`` (usually gzipped,
+often pretty-printed); each record is a row. Keys are camelCase (``eventVersion``,
+``sourceIPAddress``) while Athena's DDL declares lower-case columns, so keys match columns
+case-insensitively, at every nesting level. A column declared STRING whose value is an
+object or array (``requestParameters``, ``responseElements``, ...) reads as the JSON text,
+so ``json_extract_scalar(requestparameters, '$.bucketName')`` works as in Athena.
+
+Everything runs in DuckDB: ``read_json`` reads each file's ``Records`` list, ``unnest``
+makes the rows and one ``json_transform`` per record parses the declared fields at once
+(measured ~30x faster than a JSON function call per column and row). DuckDB matches JSON
+keys case-sensitively, so the structure names keys as CloudTrail spells them (its record
+reference); a declared field CloudTrail does not document is matched by its declared name.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlglot import exp
+
+from lakebox.catalog.model import Column, Table
+from lakebox.catalog.types import hive_type, parse_type
+from lakebox.errors import InvalidRequestError, SemanticError
+from lakebox.formats.base import (
+    FormatReader,
+    ReadContext,
+    ReadRequest,
+    quote_ident,
+    register_reader,
+    sql_list,
+    sql_string,
+)
+from lakebox.formats.json import JsonOptions, _JsonSql
+from lakebox.formats.text import convert_text, engine_paths
+
+CLOUDTRAIL_SERDE = "com.amazon.emr.hive.serde.CloudTrailSerde"
+CLOUDTRAIL_INPUT = "com.amazon.emr.cloudtrail.CloudTrailInputFormat"
+
+#: a whole log file is one JSON object; CloudTrail delivers files far below this
+MAX_FILE_SIZE = 1024 * 1024 * 1024
+
+#: CloudTrail record keys as AWS spells them (CloudTrail record contents reference), by the
+#: lower-case column name Athena's DDL uses
+_SPELLINGS = [
+    "eventVersion",
+    "userIdentity",
+    "principalId",
+    "accountId",
+    "invokedBy",
+    "accessKeyId",
+    "userName",
+    "onBehalfOf",
+    "userId",
+    "identityStoreArn",
+    "sessionContext",
+    "mfaAuthenticated",
+    "creationDate",
+    "sessionIssuer",
+    "ec2RoleDelivery",
+    "webIdFederationData",
+    "federatedProvider",
+    "sourceIdentity",
+    "credentialId",
+    "eventTime",
+    "eventSource",
+    "eventName",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "errorMessage",
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "requestID",
+    "eventID",
+    "resources",
+    "eventType",
+    "apiVersion",
+    "managementEvent",
+    "readOnly",
+    "recipientAccountId",
+    "serviceEventDetails",
+    "sharedEventID",
+    "vpcEndpointId",
+    "vpcEndpointAccountId",
+    "eventCategory",
+    "addendum",
+    "reason",
+    "updatedFields",
+    "originalRequestID",
+    "originalEventID",
+    "sessionCredentialFromConsole",
+    "edgeDeviceDetails",
+    "tlsDetails",
+    "tlsVersion",
+    "cipherSuite",
+    "clientProvidedHostHeader",
+    "insightDetails",
+]
+CLOUDTRAIL_KEYS = {k.lower(): k for k in _SPELLINGS}
+#: where a parent object spells a key differently from the rest of the record
+_SPELLINGS_UNDER = {"resources": {"arn": "ARN"}}
+
+_RECORDS = "Records"
+_ROW = "__lakebox_ct_record"
+
+
+def json_key(parent: str | None, name: str) -> str:
+    """CloudTrail's spelling of the key a column (or struct field) ``name`` reads."""
+    lower = name.lower()
+    under = _SPELLINGS_UNDER.get(parent or "", {})
+    return under.get(lower) or CLOUDTRAIL_KEYS.get(lower, name)
+
+
+class _Record:
+    """Builds the ``json_transform`` structure (one JSON parse per record, keys spelled as
+    CloudTrail spells them) and the SQL that renames and converts its fields to the
+    declared columns. A STRING leaf receives an object or array as its JSON text."""
+
+    def __init__(self) -> None:
+        self._names = 0
+        self._json = _JsonSql(
+            JsonOptions(
+                case_insensitive=True, ignore_malformed=False, dots_in_keys=False, mappings={}
+            )
+        )
+
+    def var(self) -> str:
+        self._names += 1
+        return f"__ct{self._names}"
+
+    def spec(self, dt: exp.DataType, parent: str | None) -> object:
+        kind = dt.this
+        if kind == exp.DType.STRUCT:
+            return {
+                json_key(parent, f.name): self.spec(f.args["kind"], f.name) for f in dt.expressions
+            }
+        if kind == exp.DType.ARRAY:
+            return [self.spec(dt.expressions[0], parent)]
+        if kind == exp.DType.MAP:
+            return "JSON"  # keys are data, not names: converted by the JSON SerDe's SQL
+        return "VARCHAR"
+
+    def convert(self, x: str, dt: exp.DataType, parent: str | None) -> str:
+        kind = dt.this
+        if kind == exp.DType.STRUCT:
+            fields = ", ".join(
+                f"{quote_ident(f.name)} := "
+                f"{self.convert(f'{x}.{quote_ident(json_key(parent, f.name))}', f.args['kind'], f.name)}"
+                for f in dt.expressions
+            )
+            return f"CASE WHEN {x} IS NOT NULL THEN struct_pack({fields}) END"
+        if kind == exp.DType.ARRAY:
+            e = self.var()
+            return f"list_transform({x}, lambda {e}: {self.convert(e, dt.expressions[0], parent)})"
+        if kind == exp.DType.MAP:
+            return self._json.convert(x, dt)
+        return convert_text(x, hive_type(dt))
+
+
+class CloudTrailReader(FormatReader):
+    name = "cloudtrail (CloudTrailSerde)"
+
+    def validate(self, table: Table) -> None:
+        for col in table.columns:
+            try:
+                parse_type(col.type)
+            except SemanticError as err:
+                raise InvalidRequestError(
+                    f"table {table.qualified_name}: column {col.name!r}: {err}"
+                ) from err
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self.select(engine_paths(ctx, request.files), request.columns)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        paths = engine_paths(ctx, request.files)
+        return self.select(paths, request.columns, file_column), paths
+
+    @staticmethod
+    def select(paths: list[str], columns: list[Column], file_column: str | None = None) -> str:
+        """A SELECT over CloudTrail log files at ``paths`` yielding ``columns``."""
+        record = _Record()
+        types = [parse_type(c.type) for c in columns]
+        spec = {
+            json_key(None, c.name): record.spec(dt, c.name)
+            for c, dt in zip(columns, types, strict=True)
+        }
+        cols = [
+            f"{record.convert(f'{_ROW}.{quote_ident(json_key(None, c.name))}', dt, c.name)} "
+            f"AS {quote_ident(c.name)}"
+            for c, dt in zip(columns, types, strict=True)
+        ]
+        keep = ""
+        file_option = ""
+        if file_column is not None:
+            cols.append(quote_ident(file_column))
+            keep = f", {quote_ident(file_column)}"
+            file_option = f", filename = {sql_string(file_column)}"
+        select = ", ".join(cols) or "NULL AS __lakebox_empty"
+        source = (
+            f"read_json({sql_list(paths)}, columns = {{{sql_string(_RECORDS)}: 'JSON[]'}}, "
+            f"format = 'auto', records = true, maximum_object_size = {MAX_FILE_SIZE}, "
+            f"compression = 'auto'{file_option})"
+        )
+        parsed = (
+            f"SELECT json_transform(__r, {sql_string(json.dumps(spec or {'eventVersion': 'VARCHAR'}))}) "
+            f"AS {_ROW}{keep} FROM (SELECT unnest({quote_ident(_RECORDS)}) AS __r{keep} FROM {source})"
+        )
+        return f"SELECT {select} FROM ({parsed})"
+
+
+register_reader(CloudTrailReader, serdes=(CLOUDTRAIL_SERDE,), input_formats=(CLOUDTRAIL_INPUT,))
+
+__all__ = ["CLOUDTRAIL_INPUT", "CLOUDTRAIL_KEYS", "CLOUDTRAIL_SERDE", "CloudTrailReader"]
