@@ -3,14 +3,15 @@
 
 A CloudTrail log file is one JSON document ``{"Records": [{...}, ...]}`` (usually gzipped,
 often pretty-printed); each record is a row. Keys are camelCase (``eventVersion``,
-``sourceIPAddress``) while Athena's DDL declares lower-case columns, so keys match columns
-case-insensitively, at every nesting level. A column declared STRING whose value is an
+``sourceIPAddress``) while Athena's DDL declares lower-case columns: a column or struct
+field reads CloudTrail's key whatever case the DDL spells it in. A column declared STRING whose value is an
 object or array (``requestParameters``, ``responseElements``, ...) reads as the JSON text,
 so ``json_extract_scalar(requestparameters, '$.bucketName')`` works as in Athena.
 
 Everything runs in DuckDB: ``read_json`` reads each file's ``Records`` list, ``unnest``
 makes the rows and one ``json_transform`` per record parses the declared fields at once
-(measured ~30x faster than a JSON function call per column and row). DuckDB matches JSON
+(a JSON function call per column and row measured ~0.7 s per column per 100,000 records,
+the whole transform ~0.3 s). DuckDB matches JSON
 keys case-sensitively, so the structure names keys as CloudTrail spells them (its record
 reference); a declared field CloudTrail does not document is matched by its declared name.
 """
