@@ -193,10 +193,46 @@ def test_ctas_bucketing_writes_bucket_count_files_per_partition(
     assert table.bucket_columns == ["id"] and table.num_buckets == 3
     for p in ("0", "1"):
         names = [u.rsplit("/", 1)[1] for u in _visible_files(lake, f"s3://lake/b/p={p}/")]
-        assert len(names) == 3 and all("_bucket-0000" in n for n in names)
+        assert [n.split("_", 1)[0] for n in names] == ["0000000", "0000001", "0000002"]
     assert _rows(session, "SELECT count(*) AS n, count(DISTINCT id) AS d FROM t") == [
         {"n": 300, "d": 300}
     ]
+
+
+@pytest.mark.parametrize(
+    ("select", "count", "expected"),
+    [
+        # Hive hashes an int to itself: bucket = value mod count (sign bit cleared)
+        ("SELECT CAST(x AS INTEGER) AS k FROM UNNEST(sequence(-2, 9)) AS u(x)", 4, None),
+        # Text.hashCode: 'a' = 31 + 97, 'b' = 31 + 98, 'ab' = 31 * 128 + 98
+        ("SELECT k FROM UNNEST(ARRAY['a', 'b', 'ab']) AS u(k)", 3, {2: ["a"], 0: ["b"], 1: ["ab"]}),
+        # Long.hashCode(2^32 + 5) = 1 ^ 5
+        ("SELECT CAST(4294967301 AS BIGINT) AS k", 3, {1: [4294967301]}),
+        # Long.hashCode(-2) = 0xFFFFFFFE ^ 0xFFFFFFFF = 1
+        ("SELECT CAST(-2 AS BIGINT) AS k", 2, {1: [-2]}),
+    ],
+)
+def test_bucket_files_follow_hives_hash(
+    session: Session, lake: Lake, select: str, count: int, expected: dict[int, list[Any]] | None
+) -> None:
+    import pyarrow.parquet as pq
+
+    session.sql(
+        f"CREATE TABLE t WITH (external_location = 's3://lake/h/', bucketed_by = ARRAY['k'], "
+        f"bucket_count = {count}) AS {select}"
+    )
+    placed: dict[int, list[Any]] = {}
+    for uri in _visible_files(lake, "s3://lake/h/"):
+        bucket = int(uri.rsplit("/", 1)[1].split("_", 1)[0])
+        path = lake.storage.local_path(uri)
+        assert path is not None
+        placed[bucket] = sorted(pq.read_table(path).column("k").to_pylist())
+    if expected is None:
+        values = [r["k"] for r in _rows(session, f"SELECT k FROM ({select})")]
+        expected = {}
+        for v in sorted(values):
+            expected.setdefault((v & 0x7FFFFFFF) % count, []).append(v)
+    assert placed == expected
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlglot import exp
 
 from lakebox.catalog.model import (
@@ -376,6 +378,83 @@ def _coercible(source: str, target: str) -> bool:
     return s == t or (s == "date" and t == "timestamp")
 
 
+# -- Hive bucketing -------------------------------------------------------------------------
+_BUCKET_COLUMN = "__lakebox_bucket"
+_MASK32 = np.uint64(0xFFFFFFFF)
+
+
+def _int_hash(values: np.ndarray) -> np.ndarray:
+    """Java ``int`` hash of integers (Integer / Short / Byte hashCode: the value)."""
+    return values.astype(np.int64).astype(np.uint64) & _MASK32
+
+
+def _long_hash(values: np.ndarray) -> np.ndarray:
+    """Java ``Long.hashCode``: low word XOR high word."""
+    v = values.astype(np.int64).view(np.uint64)
+    return (v ^ (v >> np.uint64(32))) & _MASK32
+
+
+def _text_hash(column: pa.ChunkedArray) -> np.ndarray:
+    """Hadoop ``Text.hashCode`` (``WritableComparator.hashBytes``: h = 31 * h + signed byte,
+    from 1) for every UTF-8 value, vectorised over Arrow's offsets and data buffers."""
+    arr = pc.cast(column, pa.large_binary()).combine_chunks()
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
+    lengths = np.diff(offsets)
+    longest = int(lengths.max()) if n else 0
+    powers = np.ones(longest + 1, dtype=np.uint64)
+    for k in range(1, longest + 1):
+        powers[k] = (powers[k - 1] * np.uint64(31)) & _MASK32
+    out = powers[lengths].copy()
+    total = int(offsets[-1] - offsets[0]) if n else 0
+    if total:
+        data = np.frombuffer(arr.buffers()[2], dtype=np.int8)[offsets[0] : offsets[-1]]
+        owner = np.repeat(np.arange(n), lengths)
+        position = np.arange(offsets[0], offsets[-1])
+        weight = powers[offsets[1:][owner] - position - 1]
+        contrib = (data.astype(np.int64).view(np.uint64) & _MASK32) * weight
+        np.add.at(out, owner, contrib)
+    return out & _MASK32
+
+
+def _column_hash(column: pa.ChunkedArray) -> np.ndarray:
+    """Hive's ``ObjectInspectorUtils.hashCode`` per value; NULL hashes to 0. Types Hive
+    hashes in ways lakebox does not reproduce (decimal, timestamp, nested) are hashed by
+    their text, which keeps rows with equal values together."""
+    t = column.type
+    valid = ~np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
+    if pa.types.is_boolean(t):
+        hashed = np.asarray(
+            pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.uint64
+        )
+    elif pa.types.is_integer(t) and t.bit_width <= 32:
+        hashed = _int_hash(pc.fill_null(column, 0).to_numpy())
+    elif pa.types.is_integer(t):
+        hashed = _long_hash(pc.fill_null(column, 0).to_numpy())
+    elif pa.types.is_date32(t):
+        hashed = _int_hash(pc.fill_null(column.cast(pa.int32()), 0).to_numpy())
+    elif pa.types.is_float32(t):
+        values = pc.fill_null(column, 0.0).to_numpy().astype(np.float32)
+        hashed = _int_hash(values.view(np.int32))
+    elif pa.types.is_float64(t):
+        hashed = _long_hash(pc.fill_null(column, 0.0).to_numpy().astype(np.float64).view(np.int64))
+    elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
+        hashed = _text_hash(pc.fill_null(column, ""))
+    else:
+        hashed = _text_hash(pc.fill_null(column.cast(pa.string()), ""))
+    return np.where(valid, hashed, np.uint64(0))
+
+
+def hive_bucket_numbers(columns: pa.Table, count: int) -> pa.Array:
+    """Hive's bucket of each row: ``(hash & Integer.MAX_VALUE) % count`` with the columns'
+    hashes combined as ``31 * h + column hash`` (Hive bucketing version 1, Athena's
+    default), so Athena's bucket pruning finds the rows lakebox wrote."""
+    combined = np.zeros(columns.num_rows, dtype=np.uint64)
+    for column in columns.columns:
+        combined = (combined * np.uint64(31) + _column_hash(column)) & _MASK32
+    return pa.array(((combined & np.uint64(0x7FFFFFFF)) % np.uint64(count)).astype(np.int32))
+
+
 # -- the shared write pipeline ---------------------------------------------------------------
 def _exec(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
     """Run a statement to completion (DuckDB 2.0 keeps a result open until fetched)."""
@@ -436,7 +515,8 @@ class _Writer:
         of the temp table cheap."""
         keys = [f"CAST({quote_ident(c)} AS VARCHAR)" for c in partition_cols]
         if self.options.bucket_count:
-            keys.append(self._bucket_expr())
+            self._add_buckets()
+            keys.append(_BUCKET_COLUMN)
         if not keys:
             return [_Group([], None, -1)]
         key_sql = ", ".join(keys)
@@ -458,9 +538,29 @@ class _Writer:
             )
         return groups
 
-    def _bucket_expr(self) -> str:
+    def _add_buckets(self) -> None:
+        """Give every row its Hive bucket number (computed in Arrow, joined back by rowid)."""
         cols = ", ".join(quote_ident(c) for c in self.options.bucketed_by)
-        return f"CAST(hash({cols}) % {self.options.bucket_count} AS INTEGER)"
+        keyed = self.con.sql(f"SELECT rowid AS __rid, {cols} FROM {self.tmp}").to_arrow_table()
+        buckets = pa.table(
+            {
+                "__rid": keyed.column(0),
+                "__bucket": hive_bucket_numbers(
+                    keyed.drop_columns(["__rid"]), self.options.bucket_count
+                ),
+            }
+        )
+        name = self.tmp + "_buckets"
+        self.con.register(name, buckets)
+        try:
+            _exec(self.con, f"ALTER TABLE {self.tmp} ADD COLUMN {_BUCKET_COLUMN} INTEGER")
+            _exec(
+                self.con,
+                f"UPDATE {self.tmp} SET {_BUCKET_COLUMN} = b.__bucket FROM {name} AS b "
+                f"WHERE {self.tmp}.rowid = b.__rid",
+            )
+        finally:
+            self.con.unregister(name)
 
     def group_sql(self, group: _Group, partition_cols: list[str], data_cols: list[str]) -> str:
         conds = []
@@ -472,14 +572,15 @@ class _Writer:
                 else f"CAST({ident} AS VARCHAR) = {sql_string(value)}"
             )
         if group.bucket is not None:
-            conds.append(f"{self._bucket_expr()} = {group.bucket}")
+            conds.append(f"{_BUCKET_COLUMN} = {group.bucket}")
         where = f" WHERE {' AND '.join(conds)}" if conds else ""
         return f"SELECT {', '.join(quote_ident(c) for c in data_cols)} FROM {self.tmp}{where}"
 
     def file_name(self, index: int, bucket: int | None) -> str:
         stem = f"{self.query_id}_{index:05d}"
         if bucket is not None:
-            stem = f"{self.query_id}_bucket-{bucket:05d}"
+            # Hive's bucket file naming (the bucket number leads), which Athena parses
+            stem = f"0{bucket:06d}_0_{self.query_id}"
         codec_ext = ""
         if self.options.fmt.name in ("JSON", "TEXTFILE", "ION"):
             codec_ext = _CODEC_EXTENSIONS.get(self.options.codec, "")
