@@ -480,6 +480,11 @@ def test_insert_into_a_ddl_created_table(session: Session, lake: Lake) -> None:
     [
         ("INSERT INTO t VALUES (1)", SemanticError, "mismatched column types"),
         ("INSERT INTO t VALUES ('x', 'y')", SemanticError, "mismatched column types"),
+        (
+            "INSERT INTO t SELECT 'x', sum(1)",
+            SemanticError,
+            r"Table: \[integer, varchar\], Query: \[varchar, bigint\]",
+        ),
         ("INSERT INTO t (a, zz) VALUES (1, 'x')", SemanticError, "does not exist"),
         ("INSERT INTO t (a, a) VALUES (1, 2)", SemanticError, "more than once"),
         ("INSERT INTO v VALUES (1, 'x')", SemanticError, "views"),

@@ -1188,12 +1188,15 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
     )
     try:
         with session.planned(query, context) as q:
-            names, schema, _types = _source(q.con, q.sql)
+            names, schema, types = _source(q.con, q.sql)
             by_name = {c.name: c for c in all_cols}
             table_types = [athena_type_from_arrow(arrow_type(by_name[n].type)) for n in wanted]
-            query_types = [athena_type_from_arrow(f.type) for f in schema]
+            query_types = [
+                "bigint" if t in ("HUGEINT", "UHUGEINT") else athena_type_from_arrow(f.type)
+                for f, t in zip(schema, types, strict=True)
+            ]
             if len(names) != len(wanted) or not all(
-                _coercible(s, t) for s, t in zip(query_types, table_types, strict=True)
+                _coercible(s, t) for s, t in zip(query_types, table_types, strict=False)
             ):
                 raise SemanticError(
                     "Insert query has mismatched column types: Table: "
