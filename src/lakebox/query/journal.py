@@ -11,6 +11,10 @@ the client never saw success, so the statement failed, and a failed Athena state
 leave no table, no partition and no visible file. The commit point is the catalog change for
 CTAS (the table appears) and the ``committed`` journal phase for INSERT INTO and UNLOAD
 (written after every file is in place and every partition registered).
+
+Hive tables have no snapshot to swap, so an INSERT's files become visible one rename at a
+time during the short move phase; a reader running exactly then may see part of the insert,
+and a crash then is undone by recovery. The files of a killed write never stay visible.
 """
 
 from __future__ import annotations
