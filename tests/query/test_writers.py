@@ -227,6 +227,8 @@ def test_bucket_files_follow_hives_hash(
         path = lake.storage.local_path(uri)
         assert path is not None
         placed[bucket] = sorted(pq.read_table(path).column("k").to_pylist())
+    assert sorted(placed) == list(range(count))
+    placed = {bucket: values for bucket, values in placed.items() if values}
     if expected is None:
         values = [r["k"] for r in _rows(session, f"SELECT k FROM ({select})")]
         expected = {}
@@ -709,3 +711,17 @@ def test_insert_into_text_table_honours_its_delimiters_null_text_and_escape(
         {"s": "a,b\\c", "arr": ["x|y", None], "m": [("k:1", 1)]},
         {"s": None, "arr": [], "m": None},
     ]
+
+
+@pytest.mark.parametrize("fmt", FORMAT_NAMES)
+def test_empty_buckets_are_written_as_empty_files_readers_accept(
+    session: Session, lake: Lake, fmt: str
+) -> None:
+    session.sql(
+        f"CREATE TABLE t WITH (format = '{fmt}', external_location = 's3://lake/e/', "
+        "bucketed_by = ARRAY['k'], bucket_count = 4, partitioned_by = ARRAY['p']) AS "
+        "SELECT CAST(1 AS INTEGER) AS k, 'v' AS s, 'a' AS p"
+    )
+    names = [u.rsplit("/", 1)[1][:7] for u in _visible_files(lake, "s3://lake/e/p=a/")]
+    assert names == ["0000000", "0000001", "0000002", "0000003"]
+    assert _rows(session, "SELECT k, s, p FROM t") == [{"k": 1, "s": "v", "p": "a"}]

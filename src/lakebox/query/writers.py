@@ -536,6 +536,13 @@ class _Writer:
                 "Write at most 100 partitions per statement (split it with a WHERE on the "
                 "partition columns and add the rest with INSERT INTO)"
             )
+        if self.options.bucket_count:
+            # Hive expects exactly bucket_count files per partition, empty buckets included
+            present = {(tuple(g.values), g.bucket) for g in groups}
+            for key in sorted(partitions, key=lambda v: [x or "" for x in v]):
+                for bucket in range(self.options.bucket_count):
+                    if (key, bucket) not in present:
+                        groups.append(_Group(list(key), bucket, 0))
         return groups
 
     def _add_buckets(self) -> None:
