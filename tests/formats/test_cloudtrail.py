@@ -623,3 +623,23 @@ def test_docs_json_serde_over_cloudtrail_input_format(lake_home: Path) -> None:
     session.sql(ddl)
     rows = session.sql("SELECT eventid FROM cloudtrail_logs").fetchall()
     assert sorted(r[0] for r in rows if r[0] is not None) == sorted(r["eventID"] for r in records)
+
+
+def test_undocumented_columns_match_keys_in_any_case(lake: Lake) -> None:
+    t = lake.table(
+        [("eventname", "string"), ("customfield", "int"), ("extra", "struct<innerkey:string>")],
+        serde=CLOUDTRAIL_SERDE,
+    )
+    lake.write(
+        t,
+        "a.json",
+        log_file(
+            [
+                {"eventName": "A", "CustomField": "7", "Extra": {"innerKey": "x"}},
+                {"eventName": "B", "customfield": 8},
+                {"eventName": "C", "CUSTOMFIELD": "not a number"},
+            ]
+        ),
+        "gzip",
+    )
+    assert lake.read(t) == [("A", 7, {"innerkey": "x"}), ("B", 8, None), ("C", None, None)]

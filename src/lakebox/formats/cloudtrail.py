@@ -4,16 +4,18 @@
 A CloudTrail log file is one JSON document ``{"Records": [{...}, ...]}`` (usually gzipped,
 often pretty-printed); each record is a row. Keys are camelCase (``eventVersion``,
 ``sourceIPAddress``) while Athena's DDL declares lower-case columns: a column or struct
-field reads CloudTrail's key whatever case the DDL spells it in. A column declared STRING whose value is an
-object or array (``requestParameters``, ``responseElements``, ...) reads as the JSON text,
-so ``json_extract_scalar(requestparameters, '$.bucketName')`` works as in Athena.
+field reads CloudTrail's key whatever case the DDL spells it in. A column declared STRING
+whose value is an object or array (``requestParameters``, ``responseElements``, ...) reads
+as the JSON text, so ``json_extract_scalar(requestparameters, '$.bucketName')`` works as in
+Athena.
 
 Everything runs in DuckDB: ``read_json`` reads each file's ``Records`` list, ``unnest``
-makes the rows and one ``json_transform`` per record parses the declared fields at once
-(a JSON function call per column and row measured ~0.7 s per column per 100,000 records,
-the whole transform ~0.3 s). DuckDB matches JSON
-keys case-sensitively, so the structure names keys as CloudTrail spells them (its record
-reference); a declared field CloudTrail does not document is matched by its declared name.
+makes the rows and one ``json_transform`` per record parses the declared fields at once (a
+JSON function call per column and row measured ~0.7 s per column per 100,000 records, the
+whole transform ~0.3 s). DuckDB matches JSON keys case-sensitively, so the structure names
+keys as CloudTrail spells them (its record reference). A top-level column CloudTrail does
+not document is looked up per record, case-insensitively; an undocumented struct field
+inside a documented column, by its declared name.
 """
 
 from __future__ import annotations
@@ -101,6 +103,13 @@ _SPELLINGS = [
     "cipherSuite",
     "clientProvidedHostHeader",
     "insightDetails",
+    "inScopeOf",
+    "issuerService",
+    "issuerAccountId",
+    "issuerSourceArn",
+    "credentialsIssuedTo",
+    "assumedRoot",
+    "identityProvider",
 ]
 CLOUDTRAIL_KEYS = {k.lower(): k for k in _SPELLINGS}
 #: where a parent object spells a key differently from the rest of the record
@@ -108,6 +117,7 @@ _SPELLINGS_UNDER = {"resources": {"arn": "ARN"}}
 
 _RECORDS = "Records"
 _ROW = "__lakebox_ct_record"
+_RAW = "__lakebox_ct_json"
 
 
 def json_key(parent: str | None, name: str) -> str:
@@ -124,7 +134,7 @@ class _Record:
 
     def __init__(self) -> None:
         self._names = 0
-        self._json = _JsonSql(
+        self.generic = _JsonSql(
             JsonOptions(
                 case_insensitive=True, ignore_malformed=False, dots_in_keys=False, mappings={}
             )
@@ -159,7 +169,7 @@ class _Record:
             e = self.var()
             return f"list_transform({x}, lambda {e}: {self.convert(e, dt.expressions[0], parent)})"
         if kind == exp.DType.MAP:
-            return self._json.convert(x, dt)
+            return self.generic.convert(x, dt)
         return convert_text(x, hive_type(dt))
 
 
@@ -188,16 +198,20 @@ class CloudTrailReader(FormatReader):
     def select(paths: list[str], columns: list[Column], file_column: str | None = None) -> str:
         """A SELECT over CloudTrail log files at ``paths`` yielding ``columns``."""
         record = _Record()
-        types = [parse_type(c.type) for c in columns]
-        spec = {
-            json_key(None, c.name): record.spec(dt, c.name)
-            for c, dt in zip(columns, types, strict=True)
-        }
-        cols = [
-            f"{record.convert(f'{_ROW}.{quote_ident(json_key(None, c.name))}', dt, c.name)} "
-            f"AS {quote_ident(c.name)}"
-            for c, dt in zip(columns, types, strict=True)
-        ]
+        spec: dict[str, object] = {}
+        cols = []
+        for c in columns:
+            dt = parse_type(c.type)
+            if c.name.lower() in CLOUDTRAIL_KEYS:
+                key = json_key(None, c.name)
+                spec[key] = record.spec(dt, c.name)
+                value = record.convert(f"{_ROW}.{quote_ident(key)}", dt, c.name)
+            else:
+                # a key CloudTrail does not document: its spelling is unknown, so it is
+                # looked up per record, case-insensitively (slower, and only for such columns)
+                generic = record.generic
+                value = generic.convert(generic.field(_RAW, c.name), dt)
+            cols.append(f"{value} AS {quote_ident(c.name)}")
         keep = ""
         file_option = ""
         if file_column is not None:
@@ -210,9 +224,10 @@ class CloudTrailReader(FormatReader):
             f"format = 'auto', records = true, maximum_object_size = {MAX_FILE_SIZE}, "
             f"compression = 'auto'{file_option})"
         )
+        structure = sql_string(json.dumps(spec or {"eventVersion": "VARCHAR"}))
+        records = f"SELECT unnest({quote_ident(_RECORDS)}) AS {_RAW}{keep} FROM {source}"
         parsed = (
-            f"SELECT json_transform(__r, {sql_string(json.dumps(spec or {'eventVersion': 'VARCHAR'}))}) "
-            f"AS {_ROW}{keep} FROM (SELECT unnest({quote_ident(_RECORDS)}) AS __r{keep} FROM {source})"
+            f"SELECT {_RAW}, json_transform({_RAW}, {structure}) AS {_ROW}{keep} FROM ({records})"
         )
         return f"SELECT {select} FROM ({parsed})"
 
