@@ -725,3 +725,28 @@ def test_empty_buckets_are_written_as_empty_files_readers_accept(
     names = [u.rsplit("/", 1)[1][:7] for u in _visible_files(lake, "s3://lake/e/p=a/")]
     assert names == ["0000000", "0000001", "0000002", "0000003"]
     assert _rows(session, "SELECT k, s, p FROM t") == [{"k": 1, "s": "v", "p": "a"}]
+
+
+def test_insert_into_open_csv_table_of_strings_quotes_every_value(
+    session: Session, lake: Lake
+) -> None:
+    session.sql(
+        "CREATE EXTERNAL TABLE people (name string, note string) PARTITIONED BY (team string) "
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' "
+        "WITH SERDEPROPERTIES ('separatorChar' = ';') LOCATION 's3://lake/csv/'"
+    )
+    session.sql(
+        "INSERT INTO people VALUES ('Ann; Jr', 'said \"hi\"', 'a'), ('Bob', NULL, 'a'), "
+        "('Cy', '', 'b')"
+    )
+    (part,) = [p for p in lake.catalog.get_partitions("default", "people") if p.values == ["a"]]
+    (uri,) = _visible_files(lake, part.location or "")
+    assert uri.endswith(".csv.gz")
+    assert gzip.decompress(lake.storage.read_bytes(uri)).decode().splitlines()[0] == (
+        '"Ann; Jr";"said \\"hi\\""'
+    )
+    assert _rows(session, "SELECT * FROM people ORDER BY name") == [
+        {"name": "Ann; Jr", "note": 'said "hi"', "team": "a"},
+        {"name": "Bob", "note": "", "team": "a"},
+        {"name": "Cy", "note": "", "team": "b"},
+    ]

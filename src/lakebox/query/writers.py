@@ -53,9 +53,11 @@ from lakebox.formats.orc import ORC_INPUT, ORC_OUTPUT, ORC_SERDE
 from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
 from lakebox.formats.text import (
     LAZY_SIMPLE_SERDE,
+    OPEN_CSV_SERDE,
     TEXT_INPUT,
     TEXT_OUTPUT,
     LazySimpleReader,
+    OpenCsvReader,
     parse_delimiter,
 )
 from lakebox.query import journal as jn
@@ -139,7 +141,9 @@ FORMATS: dict[str, FileFormat] = {
     )
 }
 _CODEC_EXTENSIONS = {"gzip": ".gz", "zstd": ".zst"}
-_BY_SERDE = {f.serde.lower(): f for f in FORMATS.values()}
+#: INSERT INTO only: Athena writes OpenCSVSerde tables whose columns are all strings
+OPEN_CSV = FileFormat("CSV", OPEN_CSV_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ".csv")
+_BY_SERDE = {f.serde.lower(): f for f in (*FORMATS.values(), OPEN_CSV)}
 
 _CTAS_PROPERTIES = {
     "table_type",
@@ -177,6 +181,8 @@ class WriteOptions:
     mapkey_delimiter: str = "\x03"
     null_format: str = "\\N"
     escape: str | None = None
+    #: OpenCSVSerde's quote character
+    quote: str = '"'
     partitioned_by: list[str] = field(default_factory=list)
     bucketed_by: list[str] = field(default_factory=list)
     bucket_count: int = 0
@@ -589,14 +595,14 @@ class _Writer:
             # Hive's bucket file naming (the bucket number leads), which Athena parses
             stem = f"0{bucket:06d}_0_{self.query_id}"
         codec_ext = ""
-        if self.options.fmt.name in ("JSON", "TEXTFILE", "ION"):
+        if self.options.fmt.name in ("JSON", "TEXTFILE", "ION", "CSV"):
             codec_ext = _CODEC_EXTENSIONS.get(self.options.codec, "")
         return stem + self.options.fmt.extension + codec_ext
 
     def write(self, sql: str, uri: str, columns: list[Column]) -> None:
         self.check_stop()
         name = self.options.fmt.name
-        if name in ("PARQUET", "JSON", "TEXTFILE"):
+        if name in ("PARQUET", "JSON", "TEXTFILE", "CSV"):
             self._copy(sql, uri, columns)
         elif name == "ORC":
             self.storage.write_with(uri, lambda fh: self._orc(sql, fh))
@@ -613,6 +619,13 @@ class _Writer:
             options = f"FORMAT parquet, COMPRESSION {opts.codec}"
         elif opts.fmt.name == "JSON":
             options = f"FORMAT json, COMPRESSION {opts.codec}"
+        elif opts.fmt.name == "CSV":
+            # opencsv's writer quotes every value; NULL has no spelling and is written empty
+            options = (
+                f"FORMAT csv, HEADER false, DELIMITER {sql_string(opts.field_delimiter)}, "
+                f"QUOTE {sql_string(opts.quote)}, ESCAPE {sql_string(opts.escape or opts.quote)}, "
+                f"FORCE_QUOTE *, COMPRESSION {opts.codec}"
+            )
         else:
             line = _text_line(columns, opts)
             sql = f"SELECT {line} AS line FROM ({sql}) AS rows_"
@@ -1108,7 +1121,7 @@ def _table_options(table: Table) -> WriteOptions:
         raise UnsupportedError(
             f"INSERT INTO table {table.qualified_name} with SerDe {table.serde_library!r} is not "
             "supported; Athena (and lakebox) write Parquet, ORC, Avro, JSON (Hive JsonSerDe), "
-            "text (LazySimpleSerDe) and Ion tables"
+            "text (LazySimpleSerDe), CSV (OpenCSVSerde, string columns) and Ion tables"
         )
     params = {k.lower(): v for k, v in table.parameters.items()}
     compression = (
@@ -1121,6 +1134,24 @@ def _table_options(table: Table) -> WriteOptions:
     if compression not in fmt.codecs:
         compression = fmt.default_compression
     sp = table.serde_parameters
+    partitioned_by = [k.name.lower() for k in table.partition_keys]
+    if fmt is OPEN_CSV:
+        not_strings = [c.name for c in table.columns if c.type.lower() != "string"]
+        if not_strings:
+            raise UnsupportedError(
+                f"INSERT INTO OpenCSVSerde table {table.qualified_name}: writes are supported "
+                f"only for string columns (Athena's rule); {', '.join(not_strings)} are not"
+            )
+        sep, quote, csv_escape = OpenCsvReader().options(table)
+        return WriteOptions(
+            fmt=fmt,
+            codec=fmt.codecs[compression],
+            compression=compression,
+            field_delimiter=sep,
+            quote=quote,
+            escape=csv_escape,
+            partitioned_by=partitioned_by,
+        )
     seps = LazySimpleReader().separators(table)
     escape = sp.get("escape.delim")
     return WriteOptions(
@@ -1132,7 +1163,7 @@ def _table_options(table: Table) -> WriteOptions:
         mapkey_delimiter=seps[2],
         null_format=sp.get("serialization.null.format", "\\N"),
         escape=parse_delimiter(escape, "\\") if escape else None,
-        partitioned_by=[k.name.lower() for k in table.partition_keys],
+        partitioned_by=partitioned_by,
         ion_binary=sp.get("ion.encoding", "BINARY").upper() != "TEXT",
     )
 
