@@ -116,6 +116,21 @@ def test_sigkill_during_ctas_leaves_no_table_and_a_retry_succeeds(
     assert session.sql("SELECT count(*) AS n FROM killed").to_pylist() == [{"n": 40}]
 
 
+def test_a_lake_opened_before_the_kill_recovers_when_it_next_writes(
+    config: LakeConfig, lake: Lake, tmp_path: Path
+) -> None:
+    sql = (
+        "CREATE TABLE killed WITH (format = 'ION', external_location = 's3://lake/killed/', "
+        f"partitioned_by = ARRAY['p']) AS {BIG}"
+    )
+    _kill_mid_write(config, sql, config.home / "lake" / "killed", tmp_path)
+    assert not lake.catalog.table_exists("default", "killed")
+    retry = sql.replace("sequence(1, 200000)", "sequence(1, 40)")
+    assert lake.session().sql(retry).to_pylist() == [{"rows": 40}]
+    assert _journals(lake) == []
+    assert all(".lakebox-staging" not in u for u in _files(lake, "s3://lake/killed/"))
+
+
 def test_sigkill_during_insert_keeps_old_rows_and_partitions(
     config: LakeConfig, lake: Lake, tmp_path: Path
 ) -> None:
