@@ -43,8 +43,8 @@ APACHE_LINES = {
         "1.0",
         200,
         2326,
-        '"http://www.example.com/start.html"',
-        '"Mozilla/4.08 [en] (Win98; I ;Nav)"',
+        "http://www.example.com/start.html",
+        "Mozilla/4.08 [en] (Win98; I ;Nav)",
     ),
     'web-1.example.com - - [11/Oct/2000:01:00:00 +0000] "POST /login HTTP/1.1" 302 - "-" '
     '"curl/8.0"': (
@@ -57,8 +57,8 @@ APACHE_LINES = {
         "1.1",
         302,
         None,
-        '"-"',
-        '"curl/8.0"',
+        "-",
+        "curl/8.0",
     ),
     "# a comment line, not a log entry": (None,) * 11,
 }
@@ -82,7 +82,7 @@ def test_columns_take_captures_by_name_in_any_order(lake: Lake) -> None:
         serde_params={"input.format": "%{COMBINEDAPACHELOG}"},
     )
     lake.write(t, "a.log", next(iter(APACHE_LINES)) + "\n")
-    assert lake.read(t) == [('"Mozilla/4.08 [en] (Win98; I ;Nav)"', 2326, None, "127.0.0.1")]
+    assert lake.read(t) == [("Mozilla/4.08 [en] (Win98; I ;Nav)", 2326, None, "127.0.0.1")]
 
 
 def test_unnamed_patterns_and_nested_captures_fill_columns(lake: Lake) -> None:
@@ -106,6 +106,10 @@ def test_unnamed_patterns_and_nested_captures_fill_columns(lake: Lake) -> None:
         ("%{NUMBER:n:float} items", "double", "1.5 items", 1.5),
         ("%{NUMBER:n:long} items", "bigint", "99999999999 items", 99999999999),
         ("%{WORD:n:boolean} items", "boolean", "true items", True),
+        ("%{WORD:n} items", "boolean", "TRUE items", True),
+        ("%{WORD:n} items", "boolean", "yes items", False),
+        ("%{QS:n} items", "string", '"quoted" items', "quoted"),
+        ("%{NOTSPACE:n} items", "string", "'single' items", "single"),
         ("%{NUMBER:n} items", "string", "007 items", "007"),
         ("%{NUMBER:n} items", "int", "no items", None),
     ],
@@ -131,14 +135,34 @@ def test_regex_named_groups_and_plain_groups(lake: Lake) -> None:
     assert lake.read(t) == [("alpha", 1), ("beta", 22), (None, None)]
 
 
-def test_first_matching_capture_wins_for_a_repeated_name(lake: Lake) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "line", "value"),
+    [
+        ("(?:E%{INT:code}|W%{INT:code})", "E12", "12"),
+        ("(?:E%{INT:code}|W%{INT:code})", "W7", "7"),
+        ("%{INT:code}-%{INT:code}", "1-2", "2"),
+        ("%{INT:code}(?:-%{INT:code})?", "1", "1"),
+    ],
+)
+def test_last_matching_capture_wins_for_a_repeated_name(
+    lake: Lake, fmt: str, line: str, value: str
+) -> None:
+    t = lake.table([("code", "string")], serde=GROK_SERDE, serde_params={"input.format": fmt})
+    lake.write(t, "a.log", line + "\n")
+    assert lake.read(t) == [(value,)]
+
+
+def test_custom_patterns_separated_by_tabs_or_spaces(lake: Lake) -> None:
     t = lake.table(
-        [("code", "string")],
+        [("a", "string"), ("b", "string")],
         serde=GROK_SERDE,
-        serde_params={"input.format": "(?:E%{INT:code}|W%{INT:code})"},
+        serde_params={
+            "input.format": "%{LETTERS:a}/%{DIGITS:b}",
+            "input.grokCustomPatterns": "LETTERS\t[a-z]+\n\n# comment\nDIGITS    [0-9]+",
+        },
     )
-    lake.write(t, "a.log", "E12\nW7\n")
-    assert lake.read(t) == [("12",), ("7",)]
+    lake.write(t, "a.log", "abc/123\n")
+    assert lake.read(t) == [("abc", "123")]
 
 
 def test_header_lines_skipped(lake: Lake) -> None:

@@ -2,14 +2,17 @@
 pattern (``input.format``) and optional custom patterns (``input.grokCustomPatterns``, one
 ``NAME regex`` a line).
 
-Columns map to captures by name, case-insensitively, as in the grok library Glue uses:
-``%{PATTERN:field}`` is captured as ``field`` and a bare ``%{PATTERN}`` as ``PATTERN`` (the
-docs' Postfix example fills column ``syslogbase`` from ``%{SYSLOGBASE}``), at any nesting
-depth, and so is a regex named group ``(?<field>...)``. A column no capture names is NULL;
-when several captures name one column the first that matched wins. An empty or unmatched
-capture is NULL. The pattern is searched for in the line (grok does not anchor it); a line
-it does not match is a row of NULLs, as RegexSerDe gives. The type suffix of
-``%{NUMBER:n:int}`` is checked, and the value converts to the column's declared type.
+Columns map to captures by name, case-insensitively: ``%{PATTERN:field}`` is captured as
+``field`` and a bare ``%{PATTERN}`` as ``PATTERN`` (the docs' Postfix example fills column
+``syslogbase`` from ``%{SYSLOGBASE}``), at any nesting depth, and so is a regex named group
+``(?<field>...)``. Trino's grok reader (Athena engine 3) instead hands named captures to
+columns by position, which gives that example's columns the wrong values; lakebox follows
+the docs' examples. As the grok library does: the pattern is searched for in the line (not
+anchored), a value in matching quotes loses them, the last capture of a repeated name that
+matched wins, and a line the pattern does not match is a row of NULLs. A capture that is
+empty or did not take part reads as NULL (DuckDB's regex functions cannot tell them apart).
+The type suffix of ``%{NUMBER:n:int}`` is checked; values convert to the declared column
+type, NULL when they do not (a boolean is true for 'true' in any case, else false).
 
 The grok pattern is expanded to one regex here, with only the captures some column reads
 left capturing, then translated from Java's regex dialect to RE2 by the RegexSerDe's
@@ -22,9 +25,10 @@ import re
 from dataclasses import dataclass
 
 import duckdb
+from sqlglot import exp
 
 from lakebox.catalog.model import Table
-from lakebox.catalog.types import is_primitive
+from lakebox.catalog.types import is_primitive, parse_type
 from lakebox.crawler.grok import BASE_PATTERNS, GROK_TYPES, parse_custom_patterns
 from lakebox.errors import InvalidRequestError
 from lakebox.formats.base import (
@@ -105,7 +109,7 @@ def compile_grok(
     """Expand ``fmt`` with the library and ``custom`` patterns into one RE2 regex whose
     capturing groups are exactly the captures that name one of ``columns``."""
     try:
-        library = {**LIBRARY, **parse_custom_patterns(custom)}
+        library = {**LIBRARY, **_custom_patterns(custom)}
     except InvalidRequestError as err:
         raise InvalidRequestError(f"{where}: input.grokCustomPatterns: {err}") from err
     wanted = {c.lower() for c in columns}
@@ -191,6 +195,30 @@ def compile_grok(
     return GrokRegex(translated.pattern, tuple(groups))
 
 
+def _unquote(x: str) -> str:
+    """The grok library drops the quotes around a captured value (``"curl/8.0"`` reads as
+    ``curl/8.0``; a lone quote as '')."""
+    # RE2 has no back-references, so each quote kind is its own alternative
+    return (
+        f"CASE WHEN {x} IN ('\"', '''') THEN '' ELSE regexp_replace({x}, "
+        "'^\"(.*)\"$|^''(.*)''$', '\\1\\2', 's') END"
+    )
+
+
+def _convert(x: str, type_text: str) -> str:
+    """Text to the column type; a boolean is true exactly when the text is 'true' in any
+    case, as Java's Boolean.parseBoolean reads it in Athena's grok reader."""
+    if parse_type(type_text).this == exp.DType.BOOLEAN:
+        return f"(lower({x}) = 'true')"
+    return convert_text(x, type_text)
+
+
+def _custom_patterns(text: str | None) -> dict[str, str]:
+    """Custom pattern lines: a name, whitespace (a tab too), the regex."""
+    lines = [re.sub(r"^(\S+)\s+", r"\1 ", line.strip()) for line in (text or "").splitlines()]
+    return parse_custom_patterns("\n".join(lines))
+
+
 class GrokReader(FormatReader):
     name = "grok (GrokSerDe)"
 
@@ -234,19 +262,17 @@ class GrokReader(FormatReader):
         names = [f"g{i}" for i in range(len(grok.groups))]
         cols = []
         for col in request.columns:
+            # the grok library keeps the last capture of a name that matched
             parts = [
                 f"nullif(__m.{g}, '')"
                 for g, column in zip(names, grok.groups, strict=True)
                 if column == col.name.lower()
-            ]
-            raw = (
-                "NULL::VARCHAR"
-                if not parts
-                else parts[0]
-                if len(parts) == 1
-                else f"coalesce({', '.join(parts)})"
-            )
-            cols.append(f"{convert_text(raw, col.type)} AS {quote_ident(col.name)}")
+            ][::-1]
+            if not parts:
+                raw = "NULL::VARCHAR"
+            else:
+                raw = _unquote(parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})")
+            cols.append(f"{_convert(raw, col.type)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
         source = lines_sql(
             engine_paths(ctx, request.files),
