@@ -643,3 +643,26 @@ def test_undocumented_columns_match_keys_in_any_case(lake: Lake) -> None:
         "gzip",
     )
     assert lake.read(t) == [("A", 7, {"innerkey": "x"}), ("B", 8, None), ("C", None, None)]
+
+
+def test_user_identity_as_string_column(lake: Lake) -> None:
+    t = lake.table(
+        [("eventname", "string"), ("useridentity_as_string", "string")], serde=CLOUDTRAIL_SERDE
+    )
+    ident = {"type": "IAMUser", "userName": "ann", "sessionContext": {"attributes": {}}}
+    lake.write(
+        t,
+        "a.json",
+        log_file(
+            [
+                {"eventName": "A", "userIdentity": ident},
+                {"eventName": "B", "userIdentity": None},
+                {"eventName": "C"},
+            ]
+        ),
+        "gzip",
+    )
+    rows = lake.read(t)
+    assert [r[0] for r in rows] == ["A", "B", "C"]
+    assert json.loads(rows[0][1]) == ident
+    assert [r[1] for r in rows[1:]] == [None, None]

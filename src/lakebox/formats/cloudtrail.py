@@ -7,7 +7,9 @@ often pretty-printed); each record is a row. Keys are camelCase (``eventVersion`
 field reads CloudTrail's key whatever case the DDL spells it in. A column declared STRING
 whose value is an object or array (``requestParameters``, ``responseElements``, ...) reads
 as the JSON text, so ``json_extract_scalar(requestparameters, '$.bucketName')`` works as in
-Athena.
+Athena; a column ``useridentity_as_string`` holds ``userIdentity`` as JSON text, as Athena's
+CloudTrail reader offers it. Where Athena skips a log file it cannot parse, lakebox fails
+the query naming the file, so a damaged log does not pass for an empty one.
 
 Everything runs in DuckDB: ``read_json`` reads each file's ``Records`` list, ``unnest``
 makes the rows and one ``json_transform`` per record parses the declared fields at once (a
@@ -36,7 +38,7 @@ from lakebox.formats.base import (
     sql_list,
     sql_string,
 )
-from lakebox.formats.json import JsonOptions, _JsonSql
+from lakebox.formats.json import JsonOptions, _JsonSql, _path
 from lakebox.formats.text import convert_text, engine_paths
 
 CLOUDTRAIL_SERDE = "com.amazon.emr.hive.serde.CloudTrailSerde"
@@ -114,6 +116,10 @@ _SPELLINGS = [
 CLOUDTRAIL_KEYS = {k.lower(): k for k in _SPELLINGS}
 #: where a parent object spells a key differently from the rest of the record
 _SPELLINGS_UNDER = {"resources": {"arn": "ARN"}}
+
+#: Athena's CloudTrail reader also offers these objects whole, as JSON text, in a column
+#: named after the key with ``_as_string`` appended
+_AS_STRING = {"useridentity_as_string": "userIdentity"}
 
 _RECORDS = "Records"
 _ROW = "__lakebox_ct_record"
@@ -202,7 +208,14 @@ class CloudTrailReader(FormatReader):
         cols = []
         for c in columns:
             dt = parse_type(c.type)
-            if c.name.lower() in CLOUDTRAIL_KEYS:
+            if c.name.lower() in _AS_STRING:
+                key = _AS_STRING[c.name.lower()]
+                value = convert_text(
+                    f"CAST(nullif(json_extract({_RAW}, {sql_string(_path(key))}), 'null') "
+                    "AS VARCHAR)",
+                    c.type,
+                )
+            elif c.name.lower() in CLOUDTRAIL_KEYS:
                 key = json_key(None, c.name)
                 spec[key] = record.spec(dt, c.name)
                 value = record.convert(f"{_ROW}.{quote_ident(key)}", dt, c.name)
