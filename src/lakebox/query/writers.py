@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 
     from lakebox.catalog.projection import ProjectionConfig
     from lakebox.session import ExecutionControl, Result, Session, StatementContext
+    from lakebox.sql.planner import ScanStats
 
 #: Athena's limit on partitions one CTAS / INSERT INTO / UNLOAD may write
 MAX_PARTITIONS = 100
@@ -922,7 +923,7 @@ def _fail(session: Session, journal: jn.WriteJournal) -> None:
         pass  # recovery finishes it: the journal stays when rollback fails
 
 
-def _rows_result(rows: int, stats: Any) -> Result:
+def _rows_result(rows: int, stats: ScanStats) -> Result:
     from lakebox.session import Result
 
     return Result(pa.table({"rows": pa.array([rows], pa.int64())}), kind="DML", stats=stats)
