@@ -279,17 +279,14 @@ class GrokReader(FormatReader):
             skip_header_lines(table),
             encoding=text_encoding(table),
         )
-        line = "coalesce(line, '')"
-        pattern = sql_string(grok.pattern)
+        # no separate match test: a line the pattern misses extracts '' for every group,
+        # which reads as NULL like an empty capture, so one regex pass per line suffices
         extract = (
-            f"regexp_extract({line}, {pattern}, {sql_list(names)})"
+            f"regexp_extract(coalesce(line, ''), {sql_string(grok.pattern)}, {sql_list(names)})"
             if names
             else "NULL::STRUCT(__none VARCHAR)"
         )
-        return (
-            f"SELECT {select} FROM (SELECT CASE WHEN regexp_matches({line}, {pattern}) "
-            f"THEN {extract} END AS __m FROM {source})"
-        )
+        return f"SELECT {select} FROM (SELECT {extract} AS __m FROM {source})"
 
 
 register_reader(GrokReader, serdes=(GROK_SERDE,))
