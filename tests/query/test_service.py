@@ -315,3 +315,15 @@ def test_executions_of_a_dead_process_are_marked_failed(lake: Lake) -> None:
     assert qe.state == "FAILED" and "exited" in (qe.state_change_reason or "")
     assert os.getpid() != ghost.pid
     fresh.close()
+
+
+def test_writes_are_never_answered_from_a_reused_result(service: QueryService) -> None:
+    # wide holds ids 0..19999 in each of its two partitions
+    service.run("CREATE TABLE copy WITH (format = 'PARQUET') AS SELECT id FROM wide WHERE id < 3")
+    q = "INSERT INTO copy SELECT id FROM wide WHERE id < 2"
+    for _ in range(2):
+        qe = service.wait(service.start_query_execution(q, result_reuse_max_age_minutes=60))
+        assert qe.state == "SUCCEEDED" and not qe.reused_previous_result
+    counted, _ = service.run("SELECT count(*) AS n FROM copy")
+    page = service.get_query_results(counted.query_execution_id)
+    assert page["ResultSet"]["Rows"][1]["Data"] == [{"VarCharValue": str(3 * 2 + 2 * (2 * 2))}]

@@ -282,3 +282,15 @@ def test_information_schema_describes_the_catalog(partitioned: Session) -> None:
     assert views.fetchall()[0][0] == "a_view"
     with pytest.raises(SemanticError, match=r"information_schema\.nope"):
         partitioned.sql("SELECT * FROM information_schema.nope")
+
+
+def test_hive_default_partition_reads_as_null(lake: Session, lake_home: Path) -> None:
+    for value in ("a", "__HIVE_DEFAULT_PARTITION__"):
+        _write(lake_home, f"s3://np/t/k={value}/f.parquet", _parquet({"v": [1]}))
+    lake.sql(
+        "CREATE EXTERNAL TABLE np (v int) PARTITIONED BY (k string) STORED AS PARQUET "
+        "LOCATION 's3://np/t/'"
+    )
+    lake.sql("MSCK REPAIR TABLE np")
+    assert lake.sql("SELECT k FROM np ORDER BY k").fetchall() == [("a",), (None,)]
+    assert lake.sql("SELECT count(*) FROM np WHERE k IS NULL").fetchall() == [(1,)]

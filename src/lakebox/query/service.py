@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import IO, Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.query import results
@@ -272,12 +273,14 @@ class QueryService:
     def _reuse(self, qe: QueryExecution, session: Session, minutes: int) -> bool:
         from lakebox.sql.dialect import parse_query
 
+        tree = parse_query(qe.query)
+        if not isinstance(tree, exp.Query):
+            return False  # Athena reuses results of SELECT queries only, never of writes
         candidates = self.store.reusable(
             qe.query, qe.database, qe.workgroup, time.time() - minutes * 60
         )
         if not candidates:
             return False
-        tree = parse_query(qe.query)
         try:
             with session.planned(tree) as planned:
                 probe = Result(table=pa.table({}), stats=planned.stats)

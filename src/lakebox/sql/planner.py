@@ -34,6 +34,8 @@ from lakebox.formats.base import (
 from lakebox.storage import Storage, join_uri
 
 FILE_COLUMN = "__lakebox_file"
+#: the folder name Hive writes for a NULL partition value
+HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.symlinktextinputformat"
 MAX_VIEW_DEPTH = 32
 
@@ -291,6 +293,8 @@ class Planner:
             scan = reader.scan_sql(self.ctx, ReadRequest(table, part.files, table.columns))
             consts = "".join(
                 f", TRY_CAST({_literal(v)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+                if v != HIVE_DEFAULT_PARTITION
+                else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
                 for k, v in zip(table.partition_keys, part.values, strict=True)
             )
             parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
@@ -315,7 +319,7 @@ class Planner:
         owner: list[list[str]] = [p.values for p in partitions for _ in p.files]
         arrays = {FILE_COLUMN: pa.array(opened, pa.string())}
         for i in range(len(table.partition_keys)):
-            arrays[f"__k{i}"] = pa.array([values[i] for values in owner], pa.string())
+            arrays[f"__k{i}"] = pa.array([_value(values[i]) for values in owner], pa.string())
         mapping = self.ctx.register(pa.table(arrays), "files")
         data_cols = ", ".join(f"s.{quote_ident(c.name)}" for c in table.columns)
         keys = "".join(
@@ -410,7 +414,7 @@ class Planner:
         keys = table.partition_keys
         arrays = {"__idx": pa.array(range(len(values)), pa.int64())}
         for i, k in enumerate(keys):
-            arrays[k.name.lower()] = pa.array([v[i] for v in values], pa.string())
+            arrays[k.name.lower()] = pa.array([_value(v[i]) for v in values], pa.string())
         name = self.ctx.register(pa.table(arrays), "parts")
         typed = ", ".join(
             f"TRY_CAST({quote_ident(k.name.lower())} AS {duckdb_type(k.type)}) "
@@ -463,6 +467,11 @@ class Planner:
                     DataFile(f.uri, self.storage.engine_path(f.uri), f.size, f.mtime) for f in found
                 )
         return out
+
+
+def _value(raw: str) -> str | None:
+    """A partition value as queries see it: Hive's default partition is NULL."""
+    return None if raw == HIVE_DEFAULT_PARTITION else raw
 
 
 def _literal(value: str) -> str:
