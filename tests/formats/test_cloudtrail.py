@@ -608,12 +608,6 @@ def test_malformed_log_file_names_the_file(lake_home: Path) -> None:
         session.sql("SELECT count(*) FROM ct").fetchall()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="reader_for picks the reader by SerDe first, so the Hive JsonSerDe's line reader "
-    "gets CloudTrailInputFormat files; needs the input format to win for CloudTrail",
-)
 def test_docs_json_serde_over_cloudtrail_input_format(lake_home: Path) -> None:
     session = lakebox.connect(lake_home)
     records = _deliver(session, "us-east-1", DAYS[0], 5)

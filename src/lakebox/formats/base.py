@@ -131,17 +131,25 @@ class FormatReader(ABC):
 
 _BY_SERDE: dict[str, Callable[[], FormatReader]] = {}
 _BY_INPUT_FORMAT: dict[str, Callable[[], FormatReader]] = {}
+#: input formats that decide how files are framed whatever the SerDe says
+_FRAMING_INPUT_FORMAT: dict[str, Callable[[], FormatReader]] = {}
 
 
 def register_reader(
     factory: Callable[[], FormatReader],
     serdes: tuple[str, ...] = (),
     input_formats: tuple[str, ...] = (),
+    framing_input_formats: tuple[str, ...] = (),
 ) -> None:
+    """``framing_input_formats`` win over the table's SerDe: CloudTrail tables in AWS's docs
+    pair the Hive JsonSerDe with CloudTrailInputFormat, whose files are one JSON document of
+    many records, not JSON lines."""
     for s in serdes:
         _BY_SERDE[s.lower()] = factory
     for f in input_formats:
         _BY_INPUT_FORMAT[f.lower()] = factory
+    for f in framing_input_formats:
+        _FRAMING_INPUT_FORMAT[f.lower()] = factory
 
 
 def known_serdes() -> list[str]:
@@ -149,10 +157,14 @@ def known_serdes() -> list[str]:
 
 
 def reader_for(table: Table) -> FormatReader:
-    """The reader for a table: by SerDe class first, then by input format."""
+    """The reader for a table: by a framing input format, then by SerDe class, then by
+    input format."""
     from lakebox.formats import load_builtin_readers
 
     load_builtin_readers()
+    framing = _FRAMING_INPUT_FORMAT.get((table.input_format or "").lower())
+    if framing is not None:
+        return framing()
     if table.serde_library:
         factory = _BY_SERDE.get(table.serde_library.lower())
         if factory is None:

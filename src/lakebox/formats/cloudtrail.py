@@ -245,6 +245,11 @@ class CloudTrailReader(FormatReader):
         return f"SELECT {select} FROM ({parsed})"
 
 
-register_reader(CloudTrailReader, serdes=(CLOUDTRAIL_SERDE,), input_formats=(CLOUDTRAIL_INPUT,))
+register_reader(
+    CloudTrailReader,
+    serdes=(CLOUDTRAIL_SERDE,),
+    input_formats=(CLOUDTRAIL_INPUT,),
+    framing_input_formats=(CLOUDTRAIL_INPUT,),
+)
 
 __all__ = ["CLOUDTRAIL_INPUT", "CLOUDTRAIL_KEYS", "CLOUDTRAIL_SERDE", "CloudTrailReader"]
