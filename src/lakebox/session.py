@@ -111,10 +111,15 @@ class ExecutionControl:
     def detach(self) -> None:
         with self._lock:
             con, self._con = self._con, None
-        if con is not None and self.measure:
-            measured = _bytes_read(con) if self.stop_reason is None else 0
-            # an interrupted query leaves no profile: count what progress says it read
-            self.bytes_read = max(self.bytes_read, measured, int(self.estimate))
+        if con is not None and self.measure and self.stop_reason is not None:
+            # an interrupted statement leaves no profile: count what progress says it read
+            self.bytes_read = max(self.bytes_read, int(self.estimate))
+
+    def record(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Add what the statement just run on ``con`` read (call after each statement that
+        scans lake data: the profiler only keeps the last one)."""
+        if self.measure:
+            self.bytes_read += _bytes_read(con)
 
     def stop(self, reason: str) -> None:
         """Interrupt the engine work (from any thread)."""
@@ -340,6 +345,8 @@ class Session:
     def _execute(self, tree: exp.Expression, context: StatementContext | None = None) -> Result:
         with self.planned(tree, context) as q:
             table = _fetch(q.con, q.sql) if q.sql else pa.table({})
+            if context is not None and context.control is not None:
+                context.control.record(q.con)
             if q.names is not None and len(q.names) == table.num_columns:
                 table = table.rename_columns(q.names)
             return Result(table, kind="DML", stats=q.stats)

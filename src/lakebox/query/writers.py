@@ -503,6 +503,8 @@ class _Writer:
 
     def materialise(self, select_sql: str) -> int:
         _exec(self.con, f"CREATE TEMP TABLE {self.tmp} AS {select_sql}")
+        if self.control is not None:
+            self.control.record(self.con)
         self.check_stop()
         return int(_exec(self.con, f"SELECT count(*) FROM {self.tmp}")[0][0])
 

@@ -17,6 +17,7 @@ returns them (``None`` for a ``*`` whose expansion only the engine knows).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Mapping
 
@@ -31,6 +32,10 @@ from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.scope import traverse_scope
 
 from lakebox.errors import SqlSyntaxError, UnsupportedError
+
+#: sqlglot logs a warning when it falls back to an opaque Command (UNLOAD, MSCK); lakebox
+#: reports unsupported statements itself, so users should not see sqlglot's log lines
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 READ_DIALECT = "athena"
 """sqlglot's 'athena' parses Trino DML like 'trino' and also Hive DDL, MSCK and UNLOAD."""
