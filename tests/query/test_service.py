@@ -327,3 +327,17 @@ def test_writes_are_never_answered_from_a_reused_result(service: QueryService) -
     counted, _ = service.run("SELECT count(*) AS n FROM copy")
     page = service.get_query_results(counted.query_execution_id)
     assert page["ResultSet"]["Rows"][1]["Data"] == [{"VarCharValue": str(3 * 2 + 2 * (2 * 2))}]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TABLE ctas_copy WITH (format = 'PARQUET') AS SELECT * FROM wide",
+        "UNLOAD (SELECT * FROM wide) TO 's3://unloaded/wide/' WITH (format = 'PARQUET')",
+    ],
+)
+def test_writes_report_the_data_they_scanned(service: QueryService, statement: str) -> None:
+    everything, _ = service.run("SELECT * FROM wide")
+    qe, _ = service.run(statement)
+    assert qe.state == "SUCCEEDED", qe.state_change_reason
+    assert qe.data_scanned_bytes == everything.data_scanned_bytes
