@@ -32,8 +32,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--compression",
         nargs="+",
         choices=["none", "gzip"],
-        default=["none", "gzip"],
-        help="text compression of the cells (Parquet is always plain files)",
+        default=None,
+        help="text compression of the cells (default both; plain only for --scale); "
+        "Parquet cells are never gzipped",
     )
     p.add_argument("--runs", type=int, default=5, help="warm runs per cell (default 5)")
     p.add_argument(
@@ -56,6 +57,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-overhead", action="store_true", help="skip the SELECT 1 round trip")
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--overhead-repeats", type=int, default=300)
+    p.add_argument(
+        "--replot", action="store_true", help="rewrite the table and chart from the saved JSON"
+    )
     p.add_argument("--label", default=None, help="results file name (default by mode)")
     return p.parse_args(argv)
 
@@ -72,7 +76,10 @@ def options(args: argparse.Namespace) -> af.Options:
         formats=tuple(args.formats),
         files=files,
         queries=tuple(args.queries),
-        compression=tuple(c == "gzip" for c in args.compression),
+        compression=tuple(
+            c == "gzip"
+            for c in (args.compression or (["none"] if args.scale else ["none", "gzip"]))
+        ),
         runs=runs,
         data_dir=args.data_dir,
         results_dir=args.results_dir,
@@ -87,6 +94,11 @@ def options(args: argparse.Namespace) -> af.Options:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     opts = options(args)
+    if args.replot:
+        results, notes, saved, info = af.load(opts.results_dir / f"{opts.label}.json")
+        paths = af.save(results, opts, notes, saved, info)
+        print("results: " + ", ".join(str(p) for p in paths.values()))
+        return 0
     overhead = None
     if not args.no_overhead:
         overhead = af.trivial_overhead(opts.data_dir / "overhead-lake", args.overhead_repeats)

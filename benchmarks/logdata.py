@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 
 #: the row count of the published Athena experiment
 PUBLISHED_ROWS = 148_534
+#: up to this many rows, text renderings are kept and shared by every layout
+RENDER_ALL_ROWS = 1_000_000
 
 COLUMNS: list[tuple[str, str]] = [
     ("host", "string"),
@@ -230,11 +232,14 @@ def write_layout(
                 table.slice(start, length), folder / f"part-{n:0{width}d}{layout.extension}"
             )
         return
-    if layout.fmt not in lines:
+    if table.num_rows <= RENDER_ALL_ROWS and layout.fmt not in lines:
         lines[layout.fmt] = render_lines(table, layout.fmt, con)
-    rendered = lines[layout.fmt]
     for n, (start, length) in enumerate(slices):
-        data = b"\n".join(rendered[start : start + length]) + b"\n"
+        if table.num_rows <= RENDER_ALL_ROWS:
+            chunk = lines[layout.fmt][start : start + length]
+        else:  # large datasets are rendered a slice at a time to bound memory
+            chunk = render_lines(table.slice(start, length), layout.fmt, con)
+        data = b"\n".join(chunk) + b"\n"
         if layout.gzip:
             # mtime=0 keeps the bytes identical from run to run
             data = gzip.compress(data, compresslevel=6, mtime=0)
