@@ -71,6 +71,8 @@ def options(args: argparse.Namespace) -> af.Options:
     label = args.label or (f"scale_{rows}" if args.scale else "athena_formats")
     if not args.label and rows != PUBLISHED_ROWS and not args.scale:
         label = f"athena_formats_{rows}"
+    if not args.label and args.overhead_only:
+        label = "overhead"
     return af.Options(
         rows=rows,
         formats=tuple(args.formats),

@@ -378,7 +378,7 @@ def run_cells(
                 duckdb=published_mean(bare_times),
                 lakebox_cold=lake_first if i == 0 else None,
                 duckdb_cold=bare_first if i == 0 else None,
-                athena=cell.athena,
+                athena=cell.athena if opts.rows == PUBLISHED_ROWS else None,
                 bytes_scanned=scanned,
                 spark=published_mean(spark_times) if spark_times else None,
                 runs=[{"lakebox": lake_times, "duckdb": bare_times, "spark": spark_times}],
@@ -490,6 +490,10 @@ CSV_FIELDS = [
     "duckdb_cold_s",
     "spark_s",
     "bytes_scanned",
+    "lakebox_rows_per_s",
+    "duckdb_rows_per_s",
+    "lakebox_bytes_per_s",
+    "duckdb_bytes_per_s",
     "goals_missed",
 ]
 
@@ -517,15 +521,41 @@ def write_csv(results: list[CellResult], path: Path) -> None:
                     "" if r.duckdb_cold is None else f"{r.duckdb_cold:.6f}",
                     "" if r.spark is None else f"{r.spark:.6f}",
                     r.bytes_scanned,
+                    f"{r.rows / r.lakebox:.0f}",
+                    f"{r.rows / r.duckdb:.0f}",
+                    f"{r.bytes_scanned / r.lakebox:.0f}",
+                    f"{r.bytes_scanned / r.duckdb:.0f}",
                     ";".join(r.goals()),
                 ]
             )
+
+
+def scale_markdown(results: list[CellResult], info: dict[str, Any]) -> str:
+    """Throughput table of a scale run: rows and bytes of the table read per second."""
+    lines = [
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; DuckDB "
+        f"{info['duckdb']} ({info['date']}). {results[0].rows:,} rows; mean of the middle runs.",
+        "",
+        "| query | format | files | data | lakebox s | DuckDB s | lakebox/DuckDB | "
+        "lakebox Mrows/s | DuckDB Mrows/s | lakebox MB/s | DuckDB MB/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {QUERY_TITLES[r.query].split(' (')[0]} | {r.fmt}{' gz' if r.gzip else ''} | "
+            f"{r.files:,} | {_size(r.bytes_scanned)} | {r.lakebox:.2f} | {r.duckdb:.2f} | "
+            f"{r.ratio:.2f} | {r.rows / r.lakebox / 1e6:.2f} | {r.rows / r.duckdb / 1e6:.2f} | "
+            f"{r.bytes_scanned / r.lakebox / 2**20:.0f} | {r.bytes_scanned / r.duckdb / 2**20:.0f} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def markdown(
     results: list[CellResult], info: dict[str, Any], overhead: dict[str, float] | None
 ) -> str:
     """The results table for the README / docs."""
+    if results and results[0].rows != PUBLISHED_ROWS and results[0].rows > 1_000_000:
+        return scale_markdown(results, info)
     spark = any(r.spark is not None for r in results)
     head = (
         "| query | format | files | Athena s | lakebox ms | DuckDB ms | lakebox/DuckDB | "
@@ -649,6 +679,9 @@ def load(
     data = json.loads(path.read_text())
     names = set(CellResult.__dataclass_fields__)
     results = [CellResult(**{k: v for k, v in r.items() if k in names}) for r in data["results"]]
+    for r in results:
+        if r.rows != PUBLISHED_ROWS:
+            r.athena = None  # the published times are for 148,534 rows only
     return results, list(data.get("notes") or []), data.get("overhead"), data["machine"]
 
 
