@@ -20,9 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import lakebox
+from lakebox.config import LakeConfig
 from lakebox.engine import compaction
 from lakebox.errors import DataError
-from lakebox.session import Session
+from lakebox.session import Lake, Session
 
 Row = dict[str, Any]
 
@@ -297,3 +298,29 @@ def test_fingerprint_changes_with_definition_and_files() -> None:
     assert base != compaction.fingerprint(table, PartitionFiles([], other_time))
     retyped = Table("db", "t", [Column("a", "bigint")], location="s3://b/t/")
     assert base != compaction.fingerprint(retyped, PartitionFiles([], files))
+
+
+def test_copies_work_in_s3_mode(
+    s3_config: LakeConfig, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files in a real S3 API server, the copy in the local lake cache."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "auto")
+    lake = Lake(s3_config)
+    lake.storage.ensure_bucket(bucket)
+    s = lake.session()
+    for n in range(3):
+        lake.storage.write_bytes(f"s3://{bucket}/t/p{n}.json", _json(rows_for(n * 10, 10)))
+    s.sql(
+        "CREATE EXTERNAL TABLE t (id bigint, name string, score double) "
+        f"ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://{bucket}/t/'"
+    )
+    query = "SELECT id, name, score FROM t ORDER BY id"
+    assert ids(answer(s, query, monkeypatch)) == list(range(30))
+    assert len(copies(s3_config.home)) == 1
+    lake.storage.write_bytes(f"s3://{bucket}/t/p9.json", _json(rows_for(90, 2)))
+    lake.storage.delete(f"s3://{bucket}/t/p0.json")
+    assert ids(answer(s, query, monkeypatch)) == [*range(10, 30), 90, 91]
+    lake.storage.write_bytes(f"s3://{bucket}/t/p1.json", _json(rows_for(500, 1, tag="z")))
+    assert ids(answer(s, query, monkeypatch)) == [*range(20, 30), 90, 91, 500]
+    assert len(copies(s3_config.home)) == 1
+    lake.close()
