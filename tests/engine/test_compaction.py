@@ -108,6 +108,13 @@ def copies(home: Path) -> list[Path]:
     return sorted((home / "_lakebox" / "cache" / "compacted").glob("*/*.parquet"))
 
 
+def age_copies(home: Path, seconds: float = 3600) -> None:
+    """Make every copy look last read ``seconds`` ago (order kept)."""
+    for path in copies(home):
+        st = path.stat()
+        os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
+
+
 def answer(session: Session, sql: str, monkeypatch: pytest.MonkeyPatch) -> pa.Table:
     """The result through the copy, checked against the files read directly."""
     through_copy = session.sql(sql).to_arrow()
@@ -147,6 +154,7 @@ def test_copy_follows_added_replaced_and_deleted_files(
     assert ids(after) == [*range(0, 10), *range(20, 40), *range(100, 105), 500, 501, 502]
     assert after.to_pylist()[-1] == {"id": 502, "name": "new502", "score": 753.0}
 
+    age_copies(lake_home)  # no query is still reading the older copies
     (folder / f"part-0{FORMATS[fmt][1]}").unlink()  # deleted
     assert ids(answer(session, query, monkeypatch)) == [
         *range(20, 40),
@@ -270,6 +278,7 @@ def test_cache_drops_least_recently_used_copies(
     for name in ("t1", "t2", "t3"):
         session.sql(f"SELECT count(*) FROM {name}")
         time.sleep(0.01)
+    age_copies(lake_home)
     built = copies(lake_home)
     assert len(built) == 3
     oldest = min(built, key=lambda p: p.stat().st_mtime)
@@ -281,6 +290,24 @@ def test_cache_drops_least_recently_used_copies(
     # the evicted table is rebuilt on its next query, with the right answer
     assert session.sql("SELECT count(*) FROM t1").fetchall() == [(50,)]
     assert len(copies(lake_home)) == 3
+
+
+def test_recently_read_stale_copy_outlives_a_rebuild(
+    session: Session, lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A query planned on the old copy may still be reading it when another query rebuilds."""
+    folder = lake_home / "b" / "t"
+    write(folder, "a", "json", rows_for(0, 3))
+    create(session, "json")
+    session.sql("SELECT count(*) FROM t")
+    (old,) = copies(lake_home)
+    write(folder, "b", "json", rows_for(10, 2))
+    assert session.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
+    assert old in copies(lake_home) and len(copies(lake_home)) == 2
+    age_copies(lake_home)
+    write(folder, "c", "json", rows_for(20, 1))
+    assert session.sql("SELECT count(*) FROM t").fetchall() == [(6,)]
+    assert len(copies(lake_home)) == 1 and old not in copies(lake_home)
 
 
 def test_fingerprint_changes_with_definition_and_files() -> None:
@@ -317,9 +344,11 @@ def test_copies_work_in_s3_mode(
     query = "SELECT id, name, score FROM t ORDER BY id"
     assert ids(answer(s, query, monkeypatch)) == list(range(30))
     assert len(copies(s3_config.home)) == 1
+    age_copies(s3_config.home)
     lake.storage.write_bytes(f"s3://{bucket}/t/p9.json", _json(rows_for(90, 2)))
     lake.storage.delete(f"s3://{bucket}/t/p0.json")
     assert ids(answer(s, query, monkeypatch)) == [*range(10, 30), 90, 91]
+    age_copies(s3_config.home)
     lake.storage.write_bytes(f"s3://{bucket}/t/p1.json", _json(rows_for(500, 1, tag="z")))
     assert ids(answer(s, query, monkeypatch)) == [*range(20, 30), 90, 91, 500]
     assert len(copies(s3_config.home)) == 1

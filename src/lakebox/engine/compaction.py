@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,10 @@ DEFAULT_CACHE_MB = 4096
 #: a copy must fit this share of the cache, or the partition is read as it is
 MAX_SHARE_OF_CACHE = 0.25
 PROPERTY = "lakebox.compaction"
+#: a copy read this recently may still be scanned by a running query (another thread or
+#: process planned it before the files changed): stale or evicted copies are deleted only
+#: once they have not been read for this long
+IN_USE_SECONDS = 120.0
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -252,14 +257,29 @@ def _build(
     meta_tmp.write_text(json.dumps({"columns": columns}))
     os.replace(meta_tmp, meta)
     os.replace(tmp, data)
-    for old in slot.iterdir():  # older copies of this partition are stale now
-        if old.stem != data.stem and not old.name.startswith("."):
-            old.unlink(missing_ok=True)
+    _drop_stale(slot, keep=data.stem)
     return columns
 
 
+def _drop_stale(slot: Path, keep: str) -> None:
+    """Delete the partition's older copies that no running query can be reading."""
+    cutoff = time.time() - IN_USE_SECONDS
+    for old in slot.glob("*.parquet"):
+        if old.stem == keep:
+            continue
+        try:
+            if old.stat().st_mtime > cutoff:
+                continue
+        except OSError:
+            continue
+        old.unlink(missing_ok=True)
+        old.with_suffix(".json").unlink(missing_ok=True)
+
+
 def _enforce_limit(root: Path, limit: int, keep: Path) -> None:
-    """Delete least recently used copies until the cache fits ``limit`` bytes."""
+    """Delete least recently used copies until the cache fits ``limit`` bytes (copies read
+    in the last ``IN_USE_SECONDS`` stay, so the cache may overshoot briefly)."""
+    cutoff = time.time() - IN_USE_SECONDS
     entries: list[tuple[float, int, Path]] = []
     total = 0
     for path in root.glob("*/*.parquet"):
@@ -270,10 +290,10 @@ def _enforce_limit(root: Path, limit: int, keep: Path) -> None:
         entries.append((st.st_mtime, st.st_size, path))
         total += st.st_size
     entries.sort()
-    for _mtime, size, path in entries:
+    for mtime, size, path in entries:
         if total <= limit:
             break
-        if path == keep:
+        if path == keep or mtime > cutoff:
             continue
         path.unlink(missing_ok=True)
         path.with_suffix(".json").unlink(missing_ok=True)
