@@ -141,14 +141,15 @@ def published_mean(times: list[float]) -> float:
     return statistics.fmean(ordered)
 
 
-def table_name(layout: Layout) -> str:
-    return f"logs_{layout.name}"
+def table_name(layout: Layout, rows: int = PUBLISHED_ROWS) -> str:
+    """One table per layout and row count, so a scale run leaves the main tables alone."""
+    return f"logs_{layout.name}" + ("" if rows == PUBLISHED_ROWS else f"_r{rows}")
 
 
 def ddl(layout: Layout, rows: int) -> str:
     cols = ",\n  ".join(f"`{c}` {t}" for c, t in COLUMNS)
     return (
-        f"CREATE EXTERNAL TABLE {table_name(layout)} (\n  {cols}\n)\n{SERDES[layout.fmt]}\n"
+        f"CREATE EXTERNAL TABLE {table_name(layout, rows)} (\n  {cols}\n)\n{SERDES[layout.fmt]}\n"
         f"LOCATION 's3://b/rows{rows}/{layout.name}/'"
     )
 
@@ -188,9 +189,11 @@ class LakeboxRunner:
     def __init__(self, home: Path) -> None:
         self.home = home
         self.session = lakebox.connect(home)
+        self.rows = PUBLISHED_ROWS
 
     def define(self, layout: Layout, rows: int) -> None:
-        self.session.sql(f"DROP TABLE IF EXISTS {table_name(layout)}")
+        self.session.sql(f"DROP TABLE IF EXISTS {table_name(layout, rows)}")
+        self.rows = rows
         self.session.sql(ddl(layout, rows))
 
     def reset_cache(self) -> None:
@@ -199,7 +202,7 @@ class LakeboxRunner:
             shutil.rmtree(cache)
 
     def run(self, cell: Cell) -> tuple[pa.Table, int]:
-        result = self.session.sql(QUERIES[cell.query].format(t=table_name(cell.layout)))
+        result = self.session.sql(QUERIES[cell.query].format(t=table_name(cell.layout, self.rows)))
         return result.to_arrow(), result.stats.bytes
 
 
