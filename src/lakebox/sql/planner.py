@@ -438,7 +438,7 @@ class Planner:
         if (table.input_format or "").lower() == SYMLINK_INPUT:
             return self._symlink_files(location)
         return [
-            DataFile(f.uri, self.storage.engine_path(f.uri), f.size, f.mtime)
+            DataFile(f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime)
             for f in self.storage.list_files(location)
         ]
 
@@ -464,7 +464,8 @@ class Planner:
                         f"manifest entry {target!r} does not exist", manifest.uri, lineno
                     )
                 out.extend(
-                    DataFile(f.uri, self.storage.engine_path(f.uri), f.size, f.mtime) for f in found
+                    DataFile(f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime)
+                    for f in found
                 )
         return out
 

@@ -30,6 +30,8 @@ class FileInfo:
     uri: str
     size: int
     mtime: float
+    #: what the engine opens for this object (set by listings; see Storage.engine_path)
+    path: str = ""
 
 
 def is_hidden(name: str) -> bool:
@@ -115,7 +117,12 @@ class Storage:
             if path.endswith("/"):  # S3 folder markers
                 continue
             out.append(
-                FileInfo(self.to_uri(fs, path, uri), int(info.get("size") or 0), _mtime(info))
+                FileInfo(
+                    self.to_uri(fs, path, uri),
+                    int(info.get("size") or 0),
+                    _mtime(info),
+                    f"s3://{path}" if fs is not self._local else path,
+                )
             )
         out.sort(key=lambda f: f.uri)
         return out
@@ -147,7 +154,7 @@ class Storage:
                     st = entry.stat()
                 except FileNotFoundError:
                     continue  # removed while listing
-                out.append(FileInfo(base + name, st.st_size, st.st_mtime))
+                out.append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path))
         out.sort(key=lambda f: f.uri)
         return out
 
