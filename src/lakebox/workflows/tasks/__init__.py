@@ -19,7 +19,13 @@ __all__ = [
 ]
 
 # The built-in resources (Lambda, SNS, ECS, HTTP, S3 SDK) register themselves on import.
+# Lake-backed integrations (Athena, Glue crawlers and jobs, DynamoDB / RDS exports, Firehose).
+from lakebox.workflows.tasks import athena as _athena
 from lakebox.workflows.tasks import builtin as _builtin
+from lakebox.workflows.tasks import dynamodb as _dynamodb
+from lakebox.workflows.tasks import firehose as _firehose
+from lakebox.workflows.tasks import glue as _glue
+from lakebox.workflows.tasks import rds as _rds
 from lakebox.workflows.tasks import s3 as _s3
 
-del _builtin, _s3
+del _builtin, _s3, _athena, _dynamodb, _firehose, _glue, _rds

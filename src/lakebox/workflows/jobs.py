@@ -1,0 +1,506 @@
+"""Glue-style jobs for workflows: a registry of scripts and their runs, kept in
+``<metadata_dir>/glue-jobs.sqlite`` so runs can be looked up from any process.
+
+A job is either
+
+* a **Python** script, run with the lake's Python in a subprocess. Its arguments arrive in
+  ``sys.argv`` as Glue passes them: ``--JOB_NAME <name> --JOB_RUN_ID <id>`` followed by the
+  job's default arguments merged with the run's (``--key value`` pairs). ``LAKEBOX_HOME`` and
+  ``LAKEBOX_STORAGE`` point at the lake, so ``lakebox.connect()`` in the script opens it.
+  Exit status 0 is SUCCEEDED; otherwise FAILED with the last line of stderr (a traceback's
+  exception line) as ErrorMessage.
+* a **SQL** script, run statement by statement through the QueryService (each statement is
+  an Athena query execution with its own history and result files). ``${name}`` in the text
+  is replaced by the value of the argument ``--name`` (verbatim: write ``'${day}'`` for a
+  string literal); ``$${`` stays a literal ``${``; a reference to an argument that was not
+  given fails the run. The lakebox arguments ``--database``, ``--workgroup`` and
+  ``--output_location`` set the query context. The first failing statement fails the run.
+
+Scripts are read when a run starts (a local path or an ``s3://`` URI in the lake), as Glue
+reads ScriptLocation. Runs execute on background threads of this process; a run left
+STARTING / RUNNING by a process that exited is marked FAILED when a registry opens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
+
+if TYPE_CHECKING:
+    from lakebox.query.service import QueryService
+    from lakebox.session import Lake
+
+KINDS = ("python", "sql")
+STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
+SUCCEEDED, FAILED, TIMEOUT, ERROR = "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR"
+ACTIVE_STATES = frozenset({STARTING, RUNNING, STOPPING})
+FINAL_STATES = frozenset({STOPPED, SUCCEEDED, FAILED, TIMEOUT, ERROR})
+#: Glue's default job timeout (minutes).
+DEFAULT_TIMEOUT_MINUTES = 2880
+POLL_SECONDS = 0.05
+_NAME = re.compile(r"^[\w.\-]{1,255}$")
+_REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+
+
+class ConcurrentRunsExceededError(LakeboxError):
+    """A job already has MaxConcurrentRuns runs going (Glue's error of the same name)."""
+
+    code = "ConcurrentRunsExceededException"
+    transient = True
+
+
+@dataclass
+class Job:
+    name: str
+    script_location: str
+    kind: str = "python"
+    default_arguments: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+    max_concurrent_runs: int = 1
+    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
+    created_on: float = field(default_factory=time.time)
+    last_modified_on: float = field(default_factory=time.time)
+
+    def to_api(self) -> dict[str, Any]:
+        """Glue's GetJob ``Job`` shape (times in epoch milliseconds, as Step Functions
+        serialises them)."""
+        return {
+            "Name": self.name,
+            "Description": self.description,
+            "Command": {
+                "Name": "pythonshell" if self.kind == "python" else "lakebox-sql",
+                "ScriptLocation": self.script_location,
+                "PythonVersion": "3",
+            },
+            "DefaultArguments": dict(self.default_arguments),
+            "ExecutionProperty": {"MaxConcurrentRuns": self.max_concurrent_runs},
+            "Timeout": self.timeout_minutes,
+            "CreatedOn": _ms(self.created_on),
+            "LastModifiedOn": _ms(self.last_modified_on),
+        }
+
+
+@dataclass
+class JobRun:
+    id: str
+    job_name: str
+    state: str = STARTING
+    arguments: dict[str, str] = field(default_factory=dict)
+    started_on: float = field(default_factory=time.time)
+    last_modified_on: float = field(default_factory=time.time)
+    completed_on: float | None = None
+    error_message: str | None = None
+    timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
+    log_path: str | None = None
+    query_execution_ids: list[str] = field(default_factory=list)
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def done(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def to_api(self) -> dict[str, Any]:
+        """Glue's GetJobRun ``JobRun`` shape."""
+        end = self.completed_on if self.completed_on is not None else time.time()
+        out: dict[str, Any] = {
+            "Id": self.id,
+            "Attempt": 0,
+            "JobName": self.job_name,
+            "StartedOn": _ms(self.started_on),
+            "LastModifiedOn": _ms(self.last_modified_on),
+            "JobRunState": self.state,
+            "Arguments": dict(self.arguments),
+            "PredecessorRuns": [],
+            "ExecutionTime": int(end - self.started_on),
+            "Timeout": self.timeout_minutes,
+            "GlueVersion": "lakebox",
+        }
+        if self.completed_on is not None:
+            out["CompletedOn"] = _ms(self.completed_on)
+        if self.error_message:
+            out["ErrorMessage"] = self.error_message
+        if self.log_path:
+            out["LogGroupName"] = self.log_path
+        return out
+
+
+def _ms(ts: float) -> int:
+    return int(ts * 1000)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stop_query(qs: QueryService, qid: str, patience: float = 10.0) -> None:
+    """Stop a query and wait until it has ended. The stop is repeated because an interrupt
+    that reaches the engine before the statement starts executing is lost."""
+    deadline = time.monotonic() + patience
+    while True:
+        qs.stop_query_execution(qid)
+        if qs.wait(qid, timeout=POLL_SECONDS * 2).done or time.monotonic() > deadline:
+            return
+
+
+def substitute(text: str, arguments: dict[str, str]) -> str:
+    """Replace ``${name}`` by the value of argument ``--name`` (or ``name``); ``$${`` is a
+    literal ``${``. A reference to a missing argument is an error naming it."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name is None:
+            return "${"
+        for key in (f"--{name}", name):
+            if key in arguments:
+                return str(arguments[key])
+        raise InvalidRequestError(
+            f"the SQL script uses ${{{name}}} but the run has no argument --{name}: pass it in "
+            "Arguments or the job's default arguments"
+        )
+
+    return _REFERENCE.sub(repl, text)
+
+
+class _Active:
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.done = threading.Event()
+
+
+class JobRegistry:
+    """Jobs and job runs of one lake. ``queries`` is the QueryService SQL jobs run through
+    (one is made from ``lake`` when not given)."""
+
+    def __init__(self, lake: Lake, queries: QueryService | None = None) -> None:
+        self.lake = lake
+        self._queries = queries
+        self.root = lake.config.metadata_dir / "glue-jobs"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.path = lake.config.metadata_dir / "glue-jobs.sqlite"
+        self._lock = threading.Lock()
+        self._active: dict[str, _Active] = {}
+        with self._db() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, doc TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, job TEXT, "
+                "started REAL, state TEXT, doc TEXT)"
+            )
+        self.recover()
+
+    @property
+    def queries(self) -> QueryService:
+        if self._queries is None:
+            from lakebox.query.service import QueryService
+
+            self._queries = QueryService(self.lake)
+        return self._queries
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+            yield db
+
+    # -- jobs -----------------------------------------------------------------------------
+    def register_job(
+        self,
+        name: str,
+        script_path: str | os.PathLike[str],
+        kind: str = "python",
+        default_arguments: dict[str, str] | None = None,
+        *,
+        description: str = "",
+        max_concurrent_runs: int = 1,
+        timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
+    ) -> Job:
+        """Create or replace a job (Glue's CreateJob / UpdateJob)."""
+        if not _NAME.match(name):
+            raise InvalidRequestError(
+                f"job name {name!r} must be 1-255 letters, digits, '_', '.' or '-'"
+            )
+        if kind not in KINDS:
+            raise InvalidRequestError(f"job kind {kind!r} must be 'python' or 'sql'")
+        if max_concurrent_runs < 1 or timeout_minutes < 1:
+            raise InvalidRequestError("max_concurrent_runs and timeout_minutes must be >= 1")
+        location = str(script_path)
+        if "://" not in location:
+            location = str(Path(location).expanduser().resolve())
+        args = {_key(k): str(v) for k, v in (default_arguments or {}).items()}
+        job = Job(name, location, kind, args, description, max_concurrent_runs, timeout_minutes)
+        with self._db() as db:
+            row = db.execute("SELECT doc FROM jobs WHERE name = ?", (name,)).fetchone()
+            if row is not None:
+                job.created_on = json.loads(row[0])["created_on"]
+            db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?)", (name, json.dumps(asdict(job))))
+        return job
+
+    def get_job(self, name: str) -> Job:
+        with self._db() as db:
+            row = db.execute("SELECT doc FROM jobs WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise EntityNotFoundError(f"Job {name} not found: register it with register_job")
+        return Job(**json.loads(row[0]))
+
+    def list_jobs(self) -> list[Job]:
+        with self._db() as db:
+            rows = db.execute("SELECT doc FROM jobs ORDER BY name").fetchall()
+        return [Job(**json.loads(r[0])) for r in rows]
+
+    def delete_job(self, name: str) -> None:
+        with self._db() as db:
+            db.execute("DELETE FROM jobs WHERE name = ?", (name,))
+
+    # -- runs -----------------------------------------------------------------------------
+    def _save(self, run: JobRun) -> None:
+        run.last_modified_on = time.time()
+        with self._db() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?)",
+                (run.id, run.job_name, run.started_on, run.state, json.dumps(asdict(run))),
+            )
+
+    def _load(self, run_id: str) -> JobRun | None:
+        with self._db() as db:
+            row = db.execute("SELECT doc FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return None if row is None else JobRun(**json.loads(row[0]))
+
+    def recover(self) -> int:
+        """Mark runs whose process exited as FAILED, never leaving them RUNNING for ever."""
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT doc FROM runs WHERE state IN (?, ?, ?)", tuple(ACTIVE_STATES)
+            ).fetchall()
+        count = 0
+        for (doc,) in rows:
+            run = JobRun(**json.loads(doc))
+            if run.pid == os.getpid() or _alive(run.pid):
+                continue
+            run.state, run.completed_on = FAILED, time.time()
+            run.error_message = f"the lakebox process (pid {run.pid}) running this job exited"
+            self._save(run)
+            count += 1
+        return count
+
+    def start_job_run(
+        self,
+        name: str,
+        arguments: dict[str, str] | None = None,
+        timeout_minutes: int | None = None,
+    ) -> str:
+        """Start a run on a background thread and return its JobRunId at once."""
+        job = self.get_job(name)
+        with self._lock:
+            with self._db() as db:
+                active = db.execute(
+                    "SELECT COUNT(*) FROM runs WHERE job = ? AND state IN (?, ?, ?)",
+                    (name, *ACTIVE_STATES),
+                ).fetchone()[0]
+            if active >= job.max_concurrent_runs:
+                raise ConcurrentRunsExceededError(
+                    f"Concurrent runs exceeded for {name}: {active} running, "
+                    f"MaxConcurrentRuns is {job.max_concurrent_runs}"
+                )
+            run = JobRun(
+                id="jr_" + secrets.token_hex(32),
+                job_name=name,
+                arguments={_key(k): str(v) for k, v in (arguments or {}).items()},
+                timeout_minutes=timeout_minutes or job.timeout_minutes,
+            )
+            run.log_path = str(self.root / "logs" / f"{run.id}.log")
+            self._save(run)
+            active_run = _Active()
+            self._active[run.id] = active_run
+        thread = threading.Thread(
+            target=self._run, args=(job, run, active_run), name=f"lakebox-job-{name}", daemon=True
+        )
+        thread.start()
+        return run.id
+
+    def get_job_run(self, name: str, run_id: str) -> JobRun:
+        run = self._load(run_id)
+        if run is None or run.job_name != name:
+            raise EntityNotFoundError(f"Job run {run_id} of job {name} not found")
+        return run
+
+    def get_job_runs(self, name: str, max_results: int = 100) -> list[JobRun]:
+        """Runs of a job, newest first."""
+        self.get_job(name)
+        with self._db() as db:
+            rows = db.execute(
+                "SELECT doc FROM runs WHERE job = ? ORDER BY started DESC LIMIT ?",
+                (name, max_results),
+            ).fetchall()
+        return [JobRun(**json.loads(r[0])) for r in rows]
+
+    def stop_job_run(self, name: str, run_id: str) -> None:
+        """Glue's BatchStopJobRun for one run: the run ends STOPPED."""
+        run = self.get_job_run(name, run_id)
+        if run.done:
+            return
+        active = self._active.get(run_id)
+        if active is None:
+            raise InvalidRequestError(
+                f"Job run {run_id} runs in another process (pid {run.pid}); stop it there"
+            )
+        active.stop.set()
+
+    def wait(self, run_id: str, timeout: float | None = None) -> JobRun:
+        """Block until the run ends (or ``timeout`` seconds pass) and return it."""
+        active = self._active.get(run_id)
+        if active is not None:
+            active.done.wait(timeout)
+        run = self._load(run_id)
+        if run is None:
+            raise EntityNotFoundError(f"Job run {run_id} not found")
+        return run
+
+    # -- running --------------------------------------------------------------------------
+    def _run(self, job: Job, run: JobRun, active: _Active) -> None:
+        deadline = time.monotonic() + run.timeout_minutes * 60
+        try:
+            run.state = RUNNING
+            self._save(run)
+            arguments = {**job.default_arguments, **run.arguments}
+            script = self._script(job)
+            if job.kind == "python":
+                outcome = self._run_python(job, run, script, arguments, active, deadline)
+            else:
+                outcome = self._run_sql(run, script.decode(), arguments, active, deadline)
+            run.state, run.error_message = outcome
+        except LakeboxError as err:
+            run.state, run.error_message = FAILED, str(err)
+        except Exception as err:  # a bug must still end the run
+            run.state, run.error_message = FAILED, f"internal error: {err!r}"
+        finally:
+            run.completed_on = time.time()
+            self._save(run)
+            with self._lock:
+                self._active.pop(run.id, None)
+            active.done.set()
+
+    def _script(self, job: Job) -> bytes:
+        try:
+            if "://" in job.script_location:
+                data: bytes = self.lake.storage.read_bytes(job.script_location)
+                return data
+            return Path(job.script_location).read_bytes()
+        except (OSError, LakeboxError) as err:
+            raise InvalidRequestError(
+                f"cannot read the script of job {job.name} at {job.script_location}: {err}"
+            ) from err
+
+    def _run_python(
+        self,
+        job: Job,
+        run: JobRun,
+        script: bytes,
+        arguments: dict[str, str],
+        active: _Active,
+        deadline: float,
+    ) -> tuple[str, str | None]:
+        path = Path(job.script_location)
+        if "://" in job.script_location:
+            path = self.root / "scripts" / f"{run.id}.py"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(script)
+        argv = [sys.executable, str(path), "--JOB_NAME", job.name, "--JOB_RUN_ID", run.id]
+        for key, value in arguments.items():
+            argv += [key, value]
+        env = {
+            **os.environ,
+            "LAKEBOX_HOME": str(self.lake.config.home),
+            "LAKEBOX_STORAGE": self.lake.config.storage,
+        }
+        assert run.log_path is not None
+        log = Path(run.log_path)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        err_path = log.with_suffix(".err")
+        with log.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=path.parent)
+            while True:
+                try:
+                    code = proc.wait(POLL_SECONDS)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if active.stop.is_set() or time.monotonic() > deadline:
+                    proc.terminate()
+                    try:
+                        proc.wait(5)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                        proc.wait()
+                    if active.stop.is_set():
+                        return STOPPED, "Job run was stopped"
+                    return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
+        stderr = err_path.read_text(errors="replace")
+        with log.open("a") as out_text:
+            out_text.write(stderr)
+        if code == 0:
+            return SUCCEEDED, None
+        lines = [line for line in stderr.splitlines() if line.strip()]
+        return FAILED, (lines[-1].strip() if lines else f"the script exited with status {code}")
+
+    def _run_sql(
+        self,
+        run: JobRun,
+        text: str,
+        arguments: dict[str, str],
+        active: _Active,
+        deadline: float,
+    ) -> tuple[str, str | None]:
+        from lakebox.sql.split import split_statements
+
+        statements = split_statements(substitute(text, arguments))
+        if not statements:
+            return FAILED, "the SQL script holds no statement"
+        qs = self.queries
+        for number, st in enumerate(statements, 1):
+            qid = qs.start_query_execution(
+                st.text,
+                database=arguments.get("--database"),
+                workgroup=arguments.get("--workgroup", "primary"),
+                output_location=arguments.get("--output_location"),
+            )
+            run.query_execution_ids.append(qid)
+            self._save(run)
+            while True:
+                qe = qs.wait(qid, timeout=POLL_SECONDS * 2)
+                if qe.done:
+                    break
+                if active.stop.is_set() or time.monotonic() > deadline:
+                    stop_query(qs, qid, patience=60)
+                    if active.stop.is_set():
+                        return STOPPED, "Job run was stopped"
+                    return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
+            if qe.state != "SUCCEEDED":
+                return FAILED, (
+                    f"statement {number} (line {st.line}) {qe.state}: "
+                    f"{qe.state_change_reason or 'no reason given'} "
+                    f"[QueryExecutionId {qid}]"
+                )
+        return SUCCEEDED, None
+
+
+def _key(name: str) -> str:
+    return name if name.startswith("--") else f"--{name}"
