@@ -308,6 +308,20 @@ def test_sync_query_over_its_timeout_is_stopped(config: LakeConfig) -> None:
         env.close()
 
 
+def test_sync_query_heartbeats_while_it_waits(config: LakeConfig) -> None:
+    """A query running longer than HeartbeatSeconds passes: the task heartbeats meanwhile."""
+    env = Env(config, SystemClock())
+    try:
+        sql = SLOW_SQL.replace("30000", "20000")
+        state = task(ATHENA + "startQueryExecution.sync", query_params(sql), End=True)
+        state["HeartbeatSeconds"] = 1
+        ex = env.run(machine({"Q": state}))
+        assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+        assert ex.output["QueryExecution"]["Status"]["State"] == "SUCCEEDED"
+    finally:
+        env.close()
+
+
 def test_stop_query_execution_task(env: Env) -> None:
     qid = env.queries.start_query_execution(SLOW_SQL)
     ex = env.run(
@@ -582,6 +596,16 @@ def test_stopping_the_workflow_stops_its_sync_job_run(env: Env, tmp_path: Path) 
     assert env.service.wait_for(ex.arn, 30).status == "ABORTED"
     [run] = env.jobs.get_job_runs("slow")
     assert env.jobs.wait(run.id, 30).state == "STOPPED"
+
+
+def test_python_job_script_in_the_lake(env: Env, tmp_path: Path) -> None:
+    out = tmp_path / "args.json"
+    write(env.lake, "s3://scripts/jobs/echo.py", ECHO_ARGS)
+    env.jobs.register_job("echo-s3", "s3://scripts/jobs/echo.py", "python", {"--out": str(out)})
+    params = {"JobName": "echo-s3", "Arguments": {"--mode": "full"}}
+    ex = env.run(machine({"Run": task(GLUE + "startJobRun.sync", params, End=True)}))
+    assert ex.status == "SUCCEEDED", ex.cause
+    assert json.loads(out.read_text())["--mode"] == "full"
 
 
 def test_job_registry_persists_jobs_and_runs(env: Env, tmp_path: Path) -> None:
