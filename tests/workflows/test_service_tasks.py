@@ -608,6 +608,27 @@ def test_python_job_script_in_the_lake(env: Env, tmp_path: Path) -> None:
     assert json.loads(out.read_text())["--mode"] == "full"
 
 
+def test_sync_job_run_over_its_timeout_is_stopped(config: LakeConfig, tmp_path: Path) -> None:
+    env = Env(config, SystemClock())
+    try:
+        started, go = tmp_path / "started", tmp_path / "go"
+        python_job(
+            env,
+            tmp_path,
+            "slow",
+            WAIT_FOR_FILE,
+            default_arguments={"--started": str(started), "--go": str(go)},
+        )
+        definition = caught(GLUE + "startJobRun.sync", {"JobName": "slow"}, ["States.Timeout"])
+        definition["States"]["Call"]["TimeoutSeconds"] = 1
+        ex = env.run(definition)
+        assert ex.output["error"]["Error"] == "States.Timeout"
+        [run] = env.jobs.get_job_runs("slow")
+        assert env.jobs.wait(run.id, 30).state == "STOPPED"
+    finally:
+        env.close()
+
+
 def test_job_registry_persists_jobs_and_runs(env: Env, tmp_path: Path) -> None:
     python_job(env, tmp_path, "ok", "print('hello')\n")
     run_id = env.jobs.start_job_run("ok")
