@@ -475,6 +475,8 @@ def test_glue_sync_failed_job_is_task_failed_with_the_job_run(env: Env, tmp_path
     [
         (GLUE + "startJobRun.sync", {"JobName": "nope"}, "Glue.EntityNotFoundException"),
         (GLUE_SDK + "startJobRun", {"JobName": "nope"}, "Glue.EntityNotFoundException"),
+        (GLUE_SDK + "startJobRun", {"Arguments": {}}, "Glue.InvalidInputException"),
+        (GLUE_SDK + "getCrawler", {"Name": "nope"}, "Glue.EntityNotFoundException"),
         (
             GLUE_SDK + "getJobRun",
             {"JobName": "nope", "RunId": "jr_x"},

@@ -51,10 +51,6 @@ T = TypeVar("T")
 _CRAWL_LOCK = threading.Lock()
 
 
-class CrawlerRunningError(LakeboxError):
-    code = "CrawlerRunningException"
-
-
 def _call(fn: Callable[[], T], generic: str | None = None) -> T:
     try:
         return fn()
@@ -62,7 +58,7 @@ def _call(fn: Callable[[], T], generic: str | None = None) -> T:
         raise
     except LakeboxError as exc:
         if exc.code == InvalidRequestError.code:
-            exc.code = "InvalidInputException"  # Glue's name for a bad request
+            raise invalid("Glue", str(exc)) from exc  # Glue calls it InvalidInputException
         raise service_error("Glue", exc, generic) from exc
 
 
