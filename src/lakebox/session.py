@@ -129,6 +129,13 @@ class ExecutionControl:
             if self._con is not None:
                 self._con.interrupt()
 
+    def interrupt_again(self) -> None:
+        """Interrupt once more: a stop that lands between two statements, or just before
+        the engine starts one, would otherwise be missed."""
+        with self._lock:
+            if self._con is not None and self.stop_reason:
+                self._con.interrupt()
+
     def check_progress(self) -> float | None:
         """Estimated bytes scanned so far (progress x planned bytes), stopping the query
         when it crosses the cutoff. None when nothing is running."""
@@ -324,6 +331,8 @@ class Session:
                 con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
             if control is not None:
                 control.attach(con, plan.stats)
+                if control.stop_reason:
+                    raise control.stop_error()
             try:
                 yield PlannedQuery(con, plan.sql, plan.stats, names, ctx)
             except LakeboxError:

@@ -112,11 +112,19 @@ class CrawlerStore:
 
     # -- runs ---------------------------------------------------------------------------
     def _require_idle(self, con: sqlite3.Connection, name: str) -> None:
-        for run_id, pid, doc in con.execute(
-            "SELECT id, pid, doc FROM runs WHERE crawler=? AND state=?", (name, RUNNING)
+        self._fail_dead_runs(con, name)
+        for (run_id,) in con.execute(
+            "SELECT id FROM runs WHERE crawler=? AND state=?", (name, RUNNING)
         ):
+            raise CrawlerRunningError(f"Crawler {name} is already running (run {run_id})")
+
+    def _fail_dead_runs(self, con: sqlite3.Connection, name: str) -> None:
+        rows = con.execute(
+            "SELECT id, pid, doc FROM runs WHERE crawler=? AND state=?", (name, RUNNING)
+        ).fetchall()
+        for run_id, pid, doc in rows:
             if _alive(pid):
-                raise CrawlerRunningError(f"Crawler {name} is already running (run {run_id})")
+                continue
             stale = CrawlRun.from_dict(json.loads(doc))
             stale.state = FAILED
             stale.error = "the process running this crawl stopped before it finished"
@@ -156,6 +164,8 @@ class CrawlerStore:
             sql += " LIMIT ?"
             args = (name, limit)
         with self._tx() as con:
+            # a run whose process died is FAILED, not RUNNING for ever (pollers wait on it)
+            self._fail_dead_runs(con, name)
             rows = con.execute(sql, args).fetchall()
         return [CrawlRun.from_dict(json.loads(r[0])) for r in rows]
 

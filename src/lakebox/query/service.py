@@ -212,9 +212,13 @@ class QueryService:
         self._finish(qe, SUCCEEDED, None, None, control)
 
     def _watch(self, control: ExecutionControl, finished: threading.Event) -> None:
-        """Poll engine progress so a scan cutoff stops the query while it runs."""
-        while not finished.wait(POLL_SECONDS) and not control.stop_reason:
-            control.check_progress()
+        """Poll engine progress so a scan cutoff stops the query while it runs, and repeat
+        a stop until the statement has ended."""
+        while not finished.wait(POLL_SECONDS):
+            if control.stop_reason:
+                control.interrupt_again()
+            else:
+                control.check_progress()
 
     def _finish(
         self,

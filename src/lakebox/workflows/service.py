@@ -278,6 +278,8 @@ class WorkflowService:
         self.tokens = StoredTokenBroker(self.store)
         self.stop_poll_seconds = stop_poll_seconds
         self.services: dict[str, Any] = {**(services or {}), "workflows": self}
+        #: services handed in by the caller stay the caller's to close
+        self._given_services = set(self.services)
         self._running: dict[str, _Running] = {}
         self.registry.register(
             "arn:aws:states:::states:startExecution", self._start_child_execution, sync=True
@@ -285,6 +287,11 @@ class WorkflowService:
         self.recovered = self.recover()
 
     def close(self) -> None:
+        """Close the store and the services tasks opened on demand (query service, lake)."""
+        for key in ("queries", "lake"):
+            service = self.services.get(key)
+            if service is not None and key not in self._given_services:
+                service.close()
         self.store.close()
 
     # ------------------------------------------------------------------ registrations
