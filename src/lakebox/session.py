@@ -309,11 +309,14 @@ class Session:
             raise UnsupportedError(
                 f"{kind} statements are not supported yet by this lakebox version"
             )
-        return self._execute(tree, context)
+        return self._execute(tree, context, text)
 
     @contextmanager
     def planned(
-        self, tree: exp.Expression, context: StatementContext | None = None
+        self,
+        tree: exp.Expression,
+        context: StatementContext | None = None,
+        cache_key: str | None = None,
     ) -> Iterator[PlannedQuery]:
         """Plan ``tree`` on a private DuckDB connection whose scan views exist for the
         duration of the block: writers run ``COPY (<sql>) TO ...`` through it."""
@@ -326,7 +329,7 @@ class Session:
         try:
             names = result_column_names(tree)
             planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
-            plan = planner.plan(tree, self.database)
+            plan = planner.plan(tree, self.database, cache_key)
             for view, sql in plan.views:
                 con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
             if control is not None:
@@ -351,8 +354,13 @@ class Session:
             ctx.release()
             con.close()
 
-    def _execute(self, tree: exp.Expression, context: StatementContext | None = None) -> Result:
-        with self.planned(tree, context) as q:
+    def _execute(
+        self,
+        tree: exp.Expression,
+        context: StatementContext | None = None,
+        text: str | None = None,
+    ) -> Result:
+        with self.planned(tree, context, cache_key=text) as q:
             table = _fetch(q.con, q.sql) if q.sql else pa.table({})
             if context is not None and context.control is not None:
                 context.control.record(q.con)

@@ -294,3 +294,16 @@ def test_hive_default_partition_reads_as_null(lake: Session, lake_home: Path) ->
     lake.sql("MSCK REPAIR TABLE np")
     assert lake.sql("SELECT k FROM np ORDER BY k").fetchall() == [("a",), (None,)]
     assert lake.sql("SELECT count(*) FROM np WHERE k IS NULL").fetchall() == [(1,)]
+
+
+def test_a_repeated_statement_sees_catalog_changes(partitioned: Session) -> None:
+    """Repeated statements reuse their translation; a catalog change must invalidate it."""
+    partitioned.sql("CREATE VIEW v AS SELECT id FROM events WHERE dt = '2024-01-01'")
+    q = "SELECT count(*) FROM v"
+    assert partitioned.sql(q).fetchall() == [(3,)]
+    assert partitioned.sql(q).fetchall() == [(3,)]
+    partitioned.sql("CREATE OR REPLACE VIEW v AS SELECT id FROM events WHERE dt <= '2024-01-02'")
+    assert partitioned.sql(q).fetchall() == [(6,)]
+    partitioned.sql("ALTER TABLE events REPLACE COLUMNS (id string, kind string)")
+    result = partitioned.sql("SELECT max(id) FROM events WHERE dt = '2024-01-02'")
+    assert result.types == ["varchar"] and result.fetchall() == [("22",)]

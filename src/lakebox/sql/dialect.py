@@ -60,15 +60,16 @@ STATEMENT_KEYWORDS = frozenset(
 """First words Athena accepts; anything else fails at the first token, as Athena reports it."""
 
 
-def configure_connection(con: duckdb.DuckDBPyConnection) -> None:
+def configure_connection(con: duckdb.DuckDBPyConnection, scope: str = "") -> None:
     """Apply ``DUCKDB_SETTINGS`` to a connection that will run ``to_duckdb`` output.
 
-    The settings are per connection: a ``con.cursor()`` starts without them, so call this on
-    the cursor that runs the query.
+    Plain settings are per connection: a ``con.cursor()`` starts without them, so call this on
+    the cursor that runs the query, or once with ``scope="GLOBAL"`` on the database's first
+    connection so that every cursor starts with them.
     """
     for name, value in DUCKDB_SETTINGS.items():
         literal = str(value).lower() if isinstance(value, bool) else f"'{value}'"
-        con.execute(f"SET {name} = {literal}")
+        con.execute(f"SET {scope} {name} = {literal}".replace("  ", " "))
 
 
 # --------------------------------------------------------------------------- parsing

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import cast
@@ -107,6 +109,11 @@ class Plan:
 
 
 ScanRewriter = Callable[[ReadContext, Table, "list[PartitionFiles]"], str | None]
+#: translated SQL of recent statements (see Planner.plan)
+_TRANSLATIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_TRANSLATIONS_SIZE = 256
+_TRANSLATIONS_LOCK = threading.Lock()
+
 #: Extension point: functions that may replace a table scan by an equivalent, faster one
 #: (e.g. a compacted copy of many small files). The first that returns SQL wins; each must
 #: return exactly the rows and types ``Planner.scan_sql`` would.
@@ -146,11 +153,30 @@ class Planner:
         #: scan view -> {column: Hive type}, so type-dependent translation rules apply
         self.schema: dict[str, dict[str, str]] = {}
         self._counter = itertools.count()
+        self._cacheable = True
 
     # -- entry ------------------------------------------------------------------------
-    def plan(self, query: exp.Expression, database: str) -> Plan:
+    def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
+        """``cache_key`` (the statement's text) lets a repeated statement skip translation:
+        the DuckDB SQL only depends on the text, the database, the catalog's state and the
+        scan views' columns, and view names are numbered the same way every time."""
         query = self.resolve(query, database, depth=0)
-        return Plan(self.translate(query, self.schema), self.views, self.stats, query, self.schema)
+        key = None
+        if cache_key is not None and self._cacheable:
+            columns = tuple((v, tuple(c.items())) for v, c in self.schema.items())
+            key = (cache_key, database, self.catalog.generation(), columns)
+            with _TRANSLATIONS_LOCK:
+                sql = _TRANSLATIONS.get(key)
+                if sql is not None:
+                    _TRANSLATIONS.move_to_end(key)
+                    return Plan(sql, self.views, self.stats, query, self.schema)
+        sql = self.translate(query, self.schema)
+        if key is not None:
+            with _TRANSLATIONS_LOCK:
+                _TRANSLATIONS[key] = sql
+                while len(_TRANSLATIONS) > _TRANSLATIONS_SIZE:
+                    _TRANSLATIONS.popitem(last=False)
+        return Plan(sql, self.views, self.stats, query, self.schema)
 
     def resolve(self, query: exp.Expression, database: str, depth: int) -> exp.Expression:
         if depth > MAX_VIEW_DEPTH:
@@ -173,6 +199,7 @@ class Planner:
     def _resolve_table(self, table: exp.Table, db: str, name: str, depth: int) -> exp.Expression:
         if db == "information_schema":
             view = self._information_schema(name)
+            self._cacheable = False  # the view's registered name differs per query
             return exp.Table(
                 this=exp.to_identifier(view),
                 alias=exp.TableAlias(this=exp.to_identifier(table.alias or name, quoted=True)),
