@@ -13,9 +13,8 @@ import posixpath
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
@@ -25,8 +24,9 @@ from lakebox.errors import StorageError
 from lakebox.storage.uri import ObjectURI, parse_uri
 
 
-@dataclass(frozen=True)
-class FileInfo:
+class FileInfo(NamedTuple):
+    """One listed object (a NamedTuple: a 10,000-file listing builds 10,000 of them)."""
+
     uri: str
     size: int
     mtime: float
@@ -133,6 +133,7 @@ class Storage:
         """os.scandir walk: listing is on the planning path of every query, and fsspec's
         generic ``find`` costs ~0.5 ms per folder here."""
         out: list[FileInfo] = []
+        append = out.append
         stack = [(root, prefix_uri)]
         while stack:
             folder, base = stack.pop()
@@ -144,9 +145,9 @@ class Storage:
                 raise StorageError(f"cannot list {base}: {err}") from err
             for entry in entries:
                 name = entry.name
-                if name.startswith(".lakebox-tmp-") or (not include_hidden and is_hidden(name)):
+                if name[0] in "_." and (not include_hidden or name.startswith(".lakebox-tmp-")):
                     continue
-                if entry.is_dir(follow_symlinks=True):
+                if entry.is_dir():
                     if recursive:
                         stack.append((entry.path, f"{base}{name}/"))
                     continue
@@ -154,7 +155,7 @@ class Storage:
                     st = entry.stat()
                 except FileNotFoundError:
                     continue  # removed while listing
-                out.append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path))
+                append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path))
         out.sort(key=lambda f: f.uri)
         return out
 
