@@ -307,3 +307,26 @@ def test_a_repeated_statement_sees_catalog_changes(partitioned: Session) -> None
     partitioned.sql("ALTER TABLE events REPLACE COLUMNS (id string, kind string)")
     result = partitioned.sql("SELECT max(id) FROM events WHERE dt = '2024-01-02'")
     assert result.types == ["varchar"] and result.fetchall() == [("22",)]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ({"a": [1], "b": ["x"]}, {"b": ["y"], "a": [2]}),  # same columns, other order
+        ({"a": [1]}, {"a": [2], "b": ["y"]}),  # the first file lacks a column
+        ({"a": [1], "b": ["x"]}, {"a": [2]}),  # a later file lacks one
+    ],
+)
+def test_parquet_files_with_other_column_orders_or_sets_read_by_name(
+    lake: Session,
+    lake_home: Path,
+    first: dict[str, list[object]],
+    second: dict[str, list[object]],
+) -> None:
+    _write(lake_home, "s3://mixed/t/1.parquet", _parquet(first))
+    _write(lake_home, "s3://mixed/t/2.parquet", _parquet(second))
+    lake.sql(
+        "CREATE EXTERNAL TABLE mixed (a int, b string) STORED AS PARQUET LOCATION 's3://mixed/t/'"
+    )
+    rows = lake.sql("SELECT a, b FROM mixed ORDER BY a").fetchall()
+    assert rows == [(1, first.get("b", [None])[0]), (2, second.get("b", [None])[0])]
