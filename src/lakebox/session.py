@@ -185,6 +185,21 @@ class PlannedQuery:
     ctx: ReadContext
 
 
+_WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
+
+
+def with_views(sql: str, views: list[tuple[str, str]]) -> str:
+    """The planned query with its scan views as leading CTEs: one statement, bound once
+    (temporary views cost an extra bind of every scan, ~1 ms a query)."""
+    if not views:
+        return sql
+    ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({body})" for name, body in views)
+    found = _WITH.match(sql)
+    if found:
+        return f"WITH {found.group(1) or ''}{ctes}, {sql[found.end() :]}"
+    return f"WITH {ctes} {sql}"
+
+
 def _bytes_read(con: duckdb.DuckDBPyConnection) -> int:
     try:
         info = json.loads(con.get_profiling_information(format="json"))
@@ -330,14 +345,12 @@ class Session:
             names = result_column_names(tree)
             planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
             plan = planner.plan(tree, self.database, cache_key)
-            for view, sql in plan.views:
-                con.execute(f"CREATE TEMP VIEW {view} AS {sql}")
             if control is not None:
                 control.attach(con, plan.stats)
                 if control.stop_reason:
                     raise control.stop_error()
             try:
-                yield PlannedQuery(con, plan.sql, plan.stats, names, ctx)
+                yield PlannedQuery(con, with_views(plan.sql, plan.views), plan.stats, names, ctx)
             except LakeboxError:
                 raise
             except Exception as err:

@@ -330,3 +330,26 @@ def test_parquet_files_with_other_column_orders_or_sets_read_by_name(
     )
     rows = lake.sql("SELECT a, b FROM mixed ORDER BY a").fetchall()
     assert rows == [(1, first.get("b", [None])[0]), (2, second.get("b", [None])[0])]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("WITH x AS (SELECT id FROM events WHERE dt = '2024-01-01') SELECT count(*) FROM x", 3),
+        (
+            "WITH a AS (SELECT id FROM events WHERE dt = '2024-01-01'), "
+            "b AS (SELECT id FROM events WHERE dt = '2024-01-02') "
+            "SELECT count(*) FROM a JOIN b ON b.id = a.id + 10",
+            3,
+        ),
+        (
+            "SELECT count(*) FROM events e JOIN events f ON e.id = f.id "
+            "WHERE e.dt = '2024-01-01' AND f.dt = '2024-01-01'",
+            3,
+        ),
+    ],
+)
+def test_scan_views_merge_with_the_querys_own_ctes(
+    partitioned: Session, sql: str, expected: int
+) -> None:
+    assert partitioned.sql(sql).fetchall() == [(expected,)]
