@@ -14,6 +14,7 @@ QueryService per WorkflowService, created on first use and kept in its ``service
 
 from __future__ import annotations
 
+import importlib
 import json
 import threading
 from collections.abc import Callable, MutableMapping
@@ -297,3 +298,23 @@ for _action in ("getQueryExecution", "getQueryResults", "stopQueryExecution"):
     DEFAULT_REGISTRY.register(OPTIMISED + _action, ACTIONS[_action], wait_for_task_token=False)
 for _action, _handler in ACTIONS.items():
     DEFAULT_REGISTRY.register(SDK + _action, _handler)
+
+
+def lake_call(module: str, function: str, service: str) -> Callable[[Any, TaskContext], Any]:
+    """A handler calling ``<module>.<function>(lake, request)`` (AWS's request shape in and
+    out); the module is imported on first use so loading the workflow package stays light.
+    Lakebox errors become ``<service>.<Code>`` task errors that Retry / Catch can match."""
+
+    def handler(params: Any, ctx: TaskContext) -> Any:
+        target = getattr(importlib.import_module(module), function)
+        lake = lake_of(ctx, service)
+        try:
+            result: dict[str, Any] = target(lake, params_of(params, service))
+        except StatesError:
+            raise
+        except LakeboxError as exc:
+            raise service_error(service, exc) from exc
+        return result
+
+    handler.__name__ = function
+    return handler
