@@ -22,6 +22,17 @@ from fsspec.implementations.local import LocalFileSystem
 from lakebox.config import LakeConfig
 from lakebox.errors import StorageError
 from lakebox.storage.uri import ObjectURI, parse_uri
+from lakebox.storage.watch import listing_cache, make_key
+
+
+class Listing(NamedTuple):
+    """Files under a prefix and the version of that listing: a number naming this exact
+    snapshot while the folder is watched (see ``lakebox.storage.watch``), None when it
+    cannot be kept current (S3, network file systems). ``files`` may be shared with
+    other callers: never mutate it."""
+
+    files: list[FileInfo]
+    version: int | None
 
 
 class FileInfo(NamedTuple):
@@ -32,6 +43,9 @@ class FileInfo(NamedTuple):
     mtime: float
     #: what the engine opens for this object (set by listings; see Storage.engine_path)
     path: str = ""
+    #: local files: the inode change time, which a rewrite changes even when it restores
+    #: the modification time (``cp -p``); 0 where the store has none (S3)
+    ctime: float = 0.0
 
 
 def is_hidden(name: str) -> bool:
@@ -94,11 +108,64 @@ class Storage:
 
         Hidden files (``_SUCCESS``, ``.crc``) and hidden folders are skipped as Athena does.
         """
+        return list(self.listing(location, recursive, include_hidden).files)
+
+    def listing(
+        self, location: str, recursive: bool = True, include_hidden: bool = False
+    ) -> Listing:
+        """``list_files`` with the listing's version; a repeated listing of a local folder
+        that has not changed since is served from the process's watched-listing cache."""
         uri = parse_uri(location).as_prefix()
         fs, root = self.fs_for(uri)
         root = root.rstrip("/")
         if fs is self._local:
-            return self._list_local(root, str(uri), recursive, include_hidden)
+            cache = listing_cache()
+            if cache is None:
+                return Listing(self._list_local(root, str(uri), recursive, include_hidden), None)
+            key = make_key(root, str(uri), recursive, include_hidden)
+            with cache.lock:
+                entry = cache.lookup(key)
+                if entry is not None:
+                    return Listing(entry.files, entry.version)
+                rec = cache.begin(root)
+                try:
+                    files = self._list_local(
+                        root, str(uri), recursive, include_hidden, rec.watch if rec else None
+                    )
+                except BaseException:
+                    if rec is not None:
+                        cache.abandon(rec)
+                    raise
+                version = cache.store(key, files, rec) if rec is not None else None
+            return Listing(files, version)
+        return Listing(self._list_remote(fs, root, uri, location, recursive, include_hidden), None)
+
+    def listing_version(
+        self, location: str, recursive: bool = True, include_hidden: bool = False
+    ) -> int | None:
+        """The version of the cached listing of ``location`` while nothing under it has
+        changed, else None. Never lists: a cheap way to ask whether what was derived from
+        a listing is still current."""
+        uri = parse_uri(location).as_prefix()
+        fs, root = self.fs_for(uri)
+        if fs is not self._local:
+            return None
+        cache = listing_cache()
+        if cache is None:
+            return None
+        with cache.lock:
+            entry = cache.lookup(make_key(root.rstrip("/"), str(uri), recursive, include_hidden))
+        return entry.version if entry is not None else None
+
+    def _list_remote(
+        self,
+        fs: fsspec.AbstractFileSystem,
+        root: str,
+        uri: ObjectURI,
+        location: str,
+        recursive: bool,
+        include_hidden: bool,
+    ) -> list[FileInfo]:
         try:
             if not fs.isdir(root):
                 return []
@@ -128,15 +195,23 @@ class Storage:
         return out
 
     def _list_local(
-        self, root: str, prefix_uri: str, recursive: bool, include_hidden: bool
+        self,
+        root: str,
+        prefix_uri: str,
+        recursive: bool,
+        include_hidden: bool,
+        watch: Callable[[str], None] | None = None,
     ) -> list[FileInfo]:
         """os.scandir walk: listing is on the planning path of every query, and fsspec's
-        generic ``find`` costs ~0.5 ms per folder here."""
+        generic ``find`` costs ~0.5 ms per folder here. ``watch`` is called with each
+        folder before it is read (see ``lakebox.storage.watch``)."""
         out: list[FileInfo] = []
         append = out.append
         stack = [(root, prefix_uri)]
         while stack:
             folder, base = stack.pop()
+            if watch is not None:
+                watch(folder)
             try:
                 entries = list(os.scandir(folder))
             except (FileNotFoundError, NotADirectoryError):
@@ -155,7 +230,7 @@ class Storage:
                     st = entry.stat()
                 except FileNotFoundError:
                     continue  # removed while listing
-                append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path))
+                append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path, st.st_ctime))
         out.sort(key=lambda f: f.uri)
         return out
 
