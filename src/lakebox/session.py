@@ -29,7 +29,8 @@ from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
 from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
 from lakebox.formats.base import ReadContext, quote_ident
-from lakebox.sql.planner import Planner, ScanStats
+from lakebox.sql import plancache
+from lakebox.sql.planner import Plan, Planner, ScanStats
 from lakebox.storage import Storage
 
 _USE = re.compile(r"^\s*use\s+(?:`([^`]+)`|\"([^\"]+)\"|([A-Za-z0-9_]+))\s*;?\s*$", re.I | re.S)
@@ -183,6 +184,9 @@ class PlannedQuery:
     stats: ScanStats
     names: list[str] | None
     ctx: ReadContext
+    plan: Plan | None = None
+    #: the catalog generation read before planning (None when the plan will not be kept)
+    generation: int | None = None
 
 
 _WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
@@ -226,6 +230,8 @@ class Lake:
         config.metadata_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
         self.engine = DuckDBEngine(self.storage)
+        #: plans of repeated SELECTs, reused while their inputs are unchanged
+        self.plans = plancache.PlanCache()
         if not self.catalog.database_exists(config.default_database):
             self.catalog.create_database(
                 Database(config.default_database, description="Default database"),
@@ -287,6 +293,9 @@ class Session:
         from lakebox.catalog.ddl import parse_ddl
         from lakebox.catalog.ddl_exec import execute_ddl
 
+        reused = self._run_cached(text, context)
+        if reused is not None:
+            return reused
         use = _USE.match(text)
         if use:
             name = next(g for g in use.groups() if g)
@@ -343,14 +352,17 @@ class Session:
         control = context.control
         try:
             names = result_column_names(tree)
+            keep = cache_key is not None and plancache.enabled()
+            generation = self.lake.catalog.generation() if keep else None
             planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
             plan = planner.plan(tree, self.database, cache_key)
             if control is not None:
                 control.attach(con, plan.stats)
                 if control.stop_reason:
                     raise control.stop_error()
+            sql = with_views(plan.sql, plan.views)
             try:
-                yield PlannedQuery(con, with_views(plan.sql, plan.views), plan.stats, names, ctx)
+                yield PlannedQuery(con, sql, plan.stats, names, ctx, plan, generation)
             except LakeboxError:
                 raise
             except Exception as err:
@@ -377,9 +389,70 @@ class Session:
             table = _fetch(q.con, q.sql) if q.sql else pa.table({})
             if context is not None and context.control is not None:
                 context.control.record(q.con)
+            if text is not None:
+                self._keep_plan(text, q)
             if q.names is not None and len(q.names) == table.num_columns:
                 table = table.rename_columns(q.names)
             return Result(table, kind="DML", stats=q.stats)
+
+    def _keep_plan(self, text: str, q: PlannedQuery) -> None:
+        """Remember a plan that just ran, when everything it depends on can be checked."""
+        plan = q.plan
+        if plan is None or q.generation is None or not plan.reusable or not q.sql:
+            return
+        if not all(isinstance(obj, pa.Table) for obj in q.ctx.objects.values()):
+            return  # a one-shot reader (a stream of batches) cannot be scanned again
+        self.lake.plans.put(
+            self.lake.plans.key(text, self.database),
+            plancache.CachedPlan(
+                q.sql,
+                q.names,
+                q.stats.copy(),
+                q.generation,
+                tuple(plan.listings),
+                tuple(q.ctx.cache_files),
+                tuple(q.ctx.objects.items()),
+            ),
+        )
+
+    def _run_cached(self, text: str, context: StatementContext) -> Result | None:
+        """Run ``text`` from its kept plan when that plan is still current; None when
+        there is none (or it turned out stale while running): plan it then."""
+        if not plancache.enabled() or not len(self.lake.plans):
+            return None
+        plans = self.lake.plans
+        key = plans.key(text, self.database)
+        plan = plans.get(key, self.lake.catalog, self.lake.storage)
+        if plan is None:
+            return None
+        con = self.lake.engine.cursor()
+        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir)
+        control = context.control
+        stats = plan.stats.copy()
+        try:
+            for name, obj in plan.objects:
+                ctx.register_as(name, obj)
+            if control is not None:
+                control.attach(con, stats)
+                if control.stop_reason:
+                    raise control.stop_error()
+            try:
+                table = _fetch(con, plan.sql)
+            except duckdb.Error as err:
+                if control is not None and control.stop_reason:
+                    raise control.stop_error() from err
+                plans.discard(key)  # e.g. a cache file removed after the check: plan again
+                return None
+            if control is not None:
+                control.record(con)
+            if plan.names is not None and len(plan.names) == table.num_columns:
+                table = table.rename_columns(plan.names)
+            return Result(table, kind="DML", stats=stats)
+        finally:
+            if control is not None:
+                control.detach()
+            ctx.release()
+            con.close()
 
     def view_columns(self, select_sql: str, database: str) -> list[Column]:
         """The columns a view's SELECT produces (Athena validates a view at CREATE)."""

@@ -40,10 +40,16 @@ from sqlglot import exp
 from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
 from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
+from lakebox.sql.plancache import PLAN_SETTINGS
 from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
+from lakebox.storage.watch import derived
 
 #: bump when the copy's layout or the fingerprint changes
-VERSION = "1"
+VERSION = "2"
+#: coarsest modification-time tick of the stores we read (FAT, ext3, S3: 1-2 s; ext4's
+#: coarse clock a few ms): a file modified this close to a copy's build may be modified
+#: again without its size or times changing, so such a copy is never trusted later
+RACY_SECONDS = 2.0
 #: readers whose files are already columnar: copied only when they are many
 COLUMNAR_READERS = frozenset({"parquet", "orc"})
 #: measured: from about 50 Parquet files, one copy beats planning and opening each file
@@ -76,14 +82,15 @@ class Policy:
         cache_mb = _int_env("LAKEBOX_COMPACTION_CACHE_MB", DEFAULT_CACHE_MB)
         return cls(mode, max(1, min_files), max(0, cache_mb) * 1024 * 1024)
 
-    def wants(self, table: Table, reader: str, files: list[DataFile]) -> bool:
+    def wants(self, table: Table, reader: str, part: PartitionFiles) -> bool:
         """Whether this partition's files are worth a compacted copy."""
         prop = _table_setting(table)
+        files = part.files
         if self.mode == "off" or prop == "false" or not files:
             return False
-        if any(f.mtime <= 0 for f in files):
+        if derived(part.version, "undated", lambda: any(f.mtime <= 0 for f in files)):
             return False  # no reliable identity to notice a replaced file
-        if sum(f.size for f in files) > self.cache_bytes * MAX_SHARE_OF_CACHE:
+        if part.total_size > self.cache_bytes * MAX_SHARE_OF_CACHE:
             return False
         if self.mode == "always" or prop == "true":
             return True
@@ -109,7 +116,7 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
     if policy.mode == "off" or not partitions:
         return None
     reader = reader_for(table).name
-    wanted = [policy.wants(table, reader, p.files) for p in partitions]
+    wanted = [policy.wants(table, reader, p) for p in partitions]
     if not any(wanted):
         return None
     planner = _scan_planner(ctx)
@@ -163,12 +170,13 @@ def fingerprint(table: Table, part: PartitionFiles) -> str:
         "values": part.values,
     }
     h.update(json.dumps(definition, sort_keys=True).encode())
-    h.update(
-        "\n".join(f"{f.uri}\t{f.size}\t{f.mtime!r}" for f in part.files).encode(
-            "utf-8", "surrogatepass"
-        )
-    )
+    h.update(derived(part.version, "files_digest", lambda: _files_digest(part.files)))
     return h.hexdigest()[:40]
+
+
+def _files_digest(files: list[DataFile]) -> bytes:
+    text = "\n".join(f"{f.uri}\t{f.size}\t{f.mtime!r}\t{f.ctime!r}" for f in files)
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def slot_dir(cache_dir: Path, table: Table, values: list[str]) -> Path:
@@ -186,13 +194,14 @@ def _paths(ctx: ReadContext, table: Table, part: PartitionFiles) -> tuple[Path, 
 def _current_copy(ctx: ReadContext, table: Table, part: PartitionFiles) -> str | None:
     """SQL reading the partition's copy when one matches its files now, else None."""
     _slot, data, meta = _paths(ctx, table, part)
-    columns = _load_meta(meta)
+    columns = _load_meta(meta, trusted_only=True)
     if columns is None:
         return None
     try:
         os.utime(data)  # recency for the cache's least-recently-used eviction
     except OSError:
         return None  # never built, or evicted a moment ago
+    ctx.cache_files.append(str(data))
     return _read_sql(data, columns)
 
 
@@ -201,12 +210,14 @@ def _build_copy(
 ) -> str | None:
     slot, data, meta = _paths(ctx, table, part)
     with _lock_for(str(slot)):
-        columns = _load_meta(meta) if data.exists() else None
+        columns = _load_meta(meta, trusted_only=True) if data.exists() else None
         if columns is None:
-            columns = _build(ctx, original, slot, data, meta)
+            newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
+            columns = _build(ctx, original, slot, data, meta, newest)
             if columns is None:
                 return None
             _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
+    ctx.cache_files.append(str(data))
     return _read_sql(data, columns)
 
 
@@ -225,19 +236,26 @@ def _lock_for(key: str) -> threading.Lock:
         return _locks.setdefault(key, threading.Lock())
 
 
-def _load_meta(path: Path) -> list[tuple[str, str, bool]] | None:
+def _load_meta(path: Path, trusted_only: bool = False) -> list[tuple[str, str, bool]] | None:
+    """The copy's columns; with ``trusted_only``, None for a copy built from files
+    modified too close to its build to be told apart from a later same-size rewrite
+    (the "racily clean" problem of git's index): such a copy is rebuilt, not reused."""
     try:
         data = json.loads(path.read_text())
+        if trusted_only and not data.get("trusted", False):
+            return None
         return [(str(n), str(t), bool(c)) for n, t, c in data["columns"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def _build(
-    ctx: ReadContext, original: str, slot: Path, data: Path, meta: Path
+    ctx: ReadContext, original: str, slot: Path, data: Path, meta: Path, newest: float
 ) -> list[tuple[str, str, bool]] | None:
     """Write the copy; None (read the files themselves) when the scan fails, so the query
-    reports the reader's own error, naming file and line."""
+    reports the reader's own error, naming file and line. ``newest`` is the latest
+    modification or change time among the files."""
+    started = time.time()
     slot.mkdir(parents=True, exist_ok=True)
     tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
     try:
@@ -255,7 +273,8 @@ def _build(
         return None
     columns = [(name, typ, got.get(name) != typ) for name, typ in want]
     meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"
-    meta_tmp.write_text(json.dumps({"columns": columns}))
+    trusted = newest < started - RACY_SECONDS
+    meta_tmp.write_text(json.dumps({"columns": columns, "trusted": trusted}))
     os.replace(meta_tmp, meta)
     os.replace(tmp, data)
     _drop_stale(slot, keep=data.stem)
@@ -310,3 +329,10 @@ def clear(cache_dir: Path) -> None:
 
 if compacted_scan not in SCAN_REWRITERS:
     SCAN_REWRITERS.append(compacted_scan)
+for _setting in (
+    "LAKEBOX_COMPACTION",
+    "LAKEBOX_COMPACTION_MIN_FILES",
+    "LAKEBOX_COMPACTION_CACHE_MB",
+):
+    if _setting not in PLAN_SETTINGS:
+        PLAN_SETTINGS.append(_setting)

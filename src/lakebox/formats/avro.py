@@ -469,6 +469,7 @@ class DecodedFormatReader(FormatReader):
             target = ctx.cache_dir / "decoded" / f"{self.name}-{digest}.parquet"
             if target.exists() or _write_parquet(target, schema, batches):
                 paths.append(str(target))
+                ctx.cache_files.append(str(target))
             else:
                 uncached.extend(batches)
         sources = []

@@ -34,6 +34,8 @@ class DataFile(NamedTuple):
     engine_path: str
     size: int
     mtime: float
+    #: inode change time of a local file (0 when unknown): part of its identity
+    ctime: float = 0.0
 
     @property
     def codec(self) -> str | None:
@@ -65,14 +67,23 @@ class ReadContext:
     con: duckdb.DuckDBPyConnection
     cache_dir: Path
     registered: list[str] = field(default_factory=list)
+    #: what was registered, by name (a cached plan registers the Arrow tables again)
+    objects: dict[str, Any] = field(default_factory=dict)
+    #: files in the lake cache the planned SQL reads (decompressed or decoded copies,
+    #: compacted copies): a cached plan is reusable only while they exist
+    cache_files: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
 
     def register(self, obj: Any, hint: str = "scan") -> str:
         """Register an Arrow table / reader (or anything DuckDB scans) under a fresh name."""
         name = f"__lakebox_{hint}_{id(self):x}_{next(self._counter)}"
+        self.register_as(name, obj)
+        return name
+
+    def register_as(self, name: str, obj: Any) -> None:
         self.con.register(name, obj)
         self.registered.append(name)
-        return name
+        self.objects[name] = obj
 
     def release(self) -> None:
         for name in self.registered:
@@ -81,6 +92,7 @@ class ReadContext:
             except duckdb.Error:
                 pass
         self.registered.clear()
+        self.objects.clear()
 
     def readable_path(self, f: DataFile, native_codecs: frozenset[str] = frozenset()) -> str:
         """A path DuckDB can open for ``f``: the file itself when its codec is one DuckDB
@@ -88,7 +100,7 @@ class ReadContext:
         codec = f.codec
         if codec is None or codec in native_codecs:
             return f.engine_path
-        return str(
+        path = str(
             compression.decompressed_copy(
                 self.cache_dir,
                 f.uri,
@@ -98,6 +110,8 @@ class ReadContext:
                 codec,
             )
         )
+        self.cache_files.append(path)
+        return path
 
     def read_bytes(self, f: DataFile, decompress: bool = True) -> bytes:
         data = self.storage.read_bytes(f.uri)

@@ -239,7 +239,7 @@ def _file_schema(
 ) -> tuple[list[tuple[str, str]], bool]:
     """The unified schema of ``files`` and whether every file has exactly those columns
     (names and types), remembered per file identity."""
-    key = (source, tuple((f.uri, f.size, f.mtime) for f in files))
+    key = (source, tuple((f.uri, f.size, f.mtime, f.ctime) for f in files))
     cacheable = all(f.mtime > 0 for f in files)
     with _SCHEMAS_LOCK:
         if cacheable and key in _SCHEMAS:

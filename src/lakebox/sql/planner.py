@@ -34,6 +34,7 @@ from lakebox.formats.base import (
     reader_for,
 )
 from lakebox.storage import Storage, join_uri
+from lakebox.storage.watch import derived
 
 FILE_COLUMN = "__lakebox_file"
 #: the folder name Hive writes for a NULL partition value
@@ -55,19 +56,47 @@ class ScanStats:
     #: tables whose scan a SCAN_REWRITER served (e.g. from a compacted copy)
     rewritten: list[str] = field(default_factory=list)
 
-    def add(self, table: str, files: list[DataFile], partitions: int) -> None:
+    def add(self, table: str, files: list[DataFile], partitions: int, size: int) -> None:
         self.tables.append(table)
         self.files += len(files)
-        self.bytes += sum(f.size for f in files)
+        self.bytes += size
         self.partitions += partitions
         self.file_uris.extend(f.uri for f in files)
         self.data_files.extend(files)
+
+    def copy(self) -> ScanStats:
+        """An independent copy (a cached plan hands one to every run)."""
+        return ScanStats(
+            self.files,
+            self.bytes,
+            self.partitions,
+            list(self.tables),
+            list(self.file_uris),
+            list(self.data_files),
+            list(self.rewritten),
+        )
 
 
 @dataclass
 class PartitionFiles:
     values: list[str]
+    #: shared with other plans of the same listing: never mutate
     files: list[DataFile]
+    #: the listing version these files come from (``lakebox.storage.watch``), None when
+    #: the listing is not kept current; lets callers remember what they derive from it
+    version: int | None = None
+
+    @property
+    def total_size(self) -> int:
+        return derived(self.version, "size", lambda: sum(f.size for f in self.files))
+
+
+@dataclass(frozen=True)
+class ListingDependency:
+    """A plan read this listing; the plan is current while the listing's version is."""
+
+    location: str
+    version: int
 
 
 @dataclass
@@ -78,6 +107,11 @@ class Plan:
     #: the query with catalog tables replaced by scan views, and those views' columns
     tree: exp.Expression | None = None
     schema: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: what the plan depends on beyond the statement and the catalog; ``reusable`` is
+    #: false when it depends on something nobody can check cheaply (an S3 listing, the
+    #: clock of partition projection, information_schema)
+    listings: list[ListingDependency] = field(default_factory=list)
+    reusable: bool = False
 
     def unresolved_column(self) -> str | None:
         """Athena's message for a column the query names but no table has, or None.
@@ -154,6 +188,9 @@ class Planner:
         self.schema: dict[str, dict[str, str]] = {}
         self._counter = itertools.count()
         self._cacheable = True
+        #: listings read while planning, and whether each could be versioned
+        self.listings: list[ListingDependency] = []
+        self._reusable = True
 
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
@@ -169,14 +206,18 @@ class Planner:
                 sql = _TRANSLATIONS.get(key)
                 if sql is not None:
                     _TRANSLATIONS.move_to_end(key)
-                    return Plan(sql, self.views, self.stats, query, self.schema)
+                    return self._plan(sql, query)
         sql = self.translate(query, self.schema)
         if key is not None:
             with _TRANSLATIONS_LOCK:
                 _TRANSLATIONS[key] = sql
                 while len(_TRANSLATIONS) > _TRANSLATIONS_SIZE:
                     _TRANSLATIONS.popitem(last=False)
-        return Plan(sql, self.views, self.stats, query, self.schema)
+        return self._plan(sql, query)
+
+    def _plan(self, sql: str, query: exp.Expression) -> Plan:
+        reusable = self._reusable and self._cacheable
+        return Plan(sql, self.views, self.stats, query, self.schema, self.listings, reusable)
 
     def resolve(self, query: exp.Expression, database: str, depth: int) -> exp.Expression:
         if depth > MAX_VIEW_DEPTH:
@@ -289,8 +330,13 @@ class Planner:
     def _scan_view(self, table: Table, ref: exp.Table) -> str:
         predicate = self._partition_predicate(table, ref) if table.partition_keys else None
         partitions = self.partitions_for(table, predicate)
-        files_all = [f for p in partitions for f in p.files]
-        self.stats.add(table.qualified_name, files_all, len(partitions))
+        files_all = (
+            partitions[0].files
+            if len(partitions) == 1
+            else [f for p in partitions for f in p.files]
+        )
+        size = sum(p.total_size for p in partitions)
+        self.stats.add(table.qualified_name, files_all, len(partitions), size)
         name = f"__lakebox_t{next(self._counter)}_{table.name}"
         sql = None
         for rewrite in SCAN_REWRITERS:
@@ -407,11 +453,12 @@ class Planner:
         self, table: Table, predicate: exp.Expression | None = None
     ) -> list[PartitionFiles]:
         if not table.partition_keys:
-            return [PartitionFiles([], self.list_data_files(table, table.location))]
+            return [self._partition_files(table, [], table.location)]
         from lakebox.catalog.projection import ProjectionConfig
 
         projection = ProjectionConfig.from_table(table)
         if projection is not None:
+            self._reusable = False  # candidates depend on the clock (NOW-relative ranges)
             from lakebox.sql.constraints import extract_constraints
 
             constraints = extract_constraints(
@@ -428,10 +475,31 @@ class Planner:
         if predicate is not None and candidates:
             keep = self._evaluate(table, predicate, [v for v, _ in candidates])
             candidates = [c for i, c in enumerate(candidates) if i in keep]
-        return [
-            PartitionFiles(values, self.list_data_files(table, location))
-            for values, location in candidates
-        ]
+        return [self._partition_files(table, values, location) for values, location in candidates]
+
+    def _partition_files(
+        self, table: Table, values: list[str], location: str | None
+    ) -> PartitionFiles:
+        if not location:
+            raise SemanticError(f"table {table.qualified_name} has no LOCATION")
+        if (table.input_format or "").lower() == SYMLINK_INPUT:
+            self._reusable = False  # manifests name files that are checked one by one
+            return PartitionFiles(values, self._symlink_files(location))
+        listing = self.storage.listing(location)
+        if listing.version is None:
+            self._reusable = False
+        else:
+            self.listings.append(ListingDependency(location, listing.version))
+        storage = self.storage
+        files = derived(
+            listing.version,
+            "data_files",
+            lambda: [
+                DataFile(f.uri, f.path or storage.engine_path(f.uri), f.size, f.mtime, f.ctime)
+                for f in listing.files
+            ],
+        )
+        return PartitionFiles(values, files, listing.version)
 
     def _evaluate(
         self, table: Table, predicate: exp.Expression, values: list[list[str]]
@@ -460,14 +528,7 @@ class Planner:
 
     # -- files ------------------------------------------------------------------------
     def list_data_files(self, table: Table, location: str | None) -> list[DataFile]:
-        if not location:
-            raise SemanticError(f"table {table.qualified_name} has no LOCATION")
-        if (table.input_format or "").lower() == SYMLINK_INPUT:
-            return self._symlink_files(location)
-        return [
-            DataFile(f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime)
-            for f in self.storage.list_files(location)
-        ]
+        return list(self._partition_files(table, [], location).files)
 
     def _symlink_files(self, location: str) -> list[DataFile]:
         """SymlinkTextInputFormat: each manifest line names a data file or a folder."""
@@ -491,7 +552,9 @@ class Planner:
                         f"manifest entry {target!r} does not exist", manifest.uri, lineno
                     )
                 out.extend(
-                    DataFile(f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime)
+                    DataFile(
+                        f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime, f.ctime
+                    )
                     for f in found
                 )
         return out
