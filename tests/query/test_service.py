@@ -341,3 +341,33 @@ def test_writes_report_the_data_they_scanned(service: QueryService, statement: s
     qe, _ = service.run(statement)
     assert qe.state == "SUCCEEDED", qe.state_change_reason
     assert qe.data_scanned_bytes == everything.data_scanned_bytes
+
+
+@pytest.mark.parametrize("compaction", ["off", "auto"])
+def test_reused_plan_still_reports_and_limits_data_scanned(
+    service: QueryService, lake: Lake, compaction: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plan kept from an unlimited run is reused under a capped workgroup: the same data
+    scanned is reported, and the cap still cancels the query."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", compaction)
+    path = lake.config.home / "data" / "big" / "big.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w") as fh:
+        line = "x" * 100 + "\n"
+        for i in range(300_000):  # ~30 MB
+            fh.write(f"{i},{line}")
+    lake.session().sql(
+        "CREATE EXTERNAL TABLE big (id int, s string) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://data/big/'"
+    )
+    sql = "SELECT count(*) FROM big WHERE s LIKE '%y%'"
+    first, _ = service.run(sql)
+    again, _ = service.run(sql)
+    assert first.state == again.state == "SUCCEEDED"
+    assert lake.plans.hits == 1
+    assert again.data_scanned_bytes == first.data_scanned_bytes > 10 * MB
+    service.create_work_group("capped", bytes_scanned_cutoff=10 * MB)
+    capped, _ = service.run(sql, workgroup="capped")
+    assert lake.plans.hits == 2
+    assert capped.state == "CANCELLED"
+    assert "BytesScannedCutoffPerQuery" in (capped.state_change_reason or "")

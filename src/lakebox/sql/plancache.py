@@ -62,6 +62,9 @@ class PlanCache:
         self._plans: OrderedDict[PlanKey, CachedPlan] = OrderedDict()
         self._lock = threading.Lock()
         self._size = size
+        #: lookups answered by a current plan, and lookups of a stored plan found stale
+        self.hits = 0
+        self.stale = 0
 
     @staticmethod
     def key(text: str, database: str) -> PlanKey:
@@ -75,7 +78,9 @@ class PlanCache:
                 return None
             self._plans.move_to_end(key)
         if is_current(plan, catalog, storage):
+            self.hits += 1
             return plan
+        self.stale += 1
         self.discard(key)
         return None
 
