@@ -111,6 +111,9 @@ class CellResult:
     bytes_scanned: int
     spark: float | None = None
     runs: list[dict[str, list[float]]] = field(default_factory=list)
+    #: lakebox with plan reuse off (LAKEBOX_PLAN_CACHE=off): every run plans the query
+    #: again, as a query never run before would (listings and copies still cached)
+    lakebox_planned: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -201,8 +204,21 @@ class LakeboxRunner:
         if cache.exists():
             shutil.rmtree(cache)
 
-    def run(self, cell: Cell) -> tuple[pa.Table, int]:
-        result = self.session.sql(QUERIES[cell.query].format(t=table_name(cell.layout, self.rows)))
+    def run(self, cell: Cell, planned: bool = False) -> tuple[pa.Table, int]:
+        """One query; ``planned`` turns plan reuse off for it (it is planned from scratch)."""
+        sql = QUERIES[cell.query].format(t=table_name(cell.layout, self.rows))
+        if not planned:
+            result = self.session.sql(sql)
+            return result.to_arrow(), result.stats.bytes
+        saved = os.environ.get("LAKEBOX_PLAN_CACHE")
+        os.environ["LAKEBOX_PLAN_CACHE"] = "off"
+        try:
+            result = self.session.sql(sql)
+        finally:
+            if saved is None:
+                del os.environ["LAKEBOX_PLAN_CACHE"]
+            else:
+                os.environ["LAKEBOX_PLAN_CACHE"] = saved
         return result.to_arrow(), result.stats.bytes
 
 
@@ -358,7 +374,7 @@ def run_cells(
                 _same_answer(cell, lake_table, bare_table)
             result_rows = lake_table.num_rows
             del lake_table, bare_table
-            lake_times, bare_times, spark_times = [], [], []
+            lake_times, bare_times, spark_times, planned_times = [], [], [], []
             for _ in range(opts.runs):
                 t0 = time.perf_counter()
                 lake.run(cell)
@@ -366,6 +382,9 @@ def run_cells(
                 t0 = time.perf_counter()
                 bare.run(bare_sql)
                 bare_times.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                lake.run(cell, planned=True)
+                planned_times.append(time.perf_counter() - t0)
                 if spark is not None:
                     t0 = time.perf_counter()
                     spark.run(layout, files, QUERIES[cell.query])
@@ -384,7 +403,15 @@ def run_cells(
                 athena=cell.athena if opts.rows == PUBLISHED_ROWS else None,
                 bytes_scanned=scanned,
                 spark=published_mean(spark_times) if spark_times else None,
-                runs=[{"lakebox": lake_times, "duckdb": bare_times, "spark": spark_times}],
+                runs=[
+                    {
+                        "lakebox": lake_times,
+                        "duckdb": bare_times,
+                        "spark": spark_times,
+                        "lakebox_planned": planned_times,
+                    }
+                ],
+                lakebox_planned=published_mean(planned_times),
             )
             results.append(res)
             athena = f"athena {res.athena:.2f}s " if res.athena else ""
@@ -397,6 +424,10 @@ def run_cells(
             )
     lake.session.lake.close()
     return results, notes
+
+
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1000:.1f}"
 
 
 def _cold(seconds: float | None) -> str:
@@ -492,6 +523,8 @@ CSV_FIELDS = [
     "lakebox_cold_s",
     "duckdb_cold_s",
     "spark_s",
+    "lakebox_planned_s",
+    "planned_ratio",
     "bytes_scanned",
     "lakebox_rows_per_s",
     "duckdb_rows_per_s",
@@ -523,6 +556,8 @@ def write_csv(results: list[CellResult], path: Path) -> None:
                     "" if r.lakebox_cold is None else f"{r.lakebox_cold:.6f}",
                     "" if r.duckdb_cold is None else f"{r.duckdb_cold:.6f}",
                     "" if r.spark is None else f"{r.spark:.6f}",
+                    "" if r.lakebox_planned is None else f"{r.lakebox_planned:.6f}",
+                    "" if r.lakebox_planned is None else f"{r.lakebox_planned / r.duckdb:.3f}",
                     r.bytes_scanned,
                     f"{r.rows / r.lakebox:.0f}",
                     f"{r.rows / r.duckdb:.0f}",
@@ -562,9 +597,9 @@ def markdown(
     spark = any(r.spark is not None for r in results)
     head = (
         "| query | format | files | Athena s | lakebox ms | DuckDB ms | lakebox/DuckDB | "
-        "x faster than Athena | lakebox cold ms | data scanned |"
+        "x faster than Athena | lakebox planned ms (/DuckDB) | lakebox cold ms | data scanned |"
     )
-    sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    sep = "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     if spark:
         head += " Spark ms |"
         sep += "---:|"
@@ -572,7 +607,8 @@ def markdown(
         f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB; "
         f"Python {info['python']}, DuckDB {info['duckdb']}, pyarrow {info['pyarrow']}, "
         f"lakebox {info['lakebox']} ({info['date']}). {results[0].rows if results else 0:,} "
-        "rows; mean of the middle 3 of 5 warm runs; cold = first run with empty lakebox caches.",
+        "rows; mean of the middle 3 of 5 warm runs; cold = first run with empty lakebox caches; "
+        "planned = warm runs with plan reuse off (LAKEBOX_PLAN_CACHE=off).",
         "",
         head,
         sep,
@@ -584,6 +620,7 @@ def markdown(
             f"{'' if r.athena is None else f'{r.athena:.2f}'} | {r.lakebox * 1000:.0f} | "
             f"{r.duckdb * 1000:.0f} | {r.ratio:.2f} | "
             f"{'' if r.vs_athena is None else f'{r.vs_athena:.0f}x'} | "
+            f"{_planned(r)} | "
             f"{'' if r.lakebox_cold is None else f'{r.lakebox_cold * 1000:.0f}'} | "
             f"{_size(r.bytes_scanned)} |"
         )
@@ -605,6 +642,12 @@ def markdown(
             + " (medians).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _planned(r: CellResult) -> str:
+    if r.lakebox_planned is None:
+        return ""
+    return f"{r.lakebox_planned * 1000:.0f} ({r.lakebox_planned / r.duckdb:.2f})"
 
 
 def _size(n: int) -> str:
@@ -644,6 +687,14 @@ def chart(results: list[CellResult], path: Path, title: str) -> None:
                 ax.plot(*zip(*athena, strict=True), "s--", color="gray", label="Athena (published)")
             ax.plot(xs, [r.duckdb for r in cell], "o-", color="tab:blue", label="bare DuckDB")
             ax.plot(xs, [r.lakebox for r in cell], "o-", color="tab:orange", label="lakebox")
+            planned = [(r.files, r.lakebox_planned) for r in cell if r.lakebox_planned]
+            if planned:
+                ax.plot(
+                    *zip(*planned, strict=True),
+                    ".--",
+                    color="tab:red",
+                    label="lakebox, planned every run",
+                )
             cold = [(r.files, r.lakebox_cold) for r in cell if r.lakebox_cold is not None]
             if cold:
                 ax.plot(*zip(*cold, strict=True), "x:", color="tab:orange", label="lakebox cold")

@@ -52,6 +52,7 @@ def test_harness_runs_every_cell_and_writes_results(tmp_path: Path) -> None:
     assert set(scans.values()) == {1000}
     likes = {int(r["result_rows"]) for r in rows if r["query"] == "like"}
     assert len(likes) == 1 and 0 < likes.pop() < 1000
+    assert all(float(r["lakebox_planned_s"]) > 0 for r in rows)  # plan reuse off, timed too
     plain_json = [r for r in rows if r["format"] == "json" and r["gzip"] == "False"]
     assert all(int(r["bytes_scanned"]) > 0 for r in plain_json)
     assert (tmp_path / "results" / "smoke.png").stat().st_size > 0
