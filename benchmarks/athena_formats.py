@@ -375,16 +375,17 @@ def run_cells(
             result_rows = lake_table.num_rows
             del lake_table, bare_table
             lake_times, bare_times, spark_times, planned_times = [], [], [], []
-            for _ in range(opts.runs):
-                t0 = time.perf_counter()
-                lake.run(cell)
-                lake_times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                bare.run(bare_sql)
-                bare_times.append(time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                lake.run(cell, planned=True)
-                planned_times.append(time.perf_counter() - t0)
+            timed: list[tuple[list[float], Callable[[], object]]] = [
+                (lake_times, lambda c=cell: lake.run(c)),
+                (bare_times, lambda q=bare_sql: bare.run(q)),
+                (planned_times, lambda c=cell: lake.run(c, planned=True)),
+            ]
+            for n in range(opts.runs):
+                # rotate which engine goes first, so neither always runs on a warmer machine
+                for times, fn in timed[n % 3 :] + timed[: n % 3]:
+                    t0 = time.perf_counter()
+                    fn()
+                    times.append(time.perf_counter() - t0)
                 if spark is not None:
                     t0 = time.perf_counter()
                     spark.run(layout, files, QUERIES[cell.query])

@@ -370,7 +370,10 @@ class Planner:
                 else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
                 for k, v in zip(table.partition_keys, part.values, strict=True)
             )
-            parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
+            if not consts and len(partitions) == 1:
+                parts.append(scan)  # the reader yields exactly the table's columns
+            else:
+                parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
         if not parts:
             cols = ", ".join(
                 f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
