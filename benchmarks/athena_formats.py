@@ -419,7 +419,8 @@ def run_cells(
             log(
                 f"{layout.name:>16} {cell.query:<8} lakebox {res.lakebox * 1000:8.1f} ms "
                 f"{_cold(res.lakebox_cold)}  duckdb {res.duckdb * 1000:8.1f} ms "
-                f"{_cold(res.duckdb_cold)}  ratio {res.ratio:5.2f}  {athena}"
+                f"{_cold(res.duckdb_cold)}  ratio {res.ratio:5.2f}  "
+                f"planned {_ms(res.lakebox_planned)} ms  {athena}"
                 f"{' '.join(res.goals())}",
                 flush=True,
             )

@@ -190,6 +190,20 @@ def test_workgroup_rules(service: QueryService) -> None:
         service.delete_work_group("primary")
 
 
+def create_big_csv_table(lake: Lake) -> None:
+    """Table ``big``: one ~30 MB delimited text file, three times the smallest cutoff."""
+    path = lake.config.home / "data" / "big" / "big.csv"
+    path.parent.mkdir(parents=True)
+    with path.open("w") as fh:
+        line = "x" * 100 + "\n"
+        for i in range(300_000):
+            fh.write(f"{i},{line}")
+    lake.session().sql(
+        "CREATE EXTERNAL TABLE big (id int, s string) "
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://data/big/'"
+    )
+
+
 @pytest.mark.parametrize("compaction", ["off", "auto"])
 def test_scan_cutoff_cancels_a_query_on_a_multi_mb_file(
     service: QueryService, lake: Lake, compaction: str, monkeypatch: pytest.MonkeyPatch
@@ -197,17 +211,7 @@ def test_scan_cutoff_cancels_a_query_on_a_multi_mb_file(
     """With compaction off the engine reads the 30 MB file and the progress monitor stops it
     while running; served from a compacted copy, the original bytes still count."""
     monkeypatch.setenv("LAKEBOX_COMPACTION", compaction)
-    path = lake.config.home / "data" / "big" / "big.csv"
-    path.parent.mkdir(parents=True)
-    with path.open("w") as fh:
-        line = "x" * 100 + "\n"
-        for i in range(300_000):  # ~30 MB
-            fh.write(f"{i},{line}")
-    lake.session().sql(
-        "CREATE EXTERNAL TABLE big (id int, s string) "
-        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
-        "LOCATION 's3://data/big/'"
-    )
+    create_big_csv_table(lake)
     service.create_work_group("capped", bytes_scanned_cutoff=10 * MB)
     qe, _ = service.run("SELECT count(*) FROM big WHERE s LIKE '%y%'", workgroup="capped")
     assert qe.state == "CANCELLED"
@@ -350,16 +354,7 @@ def test_reused_plan_still_reports_and_limits_data_scanned(
     """A plan kept from an unlimited run is reused under a capped workgroup: the same data
     scanned is reported, and the cap still cancels the query."""
     monkeypatch.setenv("LAKEBOX_COMPACTION", compaction)
-    path = lake.config.home / "data" / "big" / "big.csv"
-    path.parent.mkdir(parents=True)
-    with path.open("w") as fh:
-        line = "x" * 100 + "\n"
-        for i in range(300_000):  # ~30 MB
-            fh.write(f"{i},{line}")
-    lake.session().sql(
-        "CREATE EXTERNAL TABLE big (id int, s string) "
-        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://data/big/'"
-    )
+    create_big_csv_table(lake)
     sql = "SELECT count(*) FROM big WHERE s LIKE '%y%'"
     first, _ = service.run(sql)
     again, _ = service.run(sql)

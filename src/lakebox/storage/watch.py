@@ -302,13 +302,14 @@ def _fs_type(dev: int, path: str) -> str:
 
 
 def _watch_budget() -> int:
-    """Half the user's inotify watch limit (other programs need some), at most 65,536."""
+    """A quarter of the user's inotify watch limit (other lakebox processes and other
+    programs share it), at most 65,536."""
     try:
         with open("/proc/sys/fs/inotify/max_user_watches", encoding="ascii") as fh:
             limit = int(fh.read().strip())
     except (OSError, ValueError):
         limit = 8192
-    return max(1, min(DEFAULT_MAX_WATCHES, limit // 2))
+    return max(1, min(DEFAULT_MAX_WATCHES, limit // 4))
 
 
 _cache: ListingCache | None = None
