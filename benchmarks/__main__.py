@@ -51,7 +51,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--published-only", action="store_true", help="only the published cells")
     p.add_argument("--data-dir", type=Path, default=Path(__file__).parent / "data")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
-    p.add_argument("--no-spark", action="store_true", help="skip the optional Spark column")
+    p.add_argument(
+        "--spark",
+        action="store_true",
+        help="add Spark local mode as a third column (needs pyspark and Java 17+; "
+        "'./dev bench --spark' installs the pinned pyspark)",
+    )
+    p.add_argument("--no-spark", action="store_true", help="no Spark column (the default)")
+    p.add_argument(
+        "--spark-max-files",
+        type=int,
+        default=10_000,
+        help="run Spark only on cells of at most this many files",
+    )
     p.add_argument("--no-chart", action="store_true")
     p.add_argument("--no-verify", action="store_true", help="skip comparing the two answers")
     p.add_argument("--no-overhead", action="store_true", help="skip the SELECT 1 round trip")
@@ -86,7 +98,8 @@ def options(args: argparse.Namespace) -> af.Options:
         data_dir=args.data_dir,
         results_dir=args.results_dir,
         published_only=args.published_only,
-        spark=not args.no_spark,
+        spark=args.spark and not args.no_spark,
+        spark_max_files=args.spark_max_files,
         chart=not args.no_chart,
         verify=not args.no_verify,
         label=label,

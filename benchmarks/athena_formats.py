@@ -15,6 +15,7 @@ fails the run instead of winning it.
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -243,8 +244,12 @@ class SparkRunner:
         self.spark = (
             SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
             .appName("lakebox-bench")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.driver.memory", "4g")
             .getOrCreate()
         )
+        self.spark.sparkContext.setLogLevel("ERROR")
 
     def run(self, layout: Layout, files: list[str], query: str) -> Any:
         schema = ", ".join(f"`{c}` {'STRING' if t == 'string' else t.upper()}" for c, t in COLUMNS)
@@ -277,7 +282,8 @@ class Options:
     data_dir: Path = Path(__file__).parent / "data"
     results_dir: Path = Path(__file__).parent / "results"
     published_only: bool = False
-    spark: bool = True
+    spark: bool = False
+    spark_max_files: int = 10_000
     chart: bool = True
     verify: bool = True
     label: str = "athena_formats"
@@ -351,7 +357,7 @@ def run_cells(
             except Exception as err:  # a broken local Spark must not stop the comparison
                 notes.append(f"spark skipped: {err}")
         else:
-            notes.append("spark column skipped: pyspark is not installed")
+            notes.append("spark column skipped: pyspark is not installed (./dev bench --spark)")
 
     results: list[CellResult] = []
     for layout in layouts:
@@ -380,16 +386,22 @@ def run_cells(
                 (bare_times, lambda q=bare_sql: bare.run(q)),
                 (planned_times, lambda c=cell: lake.run(c, planned=True)),
             ]
+            if spark is not None and layout.files <= opts.spark_max_files:
+                query = QUERIES[cell.query]
+                answer = spark.run(layout, files, query)  # first run: JVM warm-up, checked
+                if opts.verify and answer.num_rows != result_rows:
+                    raise AssertionError(
+                        f"{cell}: Spark returned {answer.num_rows} rows, DuckDB {result_rows}"
+                    )
+                timed.append((spark_times, functools.partial(spark.run, layout, files, query)))
             for n in range(opts.runs):
-                # rotate which engine goes first, so neither always runs on a warmer machine
-                for times, fn in timed[n % 3 :] + timed[: n % 3]:
+                # rotate which engine goes first, so none always runs on a warmer machine
+                k = n % len(timed)
+                for times, fn in timed[k:] + timed[:k]:
                     t0 = time.perf_counter()
                     fn()
                     times.append(time.perf_counter() - t0)
-                if spark is not None:
-                    t0 = time.perf_counter()
-                    spark.run(layout, files, QUERIES[cell.query])
-                    spark_times.append(time.perf_counter() - t0)
+
             res = CellResult(
                 query=cell.query,
                 fmt=layout.fmt,
