@@ -79,3 +79,5 @@ def test_published_method_drops_fastest_and_slowest() -> None:
 
     assert published_mean([5.0, 1.0, 2.0, 3.0, 100.0]) == pytest.approx((2.0 + 3.0 + 5.0) / 3)
     assert published_mean([4.0]) == 4.0
+    fifteen = [float(x) for x in range(15)]  # a fifth dropped at each end: 3 and 3
+    assert published_mean(fifteen) == pytest.approx(sum(range(3, 12)) / 9)
