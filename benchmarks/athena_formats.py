@@ -247,9 +247,13 @@ class SparkRunner:
     def __init__(self) -> None:
         from pyspark.sql import SparkSession
 
+        # local mode talks to itself: keep it on loopback whatever the host name resolves to
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         self.spark = (
             SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
             .appName("lakebox-bench")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.memory", "4g")
