@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.storage import Storage
+from lakebox.storage import FileInfo, Storage
+from lakebox.storage.base import Listing
 from lakebox.storage.watch import ListingCache, listing_cache, make_key
 
 LOCATION = "s3://b/t/"
@@ -28,6 +29,16 @@ def fresh(storage: Storage, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, 
     with monkeypatch.context() as m:
         m.setenv("LAKEBOX_LISTING_CACHE", "off")
         return [(f.uri, f.size) for f in storage.list_files(LOCATION)]
+
+
+def assert_relisted(
+    storage: Storage, before: Listing, monkeypatch: pytest.MonkeyPatch
+) -> list[FileInfo]:
+    """The folder is listed again (a new version) and the listing equals a fresh walk."""
+    after = storage.listing(LOCATION)
+    assert after.version != before.version
+    assert [(f.uri, f.size) for f in after.files] == fresh(storage, monkeypatch)
+    return after.files
 
 
 @pytest.fixture
@@ -103,9 +114,7 @@ def test_any_change_under_the_folder_is_seen(
     before = storage.listing(LOCATION)
     CHANGES[change](folder)
     assert storage.listing_version(LOCATION) != before.version
-    after = storage.listing(LOCATION)
-    assert after.version != before.version
-    assert [(f.uri, f.size) for f in after.files] == fresh(storage, monkeypatch)
+    assert_relisted(storage, before, monkeypatch)
 
 
 def test_change_made_by_another_process_is_seen_at_once(
@@ -116,10 +125,8 @@ def test_change_made_by_another_process_is_seen_at_once(
     subprocess.run(
         [sys.executable, "-c", f"open({str(target)!r}, 'w').write('{{}}\\n')"], check=True
     )
-    after = storage.listing(LOCATION)
-    assert after.version != before.version
-    assert any(f.uri.endswith("from-elsewhere.json") for f in after.files)
-    assert [(f.uri, f.size) for f in after.files] == fresh(storage, monkeypatch)
+    files = assert_relisted(storage, before, monkeypatch)
+    assert any(f.uri.endswith("from-elsewhere.json") for f in files)
 
 
 def test_unrelated_folder_changes_keep_the_listing(
@@ -150,9 +157,7 @@ def test_event_queue_overflow_drops_every_listing(
             a.flush()
             b.write(b" ")
             b.flush()
-    after = storage.listing(LOCATION)
-    assert after.version != before.version
-    assert [(f.uri, f.size) for f in after.files] == fresh(storage, monkeypatch)
+    assert_relisted(storage, before, monkeypatch)
 
 
 def test_switched_off_by_environment(

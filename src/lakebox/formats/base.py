@@ -66,8 +66,7 @@ class ReadContext:
     storage: Storage
     con: duckdb.DuckDBPyConnection
     cache_dir: Path
-    registered: list[str] = field(default_factory=list)
-    #: what was registered, by name (a cached plan registers the Arrow tables again)
+    #: what is registered on ``con``, by name (a cached plan registers the Arrow tables again)
     objects: dict[str, Any] = field(default_factory=dict)
     #: files in the lake cache the planned SQL reads (decompressed or decoded copies,
     #: compacted copies): a cached plan is reusable only while they exist
@@ -82,16 +81,14 @@ class ReadContext:
 
     def register_as(self, name: str, obj: Any) -> None:
         self.con.register(name, obj)
-        self.registered.append(name)
         self.objects[name] = obj
 
     def release(self) -> None:
-        for name in self.registered:
+        for name in self.objects:
             try:
                 self.con.unregister(name)
             except duckdb.Error:
                 pass
-        self.registered.clear()
         self.objects.clear()
 
     def readable_path(self, f: DataFile, native_codecs: frozenset[str] = frozenset()) -> str:

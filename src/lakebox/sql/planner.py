@@ -33,7 +33,7 @@ from lakebox.formats.base import (
     quote_ident,
     reader_for,
 )
-from lakebox.storage import Storage, join_uri
+from lakebox.storage import FileInfo, Storage, join_uri
 from lakebox.storage.watch import derived
 
 FILE_COLUMN = "__lakebox_file"
@@ -493,16 +493,14 @@ class Planner:
             self._reusable = False
         else:
             self.listings.append(ListingDependency(location, listing.version))
-        storage = self.storage
-        files = derived(
-            listing.version,
-            "data_files",
-            lambda: [
-                DataFile(f.uri, f.path or storage.engine_path(f.uri), f.size, f.mtime, f.ctime)
-                for f in listing.files
-            ],
-        )
+        files = derived(listing.version, "data_files", lambda: self._data_files(listing.files))
         return PartitionFiles(values, files, listing.version)
+
+    def _data_files(self, found: list[FileInfo]) -> list[DataFile]:
+        engine_path = self.storage.engine_path
+        return [
+            DataFile(f.uri, f.path or engine_path(f.uri), f.size, f.mtime, f.ctime) for f in found
+        ]
 
     def _evaluate(
         self, table: Table, predicate: exp.Expression, values: list[list[str]]
@@ -554,12 +552,7 @@ class Planner:
                     raise DataError(
                         f"manifest entry {target!r} does not exist", manifest.uri, lineno
                     )
-                out.extend(
-                    DataFile(
-                        f.uri, f.path or self.storage.engine_path(f.uri), f.size, f.mtime, f.ctime
-                    )
-                    for f in found
-                )
+                out.extend(self._data_files(found))
         return out
 
 

@@ -148,9 +148,7 @@ class Storage:
         a listing is still current."""
         uri = parse_uri(location).as_prefix()
         fs, root = self.fs_for(uri)
-        if fs is not self._local:
-            return None
-        cache = listing_cache()
+        cache = listing_cache() if fs is self._local else None
         if cache is None:
             return None
         with cache.lock:
