@@ -47,6 +47,9 @@ class LakeConfig:
     storage: str = "local"
     s3: S3Settings = field(default_factory=S3Settings)
     default_database: str = "default"
+    #: local folders outside the lake that ``file://`` locations (and plain paths) may
+    #: name; nothing else outside the lake's buckets can be read or written
+    allowed_paths: tuple[Path, ...] = ()
 
     @classmethod
     def from_env(
@@ -54,12 +57,17 @@ class LakeConfig:
         home: str | os.PathLike[str] | None = None,
         storage: str | None = None,
         s3: S3Settings | None = None,
+        allowed_paths: tuple[str | os.PathLike[str], ...] | None = None,
     ) -> LakeConfig:
         root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
         mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
         if mode not in ("local", "s3"):
             raise ConfigError(f"unknown storage mode {mode!r}: use 'local' or 's3'")
-        return cls(home=root, storage=mode, s3=s3 or S3Settings.from_env())
+        if allowed_paths is None:
+            text = os.environ.get("LAKEBOX_ALLOWED_PATHS", "")
+            allowed_paths = tuple(p for p in text.split(os.pathsep) if p.strip())
+        allowed = tuple(Path(p).expanduser().resolve() for p in allowed_paths)
+        return cls(home=root, storage=mode, s3=s3 or S3Settings.from_env(), allowed_paths=allowed)
 
     @property
     def metadata_dir(self) -> Path:

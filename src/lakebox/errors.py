@@ -29,6 +29,17 @@ class InvalidRequestError(LakeboxError):
     code = "InvalidRequestException"
 
 
+class InvalidLocationError(InvalidRequestError):
+    """A location refused by the storage boundary: a bad bucket name, a key that would
+    climb out of its bucket, a path outside the lake or inside its metadata. ``s3_code`` is
+    the error S3's API gives for it (``InvalidBucketName``, ``InvalidArgument``,
+    ``AccessDenied``), used where lakebox answers as S3."""
+
+    def __init__(self, message: str, s3_code: str = "AccessDenied") -> None:
+        super().__init__(message)
+        self.s3_code = s3_code
+
+
 class SqlSyntaxError(InvalidRequestError):
     """A statement does not parse; ``line`` / ``column`` are 1-based when known."""
 

@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from amazon.ion import simpleion
 
+from lakebox.config import LakeConfig
 from lakebox.crawler.classify import (
     LAZY_SIMPLE_SERDE,
     OPEN_CSV_SERDE,
@@ -24,6 +25,13 @@ from lakebox.errors import DataError
 from lakebox.storage import Storage
 
 from .conftest import COMPRESSORS, write
+
+
+@pytest.fixture
+def storage(lake_home: Path, tmp_path: Path) -> Storage:
+    """The classifier reads files written straight into tmp_path: a folder the lake allows
+    (LAKEBOX_ALLOWED_PATHS) for file:// locations."""
+    return Storage(LakeConfig.from_env(home=lake_home, storage="local", allowed_paths=(tmp_path,)))
 
 
 def classify(

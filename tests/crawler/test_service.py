@@ -7,12 +7,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lakebox.catalog.model import Table
+from lakebox.catalog.model import Database, Table
 from lakebox.config import LakeConfig
 from lakebox.crawler import Crawler, CrawlerService, Progress, Target
 from lakebox.crawler.model import Classifier
 from lakebox.crawler.store import CrawlerRunningError
-from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
+from lakebox.errors import (
+    AlreadyExistsError,
+    EntityNotFoundError,
+    InvalidLocationError,
+    InvalidRequestError,
+)
 
 from .conftest import columns, crawl, partitions, tables, write
 
@@ -190,9 +195,18 @@ def test_files_at_table_root_beside_other_folders_are_skipped(
     assert [s.uri for s in run.skipped] == ["s3://data/loose.csv"]
 
 
-def test_local_folder_targets(service: CrawlerService, tmp_path: Path) -> None:
+def test_local_folder_targets_outside_the_lake_need_allowing(
+    lake_home: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "plain" / "events"
     write(folder / "day=1" / "a.json", '{"a": 1}\n')
+    refused = CrawlerService(LakeConfig.from_env(home=lake_home, storage="local"))
+    refused.catalog.create_database(Database("db"))
+    with pytest.raises(InvalidLocationError, match="LAKEBOX_ALLOWED_PATHS"):
+        refused.create_crawler(Crawler("c", "db", [Target(str(folder), [])]))
+    service = CrawlerService(
+        LakeConfig.from_env(home=lake_home, storage="local", allowed_paths=(tmp_path / "plain",))
+    )
     crawl(service, str(folder))
     t = tables(service)["events"]
     assert t.location == f"file://{folder}/"

@@ -79,6 +79,13 @@ def exported(lake: Lake, desc: dict[str, Any]) -> list[Any]:
     return out
 
 
+@pytest.fixture(autouse=True)
+def _sources_in_tmp_path_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests keep their JSON-lines source tables in tmp_path, outside the lake: allow
+    that folder (LAKEBOX_ALLOWED_PATHS) before the lake is opened."""
+    monkeypatch.setenv("LAKEBOX_ALLOWED_PATHS", str(tmp_path))
+
+
 @pytest.fixture
 def exports(lake: Lake) -> TableExports:
     return TableExports(lake)

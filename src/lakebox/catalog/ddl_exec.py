@@ -127,7 +127,7 @@ class _Ctx:
 # -- databases ------------------------------------------------------------------------------
 def _create_database(ctx: _Ctx, stmt: ddl.CreateDatabase) -> DdlResult:
     if stmt.location is not None:
-        parse_uri(stmt.location)
+        ctx.storage.check(stmt.location)
     created = ctx.catalog.create_database(
         Database(stmt.name, stmt.comment, stmt.location, dict(stmt.properties)),
         if_not_exists=stmt.if_not_exists,
@@ -174,12 +174,13 @@ def _check_columns(table: Table) -> None:
             raise SemanticError(f"Bucket column {col_name!r} is not a column of {table.name}")
 
 
-def _validate_storage(table: Table) -> None:
-    """Reject an unknown SerDe at CREATE time, and let its reader check its properties."""
+def _validate_storage(table: Table, storage: Storage) -> None:
+    """Reject a location outside the lake and an unknown SerDe at CREATE time, and let its
+    reader check its properties."""
     from lakebox.formats.base import known_serdes, reader_for
 
     if table.location is not None:
-        parse_uri(table.location)
+        storage.check(table.location)
     serde = (table.serde_library or "").lower()
     try:
         reader = reader_for(table)
@@ -201,7 +202,7 @@ def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
     # Glue records EXTERNAL=TRUE for every table Athena creates (SHOW TBLPROPERTIES shows it)
     table.parameters = {ddl.EXTERNAL_PARAM: "TRUE", **table.parameters}
     _check_columns(table)
-    _validate_storage(table)
+    _validate_storage(table, ctx.storage)
     created = ctx.catalog.create_table(table, if_not_exists=stmt.if_not_exists)
     return DdlResult(
         message=f"Table {table.qualified_name} "
@@ -299,7 +300,7 @@ def _add_partitions(ctx: _Ctx, stmt: ddl.AddPartitions) -> DdlResult:
         values = [v for v in _ordered_values(table, spec) if v is not None]
         location = spec.location or _default_location(table, values)
         if location is not None:
-            parse_uri(location)
+            ctx.storage.check(location)
         parts.append(Partition(table.database, table.name, values, location))
     try:
         added = ctx.catalog.add_partitions(parts, if_not_exists=stmt.if_not_exists)
@@ -338,7 +339,7 @@ def _set_properties(ctx: _Ctx, stmt: ddl.SetTableProperties) -> DdlResult:
     table = ctx.table(stmt.ref, want_view=None)
     table.parameters.update(stmt.properties)
     if not table.is_view:
-        _validate_storage(table)
+        _validate_storage(table, ctx.storage)
     ctx.catalog.update_table(table)
     return DdlResult(message=f"Table {table.qualified_name} properties set")
 
@@ -424,7 +425,7 @@ def _rename_partition(ctx: _Ctx, stmt: ddl.RenamePartition) -> DdlResult:
 
 def _set_location(ctx: _Ctx, stmt: ddl.SetLocation) -> DdlResult:
     table = ctx.table(stmt.ref)
-    parse_uri(stmt.location)
+    ctx.storage.check(stmt.location)
     if stmt.partition is None:
         table.location = stmt.location
         ctx.catalog.update_table(table)

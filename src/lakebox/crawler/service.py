@@ -147,7 +147,7 @@ class CrawlerService:
     def _check(self, crawler: Crawler) -> None:
         crawler.validate()
         for t in crawler.targets:
-            parse_uri(t.path)
+            self.storage.check(t.path)
             validate_patterns(t.exclusions)
         FileClassifier(self.storage, crawler.classifiers)
         self.catalog.get_database(crawler.database)

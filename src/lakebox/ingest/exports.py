@@ -48,7 +48,8 @@ from lakebox.ingest.dynamodb import (
 )
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError, constraint_error
 from lakebox.ingest.wal import write_json_atomic
-from lakebox.storage import Storage
+from lakebox.storage import Storage, parse_uri
+from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
@@ -151,8 +152,11 @@ class JsonLinesSource:
         return self.keys
 
     def _lines(self) -> Iterator[bytes]:
-        if self.storage is not None and "://" in self.location:
-            fh = self.storage.open(self.location)
+        if self.storage is not None:
+            # through the storage boundary: a plain path must lie in the lake or in a
+            # folder allowed by LAKEBOX_ALLOWED_PATHS
+            location = self.location if "://" in self.location else str(parse_uri(self.location))
+            fh = self.storage.open(location)
         else:
             fh = open(Path(self.location.removeprefix("file://")), "rb")  # noqa: SIM115
         with fh:
@@ -291,6 +295,14 @@ class TableExports:
                 raise constraint_error(
                     None, member[0].lower() + member[1:], "Member must not be null"
                 )
+        problem = bucket_problem(str(request["S3Bucket"])) or key_problem(
+            str(request.get("S3Prefix") or "")
+        )
+        if problem:
+            raise ValidationError(
+                f"S3Bucket {request['S3Bucket']!r} / S3Prefix {request.get('S3Prefix')!r} "
+                f"is refused: {problem}"
+            )
         fmt = request.get("ExportFormat", "DYNAMODB_JSON")
         if fmt not in ("DYNAMODB_JSON", "ION"):
             raise constraint_error(

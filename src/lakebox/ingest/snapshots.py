@@ -36,6 +36,7 @@ from lakebox.catalog.types import arrow_type
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.ingest.errors import constraint_error
 from lakebox.storage import Storage
+from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -357,6 +358,11 @@ class SnapshotExports:
         start = time.time()
         prefix = (request.get("S3Prefix") or "").strip("/")
         bucket = request["S3BucketName"]
+        problem = bucket_problem(str(bucket)) or key_problem(str(prefix))
+        if problem:
+            raise InvalidRequestError(
+                f"S3BucketName {bucket!r} / S3Prefix {prefix!r} is refused: {problem}"
+            )
         root = f"s3://{bucket}/{prefix + '/' if prefix else ''}{task_id}"
         only = list(request.get("ExportOnly") or [])
         task: dict[str, Any] = {

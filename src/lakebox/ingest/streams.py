@@ -49,6 +49,7 @@ from lakebox.ingest.prefixes import PrefixTemplate, default_error_prefix, valida
 from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
 from lakebox.storage import Storage
+from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     from lakebox.session import Lake
@@ -125,13 +126,30 @@ class StreamConfig:
 
 
 def _bucket_from_arn(arn: str, member: str) -> str:
+    if not isinstance(arn, str):
+        raise constraint_error(arn, member, "Member must be a string")
     if arn.startswith("arn:aws:s3:::") and len(arn) > len("arn:aws:s3:::"):
-        return arn[len("arn:aws:s3:::") :].split("/")[0]
-    if arn.startswith("s3://"):
-        return arn[5:].split("/")[0]
-    raise constraint_error(
-        arn, member, "Member must satisfy regular expression pattern: arn:.*:s3:::.*"
-    )
+        bucket = arn[len("arn:aws:s3:::") :].split("/")[0]
+    elif arn.startswith("s3://"):
+        bucket = arn[5:].split("/")[0]
+    else:
+        raise constraint_error(
+            arn, member, "Member must satisfy regular expression pattern: arn:.*:s3:::.*"
+        )
+    problem = bucket_problem(bucket)
+    if problem:
+        raise InvalidArgumentError(f"{member} {arn!r}: invalid bucket name {bucket!r}: {problem}")
+    return bucket
+
+
+def _check_prefix_keys(template: PrefixTemplate, member: str) -> None:
+    """Refuse a prefix whose fixed text would climb out of the bucket: rendered with a
+    harmless value for every expression, it must be an acceptable key (values computed
+    from records are checked again at delivery)."""
+    sample = "".join(p if isinstance(p, str) else "x" for p in template.parts)
+    problem = key_problem(sample)
+    if problem:
+        raise InvalidArgumentError(f"{member} {template.text!r} is refused: {problem}")
 
 
 def _int_in(value: Any, member: str, low: int, high: int) -> int:
@@ -257,6 +275,9 @@ def parse_config(
     prefix, err_prefix = validate_prefixes(
         dest.get("Prefix", "") or "", dest.get("ErrorOutputPrefix") or None, dyn
     )
+    _check_prefix_keys(prefix, "Prefix")
+    if err_prefix is not None:
+        _check_prefix_keys(err_prefix, "ErrorOutputPrefix")
     if prefix.query_keys and not any(p.type == "MetadataExtraction" for p in processors):
         raise InvalidArgumentError(
             "Prefix uses !{partitionKeyFromQuery:...} but no MetadataExtraction processor "
@@ -279,6 +300,11 @@ def parse_config(
             bcfg.get("BucketARN", dest["BucketARN"]), "s3BackupConfiguration.bucketARN"
         )
         backup_prefix = bcfg.get("Prefix", "") or ""
+        problem = key_problem(str(backup_prefix))
+        if problem:
+            raise InvalidArgumentError(
+                f"S3BackupConfiguration.Prefix {backup_prefix!r} is refused: {problem}"
+            )
     ext = dest.get("FileExtension") or (".gz" if compression == "GZIP" else "")
     return StreamConfig(
         name=name,
@@ -419,6 +445,18 @@ class _Delivery:
                 continue
             oldest = min(i.arrival_ms for i in group)
             prefix = self.cfg.prefix.render(_utc(oldest), dict(keys))
+            problem = key_problem(prefix)
+            if problem:  # a partition key value such as '..' would leave the bucket
+                for i in group:
+                    self.failures.append(
+                        _Failure(
+                            i,
+                            "partitioning-failed",
+                            "DynamicPartitioning.InvalidPrefix",
+                            f"the evaluated prefix {prefix!r} is refused: {problem}",
+                        )
+                    )
+                continue
             uri = f"s3://{self.cfg.bucket}/{prefix}{self.object_name(oldest)}"
             outputs.append((uri, body))
             part = self._partition(table, f"s3://{self.cfg.bucket}/{prefix}")

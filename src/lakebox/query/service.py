@@ -142,6 +142,7 @@ class QueryService:
             or wg.output_location
             or DEFAULT_OUTPUT_LOCATION
         )
+        self.lake.storage.check(location)
         qid = str(uuid.uuid4())
         db = (database or self.lake.config.default_database).lower()
         return QueryExecution(
@@ -413,12 +414,16 @@ class QueryService:
     ) -> WorkGroup:
         wg = WorkGroup(name, description, state, output_location, enforce, bytes_scanned_cutoff)
         _validate_workgroup(wg)
+        if wg.output_location is not None:
+            self.lake.storage.check(wg.output_location)
         self.store.create_workgroup(wg)
         return wg
 
     def update_work_group(self, name: str, **changes: Any) -> WorkGroup:
         wg = replace(self.store.get_workgroup(name), **changes)
         _validate_workgroup(wg)
+        if wg.output_location is not None:
+            self.lake.storage.check(wg.output_location)
         self.store.update_workgroup(wg)
         return wg
 

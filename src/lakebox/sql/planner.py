@@ -535,7 +535,13 @@ class Planner:
         """SymlinkTextInputFormat: each manifest line names a data file or a folder."""
         out: list[DataFile] = []
         for manifest in self.storage.list_files(location):
-            text = self.storage.read_bytes(manifest.uri).decode("utf-8")
+            try:
+                text = self.storage.read_bytes(manifest.uri).decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(
+                    f"a symlink manifest must be UTF-8 text ({err.reason} at byte {err.start})",
+                    manifest.uri,
+                ) from err
             for lineno, line in enumerate(text.splitlines(), 1):
                 target = line.strip()
                 if not target:

@@ -20,8 +20,8 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from lakebox.config import LakeConfig
-from lakebox.errors import StorageError
-from lakebox.storage.uri import ObjectURI, parse_uri
+from lakebox.errors import InvalidLocationError, StorageError
+from lakebox.storage.uri import ObjectURI, check_bucket, check_key, parse_uri
 from lakebox.storage.watch import listing_cache, make_key
 
 
@@ -62,6 +62,10 @@ class Storage:
         self.mode = config.storage
         self._local = LocalFileSystem()
         self._s3: fsspec.AbstractFileSystem | None = None
+        # the boundary compares real paths: symlinks resolved once here, per path below
+        self._real_home = os.path.realpath(config.home)
+        self._real_meta = os.path.realpath(config.metadata_dir)
+        self._real_allowed = tuple(os.path.realpath(p) for p in config.allowed_paths)
 
     # -- resolution -------------------------------------------------------------------
     @property
@@ -71,13 +75,65 @@ class Storage:
         return self._s3
 
     def fs_for(self, location: str | ObjectURI) -> tuple[fsspec.AbstractFileSystem, str]:
-        uri = parse_uri(location) if isinstance(location, str) else location
+        """The storage boundary: the filesystem and path behind a location, after checking
+        that it stays inside the lake. Every open, listing, write and delete comes through
+        here (or ``check``), so no door can reach a file outside the lake's buckets, the
+        ``file://`` folders allowed by ``LakeConfig.allowed_paths``, or lakebox's own
+        metadata folder."""
+        if isinstance(location, str):
+            uri = parse_uri(location)
+        else:
+            uri = location
+            if uri.is_s3:
+                check_bucket(uri.bucket)
+                check_key(uri.key)
         if not uri.is_s3:
+            self._check_file(uri.key)
             return self._local, uri.key
         if self.mode == "s3":
             return self.s3fs, f"{uri.bucket}/{uri.key}"
-        return self._local, str(self.config.home / uri.bucket / uri.key) + (
+        path = str(self.config.home / uri.bucket / uri.key) + (
             "/" if uri.key.endswith("/") or not uri.key else ""
+        )
+        real = os.path.realpath(path)
+        if not self._in_lake(real):
+            raise InvalidLocationError(
+                f"refused {uri}: a symbolic link in the lake leads outside it "
+                f"(to {real}); lakebox does not follow such links"
+            )
+        return self._local, path
+
+    def check(self, location: str) -> str:
+        """``location`` if I/O there would be allowed (the same rules as ``fs_for``), else
+        InvalidLocationError: for locations that are stored now and used later (table
+        locations, output locations, stream and export prefixes, crawler targets)."""
+        self.fs_for(location)
+        return location
+
+    def _in_lake(self, real: str) -> bool:
+        """Whether a resolved local path is in one of the lake's buckets."""
+        home, meta = self._real_home, self._real_meta
+        return (real.startswith(home + os.sep) or real == home) and not (
+            real == meta or real.startswith(meta + os.sep)
+        )
+
+    def _check_file(self, path: str) -> None:
+        real = os.path.realpath(path)
+        meta = self._real_meta
+        if real == meta or real.startswith(meta + os.sep):
+            raise InvalidLocationError(
+                f"refused file://{path}: it is inside lakebox's metadata folder {meta}, "
+                "which only lakebox itself writes"
+            )
+        if self._in_lake(real) or any(
+            real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+            for root in self._real_allowed
+        ):
+            return
+        raise InvalidLocationError(
+            f"refused file://{path}: it is outside the lake ({self._real_home}). Put the data "
+            "in a bucket (s3://bucket/...), or allow its folder with LAKEBOX_ALLOWED_PATHS "
+            f"(folders separated by '{os.pathsep}')"
         )
 
     def engine_path(self, location: str) -> str:
@@ -220,6 +276,8 @@ class Storage:
                 name = entry.name
                 if name[0] in "_." and (not include_hidden or name.startswith(".lakebox-tmp-")):
                     continue
+                if entry.is_symlink() and not self._link_allowed(entry.path):
+                    continue  # a link leading out of the lake is not followed
                 if entry.is_dir():
                     if recursive:
                         stack.append((entry.path, f"{base}{name}/"))
@@ -231,6 +289,18 @@ class Storage:
                 append(FileInfo(base + name, st.st_size, st.st_mtime, entry.path, st.st_ctime))
         out.sort(key=lambda f: f.uri)
         return out
+
+    def _link_allowed(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        if self._in_lake(real):
+            return True
+        meta = self._real_meta
+        if real == meta or real.startswith(meta + os.sep):
+            return False
+        return any(
+            real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+            for root in self._real_allowed
+        )
 
     def list_dirs(self, location: str) -> list[str]:
         """Immediate sub-folders of a prefix, as URIs ending in ``/``."""
@@ -245,6 +315,7 @@ class Storage:
             self.to_uri(fs, e["name"].rstrip("/"), uri) + "/"
             for e in entries
             if e.get("type") == "directory"
+            and (fs is not self._local or not e.get("islink") or self._link_allowed(e["name"]))
         ]
         return sorted(dirs)
 
@@ -315,6 +386,7 @@ class Storage:
             Path(path).mkdir(parents=True, exist_ok=True)
 
     def ensure_bucket(self, bucket: str) -> None:
+        check_bucket(bucket)
         if self.mode == "s3":
             if not self.s3fs.exists(bucket):
                 region = self.config.s3.region

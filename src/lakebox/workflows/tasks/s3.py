@@ -12,7 +12,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from lakebox.errors import LakeboxError
+from lakebox.errors import InvalidLocationError, LakeboxError
 from lakebox.workflows.errors import StatesError
 from lakebox.workflows.tasks.registry import DEFAULT_REGISTRY, TaskContext
 
@@ -37,7 +37,23 @@ def _need(params: Any, *names: str) -> dict[str, Any]:
 
 
 def _uri(bucket: str, key: str) -> str:
-    return f"s3://{bucket}/{key}"
+    """The object's URI through the storage boundary: a bucket or key that S3 would refuse,
+    or that would climb out of its bucket, fails the task as S3's error (for example
+    ``S3.InvalidBucketNameException``) and touches nothing."""
+    from lakebox.storage.uri import object_uri
+
+    try:
+        return object_uri(bucket, key)
+    except InvalidLocationError as exc:
+        raise _s3_error(exc) from exc
+
+
+def _s3_error(exc: LakeboxError) -> StatesError:
+    if isinstance(exc, StatesError):
+        return exc
+    if isinstance(exc, InvalidLocationError):
+        return StatesError(f"S3.{exc.s3_code}Exception", str(exc))
+    return StatesError("S3.S3Exception", str(exc))
 
 
 def _etag(data: bytes) -> str:
@@ -59,9 +75,7 @@ def _read(ctx: TaskContext, bucket: str, key: str) -> bytes:
     except (FileNotFoundError, IsADirectoryError) as exc:
         raise _missing(bucket, key) from exc
     except LakeboxError as exc:
-        if isinstance(exc, StatesError):
-            raise
-        raise StatesError("S3.S3Exception", str(exc)) from exc
+        raise _s3_error(exc) from exc
     return data
 
 
@@ -86,7 +100,7 @@ def _write(ctx: TaskContext, bucket: str, key: str, data: bytes) -> None:
     try:
         _storage(ctx).write_bytes(_uri(bucket, key), data)
     except LakeboxError as exc:
-        raise StatesError("S3.S3Exception", str(exc)) from exc
+        raise _s3_error(exc) from exc
 
 
 def put_object(params: Any, ctx: TaskContext) -> Any:
@@ -110,8 +124,12 @@ def copy_object(params: Any, ctx: TaskContext) -> Any:
 def delete_object(params: Any, ctx: TaskContext) -> Any:
     p = _need(params, "Bucket", "Key")
     storage = _storage(ctx)
-    if storage.exists(_uri(p["Bucket"], p["Key"])):
-        storage.delete(_uri(p["Bucket"], p["Key"]))
+    uri = _uri(p["Bucket"], p["Key"])
+    try:
+        if storage.exists(uri):
+            storage.delete(uri)
+    except LakeboxError as exc:
+        raise _s3_error(exc) from exc
     return {}
 
 
@@ -121,7 +139,11 @@ def list_objects_v2(params: Any, ctx: TaskContext) -> Any:
     max_keys = int(p.get("MaxKeys", 1000))
     folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     contents = []
-    for info in _storage(ctx).list_files(_uri(bucket, folder), include_hidden=True):
+    try:
+        found = _storage(ctx).list_files(_uri(bucket, folder), include_hidden=True)
+    except LakeboxError as exc:
+        raise _s3_error(exc) from exc
+    for info in found:
         key = info.uri.split("/", 3)[3] if info.uri.count("/") >= 3 else ""
         if key.startswith(prefix) and key > str(p.get("StartAfter", "")):
             contents.append(
