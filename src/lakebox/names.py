@@ -70,7 +70,11 @@ def _char(ch: str) -> str:
 
 
 def _first_bad(name: str, allowed: re.Pattern[str]) -> str | None:
-    """What is wrong with the first character of ``name`` outside ``allowed``."""
+    """What is wrong with the first character of ``name`` outside ``allowed``; a path
+    separator is named first, since it is the likeliest reason the name is wrong."""
+    for sep in ("/", "\\"):
+        if sep in name and not allowed.fullmatch(sep):
+            return f"{_char(sep)} at position {name.index(sep) + 1} is not allowed (a name is not a path)"
     for i, ch in enumerate(name):
         if not allowed.fullmatch(ch):
             return f"{_char(ch)} at position {i + 1} is not allowed"
