@@ -207,12 +207,17 @@ def test_names_module_imports_nothing_heavy() -> None:
 
 # -- SQL: nothing is created -------------------------------------------------------------------
 def _tree(home: Path) -> set[str]:
-    """Every path under the lake but its metadata folder and query results."""
-    return {
-        str(p.relative_to(home))
-        for p in home.rglob("*")
-        if not p.relative_to(home).parts[0].startswith(("_lakebox", "lakebox-query-results"))
-    }
+    """Every path under the lake but its metadata folder and the result file of each query
+    (CTAS table folders under the results location are kept)."""
+    paths = set()
+    for p in home.rglob("*"):
+        parts = p.relative_to(home).parts
+        if parts[0] == "_lakebox" or (
+            parts[0] == "lakebox-query-results" and len(parts) == 2 and p.is_file()
+        ):
+            continue
+        paths.add("/".join(parts))
+    return paths
 
 
 def _catalog(session: lakebox.Session) -> dict[str, list[tuple[str, list[str]]]]:
