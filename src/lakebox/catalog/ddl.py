@@ -556,10 +556,16 @@ class _Parser:
 
 
 def _ref_from_parts(parts: list[str], tok: Token) -> TableRef:
-    """`db.table` back-quoted as one identifier names a table in a database, as in Athena."""
-    split: list[str] = []
-    for part in parts:
-        split.extend(part.split(".") if "." in part else [part])
+    """`db.table` back-quoted as one identifier names a table in a database, as in Athena.
+    Only that one form is split: any other quoted name stays whole, so CREATE checks it as a
+    name (lakebox.names) and DROP / SHOW can still reach a table with an odd old name."""
+    split = parts
+    if len(parts) == 1 and "." in parts[0]:
+        pieces = parts[0].split(".")
+        if all(pieces) and (
+            len(pieces) == 2 or (len(pieces) == 3 and pieces[0].lower() == "awsdatacatalog")
+        ):
+            split = pieces
     if len(split) == 3 and split[0].lower() == "awsdatacatalog":
         split = split[1:]
     if len(split) == 1:

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from sqlglot import exp
 
+from lakebox import names
 from lakebox.catalog import ddl
 from lakebox.catalog.model import VIRTUAL_VIEW, Column, Database, Partition, Table, partition_path
 from lakebox.catalog.store import CatalogStore
@@ -126,6 +127,7 @@ class _Ctx:
 
 # -- databases ------------------------------------------------------------------------------
 def _create_database(ctx: _Ctx, stmt: ddl.CreateDatabase) -> DdlResult:
+    stmt.name = names.athena_database(stmt.name)
     if stmt.location is not None:
         ctx.storage.check(stmt.location)
     created = ctx.catalog.create_database(
@@ -149,6 +151,12 @@ def _drop_database(ctx: _Ctx, stmt: ddl.DropDatabase) -> DdlResult:
 
 
 # -- tables ---------------------------------------------------------------------------------
+def _check_new_columns(columns: list[Column], kind: str = "column") -> None:
+    """Columns a statement creates follow Athena's column rule; existing ones are kept."""
+    for col in columns:
+        col.name = names.athena_column(col.name, kind)
+
+
 def _check_columns(table: Table) -> None:
     seen: set[str] = set()
     for col in table.columns:
@@ -197,7 +205,11 @@ def _validate_storage(table: Table, storage: Storage) -> None:
 
 def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
     table = Table.from_dict(stmt.table.to_dict())
+    # the database already exists: it is looked up, not checked against today's rule
     table.database = (table.database or ctx.current_database).lower()
+    table.name = names.athena_table(table.name)
+    _check_new_columns(table.columns)
+    _check_new_columns(table.partition_keys, "partition column")
     table.create_time = table.update_time = time.time()
     # Glue records EXTERNAL=TRUE for every table Athena creates (SHOW TBLPROPERTIES shows it)
     table.parameters = {ddl.EXTERNAL_PARAM: "TRUE", **table.parameters}
@@ -212,6 +224,7 @@ def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
 
 def _create_view(ctx: _Ctx, stmt: ddl.CreateView) -> DdlResult:
     db, name = stmt.ref.resolve(ctx.current_database)
+    name = names.athena_table(name, "view")
     ctx.catalog.get_database(db)
     try:
         existing: Table | None = ctx.catalog.get_table(db, name)
@@ -346,6 +359,7 @@ def _set_properties(ctx: _Ctx, stmt: ddl.SetTableProperties) -> DdlResult:
 
 def _alter_columns(ctx: _Ctx, stmt: ddl.AddColumns | ddl.ReplaceColumns) -> DdlResult:
     table = ctx.table(stmt.ref)
+    _check_new_columns(stmt.columns)
     if isinstance(stmt, ddl.AddColumns):
         table.columns = [*table.columns, *stmt.columns]
     else:
@@ -357,6 +371,7 @@ def _alter_columns(ctx: _Ctx, stmt: ddl.AddColumns | ddl.ReplaceColumns) -> DdlR
 
 def _change_column(ctx: _Ctx, stmt: ddl.ChangeColumn) -> DdlResult:
     table = ctx.table(stmt.ref)
+    _check_new_columns([stmt.column])
     names = [c.name for c in table.columns]
     if stmt.old_name not in names:
         where = (

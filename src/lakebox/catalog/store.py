@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lakebox import names
 from lakebox.catalog.model import Database, Partition, Table
 from lakebox.errors import (
     AlreadyExistsError,
@@ -110,6 +111,20 @@ INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 
 
+def _check_columns(table: Table, existing: set[str]) -> None:
+    """Glue's rule for the columns a call adds; names the table had before are kept as
+    they are, so a table created under older rules can still be updated. A view's columns
+    are aliases of its query and never reach storage, so they are not checked."""
+    if table.is_view:
+        return
+    for col in table.columns:
+        if col.name not in existing:
+            names.glue_column(col.name)
+    for col in table.partition_keys:
+        if col.name not in existing:
+            names.glue_column(col.name, "partition column")
+
+
 class SQLiteCatalogStore(CatalogStore):
     """SQLite in WAL mode; writers take the database lock up front (BEGIN IMMEDIATE) so
     concurrent processes serialise instead of failing, and each call is one transaction."""
@@ -165,7 +180,7 @@ class SQLiteCatalogStore(CatalogStore):
 
     # -- databases ----------------------------------------------------------------------
     def create_database(self, db: Database, if_not_exists: bool = False) -> bool:
-        db.name = db.name.lower()
+        db.name = names.glue_database(db.name)
         with self._write() as con:
             if con.execute("SELECT 1 FROM databases WHERE name=?", (db.name,)).fetchone():
                 if if_not_exists:
@@ -215,7 +230,8 @@ class SQLiteCatalogStore(CatalogStore):
     def create_table(
         self, table: Table, if_not_exists: bool = False, replace: bool = False
     ) -> bool:
-        table.database, table.name = table.database.lower(), table.name.lower()
+        table.database, table.name = table.database.lower(), names.glue_table(table.name)
+        _check_columns(table, set())
         with self._write() as con:
             self._require_db(con, table.database)
             row = con.execute(
@@ -272,10 +288,16 @@ class SQLiteCatalogStore(CatalogStore):
         table.database, table.name = table.database.lower(), table.name.lower()
         with self._write() as con:
             row = con.execute(
-                "SELECT version FROM tables WHERE db=? AND name=?", (table.database, table.name)
+                "SELECT version, doc FROM tables WHERE db=? AND name=?",
+                (table.database, table.name),
             ).fetchone()
             if row is None:
                 raise EntityNotFoundError(f"Table {table.qualified_name} not found.")
+            old = json.loads(row[1])
+            _check_columns(
+                table,
+                {c["name"] for c in [*old.get("columns", []), *old.get("partition_keys", [])]},
+            )
             if int(row[0]) != table.version:
                 raise ConcurrentModificationError(
                     f"Table {table.qualified_name} was changed by someone else "

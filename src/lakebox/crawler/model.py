@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lakebox.errors import InvalidRequestError
+from lakebox.names import glue_name, table_prefix
 
 UPDATE_IN_DATABASE = "UPDATE_IN_DATABASE"
 LOG = "LOG"
@@ -26,8 +26,6 @@ CSV_HEADER_OPTIONS = ("UNKNOWN", "PRESENT", "ABSENT")
 RUNNING = "RUNNING"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
-
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
 
 @dataclass
@@ -68,6 +66,7 @@ class Classifier:
     json_path: str | None = None
 
     def validate(self) -> None:
+        glue_name(self.name, "classifier")
         if self.kind not in CLASSIFIER_KINDS:
             raise InvalidRequestError(
                 f"classifier {self.name!r}: kind must be one of {', '.join(CLASSIFIER_KINDS)}"
@@ -114,10 +113,8 @@ class Crawler:
     version: int = 1
 
     def validate(self) -> None:
-        if not _NAME.match(self.name):
-            raise InvalidRequestError(
-                f"crawler name {self.name!r} must be 1-255 letters, digits, '-' or '_'"
-            )
+        glue_name(self.name, "crawler")
+        table_prefix(self.table_prefix)
         if not self.database:
             raise InvalidRequestError(f"crawler {self.name}: a target database is required")
         if not self.targets:

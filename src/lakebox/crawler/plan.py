@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from lakebox.crawler import infer
 from lakebox.crawler.classify import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE, FileFormat, FileSchema
 from lakebox.crawler.infer import HType
+from lakebox.names import is_valid_column
 
 SIMILARITY = 0.7
 MAX_CLUSTERS = 5
@@ -282,7 +283,8 @@ def partition_keys(paths: list[tuple[str, ...]], depth: int) -> list[str]:
             m = _HIVE_FOLDER.match(parts[level])
             names.add(m.group(1).lower() if m else None)
         name = names.pop() if len(names) == 1 else None
-        keys.append(name if name else f"partition_{level}")
+        # a key Glue could not store as a column ('..=1', a control character) is unnamed
+        keys.append(name if name and is_valid_column(name) else f"partition_{level}")
     return keys
 
 

@@ -56,6 +56,7 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
 )
+from lakebox.names import crawler_table_name
 from lakebox.storage import FileInfo, Storage, parse_uri
 
 ProgressCallback = Callable[[Progress], None]
@@ -63,7 +64,6 @@ ProgressCallback = Callable[[Progress], None]
 #: parameters the crawler owns; others on a table (set by users) are kept on update
 STAT_KEYS = ("recordCount", "averageRecordSize", "objectCount", "sizeKey")
 DEPRECATED_KEY = "DEPRECATED_BY_CRAWLER"
-_TABLE_NAME = re.compile(r"[^a-z0-9_]+")
 _DDB_MANIFEST = re.compile(r"(?:^|/)AWSDynamoDB/[^/]+/manifest-[^/]*$")
 
 
@@ -470,9 +470,7 @@ class _Crawl:
         self.run_rec.partitions_added += self.catalog.add_partitions(new, if_not_exists=True)
 
     def _new_name(self, plan: TablePlan, existing: dict[str, Table]) -> str:
-        base = self.crawler.table_prefix + (
-            _TABLE_NAME.sub("_", plan.name_hint.lower()).strip("_") or "table"
-        )
+        base = crawler_table_name(plan.name_hint, self.crawler.table_prefix.lower(), room=9)
         taken = {t.name for t in existing.values()}
         if base not in taken and not self.catalog.table_exists(self.crawler.database, base):
             return base

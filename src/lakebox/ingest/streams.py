@@ -25,7 +25,6 @@ import gzip
 import io
 import json
 import os
-import re
 import shutil
 import time
 import uuid
@@ -48,6 +47,7 @@ from lakebox.ingest.errors import (
 from lakebox.ingest.prefixes import PrefixTemplate, default_error_prefix, validate_prefixes
 from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
+from lakebox.names import delivery_stream_name, stream_folder_ok
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -59,7 +59,6 @@ ACCOUNT = "000000000000"
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_RECORD_BYTES = 1_024_000
-_NAME = re.compile(r"^[a-zA-Z0-9_.-]{1,64}$")
 _FAILPOINT_ENV = "LAKEBOX_INGEST_FAILPOINT"
 
 
@@ -172,13 +171,6 @@ def parse_config(
     name: str, dest: dict[str, Any], version: int = 1, created: float | None = None
 ) -> StreamConfig:
     """Validate an ExtendedS3DestinationConfiguration the way Firehose does."""
-    if not _NAME.match(name):
-        raise constraint_error(
-            name,
-            "deliveryStreamName",
-            "Member must satisfy regular expression pattern: "
-            "[a-zA-Z0-9_.-]+ and have length between 1 and 64",
-        )
     if "BucketARN" not in dest:
         raise constraint_error(
             None, "extendedS3DestinationConfiguration.bucketARN", "Member must not be null"
@@ -815,11 +807,14 @@ class DeliveryStreams:
 
     # -- helpers --------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:
+        """A stream's folder; a name that cannot be one is a stream that does not exist."""
+        if not stream_folder_ok(name):
+            raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
         return self.root / name
 
     def _doc(self, name: str) -> dict[str, Any]:
         path = self._dir(name) / "stream.json"
-        if not _NAME.match(name) or not path.exists():
+        if not path.exists():
             raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
         doc: dict[str, Any] = json.loads(path.read_text())
         return doc
@@ -894,6 +889,7 @@ class DeliveryStreams:
         DeliveryStreamType: str = "DirectPut",
         **_: Any,
     ) -> dict[str, Any]:
+        delivery_stream_name(DeliveryStreamName)
         dest = ExtendedS3DestinationConfiguration or S3DestinationConfiguration
         if dest is None:
             raise InvalidArgumentError(

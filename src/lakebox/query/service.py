@@ -26,6 +26,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.names import workgroup_name
 from lakebox.query import results
 from lakebox.query.model import (
     CANCELLED,
@@ -460,10 +461,7 @@ def data_scanned(result: Result, control: ExecutionControl) -> int:
 
 
 def _validate_workgroup(wg: WorkGroup) -> None:
-    if not wg.name or len(wg.name) > 128 or not all(c.isalnum() or c in "._-" for c in wg.name):
-        raise InvalidRequestError(
-            f"WorkGroup name {wg.name!r} must be 1-128 letters, digits, '.', '_' or '-'"
-        )
+    workgroup_name(wg.name)
     if wg.state not in ("ENABLED", "DISABLED"):
         raise InvalidRequestError("State must be ENABLED or DISABLED")
     cutoff = wg.bytes_scanned_cutoff_per_query

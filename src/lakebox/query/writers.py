@@ -60,6 +60,7 @@ from lakebox.formats.text import (
     OpenCsvReader,
     parse_delimiter,
 )
+from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn
 from lakebox.storage.uri import join_uri, parse_uri
 
@@ -950,8 +951,11 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
             "CREATE TABLE AS cannot declare a column list; alias the SELECT columns"
         )
     assert isinstance(target, exp.Table)
-    database = (target.db or session.database).lower()
-    name = target.name.lower()
+    db_part, table_part = target.db, target.name
+    if not db_part and table_part.count(".") == 1 and all(table_part.split(".")):
+        db_part, table_part = table_part.split(".")  # Athena: `db.table` as one identifier
+    database = (db_part or session.database).lower()  # exists already: looked up
+    name = athena_table(table_part)
     query = tree.expression
     assert isinstance(query, exp.Expression)
     props = _properties(tree.args.get("properties"), _CTAS_PROPERTIES, "table")
@@ -983,7 +987,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
     try:
         with session.planned(query, context) as q:
             names, _schema, types = _source(q.con, q.sql)
-            out_names = [n.lower() for n in (q.names or names)]
+            out_names = [athena_column(n) for n in (q.names or names)]
             seen: set[str] = set()
             for n in out_names:
                 if n in seen:

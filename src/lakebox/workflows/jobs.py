@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
+from lakebox.names import glue_name
 
 if TYPE_CHECKING:
     from lakebox.query.service import QueryService
@@ -52,7 +53,6 @@ FINAL_STATES = frozenset({STOPPED, SUCCEEDED, FAILED, TIMEOUT, ERROR})
 #: Glue's default job timeout (minutes).
 DEFAULT_TIMEOUT_MINUTES = 2880
 POLL_SECONDS = 0.05
-_NAME = re.compile(r"^[\w.\-]{1,255}$")
 _REFERENCE = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
 
 
@@ -234,10 +234,7 @@ class JobRegistry:
         timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
     ) -> Job:
         """Create or replace a job (Glue's CreateJob / UpdateJob)."""
-        if not _NAME.match(name):
-            raise InvalidRequestError(
-                f"job name {name!r} must be 1-255 letters, digits, '_', '.' or '-'"
-            )
+        glue_name(name, "job")
         if kind not in KINDS:
             raise InvalidRequestError(f"job kind {kind!r} must be 'python' or 'sql'")
         if max_concurrent_runs < 1 or timeout_minutes < 1:

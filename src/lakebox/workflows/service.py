@@ -19,6 +19,7 @@ from typing import Any
 
 from lakebox.config import LakeConfig
 from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
+from lakebox.names import schedule_name, state_machine_name
 from lakebox.workflows import schedules as sched
 from lakebox.workflows.asl.interpreter import (
     Cancel,
@@ -58,7 +59,6 @@ STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 #: Missed-slot policy: only the newest missed slot fires, and only while it is at most this
 #: old (or the schedule's flexible window, if larger). Older slots are skipped.
 DEFAULT_MISSED_WINDOW = timedelta(minutes=15)
-_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
 
 #: Executions running in this process, by ARN (shared by every service instance).
 _ACTIVE: dict[str, _Running] = {}
@@ -134,13 +134,6 @@ def _owner_alive(owner: str) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _check_name(name: str, what: str) -> None:
-    if not name or len(name) > 80 or not set(name) <= _NAME_CHARS:
-        raise InvalidRequestError(
-            f"Invalid {what} name {name!r}: use 1-80 letters, digits, '-' or '_'"
-        )
 
 
 def _dumps(value: Any) -> str:
@@ -357,7 +350,7 @@ class WorkflowService:
         type: str = "STANDARD",
         description: str = "",
     ) -> StateMachine:
-        _check_name(name, "state machine")
+        state_machine_name(name)
         if type not in ("STANDARD", "EXPRESS"):
             raise InvalidRequestError(f"Invalid type {type!r}: use STANDARD or EXPRESS")
         parsed = validate(definition, self.registry)
@@ -428,7 +421,7 @@ class WorkflowService:
         otherwise run it on a background thread and return it RUNNING."""
         row = self._resolve_machine(state_machine)
         name = name or str(uuid.uuid4())
-        _check_name(name, "execution")
+        state_machine_name(name, "execution")
         if isinstance(input, str):
             try:
                 input = json.loads(input)
@@ -829,7 +822,7 @@ class WorkflowService:
         description: str = "",
     ) -> Schedule:
         """A schedule that starts ``target`` (a state machine name or ARN) with ``input``."""
-        _check_name(name, "schedule")
+        schedule_name(name)
         sched.parse_expression(expression)
         sched.zone(timezone)
         machine = self._resolve_machine(target)
