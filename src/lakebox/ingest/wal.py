@@ -9,6 +9,7 @@ atomically, with the intent of an in-flight delivery so a crash can be undone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -144,11 +145,19 @@ class WriteAheadLog:
         new = not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            before = os.fstat(fd).st_size
             view = memoryview(bytes(frames))
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
+            try:
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            except OSError:
+                # Not acknowledged, so not kept: a retry must not deliver these twice.
+                self._cached = None
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, before)
+                raise
         finally:
             os.close(fd)
         if new:
