@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import select
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -201,3 +208,170 @@ def test_put_to_a_missing_stream_reads_nothing_and_says_so(lake_home: Path) -> N
     res = runner.invoke(stream_app, ["put", "nope", "--home", str(lake_home)], input="a\n")
     assert res.exit_code == 1
     assert "not found" in res.stderr and "Traceback" not in res.output
+
+
+# -- real processes: Ctrl-C, SIGKILL, a terminal ----------------------------------------
+
+CLI = [sys.executable, "-m", "lakebox.cli"]
+
+
+def _env(lake_home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "LAKEBOX_HOME": str(lake_home), **extra}
+
+
+def _read_until(fd: int, marker: bytes, timeout: float) -> bytes:
+    """What a child wrote to ``fd`` up to and including ``marker`` (bounded wait)."""
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        left = deadline - time.monotonic()
+        assert left > 0, f"no {marker!r} within {timeout}s; got {seen[-500:]!r}"
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # a pty whose other end closed
+                chunk = b""
+            assert chunk, f"closed before {marker!r}; got {seen[-500:]!r}"
+            seen += chunk
+    return seen
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait(timeout=30)
+    for pipe in (proc.stdin, proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
+
+
+def test_interrupted_put_names_the_skip_that_resumes_without_duplicates(
+    lake: Lake, lake_home: Path, stream: str
+) -> None:
+    proc = subprocess.Popen(
+        [*CLI, "stream", "put", stream, "--progress"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(lake_home),
+    )
+    try:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(_lines(range(15_000)).encode())
+        proc.stdin.flush()  # stdin stays open: the put is still reading when interrupted
+        _read_until(proc.stderr.fileno(), b"put 10,000 records", 120)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop(proc)
+    assert proc.returncode == 130, err
+    message = err.decode()
+    assert "error: interrupted" in message and "Traceback" not in message
+    skip = int(re.search(r"lakebox stream put s --skip (\d+) < INPUT", message).group(1))  # type: ignore[union-attr]
+    assert 0 < skip <= 15_000
+    res = runner.invoke(
+        stream_app,
+        ["put", stream, "--skip", str(skip), "--home", str(lake_home)],
+        input=_lines(range(30_000)),
+    )
+    assert res.exit_code == 0, res.output
+    DeliveryStreams(lake).flush(stream)
+    assert _delivered(lake, "s3://lake/p/") == list(range(30_000))
+
+
+def _interval_stream(lake: Lake, interval: int) -> None:
+    DeliveryStreams(lake).create_delivery_stream(
+        "k",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::lake",
+            "Prefix": "k/",
+            "BufferingHints": {"IntervalInSeconds": interval},
+            "ProcessingConfiguration": {
+                "Enabled": True,
+                "Processors": [{"Type": "AppendDelimiterToRecord", "Parameters": []}],
+            },
+        },
+    )
+
+
+def _schedule_run_until_delivered(lake: Lake, lake_home: Path, count: int) -> None:
+    """`lakebox schedule run` (one round each time) until the buffer was due and went."""
+    deadline = time.monotonic() + 60
+    while DeliveryStreams(lake).buffer_status("k").records:
+        assert time.monotonic() < deadline, "schedule run did not deliver the buffer"
+        run = subprocess.run(
+            [*CLI, "schedule", "run"], capture_output=True, env=_env(lake_home), timeout=120
+        )
+        assert run.returncode == 0, run.stderr
+        time.sleep(0.2)
+    assert _delivered(lake, "s3://lake/k/") == list(range(count))
+
+
+def test_put_killed_while_waiting_loses_and_duplicates_nothing(lake: Lake, lake_home: Path) -> None:
+    _interval_stream(lake, 3)
+    proc = subprocess.Popen(
+        [*CLI, "stream", "put", "k", "--wait"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(lake_home),
+    )
+    try:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(_lines(range(2_000)).encode())
+        proc.stdin.close()
+        _read_until(proc.stderr.fileno(), b"waiting for delivery", 120)
+        os.kill(proc.pid, signal.SIGKILL)  # acknowledged, not yet delivered
+    finally:
+        _stop(proc)
+    assert proc.returncode == -signal.SIGKILL
+    _schedule_run_until_delivered(lake, lake_home, 2_000)
+
+
+def test_put_killed_in_the_middle_of_its_delivery_is_redone_exactly_once(
+    lake: Lake, lake_home: Path
+) -> None:
+    _interval_stream(lake, 1)
+    proc = subprocess.run(
+        [*CLI, "stream", "put", "k", "--wait"],
+        input=_lines(range(700)).encode(),
+        capture_output=True,
+        env=_env(lake_home, LAKEBOX_INGEST_FAILPOINT="after-first-object"),
+        timeout=120,
+    )
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert len(lake.storage.list_files("s3://lake/k/")) == 1  # the interrupted delivery's
+    _schedule_run_until_delivered(lake, lake_home, 700)
+    assert len(lake.storage.list_files("s3://lake/k/")) == 1
+
+
+def test_progress_is_rewritten_in_place_on_a_terminal(
+    lake: Lake, lake_home: Path, stream: str
+) -> None:
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [*CLI, "stream", "put", stream],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=_env(lake_home),
+    )
+    os.close(follower)
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write(_lines(range(1_000)).encode())
+        proc.stdin.flush()
+        deadline = time.monotonic() + 120
+        while not DeliveryStreams(lake).buffer_status(stream).records:  # it is reading
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1.2)  # a put that lasts more than a second shows progress
+        proc.stdin.write(_lines(range(1_000, 2_000)).encode())
+        proc.stdin.close()
+        shown = _read_until(leader, b"buffered 2000 records", 120)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        _stop(proc)
+        os.close(leader)
+    assert b"\rput 2,000 records" in shown and b"records/s" in shown

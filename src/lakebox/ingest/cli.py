@@ -256,17 +256,17 @@ def put(
 
     def send() -> None:
         nonlocal done_line
-        with _interrupt_after():
+        with _interrupt_after():  # Ctrl-C only once the answer is booked
             resp = streams.put_record_batch(
                 DeliveryStreamName=name, Records=[{"Data": d} for _, d in batch]
             )
-        for (line_no, data), entry in zip(batch, resp["RequestResponses"], strict=True):
-            if "ErrorCode" in entry:
-                fail(line_no, data, entry["ErrorCode"], entry.get("ErrorMessage", ""))
-            else:
-                ids.append(entry["RecordId"])
-        done_line = batch[-1][0]
-        batch.clear()
+            for (line_no, data), entry in zip(batch, resp["RequestResponses"], strict=True):
+                if "ErrorCode" in entry:
+                    fail(line_no, data, entry["ErrorCode"], entry.get("ErrorMessage", ""))
+                else:
+                    ids.append(entry["RecordId"])
+            done_line = batch[-1][0]
+            batch.clear()
 
     size = nbytes = 0
     line_no = 0
@@ -371,7 +371,7 @@ def put(
 
 @contextmanager
 def _interrupt_after() -> Iterator[None]:
-    """Hold Ctrl-C until the call returns: a batch stored but not yet acknowledged would
+    """Hold Ctrl-C until the block ends: a batch stored but not yet booked as done would
     be put again by the resume the message suggests."""
     if threading.current_thread() is not threading.main_thread():
         yield

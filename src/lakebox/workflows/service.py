@@ -832,13 +832,13 @@ class WorkflowService:
         _check_name(name, "schedule")
         sched.parse_expression(expression)
         sched.zone(timezone)
-        machine = self._resolve_machine(target)
-        if flexible_window_minutes is not None and not 1 <= flexible_window_minutes <= 1440:
-            raise InvalidRequestError("flexible_window_minutes must be between 1 and 1440")
         for label, value in (("start_date", start_date), ("end_date", end_date)):
             if value is not None and value.tzinfo is None:
                 raise InvalidRequestError(f"{label} must be timezone-aware")
         sched.check_window(expression, start_date, end_date, self.clock.now())
+        machine = self._resolve_machine(target)
+        if flexible_window_minutes is not None and not 1 <= flexible_window_minutes <= 1440:
+            raise InvalidRequestError("flexible_window_minutes must be between 1 and 1440")
         row = ScheduleRow(
             name,
             expression.strip(),
