@@ -247,6 +247,21 @@ def test_size_hint_triggers_delivery(streams: DeliveryStreams, lake: Lake) -> No
     assert f.size == 1_200_000
 
 
+def test_size_hint_counts_record_bytes_not_log_overhead(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(Prefix="z/", BufferingHints={"SizeInMBs": 1})
+    )
+    small = [b"%019d\n" % i for i in range(40_000)]  # 800,000 bytes, twice that in the log
+    streams.put("s", *small)
+    assert lake.storage.list_files("s3://lake/z/") == []
+    streams.put("s", *small[:15_000])  # 1,100,000 bytes in all: over 1 MiB
+    [f] = lake.storage.list_files("s3://lake/z/")
+    assert 1024 * 1024 <= f.size < 1024 * 1024 + 500 * 20  # by the batch that crossed it
+    assert streams.buffer_status("s").bytes == 55_000 * 20 - f.size
+
+
 def test_source_record_backup(streams: DeliveryStreams, lake: Lake) -> None:
     register_transform("upper", _upper)
     try:

@@ -1128,7 +1128,7 @@ class DeliveryStreams:
     def _maybe_deliver(
         self, cfg: StreamConfig, wal: WriteAheadLog, state: DeliveryState, uid: str
     ) -> DeliveryReport | None:
-        if wal.pending_bytes() >= cfg.size_mb * 1024 * 1024:
+        if wal.pending_data_bytes(state) >= cfg.size_mb * 1024 * 1024:
             return self._deliver(cfg, wal, state, uid)
         oldest = wal.oldest_arrival_ms(state)
         if oldest is not None and time.time() * 1000 - oldest >= cfg.interval_s * 1000:

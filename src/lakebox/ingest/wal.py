@@ -174,6 +174,12 @@ class WriteAheadLog:
     def pending_bytes(self) -> int:
         return sum(p.stat().st_size for p in self._segment_files())
 
+    def pending_data_bytes(self, state: DeliveryState) -> int:
+        """The buffered records' own bytes (what SizeInMBs measures), without a scan: the
+        segments' size less one frame header per undelivered record."""
+        count = self.next_seq(state) - state.delivered
+        return max(0, self.pending_bytes() - _HEADER.size * count)
+
     def oldest_arrival_ms(self, state: DeliveryState) -> int | None:
         for path in self._segment_files():
             with open(path, "rb") as fh:
