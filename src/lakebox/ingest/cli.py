@@ -338,7 +338,7 @@ def put(
             )
             raise typer.Exit(130) from None
         doc["Delivered"] = delivered
-        if delivered:
+        if delivered and ids:
             typer.echo(f"delivered: all {len(ids)} records put are in the lake", err=True)
         status = _guard(lambda: streams.buffer_status(name))
         doc["BufferedRecords"] = status.records
