@@ -289,7 +289,7 @@ def test_schedule_run_delivers_due_stream_buffers(lake: Lake, lake_home: Path) -
 def test_schedule_run_loop_delivers_another_process_put_without_flush(
     lake: Lake, lake_home: Path
 ) -> None:
-    _stream(lake, 2)
+    _stream(lake, 3)
     env = {**os.environ, "LAKEBOX_HOME": str(lake_home)}
     cli_cmd = [sys.executable, "-m", "lakebox.cli"]
     scheduler = subprocess.Popen(
