@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,8 @@ import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
 
-from lakebox.errors import EntityNotFoundError
-from lakebox.ingest import FLATTEN_JSON, DeliveryStreams, register_transform
+from lakebox.errors import EntityNotFoundError, LakeboxError
+from lakebox.ingest import FLATTEN_JSON, DeliveryStreams, DeliveryTicker, register_transform
 from lakebox.ingest.errors import (
     InvalidArgumentError,
     ResourceInUseError,
@@ -244,6 +245,21 @@ def test_size_hint_triggers_delivery(streams: DeliveryStreams, lake: Lake) -> No
     streams.put("s", b"y" * 600_000)
     [f] = lake.storage.list_files("s3://lake/z/")
     assert f.size == 1_200_000
+
+
+def test_size_hint_counts_record_bytes_not_log_overhead(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(Prefix="z/", BufferingHints={"SizeInMBs": 1})
+    )
+    small = [b"%019d\n" % i for i in range(40_000)]  # 800,000 bytes, twice that in the log
+    streams.put("s", *small)
+    assert lake.storage.list_files("s3://lake/z/") == []
+    streams.put("s", *small[:15_000])  # 1,100,000 bytes in all: over 1 MiB
+    [f] = lake.storage.list_files("s3://lake/z/")
+    assert 1024 * 1024 <= f.size < 1024 * 1024 + 500 * 20  # by the batch that crossed it
+    assert streams.buffer_status("s").bytes == 55_000 * 20 - f.size
 
 
 def test_source_record_backup(streams: DeliveryStreams, lake: Lake) -> None:
@@ -797,3 +813,142 @@ def test_failed_delivery_does_not_fail_the_put_and_is_retried(
     assert report.records == 1
     [uri] = report.objects
     assert lake.storage.read_bytes(uri) == b"kept"
+
+
+# -- what a put reports and when its records land ---------------------------------------
+
+
+def test_batch_with_an_oversized_record_fails_whole_and_stores_nothing(
+    streams: DeliveryStreams,
+) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
+    records = [{"Data": b"ok"}, {"Data": b"x" * 1_024_001}, {"Data": b"ok"}]
+    with pytest.raises(ValidationError, match=r"'records\.2\.member\.data'.*1024000"):
+        streams.put_record_batch("s", records)
+    with pytest.raises(ValidationError, match="1024000"):
+        streams.put("s", *[b"ok"] * 600, b"x" * 1_024_001)  # checked before any chunk
+    assert streams.buffer_status("s").records == 0
+
+
+def test_unwritable_log_fails_each_record_and_keeps_nothing(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path
+) -> None:
+    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="u/"))
+    streams.put("s", b"a")
+    assert streams.flush("s").records == 1
+    log_dir = lake_home / "_lakebox" / "streams" / "s" / "wal"
+    log_dir.rmdir()
+    log_dir.write_text("a file where the log folder should be")
+    resp = streams.put_record_batch("s", [{"Data": b"b"}, {"Data": b"c"}])
+    assert resp["FailedPutCount"] == 2
+    assert [r["ErrorCode"] for r in resp["RequestResponses"]] == ["ServiceUnavailableException"] * 2
+    assert all("RecordId" not in r for r in resp["RequestResponses"])
+    with pytest.raises(LakeboxError, match="safe to send it again") as err:
+        streams.put_record("s", {"Data": b"d"})
+    assert err.value.code == "ServiceUnavailableException"
+    log_dir.unlink()
+    log_dir.mkdir()
+    streams.put("s", b"e")
+    assert streams.flush("s").records == 1
+    got = sorted(lake.storage.read_bytes(f.uri) for f in lake.storage.list_files("s3://lake/u/"))
+    assert got == [b"a", b"e"]
+
+
+def test_buffer_status_says_when_the_interval_makes_it_due(streams: DeliveryStreams) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(BufferingHints={"IntervalInSeconds": 120})
+    )
+    assert streams.buffer_status("s").due_at is None
+    before = dt.datetime.now(dt.UTC)
+    streams.put("s", b"abc", b"de")
+    status = streams.buffer_status("s")
+    after = dt.datetime.now(dt.UTC)
+    assert (status.records, status.bytes, status.interval_s, status.size_mb) == (2, 5, 120, 5)
+    assert status.due_at is not None
+    assert before + dt.timedelta(seconds=119) <= status.due_at <= after + dt.timedelta(seconds=121)
+    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
+    assert desc["LakeboxDeliveryDueAt"] == status.due_at.isoformat()
+
+
+def test_wait_delivered_honours_the_interval(streams: DeliveryStreams, lake: Lake) -> None:
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="w/", BufferingHints={"IntervalInSeconds": 1}
+        ),
+    )
+    ids = streams.put("s", b"a", b"b")
+    assert lake.storage.list_files("s3://lake/w/") == []
+    oldest = streams.buffer_status("s").oldest_arrival_ms
+    assert oldest is not None
+    assert streams.wait_delivered("s", ids, timeout=30)
+    assert time.time() * 1000 >= oldest + 1000  # not before it was due
+    [f] = lake.storage.list_files("s3://lake/w/")
+    assert lake.storage.read_bytes(f.uri) == b"ab"
+
+
+def test_wait_delivered_gives_up_at_the_timeout_and_keeps_the_records(
+    streams: DeliveryStreams,
+) -> None:
+    streams.create_delivery_stream(
+        "s", ExtendedS3DestinationConfiguration=dest(BufferingHints={"IntervalInSeconds": 900})
+    )
+    ids = streams.put("s", b"a")
+    started = time.monotonic()
+    assert not streams.wait_delivered("s", ids, timeout=0.3, poll=0.05)
+    assert time.monotonic() - started < 5
+    assert streams.buffer_status("s").records == 1
+
+
+def test_ticker_delivers_due_buffers_of_puts_made_elsewhere(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream(
+        "t",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="t/", BufferingHints={"IntervalInSeconds": 1}
+        ),
+    )
+    streams.create_delivery_stream("slow", ExtendedS3DestinationConfiguration=dest(Prefix="slow/"))
+    DeliveryStreams(lake).put("t", b"x")  # another instance, as another process would
+    streams.put("slow", b"y")
+    delivered: list[tuple[str, int]] = []
+    with DeliveryTicker(
+        streams, poll=0.05, on_delivery=lambda n, r: delivered.append((n, r.records))
+    ):
+        deadline = time.monotonic() + 30
+        while not delivered and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert delivered == [("t", 1)]
+    assert len(lake.storage.list_files("s3://lake/t/")) == 1
+    assert streams.buffer_status("slow").records == 1  # its 300 s are not over
+
+
+def test_ticker_reports_a_failing_stream_once_and_delivers_the_others(
+    streams: DeliveryStreams, lake: Lake, lake_home: Path
+) -> None:
+    streams.create_delivery_stream(
+        "bad",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::blocked",
+            "BufferingHints": {"IntervalInSeconds": 0},
+        },
+    )
+    streams.create_delivery_stream(
+        "good",
+        ExtendedS3DestinationConfiguration=dest(
+            Prefix="g/", BufferingHints={"IntervalInSeconds": 1}
+        ),
+    )
+    (lake_home / "blocked").write_text("a file where the bucket folder should be")
+    streams.put("bad", b"kept")  # its delivery at put time fails; the put does not
+    streams.put("good", b"z")
+    time.sleep(1.1)
+    errors: list[str] = []
+    ticker = DeliveryTicker(streams, poll=0, on_error=lambda n, e: errors.append(n))
+    assert list(ticker.tick()) == ["good"]
+    assert ticker.tick() == {}
+    assert errors == ["bad"]
+    assert len(lake.storage.list_files("s3://lake/g/")) == 1
+    (lake_home / "blocked").unlink()
+    assert ticker.tick()["bad"].records == 1

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
+import lakebox
+from lakebox.ingest import DeliveryStreams
+from lakebox.session import Lake
 from lakebox.workflows.cli import schedule_app, workflow_app
 from workflows.helpers import machine
 
@@ -155,6 +164,20 @@ def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -
         ),
         (["workflow", "start", "nope", "--input", "{bad"], "error:"),
         (["schedule", "create", "s", "rate(1 minutes)", "x"], "singular"),
+        (
+            [
+                "schedule",
+                "create",
+                "s",
+                "rate(1 minute)",
+                "x",
+                "--start-date",
+                "2099-01-02T00:00:00Z",
+                "--end-date",
+                "2099-01-01T00:00:00Z",
+            ],
+            "The StartDate you specify must come before the EndDate",
+        ),
         (["schedule", "delete", "nope"], "does not exist"),
         (["workflow", "send-task-success", "no-such-token"], "Task Does Not Exist"),
         (["workflow", "send-task-failure", "no-such-token", "--error", "E"], "Task Does Not Exist"),
@@ -224,3 +247,80 @@ def test_schedule_commands(lake_home: Path, files: dict[str, Path]) -> None:
     assert "nightly" in output
     code, output = invoke(lake_home, "schedule", "delete", "nightly")
     assert code == 0
+
+
+# -- schedule run holds the streams' buffering interval ---------------------------------
+
+
+@pytest.fixture
+def lake(lake_home: Path) -> Iterator[Lake]:
+    opened = lakebox.connect(lake_home).lake
+    yield opened
+    opened.close()
+
+
+def _stream(lake: Lake, interval: int) -> DeliveryStreams:
+    streams = DeliveryStreams(lake)
+    streams.create_delivery_stream(
+        "s",
+        ExtendedS3DestinationConfiguration={
+            "BucketARN": "arn:aws:s3:::lake",
+            "Prefix": "s/",
+            "BufferingHints": {"IntervalInSeconds": interval},
+        },
+    )
+    return streams
+
+
+def test_schedule_run_delivers_due_stream_buffers(lake: Lake, lake_home: Path) -> None:
+    streams = _stream(lake, 1)
+    streams.put("s", b"a", b"b")
+    code, output = invoke(lake_home, "schedule", "run")
+    assert code == 0
+    assert output.strip() == "nothing due"  # the buffer is not due before its second
+    time.sleep(1.1)
+    code, output = invoke(lake_home, "schedule", "run")
+    assert code == 0, output
+    assert "stream s: delivered 2 of 2 records to 1 object(s)" in output
+    [f] = lake.storage.list_files("s3://lake/s/")
+    assert lake.storage.read_bytes(f.uri) == b"ab"
+
+
+def test_schedule_run_loop_delivers_another_process_put_without_flush(
+    lake: Lake, lake_home: Path
+) -> None:
+    _stream(lake, 3)
+    env = {**os.environ, "LAKEBOX_HOME": str(lake_home)}
+    cli_cmd = [sys.executable, "-m", "lakebox.cli"]
+    scheduler = subprocess.Popen(
+        [*cli_cmd, "schedule", "run", "--loop", "--poll", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        put = subprocess.run(
+            [*cli_cmd, "stream", "put", "s"],
+            input="a\nb\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert put.returncode == 0, put.stderr
+        assert "buffered 2 records in s; delivery due at" in put.stderr
+        deadline = time.monotonic() + 60
+        while not lake.storage.list_files("s3://lake/s/") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        [f] = lake.storage.list_files("s3://lake/s/")
+        assert lake.storage.read_bytes(f.uri) == b"ab"
+    finally:
+        scheduler.send_signal(signal.SIGINT)
+        try:
+            out, err = scheduler.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            scheduler.kill()
+            out, err = scheduler.communicate()
+    assert "stream s: delivered 2 of 2 records" in out, err
+    assert "Traceback" not in err

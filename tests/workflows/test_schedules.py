@@ -228,6 +228,41 @@ def test_disabled_start_and_end_dates(svc: WorkflowService) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (START + timedelta(hours=2), START + timedelta(hours=1)),
+        (START + timedelta(hours=1), START + timedelta(hours=1)),
+    ],
+)
+@pytest.mark.parametrize("expression", ["rate(1 minute)", "at(2024-03-01T15:00:00)"])
+def test_window_whose_end_is_not_after_its_start_is_rejected(
+    svc: WorkflowService, start: datetime, end: datetime, expression: str
+) -> None:
+    with pytest.raises(InvalidScheduleError, match="must come before the EndDate") as err:
+        svc.create_schedule("w", expression, "job", start_date=start, end_date=end)
+    assert err.value.code == "ValidationException"
+    assert svc.list_schedules() == []
+
+
+def test_recurring_start_more_than_5_minutes_ago_is_rejected(svc: WorkflowService) -> None:
+    with pytest.raises(InvalidScheduleError, match="cannot be earlier than 5 minutes ago"):
+        svc.create_schedule("old", "rate(1 minute)", "job", start_date=START - timedelta(hours=1))
+    svc.create_schedule("recent", "rate(1 minute)", "job", start_date=START - timedelta(minutes=4))
+
+
+def test_one_time_schedule_ignores_start_and_end_dates(svc: WorkflowService) -> None:
+    svc.create_schedule(
+        "once",
+        "at(2024-03-01T13:00:00)",
+        "job",
+        start_date=START + timedelta(hours=5),
+        end_date=START + timedelta(hours=6),
+    )
+    assert svc.next_fire_times("once") == [utc(2024, 3, 1, 13)]
+    assert [f.slot for f in svc.run_due(utc(2024, 3, 1, 13, 0, 30))] == [utc(2024, 3, 1, 13)]
+
+
 def test_next_fire_times_and_crud(svc: WorkflowService) -> None:
     svc.create_schedule("nine", "cron(0 9 ? * MON-FRI *)", "job", timezone="Europe/London")
     assert svc.next_fire_times("nine", 3) == [

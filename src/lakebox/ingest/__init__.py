@@ -11,13 +11,22 @@ from lakebox.ingest.exports import (
     list_exports,
 )
 from lakebox.ingest.snapshots import SnapshotExports, describe_export_tasks, start_export_task
-from lakebox.ingest.streams import DeliveryReport, DeliveryStreams, StreamConfig, parse_config
+from lakebox.ingest.streams import (
+    BufferStatus,
+    DeliveryReport,
+    DeliveryStreams,
+    DeliveryTicker,
+    StreamConfig,
+    parse_config,
+)
 from lakebox.ingest.transforms import FLATTEN_JSON, register_transform, unregister_transform
 
 __all__ = [
     "FLATTEN_JSON",
+    "BufferStatus",
     "DeliveryReport",
     "DeliveryStreams",
+    "DeliveryTicker",
     "DynamoDBSource",
     "JsonLinesSource",
     "SnapshotExports",

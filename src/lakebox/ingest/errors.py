@@ -3,7 +3,12 @@ RDS return so API shells and workflow tasks can surface them unchanged."""
 
 from __future__ import annotations
 
-from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
+from lakebox.errors import (
+    AlreadyExistsError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    LakeboxError,
+)
 
 
 class InvalidArgumentError(InvalidRequestError):
@@ -36,3 +41,10 @@ def constraint_error(value: object, member: str, constraint: str) -> ValidationE
         f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
         f"constraint: {constraint}"
     )
+
+
+class ServiceUnavailableError(LakeboxError):
+    """The stream could not store the records (its log is unwritable): Firehose's
+    ServiceUnavailableException. Nothing of the failed call was kept, so resending is safe."""
+
+    code = "ServiceUnavailableException"

@@ -1,8 +1,10 @@
 """Firehose-style delivery streams into the lake.
 
 A put appends the records to the stream's write-ahead log (fsync'd) and returns; the
-buffer is delivered when it reaches ``SizeInMBs``, when its oldest record is older than
-``IntervalInSeconds`` (checked on every put and by ``flush_due``), or on ``flush``.
+buffer is delivered when it reaches ``SizeInMBs`` (checked on every put, as Firehose does),
+when its oldest record is older than ``IntervalInSeconds`` (checked on every put and by
+``flush_due``, which a long-lived process runs: ``DeliveryTicker`` in ``lakebox schedule run
+--loop``, ``wait_delivered`` in ``lakebox stream put --wait``), or on ``flush``.
 Delivery runs the configured processors (Lambda-contract transform, jq metadata
 extraction, delimiter), groups records by dynamic partition keys, converts them to
 Parquet / ORC when asked, writes one object per prefix, sends failed records to the
@@ -26,9 +28,10 @@ import io
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +45,7 @@ from lakebox.ingest.errors import (
     InvalidArgumentError,
     ResourceInUseError,
     ResourceNotFoundError,
+    ServiceUnavailableError,
     constraint_error,
 )
 from lakebox.ingest.prefixes import PrefixTemplate, default_error_prefix, validate_prefixes
@@ -376,6 +380,25 @@ class DeliveryReport:
             "ErrorObjects": self.error_objects,
             "Partitions": self.partitions,
         }
+
+
+@dataclass(frozen=True)
+class BufferStatus:
+    """A stream's buffer: what waits to be delivered and when the interval makes it due."""
+
+    stream: str
+    records: int
+    bytes: int
+    oldest_arrival_ms: int | None
+    size_mb: int
+    interval_s: int
+
+    @property
+    def due_at(self) -> dt.datetime | None:
+        """When ``IntervalInSeconds`` makes the buffer due (UTC), or None when empty."""
+        if self.oldest_arrival_ms is None:
+            return None
+        return _utc(self.oldest_arrival_ms + self.interval_s * 1000)
 
 
 def _utc(ms: int) -> dt.datetime:
@@ -773,6 +796,20 @@ def record_id(stream_uid: str, seq: int) -> str:
     return f"{stream_uid}{seq:020d}"
 
 
+def record_seq(rid: str) -> int:
+    """The log sequence number inside a record id (its last 20 digits)."""
+    return int(rid[-20:])
+
+
+def record_too_large(size: int, member: str) -> LakeboxError:
+    """AWS's ValidationException for a record over 1,000 KiB."""
+    return constraint_error(
+        f"<{size} bytes>",
+        member,
+        f"Member must have length less than or equal to {MAX_RECORD_BYTES}",
+    )
+
+
 # -- the service ------------------------------------------------------------------------
 
 
@@ -968,8 +1005,7 @@ class DeliveryStreams:
         dest["BufferingHints"] = {"SizeInMBs": cfg.size_mb, "IntervalInSeconds": cfg.interval_s}
         dest.setdefault("CompressionFormat", cfg.compression)
         dest.setdefault("S3BackupMode", "Disabled")
-        with self._locked(DeliveryStreamName) as (_cfg, wal, state, _uid):
-            pending = len(wal.pending(state))
+        status = self.buffer_status(DeliveryStreamName)
         return {
             "DeliveryStreamDescription": {
                 "DeliveryStreamName": DeliveryStreamName,
@@ -985,7 +1021,8 @@ class DeliveryStreams:
                     }
                 ],
                 "HasMoreDestinations": False,
-                "LakeboxBufferedRecords": pending,
+                "LakeboxBufferedRecords": status.records,
+                "LakeboxDeliveryDueAt": status.due_at.isoformat() if status.due_at else None,
             }
         }
 
@@ -1020,12 +1057,24 @@ class DeliveryStreams:
     def put_record(
         self, DeliveryStreamName: str, Record: dict[str, Any], **_: Any
     ) -> dict[str, Any]:
-        ids = self._put(DeliveryStreamName, [Record], "record")
+        datas = self._validate([Record], "record")
+        try:
+            ids = self._append(DeliveryStreamName, datas)
+        except OSError as err:
+            raise ServiceUnavailableError(
+                f"the record was not stored in stream {DeliveryStreamName}: {err}; "
+                "nothing was kept, so it is safe to send it again"
+            ) from err
         return {"RecordId": ids[0], "Encrypted": False}
 
     def put_record_batch(
         self, DeliveryStreamName: str, Records: list[dict[str, Any]], **_: Any
     ) -> dict[str, Any]:
+        """Firehose's PutRecordBatch. A request that breaks a constraint (no records, more
+        than 500, a record over 1,000 KiB, more than 4 MiB in all) fails as a whole with
+        ``ValidationException`` / ``InvalidArgumentException`` and nothing is kept, as in
+        AWS. A call that cannot store its records answers per record, as AWS does with
+        ``ServiceUnavailableException`` entries and ``FailedPutCount``."""
         if not Records:
             raise constraint_error(
                 "[]", "records", "Member must have length greater than or equal to 1"
@@ -1036,7 +1085,19 @@ class DeliveryStreams:
                 "records",
                 f"Member must have length less than or equal to {MAX_BATCH_RECORDS}",
             )
-        ids = self._put(DeliveryStreamName, Records, "records")
+        datas = self._validate(Records, "records")
+        try:
+            ids = self._append(DeliveryStreamName, datas)
+        except OSError as err:
+            failed = {
+                "ErrorCode": "ServiceUnavailableException",
+                "ErrorMessage": f"the record was not stored: {err}",
+            }
+            return {
+                "FailedPutCount": len(datas),
+                "Encrypted": False,
+                "RequestResponses": [dict(failed) for _ in datas],
+            }
         return {
             "FailedPutCount": 0,
             "Encrypted": False,
@@ -1044,42 +1105,49 @@ class DeliveryStreams:
         }
 
     def put(self, name: str, *records: bytes | str | dict[str, Any]) -> list[str]:
-        """Convenience: put raw bytes, text or JSON objects (one JSON document each)."""
+        """Convenience: put raw bytes, text or JSON objects (one JSON document each). Every
+        record is checked before the first is stored, so a bad one stores nothing."""
         datas = [
             r
             if isinstance(r, bytes)
             else (r.encode() if isinstance(r, str) else json.dumps(r).encode())
             for r in records
         ]
+        self._validate([{"Data": d} for d in datas], "records")
         out: list[str] = []
         for start in range(0, len(datas), MAX_BATCH_RECORDS):
             chunk = datas[start : start + MAX_BATCH_RECORDS]
-            out.extend(
-                r["RecordId"]
-                for r in self.put_record_batch(name, [{"Data": d} for d in chunk])[
-                    "RequestResponses"
-                ]
-            )
+            resp = self.put_record_batch(name, [{"Data": d} for d in chunk])
+            if resp["FailedPutCount"]:
+                first = next(r for r in resp["RequestResponses"] if "ErrorCode" in r)
+                raise ServiceUnavailableError(
+                    f"{len(out)} records were stored in stream {name}, then "
+                    f"{first['ErrorMessage']}; send only records[{len(out)}:] again"
+                )
+            out.extend(r["RecordId"] for r in resp["RequestResponses"])
         return out
 
-    def _put(self, name: str, records: list[dict[str, Any]], member: str) -> list[str]:
+    @staticmethod
+    def _validate(records: list[dict[str, Any]], member: str) -> list[bytes]:
+        """The records' data, or AWS's ValidationException for the first that breaks a
+        constraint (the whole request fails, as Firehose's does)."""
         datas: list[bytes] = []
-        for rec in records:
+        for n, rec in enumerate(records, 1):
+            where = f"{member}.{n}.member.data" if member == "records" else f"{member}.data"
             data = rec.get("Data") if isinstance(rec, dict) else None
             if isinstance(data, str):
                 data = data.encode()
             if not isinstance(data, bytes | bytearray | memoryview):
-                raise constraint_error(None, f"{member}.data", "Member must not be null")
+                raise constraint_error(None, where, "Member must not be null")
             data = bytes(data)
             if len(data) > MAX_RECORD_BYTES:
-                raise constraint_error(
-                    f"<{len(data)} bytes>",
-                    f"{member}.data",
-                    f"Member must have length less than or equal to {MAX_RECORD_BYTES}",
-                )
+                raise record_too_large(len(data), where)
             datas.append(data)
         if sum(len(d) for d in datas) > MAX_BATCH_BYTES:
             raise InvalidArgumentError(f"the batch is larger than {MAX_BATCH_BYTES} bytes (4 MiB)")
+        return datas
+
+    def _append(self, name: str, datas: list[bytes]) -> list[str]:
         now = int(time.time() * 1000)
         with self._locked(name) as (cfg, wal, state, uid):
             seqs = wal.append([(now, d) for d in datas], state)
@@ -1094,7 +1162,7 @@ class DeliveryStreams:
     def _maybe_deliver(
         self, cfg: StreamConfig, wal: WriteAheadLog, state: DeliveryState, uid: str
     ) -> DeliveryReport | None:
-        if wal.pending_bytes() >= cfg.size_mb * 1024 * 1024:
+        if wal.pending_data_bytes(state) >= cfg.size_mb * 1024 * 1024:
             return self._deliver(cfg, wal, state, uid)
         oldest = wal.oldest_arrival_ms(state)
         if oldest is not None and time.time() * 1000 - oldest >= cfg.interval_s * 1000:
@@ -1106,17 +1174,80 @@ class DeliveryStreams:
         with self._locked(name) as (cfg, wal, state, uid):
             return self._deliver(cfg, wal, state, uid)
 
-    def flush_due(self, name: str | None = None) -> dict[str, DeliveryReport]:
-        """Deliver the buffers whose hints are met (what Firehose's timer does); call it
-        periodically, e.g. from a scheduler."""
+    def flush_due(
+        self, name: str | None = None, *, errors: dict[str, Exception] | None = None
+    ) -> dict[str, DeliveryReport]:
+        """Deliver the buffers whose hints are met: what Firehose's own timer does. A
+        long-lived process calls it every second or so (``DeliveryTicker``). With ``errors``,
+        a stream whose delivery fails is noted there and the other streams still go (its
+        records stay buffered and the next call retries); without, the failure raises."""
         names = [name] if name else self.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
         out = {}
         for n in names:
-            with self._locked(n) as (cfg, wal, state, uid):
-                report = self._maybe_deliver(cfg, wal, state, uid)
+            try:
+                with self._locked(n) as (cfg, wal, state, uid):
+                    report = self._maybe_deliver(cfg, wal, state, uid)
+            except ResourceNotFoundError:
+                if name:
+                    raise
+                continue  # deleted since it was listed
+            except (LakeboxError, OSError) as err:
+                if errors is None:
+                    raise
+                errors[n] = err
+                continue
             if report is not None:
                 out[n] = report
         return out
+
+    def buffer_status(self, name: str) -> BufferStatus:
+        """What is buffered in ``name`` and when the interval makes it due."""
+        with self._locked(name) as (cfg, wal, state, _uid):
+            pending = wal.pending(state)
+        return BufferStatus(
+            name,
+            len(pending),
+            sum(len(r.data) for r in pending),
+            pending[0].arrival_ms if pending else None,
+            cfg.size_mb,
+            cfg.interval_s,
+        )
+
+    def _delivered_upto(self, name: str) -> tuple[int, int | None, int]:
+        """(first undelivered seq, oldest buffered arrival ms, interval) without a scan."""
+        with self._locked(name) as (cfg, wal, state, _uid):
+            return state.delivered, wal.oldest_arrival_ms(state), cfg.interval_s
+
+    def wait_delivered(
+        self, name: str, record_ids: list[str], timeout: float, poll: float = 0.5
+    ) -> bool:
+        """Block until the records ``record_ids`` of ``name`` are delivered, delivering the
+        buffer when its hints make it due (never earlier), for at most ``timeout`` seconds.
+        Another process delivering them counts too. Returns whether they were delivered; a
+        delivery that fails is retried each poll and left in ``last_delivery_error``."""
+        if not record_ids:
+            return True
+        last = max(record_seq(r) for r in record_ids)
+        deadline = time.monotonic() + timeout
+        while True:
+            delivered, oldest, interval = self._delivered_upto(name)
+            if delivered > last:
+                return True
+            if oldest is None:
+                return False  # the log holds none of them: the stream was re-created
+            to_due = oldest / 1000 + interval - time.time()
+            if to_due <= 0:
+                try:
+                    self.flush_due(name)
+                    continue
+                except ResourceNotFoundError:
+                    raise
+                except (LakeboxError, OSError) as err:
+                    self.last_delivery_error = err
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(max(0.01, min(poll, left, to_due if to_due > 0 else poll)))
 
     def _deliver(
         self, cfg: StreamConfig, wal: WriteAheadLog, state: DeliveryState, uid: str
@@ -1149,3 +1280,73 @@ class DeliveryStreams:
         report.delivered = report.records - report.failed - report.dropped
         report.partitions = [p.values for p in partitions]
         return report
+
+
+class DeliveryTicker:
+    """Honours the buffering interval in a long-lived process: a daemon thread that runs
+    ``flush_due`` every ``poll`` seconds until stopped. ``lakebox schedule run --loop``
+    runs one; ``lakebox serve`` is meant to run one the same way (start it with the
+    server, stop it on shutdown). Puts from any process are seen, since the state lives in
+    the streams' logs. A stream whose delivery fails is reported once per distinct error
+    through ``on_error`` and retried on every tick; its records stay buffered."""
+
+    def __init__(
+        self,
+        streams: DeliveryStreams,
+        poll: float = 1.0,
+        on_delivery: Callable[[str, DeliveryReport], None] | None = None,
+        on_error: Callable[[str, Exception], None] | None = None,
+    ) -> None:
+        self.streams = streams
+        self.poll = poll
+        self.on_delivery = on_delivery
+        self.on_error = on_error
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._reported: dict[str, str] = {}
+
+    def tick(self) -> dict[str, DeliveryReport]:
+        """One round: deliver every due buffer now (also usable without the thread)."""
+        errors: dict[str, Exception] = {}
+        reports = self.streams.flush_due(errors=errors)
+        for name, report in reports.items():
+            self._reported.pop(name, None)
+            if self.on_delivery is not None:
+                self.on_delivery(name, report)
+        for name, err in errors.items():
+            if self._reported.get(name) != str(err) and self.on_error is not None:
+                self.on_error(name, err)
+            self._reported[name] = str(err)
+        return reports
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except (LakeboxError, OSError) as err:  # the streams folder itself failed
+                if self._reported.get("") != str(err) and self.on_error is not None:
+                    self.on_error("", err)
+                self._reported[""] = str(err)
+            self._stop.wait(self.poll)
+
+    def start(self) -> DeliveryTicker:
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(
+                target=self._run, name="lakebox-stream-delivery", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop after the delivery in progress, if any (it is never cut short)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> DeliveryTicker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -9,6 +9,7 @@ atomically, with the intent of an in-flight delivery so a crash can be undone.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -144,11 +145,19 @@ class WriteAheadLog:
         new = not path.exists()
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
+            before = os.fstat(fd).st_size
             view = memoryview(bytes(frames))
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
+            try:
+                while view:
+                    written = os.write(fd, view)
+                    view = view[written:]
+                os.fsync(fd)
+            except OSError:
+                # Not acknowledged, so not kept: a retry must not deliver these twice.
+                self._cached = None
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, before)
+                raise
         finally:
             os.close(fd)
         if new:
@@ -164,6 +173,12 @@ class WriteAheadLog:
 
     def pending_bytes(self) -> int:
         return sum(p.stat().st_size for p in self._segment_files())
+
+    def pending_data_bytes(self, state: DeliveryState) -> int:
+        """The buffered records' own bytes (what SizeInMBs measures), without a scan: the
+        segments' size less one frame header per undelivered record."""
+        count = self.next_seq(state) - state.delivered
+        return max(0, self.pending_bytes() - _HEADER.size * count)
 
     def oldest_arrival_ms(self, state: DeliveryState) -> int | None:
         for path in self._segment_files():

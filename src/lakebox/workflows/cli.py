@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +22,10 @@ from rich.table import Table
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.workflows.service import Execution, WorkflowService, utc
+
+if TYPE_CHECKING:
+    from lakebox.ingest.streams import DeliveryReport, DeliveryTicker
+    from lakebox.session import Lake
 
 workflow_app = typer.Typer(
     help="Step Functions-style state machines and executions.", no_args_is_help=True
@@ -483,19 +487,76 @@ def schedule_run(
     loop: Annotated[bool, typer.Option(help="Keep running until interrupted.")] = False,
     poll: Annotated[float, typer.Option(help="Seconds between checks.")] = 30.0,
 ) -> None:
-    """Start every due schedule's execution (once, or in a loop)."""
+    """Start every due schedule's execution and deliver the lake's due stream buffers
+    (once, or in a loop: streams are checked every second, or every --poll if shorter)."""
     service = _service(home, tasks)
     if loop:
         stop = threading.Event()
+        lake, ticker = _stream_ticker(service, min(poll, 1.0))
         try:
             service.run_scheduler(stop, poll)
         except KeyboardInterrupt:
             stop.set()
+        finally:
+            ticker.stop()
+            lake.close()
         return
     firings = _guard(lambda: service.run_due(_parse_time(now)))
-    if not firings:
+    delivered = _deliver_due_streams(service)
+    if not firings and not delivered:
         out.print("nothing due")
     for f in firings:
         where = f.execution_arn or f"not started: {f.error}"
         skipped = f" ({f.skipped} older slot(s) skipped)" if f.skipped else ""
         out.print(f"{f.schedule} @ {f.slot.isoformat()}: {where}{skipped}", highlight=False)
+
+
+def _print_delivery(name: str, report: DeliveryReport) -> None:
+    out.print(
+        f"stream {name}: delivered {report.delivered} of {report.records} records "
+        f"to {len(report.objects)} object(s)"
+        + (f", {report.failed} to the error prefix" if report.failed else ""),
+        highlight=False,
+    )
+
+
+def _print_delivery_error(name: str, err: Exception) -> None:
+    where = f"stream {name}" if name else "streams"
+    err_console.print(
+        f"[bold red]error:[/] {where}: delivery failed: {err}; the records stay buffered "
+        "and are retried",
+        highlight=False,
+        markup=True,
+    )
+
+
+def _lake_config(service: WorkflowService) -> LakeConfig:
+    return service.config or LakeConfig.from_env()
+
+
+def _stream_ticker(service: WorkflowService, poll: float) -> tuple[Lake, DeliveryTicker]:
+    """The delivery ticker of the lake's streams (the buffering interval needs a
+    long-lived process, and the scheduler is one)."""
+    from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
+    from lakebox.session import Lake
+
+    lake = _guard(lambda: Lake(_lake_config(service)))
+    ticker = DeliveryTicker(DeliveryStreams(lake), poll, _print_delivery, _print_delivery_error)
+    return lake, ticker.start()
+
+
+def _deliver_due_streams(service: WorkflowService) -> int:
+    """One round of stream delivery; opens the lake only when it has streams."""
+    config = _lake_config(service)
+    root = config.metadata_dir / "streams"
+    if not root.is_dir() or not any(root.glob("*/stream.json")):
+        return 0
+    from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
+    from lakebox.session import Lake
+
+    lake = _guard(lambda: Lake(config))
+    try:
+        ticker = DeliveryTicker(DeliveryStreams(lake), 0, _print_delivery, _print_delivery_error)
+        return len(ticker.tick())
+    finally:
+        lake.close()

@@ -310,6 +310,40 @@ def parse_expression(text: str) -> ScheduleExpression:
     )
 
 
+#: how far in the past a recurring schedule's StartDate may lie (EventBridge Scheduler)
+START_DATE_GRACE = timedelta(minutes=5)
+
+
+def check_window(
+    expression: str, start: datetime | None, end: datetime | None, now: datetime
+) -> None:
+    """EventBridge Scheduler's ValidationExceptions for StartDate / EndDate: the start must
+    come before the end, and a recurring schedule's start may not lie more than 5 minutes
+    in the past. A one-time ``at()`` schedule ignores both dates (as AWS does), so only
+    their order is checked."""
+    if start is not None and end is not None and start >= end:
+        raise InvalidScheduleError(
+            "The StartDate you specify must come before the EndDate. "
+            f"(StartDate {start.isoformat()}, EndDate {end.isoformat()})"
+        )
+    recurring = not isinstance(parse_expression(expression), AtExpression)
+    if start is not None and recurring and start < now - START_DATE_GRACE:
+        raise InvalidScheduleError(
+            "The StartDate you specify cannot be earlier than 5 minutes ago. "
+            f"(StartDate {start.isoformat()}, now {now.isoformat()}); leave it out to "
+            "start now"
+        )
+
+
+def window(
+    expression: ScheduleExpression, start: datetime | None, end: datetime | None
+) -> tuple[datetime | None, datetime | None]:
+    """The StartDate / EndDate that apply: none for a one-time schedule, as in AWS."""
+    if isinstance(expression, AtExpression):
+        return None, None
+    return start, end
+
+
 def next_fire(
     expression: ScheduleExpression, after: datetime, tz: ZoneInfo, anchor: datetime
 ) -> datetime | None:

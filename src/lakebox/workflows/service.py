@@ -825,12 +825,13 @@ class WorkflowService:
         schedule_name(name)
         sched.parse_expression(expression)
         sched.zone(timezone)
-        machine = self._resolve_machine(target)
-        if flexible_window_minutes is not None and not 1 <= flexible_window_minutes <= 1440:
-            raise InvalidRequestError("flexible_window_minutes must be between 1 and 1440")
         for label, value in (("start_date", start_date), ("end_date", end_date)):
             if value is not None and value.tzinfo is None:
                 raise InvalidRequestError(f"{label} must be timezone-aware")
+        sched.check_window(expression, start_date, end_date, self.clock.now())
+        machine = self._resolve_machine(target)
+        if flexible_window_minutes is not None and not 1 <= flexible_window_minutes <= 1440:
+            raise InvalidRequestError("flexible_window_minutes must be between 1 and 1440")
         row = ScheduleRow(
             name,
             expression.strip(),
@@ -896,13 +897,14 @@ class WorkflowService:
     ) -> list[datetime]:
         s = self.get_schedule(name)
         expr = sched.parse_expression(s.expression)
-        anchor = s.start_date or s.creation_date
+        start_date, end_date = sched.window(expr, s.start_date, s.end_date)
+        anchor = start_date or s.creation_date
         just_before = timedelta(microseconds=1)
         start = after or max(
             self.clock.now() - just_before, s.last_fired_slot or anchor - just_before
         )
         times = sched.fire_times(expr, start, count, sched.zone(s.timezone), anchor)
-        return [t for t in times if s.end_date is None or t <= s.end_date]
+        return [t for t in times if end_date is None or t <= end_date]
 
     def run_due(self, now: datetime | None = None, *, wait: bool = True) -> list[Firing]:
         """Fire every schedule with a slot due at ``now``.
@@ -929,18 +931,19 @@ class WorkflowService:
     def _run_schedule(self, row: ScheduleRow, now: datetime, wait: bool) -> Firing | None:
         expr = sched.parse_expression(row.expression)
         tz = sched.zone(row.timezone)
-        anchor = row.start_date or row.creation_date
+        start_date, end_date = sched.window(expr, row.start_date, row.end_date)
+        anchor = start_date or row.creation_date
         window = DEFAULT_MISSED_WINDOW
         if row.flexible_window_minutes:
             window = max(window, timedelta(minutes=row.flexible_window_minutes))
         floor = row.last_fired_slot or (anchor - timedelta(microseconds=1))
-        if row.start_date is not None:
-            floor = max(floor, row.start_date - timedelta(microseconds=1))
+        if start_date is not None:
+            floor = max(floor, start_date - timedelta(microseconds=1))
         due: list[datetime] = []
         cursor = floor
         while True:
             nxt = sched.next_fire(expr, cursor, tz, anchor)
-            if nxt is None or nxt > now or (row.end_date is not None and nxt > row.end_date):
+            if nxt is None or nxt > now or (end_date is not None and nxt > end_date):
                 break
             due.append(nxt)
             cursor = nxt
