@@ -191,7 +191,7 @@ class QueryService:
         if reuse_minutes and self._reuse(qe, session, reuse_minutes):
             return
         with contextlib.ExitStack() as stack:
-            if control.cutoff_bytes is not None:
+            if control.progress:  # a cutoff, or a client showing progress
                 control.read_log = stack.enter_context(self.lake.engine.logged_reads())
             finished = threading.Event()
             monitor = threading.Thread(target=self._watch, args=(control, finished), daemon=True)
