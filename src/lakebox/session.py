@@ -5,6 +5,7 @@ thin shells over ``Lake`` and ``Session``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -89,9 +90,10 @@ class ExecutionControl:
     Every engine statement that reads lake files runs inside ``reading``: the planned scan
     (its bytes add up) and planning passes over files the query reads anyway (a compacted
     copy's build, a JSON key scan: counted once, as far as the furthest pass got). While
-    one runs, the watcher's ``check_progress`` takes the engine's progress x those bytes as
-    the bytes read so far and interrupts the engine once they pass the cutoff; when it
-    ends, the engine's profile says what it really read."""
+    one runs, the watcher's ``check_progress`` takes as the bytes read so far the larger of
+    the engine's progress x those bytes and, for the planned scan, what DuckDB's file-read
+    log shows consumed (``_logged_read``), and interrupts the engine once they pass the
+    cutoff; when a statement ends, the engine's profile says what it really read."""
 
     def __init__(
         self,
@@ -118,16 +120,16 @@ class ExecutionControl:
         self._phase = 0
         self._phase_main = False
         self._rewritten = False
-        #: a connection reading DuckDB's file-read log (``DuckDBEngine.logged_reads``):
-        #: columnar files are counted by the bytes the engine read from them
+        #: a connection reading DuckDB's file-read log (``DuckDBEngine.logged_reads``)
         self.read_log: duckdb.DuckDBPyConnection | None = None
         self._con_id: int | None = None
         self._columnar: frozenset[str] = frozenset()
         self._sizes: dict[str, int] = {}
+        self._copies: dict[str, int] = {}
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
 
-    def attach(self, con: duckdb.DuckDBPyConnection, stats: ScanStats | None = None) -> None:
+    def attach(self, con: duckdb.DuckDBPyConnection) -> None:
         """Watch ``con`` from now on (before planning: planning passes read lake files)."""
         with self._lock:
             self._con = con
@@ -143,15 +145,19 @@ class ExecutionControl:
                 self._con_id = int(found[0][0])
             if self.stop_reason:
                 con.interrupt()
-        if stats is not None:
-            self.planned(stats)
 
-    def planned(self, stats: ScanStats) -> None:
-        """The plan is made: its scan reads ``stats.bytes`` of lake files."""
+    def planned(self, stats: ScanStats, cache_files: list[str] | tuple[str, ...] = ()) -> None:
+        """The plan is made: its scan reads ``stats.bytes`` of lake files, some of them
+        through the Parquet copies among ``cache_files`` (compacted or decoded copies)."""
         self.planned_bytes = stats.bytes
         self._rewritten = bool(stats.rewritten)
         self._columnar = frozenset(stats.columnar)
         self._sizes = {f.engine_path: f.size for f in stats.data_files}
+        self._copies = {}
+        for path in cache_files:
+            if path.endswith(".parquet"):
+                with contextlib.suppress(OSError):
+                    self._copies[path] = os.path.getsize(path)
 
     def detach(self) -> None:
         with self._lock:
@@ -235,7 +241,7 @@ class ExecutionControl:
         (read through; a row-format reader reads a whole buffer ahead, so an open file's
         reads say little about how far it got)."""
         log = self.read_log
-        if log is None or self._con_id is None or not self._sizes:
+        if log is None or self._con_id is None or not (self._sizes or self._copies):
             return 0
         try:
             rows = log.execute(
@@ -246,13 +252,19 @@ class ExecutionControl:
             ).fetchall()
         except duckdb.Error:
             return 0
-        total = 0
+        total = copied = 0
         for path, closed, nbytes in rows:
             if path in self._columnar:
                 total += int(nbytes or 0)
+            elif path in self._copies:
+                copied += int(nbytes or 0)
             elif closed and path in self._sizes:
                 total += self._sizes[path]
-        return total
+        if copied:
+            # a copy stands for the original files: the share of it read, of their bytes
+            share = min(copied / max(sum(self._copies.values()), 1), 1.0)
+            total += int(share * self.planned_bytes)
+        return min(total, self.planned_bytes)
 
     def scanned(self) -> int:
         """Bytes read so far, measured or estimated."""
@@ -497,7 +509,7 @@ class Session:
                     raise control.stop_error() from err
                 raise
             if control is not None:
-                control.planned(plan.stats)
+                control.planned(plan.stats, ctx.cache_files)
                 control.check_stop()
             sql = with_views(plan.sql, plan.views)
             try:
@@ -571,7 +583,8 @@ class Session:
             for name, obj in plan.objects:
                 ctx.register_as(name, obj)
             if control is not None:
-                control.attach(con, stats)
+                control.attach(con)
+                control.planned(stats, plan.cache_files)
                 control.check_stop()
             try:
                 with reading(control):
