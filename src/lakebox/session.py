@@ -192,12 +192,6 @@ class ExecutionControl:
             self.stop(self.limit_message())
         self.check_stop()
 
-    def record(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Add what the statement just run on ``con`` read (for a scan not run inside
-        ``reading``: the profiler only keeps the last statement)."""
-        if self.measure:
-            self.bytes_read += _bytes_read(con)
-
     def stop(self, reason: str) -> None:
         """Interrupt the engine work (from any thread)."""
         with self._lock:
