@@ -152,13 +152,15 @@ def sql(
             raise typer.Exit(2) from None
     else:
         text = query or ""
+    from lakebox.query.progress import run_with_progress
     from lakebox.sql.split import split_statements
 
     service = _service(home)
+    run = partial(run_with_progress, service, console=err_console)  # a live line on a TTY
     statements = _guard(lambda: split_statements(text))
     current = database
     for st in statements:
-        qe, result = _guard(partial(service.run, st.text, current, workgroup, output_location))
+        qe, result = _guard(partial(run, st.text, current, workgroup, output_location))
         if qe.state != "SUCCEEDED":
             where = f"statement starting at line {st.line}: " if file is not None else ""
             err_console.print(

@@ -5,6 +5,7 @@ thin shells over ``Lake`` and ``Session``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -84,43 +85,112 @@ DEFAULT_OUTPUT_LOCATION = "s3://lakebox-query-results/"
 
 class ExecutionControl:
     """Lets the query service watch and stop a running statement: cancel it, enforce a
-    data-scanned cutoff while it runs, and measure the bytes the engine really read."""
+    data-scanned cutoff while it runs, and measure the bytes the engine really read.
 
-    def __init__(self, cutoff_bytes: int | None = None, measure: bool = False) -> None:
+    Every engine statement that reads lake files runs inside ``reading``: the planned scan
+    (its bytes add up) and planning passes over files the query reads anyway (a compacted
+    copy's build, a JSON key scan: counted once, as far as the furthest pass got). While
+    one runs, the watcher's ``check_progress`` takes as the bytes read so far the larger of
+    the engine's progress x those bytes and, for the planned scan, what DuckDB's file-read
+    log shows consumed (``_logged_read``), and interrupts the engine once they pass the
+    cutoff; when a statement ends, the engine's profile says what it really read."""
+
+    def __init__(
+        self,
+        cutoff_bytes: int | None = None,
+        measure: bool = False,
+        progress: bool = False,
+        workgroup: str = "primary",
+    ) -> None:
         self.cutoff_bytes = cutoff_bytes
         self.measure = measure
+        self.workgroup = workgroup
+        #: ask the engine for progress (a cutoff needs it; the CLI shows it)
+        self.progress = progress or cutoff_bytes is not None
         self.stop_reason: str | None = None
+        #: measured bytes of the planned scans that finished
         self.bytes_read = 0
         self.planned_bytes = 0
+        #: bytes read so far as far as the engine's progress tells (passes and scans)
         self.estimate = 0.0
+        #: the running statement's progress in percent (-1: none or unknown)
+        self.percent = -1.0
+        #: the cutoff was found crossed only once the engine had finished
+        self.finished_over = False
+        self._phase = 0
+        self._phase_main = False
+        self._rewritten = False
+        #: a connection reading DuckDB's file-read log (``DuckDBEngine.logged_reads``)
+        self.read_log: duckdb.DuckDBPyConnection | None = None
+        self._con_id: int | None = None
+        self._columnar: frozenset[str] = frozenset()
+        self._sizes: dict[str, int] = {}
+        self._copies: dict[str, int] = {}
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
 
-    def attach(self, con: duckdb.DuckDBPyConnection, stats: ScanStats) -> None:
+    def attach(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Watch ``con`` from now on (before planning: planning passes read lake files)."""
         with self._lock:
             self._con = con
-            self.planned_bytes = stats.bytes
+            self._phase = 0
             if self.measure:
                 con.execute("SET enable_profiling = 'no_output'")
                 con.execute("SET profiling_coverage = 'ALL'")
-            if self.cutoff_bytes is not None:
+            if self.progress:
                 con.execute("SET enable_progress_bar = true")
                 con.execute("SET enable_progress_bar_print = false")
+            if self.read_log is not None:
+                found = con.execute("SELECT current_connection_id()").fetchall()
+                self._con_id = int(found[0][0])
             if self.stop_reason:
                 con.interrupt()
 
+    def planned(self, stats: ScanStats, cache_files: list[str] | tuple[str, ...] = ()) -> None:
+        """The plan is made: its scan reads ``stats.bytes`` of lake files, some of them
+        through the Parquet copies among ``cache_files`` (compacted or decoded copies)."""
+        self.planned_bytes = stats.bytes
+        self._rewritten = bool(stats.rewritten)
+        self._columnar = frozenset(stats.columnar)
+        self._sizes = {f.engine_path: f.size for f in stats.data_files}
+        self._copies = {}
+        for path in cache_files:
+            if path.endswith(".parquet"):
+                with contextlib.suppress(OSError):
+                    self._copies[path] = os.path.getsize(path)
+
     def detach(self) -> None:
         with self._lock:
-            con, self._con = self._con, None
-        if con is not None and self.measure and self.stop_reason is not None:
-            # an interrupted statement leaves no profile: count what progress says it read
-            self.bytes_read = max(self.bytes_read, int(self.estimate))
+            self._con = None
+            self._phase = 0
 
-    def record(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Add what the statement just run on ``con`` read (call after each statement that
-        scans lake data: the profiler only keeps the last one)."""
-        if self.measure:
-            self.bytes_read += _bytes_read(con)
+    @contextmanager
+    def reading(self, nbytes: int | None = None) -> Iterator[None]:
+        """Run one engine statement that reads lake files: ``nbytes`` of them for a planning
+        pass, the planned scan when None."""
+        main = nbytes is None
+        size = self.planned_bytes if main else int(nbytes or 0)
+        self.check_stop()
+        with self._lock:
+            self._phase, self._phase_main = size, main
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._phase = 0
+                con = self._con
+        got = _bytes_read(con) if self.measure and con is not None else 0
+        if main:
+            if self._rewritten:
+                # a compacted copy stands for the original files: they count, not the copy
+                got = max(got, size)
+            self.bytes_read += got
+        else:
+            self.estimate = max(self.estimate, got)
+        if self._over() and not self.stop_reason:
+            self.finished_over = True  # over before the watcher could stop it
+            self.stop(self.limit_message())
+        self.check_stop()
 
     def stop(self, reason: str) -> None:
         """Interrupt the engine work (from any thread)."""
@@ -138,26 +208,95 @@ class ExecutionControl:
                 self._con.interrupt()
 
     def check_progress(self) -> float | None:
-        """Estimated bytes scanned so far (progress x planned bytes), stopping the query
-        when it crosses the cutoff. None when nothing is running."""
+        """Bytes read so far (progress x the running statement's bytes, plus finished
+        scans), stopping the query when they cross the cutoff. None when nothing runs."""
         with self._lock:
             con = self._con
             if con is None:
                 return None
-            progress = con.query_progress()
-        if progress < 0:
-            return 0.0
-        estimate = self.planned_bytes * min(progress, 100.0) / 100.0
-        self.estimate = max(self.estimate, estimate)
-        if self.cutoff_bytes is not None and estimate > self.cutoff_bytes:
-            self.stop(
-                f"Query exhausted the data scanned limit of {self.cutoff_bytes} bytes "
-                "(BytesScannedCutoffPerQuery)"
-            )
-        return estimate
+            progress = con.query_progress() if self.progress else -1.0
+            phase, main = self._phase, self._phase_main
+        self.percent = progress if phase else -1.0
+        if phase:
+            live = phase * min(progress, 100.0) / 100.0 if progress > 0 else 0.0
+            if main:
+                # DuckDB's progress moves per finished file or task: what its file-read
+                # log shows consumed is often further along
+                live = max(live, self._logged_read()) + self.bytes_read
+            self.estimate = max(self.estimate, live)
+        if self._over():
+            self.stop(self.limit_message())
+        return self.scanned()
+
+    def _logged_read(self) -> int:
+        """Bytes of the plan's files the engine has consumed so far, from DuckDB's file-read
+        log for this connection: a columnar file by the bytes read from it (column chunks
+        as row groups are read), any other file by its size once the engine closed it
+        (read through; a row-format reader reads a whole buffer ahead, so an open file's
+        reads say little about how far it got)."""
+        log = self.read_log
+        if log is None or self._con_id is None or not (self._sizes or self._copies):
+            return 0
+        try:
+            rows = log.execute(
+                "SELECT message::JSON->>'path', bool_or(message::JSON->>'op' = 'CLOSE'),"
+                " sum(TRY_CAST(message::JSON->>'bytes' AS BIGINT))"
+                " FROM duckdb_logs WHERE type = 'FileSystem' AND connection_id = ? GROUP BY ALL",
+                [self._con_id],
+            ).fetchall()
+        except duckdb.Error:
+            return 0
+        total = copied = 0
+        for path, closed, nbytes in rows:
+            if path in self._columnar:
+                total += int(nbytes or 0)
+            elif path in self._copies:
+                copied += int(nbytes or 0)
+            elif closed and path in self._sizes:
+                total += self._sizes[path]
+        if copied:
+            # a copy stands for the original files: the share of it read, of their bytes
+            share = min(copied / max(sum(self._copies.values()), 1), 1.0)
+            total += int(share * self.planned_bytes)
+        return min(total, self.planned_bytes)
+
+    def scanned(self) -> int:
+        """Bytes read so far, measured or estimated."""
+        return max(self.bytes_read, int(self.estimate))
+
+    def scanned_at_stop(self) -> int:
+        """DataScannedInBytes of a stopped query: what it read before the engine stopped.
+        One that crossed the cutoff only after the engine had finished (a read faster than
+        the watcher's poll, typically from a compacted copy) is billed the cutoff, as Athena
+        bills a query its cutoff stops."""
+        if self.finished_over and self.cutoff_bytes is not None:
+            return self.cutoff_bytes
+        return self.scanned()
+
+    def _over(self) -> bool:
+        return self.cutoff_bytes is not None and self.scanned() > self.cutoff_bytes
+
+    def limit_message(self) -> str:
+        """Athena's reason for a query its workgroup's cutoff stopped, and what to do."""
+        cutoff = self.cutoff_bytes or 0
+        return (
+            f"Bytes scanned limit was exceeded: the query read more than {cutoff} bytes, the "
+            f"BytesScannedCutoffPerQuery of workgroup {self.workgroup}; filter on partition "
+            "columns or read fewer columns, or raise the limit (lakebox workgroup update "
+            f"{self.workgroup} --bytes-scanned-cutoff N)"
+        )
+
+    def check_stop(self) -> None:
+        if self.stop_reason:
+            raise self.stop_error()
 
     def stop_error(self) -> LakeboxError:
         return QueryStoppedError(self.stop_reason or "Query was cancelled")
+
+
+def reading(control: ExecutionControl | None) -> AbstractContextManager[None]:
+    """``control.reading()`` for the planned scan, or nothing when there is no control."""
+    return control.reading() if control is not None else nullcontext()
 
 
 class QueryStoppedError(LakeboxError):
@@ -348,18 +487,24 @@ class Session:
 
         context = context or StatementContext()
         con = self.lake.engine.cursor()
-        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir)
         control = context.control
+        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir, meter=control)
         try:
+            if control is not None:
+                control.attach(con)  # planning may read lake files (copies, key scans)
             names = result_column_names(tree)
             keep = cache_key is not None and plancache.enabled()
             generation = self.lake.catalog.generation() if keep else None
             planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
-            plan = planner.plan(tree, self.database, cache_key)
+            try:
+                plan = planner.plan(tree, self.database, cache_key)
+            except Exception as err:
+                if control is not None and control.stop_reason:
+                    raise control.stop_error() from err
+                raise
             if control is not None:
-                control.attach(con, plan.stats)
-                if control.stop_reason:
-                    raise control.stop_error()
+                control.planned(plan.stats, ctx.cache_files)
+                control.check_stop()
             sql = with_views(plan.sql, plan.views)
             try:
                 yield PlannedQuery(con, sql, plan.stats, names, ctx, plan, generation)
@@ -386,9 +531,8 @@ class Session:
         text: str | None = None,
     ) -> Result:
         with self.planned(tree, context, cache_key=text) as q:
-            table = _fetch(q.con, q.sql) if q.sql else pa.table({})
-            if context is not None and context.control is not None:
-                context.control.record(q.con)
+            with reading(context.control if context is not None else None):
+                table = _fetch(q.con, q.sql) if q.sql else pa.table({})
             if text is not None:
                 self._keep_plan(text, q)
             if q.names is not None and len(q.names) == table.num_columns:
@@ -426,25 +570,24 @@ class Session:
         if plan is None:
             return None
         con = self.lake.engine.cursor()
-        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir)
         control = context.control
+        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir, meter=control)
         stats = plan.stats.copy()
         try:
             for name, obj in plan.objects:
                 ctx.register_as(name, obj)
             if control is not None:
-                control.attach(con, stats)
-                if control.stop_reason:
-                    raise control.stop_error()
+                control.attach(con)
+                control.planned(stats, plan.cache_files)
+                control.check_stop()
             try:
-                table = _fetch(con, plan.sql)
+                with reading(control):
+                    table = _fetch(con, plan.sql)
             except duckdb.Error as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
                 plans.discard(key)  # e.g. a cache file removed after the check: plan again
                 return None
-            if control is not None:
-                control.record(con)
             if plan.names is not None and len(plan.names) == table.num_columns:
                 table = table.rename_columns(plan.names)
             return Result(table, kind="DML", stats=stats)

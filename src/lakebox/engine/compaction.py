@@ -39,6 +39,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
+from lakebox.errors import LakeboxError
 from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
 from lakebox.sql.plancache import PLAN_SETTINGS
 from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
@@ -111,7 +112,7 @@ def _table_setting(table: Table) -> str | None:
 
 def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFiles]) -> str | None:
     """The planner's scan of ``table`` with worthwhile partitions read from compacted
-    copies (built first when missing or stale); None when no partition qualifies."""
+    copies (built first when missing or stale); None when no partition is read from one."""
     policy = Policy.from_env()
     if policy.mode == "off" or not partitions:
         return None
@@ -121,19 +122,26 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
         return None
     planner = _scan_planner(ctx)
     parts: list[str] = []
+    budget = ctx.scan_budget
+    used = False
     for part, want in zip(partitions, wanted, strict=True):
         if not part.files:
             continue
         copy = _current_copy(ctx, table, part) if want else None
         if copy is None:
+            if budget is not None and part.total_size > budget:
+                # a build reads the whole partition: past a scan cutoff it could only be
+                # stopped half-way, while the query itself may need less (a LIMIT)
+                want = False
             # the reader's scan is planned only when it is needed: for JSON it reads a key
             # index entry per file, for Parquet it lists every path
             original = planner.scan_sql(table, [part])
             if want:
                 copy = _build_copy(ctx, table, part, original, policy)
+        used = used or copy is not None
         parts.append(copy if copy is not None else original)
-    if not parts:
-        return None
+    if not parts or not used:
+        return None  # the files themselves, as the planner reads them (and counts them)
     if len(parts) == 1:
         return parts[0]
     return "\nUNION ALL BY NAME\n".join(f"SELECT * FROM ({p})" for p in parts)
@@ -213,7 +221,7 @@ def _build_copy(
         columns = _load_meta(meta, trusted_only=True) if data.exists() else None
         if columns is None:
             newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
-            columns = _build(ctx, original, slot, data, meta, newest)
+            columns = _build(ctx, original, slot, data, meta, newest, part.total_size)
             if columns is None:
                 return None
             _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
@@ -250,26 +258,35 @@ def _load_meta(path: Path, trusted_only: bool = False) -> list[tuple[str, str, b
 
 
 def _build(
-    ctx: ReadContext, original: str, slot: Path, data: Path, meta: Path, newest: float
+    ctx: ReadContext,
+    original: str,
+    slot: Path,
+    data: Path,
+    meta: Path,
+    newest: float,
+    size: int,
 ) -> list[tuple[str, str, bool]] | None:
     """Write the copy; None (read the files themselves) when the scan fails, so the query
     reports the reader's own error, naming file and line. ``newest`` is the latest
-    modification or change time among the files."""
+    modification or change time among the files, ``size`` their bytes (the build reads them
+    for the query: a scan cutoff counts and can stop it)."""
     started = time.time()
     slot.mkdir(parents=True, exist_ok=True)
     tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
     try:
         rel = ctx.con.sql(original)  # bound once: its types are what the scan yields
         want = [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
-        rel.to_parquet(str(tmp), compression="snappy")
+        with ctx.reading(size):
+            rel.to_parquet(str(tmp), compression="snappy")
         got = {
             str(r[0]): str(r[1])
             for r in ctx.con.sql(
                 f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(tmp))})"
             ).fetchall()
         }
-    except duckdb.Error:
+    except (duckdb.Error, LakeboxError):
         tmp.unlink(missing_ok=True)
+        ctx.check_stop()  # a cancelled build stops the query, not just the copy
         return None
     columns = [(name, typ, got.get(name) != typ) for name, typ in want]
     meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import duckdb
 
@@ -25,6 +27,8 @@ class DuckDBEngine:
         self.storage = storage
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        self._log_lock = threading.Lock()
+        self._log_users = 0
         self.threads = threads or int(os.environ.get("LAKEBOX_THREADS", "0") or 0) or None
         self.memory_limit = memory_limit or os.environ.get("LAKEBOX_MEMORY_LIMIT")
         #: how ``s3://`` is read: "httpfs" or "fsspec" (set when the engine starts)
@@ -82,6 +86,27 @@ class DuckDBEngine:
             opts.append("PROVIDER credential_chain")
         con.execute(f"CREATE OR REPLACE SECRET lakebox_s3 ({', '.join(opts)})")
         return True
+
+    @contextmanager
+    def logged_reads(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """Log every file read (DuckDB's FileSystem log) while the block runs and yield a
+        connection that reads the log: a scan cutoff counts columnar bytes as the engine
+        reads them. The log is switched off and cleared once no block needs it."""
+        base = self.base
+        with self._log_lock:
+            if self._log_users == 0:
+                base.execute("CALL enable_logging('FileSystem')")
+            self._log_users += 1
+        reader = base.cursor()
+        try:
+            yield reader
+        finally:
+            reader.close()
+            with self._log_lock:
+                self._log_users -= 1
+                if self._log_users == 0:
+                    base.execute("CALL disable_logging()")
+                    base.execute("CALL truncate_duckdb_logs()")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A private connection (its temporary views and registrations are its own); it

@@ -12,9 +12,10 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import duckdb
 
@@ -58,6 +59,17 @@ class ReadRequest:
         return self.table.parameters
 
 
+class ScanMeter(Protocol):
+    """What watches a query's reads (``lakebox.session.ExecutionControl``): planning passes
+    over lake files run inside ``reading`` so a scan cutoff counts and stops them too."""
+
+    cutoff_bytes: int | None
+
+    def reading(self, nbytes: int | None = None) -> AbstractContextManager[None]: ...
+
+    def check_stop(self) -> None: ...
+
+
 @dataclass
 class ReadContext:
     """What a reader may use: storage, the query's DuckDB connection and a cache folder.
@@ -72,6 +84,24 @@ class ReadContext:
     #: compacted copies): a cached plan is reusable only while they exist
     cache_files: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
+    #: the query's scan meter, when something watches it (a workgroup cutoff, progress)
+    meter: ScanMeter | None = None
+
+    def reading(self, nbytes: int) -> AbstractContextManager[None]:
+        """Wrap an engine statement that reads ``nbytes`` of the query's lake files while
+        planning (they count towards data scanned once, and a cutoff may stop it)."""
+        return self.meter.reading(nbytes) if self.meter is not None else nullcontext()
+
+    def check_stop(self) -> None:
+        """Raise the query's stop error when it was cancelled (call where an engine error
+        would otherwise be turned into another message or a fallback)."""
+        if self.meter is not None:
+            self.meter.check_stop()
+
+    @property
+    def scan_budget(self) -> int | None:
+        """The query's data-scanned cutoff in bytes, or None."""
+        return self.meter.cutoff_bytes if self.meter is not None else None
 
     def register(self, obj: Any, hint: str = "scan") -> str:
         """Register an Arrow table / reader (or anything DuckDB scans) under a fresh name."""

@@ -174,8 +174,10 @@ class JsonReader(FormatReader):
             "GROUP BY ALL"
         )
         try:
-            rows = ctx.con.sql(query).fetchall()
+            with ctx.reading(sum(f.size for f in by_path.values())):
+                rows = ctx.con.sql(query).fetchall()
         except duckdb.Error as err:
+            ctx.check_stop()  # cancelled (or over a scan cutoff), not bad data
             m = _FILE_IN_ERROR.search(str(err))
             f = by_path.get(m.group("file")) if m else None
             if f is not None:

@@ -51,6 +51,8 @@ from lakebox.session import (
 
 DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))
 POLL_SECONDS = 0.02
+#: how often a running statement's progress is read (a scan cutoff acts on it)
+WATCH_SECONDS = 0.01
 
 
 class QueryService:
@@ -100,8 +102,10 @@ class QueryService:
         output_location: str | None = None,
         client_request_token: str | None = None,
         result_reuse_max_age_minutes: int | None = None,
+        progress: bool = False,
     ) -> str:
-        """Queue a statement and return its QueryExecutionId at once."""
+        """Queue a statement and return its QueryExecutionId at once. With ``progress``
+        the engine reports how far it is (``progress()``), for a client that shows it."""
         qe = self._new_execution(query, database, workgroup, output_location, client_request_token)
         stored = self.store.insert(qe)
         if stored.query_execution_id != qe.query_execution_id:
@@ -114,6 +118,8 @@ class QueryService:
         control = ExecutionControl(
             cutoff_bytes=self.store.get_workgroup(qe.workgroup).bytes_scanned_cutoff_per_query,
             measure=True,
+            progress=progress,
+            workgroup=qe.workgroup,
         )
         with self._lock:
             self._controls[qe.query_execution_id] = control
@@ -186,24 +192,27 @@ class QueryService:
         context = StatementContext(qe.query_execution_id, base, qe.workgroup, control)
         if reuse_minutes and self._reuse(qe, session, reuse_minutes):
             return
-        finished = threading.Event()
-        monitor = threading.Thread(target=self._watch, args=(control, finished), daemon=True)
-        monitor.start()
-        engine_start = time.perf_counter()
-        try:
-            result = session.sql(qe.query, context)
-        finally:
-            qe.engine_execution_ms = int((time.perf_counter() - engine_start) * 1000)
-            finished.set()
-            monitor.join()
+        with contextlib.ExitStack() as stack:
+            if control.progress:  # a cutoff, or a client showing progress
+                control.read_log = stack.enter_context(self.lake.engine.logged_reads())
+            finished = threading.Event()
+            monitor = threading.Thread(target=self._watch, args=(control, finished), daemon=True)
+            monitor.start()
+            engine_start = time.perf_counter()
+            try:
+                result = session.sql(qe.query, context)
+            finally:
+                qe.engine_execution_ms = int((time.perf_counter() - engine_start) * 1000)
+                finished.set()
+                monitor.join()  # before the log reader closes: the watcher uses it
+                control.read_log = None
         qe.statement_type = result.kind
         qe.data_scanned_bytes = 0 if result.kind != "DML" else data_scanned(result, control)
         cutoff = control.cutoff_bytes
         if cutoff is not None and qe.data_scanned_bytes > cutoff:
-            raise QueryStoppedError(
-                f"Query exhausted the data scanned limit of {cutoff} bytes "
-                "(BytesScannedCutoffPerQuery)"
-            )
+            # the scans stop themselves; this is the last line of defence
+            control.finished_over = True
+            raise QueryStoppedError(control.limit_message())
         qe.output_location = results.result_uri(base, qe.query_execution_id, result.kind)
         results.write_results(self.lake.storage, qe.output_location, result.table, result.kind)
         qe.rows = result.rowcount
@@ -216,7 +225,7 @@ class QueryService:
     def _watch(self, control: ExecutionControl, finished: threading.Event) -> None:
         """Poll engine progress so a scan cutoff stops the query while it runs, and repeat
         a stop until the statement has ended."""
-        while not finished.wait(POLL_SECONDS):
+        while not finished.wait(WATCH_SECONDS):
             if control.stop_reason:
                 control.interrupt_again()
             else:
@@ -236,7 +245,7 @@ class QueryService:
         qe.completion_time = time.time()
         qe.total_ms = int((qe.completion_time - qe.submission_time) * 1000)
         if state == CANCELLED and qe.statement_type == "DML":
-            qe.data_scanned_bytes = max(qe.data_scanned_bytes, control.bytes_read)
+            qe.data_scanned_bytes = control.scanned_at_stop()
         self.store.save(qe)
 
     @contextlib.contextmanager
@@ -338,6 +347,15 @@ class QueryService:
             self.lake.storage, qe.output_location, qe.statement_type, next_token, max_results
         )
         return page
+
+    def progress(self, query_id: str) -> tuple[float, int] | None:
+        """How far a running execution is: the engine's percent for the statement it runs
+        (-1 when unknown) and the bytes it read so far; None when it is not running here."""
+        with self._lock:
+            control = self._controls.get(query_id)
+        if control is None:
+            return None
+        return control.percent, control.scanned()
 
     def result(self, query_id: str) -> Result | None:
         """The in-memory Result of a query this service ran (None after a restart)."""

@@ -503,9 +503,12 @@ class _Writer:
             raise self.control.stop_error()
 
     def materialise(self, select_sql: str) -> int:
-        _exec(self.con, f"CREATE TEMP TABLE {self.tmp} AS {select_sql}")
-        if self.control is not None:
-            self.control.record(self.con)
+        from lakebox.session import reading
+
+        # the one statement that reads the lake: a scan cutoff counts it and may stop it,
+        # before anything is written
+        with reading(self.control):
+            _exec(self.con, f"CREATE TEMP TABLE {self.tmp} AS {select_sql}")
         self.check_stop()
         return int(_exec(self.con, f"SELECT count(*) FROM {self.tmp}")[0][0])
 

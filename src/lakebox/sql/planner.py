@@ -55,6 +55,9 @@ class ScanStats:
     data_files: list[DataFile] = field(default_factory=list, repr=False)
     #: tables whose scan a SCAN_REWRITER served (e.g. from a compacted copy)
     rewritten: list[str] = field(default_factory=list)
+    #: engine paths of columnar files (Parquet, ORC) read as they are: their bytes are
+    #: counted from the engine's file reads while it runs (its progress is per file)
+    columnar: list[str] = field(default_factory=list)
 
     def add(self, table: str, files: list[DataFile], partitions: int, size: int) -> None:
         self.tables.append(table)
@@ -74,6 +77,7 @@ class ScanStats:
             list(self.file_uris),
             list(self.data_files),
             list(self.rewritten),
+            list(self.columnar),
         )
 
 
@@ -344,6 +348,8 @@ class Planner:
             if sql is not None:
                 self.stats.rewritten.append(table.qualified_name)
                 break
+        if sql is None and reader_for(table).name in ("parquet", "orc"):
+            self.stats.columnar.extend(f.engine_path for f in files_all)
         self.views.append((name, sql if sql is not None else self.scan_sql(table, partitions)))
         self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}
         return name
