@@ -82,3 +82,9 @@ class StorageError(LakeboxError):
 
 class ConfigError(LakeboxError):
     code = "ConfigurationException"
+
+
+class LakeNotFoundError(ConfigError):
+    """The lake home has no lake, and the command may not create one."""
+
+    code = "LakeNotFound"

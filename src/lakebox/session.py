@@ -224,10 +224,12 @@ class Lake:
     """One lake: configuration, storage, catalog and engine. Thread-safe; open sessions
     with ``session()`` (or ``lakebox.connect``)."""
 
-    def __init__(self, config: LakeConfig, catalog: CatalogStore | None = None) -> None:
+    def __init__(
+        self, config: LakeConfig, catalog: CatalogStore | None = None, *, create: bool = True
+    ) -> None:
         self.config = config
+        config.open_home(create=create)
         self.storage = Storage(config)
-        config.metadata_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
         self.engine = DuckDBEngine(self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
@@ -549,9 +551,11 @@ def connect(
     storage: str | None = None,
     s3_endpoint: str | None = None,
     region: str | None = None,
+    create: bool = True,
 ) -> Session:
-    """Open (creating if needed) the lake at ``home`` (default ``$LAKEBOX_HOME`` or
-    ``./.lakebox``) and return a session whose current database is ``database``."""
+    """Open the lake at ``home`` (default ``$LAKEBOX_HOME`` or ``./.lakebox``) and return a
+    session whose current database is ``database``. The lake is created if needed unless
+    ``create`` is false (then a missing lake raises ``LakeNotFoundError``)."""
     s3 = S3Settings.from_env()
     if s3_endpoint or region:
         s3 = S3Settings(
@@ -563,4 +567,4 @@ def connect(
             profile=s3.profile,
         )
     config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
-    return Lake(config).session(database)
+    return Lake(config, create=create).session(database)

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from lakebox.config import LakeConfig
+from lakebox.cli_support import GuardedGroup, guard, lake_config
 from lakebox.crawler.model import (
     CRAWL_EVERYTHING,
     DEPRECATE_IN_DATABASE,
@@ -30,12 +30,13 @@ from lakebox.crawler.model import (
 )
 from lakebox.crawler.model import Progress as CrawlProgress
 from lakebox.crawler.service import CrawlerService
-from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.errors import InvalidRequestError
 
 crawler_app = typer.Typer(
     help="Glue-style crawlers: infer tables, schemas and partitions from files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 out = Console()
@@ -66,18 +67,14 @@ ClassifierOpt = Annotated[
 
 
 def _guard(func: Callable[[], T]) -> T:
-    try:
-        return func()
-    except LakeboxError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
-        raise typer.Exit(1) from None
+    return guard(func)
 
 
-def _service(home: Path | None) -> CrawlerService:
+def _service(home: Path | None, create: bool = False) -> CrawlerService:
     from lakebox.session import Lake
 
     def build() -> CrawlerService:
-        config = LakeConfig.from_env(home=home)
+        config = lake_config(home, create=create)
         lake = Lake(config)
         return CrawlerService(lake.catalog, lake.storage, config.metadata_dir)
 
@@ -131,7 +128,7 @@ def create(
     home: HomeOpt = None,
 ) -> None:
     """Define a crawler."""
-    svc = _service(home)
+    svc = _service(home, create=True)
 
     def run() -> Crawler:
         targets = [Target(p, list(exclude or [])) for p in target or []]
