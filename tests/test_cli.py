@@ -88,7 +88,7 @@ def test_script_file_is_split_correctly_and_errors_name_the_line(
     proc = run(home, "sql", "-f", str(script), "--format", "csv")
     assert proc.stdout.splitlines() == ["semi", ";", "two", "2"]
     assert proc.returncode == 1
-    assert f"{script}: line 5:15: Table 'default.nope' does not exist (statement 3" in proc.stderr
+    assert f"{script}: line 5:18: Table 'default.nope' does not exist (statement 3" in proc.stderr
 
 
 def test_catalog_commands(home: Path) -> None:

@@ -190,4 +190,3 @@ def lake_config(home: Path | None, *, create: bool = False) -> LakeConfig:
     config = LakeConfig.from_env(home=home)
     config.open_home(create=create)
     return config
-

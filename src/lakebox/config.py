@@ -93,7 +93,7 @@ class LakeConfig:
             where = shlex.quote(str(home))
             raise LakeNotFoundError(
                 f"no lake at {home}: create one with `lakebox init {where}` (or run a "
-                f"command that creates something, e.g. `lakebox sql \"CREATE DATABASE "
+                f'command that creates something, e.g. `lakebox sql "CREATE DATABASE '
                 f'mydb" --home {where}`)'
             )
         try:

@@ -506,24 +506,27 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
     named = data_error_from_duckdb(err, ctx, stats.data_files)
     if named is not None:
         return named
+    from lakebox.engine.messages import engine_message
+
     text = str(err)
     lowered = text.lower()
+    message = engine_message(text)
     for uri in stats.file_uris:
         tail = uri.rsplit("/", 1)[-1]
         if tail and tail in text:
             line = re.search(r"line[: ]+(\d+)", text, re.I)
+            # the file is named by its lake URI: drop the engine's local path to it
+            local = re.compile(r":?\s*\S*" + re.escape(tail) + r"\S*")
             return DataError(
-                f"cannot read data: {text.splitlines()[0]}",
+                f"cannot read data: {local.sub('', message).strip() or message}",
                 uri,
                 int(line.group(1)) if line else None,
             )
-    if "binder error" in lowered or "catalog error" in lowered:
-        return SemanticError(
-            text.split("\n")[0].replace("Binder Error: ", "").replace("Catalog Error: ", "")
-        )
+    if message.startswith(("DIVISION_BY_ZERO:", "FUNCTION_NOT_FOUND:")):
+        return SemanticError(message)
     if "conversion error" in lowered or "invalid input" in lowered:
-        return DataError(text.split("\n")[0])
-    return SemanticError(text.split("\n")[0])
+        return DataError(message)
+    return SemanticError(message)
 
 
 def _hive_from_athena(name: str) -> str:

@@ -57,9 +57,7 @@ def _guard(func: Callable[[], T]) -> T:
     return guard(func)
 
 
-def _service(
-    home: Path | None, tasks: Path | None = None, create: bool = False
-) -> WorkflowService:
+def _service(home: Path | None, tasks: Path | None = None, create: bool = False) -> WorkflowService:
     def make() -> WorkflowService:
         service = WorkflowService(lake_config(home, create=create))
         if tasks is not None:
@@ -145,9 +143,7 @@ def create(
     """Create a state machine from an ASL definition file."""
     definition_text = _guard(lambda: _read_definition(definition))
     service = _service(home, tasks, create=True)
-    machine = _guard(
-        lambda: service.create_state_machine(name, definition_text, role_arn, type)
-    )
+    machine = _guard(lambda: service.create_state_machine(name, definition_text, role_arn, type))
     out.print(machine.arn, highlight=False)
 
 
