@@ -272,7 +272,7 @@ def test_init_creates_a_lake_once(tmp_path: Path) -> None:
 
 def test_a_create_statement_creates_the_lake(tmp_path: Path) -> None:
     home = tmp_path / "fresh"
-    result = invoke(home, "sql", "-- set up\nCREATE DATABASE sales")
+    result = invoke(home, "sql", "/* set up */\nCREATE DATABASE sales")
     assert result.exit_code == 0, result.output
     assert "sales" in invoke(home, "catalog", "databases").output.split()
 

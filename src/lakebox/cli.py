@@ -517,11 +517,7 @@ def init(
     existed = config.exists()
     session = _session(config.home, create=True)
     session.lake.close()
-    out.print(
-        f"{'lake already exists' if existed else 'created lake'} at {config.home}",
-        highlight=False,
-        markup=False,
-    )
+    typer.echo(f"{'lake already exists' if existed else 'created lake'} at {config.home}")
 
 
 def main() -> None:

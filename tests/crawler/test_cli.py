@@ -62,3 +62,12 @@ def test_cli_rejects_bad_definitions_without_traceback(config: LakeConfig) -> No
         config.home, "create", "c", "-d", "default", "-t", "s3://x/", "--classifier", "{not json"
     )
     assert code == 1 and "--classifier" in text
+
+
+def test_list_on_a_missing_lake_says_how_to_make_one(tmp_path: Path) -> None:
+    home = tmp_path / "nolake"
+    code, text = invoke(home, "list")
+    assert code == 1 and f"no lake at {home}: create one with `lakebox init" in text
+    assert not home.exists()
+    code, text = invoke(home, "create", "c", "-d", "default", "-t", "s3://data/t/")
+    assert code == 0 and (home / "_lakebox").is_dir()
