@@ -342,3 +342,11 @@ def test_dev_script_runs_lakebox_in_the_callers_folder(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "from-elsewhere" / "_lakebox").is_dir()
     assert not (DEV.parent / "from-elsewhere").exists()
+
+
+def test_os_error_inside_a_query_names_the_path(lake_home: Path) -> None:
+    (lake_home / "results").write_text("a file where the results bucket should be")
+    result = invoke(lake_home, "sql", "SELECT 1", "--output-location", "s3://results/q/")
+    line = one_error_line(result)
+    assert line.startswith(f"error: cannot access {lake_home / 'results'}")
+    assert "Not a directory" in line and "internal error" not in line

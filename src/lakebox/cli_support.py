@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from lakebox.config import LakeConfig
-from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
 
 T = TypeVar("T")
 
@@ -53,31 +53,13 @@ def _debug() -> bool:
     return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
-def os_error_message(err: OSError) -> str:
-    """An OSError as one line naming the path: ``cannot access PATH: Permission denied``."""
-    reason = err.strerror or str(err)
-    hint = {
-        errno.ENOSPC: " (the disk is full: free some space and run the command again)",
-        errno.EACCES: " (check the permissions of that file or folder)",
-        errno.EPERM: " (check the permissions of that file or folder)",
-        errno.ENOTDIR: " (a part of that path is a file, not a folder)",
-        errno.EROFS: " (the file system is read-only)",
-    }.get(err.errno or 0, "")
-    if err.filename is None:
-        return f"{reason}{hint}"
-    where = os.fsdecode(err.filename)
-    if err.filename2 is not None:
-        where += f" -> {os.fsdecode(err.filename2)}"
-    return f"cannot access {where}: {reason}{hint}"
-
-
 def report(err: BaseException) -> int:
     """Print ``err`` as one line and return the exit status it deserves."""
     if isinstance(err, LakeboxError):
         print_error(str(err))
         return EXIT_ERROR
     if isinstance(err, OSError):
-        print_error(os_error_message(err))
+        print_error(os_error_text(err))
         return EXIT_ERROR
     text = str(err).strip().splitlines()[0] if str(err).strip() else ""
     print_error(
