@@ -6,6 +6,7 @@ FAILED exits with status 1 too, so scripts can chain on it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -83,9 +84,25 @@ def _service(home: Path | None, create: bool = False) -> CrawlerService:
 
 def _classifiers(raw: list[str] | None) -> list[Classifier]:
     out = []
+    fields = [f.name for f in dataclasses.fields(Classifier)]
     for text in raw or []:
         try:
             data = json.loads(text)
+        except ValueError as err:
+            raise InvalidRequestError(f"--classifier {text!r} is not JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise InvalidRequestError(f"--classifier {text!r} must be a JSON object")
+        unknown = sorted(set(data) - set(fields))
+        missing = [f for f in ("name", "kind") if f not in data]
+        if unknown or missing:
+            problem = f"unknown field(s) {', '.join(unknown)}" if unknown else ""
+            problem += ("; " if unknown and missing else "") + (
+                f"missing {', '.join(missing)}" if missing else ""
+            )
+            raise InvalidRequestError(
+                f"--classifier {text!r}: {problem} (fields: {', '.join(fields)})"
+            )
+        try:
             out.append(Classifier(**data))
         except (ValueError, TypeError) as err:
             raise InvalidRequestError(f"--classifier {text!r}: {err}") from err
