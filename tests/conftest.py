@@ -22,8 +22,9 @@ from lakebox.storage import Storage
 
 @pytest.fixture
 def lake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A lake, made explicitly (read-only CLI commands do not create one)."""
     home = tmp_path / "lake"
-    home.mkdir()
+    LakeConfig.from_env(home=home).open_home(create=True)
     monkeypatch.setenv("LAKEBOX_HOME", str(home))
     return home
 

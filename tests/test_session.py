@@ -125,3 +125,15 @@ def test_two_sessions_share_one_lake(lake_home: Path, lake: lakebox.Session) -> 
     other = lakebox.connect(lake_home)
     other.sql("CREATE DATABASE shared_db")
     assert "shared_db" in [r[0] for r in lake.sql("SHOW DATABASES").fetchall()]
+
+
+def test_connect_can_refuse_to_create_a_lake(tmp_path: Path) -> None:
+    from lakebox.errors import LakeNotFoundError
+
+    home = tmp_path / "none"
+    with pytest.raises(LakeNotFoundError, match=f"no lake at {home}: create one with"):
+        lakebox.connect(home, create=False)
+    assert not home.exists()
+    session = lakebox.connect(home)  # the Python API creates by default
+    session.lake.close()
+    lakebox.connect(home, create=False).lake.close()

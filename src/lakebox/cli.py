@@ -1,7 +1,8 @@
 """The ``lakebox`` command: a thin shell over the service layer (``lakebox.session``).
 
 User errors (every ``LakeboxError``) are printed as one line without a traceback and exit
-with status 1.
+with status 1; anything unexpected is one ``internal error`` line with status 70
+(``lakebox.cli_support``). Only commands that create something create a missing lake.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import csv
 import datetime as dt
 import decimal
 import json
+import re
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -21,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakebox.cli_support import GuardedGroup, guard, print_error, run_main
 from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
 from lakebox.ingest.cli import stream_app
@@ -35,8 +38,11 @@ app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
-catalog_app = typer.Typer(help="Inspect the Glue-style Data Catalog.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="Inspect the Glue-style Data Catalog.", no_args_is_help=True, cls=GuardedGroup
+)
 app.add_typer(catalog_app, name="catalog")
 
 out = Console()
@@ -57,15 +63,11 @@ class OutputFormat(StrEnum):
 
 
 def _guard(func: Callable[[], T]) -> T:
-    try:
-        return func()
-    except LakeboxError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
-        raise typer.Exit(1) from None
+    return guard(func)
 
 
-def _session(home: Path | None, database: str = "default") -> Session:
-    return _guard(lambda: connect(home, database=database))
+def _session(home: Path | None, database: str = "default", create: bool = False) -> Session:
+    return _guard(lambda: connect(home, database=database, create=create))
 
 
 def _text(value: Any) -> str:
@@ -140,32 +142,32 @@ def sql(
         str | None, typer.Option("--output-location", help="Where result files go.")
     ] = None,
 ) -> None:
-    """Run Athena SQL (DDL, queries, CTAS / INSERT / UNLOAD) as query executions."""
+    """Run Athena SQL (DDL, queries, CTAS / INSERT / UNLOAD) as query executions. A missing
+    lake is created only when the SQL has a CREATE or UNLOAD statement."""
     if file is None and query is None:
-        err_console.print("[bold red]error:[/] give a statement or --file script.sql")
+        print_error("give a statement or --file script.sql")
         raise typer.Exit(2)
-    if file is not None:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except OSError as err:
-            err_console.print(f"[bold red]error:[/] cannot read {file}: {err.strerror}")
-            raise typer.Exit(2) from None
-    else:
-        text = query or ""
+    from lakebox.cli_support import read_text_file
     from lakebox.query.progress import run_with_progress
     from lakebox.sql.split import split_statements
 
-    service = _service(home)
-    run = partial(run_with_progress, service, console=err_console)  # a live line on a TTY
+    text = _guard(lambda: read_text_file(file, "SQL script")) if file is not None else query or ""
     statements = _guard(lambda: split_statements(text))
+    if not statements:
+        source = f"SQL script {file}" if file is not None else "the statement"
+        empty = "is empty" if not text.strip() else "holds only comments"
+        print_error(f"no statement to run: {source} {empty} (QueryString must not be empty)")
+        raise typer.Exit(1)
+    service = _service(home, create=any(_creates(st.text) for st in statements))
+    run = partial(run_with_progress, service, console=err_console)  # a live line on a TTY
     current = database
-    for st in statements:
+    for number, st in enumerate(statements, start=1):
         qe, result = _guard(partial(run, st.text, current, workgroup, output_location))
         if qe.state != "SUCCEEDED":
-            where = f"statement starting at line {st.line}: " if file is not None else ""
-            err_console.print(
-                f"[bold red]error:[/] {where}{qe.state_change_reason}", highlight=False
-            )
+            reason = qe.state_change_reason or qe.state
+            if file is not None or len(statements) > 1:
+                reason = st.in_script(reason, number, str(file) if file is not None else None)
+            print_error(reason)
             _execution_line(qe, stderr=True)
             raise typer.Exit(1)
         if result is not None:
@@ -186,11 +188,19 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
     (err_console if stderr else out).print(text, highlight=False)
 
 
-def _service(home: Path | None) -> QueryService:
+def _service(home: Path | None, create: bool = False) -> QueryService:
     from lakebox.query.service import QueryService
 
-    session = _session(home)
+    session = _session(home, create=create)
     return QueryService(session.lake)
+
+
+#: statements that may run against a lake that does not exist yet, creating it
+_CREATING = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(CREATE|UNLOAD)\b", re.I | re.S)
+
+
+def _creates(statement: str) -> bool:
+    return _CREATING.match(statement) is not None
 
 
 @app.command()
@@ -228,17 +238,17 @@ def shell(home: HomeOpt = None, database: DbOpt = "default") -> None:
             for st in split_statements(text):
                 print_result(session.sql(st.text), OutputFormat.table)
         except LakeboxError as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False)
+            print_error(str(err))
 
 
 def _run_piped(session: Session, text: str) -> None:
     from lakebox.sql.split import split_statements
 
-    for st in _guard(lambda: split_statements(text)):
+    for number, st in enumerate(_guard(lambda: split_statements(text)), start=1):
         try:
             print_result(session.sql(st.text), OutputFormat.table)
         except LakeboxError as err:
-            err_console.print(f"[bold red]error:[/] line {st.line}: {err}", highlight=False)
+            print_error(st.in_script(str(err), number))
 
 
 @catalog_app.command("databases")
@@ -289,10 +299,12 @@ def catalog_partitions(
 
 
 workgroup_app = typer.Typer(
-    help="Athena-style workgroups: limits, result locations, usage.", no_args_is_help=True
+    help="Athena-style workgroups: limits, result locations, usage.",
+    no_args_is_help=True,
+    cls=GuardedGroup,
 )
 app.add_typer(workgroup_app, name="workgroup")
-query_app = typer.Typer(help="Query executions by id.", no_args_is_help=True)
+query_app = typer.Typer(help="Query executions by id.", no_args_is_help=True, cls=GuardedGroup)
 app.add_typer(query_app, name="query")
 
 CutoffOpt = Annotated[
@@ -312,7 +324,7 @@ def workgroup_create(
     home: HomeOpt = None,
 ) -> None:
     """Create a workgroup."""
-    service = _service(home)
+    service = _service(home, create=True)
     _guard(
         lambda: service.create_work_group(
             name,
@@ -492,8 +504,26 @@ app.add_typer(crawler_app, name="crawler")
 app.add_typer(stream_app, name="stream")
 
 
+@app.command()
+def init(
+    path: Annotated[
+        Path | None, typer.Argument(help="Lake folder (default: --home, else ./.lakebox).")
+    ] = None,
+    home: HomeOpt = None,
+) -> None:
+    """Create a lake (its metadata folder and the default database). Every other command
+    except demo and those that create something needs an existing lake."""
+    from lakebox.config import LakeConfig
+
+    config = _guard(lambda: LakeConfig.from_env(home=path or home))
+    existed = config.exists()
+    session = _session(config.home, create=True)
+    session.lake.close()
+    typer.echo(f"{'lake already exists' if existed else 'created lake'} at {config.home}")
+
+
 def main() -> None:
-    app()
+    run_main(app)
 
 
 if __name__ == "__main__":

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lakebox.errors import ConfigError
+from lakebox.errors import ConfigError, LakeNotFoundError
 
 DEFAULT_HOME = ".lakebox"
 
@@ -76,3 +77,34 @@ class LakeConfig:
     @property
     def cache_dir(self) -> Path:
         return self.metadata_dir / "cache"
+
+    def exists(self) -> bool:
+        """A lake lives here: its metadata folder exists."""
+        return self.metadata_dir.is_dir()
+
+    def open_home(self, create: bool = True) -> None:
+        """Check that ``home`` holds a lake, making one when ``create``. Read-only commands
+        pass ``create=False`` so a typo in ``--home`` is reported, not a new empty lake."""
+        home, meta = self.home, self.metadata_dir
+        if home.exists() and not home.is_dir():
+            raise ConfigError(
+                f"lake home {home} is a file, not a folder: point --home (or LAKEBOX_HOME) "
+                "at a folder"
+            )
+        if meta.is_dir():
+            return
+        if meta.exists():
+            raise ConfigError(
+                f"{meta} is a file, but lakebox keeps its metadata folder there: move it away"
+            )
+        if not create:
+            where = shlex.quote(str(home))
+            raise LakeNotFoundError(
+                f"no lake at {home}: create one with `lakebox init {where}` (or run a "
+                f'command that creates something, e.g. `lakebox sql "CREATE DATABASE '
+                f'mydb" --home {where}`)'
+            )
+        try:
+            meta.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot create a lake at {home}: {err.strerror or err}") from err

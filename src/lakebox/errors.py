@@ -7,6 +7,9 @@ without a traceback. ``transient`` marks errors worth retrying (workflow Retry, 
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class LakeboxError(Exception):
     """Root of every error lakebox raises on purpose."""
@@ -93,3 +96,29 @@ class StorageError(LakeboxError):
 
 class ConfigError(LakeboxError):
     code = "ConfigurationException"
+
+
+class LakeNotFoundError(ConfigError):
+    """The lake home has no lake, and the command may not create one."""
+
+    code = "LakeNotFound"
+
+
+_OS_HINTS = {
+    errno.ENOSPC: " (the disk is full: free some space and run the command again)",
+    errno.EACCES: " (check the permissions of that file or folder)",
+    errno.EPERM: " (check the permissions of that file or folder)",
+    errno.ENOTDIR: " (a part of that path is a file, not a folder)",
+    errno.EROFS: " (the file system is read-only)",
+}
+
+
+def os_error_text(err: OSError) -> str:
+    """An OSError as one line naming the path: ``cannot access PATH: Permission denied``."""
+    reason = (err.strerror or str(err)) + _OS_HINTS.get(err.errno or 0, "")
+    if err.filename is None:
+        return reason
+    where = os.fsdecode(err.filename)
+    if err.filename2 is not None:
+        where += f" -> {os.fsdecode(err.filename2)}"
+    return f"cannot access {where}: {reason}"

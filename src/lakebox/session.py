@@ -363,10 +363,12 @@ class Lake:
     """One lake: configuration, storage, catalog and engine. Thread-safe; open sessions
     with ``session()`` (or ``lakebox.connect``)."""
 
-    def __init__(self, config: LakeConfig, catalog: CatalogStore | None = None) -> None:
+    def __init__(
+        self, config: LakeConfig, catalog: CatalogStore | None = None, *, create: bool = True
+    ) -> None:
         self.config = config
+        config.open_home(create=create)
         self.storage = Storage(config)
-        config.metadata_dir.mkdir(parents=True, exist_ok=True)
         self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
         self.engine = DuckDBEngine(self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
@@ -647,24 +649,27 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
     named = data_error_from_duckdb(err, ctx, stats.data_files)
     if named is not None:
         return named
+    from lakebox.engine.messages import engine_message
+
     text = str(err)
     lowered = text.lower()
+    message = engine_message(text)
     for uri in stats.file_uris:
         tail = uri.rsplit("/", 1)[-1]
         if tail and tail in text:
             line = re.search(r"line[: ]+(\d+)", text, re.I)
+            # the file is named by its lake URI: drop the engine's local path to it
+            local = re.compile(r":?\s*\S*" + re.escape(tail) + r"\S*")
             return DataError(
-                f"cannot read data: {text.splitlines()[0]}",
+                f"cannot read data: {local.sub('', message).strip() or message}",
                 uri,
                 int(line.group(1)) if line else None,
             )
-    if "binder error" in lowered or "catalog error" in lowered:
-        return SemanticError(
-            text.split("\n")[0].replace("Binder Error: ", "").replace("Catalog Error: ", "")
-        )
+    if message.startswith(("DIVISION_BY_ZERO:", "FUNCTION_NOT_FOUND:")):
+        return SemanticError(message)
     if "conversion error" in lowered or "invalid input" in lowered:
-        return DataError(text.split("\n")[0])
-    return SemanticError(text.split("\n")[0])
+        return DataError(message)
+    return SemanticError(message)
 
 
 def _hive_from_athena(name: str) -> str:
@@ -692,9 +697,11 @@ def connect(
     storage: str | None = None,
     s3_endpoint: str | None = None,
     region: str | None = None,
+    create: bool = True,
 ) -> Session:
-    """Open (creating if needed) the lake at ``home`` (default ``$LAKEBOX_HOME`` or
-    ``./.lakebox``) and return a session whose current database is ``database``."""
+    """Open the lake at ``home`` (default ``$LAKEBOX_HOME`` or ``./.lakebox``) and return a
+    session whose current database is ``database``. The lake is created if needed unless
+    ``create`` is false (then a missing lake raises ``LakeNotFoundError``)."""
     s3 = S3Settings.from_env()
     if s3_endpoint or region:
         s3 = S3Settings(
@@ -706,4 +713,4 @@ def connect(
             profile=s3.profile,
         )
     config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
-    return Lake(config).session(database)
+    return Lake(config, create=create).session(database)

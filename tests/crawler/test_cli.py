@@ -62,3 +62,24 @@ def test_cli_rejects_bad_definitions_without_traceback(config: LakeConfig) -> No
         config.home, "create", "c", "-d", "default", "-t", "s3://x/", "--classifier", "{not json"
     )
     assert code == 1 and "--classifier" in text
+
+
+def test_list_on_a_missing_lake_says_how_to_make_one(tmp_path: Path) -> None:
+    home = tmp_path / "nolake"
+    code, text = invoke(home, "list")
+    assert code == 1 and f"no lake at {home}: create one with `lakebox init" in text
+    assert not home.exists()
+    code, text = invoke(home, "create", "c", "-d", "default", "-t", "s3://data/t/")
+    assert code == 0 and (home / "_lakebox").is_dir()
+
+
+def test_bad_classifier_option_says_what_is_wrong(config: LakeConfig) -> None:
+    home = config.home
+    for raw, message in (
+        ("[1]", "must be a JSON object"),
+        ('{"name": "x"}', "missing kind (fields: name, kind,"),
+        ('{"name": "x", "kind": "grok", "colour": 1}', "unknown field(s) colour"),
+        ("{oops", "is not JSON"),
+    ):
+        code, text = invoke(home, "create", "c", "-d", "default", "--classifier", raw)
+        assert code == 1 and message in text and "Traceback" not in text, text

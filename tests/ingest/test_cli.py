@@ -375,3 +375,36 @@ def test_progress_is_rewritten_in_place_on_a_terminal(
         _stop(proc)
         os.close(leader)
     assert b"\rput 2,000 records" in shown and b"records/s" in shown
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"not json", "is not JSON: Expecting value at line 1 column 1"),
+        (b"[1, 2]", "must hold a JSON object, not an array"),
+        (b'{"ExtendedS3DestinationConfiguration": 3}', "must be an object"),
+        (b"\x00\x01\x02", "looks like a binary file"),
+        (None, "does not exist"),
+    ],
+)
+def test_bad_config_file_is_one_line_naming_it(
+    lake_home: Path, tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    config = tmp_path / "dest.json"
+    if content is not None:
+        config.write_bytes(content)
+    res = runner.invoke(
+        stream_app, ["create", "s", "--config", str(config), "--home", str(lake_home)]
+    )
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert f"--config file {config}" in res.output and message in res.output
+
+
+def test_bad_config_creates_no_lake(tmp_path: Path) -> None:
+    config = tmp_path / "dest.json"
+    config.write_text("[]")
+    home = tmp_path / "nolake"
+    res = runner.invoke(stream_app, ["create", "s", "--config", str(config), "--home", str(home)])
+    assert res.exit_code == 1 and not home.exists()
+    res = runner.invoke(stream_app, ["list", "--home", str(home)])
+    assert res.exit_code == 1 and f"no lake at {home}" in res.output

@@ -366,3 +366,10 @@ def test_reused_plan_still_reports_and_limits_data_scanned(
     assert lake.plans.hits == 2
     assert capped.state == "CANCELLED"
     assert "BytesScannedCutoffPerQuery" in (capped.state_change_reason or "")
+
+
+def test_non_finite_doubles_are_written_as_athena_writes_them(service: QueryService) -> None:
+    qe, _ = service.run("SELECT ln(0) AS a, -ln(0) AS b, sqrt(-1) AS c", "default")
+    assert qe.state == "SUCCEEDED", qe.state_change_reason
+    rows = service.get_query_results(qe.query_execution_id)["ResultSet"]["Rows"]
+    assert [d.get("VarCharValue") for d in rows[1]["Data"]] == ["-Infinity", "Infinity", "NaN"]

@@ -72,3 +72,16 @@ def test_syntax_errors_map_back_to_the_script(script: str, line: int, column: in
         parse_query(statements[1].text)
     assert info.value.line is not None and info.value.column is not None
     assert statements[1].script_position(info.value.line, info.value.column) == (line, column)
+
+
+def test_an_error_about_a_statement_is_placed_in_the_script() -> None:
+    script = "SELECT 1;\n-- the broken one\nSELECT a,\n  b FROM t WHERE x = = 1;\nSELECT 3"
+    statements = split_statements(script)
+    with pytest.raises(SqlSyntaxError) as info:
+        parse_query(statements[1].text)
+    placed = statements[1].in_script(str(info.value), 2, "job.sql")
+    assert placed.startswith("job.sql: line 4:")
+    assert placed.endswith("(statement 2, from line 2)")
+    assert statements[2].in_script("Table 'default.t' does not exist", 3) == (
+        "statement 3 (line 5): Table 'default.t' does not exist"
+    )

@@ -324,3 +324,73 @@ def test_schedule_run_loop_delivers_another_process_put_without_flush(
             out, err = scheduler.communicate()
     assert "stream s: delivered 2 of 2 records" in out, err
     assert "Traceback" not in err
+
+
+def test_definition_in_utf16_or_with_a_bom_is_accepted(
+    lake_home: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    text = files["good"].read_text()
+    for name, data in (
+        ("u16.json", text.encode("utf-16")),
+        ("u16be.json", b"\xfe\xff" + text.encode("utf-16-be")),
+        ("bom.json", b"\xef\xbb\xbf" + text.encode()),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        code, output = invoke(lake_home, "workflow", "validate", str(path))
+        assert (code, output.strip()) == (0, "valid"), name
+    code, output = invoke(lake_home, "workflow", "create", "wide", str(tmp_path / "u16.json"))
+    assert code == 0 and output.strip().endswith(":stateMachine:wide")
+
+
+@pytest.mark.parametrize("command", ["validate", "create"])
+def test_binary_or_undecodable_definition_is_one_line(
+    lake_home: Path, tmp_path: Path, command: str
+) -> None:
+    binary = tmp_path / "machine.bin"
+    binary.write_bytes(bytes(range(256)))
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{"Comment": "café"}'.encode("latin-1"))
+    args = ["x"] if command == "create" else []
+    for path, message in (
+        (binary, "looks like a binary file"),
+        (latin, "is not UTF-8 text: byte 0xe9 at offset 16"),
+    ):
+        code, output = invoke(lake_home, "workflow", command, *args, str(path))
+        assert code == 1 and "Traceback" not in output
+        assert f"definition file {path} {message}" in output
+
+
+def test_input_file_is_decoded_or_named(
+    lake_home: Path, files: dict[str, Path], tmp_path: Path
+) -> None:
+    create = ["workflow", "create", "doubler", str(files["good"])]
+    assert invoke(lake_home, *create)[0] == 0
+    tasks = ["--tasks", str(files["tasks"])]
+    good = tmp_path / "in16.json"
+    good.write_bytes(json.dumps({"v": 21}).encode("utf-16"))
+    code, output = invoke(
+        lake_home, "workflow", "start", "doubler", *tasks, "--input-file", str(good)
+    )
+    assert code == 0 and '"v": 42' in output
+    bad = tmp_path / "in.bin"
+    bad.write_bytes(b"\x00\xff\x00")
+    code, output = invoke(
+        lake_home, "workflow", "start", "doubler", *tasks, "--input-file", str(bad)
+    )
+    assert code == 1 and f"input file {bad} looks like a binary file" in output
+    junk = tmp_path / "in.txt"
+    junk.write_text("{\n  oops")
+    code, output = invoke(
+        lake_home, "workflow", "start", "doubler", *tasks, "--input-file", str(junk)
+    )
+    assert code == 1 and f"input file {junk} is not JSON:" in output and "line 2" in output
+
+
+def test_validate_needs_no_lake_and_makes_none(files: dict[str, Path], tmp_path: Path) -> None:
+    missing = tmp_path / "nolake"
+    code, output = invoke(missing, "workflow", "validate", str(files["good"]))
+    assert (code, output.strip()) == (0, "valid")
+    code, output = invoke(missing, "workflow", "list")
+    assert code == 1 and f"no lake at {missing}" in output
+    assert not missing.exists()

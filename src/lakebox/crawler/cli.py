@@ -6,6 +6,7 @@ FAILED exits with status 1 too, so scripts can chain on it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from lakebox.config import LakeConfig
+from lakebox.cli_support import GuardedGroup, guard, lake_config
 from lakebox.crawler.model import (
     CRAWL_EVERYTHING,
     DEPRECATE_IN_DATABASE,
@@ -30,12 +31,13 @@ from lakebox.crawler.model import (
 )
 from lakebox.crawler.model import Progress as CrawlProgress
 from lakebox.crawler.service import CrawlerService
-from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.errors import InvalidRequestError
 
 crawler_app = typer.Typer(
     help="Glue-style crawlers: infer tables, schemas and partitions from files.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 out = Console()
@@ -66,18 +68,14 @@ ClassifierOpt = Annotated[
 
 
 def _guard(func: Callable[[], T]) -> T:
-    try:
-        return func()
-    except LakeboxError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False)
-        raise typer.Exit(1) from None
+    return guard(func)
 
 
-def _service(home: Path | None) -> CrawlerService:
+def _service(home: Path | None, create: bool = False) -> CrawlerService:
     from lakebox.session import Lake
 
     def build() -> CrawlerService:
-        config = LakeConfig.from_env(home=home)
+        config = lake_config(home, create=create)
         lake = Lake(config)
         return CrawlerService(lake.catalog, lake.storage, config.metadata_dir)
 
@@ -86,9 +84,25 @@ def _service(home: Path | None) -> CrawlerService:
 
 def _classifiers(raw: list[str] | None) -> list[Classifier]:
     out = []
+    fields = [f.name for f in dataclasses.fields(Classifier)]
     for text in raw or []:
         try:
             data = json.loads(text)
+        except ValueError as err:
+            raise InvalidRequestError(f"--classifier {text!r} is not JSON: {err}") from err
+        if not isinstance(data, dict):
+            raise InvalidRequestError(f"--classifier {text!r} must be a JSON object")
+        unknown = sorted(set(data) - set(fields))
+        missing = [f for f in ("name", "kind") if f not in data]
+        if unknown or missing:
+            problem = f"unknown field(s) {', '.join(unknown)}" if unknown else ""
+            problem += ("; " if unknown and missing else "") + (
+                f"missing {', '.join(missing)}" if missing else ""
+            )
+            raise InvalidRequestError(
+                f"--classifier {text!r}: {problem} (fields: {', '.join(fields)})"
+            )
+        try:
             out.append(Classifier(**data))
         except (ValueError, TypeError) as err:
             raise InvalidRequestError(f"--classifier {text!r}: {err}") from err
@@ -131,7 +145,7 @@ def create(
     home: HomeOpt = None,
 ) -> None:
     """Define a crawler."""
-    svc = _service(home)
+    svc = _service(home, create=True)
 
     def run() -> Crawler:
         targets = [Target(p, list(exclude or [])) for p in target or []]

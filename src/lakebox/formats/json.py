@@ -182,7 +182,14 @@ class JsonReader(FormatReader):
             f = by_path.get(m.group("file")) if m else None
             if f is not None:
                 raise self._malformed(ctx, f) from err
-            raise DataError(f"cannot read JSON data: {err}") from err
+            from lakebox.engine.messages import engine_message
+
+            message = f"cannot read JSON data: {engine_message(str(err))}"
+            path = next((p for p in paths if p in str(err) and p in by_path), None)
+            if path is not None:  # e.g. a damaged .gz: name it by its lake URI
+                message = message.replace(path, "").rstrip(": ")
+                raise DataError(message, by_path[path].uri) from err
+            raise DataError(message) from err
         out: dict[str, _FileKeys] = {}
         for filename, keys in rows:
             entry = out.setdefault(filename, _FileKeys([], False))

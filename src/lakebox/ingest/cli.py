@@ -15,6 +15,7 @@ from typing import Annotated, Any, BinaryIO, NoReturn, TypeVar
 
 import typer
 
+from lakebox.cli_support import GuardedGroup, fail, guard, lake_config, read_json_object
 from lakebox.errors import LakeboxError
 from lakebox.ingest.errors import InvalidArgumentError
 from lakebox.ingest.streams import (
@@ -26,7 +27,7 @@ from lakebox.ingest.streams import (
 )
 
 stream_app = typer.Typer(
-    help="Firehose-style delivery streams into the lake.", no_args_is_help=True
+    help="Firehose-style delivery streams into the lake.", no_args_is_help=True, cls=GuardedGroup
 )
 
 T = TypeVar("T")
@@ -38,17 +39,13 @@ NameArg = Annotated[str, typer.Argument(help="Delivery stream name.")]
 
 
 def _guard(func: Callable[[], T]) -> T:
-    try:
-        return func()
-    except LakeboxError as err:
-        typer.echo(f"error: {err}", err=True)
-        raise typer.Exit(1) from None
+    return guard(func)
 
 
-def _streams(home: Path | None) -> DeliveryStreams:
-    from lakebox.session import connect
+def _streams(home: Path | None, create: bool = False) -> DeliveryStreams:
+    from lakebox.session import Lake
 
-    return _guard(lambda: DeliveryStreams(connect(home).lake))
+    return _guard(lambda: DeliveryStreams(Lake(lake_config(home, create=create))))
 
 
 def _print(doc: Any) -> None:
@@ -81,10 +78,11 @@ def create(
     home: HomeOpt = None,
 ) -> None:
     """Create a delivery stream."""
-    streams = _streams(home)
     if config is not None:
-        dest: dict[str, Any] = json.loads(config.read_text())
+        dest: dict[str, Any] = _guard(lambda: read_json_object(config, "--config file"))
         dest = dest.get("ExtendedS3DestinationConfiguration", dest)
+        if not isinstance(dest, dict):
+            fail(f"--config file {config}: ExtendedS3DestinationConfiguration must be an object")
     else:
         if not bucket:
             typer.echo("error: give --bucket or --config", err=True)
@@ -112,6 +110,7 @@ def create(
         if table:
             db, _, tbl = table.rpartition(".")
             dest["CatalogTable"] = {"DatabaseName": db or "default", "TableName": tbl}
+    streams = _streams(home, create=True)
     _print(
         _guard(
             lambda: streams.create_delivery_stream(

@@ -14,6 +14,7 @@ import datetime as dt
 import decimal
 import io
 import json
+import math
 from typing import Any
 
 import pyarrow as pa
@@ -45,6 +46,8 @@ def athena_text(value: Any) -> str | None:
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     if isinstance(value, float):
+        if not math.isfinite(value):  # Java's Double.toString, as Athena writes them
+            return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
         return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:.1f}"
     if isinstance(value, bytes):
         return " ".join(f"{b:02x}" for b in value)

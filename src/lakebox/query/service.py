@@ -25,7 +25,7 @@ from typing import IO, Any
 import pyarrow as pa
 from sqlglot import exp
 
-from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
 from lakebox.names import workgroup_name
 from lakebox.query import results
 from lakebox.query.model import (
@@ -177,6 +177,8 @@ class QueryService:
             self._finish(qe, CANCELLED, str(err), "USER", control)
         except LakeboxError as err:
             self._finish(qe, FAILED, str(err), "USER", control)
+        except OSError as err:  # a full disk, a permission: name the path
+            self._finish(qe, FAILED, os_error_text(err), "SYSTEM", control)
         except Exception as err:  # an engine bug must still end the execution
             self._finish(qe, FAILED, f"internal error: {err!r}", "SYSTEM", control)
         finally:

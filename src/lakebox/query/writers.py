@@ -1247,7 +1247,7 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
                 _coercible(s, t) for s, t in zip(query_types, table_types, strict=False)
             ):
                 raise SemanticError(
-                    "Insert query has mismatched column types: Table: "
+                    "TYPE_MISMATCH: Insert query has mismatched column types: Table: "
                     f"[{', '.join(table_types)}], Query: [{', '.join(query_types)}]"
                 )
             aliases = [f"c{i}" for i in range(len(names))]

@@ -8,7 +8,11 @@ any statement kind may contain (Hive DDL back-quotes, UNLOAD, ...).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+#: the ``line L:C: `` an error message about one statement starts with (Athena's form)
+_POSITION = re.compile(r"^line (\d+):(\d+): ")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,18 @@ class Statement:
         if line == 1:
             return self.line, self.column + column - 1
         return self.line + line - 1, column
+
+    def in_script(self, message: str, number: int, script: str | None = None) -> str:
+        """An error ``message`` about this statement (the ``number``-th of a script) as the
+        user needs it: its ``line L:C:`` moved to the script's lines, and the statement
+        named. ``script`` is the file's name, when there is one."""
+        name = f"{script}: " if script else ""
+        found = _POSITION.match(message)
+        if found is None:
+            return f"{name}statement {number} (line {self.line}): {message}"
+        line, column = self.script_position(int(found.group(1)), int(found.group(2)))
+        rest = message[found.end() :]
+        return f"{name}line {line}:{column}: {rest} (statement {number}, from line {self.line})"
 
 
 _QUOTES = {"'": "'", '"': '"', "`": "`"}

@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from lakebox.cli_support import GuardedGroup, guard, lake_config, read_text_file
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.workflows.service import Execution, WorkflowService, utc
@@ -28,10 +30,14 @@ if TYPE_CHECKING:
     from lakebox.session import Lake
 
 workflow_app = typer.Typer(
-    help="Step Functions-style state machines and executions.", no_args_is_help=True
+    help="Step Functions-style state machines and executions.",
+    no_args_is_help=True,
+    cls=GuardedGroup,
 )
 schedule_app = typer.Typer(
-    help="EventBridge Scheduler-style schedules that start workflows.", no_args_is_help=True
+    help="EventBridge Scheduler-style schedules that start workflows.",
+    no_args_is_help=True,
+    cls=GuardedGroup,
 )
 
 out = Console(soft_wrap=True)
@@ -52,16 +58,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 
 
 def _guard(func: Callable[[], T]) -> T:
-    try:
-        return func()
-    except LakeboxError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, markup=True)
-        raise typer.Exit(1) from None
+    return guard(func)
 
 
-def _service(home: Path | None, tasks: Path | None = None) -> WorkflowService:
+def _service(home: Path | None, tasks: Path | None = None, create: bool = False) -> WorkflowService:
     def make() -> WorkflowService:
-        service = WorkflowService(LakeConfig.from_env(home=home))
+        service = WorkflowService(lake_config(home, create=create))
         if tasks is not None:
             _load_tasks(service, tasks)
         return service
@@ -93,20 +95,21 @@ def _load_tasks(service: WorkflowService, path: Path) -> None:
 
 
 def _read_definition(path: Path) -> str:
-    if not path.is_file():
-        raise InvalidRequestError(f"definition file {path} does not exist")
-    return path.read_text(encoding="utf-8")
+    return read_text_file(path, "definition file")
 
 
 def _read_input(text: str | None, file: Path | None) -> Any:
     if file is not None:
-        text = file.read_text(encoding="utf-8")
+        text = read_text_file(file, "input file")
     if text is None:
         return {}
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"input is not JSON: {exc.msg} at column {exc.colno}") from exc
+        where = f"input file {file}" if file is not None else "--input"
+        raise InvalidRequestError(
+            f"{where} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
 
 
 def _print_json(value: Any) -> None:
@@ -142,10 +145,9 @@ def create(
     type: Annotated[str, typer.Option(help="STANDARD or EXPRESS.")] = "STANDARD",
 ) -> None:
     """Create a state machine from an ASL definition file."""
-    service = _service(home, tasks)
-    machine = _guard(
-        lambda: service.create_state_machine(name, _read_definition(definition), role_arn, type)
-    )
+    definition_text = _guard(lambda: _read_definition(definition))
+    service = _service(home, tasks, create=True)
+    machine = _guard(lambda: service.create_state_machine(name, definition_text, role_arn, type))
     out.print(machine.arn, highlight=False)
 
 
@@ -167,14 +169,24 @@ def delete(name: str, home: HomeOpt = None) -> None:
 
 @workflow_app.command("validate")
 def validate(definition: Path, home: HomeOpt = None, tasks: TasksOpt = None) -> None:
-    """Check a definition without creating anything; lists every problem."""
-    service = _service(home, tasks)
-    problems = _guard(lambda: service.validate(_read_definition(definition)))
+    """Check a definition without creating anything (no lake needed); lists every problem."""
+    text = _guard(lambda: _read_definition(definition))
+    config = _guard(lambda: LakeConfig.from_env(home=home))
+    if config.exists():
+        service = _service(home, tasks)
+    else:  # nothing is stored: an in-memory store, so no lake is made
+        service = _guard(lambda: WorkflowService(config, db_path=":memory:"))
+        if tasks is not None:
+            _guard(lambda: _load_tasks(service, tasks))
+    problems = _guard(lambda: service.validate(text))
     if not problems:
         out.print("[green]valid[/]")
         return
     for p in problems:
-        err_console.print(f"[red]{p.code}[/] {p.message} [dim]at {p.location}[/]", highlight=False)
+        err_console.print(
+            f"[red]{escape(p.code)}[/] {escape(p.message)} [dim]at {escape(p.location)}[/]",
+            highlight=False,
+        )
     raise typer.Exit(1)
 
 
@@ -394,7 +406,7 @@ def schedule_create(
     disabled: Annotated[bool, typer.Option(help="Create it disabled.")] = False,
 ) -> None:
     """Create a schedule that starts a state machine."""
-    service = _service(home)
+    service = _service(home, create=True)
     schedule = _guard(
         lambda: service.create_schedule(
             name,

@@ -1,0 +1,174 @@
+"""What every ``lakebox`` command shares: one error printer, the last line of defence
+against tracebacks, reading the user's files, and opening (or refusing to create) a lake.
+
+Kept cheap to import (no engine, no SQL parser): every command pays for it at start-up.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from lakebox.config import LakeConfig
+from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
+
+T = TypeVar("T")
+
+#: exit status of a user error (bad input, missing entity, a failed query)
+EXIT_ERROR = 1
+#: exit status of a lakebox bug (sysexits' EX_SOFTWARE)
+EXIT_INTERNAL = 70
+
+DEBUG_ENV = "LAKEBOX_DEBUG"
+
+
+def print_error(message: str) -> None:
+    """One line on stderr: ``error: <message>``. Plain text, so a message holding brackets
+    (``Table: [varchar, integer]``) is printed as it is, never read as markup."""
+    typer.echo(f"{typer.style('error:', fg='red', bold=True)} {message}", err=True)
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    print_error(message)
+    raise typer.Exit(code)
+
+
+def guard(func: Callable[[], T]) -> T:
+    """Run ``func``; a LakeboxError becomes ``error: <message>`` and exit status 1."""
+    try:
+        return func()
+    except LakeboxError as err:
+        fail(str(err))
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def report(err: BaseException) -> int:
+    """Print ``err`` as one line and return the exit status it deserves."""
+    if isinstance(err, LakeboxError):
+        print_error(str(err))
+        return EXIT_ERROR
+    if isinstance(err, OSError):
+        print_error(os_error_text(err))
+        return EXIT_ERROR
+    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    print_error(
+        f"internal error: {type(err).__name__}: {text} "
+        f"(please report it; set {DEBUG_ENV}=1 for the traceback)"
+    )
+    return EXIT_INTERNAL
+
+
+def _passes_through(err: BaseException) -> bool:
+    """Typer's and Click's own signals (exit, abort, usage errors) and a closed pipe are
+    theirs to handle."""
+    if isinstance(err, OSError) and err.errno == errno.EPIPE:
+        return True
+    return type(err).__module__.split(".", 1)[0] in ("typer", "click")
+
+
+class GuardedGroup(TyperGroup):
+    """A command group that never lets a Python traceback reach the user: lakebox's own
+    errors exit 1 with their message, anything else exits 70 as an ``internal error``
+    (``LAKEBOX_DEBUG=1`` shows the traceback instead)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as err:
+            if _passes_through(err) or _debug():
+                raise
+            raise typer.Exit(report(err)) from None
+
+
+def run_main(app: Callable[[], Any]) -> None:
+    """The console script's body: ``app()`` behind the same last line of defence, for
+    whatever fails outside a command (start-up, result printing)."""
+    try:
+        app()
+    except Exception as err:
+        if _passes_through(err) or _debug():
+            raise
+        raise SystemExit(report(err)) from None
+
+
+# -- the user's files ---------------------------------------------------------------------
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A user's text file (SQL script, ASL definition, JSON input): UTF-8 with or without a
+    BOM, or UTF-16 / UTF-32 with a BOM, as the AWS console and CLI take them. Anything else
+    is an error naming the file and the first byte that is wrong."""
+    label = f"{what} {path}"
+    if not path.exists():
+        raise InvalidRequestError(f"{label} does not exist")
+    if path.is_dir():
+        raise InvalidRequestError(f"{label} is a folder, not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidRequestError(f"cannot read {label}: {err.strerror or err}") from err
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), None)
+    if encoding is None and b"\x00" in data:
+        raise InvalidRequestError(
+            f"{label} looks like a binary file (a NUL byte at offset {data.index(0)}); "
+            "give a UTF-8 text file"
+        )
+    encoding = encoding or "utf-8"
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise InvalidRequestError(
+            f"{label} is not {encoding.upper().removesuffix('-SIG')} text: byte "
+            f"0x{data[err.start]:02x} at offset {err.start} cannot be decoded; "
+            "save it as UTF-8"
+        ) from err
+    return text
+
+
+def read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """A user's JSON file that must hold one object."""
+    text = read_text_file(path, what)
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InvalidRequestError(
+            f"{what} {path} is not JSON: {err.msg} at line {err.lineno} column {err.colno}"
+        ) from err
+    if not isinstance(doc, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(doc), "a number"
+        )
+        raise InvalidRequestError(f"{what} {path} must hold a JSON object, not {kind}")
+    return doc
+
+
+# -- the lake -----------------------------------------------------------------------------
+
+
+def lake_config(home: Path | None, *, create: bool = False) -> LakeConfig:
+    """The configuration of the lake at ``home`` (``--home``, else ``$LAKEBOX_HOME``, else
+    ``./.lakebox``, relative to the directory the command was typed in). A lake that does
+    not exist is made only when ``create`` (commands that create something); otherwise the
+    user is told how to make one."""
+    config = LakeConfig.from_env(home=home)
+    config.open_home(create=create)
+    return config

@@ -1,0 +1,115 @@
+"""The last line of defence every ``lakebox`` command group shares, driven through a real
+Typer app built on it (in process and as a real subprocess)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from lakebox.cli_support import EXIT_INTERNAL, GuardedGroup, read_json_object, read_text_file
+from lakebox.errors import InvalidRequestError, SemanticError
+
+app = typer.Typer(cls=GuardedGroup, pretty_exceptions_enable=False)
+
+
+@app.command()
+def lakebox_error() -> None:
+    raise SemanticError("Table 'x' has [brackets]")
+
+
+@app.command()
+def os_error(path: Path) -> None:
+    path.write_text("x")
+
+
+@app.command()
+def bug() -> None:
+    raise KeyError("oops")
+
+
+@app.command()
+def fine() -> None:
+    typer.echo("ok")
+
+
+runner = CliRunner()
+
+
+def test_lakebox_error_is_one_line_exit_1_printed_as_is() -> None:
+    result = runner.invoke(app, ["lakebox-error"])
+    assert result.exit_code == 1
+    assert result.output == "error: Table 'x' has [brackets]\n"
+
+
+def test_os_error_names_the_path(tmp_path: Path) -> None:
+    target = tmp_path / "missing-folder" / "f.txt"
+    result = runner.invoke(app, ["os-error", str(target)])
+    assert result.exit_code == 1
+    assert result.output == f"error: cannot access {target}: No such file or directory\n"
+
+
+def test_unexpected_exception_is_an_internal_error_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LAKEBOX_DEBUG", raising=False)
+    result = runner.invoke(app, ["bug"])
+    assert result.exit_code == EXIT_INTERNAL
+    assert result.output == (
+        "error: internal error: KeyError: 'oops' (please report it; set LAKEBOX_DEBUG=1 for "
+        "the traceback)\n"
+    )
+
+
+def test_debug_variable_lets_the_traceback_through() -> None:
+    """A real process: with LAKEBOX_DEBUG=1 the exception escapes with its traceback."""
+    code = "import sys; sys.argv = ['t', 'bug']; from test_cli_support import app; app()"
+    runs = {}
+    for debug in ("", "1"):
+        runs[debug] = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            env={"LAKEBOX_DEBUG": debug, "PATH": "/usr/bin:/bin"},
+            timeout=120,
+            check=False,
+        )
+    assert runs[""].returncode == EXIT_INTERNAL and "Traceback" not in runs[""].stderr
+    assert "internal error: KeyError" in runs[""].stderr
+    assert runs["1"].returncode == 1 and "Traceback" in runs["1"].stderr
+    assert "KeyError: 'oops'" in runs["1"].stderr
+
+
+def test_usage_errors_stay_clicks() -> None:
+    result = runner.invoke(app, ["fine", "--nope"])
+    assert result.exit_code == 2 and "No such option" in result.output
+
+
+@pytest.mark.parametrize(
+    ("data", "text"),
+    [
+        (b'{"a": "\xc3\xa9"}', '{"a": "é"}'),
+        (b'\xef\xbb\xbf{"a": 1}', '{"a": 1}'),
+        ('{"a": "é"}'.encode("utf-16"), '{"a": "é"}'),
+        ('{"a": "é"}'.encode("utf-32"), '{"a": "é"}'),
+    ],
+)
+def test_text_files_in_the_encodings_aws_accepts(tmp_path: Path, data: bytes, text: str) -> None:
+    path = tmp_path / "f.json"
+    path.write_bytes(data)
+    assert read_text_file(path, "file") == text
+
+
+def test_unreadable_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidRequestError, match=f"file {tmp_path} is a folder, not a file"):
+        read_text_file(tmp_path, "file")
+    odd = tmp_path / "odd.json"
+    odd.write_bytes(b"\xff\xfe\x00\xd8")  # a UTF-16 BOM, then half a surrogate pair
+    with pytest.raises(InvalidRequestError, match="is not UTF-16 text"):
+        read_text_file(odd, "file")
+    odd.write_text('"just a string"')
+    with pytest.raises(InvalidRequestError, match="must hold a JSON object, not a string"):
+        read_json_object(odd, "config")
