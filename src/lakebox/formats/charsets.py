@@ -209,3 +209,70 @@ def decode(data: bytes, charset: Charset) -> str:
         codec, skip = _bom_endian(data, 2 if codec == "utf-16" else 4)
         data = data[skip:]
     return data.decode(codec, "replace")
+
+
+#: charsets ``detect_charset`` weighs for bytes that are not UTF-8, in order of preference
+#: on a tie: Japanese (the multi-byte charsets lakebox users meet most), then Western
+_GUESSES = ("windows-31j", "EUC-JP", "windows-1252")
+
+
+#: windows-1252 punctuation common in Western text (curly quotes, dashes, euro, ...)
+_WESTERN_PUNCTUATION = frozenset(
+    "\u20ac\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u2022\u2122\u00b0\u00a3\u00a5"
+    "\u00a7\u00a9\u00ae\u00ab\u00bb\u00bf\u00a1"
+)
+
+
+def _plausible(ch: str, java_name: str) -> float:
+    """How typical a non-ASCII character is of text written in ``java_name``."""
+    o = ord(ch)
+    if java_name == "windows-1252":
+        if 0xC0 <= o <= 0xFF and o not in (0xD7, 0xF7):
+            return 1.0
+        return 0.5 if ch in _WESTERN_PUNCTUATION else 0.0
+    if 0x3040 <= o <= 0x30FF or 0x4E00 <= o <= 0x9FFF or 0x3000 <= o <= 0x303F:
+        return 1.0  # kana, CJK ideographs, CJK punctuation
+    if 0xFF01 <= o <= 0xFF5E or 0x2460 <= o <= 0x2473:
+        return 0.8  # full-width forms, circled numbers
+    if 0xFF61 <= o <= 0xFF9F:
+        return 0.3  # half-width katakana: what EUC-JP text looks like read as MS932
+    return 0.0
+
+
+def detect_charset(data: bytes) -> Charset:
+    """The charset a text sample is most likely in: a byte-order mark decides; UTF-16
+    without one shows as NULs in every other byte; valid UTF-8 is UTF-8; otherwise the
+    guess (MS932, EUC-JP, windows-1252) that decodes cleanly into the most typical
+    characters. ``data`` may end in the middle of a character."""
+    if data.startswith(codecs.BOM_UTF8):
+        return UTF8
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return _BY_NAME["utf-32"]
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _BY_NAME["utf-16"]
+    head = data[:4096]
+    if len(head) >= 4:
+        half = len(head) // 2
+        even_nul = head[0::2].count(0) / half
+        odd_nul = head[1::2].count(0) / half
+        if odd_nul > 0.3 and even_nul < 0.05:
+            return _BY_NAME["utf-16le"]
+        if even_nul > 0.3 and odd_nul < 0.05:
+            return _BY_NAME["utf-16be"]
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        return UTF8
+    except UnicodeDecodeError:
+        pass
+    best, best_score = _BY_NAME["windows-1252"], -1.0
+    for name in _GUESSES:
+        cs = _BY_NAME[name.lower()]
+        try:
+            text = codecs.getincrementaldecoder(cs.codec)().decode(data, final=False)
+        except UnicodeDecodeError:
+            continue
+        high = [c for c in text if ord(c) > 0x7F]
+        score = sum(_plausible(c, cs.java_name) for c in high) / max(len(high), 1)
+        if score > best_score:
+            best, best_score = cs, score
+    return best
