@@ -71,10 +71,18 @@ def _shape_of_chunks(chunks: Iterable[bytes]) -> Shape:
     return Shape(not (cr == 0 or cr == crlf == lf), nul)
 
 
-def _shape_of_local(path: str) -> Shape:
+def _shape_of_local(path: str, size: int) -> Shape:
+    if size <= SAMPLE_BYTES:
+        # small files (10,000 of them in a table) are cheapest read with one system call
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, size + 1)
+        finally:
+            os.close(fd)
+        if len(data) <= size:
+            return _shape_of_chunks([data])
     with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size == 0:
+        if os.fstat(fh.fileno()).st_size == 0:
             return _PLAIN
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
             # one memchr pass each settles the common file: no '\r' and no NUL
@@ -112,7 +120,11 @@ def file_shape(ctx: ReadContext, f: DataFile, path: str) -> Shape:
         and (f.codec is None or path != f.engine_path)
         and os.path.isfile(path)
     )
-    shape = _shape_of_local(path) if local else _shape_of_chunks([_sample(ctx, f)])
+    shape = (
+        _shape_of_local(path, f.size if f.codec is None else SAMPLE_BYTES + 1)
+        if local
+        else _shape_of_chunks([_sample(ctx, f)])
+    )
     with _SHAPES_LOCK:
         if len(_SHAPES) >= _MAX_REMEMBERED:
             _SHAPES.clear()
