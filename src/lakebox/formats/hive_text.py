@@ -2,19 +2,20 @@
 
 Hive ends a line at ``\\n``, ``\\r\\n`` or a lone ``\\r``, keeps every other byte (NUL and
 control characters included) and decodes with the table's ``serialization.encoding``,
-malformed bytes becoming U+FFFD. DuckDB's ``read_csv`` agrees on plain UTF-8 files whose
-line ends are all ``\\n`` (or all ``\\r\\n``), and those stay on that fast path. A file
-that needs more (another charset, mixed line ends, a NUL where the line reader would cut
-the line) is decoded once into a copy in the lake cache, keyed by its URI, size and
-modification time like the decompressed copies:
+malformed bytes becoming U+FFFD. DuckDB's ``read_csv`` agrees on UTF-8 files whose line
+ends are all ``\\n`` (or all ``\\r\\n``), and those stay on that fast path. A file in
+another charset or with mixed line ends is decoded once into a copy in the lake cache,
+keyed by its URI, size and modification time like the decompressed copies:
 
 - for line readers (LazySimpleSerDe, RegexSerDe, GrokSerDe) a Parquet file with one
-  ``line`` column, so no byte of a line can be taken for a delimiter;
+  ``line`` column, so no character of a line can be taken for a delimiter;
 - for OpenCSVSerde a UTF-8 text file with ``\\n`` line ends, read by the same ``read_csv``.
 
-Telling the two kinds of file apart costs one ``memchr`` pass for ``\\r`` and NUL over an
-uncompressed local file (about 50 ms for 100 MB, remembered per file for the process) and
-a look at the first MiB of a gzip / zstd file or a file in S3 (see ``SAMPLE_BYTES``).
+Telling the two kinds of file apart costs one ``memchr`` pass for ``\\r`` over an
+uncompressed local file (30-70 ms for 100 MB here, remembered per file for the process;
+counting line ends follows only when there is a ``\\r``), and a look at the first MiB of
+a gzip / zstd file or of a file in S3 (``SAMPLE_BYTES``): a ``\\r`` past that point in such
+a file is not seen.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ import os
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
 
 from lakebox.formats import compression
 from lakebox.formats.base import DataFile, ReadContext
@@ -41,37 +41,26 @@ SAMPLE_BYTES = 1 << 20
 _CHUNK = 16 << 20
 
 
-class Shape(NamedTuple):
-    """What in a file DuckDB's reader would read differently from Hive's."""
-
-    #: line ends other than all-``\n`` or all-``\r\n`` (a lone ``\r``, or a mix)
-    mixed_line_ends: bool
-    #: a NUL byte (cuts a line short where NUL is the line reader's delimiter)
-    nul: bool
-
-
-_PLAIN = Shape(False, False)
-_SHAPES: dict[tuple[str, int, float, float], Shape] = {}
-_SHAPES_LOCK = threading.Lock()
+_MIXED: dict[tuple[str, int, float, float], bool] = {}
+_MIXED_LOCK = threading.Lock()
 _MAX_REMEMBERED = 200_000
 
 
-def _shape_of_chunks(chunks: Iterable[bytes]) -> Shape:
-    """Counts ``\\r``, ``\\n`` and ``\\r\\n`` over a stream of chunks (a pair split
-    between two chunks counted once)."""
+def _mixed_in_chunks(chunks: Iterable[bytes]) -> bool:
+    """Whether the line ends are other than all ``\\n`` or all ``\\r\\n`` (a lone
+    ``\\r``, or a mix), counting over a stream of chunks (a pair split between two chunks
+    counted once)."""
     cr = lf = crlf = 0
-    nul = False
     prev_cr = False
     for chunk in chunks:
-        nul = nul or b"\0" in chunk
         cr += chunk.count(b"\r")
         lf += chunk.count(b"\n")
         crlf += chunk.count(b"\r\n") + (1 if prev_cr and chunk[:1] == b"\n" else 0)
         prev_cr = chunk[-1:] == b"\r"
-    return Shape(not (cr == 0 or cr == crlf == lf), nul)
+    return not (cr == 0 or cr == crlf == lf)
 
 
-def _shape_of_local(path: str, size: int) -> Shape:
+def _mixed_in_local(path: str, size: int) -> bool:
     if size <= SAMPLE_BYTES:
         # small files (10,000 of them in a table) are cheapest read with one system call
         fd = os.open(path, os.O_RDONLY)
@@ -80,18 +69,15 @@ def _shape_of_local(path: str, size: int) -> Shape:
         finally:
             os.close(fd)
         if len(data) <= size:
-            return _shape_of_chunks([data])
+            return _mixed_in_chunks([data])
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
-            return _PLAIN
+            return False
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            # one memchr pass each settles the common file: no '\r' and no NUL
-            has_cr = mm.find(b"\r") >= 0
-            has_nul = mm.find(b"\0") >= 0
-        if not has_cr:
-            return Shape(False, has_nul)
-        fh.seek(0)
-        return _shape_of_chunks(iter(lambda: fh.read(_CHUNK), b""))
+            # one memchr pass settles the common file: no '\r' at all
+            if mm.find(b"\r") < 0:
+                return False
+        return _mixed_in_chunks(iter(lambda: fh.read(_CHUNK), b""))
 
 
 def _sample(ctx: ReadContext, f: DataFile) -> bytes:
@@ -108,11 +94,11 @@ def _sample(ctx: ReadContext, f: DataFile) -> bytes:
         return raw.read(SAMPLE_BYTES)
 
 
-def file_shape(ctx: ReadContext, f: DataFile, path: str) -> Shape:
-    """The shape of ``f``, whose text DuckDB would read at ``path``; remembered per file
-    version for the life of the process."""
+def mixed_line_ends(ctx: ReadContext, f: DataFile, path: str) -> bool:
+    """Whether ``f``, whose text DuckDB would read at ``path``, has line ends DuckDB reads
+    differently from Hive; remembered per file version for the life of the process."""
     key = (f.uri, f.size, f.mtime, f.ctime)
-    found = _SHAPES.get(key)
+    found = _MIXED.get(key)
     if found is not None:
         return found
     local = (
@@ -120,20 +106,16 @@ def file_shape(ctx: ReadContext, f: DataFile, path: str) -> Shape:
         and (f.codec is None or path != f.engine_path)
         and os.path.isfile(path)
     )
-    shape = (
-        _shape_of_local(path, f.size if f.codec is None else SAMPLE_BYTES + 1)
+    mixed = (
+        _mixed_in_local(path, f.size if f.codec is None else SAMPLE_BYTES + 1)
         if local
-        else _shape_of_chunks([_sample(ctx, f)])
+        else _mixed_in_chunks([_sample(ctx, f)])
     )
-    with _SHAPES_LOCK:
-        if len(_SHAPES) >= _MAX_REMEMBERED:
-            _SHAPES.clear()
-        _SHAPES[key] = shape
-    return shape
-
-
-def needs_copy(shape: Shape, kind: str) -> bool:
-    return shape.mixed_line_ends or (kind == LINES and shape.nul)
+    with _MIXED_LOCK:
+        if len(_MIXED) >= _MAX_REMEMBERED:
+            _MIXED.clear()
+        _MIXED[key] = mixed
+    return mixed
 
 
 def split_files(
@@ -145,7 +127,7 @@ def split_files(
     plain: list[DataFile] = []
     copies: list[str] = []
     for f in files:
-        if charset.is_utf8 and not needs_copy(file_shape(ctx, f, engine_path(ctx, f)), kind):
+        if charset.is_utf8 and not mixed_line_ends(ctx, f, engine_path(ctx, f)):
             plain.append(f)
         else:
             copies.append(str(transcoded_copy(ctx, f, charset, kind)))

@@ -135,17 +135,22 @@ def engine_path(ctx: ReadContext, f: DataFile) -> str:
     )
 
 
+#: the line reader's field delimiter: U+10FFFF, a noncharacter that text does not hold,
+#: so DuckDB never splits a line and NUL and every control character stay in it (a line
+#: that did hold U+10FFFF would be cut there: docs/differences.md)
+_NEVER = "\U0010ffff"
+
+
 def lines_sql(paths: list[str], skip: int = 0) -> str:
     """A DuckDB table function call yielding each line of ``paths`` as column ``line``.
 
-    A NUL delimiter with quoting and escaping off means DuckDB never splits a line; files
-    holding a NUL go through ``lines_source``'s transcoded path instead. A blank line
-    comes back as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
+    Quoting and escaping are off and the delimiter is ``_NEVER``. A blank line comes back
+    as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
     """
     opts = [
         sql_list(paths),
         "columns = {'line': 'VARCHAR'}",
-        "delim = '\x00'",
+        f"delim = {sql_string(_NEVER)}",
         "quote = ''",
         "escape = ''",
         "header = false",
@@ -164,8 +169,8 @@ def lines_source(ctx: ReadContext, table: Table, files: list[DataFile]) -> str:
     """A FROM item yielding column ``line`` for every line of ``files`` as Hive's
     LineRecordReader splits them, decoded with the table's charset, header lines skipped.
 
-    Plain UTF-8 files go to DuckDB's ``read_csv`` as they are; the others (another charset,
-    mixed line ends, NUL bytes) are read from a transcoded copy (see ``hive_text``)."""
+    UTF-8 files go to DuckDB's ``read_csv`` as they are; the others (another charset, mixed
+    line ends) are read from a transcoded copy (see ``hive_text``)."""
     skip = skip_header_lines(table)
     plain, copies = hive_text.split_files(ctx, files, text_charset(table), hive_text.LINES)
     parts = []
