@@ -4,18 +4,15 @@ Hive ends a line at ``\\n``, ``\\r\\n`` or a lone ``\\r``, keeps every other byt
 control characters included) and decodes with the table's ``serialization.encoding``,
 malformed bytes becoming U+FFFD. DuckDB's ``read_csv`` agrees on UTF-8 files whose line
 ends are all ``\\n`` (or all ``\\r\\n``), and those stay on that fast path. A file in
-another charset or with mixed line ends is decoded once into a copy in the lake cache,
-keyed by its URI, size and modification time like the decompressed copies:
-
-- for line readers (LazySimpleSerDe, RegexSerDe, GrokSerDe) a Parquet file with one
-  ``line`` column, so no character of a line can be taken for a delimiter;
-- for OpenCSVSerde a UTF-8 text file with ``\\n`` line ends, read by the same ``read_csv``.
+another charset or with mixed line ends is read from a UTF-8 copy with ``\\n`` line ends,
+made once in the lake cache and keyed by the file's URI, size and modification time like
+the decompressed copies, by the same ``read_csv`` call.
 
 Telling the two kinds of file apart costs one ``memchr`` pass for ``\\r`` over an
-uncompressed local file (30-70 ms for 100 MB here, remembered per file for the process;
-counting line ends follows only when there is a ``\\r``), and a look at the first MiB of
-a gzip / zstd file or of a file in S3 (``SAMPLE_BYTES``): a ``\\r`` past that point in such
-a file is not seen.
+uncompressed local file (60-95 ms for 100 MB on a busy two-core machine, remembered per
+file for the process; line ends are counted only when there is a ``\\r``), and a look at
+the first MiB of a gzip / zstd file or of a file in S3 (``SAMPLE_BYTES``): a ``\\r`` past
+that point in such a file is not seen.
 """
 
 from __future__ import annotations
@@ -30,11 +27,6 @@ from pathlib import Path
 from lakebox.formats import compression
 from lakebox.formats.base import DataFile, ReadContext
 from lakebox.formats.charsets import Charset, decode
-
-#: line readers: the copy is Parquet (column ``line``)
-LINES = "lines"
-#: OpenCSVSerde: the copy is UTF-8 text with ``\n`` line ends
-CSV = "csv"
 
 #: bytes looked at in a file that is not read whole (gzip / zstd, remote)
 SAMPLE_BYTES = 1 << 20
@@ -118,21 +110,19 @@ def mixed_line_ends(ctx: ReadContext, f: DataFile, path: str) -> bool:
     return mixed
 
 
-def split_files(
-    ctx: ReadContext, files: list[DataFile], charset: Charset, kind: str
-) -> tuple[list[DataFile], list[str]]:
-    """The files DuckDB can read as they are, and transcoded copies of the others."""
+def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> list[str]:
+    """Paths DuckDB's ``read_csv`` reads ``files`` from as UTF-8 with uniform line ends:
+    the files themselves when they are, transcoded copies of the others."""
     from lakebox.formats.text import engine_path
 
-    plain: list[DataFile] = []
-    copies: list[str] = []
+    paths = []
     for f in files:
-        if charset.is_utf8 and not mixed_line_ends(ctx, f, engine_path(ctx, f)):
-            plain.append(f)
-        else:
-            copies.append(str(transcoded_copy(ctx, f, charset, kind)))
-    ctx.cache_files.extend(copies)
-    return plain, copies
+        path = engine_path(ctx, f)
+        if not charset.is_utf8 or mixed_line_ends(ctx, f, path):
+            path = str(transcoded_copy(ctx, f, charset))
+            ctx.cache_files.append(path)
+        paths.append(path)
+    return paths
 
 
 def hive_lines(text: str) -> str:
@@ -142,35 +132,28 @@ def hive_lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset, kind: str) -> Path:
-    """Path of ``f`` decoded with ``charset`` and framed as Hive frames it, made on first
-    use in the lake cache."""
-    suffix = ".parquet" if kind == LINES else ".txt"
-    name = f"{compression.cache_key(f.uri, f.size, f.mtime)}-{charset.codec}{suffix}"
+def utf8_text(data: bytes, charset: Charset) -> bytes:
+    """``data`` as UTF-8 with ``\\n`` line ends, decoded as Hive decodes ``charset``."""
+    if charset.is_utf8:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            data = data.decode("utf-8", "replace").encode("utf-8")
+    else:
+        data = decode(data, charset).encode("utf-8")
+    # '\r' and '\n' are single bytes in UTF-8, never part of another character
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+
+
+def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset) -> Path:
+    """Path of ``f`` decoded with ``charset`` and framed as Hive frames it (UTF-8, ``\\n``
+    line ends), made on first use in the lake cache."""
+    name = f"{compression.cache_key(f.uri, f.size, f.mtime)}-{charset.codec}.txt"
     target = ctx.cache_dir / "transcoded" / name
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = hive_lines(decode(ctx.read_bytes(f), charset))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    if kind == LINES:
-        _write_lines(text, tmp)
-    else:
-        tmp.write_bytes(text.encode("utf-8", "surrogatepass"))
+    tmp.write_bytes(utf8_text(ctx.read_bytes(f), charset))
     os.replace(tmp, target)
     return target
-
-
-def _write_lines(text: str, path: Path) -> None:
-    """One Parquet row per line, a blank line NULL (as DuckDB's reader gives it)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    if text:
-        body = text[:-1] if text.endswith("\n") else text
-        lines = pc.list_flatten(pc.split_pattern(pa.array([body], pa.large_string()), "\n"))
-    else:
-        lines = pa.array([], pa.large_string())
-    lines = pc.if_else(pc.equal(lines, ""), pa.scalar(None, pa.large_string()), lines)
-    pq.write_table(pa.table({"line": lines}), path, compression="zstd")

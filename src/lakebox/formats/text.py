@@ -167,24 +167,10 @@ def lines_sql(paths: list[str], skip: int = 0) -> str:
 
 def lines_source(ctx: ReadContext, table: Table, files: list[DataFile]) -> str:
     """A FROM item yielding column ``line`` for every line of ``files`` as Hive's
-    LineRecordReader splits them, decoded with the table's charset, header lines skipped.
-
-    UTF-8 files go to DuckDB's ``read_csv`` as they are; the others (another charset, mixed
-    line ends) are read from a transcoded copy (see ``hive_text``)."""
-    skip = skip_header_lines(table)
-    plain, copies = hive_text.split_files(ctx, files, text_charset(table), hive_text.LINES)
-    parts = []
-    if plain:
-        source = lines_sql([engine_path(ctx, f) for f in plain], skip)
-        if not copies:
-            return source
-        parts.append(f"SELECT line FROM {source}")
-    if copies:
-        parts.append(
-            f"SELECT line FROM read_parquet({sql_list(copies)}, file_row_number = true) "
-            f"WHERE file_row_number >= {skip}"
-        )
-    return "(" + " UNION ALL ".join(parts) + ")"
+    LineRecordReader splits them, decoded with the table's charset, header lines skipped
+    (files that are not plain UTF-8 are read from a transcoded copy: ``hive_text``)."""
+    paths = hive_text.text_paths(ctx, files, text_charset(table))
+    return lines_sql(paths, skip_header_lines(table))
 
 
 #: Joda-Time pattern letters (Hive's ``timestamp.formats``) -> DuckDB strptime, longest first
@@ -503,11 +489,8 @@ class OpenCsvReader(FormatReader):
         self.validate(table)
         sep, quote, escape = self.options(table)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(table.columns))) + "}"
-        plain, copies = hive_text.split_files(
-            ctx, request.files, text_charset(table), hive_text.CSV
-        )
         opts = [
-            sql_list([engine_path(ctx, f) for f in plain] + copies),
+            sql_list(hive_text.text_paths(ctx, request.files, text_charset(table))),
             f"columns = {columns}",
             f"delim = {sql_string(sep)}",
             f"quote = {sql_string(quote)}",
