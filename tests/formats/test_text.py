@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 import pytest
 
 import lakebox
 from lakebox.catalog.model import Table
+from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.charsets import resolve_charset
 from lakebox.formats.multidelimit import MULTI_DELIMIT_SERDE
@@ -26,9 +26,9 @@ from lakebox.formats.text import (
     joda_to_strptime,
     parse_delimiter,
 )
+from lakebox.storage import Storage
 
-if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+from .conftest import BUCKET, Lake
 
 LAZY = LAZY_SIMPLE_SERDE
 CSV = OPEN_CSV_SERDE
@@ -713,3 +713,34 @@ def test_null_defined_as_and_null_format_property_through_sql(lake_home: Path) -
     )
     for table in ("n1", "n2"):
         assert session.sql(f"SELECT count(x), count(y) FROM {table}").fetchall() == [(1, 1)]
+
+
+class _PrefixedLake(Lake):
+    """Tables under a prefix of their own: the S3 server outlives one test."""
+
+    def location(self, name: str) -> str:
+        return f"s3://{BUCKET}/{self.cache_dir.parent.name}/{name}/"
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_mixed_line_ends_and_charsets_read_alike_from_s3(
+    any_config: LakeConfig, tmp_path: Path, codec: str
+) -> None:
+    """In S3 mode the line-end check samples the object's head instead of mapping it."""
+    storage = Storage(any_config)
+    storage.ensure_bucket(BUCKET)
+    s3_lake = _PrefixedLake(storage, tmp_path / "s3cache")
+    try:
+        t = s3_lake.table(
+            [("id", "int"), ("s", "string")],
+            serde=LAZY,
+            serde_params={"field.delim": ",", "serialization.encoding": "MS932"},
+            params={"skip.header.line.count": "1"},
+        )
+        s3_lake.write(t, "a.csv", "id,s\n1,東\n2,京\r\n3,都\r\n".encode("cp932"), codec=codec)
+        assert s3_lake.read(t) == [(1, "東"), (2, "京"), (3, "都")]
+        plain = s3_lake.table([("a", "string")], serde=LAZY)
+        s3_lake.write(plain, "b.txt", "x\ny\rz\n", codec=codec)
+        assert s3_lake.read(plain) == [("x",), ("y",), ("z",)]
+    finally:
+        s3_lake.con.close()
