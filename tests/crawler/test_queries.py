@@ -297,3 +297,11 @@ def test_crawler_records_the_charset_of_a_non_utf8_csv_and_the_table_reads_right
     assert [c.name for c in table.columns] == ["id", "city", "pop"]
     rows = session.sql("SELECT id, city, pop FROM cities ORDER BY id").fetchall()
     assert rows == [(i, n, i * 1000) for i, n in enumerate(names)]
+
+
+def test_crawled_csv_keeps_a_nul_inside_a_field(session: Session, config: LakeConfig) -> None:
+    write(config.home / "data" / "nul" / "a.csv", b"id,s\n1,a\x00c\n2,b\n")
+    service = CrawlerService(config)
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/nul/")]))
+    assert service.start_crawler("c").tables_created == ["nul"]
+    assert session.sql("SELECT id, length(s) FROM nul ORDER BY id").fetchall() == [(1, 3), (2, 1)]

@@ -634,6 +634,9 @@ def _decode(sample: Sample, uri: str) -> str:
     data = sample.data
     if b"\x00" in data[:4096] or not data.isascii():
         sample.charset = detect_charset(data)
+        wide = sample.charset.codec.startswith(("utf-16", "utf-32"))
+        if not wide and not sample.charset.is_utf8 and b"\x00" in data[:4096]:
+            raise Unrecognized("binary data of no known format")
     if not sample.charset.is_utf8:
         return decode(data, sample.charset)
     if not sample.complete:
