@@ -921,3 +921,21 @@ def test_iceberg_tables_are_recognised_but_not_supported() -> None:
             "CREATE TABLE ice (id bigint, ts timestamp) PARTITIONED BY (day(ts)) "
             "LOCATION 's3://b/ice/' TBLPROPERTIES ( 'table_type' = 'ICEBERG' )"
         )
+
+
+def test_serde_properties_after_row_format_delimited_are_kept() -> None:
+    stmt = ddl.parse_ddl(
+        "CREATE EXTERNAL TABLE t (a string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+        "WITH SERDEPROPERTIES ('serialization.encoding'='windows-1252', "
+        "'serialization.null.format'='') LOCATION 's3://b/t/'"
+    )
+    assert isinstance(stmt, ddl.CreateTable)
+    assert stmt.table.serde_parameters == {
+        "field.delim": ",",
+        "serialization.format": ",",
+        "serialization.encoding": "windows-1252",
+        "serialization.null.format": "",
+    }
+    again = ddl.parse_ddl(ddl.render_create_table(stmt.table))
+    assert isinstance(again, ddl.CreateTable)
+    assert again.table.serde_parameters == stmt.table.serde_parameters

@@ -244,3 +244,64 @@ def test_crawled_log_tables_read_their_fields(
     assert service.start_crawler("c").tables_created == ["logs"]
     rows = session.sql(f"SELECT {column} FROM logs").fetchall()
     assert rows == [(expected,), (expected,)]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_crawled_mixed_line_end_csv_counts_its_rows(
+    session: Session, config: LakeConfig, codec: str
+) -> None:
+    """The issue's file (LF, then CRLF line ends, a header): 4 rows, not 6."""
+    write(config.home / "data" / "mixed" / "a.csv", b"id,s\n1,a\n2,b\r\n3,c\r\n4,d\n", codec)
+    service = CrawlerService(config)
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/mixed/")]))
+    assert service.start_crawler("c").tables_created == ["mixed"]
+    table = service.catalog.get_table("db", "mixed")
+    assert [c.name for c in table.columns] == ["id", "s"]
+    assert table.parameters["skip.header.line.count"] == "1"
+    assert session.sql("SELECT count(*), sum(id), max(length(s)) FROM mixed").fetchall() == [
+        (4, 10, 1)
+    ]
+
+
+#: (Python codec the file is written in, the Java name the crawler records or None)
+_CRAWLED_CHARSETS = [
+    ("utf-8", None),
+    ("cp932", "windows-31j"),
+    ("euc_jp", "EUC-JP"),
+    ("cp1252", "windows-1252"),
+    ("latin-1", "windows-1252"),
+    ("utf-16", "UTF-16"),
+    ("utf-16-le", "UTF-16LE"),
+    ("utf-16-be", "UTF-16BE"),
+]
+_JAPANESE = ["東京都", "大阪府", "北海道"]
+_WESTERN = ["Zürich", "Málaga", "Ærøskøbing"]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+@pytest.mark.parametrize(("python", "java"), _CRAWLED_CHARSETS)
+def test_crawler_records_the_charset_of_a_non_utf8_csv_and_the_table_reads_right(
+    session: Session, config: LakeConfig, python: str, java: str | None, codec: str
+) -> None:
+    names = _JAPANESE if python in ("cp932", "euc_jp", "utf-16", "utf-8") else _WESTERN
+    if python.startswith("utf-16"):
+        names = _JAPANESE + _WESTERN
+    text = "id,city,pop\r\n" + "".join(f"{i},{n},{i * 1000}\r\n" for i, n in enumerate(names))
+    write(config.home / "data" / "cities" / "a.csv", text.encode(python), codec)
+    service = CrawlerService(config)
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/cities/")]))
+    run = service.start_crawler("c")
+    assert run.tables_created == ["cities"], (run.error, run.skipped)
+    table = service.catalog.get_table("db", "cities")
+    assert table.serde_parameters.get("serialization.encoding") == java
+    assert [c.name for c in table.columns] == ["id", "city", "pop"]
+    rows = session.sql("SELECT id, city, pop FROM cities ORDER BY id").fetchall()
+    assert rows == [(i, n, i * 1000) for i, n in enumerate(names)]
+
+
+def test_crawled_csv_keeps_a_nul_inside_a_field(session: Session, config: LakeConfig) -> None:
+    write(config.home / "data" / "nul" / "a.csv", b"id,s\n1,a\x00c\n2,b\n")
+    service = CrawlerService(config)
+    service.create_crawler(Crawler("c", "db", [Target("s3://data/nul/")]))
+    assert service.start_crawler("c").tables_created == ["nul"]
+    assert session.sql("SELECT id, length(s) FROM nul ORDER BY id").fetchall() == [(1, 3), (2, 1)]

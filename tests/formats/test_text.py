@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import duckdb
 import pytest
 
+import lakebox
+from lakebox.catalog.model import Table
+from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, UnsupportedError
+from lakebox.formats.charsets import resolve_charset
+from lakebox.formats.multidelimit import MULTI_DELIMIT_SERDE
+from lakebox.formats.regex import REGEX_SERDE
 from lakebox.formats.text import (
     LAZY_SIMPLE_SERDE,
     OPEN_CSV_SERDE,
@@ -20,9 +26,9 @@ from lakebox.formats.text import (
     joda_to_strptime,
     parse_delimiter,
 )
+from lakebox.storage import Storage
 
-if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+from .conftest import BUCKET, Lake
 
 LAZY = LAZY_SIMPLE_SERDE
 CSV = OPEN_CSV_SERDE
@@ -410,3 +416,331 @@ def test_unrelated_errors_are_not_translated(lake: Lake) -> None:
         data_error_from_duckdb(duckdb.Error("Binder Error: no such column"), lake.context(), [])
         is None
     )
+
+
+# -- Hive's line reader, control bytes and charsets --------------------------------------
+
+#: the SerDes that read whole lines first: (SerDe, SerDe properties) reading 'id,s' rows
+_LINE_SERDES = {
+    "lazy": (LAZY, {"field.delim": ","}),
+    "opencsv": (CSV, {}),
+    "multidelimit": (MULTI_DELIMIT_SERDE, {"field.delim": ","}),
+    "regex": (REGEX_SERDE, {"input.regex": "([^,]*),(.*)"}),
+}
+
+
+def _id_s_table(lake: Lake, serde: str, extra: dict[str, str] | None = None) -> Table:
+    library, params = _LINE_SERDES[serde]
+    # OpenCSVSerde reads every column as text in Athena; the others convert
+    id_type = "string" if serde == "opencsv" else "int"
+    return lake.table(
+        [("id", id_type), ("s", "string")],
+        serde=library,
+        serde_params={**params, **(extra or {})},
+        params={"skip.header.line.count": "1"},
+    )
+
+
+def _ids(rows: list[tuple[object, ...]]) -> list[tuple[str, object]]:
+    return sorted((str(i), s) for i, s in rows)
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip", "bzip2"])
+@pytest.mark.parametrize("serde", sorted(_LINE_SERDES))
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"id,s\n1,a\n2,b\r\n3,c\r\n4,d\n",  # the issue's file: LF first, then CRLF
+        b"id,s\r\n1,a\r\n2,b\n3,c\n4,d",  # CRLF first, then LF, no final line end
+        b"id,s\r1,a\r2,b\r3,c\r4,d\r",  # classic Mac: lone CR
+        b"id,s\r\n1,a\r2,b\n3,c\r\n4,d\r\n",  # all three
+        b"id,s\r\n1,a\r\n2,b\r\n3,c\r\n4,d\r\n",  # Windows throughout
+    ],
+    ids=["lf-then-crlf", "crlf-then-lf", "cr", "all-three", "crlf"],
+)
+def test_every_hive_line_end_ends_one_line(lake: Lake, serde: str, data: bytes, codec: str) -> None:
+    t = _id_s_table(lake, serde)
+    lake.write(t, "a.csv", data, codec=codec)
+    rows = lake.read(t)
+    assert len(rows) == 4
+    assert _ids(rows) == [("1", "a"), ("2", "b"), ("3", "c"), ("4", "d")]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_blank_lines_between_cr_line_ends_are_rows(lake: Lake, codec: str) -> None:
+    t = lake.table(
+        [("a", "string"), ("b", "string")], serde=LAZY, serde_params={"field.delim": ","}
+    )
+    # lines: 'x,1', '', 'y,2', '', 'z,3' ('\r\r' and '\r\n\r\n' each hold one blank line)
+    lake.write(t, "a.txt", b"x,1\r\ry,2\r\n\r\nz,3\n", codec=codec)
+    assert lake.read(t) == [("", None), ("", None), ("x", "1"), ("y", "2"), ("z", "3")]
+
+
+def test_a_cr_after_the_first_mib_is_still_a_line_end(lake: Lake) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=LAZY, serde_params={"field.delim": ","})
+    body = b"".join(b"k%07d,%d\n" % (i, i) for i in range(200_000))  # ~2.6 MB of '\n' lines
+    lake.write(t, "a.txt", body + b"last,1\r\nend,2\r\n")
+    rows = lake.con.sql(f"SELECT count(*), count(b) FROM ({lake.sql(t)})").fetchall()
+    assert rows == [(200_002, 200_002)]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+@pytest.mark.parametrize("serde", sorted(_LINE_SERDES))
+def test_nul_and_control_bytes_are_kept(lake: Lake, serde: str, codec: str) -> None:
+    t = _id_s_table(lake, serde)
+    kept = "a\x00b\x01\x07\x0b\x0c\x1b\x1c\x1d\x1e\x7f\x85z"
+    lake.write(t, "a.csv", (f"id,s\n1,{kept}\n2,\x00\x00\n").encode(), codec=codec)
+    rows = lake.con.sql(f"SELECT id, s, length(s) FROM ({lake.sql(t)}) ORDER BY 1").fetchall()
+    assert [(str(i), s, n) for i, s, n in rows] == [
+        ("1", kept, len(kept)),
+        ("2", "\x00\x00", 2),
+    ]
+
+
+def test_nul_inside_a_field_keeps_its_length(lake: Lake) -> None:
+    t = lake.table([("a", "string"), ("b", "int")], serde=LAZY, serde_params={"field.delim": ","})
+    lake.write(t, "a.txt", b"a\x00c,1\n")
+    assert lake.con.sql(f"SELECT length(a), b FROM ({lake.sql(t)})").fetchall() == [(3, 1)]
+
+
+def test_plain_utf8_files_are_read_directly_and_only_odd_files_are_copied(lake: Lake) -> None:
+    t = lake.table([("a", "string")], serde=LAZY)
+    lake.write(t, "plain.txt", "x\ny\n")
+    lake.write(t, "crlf.txt", "x\r\ny\r\n")
+    sql = lake.sql(t)
+    assert "transcoded" not in sql
+    lake.write(t, "mixed.txt", "x\ny\r\n")
+    sql = lake.sql(t)
+    assert sql.count("transcoded") == 1 and "plain.txt" in sql and "crlf.txt" in sql
+    assert sorted(lake.read(t)) == [("x",)] * 3 + [("y",)] * 3
+
+
+#: every character windows-1252 puts at 0x80-0x9F (where ISO-8859-1 has C1 controls)
+_CP1252_0X80_0X9F = bytes(
+    b for b in range(0x80, 0xA0) if b not in (0x81, 0x8D, 0x8F, 0x90, 0x9D)
+).decode("cp1252")
+
+#: (Java name a user writes, Python codec that writes the file, text)
+_CHARSET_CASES = [
+    ("UTF-8", "utf-8", "naïve ☃ 日本"),
+    ("utf8", "utf-8", "naïve"),
+    ("US-ASCII", "ascii", "plain"),
+    ("ISO-8859-1", "latin-1", "café"),
+    ("latin1", "latin-1", "Ærø"),
+    ("ISO8859_1", "latin-1", "ü"),
+    ("windows-1252", "cp1252", "café " + _CP1252_0X80_0X9F),
+    ("cp1252", "cp1252", "\u201cquoted\u201d \u2013 dash"),
+    ("Windows-1252", "cp1252", "€"),
+    ("ISO-8859-15", "iso8859_15", "€ œ"),
+    ("ISO-8859-2", "iso8859_2", "Łódź"),
+    ("windows-1250", "cp1250", "Łódź"),
+    ("windows-1251", "cp1251", "Привет"),
+    ("KOI8-R", "koi8_r", "Привет"),
+    ("Shift_JIS", "shift_jis", "日本語のテキスト"),
+    ("SJIS", "shift_jis", "ｶﾀｶﾅ"),
+    ("MS932", "cp932", "①②\uff5eNEC特殊"),  # wave dash: MS932 only
+    ("windows-31j", "cp932", "髙﨑"),
+    ("EUC-JP", "euc_jp", "日本語"),
+    ("GBK", "gbk", "中文"),
+    ("GB18030", "gb18030", "中文𠀀"),
+    ("GB2312", "gb2312", "中文"),
+    ("Big5", "big5", "繁體"),
+    ("EUC-KR", "euc_kr", "한국어"),
+    ("UTF-16", "utf-16", "with BOM ☃"),
+    ("UTF-16", "utf-16-be", "no BOM so big-endian"),
+    ("UTF-16BE", "utf-16-be", "big ☃"),
+    ("UTF-16LE", "utf-16-le", "little ☃"),
+    ("utf_16le", "utf-16-le", "squashed name"),
+    ("UTF-32", "utf-32", "thirty-two"),
+]
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+@pytest.mark.parametrize("serde", ["lazy", "opencsv"])
+@pytest.mark.parametrize(("java", "python", "text"), _CHARSET_CASES)
+def test_java_charset_names_decode_the_file(
+    lake: Lake, java: str, python: str, text: str, serde: str, codec: str
+) -> None:
+    t = _id_s_table(lake, serde, {"serialization.encoding": java})
+    lake.write(t, "a.csv", f"id,s\n1,{text}\r\n2,x\n".encode(python), codec=codec)
+    assert _ids(lake.read(t)) == [("1", text), ("2", "x")]
+
+
+def test_iso_8859_1_maps_every_byte(lake: Lake) -> None:
+    t = lake.table(
+        [("a", "string")], serde=LAZY, serde_params={"serialization.encoding": "ISO-8859-1"}
+    )
+    every = bytes(b for b in range(1, 256) if b not in b"\n\r\x01")
+    lake.write(t, "a.txt", every + b"\n")
+    assert lake.read(t) == [(every.decode("latin-1"),)]
+
+
+@pytest.mark.parametrize(
+    ("java", "data", "value"),
+    [
+        ("US-ASCII", b"caf\xe9", "caf\ufffd"),
+        ("windows-1252", b"a\x81b", "a\ufffdb"),  # a byte windows-1252 leaves unmapped
+        ("UTF-8", b"ok", "ok"),
+        ("Shift_JIS", b"a\x82", "a\ufffd"),  # a lead byte with no trail byte
+        ("UTF-16LE", "ab".encode("utf-16-le") + b"\x00\xd8", "ab\ufffd"),  # lone surrogate
+    ],
+)
+def test_malformed_bytes_become_replacement_characters(
+    lake: Lake, java: str, data: bytes, value: str
+) -> None:
+    t = lake.table(
+        [("a", "string"), ("b", "int")],
+        serde=LAZY,
+        serde_params={"field.delim": ",", "serialization.encoding": java},
+    )
+    sep = ",".encode("utf-16-le") if java == "UTF-16LE" else b","
+    end = "1\n".encode("utf-16-le") if java == "UTF-16LE" else b"1\n"
+    lake.write(t, "a.txt", data + sep + end)
+    assert lake.read(t) == [(value, 1)]
+
+
+@pytest.mark.parametrize("name", ["EBCDIC", "utf-9", "Shift JIS"])
+@pytest.mark.parametrize("reader", [LazySimpleReader, OpenCsvReader])
+def test_unknown_charset_names_the_property_and_value(
+    lake: Lake, reader: type[LazySimpleReader], name: str
+) -> None:
+    t = lake.table([("a", "string")], serde=LAZY, serde_params={"serialization.encoding": name})
+    with pytest.raises(InvalidRequestError, match=f"serialization.encoding {name!r}"):
+        reader().validate(t)
+
+
+@pytest.mark.parametrize(
+    ("spelled", "canonical"),
+    [
+        ("windows-1252", "windows-1252"),
+        ("CP1252", "windows-1252"),
+        ("ms932", "windows-31j"),
+        ("Windows-31J", "windows-31j"),
+        ("shift_jis", "Shift_JIS"),
+        ("x-sjis", "Shift_JIS"),
+        ("eucjp", "EUC-JP"),
+        ("ISO-8859-1", "ISO-8859-1"),
+        ("iso_8859_1", "ISO-8859-1"),
+        ("L1", "ISO-8859-1"),
+        ("UnicodeLittleUnmarked", "UTF-16LE"),
+        ("cp936", "GBK"),
+        (" UTF-8 ", "UTF-8"),
+    ],
+)
+def test_charset_names_and_aliases_are_case_insensitive(spelled: str, canonical: str) -> None:
+    assert resolve_charset(spelled).java_name == canonical
+
+
+def test_encoding_and_null_format_may_be_table_properties(lake: Lake) -> None:
+    t = lake.table(
+        [("a", "string"), ("b", "string")],
+        serde=LAZY,
+        serde_params={"field.delim": ","},
+        params={"serialization.encoding": "windows-1252", "serialization.null.format": ""},
+    )
+    lake.write(t, "a.txt", "é,\n,x\n".encode("cp1252"))
+    assert lake.read(t) == [("é", None), (None, "x")]
+
+
+def test_serde_property_wins_over_table_property(lake: Lake) -> None:
+    t = lake.table(
+        [("a", "string")],
+        serde=LAZY,
+        serde_params={"serialization.null.format": "NA"},
+        params={"serialization.null.format": ""},
+    )
+    lake.write(t, "a.txt", "NA\n\n")
+    assert lake.read(t) == [("",), (None,)]
+
+
+def _put(home: Path, uri: str, data: bytes) -> None:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    path = home / bucket / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def test_issue_file_counts_four_rows_through_sql(lake_home: Path) -> None:
+    """``printf 'id,s\\n1,a\\n2,b\\r\\n3,c\\r\\n4,d\\n'`` with the header skipped."""
+    _put(lake_home, "s3://data/mixed/a.csv", b"id,s\n1,a\n2,b\r\n3,c\r\n4,d\n")
+    session = lakebox.connect(lake_home)
+    session.sql(
+        "CREATE EXTERNAL TABLE mixed (id int, s string) ROW FORMAT DELIMITED "
+        "FIELDS TERMINATED BY ',' LOCATION 's3://data/mixed/' "
+        "TBLPROPERTIES ('skip.header.line.count'='1')"
+    )
+    assert session.sql("SELECT count(*) FROM mixed").fetchall() == [(4,)]
+    assert session.sql("SELECT max(length(s)), sum(id) FROM mixed").fetchall() == [(1, 10)]
+
+
+@pytest.mark.parametrize(
+    "row_format",
+    [
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+        "WITH SERDEPROPERTIES ('serialization.encoding'='windows-1252')",
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe' "
+        "WITH SERDEPROPERTIES ('field.delim'=',', 'serialization.encoding'='windows-1252')",
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' "
+        "WITH SERDEPROPERTIES ('serialization.encoding'='windows-1252')",
+    ],
+    ids=["delimited", "lazy-serde", "opencsv"],
+)
+def test_windows_1252_declared_in_ddl_reads_through_sql(lake_home: Path, row_format: str) -> None:
+    """The AWS docs' example: a windows-1252 file declared with serialization.encoding."""
+    _put(lake_home, "s3://data/w/a.csv", "name,price\ncafé,3 €\nNaïve,€\n".encode("cp1252"))
+    session = lakebox.connect(lake_home)
+    session.sql(
+        f"CREATE EXTERNAL TABLE w (name string, price string) {row_format} "
+        "LOCATION 's3://data/w/' TBLPROPERTIES ('skip.header.line.count'='1')"
+    )
+    assert session.sql("SELECT name, price FROM w ORDER BY name").fetchall() == [
+        ("Naïve", "€"),
+        ("café", "3 €"),
+    ]
+
+
+def test_null_defined_as_and_null_format_property_through_sql(lake_home: Path) -> None:
+    _put(lake_home, "s3://data/n/a.txt", b"a,\n,b\n")
+    session = lakebox.connect(lake_home)
+    session.sql(
+        "CREATE EXTERNAL TABLE n1 (x string, y string) ROW FORMAT DELIMITED "
+        "FIELDS TERMINATED BY ',' NULL DEFINED AS '' LOCATION 's3://data/n/'"
+    )
+    session.sql(
+        "CREATE EXTERNAL TABLE n2 (x string, y string) ROW FORMAT DELIMITED "
+        "FIELDS TERMINATED BY ',' LOCATION 's3://data/n/' "
+        "TBLPROPERTIES ('serialization.null.format'='')"
+    )
+    for table in ("n1", "n2"):
+        assert session.sql(f"SELECT count(x), count(y) FROM {table}").fetchall() == [(1, 1)]
+
+
+class _PrefixedLake(Lake):
+    """Tables under a prefix of their own: the S3 server outlives one test."""
+
+    def location(self, name: str) -> str:
+        return f"s3://{BUCKET}/{self.cache_dir.parent.name}/{name}/"
+
+
+@pytest.mark.parametrize("codec", ["none", "gzip"])
+def test_mixed_line_ends_and_charsets_read_alike_from_s3(
+    any_config: LakeConfig, tmp_path: Path, codec: str
+) -> None:
+    """In S3 mode the line-end check samples the object's head instead of mapping it."""
+    storage = Storage(any_config)
+    storage.ensure_bucket(BUCKET)
+    s3_lake = _PrefixedLake(storage, tmp_path / "s3cache")
+    try:
+        t = s3_lake.table(
+            [("id", "int"), ("s", "string")],
+            serde=LAZY,
+            serde_params={"field.delim": ",", "serialization.encoding": "MS932"},
+            params={"skip.header.line.count": "1"},
+        )
+        s3_lake.write(t, "a.csv", "id,s\n1,東\n2,京\r\n3,都\r\n".encode("cp932"), codec=codec)
+        assert s3_lake.read(t) == [(1, "東"), (2, "京"), (3, "都")]
+        plain = s3_lake.table([("a", "string")], serde=LAZY)
+        s3_lake.write(plain, "b.txt", "x\ny\rz\n", codec=codec)
+        assert s3_lake.read(plain) == [("x",), ("y",), ("z",)]
+    finally:
+        s3_lake.con.close()

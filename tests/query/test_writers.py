@@ -750,3 +750,35 @@ def test_insert_into_open_csv_table_of_strings_quotes_every_value(
         {"name": "Bob", "note": "", "team": "a"},
         {"name": "Cy", "note": "", "team": "b"},
     ]
+
+
+@pytest.mark.parametrize(
+    "row_format",
+    [
+        "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+        "WITH SERDEPROPERTIES ('serialization.encoding'='windows-1252')",
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde' "
+        "WITH SERDEPROPERTIES ('serialization.encoding'='MS932')",
+    ],
+)
+def test_insert_into_a_table_of_another_charset_is_refused_and_writes_nothing(
+    session: Session, lake: Lake, row_format: str
+) -> None:
+    session.sql(f"CREATE EXTERNAL TABLE w (s string) {row_format} LOCATION 's3://lake/w/'")
+    with pytest.raises(UnsupportedError, match=r"serialization\.encoding"):
+        session.sql("INSERT INTO w VALUES ('café')")
+    assert _all_files(lake, "s3://lake/w/") == []
+
+
+def test_insert_writes_the_null_format_of_the_table_properties(
+    session: Session, lake: Lake
+) -> None:
+    session.sql(
+        "CREATE EXTERNAL TABLE n (a string, b string) ROW FORMAT DELIMITED "
+        "FIELDS TERMINATED BY ',' LOCATION 's3://lake/n/' "
+        "TBLPROPERTIES ('serialization.null.format'='', 'write.compression'='NONE')"
+    )
+    session.sql("INSERT INTO n VALUES ('x', NULL)")
+    (uri,) = _visible_files(lake, "s3://lake/n/")
+    assert lake.storage.read_bytes(uri) == b"x,\n"
+    assert _rows(session, "SELECT a, b FROM n") == [{"a": "x", "b": None}]

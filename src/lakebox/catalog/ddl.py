@@ -989,9 +989,12 @@ def _apply_storage(table: Table, stored_as: str | None, delimited: dict[str, str
         if table.serde_library:
             raise SqlSyntaxError("ROW FORMAT DELIMITED and ROW FORMAT SERDE are exclusive")
         table.serde_library = LAZY_SIMPLE_SERDE
+        # WITH SERDEPROPERTIES after ROW FORMAT DELIMITED adds to what the clauses set
+        # (Hive: 'serialization.encoding', 'serialization.null.format', ...)
         table.serde_parameters = {
             **delimited,
             "serialization.format": delimited.get("field.delim", "1"),
+            **table.serde_parameters,
         }
     if stored_as is not None:
         in_fmt, out_fmt, serde = STORED_AS[stored_as]

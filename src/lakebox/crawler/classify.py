@@ -26,6 +26,8 @@ from lakebox.crawler.infer import HType
 from lakebox.crawler.model import Classifier
 from lakebox.errors import DataError, LakeboxError
 from lakebox.formats import compression
+from lakebox.formats.charsets import UTF8, Charset, decode, detect_charset
+from lakebox.formats.hive_text import hive_lines
 from lakebox.storage import FileInfo, Storage
 
 HEAD_BYTES = 1 << 20
@@ -114,6 +116,8 @@ class Sample:
     raw_consumed: int
     #: decompressed bytes that ``raw_consumed`` bytes of the file expanded to
     decoded: int = 0
+    #: the text's charset, once ``_decode`` has looked
+    charset: Charset = UTF8
 
     @property
     def expansion(self) -> float:
@@ -461,7 +465,12 @@ class FileClassifier:
             REGEX_SERDE,
             TEXT_INPUT,
             TEXT_OUTPUT,
-            (("input.regex", grok.regex),),
+            (("input.regex", grok.regex),)
+            + (
+                ()
+                if sample.charset.is_utf8
+                else (("serialization.encoding", sample.charset.java_name),)
+            ),
         )
         return self._text_schema(
             info,
@@ -550,6 +559,8 @@ class FileClassifier:
             serde, sparams = OPEN_CSV_SERDE, (("separatorChar", delim), ("quoteChar", quote))
         else:
             serde, sparams = LAZY_SIMPLE_SERDE, (("field.delim", delim),)
+        if not sample.charset.is_utf8:
+            sparams += (("serialization.encoding", sample.charset.java_name),)
         fmt = FileFormat(
             (custom.classification or "csv") if custom else "csv",
             sample.codec,
@@ -618,7 +629,16 @@ def _astuple(fmt: FileFormat) -> tuple[Any, ...]:
 
 
 def _decode(sample: Sample, uri: str) -> str:
+    """The sample's text; a sample that is not UTF-8 is decoded in the charset it looks
+    like (recorded on the sample, and in the table's SerDe parameters by ``_csv``)."""
     data = sample.data
+    if b"\x00" in data[:4096] or not data.isascii():
+        sample.charset = detect_charset(data)
+        wide = sample.charset.codec.startswith(("utf-16", "utf-32"))
+        if not wide and not sample.charset.is_utf8 and b"\x00" in data[:4096]:
+            raise Unrecognized("binary data of no known format")
+    if not sample.charset.is_utf8:
+        return decode(data, sample.charset)
     if not sample.complete:
         cut = data.rfind(b"\n")
         data = data[: cut + 1] if cut >= 0 else data
@@ -631,8 +651,13 @@ def _decode(sample: Sample, uri: str) -> str:
 
 
 def _complete_lines(text: str, complete: bool) -> list[str]:
-    lines = text.splitlines()
-    if not complete and lines and not text.endswith("\n"):
+    """Lines as Hive's line reader ends them (``\\n``, ``\\r\\n`` or ``\\r``); the last
+    one dropped when the sample stops inside it."""
+    text = hive_lines(text)
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    elif not complete and lines:
         lines = lines[:-1]
     return lines
 

@@ -43,10 +43,9 @@ from lakebox.formats.base import (
 from lakebox.formats.regex import translate_java_regex
 from lakebox.formats.text import (
     convert_text,
-    engine_paths,
-    lines_sql,
+    lines_source,
     skip_header_lines,
-    text_encoding,
+    text_charset,
 )
 
 GROK_SERDE = "com.amazonaws.glue.serde.GrokSerDe"
@@ -239,7 +238,7 @@ class GrokReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
-        text_encoding(table)
+        text_charset(table)
         for col in table.columns:
             if not is_primitive(col.type):
                 raise InvalidRequestError(
@@ -274,11 +273,7 @@ class GrokReader(FormatReader):
                 raw = _unquote(parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})")
             cols.append(f"{_convert(raw, col.type)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_sql(
-            engine_paths(ctx, request.files),
-            skip_header_lines(table),
-            encoding=text_encoding(table),
-        )
+        source = lines_source(ctx, table, request.files)
         # no separate match test: a line the pattern misses extracts '' for every group,
         # which reads as NULL like an empty capture, so one regex pass per line suffices
         extract = (

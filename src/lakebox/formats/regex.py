@@ -26,10 +26,9 @@ from lakebox.formats.base import (
 )
 from lakebox.formats.text import (
     convert_text,
-    engine_paths,
-    lines_sql,
+    lines_source,
     skip_header_lines,
-    text_encoding,
+    text_charset,
 )
 
 REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
@@ -307,7 +306,7 @@ class RegexReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
-        text_encoding(table)
+        text_charset(table)
         for col in table.columns:
             if not is_primitive(col.type):
                 raise InvalidRequestError(
@@ -335,11 +334,7 @@ class RegexReader(FormatReader):
             for c in request.columns
         ]
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_sql(
-            engine_paths(ctx, request.files),
-            skip_header_lines(table),
-            encoding=text_encoding(table),
-        )
+        source = lines_source(ctx, table, request.files)
         line = "coalesce(line, '')"
         match = f"regexp_full_match({line}, {sql_string(regex.pattern)})"
         for positive, p in regex.lookaheads:

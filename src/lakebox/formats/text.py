@@ -17,6 +17,7 @@ from sqlglot import exp
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type, hive_type, parse_type
 from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
+from lakebox.formats import hive_text
 from lakebox.formats.base import (
     DataFile,
     FormatReader,
@@ -27,6 +28,7 @@ from lakebox.formats.base import (
     sql_list,
     sql_string,
 )
+from lakebox.formats.charsets import Charset, resolve_charset
 from lakebox.formats.compression import DUCKDB_NATIVE
 
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
@@ -105,59 +107,50 @@ def skip_header_lines(table: Table) -> int:
     return count
 
 
-#: serialization.encoding values -> DuckDB read_csv encodings (the ones built in)
-_ENCODINGS = {
-    "utf-8": "utf-8",
-    "utf8": "utf-8",
-    "iso-8859-1": "latin-1",
-    "iso8859-1": "latin-1",
-    "iso8859_1": "latin-1",
-    "latin1": "latin-1",
-    "latin-1": "latin-1",
-    "utf-16": "utf-16",
-    "utf16": "utf-16",
-}
+def table_param(table: Table, key: str) -> str | None:
+    """A SerDe property, or the table property of that name: Hive hands a SerDe the table's
+    parameters overlaid with the SerDe's, so ``TBLPROPERTIES ('serialization.null.format'
+    = '')`` works as a SerDe property does."""
+    value = table.serde_parameters.get(key)
+    return table.parameters.get(key) if value is None else value
 
 
-def text_encoding(table: Table) -> str:
-    """DuckDB's name for the SerDe's ``serialization.encoding`` (Hive's default UTF-8)."""
-    value = table.serde_parameters.get("serialization.encoding")
-    if value is None:
-        return "utf-8"
-    encoding = _ENCODINGS.get(value.strip().lower())
-    if encoding is None:
-        raise UnsupportedError(
-            f"table {table.qualified_name}: serialization.encoding {value!r} is not supported; "
-            f"use one of {', '.join(sorted(set(_ENCODINGS.values())))}"
-        )
-    return encoding
+def text_charset(table: Table) -> Charset:
+    """The charset the SerDe's ``serialization.encoding`` names (Hive's default UTF-8)."""
+    return resolve_charset(
+        table_param(table, "serialization.encoding"), f"table {table.qualified_name}"
+    )
 
 
 def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
     """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
     (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
     decompressed copy."""
-    return [
-        ctx.readable_path(
-            f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
-        )
-        for f in files
-    ]
+    return [engine_path(ctx, f) for f in files]
 
 
-def lines_sql(
-    paths: list[str], skip: int = 0, filename: bool = False, encoding: str = "utf-8"
-) -> str:
+def engine_path(ctx: ReadContext, f: DataFile) -> str:
+    return ctx.readable_path(
+        f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
+    )
+
+
+#: the line reader's field delimiter: U+10FFFF, a noncharacter that text does not hold,
+#: so DuckDB never splits a line and NUL and every control character stay in it (a line
+#: that did hold U+10FFFF would be cut there: docs/differences.md)
+_NEVER = "\U0010ffff"
+
+
+def lines_sql(paths: list[str], skip: int = 0) -> str:
     """A DuckDB table function call yielding each line of ``paths`` as column ``line``.
 
-    A NUL delimiter with quoting and escaping off means DuckDB never splits a line (a NUL
-    inside a line would cut it short, which text data does not contain). A blank line comes
-    back as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
+    Quoting and escaping are off and the delimiter is ``_NEVER``. A blank line comes back
+    as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
     """
     opts = [
         sql_list(paths),
         "columns = {'line': 'VARCHAR'}",
-        "delim = '\x00'",
+        f"delim = {sql_string(_NEVER)}",
         "quote = ''",
         "escape = ''",
         "header = false",
@@ -167,11 +160,17 @@ def lines_sql(
         "compression = 'auto'",
         f"max_line_size = {MAX_LINE_SIZE}",
         f"buffer_size = {2 * MAX_LINE_SIZE}",
-        f"encoding = {sql_string(encoding)}",
+        "encoding = 'utf-8'",
     ]
-    if filename:
-        opts.append("filename = true")
     return f"read_csv({', '.join(opts)})"
+
+
+def lines_source(ctx: ReadContext, table: Table, files: list[DataFile]) -> str:
+    """A FROM item yielding column ``line`` for every line of ``files`` as Hive's
+    LineRecordReader splits them, decoded with the table's charset, header lines skipped
+    (files that are not plain UTF-8 are read from a transcoded copy: ``hive_text``)."""
+    paths = hive_text.text_paths(ctx, files, text_charset(table))
+    return lines_sql(paths, skip_header_lines(table))
 
 
 #: Joda-Time pattern letters (Hive's ``timestamp.formats``) -> DuckDB strptime, longest first
@@ -394,7 +393,7 @@ class LazySimpleReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
-        text_encoding(table)
+        text_charset(table)
         timestamp_formats(table)
         p = table.serde_parameters
         line = p.get("line.delim")
@@ -419,7 +418,9 @@ class LazySimpleReader(FormatReader):
         table = request.table
         params = request.serde_params
         seps = self.separators(table)
-        null_format = params.get("serialization.null.format", "\\N")
+        null_format = table_param(table, "serialization.null.format")
+        if null_format is None:
+            null_format = "\\N"
         escape = params.get("escape.delim")
         line = "coalesce(line, '')"
         esc = ""
@@ -442,11 +443,7 @@ class LazySimpleReader(FormatReader):
             raw = f"__p[{positions[col.name.lower()] + 1}]"
             cols.append(f"{splitter.nullable(raw, col.type, dt, 1)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_sql(
-            engine_paths(ctx, request.files),
-            skip_header_lines(table),
-            encoding=text_encoding(table),
-        )
+        source = lines_source(ctx, table, request.files)
         return (
             f"SELECT {select} FROM (SELECT string_split({line}, "
             f"{sql_string(seps[0])}) AS __p FROM {source})"
@@ -474,7 +471,7 @@ class OpenCsvReader(FormatReader):
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
-        text_encoding(table)
+        text_charset(table)
         sep, quote, _escape = self.options(table)
         if sep == quote:
             raise InvalidRequestError(
@@ -493,7 +490,7 @@ class OpenCsvReader(FormatReader):
         sep, quote, escape = self.options(table)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(table.columns))) + "}"
         opts = [
-            sql_list(engine_paths(ctx, request.files)),
+            sql_list(hive_text.text_paths(ctx, request.files, text_charset(table))),
             f"columns = {columns}",
             f"delim = {sql_string(sep)}",
             f"quote = {sql_string(quote)}",
@@ -509,7 +506,7 @@ class OpenCsvReader(FormatReader):
             "compression = 'auto'",
             f"max_line_size = {MAX_LINE_SIZE}",
             f"buffer_size = {2 * MAX_LINE_SIZE}",
-            f"encoding = {sql_string(text_encoding(table))}",
+            "encoding = 'utf-8'",
         ]
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
         cols = []

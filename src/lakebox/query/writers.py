@@ -59,6 +59,8 @@ from lakebox.formats.text import (
     LazySimpleReader,
     OpenCsvReader,
     parse_delimiter,
+    table_param,
+    text_charset,
 )
 from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn
@@ -1145,6 +1147,13 @@ def _table_options(table: Table) -> WriteOptions:
         compression = fmt.default_compression
     sp = table.serde_parameters
     partitioned_by = [k.name.lower() for k in table.partition_keys]
+    if fmt.name in ("TEXTFILE", "CSV") and not text_charset(table).is_utf8:
+        # the readers decode the table's charset; written UTF-8 would read back garbled
+        raise UnsupportedError(
+            f"INSERT INTO table {table.qualified_name}: lakebox writes text as UTF-8, and the "
+            f"table declares serialization.encoding {text_charset(table).java_name!r}; insert "
+            "into a UTF-8 table instead"
+        )
     if fmt is OPEN_CSV:
         not_strings = [c.name for c in table.columns if c.type.lower() != "string"]
         if not_strings:
@@ -1171,11 +1180,17 @@ def _table_options(table: Table) -> WriteOptions:
         field_delimiter=seps[0],
         collection_delimiter=seps[1],
         mapkey_delimiter=seps[2],
-        null_format=sp.get("serialization.null.format", "\\N"),
+        null_format=_null_format(table),
         escape=parse_delimiter(escape, "\\") if escape else None,
         partitioned_by=partitioned_by,
         ion_binary=sp.get("ion.encoding", "BINARY").upper() != "TEXT",
     )
+
+
+def _null_format(table: Table) -> str:
+    """LazySimpleSerDe's NULL text, from SerDe or table properties as the reader takes it."""
+    value = table_param(table, "serialization.null.format")
+    return "\\N" if value is None else value
 
 
 def _table_avro_schema(table: Table) -> dict[str, Any]:
