@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakebox.admin_cli import register as register_admin_commands
 from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
 from lakebox.ingest.cli import stream_app
@@ -488,6 +489,7 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(crawler_app, name="crawler")
 app.add_typer(stream_app, name="stream")
+register_admin_commands(app)
 
 
 def main() -> None:
