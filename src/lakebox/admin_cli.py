@@ -7,11 +7,14 @@ finds a problem, so scripts can chain on it.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from lakebox.config import LakeConfig
 from lakebox.errors import LakeboxError
@@ -59,9 +62,16 @@ def doctor(
         findings = checks.diagnose(root)
     except LakeboxError as err:
         raise _fail(err) from None
+    # a grid keeps wrapped messages indented under their check in a narrow terminal
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(no_wrap=True, min_width=7)
+    grid.add_column()
     for finding in findings:
-        style = "" if finding.ok else "bold red"
-        out.print(finding.line(), style=style, markup=False)
+        status = Text("ok") if finding.ok else Text("PROBLEM", style="bold red")
+        grid.add_row(status, Text(f"{finding.check}: {finding.message}"))
+    with out.capture() as captured:
+        out.print(grid)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
     problems = [f for f in findings if not f.ok]
     if problems:
         hint = " ('lakebox doctor --fix' repairs some)" if any(f.fixable for f in problems) else ""

@@ -189,7 +189,7 @@ def _service(home: Path | None) -> QueryService:
     from lakebox.query.service import QueryService
 
     session = _session(home)
-    return QueryService(session.lake)
+    return _guard(lambda: QueryService(session.lake))
 
 
 @app.command()

@@ -38,9 +38,6 @@ class Finding:
     #: ``fix`` can repair it without losing anything
     fixable: bool = False
 
-    def line(self) -> str:
-        return f"{'ok' if self.ok else 'PROBLEM':<7}  {self.check}: {self.message}"
-
 
 def store_files(metadata_dir: Path) -> list[Path]:
     """The known stores that exist, then any other ``*.sqlite`` (a store added later)."""
