@@ -9,6 +9,7 @@ the lake would do anyway) and removing temp files no process is writing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -91,6 +92,15 @@ def _size(n: int) -> str:
             return f"{size:.0f} {unit}"
         size /= 1024
     return f"{size:.1f} GB"
+
+
+def _tree_size(folder: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):  # a cache entry evicted meanwhile
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 def _stale(folder: Path, pattern: str, now: float) -> list[Path]:
@@ -306,6 +316,9 @@ def diagnose(home: Path) -> list[Finding]:
     findings += check_journals(metadata_dir, now)
     findings += check_streams(metadata_dir, now)
     findings += check_exports(metadata_dir)
+    cache = metadata_dir / "cache"
+    if cache.is_dir():
+        findings.append(Finding("cache", True, f"{_size(_tree_size(cache))}, rebuilt on demand"))
     findings += check_layout(home)
     return findings
 
