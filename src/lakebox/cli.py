@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakebox.admin_cli import register as register_admin_commands
 from lakebox.cli_support import GuardedGroup, guard, print_error, run_main
 from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
@@ -192,7 +193,7 @@ def _service(home: Path | None, create: bool = False) -> QueryService:
     from lakebox.query.service import QueryService
 
     session = _session(home, create=create)
-    return QueryService(session.lake)
+    return _guard(lambda: QueryService(session.lake))
 
 
 #: statements that may run against a lake that does not exist yet, creating it
@@ -502,6 +503,7 @@ app.add_typer(workflow_app, name="workflow")
 app.add_typer(schedule_app, name="schedule")
 app.add_typer(crawler_app, name="crawler")
 app.add_typer(stream_app, name="stream")
+register_admin_commands(app)
 
 
 @app.command()

@@ -28,6 +28,7 @@ from lakebox.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from lakebox.metadata import sqlite as metadb
 
 
 def like_to_glob(pattern: str) -> str:
@@ -133,7 +134,7 @@ class SQLiteCatalogStore(CatalogStore):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        self._con().executescript(_SCHEMA)
+        metadb.ensure_schema(self._con(), _SCHEMA, metadb.schema_version("catalog.sqlite"))
 
     def _con(self) -> sqlite3.Connection:
         """This thread's connection; a process forked from the owner opens its own (SQLite
@@ -142,7 +143,7 @@ class SQLiteCatalogStore(CatalogStore):
         if con is not None and getattr(self._local, "pid", None) != os.getpid():
             con = None
         if con is None:
-            con = sqlite3.connect(
+            con = metadb.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             con.execute("PRAGMA journal_mode=WAL")

@@ -22,6 +22,7 @@ from lakebox.errors import (
     EntityNotFoundError,
     InvalidRequestError,
 )
+from lakebox.metadata import sqlite as metadb
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS crawlers (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -42,16 +43,16 @@ class CrawlerStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        con = metadb.connect(self.path, timeout=60, isolation_level=None)
         try:
             con.execute("PRAGMA journal_mode=WAL")
-            con.executescript(_SCHEMA)
+            metadb.ensure_schema(con, _SCHEMA, metadb.schema_version("crawlers.sqlite"))
         finally:
             con.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+        con = metadb.connect(self.path, timeout=60, isolation_level=None)
         try:
             con.execute("BEGIN IMMEDIATE")
             try:

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
+from lakebox.metadata import sqlite as metadb
 from lakebox.query.model import QueryExecution, WorkGroup
 
 _SCHEMA = """
@@ -27,7 +28,7 @@ class QueryStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._con().executescript(_SCHEMA)
+        metadb.ensure_schema(self._con(), _SCHEMA, metadb.schema_version("queries.sqlite"))
         if not self._con().execute("SELECT 1 FROM workgroups WHERE name='primary'").fetchone():
             try:
                 self.create_workgroup(WorkGroup("primary", description="The default workgroup"))
@@ -37,7 +38,7 @@ class QueryStore:
     def _con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
         if con is None or getattr(self._local, "pid", None) != os.getpid():
-            con = sqlite3.connect(
+            con = metadb.connect(
                 self.path, timeout=60, isolation_level=None, check_same_thread=False
             )
             con.execute("PRAGMA journal_mode=WAL")

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
+from lakebox.metadata import sqlite as metadb
 from lakebox.names import glue_name
 
 if TYPE_CHECKING:
@@ -187,6 +188,12 @@ class _Active:
         self.done = threading.Event()
 
 
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, doc TEXT);
+CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, job TEXT, started REAL, state TEXT, doc TEXT);
+"""
+
+
 class JobRegistry:
     """Jobs and job runs of one lake. ``queries`` is the QueryService SQL jobs run through
     (one is made from ``lake`` when not given)."""
@@ -201,11 +208,8 @@ class JobRegistry:
         self._active: dict[str, _Active] = {}
         with self._db() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, doc TEXT)")
-            db.execute(
-                "CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, job TEXT, "
-                "started REAL, state TEXT, doc TEXT)"
-            )
+        with self._db() as db:
+            metadb.ensure_schema(db, _SCHEMA, metadb.schema_version("glue-jobs.sqlite"))
         self.recover()
 
     @property
@@ -218,7 +222,7 @@ class JobRegistry:
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db, db:
+        with closing(metadb.connect(self.path, timeout=30)) as db, db:
             yield db
 
     # -- jobs -----------------------------------------------------------------------------

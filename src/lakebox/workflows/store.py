@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lakebox.metadata import sqlite as metadb
 from lakebox.workflows.history import HistoryEvent
 
 _SCHEMA = """
@@ -149,12 +150,12 @@ class WorkflowStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._con = sqlite3.connect(
+        self._con = metadb.connect(
             self.path, check_same_thread=False, timeout=30, isolation_level=None
         )
         self._con.execute("PRAGMA journal_mode=WAL")
         self._con.execute("PRAGMA synchronous=NORMAL")
-        self._con.executescript(_SCHEMA)
+        metadb.ensure_schema(self._con, _SCHEMA, metadb.schema_version("workflows.sqlite"))
 
     def close(self) -> None:
         with self._lock:

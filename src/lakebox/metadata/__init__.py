@@ -1,0 +1,21 @@
+"""The lake's own metadata in ``<home>/_lakebox/``: how its SQLite stores are opened
+(``sqlite``), checked (``doctor``) and copied (``backup``).
+
+Kept light: the CLI imports it on every command.
+"""
+
+from __future__ import annotations
+
+from lakebox.metadata.sqlite import (
+    MetadataAccessError,
+    MetadataCorruptError,
+    MetadataError,
+    MetadataVersionError,
+)
+
+__all__ = [
+    "MetadataAccessError",
+    "MetadataCorruptError",
+    "MetadataError",
+    "MetadataVersionError",
+]
