@@ -290,9 +290,10 @@ class WorkflowService:
         self.recovered = self.recover()
 
     def close(self) -> None:
-        """Stop this service's running executions (they end ABORTED) and wait for them, then
-        close the store and the services tasks opened on demand (query service, lake): an
-        execution left running would go on writing its history to a closed database."""
+        """Stop this service's running executions (they end ABORTED), the Glue job runs of
+        the job registry it opened and wait for them and for Glue crawls, then close the
+        store and the services tasks opened on demand (query service, lake): anything left
+        running would go on writing to a closed database."""
         running = list(self._running.values())
         for run in running:
             run.cancel.set(ExecutionAborted("Interrupted", "The workflow service was closed"))
@@ -301,6 +302,11 @@ class WorkflowService:
             run.done.wait(max(0.0, deadline - time.monotonic()))
             if run.thread is not None:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
+        jobs = self.services.get("glue_jobs")
+        if jobs is not None and "glue_jobs" not in self._given_services:
+            jobs.close()
+        for crawl in list(self.services.get("glue_crawls", {}).values()):
+            crawl.join(max(0.0, deadline - time.monotonic()))  # a crawl cannot be stopped
         for key in ("queries", "lake"):
             service = self.services.get(key)
             if service is not None and key not in self._given_services:
