@@ -328,8 +328,12 @@ def test_list_describe_and_client_token(exports: TableExports, lake: Lake, tmp_p
     arns = {s["ExportArn"] for s in page["ExportSummaries"] + rest["ExportSummaries"]}
     assert arns == {a["ExportArn"], b["ExportArn"]}
     assert rest["ExportSummaries"][0]["ExportStatus"] == "COMPLETED"
+    # another id of the same shape: its last hex digit changed (never to itself)
+    last = a["ExportArn"][-1]
+    wrong = a["ExportArn"][:-1] + ("1" if last == "0" else "0")
+    assert wrong not in arns
     with pytest.raises(ExportNotFoundError):
-        describe_export(lake, {"ExportArn": a["ExportArn"][:-1] + "0"})
+        describe_export(lake, {"ExportArn": wrong})
 
 
 @pytest.mark.parametrize(

@@ -302,6 +302,35 @@ def test_real_clock_task_timeout_abandons_a_slow_handler(config: LakeConfig) -> 
     service.close()
 
 
+def test_a_finished_execution_leaves_no_stop_watcher_behind(service: WorkflowService) -> None:
+    # the watcher polls the store for StopExecution; one still running after the execution
+    # returned would read a store that close() may already have closed
+    service.create_state_machine("quick", machine({"P": {"Type": "Pass", "End": True}}))
+    assert service.start_execution("quick", name="quick-1").status == "SUCCEEDED"
+    watchers = [t for t in threading.enumerate() if t.name == "lakebox-stop-watch-quick-1"]
+    assert watchers == []
+
+
+def test_close_aborts_running_executions_before_closing_the_store(config: LakeConfig) -> None:
+    service = WorkflowService(config, clock=SystemClock(), stop_poll_seconds=0.05)
+    service.create_state_machine(
+        "long", machine({"W": {"Type": "Wait", "Seconds": 3600, "End": True}})
+    )
+    started = service.start_execution("long", name="long-1", wait=False)
+    assert started.status == "RUNNING"
+    t0 = time.monotonic()
+    service.close()
+    assert time.monotonic() - t0 < 5
+    assert [t for t in threading.enumerate() if t.name == "lakebox-exec-long-1"] == []
+    reopened = WorkflowService(config)
+    try:
+        ended = reopened.describe_execution(started.arn)
+        assert (ended.status, ended.cause) == ("ABORTED", "The workflow service was closed")
+        assert "ExecutionAborted" in [e["type"] for e in reopened.get_execution_history(ended.arn)]
+    finally:
+        reopened.close()
+
+
 def test_stop_through_another_service_instance(config: LakeConfig, clock: ManualClock) -> None:
     first = WorkflowService(config, clock=clock)
     _, seen = _token_collector(first)

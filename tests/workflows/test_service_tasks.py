@@ -71,6 +71,7 @@ class Env:
 
     def close(self) -> None:
         self.service.close()
+        self.jobs.close()
         self.queries.close()
         self.lake.close()
 
@@ -598,6 +599,36 @@ def test_stopping_the_workflow_stops_its_sync_job_run(env: Env, tmp_path: Path) 
     assert env.service.wait_for(ex.arn, 30).status == "ABORTED"
     [run] = env.jobs.get_job_runs("slow")
     assert env.jobs.wait(run.id, 30).state == "STOPPED"
+
+
+def test_closing_the_workflow_service_stops_the_job_runs_it_started(
+    config: LakeConfig, tmp_path: Path
+) -> None:
+    # no services handed in: the service opens the lake, query service and job registry
+    # itself, and must stop the job run (and its script's process) before closing them
+    started, go = tmp_path / "started", tmp_path / "go"
+    script = tmp_path / "slow.py"
+    script.write_text(textwrap.dedent(WAIT_FOR_FILE))
+    lake = Lake(config)
+    opts = {"--started": str(started), "--go": str(go)}
+    JobRegistry(lake).register_job("slow", script, "python", default_arguments=opts)
+    lake.close()
+    service = WorkflowService(config, clock=SystemClock())
+    definition = machine({"Run": task(GLUE_SDK + "startJobRun", {"JobName": "slow"}, End=True)})
+    service.create_state_machine("m", definition)
+    ex = service.start_execution("m")
+    assert ex.status == "SUCCEEDED", ex.cause
+    deadline = time.monotonic() + 30
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists()
+    service.close()
+    lake = Lake(config)
+    try:
+        run = JobRegistry(lake).get_job_run("slow", ex.output["JobRunId"])
+        assert run.state == "STOPPED"
+    finally:
+        lake.close()
 
 
 def test_python_job_script_in_the_lake(env: Env, tmp_path: Path) -> None:

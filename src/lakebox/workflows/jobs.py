@@ -365,6 +365,17 @@ class JobRegistry:
             )
         active.stop.set()
 
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the runs started here and wait (up to ``timeout`` s) for them to record their
+        end: a run left going would use the query service and lake its owner closes next."""
+        with self._lock:
+            active = list(self._active.values())
+        for each in active:
+            each.stop.set()
+        deadline = time.monotonic() + timeout
+        for each in active:
+            each.done.wait(max(0.0, deadline - time.monotonic()))
+
     def wait(self, run_id: str, timeout: float | None = None) -> JobRun:
         """Block until the run ends (or ``timeout`` seconds pass) and return it."""
         active = self._active.get(run_id)

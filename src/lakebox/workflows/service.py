@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +64,8 @@ DEFAULT_MISSED_WINDOW = timedelta(minutes=15)
 #: Executions running in this process, by ARN (shared by every service instance).
 _ACTIVE: dict[str, _Running] = {}
 _ACTIVE_LOCK = threading.Lock()
+#: how long close() waits for the executions it stopped to record their end
+CLOSE_WAIT_SECONDS = 10.0
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
 
 
@@ -280,7 +283,23 @@ class WorkflowService:
         self.recovered = self.recover()
 
     def close(self) -> None:
-        """Close the store and the services tasks opened on demand (query service, lake)."""
+        """Stop this service's running executions (they end ABORTED), the Glue job runs of
+        the job registry it opened and wait for them and for Glue crawls, then close the
+        store and the services tasks opened on demand (query service, lake): anything left
+        running would go on writing to a closed database."""
+        running = list(self._running.values())
+        for run in running:
+            run.cancel.set(ExecutionAborted("Interrupted", "The workflow service was closed"))
+        deadline = time.monotonic() + CLOSE_WAIT_SECONDS
+        for run in running:
+            run.done.wait(max(0.0, deadline - time.monotonic()))
+            if run.thread is not None:
+                run.thread.join(max(0.0, deadline - time.monotonic()))
+        jobs = self.services.get("glue_jobs")
+        if jobs is not None and "glue_jobs" not in self._given_services:
+            jobs.close()
+        for crawl in list(self.services.get("glue_crawls", {}).values()):
+            crawl.join(max(0.0, deadline - time.monotonic()))  # a crawl cannot be stopped
         for key in ("queries", "lake"):
             service = self.services.get(key)
             if service is not None and key not in self._given_services:
@@ -542,7 +561,12 @@ class WorkflowService:
                 {"redriveCount": info.redrive_count},
             )
         recorder.flush()
-        watcher = threading.Thread(target=self._watch_stop, args=(arn, running), daemon=True)
+        watcher = threading.Thread(
+            target=self._watch_stop,
+            args=(arn, running),
+            name=f"lakebox-stop-watch-{info.name}",
+            daemon=True,
+        )
         watcher.start()
         interpreter = Interpreter(
             definition,
@@ -609,6 +633,7 @@ class WorkflowService:
                 _ACTIVE.pop(arn, None)
             self._running.pop(arn, None)
             running.done.set()
+            watcher.join()  # it reads the store: it must be gone before close() closes it
 
     def redrive_execution(self, arn: str, *, wait: bool = True) -> Execution:
         """RedriveExecution: rerun a FAILED, ABORTED or TIMED_OUT execution from the top-level
