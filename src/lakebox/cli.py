@@ -143,8 +143,10 @@ def sql(
         str | None, typer.Option("--output-location", help="Where result files go.")
     ] = None,
 ) -> None:
-    """Run Athena SQL (DDL, queries, CTAS / INSERT / UNLOAD) as query executions. A missing
-    lake is created only when the SQL has a CREATE or UNLOAD statement."""
+    """Run Athena SQL (DDL, queries, CTAS / INSERT / UNLOAD) as query executions.
+
+    A missing lake is created only when the SQL has a CREATE or UNLOAD statement.
+    """
     if file is None and query is None:
         print_error("give a statement or --file script.sql")
         raise typer.Exit(2)
@@ -206,8 +208,10 @@ def _creates(statement: str) -> bool:
 
 @app.command()
 def shell(home: HomeOpt = None, database: DbOpt = "default") -> None:
-    """Interactive SQL shell with history; statements end with ';'. With standard input
-    not a terminal (a pipe), it runs what it reads, like a script."""
+    """Interactive SQL shell with history; statements end with ';'.
+
+    With standard input not a terminal (a pipe), it runs what it reads, like a script.
+    """
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
@@ -513,8 +517,10 @@ def init(
     ] = None,
     home: HomeOpt = None,
 ) -> None:
-    """Create a lake (its metadata folder and the default database). Every other command
-    except demo and those that create something needs an existing lake."""
+    """Create a lake (its metadata folder and the default database).
+
+    Every other command except demo and those that create something needs an existing lake.
+    """
     from lakebox.config import LakeConfig
 
     config = _guard(lambda: LakeConfig.from_env(home=path or home))
