@@ -1027,7 +1027,8 @@ def _guarded(handler: Handler) -> Handler:
         try:
             return handler(gen, e)
         except (IndexError, KeyError, ValueError, AttributeError, TypeError) as err:
-            name = e.name if isinstance(e, exp.Anonymous) else e.sql_name()
+            name = e.sql_name() if isinstance(e, exp.Func) else e.key
+            name = e.name if isinstance(e, exp.Anonymous) else name
             raise SemanticError(
                 f"unexpected arguments for function {name.lower()}: "
                 f"{e.sql(dialect=READ_DIALECT)}; check the number and types of its arguments"
