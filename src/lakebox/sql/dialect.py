@@ -1140,3 +1140,8 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
         return tree.sql(dialect=LakeboxDuckDB, unsupported_level=ErrorLevel.RAISE)
     except SqlglotUnsupportedError as err:
         raise UnsupportedError(f"cannot run this Athena SQL on DuckDB: {err}") from err
+    except ParseError as err:  # sqlglot's rewrite of a call missing an argument: date()
+        raise SemanticError(
+            f"cannot translate this statement: {str(err).splitlines()[0]}; "
+            "check the arguments of its function calls"
+        ) from err
