@@ -125,6 +125,8 @@ class StreamConfig:
 
 
 def _bucket_from_arn(arn: str, member: str) -> str:
+    if not isinstance(arn, str):
+        arn = repr(arn)
     if arn.startswith("arn:aws:s3:::") and len(arn) > len("arn:aws:s3:::"):
         return arn[len("arn:aws:s3:::") :].split("/")[0]
     if arn.startswith("s3://"):
@@ -231,6 +233,15 @@ def parse_config(
     proc_cfg = dest.get("ProcessingConfiguration") or {}
     if proc_cfg.get("Enabled", bool(proc_cfg.get("Processors"))):
         for p in proc_cfg.get("Processors") or []:
+            shapes = p.get("Parameters") or [] if isinstance(p, dict) else None
+            if not isinstance(shapes, list) or not all(
+                isinstance(x, dict) and {"ParameterName", "ParameterValue"} <= set(x)
+                for x in shapes
+            ):
+                raise InvalidArgumentError(
+                    f"processor {p!r} is malformed: each processor is "
+                    '{"Type": ..., "Parameters": [{"ParameterName": ..., "ParameterValue": ...}]}'
+                )
             params = {
                 x["ParameterName"]: str(x["ParameterValue"]) for x in p.get("Parameters") or []
             }
