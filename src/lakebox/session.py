@@ -515,6 +515,9 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
                 uri,
                 int(line.group(1)) if line else None,
             )
+    if "registered as '__lakebox_" in text and len(stats.file_uris) == 1:
+        # a reader's Arrow stream (ORC, Avro, Ion) failed on the scan's only file
+        return DataError(f"cannot read data: {text.splitlines()[0]}", stats.file_uris[0])
     if "binder error" in lowered or "catalog error" in lowered:
         return SemanticError(
             text.split("\n")[0].replace("Binder Error: ", "").replace("Catalog Error: ", "")

@@ -166,21 +166,33 @@ class JsonReader(FormatReader):
         # ignore_errors here even when the table fails on bad lines: a malformed line comes
         # back as NULL and the failure is raised afterwards with the exact line number,
         # which DuckDB's own message does not give reliably (it is off by one in 2.0)
-        query = (
-            "SELECT filename, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) END "
-            "AS keys FROM read_ndjson_objects("
-            f"{sql_list(paths)}, filename = true, ignore_errors = true, "
-            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto') "
-            "GROUP BY ALL"
-        )
+        def query(paths: list[str]) -> str:
+            return (
+                "SELECT filename, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) "
+                "END AS keys FROM read_ndjson_objects("
+                f"{sql_list(paths)}, filename = true, ignore_errors = true, "
+                f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto') "
+                "GROUP BY ALL"
+            )
+
         try:
-            rows = ctx.con.sql(query).fetchall()
+            rows = ctx.con.sql(query(paths)).fetchall()
         except duckdb.Error as err:
             m = _FILE_IN_ERROR.search(str(err))
             f = by_path.get(m.group("file")) if m else None
             if f is not None:
                 raise self._malformed(ctx, f) from err
-            raise DataError(f"cannot read JSON data: {err}") from err
+            # e.g. a damaged .zst: DuckDB's message names no file, so find it (error path)
+            for path in paths if len(paths) > 1 else []:
+                try:
+                    ctx.con.sql(query([path])).fetchall()
+                except duckdb.Error:
+                    f = by_path.get(path)
+                    break
+            f = f or (by_path.get(paths[0]) if len(paths) == 1 else None)
+            raise DataError(
+                f"cannot read JSON data: {str(err).splitlines()[0]}", f.uri if f else None
+            ) from err
         out: dict[str, _FileKeys] = {}
         for filename, keys in rows:
             entry = out.setdefault(filename, _FileKeys([], False))
