@@ -251,6 +251,13 @@ def parse_config(
                     f"processor type {kind!r} is not supported: use Lambda, "
                     "MetadataExtraction or AppendDelimiterToRecord"
                 )
+            if kind == "AppendDelimiterToRecord":
+                try:
+                    params.get("Delimiter", "\\n").encode().decode("unicode_escape")
+                except UnicodeDecodeError as err:
+                    raise InvalidArgumentError(
+                        f"Delimiter {params['Delimiter']!r} is not a valid escaped string: {err}"
+                    ) from err
             if kind == "Lambda" and "LambdaArn" not in params:
                 raise InvalidArgumentError("Lambda processor needs the LambdaArn parameter")
             if kind == "MetadataExtraction":
