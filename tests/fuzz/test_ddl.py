@@ -200,6 +200,7 @@ DDL_TEXT = mutated_text(STATEMENTS, WORDS) | generated_create() | st.text(max_si
 @example(sql="CREATE EXTERNAL TABLE x (a map<int,struct<:decimal(10,2)>>) LOCATION 's3://b/x/'")
 @example(sql="CREATE EXTERNAL TABLE x (a STRUCT<INT, b STRING>) LOCATION 's3://b/x/'")
 @example(sql="CREATE EXTERNAL TABLE x (a struct<b:string,decimal(38,38) c:int>) LOCATION ''")
+@example(sql="ALTER TABLE logs CHANGE COLUMN n n decimal(20,\x000) FIRST")
 @settings(max_examples=scaled(150))
 def test_parse_ddl_accepts_or_raises_lakebox_error(sql: str) -> None:
     outcome = lakebox_outcome(lambda: parse_ddl(sql))

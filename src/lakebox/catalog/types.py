@@ -77,9 +77,13 @@ def _check_known(dt: exp.DataType, text: str) -> None:
 
 
 def _decimal_params(dt: exp.DataType) -> tuple[int, int]:
-    params = [
-        int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name) for p in dt.expressions
-    ]
+    try:
+        params = [
+            int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name)
+            for p in dt.expressions
+        ]
+    except ValueError as err:  # decimal(20,\x000): sqlglot keeps what it cannot read as text
+        raise SemanticError(f"malformed type {dt.sql('hive')!r}: {err}") from err
     if not params:
         return BARE_DECIMAL
     if len(params) == 1:
