@@ -254,11 +254,22 @@ def test_damaged_files_read_or_raise_lakebox_error(
             event(f"{fmt}: rows")
 
 
-def test_avro_length_field_claiming_terabytes_is_a_data_error(session: Session) -> None:
-    """Found by this suite: one flipped bit in a header length made fastavro ask for 1.2 TB
-    and the query died with MemoryError."""
-    valid = _avro()
-    body = valid[:5] + b"\xfe\xff\xff\xff\xff\x3f" + valid[6:]  # first key: 2**41 bytes long
+@pytest.mark.parametrize(
+    "damage",
+    [
+        # one flipped bit in a header length made fastavro ask for 1.2 TB: MemoryError
+        lambda valid: valid[:5] + b"\xfe\xff\xff\xff\xff\x3f" + valid[6:],
+        # a damaged schema in the header: fastavro's SchemaParseException
+        lambda valid: valid.replace(b'"name": "name", "type"', b'"name": "name", "uype"'),
+    ],
+    ids=["length-claims-terabytes", "schema-field-without-type"],
+)
+def test_damaged_avro_header_is_a_data_error(
+    session: Session, damage: Callable[[bytes], bytes]
+) -> None:
+    """Crashes found by this suite, kept as fixed cases."""
+    body = damage(_avro())
+    assert body != _avro()
     storage = session.lake.storage
     for f in storage.list_files("s3://fz/avro/"):
         storage.delete(f.uri)

@@ -631,6 +631,7 @@ class AvroReader(DecodedFormatReader):
             OverflowError,
             MemoryError,  # a damaged length field: fastavro asks for terabytes
             fastavro.read.SchemaResolutionError,
+            fastavro.schema.SchemaParseException,  # a damaged schema in the file's header
         ) as err:
             raise DataError(
                 f"cannot decode Avro data ({err or type(err).__name__})", f.uri
