@@ -601,13 +601,14 @@ class _Delivery:
                     text_value = json.dumps(value) if isinstance(value, bool) else str(value)
                     i.keys[f"partitionKeyFromQuery:{key}"] = text_value
                 out.append(i)
-            except (ValueError, UnicodeDecodeError) as err:
+            except (ValueError, UnicodeDecodeError, StopIteration) as err:
+                # StopIteration: jq produced nothing, e.g. for an empty record
                 self.failures.append(
                     _Failure(
                         i,
                         "partitioning-failed",
                         "DynamicPartitioning.MetadataExtractionFailed",
-                        f"{err}",
+                        f"{err}" or "the query produced no result",
                     )
                 )
         return out
