@@ -9,7 +9,10 @@ import bz2
 import gzip
 import io
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import cramjam
 import fastavro
@@ -236,6 +239,12 @@ def damaged_file(draw: st.DrawFn, fmt: str) -> tuple[str, bytes]:
 def test_damaged_files_read_or_raise_lakebox_error(
     session: Session, fmt: str, data: st.DataObject
 ) -> None:
+    if fmt == "ion_binary" and settings.default.max_examples > 40:
+        # beyond the ci profile's fixed examples the fuzzer soon finds damaged binary Ion on
+        # which amazon-ion's C extension never returns (see the xfail test below)
+        pytest.skip(
+            "binary Ion is fuzzed only in the ci profile until the C reader hang is handled"
+        )
     ext, body = data.draw(damaged_file(fmt), label="file")
     storage = session.lake.storage
     location = f"s3://fz/{fmt}/"
@@ -276,3 +285,42 @@ def test_damaged_avro_header_is_a_data_error(
     storage.write_bytes("s3://fz/avro/huge.avro", body)
     with pytest.raises(DataError, match=r"huge\.avro"):
         session.sql("SELECT * FROM avro").fetchall()
+
+
+#: a binary Ion file damaged by this suite (the long profile found it): a child's length
+#: runs past its struct. amazon-ion's C extension loops forever inside one call on
+#: it (no signal or Ctrl-C gets through); its pure-Python reader fails at once with
+#: "Passed limit of current container!"
+ION_HANG = bytes.fromhex(
+    "e00100eaee8e8183db87b969648573636f7265de928a21018483616e6e8b484004000000000000db8a21028484626f20628b0fde8f8a210384808b48c202a05f20000000"
+)
+
+_READ_ION = """
+import sys
+import lakebox
+from lakebox.errors import LakeboxError
+s = lakebox.connect(sys.argv[1])
+s.sql("CREATE EXTERNAL TABLE i (id int, name string, score double) STORED AS ION "
+      "LOCATION 's3://fz/i/'")
+s.lake.storage.write_bytes("s3://fz/i/bad.ion", bytes.fromhex(sys.argv[2]))
+try:
+    s.sql("SELECT * FROM i").fetchall()
+except LakeboxError as err:
+    print(err)
+"""
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=subprocess.TimeoutExpired,
+    reason="amazon-ion's C extension never returns on this damaged binary Ion file",
+)
+def test_damaged_binary_ion_that_hangs_the_c_extension_is_a_data_error(tmp_path: Path) -> None:
+    """Run in a child process: the hang cannot be interrupted in this one."""
+    done = subprocess.run(
+        [sys.executable, "-c", _READ_ION, str(tmp_path / "lake"), ION_HANG.hex()],
+        capture_output=True,
+        text=True,
+        timeout=8,
+    )
+    assert "bad.ion" in done.stdout, done.stdout + done.stderr
