@@ -515,8 +515,10 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
                 uri,
                 int(line.group(1)) if line else None,
             )
-    if "registered as '__lakebox_" in text and len(stats.file_uris) == 1:
-        # a reader's Arrow stream (ORC, Avro, Ion) failed on the scan's only file
+    stream_or_parquet = "registered as '__lakebox_" in text or "parquet metadata" in lowered
+    if stream_or_parquet and len(stats.file_uris) == 1:
+        # a reader's Arrow stream (ORC, Avro, Ion) or DuckDB's Parquet reader failed on the
+        # scan's only file without naming it
         return DataError(f"cannot read data: {text.splitlines()[0]}", stats.file_uris[0])
     if "binder error" in lowered or "catalog error" in lowered:
         return SemanticError(
