@@ -667,6 +667,11 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
             )
     if message.startswith(("DIVISION_BY_ZERO:", "FUNCTION_NOT_FOUND:")):
         return SemanticError(message)
+    stream_or_parquet = "registered as '__lakebox_" in text or "parquet metadata" in lowered
+    if stream_or_parquet and len(stats.file_uris) == 1:
+        # a reader's Arrow stream (ORC, Avro, Ion) or DuckDB's Parquet reader failed on the
+        # scan's only file without naming it
+        return DataError(f"cannot read data: {message.splitlines()[0]}", stats.file_uris[0])
     if "conversion error" in lowered or "invalid input" in lowered:
         return DataError(message)
     return SemanticError(message)

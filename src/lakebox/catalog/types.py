@@ -61,16 +61,29 @@ def _check_known(dt: exp.DataType, text: str) -> None:
     ):
         raise SemanticError(f"malformed type {text!r}: unknown or missing element type")
     for child in dt.expressions:
+        if dt.this == exp.DType.STRUCT and not (
+            isinstance(child, exp.ColumnDef)
+            and child.name
+            and isinstance(child.args.get("kind"), exp.DataType)
+        ):
+            raise SemanticError(f"malformed type {text!r}: struct fields are name:type")
         if isinstance(child, exp.DataType):
             _check_known(child, text)
         elif isinstance(child, exp.ColumnDef) and isinstance(child.args.get("kind"), exp.DataType):
             _check_known(child.args["kind"], text)
+        elif dt.this != exp.DType.DECIMAL and dt.this not in (exp.DType.CHAR, exp.DType.VARCHAR):
+            # e.g. ``map<int,struct<:int>>``: sqlglot reads the nameless field as a value
+            raise SemanticError(f"malformed type {text!r}: expected a type or a name:type field")
 
 
 def _decimal_params(dt: exp.DataType) -> tuple[int, int]:
-    params = [
-        int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name) for p in dt.expressions
-    ]
+    try:
+        params = [
+            int(p.this.this) if isinstance(p.this, exp.Literal) else int(p.name)
+            for p in dt.expressions
+        ]
+    except ValueError as err:  # decimal(20,\x000): sqlglot keeps what it cannot read as text
+        raise SemanticError(f"malformed type {dt.sql('hive')!r}: {err}") from err
     if not params:
         return BARE_DECIMAL
     if len(params) == 1:

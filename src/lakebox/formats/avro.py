@@ -628,9 +628,14 @@ class AvroReader(DecodedFormatReader):
             KeyError,
             TypeError,
             OSError,
+            OverflowError,
+            MemoryError,  # a damaged length field: fastavro asks for terabytes
             fastavro.read.SchemaResolutionError,
+            fastavro.schema.SchemaParseException,  # a damaged schema in the file's header
         ) as err:
-            raise DataError(f"cannot decode Avro data ({err})", f.uri) from err
+            raise DataError(
+                f"cannot decode Avro data ({err or type(err).__name__})", f.uri
+            ) from err
 
 
 def _open(ctx: ReadContext, f: DataFile) -> IO[bytes]:

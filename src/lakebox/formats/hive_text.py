@@ -21,6 +21,7 @@ import gzip
 import mmap
 import os
 import threading
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -79,7 +80,7 @@ def _sample(ctx: ReadContext, f: DataFile) -> bytes:
             try:
                 with gzip.GzipFile(fileobj=raw) as gz:
                     return gz.read(SAMPLE_BYTES)
-            except (OSError, EOFError):
+            except (OSError, EOFError, zlib.error):
                 return b""  # DuckDB reports the damaged file when it reads it
         if f.codec is not None:
             return compression.decompress(raw.read(), f.codec, f.uri)[:SAMPLE_BYTES]

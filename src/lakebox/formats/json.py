@@ -166,16 +166,18 @@ class JsonReader(FormatReader):
         # ignore_errors here even when the table fails on bad lines: a malformed line comes
         # back as NULL and the failure is raised afterwards with the exact line number,
         # which DuckDB's own message does not give reliably (it is off by one in 2.0)
-        query = (
-            "SELECT filename, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) END "
-            "AS keys FROM read_ndjson_objects("
-            f"{sql_list(paths)}, filename = true, ignore_errors = true, "
-            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto') "
-            "GROUP BY ALL"
-        )
+        def query(paths: list[str]) -> str:
+            return (
+                "SELECT filename, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) "
+                "END AS keys FROM read_ndjson_objects("
+                f"{sql_list(paths)}, filename = true, ignore_errors = true, "
+                f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto') "
+                "GROUP BY ALL"
+            )
+
         try:
             with ctx.reading(sum(f.size for f in by_path.values())):
-                rows = ctx.con.sql(query).fetchall()
+                rows = ctx.con.sql(query(paths)).fetchall()
         except duckdb.Error as err:
             ctx.check_stop()  # cancelled (or over a scan cutoff), not bad data
             m = _FILE_IN_ERROR.search(str(err))
@@ -189,7 +191,15 @@ class JsonReader(FormatReader):
             if path is not None:  # e.g. a damaged .gz: name it by its lake URI
                 message = message.replace(path, "").rstrip(": ")
                 raise DataError(message, by_path[path].uri) from err
-            raise DataError(message) from err
+            # e.g. a damaged .zst: DuckDB's message names no file, so find it (error path)
+            for path in paths if len(paths) > 1 else []:
+                try:
+                    ctx.con.sql(query([path])).fetchall()
+                except duckdb.Error:
+                    f = by_path.get(path)
+                    break
+            f = f or (by_path.get(paths[0]) if len(paths) == 1 else None)
+            raise DataError(message, f.uri if f else None) from err
         out: dict[str, _FileKeys] = {}
         for filename, keys in rows:
             entry = out.setdefault(filename, _FileKeys([], False))

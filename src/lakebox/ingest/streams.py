@@ -245,6 +245,15 @@ def parse_config(
     proc_cfg = dest.get("ProcessingConfiguration") or {}
     if proc_cfg.get("Enabled", bool(proc_cfg.get("Processors"))):
         for p in proc_cfg.get("Processors") or []:
+            shapes = p.get("Parameters") or [] if isinstance(p, dict) else None
+            if not isinstance(shapes, list) or not all(
+                isinstance(x, dict) and {"ParameterName", "ParameterValue"} <= set(x)
+                for x in shapes
+            ):
+                raise InvalidArgumentError(
+                    f"processor {p!r} is malformed: each processor is "
+                    '{"Type": ..., "Parameters": [{"ParameterName": ..., "ParameterValue": ...}]}'
+                )
             params = {
                 x["ParameterName"]: str(x["ParameterValue"]) for x in p.get("Parameters") or []
             }
@@ -254,6 +263,13 @@ def parse_config(
                     f"processor type {kind!r} is not supported: use Lambda, "
                     "MetadataExtraction or AppendDelimiterToRecord"
                 )
+            if kind == "AppendDelimiterToRecord":
+                try:
+                    params.get("Delimiter", "\\n").encode().decode("unicode_escape")
+                except UnicodeDecodeError as err:
+                    raise InvalidArgumentError(
+                        f"Delimiter {params['Delimiter']!r} is not a valid escaped string: {err}"
+                    ) from err
             if kind == "Lambda" and "LambdaArn" not in params:
                 raise InvalidArgumentError("Lambda processor needs the LambdaArn parameter")
             if kind == "MetadataExtraction":
@@ -636,13 +652,14 @@ class _Delivery:
                     text_value = json.dumps(value) if isinstance(value, bool) else str(value)
                     i.keys[f"partitionKeyFromQuery:{key}"] = text_value
                 out.append(i)
-            except (ValueError, UnicodeDecodeError) as err:
+            except (ValueError, UnicodeDecodeError, StopIteration) as err:
+                # StopIteration: jq produced nothing, e.g. for an empty record
                 self.failures.append(
                     _Failure(
                         i,
                         "partitioning-failed",
                         "DynamicPartitioning.MetadataExtractionFailed",
-                        f"{err}",
+                        f"{err}" or "the query produced no result",
                     )
                 )
         return out

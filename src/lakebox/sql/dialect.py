@@ -32,7 +32,7 @@ from sqlglot.generators.duckdb import DuckDBGenerator
 from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.scope import traverse_scope
 
-from lakebox.errors import SqlSyntaxError, UnsupportedError
+from lakebox.errors import SemanticError, SqlSyntaxError, UnsupportedError
 
 #: sqlglot logs a warning when it falls back to an opaque Command (UNLOAD, MSCK); lakebox
 #: reports unsupported statements itself, so users should not see sqlglot's log lines
@@ -1018,6 +1018,25 @@ _ANONYMOUS: Mapping[str, Callable[[DuckDBGenerator, exp.Anonymous], str]] = {
 }
 
 
+def _guarded(handler: Handler) -> Handler:
+    """A translation rule reads its arguments by position or name; called with the wrong
+    number or kind (``at_timezone(ts)``, ``transform(a, 1)``) it fails in Python. Report
+    that as the user's error, naming the function, as Athena does."""
+
+    def run(gen: DuckDBGenerator, e: exp.Expression) -> str:
+        try:
+            return handler(gen, e)
+        except (IndexError, KeyError, ValueError, AttributeError, TypeError) as err:
+            name = e.sql_name() if isinstance(e, exp.Func) else e.key
+            name = e.name if isinstance(e, exp.Anonymous) else name
+            raise SemanticError(
+                f"unexpected arguments for function {name.lower()}: "
+                f"{e.sql(dialect=READ_DIALECT)}; check the number and types of its arguments"
+            ) from err
+
+    return run
+
+
 def _anonymous(gen: DuckDBGenerator, e: exp.Expression) -> str:
     assert isinstance(e, exp.Anonymous)
     handler = _ANONYMOUS.get(str(e.this).lower())
@@ -1032,37 +1051,39 @@ class LakeboxDuckDB(DuckDB):
     class Generator(DuckDBGenerator):
         TRANSFORMS = {
             **DuckDBGenerator.TRANSFORMS,
-            exp.Anonymous: _anonymous,
-            exp.ArrayDistinct: _array_distinct,
-            exp.ArrayExcept: _array_except,
-            exp.ArrayFilter: _filter,
-            exp.ArraySize: lambda gen, e: f"CAST({gen.func('CARDINALITY', e.this)} AS BIGINT)",
-            exp.ArraySlice: _slice,
-            exp.Add: _interval_arith("+"),
-            exp.ApproxQuantile: _approx_percentile,
-            exp.Cast: _cast,
-            exp.CountIf: _count_if,
-            exp.Format: _format,
-            exp.CurrentTimezone: lambda gen, e: "CURRENT_SETTING('TimeZone')",
-            exp.DateAdd: _date_add,
-            exp.DateDiff: _date_diff,
-            exp.GenerateSeries: _sequence,
-            exp.JSONExtractScalar: _json_extract_scalar,
-            exp.Ordered: _ordered,
-            exp.ParseDatetime: _parse_datetime,
-            exp.Reduce: _reduce,
-            exp.RegexpExtract: _regexp_extract,
-            exp.RegexpReplace: _regexp_replace,
-            exp.Split: _split,
-            exp.SplitPart: _split_part,
-            exp.Reverse: _reverse,
-            exp.Sub: _interval_arith("-"),
-            exp.Sum: _sum,
-            exp.TimestampTrunc: _date_trunc,
-            exp.DateTrunc: _date_trunc,
-            exp.Transform: _transform,
-            exp.Typeof: _typeof,
-            exp.UnixToTime: _from_unixtime,
+            exp.Anonymous: _guarded(_anonymous),
+            exp.ArrayDistinct: _guarded(_array_distinct),
+            exp.ArrayExcept: _guarded(_array_except),
+            exp.ArrayFilter: _guarded(_filter),
+            exp.ArraySize: _guarded(
+                lambda gen, e: f"CAST({gen.func('CARDINALITY', e.this)} AS BIGINT)"
+            ),
+            exp.ArraySlice: _guarded(_slice),
+            exp.Add: _guarded(_interval_arith("+")),
+            exp.ApproxQuantile: _guarded(_approx_percentile),
+            exp.Cast: _guarded(_cast),
+            exp.CountIf: _guarded(_count_if),
+            exp.Format: _guarded(_format),
+            exp.CurrentTimezone: _guarded(lambda gen, e: "CURRENT_SETTING('TimeZone')"),
+            exp.DateAdd: _guarded(_date_add),
+            exp.DateDiff: _guarded(_date_diff),
+            exp.GenerateSeries: _guarded(_sequence),
+            exp.JSONExtractScalar: _guarded(_json_extract_scalar),
+            exp.Ordered: _guarded(_ordered),
+            exp.ParseDatetime: _guarded(_parse_datetime),
+            exp.Reduce: _guarded(_reduce),
+            exp.RegexpExtract: _guarded(_regexp_extract),
+            exp.RegexpReplace: _guarded(_regexp_replace),
+            exp.Split: _guarded(_split),
+            exp.SplitPart: _guarded(_split_part),
+            exp.Reverse: _guarded(_reverse),
+            exp.Sub: _guarded(_interval_arith("-")),
+            exp.Sum: _guarded(_sum),
+            exp.TimestampTrunc: _guarded(_date_trunc),
+            exp.DateTrunc: _guarded(_date_trunc),
+            exp.Transform: _guarded(_transform),
+            exp.Typeof: _guarded(_typeof),
+            exp.UnixToTime: _guarded(_from_unixtime),
         }
 
 
@@ -1119,3 +1140,8 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
         return tree.sql(dialect=LakeboxDuckDB, unsupported_level=ErrorLevel.RAISE)
     except SqlglotUnsupportedError as err:
         raise UnsupportedError(f"cannot run this Athena SQL on DuckDB: {err}") from err
+    except ParseError as err:  # sqlglot's rewrite of a call missing an argument: date()
+        raise SemanticError(
+            f"cannot translate this statement: {str(err).splitlines()[0]}; "
+            "check the arguments of its function calls"
+        ) from err

@@ -259,12 +259,16 @@ class RateExpression:
     text: str
     seconds: int
 
-    def next_after(self, after: datetime, anchor: datetime) -> datetime:
-        """Slots are anchor + k * period (a day is 24 hours, whatever DST does)."""
+    def next_after(self, after: datetime, anchor: datetime) -> datetime | None:
+        """Slots are anchor + k * period (a day is 24 hours, whatever DST does); None when
+        the next slot is past the last representable date (``rate(99999999999 days)``)."""
         if after < anchor:
             return anchor
         k = int((after - anchor).total_seconds() // self.seconds) + 1
-        return anchor + timedelta(seconds=k * self.seconds)
+        try:
+            return anchor + timedelta(seconds=k * self.seconds)
+        except OverflowError:
+            return None
 
 
 @dataclass(frozen=True)
