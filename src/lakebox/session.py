@@ -27,7 +27,7 @@ from lakebox.catalog.model import Column, Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.catalog.types import athena_type_from_arrow
 from lakebox.config import LakeConfig, S3Settings
-from lakebox.engine import DuckDBEngine
+from lakebox.engine import DuckDBEngine, compaction
 from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
 from lakebox.formats.base import ReadContext, quote_ident
 from lakebox.sql import plancache
@@ -125,7 +125,9 @@ class ExecutionControl:
         self._con_id: int | None = None
         self._columnar: frozenset[str] = frozenset()
         self._sizes: dict[str, int] = {}
-        self._copies: dict[str, int] = {}
+        #: Parquet copies the scan reads: their size and the original bytes they hold
+        #: (None when unknown: a decoded Avro/Ion copy)
+        self._copies: dict[str, tuple[int, int | None]] = {}
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
 
@@ -154,10 +156,12 @@ class ExecutionControl:
         self._columnar = frozenset(stats.columnar)
         self._sizes = {f.engine_path: f.size for f in stats.data_files}
         self._copies = {}
+        if self.read_log is None:
+            return  # nothing reads the file-read log: no need to weigh the copies
         for path in cache_files:
             if path.endswith(".parquet"):
                 with contextlib.suppress(OSError):
-                    self._copies[path] = os.path.getsize(path)
+                    self._copies[path] = (os.path.getsize(path), compaction.source_bytes(path))
 
     def detach(self) -> None:
         with self._lock:
@@ -233,7 +237,11 @@ class ExecutionControl:
         log for this connection: a columnar file by the bytes read from it (column chunks
         as row groups are read), any other file by its size once the engine closed it
         (read through; a row-format reader reads a whole buffer ahead, so an open file's
-        reads say little about how far it got)."""
+        reads say little about how far it got). A Parquet copy (compacted or decoded) counts
+        the share of it read as that share of the original files it holds: an
+        approximation (the copy's rows are the files' rows in order, so equal shares of
+        either hold about the same rows), as fine as the copy's row groups, which DuckDB
+        reads whole (``compaction.COPY_ROW_GROUP_BYTES``, a tenth of the smallest cutoff)."""
         log = self.read_log
         if log is None or self._con_id is None or not (self._sizes or self._copies):
             return 0
@@ -246,18 +254,26 @@ class ExecutionControl:
             ).fetchall()
         except duckdb.Error:
             return 0
-        total = copied = 0
+        total = unknown_read = 0
         for path, closed, nbytes in rows:
             if path in self._columnar:
                 total += int(nbytes or 0)
             elif path in self._copies:
-                copied += int(nbytes or 0)
+                size, source = self._copies[path]
+                if source is None:
+                    unknown_read += int(nbytes or 0)
+                else:
+                    # the share of the copy read, as that share of the files it holds
+                    total += int(min(int(nbytes or 0) / max(size, 1), 1.0) * source)
             elif closed and path in self._sizes:
                 total += self._sizes[path]
-        if copied:
-            # a copy stands for the original files: the share of it read, of their bytes
-            share = min(copied / max(sum(self._copies.values()), 1), 1.0)
-            total += int(share * self.planned_bytes)
+        if unknown_read:
+            # copies of unknown origin together stand for the planned bytes no other copy
+            # accounts for
+            known = sum(src for _, src in self._copies.values() if src is not None)
+            unknown = sum(size for size, src in self._copies.values() if src is None)
+            share = min(unknown_read / max(unknown, 1), 1.0)
+            total += int(share * max(self.planned_bytes - known, 0))
         return min(total, self.planned_bytes)
 
     def scanned(self) -> int:

@@ -23,6 +23,7 @@ import lakebox
 from lakebox.config import LakeConfig
 from lakebox.engine import compaction
 from lakebox.errors import DataError
+from lakebox.query.model import MIN_CUTOFF_BYTES
 from lakebox.session import Lake, Session
 
 Row = dict[str, Any]
@@ -405,3 +406,21 @@ def test_copy_of_just_written_objects_is_not_trusted_later(
     lake.storage.write_bytes(uri, _json(rows_for(20, 3)))  # same size, same second (likely)
     assert ids(answer(s, query, monkeypatch)) == [20, 21, 22]
     lake.close()
+
+
+def test_a_copy_is_read_in_steps_far_below_the_smallest_scan_cutoff(
+    session: Session, lake_home: Path
+) -> None:
+    """A scan cutoff counts a copy by the share of it DuckDB has read, and DuckDB reads a
+    row group's column chunks at once: a copy's row groups must be a small fraction of the
+    smallest cutoff (10 MB), and the copy must know the bytes of the files it holds."""
+    folder = lake_home / "b" / "t"
+    paths = [write(folder, f"part-{n}", "json", rows_for(n * 60_000, 60_000)) for n in range(3)]
+    create(session, "json")
+    session.sql("SELECT count(*) FROM t")  # builds the copy
+    [copy] = copies(lake_home)
+    meta = pq.ParquetFile(copy).metadata
+    groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
+    assert meta.num_row_groups > 1
+    assert max(groups) <= MIN_CUTOFF_BYTES / 5, groups
+    assert compaction.source_bytes(str(copy)) == sum(p.stat().st_size for p in paths)

@@ -46,7 +46,12 @@ from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
 from lakebox.storage.watch import derived
 
 #: bump when the copy's layout or the fingerprint changes
-VERSION = "2"
+VERSION = "3"
+#: a copy's row groups hold about this many bytes (in memory): DuckDB reads a row group's
+#: column chunks at once, so a scan cutoff's file-read log sees a copy being read in steps
+#: this big (a tenth of the smallest cutoff), not in DuckDB's default ~122,880-row steps
+#: (15 MB of a text column), which let a capped query read a whole copy before its stop
+COPY_ROW_GROUP_BYTES = 1 << 20
 #: coarsest modification-time tick of the stores we read (FAT, ext3, S3: 1-2 s; ext4's
 #: coarse clock a few ms): a file modified this close to a copy's build may be modified
 #: again without its size or times changing, so such a copy is never trusted later
@@ -239,6 +244,16 @@ def _read_sql(data: Path, columns: list[tuple[str, str, bool]]) -> str:
     return f"SELECT {select} FROM read_parquet({sql_string(str(data))})"
 
 
+def source_bytes(copy: str) -> int | None:
+    """Bytes of the original files the copy at ``copy`` holds (a scan cutoff counts a
+    share of the copy read as that share of them); None for a file that is not a copy."""
+    try:
+        data = json.loads(Path(copy).with_suffix(".json").read_text())
+        return int(data["source_bytes"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def _lock_for(key: str) -> threading.Lock:
     with _locks_guard:
         return _locks.setdefault(key, threading.Lock())
@@ -277,7 +292,9 @@ def _build(
         rel = ctx.con.sql(original)  # bound once: its types are what the scan yields
         want = [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
         with ctx.reading(size):
-            rel.to_parquet(str(tmp), compression="snappy")
+            rel.to_parquet(
+                str(tmp), compression="snappy", row_group_size_bytes=COPY_ROW_GROUP_BYTES
+            )
         got = {
             str(r[0]): str(r[1])
             for r in ctx.con.sql(
@@ -291,7 +308,7 @@ def _build(
     columns = [(name, typ, got.get(name) != typ) for name, typ in want]
     meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"
     trusted = newest < started - RACY_SECONDS
-    meta_tmp.write_text(json.dumps({"columns": columns, "trusted": trusted}))
+    meta_tmp.write_text(json.dumps({"columns": columns, "trusted": trusted, "source_bytes": size}))
     os.replace(meta_tmp, meta)
     os.replace(tmp, data)
     _drop_stale(slot, keep=data.stem)
