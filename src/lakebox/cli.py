@@ -192,10 +192,15 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
 
 
 def _service(home: Path | None, create: bool = False) -> QueryService:
+    """The lake's query service, shut down (its worker thread joined) when the command
+    ends, so a command run in-process (tests, notebooks) leaves no thread behind."""
+    from lakebox.cli_support import close_when_done
     from lakebox.query.service import QueryService
 
     session = _session(home, create=create)
-    return _guard(lambda: QueryService(session.lake))
+    service = _guard(lambda: QueryService(session.lake))
+    close_when_done(service.close)
+    return service
 
 
 #: statements that may run against a lake that does not exist yet, creating it

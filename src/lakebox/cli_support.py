@@ -89,6 +89,28 @@ class GuardedGroup(TyperGroup):
             if _passes_through(err) or _debug():
                 raise
             raise typer.Exit(report(err)) from None
+        finally:
+            _close_registered()
+
+
+#: what the running command opened and must shut down when it ends, however it ends
+_TO_CLOSE: list[Callable[[], object]] = []
+
+
+def close_when_done(callback: Callable[[], object]) -> None:
+    """Run ``callback`` when the current command ends (successfully or not), so a command
+    run in-process (tests, notebooks) leaves no worker thread behind."""
+    _TO_CLOSE.append(callback)
+
+
+def _close_registered() -> None:
+    while _TO_CLOSE:
+        callback = _TO_CLOSE.pop()
+        try:
+            callback()
+        except Exception:  # closing must not hide the command's own outcome
+            if _debug():
+                raise
 
 
 def run_main(app: Callable[[], Any]) -> None:
