@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -375,7 +376,7 @@ def test_non_finite_doubles_are_written_as_athena_writes_them(service: QueryServ
     assert [d.get("VarCharValue") for d in rows[1]["Data"]] == ["-Infinity", "Infinity", "NaN"]
 
 
-def test_statement_nested_too_deeply_fails_as_a_user_error(lake_home: object) -> None:
+def test_statement_nested_too_deeply_fails_as_a_user_error(lake_home: Path) -> None:
     from typer.testing import CliRunner
 
     from lakebox.cli import app
