@@ -175,6 +175,8 @@ def read_json_object(path: Path, what: str) -> dict[str, Any]:
         raise InvalidRequestError(
             f"{what} {path} is not JSON: {err.msg} at line {err.lineno} column {err.colno}"
         ) from err
+    except RecursionError as err:
+        raise InvalidRequestError(f"{what} {path} is JSON nested too deeply to read") from err
     if not isinstance(doc, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
             type(doc), "a number"

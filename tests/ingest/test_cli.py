@@ -408,3 +408,59 @@ def test_bad_config_creates_no_lake(tmp_path: Path) -> None:
     assert res.exit_code == 1 and not home.exists()
     res = runner.invoke(stream_app, ["list", "--home", str(home)])
     assert res.exit_code == 1 and f"no lake at {home}" in res.output
+
+
+# -- damaged metadata files --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"", "not JSON"),
+        (b"[1, 2]", "holds an array"),
+        (b'{"VersionId": 1}', "ExtendedS3DestinationConfiguration"),
+        (b"\xff\xfe\x00a", "byte 0xff at offset 0 is not UTF-8"),
+    ],
+)
+def test_damaged_stream_definition_is_one_line_naming_the_file(
+    lake_home: Path, content: bytes, detail: str
+) -> None:
+    from lakebox.cli import app
+
+    home = ["--home", str(lake_home)]
+    assert runner.invoke(app, ["stream", "create", "s1", "--bucket", "b", *home]).exit_code == 0
+    path = lake_home / "_lakebox" / "streams" / "s1" / "stream.json"
+    path.write_bytes(content)
+    for args in (["describe", "s1"], ["flush", "s1"], ["delete", "s1"]):
+        res = runner.invoke(app, ["stream", *args, *home])
+        assert res.exit_code == 1, (args, res.output)
+        assert f"metadata file {path} is damaged" in res.output
+        assert detail in res.output
+        assert "internal error" not in res.output and "Traceback" not in res.output
+    assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize(
+    ("content", "detail"),
+    [
+        (b"garbage{", "not JSON"),
+        (b"[1]", "holds an array"),
+        (b'{"delivered": "x"}', "not a number"),
+        (b'{"intent": 5}', "'intent' is not a JSON object"),
+    ],
+)
+def test_damaged_delivery_state_is_one_line_naming_the_file(
+    lake_home: Path, content: bytes, detail: str
+) -> None:
+    from lakebox.cli import app
+
+    home = ["--home", str(lake_home)]
+    assert runner.invoke(app, ["stream", "create", "s1", "--bucket", "b", *home]).exit_code == 0
+    path = lake_home / "_lakebox" / "streams" / "s1" / "state.json"
+    path.write_bytes(content)
+    for args in (["describe", "s1"], ["flush", "s1"]):
+        res = runner.invoke(app, ["stream", *args, *home])
+        assert res.exit_code == 1, (args, res.output)
+        assert f"metadata file {path} is damaged" in res.output and detail in res.output
+    doctor = runner.invoke(app, ["doctor", *home])
+    assert "internal error" not in doctor.output and "Traceback" not in doctor.output

@@ -452,3 +452,19 @@ def test_empty_table_export_has_one_empty_file_and_reads_as_no_rows(
         "LOCATION 's3://exp/AWSDynamoDB/current/'"
     )
     assert session.sql("SELECT count(*) FROM empty_export").fetchall() == [(0,)]
+
+
+@pytest.mark.parametrize("content", [b"garbage{", b"[1]", b'{"ExportStatus": "COMPLETED"}'])
+def test_damaged_export_description_is_an_error_naming_the_file(
+    lake: Lake, exports: TableExports, content: bytes
+) -> None:
+    from lakebox.metadata.files import MetadataFileError
+
+    path = exports.root / "descriptions" / "01234567890123-abcdef01.json"
+    path.write_bytes(content)
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t/export/01234567890123-abcdef01"
+    with pytest.raises(MetadataFileError, match=f"metadata file {path} is damaged"):
+        exports.describe_export({"ExportArn": arn})
+    with pytest.raises(MetadataFileError, match=f"metadata file {path} is damaged"):
+        exports.list_exports()
+    assert path.read_bytes() == content

@@ -340,3 +340,15 @@ def test_empty_tables_and_mixed_case_columns_are_queryable(
     assert task["Status"] == "COMPLETE", task
     assert session.sql(f"SELECT count(*) FROM mixed.{empty}").fetchall() == [(0,)]
     assert session.sql(f"SELECT id, customername FROM mixed.{mixed}").fetchall() == [(1, "Ann")]
+
+
+@pytest.mark.parametrize("content", [b"", b"[1]", b'{"Status": "COMPLETE"}'])
+def test_damaged_export_task_file_is_an_error_naming_the_file(lake: Lake, content: bytes) -> None:
+    from lakebox.metadata.files import MetadataFileError
+
+    exports = SnapshotExports(lake)
+    exports.root.mkdir(parents=True, exist_ok=True)
+    path = exports.root / "task-1.json"
+    path.write_bytes(content)
+    with pytest.raises(MetadataFileError, match=f"metadata file {path} is damaged"):
+        exports.describe_export_tasks()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -373,3 +374,15 @@ def test_non_finite_doubles_are_written_as_athena_writes_them(service: QueryServ
     assert qe.state == "SUCCEEDED", qe.state_change_reason
     rows = service.get_query_results(qe.query_execution_id)["ResultSet"]["Rows"]
     assert [d.get("VarCharValue") for d in rows[1]["Data"]] == ["-Infinity", "Infinity", "NaN"]
+
+
+def test_statement_nested_too_deeply_fails_as_a_user_error(lake_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lakebox.cli import app
+
+    sql = "SELECT " + "(" * 3000 + "1" + ")" * 3000
+    res = CliRunner().invoke(app, ["sql", sql, "--home", str(lake_home)])
+    assert res.exit_code == 1
+    assert "the statement is nested too deeply to analyse" in res.output
+    assert "internal error" not in res.output

@@ -394,3 +394,19 @@ def test_validate_needs_no_lake_and_makes_none(files: dict[str, Path], tmp_path:
     code, output = invoke(missing, "workflow", "list")
     assert code == 1 and f"no lake at {missing}" in output
     assert not missing.exists()
+
+
+def test_deeply_nested_json_files_are_one_line_errors(lake_home: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    ok = tmp_path / "ok.json"
+    ok.write_text('{"StartAt": "a", "States": {"a": {"Type": "Pass", "End": true}}}')
+    code, output = invoke(lake_home, "workflow", "validate", str(deep))
+    assert code == 1 and "nested too deeply" in output and "internal error" not in output
+    assert invoke(lake_home, "workflow", "create", "m", str(ok))[0] == 0
+    code, output = invoke(lake_home, "workflow", "start", "m", "--input-file", str(deep))
+    assert code == 1 and f"input file {deep} is JSON nested too deeply" in output
+    from lakebox.cli import app as lakebox_app
+
+    res = cli.invoke(lakebox_app, ["stream", "create", "s", "--config", str(deep)])
+    assert res.exit_code == 1 and "nested too deeply" in res.output

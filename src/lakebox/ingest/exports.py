@@ -48,6 +48,7 @@ from lakebox.ingest.dynamodb import (
 )
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError, constraint_error
 from lakebox.ingest.wal import write_json_atomic
+from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.storage import Storage, parse_uri
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -442,7 +443,7 @@ class TableExports:
         path = self.root / "descriptions" / f"{export_id}.json"
         if "/" in export_id or not path.exists():
             raise ExportNotFoundError(f"Export not found: {arn}")
-        doc = json.loads(path.read_text())
+        doc = _description(path)
         if doc["ExportArn"] != arn:
             raise ExportNotFoundError(f"Export not found: {arn}")
         return {"ExportDescription": doc}
@@ -479,7 +480,7 @@ class TableExports:
 
     def _all(self) -> list[dict[str, Any]]:
         return sorted(
-            (json.loads(p.read_text()) for p in (self.root / "descriptions").glob("*.json")),
+            (_description(p) for p in (self.root / "descriptions").glob("*.json")),
             key=lambda d: d["ExportArn"].rsplit("/", 1)[-1],
         )
 
@@ -773,3 +774,11 @@ def describe_export(lake: Lake, request: dict[str, Any]) -> dict[str, Any]:
 def list_exports(lake: Lake, request: dict[str, Any] | None = None) -> dict[str, Any]:
     """``aws-sdk:dynamodb:listExports``."""
     return TableExports(lake).list_exports(request)
+
+
+def _description(path: Path) -> dict[str, Any]:
+    """An export description as lakebox wrote it; a damaged one names its file."""
+    doc = read_metadata_json(path)
+    if not isinstance(doc.get("ExportArn"), str):
+        raise MetadataFileError(path, "field 'ExportArn' missing or not a string")
+    return doc

@@ -35,6 +35,7 @@ from lakebox.catalog.model import Column, Database, Table
 from lakebox.catalog.types import arrow_type
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.ingest.errors import constraint_error
+from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -437,7 +438,12 @@ class SnapshotExports:
     def describe_export_tasks(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
         request = request or {}
         task_id = request.get("ExportTaskIdentifier")
-        tasks = [json.loads(p.read_text()) for p in sorted(self.root.glob("*.json"))]
+        tasks = [read_metadata_json(p) for p in sorted(self.root.glob("*.json"))]
+        for path, task in zip(sorted(self.root.glob("*.json")), tasks, strict=True):
+            if not isinstance(task.get("ExportTaskIdentifier"), str):
+                raise MetadataFileError(
+                    path, "field 'ExportTaskIdentifier' missing or not a string"
+                )
         if task_id:
             tasks = [t for t in tasks if t["ExportTaskIdentifier"] == task_id]
             if not tasks:

@@ -51,6 +51,7 @@ from lakebox.ingest.errors import (
 from lakebox.ingest.prefixes import PrefixTemplate, default_error_prefix, validate_prefixes
 from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
+from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.names import delivery_stream_name, stream_folder_ok
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
@@ -870,17 +871,28 @@ class DeliveryStreams:
         path = self._dir(name) / "stream.json"
         if not path.exists():
             raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
-        doc: dict[str, Any] = json.loads(path.read_text())
-        return doc
+        return read_metadata_json(path)
+
+    def _parsed(self, name: str) -> tuple[StreamConfig, str]:
+        """stream.json's configuration and uid; a file lakebox did not write this way is a
+        damaged metadata file, named."""
+        doc = self._doc(name)
+        try:
+            cfg = parse_config(
+                name,
+                doc["ExtendedS3DestinationConfiguration"],
+                int(doc["VersionId"]),
+                doc["CreateTimestamp"],
+            )
+            uid = doc["Uid"]
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            raise MetadataFileError(
+                self._dir(name) / "stream.json", f"field {err} missing or of the wrong type"
+            ) from err
+        return cfg, str(uid)
 
     def config(self, name: str) -> StreamConfig:
-        doc = self._doc(name)
-        return parse_config(
-            name,
-            doc["ExtendedS3DestinationConfiguration"],
-            int(doc["VersionId"]),
-            doc["CreateTimestamp"],
-        )
+        return self._parsed(name)[0]
 
     @contextmanager
     def _locked(
@@ -916,15 +928,9 @@ class DeliveryStreams:
         hit = self._configs.get(name)
         if hit is not None and hit[0] == key:
             return hit[1], hit[2]
-        doc = self._doc(name)
-        cfg = parse_config(
-            name,
-            doc["ExtendedS3DestinationConfiguration"],
-            int(doc["VersionId"]),
-            doc["CreateTimestamp"],
-        )
-        self._configs[name] = (key, cfg, doc["Uid"])
-        return cfg, doc["Uid"]
+        cfg, uid = self._parsed(name)
+        self._configs[name] = (key, cfg, uid)
+        return cfg, uid
 
     def _undo(self, wal: WriteAheadLog, state: DeliveryState) -> None:
         """Remove what a crashed delivery wrote; its records are still pending."""

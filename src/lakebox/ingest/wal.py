@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakebox.metadata.files import MetadataFileError, read_metadata_json
+
 _HEADER = struct.Struct(">QQII")
 
 
@@ -73,13 +75,21 @@ class WriteAheadLog:
     def load_state(self) -> DeliveryState:
         if not self.state_path.exists():
             return DeliveryState()
-        doc = json.loads(self.state_path.read_text())
-        return DeliveryState(
-            int(doc.get("delivered", 0)),
-            doc.get("intent"),
-            int(doc.get("deliveries", 0)),
-            doc.get("extra", {}),
-        )
+        doc = read_metadata_json(self.state_path)
+        try:
+            state = DeliveryState(
+                int(doc.get("delivered", 0)),
+                doc.get("intent"),
+                int(doc.get("deliveries", 0)),
+                doc.get("extra", {}),
+            )
+        except (TypeError, ValueError) as err:
+            raise MetadataFileError(self.state_path, f"a counter is not a number: {err}") from err
+        if state.intent is not None and not isinstance(state.intent, dict):
+            raise MetadataFileError(self.state_path, "field 'intent' is not a JSON object")
+        if not isinstance(state.extra, dict):
+            raise MetadataFileError(self.state_path, "field 'extra' is not a JSON object")
+        return state
 
     def save_state(self, state: DeliveryState) -> None:
         write_json_atomic(

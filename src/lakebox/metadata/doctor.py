@@ -199,7 +199,7 @@ def check_streams(metadata_dir: Path, now: float) -> Iterator[Finding]:
             state_path = folder / "state.json"
             state = json.loads(state_path.read_text()) if state_path.exists() else {}
             delivered = int(state.get("delivered", 0))
-        except (OSError, ValueError, TypeError) as err:
+        except (OSError, ValueError, TypeError, AttributeError) as err:
             yield Finding(check, False, f"delivery state state.json cannot be read ({err})")
             continue
         waiting = _waiting_records(folder / "wal", delivered)

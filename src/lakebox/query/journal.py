@@ -142,9 +142,21 @@ def load_journal(path: Path) -> WriteJournal | None:
         data: dict[str, Any] = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+    if not isinstance(data, dict):  # damaged like unreadable: doctor names it
+        return None
     data["path"] = str(path)
     known = set(WriteJournal.__dataclass_fields__)
-    return WriteJournal(**{k: v for k, v in data.items() if k in known})
+    try:
+        journal = WriteJournal(**{k: v for k, v in data.items() if k in known})
+    except TypeError:  # a required field is missing
+        return None
+    texts = (journal.query_id, journal.kind, journal.target, journal.staging, journal.phase)
+    lists = (journal.moves, journal.partitions_added, journal.extras)
+    if not all(isinstance(v, str) for v in texts) or not all(isinstance(v, list) for v in lists):
+        return None
+    if not isinstance(journal.pid, int) or not isinstance(journal.started, int | float):
+        return None
+    return journal
 
 
 def _committed(lake: Lake, journal: WriteJournal) -> bool:

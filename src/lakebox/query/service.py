@@ -179,6 +179,9 @@ class QueryService:
             self._finish(qe, FAILED, str(err), "USER", control)
         except OSError as err:  # a full disk, a permission: name the path
             self._finish(qe, FAILED, os_error_text(err), "SYSTEM", control)
+        except RecursionError:  # thousands of nested parentheses or subqueries
+            message = "the statement is nested too deeply to analyse; simplify it"
+            self._finish(qe, FAILED, message, "USER", control)
         except Exception as err:  # an engine bug must still end the execution
             self._finish(qe, FAILED, f"internal error: {err!r}", "SYSTEM", control)
         finally:

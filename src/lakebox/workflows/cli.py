@@ -110,6 +110,9 @@ def _read_input(text: str | None, file: Path | None) -> Any:
         raise InvalidRequestError(
             f"{where} is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from exc
+    except RecursionError as exc:
+        where = f"input file {file}" if file is not None else "--input"
+        raise InvalidRequestError(f"{where} is JSON nested too deeply to read") from exc
 
 
 def _print_json(value: Any) -> None:

@@ -774,6 +774,10 @@ def parse_definition(definition: str | dict[str, Any]) -> dict[str, Any]:
                 )
             ]
         ) from exc
+    except RecursionError as exc:
+        raise InvalidDefinitionError(
+            [Problem("INVALID_JSON_DESCRIPTION", "JSON nested too deeply to read", "/")]
+        ) from exc
     if not isinstance(parsed, dict):
         raise InvalidDefinitionError(
             [Problem("INVALID_JSON_DESCRIPTION", "The definition must be a JSON object", "/")]
