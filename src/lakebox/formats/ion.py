@@ -43,6 +43,7 @@ from lakebox.formats.avro import (
     value_converter,
 )
 from lakebox.formats.base import DataFile, ReadContext, register_reader
+from lakebox.formats.ion_binary import IonStructureError, check_binary_ion, is_binary_ion
 
 ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
 ION_INPUT = "com.amazon.ionhiveserde.formats.IonInputFormat"
@@ -147,7 +148,8 @@ def _search(value: Any, steps: list[Step], i: int, case_sensitive: bool) -> Iter
 def _ci_get(value: Any, low: str) -> Any:
     if not isinstance(value, dict):
         return None
-    return next((v for k, v in value.items() if k.lower() == low), None)
+    # a field whose name symbol is unknown (damaged symbol table) has no text: no match
+    return next((v for k, v in value.items() if isinstance(k, str) and k.lower() == low), None)
 
 
 class Extractor:
@@ -296,6 +298,13 @@ class _IonScan:
 def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[list[Any]]:
     """Chunks of one file's top-level values."""
     data = ctx.read_bytes(f)
+    if is_binary_ion(data):
+        try:
+            check_binary_ion(data)
+        except IonStructureError as err:
+            if not ignore_malformed:
+                raise DataError(f"malformed binary Ion ({err})", f.uri) from err
+            data = data[: err.good_prefix]  # IonInputFormat skips the rest of the stream
     try:
         stream = simpleion.load(
             io.BytesIO(data), single_value=False, parse_eagerly=False, value_model=_BARE
