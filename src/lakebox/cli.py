@@ -29,6 +29,7 @@ from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
 from lakebox.ingest.cli import stream_app
 from lakebox.session import Result, Session, connect
+from lakebox.util import human_bytes
 from lakebox.workflows.cli import schedule_app, workflow_app
 
 if TYPE_CHECKING:
@@ -121,12 +122,7 @@ def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> Non
 
 
 def _bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.2f} {unit}"
-        size /= 1024
-    return f"{n} B"
+    return human_bytes(n, decimals=2)
 
 
 @app.command()

@@ -23,6 +23,7 @@ from lakebox.errors import (
     InvalidRequestError,
 )
 from lakebox.metadata import sqlite as metadb
+from lakebox.util import pid_alive
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS crawlers (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
@@ -184,12 +185,4 @@ class CrawlerStore:
 
 
 def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lakebox.metadata import sqlite as metadb
+from lakebox.util import pid_alive
 
 METADATA = "_lakebox"
 #: temp files older than this belong to no running write
@@ -117,13 +118,7 @@ def _stale(folder: Path, pattern: str, now: float) -> list[Path]:
 def _alive(pid: int, host: str) -> bool:
     if host != socket.gethostname():
         return True  # another machine's process: not ours to judge
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def check_journals(metadata_dir: Path, now: float) -> Iterator[Finding]:

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from rich.console import Console
 
+from lakebox import util
+
 if TYPE_CHECKING:
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
@@ -61,10 +63,4 @@ def status_text(state: str, progress: tuple[float, int] | None, elapsed: float) 
     return " · ".join(parts)
 
 
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+human_bytes = util.human_bytes

@@ -48,6 +48,7 @@ from lakebox.session import (
     Session,
     StatementContext,
 )
+from lakebox.util import pid_alive
 
 DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))
 POLL_SECONDS = 0.02
@@ -499,12 +500,4 @@ def _validate_workgroup(wg: WorkGroup) -> None:
 
 
 def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
 from lakebox.metadata import sqlite as metadb
 from lakebox.names import glue_name
+from lakebox.util import pid_alive
 
 if TYPE_CHECKING:
     from lakebox.query.service import QueryService
@@ -144,13 +145,7 @@ def _ms(ts: float) -> int:
 
 
 def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid_alive(pid)
 
 
 def stop_query(qs: QueryService, qid: str, patience: float = 10.0) -> None:

@@ -1,0 +1,32 @@
+"""Small helpers shared by layers that must not import each other (the CLI, services and
+metadata checks): kept free of heavy imports so the CLI's start-up does not pay for them."""
+
+from __future__ import annotations
+
+import os
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (ours always does). A process
+    we may not signal is alive; a non-positive id never is."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def human_bytes(n: int, decimals: int = 1) -> str:
+    """``1536`` -> ``1.5 KB`` (binary units, as the Athena console shows data scanned)."""
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.{decimals}f} {unit}"
+        size /= 1024
+    return f"{n} B"
