@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from lakebox.config import LakeConfig, S3Settings
+from lakebox.session import Session
 from lakebox.storage import Storage
 
 #: how long a test's threads and child processes get to finish after its fixtures closed
@@ -158,6 +159,18 @@ def lake_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def config(lake_home: Path) -> LakeConfig:
     return LakeConfig.from_env(home=lake_home, storage="local")
+
+
+@pytest.fixture
+def lake_session(lake_home: Path) -> Iterator[Session]:
+    """A session on the test's lake, closed afterwards."""
+    import lakebox
+
+    sess = lakebox.connect(lake_home)
+    try:
+        yield sess
+    finally:
+        sess.lake.close()
 
 
 @pytest.fixture

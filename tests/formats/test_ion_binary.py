@@ -4,7 +4,6 @@ damaged lengths before the C extension can loop on them."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,6 @@ from amazon.ion.simple_types import IonPyInt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import lakebox
 from lakebox.errors import DataError
 from lakebox.formats.ion_binary import IonStructureError, check_binary_ion, is_binary_ion
 
@@ -74,10 +72,8 @@ def test_good_prefix_ends_at_the_last_whole_value() -> None:
 
 
 @pytest.fixture
-def session(lake_home: Path) -> Any:
-    sess = lakebox.connect(lake_home)
-    yield sess
-    sess.lake.close()
+def session(lake_session: Any) -> Any:
+    return lake_session
 
 
 @pytest.mark.parametrize("ignore", [False, True])

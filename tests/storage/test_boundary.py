@@ -30,12 +30,8 @@ from lakebox.workflows.service import WorkflowService
 
 
 @pytest.fixture
-def session(lake_home: Path) -> Iterator[Session]:
-    sess = lakebox.connect(lake_home)
-    try:
-        yield sess
-    finally:
-        sess.lake.close()
+def session(lake_session: Session) -> Session:
+    return lake_session
 
 
 def outside_files(root: Path, lake_home: Path) -> set[Path]:
