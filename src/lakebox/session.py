@@ -241,7 +241,7 @@ class ExecutionControl:
         the share of it read as that share of the original files it holds: an
         approximation (the copy's rows are the files' rows in order, so equal shares of
         either hold about the same rows), as fine as the copy's row groups, which DuckDB
-        reads whole (``compaction.COPY_ROW_GROUP_BYTES``, a tenth of the smallest cutoff)."""
+        reads whole (``compaction.COPY_ROW_GROUP_ROWS`` rows, about a tenth of the smallest cutoff)."""
         log = self.read_log
         if log is None or self._con_id is None or not (self._sizes or self._copies):
             return 0

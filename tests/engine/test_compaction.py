@@ -423,4 +423,17 @@ def test_a_copy_is_read_in_steps_far_below_the_smallest_scan_cutoff(
     groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
     assert meta.num_row_groups > 1
     assert max(groups) <= MIN_CUTOFF_BYTES / 5, groups
+    # and not one tiny row group per source file, which makes every later scan slow
+    assert meta.num_rows / meta.num_row_groups >= 4096, meta.num_row_groups
     assert compaction.source_bytes(str(copy)) == sum(p.stat().st_size for p in paths)
+
+
+def test_a_copy_of_many_small_files_keeps_few_row_groups(session: Session, lake_home: Path) -> None:
+    folder = lake_home / "b" / "t"
+    for n in range(200):
+        write(folder, f"part-{n:03d}", "json", rows_for(n * 50, 50))
+    create(session, "json")
+    session.sql("SELECT count(*) FROM t")  # builds the copy
+    [copy] = copies(lake_home)
+    meta = pq.ParquetFile(copy).metadata
+    assert meta.num_rows == 10_000 and meta.num_row_groups <= 2, meta.num_row_groups
