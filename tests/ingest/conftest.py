@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Protocol
 
 import pytest
 
-import lakebox
 from lakebox.catalog.model import Column, Table
 from lakebox.ingest import DeliveryStreams
 from lakebox.session import Lake, Session
@@ -34,12 +31,8 @@ JSON = (
 
 
 @pytest.fixture
-def session(lake_home: Path) -> Iterator[Session]:
-    sess = lakebox.connect(lake_home)
-    try:
-        yield sess
-    finally:
-        sess.lake.close()
+def session(lake_session: Session) -> Session:
+    return lake_session
 
 
 @pytest.fixture
