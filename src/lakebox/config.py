@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from lakebox.errors import ConfigError, LakeNotFoundError
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 DEFAULT_HOME = ".lakebox"
 
@@ -51,6 +56,25 @@ class LakeConfig:
     #: local folders outside the lake that ``file://`` locations (and plain paths) may
     #: name; nothing else outside the lake's buckets can be read or written
     allowed_paths: tuple[Path, ...] = ()
+    #: the lake's AWS account and region: every ARN of every service is built from them
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str = DEFAULT_REGION
+
+    def __post_init__(self) -> None:
+        if not _ACCOUNT_ID.match(self.account_id):
+            raise ConfigError(
+                f"account id {self.account_id!r} is not 12 digits (LAKEBOX_ACCOUNT_ID)"
+            )
+        if not _REGION.match(self.region):
+            raise ConfigError(
+                f"region {self.region!r} is not a region name like us-east-1 (LAKEBOX_REGION)"
+            )
+
+    def arn(self, service: str, resource: str, *, regional: bool = True) -> str:
+        """``arn:aws:<service>:<region>:<account>:<resource>`` for this lake (IAM's ARNs
+        name no region: ``regional=False``)."""
+        region = self.region if regional else ""
+        return f"arn:aws:{service}:{region}:{self.account_id}:{resource}"
 
     @classmethod
     def from_env(
@@ -59,7 +83,12 @@ class LakeConfig:
         storage: str | None = None,
         s3: S3Settings | None = None,
         allowed_paths: tuple[str | os.PathLike[str], ...] | None = None,
+        account_id: str | None = None,
+        region: str | None = None,
     ) -> LakeConfig:
+        """``LAKEBOX_ACCOUNT_ID`` and ``LAKEBOX_REGION`` (then ``AWS_REGION``,
+        ``AWS_DEFAULT_REGION``) set the account and region; defaults 000000000000 and
+        us-east-1."""
         root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
         mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
         if mode not in ("local", "s3"):
@@ -68,7 +97,19 @@ class LakeConfig:
             text = os.environ.get("LAKEBOX_ALLOWED_PATHS", "")
             allowed_paths = tuple(p for p in text.split(os.pathsep) if p.strip())
         allowed = tuple(Path(p).expanduser().resolve() for p in allowed_paths)
-        return cls(home=root, storage=mode, s3=s3 or S3Settings.from_env(), allowed_paths=allowed)
+        env = os.environ
+        return cls(
+            home=root,
+            storage=mode,
+            s3=s3 or S3Settings.from_env(),
+            allowed_paths=allowed,
+            account_id=account_id or env.get("LAKEBOX_ACCOUNT_ID") or DEFAULT_ACCOUNT_ID,
+            region=region
+            or env.get("LAKEBOX_REGION")
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION")
+            or DEFAULT_REGION,
+        )
 
     @property
     def metadata_dir(self) -> Path:
