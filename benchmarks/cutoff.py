@@ -18,9 +18,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lakebox.config import LakeConfig
+from lakebox.lakehouse import Lake
 from lakebox.query.model import MB
 from lakebox.query.service import QueryService
-from lakebox.session import Lake
 
 QUERY = "SELECT count(*) FROM big WHERE regexp_matches(s, '([a-f]+[0-9]+)+zz')"
 STORED = {

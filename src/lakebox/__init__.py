@@ -1,7 +1,8 @@
 """lakebox: the serverless AWS data-lake stack on your own machine."""
 
 from lakebox.errors import LakeboxError
-from lakebox.session import Lake, Result, Session, connect
+from lakebox.lakehouse import Lake, connect
+from lakebox.query.session import Result, Session
 
 __all__ = ["Lake", "LakeboxError", "Result", "Session", "connect"]
 __version__ = "0.1.0"

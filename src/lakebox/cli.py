@@ -28,7 +28,8 @@ from lakebox.cli_support import GuardedGroup, guard, print_error, run_main
 from lakebox.crawler.cli import crawler_app
 from lakebox.errors import LakeboxError
 from lakebox.ingest.cli import stream_app
-from lakebox.session import Result, Session, connect
+from lakebox.lakehouse import connect
+from lakebox.query.session import Result, Session
 from lakebox.util import human_bytes
 from lakebox.workflows.cli import schedule_app, workflow_app
 

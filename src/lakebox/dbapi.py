@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from lakebox import errors as _errors
-from lakebox.session import Result, Session
-from lakebox.session import connect as _connect
+from lakebox.lakehouse import connect as _connect
+from lakebox.query.session import Result, Session
 
 apilevel = "2.0"
 threadsafety = 1

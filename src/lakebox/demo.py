@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from lakebox.session import Session, connect
+from lakebox.lakehouse import connect
+from lakebox.query.session import Session
 
 DDL = """
 CREATE DATABASE IF NOT EXISTS demo COMMENT 'lakebox demo lake';

@@ -72,7 +72,7 @@ def _guard(func: Callable[[], T]) -> T:
 
 
 def _service(home: Path | None, create: bool = False) -> CrawlerService:
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
     def build() -> CrawlerService:
         config = lake_config(home, create=create)

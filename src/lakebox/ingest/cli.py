@@ -43,7 +43,7 @@ def _guard(func: Callable[[], T]) -> T:
 
 
 def _streams(home: Path | None, create: bool = False) -> DeliveryStreams:
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
     return _guard(lambda: DeliveryStreams(Lake(lake_config(home, create=create))))
 

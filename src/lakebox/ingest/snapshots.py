@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from lakebox.catalog.store import CatalogStore
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"

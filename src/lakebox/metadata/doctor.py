@@ -345,7 +345,7 @@ def fix(home: Path) -> list[str]:
     ]
     if dead:
         from lakebox.config import LakeConfig
-        from lakebox.session import Lake
+        from lakebox.lakehouse import Lake
 
         Lake(LakeConfig.from_env(home=home)).close()  # opening recovers dead writes
         done += [f"finished or undid write {p.stem}" for p in dead if not p.exists()]

@@ -15,7 +15,7 @@ from lakebox import util
 if TYPE_CHECKING:
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
-    from lakebox.session import Result
+    from lakebox.query.session import Result
 
 #: how often the line is redrawn
 TICK_SECONDS = 0.1

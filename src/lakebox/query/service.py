@@ -26,6 +26,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
+from lakebox.lakehouse import Lake
 from lakebox.names import workgroup_name
 from lakebox.query import results
 from lakebox.query.model import (
@@ -38,16 +39,15 @@ from lakebox.query.model import (
     Usage,
     WorkGroup,
 )
-from lakebox.query.store import QueryStore
-from lakebox.session import (
+from lakebox.query.session import (
     DEFAULT_OUTPUT_LOCATION,
     ExecutionControl,
-    Lake,
     QueryStoppedError,
     Result,
     Session,
     StatementContext,
 )
+from lakebox.query.store import QueryStore
 from lakebox.util import pid_alive
 
 DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))

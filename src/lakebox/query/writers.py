@@ -70,7 +70,7 @@ if TYPE_CHECKING:
     import duckdb
 
     from lakebox.catalog.projection import ProjectionConfig
-    from lakebox.session import ExecutionControl, Result, Session, StatementContext
+    from lakebox.query.session import ExecutionControl, Result, Session, StatementContext
     from lakebox.sql.planner import ScanStats
 
 #: Athena's limit on partitions one CTAS / INSERT INTO / UNLOAD may write
@@ -505,7 +505,7 @@ class _Writer:
             raise self.control.stop_error()
 
     def materialise(self, select_sql: str) -> int:
-        from lakebox.session import reading
+        from lakebox.query.session import reading
 
         # the one statement that reads the lake: a scan cutoff counts it and may stop it,
         # before anything is written
@@ -932,7 +932,7 @@ def _fail(session: Session, journal: jn.WriteJournal) -> None:
 
 
 def _rows_result(rows: int, stats: ScanStats) -> Result:
-    from lakebox.session import Result
+    from lakebox.query.session import Result
 
     return Result(pa.table({"rows": pa.array([rows], pa.int64())}), kind="DML", stats=stats)
 
@@ -1382,7 +1382,7 @@ def split_unload(text: str) -> tuple[str, str, str]:
 
 
 def _unload(session: Session, rest: str, context: StatementContext) -> Result:
-    from lakebox.session import Result
+    from lakebox.query.session import Result
     from lakebox.sql.dialect import parse_query
 
     query_text, to, props_text = split_unload(rest)

@@ -27,7 +27,7 @@ from lakebox.workflows.service import Execution, WorkflowService, utc
 
 if TYPE_CHECKING:
     from lakebox.ingest.streams import DeliveryReport, DeliveryTicker
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
 workflow_app = typer.Typer(
     help="Step Functions-style state machines and executions.",
@@ -553,7 +553,7 @@ def _stream_ticker(service: WorkflowService, poll: float) -> tuple[Lake, Deliver
     """The delivery ticker of the lake's streams (the buffering interval needs a
     long-lived process, and the scheduler is one)."""
     from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
     lake = _guard(lambda: Lake(_lake_config(service)))
     ticker = DeliveryTicker(DeliveryStreams(lake), poll, _print_delivery, _print_delivery_error)
@@ -567,7 +567,7 @@ def _deliver_due_streams(service: WorkflowService) -> int:
     if not root.is_dir() or not any(root.glob("*/stream.json")):
         return 0
     from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
-    from lakebox.session import Lake
+    from lakebox.lakehouse import Lake
 
     lake = _guard(lambda: Lake(config))
     try:

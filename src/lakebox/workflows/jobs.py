@@ -44,8 +44,8 @@ from lakebox.names import glue_name
 from lakebox.util import pid_alive
 
 if TYPE_CHECKING:
+    from lakebox.lakehouse import Lake
     from lakebox.query.service import QueryService
-    from lakebox.session import Lake
 
 KINDS = ("python", "sql")
 STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"

@@ -31,9 +31,9 @@ from lakebox.workflows.jobs import stop_query
 from lakebox.workflows.tasks.registry import DEFAULT_REGISTRY, IntegrationPattern, TaskContext
 
 if TYPE_CHECKING:
+    from lakebox.lakehouse import Lake
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
-    from lakebox.session import Lake
 
 OPTIMISED = "arn:aws:states:::athena:"
 SDK = "arn:aws:states:::aws-sdk:athena:"
@@ -70,7 +70,7 @@ def lake_of(ctx: TaskContext, service: str) -> Lake:
         )
 
     def open_lake() -> Lake:
-        from lakebox.session import Lake
+        from lakebox.lakehouse import Lake
 
         assert ctx.config is not None
         return Lake(ctx.config)
