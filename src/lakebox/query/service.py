@@ -25,10 +25,11 @@ from typing import IO, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
-from lakebox.lakehouse import Lake
 from lakebox.names import workgroup_name
 from lakebox.query import results
+from lakebox.query.lake import LakeParts
 from lakebox.query.model import (
     CANCELLED,
     FAILED,
@@ -57,8 +58,18 @@ WATCH_SECONDS = 0.01
 
 
 class QueryService:
-    def __init__(self, lake: Lake, max_concurrency: int | None = None) -> None:
+    """Athena's query executions and workgroups over one lake. The lake's composition root
+    makes one (``Lakehouse.queries``); ``visibility`` decides what its callers see."""
+
+    def __init__(
+        self,
+        lake: LakeParts,
+        max_concurrency: int | None = None,
+        *,
+        visibility: Visibility = OPEN,
+    ) -> None:
         self.lake = lake
+        self.visibility = visibility
         self.store = QueryStore(lake.config.metadata_dir / "queries.sqlite")
         self.max_concurrency = max(1, max_concurrency or DEFAULT_CONCURRENCY)
         self._slots = lake.config.metadata_dir / "query-slots"
