@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lakebox.cli_support import EXIT_INTERNAL, GuardedGroup, read_json_object, read_text_file
+from lakebox.cli.support import EXIT_INTERNAL, GuardedGroup, read_json_object, read_text_file
 from lakebox.errors import InvalidRequestError, SemanticError
 
 app = typer.Typer(cls=GuardedGroup, pretty_exceptions_enable=False)
@@ -65,7 +65,7 @@ def test_unexpected_exception_is_an_internal_error_line(monkeypatch: pytest.Monk
 
 def test_debug_variable_lets_the_traceback_through() -> None:
     """A real process: with LAKEBOX_DEBUG=1 the exception escapes with its traceback."""
-    code = "import sys; sys.argv = ['t', 'bug']; from test_cli_support import app; app()"
+    code = "import sys; sys.argv = ['t', 'bug']; from test_support import app; app()"
     runs = {}
     for debug in ("", "1"):
         runs[debug] = subprocess.run(
