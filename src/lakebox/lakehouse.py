@@ -1,50 +1,244 @@
 """The composition root: one ``Lakehouse`` per lake, built from its configuration. It
-owns storage, the catalog, the engine and the caches; sessions and services get them
-from it.
+owns storage, the catalog, the engine, the caches, the visibility policy and every
+service (queries and workgroups, crawlers, Glue jobs, workflows and schedules, delivery
+streams, exports, snapshots); the CLI, DB-API, workflow tasks and the coming server get
+services from it and never build their own.
+
+Building a ``Lakehouse`` does no work: ``start()`` (or ``Lakehouse.open``) checks the
+home, creates the default database and recovers interrupted writes. Services are made on
+first use, receive exactly the pieces they need, and are closed with the lake.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
 from lakebox.query.session import Session
 from lakebox.sql import plancache
 from lakebox.storage import Storage
 
+if TYPE_CHECKING:
+    from lakebox.crawler.service import CrawlerService
+    from lakebox.ingest.exports import TableExports
+    from lakebox.ingest.snapshots import SnapshotExports
+    from lakebox.ingest.streams import DeliveryStreams
+    from lakebox.query.service import QueryService
+    from lakebox.workflows.jobs import JobRegistry
+    from lakebox.workflows.service import WorkflowService
+
+T = TypeVar("T")
+
+#: the order services are closed in: each before the services it uses
+_CLOSE_ORDER = ("workflows", "glue_jobs", "crawlers", "streams", "exports", "snapshots", "queries")
+
+#: the services workflow tasks reach by name (``TaskContext.services``), all the lake's own
+TASK_SERVICES = frozenset({"lake", "queries", "crawlers", "glue_jobs", "delivery_streams"})
+
 
 class Lakehouse:
-    """One lake: configuration, storage, catalog and engine. Thread-safe; open sessions
-    with ``session()`` (or ``lakebox.connect``)."""
+    """One lake: configuration, storage, catalog, engine, caches and services.
+    Thread-safe; open sessions with ``session()`` (or ``lakebox.connect``)."""
 
     def __init__(
-        self, config: LakeConfig, catalog: CatalogStore | None = None, *, create: bool = True
+        self,
+        config: LakeConfig,
+        catalog: CatalogStore | None = None,
+        *,
+        visibility: Visibility = OPEN,
     ) -> None:
         self.config = config
-        config.open_home(create=create)
+        #: the one place that decides what of the catalog a principal sees
+        self.visibility = visibility
         self.storage = Storage(config)
-        self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
         self.engine = DuckDBEngine(self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
-        if not self.catalog.database_exists(config.default_database):
+        self._catalog = catalog
+        self._lock = threading.RLock()
+        #: services made so far, by name
+        self._services: dict[str, Any] = {}
+        self.started = False
+
+    @classmethod
+    def open(
+        cls,
+        config: LakeConfig,
+        catalog: CatalogStore | None = None,
+        *,
+        create: bool = True,
+        visibility: Visibility = OPEN,
+    ) -> Lakehouse:
+        """A started lake: see ``start``."""
+        return cls(config, catalog, visibility=visibility).start(create=create)
+
+    def start(self, *, create: bool = True) -> Lakehouse:
+        """The lake's start-up work: check (or, with ``create``, make) its home, create the
+        default database and finish or roll back writes a dead process left behind."""
+        self.config.open_home(create=create)
+        default = self.config.default_database
+        if not self.catalog.database_exists(default):
             self.catalog.create_database(
-                Database(config.default_database, description="Default database"),
-                if_not_exists=True,
+                Database(default, description="Default database"), if_not_exists=True
             )
         from lakebox.query.journal import recover_writes
 
         recover_writes(self)
+        self.started = True
+        return self
+
+    @property
+    def catalog(self) -> CatalogStore:
+        """The Data Catalog (the SQLite store in the metadata folder unless one was given),
+        opened on first use."""
+        if self._catalog is None:
+            with self._lock:
+                if self._catalog is None:
+                    self._catalog = SQLiteCatalogStore(self.config.metadata_dir / "catalog.sqlite")
+        return self._catalog
 
     def session(self, database: str | None = None) -> Session:
         return Session(self, database or self.config.default_database)
 
+    # -- services ----------------------------------------------------------------------------
+    def _service(self, name: str, make: Callable[[], T]) -> T:
+        """The lake's one ``name`` service, made by ``make`` the first time it is asked for."""
+        with self._lock:
+            if name not in self._services:
+                self._services[name] = make()
+            service: T = self._services[name]
+            return service
+
+    @property
+    def queries(self) -> QueryService:
+        """Athena query executions and workgroups."""
+
+        def make() -> QueryService:
+            from lakebox.query.service import QueryService
+
+            return QueryService(self, visibility=self.visibility)
+
+        return self._service("queries", make)
+
+    @property
+    def workgroups(self) -> QueryService:
+        """Workgroups live in the query service (their limits govern its executions)."""
+        return self.queries
+
+    @property
+    def crawlers(self) -> CrawlerService:
+        def make() -> CrawlerService:
+            from lakebox.crawler.service import CrawlerService
+
+            return CrawlerService(self.catalog, self.storage, self.config.metadata_dir)
+
+        return self._service("crawlers", make)
+
+    @property
+    def glue_jobs(self) -> JobRegistry:
+        def make() -> JobRegistry:
+            from lakebox.workflows.jobs import JobRegistry
+
+            return JobRegistry(self, self.queries)
+
+        return self._service("glue_jobs", make)
+
+    @property
+    def workflows(self) -> WorkflowService:
+        """State machines, executions and schedules; their tasks use this lake's services."""
+
+        def make() -> WorkflowService:
+            from lakebox.workflows.service import WorkflowService
+
+            return WorkflowService(
+                self.config, lookup=self.task_service, lookup_names=TASK_SERVICES
+            )
+
+        return self._service("workflows", make)
+
+    @property
+    def streams(self) -> DeliveryStreams:
+        """Firehose-style delivery streams."""
+
+        def make() -> DeliveryStreams:
+            from lakebox.ingest.streams import DeliveryStreams
+
+            return DeliveryStreams(
+                storage=self.storage, catalog=self.catalog, metadata_dir=self.config.metadata_dir
+            )
+
+        return self._service("streams", make)
+
+    @property
+    def exports(self) -> TableExports:
+        """DynamoDB-style table exports."""
+
+        def make() -> TableExports:
+            from lakebox.ingest.exports import TableExports
+
+            return TableExports(
+                storage=self.storage, catalog=self.catalog, metadata_dir=self.config.metadata_dir
+            )
+
+        return self._service("exports", make)
+
+    @property
+    def snapshots(self) -> SnapshotExports:
+        """RDS / Aurora-style snapshot exports."""
+
+        def make() -> SnapshotExports:
+            from lakebox.ingest.snapshots import SnapshotExports
+
+            return SnapshotExports(
+                storage=self.storage, catalog=self.catalog, metadata_dir=self.config.metadata_dir
+            )
+
+        return self._service("snapshots", make)
+
+    def task_service(self, name: str) -> Any:
+        """The service a workflow task asks for by name (one of ``TASK_SERVICES``)."""
+        if name == "lake":
+            return self
+        if name == "delivery_streams":
+            return self.streams
+        if name not in TASK_SERVICES:
+            raise KeyError(name)
+        return getattr(self, name)
+
     def close(self) -> None:
+        """Close the services made so far, users before what they use (workflows run
+        Glue jobs and queries), then the engine."""
+        with self._lock:
+            services = [self._services.pop(n) for n in _CLOSE_ORDER if n in self._services]
+        for service in services:
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
         self.engine.close()
+
+
+class Lake(Lakehouse):
+    """A ``Lakehouse`` started by its constructor: the name older code and the public API
+    use (``Lake(config)`` opens the lake and recovers its writes, as it always has)."""
+
+    def __init__(
+        self,
+        config: LakeConfig,
+        catalog: CatalogStore | None = None,
+        *,
+        create: bool = True,
+        visibility: Visibility = OPEN,
+    ) -> None:
+        super().__init__(config, catalog, visibility=visibility)
+        self.start(create=create)
 
 
 def connect(
@@ -70,8 +264,4 @@ def connect(
             profile=s3.profile,
         )
     config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
-    return Lake(config, create=create).session(database)
-
-
-#: the name older code and the public API use
-Lake = Lakehouse
+    return Lakehouse.open(config, create=create).session(database)

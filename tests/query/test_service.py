@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -18,10 +19,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakebox.catalog.visibility import Visibility
 from lakebox.config import LakeConfig
 from lakebox.errors import AlreadyExistsError, InvalidRequestError
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query.model import MB, QueryExecution, query_cost_usd
 from lakebox.query.service import QueryService
+from lakebox.query.store import QueryStore
 from lakebox.session import Lake
 
 SLOW = "SELECT count(*) FROM range(2000000000) a, range(1000) b WHERE a.range % 7 = b.range"
@@ -286,6 +290,87 @@ def test_result_reuse_until_the_data_changes(service: QueryService, lake: Lake) 
     assert not third.reused_previous_result
     page = service.get_query_results(third.query_execution_id)
     assert page["ResultSet"]["Rows"][1]["Data"] == [{"VarCharValue": "20001"}]
+
+
+ALICE = Principal("111122223333", "arn:aws:iam::111122223333:user/alice")
+
+
+def test_executions_remember_who_started_them(service: QueryService) -> None:
+    mine = service.wait(service.start_query_execution("SELECT 1"))
+    hers = service.wait(service.start_query_execution("SELECT 1", principal=ALICE))
+    assert mine.principal_arn == LOCAL_ADMIN.arn
+    assert hers.principal_arn == ALICE.arn
+    assert service.get_query_execution(hers.query_execution_id).principal_arn == ALICE.arn
+    row = service.store._con().execute(
+        "SELECT principal FROM executions WHERE id=?", (hers.query_execution_id,)
+    )
+    assert row.fetchone()[0] == ALICE.arn
+
+
+def test_one_principals_result_is_never_reused_for_another(service: QueryService) -> None:
+    q = "SELECT count(*) FROM wide WHERE dt = '2024-01-01'"
+    service.wait(service.start_query_execution(q, result_reuse_max_age_minutes=60))
+    hers = service.wait(
+        service.start_query_execution(q, result_reuse_max_age_minutes=60, principal=ALICE)
+    )
+    assert hers.state == "SUCCEEDED" and not hers.reused_previous_result
+    again = service.wait(
+        service.start_query_execution(q, result_reuse_max_age_minutes=60, principal=ALICE)
+    )
+    assert again.reused_previous_result and again.output_location == hers.output_location
+
+
+class _Versioned(Visibility):
+    def __init__(self) -> None:
+        self.version = 0
+
+    def policy_version(self) -> int:
+        return self.version
+
+
+def test_results_are_not_reused_across_policy_versions(lake: Lake) -> None:
+    policy = _Versioned()
+    service = QueryService(lake, visibility=policy)
+    try:
+        q = "SELECT count(*) FROM wide WHERE dt = '2024-01-01'"
+        first = service.wait(service.start_query_execution(q, result_reuse_max_age_minutes=60))
+        assert first.policy_version == 0
+        policy.version = 1
+        later = service.wait(service.start_query_execution(q, result_reuse_max_age_minutes=60))
+        assert later.state == "SUCCEEDED" and not later.reused_previous_result
+        assert later.policy_version == 1
+    finally:
+        service.close()
+
+
+def test_a_client_request_token_is_not_shared_between_principals(service: QueryService) -> None:
+    token = "t" * 32
+    service.start_query_execution("SELECT 1", client_request_token=token)
+    with pytest.raises(InvalidRequestError, match="IdempotentParameterMismatch"):
+        service.start_query_execution("SELECT 1", client_request_token=token, principal=ALICE)
+
+
+def test_a_store_from_before_principals_gains_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "queries.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE executions (id TEXT PRIMARY KEY, token TEXT, workgroup TEXT NOT NULL, "
+        "submitted REAL NOT NULL, state TEXT NOT NULL, doc TEXT NOT NULL);"
+        "CREATE TABLE workgroups (name TEXT PRIMARY KEY, doc TEXT NOT NULL);"
+        "PRAGMA user_version = 1;"
+    )
+    doc = QueryExecution("q1", "SELECT 1", "primary", "default", "s3://r/q1.csv").to_dict()
+    del doc["principal_arn"], doc["policy_version"]
+    old.execute(
+        "INSERT INTO executions VALUES ('q1', NULL, 'primary', 0, 'SUCCEEDED', ?)",
+        (json.dumps(doc),),
+    )
+    old.commit()
+    old.close()
+    store = QueryStore(path)
+    assert store.get("q1").principal_arn == LOCAL_ADMIN.arn
+    columns = [r[1] for r in store._con().execute("PRAGMA table_info(executions)")]
+    assert "principal" in columns
 
 
 def test_failed_query_records_the_reason(service: QueryService) -> None:

@@ -57,6 +57,7 @@ from lakebox.errors import (
     LakeboxError,
 )
 from lakebox.names import crawler_table_name
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.storage import FileInfo, Storage, parse_uri
 
 ProgressCallback = Callable[[Progress], None]
@@ -75,7 +76,9 @@ class CrawlError(LakeboxError):
 
 class CrawlerService:
     """Glue-style crawlers over one lake. Build it from a ``LakeConfig``, or from a
-    catalog, storage and metadata folder: ``CrawlerService(catalog, storage, metadata_dir)``.
+    catalog, storage and metadata folder: ``CrawlerService(catalog, storage, metadata_dir)``
+    (as the lake's composition root does). Every public call takes the calling
+    ``principal`` (the local administrator by default).
     """
 
     def __init__(
@@ -102,14 +105,16 @@ class CrawlerService:
         self.store = CrawlerStore(self.metadata_dir / "crawlers.sqlite")
 
     # -- definitions --------------------------------------------------------------------
-    def create_crawler(self, crawler: Crawler) -> Crawler:
+    def create_crawler(self, crawler: Crawler, *, principal: Principal = LOCAL_ADMIN) -> Crawler:
         self._check(crawler)
         crawler.create_time = crawler.update_time = time.time()
         crawler.version = 1
         self.store.create(crawler)
         return crawler
 
-    def update_crawler(self, name: str, **changes: object) -> Crawler:
+    def update_crawler(
+        self, name: str, *, principal: Principal = LOCAL_ADMIN, **changes: object
+    ) -> Crawler:
         """Change fields of a crawler (``database``, ``targets``, ``update_behavior``, ...)."""
         current = self.store.get(name)
         allowed = {f.name for f in dataclasses.fields(Crawler)} - {
@@ -130,16 +135,18 @@ class CrawlerService:
         self.store.update(updated, current.version)
         return updated
 
-    def delete_crawler(self, name: str) -> None:
+    def delete_crawler(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         self.store.delete(name)
 
-    def get_crawler(self, name: str) -> Crawler:
+    def get_crawler(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> Crawler:
         return self.store.get(name)
 
-    def list_crawlers(self) -> list[Crawler]:
+    def list_crawlers(self, *, principal: Principal = LOCAL_ADMIN) -> list[Crawler]:
         return self.store.all()
 
-    def list_runs(self, name: str, limit: int | None = None) -> list[CrawlRun]:
+    def list_runs(
+        self, name: str, limit: int | None = None, *, principal: Principal = LOCAL_ADMIN
+    ) -> list[CrawlRun]:
         """Runs of a crawler, newest first."""
         self.store.get(name)
         return self.store.runs(name, limit)
@@ -153,7 +160,13 @@ class CrawlerService:
         self.catalog.get_database(crawler.database)
 
     # -- runs ---------------------------------------------------------------------------
-    def start_crawler(self, name: str, progress: ProgressCallback | None = None) -> CrawlRun:
+    def start_crawler(
+        self,
+        name: str,
+        progress: ProgressCallback | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
+    ) -> CrawlRun:
         """Run a crawler to the end and return its run record (also kept in the store)."""
         crawler = self.store.get(name)
         run = CrawlRun(id=uuid.uuid4().hex, crawler=name, state=RUNNING)

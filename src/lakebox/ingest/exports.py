@@ -54,7 +54,7 @@ from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
-    from lakebox.lakehouse import Lake
+    from lakebox.query.lake import LakeParts as Lake
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"

@@ -26,6 +26,7 @@ import uuid
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
     from lakebox.catalog.store import CatalogStore
-    from lakebox.lakehouse import Lake
+    from lakebox.query.lake import LakeParts as Lake
 
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -316,16 +317,17 @@ class SnapshotExports:
         *,
         storage: Storage | None = None,
         catalog: CatalogStore | None = None,
+        metadata_dir: Path | None = None,
         batch_rows: int = BATCH_ROWS,
     ) -> None:
         if lake is not None:
             storage, catalog = lake.storage, lake.catalog
-            self.root = lake.config.metadata_dir / "snapshot-exports"
-        else:
+            metadata_dir = lake.config.metadata_dir
+        if storage is None or catalog is None or metadata_dir is None:
             raise InvalidRequestError("SnapshotExports needs a Lake")
-        assert storage is not None and catalog is not None
         self.storage = storage
         self.catalog = catalog
+        self.root = metadata_dir / "snapshot-exports"
         self.batch_rows = batch_rows
         self.root.mkdir(parents=True, exist_ok=True)
 

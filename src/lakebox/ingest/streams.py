@@ -57,7 +57,7 @@ from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
-    from lakebox.lakehouse import Lake
+    from lakebox.query.lake import LakeParts as Lake
 
 REGION = "us-east-1"
 ACCOUNT = "000000000000"

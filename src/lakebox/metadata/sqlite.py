@@ -43,7 +43,7 @@ class StoreInfo:
 #: every SQLite store of a lake; doctor and backup also take any other ``*.sqlite`` found
 STORES: tuple[StoreInfo, ...] = (
     StoreInfo("catalog.sqlite", "the Data Catalog: databases, tables, partitions"),
-    StoreInfo("queries.sqlite", "query executions and workgroups"),
+    StoreInfo("queries.sqlite", "query executions and workgroups", version=2),
     StoreInfo("workflows.sqlite", "state machines, executions, schedules"),
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),

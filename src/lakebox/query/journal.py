@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from lakebox.errors import LakeboxError, StorageError
 
 if TYPE_CHECKING:
-    from lakebox.lakehouse import Lake
+    from lakebox.query.lake import LakeParts as Lake
 
 log = logging.getLogger(__name__)
 

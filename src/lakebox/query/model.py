@@ -7,6 +7,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from lakebox.principal import LOCAL_ADMIN
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "QUEUED",
     "RUNNING",
@@ -55,6 +57,10 @@ class QueryExecution:
     reused_previous_result: bool = False
     result_fingerprint: str | None = None
     pid: int = 0
+    #: who started it (records made before principals existed: the local administrator)
+    principal_arn: str = LOCAL_ADMIN.arn
+    #: the visibility policy version it ran under: its results serve only that version
+    policy_version: int = 0
 
     @property
     def done(self) -> bool:

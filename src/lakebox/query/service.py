@@ -25,10 +25,12 @@ from typing import IO, Any
 import pyarrow as pa
 from sqlglot import exp
 
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
-from lakebox.lakehouse import Lake
 from lakebox.names import workgroup_name
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query import results
+from lakebox.query.lake import LakeParts
 from lakebox.query.model import (
     CANCELLED,
     FAILED,
@@ -57,8 +59,22 @@ WATCH_SECONDS = 0.01
 
 
 class QueryService:
-    def __init__(self, lake: Lake, max_concurrency: int | None = None) -> None:
+    """Athena's query executions and workgroups over one lake. The lake's composition root
+    makes one (``Lakehouse.queries``); ``visibility`` decides what its callers see.
+
+    Every public call takes the calling ``principal`` (the local administrator by
+    default): executions remember who started them, and an earlier result is reused only
+    for the same principal under the same visibility policy version."""
+
+    def __init__(
+        self,
+        lake: LakeParts,
+        max_concurrency: int | None = None,
+        *,
+        visibility: Visibility = OPEN,
+    ) -> None:
         self.lake = lake
+        self.visibility = visibility
         self.store = QueryStore(lake.config.metadata_dir / "queries.sqlite")
         self.max_concurrency = max(1, max_concurrency or DEFAULT_CONCURRENCY)
         self._slots = lake.config.metadata_dir / "query-slots"
@@ -104,13 +120,22 @@ class QueryService:
         client_request_token: str | None = None,
         result_reuse_max_age_minutes: int | None = None,
         progress: bool = False,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> str:
-        """Queue a statement and return its QueryExecutionId at once. With ``progress``
-        the engine reports how far it is (``progress()``), for a client that shows it."""
+        """Queue a statement for ``principal`` and return its QueryExecutionId at once.
+        With ``progress`` the engine reports how far it is (``progress()``), for a client
+        that shows it."""
         qe = self._new_execution(query, database, workgroup, output_location, client_request_token)
+        qe.principal_arn = principal.arn
+        qe.policy_version = self.visibility.policy_version()
         stored = self.store.insert(qe)
         if stored.query_execution_id != qe.query_execution_id:
-            if stored.query != qe.query or stored.database != qe.database:
+            if (
+                stored.query != qe.query
+                or stored.database != qe.database
+                or stored.principal_arn != qe.principal_arn
+            ):
                 raise InvalidRequestError(
                     "IdempotentParameterMismatchException: the ClientRequestToken was "
                     "already used with a different query"
@@ -298,7 +323,12 @@ class QueryService:
         if not isinstance(tree, exp.Query):
             return False  # Athena reuses results of SELECT queries only, never of writes
         candidates = self.store.reusable(
-            qe.query, qe.database, qe.workgroup, time.time() - minutes * 60
+            qe.query,
+            qe.database,
+            qe.workgroup,
+            time.time() - minutes * 60,
+            qe.principal_arn,
+            self.visibility.policy_version(),
         )
         if not candidates:
             return False
@@ -320,10 +350,14 @@ class QueryService:
         return False
 
     # -- reading back -------------------------------------------------------------------
-    def get_query_execution(self, query_id: str) -> QueryExecution:
+    def get_query_execution(
+        self, query_id: str, *, principal: Principal = LOCAL_ADMIN
+    ) -> QueryExecution:
         return self.store.get(query_id)
 
-    def wait(self, query_id: str, timeout: float | None = None) -> QueryExecution:
+    def wait(
+        self, query_id: str, timeout: float | None = None, *, principal: Principal = LOCAL_ADMIN
+    ) -> QueryExecution:
         """Block until the execution reaches a final state (polling like a client would)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
@@ -340,7 +374,12 @@ class QueryService:
             time.sleep(POLL_SECONDS)
 
     def get_query_results(
-        self, query_id: str, next_token: str | None = None, max_results: int = results.MAX_PAGE
+        self,
+        query_id: str,
+        next_token: str | None = None,
+        max_results: int = results.MAX_PAGE,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> dict[str, Any]:
         qe = self.store.get(query_id)
         if qe.state != SUCCEEDED:
@@ -354,7 +393,9 @@ class QueryService:
         )
         return page
 
-    def progress(self, query_id: str) -> tuple[float, int] | None:
+    def progress(
+        self, query_id: str, *, principal: Principal = LOCAL_ADMIN
+    ) -> tuple[float, int] | None:
         """How far a running execution is: the engine's percent for the statement it runs
         (-1 when unknown) and the bytes it read so far; None when it is not running here."""
         with self._lock:
@@ -363,12 +404,12 @@ class QueryService:
             return None
         return control.percent, control.scanned()
 
-    def result(self, query_id: str) -> Result | None:
+    def result(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> Result | None:
         """The in-memory Result of a query this service ran (None after a restart)."""
         with self._lock:
             return self._results.get(query_id)
 
-    def stop_query_execution(self, query_id: str) -> None:
+    def stop_query_execution(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         qe = self.store.get(query_id)
         if qe.done:
             return
@@ -382,7 +423,12 @@ class QueryService:
         self.store.save(qe)
 
     def list_query_executions(
-        self, workgroup: str | None = None, max_results: int = 50, next_token: str | None = None
+        self,
+        workgroup: str | None = None,
+        max_results: int = 50,
+        next_token: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> tuple[list[str], str | None]:
         if not 0 < max_results <= 50:
             raise InvalidRequestError("MaxResults must be between 1 and 50")
@@ -394,7 +440,7 @@ class QueryService:
         return [q.query_execution_id for q in found[:max_results]], token
 
     def batch_get_query_execution(
-        self, ids: list[str]
+        self, ids: list[str], *, principal: Principal = LOCAL_ADMIN
     ) -> tuple[list[QueryExecution], list[dict[str, str]]]:
         if not 1 <= len(ids) <= 50:
             raise InvalidRequestError("QueryExecutionIds must hold 1 to 50 ids")
@@ -412,7 +458,9 @@ class QueryService:
                 )
         return found, missing
 
-    def history(self, workgroup: str | None = None, limit: int = 20) -> list[QueryExecution]:
+    def history(
+        self, workgroup: str | None = None, limit: int = 20, *, principal: Principal = LOCAL_ADMIN
+    ) -> list[QueryExecution]:
         return self.store.recent(workgroup, limit)
 
     def run(
@@ -421,11 +469,15 @@ class QueryService:
         database: str | None = None,
         workgroup: str = "primary",
         output_location: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> tuple[QueryExecution, Result | None]:
         """Start and wait: the synchronous form the CLI uses."""
-        qid = self.start_query_execution(query, database, workgroup, output_location)
-        qe = self.wait(qid)
-        return qe, self.result(qid)
+        qid = self.start_query_execution(
+            query, database, workgroup, output_location, principal=principal
+        )
+        qe = self.wait(qid, principal=principal)
+        return qe, self.result(qid, principal=principal)
 
     # -- workgroups ---------------------------------------------------------------------
     def create_work_group(
@@ -436,6 +488,8 @@ class QueryService:
         enforce: bool = False,
         bytes_scanned_cutoff: int | None = None,
         state: str = "ENABLED",
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> WorkGroup:
         wg = WorkGroup(name, description, state, output_location, enforce, bytes_scanned_cutoff)
         _validate_workgroup(wg)
@@ -444,7 +498,9 @@ class QueryService:
         self.store.create_workgroup(wg)
         return wg
 
-    def update_work_group(self, name: str, **changes: Any) -> WorkGroup:
+    def update_work_group(
+        self, name: str, *, principal: Principal = LOCAL_ADMIN, **changes: Any
+    ) -> WorkGroup:
         wg = replace(self.store.get_workgroup(name), **changes)
         _validate_workgroup(wg)
         if wg.output_location is not None:
@@ -452,18 +508,18 @@ class QueryService:
         self.store.update_workgroup(wg)
         return wg
 
-    def delete_work_group(self, name: str) -> None:
+    def delete_work_group(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         if name == "primary":
             raise InvalidRequestError("The primary workgroup cannot be deleted")
         self.store.delete_workgroup(name)
 
-    def get_work_group(self, name: str) -> WorkGroup:
+    def get_work_group(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> WorkGroup:
         return self.store.get_workgroup(name)
 
-    def list_work_groups(self) -> list[WorkGroup]:
+    def list_work_groups(self, *, principal: Principal = LOCAL_ADMIN) -> list[WorkGroup]:
         return self.store.list_workgroups()
 
-    def usage(self, workgroup: str) -> Usage:
+    def usage(self, workgroup: str, *, principal: Principal = LOCAL_ADMIN) -> Usage:
         self.store.get_workgroup(workgroup)
         usage = Usage(workgroup)
         for qe in self.store.all_in(workgroup):

@@ -20,6 +20,8 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE UNIQUE INDEX IF NOT EXISTS executions_token ON executions(token) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS executions_wg ON executions(workgroup, submitted);
 CREATE TABLE IF NOT EXISTS workgroups (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+-- version 2: who started each execution (the ARN of its principal)
+ALTER TABLE executions ADD COLUMN principal TEXT;
 """
 
 
@@ -62,7 +64,8 @@ class QueryStore:
                     con.execute("COMMIT")
                     return QueryExecution.from_dict(json.loads(row[0]))
             con.execute(
-                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO executions (id, token, workgroup, submitted, state, doc, principal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     qe.query_execution_id,
                     qe.client_request_token,
@@ -70,6 +73,7 @@ class QueryStore:
                     qe.submission_time,
                     qe.state,
                     json.dumps(qe.to_dict()),
+                    qe.principal_arn,
                 ),
             )
             con.execute("COMMIT")
@@ -131,8 +135,16 @@ class QueryStore:
         return [QueryExecution.from_dict(json.loads(r[0])) for r in rows]
 
     def reusable(
-        self, query: str, database: str, workgroup: str, since: float
+        self,
+        query: str,
+        database: str,
+        workgroup: str,
+        since: float,
+        principal_arn: str,
+        policy_version: int,
     ) -> list[QueryExecution]:
+        """Earlier successful runs of ``query`` whose results may serve a new execution:
+        the same principal's, under the same visibility policy version, never another's."""
         rows = (
             self._con()
             .execute(
@@ -148,6 +160,8 @@ class QueryStore:
             for q in found
             if q.query == query
             and q.database == database
+            and q.principal_arn == principal_arn
+            and q.policy_version == policy_version
             and q.result_fingerprint
             and not q.reused_previous_result
         ]

@@ -44,7 +44,7 @@ from lakebox.names import glue_name
 from lakebox.util import pid_alive
 
 if TYPE_CHECKING:
-    from lakebox.lakehouse import Lake
+    from lakebox.query.lake import LakeParts as Lake
     from lakebox.query.service import QueryService
 
 KINDS = ("python", "sql")

@@ -250,6 +250,37 @@ class _Running:
     done: threading.Event = field(default_factory=threading.Event)
 
 
+class _Services(dict[str, Any]):
+    """The services tasks share: those given or made so far, and the ones ``lookup`` owns
+    (``names``), fetched from it the first time a task asks for them."""
+
+    def __init__(
+        self,
+        given: Mapping[str, Any],
+        lookup: Callable[[str], Any] | None,
+        names: frozenset[str],
+    ) -> None:
+        super().__init__(given)
+        self._lookup = lookup
+        self._names = names if lookup is not None else frozenset()
+
+    def __missing__(self, key: str) -> Any:
+        if self._lookup is None or key not in self._names:
+            raise KeyError(key)
+        value = self._lookup(key)
+        self[key] = value
+        return value
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or key in self._names
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+
 class WorkflowService:
     """State machines, executions, task callbacks and schedules over one SQLite file."""
 
@@ -262,7 +293,12 @@ class WorkflowService:
         registry: ResourceRegistry | None = None,
         stop_poll_seconds: float = 0.5,
         services: Mapping[str, Any] | None = None,
+        lookup: Callable[[str], Any] | None = None,
+        lookup_names: frozenset[str] = frozenset(),
     ) -> None:
+        """``services`` are objects tasks share (the caller's to close); ``lookup`` names
+        the owner of more of them (``lookup_names``), asked the first time a task needs
+        one: the lake's composition root hands its own services in this way."""
         if db_path is None:
             if config is None:
                 config = LakeConfig.from_env()
@@ -273,9 +309,11 @@ class WorkflowService:
         self.store = WorkflowStore(db_path)
         self.tokens = StoredTokenBroker(self.store)
         self.stop_poll_seconds = stop_poll_seconds
-        self.services: dict[str, Any] = {**(services or {}), "workflows": self}
-        #: services handed in by the caller stay the caller's to close
-        self._given_services = set(self.services)
+        self.services: dict[str, Any] = _Services(
+            {**(services or {}), "workflows": self}, lookup, lookup_names
+        )
+        #: services handed in by the caller, or looked up, stay their owner's to close
+        self._given_services = set(self.services) | set(lookup_names if lookup else ())
         self._running: dict[str, _Running] = {}
         self.registry.register(
             "arn:aws:states:::states:startExecution", self._start_child_execution, sync=True
@@ -295,13 +333,14 @@ class WorkflowService:
             run.done.wait(max(0.0, deadline - time.monotonic()))
             if run.thread is not None:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
-        jobs = self.services.get("glue_jobs")
+        made = dict(self.services)  # only the services made so far, none looked up now
+        jobs = made.get("glue_jobs")
         if jobs is not None and "glue_jobs" not in self._given_services:
             jobs.close()
-        for crawl in list(self.services.get("glue_crawls", {}).values()):
+        for crawl in list(made.get("glue_crawls", {}).values()):
             crawl.join(max(0.0, deadline - time.monotonic()))  # a crawl cannot be stopped
         for key in ("queries", "lake"):
-            service = self.services.get(key)
+            service = made.get(key)
             if service is not None and key not in self._given_services:
                 service.close()
         self.store.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from lakebox.demo import QUERIES, build_lake
+from lakebox.cli.demo import QUERIES, build_lake
 from lakebox.session import Session
 
 LOG = re.compile(r'^(\S+) \S+ \S+ \[[^\]]+\] "(\S+) (\S+) (\S+)" (\d+) (\d+) "[^"]*" "[^"]*"$')

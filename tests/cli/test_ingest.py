@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from lakebox.cli.ingest import stream_app
 from lakebox.ingest import DeliveryStreams
-from lakebox.ingest.cli import stream_app
 from lakebox.session import Lake
 
 runner = CliRunner()

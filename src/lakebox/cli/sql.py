@@ -1,37 +1,29 @@
-"""The ``lakebox`` command: a thin shell over the service layer (``lakebox.session``).
+"""``lakebox sql``, ``shell``, ``catalog``, ``workgroup``, ``query``, ``demo`` and ``init``:
+Athena SQL and its query service from the command line (the root ``app`` of ``lakebox``).
 
 User errors (every ``LakeboxError``) are printed as one line without a traceback and exit
 with status 1; anything unexpected is one ``internal error`` line with status 70
-(``lakebox.cli_support``). Only commands that create something create a missing lake.
+(``lakebox.cli.support``). Only commands that create something create a missing lake.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import decimal
 import json
 import re
 import sys
 from collections.abc import Callable
-from enum import StrEnum
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
-from lakebox.admin_cli import register as register_admin_commands
-from lakebox.cli_support import GuardedGroup, guard, print_error, run_main
-from lakebox.crawler.cli import crawler_app
+from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
+from lakebox.cli.support import GuardedGroup, guard, lakehouse, print_error
 from lakebox.errors import LakeboxError
-from lakebox.ingest.cli import stream_app
-from lakebox.lakehouse import connect
-from lakebox.query.session import Result, Session
-from lakebox.util import human_bytes
-from lakebox.workflows.cli import schedule_app, workflow_app
+from lakebox.query.session import Session
 
 if TYPE_CHECKING:
     from lakebox.query.model import QueryExecution
@@ -48,8 +40,6 @@ catalog_app = typer.Typer(
 )
 app.add_typer(catalog_app, name="catalog")
 
-out = Console()
-err_console = Console(stderr=True)
 T = TypeVar("T")
 
 HomeOpt = Annotated[
@@ -59,71 +49,12 @@ HomeOpt = Annotated[
 DbOpt = Annotated[str, typer.Option("--database", "-d", help="Current database.")]
 
 
-class OutputFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
-
-
 def _guard(func: Callable[[], T]) -> T:
     return guard(func)
 
 
 def _session(home: Path | None, database: str = "default", create: bool = False) -> Session:
-    return _guard(lambda: connect(home, database=database, create=create))
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, dt.date | dt.datetime | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> None:
-    if not result.columns:
-        if result.message:
-            out.print(result.message, highlight=False, markup=False)
-        return
-    if fmt is OutputFormat.csv:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(result.columns)
-        for row in result.fetchall():
-            writer.writerow([_text(v) for v in row])
-        return
-    if fmt is OutputFormat.json:
-        for rec in result.to_pylist():
-            sys.stdout.write(json.dumps(rec, default=_json_default) + "\n")
-        return
-    table = RichTable(show_lines=False, header_style="bold")
-    for name, typ in zip(result.columns, result.types, strict=True):
-        table.add_column(f"{name}\n[dim]{typ}[/]")
-    for row in result.fetchall():
-        table.add_row(*[_text(v) for v in row])
-    out.print(table)
-    if summary:
-        stats = result.stats
-        scanned = f", {stats.files} files / {_bytes(stats.bytes)} scanned" if stats.files else ""
-        out.print(f"[dim]{result.rowcount} rows in {result.elapsed_ms:.0f} ms{scanned}[/]")
-
-
-def _bytes(n: int) -> str:
-    return human_bytes(n, decimals=2)
+    return _guard(lambda: lakehouse(home, create=create).session(database))
 
 
 @app.command()
@@ -147,7 +78,7 @@ def sql(
     if file is None and query is None:
         print_error("give a statement or --file script.sql")
         raise typer.Exit(2)
-    from lakebox.cli_support import read_text_file
+    from lakebox.cli.support import read_text_file
     from lakebox.query.progress import run_with_progress
     from lakebox.sql.split import split_statements
 
@@ -189,15 +120,9 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
 
 
 def _service(home: Path | None, create: bool = False) -> QueryService:
-    """The lake's query service, shut down (its worker thread joined) when the command
-    ends, so a command run in-process (tests, notebooks) leaves no thread behind."""
-    from lakebox.cli_support import close_when_done
-    from lakebox.query.service import QueryService
-
-    session = _session(home, create=create)
-    service = _guard(lambda: QueryService(session.lake))
-    close_when_done(service.close)
-    return service
+    """The lake's query service; it is shut down (its worker threads joined) with the
+    lake when the command ends, so a command run in-process leaves no thread behind."""
+    return _guard(lambda: lakehouse(home, create=create).queries)
 
 
 #: statements that may run against a lake that does not exist yet, creating it
@@ -500,19 +425,11 @@ def demo(
     ),
 ) -> None:
     """Build a sample lake from generated data and run the README's example queries."""
-    from lakebox.demo import run_demo
+    from lakebox.cli.demo import run_demo
 
-    _guard(lambda: run_demo(home, out))
-
-
-app.add_typer(workflow_app, name="workflow")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(crawler_app, name="crawler")
-app.add_typer(stream_app, name="stream")
-register_admin_commands(app)
+    _guard(lambda: run_demo(home, out, lambda: lakehouse(home, create=True)))
 
 
-@app.command()
 def init(
     path: Annotated[
         Path | None, typer.Argument(help="Lake folder (default: --home, else ./.lakebox).")
@@ -527,14 +444,5 @@ def init(
 
     config = _guard(lambda: LakeConfig.from_env(home=path or home))
     existed = config.exists()
-    session = _session(config.home, create=True)
-    session.lake.close()
+    _session(config.home, create=True)
     typer.echo(f"{'lake already exists' if existed else 'created lake'} at {config.home}")
-
-
-def main() -> None:
-    run_main(app)
-
-
-if __name__ == "__main__":
-    main()

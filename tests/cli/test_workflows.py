@@ -16,9 +16,9 @@ import typer
 from typer.testing import CliRunner
 
 import lakebox
+from lakebox.cli.workflows import schedule_app, workflow_app
 from lakebox.ingest import DeliveryStreams
 from lakebox.session import Lake
-from lakebox.workflows.cli import schedule_app, workflow_app
 from workflows.helpers import machine
 
 app = typer.Typer()

@@ -5,10 +5,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from crawler.conftest import write
+from lakebox.cli.crawler import crawler_app
 from lakebox.config import LakeConfig
-from lakebox.crawler.cli import crawler_app
-
-from .conftest import write
 
 runner = CliRunner()
 

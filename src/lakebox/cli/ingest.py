@@ -15,7 +15,7 @@ from typing import Annotated, Any, BinaryIO, NoReturn, TypeVar
 
 import typer
 
-from lakebox.cli_support import GuardedGroup, fail, guard, lake_config, read_json_object
+from lakebox.cli.support import GuardedGroup, fail, guard, lakehouse, read_json_object
 from lakebox.errors import LakeboxError
 from lakebox.ingest.errors import InvalidArgumentError
 from lakebox.ingest.streams import (
@@ -43,9 +43,7 @@ def _guard(func: Callable[[], T]) -> T:
 
 
 def _streams(home: Path | None, create: bool = False) -> DeliveryStreams:
-    from lakebox.lakehouse import Lake
-
-    return _guard(lambda: DeliveryStreams(Lake(lake_config(home, create=create))))
+    return _guard(lambda: lakehouse(home, create=create).streams)
 
 
 def _print(doc: Any) -> None:

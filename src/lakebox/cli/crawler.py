@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
-from lakebox.cli_support import GuardedGroup, guard, lake_config
+from lakebox.cli.support import GuardedGroup, guard, lakehouse
 from lakebox.crawler.model import (
     CRAWL_EVERYTHING,
     DEPRECATE_IN_DATABASE,
@@ -72,14 +72,7 @@ def _guard(func: Callable[[], T]) -> T:
 
 
 def _service(home: Path | None, create: bool = False) -> CrawlerService:
-    from lakebox.lakehouse import Lake
-
-    def build() -> CrawlerService:
-        config = lake_config(home, create=create)
-        lake = Lake(config)
-        return CrawlerService(lake.catalog, lake.storage, config.metadata_dir)
-
-    return _guard(build)
+    return _guard(lambda: lakehouse(home, create=create).crawlers)
 
 
 def _classifiers(raw: list[str] | None) -> list[Classifier]:
@@ -192,7 +185,7 @@ def update(
     svc = _service(home)
 
     def run() -> Crawler:
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}
         current = svc.get_crawler(name)
         if target:
             changes["targets"] = [Target(p, list(exclude or [])) for p in target]

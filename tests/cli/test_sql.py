@@ -321,7 +321,7 @@ def test_subprocess_resolves_home_against_its_cwd_and_never_prints_a_traceback(
     assert f"lake home {script} is a file, not a folder" in afile.stderr
 
 
-DEV = Path(__file__).resolve().parents[1] / "dev"
+DEV = Path(__file__).resolve().parents[2] / "dev"
 
 
 @pytest.mark.skipif(

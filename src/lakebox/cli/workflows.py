@@ -20,14 +20,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from lakebox.cli_support import GuardedGroup, guard, lake_config, read_text_file
+from lakebox.cli.support import GuardedGroup, guard, lakehouse, read_text_file
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.workflows.service import Execution, WorkflowService, utc
 
 if TYPE_CHECKING:
     from lakebox.ingest.streams import DeliveryReport, DeliveryTicker
-    from lakebox.lakehouse import Lake
+    from lakebox.lakehouse import Lakehouse
 
 workflow_app = typer.Typer(
     help="Step Functions-style state machines and executions.",
@@ -63,7 +63,7 @@ def _guard(func: Callable[[], T]) -> T:
 
 def _service(home: Path | None, tasks: Path | None = None, create: bool = False) -> WorkflowService:
     def make() -> WorkflowService:
-        service = WorkflowService(lake_config(home, create=create))
+        service = lakehouse(home, create=create).workflows
         if tasks is not None:
             _load_tasks(service, tasks)
         return service
@@ -505,19 +505,19 @@ def schedule_run(
     """Start every due schedule's execution and deliver the lake's due stream buffers
     (once, or in a loop: streams are checked every second, or every --poll if shorter)."""
     service = _service(home, tasks)
+    lake = lakehouse(home)
     if loop:
         stop = threading.Event()
-        lake, ticker = _stream_ticker(service, min(poll, 1.0))
+        ticker = _stream_ticker(lake, min(poll, 1.0))
         try:
             service.run_scheduler(stop, poll)
         except KeyboardInterrupt:
             stop.set()
         finally:
             ticker.stop()
-            lake.close()
         return
     firings = _guard(lambda: service.run_due(_parse_time(now)))
-    delivered = _deliver_due_streams(service)
+    delivered = _deliver_due_streams(lake)
     if not firings and not delivered:
         out.print("nothing due")
     for f in firings:
@@ -545,33 +545,22 @@ def _print_delivery_error(name: str, err: Exception) -> None:
     )
 
 
-def _lake_config(service: WorkflowService) -> LakeConfig:
-    return service.config or LakeConfig.from_env()
-
-
-def _stream_ticker(service: WorkflowService, poll: float) -> tuple[Lake, DeliveryTicker]:
+def _stream_ticker(lake: Lakehouse, poll: float) -> DeliveryTicker:
     """The delivery ticker of the lake's streams (the buffering interval needs a
     long-lived process, and the scheduler is one)."""
-    from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
-    from lakebox.lakehouse import Lake
+    from lakebox.ingest.streams import DeliveryTicker
 
-    lake = _guard(lambda: Lake(_lake_config(service)))
-    ticker = DeliveryTicker(DeliveryStreams(lake), poll, _print_delivery, _print_delivery_error)
-    return lake, ticker.start()
+    ticker = DeliveryTicker(lake.streams, poll, _print_delivery, _print_delivery_error)
+    return ticker.start()
 
 
-def _deliver_due_streams(service: WorkflowService) -> int:
-    """One round of stream delivery; opens the lake only when it has streams."""
-    config = _lake_config(service)
-    root = config.metadata_dir / "streams"
+def _deliver_due_streams(lake: Lakehouse) -> int:
+    """One round of stream delivery; the stream service is made only when the lake has
+    streams."""
+    root = lake.config.metadata_dir / "streams"
     if not root.is_dir() or not any(root.glob("*/stream.json")):
         return 0
-    from lakebox.ingest.streams import DeliveryStreams, DeliveryTicker
-    from lakebox.lakehouse import Lake
+    from lakebox.ingest.streams import DeliveryTicker
 
-    lake = _guard(lambda: Lake(config))
-    try:
-        ticker = DeliveryTicker(DeliveryStreams(lake), 0, _print_delivery, _print_delivery_error)
-        return len(ticker.tick())
-    finally:
-        lake.close()
+    ticker = DeliveryTicker(lake.streams, 0, _print_delivery, _print_delivery_error)
+    return len(ticker.tick())

@@ -8,13 +8,15 @@ import gzip
 import io
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from lakebox.lakehouse import connect
+from lakebox.cli.output import OutputFormat, print_result
+from lakebox.lakehouse import Lakehouse, connect
 from lakebox.query.session import Session
 
 DDL = """
@@ -206,19 +208,19 @@ def build_data(home: Path, rng: random.Random) -> None:
     _write(home, "s3://demo-raw/customers/customers.csv", ("\n".join(rows) + "\n").encode())
 
 
-def build_lake(home: Path) -> Session:
+def build_lake(home: Path, open_lake: Callable[[], Lakehouse] | None = None) -> Session:
+    """Write the demo's files into ``home`` and define its tables in the lake there, opened
+    by ``open_lake`` (the caller's, e.g. the command's one lake) or by ``connect``."""
     home.mkdir(parents=True, exist_ok=True)
     build_data(home, random.Random(42))
-    session = connect(home)
+    session = open_lake().session() if open_lake is not None else connect(home)
     session.execute_script(DDL)
     return session
 
 
-def run_demo(home: Path, console: Console) -> None:
-    from lakebox.cli import OutputFormat, print_result
-
+def run_demo(home: Path, console: Console, open_lake: Callable[[], Lakehouse]) -> None:
     console.print(f"[bold]Building the demo lake in[/] {home.resolve()}")
-    session = build_lake(home)
+    session = build_lake(home, open_lake)
     tables = session.lake.catalog.list_tables("demo")
     console.print(f"database demo: {', '.join(t.name for t in tables)}\n")
     for title, query in QUERIES:

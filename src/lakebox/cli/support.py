@@ -1,5 +1,6 @@
 """What every ``lakebox`` command shares: one error printer, the last line of defence
-against tracebacks, reading the user's files, and opening (or refusing to create) a lake.
+against tracebacks, reading the user's files, and the one place a command gets its lake
+(``lakehouse``): one ``Lakehouse`` per command, closed when the command ends.
 
 Kept cheap to import (no engine, no SQL parser): every command pays for it at start-up.
 """
@@ -12,13 +13,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
 
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
+
+if TYPE_CHECKING:
+    from lakebox.lakehouse import Lakehouse
 
 T = TypeVar("T")
 
@@ -196,3 +200,28 @@ def lake_config(home: Path | None, *, create: bool = False) -> LakeConfig:
     config = LakeConfig.from_env(home=home)
     config.open_home(create=create)
     return config
+
+
+#: the lakes the running command opened, by home (closed with the command)
+_LAKES: dict[Path, Lakehouse] = {}
+
+
+def lakehouse(home: Path | None, *, create: bool = False) -> Lakehouse:
+    """The running command's lake at ``home`` (see ``lake_config``), opened and started the
+    first time the command asks for it; every service a command uses comes from it, and
+    it is closed, with its services, when the command ends."""
+    config = lake_config(home, create=create)
+    lake = _LAKES.get(config.home)
+    if lake is None:
+        from lakebox.lakehouse import Lakehouse
+
+        lake = Lakehouse.open(config, create=create)
+        _LAKES[config.home] = lake
+        close_when_done(lambda: _close_lake(config.home))
+    return lake
+
+
+def _close_lake(home: Path) -> None:
+    lake = _LAKES.pop(home, None)
+    if lake is not None:
+        lake.close()

@@ -11,8 +11,15 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lakebox.cli_support import EXIT_INTERNAL, GuardedGroup, read_json_object, read_text_file
+from lakebox.cli.support import (
+    EXIT_INTERNAL,
+    GuardedGroup,
+    lakehouse,
+    read_json_object,
+    read_text_file,
+)
 from lakebox.errors import InvalidRequestError, SemanticError
+from lakebox.lakehouse import Lakehouse
 
 app = typer.Typer(cls=GuardedGroup, pretty_exceptions_enable=False)
 
@@ -35,6 +42,17 @@ def bug() -> None:
 @app.command()
 def fine() -> None:
     typer.echo("ok")
+
+
+#: the lakes the ``lakes`` command got, for the test to look at after it ended
+_SEEN: list[Lakehouse] = []
+
+
+@app.command()
+def lakes(home: Path) -> None:
+    first, second = lakehouse(home), lakehouse(home)
+    _SEEN.extend([first, second])
+    typer.echo(f"{first.queries is second.queries}")
 
 
 runner = CliRunner()
@@ -65,7 +83,7 @@ def test_unexpected_exception_is_an_internal_error_line(monkeypatch: pytest.Monk
 
 def test_debug_variable_lets_the_traceback_through() -> None:
     """A real process: with LAKEBOX_DEBUG=1 the exception escapes with its traceback."""
-    code = "import sys; sys.argv = ['t', 'bug']; from test_cli_support import app; app()"
+    code = "import sys; sys.argv = ['t', 'bug']; from test_support import app; app()"
     runs = {}
     for debug in ("", "1"):
         runs[debug] = subprocess.run(
@@ -113,3 +131,18 @@ def test_unreadable_files_are_named(tmp_path: Path) -> None:
     odd.write_text('"just a string"')
     with pytest.raises(InvalidRequestError, match="must hold a JSON object, not a string"):
         read_json_object(odd, "config")
+
+
+def test_a_command_gets_one_lake_closed_when_it_ends(lake_home: Path) -> None:
+    _SEEN.clear()
+    result = runner.invoke(app, ["lakes", str(lake_home)])
+    assert result.exit_code == 0 and result.output == "True\n"
+    first, second = _SEEN
+    assert first is second and first.started
+    assert first._services == {}  # its services were closed with the command
+
+
+def test_a_command_does_not_create_a_missing_lake(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["lakes", str(tmp_path / "nowhere")])
+    assert result.exit_code == 1 and "no lake at" in result.output
+    assert not (tmp_path / "nowhere").exists()

@@ -1,0 +1,5 @@
+"""``python -m lakebox.cli``: the ``lakebox`` command."""
+
+from lakebox.cli import main
+
+main()

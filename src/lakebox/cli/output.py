@@ -1,0 +1,79 @@
+"""How the ``lakebox`` command prints results: a table, CSV or JSON lines."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import decimal
+import json
+import sys
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from lakebox.query.session import Result
+from lakebox.util import human_bytes
+
+out = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> None:
+    if not result.columns:
+        if result.message:
+            out.print(result.message, highlight=False, markup=False)
+        return
+    if fmt is OutputFormat.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(result.columns)
+        for row in result.fetchall():
+            writer.writerow([_text(v) for v in row])
+        return
+    if fmt is OutputFormat.json:
+        for rec in result.to_pylist():
+            sys.stdout.write(json.dumps(rec, default=_json_default) + "\n")
+        return
+    table = RichTable(show_lines=False, header_style="bold")
+    for name, typ in zip(result.columns, result.types, strict=True):
+        table.add_column(f"{name}\n[dim]{typ}[/]")
+    for row in result.fetchall():
+        table.add_row(*[_text(v) for v in row])
+    out.print(table)
+    if summary:
+        stats = result.stats
+        scanned = f", {stats.files} files / {_bytes(stats.bytes)} scanned" if stats.files else ""
+        out.print(f"[dim]{result.rowcount} rows in {result.elapsed_ms:.0f} ms{scanned}[/]")
+
+
+def _bytes(n: int) -> str:
+    return human_bytes(n, decimals=2)
