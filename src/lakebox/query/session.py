@@ -20,10 +20,10 @@ import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-import lakebox.engine.compaction  # noqa: F401  (registers the compacted-copy scan rewriter)
+import lakebox.engine.duckdb.compaction  # noqa: F401  (registers the compacted-copy scan rewriter)
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import athena_type_from_arrow
-from lakebox.engine import compaction
+from lakebox.engine.duckdb import compaction
 from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
 from lakebox.formats.base import ReadContext, quote_ident
 from lakebox.sql import plancache
@@ -469,7 +469,8 @@ class Session:
     ) -> Iterator[PlannedQuery]:
         """Plan ``tree`` on a private DuckDB connection whose scan views exist for the
         duration of the block: writers run ``COPY (<sql>) TO ...`` through it."""
-        from lakebox.sql.dialect import result_column_names, to_duckdb
+        from lakebox.engine.duckdb.translate import to_duckdb
+        from lakebox.sql.dialect import result_column_names
 
         context = context or StatementContext()
         con = self.lake.engine.cursor()
@@ -633,7 +634,7 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
     named = data_error_from_duckdb(err, ctx, stats.data_files)
     if named is not None:
         return named
-    from lakebox.engine.messages import engine_message
+    from lakebox.engine.duckdb.messages import engine_message
 
     text = str(err)
     lowered = text.lower()

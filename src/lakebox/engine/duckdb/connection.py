@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import duckdb
 
-from lakebox.sql.dialect import configure_connection
+from lakebox.engine.duckdb.translate import configure_connection
 from lakebox.storage import Storage
 
 
