@@ -10,8 +10,10 @@ from pathlib import Path
 
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query.session import Session
 from lakebox.sql import plancache
 from lakebox.storage import Storage
@@ -29,6 +31,8 @@ class Lakehouse:
         self.storage = Storage(config)
         self.catalog = catalog or SQLiteCatalogStore(config.metadata_dir / "catalog.sqlite")
         self.engine = DuckDBEngine(self.storage)
+        #: what each principal may see of the catalog (everything, until governance)
+        self.visibility: Visibility = OPEN
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
         if not self.catalog.database_exists(config.default_database):
@@ -40,8 +44,8 @@ class Lakehouse:
 
         recover_writes(self)
 
-    def session(self, database: str | None = None) -> Session:
-        return Session(self, database or self.config.default_database)
+    def session(self, database: str | None = None, principal: Principal = LOCAL_ADMIN) -> Session:
+        return Session(self, database or self.config.default_database, principal)
 
     def close(self) -> None:
         self.engine.close()
