@@ -146,3 +146,22 @@ def test_a_plan_kept_for_one_principal_does_not_serve_another(lake: Lakehouse) -
     assert lake.plans.hits == 1  # planned again for the analyst
     assert lake.session(principal=analyst).sql(sql).fetchall() == [(4,)]
     assert lake.plans.hits == 2
+
+
+def test_the_planner_knows_no_engine() -> None:
+    """It resolves, prunes and lists: no engine, no format reader, no translation."""
+    import ast
+
+    import lakebox.sql.plan
+    import lakebox.sql.planner
+
+    for module in (lakebox.sql.planner, lakebox.sql.plan):
+        tree = ast.parse(Path(str(module.__file__)).read_text())
+        imported = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        } | {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not {"duckdb", "reader_for", "ReadContext", "to_duckdb"} & imported
+        assert not any(name.startswith("lakebox.engine") for name in imported)
