@@ -22,6 +22,7 @@ from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query.session import Session
 from lakebox.sql import plancache
 from lakebox.storage import Storage
@@ -60,6 +61,8 @@ class Lakehouse:
         self.visibility = visibility
         self.storage = Storage(config)
         self.engine = DuckDBEngine(self.storage)
+        #: what each principal may see of the catalog (everything, until governance)
+        self.visibility: Visibility = OPEN
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
         self._catalog = catalog
@@ -105,8 +108,8 @@ class Lakehouse:
                     self._catalog = SQLiteCatalogStore(self.config.metadata_dir / "catalog.sqlite")
         return self._catalog
 
-    def session(self, database: str | None = None) -> Session:
-        return Session(self, database or self.config.default_database)
+    def session(self, database: str | None = None, principal: Principal = LOCAL_ADMIN) -> Session:
+        return Session(self, database or self.config.default_database, principal)
 
     # -- services ----------------------------------------------------------------------------
     def _service(self, name: str, make: Callable[[], T]) -> T:

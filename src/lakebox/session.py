@@ -6,6 +6,7 @@ and results in ``lakebox.query.session``. This module gathers them for users.
 
 from __future__ import annotations
 
+from lakebox.engine.duckdb.statement import with_views
 from lakebox.lakehouse import Lake, Lakehouse, connect
 from lakebox.query.session import (
     DEFAULT_OUTPUT_LOCATION,
@@ -16,7 +17,6 @@ from lakebox.query.session import (
     Session,
     StatementContext,
     reading,
-    with_views,
 )
 
 __all__ = [

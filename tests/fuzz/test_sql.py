@@ -13,12 +13,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lakebox
+from engine.duckdb.test_translate import GOLDEN
 from fuzz.conftest import lakebox_outcome, scaled
 from fuzz.mutate import mutated_text
+from lakebox.engine.duckdb.translate import _ANONYMOUS
 from lakebox.session import Session
-from lakebox.sql.dialect import _ANONYMOUS
 from lakebox.sql.split import split_statements
-from sql.test_dialect import GOLDEN
 
 QUERIES = [sql for _, sql, _ in GOLDEN] + [
     "SELECT a, b, c FROM t WHERE a > 1 ORDER BY a LIMIT 2",

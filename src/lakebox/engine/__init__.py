@@ -1,6 +1,8 @@
-"""Execution engines. DuckDB is the default; engines receive fully planned SQL whose table
-scans are views over the lake's files."""
+"""Execution engines behind one interface (``lakebox.engine.base.Engine``): they compile
+and run the planner's engine-neutral plans. DuckDB (``lakebox.engine.duckdb``) is the
+default and, today, the only one."""
 
+from lakebox.engine.base import Engine
 from lakebox.engine.duckdb import DuckDBEngine
 
-__all__ = ["DuckDBEngine"]
+__all__ = ["DuckDBEngine", "Engine"]

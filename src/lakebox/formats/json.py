@@ -184,7 +184,7 @@ class JsonReader(FormatReader):
             f = by_path.get(m.group("file")) if m else None
             if f is not None:
                 raise self._malformed(ctx, f) from err
-            from lakebox.engine.messages import engine_message
+            from lakebox.engine.duckdb.messages import engine_message
 
             message = f"cannot read JSON data: {engine_message(str(err))}"
             path = next((p for p in paths if p in str(err) and p in by_path), None)

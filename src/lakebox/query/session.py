@@ -4,9 +4,6 @@ what a statement's run reports back (``Result``) and is watched by (``ExecutionC
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import re
 import threading
 import time
@@ -16,16 +13,14 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 from sqlglot import exp
 
-import lakebox.engine.compaction  # noqa: F401  (registers the compacted-copy scan rewriter)
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import athena_type_from_arrow
-from lakebox.engine import compaction
-from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
-from lakebox.formats.base import ReadContext, quote_ident
+from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
+from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import plancache
 from lakebox.sql.planner import Plan, Planner, ScanStats
 
@@ -89,9 +84,10 @@ class ExecutionControl:
     (its bytes add up) and planning passes over files the query reads anyway (a compacted
     copy's build, a JSON key scan: counted once, as far as the furthest pass got). While
     one runs, the watcher's ``check_progress`` takes as the bytes read so far the larger of
-    the engine's progress x those bytes and, for the planned scan, what DuckDB's file-read
-    log shows consumed (``_logged_read``), and interrupts the engine once they pass the
-    cutoff; when a statement ends, the engine's profile says what it really read."""
+    the engine's progress x those bytes and, for the planned scan, what the engine says it
+    consumed of the planned files (``RunningStatement.consumed``), and interrupts the
+    engine once they pass the cutoff; when a statement ends, the engine's measure says
+    what it really read. Engine-neutral: the engine attaches its ``RunningStatement``."""
 
     def __init__(
         self,
@@ -118,52 +114,28 @@ class ExecutionControl:
         self._phase = 0
         self._phase_main = False
         self._rewritten = False
-        #: a connection reading DuckDB's file-read log (``DuckDBEngine.logged_reads``)
-        self.read_log: duckdb.DuckDBPyConnection | None = None
-        self._con_id: int | None = None
-        self._columnar: frozenset[str] = frozenset()
-        self._sizes: dict[str, int] = {}
-        #: Parquet copies the scan reads: their size and the original bytes they hold
-        #: (None when unknown: a decoded Avro/Ion copy)
-        self._copies: dict[str, tuple[int, int | None]] = {}
+        #: the engine's file-read log reader (``Engine.logged_reads``), while one is open
+        self.read_log: object | None = None
         self._lock = threading.Lock()
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._statement: RunningStatement | None = None
 
-    def attach(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Watch ``con`` from now on (before planning: planning passes read lake files)."""
+    def attach(self, statement: RunningStatement) -> None:
+        """Watch ``statement`` from now on (before planning: planning passes read lake
+        files)."""
         with self._lock:
-            self._con = con
+            self._statement = statement
             self._phase = 0
-            if self.measure:
-                con.execute("SET enable_profiling = 'no_output'")
-                con.execute("SET profiling_coverage = 'ALL'")
-            if self.progress:
-                con.execute("SET enable_progress_bar = true")
-                con.execute("SET enable_progress_bar_print = false")
-            if self.read_log is not None:
-                found = con.execute("SELECT current_connection_id()").fetchall()
-                self._con_id = int(found[0][0])
             if self.stop_reason:
-                con.interrupt()
+                statement.interrupt()
 
-    def planned(self, stats: ScanStats, cache_files: list[str] | tuple[str, ...] = ()) -> None:
-        """The plan is made: its scan reads ``stats.bytes`` of lake files, some of them
-        through the Parquet copies among ``cache_files`` (compacted or decoded copies)."""
+    def planned(self, stats: ScanStats) -> None:
+        """The plan is compiled: its scan reads ``stats.bytes`` of lake files."""
         self.planned_bytes = stats.bytes
         self._rewritten = bool(stats.rewritten)
-        self._columnar = frozenset(stats.columnar)
-        self._sizes = {f.engine_path: f.size for f in stats.data_files}
-        self._copies = {}
-        if self.read_log is None:
-            return  # nothing reads the file-read log: no need to weigh the copies
-        for path in cache_files:
-            if path.endswith(".parquet"):
-                with contextlib.suppress(OSError):
-                    self._copies[path] = (os.path.getsize(path), compaction.source_bytes(path))
 
     def detach(self) -> None:
         with self._lock:
-            self._con = None
+            self._statement = None
             self._phase = 0
 
     @contextmanager
@@ -180,8 +152,8 @@ class ExecutionControl:
         finally:
             with self._lock:
                 self._phase = 0
-                con = self._con
-        got = _bytes_read(con) if self.measure and con is not None else 0
+                statement = self._statement
+        got = statement.bytes_read() if self.measure and statement is not None else 0
         if main:
             if self._rewritten:
                 # a compacted copy stands for the original files: they count, not the copy
@@ -199,80 +171,36 @@ class ExecutionControl:
         with self._lock:
             if self.stop_reason is None:
                 self.stop_reason = reason
-            if self._con is not None:
-                self._con.interrupt()
+            if self._statement is not None:
+                self._statement.interrupt()
 
     def interrupt_again(self) -> None:
         """Interrupt once more: a stop that lands between two statements, or just before
         the engine starts one, would otherwise be missed."""
         with self._lock:
-            if self._con is not None and self.stop_reason:
-                self._con.interrupt()
+            if self._statement is not None and self.stop_reason:
+                self._statement.interrupt()
 
     def check_progress(self) -> float | None:
         """Bytes read so far (progress x the running statement's bytes, plus finished
         scans), stopping the query when they cross the cutoff. None when nothing runs."""
         with self._lock:
-            con = self._con
-            if con is None:
+            statement = self._statement
+            if statement is None:
                 return None
-            progress = con.query_progress() if self.progress else -1.0
+            progress = statement.progress() if self.progress else -1.0
             phase, main = self._phase, self._phase_main
         self.percent = progress if phase else -1.0
         if phase:
             live = phase * min(progress, 100.0) / 100.0 if progress > 0 else 0.0
             if main:
-                # DuckDB's progress moves per finished file or task: what its file-read
-                # log shows consumed is often further along
-                live = max(live, self._logged_read()) + self.bytes_read
+                # an engine's progress moves per finished file or task: what it says it
+                # consumed of the planned files is often further along
+                live = max(live, statement.consumed()) + self.bytes_read
             self.estimate = max(self.estimate, live)
         if self._over():
             self.stop(self.limit_message())
         return self.scanned()
-
-    def _logged_read(self) -> int:
-        """Bytes of the plan's files the engine has consumed so far, from DuckDB's file-read
-        log for this connection: a columnar file by the bytes read from it (column chunks
-        as row groups are read), any other file by its size once the engine closed it
-        (read through; a row-format reader reads a whole buffer ahead, so an open file's
-        reads say little about how far it got). A Parquet copy (compacted or decoded) counts
-        the share of it read as that share of the original files it holds: an
-        approximation (the copy's rows are the files' rows in order, so equal shares of
-        either hold about the same rows), as fine as the copy's row groups, which DuckDB
-        reads whole (``compaction.COPY_ROW_GROUP_ROWS`` rows, about a tenth of the smallest cutoff)."""
-        log = self.read_log
-        if log is None or self._con_id is None or not (self._sizes or self._copies):
-            return 0
-        try:
-            rows = log.execute(
-                "SELECT message::JSON->>'path', bool_or(message::JSON->>'op' = 'CLOSE'),"
-                " sum(TRY_CAST(message::JSON->>'bytes' AS BIGINT))"
-                " FROM duckdb_logs WHERE type = 'FileSystem' AND connection_id = ? GROUP BY ALL",
-                [self._con_id],
-            ).fetchall()
-        except duckdb.Error:
-            return 0
-        total = unknown_read = 0
-        for path, closed, nbytes in rows:
-            if path in self._columnar:
-                total += int(nbytes or 0)
-            elif path in self._copies:
-                size, source = self._copies[path]
-                if source is None:
-                    unknown_read += int(nbytes or 0)
-                else:
-                    # the share of the copy read, as that share of the files it holds
-                    total += int(min(int(nbytes or 0) / max(size, 1), 1.0) * source)
-            elif closed and path in self._sizes:
-                total += self._sizes[path]
-        if unknown_read:
-            # copies of unknown origin together stand for the planned bytes no other copy
-            # accounts for
-            known = sum(src for _, src in self._copies.values() if src is not None)
-            unknown = sum(size for size, src in self._copies.values() if src is None)
-            share = min(unknown_read / max(unknown, 1), 1.0)
-            total += int(share * max(self.planned_bytes - known, 0))
-        return min(total, self.planned_bytes)
 
     def scanned(self) -> int:
         """Bytes read so far, measured or estimated."""
@@ -332,37 +260,27 @@ class StatementContext:
 
 @dataclass
 class PlannedQuery:
-    con: duckdb.DuckDBPyConnection
-    sql: str
+    """A compiled query on its engine statement, open for the duration of a ``planned``
+    block: it runs there, and writers materialise and write it there."""
+
+    statement: EngineStatement
+    query: CompiledQuery
     stats: ScanStats
     names: list[str] | None
-    ctx: ReadContext
     plan: Plan | None = None
     #: the catalog generation read before planning (None when the plan will not be kept)
     generation: int | None = None
 
+    @property
+    def sql(self) -> str:
+        """The engine's text of the query."""
+        return self.query.sql
 
-_WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
-
-
-def with_views(sql: str, views: list[tuple[str, str]]) -> str:
-    """The planned query with its scan views as leading CTEs: one statement, bound once
-    (temporary views cost an extra bind of every scan, ~1 ms a query)."""
-    if not views:
-        return sql
-    ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({body})" for name, body in views)
-    found = _WITH.match(sql)
-    if found:
-        return f"WITH {found.group(1) or ''}{ctes}, {sql[found.end() :]}"
-    return f"WITH {ctes} {sql}"
-
-
-def _bytes_read(con: duckdb.DuckDBPyConnection) -> int:
-    try:
-        info = json.loads(con.get_profiling_information(format="json"))
-    except (duckdb.Error, ValueError):
-        return 0
-    return int(info.get("io", {}).get("total_bytes_read", 0) or 0)
+    @property
+    def con(self) -> Any:
+        """The DuckDB engine's cursor, for writers that still issue their own statements
+        (until they go through the engine's write entry points)."""
+        return getattr(self.statement, "con", None)
 
 
 def _is_write(tree: exp.Expression) -> bool:
@@ -376,9 +294,11 @@ def _is_write(tree: exp.Expression) -> bool:
 class Session:
     """Runs statements with a current database, like an Athena query context."""
 
-    def __init__(self, lake: Lakehouse, database: str) -> None:
+    def __init__(self, lake: Lakehouse, database: str, principal: Principal = LOCAL_ADMIN) -> None:
         self.lake = lake
         self.database = database.lower()
+        #: who runs the statements: what they may see and whose caches serve them
+        self.principal = principal
 
     # -- statements ---------------------------------------------------------------------
     def sql(self, text: str, context: StatementContext | None = None) -> Result:
@@ -467,48 +387,42 @@ class Session:
         context: StatementContext | None = None,
         cache_key: str | None = None,
     ) -> Iterator[PlannedQuery]:
-        """Plan ``tree`` on a private DuckDB connection whose scan views exist for the
-        duration of the block: writers run ``COPY (<sql>) TO ...`` through it."""
-        from lakebox.sql.dialect import result_column_names, to_duckdb
+        """Plan ``tree`` and compile it on a private engine statement that stays open for
+        the duration of the block: the query runs there, and writers write from there."""
+        from lakebox.sql.dialect import result_column_names
 
         context = context or StatementContext()
-        con = self.lake.engine.cursor()
+        lake = self.lake
         control = context.control
-        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir, meter=control)
-        try:
-            if control is not None:
-                control.attach(con)  # planning may read lake files (copies, key scans)
+        with lake.engine.statement(control) as statement:
             names = result_column_names(tree)
             keep = cache_key is not None and plancache.enabled()
-            generation = self.lake.catalog.generation() if keep else None
-            planner = Planner(self.lake.catalog, self.lake.storage, ctx, to_duckdb, _parse)
+            generation = lake.catalog.generation() if keep else None
+            planner = Planner(
+                lake.catalog,
+                lake.storage,
+                statement,
+                _parse,
+                principal=self.principal,
+                visibility=lake.visibility,
+            )
             try:
                 plan = planner.plan(tree, self.database, cache_key)
+                query = statement.compile(plan)
             except Exception as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
                 raise
             if control is not None:
-                control.planned(plan.stats, ctx.cache_files)
                 control.check_stop()
-            sql = with_views(plan.sql, plan.views)
             try:
-                yield PlannedQuery(con, sql, plan.stats, names, ctx, plan, generation)
+                yield PlannedQuery(statement, query, plan.stats, names, plan, generation)
             except LakeboxError:
                 raise
             except Exception as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
-                if isinstance(err, duckdb.BinderException):
-                    unresolved = plan.unresolved_column()
-                    if unresolved:
-                        raise SemanticError(unresolved) from err
-                raise _engine_error(err, plan.stats, ctx) from err
-        finally:
-            if control is not None:
-                control.detach()
-            ctx.release()
-            con.close()
+                raise statement.error(err, plan) from err
 
     def _execute(
         self,
@@ -517,31 +431,39 @@ class Session:
         text: str | None = None,
     ) -> Result:
         with self.planned(tree, context, cache_key=text) as q:
-            with reading(context.control if context is not None else None):
-                table = _fetch(q.con, q.sql) if q.sql else pa.table({})
+            table = q.statement.run(q.query) if q.query.sql else pa.table({})
             if text is not None:
                 self._keep_plan(text, q)
             if q.names is not None and len(q.names) == table.num_columns:
                 table = table.rename_columns(q.names)
             return Result(table, kind="DML", stats=q.stats)
 
+    def _plan_key(self, text: str) -> plancache.PlanKey:
+        lake = self.lake
+        return lake.plans.key(
+            text,
+            self.database,
+            self.principal.key,
+            lake.visibility.policy_version(),
+            lake.engine.plan_settings,
+        )
+
     def _keep_plan(self, text: str, q: PlannedQuery) -> None:
         """Remember a plan that just ran, when everything it depends on can be checked."""
         plan = q.plan
-        if plan is None or q.generation is None or not plan.reusable or not q.sql:
+        if plan is None or q.generation is None or not plan.reusable or not q.query.sql:
             return
-        if not all(isinstance(obj, pa.Table) for obj in q.ctx.objects.values()):
-            return  # a one-shot reader (a stream of batches) cannot be scanned again
+        if not q.query.reusable:
+            return
         self.lake.plans.put(
-            self.lake.plans.key(text, self.database),
+            self._plan_key(text),
             plancache.CachedPlan(
-                q.sql,
+                q.query,
                 q.names,
                 q.stats.copy(),
                 q.generation,
                 tuple(plan.listings),
-                tuple(q.ctx.cache_files),
-                tuple(q.ctx.objects.items()),
+                tuple(q.query.cache_files),
             ),
         )
 
@@ -551,25 +473,19 @@ class Session:
         if not plancache.enabled() or not len(self.lake.plans):
             return None
         plans = self.lake.plans
-        key = plans.key(text, self.database)
+        key = self._plan_key(text)
         plan = plans.get(key, self.lake.catalog, self.lake.storage)
         if plan is None:
             return None
-        con = self.lake.engine.cursor()
         control = context.control
-        ctx = ReadContext(self.lake.storage, con, self.lake.config.cache_dir, meter=control)
         stats = plan.stats.copy()
-        try:
-            for name, obj in plan.objects:
-                ctx.register_as(name, obj)
+        with self.lake.engine.statement(control) as statement:
+            statement.restore(plan.query, stats)
             if control is not None:
-                control.attach(con)
-                control.planned(stats, plan.cache_files)
                 control.check_stop()
             try:
-                with reading(control):
-                    table = _fetch(con, plan.sql)
-            except duckdb.Error as err:
+                table = statement.run(plan.query)
+            except statement.errors as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
                 plans.discard(key)  # e.g. a cache file removed after the check: plan again
@@ -577,11 +493,6 @@ class Session:
             if plan.names is not None and len(plan.names) == table.num_columns:
                 table = table.rename_columns(plan.names)
             return Result(table, kind="DML", stats=stats)
-        finally:
-            if control is not None:
-                control.detach()
-            ctx.release()
-            con.close()
 
     def view_columns(self, select_sql: str, database: str) -> list[Column]:
         """The columns a view's SELECT produces (Athena validates a view at CREATE)."""
@@ -608,57 +519,10 @@ class Session:
         return [t.name for t in self.lake.catalog.list_tables(database or self.database)]
 
 
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    """Run planned SQL. DuckDB widens integer sums to HUGEINT; Trino keeps BIGINT (and
-    fails on overflow), so such columns are narrowed back."""
-    rel = con.sql(sql)
-    wide = [
-        c for c, t in zip(rel.columns, rel.types, strict=True) if str(t) in ("HUGEINT", "UHUGEINT")
-    ]
-    if wide:
-        casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
-        rel = rel.project(f"* REPLACE ({casts})")
-    return rel.to_arrow_table()
-
-
 def _parse(sql: str) -> exp.Expression:
     from lakebox.sql.dialect import parse_query
 
     return parse_query(sql)
-
-
-def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
-    from lakebox.formats.text import data_error_from_duckdb
-
-    named = data_error_from_duckdb(err, ctx, stats.data_files)
-    if named is not None:
-        return named
-    from lakebox.engine.messages import engine_message
-
-    text = str(err)
-    lowered = text.lower()
-    message = engine_message(text)
-    for uri in stats.file_uris:
-        tail = uri.rsplit("/", 1)[-1]
-        if tail and tail in text:
-            line = re.search(r"line[: ]+(\d+)", text, re.I)
-            # the file is named by its lake URI: drop the engine's local path to it
-            local = re.compile(r":?\s*\S*" + re.escape(tail) + r"\S*")
-            return DataError(
-                f"cannot read data: {local.sub('', message).strip() or message}",
-                uri,
-                int(line.group(1)) if line else None,
-            )
-    if message.startswith(("DIVISION_BY_ZERO:", "FUNCTION_NOT_FOUND:")):
-        return SemanticError(message)
-    stream_or_parquet = "registered as '__lakebox_" in text or "parquet metadata" in lowered
-    if stream_or_parquet and len(stats.file_uris) == 1:
-        # a reader's Arrow stream (ORC, Avro, Ion) or DuckDB's Parquet reader failed on the
-        # scan's only file without naming it
-        return DataError(f"cannot read data: {message.splitlines()[0]}", stats.file_uris[0])
-    if "conversion error" in lowered or "invalid input" in lowered:
-        return DataError(message)
-    return SemanticError(message)
 
 
 def _hive_from_athena(name: str) -> str:

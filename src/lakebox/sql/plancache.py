@@ -2,10 +2,11 @@
 
 Planning a query costs 1-3 ms of Python (parse, catalog look-ups, listing, the readers'
 scan SQL, translation) however small the table: against a 10 ms DuckDB scan of one
-Parquet file that is lakebox's whole overhead. A SELECT's final DuckDB SQL is a function
-of its text, the current database, the catalog, the files of every table it reads and a
-few settings, so a repeated statement can skip straight to the engine when none of these
-changed since its plan was made:
+Parquet file that is lakebox's whole overhead. A SELECT's compiled form (the engine's query)
+is a function of its text, the current database, the principal and the policy deciding
+what it may see, the catalog, the files of every table it reads and a few settings, so a
+repeated statement can skip straight to the engine when none of these changed since its
+plan was made:
 
 - the catalog: its generation counter (any DDL, partition or crawler change bumps it);
 - the files: every listing the plan read still has the version it had (``Storage.listing``,
@@ -13,7 +14,10 @@ changed since its plan was made:
   candidates depend on the clock) or ``information_schema`` are never kept;
 - lake-cache files the SQL reads (compacted, decompressed, decoded copies) still exist;
   their recency is refreshed as a planned read would;
-- the settings named in ``PLAN_SETTINGS`` (compaction policy, ...), part of the key.
+- the principal's key and the policy version, part of the key: one principal's plan never
+  serves another;
+- the settings named in ``PLAN_SETTINGS`` and the engine's own (``Engine.plan_settings``:
+  compaction policy, ...), part of the key.
 
 A plan is stored only after it ran successfully. ``LAKEBOX_PLAN_CACHE=off`` turns reuse off.
 """
@@ -27,28 +31,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from lakebox.catalog.store import CatalogStore
-from lakebox.sql.planner import ListingDependency, ScanStats
+from lakebox.sql.plan import ListingDependency, ScanStats
 from lakebox.storage import Storage
 
-#: environment settings that change what a plan holds; modules that read one while
-#: planning add its name here (e.g. the compaction policy)
-PLAN_SETTINGS: list[str] = ["LAKEBOX_LISTING_CACHE"]
+#: environment settings the planner reads that change what a plan holds (an engine names
+#: its own in ``Engine.plan_settings``)
+PLAN_SETTINGS: tuple[str, ...] = ("LAKEBOX_LISTING_CACHE",)
 DEFAULT_SIZE = 256
 
 
 @dataclass(frozen=True)
 class CachedPlan:
-    sql: str
+    #: the engine's compiled query (``lakebox.engine.base.CompiledQuery``), run again as is
+    query: Any
     names: list[str] | None
     stats: ScanStats
     generation: int
     listings: tuple[ListingDependency, ...]
     cache_files: tuple[str, ...]
-    #: Arrow tables the SQL scans by name (partition-value maps), registered again per run
-    objects: tuple[tuple[str, Any], ...]
 
 
-PlanKey = tuple[str, str, tuple[str | None, ...]]
+PlanKey = tuple[str, str, str, int, tuple[str | None, ...]]
 
 
 def enabled() -> bool:
@@ -56,7 +59,8 @@ def enabled() -> bool:
 
 
 class PlanCache:
-    """A bounded, thread-safe map from (statement, database, settings) to a plan."""
+    """A bounded, thread-safe map from (statement, database, principal, policy version,
+    settings) to a plan."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self._plans: OrderedDict[PlanKey, CachedPlan] = OrderedDict()
@@ -67,8 +71,17 @@ class PlanCache:
         self.stale = 0
 
     @staticmethod
-    def key(text: str, database: str) -> PlanKey:
-        return text, database, tuple(os.environ.get(name) for name in PLAN_SETTINGS)
+    def key(
+        text: str,
+        database: str,
+        principal: str,
+        policy_version: int,
+        settings: tuple[str, ...] = (),
+    ) -> PlanKey:
+        """``principal`` is ``Principal.key``; ``settings`` the engine's ``plan_settings``."""
+        env = os.environ.get
+        values = tuple(env(name) for name in PLAN_SETTINGS) + tuple(env(name) for name in settings)
+        return text, database, principal, policy_version, values
 
     def get(self, key: PlanKey, catalog: CatalogStore, storage: Storage) -> CachedPlan | None:
         """The plan stored under ``key`` if it is still current (a stale one is dropped)."""

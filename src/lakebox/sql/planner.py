@@ -1,161 +1,54 @@
-"""From an Athena query to DuckDB SQL over the lake's files.
+"""From an Athena query to an engine-neutral plan over the lake's files.
 
 Planning is a pure AST pass: every catalog table a query names is resolved (views are
 expanded in their own database), its partitions are pruned with the query's predicates
-(partition projection enumerates candidates instead of reading the catalog), its files are
-listed, and the table reference is replaced by a private scan view that the format reader
-defines. The engine then runs ordinary DuckDB SQL.
+(partition projection enumerates candidates instead of reading the catalog; an engine's
+``PartitionFilter`` decides which values satisfy the predicate), its files are listed, and
+the table reference is replaced by a named scan placeholder described by a ``ScanSpec``
+(``lakebox.sql.plan``). An engine then compiles and runs the plan.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import cast
 
 import pyarrow as pa
 from sqlglot import exp
 
-from lakebox.catalog.model import Table
+from lakebox.catalog.model import Column, Table
 from lakebox.catalog.store import CatalogStore
-from lakebox.catalog.types import athena_type_name, duckdb_type
+from lakebox.catalog.types import athena_type_name
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
-from lakebox.formats.base import (
-    DataFile,
-    FormatReader,
-    ReadContext,
-    ReadRequest,
-    quote_ident,
-    reader_for,
+from lakebox.formats.base import DataFile
+from lakebox.principal import LOCAL_ADMIN, Principal
+from lakebox.sql.plan import (
+    HIVE_DEFAULT_PARTITION,
+    ListingDependency,
+    PartitionFiles,
+    PartitionFilter,
+    Plan,
+    ScanSpec,
+    ScanStats,
 )
 from lakebox.storage import FileInfo, Storage, join_uri
 from lakebox.storage.watch import derived
 
-FILE_COLUMN = "__lakebox_file"
-#: the folder name Hive writes for a NULL partition value
-HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+__all__ = [
+    "HIVE_DEFAULT_PARTITION",
+    "ListingDependency",
+    "PartitionFiles",
+    "Plan",
+    "Planner",
+    "ScanSpec",
+    "ScanStats",
+]
+
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.symlinktextinputformat"
 MAX_VIEW_DEPTH = 32
-
-
-@dataclass
-class ScanStats:
-    """What a query read: files opened and their bytes, per table."""
-
-    files: int = 0
-    bytes: int = 0
-    partitions: int = 0
-    tables: list[str] = field(default_factory=list)
-    file_uris: list[str] = field(default_factory=list)
-    data_files: list[DataFile] = field(default_factory=list, repr=False)
-    #: tables whose scan a SCAN_REWRITER served (e.g. from a compacted copy)
-    rewritten: list[str] = field(default_factory=list)
-    #: engine paths of columnar files (Parquet, ORC) read as they are: their bytes are
-    #: counted from the engine's file reads while it runs (its progress is per file)
-    columnar: list[str] = field(default_factory=list)
-
-    def add(self, table: str, files: list[DataFile], partitions: int, size: int) -> None:
-        self.tables.append(table)
-        self.files += len(files)
-        self.bytes += size
-        self.partitions += partitions
-        self.file_uris.extend(f.uri for f in files)
-        self.data_files.extend(files)
-
-    def copy(self) -> ScanStats:
-        """An independent copy (a cached plan hands one to every run)."""
-        return ScanStats(
-            self.files,
-            self.bytes,
-            self.partitions,
-            list(self.tables),
-            list(self.file_uris),
-            list(self.data_files),
-            list(self.rewritten),
-            list(self.columnar),
-        )
-
-
-@dataclass
-class PartitionFiles:
-    values: list[str]
-    #: shared with other plans of the same listing: never mutate
-    files: list[DataFile]
-    #: the listing version these files come from (``lakebox.storage.watch``), None when
-    #: the listing is not kept current; lets callers remember what they derive from it
-    version: int | None = None
-
-    @property
-    def total_size(self) -> int:
-        return derived(self.version, "size", lambda: sum(f.size for f in self.files))
-
-
-@dataclass(frozen=True)
-class ListingDependency:
-    """A plan read this listing; the plan is current while the listing's version is."""
-
-    location: str
-    version: int
-
-
-@dataclass
-class Plan:
-    sql: str
-    views: list[tuple[str, str]]
-    stats: ScanStats
-    #: the query with catalog tables replaced by scan views, and those views' columns
-    tree: exp.Expression | None = None
-    schema: dict[str, dict[str, str]] = field(default_factory=dict)
-    #: what the plan depends on beyond the statement and the catalog; ``reusable`` is
-    #: false when it depends on something nobody can check cheaply (an S3 listing, the
-    #: clock of partition projection, information_schema)
-    listings: list[ListingDependency] = field(default_factory=list)
-    reusable: bool = False
-
-    def unresolved_column(self) -> str | None:
-        """Athena's message for a column the query names but no table has, or None.
-
-        Only asked after the engine failed to bind: DuckDB's messages for an unknown column
-        are confusing when a select alias has the same name."""
-        if self.tree is None:
-            return None
-        from sqlglot.errors import OptimizeError
-        from sqlglot.optimizer.qualify import qualify
-
-        schema: dict[str, object] = {
-            view: dict.fromkeys(cols, "INT") for view, cols in self.schema.items()
-        }
-        try:
-            qualify(
-                self.tree.copy(), schema=schema, dialect="athena", validate_qualify_columns=True
-            )
-        except OptimizeError as err:
-            text = str(err)
-            found = re.search(r"Column '([^']+)' could not be resolved", text) or re.search(
-                r"Unknown column: (\S+)", text
-            )
-            if found:
-                return f"COLUMN_NOT_FOUND: Column '{found.group(1)}' cannot be resolved"
-        except Exception:
-            return None
-        return None
-
-
-ScanRewriter = Callable[[ReadContext, Table, "list[PartitionFiles]"], str | None]
-#: translated SQL of recent statements (see Planner.plan)
-_TRANSLATIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
-_TRANSLATIONS_SIZE = 256
-_TRANSLATIONS_LOCK = threading.Lock()
-
-#: Extension point: functions that may replace a table scan by an equivalent, faster one
-#: (e.g. a compacted copy of many small files). The first that returns SQL wins; each must
-#: return exactly the rows and types ``Planner.scan_sql`` would.
-SCAN_REWRITERS: list[ScanRewriter] = []
 
 
 def split_table_name(table: exp.Table) -> tuple[str | None, str]:
@@ -169,26 +62,29 @@ def split_table_name(table: exp.Table) -> tuple[str | None, str]:
 
 
 class Planner:
-    """Plans one statement. ``translate`` turns a sqlglot AST into DuckDB SQL."""
+    """Plans one statement for ``principal``: resolves, prunes and lists. ``partitions``
+    (the engine's) decides which partition values satisfy a predicate."""
 
     def __init__(
         self,
         catalog: CatalogStore,
         storage: Storage,
-        ctx: ReadContext,
-        translate: Callable[[exp.Expression, dict[str, dict[str, str]]], str],
+        partitions: PartitionFilter,
         parse: Callable[[str], exp.Expression],
         now: Callable[[], dt.datetime] | None = None,
+        principal: Principal = LOCAL_ADMIN,
+        visibility: Visibility = OPEN,
     ) -> None:
         self.catalog = catalog
         self.storage = storage
-        self.ctx = ctx
-        self.translate = translate
+        self.partitions = partitions
         self.parse = parse
         self.now = now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        self.principal = principal
+        self.visibility = visibility
         self.stats = ScanStats()
-        self.views: list[tuple[str, str]] = []
-        #: scan view -> {column: Hive type}, so type-dependent translation rules apply
+        self.scans: list[ScanSpec] = []
+        #: scan placeholder -> {column: Hive type}, so type-dependent translation rules apply
         self.schema: dict[str, dict[str, str]] = {}
         self._counter = itertools.count()
         self._cacheable = True
@@ -198,30 +94,24 @@ class Planner:
 
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
-        """``cache_key`` (the statement's text) lets a repeated statement skip translation:
-        the DuckDB SQL only depends on the text, the database, the catalog's state and the
-        scan views' columns, and view names are numbered the same way every time."""
+        """``cache_key`` (the statement's text) gives the plan a ``key``: the resolved tree
+        only depends on the text, the database, the catalog's state, the scans' columns
+        and what the principal may see under the current policy (placeholders are numbered
+        the same way every time), so an engine can reuse its translation of it."""
         query = self.resolve(query, database, depth=0)
         key = None
         if cache_key is not None and self._cacheable:
             columns = tuple((v, tuple(c.items())) for v, c in self.schema.items())
-            key = (cache_key, database, self.catalog.generation(), columns)
-            with _TRANSLATIONS_LOCK:
-                sql = _TRANSLATIONS.get(key)
-                if sql is not None:
-                    _TRANSLATIONS.move_to_end(key)
-                    return self._plan(sql, query)
-        sql = self.translate(query, self.schema)
-        if key is not None:
-            with _TRANSLATIONS_LOCK:
-                _TRANSLATIONS[key] = sql
-                while len(_TRANSLATIONS) > _TRANSLATIONS_SIZE:
-                    _TRANSLATIONS.popitem(last=False)
-        return self._plan(sql, query)
-
-    def _plan(self, sql: str, query: exp.Expression) -> Plan:
+            key = (
+                cache_key,
+                database,
+                self.catalog.generation(),
+                columns,
+                self.principal.key,
+                self.visibility.policy_version(),
+            )
         reusable = self._reusable and self._cacheable
-        return Plan(sql, self.views, self.stats, query, self.schema, self.listings, reusable)
+        return Plan(query, self.scans, self.stats, self.schema, self.listings, reusable, key)
 
     def resolve(self, query: exp.Expression, database: str, depth: int) -> exp.Expression:
         if depth > MAX_VIEW_DEPTH:
@@ -244,7 +134,7 @@ class Planner:
     def _resolve_table(self, table: exp.Table, db: str, name: str, depth: int) -> exp.Expression:
         if db == "information_schema":
             view = self._information_schema(name)
-            self._cacheable = False  # the view's registered name differs per query
+            self._cacheable = False  # its rows are read from the catalog for each query
             return exp.Table(
                 this=exp.to_identifier(view),
                 alias=exp.TableAlias(this=exp.to_identifier(table.alias or name, quoted=True)),
@@ -262,16 +152,21 @@ class Planner:
             alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
         )
 
+    def _visible_tables(self, database: str) -> list[Table]:
+        return self.visibility.tables(self.principal, self.catalog.list_tables(database))
+
     def _information_schema(self, name: str) -> str:
-        """Athena's information_schema tables, built from the catalog for this query."""
+        """Athena's information_schema tables, built from what the catalog lets the
+        principal see, for this query: an inline scan."""
         rows: dict[str, list[object]]
         catalog = "awsdatacatalog"
-        dbs = [d.name for d in self.catalog.list_databases()]
+        seen = self.visibility.databases(self.principal, self.catalog.list_databases())
+        dbs = [d.name for d in seen]
         if name == "schemata":
             names: list[object] = [*dbs, "information_schema"]
             rows = {"catalog_name": [catalog] * len(names), "schema_name": names}
         elif name in ("tables", "views"):
-            tables = [t for db in dbs for t in self.catalog.list_tables(db)]
+            tables = [t for db in dbs for t in self._visible_tables(db)]
             if name == "views":
                 tables = [t for t in tables if t.is_view]
             rows = {
@@ -285,10 +180,10 @@ class Planner:
                 rows["view_definition"] = [t.view_original_text or "" for t in tables]
         elif name == "columns":
             cols = [
-                (t, i + 1, c, i >= len(t.columns))
+                (t, i + 1, c, is_key)
                 for db in dbs
-                for t in self.catalog.list_tables(db)
-                for i, c in enumerate(t.all_columns)
+                for t in self._visible_tables(db)
+                for i, (c, is_key) in enumerate(self._visible_columns(t))
             ]
             rows = {
                 "table_catalog": [catalog] * len(cols),
@@ -308,7 +203,16 @@ class Planner:
             k: pa.array(v, pa.int64() if k == "ordinal_position" else pa.string())
             for k, v in rows.items()
         }
-        return self.ctx.register(pa.table(arrays), f"is_{name}")
+        view = f"__lakebox_is{next(self._counter)}_{name}"
+        self.scans.append(ScanSpec(view, rows=pa.table(arrays)))
+        return view
+
+    def _visible_columns(self, table: Table) -> list[tuple[Column, bool]]:
+        """The table's columns the principal sees, in the table's order (data, then keys),
+        each with whether it is a partition key."""
+        seen = {c.name for c in self.visibility.columns(self.principal, table)}
+        ndata = len(table.columns)
+        return [(c, i >= ndata) for i, c in enumerate(table.all_columns) if c.name in seen]
 
     def _not_found_message(
         self, table: exp.Table, db: str, name: str, err: EntityNotFoundError
@@ -334,84 +238,14 @@ class Planner:
     def _scan_view(self, table: Table, ref: exp.Table) -> str:
         predicate = self._partition_predicate(table, ref) if table.partition_keys else None
         partitions = self.partitions_for(table, predicate)
-        files_all = (
-            partitions[0].files
-            if len(partitions) == 1
-            else [f for p in partitions for f in p.files]
-        )
-        size = sum(p.total_size for p in partitions)
-        self.stats.add(table.qualified_name, files_all, len(partitions), size)
         name = f"__lakebox_t{next(self._counter)}_{table.name}"
-        sql = None
-        for rewrite in SCAN_REWRITERS:
-            sql = rewrite(self.ctx, table, partitions)
-            if sql is not None:
-                self.stats.rewritten.append(table.qualified_name)
-                break
-        if sql is None and reader_for(table).name in ("parquet", "orc"):
-            self.stats.columnar.extend(f.engine_path for f in files_all)
-        self.views.append((name, sql if sql is not None else self.scan_sql(table, partitions)))
+        scan = ScanSpec(name, table, partitions, list(table.columns), predicate)
+        self.stats.add(
+            table.qualified_name, scan.files, len(partitions), sum(p.total_size for p in partitions)
+        )
+        self.scans.append(scan)
         self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}
         return name
-
-    def scan_sql(self, table: Table, partitions: list[PartitionFiles]) -> str:
-        """The table's rows with partition columns appended: one scan over every file when
-        the reader can name each row's file (partition values joined by file), otherwise one
-        SELECT per partition with the values as constants."""
-        parts: list[str] = []
-        data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
-        reader = reader_for(table)
-        with_files = [p for p in partitions if p.files]
-        if len(with_files) > 1:
-            joined = self._scan_by_file(table, reader, with_files)
-            if joined is not None:
-                return joined
-        for part in partitions:
-            if not part.files:
-                continue
-            scan = reader.scan_sql(self.ctx, ReadRequest(table, part.files, table.columns))
-            consts = "".join(
-                f", TRY_CAST({_literal(v)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
-                if v != HIVE_DEFAULT_PARTITION
-                else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
-                for k, v in zip(table.partition_keys, part.values, strict=True)
-            )
-            if not consts and len(partitions) == 1:
-                parts.append(scan)  # the reader yields exactly the table's columns
-            else:
-                parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
-        if not parts:
-            cols = ", ".join(
-                f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
-                for c in table.all_columns
-            )
-            return f"SELECT {cols} WHERE false"
-        return "\nUNION ALL BY NAME\n".join(parts) if len(parts) > 1 else parts[0]
-
-    def _scan_by_file(
-        self, table: Table, reader: FormatReader, partitions: list[PartitionFiles]
-    ) -> str | None:
-        files = [f for p in partitions for f in p.files]
-        found = reader.scan_sql_with_file(
-            self.ctx, ReadRequest(table, files, table.columns), FILE_COLUMN
-        )
-        if found is None:
-            return None
-        scan, opened = found
-        owner: list[list[str]] = [p.values for p in partitions for _ in p.files]
-        arrays = {FILE_COLUMN: pa.array(opened, pa.string())}
-        for i in range(len(table.partition_keys)):
-            arrays[f"__k{i}"] = pa.array([_value(values[i]) for values in owner], pa.string())
-        mapping = self.ctx.register(pa.table(arrays), "files")
-        data_cols = ", ".join(f"s.{quote_ident(c.name)}" for c in table.columns)
-        keys = "".join(
-            f", TRY_CAST(p.__k{i} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
-            for i, k in enumerate(table.partition_keys)
-        )
-        return (
-            f"SELECT {data_cols}{keys} FROM ({scan}) AS s "
-            f"JOIN {mapping} AS p ON s.{FILE_COLUMN} = p.{FILE_COLUMN}"
-        )
 
     # -- partitions -------------------------------------------------------------------
     def _partition_predicate(self, table: Table, ref: exp.Table) -> exp.Expression | None:
@@ -482,7 +316,7 @@ class Planner:
                 for p in self.catalog.get_partitions(table.database, table.name)
             ]
         if predicate is not None and candidates:
-            keep = self._evaluate(table, predicate, [v for v, _ in candidates])
+            keep = self.partitions.matching(table, predicate, [v for v, _ in candidates])
             candidates = [c for i, c in enumerate(candidates) if i in keep]
         return [self._partition_files(table, values, location) for values, location in candidates]
 
@@ -493,45 +327,20 @@ class Planner:
             raise SemanticError(f"table {table.qualified_name} has no LOCATION")
         if (table.input_format or "").lower() == SYMLINK_INPUT:
             self._reusable = False  # manifests name files that are checked one by one
-            return PartitionFiles(values, self._symlink_files(location))
+            return PartitionFiles(values, self._symlink_files(location), location=location)
         listing = self.storage.listing(location)
         if listing.version is None:
             self._reusable = False
         else:
             self.listings.append(ListingDependency(location, listing.version))
         files = derived(listing.version, "data_files", lambda: self._data_files(listing.files))
-        return PartitionFiles(values, files, listing.version)
+        return PartitionFiles(values, files, listing.version, location)
 
     def _data_files(self, found: list[FileInfo]) -> list[DataFile]:
         engine_path = self.storage.engine_path
         return [
             DataFile(f.uri, f.path or engine_path(f.uri), f.size, f.mtime, f.ctime) for f in found
         ]
-
-    def _evaluate(
-        self, table: Table, predicate: exp.Expression, values: list[list[str]]
-    ) -> set[int]:
-        """Indexes of the partitions whose values satisfy ``predicate``, decided by DuckDB
-        over a small typed table of partition values (exact, whatever the predicate)."""
-        keys = table.partition_keys
-        arrays = {"__idx": pa.array(range(len(values)), pa.int64())}
-        for i, k in enumerate(keys):
-            arrays[k.name.lower()] = pa.array([_value(v[i]) for v in values], pa.string())
-        name = self.ctx.register(pa.table(arrays), "parts")
-        typed = ", ".join(
-            f"TRY_CAST({quote_ident(k.name.lower())} AS {duckdb_type(k.type)}) "
-            f"AS {quote_ident(k.name.lower())}"
-            for k in keys
-        )
-        sql = (
-            f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) "
-            f"WHERE {self.translate(predicate, {})}"
-        )
-        try:
-            rows = self.ctx.con.sql(sql).fetchall()
-        except Exception:
-            return set(range(len(values)))
-        return {int(r[0]) for r in rows}
 
     # -- files ------------------------------------------------------------------------
     def list_data_files(self, table: Table, location: str | None) -> list[DataFile]:
@@ -566,15 +375,6 @@ class Planner:
                     )
                 out.extend(self._data_files(found))
         return out
-
-
-def _value(raw: str) -> str | None:
-    """A partition value as queries see it: Hive's default partition is NULL."""
-    return None if raw == HIVE_DEFAULT_PARTITION else raw
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def default_partition_location(table: Table, values: list[str]) -> str:

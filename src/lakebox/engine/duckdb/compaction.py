@@ -1,12 +1,13 @@
-"""Compacted copies: a transparent, automatically maintained Parquet copy of a partition's
-scan, for the two layouts where reading the files themselves is the slow part.
+"""Compacted copies: a scan strategy of the DuckDB engine. A transparent, automatically
+maintained Parquet copy of a partition's scan, for the two layouts where reading the files
+themselves is the slow part.
 
 - Many small files: DuckDB pays ~0.1 ms just to open a file, so 10,000 small files cost
   about a second whatever their format; one Parquet file of the same rows costs a few ms.
 - Row formats (JSON, CSV, delimited text, regex, Avro, Ion): parsing text dominates every
   query; the copy is columnar, so a projection or a filter reads only what it needs.
 
-The copy is the reader's own scan (``Planner.scan_sql`` for that partition: same columns,
+The copy is the reader's own scan (``scans.scan_sql`` for that partition: same columns,
 types, partition values and rows) written once with ``COPY ... TO`` into the lake cache,
 keyed by a fingerprint of the table definition and of every file's URI, size and
 modification time. Any added, replaced or deleted file changes the fingerprint, so the next
@@ -14,7 +15,7 @@ query rebuilds the copy (synchronously: the build is one scan of the files, whic
 would have paid anyway, plus a Parquet write) and older copies of that partition are
 deleted. The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least
 recently used copies go first. Data-scanned accounting is untouched: the planner counts the
-original files before any rewriter runs.
+original files, whatever strategy the engine picks.
 
 Controls: ``LAKEBOX_COMPACTION=off`` disables copies, ``=always`` copies every partition;
 the table property ``lakebox.compaction`` = ``'false'`` / ``'true'`` does the same per
@@ -30,20 +31,22 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
 
 import duckdb
-from sqlglot import exp
 
 from lakebox.catalog.model import Table
-from lakebox.catalog.store import CatalogStore
 from lakebox.errors import LakeboxError
 from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
-from lakebox.sql.plancache import PLAN_SETTINGS
-from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
+from lakebox.sql.plan import PartitionFiles
 from lakebox.storage.watch import derived
+
+#: the environment settings read here: they change compiled queries (plan cache key)
+SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPACTION_CACHE_MB")
+#: the reader's own scan of some partitions of a table (``scans.scan_sql``)
+ScanSql = Callable[[ReadContext, Table, list[PartitionFiles]], str]
 
 #: bump when the copy's layout or the fingerprint changes
 VERSION = "4"
@@ -117,9 +120,12 @@ def _table_setting(table: Table) -> str | None:
     return value.strip().lower() if value is not None else None
 
 
-def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFiles]) -> str | None:
-    """The planner's scan of ``table`` with worthwhile partitions read from compacted
-    copies (built first when missing or stale); None when no partition is read from one."""
+def compacted_scan(
+    ctx: ReadContext, table: Table, partitions: list[PartitionFiles], scan_sql: ScanSql
+) -> str | None:
+    """The scan of ``table`` with worthwhile partitions read from compacted copies (built
+    first when missing or stale); None when no partition is read from one. ``scan_sql``
+    is the reader's own scan, which a copy holds."""
     policy = Policy.from_env()
     if policy.mode == "off" or not partitions:
         return None
@@ -127,7 +133,6 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
     wanted = [policy.wants(table, reader, p) for p in partitions]
     if not any(wanted):
         return None
-    planner = _scan_planner(ctx)
     parts: list[str] = []
     budget = ctx.scan_budget
     used = False
@@ -142,7 +147,7 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
                 want = False
             # the reader's scan is planned only when it is needed: for JSON it reads a key
             # index entry per file, for Parquet it lists every path
-            original = planner.scan_sql(table, [part])
+            original = scan_sql(ctx, table, [part])
             if want:
                 copy = _build_copy(ctx, table, part, original, policy)
         used = used or copy is not None
@@ -152,18 +157,6 @@ def compacted_scan(ctx: ReadContext, table: Table, partitions: list[PartitionFil
     if len(parts) == 1:
         return parts[0]
     return "\nUNION ALL BY NAME\n".join(f"SELECT * FROM ({p})" for p in parts)
-
-
-def _scan_planner(ctx: ReadContext) -> Planner:
-    """A planner used only for ``scan_sql``, which needs nothing but the read context."""
-
-    def unused_translate(_tree: exp.Expression, _schema: dict[str, dict[str, str]]) -> str:
-        raise AssertionError("scan planner does not translate queries")
-
-    def unused_parse(_sql: str) -> exp.Expression:
-        raise AssertionError("scan planner does not parse queries")
-
-    return Planner(cast(CatalogStore, None), ctx.storage, ctx, unused_translate, unused_parse)
 
 
 def fingerprint(table: Table, part: PartitionFiles) -> str:
@@ -359,14 +352,3 @@ def clear(cache_dir: Path) -> None:
     import shutil
 
     shutil.rmtree(cache_dir / "compacted", ignore_errors=True)
-
-
-if compacted_scan not in SCAN_REWRITERS:
-    SCAN_REWRITERS.append(compacted_scan)
-for _setting in (
-    "LAKEBOX_COMPACTION",
-    "LAKEBOX_COMPACTION_MIN_FILES",
-    "LAKEBOX_COMPACTION_CACHE_MB",
-):
-    if _setting not in PLAN_SETTINGS:
-        PLAN_SETTINGS.append(_setting)

@@ -21,7 +21,7 @@ import pytest
 
 import lakebox
 from lakebox.config import LakeConfig
-from lakebox.engine import compaction
+from lakebox.engine.duckdb import compaction
 from lakebox.errors import DataError
 from lakebox.query.model import MIN_CUTOFF_BYTES
 from lakebox.session import Lake, Session

@@ -1,7 +1,8 @@
 """The embedded DuckDB engine.
 
-One in-memory database per lake; each query runs on its own cursor so its temporary scan
-views and registered Arrow objects stay private to it and vanish with it. In S3 mode the
+One in-memory database per lake; each statement runs on its own cursor
+(``DuckDBStatement``) so its temporary scan views and registered Arrow objects stay private
+to it and vanish with it. In S3 mode the
 lake's fsspec S3 filesystem is registered with DuckDB, so ``s3://`` paths work without the
 httpfs extension (which cannot be downloaded on every machine); httpfs is used when it is
 already installed.
@@ -16,11 +17,17 @@ from contextlib import contextmanager
 
 import duckdb
 
-from lakebox.sql.dialect import configure_connection
+from lakebox.engine.base import Engine, ExecutionWatch
+from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb.statement import DuckDBStatement
+from lakebox.engine.duckdb.translate import configure_connection
 from lakebox.storage import Storage
 
 
-class DuckDBEngine:
+class DuckDBEngine(Engine):
+    name = "duckdb"
+    plan_settings = compaction.SETTINGS
+
     def __init__(
         self, storage: Storage, threads: int | None = None, memory_limit: str | None = None
     ) -> None:
@@ -107,6 +114,9 @@ class DuckDBEngine:
                 if self._log_users == 0:
                     base.execute("CALL disable_logging()")
                     base.execute("CALL truncate_duckdb_logs()")
+
+    def statement(self, watch: ExecutionWatch | None = None) -> DuckDBStatement:
+        return DuckDBStatement(self.cursor(), self.storage, self.storage.config.cache_dir, watch)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A private connection (its temporary views and registrations are its own); it

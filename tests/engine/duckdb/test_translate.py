@@ -16,14 +16,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from lakebox.engine.duckdb.translate import configure_connection, joda_to_strftime, to_duckdb
 from lakebox.errors import SqlSyntaxError, UnsupportedError
-from lakebox.sql.dialect import (
-    configure_connection,
-    joda_to_strftime,
-    parse_query,
-    result_column_names,
-    to_duckdb,
-)
+from lakebox.sql.dialect import parse_query, result_column_names
 
 D = dt.date
 TS = dt.datetime
@@ -651,7 +646,7 @@ def _run(
     return table.column_names, [tuple(row.values()) for row in table.to_pylist()]
 
 
-SUPPORT_DOC = Path(__file__).resolve().parents[2] / "docs" / "sql-support.md"
+SUPPORT_DOC = Path(__file__).resolve().parents[3] / "docs" / "sql-support.md"
 
 
 def test_support_table_matches_golden_cases() -> None:

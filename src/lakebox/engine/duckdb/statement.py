@@ -1,0 +1,340 @@
+"""One statement on the DuckDB engine: a private cursor, what is registered on it, the
+compiled query and how a watcher follows it.
+
+Compiling a plan writes each scan as DuckDB SQL (``scans``) and the query tree with
+``translate.to_duckdb``, then joins them into one statement with the scans as leading
+CTEs. The translation of a plan with a ``key`` is kept (``_TRANSLATIONS``): a repeated
+statement skips sqlglot's generator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from lakebox.catalog.model import Table
+from lakebox.catalog.types import duckdb_type
+from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch
+from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb.scans import compile_scan
+from lakebox.engine.duckdb.translate import to_duckdb
+from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.formats.base import ReadContext, quote_ident, sql_string
+from lakebox.sql.plan import Plan, ScanStats, partition_value
+from lakebox.storage import Storage
+
+#: translated SQL of recent plans, by ``Plan.key`` (statement, database, catalog
+#: generation, scan columns, principal, policy version)
+_TRANSLATIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+_TRANSLATIONS_SIZE = 256
+_TRANSLATIONS_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DuckDBQuery(CompiledQuery):
+    """One DuckDB statement, and the Arrow objects it scans by name."""
+
+    sql: str
+    cache_files: tuple[str, ...] = ()
+    #: registered again on the cursor of every later run
+    objects: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def reusable(self) -> bool:
+        # a one-shot reader (a stream of batches) cannot be scanned again
+        return all(isinstance(obj, pa.Table) for _, obj in self.objects)
+
+
+class DuckDBStatement(EngineStatement):
+    """A private cursor of the lake's database; its registrations vanish with it."""
+
+    errors: ClassVar[tuple[type[BaseException], ...]] = (duckdb.Error,)
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        storage: Storage,
+        cache_dir: Path,
+        watch: ExecutionWatch | None = None,
+    ) -> None:
+        self.con = con
+        self.watch = watch
+        self.ctx = ReadContext(storage, con, cache_dir, meter=watch)
+        #: what ``consumed`` weighs the file-read log with (set once compiled)
+        self._planned_bytes = 0
+        self._con_id: int | None = None
+        self._columnar: frozenset[str] = frozenset()
+        self._sizes: dict[str, int] = {}
+        #: Parquet copies the scan reads: their size and the original bytes they hold
+        #: (None when unknown: a decoded Avro/Ion copy)
+        self._copies: dict[str, tuple[int, int | None]] = {}
+        if watch is not None:
+            if watch.measure:
+                con.execute("SET enable_profiling = 'no_output'")
+                con.execute("SET profiling_coverage = 'ALL'")
+            if watch.progress:
+                con.execute("SET enable_progress_bar = true")
+                con.execute("SET enable_progress_bar_print = false")
+            if watch.read_log is not None:
+                found = con.execute("SELECT current_connection_id()").fetchall()
+                self._con_id = int(found[0][0])
+            watch.attach(self)
+
+    # -- planning ---------------------------------------------------------------------
+    def matching(
+        self, table: Table, predicate: exp.Expression, values: list[list[str]]
+    ) -> set[int]:
+        """Decided by DuckDB over a small typed table of partition values (exact,
+        whatever the predicate)."""
+        keys = table.partition_keys
+        arrays = {"__idx": pa.array(range(len(values)), pa.int64())}
+        for i, k in enumerate(keys):
+            arrays[k.name.lower()] = pa.array([partition_value(v[i]) for v in values], pa.string())
+        name = self.ctx.register(pa.table(arrays), "parts")
+        typed = ", ".join(
+            f"TRY_CAST({quote_ident(k.name.lower())} AS {duckdb_type(k.type)}) "
+            f"AS {quote_ident(k.name.lower())}"
+            for k in keys
+        )
+        sql = (
+            f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) "
+            f"WHERE {to_duckdb(predicate, {})}"
+        )
+        try:
+            rows = self.con.sql(sql).fetchall()
+        except Exception:
+            return set(range(len(values)))
+        return {int(r[0]) for r in rows}
+
+    def compile(self, plan: Plan) -> DuckDBQuery:
+        views: list[tuple[str, str]] = []
+        for scan in plan.scans:
+            sql = compile_scan(self.ctx, scan, plan.stats)
+            if sql is not None:
+                views.append((scan.name, sql))
+        query = DuckDBQuery(
+            with_views(_translate(plan), views),
+            tuple(self.ctx.cache_files),
+            tuple(self.ctx.objects.items()),
+        )
+        self._planned(plan.stats, query.cache_files)
+        return query
+
+    def restore(self, query: CompiledQuery, stats: ScanStats) -> None:
+        assert isinstance(query, DuckDBQuery)
+        for name, obj in query.objects:
+            self.ctx.register_as(name, obj)
+        self._planned(stats, query.cache_files)
+
+    def _planned(self, stats: ScanStats, cache_files: tuple[str, ...]) -> None:
+        """The scan reads ``stats.bytes`` of lake files, some of them through the Parquet
+        copies among ``cache_files`` (compacted or decoded copies)."""
+        watch = self.watch
+        if watch is None:
+            return
+        self._planned_bytes = stats.bytes
+        self._columnar = frozenset(stats.columnar)
+        self._sizes = {f.engine_path: f.size for f in stats.data_files}
+        self._copies = {}
+        if watch.read_log is not None:  # only the file-read log needs the copies weighed
+            for path in cache_files:
+                if path.endswith(".parquet"):
+                    with contextlib.suppress(OSError):
+                        self._copies[path] = (
+                            os.path.getsize(path),
+                            compaction.source_bytes(path),
+                        )
+        watch.planned(stats)
+
+    # -- running ----------------------------------------------------------------------
+    def run(self, query: CompiledQuery) -> pa.Table:
+        with self._reading():
+            return _fetch(self.con, query.sql)
+
+    def _reading(self) -> AbstractContextManager[None]:
+        return self.watch.reading() if self.watch is not None else nullcontext()
+
+    def error(self, err: Exception, plan: Plan) -> LakeboxError:
+        if isinstance(err, duckdb.BinderException):
+            unresolved = plan.unresolved_column()
+            if unresolved:
+                return SemanticError(unresolved)
+        return _engine_error(err, plan.stats, self.ctx)
+
+    # -- writes -----------------------------------------------------------------------
+    def materialise(self, query: CompiledQuery, name: str) -> int:
+        with self._reading():
+            self.con.execute(f"CREATE TEMP TABLE {quote_ident(name)} AS {query.sql}")
+        if self.watch is not None:
+            self.watch.check_stop()
+        return int(self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0])
+
+    def export(self, source: str, path: str, file_format: str, options: Mapping[str, str]) -> None:
+        opts = "".join(f", {key} {value}" for key, value in options.items())
+        self.con.execute(f"COPY {source} TO {sql_string(path)} (FORMAT {file_format}{opts})")
+
+    # -- watched ----------------------------------------------------------------------
+    def interrupt(self) -> None:
+        self.con.interrupt()
+
+    def progress(self) -> float:
+        return float(self.con.query_progress())
+
+    def bytes_read(self) -> int:
+        return _bytes_read(self.con)
+
+    def consumed(self) -> int:
+        """Bytes of the plan's files the engine has consumed so far, from DuckDB's file-read
+        log for this connection: a columnar file by the bytes read from it (column chunks
+        as row groups are read), any other file by its size once the engine closed it
+        (read through; a row-format reader reads a whole buffer ahead, so an open file's
+        reads say little about how far it got). A Parquet copy (compacted or decoded) counts
+        the share of it read as that share of the original files it holds: an
+        approximation (the copy's rows are the files' rows in order, so equal shares of
+        either hold about the same rows), as fine as the copy's row groups, which DuckDB
+        reads whole (``compaction.COPY_ROW_GROUP_ROWS`` rows, about a tenth of the smallest
+        cutoff)."""
+        log = self.watch.read_log if self.watch is not None else None
+        if not isinstance(log, duckdb.DuckDBPyConnection) or self._con_id is None:
+            return 0
+        if not (self._sizes or self._copies):
+            return 0
+        try:
+            rows = log.execute(
+                "SELECT message::JSON->>'path', bool_or(message::JSON->>'op' = 'CLOSE'),"
+                " sum(TRY_CAST(message::JSON->>'bytes' AS BIGINT))"
+                " FROM duckdb_logs WHERE type = 'FileSystem' AND connection_id = ? GROUP BY ALL",
+                [self._con_id],
+            ).fetchall()
+        except duckdb.Error:
+            return 0
+        total = unknown_read = 0
+        for path, closed, nbytes in rows:
+            if path in self._columnar:
+                total += int(nbytes or 0)
+            elif path in self._copies:
+                size, source = self._copies[path]
+                if source is None:
+                    unknown_read += int(nbytes or 0)
+                else:
+                    # the share of the copy read, as that share of the files it holds
+                    total += int(min(int(nbytes or 0) / max(size, 1), 1.0) * source)
+            elif closed and path in self._sizes:
+                total += self._sizes[path]
+        if unknown_read:
+            # copies of unknown origin together stand for the planned bytes no other copy
+            # accounts for
+            known = sum(src for _, src in self._copies.values() if src is not None)
+            unknown = sum(size for size, src in self._copies.values() if src is None)
+            share = min(unknown_read / max(unknown, 1), 1.0)
+            total += int(share * max(self._planned_bytes - known, 0))
+        return min(total, self._planned_bytes)
+
+    # -- life -------------------------------------------------------------------------
+    def close(self) -> None:
+        try:
+            if self.watch is not None:
+                self.watch.detach()
+            self.ctx.release()
+        finally:
+            self.con.close()
+
+
+def _translate(plan: Plan) -> str:
+    key = plan.key
+    if key is not None:
+        with _TRANSLATIONS_LOCK:
+            sql = _TRANSLATIONS.get(key)
+            if sql is not None:
+                _TRANSLATIONS.move_to_end(key)
+                return sql
+    sql = to_duckdb(plan.tree, plan.schema)
+    if key is not None:
+        with _TRANSLATIONS_LOCK:
+            _TRANSLATIONS[key] = sql
+            while len(_TRANSLATIONS) > _TRANSLATIONS_SIZE:
+                _TRANSLATIONS.popitem(last=False)
+    return sql
+
+
+_WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
+
+
+def with_views(sql: str, views: list[tuple[str, str]]) -> str:
+    """The planned query with its scan views as leading CTEs: one statement, bound once
+    (temporary views cost an extra bind of every scan, ~1 ms a query)."""
+    if not views:
+        return sql
+    ctes = ", ".join(f"{name} AS NOT MATERIALIZED ({body})" for name, body in views)
+    found = _WITH.match(sql)
+    if found:
+        return f"WITH {found.group(1) or ''}{ctes}, {sql[found.end() :]}"
+    return f"WITH {ctes} {sql}"
+
+
+def _bytes_read(con: duckdb.DuckDBPyConnection) -> int:
+    try:
+        info = json.loads(con.get_profiling_information(format="json"))
+    except (duckdb.Error, ValueError):
+        return 0
+    return int(info.get("io", {}).get("total_bytes_read", 0) or 0)
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """Run planned SQL. DuckDB widens integer sums to HUGEINT; Trino keeps BIGINT (and
+    fails on overflow), so such columns are narrowed back."""
+    rel = con.sql(sql)
+    wide = [
+        c for c, t in zip(rel.columns, rel.types, strict=True) if str(t) in ("HUGEINT", "UHUGEINT")
+    ]
+    if wide:
+        casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
+        rel = rel.project(f"* REPLACE ({casts})")
+    return rel.to_arrow_table()
+
+
+def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
+    from lakebox.formats.text import data_error_from_duckdb
+
+    named = data_error_from_duckdb(err, ctx, stats.data_files)
+    if named is not None:
+        return named
+    from lakebox.engine.duckdb.messages import engine_message
+
+    text = str(err)
+    lowered = text.lower()
+    message = engine_message(text)
+    for uri in stats.file_uris:
+        tail = uri.rsplit("/", 1)[-1]
+        if tail and tail in text:
+            line = re.search(r"line[: ]+(\d+)", text, re.I)
+            # the file is named by its lake URI: drop the engine's local path to it
+            local = re.compile(r":?\s*\S*" + re.escape(tail) + r"\S*")
+            return DataError(
+                f"cannot read data: {local.sub('', message).strip() or message}",
+                uri,
+                int(line.group(1)) if line else None,
+            )
+    if message.startswith(("DIVISION_BY_ZERO:", "FUNCTION_NOT_FOUND:")):
+        return SemanticError(message)
+    stream_or_parquet = "registered as '__lakebox_" in text or "parquet metadata" in lowered
+    if stream_or_parquet and len(stats.file_uris) == 1:
+        # a reader's Arrow stream (ORC, Avro, Ion) or DuckDB's Parquet reader failed on the
+        # scan's only file without naming it
+        return DataError(f"cannot read data: {message.splitlines()[0]}", stats.file_uris[0])
+    if "conversion error" in lowered or "invalid input" in lowered:
+        return DataError(message)
+    return SemanticError(message)

@@ -1,0 +1,260 @@
+"""The engine contract: the same cases for every engine (the ``engine`` fixture,
+``tests/engine/conftest.py``). A plan made by the planner is compiled and run through the
+``Engine`` interface only: scans of each format family over real files, partition
+pruning, inline scans, result types, cancellation, progress and bytes read, errors and the
+write entry points."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import threading
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.orc as orc
+import pyarrow.parquet as pq
+import pytest
+
+from lakebox.config import LakeConfig
+from lakebox.engine.base import Engine, EngineStatement, ExecutionWatch
+from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.lakehouse import Lakehouse
+from lakebox.query.session import ExecutionControl, QueryStoppedError
+from lakebox.sql.dialect import parse_query
+from lakebox.sql.plan import Plan, ScanStats
+from lakebox.sql.planner import Planner
+
+
+@pytest.fixture
+def lake(lake_home: Path) -> Lakehouse:
+    return Lakehouse(LakeConfig.from_env(home=lake_home))
+
+
+def _write(lake: Lakehouse, uri: str, data: bytes) -> None:
+    lake.storage.write_bytes(uri, data)
+
+
+def _parquet(rows: dict[str, list[object]]) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(pa.table(rows), buf)
+    return buf.getvalue()
+
+
+def _orc(rows: dict[str, list[object]]) -> bytes:
+    buf = io.BytesIO()
+    orc.write_table(pa.table(rows), buf)
+    return buf.getvalue()
+
+
+def _plan(lake: Lakehouse, statement: EngineStatement, sql: str) -> Plan:
+    planner = Planner(lake.catalog, lake.storage, statement, parse_query)
+    return planner.plan(parse_query(sql), "default", sql)
+
+
+def run(engine: Engine, lake: Lakehouse, sql: str, watch: ExecutionWatch | None = None) -> pa.Table:
+    """Plan, compile and run ``sql`` through the engine interface, as a session does."""
+    with engine.statement(watch) as statement:
+        plan = _plan(lake, statement, sql)
+        query = statement.compile(plan)
+        try:
+            return statement.run(query)
+        except statement.errors as err:
+            if watch is not None and watch.stop_reason:
+                raise watch.stop_error() from err
+            assert isinstance(err, Exception)
+            raise statement.error(err, plan) from err
+
+
+ROWS: dict[str, list[object]] = {"id": [1, 2, 3], "v": ["x", "y", "z"]}
+TEXT = b"1,x\n2,y\n3,z\n"
+JSON_LINES = b"".join(
+    json.dumps({"id": i, "v": v}).encode() + b"\n"
+    for i, v in zip(ROWS["id"], ROWS["v"], strict=True)
+)
+
+#: (family, file name, bytes, the table's storage clause)
+FORMATS: list[tuple[str, str, bytes, str]] = [
+    ("parquet", "part-0.parquet", _parquet(ROWS), "STORED AS PARQUET"),
+    ("orc", "part-0.orc", _orc(ROWS), "STORED AS ORC"),
+    ("delimited", "part-0.csv", TEXT, "ROW FORMAT DELIMITED FIELDS TERMINATED BY ','"),
+    ("delimited-gzip", "part-0.csv.gz", gzip.compress(TEXT), "ROW FORMAT DELIMITED FIELDS TERMINATED BY ','"),
+    (
+        "opencsv",
+        "part-0.csv",
+        b'"1","x"\n"2","y"\n"3","z"\n',
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'",
+    ),
+    ("json", "part-0.json", JSON_LINES, "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("family", "name", "data", "clause"), FORMATS, ids=[f[0] for f in FORMATS])
+def test_scans_each_format_family(
+    engine: Engine, lake: Lakehouse, family: str, name: str, data: bytes, clause: str
+) -> None:
+    _write(lake, f"s3://lake/{family}/{name}", data)
+    lake.session().sql(
+        f"CREATE EXTERNAL TABLE t (id int, v string) {clause} LOCATION 's3://lake/{family}/'"
+    )
+    table = run(engine, lake, "SELECT id, v FROM t ORDER BY id")
+    assert table.to_pydict() == {"id": [1, 2, 3], "v": ["x", "y", "z"]}
+
+
+@pytest.fixture
+def partitioned(lake: Lakehouse) -> Lakehouse:
+    """Two readable daily partitions and a third whose file is corrupt: a query that
+    prunes it away proves the engine never opened it."""
+    for day in ("01", "02"):
+        _write(
+            lake,
+            f"s3://lake/events/dt=2024-01-{day}/part-0.parquet",
+            _parquet({"id": [int(day) * 10, int(day) * 10 + 1]}),
+        )
+    _write(lake, "s3://lake/events/dt=2024-01-03/part-0.parquet", b"not parquet at all")
+    s = lake.session()
+    s.sql(
+        "CREATE EXTERNAL TABLE events (id bigint) PARTITIONED BY (dt string) "
+        "STORED AS PARQUET LOCATION 's3://lake/events/'"
+    )
+    s.sql("MSCK REPAIR TABLE events")
+    return lake
+
+
+def test_partition_pruning(engine: Engine, partitioned: Lakehouse) -> None:
+    sql = "SELECT dt, id FROM events WHERE dt <= '2024-01-02' ORDER BY id"
+    with engine.statement() as statement:
+        plan = _plan(partitioned, statement, sql)
+        [scan] = plan.scans
+        assert [p.values for p in scan.partitions] == [["2024-01-01"], ["2024-01-02"]]
+        assert scan.predicate is not None and plan.stats.partitions == 2
+        assert all(p.location and p.location.startswith("s3://lake/") for p in scan.partitions)
+        table = statement.run(statement.compile(plan))
+    assert table.to_pydict() == {
+        "dt": ["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-02"],
+        "id": [10, 11, 20, 21],
+    }
+
+
+def test_partition_filter_decides_typed_values(engine: Engine, partitioned: Lakehouse) -> None:
+    table = partitioned.catalog.get_table("default", "events")
+    predicate = parse_query("SELECT 1 WHERE dt > '2024-01-01' OR dt IS NULL").args["where"].this
+    values = [["2024-01-01"], ["2024-01-02"], ["__HIVE_DEFAULT_PARTITION__"]]
+    with engine.statement() as statement:
+        assert statement.matching(table, predicate, values) == {1, 2}
+
+
+def test_inline_scans(engine: Engine, partitioned: Lakehouse) -> None:
+    sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'default'"
+    with engine.statement() as statement:
+        plan = _plan(partitioned, statement, sql)
+        assert [s.kind for s in plan.scans] == ["inline"]
+        table = statement.run(statement.compile(plan))
+    assert table.column("table_name").to_pylist() == ["events"]
+
+
+def test_result_types(engine: Engine, partitioned: Lakehouse) -> None:
+    table = run(
+        engine,
+        partitioned,
+        "SELECT sum(id) AS s, count(*) AS c, CAST(1.5 AS decimal(10, 2)) AS d, "
+        "DATE '2024-01-02' AS day, 'x' AS t, 1.5e0 AS f "
+        "FROM events WHERE dt = '2024-01-01'",
+    )
+    assert table.schema.types == [
+        pa.int64(),
+        pa.int64(),
+        pa.decimal128(10, 2),
+        pa.date32(),
+        pa.string(),
+        pa.float64(),
+    ]
+    assert table.column("s").to_pylist() == [21]
+
+
+SLOW = (
+    "SELECT count(*) FROM UNNEST(sequence(1, 3000)) AS a(x) "
+    "CROSS JOIN UNNEST(sequence(1, 3000)) AS b(y) CROSS JOIN UNNEST(sequence(1, 3000)) AS c(z) "
+    "WHERE x + y + z < 0"
+)
+
+
+def test_cancellation_stops_a_running_query(engine: Engine, lake: Lakehouse) -> None:
+    control = ExecutionControl()
+    done = threading.Event()
+
+    def cancel() -> None:
+        time.sleep(0.3)
+        control.stop("Query was cancelled")
+        while not done.wait(0.05):
+            control.interrupt_again()
+
+    canceller = threading.Thread(target=cancel)
+    canceller.start()
+    started = time.perf_counter()
+    try:
+        with pytest.raises(QueryStoppedError, match="cancelled"):
+            run(engine, lake, SLOW, control)
+    finally:
+        done.set()
+        canceller.join()
+    assert time.perf_counter() - started < 60
+
+
+def test_progress_and_bytes_read_are_reported(engine: Engine, partitioned: Lakehouse) -> None:
+    seen: list[float | None] = []
+
+    class Watch(ExecutionControl):
+        def planned(self, stats: ScanStats) -> None:
+            super().planned(stats)
+            seen.append(self.check_progress())
+
+    watch = Watch(measure=True, progress=True)
+    table = run(engine, partitioned, "SELECT id FROM events WHERE dt = '2024-01-02'", watch)
+    assert table.num_rows == 2
+    assert seen and seen[0] is not None  # attached while compiling: progress is asked
+    assert watch.planned_bytes > 0
+    assert watch.bytes_read > 0  # measured by the engine
+    assert watch.scanned() >= watch.bytes_read
+
+
+@pytest.mark.parametrize(
+    ("sql", "error"),
+    [
+        ("SELECT nope FROM events WHERE dt = '2024-01-01'", SemanticError),
+        ("SELECT 1 / 0", SemanticError),
+        ("SELECT id FROM events WHERE dt = '2024-01-03'", DataError),
+        ("SELECT CAST('x' AS integer)", DataError),
+    ],
+)
+def test_errors_are_lakebox_errors(
+    engine: Engine, partitioned: Lakehouse, sql: str, error: type[LakeboxError]
+) -> None:
+    with pytest.raises(error):
+        run(engine, partitioned, sql)
+
+
+def test_write_entry_points(engine: Engine, partitioned: Lakehouse, tmp_path: Path) -> None:
+    target = tmp_path / "out.parquet"
+    with engine.statement() as statement:
+        query = statement.compile(
+            _plan(partitioned, statement, "SELECT id FROM events WHERE dt = '2024-01-01'")
+        )
+        assert statement.materialise(query, "__staged") == 2
+        statement.export("__staged", str(target), "parquet", {})
+    assert pq.read_table(target).column("id").to_pylist() == [10, 11]
+
+
+def test_a_compiled_query_runs_again_on_another_statement(
+    engine: Engine, partitioned: Lakehouse
+) -> None:
+    sql = "SELECT count(*) AS n FROM events WHERE dt = '2024-01-01'"
+    with engine.statement() as first:
+        plan = _plan(partitioned, first, sql)
+        query = first.compile(plan)
+        assert query.reusable
+    with engine.statement() as second:
+        second.restore(query, plan.stats)
+        assert second.run(query).to_pydict() == {"n": [2]}
