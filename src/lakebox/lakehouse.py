@@ -61,8 +61,6 @@ class Lakehouse:
         self.visibility = visibility
         self.storage = Storage(config)
         self.engine = DuckDBEngine(self.storage)
-        #: what each principal may see of the catalog (everything, until governance)
-        self.visibility: Visibility = OPEN
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
         self._catalog = catalog
