@@ -30,7 +30,7 @@ from lakebox.sql.planner import Planner
 
 @pytest.fixture
 def lake(lake_home: Path) -> Lakehouse:
-    return Lakehouse(LakeConfig.from_env(home=lake_home))
+    return Lakehouse.open(LakeConfig.from_env(home=lake_home))
 
 
 def _write(lake: Lakehouse, uri: str, data: bytes) -> None:

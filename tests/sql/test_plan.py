@@ -50,7 +50,7 @@ def _parquet(rows: dict[str, list[object]]) -> bytes:
 
 @pytest.fixture
 def lake(lake_home: Path) -> Lakehouse:
-    lake = Lakehouse(LakeConfig.from_env(home=lake_home))
+    lake = Lakehouse.open(LakeConfig.from_env(home=lake_home))
     for day in ("01", "02"):
         lake.storage.write_bytes(
             f"s3://lake/events/dt=2024-01-{day}/part-0.parquet", _parquet({"id": [1, 2]})
