@@ -22,7 +22,7 @@ from sqlglot import exp
 
 import lakebox.engine.compaction  # noqa: F401  (registers the compacted-copy scan rewriter)
 from lakebox.catalog.model import Column
-from lakebox.catalog.types import athena_type_from_arrow
+from lakebox.catalog.types import athena_type_from_arrow, hive_type_from_athena
 from lakebox.engine import compaction
 from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
 from lakebox.formats.base import ReadContext, quote_ident
@@ -599,7 +599,7 @@ class Session:
         finally:
             self.database = saved
         return [
-            Column(name, _hive_from_athena(t))
+            Column(name, hive_type_from_athena(t))
             for name, t in zip(result.columns, result.types, strict=True)
         ]
 
@@ -659,21 +659,3 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
     if "conversion error" in lowered or "invalid input" in lowered:
         return DataError(message)
     return SemanticError(message)
-
-
-def _hive_from_athena(name: str) -> str:
-    simple = {
-        "varchar": "string",
-        "integer": "int",
-        "real": "float",
-        "varbinary": "binary",
-        "timestamp with time zone": "timestamp",
-        "unknown": "string",
-    }
-    if name in simple:
-        return simple[name]
-    if name.startswith("array(") and name.endswith(")"):
-        return f"array<{_hive_from_athena(name[6:-1])}>"
-    if name.startswith(("map(", "row(")):
-        return "string"  # nested view column types are informational only
-    return name
