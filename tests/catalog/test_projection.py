@@ -11,14 +11,14 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlglot
 
+from lakebox.catalog.constraints import ColumnConstraint
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.projection import (
-    JavaDateFormat,
     ProjectedPartition,
     ProjectionConfig,
 )
 from lakebox.errors import InvalidRequestError
-from lakebox.sql.constraints import ColumnConstraint, extract_constraints
+from lakebox.sql.constraints import extract_constraints
 
 NOW = datetime(2026, 11, 22, 6, 42, 17)
 
@@ -738,54 +738,6 @@ def test_an_empty_column_means_no_partitions_even_when_others_are_huge() -> None
     }
     cfg = config([("a", "bigint"), ("b", "string")], props)
     assert list(cfg.enumerate(constraints_for(cfg, "b = 'z'"), NOW, limit=10)) == []
-
-
-# --------------------------------------------------------------------------- java formats
-
-
-@pytest.mark.parametrize(
-    ("pattern", "instant", "text", "strftime", "ordered"),
-    [
-        ("yyyy/MM/dd", datetime(2024, 1, 2), "2024/01/02", "%Y/%m/%d", True),
-        ("yyyy-MM-dd-HH", datetime(2024, 1, 2, 5), "2024-01-02-05", "%Y-%m-%d-%H", True),
-        ("yyyyMMdd", datetime(2024, 1, 2), "20240102", "%Y%m%d", True),
-        (
-            "yyyy-MM-dd'T'HH:mm:ss",
-            datetime(2024, 1, 2, 3, 4, 5),
-            "2024-01-02T03:04:05",
-            "%Y-%m-%dT%H:%M:%S",
-            True,
-        ),
-        ("yy-M-d", datetime(2024, 1, 2), "24-1-2", None, False),
-        ("dd-MM-yyyy", datetime(2024, 1, 2), "02-01-2024", "%d-%m-%Y", False),
-        ("yyyy-MMMM", datetime(2024, 9, 1), "2024-September", None, False),
-        ("HH 'o''clock' yyyy", datetime(2024, 1, 1, 7), "07 o'clock 2024", "%H o'clock %Y", False),
-        ("uuuu/MM", datetime(2024, 3, 1), "2024/03", "%Y/%m", True),
-        (
-            "yyyy-MM-dd HH:mm:ss.SSS",
-            datetime(2024, 1, 2, 3, 4, 5, 678000),
-            "2024-01-02 03:04:05.678",
-            None,
-            True,
-        ),
-        ("'100%' yyyy", datetime(2024, 1, 1), "100% 2024", "100%% %Y", True),
-    ],
-)
-def test_java_date_format_renders_parses_and_converts(
-    pattern: str, instant: datetime, text: str, strftime: str | None, ordered: bool
-) -> None:
-    fmt = JavaDateFormat(pattern)
-    assert fmt.format(instant) == text
-    assert fmt.parse(text) == instant
-    assert fmt.strftime == strftime
-    if strftime is not None:
-        assert instant.strftime(strftime) == text
-    assert fmt.order_preserving is ordered
-
-
-@pytest.mark.parametrize("text", ["2024/1/02", "2024/01/32", "2024/01/02 ", "24/01/02", "x"])
-def test_java_date_format_parse_is_strict(text: str) -> None:
-    assert JavaDateFormat("yyyy/MM/dd").parse(text) is None
 
 
 def test_last_seven_days_query_reads_eight_days_of_a_multi_year_projection() -> None:

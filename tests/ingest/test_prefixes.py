@@ -55,3 +55,19 @@ def test_invalid_prefixes(
 ) -> None:
     with pytest.raises(InvalidArgumentError, match=message):
         validate_prefixes(prefix, error_prefix, dynamic)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("yyyy 'open", 'unterminated quote in date pattern "yyyy \'open"'),
+        ("yyyy/VV", "pattern letter 'V' in 'yyyy/VV' is not supported in a prefix"),
+        ("bb", "pattern letter 'b' in 'bb' is not supported in a prefix"),
+    ],
+)
+def test_timestamp_patterns_firehose_cannot_format_are_invalid_arguments(
+    pattern: str, message: str
+) -> None:
+    with pytest.raises(InvalidArgumentError) as caught:
+        parse_prefix(f"a/!{{timestamp:{pattern}}}/")
+    assert str(caught.value) == message

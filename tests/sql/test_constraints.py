@@ -9,13 +9,13 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from lakebox.sql.constraints import (
+from lakebox.catalog.constraints import (
     HIVE_NULL_PARTITION,
     Bound,
     ColumnConstraint,
-    extract_constraints,
     partition_matches,
 )
+from lakebox.sql.constraints import extract_constraints
 
 COLUMNS = {
     "year": "int",

@@ -5,7 +5,7 @@ A table with ``projection.enabled`` = ``true`` declares, per partition column,
 properties of that type; ``storage.location.template`` (with ``${col}`` for every partition
 column) says where a partition's files live, otherwise ``<location>/col=value/...``.
 
-Enumeration is driven by the query's partition constraints (``lakebox.sql.constraints``):
+Enumeration is driven by the query's partition constraints (``lakebox.catalog.constraints``):
 equality values are looked up directly and ranges are narrowed by binary search wherever the
 column's values sort in the same order as its comparisons, so one day of a three-year hourly
 range costs 24 candidates, not 26,000. Constraints outside the projected range simply yield
@@ -32,18 +32,18 @@ from datetime import UTC, datetime, timedelta
 from itertools import product
 from typing import overload
 
-from lakebox.catalog.model import Column, Table, partition_path
-from lakebox.errors import InvalidRequestError
-from lakebox.sql.constraints import (
+from lakebox.catalog.constraints import (
     DATETIME,
     NUMBER,
     STRING,
     ColumnConstraint,
-    add_months,
     canonical,
     convert,
     type_kind,
 )
+from lakebox.catalog.model import Column, Table, partition_path
+from lakebox.errors import InvalidRequestError
+from lakebox.javatime import JavaDateFormat, add_months
 
 #: Most candidate partitions one query may enumerate. Athena's documented limit for
 #: projected partitions per query is 1,000,000; lakebox uses the same bound so a query that
@@ -60,215 +60,6 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 class ProjectedPartition:
     values: list[str]
     location: str
-
-
-# --------------------------------------------------------------------------- date formats
-
-_FIELD_ORDER = "yMdHmsS"
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_UNSUPPORTED_JAVA = "[]{}#"
-
-
-@dataclass(frozen=True)
-class _Token:
-    letter: str  # "" for literal text
-    count: int
-    text: str = ""
-
-
-class JavaDateFormat:
-    """A Java ``DateTimeFormatter`` pattern restricted to what partition paths use.
-
-    Supported letters: ``y``/``u`` (year), ``M`` (month, ``MMM``/``MMMM`` as English names),
-    ``d``, ``H``, ``m``, ``s``, ``S`` (fraction) and quoted literals (``'T'``, ``''``).
-    Rendering and parsing are done here rather than through ``strftime``/``strptime``
-    because those cannot express Java's unpadded single letters, depend on the C locale for
-    month names, and parse leniently (``2024/1/2`` for ``yyyy/MM/dd``); ``strftime`` gives
-    the equivalent ``strftime`` pattern where one exists, for callers that want it.
-    """
-
-    def __init__(self, pattern: str) -> None:
-        self.pattern = pattern
-        self.tokens = _tokenize(pattern)
-        fields = [t for t in self.tokens if t.letter]
-        if not fields:
-            raise ValueError("the pattern has no date or time field")
-        self._regex = re.compile("".join(_token_regex(t) for t in self.tokens))
-
-    @property
-    def precision(self) -> str:
-        """The finest field: one of ``y M d H m s S``."""
-        letters = {t.letter for t in self.tokens if t.letter}
-        return max(letters, key=_FIELD_ORDER.index)
-
-    @property
-    def order_preserving(self) -> bool:
-        """True when rendered strings sort like the instants they render (for years 1000-9999)."""
-        fields = [t for t in self.tokens if t.letter]
-        letters = "".join(t.letter for t in fields)
-        if not _FIELD_ORDER.startswith(letters):
-            return False
-        return all(
-            (t.letter == "y" and t.count == 4)
-            or (t.letter in "MdHms" and t.count == 2)
-            or t.letter == "S"
-            for t in fields
-        )
-
-    @property
-    def strftime(self) -> str | None:
-        """The same format as a ``strftime`` pattern, or None when it has no equivalent."""
-        codes = {
-            ("y", 4): "%Y",
-            ("y", 2): "%y",
-            ("M", 2): "%m",
-            ("d", 2): "%d",
-            ("H", 2): "%H",
-            ("m", 2): "%M",
-            ("s", 2): "%S",
-            ("S", 6): "%f",
-        }
-        parts = []
-        for token in self.tokens:
-            if not token.letter:
-                parts.append(token.text.replace("%", "%%"))
-                continue
-            code = codes.get((token.letter, token.count))
-            if code is None:
-                return None
-            parts.append(code)
-        return "".join(parts)
-
-    def format(self, value: datetime) -> str:
-        return "".join(_render_token(t, value) for t in self.tokens)
-
-    def parse(self, text: str) -> datetime | None:
-        """The instant ``text`` renders, or None unless ``text`` is exactly its rendering."""
-        match = self._regex.fullmatch(text)
-        if match is None:
-            return None
-        parts = {"y": 1970, "M": 1, "d": 1, "H": 0, "m": 0, "s": 0, "S": 0}
-        groups = iter(match.groups())
-        for token in self.tokens:
-            if not token.letter:
-                continue
-            raw = next(groups)
-            if token.letter == "M" and token.count >= 3:
-                names = [n if token.count > 3 else n[:3] for n in _MONTHS]
-                parts["M"] = names.index(raw) + 1
-            elif token.letter == "S":
-                parts["S"] = int((raw + "000000")[:6])
-            elif token.letter == "y" and token.count == 2:
-                parts["y"] = 2000 + int(raw)
-            else:
-                parts[token.letter] = int(raw)
-        try:
-            value = datetime(
-                parts["y"], parts["M"], parts["d"], parts["H"], parts["m"], parts["s"], parts["S"]
-            )
-        except ValueError:
-            return None
-        return value if self.format(value) == text else None
-
-    def truncate(self, value: datetime) -> datetime:
-        """``value`` cut to the precision of the format (how Athena aligns range bounds)."""
-        parsed = self.parse(self.format(value))
-        if parsed is None:  # pragma: no cover - parse(format(x)) always round-trips
-            raise ValueError(f"cannot round-trip {value} through {self.pattern!r}")
-        return parsed
-
-
-def _tokenize(pattern: str) -> list[_Token]:
-    tokens: list[_Token] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if char == "'":
-            end = i + 1
-            text = []
-            while True:
-                if end >= len(pattern):
-                    raise ValueError("unterminated quoted text")
-                if pattern[end] == "'":
-                    if end + 1 < len(pattern) and pattern[end + 1] == "'":
-                        text.append("'")
-                        end += 2
-                        continue
-                    break
-                text.append(pattern[end])
-                end += 1
-            tokens.append(_Token("", 0, "".join(text) if end > i + 1 else "'"))
-            i = end + 1
-        elif char.isascii() and char.isalpha():
-            end = i
-            while end < len(pattern) and pattern[end] == char:
-                end += 1
-            letter = "y" if char == "u" else char
-            count = end - i
-            if letter not in _FIELD_ORDER:
-                raise ValueError(f"pattern letter {char!r} is not supported")
-            if (letter in "dHms" and count > 2) or (letter == "M" and count > 4):
-                raise ValueError(f"too many pattern letters {char * count!r}")
-            tokens.append(_Token(letter, count))
-            i = end
-        elif char in _UNSUPPORTED_JAVA:
-            raise ValueError(f"{char!r} (optional sections / reserved) is not supported")
-        else:
-            tokens.append(_Token("", 0, char))
-            i += 1
-    merged: list[_Token] = []
-    for token in tokens:
-        if not token.letter and merged and not merged[-1].letter:
-            merged[-1] = _Token("", 0, merged[-1].text + token.text)
-        else:
-            merged.append(token)
-    return merged
-
-
-def _token_regex(token: _Token) -> str:
-    if not token.letter:
-        return re.escape(token.text)
-    if token.letter == "M" and token.count >= 3:
-        names = [n if token.count > 3 else n[:3] for n in _MONTHS]
-        return "(" + "|".join(names) + ")"
-    if token.letter == "S":
-        return rf"(\d{{{token.count}}})"
-    if token.letter == "y":
-        return r"(\d{2})" if token.count == 2 else rf"(\d{{{max(token.count, 1)},9}})"
-    return r"(\d{2})" if token.count == 2 else r"(\d{1,2})"
-
-
-def _render_token(token: _Token, value: datetime) -> str:
-    if not token.letter:
-        return token.text
-    if token.letter == "y":
-        return f"{value.year % 100:02d}" if token.count == 2 else f"{value.year:0{token.count}d}"
-    if token.letter == "M" and token.count >= 3:
-        name = _MONTHS[value.month - 1]
-        return name if token.count > 3 else name[:3]
-    if token.letter == "S":
-        return f"{value.microsecond:06d}".ljust(token.count, "0")[: token.count]
-    number = {
-        "M": value.month,
-        "d": value.day,
-        "H": value.hour,
-        "m": value.minute,
-        "s": value.second,
-    }[token.letter]
-    return f"{number:0{token.count}d}"
 
 
 # --------------------------------------------------------------------------- date arithmetic

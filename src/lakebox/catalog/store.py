@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import sqlite3
-import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -111,6 +109,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta VALUES ('generation', 0);
 """
 
+#: The schema steps of catalog.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+
 
 def _check_columns(table: Table, existing: set[str]) -> None:
     """Glue's rule for the columns a call adds; names the table had before are kept as
@@ -132,45 +133,17 @@ class SQLiteCatalogStore(CatalogStore):
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        metadb.ensure_schema(self._con(), _SCHEMA, metadb.schema_version("catalog.sqlite"))
+        self._db = metadb.SQLiteStore(path, MIGRATIONS, synchronous="NORMAL")
 
     def _con(self) -> sqlite3.Connection:
-        """This thread's connection; a process forked from the owner opens its own (SQLite
-        connections must not cross a fork)."""
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is not None and getattr(self._local, "pid", None) != os.getpid():
-            con = None
-        if con is None:
-            con = metadb.connect(
-                self.path, timeout=60, isolation_level=None, check_same_thread=False
-            )
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA synchronous=NORMAL")
-            con.execute("PRAGMA busy_timeout=60000")
-            self._local.con = con
-            self._local.pid = os.getpid()
-        return con
+        """This thread's connection."""
+        return self._db.connection()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        con = self._con()
-        for attempt in range(200):
-            try:
-                con.execute("BEGIN IMMEDIATE")
-                break
-            except sqlite3.OperationalError as err:  # pragma: no cover - timing dependent
-                if "locked" not in str(err) or attempt == 199:
-                    raise
-                time.sleep(0.05)
-        try:
+        with self._db.transaction() as con:
             yield con
             con.execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
     def _read(self) -> sqlite3.Connection:
         return self._con()

@@ -1,4 +1,5 @@
-"""Hive / Glue type strings and their DuckDB, Arrow and Athena counterparts.
+"""Hive / Glue type strings and their DuckDB, Arrow and Athena counterparts: the one place
+that maps between type systems.
 
 Types are parsed with sqlglot's Hive dialect. A bare ``decimal`` has Hive's scale 0 but is
 widened to precision 38 on purpose: Athena users declare DynamoDB-export ids as plain
@@ -204,7 +205,11 @@ def athena_type_name(text: str) -> str:
 
 
 def athena_type_from_arrow(t: object) -> str:
-    """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type)."""
+    """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type).
+
+    Unsigned integers widen to the next signed type that holds every value (uint8 ->
+    smallint, uint16 -> integer, uint32 -> bigint), as Athena reads unsigned Parquet columns
+    and as :func:`hive_type_from_arrow` declares them."""
     import pyarrow as pa
 
     assert isinstance(t, pa.DataType)
@@ -212,11 +217,11 @@ def athena_type_from_arrow(t: object) -> str:
         return "varchar"
     if pa.types.is_boolean(t):
         return "boolean"
-    if pa.types.is_int8(t) or pa.types.is_uint8(t):
+    if pa.types.is_int8(t):
         return "tinyint"
-    if pa.types.is_int16(t) or pa.types.is_uint16(t):
+    if pa.types.is_int16(t) or pa.types.is_uint8(t):
         return "smallint"
-    if pa.types.is_int32(t):
+    if pa.types.is_int32(t) or pa.types.is_uint16(t):
         return "integer"
     if pa.types.is_integer(t):
         return "bigint"
@@ -249,3 +254,76 @@ def athena_type_from_arrow(t: object) -> str:
     if pa.types.is_duration(t) or pa.types.is_interval(t):
         return "interval day to second"
     return str(t)
+
+
+def hive_type_from_arrow(t: object, column: str) -> str:
+    """The Hive (Glue) type a CTAS column gets from its result type; types Hive tables
+    cannot hold fail as in Athena ("Unsupported Hive type").
+
+    Unsigned integers widen losslessly (uint8 -> smallint, uint16 -> int, uint32 -> bigint)."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
+        return "string"
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_int8(t):
+        return "tinyint"
+    if pa.types.is_int16(t) or pa.types.is_uint8(t):
+        return "smallint"
+    if pa.types.is_int32(t) or pa.types.is_uint16(t):
+        return "int"
+    if pa.types.is_integer(t):
+        return "bigint"
+    if pa.types.is_float32(t):
+        return "float"
+    if pa.types.is_floating(t):
+        return "double"
+    if pa.types.is_decimal(t):
+        if t.precision > 38:
+            raise SemanticError(f"column {column!r}: decimal precision {t.precision} exceeds 38")
+        return f"decimal({t.precision},{t.scale})"
+    if pa.types.is_date(t):
+        return "date"
+    if pa.types.is_timestamp(t) and t.tz is None:
+        return "timestamp"
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
+        return "binary"
+    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
+        return f"array<{hive_type_from_arrow(t.value_type, column)}>"
+    if pa.types.is_map(t):
+        key = hive_type_from_arrow(t.key_type, column)
+        return f"map<{key},{hive_type_from_arrow(t.item_type, column)}>"
+    if pa.types.is_struct(t):
+        fields = ",".join(
+            f"{t.field(i).name.lower()}:{hive_type_from_arrow(t.field(i).type, column)}"
+            for i in range(t.num_fields)
+        )
+        return f"struct<{fields}>"
+    raise SemanticError(
+        f"NOT_SUPPORTED: Unsupported Hive type: {athena_type_from_arrow(t)} (column {column!r}); "
+        "cast the column to a type a Hive table can hold"
+    )
+
+
+_HIVE_FROM_ATHENA = {
+    "varchar": "string",
+    "integer": "int",
+    "real": "float",
+    "varbinary": "binary",
+    "timestamp with time zone": "timestamp",
+    "unknown": "string",
+}
+
+
+def hive_type_from_athena(name: str) -> str:
+    """The Hive type a view column declares for an Athena result type name; nested rows and
+    maps become ``string`` because view column types are informational only."""
+    if name in _HIVE_FROM_ATHENA:
+        return _HIVE_FROM_ATHENA[name]
+    if name.startswith("array(") and name.endswith(")"):
+        return f"array<{hive_type_from_athena(name[6:-1])}>"
+    if name.startswith(("map(", "row(")):
+        return "string"
+    return name

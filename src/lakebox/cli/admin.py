@@ -52,7 +52,7 @@ def doctor(
 
     Exits 1 when a problem is found. Changes nothing unless --fix is given.
     """
-    from lakebox.metadata import doctor as checks
+    from lakebox.admin import doctor as checks
 
     try:
         root = _home(home)
@@ -91,7 +91,7 @@ def backup(
     SQLite stores are copied with SQLite's backup API, so other processes may keep
     working meanwhile. Bucket data is not copied.
     """
-    from lakebox.metadata.backup import backup as run
+    from lakebox.admin.backup import backup as run
 
     try:
         report = run(_home(home), dest)
@@ -113,7 +113,7 @@ def restore(
     The backup is checked first; the lake must not be in use. The metadata it
     replaces is kept in <home>/_lakebox-before-restore-<time>/, never deleted.
     """
-    from lakebox.metadata.backup import restore as run
+    from lakebox.admin.backup import restore as run
 
     try:
         report = run(src, _home(home))

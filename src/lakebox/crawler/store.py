@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from lakebox.crawler.model import FAILED, RUNNING, Crawler, CrawlRun
@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS folders (
   crawler TEXT NOT NULL, uri TEXT NOT NULL, PRIMARY KEY (crawler, uri));
 """
 
+#: The schema steps of crawlers.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+
 
 class CrawlerRunningError(InvalidRequestError):
     code = "CrawlerRunningException"
@@ -43,27 +46,10 @@ class CrawlerRunningError(InvalidRequestError):
 class CrawlerStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con = metadb.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            con.execute("PRAGMA journal_mode=WAL")
-            metadb.ensure_schema(con, _SCHEMA, metadb.schema_version("crawlers.sqlite"))
-        finally:
-            con.close()
+        self._db = metadb.SQLiteStore(path, MIGRATIONS)
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        con = metadb.connect(self.path, timeout=60, isolation_level=None)
-        try:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-        finally:
-            con.close()
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._db.transaction()
 
     # -- crawlers -----------------------------------------------------------------------
     def create(self, crawler: Crawler) -> None:

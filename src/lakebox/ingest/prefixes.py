@@ -14,7 +14,7 @@ import string
 from dataclasses import dataclass
 
 from lakebox.ingest.errors import InvalidArgumentError
-from lakebox.ingest.javatime import format_java, tokenize
+from lakebox.javatime import JavaPatternError, check_format, format_java
 
 DEFAULT_TIME_PREFIX = "!{timestamp:yyyy/MM/dd/HH/}"
 _EXPR = re.compile(r"!\{([^:}]*):([^}]*)\}")
@@ -99,7 +99,7 @@ def parse_prefix(text: str, field: str = "Prefix") -> PrefixTemplate:
         if ns == "timestamp":
             if not value:
                 raise InvalidArgumentError(f"{field} {text!r}: empty timestamp pattern")
-            tokenize(value)
+            _check_timestamp_pattern(value)
         if ns.startswith("partitionKey") and not value:
             raise InvalidArgumentError(f"{field} {text!r}: empty partition key name")
         parts.append(Expr(ns, value))
@@ -156,3 +156,15 @@ def validate_prefixes(
 def default_error_prefix() -> PrefixTemplate:
     """Where failed records go when no ErrorOutputPrefix is configured."""
     return parse_prefix("!{firehose:error-output-type}/" + DEFAULT_TIME_PREFIX)
+
+
+def _check_timestamp_pattern(pattern: str) -> None:
+    """Firehose's InvalidArgumentException for a pattern it cannot format."""
+    try:
+        check_format(pattern)
+    except JavaPatternError as err:
+        if err.letter is None:
+            raise InvalidArgumentError(f"unterminated quote in date pattern {pattern!r}") from err
+        raise InvalidArgumentError(
+            f"pattern letter {err.letter!r} in {pattern!r} is not supported in a prefix"
+        ) from err

@@ -8,7 +8,10 @@ become ``MetadataCorruptError`` naming the file and what to do. A damaged store 
 replaced or written over: the header check refuses it before SQLite could, and SQLite
 itself refuses to write into pages it finds corrupt.
 
-``ensure_schema`` keeps each store's schema version in SQLite's ``user_version``, so a lake
+``SQLiteStore`` is how every store uses its file: one connection per thread (re-opened in a
+forked child), WAL, a busy timeout so writers of other threads and processes wait instead of
+failing, writes in ``BEGIN IMMEDIATE`` transactions, and the store's numbered migrations
+run once (``migrate``). The schema version lives in SQLite's ``user_version``, so a lake
 written by a newer lakebox is refused instead of misread.
 """
 
@@ -16,6 +19,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -282,18 +290,130 @@ def connect(
     return con
 
 
-def ensure_schema(con: sqlite3.Connection, schema: str, version: int) -> None:
-    """Create (or bring up to date) a store's tables, once per schema version: ``schema``
-    must be idempotent (``CREATE ... IF NOT EXISTS``). Stores made before versions were
-    kept have version 0 and get the script once."""
-    found = int(con.execute("PRAGMA user_version").fetchone()[0])
-    if found == version:
-        return
-    if found > version:
-        raise MetadataVersionError(Path(getattr(con, "path", "?")), found, version)
-    try:
-        con.executescript(f"BEGIN IMMEDIATE;\n{schema}\nPRAGMA user_version = {version};\nCOMMIT;")
-    except BaseException:
-        if con.in_transaction:
+#: One schema step: SQL statements, or a function for what SQL alone cannot do.
+Migration = str | Callable[["Connection"], None]
+
+
+def migrate(con: Connection, migrations: Sequence[Migration]) -> None:
+    """Bring a store to schema version ``len(migrations)``: migration ``n`` (1-based) runs on
+    stores whose version is below ``n``, each in its own transaction together with its
+    version bump, so a crash leaves a store at a whole version. Several processes may open
+    a store at once: the version is read again under the write lock, and a migration another
+    process has run is skipped. A store newer than the list is refused (MetadataVersionError).
+    Stores made before versions were kept have version 0; their first migration must be
+    idempotent (``CREATE ... IF NOT EXISTS``) because their tables may already exist."""
+    known = len(migrations)
+    found = _user_version(con)
+    if found > known:
+        raise MetadataVersionError(con.path, found, known)
+    for number in range(found + 1, known + 1):
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            current = _user_version(con)
+            if current > known:
+                raise MetadataVersionError(con.path, current, known)
+            if current < number:
+                step = migrations[number - 1]
+                if isinstance(step, str):
+                    for statement in _statements(step):
+                        con.execute(statement)
+                else:
+                    step(con)
+                con.execute(f"PRAGMA user_version = {number}")
+            con.execute("COMMIT")
+        except BaseException:
             con.rollback()
-        raise
+            raise
+
+
+def _user_version(con: Connection) -> int:
+    return int(con.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a SQL script (``;`` inside quotes does not end one)."""
+    pending = ""
+    for part in script.split(";"):
+        pending += part + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                yield pending.strip()
+            pending = ""
+
+
+class SQLiteStore:
+    """The one way a metadata store uses its SQLite file.
+
+    Each thread gets its own connection in autocommit mode, so a thread never waits on a
+    Python lock another holds; SQLite's locking serialises writers across threads and
+    processes, and the busy ``timeout`` makes them wait their turn. A process forked from
+    the owner opens its own connections (SQLite connections must not cross a fork). Files
+    are in WAL mode so readers never block writers. ``transaction`` takes the write lock
+    up front (``BEGIN IMMEDIATE``), so concurrent writers queue instead of failing on
+    upgrade. ``migrations`` are the store's schema steps (see :func:`migrate`).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        migrations: Sequence[Migration],
+        *,
+        timeout: float = 60.0,
+        synchronous: Literal["NORMAL", "FULL"] = "FULL",
+    ) -> None:
+        self.path = path
+        self._timeout = timeout
+        self._synchronous = synchronous
+        self._local = threading.local()
+        self._open: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._guard = threading.Lock()
+        self._closed = False
+        path.parent.mkdir(parents=True, exist_ok=True)
+        migrate(self.connection(), migrations)
+
+    def connection(self) -> Connection:
+        """This thread's connection (in autocommit mode)."""
+        con: Connection | None = getattr(self._local, "con", None)
+        if con is not None and self._local.pid == os.getpid():
+            return con
+        if self._closed:
+            raise sqlite3.ProgrammingError("Cannot operate on a closed database.")
+        con = connect(
+            self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+        )
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute(f"PRAGMA synchronous={self._synchronous}")
+        self._local.con = con
+        self._local.pid = os.getpid()
+        with self._guard:
+            self._open.add(con)
+        return con
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction on this thread's connection: committed when the block
+        ends, rolled back when it raises."""
+        con = self.connection()
+        for attempt in range(200):
+            try:
+                con.execute("BEGIN IMMEDIATE")
+                break
+            except sqlite3.OperationalError as err:  # pragma: no cover - timing dependent
+                if "locked" not in str(err) or attempt == 199:
+                    raise
+                time.sleep(0.05)
+        try:
+            yield con
+            con.execute("COMMIT")
+        except BaseException:
+            con.rollback()
+            raise
+
+    def close(self) -> None:
+        """Close every connection this store opened, in any thread; later use fails as
+        on a closed sqlite3 connection."""
+        with self._guard:
+            self._closed = True
+            opened = list(self._open)
+        for con in opened:
+            con.close()

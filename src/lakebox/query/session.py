@@ -17,7 +17,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.catalog.model import Column
-from lakebox.catalog.types import athena_type_from_arrow
+from lakebox.catalog.types import athena_type_from_arrow, hive_type_from_athena
 from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
 from lakebox.principal import LOCAL_ADMIN, Principal
@@ -510,7 +510,7 @@ class Session:
         finally:
             self.database = saved
         return [
-            Column(name, _hive_from_athena(t))
+            Column(name, hive_type_from_athena(t))
             for name, t in zip(result.columns, result.types, strict=True)
         ]
 
@@ -523,21 +523,3 @@ def _parse(sql: str) -> exp.Expression:
     from lakebox.sql.dialect import parse_query
 
     return parse_query(sql)
-
-
-def _hive_from_athena(name: str) -> str:
-    simple = {
-        "varchar": "string",
-        "integer": "int",
-        "real": "float",
-        "varbinary": "binary",
-        "timestamp with time zone": "timestamp",
-        "unknown": "string",
-    }
-    if name in simple:
-        return simple[name]
-    if name.startswith("array(") and name.endswith(")"):
-        return f"array<{_hive_from_athena(name[6:-1])}>"
-    if name.startswith(("map(", "row(")):
-        return "string"  # nested view column types are informational only
-    return name

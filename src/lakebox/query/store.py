@@ -4,9 +4,7 @@ history survive a restart."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import threading
 from pathlib import Path
 
 from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
@@ -24,13 +22,14 @@ CREATE TABLE IF NOT EXISTS workgroups (name TEXT PRIMARY KEY, doc TEXT NOT NULL)
 ALTER TABLE executions ADD COLUMN principal TEXT;
 """
 
+#: The schema steps of queries.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+
 
 class QueryStore:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._local = threading.local()
-        metadb.ensure_schema(self._con(), _SCHEMA, metadb.schema_version("queries.sqlite"))
+        self._db = metadb.SQLiteStore(path, MIGRATIONS)
         if not self._con().execute("SELECT 1 FROM workgroups WHERE name='primary'").fetchone():
             try:
                 self.create_workgroup(WorkGroup("primary", description="The default workgroup"))
@@ -38,30 +37,19 @@ class QueryStore:
                 pass
 
     def _con(self) -> sqlite3.Connection:
-        con: sqlite3.Connection | None = getattr(self._local, "con", None)
-        if con is None or getattr(self._local, "pid", None) != os.getpid():
-            con = metadb.connect(
-                self.path, timeout=60, isolation_level=None, check_same_thread=False
-            )
-            con.execute("PRAGMA journal_mode=WAL")
-            con.execute("PRAGMA busy_timeout=60000")
-            self._local.con = con
-            self._local.pid = os.getpid()
-        return con
+        """This thread's connection."""
+        return self._db.connection()
 
     # -- executions ---------------------------------------------------------------------
     def insert(self, qe: QueryExecution) -> QueryExecution:
         """Insert a new execution; with a client request token already used, return the
         execution that token created instead (Athena's idempotency)."""
-        con = self._con()
-        con.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction() as con:
             if qe.client_request_token:
                 row = con.execute(
                     "SELECT doc FROM executions WHERE token=?", (qe.client_request_token,)
                 ).fetchone()
                 if row is not None:
-                    con.execute("COMMIT")
                     return QueryExecution.from_dict(json.loads(row[0]))
             con.execute(
                 "INSERT INTO executions (id, token, workgroup, submitted, state, doc, principal) "
@@ -76,10 +64,6 @@ class QueryStore:
                     qe.principal_arn,
                 ),
             )
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         return qe
 
     def save(self, qe: QueryExecution) -> None:

@@ -36,7 +36,13 @@ from lakebox.catalog.model import (
     Table,
     partition_path,
 )
-from lakebox.catalog.types import arrow_type, athena_type_from_arrow, duckdb_type, parse_type
+from lakebox.catalog.types import (
+    arrow_type,
+    athena_type_from_arrow,
+    duckdb_type,
+    hive_type_from_arrow,
+    parse_type,
+)
 from lakebox.errors import (
     AlreadyExistsError,
     InvalidRequestError,
@@ -315,53 +321,6 @@ def _options(props: dict[str, Any], compression_key: str = "write_compression") 
         bucketed_by=bucketed_by,
         bucket_count=bucket_count,
         ion_binary=encoding == "BINARY",
-    )
-
-
-# -- types ----------------------------------------------------------------------------------
-def hive_type_from_arrow(t: pa.DataType, column: str) -> str:
-    """The Hive (Glue) type a CTAS column gets from its result type; types Hive tables
-    cannot hold fail as in Athena ("Unsupported Hive type")."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "int"
-    if pa.types.is_integer(t):
-        return "bigint"
-    if pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_floating(t):
-        return "double"
-    if pa.types.is_decimal(t):
-        if t.precision > 38:
-            raise SemanticError(f"column {column!r}: decimal precision {t.precision} exceeds 38")
-        return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t) and t.tz is None:
-        return "timestamp"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "binary"
-    if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
-        return f"array<{hive_type_from_arrow(t.value_type, column)}>"
-    if pa.types.is_map(t):
-        key = hive_type_from_arrow(t.key_type, column)
-        return f"map<{key},{hive_type_from_arrow(t.item_type, column)}>"
-    if pa.types.is_struct(t):
-        fields = ",".join(
-            f"{t.field(i).name.lower()}:{hive_type_from_arrow(t.field(i).type, column)}"
-            for i in range(t.num_fields)
-        )
-        return f"struct<{fields}>"
-    raise SemanticError(
-        f"NOT_SUPPORTED: Unsupported Hive type: {athena_type_from_arrow(t)} (column {column!r}); "
-        "cast the column to a type a Hive table can hold"
     )
 
 

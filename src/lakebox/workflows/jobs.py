@@ -32,8 +32,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,6 +187,9 @@ CREATE TABLE IF NOT EXISTS jobs (name TEXT PRIMARY KEY, doc TEXT);
 CREATE TABLE IF NOT EXISTS runs (id TEXT PRIMARY KEY, job TEXT, started REAL, state TEXT, doc TEXT);
 """
 
+#: The schema steps of glue-jobs.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+
 
 class JobRegistry:
     """Jobs and job runs of one lake. ``queries`` is the QueryService SQL jobs run through
@@ -201,10 +203,7 @@ class JobRegistry:
         self.path = lake.config.metadata_dir / "glue-jobs.sqlite"
         self._lock = threading.Lock()
         self._active: dict[str, _Active] = {}
-        with self._db() as db:
-            db.execute("PRAGMA journal_mode=WAL")
-        with self._db() as db:
-            metadb.ensure_schema(db, _SCHEMA, metadb.schema_version("glue-jobs.sqlite"))
+        self._store = metadb.SQLiteStore(self.path, MIGRATIONS, timeout=30)
         self.recover()
 
     @property
@@ -215,10 +214,8 @@ class JobRegistry:
             self._queries = QueryService(self.lake)
         return self._queries
 
-    @contextmanager
-    def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(metadb.connect(self.path, timeout=30)) as db, db:
-            yield db
+    def _db(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._store.transaction()
 
     # -- jobs -----------------------------------------------------------------------------
     def register_job(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -84,6 +83,9 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 """
 
+#: The schema steps of workflows.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+
 
 @dataclass(frozen=True)
 class StateMachineRow:
@@ -148,26 +150,16 @@ def _req_dt(value: str) -> datetime:
 class WorkflowStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._con = metadb.connect(
-            self.path, check_same_thread=False, timeout=30, isolation_level=None
-        )
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA synchronous=NORMAL")
-        metadb.ensure_schema(self._con, _SCHEMA, metadb.schema_version("workflows.sqlite"))
+        self._db = metadb.SQLiteStore(self.path, MIGRATIONS, timeout=30, synchronous="NORMAL")
 
     def close(self) -> None:
-        with self._lock:
-            self._con.close()
+        self._db.close()
 
     def _exec(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._con.execute(sql, tuple(args))
+        return self._db.connection().execute(sql, tuple(args))
 
     def _all(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self._con.execute(sql, tuple(args)).fetchall()
+        return self._db.connection().execute(sql, tuple(args)).fetchall()
 
     # ---------------------------------------------------------------- state machines
 
@@ -320,27 +312,21 @@ class WorkflowStore:
     # ---------------------------------------------------------------- events
 
     def append_events(self, arn: str, events: list[HistoryEvent]) -> None:
-        with self._lock:
-            self._con.execute("BEGIN")
-            try:
-                self._con.executemany(
-                    "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?)",
-                    [
-                        (
-                            arn,
-                            e.id,
-                            e.previous_event_id,
-                            _ts(e.timestamp),
-                            e.type,
-                            json.dumps(e.details) if e.details is not None else None,
-                        )
-                        for e in events
-                    ],
-                )
-                self._con.execute("COMMIT")
-            except BaseException:
-                self._con.execute("ROLLBACK")
-                raise
+        with self._db.transaction() as con:
+            con.executemany(
+                "INSERT OR REPLACE INTO events VALUES (?,?,?,?,?,?)",
+                [
+                    (
+                        arn,
+                        e.id,
+                        e.previous_event_id,
+                        _ts(e.timestamp),
+                        e.type,
+                        json.dumps(e.details) if e.details is not None else None,
+                    )
+                    for e in events
+                ],
+            )
 
     def events(self, arn: str) -> list[HistoryEvent]:
         rows = self._all(

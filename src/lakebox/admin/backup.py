@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakebox.admin.doctor import ASIDE_PREFIX, METADATA, STAGING_PREFIX, store_files
 from lakebox.errors import InvalidRequestError
 from lakebox.metadata import sqlite as metadb
-from lakebox.metadata.doctor import ASIDE_PREFIX, METADATA, STAGING_PREFIX, store_files
 
 MANIFEST = "lakebox-backup.json"
 FORMAT = 1
@@ -254,7 +254,7 @@ def verify(root: Path, src: Path) -> dict[str, Any]:
 
 def _in_use(metadata_dir: Path) -> str | None:
     """Why the lake cannot be restored now, or None: a live write, or a store a writer holds."""
-    from lakebox.metadata.doctor import check_journals
+    from lakebox.admin.doctor import check_journals
 
     for finding in check_journals(metadata_dir, time.time()):
         if finding.ok and "in progress" in finding.message:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import lakebox
-from lakebox.metadata.backup import MANIFEST, BackupError, backup, restore
+from lakebox.admin.backup import MANIFEST, BackupError, backup, restore
 from lakebox.metadata.sqlite import MetadataCorruptError
 from lakebox.query.journal import start_journal
 from lakebox.query.service import QueryService

@@ -344,9 +344,28 @@ def fix(home: Path) -> list[str]:
         if f.fixable and f.check.startswith("write journal ")
     ]
     if dead:
-        from lakebox.config import LakeConfig
-        from lakebox.lakehouse import Lake
-
-        Lake(LakeConfig.from_env(home=home)).close()  # opening recovers dead writes
+        _recover_writes(home)
         done += [f"finished or undid write {p.stem}" for p in dead if not p.exists()]
     return done
+
+
+class _WriteRecoveryParts:
+    """The parts of a lake that write recovery reads (config, storage, catalog): what
+    opening the lake would do for dead writes, without the engine and services the
+    composition root above this package builds."""
+
+    def __init__(self, home: Path) -> None:
+        from lakebox.catalog.store import SQLiteCatalogStore
+        from lakebox.config import LakeConfig
+        from lakebox.storage import Storage
+
+        self.config = LakeConfig.from_env(home=home)
+        self.storage = Storage(self.config)
+        self.catalog = SQLiteCatalogStore(self.config.metadata_dir / "catalog.sqlite")
+
+
+def _recover_writes(home: Path) -> None:
+    from lakebox.query.journal import recover_writes
+
+    # recover_writes is typed with the Lake; it reads only these parts of it
+    recover_writes(_WriteRecoveryParts(home))  # type: ignore[arg-type]

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import lakebox
+from lakebox.admin.doctor import Finding, diagnose, fix
 from lakebox.ingest import DeliveryStreams
-from lakebox.metadata.doctor import Finding, diagnose, fix
 from lakebox.query.journal import start_journal
 from lakebox.session import Lake
 from lakebox.workflows.service import WorkflowService
