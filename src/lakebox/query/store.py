@@ -18,12 +18,19 @@ CREATE TABLE IF NOT EXISTS executions (
 CREATE UNIQUE INDEX IF NOT EXISTS executions_token ON executions(token) WHERE token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS executions_wg ON executions(workgroup, submitted);
 CREATE TABLE IF NOT EXISTS workgroups (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
--- version 2: who started each execution (the ARN of its principal)
-ALTER TABLE executions ADD COLUMN principal TEXT;
 """
 
+
+def _principal(con: sqlite3.Connection) -> None:
+    """Version 2: who started each execution (the ARN of its principal). Idempotent, as a
+    store whose version was reset (restored by hand, copied) may have the column already."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+    if "principal" not in columns:
+        con.execute("ALTER TABLE executions ADD COLUMN principal TEXT")
+
+
 #: The schema steps of queries.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
-MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal)
 
 
 class QueryStore:
