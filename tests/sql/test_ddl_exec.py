@@ -8,8 +8,6 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from lakebox.catalog.ddl import parse_ddl, render_create_table
-from lakebox.catalog.ddl_exec import DdlResult, execute_ddl
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.store import SQLiteCatalogStore
 from lakebox.errors import (
@@ -18,9 +16,11 @@ from lakebox.errors import (
     InvalidRequestError,
     SemanticError,
 )
+from lakebox.sql.ddl_exec import DdlResult, execute_ddl
+from lakebox.sql.dialects.athena_ddl import parse_ddl, render_create_table
 from lakebox.storage import Storage
 
-from .test_ddl import DOC_DDL
+from .dialects.test_athena_ddl import DOC_DDL
 
 
 @pytest.fixture
