@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lakebox.errors import SqlSyntaxError
 
@@ -34,13 +35,13 @@ COMMENT = "COMMENT"
 EOF = "EOF"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One token: its kind, its value, its source span and its 1-based line and column.
 
     ``text`` is the value: a name without its quotes, a string literal unescaped, the
     source text of anything else. ``closed`` is False for a string, quoted name or block
-    comment that runs to the end of the text without closing.
+    comment that runs to the end of the text without closing. (A named tuple: a script
+    makes many, and a tuple is several times cheaper to build than a frozen dataclass.)
     """
 
     kind: str
@@ -58,30 +59,50 @@ class Token:
         return self.kind == PUNCT and self.text in chars
 
 
-# One alternative per token kind, tried at the current position. Quantifiers inside quotes
-# are possessive so a doubled (or escaped) quote at the end never backtracks into a
+# Whitespace, then one alternative per token kind, the common ones first (Python's regex
+# engine tries alternatives in order). A number is digits with an optional fraction and
+# exponent, unless more word characters follow (``12abc`` is a word). Quantifiers inside
+# quotes are possessive so a doubled (or escaped) quote at the end never backtracks into a
 # shorter, closed literal: ``'abc''`` does not close.
-_STANDARD = r"""
- (?P<ws>\s+)
+_STANDARD = r"""\s*+(?:
+ (?P<word>[A-Za-z_$][A-Za-z0-9_$]*+)
+|(?P<punct>[^-/'"`?0-9\s])
+|(?P<string>'(?:[^']|'')*+')
+|(?P<number>\d++(?:\.\d++(?:[eE][+-]?\d++)?+|[eE][+-]\d++|(?:[eE]\d++)?+(?![A-Za-z0-9_$])))
+|(?P<digits>[0-9][A-Za-z0-9_$]*+)
 |(?P<line>--[^\n]*)
 |(?P<block>/\*.*?\*/)
 |(?P<open_block>/\*.*)
 |(?P<qident>`(?:[^`]|``)*+`)
-|(?P<string>'(?:[^']|'')*+')
 |(?P<dq>"(?:[^"]|"")*+")
 |(?P<open_quote>['"`].*)
-|(?P<word>[A-Za-z0-9_$]+)
 |(?P<param>\?)
-|(?P<punct>.)
-"""
-_HIVE = _STANDARD.replace(r"""'(?:[^']|'')*+'""", r"""'(?:[^'\\]|\\.)*+'""").replace(
-    r'''"(?:[^"]|"")*+"''', r'''"(?:[^"\\]|\\.)*+"'''
+|(?P<other>.)
+)"""
+# Hive DDL: a backslash escapes the next character inside '...' and "..."
+_HIVE = _STANDARD.replace("(?:[^']|'')*+", r"(?:[^'\\]|\\.)*+").replace(
+    '(?:[^"]|"")*+', r'(?:[^"\\]|\\.)*+'
 )
 _PATTERNS = {
     False: re.compile(_STANDARD, re.S | re.X),
     True: re.compile(_HIVE, re.S | re.X),
 }
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_KINDS = {
+    "line": COMMENT,
+    "block": COMMENT,
+    "open_block": COMMENT,
+    "qident": QIDENT,
+    "string": STRING,
+    "dq": DQ,
+    "number": NUMBER,
+    "word": WORD,
+    "digits": WORD,
+    "param": PARAM,
+    "punct": PUNCT,
+    "other": PUNCT,
+}
+#: the tokens that are their own source text and never span lines
+_SIMPLE = frozenset({"word", "digits", "punct", "number", "param", "other"})
 _OCTAL = re.compile(r"[0-3][0-7]{2}")
 _HEX4 = re.compile(r"[0-9a-fA-F]{4}")
 _SIMPLE_ESCAPES = {
@@ -131,49 +152,40 @@ def scan(sql: str, *, hive: bool = False) -> Iterator[Token]:
 
     Never raises: what does not close runs to the end with ``closed=False``.
     """
-    match = _PATTERNS[hive].match
-    pos, n = 0, len(sql)
-    line, line_start = 1, 0
-    while pos < n:
-        m = match(sql, pos)
-        assert m is not None  # the last alternative matches any character
+    line, line_start, pos = 1, 0, 0
+    count, rfind, new = sql.count, sql.rfind, tuple.__new__
+    for m in _PATTERNS[hive].finditer(sql):
         group = m.lastgroup
-        end = m.end()
-        col = pos - line_start + 1
-        if group == "word":
-            if sql[pos].isdigit():
-                num = _NUMBER.match(sql, pos)
-                if num is not None and num.end() >= end:
-                    end = num.end()
-                    yield Token(NUMBER, sql[pos:end], pos, end, line, col)
-                    pos = end
-                    continue
-            yield Token(WORD, m.group(), pos, end, line, col)
-        elif group == "ws":
-            pass
-        elif group == "string" or group == "dq":
-            body = sql[pos + 1 : end - 1]
-            value = hive_unescape(body) if hive else body.replace(sql[pos] * 2, sql[pos])
-            yield Token(STRING if group == "string" else DQ, value, pos, end, line, col)
+        assert group is not None
+        start, end = m.span(group)
+        if start != pos and count("\n", pos, start):
+            line += count("\n", pos, start)
+            line_start = rfind("\n", pos, start) + 1
+        col = start - line_start + 1
+        if group in _SIMPLE:
+            yield new(Token, (_KINDS[group], m[group], start, end, line, col, True))
+            pos = end
+            continue
+        if group == "string" or group == "dq":
+            body = sql[start + 1 : end - 1]
+            value = hive_unescape(body) if hive else body.replace(sql[start] * 2, sql[start])
+            yield Token(_KINDS[group], value, start, end, line, col)
         elif group == "qident":
-            yield Token(QIDENT, sql[pos + 1 : end - 1].replace("``", "`"), pos, end, line, col)
-        elif group == "param":
-            yield Token(PARAM, "?", pos, end, line, col)
-        elif group == "punct":
-            yield Token(PUNCT, m.group(), pos, end, line, col)
-        elif group == "line" or group == "block":
-            yield Token(COMMENT, m.group(), pos, end, line, col)
-        elif group == "open_block":
-            yield Token(COMMENT, m.group(), pos, end, line, col, closed=False)
-        else:  # open_quote
-            quote = sql[pos]
+            yield Token(QIDENT, sql[start + 1 : end - 1].replace("``", "`"), start, end, line, col)
+        elif group == "open_quote":
+            quote = sql[start]
             kind = QIDENT if quote == "`" else STRING if quote == "'" else DQ
-            yield Token(kind, sql[pos + 1 : end], pos, end, line, col, closed=False)
-        newlines = sql.count("\n", pos, end)
-        if newlines:
-            line += newlines
-            line_start = sql.rfind("\n", pos, end) + 1
+            yield Token(kind, sql[start + 1 : end], start, end, line, col, False)
+        else:  # comments
+            yield Token(COMMENT, m[group], start, end, line, col, group != "open_block")
+        if count("\n", start, end):
+            line += count("\n", start, end)
+            line_start = rfind("\n", start, end) + 1
         pos = end
+    n = len(sql)
+    if count("\n", pos, n):
+        line += count("\n", pos, n)
+        line_start = rfind("\n", pos, n) + 1
     yield Token(EOF, "", n, n, line, n - line_start + 1)
 
 
@@ -257,21 +269,34 @@ def split_statements(text: str) -> list[SourceStatement]:
         stripped = text.strip()
         if not stripped:
             return []
-        lead = len(text) - len(text.lstrip())
-        line = text.count("\n", 0, lead) + 1
-        return [SourceStatement(stripped, line, lead - (text.rfind("\n", 0, lead) + 1) + 1)]
+        return [SourceStatement(stripped, *_line_col(text, len(text) - len(text.lstrip())))]
+    # the lexer's matches without building tokens: only ``;`` and comments matter here
     statements: list[SourceStatement] = []
-    first: Token | None = None  # the statement's first token (a comment, maybe)
+    first = -1  # where the statement starts (a comment, maybe); -1 before its first token
     code = False  # whether it has a token that is not a comment
-    for tok in scan(text):
-        if tok.kind == EOF or (tok.kind == PUNCT and tok.text == ";"):
-            if first is not None and code:
-                chunk = text[first.start : tok.start].rstrip()
-                statements.append(SourceStatement(chunk, first.line, first.col))
-            first, code = None, False
+    for m in _PATTERNS[False].finditer(text):
+        group = m.lastgroup
+        start = m.start(group)
+        if group == "punct" and text[start] == ";":
+            if code:
+                statements.append(_statement(text, first, start))
+            first, code = -1, False
             continue
-        if first is None:
-            first = tok
-        if tok.kind != COMMENT:
+        if first < 0:
+            first = start
+        if group not in _COMMENTS:
             code = True
+    if code:
+        statements.append(_statement(text, first, len(text)))
     return statements
+
+
+def _statement(text: str, start: int, end: int) -> SourceStatement:
+    return SourceStatement(text[start:end].rstrip(), *_line_col(text, start))
+
+
+_COMMENTS = frozenset({"line", "block", "open_block"})
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1

@@ -86,7 +86,8 @@ _UNLOAD_SHAPE = "UNLOAD expects (SELECT ...) TO 's3://bucket/prefix/' WITH (...)
 def split_unload(text: str) -> tuple[str, str, str]:
     """``(query) TO 's3://...' WITH (...)`` -> (query, target, properties text): the query
     and the properties as their source text, the target as the string's value."""
-    toks = [t for t in lexer.scan(text) if t.kind != lexer.COMMENT]
+    # a comment that never closes stays: it swallows the rest, so the shape is wrong
+    toks = [t for t in lexer.scan(text) if t.kind != lexer.COMMENT or not t.closed]
     if not toks[0].is_punct("("):
         raise SqlSyntaxError(_UNLOAD_SHAPE)
     close = _closing(toks, 0)
