@@ -276,6 +276,7 @@ def split_statements(text: str) -> list[SourceStatement]:
     code = False  # whether it has a token that is not a comment
     for m in _PATTERNS[False].finditer(text):
         group = m.lastgroup
+        assert group is not None  # every alternative is a named group
         start = m.start(group)
         if group == "punct" and text[start] == ";":
             if code:
