@@ -46,6 +46,25 @@ def test_question_marks_in_strings_are_not_placeholders(conn: dbapi.Connection) 
     assert cur.fetchall() == [("why?", "x")]
 
 
+@pytest.mark.parametrize(
+    ("operation", "params", "bound"),
+    [
+        ("SELECT ?", [1], "SELECT 1"),
+        ("SELECT 'it''s ?', ?", ["a"], "SELECT 'it''s ?', 'a'"),
+        ('SELECT "a?""b" FROM t WHERE x = ?', [2], 'SELECT "a?""b" FROM t WHERE x = 2'),
+        ("SELECT `?` /* ?; '? */, ? -- ?\n", ["o'k"], "SELECT `?` /* ?; '? */, 'o''k' -- ?\n"),
+        ("SELECT ?, ''", [None], "SELECT NULL, ''"),
+        ("SELECT ? /* open ?", [1], "SELECT 1 /* open ?"),
+        ("SELECT ?, 'open ?", [1], "SELECT 1, 'open ?"),
+    ],
+)
+def test_bind_replaces_only_placeholders_outside_quotes_and_comments(
+    operation: str, params: list[object], bound: str
+) -> None:
+    assert dbapi.bind(operation, params) == bound
+    assert dbapi.bind(operation, None) == operation
+
+
 def test_parameter_count_mismatch_is_a_programming_error(conn: dbapi.Connection) -> None:
     with pytest.raises(dbapi.ProgrammingError, match="fewer parameters"):
         conn.cursor().execute("SELECT ?, ?", [1])

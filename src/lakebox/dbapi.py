@@ -14,6 +14,7 @@ from typing import Any
 from lakebox import errors as _errors
 from lakebox.lakehouse import connect as _connect
 from lakebox.query.session import Result, Session
+from lakebox.sql.lexer import PARAM, scan
 
 apilevel = "2.0"
 threadsafety = 1
@@ -94,44 +95,19 @@ def bind(operation: str, parameters: Sequence[Any] | None) -> str:
         return operation
     out: list[str] = []
     params = iter(parameters)
-    i, n = 0, len(operation)
-    while i < n:
-        ch = operation[i]
-        if ch in "'\"`":
-            j = i + 1
-            while j < n:
-                if operation[j] == ch:
-                    if j + 1 < n and operation[j + 1] == ch:
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append(operation[i : j + 1])
-            i = j + 1
+    done = 0
+    for tok in scan(operation):
+        if tok.kind != PARAM:
             continue
-        if operation.startswith("--", i):
-            j = operation.find("\n", i)
-            j = n if j < 0 else j
-            out.append(operation[i:j])
-            i = j
-            continue
-        if operation.startswith("/*", i):
-            j = operation.find("*/", i + 2)
-            j = n if j < 0 else j + 2
-            out.append(operation[i:j])
-            i = j
-            continue
-        if ch == "?":
-            try:
-                out.append(literal(next(params)))
-            except StopIteration:
-                raise ProgrammingError("fewer parameters than '?' placeholders") from None
-            i += 1
-            continue
-        out.append(ch)
-        i += 1
+        try:
+            value = literal(next(params))
+        except StopIteration:
+            raise ProgrammingError("fewer parameters than '?' placeholders") from None
+        out += (operation[done : tok.start], value)
+        done = tok.end
     if next(params, _SENTINEL) is not _SENTINEL:
         raise ProgrammingError("more parameters than '?' placeholders")
+    out.append(operation[done:])
     return "".join(out)
 
 

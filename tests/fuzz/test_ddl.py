@@ -12,11 +12,11 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lakebox
-from catalog.test_ddl import DOC_DDL
 from fuzz.conftest import lakebox_outcome, scaled
 from fuzz.mutate import mutated_text
-from lakebox.catalog.ddl import CreateTable, parse_ddl, render_create_table
 from lakebox.session import Session
+from lakebox.sql.dialects.athena_ddl import CreateTable, parse_ddl, render_create_table
+from sql.dialects.test_athena_ddl import DOC_DDL
 
 #: statements of every DDL kind, as the catalog tests and the Athena docs write them
 STATEMENTS = [

@@ -4,11 +4,10 @@ what a statement's run reports back (``Result``) and is watched by (``ExecutionC
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,12 +21,22 @@ from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import plancache
+from lakebox.sql.dialects import front_end
+from lakebox.sql.lexer import split_statements
 from lakebox.sql.planner import Plan, Planner, ScanStats
+from lakebox.sql.statements import (
+    CreateTableAs,
+    DdlStatement,
+    InsertInto,
+    Query,
+    Statement,
+    Unload,
+    Unsupported,
+    Use,
+)
 
 if TYPE_CHECKING:
     from lakebox.lakehouse import Lakehouse
-
-_USE = re.compile(r"^\s*use\s+(?:`([^`]+)`|\"([^\"]+)\"|([A-Za-z0-9_]+))\s*;?\s*$", re.I | re.S)
 
 
 @dataclass
@@ -283,14 +292,6 @@ class PlannedQuery:
         return getattr(self.statement, "con", None)
 
 
-def _is_write(tree: exp.Expression) -> bool:
-    if isinstance(tree, exp.Create) and tree.args.get("expression") is not None:
-        return True
-    if isinstance(tree, exp.Insert):
-        return True
-    return isinstance(tree, exp.Command) and str(tree.this).upper() == "UNLOAD"
-
-
 class Session:
     """Runs statements with a current database, like an Athena query context."""
 
@@ -301,10 +302,11 @@ class Session:
         self.principal = principal
 
     # -- statements ---------------------------------------------------------------------
+    #: the SQL front end statements are parsed with (``lakebox.sql.dialects``)
+    dialect = "athena"
+
     def sql(self, text: str, context: StatementContext | None = None) -> Result:
         """Run one statement (a trailing ``;`` is fine). Use ``execute_script`` for many."""
-        from lakebox.sql.split import split_statements
-
         statements = split_statements(text)
         if len(statements) != 1:
             if not statements:
@@ -316,8 +318,6 @@ class Session:
 
     def execute_script(self, text: str) -> list[Result]:
         """Run a script statement by statement; stops at the first failure, naming it."""
-        from lakebox.sql.split import split_statements
-
         results = []
         for st in split_statements(text):
             try:
@@ -335,50 +335,63 @@ class Session:
         return result
 
     def _dispatch(self, text: str, context: StatementContext) -> Result:
-        from lakebox.catalog.ddl import parse_ddl
-        from lakebox.catalog.ddl_exec import execute_ddl
-
+        """A kept plan first (on the text, before any parsing: the warm path), else parse
+        once with the session's front end and run the statement's handler."""
         reused = self._run_cached(text, context)
         if reused is not None:
             return reused
-        use = _USE.match(text)
-        if use:
-            name = next(g for g in use.groups() if g)
-            self.lake.catalog.get_database(name)
-            self.database = name.lower()
-            return Result(pa.table({}), kind="UTILITY", message=f"database: {self.database}")
-        stmt = parse_ddl(text)
-        if stmt is not None:
-            ddl = execute_ddl(
-                stmt,
-                self.lake.catalog,
-                self.lake.storage,
-                self.database,
-                view_columns=self.view_columns,
-            )
-            arrays = {
-                c: pa.array([r[i] for r in ddl.rows], pa.string())
-                for i, c in enumerate(ddl.columns)
-            }
-            return Result(pa.table(arrays), kind="DDL", message=ddl.message)
-        return self.query(text, context)
+        return self._handle(front_end(self.dialect)(text), context)
+
+    def _handle(self, stmt: Statement, context: StatementContext) -> Result:
+        for kind in type(stmt).__mro__:
+            handler = _HANDLERS.get(kind)
+            if handler is not None:
+                return handler(self, stmt, context)
+        raise UnsupportedError(f"cannot run {type(stmt).__name__} statements")  # pragma: no cover
 
     def query(self, text: str, context: StatementContext | None = None) -> Result:
-        """A query or a write (CTAS, INSERT INTO, UNLOAD)."""
-        from lakebox.sql.dialect import parse_query
+        """A query or a write (CTAS, INSERT INTO, UNLOAD): the query parser only, no USE or
+        DDL."""
+        from lakebox.sql.dialects.athena import parse_query_statement
 
-        context = context or StatementContext()
-        tree = parse_query(text)
-        if _is_write(tree):
-            from lakebox.query.writers import execute_write
+        return self._handle(parse_query_statement(text), context or StatementContext())
 
-            return execute_write(self, tree, text, context)
-        if not isinstance(tree, exp.Query | exp.Values):
-            kind = tree.key.upper()
-            raise UnsupportedError(
-                f"{kind} statements are not supported yet by this lakebox version"
-            )
-        return self._execute(tree, context, text)
+    def _use(self, stmt: Use, context: StatementContext) -> Result:
+        self.lake.catalog.get_database(stmt.database)
+        self.database = stmt.database.lower()
+        return Result(pa.table({}), kind="UTILITY", message=f"database: {self.database}")
+
+    def _ddl(self, stmt: DdlStatement, context: StatementContext) -> Result:
+        from lakebox.sql.ddl_exec import execute_ddl
+
+        ddl = execute_ddl(
+            stmt,
+            self.lake.catalog,
+            self.lake.storage,
+            self.database,
+            view_columns=self.view_columns,
+            principal=self.principal,
+            visibility=self.lake.visibility,
+        )
+        arrays = {
+            c: pa.array([r[i] for r in ddl.rows], pa.string()) for i, c in enumerate(ddl.columns)
+        }
+        return Result(pa.table(arrays), kind="DDL", message=ddl.message)
+
+    def _query(self, stmt: Query, context: StatementContext) -> Result:
+        return self._execute(stmt.tree, context, stmt.text)
+
+    def _write(
+        self, stmt: CreateTableAs | InsertInto | Unload, context: StatementContext
+    ) -> Result:
+        from lakebox.query.writers import execute_write
+
+        return execute_write(self, stmt.tree, stmt.text, context)
+
+    def _unsupported(self, stmt: Unsupported, context: StatementContext) -> Result:
+        raise UnsupportedError(
+            f"{stmt.kind} statements are not supported yet by this lakebox version"
+        )
 
     @contextmanager
     def planned(
@@ -517,6 +530,18 @@ class Session:
     # -- convenience --------------------------------------------------------------------
     def tables(self, database: str | None = None) -> list[str]:
         return [t.name for t in self.lake.catalog.list_tables(database or self.database)]
+
+
+#: what runs each kind of statement; a base class serves its subclasses (every DDL kind)
+_HANDLERS: dict[type[Statement], Callable[[Session, Any, StatementContext], Result]] = {
+    Use: Session._use,
+    DdlStatement: Session._ddl,
+    Query: Session._query,
+    CreateTableAs: Session._write,
+    InsertInto: Session._write,
+    Unload: Session._write,
+    Unsupported: Session._unsupported,
+}
 
 
 def _parse(sql: str) -> exp.Expression:

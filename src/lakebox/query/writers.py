@@ -18,7 +18,6 @@ storage facade, so S3 mode works the same.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,7 +47,6 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
     SemanticError,
-    SqlSyntaxError,
     UnsupportedError,
 )
 from lakebox.formats.avro import AVRO_INPUT, AVRO_OUTPUT, AVRO_SERDE
@@ -70,6 +68,7 @@ from lakebox.formats.text import (
 )
 from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn
+from lakebox.sql.dialects.athena import split_unload
 from lakebox.storage.uri import join_uri, parse_uri
 
 if TYPE_CHECKING:
@@ -1298,48 +1297,6 @@ def _stage_insert(
 
 
 # -- UNLOAD ---------------------------------------------------------------------------------
-_UNLOAD_TAIL = re.compile(
-    r"^\s*TO\s+'((?:[^']|'')*)'\s*(?:WITH\s*\((.*)\))?\s*;?\s*$", re.IGNORECASE | re.DOTALL
-)
-
-
-def split_unload(text: str) -> tuple[str, str, str]:
-    """``(query) TO 's3://...' WITH (...)`` -> (query, target, properties text)."""
-    body = text.strip()
-    if not body.startswith("("):
-        raise SqlSyntaxError("UNLOAD expects (SELECT ...) TO 's3://bucket/prefix/' WITH (...)")
-    depth, i, quote = 0, 0, ""
-    while i < len(body):
-        ch = body[i]
-        if quote:
-            if ch == quote:
-                if i + 1 < len(body) and body[i + 1] == quote:
-                    i += 1
-                else:
-                    quote = ""
-        elif ch in ("'", '"'):
-            quote = ch
-        elif body.startswith("--", i):
-            nl = body.find("\n", i)
-            i = len(body) if nl < 0 else nl
-        elif body.startswith("/*", i):
-            end = body.find("*/", i + 2)
-            i = len(body) if end < 0 else end + 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                break
-        i += 1
-    if depth != 0:
-        raise SqlSyntaxError("UNLOAD: unbalanced parentheses around the query")
-    match = _UNLOAD_TAIL.match(body[i + 1 :])
-    if not match:
-        raise SqlSyntaxError("UNLOAD expects (SELECT ...) TO 's3://bucket/prefix/' WITH (...)")
-    return body[1:i], match.group(1).replace("''", "'"), match.group(2) or ""
-
-
 def _unload(session: Session, rest: str, context: StatementContext) -> Result:
     from lakebox.query.session import Result
     from lakebox.sql.dialect import parse_query

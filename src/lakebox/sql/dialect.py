@@ -22,6 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from lakebox.errors import SqlSyntaxError
+from lakebox.sql.lexer import unterminated_offset
 
 #: sqlglot logs a warning when it falls back to an opaque Command (UNLOAD, MSCK); lakebox
 #: reports unsupported statements itself, so users should not see sqlglot's log lines
@@ -51,26 +52,8 @@ def _position(sql: str, offset: int) -> tuple[int, int]:
 
 def _unterminated(sql: str) -> int:
     """Offset of the quote or comment that never closes (why sqlglot could not tokenize)."""
-    i, n = 0, len(sql)
-    while i < n:
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-        elif sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            if end < 0:
-                return i
-            i = end + 2
-        elif sql[i] in "'\"`":
-            quote, j = sql[i], i + 1
-            while j < n and not (sql[j] == quote and not sql.startswith(quote * 2, j)):
-                j += 2 if sql.startswith(quote * 2, j) else 1
-            if j >= n:
-                return i
-            i = j + 1
-        else:
-            i += 1
-    return 0
+    offset = unterminated_offset(sql)
+    return 0 if offset is None else offset
 
 
 def _tokens(sql: str) -> list[tokens.Token]:

@@ -1,5 +1,9 @@
 """Running parsed DDL against a catalog store (and, for MSCK REPAIR, storage).
 
+One handler per statement type (``_HANDLERS``). What it needs from the layers above comes
+in as arguments: the session's current database, the principal and the visibility policy
+that listings (SHOW, DESCRIBE) go through, and a callable giving a view's columns.
+
 Every statement validates everything it can before its single store call, so a failing
 statement leaves the catalog as it was (the store makes each call one transaction). Results
 are text rows, as Athena returns DDL results.
@@ -9,23 +13,32 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote
 
 from sqlglot import exp
 
 from lakebox import names
-from lakebox.catalog import ddl
 from lakebox.catalog.model import VIRTUAL_VIEW, Column, Database, Partition, Table, partition_path
 from lakebox.catalog.store import CatalogStore
 from lakebox.catalog.types import hive_type, is_primitive, parse_type
+from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
     InvalidRequestError,
     LakeboxError,
     SemanticError,
+)
+from lakebox.formats.base import known_serdes, reader_for
+from lakebox.principal import LOCAL_ADMIN, Principal
+from lakebox.sql import statements as ddl
+from lakebox.sql.dialects.athena_ddl import (
+    EXTERNAL_PARAM,
+    LAZY_SIMPLE_SERDE,
+    render_create_table,
+    render_partition,
 )
 from lakebox.storage import Storage, parse_uri
 
@@ -37,7 +50,7 @@ ViewColumns = Callable[[str, str], list[Column]]
 ATHENA_SERDES = frozenset(
     s.lower()
     for s in (
-        ddl.LAZY_SIMPLE_SERDE,
+        LAZY_SIMPLE_SERDE,
         "org.apache.hadoop.hive.serde2.OpenCSVSerde",
         "org.apache.hadoop.hive.serde2.RegexSerDe",
         "org.apache.hadoop.hive.serde2.MultiDelimitSerDe",
@@ -61,7 +74,7 @@ ATHENA_SERDES = frozenset(
 METASTORE_SCHEMA_SERDES = frozenset(
     s.lower()
     for s in (
-        ddl.LAZY_SIMPLE_SERDE,
+        LAZY_SIMPLE_SERDE,
         "org.apache.hadoop.hive.ql.io.orc.OrcSerde",
         "org.apache.hadoop.hive.serde2.columnar.ColumnarSerDe",
         "org.apache.hadoop.hive.serde2.dynamic_type.DynamicSerDe",
@@ -98,12 +111,17 @@ def execute_ddl(
     storage: Storage,
     current_database: str,
     view_columns: ViewColumns | None = None,
+    *,
+    principal: Principal = LOCAL_ADMIN,
+    visibility: Visibility = OPEN,
 ) -> DdlResult:
-    """Apply one parsed DDL statement; raises a LakeboxError naming what is wrong."""
+    """Apply one parsed DDL statement; raises a LakeboxError naming what is wrong.
+
+    Listings (SHOW, DESCRIBE) show what ``visibility`` lets ``principal`` see."""
     handler = _HANDLERS.get(type(stmt))
     if handler is None:  # pragma: no cover - every statement class has a handler
         raise InvalidRequestError(f"cannot execute {type(stmt).__name__}")
-    ctx = _Ctx(catalog, storage, current_database.lower(), view_columns)
+    ctx = _Ctx(catalog, storage, current_database.lower(), view_columns, principal, visibility)
     return handler(ctx, stmt)
 
 
@@ -113,30 +131,58 @@ class _Ctx:
     storage: Storage
     current_database: str
     view_columns: ViewColumns | None
+    principal: Principal
+    visibility: Visibility
 
-    def table(self, ref: ddl.TableRef, want_view: bool | None = False) -> Table:
-        """Look up a table (``want_view`` False) or view (True) or either (None)."""
+    def table(
+        self, ref: ddl.TableRef, want_view: bool | None = False, *, listing: bool = False
+    ) -> Table:
+        """Look up a table (``want_view`` False) or view (True) or either (None). A
+        ``listing`` (SHOW, DESCRIBE) sees it as the principal may: not found when hidden,
+        with only its visible columns."""
         db, name = ref.resolve(self.current_database)
         table = self.catalog.get_table(db, name)
+        if listing:
+            table = self.visible(table)
         if want_view is True and not table.is_view:
             raise SemanticError(f"{db}.{name} is a table, not a view")
         if want_view is False and table.is_view:
             raise SemanticError(f"{db}.{name} is a view, not a table")
         return table
 
+    def visible(self, table: Table) -> Table:
+        if not self.visibility.can_see(self.principal, table):
+            raise EntityNotFoundError(f"Table {table.database}.{table.name} not found.")
+        shown = self.visibility.columns(self.principal, table)
+        if shown == table.all_columns:
+            return table
+        keep = {c.name for c in shown}
+        return replace(
+            table,
+            columns=[c for c in table.columns if c.name in keep],
+            partition_keys=[c for c in table.partition_keys if c.name in keep],
+        )
+
+    def database(self, name: str | None) -> str:
+        """A database a listing names (or the current one); not found when hidden."""
+        db = (name or self.current_database).lower()
+        database = self.catalog.get_database(db)
+        if not self.visibility.databases(self.principal, [database]):
+            raise EntityNotFoundError(f"Database {db} not found.")
+        return db
+
 
 # -- databases ------------------------------------------------------------------------------
 def _create_database(ctx: _Ctx, stmt: ddl.CreateDatabase) -> DdlResult:
-    stmt.name = names.athena_database(stmt.name)
+    name = names.athena_database(stmt.name)
     if stmt.location is not None:
         ctx.storage.check(stmt.location)
     created = ctx.catalog.create_database(
-        Database(stmt.name, stmt.comment, stmt.location, dict(stmt.properties)),
+        Database(name, stmt.comment, stmt.location, dict(stmt.properties)),
         if_not_exists=stmt.if_not_exists,
     )
     return DdlResult(
-        message=f"Database {stmt.name} "
-        + ("created" if created else "already exists, nothing done")
+        message=f"Database {name} " + ("created" if created else "already exists, nothing done")
     )
 
 
@@ -185,8 +231,6 @@ def _check_columns(table: Table) -> None:
 def _validate_storage(table: Table, storage: Storage) -> None:
     """Reject a location outside the lake and an unknown SerDe at CREATE time, and let its
     reader check its properties."""
-    from lakebox.formats.base import known_serdes, reader_for
-
     if table.location is not None:
         storage.check(table.location)
     serde = (table.serde_library or "").lower()
@@ -212,7 +256,7 @@ def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
     _check_new_columns(table.partition_keys, "partition column")
     table.create_time = table.update_time = time.time()
     # Glue records EXTERNAL=TRUE for every table Athena creates (SHOW TBLPROPERTIES shows it)
-    table.parameters = {ddl.EXTERNAL_PARAM: "TRUE", **table.parameters}
+    table.parameters = {EXTERNAL_PARAM: "TRUE", **table.parameters}
     _check_columns(table)
     _validate_storage(table, ctx.storage)
     created = ctx.catalog.create_table(table, if_not_exists=stmt.if_not_exists)
@@ -479,7 +523,7 @@ def _msck(ctx: _Ctx, stmt: ddl.MsckRepair) -> DdlResult:
     missing = [v for v in sorted(found) if v not in existing]
 
     def label(values: tuple[str, ...]) -> str:
-        return f"{table.name}:{ddl.render_partition(table.partition_keys, list(values))}"
+        return f"{table.name}:{render_partition(table.partition_keys, list(values))}"
 
     gone = [
         v
@@ -501,40 +545,40 @@ def _msck(ctx: _Ctx, stmt: ddl.MsckRepair) -> DdlResult:
 
 # -- SHOW / DESCRIBE ------------------------------------------------------------------------
 def _show_databases(ctx: _Ctx, stmt: ddl.ShowDatabases) -> DdlResult:
-    dbs = ctx.catalog.list_databases(stmt.pattern)
+    dbs = ctx.visibility.databases(ctx.principal, ctx.catalog.list_databases(stmt.pattern))
     return DdlResult(["database_name"], [(d.name,) for d in dbs])
 
 
 def _show_tables(ctx: _Ctx, stmt: ddl.ShowTables | ddl.ShowViews) -> DdlResult:
-    db = stmt.database or ctx.current_database
-    tables = ctx.catalog.list_tables(db, stmt.pattern)
+    db = ctx.database(stmt.database)
+    tables = ctx.visibility.tables(ctx.principal, ctx.catalog.list_tables(db, stmt.pattern))
     if isinstance(stmt, ddl.ShowViews):
         return DdlResult(["views"], [(t.name,) for t in tables if t.is_view])
     return DdlResult(["tab_name"], [(t.name,) for t in tables])
 
 
 def _show_partitions(ctx: _Ctx, stmt: ddl.ShowPartitions) -> DdlResult:
-    table = ctx.table(stmt.ref)
+    table = ctx.table(stmt.ref, listing=True)
     if not table.partition_keys:
         raise SemanticError(f"Table {table.qualified_name} is not a partitioned table")
     parts = ctx.catalog.get_partitions(table.database, table.name)
-    lines = sorted(ddl.render_partition(table.partition_keys, p.values) for p in parts)
+    lines = sorted(render_partition(table.partition_keys, p.values) for p in parts)
     return DdlResult(["partition"], [(line,) for line in lines])
 
 
 def _show_create(ctx: _Ctx, stmt: ddl.ShowCreateTable) -> DdlResult:
-    table = ctx.table(stmt.ref, want_view=True if stmt.view else None)
-    text = ddl.render_create_table(table)
+    table = ctx.table(stmt.ref, want_view=True if stmt.view else None, listing=True)
+    text = render_create_table(table)
     return DdlResult(["createtab_stmt"], [(line,) for line in text.split("\n")])
 
 
 def _show_columns(ctx: _Ctx, stmt: ddl.ShowColumns) -> DdlResult:
-    table = ctx.table(stmt.ref, want_view=None)
+    table = ctx.table(stmt.ref, want_view=None, listing=True)
     return DdlResult(["field"], [(c.name,) for c in table.all_columns])
 
 
 def _show_tblproperties(ctx: _Ctx, stmt: ddl.ShowTblProperties) -> DdlResult:
-    table = ctx.table(stmt.ref, want_view=None)
+    table = ctx.table(stmt.ref, want_view=None, listing=True)
     if stmt.prop is not None:
         if stmt.prop not in table.parameters:
             raise SemanticError(f"Table {table.qualified_name} does not have property: {stmt.prop}")
@@ -582,7 +626,7 @@ def _describe_path(table: Table, path: str) -> tuple[str, str, str]:
 
 
 def _describe(ctx: _Ctx, stmt: ddl.Describe) -> DdlResult:
-    table = ctx.table(stmt.ref, want_view=None)
+    table = ctx.table(stmt.ref, want_view=None, listing=True)
     header = ["col_name", "data_type", "comment"]
     partition = _find_partition(ctx, table, stmt.partition) if stmt.partition else None
     if stmt.column is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from lakebox.catalog import ddl
 from lakebox.catalog.model import Column
 from lakebox.errors import InvalidRequestError, SemanticError, SqlSyntaxError, UnsupportedError
+from lakebox.sql.dialects import athena_ddl as ddl
 
 # CREATE EXTERNAL TABLE statements as the AWS Athena documentation prints them (bucket names
 # and a few placeholders replaced with concrete values).

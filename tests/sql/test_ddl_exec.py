@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
 import sqlglot
 from sqlglot import exp
 
-from lakebox.catalog.ddl import parse_ddl, render_create_table
-from lakebox.catalog.ddl_exec import DdlResult, execute_ddl
-from lakebox.catalog.model import Column, Table
+from lakebox.catalog.model import Column, Database, Table
 from lakebox.catalog.store import SQLiteCatalogStore
+from lakebox.catalog.visibility import Visibility
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
     InvalidRequestError,
     SemanticError,
 )
+from lakebox.principal import Principal
+from lakebox.query.session import Session
+from lakebox.sql.ddl_exec import DdlResult, execute_ddl
+from lakebox.sql.dialects.athena_ddl import parse_ddl, render_create_table
 from lakebox.storage import Storage
 
-from .test_ddl import DOC_DDL
+from .dialects.test_athena_ddl import DOC_DDL
 
 
 @pytest.fixture
@@ -576,3 +580,94 @@ def test_describe_formatted_partition_shows_its_location(logs: Lake) -> None:
     details = {r[0]: r[1] for r in rows}
     assert details["Partition Value:"] == "[2024, 1]"
     assert details["Location:"] == "s3://x/jan/"
+
+
+# -- listings go through Visibility -------------------------------------------------------------
+class _Hiding(Visibility):
+    """Hides database ``secret``, table ``hidden`` and every column named ``pii``."""
+
+    def databases(self, principal: Principal, databases: Iterable[Database]) -> list[Database]:
+        return [d for d in databases if d.name != "secret"]
+
+    def tables(self, principal: Principal, tables: Iterable[Table]) -> list[Table]:
+        return [t for t in tables if t.name != "hidden"]
+
+    def columns(self, principal: Principal, table: Table) -> list[Column]:
+        return [c for c in table.all_columns if c.name != "pii"]
+
+
+ANALYST = Principal("000000000000", "arn:aws:iam::000000000000:user/analyst")
+
+
+@pytest.fixture
+def governed(lake: Lake) -> Callable[[str], DdlResult]:
+    lake.run("CREATE DATABASE secret")
+    lake.run(
+        "CREATE EXTERNAL TABLE t (a int, pii string) PARTITIONED BY (p string) "
+        "LOCATION 's3://bucket/t/'"
+    )
+    lake.run("CREATE EXTERNAL TABLE hidden (a int) LOCATION 's3://bucket/h/'")
+    lake.run("ALTER TABLE t ADD PARTITION (p = '1')")
+
+    def run(sql: str) -> DdlResult:
+        stmt = parse_ddl(sql)
+        assert stmt is not None
+        return execute_ddl(
+            stmt, lake.catalog, lake.storage, "default", principal=ANALYST, visibility=_Hiding()
+        )
+
+    return run
+
+
+def test_listings_show_what_the_principal_may_see(governed: Callable[[str], DdlResult]) -> None:
+    assert governed("SHOW DATABASES").rows == [("default",)]
+    assert governed("SHOW SCHEMAS").rows == [("default",)]
+    assert governed("SHOW TABLES").rows == [("t",)]
+    assert governed("SHOW COLUMNS IN t").rows == [("a",), ("p",)]
+    assert [r[0] for r in governed("DESCRIBE t").rows] == [
+        "a",
+        "",
+        "# Partition Information",
+        "# col_name",
+        "",
+        "p",
+    ]
+    shown = "\n".join(r[0] for r in governed("SHOW CREATE TABLE t").rows)
+    assert "`a` int" in shown and "pii" not in shown
+    assert governed("SHOW PARTITIONS t").rows == [("p=1",)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SHOW TABLES IN secret", "Database secret not found."),
+        ("SHOW COLUMNS IN hidden", "Table default.hidden not found."),
+        ("DESCRIBE hidden", "Table default.hidden not found."),
+        ("SHOW CREATE TABLE hidden", "Table default.hidden not found."),
+        ("SHOW PARTITIONS hidden", "Table default.hidden not found."),
+        ("SHOW TBLPROPERTIES hidden", "Table default.hidden not found."),
+        ("DESCRIBE t pii", "Column pii does not exist in default.t"),
+    ],
+)
+def test_hidden_objects_are_not_found(
+    governed: Callable[[str], DdlResult], sql: str, message: str
+) -> None:
+    with pytest.raises((EntityNotFoundError, SemanticError), match=message):
+        governed(sql)
+
+
+def test_the_local_admin_sees_everything_by_default(lake: Lake) -> None:
+    lake.run("CREATE DATABASE secret")
+    lake.run("CREATE EXTERNAL TABLE hidden (a int, pii string) LOCATION 's3://bucket/h/'")
+    assert lake.lines("SHOW DATABASES") == ["default", "secret"]
+    assert lake.lines("SHOW COLUMNS IN hidden") == ["a", "pii"]
+
+
+def test_the_session_passes_its_principal_and_the_lake_visibility(lake_session: Session) -> None:
+    lake_session.sql("CREATE EXTERNAL TABLE hidden (a int) LOCATION 's3://bucket/h/'")
+    lake_session.sql("CREATE EXTERNAL TABLE t (a int, pii string) LOCATION 's3://bucket/t/'")
+    assert lake_session.sql("SHOW TABLES").table.column("tab_name").to_pylist() == ["hidden", "t"]
+    lake_session.lake.visibility = _Hiding()
+    lake_session.principal = ANALYST
+    assert lake_session.sql("SHOW TABLES").table.column("tab_name").to_pylist() == ["t"]
+    assert lake_session.sql("SHOW COLUMNS IN t").table.column("field").to_pylist() == ["a"]

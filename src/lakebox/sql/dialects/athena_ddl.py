@@ -4,7 +4,8 @@
 documents and unescapes string literals the way Hive does). The other statements come out of
 sqlglot as opaque ``Command`` nodes or lose detail (several partitions in one ALTER, SHOW ...
 LIKE, DESCRIBE <column>), so they go through the small tokenizer-based parser below, which
-follows the same Hive literal rules so both halves agree on what a string means.
+follows the same Hive literal rules so both halves agree on what a string means. Its tokens
+come from the one lexer (``lakebox.sql.lexer``) in its Hive mode.
 
 ``render_create_table`` writes SHOW CREATE TABLE text that parses back into an equal table.
 """
@@ -12,7 +13,7 @@ follows the same Hive literal rules so both halves agree on what a string means.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import replace
 
 import sqlglot
 from sqlglot import exp
@@ -21,6 +22,36 @@ from sqlglot.errors import ParseError, TokenError
 from lakebox.catalog.model import Column, Table, partition_path
 from lakebox.catalog.types import hive_type, parse_type
 from lakebox.errors import InvalidRequestError, SemanticError, SqlSyntaxError, UnsupportedError
+from lakebox.sql import lexer
+from lakebox.sql.lexer import EOF, Token
+from lakebox.sql.statements import (
+    AddColumns,
+    AddPartitions,
+    ChangeColumn,
+    CreateDatabase,
+    CreateTable,
+    CreateView,
+    DdlStatement,
+    Describe,
+    DropDatabase,
+    DropPartitions,
+    DropTable,
+    DropView,
+    MsckRepair,
+    PartitionSpec,
+    RenamePartition,
+    ReplaceColumns,
+    SetLocation,
+    SetTableProperties,
+    ShowColumns,
+    ShowCreateTable,
+    ShowDatabases,
+    ShowPartitions,
+    ShowTables,
+    ShowTblProperties,
+    ShowViews,
+    TableRef,
+)
 
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -82,184 +113,6 @@ _DELIMITED_SQL: dict[str, str] = {
 }
 
 
-# -- statements -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TableRef:
-    """A table or view name; ``database`` is None when the statement did not qualify it."""
-
-    database: str | None
-    name: str
-
-    def resolve(self, current_database: str) -> tuple[str, str]:
-        return (self.database or current_database).lower(), self.name.lower()
-
-
-@dataclass
-class DdlStatement:
-    """Base of every parsed DDL statement."""
-
-
-@dataclass
-class CreateDatabase(DdlStatement):
-    name: str
-    if_not_exists: bool = False
-    comment: str | None = None
-    location: str | None = None
-    properties: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class DropDatabase(DdlStatement):
-    name: str
-    if_exists: bool = False
-    cascade: bool = False
-
-
-@dataclass
-class CreateTable(DdlStatement):
-    """``table.database`` is empty when the name was unqualified."""
-
-    table: Table
-    if_not_exists: bool = False
-
-
-@dataclass
-class CreateView(DdlStatement):
-    ref: TableRef
-    select_sql: str
-    or_replace: bool = False
-
-
-@dataclass
-class DropTable(DdlStatement):
-    ref: TableRef
-    if_exists: bool = False
-
-
-@dataclass
-class DropView(DdlStatement):
-    ref: TableRef
-    if_exists: bool = False
-
-
-@dataclass
-class PartitionSpec:
-    """``k='v'`` pairs in statement order; keys lower-cased, values as strings."""
-
-    values: dict[str, str]
-    location: str | None = None
-
-
-@dataclass
-class AddPartitions(DdlStatement):
-    ref: TableRef
-    partitions: list[PartitionSpec]
-    if_not_exists: bool = False
-
-
-@dataclass
-class DropPartitions(DdlStatement):
-    ref: TableRef
-    partitions: list[PartitionSpec]
-    if_exists: bool = False
-
-
-@dataclass
-class SetTableProperties(DdlStatement):
-    ref: TableRef
-    properties: dict[str, str]
-
-
-@dataclass
-class AddColumns(DdlStatement):
-    ref: TableRef
-    columns: list[Column]
-
-
-@dataclass
-class ReplaceColumns(DdlStatement):
-    ref: TableRef
-    columns: list[Column]
-
-
-@dataclass
-class ChangeColumn(DdlStatement):
-    """ALTER TABLE t CHANGE [COLUMN] old new type [COMMENT ..] [FIRST | AFTER col]."""
-
-    ref: TableRef
-    old_name: str
-    column: Column
-    first: bool = False
-    after: str | None = None
-
-
-@dataclass
-class RenamePartition(DdlStatement):
-    ref: TableRef
-    old: PartitionSpec
-    new: PartitionSpec
-
-
-@dataclass
-class SetLocation(DdlStatement):
-    ref: TableRef
-    location: str
-    partition: PartitionSpec | None = None
-
-
-@dataclass
-class MsckRepair(DdlStatement):
-    ref: TableRef
-
-
-@dataclass
-class ShowDatabases(DdlStatement):
-    pattern: str | None = None
-
-
-@dataclass
-class ShowTables(DdlStatement):
-    database: str | None = None
-    pattern: str | None = None
-
-
-@dataclass
-class ShowViews(DdlStatement):
-    database: str | None = None
-    pattern: str | None = None
-
-
-@dataclass
-class ShowPartitions(DdlStatement):
-    ref: TableRef
-
-
-@dataclass
-class ShowCreateTable(DdlStatement):
-    ref: TableRef
-    view: bool = False
-
-
-@dataclass
-class ShowColumns(DdlStatement):
-    ref: TableRef
-
-
-@dataclass
-class ShowTblProperties(DdlStatement):
-    ref: TableRef
-    prop: str | None = None
-
-
-@dataclass
-class Describe(DdlStatement):
-    ref: TableRef
-    style: str | None = None  # EXTENDED | FORMATTED
-    #: ``col`` or a path into it: ``col.field``, ``col.$elem$``, ``col.$key$``, ``col.$value$``
-    column: str | None = None
-    partition: PartitionSpec | None = None
-
-
 def normalize_column_type(text: str) -> str:
     """Glue's spelling of a column type; struct field names are lower-cased as Hive does."""
     dt = parse_type(text).copy()
@@ -268,128 +121,9 @@ def normalize_column_type(text: str) -> str:
     return hive_type(dt)
 
 
-# -- tokenizer ------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Token:
-    kind: str  # WORD, QIDENT (`x`), STRING ('x'), DQ ("x"), NUMBER, PUNCT, EOF
-    text: str  # identifier / unescaped string / punctuation
-    start: int
-    end: int
-    line: int
-    col: int
-
-    def is_kw(self, *words: str) -> bool:
-        return self.kind == "WORD" and self.text.upper() in words
-
-
-_WORD = re.compile(r"[A-Za-z0-9_$]+")
-_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
-_OCTAL = re.compile(r"[0-3][0-7]{2}")
-_HEX4 = re.compile(r"[0-9a-fA-F]{4}")
-_SIMPLE_ESCAPES = {
-    "0": "\0",
-    "'": "'",
-    '"': '"',
-    "b": "\b",
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    "Z": "\x1a",
-    "\\": "\\",
-    "%": "\\%",
-    "_": "\\_",
-}
-
-
-def _position(sql: str, offset: int) -> tuple[int, int]:
-    line = sql.count("\n", 0, offset) + 1
-    col = offset - (sql.rfind("\n", 0, offset) + 1) + 1
-    return line, col
-
-
-def _read_string(sql: str, i: int) -> tuple[str, int]:
-    """A Hive string literal starting at ``sql[i]`` (the quote): Hive's unescaping rules
-    (octal ``\\001``, ``\\u0001``, C escapes, an unknown escape drops the backslash)."""
-    quote = sql[i]
-    out: list[str] = []
-    j = i + 1
-    while j < len(sql):
-        ch = sql[j]
-        if ch == quote:
-            return "".join(out), j + 1
-        if ch == "\\" and j + 1 < len(sql):
-            nxt = sql[j + 1]
-            if _OCTAL.match(sql, j + 1):
-                out.append(chr(int(sql[j + 1 : j + 4], 8)))
-                j += 4
-                continue
-            if nxt == "u" and _HEX4.match(sql, j + 2):
-                out.append(chr(int(sql[j + 2 : j + 6], 16)))
-                j += 6
-                continue
-            out.append(_SIMPLE_ESCAPES.get(nxt, nxt))
-            j += 2
-            continue
-        out.append(ch)
-        j += 1
-    line, col = _position(sql, i)
-    raise SqlSyntaxError("unterminated string literal", line, col)
-
-
 def tokenize(sql: str) -> list[Token]:
-    tokens: list[Token] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if sql.startswith("--", i):
-            end = sql.find("\n", i)
-            i = n if end < 0 else end + 1
-            continue
-        if sql.startswith("/*", i):
-            end = sql.find("*/", i + 2)
-            if end < 0:
-                raise SqlSyntaxError("unterminated /* comment", *_position(sql, i))
-            i = end + 2
-            continue
-        line, col = _position(sql, i)
-        if ch == "`":
-            j, parts = i + 1, []
-            while True:
-                end = sql.find("`", j)
-                if end < 0:
-                    raise SqlSyntaxError("unterminated `quoted identifier`", line, col)
-                parts.append(sql[j:end])
-                if sql.startswith("``", end):
-                    parts.append("`")
-                    j = end + 2
-                    continue
-                break
-            tokens.append(Token("QIDENT", "".join(parts), i, end + 1, line, col))
-            i = end + 1
-            continue
-        if ch in "'\"":
-            text, end = _read_string(sql, i)
-            tokens.append(Token("STRING" if ch == "'" else "DQ", text, i, end, line, col))
-            i = end
-            continue
-        m = _WORD.match(sql, i)
-        if m:
-            num = _NUMBER.match(sql, i)
-            if num and num.end() >= m.end():
-                tokens.append(Token("NUMBER", num.group(0), i, num.end(), line, col))
-                i = num.end()
-                continue
-            tokens.append(Token("WORD", m.group(0), i, m.end(), line, col))
-            i = m.end()
-            continue
-        tokens.append(Token("PUNCT", ch, i, i + 1, line, col))
-        i += 1
-    line, col = _position(sql, n)
-    tokens.append(Token("EOF", "", n, n, line, col))
-    return tokens
+    """The statement's tokens under Hive's literal rules (backslash escapes)."""
+    return lexer.tokenize(sql, hive=True)
 
 
 # -- hand-written parser --------------------------------------------------------------------
@@ -575,15 +309,13 @@ def _ref_from_parts(parts: list[str], tok: Token) -> TableRef:
     raise SqlSyntaxError(f"invalid table name {'.'.join(parts)!r}", tok.line, tok.col)
 
 
-_DDL_WORDS = {"CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC"}
-_LEADING = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.S)
+#: the first words of the statements this parser takes (CTAS aside)
+DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC"})
 
 
 def parse_ddl(sql: str) -> DdlStatement | None:
     """Parse one DDL statement; None when ``sql`` is not DDL (SELECT, WITH, INSERT, ...)."""
-    start = _LEADING.match(sql)
-    m = _WORD.match(sql, start.end() if start else 0)
-    if not m or m.group(0).upper() not in _DDL_WORDS:
+    if lexer.first_word(sql) not in DDL_WORDS:
         return None
     p = _Parser(sql)
     head = p.advance().text.upper()
@@ -627,18 +359,20 @@ def _parse_create(p: _Parser) -> DdlStatement | None:
 
 
 def _parse_create_database(p: _Parser) -> CreateDatabase:
-    stmt = CreateDatabase("", if_not_exists=p.accept("IF", "NOT", "EXISTS"))
-    stmt.name = p.identifier("a database name").lower()
+    if_not_exists = p.accept("IF", "NOT", "EXISTS")
+    name = p.identifier("a database name").lower()
+    comment = location = None
+    properties: dict[str, str] = {}
     while p.tok.kind != "EOF" and not (p.tok.kind == "PUNCT" and p.tok.text == ";"):
         if p.accept("COMMENT"):
-            stmt.comment = p.string()
+            comment = p.string()
         elif p.accept("LOCATION"):
-            stmt.location = p.string()
+            location = p.string()
         elif p.accept("WITH", "DBPROPERTIES"):
-            stmt.properties = p.properties()
+            properties = p.properties()
         else:
             raise p.error("expected COMMENT, LOCATION or WITH DBPROPERTIES")
-    return stmt
+    return CreateDatabase(name, if_not_exists, comment, location, properties)
 
 
 def _parse_create_view(p: _Parser, or_replace: bool) -> CreateView:
@@ -723,7 +457,7 @@ def _parse_alter(p: _Parser) -> DdlStatement:
         while p.accept("PARTITION"):
             spec = p.partition_spec()
             if p.accept("LOCATION"):
-                spec.location = p.string()
+                spec = replace(spec, location=p.string())
             parts.append(spec)
         if not parts:
             raise p.error("expected PARTITION or COLUMNS after ADD")
@@ -756,14 +490,12 @@ def _parse_alter(p: _Parser) -> DdlStatement:
         new_name = p.identifier("the new column name").lower()
         type_text = p.type_text()
         comment = p.string() if p.accept("COMMENT") else None
-        change = ChangeColumn(
-            ref, old_name, Column(new_name, normalize_column_type(type_text), comment)
-        )
+        column = Column(new_name, normalize_column_type(type_text), comment)
         if p.accept("FIRST"):
-            change.first = True
-        elif p.accept("AFTER"):
-            change.after = p.identifier("a column name").lower()
-        return change
+            return ChangeColumn(ref, old_name, column, first=True)
+        if p.accept("AFTER"):
+            return ChangeColumn(ref, old_name, column, after=p.identifier("a column name").lower())
+        return ChangeColumn(ref, old_name, column)
     if p.tok.is_kw("RENAME"):
         raise UnsupportedError(
             "ALTER TABLE RENAME TO is not supported by Athena: create a new table over the "
@@ -904,7 +636,7 @@ def _create_table_from_ast(sql: str) -> tuple[Table, bool]:
     name_node = schema.this
     assert isinstance(name_node, exp.Table)
     parts = [p.name for p in name_node.parts]
-    ref = _ref_from_parts(parts, Token("EOF", "", 0, 0, 1, 1))
+    ref = _ref_from_parts(parts, Token(EOF, "", 0, 0, 1, 1))
     table = Table(database=ref.database or "", name=ref.name)
     table.columns = [_column(c, "column") for c in schema.expressions]
     stored_as: str | None = None
@@ -1015,7 +747,7 @@ _RENDER_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\
 
 
 def quote_string(value: str) -> str:
-    """A Hive string literal that reads back as ``value`` (see ``_read_string``)."""
+    """A Hive string literal that reads back as ``value`` (see ``lexer.hive_unescape``)."""
     out = []
     for ch in value:
         if ch in _RENDER_ESCAPES:
