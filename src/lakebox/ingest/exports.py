@@ -49,6 +49,7 @@ from lakebox.ingest.dynamodb import (
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError, constraint_error
 from lakebox.ingest.wal import write_json_atomic
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from lakebox.storage import Storage, parse_uri
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
     from lakebox.lakehouse import Lake
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 ITEMS_PER_FILE = 100_000
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 IGNORE_KEY_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
@@ -100,7 +99,7 @@ class DynamoDBSource:
             region_name=region
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION")
-            or REGION,
+            or DEFAULT_REGION,
         )
 
     def key_names(self) -> list[str]:
@@ -251,10 +250,13 @@ class TableExports:
         dynamodb_endpoint: str | None = None,
         region: str | None = None,
         items_per_file: int = ITEMS_PER_FILE,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        lake_region: str = DEFAULT_REGION,
     ) -> None:
         if lake is not None:
             storage, catalog = lake.storage, lake.catalog
             metadata_dir = lake.config.metadata_dir
+            account_id, lake_region = lake.config.account_id, lake.config.region
         if storage is None or metadata_dir is None:
             raise InvalidRequestError("TableExports needs a Lake or storage and metadata_dir")
         self.storage = storage
@@ -267,7 +269,11 @@ class TableExports:
             or os.environ.get("LAKEBOX_DYNAMODB_ENDPOINT")
             or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
         )
+        #: the DynamoDB client's region (None: the AWS environment's)
         self.region = region
+        #: the lake's account and region, which the export ARNs of file sources name
+        self.account_id = account_id
+        self.lake_region = lake_region
         self.items_per_file = items_per_file
         self._sources: dict[str, ItemSource] = {}
 
@@ -347,7 +353,10 @@ class TableExports:
         arn_base = (
             table_arn
             if table_arn.startswith("arn:")
-            else (f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{Path(table_arn).name.split('.')[0]}")
+            else (
+                f"arn:aws:dynamodb:{self.lake_region}:{self.account_id}:table/"
+                f"{Path(table_arn).name.split('.')[0]}"
+            )
         )
         prefix = (request.get("S3Prefix") or "").strip("/")
         folder = f"{prefix}/AWSDynamoDB/{export_id}" if prefix else f"AWSDynamoDB/{export_id}"

@@ -53,14 +53,13 @@ from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.names import delivery_stream_name, stream_folder_ok
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     from lakebox.lakehouse import Lake
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_RECORD_BYTES = 1_024_000
@@ -111,6 +110,9 @@ class StreamConfig:
     backup_prefix: str
     file_extension: str
     destination: dict[str, Any] = field(default_factory=dict)
+    #: the lake's account and region, for the ARNs the stream names
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str = DEFAULT_REGION
 
     @property
     def lambda_processor(self) -> Processor | None:
@@ -173,7 +175,13 @@ def _int_in(value: Any, member: str, low: int, high: int) -> int:
 
 
 def parse_config(
-    name: str, dest: dict[str, Any], version: int = 1, created: float | None = None
+    name: str,
+    dest: dict[str, Any],
+    version: int = 1,
+    created: float | None = None,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region: str = DEFAULT_REGION,
 ) -> StreamConfig:
     """Validate an ExtendedS3DestinationConfiguration the way Firehose does."""
     if "BucketARN" not in dest:
@@ -321,7 +329,7 @@ def parse_config(
     ext = dest.get("FileExtension") or (".gz" if compression == "GZIP" else "")
     return StreamConfig(
         name=name,
-        arn=f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}",
+        arn=f"arn:aws:firehose:{region}:{account_id}:deliverystream/{name}",
         version=version,
         created=created or time.time(),
         bucket=bucket,
@@ -338,6 +346,8 @@ def parse_config(
         backup_prefix=backup_prefix,
         file_extension=ext,
         destination=dest,
+        account_id=account_id,
+        region=region,
     )
 
 
@@ -503,7 +513,7 @@ class _Delivery:
         event = {
             "invocationId": str(uuid.uuid4()),
             "deliveryStreamArn": self.cfg.arn,
-            "region": REGION,
+            "region": self.cfg.region,
             "records": [
                 {
                     "recordId": i.record_id,
@@ -740,7 +750,10 @@ class _Delivery:
                 {
                     "lastErrorCode": code,
                     "lastErrorMessage": message,
-                    "dataCatalogTableArn": f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{conv.database}/{conv.table}",
+                    "dataCatalogTableArn": (
+                        f"arn:aws:glue:{self.cfg.region}:{self.cfg.account_id}:table/"
+                        f"{conv.database}/{conv.table}"
+                    ),
                 },
             )
         )
@@ -842,16 +855,21 @@ class DeliveryStreams:
         storage: Storage | None = None,
         catalog: CatalogStore | None = None,
         metadata_dir: Path | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
     ) -> None:
         if lake is not None:
             storage, catalog = lake.storage, lake.catalog
             metadata_dir = lake.config.metadata_dir
+            account_id, region = lake.config.account_id, lake.config.region
         if storage is None or catalog is None or metadata_dir is None:
             raise InvalidArgumentError(
                 "DeliveryStreams needs a Lake or storage, catalog and metadata_dir"
             )
         self.storage = storage
         self.catalog = catalog
+        self.account_id = account_id
+        self.region = region
         self.root = metadata_dir / "streams"
         self.root.mkdir(parents=True, exist_ok=True)
         #: write-ahead logs by stream uid (a re-created stream gets a new one)
@@ -864,13 +882,17 @@ class DeliveryStreams:
     def _dir(self, name: str) -> Path:
         """A stream's folder; a name that cannot be one is a stream that does not exist."""
         if not stream_folder_ok(name):
-            raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
+            raise ResourceNotFoundError(
+                f"Firehose {name} under account {self.account_id} not found."
+            )
         return self.root / name
 
     def _doc(self, name: str) -> dict[str, Any]:
         path = self._dir(name) / "stream.json"
         if not path.exists():
-            raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
+            raise ResourceNotFoundError(
+                f"Firehose {name} under account {self.account_id} not found."
+            )
         return read_metadata_json(path)
 
     def _parsed(self, name: str) -> tuple[StreamConfig, str]:
@@ -883,6 +905,8 @@ class DeliveryStreams:
                 doc["ExtendedS3DestinationConfiguration"],
                 int(doc["VersionId"]),
                 doc["CreateTimestamp"],
+                account_id=self.account_id,
+                region=self.region,
             )
             uid = doc["Uid"]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -959,7 +983,7 @@ class DeliveryStreams:
             raise InvalidArgumentError(
                 f"DeliveryStreamType {DeliveryStreamType} is not supported: use DirectPut"
             )
-        cfg = parse_config(DeliveryStreamName, dest)
+        cfg = parse_config(DeliveryStreamName, dest, account_id=self.account_id, region=self.region)
         if cfg.catalog_table is not None:
             self.catalog.get_table(*cfg.catalog_table)
         folder = self._dir(DeliveryStreamName)
@@ -968,7 +992,7 @@ class DeliveryStreams:
         except FileExistsError:
             if (folder / "stream.json").exists():
                 raise ResourceInUseError(
-                    f"Firehose {DeliveryStreamName} under accountId {ACCOUNT} already exists"
+                    f"Firehose {DeliveryStreamName} under accountId {self.account_id} already exists"
                 ) from None
         doc = {
             "DeliveryStreamName": DeliveryStreamName,
@@ -1011,7 +1035,14 @@ class DeliveryStreams:
                 **(ExtendedS3DestinationUpdate or {}),
             }
             version = int(doc["VersionId"]) + 1
-            new_cfg = parse_config(DeliveryStreamName, dest, version, doc["CreateTimestamp"])
+            new_cfg = parse_config(
+                DeliveryStreamName,
+                dest,
+                version,
+                doc["CreateTimestamp"],
+                account_id=self.account_id,
+                region=self.region,
+            )
             if new_cfg.catalog_table is not None:
                 self.catalog.get_table(*new_cfg.catalog_table)
             self._deliver(cfg, wal, state, uid)
