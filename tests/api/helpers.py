@@ -30,7 +30,7 @@ def _check(shape: Shape, value: Any, where: str, loose: frozenset[str]) -> None:
     if isinstance(shape, StructureShape):
         assert isinstance(value, dict), f"{where}: {value!r} is not an object"
         for key, item in value.items():
-            if key.startswith(EXTENSION):
+            if key.startswith(EXTENSION) or item is None:  # null: an absent member
                 continue
             assert key in shape.members, f"{where}.{key} is not a member of {shape.name}"
             if key not in loose:

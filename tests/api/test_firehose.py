@@ -10,6 +10,8 @@ import pytest
 from api.helpers import call
 from lakebox.api import AwsError, dispatch
 from lakebox.api.context import ServiceContext
+from lakebox.api.firehose import batch_response
+from lakebox.ingest.streams import BatchResult, RecordResult
 from lakebox.lakehouse import Lake
 
 
@@ -70,16 +72,90 @@ def test_stream_round_trip(ctx: ServiceContext, lake: Lake) -> None:
     assert call(ctx, "firehose", "ListDeliveryStreams", {})["DeliveryStreamNames"] == []
 
 
-def test_json_data_given_by_a_state_machine_is_sent_as_json_text(
-    ctx: ServiceContext, lake: Lake
+def test_describe_answers_the_destination_with_its_defaults(ctx: ServiceContext) -> None:
+    _create(ctx)
+    ctx.streams.put("clicks", b"abc")
+    desc = call(ctx, "firehose", "DescribeDeliveryStream", {"DeliveryStreamName": "clicks"})[
+        "DeliveryStreamDescription"
+    ]
+    [destination] = desc["Destinations"]
+    assert destination["DestinationId"] == "destinationId-000000000001"
+    described = destination["ExtendedS3DestinationDescription"]
+    assert described["BufferingHints"] == {"SizeInMBs": 5, "IntervalInSeconds": 300}
+    assert (described["CompressionFormat"], described["S3BackupMode"]) == (
+        "UNCOMPRESSED",
+        "Disabled",
+    )
+    assert (desc["DeliveryStreamStatus"], desc["VersionId"]) == ("ACTIVE", "1")
+    status = ctx.streams.buffer_status("clicks")
+    assert desc["LakeboxBufferedRecords"] == 1
+    assert status.due_at is not None
+    assert desc["LakeboxDeliveryDueAt"] == status.due_at.isoformat()
+
+
+def test_list_pages_by_limit_and_exclusive_start(ctx: ServiceContext) -> None:
+    for name in ("b", "a", "c"):
+        _create(ctx, name)
+    page = call(ctx, "firehose", "ListDeliveryStreams", {"Limit": 2})
+    assert page == {"DeliveryStreamNames": ["a", "b"], "HasMoreDeliveryStreams": True}
+    rest = call(ctx, "firehose", "ListDeliveryStreams", {"ExclusiveStartDeliveryStreamName": "b"})
+    assert rest == {"DeliveryStreamNames": ["c"], "HasMoreDeliveryStreams": False}
+
+
+def test_update_destination_checks_the_version(ctx: ServiceContext) -> None:
+    _create(ctx)
+    update = {
+        "DeliveryStreamName": "clicks",
+        "CurrentDeliveryStreamVersionId": "1",
+        "DestinationId": "destinationId-000000000001",
+        "ExtendedS3DestinationUpdate": {"Prefix": "v2/"},
+    }
+    assert call(ctx, "firehose", "UpdateDestination", update) == {}
+    desc = call(ctx, "firehose", "DescribeDeliveryStream", {"DeliveryStreamName": "clicks"})
+    assert desc["DeliveryStreamDescription"]["VersionId"] == "2"
+    with pytest.raises(AwsError) as info:
+        dispatch("firehose", "UpdateDestination", update, ctx)
+    assert info.value.code == "ConcurrentModificationException"
+    with pytest.raises(AwsError) as info:
+        dispatch("firehose", "UpdateDestination", {**update, "DestinationId": "other"}, ctx)
+    assert info.value.code == "InvalidArgumentException"
+
+
+def test_a_batch_with_an_oversized_record_fails_whole_naming_the_member(
+    ctx: ServiceContext,
 ) -> None:
     _create(ctx)
-    dispatch(
-        "firehose", "PutRecord", {"DeliveryStreamName": "clicks", "Record": {"Data": {"n": 1}}}, ctx
+    records = [{"Data": b"ok"}, {"Data": b"x" * 1_024_001}, {"Data": b"ok"}]
+    with pytest.raises(AwsError) as info:
+        dispatch(
+            "firehose", "PutRecordBatch", {"DeliveryStreamName": "clicks", "Records": records}, ctx
+        )
+    assert info.value.code == "ValidationException"
+    assert "'records.2.member.data'" in str(info.value)
+    with pytest.raises(AwsError) as info:
+        dispatch("firehose", "PutRecord", {"DeliveryStreamName": "clicks", "Record": {}}, ctx)
+    assert (info.value.code, "'record.data'" in str(info.value)) == ("ValidationException", True)
+    assert ctx.streams.buffer_status("clicks").records == 0
+
+
+def test_records_a_batch_could_not_store_are_answered_one_by_one() -> None:
+    result = BatchResult(
+        2,
+        [
+            RecordResult(error_code="ServiceUnavailableException", error_message="disk full"),
+            RecordResult(error_code="ServiceUnavailableException", error_message="disk full"),
+        ],
     )
-    ctx.streams.flush("clicks")
-    [written] = lake.storage.list_files("s3://raw/clicks/")
-    assert lake.storage.read_bytes(written.uri) == b'{"n":1}'
+    assert batch_response(result) == {
+        "FailedPutCount": 2,
+        "Encrypted": False,
+        "RequestResponses": [
+            {"ErrorCode": "ServiceUnavailableException", "ErrorMessage": "disk full"}
+        ]
+        * 2,
+    }
+    stored = batch_response(BatchResult(0, [RecordResult(record_id="r1")]))
+    assert stored["RequestResponses"] == [{"RecordId": "r1"}]
 
 
 @pytest.mark.parametrize(

@@ -263,7 +263,7 @@ def _stream(lake: Lake, interval: int) -> DeliveryStreams:
     streams = DeliveryStreams(lake)
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "s/",
             "BufferingHints": {"IntervalInSeconds": interval},

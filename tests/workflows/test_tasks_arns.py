@@ -100,20 +100,15 @@ def test_streams_and_exports_name_the_lakes_account_and_region(
     lake = Lake(LakeConfig.from_env(home=eu_config.home, storage="local"))
     try:
         streams = DeliveryStreams(lake)
-        streams.create_delivery_stream(
-            "clicks", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::raw"}
-        )
-        desc = streams.describe_delivery_stream("clicks")["DeliveryStreamDescription"]
-        assert desc["DeliveryStreamARN"] == (
+        streams.create_delivery_stream("clicks", {"BucketARN": "arn:aws:s3:::raw"})
+        arn = streams.create_delivery_stream("views", {"BucketARN": "arn:aws:s3:::raw"})
+        assert arn == f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/views"
+        assert streams.describe_delivery_stream("clicks").arn == (
             f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/clicks"
         )
         source = tmp_path / "orders.jsonl"
         source.write_text(json.dumps({"id": "1"}) + "\n")
-        exported = TableExports(lake).export_table_to_point_in_time(
-            {"TableArn": str(source), "S3Bucket": "exp"}
-        )["ExportDescription"]
-        assert exported["ExportArn"].startswith(
-            f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/export/"
-        )
+        exported = TableExports(lake).export_table_to_point_in_time(str(source), "exp")
+        assert exported.arn.startswith(f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/orders/export/")
     finally:
         lake.close()
