@@ -3,14 +3,15 @@ operation name -> handler over AWS-shaped dictionaries) and an error-code mappin
 
 Doors dispatch through :func:`dispatch`: Step Functions' optimised integrations and
 ``aws-sdk:*`` tasks today, the HTTP server next. Services are keyed by botocore's service
-name (``athena``, ``glue``, ``firehose``, ``dynamodb``, ``rds``, ``s3``).
+name (``athena``, ``glue``, ``firehose``, ``dynamodb``, ``rds``, ``s3``,
+``stepfunctions``, ``scheduler``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lakebox.api import athena, dynamodb, firehose, glue, rds, s3
+from lakebox.api import athena, dynamodb, firehose, glue, rds, s3, scheduler, states
 from lakebox.api.base import (
     ApiContext,
     AwsError,
@@ -29,6 +30,8 @@ SERVICES: dict[str, ServiceApi] = {
     "glue": glue.API,
     "rds": rds.API,
     "s3": s3.API,
+    "scheduler": scheduler.API,
+    "stepfunctions": states.API,
 }
 
 

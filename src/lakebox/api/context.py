@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lakebox.query.service import QueryService
     from lakebox.storage import Storage
     from lakebox.workflows.jobs import JobRegistry
+    from lakebox.workflows.service import WorkflowService
 
 
 @dataclass
@@ -64,3 +65,7 @@ class ServiceContext:
     @property
     def storage(self) -> Storage:
         return self._service("storage")
+
+    @property
+    def workflows(self) -> WorkflowService:
+        return self._service("workflows")
