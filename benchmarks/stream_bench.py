@@ -47,7 +47,7 @@ def make_records(count: int) -> list[bytes]:
 def run(streams: DeliveryStreams, name: str, records: list[bytes]) -> tuple[float, int]:
     start = time.perf_counter()
     for i in range(0, len(records), BATCH):
-        streams.put_record_batch(name, [{"Data": r} for r in records[i : i + BATCH]])
+        streams.put_record_batch(name, records[i : i + BATCH])
     report = streams.flush(name)
     elapsed = time.perf_counter() - start
     return elapsed, report.failed
@@ -111,8 +111,8 @@ def main() -> None:
             "Prefix": "raw/",
             "BufferingHints": {"SizeInMBs": 128, "IntervalInSeconds": 900},
         }
-        streams.create_delivery_stream("to-parquet", ExtendedS3DestinationConfiguration=parquet)
-        streams.create_delivery_stream("to-json", ExtendedS3DestinationConfiguration=raw)
+        streams.create_delivery_stream("to-parquet", parquet)
+        streams.create_delivery_stream("to-json", raw)
         records = make_records(args.records)
         for name in ("to-parquet", "to-json"):
             elapsed, failed = run(streams, name, records)

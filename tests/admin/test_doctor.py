@@ -39,9 +39,7 @@ def lake(lake_home: Path) -> Iterator[Lake]:
     )
     workflows.close()
     streams = DeliveryStreams(session.lake)
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::b"}
-    )
+    streams.create_delivery_stream("s", {"BucketARN": "arn:aws:s3:::b"})
     try:
         yield session.lake
     finally:
@@ -154,7 +152,7 @@ def test_stale_temp_files_are_found_and_removed_by_fix(lake: Lake) -> None:
 
 def test_records_waiting_for_delivery_are_reported(lake: Lake) -> None:
     streams = DeliveryStreams(lake)
-    streams.put_record_batch("s", [{"Data": b"a\n"}, {"Data": b"b\n"}])
+    streams.put_record_batch("s", [b"a\n", b"b\n"])
     [line] = [f for f in diagnose(lake.config.home) if f.check == "stream s"]
     assert line.ok and line.message.startswith("2 record(s) waiting")
 

@@ -82,7 +82,7 @@ def _delivered(lake: Lake, prefix: str) -> list[int]:
 def stream(lake: Lake) -> str:
     DeliveryStreams(lake).create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "p/",
             "ProcessingConfiguration": {
@@ -173,7 +173,7 @@ def test_wait_returns_once_delivered_and_not_before_the_interval(
 ) -> None:
     DeliveryStreams(lake).create_delivery_stream(
         "w",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "w/",
             "BufferingHints": {"IntervalInSeconds": 2},
@@ -283,7 +283,7 @@ def test_interrupted_put_names_the_skip_that_resumes_without_duplicates(
 def _interval_stream(lake: Lake, interval: int) -> None:
     DeliveryStreams(lake).create_delivery_stream(
         "k",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "k/",
             "BufferingHints": {"IntervalInSeconds": interval},

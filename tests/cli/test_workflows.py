@@ -106,7 +106,7 @@ def test_workflow_end_to_end(lake_home: Path, files: dict[str, Path]) -> None:
     )
     assert code == 1
     assert "TooSmall" in output and "v was not above 10" in output
-    arn = "arn:aws:states:local:000000000000:execution:doubler:small"
+    arn = "arn:aws:states:us-east-1:000000000000:execution:doubler:small"
     code, output = invoke(lake_home, "workflow", "history", arn)
     assert code == 0
     for fragment in (
@@ -159,7 +159,7 @@ def test_validate_lists_every_problem(lake_home: Path, files: dict[str, Path]) -
         (["workflow", "create", "x", "missing.json"], "does not exist"),
         (["workflow", "start", "nope"], "State Machine Does Not Exist"),
         (
-            ["workflow", "describe", "arn:aws:states:local:000000000000:execution:a:b"],
+            ["workflow", "describe", "arn:aws:states:us-east-1:000000000000:execution:a:b"],
             "Execution Does Not Exist",
         ),
         (["workflow", "start", "nope", "--input", "{bad"], "error:"),
@@ -263,7 +263,7 @@ def _stream(lake: Lake, interval: int) -> DeliveryStreams:
     streams = DeliveryStreams(lake)
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "s/",
             "BufferingHints": {"IntervalInSeconds": interval},

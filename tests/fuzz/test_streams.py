@@ -342,17 +342,17 @@ def test_streams_accept_deliver_or_raise_lakebox_error(
     try:
         streams = DeliveryStreams(session.lake)
         name = f"s{next(_COUNTER)}"
-        created = lakebox_outcome(
-            lambda: streams.create_delivery_stream(name, ExtendedS3DestinationConfiguration=dest)
-        )
+        created = lakebox_outcome(lambda: streams.create_delivery_stream(name, dest))
         if isinstance(created, Exception):
             event("config rejected")
             return
         for batch in batches:
             if len(batch) == 1:
-                lakebox_outcome(lambda b=batch: streams.put_record(name, b[0]))
+                lakebox_outcome(lambda b=batch: streams.put_record(name, b[0].get("Data")))
             else:
-                lakebox_outcome(lambda b=batch: streams.put_record_batch(name, b))
+                lakebox_outcome(
+                    lambda b=batch: streams.put_record_batch(name, [r.get("Data") for r in b])
+                )
         report = lakebox_outcome(lambda: streams.flush(name))
         if isinstance(report, DeliveryReport):
             event(f"delivered: {bool(report.objects)}, failed records: {bool(report.failed)}")

@@ -15,11 +15,34 @@ import boto3
 import pytest
 from amazon.ion import simpleion
 
+from lakebox.api import dynamodb as dynamodb_api
+from lakebox.api.context import ServiceContext
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError
-from lakebox.ingest.exports import TableExports, describe_export, list_exports
+from lakebox.ingest.exports import ExportDescription, IncrementalExport, TableExports
 from lakebox.session import Lake, Session
 
 from .conftest import unique
+
+# The tests below speak DynamoDB's request and response shapes, through the API layer's
+# handlers (lakebox errors pass through them unchanged); TableExports' typed methods answer
+# dataclasses (see test_typed_methods_answer_dataclasses).
+
+
+def aws(exports: TableExports) -> ServiceContext:
+    return ServiceContext(services={"exports": exports})
+
+
+def aws_export(exports: TableExports, request: dict[str, Any]) -> dict[str, Any]:
+    return dynamodb_api.export_table_to_point_in_time(request, aws(exports))
+
+
+def describe_export(lake: Lake, request: dict[str, Any]) -> dict[str, Any]:
+    return dynamodb_api.describe_export(request, aws(TableExports(lake)))
+
+
+def list_exports(lake: Lake, request: dict[str, Any]) -> dict[str, Any]:
+    return dynamodb_api.list_exports(request, aws(TableExports(lake)))
+
 
 BIG = "12345678901234567890123456789012345678"
 ITEMS = [
@@ -95,9 +118,9 @@ def test_full_export_layout_in_dynamodb_json(
     exports: TableExports, lake: Lake, tmp_path: Path
 ) -> None:
     src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
-    desc = exports.export_table_to_point_in_time(
-        {"TableArn": src, "S3Bucket": "exp", "S3Prefix": "ddb/orders"}
-    )["ExportDescription"]
+    desc = aws_export(exports, {"TableArn": src, "S3Bucket": "exp", "S3Prefix": "ddb/orders"})[
+        "ExportDescription"
+    ]
     assert desc["ExportStatus"] == "COMPLETED"
     assert desc["ItemCount"] == 3 and desc["BilledSizeBytes"] > 0
     assert desc["ExportFormat"] == "DYNAMODB_JSON" and desc["ExportType"] == "FULL_EXPORT"
@@ -150,9 +173,9 @@ def test_ion_export_uses_decimals_and_annotated_sets(
         }
     ]
     src = write_jsonl(tmp_path / "typed.jsonl", typed)
-    desc = exports.export_table_to_point_in_time(
-        {"TableArn": src, "S3Bucket": "exp", "ExportFormat": "ION"}
-    )["ExportDescription"]
+    desc = aws_export(exports, {"TableArn": src, "S3Bucket": "exp", "ExportFormat": "ION"})[
+        "ExportDescription"
+    ]
     assert desc["ExportManifest"].startswith("AWSDynamoDB/")
     [value] = exported(lake, desc)
     item = value["Item"]
@@ -203,9 +226,7 @@ def test_export_from_dynamodb_server(
         client.put_item(TableName=name, Item=item)
     exports = TableExports(lake, dynamodb_endpoint=dynamodb_endpoint)
     arn = client.describe_table(TableName=name)["Table"]["TableArn"]
-    desc = exports.export_table_to_point_in_time({"TableArn": arn, "S3Bucket": "exp"})[
-        "ExportDescription"
-    ]
+    desc = aws_export(exports, {"TableArn": arn, "S3Bucket": "exp"})["ExportDescription"]
     assert desc["ExportStatus"] == "COMPLETED" and desc["ItemCount"] == 25
     got = {r["Item"]["pk"]["S"]: r["Item"] for r in exported(lake, desc)}
     assert got["c#7"] == {
@@ -222,8 +243,9 @@ def test_missing_dynamodb_table_fails_the_export(
     lake: Lake, dynamodb_endpoint: str, aws_env: None
 ) -> None:
     exports = TableExports(lake, dynamodb_endpoint=dynamodb_endpoint)
-    desc = exports.export_table_to_point_in_time(
-        {"TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/nope", "S3Bucket": "exp"}
+    desc = aws_export(
+        exports,
+        {"TableArn": "arn:aws:dynamodb:us-east-1:123456789012:table/nope", "S3Bucket": "exp"},
     )["ExportDescription"]
     assert desc["ExportStatus"] == "FAILED"
     assert "nope" in desc["FailureMessage"]
@@ -236,11 +258,10 @@ def test_incremental_export_has_keys_and_images(
 ) -> None:
     path = tmp_path / "t.jsonl"
     write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}, {"id": 3, "v": "c"}])
-    full = exports.export_table_to_point_in_time({"TableArn": str(path), "S3Bucket": "exp"})[
-        "ExportDescription"
-    ]
+    full = aws_export(exports, {"TableArn": str(path), "S3Bucket": "exp"})["ExportDescription"]
     write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "B"}, {"id": 4, "v": "d"}])
-    desc = exports.export_table_to_point_in_time(
+    desc = aws_export(
+        exports,
         {
             "TableArn": str(path),
             "S3Bucket": "exp",
@@ -249,7 +270,7 @@ def test_incremental_export_has_keys_and_images(
                 "ExportFromTime": full["ExportTime"],
                 "ExportViewType": view,
             },
-        }
+        },
     )["ExportDescription"]
     assert desc["ExportType"] == "INCREMENTAL_EXPORT" and desc["ItemCount"] == 3
     recs = {r["Keys"]["id"]["N"]: r for r in exported(lake, desc)}
@@ -270,13 +291,13 @@ def test_export_failing_half_way_is_failed_without_manifest(lake: Lake, tmp_path
     exports = TableExports(lake, items_per_file=2)
     path = tmp_path / "t.jsonl"
     good = write_jsonl(path, [{"id": i} for i in range(3)])
-    first = exports.export_table_to_point_in_time(
-        {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
+    first = aws_export(
+        exports, {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
     )["ExportDescription"]
     current = lake.storage.read_bytes("s3://exp/AWSDynamoDB/current/symlink.txt")
     path.write_text(path.read_text() * 2 + "{broken\n")
-    desc = exports.export_table_to_point_in_time(
-        {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
+    desc = aws_export(
+        exports, {"TableArn": good, "S3Bucket": "exp", "LakeboxCurrentManifest": True}
     )["ExportDescription"]
     assert desc["ExportStatus"] == "FAILED"
     assert "line 7" in desc["FailureMessage"]
@@ -296,12 +317,14 @@ def test_current_manifest_points_at_newest_full_export(
 ) -> None:
     path = tmp_path / "t.jsonl"
     write_jsonl(path, [{"id": 1}])
-    exports.export_table_to_point_in_time(
-        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True}
+    aws_export(
+        exports,
+        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True},
     )
     write_jsonl(path, [{"id": 2}])
-    second = exports.export_table_to_point_in_time(
-        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True}
+    second = aws_export(
+        exports,
+        {"TableArn": str(path), "S3Bucket": "exp", "S3Prefix": "p", "LakeboxCurrentManifest": True},
     )["ExportDescription"]
     lines = lake.storage.read_bytes("s3://exp/p/AWSDynamoDB/current/symlink.txt").decode()
     [uri] = lines.splitlines()
@@ -312,16 +335,14 @@ def test_current_manifest_points_at_newest_full_export(
 
 def test_list_describe_and_client_token(exports: TableExports, lake: Lake, tmp_path: Path) -> None:
     src = write_jsonl(tmp_path / "t.jsonl", [{"id": 1}])
-    a = exports.export_table_to_point_in_time(
-        {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"}
-    )["ExportDescription"]
-    again = exports.export_table_to_point_in_time(
-        {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"}
-    )["ExportDescription"]
-    assert again["ExportArn"] == a["ExportArn"]
-    b = exports.export_table_to_point_in_time({"TableArn": src, "S3Bucket": "exp"})[
+    a = aws_export(exports, {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"})[
         "ExportDescription"
     ]
+    again = aws_export(exports, {"TableArn": src, "S3Bucket": "exp", "ClientToken": "tok"})[
+        "ExportDescription"
+    ]
+    assert again["ExportArn"] == a["ExportArn"]
+    b = aws_export(exports, {"TableArn": src, "S3Bucket": "exp"})["ExportDescription"]
     page = list_exports(lake, {"MaxResults": 1})
     assert len(page["ExportSummaries"]) == 1 and page["NextToken"]
     rest = list_exports(lake, {"MaxResults": 1, "NextToken": page["NextToken"]})
@@ -346,7 +367,7 @@ def test_list_describe_and_client_token(exports: TableExports, lake: Lake, tmp_p
 )
 def test_request_validation(exports: TableExports, request_: dict[str, Any], member: str) -> None:
     with pytest.raises(ValidationError, match=member):
-        exports.export_table_to_point_in_time({"TableArn": "x.jsonl", "S3Bucket": "b", **request_})
+        aws_export(exports, {"TableArn": "x.jsonl", "S3Bucket": "b", **request_})
 
 
 # -- queried through Athena SQL right after the export ------------------------------------------
@@ -364,7 +385,7 @@ def test_ion_export_through_current_table_returns_exact_rows(
         "LakeboxCurrentManifest": True,
         "LakeboxCatalogTable": "default.orders",
     }
-    exports.export_table_to_point_in_time(request)
+    aws_export(exports, request)
     result = session.sql("SELECT id, name, amount, price, ok, tags FROM orders ORDER BY id")
     assert result.fetchall() == [
         (1, "alpha", decimal.Decimal(BIG), decimal.Decimal("9.99"), True, ["x", "y"]),
@@ -379,7 +400,7 @@ def test_ion_export_through_current_table_returns_exact_rows(
         "boolean",
     ]
     write_jsonl(path, [{"id": 9, "name": "new"}])
-    exports.export_table_to_point_in_time(request)
+    aws_export(exports, request)
     assert session.sql("SELECT id, name FROM orders").fetchall() == [(9, "new")]
 
 
@@ -387,13 +408,14 @@ def test_dynamodb_json_export_queryable_with_casts(
     exports: TableExports, session: Session, tmp_path: Path
 ) -> None:
     src = write_jsonl(tmp_path / "t.jsonl", ITEMS[:2])
-    exports.export_table_to_point_in_time(
+    aws_export(
+        exports,
         {
             "TableArn": src,
             "S3Bucket": "exp",
             "LakeboxCurrentManifest": True,
             "LakeboxCatalogTable": "default.raw_orders",
-        }
+        },
     )
     result = session.sql(
         "SELECT CAST(item.amount.n AS decimal(38,0)) AS amount, "
@@ -406,14 +428,15 @@ def test_current_table_columns_are_lower_case_and_odd_names_reported(
     exports: TableExports, session: Session, lake: Lake, tmp_path: Path
 ) -> None:
     src = write_jsonl(tmp_path / "t.jsonl", [{"id": 1, "CustomerName": "Ann", "bad name": 1}])
-    exports.export_table_to_point_in_time(
+    aws_export(
+        exports,
         {
             "TableArn": src,
             "S3Bucket": "exp",
             "ExportFormat": "ION",
             "LakeboxCurrentManifest": True,
             "LakeboxCatalogTable": "default.people",
-        }
+        },
     )
     table = lake.catalog.get_table("default", "people")
     assert [c.name for c in table.columns] == ["customername", "id"]
@@ -428,13 +451,14 @@ def test_empty_table_export_has_one_empty_file_and_reads_as_no_rows(
 ) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_text("")
-    desc = exports.export_table_to_point_in_time(
+    desc = aws_export(
+        exports,
         {
             "TableArn": str(path),
             "S3Bucket": "exp",
             "ExportFormat": fmt,
             "LakeboxCurrentManifest": True,
-        }
+        },
     )["ExportDescription"]
     assert desc["ExportStatus"] == "COMPLETED" and desc["ItemCount"] == 0
     assert exported(lake, desc) == []
@@ -464,7 +488,35 @@ def test_damaged_export_description_is_an_error_naming_the_file(
     path.write_bytes(content)
     arn = "arn:aws:dynamodb:us-east-1:123456789012:table/t/export/01234567890123-abcdef01"
     with pytest.raises(MetadataFileError, match=f"metadata file {path} is damaged"):
-        exports.describe_export({"ExportArn": arn})
+        exports.describe_export(arn)
     with pytest.raises(MetadataFileError, match=f"metadata file {path} is damaged"):
         exports.list_exports()
     assert path.read_bytes() == content
+
+
+def test_typed_methods_answer_dataclasses(
+    exports: TableExports, lake: Lake, tmp_path: Path
+) -> None:
+    path = tmp_path / "orders.jsonl"
+    src = write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}])
+    full = exports.export_table_to_point_in_time(src, "exp", s3_prefix="typed")
+    assert isinstance(full, ExportDescription)
+    assert (full.status, full.item_count, full.export_type) == ("COMPLETED", 2, "FULL_EXPORT")
+    assert full.manifest is not None and full.manifest.startswith("typed/AWSDynamoDB/")
+    write_jsonl(path, [{"id": 1, "v": "a"}, {"id": 2, "v": "B"}])
+    inc = exports.export_table_to_point_in_time(
+        src,
+        "exp",
+        export_type="INCREMENTAL_EXPORT",
+        incremental=IncrementalExport(full.export_time, view_type="NEW_IMAGE"),
+        key_attributes=["id"],
+    )
+    assert (inc.status, inc.item_count) == ("COMPLETED", 1)
+    assert inc.incremental is not None
+    assert inc.incremental[0] == full.export_time and inc.incremental[2] == "NEW_IMAGE"
+    assert exports.describe_export(full.arn) == full
+    page = exports.list_exports(max_results=1)
+    assert [e.arn for e in page.exports] == [full.arn] and page.next_token
+    rest = exports.list_exports(max_results=1, next_token=page.next_token)
+    assert [e.arn for e in rest.exports] == [inc.arn] and rest.next_token is None
+    assert exports.list_exports(table_arn="elsewhere").exports == []

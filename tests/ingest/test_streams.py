@@ -25,6 +25,7 @@ from lakebox.ingest.errors import (
     ResourceNotFoundError,
     ValidationError,
 )
+from lakebox.ingest.streams import StreamPage
 from lakebox.ingest.transforms import unregister_transform
 from lakebox.session import Lake, Session
 
@@ -69,21 +70,19 @@ def test_buffering_hints_out_of_range_fail_with_firehose_validation_error(
     streams: DeliveryStreams, hints: dict[str, int], member: str, bound: str
 ) -> None:
     with pytest.raises(ValidationError, match=re.escape(member)) as info:
-        streams.create_delivery_stream(
-            "s", ExtendedS3DestinationConfiguration=dest(BufferingHints=hints)
-        )
+        streams.create_delivery_stream("s", dest(BufferingHints=hints))
     assert bound in str(info.value)
     assert info.value.code == "ValidationException"
     assert str(info.value).startswith("1 validation error detected: Value '")
 
 
 def test_buffering_hints_default_to_5_mb_and_300_seconds(streams: DeliveryStreams) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
-    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
-    hints = desc["Destinations"][0]["ExtendedS3DestinationDescription"]["BufferingHints"]
+    streams.create_delivery_stream("s", dest())
+    desc = streams.describe_delivery_stream("s")
+    hints = desc.destination["BufferingHints"]
     assert hints == {"SizeInMBs": 5, "IntervalInSeconds": 300}
-    assert desc["DeliveryStreamStatus"] == "ACTIVE"
-    assert desc["DeliveryStreamARN"].endswith(":deliverystream/s")
+    assert desc.status == "ACTIVE"
+    assert desc.arn.endswith(":deliverystream/s")
 
 
 @pytest.mark.parametrize(
@@ -125,32 +124,28 @@ def test_invalid_configurations_are_rejected(
     streams: DeliveryStreams, config: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(InvalidArgumentError, match=re.escape(message)):
-        streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=config)
-    assert streams.list_delivery_streams()["DeliveryStreamNames"] == []
+        streams.create_delivery_stream("s", config)
+    assert streams.list_delivery_streams().names == []
 
 
 def test_create_describe_list_delete(streams: DeliveryStreams) -> None:
     for name in ("b", "a", "c"):
-        streams.create_delivery_stream(name, ExtendedS3DestinationConfiguration=dest())
+        streams.create_delivery_stream(name, dest())
     with pytest.raises(ResourceInUseError, match="already exists"):
-        streams.create_delivery_stream("a", ExtendedS3DestinationConfiguration=dest())
-    page = streams.list_delivery_streams(Limit=2)
-    assert page == {"DeliveryStreamNames": ["a", "b"], "HasMoreDeliveryStreams": True}
-    assert streams.list_delivery_streams(ExclusiveStartDeliveryStreamName="b")[
-        "DeliveryStreamNames"
-    ] == ["c"]
+        streams.create_delivery_stream("a", dest())
+    page = streams.list_delivery_streams(limit=2)
+    assert page == StreamPage(["a", "b"], has_more=True)
+    assert streams.list_delivery_streams(exclusive_start_name="b").names == ["c"]
     streams.delete_delivery_stream("b")
-    assert streams.list_delivery_streams()["DeliveryStreamNames"] == ["a", "c"]
+    assert streams.list_delivery_streams().names == ["a", "c"]
     with pytest.raises(ResourceNotFoundError):
         streams.describe_delivery_stream("b")
     with pytest.raises(ResourceNotFoundError):
-        streams.put_record("b", {"Data": b"x"})
+        streams.put_record("b", b"x")
 
 
 def test_delete_delivers_buffered_records_first(streams: DeliveryStreams, lake: Lake) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration=dest(Prefix="d/", ProcessingConfiguration=DELIM)
-    )
+    streams.create_delivery_stream("s", dest(Prefix="d/", ProcessingConfiguration=DELIM))
     streams.put("s", {"n": 1})
     streams.delete_delivery_stream("s")
     files = lake.storage.list_files("s3://lake/d/")
@@ -158,14 +153,14 @@ def test_delete_delivers_buffered_records_first(streams: DeliveryStreams, lake: 
 
 
 def test_batch_limits(streams: DeliveryStreams) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
+    streams.create_delivery_stream("s", dest())
     with pytest.raises(ValidationError, match="less than or equal to 500"):
-        streams.put_record_batch("s", [{"Data": b"x"}] * 501)
+        streams.put_record_batch("s", [b"x"] * 501)
     with pytest.raises(ValidationError, match="1024000"):
-        streams.put_record("s", {"Data": b"x" * 1_024_001})
-    resp = streams.put_record_batch("s", [{"Data": b"a"}, {"Data": b"b"}])
-    assert resp["FailedPutCount"] == 0
-    ids = [r["RecordId"] for r in resp["RequestResponses"]]
+        streams.put_record("s", b"x" * 1_024_001)
+    resp = streams.put_record_batch("s", [b"a", b"b"])
+    assert resp.failed_put_count == 0
+    ids = [r.record_id for r in resp.records]
     assert len(set(ids)) == 2
 
 
@@ -173,9 +168,7 @@ def test_catalog_table_must_exist(streams: DeliveryStreams) -> None:
     with pytest.raises(EntityNotFoundError):
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration=dest(
-                CatalogTable={"DatabaseName": "default", "TableName": "missing"}
-            ),
+            dest(CatalogTable={"DatabaseName": "default", "TableName": "missing"}),
         )
 
 
@@ -183,9 +176,9 @@ def test_catalog_table_must_exist(streams: DeliveryStreams) -> None:
 
 
 def test_default_prefix_layout_and_object_name(streams: DeliveryStreams, lake: Lake) -> None:
-    streams.create_delivery_stream("clicks", ExtendedS3DestinationConfiguration=dest(Prefix="raw/"))
-    streams.put_record("clicks", {"Data": b'{"a":1}'})
-    streams.put_record("clicks", {"Data": b'{"a":2}'})
+    streams.create_delivery_stream("clicks", dest(Prefix="raw/"))
+    streams.put_record("clicks", b'{"a":1}')
+    streams.put_record("clicks", b'{"a":2}')
     report = streams.flush("clicks")
     assert report.records == report.delivered == 2
     [uri] = report.objects
@@ -198,7 +191,7 @@ def test_default_prefix_layout_and_object_name(streams: DeliveryStreams, lake: L
 def test_timestamp_and_random_string_expressions(streams: DeliveryStreams) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
+        dest(
             Prefix="t/year=!{timestamp:yyyy}/month=!{timestamp:MM}/!{firehose:random-string}/",
             ErrorOutputPrefix="err/!{firehose:error-output-type}/",
         ),
@@ -213,9 +206,7 @@ def test_timestamp_and_random_string_expressions(streams: DeliveryStreams) -> No
 def test_gzip_objects_get_gz_extension(streams: DeliveryStreams, lake: Lake) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="g/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM
-        ),
+        dest(Prefix="g/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM),
     )
     streams.put("s", {"k": "v"}, {"k": "w"})
     [uri] = streams.flush("s").objects
@@ -226,9 +217,7 @@ def test_gzip_objects_get_gz_extension(streams: DeliveryStreams, lake: Lake) -> 
 def test_interval_zero_delivers_on_every_put(streams: DeliveryStreams, lake: Lake) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="i/", BufferingHints={"IntervalInSeconds": 0}
-        ),
+        dest(Prefix="i/", BufferingHints={"IntervalInSeconds": 0}),
     )
     streams.put("s", "a")
     streams.put("s", "b")
@@ -237,9 +226,7 @@ def test_interval_zero_delivers_on_every_put(streams: DeliveryStreams, lake: Lak
 
 
 def test_size_hint_triggers_delivery(streams: DeliveryStreams, lake: Lake) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration=dest(Prefix="z/", BufferingHints={"SizeInMBs": 1})
-    )
+    streams.create_delivery_stream("s", dest(Prefix="z/", BufferingHints={"SizeInMBs": 1}))
     streams.put("s", b"x" * 600_000)
     assert lake.storage.list_files("s3://lake/z/") == []
     streams.put("s", b"y" * 600_000)
@@ -250,9 +237,7 @@ def test_size_hint_triggers_delivery(streams: DeliveryStreams, lake: Lake) -> No
 def test_size_hint_counts_record_bytes_not_log_overhead(
     streams: DeliveryStreams, lake: Lake
 ) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration=dest(Prefix="z/", BufferingHints={"SizeInMBs": 1})
-    )
+    streams.create_delivery_stream("s", dest(Prefix="z/", BufferingHints={"SizeInMBs": 1}))
     small = [b"%019d\n" % i for i in range(40_000)]  # 800,000 bytes, twice that in the log
     streams.put("s", *small)
     assert lake.storage.list_files("s3://lake/z/") == []
@@ -267,7 +252,7 @@ def test_source_record_backup(streams: DeliveryStreams, lake: Lake) -> None:
     try:
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration=dest(
+            dest(
                 Prefix="out/",
                 S3BackupMode="Enabled",
                 S3BackupConfiguration={"BucketARN": "arn:aws:s3:::backup", "Prefix": "src/"},
@@ -333,9 +318,7 @@ def test_transform_results_ok_dropped_failed(streams: DeliveryStreams, lake: Lak
     try:
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration=dest(
-                Prefix="ok/", ProcessingConfiguration=_lambda("judge")
-            ),
+            dest(Prefix="ok/", ProcessingConfiguration=_lambda("judge")),
         )
         streams.put("s", "keep", "drop", "bad", "keep")
         report = streams.flush("s")
@@ -366,7 +349,7 @@ def test_failing_transform_sends_every_record_to_error_prefix_after_retries(
     try:
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration=dest(
+            dest(
                 Prefix="p/",
                 ErrorOutputPrefix="errors/!{firehose:error-output-type}/",
                 ProcessingConfiguration=_lambda("broken", retries=2),
@@ -389,9 +372,7 @@ def test_failing_transform_sends_every_record_to_error_prefix_after_retries(
 def test_builtin_flatten_transform(streams: DeliveryStreams, lake: Lake) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="f/", ProcessingConfiguration=_lambda(FLATTEN_JSON)
-        ),
+        dest(Prefix="f/", ProcessingConfiguration=_lambda(FLATTEN_JSON)),
     )
     streams.put("s", {"a": {"b": 1, "c": {"d": "x"}}, "e": [1, {"f": 2}], "g": {}}, "[1]")
     report = streams.flush("s")
@@ -403,7 +384,7 @@ def test_builtin_flatten_transform(streams: DeliveryStreams, lake: Lake) -> None
 def test_transform_by_import_path(streams: DeliveryStreams, lake: Lake) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
+        dest(
             Prefix="m/",
             ProcessingConfiguration={
                 "Enabled": True,
@@ -462,7 +443,7 @@ def test_dynamic_partitioning_with_jq_registers_partitions(
     )
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=_dynamic(
+        _dynamic(
             "{customer: .c.id, year: .ts[0:4]}",
             "events/customer=!{partitionKeyFromQuery:customer}/year=!{partitionKeyFromQuery:year}/",
             CatalogTable={"DatabaseName": "default", "TableName": "events"},
@@ -509,9 +490,7 @@ def test_default_time_layout_maps_to_partition_keys_by_position(
     )
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="logs/", CatalogTable={"DatabaseName": "default", "TableName": "logs"}
-        ),
+        dest(Prefix="logs/", CatalogTable={"DatabaseName": "default", "TableName": "logs"}),
     )
     streams.put("s", {"m": "x"})
     [uri] = streams.flush("s").objects
@@ -543,7 +522,7 @@ def test_record_format_conversion_keeps_values_and_types(
     serializer = {"ParquetSerDe": {}} if fmt == "PARQUET" else {"OrcSerDe": {}}
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
+        dest(
             Prefix="typed/",
             ErrorOutputPrefix="bad/!{firehose:error-output-type}/",
             DataFormatConversionConfiguration={
@@ -610,7 +589,7 @@ def test_converted_stream_is_queryable_with_exact_values(
     serializer = {"ParquetSerDe": {}} if stored == "PARQUET" else {"OrcSerDe": {}}
     streams.create_delivery_stream(
         "orders",
-        ExtendedS3DestinationConfiguration=_dynamic(
+        _dynamic(
             "{region: .region}",
             "orders/region=!{partitionKeyFromQuery:region}/",
             DataFormatConversionConfiguration={
@@ -661,9 +640,7 @@ def test_json_stream_is_queryable_with_openx_serde(
         LOCATION 's3://lake/clicks/'""")
     streams.create_delivery_stream(
         "clicks",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="clicks/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM
-        ),
+        dest(Prefix="clicks/", CompressionFormat="GZIP", ProcessingConfiguration=DELIM),
     )
     streams.put("clicks", {"page": "/", "n": 1}, {"page": "/a", "n": 2})
     streams.flush("clicks")
@@ -691,7 +668,7 @@ def test_partition_keys_from_lambda(streams: DeliveryStreams, lake: Lake) -> Non
     try:
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration=dest(
+            dest(
                 Prefix="t/team=!{partitionKeyFromLambda:team}/",
                 ErrorOutputPrefix="e/",
                 DynamicPartitioningConfiguration={"Enabled": True},
@@ -715,7 +692,7 @@ def test_stream_on_s3_storage(s3_config: Any, bucket: str) -> None:
         streams = DeliveryStreams(lake)
         streams.create_delivery_stream(
             "s",
-            ExtendedS3DestinationConfiguration={
+            {
                 "BucketARN": f"arn:aws:s3:::{bucket}",
                 "Prefix": "p/",
                 "ProcessingConfiguration": DELIM,
@@ -731,10 +708,10 @@ def test_stream_on_s3_storage(s3_config: Any, bucket: str) -> None:
 
 
 def test_recreated_stream_starts_fresh(streams: DeliveryStreams, lake: Lake) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="one/"))
+    streams.create_delivery_stream("s", dest(Prefix="one/"))
     streams.put("s", "a", "b")
     streams.delete_delivery_stream("s")
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="two/"))
+    streams.create_delivery_stream("s", dest(Prefix="two/"))
     streams.put("s", "c")
     report = streams.flush("s")
     assert report.records == 1
@@ -747,28 +724,19 @@ def test_update_destination_bumps_version_and_checks_it(
 ) -> None:
     from lakebox.errors import ConcurrentModificationError
 
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="v1/"))
+    streams.create_delivery_stream("s", dest(Prefix="v1/"))
     streams.put("s", "old")
-    streams.update_destination(
-        "s", CurrentDeliveryStreamVersionId="1", ExtendedS3DestinationUpdate={"Prefix": "v2/"}
-    )
+    streams.update_destination("s", "1", {"Prefix": "v2/"})
     [old] = lake.storage.list_files("s3://lake/v1/")
     assert re.search(r"/s-1-\d{4}-", old.uri) and lake.storage.read_bytes(old.uri) == b"old"
     streams.put("s", "new")
     [uri] = streams.flush("s").objects
     assert re.search(r"^s3://lake/v2/.*/s-2-\d{4}-", uri)
-    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
-    assert desc["VersionId"] == "2"
+    assert streams.describe_delivery_stream("s").version_id == "2"
     with pytest.raises(ConcurrentModificationError, match="do not match"):
-        streams.update_destination(
-            "s", CurrentDeliveryStreamVersionId="1", ExtendedS3DestinationUpdate={"Prefix": "v3/"}
-        )
+        streams.update_destination("s", "1", {"Prefix": "v3/"})
     with pytest.raises(ValidationError):
-        streams.update_destination(
-            "s",
-            CurrentDeliveryStreamVersionId="2",
-            ExtendedS3DestinationUpdate={"BufferingHints": {"SizeInMBs": 500}},
-        )
+        streams.update_destination("s", "2", {"BufferingHints": {"SizeInMBs": 500}})
 
 
 def test_dropped_schema_table_sends_records_to_error_prefix(
@@ -777,7 +745,7 @@ def test_dropped_schema_table_sends_records_to_error_prefix(
     make_table("gone", [("id", "int")], "s3://lake/gone/")
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
+        dest(
             Prefix="gone/",
             DataFormatConversionConfiguration={
                 "Enabled": True,
@@ -800,13 +768,10 @@ def test_failed_delivery_does_not_fail_the_put_and_is_retried(
 ) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="r/", BufferingHints={"IntervalInSeconds": 0}
-        ),
+        dest(Prefix="r/", BufferingHints={"IntervalInSeconds": 0}),
     )
     (lake_home / "lake").write_text("a file where the bucket folder should be")
-    resp = streams.put_record("s", {"Data": b"kept"})
-    assert resp["RecordId"]
+    assert streams.put_record("s", b"kept")
     assert streams.last_delivery_error is not None
     (lake_home / "lake").unlink()
     report = streams.flush("s")
@@ -821,8 +786,8 @@ def test_failed_delivery_does_not_fail_the_put_and_is_retried(
 def test_batch_with_an_oversized_record_fails_whole_and_stores_nothing(
     streams: DeliveryStreams,
 ) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest())
-    records = [{"Data": b"ok"}, {"Data": b"x" * 1_024_001}, {"Data": b"ok"}]
+    streams.create_delivery_stream("s", dest())
+    records = [b"ok", b"x" * 1_024_001, b"ok"]
     with pytest.raises(ValidationError, match=r"'records\.2\.member\.data'.*1024000"):
         streams.put_record_batch("s", records)
     with pytest.raises(ValidationError, match="1024000"):
@@ -833,18 +798,18 @@ def test_batch_with_an_oversized_record_fails_whole_and_stores_nothing(
 def test_unwritable_log_fails_each_record_and_keeps_nothing(
     streams: DeliveryStreams, lake: Lake, lake_home: Path
 ) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=dest(Prefix="u/"))
+    streams.create_delivery_stream("s", dest(Prefix="u/"))
     streams.put("s", b"a")
     assert streams.flush("s").records == 1
     log_dir = lake_home / "_lakebox" / "streams" / "s" / "wal"
     log_dir.rmdir()
     log_dir.write_text("a file where the log folder should be")
-    resp = streams.put_record_batch("s", [{"Data": b"b"}, {"Data": b"c"}])
-    assert resp["FailedPutCount"] == 2
-    assert [r["ErrorCode"] for r in resp["RequestResponses"]] == ["ServiceUnavailableException"] * 2
-    assert all("RecordId" not in r for r in resp["RequestResponses"])
+    resp = streams.put_record_batch("s", [b"b", b"c"])
+    assert resp.failed_put_count == 2
+    assert [r.error_code for r in resp.records] == ["ServiceUnavailableException"] * 2
+    assert all(r.record_id is None for r in resp.records)
     with pytest.raises(LakeboxError, match="safe to send it again") as err:
-        streams.put_record("s", {"Data": b"d"})
+        streams.put_record("s", b"d")
     assert err.value.code == "ServiceUnavailableException"
     log_dir.unlink()
     log_dir.mkdir()
@@ -855,9 +820,7 @@ def test_unwritable_log_fails_each_record_and_keeps_nothing(
 
 
 def test_buffer_status_says_when_the_interval_makes_it_due(streams: DeliveryStreams) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration=dest(BufferingHints={"IntervalInSeconds": 120})
-    )
+    streams.create_delivery_stream("s", dest(BufferingHints={"IntervalInSeconds": 120}))
     assert streams.buffer_status("s").due_at is None
     before = dt.datetime.now(dt.UTC)
     streams.put("s", b"abc", b"de")
@@ -866,16 +829,13 @@ def test_buffer_status_says_when_the_interval_makes_it_due(streams: DeliveryStre
     assert (status.records, status.bytes, status.interval_s, status.size_mb) == (2, 5, 120, 5)
     assert status.due_at is not None
     assert before + dt.timedelta(seconds=119) <= status.due_at <= after + dt.timedelta(seconds=121)
-    desc = streams.describe_delivery_stream("s")["DeliveryStreamDescription"]
-    assert desc["LakeboxDeliveryDueAt"] == status.due_at.isoformat()
+    assert streams.describe_delivery_stream("s").delivery_due_at == status.due_at
 
 
 def test_wait_delivered_honours_the_interval(streams: DeliveryStreams, lake: Lake) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="w/", BufferingHints={"IntervalInSeconds": 1}
-        ),
+        dest(Prefix="w/", BufferingHints={"IntervalInSeconds": 1}),
     )
     ids = streams.put("s", b"a", b"b")
     assert lake.storage.list_files("s3://lake/w/") == []
@@ -890,9 +850,7 @@ def test_wait_delivered_honours_the_interval(streams: DeliveryStreams, lake: Lak
 def test_wait_delivered_gives_up_at_the_timeout_and_keeps_the_records(
     streams: DeliveryStreams,
 ) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration=dest(BufferingHints={"IntervalInSeconds": 900})
-    )
+    streams.create_delivery_stream("s", dest(BufferingHints={"IntervalInSeconds": 900}))
     ids = streams.put("s", b"a")
     started = time.monotonic()
     assert not streams.wait_delivered("s", ids, timeout=0.3, poll=0.05)
@@ -905,11 +863,9 @@ def test_ticker_delivers_due_buffers_of_puts_made_elsewhere(
 ) -> None:
     streams.create_delivery_stream(
         "t",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="t/", BufferingHints={"IntervalInSeconds": 1}
-        ),
+        dest(Prefix="t/", BufferingHints={"IntervalInSeconds": 1}),
     )
-    streams.create_delivery_stream("slow", ExtendedS3DestinationConfiguration=dest(Prefix="slow/"))
+    streams.create_delivery_stream("slow", dest(Prefix="slow/"))
     DeliveryStreams(lake).put("t", b"x")  # another instance, as another process would
     streams.put("slow", b"y")
     delivered: list[tuple[str, int]] = []
@@ -929,16 +885,14 @@ def test_ticker_reports_a_failing_stream_once_and_delivers_the_others(
 ) -> None:
     streams.create_delivery_stream(
         "bad",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::blocked",
             "BufferingHints": {"IntervalInSeconds": 0},
         },
     )
     streams.create_delivery_stream(
         "good",
-        ExtendedS3DestinationConfiguration=dest(
-            Prefix="g/", BufferingHints={"IntervalInSeconds": 1}
-        ),
+        dest(Prefix="g/", BufferingHints={"IntervalInSeconds": 1}),
     )
     (lake_home / "blocked").write_text("a file where the bucket folder should be")
     streams.put("bad", b"kept")  # its delivery at put time fails; the put does not

@@ -21,7 +21,7 @@ PUTTER = textwrap.dedent("""
     from lakebox.ingest import DeliveryStreams
     streams = DeliveryStreams(lakebox.connect(sys.argv[1]).lake)
     for i in range(100000):
-        streams.put_record("s", {"Data": b'{"n": %d}\\n' % i})
+        streams.put_record("s", b'{"n": %d}\\n' % i)
         print(i, flush=True)
 """)
 
@@ -65,9 +65,7 @@ def delivered(lake: Lake, prefix: str) -> list[int]:
 def test_acknowledged_puts_survive_sigkill(
     streams: DeliveryStreams, lake: Lake, lake_home: Path
 ) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::lake", "Prefix": "k/"}
-    )
+    streams.create_delivery_stream("s", {"BucketARN": "arn:aws:s3:::lake", "Prefix": "k/"})
     acked = -1
     with subprocess.Popen(
         [sys.executable, "-c", PUTTER, str(lake_home)], stdout=subprocess.PIPE, text=True
@@ -91,7 +89,7 @@ def test_acknowledged_puts_survive_sigkill(
 def test_delivery_interrupted_by_crash_is_redone_exactly_once(
     streams: DeliveryStreams, lake: Lake, lake_home: Path, failpoint: str
 ) -> None:
-    streams.create_delivery_stream("s", ExtendedS3DestinationConfiguration=DYNAMIC)
+    streams.create_delivery_stream("s", DYNAMIC)
     env = {**os.environ, "LAKEBOX_INGEST_FAILPOINT": failpoint}
     proc = subprocess.run(
         [sys.executable, "-c", FLUSHER, str(lake_home), "50"],
@@ -112,9 +110,7 @@ def test_delivery_interrupted_by_crash_is_redone_exactly_once(
 def test_nothing_is_delivered_twice_after_clean_restart(
     streams: DeliveryStreams, lake: Lake
 ) -> None:
-    streams.create_delivery_stream(
-        "s", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::lake", "Prefix": "c/"}
-    )
+    streams.create_delivery_stream("s", {"BucketARN": "arn:aws:s3:::lake", "Prefix": "c/"})
     streams.put("s", b'{"n": 0}\n', b'{"n": 1}\n')
     assert streams.flush("s").records == 2
     again = DeliveryStreams(lake)
@@ -151,7 +147,7 @@ def test_processes_putting_concurrently_lose_and_duplicate_nothing(
 ) -> None:
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::lake",
             "Prefix": "m/",
             "BufferingHints": {"SizeInMBs": 1, "IntervalInSeconds": 0},

@@ -384,10 +384,8 @@ def test_stream_destinations_outside_the_lake_are_refused(
 ) -> None:
     streams = DeliveryStreams(session.lake)
     with pytest.raises(InvalidRequestError, match=match):
-        streams.create_delivery_stream(
-            "s", ExtendedS3DestinationConfiguration={"BucketARN": bucket_arn, "Prefix": prefix}
-        )
-    assert streams.list_delivery_streams()["DeliveryStreamNames"] == []
+        streams.create_delivery_stream("s", {"BucketARN": bucket_arn, "Prefix": prefix})
+    assert streams.list_delivery_streams().names == []
 
 
 def test_stream_dynamic_partition_values_cannot_climb_out(
@@ -396,7 +394,7 @@ def test_stream_dynamic_partition_values_cannot_climb_out(
     streams = DeliveryStreams(session.lake)
     streams.create_delivery_stream(
         "s",
-        ExtendedS3DestinationConfiguration={
+        {
             "BucketARN": "arn:aws:s3:::x",
             "Prefix": "p/!{partitionKeyFromQuery:k}/",
             "ErrorOutputPrefix": "errors/",
@@ -419,10 +417,7 @@ def test_stream_dynamic_partition_values_cannot_climb_out(
         },
     )
     before = outside_files(tmp_path, lake_home)
-    streams.put_record_batch(
-        DeliveryStreamName="s",
-        Records=[{"Data": b'{"k": "../../../.."}'}, {"Data": b'{"k": "ok"}'}],
-    )
+    streams.put_record_batch("s", [b'{"k": "../../../.."}', b'{"k": "ok"}'])
     report = streams.flush("s")
     assert report.delivered == 1 and report.failed == 1
     assert outside_files(tmp_path, lake_home) == before
@@ -460,10 +455,12 @@ def test_export_targets_and_sources_are_checked(session: Session, tmp_path: Path
         {"TableArn": str(src), "S3Bucket": "exp", "S3Prefix": "../../p"},
     ):
         with pytest.raises(LakeboxError, match="refused"):
-            exports.export_table_to_point_in_time(request)
-    desc = exports.export_table_to_point_in_time({"TableArn": str(src), "S3Bucket": "exp"})
-    assert desc["ExportDescription"]["ExportStatus"] == "FAILED"
-    assert "outside the lake" in desc["ExportDescription"]["FailureMessage"]
+            exports.export_table_to_point_in_time(
+                request["TableArn"], request["S3Bucket"], s3_prefix=request["S3Prefix"]
+            )
+    desc = exports.export_table_to_point_in_time(str(src), "exp")
+    assert desc.status == "FAILED"
+    assert desc.failure_message is not None and "outside the lake" in desc.failure_message
 
 
 # -- S3 mode -----------------------------------------------------------------------------------

@@ -306,7 +306,7 @@ def test_input_context_attributes(svc: WorkflowService) -> None:
     output = svc.describe_execution(fired.execution_arn or "").output["in"]
     assert output == {
         "at": "2024-03-01T12:00:00Z",
-        "by": "arn:aws:scheduler:local:000000000000:schedule/default/ctx",
+        "by": "arn:aws:scheduler:us-east-1:000000000000:schedule/default/ctx",
         "id": "ctx-20240301T120000Z",
     }
 

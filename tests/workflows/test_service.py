@@ -45,7 +45,7 @@ TOKEN_TASK = machine(
 
 def test_state_machine_crud(service: WorkflowService) -> None:
     created = service.create_state_machine("orders", SIMPLE)
-    assert created.arn == "arn:aws:states:local:000000000000:stateMachine:orders"
+    assert created.arn == "arn:aws:states:us-east-1:000000000000:stateMachine:orders"
     assert service.create_state_machine("orders", SIMPLE).revision_id == created.revision_id
     with pytest.raises(AlreadyExistsError):
         service.create_state_machine("orders", machine({"Q": {"Type": "Succeed"}}))
@@ -116,7 +116,7 @@ def test_list_executions_filters_by_status(service: WorkflowService) -> None:
 
 def test_unknown_execution(service: WorkflowService) -> None:
     with pytest.raises(ExecutionDoesNotExistError):
-        service.describe_execution("arn:aws:states:local:000000000000:execution:x:y")
+        service.describe_execution("arn:aws:states:us-east-1:000000000000:execution:x:y")
 
 
 def test_input_as_json_text(service: WorkflowService) -> None:
@@ -236,7 +236,7 @@ def test_task_token_answered_from_another_process(config: LakeConfig) -> None:
     finally:
         child.stdout.close()
         child.wait(10)
-    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    arn = "arn:aws:states:us-east-1:000000000000:execution:cb:child"
     assert service.describe_execution(arn).output == {"approved": "yes"}
     with pytest.raises(TaskDoesNotExistError):
         service.send_task_success(token, {})
@@ -250,7 +250,7 @@ def test_running_execution_of_a_dead_process_is_marked_failed(config: LakeConfig
     assert child.stdout is not None
     child.stdout.close()
     service = WorkflowService(config)
-    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    arn = "arn:aws:states:us-east-1:000000000000:execution:cb:child"
     assert service.recovered == [arn]
     lost = service.describe_execution(arn)
     assert (lost.status, lost.error) == ("FAILED", "Lakebox.ProcessExited")
@@ -262,7 +262,7 @@ def test_running_execution_of_a_dead_process_is_marked_failed(config: LakeConfig
 def test_stop_from_another_process(config: LakeConfig) -> None:
     child, _ = _start_child(config.home)
     service = WorkflowService(config)
-    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    arn = "arn:aws:states:us-east-1:000000000000:execution:cb:child"
     service.stop_execution(arn, cause="stopped from outside")
     assert child.stdout is not None
     try:
@@ -406,7 +406,7 @@ def test_redrive_after_the_process_died(config: LakeConfig) -> None:
     child.stdout.close()
     service = WorkflowService(config)
     service.register_resource("arn:aws:states:::lakebox:callback", lambda p, ctx: {})
-    arn = "arn:aws:states:local:000000000000:execution:cb:child"
+    arn = "arn:aws:states:us-east-1:000000000000:execution:cb:child"
     assert "redrive" in (service.describe_execution(arn).cause or "")
     service.register_resource(
         "arn:aws:states:::lakebox:callback",

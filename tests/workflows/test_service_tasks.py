@@ -767,9 +767,7 @@ def test_rds_export_task_and_duplicate(env: Env, tmp_path: Path) -> None:
 
 def test_firehose_put_record_and_batch(env: Env) -> None:
     streams = DeliveryStreams(env.lake)
-    streams.create_delivery_stream(
-        "clicks", ExtendedS3DestinationConfiguration={"BucketARN": "arn:aws:s3:::clicks"}
-    )
+    streams.create_delivery_stream("clicks", {"BucketARN": "arn:aws:s3:::clicks"})
     definition = machine(
         {
             "One": task(

@@ -382,7 +382,7 @@ def test_nested_state_machine(run: Runner, service: WorkflowService, suffix: str
                 "Type": "Task",
                 "Resource": "arn:aws:states:::states:startExecution" + suffix,
                 "Parameters": {
-                    "StateMachineArn": "arn:aws:states:local:000000000000:stateMachine:child",
+                    "StateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:child",
                     "Input": {
                         "n.$": "$.n",
                         "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
@@ -408,7 +408,7 @@ def test_nested_failure_is_task_failed(run: Runner, service: WorkflowService) ->
                 "Type": "Task",
                 "Resource": "arn:aws:states:::states:startExecution.sync:2",
                 "Parameters": {
-                    "StateMachineArn": "arn:aws:states:local:000000000000:stateMachine:child"
+                    "StateMachineArn": "arn:aws:states:us-east-1:000000000000:stateMachine:child"
                 },
                 "End": True,
             }
@@ -643,7 +643,7 @@ def test_map_result_writer(run: Runner, lake_home: Path) -> None:
     out = run(definition, [1, 2, 3])
     assert out.status == "SUCCEEDED", out.cause
     details = out.output["ResultWriterDetails"]
-    assert out.output["MapRunArn"].startswith("arn:aws:states:local:000000000000:mapRun:")
+    assert out.output["MapRunArn"].startswith("arn:aws:states:us-east-1:000000000000:mapRun:")
     manifest = json.loads((lake_home / "results" / details["Key"]).read_text())
     assert details["Key"].startswith("runs/daily/") and details["Bucket"] == "results"
     [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]

@@ -15,6 +15,7 @@ from typing import Annotated, Any, BinaryIO, NoReturn, TypeVar
 
 import typer
 
+from lakebox.api import firehose as firehose_api
 from lakebox.cli.support import GuardedGroup, fail, guard, lakehouse, read_json_object
 from lakebox.errors import LakeboxError
 from lakebox.ingest.errors import InvalidArgumentError
@@ -109,20 +110,16 @@ def create(
             db, _, tbl = table.rpartition(".")
             dest["CatalogTable"] = {"DatabaseName": db or "default", "TableName": tbl}
     streams = _streams(home, create=True)
-    _print(
-        _guard(
-            lambda: streams.create_delivery_stream(
-                DeliveryStreamName=name, ExtendedS3DestinationConfiguration=dest
-            )
-        )
-    )
+    _print(_guard(lambda: {"DeliveryStreamARN": streams.create_delivery_stream(name, dest)}))
 
 
 @stream_app.command("describe")
 def describe(name: NameArg, home: HomeOpt = None) -> None:
     """Describe a delivery stream (DescribeDeliveryStream's answer)."""
     streams = _streams(home)
-    _print(_guard(lambda: streams.describe_delivery_stream(DeliveryStreamName=name)))
+    _print(
+        _guard(lambda: firehose_api.description_response(streams.describe_delivery_stream(name)))
+    )
 
 
 @stream_app.command("delete")
@@ -135,18 +132,19 @@ def delete(
 ) -> None:
     """Delete a delivery stream (buffered records are delivered first)."""
     streams = _streams(home)
-    _print(
-        _guard(
-            lambda: streams.delete_delivery_stream(DeliveryStreamName=name, AllowForceDelete=force)
-        )
-    )
+
+    def delete_it() -> dict[str, Any]:
+        streams.delete_delivery_stream(name, allow_force_delete=force)
+        return {}
+
+    _print(_guard(delete_it))
 
 
 @stream_app.command("list")
 def list_streams(home: HomeOpt = None) -> None:
     """List delivery streams."""
     streams = _streams(home)
-    _print(_guard(lambda: streams.list_delivery_streams(Limit=10000)))
+    _print(_guard(lambda: firehose_api.list_response(streams.list_delivery_streams(10000))))
 
 
 #: input lines between progress lines when stderr is not a terminal (``--progress``)
@@ -254,14 +252,12 @@ def put(
     def send() -> None:
         nonlocal done_line
         with _interrupt_after():  # Ctrl-C only once the answer is booked
-            resp = streams.put_record_batch(
-                DeliveryStreamName=name, Records=[{"Data": d} for _, d in batch]
-            )
-            for (line_no, data), entry in zip(batch, resp["RequestResponses"], strict=True):
-                if "ErrorCode" in entry:
-                    fail(line_no, data, entry["ErrorCode"], entry.get("ErrorMessage", ""))
-                else:
-                    ids.append(entry["RecordId"])
+            result = streams.put_record_batch(name, [d for _, d in batch])
+            for (line_no, data), entry in zip(batch, result.records, strict=True):
+                if entry.error_code is not None:
+                    fail(line_no, data, entry.error_code, entry.error_message or "")
+                elif entry.record_id is not None:
+                    ids.append(entry.record_id)
             done_line = batch[-1][0]
             batch.clear()
 

@@ -30,7 +30,7 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +49,7 @@ from lakebox.ingest.dynamodb import (
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError, constraint_error
 from lakebox.ingest.wal import write_json_atomic
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from lakebox.storage import Storage, parse_uri
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -56,8 +57,6 @@ if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
     from lakebox.query.lake import LakeParts as Lake
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 ITEMS_PER_FILE = 100_000
 SYMLINK_INPUT = "org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat"
 IGNORE_KEY_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
@@ -100,7 +99,7 @@ class DynamoDBSource:
             region_name=region
             or os.environ.get("AWS_REGION")
             or os.environ.get("AWS_DEFAULT_REGION")
-            or REGION,
+            or DEFAULT_REGION,
         )
 
     def key_names(self) -> list[str]:
@@ -238,6 +237,91 @@ class _Written:
     md5: bytes
 
 
+@dataclass(frozen=True)
+class IncrementalExport:
+    """What an incremental export covers: changes after ``export_from_time`` up to
+    ``export_to_time`` (default: the export time), as new or new-and-old images."""
+
+    export_from_time: float | str | dt.datetime | None
+    export_to_time: float | str | dt.datetime | None = None
+    view_type: str = "NEW_AND_OLD_IMAGES"
+
+
+@dataclass(frozen=True)
+class ExportDescription:
+    """An export as it stands; times are ISO 8601 text as stored."""
+
+    arn: str
+    status: str
+    table_arn: str
+    table_id: str
+    start_time: str
+    export_time: str
+    s3_bucket: str
+    s3_prefix: str | None
+    s3_sse_algorithm: str
+    export_format: str
+    export_type: str
+    manifest: str | None = None
+    end_time: str | None = None
+    item_count: int | None = None
+    billed_size_bytes: int | None = None
+    failure_code: str | None = None
+    failure_message: str | None = None
+    client_token: str | None = None
+    s3_bucket_owner: str | None = None
+    #: (from, to, view type) of an incremental export
+    incremental: tuple[str, str, str] | None = None
+
+    @property
+    def id(self) -> str:
+        return self.arn.rsplit("/", 1)[-1]
+
+    @classmethod
+    def from_document(cls, doc: dict[str, Any]) -> ExportDescription:
+        """From the description file lakebox keeps (DynamoDB's ExportDescription)."""
+        inc = doc.get("IncrementalExportSpecification")
+        return cls(
+            arn=doc["ExportArn"],
+            status=doc["ExportStatus"],
+            table_arn=doc["TableArn"],
+            table_id=doc["TableId"],
+            start_time=doc["StartTime"],
+            export_time=doc["ExportTime"],
+            s3_bucket=doc["S3Bucket"],
+            s3_prefix=doc.get("S3Prefix"),
+            s3_sse_algorithm=doc.get("S3SseAlgorithm", "AES256"),
+            export_format=doc["ExportFormat"],
+            export_type=doc["ExportType"],
+            manifest=doc.get("ExportManifest"),
+            end_time=doc.get("EndTime"),
+            item_count=doc.get("ItemCount"),
+            billed_size_bytes=doc.get("BilledSizeBytes"),
+            failure_code=doc.get("FailureCode"),
+            failure_message=doc.get("FailureMessage"),
+            client_token=doc.get("ClientToken"),
+            s3_bucket_owner=doc.get("S3BucketOwner"),
+            incremental=(inc["ExportFromTime"], inc["ExportToTime"], inc["ExportViewType"])
+            if inc
+            else None,
+        )
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    arn: str
+    status: str
+    export_type: str
+
+
+@dataclass(frozen=True)
+class ExportPage:
+    """One page of exports, oldest first; ``next_token`` continues it."""
+
+    exports: list[ExportSummary]
+    next_token: str | None = None
+
+
 class TableExports:
     """Exports for one lake. Descriptions live under ``<metadata>/exports/``."""
 
@@ -251,10 +335,13 @@ class TableExports:
         dynamodb_endpoint: str | None = None,
         region: str | None = None,
         items_per_file: int = ITEMS_PER_FILE,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        lake_region: str = DEFAULT_REGION,
     ) -> None:
         if lake is not None:
             storage, catalog = lake.storage, lake.catalog
             metadata_dir = lake.config.metadata_dir
+            account_id, lake_region = lake.config.account_id, lake.config.region
         if storage is None or metadata_dir is None:
             raise InvalidRequestError("TableExports needs a Lake or storage and metadata_dir")
         self.storage = storage
@@ -267,7 +354,11 @@ class TableExports:
             or os.environ.get("LAKEBOX_DYNAMODB_ENDPOINT")
             or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB")
         )
+        #: the DynamoDB client's region (None: the AWS environment's)
         self.region = region
+        #: the lake's account and region, which the export ARNs of file sources name
+        self.account_id = account_id
+        self.lake_region = lake_region
         self.items_per_file = items_per_file
         self._sources: dict[str, ItemSource] = {}
 
@@ -285,12 +376,83 @@ class TableExports:
         return DynamoDBSource(_table_name(arn), self.endpoint, self.region)
 
     # -- API ------------------------------------------------------------------------------
-    def export_table_to_point_in_time(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run an export now; answers ``{"ExportDescription": ...}`` as it ended (COMPLETED
-        or FAILED). Lakebox extensions: ``LakeboxKeyAttributes`` (key attributes of a
-        JSON-lines source), ``LakeboxCurrentManifest`` (true or a folder URI: keep a
-        SymlinkTextInputFormat manifest of the newest full export there) and
-        ``LakeboxCatalogTable`` (``db.table``: define it over that manifest)."""
+    def export_table_to_point_in_time(
+        self,
+        table_arn: str,
+        s3_bucket: str,
+        *,
+        s3_prefix: str | None = None,
+        export_time: float | str | dt.datetime | None = None,
+        export_format: str = "DYNAMODB_JSON",
+        export_type: str = "FULL_EXPORT",
+        incremental: IncrementalExport | None = None,
+        client_token: str | None = None,
+        s3_sse_algorithm: str | None = None,
+        s3_bucket_owner: str | None = None,
+        key_attributes: Sequence[str] | None = None,
+        current_manifest: bool | str = False,
+        catalog_table: str | None = None,
+    ) -> ExportDescription:
+        """Run an export now; answers its description as it ended (COMPLETED or FAILED).
+        ``table_arn`` is a DynamoDB table ARN or a JSON-lines file (``key_attributes`` name
+        its keys); ``current_manifest`` (true or a folder URI) keeps a
+        SymlinkTextInputFormat manifest of the newest full export there and
+        ``catalog_table`` (``db.table``) defines a table over it."""
+        request: dict[str, Any] = {
+            "TableArn": table_arn,
+            "S3Bucket": s3_bucket,
+            "S3Prefix": s3_prefix,
+            "ExportTime": export_time,
+            "ExportFormat": export_format,
+            "ExportType": export_type,
+            "ClientToken": client_token,
+            "S3BucketOwner": s3_bucket_owner,
+            "LakeboxKeyAttributes": list(key_attributes) if key_attributes else None,
+            "LakeboxCurrentManifest": current_manifest,
+            "LakeboxCatalogTable": catalog_table,
+        }
+        if s3_sse_algorithm is not None:
+            request["S3SseAlgorithm"] = s3_sse_algorithm
+        if incremental is not None:
+            spec: dict[str, Any] = {"ExportViewType": incremental.view_type}
+            if incremental.export_from_time is not None:
+                spec["ExportFromTime"] = incremental.export_from_time
+            if incremental.export_to_time is not None:
+                spec["ExportToTime"] = incremental.export_to_time
+            request["IncrementalExportSpecification"] = spec
+        return ExportDescription.from_document(self._export(request))
+
+    def describe_export(self, export_arn: str) -> ExportDescription:
+        if not export_arn:
+            raise constraint_error(None, "exportArn", "Member must not be null")
+        export_id = export_arn.rsplit("/", 1)[-1]
+        path = self.root / "descriptions" / f"{export_id}.json"
+        if "/" in export_id or not path.exists():
+            raise ExportNotFoundError(f"Export not found: {export_arn}")
+        doc = _description(path)
+        if doc["ExportArn"] != export_arn:
+            raise ExportNotFoundError(f"Export not found: {export_arn}")
+        return ExportDescription.from_document(doc)
+
+    def list_exports(
+        self,
+        table_arn: str | None = None,
+        max_results: int = 25,
+        next_token: str | None = None,
+    ) -> ExportPage:
+        limit = int(max_results)
+        if not 1 <= limit <= 25:
+            raise constraint_error(limit, "maxResults", "Member must have value between 1 and 25")
+        descs = [d for d in self._all() if not table_arn or d["TableArn"] == table_arn]
+        start = int(next_token or 0)
+        page = descs[start : start + limit]
+        return ExportPage(
+            [ExportSummary(d["ExportArn"], d["ExportStatus"], d["ExportType"]) for d in page],
+            str(start + limit) if start + limit < len(descs) else None,
+        )
+
+    def _export(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The export as its stored description document (Firehose's shape)."""
         for member in ("TableArn", "S3Bucket"):
             if not request.get(member):
                 raise constraint_error(
@@ -334,7 +496,7 @@ class TableExports:
         if token:
             for old in self._all():
                 if old.get("ClientToken") == token and old["TableArn"] == request["TableArn"]:
-                    return {"ExportDescription": old}
+                    return old
         now = time.time()
         # whole milliseconds, so the ExportTime a caller reads back names the same snapshot
         export_time = (
@@ -347,7 +509,10 @@ class TableExports:
         arn_base = (
             table_arn
             if table_arn.startswith("arn:")
-            else (f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{Path(table_arn).name.split('.')[0]}")
+            else (
+                f"arn:aws:dynamodb:{self.lake_region}:{self.account_id}:table/"
+                f"{Path(table_arn).name.split('.')[0]}"
+            )
         )
         prefix = (request.get("S3Prefix") or "").strip("/")
         folder = f"{prefix}/AWSDynamoDB/{export_id}" if prefix else f"AWSDynamoDB/{export_id}"
@@ -414,7 +579,7 @@ class TableExports:
             self._save(export_id, desc)
             if not isinstance(err, LakeboxError):
                 raise
-            return {"ExportDescription": desc}
+            return desc
         desc.update(
             ExportStatus="COMPLETED",
             EndTime=_iso(time.time()),
@@ -433,46 +598,7 @@ class TableExports:
             desc_table = request.get("LakeboxCatalogTable")
             if desc_table:
                 self._define_table(desc_table, where, fmt, snapshot)
-        return {"ExportDescription": desc}
-
-    def describe_export(self, request: dict[str, Any]) -> dict[str, Any]:
-        arn = request.get("ExportArn")
-        if not arn:
-            raise constraint_error(None, "exportArn", "Member must not be null")
-        export_id = arn.rsplit("/", 1)[-1]
-        path = self.root / "descriptions" / f"{export_id}.json"
-        if "/" in export_id or not path.exists():
-            raise ExportNotFoundError(f"Export not found: {arn}")
-        doc = _description(path)
-        if doc["ExportArn"] != arn:
-            raise ExportNotFoundError(f"Export not found: {arn}")
-        return {"ExportDescription": doc}
-
-    def list_exports(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
-        request = request or {}
-        limit = int(request.get("MaxResults", 25))
-        if not 1 <= limit <= 25:
-            raise constraint_error(limit, "maxResults", "Member must have value between 1 and 25")
-        descs = [
-            d
-            for d in self._all()
-            if not request.get("TableArn") or d["TableArn"] == request["TableArn"]
-        ]
-        start = int(request.get("NextToken") or 0)
-        page = descs[start : start + limit]
-        out: dict[str, Any] = {
-            "ExportSummaries": [
-                {
-                    "ExportArn": d["ExportArn"],
-                    "ExportStatus": d["ExportStatus"],
-                    "ExportType": d["ExportType"],
-                }
-                for d in page
-            ]
-        }
-        if start + limit < len(descs):
-            out["NextToken"] = str(start + limit)
-        return out
+        return desc
 
     # -- internals -------------------------------------------------------------------------
     def _save(self, export_id: str, desc: dict[str, Any]) -> None:
@@ -756,24 +882,6 @@ def _encode(records: list[dict[str, Any]], fmt: str) -> bytes:
         return b""
     text: str = simpleion.dumps(values, binary=False, sequence_as_stream=True)
     return text.encode()
-
-
-# -- AWS-shaped functions for workflow tasks ---------------------------------------------------
-
-
-def export_table_to_point_in_time(lake: Lake, request: dict[str, Any]) -> dict[str, Any]:
-    """``aws-sdk:dynamodb:exportTableToPointInTime``."""
-    return TableExports(lake).export_table_to_point_in_time(request)
-
-
-def describe_export(lake: Lake, request: dict[str, Any]) -> dict[str, Any]:
-    """``aws-sdk:dynamodb:describeExport``."""
-    return TableExports(lake).describe_export(request)
-
-
-def list_exports(lake: Lake, request: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``aws-sdk:dynamodb:listExports``."""
-    return TableExports(lake).list_exports(request)
 
 
 def _description(path: Path) -> dict[str, Any]:

@@ -31,7 +31,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,17 +53,18 @@ from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.names import delivery_stream_name, stream_folder_ok
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
 if TYPE_CHECKING:
     from lakebox.query.lake import LakeParts as Lake
 
-REGION = "us-east-1"
-ACCOUNT = "000000000000"
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_RECORD_BYTES = 1_024_000
+#: the one destination a lakebox stream has, under Firehose's id for it
+DESTINATION_ID = "destinationId-000000000001"
 _FAILPOINT_ENV = "LAKEBOX_INGEST_FAILPOINT"
 
 
@@ -111,6 +112,9 @@ class StreamConfig:
     backup_prefix: str
     file_extension: str
     destination: dict[str, Any] = field(default_factory=dict)
+    #: the lake's account and region, for the ARNs the stream names
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str = DEFAULT_REGION
 
     @property
     def lambda_processor(self) -> Processor | None:
@@ -173,7 +177,13 @@ def _int_in(value: Any, member: str, low: int, high: int) -> int:
 
 
 def parse_config(
-    name: str, dest: dict[str, Any], version: int = 1, created: float | None = None
+    name: str,
+    dest: dict[str, Any],
+    version: int = 1,
+    created: float | None = None,
+    *,
+    account_id: str = DEFAULT_ACCOUNT_ID,
+    region: str = DEFAULT_REGION,
 ) -> StreamConfig:
     """Validate an ExtendedS3DestinationConfiguration the way Firehose does."""
     if "BucketARN" not in dest:
@@ -321,7 +331,7 @@ def parse_config(
     ext = dest.get("FileExtension") or (".gz" if compression == "GZIP" else "")
     return StreamConfig(
         name=name,
-        arn=f"arn:aws:firehose:{REGION}:{ACCOUNT}:deliverystream/{name}",
+        arn=f"arn:aws:firehose:{region}:{account_id}:deliverystream/{name}",
         version=version,
         created=created or time.time(),
         bucket=bucket,
@@ -338,6 +348,8 @@ def parse_config(
         backup_prefix=backup_prefix,
         file_extension=ext,
         destination=dest,
+        account_id=account_id,
+        region=region,
     )
 
 
@@ -373,6 +385,47 @@ class _Failure:
     message: str
     attempts: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StreamDescription:
+    """A delivery stream as DescribeDeliveryStream reports it. ``destination`` is Firehose's
+    ExtendedS3DestinationDescription document (the configuration with its defaults)."""
+
+    name: str
+    arn: str
+    status: str
+    stream_type: str
+    version_id: str
+    created: float
+    destination: dict[str, Any]
+    buffered_records: int
+    delivery_due_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class StreamPage:
+    """One page of stream names, in name order."""
+
+    names: list[str]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    """One record's answer in a batch: its id, or why it was not stored."""
+
+    record_id: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """PutRecordBatch's answer: one result per record, in order."""
+
+    failed_put_count: int
+    records: list[RecordResult]
 
 
 @dataclass
@@ -503,7 +556,7 @@ class _Delivery:
         event = {
             "invocationId": str(uuid.uuid4()),
             "deliveryStreamArn": self.cfg.arn,
-            "region": REGION,
+            "region": self.cfg.region,
             "records": [
                 {
                     "recordId": i.record_id,
@@ -740,7 +793,10 @@ class _Delivery:
                 {
                     "lastErrorCode": code,
                     "lastErrorMessage": message,
-                    "dataCatalogTableArn": f"arn:aws:glue:{REGION}:{ACCOUNT}:table/{conv.database}/{conv.table}",
+                    "dataCatalogTableArn": (
+                        f"arn:aws:glue:{self.cfg.region}:{self.cfg.account_id}:table/"
+                        f"{conv.database}/{conv.table}"
+                    ),
                 },
             )
         )
@@ -842,16 +898,21 @@ class DeliveryStreams:
         storage: Storage | None = None,
         catalog: CatalogStore | None = None,
         metadata_dir: Path | None = None,
+        account_id: str = DEFAULT_ACCOUNT_ID,
+        region: str = DEFAULT_REGION,
     ) -> None:
         if lake is not None:
             storage, catalog = lake.storage, lake.catalog
             metadata_dir = lake.config.metadata_dir
+            account_id, region = lake.config.account_id, lake.config.region
         if storage is None or catalog is None or metadata_dir is None:
             raise InvalidArgumentError(
                 "DeliveryStreams needs a Lake or storage, catalog and metadata_dir"
             )
         self.storage = storage
         self.catalog = catalog
+        self.account_id = account_id
+        self.region = region
         self.root = metadata_dir / "streams"
         self.root.mkdir(parents=True, exist_ok=True)
         #: write-ahead logs by stream uid (a re-created stream gets a new one)
@@ -864,13 +925,17 @@ class DeliveryStreams:
     def _dir(self, name: str) -> Path:
         """A stream's folder; a name that cannot be one is a stream that does not exist."""
         if not stream_folder_ok(name):
-            raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
+            raise ResourceNotFoundError(
+                f"Firehose {name} under account {self.account_id} not found."
+            )
         return self.root / name
 
     def _doc(self, name: str) -> dict[str, Any]:
         path = self._dir(name) / "stream.json"
         if not path.exists():
-            raise ResourceNotFoundError(f"Firehose {name} under account {ACCOUNT} not found.")
+            raise ResourceNotFoundError(
+                f"Firehose {name} under account {self.account_id} not found."
+            )
         return read_metadata_json(path)
 
     def _parsed(self, name: str) -> tuple[StreamConfig, str]:
@@ -883,6 +948,8 @@ class DeliveryStreams:
                 doc["ExtendedS3DestinationConfiguration"],
                 int(doc["VersionId"]),
                 doc["CreateTimestamp"],
+                account_id=self.account_id,
+                region=self.region,
             )
             uid = doc["Uid"]
         except (KeyError, TypeError, ValueError, AttributeError) as err:
@@ -943,37 +1010,38 @@ class DeliveryStreams:
     # -- control plane --------------------------------------------------------------------
     def create_delivery_stream(
         self,
-        DeliveryStreamName: str,
-        ExtendedS3DestinationConfiguration: dict[str, Any] | None = None,
-        S3DestinationConfiguration: dict[str, Any] | None = None,
-        DeliveryStreamType: str = "DirectPut",
-        **_: Any,
-    ) -> dict[str, Any]:
-        delivery_stream_name(DeliveryStreamName)
-        dest = ExtendedS3DestinationConfiguration or S3DestinationConfiguration
-        if dest is None:
+        name: str,
+        destination: Mapping[str, Any] | None,
+        *,
+        stream_type: str = "DirectPut",
+    ) -> str:
+        """Create a stream delivering to ``destination`` (Firehose's
+        ExtendedS3DestinationConfiguration document); answers the stream's ARN."""
+        delivery_stream_name(name)
+        if destination is None:
             raise InvalidArgumentError(
                 "a destination is required: ExtendedS3DestinationConfiguration"
             )
-        if DeliveryStreamType != "DirectPut":
+        dest = dict(destination)
+        if stream_type != "DirectPut":
             raise InvalidArgumentError(
-                f"DeliveryStreamType {DeliveryStreamType} is not supported: use DirectPut"
+                f"DeliveryStreamType {stream_type} is not supported: use DirectPut"
             )
-        cfg = parse_config(DeliveryStreamName, dest)
+        cfg = parse_config(name, dest, account_id=self.account_id, region=self.region)
         if cfg.catalog_table is not None:
             self.catalog.get_table(*cfg.catalog_table)
-        folder = self._dir(DeliveryStreamName)
+        folder = self._dir(name)
         try:
             folder.mkdir(parents=True)
         except FileExistsError:
             if (folder / "stream.json").exists():
                 raise ResourceInUseError(
-                    f"Firehose {DeliveryStreamName} under accountId {ACCOUNT} already exists"
+                    f"Firehose {name} under accountId {self.account_id} already exists"
                 ) from None
         doc = {
-            "DeliveryStreamName": DeliveryStreamName,
+            "DeliveryStreamName": name,
             "DeliveryStreamARN": cfg.arn,
-            "DeliveryStreamType": DeliveryStreamType,
+            "DeliveryStreamType": stream_type,
             "VersionId": "1",
             "CreateTimestamp": cfg.created,
             "Uid": uuid.uuid4().hex[:12],
@@ -982,150 +1050,131 @@ class DeliveryStreams:
         from lakebox.ingest.wal import write_json_atomic
 
         write_json_atomic(folder / "stream.json", doc)
-        return {"DeliveryStreamARN": cfg.arn}
+        return cfg.arn
 
     def update_destination(
         self,
-        DeliveryStreamName: str,
-        CurrentDeliveryStreamVersionId: str,
-        DestinationId: str = "destinationId-000000000001",
-        ExtendedS3DestinationUpdate: dict[str, Any] | None = None,
-        **_: Any,
-    ) -> dict[str, Any]:
+        name: str,
+        current_version_id: str,
+        update: Mapping[str, Any] | None = None,
+        *,
+        destination_id: str = DESTINATION_ID,
+    ) -> None:
         """Merge an update into the destination and bump VersionId (which object names
         carry). Records buffered under the old configuration are delivered with it first."""
-        if DestinationId != "destinationId-000000000001":
-            raise InvalidArgumentError(f"Destination {DestinationId} not found")
-        with self._locked(DeliveryStreamName) as (cfg, wal, state, uid):
-            doc = self._doc(DeliveryStreamName)
-            if str(CurrentDeliveryStreamVersionId) != doc["VersionId"]:
+        if destination_id != DESTINATION_ID:
+            raise InvalidArgumentError(f"Destination {destination_id} not found")
+        with self._locked(name) as (cfg, wal, state, uid):
+            doc = self._doc(name)
+            if str(current_version_id) != doc["VersionId"]:
                 from lakebox.errors import ConcurrentModificationError
 
                 raise ConcurrentModificationError(
-                    f"Cannot update firehose: {DeliveryStreamName} since the current version "
+                    f"Cannot update firehose: {name} since the current version "
                     f"id: {doc['VersionId']} and specified version id: "
-                    f"{CurrentDeliveryStreamVersionId} do not match"
+                    f"{current_version_id} do not match"
                 )
-            dest = {
-                **doc["ExtendedS3DestinationConfiguration"],
-                **(ExtendedS3DestinationUpdate or {}),
-            }
+            dest = {**doc["ExtendedS3DestinationConfiguration"], **(update or {})}
             version = int(doc["VersionId"]) + 1
-            new_cfg = parse_config(DeliveryStreamName, dest, version, doc["CreateTimestamp"])
+            new_cfg = parse_config(
+                name,
+                dest,
+                version,
+                doc["CreateTimestamp"],
+                account_id=self.account_id,
+                region=self.region,
+            )
             if new_cfg.catalog_table is not None:
                 self.catalog.get_table(*new_cfg.catalog_table)
             self._deliver(cfg, wal, state, uid)
             from lakebox.ingest.wal import write_json_atomic
 
             doc.update(VersionId=str(version), ExtendedS3DestinationConfiguration=dest)
-            write_json_atomic(self._dir(DeliveryStreamName) / "stream.json", doc)
-        return {}
+            write_json_atomic(self._dir(name) / "stream.json", doc)
 
-    def describe_delivery_stream(self, DeliveryStreamName: str, **_: Any) -> dict[str, Any]:
-        doc = self._doc(DeliveryStreamName)
-        cfg = self.config(DeliveryStreamName)
+    def describe_delivery_stream(self, name: str) -> StreamDescription:
+        doc = self._doc(name)
+        cfg = self.config(name)
         dest = dict(doc["ExtendedS3DestinationConfiguration"])
         dest["BufferingHints"] = {"SizeInMBs": cfg.size_mb, "IntervalInSeconds": cfg.interval_s}
         dest.setdefault("CompressionFormat", cfg.compression)
         dest.setdefault("S3BackupMode", "Disabled")
-        status = self.buffer_status(DeliveryStreamName)
-        return {
-            "DeliveryStreamDescription": {
-                "DeliveryStreamName": DeliveryStreamName,
-                "DeliveryStreamARN": cfg.arn,
-                "DeliveryStreamStatus": "ACTIVE",
-                "DeliveryStreamType": doc["DeliveryStreamType"],
-                "VersionId": doc["VersionId"],
-                "CreateTimestamp": dt.datetime.fromtimestamp(cfg.created, dt.UTC).isoformat(),
-                "Destinations": [
-                    {
-                        "DestinationId": "destinationId-000000000001",
-                        "ExtendedS3DestinationDescription": dest,
-                    }
-                ],
-                "HasMoreDestinations": False,
-                "LakeboxBufferedRecords": status.records,
-                "LakeboxDeliveryDueAt": status.due_at.isoformat() if status.due_at else None,
-            }
-        }
+        status = self.buffer_status(name)
+        return StreamDescription(
+            name=name,
+            arn=cfg.arn,
+            status="ACTIVE",
+            stream_type=doc["DeliveryStreamType"],
+            version_id=doc["VersionId"],
+            created=cfg.created,
+            destination=dest,
+            buffered_records=status.records,
+            delivery_due_at=status.due_at,
+        )
 
-    def delete_delivery_stream(
-        self, DeliveryStreamName: str, AllowForceDelete: bool = False, **_: Any
-    ) -> dict[str, Any]:
+    def delete_delivery_stream(self, name: str, *, allow_force_delete: bool = False) -> None:
         """Delivers what is buffered first (unless forced), then removes the stream."""
-        if not AllowForceDelete:
-            self.flush(DeliveryStreamName)
-        self._doc(DeliveryStreamName)
-        folder = self._dir(DeliveryStreamName)
-        graveyard = self.root / f".deleted-{DeliveryStreamName}-{uuid.uuid4().hex}"
+        if not allow_force_delete:
+            self.flush(name)
+        self._doc(name)
+        folder = self._dir(name)
+        graveyard = self.root / f".deleted-{name}-{uuid.uuid4().hex}"
         os.replace(folder, graveyard)
         shutil.rmtree(graveyard, ignore_errors=True)
-        self._configs.pop(DeliveryStreamName, None)
-        return {}
+        self._configs.pop(name, None)
 
     def list_delivery_streams(
-        self, Limit: int = 10, ExclusiveStartDeliveryStreamName: str | None = None, **_: Any
-    ) -> dict[str, Any]:
+        self, limit: int = 10, exclusive_start_name: str | None = None
+    ) -> StreamPage:
         names = sorted(
             p.name
             for p in self.root.iterdir()
             if not p.name.startswith(".") and (p / "stream.json").exists()
         )
-        if ExclusiveStartDeliveryStreamName:
-            names = [n for n in names if n > ExclusiveStartDeliveryStreamName]
-        limit = _int_in(Limit, "limit", 1, 10000)
-        return {"DeliveryStreamNames": names[:limit], "HasMoreDeliveryStreams": len(names) > limit}
+        if exclusive_start_name:
+            names = [n for n in names if n > exclusive_start_name]
+        limit = _int_in(limit, "limit", 1, 10000)
+        return StreamPage(names[:limit], len(names) > limit)
 
     # -- data plane -----------------------------------------------------------------------
-    def put_record(
-        self, DeliveryStreamName: str, Record: dict[str, Any], **_: Any
-    ) -> dict[str, Any]:
-        datas = self._validate([Record], "record")
+    def put_record(self, name: str, data: bytes | str) -> str:
+        """Store one record; answers its record id."""
+        datas = self._validate([data], "record")
         try:
-            ids = self._append(DeliveryStreamName, datas)
+            ids = self._append(name, datas)
         except OSError as err:
             raise ServiceUnavailableError(
-                f"the record was not stored in stream {DeliveryStreamName}: {err}; "
+                f"the record was not stored in stream {name}: {err}; "
                 "nothing was kept, so it is safe to send it again"
             ) from err
-        return {"RecordId": ids[0], "Encrypted": False}
+        return ids[0]
 
-    def put_record_batch(
-        self, DeliveryStreamName: str, Records: list[dict[str, Any]], **_: Any
-    ) -> dict[str, Any]:
+    def put_record_batch(self, name: str, records: Sequence[bytes | str]) -> BatchResult:
         """Firehose's PutRecordBatch. A request that breaks a constraint (no records, more
         than 500, a record over 1,000 KiB, more than 4 MiB in all) fails as a whole with
         ``ValidationException`` / ``InvalidArgumentException`` and nothing is kept, as in
         AWS. A call that cannot store its records answers per record, as AWS does with
-        ``ServiceUnavailableException`` entries and ``FailedPutCount``."""
-        if not Records:
+        ``ServiceUnavailableException`` entries and ``failed_put_count``."""
+        if not records:
             raise constraint_error(
                 "[]", "records", "Member must have length greater than or equal to 1"
             )
-        if len(Records) > MAX_BATCH_RECORDS:
+        if len(records) > MAX_BATCH_RECORDS:
             raise constraint_error(
-                f"[{len(Records)} records]",
+                f"[{len(records)} records]",
                 "records",
                 f"Member must have length less than or equal to {MAX_BATCH_RECORDS}",
             )
-        datas = self._validate(Records, "records")
+        datas = self._validate(records, "records")
         try:
-            ids = self._append(DeliveryStreamName, datas)
+            ids = self._append(name, datas)
         except OSError as err:
-            failed = {
-                "ErrorCode": "ServiceUnavailableException",
-                "ErrorMessage": f"the record was not stored: {err}",
-            }
-            return {
-                "FailedPutCount": len(datas),
-                "Encrypted": False,
-                "RequestResponses": [dict(failed) for _ in datas],
-            }
-        return {
-            "FailedPutCount": 0,
-            "Encrypted": False,
-            "RequestResponses": [{"RecordId": i} for i in ids],
-        }
+            failed = RecordResult(
+                error_code="ServiceUnavailableException",
+                error_message=f"the record was not stored: {err}",
+            )
+            return BatchResult(len(datas), [failed for _ in datas])
+        return BatchResult(0, [RecordResult(record_id=i) for i in ids])
 
     def put(self, name: str, *records: bytes | str | dict[str, Any]) -> list[str]:
         """Convenience: put raw bytes, text or JSON objects (one JSON document each). Every
@@ -1136,28 +1185,27 @@ class DeliveryStreams:
             else (r.encode() if isinstance(r, str) else json.dumps(r).encode())
             for r in records
         ]
-        self._validate([{"Data": d} for d in datas], "records")
+        self._validate(datas, "records")
         out: list[str] = []
         for start in range(0, len(datas), MAX_BATCH_RECORDS):
             chunk = datas[start : start + MAX_BATCH_RECORDS]
-            resp = self.put_record_batch(name, [{"Data": d} for d in chunk])
-            if resp["FailedPutCount"]:
-                first = next(r for r in resp["RequestResponses"] if "ErrorCode" in r)
+            result = self.put_record_batch(name, chunk)
+            if result.failed_put_count:
+                first = next(r for r in result.records if r.error_code)
                 raise ServiceUnavailableError(
                     f"{len(out)} records were stored in stream {name}, then "
-                    f"{first['ErrorMessage']}; send only records[{len(out)}:] again"
+                    f"{first.error_message}; send only records[{len(out)}:] again"
                 )
-            out.extend(r["RecordId"] for r in resp["RequestResponses"])
+            out.extend(r.record_id for r in result.records if r.record_id is not None)
         return out
 
     @staticmethod
-    def _validate(records: list[dict[str, Any]], member: str) -> list[bytes]:
+    def _validate(records: Sequence[object], member: str) -> list[bytes]:
         """The records' data, or AWS's ValidationException for the first that breaks a
         constraint (the whole request fails, as Firehose's does)."""
         datas: list[bytes] = []
-        for n, rec in enumerate(records, 1):
+        for n, data in enumerate(records, 1):
             where = f"{member}.{n}.member.data" if member == "records" else f"{member}.data"
-            data = rec.get("Data") if isinstance(rec, dict) else None
             if isinstance(data, str):
                 data = data.encode()
             if not isinstance(data, bytes | bytearray | memoryview):
@@ -1204,7 +1252,7 @@ class DeliveryStreams:
         long-lived process calls it every second or so (``DeliveryTicker``). With ``errors``,
         a stream whose delivery fails is noted there and the other streams still go (its
         records stay buffered and the next call retries); without, the failure raises."""
-        names = [name] if name else self.list_delivery_streams(Limit=10000)["DeliveryStreamNames"]
+        names = [name] if name else self.list_delivery_streams(10000).names
         out = {}
         for n in names:
             try:

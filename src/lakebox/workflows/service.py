@@ -52,10 +52,9 @@ from lakebox.workflows.tasks.registry import (
     ResourceRegistry,
     TaskContext,
     TaskHandler,
+    lake_arn,
 )
 
-REGION = "local"
-ACCOUNT = "000000000000"
 STATUSES = ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 #: Missed-slot policy: only the newest missed slot fires, and only while it is at most this
 #: old (or the schedule's flexible window, if larger). Older slots are skipped.
@@ -109,14 +108,6 @@ class StoredTokenBroker(TokenBroker):
 
     def heartbeat(self, token: str, when: datetime) -> bool:
         return super().heartbeat(token, when) or self.store.beat_token(token, when)
-
-
-def state_machine_arn(name: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}"
-
-
-def execution_arn(machine: str, name: str) -> str:
-    return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{machine}:{name}"
 
 
 def _owner() -> str:
@@ -320,6 +311,18 @@ class WorkflowService:
         )
         self.recovered = self.recover()
 
+    # ------------------------------------------------------------------ ARNs (the lake's
+    # account and region)
+
+    def state_machine_arn(self, name: str) -> str:
+        return lake_arn(self.config, "states", f"stateMachine:{name}")
+
+    def execution_arn(self, machine: str, name: str) -> str:
+        return lake_arn(self.config, "states", f"execution:{machine}:{name}")
+
+    def default_role_arn(self) -> str:
+        return lake_arn(self.config, "iam", "role/lakebox", regional=False)
+
     def close(self) -> None:
         """Stop this service's running executions (they end ABORTED), the Glue job runs of
         the job registry it opened and wait for them and for Glue crawls, then close the
@@ -378,7 +381,7 @@ class WorkflowService:
         return find_problems(definition, self.registry)
 
     def _resolve_machine(self, ref: str) -> StateMachineRow:
-        arn = ref if ref.startswith("arn:") else state_machine_arn(ref)
+        arn = ref if ref.startswith("arn:") else self.state_machine_arn(ref)
         row = self.store.get_state_machine(arn)
         if row is None:
             raise StateMachineDoesNotExistError(
@@ -416,9 +419,9 @@ class WorkflowService:
         now = self.clock.now()
         row = StateMachineRow(
             name,
-            state_machine_arn(name),
+            self.state_machine_arn(name),
             text,
-            role_arn or f"arn:aws:iam::{ACCOUNT}:role/lakebox",
+            role_arn or self.default_role_arn(),
             type,
             description,
             now,
@@ -487,7 +490,7 @@ class WorkflowService:
                 raise InvalidRequestError(f"Invalid execution input: {exc.msg}") from exc
         if input is None:
             input = {}
-        arn = execution_arn(row.name, name)
+        arn = self.execution_arn(row.name, name)
         start = self.clock.now()
         record = ExecutionRow(
             arn,
@@ -714,7 +717,7 @@ class WorkflowService:
             row.state_machine_arn.rsplit(":", 1)[-1],
             self.clock.now(),
             json.loads(row.input or "{}"),
-            machine.role_arn if machine else f"arn:aws:iam::{ACCOUNT}:role/lakebox",
+            machine.role_arn if machine else self.default_role_arn(),
             redrive_count=row.redrive_count + 1,
         )
         resume = _Resume(restart[0], restart[1], variables, self.store.last_event_id(arn))
@@ -852,11 +855,10 @@ class WorkflowService:
 
     # ------------------------------------------------------------------ schedules
 
-    @staticmethod
-    def _schedule(row: ScheduleRow) -> Schedule:
+    def _schedule(self, row: ScheduleRow) -> Schedule:
         return Schedule(
             row.name,
-            f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{row.name}",
+            lake_arn(self.config, "scheduler", f"schedule/default/{row.name}"),
             row.expression,
             row.timezone,
             row.target_arn,

@@ -29,6 +29,7 @@ from lakebox.workflows.tasks.registry import (
     IntegrationPattern,
     ResourceRegistry,
     TaskContext,
+    lake_region,
 )
 
 if TYPE_CHECKING:
@@ -838,7 +839,7 @@ class Interpreter:
         else:
             scheduled = {
                 **base,
-                "region": "local",
+                "region": lake_region(self.config),
                 "parameters": _dump(params),
                 "timeoutInSeconds": timeout,
             }

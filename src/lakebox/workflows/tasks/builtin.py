@@ -28,9 +28,6 @@ from lakebox.workflows.tasks.registry import (
     TaskContext,
 )
 
-REGION = "local"
-ACCOUNT = "000000000000"
-
 # ----------------------------------------------------------------------------- Lambda
 
 
@@ -63,8 +60,8 @@ def function_name(reference: str) -> str:
     return parts[0]
 
 
-def function_arn(name: str) -> str:
-    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+def function_arn(ctx: TaskContext, name: str) -> str:
+    return ctx.arn("lambda", f"function:{name}")
 
 
 def _accepts_context(fn: Callable[..., Any]) -> bool:
@@ -84,14 +81,14 @@ def call_function(reference: str, payload: Any, ctx: TaskContext) -> Any:
     if fn is None:
         raise StatesError(
             "Lambda.ResourceNotFoundException",
-            f"Function not found: {function_arn(name)} (register it with "
+            f"Function not found: {function_arn(ctx, name)} (register it with "
             f"WorkflowService.register_function({name!r}, fn))",
         )
     request_id = str(uuid.uuid4())
     deadline = None
     if ctx.timeout_seconds is not None and ctx.timeout_seconds < 99999999:
         deadline = time.monotonic() + ctx.timeout_seconds
-    lctx = LambdaContext(name, request_id, function_arn(name), deadline)
+    lctx = LambdaContext(name, request_id, function_arn(ctx, name), deadline)
     try:
         result = fn(payload, lctx) if _accepts_context(fn) else fn(payload)
     except StatesError:
@@ -146,8 +143,8 @@ def topic_name(reference: str) -> str:
     return reference.rsplit(":", 1)[-1]
 
 
-def topic_arn(name: str) -> str:
-    return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
+def topic_arn(ctx: TaskContext, name: str) -> str:
+    return ctx.arn("sns", name)
 
 
 def sns_publish(params: Any, ctx: TaskContext) -> Any:
@@ -169,7 +166,7 @@ def sns_publish(params: Any, ctx: TaskContext) -> Any:
         message = json.dumps(message, separators=(",", ":"))
     note = Notification(
         message_id=str(uuid.uuid4()),
-        topic_arn=target if target.startswith("arn:") else topic_arn(target),
+        topic_arn=target if target.startswith("arn:") else topic_arn(ctx, target),
         subject=params.get("Subject"),
         message=message,
         attributes=params.get("MessageAttributes") or {},
@@ -236,9 +233,9 @@ def ecs_run_task(params: Any, ctx: TaskContext) -> Any:
     cluster = params.get("Cluster", "default")
     task_id = uuid.uuid4().hex
     task = {
-        "TaskArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task/{task_definition_name(cluster)}/{task_id}",
-        "TaskDefinitionArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{family}:1",
-        "ClusterArn": f"arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/{cluster}",
+        "TaskArn": ctx.arn("ecs", f"task/{task_definition_name(cluster)}/{task_id}"),
+        "TaskDefinitionArn": ctx.arn("ecs", f"task-definition/{family}:1"),
+        "ClusterArn": ctx.arn("ecs", f"cluster/{cluster}"),
         "LaunchType": params.get("LaunchType", "FARGATE"),
         "Overrides": params.get("Overrides") or {},
         "StartedAt": ctx.clock.now().isoformat(),

@@ -16,13 +16,31 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from lakebox.config import LakeConfig
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
 from lakebox.workflows.clock import Clock
 from lakebox.workflows.errors import StatesError
 
-if TYPE_CHECKING:
-    from lakebox.config import LakeConfig
+
+def lake_arn(
+    config: LakeConfig | None, service: str, resource: str, *, regional: bool = True
+) -> str:
+    """An ARN in the lake's account and region; a service run without a lake (tests on a bare
+    workflow store) uses the lake defaults, so its ARNs look like a default lake's."""
+    if config is not None:
+        return config.arn(service, resource, regional=regional)
+    region = DEFAULT_REGION if regional else ""
+    return f"arn:aws:{service}:{region}:{DEFAULT_ACCOUNT_ID}:{resource}"
+
+
+def lake_account(config: LakeConfig | None) -> str:
+    return config.account_id if config is not None else DEFAULT_ACCOUNT_ID
+
+
+def lake_region(config: LakeConfig | None) -> str:
+    return config.region if config is not None else DEFAULT_REGION
 
 
 class IntegrationPattern(enum.StrEnum):
@@ -49,6 +67,10 @@ class TaskContext:
     timeout_seconds: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     _heartbeats: list[datetime] = field(default_factory=list)
+
+    def arn(self, service: str, resource: str) -> str:
+        """An ARN in the lake's account and region (Lambda, SNS, ECS answers)."""
+        return lake_arn(self.config, service, resource)
 
     def heartbeat(self) -> None:
         """Tell the interpreter the task is alive (HeartbeatSeconds)."""

@@ -1,0 +1,71 @@
+"""A ready-made context for API handlers: the caller, the lake's account and region, and
+the services a door was given (the Lakehouse builds them; this module builds nothing). A
+handler that reaches a service the door did not provide gets an AWS error saying so."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lakebox.api.base import AwsError
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOCAL_ADMIN, Principal
+
+if TYPE_CHECKING:
+    from lakebox.crawler.service import CrawlerService
+    from lakebox.ingest.exports import TableExports
+    from lakebox.ingest.snapshots import SnapshotExports
+    from lakebox.ingest.streams import DeliveryStreams
+    from lakebox.query.service import QueryService
+    from lakebox.storage import Storage
+    from lakebox.workflows.jobs import JobRegistry
+    from lakebox.workflows.service import WorkflowService
+
+
+@dataclass
+class ServiceContext:
+    """Satisfies every service module's context Protocol (``AthenaContext``, ...)."""
+
+    principal: Principal = LOCAL_ADMIN
+    account_id: str = DEFAULT_ACCOUNT_ID
+    region: str = DEFAULT_REGION
+    services: dict[str, Any] = field(default_factory=dict)
+    crawl_threads: dict[str, threading.Thread] = field(default_factory=dict)
+
+    def _service(self, name: str) -> Any:
+        found = self.services.get(name)
+        if found is None:
+            raise AwsError("ServiceUnavailableException", f"this door offers no {name} service")
+        return found
+
+    @property
+    def queries(self) -> QueryService:
+        return self._service("queries")
+
+    @property
+    def crawlers(self) -> CrawlerService:
+        return self._service("crawlers")
+
+    @property
+    def glue_jobs(self) -> JobRegistry:
+        return self._service("glue_jobs")
+
+    @property
+    def streams(self) -> DeliveryStreams:
+        return self._service("streams")
+
+    @property
+    def exports(self) -> TableExports:
+        return self._service("exports")
+
+    @property
+    def snapshots(self) -> SnapshotExports:
+        return self._service("snapshots")
+
+    @property
+    def storage(self) -> Storage:
+        return self._service("storage")
+
+    @property
+    def workflows(self) -> WorkflowService:
+        return self._service("workflows")

@@ -1,0 +1,46 @@
+"""RDS's snapshot-export API over lakebox's database exports (``lakebox.ingest.snapshots``):
+StartExportTask, DescribeExportTasks. ``SourceArn`` is a SQLAlchemy URL of the source
+database; the export runs to its end inside StartExportTask, so a caller that polls
+DescribeExportTasks until ``Status`` is COMPLETE passes straight through. Errors are RDS's
+codes (``ExportTaskAlreadyExistsFault``, ``ExportTaskNotFoundFault``,
+``InvalidParameterValue``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from lakebox.api.base import ApiContext, Request, Response, ServiceApi, operations
+from lakebox.errors import LakeboxError
+
+if TYPE_CHECKING:
+    from lakebox.ingest.snapshots import SnapshotExports
+
+INVALID = "InvalidParameterValue"
+
+
+class RdsContext(ApiContext, Protocol):
+    @property
+    def snapshots(self) -> SnapshotExports: ...
+
+
+def error_code(exc: LakeboxError) -> str:
+    return exc.code
+
+
+def start_export_task(request: Request, context: RdsContext) -> Response:
+    return context.snapshots.start_export_task(request)
+
+
+def describe_export_tasks(request: Request, context: RdsContext) -> Response:
+    return context.snapshots.describe_export_tasks(request)
+
+
+API = ServiceApi(
+    "RDS",
+    operations(
+        ("StartExportTask", start_export_task),
+        ("DescribeExportTasks", describe_export_tasks),
+    ),
+    error_code,
+    INVALID,
+)

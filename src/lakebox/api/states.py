@@ -1,0 +1,227 @@
+"""Step Functions' own API over the WorkflowService: state machines (Create, Describe,
+Update, Delete, List), executions (StartExecution, StartSyncExecution, DescribeExecution,
+StopExecution, ListExecutions, GetExecutionHistory, RedriveExecution) and task callbacks
+(SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
+
+StartExecution returns at once and the execution runs in the background, as in AWS;
+``input`` and ``output`` travel as JSON text. Errors are Step Functions' codes
+(``StateMachineDoesNotExist``, ``ExecutionDoesNotExist``, ``InvalidDefinition``,
+``StateMachineAlreadyExists``, ``ExecutionAlreadyExists``, ``TaskDoesNotExist``,
+``InvalidExecutionInput``, ``ValidationException``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from lakebox.api.base import (
+    ApiContext,
+    AwsError,
+    Request,
+    Response,
+    ServiceApi,
+    operations,
+    required_str,
+)
+from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
+from lakebox.workflows.errors import InvalidDefinitionError
+
+if TYPE_CHECKING:
+    from lakebox.workflows.service import StateMachine, WorkflowService
+
+INVALID = "ValidationException"
+
+
+class StatesContext(ApiContext, Protocol):
+    @property
+    def workflows(self) -> WorkflowService: ...
+
+
+def error_code(exc: LakeboxError) -> str:
+    if isinstance(exc, InvalidDefinitionError):
+        return "InvalidDefinition"
+    if isinstance(exc, AlreadyExistsError):
+        return "StateMachineAlreadyExists"
+    if exc.code == InvalidRequestError.code:
+        return INVALID
+    return exc.code
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _json(request: Request, member: str, code: str) -> Any:
+    text = request.get(member)
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise AwsError(code, f"{member} must be JSON text")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise AwsError(code, f"{member} is not valid JSON: {exc}") from None
+
+
+def _machine_item(sm: StateMachine) -> dict[str, Any]:
+    return {
+        "stateMachineArn": sm.arn,
+        "name": sm.name,
+        "type": sm.type,
+        "creationDate": sm.creation_date.isoformat(),
+    }
+
+
+# -- state machines -----------------------------------------------------------------------------
+
+
+def create_state_machine(request: Request, context: StatesContext) -> Response:
+    sm = context.workflows.create_state_machine(
+        required_str(request, "name", INVALID),
+        required_str(request, "definition", INVALID),
+        request.get("roleArn"),
+        request.get("type") or "STANDARD",
+        description=request.get("description") or "",
+    )
+    return {"stateMachineArn": sm.arn, "creationDate": sm.creation_date.isoformat()}
+
+
+def describe_state_machine(request: Request, context: StatesContext) -> Response:
+    sm = context.workflows.describe_state_machine(required_str(request, "stateMachineArn", INVALID))
+    return sm.to_aws()
+
+
+def update_state_machine(request: Request, context: StatesContext) -> Response:
+    sm = context.workflows.update_state_machine(
+        required_str(request, "stateMachineArn", INVALID),
+        request.get("definition"),
+        request.get("roleArn"),
+        request.get("description"),
+    )
+    return {"updateDate": sm.update_date.isoformat(), "revisionId": sm.revision_id}
+
+
+def delete_state_machine(request: Request, context: StatesContext) -> Response:
+    context.workflows.delete_state_machine(required_str(request, "stateMachineArn", INVALID))
+    return {}
+
+
+def list_state_machines(request: Request, context: StatesContext) -> Response:
+    return {"stateMachines": [_machine_item(sm) for sm in context.workflows.list_state_machines()]}
+
+
+# -- executions ---------------------------------------------------------------------------------
+
+
+def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
+    machine = required_str(request, "stateMachineArn", INVALID)
+    given = _json(request, "input", "InvalidExecutionInput")
+    try:
+        return context.workflows.start_execution(
+            machine, {} if given is None else given, request.get("name"), wait=wait
+        )
+    except AlreadyExistsError as exc:
+        raise AwsError("ExecutionAlreadyExists", str(exc)) from exc
+
+
+def start_execution(request: Request, context: StatesContext) -> Response:
+    execution = _start(request, context, wait=False)
+    return {"executionArn": execution.arn, "startDate": execution.start_date.isoformat()}
+
+
+def start_sync_execution(request: Request, context: StatesContext) -> Response:
+    out: dict[str, Any] = _start(request, context, wait=True).to_aws()
+    return out
+
+
+def describe_execution(request: Request, context: StatesContext) -> Response:
+    arn = required_str(request, "executionArn", INVALID)
+    return context.workflows.describe_execution(arn).to_aws()
+
+
+def stop_execution(request: Request, context: StatesContext) -> Response:
+    execution = context.workflows.stop_execution(
+        required_str(request, "executionArn", INVALID), request.get("error"), request.get("cause")
+    )
+    return {"stopDate": _iso(execution.stop_date) or context.workflows.clock.now().isoformat()}
+
+
+def list_executions(request: Request, context: StatesContext) -> Response:
+    found = context.workflows.list_executions(
+        request.get("stateMachineArn"), request.get("statusFilter")
+    )
+    items = []
+    for ex in found:
+        item = {
+            "executionArn": ex.arn,
+            "stateMachineArn": ex.state_machine_arn,
+            "name": ex.name,
+            "status": ex.status,
+            "startDate": ex.start_date.isoformat(),
+        }
+        if ex.stop_date is not None:
+            item["stopDate"] = ex.stop_date.isoformat()
+        items.append(item)
+    return {"executions": items}
+
+
+def get_execution_history(request: Request, context: StatesContext) -> Response:
+    events = context.workflows.get_execution_history(
+        required_str(request, "executionArn", INVALID), bool(request.get("reverseOrder"))
+    )
+    return {"events": events}
+
+
+def redrive_execution(request: Request, context: StatesContext) -> Response:
+    context.workflows.redrive_execution(required_str(request, "executionArn", INVALID), wait=False)
+    return {"redriveDate": context.workflows.clock.now().isoformat()}
+
+
+# -- task callbacks -----------------------------------------------------------------------------
+
+
+def send_task_success(request: Request, context: StatesContext) -> Response:
+    token = required_str(request, "taskToken", INVALID)
+    output = _json(request, "output", "InvalidOutput")
+    context.workflows.send_task_success(token, output)
+    return {}
+
+
+def send_task_failure(request: Request, context: StatesContext) -> Response:
+    context.workflows.send_task_failure(
+        required_str(request, "taskToken", INVALID),
+        request.get("error") or "",
+        request.get("cause") or "",
+    )
+    return {}
+
+
+def send_task_heartbeat(request: Request, context: StatesContext) -> Response:
+    context.workflows.send_task_heartbeat(required_str(request, "taskToken", INVALID))
+    return {}
+
+
+API = ServiceApi(
+    "SFN",
+    operations(
+        ("CreateStateMachine", create_state_machine),
+        ("DescribeStateMachine", describe_state_machine),
+        ("UpdateStateMachine", update_state_machine),
+        ("DeleteStateMachine", delete_state_machine),
+        ("ListStateMachines", list_state_machines),
+        ("StartExecution", start_execution),
+        ("StartSyncExecution", start_sync_execution),
+        ("DescribeExecution", describe_execution),
+        ("StopExecution", stop_execution),
+        ("ListExecutions", list_executions),
+        ("GetExecutionHistory", get_execution_history),
+        ("RedriveExecution", redrive_execution),
+        ("SendTaskSuccess", send_task_success),
+        ("SendTaskFailure", send_task_failure),
+        ("SendTaskHeartbeat", send_task_heartbeat),
+    ),
+    error_code,
+    INVALID,
+)

@@ -1,0 +1,191 @@
+"""Step Functions' operation table over the WorkflowService: botocore-shaped round trips
+and Step Functions' error codes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from api.helpers import call
+from lakebox.api import AwsError, dispatch
+from lakebox.api.context import ServiceContext
+from lakebox.lakehouse import Lake
+from lakebox.workflows.service import WorkflowService
+
+PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+WAIT_FOR_TOKEN = json.dumps(
+    {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lakebox:callback.waitForTaskToken",
+                "Parameters": {"token.$": "$$.Task.Token"},
+                "End": True,
+            }
+        },
+    }
+)
+ROLE = "arn:aws:iam::000000000000:role/sfn"
+
+
+@pytest.fixture
+def sfn(lake: Lake) -> Iterator[ServiceContext]:
+    workflows = WorkflowService(lake.config, stop_poll_seconds=0.05)
+    try:
+        yield ServiceContext(
+            account_id=lake.config.account_id,
+            region=lake.config.region,
+            services={"workflows": workflows},
+        )
+    finally:
+        workflows.close()
+
+
+def test_state_machine_round_trip(sfn: ServiceContext) -> None:
+    created = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "orders", "definition": PASS, "roleArn": ROLE},
+    )
+    arn = created["stateMachineArn"]
+    assert arn == f"arn:aws:states:{sfn.region}:{sfn.account_id}:stateMachine:orders"
+    described = call(sfn, "stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+    assert (described["name"], described["roleArn"]) == ("orders", ROLE)
+    listed = call(sfn, "stepfunctions", "ListStateMachines", {})
+    assert [m["name"] for m in listed["stateMachines"]] == ["orders"]
+    updated = call(
+        sfn,
+        "stepfunctions",
+        "UpdateStateMachine",
+        {"stateMachineArn": arn, "definition": PASS.replace('"P"', '"Q"')},
+    )
+    assert updated["revisionId"] != described["revisionId"]
+    assert call(sfn, "stepfunctions", "DeleteStateMachine", {"stateMachineArn": arn}) == {}
+    assert call(sfn, "stepfunctions", "ListStateMachines", {})["stateMachines"] == []
+
+
+def test_executions_round_trip(sfn: ServiceContext) -> None:
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "m", "definition": PASS, "roleArn": ROLE},
+    )["stateMachineArn"]
+    started = call(
+        sfn,
+        "stepfunctions",
+        "StartExecution",
+        {"stateMachineArn": arn, "name": "first", "input": '{"n": 1}'},
+    )
+    ex_arn = started["executionArn"]
+    assert ex_arn.endswith(":execution:m:first")
+    sfn.workflows.wait_for(ex_arn, 30)
+    described = call(sfn, "stepfunctions", "DescribeExecution", {"executionArn": ex_arn})
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"n": 1})
+    listed = call(sfn, "stepfunctions", "ListExecutions", {"stateMachineArn": arn})
+    assert [e["executionArn"] for e in listed["executions"]] == [ex_arn]
+    # lakebox's ExecutionStarted details also name the state machine
+    history = call(
+        sfn,
+        "stepfunctions",
+        "GetExecutionHistory",
+        {"executionArn": ex_arn},
+        loose=frozenset({"executionStartedEventDetails"}),
+    )
+    assert history["events"][0]["type"] == "ExecutionStarted"
+    sync = call(
+        sfn, "stepfunctions", "StartSyncExecution", {"stateMachineArn": arn, "input": "[1]"}
+    )
+    assert (sync["status"], sync["output"]) == ("SUCCEEDED", "[1]")
+
+
+def test_task_callbacks(sfn: ServiceContext) -> None:
+    tokens: list[str] = []
+
+    def callback(params: Any, ctx: Any) -> None:
+        tokens.append(params["token"])
+
+    sfn.workflows.register_resource("arn:aws:states:::lakebox:callback", callback)
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "cb", "definition": WAIT_FOR_TOKEN, "roleArn": ROLE},
+    )["stateMachineArn"]
+    ex_arn = call(sfn, "stepfunctions", "StartExecution", {"stateMachineArn": arn})["executionArn"]
+    for _ in range(300):
+        if tokens:
+            break
+        sfn.workflows.clock.sleep(0.05)
+    [token] = tokens
+    assert call(sfn, "stepfunctions", "SendTaskHeartbeat", {"taskToken": token}) == {}
+    call(sfn, "stepfunctions", "SendTaskSuccess", {"taskToken": token, "output": '{"ok": true}'})
+    assert sfn.workflows.wait_for(ex_arn, 30).output == {"ok": True}
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "SendTaskFailure", {"taskToken": token}, sfn)
+    assert info.value.code == "TaskDoesNotExist"
+
+
+def test_stop_execution(sfn: ServiceContext) -> None:
+    sfn.workflows.register_resource("arn:aws:states:::lakebox:callback", lambda p, c: None)
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "wait", "definition": WAIT_FOR_TOKEN, "roleArn": ROLE},
+    )["stateMachineArn"]
+    ex_arn = call(sfn, "stepfunctions", "StartExecution", {"stateMachineArn": arn})["executionArn"]
+    stopped = call(
+        sfn, "stepfunctions", "StopExecution", {"executionArn": ex_arn, "error": "Manual"}
+    )
+    assert stopped["stopDate"]
+    assert sfn.workflows.wait_for(ex_arn, 30).status == "ABORTED"
+
+
+@pytest.mark.parametrize(
+    ("operation", "request_", "code"),
+    [
+        ("DescribeStateMachine", {"stateMachineArn": "nope"}, "StateMachineDoesNotExist"),
+        (
+            "DescribeExecution",
+            {"executionArn": "arn:aws:states:us-east-1:000000000000:execution:a:b"},
+            "ExecutionDoesNotExist",
+        ),
+        ("CreateStateMachine", {"name": "bad", "definition": "{}"}, "InvalidDefinition"),
+        ("CreateStateMachine", {"definition": PASS}, "ValidationException"),
+        ("StartExecution", {"stateMachineArn": "m", "input": "{not json"}, "InvalidExecutionInput"),
+        ("SendTaskSuccess", {"taskToken": "t", "output": "{"}, "InvalidOutput"),
+        ("SendTaskHeartbeat", {"taskToken": "no-such-token"}, "TaskDoesNotExist"),
+    ],
+)
+def test_step_functions_error_codes(
+    sfn: ServiceContext, operation: str, request_: dict[str, object], code: str
+) -> None:
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", operation, request_, sfn)
+    assert info.value.code == code
+
+
+def test_duplicate_names(sfn: ServiceContext) -> None:
+    request = {"name": "m", "definition": PASS, "roleArn": ROLE}
+    arn = call(sfn, "stepfunctions", "CreateStateMachine", request)["stateMachineArn"]
+    with pytest.raises(AwsError) as info:
+        dispatch(
+            "stepfunctions",
+            "CreateStateMachine",
+            {**request, "definition": PASS.replace('"P"', '"Q"')},
+            sfn,
+        )
+    assert info.value.code == "StateMachineAlreadyExists"
+    started = {"stateMachineArn": arn, "name": "once"}
+    sfn.workflows.wait_for(
+        dispatch("stepfunctions", "StartExecution", started, sfn)["executionArn"], 30
+    )
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "StartExecution", started, sfn)
+    assert info.value.code == "ExecutionAlreadyExists"
