@@ -185,7 +185,8 @@ def _check_columns(table: Table) -> None:
 def _validate_storage(table: Table, storage: Storage) -> None:
     """Reject a location outside the lake and an unknown SerDe at CREATE time, and let its
     reader check its properties."""
-    from lakebox.formats.base import known_serdes, reader_for
+    from lakebox.engine.duckdb.formats import reader_for
+    from lakebox.formats import known_serdes
 
     if table.location is not None:
         storage.check(table.location)

@@ -39,8 +39,14 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
+from lakebox.engine.duckdb.formats.base import (
+    DataFile,
+    ReadContext,
+    quote_ident,
+    reader_for,
+    sql_string,
+)
 from lakebox.errors import LakeboxError
-from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
 from lakebox.sql.plancache import PLAN_SETTINGS
 from lakebox.sql.planner import SCAN_REWRITERS, PartitionFiles, Planner
 from lakebox.storage.watch import derived

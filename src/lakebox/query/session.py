@@ -24,8 +24,8 @@ import lakebox.engine.compaction  # noqa: F401  (registers the compacted-copy sc
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import athena_type_from_arrow
 from lakebox.engine import compaction
+from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
-from lakebox.formats.base import ReadContext, quote_ident
 from lakebox.sql import plancache
 from lakebox.sql.planner import Plan, Planner, ScanStats
 
@@ -628,7 +628,7 @@ def _parse(sql: str) -> exp.Expression:
 
 
 def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
-    from lakebox.formats.text import data_error_from_duckdb
+    from lakebox.engine.duckdb.formats.text import data_error_from_duckdb
 
     named = data_error_from_duckdb(err, ctx, stats.data_files)
     if named is not None:

@@ -37,6 +37,14 @@ from lakebox.catalog.model import (
     partition_path,
 )
 from lakebox.catalog.types import arrow_type, athena_type_from_arrow, duckdb_type, parse_type
+from lakebox.engine.duckdb.formats.base import quote_ident, sql_string
+from lakebox.engine.duckdb.formats.text import (
+    LazySimpleReader,
+    OpenCsvReader,
+    parse_delimiter,
+    table_param,
+    text_charset,
+)
 from lakebox.errors import (
     AlreadyExistsError,
     InvalidRequestError,
@@ -45,22 +53,24 @@ from lakebox.errors import (
     SqlSyntaxError,
     UnsupportedError,
 )
-from lakebox.formats.avro import AVRO_INPUT, AVRO_OUTPUT, AVRO_SERDE
-from lakebox.formats.base import quote_ident, sql_string
-from lakebox.formats.ion import ION_INPUT, ION_OUTPUT, ION_SERDE
-from lakebox.formats.json import HIVE_JSON_SERDE
-from lakebox.formats.orc import ORC_INPUT, ORC_OUTPUT, ORC_SERDE
-from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
-from lakebox.formats.text import (
+from lakebox.formats.plugins import (
+    AVRO_INPUT,
+    AVRO_OUTPUT,
+    AVRO_SERDE,
+    HIVE_JSON_SERDE,
+    ION_INPUT,
+    ION_OUTPUT,
+    ION_SERDE,
     LAZY_SIMPLE_SERDE,
     OPEN_CSV_SERDE,
+    ORC_INPUT,
+    ORC_OUTPUT,
+    ORC_SERDE,
+    PARQUET_INPUT,
+    PARQUET_OUTPUT,
+    PARQUET_SERDE,
     TEXT_INPUT,
     TEXT_OUTPUT,
-    LazySimpleReader,
-    OpenCsvReader,
-    parse_delimiter,
-    table_param,
-    text_charset,
 )
 from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn

@@ -24,8 +24,7 @@ from sqlglot import exp
 from lakebox.catalog.model import Table
 from lakebox.catalog.store import CatalogStore
 from lakebox.catalog.types import athena_type_name, duckdb_type
-from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
@@ -33,6 +32,7 @@ from lakebox.formats.base import (
     quote_ident,
     reader_for,
 )
+from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.storage import FileInfo, Storage, join_uri
 from lakebox.storage.watch import derived
 

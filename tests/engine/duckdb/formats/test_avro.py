@@ -12,10 +12,7 @@ import pyarrow as pa
 import pytest
 
 from lakebox.catalog.types import arrow_type
-from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
-from lakebox.formats.avro import (
-    AVRO_INPUT,
-    AVRO_SERDE,
+from lakebox.engine.duckdb.formats.avro import (
     BATCH_ROWS,
     AvroReader,
     ConversionError,
@@ -23,7 +20,9 @@ from lakebox.formats.avro import (
     arrow_column,
     value_converter,
 )
-from lakebox.formats.base import reader_for
+from lakebox.engine.duckdb.formats.base import reader_for
+from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
+from lakebox.formats.plugins import AVRO_INPUT, AVRO_SERDE
 from lakebox.storage import Storage
 
 try:

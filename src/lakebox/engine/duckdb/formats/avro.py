@@ -35,22 +35,18 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import arrow_type, hive_type, parse_type
-from lakebox.errors import DataError, InvalidRequestError, LakeboxError, UnsupportedError
-from lakebox.formats import compression
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
 )
-from lakebox.formats.parquet import empty_scan, non_empty
+from lakebox.engine.duckdb.formats.parquet import empty_scan, non_empty
+from lakebox.errors import DataError, InvalidRequestError, LakeboxError, UnsupportedError
+from lakebox.formats import compression
 
-AVRO_SERDE = "org.apache.hadoop.hive.serde2.avro.AvroSerDe"
-AVRO_INPUT = "org.apache.hadoop.hive.ql.io.avro.AvroContainerInputFormat"
-AVRO_OUTPUT = "org.apache.hadoop.hive.ql.io.avro.AvroContainerOutputFormat"
 SCHEMA_LITERAL = "avro.schema.literal"
 SCHEMA_URL = "avro.schema.url"
 #: rows gathered before they become one Arrow record batch
@@ -653,6 +649,3 @@ def _chunks(records: Iterable[Any], size: int) -> Iterator[list[dict[str, Any]]]
             chunk = []
     if chunk:
         yield chunk
-
-
-register_reader(AvroReader, serdes=(AVRO_SERDE,), input_formats=(AVRO_INPUT,))

@@ -16,25 +16,19 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type, hive_type, parse_type
-from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
-from lakebox.formats import hive_text
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats import hive_text
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
+from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
 from lakebox.formats.charsets import Charset, resolve_charset
 from lakebox.formats.compression import DUCKDB_NATIVE
-
-LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
-TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
 
 NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
 #: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
@@ -536,10 +530,6 @@ class OpenCsvReader(FormatReader):
                 f"ELSE TRY_CAST({x} AS DATE) END"
             )
         return convert_text(x, type_text)
-
-
-register_reader(LazySimpleReader, serdes=(LAZY_SIMPLE_SERDE,), input_formats=(TEXT_INPUT,))
-register_reader(OpenCsvReader, serdes=(OPEN_CSV_SERDE,))
 
 
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")

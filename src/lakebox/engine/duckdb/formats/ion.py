@@ -31,8 +31,7 @@ from amazon.ion.simple_types import IonPyNull
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import arrow_type
-from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
-from lakebox.formats.avro import (
+from lakebox.engine.duckdb.formats.avro import (
     BATCH_ROWS,
     ColumnValueError,
     ConversionError,
@@ -42,12 +41,9 @@ from lakebox.formats.avro import (
     arrow_column,
     value_converter,
 )
-from lakebox.formats.base import DataFile, ReadContext, register_reader
+from lakebox.engine.duckdb.formats.base import DataFile, ReadContext
+from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
 from lakebox.formats.ion_binary import IonStructureError, check_binary_ion, is_binary_ion
-
-ION_SERDE = "com.amazon.ionhiveserde.IonHiveSerDe"
-ION_INPUT = "com.amazon.ionhiveserde.formats.IonInputFormat"
-ION_OUTPUT = "com.amazon.ionhiveserde.formats.IonOutputFormat"
 
 #: True when amazon-ion's C extension decodes (about 30x faster than its pure Python path)
 C_EXTENSION: bool = bool(simpleion.c_ext)
@@ -329,6 +325,3 @@ def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[l
             chunk = []
     if chunk:
         yield chunk
-
-
-register_reader(IonReader, serdes=(ION_SERDE,), input_formats=(ION_INPUT,))

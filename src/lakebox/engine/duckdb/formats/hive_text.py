@@ -25,9 +25,10 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from lakebox.engine.duckdb.formats.base import DataFile, ReadContext
 from lakebox.formats import compression
-from lakebox.formats.base import DataFile, ReadContext
-from lakebox.formats.charsets import Charset, decode
+from lakebox.formats.charsets import Charset
+from lakebox.formats.lines import utf8_text
 
 #: bytes looked at in a file that is not read whole (gzip / zstd, remote)
 SAMPLE_BYTES = 1 << 20
@@ -114,7 +115,7 @@ def mixed_line_ends(ctx: ReadContext, f: DataFile, path: str) -> bool:
 def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> list[str]:
     """Paths DuckDB's ``read_csv`` reads ``files`` from as UTF-8 with uniform line ends:
     the files themselves when they are, transcoded copies of the others."""
-    from lakebox.formats.text import engine_path
+    from lakebox.engine.duckdb.formats.text import engine_path
 
     paths = []
     for f in files:
@@ -124,26 +125,6 @@ def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> lis
             ctx.cache_files.append(path)
         paths.append(path)
     return paths
-
-
-def hive_lines(text: str) -> str:
-    """``text`` with every Hive line end (``\\r\\n``, ``\\r``, ``\\n``) made ``\\n``."""
-    if "\r" not in text:
-        return text
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def utf8_text(data: bytes, charset: Charset) -> bytes:
-    """``data`` as UTF-8 with ``\\n`` line ends, decoded as Hive decodes ``charset``."""
-    if charset.is_utf8:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            data = data.decode("utf-8", "replace").encode("utf-8")
-    else:
-        data = decode(data, charset).encode("utf-8")
-    # '\r' and '\n' are single bytes in UTF-8, never part of another character
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset) -> Path:
