@@ -54,23 +54,12 @@ from lakebox.errors import (
     UnsupportedError,
 )
 from lakebox.formats.plugins import (
-    AVRO_INPUT,
-    AVRO_OUTPUT,
-    AVRO_SERDE,
-    HIVE_JSON_SERDE,
-    ION_INPUT,
-    ION_OUTPUT,
-    ION_SERDE,
-    LAZY_SIMPLE_SERDE,
-    OPEN_CSV_SERDE,
-    ORC_INPUT,
-    ORC_OUTPUT,
-    ORC_SERDE,
-    PARQUET_INPUT,
-    PARQUET_OUTPUT,
-    PARQUET_SERDE,
-    TEXT_INPUT,
-    TEXT_OUTPUT,
+    BUILTIN_PLUGINS,
+    FormatPlugin,
+    WriteSpec,
+    ctas_format,
+    ctas_format_names,
+    plugin_for_serde,
 )
 from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn
@@ -89,75 +78,16 @@ BATCH_ROWS = 64 * 1024
 STAGING_PREFIX = ".lakebox-staging-"
 
 
-@dataclass(frozen=True)
-class FileFormat:
-    """One CTAS ``format``: its Glue names, Athena's default compression and the codecs it
-    accepts (Athena name -> the writer's name)."""
-
-    name: str
-    serde: str
-    input_format: str
-    output_format: str
-    default_compression: str
-    codecs: dict[str, str]
-    extension: str
-
-
-_TEXT_CODECS = {"GZIP": "gzip", "ZSTD": "zstd", "NONE": "none"}
-FORMATS: dict[str, FileFormat] = {
-    f.name: f
-    for f in (
-        FileFormat(
-            "PARQUET",
-            PARQUET_SERDE,
-            PARQUET_INPUT,
-            PARQUET_OUTPUT,
-            "GZIP",
-            {
-                "GZIP": "gzip",
-                "SNAPPY": "snappy",
-                "ZSTD": "zstd",
-                "LZ4": "lz4",
-                "NONE": "uncompressed",
-                "UNCOMPRESSED": "uncompressed",
-            },
-            ".parquet",
-        ),
-        FileFormat(
-            "ORC",
-            ORC_SERDE,
-            ORC_INPUT,
-            ORC_OUTPUT,
-            "ZLIB",
-            {
-                "ZLIB": "zlib",
-                "SNAPPY": "snappy",
-                "ZSTD": "zstd",
-                "LZ4": "lz4",
-                "NONE": "uncompressed",
-            },
-            ".orc",
-        ),
-        FileFormat(
-            "AVRO",
-            AVRO_SERDE,
-            AVRO_INPUT,
-            AVRO_OUTPUT,
-            "NONE",
-            {"DEFLATE": "deflate", "SNAPPY": "snappy", "NONE": "null"},
-            ".avro",
-        ),
-        FileFormat("JSON", HIVE_JSON_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ".json"),
-        FileFormat(
-            "TEXTFILE", LAZY_SIMPLE_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ""
-        ),
-        FileFormat("ION", ION_SERDE, ION_INPUT, ION_OUTPUT, "GZIP", _TEXT_CODECS, ".ion"),
-    )
+#: CTAS / UNLOAD ``format`` values -> their plugins, in the order messages list them
+FORMATS: dict[str, FormatPlugin] = {
+    p.write.format: p for p in BUILTIN_PLUGINS if p.write is not None and p.write.ctas
 }
-_CODEC_EXTENSIONS = {"gzip": ".gz", "zstd": ".zst"}
-#: INSERT INTO only: Athena writes OpenCSVSerde tables whose columns are all strings
-OPEN_CSV = FileFormat("CSV", OPEN_CSV_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ".csv")
-_BY_SERDE = {f.serde.lower(): f for f in (*FORMATS.values(), OPEN_CSV)}
+
+
+def _spec(plugin: FormatPlugin) -> WriteSpec:
+    assert plugin.write is not None  # only writable plugins become WriteOptions
+    return plugin.write
+
 
 _CTAS_PROPERTIES = {
     "table_type",
@@ -186,7 +116,7 @@ _UNLOAD_PROPERTIES = {
 class WriteOptions:
     """What a write produces: format, codec, delimiter, partitioning and bucketing."""
 
-    fmt: FileFormat
+    fmt: FormatPlugin
     codec: str
     compression: str
     field_delimiter: str = "\x01"
@@ -273,15 +203,21 @@ def _properties(props: exp.Properties | None, allowed: set[str], what: str) -> d
 
 def _options(props: dict[str, Any], compression_key: str = "write_compression") -> WriteOptions:
     fmt_name = str(props.get("format", "PARQUET")).upper()
-    fmt = FORMATS.get(fmt_name)
-    if fmt is None:
+    plugin = ctas_format(fmt_name)
+    if plugin is None:
         raise InvalidRequestError(
-            f"format {fmt_name!r} is not supported; use one of {', '.join(FORMATS)}"
+            f"format {fmt_name!r} is not supported; use one of {', '.join(ctas_format_names())}"
         )
+    fmt = _spec(plugin)
     compression = props.get(compression_key)
-    for legacy, legacy_fmt in (("parquet_compression", "PARQUET"), ("orc_compression", "ORC")):
+    legacy_keys = {
+        p.write.legacy_compression_key: p.write.format
+        for p in FORMATS.values()
+        if p.write is not None and p.write.legacy_compression_key
+    }
+    for legacy, legacy_fmt in legacy_keys.items():
         if legacy in props:
-            if fmt.name != legacy_fmt:
+            if fmt.legacy_compression_key != legacy:
                 raise InvalidRequestError(f"{legacy} can only be used with format {legacy_fmt}")
             if compression is not None:
                 raise InvalidRequestError(f"use either write_compression or {legacy}, not both")
@@ -289,18 +225,18 @@ def _options(props: dict[str, Any], compression_key: str = "write_compression") 
     codec_name = str(compression or fmt.default_compression).upper()
     if codec_name not in fmt.codecs:
         raise InvalidRequestError(
-            f"compression {codec_name!r} is not supported for format {fmt.name} by lakebox; "
+            f"compression {codec_name!r} is not supported for format {fmt.format} by lakebox; "
             f"use one of {', '.join(fmt.codecs)}"
         )
     delimiter = "\x01"
     if "field_delimiter" in props:
-        if fmt.name != "TEXTFILE":
+        if not fmt.field_delimiter:
             raise InvalidRequestError("field_delimiter can only be used with format TEXTFILE")
         delimiter = parse_delimiter(str(props["field_delimiter"]), "\x01")
         if len(delimiter) != 1:
             raise InvalidRequestError("field_delimiter must be a single character")
     encoding = str(props.get("ion_encoding", "BINARY")).upper()
-    if "ion_encoding" in props and (fmt.name != "ION" or encoding not in ("BINARY", "TEXT")):
+    if "ion_encoding" in props and (not fmt.ion_encoding or encoding not in ("BINARY", "TEXT")):
         raise InvalidRequestError("ion_encoding is BINARY or TEXT and only for format ION")
     table_type = str(props.get("table_type", "HIVE")).upper()
     if table_type != "HIVE":
@@ -317,7 +253,7 @@ def _options(props: dict[str, Any], compression_key: str = "write_compression") 
     if bool(bucketed_by) != bool(bucket_count):
         raise InvalidRequestError("bucketed_by and bucket_count must be given together")
     return WriteOptions(
-        fmt=fmt,
+        fmt=plugin,
         codec=fmt.codecs[codec_name],
         compression=codec_name,
         field_delimiter=delimiter,
@@ -476,6 +412,18 @@ def hive_bucket_numbers(columns: pa.Table, count: int) -> pa.Array:
 
 
 # -- the shared write pipeline ---------------------------------------------------------------
+#: how the DuckDB binding writes each writable plugin: DuckDB's ``COPY`` or Arrow batches
+_WRITE_KINDS = {
+    "parquet": "copy",
+    "json": "copy",
+    "text": "copy",
+    "csv": "copy",
+    "orc": "orc",
+    "avro": "avro",
+    "ion": "ion",
+}
+
+
 def _exec(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
     """Run a statement to completion (DuckDB 2.0 keeps a result open until fetched)."""
     return con.execute(sql).fetchall()
@@ -613,19 +561,17 @@ class _Writer:
         if bucket is not None:
             # Hive's bucket file naming (the bucket number leads), which Athena parses
             stem = f"0{bucket:06d}_0_{self.query_id}"
-        codec_ext = ""
-        if self.options.fmt.name in ("JSON", "TEXTFILE", "ION", "CSV"):
-            codec_ext = _CODEC_EXTENSIONS.get(self.options.codec, "")
-        return stem + self.options.fmt.extension + codec_ext
+        spec = _spec(self.options.fmt)
+        return stem + spec.extension + spec.codec_extensions.get(self.options.codec, "")
 
     def write(self, sql: str, uri: str, columns: list[Column]) -> None:
         self.check_stop()
-        name = self.options.fmt.name
-        if name in ("PARQUET", "JSON", "TEXTFILE", "CSV"):
+        kind = _WRITE_KINDS[self.options.fmt.name]
+        if kind == "copy":
             self._copy(sql, uri, columns)
-        elif name == "ORC":
+        elif kind == "orc":
             self.storage.write_with(uri, lambda fh: self._orc(sql, fh))
-        elif name == "AVRO":
+        elif kind == "avro":
             self.storage.write_with(uri, lambda fh: self._avro(sql, fh, columns))
         else:
             self.storage.write_with(uri, lambda fh: self._ion(sql, fh, columns))
@@ -634,11 +580,12 @@ class _Writer:
         opts = self.options
         target = self.storage.engine_path(uri)
         self.storage.makedirs(uri.rsplit("/", 1)[0] + "/")
-        if opts.fmt.name == "PARQUET":
+        plugin = opts.fmt.name
+        if plugin == "parquet":
             options = f"FORMAT parquet, COMPRESSION {opts.codec}"
-        elif opts.fmt.name == "JSON":
+        elif plugin == "json":
             options = f"FORMAT json, COMPRESSION {opts.codec}"
-        elif opts.fmt.name == "CSV":
+        elif plugin == "csv":
             # opencsv's writer quotes every value; NULL has no spelling and is written empty
             options = (
                 f"FORMAT csv, HEADER false, DELIMITER {sql_string(opts.field_delimiter)}, "
@@ -1022,7 +969,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
             )
             cols = writer.columns()
             data_cols, part_cols = cols[: len(cols) - len(parts)], cols[len(cols) - len(parts) :]
-            if options.fmt.name == "AVRO":
+            if _spec(options.fmt).avro_schema:
                 writer.avro_schema = avro_schema(data_cols, name)
             partitions = _stage(writer, journal, data_cols, parts, location, staging, rows)
             stats = q.stats
@@ -1101,24 +1048,23 @@ def _table_for(
     options: WriteOptions,
 ) -> Table:
     fmt = options.fmt
+    spec = _spec(fmt)
     serde_params: dict[str, str] = {}
     params: dict[str, str] = {"has_encrypted_data": "false"}
-    if fmt.name == "TEXTFILE":
+    if spec.field_delimiter:
         serde_params = {
             "field.delim": options.field_delimiter,
             "serialization.format": options.field_delimiter,
         }
-    elif fmt.name == "PARQUET":
-        params["parquet.compression"] = options.compression
-    elif fmt.name == "ORC":
-        params["orc.compress"] = options.compression
-    elif fmt.name == "AVRO":
+    if spec.compression_property:
+        params[spec.compression_property] = options.compression
+    if spec.avro_schema:
         import json
 
         serde_params["avro.schema.literal"] = json.dumps(avro_schema(data_cols, name))
-    elif fmt.name == "JSON":
+    if spec.json_paths:
         serde_params["paths"] = ",".join(c.name for c in data_cols)
-    if fmt.name in ("TEXTFILE", "JSON", "ION") and options.codec != "none":
+    if spec.records_write_compression and options.codec != "none":
         params["write.compression"] = options.compression
     return Table(
         database=database,
@@ -1138,33 +1084,33 @@ def _table_for(
 
 # -- INSERT INTO ----------------------------------------------------------------------------
 def _table_options(table: Table) -> WriteOptions:
-    fmt = _BY_SERDE.get((table.serde_library or "").lower())
-    if fmt is None:
+    plugin = plugin_for_serde(table.serde_library or "")
+    if plugin is None or plugin.write is None:
         raise UnsupportedError(
             f"INSERT INTO table {table.qualified_name} with SerDe {table.serde_library!r} is not "
             "supported; Athena (and lakebox) write Parquet, ORC, Avro, JSON (Hive JsonSerDe), "
             "text (LazySimpleSerDe), CSV (OpenCSVSerde, string columns) and Ion tables"
         )
+    fmt = plugin.write
     params = {k.lower(): v for k, v in table.parameters.items()}
+    legacy = fmt.compression_property or "orc.compress"
     compression = (
-        params.get("write.compression")
-        or params.get("parquet.compression" if fmt.name == "PARQUET" else "orc.compress")
-        or fmt.default_compression
+        params.get("write.compression") or params.get(legacy) or fmt.default_compression
     ).upper()
-    if compression == "UNCOMPRESSED" and fmt.name != "PARQUET":
+    if compression == "UNCOMPRESSED" and "UNCOMPRESSED" not in fmt.codecs:
         compression = "NONE"
     if compression not in fmt.codecs:
         compression = fmt.default_compression
     sp = table.serde_parameters
     partitioned_by = [k.name.lower() for k in table.partition_keys]
-    if fmt.name in ("TEXTFILE", "CSV") and not text_charset(table).is_utf8:
+    if fmt.text and not text_charset(table).is_utf8:
         # the readers decode the table's charset; written UTF-8 would read back garbled
         raise UnsupportedError(
             f"INSERT INTO table {table.qualified_name}: lakebox writes text as UTF-8, and the "
             f"table declares serialization.encoding {text_charset(table).java_name!r}; insert "
             "into a UTF-8 table instead"
         )
-    if fmt is OPEN_CSV:
+    if plugin.name == "csv":
         not_strings = [c.name for c in table.columns if c.type.lower() != "string"]
         if not_strings:
             raise UnsupportedError(
@@ -1173,7 +1119,7 @@ def _table_options(table: Table) -> WriteOptions:
             )
         sep, quote, csv_escape = OpenCsvReader().options(table)
         return WriteOptions(
-            fmt=fmt,
+            fmt=plugin,
             codec=fmt.codecs[compression],
             compression=compression,
             field_delimiter=sep,
@@ -1184,7 +1130,7 @@ def _table_options(table: Table) -> WriteOptions:
     seps = LazySimpleReader().separators(table)
     escape = sp.get("escape.delim")
     return WriteOptions(
-        fmt=fmt,
+        fmt=plugin,
         codec=fmt.codecs[compression],
         compression=compression,
         field_delimiter=seps[0],
@@ -1285,7 +1231,7 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
             source = f"({q.sql}) AS src_({', '.join(aliases)})"
             writer = _Writer(session, q.con, context.control, options, context.query_id)
             rows = writer.materialise(f"SELECT {select} FROM {source}")
-            if options.fmt.name == "AVRO":
+            if _spec(options.fmt).avro_schema:
                 writer.avro_schema = _table_avro_schema(table)
             data_cols = [Column(c.name.lower(), c.type) for c in table.columns]
             part_keys = [Column(k.name.lower(), k.type) for k in table.partition_keys]
