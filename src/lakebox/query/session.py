@@ -452,7 +452,8 @@ class Session:
         if _is_write(tree):
             from lakebox.query.writers import execute_write
 
-            return execute_write(self, tree, text, context)
+            outcome = execute_write(self, tree, text, context)
+            return Result(outcome.table, kind="DML", stats=outcome.stats, message=outcome.message)
         if not isinstance(tree, exp.Query | exp.Values):
             kind = tree.key.upper()
             raise UnsupportedError(
