@@ -28,11 +28,15 @@ from pathlib import Path
 from lakebox.engine.duckdb.formats.base import DataFile, ReadContext
 from lakebox.formats import compression
 from lakebox.formats.charsets import Charset
+from lakebox.formats.compression import DUCKDB_NATIVE
 from lakebox.formats.lines import utf8_text
 
 #: bytes looked at in a file that is not read whole (gzip / zstd, remote)
 SAMPLE_BYTES = 1 << 20
 _CHUNK = 16 << 20
+NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
+#: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
+_AUTO_EXTENSIONS = (".gz", ".zst")
 
 
 _MIXED: dict[tuple[str, int, float, float], bool] = {}
@@ -115,8 +119,6 @@ def mixed_line_ends(ctx: ReadContext, f: DataFile, path: str) -> bool:
 def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> list[str]:
     """Paths DuckDB's ``read_csv`` reads ``files`` from as UTF-8 with uniform line ends:
     the files themselves when they are, transcoded copies of the others."""
-    from lakebox.engine.duckdb.formats.text import engine_path
-
     paths = []
     for f in files:
         path = engine_path(ctx, f)
@@ -139,3 +141,16 @@ def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset) -> Path:
     tmp.write_bytes(utf8_text(ctx.read_bytes(f), charset))
     os.replace(tmp, target)
     return target
+
+
+def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
+    """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
+    (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
+    decompressed copy."""
+    return [engine_path(ctx, f) for f in files]
+
+
+def engine_path(ctx: ReadContext, f: DataFile) -> str:
+    return ctx.readable_path(
+        f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
+    )

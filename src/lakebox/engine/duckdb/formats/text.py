@@ -26,13 +26,10 @@ from lakebox.engine.duckdb.formats.base import (
     sql_list,
     sql_string,
 )
+from lakebox.engine.duckdb.formats.hive_text import engine_paths
 from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
 from lakebox.formats.charsets import Charset, resolve_charset
-from lakebox.formats.compression import DUCKDB_NATIVE
 
-NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
-#: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
-_AUTO_EXTENSIONS = (".gz", ".zst")
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
 #: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
@@ -113,19 +110,6 @@ def text_charset(table: Table) -> Charset:
     """The charset the SerDe's ``serialization.encoding`` names (Hive's default UTF-8)."""
     return resolve_charset(
         table_param(table, "serialization.encoding"), f"table {table.qualified_name}"
-    )
-
-
-def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
-    """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
-    (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
-    decompressed copy."""
-    return [engine_path(ctx, f) for f in files]
-
-
-def engine_path(ctx: ReadContext, f: DataFile) -> str:
-    return ctx.readable_path(
-        f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
     )
 
 
