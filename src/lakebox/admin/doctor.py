@@ -367,5 +367,4 @@ class _WriteRecoveryParts:
 def _recover_writes(home: Path) -> None:
     from lakebox.query.journal import recover_writes
 
-    # recover_writes is typed with the Lake; it reads only these parts of it
-    recover_writes(_WriteRecoveryParts(home))  # type: ignore[arg-type]
+    recover_writes(_WriteRecoveryParts(home))

@@ -27,7 +27,7 @@ from lakebox.crawler.model import Classifier
 from lakebox.errors import DataError, LakeboxError
 from lakebox.formats import compression
 from lakebox.formats.charsets import UTF8, Charset, decode, detect_charset
-from lakebox.formats.hive_text import hive_lines
+from lakebox.formats.lines import hive_lines
 from lakebox.storage import FileInfo, Storage
 
 HEAD_BYTES = 1 << 20

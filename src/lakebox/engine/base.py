@@ -172,5 +172,10 @@ class Engine(ABC):
         yields the reader to set as ``ExecutionWatch.read_log``."""
 
     @abstractmethod
+    def validate_table(self, table: Table) -> None:
+        """Check at CREATE time that the engine can read the table's format with its SerDe
+        properties (a bad regex, an unknown option); raise a LakeboxError naming it."""
+
+    @abstractmethod
     def close(self) -> None:
         """Release the engine's resources (the lake is closing)."""

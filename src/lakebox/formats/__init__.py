@@ -1,53 +1,37 @@
-"""Format readers, one module per SerDe family, registered by SerDe class and input format."""
+"""Engine-neutral format plugins (one per format) and what a scan reads.
+
+Engines bind a plugin by name to their reader and writer; the DuckDB binding lives in
+``lakebox.engine.duckdb.formats``. Nothing here depends on an engine.
+"""
 
 from __future__ import annotations
 
-import importlib
-
-from lakebox.formats.base import (
-    DataFile,
-    FormatReader,
-    ReadContext,
-    ReadRequest,
-    reader_for,
-    register_reader,
+from lakebox.formats.base import DataFile, ReadRequest, ScanMeter
+from lakebox.formats.plugins import (
+    BUILTIN_PLUGINS,
+    FormatPlugin,
+    PluginRegistry,
+    WriteSpec,
+    ctas_format,
+    ctas_format_names,
+    format_for,
+    known_serdes,
+    plugin_for_serde,
+    register_plugin,
 )
 
 __all__ = [
+    "BUILTIN_PLUGINS",
     "DataFile",
-    "FormatReader",
-    "ReadContext",
+    "FormatPlugin",
+    "PluginRegistry",
     "ReadRequest",
-    "load_builtin_readers",
-    "reader_for",
-    "register_reader",
+    "ScanMeter",
+    "WriteSpec",
+    "ctas_format",
+    "ctas_format_names",
+    "format_for",
+    "known_serdes",
+    "plugin_for_serde",
+    "register_plugin",
 ]
-
-#: modules that register readers when imported; a missing one is skipped so the package
-#: stays importable while a SerDe family is being written
-BUILTIN_MODULES = (
-    "lakebox.formats.parquet",
-    "lakebox.formats.text",
-    "lakebox.formats.json",
-    "lakebox.formats.regex",
-    "lakebox.formats.orc",
-    "lakebox.formats.avro",
-    "lakebox.formats.ion",
-    "lakebox.formats.multidelimit",
-    "lakebox.formats.cloudtrail",
-    "lakebox.formats.grok",
-)
-_loaded = False
-
-
-def load_builtin_readers() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for name in BUILTIN_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name != name:
-                raise

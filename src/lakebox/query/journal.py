@@ -28,14 +28,29 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from lakebox.catalog.store import CatalogStore
+from lakebox.config import LakeConfig
 from lakebox.errors import LakeboxError, StorageError
-
-if TYPE_CHECKING:
-    from lakebox.query.lake import LakeParts as Lake
+from lakebox.storage import Storage
 
 log = logging.getLogger(__name__)
+
+
+class Lake(Protocol):
+    """What the journal needs of a lake (``lakebox.lakehouse.Lakehouse`` is one): where
+    journals live, and the storage and catalog a write changes."""
+
+    @property
+    def config(self) -> LakeConfig: ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def catalog(self) -> CatalogStore: ...
+
 
 #: phases in order; ``committed`` is the only one recovery rolls forward
 STAGING = "staging"

@@ -372,6 +372,7 @@ class Session:
             view_columns=self.view_columns,
             principal=self.principal,
             visibility=self.lake.visibility,
+            validate_format=self.lake.engine.validate_table,
         )
         arrays = {
             c: pa.array([r[i] for r in ddl.rows], pa.string()) for i, c in enumerate(ddl.columns)
@@ -386,7 +387,8 @@ class Session:
     ) -> Result:
         from lakebox.query.writers import execute_write
 
-        return execute_write(self, stmt.tree, stmt.text, context)
+        outcome = execute_write(self, stmt.tree, stmt.text, context)
+        return Result(outcome.table, kind="DML", stats=outcome.stats, message=outcome.message)
 
     def _unsupported(self, stmt: Unsupported, context: StatementContext) -> Result:
         raise UnsupportedError(

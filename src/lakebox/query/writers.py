@@ -3,29 +3,28 @@
 Every write runs the same way, so that a failed, cancelled or killed write leaves nothing a
 reader can see:
 
-1. the query is planned and its result materialised in a DuckDB temp table (a failing query
-   fails here, before any file exists; the partition count is checked here too);
+1. the query is planned and its result materialised by the engine (a failing query fails
+   here, before any file exists; the partition count is checked here too);
 2. one file per (partition, bucket) is written into a hidden staging folder
    ``<target>/.lakebox-staging-<query id>/`` (readers skip names starting with ``.``);
 3. the files are moved into place, then the catalog changes (the CTAS commit point), then
    the journal says ``committed`` and the staging folder goes.
 
 ``lakebox.query.journal`` records each phase before it starts, so ``recover_writes`` can
-undo the work of a process that died. Parquet, JSON and text files are written by DuckDB's
-``COPY``; ORC, Avro and Ion from Arrow batches (DuckDB writes none of them) through the
-storage facade, so S3 mode works the same.
+undo the work of a process that died. Writes get their query planned through a
+``QueryPlanner`` (the Session is one) and write through an engine's ``OpenWrite``
+(``lakebox.engine.duckdb.write`` by default); the format plugins (``lakebox.formats``) say
+what each format accepts and records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from lakebox.catalog.model import (
@@ -35,13 +34,16 @@ from lakebox.catalog.model import (
     Table,
     partition_path,
 )
-from lakebox.catalog.types import (
-    arrow_type,
-    athena_type_from_arrow,
-    duckdb_type,
-    hive_type_from_arrow,
-    parse_type,
+from lakebox.catalog.types import arrow_type, athena_type_from_arrow, hive_type_from_arrow
+from lakebox.engine.duckdb import write as duckdb_write
+from lakebox.engine.duckdb.formats.text import (
+    LazySimpleReader,
+    OpenCsvReader,
+    parse_delimiter,
+    table_param,
+    text_charset,
 )
+from lakebox.engine.duckdb.write import Group, SourceColumns
 from lakebox.errors import (
     AlreadyExistsError,
     InvalidRequestError,
@@ -49,110 +51,123 @@ from lakebox.errors import (
     SemanticError,
     UnsupportedError,
 )
-from lakebox.formats.avro import AVRO_INPUT, AVRO_OUTPUT, AVRO_SERDE
-from lakebox.formats.base import quote_ident, sql_string
-from lakebox.formats.ion import ION_INPUT, ION_OUTPUT, ION_SERDE
-from lakebox.formats.json import HIVE_JSON_SERDE
-from lakebox.formats.orc import ORC_INPUT, ORC_OUTPUT, ORC_SERDE
-from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_OUTPUT, PARQUET_SERDE
-from lakebox.formats.text import (
-    LAZY_SIMPLE_SERDE,
-    OPEN_CSV_SERDE,
-    TEXT_INPUT,
-    TEXT_OUTPUT,
-    LazySimpleReader,
-    OpenCsvReader,
-    parse_delimiter,
-    table_param,
-    text_charset,
+from lakebox.formats.base import ScanMeter
+from lakebox.formats.plugins import (
+    BUILTIN_PLUGINS,
+    FormatPlugin,
+    WriteSpec,
+    ctas_format,
+    ctas_format_names,
+    plugin_for_serde,
 )
+from lakebox.formats.writing import MAX_PARTITIONS, WriteTarget, avro_schema
 from lakebox.names import athena_column, athena_table
 from lakebox.query import journal as jn
 from lakebox.sql.dialects.athena import split_unload
+from lakebox.storage import Storage
 from lakebox.storage.uri import join_uri, parse_uri
 
 if TYPE_CHECKING:
-    import duckdb
-
     from lakebox.catalog.projection import ProjectionConfig
-    from lakebox.query.session import ExecutionControl, Result, Session, StatementContext
     from lakebox.sql.planner import ScanStats
 
-#: Athena's limit on partitions one CTAS / INSERT INTO / UNLOAD may write
-MAX_PARTITIONS = 100
-BATCH_ROWS = 64 * 1024
 STAGING_PREFIX = ".lakebox-staging-"
 
 
-@dataclass(frozen=True)
-class FileFormat:
-    """One CTAS ``format``: its Glue names, Athena's default compression and the codecs it
-    accepts (Athena name -> the writer's name)."""
+# -- what writers need from their caller and from the engine ------------------------------------
+class PlannedQuery(Protocol):
+    """A query planned for one engine: what ``QueryPlanner.planned`` yields."""
 
-    name: str
-    serde: str
-    input_format: str
-    output_format: str
-    default_compression: str
-    codecs: dict[str, str]
-    extension: str
+    @property
+    def con(self) -> Any: ...
+
+    @property
+    def sql(self) -> str: ...
+
+    @property
+    def names(self) -> list[str] | None: ...
+
+    @property
+    def stats(self) -> ScanStats: ...
 
 
-_TEXT_CODECS = {"GZIP": "gzip", "ZSTD": "zstd", "NONE": "none"}
-FORMATS: dict[str, FileFormat] = {
-    f.name: f
-    for f in (
-        FileFormat(
-            "PARQUET",
-            PARQUET_SERDE,
-            PARQUET_INPUT,
-            PARQUET_OUTPUT,
-            "GZIP",
-            {
-                "GZIP": "gzip",
-                "SNAPPY": "snappy",
-                "ZSTD": "zstd",
-                "LZ4": "lz4",
-                "NONE": "uncompressed",
-                "UNCOMPRESSED": "uncompressed",
-            },
-            ".parquet",
-        ),
-        FileFormat(
-            "ORC",
-            ORC_SERDE,
-            ORC_INPUT,
-            ORC_OUTPUT,
-            "ZLIB",
-            {
-                "ZLIB": "zlib",
-                "SNAPPY": "snappy",
-                "ZSTD": "zstd",
-                "LZ4": "lz4",
-                "NONE": "uncompressed",
-            },
-            ".orc",
-        ),
-        FileFormat(
-            "AVRO",
-            AVRO_SERDE,
-            AVRO_INPUT,
-            AVRO_OUTPUT,
-            "NONE",
-            {"DEFLATE": "deflate", "SNAPPY": "snappy", "NONE": "null"},
-            ".avro",
-        ),
-        FileFormat("JSON", HIVE_JSON_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ".json"),
-        FileFormat(
-            "TEXTFILE", LAZY_SIMPLE_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ""
-        ),
-        FileFormat("ION", ION_SERDE, ION_INPUT, ION_OUTPUT, "GZIP", _TEXT_CODECS, ".ion"),
-    )
+class QueryPlanner(Protocol):
+    """What a write needs from its caller (the Session is one): the lake it writes to, the
+    current database, and plans for its query."""
+
+    @property
+    def lake(self) -> jn.Lake: ...
+
+    @property
+    def database(self) -> str: ...
+
+    def planned(
+        self, tree: exp.Expression, context: Any = None
+    ) -> AbstractContextManager[PlannedQuery]: ...
+
+
+class WriteContext(Protocol):
+    """The statement a write runs as: its query id (file names, staging), the result
+    location (CTAS's default table location, UNLOAD's manifest) and its scan meter."""
+
+    @property
+    def query_id(self) -> str: ...
+
+    @property
+    def output_location(self) -> str: ...
+
+    @property
+    def control(self) -> ScanMeter | None: ...
+
+
+class TableWrite(Protocol):
+    """An engine's write of one planned query (``lakebox.engine.duckdb.write.DuckDBWrite``)."""
+
+    avro_schema: dict[str, Any] | None
+
+    def source(self) -> SourceColumns: ...
+
+    def materialise_as(
+        self, source: SourceColumns, out_names: list[str], no_data: bool = False
+    ) -> int: ...
+
+    def materialise_into(self, columns: list[Column], positions: dict[str, int]) -> int: ...
+
+    def schema(self) -> pa.Schema: ...
+
+    def groups(self, partition_cols: list[str]) -> list[Group]: ...
+
+    def file_name(self, index: int, bucket: int | None) -> str: ...
+
+    def write_group(
+        self, group: Group, partition_cols: list[str], columns: list[Column], uri: str
+    ) -> None: ...
+
+
+#: opens an engine's write: (planned query's connection, its SQL, storage, meter, target)
+OpenWrite = Callable[[Any, str, Storage, ScanMeter | None, WriteTarget], TableWrite]
+
+
+@dataclass
+class WriteOutcome:
+    """What a write statement returns: its result rows (CTAS / INSERT: the row count),
+    the scan statistics and a message (UNLOAD's)."""
+
+    table: pa.Table
+    stats: ScanStats
+    message: str = ""
+
+
+#: CTAS / UNLOAD ``format`` values -> their plugins, in the order messages list them
+FORMATS: dict[str, FormatPlugin] = {
+    p.write.format: p for p in BUILTIN_PLUGINS if p.write is not None and p.write.ctas
 }
-_CODEC_EXTENSIONS = {"gzip": ".gz", "zstd": ".zst"}
-#: INSERT INTO only: Athena writes OpenCSVSerde tables whose columns are all strings
-OPEN_CSV = FileFormat("CSV", OPEN_CSV_SERDE, TEXT_INPUT, TEXT_OUTPUT, "GZIP", _TEXT_CODECS, ".csv")
-_BY_SERDE = {f.serde.lower(): f for f in (*FORMATS.values(), OPEN_CSV)}
+
+
+def _spec(plugin: FormatPlugin) -> WriteSpec:
+    assert plugin.write is not None  # only writable plugins become WriteOptions
+    return plugin.write
+
 
 _CTAS_PROPERTIES = {
     "table_type",
@@ -177,40 +192,24 @@ _UNLOAD_PROPERTIES = {
 }
 
 
-@dataclass
-class WriteOptions:
-    """What a write produces: format, codec, delimiter, partitioning and bucketing."""
-
-    fmt: FileFormat
-    codec: str
-    compression: str
-    field_delimiter: str = "\x01"
-    #: LazySimpleSerDe's collection and map-key separators, its NULL text and escape
-    collection_delimiter: str = "\x02"
-    mapkey_delimiter: str = "\x03"
-    null_format: str = "\\N"
-    escape: str | None = None
-    #: OpenCSVSerde's quote character
-    quote: str = '"'
-    partitioned_by: list[str] = field(default_factory=list)
-    bucketed_by: list[str] = field(default_factory=list)
-    bucket_count: int = 0
-    ion_binary: bool = True
-
-
 # -- entry point -----------------------------------------------------------------------------
 def execute_write(
-    session: Session, tree: exp.Expression, text: str, context: StatementContext
-) -> Result:
-    """Run a CTAS, INSERT INTO or UNLOAD statement atomically (see the module docstring)."""
-    jn.recover_writes(session.lake)
+    planner: QueryPlanner,
+    tree: exp.Expression,
+    text: str,
+    context: WriteContext,
+    open_write: OpenWrite = duckdb_write.open_write,
+) -> WriteOutcome:
+    """Run a CTAS, INSERT INTO or UNLOAD statement atomically (see the module docstring);
+    ``open_write`` is the engine's write of the planned query."""
+    jn.recover_writes(planner.lake)
     if isinstance(tree, exp.Create):
-        return _ctas(session, tree, context)
+        return _ctas(planner, tree, context, open_write)
     if isinstance(tree, exp.Insert):
-        return _insert(session, tree, context)
+        return _insert(planner, tree, context, open_write)
     if isinstance(tree, exp.Command) and str(tree.this).upper() == "UNLOAD":
         rest = tree.expression.name if tree.expression is not None else ""
-        return _unload(session, rest, context)
+        return _unload(planner, rest, context, open_write)
     raise UnsupportedError(f"{tree.key.upper()} is not a write statement")
 
 
@@ -266,17 +265,25 @@ def _properties(props: exp.Properties | None, allowed: set[str], what: str) -> d
     return out
 
 
-def _options(props: dict[str, Any], compression_key: str = "write_compression") -> WriteOptions:
+def _options(
+    props: dict[str, Any], query_id: str, compression_key: str = "write_compression"
+) -> WriteTarget:
     fmt_name = str(props.get("format", "PARQUET")).upper()
-    fmt = FORMATS.get(fmt_name)
-    if fmt is None:
+    plugin = ctas_format(fmt_name)
+    if plugin is None:
         raise InvalidRequestError(
-            f"format {fmt_name!r} is not supported; use one of {', '.join(FORMATS)}"
+            f"format {fmt_name!r} is not supported; use one of {', '.join(ctas_format_names())}"
         )
+    fmt = _spec(plugin)
     compression = props.get(compression_key)
-    for legacy, legacy_fmt in (("parquet_compression", "PARQUET"), ("orc_compression", "ORC")):
+    legacy_keys = {
+        p.write.legacy_compression_key: p.write.format
+        for p in FORMATS.values()
+        if p.write is not None and p.write.legacy_compression_key
+    }
+    for legacy, legacy_fmt in legacy_keys.items():
         if legacy in props:
-            if fmt.name != legacy_fmt:
+            if fmt.legacy_compression_key != legacy:
                 raise InvalidRequestError(f"{legacy} can only be used with format {legacy_fmt}")
             if compression is not None:
                 raise InvalidRequestError(f"use either write_compression or {legacy}, not both")
@@ -284,18 +291,18 @@ def _options(props: dict[str, Any], compression_key: str = "write_compression") 
     codec_name = str(compression or fmt.default_compression).upper()
     if codec_name not in fmt.codecs:
         raise InvalidRequestError(
-            f"compression {codec_name!r} is not supported for format {fmt.name} by lakebox; "
+            f"compression {codec_name!r} is not supported for format {fmt.format} by lakebox; "
             f"use one of {', '.join(fmt.codecs)}"
         )
     delimiter = "\x01"
     if "field_delimiter" in props:
-        if fmt.name != "TEXTFILE":
+        if not fmt.field_delimiter:
             raise InvalidRequestError("field_delimiter can only be used with format TEXTFILE")
         delimiter = parse_delimiter(str(props["field_delimiter"]), "\x01")
         if len(delimiter) != 1:
             raise InvalidRequestError("field_delimiter must be a single character")
     encoding = str(props.get("ion_encoding", "BINARY")).upper()
-    if "ion_encoding" in props and (fmt.name != "ION" or encoding not in ("BINARY", "TEXT")):
+    if "ion_encoding" in props and (not fmt.ion_encoding or encoding not in ("BINARY", "TEXT")):
         raise InvalidRequestError("ion_encoding is BINARY or TEXT and only for format ION")
     table_type = str(props.get("table_type", "HIVE")).upper()
     if table_type != "HIVE":
@@ -311,8 +318,9 @@ def _options(props: dict[str, Any], compression_key: str = "write_compression") 
     bucketed_by = list(props.get("bucketed_by", []))
     if bool(bucketed_by) != bool(bucket_count):
         raise InvalidRequestError("bucketed_by and bucket_count must be given together")
-    return WriteOptions(
-        fmt=fmt,
+    return WriteTarget(
+        fmt=plugin,
+        query_id=query_id,
         codec=fmt.codecs[codec_name],
         compression=codec_name,
         field_delimiter=delimiter,
@@ -346,518 +354,7 @@ def _coercible(source: str, target: str) -> bool:
     return s == t or (s == "date" and t == "timestamp")
 
 
-# -- Hive bucketing -------------------------------------------------------------------------
-_BUCKET_COLUMN = "__lakebox_bucket"
-_MASK32 = np.uint64(0xFFFFFFFF)
-
-
-def _int_hash(values: np.ndarray) -> np.ndarray:
-    """Java ``int`` hash of integers (Integer / Short / Byte hashCode: the value)."""
-    return values.astype(np.int64).astype(np.uint64) & _MASK32
-
-
-def _long_hash(values: np.ndarray) -> np.ndarray:
-    """Java ``Long.hashCode``: low word XOR high word."""
-    v = values.astype(np.int64).view(np.uint64)
-    return (v ^ (v >> np.uint64(32))) & _MASK32
-
-
-def _text_hash(column: pa.ChunkedArray) -> np.ndarray:
-    """Hadoop ``Text.hashCode`` (``WritableComparator.hashBytes``: h = 31 * h + signed byte,
-    from 1) for every UTF-8 value, vectorised over Arrow's offsets and data buffers."""
-    arr = pc.cast(column, pa.large_binary()).combine_chunks()
-    n = len(arr)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset : arr.offset + n + 1]
-    lengths = np.diff(offsets)
-    longest = int(lengths.max()) if n else 0
-    powers = np.ones(longest + 1, dtype=np.uint64)
-    for k in range(1, longest + 1):
-        powers[k] = (powers[k - 1] * np.uint64(31)) & _MASK32
-    out = powers[lengths].copy()
-    total = int(offsets[-1] - offsets[0]) if n else 0
-    if total:
-        data = np.frombuffer(arr.buffers()[2], dtype=np.int8)[offsets[0] : offsets[-1]]
-        owner = np.repeat(np.arange(n), lengths)
-        position = np.arange(offsets[0], offsets[-1])
-        weight = powers[offsets[1:][owner] - position - 1]
-        contrib = (data.astype(np.int64).view(np.uint64) & _MASK32) * weight
-        np.add.at(out, owner, contrib)
-    return out & _MASK32
-
-
-def _column_hash(column: pa.ChunkedArray) -> np.ndarray:
-    """Hive's ``ObjectInspectorUtils.hashCode`` per value; NULL hashes to 0. Types Hive
-    hashes in ways lakebox does not reproduce (decimal, timestamp, nested) are hashed by
-    their text, which keeps rows with equal values together."""
-    t = column.type
-    valid = ~np.asarray(pc.is_null(column).to_numpy(zero_copy_only=False), dtype=bool)
-    if pa.types.is_boolean(t):
-        hashed = np.asarray(
-            pc.fill_null(column, False).to_numpy(zero_copy_only=False), dtype=np.uint64
-        )
-    elif pa.types.is_integer(t) and t.bit_width <= 32:
-        hashed = _int_hash(pc.fill_null(column, 0).to_numpy())
-    elif pa.types.is_integer(t):
-        hashed = _long_hash(pc.fill_null(column, 0).to_numpy())
-    elif pa.types.is_date32(t):
-        hashed = _int_hash(pc.fill_null(column.cast(pa.int32()), 0).to_numpy())
-    elif pa.types.is_float32(t):
-        values = pc.fill_null(column, 0.0).to_numpy().astype(np.float32)
-        hashed = _int_hash(values.view(np.int32))
-    elif pa.types.is_float64(t):
-        hashed = _long_hash(pc.fill_null(column, 0.0).to_numpy().astype(np.float64).view(np.int64))
-    elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t):
-        hashed = _text_hash(pc.fill_null(column, ""))
-    else:
-        hashed = _text_hash(pc.fill_null(column.cast(pa.string()), ""))
-    return np.where(valid, hashed, np.uint64(0))
-
-
-def hive_bucket_numbers(columns: pa.Table, count: int) -> pa.Array:
-    """Hive's bucket of each row: ``(hash & Integer.MAX_VALUE) % count`` with the columns'
-    hashes combined as ``31 * h + column hash`` (Hive bucketing version 1, Athena's
-    default), so Athena's bucket pruning finds the rows lakebox wrote."""
-    combined = np.zeros(columns.num_rows, dtype=np.uint64)
-    for column in columns.columns:
-        combined = (combined * np.uint64(31) + _column_hash(column)) & _MASK32
-    return pa.array(((combined & np.uint64(0x7FFFFFFF)) % np.uint64(count)).astype(np.int32))
-
-
-# -- the shared write pipeline ---------------------------------------------------------------
-def _exec(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
-    """Run a statement to completion (DuckDB 2.0 keeps a result open until fetched)."""
-    return con.execute(sql).fetchall()
-
-
-@dataclass
-class _Group:
-    values: list[str | None]
-    bucket: int | None
-    rows: int
-
-
-class _Writer:
-    """Materialises a planned query, checks it and writes its files into staging."""
-
-    def __init__(
-        self,
-        session: Session,
-        con: duckdb.DuckDBPyConnection,
-        control: ExecutionControl | None,
-        options: WriteOptions,
-        query_id: str,
-    ) -> None:
-        self.session = session
-        self.storage = session.lake.storage
-        self.con = con
-        self.control = control
-        self.options = options
-        self.query_id = query_id
-        self.tmp = "__lakebox_write_" + query_id.replace("-", "_")
-        #: the Avro writer schema; a table's own ``avro.schema.literal`` when it has one,
-        #: since Avro readers resolve records by name
-        self.avro_schema: dict[str, Any] | None = None
-
-    def check_stop(self) -> None:
-        if self.control is not None and self.control.stop_reason:
-            raise self.control.stop_error()
-
-    def materialise(self, select_sql: str) -> int:
-        from lakebox.query.session import reading
-
-        # the one statement that reads the lake: a scan cutoff counts it and may stop it,
-        # before anything is written
-        with reading(self.control):
-            _exec(self.con, f"CREATE TEMP TABLE {self.tmp} AS {select_sql}")
-        self.check_stop()
-        return int(_exec(self.con, f"SELECT count(*) FROM {self.tmp}")[0][0])
-
-    def columns(self) -> list[Column]:
-        """Hive columns of the materialised result (fails on types Hive cannot hold)."""
-        schema = self.con.sql(f"SELECT * FROM {self.tmp} LIMIT 0").to_arrow_table().schema
-        return [Column(f.name, hive_type_from_arrow(f.type, f.name)) for f in schema]
-
-    def groups(self, partition_cols: list[str]) -> list[_Group]:
-        """Non-empty (partition, bucket) groups; fails before anything is written when more
-        than 100 partitions would be.
-
-        Each group becomes one ``COPY`` (or Arrow write) of its own rather than one DuckDB
-        ``PARTITION_BY``: folder names must follow Hive's escaping and its default partition
-        for NULL, file names carry the query id and bucket number, and the Python-written
-        formats need the same grouping anyway. At most 100 partitions keep the extra scans
-        of the temp table cheap."""
-        keys = [f"CAST({quote_ident(c)} AS VARCHAR)" for c in partition_cols]
-        if self.options.bucket_count:
-            self._add_buckets()
-            keys.append(_BUCKET_COLUMN)
-        if not keys:
-            return [_Group([], None, -1)]
-        key_sql = ", ".join(keys)
-        rows = _exec(
-            self.con, f"SELECT {key_sql}, count(*) FROM {self.tmp} GROUP BY ALL ORDER BY ALL"
-        )
-        groups = []
-        for row in rows:
-            values = [None if v is None else str(v) for v in row[: len(partition_cols)]]
-            bucket = int(row[len(partition_cols)]) if self.options.bucket_count else None
-            groups.append(_Group(values, bucket, int(row[-1])))
-        partitions = {tuple(g.values) for g in groups}
-        if len(partitions) > MAX_PARTITIONS:
-            raise InvalidRequestError(
-                f"HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers "
-                f"for partitions/buckets: this write would create {len(partitions)} partitions. "
-                "Write at most 100 partitions per statement (split it with a WHERE on the "
-                "partition columns and add the rest with INSERT INTO)"
-            )
-        if self.options.bucket_count:
-            # Hive expects exactly bucket_count files per partition, empty buckets included
-            present = {(tuple(g.values), g.bucket) for g in groups}
-            for key in sorted(partitions, key=lambda v: [x or "" for x in v]):
-                for bucket in range(self.options.bucket_count):
-                    if (key, bucket) not in present:
-                        groups.append(_Group(list(key), bucket, 0))
-        return groups
-
-    def _add_buckets(self) -> None:
-        """Give every row its Hive bucket number (computed in Arrow, joined back by rowid)."""
-        cols = ", ".join(quote_ident(c) for c in self.options.bucketed_by)
-        keyed = self.con.sql(f"SELECT rowid AS __rid, {cols} FROM {self.tmp}").to_arrow_table()
-        buckets = pa.table(
-            {
-                "__rid": keyed.column(0),
-                "__bucket": hive_bucket_numbers(
-                    keyed.drop_columns(["__rid"]), self.options.bucket_count
-                ),
-            }
-        )
-        name = self.tmp + "_buckets"
-        self.con.register(name, buckets)
-        try:
-            _exec(self.con, f"ALTER TABLE {self.tmp} ADD COLUMN {_BUCKET_COLUMN} INTEGER")
-            _exec(
-                self.con,
-                f"UPDATE {self.tmp} SET {_BUCKET_COLUMN} = b.__bucket FROM {name} AS b "
-                f"WHERE {self.tmp}.rowid = b.__rid",
-            )
-        finally:
-            self.con.unregister(name)
-
-    def group_sql(self, group: _Group, partition_cols: list[str], data_cols: list[str]) -> str:
-        conds = []
-        for col, value in zip(partition_cols, group.values, strict=True):
-            ident = quote_ident(col)
-            conds.append(
-                f"{ident} IS NULL"
-                if value is None
-                else f"CAST({ident} AS VARCHAR) = {sql_string(value)}"
-            )
-        if group.bucket is not None:
-            conds.append(f"{_BUCKET_COLUMN} = {group.bucket}")
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        return f"SELECT {', '.join(quote_ident(c) for c in data_cols)} FROM {self.tmp}{where}"
-
-    def file_name(self, index: int, bucket: int | None) -> str:
-        stem = f"{self.query_id}_{index:05d}"
-        if bucket is not None:
-            # Hive's bucket file naming (the bucket number leads), which Athena parses
-            stem = f"0{bucket:06d}_0_{self.query_id}"
-        codec_ext = ""
-        if self.options.fmt.name in ("JSON", "TEXTFILE", "ION", "CSV"):
-            codec_ext = _CODEC_EXTENSIONS.get(self.options.codec, "")
-        return stem + self.options.fmt.extension + codec_ext
-
-    def write(self, sql: str, uri: str, columns: list[Column]) -> None:
-        self.check_stop()
-        name = self.options.fmt.name
-        if name in ("PARQUET", "JSON", "TEXTFILE", "CSV"):
-            self._copy(sql, uri, columns)
-        elif name == "ORC":
-            self.storage.write_with(uri, lambda fh: self._orc(sql, fh))
-        elif name == "AVRO":
-            self.storage.write_with(uri, lambda fh: self._avro(sql, fh, columns))
-        else:
-            self.storage.write_with(uri, lambda fh: self._ion(sql, fh, columns))
-
-    def _copy(self, sql: str, uri: str, columns: list[Column]) -> None:
-        opts = self.options
-        target = self.storage.engine_path(uri)
-        self.storage.makedirs(uri.rsplit("/", 1)[0] + "/")
-        if opts.fmt.name == "PARQUET":
-            options = f"FORMAT parquet, COMPRESSION {opts.codec}"
-        elif opts.fmt.name == "JSON":
-            options = f"FORMAT json, COMPRESSION {opts.codec}"
-        elif opts.fmt.name == "CSV":
-            # opencsv's writer quotes every value; NULL has no spelling and is written empty
-            options = (
-                f"FORMAT csv, HEADER false, DELIMITER {sql_string(opts.field_delimiter)}, "
-                f"QUOTE {sql_string(opts.quote)}, ESCAPE {sql_string(opts.escape or opts.quote)}, "
-                f"FORCE_QUOTE *, COMPRESSION {opts.codec}"
-            )
-        else:
-            line = _text_line(columns, opts)
-            sql = f"SELECT {line} AS line FROM ({sql}) AS rows_"
-            # no quoting and no escaping: LazySimpleSerDe text is written as is
-            options = (
-                f"FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER {sql_string(chr(0x1F))}"
-                f", COMPRESSION {opts.codec}"
-            )
-        _exec(self.con, f"COPY ({sql}) TO {sql_string(target)} ({options})")
-
-    def _batches(self, sql: str) -> Iterator[pa.RecordBatch]:
-        reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
-        for batch in reader:
-            self.check_stop()
-            yield batch
-
-    def _orc(self, sql: str, fh: IO[bytes]) -> None:
-        from pyarrow import orc
-
-        writer: orc.ORCWriter | None = None
-        schema = self.con.sql(sql).limit(0).to_arrow_table().schema
-        try:
-            writer = orc.ORCWriter(pa.PythonFile(fh, mode="w"), compression=self.options.codec)
-            wrote = False
-            for batch in self._batches(sql):
-                writer.write(pa.Table.from_batches([batch]))
-                wrote = True
-            if not wrote:
-                writer.write(schema.empty_table())
-        finally:
-            if writer is not None:
-                writer.close()
-
-    def _avro(self, sql: str, fh: IO[bytes], columns: list[Column]) -> None:
-        import fastavro
-
-        schema = self.avro_schema or avro_schema(columns)
-        convert = _python_converter(columns)
-        # a table's own schema may spell field names in another case than its columns
-        spelling = {f["name"].lower(): f["name"] for f in schema.get("fields", [])}
-
-        def records() -> Iterator[dict[str, Any]]:
-            for batch in self._batches(sql):
-                for row in batch.to_pylist():
-                    yield {spelling.get(k, k): v for k, v in convert(row).items()}
-
-        fastavro.writer(fh, fastavro.parse_schema(schema), records(), codec=self.options.codec)
-
-    def _ion(self, sql: str, fh: IO[bytes], columns: list[Column]) -> None:
-        """Ion values, one top-level struct per row; each batch is its own Ion stream
-        (a version marker mid-file is valid Ion and resets the symbol table)."""
-        import cramjam
-        from amazon.ion import simpleion
-
-        convert = _python_converter(columns, ion=True)
-        compressor: Any = None
-        if self.options.codec == "gzip":
-            compressor = cramjam.gzip.Compressor()
-        elif self.options.codec == "zstd":
-            compressor = cramjam.zstd.Compressor()
-        for batch in self._batches(sql):
-            values = [convert(row) for row in batch.to_pylist()]
-            data = simpleion.dumps(values, binary=self.options.ion_binary, sequence_as_stream=True)
-            chunk = data if isinstance(data, bytes) else data.encode() + b"\n"
-            if compressor is None:
-                fh.write(chunk)
-            else:
-                compressor.compress(chunk)
-                fh.write(bytes(compressor.flush()))
-        if compressor is not None:
-            fh.write(bytes(compressor.finish()))
-
-
-def _text_line(columns: list[Column], opts: WriteOptions) -> str:
-    """SQL building one LazySimpleSerDe line: Hive's separators by nesting level, the
-    table's NULL text, separators escaped when the table has ``escape.delim``; the inverse
-    of lakebox's text reader."""
-    seps = [
-        opts.field_delimiter,
-        opts.collection_delimiter,
-        opts.mapkey_delimiter,
-        *[chr(c) for c in range(4, 9)],
-    ]
-    counter = [0]
-
-    def var() -> str:
-        counter[0] += 1
-        return f"__w{counter[0]}"
-
-    def sep(level: int) -> str:
-        if level >= len(seps):
-            raise UnsupportedError("type nests deeper than LazySimpleSerDe's separator levels")
-        return sql_string(seps[level])
-
-    def escaped(text: str) -> str:
-        if opts.escape is None:
-            return text
-        for ch in dict.fromkeys([opts.escape, *seps[:3]]):
-            text = f"replace({text}, {sql_string(ch)}, {sql_string(opts.escape + ch)})"
-        return text
-
-    def nullable(x: str, dtype: exp.DataType, level: int) -> str:
-        null = sql_string(opts.null_format)
-        return f"CASE WHEN {x} IS NULL THEN {null} ELSE {value(x, dtype, level)} END"
-
-    def value(x: str, dtype: exp.DataType, level: int) -> str:
-        kind = dtype.this
-        if kind == exp.DType.ARRAY:
-            v = var()
-            inner = nullable(v, dtype.expressions[0], level + 1)
-            return f"array_to_string(list_transform({x}, lambda {v}: {inner}), {sep(level)})"
-        if kind == exp.DType.MAP:
-            kdt, vdt = dtype.expressions
-            e = var()
-            entry = (
-                f"{nullable(f'{e}.key', kdt, level + 2)} || {sep(level + 1)} || "
-                f"{nullable(f'{e}.value', vdt, level + 2)}"
-            )
-            return (
-                f"array_to_string(list_transform(map_entries({x}), lambda {e}: {entry}), "
-                f"{sep(level)})"
-            )
-        if kind == exp.DType.STRUCT:
-            parts = [
-                nullable(f"struct_extract({x}, {sql_string(f.name)})", f.args["kind"], level + 1)
-                for f in dtype.expressions
-            ]
-            return f" || {sep(level)} || ".join(parts)
-        if kind in (exp.DType.BINARY, exp.DType.VARBINARY):
-            return escaped(f"decode({x})")
-        return escaped(f"CAST({x} AS VARCHAR)")
-
-    parts = [nullable(quote_ident(c.name), parse_type(c.type), 1) for c in columns]
-    return f" || {sep(0)} || ".join(parts) if parts else "''"
-
-
-def avro_schema(columns: list[Column], name: str = "lakebox_record") -> dict[str, Any]:
-    """An Avro record schema for Hive columns, every field nullable as Hive writes them."""
-    counter = [0]
-
-    def conv(dtype: exp.DataType) -> Any:
-        kind = dtype.this
-        if kind == exp.DType.DECIMAL:
-            text = duckdb_type(dtype.sql("hive"))
-            p, s = (int(x) for x in text[8:-1].split(","))
-            return {"type": "bytes", "logicalType": "decimal", "precision": p, "scale": s}
-        if kind == exp.DType.ARRAY:
-            return {"type": "array", "items": ["null", conv(dtype.expressions[0])]}
-        if kind == exp.DType.MAP:
-            kdt = dtype.expressions[0]
-            if kdt.this not in (exp.DType.TEXT, exp.DType.VARCHAR, exp.DType.CHAR):
-                raise UnsupportedError("Avro maps need string keys")
-            return {"type": "map", "values": ["null", conv(dtype.expressions[1])]}
-        if kind == exp.DType.STRUCT:
-            counter[0] += 1
-            return {
-                "type": "record",
-                "name": f"record_{counter[0]}",
-                "fields": [
-                    {"name": f.name, "type": ["null", conv(f.args["kind"])], "default": None}
-                    for f in dtype.expressions
-                ],
-            }
-        simple: dict[exp.DType, Any] = {
-            exp.DType.TEXT: "string",
-            exp.DType.VARCHAR: "string",
-            exp.DType.CHAR: "string",
-            exp.DType.BOOLEAN: "boolean",
-            exp.DType.TINYINT: "int",
-            exp.DType.SMALLINT: "int",
-            exp.DType.INT: "int",
-            exp.DType.BIGINT: "long",
-            exp.DType.FLOAT: "float",
-            exp.DType.DOUBLE: "double",
-            exp.DType.BINARY: "bytes",
-            exp.DType.VARBINARY: "bytes",
-            exp.DType.DATE: {"type": "int", "logicalType": "date"},
-            # Hive's AvroSerDe reads timestamp-millis only
-            exp.DType.TIMESTAMP: {"type": "long", "logicalType": "timestamp-millis"},
-        }
-        return simple[kind]
-
-    return {
-        "type": "record",
-        "name": name,
-        "fields": [
-            {"name": c.name, "type": ["null", conv(parse_type(c.type))], "default": None}
-            for c in columns
-        ],
-    }
-
-
-def _python_converter(
-    columns: list[Column], ion: bool = False
-) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """Arrow's Python values -> what fastavro / amazon-ion accept: maps as dicts (Arrow gives
-    key/value pairs); for Ion, dates as day-precision timestamps and no null fields."""
-    from amazon.ion.core import Timestamp, TimestampPrecision
-
-    def conv_for(dtype: exp.DataType) -> Callable[[Any], Any] | None:
-        kind = dtype.this
-        if kind == exp.DType.MAP:
-            kc = conv_for(dtype.expressions[0])
-            vc = conv_for(dtype.expressions[1])
-            return lambda v: {
-                (kc(k) if kc else k): (vc(x) if vc and x is not None else x) for k, x in v
-            }
-        if kind == exp.DType.ARRAY:
-            ec = conv_for(dtype.expressions[0])
-            if ec is None:
-                return None
-            return lambda v: [ec(x) if x is not None else None for x in v]
-        if kind == exp.DType.STRUCT:
-            subs = {f.name: conv_for(f.args["kind"]) for f in dtype.expressions}
-            if not ion and not any(subs.values()):
-                return None
-            return lambda v: _convert_fields(v, subs, ion)
-        if ion and kind == exp.DType.DATE:
-            return lambda v: Timestamp(v.year, v.month, v.day, precision=TimestampPrecision.DAY)
-        if ion and kind == exp.DType.DECIMAL:
-            return lambda v: Decimal(v)
-        return None
-
-    convs = {c.name: conv_for(parse_type(c.type)) for c in columns}
-
-    def convert(row: dict[str, Any]) -> dict[str, Any]:
-        return _convert_fields(row, convs, ion)
-
-    return convert
-
-
-def _convert_fields(
-    row: dict[str, Any], convs: dict[str, Callable[[Any], Any] | None], drop_nulls: bool
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        if value is None:
-            if not drop_nulls:
-                out[key] = None
-            continue
-        conv = convs.get(key)
-        out[key] = conv(value) if conv is not None else value
-    return out
-
-
 # -- planning helpers -------------------------------------------------------------------------
-def _source(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[list[str], pa.Schema, list[str]]:
-    """Column names, Arrow schema and DuckDB type names of a planned query (no data read)."""
-    rel = con.sql(sql)
-    schema = rel.limit(0).to_arrow_table().schema
-    return list(rel.columns), schema, [str(t) for t in rel.types]
-
-
-def _renames(names: list[str], types: list[str], out_names: list[str]) -> str:
-    """Select list giving the query's columns their Athena names. DuckDB widens integer
-    sums to HUGEINT; Trino keeps BIGINT, so those are narrowed back."""
-    parts = []
-    for src, duck_type, dst in zip(names, types, out_names, strict=True):
-        expr = quote_ident(src)
-        if duck_type in ("HUGEINT", "UHUGEINT"):
-            expr = f"CAST({expr} AS BIGINT)"
-        parts.append(f"{expr} AS {quote_ident(dst)}")
-    return ", ".join(parts)
-
-
 def _unnamed_position(tree: exp.Expression) -> int | None:
     select = tree
     while isinstance(select, exp.SetOperation):
@@ -872,8 +369,8 @@ def _unnamed_position(tree: exp.Expression) -> int | None:
     return None
 
 
-def _move_all(session: Session, journal: jn.WriteJournal) -> None:
-    storage = session.lake.storage
+def _move_all(planner: QueryPlanner, journal: jn.WriteJournal) -> None:
+    storage = planner.lake.storage
     for staged, final in journal.moves:
         fs, src = storage.fs_for(staged)
         dst = storage.fs_for(final)[1]
@@ -881,27 +378,32 @@ def _move_all(session: Session, journal: jn.WriteJournal) -> None:
         fs.mv(src, dst)
 
 
-def _fail(session: Session, journal: jn.WriteJournal) -> None:
+def _fail(planner: QueryPlanner, journal: jn.WriteJournal) -> None:
     """Undo what this process wrote; the original error is re-raised by the caller."""
     try:
-        jn.rollback(session.lake, journal)
+        jn.rollback(planner.lake, journal)
     except LakeboxError:
         pass  # recovery finishes it: the journal stays when rollback fails
 
 
-def _rows_result(rows: int, stats: ScanStats) -> Result:
-    from lakebox.query.session import Result
-
-    return Result(pa.table({"rows": pa.array([rows], pa.int64())}), kind="DML", stats=stats)
+def _rows_result(rows: int, stats: ScanStats) -> WriteOutcome:
+    return WriteOutcome(pa.table({"rows": pa.array([rows], pa.int64())}), stats)
 
 
-def _check_stop(context: StatementContext) -> None:
-    if context.control is not None and context.control.stop_reason:
-        raise context.control.stop_error()
+def _check_stop(context: WriteContext) -> None:
+    if context.control is not None:
+        context.control.check_stop()
+
+
+def _hive_columns(schema: pa.Schema) -> list[Column]:
+    """Hive columns of a materialised result (fails on types Hive cannot hold)."""
+    return [Column(f.name, hive_type_from_arrow(f.type, f.name)) for f in schema]
 
 
 # -- CTAS -----------------------------------------------------------------------------------
-def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Result:
+def _ctas(
+    planner: QueryPlanner, tree: exp.Create, context: WriteContext, open_write: OpenWrite
+) -> WriteOutcome:
     from lakebox.sql.planner import ScanStats
 
     if str(tree.args.get("kind") or "").upper() != "TABLE":
@@ -917,14 +419,14 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
     db_part, table_part = target.db, target.name
     if not db_part and table_part.count(".") == 1 and all(table_part.split(".")):
         db_part, table_part = table_part.split(".")  # Athena: `db.table` as one identifier
-    database = (db_part or session.database).lower()  # exists already: looked up
+    database = (db_part or planner.database).lower()  # exists already: looked up
     name = athena_table(table_part)
     query = tree.expression
     assert isinstance(query, exp.Expression)
     props = _properties(tree.args.get("properties"), _CTAS_PROPERTIES, "table")
     no_data = bool(props.pop("__no_data", False))
-    options = _options(props)
-    catalog, storage = session.lake.catalog, session.lake.storage
+    options = _options(props, context.query_id)
+    catalog, storage = planner.lake.catalog, planner.lake.storage
     catalog.get_database(database)
     if catalog.table_exists(database, name):
         if tree.args.get("exists"):
@@ -944,13 +446,14 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
         raise SemanticError(f"Column name not specified at position {position}")
     staging = join_uri(location, STAGING_PREFIX + context.query_id) + "/"
     journal = jn.start_journal(
-        session.lake, context.query_id, "CTAS", location, staging, database, name
+        planner.lake, context.query_id, "CTAS", location, staging, database, name
     )
     created = False
     try:
-        with session.planned(query, context) as q:
-            names, _schema, types = _source(q.con, q.sql)
-            out_names = [athena_column(n) for n in (q.names or names)]
+        with planner.planned(query, context) as q:
+            writer = open_write(q.con, q.sql, storage, context.control, options)
+            source = writer.source()
+            out_names = [athena_column(n) for n in (q.names or source.names)]
             seen: set[str] = set()
             for n in out_names:
                 if n in seen:
@@ -963,14 +466,10 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
                     raise SemanticError(
                         f"bucketed_by column '{b}' must be a non-partition column of the query"
                     )
-            writer = _Writer(session, q.con, context.control, options, context.query_id)
-            limit = " LIMIT 0" if no_data else ""
-            rows = writer.materialise(
-                f"SELECT {_renames(names, types, out_names)} FROM ({q.sql}) AS src_{limit}"
-            )
-            cols = writer.columns()
+            rows = writer.materialise_as(source, out_names, no_data)
+            cols = _hive_columns(writer.schema())
             data_cols, part_cols = cols[: len(cols) - len(parts)], cols[len(cols) - len(parts) :]
-            if options.fmt.name == "AVRO":
+            if options.spec.avro_schema:
                 writer.avro_schema = avro_schema(data_cols, name)
             partitions = _stage(writer, journal, data_cols, parts, location, staging, rows)
             stats = q.stats
@@ -978,7 +477,7 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
         _check_stop(context)
         journal.partitions_added = partitions
         journal.save(jn.MOVING)
-        _move_all(session, journal)
+        _move_all(planner, journal)
         journal.save(jn.CATALOG)
         catalog.create_table(table)
         created = True
@@ -993,9 +492,9 @@ def _ctas(session: Session, tree: exp.Create, context: StatementContext) -> Resu
     except BaseException:
         if created:  # never a table a concurrent CTAS of the same name created first
             catalog.drop_table(database, name, if_exists=True)
-        _fail(session, journal)
+        _fail(planner, journal)
         raise
-    jn.roll_forward(session.lake, journal)
+    jn.roll_forward(planner.lake, journal)
     return _rows_result(rows, stats)
 
 
@@ -1013,7 +512,7 @@ def _check_partition_columns(parts: list[str], names: list[str]) -> None:
 
 
 def _stage(
-    writer: _Writer,
+    writer: TableWrite,
     journal: jn.WriteJournal,
     data_cols: list[Column],
     parts: list[str],
@@ -1033,7 +532,7 @@ def _stage(
         rel = partition_path(keys, values) if parts else ""
         fname = writer.file_name(index, group.bucket)
         staged = staging + rel + fname
-        writer.write(writer.group_sql(group, parts, [c.name for c in data_cols]), staged, data_cols)
+        writer.write_group(group, parts, data_cols, staged)
         journal.moves.append([staged, location + rel + fname])
         if parts:
             partitions[tuple(values)] = None
@@ -1046,27 +545,26 @@ def _table_for(
     data_cols: list[Column],
     part_cols: list[Column],
     location: str,
-    options: WriteOptions,
+    options: WriteTarget,
 ) -> Table:
     fmt = options.fmt
+    spec = options.spec
     serde_params: dict[str, str] = {}
     params: dict[str, str] = {"has_encrypted_data": "false"}
-    if fmt.name == "TEXTFILE":
+    if spec.field_delimiter:
         serde_params = {
             "field.delim": options.field_delimiter,
             "serialization.format": options.field_delimiter,
         }
-    elif fmt.name == "PARQUET":
-        params["parquet.compression"] = options.compression
-    elif fmt.name == "ORC":
-        params["orc.compress"] = options.compression
-    elif fmt.name == "AVRO":
+    if spec.compression_property:
+        params[spec.compression_property] = options.compression
+    if spec.avro_schema:
         import json
 
         serde_params["avro.schema.literal"] = json.dumps(avro_schema(data_cols, name))
-    elif fmt.name == "JSON":
+    if spec.json_paths:
         serde_params["paths"] = ",".join(c.name for c in data_cols)
-    if fmt.name in ("TEXTFILE", "JSON", "ION") and options.codec != "none":
+    if spec.records_write_compression and options.codec != "none":
         params["write.compression"] = options.compression
     return Table(
         database=database,
@@ -1085,34 +583,34 @@ def _table_for(
 
 
 # -- INSERT INTO ----------------------------------------------------------------------------
-def _table_options(table: Table) -> WriteOptions:
-    fmt = _BY_SERDE.get((table.serde_library or "").lower())
-    if fmt is None:
+def _table_options(table: Table, query_id: str) -> WriteTarget:
+    plugin = plugin_for_serde(table.serde_library or "")
+    if plugin is None or plugin.write is None:
         raise UnsupportedError(
             f"INSERT INTO table {table.qualified_name} with SerDe {table.serde_library!r} is not "
             "supported; Athena (and lakebox) write Parquet, ORC, Avro, JSON (Hive JsonSerDe), "
             "text (LazySimpleSerDe), CSV (OpenCSVSerde, string columns) and Ion tables"
         )
+    fmt = plugin.write
     params = {k.lower(): v for k, v in table.parameters.items()}
+    legacy = fmt.compression_property or "orc.compress"
     compression = (
-        params.get("write.compression")
-        or params.get("parquet.compression" if fmt.name == "PARQUET" else "orc.compress")
-        or fmt.default_compression
+        params.get("write.compression") or params.get(legacy) or fmt.default_compression
     ).upper()
-    if compression == "UNCOMPRESSED" and fmt.name != "PARQUET":
+    if compression == "UNCOMPRESSED" and "UNCOMPRESSED" not in fmt.codecs:
         compression = "NONE"
     if compression not in fmt.codecs:
         compression = fmt.default_compression
     sp = table.serde_parameters
     partitioned_by = [k.name.lower() for k in table.partition_keys]
-    if fmt.name in ("TEXTFILE", "CSV") and not text_charset(table).is_utf8:
+    if fmt.text and not text_charset(table).is_utf8:
         # the readers decode the table's charset; written UTF-8 would read back garbled
         raise UnsupportedError(
             f"INSERT INTO table {table.qualified_name}: lakebox writes text as UTF-8, and the "
             f"table declares serialization.encoding {text_charset(table).java_name!r}; insert "
             "into a UTF-8 table instead"
         )
-    if fmt is OPEN_CSV:
+    if plugin.name == "csv":
         not_strings = [c.name for c in table.columns if c.type.lower() != "string"]
         if not_strings:
             raise UnsupportedError(
@@ -1120,8 +618,9 @@ def _table_options(table: Table) -> WriteOptions:
                 f"only for string columns (Athena's rule); {', '.join(not_strings)} are not"
             )
         sep, quote, csv_escape = OpenCsvReader().options(table)
-        return WriteOptions(
-            fmt=fmt,
+        return WriteTarget(
+            fmt=plugin,
+            query_id=query_id,
             codec=fmt.codecs[compression],
             compression=compression,
             field_delimiter=sep,
@@ -1131,8 +630,9 @@ def _table_options(table: Table) -> WriteOptions:
         )
     seps = LazySimpleReader().separators(table)
     escape = sp.get("escape.delim")
-    return WriteOptions(
-        fmt=fmt,
+    return WriteTarget(
+        fmt=plugin,
+        query_id=query_id,
         codec=fmt.codecs[compression],
         compression=compression,
         field_delimiter=seps[0],
@@ -1170,7 +670,9 @@ def _table_avro_schema(table: Table) -> dict[str, Any]:
     return avro_schema(data_cols, table.name)
 
 
-def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Result:
+def _insert(
+    planner: QueryPlanner, tree: exp.Insert, context: WriteContext, open_write: OpenWrite
+) -> WriteOutcome:
     from lakebox.catalog.projection import ProjectionConfig
 
     target = tree.this
@@ -1179,8 +681,8 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
         column_list = [e.name.lower() for e in target.expressions]
         target = target.this
     assert isinstance(target, exp.Table)
-    database = (target.db or session.database).lower()
-    catalog = session.lake.catalog
+    database = (target.db or planner.database).lower()
+    catalog = planner.lake.catalog
     table = catalog.get_table(database, target.name.lower())
     if table.is_view:
         raise SemanticError("Inserting into views is not supported")
@@ -1188,7 +690,7 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
         raise UnsupportedError("INSERT INTO is not supported on bucketed tables")
     if not table.location:
         raise SemanticError(f"table {table.qualified_name} has no LOCATION to write into")
-    options = _table_options(table)
+    options = _table_options(table, context.query_id)
     projection = ProjectionConfig.from_table(table) if table.partition_keys else None
     all_cols = [Column(c.name.lower(), c.type) for c in table.all_columns]
     if column_list is not None:
@@ -1205,59 +707,48 @@ def _insert(session: Session, tree: exp.Insert, context: StatementContext) -> Re
     location = str(parse_uri(table.location).as_prefix())
     staging = join_uri(location, STAGING_PREFIX + context.query_id) + "/"
     journal = jn.start_journal(
-        session.lake, context.query_id, "INSERT", location, staging, database, table.name
+        planner.lake, context.query_id, "INSERT", location, staging, database, table.name
     )
     try:
-        with session.planned(query, context) as q:
-            names, schema, types = _source(q.con, q.sql)
+        with planner.planned(query, context) as q:
+            writer = open_write(q.con, q.sql, planner.lake.storage, context.control, options)
+            source = writer.source()
             by_name = {c.name: c for c in all_cols}
             table_types = [athena_type_from_arrow(arrow_type(by_name[n].type)) for n in wanted]
-            query_types = [
-                "bigint" if t in ("HUGEINT", "UHUGEINT") else athena_type_from_arrow(f.type)
-                for f, t in zip(schema, types, strict=True)
-            ]
-            if len(names) != len(wanted) or not all(
+            query_types = source.athena_types
+            if len(source.names) != len(wanted) or not all(
                 _coercible(s, t) for s, t in zip(query_types, table_types, strict=False)
             ):
                 raise SemanticError(
                     "TYPE_MISMATCH: Insert query has mismatched column types: Table: "
                     f"[{', '.join(table_types)}], Query: [{', '.join(query_types)}]"
                 )
-            aliases = [f"c{i}" for i in range(len(names))]
-            position = {n: i for i, n in enumerate(wanted)}
-            select = ", ".join(
-                f"CAST({'src_.' + aliases[position[c.name]] if c.name in position else 'NULL'}"
-                f" AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
-                for c in all_cols
-            )
-            source = f"({q.sql}) AS src_({', '.join(aliases)})"
-            writer = _Writer(session, q.con, context.control, options, context.query_id)
-            rows = writer.materialise(f"SELECT {select} FROM {source}")
-            if options.fmt.name == "AVRO":
+            rows = writer.materialise_into(all_cols, {n: i for i, n in enumerate(wanted)})
+            if options.spec.avro_schema:
                 writer.avro_schema = _table_avro_schema(table)
             data_cols = [Column(c.name.lower(), c.type) for c in table.columns]
             part_keys = [Column(k.name.lower(), k.type) for k in table.partition_keys]
             new_parts = _stage_insert(
-                session, writer, journal, table, data_cols, part_keys, projection, staging, rows
+                planner, writer, journal, table, data_cols, part_keys, projection, staging, rows
             )
             stats = q.stats
         _check_stop(context)
         journal.partitions_added = [p.values for p in new_parts]
         journal.save(jn.MOVING)
-        _move_all(session, journal)
+        _move_all(planner, journal)
         journal.save(jn.CATALOG)
         catalog.add_partitions(new_parts, if_not_exists=True)
         journal.save(jn.COMMITTED)
     except BaseException:
-        _fail(session, journal)
+        _fail(planner, journal)
         raise
-    jn.roll_forward(session.lake, journal)
+    jn.roll_forward(planner.lake, journal)
     return _rows_result(rows, stats)
 
 
 def _stage_insert(
-    session: Session,
-    writer: _Writer,
+    planner: QueryPlanner,
+    writer: TableWrite,
     journal: jn.WriteJournal,
     table: Table,
     data_cols: list[Column],
@@ -1273,7 +764,7 @@ def _stage_insert(
     parts = [k.name for k in part_keys]
     existing = {
         tuple(p.values): p.location
-        for p in (session.lake.catalog.get_partitions(table.database, table.name) if parts else [])
+        for p in (planner.lake.catalog.get_partitions(table.database, table.name) if parts else [])
     }
     base = str(parse_uri(table.location or "").as_prefix())
     new: dict[tuple[str, ...], Partition] = {}
@@ -1291,14 +782,15 @@ def _stage_insert(
             new[tuple(values)] = Partition(table.database, table.name, values, folder)
         fname = writer.file_name(index, group.bucket)
         staged = staging + rel + fname
-        writer.write(writer.group_sql(group, parts, [c.name for c in data_cols]), staged, data_cols)
+        writer.write_group(group, parts, data_cols, staged)
         journal.moves.append([staged, folder + fname])
     return list(new.values())
 
 
 # -- UNLOAD ---------------------------------------------------------------------------------
-def _unload(session: Session, rest: str, context: StatementContext) -> Result:
-    from lakebox.query.session import Result
+def _unload(
+    planner: QueryPlanner, rest: str, context: WriteContext, open_write: OpenWrite
+) -> WriteOutcome:
     from lakebox.sql.dialect import parse_query
 
     query_text, to, props_text = split_unload(rest)
@@ -1311,12 +803,12 @@ def _unload(session: Session, rest: str, context: StatementContext) -> Result:
             "UNLOAD needs WITH (format = 'PARQUET' | 'ORC' | 'AVRO' | 'JSON' | 'TEXTFILE' | 'ION')"
         )
     props.pop("compression_level", None)
-    options = _options(props, compression_key="compression")
+    options = _options(props, context.query_id, compression_key="compression")
     query = parse_query(query_text)
     if not isinstance(query, exp.Query | exp.Values):
         raise SemanticError("UNLOAD needs a SELECT query in parentheses")
     target = str(parse_uri(to).as_prefix())
-    storage = session.lake.storage
+    storage = planner.lake.storage
     if not options.partitioned_by and not storage.is_empty(target):
         raise AlreadyExistsError(
             f"HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD already exists: {target}. "
@@ -1324,32 +816,30 @@ def _unload(session: Session, rest: str, context: StatementContext) -> Result:
         )
     staging = join_uri(target, STAGING_PREFIX + context.query_id) + "/"
     manifest = join_uri(context.output_location, f"{context.query_id}-manifest.csv")
-    journal = jn.start_journal(session.lake, context.query_id, "UNLOAD", target, staging)
+    journal = jn.start_journal(planner.lake, context.query_id, "UNLOAD", target, staging)
     try:
-        with session.planned(query, context) as q:
-            names, _schema, types = _source(q.con, q.sql)
-            out_names = [n.lower() for n in (q.names or names)]
+        with planner.planned(query, context) as q:
+            writer = open_write(q.con, q.sql, storage, context.control, options)
+            source = writer.source()
+            out_names = [n.lower() for n in (q.names or source.names)]
             parts = options.partitioned_by
             _check_partition_columns(parts, out_names)
-            writer = _Writer(session, q.con, context.control, options, context.query_id)
-            rows = writer.materialise(
-                f"SELECT {_renames(names, types, out_names)} FROM ({q.sql}) AS src_"
-            )
-            cols = writer.columns()
+            rows = writer.materialise_as(source, out_names)
+            cols = _hive_columns(writer.schema())
             data_cols = cols[: len(cols) - len(parts)]
             _stage(writer, journal, data_cols, parts, target, staging, rows)
             stats = q.stats
         _check_stop(context)
         journal.extras = [manifest]
         journal.save(jn.MOVING)
-        _move_all(session, journal)
+        _move_all(planner, journal)
         storage.write_bytes(manifest, "".join(f"{m[1]}\n" for m in journal.moves).encode())
         journal.save(jn.COMMITTED)
     except BaseException:
-        _fail(session, journal)
+        _fail(planner, journal)
         raise
-    jn.roll_forward(session.lake, journal)
-    return Result(pa.table({}), kind="DML", stats=stats, message=f"{rows} rows unloaded")
+    jn.roll_forward(planner.lake, journal)
+    return WriteOutcome(pa.table({}), stats, message=f"{rows} rows unloaded")
 
 
 __all__ = [

@@ -31,7 +31,7 @@ from lakebox.errors import (
     LakeboxError,
     SemanticError,
 )
-from lakebox.formats.base import known_serdes, reader_for
+from lakebox.formats import format_for, known_serdes
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import statements as ddl
 from lakebox.sql.dialects.athena_ddl import (
@@ -105,6 +105,10 @@ class DdlResult:
         return "".join("\t".join(row) + "\n" for row in self.rows)
 
 
+#: the engine's check of a table's format properties (raises a LakeboxError)
+FormatCheck = Callable[[Table], None]
+
+
 def execute_ddl(
     stmt: ddl.DdlStatement,
     catalog: CatalogStore,
@@ -114,14 +118,25 @@ def execute_ddl(
     *,
     principal: Principal = LOCAL_ADMIN,
     visibility: Visibility = OPEN,
+    validate_format: FormatCheck | None = None,
 ) -> DdlResult:
     """Apply one parsed DDL statement; raises a LakeboxError naming what is wrong.
 
-    Listings (SHOW, DESCRIBE) show what ``visibility`` lets ``principal`` see."""
+    Listings (SHOW, DESCRIBE) show what ``visibility`` lets ``principal`` see.
+    ``validate_format`` is the engine's check of a new table's SerDe properties (its reader
+    must be able to read them); without one only the format itself is checked."""
     handler = _HANDLERS.get(type(stmt))
     if handler is None:  # pragma: no cover - every statement class has a handler
         raise InvalidRequestError(f"cannot execute {type(stmt).__name__}")
-    ctx = _Ctx(catalog, storage, current_database.lower(), view_columns, principal, visibility)
+    ctx = _Ctx(
+        catalog,
+        storage,
+        current_database.lower(),
+        view_columns,
+        principal,
+        visibility,
+        validate_format,
+    )
     return handler(ctx, stmt)
 
 
@@ -133,6 +148,7 @@ class _Ctx:
     view_columns: ViewColumns | None
     principal: Principal
     visibility: Visibility
+    validate_format: FormatCheck | None = None
 
     def table(
         self, ref: ddl.TableRef, want_view: bool | None = False, *, listing: bool = False
@@ -228,14 +244,14 @@ def _check_columns(table: Table) -> None:
             raise SemanticError(f"Bucket column {col_name!r} is not a column of {table.name}")
 
 
-def _validate_storage(table: Table, storage: Storage) -> None:
-    """Reject a location outside the lake and an unknown SerDe at CREATE time, and let its
-    reader check its properties."""
+def _validate_storage(table: Table, storage: Storage, validate: FormatCheck | None) -> None:
+    """Reject a location outside the lake and an unknown SerDe at CREATE time, and let the
+    engine's reader check its properties."""
     if table.location is not None:
         storage.check(table.location)
     serde = (table.serde_library or "").lower()
     try:
-        reader = reader_for(table)
+        format_for(table)
     except LakeboxError as err:
         if serde in ATHENA_SERDES:
             return
@@ -244,7 +260,8 @@ def _validate_storage(table: Table, storage: Storage) -> None:
             f"SerDe class {table.serde_library!r} is not known to Athena or "
             f"lakebox; use one of: {', '.join(known)}"
         ) from err
-    reader.validate(table)
+    if validate is not None:
+        validate(table)
 
 
 def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
@@ -258,7 +275,7 @@ def _create_table(ctx: _Ctx, stmt: ddl.CreateTable) -> DdlResult:
     # Glue records EXTERNAL=TRUE for every table Athena creates (SHOW TBLPROPERTIES shows it)
     table.parameters = {EXTERNAL_PARAM: "TRUE", **table.parameters}
     _check_columns(table)
-    _validate_storage(table, ctx.storage)
+    _validate_storage(table, ctx.storage, ctx.validate_format)
     created = ctx.catalog.create_table(table, if_not_exists=stmt.if_not_exists)
     return DdlResult(
         message=f"Table {table.qualified_name} "
@@ -396,7 +413,7 @@ def _set_properties(ctx: _Ctx, stmt: ddl.SetTableProperties) -> DdlResult:
     table = ctx.table(stmt.ref, want_view=None)
     table.parameters.update(stmt.properties)
     if not table.is_view:
-        _validate_storage(table, ctx.storage)
+        _validate_storage(table, ctx.storage, ctx.validate_format)
     ctx.catalog.update_table(table)
     return DdlResult(message=f"Table {table.qualified_name} properties set")
 

@@ -313,7 +313,7 @@ def test_recently_read_stale_copy_outlives_a_rebuild(
 
 def test_fingerprint_changes_with_definition_and_files() -> None:
     from lakebox.catalog.model import Column, Table
-    from lakebox.formats.base import DataFile
+    from lakebox.engine.duckdb.formats.base import DataFile
     from lakebox.sql.planner import PartitionFiles
 
     table = Table("db", "t", [Column("a", "int")], location="s3://b/t/")

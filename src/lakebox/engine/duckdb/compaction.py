@@ -38,8 +38,9 @@ from pathlib import Path
 import duckdb
 
 from lakebox.catalog.model import Table
+from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, reader_for, sql_string
 from lakebox.errors import LakeboxError
-from lakebox.formats.base import DataFile, ReadContext, quote_ident, reader_for, sql_string
+from lakebox.formats.base import DataFile
 from lakebox.sql.plan import PartitionFiles
 from lakebox.storage.watch import derived
 

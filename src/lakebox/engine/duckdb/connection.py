@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import duckdb
 
+from lakebox.catalog.model import Table
 from lakebox.engine.base import Engine, ExecutionWatch
 from lakebox.engine.duckdb import compaction
 from lakebox.engine.duckdb.statement import DuckDBStatement
@@ -122,6 +123,11 @@ class DuckDBEngine(Engine):
         """A private connection (its temporary views and registrations are its own); it
         inherits the global settings made in ``_connect``."""
         return self.base.cursor()
+
+    def validate_table(self, table: Table) -> None:
+        from lakebox.engine.duckdb.formats import reader_for
+
+        reader_for(table).validate(table)
 
     def close(self) -> None:
         with self._lock:

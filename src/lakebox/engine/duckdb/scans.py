@@ -13,7 +13,8 @@ import pyarrow as pa
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.duckdb import compaction
-from lakebox.formats.base import FormatReader, ReadContext, ReadRequest, quote_ident, reader_for
+from lakebox.engine.duckdb.formats.base import FormatReader, ReadContext, quote_ident, reader_for
+from lakebox.formats.base import ReadRequest
 from lakebox.sql.plan import HIVE_DEFAULT_PARTITION, PartitionFiles, ScanSpec, ScanStats
 from lakebox.sql.plan import partition_value as _value
 

@@ -29,10 +29,10 @@ from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch
 from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, sql_string
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
-from lakebox.formats.base import ReadContext, quote_ident, sql_string
 from lakebox.sql.plan import Plan, ScanStats, partition_value
 from lakebox.storage import Storage
 
@@ -307,7 +307,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
 
 
 def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
-    from lakebox.formats.text import data_error_from_duckdb
+    from lakebox.engine.duckdb.formats.text import data_error_from_duckdb
 
     named = data_error_from_duckdb(err, ctx, stats.data_files)
     if named is not None:

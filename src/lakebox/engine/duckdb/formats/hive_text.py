@@ -25,13 +25,18 @@ import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from lakebox.engine.duckdb.formats.base import DataFile, ReadContext
 from lakebox.formats import compression
-from lakebox.formats.base import DataFile, ReadContext
-from lakebox.formats.charsets import Charset, decode
+from lakebox.formats.charsets import Charset
+from lakebox.formats.compression import DUCKDB_NATIVE
+from lakebox.formats.lines import utf8_text
 
 #: bytes looked at in a file that is not read whole (gzip / zstd, remote)
 SAMPLE_BYTES = 1 << 20
 _CHUNK = 16 << 20
+NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
+#: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
+_AUTO_EXTENSIONS = (".gz", ".zst")
 
 
 _MIXED: dict[tuple[str, int, float, float], bool] = {}
@@ -114,8 +119,6 @@ def mixed_line_ends(ctx: ReadContext, f: DataFile, path: str) -> bool:
 def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> list[str]:
     """Paths DuckDB's ``read_csv`` reads ``files`` from as UTF-8 with uniform line ends:
     the files themselves when they are, transcoded copies of the others."""
-    from lakebox.formats.text import engine_path
-
     paths = []
     for f in files:
         path = engine_path(ctx, f)
@@ -124,26 +127,6 @@ def text_paths(ctx: ReadContext, files: list[DataFile], charset: Charset) -> lis
             ctx.cache_files.append(path)
         paths.append(path)
     return paths
-
-
-def hive_lines(text: str) -> str:
-    """``text`` with every Hive line end (``\\r\\n``, ``\\r``, ``\\n``) made ``\\n``."""
-    if "\r" not in text:
-        return text
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def utf8_text(data: bytes, charset: Charset) -> bytes:
-    """``data`` as UTF-8 with ``\\n`` line ends, decoded as Hive decodes ``charset``."""
-    if charset.is_utf8:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError:
-            data = data.decode("utf-8", "replace").encode("utf-8")
-    else:
-        data = decode(data, charset).encode("utf-8")
-    # '\r' and '\n' are single bytes in UTF-8, never part of another character
-    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset) -> Path:
@@ -158,3 +141,16 @@ def transcoded_copy(ctx: ReadContext, f: DataFile, charset: Charset) -> Path:
     tmp.write_bytes(utf8_text(ctx.read_bytes(f), charset))
     os.replace(tmp, target)
     return target
+
+
+def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
+    """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
+    (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
+    decompressed copy."""
+    return [engine_path(ctx, f) for f in files]
+
+
+def engine_path(ctx: ReadContext, f: DataFile) -> str:
+    return ctx.readable_path(
+        f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
+    )

@@ -23,20 +23,16 @@ from fsspec.implementations.local import LocalFileSystem
 from pyarrow import fs as pafs
 
 from lakebox.catalog.model import Table
-from lakebox.errors import DataError, InvalidRequestError
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
 )
-from lakebox.formats.parquet import empty_scan, non_empty, select_list
+from lakebox.engine.duckdb.formats.parquet import empty_scan, non_empty, select_list
+from lakebox.errors import DataError, InvalidRequestError
 
-ORC_SERDE = "org.apache.hadoop.hive.ql.io.orc.OrcSerde"
-ORC_INPUT = "org.apache.hadoop.hive.ql.io.orc.OrcInputFormat"
-ORC_OUTPUT = "org.apache.hadoop.hive.ql.io.orc.OrcOutputFormat"
 INDEX_ACCESS = "orc.column.index.access"
 
 
@@ -104,6 +100,3 @@ class OrcReader(FormatReader):
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {quote_ident(name)}").fetchall()
         file_cols = [(str(r[0]), str(r[1])) for r in described]
         return f"SELECT {select_list(file_cols, request, by_index)} FROM {quote_ident(name)}"
-
-
-register_reader(OrcReader, serdes=(ORC_SERDE,), input_formats=(ORC_INPUT,))

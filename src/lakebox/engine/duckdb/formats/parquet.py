@@ -18,21 +18,16 @@ import duckdb
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import duckdb_type
-from lakebox.errors import DataError, InvalidRequestError
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
-
-PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
-PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
-PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
+from lakebox.errors import DataError, InvalidRequestError
 
 #: (file type, declared type) pairs that always convert without loss; other differences
 #: go through TRY_CAST so a value that does not fit reads as NULL (Hive semantics)
@@ -148,7 +143,9 @@ class ParquetReader(FormatReader):
         # partition columns come from the catalog, never from DuckDB guessing key=value folders
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
         source = f"read_parquet({paths}, {options})"
-        file_cols, uniform = _file_schema(ctx, request, files, source)
+        file_cols, uniform = _file_schema(
+            ctx, request, files, source, ctx.principal_key, ctx.policy_version
+        )
         if uniform and not by_index:
             # every file has the same columns: DuckDB matches them by name without reading
             # every footer at bind time, as union_by_name does (10 files: ~10 ms a query)
@@ -248,11 +245,22 @@ _SCHEMAS_LOCK = threading.Lock()
 
 
 def _file_schema(
-    ctx: ReadContext, request: ReadRequest, files: list[DataFile], source: str
+    ctx: ReadContext,
+    request: ReadRequest,
+    files: list[DataFile],
+    source: str,
+    principal_key: str,
+    policy_version: int,
 ) -> tuple[list[tuple[str, str]], bool]:
     """The unified schema of ``files`` and whether every file has exactly those columns
-    (names and types), remembered per file identity."""
-    key = (source, tuple((f.uri, f.size, f.mtime, f.ctime) for f in files))
+    (names and types), remembered per file identity and per principal and policy version:
+    a schema derived under one principal's policy is never served to another."""
+    key = (
+        principal_key,
+        policy_version,
+        source,
+        tuple((f.uri, f.size, f.mtime, f.ctime) for f in files),
+    )
     cacheable = all(f.mtime > 0 for f in files)
     with _SCHEMAS_LOCK:
         if cacheable and key in _SCHEMAS:
@@ -287,6 +295,3 @@ def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
 def _flag(request: ReadRequest, key: str) -> bool:
     value = request.serde_params.get(key, request.table_params.get(key, "false"))
     return value.lower() == "true"
-
-
-register_reader(ParquetReader, serdes=(PARQUET_SERDE,), input_formats=(PARQUET_INPUT,))

@@ -10,16 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 import lakebox
+from lakebox.engine.duckdb.formats.multidelimit import MultiDelimitReader, parse_multi_delimiter
 from lakebox.errors import InvalidRequestError
-from lakebox.formats.multidelimit import (
-    MULTI_DELIMIT_SERDE,
-    MULTI_DELIMIT_SERDE_CONTRIB,
-    MultiDelimitReader,
-    parse_multi_delimiter,
-)
+from lakebox.formats.plugins import MULTI_DELIMIT_SERDE, MULTI_DELIMIT_SERDE_CONTRIB
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
 COMPRESSIONS = ["none", "gzip", "gzip-long-ext", "bzip2", "zstd", "snappy-hadoop", "deflate"]
 

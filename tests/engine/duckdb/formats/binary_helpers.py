@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import duckdb_type
-from lakebox.formats.base import DataFile, ReadContext, ReadRequest, reader_for
+from lakebox.engine.duckdb.formats.base import DataFile, ReadContext, ReadRequest, reader_for
 from lakebox.storage import Storage
 
 LOCATION = "s3://lake/tbl/"

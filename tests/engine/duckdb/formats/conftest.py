@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from lakebox.catalog.model import Column, Table
-from lakebox.formats.base import DataFile, ReadContext, ReadRequest, reader_for
+from lakebox.engine.duckdb.formats.base import DataFile, ReadContext, ReadRequest, reader_for
 from lakebox.storage import Storage
 
 BUCKET = "data"

@@ -12,19 +12,21 @@ import pytest
 import lakebox
 from lakebox.catalog.model import Table
 from lakebox.config import LakeConfig
-from lakebox.errors import InvalidRequestError, UnsupportedError
-from lakebox.formats.charsets import resolve_charset
-from lakebox.formats.multidelimit import MULTI_DELIMIT_SERDE
-from lakebox.formats.regex import REGEX_SERDE
-from lakebox.formats.text import (
-    LAZY_SIMPLE_SERDE,
-    OPEN_CSV_SERDE,
-    TEXT_INPUT,
+from lakebox.engine.duckdb.formats.text import (
     LazySimpleReader,
     OpenCsvReader,
     data_error_from_duckdb,
     joda_to_strptime,
     parse_delimiter,
+)
+from lakebox.errors import InvalidRequestError, UnsupportedError
+from lakebox.formats.charsets import resolve_charset
+from lakebox.formats.plugins import (
+    LAZY_SIMPLE_SERDE,
+    MULTI_DELIMIT_SERDE,
+    OPEN_CSV_SERDE,
+    REGEX_SERDE,
+    TEXT_INPUT,
 )
 from lakebox.storage import Storage
 

@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from lakebox.engine.duckdb.formats.regex import RegexReader, translate_java_regex
 from lakebox.errors import InvalidRequestError, UnsupportedError
-from lakebox.formats.regex import REGEX_SERDE, RegexReader, translate_java_regex
+from lakebox.formats.plugins import REGEX_SERDE
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
 APACHE_REGEX = (
     r'([^ ]*) ([^ ]*) ([^ ]*) \[([^\]]*)\] "([^ ]*) ([^ ]*) ([^ ]*)" ([0-9]*) ([0-9\-]*)'

@@ -11,13 +11,8 @@ from __future__ import annotations
 import re
 
 from lakebox.catalog.model import Table
+from lakebox.engine.duckdb.formats.text import LazySimpleReader, parse_delimiter
 from lakebox.errors import InvalidRequestError
-from lakebox.formats.base import register_reader
-from lakebox.formats.text import LazySimpleReader, parse_delimiter
-
-MULTI_DELIMIT_SERDE = "org.apache.hadoop.hive.serde2.MultiDelimitSerDe"
-#: the class name before Hive 4 moved it out of hive-contrib (HIVE-20619)
-MULTI_DELIMIT_SERDE_CONTRIB = "org.apache.hadoop.hive.contrib.serde2.MultiDelimitSerDe"
 
 #: one escape sequence as ``parse_delimiter`` reads it, or one plain character
 _TOKEN = re.compile(r"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|.)|.", re.DOTALL)
@@ -55,6 +50,3 @@ class MultiDelimitReader(LazySimpleReader):
                     f"one character (only 'field.delim' may be longer), got {value!r}"
                 )
         super().validate(table)
-
-
-register_reader(MultiDelimitReader, serdes=(MULTI_DELIMIT_SERDE, MULTI_DELIMIT_SERDE_CONTRIB))

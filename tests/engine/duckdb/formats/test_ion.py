@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from amazon.ion import simpleion
 
+from lakebox.engine.duckdb.formats import ion as ion_module
+from lakebox.engine.duckdb.formats.avro import BATCH_ROWS
+from lakebox.engine.duckdb.formats.base import reader_for
+from lakebox.engine.duckdb.formats.ion import IonReader
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
-from lakebox.formats import ion as ion_module
-from lakebox.formats.avro import BATCH_ROWS
-from lakebox.formats.base import reader_for
-from lakebox.formats.ion import ION_INPUT, ION_SERDE, IonReader, Step, parse_path
+from lakebox.formats.ion import Step, parse_path
+from lakebox.formats.plugins import ION_INPUT, ION_SERDE
 from lakebox.storage import Storage
 
 try:

@@ -11,9 +11,10 @@ import pyarrow.dataset as ds
 import pyarrow.orc as orc
 import pytest
 
+from lakebox.engine.duckdb.formats.base import reader_for
+from lakebox.engine.duckdb.formats.orc import OrcReader, arrow_filesystem, orc_schema
 from lakebox.errors import DataError, InvalidRequestError
-from lakebox.formats.base import reader_for
-from lakebox.formats.orc import ORC_INPUT, ORC_SERDE, OrcReader, arrow_filesystem, orc_schema
+from lakebox.formats.plugins import ORC_INPUT, ORC_SERDE
 from lakebox.storage import Storage
 
 try:

@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from lakebox.formats.json import HIVE_JSON_SERDE, OPENX_JSON_SERDE
-from lakebox.formats.regex import REGEX_SERDE
-from lakebox.formats.text import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
+from lakebox.formats.plugins import (
+    HIVE_JSON_SERDE,
+    LAZY_SIMPLE_SERDE,
+    OPEN_CSV_SERDE,
+    OPENX_JSON_SERDE,
+    REGEX_SERDE,
+)
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
     from lakebox.catalog.model import Table
 

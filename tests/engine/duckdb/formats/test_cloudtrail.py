@@ -13,12 +13,16 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import lakebox
+from lakebox.engine.duckdb.formats.base import ReadRequest
+from lakebox.engine.duckdb.formats.cloudtrail import (
+    CLOUDTRAIL_INPUT,
+    CLOUDTRAIL_SERDE,
+    CloudTrailReader,
+)
 from lakebox.errors import DataError, InvalidRequestError, SemanticError
-from lakebox.formats.base import ReadRequest
-from lakebox.formats.cloudtrail import CLOUDTRAIL_INPUT, CLOUDTRAIL_SERDE, CloudTrailReader
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
 ACCOUNT = "123456789012"
 EVENTS = [

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from lakebox.engine.duckdb.formats.json import JsonReader
 from lakebox.errors import DataError, InvalidRequestError
-from lakebox.formats.json import HIVE_JSON_SERDE, OPENX_JSON_SERDE, JsonReader
-from lakebox.formats.text import TEXT_INPUT
+from lakebox.formats.plugins import HIVE_JSON_SERDE, OPENX_JSON_SERDE, TEXT_INPUT
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
 SERDES = [HIVE_JSON_SERDE, OPENX_JSON_SERDE]
 

@@ -23,22 +23,23 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import hive_type, parse_type
-from lakebox.errors import DataError, InvalidRequestError, SemanticError
-from lakebox.formats import compression
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
-from lakebox.formats.text import MAX_LINE_SIZE, convert_text, engine_paths, timestamp_formats
-
-HIVE_JSON_SERDE = "org.apache.hive.hcatalog.data.JsonSerDe"
-OPENX_JSON_SERDE = "org.openx.data.jsonserde.JsonSerDe"
+from lakebox.engine.duckdb.formats.text import (
+    MAX_LINE_SIZE,
+    convert_text,
+    engine_paths,
+    timestamp_formats,
+)
+from lakebox.errors import DataError, InvalidRequestError, SemanticError
+from lakebox.formats import compression
 
 _SIMPLE = re.compile(r'"[^"]*"|__j[0-9]+(\.(key|value))?')
 _FILE_IN_ERROR = re.compile(r'in file "(?P<file>[^"]*)"')
@@ -391,7 +392,3 @@ class _JsonSql:
         # integers take plain digits only (a JSON 1.5 in an int column is NULL, not 1)
         text = f"({x} ->> '$')"
         return convert_text(text, hive_type(dt), self.ts_formats)
-
-
-register_reader(lambda: JsonReader(openx=False), serdes=(HIVE_JSON_SERDE,))
-register_reader(lambda: JsonReader(openx=True), serdes=(OPENX_JSON_SERDE,))

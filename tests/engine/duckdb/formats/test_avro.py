@@ -12,18 +12,11 @@ import pyarrow as pa
 import pytest
 
 from lakebox.catalog.types import arrow_type
+from lakebox.engine.duckdb.formats.avro import BATCH_ROWS, AvroReader
+from lakebox.engine.duckdb.formats.base import reader_for
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
-from lakebox.formats.avro import (
-    AVRO_INPUT,
-    AVRO_SERDE,
-    BATCH_ROWS,
-    AvroReader,
-    ConversionError,
-    Overflow,
-    arrow_column,
-    value_converter,
-)
-from lakebox.formats.base import reader_for
+from lakebox.formats.arrow_values import ConversionError, Overflow, arrow_column, value_converter
+from lakebox.formats.plugins import AVRO_INPUT, AVRO_SERDE
 from lakebox.storage import Storage
 
 try:

@@ -28,21 +28,18 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import hive_type, parse_type
-from lakebox.errors import InvalidRequestError, SemanticError
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
-from lakebox.formats.json import JsonOptions, _JsonSql, _path
-from lakebox.formats.text import convert_text, engine_paths
-
-CLOUDTRAIL_SERDE = "com.amazon.emr.hive.serde.CloudTrailSerde"
-CLOUDTRAIL_INPUT = "com.amazon.emr.cloudtrail.CloudTrailInputFormat"
+from lakebox.engine.duckdb.formats.json import JsonOptions, _JsonSql, _path
+from lakebox.engine.duckdb.formats.text import convert_text, engine_paths
+from lakebox.errors import InvalidRequestError, SemanticError
+from lakebox.formats.plugins import CLOUDTRAIL_INPUT, CLOUDTRAIL_SERDE
 
 #: a whole log file is one JSON object; CloudTrail delivers files far below this
 MAX_FILE_SIZE = 1024 * 1024 * 1024
@@ -244,12 +241,5 @@ class CloudTrailReader(FormatReader):
         )
         return f"SELECT {select} FROM ({parsed})"
 
-
-register_reader(
-    CloudTrailReader,
-    serdes=(CLOUDTRAIL_SERDE,),
-    input_formats=(CLOUDTRAIL_INPUT,),
-    framing_input_formats=(CLOUDTRAIL_INPUT,),
-)
 
 __all__ = ["CLOUDTRAIL_INPUT", "CLOUDTRAIL_KEYS", "CLOUDTRAIL_SERDE", "CloudTrailReader"]

@@ -8,9 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from lakebox.engine.duckdb.formats.base import reader_for
+from lakebox.engine.duckdb.formats.parquet import ParquetReader
 from lakebox.errors import DataError, InvalidRequestError
-from lakebox.formats.base import reader_for
-from lakebox.formats.parquet import PARQUET_INPUT, PARQUET_SERDE, ParquetReader
+from lakebox.formats.plugins import PARQUET_INPUT, PARQUET_SERDE
 from lakebox.storage import Storage
 
 try:
@@ -286,3 +287,32 @@ def test_index_access_over_files_with_different_names(storage: Storage, tmp_path
         {"id": 2, "s": {"x": 2}, "name": "b"},
         {"id": 3, "s": {"x": 3}, "name": None},
     ]
+
+
+def test_file_schema_cache_is_keyed_by_principal_and_policy_version(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """A schema derived for one principal (or policy version) is never served to another."""
+    import duckdb
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+    from lakebox.engine.duckdb.formats.base import ReadContext
+    from lakebox.formats.base import DataFile, ReadRequest
+    from lakebox.principal import LOCAL_ADMIN
+
+    write(storage, "a.parquet", pa.table({"id": pa.array([1], pa.int64())}))
+    table = make_table([("id", "bigint")], serde=PARQUET_SERDE)
+    files = [
+        DataFile(f.uri, storage.engine_path(f.uri), f.size, f.mtime)
+        for f in storage.list_files(LOCATION)
+    ]
+    source = f"read_parquet(['{files[0].engine_path}'])"
+    request = ReadRequest(table, files, table.columns)
+    with duckdb.connect() as con:
+        ctx = ReadContext(storage, con, tmp_path / "cache")
+        assert ctx.principal_key == LOCAL_ADMIN.key and ctx.policy_version == 0
+        for principal, version in ((LOCAL_ADMIN.key, 0), ("arn:aws:iam::1:user/x", 0)):
+            parquet_module._file_schema(ctx, request, files, source, principal, version)
+        parquet_module._file_schema(ctx, request, files, source, LOCAL_ADMIN.key, 1)
+    keys = {k[:2] for k in parquet_module._SCHEMAS if k[2] == source}
+    assert keys == {(LOCAL_ADMIN.key, 0), ("arn:aws:iam::1:user/x", 0), (LOCAL_ADMIN.key, 1)}

@@ -14,26 +14,21 @@ import duckdb
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import is_primitive
-from lakebox.errors import InvalidRequestError, UnsupportedError
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats.base import (
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
-from lakebox.formats.text import (
+from lakebox.engine.duckdb.formats.text import (
     convert_text,
     lines_source,
     skip_header_lines,
     text_charset,
 )
-
-REGEX_SERDE = "org.apache.hadoop.hive.serde2.RegexSerDe"
-#: older class names found in Hive DDL and Athena examples
-REGEX_SERDE_ALIASES = ("org.apache.hadoop.hive.contrib.serde2.RegexSerDe",)
+from lakebox.errors import InvalidRequestError, UnsupportedError
 
 _POSIX_CLASSES = {
     "Lower": "[:lower:]",
@@ -347,6 +342,3 @@ class RegexReader(FormatReader):
             f"THEN regexp_extract({line}, {anchored}, "
             f"{sql_list(names)}) END AS __m FROM {source})"
         )
-
-
-register_reader(RegexReader, serdes=(REGEX_SERDE, *REGEX_SERDE_ALIASES))

@@ -16,29 +16,20 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type, hive_type, parse_type
-from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
-from lakebox.formats import hive_text
-from lakebox.formats.base import (
+from lakebox.engine.duckdb.formats import hive_text
+from lakebox.engine.duckdb.formats.base import (
     DataFile,
     FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
-    register_reader,
     sql_list,
     sql_string,
 )
+from lakebox.engine.duckdb.formats.hive_text import engine_paths
+from lakebox.errors import DataError, InvalidRequestError, SemanticError, UnsupportedError
 from lakebox.formats.charsets import Charset, resolve_charset
-from lakebox.formats.compression import DUCKDB_NATIVE
 
-LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
-OPEN_CSV_SERDE = "org.apache.hadoop.hive.serde2.OpenCSVSerde"
-TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
-TEXT_OUTPUT = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat"
-
-NATIVE_CODECS = frozenset(DUCKDB_NATIVE)
-#: extensions DuckDB's compression='auto' recognises (it reads '.gzip' / '.zstd' as plain)
-_AUTO_EXTENSIONS = (".gz", ".zst")
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
 #: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
@@ -119,19 +110,6 @@ def text_charset(table: Table) -> Charset:
     """The charset the SerDe's ``serialization.encoding`` names (Hive's default UTF-8)."""
     return resolve_charset(
         table_param(table, "serialization.encoding"), f"table {table.qualified_name}"
-    )
-
-
-def engine_paths(ctx: ReadContext, files: list[DataFile]) -> list[str]:
-    """Paths DuckDB opens: gzip / zstd as they are when DuckDB recognises the extension
-    (``.gz``, ``.zst``), everything else (``.gzip``, ``.zstd``, other codecs) as a
-    decompressed copy."""
-    return [engine_path(ctx, f) for f in files]
-
-
-def engine_path(ctx: ReadContext, f: DataFile) -> str:
-    return ctx.readable_path(
-        f, NATIVE_CODECS if f.uri.lower().endswith(_AUTO_EXTENSIONS) else frozenset()
     )
 
 
@@ -536,10 +514,6 @@ class OpenCsvReader(FormatReader):
                 f"ELSE TRY_CAST({x} AS DATE) END"
             )
         return convert_text(x, type_text)
-
-
-register_reader(LazySimpleReader, serdes=(LAZY_SIMPLE_SERDE,), input_formats=(TEXT_INPUT,))
-register_reader(OpenCsvReader, serdes=(OPEN_CSV_SERDE,))
 
 
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")

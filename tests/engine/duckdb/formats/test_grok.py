@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 import lakebox
+from lakebox.engine.duckdb.formats.grok import GrokReader, compile_grok
 from lakebox.errors import InvalidRequestError, UnsupportedError
-from lakebox.formats.grok import GROK_SERDE, GrokReader, compile_grok
+from lakebox.formats.plugins import GROK_SERDE
 
 if TYPE_CHECKING:
-    from tests.formats.conftest import Lake
+    from tests.engine.duckdb.formats.conftest import Lake
 
 CODECS = ["none", "gzip", "bzip2", "zstd", "snappy-hadoop", "deflate"]
 

@@ -1,0 +1,185 @@
+"""The DuckDB binding of the format plugins: readers and what they read with.
+
+A reader turns one table's data files into a DuckDB ``SELECT`` that yields the requested
+data columns, named and typed as the table declares them (Hive semantics: a value that
+does not convert becomes NULL rather than failing the query, unless the SerDe says so).
+Which reader a table needs is the format plugin's decision (``lakebox.formats.format_for``);
+``reader_for(table)`` maps that plugin to its DuckDB reader, and the planner adds partition
+columns itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from lakebox.catalog.model import Table
+from lakebox.errors import UnsupportedError
+from lakebox.formats import compression
+from lakebox.formats.base import DataFile, ReadRequest, ScanMeter
+from lakebox.formats.plugins import FormatPlugin, format_for, register_plugin
+from lakebox.principal import LOCAL_ADMIN
+from lakebox.storage import Storage
+
+
+@dataclass
+class ReadContext:
+    """What a reader may use: storage, the query's DuckDB connection and a cache folder.
+    Objects registered on the connection are dropped when the query ends."""
+
+    storage: Storage
+    con: duckdb.DuckDBPyConnection
+    cache_dir: Path
+    #: what is registered on ``con``, by name (a cached plan registers the Arrow tables again)
+    objects: dict[str, Any] = field(default_factory=dict)
+    #: files in the lake cache the planned SQL reads (decompressed or decoded copies,
+    #: compacted copies): a cached plan is reusable only while they exist
+    cache_files: list[str] = field(default_factory=list)
+    _counter: itertools.count[int] = field(default_factory=itertools.count)
+    #: the query's scan meter, when something watches it (a workgroup cutoff, progress)
+    meter: ScanMeter | None = None
+    #: whom the query is planned for and under which policy version: caches of what a
+    #: reader derives are keyed by both (the local admin and 0 until permissions exist)
+    principal_key: str = LOCAL_ADMIN.key
+    policy_version: int = 0
+
+    def reading(self, nbytes: int) -> AbstractContextManager[None]:
+        """Wrap an engine statement that reads ``nbytes`` of the query's lake files while
+        planning (they count towards data scanned once, and a cutoff may stop it)."""
+        return self.meter.reading(nbytes) if self.meter is not None else nullcontext()
+
+    def check_stop(self) -> None:
+        """Raise the query's stop error when it was cancelled (call where an engine error
+        would otherwise be turned into another message or a fallback)."""
+        if self.meter is not None:
+            self.meter.check_stop()
+
+    @property
+    def scan_budget(self) -> int | None:
+        """The query's data-scanned cutoff in bytes, or None."""
+        return self.meter.cutoff_bytes if self.meter is not None else None
+
+    def register(self, obj: Any, hint: str = "scan") -> str:
+        """Register an Arrow table / reader (or anything DuckDB scans) under a fresh name."""
+        name = f"__lakebox_{hint}_{id(self):x}_{next(self._counter)}"
+        self.register_as(name, obj)
+        return name
+
+    def register_as(self, name: str, obj: Any) -> None:
+        self.con.register(name, obj)
+        self.objects[name] = obj
+
+    def release(self) -> None:
+        for name in self.objects:
+            try:
+                self.con.unregister(name)
+            except duckdb.Error:
+                pass
+        self.objects.clear()
+
+    def readable_path(self, f: DataFile, native_codecs: frozenset[str] = frozenset()) -> str:
+        """A path DuckDB can open for ``f``: the file itself when its codec is one DuckDB
+        handles (``native_codecs``), otherwise a decompressed copy in the cache."""
+        codec = f.codec
+        if codec is None or codec in native_codecs:
+            return f.engine_path
+        path = str(
+            compression.decompressed_copy(
+                self.cache_dir,
+                f.uri,
+                f.size,
+                f.mtime,
+                lambda: self.storage.read_bytes(f.uri),
+                codec,
+            )
+        )
+        self.cache_files.append(path)
+        return path
+
+    def read_bytes(self, f: DataFile, decompress: bool = True) -> bytes:
+        data = self.storage.read_bytes(f.uri)
+        codec = f.codec
+        if decompress and codec is not None:
+            return compression.decompress(data, codec, f.uri)
+        return data
+
+
+class FormatReader(ABC):
+    """Reads one SerDe family. ``name`` is used in messages and EXPLAIN output."""
+
+    name: str = "format"
+
+    @abstractmethod
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        """A DuckDB SELECT over ``request.files`` yielding ``request.columns`` (quoted
+        names, DuckDB types from ``lakebox.catalog.types.duckdb_type``). Never called with
+        an empty file list."""
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        """Like ``scan_sql`` plus a column ``file_column`` naming the file each row came from,
+        and the values that column takes, one per ``request.files`` entry. The planner uses it
+        to read many partitions in one scan; None (the default) means unsupported and the
+        planner reads partition by partition."""
+        return None
+
+    def validate(self, table: Table) -> None:  # noqa: B027 - optional hook
+        """Reject bad SerDe / table properties at CREATE time (raise InvalidRequestError)."""
+
+
+#: readers bound to plugins added with ``register_reader`` (the built-in bindings are the
+#: table in ``lakebox.engine.duckdb.formats``)
+_EXTRA: dict[str, Callable[[], FormatReader]] = {}
+
+
+def register_reader(
+    factory: Callable[[], FormatReader],
+    serdes: tuple[str, ...] = (),
+    input_formats: tuple[str, ...] = (),
+    framing_input_formats: tuple[str, ...] = (),
+) -> None:
+    """Add a format lakebox does not know: a plugin with these names, read by ``factory``.
+    ``framing_input_formats`` win over the table's SerDe (see ``FormatPlugin``)."""
+    name = (serdes or input_formats or framing_input_formats)[0]
+    register_plugin(
+        FormatPlugin(
+            name,
+            serdes=serdes,
+            input_formats=input_formats,
+            framing_input_formats=framing_input_formats,
+        )
+    )
+    _EXTRA[name] = factory
+
+
+def reader_for(table: Table) -> FormatReader:
+    """The DuckDB reader of the table's format plugin (``lakebox.formats.format_for``)."""
+    from lakebox.engine.duckdb.formats import builtin_readers
+
+    plugin = format_for(table)
+    factory = _EXTRA.get(plugin.name) or builtin_readers().get(plugin.name)
+    if factory is None:
+        raise UnsupportedError(
+            f"format {plugin.name} of table {table.qualified_name} has no DuckDB reader"
+        )
+    return factory()
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def sql_string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_list(values: list[str]) -> str:
+    return "[" + ", ".join(sql_string(v) for v in values) + "]"
