@@ -12,6 +12,7 @@ from sqlglot import exp
 from lakebox.catalog.model import Column, Database, Table
 from lakebox.catalog.store import SQLiteCatalogStore
 from lakebox.catalog.visibility import Visibility
+from lakebox.engine.duckdb import DuckDBEngine
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
@@ -38,6 +39,8 @@ class Lake:
         self.catalog = catalog
         self.storage = storage
         self.current = "default"
+        #: the engine checks format properties at CREATE, as the Session wires it
+        self.engine = DuckDBEngine(storage)
 
     def run(self, sql: str, view_columns: bool = True) -> DdlResult:
         stmt = parse_ddl(sql)
@@ -48,6 +51,7 @@ class Lake:
             self.storage,
             self.current,
             view_columns=select_columns if view_columns else None,
+            validate_format=self.engine.validate_table,
         )
 
     def lines(self, sql: str) -> list[str]:
