@@ -3,6 +3,6 @@
 from lakebox.errors import LakeboxError
 from lakebox.lakehouse import Lake, connect
 from lakebox.query.session import Result, Session
+from lakebox.version import __version__
 
-__all__ = ["Lake", "LakeboxError", "Result", "Session", "connect"]
-__version__ = "0.1.0"
+__all__ = ["Lake", "LakeboxError", "Result", "Session", "__version__", "connect"]

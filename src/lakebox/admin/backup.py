@@ -184,7 +184,7 @@ def _entry(path: Path) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from lakebox import __version__
+    from lakebox.version import __version__
 
     return __version__
 

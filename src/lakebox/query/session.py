@@ -1,4 +1,5 @@
-"""Sessions that run Athena SQL against a lake (``lakebox.lakehouse.Lakehouse``), and
+"""Sessions that run Athena SQL against a lake (``lakebox.query.lake.LakeParts``; the
+composition root ``lakebox.lakehouse.Lakehouse`` is one), and
 what a statement's run reports back (``Result``) and is watched by (``ExecutionControl``).
 """
 
@@ -10,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 from sqlglot import exp
@@ -36,7 +37,12 @@ from lakebox.sql.statements import (
 )
 
 if TYPE_CHECKING:
-    from lakebox.lakehouse import Lakehouse
+    from lakebox.catalog.store import CatalogStore
+    from lakebox.catalog.visibility import Visibility
+    from lakebox.config import LakeConfig
+    from lakebox.engine.base import Engine
+    from lakebox.sql.plancache import PlanCache
+    from lakebox.storage import Storage
 
 
 @dataclass
@@ -295,7 +301,7 @@ class PlannedQuery:
 class Session:
     """Runs statements with a current database, like an Athena query context."""
 
-    def __init__(self, lake: Lakehouse, database: str, principal: Principal = LOCAL_ADMIN) -> None:
+    def __init__(self, lake: LakeParts, database: str, principal: Principal = LOCAL_ADMIN) -> None:
         self.lake = lake
         self.database = database.lower()
         #: who runs the statements: what they may see and whose caches serve them
@@ -550,3 +556,32 @@ def _parse(sql: str) -> exp.Expression:
     from lakebox.sql.dialect import parse_query
 
     return parse_query(sql)
+
+
+class LakeParts(Protocol):
+    """What a session and the services below the composition root may use of one lake
+    (``lakebox.lakehouse.Lakehouse`` is one)."""
+
+    @property
+    def config(self) -> LakeConfig: ...
+
+    @property
+    def storage(self) -> Storage: ...
+
+    @property
+    def catalog(self) -> CatalogStore: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def visibility(self) -> Visibility:
+        """What each principal may see of the catalog."""
+        ...
+
+    @property
+    def plans(self) -> PlanCache:
+        """Plans of repeated statements, reused while their inputs are unchanged."""
+        ...
+
+    def session(self, database: str | None = None, principal: Principal = ...) -> Session: ...
