@@ -29,11 +29,6 @@ from lakebox.errors import (
 from lakebox.metadata import sqlite as metadb
 
 
-def like_to_glob(pattern: str) -> str:
-    """Athena's SHOW ... LIKE uses ``*`` as wildcard and ``|`` for alternatives."""
-    return pattern.lower()
-
-
 def matches(name: str, pattern: str | None) -> bool:
     if pattern is None:
         return True

@@ -161,11 +161,6 @@ for _java, (_codec, _aliases) in _JAVA.items():
         _BY_SQUASHED.setdefault(_squash(_name), _cs)
 
 
-def java_charset_names() -> list[str]:
-    """Java's canonical names this lakebox reads, for messages and docs."""
-    return sorted(_JAVA, key=str.lower)
-
-
 def resolve_charset(
     value: str | None, where: str = "", key: str = "serialization.encoding"
 ) -> Charset:

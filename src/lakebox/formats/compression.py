@@ -47,14 +47,6 @@ def codec_for(name: str) -> str | None:
     return None
 
 
-def strip_extension(name: str) -> str:
-    low = name.lower()
-    for ext in EXTENSIONS:
-        if low.endswith(ext):
-            return name[: -len(ext)]
-    return name
-
-
 def _hadoop_snappy(data: bytes) -> bytes:
     """Hadoop's SnappyCodec block stream: [uncompressed len][compressed len][raw snappy]..."""
     out = bytearray()

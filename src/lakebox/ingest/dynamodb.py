@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import decimal
 import re
-from collections.abc import Iterable
 from typing import Any
 
 from amazon.ion.core import IonType
@@ -178,11 +177,6 @@ def _value_size(av: Typed) -> int:
 # -- catalog types -------------------------------------------------------------------------
 
 
-def _scale(text: str) -> int:
-    exponent = decimal.Decimal(text).as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
-
-
 def _number_type(text: str) -> str:
     """``decimal(p,s)`` with exactly the digits this number needs (widened later)."""
     t = decimal.Decimal(text).as_tuple()
@@ -219,10 +213,6 @@ class TypeInference:
                 )
                 merged = "string"
             self.types[name] = merged
-
-    def add_all(self, items: Iterable[dict[str, Typed]]) -> None:
-        for item in items:
-            self.add(item)
 
     def final_types(self) -> dict[str, str]:
         """Column types: every decimal widened to precision 38 with the largest scale

@@ -343,9 +343,6 @@ class Planner:
         ]
 
     # -- files ------------------------------------------------------------------------
-    def list_data_files(self, table: Table, location: str | None) -> list[DataFile]:
-        return list(self._partition_files(table, [], location).files)
-
     def _symlink_files(self, location: str) -> list[DataFile]:
         """SymlinkTextInputFormat: each manifest line names a data file or a folder."""
         out: list[DataFile] = []

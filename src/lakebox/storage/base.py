@@ -11,8 +11,7 @@ from __future__ import annotations
 import os
 import posixpath
 import tempfile
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -399,13 +398,6 @@ class Storage:
                 self.s3fs.invalidate_cache()
         else:
             (self.config.home / bucket).mkdir(parents=True, exist_ok=True)
-
-    def walk_uris(self, location: str) -> Iterator[str]:
-        for f in self.list_files(location):
-            yield f.uri
-
-    def temp_name(self) -> str:
-        return uuid.uuid4().hex
 
 
 def _mtime(info: dict[str, Any]) -> float:

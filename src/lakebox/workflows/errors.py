@@ -72,7 +72,3 @@ class StatesError(LakeboxError):
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
-
-
-def runtime_error(cause: str) -> StatesError:
-    return StatesError("States.Runtime", cause)
