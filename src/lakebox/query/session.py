@@ -391,9 +391,23 @@ class Session:
     def _write(
         self, stmt: CreateTableAs | InsertInto | Unload, context: StatementContext
     ) -> Result:
-        from lakebox.query.writers import execute_write
+        """Prepare the write, plan its query here and hand the plan to the job, which
+        undoes its work when anything (an error, an interrupt) stops it before its end."""
+        from lakebox.query.writers import WriteOutcome, prepare_write
 
-        outcome = execute_write(self, stmt.tree, stmt.text, context)
+        job = prepare_write(self.lake, self.database, stmt.tree, context)
+        if isinstance(job, WriteOutcome):
+            outcome = job
+        else:
+            job.begin()
+            try:
+                with self.planned(job.query, context) as q:
+                    job.write(q)
+                job.commit()
+            except BaseException:
+                job.fail()
+                raise
+            outcome = job.finish()
         return Result(outcome.table, kind="DML", stats=outcome.stats, message=outcome.message)
 
     def _unsupported(self, stmt: Unsupported, context: StatementContext) -> Result:

@@ -11,16 +11,18 @@ reader can see:
    the journal says ``committed`` and the staging folder goes.
 
 ``lakebox.query.journal`` records each phase before it starts, so ``recover_writes`` can
-undo the work of a process that died. Writes get their query planned through a
-``QueryPlanner`` (the Session is one) and write through an engine's ``OpenWrite``
+undo the work of a process that died. A write is prepared from the lake, the current
+database and the statement (``prepare_write``); its caller plans the job's query and hands
+the planned query to the job (``WriteJob``), so planning stays with the caller and nothing
+here calls back up. The job writes through an engine's ``OpenWrite``
 (``lakebox.engine.duckdb.write`` by default); the format plugins (``lakebox.formats``) say
 what each format accepts and records.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -76,7 +78,8 @@ STAGING_PREFIX = ".lakebox-staging-"
 
 # -- what writers need from their caller and from the engine ------------------------------------
 class PlannedQuery(Protocol):
-    """A query planned for one engine: what ``QueryPlanner.planned`` yields."""
+    """A query planned for one engine, open while its caller's plan block runs: what a
+    ``WriteJob`` writes from."""
 
     @property
     def con(self) -> Any: ...
@@ -89,21 +92,6 @@ class PlannedQuery(Protocol):
 
     @property
     def stats(self) -> ScanStats: ...
-
-
-class QueryPlanner(Protocol):
-    """What a write needs from its caller (the Session is one): the lake it writes to, the
-    current database, and plans for its query."""
-
-    @property
-    def lake(self) -> jn.Lake: ...
-
-    @property
-    def database(self) -> str: ...
-
-    def planned(
-        self, tree: exp.Expression, context: Any = None
-    ) -> AbstractContextManager[PlannedQuery]: ...
 
 
 class WriteContext(Protocol):
@@ -193,24 +181,126 @@ _UNLOAD_PROPERTIES = {
 
 
 # -- entry point -----------------------------------------------------------------------------
-def execute_write(
-    planner: QueryPlanner,
+def prepare_write(
+    lake: jn.Lake,
+    database: str,
     tree: exp.Expression,
-    text: str,
     context: WriteContext,
     open_write: OpenWrite = duckdb_write.open_write,
-) -> WriteOutcome:
-    """Run a CTAS, INSERT INTO or UNLOAD statement atomically (see the module docstring);
-    ``open_write`` is the engine's write of the planned query."""
-    jn.recover_writes(planner.lake)
+) -> WriteJob | WriteOutcome:
+    """Validate a CTAS, INSERT INTO or UNLOAD statement against ``lake`` (``database`` is
+    the current one) and return its job, or its outcome when there is nothing to write (CTAS
+    IF NOT EXISTS of an existing table). Unfinished writes of dead processes are recovered
+    first. ``open_write`` is the engine's write of the planned query."""
+    jn.recover_writes(lake)
     if isinstance(tree, exp.Create):
-        return _ctas(planner, tree, context, open_write)
+        return _prepare_ctas(lake, database, tree, context, open_write)
     if isinstance(tree, exp.Insert):
-        return _insert(planner, tree, context, open_write)
+        return _prepare_insert(lake, database, tree, context, open_write)
     if isinstance(tree, exp.Command) and str(tree.this).upper() == "UNLOAD":
         rest = tree.expression.name if tree.expression is not None else ""
-        return _unload(planner, rest, context, open_write)
+        return _prepare_unload(lake, rest, context, open_write)
     raise UnsupportedError(f"{tree.key.upper()} is not a write statement")
+
+
+class WriteJob(ABC):
+    """One validated write statement, run atomically by its caller, who plans ``query``::
+
+        job.begin()
+        try:
+            with <the plan of job.query> as planned:
+                job.write(planned)
+            job.commit()
+        except BaseException:
+            job.fail()
+            raise
+        outcome = job.finish()
+
+    ``begin`` starts the journal; ``write`` materialises the planned query and stages its
+    files while the plan's engine statement is open; ``commit`` moves them into place and
+    changes the catalog; ``fail`` undoes what this process wrote (the caller re-raises);
+    ``finish`` cleans up the committed write and says what the statement returns."""
+
+    #: the journal's kind of write
+    kind = ""
+
+    def __init__(
+        self,
+        lake: jn.Lake,
+        context: WriteContext,
+        open_write: OpenWrite,
+        query: exp.Expression,
+        target: str,
+        staging: str,
+        database: str | None = None,
+        table: str | None = None,
+    ) -> None:
+        self.lake = lake
+        self.context = context
+        self.open_write = open_write
+        #: the query to plan; its planned form goes to ``write``
+        self.query = query
+        self.target = target
+        self.staging = staging
+        self.database = database
+        self.table = table
+        self.rows = 0
+        self._journal: jn.WriteJournal | None = None
+        self._stats: ScanStats | None = None
+
+    @property
+    def journal(self) -> jn.WriteJournal:
+        assert self._journal is not None, "begin() starts the journal"
+        return self._journal
+
+    @property
+    def stats(self) -> ScanStats:
+        assert self._stats is not None, "write() records the planned query's statistics"
+        return self._stats
+
+    def begin(self) -> None:
+        """Record the write before anything is written."""
+        self._journal = jn.start_journal(
+            self.lake,
+            self.context.query_id,
+            self.kind,
+            self.target,
+            self.staging,
+            self.database,
+            self.table,
+        )
+
+    @abstractmethod
+    def write(self, planned: PlannedQuery) -> None:
+        """Materialise ``planned`` and stage its files (inside the plan's block)."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Move the staged files into place and change the catalog, up to the commit."""
+
+    def fail(self) -> None:
+        """Undo what this process wrote; the original error is re-raised by the caller."""
+        try:
+            jn.rollback(self.lake, self.journal)
+        except LakeboxError:
+            pass  # recovery finishes it: the journal stays when rollback fails
+
+    def finish(self) -> WriteOutcome:
+        jn.roll_forward(self.lake, self.journal)
+        return _rows_result(self.rows, self.stats)
+
+    def _move_all(self) -> None:
+        storage = self.lake.storage
+        for staged, final in self.journal.moves:
+            fs, src = storage.fs_for(staged)
+            dst = storage.fs_for(final)[1]
+            storage.makedirs(final.rsplit("/", 1)[0] + "/")
+            fs.mv(src, dst)
+
+    def _open(self, planned: PlannedQuery, target: WriteTarget) -> TableWrite:
+        return self.open_write(
+            planned.con, planned.sql, self.lake.storage, self.context.control, target
+        )
 
 
 # -- properties ------------------------------------------------------------------------------
@@ -369,23 +459,6 @@ def _unnamed_position(tree: exp.Expression) -> int | None:
     return None
 
 
-def _move_all(planner: QueryPlanner, journal: jn.WriteJournal) -> None:
-    storage = planner.lake.storage
-    for staged, final in journal.moves:
-        fs, src = storage.fs_for(staged)
-        dst = storage.fs_for(final)[1]
-        storage.makedirs(final.rsplit("/", 1)[0] + "/")
-        fs.mv(src, dst)
-
-
-def _fail(planner: QueryPlanner, journal: jn.WriteJournal) -> None:
-    """Undo what this process wrote; the original error is re-raised by the caller."""
-    try:
-        jn.rollback(planner.lake, journal)
-    except LakeboxError:
-        pass  # recovery finishes it: the journal stays when rollback fails
-
-
 def _rows_result(rows: int, stats: ScanStats) -> WriteOutcome:
     return WriteOutcome(pa.table({"rows": pa.array([rows], pa.int64())}), stats)
 
@@ -401,9 +474,13 @@ def _hive_columns(schema: pa.Schema) -> list[Column]:
 
 
 # -- CTAS -----------------------------------------------------------------------------------
-def _ctas(
-    planner: QueryPlanner, tree: exp.Create, context: WriteContext, open_write: OpenWrite
-) -> WriteOutcome:
+def _prepare_ctas(
+    lake: jn.Lake,
+    current_database: str,
+    tree: exp.Create,
+    context: WriteContext,
+    open_write: OpenWrite,
+) -> WriteJob | WriteOutcome:
     from lakebox.sql.planner import ScanStats
 
     if str(tree.args.get("kind") or "").upper() != "TABLE":
@@ -419,14 +496,14 @@ def _ctas(
     db_part, table_part = target.db, target.name
     if not db_part and table_part.count(".") == 1 and all(table_part.split(".")):
         db_part, table_part = table_part.split(".")  # Athena: `db.table` as one identifier
-    database = (db_part or planner.database).lower()  # exists already: looked up
+    database = (db_part or current_database).lower()  # exists already: looked up
     name = athena_table(table_part)
     query = tree.expression
     assert isinstance(query, exp.Expression)
     props = _properties(tree.args.get("properties"), _CTAS_PROPERTIES, "table")
     no_data = bool(props.pop("__no_data", False))
     options = _options(props, context.query_id)
-    catalog, storage = planner.lake.catalog, planner.lake.storage
+    catalog, storage = lake.catalog, lake.storage
     catalog.get_database(database)
     if catalog.table_exists(database, name):
         if tree.args.get("exists"):
@@ -445,57 +522,91 @@ def _ctas(
     if position is not None:
         raise SemanticError(f"Column name not specified at position {position}")
     staging = join_uri(location, STAGING_PREFIX + context.query_id) + "/"
-    journal = jn.start_journal(
-        planner.lake, context.query_id, "CTAS", location, staging, database, name
+    return _CtasJob(
+        lake, context, open_write, query, location, staging, database, name, options, no_data
     )
-    created = False
-    try:
-        with planner.planned(query, context) as q:
-            writer = open_write(q.con, q.sql, storage, context.control, options)
-            source = writer.source()
-            out_names = [athena_column(n) for n in (q.names or source.names)]
-            seen: set[str] = set()
-            for n in out_names:
-                if n in seen:
-                    raise SemanticError(f"Column name '{n}' specified more than once")
-                seen.add(n)
-            parts = options.partitioned_by
-            _check_partition_columns(parts, out_names)
-            for b in options.bucketed_by:
-                if b not in out_names or b in parts:
-                    raise SemanticError(
-                        f"bucketed_by column '{b}' must be a non-partition column of the query"
-                    )
-            rows = writer.materialise_as(source, out_names, no_data)
-            cols = _hive_columns(writer.schema())
-            data_cols, part_cols = cols[: len(cols) - len(parts)], cols[len(cols) - len(parts) :]
-            if options.spec.avro_schema:
-                writer.avro_schema = avro_schema(data_cols, name)
-            partitions = _stage(writer, journal, data_cols, parts, location, staging, rows)
-            stats = q.stats
-        table = _table_for(database, name, data_cols, part_cols, location, options)
-        _check_stop(context)
-        journal.partitions_added = partitions
+
+
+class _CtasJob(WriteJob):
+    """CREATE TABLE AS: its commit point is the new table in the catalog."""
+
+    kind = "CTAS"
+    database: str
+    table: str
+
+    def __init__(
+        self,
+        lake: jn.Lake,
+        context: WriteContext,
+        open_write: OpenWrite,
+        query: exp.Expression,
+        location: str,
+        staging: str,
+        database: str,
+        name: str,
+        options: WriteTarget,
+        no_data: bool,
+    ) -> None:
+        super().__init__(lake, context, open_write, query, location, staging, database, name)
+        self.options = options
+        self.no_data = no_data
+        self.created = False
+        self.data_cols: list[Column] = []
+        self.part_cols: list[Column] = []
+        self.partitions: list[list[str]] = []
+
+    def write(self, planned: PlannedQuery) -> None:
+        options, name = self.options, self.table
+        writer = self._open(planned, options)
+        source = writer.source()
+        out_names = [athena_column(n) for n in (planned.names or source.names)]
+        seen: set[str] = set()
+        for n in out_names:
+            if n in seen:
+                raise SemanticError(f"Column name '{n}' specified more than once")
+            seen.add(n)
+        parts = options.partitioned_by
+        _check_partition_columns(parts, out_names)
+        for b in options.bucketed_by:
+            if b not in out_names or b in parts:
+                raise SemanticError(
+                    f"bucketed_by column '{b}' must be a non-partition column of the query"
+                )
+        self.rows = rows = writer.materialise_as(source, out_names, self.no_data)
+        cols = _hive_columns(writer.schema())
+        data_cols, part_cols = cols[: len(cols) - len(parts)], cols[len(cols) - len(parts) :]
+        self.data_cols, self.part_cols = data_cols, part_cols
+        if options.spec.avro_schema:
+            writer.avro_schema = avro_schema(data_cols, name)
+        self.partitions = _stage(
+            writer, self.journal, data_cols, parts, self.target, self.staging, rows
+        )
+        self._stats = planned.stats
+
+    def commit(self) -> None:
+        database, name, location = self.database, self.table, self.target
+        journal, catalog, part_cols = self.journal, self.lake.catalog, self.part_cols
+        table = _table_for(database, name, self.data_cols, part_cols, location, self.options)
+        _check_stop(self.context)
+        journal.partitions_added = self.partitions
         journal.save(jn.MOVING)
-        _move_all(planner, journal)
+        self._move_all()
         journal.save(jn.CATALOG)
         catalog.create_table(table)
-        created = True
+        self.created = True
         catalog.add_partitions(
             [
                 Partition(database, name, list(v), location + partition_path(part_cols, list(v)))
-                for v in partitions
+                for v in self.partitions
             ],
             if_not_exists=True,
         )
         journal.save(jn.COMMITTED)
-    except BaseException:
-        if created:  # never a table a concurrent CTAS of the same name created first
-            catalog.drop_table(database, name, if_exists=True)
-        _fail(planner, journal)
-        raise
-    jn.roll_forward(planner.lake, journal)
-    return _rows_result(rows, stats)
+
+    def fail(self) -> None:
+        if self.created:  # never a table a concurrent CTAS of the same name created first
+            self.lake.catalog.drop_table(self.database, self.table, if_exists=True)
+        super().fail()
 
 
 def _check_partition_columns(parts: list[str], names: list[str]) -> None:
@@ -670,9 +781,13 @@ def _table_avro_schema(table: Table) -> dict[str, Any]:
     return avro_schema(data_cols, table.name)
 
 
-def _insert(
-    planner: QueryPlanner, tree: exp.Insert, context: WriteContext, open_write: OpenWrite
-) -> WriteOutcome:
+def _prepare_insert(
+    lake: jn.Lake,
+    current_database: str,
+    tree: exp.Insert,
+    context: WriteContext,
+    open_write: OpenWrite,
+) -> WriteJob:
     from lakebox.catalog.projection import ProjectionConfig
 
     target = tree.this
@@ -681,9 +796,8 @@ def _insert(
         column_list = [e.name.lower() for e in target.expressions]
         target = target.this
     assert isinstance(target, exp.Table)
-    database = (target.db or planner.database).lower()
-    catalog = planner.lake.catalog
-    table = catalog.get_table(database, target.name.lower())
+    database = (target.db or current_database).lower()
+    table = lake.catalog.get_table(database, target.name.lower())
     if table.is_view:
         raise SemanticError("Inserting into views is not supported")
     if table.bucket_columns or table.num_buckets > 0:
@@ -706,48 +820,101 @@ def _insert(
     assert isinstance(query, exp.Expression)
     location = str(parse_uri(table.location).as_prefix())
     staging = join_uri(location, STAGING_PREFIX + context.query_id) + "/"
-    journal = jn.start_journal(
-        planner.lake, context.query_id, "INSERT", location, staging, database, table.name
+    return _InsertJob(
+        lake,
+        context,
+        open_write,
+        query,
+        location,
+        staging,
+        database,
+        table,
+        options,
+        projection,
+        all_cols,
+        wanted,
     )
-    try:
-        with planner.planned(query, context) as q:
-            writer = open_write(q.con, q.sql, planner.lake.storage, context.control, options)
-            source = writer.source()
-            by_name = {c.name: c for c in all_cols}
-            table_types = [athena_type_from_arrow(arrow_type(by_name[n].type)) for n in wanted]
-            query_types = source.athena_types
-            if len(source.names) != len(wanted) or not all(
-                _coercible(s, t) for s, t in zip(query_types, table_types, strict=False)
-            ):
-                raise SemanticError(
-                    "TYPE_MISMATCH: Insert query has mismatched column types: Table: "
-                    f"[{', '.join(table_types)}], Query: [{', '.join(query_types)}]"
-                )
-            rows = writer.materialise_into(all_cols, {n: i for i, n in enumerate(wanted)})
-            if options.spec.avro_schema:
-                writer.avro_schema = _table_avro_schema(table)
-            data_cols = [Column(c.name.lower(), c.type) for c in table.columns]
-            part_keys = [Column(k.name.lower(), k.type) for k in table.partition_keys]
-            new_parts = _stage_insert(
-                planner, writer, journal, table, data_cols, part_keys, projection, staging, rows
+
+
+class _InsertJob(WriteJob):
+    """INSERT INTO: its commit point is the ``committed`` journal phase, after every file
+    is in place and every new partition registered."""
+
+    kind = "INSERT"
+
+    def __init__(
+        self,
+        lake: jn.Lake,
+        context: WriteContext,
+        open_write: OpenWrite,
+        query: exp.Expression,
+        location: str,
+        staging: str,
+        database: str,
+        table: Table,
+        options: WriteTarget,
+        projection: ProjectionConfig | None,
+        all_cols: list[Column],
+        wanted: list[str],
+    ) -> None:
+        super().__init__(lake, context, open_write, query, location, staging, database, table.name)
+        self.target_table = table
+        self.options = options
+        self.projection = projection
+        self.all_cols = all_cols
+        self.wanted = wanted
+        self.new_parts: list[Partition] = []
+
+    def write(self, planned: PlannedQuery) -> None:
+        table, options, all_cols, wanted = (
+            self.target_table,
+            self.options,
+            self.all_cols,
+            self.wanted,
+        )
+        writer = self._open(planned, options)
+        source = writer.source()
+        by_name = {c.name: c for c in all_cols}
+        table_types = [athena_type_from_arrow(arrow_type(by_name[n].type)) for n in wanted]
+        query_types = source.athena_types
+        if len(source.names) != len(wanted) or not all(
+            _coercible(s, t) for s, t in zip(query_types, table_types, strict=False)
+        ):
+            raise SemanticError(
+                "TYPE_MISMATCH: Insert query has mismatched column types: Table: "
+                f"[{', '.join(table_types)}], Query: [{', '.join(query_types)}]"
             )
-            stats = q.stats
-        _check_stop(context)
-        journal.partitions_added = [p.values for p in new_parts]
+        self.rows = rows = writer.materialise_into(all_cols, {n: i for i, n in enumerate(wanted)})
+        if options.spec.avro_schema:
+            writer.avro_schema = _table_avro_schema(table)
+        data_cols = [Column(c.name.lower(), c.type) for c in table.columns]
+        part_keys = [Column(k.name.lower(), k.type) for k in table.partition_keys]
+        self.new_parts = _stage_insert(
+            self.lake,
+            writer,
+            self.journal,
+            table,
+            data_cols,
+            part_keys,
+            self.projection,
+            self.staging,
+            rows,
+        )
+        self._stats = planned.stats
+
+    def commit(self) -> None:
+        journal = self.journal
+        _check_stop(self.context)
+        journal.partitions_added = [p.values for p in self.new_parts]
         journal.save(jn.MOVING)
-        _move_all(planner, journal)
+        self._move_all()
         journal.save(jn.CATALOG)
-        catalog.add_partitions(new_parts, if_not_exists=True)
+        self.lake.catalog.add_partitions(self.new_parts, if_not_exists=True)
         journal.save(jn.COMMITTED)
-    except BaseException:
-        _fail(planner, journal)
-        raise
-    jn.roll_forward(planner.lake, journal)
-    return _rows_result(rows, stats)
 
 
 def _stage_insert(
-    planner: QueryPlanner,
+    lake: jn.Lake,
     writer: TableWrite,
     journal: jn.WriteJournal,
     table: Table,
@@ -764,7 +931,7 @@ def _stage_insert(
     parts = [k.name for k in part_keys]
     existing = {
         tuple(p.values): p.location
-        for p in (planner.lake.catalog.get_partitions(table.database, table.name) if parts else [])
+        for p in (lake.catalog.get_partitions(table.database, table.name) if parts else [])
     }
     base = str(parse_uri(table.location or "").as_prefix())
     new: dict[tuple[str, ...], Partition] = {}
@@ -788,9 +955,9 @@ def _stage_insert(
 
 
 # -- UNLOAD ---------------------------------------------------------------------------------
-def _unload(
-    planner: QueryPlanner, rest: str, context: WriteContext, open_write: OpenWrite
-) -> WriteOutcome:
+def _prepare_unload(
+    lake: jn.Lake, rest: str, context: WriteContext, open_write: OpenWrite
+) -> WriteJob:
     from lakebox.sql.dialect import parse_query
 
     query_text, to, props_text = split_unload(rest)
@@ -808,45 +975,69 @@ def _unload(
     if not isinstance(query, exp.Query | exp.Values):
         raise SemanticError("UNLOAD needs a SELECT query in parentheses")
     target = str(parse_uri(to).as_prefix())
-    storage = planner.lake.storage
-    if not options.partitioned_by and not storage.is_empty(target):
+    if not options.partitioned_by and not lake.storage.is_empty(target):
         raise AlreadyExistsError(
             f"HIVE_PATH_ALREADY_EXISTS: Target directory for UNLOAD already exists: {target}. "
             "UNLOAD writes only into an empty location"
         )
     staging = join_uri(target, STAGING_PREFIX + context.query_id) + "/"
-    manifest = join_uri(context.output_location, f"{context.query_id}-manifest.csv")
-    journal = jn.start_journal(planner.lake, context.query_id, "UNLOAD", target, staging)
-    try:
-        with planner.planned(query, context) as q:
-            writer = open_write(q.con, q.sql, storage, context.control, options)
-            source = writer.source()
-            out_names = [n.lower() for n in (q.names or source.names)]
-            parts = options.partitioned_by
-            _check_partition_columns(parts, out_names)
-            rows = writer.materialise_as(source, out_names)
-            cols = _hive_columns(writer.schema())
-            data_cols = cols[: len(cols) - len(parts)]
-            _stage(writer, journal, data_cols, parts, target, staging, rows)
-            stats = q.stats
-        _check_stop(context)
-        journal.extras = [manifest]
+    return _UnloadJob(lake, context, open_write, query, target, staging, options)
+
+
+class _UnloadJob(WriteJob):
+    """UNLOAD: files and a manifest, no catalog change; committed by the journal."""
+
+    kind = "UNLOAD"
+
+    def __init__(
+        self,
+        lake: jn.Lake,
+        context: WriteContext,
+        open_write: OpenWrite,
+        query: exp.Expression,
+        target: str,
+        staging: str,
+        options: WriteTarget,
+    ) -> None:
+        super().__init__(lake, context, open_write, query, target, staging)
+        self.options = options
+        self.manifest = join_uri(context.output_location, f"{context.query_id}-manifest.csv")
+
+    def write(self, planned: PlannedQuery) -> None:
+        writer = self._open(planned, self.options)
+        source = writer.source()
+        out_names = [n.lower() for n in (planned.names or source.names)]
+        parts = self.options.partitioned_by
+        _check_partition_columns(parts, out_names)
+        self.rows = rows = writer.materialise_as(source, out_names)
+        cols = _hive_columns(writer.schema())
+        data_cols = cols[: len(cols) - len(parts)]
+        _stage(writer, self.journal, data_cols, parts, self.target, self.staging, rows)
+        self._stats = planned.stats
+
+    def commit(self) -> None:
+        journal = self.journal
+        _check_stop(self.context)
+        journal.extras = [self.manifest]
         journal.save(jn.MOVING)
-        _move_all(planner, journal)
-        storage.write_bytes(manifest, "".join(f"{m[1]}\n" for m in journal.moves).encode())
+        self._move_all()
+        self.lake.storage.write_bytes(
+            self.manifest, "".join(f"{m[1]}\n" for m in journal.moves).encode()
+        )
         journal.save(jn.COMMITTED)
-    except BaseException:
-        _fail(planner, journal)
-        raise
-    jn.roll_forward(planner.lake, journal)
-    return WriteOutcome(pa.table({}), stats, message=f"{rows} rows unloaded")
+
+    def finish(self) -> WriteOutcome:
+        jn.roll_forward(self.lake, self.journal)
+        return WriteOutcome(pa.table({}), self.stats, message=f"{self.rows} rows unloaded")
 
 
 __all__ = [
     "FORMATS",
     "MAX_PARTITIONS",
     "avro_schema",
-    "execute_write",
+    "WriteJob",
+    "WriteOutcome",
+    "prepare_write",
     "hive_type_from_arrow",
     "split_unload",
 ]
