@@ -79,13 +79,18 @@ def start_query_execution(request: Request, context: AthenaContext) -> Response:
         output_location=results.get("OutputLocation"),
         client_request_token=request.get("ClientRequestToken"),
         result_reuse_max_age_minutes=reuse_minutes,
+        principal=context.principal,
     )
     return {"QueryExecutionId": qid}
 
 
 def get_query_execution(request: Request, context: AthenaContext) -> Response:
     qid = required_str(request, "QueryExecutionId", INVALID)
-    return {"QueryExecution": context.queries.get_query_execution(qid).to_api()}
+    return {
+        "QueryExecution": context.queries.get_query_execution(
+            qid, principal=context.principal
+        ).to_api()
+    }
 
 
 def get_query_results(request: Request, context: AthenaContext) -> Response:
@@ -94,7 +99,7 @@ def get_query_results(request: Request, context: AthenaContext) -> Response:
     if not isinstance(max_results, int) or not 1 <= max_results <= 1000:
         raise AwsError(INVALID, "MaxResults must be between 1 and 1000")
     result: dict[str, Any] = context.queries.get_query_results(
-        qid, request.get("NextToken"), max_results
+        qid, request.get("NextToken"), max_results, principal=context.principal
     )
     return result
 
@@ -103,7 +108,7 @@ def stop_query_execution(request: Request, context: AthenaContext) -> Response:
     qid = required_str(request, "QueryExecutionId", INVALID)
     # waits until the query has ended, repeating the stop: lakebox's engine can miss an
     # interrupt that arrives just before a statement starts executing
-    stop_query(context.queries, qid)
+    stop_query(context.queries, qid, principal=context.principal)
     return {}
 
 
@@ -112,6 +117,7 @@ def list_query_executions(request: Request, context: AthenaContext) -> Response:
         request.get("WorkGroup"),
         optional_int(request, "MaxResults", INVALID, 50),
         request.get("NextToken"),
+        principal=context.principal,
     )
     out: dict[str, Any] = {"QueryExecutionIds": ids}
     if token:
@@ -121,7 +127,7 @@ def list_query_executions(request: Request, context: AthenaContext) -> Response:
 
 def batch_get_query_execution(request: Request, context: AthenaContext) -> Response:
     ids = str_list(request, "QueryExecutionIds", INVALID)
-    found, missing = context.queries.batch_get_query_execution(ids)
+    found, missing = context.queries.batch_get_query_execution(ids, principal=context.principal)
     return {
         "QueryExecutions": [qe.to_api() for qe in found],
         "UnprocessedQueryExecutionIds": missing,

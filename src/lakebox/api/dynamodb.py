@@ -93,17 +93,23 @@ def export_table_to_point_in_time(request: Request, context: DynamoDbContext) ->
         key_attributes=request.get("LakeboxKeyAttributes"),
         current_manifest=request.get("LakeboxCurrentManifest") or False,
         catalog_table=request.get("LakeboxCatalogTable"),
+        principal=context.principal,
     )
     return description_response(desc)
 
 
 def describe_export(request: Request, context: DynamoDbContext) -> Response:
-    return description_response(context.exports.describe_export(request.get("ExportArn") or ""))
+    return description_response(
+        context.exports.describe_export(request.get("ExportArn") or "", principal=context.principal)
+    )
 
 
 def list_exports(request: Request, context: DynamoDbContext) -> Response:
     page = context.exports.list_exports(
-        request.get("TableArn"), request.get("MaxResults", 25), request.get("NextToken")
+        request.get("TableArn"),
+        request.get("MaxResults", 25),
+        request.get("NextToken"),
+        principal=context.principal,
     )
     out: dict[str, Any] = {
         "ExportSummaries": [

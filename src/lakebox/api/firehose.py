@@ -99,7 +99,9 @@ def batch_response(result: BatchResult) -> Response:
 
 def put_record(request: Request, context: FirehoseContext) -> Response:
     name = required_str(request, "DeliveryStreamName", INVALID)
-    record_id = context.streams.put_record(name, _data(request.get("Record")))
+    record_id = context.streams.put_record(
+        name, _data(request.get("Record")), principal=context.principal
+    )
     return {"RecordId": record_id, "Encrypted": False}
 
 
@@ -108,7 +110,11 @@ def put_record_batch(request: Request, context: FirehoseContext) -> Response:
     records = request.get("Records")
     if not isinstance(records, list):
         raise AwsError(INVALID, "Records must be a list")
-    return batch_response(context.streams.put_record_batch(name, [_data(r) for r in records]))
+    return batch_response(
+        context.streams.put_record_batch(
+            name, [_data(r) for r in records], principal=context.principal
+        )
+    )
 
 
 def create_delivery_stream(request: Request, context: FirehoseContext) -> Response:
@@ -119,27 +125,36 @@ def create_delivery_stream(request: Request, context: FirehoseContext) -> Respon
     if destination is not None and not isinstance(destination, dict):
         raise AwsError(INVALID, "ExtendedS3DestinationConfiguration must be an object")
     arn = context.streams.create_delivery_stream(
-        name, destination, stream_type=request.get("DeliveryStreamType") or "DirectPut"
+        name,
+        destination,
+        stream_type=request.get("DeliveryStreamType") or "DirectPut",
+        principal=context.principal,
     )
     return {"DeliveryStreamARN": arn}
 
 
 def describe_delivery_stream(request: Request, context: FirehoseContext) -> Response:
     name = required_str(request, "DeliveryStreamName", INVALID)
-    return description_response(context.streams.describe_delivery_stream(name))
+    return description_response(
+        context.streams.describe_delivery_stream(name, principal=context.principal)
+    )
 
 
 def delete_delivery_stream(request: Request, context: FirehoseContext) -> Response:
     name = required_str(request, "DeliveryStreamName", INVALID)
     context.streams.delete_delivery_stream(
-        name, allow_force_delete=bool(request.get("AllowForceDelete", False))
+        name,
+        allow_force_delete=bool(request.get("AllowForceDelete", False)),
+        principal=context.principal,
     )
     return {}
 
 
 def list_delivery_streams(request: Request, context: FirehoseContext) -> Response:
     page = context.streams.list_delivery_streams(
-        request.get("Limit", 10), request.get("ExclusiveStartDeliveryStreamName")
+        request.get("Limit", 10),
+        request.get("ExclusiveStartDeliveryStreamName"),
+        principal=context.principal,
     )
     return list_response(page)
 
@@ -151,7 +166,11 @@ def update_destination(request: Request, context: FirehoseContext) -> Response:
     if update is not None and not isinstance(update, dict):
         raise AwsError(INVALID, "ExtendedS3DestinationUpdate must be an object")
     context.streams.update_destination(
-        name, version, update, destination_id=request.get("DestinationId") or DESTINATION_ID
+        name,
+        version,
+        update,
+        destination_id=request.get("DestinationId") or DESTINATION_ID,
+        principal=context.principal,
     )
     return {}
 

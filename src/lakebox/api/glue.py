@@ -37,6 +37,7 @@ from lakebox.errors import InvalidRequestError, LakeboxError
 if TYPE_CHECKING:
     from lakebox.crawler.model import Crawler, CrawlRun
     from lakebox.crawler.service import CrawlerService
+    from lakebox.principal import Principal
     from lakebox.workflows.jobs import JobRegistry
 
 INVALID = "InvalidInputException"
@@ -66,40 +67,49 @@ def error_code(exc: LakeboxError) -> str:
 def start_crawler(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "Name", INVALID)
     service = context.crawlers
-    service.get_crawler(name)
+    principal = context.principal
+    service.get_crawler(name, principal=principal)
     crawls = context.crawl_threads
     with _CRAWL_LOCK:
-        if _running(service, crawls, name):
+        if _running(service, crawls, name, principal):
             raise AwsError(
                 "CrawlerRunningException", f"Crawler with name {name} has already started"
             )
         thread = threading.Thread(
-            target=_crawl, args=(service, name), name=f"lakebox-crawl-{name}", daemon=True
+            target=_crawl,
+            args=(service, name, principal),
+            name=f"lakebox-crawl-{name}",
+            daemon=True,
         )
         crawls[name] = thread
         thread.start()
     return {}
 
 
-def _crawl(service: CrawlerService, name: str) -> None:
+def _crawl(service: CrawlerService, name: str, principal: Principal) -> None:
     # start_crawler records every outcome (also failures) as a run in the crawler store,
     # which GetCrawler reads; nothing is lost by not raising here.
     try:
-        service.start_crawler(name)
+        service.start_crawler(name, principal=principal)
     except Exception:
         pass
 
 
-def _last_run(service: CrawlerService, name: str) -> CrawlRun | None:
-    runs = service.list_runs(name, 1)
+def _last_run(service: CrawlerService, name: str, principal: Principal) -> CrawlRun | None:
+    runs = service.list_runs(name, 1, principal=principal)
     return runs[0] if runs else None
 
 
-def _running(service: CrawlerService, crawls: dict[str, threading.Thread], name: str) -> bool:
+def _running(
+    service: CrawlerService,
+    crawls: dict[str, threading.Thread],
+    name: str,
+    principal: Principal,
+) -> bool:
     thread = crawls.get(name)
     if thread is not None and thread.is_alive():
         return True
-    last = _last_run(service, name)
+    last = _last_run(service, name, principal)
     return last is not None and last.state == "RUNNING" and thread is None
 
 
@@ -140,10 +150,10 @@ def _crawler_api(crawler: Crawler, state: str, last: CrawlRun | None) -> dict[st
 
 def get_crawler(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "Name", INVALID)
-    service = context.crawlers
-    crawler = service.get_crawler(name)
-    running = _running(service, context.crawl_threads, name)
-    runs = service.list_runs(name, 2)
+    service, principal = context.crawlers, context.principal
+    crawler = service.get_crawler(name, principal=principal)
+    running = _running(service, context.crawl_threads, name, principal)
+    runs = service.list_runs(name, 2, principal=principal)
     # while a crawl runs, LastCrawl describes the one before it, as in Glue
     finished = [r for r in runs if r.state != "RUNNING"]
     last = runs[0] if running and runs else (finished[0] if finished else None)
@@ -154,12 +164,14 @@ def get_crawler(request: Request, context: GlueContext) -> Response:
 
 
 def get_crawler_metrics(request: Request, context: GlueContext) -> Response:
-    service = context.crawlers
-    names = request.get("CrawlerNameList") or [c.name for c in service.list_crawlers()]
+    service, principal = context.crawlers, context.principal
+    names = request.get("CrawlerNameList") or [
+        c.name for c in service.list_crawlers(principal=principal)
+    ]
     metrics = []
     for name in names:
-        service.get_crawler(name)
-        runs = [r for r in service.list_runs(name) if r.duration is not None]
+        service.get_crawler(name, principal=principal)
+        runs = [r for r in service.list_runs(name, principal=principal) if r.duration is not None]
         durations = sorted(r.duration or 0.0 for r in runs)
         last = runs[0] if runs else None
         metrics.append(
@@ -191,7 +203,10 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     timeout = request.get("Timeout")
     run_id = context.glue_jobs.start_job_run(
-        name, _arguments(request), int(timeout) if timeout is not None else None
+        name,
+        _arguments(request),
+        int(timeout) if timeout is not None else None,
+        principal=context.principal,
     )
     return {"JobRunId": run_id}
 
@@ -199,12 +214,16 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
 def get_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     run_id = required_str(request, "RunId", INVALID)
-    return {"JobRun": context.glue_jobs.get_job_run(name, run_id).to_api()}
+    return {
+        "JobRun": context.glue_jobs.get_job_run(name, run_id, principal=context.principal).to_api()
+    }
 
 
 def get_job_runs(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
-    runs = context.glue_jobs.get_job_runs(name, optional_int(request, "MaxResults", INVALID, 100))
+    runs = context.glue_jobs.get_job_runs(
+        name, optional_int(request, "MaxResults", INVALID, 100), principal=context.principal
+    )
     return {"JobRuns": [r.to_api() for r in runs]}
 
 
@@ -214,7 +233,7 @@ def batch_stop_job_run(request: Request, context: GlueContext) -> Response:
     ok, errors = [], []
     for run_id in request.get("JobRunIds") or []:
         try:
-            registry.stop_job_run(name, run_id)
+            registry.stop_job_run(name, run_id, principal=context.principal)
             ok.append({"JobName": name, "JobRunId": run_id})
         except LakeboxError as exc:
             errors.append(

@@ -28,11 +28,11 @@ def error_code(exc: LakeboxError) -> str:
 
 
 def start_export_task(request: Request, context: RdsContext) -> Response:
-    return context.snapshots.start_export_task(request)
+    return context.snapshots.start_export_task(request, principal=context.principal)
 
 
 def describe_export_tasks(request: Request, context: RdsContext) -> Response:
-    return context.snapshots.describe_export_tasks(request)
+    return context.snapshots.describe_export_tasks(request, principal=context.principal)
 
 
 API = ServiceApi(

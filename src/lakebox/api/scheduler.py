@@ -129,13 +129,16 @@ def create_schedule(request: Request, context: SchedulerContext) -> Response:
         flexible_window_minutes=_window(request),
         enabled=(request.get("State") or "ENABLED") == "ENABLED",
         description=request.get("Description") or "",
+        principal=context.principal,
     )
     return {"ScheduleArn": schedule.arn}
 
 
 def get_schedule(request: Request, context: SchedulerContext) -> Response:
     _group(request)
-    schedule = context.workflows.get_schedule(required_str(request, "Name", INVALID))
+    schedule = context.workflows.get_schedule(
+        required_str(request, "Name", INVALID), principal=context.principal
+    )
     return schedule_response(schedule, context.workflows.default_role_arn())
 
 
@@ -145,7 +148,7 @@ def update_schedule(request: Request, context: SchedulerContext) -> Response:
     _group(request)
     name = required_str(request, "Name", INVALID)
     target, payload = _target(request)
-    current = context.workflows.get_schedule(name)
+    current = context.workflows.get_schedule(name, principal=context.principal)
     if target not in (current.target_arn, current.target_arn.rsplit(":", 1)[-1]):
         raise AwsError(INVALID, "lakebox cannot change a schedule's target: create a new one")
     schedule = context.workflows.update_schedule(
@@ -154,13 +157,16 @@ def update_schedule(request: Request, context: SchedulerContext) -> Response:
         input=payload,
         timezone=request.get("ScheduleExpressionTimezone") or "UTC",
         enabled=(request.get("State") or "ENABLED") == "ENABLED",
+        principal=context.principal,
     )
     return {"ScheduleArn": schedule.arn}
 
 
 def delete_schedule(request: Request, context: SchedulerContext) -> Response:
     _group(request)
-    context.workflows.delete_schedule(required_str(request, "Name", INVALID))
+    context.workflows.delete_schedule(
+        required_str(request, "Name", INVALID), principal=context.principal
+    )
     return {}
 
 
@@ -177,7 +183,7 @@ def list_schedules(request: Request, context: SchedulerContext) -> Response:
             "CreationDate": s.creation_date.isoformat(),
             "Target": {"Arn": s.target_arn},
         }
-        for s in context.workflows.list_schedules()
+        for s in context.workflows.list_schedules(principal=context.principal)
         if s.name.startswith(prefix) and (state is None or s.state == state)
     ]
     return {"Schedules": items}

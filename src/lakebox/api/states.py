@@ -84,12 +84,15 @@ def create_state_machine(request: Request, context: StatesContext) -> Response:
         request.get("roleArn"),
         request.get("type") or "STANDARD",
         description=request.get("description") or "",
+        principal=context.principal,
     )
     return {"stateMachineArn": sm.arn, "creationDate": sm.creation_date.isoformat()}
 
 
 def describe_state_machine(request: Request, context: StatesContext) -> Response:
-    sm = context.workflows.describe_state_machine(required_str(request, "stateMachineArn", INVALID))
+    sm = context.workflows.describe_state_machine(
+        required_str(request, "stateMachineArn", INVALID), principal=context.principal
+    )
     return sm.to_aws()
 
 
@@ -99,17 +102,25 @@ def update_state_machine(request: Request, context: StatesContext) -> Response:
         request.get("definition"),
         request.get("roleArn"),
         request.get("description"),
+        principal=context.principal,
     )
     return {"updateDate": sm.update_date.isoformat(), "revisionId": sm.revision_id}
 
 
 def delete_state_machine(request: Request, context: StatesContext) -> Response:
-    context.workflows.delete_state_machine(required_str(request, "stateMachineArn", INVALID))
+    context.workflows.delete_state_machine(
+        required_str(request, "stateMachineArn", INVALID), principal=context.principal
+    )
     return {}
 
 
 def list_state_machines(request: Request, context: StatesContext) -> Response:
-    return {"stateMachines": [_machine_item(sm) for sm in context.workflows.list_state_machines()]}
+    return {
+        "stateMachines": [
+            _machine_item(sm)
+            for sm in context.workflows.list_state_machines(principal=context.principal)
+        ]
+    }
 
 
 # -- executions ---------------------------------------------------------------------------------
@@ -120,7 +131,11 @@ def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
     given = _json(request, "input", "InvalidExecutionInput")
     try:
         return context.workflows.start_execution(
-            machine, {} if given is None else given, request.get("name"), wait=wait
+            machine,
+            {} if given is None else given,
+            request.get("name"),
+            wait=wait,
+            principal=context.principal,
         )
     except AlreadyExistsError as exc:
         raise AwsError("ExecutionAlreadyExists", str(exc)) from exc
@@ -138,19 +153,22 @@ def start_sync_execution(request: Request, context: StatesContext) -> Response:
 
 def describe_execution(request: Request, context: StatesContext) -> Response:
     arn = required_str(request, "executionArn", INVALID)
-    return context.workflows.describe_execution(arn).to_aws()
+    return context.workflows.describe_execution(arn, principal=context.principal).to_aws()
 
 
 def stop_execution(request: Request, context: StatesContext) -> Response:
     execution = context.workflows.stop_execution(
-        required_str(request, "executionArn", INVALID), request.get("error"), request.get("cause")
+        required_str(request, "executionArn", INVALID),
+        request.get("error"),
+        request.get("cause"),
+        principal=context.principal,
     )
     return {"stopDate": _iso(execution.stop_date) or context.workflows.clock.now().isoformat()}
 
 
 def list_executions(request: Request, context: StatesContext) -> Response:
     found = context.workflows.list_executions(
-        request.get("stateMachineArn"), request.get("statusFilter")
+        request.get("stateMachineArn"), request.get("statusFilter"), principal=context.principal
     )
     items = []
     for ex in found:
@@ -169,13 +187,17 @@ def list_executions(request: Request, context: StatesContext) -> Response:
 
 def get_execution_history(request: Request, context: StatesContext) -> Response:
     events = context.workflows.get_execution_history(
-        required_str(request, "executionArn", INVALID), bool(request.get("reverseOrder"))
+        required_str(request, "executionArn", INVALID),
+        bool(request.get("reverseOrder")),
+        principal=context.principal,
     )
     return {"events": events}
 
 
 def redrive_execution(request: Request, context: StatesContext) -> Response:
-    context.workflows.redrive_execution(required_str(request, "executionArn", INVALID), wait=False)
+    context.workflows.redrive_execution(
+        required_str(request, "executionArn", INVALID), wait=False, principal=context.principal
+    )
     return {"redriveDate": context.workflows.clock.now().isoformat()}
 
 
@@ -185,7 +207,7 @@ def redrive_execution(request: Request, context: StatesContext) -> Response:
 def send_task_success(request: Request, context: StatesContext) -> Response:
     token = required_str(request, "taskToken", INVALID)
     output = _json(request, "output", "InvalidOutput")
-    context.workflows.send_task_success(token, output)
+    context.workflows.send_task_success(token, output, principal=context.principal)
     return {}
 
 
@@ -194,12 +216,15 @@ def send_task_failure(request: Request, context: StatesContext) -> Response:
         required_str(request, "taskToken", INVALID),
         request.get("error") or "",
         request.get("cause") or "",
+        principal=context.principal,
     )
     return {}
 
 
 def send_task_heartbeat(request: Request, context: StatesContext) -> Response:
-    context.workflows.send_task_heartbeat(required_str(request, "taskToken", INVALID))
+    context.workflows.send_task_heartbeat(
+        required_str(request, "taskToken", INVALID), principal=context.principal
+    )
     return {}
 
 

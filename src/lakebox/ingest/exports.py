@@ -49,7 +49,7 @@ from lakebox.ingest.dynamodb import (
 from lakebox.ingest.errors import ExportNotFoundError, ValidationError, constraint_error
 from lakebox.ingest.wal import write_json_atomic
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
-from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOCAL_ADMIN, Principal
 from lakebox.storage import Storage, parse_uri
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -272,6 +272,8 @@ class ExportDescription:
     s3_bucket_owner: str | None = None
     #: (from, to, view type) of an incremental export
     incremental: tuple[str, str, str] | None = None
+    #: who started it (DynamoDB's ExportDescription names no caller, so neither do answers)
+    principal_arn: str = LOCAL_ADMIN.arn
 
     @property
     def id(self) -> str:
@@ -304,6 +306,7 @@ class ExportDescription:
             incremental=(inc["ExportFromTime"], inc["ExportToTime"], inc["ExportViewType"])
             if inc
             else None,
+            principal_arn=doc.get("LakeboxPrincipalArn", LOCAL_ADMIN.arn),
         )
 
 
@@ -362,7 +365,9 @@ class TableExports:
         self.items_per_file = items_per_file
         self._sources: dict[str, ItemSource] = {}
 
-    def register_source(self, table_arn: str, source: ItemSource) -> None:
+    def register_source(
+        self, table_arn: str, source: ItemSource, *, principal: Principal = LOCAL_ADMIN
+    ) -> None:
         """Serve exports of ``table_arn`` from ``source`` (e.g. a JsonLinesSource)."""
         self._sources[table_arn] = source
 
@@ -392,6 +397,7 @@ class TableExports:
         key_attributes: Sequence[str] | None = None,
         current_manifest: bool | str = False,
         catalog_table: str | None = None,
+        principal: Principal = LOCAL_ADMIN,
     ) -> ExportDescription:
         """Run an export now; answers its description as it ended (COMPLETED or FAILED).
         ``table_arn`` is a DynamoDB table ARN or a JSON-lines file (``key_attributes`` name
@@ -420,9 +426,11 @@ class TableExports:
             if incremental.export_to_time is not None:
                 spec["ExportToTime"] = incremental.export_to_time
             request["IncrementalExportSpecification"] = spec
-        return ExportDescription.from_document(self._export(request))
+        return ExportDescription.from_document(self._export(request, principal))
 
-    def describe_export(self, export_arn: str) -> ExportDescription:
+    def describe_export(
+        self, export_arn: str, *, principal: Principal = LOCAL_ADMIN
+    ) -> ExportDescription:
         if not export_arn:
             raise constraint_error(None, "exportArn", "Member must not be null")
         export_id = export_arn.rsplit("/", 1)[-1]
@@ -439,6 +447,8 @@ class TableExports:
         table_arn: str | None = None,
         max_results: int = 25,
         next_token: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> ExportPage:
         limit = int(max_results)
         if not 1 <= limit <= 25:
@@ -451,7 +461,7 @@ class TableExports:
             str(start + limit) if start + limit < len(descs) else None,
         )
 
-    def _export(self, request: dict[str, Any]) -> dict[str, Any]:
+    def _export(self, request: dict[str, Any], principal: Principal) -> dict[str, Any]:
         """The export as its stored description document (Firehose's shape)."""
         for member in ("TableArn", "S3Bucket"):
             if not request.get(member):
@@ -529,6 +539,7 @@ class TableExports:
             "ExportFormat": fmt,
             "ExportType": etype,
             "ExportManifest": f"{folder}/manifest-summary.json",
+            "LakeboxPrincipalArn": principal.arn,
         }
         if token:
             desc["ClientToken"] = token

@@ -37,6 +37,7 @@ from lakebox.catalog.types import arrow_type
 from lakebox.errors import InvalidRequestError, LakeboxError
 from lakebox.ingest.errors import constraint_error
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -308,6 +309,10 @@ def _open_source(url: str) -> _Source:
     return _Source(engine, database, "mysql" if dialect == "mariadb" else dialect)
 
 
+#: the field of a kept task naming who started it
+_PRINCIPAL = "LakeboxPrincipalArn"
+
+
 class SnapshotExports:
     """RDS StartExportTask / DescribeExportTasks over SQLAlchemy sources."""
 
@@ -332,7 +337,9 @@ class SnapshotExports:
         self.root.mkdir(parents=True, exist_ok=True)
 
     # -- API --------------------------------------------------------------------------------
-    def start_export_task(self, request: dict[str, Any]) -> dict[str, Any]:
+    def start_export_task(
+        self, request: dict[str, Any], *, principal: Principal = LOCAL_ADMIN
+    ) -> dict[str, Any]:
         """Run an export; answers the ExportTask as it ended (COMPLETE or FAILED).
 
         ``SourceArn`` is a SQLAlchemy URL of the source database. Lakebox extensions:
@@ -381,7 +388,7 @@ class SnapshotExports:
             "TotalExtractedDataInGB": 0,
             "SourceType": "SNAPSHOT",
         }
-        self._save(task)
+        self._save(task, principal)
         reports: list[TableReport] = []
         batch_rows = int(request.get("BatchRows") or self.batch_rows)
         import sqlalchemy as sa
@@ -418,7 +425,7 @@ class SnapshotExports:
             )
             task.update(Status="FAILED", FailureCause=cause, TaskEndTime=_iso(time.time()))
             self._write_info(root, task, reports, start)
-            self._save(task)
+            self._save(task, principal)
             return task
         finally:
             source.engine.dispose()
@@ -434,13 +441,16 @@ class SnapshotExports:
         if warns:
             task["WarningMessage"] = "; ".join(w for w in warns if w)
         self._write_info(root, task, reports, start)
-        self._save(task)
+        self._save(task, principal)
         return task
 
-    def describe_export_tasks(self, request: dict[str, Any] | None = None) -> dict[str, Any]:
+    def describe_export_tasks(
+        self, request: dict[str, Any] | None = None, *, principal: Principal = LOCAL_ADMIN
+    ) -> dict[str, Any]:
         request = request or {}
         task_id = request.get("ExportTaskIdentifier")
         tasks = [read_metadata_json(p) for p in sorted(self.root.glob("*.json"))]
+        tasks = [{k: v for k, v in t.items() if k != _PRINCIPAL} for t in tasks]
         for path, task in zip(sorted(self.root.glob("*.json")), tasks, strict=True):
             if not isinstance(task.get("ExportTaskIdentifier"), str):
                 raise MetadataFileError(
@@ -457,10 +467,28 @@ class SnapshotExports:
         return {"ExportTasks": tasks}
 
     # -- internals ----------------------------------------------------------------------------
-    def _save(self, task: dict[str, Any]) -> None:
+    def _save(self, task: dict[str, Any], principal: Principal) -> None:
+        """Keep the task with who started it (``LakeboxPrincipalArn``, which answers leave
+        out: RDS's ExportTask names no caller)."""
         from lakebox.ingest.wal import write_json_atomic
 
-        write_json_atomic(self.root / f"{task['ExportTaskIdentifier']}.json", task)
+        write_json_atomic(
+            self.root / f"{task['ExportTaskIdentifier']}.json",
+            {**task, _PRINCIPAL: principal.arn},
+        )
+
+    def started_by(self, task_id: str, *, principal: Principal = LOCAL_ADMIN) -> str:
+        """The ARN of who started an export task (tasks kept before principals were
+        recorded: the local administrator)."""
+        path = self.root / f"{task_id}.json"
+        if not _ID.match(task_id) or not path.exists():
+            from lakebox.ingest.errors import ResourceNotFoundError
+
+            err = ResourceNotFoundError(f"The export task with the ID {task_id} is not found")
+            err.code = "ExportTaskNotFoundFault"
+            raise err
+        found = read_metadata_json(path).get(_PRINCIPAL)
+        return found if isinstance(found, str) else LOCAL_ADMIN.arn
 
     def _targets(self, source: _Source, only: list[str]) -> list[tuple[str | None, str]]:
         import sqlalchemy as sa

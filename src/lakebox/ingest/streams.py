@@ -53,7 +53,7 @@ from lakebox.ingest.transforms import resolve_transform
 from lakebox.ingest.wal import DeliveryState, LogRecord, WriteAheadLog
 from lakebox.metadata.files import MetadataFileError, read_metadata_json
 from lakebox.names import delivery_stream_name, stream_folder_ok
-from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOCAL_ADMIN, Principal
 from lakebox.storage import Storage
 from lakebox.storage.uri import bucket_problem, key_problem
 
@@ -401,6 +401,8 @@ class StreamDescription:
     destination: dict[str, Any]
     buffered_records: int
     delivery_due_at: dt.datetime | None
+    #: who created it (Firehose's description names no caller, so answers leave it out)
+    created_by: str = LOCAL_ADMIN.arn
 
 
 @dataclass(frozen=True)
@@ -958,7 +960,7 @@ class DeliveryStreams:
             ) from err
         return cfg, str(uid)
 
-    def config(self, name: str) -> StreamConfig:
+    def config(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> StreamConfig:
         return self._parsed(name)[0]
 
     @contextmanager
@@ -1014,6 +1016,7 @@ class DeliveryStreams:
         destination: Mapping[str, Any] | None,
         *,
         stream_type: str = "DirectPut",
+        principal: Principal = LOCAL_ADMIN,
     ) -> str:
         """Create a stream delivering to ``destination`` (Firehose's
         ExtendedS3DestinationConfiguration document); answers the stream's ARN."""
@@ -1046,6 +1049,7 @@ class DeliveryStreams:
             "CreateTimestamp": cfg.created,
             "Uid": uuid.uuid4().hex[:12],
             "ExtendedS3DestinationConfiguration": dest,
+            "LakeboxCreatedBy": principal.arn,
         }
         from lakebox.ingest.wal import write_json_atomic
 
@@ -1059,6 +1063,7 @@ class DeliveryStreams:
         update: Mapping[str, Any] | None = None,
         *,
         destination_id: str = DESTINATION_ID,
+        principal: Principal = LOCAL_ADMIN,
     ) -> None:
         """Merge an update into the destination and bump VersionId (which object names
         carry). Records buffered under the old configuration are delivered with it first."""
@@ -1092,7 +1097,9 @@ class DeliveryStreams:
             doc.update(VersionId=str(version), ExtendedS3DestinationConfiguration=dest)
             write_json_atomic(self._dir(name) / "stream.json", doc)
 
-    def describe_delivery_stream(self, name: str) -> StreamDescription:
+    def describe_delivery_stream(
+        self, name: str, *, principal: Principal = LOCAL_ADMIN
+    ) -> StreamDescription:
         doc = self._doc(name)
         cfg = self.config(name)
         dest = dict(doc["ExtendedS3DestinationConfiguration"])
@@ -1110,9 +1117,12 @@ class DeliveryStreams:
             destination=dest,
             buffered_records=status.records,
             delivery_due_at=status.due_at,
+            created_by=doc.get("LakeboxCreatedBy", LOCAL_ADMIN.arn),
         )
 
-    def delete_delivery_stream(self, name: str, *, allow_force_delete: bool = False) -> None:
+    def delete_delivery_stream(
+        self, name: str, *, allow_force_delete: bool = False, principal: Principal = LOCAL_ADMIN
+    ) -> None:
         """Delivers what is buffered first (unless forced), then removes the stream."""
         if not allow_force_delete:
             self.flush(name)
@@ -1124,7 +1134,11 @@ class DeliveryStreams:
         self._configs.pop(name, None)
 
     def list_delivery_streams(
-        self, limit: int = 10, exclusive_start_name: str | None = None
+        self,
+        limit: int = 10,
+        exclusive_start_name: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> StreamPage:
         names = sorted(
             p.name
@@ -1137,7 +1151,9 @@ class DeliveryStreams:
         return StreamPage(names[:limit], len(names) > limit)
 
     # -- data plane -----------------------------------------------------------------------
-    def put_record(self, name: str, data: bytes | str) -> str:
+    def put_record(
+        self, name: str, data: bytes | str, *, principal: Principal = LOCAL_ADMIN
+    ) -> str:
         """Store one record; answers its record id."""
         datas = self._validate([data], "record")
         try:
@@ -1149,7 +1165,9 @@ class DeliveryStreams:
             ) from err
         return ids[0]
 
-    def put_record_batch(self, name: str, records: Sequence[bytes | str]) -> BatchResult:
+    def put_record_batch(
+        self, name: str, records: Sequence[bytes | str], *, principal: Principal = LOCAL_ADMIN
+    ) -> BatchResult:
         """Firehose's PutRecordBatch. A request that breaks a constraint (no records, more
         than 500, a record over 1,000 KiB, more than 4 MiB in all) fails as a whole with
         ``ValidationException`` / ``InvalidArgumentException`` and nothing is kept, as in
@@ -1176,7 +1194,9 @@ class DeliveryStreams:
             return BatchResult(len(datas), [failed for _ in datas])
         return BatchResult(0, [RecordResult(record_id=i) for i in ids])
 
-    def put(self, name: str, *records: bytes | str | dict[str, Any]) -> list[str]:
+    def put(
+        self, name: str, *records: bytes | str | dict[str, Any], principal: Principal = LOCAL_ADMIN
+    ) -> list[str]:
         """Convenience: put raw bytes, text or JSON objects (one JSON document each). Every
         record is checked before the first is stored, so a bad one stores nothing."""
         datas = [
@@ -1240,13 +1260,17 @@ class DeliveryStreams:
             return self._deliver(cfg, wal, state, uid)
         return None
 
-    def flush(self, name: str) -> DeliveryReport:
+    def flush(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> DeliveryReport:
         """Deliver everything buffered now, whatever the buffering hints say."""
         with self._locked(name) as (cfg, wal, state, uid):
             return self._deliver(cfg, wal, state, uid)
 
     def flush_due(
-        self, name: str | None = None, *, errors: dict[str, Exception] | None = None
+        self,
+        name: str | None = None,
+        *,
+        errors: dict[str, Exception] | None = None,
+        principal: Principal = LOCAL_ADMIN,
     ) -> dict[str, DeliveryReport]:
         """Deliver the buffers whose hints are met: what Firehose's own timer does. A
         long-lived process calls it every second or so (``DeliveryTicker``). With ``errors``,
@@ -1271,7 +1295,7 @@ class DeliveryStreams:
                 out[n] = report
         return out
 
-    def buffer_status(self, name: str) -> BufferStatus:
+    def buffer_status(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> BufferStatus:
         """What is buffered in ``name`` and when the interval makes it due."""
         with self._locked(name) as (cfg, wal, state, _uid):
             pending = wal.pending(state)
@@ -1290,7 +1314,13 @@ class DeliveryStreams:
             return state.delivered, wal.oldest_arrival_ms(state), cfg.interval_s
 
     def wait_delivered(
-        self, name: str, record_ids: list[str], timeout: float, poll: float = 0.5
+        self,
+        name: str,
+        record_ids: list[str],
+        timeout: float,
+        poll: float = 0.5,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> bool:
         """Block until the records ``record_ids`` of ``name`` are delivered, delivering the
         buffer when its hints make it due (never earlier), for at most ``timeout`` seconds.

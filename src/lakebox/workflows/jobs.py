@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
 from lakebox.metadata import sqlite as metadb
 from lakebox.names import glue_name
+from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.util import pid_alive
 
 if TYPE_CHECKING:
@@ -109,6 +110,9 @@ class JobRun:
     log_path: str | None = None
     query_execution_ids: list[str] = field(default_factory=list)
     pid: int = field(default_factory=os.getpid)
+    #: who started it (runs recorded before principals existed: the local administrator);
+    #: Glue's JobRun shows no caller, so ``to_api`` leaves it out
+    principal_arn: str = LOCAL_ADMIN.arn
 
     @property
     def done(self) -> bool:
@@ -147,13 +151,23 @@ def _alive(pid: int) -> bool:
     return pid_alive(pid)
 
 
-def stop_query(qs: QueryService, qid: str, patience: float = 10.0) -> None:
-    """Stop a query and wait until it has ended. The stop is repeated because an interrupt
-    that reaches the engine before the statement starts executing is lost."""
+def stop_query(
+    qs: QueryService,
+    qid: str,
+    patience: float = 10.0,
+    *,
+    principal: Principal = LOCAL_ADMIN,
+) -> None:
+    """Stop a query (as ``principal``) and wait until it has ended. The stop is repeated
+    because an interrupt that reaches the engine before the statement starts executing is
+    lost."""
     deadline = time.monotonic() + patience
     while True:
-        qs.stop_query_execution(qid)
-        if qs.wait(qid, timeout=POLL_SECONDS * 2).done or time.monotonic() > deadline:
+        qs.stop_query_execution(qid, principal=principal)
+        if (
+            qs.wait(qid, timeout=POLL_SECONDS * 2, principal=principal).done
+            or time.monotonic() > deadline
+        ):
             return
 
 
@@ -228,6 +242,7 @@ class JobRegistry:
         description: str = "",
         max_concurrent_runs: int = 1,
         timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
+        principal: Principal = LOCAL_ADMIN,
     ) -> Job:
         """Create or replace a job (Glue's CreateJob / UpdateJob)."""
         glue_name(name, "job")
@@ -247,19 +262,19 @@ class JobRegistry:
             db.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?)", (name, json.dumps(asdict(job))))
         return job
 
-    def get_job(self, name: str) -> Job:
+    def get_job(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> Job:
         with self._db() as db:
             row = db.execute("SELECT doc FROM jobs WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise EntityNotFoundError(f"Job {name} not found: register it with register_job")
         return Job(**json.loads(row[0]))
 
-    def list_jobs(self) -> list[Job]:
+    def list_jobs(self, *, principal: Principal = LOCAL_ADMIN) -> list[Job]:
         with self._db() as db:
             rows = db.execute("SELECT doc FROM jobs ORDER BY name").fetchall()
         return [Job(**json.loads(r[0])) for r in rows]
 
-    def delete_job(self, name: str) -> None:
+    def delete_job(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         with self._db() as db:
             db.execute("DELETE FROM jobs WHERE name = ?", (name,))
 
@@ -299,6 +314,8 @@ class JobRegistry:
         name: str,
         arguments: dict[str, str] | None = None,
         timeout_minutes: int | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> str:
         """Start a run on a background thread and return its JobRunId at once."""
         job = self.get_job(name)
@@ -318,24 +335,30 @@ class JobRegistry:
                 job_name=name,
                 arguments={_key(k): str(v) for k, v in (arguments or {}).items()},
                 timeout_minutes=timeout_minutes or job.timeout_minutes,
+                principal_arn=principal.arn,
             )
             run.log_path = str(self.root / "logs" / f"{run.id}.log")
             self._save(run)
             active_run = _Active()
             self._active[run.id] = active_run
         thread = threading.Thread(
-            target=self._run, args=(job, run, active_run), name=f"lakebox-job-{name}", daemon=True
+            target=self._run,
+            args=(job, run, active_run, principal),
+            name=f"lakebox-job-{name}",
+            daemon=True,
         )
         thread.start()
         return run.id
 
-    def get_job_run(self, name: str, run_id: str) -> JobRun:
+    def get_job_run(self, name: str, run_id: str, *, principal: Principal = LOCAL_ADMIN) -> JobRun:
         run = self._load(run_id)
         if run is None or run.job_name != name:
             raise EntityNotFoundError(f"Job run {run_id} of job {name} not found")
         return run
 
-    def get_job_runs(self, name: str, max_results: int = 100) -> list[JobRun]:
+    def get_job_runs(
+        self, name: str, max_results: int = 100, *, principal: Principal = LOCAL_ADMIN
+    ) -> list[JobRun]:
         """Runs of a job, newest first."""
         self.get_job(name)
         with self._db() as db:
@@ -345,7 +368,7 @@ class JobRegistry:
             ).fetchall()
         return [JobRun(**json.loads(r[0])) for r in rows]
 
-    def stop_job_run(self, name: str, run_id: str) -> None:
+    def stop_job_run(self, name: str, run_id: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         """Glue's BatchStopJobRun for one run: the run ends STOPPED."""
         run = self.get_job_run(name, run_id)
         if run.done:
@@ -368,7 +391,9 @@ class JobRegistry:
         for each in active:
             each.done.wait(max(0.0, deadline - time.monotonic()))
 
-    def wait(self, run_id: str, timeout: float | None = None) -> JobRun:
+    def wait(
+        self, run_id: str, timeout: float | None = None, *, principal: Principal = LOCAL_ADMIN
+    ) -> JobRun:
         """Block until the run ends (or ``timeout`` seconds pass) and return it."""
         active = self._active.get(run_id)
         if active is not None:
@@ -379,7 +404,8 @@ class JobRegistry:
         return run
 
     # -- running --------------------------------------------------------------------------
-    def _run(self, job: Job, run: JobRun, active: _Active) -> None:
+    def _run(self, job: Job, run: JobRun, active: _Active, principal: Principal) -> None:
+        """Run the job; its SQL statements run as ``principal``, who started the run."""
         deadline = time.monotonic() + run.timeout_minutes * 60
         try:
             run.state = RUNNING
@@ -389,7 +415,9 @@ class JobRegistry:
             if job.kind == "python":
                 outcome = self._run_python(job, run, script, arguments, active, deadline)
             else:
-                outcome = self._run_sql(run, script.decode(), arguments, active, deadline)
+                outcome = self._run_sql(
+                    run, script.decode(), arguments, active, deadline, principal
+                )
             run.state, run.error_message = outcome
         except LakeboxError as err:
             run.state, run.error_message = FAILED, str(err)
@@ -472,6 +500,7 @@ class JobRegistry:
         arguments: dict[str, str],
         active: _Active,
         deadline: float,
+        principal: Principal,
     ) -> tuple[str, str | None]:
         from lakebox.sql.split import split_statements
 
@@ -485,15 +514,16 @@ class JobRegistry:
                 database=arguments.get("--database"),
                 workgroup=arguments.get("--workgroup", "primary"),
                 output_location=arguments.get("--output_location"),
+                principal=principal,
             )
             run.query_execution_ids.append(qid)
             self._save(run)
             while True:
-                qe = qs.wait(qid, timeout=POLL_SECONDS * 2)
+                qe = qs.wait(qid, timeout=POLL_SECONDS * 2, principal=principal)
                 if qe.done:
                     break
                 if active.stop.is_set() or time.monotonic() > deadline:
-                    stop_query(qs, qid, patience=60)
+                    stop_query(qs, qid, patience=60, principal=principal)
                     if active.stop.is_set():
                         return STOPPED, "Job run was stopped"
                     return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"

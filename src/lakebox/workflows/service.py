@@ -21,6 +21,7 @@ from typing import Any
 from lakebox.config import LakeConfig
 from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
 from lakebox.names import schedule_name, state_machine_name
+from lakebox.principal import LOCAL_ADMIN, Principal, local_admin
 from lakebox.workflows import schedules as sched
 from lakebox.workflows.asl.interpreter import (
     Cancel,
@@ -110,6 +111,22 @@ class StoredTokenBroker(TokenBroker):
         return super().heartbeat(token, when) or self.store.beat_token(token, when)
 
 
+def _principal_of(arn: str) -> Principal:
+    """The principal a recorded ARN names, for a redriven execution's tasks: an account's
+    root is its local administrator (the only root lakebox records), a role or assumed
+    role keeps its kind, anything else is taken as a user."""
+    account = arn.split(":")[4] if arn.count(":") >= 5 else ""
+    if arn.endswith(":root") and account.isdigit() and len(account) == 12:
+        return local_admin(account)
+    resource = arn.split(":", 5)[-1]
+    kind = resource.split("/", 1)[0]
+    if kind == "role":
+        return Principal(account, arn, "role")
+    if kind == "assumed-role":
+        return Principal(account, arn, "assumed-role")
+    return Principal(account, arn, "user")
+
+
 def _owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_PROCESS_TOKEN}"
 
@@ -172,6 +189,8 @@ class Execution:
     cause: str | None
     start_date: datetime
     stop_date: datetime | None
+    #: the ARN of who started it (DescribeExecution shows no caller, so neither does to_aws)
+    principal_arn: str = LOCAL_ADMIN.arn
 
     def to_aws(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -376,7 +395,9 @@ class WorkflowService:
 
     # ------------------------------------------------------------------ state machines
 
-    def validate(self, definition: str | dict[str, Any]) -> list[Problem]:
+    def validate(
+        self, definition: str | dict[str, Any], *, principal: Principal = LOCAL_ADMIN
+    ) -> list[Problem]:
         """Every problem of ``definition`` (empty when valid); never raises for them."""
         return find_problems(definition, self.registry)
 
@@ -410,6 +431,8 @@ class WorkflowService:
         role_arn: str | None = None,
         type: str = "STANDARD",
         description: str = "",
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> StateMachine:
         state_machine_name(name)
         if type not in ("STANDARD", "EXPRESS"):
@@ -443,6 +466,8 @@ class WorkflowService:
         definition: str | dict[str, Any] | None = None,
         role_arn: str | None = None,
         description: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> StateMachine:
         row = self._resolve_machine(ref)
         text = row.definition
@@ -463,20 +488,28 @@ class WorkflowService:
         self.store.update_state_machine(new)
         return self._machine(new)
 
-    def describe_state_machine(self, ref: str) -> StateMachine:
+    def describe_state_machine(
+        self, ref: str, *, principal: Principal = LOCAL_ADMIN
+    ) -> StateMachine:
         return self._machine(self._resolve_machine(ref))
 
-    def list_state_machines(self) -> list[StateMachine]:
+    def list_state_machines(self, *, principal: Principal = LOCAL_ADMIN) -> list[StateMachine]:
         return [self._machine(r) for r in self.store.list_state_machines()]
 
-    def delete_state_machine(self, ref: str) -> None:
+    def delete_state_machine(self, ref: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         row = self._resolve_machine(ref)
         self.store.delete_state_machine(row.arn)
 
     # ------------------------------------------------------------------ executions
 
     def start_execution(
-        self, state_machine: str, input: Any = None, name: str | None = None, *, wait: bool = True
+        self,
+        state_machine: str,
+        input: Any = None,
+        name: str | None = None,
+        *,
+        wait: bool = True,
+        principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
         """Start an execution; with ``wait`` (the default) return once it has finished,
         otherwise run it on a background thread and return it RUNNING."""
@@ -506,6 +539,7 @@ class WorkflowService:
             None,
             _owner(),
             None,
+            principal_arn=principal.arn,
         )
         if not self.store.insert_execution(record):
             raise AlreadyExistsError(f"Execution Already Exists: '{arn}'")
@@ -514,7 +548,9 @@ class WorkflowService:
             _ACTIVE[arn] = running
         self._running[arn] = running
         definition = parse_definition(row.definition)
-        info = ExecutionInfo(arn, name, row.arn, row.name, start, input, row.role_arn)
+        info = ExecutionInfo(
+            arn, name, row.arn, row.name, start, input, row.role_arn, principal=principal
+        )
         if wait:
             self._run(info, definition, running)
         else:
@@ -535,7 +571,11 @@ class WorkflowService:
         sync = ctx.pattern is IntegrationPattern.RUN_JOB
         try:
             child = self.start_execution(
-                params["StateMachineArn"], params.get("Input"), params.get("Name"), wait=sync
+                params["StateMachineArn"],
+                params.get("Input"),
+                params.get("Name"),
+                wait=sync,
+                principal=ctx.principal or LOCAL_ADMIN,
             )
         except LakeboxError as exc:
             raise StatesError(f"StepFunctions.{exc.code}Exception", str(exc)) from exc
@@ -560,12 +600,19 @@ class WorkflowService:
         raise StatesError("States.TaskFailed", _dumps(result))
 
     def start_sync_execution(
-        self, state_machine: str, input: Any = None, name: str | None = None
+        self,
+        state_machine: str,
+        input: Any = None,
+        name: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
         """StartSyncExecution (Express workflows): run to the end and return the outcome."""
-        return self.start_execution(state_machine, input, name, wait=True)
+        return self.start_execution(state_machine, input, name, wait=True, principal=principal)
 
-    def wait_for(self, arn: str, timeout: float | None = None) -> Execution:
+    def wait_for(
+        self, arn: str, timeout: float | None = None, *, principal: Principal = LOCAL_ADMIN
+    ) -> Execution:
         """Block until an execution started with ``wait=False`` in this process is done."""
         running = self._running.get(arn)
         if running is not None:
@@ -677,7 +724,9 @@ class WorkflowService:
             running.done.set()
             watcher.join()  # it reads the store: it must be gone before close() closes it
 
-    def redrive_execution(self, arn: str, *, wait: bool = True) -> Execution:
+    def redrive_execution(
+        self, arn: str, *, wait: bool = True, principal: Principal = LOCAL_ADMIN
+    ) -> Execution:
         """RedriveExecution: rerun a FAILED, ABORTED or TIMED_OUT execution from the top-level
         state it stopped in, with that state's input and the variables assigned before it.
         The history goes on (``ExecutionRedriven``); ``$$.Execution.RedriveCount`` counts.
@@ -719,6 +768,7 @@ class WorkflowService:
             json.loads(row.input or "{}"),
             machine.role_arn if machine else self.default_role_arn(),
             redrive_count=row.redrive_count + 1,
+            principal=_principal_of(row.principal_arn),
         )
         resume = _Resume(restart[0], restart[1], variables, self.store.last_event_id(arn))
         running = _Running(None, Cancel())
@@ -746,7 +796,7 @@ class WorkflowService:
                 running.cancel.set(ExecutionAborted(error, cause))
                 return
 
-    def describe_execution(self, arn: str) -> Execution:
+    def describe_execution(self, arn: str, *, principal: Principal = LOCAL_ADMIN) -> Execution:
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
@@ -765,21 +815,28 @@ class WorkflowService:
             row.cause,
             row.start_date,
             row.stop_date,
+            row.principal_arn,
         )
 
-    def get_execution_history(self, arn: str, reverse_order: bool = False) -> list[dict[str, Any]]:
+    def get_execution_history(
+        self, arn: str, reverse_order: bool = False, *, principal: Principal = LOCAL_ADMIN
+    ) -> list[dict[str, Any]]:
         """Events in GetExecutionHistory's shape (``id``, ``previousEventId``, ``type``,
         ``timestamp``, ``<type>EventDetails``)."""
         self.describe_execution(arn)
         events = [e.to_dict() for e in self.store.events(arn)]
         return list(reversed(events)) if reverse_order else events
 
-    def history_events(self, arn: str) -> list[HistoryEvent]:
+    def history_events(self, arn: str, *, principal: Principal = LOCAL_ADMIN) -> list[HistoryEvent]:
         self.describe_execution(arn)
         return self.store.events(arn)
 
     def list_executions(
-        self, state_machine: str | None = None, status: str | None = None
+        self,
+        state_machine: str | None = None,
+        status: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> list[Execution]:
         if status is not None and status not in STATUSES:
             raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
@@ -787,7 +844,12 @@ class WorkflowService:
         return [self._execution(r) for r in self.store.list_executions(sm_arn, status)]
 
     def stop_execution(
-        self, arn: str, error: str | None = None, cause: str | None = None
+        self,
+        arn: str,
+        error: str | None = None,
+        cause: str | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
         row = self.store.get_execution(arn)
         if row is None:
@@ -836,7 +898,9 @@ class WorkflowService:
 
     # ------------------------------------------------------------------ task tokens
 
-    def send_task_success(self, token: str, output: Any) -> None:
+    def send_task_success(
+        self, token: str, output: Any, *, principal: Principal = LOCAL_ADMIN
+    ) -> None:
         if isinstance(output, str):
             try:
                 output = json.loads(output)
@@ -845,11 +909,13 @@ class WorkflowService:
         if not self.tokens.success(token, output):
             raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
 
-    def send_task_failure(self, token: str, error: str = "", cause: str = "") -> None:
+    def send_task_failure(
+        self, token: str, error: str = "", cause: str = "", *, principal: Principal = LOCAL_ADMIN
+    ) -> None:
         if not self.tokens.failure(token, error, cause):
             raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
 
-    def send_task_heartbeat(self, token: str) -> None:
+    def send_task_heartbeat(self, token: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         if not self.tokens.heartbeat(token, self.clock.now()):
             raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
 
@@ -886,6 +952,7 @@ class WorkflowService:
         flexible_window_minutes: int | None = None,
         enabled: bool = True,
         description: str = "",
+        principal: Principal = LOCAL_ADMIN,
     ) -> Schedule:
         """A schedule that starts ``target`` (a state machine name or ARN) with ``input``."""
         schedule_name(name)
@@ -917,13 +984,13 @@ class WorkflowService:
             raise AlreadyExistsError(f"Schedule {name} already exists")
         return self._schedule(row)
 
-    def get_schedule(self, name: str) -> Schedule:
+    def get_schedule(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> Schedule:
         row = self.store.get_schedule(name)
         if row is None:
             raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
         return self._schedule(row)
 
-    def list_schedules(self) -> list[Schedule]:
+    def list_schedules(self, *, principal: Principal = LOCAL_ADMIN) -> list[Schedule]:
         return [self._schedule(r) for r in self.store.list_schedules()]
 
     def update_schedule(
@@ -934,6 +1001,7 @@ class WorkflowService:
         input: Any = None,
         timezone: str | None = None,
         enabled: bool | None = None,
+        principal: Principal = LOCAL_ADMIN,
     ) -> Schedule:
         """Change a schedule; a new expression or zone starts counting slots from now."""
         row = self.store.get_schedule(name)
@@ -954,12 +1022,17 @@ class WorkflowService:
         )
         return self.get_schedule(name)
 
-    def delete_schedule(self, name: str) -> None:
+    def delete_schedule(self, name: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         if not self.store.delete_schedule(name):
             raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
 
     def next_fire_times(
-        self, name: str, count: int = 5, after: datetime | None = None
+        self,
+        name: str,
+        count: int = 5,
+        after: datetime | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> list[datetime]:
         s = self.get_schedule(name)
         expr = sched.parse_expression(s.expression)
@@ -972,7 +1045,9 @@ class WorkflowService:
         times = sched.fire_times(expr, start, count, sched.zone(s.timezone), anchor)
         return [t for t in times if end_date is None or t <= end_date]
 
-    def run_due(self, now: datetime | None = None, *, wait: bool = True) -> list[Firing]:
+    def run_due(
+        self, now: datetime | None = None, *, wait: bool = True, principal: Principal = LOCAL_ADMIN
+    ) -> list[Firing]:
         """Fire every schedule with a slot due at ``now``.
 
         Missed-slot policy: when several slots passed since the last run, only the newest
@@ -989,12 +1064,14 @@ class WorkflowService:
         for row in self.store.list_schedules():
             if row.state != "ENABLED":
                 continue
-            firing = self._run_schedule(row, now, wait)
+            firing = self._run_schedule(row, now, wait, principal)
             if firing is not None:
                 fired.append(firing)
         return fired
 
-    def _run_schedule(self, row: ScheduleRow, now: datetime, wait: bool) -> Firing | None:
+    def _run_schedule(
+        self, row: ScheduleRow, now: datetime, wait: bool, principal: Principal
+    ) -> Firing | None:
         expr = sched.parse_expression(row.expression)
         tz = sched.zone(row.timezone)
         start_date, end_date = sched.window(expr, row.start_date, row.end_date)
@@ -1035,7 +1112,9 @@ class WorkflowService:
                 ("attempt-number", "1"),
             ):
                 text = text.replace(f"<aws.scheduler.{attribute}>", value)
-            execution = self.start_execution(row.target_arn, json.loads(text), name, wait=wait)
+            execution = self.start_execution(
+                row.target_arn, json.loads(text), name, wait=wait, principal=principal
+            )
         except Exception as exc:  # the slot is spent either way; report why it did not run
             return Firing(row.name, slot, None, skipped, f"{type(exc).__name__}: {exc}")
         self.store.set_last_execution(row.name, execution.arn)
@@ -1052,7 +1131,12 @@ class WorkflowService:
         return min(upcoming, default=None)
 
     def run_scheduler(
-        self, stop: threading.Event, poll_seconds: float = 30.0, max_rounds: int | None = None
+        self,
+        stop: threading.Event,
+        poll_seconds: float = 30.0,
+        max_rounds: int | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> list[Firing]:
         """Fire schedules until ``stop`` is set (``lakebox schedule run --loop``): sleep until
         the next slot (at most ``poll_seconds``, so new schedules are seen), fire, repeat.
@@ -1061,7 +1145,7 @@ class WorkflowService:
         rounds = 0
         while not stop.is_set() and (max_rounds is None or rounds < max_rounds):
             rounds += 1
-            fired.extend(self.run_due(wait=max_rounds is not None))
+            fired.extend(self.run_due(wait=max_rounds is not None, principal=principal))
             nxt = self.next_due()
             delay = poll_seconds
             if nxt is not None:

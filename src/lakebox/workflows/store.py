@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lakebox.metadata import sqlite as metadb
+from lakebox.principal import LOCAL_ADMIN
 from lakebox.workflows.history import HistoryEvent
 
 _SCHEMA = """
@@ -83,8 +84,18 @@ CREATE TABLE IF NOT EXISTS schedules (
 );
 """
 
+
+def _principal(con: sqlite3.Connection) -> None:
+    """Version 2: who started each execution (the ARN of its principal; NULL in older rows
+    reads as the local administrator). Idempotent, as a store whose version was reset may
+    have the column already."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+    if "principal" not in columns:
+        con.execute("ALTER TABLE executions ADD COLUMN principal TEXT")
+
+
 #: The schema steps of workflows.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
-MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA,)
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal)
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,8 @@ class ExecutionRow:
     owner: str
     stop_request: str | None
     redrive_count: int = 0
+    #: who started it
+    principal_arn: str = LOCAL_ADMIN.arn
 
 
 @dataclass(frozen=True)
@@ -218,7 +231,7 @@ class WorkflowStore:
     def insert_execution(self, row: ExecutionRow) -> bool:
         try:
             self._exec(
-                "INSERT INTO executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO executions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.arn,
                     row.name,
@@ -234,6 +247,7 @@ class WorkflowStore:
                     row.owner,
                     row.stop_request,
                     row.redrive_count,
+                    row.principal_arn,
                 ),
             )
         except sqlite3.IntegrityError:
@@ -307,6 +321,7 @@ class WorkflowStore:
             r[11],
             r[12],
             int(r[13] or 0),
+            r[14] or LOCAL_ADMIN.arn,
         )
 
     # ---------------------------------------------------------------- events

@@ -34,6 +34,7 @@ from lakebox.workflows.tasks.registry import (
 
 if TYPE_CHECKING:
     from lakebox.config import LakeConfig
+    from lakebox.principal import Principal
 
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
@@ -132,6 +133,8 @@ class ExecutionInfo:
     input: Any
     role_arn: str = "arn:aws:iam::000000000000:role/lakebox"
     redrive_count: int = 0
+    #: who started the execution: its tasks call services as this principal
+    principal: Principal | None = None
 
 
 @dataclass
@@ -858,6 +861,7 @@ class Interpreter:
             registry=self.registry,
             config=self.config,
             services=self.services,
+            principal=self.info.principal,
             task_token=token,
             timeout_seconds=timeout,
             cancel=task_cancel.event,

@@ -112,6 +112,9 @@ class TaskApiContext:
 
     @property
     def principal(self) -> Principal:
+        started_by = self._ctx.principal
+        if started_by is not None and not started_by.is_local_admin:
+            return started_by
         given = self._ctx.services.get("principal")
         return given if isinstance(given, Principal) else local_admin(self.account_id)
 

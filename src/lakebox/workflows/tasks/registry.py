@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from lakebox.config import LakeConfig
-from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION
+from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, Principal
 from lakebox.workflows.clock import Clock
 from lakebox.workflows.errors import StatesError
 
@@ -63,6 +63,8 @@ class TaskContext:
     #: Shared objects the WorkflowService was given (``services=``), e.g. a query engine;
     #: ``services["workflows"]`` is the WorkflowService itself.
     services: Mapping[str, Any] = field(default_factory=dict)
+    #: who started the execution the task runs in (None: the lake's local administrator)
+    principal: Principal | None = None
     task_token: str | None = None
     timeout_seconds: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
