@@ -35,6 +35,10 @@ class Principal:
         return self.arn
 
     @property
+    def is_local_admin(self) -> bool:
+        return self.kind == "local-admin"
+
+    @property
     def name(self) -> str:
         """The last part of the ARN (a user or role name; ``root`` for an account)."""
         return self.arn.rsplit("/", 1)[-1] if "/" in self.arn else self.arn.rsplit(":", 1)[-1]
