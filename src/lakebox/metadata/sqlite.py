@@ -52,7 +52,7 @@ class StoreInfo:
 STORES: tuple[StoreInfo, ...] = (
     StoreInfo("catalog.sqlite", "the Data Catalog: databases, tables, partitions"),
     StoreInfo("queries.sqlite", "query executions and workgroups", version=2),
-    StoreInfo("workflows.sqlite", "state machines, executions, schedules"),
+    StoreInfo("workflows.sqlite", "state machines, executions, schedules", version=2),
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),
 )
