@@ -14,7 +14,9 @@ from sqlglot import exp
 
 from lakebox.catalog.store import CatalogStore
 from lakebox.config import LakeConfig
+from lakebox.engine.base import CompiledQuery, EngineStatement
 from lakebox.engine.duckdb import write as duckdb_write
+from lakebox.engine.duckdb.statement import DuckDBQuery
 from lakebox.formats.base import ScanMeter
 from lakebox.formats.writing import WriteTarget
 from lakebox.query.writers import (
@@ -98,10 +100,18 @@ class _LakeParts:
 class _Planned:
     """A planned query made by hand: the writers need nothing else from a planner."""
 
-    con: Any
-    sql: str
+    statement: EngineStatement
+    query: CompiledQuery
     names: list[str] | None
     stats: ScanStats = field(default_factory=ScanStats)
+
+    @property
+    def con(self) -> Any:
+        return getattr(self.statement, "con", None)
+
+    @property
+    def sql(self) -> str:
+        return self.query.sql
 
 
 def test_ctas_runs_from_a_plan_made_without_a_session(lake: Lake) -> None:
@@ -114,7 +124,8 @@ def test_ctas_runs_from_a_plan_made_without_a_session(lake: Lake) -> None:
     job.begin()
     stats = ScanStats()
     with lake.engine.statement() as statement:
-        job.write(_Planned(statement.con, "SELECT 1 AS a, 'x' AS b", ["a", "b"], stats))
+        query = DuckDBQuery("SELECT 1 AS a, 'x' AS b")
+        job.write(_Planned(statement, query, ["a", "b"], stats))
     job.commit()
     outcome = job.finish()
     assert outcome.table.to_pylist() == [{"rows": 1}]

@@ -19,15 +19,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from types import TracebackType
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import pyarrow as pa
 from sqlglot import exp
 
-from lakebox.catalog.model import Table
+from lakebox.catalog.model import Column, Table
 from lakebox.errors import LakeboxError
+from lakebox.formats.writing import WriteTarget
 from lakebox.sql.plan import Plan, ScanStats
+from lakebox.storage import Storage
 
 
 class RunningStatement(ABC):
@@ -137,6 +140,12 @@ class EngineStatement(RunningStatement):
         """Write the rows of ``source`` (a temporary table or a query of this statement) to
         the file ``path`` in ``file_format`` with the engine's writer ``options``."""
 
+    @abstractmethod
+    def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
+        """The engine's write of ``query`` (compiled on this statement) into ``target``:
+        what CTAS, INSERT INTO and UNLOAD write through; its reads of the lake are watched
+        like the query's."""
+
     # -- life -----------------------------------------------------------------------------
     @abstractmethod
     def close(self) -> None:
@@ -152,6 +161,50 @@ class EngineStatement(RunningStatement):
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class SourceColumns:
+    """A planned query's column names, their Athena types and the engine's own type names."""
+
+    names: list[str]
+    athena_types: list[str]
+    engine_types: list[str]
+
+
+@dataclass
+class Group:
+    """Rows of one partition (its values as text, None for NULL) and bucket."""
+
+    values: list[str | None]
+    bucket: int | None
+    rows: int
+
+
+class TableWrite(Protocol):
+    """An engine's write of one planned query into a ``WriteTarget``: the writers
+    (``lakebox.query.writers``) materialise the rows once, check them and write each
+    partition / bucket group's files into staging through it."""
+
+    avro_schema: dict[str, Any] | None
+
+    def source(self) -> SourceColumns: ...
+
+    def materialise_as(
+        self, source: SourceColumns, out_names: list[str], no_data: bool = False
+    ) -> int: ...
+
+    def materialise_into(self, columns: list[Column], positions: dict[str, int]) -> int: ...
+
+    def schema(self) -> pa.Schema: ...
+
+    def groups(self, partition_cols: list[str]) -> list[Group]: ...
+
+    def file_name(self, index: int, bucket: int | None) -> str: ...
+
+    def write_group(
+        self, group: Group, partition_cols: list[str], columns: list[Column], uri: str
+    ) -> None: ...
 
 
 class Engine(ABC):

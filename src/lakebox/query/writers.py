@@ -14,9 +14,9 @@ reader can see:
 undo the work of a process that died. A write is prepared from the lake, the current
 database and the statement (``prepare_write``); its caller plans the job's query and hands
 the planned query to the job (``WriteJob``), so planning stays with the caller and nothing
-here calls back up. The job writes through an engine's ``OpenWrite``
-(``lakebox.engine.duckdb.write`` by default); the format plugins (``lakebox.formats``) say
-what each format accepts and records.
+here calls back up. The job writes through the engine statement that planned the query
+(``EngineStatement.open_write``; a caller may pass its own ``OpenWrite``); the format
+plugins (``lakebox.formats``) say what each format accepts and records.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from lakebox.catalog.model import (
     partition_path,
 )
 from lakebox.catalog.types import arrow_type, athena_type_from_arrow, hive_type_from_arrow
-from lakebox.engine.duckdb import write as duckdb_write
+from lakebox.engine.base import CompiledQuery, EngineStatement, TableWrite
 from lakebox.engine.duckdb.formats.text import (
     LazySimpleReader,
     OpenCsvReader,
@@ -45,7 +45,6 @@ from lakebox.engine.duckdb.formats.text import (
     table_param,
     text_charset,
 )
-from lakebox.engine.duckdb.write import Group, SourceColumns
 from lakebox.errors import (
     AlreadyExistsError,
     InvalidRequestError,
@@ -79,7 +78,13 @@ STAGING_PREFIX = ".lakebox-staging-"
 # -- what writers need from their caller and from the engine ------------------------------------
 class PlannedQuery(Protocol):
     """A query planned for one engine, open while its caller's plan block runs: what a
-    ``WriteJob`` writes from."""
+    ``WriteJob`` writes from (through the engine statement's ``open_write``)."""
+
+    @property
+    def statement(self) -> EngineStatement: ...
+
+    @property
+    def query(self) -> CompiledQuery: ...
 
     @property
     def con(self) -> Any: ...
@@ -106,30 +111,6 @@ class WriteContext(Protocol):
 
     @property
     def control(self) -> ScanMeter | None: ...
-
-
-class TableWrite(Protocol):
-    """An engine's write of one planned query (``lakebox.engine.duckdb.write.DuckDBWrite``)."""
-
-    avro_schema: dict[str, Any] | None
-
-    def source(self) -> SourceColumns: ...
-
-    def materialise_as(
-        self, source: SourceColumns, out_names: list[str], no_data: bool = False
-    ) -> int: ...
-
-    def materialise_into(self, columns: list[Column], positions: dict[str, int]) -> int: ...
-
-    def schema(self) -> pa.Schema: ...
-
-    def groups(self, partition_cols: list[str]) -> list[Group]: ...
-
-    def file_name(self, index: int, bucket: int | None) -> str: ...
-
-    def write_group(
-        self, group: Group, partition_cols: list[str], columns: list[Column], uri: str
-    ) -> None: ...
 
 
 #: opens an engine's write: (planned query's connection, its SQL, storage, meter, target)
@@ -186,7 +167,7 @@ def prepare_write(
     database: str,
     tree: exp.Expression,
     context: WriteContext,
-    open_write: OpenWrite = duckdb_write.open_write,
+    open_write: OpenWrite | None = None,
 ) -> WriteJob | WriteOutcome:
     """Validate a CTAS, INSERT INTO or UNLOAD statement against ``lake`` (``database`` is
     the current one) and return its job, or its outcome when there is nothing to write (CTAS
@@ -228,7 +209,7 @@ class WriteJob(ABC):
         self,
         lake: jn.Lake,
         context: WriteContext,
-        open_write: OpenWrite,
+        open_write: OpenWrite | None,
         query: exp.Expression,
         target: str,
         staging: str,
@@ -298,6 +279,8 @@ class WriteJob(ABC):
             fs.mv(src, dst)
 
     def _open(self, planned: PlannedQuery, target: WriteTarget) -> TableWrite:
+        if self.open_write is None:  # the engine that planned the query writes it
+            return planned.statement.open_write(planned.query, self.lake.storage, target)
         return self.open_write(
             planned.con, planned.sql, self.lake.storage, self.context.control, target
         )
@@ -479,7 +462,7 @@ def _prepare_ctas(
     current_database: str,
     tree: exp.Create,
     context: WriteContext,
-    open_write: OpenWrite,
+    open_write: OpenWrite | None,
 ) -> WriteJob | WriteOutcome:
     from lakebox.sql.planner import ScanStats
 
@@ -538,7 +521,7 @@ class _CtasJob(WriteJob):
         self,
         lake: jn.Lake,
         context: WriteContext,
-        open_write: OpenWrite,
+        open_write: OpenWrite | None,
         query: exp.Expression,
         location: str,
         staging: str,
@@ -786,7 +769,7 @@ def _prepare_insert(
     current_database: str,
     tree: exp.Insert,
     context: WriteContext,
-    open_write: OpenWrite,
+    open_write: OpenWrite | None,
 ) -> WriteJob:
     from lakebox.catalog.projection import ProjectionConfig
 
@@ -846,7 +829,7 @@ class _InsertJob(WriteJob):
         self,
         lake: jn.Lake,
         context: WriteContext,
-        open_write: OpenWrite,
+        open_write: OpenWrite | None,
         query: exp.Expression,
         location: str,
         staging: str,
@@ -956,7 +939,7 @@ def _stage_insert(
 
 # -- UNLOAD ---------------------------------------------------------------------------------
 def _prepare_unload(
-    lake: jn.Lake, rest: str, context: WriteContext, open_write: OpenWrite
+    lake: jn.Lake, rest: str, context: WriteContext, open_write: OpenWrite | None
 ) -> WriteJob:
     from lakebox.sql.dialect import parse_query
 
@@ -993,7 +976,7 @@ class _UnloadJob(WriteJob):
         self,
         lake: jn.Lake,
         context: WriteContext,
-        open_write: OpenWrite,
+        open_write: OpenWrite | None,
         query: exp.Expression,
         target: str,
         staging: str,

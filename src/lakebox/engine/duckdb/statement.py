@@ -27,12 +27,13 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
-from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch
+from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
 from lakebox.engine.duckdb import compaction
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, sql_string
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.formats.writing import WriteTarget
 from lakebox.sql.plan import Plan, ScanStats, partition_value
 from lakebox.storage import Storage
 
@@ -181,6 +182,11 @@ class DuckDBStatement(EngineStatement):
         if self.watch is not None:
             self.watch.check_stop()
         return int(self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0])
+
+    def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
+        from lakebox.engine.duckdb.write import DuckDBWrite
+
+        return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
 
     def export(self, source: str, path: str, file_format: str, options: Mapping[str, str]) -> None:
         opts = "".join(f", {key} {value}" for key, value in options.items())

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass
 from typing import IO, Any
 
 import duckdb
@@ -19,6 +18,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import athena_type_from_arrow, duckdb_type, parse_type
+from lakebox.engine.base import Group, SourceColumns
 from lakebox.engine.duckdb.formats.base import quote_ident, sql_string
 from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.base import ScanMeter
@@ -33,15 +33,6 @@ from lakebox.storage import Storage
 
 BATCH_ROWS = 64 * 1024
 _BUCKET_COLUMN = "__lakebox_bucket"
-
-
-@dataclass(frozen=True)
-class SourceColumns:
-    """A planned query's column names, their Athena types and the engine's own type names."""
-
-    names: list[str]
-    athena_types: list[str]
-    engine_types: list[str]
 
 
 def open_write(
@@ -71,15 +62,6 @@ _WRITE_KINDS = {
 def _exec(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
     """Run a statement to completion (DuckDB 2.0 keeps a result open until fetched)."""
     return con.execute(sql).fetchall()
-
-
-@dataclass
-class Group:
-    """Rows of one partition (its values as text, None for NULL) and bucket."""
-
-    values: list[str | None]
-    bucket: int | None
-    rows: int
 
 
 class DuckDBWrite:
