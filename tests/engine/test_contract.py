@@ -18,9 +18,12 @@ import pyarrow.orc as orc
 import pyarrow.parquet as pq
 import pytest
 
+from lakebox.catalog.model import Column
 from lakebox.config import LakeConfig
 from lakebox.engine.base import Engine, EngineStatement, ExecutionWatch
 from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.formats.plugins import ctas_format
+from lakebox.formats.writing import WriteTarget
 from lakebox.lakehouse import Lakehouse
 from lakebox.query.session import ExecutionControl, QueryStoppedError
 from lakebox.sql.dialect import parse_query
@@ -236,15 +239,27 @@ def test_errors_are_lakebox_errors(
         run(engine, partitioned, sql)
 
 
-def test_write_entry_points(engine: Engine, partitioned: Lakehouse, tmp_path: Path) -> None:
-    target = tmp_path / "out.parquet"
+def test_writes_go_through_the_statement(engine: Engine, partitioned: Lakehouse) -> None:
+    """What CTAS, INSERT INTO and UNLOAD write through: the statement's ``open_write`` of a
+    compiled query into a target, materialised once and written group by group."""
+    plugin = ctas_format("PARQUET")
+    assert plugin is not None
+    target = WriteTarget(plugin, codec="snappy", compression="SNAPPY", query_id="q1")
     with engine.statement() as statement:
         query = statement.compile(
             _plan(partitioned, statement, "SELECT id FROM events WHERE dt = '2024-01-01'")
         )
-        assert statement.materialise(query, "__staged") == 2
-        statement.export("__staged", str(target), "parquet", {})
-    assert pq.read_table(target).column("id").to_pylist() == [10, 11]
+        write = statement.open_write(query, partitioned.storage, target)
+        source = write.source()
+        assert source.names == ["id"]
+        assert source.athena_types == ["bigint"]
+        assert write.materialise_as(source, ["id"]) == 2
+        [group] = write.groups([])
+        assert group.values == []
+        uri = "s3://lake/out/" + write.file_name(0, None)
+        write.write_group(group, [], [Column("id", "bigint")], uri)
+    written = pq.read_table(io.BytesIO(partitioned.storage.read_bytes(uri)))
+    assert sorted(written.column("id").to_pylist()) == [10, 11]
 
 
 def test_a_compiled_query_runs_again_on_another_statement(

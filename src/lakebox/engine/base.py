@@ -17,7 +17,6 @@ runs the same cases against every engine.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
@@ -130,16 +129,6 @@ class EngineStatement(RunningStatement):
         """The lakebox error for an engine failure while running ``plan``."""
 
     # -- writes (CTAS, INSERT INTO, UNLOAD) -------------------------------------------------
-    @abstractmethod
-    def materialise(self, query: CompiledQuery, name: str) -> int:
-        """Run ``query`` into the statement's temporary table ``name`` (a write's one read
-        of the lake: the watch counts it and may stop it) and return its row count."""
-
-    @abstractmethod
-    def export(self, source: str, path: str, file_format: str, options: Mapping[str, str]) -> None:
-        """Write the rows of ``source`` (a temporary table or a query of this statement) to
-        the file ``path`` in ``file_format`` with the engine's writer ``options``."""
-
     @abstractmethod
     def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
         """The engine's write of ``query`` (compiled on this statement) into ``target``:

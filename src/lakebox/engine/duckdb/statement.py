@@ -15,7 +15,6 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,7 @@ from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
 from lakebox.engine.duckdb import compaction
-from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, sql_string
+from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
@@ -176,21 +175,10 @@ class DuckDBStatement(EngineStatement):
         return _engine_error(err, plan.stats, self.ctx)
 
     # -- writes -----------------------------------------------------------------------
-    def materialise(self, query: CompiledQuery, name: str) -> int:
-        with self._reading():
-            self.con.execute(f"CREATE TEMP TABLE {quote_ident(name)} AS {query.sql}")
-        if self.watch is not None:
-            self.watch.check_stop()
-        return int(self.con.execute(f"SELECT count(*) FROM {quote_ident(name)}").fetchall()[0][0])
-
     def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
         from lakebox.engine.duckdb.write import DuckDBWrite
 
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
-
-    def export(self, source: str, path: str, file_format: str, options: Mapping[str, str]) -> None:
-        opts = "".join(f", {key} {value}" for key, value in options.items())
-        self.con.execute(f"COPY {source} TO {sql_string(path)} (FORMAT {file_format}{opts})")
 
     # -- watched ----------------------------------------------------------------------
     def interrupt(self) -> None:
