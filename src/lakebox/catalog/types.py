@@ -204,41 +204,58 @@ def athena_type_name(text: str) -> str:
     return parse_type(text).sql("trino").lower()
 
 
-def athena_type_from_arrow(t: object) -> str:
-    """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type).
+def _scalar_names(t: object) -> tuple[str, str | None] | None:
+    """(Athena result type, Hive type) of a scalar Arrow type; the Hive name is None for
+    types a Hive table cannot hold, and the answer None for nested or unknown types.
 
-    Unsigned integers widen to the next signed type that holds every value (uint8 ->
-    smallint, uint16 -> integer, uint32 -> bigint), as Athena reads unsigned Parquet columns
-    and as :func:`hive_type_from_arrow` declares them."""
+    Unsigned integers widen losslessly to the next signed type (uint8 -> smallint,
+    uint16 -> integer / int, uint32 -> bigint), as Athena reads unsigned Parquet columns."""
     import pyarrow as pa
 
     assert isinstance(t, pa.DataType)
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "varchar"
+        return "varchar", "string"
     if pa.types.is_boolean(t):
-        return "boolean"
+        return "boolean", "boolean"
     if pa.types.is_int8(t):
-        return "tinyint"
+        return "tinyint", "tinyint"
     if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
+        return "smallint", "smallint"
     if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "integer"
+        return "integer", "int"
     if pa.types.is_integer(t):
-        return "bigint"
+        return "bigint", "bigint"
     if pa.types.is_float32(t):
-        return "real"
+        return "real", "float"
     if pa.types.is_floating(t):
-        return "double"
+        return "double", "double"
     if pa.types.is_decimal(t):
-        return f"decimal({t.precision},{t.scale})"
+        name = f"decimal({t.precision},{t.scale})"
+        return name, name
     if pa.types.is_date(t):
-        return "date"
+        return "date", "date"
     if pa.types.is_timestamp(t):
-        return "timestamp with time zone" if t.tz else "timestamp"
+        return ("timestamp with time zone", None) if t.tz else ("timestamp", "timestamp")
     if pa.types.is_time(t):
-        return "time"
+        return "time", None
     if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "varbinary"
+        return "varbinary", "binary"
+    if pa.types.is_null(t):
+        return "unknown", None
+    if pa.types.is_duration(t) or pa.types.is_interval(t):
+        return "interval day to second", None
+    return None
+
+
+def athena_type_from_arrow(t: object) -> str:
+    """Athena's result type name for an Arrow column type (GetQueryResults ColumnInfo.Type),
+    widening unsigned integers as :func:`hive_type_from_arrow` declares them."""
+    import pyarrow as pa
+
+    assert isinstance(t, pa.DataType)
+    scalar = _scalar_names(t)
+    if scalar is not None:
+        return scalar[0]
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return f"array({athena_type_from_arrow(t.value_type)})"
     if pa.types.is_map(t):
@@ -249,47 +266,20 @@ def athena_type_from_arrow(t: object) -> str:
             for i in range(t.num_fields)
         )
         return f"row({inner})"
-    if pa.types.is_null(t):
-        return "unknown"
-    if pa.types.is_duration(t) or pa.types.is_interval(t):
-        return "interval day to second"
     return str(t)
 
 
 def hive_type_from_arrow(t: object, column: str) -> str:
     """The Hive (Glue) type a CTAS column gets from its result type; types Hive tables
-    cannot hold fail as in Athena ("Unsupported Hive type").
-
-    Unsigned integers widen losslessly (uint8 -> smallint, uint16 -> int, uint32 -> bigint)."""
+    cannot hold fail as in Athena ("Unsupported Hive type")."""
     import pyarrow as pa
 
     assert isinstance(t, pa.DataType)
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "string"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_int8(t):
-        return "tinyint"
-    if pa.types.is_int16(t) or pa.types.is_uint8(t):
-        return "smallint"
-    if pa.types.is_int32(t) or pa.types.is_uint16(t):
-        return "int"
-    if pa.types.is_integer(t):
-        return "bigint"
-    if pa.types.is_float32(t):
-        return "float"
-    if pa.types.is_floating(t):
-        return "double"
-    if pa.types.is_decimal(t):
-        if t.precision > 38:
+    scalar = _scalar_names(t)
+    if scalar is not None and scalar[1] is not None:
+        if pa.types.is_decimal(t) and t.precision > 38:
             raise SemanticError(f"column {column!r}: decimal precision {t.precision} exceeds 38")
-        return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t) and t.tz is None:
-        return "timestamp"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):
-        return "binary"
+        return scalar[1]
     if pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t):
         return f"array<{hive_type_from_arrow(t.value_type, column)}>"
     if pa.types.is_map(t):
