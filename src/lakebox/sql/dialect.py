@@ -262,8 +262,9 @@ def parse_query(sql: str) -> exp.Expression:
     ``LENIENCY_CHECKS`` reject those at the offending token, as Athena does.
     """
     raw = _tokens(sql)
-    # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL
-    toks = [t for t in raw if t.text]
+    # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL; an empty
+    # string literal ('') is a token with empty text too, and must stay
+    toks = [t for t in raw if t.text or t.token_type == T.STRING]
     if not toks:
         raise SqlSyntaxError("mismatched input '<EOF>'. Expecting: <query>", 1, 1)
     first = toks[0]
