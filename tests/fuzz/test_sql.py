@@ -16,7 +16,7 @@ import lakebox
 from engine.duckdb.test_translate import GOLDEN
 from fuzz.conftest import lakebox_outcome, scaled
 from fuzz.mutate import mutated_text
-from lakebox.engine.duckdb.translate import _ANONYMOUS
+from lakebox.engine.duckdb.rules import ANONYMOUS
 from lakebox.session import Session
 from lakebox.sql.split import split_statements
 
@@ -106,7 +106,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
 
 
 def _function_names() -> list[str]:
-    names = set(_ANONYMOUS)
+    names = set(ANONYMOUS)
     for sql in QUERIES:
         names.update(m.lower() for m in re.findall(r"\b([a-zA-Z_][a-zA-Z0-9_]*)\s*\(", sql))
     return sorted(names - {"select", "values", "unnest", "in", "exists"})

@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from lakebox.engine.duckdb.translate import configure_connection, joda_to_strftime, to_duckdb
+from lakebox.engine.duckdb.rules.temporal import joda_to_strftime
+from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
 from lakebox.errors import SqlSyntaxError, UnsupportedError
 from lakebox.sql.dialect import parse_query, result_column_names
 

@@ -1,0 +1,28 @@
+"""Translation rules, one module per family of Trino functions and operators.
+
+Each family module exports ``TRANSFORMS`` (a rule per sqlglot expression type, sqlglot style),
+``ANONYMOUS`` (Trino functions sqlglot keeps as plain calls, by lower-case name) and
+``MACROS`` (DuckDB ``CREATE MACRO`` statements the rules call; ``configure_connection``
+creates them). ``lakebox.engine.duckdb.translate`` merges them into one generator.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from lakebox.engine.duckdb.rules import collections, temporal, text
+from lakebox.engine.duckdb.rules.base import AnonHandler, Handler
+
+FAMILIES = (text, collections, temporal)
+
+TRANSFORMS: dict[type[exp.Expression], Handler] = {}
+ANONYMOUS: dict[str, AnonHandler] = {}
+MACROS: list[str] = []
+for _family in FAMILIES:
+    for _kind in _family.TRANSFORMS.keys() & TRANSFORMS.keys():
+        raise RuntimeError(f"two rule families translate {_kind.__name__}")
+    for _name in _family.ANONYMOUS.keys() & ANONYMOUS.keys():
+        raise RuntimeError(f"two rule families translate {_name}()")
+    TRANSFORMS.update(_family.TRANSFORMS)
+    ANONYMOUS.update(_family.ANONYMOUS)
+    MACROS.extend(_family.MACROS)
