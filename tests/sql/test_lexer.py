@@ -6,7 +6,14 @@ import pytest
 
 from lakebox.errors import SqlSyntaxError
 from lakebox.sql import lexer
-from lakebox.sql.lexer import SourceStatement, Token, scan, split_statements, tokenize
+from lakebox.sql.lexer import (
+    SourceStatement,
+    Token,
+    plain_numbers,
+    scan,
+    split_statements,
+    tokenize,
+)
 
 
 def _kinds(sql: str, *, hive: bool = False) -> list[tuple[str, str, int, int]]:
@@ -200,3 +207,22 @@ def test_first_word(sql: str, word: str | None) -> None:
 )
 def test_split_statements(script: str, expected: list[SourceStatement]) -> None:
     assert split_statements(script) == expected
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        # the examples of Trino's data types page
+        ("SELECT 0x0A", "SELECT 10  "),
+        ("SELECT 0x11", "SELECT 17  "),
+        ("SELECT 0o40, 0o11", "SELECT 32  , 9   "),
+        ("SELECT 0b1001, 0b101010", "SELECT 9     , 42      "),
+        ("SELECT 123_456.789_123", "SELECT 123456.789123  "),
+        ("SELECT 123_456.789e4", "SELECT 123456.789e4 "),
+        # left alone: names, strings, quoted names, comments, plain numbers, non-literals
+        ("SELECT a_1, '0x1', \"0o1\" -- 0b1", "SELECT a_1, '0x1', \"0o1\" -- 0b1"),
+        ("SELECT 1.5, 0.5e3, 12abc, 0xZZ", "SELECT 1.5, 0.5e3, 12abc, 0xZZ"),
+    ],
+)
+def test_plain_numbers(sql: str, expected: str) -> None:
+    assert plain_numbers(sql) == expected

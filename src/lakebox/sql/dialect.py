@@ -22,7 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from lakebox.errors import SqlSyntaxError
-from lakebox.sql.lexer import unterminated_offset
+from lakebox.sql.lexer import plain_numbers, unterminated_offset
 
 #: sqlglot logs a warning when it falls back to an opaque Command (UNLOAD, MSCK); lakebox
 #: reports unsupported statements itself, so users should not see sqlglot's log lines
@@ -261,6 +261,7 @@ def parse_query(sql: str) -> exp.Expression:
     become a ``Command``, trailing commas vanish, DuckDB syntax is accepted. The first word and
     ``LENIENCY_CHECKS`` reject those at the offending token, as Athena does.
     """
+    sql = plain_numbers(sql)
     raw = _tokens(sql)
     # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL; an empty
     # string literal ('') is a token with empty text too, and must stay

@@ -189,6 +189,50 @@ def scan(sql: str, *, hive: bool = False) -> Iterator[Token]:
     yield Token(EOF, "", n, n, line, n - line_start + 1)
 
 
+_NUMERIC_FORM = re.compile(
+    r"""0[xX](?:_?[0-9a-fA-F])++(?P<hex>)
+    |0[oO](?:_?[0-7])++(?P<oct>)
+    |0[bB](?:_?[01])++(?P<bin>)
+    |\d++(?:_\d++)*+(?:\.\d++(?:_\d++)*+)?+(?:[eE][+-]?\d++)?+""",
+    re.X,
+)
+_RADIX = {"hex": 16, "oct": 8, "bin": 2}
+
+
+def plain_numbers(sql: str) -> str:
+    """``sql`` with Trino's other numeric literal forms written as plain decimal literals:
+    hexadecimal ``0x0A``, octal ``0o40`` and binary ``0b1001`` integers, and underscores
+    between digits (``123_456.789_123``).
+
+    The parser below knows none of them, and reads ``0o40`` as the number 0 named ``o40``:
+    a wrong answer rather than an error. Each literal keeps its length (padded with blanks)
+    so the positions in later error messages still point into the text as written. Strings,
+    quoted names and comments are left alone.
+    """
+    if "_" not in sql and not re.search(r"0[xXoObB]", sql):
+        return sql
+    out: list[str] = []
+    done = 0
+    for tok in scan(sql):
+        if tok.start < done or tok.kind not in (WORD, NUMBER) or not tok.text[:1].isdigit():
+            continue
+        m = _NUMERIC_FORM.match(sql, tok.start)
+        if m is None or re.match(r"[A-Za-z0-9_$]", sql[m.end() : m.end() + 1]):
+            continue
+        text = m.group(0)
+        radix = _RADIX.get(m.lastgroup or "")
+        if radix is not None:
+            value = str(int(text[2:].replace("_", ""), radix))
+        elif "_" in text:
+            value = text.replace("_", "")
+        else:
+            continue
+        out.append(sql[done : m.start()])
+        out.append(value.ljust(len(text)))
+        done = m.end()
+    return "".join(out) + sql[done:] if out else sql
+
+
 def _unterminated(tok: Token) -> SqlSyntaxError:
     what = {
         COMMENT: "unterminated /* comment",
