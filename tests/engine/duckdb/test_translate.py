@@ -460,7 +460,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "zip_arrays",
         "SELECT cardinality(zip(ARRAY[1, 2], ARRAY['a'])), zip(ARRAY[1, 2], ARRAY['a'])[2]",
-        [(2, {"element1": 2, "element2": None})],
+        [(2, {"field0": 2, "field1": None})],
     ),
     (
         "map_keys_values",
@@ -653,9 +653,12 @@ SUPPORT_DOC = Path(__file__).resolve().parents[3] / "docs" / "sql-support.md"
 def test_support_table_matches_golden_cases() -> None:
     """docs/sql-support.md claims only what a golden case proves, and lists every case."""
     cited: set[str] = set()
+    generated = False  # the conformance pass-rate table is generated, not a support table
     for line in SUPPORT_DOC.read_text(encoding="utf-8").splitlines():
+        if "trino-conformance:" in line:
+            generated = "begin" in line
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
-        if len(cells) == 4 and cells[1] not in ("Status", "---"):
+        if not generated and len(cells) == 4 and cells[1] not in ("Status", "---"):
             status, cases = cells[1], cells[3]
             named = set(re.findall(r"`([a-z0-9_]+)`", cases))
             assert named or status == "not supported", f"no golden case for: {line}"
