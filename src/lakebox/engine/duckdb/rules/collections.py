@@ -235,8 +235,13 @@ def _bracket(gen: DuckDBGenerator, e: exp.Expression) -> str:
     subscripted value's type is known (a literal, or a column typed through ``schema``)."""
     plain = str(DuckDBGenerator.bracket_sql(gen, e))  # type: ignore[arg-type]
     target, keys = e.this, e.expressions
-    if e.args.get("safe") or len(keys) != 1:
+    if len(keys) != 1:
         return plain
+    if e.args.get("safe"):
+        if not _is_kind(target, exp.DataType.Type.ARRAY):
+            return plain
+        index = gen.sql(keys[0])
+        return f"CASE WHEN {index} = 0 THEN ERROR('SQL array indices start at 1') ELSE {plain} END"
     if _is_kind(target, exp.DataType.Type.ARRAY):
         shift = gen.dialect.INDEX_OFFSET - e.args.get("offset", 0)
         key = gen.sql(apply_index_offset(target, list(keys), shift, dialect=gen.dialect)[0])
@@ -276,7 +281,11 @@ def _array_sort(gen: DuckDBGenerator, e: exp.Expression) -> str:
 
     def compare(i: str, j: str) -> str:
         element, other = _parsed(f"{arr}[{i}]"), _parsed(f"{arr}[{j}]")
-        return gen.sql(exp.Paren(this=_inline(comparator, [element, other])))
+        result = gen.sql(exp.Paren(this=_inline(comparator, [element, other])))
+        return (
+            f"CASE WHEN {result} IN (-1, 0, 1) THEN {result} "
+            "ELSE ERROR('array_sort: Lambda comparator must return either -1, 0, or 1') END"
+        )
 
     # j goes first when it is strictly smaller, or when it comes earlier and i is not
     # strictly smaller: exactly one of each pair goes first, even for comparators that call
@@ -357,7 +366,10 @@ def _ngrams(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
         f"LIST_TRANSFORM(GENERATE_SERIES(1, LEN({arr}) - ({n}) + 1), "
         f"{lambda_(['_s'], f'LIST_SLICE({arr}, _s, _s + ({n}) - 1)')})"
     )
-    return f"CASE WHEN LEN({arr}) <= ({n}) THEN [{arr}] ELSE {windows} END"
+    return (
+        f"CASE WHEN ({n}) < 1 THEN ERROR('ngrams: N must be positive') "
+        f"WHEN LEN({arr}) <= ({n}) THEN [{arr}] ELSE {windows} END"
+    )
 
 
 def _repeat(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -376,7 +388,7 @@ def _trim_array(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     arr, n = (gen.sql(a) for a in e.expressions)
     return (
         f"CASE WHEN ({n}) < 0 OR ({n}) > LEN({arr}) THEN "
-        f"ERROR('size to trim must be between 0 and the array size: ' || ({n})) "
+        f"ERROR('trim_array: size to trim must be between 0 and the array size: ' || ({n})) "
         f"ELSE LIST_SLICE({arr}, 1, LEN({arr}) - ({n})) END"
     )
 
@@ -689,21 +701,22 @@ def _offset_checked(what: str, allow_zero: bool) -> Handler:
     negative). Trino fails; DuckDB returns NULL."""
 
     def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
-        name = e.key
+        name = {"nthvalue": "nth_value"}.get(e.key, e.key)
+        message = f"{name}: {what}"
         offset = e.args.get("offset")
         if isinstance(offset, exp.Null):
-            raise SemanticError(f"{name.lower()}: Offset must not be null")
+            raise SemanticError(f"{name}: Offset must not be null")
         if offset is not None and not (isinstance(offset, exp.Literal) and not offset.is_string):
             low = "0" if allow_zero else "1"
             checked = sqlglot.parse_one(
                 f"CASE WHEN ({gen.sql(offset)}) >= {low} THEN {gen.sql(offset)} "
-                f"ELSE ERROR('{what}') END",
+                f"ELSE ERROR('{message}') END",
                 read="duckdb",
             )
             e = e.copy()
             e.set("offset", checked)
         elif offset is not None and int(offset.name) < (0 if allow_zero else 1):
-            raise SemanticError(f"{name.lower()}: {what}")
+            raise SemanticError(message)
         generate = getattr(DuckDBGenerator, f"{e.key}_sql", None)
         if generate is not None:
             return str(generate(gen, e))
@@ -791,7 +804,7 @@ _SIGNED = (
 MACROS: list[str] = [
     "CREATE OR REPLACE MACRO trino_bit_count(x, bits) AS CASE "
     "WHEN x::HUGEINT >= (1::HUGEINT << (bits - 1)) OR x::HUGEINT < -(1::HUGEINT << (bits - 1)) "
-    "THEN ERROR('Number must be representable with the bits specified. ' || x || ' cannot be "
+    "THEN ERROR('bit_count: Number must be representable with the bits specified. ' || x || ' cannot be "
     "represented with ' || bits || ' bits') "
     "ELSE CAST(BIT_COUNT((x::HUGEINT + (1::HUGEINT << bits)) % (1::HUGEINT << bits)) AS BIGINT) "
     "END",
@@ -813,7 +826,7 @@ MACROS: list[str] = [
     "LAMBDA c: CASE WHEN STRPOS(LEFT('0123456789abcdefghijklmnopqrstuvwxyz', radix), c) > 0 "
     "AND LENGTH(c) = 1 "
     "THEN STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', c) - 1 "
-    "ELSE ERROR('Not a valid base-' || radix || ' number: ' || s) END), "
+    "ELSE ERROR('from_base: not a valid base-' || radix || ' number: ' || s) END), "
     "LAMBDA acc, d: acc * radix + d, 0::HUGEINT) AS BIGINT)",
     "CREATE OR REPLACE MACRO trino_to_base(x, radix) AS CASE WHEN x = 0 THEN '0' ELSE "
     "(CASE WHEN x < 0 THEN '-' ELSE '' END) || LIST_REDUCE(GENERATE_SERIES(1, 64), "
@@ -825,7 +838,7 @@ MACROS: list[str] = [
     "ELSE FLOOR((x - b1) * n / (b2 - b1)) + 1 END "
     "WHEN b1 > b2 THEN CASE WHEN x > b1 THEN 0 WHEN x <= b2 THEN n + 1 "
     "ELSE FLOOR((b1 - x) * n / (b1 - b2)) + 1 END "
-    "ELSE ERROR('bounds cannot equal each other') END AS BIGINT)",
+    "ELSE ERROR('width_bucket: bounds cannot equal each other') END AS BIGINT)",
     "CREATE OR REPLACE MACRO trino_cosine_similarity(a, b) AS "
     "LIST_SUM(LIST_TRANSFORM(LIST_FILTER(MAP_KEYS(a), LAMBDA k: MAP_CONTAINS(b, k)), "
     "LAMBDA k: a[k]::DOUBLE * b[k]::DOUBLE)) / ("
