@@ -567,6 +567,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(1.0,)],
     ),
     (
+        # Fisher's moment coefficient, sqrt(n) * m3 / m2^1.5, for 1, 2, 3, 10
+        "skewness_is_the_population_coefficient",
+        "SELECT skewness(x) FROM (VALUES 1, 2, 3, 10) t(x)",
+        [(1.0182337649086284,)],
+    ),
+    (
         "decimal_literals_and_division",
         "SELECT typeof(DECIMAL '0000012345.1234500000'), DECIMAL '1.5' * DECIMAL '2.25', "
         "DECIMAL '7.50' / DECIMAL '2.5', 1.5 / 2",

@@ -164,6 +164,14 @@ def _sum(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return sql
 
 
+def _skewness(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's skewness is the population moment coefficient, sqrt(n) m3 / m2^1.5; DuckDB's
+    carries the sample correction sqrt(n (n - 1)) / (n - 2), taken out here."""
+    x = gen.sql(e, "this")
+    n = f"COUNT({x})"
+    return f"(SKEWNESS({x}) * ({n} - 2) / SQRT({n} * ({n} - 1)))"
+
+
 def _match(kind: str) -> Callable[[DuckDBGenerator, exp.Anonymous], str]:
     """any_match / all_match / none_match: a decisive element wins (true for any, false for
     all); otherwise a NULL from the predicate makes the answer NULL; an empty array gives
@@ -753,6 +761,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Repeat: _repeat,
     exp.Shuffle: _shuffle,
     exp.Sign: _sign,
+    exp.Skewness: _skewness,
     exp.Sum: _sum,
     exp.Transform: _transform,
     exp.WidthBucket: _width_bucket_node,
@@ -820,15 +829,17 @@ MACROS: list[str] = [
     # one Newton step on DuckDB's cube root, which is off by one ulp for exact cubes (27 -> 3)
     "CREATE OR REPLACE MACRO trino_cbrt(x) AS (SELECT CASE WHEN r = 0 OR NOT ISFINITE(r) THEN r "
     "ELSE r - (r * r * r - x) / (3 * r * r) END FROM (SELECT CBRT(x::DOUBLE) AS r))",
-    "CREATE OR REPLACE MACRO trino_from_base(s, radix) AS CAST("
+    "CREATE OR REPLACE MACRO trino_from_base(s, radix) AS CASE WHEN radix NOT BETWEEN 2 AND 36 "
+    "THEN ERROR('from_base: radix must be between 2 and 36') ELSE CAST("
     "(CASE WHEN s[1] = '-' THEN -1 ELSE 1 END) * LIST_REDUCE("
     "LIST_TRANSFORM(STRING_SPLIT(LOWER(CASE WHEN s[1] = '-' THEN s[2:] ELSE s END), ''), "
     "LAMBDA c: CASE WHEN STRPOS(LEFT('0123456789abcdefghijklmnopqrstuvwxyz', radix), c) > 0 "
     "AND LENGTH(c) = 1 "
     "THEN STRPOS('0123456789abcdefghijklmnopqrstuvwxyz', c) - 1 "
     "ELSE ERROR('from_base: not a valid base-' || radix || ' number: ' || s) END), "
-    "LAMBDA acc, d: acc * radix + d, 0::HUGEINT) AS BIGINT)",
-    "CREATE OR REPLACE MACRO trino_to_base(x, radix) AS CASE WHEN x = 0 THEN '0' ELSE "
+    "LAMBDA acc, d: acc * radix + d, 0::HUGEINT) AS BIGINT) END",
+    "CREATE OR REPLACE MACRO trino_to_base(x, radix) AS CASE WHEN radix NOT BETWEEN 2 AND 36 "
+    "THEN ERROR('to_base: radix must be between 2 and 36') WHEN x = 0 THEN '0' ELSE "
     "(CASE WHEN x < 0 THEN '-' ELSE '' END) || LIST_REDUCE(GENERATE_SERIES(1, 64), "
     "LAMBDA acc, i: CASE WHEN acc.n = 0 THEN acc ELSE {'n': acc.n // radix, "
     "'s': SUBSTRING('0123456789abcdefghijklmnopqrstuvwxyz', (acc.n % radix)::INTEGER + 1, 1) "
