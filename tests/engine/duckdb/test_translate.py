@@ -526,6 +526,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [([{"field0": 1, "field1": "x"}], [(1, ["x", "z"]), (2, ["y"])])],
     ),
     (
+        "multimap_from_named_rows",
+        "SELECT multimap_from_entries(ARRAY[CAST(ROW(1, 'x') AS ROW(k INTEGER, v VARCHAR))])",
+        [([(1, ["x"])],)],
+    ),
+    (
         "map_zip_with_missing_keys",
         "SELECT map_zip_with(MAP(ARRAY['k1', 'k2'], ARRAY[1, 2]), "
         "MAP(ARRAY['k2', 'k3'], ARRAY[4, 9]), (k, v1, v2) -> coalesce(v1, 0) + coalesce(v2, 0))",

@@ -427,6 +427,8 @@ def _lambda_result(gen: DuckDBGenerator, lam: exp.Expression, values: list[str])
 
 def _zip(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     """Rows of the i-th elements, NULL-padded to the longest array."""
+    if len(e.expressions) < 2:
+        raise SemanticError("zip takes two or more arrays")
     arrays = [gen.sql(a) for a in e.expressions]
     longest = f"GREATEST({', '.join(f'LEN({a})' for a in arrays)})"
     row = _row([f"{a}[_i]" for a in arrays])
@@ -471,13 +473,6 @@ def _map_entries(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     return f"LIST_TRANSFORM({entries}, {lambda_(['_e'], _row(['_e.key', '_e.value']))})"
 
 
-def _map_from_entries(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """Entries are rows of (key, value) whatever their field names."""
-    entries = gen.sql(e, "this")
-    pair = "{'key': _e[1], 'value': _e[2]}"
-    return f"MAP_FROM_ENTRIES(LIST_TRANSFORM({entries}, {lambda_(['_e'], pair)}))"
-
-
 def _grouped(pairs: str) -> str:
     """A multimap (key -> array of values, keys in first-occurrence order) from a list of
     {'k', 'v'} structs."""
@@ -491,7 +486,7 @@ def _grouped(pairs: str) -> str:
 
 def _multimap_from_entries(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     entries = gen.sql(e.expressions[0])
-    pair = lambda_(["_e"], "{'k': _e[1], 'v': _e[2]}")
+    pair = lambda_(["_e"], "{'k': STRUCT_EXTRACT_AT(_e, 1), 'v': STRUCT_EXTRACT_AT(_e, 2)}")
     pairs = f"LIST_TRANSFORM({entries}, {pair})"
     return _grouped(pairs)
 
