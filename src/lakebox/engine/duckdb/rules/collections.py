@@ -554,8 +554,7 @@ def _integer_kept(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """ceiling / floor of an integer is the integer itself in Trino; DuckDB gives a DOUBLE."""
     if e.this.type is not None and e.this.type.is_type(*INTEGER_TYPES):
         return gen.sql(e, "this")
-    name = "CEIL" if isinstance(e, exp.Ceil) else "FLOOR"
-    return gen.func(name, e.this)
+    return str(DuckDBGenerator.TRANSFORMS[type(e)](gen, e))
 
 
 _DOUBLE_CALLS = ("nan", "infinity", "e", "pi")
