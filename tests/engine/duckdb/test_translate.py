@@ -341,6 +341,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(3,)],
     ),
     (
+        "approx_distinct_with_error_bound",
+        "SELECT approx_distinct(x, 0.1) FROM (VALUES 1, 2, 2, 3) t(x)",
+        [(3,)],
+    ),
+    (
         "approx_percentile",
         "SELECT approx_percentile(x, 0.5) FROM (VALUES 1, 2, 3, 4, 5) t(x)",
         [(3,)],
@@ -984,6 +989,7 @@ def test_trino_run_time_errors_are_kept(
     ("sql", "message"),
     [
         ("SELECT combinations(ARRAY[1, 2], 6)", "combinations"),
+        ("SELECT approx_distinct(x, 0.5) FROM t", "approx_distinct"),
         ("SELECT nth_value(x, 0) OVER (ORDER BY x) FROM t", "nth_value"),
         ("SELECT lead(x, NULL) OVER (ORDER BY x) FROM t", "lead"),
         ("SELECT regexp_replace('a', 'a', x -> x[1])", "regexp_replace"),

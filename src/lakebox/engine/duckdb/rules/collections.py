@@ -153,6 +153,20 @@ def _approx_percentile(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return gen.func("APPROX_QUANTILE", e.this, e.args["quantile"])
 
 
+def _approx_distinct(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """approx_distinct(x, e): the error bound only tunes Trino's sketch; DuckDB's has its own
+    fixed accuracy. Trino's range for e is still enforced."""
+    bound = e.args.get("accuracy")
+    if bound is not None:
+        if not (isinstance(bound, exp.Literal) and not bound.is_string):
+            raise UnsupportedError("approx_distinct(x, e) needs e as a number literal")
+        if not 0.0040625 <= float(bound.name) <= 0.26:
+            raise SemanticError(
+                f"approx_distinct: max standard error must be in [0.0040625, 0.26000]: {bound.name}"
+            )
+    return gen.func("APPROX_COUNT_DISTINCT", e.this)
+
+
 def _sum(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino sums integers into BIGINT; DuckDB into HUGEINT (DECIMAL(38,0) in Arrow). Applied
     when the argument is known to be an integer."""
@@ -728,6 +742,7 @@ def _offset_checked(what: str, allow_zero: bool) -> Handler:
 
 
 TRANSFORMS: dict[type[exp.Expression], Handler] = {
+    exp.ApproxDistinct: _approx_distinct,
     exp.ApproxQuantile: _approx_percentile,
     exp.ArrayDistinct: _array_distinct,
     exp.ArrayExcept: _array_except,
