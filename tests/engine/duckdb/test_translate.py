@@ -378,6 +378,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(2,)],
     ),
     (
+        "map_agg_repeated_and_null_keys",
+        "SELECT map_agg(k, v) FROM (VALUES ('a', 1), (NULL, 5), ('a', 2), ('b', 3)) t(k, v)",
+        [([("a", 1), ("b", 3)],)],
+    ),
+    (
         "listagg",
         "SELECT listagg(x, ',') WITHIN GROUP (ORDER BY x) FROM (VALUES 'b', 'a') t(x)",
         [("a,b",)],

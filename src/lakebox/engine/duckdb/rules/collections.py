@@ -214,8 +214,11 @@ def _array_union(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
 
 
 def _map_agg(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
-    key, value = e.expressions
-    return f"MAP({gen.func('LIST', key)}, {gen.func('LIST', value)})"
+    """Rows with a NULL key are skipped (NULL when no row is left); a repeated key keeps its
+    first value, as Trino does, where DuckDB's MAP() would fail on the duplicate."""
+    key, value = (gen.sql(a) for a in e.expressions)
+    first = _first_per_key(f"LIST({{'key': {key}, 'value': {value}}})")
+    return f"CASE WHEN LEN({first}) > 0 THEN MAP_FROM_ENTRIES({first}) END"
 
 
 # --------------------------------------------------------------------------- arrays
@@ -514,10 +517,15 @@ def _map_union(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     """Union of the group's maps; a key found in several maps keeps its first value (Trino:
     an arbitrary one)."""
     entries = f"FLATTEN(LIST(MAP_ENTRIES({gen.sql(e.expressions[0])})))"
-    keys = f"LIST_TRANSFORM({entries}, {lambda_(['_e'], '_e.key')})"
+    return f"MAP_FROM_ENTRIES({_first_per_key(entries)})"
+
+
+def _first_per_key(entries: str) -> str:
+    """The {'key', 'value'} entries whose non-NULL key has not been seen before."""
+    keyed = f"LIST_FILTER({entries}, {lambda_(['_e'], '_e.key IS NOT NULL')})"
+    keys = f"LIST_TRANSFORM({keyed}, {lambda_(['_e'], '_e.key')})"
     is_first = lambda_(["_e", "_i"], f"LIST_POSITION({keys}, _e.key) = _i")
-    first = f"LIST_FILTER({entries}, {is_first})"
-    return f"MAP_FROM_ENTRIES({first})"
+    return f"LIST_FILTER({keyed}, {is_first})"
 
 
 def _map_zip_with(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
