@@ -550,8 +550,8 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "map_union_multimap_agg_reduce_agg",
         "SELECT map_union(m), multimap_agg(k, v), reduce_agg(v, 0, (a, b) -> a + b, "
         "(a, b) -> a + b) FROM (VALUES (MAP(ARRAY['a'], ARRAY[1]), 'x', 1), "
-        "(MAP(ARRAY['b'], ARRAY[2]), 'x', 2)) t(m, k, v)",
-        [([("a", 1), ("b", 2)], [("x", [1, 2])], 3)],
+        "(MAP(ARRAY['b'], ARRAY[2]), 'x', 2), (MAP(ARRAY['c'], ARRAY[3]), NULL, 4)) t(m, k, v)",
+        [([("a", 1), ("b", 2), ("c", 3)], [("x", [1, 2])], 7)],
     ),
     (
         "bitwise_shifts_within_width",

@@ -509,8 +509,11 @@ def _multimap_from_entries(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
 
 
 def _multimap_agg(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
+    """Rows with a NULL key are skipped, as in Trino (NULL when no row is left)."""
     key, value = (gen.sql(a) for a in e.expressions)
-    return _grouped(f"LIST({{'k': {key}, 'v': {value}}})")
+    pairs = f"LIST({{'k': {key}, 'v': {value}}})"
+    keyed = f"LIST_FILTER({pairs}, {lambda_(['_p'], '_p.k IS NOT NULL')})"
+    return f"CASE WHEN LEN({keyed}) > 0 THEN {_grouped(keyed)} END"
 
 
 def _map_union(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
