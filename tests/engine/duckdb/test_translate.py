@@ -523,6 +523,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [([{"field0": "a", "field1": 1}, {"field0": "b", "field1": None}], [4, 6])],
     ),
     (
+        "transform_to_rows",
+        "SELECT transform(ARRAY[1, 2], x -> (x, 'a'))",
+        [([{"field0": 1, "field1": "a"}, {"field0": 2, "field1": "a"}],)],
+    ),
+    (
         "reduce_with_row_state",
         "SELECT reduce(ARRAY[5, 6, 10, 20], CAST(ROW(0.0, 0) AS ROW(sum DOUBLE, count INTEGER)), "
         "(s, x) -> CAST(ROW(x + s.sum, s.count + 1) AS ROW(sum DOUBLE, count INTEGER)), "

@@ -468,18 +468,21 @@ def _lambda(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if isinstance(e.parent, exp.RegexpReplace):
         # DuckDB's error ("does not support lambdas") would not say which function
         raise UnsupportedError("regexp_replace with a lambda replacement is not supported")
-    params = {p.name for p in e.expressions}
+    names = {p.name for p in e.expressions}
 
     def field_access(node: exp.Expression) -> exp.Expression:
         field = _row_field(node)
-        if field is not None and field[0] in params:
+        if field is not None and field[0] in names:
             return exp.Bracket(
                 this=exp.column(field[0]), expressions=[exp.Literal.string(field[1])], safe=True
             )
         return node
 
     body = e.this.transform(field_access)
-    return lambda_([gen.sql(p) for p in e.expressions], gen.sql(body))
+    params = [gen.sql(p) for p in e.expressions]
+    if isinstance(body, exp.Tuple):  # x -> (a, b) returns an anonymous row
+        return lambda_(params, _row([gen.sql(x) for x in body.expressions]))
+    return lambda_(params, gen.sql(body))
 
 
 # --------------------------------------------------------------------------- maps
