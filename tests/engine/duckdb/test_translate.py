@@ -976,6 +976,7 @@ def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
     ("sql", "message"),
     [
         ("SELECT ARRAY[1, 2][3]", "array length: 3 > 2"),
+        ("SELECT transform(ARRAY[ARRAY[1, 2]], a -> a[5])", "array length: 5 > 2"),
         ("SELECT element_at(ARRAY[1, 2], 0)", "start at 1"),
         ("SELECT MAP(ARRAY['a'], ARRAY[1])['b']", "Key not present in map: b"),
         ("SELECT trim_array(ARRAY[1], 2)", "trim_array"),

@@ -462,6 +462,31 @@ def _zip_with(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     )
 
 
+_ELEMENT_LAMBDAS = ("all_match", "any_match", "none_match")
+
+
+def _type_element_parameter(lam: exp.Expression, body: exp.Expression) -> None:
+    """Give the parameter of an element-wise lambda (transform, filter, the matches) the
+    array's element type, so that rules needing a type (a subscript past the end fails) see
+    it inside the body too."""
+    parent = lam.parent
+    if isinstance(parent, (exp.Transform, exp.ArrayFilter)):
+        array = parent.this
+    elif isinstance(parent, exp.Anonymous) and parent.name.lower() in _ELEMENT_LAMBDAS:
+        array = parent.expressions[0]
+    else:
+        return
+    kind = array.type
+    if kind is None or not kind.is_type(exp.DataType.Type.ARRAY) or not kind.expressions:
+        return
+    name = lam.expressions[0].name
+    for ref in body.find_all(exp.Column, exp.Identifier):
+        bare = isinstance(ref, exp.Column) and not ref.table
+        bare = bare or (isinstance(ref, exp.Identifier) and not isinstance(ref.parent, exp.Column))
+        if bare and ref.name == name:
+            ref.type = kind.expressions[0].copy()
+
+
 def _lambda(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """A row parameter's field (``s.count``) reads as a table column in DuckDB: write it as a
     struct field access. (regexp_replace's lambda form is refused by name here.)"""
@@ -479,6 +504,7 @@ def _lambda(gen: DuckDBGenerator, e: exp.Expression) -> str:
         return node
 
     body = e.this.transform(field_access)
+    _type_element_parameter(e, body)
     params = [gen.sql(p) for p in e.expressions]
     if isinstance(body, exp.Tuple):  # x -> (a, b) returns an anonymous row
         return lambda_(params, _row([gen.sql(x) for x in body.expressions]))
