@@ -981,6 +981,7 @@ def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
         ("SELECT MAP(ARRAY['a'], ARRAY[1])['b']", "Key not present in map: b"),
         ("SELECT trim_array(ARRAY[1], 2)", "trim_array"),
         ("SELECT ngrams(ARRAY[1], 0)", "ngrams"),
+        ("SELECT repeat(1, -1)", "repeat"),
         ("SELECT array_sort(ARRAY[1, 2], (x, y) -> 2)", "array_sort"),
         ("SELECT from_base('zz', 10)", "from_base"),
         ("SELECT bit_count(300, 8)", "bit_count"),

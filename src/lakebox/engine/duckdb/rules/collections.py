@@ -398,9 +398,14 @@ def _ngrams(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
 
 
 def _repeat(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """Trino's repeat(element, count) builds an array (it has no string repeat)."""
-    element = gen.sql(e, "this")
-    return f"LIST_TRANSFORM(GENERATE_SERIES(1, {gen.sql(e, 'times')}), {lambda_(['_n'], element)})"
+    """Trino's repeat(element, count) builds an array (it has no string repeat); the count
+    must be between 0 and 10000."""
+    element, count = gen.sql(e, "this"), gen.sql(e, "times")
+    repeated = f"LIST_TRANSFORM(GENERATE_SERIES(1, {count}), {lambda_(['_n'], element)})"
+    return (
+        f"CASE WHEN ({count}) NOT BETWEEN 0 AND 10000 THEN "
+        f"ERROR('repeat: count must be between 0 and 10000: ' || ({count})) ELSE {repeated} END"
+    )
 
 
 def _shuffle(gen: DuckDBGenerator, e: exp.Expression) -> str:
