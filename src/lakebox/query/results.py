@@ -120,6 +120,11 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         )
         if plain:
             cols.append(column)
+        elif pa.types.is_map(t):  # an empty map reads back as [], which would print as an array
+            texts = [
+                None if v is None else athena_text(v) if v else "{}" for v in column.to_pylist()
+            ]
+            cols.append(pa.array(texts, pa.string()))
         else:
             cols.append(pa.array([athena_text(v) for v in column.to_pylist()], pa.string()))
     return pa.table(cols, names=table.column_names)

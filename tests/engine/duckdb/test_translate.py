@@ -18,7 +18,7 @@ import pytest
 
 from lakebox.engine.duckdb.rules.temporal import joda_to_strftime
 from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
-from lakebox.errors import SqlSyntaxError, UnsupportedError
+from lakebox.errors import SemanticError, SqlSyntaxError, UnsupportedError
 from lakebox.sql.dialect import parse_query, result_column_names
 
 D = dt.date
@@ -341,6 +341,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(3,)],
     ),
     (
+        "approx_distinct_with_error_bound",
+        "SELECT approx_distinct(x, 0.1) FROM (VALUES 1, 2, 2, 3) t(x)",
+        [(3,)],
+    ),
+    (
         "approx_percentile",
         "SELECT approx_percentile(x, 0.5) FROM (VALUES 1, 2, 3, 4, 5) t(x)",
         [(3,)],
@@ -371,6 +376,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "map_agg",
         "SELECT map_agg(k, v)['b'] FROM (VALUES ('a', 1), ('b', 2)) t(k, v)",
         [(2,)],
+    ),
+    (
+        "map_agg_repeated_and_null_keys",
+        "SELECT map_agg(k, v) FROM (VALUES ('a', 1), (NULL, 5), ('a', 2), ('b', 3)) t(k, v)",
+        [([("a", 1), ("b", 3)],)],
     ),
     (
         "listagg",
@@ -460,13 +470,133 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "zip_arrays",
         "SELECT cardinality(zip(ARRAY[1, 2], ARRAY['a'])), zip(ARRAY[1, 2], ARRAY['a'])[2]",
-        [(2, {"element1": 2, "element2": None})],
+        [(2, {"field0": 2, "field1": None})],
     ),
     (
         "map_keys_values",
         "SELECT map_keys(MAP(ARRAY['a', 'b'], ARRAY[1, 2])), "
         "map_values(MAP(ARRAY['a', 'b'], ARRAY[1, 2]))",
         [(["a", "b"], [1, 2])],
+    ),
+    (
+        "array_concat_with_element",
+        "SELECT ARRAY[1] || 2, 2 || ARRAY[1], ARRAY[1] || ARRAY[2] || 3, 'a' || 'b'",
+        [([1, 2], [2, 1], [1, 2, 3], "ab")],
+    ),
+    (
+        "array_position_missing_is_zero",
+        "SELECT array_position(ARRAY[5, 6], 7), array_remove(ARRAY[1, 2, 1], 1)",
+        [(0, [2])],
+    ),
+    (
+        "array_sort_with_comparator",
+        "SELECT array_sort(ARRAY[3, 2, 5, 1, 2], (x, y) -> IF(x < y, 1, IF(x = y, 0, -1))), "
+        "array_sort(ARRAY[3, NULL, 1])",
+        [([5, 3, 2, 2, 1], [1, 3, None])],
+    ),
+    (
+        "match_functions_null",
+        "SELECT all_match(ARRAY[1, NULL], x -> x > 0), any_match(ARRAY[-1, NULL], x -> x > 0), "
+        "arrays_overlap(ARRAY[1, NULL], ARRAY[2])",
+        [(None, None, None)],
+    ),
+    (
+        "array_histogram_first_occurrence_order",
+        "SELECT array_histogram(ARRAY[42, 7, 42, NULL])",
+        [([(42, 2), (7, 1)],)],
+    ),
+    (
+        "combinations_ngrams_contains_sequence",
+        "SELECT combinations(ARRAY[1, 2, 3], 2), ngrams(ARRAY[1, 2, 3], 2), "
+        "contains_sequence(ARRAY[1, 2, 3], ARRAY[2, 3]), trim_array(ARRAY[1, 2, 3], 1)",
+        [([[1, 2], [1, 3], [2, 3]], [[1, 2], [2, 3]], True, [1, 2])],
+    ),
+    (
+        "repeat_and_shuffle_are_arrays",
+        "SELECT repeat('a', 2), array_sort(shuffle(ARRAY[2, 1]))",
+        [(["a", "a"], [1, 2])],
+    ),
+    (
+        "zip_with_rows_and_padding",
+        "SELECT zip_with(ARRAY[1], ARRAY['a', 'b'], (x, y) -> (y, x)), "
+        "zip_with(ARRAY[1, 2], ARRAY[3, 4], (x, y) -> x + y)",
+        [([{"field0": "a", "field1": 1}, {"field0": "b", "field1": None}], [4, 6])],
+    ),
+    (
+        "transform_to_rows",
+        "SELECT transform(ARRAY[1, 2], x -> (x, 'a'))",
+        [([{"field0": 1, "field1": "a"}, {"field0": 2, "field1": "a"}],)],
+    ),
+    (
+        "reduce_with_row_state",
+        "SELECT reduce(ARRAY[5, 6, 10, 20], CAST(ROW(0.0, 0) AS ROW(sum DOUBLE, count INTEGER)), "
+        "(s, x) -> CAST(ROW(x + s.sum, s.count + 1) AS ROW(sum DOUBLE, count INTEGER)), "
+        "s -> IF(s.count = 0, NULL, s.sum / s.count))",
+        [(10.25,)],
+    ),
+    (
+        "map_entries_and_multimaps",
+        "SELECT map_entries(MAP(ARRAY[1], ARRAY['x'])), "
+        "multimap_from_entries(ARRAY[(1, 'x'), (2, 'y'), (1, 'z')])",
+        [([{"field0": 1, "field1": "x"}], [(1, ["x", "z"]), (2, ["y"])])],
+    ),
+    (
+        "multimap_from_named_rows",
+        "SELECT multimap_from_entries(ARRAY[CAST(ROW(1, 'x') AS ROW(k INTEGER, v VARCHAR))])",
+        [([(1, ["x"])],)],
+    ),
+    (
+        "map_zip_with_missing_keys",
+        "SELECT map_zip_with(MAP(ARRAY['k1', 'k2'], ARRAY[1, 2]), "
+        "MAP(ARRAY['k2', 'k3'], ARRAY[4, 9]), (k, v1, v2) -> coalesce(v1, 0) + coalesce(v2, 0))",
+        [([("k1", 1), ("k2", 6), ("k3", 9)],)],
+    ),
+    (
+        "map_union_multimap_agg_reduce_agg",
+        "SELECT map_union(m), multimap_agg(k, v), reduce_agg(v, 0, (a, b) -> a + b, "
+        "(a, b) -> a + b) FROM (VALUES (MAP(ARRAY['a'], ARRAY[1]), 'x', 1), "
+        "(MAP(ARRAY['b'], ARRAY[2]), 'x', 2), (MAP(ARRAY['c'], ARRAY[3]), NULL, 4)) t(m, k, v)",
+        [([("a", 1), ("b", 2), ("c", 3)], [("x", [1, 2])], 7)],
+    ),
+    (
+        "bitwise_shifts_within_width",
+        "SELECT bitwise_left_shift(1, 2), bitwise_right_shift(-45, 64), "
+        "bitwise_right_shift_arithmetic(-45, 64), bitwise_right_shift(-1, 1), bit_count(-7, 8)",
+        [(4, 0, -1, 2147483647, 6)],
+    ),
+    (
+        "math_constants_and_doubles",
+        "SELECT e(), nan() IS NOT NULL, is_nan(nan()), is_finite(infinity()), "
+        "sign(DOUBLE '2.5'), cbrt(27.0), ceiling(7), floor(DOUBLE '1.5')",
+        [(2.718281828459045, True, True, False, 1.0, 3.0, 7, 1.0)],
+    ),
+    (
+        "random_with_bounds",
+        "SELECT random(10) BETWEEN 0 AND 9, random(5, 10) BETWEEN 5 AND 9",
+        [(True, True)],
+    ),
+    (
+        "base_conversion_and_width_bucket",
+        "SELECT from_base('ff', 16), to_base(255, 2), width_bucket(3.5, 0, 10, 10), "
+        "width_bucket(15, ARRAY[0.0, 10.0, 20.0])",
+        [(255, "11111111", 4, 2)],
+    ),
+    (
+        "cosine_similarity_of_maps",
+        "SELECT cosine_similarity(MAP(ARRAY['a'], ARRAY[1.0]), MAP(ARRAY['a'], ARRAY[2.0]))",
+        [(1.0,)],
+    ),
+    (
+        # Fisher's moment coefficient, sqrt(n) * m3 / m2^1.5, for 1, 2, 3, 10
+        "skewness_is_the_population_coefficient",
+        "SELECT skewness(x) FROM (VALUES 1, 2, 3, 10) t(x)",
+        [(1.0182337649086284,)],
+    ),
+    (
+        "decimal_literals_and_division",
+        "SELECT typeof(DECIMAL '0000012345.1234500000'), DECIMAL '1.5' * DECIMAL '2.25', "
+        "DECIMAL '7.50' / DECIMAL '2.5', 1.5 / 2",
+        [("decimal(20,10)", Decimal("3.375"), Decimal("3.00"), Decimal("0.8"))],
     ),
     (
         "unnest_array",
@@ -839,6 +969,47 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
     with pytest.raises(UnsupportedError, match=message):
+        to_duckdb(parse_query(sql))
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT ARRAY[1, 2][3]", "array length: 3 > 2"),
+        ("SELECT transform(ARRAY[ARRAY[1, 2]], a -> a[5])", "array length: 5 > 2"),
+        ("SELECT element_at(ARRAY[1, 2], 0)", "start at 1"),
+        ("SELECT MAP(ARRAY['a'], ARRAY[1])['b']", "Key not present in map: b"),
+        ("SELECT trim_array(ARRAY[1], 2)", "trim_array"),
+        ("SELECT ngrams(ARRAY[1], 0)", "ngrams"),
+        ("SELECT repeat(1, -1)", "repeat"),
+        ("SELECT array_sort(ARRAY[1, 2], (x, y) -> 2)", "array_sort"),
+        ("SELECT from_base('zz', 10)", "from_base"),
+        ("SELECT bit_count(300, 8)", "bit_count"),
+        ("SELECT nth_value(x, o) OVER (ORDER BY x) FROM (VALUES (1, 0)) t(x, o)", "nth_value"),
+    ],
+)
+def test_trino_run_time_errors_are_kept(
+    con: duckdb.DuckDBPyConnection, sql: str, message: str
+) -> None:
+    """Where Trino fails (a subscript past the end, a missing map key, a bad argument),
+    the translated query fails too instead of answering NULL."""
+    with pytest.raises(duckdb.Error, match=message):
+        _run(con, sql)
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        ("SELECT combinations(ARRAY[1, 2], 6)", "combinations"),
+        ("SELECT approx_distinct(x, 0.5) FROM t", "approx_distinct"),
+        ("SELECT nth_value(x, 0) OVER (ORDER BY x) FROM t", "nth_value"),
+        ("SELECT lead(x, NULL) OVER (ORDER BY x) FROM t", "lead"),
+        ("SELECT regexp_replace('a', 'a', x -> x[1])", "regexp_replace"),
+        ("SELECT DECIMAL '1234567890.12345' / DECIMAL '3.1'", "decimal division"),
+    ],
+)
+def test_collection_arguments_refused_by_name(sql: str, message: str) -> None:
+    with pytest.raises((UnsupportedError, SemanticError), match=message):
         to_duckdb(parse_query(sql))
 
 
