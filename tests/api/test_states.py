@@ -98,10 +98,59 @@ def test_executions_round_trip(sfn: ServiceContext) -> None:
         loose=frozenset({"executionStartedEventDetails"}),
     )
     assert history["events"][0]["type"] == "ExecutionStarted"
-    sync = call(
-        sfn, "stepfunctions", "StartSyncExecution", {"stateMachineArn": arn, "input": "[1]"}
-    )
-    assert (sync["status"], sync["output"]) == ("SUCCEEDED", "[1]")
+    # botocore: "StartSyncExecution is not available for STANDARD workflows"
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "StartSyncExecution", {"stateMachineArn": arn}, sfn)
+    assert info.value.code == "StateMachineTypeNotSupported"
+
+
+def test_express_executions(sfn: ServiceContext) -> None:
+    """Express ARNs carry an id after the name (names may be reused at once), and AWS keeps
+    no execution record for DescribeExecution, StopExecution, GetExecutionHistory or
+    ListExecutions to read: those answer InvalidArn / StateMachineTypeNotSupported."""
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "quick", "definition": PASS, "roleArn": ROLE, "type": "EXPRESS"},
+    )["stateMachineArn"]
+    prefix = f"arn:aws:states:{sfn.region}:{sfn.account_id}:express:quick:again:"
+    answers = [
+        call(
+            sfn,
+            "stepfunctions",
+            "StartSyncExecution",
+            {"stateMachineArn": arn, "input": "[1]", "name": "again"},
+        )
+        for _ in range(2)
+    ]
+    for sync in answers:
+        assert (sync["status"], sync["output"], sync["name"]) == ("SUCCEEDED", "[1]", "again")
+        assert sync["executionArn"].startswith(prefix)
+        assert len(sync["executionArn"]) > len(prefix)
+    assert answers[0]["executionArn"] != answers[1]["executionArn"]
+    started = call(sfn, "stepfunctions", "StartExecution", {"stateMachineArn": arn})
+    ex_arn = started["executionArn"]
+    assert ex_arn.split(":")[5] == "express"
+    assert sfn.workflows.wait_for(ex_arn, 30).status == "SUCCEEDED"
+    for operation in ("DescribeExecution", "StopExecution", "GetExecutionHistory"):
+        with pytest.raises(AwsError) as info:
+            dispatch("stepfunctions", operation, {"executionArn": ex_arn}, sfn)
+        assert info.value.code == "InvalidArn"
+        assert str(info.value) == "Invalid Arn: 'Resource type not valid in this context: express'"
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "ListExecutions", {"stateMachineArn": arn}, sfn)
+    assert info.value.code == "StateMachineTypeNotSupported"
+    # AWS refuses the patterns an Express machine cannot wait on
+    with pytest.raises(AwsError) as info:
+        dispatch(
+            "stepfunctions",
+            "CreateStateMachine",
+            {"name": "cb", "definition": WAIT_FOR_TOKEN, "roleArn": ROLE, "type": "EXPRESS"},
+            sfn,
+        )
+    assert info.value.code == "InvalidDefinition"
+    assert "Express state machine does not support '.waitForTaskToken'" in str(info.value)
 
 
 def test_task_callbacks(sfn: ServiceContext) -> None:

@@ -126,15 +126,23 @@ def list_state_machines(request: Request, context: StatesContext) -> Response:
 # -- executions ---------------------------------------------------------------------------------
 
 
-def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
+def _start(request: Request, context: StatesContext, *, sync: bool) -> Any:
     machine = required_str(request, "stateMachineArn", INVALID)
     given = _json(request, "input", "InvalidExecutionInput")
+    workflows = context.workflows
     try:
-        return context.workflows.start_execution(
+        if sync:
+            return workflows.start_sync_execution(
+                machine,
+                {} if given is None else given,
+                request.get("name"),
+                principal=context.principal,
+            )
+        return workflows.start_execution(
             machine,
             {} if given is None else given,
             request.get("name"),
-            wait=wait,
+            wait=False,
             principal=context.principal,
         )
     except AlreadyExistsError as exc:
@@ -142,12 +150,14 @@ def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
 
 
 def start_execution(request: Request, context: StatesContext) -> Response:
-    execution = _start(request, context, wait=False)
+    execution = _start(request, context, sync=False)
     return {"executionArn": execution.arn, "startDate": execution.start_date.isoformat()}
 
 
 def start_sync_execution(request: Request, context: StatesContext) -> Response:
-    out: dict[str, Any] = _start(request, context, wait=True).to_aws()
+    """StartSyncExecution (EXPRESS machines only): the outcome in StartSyncExecutionOutput's
+    shape. ``billingDetails`` is left out: nothing local is billed."""
+    out: dict[str, Any] = _start(request, context, sync=True).to_aws()
     return out
 
 

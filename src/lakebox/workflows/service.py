@@ -69,6 +69,38 @@ CLOSE_WAIT_SECONDS = 10.0
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
 
 
+class InvalidArnError(InvalidRequestError):
+    """Step Functions' ``InvalidArn``: the ARN names nothing this operation takes (an
+    Express execution for DescribeExecution, StopExecution or GetExecutionHistory)."""
+
+    code = "InvalidArn"
+
+
+class StateMachineTypeNotSupportedError(InvalidRequestError):
+    """Step Functions' ``StateMachineTypeNotSupported``: StartSyncExecution on a STANDARD
+    machine, ListExecutions on an EXPRESS one."""
+
+    code = "StateMachineTypeNotSupported"
+
+
+_TYPE_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+
+
+def is_express_arn(arn: str) -> bool:
+    """Whether ``arn`` is an Express execution's
+    (``arn:aws:states:<region>:<account>:express:<machine>:<name>:<id>``)."""
+    parts = arn.split(":")
+    return len(parts) > 5 and parts[2] == "states" and parts[5] == "express"
+
+
+def _standard_only(arn: str) -> None:
+    """AWS keeps no record of Express executions that DescribeExecution, StopExecution or
+    GetExecutionHistory could read (their history goes to CloudWatch Logs), and answers
+    those operations with InvalidArn."""
+    if is_express_arn(arn):
+        raise InvalidArnError("Invalid Arn: 'Resource type not valid in this context: express'")
+
+
 class StoredTokenBroker(TokenBroker):
     """Task tokens also recorded in the store, so ``send-task-success`` from another process
     (a CLI, a worker) reaches an execution waiting here."""
@@ -336,7 +368,11 @@ class WorkflowService:
     def state_machine_arn(self, name: str) -> str:
         return lake_arn(self.config, "states", f"stateMachine:{name}")
 
-    def execution_arn(self, machine: str, name: str) -> str:
+    def execution_arn(self, machine: str, name: str, express: bool = False) -> str:
+        """A STANDARD execution's ARN, or with ``express`` an Express one: AWS adds an id
+        after the name there, since Express execution names may be reused at once."""
+        if express:
+            return lake_arn(self.config, "states", f"express:{machine}:{name}:{uuid.uuid4()}")
         return lake_arn(self.config, "states", f"execution:{machine}:{name}")
 
     def default_role_arn(self) -> str:
@@ -437,7 +473,7 @@ class WorkflowService:
         state_machine_name(name)
         if type not in ("STANDARD", "EXPRESS"):
             raise InvalidRequestError(f"Invalid type {type!r}: use STANDARD or EXPRESS")
-        parsed = validate(definition, self.registry)
+        parsed = validate(definition, self.registry, type)
         text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
         now = self.clock.now()
         row = StateMachineRow(
@@ -472,7 +508,7 @@ class WorkflowService:
         row = self._resolve_machine(ref)
         text = row.definition
         if definition is not None:
-            parsed = validate(definition, self.registry)
+            parsed = validate(definition, self.registry, row.type)
             text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
         new = StateMachineRow(
             row.name,
@@ -523,7 +559,7 @@ class WorkflowService:
                 raise InvalidRequestError(f"Invalid execution input: {exc.msg}") from exc
         if input is None:
             input = {}
-        arn = self.execution_arn(row.name, name)
+        arn = self.execution_arn(row.name, name, express=row.type == "EXPRESS")
         start = self.clock.now()
         record = ExecutionRow(
             arn,
@@ -561,7 +597,7 @@ class WorkflowService:
                 daemon=True,
             )
             running.thread.start()
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _start_child_execution(self, params: Any, ctx: TaskContext) -> Any:
         """``states:startExecution`` (nested workflows); ``.sync`` waits for the child and
@@ -607,7 +643,10 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
-        """StartSyncExecution (Express workflows): run to the end and return the outcome."""
+        """StartSyncExecution: run an EXPRESS machine to the end and return the outcome
+        (AWS refuses it for STANDARD machines)."""
+        if self._resolve_machine(state_machine).type != "EXPRESS":
+            raise StateMachineTypeNotSupportedError(_TYPE_NOT_SUPPORTED)
         return self.start_execution(state_machine, input, name, wait=True, principal=principal)
 
     def wait_for(
@@ -617,7 +656,7 @@ class WorkflowService:
         running = self._running.get(arn)
         if running is not None:
             running.done.wait(timeout)
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _run(
         self,
@@ -627,9 +666,13 @@ class WorkflowService:
         resume: _Resume | None = None,
     ) -> None:
         arn = info.arn
+        express = is_express_arn(arn)
         recorder = HistoryRecorder(
             self.clock,
-            sink=lambda evs: self.store.append_events(arn, evs),
+            # no one can read an Express execution's history (see _standard_only)
+            sink=(lambda evs: None)
+            if express
+            else (lambda evs: self.store.append_events(arn, evs)),
             start_id=resume.last_event_id if resume else 0,
         )
         if resume is None:
@@ -731,6 +774,7 @@ class WorkflowService:
         state it stopped in, with that state's input and the variables assigned before it.
         The history goes on (``ExecutionRedriven``); ``$$.Execution.RedriveCount`` counts.
         A Parallel or Map state is rerun whole (AWS reruns only its unsuccessful children)."""
+        _standard_only(arn)
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
@@ -785,7 +829,7 @@ class WorkflowService:
                 daemon=True,
             )
             running.thread.start()
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _watch_stop(self, arn: str, running: _Running) -> None:
         """Notice a StopExecution written by another process."""
@@ -797,6 +841,10 @@ class WorkflowService:
                 return
 
     def describe_execution(self, arn: str, *, principal: Principal = LOCAL_ADMIN) -> Execution:
+        _standard_only(arn)
+        return self._describe(arn)
+
+    def _describe(self, arn: str) -> Execution:
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
@@ -823,6 +871,7 @@ class WorkflowService:
     ) -> list[dict[str, Any]]:
         """Events in GetExecutionHistory's shape (``id``, ``previousEventId``, ``type``,
         ``timestamp``, ``<type>EventDetails``)."""
+        _standard_only(arn)
         self.describe_execution(arn)
         events = [e.to_dict() for e in self.store.events(arn)]
         return list(reversed(events)) if reverse_order else events
@@ -840,8 +889,17 @@ class WorkflowService:
     ) -> list[Execution]:
         if status is not None and status not in STATUSES:
             raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
-        sm_arn = self._resolve_machine(state_machine).arn if state_machine else None
-        return [self._execution(r) for r in self.store.list_executions(sm_arn, status)]
+        sm_arn = None
+        if state_machine:
+            machine = self._resolve_machine(state_machine)
+            if machine.type == "EXPRESS":
+                raise StateMachineTypeNotSupportedError(_TYPE_NOT_SUPPORTED)
+            sm_arn = machine.arn
+        return [
+            self._execution(r)
+            for r in self.store.list_executions(sm_arn, status)
+            if not is_express_arn(r.arn)
+        ]
 
     def stop_execution(
         self,
@@ -851,6 +909,7 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
+        _standard_only(arn)
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
