@@ -238,3 +238,44 @@ def test_duplicate_names(sfn: ServiceContext) -> None:
     with pytest.raises(AwsError) as info:
         dispatch("stepfunctions", "StartExecution", started, sfn)
     assert info.value.code == "ExecutionAlreadyExists"
+
+
+def test_names_with_dots_and_redrive_members(sfn: ServiceContext) -> None:
+    """AWS-recorded: names may hold '.', and DescribeExecution tells whether a STANDARD
+    execution can be redriven."""
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "state.machine_1", "definition": PASS, "roleArn": ROLE},
+    )["stateMachineArn"]
+    assert arn.endswith(":stateMachine:state.machine_1")
+    ex_arn = call(
+        sfn,
+        "stepfunctions",
+        "StartExecution",
+        {"stateMachineArn": arn, "name": "state.machine.execution_1"},
+    )["executionArn"]
+    assert ex_arn.endswith(":execution:state.machine_1:state.machine.execution_1")
+    sfn.workflows.wait_for(ex_arn, 30)
+    described = call(sfn, "stepfunctions", "DescribeExecution", {"executionArn": ex_arn})
+    assert (described["redriveCount"], described["redriveStatus"]) == (0, "NOT_REDRIVABLE")
+    assert described["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven"
+    failing = json.dumps({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E"}}})
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "fails", "definition": failing, "roleArn": ROLE},
+    )["stateMachineArn"]
+    ex_arn = call(sfn, "stepfunctions", "StartExecution", {"stateMachineArn": arn})["executionArn"]
+    sfn.workflows.wait_for(ex_arn, 30)
+    described = call(sfn, "stepfunctions", "DescribeExecution", {"executionArn": ex_arn})
+    assert (described["status"], described["redriveStatus"]) == ("FAILED", "REDRIVABLE")
+    assert "redriveStatusReason" not in described
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "StartExecution", {"stateMachineArn": arn, "name": "a b"}, sfn)
+    assert (info.value.code, str(info.value).split(" (")[0]) == (
+        "InvalidName",
+        "Invalid Name: 'a b'",
+    )

@@ -117,6 +117,13 @@ def test_sns_publish_shape(run: Runner, service: WorkflowService, tmp_path: Path
     )
     assert out.status == "SUCCEEDED"
     assert check_history(service, out.arn) == 1
+    # AWS-recorded: an optimised integration's answer carries the HTTP metadata
+    metadata = out.output["SdkHttpMetadata"]
+    assert (metadata["HttpStatusCode"], metadata["HttpHeaders"]["Content-Type"]) == (
+        200,
+        "text/xml",
+    )
+    assert out.output["SdkResponseMetadata"]["RequestId"]
 
 
 def test_s3_sdk_shapes(run: Runner, service: WorkflowService) -> None:
@@ -161,6 +168,13 @@ def test_nested_execution_shapes(run: Runner, service: WorkflowService, suffix: 
     )
     assert out.status == "SUCCEEDED", out.cause
     assert check_history(service, out.arn) == 1
+    if not suffix:  # the request-response answer: StartExecution's, with HTTP metadata
+        assert set(out.output) == {
+            "ExecutionArn",
+            "StartDate",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata",
+        }
 
 
 def test_ecs_run_task_sync_shape(run: Runner, service: WorkflowService) -> None:

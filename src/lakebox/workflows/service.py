@@ -223,8 +223,23 @@ class Execution:
     stop_date: datetime | None
     #: the ARN of who started it (DescribeExecution shows no caller, so neither does to_aws)
     principal_arn: str = LOCAL_ADMIN.arn
+    redrive_count: int = 0
 
     def to_aws(self) -> dict[str, Any]:
+        """The execution as DescribeExecution shows it; an Express execution as
+        StartSyncExecution answers (that shape has no redrive members)."""
+        out = self._common()
+        if not is_express_arn(self.arn):
+            out["redriveCount"] = self.redrive_count
+            if self.status in ("FAILED", "ABORTED", "TIMED_OUT"):
+                out["redriveStatus"] = "REDRIVABLE"
+            else:
+                out["redriveStatus"] = "NOT_REDRIVABLE"
+                reason = f"Execution is {self.status} and cannot be redriven"
+                out["redriveStatusReason"] = reason
+        return out
+
+    def _common(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "executionArn": self.arn,
             "stateMachineArn": self.state_machine_arn,
@@ -616,7 +631,11 @@ class WorkflowService:
         except LakeboxError as exc:
             raise StatesError(f"StepFunctions.{exc.code}Exception", str(exc)) from exc
         if not sync:
-            return {"ExecutionArn": child.arn, "StartDate": child.start_date.isoformat()}
+            return {
+                "ExecutionArn": child.arn,
+                **builtin.sdk_metadata("application/x-amz-json-1.0"),
+                "StartDate": child.start_date.isoformat(),
+            }
         as_json = ctx.resource.endswith(".sync:2")
         result: dict[str, Any] = {
             "ExecutionArn": child.arn,
@@ -864,6 +883,7 @@ class WorkflowService:
             row.start_date,
             row.stop_date,
             row.principal_arn,
+            row.redrive_count,
         )
 
     def get_execution_history(

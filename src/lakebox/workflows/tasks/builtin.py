@@ -180,6 +180,19 @@ def _sdk_http_metadata(status: int, headers: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def sdk_metadata(content_type: str, status: int = 200) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata``, which Step Functions adds to the
+    result of an optimised integration that does not wait (``sns:publish``, ``ecs:runTask``,
+    ``states:startExecution``): the service's status code and the headers lakebox can know
+    (its content type and a request id; no length or date of a real HTTP answer)."""
+    request_id = str(uuid.uuid4())
+    headers = {"Content-Type": content_type, "x-amzn-RequestId": request_id}
+    return {
+        "SdkHttpMetadata": _sdk_http_metadata(status, headers),
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
 def lambda_invoke(params: Any, ctx: TaskContext) -> Any:
     """``arn:aws:states:::lambda:invoke``: Lambda's Invoke answer (``StatusCode``,
     ``ExecutedVersion``, ``Payload``, ``LogResult`` with ``LogType: Tail``,
@@ -272,11 +285,7 @@ def sns_publish(params: Any, ctx: TaskContext) -> Any:
     )
     for sink in sinks if isinstance(sinks, list | tuple) else [sinks]:
         sink.deliver(note)
-    return {
-        "MessageId": note.message_id,
-        "SdkHttpMetadata": {"HttpStatusCode": 200},
-        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
-    }
+    return {"MessageId": note.message_id, **sdk_metadata("text/xml")}
 
 
 # ----------------------------------------------------------------------------- ECS
@@ -351,8 +360,9 @@ def ecs_run_task(params: Any, ctx: TaskContext) -> Any:
         except OSError as exc:
             raise StatesError("ECS.ClientException", f"cannot start {argv[0]}: {exc}") from exc
         return {
-            "Tasks": [{**task, "LastStatus": "PROVISIONING", "DesiredStatus": "RUNNING"}],
             "Failures": [],
+            **sdk_metadata("application/x-amz-json-1.1"),
+            "Tasks": [{**task, "LastStatus": "PROVISIONING", "DesiredStatus": "RUNNING"}],
         }
     timeout = (
         ctx.timeout_seconds if ctx.timeout_seconds and ctx.timeout_seconds < 99999999 else None
