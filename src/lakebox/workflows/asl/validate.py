@@ -130,6 +130,8 @@ class _Validator:
         self.problems: list[Problem] = []
         self.names: dict[str, str] = {}
         self.current_states: dict[str, Any] = {}
+        #: the machine's top-level QueryLanguage, the only one that forbids JSONPath below it
+        self.top_language = "JSONPath"
 
     def add(self, code: str, message: str, where: str) -> None:
         self.problems.append(Problem(code, message, where or "/"))
@@ -158,7 +160,9 @@ class _Validator:
         if ql not in ("JSONPath", "JSONata"):
             self.schema("QueryLanguage must be JSONPath or JSONata", f"{where}/QueryLanguage")
             ql = language
-        elif language == "JSONata" and ql == "JSONPath" and not top:
+        if top:
+            self.top_language = ql
+        elif self.top_language == "JSONata" and ql == "JSONPath":
             self.schema(
                 "A JSONPath block cannot sit inside a JSONata one", f"{where}/QueryLanguage"
             )
@@ -236,7 +240,9 @@ class _Validator:
         if ql not in ("JSONPath", "JSONata"):
             self.schema("QueryLanguage must be JSONPath or JSONata", f"{loc}/QueryLanguage")
             ql = language
-        elif language == "JSONata" and ql == "JSONPath":
+        elif self.top_language == "JSONata" and ql == "JSONPath":
+            # only the machine's own QueryLanguage binds: AWS accepts a JSONPath state inside
+            # a JSONata Map of a JSONPath machine (AWS-recorded ValidateStateMachineDefinition)
             self.schema(
                 "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
                 loc,
