@@ -13,7 +13,9 @@ from api.helpers import call
 from lakebox.api import AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.lakehouse import Lake
+from lakebox.workflows.clock import ManualClock
 from lakebox.workflows.service import WorkflowService
+from workflows.helpers import START
 
 PASS = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
 WAIT_FOR_TOKEN = json.dumps(
@@ -279,3 +281,56 @@ def test_names_with_dots_and_redrive_members(sfn: ServiceContext) -> None:
         "InvalidName",
         "Invalid Name: 'a b'",
     )
+
+
+def test_express_executions_end_after_five_minutes(lake: Lake) -> None:
+    """Express workflows run for at most five minutes (developer guide)."""
+    workflows = WorkflowService(lake.config, clock=ManualClock(START), stop_poll_seconds=0.05)
+    try:
+        long_wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 301, "End": True}}}
+        workflows.create_state_machine("slow", long_wait, type="EXPRESS")
+        assert workflows.start_sync_execution("slow", {}).status == "TIMED_OUT"
+        short = {**long_wait, "States": {"W": {"Type": "Wait", "Seconds": 299, "End": True}}}
+        workflows.create_state_machine("quick", short, type="EXPRESS")
+        assert workflows.start_sync_execution("quick", {}).status == "SUCCEEDED"
+    finally:
+        workflows.close()
+
+
+@pytest.mark.parametrize(
+    ("definition", "kind", "diagnostics"),
+    [
+        (PASS, "STANDARD", []),
+        ("{}", "STANDARD", [("/", "These fields are required: [States, StartAt]")]),
+        (
+            json.dumps({"States": {"P": {"Type": "Pass", "End": True}}}),
+            "EXPRESS",
+            [("/", "These fields are required: [StartAt]")],
+        ),
+        (
+            WAIT_FOR_TOKEN,
+            "EXPRESS",
+            [
+                (
+                    "/States/T/Resource",
+                    "Express state machine does not support '.waitForTaskToken' service "
+                    "integration ",
+                )
+            ],
+        ),
+    ],
+)
+def test_validate_state_machine_definition(
+    sfn: ServiceContext, definition: str, kind: str, diagnostics: list[tuple[str, str]]
+) -> None:
+    """AWS-recorded ValidateStateMachineDefinition answers (result, code, location, message)."""
+    answer = call(
+        sfn,
+        "stepfunctions",
+        "ValidateStateMachineDefinition",
+        {"definition": definition, "type": kind},
+    )
+    assert answer["result"] == ("FAIL" if diagnostics else "OK")
+    assert [(d["location"], d["message"]) for d in answer["diagnostics"]] == diagnostics
+    assert {d["code"] for d in answer["diagnostics"]} <= {"SCHEMA_VALIDATION_FAILED"}
+    assert answer["truncated"] is False

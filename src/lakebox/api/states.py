@@ -1,5 +1,5 @@
 """Step Functions' own API over the WorkflowService: state machines (Create, Describe,
-Update, Delete, List), executions (StartExecution, StartSyncExecution, DescribeExecution,
+Update, Delete, List, ValidateStateMachineDefinition), executions (StartExecution, StartSyncExecution, DescribeExecution,
 StopExecution, ListExecutions, GetExecutionHistory, RedriveExecution) and task callbacks
 (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
 
@@ -105,6 +105,30 @@ def update_state_machine(request: Request, context: StatesContext) -> Response:
         principal=context.principal,
     )
     return {"updateDate": sm.update_date.isoformat(), "revisionId": sm.revision_id}
+
+
+def validate_state_machine_definition(request: Request, context: StatesContext) -> Response:
+    """ValidateStateMachineDefinition: the validator's problems as diagnostics (all of
+    severity ERROR: lakebox has no warnings), at most ``maxResults`` (0 or absent: 100)."""
+    definition = request.get("definition")
+    if not isinstance(definition, str):
+        raise AwsError(INVALID, "definition must be a string")
+    kind = request.get("type") or "STANDARD"
+    if kind not in ("STANDARD", "EXPRESS"):
+        raise AwsError(INVALID, f"Invalid type {kind!r}: use STANDARD or EXPRESS")
+    limit = request.get("maxResults") or 100
+    if not isinstance(limit, int) or not 0 < limit <= 100:
+        raise AwsError(INVALID, "maxResults must be an integer from 0 to 100")
+    problems = context.workflows.validate(definition, kind, principal=context.principal)
+    diagnostics = [
+        {"severity": "ERROR", "code": p.code, "message": p.message, "location": p.location}
+        for p in problems[:limit]
+    ]
+    return {
+        "result": "FAIL" if problems else "OK",
+        "diagnostics": diagnostics,
+        "truncated": len(problems) > limit,
+    }
 
 
 def delete_state_machine(request: Request, context: StatesContext) -> Response:
@@ -245,6 +269,7 @@ API = ServiceApi(
         ("DescribeStateMachine", describe_state_machine),
         ("UpdateStateMachine", update_state_machine),
         ("DeleteStateMachine", delete_state_machine),
+        ("ValidateStateMachineDefinition", validate_state_machine_definition),
         ("ListStateMachines", list_state_machines),
         ("StartExecution", start_execution),
         ("StartSyncExecution", start_sync_execution),

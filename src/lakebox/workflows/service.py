@@ -84,6 +84,9 @@ class StateMachineTypeNotSupportedError(InvalidRequestError):
 
 
 _TYPE_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+#: Express workflows run for at most five minutes (developer guide, "Choosing workflow
+#: type"); a longer one ends TIMED_OUT as a machine's own TimeoutSeconds would end it
+EXPRESS_MAX_SECONDS = 300
 
 
 def is_express_arn(arn: str) -> bool:
@@ -447,10 +450,15 @@ class WorkflowService:
     # ------------------------------------------------------------------ state machines
 
     def validate(
-        self, definition: str | dict[str, Any], *, principal: Principal = LOCAL_ADMIN
+        self,
+        definition: str | dict[str, Any],
+        machine_type: str = "STANDARD",
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> list[Problem]:
-        """Every problem of ``definition`` (empty when valid); never raises for them."""
-        return find_problems(definition, self.registry)
+        """Every problem of ``definition`` for a machine of ``machine_type`` (empty when
+        valid); never raises for them."""
+        return find_problems(definition, self.registry, machine_type)
 
     def _resolve_machine(self, ref: str) -> StateMachineRow:
         arn = ref if ref.startswith("arn:") else self.state_machine_arn(ref)
@@ -686,6 +694,11 @@ class WorkflowService:
     ) -> None:
         arn = info.arn
         express = is_express_arn(arn)
+        if express:
+            limit = definition.get("TimeoutSeconds", EXPRESS_MAX_SECONDS)
+            if not isinstance(limit, int | float) or isinstance(limit, bool):
+                limit = EXPRESS_MAX_SECONDS
+            definition = {**definition, "TimeoutSeconds": min(limit, EXPRESS_MAX_SECONDS)}
         recorder = HistoryRecorder(
             self.clock,
             # no one can read an Express execution's history (see _standard_only)
