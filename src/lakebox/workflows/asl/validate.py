@@ -118,6 +118,19 @@ _FIELDS: dict[str, dict[str, set[str]]] = {
         "JSONata": {"Items", "Output"},
     },
 }
+#: the intrinsics a Fail state's ErrorPath / CausePath may use: those that return a string
+#: (developer guide, "Fail workflow state")
+_STRING_INTRINSICS = frozenset(
+    {
+        "States.Format",
+        "States.JsonToString",
+        "States.ArrayGetItem",
+        "States.Base64Encode",
+        "States.Base64Decode",
+        "States.Hash",
+        "States.UUID",
+    }
+)
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -307,7 +320,14 @@ class _Validator:
         if value is None and allow_null:
             return
         if allow_intrinsic and intrinsics.is_intrinsic(value):
-            self.intrinsic(value, f"{loc}/{key}", key)
+            call = self.intrinsic(value, f"{loc}/{key}", key)
+            if call is not None and call.name not in _STRING_INTRINSICS:
+                self.schema(
+                    f"The value for the field '{key}' must be a reference path or one of the "
+                    f"intrinsic functions {', '.join(sorted(_STRING_INTRINSICS))}; "
+                    f"{call.name} is not one of them",
+                    f"{loc}/{key}",
+                )
             return
         message = self.path_problem(value, reference, any_root)
         if message:
@@ -334,14 +354,15 @@ class _Validator:
             return f"{value!r} must start with '$' followed by '.' or '['"
         return None
 
-    def intrinsic(self, value: str, where: str, key: str) -> None:
+    def intrinsic(self, value: str, where: str, key: str) -> intrinsics.Call | None:
         try:
-            intrinsics.parse(value)
+            return intrinsics.parse(value)
         except intrinsics.IntrinsicSyntaxError as exc:
             self.schema(
                 f"The value for the field '{key}' must be a valid intrinsic function call: {exc}",
                 where,
             )
+            return None
 
     def payload(self, template: Any, where: str) -> None:
         if isinstance(template, dict):
