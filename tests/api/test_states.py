@@ -3,6 +3,7 @@ and Step Functions' error codes."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ import pytest
 from api.helpers import call
 from lakebox.api import AwsError, dispatch
 from lakebox.api.context import ServiceContext
+from lakebox.config import LakeConfig
 from lakebox.lakehouse import Lake
 from lakebox.workflows.clock import ManualClock
 from lakebox.workflows.service import WorkflowService
@@ -334,3 +336,20 @@ def test_validate_state_machine_definition(
     assert [(d["location"], d["message"]) for d in answer["diagnostics"]] == diagnostics
     assert {d["code"] for d in answer["diagnostics"]} <= {"SCHEMA_VALIDATION_FAILED"}
     assert answer["truncated"] is False
+
+
+def test_arns_use_the_lakes_account_and_region(config: LakeConfig) -> None:
+    settings = dataclasses.replace(config, account_id="123456789012", region="eu-west-3")
+    workflows = WorkflowService(settings, clock=ManualClock(START), stop_poll_seconds=0.05)
+    try:
+        for kind in ("STANDARD", "EXPRESS"):
+            machine = workflows.create_state_machine(kind.lower(), PASS, type=kind)
+            assert (
+                machine.arn == f"arn:aws:states:eu-west-3:123456789012:stateMachine:{kind.lower()}"
+            )
+        run = workflows.start_execution("standard", {}, "one")
+        assert run.arn == "arn:aws:states:eu-west-3:123456789012:execution:standard:one"
+        sync = workflows.start_sync_execution("express", {}, "one")
+        assert sync.arn.startswith("arn:aws:states:eu-west-3:123456789012:express:express:one:")
+    finally:
+        workflows.close()

@@ -155,6 +155,7 @@ def test_athena_sync_returns_the_finished_query_execution(env: Env) -> None:
     assert qe["ResultConfiguration"]["OutputLocation"] == f"{RESULTS}{qe['QueryExecutionId']}.csv"
     assert env.lake.storage.exists(qe["ResultConfiguration"]["OutputLocation"])
     assert qe["StatementType"] == "DML"
+    assert env.checked == 1  # the result was checked against GetQueryExecution's shape
 
 
 @pytest.mark.parametrize(
