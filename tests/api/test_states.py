@@ -130,6 +130,11 @@ def test_express_executions(sfn: ServiceContext) -> None:
     ]
     for sync in answers:
         assert (sync["status"], sync["output"], sync["name"]) == ("SUCCEEDED", "[1]", "again")
+        # AWS-recorded: every answer has billingDetails in Express billing's units
+        billing = sync["billingDetails"]
+        assert billing["billedDurationInMilliseconds"] % 100 == 0
+        assert billing["billedDurationInMilliseconds"] >= 100
+        assert billing["billedMemoryUsedInMB"] == 64
         assert sync["executionArn"].startswith(prefix)
         assert len(sync["executionArn"]) > len(prefix)
     assert answers[0]["executionArn"] != answers[1]["executionArn"]

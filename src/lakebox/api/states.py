@@ -180,8 +180,19 @@ def start_execution(request: Request, context: StatesContext) -> Response:
 
 def start_sync_execution(request: Request, context: StatesContext) -> Response:
     """StartSyncExecution (EXPRESS machines only): the outcome in StartSyncExecutionOutput's
-    shape. ``billingDetails`` is left out: nothing local is billed."""
-    out: dict[str, Any] = _start(request, context, sync=True).to_aws()
+    shape. As AWS answers, ``outputDetails`` is there even when a failed run has no output,
+    and ``billingDetails`` comes with every answer: the run's duration rounded up to 100 ms
+    and 64 MB, Express billing's units (an estimate: AWS bills memory from payload sizes
+    lakebox does not weigh)."""
+    execution = _start(request, context, sync=True)
+    out: dict[str, Any] = execution.to_aws()
+    out["outputDetails"] = {"included": True}
+    stop = execution.stop_date or execution.start_date
+    elapsed_ms = (stop - execution.start_date).total_seconds() * 1000
+    out["billingDetails"] = {
+        "billedDurationInMilliseconds": max(100, -(-int(elapsed_ms) // 100) * 100),
+        "billedMemoryUsedInMB": 64,
+    }
     return out
 
 
