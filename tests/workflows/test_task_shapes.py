@@ -204,3 +204,33 @@ def test_shape_check_catches_a_wrong_member() -> None:
         check_task_output("lambda", "invoke", {"StatusCode": 200, "Bogus": 1})
     with pytest.raises(AssertionError, match="is not a integer"):
         check_task_output("lambda", "invoke", {"StatusCode": "200"})
+
+
+def test_function_error_causes_as_aws_records_them(run: Runner, service: WorkflowService) -> None:
+    """AWS-recorded: ``lambda:invoke`` reports the function's error as JSON without blanks,
+    a plain function ARN with the Python runtime's spacing."""
+
+    def fails(event: Any) -> Any:
+        raise ValueError("Some exception was raised.")
+
+    service.register_function("fails", fails)
+    optimised = run(invoke(FunctionName="fails", Payload=None))
+    assert (optimised.status, optimised.error) == ("FAILED", "ValueError")
+    assert optimised.cause is not None
+    assert optimised.cause.startswith('{"errorMessage":"Some exception was raised.","errorType"')
+    plain = run(
+        machine(
+            {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:lambda:us-east-1:000000000000:function:fails",
+                    "End": True,
+                }
+            }
+        )
+    )
+    assert plain.cause is not None
+    assert plain.cause.startswith('{"errorMessage": "Some exception was raised.", "errorType"')
+    missing = run(invoke(FunctionName="nobody"))
+    assert missing.cause is not None
+    assert ":function:nobody:$LATEST (Service: AWSLambda; Status Code: 404;" in missing.cause

@@ -77,9 +77,12 @@ def _accepts_context(fn: Callable[..., Any]) -> bool:
 def registered_function(name: str, ctx: TaskContext) -> Callable[..., Any]:
     fn = ctx.registry.function(name)
     if fn is None:
+        # Lambda's message as Step Functions shows it, then how to fix it locally
         raise StatesError(
             "Lambda.ResourceNotFoundException",
-            f"Function not found: {function_arn(ctx, name)} (register it with "
+            f"Function not found: {function_arn(ctx, name)}:$LATEST (Service: AWSLambda; "
+            "Status Code: 404; Error Code: ResourceNotFoundException; Request ID: "
+            f"{uuid.uuid4()}; Proxy: null) (lakebox: register it with "
             f"WorkflowService.register_function({name!r}, fn))",
         )
     return fn
@@ -100,8 +103,12 @@ def call_function(reference: str, payload: Any, ctx: TaskContext) -> Any:
     return invoke_function(reference, payload, ctx).result
 
 
-def invoke_function(reference: str, payload: Any, ctx: TaskContext) -> Invocation:
-    """``call_function`` with the request id and duration Lambda's log lines report."""
+def invoke_function(
+    reference: str, payload: Any, ctx: TaskContext, *, compact: bool = False
+) -> Invocation:
+    """``call_function`` with the request id and duration Lambda's log lines report.
+    ``compact``: the failure cause as ``lambda:invoke`` reports it, JSON without blanks
+    (AWS-recorded; a plain function ARN keeps the Python runtime's spacing)."""
     name = function_name(reference)
     fn = registered_function(name, ctx)
     request_id = str(uuid.uuid4())
@@ -122,7 +129,8 @@ def invoke_function(reference: str, payload: Any, ctx: TaskContext) -> Invocatio
             "requestId": request_id,
             "stackTrace": traceback.format_tb(exc.__traceback__)[1:],
         }
-        raise StatesError(error_type, json.dumps(cause)) from exc
+        separators = (",", ":") if compact else None
+        raise StatesError(error_type, json.dumps(cause, separators=separators)) from exc
     duration_ms = (time.monotonic() - started) * 1000
     try:
         return Invocation(json.loads(json.dumps(result)), request_id, duration_ms)
@@ -218,7 +226,7 @@ def lambda_invoke(params: Any, ctx: TaskContext) -> Any:
         registered_function(function_name(params["FunctionName"]), ctx)
         call = Invocation("", str(uuid.uuid4()), 0.0)
     else:
-        call = invoke_function(params["FunctionName"], event, ctx)
+        call = invoke_function(params["FunctionName"], event, ctx, compact=True)
     if ctx.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
         return call.result
     payload = call.result if status == 200 else ""
