@@ -358,3 +358,19 @@ def test_arns_use_the_lakes_account_and_region(config: LakeConfig) -> None:
         assert sync.arn.startswith("arn:aws:states:eu-west-3:123456789012:express:express:one:")
     finally:
         workflows.close()
+
+
+def test_describe_state_machine_as_aws_answers(sfn: ServiceContext) -> None:
+    """AWS-recorded: logging and tracing shown off, no empty description."""
+    for kind in ("STANDARD", "EXPRESS"):
+        arn = call(
+            sfn,
+            "stepfunctions",
+            "CreateStateMachine",
+            {"name": kind.lower(), "definition": PASS, "roleArn": ROLE, "type": kind},
+        )["stateMachineArn"]
+        described = call(sfn, "stepfunctions", "DescribeStateMachine", {"stateMachineArn": arn})
+        assert described["type"] == kind
+        assert described["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}
+        assert described["tracingConfiguration"] == {"enabled": False}
+        assert "description" not in described

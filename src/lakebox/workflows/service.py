@@ -199,7 +199,10 @@ class StateMachine:
     description: str = ""
 
     def to_aws(self) -> dict[str, Any]:
-        return {
+        """DescribeStateMachine's answer. As AWS answers (AWS-recorded), logging and
+        tracing are shown switched off (lakebox has neither) and an empty description is
+        left out."""
+        out: dict[str, Any] = {
             "stateMachineArn": self.arn,
             "name": self.name,
             "status": "ACTIVE",
@@ -207,9 +210,13 @@ class StateMachine:
             "roleArn": self.role_arn,
             "type": self.type,
             "creationDate": self.creation_date.isoformat(),
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
             "revisionId": self.revision_id,
-            "description": self.description,
         }
+        if self.description:
+            out["description"] = self.description
+        return out
 
 
 @dataclass(frozen=True)
