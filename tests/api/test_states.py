@@ -374,3 +374,56 @@ def test_describe_state_machine_as_aws_answers(sfn: ServiceContext) -> None:
         assert described["loggingConfiguration"] == {"level": "OFF", "includeExecutionData": False}
         assert described["tracingConfiguration"] == {"enabled": False}
         assert "description" not in described
+
+
+def test_api_errors_in_aws_words(sfn: ServiceContext) -> None:
+    """AWS-recorded answers: execution input, an update with nothing to change, a status
+    filter outside the enum, and StartExecution's idempotency for a running execution."""
+    sfn.workflows.register_resource("arn:aws:states:::lakebox:callback", lambda p, c: None)
+    arn = call(
+        sfn,
+        "stepfunctions",
+        "CreateStateMachine",
+        {"name": "m", "definition": WAIT_FOR_TOKEN, "roleArn": ROLE},
+    )["stateMachineArn"]
+    for given, message in (
+        ("", "Invalid State Machine Execution Input: 'Invalid execution input.'"),
+        ("not json", "Invalid State Machine Execution Input: '"),
+    ):
+        with pytest.raises(AwsError) as info:
+            dispatch(
+                "stepfunctions", "StartExecution", {"stateMachineArn": arn, "input": given}, sfn
+            )
+        assert info.value.code == "InvalidExecutionInput"
+        assert str(info.value).startswith(message)
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "UpdateStateMachine", {"stateMachineArn": arn}, sfn)
+    assert info.value.code == "MissingRequiredParameter"
+    with pytest.raises(AwsError) as info:
+        dispatch(
+            "stepfunctions",
+            "ListExecutions",
+            {"stateMachineArn": arn, "statusFilter": "succeeded"},
+            sfn,
+        )
+    assert (info.value.code, str(info.value)) == (
+        "ValidationException",
+        "1 validation error detected: Value 'succeeded' at 'statusFilter' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, "
+        "PENDING_REDRIVE, ABORTED, FAILED, RUNNING]",
+    )
+    listed = call(
+        sfn,
+        "stepfunctions",
+        "ListExecutions",
+        {"stateMachineArn": arn, "statusFilter": "PENDING_REDRIVE"},
+    )
+    assert listed["executions"] == []
+    start = {"stateMachineArn": arn, "name": "once", "input": '{"a": 1}'}
+    first = call(sfn, "stepfunctions", "StartExecution", start)
+    again = call(sfn, "stepfunctions", "StartExecution", start)
+    assert again == first  # idempotent while it runs with the same input
+    with pytest.raises(AwsError) as info:
+        dispatch("stepfunctions", "StartExecution", {**start, "input": '{"a": 2}'}, sfn)
+    assert info.value.code == "ExecutionAlreadyExists"
+    call(sfn, "stepfunctions", "StopExecution", {"executionArn": first["executionArn"]})

@@ -65,6 +65,26 @@ def _json(request: Request, member: str, code: str) -> Any:
         raise AwsError(code, f"{member} is not valid JSON: {exc}") from None
 
 
+def _execution_input(request: Request) -> Any:
+    """StartExecution's ``input`` (absent: ``{}``), refused in AWS's words
+    (``Invalid State Machine Execution Input: '...'``, AWS-recorded)."""
+    text = request.get("input")
+    if text is None:
+        return {}
+    if not isinstance(text, str) or not text.strip():
+        raise AwsError(
+            "InvalidExecutionInput",
+            "Invalid State Machine Execution Input: 'Invalid execution input.'",
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise AwsError(
+            "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{reason}'"
+        ) from None
+
+
 def _machine_item(sm: StateMachine) -> dict[str, Any]:
     return {
         "stateMachineArn": sm.arn,
@@ -97,6 +117,13 @@ def describe_state_machine(request: Request, context: StatesContext) -> Response
 
 
 def update_state_machine(request: Request, context: StatesContext) -> Response:
+    if all(request.get(k) is None for k in ("definition", "roleArn", "description")):
+        # AWS's answer when nothing would change (AWS-recorded)
+        raise AwsError(
+            "MissingRequiredParameter",
+            "Either the definition, the role ARN, the LoggingConfiguration, or the "
+            "TracingConfiguration must be specified",
+        )
     sm = context.workflows.update_state_machine(
         required_str(request, "stateMachineArn", INVALID),
         request.get("definition"),
@@ -152,19 +179,19 @@ def list_state_machines(request: Request, context: StatesContext) -> Response:
 
 def _start(request: Request, context: StatesContext, *, sync: bool) -> Any:
     machine = required_str(request, "stateMachineArn", INVALID)
-    given = _json(request, "input", "InvalidExecutionInput")
+    given = _execution_input(request)
     workflows = context.workflows
     try:
         if sync:
             return workflows.start_sync_execution(
                 machine,
-                {} if given is None else given,
+                given,
                 request.get("name"),
                 principal=context.principal,
             )
         return workflows.start_execution(
             machine,
-            {} if given is None else given,
+            given,
             request.get("name"),
             wait=False,
             principal=context.principal,

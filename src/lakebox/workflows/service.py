@@ -608,6 +608,15 @@ class WorkflowService:
             principal_arn=principal.arn,
         )
         if not self.store.insert_execution(record):
+            # StartExecution is idempotent while the execution with that name runs with the
+            # same input (botocore's StartExecution documentation); otherwise it is refused
+            existing = self.store.get_execution(arn)
+            if (
+                existing is not None
+                and existing.status == "RUNNING"
+                and existing.input == record.input
+            ):
+                return self._describe(arn)
             raise AlreadyExistsError(f"Execution Already Exists: '{arn}'")
         running = _Running(None, Cancel())
         with _ACTIVE_LOCK:
@@ -927,8 +936,14 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> list[Execution]:
-        if status is not None and status not in STATUSES:
-            raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
+        if status is not None and status not in (*STATUSES, "PENDING_REDRIVE"):
+            # AWS's message; PENDING_REDRIVE is a valid filter that lakebox never matches
+            # (a redrive starts at once)
+            raise InvalidRequestError(
+                f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, "
+                "TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
+            )
         sm_arn = None
         if state_machine:
             machine = self._resolve_machine(state_machine)
