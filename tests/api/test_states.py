@@ -427,3 +427,4 @@ def test_api_errors_in_aws_words(sfn: ServiceContext) -> None:
         dispatch("stepfunctions", "StartExecution", {**start, "input": '{"a": 2}'}, sfn)
     assert info.value.code == "ExecutionAlreadyExists"
     call(sfn, "stepfunctions", "StopExecution", {"executionArn": first["executionArn"]})
+    assert sfn.workflows.wait_for(first["executionArn"], 30).status == "ABORTED"

@@ -144,7 +144,7 @@ def validate_state_machine_definition(request: Request, context: StatesContext) 
     if kind not in ("STANDARD", "EXPRESS"):
         raise AwsError(INVALID, f"Invalid type {kind!r}: use STANDARD or EXPRESS")
     limit = request.get("maxResults") or 100
-    if not isinstance(limit, int) or not 0 < limit <= 100:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= 100:
         raise AwsError(INVALID, "maxResults must be an integer from 0 to 100")
     problems = context.workflows.validate(definition, kind, principal=context.principal)
     diagnostics = [

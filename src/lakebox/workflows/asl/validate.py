@@ -856,7 +856,9 @@ def parse_definition(definition: str | dict[str, Any]) -> dict[str, Any]:
         ) from exc
     if not isinstance(parsed, dict):
         raise InvalidDefinitionError(
-            [Problem("INVALID_JSON_DESCRIPTION", "The definition must be a JSON object", "/")]
+            # valid JSON but not an object: AWS's schema message for a definition that is
+            # not an object (AWS-recorded for an empty definition)
+            [Problem("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object", "/")]
         )
     return parsed
 
