@@ -268,7 +268,7 @@ def stream_folder_ok(name: str) -> bool:
 # stepfunctions/2016-11-23 shape Name: 1-80, and (CreateStateMachine.name, StartExecution.name)
 # "must not contain white space, brackets < > { } [ ], wildcard characters ? *, special
 # characters " # % \ ^ | ~ ` $ & , ; : /, control characters (U+0000-001F, U+007F-009F,
-# U+FFFE-FFFF), surrogates (U+D800-DFFF)"
+# U+FFFE-FFFF), surrogates (U+D800-DFFF), invalid characters (U+10FFFF)"; "." is allowed
 _SFN_BAD = set('<>{}[]?*"#%\\^|~`$&,;:/')
 
 
@@ -281,7 +281,16 @@ def _sfn_char_ok(ch: str) -> bool:
         or 0x7F <= code <= 0x9F
         or code in (0xFFFE, 0xFFFF)
         or 0xD800 <= code <= 0xDFFF
+        or code == 0x10FFFF
     )
+
+
+def _sfn_invalid(kind: str, name: object, problem: str, rule: str) -> InvalidNameError:
+    """Step Functions' InvalidName, whose message starts as AWS's does (``Invalid Name:
+    'a b'``), then says what is wrong."""
+    err = InvalidNameError(kind, name, problem, rule, "InvalidName")
+    err.message = f"Invalid Name: '{name}' ({err.message})"
+    return err
 
 
 def state_machine_name(name: str, kind: str = "state machine") -> str:
@@ -292,14 +301,14 @@ def state_machine_name(name: str, kind: str = "state machine") -> str:
         "control characters"
     )
     if not isinstance(name, str):
-        raise InvalidNameError(kind, name, "it is not a string", rule, "InvalidName")
+        raise _sfn_invalid(kind, name, "it is not a string", rule)
     problem = _length(name, 1, 80)
     if problem is None:
         bad = next((ch for ch in name if not _sfn_char_ok(ch)), None)
         if bad is not None:
             problem = f"{_char(bad)} at position {name.index(bad) + 1} is not allowed"
     if problem:
-        raise InvalidNameError(kind, name, problem, rule, "InvalidName")
+        raise _sfn_invalid(kind, name, problem, rule)
     return name
 
 

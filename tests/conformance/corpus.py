@@ -35,7 +35,9 @@ States cases (a JSON list per file)::
 
 ``expect`` holds DescribeExecution's ``status`` and, as AWS returns them, ``output`` or
 ``error`` and ``cause`` (a key left out means the field must be absent; ``cause`` may be
-given as ``{"match": "regex"}``). A ``differs`` key with the reason marks a known difference.
+given as ``{"match": "regex"}``). ``executionArn`` (optional, ``{"match": "regex"}``) checks
+the execution's ARN (Express ARNs). The runner registers one Lambda function, ``Identity``,
+which returns its event. A ``differs`` key with the reason marks a known difference.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from lakebox.workflows.clock import ManualClock, SystemClock
 from lakebox.workflows.jobs import JobRegistry, substitute
 from lakebox.workflows.service import Execution, WorkflowService
 from workflows.helpers import START, machine
+from workflows.shapes import check_history
 
 ATHENA = "arn:aws:states:::athena:"
 ATHENA_SDK = "arn:aws:states:::aws-sdk:athena:"
@@ -57,12 +58,17 @@ class Env:
             services={"lake": self.lake, "queries": self.queries, "glue_jobs": self.jobs},
         )
         self.count = 0
+        #: task results checked against botocore's output shapes (see shapes.py)
+        self.checked = 0
 
     def run(self, definition: dict[str, Any], input: Any = None, wait: bool = True) -> Execution:
         self.count += 1
         name = f"sm{self.count}"
         self.service.create_state_machine(name, definition)
-        return self.service.start_execution(name, input, wait=wait)
+        run = self.service.start_execution(name, input, wait=wait)
+        if wait:
+            self.checked += check_history(self.service, run.arn)
+        return run
 
     def sql(self, text: str) -> list[tuple[Any, ...]]:
         qe, result = self.queries.run(text)
@@ -149,6 +155,7 @@ def test_athena_sync_returns_the_finished_query_execution(env: Env) -> None:
     assert qe["ResultConfiguration"]["OutputLocation"] == f"{RESULTS}{qe['QueryExecutionId']}.csv"
     assert env.lake.storage.exists(qe["ResultConfiguration"]["OutputLocation"])
     assert qe["StatementType"] == "DML"
+    assert env.checked == 1  # the result was checked against GetQueryExecution's shape
 
 
 @pytest.mark.parametrize(

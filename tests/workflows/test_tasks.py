@@ -136,7 +136,7 @@ def test_aws_sdk_integrations_dispatch_to_registered_handlers(
             }
         )
     )
-    assert "not a known task resource" in str(other[0])
+    assert "is not recognized" in str(other[0])
 
 
 # ----------------------------------------------------------------------------- SNS

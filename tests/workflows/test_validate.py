@@ -28,7 +28,7 @@ def test_valid_definition_passes() -> None:
     ("definition", "expected"),
     [
         ("{not json", "INVALID_JSON_DESCRIPTION"),
-        ({"States": {"A": PASS_END}}, "StartAt must be a string naming a state at /StartAt"),
+        ({"States": {"A": PASS_END}}, "These fields are required: [StartAt] at /"),
         (
             {"StartAt": "Z", "States": {"A": PASS_END}},
             "MISSING_TRANSITION_TARGET: Missing 'Next' target: Z at /StartAt",
@@ -45,7 +45,7 @@ def test_valid_definition_passes() -> None:
             machine({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}}),
             "MISSING_END_STATE",
         ),
-        (machine({"A": {"Type": "Bogus"}}), "Type must be one of"),
+        (machine({"A": {"Type": "Bogus"}}), "The field 'Type' should have one of these values"),
         (machine({"A": {"Type": "Pass"}}), "must have either Next or End: true at /States/A"),
         (
             machine({"A": {"Type": "Pass", "End": True, "Next": "A"}}),
@@ -58,11 +58,11 @@ def test_valid_definition_passes() -> None:
         ),
         (
             machine({"A": {"Type": "Task", "End": True}}),
-            "Value is not a valid resource ARN at /States/A/Resource",
+            "These fields are required: [Resource] at /States/A",
         ),
         (
             machine({"A": {"Type": "Task", "Resource": "arn:aws:states:::nope:doIt", "End": True}}),
-            "is not a known task resource",
+            "The resource provided arn:aws:states:::nope:doIt is not recognized",
         ),
         (
             machine(
@@ -113,7 +113,7 @@ def test_valid_definition_passes() -> None:
         ),
         (
             machine({"A": {"Type": "Wait", "Timestamp": "2024-01-01 00:00", "End": True}}),
-            "Timestamp must be an RFC 3339 timestamp",
+            "String does not match RFC3339 timestamp",
         ),
         (machine({"A": {"Type": "Choice", "Choices": []}}), "Choices must be a non-empty array"),
         (
@@ -193,7 +193,7 @@ def test_valid_definition_passes() -> None:
         ),
         (
             machine({"A": {"Type": "Parallel", "Branches": [], "End": True}}),
-            "Branches must be a non-empty array",
+            "Value cannot be empty at /States/A/Branches",
         ),
         (
             machine(
@@ -270,7 +270,7 @@ def test_valid_definition_passes() -> None:
                 {"A": {"Type": "Pass", "QueryLanguage": "JSONPath", "End": True}},
                 QueryLanguage="JSONata",
             ),
-            "cannot use JSONPath",
+            "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata'",
         ),
         (
             machine({"A": {"Type": "Pass", "Assign": {"bad-name": 1}, "End": True}}),

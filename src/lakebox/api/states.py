@@ -1,5 +1,5 @@
 """Step Functions' own API over the WorkflowService: state machines (Create, Describe,
-Update, Delete, List), executions (StartExecution, StartSyncExecution, DescribeExecution,
+Update, Delete, List, ValidateStateMachineDefinition), executions (StartExecution, StartSyncExecution, DescribeExecution,
 StopExecution, ListExecutions, GetExecutionHistory, RedriveExecution) and task callbacks
 (SendTaskSuccess, SendTaskFailure, SendTaskHeartbeat).
 
@@ -65,6 +65,26 @@ def _json(request: Request, member: str, code: str) -> Any:
         raise AwsError(code, f"{member} is not valid JSON: {exc}") from None
 
 
+def _execution_input(request: Request) -> Any:
+    """StartExecution's ``input`` (absent: ``{}``), refused in AWS's words
+    (``Invalid State Machine Execution Input: '...'``, AWS-recorded)."""
+    text = request.get("input")
+    if text is None:
+        return {}
+    if not isinstance(text, str) or not text.strip():
+        raise AwsError(
+            "InvalidExecutionInput",
+            "Invalid State Machine Execution Input: 'Invalid execution input.'",
+        )
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise AwsError(
+            "InvalidExecutionInput", f"Invalid State Machine Execution Input: '{reason}'"
+        ) from None
+
+
 def _machine_item(sm: StateMachine) -> dict[str, Any]:
     return {
         "stateMachineArn": sm.arn,
@@ -97,6 +117,13 @@ def describe_state_machine(request: Request, context: StatesContext) -> Response
 
 
 def update_state_machine(request: Request, context: StatesContext) -> Response:
+    if all(request.get(k) is None for k in ("definition", "roleArn", "description")):
+        # AWS's answer when nothing would change (AWS-recorded)
+        raise AwsError(
+            "MissingRequiredParameter",
+            "Either the definition, the role ARN, the LoggingConfiguration, or the "
+            "TracingConfiguration must be specified",
+        )
     sm = context.workflows.update_state_machine(
         required_str(request, "stateMachineArn", INVALID),
         request.get("definition"),
@@ -105,6 +132,30 @@ def update_state_machine(request: Request, context: StatesContext) -> Response:
         principal=context.principal,
     )
     return {"updateDate": sm.update_date.isoformat(), "revisionId": sm.revision_id}
+
+
+def validate_state_machine_definition(request: Request, context: StatesContext) -> Response:
+    """ValidateStateMachineDefinition: the validator's problems as diagnostics (all of
+    severity ERROR: lakebox has no warnings), at most ``maxResults`` (0 or absent: 100)."""
+    definition = request.get("definition")
+    if not isinstance(definition, str):
+        raise AwsError(INVALID, "definition must be a string")
+    kind = request.get("type") or "STANDARD"
+    if kind not in ("STANDARD", "EXPRESS"):
+        raise AwsError(INVALID, f"Invalid type {kind!r}: use STANDARD or EXPRESS")
+    limit = request.get("maxResults") or 100
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= 100:
+        raise AwsError(INVALID, "maxResults must be an integer from 0 to 100")
+    problems = context.workflows.validate(definition, kind, principal=context.principal)
+    diagnostics = [
+        {"severity": "ERROR", "code": p.code, "message": p.message, "location": p.location}
+        for p in problems[:limit]
+    ]
+    return {
+        "result": "FAIL" if problems else "OK",
+        "diagnostics": diagnostics,
+        "truncated": len(problems) > limit,
+    }
 
 
 def delete_state_machine(request: Request, context: StatesContext) -> Response:
@@ -126,15 +177,23 @@ def list_state_machines(request: Request, context: StatesContext) -> Response:
 # -- executions ---------------------------------------------------------------------------------
 
 
-def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
+def _start(request: Request, context: StatesContext, *, sync: bool) -> Any:
     machine = required_str(request, "stateMachineArn", INVALID)
-    given = _json(request, "input", "InvalidExecutionInput")
+    given = _execution_input(request)
+    workflows = context.workflows
     try:
-        return context.workflows.start_execution(
+        if sync:
+            return workflows.start_sync_execution(
+                machine,
+                given,
+                request.get("name"),
+                principal=context.principal,
+            )
+        return workflows.start_execution(
             machine,
-            {} if given is None else given,
+            given,
             request.get("name"),
-            wait=wait,
+            wait=False,
             principal=context.principal,
         )
     except AlreadyExistsError as exc:
@@ -142,12 +201,25 @@ def _start(request: Request, context: StatesContext, *, wait: bool) -> Any:
 
 
 def start_execution(request: Request, context: StatesContext) -> Response:
-    execution = _start(request, context, wait=False)
+    execution = _start(request, context, sync=False)
     return {"executionArn": execution.arn, "startDate": execution.start_date.isoformat()}
 
 
 def start_sync_execution(request: Request, context: StatesContext) -> Response:
-    out: dict[str, Any] = _start(request, context, wait=True).to_aws()
+    """StartSyncExecution (EXPRESS machines only): the outcome in StartSyncExecutionOutput's
+    shape. As AWS answers, ``outputDetails`` is there even when a failed run has no output,
+    and ``billingDetails`` comes with every answer: the run's duration rounded up to 100 ms
+    and 64 MB, Express billing's units (an estimate: AWS bills memory from payload sizes
+    lakebox does not weigh)."""
+    execution = _start(request, context, sync=True)
+    out: dict[str, Any] = execution.to_aws()
+    out["outputDetails"] = {"included": True}
+    stop = execution.stop_date or execution.start_date
+    elapsed_ms = (stop - execution.start_date).total_seconds() * 1000
+    out["billingDetails"] = {
+        "billedDurationInMilliseconds": max(100, -(-int(elapsed_ms) // 100) * 100),
+        "billedMemoryUsedInMB": 64,
+    }
     return out
 
 
@@ -235,6 +307,7 @@ API = ServiceApi(
         ("DescribeStateMachine", describe_state_machine),
         ("UpdateStateMachine", update_state_machine),
         ("DeleteStateMachine", delete_state_machine),
+        ("ValidateStateMachineDefinition", validate_state_machine_definition),
         ("ListStateMachines", list_state_machines),
         ("StartExecution", start_execution),
         ("StartSyncExecution", start_sync_execution),

@@ -69,6 +69,41 @@ CLOSE_WAIT_SECONDS = 10.0
 _PROCESS_TOKEN = uuid.uuid4().hex[:12]
 
 
+class InvalidArnError(InvalidRequestError):
+    """Step Functions' ``InvalidArn``: the ARN names nothing this operation takes (an
+    Express execution for DescribeExecution, StopExecution or GetExecutionHistory)."""
+
+    code = "InvalidArn"
+
+
+class StateMachineTypeNotSupportedError(InvalidRequestError):
+    """Step Functions' ``StateMachineTypeNotSupported``: StartSyncExecution on a STANDARD
+    machine, ListExecutions on an EXPRESS one."""
+
+    code = "StateMachineTypeNotSupported"
+
+
+_TYPE_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+#: Express workflows run for at most five minutes (developer guide, "Choosing workflow
+#: type"); a longer one ends TIMED_OUT as a machine's own TimeoutSeconds would end it
+EXPRESS_MAX_SECONDS = 300
+
+
+def is_express_arn(arn: str) -> bool:
+    """Whether ``arn`` is an Express execution's
+    (``arn:aws:states:<region>:<account>:express:<machine>:<name>:<id>``)."""
+    parts = arn.split(":")
+    return len(parts) > 5 and parts[2] == "states" and parts[5] == "express"
+
+
+def _standard_only(arn: str) -> None:
+    """AWS keeps no record of Express executions that DescribeExecution, StopExecution or
+    GetExecutionHistory could read (their history goes to CloudWatch Logs), and answers
+    those operations with InvalidArn."""
+    if is_express_arn(arn):
+        raise InvalidArnError("Invalid Arn: 'Resource type not valid in this context: express'")
+
+
 class StoredTokenBroker(TokenBroker):
     """Task tokens also recorded in the store, so ``send-task-success`` from another process
     (a CLI, a worker) reaches an execution waiting here."""
@@ -164,7 +199,10 @@ class StateMachine:
     description: str = ""
 
     def to_aws(self) -> dict[str, Any]:
-        return {
+        """DescribeStateMachine's answer. As AWS answers (AWS-recorded), logging and
+        tracing are shown switched off (lakebox has neither) and an empty description is
+        left out."""
+        out: dict[str, Any] = {
             "stateMachineArn": self.arn,
             "name": self.name,
             "status": "ACTIVE",
@@ -172,9 +210,13 @@ class StateMachine:
             "roleArn": self.role_arn,
             "type": self.type,
             "creationDate": self.creation_date.isoformat(),
+            "loggingConfiguration": {"level": "OFF", "includeExecutionData": False},
+            "tracingConfiguration": {"enabled": False},
             "revisionId": self.revision_id,
-            "description": self.description,
         }
+        if self.description:
+            out["description"] = self.description
+        return out
 
 
 @dataclass(frozen=True)
@@ -191,8 +233,23 @@ class Execution:
     stop_date: datetime | None
     #: the ARN of who started it (DescribeExecution shows no caller, so neither does to_aws)
     principal_arn: str = LOCAL_ADMIN.arn
+    redrive_count: int = 0
 
     def to_aws(self) -> dict[str, Any]:
+        """The execution as DescribeExecution shows it; an Express execution as
+        StartSyncExecution answers (that shape has no redrive members)."""
+        out = self._common()
+        if not is_express_arn(self.arn):
+            out["redriveCount"] = self.redrive_count
+            if self.status in ("FAILED", "ABORTED", "TIMED_OUT"):
+                out["redriveStatus"] = "REDRIVABLE"
+            else:
+                out["redriveStatus"] = "NOT_REDRIVABLE"
+                reason = f"Execution is {self.status} and cannot be redriven"
+                out["redriveStatusReason"] = reason
+        return out
+
+    def _common(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "executionArn": self.arn,
             "stateMachineArn": self.state_machine_arn,
@@ -336,7 +393,11 @@ class WorkflowService:
     def state_machine_arn(self, name: str) -> str:
         return lake_arn(self.config, "states", f"stateMachine:{name}")
 
-    def execution_arn(self, machine: str, name: str) -> str:
+    def execution_arn(self, machine: str, name: str, express: bool = False) -> str:
+        """A STANDARD execution's ARN, or with ``express`` an Express one: AWS adds an id
+        after the name there, since Express execution names may be reused at once."""
+        if express:
+            return lake_arn(self.config, "states", f"express:{machine}:{name}:{uuid.uuid4()}")
         return lake_arn(self.config, "states", f"execution:{machine}:{name}")
 
     def default_role_arn(self) -> str:
@@ -396,10 +457,15 @@ class WorkflowService:
     # ------------------------------------------------------------------ state machines
 
     def validate(
-        self, definition: str | dict[str, Any], *, principal: Principal = LOCAL_ADMIN
+        self,
+        definition: str | dict[str, Any],
+        machine_type: str = "STANDARD",
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> list[Problem]:
-        """Every problem of ``definition`` (empty when valid); never raises for them."""
-        return find_problems(definition, self.registry)
+        """Every problem of ``definition`` for a machine of ``machine_type`` (empty when
+        valid); never raises for them."""
+        return find_problems(definition, self.registry, machine_type)
 
     def _resolve_machine(self, ref: str) -> StateMachineRow:
         arn = ref if ref.startswith("arn:") else self.state_machine_arn(ref)
@@ -437,7 +503,7 @@ class WorkflowService:
         state_machine_name(name)
         if type not in ("STANDARD", "EXPRESS"):
             raise InvalidRequestError(f"Invalid type {type!r}: use STANDARD or EXPRESS")
-        parsed = validate(definition, self.registry)
+        parsed = validate(definition, self.registry, type)
         text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
         now = self.clock.now()
         row = StateMachineRow(
@@ -472,7 +538,7 @@ class WorkflowService:
         row = self._resolve_machine(ref)
         text = row.definition
         if definition is not None:
-            parsed = validate(definition, self.registry)
+            parsed = validate(definition, self.registry, row.type)
             text = definition if isinstance(definition, str) else json.dumps(parsed, indent=2)
         new = StateMachineRow(
             row.name,
@@ -523,7 +589,7 @@ class WorkflowService:
                 raise InvalidRequestError(f"Invalid execution input: {exc.msg}") from exc
         if input is None:
             input = {}
-        arn = self.execution_arn(row.name, name)
+        arn = self.execution_arn(row.name, name, express=row.type == "EXPRESS")
         start = self.clock.now()
         record = ExecutionRow(
             arn,
@@ -542,6 +608,15 @@ class WorkflowService:
             principal_arn=principal.arn,
         )
         if not self.store.insert_execution(record):
+            # StartExecution is idempotent while the execution with that name runs with the
+            # same input (botocore's StartExecution documentation); otherwise it is refused
+            existing = self.store.get_execution(arn)
+            if (
+                existing is not None
+                and existing.status == "RUNNING"
+                and existing.input == record.input
+            ):
+                return self._describe(arn)
             raise AlreadyExistsError(f"Execution Already Exists: '{arn}'")
         running = _Running(None, Cancel())
         with _ACTIVE_LOCK:
@@ -561,7 +636,7 @@ class WorkflowService:
                 daemon=True,
             )
             running.thread.start()
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _start_child_execution(self, params: Any, ctx: TaskContext) -> Any:
         """``states:startExecution`` (nested workflows); ``.sync`` waits for the child and
@@ -580,7 +655,11 @@ class WorkflowService:
         except LakeboxError as exc:
             raise StatesError(f"StepFunctions.{exc.code}Exception", str(exc)) from exc
         if not sync:
-            return {"ExecutionArn": child.arn, "StartDate": child.start_date.isoformat()}
+            return {
+                "ExecutionArn": child.arn,
+                **builtin.sdk_metadata("application/x-amz-json-1.0"),
+                "StartDate": child.start_date.isoformat(),
+            }
         as_json = ctx.resource.endswith(".sync:2")
         result: dict[str, Any] = {
             "ExecutionArn": child.arn,
@@ -607,7 +686,10 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
-        """StartSyncExecution (Express workflows): run to the end and return the outcome."""
+        """StartSyncExecution: run an EXPRESS machine to the end and return the outcome
+        (AWS refuses it for STANDARD machines)."""
+        if self._resolve_machine(state_machine).type != "EXPRESS":
+            raise StateMachineTypeNotSupportedError(_TYPE_NOT_SUPPORTED)
         return self.start_execution(state_machine, input, name, wait=True, principal=principal)
 
     def wait_for(
@@ -617,7 +699,7 @@ class WorkflowService:
         running = self._running.get(arn)
         if running is not None:
             running.done.wait(timeout)
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _run(
         self,
@@ -627,9 +709,18 @@ class WorkflowService:
         resume: _Resume | None = None,
     ) -> None:
         arn = info.arn
+        express = is_express_arn(arn)
+        if express:
+            limit = definition.get("TimeoutSeconds", EXPRESS_MAX_SECONDS)
+            if not isinstance(limit, int | float) or isinstance(limit, bool):
+                limit = EXPRESS_MAX_SECONDS
+            definition = {**definition, "TimeoutSeconds": min(limit, EXPRESS_MAX_SECONDS)}
         recorder = HistoryRecorder(
             self.clock,
-            sink=lambda evs: self.store.append_events(arn, evs),
+            # no one can read an Express execution's history (see _standard_only)
+            sink=(lambda evs: None)
+            if express
+            else (lambda evs: self.store.append_events(arn, evs)),
             start_id=resume.last_event_id if resume else 0,
         )
         if resume is None:
@@ -731,6 +822,7 @@ class WorkflowService:
         state it stopped in, with that state's input and the variables assigned before it.
         The history goes on (``ExecutionRedriven``); ``$$.Execution.RedriveCount`` counts.
         A Parallel or Map state is rerun whole (AWS reruns only its unsuccessful children)."""
+        _standard_only(arn)
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
@@ -785,7 +877,7 @@ class WorkflowService:
                 daemon=True,
             )
             running.thread.start()
-        return self.describe_execution(arn)
+        return self._describe(arn)
 
     def _watch_stop(self, arn: str, running: _Running) -> None:
         """Notice a StopExecution written by another process."""
@@ -797,6 +889,10 @@ class WorkflowService:
                 return
 
     def describe_execution(self, arn: str, *, principal: Principal = LOCAL_ADMIN) -> Execution:
+        _standard_only(arn)
+        return self._describe(arn)
+
+    def _describe(self, arn: str) -> Execution:
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")
@@ -816,6 +912,7 @@ class WorkflowService:
             row.start_date,
             row.stop_date,
             row.principal_arn,
+            row.redrive_count,
         )
 
     def get_execution_history(
@@ -823,6 +920,7 @@ class WorkflowService:
     ) -> list[dict[str, Any]]:
         """Events in GetExecutionHistory's shape (``id``, ``previousEventId``, ``type``,
         ``timestamp``, ``<type>EventDetails``)."""
+        _standard_only(arn)
         self.describe_execution(arn)
         events = [e.to_dict() for e in self.store.events(arn)]
         return list(reversed(events)) if reverse_order else events
@@ -838,10 +936,25 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> list[Execution]:
-        if status is not None and status not in STATUSES:
-            raise InvalidRequestError(f"Invalid status {status!r}: use one of {STATUSES}")
-        sm_arn = self._resolve_machine(state_machine).arn if state_machine else None
-        return [self._execution(r) for r in self.store.list_executions(sm_arn, status)]
+        if status is not None and status not in (*STATUSES, "PENDING_REDRIVE"):
+            # AWS's message; PENDING_REDRIVE is a valid filter that lakebox never matches
+            # (a redrive starts at once)
+            raise InvalidRequestError(
+                f"1 validation error detected: Value '{status}' at 'statusFilter' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, "
+                "TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
+            )
+        sm_arn = None
+        if state_machine:
+            machine = self._resolve_machine(state_machine)
+            if machine.type == "EXPRESS":
+                raise StateMachineTypeNotSupportedError(_TYPE_NOT_SUPPORTED)
+            sm_arn = machine.arn
+        return [
+            self._execution(r)
+            for r in self.store.list_executions(sm_arn, status)
+            if not is_express_arn(r.arn)
+        ]
 
     def stop_execution(
         self,
@@ -851,6 +964,7 @@ class WorkflowService:
         *,
         principal: Principal = LOCAL_ADMIN,
     ) -> Execution:
+        _standard_only(arn)
         row = self.store.get_execution(arn)
         if row is None:
             raise ExecutionDoesNotExistError(f"Execution Does Not Exist: '{arn}'")

@@ -118,16 +118,33 @@ _FIELDS: dict[str, dict[str, set[str]]] = {
         "JSONata": {"Items", "Output"},
     },
 }
+#: the intrinsics a Fail state's ErrorPath / CausePath may use: those that return a string
+#: (developer guide, "Fail workflow state")
+_STRING_INTRINSICS = frozenset(
+    {
+        "States.Format",
+        "States.JsonToString",
+        "States.ArrayGetItem",
+        "States.Base64Encode",
+        "States.Base64Decode",
+        "States.Hash",
+        "States.UUID",
+    }
+)
 _TOP_FIELDS = {"StartAt", "States", "Comment", "Version", "TimeoutSeconds", "QueryLanguage"}
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class _Validator:
-    def __init__(self, registry: ResourceRegistry | None) -> None:
+    def __init__(self, registry: ResourceRegistry | None, express: bool = False) -> None:
         self.registry = registry
+        #: EXPRESS machines refuse the .sync and .waitForTaskToken patterns and activities
+        self.express = express
         self.problems: list[Problem] = []
         self.names: dict[str, str] = {}
         self.current_states: dict[str, Any] = {}
+        #: the machine's top-level QueryLanguage, the only one that forbids JSONPath below it
+        self.top_language = "JSONPath"
 
     def add(self, code: str, message: str, where: str) -> None:
         self.problems.append(Problem(code, message, where or "/"))
@@ -156,18 +173,25 @@ class _Validator:
         if ql not in ("JSONPath", "JSONata"):
             self.schema("QueryLanguage must be JSONPath or JSONata", f"{where}/QueryLanguage")
             ql = language
-        elif language == "JSONata" and ql == "JSONPath" and not top:
+        if top:
+            self.top_language = ql
+        elif self.top_language == "JSONata" and ql == "JSONPath":
             self.schema(
                 "A JSONPath block cannot sit inside a JSONata one", f"{where}/QueryLanguage"
             )
         states = m.get("States")
         start = m.get("StartAt")
+        missing = [key for key in ("States", "StartAt") if key not in m]
+        if missing:
+            # AWS lists the missing members of the object in one problem, States first
+            self.schema(f"These fields are required: [{', '.join(missing)}]", where or "/")
         if not isinstance(states, dict) or not states:
-            self.schema("States must be a non-empty object", f"{where}/States")
+            if "States" in m:
+                self.schema("Value cannot be empty", f"{where}/States")
             return
-        if not isinstance(start, str):
+        if "StartAt" in m and not isinstance(start, str):
             self.schema("StartAt must be a string naming a state", f"{where}/StartAt")
-        elif start not in states:
+        elif isinstance(start, str) and start not in states:
             self.add(
                 "MISSING_TRANSITION_TARGET", f"Missing 'Next' target: {start}", f"{where}/StartAt"
             )
@@ -215,19 +239,26 @@ class _Validator:
             self.schema("A state must be an object", loc)
             return
         kind = state.get("Type")
+        if "Type" not in state:
+            self.schema("These fields are required: [Type]", loc)
+            return
         if kind not in STATE_TYPES:
             self.schema(
-                f"Type must be one of {', '.join(STATE_TYPES)}, got {kind!r}", f"{loc}/Type"
+                "The field 'Type' should have one of these values: "
+                "[Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
+                f"{loc}/Type",
             )
             return
         ql = state.get("QueryLanguage", language)
         if ql not in ("JSONPath", "JSONata"):
             self.schema("QueryLanguage must be JSONPath or JSONata", f"{loc}/QueryLanguage")
             ql = language
-        elif language == "JSONata" and ql == "JSONPath":
+        elif self.top_language == "JSONata" and ql == "JSONPath":
+            # only the machine's own QueryLanguage binds: AWS accepts a JSONPath state inside
+            # a JSONata Map of a JSONPath machine (AWS-recorded ValidateStateMachineDefinition)
             self.schema(
-                "A state cannot use JSONPath when the state machine uses JSONata",
-                f"{loc}/QueryLanguage",
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+                loc,
             )
         table = _FIELDS[kind]
         allowed = _COMMON | table["both"] | table[ql]
@@ -281,6 +312,7 @@ class _Validator:
         reference: bool = False,
         allow_null: bool = True,
         allow_intrinsic: bool = False,
+        any_root: bool = False,
     ) -> None:
         if key not in state:
             return
@@ -288,9 +320,16 @@ class _Validator:
         if value is None and allow_null:
             return
         if allow_intrinsic and intrinsics.is_intrinsic(value):
-            self.intrinsic(value, f"{loc}/{key}", key)
+            call = self.intrinsic(value, f"{loc}/{key}", key)
+            if call is not None and call.name not in _STRING_INTRINSICS:
+                self.schema(
+                    f"The value for the field '{key}' must be a reference path or one of the "
+                    f"intrinsic functions {', '.join(sorted(_STRING_INTRINSICS))}; "
+                    f"{call.name} is not one of them",
+                    f"{loc}/{key}",
+                )
             return
-        message = self.path_problem(value, reference)
+        message = self.path_problem(value, reference, any_root)
         if message:
             kind = "Reference Path" if reference else "JSONPath"
             self.schema(
@@ -298,25 +337,32 @@ class _Validator:
             )
 
     @staticmethod
-    def path_problem(value: Any, reference: bool) -> str | None:
+    def path_problem(value: Any, reference: bool, any_root: bool = False) -> str | None:
+        """Why ``value`` is not a path of the kind asked, or None. ``any_root`` lets a
+        reference path start at a variable (``$var``) or the context object (``$$``): AWS
+        reads the value fields (ItemsPath, SecondsPath, ErrorPath...) from either, while
+        ResultPath writes into the state's data and so must start at ``$``."""
         if not isinstance(value, str):
             return "expected a string"
         try:
             parsed = paths.parse_path(value)
         except paths.PathSyntaxError as exc:
             return str(exc)
-        if reference and not parsed.is_reference:
+        if reference and not parsed.definite:
             return f"{value!r} may select more than one node"
+        if reference and not any_root and parsed.root != "$":
+            return f"{value!r} must start with '$' followed by '.' or '['"
         return None
 
-    def intrinsic(self, value: str, where: str, key: str) -> None:
+    def intrinsic(self, value: str, where: str, key: str) -> intrinsics.Call | None:
         try:
-            intrinsics.parse(value)
+            return intrinsics.parse(value)
         except intrinsics.IntrinsicSyntaxError as exc:
             self.schema(
                 f"The value for the field '{key}' must be a valid intrinsic function call: {exc}",
                 where,
             )
+            return None
 
     def payload(self, template: Any, where: str) -> None:
         if isinstance(template, dict):
@@ -327,16 +373,14 @@ class _Validator:
                             f"The value for the field '{key}' must be a STRING", f"{where}/{key}"
                         )
                     elif intrinsics.is_intrinsic(value):
-                        self.intrinsic(value, f"{where}/{key}", key)
-                    else:
-                        message = self.path_problem(value, reference=False)
-                        if message:
-                            self.schema(
-                                f"The value for the field '{key}' must be a valid "
-                                f"JSONPath or a valid intrinsic function call: "
-                                f"{message}",
-                                f"{where}/{key}",
-                            )
+                        self.intrinsic(value, where, key)
+                    elif self.path_problem(value, reference=False):
+                        # AWS's wording and location: the object that holds the key
+                        self.schema(
+                            f"The value for the field '{key}' must be a valid "
+                            "JSONPath or a valid intrinsic function call",
+                            where,
+                        )
                 else:
                     self.payload(value, f"{where}/{key}")
         elif isinstance(template, list):
@@ -357,9 +401,17 @@ class _Validator:
             "ToleratedFailurePercentagePath",
             "ToleratedFailureCountPath",
         ):
-            self.path_field(state, key, loc, reference=True, allow_null=False)
+            self.path_field(state, key, loc, reference=True, allow_null=False, any_root=True)
         for key in ("ErrorPath", "CausePath"):
-            self.path_field(state, key, loc, reference=True, allow_null=False, allow_intrinsic=True)
+            self.path_field(
+                state,
+                key,
+                loc,
+                reference=True,
+                allow_null=False,
+                allow_intrinsic=True,
+                any_root=True,
+            )
         for key in ("Parameters", "ResultSelector", "ItemSelector"):
             if key in state:
                 self.payload(state[key], f"{loc}/{key}")
@@ -507,12 +559,32 @@ class _Validator:
 
     def state_task(self, name: str, state: dict[str, Any], loc: str, ql: str) -> None:
         resource = state.get("Resource")
-        if not isinstance(resource, str) or not resource.startswith("arn:"):
+        if "Resource" not in state:
+            self.schema("These fields are required: [Resource]", loc)
+        elif not isinstance(resource, str) or not resource.startswith("arn:"):
             self.schema("Value is not a valid resource ARN", f"{loc}/Resource")
+        elif self.express and resource.endswith(".waitForTaskToken"):
+            # AWS's message has two blanks before "at"; kept as AWS prints it
+            self.schema(
+                "Express state machine does not support '.waitForTaskToken' service integration ",
+                f"{loc}/Resource",
+            )
+        elif self.express and (resource.endswith(".sync") or ".sync:" in resource):
+            self.schema(
+                "Express state machine does not support '.sync' service integration",
+                f"{loc}/Resource",
+            )
+        elif self.express and resource.split(":")[5:6] == ["activity"]:
+            self.schema("Express state machine does not support Activity ARN", f"{loc}/Resource")
         elif self.registry is not None:
             problem = self.registry.problem(resource)
             if problem:
                 self.schema(problem, f"{loc}/Resource")
+        credentials = state.get("Credentials")
+        if isinstance(credentials, dict) and not any(
+            k in credentials for k in ("RoleArn", "RoleArn.$")
+        ):
+            self.schema("The field 'RoleArn' is required but was missing", f"{loc}/Credentials")
         for key in ("TimeoutSeconds", "HeartbeatSeconds"):
             value = state.get(key)
             if key in state and not (_pos_int(value) or jsonata_mode.is_expression(value)):
@@ -548,10 +620,7 @@ class _Validator:
         if "Timestamp" in state and not (
             choice.parse_timestamp(ts) or jsonata_mode.is_expression(ts)
         ):
-            self.schema(
-                "Timestamp must be an RFC 3339 timestamp such as 2016-03-14T01:59:00Z",
-                f"{loc}/Timestamp",
-            )
+            self.schema("String does not match RFC3339 timestamp", f"{loc}/Timestamp")
 
     def state_choice(self, name: str, state: dict[str, Any], loc: str, ql: str) -> None:
         rules = state.get("Choices")
@@ -658,8 +727,11 @@ class _Validator:
 
     def state_parallel(self, name: str, state: dict[str, Any], loc: str, ql: str) -> None:
         branches = state.get("Branches")
+        if "Branches" not in state:
+            self.schema("These fields are required: [Branches]", loc)
+            return
         if not isinstance(branches, list) or not branches:
-            self.schema("Branches must be a non-empty array", f"{loc}/Branches")
+            self.schema("Value cannot be empty", f"{loc}/Branches")
             return
         for i, branch in enumerate(branches):
             self.machine(branch, f"{loc}/Branches[{i}]", ql, top=False)
@@ -762,6 +834,10 @@ def _nonneg_int(v: Any) -> bool:
 def parse_definition(definition: str | dict[str, Any]) -> dict[str, Any]:
     if isinstance(definition, dict):
         return definition
+    if not definition.strip():
+        raise InvalidDefinitionError(
+            [Problem("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object", "/")]
+        )
     try:
         parsed = json.loads(definition)
     except json.JSONDecodeError as exc:
@@ -780,29 +856,35 @@ def parse_definition(definition: str | dict[str, Any]) -> dict[str, Any]:
         ) from exc
     if not isinstance(parsed, dict):
         raise InvalidDefinitionError(
-            [Problem("INVALID_JSON_DESCRIPTION", "The definition must be a JSON object", "/")]
+            # valid JSON but not an object: AWS's schema message for a definition that is
+            # not an object (AWS-recorded for an empty definition)
+            [Problem("SCHEMA_VALIDATION_FAILED", "Definition must be a valid JSON object", "/")]
         )
     return parsed
 
 
 def find_problems(
-    definition: str | dict[str, Any], registry: ResourceRegistry | None = None
+    definition: str | dict[str, Any],
+    registry: ResourceRegistry | None = None,
+    machine_type: str = "STANDARD",
 ) -> list[Problem]:
     try:
         parsed = parse_definition(definition)
     except InvalidDefinitionError as exc:
         return exc.problems
-    v = _Validator(registry)
+    v = _Validator(registry, express=machine_type == "EXPRESS")
     v.machine(parsed, "", "JSONPath", top=True)
     return v.problems
 
 
 def validate(
-    definition: str | dict[str, Any], registry: ResourceRegistry | None = None
+    definition: str | dict[str, Any],
+    registry: ResourceRegistry | None = None,
+    machine_type: str = "STANDARD",
 ) -> dict[str, Any]:
     """The parsed definition, or ``InvalidDefinitionError`` listing every problem."""
     parsed = parse_definition(definition)
-    problems = find_problems(parsed, registry)
+    problems = find_problems(parsed, registry, machine_type)
     if problems:
         raise InvalidDefinitionError(problems)
     return parsed

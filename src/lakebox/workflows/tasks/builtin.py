@@ -4,6 +4,7 @@ Lambda (optimised ``lambda:invoke`` and plain function ARNs) -> registered Pytho
 
 from __future__ import annotations
 
+import base64
 import inspect
 import json
 import os
@@ -73,22 +74,49 @@ def _accepts_context(fn: Callable[..., Any]) -> bool:
     return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
 
 
+def registered_function(name: str, ctx: TaskContext) -> Callable[..., Any]:
+    fn = ctx.registry.function(name)
+    if fn is None:
+        # Lambda's message as Step Functions shows it, then how to fix it locally
+        raise StatesError(
+            "Lambda.ResourceNotFoundException",
+            f"Function not found: {function_arn(ctx, name)}:$LATEST (Service: AWSLambda; "
+            "Status Code: 404; Error Code: ResourceNotFoundException; Request ID: "
+            f"{uuid.uuid4()}; Proxy: null) (lakebox: register it with "
+            f"WorkflowService.register_function({name!r}, fn))",
+        )
+    return fn
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One function run: its JSON result, Lambda's request id and how long it took."""
+
+    result: Any
+    request_id: str
+    duration_ms: float
+
+
 def call_function(reference: str, payload: Any, ctx: TaskContext) -> Any:
     """Run a registered function like Lambda would: an exception becomes an error named
     after its class, with Lambda's JSON cause (errorMessage, errorType, stackTrace)."""
+    return invoke_function(reference, payload, ctx).result
+
+
+def invoke_function(
+    reference: str, payload: Any, ctx: TaskContext, *, compact: bool = False
+) -> Invocation:
+    """``call_function`` with the request id and duration Lambda's log lines report.
+    ``compact``: the failure cause as ``lambda:invoke`` reports it, JSON without blanks
+    (AWS-recorded; a plain function ARN keeps the Python runtime's spacing)."""
     name = function_name(reference)
-    fn = ctx.registry.function(name)
-    if fn is None:
-        raise StatesError(
-            "Lambda.ResourceNotFoundException",
-            f"Function not found: {function_arn(ctx, name)} (register it with "
-            f"WorkflowService.register_function({name!r}, fn))",
-        )
+    fn = registered_function(name, ctx)
     request_id = str(uuid.uuid4())
     deadline = None
     if ctx.timeout_seconds is not None and ctx.timeout_seconds < 99999999:
         deadline = time.monotonic() + ctx.timeout_seconds
     lctx = LambdaContext(name, request_id, function_arn(ctx, name), deadline)
+    started = time.monotonic()
     try:
         result = fn(payload, lctx) if _accepts_context(fn) else fn(payload)
     except StatesError:
@@ -101,35 +129,126 @@ def call_function(reference: str, payload: Any, ctx: TaskContext) -> Any:
             "requestId": request_id,
             "stackTrace": traceback.format_tb(exc.__traceback__)[1:],
         }
-        raise StatesError(error_type, json.dumps(cause)) from exc
+        separators = (",", ":") if compact else None
+        raise StatesError(error_type, json.dumps(cause, separators=separators)) from exc
+    duration_ms = (time.monotonic() - started) * 1000
     try:
-        return json.loads(json.dumps(result))
+        return Invocation(json.loads(json.dumps(result)), request_id, duration_ms)
     except (TypeError, ValueError) as exc:
         raise StatesError(
             "Lambda.Unknown", f"The function {name} returned a value that is not JSON: {exc}"
         ) from exc
 
 
+#: Lambda's Invoke answers, by InvocationType: the status code and whether a payload comes
+_INVOCATION_TYPES = {"RequestResponse": 200, "Event": 202, "DryRun": 204}
+
+
+def _event(payload: Any) -> Any:
+    """The event a function receives for Invoke's ``Payload``. Lambda reads the payload as
+    JSON text: an absent or null payload arrives as ``{}`` (AWS-recorded: the identity
+    function returns ``{}``), a string is that JSON text decoded, and text that is not JSON
+    is refused as Lambda refuses it."""
+    if payload is None:
+        return {}
+    if not isinstance(payload, str):
+        return payload
+    if not payload.strip():
+        return {}
+    try:
+        return json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise StatesError(
+            "Lambda.InvalidRequestContentException",
+            f"Could not parse request body into json: {exc.msg} (line {exc.lineno}, "
+            f"column {exc.colno})",
+        ) from exc
+
+
+def _log_tail(call: Invocation) -> str:
+    """``LogResult`` for ``LogType: Tail``: base64 of the end (at most 4 KB) of the
+    invocation's log, as Lambda returns it. lakebox writes Lambda's START / END / REPORT
+    lines; what the function prints is not captured (functions run on shared threads)."""
+    billed = max(1, int(call.duration_ms + 0.999))
+    text = (
+        f"START RequestId: {call.request_id} Version: $LATEST\n"
+        f"END RequestId: {call.request_id}\n"
+        f"REPORT RequestId: {call.request_id}\tDuration: {call.duration_ms:.2f} ms\t"
+        f"Billed Duration: {billed} ms\tMemory Size: 128 MB\t\n"
+    )
+    return base64.b64encode(text.encode()[-4096:]).decode()
+
+
+def _sdk_http_metadata(status: int, headers: dict[str, str]) -> dict[str, Any]:
+    """The ``SdkHttpMetadata`` Step Functions adds to an optimised integration's result."""
+    return {
+        "AllHttpHeaders": {key: [value] for key, value in headers.items()},
+        "HttpHeaders": dict(headers),
+        "HttpStatusCode": status,
+    }
+
+
+def sdk_metadata(content_type: str, status: int = 200) -> dict[str, Any]:
+    """``SdkHttpMetadata`` and ``SdkResponseMetadata``, which Step Functions adds to the
+    result of an optimised integration that does not wait (``sns:publish``, ``ecs:runTask``,
+    ``states:startExecution``): the service's status code and the headers lakebox can know
+    (its content type and a request id; no length or date of a real HTTP answer)."""
+    request_id = str(uuid.uuid4())
+    headers = {"Content-Type": content_type, "x-amzn-RequestId": request_id}
+    return {
+        "SdkHttpMetadata": _sdk_http_metadata(status, headers),
+        "SdkResponseMetadata": {"RequestId": request_id},
+    }
+
+
 def lambda_invoke(params: Any, ctx: TaskContext) -> Any:
+    """``arn:aws:states:::lambda:invoke``: Lambda's Invoke answer (``StatusCode``,
+    ``ExecutedVersion``, ``Payload``, ``LogResult`` with ``LogType: Tail``,
+    ``FunctionError`` never: a failing function fails the task) plus Step Functions'
+    ``SdkHttpMetadata`` / ``SdkResponseMetadata``."""
     if not isinstance(params, dict) or not isinstance(params.get("FunctionName"), str):
         raise StatesError("States.Runtime", "lambda:invoke needs a FunctionName parameter")
-    payload = params.get("Payload", {})
-    if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except json.JSONDecodeError:
-            pass
-    result = call_function(params["FunctionName"], payload, ctx)
+    kind = params.get("InvocationType", "RequestResponse")
+    if kind not in _INVOCATION_TYPES:
+        raise StatesError(
+            "Lambda.InvalidParameterValueException",
+            f"InvocationType must be one of {', '.join(_INVOCATION_TYPES)}, got {kind!r}",
+        )
+    log_type = params.get("LogType", "None")
+    if log_type not in ("None", "Tail"):
+        raise StatesError(
+            "Lambda.InvalidParameterValueException",
+            f"LogType must be None or Tail, got {log_type!r}",
+        )
+    status = _INVOCATION_TYPES[kind]
+    event = _event(params.get("Payload"))
+    if status == 204:  # DryRun: Lambda checks the call and runs nothing
+        registered_function(function_name(params["FunctionName"]), ctx)
+        call = Invocation("", str(uuid.uuid4()), 0.0)
+    else:
+        call = invoke_function(params["FunctionName"], event, ctx, compact=True)
     if ctx.pattern is IntegrationPattern.WAIT_FOR_TASK_TOKEN:
-        return result
-    status = 202 if params.get("InvocationType") == "Event" else 200
-    return {
-        "ExecutedVersion": "$LATEST",
-        "Payload": "" if status == 202 else result,
-        "SdkHttpMetadata": {"HttpStatusCode": status},
-        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
-        "StatusCode": status,
+        return call.result
+    payload = call.result if status == 200 else ""
+    body = json.dumps(payload, separators=(",", ":")) if status == 200 else ""
+    headers = {
+        "Content-Length": str(len(body.encode())),
+        "Content-Type": "application/json",
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-RequestId": call.request_id,
     }
+    result: dict[str, Any] = {"ExecutedVersion": "$LATEST"}
+    if log_type == "Tail" and status == 200:
+        result["LogResult"] = headers["X-Amz-Log-Result"] = _log_tail(call)
+    result.update(
+        {
+            "Payload": payload,
+            "SdkHttpMetadata": _sdk_http_metadata(status, headers),
+            "SdkResponseMetadata": {"RequestId": call.request_id},
+            "StatusCode": status,
+        }
+    )
+    return result
 
 
 def lambda_function(params: Any, ctx: TaskContext) -> Any:
@@ -174,11 +293,7 @@ def sns_publish(params: Any, ctx: TaskContext) -> Any:
     )
     for sink in sinks if isinstance(sinks, list | tuple) else [sinks]:
         sink.deliver(note)
-    return {
-        "MessageId": note.message_id,
-        "SdkHttpMetadata": {"HttpStatusCode": 200},
-        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
-    }
+    return {"MessageId": note.message_id, **sdk_metadata("text/xml")}
 
 
 # ----------------------------------------------------------------------------- ECS
@@ -253,8 +368,9 @@ def ecs_run_task(params: Any, ctx: TaskContext) -> Any:
         except OSError as exc:
             raise StatesError("ECS.ClientException", f"cannot start {argv[0]}: {exc}") from exc
         return {
-            "Tasks": [{**task, "LastStatus": "PROVISIONING", "DesiredStatus": "RUNNING"}],
             "Failures": [],
+            **sdk_metadata("application/x-amz-json-1.1"),
+            "Tasks": [{**task, "LastStatus": "PROVISIONING", "DesiredStatus": "RUNNING"}],
         }
     timeout = (
         ctx.timeout_seconds if ctx.timeout_seconds and ctx.timeout_seconds < 99999999 else None

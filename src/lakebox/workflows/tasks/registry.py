@@ -149,8 +149,9 @@ class ResourceRegistry:
         found = self.find(resource)
         if found is None:
             return (
-                f"Resource '{resource}' is not a known task resource: register a handler with "
-                "register_resource(pattern, handler)"
+                f"The resource provided {resource} is not recognized. The value is not a valid "
+                "resource ARN, or the resource is not available in this region. (lakebox has "
+                "no handler for it: register one with register_resource(pattern, handler))"
             )
         entry, pattern = found
         if pattern is IntegrationPattern.RUN_JOB and not entry.sync:
