@@ -40,9 +40,11 @@ from lakebox.engine.duckdb.formats.base import (
 from lakebox.engine.duckdb.formats.regex import translate_java_regex
 from lakebox.engine.duckdb.formats.text import (
     convert_text,
+    lines_paths,
     lines_source,
     skip_header_lines,
     text_charset,
+    with_file_column,
 )
 from lakebox.errors import InvalidRequestError
 from lakebox.formats.grok import (
@@ -277,6 +279,15 @@ class GrokReader(FormatReader):
             ) from err
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         grok = self.compiled(table)
         names = [f"g{i}" for i in range(len(grok.groups))]
@@ -294,7 +305,8 @@ class GrokReader(FormatReader):
                 raw = _unquote(parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})")
             cols.append(f"{_convert(raw, col.type)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files)
+        source = lines_source(ctx, table, request.files, file_column)
+        keep = with_file_column(file_column)
         # no separate match test: a line the pattern misses extracts '' for every group,
         # which reads as NULL like an empty capture, so one regex pass per line suffices
         extract = (
@@ -302,4 +314,4 @@ class GrokReader(FormatReader):
             if names
             else "NULL::STRUCT(__none VARCHAR)"
         )
-        return f"SELECT {select} FROM (SELECT {extract} AS __m FROM {source})"
+        return f"SELECT {select}{keep} FROM (SELECT {extract} AS __m{keep} FROM {source})"
