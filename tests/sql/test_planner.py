@@ -449,3 +449,15 @@ def test_pseudo_columns_a_table_does_not_offer_are_named(
     lake.sql("CREATE EXTERNAL TABLE flat (id bigint) STORED AS PARQUET LOCATION 's3://lake/flat/'")
     with pytest.raises(SemanticError, match=re.escape(f"Column '{column}' cannot be resolved")):
         lake.sql(sql)
+
+
+def test_a_real_column_named_like_a_pseudo_column_stays_in_stars(partitioned: Session) -> None:
+    """A subquery's "$path" column is real: a star over it keeps it, even next to a table
+    whose own (hidden) "$path" the query reads."""
+    result = partitioned.sql(
+        "SELECT * FROM (SELECT \"$path\", id FROM events WHERE dt = '2024-01-01') s "
+        "JOIN events e ON s.id = e.id "
+        "WHERE e.dt = '2024-01-01' AND e.\"$partition\" = 'dt=2024-01-01' AND s.id = 10"
+    )
+    assert result.columns == ["$path", "id", "id", "kind", "dt"]
+    assert result.fetchall() == [(DAY1, 10, 10, "a", "2024-01-01")]

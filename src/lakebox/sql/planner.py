@@ -260,15 +260,19 @@ class Planner:
     # -- pseudo-columns ---------------------------------------------------------------
     @staticmethod
     def _pseudo_columns(table: Table, ref: exp.Table) -> tuple[str, ...]:
-        """The pseudo-columns the statement names for this table reference: unqualified,
-        or qualified by its alias. Asking for one more than a query reads only costs a
-        column (stars never show them), so any mention in the statement counts."""
+        """The pseudo-columns the statement names for this table reference: qualified by
+        its alias anywhere, or unqualified in the SELECT that reads it. Asking for one more
+        than a query reads only costs a column (stars never show them)."""
         offered = pseudo_columns_of(table)
+        if not offered:
+            return ()
         alias = (ref.alias or ref.name).lower()
+        select = ref.find_ancestor(exp.Select)
         named = {
             col.name.lower()
             for col in ref.root().find_all(exp.Column)
-            if not col.table or col.table.lower() == alias
+            if (col.table.lower() == alias)
+            or (not col.table and col.find_ancestor(exp.Select) is select)
         }
         return tuple(p for p in offered if p in named)
 
@@ -459,11 +463,13 @@ def _raw(value: object) -> str:
 
 def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:
     """Keep the pseudo-columns out of ``*`` and ``alias.*`` in the SELECT that reads this
-    table reference, as Athena does (they are hidden columns)."""
+    table reference, as Athena does (they are hidden columns). The exclusions name the
+    reference's alias, so a real column of the same name from another source stays."""
     select = ref.find_ancestor(exp.Select)
     if select is None:
         return
-    alias = (ref.alias or ref.name).lower()
+    written = ref.alias or split_table_name(ref)[1]
+    alias = written.lower()
     for projection in select.expressions:
         if isinstance(projection, exp.Star):
             star = projection
@@ -476,8 +482,10 @@ def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:
         else:
             continue
         hidden = list(star.args.get("except_") or [])
-        present = {h.name.lower() for h in hidden}
+        present = {(h.table.lower(), h.name.lower()) for h in hidden if isinstance(h, exp.Column)}
         hidden.extend(
-            exp.column(exp.to_identifier(p, quoted=True)) for p in pseudo if p not in present
+            exp.column(exp.to_identifier(p, quoted=True), exp.to_identifier(written, quoted=True))
+            for p in pseudo
+            if (alias, p) not in present
         )
         star.set("except_", hidden)
