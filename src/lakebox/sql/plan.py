@@ -77,6 +77,8 @@ class PartitionFiles:
     version: int | None = None
     #: where the partition's files were listed (None for files named by manifests)
     location: str | None = None
+    #: the files are only those of the listing a filter on pseudo-columns kept
+    subset: bool = False
 
     @property
     def total_size(self) -> int:

@@ -315,7 +315,7 @@ class Planner:
             part
             if len(files) == len(part.files)
             # a subset of the listing: nothing derived from its version describes it
-            else PartitionFiles(part.values, files, None, part.location)
+            else PartitionFiles(part.values, files, None, part.location, subset=True)
             for part, files in zip(partitions, kept, strict=True)
         ]
 

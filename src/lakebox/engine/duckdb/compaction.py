@@ -143,7 +143,9 @@ def compacted_scan(
     reader = reader_for(table).name
     per_file = bool(set(wanted) - {"$partition"})
     wanted_parts = [
-        policy.wants(table, reader, p) and (not per_file or len(p.files) == 1) for p in partitions
+        # a copy of some of a partition's files would replace the copy of all of them
+        policy.wants(table, reader, p) and not p.subset and (not per_file or len(p.files) == 1)
+        for p in partitions
     ]
     if not any(wanted_parts):
         return None
