@@ -453,7 +453,7 @@ def test_a_filter_on_path_neither_uses_nor_replaces_the_partitions_copy(
     everything = "SELECT id FROM t ORDER BY id"
     assert ids(answer(s, everything, monkeypatch)) == [0, 1, 10, 11, 20, 21]
     [copy] = copies(lake_home)
-    one = "SELECT id, \"$path\" FROM t WHERE \"$path\" = 's3://b/t/part-1.json' ORDER BY id"
+    one = 'SELECT id, "$path" FROM t WHERE "$path" = \'s3://b/t/part-1.json\' ORDER BY id'
     result = s.sql(one)
     assert result.fetchall() == [(10, "s3://b/t/part-1.json"), (11, "s3://b/t/part-1.json")]
     assert result.stats.files == 1 and not result.stats.rewritten
