@@ -14,6 +14,12 @@ empty or did not take part reads as NULL (DuckDB's regex functions cannot tell t
 The type suffix of ``%{NUMBER:n:int}`` is checked; values convert to the declared column
 type, NULL when they do not (a boolean is true for 'true' in any case, else false).
 
+References are read as java-grok reads them (``lakebox.formats.grok.reference_at``):
+``%{DATA: size}`` names ``size``, ``;`` may stand for ``:``, ``%{NAME:field=regex}``
+defines ``NAME`` in place. What lakebox cannot honour fails when the table is created and
+when it is read, naming it, rather than reading rows of NULLs: a ``%{`` that is no
+reference, java-grok's date conversions, and a column that no capture names.
+
 The grok pattern is expanded to one regex here, with only the captures some column reads
 left capturing, then translated from Java's regex dialect to RE2 by the RegexSerDe's
 translator and matched in DuckDB over whole lines, like RegexSerDe.
