@@ -461,3 +461,21 @@ def test_a_real_column_named_like_a_pseudo_column_stays_in_stars(partitioned: Se
     )
     assert result.columns == ["$path", "id", "id", "kind", "dt"]
     assert result.fetchall() == [(DAY1, 10, 10, "a", "2024-01-01")]
+
+
+@pytest.mark.parametrize(
+    ("where", "reused"),
+    [
+        ("\"$path\" LIKE '%dt=2024-01-01%'", True),
+        ("\"$file_modified_time\" < current_timestamp AND dt < '2024-01-03'", False),
+        ("dt < CAST(current_date AS varchar) AND dt < '2024-01-03'", False),
+    ],
+)
+def test_plans_pruned_by_the_clock_are_not_reused(
+    partitioned: Session, where: str, reused: bool
+) -> None:
+    """A predicate on the clock may keep other files or partitions later: planned again."""
+    sql = f"SELECT count(*) FROM events WHERE {where}"
+    first = partitioned.sql(sql).fetchall()
+    assert partitioned.sql(sql).fetchall() == first
+    assert partitioned.lake.plans.hits == (1 if reused else 0)

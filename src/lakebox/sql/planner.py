@@ -242,6 +242,8 @@ class Planner:
     def _scan_view(self, table: Table, ref: exp.Table) -> str:
         keys = {k.name.lower() for k in table.partition_keys}
         predicate = self._implied_predicate(ref, keys) if keys else None
+        if _changes_over_time(predicate):
+            self._reusable = False  # what it keeps depends on when the query runs
         partitions = self.partitions_for(table, predicate)
         pseudo = self._pseudo_columns(table, ref)
         if pseudo:
@@ -286,6 +288,8 @@ class Planner:
         predicate = self._implied_predicate(ref, keys | pseudo)
         if predicate is None:
             return partitions
+        if _changes_over_time(predicate):
+            self._reusable = False
         named = [p for p in PSEUDO_COLUMNS if p in pseudo]
         used = {c.name.lower() for c in predicate.find_all(exp.Column)}
         named = [p for p in named if p in used]
@@ -452,6 +456,23 @@ def default_partition_location(table: Table, values: list[str]) -> str:
     if not table.location:
         raise SemanticError(f"table {table.qualified_name} has no LOCATION")
     return join_uri(table.location, partition_path(table.partition_keys, values))
+
+
+#: functions whose value depends on when (or how often) they are evaluated
+_VOLATILE = (
+    exp.CurrentTimestamp,
+    exp.CurrentDate,
+    exp.CurrentTime,
+    exp.Localtimestamp,
+    exp.Localtime,
+    exp.Rand,
+)
+
+
+def _changes_over_time(predicate: exp.Expression | None) -> bool:
+    """Whether a pruning predicate may keep other partitions or files at another time
+    (``current_date``, ``now()``...): a plan pruned with it must not be reused."""
+    return predicate is not None and predicate.find(*_VOLATILE) is not None
 
 
 def _raw(value: object) -> str:
