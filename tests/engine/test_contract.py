@@ -149,6 +149,32 @@ def test_partition_filter_decides_typed_values(engine: Engine, partitioned: Lake
         assert statement.matching(table, predicate, values) == {1, 2}
 
 
+def test_pseudo_columns_are_supplied_by_the_engine(engine: Engine, partitioned: Lakehouse) -> None:
+    """The plan names the pseudo-columns a scan needs and prunes files on them; the engine
+    supplies each file's values (``lakebox.sql.plan.pseudo_values``)."""
+    day1 = "s3://lake/events/dt=2024-01-01/part-0.parquet"
+    sql = (
+        'SELECT id, "$path", "$file_size", "$partition", "$file_modified_time" FROM events '
+        "WHERE \"$path\" LIKE '%dt=2024-01-01/%' ORDER BY id"
+    )
+    with engine.statement() as statement:
+        plan = _plan(partitioned, statement, sql)
+        [scan] = plan.scans
+        assert scan.pseudo == ("$path", "$file_size", "$file_modified_time", "$partition")
+        assert [f.uri for f in scan.files] == [day1]  # the other days' files are pruned
+        table = statement.run(statement.compile(plan))
+    [data] = scan.files
+    assert table.column("$path").to_pylist() == [day1, day1]
+    assert table.column("$file_size").to_pylist() == [data.size] * 2
+    assert table.column("$partition").to_pylist() == ["dt=2024-01-01"] * 2
+    modified = table.column("$file_modified_time").to_pylist()
+    assert [round(t.timestamp(), 3) for t in modified] == [int(data.mtime * 1000) / 1000] * 2
+    star = run(
+        engine, partitioned, "SELECT * FROM events WHERE dt = '2024-01-01' AND \"$file_size\" > 0"
+    )
+    assert star.column_names == ["id", "dt"]
+
+
 def test_inline_scans(engine: Engine, partitioned: Lakehouse) -> None:
     sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'default'"
     with engine.statement() as statement:

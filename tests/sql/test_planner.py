@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 from pathlib import Path
 
 import pyarrow as pa
@@ -353,3 +354,128 @@ def test_scan_views_merge_with_the_querys_own_ctes(
     partitioned: Session, sql: str, expected: int
 ) -> None:
     assert partitioned.sql(sql).fetchall() == [(expected,)]
+
+
+# -- pseudo-columns ---------------------------------------------------------------------------
+DAY1 = "s3://lake/events/dt=2024-01-01/part-0.parquet"
+DAY2 = "s3://lake/events/dt=2024-01-02/part-0.parquet"
+
+
+@pytest.mark.parametrize(
+    ("where", "expected_ids"),
+    [
+        (f"\"$path\" = '{DAY1}'", [10, 11, 12]),
+        ("\"$path\" LIKE '%dt=2024-01-02%'", [20, 21, 22]),
+        (f"e.\"$path\" IN ('{DAY1}', '{DAY2}') AND kind = 'b'", [11, 21]),
+        ("\"$partition\" = 'dt=2024-01-01'", [10, 11, 12]),
+        (f"dt = '2024-01-03' OR \"$path\" = '{DAY2}'", None),  # the corrupt file is read
+        (
+            f"(dt = '2024-01-01' AND \"$file_size\" > 0) OR \"$path\" = '{DAY2}'",
+            [10, 11, 12, 20, 21, 22],
+        ),
+        (
+            "\"$file_modified_time\" > TIMESTAMP '2000-01-01 00:00:00 UTC' AND dt < '2024-01-03'",
+            [10, 11, 12, 20, 21, 22],
+        ),
+    ],
+)
+def test_filters_on_pseudo_columns_keep_other_files_unopened(
+    partitioned: Session, where: str, expected_ids: list[int] | None
+) -> None:
+    """The corrupt file of 2024-01-03 fails any query that opens it."""
+    sql = f"SELECT id FROM events e WHERE {where} ORDER BY id"
+    if expected_ids is None:
+        with pytest.raises(DataError, match="dt=2024-01-03"):
+            partitioned.sql(sql)
+        return
+    result = partitioned.sql(sql)
+    assert [r[0] for r in result] == expected_ids
+    assert all("2024-01-03" not in uri for uri in result.stats.file_uris)
+
+
+def test_pseudo_columns_are_hidden_from_stars_describe_and_information_schema(
+    partitioned: Session,
+) -> None:
+    day1 = "dt = '2024-01-01'"
+    assert partitioned.sql(f"SELECT * FROM events WHERE {day1}").columns == ["id", "kind", "dt"]
+    both = partitioned.sql(f'SELECT e.*, "$path" FROM events e WHERE {day1} ORDER BY id')
+    assert both.columns == ["id", "kind", "dt", "$path"]
+    assert both.fetchall()[0] == (10, "a", "2024-01-01", DAY1)
+    # a subquery that names one makes it a real column of its result
+    inner = partitioned.sql(f'SELECT * FROM (SELECT *, "$path" FROM events WHERE {day1}) LIMIT 1')
+    assert inner.columns == ["id", "kind", "dt", "$path"]
+    described = partitioned.sql("DESCRIBE events").fetchall()
+    assert not any("$" in str(row) for row in described)
+    columns = partitioned.sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = 'events'"
+    ).fetchall()
+    assert sorted(c for (c,) in columns) == ["dt", "id", "kind"]
+
+
+def test_pseudo_columns_through_joins_views_and_ctes(partitioned: Session) -> None:
+    joined = partitioned.sql(
+        'SELECT a.id, a."$path", b."$partition" FROM events a JOIN events b ON a.id = b.id '
+        "WHERE a.dt = '2024-01-01' AND b.dt = '2024-01-01' AND a.kind = 'b'"
+    )
+    assert joined.fetchall() == [(11, DAY1, "dt=2024-01-01")]
+    partitioned.sql(
+        'CREATE VIEW sources AS SELECT "$path" AS src, count(*) AS n FROM events '
+        "WHERE dt < '2024-01-03' GROUP BY \"$path\""
+    )
+    assert partitioned.sql("SELECT * FROM sources ORDER BY src").fetchall() == [
+        (DAY1, 3),
+        (DAY2, 3),
+    ]
+    cte = partitioned.sql(
+        "WITH x AS (SELECT id, \"$path\" AS p FROM events WHERE dt = '2024-01-02') "
+        "SELECT max(p), count(*) FROM x"
+    )
+    assert cte.fetchall() == [(DAY2, 3)]
+
+
+@pytest.mark.parametrize(
+    ("sql", "column"),
+    [
+        # Athena offers "$partition" on partitioned tables only
+        ('SELECT "$partition" FROM flat', "$partition"),
+        # a star never brings them, so an outer query cannot name them
+        ('SELECT "$path" FROM (SELECT * FROM flat)', "$path"),
+    ],
+)
+def test_pseudo_columns_a_table_does_not_offer_are_named(
+    lake: Session, lake_home: Path, sql: str, column: str
+) -> None:
+    _write(lake_home, "s3://lake/flat/a.parquet", _parquet({"id": [1]}))
+    lake.sql("CREATE EXTERNAL TABLE flat (id bigint) STORED AS PARQUET LOCATION 's3://lake/flat/'")
+    with pytest.raises(SemanticError, match=re.escape(f"Column '{column}' cannot be resolved")):
+        lake.sql(sql)
+
+
+def test_a_real_column_named_like_a_pseudo_column_stays_in_stars(partitioned: Session) -> None:
+    """A subquery's "$path" column is real: a star over it keeps it, even next to a table
+    whose own (hidden) "$path" the query reads."""
+    result = partitioned.sql(
+        "SELECT * FROM (SELECT \"$path\", id FROM events WHERE dt = '2024-01-01') s "
+        "JOIN events e ON s.id = e.id "
+        "WHERE e.dt = '2024-01-01' AND e.\"$partition\" = 'dt=2024-01-01' AND s.id = 10"
+    )
+    assert result.columns == ["$path", "id", "id", "kind", "dt"]
+    assert result.fetchall() == [(DAY1, 10, 10, "a", "2024-01-01")]
+
+
+@pytest.mark.parametrize(
+    ("where", "reused"),
+    [
+        ("\"$path\" LIKE '%dt=2024-01-01%'", True),
+        ("\"$file_modified_time\" < current_timestamp AND dt < '2024-01-03'", False),
+        ("dt < CAST(current_date AS varchar) AND dt < '2024-01-03'", False),
+    ],
+)
+def test_plans_pruned_by_the_clock_are_not_reused(
+    partitioned: Session, where: str, reused: bool
+) -> None:
+    """A predicate on the clock may keep other files or partitions later: planned again."""
+    sql = f"SELECT count(*) FROM events WHERE {where}"
+    first = partitioned.sql(sql).fetchall()
+    assert partitioned.sql(sql).fetchall() == first
+    assert partitioned.lake.plans.hits == (1 if reused else 0)

@@ -13,9 +13,14 @@ from dataclasses import dataclass
 
 from lakebox.crawler.infer import HType
 from lakebox.errors import InvalidRequestError
-from lakebox.formats.grok import BASE_PATTERNS, GROK_TYPES, parse_custom_patterns
+from lakebox.formats.grok import (
+    BASE_PATTERNS,
+    GROK_TYPES,
+    REFERENCE,
+    parse_custom_patterns,
+    reference_at,
+)
 
-_REF = re.compile(r"%\{(\w+)(?::([\w.@-]+))?(?::(\w+))?\}")
 _CAPTURING = re.compile(r"(?<!\\)\((?!\?)")
 
 
@@ -38,7 +43,11 @@ def compile_grok(pattern: str, custom: str | None = None) -> CompiledGrok:
             raise InvalidRequestError(f"grok pattern {pattern!r} refers to itself")
 
         def sub(m: re.Match[str]) -> str:
-            name, field, kind = m.group(1), m.group(2), m.group(3)
+            ref = reference_at(m.string, m.start())
+            assert ref is not None
+            name, field = ref.pattern, ref.field
+            if ref.definition is not None:
+                library[name] = ref.definition
             if name not in library:
                 raise InvalidRequestError(
                     f"grok pattern %{{{name}}} is not defined; add it to "
@@ -46,17 +55,13 @@ def compile_grok(pattern: str, custom: str | None = None) -> CompiledGrok:
                 )
             body = expand(_CAPTURING.sub("(?:", library[name]), depth + 1)
             if field and depth == 0:
-                hive = GROK_TYPES.get((kind or "string").lower())
-                if hive is None:
-                    raise InvalidRequestError(
-                        f"grok type {kind!r} of field {field!r} is not "
-                        f"one of {', '.join(GROK_TYPES)}"
-                    )
-                columns.append((field.lower(), HType(hive)))
+                columns.append((field.lower(), HType(GROK_TYPES[ref.type or "string"])))
                 return f"({body})"
             return f"(?:{body})"
 
-        return _REF.sub(sub, text)
+        for brace in re.finditer(r"%\{", text):
+            reference_at(text, brace.start())  # a %{ that is no reference fails, named
+        return REFERENCE.sub(sub, text)
 
     top = _CAPTURING.sub("(?:", pattern)
     regex = expand(top, 0)

@@ -1,9 +1,13 @@
-"""The grok pattern library: named patterns and Glue's field types, shared by the grok
-reader (``lakebox.engine.duckdb.formats.grok``) and the crawler's log classifiers."""
+"""The grok pattern library: named patterns, Glue's field types and how a reference
+``%{PATTERN:field:type}`` is read, shared by the grok reader
+(``lakebox.engine.duckdb.formats.grok``) and the crawler's log classifiers."""
 
 from __future__ import annotations
 
-from lakebox.errors import InvalidRequestError
+import re
+from dataclasses import dataclass
+
+from lakebox.errors import InvalidRequestError, UnsupportedError
 
 #: a subset of the grok library Glue ships, enough for the common log formats
 BASE_PATTERNS: dict[str, str] = {
@@ -61,6 +65,82 @@ GROK_TYPES = {
     "short": "smallint",
     "byte": "tinyint",
 }
+
+
+#: java-grok's conversions that lakebox does not make (it parses dates and times itself)
+UNSUPPORTED_TYPES = frozenset({"date", "datetime"})
+
+#: A reference as java-grok (the grok library under Athena's Grok SerDe) reads one: a
+#: pattern name, then optionally ``:`` and a capture name (letters, digits and
+#: ``_ : ; , - / . '``, blanks too), in which ``:`` or ``;`` also introduce a type and a
+#: type parameter, then optionally ``=regex`` defining the pattern in place. So
+#: ``%{DATA: returned_obj_size}``, ``%{NUMBER:n:int}``, ``%{NUMBER:n;int}`` and
+#: ``%{INT:user.id}`` are references; ``@``, ``[`` and ``]`` are accepted in names too
+#: (logstash's field syntax).
+REFERENCE = re.compile(
+    r"%\{(?P<pattern>[A-Za-z0-9_]+)"
+    r"(?::(?P<sub>[A-Za-z0-9_:;,\-/\s.'@\[\]]+))?"
+    r"(?:=(?P<definition>[^{}]+))?\}"
+)
+
+
+@dataclass(frozen=True)
+class GrokReference:
+    """One ``%{...}`` of a grok expression."""
+
+    #: the reference as written
+    text: str
+    pattern: str
+    #: the capture name with the blanks around it removed (java-grok keeps them, but
+    #: columns are matched by name here); None for a bare ``%{PATTERN}``
+    field: str | None
+    #: the type suffix, lower-case (one of ``GROK_TYPES``), or None
+    type: str | None
+    #: the regex of an in-place definition ``%{NAME=regex}``, or None
+    definition: str | None
+
+
+def reference_at(text: str, pos: int) -> GrokReference | None:
+    """The reference starting at ``text[pos]`` (a ``%``), None when no ``%{`` starts there.
+
+    A ``%{`` that is not a reference java-grok reads fails, naming it: Java would reject
+    the brace as a regex, and reading it literally would match no line."""
+    if not text.startswith("%{", pos):
+        return None
+    found = REFERENCE.match(text, pos)
+    if found is None:
+        end = text.find("}", pos)
+        if 0 <= end - pos < 80:
+            shown = text[pos : end + 1]
+        else:
+            shown = text[pos : pos + 40] + ("..." if len(text) > pos + 40 else "")
+        raise InvalidRequestError(
+            f"{shown!r} is not a grok reference: write %{{PATTERN}}, %{{PATTERN:field}} or "
+            "%{PATTERN:field:type} (a field name of letters, digits and _ : ; , - / . ')"
+        )
+    field: str | None = None
+    kind: str | None = None
+    sub = found.group("sub")
+    if sub is not None:
+        parts = re.split(r"[:;]", sub, maxsplit=2)
+        field = parts[0].strip()
+        if not field:
+            raise InvalidRequestError(f"grok reference {found.group(0)!r} has an empty field name")
+        if len(parts) > 1:
+            kind = parts[1].strip().lower()
+            if kind in UNSUPPORTED_TYPES:
+                raise UnsupportedError(
+                    f"type {kind!r} of {found.group(0)} is not supported; capture the text "
+                    "(as string) and convert it in SQL with date_parse or parse_datetime"
+                )
+            if kind not in GROK_TYPES:
+                raise InvalidRequestError(
+                    f"type {parts[1].strip()!r} of {found.group(0)} is not one of "
+                    f"{', '.join(GROK_TYPES)}"
+                )
+    return GrokReference(
+        found.group(0), found.group("pattern"), field, kind, found.group("definition")
+    )
 
 
 def parse_custom_patterns(text: str | None) -> dict[str, str]:

@@ -7,10 +7,16 @@ needed, the format (the table's SerDe, input format and their parameters) and th
 partition filter; or, for ``information_schema``, the rows themselves (an Arrow table). An
 engine (``lakebox.engine.base.Engine``) compiles it and runs it; the planner knows nothing
 of any engine beyond ``PartitionFilter``.
+
+Every scan of a catalog table also offers Athena's hidden pseudo-columns (``PSEUDO_COLUMNS``):
+the plan names those a query reads (``ScanSpec.pseudo``) and says what each takes for a
+file (``pseudo_values``); the engine supplies them next to the data columns.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -18,7 +24,7 @@ from typing import Protocol
 import pyarrow as pa
 from sqlglot import exp
 
-from lakebox.catalog.model import Column, Table
+from lakebox.catalog.model import Column, Table, partition_path
 from lakebox.formats.base import DataFile
 from lakebox.storage.watch import derived
 
@@ -71,6 +77,8 @@ class PartitionFiles:
     version: int | None = None
     #: where the partition's files were listed (None for files named by manifests)
     location: str | None = None
+    #: the files are only those of the listing a filter on pseudo-columns kept
+    subset: bool = False
 
     @property
     def total_size(self) -> int:
@@ -103,6 +111,8 @@ class ScanSpec:
     predicate: exp.Expression | None = None
     #: the rows of an inline scan (``information_schema``)
     rows: pa.Table | None = None
+    #: the pseudo-columns the query reads from this scan, in ``PSEUDO_COLUMNS`` order
+    pseudo: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
@@ -175,7 +185,9 @@ class Plan:
 
 class PartitionFilter(Protocol):
     """Decides which partitions satisfy a predicate on partition keys (an engine evaluates
-    it over the typed values, exactly as the query would)."""
+    it over the typed values, exactly as the query would). The planner asks it about files
+    too: the pseudo-columns a predicate names are then extra keys of ``table``, typed as
+    ``PSEUDO_COLUMNS`` says, with one list of values per file."""
 
     def matching(
         self, table: Table, predicate: exp.Expression, values: list[list[str]]
@@ -192,3 +204,50 @@ HIVE_DEFAULT_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 def partition_value(raw: str) -> str | None:
     """A partition value as queries see it: Hive's default partition is NULL."""
     return None if raw == HIVE_DEFAULT_PARTITION else raw
+
+
+#: Athena's hidden columns of a Hive table (Trino's Hive connector), with their types:
+#: the URI of the file a row comes from, its size in bytes, its last modification time
+#: (milliseconds, UTC) and, for a partitioned table only, the partition's name
+#: (``year=2020/month=01``). They are not part of ``SELECT *`` nor of DESCRIBE.
+PSEUDO_COLUMNS: dict[str, str] = {
+    "$path": "string",
+    "$file_size": "bigint",
+    "$file_modified_time": "timestamp with time zone",
+    "$partition": "string",
+}
+
+
+def pseudo_columns_of(table: Table) -> list[str]:
+    """The pseudo-columns ``table`` offers: ``$partition`` only when it is partitioned, and
+    none that a real column of the same name hides."""
+    own = {c.name.lower() for c in table.all_columns}
+    return [
+        name
+        for name in PSEUDO_COLUMNS
+        if name not in own and (name != "$partition" or table.partition_keys)
+    ]
+
+
+def partition_name(table: Table, values: list[str]) -> str:
+    """Hive's name of a partition, as ``$partition`` and SHOW PARTITIONS give it."""
+    return partition_path(table.partition_keys, values).rstrip("/")
+
+
+def modified_time(mtime: float) -> dt.datetime:
+    """A file's modification time as ``$file_modified_time`` holds it: whole milliseconds
+    (truncated), in UTC."""
+    millis = math.floor(mtime * 1000)
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(milliseconds=millis)
+
+
+def pseudo_values(table: Table, values: list[str], file: DataFile) -> dict[str, object]:
+    """What each pseudo-column holds for the rows of ``file`` in the partition ``values``."""
+    out: dict[str, object] = {
+        "$path": file.uri,
+        "$file_size": file.size,
+        "$file_modified_time": modified_time(file.mtime),
+    }
+    if table.partition_keys:
+        out["$partition"] = partition_name(table, values)
+    return out

@@ -10,6 +10,7 @@ the table reference is replaced by a named scan placeholder described by a ``Sca
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Callable
@@ -27,12 +28,15 @@ from lakebox.formats.base import DataFile
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql.plan import (
     HIVE_DEFAULT_PARTITION,
+    PSEUDO_COLUMNS,
     ListingDependency,
     PartitionFiles,
     PartitionFilter,
     Plan,
     ScanSpec,
     ScanStats,
+    pseudo_columns_of,
+    pseudo_values,
 )
 from lakebox.storage import FileInfo, Storage, join_uri
 from lakebox.storage.watch import derived
@@ -236,35 +240,107 @@ class Planner:
 
     # -- scans ------------------------------------------------------------------------
     def _scan_view(self, table: Table, ref: exp.Table) -> str:
-        predicate = self._partition_predicate(table, ref) if table.partition_keys else None
+        keys = {k.name.lower() for k in table.partition_keys}
+        predicate = self._implied_predicate(ref, keys) if keys else None
+        if _changes_over_time(predicate):
+            self._reusable = False  # what it keeps depends on when the query runs
         partitions = self.partitions_for(table, predicate)
+        pseudo = self._pseudo_columns(table, ref)
+        if pseudo:
+            partitions = self._prune_files(table, ref, partitions, set(pseudo))
+            _hide_from_stars(ref, pseudo)
         name = f"__lakebox_t{next(self._counter)}_{table.name}"
-        scan = ScanSpec(name, table, partitions, list(table.columns), predicate)
+        scan = ScanSpec(name, table, partitions, list(table.columns), predicate, pseudo=pseudo)
         self.stats.add(
             table.qualified_name, scan.files, len(partitions), sum(p.total_size for p in partitions)
         )
         self.scans.append(scan)
         self.schema[name] = {c.name.lower(): c.type for c in table.all_columns}
+        self.schema[name].update((p, PSEUDO_COLUMNS[p]) for p in pseudo)
         return name
 
+    # -- pseudo-columns ---------------------------------------------------------------
+    @staticmethod
+    def _pseudo_columns(table: Table, ref: exp.Table) -> tuple[str, ...]:
+        """The pseudo-columns the statement names for this table reference: qualified by
+        its alias anywhere, or unqualified in the SELECT that reads it. Asking for one more
+        than a query reads only costs a column (stars never show them)."""
+        offered = pseudo_columns_of(table)
+        if not offered:
+            return ()
+        alias = (ref.alias or ref.name).lower()
+        select = ref.find_ancestor(exp.Select)
+        named = {
+            col.name.lower()
+            for col in ref.root().find_all(exp.Column)
+            if (col.table.lower() == alias)
+            or (not col.table and col.find_ancestor(exp.Select) is select)
+        }
+        return tuple(p for p in offered if p in named)
+
+    def _prune_files(
+        self, table: Table, ref: exp.Table, partitions: list[PartitionFiles], pseudo: set[str]
+    ) -> list[PartitionFiles]:
+        """Drop the files whose rows the WHERE clause rejects for their pseudo-column values
+        alone (``"$path" = 's3://...'``): their rows would all be filtered out, so they are
+        neither read nor counted. Decided by the engine, like partition predicates."""
+        keys = {k.name.lower() for k in table.partition_keys}
+        predicate = self._implied_predicate(ref, keys | pseudo)
+        if predicate is None:
+            return partitions
+        if _changes_over_time(predicate):
+            self._reusable = False
+        named = [p for p in PSEUDO_COLUMNS if p in pseudo]
+        used = {c.name.lower() for c in predicate.find_all(exp.Column)}
+        named = [p for p in named if p in used]
+        if not named:
+            return partitions  # only partition keys: already pruned
+        owners: list[tuple[int, int]] = []
+        rows: list[list[str]] = []
+        for i, part in enumerate(partitions):
+            for j, f in enumerate(part.files):
+                found = pseudo_values(table, part.values, f)
+                owners.append((i, j))
+                rows.append([*part.values, *(_raw(found[p]) for p in named)])
+        if not rows:
+            return partitions
+        extended = dataclasses.replace(
+            table,
+            partition_keys=[*table.partition_keys, *(Column(p, PSEUDO_COLUMNS[p]) for p in named)],
+        )
+        keep = self.partitions.matching(extended, predicate, rows)
+        if len(keep) == len(rows):
+            return partitions
+        kept: list[list[DataFile]] = [[] for _ in partitions]
+        for index, (i, j) in enumerate(owners):
+            if index in keep:
+                kept[i].append(partitions[i].files[j])
+        return [
+            part
+            if len(files) == len(part.files)
+            # a subset of the listing: nothing derived from its version describes it
+            else PartitionFiles(part.values, files, None, part.location, subset=True)
+            for part, files in zip(partitions, kept, strict=True)
+        ]
+
     # -- partitions -------------------------------------------------------------------
-    def _partition_predicate(self, table: Table, ref: exp.Table) -> exp.Expression | None:
-        """A predicate on this table's partition keys implied by the enclosing WHERE, with
+    def _implied_predicate(self, ref: exp.Table, names: set[str]) -> exp.Expression | None:
+        """A predicate on the columns ``names`` of this table (partition keys, and
+        pseudo-columns, which are constant per file) implied by the enclosing WHERE, with
         qualifiers stripped; None when the WHERE implies nothing about them.
 
-        Each conjunct is reduced to what it says about partition keys alone: ``a AND b``
+        Each conjunct is reduced to what it says about those columns alone: ``a AND b``
         keeps the parts that do, ``a OR b`` survives only if both sides do, so that
         ``dt = '1' OR (dt = '2' AND id > 20)`` still prunes to two partitions."""
         select = ref.find_ancestor(exp.Select)
         if select is None or not isinstance(select.args.get("where"), exp.Where):
             return None
-        keys = {k.name.lower() for k in table.partition_keys}
         alias = (ref.alias or ref.name).lower()
         single_source = not select.args.get("joins")
 
         def is_key(col: exp.Column) -> bool:
             qual = col.table.lower()
-            return col.name.lower() in keys and (qual == alias or (not qual and single_source))
+            return col.name.lower() in names and (qual == alias or (not qual and single_source))
 
         def implied(node: exp.Expr) -> exp.Expression | None:
             if isinstance(node, exp.Paren):
@@ -380,3 +456,57 @@ def default_partition_location(table: Table, values: list[str]) -> str:
     if not table.location:
         raise SemanticError(f"table {table.qualified_name} has no LOCATION")
     return join_uri(table.location, partition_path(table.partition_keys, values))
+
+
+#: functions whose value depends on when (or how often) they are evaluated
+_VOLATILE = (
+    exp.CurrentTimestamp,
+    exp.CurrentDate,
+    exp.CurrentTime,
+    exp.Localtimestamp,
+    exp.Localtime,
+    exp.Rand,
+)
+
+
+def _changes_over_time(predicate: exp.Expression | None) -> bool:
+    """Whether a pruning predicate may keep other partitions or files at another time
+    (``current_date``, ``now()``...): a plan pruned with it must not be reused."""
+    return predicate is not None and predicate.find(*_VOLATILE) is not None
+
+
+def _raw(value: object) -> str:
+    """A pseudo-column's value as the text the engine casts to its type."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:
+    """Keep the pseudo-columns out of ``*`` and ``alias.*`` in the SELECT that reads this
+    table reference, as Athena does (they are hidden columns). The exclusions name the
+    reference's alias, so a real column of the same name from another source stays."""
+    select = ref.find_ancestor(exp.Select)
+    if select is None:
+        return
+    written = ref.alias or split_table_name(ref)[1]
+    alias = written.lower()
+    for projection in select.expressions:
+        if isinstance(projection, exp.Star):
+            star = projection
+        elif (
+            isinstance(projection, exp.Column)
+            and isinstance(projection.this, exp.Star)
+            and projection.table.lower() == alias
+        ):
+            star = projection.this
+        else:
+            continue
+        hidden = list(star.args.get("except_") or [])
+        present = {(h.table.lower(), h.name.lower()) for h in hidden if isinstance(h, exp.Column)}
+        hidden.extend(
+            exp.column(exp.to_identifier(p, quoted=True), exp.to_identifier(written, quoted=True))
+            for p in pseudo
+            if (alias, p) not in present
+        )
+        star.set("except_", hidden)

@@ -437,3 +437,26 @@ def test_a_copy_of_many_small_files_keeps_few_row_groups(session: Session, lake_
     [copy] = copies(lake_home)
     meta = pq.ParquetFile(copy).metadata
     assert meta.num_rows == 10_000 and meta.num_row_groups <= 2, meta.num_row_groups
+
+
+def test_a_filter_on_path_neither_uses_nor_replaces_the_partitions_copy(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy stands for all of a partition's files: a query that reads some of them
+    (pruned by "$path") reads those files, and the copy of the whole partition stays."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "always")
+    folder = lake_home / "b" / "t"
+    for n in range(3):
+        write(folder, f"part-{n}", "json", rows_for(n * 10, 2))
+    s = lakebox.connect(lake_home)
+    create(s, "json")
+    everything = "SELECT id FROM t ORDER BY id"
+    assert ids(answer(s, everything, monkeypatch)) == [0, 1, 10, 11, 20, 21]
+    [copy] = copies(lake_home)
+    one = 'SELECT id, "$path" FROM t WHERE "$path" = \'s3://b/t/part-1.json\' ORDER BY id'
+    result = s.sql(one)
+    assert result.fetchall() == [(10, "s3://b/t/part-1.json"), (11, "s3://b/t/part-1.json")]
+    assert result.stats.files == 1 and not result.stats.rewritten
+    assert copies(lake_home) == [copy]
+    assert ids(answer(s, everything, monkeypatch)) == [0, 1, 10, 11, 20, 21]
+    assert copies(lake_home) == [copy]

@@ -38,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from lakebox.catalog.model import Table
+from lakebox.engine.duckdb import pseudo
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, reader_for, sql_string
 from lakebox.errors import LakeboxError
 from lakebox.formats.base import DataFile
@@ -46,8 +47,9 @@ from lakebox.storage.watch import derived
 
 #: the environment settings read here: they change compiled queries (plan cache key)
 SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPACTION_CACHE_MB")
-#: the reader's own scan of some partitions of a table (``scans.scan_sql``)
-ScanSql = Callable[[ReadContext, Table, list[PartitionFiles]], str]
+#: the reader's own scan of some partitions of a table, with these pseudo-columns
+#: (``scans.scan_sql``)
+ScanSql = Callable[[ReadContext, Table, list[PartitionFiles], tuple[str, ...]], str]
 
 #: bump when the copy's layout or the fingerprint changes
 VERSION = "4"
@@ -122,25 +124,39 @@ def _table_setting(table: Table) -> str | None:
 
 
 def compacted_scan(
-    ctx: ReadContext, table: Table, partitions: list[PartitionFiles], scan_sql: ScanSql
+    ctx: ReadContext,
+    table: Table,
+    partitions: list[PartitionFiles],
+    scan_sql: ScanSql,
+    wanted: tuple[str, ...] = (),
 ) -> str | None:
     """The scan of ``table`` with worthwhile partitions read from compacted copies (built
     first when missing or stale); None when no partition is read from one. ``scan_sql``
-    is the reader's own scan, which a copy holds."""
+    is the reader's own scan, which a copy holds.
+
+    A copy does not keep which file each row came from, so a partition whose rows need
+    per-file pseudo-columns (``wanted``: ``"$path"``...) is served from one only when it
+    has a single file; ``"$partition"`` is the same for the whole partition."""
     policy = Policy.from_env()
     if policy.mode == "off" or not partitions:
         return None
     reader = reader_for(table).name
-    wanted = [policy.wants(table, reader, p) for p in partitions]
-    if not any(wanted):
+    per_file = bool(set(wanted) - {"$partition"})
+    wanted_parts = [
+        # a copy of some of a partition's files would replace the copy of all of them
+        policy.wants(table, reader, p) and not p.subset and (not per_file or len(p.files) == 1)
+        for p in partitions
+    ]
+    if not any(wanted_parts):
         return None
     parts: list[str] = []
     budget = ctx.scan_budget
     used = False
-    for part, want in zip(partitions, wanted, strict=True):
+    for part, want in zip(partitions, wanted_parts, strict=True):
         if not part.files:
             continue
         copy = _current_copy(ctx, table, part) if want else None
+        original = None
         if copy is None:
             if budget is not None and part.total_size > budget:
                 # a build reads the whole partition: past a scan cutoff it could only be
@@ -148,11 +164,21 @@ def compacted_scan(
                 want = False
             # the reader's scan is planned only when it is needed: for JSON it reads a key
             # index entry per file, for Parquet it lists every path
-            original = scan_sql(ctx, table, [part])
+            plain = scan_sql(ctx, table, [part], ()) if want or not wanted else None
             if want:
-                copy = _build_copy(ctx, table, part, original, policy)
-        used = used or copy is not None
-        parts.append(copy if copy is not None else original)
+                assert plain is not None
+                copy = _build_copy(ctx, table, part, plain, policy)
+            if copy is None:
+                original = plain if not wanted else scan_sql(ctx, table, [part], wanted)
+        if copy is not None:
+            used = True
+            if wanted:
+                one = part.files[0] if per_file else None
+                copy = f"SELECT *{pseudo.constants(table, part.values, one, wanted)} FROM ({copy})"
+            parts.append(copy)
+        else:
+            assert original is not None
+            parts.append(original)
     if not parts or not used:
         return None  # the files themselves, as the planner reads them (and counts them)
     if len(parts) == 1:

@@ -4,6 +4,11 @@ A files scan is the format reader's SELECT over the scan's files with partition 
 appended (``scan_sql``), unless a scan strategy serves it faster: compacted copies
 (``lakebox.engine.duckdb.compaction``) for many small files or row formats. An inline scan
 is an Arrow table registered under the placeholder's name.
+
+The pseudo-columns a scan needs (``ScanSpec.pseudo``: ``"$path"``, ``"$file_size"``...)
+are each file's values, joined to the reader's rows by the file each row came from: the
+reader names it when it can (``FormatReader.scan_sql_with_file``), otherwise each file is
+read on its own with its values as constants.
 """
 
 from __future__ import annotations
@@ -12,9 +17,9 @@ import pyarrow as pa
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
-from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb import compaction, pseudo
 from lakebox.engine.duckdb.formats.base import FormatReader, ReadContext, quote_ident, reader_for
-from lakebox.formats.base import ReadRequest
+from lakebox.formats.base import DataFile, ReadRequest
 from lakebox.sql.plan import HIVE_DEFAULT_PARTITION, PartitionFiles, ScanSpec, ScanStats
 from lakebox.sql.plan import partition_value as _value
 
@@ -29,36 +34,40 @@ def compile_scan(ctx: ReadContext, scan: ScanSpec, stats: ScanStats) -> str | No
         return None
     table = scan.table
     assert table is not None
-    sql = compaction.compacted_scan(ctx, table, scan.partitions, scan_sql)
+    sql = compaction.compacted_scan(ctx, table, scan.partitions, scan_sql, scan.pseudo)
     if sql is not None:
         stats.rewritten.append(table.qualified_name)
         return sql
     if reader_for(table).name in compaction.COLUMNAR_READERS:
         stats.columnar.extend(f.engine_path for f in scan.files)
-    return scan_sql(ctx, table, scan.partitions)
+    return scan_sql(ctx, table, scan.partitions, scan.pseudo)
 
 
-def scan_sql(ctx: ReadContext, table: Table, partitions: list[PartitionFiles]) -> str:
-    """The table's rows with partition columns appended: one scan over every file when
-    the reader can name each row's file (partition values joined by file), otherwise one
-    SELECT per partition with the values as constants."""
+def scan_sql(
+    ctx: ReadContext,
+    table: Table,
+    partitions: list[PartitionFiles],
+    wanted: tuple[str, ...] = (),
+) -> str:
+    """The table's rows with partition columns (and the pseudo-columns ``wanted``)
+    appended: one scan over every file when the reader can name each row's file (values
+    joined by file), otherwise one SELECT per partition with the values as constants (per
+    file, when a pseudo-column differs between files)."""
     parts: list[str] = []
     data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
     reader = reader_for(table)
     with_files = [p for p in partitions if p.files]
-    if len(with_files) > 1:
-        joined = _scan_by_file(ctx, table, reader, with_files)
+    per_file = bool(set(wanted) - {"$partition"})
+    if len(with_files) > 1 or (per_file and with_files):
+        joined = _scan_by_file(ctx, table, reader, with_files, wanted)
         if joined is not None:
             return joined
     for part in partitions:
         if not part.files:
             continue
         scan = reader.scan_sql(ctx, ReadRequest(table, part.files, table.columns))
-        consts = "".join(
-            f", TRY_CAST({_literal(v)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
-            if v != HIVE_DEFAULT_PARTITION
-            else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
-            for k, v in zip(table.partition_keys, part.values, strict=True)
+        consts = partition_constants(table, part.values) + pseudo.constants(
+            table, part.values, None, wanted
         )
         if not consts and len(partitions) == 1:
             parts.append(scan)  # the reader yields exactly the table's columns
@@ -66,35 +75,77 @@ def scan_sql(ctx: ReadContext, table: Table, partitions: list[PartitionFiles]) -
             parts.append(f"SELECT {data_cols}{consts} FROM ({scan})")
     if not parts:
         cols = ", ".join(
-            f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
-            for c in table.all_columns
+            [
+                *(
+                    f"CAST(NULL AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
+                    for c in table.all_columns
+                ),
+                *(f"CAST(NULL AS {pseudo.DUCKDB_TYPES[n]}) AS {quote_ident(n)}" for n in wanted),
+            ]
         )
         return f"SELECT {cols} WHERE false"
     return "\nUNION ALL BY NAME\n".join(parts) if len(parts) > 1 else parts[0]
 
 
+def partition_constants(table: Table, values: list[str]) -> str:
+    """``, <value> AS key...``: one partition's key values, typed as the keys declare."""
+    return "".join(
+        f", TRY_CAST({_literal(v)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+        if v != HIVE_DEFAULT_PARTITION
+        else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+        for k, v in zip(table.partition_keys, values, strict=True)
+    )
+
+
 def _scan_by_file(
-    ctx: ReadContext, table: Table, reader: FormatReader, partitions: list[PartitionFiles]
+    ctx: ReadContext,
+    table: Table,
+    reader: FormatReader,
+    partitions: list[PartitionFiles],
+    wanted: tuple[str, ...],
 ) -> str | None:
+    """Every file in one scan, partition values and pseudo-columns joined by file; None
+    when the reader cannot name each row's file (and no pseudo-column needs it)."""
     files = [f for p in partitions for f in p.files]
-    found = reader.scan_sql_with_file(ctx, ReadRequest(table, files, table.columns), FILE_COLUMN)
-    if found is None:
-        return None
-    scan, opened = found
     owner: list[list[str]] = [p.values for p in partitions for _ in p.files]
+    found = reader.scan_sql_with_file(ctx, ReadRequest(table, files, table.columns), FILE_COLUMN)
+    if found is not None and len(set(found[1])) != len(files):
+        found = None  # a file listed twice (manifests): its rows would be joined twice
+    if found is None:
+        if not wanted:
+            return None
+        found = _each_file(ctx, table, reader, files)
+    scan, opened = found
     arrays = {FILE_COLUMN: pa.array(opened, pa.string())}
     for i in range(len(table.partition_keys)):
         arrays[f"__k{i}"] = pa.array([_value(values[i]) for values in owner], pa.string())
+    rows = [pseudo.columns(table, v, f, wanted) for v, f in zip(owner, files, strict=True)]
+    arrays.update(pseudo.arrays(rows, wanted))
     mapping = ctx.register(pa.table(arrays), "files")
     data_cols = ", ".join(f"s.{quote_ident(c.name)}" for c in table.columns)
     keys = "".join(
         f", TRY_CAST(p.__k{i} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
         for i, k in enumerate(table.partition_keys)
     )
+    keys += "".join(f", p.{quote_ident(n)}" for n in wanted)
     return (
         f"SELECT {data_cols}{keys} FROM ({scan}) AS s "
         f"JOIN {mapping} AS p ON s.{FILE_COLUMN} = p.{FILE_COLUMN}"
     )
+
+
+def _each_file(
+    ctx: ReadContext, table: Table, reader: FormatReader, files: list[DataFile]
+) -> tuple[str, list[str]]:
+    """Each file read on its own, its rows tagged with its position: for readers that
+    cannot name a row's file."""
+    data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
+    scans = [
+        f"SELECT {data_cols}, '{i}' AS {FILE_COLUMN} "
+        f"FROM ({reader.scan_sql(ctx, ReadRequest(table, [f], table.columns))})"
+        for i, f in enumerate(files)
+    ]
+    return "\nUNION ALL\n".join(scans), [str(i) for i in range(len(files))]
 
 
 def _literal(value: str) -> str:

@@ -33,7 +33,7 @@ from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
 from lakebox.formats.writing import WriteTarget
-from lakebox.sql.plan import Plan, ScanStats, partition_value
+from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanStats, partition_value
 from lakebox.storage import Storage
 
 #: translated SQL of recent plans, by ``Plan.key`` (statement, database, catalog
@@ -105,7 +105,7 @@ class DuckDBStatement(EngineStatement):
             arrays[k.name.lower()] = pa.array([partition_value(v[i]) for v in values], pa.string())
         name = self.ctx.register(pa.table(arrays), "parts")
         typed = ", ".join(
-            f"TRY_CAST({quote_ident(k.name.lower())} AS {duckdb_type(k.type)}) "
+            f"TRY_CAST({quote_ident(k.name.lower())} AS {_key_type(k.type)}) "
             f"AS {quote_ident(k.name.lower())}"
             for k in keys
         )
@@ -245,6 +245,14 @@ class DuckDBStatement(EngineStatement):
             self.ctx.release()
         finally:
             self.con.close()
+
+
+def _key_type(hive_type: str) -> str:
+    """The DuckDB type of a partition key, or of a pseudo-column the planner asks about
+    like one (``$file_modified_time`` has a type no Hive column has)."""
+    if hive_type == PSEUDO_COLUMNS["$file_modified_time"]:
+        return "TIMESTAMPTZ"
+    return duckdb_type(hive_type)
 
 
 def _translate(plan: Plan) -> str:

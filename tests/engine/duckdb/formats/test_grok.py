@@ -78,12 +78,34 @@ def test_combined_apache_log_over_compressed_files(lake: Lake, codec: str) -> No
 
 def test_columns_take_captures_by_name_in_any_order(lake: Lake) -> None:
     t = lake.table(
-        [("Agent", "string"), ("bytes", "int"), ("nothing", "string"), ("CLIENTIP", "string")],
+        [("Agent", "string"), ("bytes", "int"), ("CLIENTIP", "string")],
         serde=GROK_SERDE,
         serde_params={"input.format": "%{COMBINEDAPACHELOG}"},
     )
     lake.write(t, "a.log", next(iter(APACHE_LINES)) + "\n")
-    assert lake.read(t) == [("Mozilla/4.08 [en] (Win98; I ;Nav)", 2326, None, "127.0.0.1")]
+    assert lake.read(t) == [("Mozilla/4.08 [en] (Win98; I ;Nav)", 2326, "127.0.0.1")]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "line", "values"),
+    [
+        # java-grok reads blanks around a field name, a ';' before the type, dots in names
+        ("%{INT: a} %{DATA:b }$", "1 x y", ("1", "x y")),
+        ("%{INT:  a  :int} %{WORD:b;string}", "7 w", ("7", "w")),
+        ("%{INT:a}-%{WORD:b:string:ignored}", "3-z", ("3", "z")),
+        # an in-place definition %{NAME=regex}, usable again later by its name
+        ("%{TWO:a=[0-9][0-9]}%{TWO:b}", "1234", ("12", "34")),
+        ("%{LETTERS:a=[a-z]+}/%{LETTERS:b}", "ab/cd", ("ab", "cd")),
+    ],
+)
+def test_capture_names_as_java_grok_reads_them(
+    lake: Lake, fmt: str, line: str, values: tuple[str, str]
+) -> None:
+    t = lake.table([("a", "string"), ("b", "string")], serde=GROK_SERDE, serde_params={})
+    t.serde_parameters["input.format"] = fmt
+    GrokReader().validate(t)
+    lake.write(t, "a.log", line + "\n")
+    assert lake.read(t) == [values]
 
 
 def test_unnamed_patterns_and_nested_captures_fill_columns(lake: Lake) -> None:
@@ -208,6 +230,37 @@ def test_header_lines_skipped(lake: Lake) -> None:
         ),
         ({"input.format": "%{WORD:a}"}, [("a", "array<string>")], InvalidRequestError, "a"),
         ({"input.format": "[a-"}, [("a", "string")], InvalidRequestError, "input.format"),
+        # a column no capture names would only ever read NULL: a misspelt field
+        (
+            {"input.format": "%{WORD:a} %{WORD:bb}"},
+            [("a", "string"), ("b", "string")],
+            InvalidRequestError,
+            "no capture of input.format is named 'b', so the column would always be NULL; "
+            "the captures are: a, bb",
+        ),
+        (
+            {"input.format": "%{COMBINEDAPACHELOG}"},
+            [("clientip", "string"), ("nothing", "string")],
+            InvalidRequestError,
+            "'nothing'",
+        ),
+        # a %{ that is not a reference java-grok reads (Java rejects the brace too)
+        (
+            {"input.format": "%{WORD:a} %{DATA:}"},
+            [("a", "string")],
+            InvalidRequestError,
+            "%{DATA:}",
+        ),
+        ({"input.format": "%{WORD:a} %{:b}"}, [("a", "string")], InvalidRequestError, "%{:b}"),
+        ({"input.format": "%{WORD:a:}"}, [("a", "string")], InvalidRequestError, "%{WORD:a:}"),
+        ({"input.format": "%{WORD: :int}"}, [("a", "string")], InvalidRequestError, "empty"),
+        # java-grok's date conversion is not made: named, never a silent NULL
+        (
+            {"input.format": "%{DATA:a:date:yyyy-MM-dd}"},
+            [("a", "string")],
+            UnsupportedError,
+            "type 'date' of %{DATA:a:date:yyyy-MM-dd}",
+        ),
     ],
 )
 def test_validate_rejects_bad_properties(
@@ -429,3 +482,32 @@ def test_create_rejects_undefined_pattern(lake_home: Path) -> None:
             OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
             LOCATION 's3://mybucket/g/'"""
         )
+
+
+def test_blank_after_the_colon_of_a_capture_through_sql(lake_home: Path) -> None:
+    """``%{DATA: returned_obj_size}`` (as an AWS example writes it) fills its column."""
+    line = b"REST.GET.OBJECT photos/cat.jpg 200 - 3407 3407 12 11\n"
+    session = _session(lake_home, {"s3://mybucket/acc/a.log": line})
+    session.sql(
+        r"""CREATE EXTERNAL TABLE acc (operation string, key string, http_status int,
+            error_code string, returned_obj_size bigint, object_size bigint)
+        ROW FORMAT SERDE 'com.amazonaws.glue.serde.GrokSerDe'
+        WITH SERDEPROPERTIES ('input.format'='%{NOTSPACE:operation} %{NOTSPACE:key} %{INT:http_status} %{NOTSPACE:error_code} %{DATA: returned_obj_size} %{NOTSPACE: object_size :long} %{GREEDYDATA}')
+        STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'
+        OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'
+        LOCATION 's3://mybucket/acc/'"""
+    )
+    assert session.sql("SELECT * FROM acc").fetchall() == [
+        ("REST.GET.OBJECT", "photos/cat.jpg", 200, "-", 3407, 3407)
+    ]
+
+
+def test_a_pattern_lakebox_cannot_read_fails_the_query_too(lake: Lake) -> None:
+    """A table that reached the catalog without CREATE's check (Glue's API, an older
+    lakebox) fails when read, naming the reference: never rows of NULLs."""
+    t = lake.table(
+        [("a", "string")], serde=GROK_SERDE, serde_params={"input.format": "%{WORD:a} %{X Y}"}
+    )
+    lake.write(t, "a.log", "w z\n")
+    with pytest.raises(InvalidRequestError, match=re.escape("'%{X Y}' is not a grok reference")):
+        lake.read(t)

@@ -37,6 +37,7 @@ from lakebox.engine.duckdb.formats.base import (
     ReadRequest,
     quote_ident,
     sql_list,
+    sql_string,
 )
 from lakebox.engine.duckdb.formats.parquet import empty_scan, non_empty
 from lakebox.errors import DataError, InvalidRequestError, LakeboxError, UnsupportedError
@@ -80,21 +81,47 @@ class DecodedFormatReader(FormatReader):
         columns, one null array per batch that carries the row count."""
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        state, identity = self.prepare(ctx, request.table)
-        files = non_empty(request.files)
-        if not files:
+        if not non_empty(request.files):
             return empty_scan(request.columns)
-        request = ReadRequest(request.table, files, request.columns)
+        sources, _copies = self._decoded(ctx, request)
+        cols = ", ".join(quote_ident(c.name) for c in request.columns)
+        select = cols or f"NULL AS {EMPTY_COLUMN}"
+        return " UNION ALL ".join(f"SELECT {select} FROM {src}" for src in sources)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        """The decoded copies name each row's file (one copy per file); None when some
+        file's rows could not be cached (they are held in memory, with no file)."""
+        if not non_empty(request.files):
+            return None
+        _sources, copies = self._decoded(ctx, request)
+        paths = [p for p in copies.values() if p is not None]
+        if len(paths) != len(copies):
+            return None
+        cols = ", ".join(quote_ident(c.name) for c in request.columns)
+        select = cols or f"NULL AS {EMPTY_COLUMN}"
+        sql = (
+            f"SELECT {select}, {quote_ident(file_column)} FROM read_parquet({sql_list(paths)}, "
+            f"hive_partitioning = false, filename = {sql_string(file_column)})"
+        )
+        # an empty file has no copy and no rows: a value no row takes
+        return sql, [copies.get(f.uri) or f"{f.uri}\0empty" for f in request.files]
+
+    def _decoded(
+        self, ctx: ReadContext, request: ReadRequest
+    ) -> tuple[list[str], dict[str, str | None]]:
+        """The SQL sources of the non-empty files' decoded rows, and each file's decoded
+        copy by URI (None for rows held in memory)."""
+        state, identity = self.prepare(ctx, request.table)
+        request = ReadRequest(request.table, non_empty(request.files), request.columns)
         try:
-            sources = self._sources(ctx, request, state, identity, request.table.columns)
+            return self._sources(ctx, request, state, identity, request.table.columns)
         except ColumnValueError as err:
             # a bad value in a column the query does not read must not fail it
             if any(c.name == err.column for c in request.columns):
                 raise
-            sources = self._sources(ctx, request, state, identity, request.columns)
-        cols = ", ".join(quote_ident(c.name) for c in request.columns)
-        select = cols or f"NULL AS {EMPTY_COLUMN}"
-        return " UNION ALL ".join(f"SELECT {select} FROM {src}" for src in sources)
+            return self._sources(ctx, request, state, identity, request.columns)
 
     def _sources(
         self,
@@ -103,7 +130,7 @@ class DecodedFormatReader(FormatReader):
         state: Any,
         identity: str,
         columns: list[Column],
-    ) -> list[str]:
+    ) -> tuple[list[str], dict[str, str | None]]:
         schema = arrow_schema(columns)
         key = json.dumps(
             [
@@ -116,12 +143,14 @@ class DecodedFormatReader(FormatReader):
             ]
         )
         paths: list[str] = []
+        copies: dict[str, str | None] = {}
         uncached: list[pa.RecordBatch] = []
         for f in request.files:
             batches = (
                 pa.RecordBatch.from_arrays(arrays, schema=schema)
                 for arrays in self.decode(ctx, f, state, columns)
             )
+            copies[f.uri] = None
             if f.mtime <= 0:  # no identity to key a cache entry on
                 uncached.extend(batches)
                 continue
@@ -129,6 +158,7 @@ class DecodedFormatReader(FormatReader):
             target = ctx.cache_dir / "decoded" / f"{self.name}-{digest}.parquet"
             if target.exists() or _write_parquet(target, schema, batches):
                 paths.append(str(target))
+                copies[f.uri] = str(target)
                 ctx.cache_files.append(str(target))
             else:
                 uncached.extend(batches)
@@ -138,7 +168,7 @@ class DecodedFormatReader(FormatReader):
         if uncached or not paths:
             table = pa.Table.from_batches(uncached, schema=schema)
             sources.append(quote_ident(ctx.register(table, self.name)))
-        return sources
+        return sources, copies
 
 
 class ColumnValueError(DataError):

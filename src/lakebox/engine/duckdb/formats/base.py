@@ -126,9 +126,10 @@ class FormatReader(ABC):
         self, ctx: ReadContext, request: ReadRequest, file_column: str
     ) -> tuple[str, list[str]] | None:
         """Like ``scan_sql`` plus a column ``file_column`` naming the file each row came from,
-        and the values that column takes, one per ``request.files`` entry. The planner uses it
-        to read many partitions in one scan; None (the default) means unsupported and the
-        planner reads partition by partition."""
+        and the values that column takes, one per ``request.files`` entry. Scans use it to
+        read many partitions in one scan, and to join each file's pseudo-columns
+        (``"$path"``...) to its rows; None (the default) means unsupported: partitions are
+        then read one by one, and for pseudo-columns each file on its own."""
         return None
 
     def validate(self, table: Table) -> None:  # noqa: B027 - optional hook

@@ -14,6 +14,12 @@ empty or did not take part reads as NULL (DuckDB's regex functions cannot tell t
 The type suffix of ``%{NUMBER:n:int}`` is checked; values convert to the declared column
 type, NULL when they do not (a boolean is true for 'true' in any case, else false).
 
+References are read as java-grok reads them (``lakebox.formats.grok.reference_at``):
+``%{DATA: size}`` names ``size``, ``;`` may stand for ``:``, ``%{NAME:field=regex}``
+defines ``NAME`` in place. What lakebox cannot honour fails when the table is created and
+when it is read, naming it, rather than reading rows of NULLs: a ``%{`` that is no
+reference, java-grok's date conversions, and a column that no capture names.
+
 The grok pattern is expanded to one regex here, with only the captures some column reads
 left capturing, then translated from Java's regex dialect to RE2 by the RegexSerDe's
 translator and matched in DuckDB over whole lines, like RegexSerDe.
@@ -40,12 +46,19 @@ from lakebox.engine.duckdb.formats.base import (
 from lakebox.engine.duckdb.formats.regex import translate_java_regex
 from lakebox.engine.duckdb.formats.text import (
     convert_text,
+    lines_paths,
     lines_source,
     skip_header_lines,
     text_charset,
+    with_file_column,
 )
 from lakebox.errors import InvalidRequestError
-from lakebox.formats.grok import BASE_PATTERNS, GROK_TYPES, parse_custom_patterns
+from lakebox.formats.grok import (
+    BASE_PATTERNS,
+    GrokReference,
+    parse_custom_patterns,
+    reference_at,
+)
 
 #: patterns of the logstash grok library (the one Athena's docs point to) that the crawler's
 #: subset lacks; spelled without look-behind, which RE2 cannot match
@@ -85,7 +98,6 @@ EXTRA_PATTERNS: dict[str, str] = {
 }
 LIBRARY: dict[str, str] = {**BASE_PATTERNS, **EXTRA_PATTERNS}
 
-_REF = re.compile(r"%\{(\w+)(?::([\w.@\[\]-]+))?(?::(\w+))?\}")
 _NAMED_GROUP = re.compile(r"\(\?P?<([A-Za-z][A-Za-z0-9_]*)>")
 #: recursion a pattern library may need; deeper means a pattern refers to itself
 _MAX_DEPTH = 30
@@ -97,6 +109,9 @@ class GrokRegex:
 
     pattern: str
     groups: tuple[str, ...]
+    #: the expression's capture names (lower-case) that name a field, in order (bare
+    #: patterns nested in library patterns capture too, but are not listed)
+    captures: tuple[str, ...] = ()
 
 
 def compile_grok(
@@ -110,8 +125,18 @@ def compile_grok(
         raise InvalidRequestError(f"{where}: input.grokCustomPatterns: {err}") from err
     wanted = {c.lower() for c in columns}
     groups: list[str] = []
+    #: the capture names a user would recognise (fields, top-level patterns), in order
+    captured: dict[str, None] = {}
 
-    def capture(key: str) -> str:
+    def _reference(text: str, i: int) -> GrokReference | None:
+        try:
+            return reference_at(text, i)
+        except InvalidRequestError as err:  # UnsupportedError too: keep the class
+            raise type(err)(f"{where}: {err.message}") from err
+
+    def capture(key: str, listed: bool = True) -> str:
+        if listed:
+            captured.setdefault(key.lower(), None)
         if key.lower() in wanted:
             groups.append(key.lower())
             return "("
@@ -144,22 +169,21 @@ def compile_grok(
                 out.append(text[start:i])
                 in_class = True
                 continue
-            ref = _REF.match(text, i) if c == "%" else None
+            ref = _reference(text, i) if c == "%" else None
             if ref is not None:
-                name, field, kind = ref.group(1), ref.group(2), ref.group(3)
+                name = ref.pattern
+                if ref.definition is not None:
+                    library[name] = ref.definition  # java-grok: defined for later uses too
                 if name not in library:
                     raise InvalidRequestError(
                         f"{where}: pattern %{{{name}}} is not defined; define it in "
                         "'input.grokCustomPatterns' as a line 'NAME regex'"
                     )
-                if kind is not None and kind.lower() not in GROK_TYPES:
-                    raise InvalidRequestError(
-                        f"{where}: type {kind!r} of %{{{ref.group(0)[2:-1]}}} is not one of "
-                        f"{', '.join(GROK_TYPES)}"
-                    )
-                opening = capture(field or name)
+                # a bare %{PATTERN} captures as its name; inside a library pattern such a
+                # capture is no name a user chose, so messages do not list it
+                opening = capture(ref.field or name, ref.field is not None or depth == 0)
                 out.append(f"{opening}{expand(library[name], depth + 1, name)})")
-                i = ref.end()
+                i += len(ref.text)
                 continue
             if c == "(":
                 named = _NAMED_GROUP.match(text, i)
@@ -188,7 +212,7 @@ def compile_grok(
         raise InvalidRequestError(f"{where}: a leading look-ahead is not supported")
     if translated.groups != len(groups):  # pragma: no cover - the expander's invariant
         raise InvalidRequestError(f"{where}: could not number the captures of {fmt!r}")
-    return GrokRegex(translated.pattern, tuple(groups))
+    return GrokRegex(translated.pattern, tuple(groups), tuple(captured))
 
 
 def _unquote(x: str) -> str:
@@ -226,12 +250,20 @@ class GrokReader(FormatReader):
                 f"table {table.qualified_name}: GrokSerDe needs the SerDe property "
                 "'input.format' (a grok pattern such as '%{COMBINEDAPACHELOG}')"
             )
-        return compile_grok(
-            fmt,
-            params.get("input.grokCustomPatterns"),
-            [c.name for c in table.columns],
-            where=f"table {table.qualified_name}",
+        where = f"table {table.qualified_name}"
+        grok = compile_grok(
+            fmt, params.get("input.grokCustomPatterns"), [c.name for c in table.columns], where
         )
+        filled = set(grok.groups)
+        for col in table.columns:
+            if col.name.lower() not in filled:
+                # it could only ever read NULL: a misspelt capture, most likely
+                raise InvalidRequestError(
+                    f"{where}: no capture of input.format is named {col.name!r}, so the column "
+                    f"would always be NULL; the captures are: {', '.join(grok.captures) or 'none'}"
+                    " (name one %{PATTERN:" + col.name + "})"
+                )
+        return grok
 
     def validate(self, table: Table) -> None:
         skip_header_lines(table)
@@ -253,6 +285,15 @@ class GrokReader(FormatReader):
             ) from err
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         grok = self.compiled(table)
         names = [f"g{i}" for i in range(len(grok.groups))]
@@ -270,7 +311,8 @@ class GrokReader(FormatReader):
                 raw = _unquote(parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})")
             cols.append(f"{_convert(raw, col.type)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files)
+        source = lines_source(ctx, table, request.files, file_column)
+        keep = with_file_column(file_column)
         # no separate match test: a line the pattern misses extracts '' for every group,
         # which reads as NULL like an empty capture, so one regex pass per line suffices
         extract = (
@@ -278,4 +320,4 @@ class GrokReader(FormatReader):
             if names
             else "NULL::STRUCT(__none VARCHAR)"
         )
-        return f"SELECT {select} FROM (SELECT {extract} AS __m FROM {source})"
+        return f"SELECT {select}{keep} FROM (SELECT {extract} AS __m{keep} FROM {source})"

@@ -37,6 +37,7 @@ from lakebox.engine.duckdb.formats.text import (
     convert_text,
     engine_paths,
     timestamp_formats,
+    with_file_column,
 )
 from lakebox.errors import DataError, InvalidRequestError, SemanticError
 from lakebox.formats import compression
@@ -235,9 +236,19 @@ class JsonReader(FormatReader):
     # -- SQL ------------------------------------------------------------------------------
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, engine_paths(ctx, request.files), None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        paths = engine_paths(ctx, request.files)
+        return self._select(ctx, request, paths, file_column), paths
+
+    def _select(
+        self, ctx: ReadContext, request: ReadRequest, paths: list[str], file_column: str | None
+    ) -> str:
         table = request.table
         opts = self.options(table)
-        paths = engine_paths(ctx, request.files)
         per_file = self._file_keys(ctx, request.files, paths, opts)
         spellings: list[str] = []
         for fk in per_file:
@@ -255,13 +266,15 @@ class JsonReader(FormatReader):
         # whole object and pick keys per row
         lowered = [k.lower() for k in read_keys]
         if len(set(lowered)) == len(lowered):
-            return self._columns_sql(paths, request.columns, wanted, opts)
-        return self._objects_sql(paths, request.columns, wanted, opts)
+            return self._columns_sql(paths, request.columns, wanted, opts, file_column)
+        return self._objects_sql(paths, request.columns, wanted, opts, file_column)
 
-    def _read_options(self, opts: JsonOptions) -> str:
+    def _read_options(self, opts: JsonOptions, file_column: str | None) -> str:
+        """read_json's options; with ``file_column`` each row also names its file there."""
+        named = f", filename = {sql_string(file_column)}" if file_column is not None else ""
         return (
             f"ignore_errors = {'true' if opts.ignore_malformed else 'false'}, "
-            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'"
+            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'{named}"
         )
 
     def _columns_sql(
@@ -270,6 +283,7 @@ class JsonReader(FormatReader):
         columns: list[Column],
         wanted: dict[str, list[str]],
         opts: JsonOptions,
+        file_column: str | None,
     ) -> str:
         # read_json names each column after its JSON key
         keys_read = dict.fromkeys(k for keys in wanted.values() for k in keys)
@@ -289,9 +303,9 @@ class JsonReader(FormatReader):
             cols.append(f"{builder.convert(raw, parse_type(col.type))} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
         return (
-            f"SELECT {select} FROM read_json({sql_list(paths)}, "
+            f"SELECT {select}{with_file_column(file_column)} FROM read_json({sql_list(paths)}, "
             "format = 'newline_delimited', records = true, "
-            f"columns = {{{spec}}}, {self._read_options(opts)})"
+            f"columns = {{{spec}}}, {self._read_options(opts, file_column)})"
         )
 
     def _objects_sql(
@@ -300,6 +314,7 @@ class JsonReader(FormatReader):
         columns: list[Column],
         wanted: dict[str, list[str]],
         opts: JsonOptions,
+        file_column: str | None,
     ) -> str:
         builder = _JsonSql(opts, opts.ts_formats)
         cols = []
@@ -310,8 +325,8 @@ class JsonReader(FormatReader):
             cols.append(f"{builder.convert(raw, parse_type(col.type))} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
         return (
-            f"SELECT {select} FROM read_ndjson_objects({sql_list(paths)}, "
-            f"{self._read_options(opts)})"
+            f"SELECT {select}{with_file_column(file_column)} FROM "
+            f"read_ndjson_objects({sql_list(paths)}, {self._read_options(opts, file_column)})"
         )
 
 

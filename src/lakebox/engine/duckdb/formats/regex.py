@@ -24,9 +24,11 @@ from lakebox.engine.duckdb.formats.base import (
 )
 from lakebox.engine.duckdb.formats.text import (
     convert_text,
+    lines_paths,
     lines_source,
     skip_header_lines,
     text_charset,
+    with_file_column,
 )
 from lakebox.errors import InvalidRequestError, UnsupportedError
 
@@ -319,6 +321,15 @@ class RegexReader(FormatReader):
             ) from err
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         regex = self.compiled(table)
         names = [f"g{i}" for i in range(len(table.columns))]
@@ -329,7 +340,8 @@ class RegexReader(FormatReader):
             for c in request.columns
         ]
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files)
+        source = lines_source(ctx, table, request.files, file_column)
+        keep = with_file_column(file_column)
         line = "coalesce(line, '')"
         match = f"regexp_full_match({line}, {sql_string(regex.pattern)})"
         for positive, p in regex.lookaheads:
@@ -338,7 +350,7 @@ class RegexReader(FormatReader):
             match += f" AND {check}" if positive else f" AND NOT {check}"
         # a line that does not match the whole pattern gives a row of NULLs, as in Hive
         return (
-            f"SELECT {select} FROM (SELECT CASE WHEN {match} "
+            f"SELECT {select}{keep} FROM (SELECT CASE WHEN {match} "
             f"THEN regexp_extract({line}, {anchored}, "
-            f"{sql_list(names)}) END AS __m FROM {source})"
+            f"{sql_list(names)}) END AS __m{keep} FROM {source})"
         )

@@ -119,8 +119,9 @@ def text_charset(table: Table) -> Charset:
 _NEVER = "\U0010ffff"
 
 
-def lines_sql(paths: list[str], skip: int = 0) -> str:
-    """A DuckDB table function call yielding each line of ``paths`` as column ``line``.
+def lines_sql(paths: list[str], skip: int = 0, file_column: str | None = None) -> str:
+    """A DuckDB table function call yielding each line of ``paths`` as column ``line``
+    (and the path it came from as ``file_column``, when given).
 
     Quoting and escaping are off and the delimiter is ``_NEVER``. A blank line comes back
     as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
@@ -140,15 +141,29 @@ def lines_sql(paths: list[str], skip: int = 0) -> str:
         f"buffer_size = {2 * MAX_LINE_SIZE}",
         "encoding = 'utf-8'",
     ]
+    if file_column is not None:
+        opts.append(f"filename = {sql_string(file_column)}")
     return f"read_csv({', '.join(opts)})"
 
 
-def lines_source(ctx: ReadContext, table: Table, files: list[DataFile]) -> str:
+def lines_source(
+    ctx: ReadContext, table: Table, files: list[DataFile], file_column: str | None = None
+) -> str:
     """A FROM item yielding column ``line`` for every line of ``files`` as Hive's
     LineRecordReader splits them, decoded with the table's charset, header lines skipped
-    (files that are not plain UTF-8 are read from a transcoded copy: ``hive_text``)."""
-    paths = hive_text.text_paths(ctx, files, text_charset(table))
-    return lines_sql(paths, skip_header_lines(table))
+    (files that are not plain UTF-8 are read from a transcoded copy: ``hive_text``), and
+    with ``file_column`` the path each line was read from (``lines_paths``)."""
+    return lines_sql(lines_paths(ctx, table, files), skip_header_lines(table), file_column)
+
+
+def lines_paths(ctx: ReadContext, table: Table, files: list[DataFile]) -> list[str]:
+    """The path ``lines_source`` reads each of ``files`` from, in order."""
+    return hive_text.text_paths(ctx, files, text_charset(table))
+
+
+def with_file_column(file_column: str | None) -> str:
+    """``, "<file_column>"`` for the select lists a reader passes a file column through."""
+    return f", {quote_ident(file_column)}" if file_column is not None else ""
 
 
 #: Joda-Time pattern letters (Hive's ``timestamp.formats``) -> DuckDB strptime, longest first
@@ -393,6 +408,15 @@ class LazySimpleReader(FormatReader):
                 raise InvalidRequestError(f"column {col.name!r}: {err}") from err
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         params = request.serde_params
         seps = self.separators(table)
@@ -421,10 +445,11 @@ class LazySimpleReader(FormatReader):
             raw = f"__p[{positions[col.name.lower()] + 1}]"
             cols.append(f"{splitter.nullable(raw, col.type, dt, 1)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files)
+        source = lines_source(ctx, table, request.files, file_column)
+        keep = with_file_column(file_column)
         return (
-            f"SELECT {select} FROM (SELECT string_split({line}, "
-            f"{sql_string(seps[0])}) AS __p FROM {source})"
+            f"SELECT {select}{keep} FROM (SELECT string_split({line}, "
+            f"{sql_string(seps[0])}) AS __p{keep} FROM {source})"
         )
 
 
@@ -463,12 +488,21 @@ class OpenCsvReader(FormatReader):
                 )
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         self.validate(table)
         sep, quote, escape = self.options(table)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(table.columns))) + "}"
         opts = [
-            sql_list(hive_text.text_paths(ctx, request.files, text_charset(table))),
+            sql_list(lines_paths(ctx, table, request.files)),
             f"columns = {columns}",
             f"delim = {sql_string(sep)}",
             f"quote = {sql_string(quote)}",
@@ -495,8 +529,10 @@ class OpenCsvReader(FormatReader):
                 # takes a single escape character, so the doubling is undone here
                 raw = f"replace({raw}, {sql_string(quote * 2)}, {sql_string(quote)})"
             cols.append(f"{self.convert(raw, col.type)} AS {quote_ident(col.name)}")
+        if file_column is not None:
+            opts.append(f"filename = {sql_string(file_column)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        return f"SELECT {select} FROM read_csv({', '.join(opts)})"
+        return f"SELECT {select}{with_file_column(file_column)} FROM read_csv({', '.join(opts)})"
 
     @staticmethod
     def convert(x: str, type_text: str) -> str:
