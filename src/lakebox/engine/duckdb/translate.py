@@ -90,14 +90,85 @@ def _ordinals(arrays: list[exp.Expression]) -> exp.Expression:
     return exp.Unnest(expressions=[exp.func("RANGE", one, exp.Add(this=longest, expression=one))])
 
 
-def _is_row_array(node: exp.Expression) -> bool:
+_MAP_FUNCTIONS = frozenset(
+    {
+        "histogram", "map_agg", "map_concat", "map_filter", "map_from_entries",
+        "map_union", "map_zip_with", "multimap_agg", "multimap_from_entries",
+        "split_to_map", "transform_keys", "transform_values",
+    }
+)  # fmt: skip
+"""Trino functions that return a map, which sqlglot leaves untyped."""
+
+
+def _returns_map(node: exp.Expression) -> bool:
+    if isinstance(node, (exp.MapFromEntries, exp.StrToMap)):
+        return True
+    return isinstance(node, exp.Anonymous) and node.name.lower() in _MAP_FUNCTIONS
+
+
+def _element_kind(node: exp.Expression) -> str:
+    """What one UNNEST argument holds, as far as translation can tell: "map", "rows" (an
+    array of rows), "array" (an array of anything else) or "unknown" (a column or field whose
+    type sqlglot could not infer, such as a field of a row column)."""
     kind = node.type
-    return (
-        kind is not None
-        and kind.is_type(exp.DataType.Type.ARRAY)
-        and bool(kind.expressions)
-        and kind.expressions[0].is_type(exp.DataType.Type.STRUCT)
-    )
+    if kind is None or kind.is_type(exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL):
+        return "map" if _returns_map(node) else "unknown"
+    if kind.is_type(exp.DataType.Type.MAP):
+        return "map"
+    if kind.is_type(exp.DataType.Type.ARRAY) and kind.expressions:
+        if kind.expressions[0].is_type(exp.DataType.Type.STRUCT):
+            return "rows"
+        if kind.expressions[0].is_type(exp.DataType.Type.UNKNOWN):
+            return "unknown"
+    return "array"
+
+
+def _unnest_plan(arrays: list[exp.Expression], names: int) -> list[str]:
+    """How each UNNEST argument becomes columns: "one" (the element), "fields" (a row's
+    fields, one column each) or "map" (key and value).
+
+    Trino spreads the fields of an array of rows into columns. AWS's own examples rely on
+    one more rule that Athena follows: a single array of rows given a single column name
+    (``UNNEST(t.resources) AS u(entry)``, ``UNNEST(dataset.users) AS t(person)``) yields
+    the rows themselves, so that ``entry.arn`` reads a field. An argument whose type is not
+    known here (a field of a row column) is spread when the alias names more columns than
+    there are arguments, which only rows can fill.
+    """
+    kinds = [_element_kind(a) for a in arrays]
+    if len(arrays) == 1:
+        kind = kinds[0]
+        if kind == "map":
+            return ["map"]
+        if kind == "rows":
+            return ["one" if names == 1 else "fields"]
+        if kind == "unknown" and names > 1:
+            return ["fields"]
+        return ["one"]
+    plan = ["map" if k == "map" else "fields" if k == "rows" else "one" for k in kinds]
+    if "unknown" in kinds and names and names != len(arrays):
+        raise UnsupportedError(
+            "UNNEST of several arrays where one holds rows of a type not known before the "
+            "query runs: unnest the array of rows on its own"
+        )
+    return plan
+
+
+def _is_left_join_on_true(join: exp.Join) -> bool:
+    on = join.args.get("on")
+    return join.side == "LEFT" and isinstance(on, exp.Boolean) and on.this is True
+
+
+def _length(array: exp.Expression) -> exp.Expression:
+    return exp.Coalesce(this=exp.ArraySize(this=array.copy()), expressions=[exp.Literal.number(0)])
+
+
+def _padded(lists: list[exp.Expression]) -> exp.Expression:
+    """The first list, or one NULL element when every list is empty or NULL."""
+    longest = _length(lists[0])
+    if len(lists) > 1:
+        longest = exp.Greatest(this=longest, expressions=[_length(a) for a in lists[1:]])
+    empty = exp.EQ(this=longest, expression=exp.Literal.number(0))
+    return exp.If(this=empty, true=exp.Array(expressions=[exp.Null()]), false=lists[0].copy())
 
 
 def _rewrite_unnest(tree: exp.Expression) -> None:
@@ -107,8 +178,10 @@ def _rewrite_unnest(tree: exp.Expression) -> None:
       select list do the same in DuckDB.
     - ``UNNEST(map) AS t(k, v)`` yields keys and values: zip of map_keys and map_values.
     - ``UNNEST(array_of_rows) AS t(a, b)`` spreads each row's fields into columns: unnest()
-      of a struct does that in a select list.
-    The last two need the argument's type (a literal, or columns typed through ``schema``).
+      of a struct does that in a select list, whatever the struct's fields are, so this
+      works for rows whose type only the engine knows.
+    - ``WITH ORDINALITY`` adds 1..n over the longest argument.
+    The argument lists run as a correlated subquery, which DuckDB joins laterally.
     """
     for unnest in list(tree.find_all(exp.Unnest)):
         if not isinstance(unnest.parent, (exp.From, exp.Join)):
@@ -117,46 +190,50 @@ def _rewrite_unnest(tree: exp.Expression) -> None:
         alias = unnest.args.get("alias")
         offset = unnest.args.get("offset")
         columns = [c.name for c in alias.columns] if alias is not None else []
+        plan = _unnest_plan(arrays, len(columns))
+        join = unnest.parent
+        left = isinstance(join, exp.Join) and _is_left_join_on_true(join)
+        if plan == ["one"] and not offset and not left:
+            continue  # DuckDB's own UNNEST gives Trino's answer
         ordinal_name = offset.name if isinstance(offset, exp.Identifier) else "ordinality"
         table_alias = alias.this.name if alias is not None and alias.this else "_unnest"
-        if len(arrays) == 1 and arrays[0].type is not None:
-            if arrays[0].type.is_type(exp.DataType.Type.MAP):
-                mapping = arrays[0]
-                arrays = [
-                    exp.MapKeys(this=mapping.copy()),
-                    exp.Anonymous(this="map_values", expressions=[mapping.copy()]),
+        lists: list[exp.Expression] = []
+        outer: list[exp.Expression] = []
+        for array, how in zip(arrays, plan, strict=True):
+            if how == "map":
+                lists += [
+                    exp.MapKeys(this=array.copy()),
+                    exp.Anonymous(this="map_values", expressions=[array.copy()]),
                 ]
-            elif _is_row_array(arrays[0]):
-                inner = exp.select(exp.alias_(exp.Unnest(expressions=[arrays[0].copy()]), "_r"))
-                outer = exp.select(exp.Unnest(expressions=[exp.column("_r")]))
-                if offset:
-                    inner = inner.select(exp.alias_(_ordinals(arrays), "_n"))
-                    outer = outer.select(exp.column("_n"))
-                    columns.append(ordinal_name)
-                outer = outer.from_(exp.Subquery(this=inner))
-                unnest.replace(
-                    exp.Subquery(
-                        this=outer,
-                        alias=exp.TableAlias(
-                            this=exp.to_identifier(table_alias),
-                            columns=[exp.to_identifier(c) for c in columns],
-                        ),
-                    )
-                )
-                continue
-        if len(arrays) < 2:
-            continue
-        names = [columns[i] if i < len(columns) else f"_u{i}" for i in range(len(arrays))]
-        select = exp.select(
-            *(
-                exp.alias_(exp.Unnest(expressions=[a.copy()]), n)
-                for a, n in zip(arrays, names, strict=True)
-            )
-        )
+                outer += [exp.column(f"_u{len(lists) - 2}"), exp.column(f"_u{len(lists) - 1}")]
+            else:
+                lists.append(array.copy())
+                element = exp.column(f"_u{len(lists) - 1}")
+                outer.append(exp.Unnest(expressions=[element]) if how == "fields" else element)
+        unnested = [exp.Unnest(expressions=[a.copy()]) for a in lists]
+        if left:
+            # LEFT JOIN UNNEST(...) ON TRUE keeps a row whose arrays are all empty or NULL,
+            # with NULLs: one NULL element does that, and a cross join keeps DuckDB from
+            # reordering the rows (its outer lateral join returns them out of array order)
+            unnested[0] = exp.Unnest(expressions=[_padded(lists)])
+            join.set("side", None)
+            join.set("kind", "CROSS")
+            join.set("on", None)
+        inner = exp.select(*(exp.alias_(u, f"_u{i}") for i, u in enumerate(unnested)))
         if offset:
-            select = select.select(exp.alias_(_ordinals(arrays), ordinal_name))
+            inner = inner.select(exp.alias_(_ordinals(lists), ordinal_name))
+            outer.append(exp.column(ordinal_name))
+            if columns:
+                columns.append(ordinal_name)
+        select = exp.select(*outer).from_(exp.Subquery(this=inner))
         unnest.replace(
-            exp.Subquery(this=select, alias=exp.TableAlias(this=exp.to_identifier(table_alias)))
+            exp.Subquery(
+                this=select,
+                alias=exp.TableAlias(
+                    this=exp.to_identifier(table_alias),
+                    columns=[exp.to_identifier(c) for c in columns],
+                ),
+            )
         )
 
 
