@@ -32,7 +32,13 @@ from sqlglot.optimizer.scope import traverse_scope
 from lakebox.engine.duckdb import rules
 from lakebox.engine.duckdb.rules.base import guarded
 from lakebox.errors import SemanticError, UnsupportedError
-from lakebox.sql.dialect import READ_DIALECT, outermost_select, output_name, values_width
+from lakebox.sql.dialect import (
+    READ_DIALECT,
+    is_row_star,
+    outermost_select,
+    output_name,
+    values_width,
+)
 
 DUCKDB_SETTINGS: dict[str, str | bool] = {
     "integer_division": True,
@@ -237,6 +243,72 @@ def _rewrite_unnest(tree: exp.Expression) -> None:
         )
 
 
+def _row_fields(row: exp.Expression) -> list[str | None] | None:
+    """The field names of a row-typed expression (None for an anonymous field), or None when
+    its type is not known here."""
+    kind = row.type
+    if kind is None or not kind.is_type(exp.DataType.Type.STRUCT) or not kind.expressions:
+        return None
+    return [f.name if isinstance(f, exp.ColumnDef) else None for f in kind.expressions]
+
+
+def _expand_row_stars(tree: exp.Expression) -> None:
+    """``(row).*`` gives one column per field of the row, named by ``AS (a, b)``, else by the
+    field's name, else ``_colN`` after its position in the expanded select list (Trino's
+    rule). Each column reads its field by position, which DuckDB allows on any struct."""
+    for select in list(tree.find_all(exp.Select)):
+        if not any(is_row_star(p) for p in select.expressions):
+            continue
+        expanded: list[exp.Expr] = []
+        for projection in select.expressions:
+            if not is_row_star(projection):
+                expanded.append(projection)
+                continue
+            aliases = projection.expressions if isinstance(projection, exp.Aliases) else []
+            star = projection.this if isinstance(projection, exp.Aliases) else projection
+            row: exp.Expression = star.this
+            while isinstance(row, exp.Paren):
+                row = row.this
+            fields = _row_fields(row)
+            if fields is None:
+                raise UnsupportedError(
+                    f"row expansion {star.sql(dialect=READ_DIALECT)}: the fields of "
+                    f"{row.sql(dialect=READ_DIALECT)} are not known before the query runs; "
+                    "CAST it to a ROW type with named fields"
+                )
+            if aliases and len(aliases) != len(fields):
+                raise SemanticError(
+                    f"Column alias list has {len(aliases)} entries but "
+                    f"'{row.sql(dialect=READ_DIALECT)}' has {len(fields)} columns available"
+                )
+            for i, field in enumerate(fields):
+                name = aliases[i].name if aliases else field or f"_col{len(expanded)}"
+                value = exp.Anonymous(
+                    this="struct_extract_at", expressions=[row.copy(), exp.Literal.number(i + 1)]
+                )
+                expanded.append(exp.alias_(value, name, quoted=True))
+        select.set("expressions", expanded)
+
+
+def _rewrite_row_subscripts(tree: exp.Expression) -> None:
+    """``row[1]`` reads a row's field by position (Trino 1-based, constant index); DuckDB's
+    ``[]`` on a struct only takes names, ``struct_extract_at`` takes the position."""
+    for bracket in list(tree.find_all(exp.Bracket)):
+        kind = bracket.this.type
+        if kind is None or not kind.is_type(exp.DataType.Type.STRUCT):
+            continue
+        if len(bracket.expressions) != 1 or not bracket.expressions[0].is_int:
+            raise SemanticError(
+                f"{bracket.sql(dialect=READ_DIALECT)}: a row field is read by a constant position"
+            )
+        bracket.replace(
+            exp.Anonymous(
+                this="struct_extract_at",
+                expressions=[bracket.this.copy(), bracket.expressions[0].copy()],
+            )
+        )
+
+
 def _apply_result_names(expr: exp.Expression, names: list[str | None]) -> None:
     select = outermost_select(expr)
     if select is None or len(select.expressions) != len(names):
@@ -316,13 +388,15 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     ``schema`` ({table: {column: type}}) lets type-dependent rules (DATE arithmetic staying
     DATE, integer division) apply to columns too; literals and casts work without it.
     """
-    names = [
-        output_name(p, i) for i, p in enumerate(getattr(outermost_select(expr), "expressions", []))
-    ]
     try:
         tree = _typed(expr.copy(), schema)
     except Exception:
         tree = expr.copy()
+    _expand_row_stars(tree)
+    _rewrite_row_subscripts(tree)
+    names = [
+        output_name(p, i) for i, p in enumerate(getattr(outermost_select(tree), "expressions", []))
+    ]
     _lower_identifiers(tree)
     _rewrite_unnest(tree)
     _apply_result_names(tree, names)

@@ -1,0 +1,251 @@
+"""SELECT syntax that the translation rewrites rather than maps call by call: UNNEST forms,
+``(row).*`` expansion, row fields by position. Each case runs the DuckDB output.
+
+The ``AWS_FLATTENING`` queries are the Athena user guide's "Flattening nested arrays" page,
+verbatim, with the answers the page prints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+
+from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
+from lakebox.errors import SemanticError, UnsupportedError
+from lakebox.sql.dialect import parse_query, result_column_names
+
+_USERS = """WITH
+dataset AS (
+  SELECT ARRAY[
+    CAST(ROW('Sally', 'engineering', ARRAY[1,2,3,4]) AS ROW(name VARCHAR, department VARCHAR, scores ARRAY(INTEGER))),
+    CAST(ROW('John', 'finance', ARRAY[7,8,9]) AS ROW(name VARCHAR, department VARCHAR, scores ARRAY(INTEGER))),
+    CAST(ROW('Amy', 'devops', ARRAY[12,13,14,15]) AS ROW(name VARCHAR, department VARCHAR, scores ARRAY(INTEGER)))
+  ] AS users
+),
+users AS (
+ SELECT person, score
+ FROM
+   dataset,
+   UNNEST(dataset.users) AS t(person),
+   UNNEST(person.scores) AS t(score)
+)
+"""
+
+AWS_FLATTENING: list[tuple[str, str, list[str], list[tuple[Any, ...]]]] = [
+    (
+        "flatten",
+        "SELECT flatten(ARRAY[ ARRAY[1,2], ARRAY[3,4] ]) AS items",
+        ["items"],
+        [([1, 2, 3, 4],)],
+    ),
+    (
+        "cross_join_unnest",
+        """WITH dataset AS (
+  SELECT
+    'engineering' as department,
+    ARRAY['Sharon', 'John', 'Bob', 'Sally'] as users
+)
+SELECT department, names FROM dataset
+CROSS JOIN UNNEST(users) as t(names)""",
+        ["department", "names"],
+        [("engineering", n) for n in ("Sharon", "John", "Bob", "Sally")],
+    ),
+    (
+        "array_of_maps",
+        """WITH
+dataset AS (
+  SELECT
+    'engineering' as department,
+     ARRAY[
+      MAP(ARRAY['first', 'last', 'age'],ARRAY['Bob', 'Smith', '40']),
+      MAP(ARRAY['first', 'last', 'age'],ARRAY['Jane', 'Doe', '30']),
+      MAP(ARRAY['first', 'last', 'age'],ARRAY['Billy', 'Smith', '8'])
+     ] AS people
+  )
+SELECT names['first'] AS
+ first_name,
+ names['last'] AS last_name,
+ department FROM dataset
+CROSS JOIN UNNEST(people) AS t(names)""",
+        ["first_name", "last_name", "department"],
+        [
+            ("Bob", "Smith", "engineering"),
+            ("Jane", "Doe", "engineering"),
+            ("Billy", "Smith", "engineering"),
+        ],
+    ),
+    (
+        "highest_combined_score",
+        _USERS
+        + """SELECT person.name, person.department, SUM(score) AS total_score FROM users
+GROUP BY (person.name, person.department)
+ORDER BY (total_score) DESC
+LIMIT 1""",
+        ["name", "department", "total_score"],
+        [("Amy", "devops", 54)],
+    ),
+    (
+        "highest_individual_score",
+        _USERS
+        + """SELECT person.name, score FROM users
+ORDER BY (score) DESC
+LIMIT 1""",
+        ["name", "score"],
+        [("Amy", 15)],
+    ),
+]
+
+GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
+    (
+        "unnest_rows_single_alias_keeps_row",
+        "SELECT r.x, r.y FROM UNNEST(ARRAY[CAST(ROW(1, 'a') AS ROW(x integer, y varchar)), "
+        "CAST(ROW(2, 'b') AS ROW(x integer, y varchar))]) AS t(r)",
+        [(1, "a"), (2, "b")],
+    ),
+    (
+        "unnest_rows_single_alias_with_ordinality",
+        "SELECT r.y, n FROM UNNEST(ARRAY[CAST(ROW(1, 'a') AS ROW(x integer, y varchar)), "
+        "CAST(ROW(2, 'b') AS ROW(x integer, y varchar))]) WITH ORDINALITY AS t(r, n)",
+        [("a", 1), ("b", 2)],
+    ),
+    (
+        "unnest_rows_without_column_names_uses_field_names",
+        "SELECT * FROM UNNEST(ARRAY[CAST(ROW(1, 'a') AS ROW(x integer, y varchar))])",
+        [(1, "a")],
+    ),
+    (
+        "unnest_array_and_rows_zip",
+        "SELECT * FROM UNNEST(ARRAY[ROW('Java', 1995), ROW('SQL', 1974)], "
+        "ARRAY[ROW(false), ROW(true)]) AS t(language, first_appeared_year, declarative)",
+        [("Java", 1995, False), ("SQL", 1974, True)],
+    ),
+    (
+        "unnest_map_function_into_keys_and_values",
+        "SELECT * FROM UNNEST(map_from_entries(ARRAY[('SQL', 1974), ('Java', 1995)])) "
+        "AS t(language, first_appeared_year)",
+        [("SQL", 1974), ("Java", 1995)],
+    ),
+    (
+        "unnest_map_and_array_with_ordinality",
+        "SELECT * FROM UNNEST(MAP(ARRAY['a'], ARRAY[1]), ARRAY[5, 6]) WITH ORDINALITY "
+        "AS t(k, v, e, n)",
+        [("a", 1, 5, 1), (None, None, 6, 2)],
+    ),
+    (
+        "unnest_field_of_row_column_into_columns",
+        "SELECT id, a, b FROM (VALUES (1, CAST(ROW(ARRAY[ROW(1, 'x'), ROW(2, 'y')]) AS "
+        "ROW(items ARRAY(ROW(a integer, b varchar)))))) AS s(id, r) "
+        "CROSS JOIN UNNEST(r.items) AS t(a, b)",
+        [(1, 1, "x"), (1, 2, "y")],
+    ),
+    (
+        "left_join_unnest_keeps_order_and_empty_rows",
+        "SELECT runner, checkpoint, n FROM (VALUES ('Joe', ARRAY[10, 20, 30, 42]), "
+        "('Dave', ARRAY[]), ('Levi', NULL)) AS marathon (runner, checkpoints) "
+        "LEFT JOIN UNNEST(checkpoints) WITH ORDINALITY AS t(checkpoint, n) ON TRUE",
+        [
+            *[("Joe", 10, 1), ("Joe", 20, 2), ("Joe", 30, 3), ("Joe", 42, 4)],
+            *[("Dave", None, None), ("Levi", None, None)],
+        ],
+    ),
+    (
+        "cross_join_unnest_with_ordinality_keeps_order",
+        "SELECT s, x, n FROM (VALUES ('a', ARRAY[3, 2, 1]), ('b', ARRAY[9])) AS v(s, arr) "
+        "CROSS JOIN UNNEST(arr) WITH ORDINALITY AS t(x, n)",
+        [("a", 3, 1), ("a", 2, 2), ("a", 1, 3), ("b", 9, 1)],
+    ),
+    (
+        "row_star_named_fields",
+        "SELECT (CAST(ROW(1, true) AS ROW(field1 bigint, field2 boolean))).*",
+        [(1, True)],
+    ),
+    ("row_star_between_columns", "SELECT 7, (ROW(1, true)).*, 8", [(7, 1, True, 8)]),
+    ("row_field_by_position", "SELECT ROW(1, 2.0)[1], ROW('a', 'b')[2]", [(1, "b")]),
+    (
+        "named_row_field_by_position_and_name",
+        "SELECT CAST(ROW(1, 2.0) AS ROW(x BIGINT, y DOUBLE))[2], "
+        "CAST(ROW(1, 2.0) AS ROW(x BIGINT, y DOUBLE)).x",
+        [(2.0, 1)],
+    ),
+    (
+        "row_comparison",
+        "SELECT ROW(1, 'a') = ROW(1, 'a'), ROW(1, 2) < ROW(1, 3), ROW(2, 0) > ROW(1, 9)",
+        [(True, True, True)],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    configure_connection(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "names", "expected"),
+    [c[1:] for c in AWS_FLATTENING],
+    ids=[c[0] for c in AWS_FLATTENING],
+)
+def test_aws_flattening_page(
+    con: duckdb.DuckDBPyConnection,
+    athena_sql: str,
+    names: list[str],
+    expected: list[tuple[Any, ...]],
+) -> None:
+    result = con.sql(to_duckdb(parse_query(athena_sql)))
+    assert result.columns == names
+    assert result.fetchall() == expected
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "expected"), [c[1:] for c in GOLDEN], ids=[c[0] for c in GOLDEN]
+)
+def test_golden(
+    con: duckdb.DuckDBPyConnection, athena_sql: str, expected: list[tuple[Any, ...]]
+) -> None:
+    assert con.sql(to_duckdb(parse_query(athena_sql))).fetchall() == expected
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "names"),
+    [
+        (
+            "SELECT (CAST(ROW(1, true) AS ROW(field1 bigint, field2 boolean))).* "
+            "AS (alias1, alias2)",
+            ["alias1", "alias2"],
+        ),
+        ("SELECT (CAST(ROW(1, true) AS ROW(Field1 bigint, b boolean))).*", ["field1", "b"]),
+        ("SELECT (ROW(1, true)).*", ["_col0", "_col1"]),
+        ("SELECT 7, (ROW(1, true)).*, 8 AS e", ["_col0", "_col1", "_col2", "e"]),
+    ],
+)
+def test_row_star_column_names(
+    con: duckdb.DuckDBPyConnection, athena_sql: str, names: list[str]
+) -> None:
+    tree = parse_query(athena_sql)
+    assert result_column_names(tree) is None  # only the translation knows the row's fields
+    assert con.sql(to_duckdb(tree)).columns == names
+
+
+def test_row_star_alias_count_must_match() -> None:
+    with pytest.raises(SemanticError, match="Column alias list has 1 entries"):
+        to_duckdb(parse_query("SELECT (ROW(1, true)).* AS (a)"))
+
+
+def test_row_star_of_untyped_row_is_named_error() -> None:
+    with pytest.raises(UnsupportedError, match=r"row expansion r\.\*"):
+        to_duckdb(parse_query("SELECT r.* AS (a, b) FROM (SELECT x AS r FROM t)"))
+
+
+def test_row_subscript_needs_a_constant() -> None:
+    with pytest.raises(SemanticError, match="constant position"):
+        to_duckdb(parse_query("SELECT ROW(1, 2)[1 + 0]"))
+
+
+def test_unnest_of_several_untyped_arrays_with_rows_is_named_error() -> None:
+    with pytest.raises(UnsupportedError, match="UNNEST of several arrays"):
+        to_duckdb(parse_query("SELECT * FROM t CROSS JOIN UNNEST(t.a, t.b) AS u(x, y, z)"))
