@@ -170,6 +170,18 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(2.0, 1)],
     ),
     (
+        "fetch_first_with_ties_keeps_ties",
+        "SELECT k FROM (VALUES (1, 0), (2, 0), (3, 1)) AS t(k, r) "
+        "ORDER BY r FETCH FIRST ROW WITH TIES",
+        [(1,), (2,)],
+    ),
+    (
+        "fetch_first_with_ties_by_position",
+        "SELECT r, count(*) FROM (VALUES (1, 0), (2, 0), (3, 1), (4, 1), (5, 2)) AS t(k, r) "
+        "GROUP BY r ORDER BY 2 DESC, 1 FETCH FIRST 1 ROWS WITH TIES",
+        [(0, 2)],
+    ),
+    (
         "row_comparison",
         "SELECT ROW(1, 'a') = ROW(1, 'a'), ROW(1, 2) < ROW(1, 3), ROW(2, 0) > ROW(1, 9)",
         [(True, True, True)],
@@ -249,3 +261,8 @@ def test_row_subscript_needs_a_constant() -> None:
 def test_unnest_of_several_untyped_arrays_with_rows_is_named_error() -> None:
     with pytest.raises(UnsupportedError, match="UNNEST of several arrays"):
         to_duckdb(parse_query("SELECT * FROM t CROSS JOIN UNNEST(t.a, t.b) AS u(x, y, z)"))
+
+
+def test_with_ties_after_offset_is_named_error() -> None:
+    with pytest.raises(UnsupportedError, match="WITH TIES"):
+        to_duckdb(parse_query("SELECT k FROM t ORDER BY k OFFSET 1 FETCH FIRST 2 ROWS WITH TIES"))

@@ -653,7 +653,12 @@ SUPPORT_DOC = Path(__file__).resolve().parents[3] / "docs" / "sql-support.md"
 def test_support_table_matches_golden_cases() -> None:
     """docs/sql-support.md claims only what a golden case proves, and lists every case."""
     cited: set[str] = set()
-    for line in SUPPORT_DOC.read_text(encoding="utf-8").splitlines():
+    text = SUPPORT_DOC.read_text(encoding="utf-8")
+    # the generated conformance table (./dev conformance-docs) is a table of pass rates
+    text = re.sub(
+        r"<!-- trino-conformance:begin -->.*?<!-- trino-conformance:end -->", "", text, flags=re.S
+    )
+    for line in text.splitlines():
         cells = [c.strip() for c in re.split(r"(?<!\\)\|", line.strip())[1:-1]]
         if len(cells) == 4 and cells[1] not in ("Status", "---"):
             status, cases = cells[1], cells[3]

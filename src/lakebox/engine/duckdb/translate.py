@@ -309,6 +309,40 @@ def _rewrite_row_subscripts(tree: exp.Expression) -> None:
         )
 
 
+def _rewrite_fetch_with_ties(tree: exp.Expression) -> None:
+    """``ORDER BY k FETCH FIRST n ROWS WITH TIES`` keeps the rows that rank within the first n
+    by k, ties included: DuckDB's QUALIFY on rank() over the same order. sqlglot would write
+    a plain LIMIT, dropping the ties."""
+    for fetch in list(tree.find_all(exp.Fetch)):
+        options = fetch.args.get("limit_options")
+        if options is None or not options.args.get("with_ties"):
+            continue
+        select = fetch.parent
+        order = select.args.get("order") if isinstance(select, exp.Select) else None
+        if (
+            not isinstance(select, exp.Select)
+            or order is None
+            or select.args.get("offset") is not None
+            or select.args.get("distinct") is not None
+            or options.args.get("percent")
+        ):
+            raise UnsupportedError(
+                "FETCH FIRST ... WITH TIES is supported after an ORDER BY, without OFFSET, "
+                "DISTINCT or PERCENT"
+            )
+        keys = []
+        for ordered in order.expressions:
+            key = ordered.copy()
+            if key.this.is_int:  # ORDER BY 2: the select list's second expression
+                item = select.expressions[int(key.this.name) - 1]
+                key.set("this", (item.this if isinstance(item, exp.Alias) else item).copy())
+            keys.append(key)
+        count = fetch.args.get("count") or exp.Literal.number(1)
+        rank = exp.Window(this=exp.Anonymous(this="rank"), order=exp.Order(expressions=keys))
+        select.set("qualify", exp.Qualify(this=exp.LTE(this=rank, expression=count.copy())))
+        select.set("limit", None)
+
+
 def _apply_result_names(expr: exp.Expression, names: list[str | None]) -> None:
     select = outermost_select(expr)
     if select is None or len(select.expressions) != len(names):
@@ -393,6 +427,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     except Exception:
         tree = expr.copy()
     _expand_row_stars(tree)
+    _rewrite_fetch_with_ties(tree)
     _rewrite_row_subscripts(tree)
     names = [
         output_name(p, i) for i, p in enumerate(getattr(outermost_select(tree), "expressions", []))
