@@ -266,3 +266,40 @@ def test_unnest_of_several_untyped_arrays_with_rows_is_named_error() -> None:
 def test_with_ties_after_offset_is_named_error() -> None:
     with pytest.raises(UnsupportedError, match="WITH TIES"):
         to_duckdb(parse_query("SELECT k FROM t ORDER BY k OFFSET 1 FETCH FIRST 2 ROWS WITH TIES"))
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "message"),
+    [
+        ("SELECT * FROM UNNEST(ARRAY[1, 2]) AS t(a, b)", "has 2 entries but 't' has 1 columns"),
+        (
+            "SELECT * FROM UNNEST(ARRAY[CAST(ROW(1, 2) AS ROW(a int, b int))]) AS t(a, b, c)",
+            "has 3 entries but 't' has 2 columns",
+        ),
+        ("SELECT (1).*", r"\(1\)\.\*: 1 is not a row"),
+    ],
+)
+def test_column_count_mismatch_is_named_error(athena_sql: str, message: str) -> None:
+    with pytest.raises(SemanticError, match=message):
+        to_duckdb(parse_query(athena_sql))
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "expected"),
+    [
+        (
+            "SELECT * FROM UNNEST(transform(ARRAY[1, 2], x -> ROW(x, x * 10))) AS t(a, b)",
+            [(1, 10), (2, 20)],
+        ),
+        (
+            "SELECT * FROM UNNEST(zip(ARRAY[1, 2], ARRAY['a', 'b'])) AS t(a, b)",
+            [(1, "a"), (2, "b")],
+        ),
+        ("SELECT * FROM UNNEST(map_entries(MAP(ARRAY[1], ARRAY[2]))) AS t(a, b)", [(1, 2)]),
+    ],
+)
+def test_unnest_rows_from_functions(
+    con: duckdb.DuckDBPyConnection, athena_sql: str, expected: list[tuple[Any, ...]]
+) -> None:
+    """Functions whose result type sqlglot does not infer still spread their rows."""
+    assert con.sql(to_duckdb(parse_query(athena_sql))).fetchall() == expected

@@ -25,12 +25,14 @@ USERS: list[dict[str, Any]] = [
             ],
         },
         "tags": ["a", "b", "c"],
+        "people": [{"name": "p1", "scores": [1, 2]}, {"name": "p2", "scores": [7]}],
     },
-    {"id": 2, "user": {"name": "bo", "orders": []}, "tags": []},
+    {"id": 2, "user": {"name": "bo", "orders": []}, "tags": [], "people": []},
     {
         "id": 3,
         "user": {"name": "cy", "orders": [{"itemid": 12, "orderdate": "2024-02-01"}]},
         "tags": None,
+        "people": [{"name": "p3", "scores": [4, 5, 6]}],
     },
 ]
 
@@ -46,7 +48,8 @@ def session(lake_home: Path) -> lakebox.Session:
         """CREATE EXTERNAL TABLE users (
              id int,
              `user` struct<name:string, orders:array<struct<itemid:int, orderdate:string>>>,
-             tags array<string>)
+             tags array<string>,
+             people array<struct<name:string, scores:array<int>>>)
            ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'
            LOCATION 's3://data/users/'"""
     )
@@ -129,3 +132,18 @@ def test_unnest_of_a_typed_array_of_rows_column(session: lakebox.Session) -> Non
         "ORDER BY id, entry.itemid"
     ).fetchall()
     assert single == [(i, item) for i, item, _ in _orders()]
+
+
+def test_second_unnest_reads_a_field_of_the_first_ones_row(session: lakebox.Session) -> None:
+    """The Athena guide's flattening pattern, over a table column instead of a literal."""
+    rows = session.sql(
+        "SELECT id, person.name, score FROM users, UNNEST(users.people) AS t(person), "
+        "UNNEST(person.scores) AS t(score) ORDER BY id, person.name, score"
+    ).fetchall()
+    expected = [
+        (u["id"], p["name"], score)
+        for u in USERS
+        for p in u["people"]  # type: ignore[union-attr]
+        for score in p["scores"]
+    ]
+    assert rows == expected

@@ -141,22 +141,34 @@ def _unnest_plan(arrays: list[exp.Expression], names: int) -> list[str]:
     there are arguments, which only rows can fill.
     """
     kinds = [_element_kind(a) for a in arrays]
-    if len(arrays) == 1:
-        kind = kinds[0]
-        if kind == "map":
-            return ["map"]
-        if kind == "rows":
-            return ["one" if names == 1 else "fields"]
-        if kind == "unknown" and names > 1:
-            return ["fields"]
+    if len(arrays) == 1 and kinds[0] == "rows" and names == 1:
         return ["one"]
-    plan = ["map" if k == "map" else "fields" if k == "rows" else "one" for k in kinds]
+    if len(arrays) == 1 and kinds[0] == "unknown":
+        return ["fields" if names > 1 else "one"]
     if "unknown" in kinds and names and names != len(arrays):
         raise UnsupportedError(
             "UNNEST of several arrays where one holds rows of a type not known before the "
             "query runs: unnest the array of rows on its own"
         )
-    return plan
+    return ["map" if k == "map" else "fields" if k == "rows" else "one" for k in kinds]
+
+
+def _unnest_width(arrays: list[exp.Expression], plan: list[str]) -> int | None:
+    """How many columns the plan gives (ordinality aside), or None when a row's fields are
+    not known here."""
+    width = 0
+    for array, how in zip(arrays, plan, strict=True):
+        if how == "fields":
+            kind = array.type
+            fields = (
+                kind.expressions[0].expressions if kind is not None and kind.expressions else []
+            )
+            if not fields:
+                return None
+            width += len(fields)
+        else:
+            width += 2 if how == "map" else 1
+    return width
 
 
 def _is_left_join_on_true(join: exp.Join) -> bool:
@@ -197,6 +209,12 @@ def _rewrite_unnest(tree: exp.Expression) -> None:
         offset = unnest.args.get("offset")
         columns = [c.name for c in alias.columns] if alias is not None else []
         plan = _unnest_plan(arrays, len(columns))
+        width = _unnest_width(arrays, plan)
+        if columns and width is not None and width != len(columns):
+            raise SemanticError(
+                f"Column alias list has {len(columns)} entries but "
+                f"'{alias.this.name if alias is not None else ''}' has {width} columns available"
+            )
         join = unnest.parent
         left = isinstance(join, exp.Join) and _is_left_join_on_true(join)
         if plan == ["one"] and not offset and not left:
@@ -270,6 +288,14 @@ def _expand_row_stars(tree: exp.Expression) -> None:
             while isinstance(row, exp.Paren):
                 row = row.this
             fields = _row_fields(row)
+            known = row.type is not None and not row.type.is_type(
+                exp.DataType.Type.UNKNOWN, exp.DataType.Type.NULL, exp.DataType.Type.STRUCT
+            )
+            if fields is None and known:
+                raise SemanticError(
+                    f"row expansion {star.sql(dialect=READ_DIALECT)}: "
+                    f"{row.sql(dialect=READ_DIALECT)} is not a row"
+                )
             if fields is None:
                 raise UnsupportedError(
                     f"row expansion {star.sql(dialect=READ_DIALECT)}: the fields of "
