@@ -369,6 +369,24 @@ def _rewrite_fetch_with_ties(tree: exp.Expression) -> None:
         select.set("limit", None)
 
 
+def _name_anonymous_rows(tree: exp.Expression) -> None:
+    """Athena shows the fields of an anonymous ``ROW('Bob', 38)`` as ``{field0=Bob,
+    field1=38}``: give DuckDB's struct those names. A row inside a CAST keeps sqlglot's
+    unnamed DuckDB ``ROW(...)``, which casts to the target's fields by position."""
+    for struct in list(tree.find_all(exp.Struct)):
+        if struct.find_ancestor(exp.Cast) is not None:
+            continue
+        if any(isinstance(e, (exp.PropertyEQ, exp.Alias)) for e in struct.expressions):
+            continue
+        struct.set(
+            "expressions",
+            [
+                exp.PropertyEQ(this=exp.to_identifier(f"field{i}"), expression=e.copy())
+                for i, e in enumerate(struct.expressions)
+            ],
+        )
+
+
 def _apply_result_names(expr: exp.Expression, names: list[str | None]) -> None:
     select = outermost_select(expr)
     if select is None or len(select.expressions) != len(names):
@@ -455,6 +473,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     _expand_row_stars(tree)
     _rewrite_fetch_with_ties(tree)
     _rewrite_row_subscripts(tree)
+    _name_anonymous_rows(tree)
     names = [
         output_name(p, i) for i, p in enumerate(getattr(outermost_select(tree), "expressions", []))
     ]
