@@ -513,3 +513,16 @@ def test_unnest_rows_from_functions(
 ) -> None:
     """Functions whose result type sqlglot does not infer still spread their rows."""
     assert con.sql(to_duckdb(parse_query(athena_sql))).fetchall() == expected
+
+
+def test_row_columns_by_position_and_star(con: duckdb.DuckDBPyConnection) -> None:
+    """Columns typed through the catalog's schema: the parser reads ``r[2]`` before it knows
+    r is a row (it takes it for an array and lowers the index); the translation puts it back."""
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rows_ AS SELECT {'a': 1, 'b': 'x'} AS r, [10, 20] AS arr"
+    )
+    schema = {"rows_": {"r": "struct<a:int,b:string>", "arr": "array<int>"}}
+    sql = "SELECT r[2], r[1], arr[2], (r).* AS (p, q) FROM rows_"
+    result = con.sql(to_duckdb(parse_query(sql), schema))
+    assert result.columns == ["_col0", "_col1", "_col2", "p", "q"]
+    assert result.fetchall() == [("x", 1, 20, 1, "x")]

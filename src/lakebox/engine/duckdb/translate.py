@@ -327,12 +327,27 @@ def _rewrite_row_subscripts(tree: exp.Expression) -> None:
             raise SemanticError(
                 f"{bracket.sql(dialect=READ_DIALECT)}: a row field is read by a constant position"
             )
+        position = int(bracket.expressions[0].name)
+        if _parsed_as_array(bracket.this):
+            position += 1  # the parser took it for an array subscript and made it 0-based
         bracket.replace(
             exp.Anonymous(
                 this="struct_extract_at",
-                expressions=[bracket.this.copy(), bracket.expressions[0].copy()],
+                expressions=[bracket.this.copy(), exp.Literal.number(position)],
             )
         )
+
+
+def _parsed_as_array(node: exp.Expression) -> bool:
+    """Whether sqlglot's parser, which types a subscript's base without the catalog, took it
+    for an array (or did not know) and so lowered a constant index by one."""
+    fresh = node.copy()
+    for part in fresh.walk():
+        part.type = None
+    annotate_types(fresh, dialect=READ_DIALECT)
+    return fresh.type is None or fresh.type.is_type(
+        exp.DataType.Type.UNKNOWN, exp.DataType.Type.ARRAY
+    )
 
 
 def _rewrite_fetch_with_ties(tree: exp.Expression) -> None:
