@@ -369,6 +369,20 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(0, 2)],
     ),
     (
+        "row_equality_with_null_fields_is_three_valued",
+        "SELECT ROW(1, NULL) = ROW(1, 2), ROW(1, NULL) = ROW(2, 2), ROW(1, NULL) <> ROW(2, 2), "
+        "ROW(1, NULL) = ROW(1, NULL), ROW(1, NULL) IS DISTINCT FROM ROW(1, NULL)",
+        [(None, False, True, None, False)],
+    ),
+    (
+        "nested_row_equality",
+        "SELECT CAST(ROW(1, ROW(NULL)) AS ROW(a int, b ROW(c int))) = "
+        "CAST(ROW(2, ROW(3)) AS ROW(a int, b ROW(c int))), "
+        "CAST(ROW(1, ROW(3)) AS ROW(a int, b ROW(c int))) = "
+        "CAST(ROW(1, ROW(3)) AS ROW(a int, b ROW(c int)))",
+        [(False, True)],
+    ),
+    (
         "row_comparison",
         "SELECT ROW(1, 'a') = ROW(1, 'a'), ROW(1, 2) < ROW(1, 3), ROW(2, 0) > ROW(1, 9)",
         [(True, True, True)],

@@ -350,6 +350,58 @@ def _parsed_as_array(node: exp.Expression) -> bool:
     )
 
 
+def _struct_width(kind: exp.DataType | None) -> int | None:
+    if kind is None or not kind.is_type(exp.DataType.Type.STRUCT) or not kind.expressions:
+        return None
+    return len(kind.expressions)
+
+
+def _field_type(kind: exp.DataType, i: int) -> exp.DataType | None:
+    field = kind.expressions[i]
+    found = field.args.get("kind") if isinstance(field, exp.ColumnDef) else field
+    return found if isinstance(found, exp.DataType) else None
+
+
+def _fields_equal(
+    left: exp.Expression, lkind: exp.DataType, right: exp.Expression, rkind: exp.DataType
+) -> exp.Expression:
+    """Field by field, so that SQL's three-valued AND gives Trino's row equality: false when
+    a pair differs, else NULL when a field is NULL, else true."""
+    terms: list[exp.Expression] = []
+    for i in range(len(lkind.expressions)):
+        lfield = exp.Anonymous(
+            this="struct_extract_at", expressions=[left.copy(), exp.Literal.number(i + 1)]
+        )
+        rfield = exp.Anonymous(
+            this="struct_extract_at", expressions=[right.copy(), exp.Literal.number(i + 1)]
+        )
+        ltype, rtype = _field_type(lkind, i), _field_type(rkind, i)
+        width = _struct_width(ltype)
+        if ltype is not None and rtype is not None and width and width == _struct_width(rtype):
+            terms.append(exp.Paren(this=_fields_equal(lfield, ltype, rfield, rtype)))
+        else:
+            terms.append(exp.EQ(this=lfield, expression=rfield))
+    equal = terms[0]
+    for term in terms[1:]:
+        equal = exp.And(this=equal, expression=term)
+    return equal
+
+
+def _rewrite_row_equality(tree: exp.Expression) -> None:
+    """``row = row`` and ``row <> row``: DuckDB compares structs as whole values, where a NULL
+    field equals a NULL field; Trino compares field by field, and a NULL field makes the
+    answer NULL unless another pair differs."""
+    for node in list(tree.find_all(exp.EQ, exp.NEQ)):
+        left, right = node.this, node.expression
+        lkind, rkind = left.type, right.type
+        width = _struct_width(lkind)
+        if not width or width != _struct_width(rkind):
+            continue
+        assert lkind is not None and rkind is not None
+        equal = exp.Paren(this=_fields_equal(left, lkind, right, rkind))
+        node.replace(equal if isinstance(node, exp.EQ) else exp.Not(this=equal))
+
+
 def _rewrite_fetch_with_ties(tree: exp.Expression) -> None:
     """``ORDER BY k FETCH FIRST n ROWS WITH TIES`` keeps the rows that rank within the first n
     by k, ties included: DuckDB's QUALIFY on rank() over the same order. sqlglot would write
@@ -488,6 +540,7 @@ def to_duckdb(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | No
     _expand_row_stars(tree)
     _rewrite_fetch_with_ties(tree)
     _rewrite_row_subscripts(tree)
+    _rewrite_row_equality(tree)
     _name_anonymous_rows(tree)
     names = [
         output_name(p, i) for i, p in enumerate(getattr(outermost_select(tree), "expressions", []))
