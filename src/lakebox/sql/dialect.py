@@ -263,7 +263,8 @@ def _take_row_star_aliases(
 ) -> tuple[list[tokens.Token], list[list[tokens.Token]]]:
     """Trino's ``row_expression.* AS (a, b)`` names the row's fields; sqlglot cannot parse the
     alias list. Take it out, and put a marker identifier in place of the ``*`` so that
-    ``_restore_row_stars`` can rebuild the expansion with its names after parsing."""
+    ``_restore_row_stars`` can rebuild the expansion with its names after parsing. Each
+    entry of the second list is the ``AS`` token followed by the names."""
     if "\x00" in sql:
         return raw, []
     out: list[tokens.Token] = []
@@ -282,7 +283,7 @@ def _take_row_star_aliases(
                 T.IDENTIFIER, f"{_ROW_STAR}{len(taken)}", tok.line, tok.col, tok.start, tok.end
             )
         )
-        taken.append(names)
+        taken.append([raw[i + 1], *names])
         i += 3 + 2 * len(names)  # '*', AS, '(', the names with their commas, ')'
     return out, taken
 
@@ -304,23 +305,27 @@ def _alias_list(raw: list[tokens.Token], i: int) -> list[tokens.Token] | None:
     return None
 
 
-def _restore_row_stars(tree: exp.Expression, taken: list[list[tokens.Token]]) -> None:
+def _restore_row_stars(sql: str, tree: exp.Expression, taken: list[list[tokens.Token]]) -> None:
     """Each marker left by ``_take_row_star_aliases`` becomes ``Aliases(row.*, names)``."""
     for ident in list(tree.find_all(exp.Identifier)):
         if not ident.this.startswith(_ROW_STAR):
             continue
+        as_token, *name_tokens = taken[int(ident.this[len(_ROW_STAR) :])]
         names = [
-            exp.Identifier(this=t.text, quoted=t.token_type == T.IDENTIFIER)
-            for t in taken[int(ident.this[len(_ROW_STAR) :])]
+            exp.Identifier(this=t.text, quoted=t.token_type == T.IDENTIFIER) for t in name_tokens
         ]
         node = ident.parent
+        row: exp.Expression | None = None
         if isinstance(node, exp.Dot):
             row = node.this
         elif isinstance(node, exp.Column) and node.args.get("table") is not None:
             parts = [node.args.get(k) for k in ("catalog", "db", "table")]
             row = exp.column(*reversed([p for p in parts if p is not None]))
-        else:  # pragma: no cover - the marker only follows a '.'
-            raise SqlSyntaxError("mismatched input '*'. Expecting: <expression>")
+        if node is None or row is None or not isinstance(node.parent, exp.Select):
+            # '.* AS (...)' names columns of a select list, and nowhere else
+            raise SqlSyntaxError(
+                "mismatched input 'AS'. Expecting: ')', ','", *_position(sql, as_token.start)
+            )
         node.replace(
             exp.Aliases(this=exp.Dot(this=row.copy(), expression=exp.Star()), expressions=names)
         )
@@ -357,7 +362,7 @@ def parse_query(sql: str) -> exp.Expression:
     if len(statements) != 1:
         raise SqlSyntaxError(f"Only one sql statement is allowed. Got: {len(statements)}")
     if row_star_names:
-        _restore_row_stars(statements[0], row_star_names)
+        _restore_row_stars(sql, statements[0], row_star_names)
     return statements[0]
 
 

@@ -13,7 +13,7 @@ import duckdb
 import pytest
 
 from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
-from lakebox.errors import SemanticError, UnsupportedError
+from lakebox.errors import SemanticError, SqlSyntaxError, UnsupportedError
 from lakebox.sql.dialect import parse_query, result_column_names
 
 _USERS = """WITH
@@ -540,3 +540,12 @@ def test_row_columns_by_position_and_star(con: duckdb.DuckDBPyConnection) -> Non
     result = con.sql(to_duckdb(parse_query(sql), schema))
     assert result.columns == ["_col0", "_col1", "_col2", "p", "q"]
     assert result.fetchall() == [("x", 1, 20, 1, "x")]
+
+
+@pytest.mark.parametrize(
+    ("athena_sql", "where"),
+    [("SELECT 1 FROM t.* AS (a, b)", "line 1:19"), ("SELECT count(t.* AS (a))", "line 1:18")],
+)
+def test_row_star_aliases_only_in_a_select_list(athena_sql: str, where: str) -> None:
+    with pytest.raises(SqlSyntaxError, match=f"{where}: mismatched input 'AS'"):
+        parse_query(athena_sql)

@@ -426,8 +426,9 @@ def _rewrite_fetch_with_ties(tree: exp.Expression) -> None:
         keys = []
         for ordered in order.expressions:
             key = ordered.copy()
-            if key.this.is_int:  # ORDER BY 2: the select list's second expression
-                item = select.expressions[int(key.this.name) - 1]
+            position = int(key.this.name) if key.this.is_int else 0
+            if 0 < position <= len(select.expressions):  # ORDER BY 2: the second select item
+                item = select.expressions[position - 1]
                 key.set("this", (item.this if isinstance(item, exp.Alias) else item).copy())
             keys.append(key)
         count = fetch.args.get("count") or exp.Literal.number(1)
