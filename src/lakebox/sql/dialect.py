@@ -254,6 +254,83 @@ def _check_leniency(sql: str, toks: list[tokens.Token]) -> None:
             ) from None
 
 
+_ROW_STAR = "\x00row_star_"
+"""Text of the identifier that stands for ``*`` in ``row.* AS (a, b)`` while sqlglot parses."""
+
+
+def _take_row_star_aliases(
+    sql: str, raw: list[tokens.Token]
+) -> tuple[list[tokens.Token], list[list[tokens.Token]]]:
+    """Trino's ``row_expression.* AS (a, b)`` names the row's fields; sqlglot cannot parse the
+    alias list. Take it out, and put a marker identifier in place of the ``*`` so that
+    ``_restore_row_stars`` can rebuild the expansion with its names after parsing. Each
+    entry of the second list is the ``AS`` token followed by the names."""
+    if "\x00" in sql:
+        return raw, []
+    out: list[tokens.Token] = []
+    taken: list[list[tokens.Token]] = []
+    i = 0
+    while i < len(raw):
+        tok = raw[i]
+        names = _alias_list(raw, i + 1) if tok.token_type == T.STAR else None
+        previous = out[-1] if out else None
+        if names is None or previous is None or previous.token_type != T.DOT:
+            out.append(tok)
+            i += 1
+            continue
+        out.append(
+            tokens.Token(
+                T.IDENTIFIER, f"{_ROW_STAR}{len(taken)}", tok.line, tok.col, tok.start, tok.end
+            )
+        )
+        taken.append([raw[i + 1], *names])
+        i += 3 + 2 * len(names)  # '*', AS, '(', the names with their commas, ')'
+    return out, taken
+
+
+def _alias_list(raw: list[tokens.Token], i: int) -> list[tokens.Token] | None:
+    """The names of ``AS ( name [, name]* )`` starting at ``raw[i]``, or None."""
+    if i + 2 >= len(raw) or raw[i].token_type != T.ALIAS or raw[i + 1].token_type != T.L_PAREN:
+        return None
+    names: list[tokens.Token] = []
+    j = i + 2
+    while j < len(raw) and raw[j].token_type in (T.VAR, T.IDENTIFIER):
+        names.append(raw[j])
+        if j + 1 < len(raw) and raw[j + 1].token_type == T.COMMA:
+            j += 2
+            continue
+        if j + 1 < len(raw) and raw[j + 1].token_type == T.R_PAREN:
+            return names
+        return None
+    return None
+
+
+def _restore_row_stars(sql: str, tree: exp.Expression, taken: list[list[tokens.Token]]) -> None:
+    """Each marker left by ``_take_row_star_aliases`` becomes ``Aliases(row.*, names)``."""
+    for ident in list(tree.find_all(exp.Identifier)):
+        if not ident.this.startswith(_ROW_STAR):
+            continue
+        as_token, *name_tokens = taken[int(ident.this[len(_ROW_STAR) :])]
+        names = [
+            exp.Identifier(this=t.text, quoted=t.token_type == T.IDENTIFIER) for t in name_tokens
+        ]
+        node = ident.parent
+        row: exp.Expression | None = None
+        if isinstance(node, exp.Dot):
+            row = node.this
+        elif isinstance(node, exp.Column) and node.args.get("table") is not None:
+            parts = [node.args.get(k) for k in ("catalog", "db", "table")]
+            row = exp.column(*reversed([p for p in parts if p is not None]))
+        if node is None or row is None or not isinstance(node.parent, exp.Select):
+            # '.* AS (...)' names columns of a select list, and nowhere else
+            raise SqlSyntaxError(
+                "mismatched input 'AS'. Expecting: ')', ','", *_position(sql, as_token.start)
+            )
+        node.replace(
+            exp.Aliases(this=exp.Dot(this=row.copy(), expression=exp.Star()), expressions=names)
+        )
+
+
 def parse_query(sql: str) -> exp.Expression:
     """Parse one Athena statement; SqlSyntaxError with Athena's line:column when it does not.
 
@@ -262,7 +339,7 @@ def parse_query(sql: str) -> exp.Expression:
     ``LENIENCY_CHECKS`` reject those at the offending token, as Athena does.
     """
     sql = plain_numbers(sql)
-    raw = _tokens(sql)
+    raw, row_star_names = _take_row_star_aliases(sql, _tokens(sql))
     # sqlglot's athena tokenizer prepends an empty marker token for Hive-style DDL; an empty
     # string literal ('') is a token with empty text too, and must stay
     toks = [t for t in raw if t.text or t.token_type == T.STRING]
@@ -285,6 +362,8 @@ def parse_query(sql: str) -> exp.Expression:
         raise _syntax_error(sql, toks, err) from err
     if len(statements) != 1:
         raise SqlSyntaxError(f"Only one sql statement is allowed. Got: {len(statements)}")
+    if row_star_names:
+        _restore_row_stars(sql, statements[0], row_star_names)
     return statements[0]
 
 
@@ -300,9 +379,18 @@ def outermost_select(expr: exp.Expression) -> exp.Select | None:
     return node if isinstance(node, exp.Select) else None
 
 
+def is_row_star(projection: exp.Expression) -> bool:
+    """``(row).*`` or ``(row).* AS (a, b)``: one select item, as many columns as fields."""
+    if isinstance(projection, exp.Aliases):
+        projection = projection.this
+    return isinstance(projection, exp.Dot) and isinstance(projection.expression, exp.Star)
+
+
 def output_name(projection: exp.Expression, position: int) -> str | None:
-    if isinstance(projection, exp.Star) or (
-        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    if (
+        isinstance(projection, exp.Star)
+        or (isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star))
+        or is_row_star(projection)
     ):
         return None
     if isinstance(projection, exp.Alias):

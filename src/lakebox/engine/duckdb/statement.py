@@ -169,6 +169,10 @@ class DuckDBStatement(EngineStatement):
 
     def error(self, err: Exception, plan: Plan) -> LakeboxError:
         if isinstance(err, duckdb.BinderException):
+            # Trino's words for a name that two joined relations both have
+            ambiguous = _AMBIGUOUS.search(str(err))
+            if ambiguous:
+                return SemanticError(f"Column '{ambiguous.group(1)}' is ambiguous")
             unresolved = plan.unresolved_column()
             if unresolved:
                 return SemanticError(unresolved)
@@ -271,6 +275,8 @@ def _translate(plan: Plan) -> str:
                 _TRANSLATIONS.popitem(last=False)
     return sql
 
+
+_AMBIGUOUS = re.compile(r'Ambiguous reference to column name "([^"]+)"')
 
 _WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
 

@@ -19,7 +19,7 @@ from lakebox.engine.duckdb.formats.cloudtrail import (
     CLOUDTRAIL_SERDE,
     CloudTrailReader,
 )
-from lakebox.errors import DataError, InvalidRequestError, SemanticError
+from lakebox.errors import DataError, InvalidRequestError
 
 if TYPE_CHECKING:
     from tests.engine.duckdb.formats.conftest import Lake
@@ -490,12 +490,6 @@ def test_unnest_resources_rows_expand_to_columns(
     assert sorted(rows, key=repr) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SemanticError,
-    reason="the SQL layer expands UNNEST of an array of rows into the row's fields (Trino), "
-    "so the docs' single-alias form `unnested (resources_entry)` cannot reach .ARN",
-)
 def test_docs_unnest_resources_query(trail: tuple[lakebox.Session, list[dict[str, Any]]]) -> None:
     session, records = trail
     rows = session.sql(
