@@ -15,12 +15,14 @@ import decimal
 import io
 import json
 import math
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from lakebox.catalog.types import athena_type_from_arrow
+from lakebox.catalog.types import athena_type_from_arrow, temporal_marker
 from lakebox.errors import InvalidRequestError
 from lakebox.storage import Storage, join_uri
 
@@ -34,15 +36,19 @@ def result_uri(output_location: str, query_id: str, statement_type: str) -> str:
 
 def athena_text(value: Any) -> str | None:
     """A value as Athena prints it in result files (``{a=1, b=x}`` rows, ``[1, 2]`` arrays,
-    millisecond timestamps)."""
+    millisecond timestamps, ``2001-08-22 03:04:05.321 America/New_York``)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+        if value.tzinfo is not None:
+            return _zoned_text(value, _zone_name(value.tzinfo), 3)
+        return _clock_text(value, 3)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return _clock_text(value, 3)
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     if isinstance(value, float):
@@ -51,7 +57,12 @@ def athena_text(value: Any) -> str | None:
         return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:.1f}"
     if isinstance(value, bytes):
         return " ".join(f"{b:02x}" for b in value)
+    if isinstance(value, pa.MonthDayNano):
+        return _interval_text(value)
     if isinstance(value, dict):
+        marked = temporal_marker(list(value))
+        if marked is not None:
+            return _temporal_text(list(value.values()), marked[1])
         return "{" + ", ".join(f"{k}={athena_text(v) or 'null'}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):  # Arrow maps
@@ -62,6 +73,80 @@ def athena_text(value: Any) -> str | None:
             )
         return "[" + ", ".join(athena_text(v) or "null" for v in value) + "]"
     return str(value)
+
+
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _clock_text(value: dt.datetime | dt.time, precision: int, nanos: int | None = None) -> str:
+    """Wall-clock time with ``precision`` fractional digits (truncated, as Trino prints a
+    value already rounded to its precision)."""
+    pattern = "%H:%M:%S" if isinstance(value, dt.time) else "%Y-%m-%d %H:%M:%S"
+    text = value.strftime(pattern)
+    if precision <= 0:
+        return text
+    fraction = f"{nanos:09d}" if nanos is not None else f"{value.microsecond:06d}000"
+    return f"{text}.{fraction.ljust(precision, '0')[:precision]}"
+
+
+def _zone_name(tz: dt.tzinfo) -> str:
+    key = getattr(tz, "key", None)
+    if key:
+        return "UTC" if key in ("UTC", "Etc/UTC") else str(key)
+    return "UTC" if tz.utcoffset(None) == dt.timedelta(0) else str(tz)
+
+
+def _zoned_text(instant: dt.datetime, zone: str, precision: int, nanos: int | None = None) -> str:
+    """An instant shown in its zone: ``2001-08-22 03:04:05.321 America/New_York``."""
+    utc = instant.astimezone(dt.UTC).replace(tzinfo=None)
+    offset = _OFFSET.match(zone)
+    if zone == "UTC":
+        local = utc
+    elif offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        delta = dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+        local = utc + sign * delta
+    else:
+        local = utc.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return f"{_clock_text(local, precision, nanos)} {zone}"
+
+
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+
+
+def _temporal_text(parts: list[Any], precision: int) -> str | None:
+    """A value carried in a temporal struct (``lakebox.catalog.types.temporal_marker``):
+    the value (a datetime, a time, or epoch nanoseconds), then the zone if it has one."""
+    value = parts[0]
+    if value is None:
+        return None
+    nanos = None
+    if isinstance(value, int):  # epoch nanoseconds, above microsecond precision
+        nanos = value % 1_000_000_000
+        value = _EPOCH + dt.timedelta(seconds=value // 1_000_000_000)
+        if len(parts) == 2:
+            value = value.replace(tzinfo=dt.UTC)
+    if len(parts) == 2:
+        if parts[1] is None:
+            return None
+        return _zoned_text(value, str(parts[1]), precision, nanos)
+    return _clock_text(value, precision, nanos)
+
+
+def _interval_text(value: Any) -> str:
+    """``3-5`` for a year-to-month interval, ``2 03:00:00.000`` for day-to-second."""
+    months, days, nanos = value.months, value.days, value.nanoseconds
+    if months and not days and not nanos:
+        sign = "-" if months < 0 else ""
+        return f"{sign}{abs(months) // 12}-{abs(months) % 12}"
+    total_ms = days * 86_400_000 + nanos // 1_000_000
+    sign = "-" if total_ms < 0 else ""
+    total_ms = abs(total_ms)
+    day, rest = divmod(total_ms, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{sign}{day} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
 
 
 def column_info(table: pa.Table) -> list[dict[str, Any]]:
@@ -120,6 +205,10 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         )
         if plain:
             cols.append(column)
+        elif pa.types.is_timestamp(t) and t.unit == "ns":
+            # Python's datetime stops at microseconds: Athena's default precision is 3
+            micros = column.cast(pa.timestamp("us", t.tz), safe=False)
+            cols.append(pa.array([athena_text(v) for v in micros.to_pylist()], pa.string()))
         else:
             cols.append(pa.array([athena_text(v) for v in column.to_pylist()], pa.string()))
     return pa.table(cols, names=table.column_names)
