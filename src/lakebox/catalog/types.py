@@ -316,9 +316,10 @@ def hive_type_from_arrow(t: object, column: str) -> str:
     if pa.types.is_struct(t):
         marked = temporal_marker([t.field(i).name for i in range(t.num_fields)])
         if marked is not None:
+            name = marked[0].replace("timestamp", f"timestamp({marked[1]})", 1)
             raise SemanticError(
-                f"NOT_SUPPORTED: Unsupported Hive type: {marked[0]}({marked[1]}) "
-                f"(column {column!r}); cast the column to timestamp"
+                f"NOT_SUPPORTED: Unsupported Hive type: {name} (column {column!r}); "
+                "cast the column to timestamp"
             )
         fields = ",".join(
             f"{t.field(i).name.lower()}:{hive_type_from_arrow(t.field(i).type, column)}"

@@ -204,6 +204,73 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "current_timezone()",
         [(19, "UTC")],
     ),
+    (
+        "zoned_literal_keeps_zone",
+        "SELECT hour(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York'), "
+        "timezone_hour(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York'), "
+        "to_unixtime(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York')",
+        [(3, -4, 998463845.321)],
+    ),
+    (
+        "zoned_value_is_instant_and_zone",
+        "SELECT TIMESTAMP '2001-08-22 03:04:05.321 -08:30'",
+        [({"$instant": TS(2001, 8, 22, 11, 34, 5, 321000, tzinfo=UTC), "$zone": "-08:30"},)],
+    ),
+    (
+        "at_time_zone_keeps_instant",
+        "SELECT at_timezone(TIMESTAMP '2022-11-01 09:08:07.321', 'America/Los_Angeles') "
+        "= TIMESTAMP '2022-11-01 09:08:07.321 UTC', "
+        "hour(TIMESTAMP '2022-11-01 09:08:07.321 UTC' AT TIME ZONE 'America/Los_Angeles')",
+        [(True, 2)],
+    ),
+    (
+        "with_timezone_keeps_wall_clock",
+        "SELECT hour(with_timezone(TIMESTAMP '2022-11-01 09:08:07.321', 'Asia/Tokyo')), "
+        "to_unixtime(with_timezone(TIMESTAMP '2022-11-01 09:08:07', 'Asia/Tokyo'))",
+        [(9, 1667261287.0)],
+    ),
+    (
+        "from_iso8601_timestamp_keeps_offset",
+        "SELECT hour(from_iso8601_timestamp('2020-05-11T11:15:05.055+01:00')), "
+        "timezone_minute(from_iso8601_timestamp('2020-05-11T11:15:05+05:45'))",
+        [(11, 45)],
+    ),
+    (
+        "zoned_column_of_subquery",
+        "SELECT hour(t) FROM (SELECT from_iso8601_timestamp('2020-05-11T11:15:05+01:00') AS t)",
+        [(11,)],
+    ),
+    (
+        "timestamp_precision_from_literal",
+        "SELECT TIMESTAMP '2020-06-10 15:55:23.383345', "
+        "CAST(TIMESTAMP '2020-06-10 15:55:23.383345' AS timestamp(1))",
+        [
+            (
+                {"timestamp(6)": TS(2020, 6, 10, 15, 55, 23, 383345)},
+                {"timestamp(1)": TS(2020, 6, 10, 15, 55, 23, 400000)},
+            )
+        ],
+    ),
+    (
+        "parse_datetime_quoted_literal_to_end",
+        "SELECT parse_datetime('2018-07-02T22:23:00.186641Z', 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z')",
+        [(TS(2018, 7, 2, 22, 23, 0, 186641, tzinfo=UTC),)],
+    ),
+    (
+        "parse_duration_and_human_readable_seconds",
+        "SELECT to_milliseconds(parse_duration('42.8ms')), human_readable_seconds(3762)",
+        [(43, "1 hour, 2 minutes, 42 seconds")],
+    ),
+    (
+        "from_iso8601_date_week_and_ordinal",
+        "SELECT from_iso8601_date('2020-W10'), from_iso8601_date('2020-123')",
+        [(D(2020, 3, 2), D(2020, 5, 2))],
+    ),
+    (
+        "date_parse_two_digit_year_pivot",
+        "SELECT date_parse('70-01-02', '%y-%m-%d'), date_parse('69-01-02', '%y-%m-%d')",
+        [(TS(1970, 1, 2), TS(2069, 1, 2))],
+    ),
     # --- JSON
     ("json_extract", """SELECT json_extract('{"a":{"b":1}}', '$.a')""", [('{"b":1}',)]),
     (
@@ -722,6 +789,8 @@ def test_result_columns_are_named_like_athena(
         ("'day' d 'of' MMMM", "day %-d of %B"),
         ("yyyy''MM", "%Y'%m"),
         ("100%", "100%%"),
+        # a quote left open runs to the end (ALB's 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z')
+        ("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z", "%Y-%m-%dT%H:%M:%S.%fZ"),
     ],
 )
 def test_joda_patterns_translate_to_strftime(pattern: str, expected: str) -> None:

@@ -114,10 +114,54 @@ def _precision_of(node: exp.Expression | None) -> int:
     return kind.precision if kind is not None else DEFAULT_PRECISION
 
 
-def temporal_type(node: exp.Expression) -> Temporal | None:
-    """The temporal type of ``node`` when the translation can tell it from the expression;
-    None for anything else (columns, other functions)."""
+def _cte(name: str, node: exp.Expression) -> exp.Expression | None:
+    scope: exp.Expression | None = node
+    while scope is not None:
+        with_ = scope.args.get("with_") if isinstance(scope, exp.Query) else None
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias_or_name.lower() == name:
+                    return cte.this
+        scope = scope.parent  # type: ignore[assignment]
+    return None
+
+
+def _column_source(column: exp.Column) -> exp.Expression | None:
+    """The expression a column of a subquery or WITH query stands for, so that its kind
+    (a zoned value, a precision) is known where it is used: ``SELECT hour(x) FROM
+    (SELECT TIMESTAMP '... America/New_York' x)``."""
+    select = column.find_ancestor(exp.Select)
+    if select is None:
+        return None
+    sources = []
+    from_ = select.args.get("from_")
+    if isinstance(from_, exp.From):
+        sources.append(from_.this)
+    sources.extend(j.this for j in select.args.get("joins") or [])
+    found = []
+    for source in sources:
+        alias = source.alias_or_name.lower()
+        if column.table and column.table.lower() != alias:
+            continue
+        body = source.this if isinstance(source, exp.Subquery) else None
+        if isinstance(source, exp.Table) and not source.db:
+            body = _cte(source.name.lower(), select)
+        if not isinstance(body, exp.Select):
+            continue
+        for projection in body.expressions:
+            if projection.alias_or_name.lower() == column.name.lower():
+                found.append(projection.this if isinstance(projection, exp.Alias) else projection)
+    return found[0] if len(found) == 1 else None
+
+
+def temporal_type(node: exp.Expression, depth: int = 0) -> Temporal | None:
+    """The temporal type of ``node`` when the translation can tell it from the expression
+    (or, for a column of a subquery or WITH query, from the expression it stands for); None
+    for anything else (table columns, other functions)."""
     node = _unparen(node)
+    if isinstance(node, exp.Column):
+        source = _column_source(node) if depth < 8 else None
+        return temporal_type(source, depth + 1) if source is not None else None
     if isinstance(node, exp.Cast):
         to = node.to
         if to.is_type(exp.DataType.Type.TIMESTAMPTZ):
@@ -126,10 +170,9 @@ def temporal_type(node: exp.Expression) -> Temporal | None:
             if text is not None:
                 _, zone = split_zoned_literal(text)
                 return Temporal("utc" if zone == SESSION_ZONE else "zoned", precision)
-            source = temporal_type(node.this)
-            if source is not None and source.kind in ("timestamp", "utc"):
-                return Temporal("utc", precision)
-            return Temporal("zoned", precision)
+            source_kind = temporal_type(node.this)
+            zoned = source_kind is not None and source_kind.kind == "zoned"
+            return Temporal("zoned" if zoned else "utc", precision)
         if to.is_type(exp.DataType.Type.TIMESTAMP):
             return Temporal("timestamp", _param(to, DEFAULT_PRECISION))
         if to.is_type(exp.DataType.Type.TIME):
@@ -145,6 +188,10 @@ def temporal_type(node: exp.Expression) -> Temporal | None:
         if text is not None:
             return Temporal("utc" if _iso_zone(text) == SESSION_ZONE else "zoned")
         return Temporal("zoned")
+    if isinstance(node, exp.FromISO8601TimestampNanos):
+        return Temporal("utc", 9)
+    if _anon_name(node) == "from_unixtime_nanos":
+        return Temporal("utc", 9)
     if isinstance(node, exp.UnixToTime):
         if node.args.get("hours") is not None:
             return Temporal("zoned")
@@ -520,6 +567,19 @@ def _from_iso8601_timestamp(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return f"lakebox_zoned({instant}, {zone})"
 
 
+def _from_iso8601_timestamp_nanos(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """timestamp(9) with time zone; only a literal in the session zone can keep its
+    nanoseconds (a UTC value above microseconds is a TIMESTAMP_NS of its UTC wall clock)."""
+    text = _string(e.this)
+    if text is None or _iso_zone(text) != SESSION_ZONE:
+        raise UnsupportedError(
+            "from_iso8601_timestamp_nanos: only a literal without a zone other than UTC is "
+            "supported (nanoseconds with a time zone are not carried)"
+        )
+    local = re.sub(r"(Z|[+-]\d{2}(:?\d{2})?)$", "", text.strip()).replace("T", " ")
+    return _literal_timestamp(local, 9)
+
+
 def _from_unixtime(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """from_unixtime(x), (x, zone), (x, hours, minutes): the instant, shown in that zone."""
     if e.args.get("scale") is not None or e.args.get("format") is not None:
@@ -546,6 +606,12 @@ def _current_timestamp(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if precision < 6:
         return f"CAST(time_bucket(INTERVAL {10 ** (6 - precision)} MICROSECONDS, now()) AS TIMESTAMPTZ)"
     return "CURRENT_TIMESTAMP"
+
+
+def _current_time(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    raise UnsupportedError(
+        "current_time: time with time zone is not supported; use localtime or current_timestamp"
+    )
 
 
 def _localtimestamp(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -601,19 +667,22 @@ def cast_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
             local, zone = split_zoned_literal(text)
             local_sql = _round_to(_literal_timestamp(local, precision), precision, "timestamp")
             if zone == SESSION_ZONE:
-                return f"CAST({local_sql} AS TIMESTAMPTZ)"
+                # above microseconds, a UTC value stays a TIMESTAMP_NS of its UTC wall clock
+                return local_sql if precision > 6 else f"CAST({local_sql} AS TIMESTAMPTZ)"
             zone_sql = exp.Literal.string(zone).sql()
             return f"lakebox_zoned(lakebox_instant({local_sql}, {zone_sql}), {zone_sql})"
         if source_kind is not None and source_kind.kind == "zoned":
             return gen.sql(source)
-        if source_kind is not None:
+        temporal_source = source.type is not None and source.type.is_type(
+            exp.DataType.Type.TIMESTAMP, exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPTZ
+        )
+        if source_kind is not None or temporal_source:
             return f"CAST({gen.sql(source)} AS TIMESTAMPTZ)"
-        if source.type is not None and source.type.is_type(*exp.DataType.TEXT_TYPES):
-            raise UnsupportedError(
-                "CAST(varchar AS timestamp with time zone) of a non-literal string is not "
-                "supported; use from_iso8601_timestamp or parse_datetime"
-            )
-        return None
+        # a string's zone would be lost in DuckDB's cast
+        raise UnsupportedError(
+            "CAST(... AS timestamp with time zone) of a string that is not a literal is not "
+            "supported; use from_iso8601_timestamp or parse_datetime"
+        )
     if to.is_type(exp.DataType.Type.TIMESTAMP):
         precision = _param(to, DEFAULT_PRECISION)
         if text is not None:
@@ -695,6 +764,19 @@ def _alias(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if kind.precision > 6:
         instant = f"epoch_ns({instant})"
     return f'struct_pack("{kind.trino}" := {instant}, "{ZONE_FIELD}" := {zone}) AS {name}'
+
+
+_MARKED_COLUMN = re.compile(r'^STRUCT\("((?:timestamp|time)\(\d+\))" (\w+)\)$')
+
+
+def plain_column_sql(column_sql: str, engine_type: str) -> str:
+    """A result column as a writer stores it: the value inside a precision struct (see
+    ``_alias``), since a table column's type has no precision; anything else unchanged."""
+    m = _MARKED_COLUMN.match(engine_type)
+    if m is None:
+        return column_sql
+    value = f"struct_extract({column_sql}, '{m.group(1)}')"
+    return f"make_timestamp_ns({value})" if m.group(2) == "BIGINT" else value
 
 
 # --------------------------------------------------------------------------- patterns
@@ -919,19 +1001,13 @@ def _to_milliseconds(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     return f"CAST(round(epoch({gen.sql(value)}) * 1000) AS BIGINT)"
 
 
-def _unsupported(name: str, why: str) -> AnonHandler:
-    def handler(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
-        raise UnsupportedError(f"{name}: {why}")
-
-    return handler
-
-
 TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Add: _interval_arith("+"),
     exp.Sub: _interval_arith("-"),
     exp.Alias: _alias,
     exp.AtTimeZone: lambda gen, e: _at_timezone(gen, e.this, e.args["zone"]),
     exp.Between: _between,
+    exp.CurrentTime: _current_time,
     exp.CurrentTimestamp: _current_timestamp,
     exp.CurrentTimezone: lambda gen, e: f"'{SESSION_ZONE}'",
     exp.Date: _in_local_time,
@@ -946,10 +1022,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Extract: _extract,
     exp.FromISO8601Date: lambda gen, e: gen.func("lakebox_iso8601_date", e.this),
     exp.FromISO8601Timestamp: _from_iso8601_timestamp,
-    exp.FromISO8601TimestampNanos: lambda gen, e: _unsupported(
-        "from_iso8601_timestamp_nanos",
-        "timestamps with nanoseconds and a time zone are not supported",
-    )(gen, exp.Anonymous(this="from_iso8601_timestamp_nanos")),
+    exp.FromISO8601TimestampNanos: _from_iso8601_timestamp_nanos,
     exp.GT: _compare(">"),
     exp.GTE: _compare(">="),
     exp.Hour: _in_local_time,
@@ -975,8 +1048,8 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
 ANONYMOUS: dict[str, AnonHandler] = {
     "at_timezone": lambda gen, e: _at_timezone(gen, e.expressions[0], e.expressions[1]),
     "format_datetime": _format_datetime,
-    "from_unixtime_nanos": _unsupported(
-        "from_unixtime_nanos", "timestamps with nanoseconds and a time zone are not supported"
+    "from_unixtime_nanos": lambda gen, e: (
+        f"make_timestamp_ns(CAST(floor({gen.sql(e.expressions[0])}) AS BIGINT))"
     ),
     "human_readable_seconds": lambda gen, e: gen.func("lakebox_human_seconds", *e.expressions),
     "millisecond": _millisecond,
