@@ -27,20 +27,31 @@ ZONE_FIELD = "$zone"
 describe is a struct whose first field is named by its Trino type (``"timestamp(6)"``,
 ``"time(0)"``, ``"timestamp(0) with time zone"`` followed by ``"$zone"``)."""
 
+ATHENA_TYPE_KEY = b"lakebox.athena_type"
+"""Arrow field metadata: the Trino type of a result column whose Arrow type cannot say it
+(``timestamp(6)``, ``timestamp(0) with time zone``); engines set it, result files print
+with it."""
+
 _MARKED = re.compile(r"^(timestamp|time)\((\d+)\)( with time zone)?$")
 
 
-def temporal_marker(fields: list[str]) -> tuple[str, int] | None:
-    """(Trino type name without precision, precision) of a struct carrying a temporal value
-    (see ``INSTANT_FIELD``), from its field names; None for any other struct."""
+def temporal_marker(fields: list[str]) -> str | None:
+    """The Trino type (``timestamp(6)``, ``timestamp(3) with time zone``) of a struct
+    carrying a temporal value (see ``INSTANT_FIELD``), from its field names; None for any
+    other struct."""
     if fields == [INSTANT_FIELD, ZONE_FIELD]:
-        return "timestamp with time zone", 3
+        return "timestamp(3) with time zone"
     if not fields or len(fields) > 2:
         return None
     m = _MARKED.match(fields[0])
     if m is None or (len(fields) == 2) != bool(m.group(3)) or fields[1:] not in ([], [ZONE_FIELD]):
         return None
-    return m.group(1) + (m.group(3) or ""), int(m.group(2))
+    return fields[0]
+
+
+def precision_of(trino_type: str) -> int:
+    m = re.search(r"\((\d+)\)", trino_type)
+    return int(m.group(1)) if m else 3
 
 
 _HIVE_NAMES: dict[exp.DType, str] = {
@@ -288,7 +299,7 @@ def athena_type_from_arrow(t: object) -> str:
     if pa.types.is_struct(t):
         marked = temporal_marker([t.field(i).name for i in range(t.num_fields)])
         if marked is not None:
-            return marked[0]
+            return re.sub(r"\(\d+\)", "", marked)
         inner = ", ".join(
             f"{t.field(i).name} {athena_type_from_arrow(t.field(i).type)}"
             for i in range(t.num_fields)
@@ -316,9 +327,8 @@ def hive_type_from_arrow(t: object, column: str) -> str:
     if pa.types.is_struct(t):
         marked = temporal_marker([t.field(i).name for i in range(t.num_fields)])
         if marked is not None:
-            name = marked[0].replace("timestamp", f"timestamp({marked[1]})", 1)
             raise SemanticError(
-                f"NOT_SUPPORTED: Unsupported Hive type: {name} (column {column!r}); "
+                f"NOT_SUPPORTED: Unsupported Hive type: {marked} (column {column!r}); "
                 "cast the column to timestamp"
             )
         fields = ",".join(

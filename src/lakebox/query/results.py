@@ -22,7 +22,12 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from lakebox.catalog.types import athena_type_from_arrow, temporal_marker
+from lakebox.catalog.types import (
+    ATHENA_TYPE_KEY,
+    athena_type_from_arrow,
+    precision_of,
+    temporal_marker,
+)
 from lakebox.errors import InvalidRequestError
 from lakebox.storage import Storage, join_uri
 
@@ -62,7 +67,7 @@ def athena_text(value: Any) -> str | None:
     if isinstance(value, dict):
         marked = temporal_marker(list(value))
         if marked is not None:
-            return _temporal_text(list(value.values()), marked[1])
+            return _temporal_text(list(value.values()), precision_of(marked))
         return "{" + ", ".join(f"{k}={athena_text(v) or 'null'}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):  # Arrow maps
@@ -152,7 +157,8 @@ def _interval_text(value: Any) -> str:
 def column_info(table: pa.Table) -> list[dict[str, Any]]:
     info = []
     for f in table.schema:
-        typ = athena_type_from_arrow(f.type)
+        trino = (f.metadata or {}).get(ATHENA_TYPE_KEY)
+        typ = re.sub(r"\(\d+\)", "", trino.decode()) if trino else athena_type_from_arrow(f.type)
         base = typ.split("(", 1)[0]
         entry: dict[str, Any] = {
             "CatalogName": "hive",
@@ -191,9 +197,10 @@ def write_results(storage: Storage, uri: str, table: pa.Table, statement_type: s
 
 def _csv_ready(table: pa.Table) -> pa.Table:
     """Columns whose Athena text differs from Arrow's CSV rendering (floats keep ``.0``,
-    millisecond timestamps, nested values) are rendered here; the rest stay columnar."""
+    timestamps at their precision and with their zone, nested values) are rendered here;
+    the rest stay columnar."""
     cols = []
-    for column in table.columns:
+    for field, column in zip(table.schema, table.columns, strict=True):
         t = column.type
         plain = (
             pa.types.is_integer(t)
@@ -205,13 +212,48 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         )
         if plain:
             cols.append(column)
-        elif pa.types.is_timestamp(t) and t.unit == "ns":
-            # Python's datetime stops at microseconds: Athena's default precision is 3
-            micros = column.cast(pa.timestamp("us", t.tz), safe=False)
-            cols.append(pa.array([athena_text(v) for v in micros.to_pylist()], pa.string()))
+            continue
+        trino = (field.metadata or {}).get(ATHENA_TYPE_KEY)
+        if pa.types.is_timestamp(t) or pa.types.is_time(t) or trino is not None:
+            precision = precision_of(trino.decode()) if trino else 3
+            texts = _temporal_column(column, precision)
         else:
-            cols.append(pa.array([athena_text(v) for v in column.to_pylist()], pa.string()))
+            texts = [athena_text(v) for v in column.to_pylist()]
+        cols.append(pa.array(texts, pa.string()))
     return pa.table(cols, names=table.column_names)
+
+
+def _temporal_column(column: pa.ChunkedArray, precision: int) -> list[str | None]:
+    """A timestamp or time column at its precision; a timestamp with a time zone shows
+    each instant in the column's zone. Nanoseconds are read from the epoch values, as
+    Python's datetime stops at microseconds."""
+    t = column.type
+    if pa.types.is_struct(t):  # zoned values of several zones: instant + zone
+        return [
+            athena_text(v) if v is None else _mixed_zone_text(v, precision)
+            for v in column.to_pylist()
+        ]
+    nanos: list[int | None] = [None] * len(column)
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        nanos = [
+            None if v is None else v % 1_000_000_000 for v in column.cast(pa.int64()).to_pylist()
+        ]
+        column = column.cast(pa.timestamp("us", t.tz), safe=False)
+    values = column.to_pylist()
+    if pa.types.is_timestamp(t) and t.tz:
+        zone = "UTC" if t.tz in ("UTC", "Etc/UTC", "+00:00") else t.tz
+        return [
+            None if v is None else _zoned_text(v, zone, precision, n)
+            for v, n in zip(values, nanos, strict=True)
+        ]
+    return [
+        None if v is None else _clock_text(v, precision, n)
+        for v, n in zip(values, nanos, strict=True)
+    ]
+
+
+def _mixed_zone_text(value: dict[str, Any], precision: int) -> str | None:
+    return _temporal_text(list(value.values()), precision)
 
 
 def encode_token(offset: int) -> str:

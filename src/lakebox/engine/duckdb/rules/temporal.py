@@ -33,9 +33,12 @@ precision comes from the literal, a CAST, and carries through arithmetic, ``date
 ``date_trunc`` (``temporal_type``). Arrow cannot say "6 digits", so a result column whose
 precision is not Athena's default of 3 is wrapped, in the outermost select only, in a struct
 whose one field is named by the type (``"timestamp(6)"``, ``"time(0)"``, or
-``"timestamp(0) with time zone"`` with ``"$zone"``); ``lakebox.query.results`` prints it and
-``lakebox.catalog.types`` names its type. Values above six digits are carried as epoch
-nanoseconds there.
+``"timestamp(0) with time zone"`` with ``"$zone"``); values above six digits are carried as
+epoch nanoseconds there. ``result_table`` turns the result back into plain Arrow for every
+consumer (the Python API, the result file): the timestamp column with its Trino type in the
+field metadata, a zoned column as an Arrow timestamp whose time zone is the rows' zone (an
+instant + zone struct when the rows' zones differ); ``lakebox.query.results`` prints them.
+CTAS and INSERT unwrap the struct in SQL (``plain_column_sql``).
 """
 
 from __future__ import annotations
@@ -45,10 +48,11 @@ import zoneinfo
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pyarrow as pa
 from sqlglot import exp
 from sqlglot.generators.duckdb import DuckDBGenerator
 
-from lakebox.catalog.types import INSTANT_FIELD, ZONE_FIELD
+from lakebox.catalog.types import ATHENA_TYPE_KEY, INSTANT_FIELD, ZONE_FIELD, temporal_marker
 from lakebox.engine.duckdb.rules.base import AnonHandler, Handler, is_date, unit
 from lakebox.errors import SemanticError, UnsupportedError
 from lakebox.sql.dialect import outermost_select
@@ -777,6 +781,38 @@ def plain_column_sql(column_sql: str, engine_type: str) -> str:
         return column_sql
     value = f"struct_extract({column_sql}, '{m.group(1)}')"
     return f"make_timestamp_ns({value})" if m.group(2) == "BIGINT" else value
+
+
+def result_table(table: pa.Table) -> pa.Table:
+    """The engine's result in plain Arrow: a precision struct becomes its timestamp or time
+    column, a zoned struct a timestamp column whose time zone is the values' zone when they
+    share one (kept as an instant + zone struct when they do not); the Trino type goes into
+    the field's metadata (``ATHENA_TYPE_KEY``) for the result file to print."""
+    if not any(pa.types.is_struct(f.type) for f in table.schema):
+        return table
+    fields, columns = [], []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        names = [field.type.field(i).name for i in range(field.type.num_fields)]
+        marked = temporal_marker(names) if pa.types.is_struct(field.type) else None
+        if marked is None:
+            fields.append(field)
+            columns.append(column)
+            continue
+        parts = column.combine_chunks().flatten() if len(column) else None
+        meta = {ATHENA_TYPE_KEY: marked.encode()}
+        value = parts[0] if parts is not None else pa.array([], field.type.field(0).type)
+        if pa.types.is_integer(value.type):  # epoch nanoseconds
+            value = value.cast(pa.timestamp("ns", "UTC" if len(names) == 2 else None))
+        if len(names) == 2:
+            zones = parts[1].unique().drop_null().to_pylist() if parts is not None else []
+            if len(zones) > 1:
+                fields.append(field.with_metadata(meta))
+                columns.append(column)
+                continue
+            value = value.cast(pa.timestamp(value.type.unit, zones[0] if zones else "UTC"))
+        fields.append(pa.field(field.name, value.type, metadata=meta))
+        columns.append(value)
+    return pa.table(columns, schema=pa.schema(fields))
 
 
 # --------------------------------------------------------------------------- patterns
