@@ -653,7 +653,9 @@ def _literal_timestamp(text: str, precision: int) -> str:
     target = "TIMESTAMP_NS" if precision > 6 else "TIMESTAMP"
     if len(fraction) > 9:
         text = text.replace("." + fraction, "." + fraction[:9])
-    return f"CAST({exp.Literal.string(text).sql()} AS {target})"
+    sql = f"CAST({exp.Literal.string(text).sql()} AS {target})"
+    # a literal written with more digits than its type holds is rounded, as Trino does
+    return _round_to(sql, precision, "timestamp") if len(fraction) > precision else sql
 
 
 def cast_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
@@ -669,7 +671,7 @@ def cast_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
         precision = _param(to, DEFAULT_PRECISION)
         if text is not None:
             local, zone = split_zoned_literal(text)
-            local_sql = _round_to(_literal_timestamp(local, precision), precision, "timestamp")
+            local_sql = _literal_timestamp(local, precision)
             if zone == SESSION_ZONE:
                 # above microseconds, a UTC value stays a TIMESTAMP_NS of its UTC wall clock
                 return local_sql if precision > 6 else f"CAST({local_sql} AS TIMESTAMPTZ)"
@@ -690,7 +692,7 @@ def cast_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
     if to.is_type(exp.DataType.Type.TIMESTAMP):
         precision = _param(to, DEFAULT_PRECISION)
         if text is not None:
-            return _round_to(_literal_timestamp(text, precision), precision, "timestamp")
+            return _literal_timestamp(text, precision)
         if source_kind is not None and source_kind.kind == "zoned":
             value = gen.sql(local_node(source))
         elif source_kind is not None and source_kind.kind == "utc":
@@ -936,7 +938,13 @@ def _mysql_pattern_check(name: str, pattern: exp.Expression | None) -> None:
 
 
 def _date_format(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    _mysql_pattern_check("date_format", e.args.get("format"))
+    """%f prints six digits of the value truncated to milliseconds (000000..999000)."""
+    pattern = e.args.get("format")
+    _mysql_pattern_check("date_format", pattern)
+    text = _string(pattern)
+    if text is not None and "%f" in text:
+        e = e.copy()
+        e.set("format", exp.Literal.string(re.sub(r"(?<!%)((?:%%)*)%f", r"\1%g000", text)))
     return _in_local_time(gen, e)
 
 
