@@ -236,6 +236,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(11, 45)],
     ),
     (
+        "at_time_zone_of_a_column",
+        "SELECT hour(x AT TIME ZONE 'Asia/Tokyo'), hour(at_timezone(x, '-08:30')) "
+        "FROM (VALUES TIMESTAMP '2020-01-01 00:00:00.000') t(x)",
+        [(9, 15)],
+    ),
+    (
         "zoned_column_of_subquery",
         "SELECT hour(t) FROM (SELECT from_iso8601_timestamp('2020-05-11T11:15:05+01:00') AS t)",
         [(11,)],

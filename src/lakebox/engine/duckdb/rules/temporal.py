@@ -321,6 +321,7 @@ MACROS: list[str] = [
     "AS VARCHAR), 2, '0') || ':' || "
     "lpad(CAST(abs(date_diff('minute', timezone('UTC', i), lakebox_local(i, z))) % 60 "
     "AS VARCHAR), 2, '0')",
+    "CREATE OR REPLACE MACRO lakebox_tstz(t) AS CAST(t AS TIMESTAMPTZ)",
     # a zone written per row, spelled as Trino prints it (UTC aliases, +hh:mm offsets)
     "CREATE OR REPLACE MACRO lakebox_zone(z) AS "
     "CASE WHEN upper(z) IN ('UTC', 'Z', 'GMT', 'UT', '+00:00', '-00:00', '+0000', '+00') "
@@ -379,7 +380,11 @@ def _field(node: exp.Expression, name: str) -> exp.Expression:
 def instant_node(node: exp.Expression) -> exp.Expression:
     """The instant (DuckDB TIMESTAMPTZ) of a zoned or timestamp expression."""
     kind = temporal_type(node)
-    if kind is None or kind.kind == "utc":
+    if kind is None:
+        # a table's timestamp column (session zone) or a TIMESTAMPTZ: DuckDB's cast gives
+        # the instant of either
+        return _call("lakebox_tstz", node.copy())
+    if kind.kind == "utc":
         return node.copy()
     if kind.kind == "zoned":
         return _field(node, INSTANT_FIELD)
