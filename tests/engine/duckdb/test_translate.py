@@ -242,6 +242,15 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(9, 15)],
     ),
     (
+        "temporal_types_through_star_and_union",
+        "SELECT * FROM (SELECT TIMESTAMP '2020-06-10 15:55:23' AS x "
+        "UNION ALL SELECT TIMESTAMP '2020-06-10 15:55:23.25')",
+        [
+            ({"timestamp(2)": TS(2020, 6, 10, 15, 55, 23)},),
+            ({"timestamp(2)": TS(2020, 6, 10, 15, 55, 23, 250000)},),
+        ],
+    ),
+    (
         "zoned_column_of_subquery",
         "SELECT hour(t) FROM (SELECT from_iso8601_timestamp('2020-05-11T11:15:05+01:00') AS t)",
         [(11,)],
@@ -915,6 +924,18 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
         ("SELECT approx_percentile(x, 2, 0.5) FROM t", "weight"),
         ("SELECT format_datetime(ts, 'yyyy QQ') FROM t", "QQ"),
         ("SELECT format_datetime(ts, f) FROM t", "literal"),
+        (
+            "SELECT TIMESTAMP '2020-06-10 15:55:23' UNION ALL "
+            "SELECT TIMESTAMP '2020-06-10 15:55:23.25'",
+            r"timestamp\(2\) column of a UNION",
+        ),
+        ("SELECT current_time", "time with time zone"),
+        ("SELECT TIME '01:02:03 -08:00'", "time with time zone"),
+        ("SELECT CAST(s AS timestamp with time zone) FROM t", "not a literal"),
+        ("SELECT parse_datetime(s, 'HH z yyyy') FROM t", "trailing offset"),
+        ("SELECT from_iso8601_timestamp_nanos(s) FROM t", "from_iso8601_timestamp_nanos"),
+        ("SELECT date_format(ts, '%D') FROM t", "%D"),
+        ("SELECT TIMESTAMP '2020-06-10 15:55:23.1234567891'", "below the nanosecond"),
     ],
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:

@@ -130,32 +130,86 @@ def _cte(name: str, node: exp.Expression) -> exp.Expression | None:
     return None
 
 
-def _column_source(column: exp.Column) -> exp.Expression | None:
-    """The expression a column of a subquery or WITH query stands for, so that its kind
-    (a zoned value, a precision) is known where it is used: ``SELECT hour(x) FROM
-    (SELECT TIMESTAMP '... America/New_York' x)``."""
-    select = column.find_ancestor(exp.Select)
-    if select is None:
-        return None
+def _select_sources(select: exp.Select) -> list[exp.Expression]:
     sources = []
     from_ = select.args.get("from_")
     if isinstance(from_, exp.From):
         sources.append(from_.this)
     sources.extend(j.this for j in select.args.get("joins") or [])
-    found = []
-    for source in sources:
-        alias = source.alias_or_name.lower()
-        if column.table and column.table.lower() != alias:
+    return sources
+
+
+def _source_body(source: exp.Expression, select: exp.Select) -> exp.Expression | None:
+    """The query a FROM source reads: a subquery's, or a WITH query's by name."""
+    if isinstance(source, exp.Subquery):
+        return source.this
+    if isinstance(source, exp.Table) and not source.db:
+        return _cte(source.name.lower(), select)
+    return None
+
+
+def _column_sources(column: exp.Column) -> list[exp.Expression]:
+    """The expressions a column of a subquery, WITH query or VALUES list stands for (one per
+    row of VALUES, one per part of a UNION), so that its kind (a zoned value, a precision)
+    is known where it is used: ``SELECT hour(x) FROM (SELECT TIMESTAMP '... UTC' x)``."""
+    select = column.find_ancestor(exp.Select)
+    if select is None:
+        return []
+    name = column.name.lower()
+    found: list[list[exp.Expression]] = []
+    for source in _select_sources(select):
+        if column.table and column.table.lower() != source.alias_or_name.lower():
             continue
-        body = source.this if isinstance(source, exp.Subquery) else None
-        if isinstance(source, exp.Table) and not source.db:
-            body = _cte(source.name.lower(), select)
-        if not isinstance(body, exp.Select):
+        if isinstance(source, exp.Values):
+            found.append(_values_column(source, name))
             continue
-        for projection in body.expressions:
-            if projection.alias_or_name.lower() == column.name.lower():
-                found.append(projection.this if isinstance(projection, exp.Alias) else projection)
-    return found[0] if len(found) == 1 else None
+        selects = _set_parts(_source_body(source, select))
+        names = [p.alias_or_name.lower() for p in selects[0].expressions] if selects else []
+        if names.count(name) != 1 or any(len(p.expressions) != len(names) for p in selects):
+            continue
+        index = names.index(name)  # later parts of a UNION match by position
+        found.append([_unalias(part.expressions[index]) for part in selects])
+    return found[0] if len(found) == 1 else []
+
+
+def _unalias(node: exp.Expression) -> exp.Expression:
+    return node.this if isinstance(node, exp.Alias) else node
+
+
+def _set_parts(body: exp.Expression | None) -> list[exp.Select]:
+    """The selects of a query: itself, or each part of a UNION / INTERSECT / EXCEPT."""
+    if isinstance(body, exp.Subquery):
+        return _set_parts(body.this)
+    if isinstance(body, exp.SetOperation):
+        return _set_parts(body.this) + _set_parts(body.expression)
+    return [body] if isinstance(body, exp.Select) else []
+
+
+def _values_column(values: exp.Values, name: str) -> list[exp.Expression]:
+    """Every row's expression for column ``name`` of ``(VALUES ...) AS t(a, b)``."""
+    alias = values.args.get("alias")
+    names = [c.name.lower() for c in alias.columns] if alias is not None else []
+    if name not in names:
+        return []
+    index = names.index(name)
+    cells = []
+    for row in values.expressions:
+        items = row.expressions if isinstance(row, exp.Tuple) else [row]
+        if index >= len(items):
+            return []
+        cells.append(items[index])
+    return cells
+
+
+def _common(kinds: list[Temporal | None]) -> Temporal | None:
+    """The type of a column whose rows come from several expressions: one kind, the
+    largest precision (as Trino's common supertype); None when they differ in kind."""
+    if not kinds or any(k is None for k in kinds):
+        return None
+    known = [k for k in kinds if k is not None]
+    if len({k.kind for k in known}) != 1:
+        return None
+    return Temporal(known[0].kind, max(k.precision for k in known))
 
 
 def temporal_type(node: exp.Expression, depth: int = 0) -> Temporal | None:
@@ -164,8 +218,8 @@ def temporal_type(node: exp.Expression, depth: int = 0) -> Temporal | None:
     for anything else (table columns, other functions)."""
     node = _unparen(node)
     if isinstance(node, exp.Column):
-        source = _column_source(node) if depth < 8 else None
-        return temporal_type(source, depth + 1) if source is not None else None
+        sources = _column_sources(node) if depth < 8 else []
+        return _common([temporal_type(x, depth + 1) for x in sources])
     if isinstance(node, exp.Cast):
         to = node.to
         if to.is_type(exp.DataType.Type.TIMESTAMPTZ):
@@ -752,21 +806,14 @@ def typeof_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
 # --------------------------------------------------------------------------- results
 
 
-def _alias(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """A result column of a temporal type that Arrow cannot describe (precision other than
-    3, or a zone) is wrapped in the struct ``lakebox.catalog.types`` reads back."""
-    select = e.parent
-    inner = e.this
-    kind = temporal_type(inner) if isinstance(select, exp.Select) else None
-    if kind is None or e.arg_key != "expressions" or select is not outermost_select(e.root()):  # type: ignore[arg-type]
-        return str(DuckDBGenerator.alias_sql(gen, e))  # type: ignore[arg-type]
+def _marked(value: str, kind: Temporal) -> str | None:
+    """SQL wrapping a result column's value in the struct that carries its type, or None
+    when Arrow describes the type itself (precision 3)."""
     if kind.precision == DEFAULT_PRECISION and kind.kind != "time":
-        return str(DuckDBGenerator.alias_sql(gen, e))  # type: ignore[arg-type]
-    value = gen.sql(inner)
-    name = gen.sql(e, "alias")
+        return None
     if kind.kind in ("timestamp", "time"):
         field = f"epoch_ns({value})" if kind.precision > 6 else value
-        return f'struct_pack("{kind.trino}" := {field}) AS {name}'
+        return f'struct_pack("{kind.trino}" := {field})'
     if kind.kind == "utc":
         instant, zone = value, f"'{SESSION_ZONE}'"
     else:
@@ -774,7 +821,90 @@ def _alias(gen: DuckDBGenerator, e: exp.Expression) -> str:
         zone = f"struct_extract({value}, '{ZONE_FIELD}')"
     if kind.precision > 6:
         instant = f"epoch_ns({instant})"
-    return f'struct_pack("{kind.trino}" := {instant}, "{ZONE_FIELD}" := {zone}) AS {name}'
+    return f'struct_pack("{kind.trino}" := {instant}, "{ZONE_FIELD}" := {zone})'
+
+
+def _result_select(e: exp.Expression) -> bool:
+    """Whether ``e`` is a projection of the query's result."""
+    select = e.parent
+    return (
+        isinstance(select, exp.Select)
+        and e.arg_key == "expressions"
+        and select is outermost_select(e.root())  # type: ignore[arg-type]
+    )
+
+
+def _check_top_set_operation(root: exp.Expression, index: int) -> None:
+    """A UNION at the top of a query returns its parts' values as they are, with Athena's
+    default precision: a column of another precision fails rather than print wrong digits."""
+    parts = _set_parts(root)
+    if any(len(p.expressions) <= index for p in parts):
+        return
+    kind = _common([temporal_type(_unalias(p.expressions[index])) for p in parts])
+    if kind is not None and kind.precision != DEFAULT_PRECISION:
+        raise UnsupportedError(
+            f"a {kind.trino} column of a UNION / INTERSECT / EXCEPT at the top of a query is "
+            "not supported; select from it as a subquery: SELECT * FROM (...)"
+        )
+
+
+def _alias(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """A result column of a temporal type that Arrow cannot describe (precision other than
+    3, or a zone) is wrapped in the struct ``lakebox.catalog.types`` reads back."""
+    default = str(DuckDBGenerator.alias_sql(gen, e))  # type: ignore[arg-type]
+    if not _result_select(e):
+        return default
+    root = e.root()
+    if isinstance(root, exp.SetOperation):
+        _check_top_set_operation(root, e.parent.expressions.index(e))  # type: ignore[union-attr]
+        return default
+    kind = temporal_type(e.this)
+    marked = _marked(gen.sql(e, "this"), kind) if kind is not None else None
+    return default if marked is None else f"{marked} AS {gen.sql(e, 'alias')}"
+
+
+def _source_columns(select: exp.Select) -> list[tuple[str, Temporal | None]]:
+    """(name, kind) of each column of the select's one FROM source, as ``*`` lists them."""
+    sources = _select_sources(select)
+    if len(sources) != 1:
+        return []
+    source = sources[0]
+    if isinstance(source, exp.Values):
+        alias = source.args.get("alias")
+        names = [c.name for c in alias.columns] if alias is not None else []
+        return [
+            (n, _common([temporal_type(x) for x in _values_column(source, n.lower())]))
+            for n in names
+        ]
+    selects = _set_parts(_source_body(source, select))
+    if not selects or len({len(p.expressions) for p in selects}) != 1:
+        return []
+    return [
+        (
+            projection.alias_or_name,
+            _common([temporal_type(_unalias(p.expressions[i])) for p in selects]),
+        )
+        for i, projection in enumerate(selects[0].expressions)
+        if projection.alias_or_name
+    ]
+
+
+def _star(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """``SELECT *`` of a subquery or WITH query: its columns that need a type struct are
+    replaced by it (DuckDB's ``* REPLACE``)."""
+    default = str(DuckDBGenerator.star_sql(gen, e))  # type: ignore[arg-type]
+    select = e.parent
+    if not _result_select(e) or not isinstance(select, exp.Select):
+        return default
+    replaced = []
+    for name, kind in _source_columns(select):
+        column = exp.column(name, quoted=True).sql(dialect="duckdb")
+        marked = _marked(column, kind) if kind is not None else None
+        if marked is not None:
+            replaced.append(f"{marked} AS {column}")
+    if not replaced or len(_select_sources(select)) != 1:
+        return default
+    return f"{default} REPLACE ({', '.join(replaced)})"
 
 
 _MARKED_COLUMN = re.compile(r'^STRUCT\("((?:timestamp|time)\(\d+\))" (\w+)\)$')
@@ -1054,6 +1184,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Add: _interval_arith("+"),
     exp.Sub: _interval_arith("-"),
     exp.Alias: _alias,
+    exp.Star: _star,
     exp.AtTimeZone: lambda gen, e: _at_timezone(gen, e.this, e.args["zone"]),
     exp.Between: _between,
     exp.CurrentTime: _current_time,
