@@ -273,8 +273,25 @@ def temporal_type(node: exp.Expression, depth: int = 0) -> Temporal | None:
             return temporal_type(right)
         return None
     if isinstance(node, (exp.DateAdd, exp.TimestampTrunc, exp.DateTrunc)):
-        return temporal_type(node.this)
+        return temporal_type(node.this, depth)
+    if isinstance(node, (exp.Max, exp.Min, exp.AnyValue)):
+        return temporal_type(node.this, depth)
+    branches = _branches(node)
+    if branches:
+        return _common([temporal_type(b, depth) for b in branches if not isinstance(b, exp.Null)])
     return None
+
+
+def _branches(node: exp.Expression) -> list[exp.Expression]:
+    """The values a conditional expression (CASE, IF, COALESCE) may return."""
+    if isinstance(node, exp.Case):
+        values = [i.args.get("true") for i in node.args.get("ifs") or []]
+        return [v for v in [*values, node.args.get("default")] if v is not None]
+    if isinstance(node, exp.If):
+        return [v for v in (node.args.get("true"), node.args.get("false")) if v is not None]
+    if isinstance(node, exp.Coalesce):
+        return [node.this, *node.expressions]
+    return []
 
 
 def _precision_of_literal(node: exp.Expression | None) -> int:
