@@ -22,16 +22,18 @@ The rules here read the zone where Trino does: ``hour()``, ``extract``, ``date_f
 ``CAST(... AS timestamp / date / varchar)``, ``date_trunc`` and day-or-longer arithmetic see
 the wall-clock time in the value's zone; ``to_unixtime``, comparisons and sub-day arithmetic
 see the instant. A zoned value that reaches any other function is a STRUCT, which DuckDB
-rejects at bind time naming the function: the zone is never silently dropped. Zoned values
-compare by instant only where the translation sees the zoned operand; compared through a
-column of a subquery they compare as structs (instant first, then zone name).
+rejects at bind time naming the function: the zone is never silently dropped. The kind is
+followed through columns of subqueries, WITH queries, VALUES lists and UNIONs, through
+CASE / IF / COALESCE and max / min / arbitrary; where it cannot be followed (a view's
+column, say), zoned values compare as structs (instant first, then zone name).
 
 Precision
 ---------
 ``TIMESTAMP '2020-06-10 15:55:23.383345'`` is ``timestamp(6)`` and prints six digits; the
 precision comes from the literal, a CAST, and carries through arithmetic, ``date_add`` and
 ``date_trunc`` (``temporal_type``). Arrow cannot say "6 digits", so a result column whose
-precision is not Athena's default of 3 is wrapped, in the outermost select only, in a struct
+precision is not Athena's default of 3 is wrapped, in the outermost select only (its aliased
+columns, and ``SELECT *`` through DuckDB's ``* REPLACE``), in a struct
 whose one field is named by the type (``"timestamp(6)"``, ``"time(0)"``, or
 ``"timestamp(0) with time zone"`` with ``"$zone"``); values above six digits are carried as
 epoch nanoseconds there. ``result_table`` turns the result back into plain Arrow for every
