@@ -9,6 +9,7 @@ widened to precision 38 on purpose: Athena users declare DynamoDB-export ids as 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from sqlglot import exp
@@ -17,6 +18,41 @@ from sqlglot.errors import ParseError
 from lakebox.errors import SemanticError
 
 BARE_DECIMAL = (38, 0)
+
+INSTANT_FIELD = "$instant"
+ZONE_FIELD = "$zone"
+"""A ``timestamp with time zone`` whose zone is not the session's runs on DuckDB as
+``STRUCT("$instant" TIMESTAMPTZ, "$zone" VARCHAR)`` (see
+``lakebox.engine.duckdb.rules.temporal``); a result column of a temporal type Arrow cannot
+describe is a struct whose first field is named by its Trino type (``"timestamp(6)"``,
+``"time(0)"``, ``"timestamp(0) with time zone"`` followed by ``"$zone"``)."""
+
+ATHENA_TYPE_KEY = b"lakebox.athena_type"
+"""Arrow field metadata: the Trino type of a result column whose Arrow type cannot say it
+(``timestamp(6)``, ``timestamp(0) with time zone``); engines set it, result files print
+with it."""
+
+_MARKED = re.compile(r"^(timestamp|time)\((\d+)\)( with time zone)?$")
+
+
+def temporal_marker(fields: list[str]) -> str | None:
+    """The Trino type (``timestamp(6)``, ``timestamp(3) with time zone``) of a struct
+    carrying a temporal value (see ``INSTANT_FIELD``), from its field names; None for any
+    other struct."""
+    if fields == [INSTANT_FIELD, ZONE_FIELD]:
+        return "timestamp(3) with time zone"
+    if not fields or len(fields) > 2:
+        return None
+    m = _MARKED.match(fields[0])
+    if m is None or (len(fields) == 2) != bool(m.group(3)) or fields[1:] not in ([], [ZONE_FIELD]):
+        return None
+    return fields[0]
+
+
+def precision_of(trino_type: str) -> int:
+    m = re.search(r"\((\d+)\)", trino_type)
+    return int(m.group(1)) if m else 3
+
 
 _HIVE_NAMES: dict[exp.DType, str] = {
     exp.DType.TEXT: "string",
@@ -261,6 +297,9 @@ def athena_type_from_arrow(t: object) -> str:
     if pa.types.is_map(t):
         return f"map({athena_type_from_arrow(t.key_type)}, {athena_type_from_arrow(t.item_type)})"
     if pa.types.is_struct(t):
+        marked = temporal_marker([t.field(i).name for i in range(t.num_fields)])
+        if marked is not None:
+            return re.sub(r"\(\d+\)", "", marked)
         inner = ", ".join(
             f"{t.field(i).name} {athena_type_from_arrow(t.field(i).type)}"
             for i in range(t.num_fields)
@@ -286,6 +325,12 @@ def hive_type_from_arrow(t: object, column: str) -> str:
         key = hive_type_from_arrow(t.key_type, column)
         return f"map<{key},{hive_type_from_arrow(t.item_type, column)}>"
     if pa.types.is_struct(t):
+        marked = temporal_marker([t.field(i).name for i in range(t.num_fields)])
+        if marked is not None:
+            raise SemanticError(
+                f"NOT_SUPPORTED: Unsupported Hive type: {marked} (column {column!r}); "
+                "cast the column to timestamp"
+            )
         fields = ",".join(
             f"{t.field(i).name.lower()}:{hive_type_from_arrow(t.field(i).type, column)}"
             for i in range(t.num_fields)

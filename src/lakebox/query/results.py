@@ -15,12 +15,19 @@ import decimal
 import io
 import json
 import math
+import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from lakebox.catalog.types import athena_type_from_arrow
+from lakebox.catalog.types import (
+    ATHENA_TYPE_KEY,
+    athena_type_from_arrow,
+    precision_of,
+    temporal_marker,
+)
 from lakebox.errors import InvalidRequestError
 from lakebox.storage import Storage, join_uri
 
@@ -34,15 +41,19 @@ def result_uri(output_location: str, query_id: str, statement_type: str) -> str:
 
 def athena_text(value: Any) -> str | None:
     """A value as Athena prints it in result files (``{a=1, b=x}`` rows, ``[1, 2]`` arrays,
-    millisecond timestamps)."""
+    millisecond timestamps, ``2001-08-22 03:04:05.321 America/New_York``)."""
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.") + f"{value.microsecond // 1000:03d}"
+        if value.tzinfo is not None:
+            return _zoned_text(value, _zone_name(value.tzinfo), 3)
+        return _clock_text(value, 3)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, dt.time):
+        return _clock_text(value, 3)
     if isinstance(value, decimal.Decimal):
         return format(value, "f")
     if isinstance(value, float):
@@ -51,7 +62,12 @@ def athena_text(value: Any) -> str | None:
         return repr(value) if value != int(value) or abs(value) >= 1e16 else f"{value:.1f}"
     if isinstance(value, bytes):
         return " ".join(f"{b:02x}" for b in value)
+    if isinstance(value, pa.MonthDayNano):
+        return _interval_text(value)
     if isinstance(value, dict):
+        marked = temporal_marker(list(value))
+        if marked is not None:
+            return _temporal_text(list(value.values()), precision_of(marked))
         return "{" + ", ".join(f"{k}={athena_text(v) or 'null'}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):  # Arrow maps
@@ -64,10 +80,85 @@ def athena_text(value: Any) -> str | None:
     return str(value)
 
 
+_EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _clock_text(value: dt.datetime | dt.time, precision: int, nanos: int | None = None) -> str:
+    """Wall-clock time with ``precision`` fractional digits (truncated, as Trino prints a
+    value already rounded to its precision)."""
+    pattern = "%H:%M:%S" if isinstance(value, dt.time) else "%Y-%m-%d %H:%M:%S"
+    text = value.strftime(pattern)
+    if precision <= 0:
+        return text
+    fraction = f"{nanos:09d}" if nanos is not None else f"{value.microsecond:06d}000"
+    return f"{text}.{fraction.ljust(precision, '0')[:precision]}"
+
+
+def _zone_name(tz: dt.tzinfo) -> str:
+    key = getattr(tz, "key", None)
+    if key:
+        return "UTC" if key in ("UTC", "Etc/UTC") else str(key)
+    return "UTC" if tz.utcoffset(None) == dt.timedelta(0) else str(tz)
+
+
+def _zoned_text(instant: dt.datetime, zone: str, precision: int, nanos: int | None = None) -> str:
+    """An instant shown in its zone: ``2001-08-22 03:04:05.321 America/New_York``."""
+    utc = instant.astimezone(dt.UTC).replace(tzinfo=None)
+    offset = _OFFSET.match(zone)
+    if zone == "UTC":
+        local = utc
+    elif offset:
+        sign = -1 if offset.group(1) == "-" else 1
+        delta = dt.timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3)))
+        local = utc + sign * delta
+    else:
+        local = utc.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(zone)).replace(tzinfo=None)
+    return f"{_clock_text(local, precision, nanos)} {zone}"
+
+
+_OFFSET = re.compile(r"^([+-])(\d\d):(\d\d)$")
+
+
+def _temporal_text(parts: list[Any], precision: int) -> str | None:
+    """A value carried in a temporal struct (``lakebox.catalog.types.temporal_marker``):
+    the value (a datetime, a time, or epoch nanoseconds), then the zone if it has one."""
+    value = parts[0]
+    if value is None:
+        return None
+    nanos = None
+    if isinstance(value, int):  # epoch nanoseconds, above microsecond precision
+        nanos = value % 1_000_000_000
+        value = _EPOCH + dt.timedelta(seconds=value // 1_000_000_000)
+        if len(parts) == 2:
+            value = value.replace(tzinfo=dt.UTC)
+    if len(parts) == 2:
+        if parts[1] is None:
+            return None
+        return _zoned_text(value, str(parts[1]), precision, nanos)
+    return _clock_text(value, precision, nanos)
+
+
+def _interval_text(value: Any) -> str:
+    """``3-5`` for a year-to-month interval, ``2 03:00:00.000`` for day-to-second."""
+    months, days, nanos = value.months, value.days, value.nanoseconds
+    if months and not days and not nanos:
+        sign = "-" if months < 0 else ""
+        return f"{sign}{abs(months) // 12}-{abs(months) % 12}"
+    total_ms = days * 86_400_000 + nanos // 1_000_000
+    sign = "-" if total_ms < 0 else ""
+    total_ms = abs(total_ms)
+    day, rest = divmod(total_ms, 86_400_000)
+    hours, rest = divmod(rest, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{sign}{day} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
 def column_info(table: pa.Table) -> list[dict[str, Any]]:
     info = []
     for f in table.schema:
-        typ = athena_type_from_arrow(f.type)
+        trino = (f.metadata or {}).get(ATHENA_TYPE_KEY)
+        typ = re.sub(r"\(\d+\)", "", trino.decode()) if trino else athena_type_from_arrow(f.type)
         base = typ.split("(", 1)[0]
         entry: dict[str, Any] = {
             "CatalogName": "hive",
@@ -106,9 +197,10 @@ def write_results(storage: Storage, uri: str, table: pa.Table, statement_type: s
 
 def _csv_ready(table: pa.Table) -> pa.Table:
     """Columns whose Athena text differs from Arrow's CSV rendering (floats keep ``.0``,
-    millisecond timestamps, nested values) are rendered here; the rest stay columnar."""
+    timestamps at their precision and with their zone, nested values) are rendered here;
+    the rest stay columnar."""
     cols = []
-    for column in table.columns:
+    for field, column in zip(table.schema, table.columns, strict=True):
         t = column.type
         plain = (
             pa.types.is_integer(t)
@@ -120,14 +212,52 @@ def _csv_ready(table: pa.Table) -> pa.Table:
         )
         if plain:
             cols.append(column)
-        elif pa.types.is_map(t):  # an empty map reads back as [], which would print as an array
+            continue
+        trino = (field.metadata or {}).get(ATHENA_TYPE_KEY)
+        if pa.types.is_map(t):  # an empty map reads back as [], which would print as an array
             texts = [
                 None if v is None else athena_text(v) if v else "{}" for v in column.to_pylist()
             ]
-            cols.append(pa.array(texts, pa.string()))
+        elif pa.types.is_timestamp(t) or pa.types.is_time(t) or trino is not None:
+            precision = precision_of(trino.decode()) if trino else 3
+            texts = _temporal_column(column, precision)
         else:
-            cols.append(pa.array([athena_text(v) for v in column.to_pylist()], pa.string()))
+            texts = [athena_text(v) for v in column.to_pylist()]
+        cols.append(pa.array(texts, pa.string()))
     return pa.table(cols, names=table.column_names)
+
+
+def _temporal_column(column: pa.ChunkedArray, precision: int) -> list[str | None]:
+    """A timestamp or time column at its precision; a timestamp with a time zone shows
+    each instant in the column's zone. Nanoseconds are read from the epoch values, as
+    Python's datetime stops at microseconds."""
+    t = column.type
+    if pa.types.is_struct(t):  # zoned values of several zones: instant + zone
+        return [
+            athena_text(v) if v is None else _mixed_zone_text(v, precision)
+            for v in column.to_pylist()
+        ]
+    nanos: list[int | None] = [None] * len(column)
+    if pa.types.is_timestamp(t) and t.unit == "ns":
+        nanos = [
+            None if v is None else v % 1_000_000_000 for v in column.cast(pa.int64()).to_pylist()
+        ]
+        column = column.cast(pa.timestamp("us", t.tz), safe=False)
+    values = column.to_pylist()
+    if pa.types.is_timestamp(t) and t.tz:
+        zone = "UTC" if t.tz in ("UTC", "Etc/UTC", "+00:00") else t.tz
+        return [
+            None if v is None else _zoned_text(v, zone, precision, n)
+            for v, n in zip(values, nanos, strict=True)
+        ]
+    return [
+        None if v is None else _clock_text(v, precision, n)
+        for v, n in zip(values, nanos, strict=True)
+    ]
+
+
+def _mixed_zone_text(value: dict[str, Any], precision: int) -> str | None:
+    return _temporal_text(list(value.values()), precision)
 
 
 def encode_token(offset: int) -> str:

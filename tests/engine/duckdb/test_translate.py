@@ -23,6 +23,14 @@ from lakebox.sql.dialect import parse_query, result_column_names
 
 D = dt.date
 TS = dt.datetime
+UTC = dt.UTC
+
+
+def ts0(*parts: int) -> dict[str, dt.datetime]:
+    """A timestamp(0) result column: the outermost select carries a precision other than 3
+    in a struct named by its type (lakebox.engine.duckdb.rules.temporal)."""
+    return {"timestamp(0)": TS(*parts)}
+
 
 # (case id, Athena SQL, rows Athena returns)
 GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
@@ -93,7 +101,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "date_trunc_timestamp",
         "SELECT date_trunc('month', TIMESTAMP '2020-05-11 11:15:05')",
-        [(TS(2020, 5, 1),)],
+        [(ts0(2020, 5, 1),)],
     ),
     (
         "date_trunc_date_stays_date",
@@ -104,7 +112,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "date_add_timestamp",
         "SELECT date_add('day', 3, TIMESTAMP '2020-05-11 11:15:05'), "
         "date_add('hour', -2, TIMESTAMP '2020-05-11 01:00:00')",
-        [(TS(2020, 5, 14, 11, 15, 5), TS(2020, 5, 10, 23, 0))],
+        [(ts0(2020, 5, 14, 11, 15, 5), ts0(2020, 5, 10, 23, 0))],
     ),
     (
         "date_add_expression_amount",
@@ -161,7 +169,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "timestamp_literal_plus_interval",
         "SELECT TIMESTAMP '2020-01-01 10:00:00' + INTERVAL '2' HOUR",
-        [(TS(2020, 1, 1, 12, 0),)],
+        [(ts0(2020, 1, 1, 12, 0),)],
     ),
     (
         "timestamp_literal_millis",
@@ -182,7 +190,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "parse_datetime_java_pattern",
         "SELECT parse_datetime('2020-05-11 11:15', 'yyyy-MM-dd HH:mm')",
-        [(TS(2020, 5, 11, 11, 15),)],
+        [(TS(2020, 5, 11, 11, 15, tzinfo=UTC),)],
     ),
     (
         "extract_and_date",
@@ -195,6 +203,88 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT hour(at_timezone(from_iso8601_timestamp('2020-01-01T10:00:00Z'), 'Asia/Tokyo')), "
         "current_timezone()",
         [(19, "UTC")],
+    ),
+    (
+        "zoned_literal_keeps_zone",
+        "SELECT hour(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York'), "
+        "timezone_hour(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York'), "
+        "to_unixtime(TIMESTAMP '2001-08-22 03:04:05.321 America/New_York')",
+        [(3, -4, 998463845.321)],
+    ),
+    (
+        "zoned_value_is_instant_and_zone",
+        "SELECT TIMESTAMP '2001-08-22 03:04:05.321 -08:30'",
+        [({"$instant": TS(2001, 8, 22, 11, 34, 5, 321000, tzinfo=UTC), "$zone": "-08:30"},)],
+    ),
+    (
+        "at_time_zone_keeps_instant",
+        "SELECT at_timezone(TIMESTAMP '2022-11-01 09:08:07.321', 'America/Los_Angeles') "
+        "= TIMESTAMP '2022-11-01 09:08:07.321 UTC', "
+        "hour(TIMESTAMP '2022-11-01 09:08:07.321 UTC' AT TIME ZONE 'America/Los_Angeles')",
+        [(True, 2)],
+    ),
+    (
+        "with_timezone_keeps_wall_clock",
+        "SELECT hour(with_timezone(TIMESTAMP '2022-11-01 09:08:07.321', 'Asia/Tokyo')), "
+        "to_unixtime(with_timezone(TIMESTAMP '2022-11-01 09:08:07', 'Asia/Tokyo'))",
+        [(9, 1667261287.0)],
+    ),
+    (
+        "from_iso8601_timestamp_keeps_offset",
+        "SELECT hour(from_iso8601_timestamp('2020-05-11T11:15:05.055+01:00')), "
+        "timezone_minute(from_iso8601_timestamp('2020-05-11T11:15:05+05:45'))",
+        [(11, 45)],
+    ),
+    (
+        "at_time_zone_of_a_column",
+        "SELECT hour(x AT TIME ZONE 'Asia/Tokyo'), hour(at_timezone(x, '-08:30')) "
+        "FROM (VALUES TIMESTAMP '2020-01-01 00:00:00.000') t(x)",
+        [(9, 15)],
+    ),
+    (
+        "temporal_types_through_star_and_union",
+        "SELECT * FROM (SELECT TIMESTAMP '2020-06-10 15:55:23' AS x "
+        "UNION ALL SELECT TIMESTAMP '2020-06-10 15:55:23.25')",
+        [
+            ({"timestamp(2)": TS(2020, 6, 10, 15, 55, 23)},),
+            ({"timestamp(2)": TS(2020, 6, 10, 15, 55, 23, 250000)},),
+        ],
+    ),
+    (
+        "zoned_column_of_subquery",
+        "SELECT hour(t) FROM (SELECT from_iso8601_timestamp('2020-05-11T11:15:05+01:00') AS t)",
+        [(11,)],
+    ),
+    (
+        "timestamp_precision_from_literal",
+        "SELECT TIMESTAMP '2020-06-10 15:55:23.383345', "
+        "CAST(TIMESTAMP '2020-06-10 15:55:23.383345' AS timestamp(1))",
+        [
+            (
+                {"timestamp(6)": TS(2020, 6, 10, 15, 55, 23, 383345)},
+                {"timestamp(1)": TS(2020, 6, 10, 15, 55, 23, 400000)},
+            )
+        ],
+    ),
+    (
+        "parse_datetime_quoted_literal_to_end",
+        "SELECT parse_datetime('2018-07-02T22:23:00.186641Z', 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z')",
+        [(TS(2018, 7, 2, 22, 23, 0, 186641, tzinfo=UTC),)],
+    ),
+    (
+        "parse_duration_and_human_readable_seconds",
+        "SELECT to_milliseconds(parse_duration('42.8ms')), human_readable_seconds(3762)",
+        [(43, "1 hour, 2 minutes, 42 seconds")],
+    ),
+    (
+        "from_iso8601_date_week_and_ordinal",
+        "SELECT from_iso8601_date('2020-W10'), from_iso8601_date('2020-123')",
+        [(D(2020, 3, 2), D(2020, 5, 2))],
+    ),
+    (
+        "date_parse_two_digit_year_pivot",
+        "SELECT date_parse('70-01-02', '%y-%m-%d'), date_parse('69-01-02', '%y-%m-%d')",
+        [(TS(1970, 1, 2), TS(2069, 1, 2))],
     ),
     # --- JSON
     ("json_extract", """SELECT json_extract('{"a":{"b":1}}', '$.a')""", [('{"b":1}',)]),
@@ -847,6 +937,8 @@ def test_result_columns_are_named_like_athena(
         ("'day' d 'of' MMMM", "day %-d of %B"),
         ("yyyy''MM", "%Y'%m"),
         ("100%", "100%%"),
+        # a quote left open runs to the end (ALB's 'yyyy-MM-dd''T''HH:mm:ss.SSSSSS''Z')
+        ("yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z", "%Y-%m-%dT%H:%M:%S.%fZ"),
     ],
 )
 def test_joda_patterns_translate_to_strftime(pattern: str, expected: str) -> None:
@@ -965,6 +1057,18 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
         ("SELECT approx_percentile(x, 2, 0.5) FROM t", "weight"),
         ("SELECT format_datetime(ts, 'yyyy QQ') FROM t", "QQ"),
         ("SELECT format_datetime(ts, f) FROM t", "literal"),
+        (
+            "SELECT TIMESTAMP '2020-06-10 15:55:23' UNION ALL "
+            "SELECT TIMESTAMP '2020-06-10 15:55:23.25'",
+            r"timestamp\(2\) column of a UNION",
+        ),
+        ("SELECT current_time", "time with time zone"),
+        ("SELECT TIME '01:02:03 -08:00'", "time with time zone"),
+        ("SELECT CAST(s AS timestamp with time zone) FROM t", "not a literal"),
+        ("SELECT parse_datetime(s, 'HH z yyyy') FROM t", "trailing offset"),
+        ("SELECT from_iso8601_timestamp_nanos(s) FROM t", "from_iso8601_timestamp_nanos"),
+        ("SELECT date_format(ts, '%D') FROM t", "%D"),
+        ("SELECT TIMESTAMP '2020-06-10 15:55:23.1234567891'", "below the nanosecond"),
     ],
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:

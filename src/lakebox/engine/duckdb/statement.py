@@ -29,6 +29,7 @@ from lakebox.catalog.types import duckdb_type
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
 from lakebox.engine.duckdb import compaction
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
+from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
@@ -311,7 +312,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
     if wide:
         casts = ", ".join(f"CAST({quote_ident(c)} AS BIGINT) AS {quote_ident(c)}" for c in wide)
         rel = rel.project(f"* REPLACE ({casts})")
-    return rel.to_arrow_table()
+    return result_table(rel.to_arrow_table())
 
 
 def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:

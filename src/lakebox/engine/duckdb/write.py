@@ -20,6 +20,7 @@ from lakebox.catalog.model import Column
 from lakebox.catalog.types import athena_type_from_arrow, duckdb_type, parse_type
 from lakebox.engine.base import Group, SourceColumns
 from lakebox.engine.duckdb.formats.base import quote_ident, sql_string
+from lakebox.engine.duckdb.rules.temporal import plain_column_sql
 from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.base import ScanMeter
 from lakebox.formats.writing import (
@@ -117,8 +118,10 @@ class DuckDBWrite:
         """Materialise the query as the table's ``columns`` (INSERT INTO): column ``c`` takes
         the query's column ``positions[c]``, the others NULL, each cast to its Hive type."""
         aliases = [f"c{i}" for i in range(len(positions))]
+        kinds = [str(t) for t in self.con.sql(self.planned_sql).types]
+        values = [plain_column_sql(f"src_.{a}", t) for a, t in zip(aliases, kinds, strict=False)]
         select = ", ".join(
-            f"CAST({'src_.' + aliases[positions[c.name]] if c.name in positions else 'NULL'}"
+            f"CAST({values[positions[c.name]] if c.name in positions else 'NULL'}"
             f" AS {duckdb_type(c.type)}) AS {quote_ident(c.name)}"
             for c in columns
         )
@@ -399,7 +402,7 @@ def _renames(names: list[str], types: list[str], out_names: list[str]) -> str:
     sums to HUGEINT; Trino keeps BIGINT, so those are narrowed back."""
     parts = []
     for src, duck_type, dst in zip(names, types, out_names, strict=True):
-        expr = quote_ident(src)
+        expr = plain_column_sql(quote_ident(src), duck_type)
         if duck_type in ("HUGEINT", "UHUGEINT"):
             expr = f"CAST({expr} AS BIGINT)"
         parts.append(f"{expr} AS {quote_ident(dst)}")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from sqlglot import exp
 from sqlglot.generators.duckdb import DuckDBGenerator
 
+from lakebox.engine.duckdb.rules import temporal
 from lakebox.engine.duckdb.rules.base import (
     FLOAT_TYPES,
     INTEGER_TYPES,
@@ -106,6 +107,8 @@ _TRINO_TYPE_NAMES = {
 def _typeof(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino spells types in lower case with its own names (real, varbinary, array(x),
     row(...)); nested element names are only lower-cased."""
+    if (known := temporal.typeof_sql(gen, e)) is not None:
+        return known
     duck = gen.func("TYPEOF", e.this)
     keys = ", ".join(f"'{k}'" for k in _TRINO_TYPE_NAMES)
     values = ", ".join(f"'{v}'" for v in _TRINO_TYPE_NAMES.values())
@@ -137,6 +140,8 @@ def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino rounds a double half away from zero when casting to an integer (DuckDB: half to
     even), and casting a JSON scalar to varchar gives its value, not its JSON text."""
     assert isinstance(e, exp.Cast)
+    if (temporal_sql := temporal.cast_sql(gen, e)) is not None:
+        return temporal_sql
     source = e.this
     if e.to.is_type(*exp.DataType.TEXT_TYPES) and _is_json(source):
         return f"({gen.sql(source)} ->> '$')"
