@@ -77,7 +77,6 @@ def test_context_object_fields(run: Runner, service: WorkflowService) -> None:
                     "input.$": "$$.Execution.Input",
                     "sm.$": "$$.StateMachine.Name",
                     "entered.$": "$$.State.EnteredTime",
-                    "retry.$": "$$.State.RetryCount",
                     "start.$": "$$.Execution.StartTime",
                 },
                 "End": True,
@@ -92,7 +91,6 @@ def test_context_object_fields(run: Runner, service: WorkflowService) -> None:
         "input": {"k": "v"},
         "sm": "ctx",
         "entered": "2024-03-01T12:00:00.000Z",
-        "retry": 0,
         "start": "2024-03-01T12:00:00.000Z",
     }
 
@@ -959,7 +957,10 @@ def test_wait_timestamps_in_history_follow_the_clock(run: Runner) -> None:
     [
         (["States.ALL"], "Anything", True),
         (["States.ALL"], "States.Runtime", False),
-        (["States.ALL"], "States.DataLimitExceeded", False),
+        # the guide calls it terminal, but AWS's recorded executions show a Task's oversized
+        # result caught by States.ALL (a state's own output is checked after Catch, so that
+        # one still ends the execution)
+        (["States.ALL"], "States.DataLimitExceeded", True),
         (["States.TaskFailed"], "Lambda.Unknown", True),
         (["States.TaskFailed"], "States.Timeout", False),
         (["States.TaskFailed"], "States.HeartbeatTimeout", False),

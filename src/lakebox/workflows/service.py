@@ -207,9 +207,9 @@ class Execution:
         if self.status == "SUCCEEDED":
             out["output"] = _dumps(self.output)
             out["outputDetails"] = {"included": True}
-        if self.error is not None:
+        if self.error:  # AWS leaves an empty error or cause out (a Fail state without them)
             out["error"] = self.error
-        if self.cause is not None:
+        if self.cause:
             out["cause"] = self.cause
         return out
 

@@ -431,6 +431,19 @@ def evaluate(
     return found
 
 
+def bracketed(path: str) -> str:
+    """A definite path in the bracket form AWS prints in causes (``$.a.b[0]`` ->
+    ``$['a']['b'][0]``); any other path as written."""
+    try:
+        p = parse_path(path)
+    except PathSyntaxError:
+        return path
+    if p.root != "$" or not p.definite:
+        return path
+    parts = [f"['{s.name}']" if s.kind == "field" else f"[{s.index}]" for s in p.steps]
+    return "$" + "".join(parts)
+
+
 def exists(
     path: str, data: Any, context: Any = None, variables: dict[str, Any] | None = None
 ) -> bool:
