@@ -1323,6 +1323,13 @@ class Interpreter:
                 if jsonata
                 else self.payload(template, effective, ctx, frame.scope.flat(), "ItemReader")
             )
+            config = reader.get("ReaderConfig") or {}
+            if "MaxItemsPath" in config:
+                limit = self._count_path(config, "MaxItemsPath", effective, ctx, frame)
+                reader = {**reader, "ReaderConfig": {**config, "MaxItems": limit}}
+            elif jsonata and jsonata_mode.is_expression(config.get("MaxItems")):
+                limit = self._ata(config["MaxItems"], sv, frame, "ItemReader/ReaderConfig/MaxItems")
+                reader = {**reader, "ReaderConfig": {**config, "MaxItems": limit}}
             items = item_reader.read_items(reader, params, self.config)
         keys: list[str] | None = None
         if isinstance(items, dict):

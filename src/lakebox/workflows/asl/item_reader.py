@@ -46,6 +46,8 @@ def read_items(
         raise _fail("ItemReader Parameters need a Bucket")
     resource = reader.get("Resource")
     limit = (reader.get("ReaderConfig") or {}).get("MaxItems")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise _fail("field MaxItems must be positive")
     try:
         if resource == LIST_OBJECTS:
             items = _list_objects(storage, bucket, str(params.get("Prefix", "")))
