@@ -74,6 +74,8 @@ class StatesError(LakeboxError):
         self.cause = cause
         #: whether the cause already names the state it happened in (see ``locate``)
         self.located = False
+        #: no retrier or catcher may handle it (a state's own output over the payload limit)
+        self.terminal = False
 
     def locate(self, state: str, entered_event_id: int) -> None:
         """Prefix the cause with the state and the id of its ``StateEntered`` event, once.

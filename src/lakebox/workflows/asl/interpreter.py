@@ -515,7 +515,9 @@ class Interpreter:
                 raise AssertionError("Fail states always raise")
             text = _dump(output)
             if _too_large(text):
-                raise _data_limit(name)
+                too_large = _data_limit(name)
+                too_large.terminal = True  # checked after Catch: nothing in this run handles it
+                raise too_large
             exited: dict[str, Any] = {
                 "name": name,
                 "output": text,
@@ -780,6 +782,8 @@ class Interpreter:
             except StatesError as exc:
                 self._locate(exc, frame)
                 self._check(frame)
+                if exc.terminal:
+                    raise
                 index = next(
                     (
                         i
@@ -1266,8 +1270,7 @@ class Interpreter:
             if tolerance is not None and any(t is not None for t in tolerance):
                 raise StatesError(
                     "States.ExceedToleratedFailureThreshold",
-                    f"{len(failures)} of {len(jobs)} items failed, more than "
-                    "the tolerated failure threshold",
+                    "The specified tolerated failure threshold was exceeded",
                 )
             raise failures[0]
         return results
