@@ -419,13 +419,12 @@ class Interpreter:
     def _path(self, path: Any, data: Any, field_name: str, ctx: Any, frame: _Frame) -> Any:
         if path is None:
             return {}
+        variables = frame.scope.flat()
         try:
-            return paths.evaluate(path, data, ctx, frame.scope.flat())
+            return paths.evaluate(path, data, ctx, variables)
         except paths.PathNotFound as exc:
-            raise StatesError(
-                "States.Runtime",
-                f"Invalid path '{path}' : No results for path: {paths.bracketed(path)}",
-            ) from exc
+            reason = paths.not_found_reason(path, data, ctx, variables)
+            raise StatesError("States.Runtime", f"Invalid path '{path}' : {reason}") from exc
 
     def payload(
         self, template: Any, data: Any, ctx: Any, variables: dict[str, Any], field_name: str
