@@ -190,7 +190,8 @@ def _eval(node: Any, data: Any, context: Any, variables: dict[str, Any] | None) 
         except paths.PathNotFound as exc:
             raise StatesError(
                 "States.Runtime",
-                f"The JsonPath argument for the field '{node.path}' could not be found in the input",
+                f"The JSONPath '{node.path}' given to an intrinsic function could not be found "
+                f"in the input '{json.dumps(data, separators=(',', ':'), ensure_ascii=False)}'",
             ) from exc
     assert isinstance(node, Call)
     if node.name == "States.Format":
@@ -277,7 +278,7 @@ def _string_to_json(name: str, args: list[Any]) -> Any:
     try:
         return json.loads(args[0]) if args[0].strip() else None
     except json.JSONDecodeError as exc:
-        raise _fail(name, f"not valid JSON: {exc.msg}") from exc
+        raise _fail(name, "the argument is not a JSON text") from exc
 
 
 def _json_to_string(name: str, args: list[Any]) -> str:
@@ -359,7 +360,7 @@ def _b64_decode(name: str, args: list[Any]) -> str:
     try:
         return base64.b64decode(args[0], validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _fail(name, f"not valid base64: {exc}") from exc
+        raise _fail(name, "the argument is not valid base64 text") from exc
 
 
 _HASHES = {

@@ -64,7 +64,7 @@ def read_items(
             raise
         raise _fail(str(exc)) from exc
     except FileNotFoundError as exc:
-        raise _fail(f"S3.NoSuchKey: {exc}") from exc
+        raise _fail("S3.NoSuchKey: the specified key does not exist") from exc
     return items[: int(limit)] if isinstance(limit, int) and limit > 0 else items
 
 
@@ -94,7 +94,7 @@ def _parse(data: bytes, config: dict[str, Any], uri: str) -> list[Any]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _fail(f"{uri} is not JSON: {exc.msg}") from exc
+            raise _fail(f"{uri} is not JSON (line {exc.lineno}, column {exc.colno})") from exc
         if not isinstance(value, list):
             raise _fail(f"{uri} must hold a JSON array")
         return value
@@ -102,7 +102,7 @@ def _parse(data: bytes, config: dict[str, Any], uri: str) -> list[Any]:
         try:
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise _fail(f"{uri} has a line that is not JSON: {exc.msg}") from exc
+            raise _fail(f"{uri} has a line that is not JSON") from exc
     delimiter = _DELIMITERS.get(config.get("CSVDelimiter", "COMMA"), ",")
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if kind == "MANIFEST":

@@ -52,7 +52,7 @@ def _aws_functions() -> dict[str, Any]:
         try:
             return json.loads(text)
         except (TypeError, json.JSONDecodeError) as exc:
-            raise StatesError("States.QueryEvaluationError", f"$parse: {exc}") from exc
+            raise StatesError(QUERY_ERROR, "$parse: the argument is not a JSON text") from exc
 
     def _wrap(name: str, impl: Any) -> Any:
         def call(*args: Any) -> Any:
@@ -113,15 +113,11 @@ def evaluate_expression(
         bindings = {k: Utils.NULL_VALUE if v is None else v for k, v in variables.items()}
         bindings["states"] = states
         result = compiled.evaluate(None, bindings)
-    except StatesError:
-        raise
     except Exception as exc:  # jsonata raises its own JException hierarchy
-        code = getattr(exc, "error", None)
-        detail = f"{code}: {exc}" if isinstance(code, str) and code else str(exc)
         raise StatesError(
             QUERY_ERROR,
             f"The JSONata expression '{expr}' specified for the field '{field}' threw an error "
-            f"during evaluation. {detail}",
+            f"during evaluation. {_error_detail(exc)}",
         ) from exc
     if result is None:
         return UNDEFINED
@@ -133,6 +129,21 @@ def evaluate_expression(
             f"The JSONata expression '{expr}' specified for the field '{field}' returned an "
             "unsupported result type.",
         ) from exc
+
+
+def _error_detail(exc: Exception) -> str:
+    """What went wrong, as JSONata words it (``T1006: Attempted to invoke a non-function``);
+    the failure of a Step Functions function ($range, $parse...) by its own message. Python
+    errors from inside the evaluator are not shown as such: arithmetic overflow and division
+    by zero are JSONata's D1001, anything else says only that evaluation failed."""
+    if isinstance(exc, StatesError):
+        return exc.cause
+    code = getattr(exc, "error", None)
+    if isinstance(code, str) and code:
+        return f"{code}: {exc}"
+    if isinstance(exc, ArithmeticError):
+        return "D1001: Number out of range"
+    return "The expression could not be evaluated"
 
 
 def _normalise(value: Any) -> Any:
