@@ -60,9 +60,16 @@ def _aws_functions() -> dict[str, Any]:
 
         return call
 
+    array_range = _wrap("$range", fn.FUNCTIONS["States.ArrayRange"])
+
+    def _range(*args: Any) -> Any:
+        # a JSONata sequence: one number comes back as that number, not a one-item array
+        numbers = array_range(*args)
+        return numbers[0] if len(numbers) == 1 else numbers
+
     return {
         "partition": _wrap("$partition", fn.FUNCTIONS["States.ArrayPartition"]),
-        "range": _wrap("$range", fn.FUNCTIONS["States.ArrayRange"]),
+        "range": _range,
         "hash": _wrap("$hash", fn.FUNCTIONS["States.Hash"]),
         "uuid": lambda: str(uuid.uuid4()),
         "random": _random,
