@@ -429,6 +429,35 @@ def test_timeout_seconds_path(run: Runner, service: WorkflowService) -> None:
     assert run(machine({"T": state}), {"s": 50, "limit": 10}).error == "States.Timeout"
 
 
+def test_task_timeout_has_no_cause(run: Runner, service: WorkflowService) -> None:
+    """AWS records a task timeout with the error alone: no cause in TaskTimedOut,
+    ExecutionFailed or DescribeExecution, and an empty Cause in a catcher's error output."""
+    service.register_resource(
+        "arn:aws:states:::lakebox:sleep", lambda p, ctx: ctx.sleep(p["s"]) or "ok"
+    )
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lakebox:sleep", "TimeoutSeconds": 2}
+    out = run(machine({"T": {**task, "End": True}}), {"s": 5})
+    described = out.to_aws()
+    assert (described["error"], "cause" in described) == ("States.Timeout", False)
+    events = {e["type"]: e for e in run.history(out)}
+    assert events["TaskTimedOut"]["taskTimedOutEventDetails"].keys() == {
+        "error",
+        "resource",
+        "resourceType",
+    }
+    assert events["ExecutionFailed"]["executionFailedEventDetails"] == {"error": "States.Timeout"}
+    caught = run(
+        machine(
+            {
+                "T": {**task, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}], "End": True},
+                "H": {"Type": "Pass", "End": True},
+            }
+        ),
+        {"s": 5},
+    )
+    assert caught.output == {"Error": "States.Timeout", "Cause": ""}
+
+
 # ----------------------------------------------------------------------------- Choice
 
 
