@@ -48,6 +48,9 @@ LOCATED_ERRORS = frozenset({"States.Runtime", "States.QueryEvaluationError"})
 INLINE_MAP_CONCURRENCY_CAP = 40
 #: AWS's quota for a state's input, output or a task result: 256 KiB as UTF-8 JSON text.
 PAYLOAD_LIMIT_BYTES = 256 * 1024
+#: The longest wait AWS accepts: its delay is a signed 32-bit number of seconds (recorded
+#: executions: 24855 days ahead waits, 24856 days fails with "Wait state delay is too long.").
+MAX_WAIT_SECONDS = 2**31 - 1
 
 
 class ExecutionAborted(Exception):
@@ -699,6 +702,8 @@ class Interpreter:
         else:
             effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
             delay = self._wait_delay(state, effective, ctx, frame)
+        if delay > MAX_WAIT_SECONDS:
+            raise StatesError("States.Runtime", "Wait state delay is too long.")
         self.recorder.flush()
         self._sleep(delay, frame)
         if self._language(state, frame) == JSONATA:
