@@ -941,9 +941,9 @@ class Interpreter:
     ) -> int:
         """TimeoutSecondsPath / HeartbeatSecondsPath: the value must be a positive integer."""
         path = state[key]
-        value = _integer_value(self._path(path, effective, key, ctx, frame))
+        found = self._path(path, effective, key, ctx, frame)
+        value = _integer_value(found)
         if value is None or value <= 0:
-            found = self._path(path, effective, key, ctx, frame)
             raise StatesError(
                 "States.Runtime",
                 f'The {key} field refers to value "{_raw(found)}" which is not a valid positive '
@@ -1488,25 +1488,33 @@ class Interpreter:
         batcher = state.get("ItemBatcher")
         if not batcher:
             return items
+        jsonata = self._language(state, frame) == JSONATA
+        sv = self._states_var(effective, ctx)
         size = batcher.get("MaxItemsPerBatch")
         if "MaxItemsPerBatchPath" in batcher:
             size = self._count_path(batcher, "MaxItemsPerBatchPath", effective, ctx, frame)
             if size <= 0:
                 raise StatesError("States.Runtime", "MaxItemsPerBatch must be positive.")
-        if not _is_integer(size or 0):
+        if jsonata and jsonata_mode.is_expression(size):
+            size = self._ata(size, sv, frame, "ItemBatcher/MaxItemsPerBatch")
+        if not _is_integer(size or 0) or (size or 0) < 0:
             raise StatesError(
                 "States.QueryEvaluationError",
                 f"The MaxItemsPerBatch field must be a positive integer, got {_dump(size)}",
             )
         size = int(size or len(items) or 1)
         batch_input = batcher.get("BatchInput")
+        if batch_input is not None:
+            batch_input = (
+                self._ata(batch_input, sv, frame, "ItemBatcher/BatchInput")
+                if jsonata
+                else self.payload(batch_input, effective, ctx, frame.scope.flat(), "BatchInput")
+            )
         out = []
         for i in range(0, len(items), size):
             batch: dict[str, Any] = {"Items": items[i : i + size]}
             if batch_input is not None:
-                batch["BatchInput"] = self.payload(
-                    batch_input, effective, ctx, frame.scope.flat(), "BatchInput"
-                )
+                batch["BatchInput"] = batch_input
             out.append(batch)
         return out
 
