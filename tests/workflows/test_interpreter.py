@@ -77,7 +77,6 @@ def test_context_object_fields(run: Runner, service: WorkflowService) -> None:
                     "input.$": "$$.Execution.Input",
                     "sm.$": "$$.StateMachine.Name",
                     "entered.$": "$$.State.EnteredTime",
-                    "retry.$": "$$.State.RetryCount",
                     "start.$": "$$.Execution.StartTime",
                 },
                 "End": True,
@@ -92,7 +91,6 @@ def test_context_object_fields(run: Runner, service: WorkflowService) -> None:
         "input": {"k": "v"},
         "sm": "ctx",
         "entered": "2024-03-01T12:00:00.000Z",
-        "retry": 0,
         "start": "2024-03-01T12:00:00.000Z",
     }
 
@@ -429,6 +427,35 @@ def test_timeout_seconds_path(run: Runner, service: WorkflowService) -> None:
     }
     assert run(machine({"T": state}), {"s": 5, "limit": 10}).status == "SUCCEEDED"
     assert run(machine({"T": state}), {"s": 50, "limit": 10}).error == "States.Timeout"
+
+
+def test_task_timeout_has_no_cause(run: Runner, service: WorkflowService) -> None:
+    """AWS records a task timeout with the error alone: no cause in TaskTimedOut,
+    ExecutionFailed or DescribeExecution, and an empty Cause in a catcher's error output."""
+    service.register_resource(
+        "arn:aws:states:::lakebox:sleep", lambda p, ctx: ctx.sleep(p["s"]) or "ok"
+    )
+    task = {"Type": "Task", "Resource": "arn:aws:states:::lakebox:sleep", "TimeoutSeconds": 2}
+    out = run(machine({"T": {**task, "End": True}}), {"s": 5})
+    described = out.to_aws()
+    assert (described["error"], "cause" in described) == ("States.Timeout", False)
+    events = {e["type"]: e for e in run.history(out)}
+    assert events["TaskTimedOut"]["taskTimedOutEventDetails"].keys() == {
+        "error",
+        "resource",
+        "resourceType",
+    }
+    assert events["ExecutionFailed"]["executionFailedEventDetails"] == {"error": "States.Timeout"}
+    caught = run(
+        machine(
+            {
+                "T": {**task, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "H"}], "End": True},
+                "H": {"Type": "Pass", "End": True},
+            }
+        ),
+        {"s": 5},
+    )
+    assert caught.output == {"Error": "States.Timeout", "Cause": ""}
 
 
 # ----------------------------------------------------------------------------- Choice
@@ -959,7 +986,10 @@ def test_wait_timestamps_in_history_follow_the_clock(run: Runner) -> None:
     [
         (["States.ALL"], "Anything", True),
         (["States.ALL"], "States.Runtime", False),
-        (["States.ALL"], "States.DataLimitExceeded", False),
+        # the guide calls it terminal, but AWS's recorded executions show a Task's oversized
+        # result caught by States.ALL (a state's own output is checked after Catch, so that
+        # one still ends the execution)
+        (["States.ALL"], "States.DataLimitExceeded", True),
         (["States.TaskFailed"], "Lambda.Unknown", True),
         (["States.TaskFailed"], "States.Timeout", False),
         (["States.TaskFailed"], "States.HeartbeatTimeout", False),

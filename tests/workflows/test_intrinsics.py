@@ -32,6 +32,12 @@ def ev(text: str) -> Any:
         ("States.Format('Hello, {}!', $.name)", "Hello, Ada!"),
         ("States.Format('{} {} {} {}', $.n, true, null, 'x')", "3 true null x"),
         ("States.Format('{}', 1.5)", "1.5"),
+        # AWS renders objects and arrays as Java's map and list text, strings unquoted
+        ("States.Format('{}', $.obj)", "{a=1, b={c=2}}"),
+        ("States.Format('{}', $.list)", "[1, 2, 2, a, {k=1}, {k=1}]"),
+        # non-integers are rounded to the nearest integer, halves upwards
+        ("States.MathAdd(1.5, 1)", 3),
+        ("States.MathAdd(-1.5, 1.49)", 0),
         ("States.Format('literal \\{\\} and \\'q\\'')", "literal {} and 'q'"),
         ("States.Format('{}-{}', $$.Execution.Name, $v)", "exec-10"),
         ("States.StringToJson($.json)", {"x": [1, 2]}),
@@ -82,7 +88,6 @@ def test_uuid_is_v4() -> None:
     [
         "States.Format('{} {}', 1)",
         "States.Format('{}', 1, 2)",
-        "States.Format('{}', $.obj)",
         "States.StringToJson('{nope')",
         "States.ArrayPartition($.list, 0)",
         "States.ArrayRange(1, 5000, 1)",
@@ -92,7 +97,6 @@ def test_uuid_is_v4() -> None:
         "States.Base64Decode('***')",
         "States.Hash('x', 'SHA-3')",
         "States.JsonMerge($.obj, $.obj, true)",
-        "States.MathAdd(1.5, 1)",
         "States.MathRandom(5, 1)",
         "States.UUID(1)",
         f"States.Base64Encode('{'x' * 10001}')",

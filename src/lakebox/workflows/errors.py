@@ -72,3 +72,22 @@ class StatesError(LakeboxError):
         super().__init__(f"{error}: {cause}" if cause else error)
         self.error = error
         self.cause = cause
+        #: whether the cause already names the state it happened in (see ``locate``)
+        self.located = False
+        #: no retrier or catcher may handle it (a state's own output over the payload limit)
+        self.terminal = False
+
+    def locate(self, state: str, entered_event_id: int) -> None:
+        """Prefix the cause with the state and the id of its ``StateEntered`` event, once.
+
+        AWS words every ``States.Runtime`` and ``States.QueryEvaluationError`` this way
+        ("An error occurred while executing the state 'X' (entered at the event id #N). ...");
+        an error that crosses a Parallel or Map keeps the innermost state's prefix."""
+        if self.located:
+            return
+        self.located = True
+        self.cause = (
+            f"An error occurred while executing the state '{state}' "
+            f"(entered at the event id #{entered_event_id}). {self.cause}"
+        )
+        self.args = (f"{self.error}: {self.cause}",)

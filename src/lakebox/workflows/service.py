@@ -264,9 +264,9 @@ class Execution:
         if self.status == "SUCCEEDED":
             out["output"] = _dumps(self.output)
             out["outputDetails"] = {"included": True}
-        if self.error is not None:
+        if self.error:  # AWS leaves an empty error or cause out (a Fail state without them)
             out["error"] = self.error
-        if self.cause is not None:
+        if self.cause:
             out["cause"] = self.cause
         return out
 
@@ -775,9 +775,9 @@ class WorkflowService:
             )
         except StatesError as exc:
             error, cause = exc.error, exc.cause
-            recorder.add(
-                Trace(recorder.events[-1].id), "ExecutionFailed", {"error": error, "cause": cause}
-            )
+            # AWS leaves an empty error or cause out of the event (a Fail state without them)
+            failure = {k: v for k, v in (("error", error), ("cause", cause)) if v}
+            recorder.add(Trace(recorder.events[-1].id), "ExecutionFailed", failure)
         except ExecutionAborted as exc:
             status, error, cause = "ABORTED", exc.error or None, exc.cause or None
             details = {k: v for k, v in (("error", exc.error), ("cause", exc.cause)) if v}

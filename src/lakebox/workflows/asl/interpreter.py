@@ -39,9 +39,18 @@ if TYPE_CHECKING:
 JSONPATH = "JSONPath"
 JSONATA = "JSONata"
 DEFAULT_TASK_TIMEOUT = 99999999
-#: Errors no retrier or catcher can handle (the spec calls them terminal).
-TERMINAL_ERRORS = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+#: Errors no retrier or catcher can handle. States.DataLimitExceeded is terminal too when a
+#: state's own output is too large (that check runs after Catch), but AWS's recorded
+#: executions show a Task's oversized result caught like any other task error.
+TERMINAL_ERRORS = frozenset({"States.Runtime"})
+#: Errors whose cause AWS prefixes with the state they happened in (StatesError.locate).
+LOCATED_ERRORS = frozenset({"States.Runtime", "States.QueryEvaluationError"})
 INLINE_MAP_CONCURRENCY_CAP = 40
+#: AWS's quota for a state's input, output or a task result: 256 KiB as UTF-8 JSON text.
+PAYLOAD_LIMIT_BYTES = 256 * 1024
+#: The longest wait AWS accepts: its delay is a signed 32-bit number of seconds (recorded
+#: executions: 24855 days ahead waits, 24856 days fails with "Wait state delay is too long.").
+MAX_WAIT_SECONDS = 2**31 - 1
 
 
 class ExecutionAborted(Exception):
@@ -63,6 +72,40 @@ class _BranchCancelled(Exception):
 
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _raw(value: Any) -> str:
+    """A value as AWS quotes it in a cause: a string as it is, anything else as JSON."""
+    return value if isinstance(value, str) else _dump(value)
+
+
+def _too_large(text: str) -> bool:
+    # a UTF-8 character is at most 4 bytes: skip encoding the common small payloads
+    return len(text) * 4 > PAYLOAD_LIMIT_BYTES and len(text.encode()) > PAYLOAD_LIMIT_BYTES
+
+
+def _data_limit(who: str) -> StatesError:
+    return StatesError(
+        "States.DataLimitExceeded",
+        f"The state/task '{who}' returned a result with a size exceeding the maximum number "
+        "of bytes service limit.",
+    )
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer_value(value: Any) -> int | None:
+    """An integer read through a ``*Path`` field: a JSON integer or a string of digits."""
+    if _is_integer(value):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return None
+    return None
 
 
 def _iso(when: datetime) -> str:
@@ -147,6 +190,8 @@ class _Frame:
     recorder: HistoryRecorder
     language: str
     map_item: dict[str, Any] | None = None
+    #: the state running in this frame and the id of its StateEntered event
+    state: tuple[str, int] = ("", 0)
 
 
 @dataclass
@@ -223,10 +268,10 @@ class TokenBroker:
                     break
             now = clock.now()
             if timeout is not None and (now - start).total_seconds() > timeout:
-                raise StatesError("States.Timeout", "The task did not finish in time")
+                raise StatesError("States.Timeout")  # AWS gives a timeout no cause
             last = w.heartbeat or start
             if heartbeat is not None and (now - last).total_seconds() > heartbeat:
-                raise StatesError("States.HeartbeatTimeout", "No heartbeat was received in time")
+                raise StatesError("States.HeartbeatTimeout")
         if w.error is not None:
             raise w.error
         return w.output
@@ -295,9 +340,9 @@ class Interpreter:
             "Execution": {
                 "Id": info.arn,
                 "Input": info.input,
+                "StartTime": _iso(info.start_time),
                 "Name": info.name,
                 "RoleArn": info.role_arn,
-                "StartTime": _iso(info.start_time),
                 "RedriveCount": info.redrive_count,
             },
             "StateMachine": {"Id": info.state_machine_arn, "Name": info.state_machine_name},
@@ -348,10 +393,20 @@ class Interpreter:
         self._check(frame)
 
     def _context(
-        self, name: str, entered: datetime, frame: _Frame, retry: int = 0, token: str | None = None
+        self,
+        name: str,
+        entered: datetime,
+        frame: _Frame,
+        retry: int | None = None,
+        token: str | None = None,
     ) -> dict[str, Any]:
+        """The context object (``$$``). ``State.RetryCount`` exists only in the states that
+        can retry (Task, Parallel, Map), as AWS shows it."""
         ctx = dict(self._context_base)
-        ctx["State"] = {"EnteredTime": _iso(entered), "Name": name, "RetryCount": retry}
+        state: dict[str, Any] = {"Name": name, "EnteredTime": _iso(entered)}
+        if retry is not None:
+            state["RetryCount"] = retry
+        ctx["State"] = state
         if token is not None:
             ctx["Task"] = {"Token": token}
         if frame.map_item is not None:
@@ -367,14 +422,12 @@ class Interpreter:
     def _path(self, path: Any, data: Any, field_name: str, ctx: Any, frame: _Frame) -> Any:
         if path is None:
             return {}
+        variables = frame.scope.flat()
         try:
-            return paths.evaluate(path, data, ctx, frame.scope.flat())
+            return paths.evaluate(path, data, ctx, variables)
         except paths.PathNotFound as exc:
-            raise StatesError(
-                "States.Runtime",
-                f"Invalid path '{path}' : The {field_name} field references a path that was "
-                f"not found in the input {_dump(data)}",
-            ) from exc
+            reason = paths.not_found_reason(path, data, ctx, variables)
+            raise StatesError("States.Runtime", f"Invalid path '{path}' : {reason}") from exc
 
     def payload(
         self, template: Any, data: Any, ctx: Any, variables: dict[str, Any], field_name: str
@@ -404,15 +457,25 @@ class Interpreter:
         except paths.PathNotFound as exc:
             raise StatesError(
                 "States.Runtime",
-                f"An error occurred while executing the state: The JSONPath '{value}' specified "
-                f"for the field '{key}' in {field_name} could not be found in the input "
-                f"{_dump(data)}",
+                f"The JSONPath '{value}' specified for the field '{key}' could not be found in "
+                f"the input '{_dump(data)}'",
             ) from exc
 
-    def _assign_jsonpath(self, state: dict[str, Any], result: Any, ctx: Any, frame: _Frame) -> None:
-        if "Assign" in state:
-            values = self.payload(state["Assign"], result, ctx, frame.scope.flat(), "Assign")
-            frame.scope.assign(values)
+    def _assign_jsonpath(
+        self, state: dict[str, Any], result: Any, ctx: Any, frame: _Frame
+    ) -> dict[str, Any]:
+        """A JSONPath state's Assign values. The caller applies them after ResultPath and
+        OutputPath, which still see the variables from before the state (AWS's order)."""
+        if "Assign" not in state:
+            return {}
+        values: dict[str, Any] = self.payload(
+            state["Assign"], result, ctx, frame.scope.flat(), "Assign"
+        )
+        return values
+
+    def _locate(self, exc: StatesError, frame: _Frame) -> None:
+        if exc.error in LOCATED_ERRORS:
+            exc.locate(*frame.state)
 
     @staticmethod
     def _states_var(state_input: Any, ctx: Any, **extra: Any) -> dict[str, Any]:
@@ -433,11 +496,12 @@ class Interpreter:
             state = states[name]
             kind = state["Type"]
             entered = self.clock.now()
-            frame.recorder.add(
+            entered_id = frame.recorder.add(
                 frame.trace,
                 f"{kind}StateEntered",
                 {"name": name, "input": _dump(value), "inputDetails": {"truncated": False}},
             )
+            frame.state = (name, entered_id)
             handler = _HANDLERS[kind]
             frame.scope.recent = {}
             try:
@@ -446,11 +510,19 @@ class Interpreter:
                 if kind in ("Task", "Wait", "Parallel", "Map"):
                     frame.recorder.add(frame.trace, f"{kind}StateAborted")
                 raise
+            except StatesError as exc:
+                self._locate(exc, frame)
+                raise
             if kind == "Fail":
                 raise AssertionError("Fail states always raise")
+            text = _dump(output)
+            if _too_large(text):
+                too_large = _data_limit(name)
+                too_large.terminal = True  # checked after Catch: nothing in this run handles it
+                raise too_large
             exited: dict[str, Any] = {
                 "name": name,
-                "output": _dump(output),
+                "output": text,
                 "outputDetails": {"truncated": False},
             }
             if frame.scope.recent:
@@ -483,8 +555,10 @@ class Interpreter:
                 state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters"
             )
         result = state.get("Result", effective)
-        self._assign_jsonpath(state, result, ctx, frame)
-        return self._result_and_output(state, raw, result, ctx, frame), self._next(state)
+        assigned = self._assign_jsonpath(state, result, ctx, frame)
+        output = self._result_and_output(state, raw, result, ctx, frame)
+        frame.scope.assign(assigned)
+        return output, self._next(state)
 
     def _result_and_output(
         self, state: dict[str, Any], raw: Any, result: Any, ctx: Any, frame: _Frame
@@ -565,8 +639,9 @@ class Interpreter:
         for source in (state, chosen or {}):
             if "Assign" in source:
                 assigned.update(self.payload(source["Assign"], effective, ctx, variables, "Assign"))
+        output = self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame)
         frame.scope.assign(assigned)
-        return self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame), target
+        return output, target
 
     def _condition(self, condition: Any, sv: dict[str, Any], frame: _Frame) -> bool:
         value = self._ata(condition, sv, frame, "Condition")
@@ -605,35 +680,30 @@ class Interpreter:
         ctx = self._context(name, entered, frame)
         if self._language(state, frame) == JSONATA:
             sv = self._states_var(raw, ctx)
-            seconds = self._ata(state.get("Seconds"), sv, frame, "Seconds")
-            timestamp = self._ata(state.get("Timestamp"), sv, frame, "Timestamp")
             effective = raw
+            if "Seconds" in state:
+                seconds = self._ata(state["Seconds"], sv, frame, "Seconds")
+                if not _is_integer(seconds) or seconds < 0:
+                    raise StatesError(
+                        "States.QueryEvaluationError",
+                        f"The Seconds field must be a non-negative integer, got {_dump(seconds)}",
+                    )
+                delay = float(seconds)
+            else:
+                timestamp = self._ata(state.get("Timestamp"), sv, frame, "Timestamp")
+                when = choice.parse_timestamp(timestamp)
+                if when is None:
+                    raise StatesError(
+                        "States.QueryEvaluationError",
+                        "The Timestamp field cannot be parsed as an ISO-8601 extended offset "
+                        f"date-time format string: {_raw(timestamp)}",
+                    )
+                delay = max(0.0, (when - self.clock.now()).total_seconds())
         else:
             effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
-            seconds = state.get("Seconds")
-            timestamp = state.get("Timestamp")
-            if "SecondsPath" in state:
-                seconds = self._path(state["SecondsPath"], effective, "SecondsPath", ctx, frame)
-            if "TimestampPath" in state:
-                timestamp = self._path(
-                    state["TimestampPath"], effective, "TimestampPath", ctx, frame
-                )
-        delay = 0.0
-        if "Seconds" in state or "SecondsPath" in state:
-            if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
-                raise StatesError(
-                    "States.Runtime",
-                    f"Wait seconds must be a non-negative number, got {_dump(seconds)}",
-                )
-            delay = float(seconds)
-        else:
-            when = choice.parse_timestamp(timestamp)
-            if when is None:
-                raise StatesError(
-                    "States.Runtime",
-                    f"Wait timestamp is not an RFC 3339 timestamp: {_dump(timestamp)}",
-                )
-            delay = max(0.0, (when - self.clock.now()).total_seconds())
+            delay = self._wait_delay(state, effective, ctx, frame)
+        if delay > MAX_WAIT_SECONDS:
+            raise StatesError("States.Runtime", "Wait state delay is too long.")
         self.recorder.flush()
         self._sleep(delay, frame)
         if self._language(state, frame) == JSONATA:
@@ -642,10 +712,58 @@ class Interpreter:
             if "Assign" in state:
                 frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
             return output, self._next(state)
-        self._assign_jsonpath(state, effective, ctx, frame)
-        return self._path(
-            state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame
-        ), self._next(state)
+        assigned = self._assign_jsonpath(state, effective, ctx, frame)
+        output = self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame)
+        frame.scope.assign(assigned)
+        return output, self._next(state)
+
+    def _wait_delay(self, state: dict[str, Any], effective: Any, ctx: Any, frame: _Frame) -> float:
+        """Seconds a JSONPath Wait state waits; a bad value behind SecondsPath or
+        TimestampPath fails with States.Runtime, worded as AWS words it."""
+        if "Seconds" in state:
+            return float(state["Seconds"])
+        if "Timestamp" in state:
+            when = choice.parse_timestamp(state["Timestamp"])
+            assert when is not None  # validated
+            return max(0.0, (when - self.clock.now()).total_seconds())
+        variables = frame.scope.flat()
+        if "SecondsPath" in state:
+            path = state["SecondsPath"]
+            try:
+                seconds = paths.evaluate(path, effective, ctx, variables)
+            except paths.PathNotFound as exc:
+                raise StatesError(
+                    "States.Runtime",
+                    f"The SecondsPath parameter does not reference an input value: {path}",
+                ) from exc
+            if not _is_integer(seconds):
+                raise StatesError(
+                    "States.Runtime",
+                    "The SecondsPath parameter cannot be parsed as a long value: "
+                    f"{path} == {_raw(seconds)}",
+                )
+            if seconds < 0:
+                raise StatesError(
+                    "States.Runtime",
+                    f"The SecondsPath parameter references a negative value: {path} == {seconds}",
+                )
+            return float(seconds)
+        path = state["TimestampPath"]
+        try:
+            timestamp = paths.evaluate(path, effective, ctx, variables)
+        except paths.PathNotFound as exc:
+            raise StatesError(
+                "States.Runtime",
+                f"The TimestampPath parameter does not reference an input value: {path}",
+            ) from exc
+        when = choice.parse_timestamp(timestamp)
+        if when is None:
+            raise StatesError(
+                "States.Runtime",
+                "The TimestampPath parameter does not reference a valid ISO-8601 extended "
+                f"offset date-time format string: {path} == {_raw(timestamp)}",
+            )
+        return max(0.0, (when - self.clock.now()).total_seconds())
 
     # ------------------------------------------------------------------ retry / catch
 
@@ -666,7 +784,10 @@ class Interpreter:
             try:
                 return body(retry_count)
             except StatesError as exc:
+                self._locate(exc, frame)
                 self._check(frame)
+                if exc.terminal:
+                    raise
                 index = next(
                     (
                         i
@@ -776,19 +897,16 @@ class Interpreter:
             timeout = state.get("TimeoutSeconds")
             heartbeat = state.get("HeartbeatSeconds")
             if "TimeoutSecondsPath" in state:
-                timeout = self._path(
-                    state["TimeoutSecondsPath"], effective, "TimeoutSecondsPath", ctx, frame
-                )
+                timeout = self._positive_path(state, "TimeoutSecondsPath", effective, ctx, frame)
             if "HeartbeatSecondsPath" in state:
-                heartbeat = self._path(
-                    state["HeartbeatSecondsPath"], effective, "HeartbeatSecondsPath", ctx, frame
+                heartbeat = self._positive_path(
+                    state, "HeartbeatSecondsPath", effective, ctx, frame
                 )
         for label, limit in (("TimeoutSeconds", timeout), ("HeartbeatSeconds", heartbeat)):
-            if limit is not None and (
-                not isinstance(limit, int) or isinstance(limit, bool) or limit <= 0
-            ):
+            if limit is not None and (not _is_integer(limit) or limit <= 0):
                 raise StatesError(
-                    "States.Runtime", f"{label} must be a positive integer, got {_dump(limit)}"
+                    "States.QueryEvaluationError" if jsonata else "States.Runtime",
+                    f"The {label} field must be a positive integer, got {_dump(limit)}",
                 )
         result = self._invoke(
             name,
@@ -813,8 +931,25 @@ class Interpreter:
             result = self.payload(
                 state["ResultSelector"], result, ctx, frame.scope.flat(), "ResultSelector"
             )
-        self._assign_jsonpath(state, result, ctx, frame)
-        return self._result_and_output(state, raw, result, ctx, frame), self._next(state)
+        assigned = self._assign_jsonpath(state, result, ctx, frame)
+        output = self._result_and_output(state, raw, result, ctx, frame)
+        frame.scope.assign(assigned)
+        return output, self._next(state)
+
+    def _positive_path(
+        self, state: dict[str, Any], key: str, effective: Any, ctx: Any, frame: _Frame
+    ) -> int:
+        """TimeoutSecondsPath / HeartbeatSecondsPath: the value must be a positive integer."""
+        path = state[key]
+        found = self._path(path, effective, key, ctx, frame)
+        value = _integer_value(found)
+        if value is None or value <= 0:
+            raise StatesError(
+                "States.Runtime",
+                f'The {key} field refers to value "{_raw(found)}" which is not a valid positive '
+                f"integer: {path}",
+            )
+        return value
 
     def _invoke(
         self,
@@ -880,29 +1015,37 @@ class Interpreter:
                 rec.add(trace, "TaskSubmitted", {**base, "output": _dump(result)})
         except StatesError as exc:
             timed_out = exc.error in ("States.Timeout", "States.HeartbeatTimeout")
+            # AWS leaves an empty error or cause out of the event
+            failure = {k: v for k, v in (("error", exc.error), ("cause", exc.cause)) if v}
             if legacy_lambda:
                 rec.add(
                     trace,
                     "LambdaFunctionTimedOut" if timed_out else "LambdaFunctionFailed",
-                    {"error": exc.error, "cause": exc.cause},
+                    failure,
                 )
             else:
-                rec.add(
-                    trace,
-                    "TaskTimedOut" if timed_out else "TaskFailed",
-                    {**base, "error": exc.error, "cause": exc.cause},
-                )
+                rec.add(trace, "TaskTimedOut" if timed_out else "TaskFailed", {**base, **failure})
             raise
         finally:
             if token is not None:
                 self.tokens.close(token)
+        text = _dump(result)
+        if _too_large(text):
+            # AWS names the Lambda function ARN, or the integration's service ("lambda")
+            too_large = _data_limit(resource if legacy_lambda else rtype)
+            failed = {"error": too_large.error, "cause": too_large.cause}
+            if legacy_lambda:
+                rec.add(trace, "LambdaFunctionFailed", failed)
+            else:
+                rec.add(trace, "TaskFailed", {**base, **failed})
+            raise too_large
         if legacy_lambda:
-            rec.add(trace, "LambdaFunctionSucceeded", {"output": _dump(result)})
+            rec.add(trace, "LambdaFunctionSucceeded", {"output": text})
         else:
             rec.add(
                 trace,
                 "TaskSucceeded",
-                {**base, "output": _dump(result), "outputDetails": {"truncated": False}},
+                {**base, "output": text, "outputDetails": {"truncated": False}},
             )
         return result
 
@@ -964,15 +1107,13 @@ class Interpreter:
     ) -> None:
         now = self.clock.now()
         if (now - start).total_seconds() > timeout:
-            raise StatesError("States.Timeout", f"The task did not finish within {timeout} s")
+            raise StatesError("States.Timeout")  # AWS gives a timeout no cause
         if heartbeat is not None:
             beats = [start, *tctx._heartbeats, now]
             gaps = itertools.pairwise(beats) if finished else [(beats[-2], now)]
             for a, b in gaps:
                 if (b - a).total_seconds() > heartbeat:
-                    raise StatesError(
-                        "States.HeartbeatTimeout", f"No heartbeat within {heartbeat} s"
-                    )
+                    raise StatesError("States.HeartbeatTimeout")
 
     # ------------------------------------------------------------------ Parallel
 
@@ -1031,8 +1172,10 @@ class Interpreter:
             results = self.payload(
                 state["ResultSelector"], results, ctx, frame.scope.flat(), "ResultSelector"
             )
-        self._assign_jsonpath(state, results, ctx, frame)
-        return self._result_and_output(state, raw, results, ctx, frame), self._next(state)
+        assigned = self._assign_jsonpath(state, results, ctx, frame)
+        output = self._result_and_output(state, raw, results, ctx, frame)
+        frame.scope.assign(assigned)
+        return output, self._next(state)
 
     def _run_many(
         self,
@@ -1131,8 +1274,7 @@ class Interpreter:
             if tolerance is not None and any(t is not None for t in tolerance):
                 raise StatesError(
                     "States.ExceedToleratedFailureThreshold",
-                    f"{len(failures)} of {len(jobs)} items failed, more than "
-                    "the tolerated failure threshold",
+                    "The specified tolerated failure threshold was exceeded",
                 )
             raise failures[0]
         return results
@@ -1175,7 +1317,7 @@ class Interpreter:
         distributed = processor.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
         sv = self._states_var(raw, ctx)
         if jsonata:
-            items = self._ata(state["Items"], sv, frame, "Items") if "Items" in state else raw
+            items = self._jsonata_items(state, raw, sv, frame)
             effective = raw
         else:
             effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
@@ -1188,6 +1330,13 @@ class Interpreter:
                 if jsonata
                 else self.payload(template, effective, ctx, frame.scope.flat(), "ItemReader")
             )
+            config = reader.get("ReaderConfig") or {}
+            if "MaxItemsPath" in config:
+                limit = self._count_path(config, "MaxItemsPath", effective, ctx, frame)
+                reader = {**reader, "ReaderConfig": {**config, "MaxItems": limit}}
+            elif jsonata and jsonata_mode.is_expression(config.get("MaxItems")):
+                limit = self._ata(config["MaxItems"], sv, frame, "ItemReader/ReaderConfig/MaxItems")
+                reader = {**reader, "ReaderConfig": {**config, "MaxItems": limit}}
             items = item_reader.read_items(reader, params, self.config)
         keys: list[str] | None = None
         if isinstance(items, dict):
@@ -1196,7 +1345,8 @@ class Interpreter:
             items = [{k: v} for k, v in items.items()]
         if not isinstance(items, list):
             raise StatesError(
-                "States.Runtime", f"Map items must be a JSON array or object, got {_dump(items)}"
+                "States.Runtime",
+                f'Reference path "{state.get("ItemsPath", "$")}" must point to array.',
             )
         items = self._batch(state, items, effective, ctx, frame)
         selector = state.get("ItemSelector", state.get("Parameters"))
@@ -1221,10 +1371,16 @@ class Interpreter:
         concurrency = state.get("MaxConcurrency", 0)
         if jsonata and jsonata_mode.is_expression(concurrency):
             concurrency = self._ata(concurrency, sv, frame, "MaxConcurrency")
+            if not _is_integer(concurrency) or concurrency < 0:
+                raise StatesError(
+                    "States.QueryEvaluationError",
+                    f"The MaxConcurrency field must be a non-negative integer, got "
+                    f"{_dump(concurrency)}",
+                )
         if "MaxConcurrencyPath" in state:
-            concurrency = self._path(
-                state["MaxConcurrencyPath"], effective, "MaxConcurrencyPath", ctx, frame
-            )
+            concurrency = self._count_path(state, "MaxConcurrencyPath", effective, ctx, frame)
+            if concurrency < 0:
+                raise StatesError("States.Runtime", "MaxConcurrency cannot be negative.")
         tolerance = self._tolerance(state, effective, ctx, frame, sv)
         failed: set[int] = set()
         rec = frame.recorder
@@ -1280,26 +1436,85 @@ class Interpreter:
             return self._finish_composite(state, raw, written, ctx, frame)
         return self._finish_composite(state, raw, results, ctx, frame)
 
+    def _jsonata_items(
+        self, state: dict[str, Any], raw: Any, sv: dict[str, Any], frame: _Frame
+    ) -> Any:
+        """A JSONata Map's items: ``Items``, or the state input; either must be an array."""
+        if "Items" not in state:
+            if not isinstance(raw, list):
+                raise StatesError(
+                    "States.QueryEvaluationError",
+                    f"Map state input must be an array but was: {_dump(raw)}",
+                )
+            return raw
+        spec = state["Items"]
+        items = self._ata(spec, sv, frame, "Items")
+        if not isinstance(items, list):
+            kind = {dict: "object", str: "string", bool: "boolean", type(None): "null"}.get(
+                type(items), "number"
+            )
+            expr = (
+                jsonata_mode.expression_text(spec)
+                if jsonata_mode.is_expression(spec)
+                else _dump(spec)
+            )
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"The JSONata expression '{expr}' specified for the field 'Items' returned an "
+                f"unexpected result type. Expected 'array', but was '{kind}' for value: "
+                f"{_dump(items)}",
+            )
+        return items
+
+    def _count_path(
+        self, state: dict[str, Any], key: str, effective: Any, ctx: Any, frame: _Frame
+    ) -> int:
+        """An integer behind a ``*Path`` field of a Map state (MaxConcurrencyPath,
+        ToleratedFailureCountPath, MaxItemsPerBatchPath)."""
+        path = state[key]
+        found = self._path(path, effective, key, ctx, frame)
+        value = _integer_value(found)
+        if value is None:
+            raise StatesError(
+                "States.Runtime",
+                f'The {key} field refers to value "{_raw(found)}" which is not a valid integer: '
+                f"{path}",
+            )
+        return value
+
     def _batch(
         self, state: dict[str, Any], items: list[Any], effective: Any, ctx: Any, frame: _Frame
     ) -> list[Any]:
         batcher = state.get("ItemBatcher")
         if not batcher:
             return items
+        jsonata = self._language(state, frame) == JSONATA
+        sv = self._states_var(effective, ctx)
         size = batcher.get("MaxItemsPerBatch")
         if "MaxItemsPerBatchPath" in batcher:
-            size = self._path(
-                batcher["MaxItemsPerBatchPath"], effective, "MaxItemsPerBatchPath", ctx, frame
+            size = self._count_path(batcher, "MaxItemsPerBatchPath", effective, ctx, frame)
+            if size <= 0:
+                raise StatesError("States.Runtime", "MaxItemsPerBatch must be positive.")
+        if jsonata and jsonata_mode.is_expression(size):
+            size = self._ata(size, sv, frame, "ItemBatcher/MaxItemsPerBatch")
+        if not _is_integer(size or 0) or (size or 0) < 0:
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"The MaxItemsPerBatch field must be a positive integer, got {_dump(size)}",
             )
         size = int(size or len(items) or 1)
         batch_input = batcher.get("BatchInput")
+        if batch_input is not None:
+            batch_input = (
+                self._ata(batch_input, sv, frame, "ItemBatcher/BatchInput")
+                if jsonata
+                else self.payload(batch_input, effective, ctx, frame.scope.flat(), "BatchInput")
+            )
         out = []
         for i in range(0, len(items), size):
             batch: dict[str, Any] = {"Items": items[i : i + size]}
             if batch_input is not None:
-                batch["BatchInput"] = self.payload(
-                    batch_input, effective, ctx, frame.scope.flat(), "BatchInput"
-                )
+                batch["BatchInput"] = batch_input
             out.append(batch)
         return out
 
@@ -1308,26 +1523,33 @@ class Interpreter:
     ) -> tuple[float | None, float | None] | None:
         count = state.get("ToleratedFailureCount")
         percent = state.get("ToleratedFailurePercentage")
+        error = "States.Runtime"
         if "ToleratedFailureCountPath" in state:
-            count = self._path(
-                state["ToleratedFailureCountPath"],
-                effective,
-                "ToleratedFailureCountPath",
-                ctx,
-                frame,
-            )
+            count = self._count_path(state, "ToleratedFailureCountPath", effective, ctx, frame)
         if "ToleratedFailurePercentagePath" in state:
-            percent = self._path(
-                state["ToleratedFailurePercentagePath"],
-                effective,
-                "ToleratedFailurePercentagePath",
-                ctx,
-                frame,
-            )
+            key = "ToleratedFailurePercentagePath"
+            found = self._path(state[key], effective, key, ctx, frame)
+            percent = _integer_value(found) if isinstance(found, str) else found
+            if not isinstance(percent, int | float) or isinstance(percent, bool):
+                raise StatesError(
+                    "States.Runtime",
+                    f'The {key} field refers to value "{_raw(found)}" which is not a valid '
+                    f"float: {state[key]}",
+                )
         if jsonata_mode.is_expression(count):
             count = self._ata(count, sv, frame, "ToleratedFailureCount")
+            error = "States.QueryEvaluationError"
         if jsonata_mode.is_expression(percent):
             percent = self._ata(percent, sv, frame, "ToleratedFailurePercentage")
+            error = "States.QueryEvaluationError"
+        if count is not None and (not _is_integer(count) or count < 0):
+            raise StatesError(error, "ToleratedFailureCount cannot be negative.")
+        if percent is not None and (
+            not isinstance(percent, int | float)
+            or isinstance(percent, bool)
+            or not 0 <= percent <= 100
+        ):
+            raise StatesError(error, "ToleratedFailurePercentage must be between 0 and 100.")
         if count is None and percent is None:
             return None
         return (

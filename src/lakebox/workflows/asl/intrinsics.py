@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -189,7 +190,8 @@ def _eval(node: Any, data: Any, context: Any, variables: dict[str, Any] | None) 
         except paths.PathNotFound as exc:
             raise StatesError(
                 "States.Runtime",
-                f"The JsonPath argument for the field '{node.path}' could not be found in the input",
+                f"The JSONPath '{node.path}' given to an intrinsic function could not be found "
+                f"in the input '{json.dumps(data, separators=(',', ':'), ensure_ascii=False)}'",
             ) from exc
     assert isinstance(node, Call)
     if node.name == "States.Format":
@@ -216,12 +218,18 @@ def _is_int(v: Any) -> bool:
 
 
 def _text(v: Any) -> str:
+    """How States.Format prints an argument: strings as they are, objects and arrays the way
+    AWS renders them (``{a=1, b=[x, y]}``: Java's map and list text, strings unquoted)."""
     if v is None:
         return "null"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}={_text(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_text(x) for x in v) + "]"
     return str(v)
 
 
@@ -242,9 +250,6 @@ def _format(node: Call, data: Any, context: Any, variables: dict[str, Any] | Non
     else:
         template = node.args[0].raw or ""
     values = [_eval(a, data, context, variables) for a in node.args[1:]]
-    for v in values:
-        if isinstance(v, dict | list):
-            raise _fail(name, "arguments must be strings, numbers, booleans or null")
     out: list[str] = []
     i, used = 0, 0
     while i < len(template):
@@ -273,7 +278,7 @@ def _string_to_json(name: str, args: list[Any]) -> Any:
     try:
         return json.loads(args[0]) if args[0].strip() else None
     except json.JSONDecodeError as exc:
-        raise _fail(name, f"not valid JSON: {exc.msg}") from exc
+        raise _fail(name, "the argument is not a JSON text") from exc
 
 
 def _json_to_string(name: str, args: list[Any]) -> str:
@@ -355,7 +360,7 @@ def _b64_decode(name: str, args: list[Any]) -> str:
     try:
         return base64.b64decode(args[0], validate=True).decode()
     except (binascii.Error, UnicodeDecodeError) as exc:
-        raise _fail(name, f"not valid base64: {exc}") from exc
+        raise _fail(name, "the argument is not valid base64 text") from exc
 
 
 _HASHES = {
@@ -389,22 +394,26 @@ def _json_merge(name: str, args: list[Any]) -> dict[str, Any]:
     return {**a, **b}
 
 
+def _rounded(name: str, value: Any) -> int:
+    """A math argument as an integer: AWS rounds a non-integer to the nearest integer, halves
+    upwards (1.5 -> 2, -1.5 -> -1, as Java's Math.round)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise _fail(name, f"the arguments must be numbers, got {json.dumps(value)}")
+    return value if isinstance(value, int) else math.floor(value + 0.5)
+
+
 def _math_random(name: str, args: list[Any]) -> int:
     _arity(name, args, 2, 3)
-    if not all(_is_int(a) for a in args):
-        raise _fail(name, "start, end and seed must be integers")
-    start, end = int(args[0]), int(args[1])
+    start, end, *seed = (_rounded(name, a) for a in args)
     if end <= start:
         raise _fail(name, "end must be greater than start")
-    rng = random.Random(int(args[2])) if len(args) == 3 else random.SystemRandom()
+    rng = random.Random(seed[0]) if seed else random.SystemRandom()
     return rng.randrange(start, end)
 
 
 def _math_add(name: str, args: list[Any]) -> int:
     _arity(name, args, 2)
-    if not all(_is_int(a) for a in args):
-        raise _fail(name, "both values must be integers")
-    return int(args[0]) + int(args[1])
+    return _rounded(name, args[0]) + _rounded(name, args[1])
 
 
 def _string_split(name: str, args: list[Any]) -> list[str]:

@@ -46,6 +46,8 @@ def read_items(
         raise _fail("ItemReader Parameters need a Bucket")
     resource = reader.get("Resource")
     limit = (reader.get("ReaderConfig") or {}).get("MaxItems")
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise _fail("field MaxItems must be positive")
     try:
         if resource == LIST_OBJECTS:
             items = _list_objects(storage, bucket, str(params.get("Prefix", "")))
@@ -62,7 +64,7 @@ def read_items(
             raise
         raise _fail(str(exc)) from exc
     except FileNotFoundError as exc:
-        raise _fail(f"S3.NoSuchKey: {exc}") from exc
+        raise _fail("S3.NoSuchKey: the specified key does not exist") from exc
     return items[: int(limit)] if isinstance(limit, int) and limit > 0 else items
 
 
@@ -92,7 +94,7 @@ def _parse(data: bytes, config: dict[str, Any], uri: str) -> list[Any]:
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _fail(f"{uri} is not JSON: {exc.msg}") from exc
+            raise _fail(f"{uri} is not JSON (line {exc.lineno}, column {exc.colno})") from exc
         if not isinstance(value, list):
             raise _fail(f"{uri} must hold a JSON array")
         return value
@@ -100,7 +102,7 @@ def _parse(data: bytes, config: dict[str, Any], uri: str) -> list[Any]:
         try:
             return [json.loads(line) for line in text.splitlines() if line.strip()]
         except json.JSONDecodeError as exc:
-            raise _fail(f"{uri} has a line that is not JSON: {exc.msg}") from exc
+            raise _fail(f"{uri} has a line that is not JSON") from exc
     delimiter = _DELIMITERS.get(config.get("CSVDelimiter", "COMMA"), ",")
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     if kind == "MANIFEST":

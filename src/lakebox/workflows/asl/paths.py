@@ -431,6 +431,30 @@ def evaluate(
     return found
 
 
+def _bracket(steps: tuple[Step, ...]) -> str:
+    return "$" + "".join(f"['{s.name}']" if s.kind == "field" else f"[{s.index}]" for s in steps)
+
+
+def not_found_reason(
+    path: str, data: Any, context: Any = None, variables: dict[str, Any] | None = None
+) -> str:
+    """Why a definite path found nothing, in the words AWS uses (the Jayway JsonPath
+    messages): ``No results for path: $['a']['b']`` when only the last step misses,
+    ``Missing property in path $['a']`` when an earlier one does."""
+    p = parse_path(path)
+    if not p.definite or p.root not in ("$", "$$"):
+        return f"No results for path: {path}"
+    node = data if p.root == "$" else context
+    for i, step in enumerate(p.steps):
+        found = _apply(step, [node])
+        if not found:
+            if i == len(p.steps) - 1:
+                return f"No results for path: {_bracket(p.steps)}"
+            return f"Missing property in path {_bracket(p.steps[: i + 1])}"
+        node = found[0]
+    return f"No results for path: {_bracket(p.steps)}"
+
+
 def exists(
     path: str, data: Any, context: Any = None, variables: dict[str, Any] | None = None
 ) -> bool:
