@@ -106,7 +106,7 @@ ROWS = [
     "90\t0.010\t-\t-\t-\tRefreshHit\tHTTP/1.1\t-\t-\t5000\t0.010\tRefreshHit\t-\t0\t-\t-",
 ]
 FILES = {
-    "E2EXAMPLE.2018-06-08-23.a1b2c3d4.gz": ROWS[:2] + [ROWS[1]],
+    "E2EXAMPLE.2018-06-08-23.a1b2c3d4.gz": [*ROWS[:2], ROWS[1]],
     "E2EXAMPLE.2018-06-10-12.e5f6a7b8.gz": ROWS[2:],
 }
 
