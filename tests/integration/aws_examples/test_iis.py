@@ -195,10 +195,10 @@ def test_iis_format_get_200(iis: Athena) -> None:
 
 
 def ncsa(line: str) -> dict[str, str]:
-    ip, ident, user, rest = line.split(" ", 3)
+    user, rest = line.split(" ", 3)[2:]
     end = rest.index("] ") + 1
     quote = rest.index('" ', end + 2) + 1
-    status, size = rest[quote + 1 :].split(" ")
+    status = rest[quote + 1 :].split(" ")[0]
     return {
         "user_id": user,
         "request_received_time": rest[:end],
