@@ -43,8 +43,16 @@ class Athena:
         """Run one statement and return its rows."""
         return self.session.sql(sql).fetchall()
 
-    def columns(self, sql: str) -> list[str]:
-        return self.session.sql(sql).columns
+    def text(self, sql: str) -> list[tuple[str | None, ...]]:
+        """Run one query through the query service and return its rows as
+        GetQueryResults renders them (Athena's text: arrays as [1, 2], rows as {a=1},
+        NULL as None), for the pages whose documented answers are printed results."""
+        lake = self.session.lake
+        qe, _ = lake.queries.run(sql)
+        assert qe.state == "SUCCEEDED", qe.state_change_reason
+        page: dict[str, Any] = lake.queries.get_query_results(qe.query_execution_id)
+        rows = page["ResultSet"]["Rows"][1:]  # the first row holds the column names
+        return [tuple(cell.get("VarCharValue") for cell in row["Data"]) for row in rows]
 
 
 def relocate(text: str, *pairs: tuple[str, str]) -> str:
