@@ -55,7 +55,9 @@ LINES = [
 
 
 def parse(line: str) -> dict[str, str]:
-    """host ident user [time] "request" status size, split by hand."""
+    """host ident user [time] "request" status size, split by hand. The request is read
+    without its double quotes: the grok library takes the quotes off a captured value that
+    starts and ends with them (%{QUOTEDSTRING} matches them)."""
     ip, ident, user, rest = line.split(" ", 3)
     end = rest.index("] ") + 1
     time, rest = rest[:end], rest[end + 1 :]
@@ -67,7 +69,7 @@ def parse(line: str) -> dict[str, str]:
         "client_id": ident,
         "user_id": user,
         "request_received_time": time,
-        "client_request": request,
+        "client_request": request[1:-1],
         "server_status": status,
         "returned_obj_size": size,
     }

@@ -202,7 +202,8 @@ def ncsa(line: str) -> dict[str, str]:
     return {
         "user_id": user,
         "request_received_time": rest[:end],
-        "client_request": rest[end + 1 : quote],
+        # without its double quotes, which the grok library takes off a captured value
+        "client_request": rest[end + 2 : quote - 1],
         "server_status": status,
     }
 
