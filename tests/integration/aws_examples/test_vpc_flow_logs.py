@@ -249,7 +249,7 @@ def parse(line: str) -> dict[str, Any]:
     }
 
 
-TODAY = dt.date.today()
+TODAY = dt.datetime.now(dt.UTC).date()  # current_date in the UTC session
 DAYS = {  # partition date -> records
     dt.date(2020, 5, 4): [
         record("10.0.0.5", "10.0.1.14", 49152, 443, 6, 10, 1588550400, "ACCEPT"),
