@@ -5,7 +5,8 @@ ones, checked against the same lines split by plain Python."""
 from __future__ import annotations
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/querying-apache-logs.html"
 

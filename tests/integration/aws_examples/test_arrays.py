@@ -10,7 +10,8 @@ in Python from the inline data."""
 from __future__ import annotations
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, unordered
+
+from integration.aws_examples.conftest import Athena, unordered
 
 URL_FLATTEN = "https://docs.aws.amazon.com/athena/latest/ug/flattening-arrays.html"
 URL_FILTER = "https://docs.aws.amazon.com/athena/latest/ug/filtering-arrays.html"

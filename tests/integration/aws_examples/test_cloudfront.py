@@ -11,7 +11,8 @@ import struct
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/cloudfront-logs.html"
 

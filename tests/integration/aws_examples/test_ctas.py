@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, unordered
+
+from integration.aws_examples.conftest import Athena, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/ctas-examples.html"
 

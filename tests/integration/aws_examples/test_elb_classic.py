@@ -8,7 +8,8 @@ import re
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/elasticloadbalancer-classic-logs.html"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, unordered
+
+from integration.aws_examples.conftest import Athena, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/emr-logs.html"
 

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/partition-projection-kinesis-firehose-example.html"
 

@@ -5,7 +5,8 @@ space-separated format with a header line, checked against the records split by 
 from __future__ import annotations
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/querying-global-accelerator-flow-logs.html"
 

@@ -8,8 +8,8 @@ import datetime as dt
 import json
 from typing import Any
 
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
-from tests.integration.aws_examples.test_openx_json import IMPRESSIONS
+from integration.aws_examples.conftest import Athena, relocate, unordered
+from integration.aws_examples.test_openx_json import IMPRESSIONS
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/hive-json-serde.html"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL_CREATE = "https://docs.aws.amazon.com/athena/latest/ug/ion-serde-using-create-table.html"
 URL_EXTRACTORS = "https://docs.aws.amazon.com/athena/latest/ug/ion-serde-using-path-extractors.html"

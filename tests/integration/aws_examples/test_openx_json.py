@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html"
 

@@ -10,7 +10,8 @@ import re
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/querying-s3-access-logs-for-requests.html"
 

@@ -11,7 +11,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tests.integration.aws_examples.conftest import Athena, relocate, unordered
+
+from integration.aws_examples.conftest import Athena, relocate, unordered
 
 URL = "https://docs.aws.amazon.com/athena/latest/ug/waf-logs.html"
 
