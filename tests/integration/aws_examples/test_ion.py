@@ -259,16 +259,7 @@ SEARCH_DOC = """{
     ("path", "expected"),
     [
         ("(foo 0)", "foo1"),
-        pytest.param(
-            "(1)",
-            "myBarValue",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the Ion reader decodes a struct into a plain dict, so of two fields "
-                "named bar only the last is kept and (1) reads 'annotatedValue' "
-                "(engine/duckdb/formats/ion.py, STRUCT_AS_STD_DICT)",
-            ),
-        ),
+        ("(1)", "myBarValue"),
         ("(A::bar)", "annotatedValue"),
     ],
 )
