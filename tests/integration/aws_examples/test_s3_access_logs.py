@@ -234,13 +234,6 @@ def test_who_deleted(s3logs: Athena) -> None:
     assert s3logs.run(Q_DELETED) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="RegexSerDe: a capture group that takes no part in the match (the optional "
-    "trailing fields of an older record) reads '' instead of NULL; DuckDB's regexp_extract "
-    "does not tell a non-participating group from an empty one "
-    "(engine/duckdb/formats/regex.py)",
-)
 def test_operations_of_a_user(s3logs: Athena) -> None:
     expected = [r for r in rows() if r[4] == USER]
     assert len(expected) == 3
