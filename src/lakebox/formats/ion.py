@@ -10,10 +10,15 @@ from typing import Any
 from amazon.ion import simpleion
 from amazon.ion.core import IonType
 from amazon.ion.exceptions import IonException
+from amazon.ion.simple_types import IonPyDict
 
 from lakebox.errors import InvalidRequestError
 
 _MISSING = object()
+#: a decoded struct: a dict, or amazon-ion's multimap IonPyDict, whose items() keep a
+#: repeated field name and the fields' order (decoded so when index, wildcard or
+#: annotation steps need them)
+STRUCTS = (dict, IonPyDict)
 
 
 @dataclass(frozen=True)
@@ -58,21 +63,22 @@ def parse_path(text: str, where: str) -> list[Step]:
 
 
 def _children(value: Any, step: Step, case_sensitive: bool) -> Iterator[Any]:
-    if isinstance(value, dict):
+    if isinstance(value, STRUCTS):
+        pairs = list(value.items())
         if step.field is not None:
-            hit = value.get(step.field, _MISSING)
-            if hit is not _MISSING:
-                yield hit
+            yield from (v for k, v in pairs if k == step.field)
             if not case_sensitive:
                 low = step.field.lower()
-                for k, v in value.items():
-                    if k != step.field and k.lower() == low:
-                        yield v
+                yield from (
+                    v
+                    for k, v in pairs
+                    if k != step.field and isinstance(k, str) and k.lower() == low
+                )
         elif step.index is not None:
-            if 0 <= step.index < len(value):
-                yield list(value.values())[step.index]
+            if 0 <= step.index < len(pairs):
+                yield pairs[step.index][1]
         else:
-            yield from value.values()
+            yield from (v for _, v in pairs)
     elif isinstance(value, list):
         if step.index is not None:
             if 0 <= step.index < len(value):
@@ -98,7 +104,7 @@ def _search(value: Any, steps: list[Step], i: int, case_sensitive: bool) -> Iter
 
 
 def _ci_get(value: Any, low: str) -> Any:
-    if not isinstance(value, dict):
+    if not isinstance(value, STRUCTS):
         return None
     # a field whose name symbol is unknown (damaged symbol table) has no text: no match
     return next((v for k, v in value.items() if isinstance(k, str) and k.lower() == low), None)
@@ -117,6 +123,12 @@ class Extractor:
         if steps and all(s.field is not None and not s.annotations for s in steps):
             self.fields = tuple(s.field for s in steps if s.field is not None)
 
+    @property
+    def needs_field_order(self) -> bool:
+        """True when the path has an index, wildcard or annotation step: those need every
+        field of a struct in order, repeated names included, which a dict loses."""
+        return self.fields is None
+
     def first(self, value: Any) -> Any:
         return next(_search(value, self.steps, 0, self.case_sensitive), None)
 
@@ -132,7 +144,7 @@ class Extractor:
                 continue
             name = prefix[-1]
             parents = vals
-            vals = [p.get(name, _MISSING) if isinstance(p, dict) else None for p in parents]
+            vals = [p.get(name, _MISSING) if isinstance(p, STRUCTS) else None for p in parents]
             if any(v is _MISSING for v in vals):
                 if self.case_sensitive:
                     vals = [None if v is _MISSING else v for v in vals]

@@ -171,7 +171,23 @@ def test_search_paths_index_wildcard_and_annotations(storage: Storage, tmp_path:
     assert row["first"] == "foo1"
     assert row["annotated"] == "annotated"
     assert row["any"] == ["foo1", "foo2"]
-    assert row["second_field"] in ("plain", "annotated")  # duplicate fields: one is chosen
+    # the path extractors page: (1) is the second field, the first of the two named bar
+    assert row["second_field"] == "plain"
+
+
+def test_annotated_field_before_a_plain_one_of_the_same_name(
+    storage: Storage, tmp_path: Path
+) -> None:
+    # a dict would keep only the last bar and lose the annotated one
+    write_ion(storage, "a.ion", '{bar: A::"annotated", bar: "plain", s: {x: 1, x: 2}}')
+    table = make_table(
+        [("annotated", "string"), ("s", "struct<x:int>")],
+        ION_SERDE,
+        serde_params={"ion.annotated.path_extractor": "(A::bar)"},
+    )
+    row = scan(storage, tmp_path, table).rows()[0]
+    assert row["annotated"] == "annotated"
+    assert row["s"] == {"x": 2}  # a struct column keeps a repeated field's last value
 
 
 def test_nested_structs_maps_and_lists(storage: Storage, tmp_path: Path) -> None:

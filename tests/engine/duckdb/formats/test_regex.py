@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from lakebox.engine.duckdb.formats.regex import RegexReader, translate_java_regex
+from lakebox.engine.duckdb.formats.regex import RegexReader, translate_java_regex, witnessed
 from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.plugins import REGEX_SERDE
 
@@ -80,11 +80,15 @@ def test_lazy_quantifier_and_optional_tail_like_s3_access_logs(lake: Lake) -> No
         t,
         "s3.log",
         'bkt [06/Feb/2019:00:00:38 +0000] REST.GET "GET /k HTTP/1.1" 200 a b\n'
-        "bkt [x] [y] REST.PUT - - \n",
+        "bkt [x] [y] REST.PUT - - \n"
+        "bkt [t] REST.DEL - 204  \n",
     )
     assert lake.read(t) == [
         ("bkt", "06/Feb/2019:00:00:38 +0000", "REST.GET", '"GET /k HTTP/1.1"', 200, "a", "b"),
-        ("bkt", "x] [y", "REST.PUT", "-", None, "", ""),
+        # the optional tail matched, with two empty fields: '' as in Java
+        ("bkt", "t", "REST.DEL", "-", 204, "", ""),
+        # it took no part in the match: Java's groups are null there
+        ("bkt", "x] [y", "REST.PUT", "-", None, None, None),
     ]
 
 
@@ -293,3 +297,31 @@ def test_complex_columns_are_rejected(lake: Lake) -> None:
     )
     with pytest.raises(InvalidRequestError, match="primitive columns only"):
         RegexReader().validate(t)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "numbers", "witnesses", "rewritten"),
+    [
+        # a capturing optional group that never matches empty is its own witness
+        ("(a)(b)?", (1, 2), ((), (2,)), "(a)(b)?"),
+        # a non-capturing optional part becomes capturing, numbered in opening order
+        ("(?: (x) (y))?(z)", (2, 3, 4), ((1,), (1,), ()), "( (x) (y))?(z)"),
+        # nested optional parts: the inner group depends on both
+        ("(?: (a)(?: (b))?)?", (2, 4), ((1,), (1, 3)), "( (a)( (b))?)?"),
+        # a part that can match empty cannot tell: no witness, '' stays ''; a repeated
+        # group that cannot match empty is its own witness
+        ("(c*)?(?:(d)*)?", (1, 2), ((), (2,)), "(c*)?(?:(d)*)?"),
+        # a character class holding ')' or '(' is not a group
+        ("([)(]+)(?: ([^)]+))?", (1, 3), ((), (2,)), "([)(]+)( ([^)]+))?"),
+    ],
+)
+def test_witness_groups_for_optional_parts(
+    pattern: str,
+    numbers: tuple[int, ...],
+    witnesses: tuple[tuple[int, ...], ...],
+    rewritten: str,
+) -> None:
+    marked = witnessed(pattern)
+    assert marked.pattern == rewritten
+    assert marked.numbers == numbers
+    assert marked.witnesses == witnesses

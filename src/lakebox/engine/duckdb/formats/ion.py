@@ -26,7 +26,7 @@ from typing import Any
 import pyarrow as pa
 from amazon.ion import simpleion
 from amazon.ion.exceptions import IonException
-from amazon.ion.simple_types import IonPyNull
+from amazon.ion.simple_types import IonPyDict, IonPyNull
 
 from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import arrow_type
@@ -49,11 +49,16 @@ if not C_EXTENSION:
     logging.getLogger(__name__).warning(
         "amazon-ion's C extension is not available: Ion tables will read about 30x slower"
     )
+#: plain Python values (structs as dicts) where possible: the fastest model to decode
 _BARE = (
     simpleion.IonPyValueModel.MAY_BE_BARE
     | simpleion.IonPyValueModel.SYMBOL_AS_TEXT
     | simpleion.IonPyValueModel.STRUCT_AS_STD_DICT
 )
+#: structs as IonPyDict, which keeps a repeated field name and the fields' order: for
+#: tables whose path extractors step by index, wildcard or annotation ('(1)' is the
+#: second field, even when two fields share a name)
+_IN_ORDER = simpleion.IonPyValueModel.MAY_BE_BARE | simpleion.IonPyValueModel.SYMBOL_AS_TEXT
 _BOOL_PROPS = ("ion.fail_on_overflow", "ion.path_extractor.case_sensitive", "ion.ignore_malformed")
 
 
@@ -111,7 +116,8 @@ class IonReader(DecodedFormatReader):
     ) -> Iterator[list[pa.Array]]:
         assert isinstance(state, _IonScan)
         plans = [state.plan(col) for col in columns]
-        for chunk in _values(ctx, f, state.ignore_malformed):
+        in_order = any(plan.extract.needs_field_order for plan in plans)
+        for chunk in _values(ctx, f, state.ignore_malformed, in_order):
             if not plans:
                 yield [pa.nulls(len(chunk), pa.bool_())]
                 continue
@@ -119,6 +125,8 @@ class IonReader(DecodedFormatReader):
             shared: dict[tuple[str, ...], list[Any]] = {}
             for plan in plans:
                 values = plan.extract.values(chunk, shared)
+                if in_order:
+                    values = [_plain(v) for v in values]
                 try:
                     arrays.append(arrow_column(values, plan.column.type, plan.convert))
                 except ConversionError as err:
@@ -158,8 +166,20 @@ class _IonScan:
         )
 
 
-def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[list[Any]]:
-    """Chunks of one file's top-level values."""
+def _plain(value: Any) -> Any:
+    """An extracted value with its IonPyDict structs as dicts (a repeated field name keeps
+    its last value, as the dict model does), for the column converters."""
+    if isinstance(value, IonPyDict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _values(
+    ctx: ReadContext, f: DataFile, ignore_malformed: bool, in_order: bool = False
+) -> Iterator[list[Any]]:
+    """Chunks of one file's top-level values (structs as IonPyDict when ``in_order``)."""
     data = ctx.read_bytes(f)
     if is_binary_ion(data):
         try:
@@ -170,7 +190,10 @@ def _values(ctx: ReadContext, f: DataFile, ignore_malformed: bool) -> Iterator[l
             data = data[: err.good_prefix]  # IonInputFormat skips the rest of the stream
     try:
         stream = simpleion.load(
-            io.BytesIO(data), single_value=False, parse_eagerly=False, value_model=_BARE
+            io.BytesIO(data),
+            single_value=False,
+            parse_eagerly=False,
+            value_model=_IN_ORDER if in_order else _BARE,
         )
     except (IonException, ValueError, TypeError) as err:
         raise DataError(f"malformed Ion ({err})", f.uri) from err

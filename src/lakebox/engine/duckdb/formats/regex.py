@@ -4,11 +4,18 @@ Lines are read whole with DuckDB and matched in SQL with RE2, so Java-only synta
 translated first (possessive quantifiers and atomic groups lose their no-backtrack promise,
 which changes nothing for a pattern that must match the whole line in practice); what RE2
 cannot express (look-around, back-references) is rejected with UnsupportedError.
+
+A group that takes no part in the match is null in Java (so NULL in the table), but DuckDB's
+regexp_extract gives '' for it as for an empty match. Each optional part that holds groups
+(``(...)?``, ``(...)*``, ``(...){0,n}``) and cannot match empty text gets a witness group,
+which reads '' exactly when the part was skipped: its groups then read NULL. Groups in an
+alternative not taken, or in an optional part that can match empty, still read ''.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 
 import duckdb
 
@@ -57,6 +64,135 @@ class TranslatedRegex:
     groups: int
     #: look-aheads the line must (True) or must not (False) start with, as RE2 patterns
     lookaheads: tuple[tuple[bool, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class WitnessedRegex:
+    """A pattern with an extra capturing group around each optional part (``(...)?``,
+    ``(...)*``, ``(...){0,n}``) that holds capture groups and never matches empty text:
+    such a witness reads '' exactly when its part took no part in the match. Java reports
+    the groups inside as null then, where RE2 (through DuckDB) reports ''."""
+
+    pattern: str
+    #: the pattern's group number (1-based) of each original capture group, in order
+    numbers: tuple[int, ...]
+    #: per original capture group, the group numbers of the witnesses it depends on
+    witnesses: tuple[tuple[int, ...], ...] = field(default=())
+
+
+@dataclass
+class _Paren:
+    open: int
+    close: int = -1
+    capturing: bool = False
+    #: length of the opening text: 1 for "(", 3 for "(?:", more for "(?P<name>"
+    head: int = 1
+    parent: int | None = None
+
+
+def _parens(pattern: str) -> list[_Paren]:
+    """The groups of an RE2 pattern (as _translate writes it), in opening order."""
+    found: list[_Paren] = []
+    stack: list[int] = []
+    i, n, in_class = 0, len(pattern), False
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            if pattern.startswith("[:", i):
+                i = pattern.index(":]", i) + 2
+                continue
+            in_class = c != "]"
+            i += 1
+            continue
+        if c == "[":  # _translate escapes a leading ']' of a class
+            in_class = True
+            i += 1
+            continue
+        if c == "(":
+            node = _Paren(open=i, parent=stack[-1] if stack else None)
+            if pattern.startswith("(?P<", i):
+                node.capturing, node.head = True, pattern.index(">", i) - i + 1
+            elif pattern.startswith("(?", i):
+                j = i + 2
+                while j < n and pattern[j] not in ":)":
+                    j += 1
+                node.head = j - i + 1
+            else:
+                node.capturing = True
+            stack.append(len(found))
+            found.append(node)
+            i += node.head
+            continue
+        if c == ")" and stack:
+            found[stack.pop()].close = i
+        i += 1
+    return found
+
+
+def _optional_after(pattern: str, close: int) -> bool:
+    """Whether the group closing at ``close`` may be skipped: ``?``, ``*`` or ``{0,...}``."""
+    rest = pattern[close + 1 : close + 4]
+    return rest.startswith(("?", "*", "{0,", "{0}", "{,"))
+
+
+def _never_empty(body: str) -> bool:
+    """Whether an RE2 sub-pattern surely matches at least one character. Python's own
+    regex parser measures it; what it cannot read (RE2-only syntax) counts as unknown."""
+    if "[:" in body or "\\p" in body or "\\P" in body:
+        return False
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            low, _high = _parser.parse(body).getwidth()
+    except Exception:  # any failure only means "not known"
+        return False
+    return bool(low >= 1)
+
+
+def witnessed(translated: str) -> WitnessedRegex:
+    """Add a witness group around each optional part that holds capture groups, so that a
+    reader can give NULL for a group that took no part in the match, as Java does."""
+    parens = _parens(translated)
+    witness_of: dict[int, int] = {}  # paren index -> paren index of its witness
+    convert: set[int] = set()
+    for k, p in enumerate(parens):
+        if p.close < 0 or not _optional_after(translated, p.close):
+            continue
+        inner = any(q.capturing and q.open > p.open and q.close < p.close for q in parens)
+        if not (p.capturing or inner):
+            continue
+        if not _never_empty(translated[p.open + p.head : p.close]):
+            continue
+        if p.capturing:
+            witness_of[k] = k
+        elif translated[p.open : p.open + p.head] == "(?:":
+            witness_of[k] = k
+            convert.add(k)
+    out = []
+    last = 0
+    for k in sorted(convert, key=lambda k: parens[k].open):
+        out.append(translated[last : parens[k].open])
+        out.append("(")
+        last = parens[k].open + 3
+    out.append(translated[last:])
+    capturing = [k for k, p in enumerate(parens) if p.capturing or k in convert]
+    number = {k: i + 1 for i, k in enumerate(capturing)}
+    originals = [k for k, p in enumerate(parens) if p.capturing]
+    deps = []
+    for k in originals:
+        chain: list[int] = []
+        node: int | None = k
+        while node is not None:
+            if node in witness_of:
+                chain.append(number[witness_of[node]])
+            node = parens[node].parent
+        deps.append(tuple(sorted(chain)))
+    return WitnessedRegex("".join(out), tuple(number[k] for k in originals), tuple(deps))
 
 
 def _closing_paren(java: str, start: int) -> int:
@@ -332,11 +468,23 @@ class RegexReader(FormatReader):
     def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
         regex = self.compiled(table)
-        names = [f"g{i}" for i in range(len(table.columns))]
-        anchored = sql_string(f"\\A(?:{regex.pattern})\\z")
+        # a group inside an optional part that did not match reads NULL, as in Java
+        marked = witnessed(regex.pattern)
+        count = max([*marked.numbers, *(w for ws in marked.witnesses for w in ws)], default=0)
+        names = [f"g{i}" for i in range(1, count + 1)]
+        anchored = sql_string(f"\\A(?:{marked.pattern})\\z")
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
+
+        def group(i: int) -> str:
+            value = f"__m.g{marked.numbers[i]}"
+            needs = marked.witnesses[i]
+            if not needs:
+                return value
+            present = " AND ".join(f"__m.g{w} <> ''" for w in needs)
+            return f"CASE WHEN {present} THEN {value} END"
+
         cols = [
-            f"{convert_text(f'__m.g{positions[c.name.lower()]}', c.type)} AS {quote_ident(c.name)}"
+            f"{convert_text(group(positions[c.name.lower()]), c.type)} AS {quote_ident(c.name)}"
             for c in request.columns
         ]
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
