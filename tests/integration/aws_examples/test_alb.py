@@ -256,9 +256,6 @@ def test_status_5xx_select_star(alb: Athena) -> None:
     assert unordered(alb.run(Q_5XX)) == unordered(expected)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13: quoted literals in parse_datetime patterns (temporal)"
-)
 def test_parse_datetime_window(alb: Athena) -> None:
     start, end = dt.datetime(2018, 5, 30, 12), dt.datetime(2018, 5, 31)
     sums: dict[str, int] = {}

@@ -88,13 +88,6 @@ def apache(athena: Athena) -> Athena:
     return athena
 
 
-GROK_SPACE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: Grok capture name with a space, %{DATA: returned_obj_size} (pseudo)",
-)
-
-
-@GROK_SPACE
 def test_not_found(apache: Athena) -> None:
     keys = ("request_received_time", "client_request", "server_status")
     expected = [tuple(r[k] for k in keys) for r in map(parse, LINES) if r["server_status"] == "404"]
@@ -102,7 +95,6 @@ def test_not_found(apache: Athena) -> None:
     assert unordered(apache.run(Q_404)) == unordered(expected)
 
 
-@GROK_SPACE
 def test_successful(apache: Athena) -> None:
     keys = ("user_id", "request_received_time", "client_request", "server_status")
     expected = [tuple(r[k] for k in keys) for r in map(parse, LINES) if r["server_status"] == "200"]
@@ -110,7 +102,6 @@ def test_successful(apache: Athena) -> None:
     assert unordered(apache.run(Q_200)) == unordered(expected)
 
 
-@GROK_SPACE
 def test_every_column(apache: Athena) -> None:
     # not a query of the page: each line read back whole, returned_obj_size included
     expected = [tuple(parse(line).values()) for line in LINES]

@@ -317,23 +317,12 @@ ORDER BY total DESC""",
     True,
 )
 
-CHAINED = pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: chained UNNEST reading a field of the first UNNEST's row (select)",
-)
 MARKS = {
-    "highest_total": CHAINED,
-    "highest_score": CHAINED,
     "array_agg_filtered": pytest.mark.xfail(
         strict=True,
         reason="DuckDB gives the rows of a filtered CROSS JOIN UNNEST over an inline array in "
         "reverse order, so array_agg returns [5, 4] where Athena keeps the array's order "
         "[4, 5] (select: UNNEST translation)",
-    ),
-    "row": pytest.mark.xfail(
-        strict=True,
-        reason="an anonymous ROW's fields are rendered {_0=Bob, _1=38}; Athena prints "
-        "{field0=Bob, field1=38} (ROW translation / result rendering)",
     ),
 }
 

@@ -383,7 +383,6 @@ def unnested(pred: Any) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return [(r, res) for r in RECORDS for res in r.get("resources") or [] if pred(r, res)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: single-alias UNNEST of an array of rows (select)")
 def test_resources_ending_in_datafile(trail: Athena) -> None:
     expected = [
         (
@@ -399,7 +398,6 @@ def test_resources_ending_in_datafile(trail: Athena) -> None:
     assert trail.run(Q_DATAFILE) == sorted(expected, key=lambda row: row[3])
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: single-alias UNNEST of an array of rows (select)")
 def test_deleted_buckets(trail: Athena) -> None:
     expected = [
         (

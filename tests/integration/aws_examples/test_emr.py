@@ -259,7 +259,6 @@ PATH_QUERIES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason='issue 13: the "$path" pseudo-column (pseudo)')
 @pytest.mark.parametrize("name", list(PATH_QUERIES))
 def test_path_queries(emr: Athena, name: str) -> None:
     query, expect, count = PATH_QUERIES[name]

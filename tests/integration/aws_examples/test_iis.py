@@ -209,13 +209,6 @@ def ncsa(line: str) -> dict[str, str]:
     }
 
 
-GROK_SPACE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: Grok capture name with a space, %{DATA: returned_obj_size} (pseudo)",
-)
-
-
-@GROK_SPACE
 def test_ncsa_not_found(iis: Athena) -> None:
     keys = ("request_received_time", "client_request", "server_status")
     expected = [tuple(r[k] for k in keys) for r in map(ncsa, NCSA) if r["server_status"] == "404"]
@@ -223,7 +216,6 @@ def test_ncsa_not_found(iis: Athena) -> None:
     assert unordered(iis.run(Q_NCSA_404)) == unordered(expected)
 
 
-@GROK_SPACE
 def test_ncsa_domain(iis: Athena) -> None:
     keys = ("user_id", "request_received_time", "client_request", "server_status")
     expected = [

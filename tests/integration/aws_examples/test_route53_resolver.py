@@ -214,9 +214,6 @@ def test_descending(r53: Athena) -> None:
     assert lowered(r53.run(Q_DESC)) == newest_first([full(r) for r in RECORDS], at=4)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13: quoted literals in parse_datetime patterns (temporal)"
-)
 def test_time_window(r53: Athena) -> None:
     lo, hi = dt.datetime(2020, 9, 24, 0, 0), dt.datetime(2020, 9, 24, 0, 8)
     expected = [
@@ -240,7 +237,6 @@ def test_no_answer(r53: Athena) -> None:
     assert unordered(r53.run(Q_NO_ANSWER)) == unordered(expected)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: single-alias UNNEST of an array of rows (select)")
 def test_specific_answer(r53: Athena) -> None:
     expected = [
         summary(r, a["Rdata"])

@@ -412,11 +412,6 @@ def test_pp_https_top(projected: Athena) -> None:
     assert projected.run(Q_PP_HTTPS) == sorted(((n, a) for a, n in sums.items()), reverse=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: to_iso8601 of from_unixtime's timestamp(3) with time zone drops the "
-    "zone ('...000' instead of '...000Z'); temporal (rules/temporal.py)",
-)
 def test_pp_iso_times(projected: Athena) -> None:
     def iso(epoch: int) -> str:
         # Athena's to_iso8601 of a timestamp with time zone (UTC session): milliseconds, 'Z'

@@ -663,10 +663,6 @@ def test_referers(waf_table: Athena) -> None:
     assert waf_table.run(Q_REFERERS) == [(n,)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: single-alias UNNEST of an array of rows, AS t(allrulegroups) (select)",
-)
 def test_excluded_rules(waf_table: Athena) -> None:
     groups: Counter[tuple[Any, ...]] = Counter()
     for r in RECORDS:
@@ -679,9 +675,6 @@ def test_excluded_rules(waf_table: Athena) -> None:
     by_count_desc(got, expected)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 13: single-alias UNNEST of an array of rows, AS t(t) (select)"
-)
 def test_counted_managed_rules(waf_table: Athena) -> None:
     groups: Counter[tuple[Any, ...]] = Counter()
     for r in RECORDS:
@@ -702,11 +695,6 @@ def test_counted_managed_rules(waf_table: Athena) -> None:
     by_count_desc(lowered(waf_table.run(Q_COUNTED_MANAGED)), expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: single-alias UNNEST of an array of rows, AS t(t): the row's fields "
-    "become columns, so `action` is ambiguous (select)",
-)
 def test_counted_custom_rules(waf_table: Athena) -> None:
     groups: Counter[tuple[Any, ...]] = Counter()
     for r in RECORDS:
@@ -727,20 +715,11 @@ def http_request(r: dict[str, Any]) -> dict[str, Any]:
     return lowered(r["httpRequest"])
 
 
-ISO_ZONE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 13: to_iso8601 of from_unixtime's timestamp(3) with time zone drops the "
-    "zone ('...000' instead of '...000Z'); temporal (rules/temporal.py)",
-)
-
-
-@ISO_ZONE
 def test_iso_time(waf_table: Athena) -> None:
     expected = [(iso(r), r["httpSourceName"], r["httpSourceId"], http_request(r)) for r in RECORDS]
     assert unordered(lowered(waf_table.run(Q_ISO_TIME))) == unordered(expected)
 
 
-@ISO_ZONE
 def test_last_day(waf_table: Athena) -> None:
     expected = [
         (iso(r), r["httpSourceName"], r["httpSourceId"], http_request(r))
