@@ -19,6 +19,7 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -214,7 +215,9 @@ def _csv_ready(table: pa.Table) -> pa.Table:
             cols.append(column)
             continue
         trino = (field.metadata or {}).get(ATHENA_TYPE_KEY)
-        if pa.types.is_map(t):  # an empty map reads back as [], which would print as an array
+        if pa.types.is_float32(t):
+            texts = [None if v is None else _real_text(v) for v in column.to_pylist()]
+        elif pa.types.is_map(t):  # an empty map reads back as [], which would print as an array
             texts = [
                 None if v is None else athena_text(v) if v else "{}" for v in column.to_pylist()
             ]
@@ -225,6 +228,13 @@ def _csv_ready(table: pa.Table) -> pa.Table:
             texts = [athena_text(v) for v in column.to_pylist()]
         cols.append(pa.array(texts, pa.string()))
     return pa.table(cols, names=table.column_names)
+
+
+def _real_text(value: float) -> str:
+    """A REAL as Java's Float.toString prints it: the shortest digits that read back as the
+    same 32-bit float (10.3, not the 10.300000190734863 its widening to double shows)."""
+    shortest = float(str(np.float32(value)))
+    return athena_text(shortest) or ""
 
 
 def _temporal_column(column: pa.ChunkedArray, precision: int) -> list[str | None]:

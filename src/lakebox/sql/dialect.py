@@ -364,7 +364,22 @@ def parse_query(sql: str) -> exp.Expression:
         raise SqlSyntaxError(f"Only one sql statement is allowed. Got: {len(statements)}")
     if row_star_names:
         _restore_row_stars(sql, statements[0], row_star_names)
+    _mark_typed_literals(sql, statements[0])
     return statements[0]
+
+
+TYPED_LITERAL = "typed_literal"
+"""``Cast.meta`` key set on a typed literal (``DECIMAL '1.5'``): sqlglot parses it as the
+same cast as ``CAST('1.5' AS DECIMAL)``, but Trino types the literal from its digits
+(decimal(2,1)) and the cast as decimal(38,0)."""
+
+
+def _mark_typed_literals(sql: str, tree: exp.Expression) -> None:
+    for cast in tree.find_all(exp.Cast):
+        literal = cast.this
+        start = literal.meta.get("start") if isinstance(literal, exp.Literal) else None
+        if isinstance(start, int) and not sql[:start].rstrip().endswith("("):
+            cast.meta[TYPED_LITERAL] = True
 
 
 # --------------------------------------------------------------------------- result names

@@ -689,6 +689,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [("decimal(20,10)", Decimal("3.375"), Decimal("3.00"), Decimal("0.8"))],
     ),
     (
+        "decimal_cast_of_a_string_is_decimal_38_0",
+        "SELECT CAST('1.5' AS DECIMAL), typeof(CAST('1.5' AS DECIMAL)), DECIMAL '1.5'",
+        [(Decimal("2"), "decimal(38,0)", Decimal("1.5"))],
+    ),
+    (
         "unnest_array",
         "SELECT x FROM UNNEST(ARRAY[1, 2]) AS t(x)",
         [(1,), (2,)],

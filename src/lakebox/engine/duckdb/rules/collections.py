@@ -19,6 +19,7 @@ from lakebox.engine.duckdb.rules.base import (
     renamed,
 )
 from lakebox.errors import SemanticError, UnsupportedError
+from lakebox.sql.dialect import TYPED_LITERAL
 
 
 def _array_distinct(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -666,16 +667,26 @@ def _width_bucket_node(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return f"CAST(LEN(LIST_FILTER({gen.sql(bins)}, {below})) AS BIGINT)"
 
 
+def _decimal_literal(cast: exp.Cast) -> bool:
+    """``DECIMAL '...'``, not ``CAST('...' AS DECIMAL)``."""
+    return (
+        bool(cast.meta.get(TYPED_LITERAL))
+        and isinstance(cast.this, exp.Literal)
+        and cast.this.is_string
+        and cast.to.is_type(exp.DataType.Type.DECIMAL)
+    )
+
+
 def _decimal_type(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """A bare DECIMAL is decimal(38,0) in Trino (DuckDB: 18,3). ``DECIMAL '12.50'`` (which
     parses as a cast of a string to bare DECIMAL) takes its precision and scale from the
     literal's digits, as Trino's decimal literal does; a written ``CAST('1.5' AS DECIMAL)``
-    gets the same, where Trino would round to decimal(38,0)."""
+    is decimal(38,0) (the parser marks which is which: ``TYPED_LITERAL``)."""
     assert isinstance(e, exp.DataType)
     if not e.is_type(exp.DataType.Type.DECIMAL) or e.expressions:
         return str(DuckDBGenerator.datatype_sql(gen, e))
     cast = e.parent
-    if isinstance(cast, exp.Cast) and isinstance(cast.this, exp.Literal) and cast.this.is_string:
+    if isinstance(cast, exp.Cast) and _decimal_literal(cast):
         text = cast.this.name.strip().lstrip("+-")
         whole, _, fraction = text.partition(".")
         if (whole + fraction).isdigit():
@@ -701,12 +712,7 @@ def _decimal_parts(node: exp.Expression) -> tuple[int, int] | None:
     text = ""
     if isinstance(node, exp.Literal) and not node.is_string and "." in node.name:
         text = node.name
-    elif (
-        isinstance(node, exp.Cast)
-        and isinstance(node.this, exp.Literal)
-        and node.to.is_type(exp.DataType.Type.DECIMAL)
-        and not node.to.expressions
-    ):
+    elif isinstance(node, exp.Cast) and _decimal_literal(node) and not node.to.expressions:
         text = node.this.name.strip().lstrip("+-")
     if text:
         whole, _, fraction = text.partition(".")
