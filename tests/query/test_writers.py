@@ -782,3 +782,28 @@ def test_insert_writes_the_null_format_of_the_table_properties(
     (uri,) = _visible_files(lake, "s3://lake/n/")
     assert lake.storage.read_bytes(uri) == b"x,\n"
     assert _rows(session, "SELECT a, b FROM n") == [{"a": "x", "b": None}]
+
+
+@pytest.mark.parametrize(
+    ("sql", "error", "match"),
+    [
+        # Athena's Iceberg CTAS (the user guide's example): the table type is what is missing
+        (
+            "CREATE TABLE ice WITH (table_type = 'ICEBERG', location = 's3://lake/ice/', "
+            "is_external = false) AS SELECT 1 AS a",
+            UnsupportedError,
+            "table_type 'ICEBERG'",
+        ),
+        # `location` is an Iceberg property; a Hive CTAS names it as unknown
+        (
+            "CREATE TABLE hive WITH (location = 's3://lake/hive/') AS SELECT 1 AS a",
+            InvalidRequestError,
+            "table property 'location' does not exist",
+        ),
+    ],
+)
+def test_ctas_names_the_property_it_cannot_honour(
+    session: Session, sql: str, error: type[Exception], match: str
+) -> None:
+    with pytest.raises(error, match=match):
+        session.sql(sql)

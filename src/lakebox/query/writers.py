@@ -307,6 +307,7 @@ def _properties(props: exp.Properties | None, allowed: set[str], what: str) -> d
     """The WITH (...) properties of a CTAS or UNLOAD as plain values; unknown ones fail
     naming the property, as Athena does."""
     out: dict[str, Any] = {}
+    unknown: list[str] = []
     if props is None:
         return out
     for prop in props.expressions:
@@ -317,14 +318,15 @@ def _properties(props: exp.Properties | None, allowed: set[str], what: str) -> d
             key, value = "format", prop.this
         elif isinstance(prop, exp.PartitionedByProperty):
             key, value = "partitioned_by", prop.this
+        elif isinstance(prop, exp.LocationProperty):  # Iceberg's `location` (Hive's is
+            key, value = "location", prop.this  # external_location, a plain Property)
         elif isinstance(prop, exp.Property):
             key, value = prop.name.lower(), prop.args.get("value")
         else:
             raise InvalidRequestError(f"unsupported {what} property: {prop.sql('athena')}")
         if key not in allowed:
-            raise InvalidRequestError(
-                f"Catalog 'awsdatacatalog' {what} property '{key}' does not exist"
-            )
+            unknown.append(key)
+            continue
         if key in out:
             raise InvalidRequestError(f"{what} property '{key}' is given more than once")
         assert isinstance(value, exp.Expression)
@@ -335,6 +337,12 @@ def _properties(props: exp.Properties | None, allowed: set[str], what: str) -> d
                 out[key] = _array(value, key)
         else:
             out[key] = _literal(value, key)
+    # an Iceberg CTAS has properties (location, ...) that a Hive one lacks: its table_type
+    # is the error to report
+    if unknown and str(out.get("table_type", "HIVE")).upper() == "HIVE":
+        raise InvalidRequestError(
+            f"Catalog 'awsdatacatalog' {what} property '{unknown[0]}' does not exist"
+        )
     return out
 
 
