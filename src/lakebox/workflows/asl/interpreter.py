@@ -419,7 +419,7 @@ class Interpreter:
 
     # JSONPath processing --------------------------------------------------------
 
-    def _path(self, path: Any, data: Any, field_name: str, ctx: Any, frame: _Frame) -> Any:
+    def _path(self, path: Any, data: Any, ctx: Any, frame: _Frame) -> Any:
         if path is None:
             return {}
         variables = frame.scope.flat()
@@ -549,7 +549,7 @@ class Interpreter:
             if "Assign" in state:
                 frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
             return output, self._next(state)
-        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+        effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
         if "Parameters" in state:
             effective = self.payload(
                 state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters"
@@ -565,7 +565,7 @@ class Interpreter:
     ) -> Any:
         result_path = state.get("ResultPath", "$")
         combined = raw if result_path is None else paths.set_path(raw, result_path, result)
-        return self._path(state.get("OutputPath", "$"), combined, "OutputPath", ctx, frame)
+        return self._path(state.get("OutputPath", "$"), combined, ctx, frame)
 
     def _succeed(
         self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
@@ -576,8 +576,8 @@ class Interpreter:
             return (
                 self._ata(state["Output"], sv, frame, "Output") if "Output" in state else raw
             ), None
-        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
-        return self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame), None
+        effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
+        return self._path(state.get("OutputPath", "$"), effective, ctx, frame), None
 
     def _fail(
         self, name: str, state: dict[str, Any], raw: Any, entered: datetime, frame: _Frame
@@ -621,7 +621,7 @@ class Interpreter:
             if "Default" in state:
                 return self._choice_exit(state, None, raw, sv, frame), state["Default"]
             raise StatesError("States.NoChoiceMatched", f"No Matches! for input {_dump(raw)}")
-        effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+        effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
         variables = frame.scope.flat()
         target: str | None = None
         chosen: dict[str, Any] | None = None
@@ -639,7 +639,7 @@ class Interpreter:
         for source in (state, chosen or {}):
             if "Assign" in source:
                 assigned.update(self.payload(source["Assign"], effective, ctx, variables, "Assign"))
-        output = self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame)
+        output = self._path(state.get("OutputPath", "$"), effective, ctx, frame)
         frame.scope.assign(assigned)
         return output, target
 
@@ -700,7 +700,7 @@ class Interpreter:
                     )
                 delay = max(0.0, (when - self.clock.now()).total_seconds())
         else:
-            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+            effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
             delay = self._wait_delay(state, effective, ctx, frame)
         if delay > MAX_WAIT_SECONDS:
             raise StatesError("States.Runtime", "Wait state delay is too long.")
@@ -713,7 +713,7 @@ class Interpreter:
                 frame.scope.assign(self._ata(state["Assign"], sv, frame, "Assign"))
             return output, self._next(state)
         assigned = self._assign_jsonpath(state, effective, ctx, frame)
-        output = self._path(state.get("OutputPath", "$"), effective, "OutputPath", ctx, frame)
+        output = self._path(state.get("OutputPath", "$"), effective, ctx, frame)
         frame.scope.assign(assigned)
         return output, self._next(state)
 
@@ -888,7 +888,7 @@ class Interpreter:
             timeout = self._ata(state.get("TimeoutSeconds"), sv, frame, "TimeoutSeconds")
             heartbeat = self._ata(state.get("HeartbeatSeconds"), sv, frame, "HeartbeatSeconds")
         else:
-            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+            effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
             params = (
                 self.payload(state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters")
                 if "Parameters" in state
@@ -941,7 +941,7 @@ class Interpreter:
     ) -> int:
         """TimeoutSecondsPath / HeartbeatSecondsPath: the value must be a positive integer."""
         path = state[key]
-        found = self._path(path, effective, key, ctx, frame)
+        found = self._path(path, effective, ctx, frame)
         value = _integer_value(found)
         if value is None or value <= 0:
             raise StatesError(
@@ -1131,7 +1131,7 @@ class Interpreter:
                     else raw
                 )
             else:
-                effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
+                effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
                 if "Parameters" in state:
                     effective = self.payload(
                         state["Parameters"], effective, ctx, frame.scope.flat(), "Parameters"
@@ -1320,8 +1320,8 @@ class Interpreter:
             items = self._jsonata_items(state, raw, sv, frame)
             effective = raw
         else:
-            effective = self._path(state.get("InputPath", "$"), raw, "InputPath", ctx, frame)
-            items = self._path(state.get("ItemsPath", "$"), effective, "ItemsPath", ctx, frame)
+            effective = self._path(state.get("InputPath", "$"), raw, ctx, frame)
+            items = self._path(state.get("ItemsPath", "$"), effective, ctx, frame)
         if "ItemReader" in state:
             reader = state["ItemReader"]
             template = reader.get("Arguments" if jsonata else "Parameters", {})
@@ -1472,7 +1472,7 @@ class Interpreter:
         """An integer behind a ``*Path`` field of a Map state (MaxConcurrencyPath,
         ToleratedFailureCountPath, MaxItemsPerBatchPath)."""
         path = state[key]
-        found = self._path(path, effective, key, ctx, frame)
+        found = self._path(path, effective, ctx, frame)
         value = _integer_value(found)
         if value is None:
             raise StatesError(
@@ -1528,7 +1528,7 @@ class Interpreter:
             count = self._count_path(state, "ToleratedFailureCountPath", effective, ctx, frame)
         if "ToleratedFailurePercentagePath" in state:
             key = "ToleratedFailurePercentagePath"
-            found = self._path(state[key], effective, key, ctx, frame)
+            found = self._path(state[key], effective, ctx, frame)
             percent = _integer_value(found) if isinstance(found, str) else found
             if not isinstance(percent, int | float) or isinstance(percent, bool):
                 raise StatesError(
