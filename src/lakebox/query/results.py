@@ -52,16 +52,18 @@ def athena_text(value: Any) -> str | None:
     if isinstance(value, bytes):
         return " ".join(f"{b:02x}" for b in value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={athena_text(v) or 'null'}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):  # Arrow maps
-            return (
-                "{"
-                + ", ".join(f"{athena_text(k)}={athena_text(v) or 'null'}" for k, v in value)
-                + "}"
-            )
-        return "[" + ", ".join(athena_text(v) or "null" for v in value) + "]"
+            return "{" + ", ".join(f"{athena_text(k)}={_nested(v)}" for k, v in value) + "}"
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
     return str(value)
+
+
+def _nested(value: Any) -> str:
+    """An element inside an array, map or row: null as ``null``, an empty string as nothing."""
+    text = athena_text(value)
+    return "null" if text is None else text
 
 
 def column_info(table: pa.Table) -> list[dict[str, Any]]:
