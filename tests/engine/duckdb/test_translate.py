@@ -237,6 +237,105 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT CAST(ARRAY[1, 2] AS JSON), CAST(MAP(ARRAY['a'], ARRAY[1]) AS JSON)",
         [("[1,2]", '{"a":1}')],
     ),
+    # --- text functions added for the Trino documentation corpus
+    (
+        "cast_varchar_to_json_string",
+        "SELECT CAST('abc' AS JSON), CAST('[1]' AS JSON)",
+        [('"abc"', '"[1]"')],
+    ),
+    (
+        "sql_json_query_exists_value",
+        """SELECT json_query('{"a": [1, 20]}', 'lax $.a[*]?(@ > 10)' WITH ARRAY WRAPPER),
+                  json_exists('{"a": [1, 20]}', 'strict $.a[5]'),
+                  json_value('{"a": 5}', 'lax $.a' RETURNING integer),
+                  json_value('{"a": 5}', 'lax $.b' DEFAULT 'none' ON EMPTY)""",
+        [("[20]", False, 5, "none")],
+    ),
+    (
+        "sql_json_array_object",
+        """SELECT json_array(1, NULL, 'x'), json_array(1, NULL NULL ON NULL),
+                  json_object('k' : 1, 'n' : NULL ABSENT ON NULL),
+                  json_object('k' VALUE '[1]' FORMAT JSON RETURNING VARBINARY)""",
+        [('[1,"x"]', "[1,null]", '{"k":1}', b'{"k":[1]}')],
+    ),
+    (
+        "json_size_get_contains_scalar",
+        """SELECT json_size('{"x": [1, 2]}', '$.x'), json_array_get('["a", [1]]', 0),
+                  json_array_get('["a", [1]]', -1), json_array_contains('[1, 2]', 2),
+                  is_json_scalar('[1]'), CAST(JSON '[1, "b"]' AS ROW(a integer, b varchar))""",
+        [(2, "a", "[1]", True, False, {"a": 1, "b": "b"})],
+    ),
+    (
+        "format_java_flags_and_dates",
+        "SELECT format('%s%%|%,.2f|%05d|%2$s|%1$tA', DATE '2006-07-04', 1234.5, 42)",
+        [("2006-07-04%|1,234.50|00042|1234.5|Tuesday",)],
+    ),
+    (
+        "typeof_varchar_length_and_char",
+        "SELECT typeof('cat'), typeof(CAST('a' AS char(3))), CAST('dog' AS char(5)) || '|'",
+        [("varchar(3)", "char(3)", "dog  |")],
+    ),
+    (
+        "regexp_position_and_lambda_replace",
+        r"SELECT regexp_position('a1b22', '\d+', 3), regexp_position('a1', '\d', 1, 2), "
+        r"regexp_replace('new york', '(\w)(\w*)', x -> upper(x[1]) || x[2]), "
+        r"regexp_split('a1b1', '\d')",
+        [(4, -1, "New York", ["a", "b", ""])],
+    ),
+    (
+        "strpos_instances",
+        "SELECT strpos('abcabc', 'c', 2), strpos('abcabc', 'a', -1), strpos('abc', 'z', 1)",
+        [(6, 4, 0)],
+    ),
+    (
+        "luhn_soundex_translate_hamming",
+        "SELECT luhn_check('79927398713'), soundex('Robert'), translate('abcd', 'ac', 'z'), "
+        "hamming_distance('abc', 'abd')",
+        [(True, "R163", "zbd", 1)],
+    ),
+    (
+        "url_encode_decode_like_java",
+        "SELECT url_encode('a b*~/ä'), url_decode('a+b%2F%C3%A4')",
+        [("a+b*%7E%2F%C3%A4", "a b/ä")],
+    ),
+    (
+        "hashes_return_varbinary",
+        "SELECT to_hex(sha1(to_utf8('abc'))), length(sha512(to_utf8('abc'))), "
+        "crc32(to_utf8('123456789')), to_hex(xxhash64(x'')), "
+        "to_hex(murmur3(from_base64('aaaaaa'))), length(hmac_sha256(to_utf8('a'), to_utf8('k')))",
+        [
+            (
+                "A9993E364706816ABA3E25717850C26C9CD0D89D",
+                64,
+                3421780262,
+                "EF46DB3751D8E999",
+                "BA5855635569B42F4920372CA0E396EF",
+                32,
+            )
+        ],
+    ),
+    (
+        "binary_codecs",
+        "SELECT to_base32(to_utf8('foobar')), to_base64url(x'FBFF'), from_base64url('-_8='), "
+        "to_big_endian_32(1), from_big_endian_64(x'0000000000000102'), "
+        "from_ieee754_64(x'3FF0000000000000')",
+        [("MZXW6YTBOI======", "-_8=", b"\xfb\xff", b"\x00\x00\x00\x01", 258, 1.0)],
+    ),
+    (
+        "binary_length_substr_reverse",
+        "SELECT length(x'00FF00'), substr(x'0102030405', 2, 3), reverse(x'010203')",
+        [(3, b"\x02\x03\x04", b"\x03\x02\x01")],
+    ),
+    (
+        "from_utf8_replacement_and_normalize",
+        "SELECT from_utf8(x'61FF62'), from_utf8(x'61FF62', '#'), length(normalize('é', NFD))",
+        [("a\ufffdb", "a#b", 2)],
+    ),
+    (
+        "format_number_and_parse_data_size",
+        "SELECT format_number(123456), format_number(1234567), parse_data_size('2.3MB')",
+        [("123K", "1.23M", Decimal(2411724))],
+    ),
     # --- regular expressions
     ("regexp_like", "SELECT regexp_like('abc', 'b'), regexp_like('abc', '^b')", [(True, False)]),
     (

@@ -117,6 +117,13 @@ def _typeof(gen: DuckDBGenerator, e: exp.Expression) -> str:
     static = _static_type_name(e.this)
     if static is not None:
         return exp.Literal.string(static).sql()
+    kind = e.this.type
+    computed_text = kind is not None and kind.is_type(*exp.DataType.TEXT_TYPES)
+    if computed_text and not list(e.this.find_all(exp.Column)):
+        raise UnsupportedError(
+            "typeof of a computed string constant is not supported: Trino's varchar(n) "
+            "length of it is not tracked"
+        )
     duck = gen.func("TYPEOF", e.this)
     keys = ", ".join(f"'{k}'" for k in _TRINO_TYPE_NAMES)
     values = ", ".join(f"'{v}'" for v in _TRINO_TYPE_NAMES.values())
@@ -253,7 +260,18 @@ def _is_binary(node: exp.Expression) -> bool:
     binary = kind is not None and kind.is_type(
         exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY, exp.DataType.Type.BLOB
     )
-    return binary or isinstance(node, (exp.Encode, exp.Unhex, exp.FromBase64))
+    made = (exp.Encode, exp.Unhex, exp.FromBase64, exp.FromBase32, exp.SHA, exp.SHA2Digest)
+    named = isinstance(node, exp.Anonymous) and node.name.lower() in _BINARY_FUNCTIONS
+    return binary or named or isinstance(node, (*made, exp.MD5Digest))
+
+
+_BINARY_FUNCTIONS = frozenset(
+    {
+        "from_base64url", "hmac_md5", "hmac_sha1", "hmac_sha256", "hmac_sha512", "murmur3",
+        "xxhash64", "to_big_endian_32", "to_big_endian_64", "to_ieee754_32", "to_ieee754_64",
+    }
+)  # fmt: skip
+"""Trino functions that return varbinary and that sqlglot keeps as plain calls."""
 
 
 def _length(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -622,7 +640,7 @@ ANONYMOUS: dict[str, AnonHandler] = {
     "format_number": renamed("trino_format_number"),
     "from_base32": renamed("trino_from_base32"),
     "from_base64url": renamed("trino_from_base64url"),
-    "hamming_distance": renamed("HAMMING"),
+    "hamming_distance": renamed("trino_hamming_distance"),
     "hmac_md5": renamed("trino_hmac_md5"),
     "hmac_sha1": renamed("trino_hmac_sha1"),
     "hmac_sha256": renamed("trino_hmac_sha256"),
@@ -669,7 +687,16 @@ MACROS: list[str] = [
     # on exactly these three).
     """CREATE OR REPLACE MACRO trino_url_encode(s) AS
         REPLACE(REPLACE(REPLACE(URL_ENCODE(s), '%20', '+'), '%2A', '*'), '~', '%7E')""",
-    "CREATE OR REPLACE MACRO trino_url_decode(s) AS URL_DECODE(REPLACE(s, '+', ' '))",
+    # Java's URLDecoder: '+' is a space; a '%' not followed by two hex digits is an error.
+    """CREATE OR REPLACE MACRO trino_url_decode(s) AS CASE
+        WHEN REGEXP_MATCHES(s, '%([^0-9A-Fa-f]|[0-9A-Fa-f][^0-9A-Fa-f]|[0-9A-Fa-f]?$)')
+        THEN ERROR('INVALID_FUNCTION_ARGUMENT: url_decode: malformed escape in ' || s)
+        ELSE URL_DECODE(REPLACE(s, '+', ' ')) END""",
+    """CREATE OR REPLACE MACRO trino_hamming_distance(a, b) AS CASE
+        WHEN LENGTH(a) <> LENGTH(b)
+        THEN ERROR('INVALID_FUNCTION_ARGUMENT: The input strings to hamming_distance '
+                   || 'function must have the same length')
+        ELSE CAST(HAMMING(a, b) AS BIGINT) END""",
     """CREATE OR REPLACE MACRO trino_to_base64url(b) AS
         REPLACE(REPLACE(TO_BASE64(b), '+', '-'), '/', '_')""",
     """CREATE OR REPLACE MACRO trino_from_base64url(s) AS
@@ -683,7 +710,8 @@ MACROS: list[str] = [
             ELSE acc + STRPOS(SUBSTRING(s, acc + 1), sub) END, 0)""",
     """CREATE OR REPLACE MACRO trino_strpos(s, sub, n) AS CASE
         WHEN n = 0 THEN ERROR('INVALID_FUNCTION_ARGUMENT: strpos: the instance must not be 0')
-        WHEN n > 0 THEN GREATEST(trino_strpos_forward(s, sub, n), 0)
+        WHEN n > 0 AND trino_strpos_forward(s, sub, n) < 0 THEN 0
+        WHEN n > 0 THEN trino_strpos_forward(s, sub, n)
         WHEN trino_strpos_forward(REVERSE(s), REVERSE(sub), -n) <= 0 THEN 0
         ELSE LENGTH(s) - trino_strpos_forward(REVERSE(s), REVERSE(sub), -n)
              - LENGTH(sub) + 2 END""",
