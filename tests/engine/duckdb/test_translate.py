@@ -337,6 +337,13 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [("123K", "1.23M", Decimal(2411724))],
     ),
     # --- regular expressions
+    (
+        "regexp_java_constructs",
+        r"SELECT regexp_like('foobar', 'foo(?=bar)'), regexp_extract('42 USD', '\d+(?= USD)'), "
+        r"regexp_extract_all('a1b2', '(?<=[a-z])\d'), regexp_count('abab', '(ab)\1'), "
+        r"regexp_split('a1b2c', '(?<=\d)'), regexp_replace('x1', '(?<d>\d)', '<${d}>')",
+        [(True, "42", ["1", "2"], 1, ["a1", "b2", "c"], "x<1>")],
+    ),
     ("regexp_like", "SELECT regexp_like('abc', 'b'), regexp_like('abc', '^b')", [(True, False)]),
     (
         "regexp_extract_group",

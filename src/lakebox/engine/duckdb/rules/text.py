@@ -30,29 +30,66 @@ def _json_extract_scalar(gen: DuckDBGenerator, e: exp.Expression) -> str:
     )
 
 
+_RE2_LACKS = re.compile(r"\(\?[=!>]|\(\?<[=!A-Za-z]|\\[1-9]|[*+?}]\+|\\[zZGh]")
+"""Constructs of Java's patterns that RE2 (DuckDB) lacks or spells differently: look-around,
+atomic groups, named groups, back-references, possessive quantifiers, \\Z \\G \\h."""
+
+
+def _java_pattern(node: exp.Expression) -> bool:
+    """A literal pattern only Java-style engines run: it goes to Python's ``re`` instead."""
+    return isinstance(node, exp.Literal) and node.is_string and bool(_RE2_LACKS.search(node.this))
+
+
+def _default(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    rule = DuckDBGenerator.TRANSFORMS.get(type(e))
+    if rule is not None:
+        return str(rule(gen, e))
+    method = getattr(DuckDBGenerator, f"{e.key}_sql", None)
+    if method is not None:
+        return str(method(gen, e))
+    return str(gen.function_fallback_sql(e))  # type: ignore[arg-type]
+
+
+def _regexp_like(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    if _java_pattern(e.expression):
+        return gen.func("trino_regexp_like", e.this, e.expression)
+    return _default(gen, e)
+
+
+def _regexp_extract_all(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    if _java_pattern(e.expression):
+        group = e.args.get("group") or exp.Literal.number(0)
+        return gen.func("trino_regexp_extract_all", e.this, e.expression, group)
+    return _default(gen, e)
+
+
+def _regexp_count(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    if _java_pattern(e.expression):
+        return gen.func("trino_regexp_count", e.this, e.expression)
+    return _default(gen, e)
+
+
 def _regexp_extract(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino returns NULL when nothing matches; DuckDB returns ''."""
     this, pattern = e.this, e.expression
     group = e.args.get("group") or exp.Literal.number(0)
+    if _java_pattern(pattern):
+        return gen.func("trino_regexp_extract", this, pattern, group)
     extract = gen.func("REGEXP_EXTRACT", this, pattern, group)
     return f"CASE WHEN {gen.func('REGEXP_MATCHES', this, pattern)} THEN {extract} END"
 
 
-_JAVA_GROUP_REF = re.compile(r"\\(.)|\$(\d+)|\$\{(\w+)\}")
+_JAVA_GROUP_REF = re.compile(r"\\(.)|\$(\d+)")
 
 
 def _java_replacement_to_re2(text: str) -> str:
-    r"""Trino (Java) writes group references as $1 and escapes with \; RE2 wants \1 and \\."""
+    r"""Trino (Java) writes group references as $1 and escapes with \; RE2 wants \1 and \\.
+    (A replacement naming a group, ${name}, goes to Python's ``re`` instead.)"""
 
     def sub(m: re.Match[str]) -> str:
         if m.group(1) is not None:
             return "\\\\" if m.group(1) == "\\" else m.group(1)
-        if m.group(2) is not None:
-            return "\\" + m.group(2)
-        raise UnsupportedError(
-            f"regexp_replace: named group reference ${{{m.group(3)}}} is not supported; "
-            "use a numbered group ($1)"
-        )
+        return "\\" + m.group(2)
 
     return _JAVA_GROUP_REF.sub(sub, text)
 
@@ -343,7 +380,8 @@ def _sha2(gen: DuckDBGenerator, e: exp.Expression) -> str:
 
 
 def _regexp_split(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    return gen.func("REGEXP_SPLIT_TO_ARRAY", e.this, e.expression)
+    name = "trino_regexp_split" if _java_pattern(e.expression) else "REGEXP_SPLIT_TO_ARRAY"
+    return gen.func(name, e.this, e.expression)
 
 
 def _pattern_groups(pattern: exp.Expression, function: str) -> int:
@@ -375,7 +413,15 @@ def _regexp_replace_lambda(gen: DuckDBGenerator, e: exp.Expression) -> str:
 def _regexp_replace(gen: DuckDBGenerator, e: exp.Expression) -> str:
     replacement = e.args.get("replacement") or exp.Literal.string("")
     if isinstance(replacement, exp.Lambda):
+        if _java_pattern(e.expression):
+            raise UnsupportedError(
+                "regexp_replace with a lambda and a pattern using look-around, "
+                "back-references or possessive quantifiers is not supported"
+            )
         return _regexp_replace_lambda(gen, e)
+    named_reference = isinstance(replacement, exp.Literal) and "${" in replacement.this
+    if _java_pattern(e.expression) or named_reference:
+        return gen.func("trino_regexp_replace", e.this, e.expression, replacement)
     if isinstance(replacement, exp.Literal) and replacement.is_string:
         replacement = exp.Literal.string(_java_replacement_to_re2(replacement.this))
     return gen.func("REGEXP_REPLACE", e.this, e.expression, replacement, exp.Literal.string("g"))
@@ -619,7 +665,10 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Length: _length,
     exp.Normalize: _normalize,
     exp.ParseJSON: _json_parse,
+    exp.RegexpCount: _regexp_count,
     exp.RegexpExtract: _regexp_extract,
+    exp.RegexpExtractAll: _regexp_extract_all,
+    exp.RegexpLike: _regexp_like,
     exp.RegexpReplace: _regexp_replace,
     exp.RegexpSplit: _regexp_split,
     exp.Reverse: _reverse,

@@ -622,3 +622,98 @@ UDFS += [
     PythonFunction("trino_encode", encode, ("VARCHAR", "VARCHAR"), "BLOB"),
     PythonFunction("trino_decode", decode, ("BLOB", "VARCHAR"), "VARCHAR"),
 ]
+
+
+# --------------------------------------------------------------------------- Java regexes
+# DuckDB's regular expressions are RE2, which has no look-around, back-references, atomic
+# groups or possessive quantifiers. Java has them; Python's ``re`` too, with the same syntax.
+# The rules send a literal pattern that uses them here (RE2 would reject it).
+
+
+_JAVA_NAMED_GROUP = re.compile(r"(?<!\\)\(\?<(?=[A-Za-z])")
+
+
+def _compiled(pattern: str, function: str) -> re.Pattern[str]:
+    """Java's pattern in Python's spelling: a named group (?<name>...) is (?P<name>...)."""
+    try:
+        return re.compile(_JAVA_NAMED_GROUP.sub("(?P<", pattern))
+    except re.error as err:
+        raise TrinoFunctionError(f"{function}: invalid pattern {pattern!r}: {err}") from err
+
+
+def _match_group(found: re.Match[str], group: int, function: str) -> str | None:
+    if not 0 <= group <= (found.re.groups):
+        raise TrinoFunctionError(f"{function}: pattern has {found.re.groups} groups, not {group}")
+    return found.group(group)
+
+
+def regexp_like(text: str, pattern: str) -> bool:
+    return _compiled(pattern, "regexp_like").search(text) is not None
+
+
+def regexp_extract(text: str, pattern: str, group: int) -> str | None:
+    found = _compiled(pattern, "regexp_extract").search(text)
+    return None if found is None else _match_group(found, group, "regexp_extract")
+
+
+def regexp_extract_all(text: str, pattern: str, group: int) -> list[str | None]:
+    compiled = _compiled(pattern, "regexp_extract_all")
+    return [_match_group(m, group, "regexp_extract_all") for m in compiled.finditer(text)]
+
+
+def regexp_count(text: str, pattern: str) -> int:
+    return sum(1 for _ in _compiled(pattern, "regexp_count").finditer(text))
+
+
+def regexp_split(text: str, pattern: str) -> list[str]:
+    """Pieces between matches (groups are not returned, unlike Python's re.split)."""
+    pieces, start = [], 0
+    for found in _compiled(pattern, "regexp_split").finditer(text):
+        pieces.append(text[start : found.start()])
+        start = found.end()
+    pieces.append(text[start:])
+    return pieces
+
+
+_JAVA_REPLACEMENT = re.compile(r"\\(.)|\$(\d+)|\$\{(\w+)\}|(\$)")
+
+
+def regexp_replace(text: str, pattern: str, replacement: str) -> str:
+    """Java's replacement syntax: $n and ${name} groups, \\ escapes."""
+    compiled = _compiled(pattern, "regexp_replace")
+
+    def expand(found: re.Match[str]) -> str:
+        def one(ref: re.Match[str]) -> str:
+            escaped, number, name, bare = ref.groups()
+            if escaped is not None:
+                return str(escaped)
+            if bare is not None:
+                raise TrinoFunctionError("regexp_replace: a lone '$' in the replacement")
+            key: int | str = int(number) if number is not None else name
+            try:
+                return found.group(key) or ""
+            except IndexError as err:
+                raise TrinoFunctionError(f"regexp_replace: no group {key} in the pattern") from err
+
+        return _JAVA_REPLACEMENT.sub(one, replacement)
+
+    return compiled.sub(expand, text)
+
+
+UDFS += [
+    PythonFunction("trino_regexp_like", regexp_like, ("VARCHAR", "VARCHAR"), "BOOLEAN"),
+    PythonFunction(
+        "trino_regexp_extract", regexp_extract, ("VARCHAR", "VARCHAR", "BIGINT"), "VARCHAR"
+    ),
+    PythonFunction(
+        "trino_regexp_extract_all",
+        regexp_extract_all,
+        ("VARCHAR", "VARCHAR", "BIGINT"),
+        "VARCHAR[]",
+    ),
+    PythonFunction("trino_regexp_count", regexp_count, ("VARCHAR", "VARCHAR"), "BIGINT"),
+    PythonFunction("trino_regexp_split", regexp_split, ("VARCHAR", "VARCHAR"), "VARCHAR[]"),
+    PythonFunction(
+        "trino_regexp_replace", regexp_replace, ("VARCHAR", "VARCHAR", "VARCHAR"), "VARCHAR"
+    ),
+]
