@@ -177,9 +177,17 @@ def _format(gen: DuckDBGenerator, e: exp.Expression) -> str:
     arguments = list(e.expressions)
     if not arguments:
         return gen.func("trino_format", e.this, exp.Literal.string("[]"), "[]::VARCHAR[]")
-    values = gen.func("JSON_ARRAY", *arguments)
+    values = []
+    for argument in arguments:
+        value = gen.sql(argument)
+        # a decimal goes as its text so that 1.50 keeps its scale
+        values.append(
+            f"CASE WHEN TYPEOF({value}) LIKE 'DECIMAL%' THEN TO_JSON(CAST({value} AS VARCHAR)) "
+            f"ELSE TO_JSON({value}) END"
+        )
     kinds = "[" + ", ".join(gen.func("TYPEOF", a) for a in arguments) + "]"
-    return f"trino_format({gen.sql(e, 'this')}, CAST({values} AS VARCHAR), {kinds})"
+    listed = "[" + ", ".join(values) + "]"
+    return f"trino_format({gen.sql(e, 'this')}, CAST(TO_JSON({listed}) AS VARCHAR), {kinds})"
 
 
 def _is_json(node: exp.Expression) -> bool:

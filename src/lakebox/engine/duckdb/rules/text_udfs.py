@@ -348,7 +348,7 @@ def _convert(spec: str, flags: str, precision: int | None, value: Any) -> str:
         return chr(value) if isinstance(value, int) else str(value)
     if kind in "dxo":
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TrinoFunctionError(f"format: %{spec} needs an integer argument, got {value!r}")
+            raise TrinoFunctionError(f"format: %{spec} needs an integer argument, got {value}")
         if kind == "x":
             return format(value if value >= 0 else value & _M64, "x")
         if kind == "o":
@@ -357,7 +357,7 @@ def _convert(spec: str, flags: str, precision: int | None, value: Any) -> str:
         return _group(text) if "," in flags else text
     if kind in "efg":
         if isinstance(value, bool) or not isinstance(value, (int, float, decimal.Decimal)):
-            raise TrinoFunctionError(f"format: %{spec} needs a number argument, got {value!r}")
+            raise TrinoFunctionError(f"format: %{spec} needs a number argument, got {value}")
         if isinstance(value, int) and not isinstance(value, bool):
             raise TrinoFunctionError(f"format: %{spec} needs a floating-point argument")
         number = abs(_decimal(value))
@@ -384,7 +384,8 @@ def _is_negative(value: Any) -> bool:
 
 def java_format(pattern: str, arguments_json: str, kinds: list[str]) -> str:
     """``java.util.Formatter``: %[index$][flags][width][.precision]conversion."""
-    values = [_argument(v, k) for v, k in zip(json.loads(arguments_json), kinds, strict=True)]
+    parsed = json.loads(arguments_json, parse_float=decimal.Decimal)
+    values = [_argument(v, k) for v, k in zip(parsed, kinds, strict=True)]
     out: list[str] = []
     pos, ordinary, last = 0, 0, -1
     for m in _SPEC.finditer(pattern):
