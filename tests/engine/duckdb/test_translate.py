@@ -336,6 +336,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT format_number(123456), format_number(1234567), parse_data_size('2.3MB')",
         [("123K", "1.23M", Decimal(2411724))],
     ),
+    (
+        "split_to_map_and_multimap",
+        "SELECT split_to_map('a=1,b=2', ',', '='), split_to_multimap('a=1,b=2,a=3', ',', '='), "
+        "json_extract_scalar('{\"s\": {\"b\": [5, 6]}}', '$.s[b][1]')",
+        [([("a", "1"), ("b", "2")], [("a", ["1", "3"]), ("b", ["2"])], "6")],
+    ),
     # --- regular expressions
     (
         "regexp_java_constructs",

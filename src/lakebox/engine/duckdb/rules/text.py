@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.generators.duckdb import DuckDBGenerator
 
 from lakebox.engine.duckdb.rules.base import (
@@ -19,10 +20,25 @@ from lakebox.engine.duckdb.rules.base import (
 from lakebox.engine.duckdb.rules.text_jsonpath import PathError, compile_path
 from lakebox.engine.duckdb.rules.text_udfs import UDFS as UDFS
 from lakebox.errors import SemanticError, UnsupportedError
+from lakebox.sql.dialect import READ_DIALECT
+
+_BARE_BRACKET = re.compile(r"\[(?![\d*\"'\s])([^\]]+)\]")
+
+
+def _bracket_names_quoted(e: exp.Expression) -> exp.Expression:
+    """Trino's JSONPath takes a bare name in brackets ($.store[book]); quote it
+    ($.store["book"]) so that the path parses."""
+    path = e.args.get("expression")
+    if isinstance(path, exp.Literal) and path.is_string and _BARE_BRACKET.search(path.this):
+        quoted = exp.Literal.string(_BARE_BRACKET.sub(r'["\1"]', path.this))
+        e = e.copy()
+        e.set("expression", Dialect.get_or_raise(READ_DIALECT).to_json_path(quoted))
+    return e
 
 
 def _json_extract_scalar(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino returns NULL when the path points at an object or array; DuckDB returns its text."""
+    e = _bracket_names_quoted(e)
     this, path = gen.sql(e, "this"), gen.sql(e, "expression")
     return (
         f"CASE WHEN JSON_TYPE({this}, {path}) IN ('OBJECT', 'ARRAY') THEN NULL "
@@ -652,7 +668,7 @@ def _json_exists(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
 def _json_extract(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if e.args.get("json_query"):
         return _json_query(gen, e)
-    return str(DuckDBGenerator.TRANSFORMS[exp.JSONExtract](gen, e))
+    return str(DuckDBGenerator.TRANSFORMS[exp.JSONExtract](gen, _bracket_names_quoted(e)))
 
 
 TRANSFORMS: dict[type[exp.Expression], Handler] = {
@@ -686,6 +702,9 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Split: _split,
     exp.SplitPart: _split_part,
     exp.StrPosition: _strpos,
+    exp.StrToMap: lambda gen, e: gen.func(
+        "trino_split_to_map", e.this, e.args["pair_delim"], e.args["key_value_delim"]
+    ),
     exp.Substring: _substring,
     exp.ToBase32: lambda gen, e: gen.func("trino_to_base32", e.this),
     exp.Typeof: _typeof,
@@ -711,6 +730,7 @@ ANONYMOUS: dict[str, AnonHandler] = {
     "murmur3": renamed("trino_murmur3"),
     "parse_data_size": renamed("trino_parse_data_size"),
     "regexp_position": _regexp_position,
+    "split_to_multimap": renamed("trino_split_to_multimap"),
     "to_base32": renamed("trino_to_base32"),
     "to_base64url": renamed("trino_to_base64url"),
     "url_decode": renamed("trino_url_decode"),
@@ -772,6 +792,28 @@ MACROS: list[str] = [
         WHEN trino_strpos_forward(REVERSE(s), REVERSE(sub), -n) <= 0 THEN 0
         ELSE LENGTH(s) - trino_strpos_forward(REVERSE(s), REVERSE(sub), -n)
              - LENGTH(sub) + 2 END""",
+    # split_to_map / split_to_multimap: entries split on one delimiter, each split once on
+    # the other; Trino rejects an entry without exactly one key-value delimiter, and (for
+    # split_to_map) a repeated key. Keys keep their first-seen order.
+    "CREATE OR REPLACE MACRO trino_split_entries(s, entry, kv) AS LIST_TRANSFORM("
+    "LIST_FILTER(STR_SPLIT(s, entry), LAMBDA x: x <> ''), LAMBDA x: CASE "
+    "WHEN LEN(STR_SPLIT(x, kv)) <> 2 "
+    "THEN ERROR('INVALID_FUNCTION_ARGUMENT: Key-value delimiter must appear exactly once in "
+    "each entry. Bad input: ' || x) "
+    "ELSE {'key': STR_SPLIT(x, kv)[1], 'value': STR_SPLIT(x, kv)[2]} END)",
+    """CREATE OR REPLACE MACRO trino_split_keys(s, entry, kv) AS
+        LIST_TRANSFORM(trino_split_entries(s, entry, kv), LAMBDA p: p.key)""",
+    """CREATE OR REPLACE MACRO trino_split_to_map(s, entry, kv) AS CASE
+        WHEN LEN(LIST_DISTINCT(trino_split_keys(s, entry, kv)))
+             < LEN(trino_split_keys(s, entry, kv))
+        THEN ERROR('INVALID_FUNCTION_ARGUMENT: Duplicate keys are not allowed')
+        ELSE MAP_FROM_ENTRIES(trino_split_entries(s, entry, kv)) END""",
+    """CREATE OR REPLACE MACRO trino_split_to_multimap(s, entry, kv) AS MAP_FROM_ENTRIES(
+        LIST_TRANSFORM(
+            LIST_FILTER(trino_split_keys(s, entry, kv),
+                        LAMBDA k, i: LIST_POSITION(trino_split_keys(s, entry, kv), k) = i),
+            LAMBDA k: {'key': k, 'value': LIST_TRANSFORM(LIST_FILTER(
+                trino_split_entries(s, entry, kv), LAMBDA p: p.key = k), LAMBDA p: p.value)}))""",
     # parse_data_size: a number and a unit (case-sensitive, powers of 1024), truncated.
     "CREATE OR REPLACE MACRO trino_parse_data_size(s) AS CASE "
     "WHEN NOT REGEXP_FULL_MATCH(s, '([0-9]+(\\.[0-9]+)?)([kMGTPEZY]?B)') "
