@@ -342,6 +342,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "json_extract_scalar('{\"s\": {\"b\": [5, 6]}}', '$.s[b][1]')",
         [([("a", "1"), ("b", "2")], [("a", ["1", "3"]), ("b", ["2"])], "6")],
     ),
+    (
+        "cast_to_bounded_varchar",
+        "SELECT CAST('abcdef' AS varchar(3)), CAST(12 AS varchar(2)), typeof(CAST('a' AS varchar(5)))",
+        [("abc", "12", "varchar(5)")],
+    ),
     # --- regular expressions
     (
         "regexp_java_constructs",

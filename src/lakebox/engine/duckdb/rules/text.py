@@ -249,6 +249,18 @@ def _json_to_row(gen: DuckDBGenerator, e: exp.Cast) -> str:
     return f"(CASE WHEN JSON_TYPE({value}) = 'ARRAY' THEN {positional} ELSE {by_name} END)"
 
 
+def _cast_to_bounded_varchar(gen: DuckDBGenerator, source: exp.Expression, size: str) -> str:
+    """varchar(n): Trino cuts a longer string to n characters, and rejects any other value
+    whose text is longer than n."""
+    value = gen.sql(source)
+    text = f"CAST({value} AS VARCHAR)"
+    return (
+        f"(CASE WHEN TYPEOF({value}) = 'VARCHAR' THEN LEFT({text}, {size}) "
+        f"WHEN LENGTH({text}) > {size} THEN ERROR('INVALID_CAST_ARGUMENT: Value ' || {text} "
+        f"|| ' cannot be represented as varchar({size})') ELSE {text} END)"
+    )
+
+
 def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Casts whose Trino meaning DuckDB's CAST does not have.
 
@@ -256,7 +268,8 @@ def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
     - json -> varchar gives a scalar's value, not its JSON text;
     - varchar (and other values) -> json makes a JSON value of it: a string becomes a JSON
       string (DuckDB would parse the text as JSON);
-    - -> char(n) pads with spaces to n characters (DuckDB has no CHAR type).
+    - -> char(n) pads with spaces to n characters (DuckDB has no CHAR type), and -> varchar(n)
+      cuts the text to n characters (DuckDB ignores the length).
     """
     assert isinstance(e, exp.Cast)
     source = e.this
@@ -268,6 +281,8 @@ def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
         return f"TO_JSON({gen.sql(source)})"
     if e.to.is_type(exp.DataType.Type.CHAR):
         return f"RPAD(CAST({gen.sql(source)} AS VARCHAR), {_char_length(e)}, ' ')"
+    if e.to.is_type(exp.DataType.Type.VARCHAR) and e.to.expressions:
+        return _cast_to_bounded_varchar(gen, source, e.to.expressions[0].sql())
     if (
         e.to.is_type(*INTEGER_TYPES)
         and source.type is not None
