@@ -323,8 +323,9 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     ),
     (
         "binary_length_substr_reverse",
-        "SELECT length(x'00FF00'), substr(x'0102030405', 2, 3), reverse(x'010203')",
-        [(3, b"\x02\x03\x04", b"\x03\x02\x01")],
+        "SELECT length(x'00FF00'), substr(x'0102030405', 2, 3), reverse(x'010203'), "
+        "lpad(x'0102', 5, x'AABB'), rpad(x'0102', 1, x'FF')",
+        [(3, b"\x02\x03\x04", b"\x03\x02\x01", b"\xaa\xbb\xaa\x01\x02", b"\x01")],
     ),
     (
         "from_utf8_replacement_and_normalize",

@@ -368,6 +368,19 @@ def _substring(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return f"UNHEX(SUBSTRING(HEX({data}), ({begin} - 1) * 2 + 1{count}))"
 
 
+def _pad(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """lpad / rpad of a varbinary pad bytes (DuckDB's pads take no BLOB): the same padding of
+    its hex text, two digits a byte, so the pad repeats whole bytes."""
+    if not _is_binary(e.this):
+        return _default(gen, e)
+    name = "LPAD" if e.args.get("is_left") else "RPAD"
+    size, fill = gen.sql(e, "expression"), e.args.get("fill_pattern")
+    if fill is None:
+        raise ValueError("lpad / rpad of varbinary need a pad value")
+    padded = f"{name}(HEX({gen.sql(e, 'this')}), ({size}) * 2, {gen.func('HEX', fill)})"
+    return f"UNHEX({padded})"
+
+
 def _reverse(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """reverse() takes strings, arrays and varbinary in Trino; DuckDB's reverse only strings."""
     kind = e.this.type
@@ -703,6 +716,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.JSONValue: _json_value,
     exp.Length: _length,
     exp.Normalize: _normalize,
+    exp.Pad: _pad,
     exp.ParseJSON: _json_parse,
     exp.RegexpCount: _regexp_count,
     exp.RegexpExtract: _regexp_extract,
