@@ -131,6 +131,13 @@ class _Parser:
         while True:
             if self.peek("."):
                 self.take(".")
+                if self.peek("."):
+                    self.take(".")
+                    kind, name = self.take()
+                    if kind not in ("name", "string"):
+                        raise PathError(f"JSON path: unexpected {name!r} after '..'")
+                    base = _descendant(base, json.loads(name) if kind == "string" else name)
+                    continue
                 if self.peek("*"):
                     self.take("*")
                     base = _wildcard_member(base)
@@ -209,15 +216,84 @@ class _Parser:
                 self.take("(")
                 inner = self.predicate()
                 self.take(")")
+                if self.peek("is"):
+                    self.take("is")
+                    self.take("unknown")
+                    return lambda ctx: inner(ctx) is None
                 return inner
             except PathError:
                 self.i = saved
         left = self.expression()
+        if self.peek("starts"):
+            self.take("starts")
+            self.take("with")
+            return _starts_with(left, self.expression())
+        if self.peek("like_regex"):
+            self.take("like_regex")
+            kind, pattern = self.take()
+            if kind != "string":
+                raise PathError("JSON path: like_regex needs a string pattern")
+            flags = ""
+            if self.peek("flag"):
+                self.take("flag")
+                kind, flags = self.take()
+                flags = json.loads(flags) if kind == "string" else ""
+            return _like_regex(left, json.loads(pattern), flags)
         _, op = self.take()
         if op not in ("==", "!=", "<>", "<", ">", "<=", ">="):
             raise PathError(f"JSON path: expected a comparison, found {op!r}")
         right = self.expression()
         return _compare(op, left, right)
+
+
+def _starts_with(
+    left: Callable[[_Context], Sequence], right: Callable[[_Context], Sequence]
+) -> Callable[[_Context], bool | None]:
+    def run(ctx: _Context) -> bool | None:
+        try:
+            items, prefixes = _unwrap(ctx, left(ctx)), right(ctx)
+        except PathError:
+            return None
+        if len(prefixes) != 1 or not isinstance(prefixes[0], str):
+            return None
+        unknown = False
+        for item in items:
+            if not isinstance(item, str):
+                unknown = True
+            elif item.startswith(prefixes[0]):
+                return True
+        return None if unknown else False
+
+    return run
+
+
+def _like_regex(
+    left: Callable[[_Context], Sequence], pattern: str, flags: str
+) -> Callable[[_Context], bool | None]:
+    options = 0
+    for flag in flags:
+        options |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}.get(
+            flag, 0
+        )
+    try:
+        compiled = re.compile(pattern, options)
+    except re.error as err:
+        raise PathError(f"JSON path: invalid like_regex pattern {pattern!r}") from err
+
+    def run(ctx: _Context) -> bool | None:
+        try:
+            items = _unwrap(ctx, left(ctx))
+        except PathError:
+            return None
+        unknown = False
+        for item in items:
+            if not isinstance(item, str):
+                unknown = True
+            elif compiled.search(item):
+                return True
+        return None if unknown else False
+
+    return run
 
 
 def _last(ctx: _Context) -> Sequence:
@@ -277,6 +353,28 @@ def _member(base: Callable[[_Context], Sequence], name: str) -> Callable[[_Conte
                 out.append(item[name])
             elif not ctx.lax:
                 raise PathError(f"JSON path: no member {name!r}")
+        return out
+
+    return run
+
+
+def _descendant(base: Callable[[_Context], Sequence], name: str) -> Callable[[_Context], Sequence]:
+    """``..name``: the member in every object at any depth, in preorder (no lax unwrapping)."""
+
+    def visit(item: Item, out: Sequence) -> None:
+        if isinstance(item, dict):
+            if name in item:
+                out.append(item[name])
+            for value in item.values():
+                visit(value, out)
+        elif isinstance(item, list):
+            for value in item:
+                visit(value, out)
+
+    def run(ctx: _Context) -> Sequence:
+        out: Sequence = []
+        for item in base(ctx):
+            visit(item, out)
         return out
 
     return run
