@@ -348,6 +348,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT CAST('abcdef' AS varchar(3)), CAST(12 AS varchar(2)), typeof(CAST('a' AS varchar(5)))",
         [("abc", "12", "varchar(5)")],
     ),
+    (
+        "char_comparisons_pad",
+        "SELECT CAST('a' AS char(3)) = 'a', CAST('a' AS char(3)) < 'b', 'x' = 'x '",
+        [(True, True, False)],
+    ),
     # --- regular expressions
     (
         "regexp_java_constructs",

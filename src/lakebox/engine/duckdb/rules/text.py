@@ -381,6 +381,27 @@ def _pad(gen: DuckDBGenerator, e: exp.Expression) -> str:
     return f"UNHEX({padded})"
 
 
+def _is_char(node: exp.Expression) -> bool:
+    return node.type is not None and node.type.is_type(exp.DataType.Type.CHAR)
+
+
+def _char_comparison(kind: type[exp.Expression]) -> Handler:
+    """A comparison with a char(n) value pads the shorter side with spaces (Trino): the same
+    as comparing both sides without their trailing spaces, since DuckDB's value is a
+    padded varchar."""
+    method = getattr(DuckDBGenerator, f"{kind.key}_sql")
+
+    def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
+        if not (_is_char(e.this) or _is_char(e.expression)):
+            return str(method(gen, e))
+        e = e.copy()
+        for side in ("this", "expression"):
+            e.set(side, exp.func("RTRIM", e.args[side], exp.Literal.string(" ")))
+        return str(method(gen, e))
+
+    return handler
+
+
 def _reverse(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """reverse() takes strings, arrays and varbinary in Trino; DuckDB's reverse only strings."""
     kind = e.this.type
@@ -702,6 +723,9 @@ def _json_extract(gen: DuckDBGenerator, e: exp.Expression) -> str:
 TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.Cast: _cast,
     exp.Decode: _decode,
+    **{
+        kind: _char_comparison(kind) for kind in (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)
+    },
     exp.Format: _format,
     exp.FromBase32: lambda gen, e: gen.func("trino_from_base32", e.this),
     exp.FromBase64: _from_base64,
