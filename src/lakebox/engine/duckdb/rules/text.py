@@ -890,7 +890,7 @@ MACROS: list[str] = [
     """CREATE OR REPLACE MACRO trino_json_size(j, p) AS CASE JSON_TYPE(JSON(j), p)
         WHEN 'OBJECT' THEN CAST(LEN(JSON_KEYS(JSON(j), p)) AS BIGINT)
         WHEN 'ARRAY' THEN CAST(JSON_ARRAY_LENGTH(JSON(j), p) AS BIGINT)
-        ELSE CAST(0 AS BIGINT) END""",
+        ELSE CASE WHEN JSON_TYPE(JSON(j), p) IS NOT NULL THEN CAST(0 AS BIGINT) END END""",
     """CREATE OR REPLACE MACRO trino_is_json_scalar(j) AS
         JSON_TYPE(JSON(j)) NOT IN ('OBJECT', 'ARRAY')""",
     """CREATE OR REPLACE MACRO trino_json_array_contains(j, v) AS CASE
