@@ -353,6 +353,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "SELECT CAST('a' AS char(3)) = 'a', CAST('a' AS char(3)) < 'b', 'x' = 'x '",
         [(True, True, False)],
     ),
+    (
+        "substr_out_of_range_is_empty",
+        "SELECT substr('abc', 0), substr('abc', -5), substr('abc', 5), substr('abc', 2, -1), "
+        "substr('abc', -2, 1)",
+        [("", "", "", "", "b")],
+    ),
     # --- regular expressions
     (
         "regexp_java_constructs",

@@ -127,7 +127,11 @@ def _split(gen: DuckDBGenerator, e: exp.Expression) -> str:
 def _split_part(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Trino returns NULL past the last field; DuckDB's split_part returns ''."""
     parts = gen.func("STR_SPLIT", e.this, e.args["delimiter"])
-    return f"{parts}[{gen.sql(e.args['part_index'])}]"
+    index = gen.sql(e.args["part_index"])
+    return (
+        f"(CASE WHEN {index} < 1 THEN ERROR('INVALID_FUNCTION_ARGUMENT: split_part: the "
+        f"index must be greater than zero') ELSE {parts}[{index}] END)"
+    )
 
 
 _TRINO_TYPE_NAMES = {
@@ -358,14 +362,24 @@ def _length(gen: DuckDBGenerator, e: exp.Expression) -> str:
 
 
 def _substring(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """substr() of a varbinary counts bytes (DuckDB's substring takes no BLOB): the same
-    slice of its hex text, two digits a byte."""
-    if not _is_binary(e.this):
-        return str(DuckDBGenerator.substring_sql(gen, e))  # type: ignore[arg-type]
+    """Trino's substr gives '' for a start of 0, a start before the beginning or past the
+    end, and a negative length (DuckDB counts from the start or backwards instead). Of a
+    varbinary it counts bytes (DuckDB's substring takes no BLOB): the same slice of its hex
+    text, two digits a byte."""
     data, start, length = gen.sql(e, "this"), gen.sql(e, "start"), e.args.get("length")
-    begin = f"(CASE WHEN {start} < 0 THEN OCTET_LENGTH({data}) + {start} + 1 ELSE {start} END)"
-    count = f", {gen.sql(length)} * 2" if length is not None else ""
-    return f"UNHEX(SUBSTRING(HEX({data}), ({begin} - 1) * 2 + 1{count}))"
+    count = gen.sql(length) if length is not None else None
+    if _is_binary(e.this):
+        size, empty = f"OCTET_LENGTH({data})", "''::BLOB"
+        begin = f"(CASE WHEN {start} < 0 THEN {size} + {start} + 1 ELSE {start} END)"
+        pairs = f", {count} * 2" if count is not None else ""
+        sliced = f"UNHEX(SUBSTRING(HEX({data}), ({begin} - 1) * 2 + 1{pairs}))"
+    else:
+        size, empty = f"LENGTH({data})", "''"
+        sliced = gen.func("SUBSTRING", e.this, e.args["start"], length)
+    outside = f"{start} = 0 OR -({start}) > {size}"
+    if count is not None:
+        outside += f" OR {count} < 0"
+    return f"(CASE WHEN {outside} THEN {empty} ELSE {sliced} END)"
 
 
 def _pad(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -764,7 +778,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
 }
 
 ANONYMOUS: dict[str, AnonHandler] = {
-    "codepoint": renamed("UNICODE"),
+    "codepoint": renamed("trino_codepoint"),
     "crc32": renamed("trino_crc32"),
     "format_number": renamed("trino_format_number"),
     "from_base32": renamed("trino_from_base32"),
@@ -813,6 +827,9 @@ MACROS: list[str] = [
                  WHEN CAST(REVERSE(s)[i + 1] AS INTEGER) * 2 > 9
                  THEN CAST(REVERSE(s)[i + 1] AS INTEGER) * 2 - 9
                  ELSE CAST(REVERSE(s)[i + 1] AS INTEGER) * 2 END)) % 10 = 0 END""",
+    """CREATE OR REPLACE MACRO trino_codepoint(s) AS CASE WHEN LENGTH(s) <> 1
+        THEN ERROR('INVALID_FUNCTION_ARGUMENT: codepoint: the input must be a single character')
+        ELSE UNICODE(s) END""",
     # Java's URLEncoder: space as '+', '*' kept, '~' encoded (DuckDB's url_encode differs
     # on exactly these three).
     """CREATE OR REPLACE MACRO trino_url_encode(s) AS
