@@ -359,6 +359,11 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "substr('abc', -2, 1)",
         [("", "", "", "", "b")],
     ),
+    (
+        "replace_empty_search",
+        "SELECT replace('abc', '', 'x'), replace('', '', 'x'), replace('abc', 'b')",
+        [("xaxbxcx", "x", "ac")],
+    ),
     # --- regular expressions
     (
         "regexp_java_constructs",

@@ -110,6 +110,21 @@ def _java_replacement_to_re2(text: str) -> str:
     return _JAVA_GROUP_REF.sub(sub, text)
 
 
+def _replace(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """Trino's replace with an empty search puts the replacement before every character and
+    at the end; DuckDB's leaves the string as it is."""
+    text, search = gen.sql(e, "this"), gen.sql(e, "expression")
+    replacement = e.args.get("replacement") or exp.Literal.string("")
+    new = gen.sql(replacement)
+    search_node = e.expression
+    if isinstance(search_node, exp.Literal) and search_node.is_string and search_node.this:
+        return gen.func("REPLACE", e.this, search_node, replacement)
+    characters = f"LIST_FILTER(STR_SPLIT({text}, ''), LAMBDA _c: _c <> '')"
+    each = f"LIST_TRANSFORM({characters}, LAMBDA _c: _c || {new})"
+    between = f"{new} || ARRAY_TO_STRING({each}, '')"
+    return f"(CASE WHEN {search} = '' THEN {between} ELSE REPLACE({text}, {search}, {new}) END)"
+
+
 def _split(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """split(s, d, limit): at most ``limit`` parts, the last holding the rest of the string."""
     parts = gen.func("STR_SPLIT", e.this, e.expression)
@@ -762,6 +777,7 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.RegexpLike: _regexp_like,
     exp.RegexpReplace: _regexp_replace,
     exp.RegexpSplit: _regexp_split,
+    exp.Replace: _replace,
     exp.Reverse: _reverse,
     exp.SHA: lambda gen, e: f"UNHEX({gen.func('SHA1', e.this)})",
     exp.SHA2Digest: _sha2,
