@@ -1,7 +1,9 @@
 """Trino's SQL/JSON function syntax that sqlglot's Athena parser lacks: ``json_array`` with
 ``FORMAT JSON``, ``NULL ON NULL`` / ``ABSENT ON NULL`` and ``RETURNING``; ``json_exists`` with
 ``{TRUE | FALSE | UNKNOWN | ERROR} ON ERROR``; ``json_query`` with every wrapper spelling and
-``EMPTY ARRAY`` / ``EMPTY OBJECT`` behaviours.
+``EMPTY ARRAY`` / ``EMPTY OBJECT`` behaviours; ``PASSING`` variables for json_exists,
+json_query and json_value (kept as a ``Tuple`` of (name, value) tuples in a ``passing`` argument: the names are
+string literals, so that identifier folding leaves their case alone).
 
 ``install()`` adds these function parsers to sqlglot's Athena parser classes; the trees they
 build are the ones sqlglot uses (``JSONArray``, ``JSONExtract`` with ``json_query``), plus an
@@ -69,16 +71,33 @@ def _json_array(p: Any) -> exp.Expression:
     return node
 
 
+def _passing(p: Any) -> exp.Tuple:
+    """``PASSING value AS name, ...``: the path's named variables. An unquoted name is
+    upper-cased, as Trino does with SQL identifiers; JSON paths are case-sensitive."""
+    variables: list[exp.Expression] = []
+    if p._match_text_seq("PASSING"):
+        while True:
+            value = _format_json(p, p._parse_bitwise())
+            p._match_text_seq("AS")
+            name = p._parse_id_var()
+            text = name.name if name.args.get("quoted") else name.name.upper()
+            variables.append(exp.Tuple(expressions=[exp.Literal.string(text), value]))
+            if not p._match_text_seq(","):
+                break
+    return exp.Tuple(expressions=variables)
+
+
 def _json_exists(p: Any) -> exp.Expression:
     document = _format_json(p, p._parse_bitwise())
     p._match_text_seq(",")
     path = p._parse_bitwise()
+    passing = _passing(p)
     mode = "FALSE"
     for choice in ("TRUE", "FALSE", "UNKNOWN", "ERROR"):
         if p._match_text_seq(choice, "ON", "ERROR"):
             mode = choice
             break
-    return exp.Anonymous(this="json_exists", expressions=[document, path, exp.var(mode)])
+    return exp.Anonymous(this="json_exists", expressions=[document, path, exp.var(mode), passing])
 
 
 _WRAPPERS = {
@@ -100,6 +119,7 @@ def _json_query(p: Any) -> exp.Expression:
     document = _format_json(p, p._parse_bitwise())
     p._match_text_seq(",")
     node = exp.JSONExtract(this=document, expression=p._parse_bitwise(), json_query=True)
+    node.set("passing", _passing(p))
     for words, option in _WRAPPERS.items():
         if p._match_text_seq(*words, "ARRAY", "WRAPPER") or p._match_text_seq(*words, "WRAPPER"):
             node.set("option", exp.var(option))
@@ -116,10 +136,25 @@ def _json_query(p: Any) -> exp.Expression:
     return node
 
 
+def _json_value(p: Any) -> exp.Expression:
+    document = _format_json(p, p._parse_bitwise())
+    p._match_text_seq(",")
+    node = exp.JSONValue(this=document, path=p._parse_bitwise())
+    node.set("passing", _passing(p))
+    if p._match_text_seq("RETURNING"):
+        node.set("returning", p._parse_types())
+    empty = p._parse_on_handling("EMPTY", "NULL", "ERROR")
+    error = p._parse_on_handling("ERROR", "NULL", "ERROR")
+    if empty or error:
+        node.set("on_condition", exp.OnCondition(empty=empty, error=error))
+    return node
+
+
 _PARSERS: dict[str, Callable[[Any], exp.Expression]] = {
     "JSON_ARRAY": _json_array,
     "JSON_EXISTS": _json_exists,
     "JSON_QUERY": _json_query,
+    "JSON_VALUE": _json_value,
 }
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from lakebox.engine.duckdb.rules.temporal import joda_to_strftime
 from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
-from lakebox.errors import SqlSyntaxError, UnsupportedError
+from lakebox.errors import SemanticError, SqlSyntaxError, UnsupportedError
 from lakebox.sql.dialect import parse_query, result_column_names
 
 D = dt.date
@@ -363,6 +363,14 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "replace_empty_search",
         "SELECT replace('abc', '', 'x'), replace('', '', 'x'), replace('abc', 'b')",
         [("xaxbxcx", "x", "ac")],
+    ),
+    (
+        "sql_json_passing",
+        """SELECT json_value('{"k": "b", "b": 7}',
+                             'strict $.keyvalue()?(@.name == $KeyName).value'
+                             PASSING 'b' AS "KeyName" RETURNING integer),
+                  json_exists('[1, 20]', 'lax $[*]?(@ > $CAP)' PASSING 10 AS cap)""",
+        [(7, True)],
     ),
     # --- regular expressions
     (
@@ -1015,3 +1023,14 @@ def test_table_references_are_kept(con: duckdb.DuckDBPyConnection) -> None:
     sql = to_duckdb(parse_query('SELECT A FROM "MyDb"."Tbl" AS T WHERE T.a > 1'))
     assert '"MyDb"."Tbl" AS t' in sql
     assert "t.a > 1" in sql
+
+
+def test_json_path_variables_must_be_passed() -> None:
+    """Trino's documented rule: an unquoted PASSING name is upper-cased, so $KeyName is not
+    given by ``AS KeyName`` ("no passed value found")."""
+    sql = (
+        "SELECT json_value(d, 'lax $.keyvalue()?(@.name == $KeyName).value' "
+        "PASSING n AS KeyName) FROM t"
+    )
+    with pytest.raises(SemanticError, match=r"no value passed for \$KeyName"):
+        to_duckdb(parse_query(sql))

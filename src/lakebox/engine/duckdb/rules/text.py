@@ -17,7 +17,7 @@ from lakebox.engine.duckdb.rules.base import (
     Handler,
     renamed,
 )
-from lakebox.engine.duckdb.rules.text_jsonpath import PathError, compile_path
+from lakebox.engine.duckdb.rules.text_jsonpath import PathError, compile_path, path_variables
 from lakebox.engine.duckdb.rules.text_udfs import UDFS as UDFS
 from lakebox.errors import SemanticError, UnsupportedError
 from lakebox.sql.dialect import READ_DIALECT
@@ -641,14 +641,40 @@ def _json_text(gen: DuckDBGenerator, node: exp.Expression) -> str:
     return f"CAST({gen.sql(node)} AS VARCHAR)"
 
 
-def _path_literal(node: exp.Expression | None, function: str) -> exp.Expression:
+def _path_literal(
+    node: exp.Expression | None, function: str, passing: exp.Expression | None = None
+) -> exp.Expression:
+    """The path, checked: it must parse, and every $variable must be given by PASSING."""
     if not (isinstance(node, exp.Literal) and node.is_string):
         raise UnsupportedError(f"{function}: the JSON path must be a string literal")
     try:
         compile_path(node.this)
     except PathError as err:
         raise SemanticError(f"{function}: invalid JSON path {node.this!r}: {err}") from err
+    given = {pair.expressions[0].this for pair in _variables(passing)}
+    for name in path_variables(node.this):
+        if name not in given:
+            raise SemanticError(f"{function}: no value passed for ${name} in {node.this!r}")
     return node
+
+
+def _variables(passing: exp.Expression | None) -> list[exp.Expression]:
+    return list(passing.expressions) if isinstance(passing, exp.Tuple) else []
+
+
+def _passing(gen: DuckDBGenerator, e: exp.Expression, passing: exp.Expression | None) -> str:
+    """PASSING values as a JSON object text, by variable name ('{}' when there are none)."""
+    variables = _variables(passing)
+    if not variables:
+        return "'{}'"
+    fields = []
+    for pair in variables:
+        name, value = pair.expressions
+        text = (
+            f"JSON({gen.sql(value.this)})" if isinstance(value, exp.FormatJson) else gen.sql(value)
+        )
+        fields.append(f"{name.sql()}: {text}")
+    return f"CAST(TO_JSON({{{', '.join(fields)}}}) AS VARCHAR)"
 
 
 def _condition(e: exp.Expression, which: str) -> exp.Expression | str | None:
@@ -667,7 +693,7 @@ def _condition(e: exp.Expression, which: str) -> exp.Expression | str | None:
 
 def _json_query(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """json_query: the SQL/JSON path runs in Python (lax/strict, filters, last, wrappers)."""
-    path = _path_literal(e.expression, "json_query")
+    path = _path_literal(e.expression, "json_query", e.args.get("passing"))
     option = e.args.get("option")
     text = option.name.upper() if isinstance(option, exp.Expression) else ""
     wrapper = "WITHOUT"
@@ -689,6 +715,7 @@ def _json_query(gen: DuckDBGenerator, e: exp.Expression) -> str:
     args = [
         _json_text(gen, e.this),
         path.sql(),
+        _passing(gen, e, e.args.get("passing")),
         exp.Literal.string(wrapper).sql(),
         exp.Literal.string(str(quotes)).sql(),
         *modes,
@@ -699,7 +726,7 @@ def _json_query(gen: DuckDBGenerator, e: exp.Expression) -> str:
 def _json_value(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """json_value: one scalar, cast to RETURNING's type; ON EMPTY and ON ERROR give NULL,
     fail, or a DEFAULT expression."""
-    path = _path_literal(e.args.get("path"), "json_value")
+    path = _path_literal(e.args.get("path"), "json_value", e.args.get("passing"))
     returning = e.args.get("returning")
     target = returning if isinstance(returning, exp.DataType) else exp.DataType.build("VARCHAR")
 
@@ -719,7 +746,8 @@ def _json_value(gen: DuckDBGenerator, e: exp.Expression) -> str:
             return as_target(gen.sql(mode))
         raise UnsupportedError(f"json_value: ON {which.upper()} {mode} is not supported")
 
-    found = f"trino_json_value({_json_text(gen, e.this)}, {path.sql()})"
+    variables = _passing(gen, e, e.args.get("passing"))
+    found = f"trino_json_value({_json_text(gen, e.this)}, {path.sql()}, {variables})"
     value = as_target("_v.value")
     body = (
         f"CASE WHEN _v.kind = 'empty' THEN {behaviour('empty', repr('the path gave no item'))} "
@@ -733,12 +761,14 @@ def _json_exists(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
     """json_exists: whether the path finds anything; ON ERROR gives TRUE, FALSE (default),
     UNKNOWN (null) or fails."""
     document, path, *rest = e.expressions
-    _path_literal(path, "json_exists")
     mode = rest[0].name.upper() if rest else "FALSE"
+    passing = rest[1] if len(rest) > 1 else None
+    _path_literal(path, "json_exists", passing)
+    variables = _passing(gen, e, passing)
     if isinstance(document, exp.FormatJson):
         document = document.this
     return (
-        f"trino_json_exists({_json_text(gen, document)}, {gen.sql(path)}, "
+        f"trino_json_exists({_json_text(gen, document)}, {gen.sql(path)}, {variables}, "
         f"{exp.Literal.string(mode).sql()})"
     )
 

@@ -58,6 +58,7 @@ class _Context:
     root: Item
     current: Item = None
     last: int | None = None
+    variables: dict[str, Item] | None = None
 
 
 class _Parser:
@@ -106,6 +107,9 @@ class _Parser:
 
     def primary(self) -> Callable[[_Context], Sequence]:
         kind, value = self.take()
+        if value == "$" and self.i < len(self.tokens) and self.tokens[self.i][0] == "name":
+            name = self.take()[1]
+            return lambda ctx: [_variable(ctx, name)]
         if value == "$":
             return lambda ctx: [ctx.root]
         if value == "@":
@@ -296,6 +300,12 @@ def _like_regex(
     return run
 
 
+def _variable(ctx: _Context, name: str) -> Item:
+    if ctx.variables is None or name not in ctx.variables:
+        raise PathError(f"JSON path: no value passed for ${name}")
+    return ctx.variables[name]
+
+
 def _last(ctx: _Context) -> Sequence:
     if ctx.last is None:
         raise PathError("JSON path: 'last' outside an array subscript")
@@ -426,7 +436,7 @@ def _subscript(
     def run(ctx: _Context) -> Sequence:
         out: Sequence = []
         for array in _arrays(ctx, base(ctx)):
-            inner = _Context(ctx.lax, ctx.root, ctx.current, len(array) - 1)
+            inner = _Context(ctx.lax, ctx.root, ctx.current, len(array) - 1, ctx.variables)
             for start, end in subscripts:
                 first = _index(inner, start)
                 final = _index(inner, end) if end is not None else first
@@ -445,7 +455,7 @@ def _filter(
     def run(ctx: _Context) -> Sequence:
         out: Sequence = []
         for item in _unwrap(ctx, base(ctx)):
-            if predicate(_Context(ctx.lax, ctx.root, item, ctx.last)) is True:
+            if predicate(_Context(ctx.lax, ctx.root, item, ctx.last, ctx.variables)) is True:
                 out.append(item)
         return out
 
@@ -599,14 +609,27 @@ def compile_path(text: str) -> tuple[bool, Callable[[_Context], Sequence]]:
     return lax, node
 
 
-def evaluate(document: str, path: str) -> Sequence:
-    """The sequence a path gives over a JSON text (``PathError`` when it fails)."""
+def path_variables(text: str) -> set[str]:
+    """The $names a path refers to (its PASSING variables)."""
+    stripped = text.strip()
+    mode, _, rest = stripped.partition(" ")
+    tokens = _tokens(rest if mode in ("lax", "strict") else stripped)
+    return {
+        tokens[i + 1][1]
+        for i, (_, value) in enumerate(tokens[:-1])
+        if value == "$" and tokens[i + 1][0] == "name"
+    }
+
+
+def evaluate(document: str, path: str, variables: dict[str, Item] | None = None) -> Sequence:
+    """The sequence a path gives over a JSON text (``PathError`` when it fails);
+    ``variables`` are the PASSING values, by name."""
     try:
         root = json.loads(document)
     except ValueError as err:
         raise PathError(f"malformed JSON input: {document[:50]!r}") from err
     lax, node = compile_path(path)
-    return node(_Context(lax, root))
+    return node(_Context(lax, root, variables=variables or {}))
 
 
 def dumps(item: Item) -> str:

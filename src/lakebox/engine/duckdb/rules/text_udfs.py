@@ -51,9 +51,9 @@ class PythonFunction:
             return lambda a, b, c: None if None in (a, b, c) else fn(a, b, c)
         if arity == 4:
             return lambda a, b, c, d: None if None in (a, b, c, d) else fn(a, b, c, d)
-        if arity == 6:
-            return lambda a, b, c, d, e, f: (
-                None if None in (a, b, c, d, e, f) else fn(a, b, c, d, e, f)
+        if arity == 7:
+            return lambda a, b, c, d, e, f, g: (
+                None if None in (a, b, c, d, e, f, g) else fn(a, b, c, d, e, f, g)
             )
         raise ValueError(f"{self.name}: no wrapper for {arity} parameters")
 
@@ -535,9 +535,9 @@ UDFS: list[PythonFunction] = [
 # --------------------------------------------------------------------------- SQL/JSON
 
 
-def json_exists(document: str, path: str, on_error: str) -> bool | None:
+def json_exists(document: str, path: str, variables: str, on_error: str) -> bool | None:
     try:
-        return bool(jsonpath.evaluate(document, path))
+        return bool(jsonpath.evaluate(document, path, json.loads(variables)))
     except jsonpath.PathError as err:
         return _on_error_boolean(on_error, "json_exists", err)
 
@@ -555,11 +555,17 @@ def _empty_or_error(mode: str, function: str, problem: str) -> str | None:
 
 
 def json_query(
-    document: str, path: str, wrapper: str, quotes: str, on_empty: str, on_error: str
+    document: str,
+    path: str,
+    variables: str,
+    wrapper: str,
+    quotes: str,
+    on_empty: str,
+    on_error: str,
 ) -> str | None:
     """json_query: one JSON item as text, wrapped in an array as asked."""
     try:
-        items = jsonpath.evaluate(document, path)
+        items = jsonpath.evaluate(document, path, json.loads(variables))
     except jsonpath.PathError as err:
         return _empty_or_error(on_error, "json_query", str(err))
     if not items:
@@ -577,11 +583,11 @@ def json_query(
     return jsonpath.dumps(item)
 
 
-def json_value(document: str, path: str) -> dict[str, str | None]:
+def json_value(document: str, path: str, variables: str) -> dict[str, str | None]:
     """json_value's outcome: kind 'value' (with the scalar as text), 'empty' or 'error' (with
     the reason); the SQL around it applies ON EMPTY / ON ERROR and RETURNING."""
     try:
-        items = jsonpath.evaluate(document, path)
+        items = jsonpath.evaluate(document, path, json.loads(variables))
     except jsonpath.PathError as err:
         return {"kind": "error", "value": str(err)}
     if not items:
@@ -612,12 +618,12 @@ def decode(data: bytes, charset: str) -> str:
 
 
 UDFS += [
-    PythonFunction("trino_json_exists", json_exists, ("VARCHAR", "VARCHAR", "VARCHAR"), "BOOLEAN"),
-    PythonFunction("trino_json_query", json_query, ("VARCHAR",) * 6, "VARCHAR"),
+    PythonFunction("trino_json_exists", json_exists, ("VARCHAR",) * 4, "BOOLEAN"),
+    PythonFunction("trino_json_query", json_query, ("VARCHAR",) * 7, "VARCHAR"),
     PythonFunction(
         "trino_json_value",
         json_value,
-        ("VARCHAR", "VARCHAR"),
+        ("VARCHAR", "VARCHAR", "VARCHAR"),
         "STRUCT(kind VARCHAR, value VARCHAR)",
     ),
     PythonFunction("trino_encode", encode, ("VARCHAR", "VARCHAR"), "BLOB"),
