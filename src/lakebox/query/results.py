@@ -69,15 +69,11 @@ def athena_text(value: Any) -> str | None:
         marked = temporal_marker(list(value))
         if marked is not None:
             return _temporal_text(list(value.values()), precision_of(marked))
-        return "{" + ", ".join(f"{k}={athena_text(v) or 'null'}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}={_nested(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         if value and all(isinstance(x, tuple) and len(x) == 2 for x in value):  # Arrow maps
-            return (
-                "{"
-                + ", ".join(f"{athena_text(k)}={athena_text(v) or 'null'}" for k, v in value)
-                + "}"
-            )
-        return "[" + ", ".join(athena_text(v) or "null" for v in value) + "]"
+            return "{" + ", ".join(f"{athena_text(k)}={_nested(v)}" for k, v in value) + "}"
+        return "[" + ", ".join(_nested(v) for v in value) + "]"
     return str(value)
 
 
@@ -153,6 +149,12 @@ def _interval_text(value: Any) -> str:
     minutes, rest = divmod(rest, 60_000)
     seconds, millis = divmod(rest, 1000)
     return f"{sign}{day} {hours:02d}:{minutes:02d}:{seconds:02d}.{millis:03d}"
+
+
+def _nested(value: Any) -> str:
+    """An element inside an array, map or row: null as ``null``, an empty string as nothing."""
+    text = athena_text(value)
+    return "null" if text is None else text
 
 
 def column_info(table: pa.Table) -> list[dict[str, Any]]:

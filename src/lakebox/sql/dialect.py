@@ -22,6 +22,7 @@ from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 from lakebox.errors import SqlSyntaxError
+from lakebox.sql import json_syntax
 from lakebox.sql.lexer import plain_numbers, unterminated_offset
 
 #: sqlglot logs a warning when it falls back to an opaque Command (UNLOAD, MSCK); lakebox
@@ -30,6 +31,8 @@ logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 READ_DIALECT = "athena"
 """sqlglot's 'athena' parses Trino DML like 'trino' and also Hive DDL, MSCK and UNLOAD."""
+
+json_syntax.install()  # Trino's SQL/JSON clauses (json_array ... RETURNING) sqlglot lacks
 
 STATEMENT_KEYWORDS = frozenset(
     {

@@ -34,6 +34,10 @@ from lakebox.errors import LakeboxError
             "EXPRESSION_NOT_AGGREGATE: 'a' must be an aggregate expression or appear in "
             "GROUP BY clause",
         ),
+        (
+            "SELECT from_big_endian_32(x'01')",
+            "INVALID_FUNCTION_ARGUMENT: from_big_endian_32: the input must be exactly 4 bytes",
+        ),
     ],
 )
 def test_engine_errors_use_athenas_words(lake_home: Path, statement: str, message: str) -> None:

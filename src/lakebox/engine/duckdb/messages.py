@@ -93,7 +93,22 @@ def _not_aggregate(m: re.Match[str]) -> str:
     )
 
 
+def _function_error(m: re.Match[str]) -> str:
+    return f"INVALID_FUNCTION_ARGUMENT: {m.group(1)}"
+
+
+def _function_failure(m: re.Match[str]) -> str:
+    return "GENERIC_INTERNAL_ERROR: a function failed on this input"
+
+
 _REWRITES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+    # a Trino function run as a Python function (engine.duckdb.rules.text_udfs) rejected
+    # its input: the message names the function; DuckDB's wrapping names Python
+    (
+        re.compile(r"Python exception occurred while executing the UDF: TrinoFunctionError: (.*)"),
+        _function_error,
+    ),
+    (re.compile(r"Python exception occurred while executing the UDF"), _function_failure),
     (re.compile(r"Division by zero", re.I), _division),
     (re.compile(r"Could not convert string '(.*)' to (\w+)"), _bad_cast),
     (

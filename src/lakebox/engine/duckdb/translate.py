@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import duckdb
+import duckdb.func
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.errors import ErrorLevel, ParseError
@@ -61,6 +62,14 @@ def configure_connection(con: duckdb.DuckDBPyConnection, scope: str = "") -> Non
         con.execute(f"SET {scope} {name} = {literal}".replace("  ", " "))
     for macro in rules.MACROS:
         con.execute(macro)
+    for udf in rules.UDFS:
+        con.create_function(
+            udf.name,
+            udf.call,
+            list(udf.parameters),
+            udf.returns,
+            null_handling=duckdb.func.FunctionNullHandling.SPECIAL,
+        )
 
 
 # --------------------------------------------------------------------------- parsing

@@ -3,7 +3,8 @@
 Each family module exports ``TRANSFORMS`` (a rule per sqlglot expression type, sqlglot style),
 ``ANONYMOUS`` (Trino functions sqlglot keeps as plain calls, by lower-case name) and
 ``MACROS`` (DuckDB ``CREATE MACRO`` statements the rules call; ``configure_connection``
-creates them). ``lakebox.engine.duckdb.translate`` merges them into one generator.
+creates them); a family may also export ``UDFS``, Python functions registered on each
+connection where no built-in or macro can give Trino's answer. ``lakebox.engine.duckdb.translate`` merges them into one generator.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from sqlglot import exp
 
 from lakebox.engine.duckdb.rules import collections, temporal, text
 from lakebox.engine.duckdb.rules.base import AnonHandler, Handler
+from lakebox.engine.duckdb.rules.text_udfs import PythonFunction
 
 FAMILIES = (text, collections, temporal)
 
 TRANSFORMS: dict[type[exp.Expression], Handler] = {}
 ANONYMOUS: dict[str, AnonHandler] = {}
 MACROS: list[str] = []
+UDFS: list[PythonFunction] = []
 for _family in FAMILIES:
     for _kind in _family.TRANSFORMS.keys() & TRANSFORMS.keys():
         raise RuntimeError(f"two rule families translate {_kind.__name__}")
@@ -26,3 +29,4 @@ for _family in FAMILIES:
     TRANSFORMS.update(_family.TRANSFORMS)
     ANONYMOUS.update(_family.ANONYMOUS)
     MACROS.extend(_family.MACROS)
+    UDFS.extend(getattr(_family, "UDFS", []))
