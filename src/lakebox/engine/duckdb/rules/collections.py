@@ -495,10 +495,7 @@ def _type_element_parameter(lam: exp.Expression, body: exp.Expression) -> None:
 
 def _lambda(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """A row parameter's field (``s.count``) reads as a table column in DuckDB: write it as a
-    struct field access. (regexp_replace's lambda form is refused by name here.)"""
-    if isinstance(e.parent, exp.RegexpReplace):
-        # DuckDB's error ("does not support lambdas") would not say which function
-        raise UnsupportedError("regexp_replace with a lambda replacement is not supported")
+    struct field access."""
     names = {p.name for p in e.expressions}
 
     def field_access(node: exp.Expression) -> exp.Expression:

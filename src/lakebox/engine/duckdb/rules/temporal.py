@@ -589,16 +589,25 @@ def _interval_arith(op: str) -> Handler:
     return handler
 
 
-def _compare(op: str) -> Handler:
-    """Zoned values are equal when their instants are (whatever their zones)."""
+_COMPARISONS: dict[type[exp.Expression], str] = {
+    exp.EQ: "=",
+    exp.NEQ: "<>",
+    exp.GT: ">",
+    exp.GTE: ">=",
+    exp.LT: "<",
+    exp.LTE: "<=",
+}
 
-    def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
-        left, right = e.this, e.expression
-        if is_zoned(left) or is_zoned(right):
-            return f"({gen.sql(instant_node(left))}) {op} ({gen.sql(instant_node(right))})"
-        return _default(gen, e)
 
-    return handler
+def compare_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
+    """A comparison of zoned values: equal when their instants are (whatever their zones).
+    None when neither side is zoned. (The text family owns the comparison rules and asks
+    here first.)"""
+    left, right = e.this, e.expression
+    op = _COMPARISONS.get(type(e))
+    if op is None or not (is_zoned(left) or is_zoned(right)):
+        return None
+    return f"({gen.sql(instant_node(left))}) {op} ({gen.sql(instant_node(right))})"
 
 
 def _between(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -1217,21 +1226,15 @@ TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.DayOfMonth: _in_local_time,
     exp.DayOfWeekIso: _in_local_time,
     exp.DayOfYear: _in_local_time,
-    exp.EQ: _compare("="),
     exp.Extract: _extract,
     exp.FromISO8601Date: lambda gen, e: gen.func("lakebox_iso8601_date", e.this),
     exp.FromISO8601Timestamp: _from_iso8601_timestamp,
     exp.FromISO8601TimestampNanos: _from_iso8601_timestamp_nanos,
-    exp.GT: _compare(">"),
-    exp.GTE: _compare(">="),
     exp.Hour: _in_local_time,
     exp.LastDay: _in_local_time,
     exp.Localtimestamp: _localtimestamp,
-    exp.LT: _compare("<"),
-    exp.LTE: _compare("<="),
     exp.Minute: _in_local_time,
     exp.Month: _in_local_time,
-    exp.NEQ: _compare("<>"),
     exp.ParseDatetime: _parse_datetime,
     exp.Quarter: _in_local_time,
     exp.Second: _in_local_time,

@@ -420,12 +420,15 @@ def _is_char(node: exp.Expression) -> bool:
 
 
 def _char_comparison(kind: type[exp.Expression]) -> Handler:
-    """A comparison with a char(n) value pads the shorter side with spaces (Trino): the same
+    """Comparisons: zoned timestamps compare their instants (``temporal.compare_sql``); a
+    comparison with a char(n) value pads the shorter side with spaces (Trino): the same
     as comparing both sides without their trailing spaces, since DuckDB's value is a
     padded varchar."""
     method = getattr(DuckDBGenerator, f"{kind.key}_sql")
 
     def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
+        if (zoned := temporal.compare_sql(gen, e)) is not None:
+            return zoned
         if not (_is_char(e.this) or _is_char(e.expression)):
             return str(method(gen, e))
         e = e.copy()
