@@ -362,8 +362,9 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     ),
     (
         "typeof_varchar_length_and_char",
-        "SELECT typeof('cat'), typeof(CAST('a' AS char(3))), CAST('dog' AS char(5)) || '|'",
-        [("varchar(3)", "char(3)", "dog  |")],
+        "SELECT typeof('cat'), typeof(CAST('a' AS char(3))), CAST('dog' AS char(5)) || '|', "
+        "CAST('abc' AS char), CHAR 'abc'",
+        [("varchar(3)", "char(3)", "dog  |", "a", "abc")],
     ),
     (
         "regexp_position_and_lambda_replace",

@@ -21,7 +21,7 @@ from lakebox.engine.duckdb.rules.base import (
 from lakebox.engine.duckdb.rules.text_jsonpath import PathError, compile_path, path_variables
 from lakebox.engine.duckdb.rules.text_udfs import UDFS as UDFS
 from lakebox.errors import SemanticError, UnsupportedError
-from lakebox.sql.dialect import READ_DIALECT
+from lakebox.sql.dialect import READ_DIALECT, TYPED_LITERAL
 
 _BARE_BRACKET = re.compile(r"\[(?![\d*\"'\s])([^\]]+)\]")
 
@@ -234,13 +234,13 @@ def _is_json(node: exp.Expression) -> bool:
 
 
 def _char_length(cast: exp.Cast) -> int:
-    """CHAR(n)'s n. A CHAR without a length over a string literal is the typed literal
-    ``CHAR 'text'`` (sqlglot reads it as a cast), whose length is the text's."""
+    """CHAR(n)'s n. ``CHAR 'text'`` (a typed literal, which sqlglot reads as a cast) has the
+    text's length; a CHAR without a length is char(1)."""
     size = cast.to.expressions
     if size:
         return int(size[0].name)
     source = cast.this
-    if isinstance(source, exp.Literal) and source.is_string:
+    if cast.meta.get(TYPED_LITERAL) and isinstance(source, exp.Literal) and source.is_string:
         return len(source.this)
     return 1
 
