@@ -30,7 +30,7 @@ MONTHS = [
     "November",
     "December",
 ]
-_DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
 #: Letters :func:`format_java` renders: the ones that make sense in an object key.
 FORMAT_LETTERS = "yuYMLdDHhkKmsSnaEeQwG"
@@ -158,7 +158,7 @@ def _field(letter: str, count: int, t: datetime) -> str:
     if letter == "a":
         return "AM" if t.hour < 12 else "PM"
     if letter in "Ee":
-        name = _DAYS[t.weekday()]
+        name = DAYS[t.weekday()]
         return name if count >= 4 else name[:3]
     if letter == "Q":
         return str((t.month - 1) // 3 + 1)

@@ -36,7 +36,6 @@ from sqlglot import exp
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import is_primitive, parse_type
 from lakebox.engine.duckdb.formats.base import (
-    FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
@@ -45,8 +44,8 @@ from lakebox.engine.duckdb.formats.base import (
 )
 from lakebox.engine.duckdb.formats.regex import translate_java_regex
 from lakebox.engine.duckdb.formats.text import (
+    LineReader,
     convert_text,
-    lines_paths,
     lines_source,
     skip_header_lines,
     text_charset,
@@ -239,7 +238,7 @@ def _custom_patterns(text: str | None) -> dict[str, str]:
     return parse_custom_patterns("\n".join(lines))
 
 
-class GrokReader(FormatReader):
+class GrokReader(LineReader):
     name = "grok (GrokSerDe)"
 
     def compiled(self, table: Table) -> GrokRegex:
@@ -283,15 +282,6 @@ class GrokReader(FormatReader):
                 f"table {table.qualified_name}: input.format does not compile to a valid "
                 f"regular expression: {err}"
             ) from err
-
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, None)
-
-    def scan_sql_with_file(
-        self, ctx: ReadContext, request: ReadRequest, file_column: str
-    ) -> tuple[str, list[str]] | None:
-        sql = self._select(ctx, request, file_column)
-        return sql, lines_paths(ctx, request.table, request.files)
 
     def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table

@@ -22,7 +22,6 @@ import duckdb
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import is_primitive
 from lakebox.engine.duckdb.formats.base import (
-    FormatReader,
     ReadContext,
     ReadRequest,
     quote_ident,
@@ -30,8 +29,8 @@ from lakebox.engine.duckdb.formats.base import (
     sql_string,
 )
 from lakebox.engine.duckdb.formats.text import (
+    LineReader,
     convert_text,
-    lines_paths,
     lines_source,
     skip_header_lines,
     text_charset,
@@ -414,7 +413,7 @@ def _translate(java: str, whole: str | None = None) -> TranslatedRegex:
     return TranslatedRegex("".join(out), groups)
 
 
-class RegexReader(FormatReader):
+class RegexReader(LineReader):
     name = "regex (RegexSerDe)"
 
     def compiled(self, table: Table) -> TranslatedRegex:
@@ -455,15 +454,6 @@ class RegexReader(FormatReader):
             raise InvalidRequestError(
                 f"table {table.qualified_name}: input.regex is not a valid pattern: {err}"
             ) from err
-
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, None)
-
-    def scan_sql_with_file(
-        self, ctx: ReadContext, request: ReadRequest, file_column: str
-    ) -> tuple[str, list[str]] | None:
-        sql = self._select(ctx, request, file_column)
-        return sql, lines_paths(ctx, request.table, request.files)
 
     def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table

@@ -281,6 +281,23 @@ def _primitive(x: str, dt: exp.DataType, type_text: str, ts_formats: tuple[str, 
     return f"TRY_CAST({x} AS {duck})"
 
 
+class LineReader(FormatReader):
+    """A reader whose scan is one SELECT over the lines of the files (``_select``), which
+    can carry the path each line came from."""
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+        raise NotImplementedError
+
+    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
+        return self._select(ctx, request, None)
+
+    def scan_sql_with_file(
+        self, ctx: ReadContext, request: ReadRequest, file_column: str
+    ) -> tuple[str, list[str]] | None:
+        sql = self._select(ctx, request, file_column)
+        return sql, lines_paths(ctx, request.table, request.files)
+
+
 class _Splitter:
     """Builds the SQL that splits LazySimpleSerDe text into nested values."""
 
@@ -372,7 +389,7 @@ class _Splitter:
         )
 
 
-class LazySimpleReader(FormatReader):
+class LazySimpleReader(LineReader):
     """Hive's LazySimpleSerDe: no quoting, ``\\N`` NULL, Hive's nested separators."""
 
     name = "text (LazySimpleSerDe)"
@@ -406,15 +423,6 @@ class LazySimpleReader(FormatReader):
                 parse_type(col.type)
             except SemanticError as err:
                 raise InvalidRequestError(f"column {col.name!r}: {err}") from err
-
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, None)
-
-    def scan_sql_with_file(
-        self, ctx: ReadContext, request: ReadRequest, file_column: str
-    ) -> tuple[str, list[str]] | None:
-        sql = self._select(ctx, request, file_column)
-        return sql, lines_paths(ctx, request.table, request.files)
 
     def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table
@@ -453,7 +461,7 @@ class LazySimpleReader(FormatReader):
         )
 
 
-class OpenCsvReader(FormatReader):
+class OpenCsvReader(LineReader):
     """OpenCSVSerde: quoted CSV. Athena reads every column as a string and converts it.
 
     Chosen semantics where Athena's docs say a numeric column fails on empty values
@@ -486,15 +494,6 @@ class OpenCsvReader(FormatReader):
                     f"table {table.qualified_name}: OpenCSVSerde cannot read column "
                     f"{col.name!r} of complex type {col.type!r}; use LazySimpleSerDe"
                 )
-
-    def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, None)
-
-    def scan_sql_with_file(
-        self, ctx: ReadContext, request: ReadRequest, file_column: str
-    ) -> tuple[str, list[str]] | None:
-        sql = self._select(ctx, request, file_column)
-        return sql, lines_paths(ctx, request.table, request.files)
 
     def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
         table = request.table

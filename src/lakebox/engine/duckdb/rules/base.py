@@ -69,3 +69,14 @@ def guarded(handler: Handler) -> Handler:
             ) from err
 
     return run
+
+
+def sqlglot_default(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    """sqlglot's own DuckDB output for ``e``: what a rule returns when it steps aside."""
+    rule = DuckDBGenerator.TRANSFORMS.get(type(e))
+    if rule is not None:
+        return str(rule(gen, e))
+    method = getattr(DuckDBGenerator, f"{e.key}_sql", None)
+    if method is not None:
+        return str(method(gen, e))
+    return str(gen.function_fallback_sql(e))  # type: ignore[arg-type]

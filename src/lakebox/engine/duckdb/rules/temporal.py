@@ -55,7 +55,7 @@ from sqlglot import exp
 from sqlglot.generators.duckdb import DuckDBGenerator
 
 from lakebox.catalog.types import ATHENA_TYPE_KEY, INSTANT_FIELD, ZONE_FIELD, temporal_marker
-from lakebox.engine.duckdb.rules.base import AnonHandler, Handler, is_date, unit
+from lakebox.engine.duckdb.rules.base import AnonHandler, Handler, is_date, sqlglot_default, unit
 from lakebox.errors import SemanticError, UnsupportedError
 from lakebox.sql.dialect import outermost_select
 
@@ -494,17 +494,6 @@ def _zone_arg(zone: exp.Expression) -> exp.Expression:
 # --------------------------------------------------------------------------- defaults
 
 
-def _default(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """sqlglot's own DuckDB output for ``e`` (the rule of this module steps aside)."""
-    rule = DuckDBGenerator.TRANSFORMS.get(type(e))
-    if rule is not None:
-        return str(rule(gen, e))
-    method = getattr(DuckDBGenerator, f"{e.key}_sql", None)
-    if method is not None:
-        return str(method(gen, e))
-    return str(gen.function_fallback_sql(e))  # type: ignore[arg-type]
-
-
 def _in_local_time(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """Field extraction (year .. second, day_of_week, date(), last_day_of_month,
     date_format...) reads a zoned value's wall clock in its own zone."""
@@ -513,7 +502,7 @@ def _in_local_time(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if arg is not None and is_zoned(arg):
         e = e.copy()
         e.set(arg_key, local_node(arg))
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 def _as_date(sql: str) -> str:
@@ -615,7 +604,7 @@ def _between(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if any(is_zoned(p) for p in parts):
         this, low, high = (gen.sql(instant_node(p)) for p in parts)
         return f"({this}) BETWEEN ({low}) AND ({high})"
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 # --------------------------------------------------------------------------- producers
@@ -1115,7 +1104,7 @@ def _date_parse(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """MySQL's two-digit years run 1970..2069 (DuckDB's %y: 1969..2068)."""
     pattern = e.args.get("format")
     _mysql_pattern_check("date_parse", pattern)
-    sql = _default(gen, e)
+    sql = sqlglot_default(gen, e)
     if "%y" in (_string(pattern) or ""):
         return f"(CASE WHEN year({sql}) = 1969 THEN {sql} + INTERVAL 100 YEAR ELSE {sql} END)"
     return sql
@@ -1200,7 +1189,7 @@ def _year_of_week(gen: DuckDBGenerator, e: exp.Anonymous) -> str:
 def _to_unixtime(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if is_zoned(e.this):
         return f"epoch({gen.sql(instant_node(e.this))})"
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 def _to_milliseconds(gen: DuckDBGenerator, e: exp.Anonymous) -> str:

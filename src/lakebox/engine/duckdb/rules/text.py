@@ -17,6 +17,7 @@ from lakebox.engine.duckdb.rules.base import (
     AnonHandler,
     Handler,
     renamed,
+    sqlglot_default,
 )
 from lakebox.engine.duckdb.rules.text_jsonpath import PathError, compile_path, path_variables
 from lakebox.engine.duckdb.rules.text_udfs import UDFS as UDFS
@@ -57,33 +58,23 @@ def _java_pattern(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal) and node.is_string and bool(_RE2_LACKS.search(node.this))
 
 
-def _default(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    rule = DuckDBGenerator.TRANSFORMS.get(type(e))
-    if rule is not None:
-        return str(rule(gen, e))
-    method = getattr(DuckDBGenerator, f"{e.key}_sql", None)
-    if method is not None:
-        return str(method(gen, e))
-    return str(gen.function_fallback_sql(e))  # type: ignore[arg-type]
-
-
 def _regexp_like(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if _java_pattern(e.expression):
         return gen.func("trino_regexp_like", e.this, e.expression)
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 def _regexp_extract_all(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if _java_pattern(e.expression):
         group = e.args.get("group") or exp.Literal.number(0)
         return gen.func("trino_regexp_extract_all", e.this, e.expression, group)
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 def _regexp_count(gen: DuckDBGenerator, e: exp.Expression) -> str:
     if _java_pattern(e.expression):
         return gen.func("trino_regexp_count", e.this, e.expression)
-    return _default(gen, e)
+    return sqlglot_default(gen, e)
 
 
 def _regexp_extract(gen: DuckDBGenerator, e: exp.Expression) -> str:
@@ -406,7 +397,7 @@ def _pad(gen: DuckDBGenerator, e: exp.Expression) -> str:
     """lpad / rpad of a varbinary pad bytes (DuckDB's pads take no BLOB): the same padding of
     its hex text, two digits a byte, so the pad repeats whole bytes."""
     if not _is_binary(e.this):
-        return _default(gen, e)
+        return sqlglot_default(gen, e)
     name = "LPAD" if e.args.get("is_left") else "RPAD"
     size, fill = gen.sql(e, "expression"), e.args.get("fill_pattern")
     if fill is None:

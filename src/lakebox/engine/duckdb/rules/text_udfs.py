@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from lakebox.engine.duckdb.rules import text_jsonpath as jsonpath
+from lakebox.javatime import DAYS, MONTHS
 
 
 @dataclass(frozen=True)
@@ -273,33 +274,16 @@ def _decimal(value: Any) -> decimal.Decimal:
     return decimal.Decimal(repr(value)) if isinstance(value, float) else decimal.Decimal(value)
 
 
-_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-
 def _datetime_field(value: Any, letter: str) -> str:
     if not isinstance(value, dt.date):
         raise TrinoFunctionError(f"format: %t{letter} needs a date or timestamp argument")
     when = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
     fields: dict[str, Callable[[dt.datetime], str]] = {
-        "A": lambda d: _WEEKDAYS[d.weekday()],
-        "a": lambda d: _WEEKDAYS[d.weekday()][:3],
-        "B": lambda d: _MONTHS[d.month - 1],
-        "b": lambda d: _MONTHS[d.month - 1][:3],
-        "h": lambda d: _MONTHS[d.month - 1][:3],
+        "A": lambda d: DAYS[d.weekday()],
+        "a": lambda d: DAYS[d.weekday()][:3],
+        "B": lambda d: MONTHS[d.month - 1],
+        "b": lambda d: MONTHS[d.month - 1][:3],
+        "h": lambda d: MONTHS[d.month - 1][:3],
         "C": lambda d: f"{d.year // 100:02d}",
         "Y": lambda d: f"{d.year:04d}",
         "y": lambda d: f"{d.year % 100:02d}",
