@@ -13,7 +13,7 @@ from lakebox.catalog.types import ATHENA_TYPE_KEY, hive_type_from_arrow
 from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.translate import configure_connection, to_duckdb
 from lakebox.errors import SemanticError
-from lakebox.query.results import _csv_ready, athena_text, column_info
+from lakebox.query.results import athena_columns, athena_text, column_info
 from lakebox.sql.dialect import parse_query
 
 
@@ -28,7 +28,7 @@ def _printed(con: duckdb.DuckDBPyConnection, athena_sql: str) -> tuple[list[str]
     """(column types, first row) of a query as the result file holds them."""
     table = result_table(con.sql(to_duckdb(parse_query(athena_sql))).to_arrow_table())
     types = [c["Type"] for c in column_info(table)]
-    return types, [str(v) for v in _csv_ready(table).to_pylist()[0].values()]
+    return types, [str(v) for v in athena_columns(table).to_pylist()[0].values()]
 
 
 def test_zoned_values_print_in_their_zone(con: duckdb.DuckDBPyConnection) -> None:
@@ -52,7 +52,7 @@ def test_a_column_of_several_zones_keeps_each_zone(con: duckdb.DuckDBPyConnectio
         "'2020-05-11T11:15:05Z') t(x)"
     )
     table = result_table(con.sql(to_duckdb(parse_query(sql))).to_arrow_table())
-    printed = _csv_ready(table).column(0).to_pylist()
+    printed = athena_columns(table).column(0).to_pylist()
     assert printed == ["2020-05-11 11:15:05.055 +01:00", "2020-05-11 11:15:05.000 UTC"]
     assert column_info(table)[0]["Type"] == "timestamp with time zone"
 

@@ -13,6 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table as RichTable
 
+from lakebox.query.results import athena_columns
 from lakebox.query.session import Result
 from lakebox.util import human_bytes
 
@@ -26,16 +27,12 @@ class OutputFormat(StrEnum):
     json = "json"
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
-    return str(value)
+def _athena_rows(result: Result) -> list[list[str]]:
+    """Rows as the Athena console shows them (the text of the result file): 10.3 for a
+    REAL, zoned timestamps with their zone, ``{a=1}`` maps, ``[1, 2]`` arrays; NULL as ''."""
+    table = athena_columns(result.table)
+    columns = [c.to_pylist() for c in table.columns]
+    return [["" if v is None else str(v) for v in row] for row in zip(*columns, strict=True)]
 
 
 def _json_default(value: Any) -> Any:
@@ -56,8 +53,8 @@ def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> Non
     if fmt is OutputFormat.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(result.columns)
-        for row in result.fetchall():
-            writer.writerow([_text(v) for v in row])
+        for row in _athena_rows(result):
+            writer.writerow(row)
         return
     if fmt is OutputFormat.json:
         for rec in result.to_pylist():
@@ -66,8 +63,8 @@ def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> Non
     table = RichTable(show_lines=False, header_style="bold")
     for name, typ in zip(result.columns, result.types, strict=True):
         table.add_column(f"{name}\n[dim]{typ}[/]")
-    for row in result.fetchall():
-        table.add_row(*[_text(v) for v in row])
+    for row in _athena_rows(result):
+        table.add_row(*row)
     out.print(table)
     if summary:
         stats = result.stats

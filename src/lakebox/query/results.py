@@ -192,14 +192,15 @@ def write_results(storage: Storage, uri: str, table: pa.Table, statement_type: s
         storage.write_bytes(uri, ("\n".join(lines) + ("\n" if lines else "")).encode())
         return
     buf = io.BytesIO()
-    pacsv.write_csv(_csv_ready(table), buf, pacsv.WriteOptions(quoting_style="all_valid"))
+    pacsv.write_csv(athena_columns(table), buf, pacsv.WriteOptions(quoting_style="all_valid"))
     storage.write_bytes(uri, buf.getvalue())
     meta = {"columnInfo": column_info(table), "rowCount": table.num_rows}
     storage.write_bytes(uri + ".metadata", json.dumps(meta).encode())
 
 
-def _csv_ready(table: pa.Table) -> pa.Table:
-    """Columns whose Athena text differs from Arrow's CSV rendering (floats keep ``.0``,
+def athena_columns(table: pa.Table) -> pa.Table:
+    """The table as Athena prints it (result files, the CLI). Columns whose Athena text
+    differs from Arrow's CSV rendering (floats keep ``.0``,
     timestamps at their precision and with their zone, nested values) are rendered here;
     the rest stay columnar."""
     cols = []
