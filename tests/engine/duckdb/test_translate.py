@@ -1001,7 +1001,7 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     (
         "ipaddress_canonical_text",
         "SELECT IPADDRESS '2001:0db8:0:0:0:ff00:0042:8329', IPADDRESS '::ffff:10.1.2.3', "
-        "CAST(' 192.168.0.1' AS IPADDRESS), typeof(IPADDRESS '10.0.0.1')",
+        "CAST('192.168.0.1' AS IPADDRESS), typeof(IPADDRESS '10.0.0.1')",
         [("2001:db8::ff00:42:8329", "10.1.2.3", "192.168.0.1", "ipaddress")],
     ),
     (
@@ -1252,6 +1252,7 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
         ("SELECT cardinality(approx_set(x)) FROM t", "function approx_set"),
         ("SELECT tdigest_agg(x) FROM t", "function tdigest_agg"),
         ("SELECT CAST(X'0a000001' AS IPADDRESS)", "varbinary AS IPADDRESS"),
+        ("SELECT CAST(IPADDRESS '10.0.0.1' AS varbinary)", r"CAST\(IPADDRESS AS varbinary\)"),
     ],
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
@@ -1274,6 +1275,8 @@ def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
         ("SELECT bit_count(300, 8)", "bit_count"),
         ("SELECT nth_value(x, o) OVER (ORDER BY x) FROM (VALUES (1, 0)) t(x, o)", "nth_value"),
         ("SELECT IPADDRESS '10.0.0.256'", "Cannot cast value to IPADDRESS: 10.0.0.256"),
+        ("SELECT IPADDRESS ' 10.0.0.1'", "Cannot cast value to IPADDRESS:  10.0.0.1"),
+        ("SELECT IPADDRESS '010.0.0.1'", "Cannot cast value to IPADDRESS: 010.0.0.1"),
         ("SELECT contains('10.0.0.0/33', IPADDRESS '10.0.0.1')", "Invalid CIDR"),
     ],
 )

@@ -30,7 +30,7 @@ _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def _parse_address(text: str) -> _Address:
     try:
-        address = ipaddress.ip_address(text.strip())
+        address = ipaddress.ip_address(text)
     except ValueError:
         raise TrinoFunctionError(f"Cannot cast value to IPADDRESS: {text}") from None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
@@ -55,7 +55,7 @@ def ip_contains(network: str, address: str) -> bool:
     network is compared in its IPv4-mapped IPv6 form (its prefix length plus 96), so that
     IPv4 and IPv6 values meet as they do in Trino's 16-byte representation."""
     try:
-        net = ipaddress.ip_network(network.strip(), strict=False)
+        net = ipaddress.ip_network(network, strict=False)
     except ValueError:
         raise TrinoFunctionError(f"Invalid CIDR: {network}") from None
     prefix = net.prefixlen + (96 if net.version == 4 else 0)
@@ -76,8 +76,15 @@ def _is_ipaddress(node: exp.Expression) -> bool:
 
 def cast_sql(gen: DuckDBGenerator, e: exp.Cast) -> str | None:
     """``CAST(x AS IPADDRESS)`` and the literal ``IPADDRESS '...'`` as canonical text; a
-    varbinary source (Trino's 16-byte form) is refused by name."""
+    varbinary source (Trino's 16-byte form) is refused by name, and so is a cast of a known
+    IPADDRESS value to anything but text (its text would be cast, not the address)."""
     if not _is_ipaddress(e):
+        source_type = e.this.type
+        known_ip = _is_ipaddress(e.this) or (
+            source_type is not None and source_type.is_type(exp.DataType.Type.IPADDRESS)
+        )
+        if known_ip and not e.to.is_type(*exp.DataType.TEXT_TYPES):
+            raise UnsupportedError(f"CAST(IPADDRESS AS {e.to.sql().lower()}) is not supported")
         return None
     source = e.this
     if source.type is not None and source.type.is_type(
