@@ -1015,6 +1015,12 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         "contains(ARRAY[1, 2], 2)",
         [(True, False, True, True, False, True, True)],
     ),
+    (
+        "ipaddress_ordering",
+        "SELECT CAST(s AS IPADDRESS) AS ip, CAST(s AS IPADDRESS) < IPADDRESS '10.0.0.10' "
+        "FROM (VALUES '10.0.0.10', '10.0.0.9', '::1') t(s) ORDER BY ip DESC",
+        [("10.0.0.10", False), ("10.0.0.9", True), ("::1", True)],
+    ),
     ("current_catalog", "SELECT current_catalog", [("awsdatacatalog",)]),
     (
         "uuid_type_and_version",

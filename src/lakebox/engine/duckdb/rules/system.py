@@ -6,7 +6,9 @@ IPADDRESS values are carried as their canonical text: what GetQueryResults print
 RFC 5952 short form, as Java's ``InetAddresses.toAddrString`` spells it). Canonical text keeps
 equality, ``DISTINCT`` and ``GROUP BY`` right, and ``CAST(ip AS VARCHAR)`` is the text itself.
 Ordering is not: text orders ``10.0.0.9`` after ``10.0.0.10``, where Trino orders by the
-16-byte address (docs/sql-support.md says so). DuckDB's ``inet`` extension would carry the
+16-byte address. ``ORDER BY`` and ``<``/``>`` use that address where the type is visible in
+the tree (``order_key``, ``compare_sql``); a column of a WITH query or a VALUES list, whose
+type sqlglot does not carry, still orders as text (docs/sql-support.md says so). DuckDB's ``inet`` extension would carry the
 type, but it is an extension to download, and lakebox runs offline; parsing and CIDR
 containment run as Python functions (Python's ``ipaddress`` module), the only per-row work.
 """
@@ -64,26 +66,50 @@ def ip_contains(network: str, address: str) -> bool:
     return (_as_v6(_parse_address(address)) & mask) == (base & mask)
 
 
+def ip_order_key(address: str) -> bytes:
+    """The 16 bytes Trino orders IPADDRESS values by."""
+    return _as_v6(_parse_address(address)).to_bytes(16, "big")
+
+
 UDFS: list[PythonFunction] = [
     PythonFunction("trino_ipaddress", canonical_ipaddress, ("VARCHAR",), "VARCHAR"),
     PythonFunction("trino_ip_contains", ip_contains, ("VARCHAR", "VARCHAR"), "BOOLEAN"),
+    PythonFunction("trino_ip_key", ip_order_key, ("VARCHAR",), "BLOB"),
 ]
 
 
 def _is_ipaddress(node: exp.Expression) -> bool:
-    return isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.IPADDRESS)
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.IPADDRESS):
+        return True
+    return node.type is not None and node.type.is_type(exp.DataType.Type.IPADDRESS)
+
+
+def order_key(node: exp.Expression) -> exp.Func | None:
+    """What to order a value known to be an IPADDRESS by (its text would order
+    ``10.0.0.10`` before ``10.0.0.9``); None for any other value. A value whose type
+    lakebox cannot see (a column of a WITH query or of VALUES) still orders as text."""
+    return exp.func("trino_ip_key", node.copy()) if _is_ipaddress(node) else None
+
+
+_ORDERING = (exp.GT, exp.GTE, exp.LT, exp.LTE)
+
+
+def compare_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
+    """``<``, ``<=``, ``>``, ``>=`` with an operand known to be an IPADDRESS compare the
+    addresses; equality of canonical text is already right."""
+    if not isinstance(e, _ORDERING) or not (_is_ipaddress(e.this) or _is_ipaddress(e.expression)):
+        return None
+    left = exp.func("trino_ip_key", e.this.copy())
+    right = exp.func("trino_ip_key", e.expression.copy())
+    return str(getattr(DuckDBGenerator, f"{e.key}_sql")(gen, type(e)(this=left, expression=right)))
 
 
 def cast_sql(gen: DuckDBGenerator, e: exp.Cast) -> str | None:
     """``CAST(x AS IPADDRESS)`` and the literal ``IPADDRESS '...'`` as canonical text; a
     varbinary source (Trino's 16-byte form) is refused by name, and so is a cast of a known
     IPADDRESS value to anything but text (its text would be cast, not the address)."""
-    if not _is_ipaddress(e):
-        source_type = e.this.type
-        known_ip = _is_ipaddress(e.this) or (
-            source_type is not None and source_type.is_type(exp.DataType.Type.IPADDRESS)
-        )
-        if known_ip and not e.to.is_type(*exp.DataType.TEXT_TYPES):
+    if not e.to.is_type(exp.DataType.Type.IPADDRESS):
+        if _is_ipaddress(e.this) and not e.to.is_type(*exp.DataType.TEXT_TYPES):
             raise UnsupportedError(f"CAST(IPADDRESS AS {e.to.sql().lower()}) is not supported")
         return None
     source = e.this

@@ -433,6 +433,8 @@ def _char_comparison(kind: type[exp.Expression]) -> Handler:
     def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
         if (zoned := temporal.compare_sql(gen, e)) is not None:
             return zoned
+        if (addresses := system.compare_sql(gen, e)) is not None:
+            return addresses
         if not (_is_char(e.this) or _is_char(e.expression)):
             return str(method(gen, e))
         e = e.copy()
