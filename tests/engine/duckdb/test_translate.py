@@ -1259,6 +1259,9 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
         ("SELECT tdigest_agg(x) FROM t", "function tdigest_agg"),
         ("SELECT CAST(X'0a000001' AS IPADDRESS)", "varbinary AS IPADDRESS"),
         ("SELECT CAST(IPADDRESS '10.0.0.1' AS varbinary)", r"CAST\(IPADDRESS AS varbinary\)"),
+        ("SELECT max(CAST(s AS IPADDRESS)) FROM t", "max of IPADDRESS"),
+        ("SELECT greatest(IPADDRESS '1.1.1.1', IPADDRESS '1.1.1.10')", "greatest of IPADDRESS"),
+        ("SELECT max_by(s, CAST(s AS IPADDRESS)) FROM t", "max_by of IPADDRESS"),
     ],
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:

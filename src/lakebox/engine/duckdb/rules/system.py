@@ -271,8 +271,34 @@ def _no_geometry(name: str) -> Handler:
     return handler
 
 
+def _text_ordered(kind: type[exp.Expression], shown: str, *arguments: str) -> Handler:
+    """min, max, greatest, least, max_by and min_by would pick by the text of an IPADDRESS
+    value; refused by name where the type is visible, rather than answer by the text."""
+    name = kind.key
+
+    def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
+        for argument in arguments:
+            values = e.args.get(argument)
+            for value in values if isinstance(values, list) else [values]:
+                if isinstance(value, exp.Expression) and _is_ipaddress(value):
+                    raise UnsupportedError(f"{shown} of IPADDRESS values is not supported")
+        rule = DuckDBGenerator.TRANSFORMS.get(kind) or getattr(DuckDBGenerator, f"{name}_sql", None)
+        if rule is None:
+            assert isinstance(e, exp.Func)
+            return str(gen.function_fallback_sql(e))
+        return str(rule(gen, e))
+
+    return handler
+
+
 TRANSFORMS: dict[type[exp.Expression], Handler] = {
     exp.ArrayContains: _contains,
+    exp.Max: _text_ordered(exp.Max, "max", "this", "expressions"),
+    exp.Min: _text_ordered(exp.Min, "min", "this", "expressions"),
+    exp.Greatest: _text_ordered(exp.Greatest, "greatest", "this", "expressions"),
+    exp.Least: _text_ordered(exp.Least, "least", "this", "expressions"),
+    exp.ArgMax: _text_ordered(exp.ArgMax, "max_by", "expression"),
+    exp.ArgMin: _text_ordered(exp.ArgMin, "min_by", "expression"),
     exp.CurrentCatalog: lambda gen, e: exp.Literal.string(CATALOG).sql(),
     exp.CurrentUser: _current_user,
     exp.StPoint: _no_geometry("st_point"),
