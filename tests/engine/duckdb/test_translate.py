@@ -1017,9 +1017,10 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
     ),
     (
         "ipaddress_ordering",
-        "SELECT CAST(s AS IPADDRESS) AS ip, CAST(s AS IPADDRESS) < IPADDRESS '10.0.0.10' "
+        "SELECT CAST(s AS IPADDRESS) AS ip, CAST(s AS IPADDRESS) < IPADDRESS '10.0.0.10', "
+        "CAST(s AS IPADDRESS) BETWEEN IPADDRESS '10.0.0.2' AND IPADDRESS '10.0.0.10' "
         "FROM (VALUES '10.0.0.10', '10.0.0.9', '::1') t(s) ORDER BY ip DESC",
-        [("10.0.0.10", False), ("10.0.0.9", True), ("::1", True)],
+        [("10.0.0.10", False, True), ("10.0.0.9", True, True), ("::1", True, False)],
     ),
     ("current_catalog", "SELECT current_catalog", [("awsdatacatalog",)]),
     (

@@ -94,6 +94,15 @@ def order_key(node: exp.Expression) -> exp.Func | None:
 _ORDERING = (exp.GT, exp.GTE, exp.LT, exp.LTE)
 
 
+def between_sql(gen: DuckDBGenerator, e: exp.Between) -> str | None:
+    """``x BETWEEN low AND high`` with a part known to be an IPADDRESS compares addresses."""
+    parts = [e.this, e.args["low"], e.args["high"]]
+    if not any(_is_ipaddress(p) for p in parts):
+        return None
+    this, low, high = (gen.sql(exp.func("trino_ip_key", p.copy())) for p in parts)
+    return f"({this}) BETWEEN ({low}) AND ({high})"
+
+
 def compare_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
     """``<``, ``<=``, ``>``, ``>=`` with an operand known to be an IPADDRESS compare the
     addresses; equality of canonical text is already right."""
