@@ -6,11 +6,14 @@ IPADDRESS values are carried as their canonical text: what GetQueryResults print
 RFC 5952 short form, as Java's ``InetAddresses.toAddrString`` spells it). Canonical text keeps
 equality, ``DISTINCT`` and ``GROUP BY`` right, and ``CAST(ip AS VARCHAR)`` is the text itself.
 Ordering is not: text orders ``10.0.0.9`` after ``10.0.0.10``, where Trino orders by the
-16-byte address. ``ORDER BY`` and ``<``/``>`` use that address where the type is visible in
-the tree (``order_key``, ``compare_sql``); a column of a WITH query or a VALUES list, whose
-type sqlglot does not carry, still orders as text (docs/sql-support.md says so). DuckDB's ``inet`` extension would carry the
-type, but it is an extension to download, and lakebox runs offline; parsing and CIDR
-containment run as Python functions (Python's ``ipaddress`` module), the only per-row work.
+16-byte address. ``ORDER BY``, ``<``/``>`` and ``BETWEEN`` use that address where the type
+is visible in the tree (``order_key``, ``compare_sql``, ``between_sql``), and min/max-like
+functions of such a value are refused; a column of a WITH query or a VALUES list, whose type
+sqlglot does not carry, still orders as text (docs/sql-support.md says so).
+
+DuckDB's ``inet`` extension would carry the type, but it is an extension to download, and
+lakebox runs offline; parsing, CIDR containment and the ordering key run as Python functions
+(Python's ``ipaddress`` module).
 """
 
 from __future__ import annotations
