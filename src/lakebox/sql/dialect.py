@@ -413,9 +413,23 @@ def output_name(projection: exp.Expression, position: int) -> str | None:
         return None
     if isinstance(projection, exp.Alias):
         return projection.alias.lower()
+    if is_current_schema(projection):
+        return f"_col{position}"
     if isinstance(projection, (exp.Column, exp.Dot)):
         return projection.name.lower()
     return f"_col{position}"
+
+
+def is_current_schema(node: exp.Expression) -> bool:
+    """SQL's ``current_schema`` (a keyword without parentheses, which sqlglot reads as a
+    column): unquoted and unqualified; a quoted ``"current_schema"`` is a column."""
+    return (
+        isinstance(node, exp.Column)
+        and not node.table
+        and isinstance(node.this, exp.Identifier)
+        and not node.this.quoted
+        and node.name.lower() == "current_schema"
+    )
 
 
 def result_column_names(expr: exp.Expression) -> list[str] | None:

@@ -26,6 +26,7 @@ from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.formats.base import DataFile
 from lakebox.principal import LOCAL_ADMIN, Principal
+from lakebox.sql.dialect import is_current_schema
 from lakebox.sql.plan import (
     HIVE_DEFAULT_PARTITION,
     PSEUDO_COLUMNS,
@@ -102,7 +103,7 @@ class Planner:
         only depends on the text, the database, the catalog's state, the scans' columns
         and what the principal may see under the current policy (placeholders are numbered
         the same way every time), so an engine can reuse its translation of it."""
-        query = self.resolve(query, database, depth=0)
+        query = _session_values(self.resolve(query, database, depth=0), database, self.principal)
         key = None
         if cache_key is not None and self._cacheable:
             columns = tuple((v, tuple(c.items())) for v, c in self.schema.items())
@@ -510,3 +511,23 @@ def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:
             if (alias, p) not in present
         )
         star.set("except_", hidden)
+
+
+def _session_values(query: exp.Expression, database: str, principal: Principal) -> exp.Expression:
+    """What the session knows, as literals: ``current_schema`` (SQL's keyword, no
+    parentheses; a quoted ``"current_schema"`` stays a column) is the statement's database,
+    and Athena's ``invoker_principal()`` the caller's ARN. The plan's cache key holds both
+    the database and the principal, so a cached plan never carries another session's."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if is_current_schema(node):
+            return exp.Literal.string(database)
+        if (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() == "invoker_principal"
+            and not node.expressions
+        ):
+            return exp.Literal.string(principal.arn)
+        return node
+
+    return query.transform(replace, copy=False)

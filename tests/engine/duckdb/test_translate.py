@@ -997,6 +997,38 @@ GOLDEN: list[tuple[str, str, list[tuple[Any, ...]]]] = [
         [(2,)],
     ),
     ("union_all", "SELECT 1 UNION ALL SELECT 2 ORDER BY 1", [(1,), (2,)]),
+    # --- IP addresses and session information
+    (
+        "ipaddress_canonical_text",
+        "SELECT IPADDRESS '2001:0db8:0:0:0:ff00:0042:8329', IPADDRESS '::ffff:10.1.2.3', "
+        "CAST('192.168.0.1' AS IPADDRESS), typeof(IPADDRESS '10.0.0.1')",
+        [("2001:db8::ff00:42:8329", "10.1.2.3", "192.168.0.1", "ipaddress")],
+    ),
+    (
+        "ip_contains",
+        "SELECT contains('10.0.0.0/8', IPADDRESS '10.1.2.3'), "
+        "contains('10.0.0.0/8', IPADDRESS '11.0.0.1'), "
+        "contains('::ffff:10.0.0.0/104', IPADDRESS '10.9.9.9'), "
+        "contains('2001:db8::/32', IPADDRESS '2001:db8:ffff::1'), "
+        "contains('2001:db8::/32', IPADDRESS '10.0.0.1'), "
+        "contains('0.0.0.0/0', IPADDRESS '1.2.3.4'), "
+        "contains(ARRAY[1, 2], 2)",
+        [(True, False, True, True, False, True, True)],
+    ),
+    (
+        "ipaddress_ordering",
+        "SELECT CAST(s AS IPADDRESS) AS ip, CAST(s AS IPADDRESS) < IPADDRESS '10.0.0.10', "
+        "CAST(s AS IPADDRESS) BETWEEN IPADDRESS '10.0.0.2' AND IPADDRESS '10.0.0.10' "
+        "FROM (VALUES '10.0.0.10', '10.0.0.9', '::1') t(s) ORDER BY ip DESC",
+        [("10.0.0.10", False, True), ("10.0.0.9", True, True), ("::1", True, False)],
+    ),
+    ("current_catalog", "SELECT current_catalog", [("awsdatacatalog",)]),
+    (
+        "uuid_type_and_version",
+        "SELECT typeof(uuid()), substr(CAST(uuid() AS varchar), 15, 1), "
+        "UUID '12151FD2-7586-11E9-8F9E-2A86E4085A59' = UUID '12151fd2-7586-11e9-8f9e-2a86e4085a59'",
+        [("uuid", "4", True)],
+    ),
 ]
 
 
@@ -1219,6 +1251,18 @@ def test_athena_statements_other_than_select_still_parse(sql: str) -> None:
         ("SELECT from_iso8601_timestamp_nanos(s) FROM t", "from_iso8601_timestamp_nanos"),
         ("SELECT date_format(ts, '%D') FROM t", "%D"),
         ("SELECT TIMESTAMP '2020-06-10 15:55:23.1234567891'", "below the nanosecond"),
+        ("SELECT current_user", "current_user"),
+        ("SELECT bar(0.5, 10)", "function bar"),
+        ("SELECT rgb(255, 0, 0)", "function rgb"),
+        ("SELECT ST_Point(1, 2)", "function st_point"),
+        ("SELECT ST_AsText(g) FROM t", "function st_astext"),
+        ("SELECT cardinality(approx_set(x)) FROM t", "function approx_set"),
+        ("SELECT tdigest_agg(x) FROM t", "function tdigest_agg"),
+        ("SELECT CAST(X'0a000001' AS IPADDRESS)", "varbinary AS IPADDRESS"),
+        ("SELECT CAST(IPADDRESS '10.0.0.1' AS varbinary)", r"CAST\(IPADDRESS AS varbinary\)"),
+        ("SELECT max(CAST(s AS IPADDRESS)) FROM t", "max of IPADDRESS"),
+        ("SELECT greatest(IPADDRESS '1.1.1.1', IPADDRESS '1.1.1.10')", "greatest of IPADDRESS"),
+        ("SELECT max_by(s, CAST(s AS IPADDRESS)) FROM t", "max_by of IPADDRESS"),
     ],
 )
 def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
@@ -1240,6 +1284,10 @@ def test_what_cannot_be_translated_fails_loudly(sql: str, message: str) -> None:
         ("SELECT from_base('zz', 10)", "from_base"),
         ("SELECT bit_count(300, 8)", "bit_count"),
         ("SELECT nth_value(x, o) OVER (ORDER BY x) FROM (VALUES (1, 0)) t(x, o)", "nth_value"),
+        ("SELECT IPADDRESS '10.0.0.256'", "Cannot cast value to IPADDRESS: 10.0.0.256"),
+        ("SELECT IPADDRESS ' 10.0.0.1'", "Cannot cast value to IPADDRESS:  10.0.0.1"),
+        ("SELECT IPADDRESS '010.0.0.1'", "Cannot cast value to IPADDRESS: 010.0.0.1"),
+        ("SELECT contains('10.0.0.0/33', IPADDRESS '10.0.0.1')", "Invalid CIDR"),
     ],
 )
 def test_trino_run_time_errors_are_kept(

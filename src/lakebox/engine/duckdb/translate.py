@@ -479,7 +479,11 @@ def _apply_result_names(expr: exp.Expression, names: list[str | None]) -> None:
 
 
 def _ordered(gen: DuckDBGenerator, e: exp.Expression) -> str:
-    """Always spell the NULL order: Trino's NULLS LAST must not depend on a session default."""
+    """Always spell the NULL order: Trino's NULLS LAST must not depend on a session default.
+    An IPADDRESS value orders by its address, not its text."""
+    if (key := rules.system.order_key(e.this)) is not None:
+        e = e.copy()
+        e.set("this", key)
     sql = DuckDBGenerator.ordered_sql(gen, e)  # type: ignore[arg-type]
     if "NULLS FIRST" in sql or "NULLS LAST" in sql:
         return str(sql)

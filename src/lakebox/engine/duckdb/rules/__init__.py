@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lakebox.engine.duckdb.rules import collections, temporal, text
+from lakebox.engine.duckdb.rules import collections, system, temporal, text
 from lakebox.engine.duckdb.rules.base import AnonHandler, Handler
 from lakebox.engine.duckdb.rules.text_udfs import PythonFunction
 
-FAMILIES = (text, collections, temporal)
+FAMILIES = (text, collections, temporal, system)
 
 TRANSFORMS: dict[type[exp.Expression], Handler] = {}
 ANONYMOUS: dict[str, AnonHandler] = {}

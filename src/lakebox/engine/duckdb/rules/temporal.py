@@ -55,6 +55,7 @@ from sqlglot import exp
 from sqlglot.generators.duckdb import DuckDBGenerator
 
 from lakebox.catalog.types import ATHENA_TYPE_KEY, INSTANT_FIELD, ZONE_FIELD, temporal_marker
+from lakebox.engine.duckdb.rules import system
 from lakebox.engine.duckdb.rules.base import AnonHandler, Handler, is_date, sqlglot_default, unit
 from lakebox.errors import SemanticError, UnsupportedError
 from lakebox.sql.dialect import outermost_select
@@ -600,6 +601,9 @@ def compare_sql(gen: DuckDBGenerator, e: exp.Expression) -> str | None:
 
 
 def _between(gen: DuckDBGenerator, e: exp.Expression) -> str:
+    assert isinstance(e, exp.Between)
+    if (addresses := system.between_sql(gen, e)) is not None:
+        return addresses
     parts = [e.this, e.args["low"], e.args["high"]]
     if any(is_zoned(p) for p in parts):
         this, low, high = (gen.sql(instant_node(p)) for p in parts)

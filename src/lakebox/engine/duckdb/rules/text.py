@@ -10,7 +10,7 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.generators.duckdb import DuckDBGenerator
 
-from lakebox.engine.duckdb.rules import temporal
+from lakebox.engine.duckdb.rules import system, temporal
 from lakebox.engine.duckdb.rules.base import (
     FLOAT_TYPES,
     INTEGER_TYPES,
@@ -167,6 +167,8 @@ def _static_type_name(node: exp.Expression) -> str | None:
     varchar(n) and a CHAR(n) value char(n) (DuckDB has only VARCHAR)."""
     if isinstance(node, exp.Literal) and node.is_string:
         return f"varchar({len(node.this)})"
+    if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.IPADDRESS):
+        return "ipaddress"  # carried as text (rules/system.py)
     if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.CHAR):
         return f"char({_char_length(node)})"
     if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.VARCHAR):
@@ -287,6 +289,8 @@ def _cast(gen: DuckDBGenerator, e: exp.Expression) -> str:
     assert isinstance(e, exp.Cast)
     if (temporal_sql := temporal.cast_sql(gen, e)) is not None:
         return temporal_sql
+    if (ip_sql := system.cast_sql(gen, e)) is not None:
+        return ip_sql
     source = e.this
     if e.to.is_type(*exp.DataType.TEXT_TYPES) and _is_json(source):
         return _json_to_varchar(gen, source)
@@ -420,6 +424,8 @@ def _char_comparison(kind: type[exp.Expression]) -> Handler:
     def handler(gen: DuckDBGenerator, e: exp.Expression) -> str:
         if (zoned := temporal.compare_sql(gen, e)) is not None:
             return zoned
+        if (addresses := system.compare_sql(gen, e)) is not None:
+            return addresses
         if not (_is_char(e.this) or _is_char(e.expression)):
             return str(method(gen, e))
         e = e.copy()
