@@ -86,6 +86,11 @@ class QueryService:
         self._futures: dict[str, Future[None]] = {}
         self._results: dict[str, Result] = {}
         self._lock = threading.Lock()
+        # one watcher thread for all running statements (see ``_watch``)
+        self._watch_cond = threading.Condition()
+        self._watched: set[ExecutionControl] = set()
+        self._watcher: threading.Thread | None = None
+        self._closed = False
         self.recover()
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -109,6 +114,9 @@ class QueryService:
         for control in list(self._controls.values()):
             control.stop("the query service was shut down")
         self._pool.shutdown(wait=True)
+        with self._watch_cond:
+            self._closed = True
+            self._watch_cond.notify_all()
 
     # -- executions ---------------------------------------------------------------------
     def start_query_execution(
@@ -226,16 +234,12 @@ class QueryService:
         with contextlib.ExitStack() as stack:
             if control.progress:  # a cutoff, or a client showing progress
                 control.read_log = stack.enter_context(self.lake.engine.logged_reads())
-            finished = threading.Event()
-            monitor = threading.Thread(target=self._watch, args=(control, finished), daemon=True)
-            monitor.start()
             engine_start = time.perf_counter()
             try:
-                result = session.sql(qe.query, context)
+                with self._watching(control):  # ends before the log reader closes
+                    result = session.sql(qe.query, context)
             finally:
                 qe.engine_execution_ms = int((time.perf_counter() - engine_start) * 1000)
-                finished.set()
-                monitor.join()  # before the log reader closes: the watcher uses it
                 control.read_log = None
         qe.statement_type = result.kind
         qe.data_scanned_bytes = 0 if result.kind != "DML" else data_scanned(result, control)
@@ -253,14 +257,40 @@ class QueryService:
             self._results[qe.query_execution_id] = result
         self._finish(qe, SUCCEEDED, None, None, control)
 
-    def _watch(self, control: ExecutionControl, finished: threading.Event) -> None:
-        """Poll engine progress so a scan cutoff stops the query while it runs, and repeat
-        a stop until the statement has ended."""
-        while not finished.wait(WATCH_SECONDS):
-            if control.stop_reason:
-                control.interrupt_again()
-            else:
-                control.check_progress()
+    @contextlib.contextmanager
+    def _watching(self, control: ExecutionControl) -> Iterator[None]:
+        """Have the watcher follow ``control`` while the block runs. When the block ends
+        the watcher has let go of it: its checks run under the same condition lock."""
+        with self._watch_cond:
+            self._watched.add(control)
+            if self._watcher is None or not self._watcher.is_alive():  # first use, or forked
+                self._watcher = threading.Thread(
+                    target=self._watch, name="lakebox-query-watch", daemon=True
+                )
+                self._watcher.start()
+            self._watch_cond.notify()
+        try:
+            yield
+        finally:
+            with self._watch_cond:
+                self._watched.discard(control)
+
+    def _watch(self) -> None:
+        """Poll engine progress so a scan cutoff stops a query while it runs, and repeat a
+        stop until the statement has ended. One long-lived thread serves every running
+        statement: starting a thread per statement cost 0.2 ms on an idle machine and over
+        2 ms on a loaded one, most of a ``SELECT 1`` through the service."""
+        with self._watch_cond:
+            while not self._closed:
+                if not self._watched:
+                    self._watch_cond.wait()  # woken by ``_watching`` or ``close``
+                    continue
+                self._watch_cond.wait(WATCH_SECONDS)
+                for control in list(self._watched):
+                    if control.stop_reason:
+                        control.interrupt_again()
+                    else:
+                        control.check_progress()
 
     def _finish(
         self,
@@ -358,7 +388,8 @@ class QueryService:
     def wait(
         self, query_id: str, timeout: float | None = None, *, principal: Principal = LOCAL_ADMIN
     ) -> QueryExecution:
-        """Block until the execution reaches a final state (polling like a client would)."""
+        """Block until the execution reaches a final state: on its future when this service
+        runs it (no sleep), polling the store when another process does."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             future = self._futures.get(query_id)
