@@ -6,6 +6,7 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --published-only --runs 3
     python -m benchmarks --scale 10000000             # rows/s and bytes/s on 10M rows
     python -m benchmarks --overhead-only              # SELECT 1 round trip
+    python -m benchmarks --service-path               # SELECT 1: query service vs Session
 
 The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
 workflow_transitions.py.
@@ -76,6 +77,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--overhead-only", action="store_true")
     p.add_argument("--overhead-repeats", type=int, default=300)
     p.add_argument(
+        "--service-path",
+        action="store_true",
+        help="only SELECT 1 through the query service vs the Python API, --overhead-repeats "
+        "rounds (benchmarks/service_path.py)",
+    )
+    p.add_argument(
         "--replot", action="store_true", help="rewrite the table and chart from the saved JSON"
     )
     p.add_argument("--label", default=None, help="results file name (default by mode)")
@@ -116,6 +123,11 @@ def options(args: argparse.Namespace) -> af.Options:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.service_path:
+        from benchmarks import service_path
+
+        repeats = ["--repeats", str(args.overhead_repeats)]
+        return service_path.main([*repeats, "--results-dir", str(args.results_dir)])
     opts = options(args)
     if args.replot:
         results, notes, saved, info = af.load(opts.results_dir / f"{opts.label}.json")

@@ -81,3 +81,17 @@ def test_published_method_drops_fastest_and_slowest() -> None:
     assert published_mean([4.0]) == 4.0
     fifteen = [float(x) for x in range(15)]  # a fifth dropped at each end: 3 and 3
     assert published_mean(fifteen) == pytest.approx(sum(range(3, 12)) / 9)
+
+
+def test_service_path_piece_reports_both_paths(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.__main__ import main
+
+    code = main(["--service-path", "--overhead-repeats", "3", "--results-dir", str(tmp_path)])
+    assert code == 0
+    found = json.loads((tmp_path / "service_path.json").read_text())
+    assert found["repeats"] == 3
+    assert found["session_ms"] > 0 and found["service_ms"] > 0
+    assert found["difference_ms"] == found["service_ms"] - found["session_ms"]
+    assert "cpu" in found["machine"]
