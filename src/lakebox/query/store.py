@@ -1,15 +1,14 @@
 """Persistence of executions and workgroups (SQLite beside the catalog), so results and
 history survive a restart.
 
-What is fsynced: every final state (SUCCEEDED / FAILED / CANCELLED, written after the
-result file is durable) and every workgroup change is on disk before the call returns.
-A new execution (QUEUED) and its step to RUNNING are committed without an fsync
-(``synchronous=NORMAL`` in WAL mode): a process that dies loses nothing (the writes are
-in the OS, and ``QueryService.recover`` marks the execution FAILED), and a machine that
-loses power keeps a consistent store that lacks at most the latest unfinished
-executions' rows, never a finished one's (the final state's fsync of the WAL covers every
-commit before it). Those two fsyncs were a third of a ``SELECT 1``'s time through the
-service (docs/query-service.md, "The service path").
+What is fsynced: a new execution (its id is acknowledged to the caller), every final
+state (SUCCEEDED / FAILED / CANCELLED, written after the result file is durable) and every
+workgroup change are on disk before the call returns. The step to RUNNING is committed
+without an fsync (``synchronous=NORMAL`` in WAL mode): a process that dies loses nothing
+(the write is in the OS, and ``QueryService.recover`` marks the execution FAILED), and a
+machine that loses power keeps the execution as QUEUED, which recovery also ends as
+FAILED. Those fsyncs were a third of a ``SELECT 1``'s time through the service
+(docs/query-service.md, "The service path").
 """
 
 from __future__ import annotations
@@ -73,8 +72,10 @@ class QueryStore:
     # -- executions ---------------------------------------------------------------------
     def insert(self, qe: QueryExecution) -> QueryExecution:
         """Insert a new execution; with a client request token already used, return the
-        execution that token created instead (Athena's idempotency)."""
-        with self._db.transaction() as con:
+        execution that token created instead (Athena's idempotency). Fsynced: the id is
+        acknowledged to the caller, so it must survive a power loss (as FAILED, by
+        ``QueryService.recover``)."""
+        with self._durable(), self._db.transaction() as con:
             if qe.client_request_token:
                 row = con.execute(
                     "SELECT doc FROM executions WHERE token=?", (qe.client_request_token,)
