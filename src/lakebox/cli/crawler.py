@@ -11,7 +11,7 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -30,8 +30,10 @@ from lakebox.crawler.model import (
     Target,
 )
 from lakebox.crawler.model import Progress as CrawlProgress
-from lakebox.crawler.service import CrawlerService
 from lakebox.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from lakebox.crawler.service import CrawlerService
 
 crawler_app = typer.Typer(
     help="Glue-style crawlers: infer tables, schemas and partitions from files.",
