@@ -8,7 +8,7 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --overhead-only              # SELECT 1 round trip
 
 The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
-workflow_transitions.py.
+workflow_transitions.py; ``python -m benchmarks.startup`` times the command's start-up.
 """
 
 from __future__ import annotations
