@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from lakebox.cli.support import GuardedGroup, guard, lakehouse
@@ -265,6 +264,15 @@ def start(
     if quiet:
         run = _guard(lambda: svc.start_crawler(name))
     else:
+        # only this command draws a progress bar: rich.progress is not paid at start-up
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
