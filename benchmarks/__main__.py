@@ -9,7 +9,7 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --service-path               # SELECT 1: query service vs Session
 
 The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
-workflow_transitions.py.
+workflow_transitions.py; ``python -m benchmarks.startup`` times the command's start-up.
 """
 
 from __future__ import annotations

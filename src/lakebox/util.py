@@ -3,7 +3,11 @@ metadata checks): kept free of heavy imports so the CLI's start-up does not pay 
 
 from __future__ import annotations
 
+import importlib
 import os
+import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def pid_alive(pid: int) -> bool:
@@ -30,3 +34,20 @@ def human_bytes(n: int, decimals: int = 1) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.{decimals}f} {unit}"
         size /= 1024
     return f"{n} B"
+
+
+def lazy_exports(package: str, names: dict[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` (PEP 562) for a package that re-exports ``names`` (name ->
+    defining module): each is imported the first time it is asked for, so importing one
+    light submodule of the package (``lakebox.crawler.model``, ``lakebox.errors``) does not
+    pull in its heavy siblings, and a command starts without what it never uses."""
+
+    def __getattr__(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__

@@ -11,11 +11,10 @@ import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from lakebox.cli.support import GuardedGroup, guard, lakehouse
@@ -30,8 +29,10 @@ from lakebox.crawler.model import (
     Target,
 )
 from lakebox.crawler.model import Progress as CrawlProgress
-from lakebox.crawler.service import CrawlerService
 from lakebox.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from lakebox.crawler.service import CrawlerService
 
 crawler_app = typer.Typer(
     help="Glue-style crawlers: infer tables, schemas and partitions from files.",
@@ -263,6 +264,15 @@ def start(
     if quiet:
         run = _guard(lambda: svc.start_crawler(name))
     else:
+        # only this command draws a progress bar: rich.progress is not paid at start-up
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),

@@ -11,21 +11,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, BinaryIO, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO, NoReturn, TypeVar
 
 import typer
 
-from lakebox.api import firehose as firehose_api
 from lakebox.cli.support import GuardedGroup, fail, guard, lakehouse, read_json_object
 from lakebox.errors import LakeboxError
 from lakebox.ingest.errors import InvalidArgumentError
-from lakebox.ingest.streams import (
-    MAX_BATCH_RECORDS,
-    MAX_RECORD_BYTES,
-    BufferStatus,
-    DeliveryStreams,
-    record_too_large,
-)
+
+if TYPE_CHECKING:
+    from lakebox.ingest.streams import BufferStatus, DeliveryStreams
 
 stream_app = typer.Typer(
     help="Firehose-style delivery streams into the lake.", no_args_is_help=True, cls=GuardedGroup
@@ -116,6 +111,8 @@ def create(
 @stream_app.command("describe")
 def describe(name: NameArg, home: HomeOpt = None) -> None:
     """Describe a delivery stream (DescribeDeliveryStream's answer)."""
+    from lakebox.api import firehose as firehose_api
+
     streams = _streams(home)
     _print(
         _guard(lambda: firehose_api.description_response(streams.describe_delivery_stream(name)))
@@ -143,6 +140,8 @@ def delete(
 @stream_app.command("list")
 def list_streams(home: HomeOpt = None) -> None:
     """List delivery streams."""
+    from lakebox.api import firehose as firehose_api
+
     streams = _streams(home)
     _print(_guard(lambda: firehose_api.list_response(streams.list_delivery_streams(10000))))
 
@@ -232,6 +231,8 @@ def put(
     skipped; the others are accepted, the exit status is 3 and --failed-records FILE holds
     the failed lines to put again. After an error or Ctrl-C the message gives the
     --skip N that resumes without duplicates."""
+    from lakebox.ingest.streams import MAX_BATCH_RECORDS, MAX_RECORD_BYTES, record_too_large
+
     streams = _streams(home)
     _guard(lambda: streams.config(name))
     tty = sys.stderr.isatty()

@@ -8,14 +8,15 @@ import decimal
 import json
 import sys
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from lakebox.query.results import athena_columns
-from lakebox.query.session import Result
 from lakebox.util import human_bytes
+
+if TYPE_CHECKING:
+    from lakebox.query.session import Result
 
 out = Console()
 err_console = Console(stderr=True)
@@ -30,6 +31,8 @@ class OutputFormat(StrEnum):
 def _athena_rows(result: Result) -> list[list[str]]:
     """Rows as the Athena console shows them (the text of the result file): 10.3 for a
     REAL, zoned timestamps with their zone, ``{a=1}`` maps, ``[1, 2]`` arrays; NULL as ''."""
+    from lakebox.query.results import athena_columns
+
     table = athena_columns(result.table)
     columns = [c.to_pylist() for c in table.columns]
     return [["" if v is None else str(v) for v in row] for row in zip(*columns, strict=True)]

@@ -23,11 +23,11 @@ from rich.table import Table as RichTable
 from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
 from lakebox.cli.support import GuardedGroup, guard, lakehouse, print_error
 from lakebox.errors import LakeboxError
-from lakebox.query.session import Session
 
 if TYPE_CHECKING:
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
+    from lakebox.query.session import Session
 
 app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",

@@ -23,11 +23,11 @@ from rich.table import Table
 from lakebox.cli.support import GuardedGroup, guard, lakehouse, read_text_file
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError
-from lakebox.workflows.service import Execution, WorkflowService, utc
 
 if TYPE_CHECKING:
     from lakebox.ingest.streams import DeliveryReport, DeliveryTicker
     from lakebox.lakehouse import Lakehouse
+    from lakebox.workflows.service import Execution, WorkflowService
 
 workflow_app = typer.Typer(
     help="Step Functions-style state machines and executions.",
@@ -178,6 +178,8 @@ def validate(definition: Path, home: HomeOpt = None, tasks: TasksOpt = None) -> 
     if config.exists():
         service = _service(home, tasks)
     else:  # nothing is stored: an in-memory store, so no lake is made
+        from lakebox.workflows.service import WorkflowService
+
         service = _guard(lambda: WorkflowService(config, db_path=":memory:"))
         if tasks is not None:
             _guard(lambda: _load_tasks(service, tasks))
@@ -430,6 +432,8 @@ def schedule_create(
 def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
+    from lakebox.workflows.service import utc
+
     try:
         return utc(text)
     except ValueError as exc:
