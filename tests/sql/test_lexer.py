@@ -226,3 +226,18 @@ def test_split_statements(script: str, expected: list[SourceStatement]) -> None:
 )
 def test_plain_numbers(sql: str, expected: str) -> None:
     assert plain_numbers(sql) == expected
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 0x" + "F" * 4000,  # beyond what Python prints as a decimal
+        "SELECT 0x8000000000000000",
+        "SELECT 0b" + "1" * 64,
+        "SELECT 1" + "0" * 38,  # 39 digits: not a bigint, not a decimal(38)
+        "SELECT 1" + "_000" * 13,
+    ],
+)
+def test_plain_numbers_refuses_integers_trino_cannot_hold(sql: str) -> None:
+    with pytest.raises(SqlSyntaxError, match=r"line 1:8: Invalid numeric literal: "):
+        plain_numbers(sql)

@@ -197,6 +197,7 @@ _NUMERIC_FORM = re.compile(
     re.X,
 )
 _RADIX = {"hex": 16, "oct": 8, "bin": 2}
+_BIGINT_MAX = 2**63 - 1
 
 
 def plain_numbers(sql: str) -> str:
@@ -208,8 +209,12 @@ def plain_numbers(sql: str) -> str:
     a wrong answer rather than an error. Each literal keeps its length (padded with blanks)
     so the positions in later error messages still point into the text as written. Strings,
     quoted names and comments are left alone.
+
+    An integer Trino cannot hold fails here, naming it: a hexadecimal, octal or binary one
+    beyond BIGINT, or a decimal one of more than 38 digits (DuckDB would read it as another
+    type; Python would refuse to print it).
     """
-    if "_" not in sql and not re.search(r"0[xXoObB]", sql):
+    if "_" not in sql and not re.search(r"0[xXoObB]|\d{39}", sql):
         return sql
     out: list[str] = []
     done = 0
@@ -221,8 +226,13 @@ def plain_numbers(sql: str) -> str:
             continue
         text = m.group(0)
         radix = _RADIX.get(m.lastgroup or "")
+        digits = text.replace("_", "")
+        too_long = radix is None and digits.isdigit() and len(digits.lstrip("0")) > 38
+        if too_long or (radix is not None and int(digits[2:], radix) > _BIGINT_MAX):
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise SqlSyntaxError(f"Invalid numeric literal: {shown}", tok.line, tok.col)
         if radix is not None:
-            value = str(int(text[2:].replace("_", ""), radix))
+            value = str(int(digits[2:], radix))
         elif "_" in text:
             value = text.replace("_", "")
         else:
