@@ -428,3 +428,46 @@ def test_api_errors_in_aws_words(sfn: ServiceContext) -> None:
     assert info.value.code == "ExecutionAlreadyExists"
     call(sfn, "stepfunctions", "StopExecution", {"executionArn": first["executionArn"]})
     assert sfn.workflows.wait_for(first["executionArn"], 30).status == "ABORTED"
+
+
+@pytest.mark.parametrize(
+    ("request_body", "message"),
+    [
+        ({}, "definition must be a string"),
+        ({"definition": {"StartAt": "P"}}, "definition must be a string"),
+        ({"definition": PASS, "type": "BATCH"}, "Invalid type 'BATCH'"),
+        ({"definition": PASS, "maxResults": 101}, "maxResults must be an integer"),
+        ({"definition": PASS, "maxResults": "5"}, "maxResults must be an integer"),
+        ({"definition": PASS, "maxResults": True}, "maxResults must be an integer"),
+    ],
+)
+def test_validate_state_machine_definition_rejects_bad_requests(
+    sfn: ServiceContext, request_body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(AwsError, match=message) as info:
+        dispatch("stepfunctions", "ValidateStateMachineDefinition", request_body, sfn)
+    assert info.value.code == "ValidationException"
+
+
+@pytest.mark.parametrize("definition", ["not json", "[1, 2]", "{" * 5000])
+def test_validate_state_machine_definition_reports_what_is_not_a_definition(
+    sfn: ServiceContext, definition: str
+) -> None:
+    answer = call(
+        sfn, "stepfunctions", "ValidateStateMachineDefinition", {"definition": definition}
+    )
+    assert answer["result"] == "FAIL" and answer["diagnostics"]
+    assert all("Traceback" not in d["message"] for d in answer["diagnostics"])
+
+
+def test_validate_state_machine_definition_truncates_at_max_results(sfn: ServiceContext) -> None:
+    states = {f"S{i}": {"Type": "Bogus"} for i in range(5)}
+    definition = json.dumps({"StartAt": "S0", "States": states})
+    answer = call(
+        sfn,
+        "stepfunctions",
+        "ValidateStateMachineDefinition",
+        {"definition": definition, "maxResults": 2},
+    )
+    assert answer["result"] == "FAIL"
+    assert len(answer["diagnostics"]) == 2 and answer["truncated"] is True
