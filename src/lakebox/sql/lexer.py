@@ -198,6 +198,7 @@ _NUMERIC_FORM = re.compile(
 )
 _RADIX = {"hex": 16, "oct": 8, "bin": 2}
 _BIGINT_MAX = 2**63 - 1
+_MAYBE_NUMERIC_FORM = re.compile(r"\d_\d|0[xXoObB][0-9a-fA-F_]|\d{39}")
 
 
 def plain_numbers(sql: str) -> str:
@@ -214,7 +215,7 @@ def plain_numbers(sql: str) -> str:
     beyond BIGINT, or a decimal one of more than 38 digits (DuckDB would read it as another
     type; Python would refuse to print it).
     """
-    if "_" not in sql and not re.search(r"0[xXoObB]|\d{39}", sql):
+    if not _MAYBE_NUMERIC_FORM.search(sql):  # most statements: no scan at all
         return sql
     out: list[str] = []
     done = 0
