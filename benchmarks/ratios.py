@@ -1,0 +1,133 @@
+"""The shared shape of issue 14's side-by-side figures: one work item run by lakebox and by
+bare DuckDB (or another baseline), each in a fresh Python process, so that "first" really is
+first (no plan cache, no imported modules, no open connection) and the peak memory of each
+side is its own.
+
+A suite module (``benchmarks/suite_*.py``) exposes ``cells(work: Path, quick: bool) ->
+list[Ratio]``; ``python -m benchmarks.suite`` runs the suites and writes the results.
+
+``child(code)`` runs ``code`` in ``python -c``: everything before the line ``# --- timed``
+is set-up, everything after it is timed; the child reports the seconds, its peak RSS and
+whatever the timed part assigned to ``answer`` (compared between the two sides, so a fast
+wrong answer is caught).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import asdict, dataclass
+from typing import Any
+
+MARK = "# --- timed"
+
+_RUNNER = """
+import json as _json, resource as _resource, sys as _sys, time as _time
+_code = _sys.stdin.read()
+_setup, _sep, _timed = _code.partition({mark!r})
+_ns = {{"__name__": "__bench__"}}
+exec(compile(_setup, "<setup>", "exec"), _ns)
+_start = _time.perf_counter()
+exec(compile(_timed, "<timed>", "exec"), _ns)
+_seconds = _time.perf_counter() - _start
+_rss = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+print("\\n" + _json.dumps({{"seconds": _seconds, "rss_mb": _rss, "answer": repr(_ns.get("answer"))}}))
+"""
+
+
+@dataclass(frozen=True)
+class Measurement:
+    seconds: float
+    rss_mb: float
+    answer: str
+
+
+def child(code: str, env: dict[str, str] | None = None, timeout: float = 1800) -> Measurement:
+    """Run ``code`` (set-up, ``# --- timed``, timed part) in a fresh interpreter."""
+    code = textwrap.dedent(code)
+    if MARK not in code:
+        raise ValueError(f"benchmark code has no {MARK!r} line")
+    done = subprocess.run(
+        [sys.executable, "-c", _RUNNER.format(mark=MARK)],
+        input=code,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark child failed ({done.returncode}):\n{done.stderr[-4000:]}")
+    last = done.stdout.strip().splitlines()[-1]
+    data = json.loads(last)
+    return Measurement(float(data["seconds"]), float(data["rss_mb"]), str(data["answer"]))
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """One row of the results: lakebox and its baseline on the same work, in one run."""
+
+    suite: str  # first-query | write | stream | startup | scale | service | memory
+    name: str  # what was measured, as the README's table says it
+    lakebox_s: float
+    baseline_s: float
+    baseline: str = "DuckDB"  # what lakebox is compared with
+    lakebox_rss_mb: float | None = None
+    baseline_rss_mb: float | None = None
+    goal: float | None = None  # the largest acceptable lakebox / baseline time ratio
+    unit: str = "s"  # "s"; or "records/s" for throughput cells (ratio = baseline / lakebox)
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        if self.unit == "s":
+            return self.lakebox_s / self.baseline_s if self.baseline_s else float("inf")
+        return self.baseline_s / self.lakebox_s if self.lakebox_s else float("inf")
+
+    @property
+    def rss_ratio(self) -> float | None:
+        if self.lakebox_rss_mb is None or not self.baseline_rss_mb:
+            return None
+        return self.lakebox_rss_mb / self.baseline_rss_mb
+
+    @property
+    def met(self) -> bool | None:
+        return None if self.goal is None else self.ratio <= self.goal
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "ratio": self.ratio, "rss_ratio": self.rss_ratio, "met": self.met}
+
+
+def pair(
+    suite: str,
+    name: str,
+    lakebox_code: str,
+    baseline_code: str,
+    *,
+    goal: float | None = None,
+    baseline: str = "DuckDB",
+    env: dict[str, str] | None = None,
+    check_answer: bool = True,
+    note: str = "",
+) -> Ratio:
+    """Measure both sides in fresh processes (baseline first) and, unless told otherwise,
+    refuse a pair whose answers differ."""
+    base = child(baseline_code, env)
+    lake = child(lakebox_code, env)
+    if check_answer and base.answer != lake.answer:
+        raise RuntimeError(
+            f"{suite}/{name}: lakebox answered {lake.answer}, {baseline} {base.answer}"
+        )
+    return Ratio(
+        suite,
+        name,
+        lake.seconds,
+        base.seconds,
+        baseline=baseline,
+        lakebox_rss_mb=lake.rss_mb,
+        baseline_rss_mb=base.rss_mb,
+        goal=goal,
+        note=note,
+    )
