@@ -47,15 +47,20 @@ _factories: dict[str, Callable[[], FormatReader]] = {}
 
 
 def builtin_readers() -> dict[str, Callable[[], FormatReader]]:
-    """Reader factories of the built-in plugins, by plugin name (modules loaded once)."""
+    """Reader factories of the built-in plugins, by plugin name. A factory imports its
+    reader's module when first called: a Parquet scan never loads the Ion library."""
     if not _factories:
-        loaded: dict[str, Callable[[], FormatReader]] = {}
-        for plugin, (module, cls, kwargs) in BUILTIN_READERS.items():
-            reader_cls = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
-            loaded[plugin] = _factory(reader_cls, kwargs)
-        _factories.update(loaded)
+        _factories.update(
+            {plugin: _factory(*binding) for plugin, binding in BUILTIN_READERS.items()}
+        )
     return _factories
 
 
-def _factory(reader_cls: type[FormatReader], kwargs: dict[str, bool]) -> Callable[[], FormatReader]:
-    return lambda: reader_cls(**kwargs)
+def _factory(module: str, cls: str, kwargs: dict[str, bool]) -> Callable[[], FormatReader]:
+    def make() -> FormatReader:
+        reader_cls: type[FormatReader] = getattr(
+            importlib.import_module(f"{__name__}.{module}"), cls
+        )
+        return reader_cls(**kwargs)
+
+    return make
