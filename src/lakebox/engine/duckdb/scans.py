@@ -15,10 +15,16 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lakebox.catalog.model import Table
+from lakebox.catalog.model import Table, partition_path
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.duckdb import compaction, pseudo
-from lakebox.engine.duckdb.formats.base import FormatReader, ReadContext, quote_ident, reader_for
+from lakebox.engine.duckdb.formats.base import (
+    FormatReader,
+    ReadContext,
+    quote_ident,
+    reader_for,
+    sql_string,
+)
 from lakebox.formats.base import DataFile, ReadRequest
 from lakebox.sql.plan import HIVE_DEFAULT_PARTITION, PartitionFiles, ScanSpec, ScanStats
 from lakebox.sql.plan import partition_value as _value
@@ -50,14 +56,20 @@ def scan_sql(
     wanted: tuple[str, ...] = (),
 ) -> str:
     """The table's rows with partition columns (and the pseudo-columns ``wanted``)
-    appended: one scan over every file when the reader can name each row's file (values
-    joined by file), otherwise one SELECT per partition with the values as constants (per
-    file, when a pseudo-column differs between files)."""
+    appended. Several partitions whose files lie in their Hive folders are read in one scan
+    that takes the values from the paths (DuckDB's Hive partitioning); otherwise one scan
+    over every file when the reader can name each row's file (values joined by file), else
+    one SELECT per partition with the values as constants (per file, when a pseudo-column
+    differs between files)."""
     parts: list[str] = []
     data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
     reader = reader_for(table)
     with_files = [p for p in partitions if p.files]
     per_file = bool(set(wanted) - {"$partition"})
+    if len(with_files) > 1 and not per_file:
+        by_folder = _scan_by_folder(ctx, table, reader, with_files, wanted)
+        if by_folder is not None:
+            return by_folder
     if len(with_files) > 1 or (per_file and with_files):
         joined = _scan_by_file(ctx, table, reader, with_files, wanted)
         if joined is not None:
@@ -95,6 +107,61 @@ def partition_constants(table: Table, values: list[str]) -> str:
         else f", CAST(NULL AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
         for k, v in zip(table.partition_keys, values, strict=True)
     )
+
+
+def _scan_by_folder(
+    ctx: ReadContext,
+    table: Table,
+    reader: FormatReader,
+    partitions: list[PartitionFiles],
+    wanted: tuple[str, ...],
+) -> str | None:
+    """The partitions whose files lie in their Hive folders, in one scan whose key columns
+    come from the paths (DuckDB reads them as constants per file, typed here as the keys
+    declare: a value that does not convert is NULL), the others read as ``scan_sql`` reads
+    them; None when no partition qualifies or the reader cannot. ``wanted`` holds at most
+    ``$partition``, which for these partitions is their folders' names."""
+    keys = table.partition_keys
+    if {k.name.lower() for k in keys} & {c.name.lower() for c in table.columns}:
+        return None  # a file column would be shadowed by the folder's value
+    inside = [_in_hive_folders(table, p) for p in partitions]
+    if not any(inside):
+        return None
+    files = [f for p, ok in zip(partitions, inside, strict=True) if ok for f in p.files]
+    names = [k.name for k in keys]
+    scan = reader.scan_sql_with_hive_keys(ctx, ReadRequest(table, files, table.columns), names)
+    if scan is None:
+        return None
+    data_cols = ", ".join(quote_ident(c.name) for c in table.columns)
+    typed = "".join(
+        f", TRY_CAST({quote_ident(k.name)} AS {duckdb_type(k.type)}) AS {quote_ident(k.name)}"
+        for k in keys
+    )
+    if "$partition" in wanted:
+        # the folders need no escaping (``_in_hive_folders``): their names are the values
+        name = " || '/' || ".join(f"{sql_string(k + '=')} || {quote_ident(k)}" for k in names)
+        typed += f", CAST({name} AS VARCHAR) AS {quote_ident('$partition')}"
+    sql = f"SELECT {data_cols}{typed} FROM ({scan})"
+    rest = [p for p, ok in zip(partitions, inside, strict=True) if not ok]
+    if not rest:
+        return sql
+    other = scan_sql(ctx, table, rest, wanted)
+    return f"SELECT * FROM ({sql})\nUNION ALL BY NAME\nSELECT * FROM ({other})"
+
+
+def _in_hive_folders(table: Table, part: PartitionFiles) -> bool:
+    """Whether DuckDB's Hive partitioning reads exactly the partition's values from the
+    paths of its files: every file's ``key=value`` folders are the keys in order with the
+    values as written (no value Hive escapes, which DuckDB would decode; not the default
+    partition, nor NULL, which DuckDB may read as NULL), and no other folder of its path
+    holds a ``=``."""
+    values = part.values
+    if any(v == HIVE_DEFAULT_PARTITION or v.upper() == "NULL" for v in values):
+        return False
+    folders = [f"{k.name}={v}" for k, v in zip(table.partition_keys, values, strict=True)]
+    if partition_path(table.partition_keys, values) != "".join(f"{f}/" for f in folders):
+        return False
+    return all([s for s in f.engine_path.split("/") if "=" in s] == folders for f in part.files)
 
 
 def _scan_by_file(

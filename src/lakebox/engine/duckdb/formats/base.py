@@ -132,6 +132,16 @@ class FormatReader(ABC):
         then read one by one, and for pseudo-columns each file on its own."""
         return None
 
+    def scan_sql_with_hive_keys(
+        self, ctx: ReadContext, request: ReadRequest, keys: list[str]
+    ) -> str | None:
+        """Like ``scan_sql`` plus one VARCHAR column per name in ``keys``: the value of the
+        ``key=value`` folder the row's file lies in, as DuckDB's Hive partitioning reads it
+        (``%XX`` decoded). The caller passes only files whose folders are exactly those keys
+        with the partition's values. None (the default) means unsupported: partitions are
+        then read with ``scan_sql_with_file`` or one by one."""
+        return None
+
     def validate(self, table: Table) -> None:  # noqa: B027 - optional hook
         """Reject bad SerDe / table properties at CREATE time (raise InvalidRequestError)."""
 

@@ -131,6 +131,14 @@ class ParquetReader(FormatReader):
         sql = self._select(ctx, request, files, by_index=False, file_column=file_column)
         return sql, [f.engine_path for f in request.files]
 
+    def scan_sql_with_hive_keys(
+        self, ctx: ReadContext, request: ReadRequest, keys: list[str]
+    ) -> str | None:
+        files = non_empty(request.files)
+        if not files or _flag(request, "parquet.column.index.access"):
+            return None
+        return self._select(ctx, request, files, by_index=False, hive_keys=keys)
+
     @staticmethod
     def _select(
         ctx: ReadContext,
@@ -138,25 +146,33 @@ class ParquetReader(FormatReader):
         files: list[DataFile],
         by_index: bool,
         file_column: str | None = None,
+        hive_keys: list[str] | None = None,
     ) -> str:
         paths = sql_list([f.engine_path for f in files])
-        # partition columns come from the catalog, never from DuckDB guessing key=value folders
+        # partition columns come from the catalog, never from DuckDB guessing key=value
+        # folders: the file schema is read without them, and Hive partitioning is only asked
+        # for keys the caller checked against the catalog (``hive_keys``), as text
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
         source = f"read_parquet({paths}, {options})"
         file_cols, uniform = _file_schema(
             ctx, request, files, source, ctx.principal_key, ctx.policy_version
         )
-        if uniform and not by_index:
-            # every file has the same columns: DuckDB matches them by name without reading
-            # every footer at bind time, as union_by_name does (10 files: ~10 ms a query)
-            options = "hive_partitioning = false"
+        partitioning = "hive_partitioning = false"
+        extra = ""
+        if hive_keys:
+            types = ", ".join(f"{sql_string(k)}: 'VARCHAR'" for k in hive_keys)
+            partitioning = f"hive_partitioning = true, hive_types = {{{types}}}"
+            extra = "".join(f", {quote_ident(k)}" for k in hive_keys)
+        # with every file holding the same columns, DuckDB matches them by name without
+        # reading every footer at bind time, as union_by_name does (10 files: ~10 ms a query)
+        options = partitioning + ("" if by_index or uniform else ", union_by_name = true")
         if file_column is not None:
             options += f", filename = {sql_string(file_column)}"
+            extra += f", {quote_ident(file_column)}"
         source = f"read_parquet({paths}, {options})"
-        extra = f", {quote_ident(file_column)}" if file_column is not None else ""
         if not request.columns:
             return f"SELECT NULL AS __lakebox_empty{extra} FROM {source}"
-        if file_column is None and not by_index and _identity(file_cols, request):
+        if not extra and not by_index and _identity(file_cols, request):
             # the files hold exactly the table's columns: a shorter statement binds faster
             return f"SELECT * FROM {source}"
         return f"SELECT {select_list(file_cols, request, by_index)}{extra} FROM {source}"
