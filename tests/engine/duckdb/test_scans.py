@@ -9,6 +9,7 @@ Real Parquet files, read by real DuckDB; expected rows are what the test wrote.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import duckdb
@@ -17,10 +18,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakebox.catalog.model import Column, Table
+from lakebox.config import LakeConfig
 from lakebox.engine.duckdb.formats.base import ReadContext
 from lakebox.engine.duckdb.scans import _in_hive_folders, scan_sql
 from lakebox.formats.base import DataFile
-from lakebox.session import Session
+from lakebox.query.model import MB
+from lakebox.query.service import QueryService
+from lakebox.session import Lake, Session
 from lakebox.sql.plan import HIVE_DEFAULT_PARTITION, PartitionFiles
 from lakebox.storage import Storage
 
@@ -195,3 +199,51 @@ def test_queries_on_a_partitioned_parquet_table(lake_session: Session, lake_home
     top = s.sql("SELECT id, dt, region FROM t ORDER BY id LIMIT 2").fetchall()
     assert top == [(7, dt.date(2024, 2, 1), "ap"), (11, dt.date(2024, 1, 1), "eu")]
     assert s.sql("SELECT count(*) FROM t").stats.bytes == sum(sizes.values()) + moved.size
+
+
+def test_a_scan_cutoff_stops_a_scan_of_partitions_in_their_folders(
+    config: LakeConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read through Hive partitioning, a capped query still stops while it reads and is
+    billed what it read (tests/query/test_cutoff.py's measure: within a file or two of the
+    cutoff, well below the table); uncapped, it is billed as one scan of the files is."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
+    cutoff, rows = 10 * MB, 20_000
+    lake = Lake(config)
+    service = QueryService(lake)
+    try:
+        service.create_work_group("capped", bytes_scanned_cutoff=cutoff)
+        size = 0
+        for p in range(24):  # 24 files of 2.5 MB of incompressible text
+            path = config.home / "data" / "big" / f"p={p}" / "f.parquet"
+            path.parent.mkdir(parents=True)
+            text = os.urandom(rows * 60).hex()
+            strings = [text[i * 120 : (i + 1) * 120] for i in range(rows)]
+            table = pa.table({"id": range(rows), "s": strings})
+            pq.write_table(table, path, row_group_size=5_000, compression="none")
+            size += path.stat().st_size
+        session = lake.session()
+        session.sql(
+            "CREATE EXTERNAL TABLE big (id bigint, s string) PARTITIONED BY (p int) "
+            "STORED AS PARQUET LOCATION 's3://data/big/'"
+        )
+        session.sql("MSCK REPAIR TABLE big")
+        query = "SELECT count(*) FROM big WHERE regexp_matches(s, '([a-f]+[0-9]+)+zz')"
+        capped, _ = service.run(query, workgroup="capped")
+        assert capped.state == "CANCELLED"
+        assert cutoff < capped.data_scanned_bytes < 0.6 * size
+        full, answer = service.run(query)
+        # billed as the same files read by one scan with no partitions (the column chunks
+        # the query reads, not whole files)
+        session.sql(
+            "CREATE EXTERNAL TABLE flat (id bigint, s string) STORED AS PARQUET "
+            "LOCATION 's3://data/big/'"
+        )
+        flat, flat_answer = service.run(query.replace("big", "flat"))
+        assert full.state == flat.state == "SUCCEEDED"
+        assert full.data_scanned_bytes == flat.data_scanned_bytes > 0.9 * size
+        assert answer is not None and flat_answer is not None
+        assert answer.fetchall() == flat_answer.fetchall()
+    finally:
+        service.close()
+        lake.close()
