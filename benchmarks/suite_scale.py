@@ -11,8 +11,10 @@ query run once untimed, then its second run timed). Run on its own:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -127,13 +129,16 @@ answer = con.sql({sql!r}).fetchall()
 """
 
 
-def cells(work: Path, quick: bool) -> list[Ratio]:
+def cells(work: Path, quick: bool, repeats: int | None = None) -> list[Ratio]:
+    """Each cell is the median of ``repeats`` pairs (default 5, quick 1): on a shared
+    2-core machine one pair of fresh processes moves by 2x from run to run."""
     rows = QUICK_ROWS if quick else ROWS
     home = build(work / f"scale-{rows}", rows)
+    runs = repeats or (1 if quick else 5)
     out = []
     for name, query in QUERIES.items():
         for warm in (False, True):
-            out.append(
+            pairs = [
                 pair(
                     SUITE,
                     f"{'warm' if warm else 'first'} {name}, partitioned Parquet "
@@ -143,23 +148,40 @@ def cells(work: Path, quick: bool) -> list[Ratio]:
                     goal=WARM_TODAY[name] if warm else FIRST_GOAL,
                     note="warm goal: no worse than before issue 14" if warm else "",
                 )
-            )
+                for _ in range(runs)
+            ]
+            out.append(_median(pairs))
     return out
+
+
+def _median(pairs: list[Ratio]) -> Ratio:
+    """One cell from several pairs: the median of each side's seconds and peak RSS."""
+    first = pairs[0]
+    if len(pairs) == 1:
+        return first
+    note = f"median of {len(pairs)} pairs" + (f"; {first.note}" if first.note else "")
+    return dataclasses.replace(
+        first,
+        lakebox_s=statistics.median(p.lakebox_s for p in pairs),
+        baseline_s=statistics.median(p.baseline_s for p in pairs),
+        lakebox_rss_mb=statistics.median(p.lakebox_rss_mb or 0.0 for p in pairs),
+        baseline_rss_mb=statistics.median(p.baseline_rss_mb or 0.0 for p in pairs),
+        note=note,
+    )
 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m benchmarks.suite_scale")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--work", type=Path, default=Path(__file__).parent / "data" / "suite")
-    p.add_argument("--repeat", type=int, default=1, help="run the cells this many times")
+    p.add_argument("--repeats", type=int, default=None, help="pairs per cell (default 5)")
     args = p.parse_args()
-    for _ in range(args.repeat):
-        for r in cells(args.work, args.quick):
-            print(
-                f"{r.name}: {r.ratio:.2f}x (lakebox {r.lakebox_s:.3f} s, {r.baseline} "
-                f"{r.baseline_s:.3f} s; peak RSS {r.lakebox_rss_mb:.0f} / "
-                f"{r.baseline_rss_mb:.0f} MB)"
-            )
+    for r in cells(args.work, args.quick, args.repeats):
+        print(
+            f"{r.name}: {r.ratio:.2f}x (lakebox {r.lakebox_s:.3f} s, {r.baseline} "
+            f"{r.baseline_s:.3f} s; peak RSS {r.lakebox_rss_mb:.0f} / "
+            f"{r.baseline_rss_mb:.0f} MB) {r.note}"
+        )
 
 
 if __name__ == "__main__":
