@@ -98,6 +98,7 @@ def _build(folder: str, rows: int) -> None:
         "CREATE EXTERNAL TABLE bench.products (product_id int, category string) "
         "STORED AS PARQUET LOCATION 's3://bench/products/'"
     )
+    lake.lake.close()
     marker.write_text(json.dumps({"rows": rows}))
 
 
