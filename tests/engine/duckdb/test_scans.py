@@ -9,8 +9,10 @@ Real Parquet files, read by real DuckDB; expected rows are what the test wrote.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +21,7 @@ import pytest
 
 from lakebox.catalog.model import Column, Table
 from lakebox.config import LakeConfig
+from lakebox.engine.duckdb import scans
 from lakebox.engine.duckdb.formats.base import ReadContext
 from lakebox.engine.duckdb.scans import _in_hive_folders, scan_sql
 from lakebox.formats.base import DataFile
@@ -246,4 +249,38 @@ def test_a_scan_cutoff_stops_a_scan_of_partitions_in_their_folders(
         assert answer.fetchall() == flat_answer.fetchall()
     finally:
         service.close()
+        lake.close()
+
+
+def test_both_storage_modes_read_values_from_the_folders(
+    any_config: LakeConfig, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Local folders and a real S3 API: the engine's paths (local files, ``s3://`` URIs)
+    both carry the Hive folders, and the answers are the catalog's."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
+    made: list[str | None] = []
+    original = scans._scan_by_folder
+
+    def spy(*args: Any) -> str | None:
+        made.append(original(*args))
+        return made[-1]
+
+    monkeypatch.setattr(scans, "_scan_by_folder", spy)
+    lake = Lake(any_config)
+    try:
+        lake.storage.ensure_bucket(bucket)
+        for n, value in enumerate(["7", "8", "x"]):
+            buf = io.BytesIO()
+            pq.write_table(pa.table({"id": [n]}), buf)
+            lake.storage.write_bytes(f"s3://{bucket}/t/k={value}/f.parquet", buf.getvalue())
+        session = lake.session()
+        session.sql(
+            "CREATE EXTERNAL TABLE t (id bigint) PARTITIONED BY (k int) STORED AS PARQUET "
+            f"LOCATION 's3://{bucket}/t/'"
+        )
+        session.sql("MSCK REPAIR TABLE t")
+        rows = session.sql('SELECT id, k, "$partition" FROM t ORDER BY id').fetchall()
+        assert rows == [(0, 7, "k=7"), (1, 8, "k=8"), (2, None, "k=x")]
+        assert made and made[-1] is not None and "hive_partitioning = true" in made[-1]
+    finally:
         lake.close()
