@@ -321,18 +321,19 @@ class DuckDBWrite:
     ) -> list[StagedFile]:
         """An empty file for every bucket of a written partition that got no rows."""
         present = {(f.values, f.bucket) for f in files}
+        copy = _WRITE_KINDS[self.options.fmt.name] == "copy"
+        data = self._data_sql(columns) if copy else ", ".join(quote_ident(c.name) for c in columns)
+        select = f"SELECT {data} FROM ({self.select_sql}) AS rows_ LIMIT 0"
+        schema = None if copy else self._schema(select)
         empty: list[StagedFile] = []
         for values in dict.fromkeys(f.values for f in files):
             for bucket in range(self.options.bucket_count):
                 if (values, bucket) in present:
                     continue
                 uri = f"{staging}{_EMPTY_FOLDER}{len(empty):05d}{self.options.spec.extension}"
-                if _WRITE_KINDS[self.options.fmt.name] == "copy":
-                    select = f"SELECT {self._data_sql(columns)} FROM ({self.select_sql}) AS rows_ LIMIT 0"
+                if schema is None:
                     self._copy(select, uri, reads=False)
                 else:
-                    data = ", ".join(quote_ident(c.name) for c in columns)
-                    schema = self._schema(f"SELECT {data} FROM ({self.select_sql}) AS rows_")
                     self._write_file(uri, columns, schema, iter(()))
                 empty.append(StagedFile(uri, values, bucket))
         return empty
