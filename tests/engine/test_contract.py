@@ -267,25 +267,28 @@ def test_errors_are_lakebox_errors(
 
 def test_writes_go_through_the_statement(engine: Engine, partitioned: Lakehouse) -> None:
     """What CTAS, INSERT INTO and UNLOAD write through: the statement's ``open_write`` of a
-    compiled query into a target, materialised once and written group by group."""
+    compiled query into a target, written into staging in one pass, a file per partition."""
     plugin = ctas_format("PARQUET")
     assert plugin is not None
     target = WriteTarget(plugin, codec="snappy", compression="SNAPPY", query_id="q1")
+    sql = "SELECT id, dt FROM events WHERE dt IN ('2024-01-01', '2024-01-02')"
     with engine.statement() as statement:
-        query = statement.compile(
-            _plan(partitioned, statement, "SELECT id FROM events WHERE dt = '2024-01-01'")
-        )
+        query = statement.compile(_plan(partitioned, statement, sql))
         write = statement.open_write(query, partitioned.storage, target)
         source = write.source()
-        assert source.names == ["id"]
-        assert source.athena_types == ["bigint"]
-        assert write.materialise_as(source, ["id"]) == 2
-        [group] = write.groups([])
-        assert group.values == []
-        uri = "s3://lake/out/" + write.file_name(0, None)
-        write.write_group(group, [], [Column("id", "bigint")], uri)
-    written = pq.read_table(io.BytesIO(partitioned.storage.read_bytes(uri)))
-    assert sorted(written.column("id").to_pylist()) == [10, 11]
+        assert source.names == ["id", "dt"]
+        assert source.athena_types == ["bigint", "varchar"]
+        schema = write.select_as(source, ["id", "dt"])
+        assert schema.names == ["id", "dt"]
+        staged = write.write("s3://lake/out/.staging/", [Column("id", "bigint")], ["dt"])
+    assert staged.rows == 4
+    by_partition = {}
+    for f in staged.files:
+        assert f.uri.startswith("s3://lake/out/.staging/") and f.bucket is None
+        table = pq.read_table(io.BytesIO(partitioned.storage.read_bytes(f.uri)))
+        assert table.column_names == ["id"]
+        by_partition[f.values] = sorted(table.column("id").to_pylist())
+    assert by_partition == {("2024-01-01",): [10, 11], ("2024-01-02",): [20, 21]}
 
 
 def test_a_compiled_query_runs_again_on_another_statement(

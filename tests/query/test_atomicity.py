@@ -330,3 +330,94 @@ def test_ctas_losing_a_race_for_the_name_keeps_the_winners_table(lake: Lake) -> 
     assert lake.catalog.get_table("default", "raced").location == "s3://lake/fast/"
     assert lake.session().sql("SELECT v FROM raced").to_pylist() == [{"v": 1}]
     assert _files(lake, "s3://lake/slow/") == []
+
+
+#: a writer that kills itself at a chosen point of the one-pass write: ``staged`` once the
+#: pass has left every file in staging (before any rename), ``moving`` after the first file
+#: was renamed into place
+CRASH_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import fsspec.implementations.local as local
+from lakebox.config import LakeConfig
+from lakebox.query import writers
+from lakebox.session import Lake
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if sys.argv[3] == "staged":
+    writers._check_stop = die  # the first thing a commit does
+else:
+    moved = []
+    real_mv = local.LocalFileSystem.mv
+
+    def mv(self, *args, **kwargs):
+        if moved:
+            die()
+        moved.append(args)
+        return real_mv(self, *args, **kwargs)
+
+    local.LocalFileSystem.mv = mv
+lake = Lake(LakeConfig.from_env(home=Path(sys.argv[1]), storage="local"))
+lake.session().sql(sys.argv[2])
+"""
+
+PARTITIONED = "SELECT x AS v, 'text' AS s, x % 5 AS p FROM UNNEST(sequence(1, 5000)) AS u(x)"
+
+
+def _crash(config: LakeConfig, sql: str, point: str, tmp_path: Path) -> None:
+    script = tmp_path / "crashing_writer.py"
+    script.write_text(CRASH_SCRIPT)
+    done = subprocess.run(
+        [sys.executable, str(script), str(config.home), sql, point],
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+
+
+@pytest.mark.parametrize("point", ["staged", "moving"])
+@pytest.mark.parametrize("fmt", ["PARQUET", "JSON", "ORC"])
+def test_a_ctas_killed_between_its_pass_and_its_renames_leaves_no_table(
+    config: LakeConfig, lake: Lake, tmp_path: Path, point: str, fmt: str
+) -> None:
+    sql = (
+        f"CREATE TABLE killed WITH (format = '{fmt}', external_location = 's3://lake/k/', "
+        f"partitioned_by = ARRAY['p']) AS {PARTITIONED}"
+    )
+    _crash(config, sql, point, tmp_path)
+    [journal] = _journals(lake)
+    phase = json.loads(journal.read_text())["phase"]
+    assert phase == (jn.STAGING if point == "staged" else jn.MOVING)
+    staged = [u for u in _files(lake, "s3://lake/k/") if ".lakebox-staging-" in u]
+    visible = lake.storage.list_files("s3://lake/k/")
+    assert staged and len(visible) == (0 if point == "staged" else 1)
+
+    reopened = Lake(config)  # recovery rolls the write back
+    assert not reopened.catalog.table_exists("default", "killed")
+    assert _files(reopened, "s3://lake/k/") == []
+    assert _journals(reopened) == []
+    session = reopened.session()
+    assert session.sql(sql).to_pylist() == [{"rows": 5000}]
+    assert session.sql("SELECT count(*) AS n FROM killed").to_pylist() == [{"n": 5000}]
+
+
+@pytest.mark.parametrize("point", ["staged", "moving"])
+def test_an_insert_killed_between_its_pass_and_its_renames_keeps_the_table(
+    config: LakeConfig, lake: Lake, tmp_path: Path, point: str
+) -> None:
+    session = lake.session()
+    session.sql(
+        "CREATE TABLE t WITH (external_location = 's3://lake/t/', partitioned_by = "
+        "ARRAY['p']) AS SELECT 0 AS v, 'old' AS s, 0 AS p"
+    )
+    before_rows = session.sql("SELECT * FROM t").to_pylist()
+    before_files = _files(lake, "s3://lake/t/")
+    _crash(config, f"INSERT INTO t {PARTITIONED}", point, tmp_path)
+
+    reopened = Lake(config)
+    assert [p.values for p in reopened.catalog.get_partitions("default", "t")] == [["0"]]
+    assert reopened.session().sql("SELECT * FROM t").to_pylist() == before_rows
+    assert _files(reopened, "s3://lake/t/") == before_files
+    assert _journals(reopened) == []

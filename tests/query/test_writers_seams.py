@@ -14,9 +14,10 @@ from sqlglot import exp
 
 from lakebox.catalog.store import CatalogStore
 from lakebox.config import LakeConfig
-from lakebox.engine.base import CompiledQuery, EngineStatement
+from lakebox.engine.base import CompiledQuery, EngineStatement, Staged
 from lakebox.engine.duckdb import write as duckdb_write
 from lakebox.engine.duckdb.statement import DuckDBQuery
+from lakebox.errors import LakeboxError
 from lakebox.formats.base import ScanMeter
 from lakebox.formats.writing import WriteTarget
 from lakebox.query.writers import (
@@ -146,3 +147,34 @@ def test_writers_never_import_the_session() -> None:
     graph = grimp.build_graph("lakebox")
     for upward in ("lakebox.query.session", "lakebox.session", "lakebox.lakehouse"):
         assert not graph.chain_exists(importer="lakebox.query.writers", imported=upward)
+
+
+def test_two_staged_files_of_one_bucket_fail_the_write_and_leave_nothing(lake: Lake) -> None:
+    """Hive names a bucket's file by its number: a second file of the same bucket would
+    overwrite the first when moved, so the write fails instead of losing rows."""
+
+    class TwoFilesPerBucket:
+        def __init__(self, inner: Any) -> None:
+            self.inner = inner
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def write(self, staging: str, columns: list[Any], partition_cols: list[str]) -> Staged:
+            staged = self.inner.write(staging, columns, partition_cols)
+            return Staged(staged.rows, [*staged.files, staged.files[0]])
+
+    def doubling_open_write(
+        con: Any, sql: str, storage: Storage, meter: ScanMeter | None, target: WriteTarget
+    ) -> TableWrite:
+        return TwoFilesPerBucket(duckdb_write.open_write(con, sql, storage, meter, target))
+
+    session = lake.session()
+    tree = parse_query(
+        "CREATE TABLE t WITH (external_location = 's3://lake/b/', bucketed_by = ARRAY['a'], "
+        "bucket_count = 2) AS SELECT 1 AS a"
+    )
+    with pytest.raises(LakeboxError, match="two files for bucket"):
+        _run(session, tree, StatementContext(), open_write=doubling_open_write)
+    assert not lake.catalog.table_exists("default", "t")
+    assert lake.storage.list_files("s3://lake/b/", include_hidden=True) == []

@@ -161,39 +161,41 @@ class SourceColumns:
     engine_types: list[str]
 
 
-@dataclass
-class Group:
-    """Rows of one partition (its values as text, None for NULL) and bucket."""
+@dataclass(frozen=True)
+class StagedFile:
+    """One file an engine's write left in staging: the partition values of its rows as
+    text (None for NULL) and its Hive bucket (None when the table is not bucketed)."""
 
-    values: list[str | None]
+    uri: str
+    values: tuple[str | None, ...]
     bucket: int | None
+
+
+@dataclass(frozen=True)
+class Staged:
+    """What one pass of a write left in staging: the rows written and their files."""
+
     rows: int
+    files: list[StagedFile]
 
 
 class TableWrite(Protocol):
     """An engine's write of one planned query into a ``WriteTarget``: the writers
-    (``lakebox.query.writers``) materialise the rows once, check them and write each
-    partition / bucket group's files into staging through it."""
+    (``lakebox.query.writers``) say which rows to write (``select_as`` or ``select_into``,
+    which read no data), then ``write`` makes one pass over the query, writing every
+    partition's and bucket's files into a staging folder; the writers name and move them."""
 
     avro_schema: dict[str, Any] | None
 
     def source(self) -> SourceColumns: ...
 
-    def materialise_as(
+    def select_as(
         self, source: SourceColumns, out_names: list[str], no_data: bool = False
-    ) -> int: ...
+    ) -> pa.Schema: ...
 
-    def materialise_into(self, columns: list[Column], positions: dict[str, int]) -> int: ...
+    def select_into(self, columns: list[Column], positions: dict[str, int]) -> None: ...
 
-    def schema(self) -> pa.Schema: ...
-
-    def groups(self, partition_cols: list[str]) -> list[Group]: ...
-
-    def file_name(self, index: int, bucket: int | None) -> str: ...
-
-    def write_group(
-        self, group: Group, partition_cols: list[str], columns: list[Column], uri: str
-    ) -> None: ...
+    def write(self, staging: str, columns: list[Column], partition_cols: list[str]) -> Staged: ...
 
 
 class Engine(ABC):

@@ -16,7 +16,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import duckdb_type, parse_type
-from lakebox.errors import UnsupportedError
+from lakebox.errors import InvalidRequestError, UnsupportedError
 from lakebox.formats.plugins import FormatPlugin, WriteSpec
 
 #: Athena's limit on partitions one CTAS / INSERT INTO / UNLOAD may write
@@ -51,6 +51,27 @@ class WriteTarget:
         """The plugin's write description (a target is only made for a writable format)."""
         assert self.fmt.write is not None
         return self.fmt.write
+
+    def file_name(self, index: int, bucket: int | None) -> str:
+        """The name of the write's ``index``-th file: ``<query id>_<index>``, or Hive's
+        bucket file naming (the bucket number leads), which Athena parses."""
+        stem = f"{self.query_id}_{index:05d}"
+        if bucket is not None:
+            stem = f"0{bucket:06d}_0_{self.query_id}"
+        return stem + self.spec.extension + self.spec.codec_extensions.get(self.codec, "")
+
+
+def check_partition_count(count: int) -> None:
+    """Fail as Athena does when a write has reached more than ``MAX_PARTITIONS``
+    partitions."""
+    if count > MAX_PARTITIONS:
+        raise InvalidRequestError(
+            f"HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers "
+            f"for partitions/buckets: this write would create more than {MAX_PARTITIONS} "
+            f"partitions (at least {count}). "
+            "Write at most 100 partitions per statement (split it with a WHERE on the "
+            "partition columns and add the rest with INSERT INTO)"
+        )
 
 
 # -- Hive bucketing -------------------------------------------------------------------------

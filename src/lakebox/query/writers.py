@@ -3,12 +3,14 @@
 Every write runs the same way, so that a failed, cancelled or killed write leaves nothing a
 reader can see:
 
-1. the query is planned and its result materialised by the engine (a failing query fails
-   here, before any file exists; the partition count is checked here too);
-2. one file per (partition, bucket) is written into a hidden staging folder
-   ``<target>/.lakebox-staging-<query id>/`` (readers skip names starting with ``.``);
-3. the files are moved into place, then the catalog changes (the CTAS commit point), then
-   the journal says ``committed`` and the staging folder goes.
+1. the query is planned, and the engine writes its rows in one pass over the query into a
+   hidden staging folder ``<target>/.lakebox-staging-<query id>/`` (readers skip names
+   starting with ``.``): files per (partition, bucket), named as the engine likes; a
+   failing query or more than 100 partitions fail here, before any file is visible;
+2. every staged file gets its Hive / Athena name (``<query id>_<index>``, Hive's bucket
+   naming) under its partition's folder and is recorded in the journal;
+3. the files are moved (renamed) into place, then the catalog changes (the CTAS commit
+   point), then the journal says ``committed`` and the staging folder goes.
 
 ``lakebox.query.journal`` records each phase before it starts, so ``recover_writes`` can
 undo the work of a process that died. A write is prepared from the lake, the current
@@ -37,7 +39,7 @@ from lakebox.catalog.model import (
     partition_path,
 )
 from lakebox.catalog.types import arrow_type, athena_type_from_arrow, hive_type_from_arrow
-from lakebox.engine.base import CompiledQuery, EngineStatement, TableWrite
+from lakebox.engine.base import CompiledQuery, EngineStatement, Staged, TableWrite
 from lakebox.engine.duckdb.formats.text import (
     LazySimpleReader,
     OpenCsvReader,
@@ -197,8 +199,8 @@ class WriteJob(ABC):
             raise
         outcome = job.finish()
 
-    ``begin`` starts the journal; ``write`` materialises the planned query and stages its
-    files while the plan's engine statement is open; ``commit`` moves them into place and
+    ``begin`` starts the journal; ``write`` runs the planned query once, staging its files
+    while the plan's engine statement is open; ``commit`` moves them into place and
     changes the catalog; ``fail`` undoes what this process wrote (the caller re-raises);
     ``finish`` cleans up the committed write and says what the statement returns."""
 
@@ -253,7 +255,7 @@ class WriteJob(ABC):
 
     @abstractmethod
     def write(self, planned: PlannedQuery) -> None:
-        """Materialise ``planned`` and stage its files (inside the plan's block)."""
+        """Run ``planned`` and stage its files (inside the plan's block)."""
 
     @abstractmethod
     def commit(self) -> None:
@@ -460,7 +462,7 @@ def _check_stop(context: WriteContext) -> None:
 
 
 def _hive_columns(schema: pa.Schema) -> list[Column]:
-    """Hive columns of a materialised result (fails on types Hive cannot hold)."""
+    """Hive columns of the rows a write selects (fails on types Hive cannot hold)."""
     return [Column(f.name, hive_type_from_arrow(f.type, f.name)) for f in schema]
 
 
@@ -563,14 +565,13 @@ class _CtasJob(WriteJob):
                 raise SemanticError(
                     f"bucketed_by column '{b}' must be a non-partition column of the query"
                 )
-        self.rows = rows = writer.materialise_as(source, out_names, self.no_data)
-        cols = _hive_columns(writer.schema())
+        cols = _hive_columns(writer.select_as(source, out_names, self.no_data))
         data_cols, part_cols = cols[: len(cols) - len(parts)], cols[len(cols) - len(parts) :]
         self.data_cols, self.part_cols = data_cols, part_cols
         if options.spec.avro_schema:
             writer.avro_schema = avro_schema(data_cols, name)
-        self.partitions = _stage(
-            writer, self.journal, data_cols, parts, self.target, self.staging, rows
+        self.rows, self.partitions = _stage(
+            writer, options, self.journal, data_cols, parts, self.target, self.staging
         )
         self._stats = planned.stats
 
@@ -615,30 +616,52 @@ def _check_partition_columns(parts: list[str], names: list[str]) -> None:
 
 def _stage(
     writer: TableWrite,
+    target: WriteTarget,
     journal: jn.WriteJournal,
     data_cols: list[Column],
     parts: list[str],
     location: str,
     staging: str,
-    rows: int,
-) -> list[list[str]]:
-    """Write every group into staging, recording the moves to ``location``; returns the
-    partition values written (Hive's default partition for NULL)."""
-    if rows == 0:
-        return []
-    groups = writer.groups(parts)
+) -> tuple[int, list[list[str]]]:
+    """Write the rows into staging in one pass, recording the moves of their files to
+    ``location``; returns the rows and the partition values written (Hive's default
+    partition for NULL)."""
     keys = [Column(p, "string") for p in parts]
+    rows, named = _named_files(writer.write(staging, data_cols, parts), target)
     partitions: dict[tuple[str, ...], None] = {}
-    for index, group in enumerate(groups):
-        values = [HIVE_DEFAULT_PARTITION if v is None else v for v in group.values]
+    for values, staged, fname in named:
         rel = partition_path(keys, values) if parts else ""
-        fname = writer.file_name(index, group.bucket)
-        staged = staging + rel + fname
-        writer.write_group(group, parts, data_cols, staged)
         journal.moves.append([staged, location + rel + fname])
         if parts:
             partitions[tuple(values)] = None
-    return [list(v) for v in partitions]
+    return rows, [list(v) for v in partitions]
+
+
+def _named_files(
+    staged: Staged, target: WriteTarget
+) -> tuple[int, list[tuple[list[str], str, str]]]:
+    """The rows and the files a write staged, each as (partition values with Hive's default
+    partition for NULL, staged uri, final file name), in the order of their partition
+    values (text by code point, NULL last) and bucket; nothing when no row was written."""
+    if staged.rows == 0:
+        return 0, []
+    files = sorted(
+        staged.files,
+        key=lambda f: ([(v is None, v or "") for v in f.values], f.bucket or 0),
+    )
+    named = []
+    seen: set[tuple[tuple[str, ...], str]] = set()
+    for index, f in enumerate(files):
+        values = [HIVE_DEFAULT_PARTITION if v is None else v for v in f.values]
+        fname = target.file_name(index, f.bucket)
+        if (tuple(values), fname) in seen:
+            # two files of one bucket: Hive's names would collide and one would be lost
+            raise LakeboxError(
+                f"the write staged two files for bucket {f.bucket} of partition {values}"
+            )
+        seen.add((tuple(values), fname))
+        named.append((values, f.uri, fname))
+    return staged.rows, named
 
 
 def _table_for(
@@ -875,21 +898,21 @@ class _InsertJob(WriteJob):
                 "TYPE_MISMATCH: Insert query has mismatched column types: Table: "
                 f"[{', '.join(table_types)}], Query: [{', '.join(query_types)}]"
             )
-        self.rows = rows = writer.materialise_into(all_cols, {n: i for i, n in enumerate(wanted)})
+        writer.select_into(all_cols, {n: i for i, n in enumerate(wanted)})
         if options.spec.avro_schema:
             writer.avro_schema = _table_avro_schema(table)
         data_cols = [Column(c.name.lower(), c.type) for c in table.columns]
         part_keys = [Column(k.name.lower(), k.type) for k in table.partition_keys]
-        self.new_parts = _stage_insert(
+        self.rows, self.new_parts = _stage_insert(
             self.lake,
             writer,
+            options,
             self.journal,
             table,
             data_cols,
             part_keys,
             self.projection,
             self.staging,
-            rows,
         )
         self._stats = planned.stats
 
@@ -907,27 +930,28 @@ class _InsertJob(WriteJob):
 def _stage_insert(
     lake: jn.Lake,
     writer: TableWrite,
+    target: WriteTarget,
     journal: jn.WriteJournal,
     table: Table,
     data_cols: list[Column],
     part_keys: list[Column],
     projection: ProjectionConfig | None,
     staging: str,
-    rows: int,
-) -> list[Partition]:
-    """Stage an INSERT's files; existing partitions keep their location, new ones are
-    created Hive-style under the table (projected tables register none)."""
-    if rows == 0:
-        return []
+) -> tuple[int, list[Partition]]:
+    """Stage an INSERT's files in one pass; existing partitions keep their location, new
+    ones are created Hive-style under the table (projected tables register none). Returns
+    the rows and the new partitions."""
     parts = [k.name for k in part_keys]
+    rows, named = _named_files(writer.write(staging, data_cols, parts), target)
+    if not named:
+        return rows, []
     existing = {
         tuple(p.values): p.location
         for p in (lake.catalog.get_partitions(table.database, table.name) if parts else [])
     }
     base = str(parse_uri(table.location or "").as_prefix())
     new: dict[tuple[str, ...], Partition] = {}
-    for index, group in enumerate(writer.groups(parts)):
-        values = [HIVE_DEFAULT_PARTITION if v is None else v for v in group.values]
+    for values, staged, fname in named:
         rel = partition_path(part_keys, values) if parts else ""
         if not parts:
             folder = base
@@ -938,11 +962,8 @@ def _stage_insert(
         else:
             folder = base + rel
             new[tuple(values)] = Partition(table.database, table.name, values, folder)
-        fname = writer.file_name(index, group.bucket)
-        staged = staging + rel + fname
-        writer.write_group(group, parts, data_cols, staged)
         journal.moves.append([staged, folder + fname])
-    return list(new.values())
+    return rows, list(new.values())
 
 
 # -- UNLOAD ---------------------------------------------------------------------------------
@@ -1000,10 +1021,11 @@ class _UnloadJob(WriteJob):
         out_names = [n.lower() for n in (planned.names or source.names)]
         parts = self.options.partitioned_by
         _check_partition_columns(parts, out_names)
-        self.rows = rows = writer.materialise_as(source, out_names)
-        cols = _hive_columns(writer.schema())
+        cols = _hive_columns(writer.select_as(source, out_names))
         data_cols = cols[: len(cols) - len(parts)]
-        _stage(writer, self.journal, data_cols, parts, self.target, self.staging, rows)
+        self.rows, _ = _stage(
+            writer, self.options, self.journal, data_cols, parts, self.target, self.staging
+        )
         self._stats = planned.stats
 
     def commit(self) -> None:

@@ -1,39 +1,56 @@
-"""DuckDB's side of CTAS, INSERT INTO and UNLOAD: materialise the planned query, group it
-by partition and bucket, and write each group's file (``COPY`` or Arrow batches).
+"""DuckDB's side of CTAS, INSERT INTO and UNLOAD: one pass over the planned query writes
+every partition's and bucket's files into staging, with DuckDB's partitioned ``COPY``
+(Parquet, JSON, CSV, text) or, for the formats DuckDB cannot write (ORC, Avro, Ion), one
+stream of Arrow batches ordered by partition and bucket, a file per group.
 
-The write statements (``lakebox.query.writers``) drive it through ``open_write`` and keep the
-commit protocol; nothing here knows about sessions, the catalog or the journal. An engine
-offers the same through ``Engine.open_write``.
+Nothing is materialised: DuckDB streams the rows from the source files to the written ones
+and spills to disk when it must. The partition values are DuckDB's text of each value
+(``CAST(... AS VARCHAR)``), read back from the folder names DuckDB gave (which escape every
+character but letters, digits and ``-._~``, so they decode exactly); the writers
+(``lakebox.query.writers``) name and move the files and keep the commit protocol; nothing
+here knows about sessions, the catalog or the journal. An engine offers the same through
+``Engine.open_write``.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from operator import itemgetter
 from typing import IO, Any
+from urllib.parse import unquote
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+from duckdb.func import FunctionNullHandling, PythonUDFType
 from sqlglot import exp
 
-from lakebox.catalog.model import Column
+from lakebox.catalog.model import HIVE_DEFAULT_PARTITION, Column
 from lakebox.catalog.types import athena_type_from_arrow, duckdb_type, parse_type
-from lakebox.engine.base import Group, SourceColumns
+from lakebox.engine.base import SourceColumns, Staged, StagedFile
 from lakebox.engine.duckdb.formats.base import quote_ident, sql_string
 from lakebox.engine.duckdb.rules.temporal import plain_column_sql
-from lakebox.errors import InvalidRequestError, UnsupportedError
+from lakebox.errors import UnsupportedError
 from lakebox.formats.base import ScanMeter
 from lakebox.formats.writing import (
-    MAX_PARTITIONS,
     WriteTarget,
     avro_schema,
+    check_partition_count,
     hive_bucket_numbers,
     python_converter,
 )
 from lakebox.storage import Storage
 
 BATCH_ROWS = 64 * 1024
+#: the columns a write partitions its files by: the partition values as text, the bucket
+_KEY_PREFIX = "__lakebox_key"
 _BUCKET_COLUMN = "__lakebox_bucket"
+#: the sub-folders of staging DuckDB writes into
+_PASS_FOLDER = "pass/"
+_EMPTY_FOLDER = "empty/"
 
 
 def open_write(
@@ -66,9 +83,9 @@ def _exec(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
 
 
 class DuckDBWrite:
-    """Materialises a planned query in a DuckDB temp table, checks it and writes its files
-    into staging: Parquet, JSON and text with DuckDB's ``COPY``, ORC, Avro and Ion from
-    Arrow batches (DuckDB writes none of them) through the storage facade."""
+    """Writes a planned query's rows into staging in one pass: Parquet, JSON and text with
+    DuckDB's partitioned ``COPY``, ORC, Avro and Ion from Arrow batches (DuckDB writes none
+    of them) through the storage facade."""
 
     def __init__(
         self,
@@ -84,7 +101,8 @@ class DuckDBWrite:
         self.meter = meter
         self.options = options
         self.query_id = options.query_id
-        self.tmp = "__lakebox_write_" + self.query_id.replace("-", "_")
+        #: the rows to write (``select_as`` / ``select_into`` set it)
+        self.select_sql = ""
         #: the Avro writer schema; a table's own ``avro.schema.literal`` when it has one,
         #: since Avro readers resolve records by name
         self.avro_schema: dict[str, Any] | None = None
@@ -92,6 +110,10 @@ class DuckDBWrite:
     def check_stop(self) -> None:
         if self.meter is not None:
             self.meter.check_stop()
+
+    def _reading(self) -> AbstractContextManager[None]:
+        """The one statement that reads the lake: a scan cutoff counts it and may stop it."""
+        return self.meter.reading() if self.meter is not None else nullcontext()
 
     def source(self) -> SourceColumns:
         """The planned query's columns (no data read)."""
@@ -105,18 +127,19 @@ class DuckDBWrite:
         ]
         return SourceColumns(list(rel.columns), athena, types)
 
-    def materialise_as(
+    def select_as(
         self, source: SourceColumns, out_names: list[str], no_data: bool = False
-    ) -> int:
-        """Materialise the query with its columns renamed to ``out_names`` (CTAS, UNLOAD);
-        the row count."""
+    ) -> pa.Schema:
+        """Write the query with its columns renamed to ``out_names`` (CTAS, UNLOAD); the
+        Arrow schema of those rows (no data read)."""
         limit = " LIMIT 0" if no_data else ""
         renames = _renames(source.names, source.engine_types, out_names)
-        return self._materialise(f"SELECT {renames} FROM ({self.planned_sql}) AS src_{limit}")
+        self.select_sql = f"SELECT {renames} FROM ({self.planned_sql}) AS src_{limit}"
+        return self._schema(self.select_sql)
 
-    def materialise_into(self, columns: list[Column], positions: dict[str, int]) -> int:
-        """Materialise the query as the table's ``columns`` (INSERT INTO): column ``c`` takes
-        the query's column ``positions[c]``, the others NULL, each cast to its Hive type."""
+    def select_into(self, columns: list[Column], positions: dict[str, int]) -> None:
+        """Write the query as the table's ``columns`` (INSERT INTO): column ``c`` takes the
+        query's column ``positions[c]``, the others NULL, each cast to its Hive type."""
         aliases = [f"c{i}" for i in range(len(positions))]
         kinds = [str(t) for t in self.con.sql(self.planned_sql).types]
         values = [plain_column_sql(f"src_.{a}", t) for a, t in zip(aliases, kinds, strict=False)]
@@ -126,126 +149,97 @@ class DuckDBWrite:
             for c in columns
         )
         source = f"({self.planned_sql}) AS src_({', '.join(aliases)})"
-        return self._materialise(f"SELECT {select} FROM {source}")
+        self.select_sql = f"SELECT {select} FROM {source}"
 
-    def _materialise(self, select_sql: str) -> int:
-        # the one statement that reads the lake: a scan cutoff counts it and may stop it,
-        # before anything is written
-        with self.meter.reading() if self.meter is not None else nullcontext():
-            _exec(self.con, f"CREATE TEMP TABLE {self.tmp} AS {select_sql}")
-        self.check_stop()
-        return int(_exec(self.con, f"SELECT count(*) FROM {self.tmp}")[0][0])
+    def _schema(self, sql: str) -> pa.Schema:
+        return self.con.sql(sql).limit(0).to_arrow_table().schema
 
-    def schema(self) -> pa.Schema:
-        """Arrow schema of the materialised result."""
-        return self.con.sql(f"SELECT * FROM {self.tmp} LIMIT 0").to_arrow_table().schema
+    # -- the one pass ---------------------------------------------------------------------
+    def write(self, staging: str, columns: list[Column], partition_cols: list[str]) -> Staged:
+        """Write the selected rows' ``columns`` into files under ``staging``, one set of
+        files per partition (the values of ``partition_cols``) and bucket, reading the
+        query once; fails once more than 100 partitions appear. A bucketed write has
+        ``bucket_count`` files in every partition it wrote, empty buckets included, as
+        Hive expects."""
+        assert self.select_sql, "select_as or select_into says what to write"
+        keys = {
+            f"{_KEY_PREFIX}{i}": f"CAST({quote_ident(c)} AS VARCHAR)"
+            for i, c in enumerate(partition_cols)
+        }
+        with self._bucket_function() as bucket:
+            if bucket is not None:
+                keys[_BUCKET_COLUMN] = bucket
+            if _WRITE_KINDS[self.options.fmt.name] == "copy":
+                staged = self._copy_pass(staging, columns, keys)
+            else:
+                staged = self._stream_pass(staging, columns, keys)
+        if self.options.bucket_count and staged.rows:
+            staged.files.extend(self._empty_buckets(staging, columns, staged.files))
+        return staged
 
-    def groups(self, partition_cols: list[str]) -> list[Group]:
-        """Non-empty (partition, bucket) groups; fails before anything is written when more
-        than 100 partitions would be.
-
-        Each group becomes one ``COPY`` (or Arrow write) of its own rather than one DuckDB
-        ``PARTITION_BY``: folder names must follow Hive's escaping and its default partition
-        for NULL, file names carry the query id and bucket number, and the Python-written
-        formats need the same grouping anyway. At most 100 partitions keep the extra scans
-        of the temp table cheap."""
-        keys = [f"CAST({quote_ident(c)} AS VARCHAR)" for c in partition_cols]
-        if self.options.bucket_count:
-            self._add_buckets()
-            keys.append(_BUCKET_COLUMN)
-        if not keys:
-            return [Group([], None, -1)]
-        key_sql = ", ".join(keys)
-        rows = _exec(
-            self.con, f"SELECT {key_sql}, count(*) FROM {self.tmp} GROUP BY ALL ORDER BY ALL"
-        )
-        groups = []
-        for row in rows:
-            values = [None if v is None else str(v) for v in row[: len(partition_cols)]]
-            bucket = int(row[len(partition_cols)]) if self.options.bucket_count else None
-            groups.append(Group(values, bucket, int(row[-1])))
-        partitions = {tuple(g.values) for g in groups}
-        if len(partitions) > MAX_PARTITIONS:
-            raise InvalidRequestError(
-                f"HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of {MAX_PARTITIONS} open writers "
-                f"for partitions/buckets: this write would create {len(partitions)} partitions. "
-                "Write at most 100 partitions per statement (split it with a WHERE on the "
-                "partition columns and add the rest with INSERT INTO)"
-            )
-        if self.options.bucket_count:
-            # Hive expects exactly bucket_count files per partition, empty buckets included
-            present = {(tuple(g.values), g.bucket) for g in groups}
-            for key in sorted(partitions, key=lambda v: [x or "" for x in v]):
-                for bucket in range(self.options.bucket_count):
-                    if (key, bucket) not in present:
-                        groups.append(Group(list(key), bucket, 0))
-        return groups
-
-    def _add_buckets(self) -> None:
-        """Give every row its Hive bucket number (computed in Arrow, joined back by rowid)."""
+    @contextmanager
+    def _bucket_function(self) -> Iterator[str | None]:
+        """While the block runs, a DuckDB function giving each row its Hive bucket number
+        (computed in Arrow by ``hive_bucket_numbers``); yields the SQL calling it on the
+        bucketing columns, None when the write is not bucketed."""
+        count = self.options.bucket_count
+        if not count:
+            yield None
+            return
         cols = ", ".join(quote_ident(c) for c in self.options.bucketed_by)
-        keyed = self.con.sql(f"SELECT rowid AS __rid, {cols} FROM {self.tmp}").to_arrow_table()
-        buckets = pa.table(
-            {
-                "__rid": keyed.column(0),
-                "__bucket": hive_bucket_numbers(
-                    keyed.drop_columns(["__rid"]), self.options.bucket_count
-                ),
-            }
+        types = self.con.sql(f"SELECT {cols} FROM ({self.select_sql}) AS rows_").types
+        name = "__lakebox_bucket_" + self.query_id.replace("-", "_")
+
+        def buckets(*arrays: pa.Array) -> pa.Array:
+            table = pa.table({f"c{i}": a for i, a in enumerate(arrays)})
+            return hive_bucket_numbers(table, count)
+
+        self.con.create_function(
+            name,
+            buckets,
+            list(types),
+            "INTEGER",
+            type=PythonUDFType.ARROW,
+            null_handling=FunctionNullHandling.SPECIAL,  # NULL hashes to 0, as in Hive
         )
-        name = self.tmp + "_buckets"
-        self.con.register(name, buckets)
         try:
-            _exec(self.con, f"ALTER TABLE {self.tmp} ADD COLUMN {_BUCKET_COLUMN} INTEGER")
-            _exec(
-                self.con,
-                f"UPDATE {self.tmp} SET {_BUCKET_COLUMN} = b.__bucket FROM {name} AS b "
-                f"WHERE {self.tmp}.rowid = b.__rid",
-            )
+            yield f"{name}({cols})"
         finally:
-            self.con.unregister(name)
+            self.con.remove_function(name)
 
-    def group_sql(self, group: Group, partition_cols: list[str], data_cols: list[str]) -> str:
-        conds = []
-        for col, value in zip(partition_cols, group.values, strict=True):
-            ident = quote_ident(col)
-            conds.append(
-                f"{ident} IS NULL"
-                if value is None
-                else f"CAST({ident} AS VARCHAR) = {sql_string(value)}"
-            )
-        if group.bucket is not None:
-            conds.append(f"{_BUCKET_COLUMN} = {group.bucket}")
-        where = f" WHERE {' AND '.join(conds)}" if conds else ""
-        return f"SELECT {', '.join(quote_ident(c) for c in data_cols)} FROM {self.tmp}{where}"
+    def _copy_pass(self, staging: str, columns: list[Column], keys: dict[str, str]) -> Staged:
+        """One ``COPY`` of the query: to one file, or partitioned by the key columns into
+        DuckDB's Hive folders, whose names give each file's partition and bucket."""
+        select = (
+            f"SELECT {self._data_sql(columns)}{_key_list(keys)} FROM ({self.select_sql}) AS rows_"
+        )
+        if not keys:
+            uri = staging + _PASS_FOLDER + "data" + self.options.spec.extension
+            return Staged(self._copy(select, uri), [StagedFile(uri, (), None)])
+        folder = staging + _PASS_FOLDER
+        rows = self._copy(select, folder, f"PARTITION_BY ({', '.join(keys)})")
+        files = [
+            _staged_file(f.uri, folder)
+            for f in self.storage.list_files(folder, include_hidden=True)
+        ]
+        check_partition_count(len({f.values for f in files}))
+        return Staged(rows, files)
 
-    def file_name(self, index: int, bucket: int | None) -> str:
-        stem = f"{self.query_id}_{index:05d}"
-        if bucket is not None:
-            # Hive's bucket file naming (the bucket number leads), which Athena parses
-            stem = f"0{bucket:06d}_0_{self.query_id}"
-        spec = self.options.spec
-        return stem + spec.extension + spec.codec_extensions.get(self.options.codec, "")
+    def _data_sql(self, columns: list[Column]) -> str:
+        """The select list of what a file holds: the columns, or a text file's line."""
+        if self.options.fmt.name == "text":
+            return f"{_text_line(columns, self.options)} AS line"
+        return ", ".join(quote_ident(c.name) for c in columns)
 
-    def write_group(
-        self, group: Group, partition_cols: list[str], columns: list[Column], uri: str
-    ) -> None:
-        """Write one (partition, bucket) group's ``columns`` as the file ``uri``."""
-        self.write(self.group_sql(group, partition_cols, [c.name for c in columns]), uri, columns)
-
-    def write(self, sql: str, uri: str, columns: list[Column]) -> None:
-        self.check_stop()
-        kind = _WRITE_KINDS[self.options.fmt.name]
-        if kind == "copy":
-            self._copy(sql, uri, columns)
-        elif kind == "orc":
-            self.storage.write_with(uri, lambda fh: self._orc(sql, fh))
-        elif kind == "avro":
-            self.storage.write_with(uri, lambda fh: self._avro(sql, fh, columns))
-        else:
-            self.storage.write_with(uri, lambda fh: self._ion(sql, fh, columns))
-
-    def _copy(self, sql: str, uri: str, columns: list[Column]) -> None:
+    def _copy(
+        self,
+        select: str,
+        uri: str,
+        partition_by: str = "",
+        reads: bool = True,
+    ) -> int:
+        """``COPY`` the rows of ``select`` to ``uri`` in the target's format; the rows.
+        ``reads``: the statement reads the lake (the write's pass, not an empty file)."""
         opts = self.options
         target = self.storage.engine_path(uri)
         self.storage.makedirs(uri.rsplit("/", 1)[0] + "/")
@@ -262,30 +256,116 @@ class DuckDBWrite:
                 f"FORCE_QUOTE *, COMPRESSION {opts.codec}"
             )
         else:
-            line = _text_line(columns, opts)
-            sql = f"SELECT {line} AS line FROM ({sql}) AS rows_"
             # no quoting and no escaping: LazySimpleSerDe text is written as is
             options = (
                 f"FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER {sql_string(chr(0x1F))}"
                 f", COMPRESSION {opts.codec}"
             )
-        _exec(self.con, f"COPY ({sql}) TO {sql_string(target)} ({options})")
+        if partition_by:
+            # the staging folder is the write's own: DuckDB need not list it first (which
+            # fails through fsspec's S3 for a folder that has no object yet)
+            options += f", {partition_by}, OVERWRITE_OR_IGNORE true"
+        with self._reading() if reads else nullcontext():
+            rows = _exec(self.con, f"COPY ({select}) TO {sql_string(target)} ({options})")
+        self.check_stop()
+        return int(rows[0][0])
 
-    def _batches(self, sql: str) -> Iterator[pa.RecordBatch]:
-        reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
+    def _stream_pass(self, staging: str, columns: list[Column], keys: dict[str, str]) -> Staged:
+        """One stream of the query's rows ordered by partition and bucket (DuckDB sorts,
+        spilling when it must), each group's run of rows written as one file."""
+        data = ", ".join(quote_ident(c.name) for c in columns)
+        names = list(keys)
+        order = f" ORDER BY {', '.join(names)}" if names else ""
+        sql = f"SELECT {data}{_key_list(keys)} FROM ({self.select_sql}) AS rows_{order}"
+        schema = self._schema(f"SELECT {data} FROM ({self.select_sql}) AS rows_")
+        parts = len(names) - (1 if self.options.bucket_count else 0)
+        rows = [0]
+        files: list[StagedFile] = []
+        partitions: set[tuple[str | None, ...]] = set()
+        with self._reading():
+            reader = self.con.sql(sql).to_arrow_reader(BATCH_ROWS)
+            runs = self._runs(reader, len(columns), names, rows)
+            for index, (key, group) in enumerate(itertools.groupby(runs, key=itemgetter(0))):
+                values = tuple(key[:parts])
+                partitions.add(values)
+                check_partition_count(len(partitions))
+                bucket = key[parts] if self.options.bucket_count else None
+                uri = f"{staging}{_PASS_FOLDER}{index:05d}{self.options.spec.extension}"
+                self._write_file(uri, columns, schema, (batch for _, batch in group))
+                files.append(StagedFile(uri, values, bucket))
+        return Staged(rows[0], files)
+
+    def _runs(
+        self,
+        reader: pa.RecordBatchReader,
+        width: int,
+        keys: list[str],
+        rows: list[int],
+    ) -> Iterator[tuple[tuple[Any, ...], pa.RecordBatch]]:
+        """The data columns of the ordered stream in runs of one key each: (key, batch);
+        counts the rows into ``rows[0]``."""
         for batch in reader:
             self.check_stop()
-            yield batch
+            rows[0] += batch.num_rows
+            data = batch.select(list(range(width)))
+            cuts = {0, batch.num_rows}
+            for name in keys:
+                cuts.update(pc.run_end_encode(batch.column(name)).run_ends.to_pylist())
+            bounds = sorted(cuts)
+            for start, end in itertools.pairwise(bounds):
+                key = tuple(batch.column(name)[start].as_py() for name in keys)
+                yield key, data.slice(start, end - start)
 
-    def _orc(self, sql: str, fh: IO[bytes]) -> None:
+    def _empty_buckets(
+        self, staging: str, columns: list[Column], files: list[StagedFile]
+    ) -> list[StagedFile]:
+        """An empty file for every bucket of a written partition that got no rows."""
+        present = {(f.values, f.bucket) for f in files}
+        copy = _WRITE_KINDS[self.options.fmt.name] == "copy"
+        data = self._data_sql(columns) if copy else ", ".join(quote_ident(c.name) for c in columns)
+        select = f"SELECT {data} FROM ({self.select_sql}) AS rows_ LIMIT 0"
+        schema = None if copy else self._schema(select)
+        empty: list[StagedFile] = []
+        for values in dict.fromkeys(f.values for f in files):
+            for bucket in range(self.options.bucket_count):
+                if (values, bucket) in present:
+                    continue
+                uri = f"{staging}{_EMPTY_FOLDER}{len(empty):05d}{self.options.spec.extension}"
+                if schema is None:
+                    self._copy(select, uri, reads=False)
+                else:
+                    self._write_file(uri, columns, schema, iter(()))
+                empty.append(StagedFile(uri, values, bucket))
+        return empty
+
+    # -- the formats DuckDB does not write ------------------------------------------------
+    def _write_file(
+        self,
+        uri: str,
+        columns: list[Column],
+        schema: pa.Schema,
+        batches: Iterator[pa.RecordBatch],
+    ) -> None:
+        kind = _WRITE_KINDS[self.options.fmt.name]
+        if kind == "orc":
+            self.storage.write_with(uri, lambda fh: self._orc(batches, fh, schema))
+        elif kind == "avro":
+            self.storage.write_with(uri, lambda fh: self._avro(batches, fh, columns))
+        else:
+            self.storage.write_with(uri, lambda fh: self._ion(batches, fh, columns))
+
+    def _orc(self, batches: Iterator[pa.RecordBatch], fh: IO[bytes], schema: pa.Schema) -> None:
         from pyarrow import orc
 
         writer: orc.ORCWriter | None = None
-        schema = self.con.sql(sql).limit(0).to_arrow_table().schema
         try:
             writer = orc.ORCWriter(pa.PythonFile(fh, mode="w"), compression=self.options.codec)
             wrote = False
-            for batch in self._batches(sql):
+            for batch in batches:
+                if any(column.offset for column in batch.columns):
+                    # pyarrow's ORC writer loses a sliced struct's offset (its fields'
+                    # rows shift): a group's run of a batch is written from a copy
+                    batch = batch.take(np.arange(batch.num_rows))
                 writer.write(pa.Table.from_batches([batch]))
                 wrote = True
             if not wrote:
@@ -294,7 +374,9 @@ class DuckDBWrite:
             if writer is not None:
                 writer.close()
 
-    def _avro(self, sql: str, fh: IO[bytes], columns: list[Column]) -> None:
+    def _avro(
+        self, batches: Iterator[pa.RecordBatch], fh: IO[bytes], columns: list[Column]
+    ) -> None:
         import fastavro
 
         schema = self.avro_schema or avro_schema(columns)
@@ -303,13 +385,13 @@ class DuckDBWrite:
         spelling = {f["name"].lower(): f["name"] for f in schema.get("fields", [])}
 
         def records() -> Iterator[dict[str, Any]]:
-            for batch in self._batches(sql):
+            for batch in batches:
                 for row in batch.to_pylist():
                     yield {spelling.get(k, k): v for k, v in convert(row).items()}
 
         fastavro.writer(fh, fastavro.parse_schema(schema), records(), codec=self.options.codec)
 
-    def _ion(self, sql: str, fh: IO[bytes], columns: list[Column]) -> None:
+    def _ion(self, batches: Iterator[pa.RecordBatch], fh: IO[bytes], columns: list[Column]) -> None:
         """Ion values, one top-level struct per row; each batch is its own Ion stream
         (a version marker mid-file is valid Ion and resets the symbol table)."""
         import cramjam
@@ -321,7 +403,7 @@ class DuckDBWrite:
             compressor = cramjam.gzip.Compressor()
         elif self.options.codec == "zstd":
             compressor = cramjam.zstd.Compressor()
-        for batch in self._batches(sql):
+        for batch in batches:
             values = [convert(row) for row in batch.to_pylist()]
             data = simpleion.dumps(values, binary=self.options.ion_binary, sequence_as_stream=True)
             chunk = data if isinstance(data, bytes) else data.encode() + b"\n"
@@ -332,6 +414,28 @@ class DuckDBWrite:
                 fh.write(bytes(compressor.flush()))
         if compressor is not None:
             fh.write(bytes(compressor.finish()))
+
+
+def _staged_file(uri: str, folder: str) -> StagedFile:
+    """A file of DuckDB's partitioned ``COPY`` under ``folder``, with the partition values
+    and bucket its Hive folders name: DuckDB percent-escapes a value (every byte but
+    letters, digits and ``-._~``), and writes NULL as the bare default partition."""
+    values: list[str | None] = []
+    bucket: int | None = None
+    for part in uri[len(folder) :].split("/")[:-1]:
+        name, _, text = part.partition("=")
+        if name == _BUCKET_COLUMN:
+            bucket = int(text)
+        else:
+            values.append(
+                None if text == HIVE_DEFAULT_PARTITION else unquote(text, errors="strict")
+            )
+    return StagedFile(uri, tuple(values), bucket)
+
+
+def _key_list(keys: dict[str, str]) -> str:
+    """The key columns appended to a select list."""
+    return "".join(f", {sql} AS {name}" for name, sql in keys.items())
 
 
 def _text_line(columns: list[Column], opts: WriteTarget) -> str:
