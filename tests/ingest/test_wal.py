@@ -123,12 +123,12 @@ def test_nothing_is_delivered_twice_after_clean_restart(
 def test_torn_tail_is_cut_and_sequence_continues(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path)
     state = wal.load_state()
-    assert wal.append([(1, b"a"), (2, b"b")], state) == [0, 1]
+    assert list(wal.append(1, [b"a", b"b"], state)) == [0, 1]
     [seg] = list((tmp_path / "wal").iterdir())
     with open(seg, "ab") as fh:
         fh.write(b"\x00\x00\x00")  # a frame cut short by a crash
     fresh = WriteAheadLog(tmp_path)
-    assert fresh.append([(3, b"c")], fresh.load_state()) == [2]
+    assert list(fresh.append(3, [b"c"], fresh.load_state())) == [2]
     assert [r.data for r in fresh.pending(fresh.load_state())] == [b"a", b"b", b"c"]
 
 
