@@ -107,6 +107,7 @@ def _to_bool(v: Any) -> bool:
 
 def _to_string(v: Any) -> str:
     if isinstance(v, str):
+        v.encode()  # a lone surrogate ("\ud800" in JSON) has no UTF-8: the record fails
         return v
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -351,7 +352,7 @@ def read_records(
     """Records ``data[offsets[i]:offsets[i + 1]]`` parsed by Arrow's JSON reader into one row
     each, with ``fields`` declared (other keys inferred when ``infer``, else ignored); None
     unless every record is provably one single-line JSON object that Arrow parsed: it
-    starts with ``{`` and ends with ``}`` (and at most one newline), holds no raw control
+    starts with ``{`` and ends with ``}`` (and at most two newlines), holds no raw control
     character and no newline inside, is UTF-8, and Arrow gave exactly one row per record."""
     import numpy as np
     import pyarrow.compute as pc
@@ -364,22 +365,23 @@ def read_records(
     starts, ends = offsets[:-1], offsets[1:]
     if int((ends - starts).min()) < 2 or bool((raw[starts] != ord("{")).any()):
         return None
-    newline = raw[ends - 1] == ord("\n")
-    closing = np.where(newline, raw[np.maximum(ends - 2, starts)], raw[ends - 1])
-    if bool((closing != ord("}")).any()) or bool((newline & (ends - starts < 3)).any()):
+    # up to two newlines may end a record (its own and a delimiter's); before them, "}"
+    last = raw[ends - 1] == ord("\n")
+    second = last & (raw[np.maximum(ends - 2, starts)] == ord("\n"))
+    content = ends - last - second
+    if bool((content - starts < 2).any()) or bool((raw[content - 1] != ord("}")).any()):
         return None
-    # no newline inside a record, no raw control character (json.loads refuses one in a
-    # string, Arrow's reader takes some)
-    if np.count_nonzero(raw < 0x20) != int(newline.sum()) or data.count(b"\n") != int(
-        newline.sum()
-    ):
+    trailing = int(last.sum()) + int(second.sum())
+    # no newline inside a record, no raw control character (Arrow's reader must see one
+    # record a line; json.loads refuses a control character in a string)
+    if data.count(b"\n") != trailing or np.count_nonzero(raw < 0x20) != trailing:
         return None
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
         return None
     text = pa.py_buffer(data)
-    if not newline.all():
+    if not last.all():
         # one record a line; a record that already ends a line leaves a blank line, skipped
         records = pa.Array.from_buffers(
             pa.large_binary(), count, [None, pa.py_buffer(offsets), text]
