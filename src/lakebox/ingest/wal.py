@@ -97,7 +97,7 @@ class PendingRecords:
         if len(indices) == len(self) and bool((np.diff(indices) > 0).all()):
             return self  # every record, in order
         chosen = pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)])
-        taken = pc.take(self.binary(), chosen)
+        taken = pc.take(self.binary(), chosen)  # (pa.array would import numpy.ma)
         buffers = taken.buffers()
         offsets = np.frombuffer(buffers[1], dtype=np.int64)[: len(indices) + 1].copy()
         data = buffers[2].to_pybytes()[: int(offsets[-1])] if len(indices) else b""
