@@ -2,8 +2,8 @@
 delivery stream, against the same JSON records written to Parquet by bare DuckDB and by
 bare pyarrow.
 
-lakebox: ``put_record_batch`` calls of 500 records (each one fsync'd to the write-ahead
-log before it returns) into a stream that converts to Parquet against a catalog table and
+lakebox: ``put_record_batch`` calls of 500 records read from the file as they are sent
+(each call fsync'd to the write-ahead log before it returns) into a stream that converts to Parquet against a catalog table and
 partitions by a jq-extracted key (``kind``), then the final ``flush`` (delivery,
 conversion, Parquet writing, partition registration). Baselines: the same records as one
 newline-delimited JSON file, (a) DuckDB ``COPY (SELECT * FROM read_json(...)) TO ...
@@ -113,19 +113,19 @@ def create_events_table(lake: Any, bucket: str) -> None:
 
 
 LAKEBOX = """
-import json, lakebox
-from pathlib import Path
+import itertools, lakebox
 from benchmarks.suite_stream import BATCH, create_events_table, parquet_stream
 from lakebox.ingest import DeliveryStreams
 lake = lakebox.connect({home!r}).lake
 create_events_table(lake, "bench")
 streams = DeliveryStreams(lake)
 streams.create_delivery_stream("to-parquet", parquet_stream("bench"))
-records = Path({records!r}).read_bytes().splitlines(keepends=True)
 # --- timed
-for i in range(0, len(records), BATCH):
-    result = streams.put_record_batch("to-parquet", records[i : i + BATCH])
-    assert result.failed_put_count == 0
+# a producer reads its records as it sends them, as the baselines read the file
+with open({records!r}, "rb") as source:
+    while batch := list(itertools.islice(source, BATCH)):
+        result = streams.put_record_batch("to-parquet", batch)
+        assert result.failed_put_count == 0
 report = streams.flush("to-parquet")
 answer = report.delivered
 """

@@ -372,15 +372,19 @@ def read_records(
     if bool((content - starts < 2).any()) or bool((raw[content - 1] != ord("}")).any()):
         return None
     trailing = int(last.sum()) + int(second.sum())
-    # no newline inside a record, no raw control character (Arrow's reader must see one
-    # record a line; json.loads refuses a control character in a string)
-    if data.count(b"\n") != trailing or np.count_nonzero(raw < 0x20) != trailing:
-        return None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
+    # one record a line for Arrow's reader: no newline inside a record, and no carriage
+    # return (a line end to some readers). Other raw control characters Arrow's reader
+    # refuses inside a string, as json.loads does, and between tokens as any JSON parser.
+    if data.count(b"\n") != trailing or b"\r" in data:
         return None
     text = pa.py_buffer(data)
+    whole = pa.Array.from_buffers(
+        pa.large_string(), 1, [None, pa.py_buffer(offsets[[0, -1]]), text]
+    )
+    try:
+        whole.validate(full=True)  # UTF-8, checked in place
+    except pa.ArrowInvalid:
+        return None
     if not last.all():
         # one record a line; a record that already ends a line leaves a blank line, skipped
         records = pa.Array.from_buffers(

@@ -726,6 +726,7 @@ class _Delivery:
                 table = plan.converter.from_parsed(parsed)
                 if table is None:
                     return False
+            del parsed  # the converted columns are what is kept
         names = [f"partitionKeyFromQuery:{k}" for k in (plan.keys if plan else {})]
         order, stretches = _group_rows(names, values, len(records))
         if len(stretches) > 1:  # one gather into group order, then slices
