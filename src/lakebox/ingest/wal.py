@@ -130,6 +130,11 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _unlink(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
 def write_json_atomic(path: Path, doc: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as fh:
@@ -150,7 +155,7 @@ class WriteAheadLog:
         self.segments.mkdir(parents=True, exist_ok=True)
         #: (last segment, its size, next seq, the segments' bytes that are not record
         #: data): valid while nobody else appended
-        self._cached: tuple[Path | None, int, int, int] | None = None
+        self._cached: tuple[str | None, int, int, int] | None = None
 
     # -- state --------------------------------------------------------------------------
     def load_state(self) -> DeliveryState:
@@ -184,10 +189,12 @@ class WriteAheadLog:
         )
 
     # -- segments -----------------------------------------------------------------------
-    def _segment_files(self) -> list[Path]:
-        return [self.segments / n for n in sorted(os.listdir(self.segments)) if n.endswith(".log")]
+    def _segment_files(self) -> list[str]:
+        """The segments' paths, oldest first (plain strings: this runs several times a put)."""
+        folder = os.fspath(self.segments)
+        return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".log")]
 
-    def _frames(self, path: Path, repair: bool) -> Iterator[_Frame]:
+    def _frames(self, path: str, repair: bool) -> Iterator[_Frame]:
         with open(path, "rb") as fh:
             data = memoryview(fh.read())
         pos, good = 0, 0
@@ -217,7 +224,7 @@ class WriteAheadLog:
                 fh.truncate(good)
                 os.fsync(fh.fileno())
 
-    def _scan(self, path: Path, repair: bool) -> Iterator[LogRecord]:
+    def _scan(self, path: str, repair: bool) -> Iterator[LogRecord]:
         for frame in self._frames(path, repair):
             pos = 0
             for n, length in enumerate(_lengths(frame.count).unpack(frame.lengths)):
@@ -225,13 +232,13 @@ class WriteAheadLog:
                 yield LogRecord(frame.seq + n, frame.arrival_ms, data)
                 pos += length
 
-    def _tail(self) -> tuple[Path | None, int]:
+    def _tail(self) -> tuple[str | None, int]:
         files = self._segment_files()
         if not files:
             return None, 0
-        return files[-1], files[-1].stat().st_size
+        return files[-1], os.stat(files[-1]).st_size
 
-    def _refresh(self, state: DeliveryState) -> tuple[Path | None, int, int, int]:
+    def _refresh(self, state: DeliveryState) -> tuple[str | None, int, int, int]:
         tail = self._tail()
         if self._cached is not None and self._cached[:2] == tail:
             return self._cached
@@ -251,12 +258,12 @@ class WriteAheadLog:
         their sequence numbers."""
         seq = self.next_seq(state)
         files = self._segment_files()
-        path = files[-1] if files else self.segments / f"{seq:020d}.log"
+        path = files[-1] if files else os.path.join(self.segments, f"{seq:020d}.log")
         body = b"".join(
             [_COUNT.pack(len(datas)), _lengths(len(datas)).pack(*map(len, datas)), *datas]
         )
         frame = _HEADER.pack(seq | _BATCH, arrival_ms, len(body), zlib.crc32(body)) + body
-        new = not path.exists()
+        new = not os.path.exists(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             before = os.fstat(fd).st_size
@@ -311,7 +318,7 @@ class WriteAheadLog:
         return every.take(keep)
 
     def pending_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self._segment_files())
+        return sum(os.stat(p).st_size for p in self._segment_files())
 
     def pending_data_bytes(self, state: DeliveryState) -> int:
         """The buffered records' own bytes (what SizeInMBs measures), without a scan: the
@@ -339,7 +346,7 @@ class WriteAheadLog:
         files = self._segment_files()
         if files and state.delivered >= self.next_seq(state):
             for path in files:
-                path.unlink(missing_ok=True)
+                _unlink(path)
             fsync_dir(self.segments)
             return
         for path in files:
@@ -347,7 +354,7 @@ class WriteAheadLog:
             for frame in self._frames(path, repair=False):
                 last = frame.last
             if last is None or last < state.delivered:
-                path.unlink(missing_ok=True)
+                _unlink(path)
         if files:
             fsync_dir(self.segments)
 
