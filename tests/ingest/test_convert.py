@@ -90,6 +90,7 @@ VECTOR_COLUMNS = [
     Column("tsa", "array<timestamp>"),
     Column("st", "struct<Name:string,n:int>"),
     Column("nested", "array<struct<x:bigint>>"),
+    Column("deep", "struct<l:array<timestamp>,d:date>"),
 ]
 
 #: records the vectorised path must take (and give what the record path gives)
@@ -106,6 +107,8 @@ PROVABLE = [
     b'{"t": "caf\\u00e9 \\"q\\" \\n", "extra": {"deep": [1, 2]}}',
     b'{"i": null, "arr": [], "st": null, "nested": null}',
     b'{"st": {"n": -5, "other": true}}\n',
+    b'{"deep": {"l": ["2024-01-01T00:00:00", null], "d": "2024-03-01"}}',
+    b'{"deep": {"l": null}, "nested": [{"x": 9}]}',
     b'{"m": "-0.5", "ok": false, "t": "\xc3\xa9t\xc3\xa9"}',
     b'{"d": NaN}',
 ]
