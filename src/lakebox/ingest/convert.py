@@ -347,7 +347,7 @@ def _finish(arr: pa.Array, out: pa.DataType) -> pa.Array | None:
 
 
 def read_records(
-    offsets: np.ndarray, data: bytes, fields: Sequence[pa.Field], infer: bool
+    offsets: np.ndarray, data: bytes | bytearray, fields: Sequence[pa.Field], infer: bool
 ) -> pa.Table | None:
     """Records ``data[offsets[i]:offsets[i + 1]]`` parsed by Arrow's JSON reader into one row
     each, with ``fields`` declared (other keys inferred when ``infer``, else ignored); None

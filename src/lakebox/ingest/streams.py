@@ -395,12 +395,13 @@ class _Failure:
 @dataclass
 class _Part:
     """Some of a group's records: converted one by one (``items``), or vectorised (the
-    ``rows`` of ``records``; ``data`` their bytes after the delimiter, ``table`` converted)."""
+    ``rows`` of ``records``; ``data`` their bytes after the delimiter, or ``table`` whose
+    same rows are them converted)."""
 
     items: list[_Item] | None = None
     records: PendingRecords | None = None
     rows: np.ndarray | None = None
-    data: bytes = b""
+    data: bytes | bytearray = b""
     table: pa.Table | None = None
 
 
@@ -738,16 +739,13 @@ class _Delivery:
             del parsed  # the converted columns are what is kept
         names = [f"partitionKeyFromQuery:{k}" for k in (plan.keys if plan else {})]
         order, stretches = _group_rows(names, values, len(records))
-        if len(stretches) > 1:  # one gather into group order, then slices
-            if table is not None:
-                table = table.take(_arrow_indices(order))
-            else:
-                delimited = delimited.take(order)
+        if len(stretches) > 1 and table is None:  # one gather into group order, then slices
+            delimited = delimited.take(order)
         for keys, start, stop in stretches:
             rows = order[start:stop]
             part = _Part(records=records, rows=rows)
             if table is not None:
-                part.table = table.slice(start, stop - start)
+                part.table = table  # its rows are gathered when the group is written
             else:
                 first, last = int(delimited.offsets[start]), int(delimited.offsets[stop])
                 part.data = delimited.data[first:last]
@@ -936,10 +934,10 @@ class _Delivery:
         return out
 
     # bodies -----------------------------------------------------------------------------
-    def _compress(self, data: bytes) -> bytes:
+    def _compress(self, data: bytes | bytearray) -> bytes:
         if self.cfg.compression == "GZIP":
             return gzip.compress(data, compresslevel=6, mtime=0)
-        return data
+        return bytes(data)
 
     def _catalog_table(self) -> Table | None:
         if self.cfg.catalog_table is None:
@@ -977,7 +975,11 @@ class _Delivery:
         tables = []
         for part in group.parts:
             if part.table is not None:
-                tables.append(part.table)
+                chosen = part.rows
+                if chosen is None or len(chosen) == part.table.num_rows:
+                    tables.append(part.table)
+                else:
+                    tables.append(part.table.take(_arrow_indices(chosen)))
             elif part.items is not None:
                 rows = self._rows(converter, part.items)
                 if rows:

@@ -54,6 +54,7 @@ class _Frame:
     lengths: memoryview  # big-endian u32 per record
     data: memoryview  # the records' bytes, back to back
     batch: bool
+    at: int  # where ``data`` starts in the segment
 
     @property
     def count(self) -> int:
@@ -79,14 +80,14 @@ class PendingRecords:
     seqs: np.ndarray
     arrivals: np.ndarray
     offsets: np.ndarray
-    data: bytes
+    data: bytes | bytearray
 
     def __len__(self) -> int:
         return len(self.seqs)
 
     def record(self, i: int) -> LogRecord:
         start, end = int(self.offsets[i]), int(self.offsets[i + 1])
-        return LogRecord(int(self.seqs[i]), int(self.arrivals[i]), self.data[start:end])
+        return LogRecord(int(self.seqs[i]), int(self.arrivals[i]), bytes(self.data[start:end]))
 
     def take(self, indices: np.ndarray) -> PendingRecords:
         """The records at ``indices`` (int64), in that order, as their own columns."""
@@ -194,9 +195,14 @@ class WriteAheadLog:
         folder = os.fspath(self.segments)
         return [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if n.endswith(".log")]
 
-    def _frames(self, path: str, repair: bool) -> Iterator[_Frame]:
-        with open(path, "rb") as fh:
-            data = memoryview(fh.read())
+    def _frames(
+        self, path: str, repair: bool, content: bytes | bytearray | None = None
+    ) -> Iterator[_Frame]:
+        """The segment's whole frames (``content``: the file, already read)."""
+        if content is None:
+            with open(path, "rb") as fh:
+                content = fh.read()
+        data = memoryview(content)
         pos, good = 0, 0
         while pos + _HEADER.size <= len(data):
             seq, arrival, length, crc = _HEADER.unpack_from(data, pos)
@@ -215,9 +221,10 @@ class WriteAheadLog:
                 records = body[_COUNT.size + table.size :]
                 if sum(table.unpack(lengths)) != len(records):
                     break
-                yield _Frame(seq & ~_BATCH, arrival, lengths, records, True)
+                at = start + _COUNT.size + table.size
+                yield _Frame(seq & ~_BATCH, arrival, lengths, records, True, at)
             else:
-                yield _Frame(seq, arrival, memoryview(_COUNT.pack(length)), body, False)
+                yield _Frame(seq, arrival, memoryview(_COUNT.pack(length)), body, False, start)
             pos = good = start + length
         if good < len(data) and repair:
             with open(path, "r+b") as fh:
@@ -296,24 +303,39 @@ class WriteAheadLog:
         return out
 
     def pending_records(self, state: DeliveryState) -> PendingRecords:
-        """The undelivered records as columns (what a delivery reads)."""
+        """The undelivered records as columns (what a delivery reads). Each segment is read
+        once and its records moved together in place, so the data is never held twice."""
         import numpy as np
 
-        frames = [
-            f
-            for path in self._segment_files()
-            for f in self._frames(path, repair=False)
-            if f.last >= state.delivered
-        ]
-        counts = np.array([f.count for f in frames], dtype=np.int64)
-        firsts = np.array([f.seq for f in frames], dtype=np.int64)
-        starts = np.repeat(firsts - np.cumsum(counts) + counts, counts)
-        seqs = starts + np.arange(int(counts.sum()), dtype=np.int64)
-        arrivals = np.repeat(np.array([f.arrival_ms for f in frames], dtype=np.int64), counts)
-        lengths = np.frombuffer(b"".join(f.lengths for f in frames), dtype=">u4")
+        firsts, counts, arrivals, tables, datas = [], [], [], [], []
+        for path in self._segment_files():
+            with open(path, "rb") as fh:
+                content = bytearray(os.fstat(fh.fileno()).st_size)
+                content[fh.readinto(content) :] = b""
+            frames = [f for f in self._frames(path, False, content) if f.last >= state.delivered]
+            firsts += [f.seq for f in frames]
+            counts += [f.count for f in frames]
+            arrivals += [f.arrival_ms for f in frames]
+            tables += [bytes(f.lengths) for f in frames]
+            spans = [(f.at, len(f.data)) for f in frames]
+            del frames  # their views of ``content`` (it is resized below)
+            raw = np.frombuffer(content, dtype=np.uint8)
+            size = 0
+            for at, length in spans:
+                raw[size : size + length] = raw[at : at + length]  # overlaps: numpy copes
+                size += length
+            del raw
+            del content[size:]
+            datas.append(content)
+        count = np.array(counts, dtype=np.int64)
+        starts = np.repeat(np.array(firsts, dtype=np.int64) - np.cumsum(count) + count, count)
+        seqs = starts + np.arange(int(count.sum()), dtype=np.int64)
+        arrived = np.repeat(np.array(arrivals, dtype=np.int64), count)
+        lengths = np.frombuffer(b"".join(tables), dtype=">u4")
         offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        every = PendingRecords(seqs, arrivals, offsets, b"".join(f.data for f in frames))
+        data = datas[0] if len(datas) == 1 else bytearray(b"".join(datas))
+        every = PendingRecords(seqs, arrived, offsets, data)
         keep = np.flatnonzero(seqs >= state.delivered)
         return every.take(keep)
 
