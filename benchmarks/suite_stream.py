@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -174,8 +175,13 @@ def _cell(name: str, baseline: str, count: int, lake: Measurement, base: Measure
 
 def _lakebox(work: Path, records: Path) -> Measurement:
     home = Path(tempfile.mkdtemp(prefix="stream-lake-", dir=work))
+    # the child imports this module, wherever the suite is run from
+    paths = [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
     try:
-        return child(LAKEBOX.format(home=str(home), records=str(records)))
+        return child(
+            LAKEBOX.format(home=str(home), records=str(records)),
+            env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)},
+        )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
