@@ -1000,3 +1000,14 @@ def test_simple_jq_queries_are_read_as_paths() -> None:
     assert simple_query_paths("{k: .a, k: .b}") == {"k": ("b",)}  # the last one, as in jq
     for other in ["{k: .a[0]}", "{k: .a | ascii}", ".a", "{k: .if}", "{if: .a}", "{}", "{k}"]:
         assert simple_query_paths(other) is None
+
+
+def test_empty_records_are_delivered_as_an_empty_object(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream("s", dest(Prefix="e/"))
+    streams.put("s", b"", b"")
+    report = streams.flush("s")
+    assert report.delivered == 2
+    [uri] = report.objects
+    assert lake.storage.read_bytes(uri) == b""

@@ -966,7 +966,7 @@ class _Delivery:
                 b"".join(i.data for i in part.items) if part.items is not None else part.data
                 for part in group.parts
             ]
-            return self._compress(b"".join(chunks)) if any(chunks) else None
+            return self._compress(b"".join(chunks))  # a group holds records: empty ones too
         converter = self._converter()
         if isinstance(converter, str):
             for i in self._group_items(group):
