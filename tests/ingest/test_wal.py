@@ -217,3 +217,21 @@ def test_a_torn_batch_frame_is_cut_whole(tmp_path: Path) -> None:
     fresh = WriteAheadLog(tmp_path)
     assert list(fresh.append(3, [b"next"], fresh.load_state())) == [1]
     assert [r.data for r in fresh.pending(fresh.load_state())] == [b"kept", b"next"]
+
+
+def test_a_segment_whose_records_are_all_delivered_reads_as_nothing_pending(
+    tmp_path: Path,
+) -> None:
+    # a crash after the state commit and before truncate_delivered leaves such a segment
+    wal = WriteAheadLog(tmp_path)
+    state = wal.load_state()
+    wal.append(1, [b"a", b"b"], state)
+    state.delivered = 2
+    wal.save_state(state)
+    fresh = WriteAheadLog(tmp_path)
+    cols = fresh.pending_records(fresh.load_state())
+    assert len(cols) == 0 and cols.data == b""
+    assert fresh.pending(fresh.load_state()) == []
+    assert list(fresh.append(3, [b"c"], fresh.load_state())) == [2]
+    cols = fresh.pending_records(fresh.load_state())
+    assert cols.seqs.tolist() == [2] and cols.record(0).data == b"c"

@@ -95,13 +95,16 @@ class PendingRecords:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        indices = np.ascontiguousarray(indices, dtype=np.int64)
         if len(indices) == len(self) and bool((np.diff(indices) > 0).all()):
             return self  # every record, in order
+        if not len(indices):
+            return PendingRecords(indices, indices, np.zeros(1, dtype=np.int64), b"")
         chosen = pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)])
         taken = pc.take(self.binary(), chosen)  # (pa.array would import numpy.ma)
         buffers = taken.buffers()
         offsets = np.frombuffer(buffers[1], dtype=np.int64)[: len(indices) + 1].copy()
-        data = buffers[2].to_pybytes()[: int(offsets[-1])] if len(indices) else b""
+        data = buffers[2].to_pybytes()[: int(offsets[-1])] if buffers[2] is not None else b""
         return PendingRecords(self.seqs[indices], self.arrivals[indices], offsets, data)
 
     def binary(self) -> pa.LargeBinaryArray:
