@@ -18,6 +18,7 @@ reaches 150,000 records/s in that run.
 
     python -m benchmarks.suite_stream            # 200,000 records
     python -m benchmarks.suite_stream --quick    # 20,000
+    python -m benchmarks.suite_stream --lake-dir /dev/shm   # without the disk's fsyncs
 """
 
 from __future__ import annotations
@@ -173,8 +174,8 @@ def _cell(name: str, baseline: str, count: int, lake: Measurement, base: Measure
     )
 
 
-def _lakebox(work: Path, records: Path) -> Measurement:
-    home = Path(tempfile.mkdtemp(prefix="stream-lake-", dir=work))
+def _lakebox(folder: Path, records: Path) -> Measurement:
+    home = Path(tempfile.mkdtemp(prefix="stream-lake-", dir=folder))
     # the child imports this module, wherever the suite is run from
     paths = [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
     try:
@@ -186,7 +187,9 @@ def _lakebox(work: Path, records: Path) -> Measurement:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def cells(work: Path, quick: bool) -> list[Ratio]:
+def cells(work: Path, quick: bool, lake_dir: Path | None = None) -> list[Ratio]:
+    """The two cells; ``lake_dir``: where lakebox's lake lives (default ``work``; a tmpfs
+    such as /dev/shm shows the cost without the disk's fsync latency, for diagnosis)."""
     count = 20_000 if quick else 200_000
     work.mkdir(parents=True, exist_ok=True)
     records = work / f"stream-records-{count}.ndjson"
@@ -198,7 +201,8 @@ def cells(work: Path, quick: bool) -> list[Ratio]:
     for baseline, code in (("DuckDB", DUCKDB), ("pyarrow", PYARROW)):
         base = child(code.format(records=str(records), out=str(out)))
         out.unlink(missing_ok=True)
-        results.append(_cell(name, baseline, count, _lakebox(work, records), base))
+        lake = _lakebox(lake_dir or work, records)
+        results.append(_cell(name, baseline, count, lake, base))
     return results
 
 
@@ -206,8 +210,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="20,000 records")
     parser.add_argument("--work", type=Path, default=Path(__file__).parent / "data" / "stream")
+    parser.add_argument(
+        "--lake-dir", type=Path, default=None, help="where lakebox's lake lives (diagnosis)"
+    )
     args = parser.parse_args()
-    for cell in cells(args.work, args.quick):
+    for cell in cells(args.work, args.quick, args.lake_dir):
         print(json.dumps(cell.to_json()))
 
 
