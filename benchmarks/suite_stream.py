@@ -19,11 +19,13 @@ reaches 150,000 records/s in that run.
     python -m benchmarks.suite_stream            # 200,000 records
     python -m benchmarks.suite_stream --quick    # 20,000
     python -m benchmarks.suite_stream --lake-dir /dev/shm   # without the disk's fsyncs
+    python -m benchmarks.suite_stream --breakdown           # fsyncs, CPU of puts, delivery
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import shutil
@@ -132,6 +134,39 @@ report = streams.flush("to-parquet")
 answer = report.delivered
 """
 
+#: the lakebox side again, telling where its seconds go (diagnosis, not a cell)
+BREAKDOWN = """
+import itertools, os, time, lakebox
+from benchmarks.suite_stream import BATCH, create_events_table, parquet_stream
+from lakebox.ingest import DeliveryStreams
+lake = lakebox.connect({home!r}).lake
+create_events_table(lake, "bench")
+streams = DeliveryStreams(lake)
+streams.create_delivery_stream("to-parquet", parquet_stream("bench"))
+fsyncs = [0, 0.0]
+real_fsync = os.fsync
+def timed_fsync(fd):
+    start = time.perf_counter()
+    real_fsync(fd)
+    fsyncs[0] += 1
+    fsyncs[1] += time.perf_counter() - start
+os.fsync = timed_fsync
+# --- timed
+wall, cpu = time.perf_counter(), time.process_time()
+with open({records!r}, "rb") as source:
+    while batch := list(itertools.islice(source, BATCH)):
+        streams.put_record_batch("to-parquet", batch)
+puts_wall, puts_cpu = time.perf_counter() - wall, time.process_time() - cpu
+wall, cpu = time.perf_counter(), time.process_time()
+streams.flush("to-parquet")
+answer = dict(
+    puts_s=round(puts_wall, 3), puts_cpu_s=round(puts_cpu, 3),
+    delivery_s=round(time.perf_counter() - wall, 3),
+    delivery_cpu_s=round(time.process_time() - cpu, 3),
+    fsyncs=fsyncs[0], fsync_s=round(fsyncs[1], 3),
+)
+"""
+
 DUCKDB = """
 import duckdb
 con = duckdb.connect()
@@ -174,27 +209,40 @@ def _cell(name: str, baseline: str, count: int, lake: Measurement, base: Measure
     )
 
 
-def _lakebox(folder: Path, records: Path) -> Measurement:
+def _lakebox(folder: Path, records: Path, code: str = LAKEBOX) -> Measurement:
     home = Path(tempfile.mkdtemp(prefix="stream-lake-", dir=folder))
     # the child imports this module, wherever the suite is run from
     paths = [str(Path(__file__).resolve().parent.parent), os.environ.get("PYTHONPATH", "")]
     try:
         return child(
-            LAKEBOX.format(home=str(home), records=str(records)),
+            code.format(home=str(home), records=str(records)),
             env={"PYTHONPATH": os.pathsep.join(p for p in paths if p)},
         )
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
 
-def cells(work: Path, quick: bool, lake_dir: Path | None = None) -> list[Ratio]:
-    """The two cells; ``lake_dir``: where lakebox's lake lives (default ``work``; a tmpfs
-    such as /dev/shm shows the cost without the disk's fsync latency, for diagnosis)."""
-    count = 20_000 if quick else 200_000
+def _records(work: Path, count: int) -> Path:
     work.mkdir(parents=True, exist_ok=True)
     records = work / f"stream-records-{count}.ndjson"
     if not records.exists():
         records.write_bytes(b"".join(make_records(count)))
+    return records
+
+
+def breakdown(work: Path, quick: bool, lake_dir: Path | None = None) -> dict[str, Any]:
+    """Where the lakebox side's seconds go: puts and delivery, wall and CPU, and the
+    fsyncs (count, seconds)."""
+    count = 20_000 if quick else 200_000
+    found = _lakebox(lake_dir or work, _records(work, count), BREAKDOWN)
+    return {"records": count, **ast.literal_eval(found.answer)}
+
+
+def cells(work: Path, quick: bool, lake_dir: Path | None = None) -> list[Ratio]:
+    """The two cells; ``lake_dir``: where lakebox's lake lives (default ``work``; a tmpfs
+    such as /dev/shm shows the cost without the disk's fsync latency, for diagnosis)."""
+    count = 20_000 if quick else 200_000
+    records = _records(work, count)
     out = work / "stream-baseline.parquet"
     name = f"put_record_batch {count:,} records -> Parquet"
     results = []
@@ -213,7 +261,13 @@ def main() -> None:
     parser.add_argument(
         "--lake-dir", type=Path, default=None, help="where lakebox's lake lives (diagnosis)"
     )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="where lakebox's seconds go, not the cells"
+    )
     args = parser.parse_args()
+    if args.breakdown:
+        print(json.dumps(breakdown(args.work, args.quick, args.lake_dir)))
+        return
     for cell in cells(args.work, args.quick, args.lake_dir):
         print(json.dumps(cell.to_json()))
 
