@@ -352,8 +352,8 @@ def read_records(
     """Records ``data[offsets[i]:offsets[i + 1]]`` parsed by Arrow's JSON reader into one row
     each, with ``fields`` declared (other keys inferred when ``infer``, else ignored); None
     unless every record is provably one single-line JSON object that Arrow parsed: it
-    starts with ``{`` and ends with ``}`` (and at most two newlines), holds no raw control
-    character and no newline inside, is UTF-8, and Arrow gave exactly one row per record."""
+    starts with ``{`` and ends with ``}`` (and at most two newlines), holds no newline or
+    carriage return inside, is UTF-8, and Arrow gave exactly one row per record."""
     import numpy as np
     import pyarrow.compute as pc
     import pyarrow.json as pj
@@ -392,7 +392,7 @@ def read_records(
         )
         big = pa.large_binary()
         joined = pc.binary_join_element_wise(records, pa.scalar(b"", big), pa.scalar(b"\n", big))
-        text = joined.buffers()[2].slice(0, len(data) + count)
+        text = joined.buffers()[2].slice(0, int(offsets[-1]) + count)
     options = pj.ParseOptions(
         explicit_schema=pa.schema(fields),
         unexpected_field_behavior="infer" if infer else "ignore",
