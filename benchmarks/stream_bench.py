@@ -8,40 +8,25 @@ removed afterwards. CI never runs this file.
 
     python benchmarks/stream_bench.py                 # 200,000 records
     python benchmarks/stream_bench.py --records 20000
+
+The records and the Parquet stream are those of ``benchmarks/suite_stream.py``, which
+measures the same work side by side with DuckDB and pyarrow.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 
 import lakebox
-from lakebox.catalog.model import Column, Table
+from benchmarks.suite_stream import BATCH, create_events_table, make_records, parquet_stream
 from lakebox.ingest import DeliveryStreams
-
-BATCH = 500
-
-
-def make_records(count: int) -> list[bytes]:
-    return [
-        json.dumps(
-            {
-                "id": i,
-                "user": f"user{i % 1000}",
-                "amount": f"{i * 1.25:.2f}",
-                "kind": ("click", "view", "buy")[i % 3],
-                "ts": f"2024-01-{1 + i % 28:02d}T12:{i % 60:02d}:00Z",
-                "tags": ["a", "b"],
-            }
-        ).encode()
-        + b"\n"
-        for i in range(count)
-    ]
 
 
 def run(streams: DeliveryStreams, name: str, records: list[bytes]) -> tuple[float, int]:
@@ -54,64 +39,21 @@ def run(streams: DeliveryStreams, name: str, records: list[bytes]) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--keep", action="store_true", help="keep the lake folder")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="lakebox-stream-bench-"))
     try:
         lake = lakebox.connect(home).lake
-        lake.catalog.create_table(
-            Table(
-                "default",
-                "events",
-                [
-                    Column("id", "bigint"),
-                    Column("user", "string"),
-                    Column("amount", "decimal(12,2)"),
-                    Column("ts", "timestamp"),
-                    Column("tags", "array<string>"),
-                ],
-                [Column("kind", "string")],
-                location="s3://bench/events/",
-                serde_library="org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe",
-                input_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
-                output_format="org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
-            )
-        )
+        create_events_table(lake, "bench")
         streams = DeliveryStreams(lake)
-        parquet: dict[str, Any] = {
-            "BucketARN": "arn:aws:s3:::bench",
-            "Prefix": "events/kind=!{partitionKeyFromQuery:kind}/",
-            "ErrorOutputPrefix": "errors/!{firehose:error-output-type}/",
-            "BufferingHints": {"SizeInMBs": 128, "IntervalInSeconds": 900},
-            "DynamicPartitioningConfiguration": {"Enabled": True},
-            "ProcessingConfiguration": {
-                "Enabled": True,
-                "Processors": [
-                    {
-                        "Type": "MetadataExtraction",
-                        "Parameters": [
-                            {
-                                "ParameterName": "MetadataExtractionQuery",
-                                "ParameterValue": "{kind: .kind}",
-                            }
-                        ],
-                    }
-                ],
-            },
-            "DataFormatConversionConfiguration": {
-                "Enabled": True,
-                "SchemaConfiguration": {"DatabaseName": "default", "TableName": "events"},
-                "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}},
-            },
-        }
         raw = {
             "BucketARN": "arn:aws:s3:::bench",
             "Prefix": "raw/",
             "BufferingHints": {"SizeInMBs": 128, "IntervalInSeconds": 900},
         }
-        streams.create_delivery_stream("to-parquet", parquet)
+        streams.create_delivery_stream("to-parquet", parquet_stream("bench"))
         streams.create_delivery_stream("to-json", raw)
         records = make_records(args.records)
         for name in ("to-parquet", "to-json"):

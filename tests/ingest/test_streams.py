@@ -906,3 +906,108 @@ def test_ticker_reports_a_failing_stream_once_and_delivers_the_others(
     assert len(lake.storage.list_files("s3://lake/g/")) == 1
     (lake_home / "blocked").unlink()
     assert ticker.tick()["bad"].records == 1
+
+
+# -- the vectorised delivery agrees with the record-by-record one ------------------------------
+
+
+def _keyed(record: bytes, key: bytes) -> bytes:
+    """``record`` with the partition key ``"k": key`` in front, when it is an object."""
+    if not record.startswith(b"{"):
+        return record
+    rest = record[1:]
+    return b'{"k": ' + key + (b"" if rest.lstrip().startswith(b"}") else b", ") + rest
+
+
+def _corpus() -> list[bytes]:
+    from .test_convert import PROVABLE, TRICKY
+
+    keys = [b'"a"', b'"b"', b'"a"', b"5", b"null", b'".."', b'"b"']
+    out = [_keyed(r, keys[n % len(keys)]) for n, r in enumerate(PROVABLE + TRICKY)]
+    good = [_keyed(r, b'"a"' if n % 2 else b'"b"') for n, r in enumerate(PROVABLE)]
+    return good * 40 + out + good * 40 + [b'{"i": 3}']  # the last one has no key
+
+
+def _outcome(lake: Lake, report: Any, root: str, parquet: bool) -> tuple[Any, Any]:
+    """(delivered content by prefix below ``root``, error records without ids and times)."""
+    delivered: dict[str, list[Any]] = {}
+    for uri in report.objects:
+        prefix = uri.rsplit("/", 1)[0].removeprefix(f"s3://lake/{root}/")
+        data = lake.storage.read_bytes(uri)
+        rows = pq.read_table(io.BytesIO(data)).to_pylist() if parquet else data.splitlines()
+        delivered.setdefault(prefix, []).extend(rows)
+    errors = sorted(
+        (r["errorCode"], r["errorMessage"], r["rawData"])
+        for uri in report.error_objects
+        for r in lines(lake, uri)
+    )
+    return repr(delivered), errors
+
+
+@pytest.mark.parametrize("parquet", [True, False])
+def test_vectorised_delivery_equals_record_by_record_delivery(
+    streams: DeliveryStreams,
+    lake: Lake,
+    make_table: TableMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    parquet: bool,
+) -> None:
+    from lakebox.ingest import streams as module
+
+    from .test_convert import VECTOR_COLUMNS
+
+    make_table("wide", [(c.name, c.type) for c in VECTOR_COLUMNS], "s3://lake/wide/")
+    conversion = {
+        "Enabled": True,
+        "SchemaConfiguration": {"DatabaseName": "default", "TableName": "wide"},
+        "OutputFormatConfiguration": {"Serializer": {"ParquetSerDe": {}}},
+    }
+    monkeypatch.setattr(module._Delivery, "SPLIT_MIN", 16)  # split small batches too
+    one_by_one: list[int] = []
+    original = module._Delivery._one_by_one
+
+    def counting(self: Any, items: list[Any], groups: Any) -> None:
+        one_by_one.append(len(items))
+        original(self, items, groups)
+
+    monkeypatch.setattr(module._Delivery, "_one_by_one", counting)
+    records = _corpus()
+    outcomes = []
+    for root, vectorised in (("vec", True), ("rec", False)):
+        extra = {"DataFormatConversionConfiguration": conversion} if parquet else {}
+        streams.create_delivery_stream(
+            root, _dynamic("{k: .k}", f"{root}/k=!{{partitionKeyFromQuery:k}}/", **extra)
+        )
+        if not vectorised:
+            monkeypatch.setattr(module, "read_records", lambda *args: None)
+        one_by_one.clear()
+        streams.put(root, *records)
+        report = streams.flush(root)
+        assert report.records == len(records)
+        outcomes.append(_outcome(lake, report, root, parquet))
+        if vectorised:  # the good records (most of them) went through Arrow
+            assert sum(one_by_one) < len(records) // 4
+        else:
+            assert sum(one_by_one) == len(records)
+    assert outcomes[0] == outcomes[1]
+    assert "k=a" in outcomes[0][0] and outcomes[0][1]  # delivered and failed records
+
+
+def test_simple_jq_queries_are_read_as_paths() -> None:
+    from lakebox.ingest.streams import simple_query_paths
+
+    assert simple_query_paths('{k: .k, "y m": .a.b_2}') == {"k": ("k",), "y m": ("a", "b_2")}
+    assert simple_query_paths("{k: .a, k: .b}") == {"k": ("b",)}  # the last one, as in jq
+    for other in ["{k: .a[0]}", "{k: .a | ascii}", ".a", "{k: .if}", "{if: .a}", "{}", "{k}"]:
+        assert simple_query_paths(other) is None
+
+
+def test_empty_records_are_delivered_as_an_empty_object(
+    streams: DeliveryStreams, lake: Lake
+) -> None:
+    streams.create_delivery_stream("s", dest(Prefix="e/"))
+    streams.put("s", b"", b"")
+    report = streams.flush("s")
+    assert report.delivered == 2
+    [uri] = report.objects
+    assert lake.storage.read_bytes(uri) == b""

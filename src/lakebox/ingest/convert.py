@@ -2,8 +2,15 @@
 conversion does with the OpenX JSON deserializer: keys match columns case-insensitively,
 missing keys are NULL, and a value that does not fit its column fails the whole record.
 
-Converters are built once per schema; per-record work is one ``json.loads`` plus one
-small function per column (Arrow has no JSON reader that isolates one bad record).
+Two paths give the same table. The vectorised one (``read_records`` + ``from_parsed``)
+parses a whole buffer of records with Arrow's JSON reader, which is strict (a string
+where a number is declared, a duplicate key, a raw control character, a number out of
+range all fail), and takes its result only where it provably equals the per-record
+path: every record one single-line JSON object (so row i is record i), valid UTF-8, no key
+that differs from a column only by case, timestamps and dates in a checked ISO subset.
+Anything else answers None and the caller converts those records one by one
+(``row``: one ``json.loads`` plus one small function per column), which also names the
+bad record and its column.
 """
 
 from __future__ import annotations
@@ -13,13 +20,16 @@ import datetime as dt
 import decimal
 import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.catalog.model import Column
 from lakebox.catalog.types import arrow_type, parse_type
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Converter = Callable[[Any], Any]
 
@@ -97,6 +107,7 @@ def _to_bool(v: Any) -> bool:
 
 def _to_string(v: Any) -> str:
     if isinstance(v, str):
+        v.encode()  # a lone surrogate ("\ud800" in JSON) has no UTF-8: the record fails
         return v
     if isinstance(v, bool):
         return "true" if v else "false"
@@ -222,6 +233,179 @@ class RecordConverter:
     def table(self, rows: list[list[Any]]) -> pa.Table:
         arrays = [pa.array([r[i] for r in rows], type=f.type) for i, f in enumerate(self.schema)]
         return pa.Table.from_arrays(arrays, schema=self.schema)
+
+    def parse_fields(self) -> list[pa.Field] | None:
+        """The fields Arrow's reader is asked for (keys lowercased, timestamps and dates as
+        text, float as double), or None when a column has no vectorised path (map,
+        binary) or two columns differ only by case."""
+        fields = []
+        for key, field in zip(self.keys, self.schema, strict=True):
+            parse = _parse_type(field.type)
+            if parse is None:
+                return None
+            fields.append(pa.field(key, parse))
+        return fields if len(set(self.keys)) == len(self.keys) else None
+
+    def from_parsed(self, parsed: pa.Table) -> pa.Table | None:
+        """The table ``row`` would give for the records Arrow parsed into ``parsed`` (with
+        ``parse_fields``), or None when that cannot be proved."""
+        if _case_clash(parsed.column_names, self.keys):
+            return None
+        arrays = []
+        for key, field in zip(self.keys, self.schema, strict=True):
+            arr = _finish(parsed.column(key).combine_chunks(), field.type)
+            if arr is None:
+                return None
+            arrays.append(arr)
+        return pa.Table.from_arrays(arrays, schema=self.schema)
+
+
+def _parse_type(t: pa.DataType) -> pa.DataType | None:
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        return pa.string()
+    if pa.types.is_float32(t):
+        return pa.float64()
+    if pa.types.is_list(t):
+        inner = _parse_type(t.value_type)
+        return None if inner is None else pa.list_(inner)
+    if pa.types.is_struct(t):
+        names = [t.field(i).name.lower() for i in range(t.num_fields)]
+        inners = [_parse_type(t.field(i).type) for i in range(t.num_fields)]
+        if len(set(names)) != len(names) or any(x is None for x in inners):
+            return None
+        return pa.struct([pa.field(n, x) for n, x in zip(names, inners, strict=True)])
+    if (
+        pa.types.is_integer(t)
+        or pa.types.is_float64(t)
+        or pa.types.is_decimal(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_string(t)
+    ):
+        return t
+    return None  # map, binary
+
+
+def _case_clash(found: Sequence[str], keys: Sequence[str]) -> bool:
+    """Whether a key Arrow found (matched exactly) differs from a column only by case: the
+    per-record path would fold it onto that column."""
+    wanted = set(keys)
+    return any(k not in wanted and k.lower() in wanted for k in found)
+
+
+_YEAR = r"(?:000[2-9]|00[1-9]\d|0[1-9]\d{2}|[1-8]\d{3}|9[0-8]\d{2}|99[0-8]\d)"
+_DATE = _YEAR + r"-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+_ZONE = r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"
+#: the ISO forms Python's fromisoformat and Arrow's cast read alike (Arrow refuses a day
+#: the month lacks, so the cast fails rather than differs)
+_TIMESTAMP = "^" + _DATE + r"[T ](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?" + _ZONE + "?$"
+
+
+def _finish(arr: pa.Array, out: pa.DataType) -> pa.Array | None:
+    """Arrow's parse of one column (as ``_parse_type`` asked) as the column's type, or None
+    when a value is outside what provably converts alike."""
+    import pyarrow.compute as pc
+
+    if len(arr) and arr.null_count == len(arr):
+        return pa.nulls(len(arr), out)
+    try:
+        if pa.types.is_timestamp(out):
+            if not pc.all(pc.match_substring_regex(arr, _TIMESTAMP), min_count=0).as_py():
+                return None
+            zoned = pc.match_substring_regex(arr, _ZONE + "$")
+            none = pa.scalar(None, pa.string())
+            naive = pc.cast(pc.if_else(zoned, none, arr), out)
+            utc = pc.cast(pc.if_else(zoned, arr, none), pa.timestamp(out.unit, "UTC"))
+            return pc.if_else(zoned, pc.cast(utc, out), naive)
+        if pa.types.is_date(out):
+            # the per-record path reads the first ten characters of the (stripped) text
+            if not pc.all(pc.match_substring_regex(arr, "^" + _DATE), min_count=0).as_py():
+                return None
+            return pc.cast(pc.utf8_slice_codeunits(arr, 0, 10), out)
+        if pa.types.is_float32(out):
+            return pc.cast(arr, out, safe=False)
+        if pa.types.is_list(out):
+            assert isinstance(arr, pa.ListArray)
+            values = _finish(arr.values, out.value_type)
+            if values is None:
+                return None
+            return pa.ListArray.from_arrays(arr.offsets, values, type=out, mask=arr.is_null())
+        if pa.types.is_struct(out):
+            assert isinstance(arr, pa.StructArray)
+            keys = [out.field(i).name.lower() for i in range(out.num_fields)]
+            found = [arr.type.field(i).name for i in range(arr.type.num_fields)]
+            if _case_clash(found, keys):
+                return None
+            children = dict(zip(found, arr.flatten(), strict=True))
+            fields = [out.field(i) for i in range(out.num_fields)]
+            done = [_finish(children[k], f.type) for k, f in zip(keys, fields, strict=True)]
+            if any(d is None for d in done):
+                return None
+            return pa.StructArray.from_arrays(done, fields=fields, mask=arr.is_null())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return arr if arr.type == out else None
+
+
+def read_records(
+    offsets: np.ndarray, data: bytes | bytearray, fields: Sequence[pa.Field], infer: bool
+) -> pa.Table | None:
+    """Records ``data[offsets[i]:offsets[i + 1]]`` parsed by Arrow's JSON reader into one row
+    each, with ``fields`` declared (other keys inferred when ``infer``, else ignored); None
+    unless every record is provably one single-line JSON object that Arrow parsed: it
+    starts with ``{`` and ends with ``}`` (and at most two newlines), holds no newline or
+    carriage return inside, is UTF-8, and Arrow gave exactly one row per record."""
+    import numpy as np
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    count = len(offsets) - 1
+    if count < 1:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    starts, ends = offsets[:-1], offsets[1:]
+    if int((ends - starts).min()) < 2 or bool((raw[starts] != ord("{")).any()):
+        return None
+    # up to two newlines may end a record (its own and a delimiter's); before them, "}"
+    last = raw[ends - 1] == ord("\n")
+    second = last & (raw[np.maximum(ends - 2, starts)] == ord("\n"))
+    content = ends - last - second
+    if bool((content - starts < 2).any()) or bool((raw[content - 1] != ord("}")).any()):
+        return None
+    trailing = int(last.sum()) + int(second.sum())
+    # one record a line for Arrow's reader: no newline inside a record, and no carriage
+    # return (a line end to some readers). Other raw control characters Arrow's reader
+    # refuses inside a string, as json.loads does, and between tokens as any JSON parser.
+    if data.count(b"\n") != trailing or b"\r" in data:
+        return None
+    text = pa.py_buffer(data)
+    whole = pa.Array.from_buffers(
+        pa.large_string(), 1, [None, pa.py_buffer(offsets[[0, -1]]), text]
+    )
+    try:
+        whole.validate(full=True)  # UTF-8, checked in place
+    except pa.ArrowInvalid:
+        return None
+    if not last.all():
+        # one record a line; a record that already ends a line leaves a blank line, skipped
+        records = pa.Array.from_buffers(
+            pa.large_binary(), count, [None, pa.py_buffer(offsets), text]
+        )
+        big = pa.large_binary()
+        joined = pc.binary_join_element_wise(records, pa.scalar(b"", big), pa.scalar(b"\n", big))
+        text = joined.buffers()[2].slice(0, int(offsets[-1]) + count)
+    options = pj.ParseOptions(
+        explicit_schema=pa.schema(fields),
+        unexpected_field_behavior="infer" if infer else "ignore",
+    )
+    try:
+        table = pj.read_json(
+            pa.BufferReader(text),
+            read_options=pj.ReadOptions(block_size=1 << 20),  # > the largest record
+            parse_options=options,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return table if table.num_rows == count else None
 
 
 def loads(data: bytes | str) -> Any:
