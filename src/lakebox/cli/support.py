@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperGroup
 
+from lakebox.cli.coercion import plain_coercion
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
 
@@ -84,7 +85,21 @@ def _passes_through(err: BaseException) -> bool:
 class GuardedGroup(TyperGroup):
     """A command group that never lets a Python traceback reach the user: lakebox's own
     errors exit 1 with their message, anything else exits 70 as an ``internal error``
-    (``LAKEBOX_DEBUG=1`` shows the traceback instead)."""
+    (``LAKEBOX_DEBUG=1`` shows the traceback instead). Its parameters and those of the
+    command it runs are coerced without pydantic where that is plain (``coercion``)."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        plain_coercion(params)
+        return params
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            # its --help option is made (and kept) for the help names its context inherits
+            own_help = "help_option_names" in command.context_settings
+            plain_coercion(command.params if own_help else command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:
