@@ -10,7 +10,8 @@ it directly, from the very functions Typer's adapters call:
 - a text for a plain ``Path`` parameter is ``Path(text)`` (what pydantic's path validator
   builds), then Typer's own path checks (``coerce_cli_path``);
 - a value for an ``Enum`` parameter goes through Typer's ``coerce_cli_choice``;
-- an ``int`` or ``float`` default of an unbounded parameter of that type is itself.
+- an ``int`` or ``float`` default of a parameter of that type is itself when it is within
+  the parameter's bounds (so a clamp leaves it as it is).
 
 Anything else - a value one of those rejects, numbers the user typed, lists, parsers,
 bounds, files - goes through Typer's own coercion, so every result and every error message
@@ -64,9 +65,10 @@ def _plain(desc: TypeDescriptor, value: Any, param: _TyperParameter, ctx: Contex
         return coerce_cli_choice(
             value, choices=choices, case_sensitive=info.case_sensitive, ctx=ctx
         )
-    unbounded = info.min is None and info.max is None
-    if annotation in (int, float) and type(value) is annotation and unbounded:
-        return value
+    if annotation in (int, float) and type(value) is annotation:
+        above_min = info.min is None or value >= info.min
+        if above_min and (info.max is None or value <= info.max):
+            return value
     raise _NotPlain
 
 
