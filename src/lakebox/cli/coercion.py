@@ -22,38 +22,37 @@ they are parsed; ``GuardedGroup`` does it for itself and for each command it run
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from typer._click import Context, Parameter
 from typer._click.exceptions import ClickException
-from typer._coercion import RuntimeParam, TypeDescriptor, build_runtime_param
+from typer._coercion import RuntimeParam, build_runtime_param, resolve_type_descriptor
 from typer._param_types import coerce_cli_choice, coerce_cli_path
 from typer.core import _TyperParameter
+from typer.models import ParameterInfo
 
 
 class _NotPlain(Exception):
     """The value is not one of the plain cases: Typer's own coercion decides."""
 
 
-@dataclass(frozen=True)
 class PlainCoercion(RuntimeParam):
     """A parameter's coercion: the plain cases here, everything else Typer's."""
 
-    descriptor: TypeDescriptor
-
     def _coerce_value(self, value: Any, param: _TyperParameter, ctx: Context) -> Any:
         try:
-            return _plain(self.descriptor, value, param, ctx)
+            return _plain(self.parameter_info, self.annotation, value, param, ctx)
         except (_NotPlain, ClickException, ValueError):
-            typer_own = build_runtime_param(self.descriptor)
+            descriptor = resolve_type_descriptor(self.annotation, self.parameter_info)
+            typer_own = build_runtime_param(descriptor)
             return typer_own._coerce_value(value, param=param, ctx=ctx)
 
 
-def _plain(desc: TypeDescriptor, value: Any, param: _TyperParameter, ctx: Context) -> Any:
-    info, annotation = desc.parameter_info, desc.annotation
+def _plain(
+    info: ParameterInfo, annotation: Any, value: Any, param: _TyperParameter, ctx: Context
+) -> Any:
     if info.parser is not None:
         raise _NotPlain
     if annotation is str and type(value) is str:
@@ -77,6 +76,4 @@ def plain_coercion(params: Iterable[Parameter]) -> None:
     for param in params:
         if isinstance(param, _TyperParameter) and param._runtime_param is None:
             desc = param.type_descriptor
-            param._runtime_param = PlainCoercion(
-                parameter_info=desc.parameter_info, annotation=desc.annotation, descriptor=desc
-            )
+            param._runtime_param = PlainCoercion(desc.parameter_info, desc.annotation)
