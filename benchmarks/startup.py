@@ -150,12 +150,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
     args = p.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
     med = medians(measure(args.work, args.runs))
+    load = (load_before, os.getloadavg()[0])
     commands = _commands(_init(args.work))
     imports = {name: top_imports(commands[name], args.top) for name in GOALS}
     base = med["duckdb"]
     report = {
         "runs": args.runs,
+        "load_average_1min": load,  # before and after: other work on the machine
         "median_s": {n: m.seconds for n, m in med.items()},
         "median_cpu_s": {n: m.cpu_s for n, m in med.items()},
         "peak_rss_mb": {n: m.rss_mb for n, m in med.items()},
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "goals_s": GOALS,
         "top_imports_s": imports,
     }
+    print(f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     for name, goal in GOALS.items():
         m = med[name]
         ok = "meets" if m.seconds <= goal else "misses"
