@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 HEAVY = ("duckdb", "sqlglot", "pyarrow", "lakebox.lakehouse", "lakebox.workflows", "boto3")
 
 #: what ``lakebox sql "SELECT 1"`` must not import
@@ -72,3 +74,19 @@ def test_sql_imports_only_what_a_query_needs(tmp_path: Path) -> None:
     assert "duckdb" in modules and "sqlglot" in modules  # it did run the query
     loaded = _loaded(modules, NOT_FOR_SQL)
     assert not loaded, f"lakebox sql imported {loaded}"
+
+
+def test_startup_benchmark_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's start-up cells: both commands against ``import duckdb``, each goal
+    ratio the goal's seconds over the baseline measured in the same run (timings are
+    never asserted, only how the cells are made of them)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
+    from benchmarks.startup import GOALS, cells
+
+    found = cells(tmp_path, quick=True)
+    assert [c.name for c in found] == ["lakebox --help", 'lakebox sql "SELECT 1"']
+    for cell, goal in zip(found, GOALS.values(), strict=True):
+        assert cell.suite == "startup" and cell.baseline == 'python -c "import duckdb"'
+        assert cell.goal == pytest.approx(goal / cell.baseline_s)
+        assert cell.met == (cell.lakebox_s <= goal * (1 + 1e-9))
+        assert cell.lakebox_rss_mb and cell.baseline_rss_mb
