@@ -4,7 +4,8 @@ and ``lakebox sql`` imports only what running SQL needs.
 The help is built from the CLI modules alone; DuckDB, sqlglot, pyarrow and the
 ``Lakehouse`` load only when a command opens a lake (issue 14: about 2 s of imports
 otherwise). A query needs the engine, but not pydantic (Typer's coercion, ``coercion``),
-pyarrow's compute functions (only writes use them), or the workflow, crawler and stream
+pyarrow's compute functions (only writes use them), fsspec (local files are reached
+without it), or the workflow, crawler and stream
 services. Subprocesses, because this test process has imported all of them already."""
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ NOT_FOR_SQL = (
     "lakebox.crawler.service",
     "lakebox.ingest.streams",
     "boto3",
+    "fsspec",  # local files are reached without it (asyncio and ssl with it, ~60 ms)
 )
 
 PROBE = """
