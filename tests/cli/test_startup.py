@@ -29,6 +29,10 @@ NOT_FOR_SQL = (
     "lakebox.crawler.service",
     "lakebox.ingest.streams",
     "boto3",
+    "lakebox.cli.workflows",  # the command groups a query does not run are built lazily
+    "lakebox.cli.crawler",
+    "lakebox.cli.ingest",
+    "lakebox.crawler.model",
     "fsspec",  # local files are reached without it (asyncio and ssl with it, ~60 ms)
 )
 

@@ -21,7 +21,7 @@ import typer
 from rich.table import Table as RichTable
 
 from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
-from lakebox.cli.support import GuardedGroup, guard, lakehouse, print_error
+from lakebox.cli.support import GuardedGroup, RootGroup, guard, lakehouse, print_error
 from lakebox.errors import LakeboxError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=GuardedGroup,
+    cls=RootGroup,
 )
 catalog_app = typer.Typer(
     help="Inspect the Glue-style Data Catalog.", no_args_is_help=True, cls=GuardedGroup
