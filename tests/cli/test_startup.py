@@ -96,3 +96,13 @@ def test_startup_benchmark_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert cell.goal == pytest.approx(goal / cell.baseline_s)
         assert cell.met == (cell.lakebox_s <= goal * (1 + 1e-9))
         assert cell.lakebox_rss_mb and cell.baseline_rss_mb
+
+
+def test_sql_table_output_loads_no_emoji_table(tmp_path: Path) -> None:
+    """The execution line under a table holds no emoji code, so it is printed without
+    rich's emoji replacement, whose table of codes takes ~10 ms to import."""
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    code, output, modules = _run("sql", "--home", str(home), "SELECT 1 AS one")
+    assert code == 0 and "SUCCEEDED" in output and "one" in output
+    assert "rich._emoji_codes" not in modules

@@ -116,7 +116,8 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
         f"[dim]{qe.query_execution_id} · {qe.state} · {rows}{qe.total_ms} ms · "
         f"{scanned} scanned · ${qe.cost_usd:.6f}[/]"
     )
-    (err_console if stderr else out).print(text, highlight=False)
+    # no emoji codes in it (it has no ':'): rich's emoji table (~10 ms to import) not loaded
+    (err_console if stderr else out).print(text, highlight=False, emoji=False)
 
 
 def _service(home: Path | None, create: bool = False) -> QueryService:
