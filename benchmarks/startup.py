@@ -1,11 +1,19 @@
 """Start-up of the ``lakebox`` command (issue 14 item 5): ``lakebox --help`` and
-``lakebox sql "SELECT 1"`` against ``python -c "import duckdb"``, each a fresh process,
-median of N runs, plus the biggest ``-X importtime`` entries of each command.
+``lakebox sql "SELECT 1"`` against ``python -c "import duckdb"``, each a fresh process
+(wall time from spawn to exit, peak RSS of the child), median of N runs, plus the biggest
+``-X importtime`` entries of each command.
 
     python -m benchmarks.startup [--runs 7] [--top 12]
 
-Goals: ``--help`` under 0.35 s, ``sql "SELECT 1"`` under 0.6 s on the reference machine.
-Results go to benchmarks/results/startup.json.
+Goals: ``--help`` under 0.35 s, ``sql "SELECT 1"`` under 0.6 s on the reference machine;
+a cell's goal ratio is that goal over the baseline measured in the same run, so the ratio
+meets it exactly when the command takes at most the goal's seconds. The runs are
+interleaved (baseline, help, sql, baseline, ...) so that load on a shared machine falls on
+all three alike. Byte-code is cached as after an install: the children run without
+``PYTHONDONTWRITEBYTECODE`` and a warm-up run writes the ``.pyc`` files first.
+
+``cells(work, quick)`` is the suite's entry; ``main`` also writes
+benchmarks/results/startup.json with the import-time tops.
 """
 
 from __future__ import annotations
@@ -19,30 +27,106 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
+
+from benchmarks.ratios import Ratio
 
 GOALS = {"help": 0.35, "sql": 0.6}
+NAMES = {"help": "lakebox --help", "sql": 'lakebox sql "SELECT 1"'}
+BASELINE = 'python -c "import duckdb"'
 
 
 def _commands(home: Path) -> dict[str, list[str]]:
     cli = [sys.executable, "-m", "lakebox.cli"]
     return {
+        "duckdb": [sys.executable, "-c", "import duckdb"],
         "help": [*cli, "--help"],
         "sql": [*cli, "sql", "--home", str(home), "SELECT 1"],
-        "duckdb": [sys.executable, "-c", "import duckdb"],
     }
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "COLUMNS": "80"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "COLUMNS": "80"}
 
 
-def median_seconds(argv: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
+class Sample(NamedTuple):
+    seconds: float  # wall, spawn to exit
+    rss_mb: float  # the child's peak RSS
+    cpu_s: float  # the child's user + system CPU: less moved by other processes' load
+
+
+def run_once(argv: list[str]) -> tuple[Sample, str]:
+    """One run of ``argv``: its figures and its standard output."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        subprocess.run(argv, check=True, capture_output=True, env=_env())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        child = subprocess.Popen(argv, stdout=out, stderr=err, env=_env())
+        _, status, usage = os.wait4(child.pid, 0)  # the child's own rusage: its peak RSS
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"{' '.join(argv[1:])} failed:\n{err.read().decode()[-2000:]}")
+        cpu = usage.ru_utime + usage.ru_stime
+        return Sample(seconds, usage.ru_maxrss / 1024, cpu), out.read().decode()
+
+
+def _init(work: Path) -> Path:
+    home = work / "startup-lake"
+    if not home.exists():
+        subprocess.run(
+            [sys.executable, "-m", "lakebox.cli", "init", str(home)],
+            check=True,
+            capture_output=True,
+            env=_env(),
+        )
+    return home
+
+
+def measure(work: Path, runs: int) -> dict[str, list[Sample]]:
+    """``runs`` interleaved samples of each command, after one warm-up each; the ``sql``
+    output is checked (a fast wrong answer is no answer)."""
+    commands = _commands(_init(work))
+    for argv in commands.values():
+        run_once(argv)
+    samples: dict[str, list[Sample]] = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, argv in commands.items():
+            sample, out = run_once(argv)
+            if name == "sql" and "SUCCEEDED" not in out:
+                raise RuntimeError(f"lakebox sql printed no successful execution:\n{out}")
+            samples[name].append(sample)
+    return samples
+
+
+def medians(samples: dict[str, list[Sample]]) -> dict[str, Sample]:
+    return {
+        name: Sample(*(statistics.median(column) for column in zip(*rows, strict=True)))
+        for name, rows in samples.items()
+    }
+
+
+def cells(work: Path, quick: bool) -> list[Ratio]:
+    med = medians(measure(work, 3 if quick else 7))
+    base = med["duckdb"]
+    return [
+        Ratio(
+            "startup",
+            NAMES[name],
+            med[name].seconds,
+            base.seconds,
+            baseline=BASELINE,
+            lakebox_rss_mb=med[name].rss_mb,
+            baseline_rss_mb=base.rss_mb,
+            goal=goal / base.seconds,
+            note=(
+                f"goal {goal} s absolute (ratio goal = {goal} s / baseline); CPU "
+                f"{med[name].cpu_s:.3f} s vs {base.cpu_s:.3f} s"
+            ),
+        )
+        for name, goal in GOALS.items()
+    ]
 
 
 def top_imports(argv: list[str], top: int) -> list[tuple[str, float]]:
@@ -62,30 +146,34 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.startup")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--top", type=int, default=12)
+    p.add_argument("--work", type=Path, default=Path(__file__).parent / "data" / "startup")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
     args = p.parse_args(argv)
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "lake"
-        subprocess.run(
-            [sys.executable, "-m", "lakebox.cli", "init", str(home)],
-            check=True,
-            capture_output=True,
-        )
-        commands = _commands(home)
-        medians = {name: median_seconds(cmd, args.runs) for name, cmd in commands.items()}
-        imports = {name: top_imports(commands[name], args.top) for name in GOALS}
+    args.work.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()[0]
+    med = medians(measure(args.work, args.runs))
+    load = (load_before, os.getloadavg()[0])
+    commands = _commands(_init(args.work))
+    imports = {name: top_imports(commands[name], args.top) for name in GOALS}
+    base = med["duckdb"]
     report = {
         "runs": args.runs,
-        "median_s": medians,
-        "ratio_to_import_duckdb": {n: medians[n] / medians["duckdb"] for n in GOALS},
+        "load_average_1min": load,  # before and after: other work on the machine
+        "median_s": {n: m.seconds for n, m in med.items()},
+        "median_cpu_s": {n: m.cpu_s for n, m in med.items()},
+        "peak_rss_mb": {n: m.rss_mb for n, m in med.items()},
+        "ratio_to_import_duckdb": {n: med[n].seconds / base.seconds for n in GOALS},
         "goals_s": GOALS,
         "top_imports_s": imports,
     }
+    print(f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     for name, goal in GOALS.items():
-        ok = "meets" if medians[name] <= goal else "misses"
+        m = med[name]
+        ok = "meets" if m.seconds <= goal else "misses"
         print(
-            f"{name:6} {medians[name]:.3f} s  {medians[name] / medians['duckdb']:.1f}x import "
-            f"duckdb ({medians['duckdb']:.3f} s); {ok} the {goal} s goal"
+            f"{name:6} {m.seconds:.3f} s  {m.seconds / base.seconds:.1f}x import duckdb "
+            f"({base.seconds:.3f} s); {ok} the {goal} s goal; CPU {m.cpu_s:.3f} s vs "
+            f"{base.cpu_s:.3f} s; peak RSS {m.rss_mb:.0f} MB vs {base.rss_mb:.0f} MB"
         )
         for module, seconds in imports[name][:5]:
             print(f"    {seconds:.3f} s  {module}")

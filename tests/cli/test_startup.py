@@ -1,38 +1,108 @@
-"""Start-up: ``lakebox --help`` lists every command without importing the lake's engine.
+"""Start-up: ``lakebox --help`` lists every command without importing the lake's engine,
+and ``lakebox sql`` imports only what running SQL needs.
 
 The help is built from the CLI modules alone; DuckDB, sqlglot, pyarrow and the
 ``Lakehouse`` load only when a command opens a lake (issue 14: about 2 s of imports
-otherwise). A subprocess, because this test process has imported them already."""
+otherwise). A query needs the engine, but not pydantic (Typer's coercion, ``coercion``),
+pyarrow's compute functions (only writes use them), fsspec (local files are reached
+without it), or the workflow, crawler and stream
+services. Subprocesses, because this test process has imported all of them already."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 HEAVY = ("duckdb", "sqlglot", "pyarrow", "lakebox.lakehouse", "lakebox.workflows", "boto3")
+
+#: what ``lakebox sql "SELECT 1"`` must not import
+NOT_FOR_SQL = (
+    "pydantic",
+    "pyarrow.compute",
+    "pyarrow.parquet",
+    "lakebox.formats.writing",
+    "lakebox.workflows",
+    "lakebox.crawler.service",
+    "lakebox.ingest.streams",
+    "boto3",
+    "lakebox.cli.workflows",  # the command groups a query does not run are built lazily
+    "lakebox.cli.crawler",
+    "lakebox.cli.ingest",
+    "lakebox.crawler.model",
+    "fsspec",  # local files are reached without it (asyncio and ssl with it, ~60 ms)
+)
 
 PROBE = """
 import json, sys
 from lakebox.cli import app
 try:
-    app(["--help"], prog_name="lakebox")
+    app(sys.argv[1:], prog_name="lakebox")
 except SystemExit as exit:
     code = exit.code
 print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
 """
 
 
-def test_help_imports_no_engine() -> None:
+def _run(*args: str) -> tuple[int, str, list[str]]:
+    """``lakebox <args>`` in a fresh interpreter: exit code, output, modules it imported."""
     done = subprocess.run(
-        [sys.executable, "-c", PROBE],
+        [sys.executable, "-c", PROBE, *args],
         capture_output=True,
         text=True,
         timeout=120,
         env={"COLUMNS": "80", "PATH": "/usr/bin:/bin"},
     )
     report = json.loads(done.stderr.strip().splitlines()[-1])
-    assert report["code"] == 0
-    assert "Commands" in done.stdout and "crawler" in done.stdout
-    loaded = [m for m in report["modules"] if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+    return report["code"], done.stdout, report["modules"]
+
+
+def _loaded(modules: list[str], names: tuple[str, ...]) -> list[str]:
+    return [m for m in modules if any(m == n or m.startswith(n + ".") for n in names)]
+
+
+def test_help_imports_no_engine() -> None:
+    code, output, modules = _run("--help")
+    assert code == 0
+    assert "Commands" in output and "crawler" in output
+    loaded = _loaded(modules, HEAVY)
     assert not loaded, f"lakebox --help imported {loaded}"
+
+
+def test_sql_imports_only_what_a_query_needs(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    code, output, modules = _run("sql", "--home", str(home), "--format", "csv", "SELECT 1 AS one")
+    assert (code, output) == (0, "one\n1\n")
+    assert "duckdb" in modules and "sqlglot" in modules  # it did run the query
+    loaded = _loaded(modules, NOT_FOR_SQL)
+    assert not loaded, f"lakebox sql imported {loaded}"
+
+
+def test_startup_benchmark_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite's start-up cells: both commands against ``import duckdb``, each goal
+    ratio the goal's seconds over the baseline measured in the same run (timings are
+    never asserted, only how the cells are made of them)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2]))
+    from benchmarks.startup import GOALS, cells
+
+    found = cells(tmp_path, quick=True)
+    assert [c.name for c in found] == ["lakebox --help", 'lakebox sql "SELECT 1"']
+    for cell, goal in zip(found, GOALS.values(), strict=True):
+        assert cell.suite == "startup" and cell.baseline == 'python -c "import duckdb"'
+        assert cell.goal == pytest.approx(goal / cell.baseline_s)
+        assert cell.met == (cell.lakebox_s <= goal * (1 + 1e-9))
+        assert cell.lakebox_rss_mb and cell.baseline_rss_mb
+
+
+def test_sql_table_output_loads_no_emoji_table(tmp_path: Path) -> None:
+    """The execution line under a table holds no emoji code, so it is printed without
+    rich's emoji replacement, whose table of codes takes ~10 ms to import."""
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    code, output, modules = _run("sql", "--home", str(home), "SELECT 1 AS one")
+    assert code == 0 and "SUCCEEDED" in output and "one" in output
+    assert "rich._emoji_codes" not in modules

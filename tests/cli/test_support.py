@@ -3,6 +3,7 @@ Typer app built on it (in process and as a real subprocess)."""
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from lakebox.cli.support import (
     EXIT_INTERNAL,
     GuardedGroup,
+    RootGroup,
     lakehouse,
     read_json_object,
     read_text_file,
@@ -146,3 +148,40 @@ def test_a_command_does_not_create_a_missing_lake(tmp_path: Path) -> None:
     result = runner.invoke(app, ["lakes", str(tmp_path / "nowhere")])
     assert result.exit_code == 1 and "no lake at" in result.output
     assert not (tmp_path / "nowhere").exists()
+
+
+def _pages(root: typer.Typer, groups: dict[str, tuple[str, str]]) -> list[str]:
+    """The help of the root and of every group in ``groups`` and its commands, the groups
+    run without a command, and a misspelt group's suggestion."""
+    lines = [["--help"], ["crawlr"]]
+    for name, (module, attr) in groups.items():
+        lines += [[name], [name, "--help"], [name, "nope"]]
+        sub_app = getattr(importlib.import_module(module), attr)
+        lines += [[name, c.name or "", "--help"] for c in sub_app.registered_commands]
+    env = {"COLUMNS": "100"}
+    return [runner.invoke(root, args, prog_name="lakebox", env=env).output for args in lines]
+
+
+def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
+    """``lakebox``'s workflow, schedule, crawler and stream groups are built on first use:
+    the help, the listing order and the suggestions are those of the same groups added with
+    ``add_typer``."""
+    from lakebox.cli import app as lakebox_app
+
+    deferred = dict(RootGroup.deferred)
+    assert list(deferred) == ["workflow", "schedule", "crawler", "stream"]
+    lazy = _pages(lakebox_app, deferred)
+
+    eager = typer.Typer(
+        help=lakebox_app.info.help,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        cls=GuardedGroup,
+    )
+    eager.registered_commands = list(lakebox_app.registered_commands)
+    eager.registered_groups = list(lakebox_app.registered_groups)
+    for name, (module, attr) in deferred.items():
+        eager.add_typer(getattr(importlib.import_module(module), attr), name=name)
+    expected = _pages(eager, deferred)
+    assert "workflow" in lazy[0] and "Did you mean 'crawler'" in lazy[1]
+    assert lazy == expected

@@ -95,3 +95,43 @@ def test_local_write_is_atomic_when_the_writer_fails(config: LakeConfig) -> None
         storage.write_with("s3://b/x.txt", boom)
     assert storage.read_bytes("s3://b/x.txt") == b"old"
     assert [p.name for p in (config.home / "b").iterdir()] == ["x.txt"]
+
+
+LOCAL_WITHOUT_FSSPEC = """
+import sys
+from pathlib import Path
+from lakebox.config import LakeConfig
+from lakebox.storage import Storage
+
+home = Path(sys.argv[1])
+storage = Storage(LakeConfig.from_env(home=home, storage="local"))
+storage.ensure_bucket("b")
+storage.write_bytes("s3://b/t/a.csv", b"1\\n")
+storage.makedirs("s3://b/t/empty/")
+found = [f.uri for f in storage.list_files("s3://b/t")]
+assert found == ["s3://b/t/a.csv"], found
+assert storage.local_path("s3://b/t/a.csv") == home / "b/t/a.csv"
+assert storage.engine_path("s3://b/t/a.csv") == str(home / "b/t/a.csv")
+assert storage.resolve("s3://b/t/a.csv") == (str(home / "b/t/a.csv"), True)
+assert "fsspec" not in sys.modules, "a local write, listing or resolution imported fsspec"
+fs, path = storage.fs_for("s3://b/t/a.csv")  # filesystem objects still work, loaded now
+assert fs.cat_file(path) == b"1\\n" and storage.exists("s3://b/t/a.csv")
+print("ok")
+"""
+
+
+def test_local_files_are_reached_without_importing_fsspec(lake_home: Path) -> None:
+    """fsspec imports asyncio and ssl (~60 ms of every command's start-up): a local write,
+    listing or path resolution goes to the operating system directly, and ``fs_for`` still
+    gives fsspec's local filesystem to the callers that want one. A subprocess, since this
+    test process has imported fsspec already."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", LOCAL_WITHOUT_FSSPEC, str(lake_home)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr

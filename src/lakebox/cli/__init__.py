@@ -2,22 +2,24 @@
 
 Each module holds one group of commands (``sql``: SQL, catalog, workgroups, queries;
 ``workflows``, ``crawler``, ``ingest``, ``admin``); ``support`` is what they share,
-including the one place a command opens its lake. This module mounts them on one app.
+including the one place a command opens its lake. This module mounts them on one app; the
+workflow, schedule, crawler and stream groups load when a command line (or the help) asks
+for them (``support.RootGroup``).
 """
 
 from __future__ import annotations
 
 from lakebox.cli.admin import register as register_admin_commands
-from lakebox.cli.crawler import crawler_app
-from lakebox.cli.ingest import stream_app
 from lakebox.cli.sql import app, init
-from lakebox.cli.support import run_main
-from lakebox.cli.workflows import schedule_app, workflow_app
+from lakebox.cli.support import RootGroup, run_main
 
-app.add_typer(workflow_app, name="workflow")
-app.add_typer(schedule_app, name="schedule")
-app.add_typer(crawler_app, name="crawler")
-app.add_typer(stream_app, name="stream")
+RootGroup.deferred = {
+    "workflow": ("lakebox.cli.workflows", "workflow_app"),
+    "schedule": ("lakebox.cli.workflows", "schedule_app"),
+    "crawler": ("lakebox.cli.crawler", "crawler_app"),
+    "stream": ("lakebox.cli.ingest", "stream_app"),
+}
+RootGroup.pretty_exceptions_short = app.pretty_exceptions_short
 register_admin_commands(app)
 app.command()(init)
 

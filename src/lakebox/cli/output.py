@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from lakebox.util import human_bytes
 
@@ -63,11 +64,12 @@ def print_result(result: Result, fmt: OutputFormat, summary: bool = True) -> Non
         for rec in result.to_pylist():
             sys.stdout.write(json.dumps(rec, default=_json_default) + "\n")
         return
+    # names and values are data: Text, so '[b]' or ':smile:' in them prints as it is
     table = RichTable(show_lines=False, header_style="bold")
     for name, typ in zip(result.columns, result.types, strict=True):
-        table.add_column(f"{name}\n[dim]{typ}[/]")
+        table.add_column(Text.assemble(name, "\n", (typ, "dim")))
     for row in _athena_rows(result):
-        table.add_row(*row)
+        table.add_row(*(Text(value) for value in row))
     out.print(table)
     if summary:
         stats = result.stats

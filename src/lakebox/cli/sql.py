@@ -21,7 +21,7 @@ import typer
 from rich.table import Table as RichTable
 
 from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
-from lakebox.cli.support import GuardedGroup, guard, lakehouse, print_error
+from lakebox.cli.support import GuardedGroup, RootGroup, guard, lakehouse, print_error
 from lakebox.errors import LakeboxError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=GuardedGroup,
+    cls=RootGroup,
 )
 catalog_app = typer.Typer(
     help="Inspect the Glue-style Data Catalog.", no_args_is_help=True, cls=GuardedGroup
@@ -116,7 +116,8 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
         f"[dim]{qe.query_execution_id} · {qe.state} · {rows}{qe.total_ms} ms · "
         f"{scanned} scanned · ${qe.cost_usd:.6f}[/]"
     )
-    (err_console if stderr else out).print(text, highlight=False)
+    # no emoji codes in it (it has no ':'): rich's emoji table (~10 ms to import) not loaded
+    (err_console if stderr else out).print(text, highlight=False, emoji=False)
 
 
 def _service(home: Path | None, create: bool = False) -> QueryService:

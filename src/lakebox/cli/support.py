@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import codecs
 import errno
+import importlib
 import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
+from typer.main import get_group_from_info
+from typer.models import TyperInfo
 
+from lakebox.cli.coercion import plain_coercion
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
 
@@ -84,7 +88,21 @@ def _passes_through(err: BaseException) -> bool:
 class GuardedGroup(TyperGroup):
     """A command group that never lets a Python traceback reach the user: lakebox's own
     errors exit 1 with their message, anything else exits 70 as an ``internal error``
-    (``LAKEBOX_DEBUG=1`` shows the traceback instead)."""
+    (``LAKEBOX_DEBUG=1`` shows the traceback instead). Its parameters and those of the
+    command it runs are coerced without pydantic where that is plain (``coercion``)."""
+
+    def get_params(self, ctx: Any) -> Any:
+        params = super().get_params(ctx)
+        plain_coercion(params)
+        return params
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None:
+            # its --help option is made (and kept) for the help names its context inherits
+            own_help = "help_option_names" in command.context_settings
+            plain_coercion(command.params if own_help else command.get_params(ctx))
+        return name, command, rest
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -95,6 +113,41 @@ class GuardedGroup(TyperGroup):
             raise typer.Exit(report(err)) from None
         finally:
             _close_registered()
+
+
+class _Deferred(TyperGroup):
+    """Holds a deferred group's place among its parent's commands until it is built."""
+
+
+class RootGroup(GuardedGroup):
+    """The ``lakebox`` group, whose command groups in ``deferred`` are imported and built
+    when first asked for: ``lakebox sql`` neither imports the workflow, crawler and stream
+    command modules nor builds their commands. Each keeps its place in the listing, and is
+    built exactly as ``add_typer(<its app>, name=<name>)`` builds it, so help, suggestions
+    and behaviour are those of an eagerly added group."""
+
+    #: name -> (module, attribute): the Typer app of each deferred group, in listing order
+    deferred: ClassVar[dict[str, tuple[str, str]]] = {}
+    #: the root Typer app's ``pretty_exceptions_short`` (Typer builds groups with it)
+    pretty_exceptions_short: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.deferred:
+            self.commands[name] = _Deferred(name=name)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, _Deferred):
+            module, attr = self.deferred[cmd_name]
+            sub_app = getattr(importlib.import_module(module), attr)
+            command = self.commands[cmd_name] = get_group_from_info(
+                TyperInfo(sub_app, name=cmd_name),
+                pretty_exceptions_short=self.pretty_exceptions_short,
+                rich_markup_mode=self.rich_markup_mode,
+                suggest_commands=self.suggest_commands,
+            )
+        return command
 
 
 #: what the running command opened and must shut down when it ends, however it ends

@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lakebox.errors import InvalidRequestError
-from lakebox.names import glue_name, table_prefix
 
 UPDATE_IN_DATABASE = "UPDATE_IN_DATABASE"
 LOG = "LOG"
@@ -66,6 +65,8 @@ class Classifier:
     json_path: str | None = None
 
     def validate(self) -> None:
+        from lakebox.names import glue_name  # its patterns cost `lakebox --help` ~15 ms
+
         glue_name(self.name, "classifier")
         if self.kind not in CLASSIFIER_KINDS:
             raise InvalidRequestError(
@@ -113,6 +114,8 @@ class Crawler:
     version: int = 1
 
     def validate(self) -> None:
+        from lakebox.names import glue_name, table_prefix
+
         glue_name(self.name, "crawler")
         table_prefix(self.table_prefix)
         if not self.database:

@@ -20,16 +20,18 @@ from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
 from lakebox.errors import LakeboxError
-from lakebox.formats.writing import WriteTarget
 from lakebox.sql.plan import Plan, ScanStats
 from lakebox.storage import Storage
+
+if TYPE_CHECKING:  # its module imports pyarrow.compute, which only a write needs
+    from lakebox.formats.writing import WriteTarget
 
 
 class RunningStatement(ABC):

@@ -4,6 +4,10 @@ a bucket is a local folder or a real S3 bucket.
 Backends are fsspec filesystems picked from a registry by storage mode; ``engine_path``
 turns a URI into what DuckDB opens (a local path, or an ``s3://`` URI served by the same
 fsspec filesystem registered with DuckDB, since httpfs cannot always be loaded).
+
+fsspec (which imports asyncio and ssl, ~60 ms) loads on the first use of a filesystem
+object: listings, atomic writes, ``makedirs`` and path resolution of local files use the
+operating system directly, so a local query such as ``SELECT 1`` never imports it.
 """
 
 from __future__ import annotations
@@ -13,15 +17,15 @@ import posixpath
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, NamedTuple
-
-import fsspec
-from fsspec.implementations.local import LocalFileSystem
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidLocationError, StorageError
 from lakebox.storage.uri import ObjectURI, check_bucket, check_key, parse_uri
 from lakebox.storage.watch import listing_cache, make_key
+
+if TYPE_CHECKING:
+    import fsspec
 
 
 class Listing(NamedTuple):
@@ -59,7 +63,7 @@ class Storage:
     def __init__(self, config: LakeConfig) -> None:
         self.config = config
         self.mode = config.storage
-        self._local = LocalFileSystem()
+        self._local_fs: fsspec.AbstractFileSystem | None = None
         self._s3: fsspec.AbstractFileSystem | None = None
         # the boundary compares real paths: symlinks resolved once here, per path below
         self._real_home = os.path.realpath(config.home)
@@ -68,17 +72,31 @@ class Storage:
 
     # -- resolution -------------------------------------------------------------------
     @property
+    def _local(self) -> fsspec.AbstractFileSystem:
+        """fsspec's local filesystem, imported on first use."""
+        if self._local_fs is None:
+            from fsspec.implementations.local import LocalFileSystem
+
+            self._local_fs = LocalFileSystem()
+        return self._local_fs
+
+    @property
     def s3fs(self) -> fsspec.AbstractFileSystem:
         if self._s3 is None:
             self._s3 = make_s3_filesystem(self.config)
         return self._s3
 
     def fs_for(self, location: str | ObjectURI) -> tuple[fsspec.AbstractFileSystem, str]:
-        """The storage boundary: the filesystem and path behind a location, after checking
-        that it stays inside the lake. Every open, listing, write and delete comes through
-        here (or ``check``), so no door can reach a file outside the lake's buckets, the
-        ``file://`` folders allowed by ``LakeConfig.allowed_paths``, or lakebox's own
-        metadata folder."""
+        """The filesystem and path behind a location, after ``resolve``'s checks."""
+        path, local = self.resolve(location)
+        return (self._local if local else self.s3fs), path
+
+    def resolve(self, location: str | ObjectURI) -> tuple[str, bool]:
+        """The storage boundary: the path behind a location and whether it is a local file,
+        after checking that it stays inside the lake. Every open, listing, write and delete
+        comes through here (or ``check``), so no door can reach a file outside the lake's
+        buckets, the ``file://`` folders allowed by ``LakeConfig.allowed_paths``, or
+        lakebox's own metadata folder."""
         if isinstance(location, str):
             uri = parse_uri(location)
         else:
@@ -88,9 +106,9 @@ class Storage:
                 check_key(uri.key)
         if not uri.is_s3:
             self._check_file(uri.key)
-            return self._local, uri.key
+            return uri.key, True
         if self.mode == "s3":
-            return self.s3fs, f"{uri.bucket}/{uri.key}"
+            return f"{uri.bucket}/{uri.key}", False
         path = str(self.config.home / uri.bucket / uri.key) + (
             "/" if uri.key.endswith("/") or not uri.key else ""
         )
@@ -100,13 +118,13 @@ class Storage:
                 f"refused {uri}: a symbolic link in the lake leads outside it "
                 f"(to {real}); lakebox does not follow such links"
             )
-        return self._local, path
+        return path, True
 
     def check(self, location: str) -> str:
         """``location`` if I/O there would be allowed (the same rules as ``fs_for``), else
         InvalidLocationError: for locations that are stored now and used later (table
         locations, output locations, stream and export prefixes, crawler targets)."""
-        self.fs_for(location)
+        self.resolve(location)
         return location
 
     def _in_lake(self, real: str) -> bool:
@@ -140,15 +158,15 @@ class Storage:
         uri = parse_uri(location)
         if uri.is_s3 and self.mode == "s3":
             return f"s3://{uri.bucket}/{uri.key}"
-        return self.fs_for(uri)[1]
+        return self.resolve(uri)[0]
 
     def local_path(self, location: str) -> Path | None:
         """The local file behind a URI, or None when the object lives in S3."""
-        fs, path = self.fs_for(location)
-        return Path(path) if fs is self._local else None
+        path, local = self.resolve(location)
+        return Path(path) if local else None
 
     def to_uri(self, fs: fsspec.AbstractFileSystem, path: str, like: ObjectURI) -> str:
-        if like.is_s3 and fs is not self._local:
+        if like.is_s3 and fs is not self._local_fs:
             return f"s3://{path}"
         if like.is_s3:
             rel = os.path.relpath(path, self.config.home / like.bucket)
@@ -171,9 +189,9 @@ class Storage:
         """``list_files`` with the listing's version; a repeated listing of a local folder
         that has not changed since is served from the process's watched-listing cache."""
         uri = parse_uri(location).as_prefix()
-        fs, root = self.fs_for(uri)
+        root, local = self.resolve(uri)
         root = root.rstrip("/")
-        if fs is self._local:
+        if local:
             cache = listing_cache()
             if cache is None:
                 return Listing(self._list_local(root, str(uri), recursive, include_hidden), None)
@@ -193,7 +211,9 @@ class Storage:
                     raise
                 version = cache.store(key, files, rec) if rec is not None else None
             return Listing(files, version)
-        return Listing(self._list_remote(fs, root, uri, location, recursive, include_hidden), None)
+        return Listing(
+            self._list_remote(self.s3fs, root, uri, location, recursive, include_hidden), None
+        )
 
     def listing_version(
         self, location: str, recursive: bool = True, include_hidden: bool = False
@@ -202,8 +222,8 @@ class Storage:
         changed, else None. Never lists: a cheap way to ask whether what was derived from
         a listing is still current."""
         uri = parse_uri(location).as_prefix()
-        fs, root = self.fs_for(uri)
-        cache = listing_cache() if fs is self._local else None
+        root, local = self.resolve(uri)
+        cache = listing_cache() if local else None
         if cache is None:
             return None
         with cache.lock:
@@ -241,7 +261,7 @@ class Storage:
                     self.to_uri(fs, path, uri),
                     int(info.get("size") or 0),
                     _mtime(info),
-                    f"s3://{path}" if fs is not self._local else path,
+                    f"s3://{path}" if fs is not self._local_fs else path,
                 )
             )
         out.sort(key=lambda f: f.uri)
@@ -314,7 +334,7 @@ class Storage:
             self.to_uri(fs, e["name"].rstrip("/"), uri) + "/"
             for e in entries
             if e.get("type") == "directory"
-            and (fs is not self._local or not e.get("islink") or self._link_allowed(e["name"]))
+            and (fs is not self._local_fs or not e.get("islink") or self._link_allowed(e["name"]))
         ]
         return sorted(dirs)
 
@@ -350,8 +370,8 @@ class Storage:
         self.write_with(location, lambda fh: fh.write(data))
 
     def write_with(self, location: str, writer: Callable[[IO[bytes]], object]) -> None:
-        fs, path = self.fs_for(location)
-        if fs is self._local:
+        path, local = self.resolve(location)
+        if local:
             target = Path(path)
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".lakebox-tmp-", dir=target.parent)
@@ -365,7 +385,7 @@ class Storage:
                 Path(tmp).unlink(missing_ok=True)
                 raise
             return
-        with fs.open(path, "wb") as fh:  # an S3 PUT is atomic
+        with self.s3fs.open(path, "wb") as fh:  # an S3 PUT is atomic
             writer(fh)
 
     def delete(self, location: str) -> None:
@@ -380,8 +400,8 @@ class Storage:
             self.delete(f.uri)
 
     def makedirs(self, location: str) -> None:
-        fs, path = self.fs_for(location)
-        if fs is self._local:
+        path, local = self.resolve(location)
+        if local:
             Path(path).mkdir(parents=True, exist_ok=True)
 
     def ensure_bucket(self, bucket: str) -> None:

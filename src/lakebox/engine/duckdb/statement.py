@@ -18,7 +18,7 @@ from collections import OrderedDict
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
 import pyarrow as pa
@@ -33,9 +33,11 @@ from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
-from lakebox.formats.writing import WriteTarget
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanStats, partition_value
 from lakebox.storage import Storage
+
+if TYPE_CHECKING:
+    from lakebox.formats.writing import WriteTarget
 
 #: translated SQL of recent plans, by ``Plan.key`` (statement, database, catalog
 #: generation, scan columns, principal, policy version)
