@@ -163,7 +163,19 @@ class DuckDBStatement(EngineStatement):
     # -- running ----------------------------------------------------------------------
     def run(self, query: CompiledQuery) -> pa.Table:
         with self._reading():
-            return _fetch(self.con, query.sql)
+            try:
+                return _fetch(self.con, query.sql)
+            except duckdb.Error as err:
+                from lakebox.engine.duckdb.formats import text
+
+                if not text.needs_single_threaded_csv(err):
+                    raise
+            # a quoted line break in an OpenCSV file: the same statement, read single-threaded
+            self.con.execute(text.SET_SINGLE_THREADED_CSV)
+            try:
+                return _fetch(self.con, query.sql)
+            finally:
+                self.con.execute(text.RESET_SINGLE_THREADED_CSV)
 
     def _reading(self) -> AbstractContextManager[None]:
         return self.watch.reading() if self.watch is not None else nullcontext()
@@ -181,8 +193,11 @@ class DuckDBStatement(EngineStatement):
 
     # -- writes -----------------------------------------------------------------------
     def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
+        from lakebox.engine.duckdb.formats import text
         from lakebox.engine.duckdb.write import DuckDBWrite
 
+        # a write is not run again: it reads OpenCSV files single-threaded from the start
+        self.con.execute(text.SET_SINGLE_THREADED_CSV)
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
 
     # -- watched ----------------------------------------------------------------------

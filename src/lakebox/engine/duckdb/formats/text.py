@@ -511,7 +511,7 @@ class OpenCsvReader(LineReader):
             "auto_detect = false",
             "strict_mode = false",
             "null_padding = true",
-            "parallel = false",
+            f"parallel = ({SINGLE_THREADED_CSV} IS NOT TRUE)",
             # nothing is NULL text in OpenCSV: an empty field is ''
             f"nullstr = {sql_string(chr(0xF8FF))}",
             "compression = 'auto'",
@@ -549,6 +549,21 @@ class OpenCsvReader(LineReader):
                 f"ELSE TRY_CAST({x} AS DATE) END"
             )
         return convert_text(x, type_text)
+
+
+#: DuckDB's parallel CSV reader cannot pad short rows (``null_padding``) once a quoted
+#: field holds a line break, and says so; its single-threaded reader can, but keeps every
+#: buffer of the file it read (the whole decompressed file, up to the memory limit). So an
+#: OpenCSV scan runs parallel unless this connection variable is true, and a statement
+#: that hits the error runs again single-threaded (``needs_single_threaded_csv``).
+SINGLE_THREADED_CSV = "getvariable('lakebox_single_threaded_csv')"
+SET_SINGLE_THREADED_CSV = "SET VARIABLE lakebox_single_threaded_csv = true"
+RESET_SINGLE_THREADED_CSV = "RESET VARIABLE lakebox_single_threaded_csv"
+
+
+def needs_single_threaded_csv(err: Exception) -> bool:
+    """Whether ``err`` is DuckDB's refusal to pad a row in a parallel CSV scan."""
+    return "does not support null_padding in conjunction with quoted new lines" in str(err)
 
 
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")
