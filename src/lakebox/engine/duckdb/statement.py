@@ -168,14 +168,15 @@ class DuckDBStatement(EngineStatement):
             except duckdb.Error as err:
                 from lakebox.engine.duckdb.formats import text
 
-                if not text.needs_single_threaded_csv(err):
+                if not text.needs_csv_fallback(err):
                     raise
-            # a quoted line break in an OpenCSV file: the same statement, read single-threaded
-            self.con.execute(text.SET_SINGLE_THREADED_CSV)
+            # a line too long for DuckDB's defaults, or a quoted line break in an OpenCSV
+            # file: the same statement, on the CSV fallback (formats.text.CSV_FALLBACK)
+            self.con.execute(text.SET_CSV_FALLBACK)
             try:
                 return _fetch(self.con, query.sql)
             finally:
-                self.con.execute(text.RESET_SINGLE_THREADED_CSV)
+                self.con.execute(text.RESET_CSV_FALLBACK)
 
     def _reading(self) -> AbstractContextManager[None]:
         return self.watch.reading() if self.watch is not None else nullcontext()
@@ -196,8 +197,8 @@ class DuckDBStatement(EngineStatement):
         from lakebox.engine.duckdb.formats import text
         from lakebox.engine.duckdb.write import DuckDBWrite
 
-        # a write is not run again: it reads OpenCSV files single-threaded from the start
-        self.con.execute(text.SET_SINGLE_THREADED_CSV)
+        # a write is not run again: it reads CSV on the fallback from the start
+        self.con.execute(text.SET_CSV_FALLBACK)
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
 
     # -- watched ----------------------------------------------------------------------

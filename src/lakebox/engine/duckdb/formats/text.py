@@ -32,6 +32,40 @@ from lakebox.formats.charsets import Charset, resolve_charset
 
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
+#: CSV scans first run on DuckDB's defaults: its parallel reader, which lets go of each
+#: buffer once read, and its 2 MB line limit with 32 MB buffers. Two readings of a file
+#: fail there, loudly: a line longer than the limit, and (OpenCSV) a short row to pad in a
+#: file whose quoted field holds a line break, which only the single-threaded reader can
+#: do. A statement that fails so runs again with this connection variable true
+#: (``needs_csv_fallback``): lines up to ``MAX_LINE_SIZE``, OpenCSV single-threaded. The
+#: fallback is not the default because of memory: the single-threaded reader keeps every
+#: buffer of the file it read (1.9 GB for a 1.8 GB decompressed gzip CSV), and 128 MB
+#: buffers cost about 0.6 GB more than DuckDB's own on the same scan.
+CSV_FALLBACK = "getvariable('lakebox_csv_fallback')"
+SET_CSV_FALLBACK = "SET VARIABLE lakebox_csv_fallback = true"
+RESET_CSV_FALLBACK = "RESET VARIABLE lakebox_csv_fallback"
+_FAST_LINE_SIZE = 2_000_000
+_FAST_BUFFER_SIZE = 16 * _FAST_LINE_SIZE
+
+
+def _line_limits() -> list[str]:
+    """read_csv's line and buffer sizes: DuckDB's own, or the fallback's."""
+    return [
+        f"max_line_size = (CASE WHEN {CSV_FALLBACK} THEN {MAX_LINE_SIZE} "
+        f"ELSE {_FAST_LINE_SIZE} END)",
+        f"buffer_size = (CASE WHEN {CSV_FALLBACK} THEN {2 * MAX_LINE_SIZE} "
+        f"ELSE {_FAST_BUFFER_SIZE} END)",
+    ]
+
+
+def needs_csv_fallback(err: Exception) -> bool:
+    """Whether ``err`` is one of the refusals a statement's CSV fallback reads past."""
+    text = str(err)
+    return "does not support null_padding in conjunction with quoted new lines" in text or (
+        "Maximum line size of" in text and "exceeded" in text
+    )
+
+
 #: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
 _DEEPER_SEPARATORS = [chr(c) for c in range(4, 9)]
 #: private-use characters standing in for escaped separators while a line is split
@@ -137,8 +171,7 @@ def lines_sql(paths: list[str], skip: int = 0, file_column: str | None = None) -
         "auto_detect = false",
         "strict_mode = false",
         "compression = 'auto'",
-        f"max_line_size = {MAX_LINE_SIZE}",
-        f"buffer_size = {2 * MAX_LINE_SIZE}",
+        *_line_limits(),
         "encoding = 'utf-8'",
     ]
     if file_column is not None:
@@ -511,12 +544,11 @@ class OpenCsvReader(LineReader):
             "auto_detect = false",
             "strict_mode = false",
             "null_padding = true",
-            f"parallel = ({SINGLE_THREADED_CSV} IS NOT TRUE)",
+            f"parallel = ({CSV_FALLBACK} IS NOT TRUE)",
             # nothing is NULL text in OpenCSV: an empty field is ''
             f"nullstr = {sql_string(chr(0xF8FF))}",
             "compression = 'auto'",
-            f"max_line_size = {MAX_LINE_SIZE}",
-            f"buffer_size = {2 * MAX_LINE_SIZE}",
+            *_line_limits(),
             "encoding = 'utf-8'",
         ]
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
@@ -549,21 +581,6 @@ class OpenCsvReader(LineReader):
                 f"ELSE TRY_CAST({x} AS DATE) END"
             )
         return convert_text(x, type_text)
-
-
-#: DuckDB's parallel CSV reader cannot pad short rows (``null_padding``) once a quoted
-#: field holds a line break, and says so; its single-threaded reader can, but keeps every
-#: buffer of the file it read (the whole decompressed file, up to the memory limit). So an
-#: OpenCSV scan runs parallel unless this connection variable is true, and a statement
-#: that hits the error runs again single-threaded (``needs_single_threaded_csv``).
-SINGLE_THREADED_CSV = "getvariable('lakebox_single_threaded_csv')"
-SET_SINGLE_THREADED_CSV = "SET VARIABLE lakebox_single_threaded_csv = true"
-RESET_SINGLE_THREADED_CSV = "RESET VARIABLE lakebox_single_threaded_csv"
-
-
-def needs_single_threaded_csv(err: Exception) -> bool:
-    """Whether ``err`` is DuckDB's refusal to pad a row in a parallel CSV scan."""
-    return "does not support null_padding in conjunction with quoted new lines" in str(err)
 
 
 _CSV_ERROR_LINE = re.compile(r"CSV Error on Line: (?P<line>\d+)")
