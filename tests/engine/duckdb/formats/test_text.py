@@ -13,7 +13,6 @@ import lakebox
 from lakebox.catalog.model import Table
 from lakebox.config import LakeConfig
 from lakebox.engine.duckdb.formats.text import (
-    SET_CSV_FALLBACK,
     LazySimpleReader,
     OpenCsvReader,
     data_error_from_duckdb,
@@ -328,7 +327,6 @@ def test_line_longer_than_duckdbs_default_limit(lake: Lake) -> None:
     t = lake.table([("a", "string"), ("b", "int")], serde=LAZY, serde_params={"field.delim": ","})
     long = "y" * (3 * 1024 * 1024)
     lake.write(t, "a.csv", f"x,1\n{long},2\n")
-    lake.con.execute(SET_CSV_FALLBACK)  # what a statement falls back to (test_text_fallback)
     rows = lake.con.sql(f"SELECT length(a), b FROM ({lake.sql(t)})").fetchall()
     assert sorted(rows) == [(1, 1), (len(long), 2)]
 

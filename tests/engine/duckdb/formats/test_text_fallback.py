@@ -1,10 +1,10 @@
-"""CSV scans run on DuckDB's defaults: its parallel reader, which lets go of each buffer
-once read (its single-threaded reader keeps every buffer of the file: a 1.8 GB decompressed
-gzip CSV held 1.9 GB), and its 2 MB line limit with 32 MB buffers (lakebox's 64 MB lines
-need 128 MB buffers, about 0.6 GB more on the same scan). The two readings that fail
-there, a longer line and an OpenCSV short row in a file whose quoted field holds a line
-break, fail loudly, and the statement runs again on the fallback; writes read on the
-fallback from the start. Answers are the same either way."""
+"""OpenCSV scans run on DuckDB's defaults: its parallel reader, which lets go of each
+buffer once read (its single-threaded reader keeps every buffer of the file: a 1.8 GB
+decompressed gzip CSV held 1.9 GB), and its 2 MB line limit with 32 MB buffers (lakebox's
+64 MB lines need 128 MB buffers, about 0.6 GB more on the same scan). The two readings that
+fail there, a longer line and a short row in a file whose quoted field holds a line break,
+fail loudly, and the statement runs again on the fallback; writes read on the fallback from
+the start. Answers are the same either way; LazySimpleSerDe's long lines need no fallback."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from lakebox.engine.duckdb.formats.text import (
     SET_CSV_FALLBACK,
     needs_csv_fallback,
 )
-from lakebox.formats.plugins import LAZY_SIMPLE_SERDE, OPEN_CSV_SERDE
+from lakebox.formats.plugins import OPEN_CSV_SERDE
 
 from .conftest import Lake
 
@@ -53,7 +53,7 @@ def test_a_scan_runs_on_duckdbs_defaults_unless_the_connection_says_otherwise(
     with pytest.raises(duckdb.Error) as refused:
         lake.read(t)
     assert needs_csv_fallback(refused.value)
-    long = lake.table(COLUMNS, serde=LAZY_SIMPLE_SERDE, serde_params={"field.delim": ","})
+    long = lake.table(COLUMNS, serde=OPEN_CSV_SERDE)
     lake.write(long, "a.csv", f"1,{LONG},x\n")
     with pytest.raises(duckdb.Error) as too_long:
         lake.read(long)

@@ -32,15 +32,17 @@ from lakebox.formats.charsets import Charset, resolve_charset
 
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
-#: CSV scans first run on DuckDB's defaults: its parallel reader, which lets go of each
+#: OpenCSV scans first run on DuckDB's defaults: its parallel reader, which lets go of each
 #: buffer once read, and its 2 MB line limit with 32 MB buffers. Two readings of a file
-#: fail there, loudly: a line longer than the limit, and (OpenCSV) a short row to pad in a
-#: file whose quoted field holds a line break, which only the single-threaded reader can
-#: do. A statement that fails so runs again with this connection variable true
-#: (``needs_csv_fallback``): lines up to ``MAX_LINE_SIZE``, OpenCSV single-threaded. The
-#: fallback is not the default because of memory: the single-threaded reader keeps every
-#: buffer of the file it read (1.9 GB for a 1.8 GB decompressed gzip CSV), and 128 MB
-#: buffers cost about 0.6 GB more than DuckDB's own on the same scan.
+#: fail there, loudly: a line longer than the limit, and a short row to pad in a file whose
+#: quoted field holds a line break, which only the single-threaded reader can do. A
+#: statement that fails so runs again with this connection variable true
+#: (``needs_csv_fallback``): single-threaded, lines up to ``MAX_LINE_SIZE``. The fallback
+#: is not the default because of memory: the single-threaded reader keeps every buffer of
+#: the file it read (1.9 GB for a 1.8 GB decompressed gzip CSV), and 128 MB buffers cost
+#: about 0.6 GB more than DuckDB's own on the same scan. (The line reader, ``lines_sql``,
+#: keeps 128 MB buffers: with smaller ones DuckDB re-reads buffer edges, and the bytes a
+#: query reports as scanned would change from run to run.)
 CSV_FALLBACK = "getvariable('lakebox_csv_fallback')"
 SET_CSV_FALLBACK = "SET VARIABLE lakebox_csv_fallback = true"
 RESET_CSV_FALLBACK = "RESET VARIABLE lakebox_csv_fallback"
@@ -171,7 +173,8 @@ def lines_sql(paths: list[str], skip: int = 0, file_column: str | None = None) -
         "auto_detect = false",
         "strict_mode = false",
         "compression = 'auto'",
-        *_line_limits(),
+        f"max_line_size = {MAX_LINE_SIZE}",
+        f"buffer_size = {2 * MAX_LINE_SIZE}",
         "encoding = 'utf-8'",
     ]
     if file_column is not None:
