@@ -207,10 +207,12 @@ def table(data: dict[str, Any]) -> str:
 def summary(data: dict[str, Any]) -> str:
     goals = [c for c in data["cells"] if c.get("met") is not None]
     met = sum(1 for c in goals if c["met"])
-    ran = ", ".join(s["suite"] for s in data["suites"])
+    ran = ", ".join(s["suite"] for s in data["suites"] if s["status"] == "ok") or "(none)"
+    without = ", ".join(s["suite"] for s in data["suites"] if s["status"] != "ok")
     n = len(data["cells"])
     return (
         f"{n} cell{'' if n == 1 else 's'} from the suites {ran}"
+        f"{f' (no figures from {without})' if without else ''}"
         f"{' (quick sizes)' if data['quick'] else ''}, measured in one run of "
         f"{data['seconds'] / 60:.1f} minutes; {met} of {len(goals)} cells with a goal meet it."
     )

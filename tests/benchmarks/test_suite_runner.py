@@ -96,6 +96,7 @@ def test_a_missing_or_failing_suite_is_reported_and_the_others_still_run(
     md = (tmp_path / "suite_quick.md").read_text()
     assert "| write | missing: benchmarks/suite_not_written_yet.py is not there |" in md
     assert "| stream | failed: RuntimeError: the data could not be written |" in md
+    assert "1 cell from the suites scale (no figures from write, stream, startup)" in md
 
 
 def test_the_readme_shows_the_committed_suite_results() -> None:
