@@ -7,6 +7,12 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --scale 10000000             # rows/s and bytes/s on 10M rows
     python -m benchmarks --overhead-only              # SELECT 1 round trip
     python -m benchmarks --service-path               # SELECT 1: query service vs Session
+    python -m benchmarks --suite first-query,write,stream,startup,scale,service,memory
+    python -m benchmarks --suite service,memory --quick   # small sizes: a smoke run
+    python -m benchmarks --readme                     # README's ratio block from suite.json
+
+``--suite`` runs issue 14's side-by-side suites (benchmarks/suite.py) and writes
+benchmarks/results/suite.{json,md}.
 
 The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
 workflow_transitions.py; ``python -m benchmarks.startup`` times the command's start-up.
@@ -19,6 +25,7 @@ import sys
 from pathlib import Path
 
 from benchmarks import athena_formats as af
+from benchmarks import suite
 from benchmarks.logdata import PUBLISHED_ROWS
 
 
@@ -86,6 +93,24 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--replot", action="store_true", help="rewrite the table and chart from the saved JSON"
     )
     p.add_argument("--label", default=None, help="results file name (default by mode)")
+    p.add_argument(
+        "--suite",
+        default=None,
+        metavar="NAMES",
+        help="run issue 14's suites, comma-separated, all in one run: " + ",".join(suite.SUITES),
+    )
+    p.add_argument("--quick", action="store_true", help="with --suite: small sizes, a smoke run")
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="with --suite: scratch folder for the suites' data (default DATA_DIR/suite)",
+    )
+    p.add_argument(
+        "--readme",
+        action="store_true",
+        help="rewrite the README's ratio block from benchmarks/results/suite.json",
+    )
     return p.parse_args(argv)
 
 
@@ -123,6 +148,22 @@ def options(args: argparse.Namespace) -> af.Options:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    if args.readme:
+        print(f"rewrote {suite.write_readme(args.results_dir / 'suite.json')}")
+        return 0
+    if args.suite is not None:
+        try:
+            names = suite.parse_suites(args.suite)
+        except ValueError as err:
+            print(f"python -m benchmarks: {err}", file=sys.stderr)
+            return 2
+        return suite.main(
+            names,
+            quick=args.quick,
+            work=args.work or args.data_dir / "suite",
+            results_dir=args.results_dir,
+            label=args.label,
+        )
     if args.service_path:
         from benchmarks import service_path
 

@@ -33,7 +33,11 @@ exec(compile(_setup, "<setup>", "exec"), _ns)
 _start = _time.perf_counter()
 exec(compile(_timed, "<timed>", "exec"), _ns)
 _seconds = _time.perf_counter() - _start
-_rss = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
+try:  # this process's own peak: ru_maxrss carries over the parent's peak across fork + exec
+    with open("/proc/self/status") as _f:
+        _rss = next(int(l.split()[1]) for l in _f if l.startswith("VmHWM:")) / 1024
+except (OSError, StopIteration):
+    _rss = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss / 1024
 print("\\n" + _json.dumps({{"seconds": _seconds, "rss_mb": _rss, "answer": repr(_ns.get("answer"))}}))
 """
 
@@ -77,6 +81,7 @@ class Ratio:
     lakebox_rss_mb: float | None = None
     baseline_rss_mb: float | None = None
     goal: float | None = None  # the largest acceptable lakebox / baseline time ratio
+    rss_goal: float | None = None  # the largest acceptable lakebox / baseline peak RSS
     unit: str = "s"  # "s"; or "records/s" for throughput cells (ratio = baseline / lakebox)
     note: str = ""
 
@@ -94,7 +99,14 @@ class Ratio:
 
     @property
     def met(self) -> bool | None:
-        return None if self.goal is None else self.ratio <= self.goal
+        """Whether the cell meets its goals (time, and peak RSS if it has an RSS goal);
+        None when it has none."""
+        if self.goal is None and self.rss_goal is None:
+            return None
+        time_ok = self.goal is None or self.ratio <= self.goal
+        rss = self.rss_ratio
+        rss_ok = self.rss_goal is None or (rss is not None and rss <= self.rss_goal)
+        return time_ok and rss_ok
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": self.ratio, "rss_ratio": self.rss_ratio, "met": self.met}
@@ -107,6 +119,7 @@ def pair(
     baseline_code: str,
     *,
     goal: float | None = None,
+    rss_goal: float | None = None,
     baseline: str = "DuckDB",
     env: dict[str, str] | None = None,
     check_answer: bool = True,
@@ -129,5 +142,6 @@ def pair(
         lakebox_rss_mb=lake.rss_mb,
         baseline_rss_mb=base.rss_mb,
         goal=goal,
+        rss_goal=rss_goal,
         note=note,
     )

@@ -12,11 +12,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-import io
 import json
 import math
 import re
-from typing import Any
+from typing import IO, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,6 +32,8 @@ from lakebox.errors import InvalidRequestError
 from lakebox.storage import Storage, join_uri
 
 MAX_PAGE = 1000
+#: rows of a result file rendered at a time (``write_csv``)
+WRITE_BATCH_ROWS = 65_536
 
 
 def result_uri(output_location: str, query_id: str, statement_type: str) -> str:
@@ -191,11 +192,20 @@ def write_results(storage: Storage, uri: str, table: pa.Table, statement_type: s
         ]
         storage.write_bytes(uri, ("\n".join(lines) + ("\n" if lines else "")).encode())
         return
-    buf = io.BytesIO()
-    pacsv.write_csv(athena_columns(table), buf, pacsv.WriteOptions(quoting_style="all_valid"))
-    storage.write_bytes(uri, buf.getvalue())
+    storage.write_with(uri, lambda fh: write_csv(table, fh))
     meta = {"columnInfo": column_info(table), "rowCount": table.num_rows}
     storage.write_bytes(uri + ".metadata", json.dumps(meta).encode())
+
+
+def write_csv(table: pa.Table, sink: IO[bytes]) -> None:
+    """The result file's CSV, rendered and written ``WRITE_BATCH_ROWS`` rows at a time: a
+    large result is not held a second time as text (nor its rendered columns as Python
+    strings) while the file is written."""
+    options = pacsv.WriteOptions(quoting_style="all_valid")
+    schema = athena_columns(table.slice(0, 0)).schema
+    with pacsv.CSVWriter(sink, schema, write_options=options) as writer:
+        for start in range(0, table.num_rows, WRITE_BATCH_ROWS):
+            writer.write_table(athena_columns(table.slice(start, WRITE_BATCH_ROWS)))
 
 
 def athena_columns(table: pa.Table) -> pa.Table:

@@ -165,7 +165,20 @@ class DuckDBStatement(EngineStatement):
     # -- running ----------------------------------------------------------------------
     def run(self, query: CompiledQuery) -> pa.Table:
         with self._reading():
-            return _fetch(self.con, query.sql)
+            try:
+                return _fetch(self.con, query.sql)
+            except duckdb.Error as err:
+                from lakebox.engine.duckdb.formats import text
+
+                if not text.needs_csv_fallback(err):
+                    raise
+            # a line too long for DuckDB's defaults, or a quoted line break in an OpenCSV
+            # file: the same statement, on the CSV fallback (formats.text.CSV_FALLBACK)
+            self.con.execute(text.SET_CSV_FALLBACK)
+            try:
+                return _fetch(self.con, query.sql)
+            finally:
+                self.con.execute(text.RESET_CSV_FALLBACK)
 
     def _reading(self) -> AbstractContextManager[None]:
         return self.watch.reading() if self.watch is not None else nullcontext()
@@ -183,8 +196,11 @@ class DuckDBStatement(EngineStatement):
 
     # -- writes -----------------------------------------------------------------------
     def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
+        from lakebox.engine.duckdb.formats import text
         from lakebox.engine.duckdb.write import DuckDBWrite
 
+        # a write is not run again: it reads CSV on the fallback from the start
+        self.con.execute(text.SET_CSV_FALLBACK)
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
 
     # -- watched ----------------------------------------------------------------------

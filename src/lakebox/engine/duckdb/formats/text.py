@@ -32,6 +32,42 @@ from lakebox.formats.charsets import Charset, resolve_charset
 
 #: DuckDB's default line limit is 2 MB; JSON and log lines can be longer
 MAX_LINE_SIZE = 64 * 1024 * 1024
+#: OpenCSV scans first run on DuckDB's defaults: its parallel reader, which lets go of each
+#: buffer once read, and its 2 MB line limit with 32 MB buffers. Two readings of a file
+#: fail there, loudly: a line longer than the limit, and a short row to pad in a file whose
+#: quoted field holds a line break, which only the single-threaded reader can do. A
+#: statement that fails so runs again with this connection variable true
+#: (``needs_csv_fallback``): single-threaded, lines up to ``MAX_LINE_SIZE``. The fallback
+#: is not the default because of memory: the single-threaded reader keeps every buffer of
+#: the file it read (1.9 GB for a 1.8 GB decompressed gzip CSV), and 128 MB buffers cost
+#: about 0.6 GB more than DuckDB's own on the same scan. (The line reader, ``lines_sql``,
+#: keeps 128 MB buffers: with smaller ones DuckDB re-reads buffer edges, and the bytes a
+#: query reports as scanned would change from run to run.)
+CSV_FALLBACK = "getvariable('lakebox_csv_fallback')"
+SET_CSV_FALLBACK = "SET VARIABLE lakebox_csv_fallback = true"
+RESET_CSV_FALLBACK = "RESET VARIABLE lakebox_csv_fallback"
+_FAST_LINE_SIZE = 2_000_000
+_FAST_BUFFER_SIZE = 16 * _FAST_LINE_SIZE
+
+
+def _line_limits() -> list[str]:
+    """read_csv's line and buffer sizes: DuckDB's own, or the fallback's."""
+    return [
+        f"max_line_size = (CASE WHEN {CSV_FALLBACK} THEN {MAX_LINE_SIZE} "
+        f"ELSE {_FAST_LINE_SIZE} END)",
+        f"buffer_size = (CASE WHEN {CSV_FALLBACK} THEN {2 * MAX_LINE_SIZE} "
+        f"ELSE {_FAST_BUFFER_SIZE} END)",
+    ]
+
+
+def needs_csv_fallback(err: Exception) -> bool:
+    """Whether ``err`` is one of the refusals a statement's CSV fallback reads past."""
+    text = str(err)
+    return "does not support null_padding in conjunction with quoted new lines" in text or (
+        "Maximum line size of" in text and "exceeded" in text
+    )
+
+
 #: Hive's separators below the map-key one, by nesting level (LazySerDeParameters)
 _DEEPER_SEPARATORS = [chr(c) for c in range(4, 9)]
 #: private-use characters standing in for escaped separators while a line is split
@@ -511,12 +547,11 @@ class OpenCsvReader(LineReader):
             "auto_detect = false",
             "strict_mode = false",
             "null_padding = true",
-            "parallel = false",
+            f"parallel = ({CSV_FALLBACK} IS NOT TRUE)",
             # nothing is NULL text in OpenCSV: an empty field is ''
             f"nullstr = {sql_string(chr(0xF8FF))}",
             "compression = 'auto'",
-            f"max_line_size = {MAX_LINE_SIZE}",
-            f"buffer_size = {2 * MAX_LINE_SIZE}",
+            *_line_limits(),
             "encoding = 'utf-8'",
         ]
         positions = {c.name.lower(): i for i, c in enumerate(table.columns)}
