@@ -25,12 +25,16 @@ formats (Parquet, ORC) are copied.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +44,12 @@ import duckdb
 from lakebox.catalog.model import Table
 from lakebox.engine.duckdb import pseudo
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, reader_for, sql_string
-from lakebox.errors import LakeboxError
 from lakebox.formats.base import DataFile
 from lakebox.sql.plan import PartitionFiles
+from lakebox.storage import Storage
 from lakebox.storage.watch import derived
+
+log = logging.getLogger(__name__)
 
 #: the environment settings read here: they change compiled queries (plan cache key)
 SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPACTION_CACHE_MB")
@@ -76,6 +82,10 @@ PROPERTY = "lakebox.compaction"
 #: process planned it before the files changed): stale or evicted copies are deleted only
 #: once they have not been read for this long
 IN_USE_SECONDS = 120.0
+#: a queued build waits for the lake's running queries to end, at most this long
+PATIENCE_SECONDS = 5.0
+#: the builder thread's CPU priority (nice value): it yields the CPU to any query
+BUILDER_NICE = 19
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -130,9 +140,14 @@ def compacted_scan(
     scan_sql: ScanSql,
     wanted: tuple[str, ...] = (),
 ) -> str | None:
-    """The scan of ``table`` with worthwhile partitions read from compacted copies (built
-    first when missing or stale); None when no partition is read from one. ``scan_sql``
-    is the reader's own scan, which a copy holds.
+    """The scan of ``table`` with worthwhile partitions read from their compacted copies
+    where a complete, current copy exists; None when no partition is read from one.
+    ``scan_sql`` is the reader's own scan, which a copy holds.
+
+    A worthwhile partition without a current copy is read from its files, and its copy is
+    queued for the lake's background builder (``ctx.background``): no query waits for a
+    build. The plan is then provisional (``ctx.provisional``): it is not kept for reuse, so
+    a later run of the same statement finds the copy once it is built.
 
     A copy does not keep which file each row came from, so a partition whose rows need
     per-file pseudo-columns (``wanted``: ``"$path"``...) is served from one only when it
@@ -149,41 +164,49 @@ def compacted_scan(
     ]
     if not any(wanted_parts):
         return None
-    parts: list[str] = []
-    budget = ctx.scan_budget
-    used = False
+    found: list[str | None] = []
     for part, want in zip(partitions, wanted_parts, strict=True):
+        copy = _current_copy(ctx, table, part) if want and part.files else None
+        if copy is None and want and part.files:
+            _queue_build(ctx, table, part, scan_sql, policy)
+        found.append(copy)
+    if not any(found):
+        return None  # the files themselves, as the planner reads them (and counts them)
+    parts: list[str] = []
+    for part, copy in zip(partitions, found, strict=True):
         if not part.files:
             continue
-        copy = _current_copy(ctx, table, part) if want else None
-        original = None
         if copy is None:
-            if budget is not None and part.total_size > budget:
-                # a build reads the whole partition: past a scan cutoff it could only be
-                # stopped half-way, while the query itself may need less (a LIMIT)
-                want = False
-            # the reader's scan is planned only when it is needed: for JSON it reads a key
-            # index entry per file, for Parquet it lists every path
-            plain = scan_sql(ctx, table, [part], ()) if want or not wanted else None
-            if want:
-                assert plain is not None
-                copy = _build_copy(ctx, table, part, plain, policy)
-            if copy is None:
-                original = plain if not wanted else scan_sql(ctx, table, [part], wanted)
-        if copy is not None:
-            used = True
-            if wanted:
-                one = part.files[0] if per_file else None
-                copy = f"SELECT *{pseudo.constants(table, part.values, one, wanted)} FROM ({copy})"
-            parts.append(copy)
+            parts.append(scan_sql(ctx, table, [part], wanted))
+        elif wanted:
+            one = part.files[0] if per_file else None
+            parts.append(
+                f"SELECT *{pseudo.constants(table, part.values, one, wanted)} FROM ({copy})"
+            )
         else:
-            assert original is not None
-            parts.append(original)
-    if not parts or not used:
-        return None  # the files themselves, as the planner reads them (and counts them)
+            parts.append(copy)
     if len(parts) == 1:
         return parts[0]
     return "\nUNION ALL BY NAME\n".join(f"SELECT * FROM ({p})" for p in parts)
+
+
+def _queue_build(
+    ctx: ReadContext, table: Table, part: PartitionFiles, scan_sql: ScanSql, policy: Policy
+) -> None:
+    """Ask the background builder for the partition's copy (the build reads the files on
+    its own connection, with a scan planned there: the query's registrations stay its own)."""
+    if ctx.background is None:
+        return
+    _slot, data, _meta = _paths(ctx, table, part)
+
+    def build(bctx: ReadContext) -> None:
+        _build_copy(bctx, table, part, scan_sql, policy)
+
+    # a copy of files modified within RACY_SECONDS of its build would never be trusted:
+    # built later, it serves every query after it
+    newest = max(max(f.mtime, f.ctime) for f in part.files)
+    if ctx.background.submit(str(data), build, not_before=newest + RACY_SECONDS + 0.1):
+        ctx.provisional = True
 
 
 def fingerprint(table: Table, part: PartitionFiles) -> str:
@@ -241,19 +264,19 @@ def _current_copy(ctx: ReadContext, table: Table, part: PartitionFiles) -> str |
 
 
 def _build_copy(
-    ctx: ReadContext, table: Table, part: PartitionFiles, original: str, policy: Policy
-) -> str | None:
+    ctx: ReadContext, table: Table, part: PartitionFiles, original: ScanSql, policy: Policy
+) -> None:
+    """Build the partition's copy unless a trusted one exists (built meanwhile by another
+    process); raises what the scan raises (the builder remembers the failure)."""
     slot, data, meta = _paths(ctx, table, part)
     with _lock_for(str(slot)):
-        columns = _load_meta(meta, trusted_only=True) if data.exists() else None
-        if columns is None:
-            newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
-            columns = _build(ctx, original, slot, data, meta, newest, part.total_size)
-            if columns is None:
-                return None
-            _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
-    ctx.cache_files.append(str(data))
-    return _read_sql(data, columns)
+        if data.exists() and _load_meta(meta, trusted_only=True) is not None:
+            return
+        newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
+        started = time.time()
+        scan = original(ctx, table, [part], ())
+        _build(ctx, scan, slot, data, meta, started, newest, part.total_size)
+        _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
 
 
 def _read_sql(data: Path, columns: list[tuple[str, str, bool]]) -> str:
@@ -300,31 +323,30 @@ def _build(
     slot: Path,
     data: Path,
     meta: Path,
+    started: float,
     newest: float,
     size: int,
-) -> list[tuple[str, str, bool]] | None:
-    """Write the copy; None (read the files themselves) when the scan fails, so the query
-    reports the reader's own error, naming file and line. ``newest`` is the latest
-    modification or change time among the files, ``size`` their bytes (the build reads them
-    for the query: a scan cutoff counts and can stop it)."""
-    started = time.time()
+) -> None:
+    """Write the copy of the scan ``original``: data and metadata to temporary names, then
+    renamed into place, the metadata first (a copy without it is never read). ``started``
+    is when the files were listed, ``newest`` the latest modification or change time among
+    them (a copy of files modified within ``RACY_SECONDS`` of that is not trusted later),
+    ``size`` their bytes."""
     slot.mkdir(parents=True, exist_ok=True)
     tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
     try:
         rel = ctx.con.sql(original)  # bound once: its types are what the scan yields
         want = [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
-        with ctx.reading(size):
-            rel.to_parquet(str(tmp), compression="snappy", row_group_size=COPY_ROW_GROUP_ROWS)
+        rel.to_parquet(str(tmp), compression="snappy", row_group_size=COPY_ROW_GROUP_ROWS)
         got = {
             str(r[0]): str(r[1])
             for r in ctx.con.sql(
                 f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(tmp))})"
             ).fetchall()
         }
-    except (duckdb.Error, LakeboxError):
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        ctx.check_stop()  # a cancelled build stops the query, not just the copy
-        return None
+        raise
     columns = [(name, typ, got.get(name) != typ) for name, typ in want]
     meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"
     trusted = newest < started - RACY_SECONDS
@@ -332,7 +354,6 @@ def _build(
     os.replace(meta_tmp, meta)
     os.replace(tmp, data)
     _drop_stale(slot, keep=data.stem)
-    return columns
 
 
 def _drop_stale(slot: Path, keep: str) -> None:
@@ -379,3 +400,162 @@ def clear(cache_dir: Path) -> None:
     import shutil
 
     shutil.rmtree(cache_dir / "compacted", ignore_errors=True)
+
+
+class CopyBuilder:
+    """The lake's one background builder of compacted copies (a ``Background``).
+
+    One worker thread at a time, started when work is queued and ended once the queue is
+    empty (an idle lake keeps no thread). Builds run one after another on the builder's own
+    DuckDB database with one thread, at the lowest CPU priority, and each starts once no
+    query of the lake is running (or after ``PATIENCE_SECONDS``): a query never waits for a
+    build nor shares its cores with one it did not ask for. A build writes to temporary
+    names and renames into place (``_build``), so a cancelled or crashed build leaves no
+    copy behind. ``close`` (the lake's close, or the interpreter's exit) cancels the queue,
+    interrupts the running build and joins the thread."""
+
+    def __init__(
+        self, connect: Callable[[], duckdb.DuckDBPyConnection], storage: Storage, cache_dir: Path
+    ) -> None:
+        self._connect = connect
+        self._storage = storage
+        self._cache_dir = cache_dir
+        self._cond = threading.Condition()
+        #: queued work by key, with the time it may start
+        self._queue: OrderedDict[str, tuple[Callable[[ReadContext], None], float]] = OrderedDict()
+        self._running: str | None = None
+        self._failed: set[str] = set()
+        self._queries = 0
+        self._thread: threading.Thread | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+
+    def submit(
+        self, key: str, work: Callable[[ReadContext], None], not_before: float = 0.0
+    ) -> bool:
+        with self._cond:
+            if self._closed or key in self._failed:
+                return False
+            if key != self._running:
+                self._queue.setdefault(key, (work, not_before))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="lakebox-copy-builder", daemon=True
+                )
+                self._thread.start()
+                _open_builders.add(self)
+            self._cond.notify_all()
+            return True
+
+    def query_started(self) -> None:
+        """A query of the lake runs: queued builds wait for it."""
+        with self._cond:
+            self._queries += 1
+
+    def query_finished(self) -> None:
+        with self._cond:
+            self._queries -= 1
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Builds queued or running."""
+        with self._cond:
+            return len(self._queue) + (self._running is not None)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no build is queued or running (the caller's own queries must have
+        ended, or builds wait for them); False when ``timeout`` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._running is not None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def close(self) -> None:
+        """Cancel queued builds, interrupt the running one and join the thread."""
+        with self._cond:
+            self._closed = True
+            self._queue.clear()
+            thread = self._thread
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            while thread.is_alive():
+                con = self._con
+                if con is not None:
+                    con.interrupt()  # lost if no statement runs yet: hence the loop
+                thread.join(0.05)
+        with self._cond:
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+        _open_builders.discard(self)
+
+    def _next(self) -> tuple[str, Callable[[ReadContext], None]] | None:
+        """The next job once it may start and the lake's queries are done (or patience
+        ran out); None when the queue is empty or the builder closed."""
+        with self._cond:
+            since = time.monotonic()
+            while self._queue and not self._closed:
+                ready = min(t for _w, t in self._queue.values()) - time.time()
+                if ready > 0:
+                    self._cond.wait(ready)
+                    since = time.monotonic()  # patience counts from when a job is ready
+                    continue
+                waited = time.monotonic() - since
+                if not self._queries or waited >= PATIENCE_SECONDS:
+                    break
+                self._cond.wait(PATIENCE_SECONDS - waited)
+            if self._closed or not self._queue:
+                self._thread = None
+                self._cond.notify_all()
+                return None
+            key = min(self._queue, key=lambda k: self._queue[k][1])
+            work, _t = self._queue.pop(key)
+            self._running = key
+            if self._con is None:
+                self._con = self._connect()
+            return key, work
+
+    def _run(self) -> None:
+        _lower_priority()
+        while (job := self._next()) is not None:
+            key, work = job
+            failed = False
+            try:
+                assert self._con is not None
+                ctx = ReadContext(self._storage, self._con, self._cache_dir)
+                try:
+                    work(ctx)
+                finally:
+                    ctx.release()
+            except Exception:  # the files are read as they are: the query names the error
+                failed = True
+                log.debug("background build %s failed", key, exc_info=True)
+            with self._cond:
+                if failed and not self._closed:
+                    self._failed.add(key)
+                self._running = None
+                self._cond.notify_all()
+
+
+def _lower_priority() -> None:
+    """Lowest CPU priority for the calling thread (Linux: a nice value per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILDER_NICE)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: the build still runs on one thread
+
+
+#: builders with a thread: closed at exit when their lake was not (a running build is
+#: cancelled rather than finished or killed half-way by the interpreter's exit)
+_open_builders: weakref.WeakSet[CopyBuilder] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_builders() -> None:
+    for builder in list(_open_builders):
+        builder.close()

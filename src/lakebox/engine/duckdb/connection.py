@@ -41,6 +41,10 @@ class DuckDBEngine(Engine):
         self.memory_limit = memory_limit or os.environ.get("LAKEBOX_MEMORY_LIMIT")
         #: how ``s3://`` is read: "httpfs" or "fsspec" (set when the engine starts)
         self.s3_reader = "none"
+        #: the lake's background builder of compacted copies: its own database, one thread
+        self.copies = compaction.CopyBuilder(
+            lambda: self._connect(threads=1), storage, storage.config.cache_dir
+        )
 
     @property
     def base(self) -> duckdb.DuckDBPyConnection:
@@ -49,10 +53,11 @@ class DuckDBEngine(Engine):
                 self._con = self._connect()
             return self._con
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {}
-        if self.threads:
-            config["threads"] = str(self.threads)
+        threads = threads or self.threads
+        if threads:
+            config["threads"] = str(threads)
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(":memory:", config=config)
@@ -117,7 +122,9 @@ class DuckDBEngine(Engine):
                     base.execute("CALL truncate_duckdb_logs()")
 
     def statement(self, watch: ExecutionWatch | None = None) -> DuckDBStatement:
-        return DuckDBStatement(self.cursor(), self.storage, self.storage.config.cache_dir, watch)
+        return DuckDBStatement(
+            self.cursor(), self.storage, self.storage.config.cache_dir, watch, self.copies
+        )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A private connection (its temporary views and registrations are its own); it
@@ -130,6 +137,7 @@ class DuckDBEngine(Engine):
         reader_for(table).validate(table)
 
     def close(self) -> None:
+        self.copies.close()
         with self._lock:
             if self._con is not None:
                 self._con.close()

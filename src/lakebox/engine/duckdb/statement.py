@@ -52,11 +52,14 @@ class DuckDBQuery(CompiledQuery):
     cache_files: tuple[str, ...] = ()
     #: registered again on the cursor of every later run
     objects: tuple[tuple[str, Any], ...] = ()
+    #: reads files a compacted copy being built will serve (``ReadContext.provisional``)
+    provisional: bool = False
 
     @property
     def reusable(self) -> bool:
-        # a one-shot reader (a stream of batches) cannot be scanned again
-        return all(isinstance(obj, pa.Table) for _, obj in self.objects)
+        # a one-shot reader (a stream of batches) cannot be scanned again; a provisional
+        # plan kept would go on reading the files once the copy exists
+        return not self.provisional and all(isinstance(obj, pa.Table) for _, obj in self.objects)
 
 
 class DuckDBStatement(EngineStatement):
@@ -70,10 +73,15 @@ class DuckDBStatement(EngineStatement):
         storage: Storage,
         cache_dir: Path,
         watch: ExecutionWatch | None = None,
+        copies: compaction.CopyBuilder | None = None,
     ) -> None:
         self.con = con
         self.watch = watch
-        self.ctx = ReadContext(storage, con, cache_dir, meter=watch)
+        self.ctx = ReadContext(storage, con, cache_dir, meter=watch, background=copies)
+        #: the lake's copy builder, told while this statement runs (builds wait for it)
+        self._builder = copies
+        if copies is not None:
+            copies.query_started()
         #: what ``consumed`` weighs the file-read log with (set once compiled)
         self._planned_bytes = 0
         self._con_id: int | None = None
@@ -130,6 +138,7 @@ class DuckDBStatement(EngineStatement):
             with_views(_translate(plan), views),
             tuple(self.ctx.cache_files),
             tuple(self.ctx.objects.items()),
+            self.ctx.provisional,
         )
         self._planned(plan.stats, query.cache_files)
         return query
@@ -250,6 +259,9 @@ class DuckDBStatement(EngineStatement):
             self.ctx.release()
         finally:
             self.con.close()
+            builder, self._builder = self._builder, None
+            if builder is not None:
+                builder.query_finished()
 
 
 def _key_type(hive_type: str) -> str:

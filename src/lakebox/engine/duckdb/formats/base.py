@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
@@ -27,6 +27,19 @@ from lakebox.formats.base import DataFile, ReadRequest, ScanMeter
 from lakebox.formats.plugins import FormatPlugin, format_for, register_plugin
 from lakebox.principal import LOCAL_ADMIN
 from lakebox.storage import Storage
+
+
+class Background(Protocol):
+    """The lake's background worker (``compaction.CopyBuilder``): work a query wants done
+    but must not wait for, run later on the worker's own connection and ReadContext."""
+
+    def submit(
+        self, key: str, work: Callable[[ReadContext], None], not_before: float = 0.0
+    ) -> bool:
+        """Queue ``work`` under ``key``, to start no earlier than ``not_before`` (a
+        ``time.time()``), once: a key queued, running or failed before is not queued again.
+        Whether it is still to be done (False: it failed before, or the worker is closed)."""
+        ...
 
 
 @dataclass
@@ -49,6 +62,11 @@ class ReadContext:
     #: reader derives are keyed by both (the local admin and 0 until permissions exist)
     principal_key: str = LOCAL_ADMIN.key
     policy_version: int = 0
+    #: where work the query should not wait for goes (None: nowhere, it is not done)
+    background: Background | None = None
+    #: the planned SQL reads files that queued background work will soon serve faster (a
+    #: compacted copy being built): a plan kept now would keep reading the files
+    provisional: bool = False
 
     def reading(self, nbytes: int) -> AbstractContextManager[None]:
         """Wrap an engine statement that reads ``nbytes`` of the query's lake files while
