@@ -3,7 +3,8 @@
 Every check compares a query answered through the compacted copy with the same query
 answered straight from the files (``LAKEBOX_COMPACTION=off``) and with rows the test wrote
 itself, so neither a stale copy nor a copy with drifted types can pass. Copies are built in
-the background: a test waits for the lake's builder (``settle``) before it expects one.
+the background, once a query finds files that have kept still for ``RACY_SECONDS``: a test
+lets its files settle and waits for the lake's builder (``built``) before it expects one.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -23,9 +26,11 @@ import pytest
 import lakebox
 from lakebox.config import LakeConfig
 from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb.formats.base import ReadContext
 from lakebox.errors import DataError
 from lakebox.query.model import MIN_CUTOFF_BYTES
 from lakebox.session import Lake, Session
+from lakebox.storage import Storage
 
 Row = dict[str, Any]
 
@@ -123,14 +128,26 @@ def settle(session: Session) -> None:
     assert session.lake.engine.copies.wait_idle(60), "background builds did not finish"
 
 
+def built(session: Session, sql: str) -> None:
+    """Run ``sql`` once the files just written have kept still long enough for their copies
+    to be trusted (so it queues them), and wait for the builder. A local file may carry a
+    modification time ahead of the clock (``bump_mtime``)."""
+    folder = session.lake.config.home / "b"
+    stamps = [max(p.stat().st_mtime, p.stat().st_ctime) for p in folder.rglob("*") if p.is_file()]
+    ahead = max([0.0, *(t - time.time() for t in stamps)])
+    time.sleep(ahead + compaction.RACY_SECONDS + 0.1)
+    session.sql(sql)
+    settle(session)
+
+
 def answer(
     session: Session, sql: str, monkeypatch: pytest.MonkeyPatch, served: bool = True
 ) -> pa.Table:
-    """The result of a first run (from the files: it queues the copy), then of a run once
-    the builder is idle (through the copy, unless ``served`` is false), each checked
-    against the files read directly."""
+    """The result of a first run (from the files), then of a run once copies were queued
+    and built (through the copy, unless ``served`` is false), each checked against the
+    files read directly."""
     first = session.sql(sql).to_arrow()
-    settle(session)
+    built(session, sql)
     result = session.sql(sql)
     assert bool(result.stats.rewritten) == served, result.stats.rewritten
     through_copy = result.to_arrow()
@@ -252,8 +269,7 @@ def test_data_scanned_counts_the_original_files(
     folder = lake_home / "b" / "t"
     paths = [write(folder, f"part-{n}", "json", rows_for(n * 10, 10)) for n in range(3)]
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # queues the copy
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     result = session.sql("SELECT count(*) FROM t")
     assert copies(lake_home) and result.stats.rewritten
     assert result.stats.files == 3
@@ -267,9 +283,11 @@ def test_bad_data_still_fails_naming_file_and_line(
     write(folder, "good", "json", rows_for(0, 3))
     (folder / "bad.json").write_bytes(b'{"id": 1}\n{"id": \n')
     create(session, "json")
-    for _ in range(2):  # the failed build is not retried, and the error stays the same
+    time.sleep(compaction.RACY_SECONDS + 0.1)  # the files are steady: a build is queued
+    for attempt in range(2):  # and fails; it is not retried, and the error stays the same
         with pytest.raises(DataError) as err:
             session.sql("SELECT * FROM t")
+        assert session.lake.engine.copies.pending == (1 if attempt == 0 else 0)
         assert err.value.uri is not None and err.value.uri.endswith("bad.json")
         assert err.value.line == 2
         settle(session)
@@ -282,6 +300,7 @@ def test_switched_off_by_table_property_and_environment(
     folder = lake_home / "b" / "t"
     write(folder, "a", "json", rows_for(0, 3))
     create(session, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)  # steady files: only the switches stop a copy
     session.sql("ALTER TABLE t SET TBLPROPERTIES ('lakebox.compaction' = 'false')")
     assert session.sql("SELECT count(*) FROM t").fetchall() == [(3,)]
     settle(session)
@@ -304,15 +323,13 @@ def test_cache_drops_least_recently_used_copies(
         write(lake_home / "b" / name, "a", "json", rows_for(0, 50, tag=name))
         create(session, "json", name)
     for name in ("t1", "t2", "t3"):
-        session.sql(f"SELECT count(*) FROM {name}")
-        settle(session)
-        time.sleep(0.01)
+        built(session, f"SELECT count(*) FROM {name}")
     age_copies(lake_home)
-    built = copies(lake_home)
-    assert len(built) == 3
-    oldest = min(built, key=lambda p: p.stat().st_mtime)
-    keep = max(built, key=lambda p: p.stat().st_mtime)
-    limit = sum(p.stat().st_size for p in built) - 1
+    made = copies(lake_home)
+    assert len(made) == 3
+    oldest = min(made, key=lambda p: p.stat().st_mtime)
+    keep = max(made, key=lambda p: p.stat().st_mtime)
+    limit = sum(p.stat().st_size for p in made) - 1
     compaction._enforce_limit(lake_home / "_lakebox" / "cache" / "compacted", limit, keep)
     left = copies(lake_home)
     assert len(left) == 2 and oldest not in left
@@ -329,17 +346,16 @@ def test_recently_read_stale_copy_outlives_a_rebuild(
     folder = lake_home / "b" / "t"
     write(folder, "a", "json", rows_for(0, 3))
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     (old,) = copies(lake_home)
     write(folder, "b", "json", rows_for(10, 2))
     assert session.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     assert old in copies(lake_home) and len(copies(lake_home)) == 2
     age_copies(lake_home)
     write(folder, "c", "json", rows_for(20, 1))
     assert session.sql("SELECT count(*) FROM t").fetchall() == [(6,)]
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     assert len(copies(lake_home)) == 1 and old not in copies(lake_home)
 
 
@@ -449,8 +465,7 @@ def test_a_copy_is_read_in_steps_far_below_the_smallest_scan_cutoff(
     folder = lake_home / "b" / "t"
     paths = [write(folder, f"part-{n}", "json", rows_for(n * 60_000, 60_000)) for n in range(3)]
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # queues the copy
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     [copy] = copies(lake_home)
     meta = pq.ParquetFile(copy).metadata
     groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
@@ -466,8 +481,7 @@ def test_a_copy_of_many_small_files_keeps_few_row_groups(session: Session, lake_
     for n in range(200):
         write(folder, f"part-{n:03d}", "json", rows_for(n * 50, 50))
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # queues the copy
-    settle(session)
+    built(session, "SELECT count(*) FROM t")
     [copy] = copies(lake_home)
     meta = pq.ParquetFile(copy).metadata
     assert meta.num_rows == 10_000 and meta.num_row_groups <= 2, meta.num_row_groups
@@ -495,3 +509,99 @@ def test_a_filter_on_path_neither_uses_nor_replaces_the_partitions_copy(
     assert copies(lake_home) == [copy]
     assert ids(answer(s, everything, monkeypatch)) == [0, 1, 10, 11, 20, 21]
     assert copies(lake_home) == [copy]
+
+
+def test_no_query_waits_for_a_copy(
+    session: Session, lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first query on steady files answers from the files; the copy is built after it,
+    in the background, and serves the next query."""
+    folder = lake_home / "b" / "t"
+    for n in range(4):
+        write(folder, f"part-{n}", "json", rows_for(n * 10, 10))
+    create(session, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)
+    query = "SELECT id, name, score FROM t ORDER BY id"
+    first = session.sql(query)
+    assert not first.stats.rewritten  # read from the files, not from a copy built for it
+    settle(session)
+    assert len(copies(lake_home)) == 1
+    again = session.sql(query)  # the first plan was not kept: this one finds the copy
+    assert again.stats.rewritten
+    assert again.to_arrow().to_pylist() == first.to_arrow().to_pylist()
+
+
+def test_builds_wait_for_the_lakes_running_queries(tmp_path: Path, storage: Storage) -> None:
+    builder = compaction.CopyBuilder(duckdb.connect, storage, tmp_path / "cache")
+    ran: list[object] = []
+    builder.query_started()
+    try:
+        assert builder.submit("k", lambda ctx: ran.append(ctx.con.sql("SELECT 42").fetchall()))
+        assert builder.submit("k", lambda ctx: ran.append("twice"))  # queued once
+        assert builder.pending == 1
+        assert not builder.wait_idle(0.3) and not ran
+    finally:
+        builder.query_finished()
+    assert builder.wait_idle(30)
+    assert ran == [[(42,)]]
+    builder.close()
+    assert not builder.submit("later", lambda ctx: None)
+
+
+def test_a_failed_build_is_not_queued_again(tmp_path: Path, storage: Storage) -> None:
+    builder = compaction.CopyBuilder(duckdb.connect, storage, tmp_path / "cache")
+    calls: list[int] = []
+
+    def fail(ctx: ReadContext) -> None:
+        calls.append(1)
+        ctx.con.sql("SELECT * FROM no_such_table").fetchall()
+
+    assert builder.submit("bad", fail)
+    assert builder.wait_idle(30)
+    assert not builder.submit("bad", fail)
+    assert builder.wait_idle(30) and calls == [1]
+    builder.close()
+
+
+def test_close_interrupts_a_running_build_and_joins_its_thread(
+    tmp_path: Path, storage: Storage
+) -> None:
+    builder = compaction.CopyBuilder(
+        lambda: duckdb.connect(config={"threads": "1"}), storage, tmp_path / "cache"
+    )
+    started = threading.Event()
+
+    def endless(ctx: ReadContext) -> None:
+        started.set()
+        ctx.con.sql("SELECT count(*) FROM range(1000000000000) a").fetchall()
+
+    builder.submit("slow", endless)
+    assert started.wait(30)
+    t0 = time.monotonic()
+    builder.close()
+    assert time.monotonic() - t0 < 10
+    assert not [t for t in threading.enumerate() if t.name == "lakebox-copy-builder"]
+
+
+def test_closing_the_lake_cancels_queued_builds(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build still waiting when the lake closes never runs: no copy, no temporary file,
+    no thread left (the suite's leak check)."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "always")
+    folder = lake_home / "b" / "t"
+    write(folder, "a", "json", rows_for(0, 5))
+    s = lakebox.connect(lake_home)
+    create(s, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)
+    builder = s.lake.engine.copies
+    builder.query_started()  # a query of the lake runs: the build waits for it
+    try:
+        assert s.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
+        assert builder.pending == 1
+        s.lake.close()
+    finally:
+        builder.query_finished()
+    assert builder.pending == 0
+    assert not list((lake_home / "_lakebox" / "cache").rglob("*.parquet"))
+    assert not list((lake_home / "_lakebox" / "cache").rglob("*.tmp"))

@@ -202,10 +202,13 @@ def _queue_build(
     def build(bctx: ReadContext) -> None:
         _build_copy(bctx, table, part, scan_sql, policy)
 
-    # a copy of files modified within RACY_SECONDS of its build would never be trusted:
-    # built later, it serves every query after it
     newest = max(max(f.mtime, f.ctime) for f in part.files)
-    if ctx.background.submit(str(data), build, not_before=newest + RACY_SECONDS + 0.1):
+    if newest > time.time() - RACY_SECONDS:
+        # a copy of files modified this recently would never be trusted: one is queued by
+        # a query once they have kept still that long (this plan is not kept, so that
+        # query plans again)
+        ctx.provisional = True
+    elif ctx.background.submit(str(data), build):
         ctx.provisional = True
 
 
@@ -421,8 +424,7 @@ class CopyBuilder:
         self._storage = storage
         self._cache_dir = cache_dir
         self._cond = threading.Condition()
-        #: queued work by key, with the time it may start
-        self._queue: OrderedDict[str, tuple[Callable[[ReadContext], None], float]] = OrderedDict()
+        self._queue: OrderedDict[str, Callable[[ReadContext], None]] = OrderedDict()
         self._running: str | None = None
         self._failed: set[str] = set()
         self._queries = 0
@@ -430,14 +432,12 @@ class CopyBuilder:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._closed = False
 
-    def submit(
-        self, key: str, work: Callable[[ReadContext], None], not_before: float = 0.0
-    ) -> bool:
+    def submit(self, key: str, work: Callable[[ReadContext], None]) -> bool:
         with self._cond:
             if self._closed or key in self._failed:
                 return False
             if key != self._running:
-                self._queue.setdefault(key, (work, not_before))
+                self._queue.setdefault(key, work)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="lakebox-copy-builder", daemon=True
@@ -495,29 +495,21 @@ class CopyBuilder:
         _open_builders.discard(self)
 
     def _next(self) -> tuple[str, Callable[[ReadContext], None]] | None:
-        """The next job once it may start and the lake's queries are done (or patience
-        ran out); None when the queue is empty or the builder closed."""
+        """The next job once the lake's queries are done (or patience ran out); None when
+        the queue is empty or the builder closed."""
         with self._cond:
             since = time.monotonic()
-            while self._queue and not self._closed:
-                ready = min(t for _w, t in self._queue.values()) - time.time()
-                if ready > 0:
-                    self._cond.wait(ready)
-                    since = time.monotonic()  # patience counts from when a job is ready
-                    continue
-                waited = time.monotonic() - since
-                if not self._queries or waited >= PATIENCE_SECONDS:
+            while self._queue and self._queries and not self._closed:
+                left = PATIENCE_SECONDS - (time.monotonic() - since)
+                if left <= 0:
                     break
-                self._cond.wait(PATIENCE_SECONDS - waited)
+                self._cond.wait(left)
             if self._closed or not self._queue:
                 self._thread = None
                 self._cond.notify_all()
                 return None
-            key = min(self._queue, key=lambda k: self._queue[k][1])
-            work, _t = self._queue.pop(key)
+            key, work = self._queue.popitem(last=False)
             self._running = key
-            if self._con is None:
-                self._con = self._connect()
             return key, work
 
     def _run(self) -> None:
@@ -526,7 +518,8 @@ class CopyBuilder:
             key, work = job
             failed = False
             try:
-                assert self._con is not None
+                if self._con is None:
+                    self._con = self._connect()  # only this thread sets it; close() joins it
                 ctx = ReadContext(self._storage, self._con, self._cache_dir)
                 try:
                     work(ctx)

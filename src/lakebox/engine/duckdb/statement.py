@@ -328,9 +328,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
 
 
 def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
+    from lakebox.engine.duckdb.formats import json as json_format
     from lakebox.engine.duckdb.formats.text import data_error_from_duckdb
 
-    named = data_error_from_duckdb(err, ctx, stats.data_files)
+    named = json_format.data_error(err, ctx, stats.data_files) or data_error_from_duckdb(
+        err, ctx, stats.data_files
+    )
     if named is not None:
         return named
     from lakebox.engine.duckdb.messages import engine_message

@@ -33,12 +33,10 @@ class Background(Protocol):
     """The lake's background worker (``compaction.CopyBuilder``): work a query wants done
     but must not wait for, run later on the worker's own connection and ReadContext."""
 
-    def submit(
-        self, key: str, work: Callable[[ReadContext], None], not_before: float = 0.0
-    ) -> bool:
-        """Queue ``work`` under ``key``, to start no earlier than ``not_before`` (a
-        ``time.time()``), once: a key queued, running or failed before is not queued again.
-        Whether it is still to be done (False: it failed before, or the worker is closed)."""
+    def submit(self, key: str, work: Callable[[ReadContext], None]) -> bool:
+        """Queue ``work`` under ``key``, once: a key queued, running or failed before is not
+        queued again. Whether it is still to be done (False: it failed before, or the
+        worker is closed)."""
         ...
 
 
