@@ -52,6 +52,8 @@ class DuckDBQuery(CompiledQuery):
     cache_files: tuple[str, ...] = ()
     #: registered again on the cursor of every later run
     objects: tuple[tuple[str, Any], ...] = ()
+    #: DuckDB variables the SQL reads, set again on the cursor of every later run
+    variables: tuple[tuple[str, Any], ...] = ()
     #: reads files a compacted copy being built will serve (``ReadContext.provisional``)
     provisional: bool = False
 
@@ -138,6 +140,7 @@ class DuckDBStatement(EngineStatement):
             with_views(_translate(plan), views),
             tuple(self.ctx.cache_files),
             tuple(self.ctx.objects.items()),
+            tuple(self.ctx.variables.items()),
             self.ctx.provisional,
         )
         self._planned(plan.stats, query.cache_files)
@@ -147,6 +150,8 @@ class DuckDBStatement(EngineStatement):
         assert isinstance(query, DuckDBQuery)
         for name, obj in query.objects:
             self.ctx.register_as(name, obj)
+        for name, value in query.variables:
+            self.ctx.set_variable(name, value)
         self._planned(stats, query.cache_files)
 
     def _planned(self, stats: ScanStats, cache_files: tuple[str, ...]) -> None:

@@ -31,7 +31,6 @@ from lakebox.engine.duckdb.formats.base import (
     ReadContext,
     ReadRequest,
     quote_ident,
-    sql_list,
     sql_string,
 )
 from lakebox.engine.duckdb.formats.text import (
@@ -120,15 +119,17 @@ class JsonReader(FormatReader):
     # -- SQL ------------------------------------------------------------------------------
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(request, engine_paths(ctx, request.files), None)
+        return self._select(ctx, request, engine_paths(ctx, request.files), None)
 
     def scan_sql_with_file(
         self, ctx: ReadContext, request: ReadRequest, file_column: str
     ) -> tuple[str, list[str]] | None:
         paths = engine_paths(ctx, request.files)
-        return self._select(request, paths, file_column), paths
+        return self._select(ctx, request, paths, file_column), paths
 
-    def _select(self, request: ReadRequest, paths: list[str], file_column: str | None) -> str:
+    def _select(
+        self, ctx: ReadContext, request: ReadRequest, paths: list[str], file_column: str | None
+    ) -> str:
         """Three steps: each line as JSON with every column's exact key extracted at once
         (``__e``), checked to be an object unless malformed lines are ignored; each
         column's raw JSON value (the exact key, else the first matching one); the values
@@ -148,7 +149,7 @@ class JsonReader(FormatReader):
             )
         named = f", filename = {sql_string(file_col)}" if file_col is not None else ""
         source = (
-            f"read_ndjson_objects({sql_list(paths)}, "
+            f"read_ndjson_objects({ctx.paths_sql(paths)}, "
             f"ignore_errors = {'true' if opts.ignore_malformed else 'false'}, "
             f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'{named})"
         )
