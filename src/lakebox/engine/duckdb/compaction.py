@@ -86,6 +86,11 @@ IN_USE_SECONDS = 120.0
 PATIENCE_SECONDS = 5.0
 #: the builder thread's CPU priority (nice value): it yields the CPU to any query
 BUILDER_NICE = 19
+#: a partition's copy is built once queries of one lake have read its files this many
+#: times: a table read once (a one-off query, a command-line call) never pays for a copy
+BUILD_AFTER_READS = 2
+#: partitions read fewer times than that, remembered (least recently read forgotten first)
+ASKED_KEPT = 4096
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -408,8 +413,9 @@ def clear(cache_dir: Path) -> None:
 class CopyBuilder:
     """The lake's one background builder of compacted copies (a ``Background``).
 
-    One worker thread at a time, started when work is queued and ended once the queue is
-    empty (an idle lake keeps no thread). Builds run one after another on the builder's own
+    A copy is queued the ``BUILD_AFTER_READS``-th time a query asks for it. One worker
+    thread at a time, started when work is queued and no query runs, and ended once the
+    queue is empty (an idle lake keeps no thread). Builds run one after another on the builder's own
     DuckDB database with one thread, at the lowest CPU priority, and each starts once no
     query of the lake is running (or after ``PATIENCE_SECONDS``): a query never waits for a
     build nor shares its cores with one it did not ask for. A build writes to temporary
@@ -425,6 +431,8 @@ class CopyBuilder:
         self._cache_dir = cache_dir
         self._cond = threading.Condition()
         self._queue: OrderedDict[str, Callable[[ReadContext], None]] = OrderedDict()
+        #: copies asked for fewer than ``BUILD_AFTER_READS`` times, with their count
+        self._asked: OrderedDict[str, int] = OrderedDict()
         self._running: str | None = None
         self._failed: set[str] = set()
         self._queries = 0
@@ -433,28 +441,45 @@ class CopyBuilder:
         self._closed = False
 
     def submit(self, key: str, work: Callable[[ReadContext], None]) -> bool:
+        """Ask for the copy ``key``: queued at its ``BUILD_AFTER_READS``-th request."""
         with self._cond:
             if self._closed or key in self._failed:
                 return False
-            if key != self._running:
-                self._queue.setdefault(key, work)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="lakebox-copy-builder", daemon=True
-                )
-                self._thread.start()
-                _open_builders.add(self)
+            if key == self._running or key in self._queue:
+                return True
+            asked = self._asked.pop(key, 0) + 1
+            if asked < BUILD_AFTER_READS:
+                self._asked[key] = asked
+                while len(self._asked) > ASKED_KEPT:
+                    self._asked.popitem(last=False)
+                return True
+            self._queue[key] = work
+            if not self._queries:
+                self._start()  # else when the lake's queries end (``query_finished``)
             self._cond.notify_all()
             return True
 
+    def _start(self) -> None:
+        """Start the worker when work is queued and none runs (called holding the lock)."""
+        if self._thread is None and self._queue and not self._closed:
+            self._thread = threading.Thread(
+                target=self._run, name="lakebox-copy-builder", daemon=True
+            )
+            self._thread.start()
+            _open_builders.add(self)
+
     def query_started(self) -> None:
-        """A query of the lake runs: queued builds wait for it."""
+        """A query of the lake runs: queued builds wait for it (``PATIENCE_SECONDS`` at
+        most, so the worker starts even if queries never stop overlapping)."""
         with self._cond:
             self._queries += 1
+            self._start()
 
     def query_finished(self) -> None:
         with self._cond:
             self._queries -= 1
+            if not self._queries:
+                self._start()
             self._cond.notify_all()
 
     @property

@@ -34,9 +34,9 @@ class Background(Protocol):
     but must not wait for, run later on the worker's own connection and ReadContext."""
 
     def submit(self, key: str, work: Callable[[ReadContext], None]) -> bool:
-        """Queue ``work`` under ``key``, once: a key queued, running or failed before is not
-        queued again. Whether it is still to be done (False: it failed before, or the
-        worker is closed)."""
+        """Ask for ``work`` under ``key`` (the worker decides when to queue it, and queues a
+        key once: not while it is queued or running, never after it failed). Whether it is
+        still to be done (False: it failed before, or the worker is closed)."""
         ...
 
 
