@@ -8,14 +8,26 @@ themselves is the slow part.
   query; the copy is columnar, so a projection or a filter reads only what it needs.
 
 The copy is the reader's own scan (``scans.scan_sql`` for that partition: same columns,
-types, partition values and rows) written once with ``COPY ... TO`` into the lake cache,
-keyed by a fingerprint of the table definition and of every file's URI, size and
-modification time. Any added, replaced or deleted file changes the fingerprint, so the next
-query rebuilds the copy (synchronously: the build is one scan of the files, which the query
-would have paid anyway, plus a Parquet write) and older copies of that partition are
-deleted. The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least
-recently used copies go first. Data-scanned accounting is untouched: the planner counts the
-original files, whatever strategy the engine picks.
+types, partition values and rows) written with ``COPY ... TO`` into the lake cache, keyed
+by a fingerprint of the table definition and of every file's URI, size and modification
+time. A query reads a partition from its copy only when a complete copy with the
+partition's current fingerprint exists and is trusted; otherwise it reads the files, as
+the reader scans them, and never waits for a copy.
+
+Copies are built in the background by the lake's ``CopyBuilder`` (one worker thread on its
+own one-thread DuckDB database, lowest CPU priority, starting once the lake's queries have
+ended), which the engine closes with the lake (queued builds dropped, a running one
+interrupted). A partition's copy is queued when queries have read its files
+``BUILD_AFTER_READS`` (2) times in this lake and the files have kept still for
+``RACY_SECONDS`` (a copy of files modified closer to its build would never be trusted):
+a table read once, by a one-off query or a command-line call, never pays for a copy. A
+build writes to temporary names and renames into place (data after metadata), so a
+cancelled or crashed build leaves nothing a query reads. Any added, replaced or deleted
+file changes the fingerprint, so a stale copy is never read; older copies of a partition
+are deleted once a new one is built and no query has read them for ``IN_USE_SECONDS``.
+The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least recently used
+copies go first. Data-scanned accounting is untouched: the planner counts the original
+files, whatever strategy the engine picks.
 
 Controls: ``LAKEBOX_COMPACTION=off`` disables copies, ``=always`` copies every partition;
 the table property ``lakebox.compaction`` = ``'false'`` / ``'true'`` does the same per

@@ -79,7 +79,7 @@ class DuckDBStatement(EngineStatement):
     ) -> None:
         self.con = con
         self.watch = watch
-        self.ctx = ReadContext(storage, con, cache_dir, meter=watch, background=copies)
+        self.ctx = ReadContext(storage, con, cache_dir, background=copies)
         #: the lake's copy builder, told while this statement runs (builds wait for it)
         self._builder = copies
         if copies is not None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,7 +22,7 @@ import duckdb
 from lakebox.catalog.model import Table
 from lakebox.errors import UnsupportedError
 from lakebox.formats import compression
-from lakebox.formats.base import DataFile, ReadRequest, ScanMeter
+from lakebox.formats.base import DataFile, ReadRequest
 from lakebox.formats.plugins import FormatPlugin, format_for, register_plugin
 from lakebox.principal import LOCAL_ADMIN
 from lakebox.storage import Storage
@@ -61,8 +60,6 @@ class ReadContext:
     #: compacted copies): a cached plan is reusable only while they exist
     cache_files: list[str] = field(default_factory=list)
     _counter: itertools.count[int] = field(default_factory=itertools.count)
-    #: the query's scan meter, when something watches it (a workgroup cutoff, progress)
-    meter: ScanMeter | None = None
     #: whom the query is planned for and under which policy version: caches of what a
     #: reader derives are keyed by both (the local admin and 0 until permissions exist)
     principal_key: str = LOCAL_ADMIN.key
@@ -72,22 +69,6 @@ class ReadContext:
     #: the planned SQL reads files that queued background work will soon serve faster (a
     #: compacted copy being built): a plan kept now would keep reading the files
     provisional: bool = False
-
-    def reading(self, nbytes: int) -> AbstractContextManager[None]:
-        """Wrap an engine statement that reads ``nbytes`` of the query's lake files while
-        planning (they count towards data scanned once, and a cutoff may stop it)."""
-        return self.meter.reading(nbytes) if self.meter is not None else nullcontext()
-
-    def check_stop(self) -> None:
-        """Raise the query's stop error when it was cancelled (call where an engine error
-        would otherwise be turned into another message or a fallback)."""
-        if self.meter is not None:
-            self.meter.check_stop()
-
-    @property
-    def scan_budget(self) -> int | None:
-        """The query's data-scanned cutoff in bytes, or None."""
-        return self.meter.cutoff_bytes if self.meter is not None else None
 
     def register(self, obj: Any, hint: str = "scan") -> str:
         """Register an Arrow table / reader (or anything DuckDB scans) under a fresh name."""
