@@ -548,14 +548,22 @@ def test_builds_wait_for_the_lakes_running_queries(tmp_path: Path, storage: Stor
     try:
         for _ in range(compaction.BUILD_AFTER_READS):
             assert builder.pending == 0
-            assert builder.submit("k", lambda ctx: ran.append(ctx.con.sql("SELECT 42").fetchall()))
+            assert builder.submit(
+                "k",
+                lambda ctx: ran.append(
+                    (
+                        ctx.con.sql("SELECT 42").fetchall(),
+                        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                    )
+                ),
+            )
         assert builder.submit("k", lambda ctx: ran.append("twice"))  # queued once
         assert builder.pending == 1
         assert not builder.wait_idle(0.3) and not ran
     finally:
         builder.query_finished()
     assert builder.wait_idle(30)
-    assert ran == [[(42,)]]
+    assert ran == [([(42,)], compaction.BUILDER_NICE)]  # once, at the lowest priority
     builder.close()
     assert not builder.submit("later", lambda ctx: None)
 

@@ -55,6 +55,11 @@ class DuckDBEngine(Engine):
                 self._con = self._connect()
             return self._con
 
+    @property
+    def is_open(self) -> bool:
+        """Whether the database is open (a first query or ``warm`` opened it)."""
+        return self._con is not None
+
     def warm(self) -> None:
         """Open the database in the background now (about 0.1 s: settings, macros, UDFs),
         for a caller about to query: its first query then finds it open. A failure is left
