@@ -69,8 +69,9 @@ SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPA
 #: (``scans.scan_sql``)
 ScanSql = Callable[[ReadContext, Table, list[PartitionFiles], tuple[str, ...]], str]
 
-#: bump when the copy's layout or the fingerprint changes
-VERSION = "4"
+#: bump when the copy's layout, the fingerprint or a reader's rows change (5: a JSON row
+#: holding two spellings of a column reads the exact one)
+VERSION = "5"
 #: rows in a copy's row groups: DuckDB reads a row group's column chunks at once, so a scan
 #: cutoff's file-read log sees a copy being read in steps this big (about a megabyte of
 #: log lines, a tenth of the smallest cutoff), not in DuckDB's default 122,880-row steps
