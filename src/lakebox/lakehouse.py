@@ -265,4 +265,6 @@ def connect(
             profile=s3.profile,
         )
     config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
-    return Lakehouse.open(config, create=create).session(database)
+    lake = Lakehouse.open(config, create=create)
+    lake.engine.warm()  # a session is for queries: the engine starts while the caller goes on
+    return lake.session(database)

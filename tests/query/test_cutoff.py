@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from lakebox.config import LakeConfig
+from lakebox.engine.duckdb import compaction
 from lakebox.query.journal import journal_dir
 from lakebox.query.model import MB, query_cost_usd
 from lakebox.query.service import QueryService
@@ -115,18 +116,20 @@ def test_cutoff_stops_the_scan_early_and_bills_what_was_read(
 def test_cutoff_stops_a_compacted_copy_build_and_never_bills_the_whole_table(
     service: QueryService, lake: Lake
 ) -> None:
-    """The first query over row-format files would build a compacted copy, reading the
-    whole table while planning. Under a cutoff smaller than the table no copy is built and
-    the query stops as it reads; once an uncapped query built the copy, a capped run over
-    the copy is still stopped and billed the cutoff, not the table."""
+    """No query builds a compacted copy (the lake's background builder does, once the
+    table was read twice): a capped query stops as it reads the files; once the copy is
+    built, a capped run over the copy is still stopped and billed the cutoff, not the
+    table."""
     size = write_big_table(lake, "text")
     copies = lake.config.cache_dir / "compacted"
+    time.sleep(compaction.RACY_SECONDS + 0.1)  # steady files: reading them counts
     capped, _ = service.run(QUERY, workgroup="capped")
     assert capped.state == "CANCELLED"
     assert CUTOFF < capped.data_scanned_bytes < WELL_BELOW * size
     assert not list(copies.rglob("*.parquet"))
-    full, _ = service.run(QUERY)
+    full, _ = service.run(QUERY)  # the second read: the copy is queued
     assert full.state == "SUCCEEDED" and full.data_scanned_bytes == size
+    assert lake.engine.copies.wait_idle(300)
     assert list(copies.rglob("*.parquet"))
     again, _ = service.run(QUERY, workgroup="capped")
     assert again.state == "CANCELLED"

@@ -2,7 +2,10 @@
 
 Every check compares a query answered through the compacted copy with the same query
 answered straight from the files (``LAKEBOX_COMPACTION=off``) and with rows the test wrote
-itself, so neither a stale copy nor a copy with drifted types can pass.
+itself, so neither a stale copy nor a copy with drifted types can pass. Copies are built in
+the background, once queries have read files that kept still for ``RACY_SECONDS`` twice
+(``BUILD_AFTER_READS``): a test lets its files settle, reads them twice and waits for the
+lake's builder (``built``) before it expects one.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -22,9 +27,11 @@ import pytest
 import lakebox
 from lakebox.config import LakeConfig
 from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb.formats.base import ReadContext
 from lakebox.errors import DataError
 from lakebox.query.model import MIN_CUTOFF_BYTES
 from lakebox.session import Lake, Session
+from lakebox.storage import Storage
 
 Row = dict[str, Any]
 
@@ -116,14 +123,42 @@ def age_copies(home: Path, seconds: float = 3600) -> None:
         os.utime(path, (st.st_atime - seconds, st.st_mtime - seconds))
 
 
-def answer(session: Session, sql: str, monkeypatch: pytest.MonkeyPatch) -> pa.Table:
-    """The result through the copy, checked against the files read directly."""
-    through_copy = session.sql(sql).to_arrow()
+def settle(session: Session) -> None:
+    """Wait until the lake's background builder has built (or given up on) every copy
+    queued so far."""
+    assert session.lake.engine.copies.wait_idle(60), "background builds did not finish"
+
+
+def built(session: Session, sql: str) -> None:
+    """Run ``sql`` twice once the files just written have kept still long enough for their
+    copies to be trusted (so it queues them), and wait for the builder. A local file may
+    carry a modification time ahead of the clock (``bump_mtime``)."""
+    folder = session.lake.config.home / "b"
+    stamps = [max(p.stat().st_mtime, p.stat().st_ctime) for p in folder.rglob("*") if p.is_file()]
+    ahead = max([0.0, *(t - time.time() for t in stamps)])
+    time.sleep(ahead + compaction.RACY_SECONDS + 0.1)
+    for _ in range(compaction.BUILD_AFTER_READS):
+        session.sql(sql)
+    settle(session)
+
+
+def answer(
+    session: Session, sql: str, monkeypatch: pytest.MonkeyPatch, served: bool = True
+) -> pa.Table:
+    """The result of a first run (from the files), then of a run once copies were queued
+    and built (through the copy, unless ``served`` is false), each checked against the
+    files read directly."""
+    first = session.sql(sql).to_arrow()
+    built(session, sql)
+    result = session.sql(sql)
+    assert bool(result.stats.rewritten) == served, result.stats.rewritten
+    through_copy = result.to_arrow()
     with monkeypatch.context() as m:
         m.setenv("LAKEBOX_COMPACTION", "off")
         direct = session.sql(sql).to_arrow()
-    assert through_copy.schema == direct.schema
-    assert through_copy.to_pylist() == direct.to_pylist()
+    for got in (first, through_copy):
+        assert got.schema == direct.schema
+        assert got.to_pylist() == direct.to_pylist()
     return through_copy
 
 
@@ -187,7 +222,12 @@ def test_partitions_mix_copies_and_direct_reads(
     assert whole.to_pylist()[-1] == {"id": 1001, "dt": "2024-01-02"}
     assert len(copies(lake_home)) == (2 if fmt == "json" else 1)
 
-    pruned = answer(session, "SELECT count(*) AS n FROM p WHERE dt = '2024-01-02'", monkeypatch)
+    pruned = answer(
+        session,
+        "SELECT count(*) AS n FROM p WHERE dt = '2024-01-02'",
+        monkeypatch,
+        served=fmt == "json",
+    )
     assert pruned.column("n").to_pylist() == [2]
 
 
@@ -231,9 +271,9 @@ def test_data_scanned_counts_the_original_files(
     folder = lake_home / "b" / "t"
     paths = [write(folder, f"part-{n}", "json", rows_for(n * 10, 10)) for n in range(3)]
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # builds the copy
+    built(session, "SELECT count(*) FROM t")
     result = session.sql("SELECT count(*) FROM t")
-    assert copies(lake_home)
+    assert copies(lake_home) and result.stats.rewritten
     assert result.stats.files == 3
     assert result.stats.bytes == sum(p.stat().st_size for p in paths)
 
@@ -245,11 +285,15 @@ def test_bad_data_still_fails_naming_file_and_line(
     write(folder, "good", "json", rows_for(0, 3))
     (folder / "bad.json").write_bytes(b'{"id": 1}\n{"id": \n')
     create(session, "json")
-    with pytest.raises(DataError) as err:
-        session.sql("SELECT * FROM t")
-    assert err.value.uri is not None and err.value.uri.endswith("bad.json")
-    assert err.value.line == 2
-    assert not copies(lake_home)
+    time.sleep(compaction.RACY_SECONDS + 0.1)  # steady files: the second read queues a build
+    for pending in (0, 1, 0):  # which fails; it is not retried, and the error stays the same
+        with pytest.raises(DataError) as err:
+            session.sql("SELECT * FROM t")
+        assert session.lake.engine.copies.pending == pending
+        assert err.value.uri is not None and err.value.uri.endswith("bad.json")
+        assert err.value.line == 2
+        settle(session)
+        assert not copies(lake_home)
 
 
 def test_switched_off_by_table_property_and_environment(
@@ -258,15 +302,22 @@ def test_switched_off_by_table_property_and_environment(
     folder = lake_home / "b" / "t"
     write(folder, "a", "json", rows_for(0, 3))
     create(session, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)  # steady files: only the switches stop a copy
+
+    def count_enough_times() -> None:
+        for _ in range(compaction.BUILD_AFTER_READS):
+            assert session.sql("SELECT count(*) FROM t").fetchall() == [(3,)]
+        settle(session)
+
     session.sql("ALTER TABLE t SET TBLPROPERTIES ('lakebox.compaction' = 'false')")
-    assert session.sql("SELECT count(*) FROM t").fetchall() == [(3,)]
+    count_enough_times()
     assert not copies(lake_home)
     session.sql("ALTER TABLE t SET TBLPROPERTIES ('lakebox.compaction' = 'true')")
     monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
-    assert session.sql("SELECT count(*) FROM t").fetchall() == [(3,)]
+    count_enough_times()
     assert not copies(lake_home)
     monkeypatch.setenv("LAKEBOX_COMPACTION", "auto")
-    assert session.sql("SELECT count(*) FROM t").fetchall() == [(3,)]
+    count_enough_times()
     assert len(copies(lake_home)) == 1
 
 
@@ -277,19 +328,20 @@ def test_cache_drops_least_recently_used_copies(
         write(lake_home / "b" / name, "a", "json", rows_for(0, 50, tag=name))
         create(session, "json", name)
     for name in ("t1", "t2", "t3"):
-        session.sql(f"SELECT count(*) FROM {name}")
-        time.sleep(0.01)
+        built(session, f"SELECT count(*) FROM {name}")
     age_copies(lake_home)
-    built = copies(lake_home)
-    assert len(built) == 3
-    oldest = min(built, key=lambda p: p.stat().st_mtime)
-    keep = max(built, key=lambda p: p.stat().st_mtime)
-    limit = sum(p.stat().st_size for p in built) - 1
+    made = copies(lake_home)
+    assert len(made) == 3
+    oldest = min(made, key=lambda p: p.stat().st_mtime)
+    keep = max(made, key=lambda p: p.stat().st_mtime)
+    limit = sum(p.stat().st_size for p in made) - 1
     compaction._enforce_limit(lake_home / "_lakebox" / "cache" / "compacted", limit, keep)
     left = copies(lake_home)
     assert len(left) == 2 and oldest not in left
-    # the evicted table is rebuilt on its next query, with the right answer
-    assert session.sql("SELECT count(*) FROM t1").fetchall() == [(50,)]
+    # the evicted table is read from its files, and rebuilt once read enough again
+    for _ in range(compaction.BUILD_AFTER_READS):
+        assert session.sql("SELECT count(*) FROM t1").fetchall() == [(50,)]
+    settle(session)
     assert len(copies(lake_home)) == 3
 
 
@@ -300,14 +352,16 @@ def test_recently_read_stale_copy_outlives_a_rebuild(
     folder = lake_home / "b" / "t"
     write(folder, "a", "json", rows_for(0, 3))
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")
+    built(session, "SELECT count(*) FROM t")
     (old,) = copies(lake_home)
     write(folder, "b", "json", rows_for(10, 2))
     assert session.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
+    built(session, "SELECT count(*) FROM t")
     assert old in copies(lake_home) and len(copies(lake_home)) == 2
     age_copies(lake_home)
     write(folder, "c", "json", rows_for(20, 1))
     assert session.sql("SELECT count(*) FROM t").fetchall() == [(6,)]
+    built(session, "SELECT count(*) FROM t")
     assert len(copies(lake_home)) == 1 and old not in copies(lake_home)
 
 
@@ -417,7 +471,7 @@ def test_a_copy_is_read_in_steps_far_below_the_smallest_scan_cutoff(
     folder = lake_home / "b" / "t"
     paths = [write(folder, f"part-{n}", "json", rows_for(n * 60_000, 60_000)) for n in range(3)]
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # builds the copy
+    built(session, "SELECT count(*) FROM t")
     [copy] = copies(lake_home)
     meta = pq.ParquetFile(copy).metadata
     groups = [meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)]
@@ -433,7 +487,7 @@ def test_a_copy_of_many_small_files_keeps_few_row_groups(session: Session, lake_
     for n in range(200):
         write(folder, f"part-{n:03d}", "json", rows_for(n * 50, 50))
     create(session, "json")
-    session.sql("SELECT count(*) FROM t")  # builds the copy
+    built(session, "SELECT count(*) FROM t")
     [copy] = copies(lake_home)
     meta = pq.ParquetFile(copy).metadata
     assert meta.num_rows == 10_000 and meta.num_row_groups <= 2, meta.num_row_groups
@@ -457,6 +511,120 @@ def test_a_filter_on_path_neither_uses_nor_replaces_the_partitions_copy(
     result = s.sql(one)
     assert result.fetchall() == [(10, "s3://b/t/part-1.json"), (11, "s3://b/t/part-1.json")]
     assert result.stats.files == 1 and not result.stats.rewritten
+    settle(s)
     assert copies(lake_home) == [copy]
     assert ids(answer(s, everything, monkeypatch)) == [0, 1, 10, 11, 20, 21]
     assert copies(lake_home) == [copy]
+
+
+def test_no_query_waits_for_a_copy(
+    session: Session, lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first query on steady files answers from the files; the copy is built after it,
+    in the background, and serves the next query."""
+    folder = lake_home / "b" / "t"
+    for n in range(4):
+        write(folder, f"part-{n}", "json", rows_for(n * 10, 10))
+    create(session, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)
+    query = "SELECT id, name, score FROM t ORDER BY id"
+    first = session.sql(query)
+    assert not first.stats.rewritten  # read from the files, not from a copy built for it
+    settle(session)
+    assert not copies(lake_home)  # a table read once never pays for a copy
+    second = session.sql(query)  # the first plan was not kept: this read is counted
+    assert not second.stats.rewritten
+    settle(session)
+    assert len(copies(lake_home)) == 1
+    third = session.sql(query)
+    assert third.stats.rewritten
+    assert third.to_arrow().to_pylist() == first.to_arrow().to_pylist()
+
+
+def test_builds_wait_for_the_lakes_running_queries(tmp_path: Path, storage: Storage) -> None:
+    builder = compaction.CopyBuilder(duckdb.connect, storage, tmp_path / "cache")
+    ran: list[object] = []
+    builder.query_started()
+    try:
+        for _ in range(compaction.BUILD_AFTER_READS):
+            assert builder.pending == 0
+            assert builder.submit(
+                "k",
+                lambda ctx: ran.append(
+                    (
+                        ctx.con.sql("SELECT 42").fetchall(),
+                        os.getpriority(os.PRIO_PROCESS, threading.get_native_id()),
+                    )
+                ),
+            )
+        assert builder.submit("k", lambda ctx: ran.append("twice"))  # queued once
+        assert builder.pending == 1
+        assert not builder.wait_idle(0.3) and not ran
+    finally:
+        builder.query_finished()
+    assert builder.wait_idle(30)
+    assert ran == [([(42,)], compaction.BUILDER_NICE)]  # once, at the lowest priority
+    builder.close()
+    assert not builder.submit("later", lambda ctx: None)
+
+
+def test_a_failed_build_is_not_queued_again(tmp_path: Path, storage: Storage) -> None:
+    builder = compaction.CopyBuilder(duckdb.connect, storage, tmp_path / "cache")
+    calls: list[int] = []
+
+    def fail(ctx: ReadContext) -> None:
+        calls.append(1)
+        ctx.con.sql("SELECT * FROM no_such_table").fetchall()
+
+    for _ in range(compaction.BUILD_AFTER_READS):
+        assert builder.submit("bad", fail)
+    assert builder.wait_idle(30)
+    assert not builder.submit("bad", fail)
+    assert builder.wait_idle(30) and calls == [1]
+    builder.close()
+
+
+def test_close_interrupts_a_running_build_and_joins_its_thread(
+    tmp_path: Path, storage: Storage
+) -> None:
+    builder = compaction.CopyBuilder(
+        lambda: duckdb.connect(config={"threads": "1"}), storage, tmp_path / "cache"
+    )
+    started = threading.Event()
+
+    def endless(ctx: ReadContext) -> None:
+        started.set()
+        ctx.con.sql("SELECT count(*) FROM range(1000000000000) a").fetchall()
+
+    for _ in range(compaction.BUILD_AFTER_READS):
+        builder.submit("slow", endless)
+    assert started.wait(30)
+    t0 = time.monotonic()
+    builder.close()
+    assert time.monotonic() - t0 < 10
+    assert not [t for t in threading.enumerate() if t.name == "lakebox-copy-builder"]
+
+
+def test_closing_the_lake_cancels_queued_builds(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build still waiting when the lake closes never runs: no copy, no temporary file,
+    no thread left (the suite's leak check)."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "always")
+    folder = lake_home / "b" / "t"
+    write(folder, "a", "json", rows_for(0, 5))
+    s = lakebox.connect(lake_home)
+    create(s, "json")
+    time.sleep(compaction.RACY_SECONDS + 0.1)
+    builder = s.lake.engine.copies
+    builder.query_started()  # a query of the lake runs: the build waits for it
+    try:
+        for _ in range(compaction.BUILD_AFTER_READS):
+            assert s.sql("SELECT count(*) FROM t").fetchall() == [(5,)]
+        assert builder.pending == 1
+        s.lake.close()
+    finally:
+        builder.query_finished()
+    assert builder.pending == 0
+    assert not list((lake_home / "_lakebox" / "cache").rglob("*.parquet"))
+    assert not list((lake_home / "_lakebox" / "cache").rglob("*.tmp"))

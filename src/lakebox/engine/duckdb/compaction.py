@@ -8,14 +8,26 @@ themselves is the slow part.
   query; the copy is columnar, so a projection or a filter reads only what it needs.
 
 The copy is the reader's own scan (``scans.scan_sql`` for that partition: same columns,
-types, partition values and rows) written once with ``COPY ... TO`` into the lake cache,
-keyed by a fingerprint of the table definition and of every file's URI, size and
-modification time. Any added, replaced or deleted file changes the fingerprint, so the next
-query rebuilds the copy (synchronously: the build is one scan of the files, which the query
-would have paid anyway, plus a Parquet write) and older copies of that partition are
-deleted. The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least
-recently used copies go first. Data-scanned accounting is untouched: the planner counts the
-original files, whatever strategy the engine picks.
+types, partition values and rows) written with ``COPY ... TO`` into the lake cache, keyed
+by a fingerprint of the table definition and of every file's URI, size and modification
+time. A query reads a partition from its copy only when a complete copy with the
+partition's current fingerprint exists and is trusted; otherwise it reads the files, as
+the reader scans them, and never waits for a copy.
+
+Copies are built in the background by the lake's ``CopyBuilder`` (one worker thread on its
+own one-thread DuckDB database, lowest CPU priority, starting once the lake's queries have
+ended), which the engine closes with the lake (queued builds dropped, a running one
+interrupted). A partition's copy is queued when queries have read its files
+``BUILD_AFTER_READS`` (2) times in this lake and the files have kept still for
+``RACY_SECONDS`` (a copy of files modified closer to its build would never be trusted):
+a table read once, by a one-off query or a command-line call, never pays for a copy. A
+build writes to temporary names and renames into place (data after metadata), so a
+cancelled or crashed build leaves nothing a query reads. Any added, replaced or deleted
+file changes the fingerprint, so a stale copy is never read; older copies of a partition
+are deleted once a new one is built and no query has read them for ``IN_USE_SECONDS``.
+The cache is bounded (``LAKEBOX_COMPACTION_CACHE_MB``, default 4096): least recently used
+copies go first. Data-scanned accounting is untouched: the planner counts the original
+files, whatever strategy the engine picks.
 
 Controls: ``LAKEBOX_COMPACTION=off`` disables copies, ``=always`` copies every partition;
 the table property ``lakebox.compaction`` = ``'false'`` / ``'true'`` does the same per
@@ -25,12 +37,16 @@ formats (Parquet, ORC) are copied.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
+import logging
 import os
 import threading
 import time
 import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +56,12 @@ import duckdb
 from lakebox.catalog.model import Table
 from lakebox.engine.duckdb import pseudo
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident, reader_for, sql_string
-from lakebox.errors import LakeboxError
 from lakebox.formats.base import DataFile
 from lakebox.sql.plan import PartitionFiles
+from lakebox.storage import Storage
 from lakebox.storage.watch import derived
+
+log = logging.getLogger(__name__)
 
 #: the environment settings read here: they change compiled queries (plan cache key)
 SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPACTION_CACHE_MB")
@@ -51,8 +69,9 @@ SETTINGS = ("LAKEBOX_COMPACTION", "LAKEBOX_COMPACTION_MIN_FILES", "LAKEBOX_COMPA
 #: (``scans.scan_sql``)
 ScanSql = Callable[[ReadContext, Table, list[PartitionFiles], tuple[str, ...]], str]
 
-#: bump when the copy's layout or the fingerprint changes
-VERSION = "4"
+#: bump when the copy's layout, the fingerprint or a reader's rows change (5: a JSON row
+#: holding two spellings of a column reads the exact one)
+VERSION = "5"
 #: rows in a copy's row groups: DuckDB reads a row group's column chunks at once, so a scan
 #: cutoff's file-read log sees a copy being read in steps this big (about a megabyte of
 #: log lines, a tenth of the smallest cutoff), not in DuckDB's default 122,880-row steps
@@ -76,6 +95,15 @@ PROPERTY = "lakebox.compaction"
 #: process planned it before the files changed): stale or evicted copies are deleted only
 #: once they have not been read for this long
 IN_USE_SECONDS = 120.0
+#: a queued build waits for the lake's running queries to end, at most this long
+PATIENCE_SECONDS = 5.0
+#: the builder thread's CPU priority (nice value): it yields the CPU to any query
+BUILDER_NICE = 19
+#: a partition's copy is built once queries of one lake have read its files this many
+#: times: a table read once (a one-off query, a command-line call) never pays for a copy
+BUILD_AFTER_READS = 2
+#: partitions read fewer times than that, remembered (least recently read forgotten first)
+ASKED_KEPT = 4096
 
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
@@ -130,9 +158,14 @@ def compacted_scan(
     scan_sql: ScanSql,
     wanted: tuple[str, ...] = (),
 ) -> str | None:
-    """The scan of ``table`` with worthwhile partitions read from compacted copies (built
-    first when missing or stale); None when no partition is read from one. ``scan_sql``
-    is the reader's own scan, which a copy holds.
+    """The scan of ``table`` with worthwhile partitions read from their compacted copies
+    where a complete, current copy exists; None when no partition is read from one.
+    ``scan_sql`` is the reader's own scan, which a copy holds.
+
+    A worthwhile partition without a current copy is read from its files, and its copy is
+    queued for the lake's background builder (``ctx.background``): no query waits for a
+    build. The plan is then provisional (``ctx.provisional``): it is not kept for reuse, so
+    a later run of the same statement finds the copy once it is built.
 
     A copy does not keep which file each row came from, so a partition whose rows need
     per-file pseudo-columns (``wanted``: ``"$path"``...) is served from one only when it
@@ -149,41 +182,52 @@ def compacted_scan(
     ]
     if not any(wanted_parts):
         return None
-    parts: list[str] = []
-    budget = ctx.scan_budget
-    used = False
+    found: list[str | None] = []
     for part, want in zip(partitions, wanted_parts, strict=True):
+        copy = _current_copy(ctx, table, part) if want and part.files else None
+        if copy is None and want and part.files:
+            _queue_build(ctx, table, part, scan_sql, policy)
+        found.append(copy)
+    if not any(found):
+        return None  # the files themselves, as the planner reads them (and counts them)
+    parts: list[str] = []
+    for part, copy in zip(partitions, found, strict=True):
         if not part.files:
             continue
-        copy = _current_copy(ctx, table, part) if want else None
-        original = None
         if copy is None:
-            if budget is not None and part.total_size > budget:
-                # a build reads the whole partition: past a scan cutoff it could only be
-                # stopped half-way, while the query itself may need less (a LIMIT)
-                want = False
-            # the reader's scan is planned only when it is needed: for JSON it reads a key
-            # index entry per file, for Parquet it lists every path
-            plain = scan_sql(ctx, table, [part], ()) if want or not wanted else None
-            if want:
-                assert plain is not None
-                copy = _build_copy(ctx, table, part, plain, policy)
-            if copy is None:
-                original = plain if not wanted else scan_sql(ctx, table, [part], wanted)
-        if copy is not None:
-            used = True
-            if wanted:
-                one = part.files[0] if per_file else None
-                copy = f"SELECT *{pseudo.constants(table, part.values, one, wanted)} FROM ({copy})"
-            parts.append(copy)
+            parts.append(scan_sql(ctx, table, [part], wanted))
+        elif wanted:
+            one = part.files[0] if per_file else None
+            parts.append(
+                f"SELECT *{pseudo.constants(table, part.values, one, wanted)} FROM ({copy})"
+            )
         else:
-            assert original is not None
-            parts.append(original)
-    if not parts or not used:
-        return None  # the files themselves, as the planner reads them (and counts them)
+            parts.append(copy)
     if len(parts) == 1:
         return parts[0]
     return "\nUNION ALL BY NAME\n".join(f"SELECT * FROM ({p})" for p in parts)
+
+
+def _queue_build(
+    ctx: ReadContext, table: Table, part: PartitionFiles, scan_sql: ScanSql, policy: Policy
+) -> None:
+    """Ask the background builder for the partition's copy (the build reads the files on
+    its own connection, with a scan planned there: the query's registrations stay its own)."""
+    if ctx.background is None:
+        return
+    _slot, data, _meta = _paths(ctx, table, part)
+
+    def build(bctx: ReadContext) -> None:
+        _build_copy(bctx, table, part, scan_sql, policy)
+
+    newest = max(max(f.mtime, f.ctime) for f in part.files)
+    if newest > time.time() - RACY_SECONDS:
+        # a copy of files modified this recently would never be trusted: one is queued by
+        # a query once they have kept still that long (this plan is not kept, so that
+        # query plans again)
+        ctx.provisional = True
+    elif ctx.background.submit(str(data), build):
+        ctx.provisional = True
 
 
 def fingerprint(table: Table, part: PartitionFiles) -> str:
@@ -241,19 +285,19 @@ def _current_copy(ctx: ReadContext, table: Table, part: PartitionFiles) -> str |
 
 
 def _build_copy(
-    ctx: ReadContext, table: Table, part: PartitionFiles, original: str, policy: Policy
-) -> str | None:
+    ctx: ReadContext, table: Table, part: PartitionFiles, original: ScanSql, policy: Policy
+) -> None:
+    """Build the partition's copy unless a trusted one exists (built meanwhile by another
+    process); raises what the scan raises (the builder remembers the failure)."""
     slot, data, meta = _paths(ctx, table, part)
     with _lock_for(str(slot)):
-        columns = _load_meta(meta, trusted_only=True) if data.exists() else None
-        if columns is None:
-            newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
-            columns = _build(ctx, original, slot, data, meta, newest, part.total_size)
-            if columns is None:
-                return None
-            _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
-    ctx.cache_files.append(str(data))
-    return _read_sql(data, columns)
+        if data.exists() and _load_meta(meta, trusted_only=True) is not None:
+            return
+        newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
+        started = time.time()
+        scan = original(ctx, table, [part], ())
+        _build(ctx, scan, slot, data, meta, started, newest, part.total_size)
+        _enforce_limit(ctx.cache_dir / "compacted", policy.cache_bytes, keep=data)
 
 
 def _read_sql(data: Path, columns: list[tuple[str, str, bool]]) -> str:
@@ -300,31 +344,30 @@ def _build(
     slot: Path,
     data: Path,
     meta: Path,
+    started: float,
     newest: float,
     size: int,
-) -> list[tuple[str, str, bool]] | None:
-    """Write the copy; None (read the files themselves) when the scan fails, so the query
-    reports the reader's own error, naming file and line. ``newest`` is the latest
-    modification or change time among the files, ``size`` their bytes (the build reads them
-    for the query: a scan cutoff counts and can stop it)."""
-    started = time.time()
+) -> None:
+    """Write the copy of the scan ``original``: data and metadata to temporary names, then
+    renamed into place, the metadata first (a copy without it is never read). ``started``
+    is when the files were listed, ``newest`` the latest modification or change time among
+    them (a copy of files modified within ``RACY_SECONDS`` of that is not trusted later),
+    ``size`` their bytes."""
     slot.mkdir(parents=True, exist_ok=True)
     tmp = slot / f".{data.stem}.{uuid.uuid4().hex}.tmp"
     try:
         rel = ctx.con.sql(original)  # bound once: its types are what the scan yields
         want = [(str(c), str(t)) for c, t in zip(rel.columns, rel.types, strict=True)]
-        with ctx.reading(size):
-            rel.to_parquet(str(tmp), compression="snappy", row_group_size=COPY_ROW_GROUP_ROWS)
+        rel.to_parquet(str(tmp), compression="snappy", row_group_size=COPY_ROW_GROUP_ROWS)
         got = {
             str(r[0]): str(r[1])
             for r in ctx.con.sql(
                 f"DESCRIBE SELECT * FROM read_parquet({sql_string(str(tmp))})"
             ).fetchall()
         }
-    except (duckdb.Error, LakeboxError):
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        ctx.check_stop()  # a cancelled build stops the query, not just the copy
-        return None
+        raise
     columns = [(name, typ, got.get(name) != typ) for name, typ in want]
     meta_tmp = slot / f".{meta.stem}.{uuid.uuid4().hex}.tmp"
     trusted = newest < started - RACY_SECONDS
@@ -332,7 +375,6 @@ def _build(
     os.replace(meta_tmp, meta)
     os.replace(tmp, data)
     _drop_stale(slot, keep=data.stem)
-    return columns
 
 
 def _drop_stale(slot: Path, keep: str) -> None:
@@ -379,3 +421,172 @@ def clear(cache_dir: Path) -> None:
     import shutil
 
     shutil.rmtree(cache_dir / "compacted", ignore_errors=True)
+
+
+class CopyBuilder:
+    """The lake's one background builder of compacted copies (a ``Background``).
+
+    A copy is queued the ``BUILD_AFTER_READS``-th time a query asks for it. One worker
+    thread at a time, started when work is queued and no query runs, and ended once the
+    queue is empty (an idle lake keeps no thread). Builds run one after another on the builder's own
+    DuckDB database with one thread, at the lowest CPU priority, and each starts once no
+    query of the lake is running (or after ``PATIENCE_SECONDS``): a query never waits for a
+    build nor shares its cores with one it did not ask for. A build writes to temporary
+    names and renames into place (``_build``), so a cancelled or crashed build leaves no
+    copy behind. ``close`` (the lake's close, or the interpreter's exit) cancels the queue,
+    interrupts the running build and joins the thread."""
+
+    def __init__(
+        self, connect: Callable[[], duckdb.DuckDBPyConnection], storage: Storage, cache_dir: Path
+    ) -> None:
+        self._connect = connect
+        self._storage = storage
+        self._cache_dir = cache_dir
+        self._cond = threading.Condition()
+        self._queue: OrderedDict[str, Callable[[ReadContext], None]] = OrderedDict()
+        #: copies asked for fewer than ``BUILD_AFTER_READS`` times, with their count
+        self._asked: OrderedDict[str, int] = OrderedDict()
+        self._running: str | None = None
+        self._failed: set[str] = set()
+        self._queries = 0
+        self._thread: threading.Thread | None = None
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._closed = False
+
+    def submit(self, key: str, work: Callable[[ReadContext], None]) -> bool:
+        """Ask for the copy ``key``: queued at its ``BUILD_AFTER_READS``-th request."""
+        with self._cond:
+            if self._closed or key in self._failed:
+                return False
+            if key == self._running or key in self._queue:
+                return True
+            asked = self._asked.pop(key, 0) + 1
+            if asked < BUILD_AFTER_READS:
+                self._asked[key] = asked
+                while len(self._asked) > ASKED_KEPT:
+                    self._asked.popitem(last=False)
+                return True
+            self._queue[key] = work
+            if not self._queries:
+                self._start()  # else when the lake's queries end (``query_finished``)
+            self._cond.notify_all()
+            return True
+
+    def _start(self) -> None:
+        """Start the worker when work is queued and none runs (called holding the lock)."""
+        if self._thread is None and self._queue and not self._closed:
+            self._thread = threading.Thread(
+                target=self._run, name="lakebox-copy-builder", daemon=True
+            )
+            self._thread.start()
+            _open_builders.add(self)
+
+    def query_started(self) -> None:
+        """A query of the lake runs: queued builds wait for it (``PATIENCE_SECONDS`` at
+        most, so the worker starts even if queries never stop overlapping)."""
+        with self._cond:
+            self._queries += 1
+            self._start()
+
+    def query_finished(self) -> None:
+        with self._cond:
+            self._queries -= 1
+            if not self._queries:
+                self._start()
+            self._cond.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Builds queued or running."""
+        with self._cond:
+            return len(self._queue) + (self._running is not None)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until no build is queued or running (the caller's own queries must have
+        ended, or builds wait for them); False when ``timeout`` seconds passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while self._queue or self._running is not None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+            return True
+
+    def close(self) -> None:
+        """Cancel queued builds, interrupt the running one and join the thread."""
+        with self._cond:
+            self._closed = True
+            self._queue.clear()
+            thread = self._thread
+            self._cond.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            while thread.is_alive():
+                con = self._con
+                if con is not None:
+                    con.interrupt()  # lost if no statement runs yet: hence the loop
+                thread.join(0.05)
+        with self._cond:
+            con, self._con = self._con, None
+        if con is not None:
+            con.close()
+        _open_builders.discard(self)
+
+    def _next(self) -> tuple[str, Callable[[ReadContext], None]] | None:
+        """The next job once the lake's queries are done (or patience ran out); None when
+        the queue is empty or the builder closed."""
+        with self._cond:
+            since = time.monotonic()
+            while self._queue and self._queries and not self._closed:
+                left = PATIENCE_SECONDS - (time.monotonic() - since)
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            if self._closed or not self._queue:
+                self._thread = None
+                self._cond.notify_all()
+                return None
+            key, work = self._queue.popitem(last=False)
+            self._running = key
+            return key, work
+
+    def _run(self) -> None:
+        _lower_priority()
+        while (job := self._next()) is not None:
+            key, work = job
+            failed = False
+            try:
+                if self._con is None:
+                    self._con = self._connect()  # only this thread sets it; close() joins it
+                ctx = ReadContext(self._storage, self._con, self._cache_dir)
+                try:
+                    work(ctx)
+                finally:
+                    ctx.release()
+            except Exception:  # the files are read as they are: the query names the error
+                failed = True
+                log.debug("background build %s failed", key, exc_info=True)
+            with self._cond:
+                if failed and not self._closed:
+                    self._failed.add(key)
+                self._running = None
+                self._cond.notify_all()
+
+
+def _lower_priority() -> None:
+    """Lowest CPU priority for the calling thread (Linux: a nice value per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILDER_NICE)
+    except (AttributeError, OSError):
+        pass  # not Linux, or not allowed: the build still runs on one thread
+
+
+#: builders with a thread: closed at exit when their lake was not (a running build is
+#: cancelled rather than finished or killed half-way by the interpreter's exit)
+_open_builders: weakref.WeakSet[CopyBuilder] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_builders() -> None:
+    for builder in list(_open_builders):
+        builder.close()

@@ -35,12 +35,18 @@ class DuckDBEngine(Engine):
         self.storage = storage
         self._lock = threading.Lock()
         self._con: duckdb.DuckDBPyConnection | None = None
+        #: the thread opening the database ahead of the first query (``warm``)
+        self._warming: threading.Thread | None = None
         self._log_lock = threading.Lock()
         self._log_users = 0
         self.threads = threads or int(os.environ.get("LAKEBOX_THREADS", "0") or 0) or None
         self.memory_limit = memory_limit or os.environ.get("LAKEBOX_MEMORY_LIMIT")
         #: how ``s3://`` is read: "httpfs" or "fsspec" (set when the engine starts)
         self.s3_reader = "none"
+        #: the lake's background builder of compacted copies: its own database, one thread
+        self.copies = compaction.CopyBuilder(
+            lambda: self._connect(threads=1), storage, storage.config.cache_dir
+        )
 
     @property
     def base(self) -> duckdb.DuckDBPyConnection:
@@ -49,10 +55,34 @@ class DuckDBEngine(Engine):
                 self._con = self._connect()
             return self._con
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
+    @property
+    def is_open(self) -> bool:
+        """Whether the database is open (a first query or ``warm`` opened it)."""
+        return self._con is not None
+
+    def warm(self) -> None:
+        """Open the database in the background now (about 0.1 s: settings, macros, UDFs),
+        for a caller about to query: its first query then finds it open. A failure is left
+        for that query to report."""
+        with self._lock:
+            if self._con is not None or self._warming is not None:
+                return
+            self._warming = threading.Thread(
+                target=self._warm, name="lakebox-engine-start", daemon=True
+            )
+            self._warming.start()
+
+    def _warm(self) -> None:
+        try:
+            _ = self.base
+        except duckdb.Error:
+            pass  # the first query opens it again, and reports why it cannot
+
+    def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {}
-        if self.threads:
-            config["threads"] = str(self.threads)
+        threads = threads or self.threads
+        if threads:
+            config["threads"] = str(threads)
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(":memory:", config=config)
@@ -117,7 +147,9 @@ class DuckDBEngine(Engine):
                     base.execute("CALL truncate_duckdb_logs()")
 
     def statement(self, watch: ExecutionWatch | None = None) -> DuckDBStatement:
-        return DuckDBStatement(self.cursor(), self.storage, self.storage.config.cache_dir, watch)
+        return DuckDBStatement(
+            self.cursor(), self.storage, self.storage.config.cache_dir, watch, self.copies
+        )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A private connection (its temporary views and registrations are its own); it
@@ -130,6 +162,10 @@ class DuckDBEngine(Engine):
         reader_for(table).validate(table)
 
     def close(self) -> None:
+        warming = self._warming
+        if warming is not None:
+            warming.join()  # it would open the database after this close
+        self.copies.close()
         with self._lock:
             if self._con is not None:
                 self._con.close()

@@ -54,11 +54,16 @@ class DuckDBQuery(CompiledQuery):
     cache_files: tuple[str, ...] = ()
     #: registered again on the cursor of every later run
     objects: tuple[tuple[str, Any], ...] = ()
+    #: DuckDB variables the SQL reads, set again on the cursor of every later run
+    variables: tuple[tuple[str, Any], ...] = ()
+    #: reads files a compacted copy being built will serve (``ReadContext.provisional``)
+    provisional: bool = False
 
     @property
     def reusable(self) -> bool:
-        # a one-shot reader (a stream of batches) cannot be scanned again
-        return all(isinstance(obj, pa.Table) for _, obj in self.objects)
+        # a one-shot reader (a stream of batches) cannot be scanned again; a provisional
+        # plan kept would go on reading the files once the copy exists
+        return not self.provisional and all(isinstance(obj, pa.Table) for _, obj in self.objects)
 
 
 class DuckDBStatement(EngineStatement):
@@ -72,10 +77,15 @@ class DuckDBStatement(EngineStatement):
         storage: Storage,
         cache_dir: Path,
         watch: ExecutionWatch | None = None,
+        copies: compaction.CopyBuilder | None = None,
     ) -> None:
         self.con = con
         self.watch = watch
-        self.ctx = ReadContext(storage, con, cache_dir, meter=watch)
+        self.ctx = ReadContext(storage, con, cache_dir, background=copies)
+        #: the lake's copy builder, told while this statement runs (builds wait for it)
+        self._builder = copies
+        if copies is not None:
+            copies.query_started()
         #: what ``consumed`` weighs the file-read log with (set once compiled)
         self._planned_bytes = 0
         self._con_id: int | None = None
@@ -132,6 +142,8 @@ class DuckDBStatement(EngineStatement):
             with_views(_translate(plan), views),
             tuple(self.ctx.cache_files),
             tuple(self.ctx.objects.items()),
+            tuple(self.ctx.variables.items()),
+            self.ctx.provisional,
         )
         self._planned(plan.stats, query.cache_files)
         return query
@@ -140,6 +152,8 @@ class DuckDBStatement(EngineStatement):
         assert isinstance(query, DuckDBQuery)
         for name, obj in query.objects:
             self.ctx.register_as(name, obj)
+        for name, value in query.variables:
+            self.ctx.set_variable(name, value)
         self._planned(stats, query.cache_files)
 
     def _planned(self, stats: ScanStats, cache_files: tuple[str, ...]) -> None:
@@ -268,6 +282,9 @@ class DuckDBStatement(EngineStatement):
             self.ctx.release()
         finally:
             self.con.close()
+            builder, self._builder = self._builder, None
+            if builder is not None:
+                builder.query_finished()
 
 
 def _key_type(hive_type: str) -> str:
@@ -334,9 +351,12 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
 
 
 def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> LakeboxError:
+    from lakebox.engine.duckdb.formats import json as json_format
     from lakebox.engine.duckdb.formats.text import data_error_from_duckdb
 
-    named = data_error_from_duckdb(err, ctx, stats.data_files)
+    named = json_format.data_error(err, ctx, stats.data_files) or data_error_from_duckdb(
+        err, ctx, stats.data_files
+    )
     if named is not None:
         return named
     from lakebox.engine.duckdb.messages import engine_message

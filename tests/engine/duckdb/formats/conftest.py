@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from lakebox.catalog.model import Column, Table
+from lakebox.engine.duckdb.formats import json as json_format
 from lakebox.engine.duckdb.formats.base import DataFile, ReadContext, ReadRequest, reader_for
 from lakebox.storage import Storage
 
@@ -100,7 +101,16 @@ class Lake:
     def read(
         self, table: Table, columns: list[str] | None = None, order: bool = True
     ) -> list[tuple[Any, ...]]:
-        rows = self.con.sql(self.sql(table, columns)).fetchall()
+        """The reader's rows; a read that fails on bad data raises the DataError the engine
+        would (the JSON reader's errors surface only when its scan runs)."""
+        sql = self.sql(table, columns)
+        try:
+            rows = self.con.sql(sql).fetchall()
+        except duckdb.Error as err:
+            named = json_format.data_error(err, self.context(), self.files(table))
+            if named is not None:
+                raise named from err
+            raise
         return sorted(rows, key=repr) if order else rows
 
 

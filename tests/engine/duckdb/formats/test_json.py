@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+import lakebox
+from lakebox.engine.duckdb.formats.base import LITERAL_PATHS
 from lakebox.engine.duckdb.formats.json import JsonReader
 from lakebox.errors import DataError, InvalidRequestError
 from lakebox.formats.plugins import HIVE_JSON_SERDE, OPENX_JSON_SERDE, TEXT_INPUT
@@ -125,7 +129,7 @@ def test_malformed_line_fails_naming_file_and_line(
     lake.write(t, "good.json", lines({"a": 0}))
     uri = lake.write(t, "bad.json", data, codec="gzip")
     with pytest.raises(DataError, match=needle) as info:
-        lake.sql(t)
+        lake.read(t)
     assert (info.value.uri, info.value.line) == (uri, line)
     assert f"line {line}" in str(info.value)
 
@@ -229,17 +233,6 @@ def test_object_longer_than_duckdbs_default_limit(lake: Lake) -> None:
     assert sorted(rows) == [(1, 1), (len(long), 2)]
 
 
-def test_damaged_key_cache_is_rebuilt(lake: Lake) -> None:
-    t = lake.table([("a", "int")], serde=HIVE_JSON_SERDE)
-    lake.write(t, "a.json", lines({"A": 1}))
-    assert lake.read(t) == [(1,)]
-    entries = list((lake.cache_dir / "json-keys").iterdir())
-    assert entries
-    for entry in entries:
-        entry.write_text("{not json")
-    assert lake.read(t) == [(1,)]
-
-
 @pytest.mark.parametrize("serde", SERDES)
 def test_json_timestamp_formats(lake: Lake, serde: str) -> None:
     t = lake.table(
@@ -259,3 +252,117 @@ def test_json_timestamp_formats(lake: Lake, serde: str) -> None:
         (dt.datetime(2024, 5, 6, 7, 8), {"at": dt.datetime(2024, 5, 6, 7, 9)}),
         (dt.datetime(2024, 5, 6, 7, 8, 9), {"at": None}),
     ]
+
+
+def test_limit_reads_only_the_files_it_needs(lake: Lake) -> None:
+    """No pass over every file precedes the scan: a LIMIT stops before a bad line in a
+    later file, while a full count reaches it and names it."""
+    t = lake.table([("id", "int"), ("name", "string")], serde=HIVE_JSON_SERDE)
+    for n in range(200):
+        lake.write(
+            t, f"p{n:03d}.json", lines(*({"ID": n * 10 + i, "Name": "x"} for i in range(10)))
+        )
+    bad = lake.write(t, "p999.json", lines({"id": 1}, '{"id": '))
+    scan = lake.sql(t)
+    assert lake.con.sql(f"SELECT id, name FROM ({scan}) LIMIT 3").fetchall() == [
+        (0, "x"),
+        (1, "x"),
+        (2, "x"),
+    ]
+    with pytest.raises(DataError, match="malformed JSON") as info:
+        lake.read(t, columns=[])
+    assert (info.value.uri, info.value.line) == (bad, 2)
+
+
+@pytest.mark.parametrize(
+    ("data", "params", "rows"),
+    [
+        (MALFORMED, {"ignore.malformed.json": "true"}, 4),
+        (NOT_OBJECT, {"ignore.malformed.json": "true"}, 3),
+        (lines({"a": 1}, "", {"A": 2}), {}, 2),
+    ],
+)
+def test_count_without_columns_counts_every_line(
+    lake: Lake, data: str, params: dict[str, str], rows: int
+) -> None:
+    """count(*) reads no column, yet an ignored bad line is still a row (of NULLs) and a
+    blank line is none."""
+    t = lake.table([("a", "int")], serde=OPENX_JSON_SERDE, serde_params=params)
+    lake.write(t, "a.json", data)
+    assert lake.read(t, columns=[]) == [(None,)] * rows
+
+
+def test_count_without_columns_still_fails_on_a_line_that_is_no_object(lake: Lake) -> None:
+    t = lake.table([("a", "int")], serde=HIVE_JSON_SERDE)
+    uri = lake.write(t, "a.json", NOT_OBJECT)
+    with pytest.raises(DataError, match="not a JSON object") as info:
+        lake.read(t, columns=[])
+    assert (info.value.uri, info.value.line) == (uri, 2)
+
+
+def test_a_row_with_two_spellings_of_a_column_reads_the_exact_one(lake: Lake) -> None:
+    """The declared spelling wins; without it, the row's first matching key."""
+    t = lake.table([("id", "int"), ("name", "string")], serde=OPENX_JSON_SERDE)
+    lake.write(
+        t,
+        "a.json",
+        lines({"ID": 1, "id": 2, "Name": "a"}, {"Id": 3, "ID": 4, "NAME": "b", "name": None}),
+    )
+    assert lake.read(t, order=False) == [(2, "a"), (3, None)]
+
+
+@pytest.mark.parametrize("serde", SERDES)
+def test_mixed_spellings_and_missing_keys_match_hive_row_by_row(lake: Lake, serde: str) -> None:
+    """Many files of rows whose keys come in random spellings, some missing, some null,
+    some extra, read exactly as Hive's rule says (computed here in Python, row by row)."""
+    rng = random.Random(14)
+    columns = [("id", "bigint"), ("user_name", "string"), ("score", "double"), ("ok", "boolean")]
+
+    def spell(key: str) -> str:
+        return "".join(c.upper() if rng.random() < 0.5 else c for c in key)
+
+    t = lake.table(columns, serde=serde)
+    expected = []
+    for f in range(30):
+        objs = []
+        for i in range(rng.randint(0, 20)):
+            row: dict[str, Any] = {"extra": i}
+            values = (f * 100 + i, f"u{i}", i / 4, i % 3 == 0)
+            for (name, _type), value in zip(columns, values, strict=True):
+                roll = rng.random()
+                if roll < 0.15:
+                    continue  # missing: NULL
+                row[spell(name)] = None if roll < 0.25 else value
+            objs.append(row)
+            expected.append(
+                tuple(
+                    next((v for k, v in row.items() if k.lower() == name), None)
+                    for name, _type in columns
+                )
+            )
+        lake.write(t, f"f{f:02d}.json", lines(*objs))
+    assert lake.read(t) == sorted(expected, key=repr)
+
+
+def test_a_long_file_list_is_read_again_by_a_reused_plan(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``LITERAL_PATHS`` files the scan reads its paths from a variable of the
+    statement's connection; a plan reused by a later statement sets it again there."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
+    folder = lake_home / "b" / "t"
+    folder.mkdir(parents=True)
+    count = LITERAL_PATHS + 20
+    for n in range(count):
+        (folder / f"p{n:04d}.json").write_text(lines({"ID": n}))
+    session = lakebox.connect(lake_home)
+    session.sql(
+        "CREATE EXTERNAL TABLE t (id int) ROW FORMAT SERDE "
+        "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://b/t/'"
+    )
+    query = "SELECT count(*), sum(id) FROM t"
+    hits = session.lake.plans.hits
+    for _ in range(2):
+        assert session.sql(query).fetchall() == [(count, sum(range(count)))]
+    assert session.lake.plans.hits == hits + 1
+    session.lake.close()

@@ -316,3 +316,38 @@ def test_file_schema_cache_is_keyed_by_principal_and_policy_version(
         parquet_module._file_schema(ctx, request, files, source, LOCAL_ADMIN.key, 1)
     keys = {k[:2] for k in parquet_module._SCHEMAS if k[2] == source}
     assert keys == {(LOCAL_ADMIN.key, 0), ("arn:aws:iam::1:user/x", 0), (LOCAL_ADMIN.key, 1)}
+
+
+def test_files_alike_only_in_physical_types_are_not_one_schema(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """Uniform files are described by their first footer alone: files whose INT64 column is
+    a millisecond timestamp in one and a plain integer in the other are not uniform, and
+    files differing only in a decimal's scale are not either."""
+    import duckdb
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+    from lakebox.engine.duckdb.formats.base import ReadContext
+    from lakebox.formats.base import DataFile
+
+    def files_of(tables: dict[str, pa.Table]) -> list[DataFile]:
+        for name, t in tables.items():
+            write(storage, name, t)
+        return [
+            DataFile(f.uri, storage.engine_path(f.uri), f.size, f.mtime)
+            for f in storage.list_files(LOCATION)
+            if f.uri.rsplit("/", 1)[-1] in tables
+        ]
+
+    ts = pa.table({"t": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("ms"))})
+    plain = pa.table({"t": pa.array([1], pa.int64())})
+    d1 = pa.table({"d": pa.array([Decimal("1.5")], pa.decimal128(10, 1))})
+    d2 = pa.table({"d": pa.array([Decimal("1.50")], pa.decimal128(10, 2))})
+    with duckdb.connect() as con:
+        ctx = ReadContext(storage, con, tmp_path / "cache")
+        same = files_of({"s1.parquet": plain, "s2.parquet": plain})
+        assert parquet_module._same_columns(ctx, same)
+        assert not parquet_module._same_columns(
+            ctx, files_of({"a.parquet": ts, "b.parquet": plain})
+        )
+        assert not parquet_module._same_columns(ctx, files_of({"c.parquet": d1, "e.parquet": d2}))

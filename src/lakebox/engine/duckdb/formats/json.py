@@ -2,23 +2,25 @@
 
 One object per line; keys match columns case-insensitively (Hive lower-cases them), a
 missing key is NULL, a value of the wrong type is NULL. DuckDB's JSON reader matches keys
-case-sensitively, so each file's top-level key spellings are found first (one vectorised
-pass, cached per file by URI, size and modification time) and every declared column is
-read through the spellings that exist; nested struct fields are matched per row in SQL.
+case-sensitively, so the scan reads each line as one JSON value (``read_ndjson_objects``)
+and picks each column's key per row: all columns' exact spellings in one extraction (one
+parse of the line), and only where that finds nothing, the first key of the row that
+compares equal under the SerDe's rules. No pass over the files precedes the scan: a
+``LIMIT`` reads only the files it needs, and ``count(*)`` reads each line once. A row
+holding two spellings of one column (``"id"`` and ``"ID"``) reads the exact one.
 
-A malformed line fails the query with a DataError naming the file and line, unless the
-OpenX property ``ignore.malformed.json`` is true, which makes it a row of NULLs.
+A malformed line fails the query with a DataError naming the file and line (found by
+``data_error`` once DuckDB has failed), and so does a line that is not a JSON object,
+unless the OpenX property ``ignore.malformed.json`` is true, which makes either a row of
+NULLs.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
@@ -29,7 +31,6 @@ from lakebox.engine.duckdb.formats.base import (
     ReadContext,
     ReadRequest,
     quote_ident,
-    sql_list,
     sql_string,
 )
 from lakebox.engine.duckdb.formats.text import (
@@ -40,12 +41,15 @@ from lakebox.engine.duckdb.formats.text import (
     with_file_column,
 )
 from lakebox.errors import DataError, InvalidRequestError, SemanticError
-from lakebox.formats import compression
 
 _SIMPLE = re.compile(r'"[^"]*"|__j[0-9]+(\.(key|value))?')
-_FILE_IN_ERROR = re.compile(r'in file "(?P<file>[^"]*)"')
-#: bump when the cached key-scan format changes
-_CACHE_VERSION = "1"
+#: DuckDB's JSON reader names the file of a malformed line (its line number is off by one)
+_MALFORMED = re.compile(r'Malformed JSON in file "(?P<file>[^"]*)"')
+#: the error a scan raises at a line that is valid JSON but not an object
+_NOT_OBJECT = "lakebox: not a JSON object in file "
+_NOT_OBJECT_ERROR = re.compile(re.escape(_NOT_OBJECT) + r'"(?P<file>[^"]*)"')
+#: the file column a scan that checks for non-object lines reads (unless asked for one)
+_CHECK_FILE = "__lakebox_json_file"
 
 
 @dataclass(frozen=True)
@@ -62,20 +66,6 @@ class JsonOptions:
         if self.dots_in_keys:
             key = key.replace(".", "_")
         return key.lower() if self.case_insensitive else key
-
-
-@dataclass
-class _FileKeys:
-    keys: list[str]
-    bad: bool  # holds a malformed or non-object line
-
-
-def _load_entry(entry: Path) -> _FileKeys | None:
-    try:
-        data = json.loads(entry.read_text())
-        return _FileKeys(list(data["keys"]), bool(data["bad"]))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def _true(value: str | None, default: bool) -> bool:
@@ -126,113 +116,6 @@ class JsonReader(FormatReader):
             except SemanticError as err:
                 raise InvalidRequestError(f"column {col.name!r}: {err}") from err
 
-    # -- key discovery --------------------------------------------------------------------
-
-    def _file_keys(
-        self, ctx: ReadContext, files: list[DataFile], paths: list[str], opts: JsonOptions
-    ) -> list[_FileKeys]:
-        cache = ctx.cache_dir / "json-keys"
-        found: dict[str, _FileKeys] = {}
-        missing: list[tuple[DataFile, str]] = []
-        for f, path in zip(files, paths, strict=True):
-            entry = cache / (compression.cache_key(f.uri, f.size, f.mtime) + _CACHE_VERSION)
-            cached = _load_entry(entry)
-            if cached is not None:
-                found[f.uri] = cached
-            else:
-                missing.append((f, path))
-        if missing:
-            by_path = {path: f for f, path in missing}
-            scanned = self._scan_keys(ctx, [p for _f, p in missing], by_path)
-            cache.mkdir(parents=True, exist_ok=True)
-            for f, path in missing:
-                keys = scanned.get(path, _FileKeys([], False))
-                found[f.uri] = keys
-                entry = cache / (compression.cache_key(f.uri, f.size, f.mtime) + _CACHE_VERSION)
-                tmp = entry.with_name(f".{entry.name}.{os.getpid()}.tmp")
-                tmp.write_text(json.dumps({"keys": keys.keys, "bad": keys.bad}))
-                os.replace(tmp, entry)  # atomic: a concurrent query never sees half an entry
-        result = [found[f.uri] for f in files]
-        if not opts.ignore_malformed:
-            for f, keys in zip(files, result, strict=True):
-                if keys.bad:
-                    raise self._malformed(ctx, f)
-        return result
-
-    def _scan_keys(
-        self,
-        ctx: ReadContext,
-        paths: list[str],
-        by_path: dict[str, DataFile],
-    ) -> dict[str, _FileKeys]:
-        # ignore_errors here even when the table fails on bad lines: a malformed line comes
-        # back as NULL and the failure is raised afterwards with the exact line number,
-        # which DuckDB's own message does not give reliably (it is off by one in 2.0)
-        def query(paths: list[str]) -> str:
-            return (
-                "SELECT filename, CASE WHEN json_type(json) = 'OBJECT' THEN json_keys(json) "
-                "END AS keys FROM read_ndjson_objects("
-                f"{sql_list(paths)}, filename = true, ignore_errors = true, "
-                f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto') "
-                "GROUP BY ALL"
-            )
-
-        try:
-            with ctx.reading(sum(f.size for f in by_path.values())):
-                rows = ctx.con.sql(query(paths)).fetchall()
-        except duckdb.Error as err:
-            ctx.check_stop()  # cancelled (or over a scan cutoff), not bad data
-            m = _FILE_IN_ERROR.search(str(err))
-            f = by_path.get(m.group("file")) if m else None
-            if f is not None:
-                raise self._malformed(ctx, f) from err
-            from lakebox.engine.duckdb.messages import engine_message
-
-            message = f"cannot read JSON data: {engine_message(str(err))}"
-            path = next((p for p in paths if p in str(err) and p in by_path), None)
-            if path is not None:  # e.g. a damaged .gz: name it by its lake URI
-                message = message.replace(path, "").rstrip(": ")
-                raise DataError(message, by_path[path].uri) from err
-            # e.g. a damaged .zst: DuckDB's message names no file, so find it (error path)
-            for path in paths if len(paths) > 1 else []:
-                try:
-                    ctx.con.sql(query([path])).fetchall()
-                except duckdb.Error:
-                    f = by_path.get(path)
-                    break
-            f = f or (by_path.get(paths[0]) if len(paths) == 1 else None)
-            raise DataError(message, f.uri if f else None) from err
-        out: dict[str, _FileKeys] = {}
-        for filename, keys in rows:
-            entry = out.setdefault(filename, _FileKeys([], False))
-            if keys is None:
-                entry.bad = True
-            else:
-                for k in keys:
-                    if k not in entry.keys:
-                        entry.keys.append(k)
-        return out
-
-    def _malformed(self, ctx: ReadContext, f: DataFile) -> DataError:
-        """The first line of ``f`` that is not a JSON object, found in Python (error path only)."""
-        text = ctx.read_bytes(f).decode("utf-8", errors="replace")
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line)
-            except ValueError as err:
-                return DataError(
-                    f"malformed JSON ({err.args[0]}); set the SerDe property "
-                    "'ignore.malformed.json' = 'true' (OpenX JsonSerDe) to read "
-                    "such lines as NULLs",
-                    f.uri,
-                    number,
-                )
-            if not isinstance(value, dict):
-                return DataError("line is not a JSON object", f.uri, number)
-        return DataError("malformed JSON", f.uri)
-
     # -- SQL ------------------------------------------------------------------------------
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
@@ -247,87 +130,81 @@ class JsonReader(FormatReader):
     def _select(
         self, ctx: ReadContext, request: ReadRequest, paths: list[str], file_column: str | None
     ) -> str:
-        table = request.table
-        opts = self.options(table)
-        per_file = self._file_keys(ctx, request.files, paths, opts)
-        spellings: list[str] = []
-        for fk in per_file:
-            for k in fk.keys:
-                if k not in spellings:
-                    spellings.append(k)
-
-        wanted: dict[str, list[str]] = {}
-        for col in request.columns:
-            target = opts.mappings.get(col.name.lower(), col.name)
-            wanted[col.name] = [k for k in spellings if opts.norm(k) == opts.norm(target)]
-        read_keys = [k for keys in wanted.values() for k in keys]
-        # DuckDB names columns case-insensitively: spellings that differ only in case (or a
-        # key read by two columns) cannot all be read_json columns, so such tables read the
-        # whole object and pick keys per row
-        lowered = [k.lower() for k in read_keys]
-        if len(set(lowered)) == len(lowered):
-            return self._columns_sql(paths, request.columns, wanted, opts, file_column)
-        return self._objects_sql(paths, request.columns, wanted, opts, file_column)
-
-    def _read_options(self, opts: JsonOptions, file_column: str | None) -> str:
-        """read_json's options; with ``file_column`` each row also names its file there."""
-        named = f", filename = {sql_string(file_column)}" if file_column is not None else ""
-        return (
-            f"ignore_errors = {'true' if opts.ignore_malformed else 'false'}, "
-            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'{named}"
-        )
-
-    def _columns_sql(
-        self,
-        paths: list[str],
-        columns: list[Column],
-        wanted: dict[str, list[str]],
-        opts: JsonOptions,
-        file_column: str | None,
-    ) -> str:
-        # read_json names each column after its JSON key
-        keys_read = dict.fromkeys(k for keys in wanted.values() for k in keys)
-        spec = ", ".join(f"{sql_string(k)}: 'JSON'" for k in keys_read)
-        spec = spec or "'__lakebox_none': 'JSON'"
+        """Three steps: each line as JSON with every column's exact key extracted at once
+        (``__e``), checked to be an object unless malformed lines are ignored; each
+        column's raw JSON value (the exact key, else the first matching one); the values
+        converted to the columns' types."""
+        opts = self.options(request.table)
         builder = _JsonSql(opts, opts.ts_formats)
-        cols = []
-        for col in columns:
-            keys = wanted[col.name]
-            raw = (
-                f"coalesce({', '.join(quote_ident(k) for k in keys)})"
-                if len(keys) > 1
-                else quote_ident(keys[0])
-                if keys
-                else "NULL::JSON"
+        columns: list[Column] = request.columns
+        targets = [opts.mappings.get(c.name.lower(), c.name) for c in columns]
+        file_col = file_column
+        check = ""
+        if not opts.ignore_malformed:
+            file_col = file_column or _CHECK_FILE
+            check = (
+                f" WHERE CASE WHEN json_type(json) = 'OBJECT' THEN true ELSE "
+                f"error({sql_string(_NOT_OBJECT + chr(34))} || {quote_ident(file_col)} || '\"') "
+                "END"
             )
-            cols.append(f"{builder.convert(raw, parse_type(col.type))} AS {quote_ident(col.name)}")
-        select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        return (
-            f"SELECT {select}{with_file_column(file_column)} FROM read_json({sql_list(paths)}, "
-            "format = 'newline_delimited', records = true, "
-            f"columns = {{{spec}}}, {self._read_options(opts, file_column)})"
+        named = f", filename = {sql_string(file_col)}" if file_col is not None else ""
+        source = (
+            f"read_ndjson_objects({ctx.paths_sql(paths)}, "
+            f"ignore_errors = {'true' if opts.ignore_malformed else 'false'}, "
+            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'{named})"
         )
+        passed = with_file_column(file_column)
+        if not columns:
+            return f"SELECT NULL AS __lakebox_empty{passed} FROM {source}{check}"
+        extract = ", ".join(sql_string(_path(t)) for t in targets)
+        lines = f"SELECT json, json_extract(json, [{extract}]) AS __e{passed} FROM {source}{check}"
+        raws = []
+        for i, target in enumerate(targets):
+            exact = f"__e[{i + 1}]"
+            other = builder.other_key("json", target)
+            raw = f"coalesce({exact}, {other})" if other is not None else exact
+            raws.append(f"{raw} AS {quote_ident(f'__c{i}')}")
+        picked = f"SELECT {', '.join(raws)}{passed} FROM ({lines})"
+        converted = ", ".join(
+            f"{builder.convert(quote_ident(f'__c{i}'), parse_type(c.type))} AS {quote_ident(c.name)}"
+            for i, c in enumerate(columns)
+        )
+        return f"SELECT {converted}{passed} FROM ({picked})"
 
-    def _objects_sql(
-        self,
-        paths: list[str],
-        columns: list[Column],
-        wanted: dict[str, list[str]],
-        opts: JsonOptions,
-        file_column: str | None,
-    ) -> str:
-        builder = _JsonSql(opts, opts.ts_formats)
-        cols = []
-        for col in columns:
-            keys = wanted[col.name]
-            parts = [f"json -> {sql_string(_path(k))}" for k in keys]
-            raw = f"coalesce({', '.join(parts)})" if parts else "NULL::JSON"
-            cols.append(f"{builder.convert(raw, parse_type(col.type))} AS {quote_ident(col.name)}")
-        select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        return (
-            f"SELECT {select}{with_file_column(file_column)} FROM "
-            f"read_ndjson_objects({sql_list(paths)}, {self._read_options(opts, file_column)})"
-        )
+
+def data_error(err: Exception, ctx: ReadContext, files: list[DataFile]) -> DataError | None:
+    """The DataError naming file and line for a JSON scan that failed on a malformed or
+    non-object line, or None when ``err`` is not that. DuckDB names the file (its line
+    number is off by one), so the file is read again in Python to find the line (error path
+    only)."""
+    text = str(err)
+    found = _MALFORMED.search(text) or _NOT_OBJECT_ERROR.search(text)
+    if found is None:
+        return None
+    by_path = dict(zip(engine_paths(ctx, files), files, strict=True))
+    f = by_path.get(found.group("file"))
+    return _first_bad_line(ctx, f) if f is not None else None
+
+
+def _first_bad_line(ctx: ReadContext, f: DataFile) -> DataError:
+    """The first line of ``f`` that is not a JSON object, found in Python."""
+    text = ctx.read_bytes(f).decode("utf-8", errors="replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = json.loads(line)
+        except ValueError as err:
+            return DataError(
+                f"malformed JSON ({err.args[0]}); set the SerDe property "
+                "'ignore.malformed.json' = 'true' (OpenX JsonSerDe) to read "
+                "such lines as NULLs",
+                f.uri,
+                number,
+            )
+        if not isinstance(value, dict):
+            return DataError("line is not a JSON object", f.uri, number)
+    return DataError("malformed JSON", f.uri)
 
 
 def _path(key: str) -> str:
@@ -358,8 +235,19 @@ class _JsonSql:
         """The value of struct field ``name`` in JSON object ``v``: the exact key when present,
         else the first key that compares equal under the SerDe's rules."""
         exact = f"{v} -> {sql_string(_path(name))}"
-        if not self.opts.case_insensitive and not self.opts.dots_in_keys:
+        other = self.other_key(v, name)
+        if other is None:
             return exact
+        return (
+            f"CASE WHEN json_exists({v}, {sql_string(_path(name))}) THEN {exact} ELSE {other} END"
+        )
+
+    def other_key(self, v: str, name: str) -> str | None:
+        """The value in JSON object ``v`` of its first key that compares equal to ``name``
+        under the SerDe's rules (case, dots), NULL when none does; None when the rules are
+        exact spelling only."""
+        if not self.opts.case_insensitive and not self.opts.dots_in_keys:
+            return None
         k = self.var()
         key = k
         if self.opts.dots_in_keys:
@@ -368,11 +256,7 @@ class _JsonSql:
             key = f"lower({key})"
         found = f"list_filter(json_keys({v}), lambda {k}: {key} = {sql_string(self.opts.norm(name))})[1]"
         escaped = f"replace(replace({found}, '\\', '\\\\'), '\"', '\\\"')"
-        fallback = f"json_extract({v}, '$.\"' || {escaped} || '\"')"
-        return (
-            f"CASE WHEN json_exists({v}, {sql_string(_path(name))}) THEN {exact} "
-            f"ELSE {fallback} END"
-        )
+        return f"json_extract({v}, '$.\"' || {escaped} || '\"')"
 
     def convert(self, x: str, dt: exp.DataType) -> str:
         kind = dt.this
