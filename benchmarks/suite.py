@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.athena_formats import machine
-from benchmarks.ratios import Ratio
+from benchmarks.ratios import Ratio, compile_installed
 
 #: every suite, in the order a full run takes them
 SUITES = ("first-query", "write", "stream", "startup", "scale", "service", "memory")
@@ -109,6 +109,7 @@ def run(
 ) -> tuple[list[SuiteRun], float]:
     """Run the suites in order; returns their outcomes and the total seconds."""
     start = time.perf_counter()
+    compile_installed()
     runs = []
     for suite in suites:
         log(f"== {suite}")
