@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -56,20 +55,40 @@ class Sample(NamedTuple):
     cpu_s: float  # the child's user + system CPU: less moved by other processes' load
 
 
+#: starts the measured command and reports its wall time and rusage: the command is the
+#: launcher's child, not the benchmark's, because Linux carries a parent's peak RSS into a
+#: child it forks (a suite that built 10M rows made every command "use" 630 MB); the
+#: launcher itself is small
+_LAUNCHER = """
+import json, os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as fh:
+    json.dump([seconds, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime,
+               os.waitstatus_to_exitcode(status)], fh)
+"""
+
+
 def run_once(argv: list[str]) -> tuple[Sample, str]:
     """One run of ``argv``: its figures and its standard output."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        child = subprocess.Popen(argv, stdout=out, stderr=err, env=_env())
-        _, status, usage = os.wait4(child.pid, 0)  # the child's own rusage: its peak RSS
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(suffix=".json") as report,
+    ):
+        launcher = [sys.executable, "-c", _LAUNCHER, report.name, *argv]
+        subprocess.run(launcher, stdout=out, stderr=err, env=_env(), check=False)
         out.seek(0)
         err.seek(0)
-        if child.returncode != 0:
+        try:
+            seconds, rss_mb, cpu, code = json.loads(Path(report.name).read_text())
+        except ValueError:
+            code = None
+        if code != 0:
             raise RuntimeError(f"{' '.join(argv[1:])} failed:\n{err.read().decode()[-2000:]}")
-        cpu = usage.ru_utime + usage.ru_stime
-        return Sample(seconds, usage.ru_maxrss / 1024, cpu), out.read().decode()
+        return Sample(seconds, rss_mb, cpu), out.read().decode()
 
 
 def _init(work: Path) -> Path:

@@ -68,6 +68,7 @@ def _build(folder: str, rows: int) -> None:
     sales.mkdir(parents=True)
     products.mkdir(parents=True)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     regions = "[" + ", ".join(f"'{r}'" for r in REGIONS) + "]"
     con.execute(
         f"""COPY (
