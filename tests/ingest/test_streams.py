@@ -1011,3 +1011,28 @@ def test_empty_records_are_delivered_as_an_empty_object(
     assert report.delivered == 2
     [uri] = report.objects
     assert lake.storage.read_bytes(uri) == b""
+
+
+def test_records_are_grouped_by_every_key_without_mixing_their_values() -> None:
+    # five keys of 7,000 values each: 7000**5 is past a 64-bit integer, so a grouping
+    # that folds the keys' value numbers into one number would put records under
+    # another partition's prefix
+    import pyarrow as pa
+
+    from lakebox.ingest.streams import _group_rows
+
+    count = 7_000
+    names = ["a", "b", "c", "d", "e"]
+    values = [
+        pa.array([f"{n}{(i * (k + 1)) % count}" for i in range(count)]) for k, n in enumerate(names)
+    ]
+    values.append(values[0])  # a sixth key repeating the first adds no group
+    order, groups = _group_rows([*names, "f"], values, count)
+    assert len(groups) == count
+    rows = {int(i): g for g, (_pairs, start, end) in enumerate(groups) for i in order[start:end]}
+    for i in range(0, count, 97):
+        pairs = dict(groups[rows[i]][0])
+        assert pairs == {
+            **{n: f"{n}{(i * (k + 1)) % count}" for k, n in enumerate(names)},
+            "f": f"a{i % count}",
+        }

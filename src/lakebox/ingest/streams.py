@@ -1137,24 +1137,25 @@ def _group_rows(
 
     if not names:
         return np.arange(count, dtype=np.int64), [((), 0, count)]
-    codes = np.zeros(count, dtype=np.int64)
-    dictionaries = []
+    dictionaries, indices = [], []
     for column in values:
         encoded = pc.dictionary_encode(column)
         dictionaries.append(encoded.dictionary.to_pylist())
-        codes = codes * len(encoded.dictionary) + encoded.indices.to_numpy()
-    uniques, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+        indices.append(encoded.indices.to_numpy().astype(np.int64))
+    # one row of dictionary indices per record, compared whole: a single number mixing
+    # the keys' indices would overflow with a few keys of thousands of values each
+    # and silently put records under another key's prefix
+    keys = np.stack(indices, axis=1)
+    uniques, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    inverse = inverse.reshape(-1)
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.argsort(first)] = np.arange(len(uniques))
     order = np.argsort(rank[inverse], kind="stable")
     bounds = np.concatenate(([0], np.cumsum(np.bincount(rank[inverse]))))
     groups = []
     for g in np.argsort(first):
-        code, labels = int(uniques[g]), []
-        for words in reversed(dictionaries):
-            code, at = divmod(code, len(words))
-            labels.append(words[at])
-        pairs = zip(names, reversed(labels), strict=True)
+        labels = [words[int(at)] for words, at in zip(dictionaries, uniques[g], strict=True)]
+        pairs = zip(names, labels, strict=True)
         r = int(rank[g])
         groups.append((tuple(sorted(pairs)), int(bounds[r]), int(bounds[r + 1])))
     return order.astype(np.int64), groups
