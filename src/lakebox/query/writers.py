@@ -641,7 +641,7 @@ def _named_files(
     staged: Staged, target: WriteTarget
 ) -> tuple[int, list[tuple[list[str], str, str]]]:
     """The rows and the files a write staged, each as (partition values with Hive's default
-    partition for NULL and the empty string, staged uri, final file name), in the order of their partition
+    partition for NULL, staged uri, final file name), in the order of their partition
     values (text by code point, NULL last) and bucket; nothing when no row was written."""
     if staged.rows == 0:
         return 0, []
@@ -652,10 +652,7 @@ def _named_files(
     named = []
     seen: set[tuple[tuple[str, ...], str]] = set()
     for index, f in enumerate(files):
-        # Hive writes NULL and the empty string to the same default partition (an empty
-        # folder name cannot exist) and reads both back as NULL; registering '' as a
-        # partition of its own would point a second partition at that folder
-        values = [HIVE_DEFAULT_PARTITION if v is None or v == "" else v for v in f.values]
+        values = [HIVE_DEFAULT_PARTITION if v is None else v for v in f.values]
         fname = target.file_name(index, f.bucket)
         if (tuple(values), fname) in seen:
             # two files of one bucket: Hive's names would collide and one would be lost

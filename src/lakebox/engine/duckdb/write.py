@@ -36,6 +36,7 @@ from lakebox.engine.duckdb.rules.temporal import plain_column_sql
 from lakebox.errors import UnsupportedError
 from lakebox.formats.base import ScanMeter
 from lakebox.formats.writing import (
+    MAX_PARTITIONS,
     WriteTarget,
     avro_schema,
     check_partition_count,
@@ -162,8 +163,11 @@ class DuckDBWrite:
         ``bucket_count`` files in every partition it wrote, empty buckets included, as
         Hive expects."""
         assert self.select_sql, "select_as or select_into says what to write"
+        # Hive writes NULL and the empty string to its default partition (a folder name
+        # cannot be empty) and reads both back as NULL: they are one partition here too,
+        # or '' would be registered as a second partition over the same folder
         keys = {
-            f"{_KEY_PREFIX}{i}": f"CAST({quote_ident(c)} AS VARCHAR)"
+            f"{_KEY_PREFIX}{i}": f"NULLIF(CAST({quote_ident(c)} AS VARCHAR), '')"
             for i, c in enumerate(partition_cols)
         }
         with self._bucket_function() as bucket:
@@ -265,6 +269,11 @@ class DuckDBWrite:
             # the staging folder is the write's own: DuckDB need not list it first (which
             # fails through fsspec's S3 for a folder that has no object yet)
             options += f", {partition_by}, OVERWRITE_OR_IGNORE true"
+            # past this many open files DuckDB closes some and later opens a second file
+            # for the same partition: one file per partition and bucket, up to the
+            # partition limit, is what Hive's layout (and a bucket's name) needs
+            most = (MAX_PARTITIONS + 1) * max(1, opts.bucket_count or 0)
+            _exec(self.con, f"SET partitioned_write_max_open_files = {most}")
         with self._reading() if reads else nullcontext():
             rows = _exec(self.con, f"COPY ({select}) TO {sql_string(target)} ({options})")
         self.check_stop()
