@@ -26,3 +26,49 @@ def test_closing_right_after_connect_leaves_the_engine_closed(lake_home: Path) -
     session = lakebox.connect(lake_home)
     session.lake.close()
     assert not session.lake.engine.is_open
+
+
+def test_the_copy_builders_database_is_small_and_reads_csv_the_careful_way(
+    lake_home: Path,
+) -> None:
+    """It runs beside the lake's queries: a bounded share of memory, one thread, and the
+    CSV settings that read every file (the fast ones refuse some, and a build that fails
+    leaves the partition without a copy for good)."""
+    session = lakebox.connect(lake_home)
+    engine = session.lake.engine
+    try:
+        builder = engine._builder_connection()
+        try:
+            settings = dict(
+                builder.sql(
+                    "SELECT name, value FROM duckdb_settings() "
+                    "WHERE name IN ('threads', 'memory_limit')"
+                ).fetchall()
+            )
+            variable = builder.sql("SELECT getvariable('lakebox_csv_fallback')").fetchall()
+            main_limit = engine.base.sql("SELECT current_setting('memory_limit')").fetchall()
+        finally:
+            builder.close()
+        assert settings["threads"] == "1"
+        assert variable == [(True,)]
+        assert settings["memory_limit"] != main_limit[0][0]
+    finally:
+        session.lake.close()
+
+
+def test_a_failure_to_open_in_the_background_stays_in_its_thread(lake_home: Path) -> None:
+    """Whatever the background open meets (not only DuckDB's errors: a missing S3 library
+    is a lakebox error) is left for the first query to report, never raised in the thread,
+    where Python would print it as a traceback."""
+    import pytest
+
+    session = lakebox.connect(lake_home)
+    engine = session.lake.engine
+    session.lake.close()
+
+    def broken(_self: object) -> None:
+        raise RuntimeError("no database today")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(engine), "base", property(broken))
+        engine._warm()  # as the background thread runs it: returns, raises nothing

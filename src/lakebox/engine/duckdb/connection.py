@@ -45,7 +45,7 @@ class DuckDBEngine(Engine):
         self.s3_reader = "none"
         #: the lake's background builder of compacted copies: its own database, one thread
         self.copies = compaction.CopyBuilder(
-            lambda: self._connect(threads=1), storage, storage.config.cache_dir
+            self._builder_connection, storage, storage.config.cache_dir
         )
 
     @property
@@ -75,8 +75,21 @@ class DuckDBEngine(Engine):
     def _warm(self) -> None:
         try:
             _ = self.base
-        except duckdb.Error:
+        except Exception:  # nothing may escape a thread as a traceback
             pass  # the first query opens it again, and reports why it cannot
+
+    def _builder_connection(self) -> duckdb.DuckDBPyConnection:
+        """The copy builder's own database: one thread, an eighth of the memory (it runs
+        beside the lake's queries, whose database may take DuckDB's default 80%), and the
+        careful CSV settings from the start (a build is one single-threaded scan anyway, and
+        the fast ones refuse some files)."""
+        from lakebox.engine.duckdb.formats.text import SET_CSV_FALLBACK
+
+        con = self._connect(threads=1)
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        con.execute(f"SET memory_limit = '{max(256, pages * page_size // 8 // 2**20)}MB'")
+        con.execute(SET_CSV_FALLBACK)
+        return con
 
     def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {}
