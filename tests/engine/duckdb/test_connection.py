@@ -72,3 +72,33 @@ def test_a_failure_to_open_in_the_background_stays_in_its_thread(lake_home: Path
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(type(engine), "base", property(broken))
         engine._warm()  # as the background thread runs it: returns, raises nothing
+
+
+SHORT_SCRIPT = """
+import sys, lakebox
+lake = lakebox.connect(sys.argv[1]).lake
+total = sum(range(200_000))  # ends while the engine may still be opening
+"""
+
+
+def test_a_script_that_ends_while_the_engine_opens_exits_cleanly(lake_home: Path) -> None:
+    """The background open is no daemon thread: a daemon still inside DuckDB when the
+    interpreter ends is stopped through C++ frames, which aborts the process (seen in 7
+    of 30 such scripts run side by side before)."""
+    import subprocess
+    import sys
+
+    lakebox.connect(lake_home).lake.close()  # the lake exists before the scripts start
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SHORT_SCRIPT, str(lake_home)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(12)
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read() if p.stderr else b"") for p in procs]
+    for proc in procs:
+        if proc.stderr:
+            proc.stderr.close()
+    assert [code for code, _ in outcomes] == [0] * 12, [err[-300:] for _, err in outcomes]

@@ -67,8 +67,11 @@ class DuckDBEngine(Engine):
         with self._lock:
             if self._con is not None or self._warming is not None:
                 return
+            # not a daemon: the interpreter's exit waits for it (0.1 s at most). A daemon
+            # thread still inside DuckDB when a short script ends is stopped at its next
+            # Python callback, through C++ frames, which aborts the process
             self._warming = threading.Thread(
-                target=self._warm, name="lakebox-engine-start", daemon=True
+                target=self._warm, name="lakebox-engine-start", daemon=False
             )
             self._warming.start()
 
