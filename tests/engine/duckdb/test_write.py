@@ -173,6 +173,33 @@ def test_an_empty_string_partition_value_is_the_default_partition_read_once_as_n
     ]
 
 
+@pytest.mark.parametrize("fmt", ["PARQUET", "JSON", "TEXTFILE"])
+def test_a_value_too_long_for_duckdbs_folder_name_still_writes_its_hive_folder(
+    session: Session, lake: Lake, fmt: str
+) -> None:
+    """30 CJK letters: 90 bytes in Hive's folder name, 270 characters (over the 255 a file
+    system allows) in DuckDB's percent-escaped staging folder."""
+    long = "漢" * 30
+    session.sql(
+        f"CREATE TABLE t WITH (format = '{fmt}', external_location = 's3://lake/t/', "
+        "partitioned_by = ARRAY['p'], bucketed_by = ARRAY['x'], bucket_count = 2) AS "
+        f"SELECT * FROM (VALUES (1, '{long}'), (2, 'a'), (3, NULL), (4, '{long}')) AS v(x, p)"
+    )
+    parts = {p.values[0]: p.location for p in lake.catalog.get_partitions("default", "t")}
+    assert parts == {
+        long: f"s3://lake/t/p={long}/",
+        "a": "s3://lake/t/p=a/",
+        "__HIVE_DEFAULT_PARTITION__": "s3://lake/t/p=__HIVE_DEFAULT_PARTITION__/",
+    }
+    assert len(_files(lake, f"s3://lake/t/p={long}/")) == 2  # one per bucket
+    assert session.sql("SELECT x, p FROM t ORDER BY x").to_pylist() == [
+        {"x": 1, "p": long},
+        {"x": 2, "p": "a"},
+        {"x": 3, "p": None},
+        {"x": 4, "p": long},
+    ]
+
+
 @pytest.mark.parametrize("fmt", ["PARQUET", "ORC"])
 def test_dates_timestamps_and_doubles_name_partitions_as_duckdb_casts_them(
     session: Session, lake: Lake, fmt: str

@@ -14,6 +14,7 @@ here knows about sessions, the catalog or the journal. An engine offers the same
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -221,13 +222,50 @@ class DuckDBWrite:
             uri = staging + _PASS_FOLDER + "data" + self.options.spec.extension
             return Staged(self._copy(select, uri), [StagedFile(uri, (), None)])
         folder = staging + _PASS_FOLDER
-        rows = self._copy(select, folder, f"PARTITION_BY ({', '.join(keys)})")
-        files = [
-            _staged_file(f.uri, folder)
-            for f in self.storage.list_files(folder, include_hidden=True)
-        ]
+        digests: dict[str, str] = {}
+        try:
+            rows = self._copy(select, folder, f"PARTITION_BY ({', '.join(keys)})")
+        except duckdb.IOException as err:
+            if "File name too long" not in str(err):
+                raise
+            rows, digests = self._copy_by_digest(columns, keys, folder)
+        files = []
+        for f in self.storage.list_files(folder, include_hidden=True):
+            staged = _staged_file(f.uri, folder)
+            if digests:
+                values = tuple(None if v is None else digests[v] for v in staged.values)
+                staged = StagedFile(staged.uri, values, staged.bucket)
+            files.append(staged)
         check_partition_count(len({f.values for f in files}))
         return Staged(rows, files)
+
+    def _copy_by_digest(
+        self, columns: list[Column], keys: dict[str, str], folder: str
+    ) -> tuple[int, dict[str, str]]:
+        """The pass again for a value too long for a folder name (a file system allows 255
+        bytes, and DuckDB writes each byte of a non-ASCII letter as three characters; Hive's
+        own escaping keeps letters, so the final folder may well fit): the staging folders
+        are named by the values' MD5 digests, and a second query over the same rows finds
+        the values behind the digests. Only such writes read their query twice."""
+        self.storage.delete_prefix(folder)
+        hashed = {
+            name: f"md5({sql})" if name.startswith(_KEY_PREFIX) else sql
+            for name, sql in keys.items()
+        }
+        select = (
+            f"SELECT {self._data_sql(columns)}{_key_list(hashed)} FROM ({self.select_sql}) AS rows_"
+        )
+        rows = self._copy(select, folder, f"PARTITION_BY ({', '.join(hashed)})")
+        values = ", ".join(sql for name, sql in keys.items() if name.startswith(_KEY_PREFIX))
+        with self._reading():
+            found = _exec(self.con, f"SELECT DISTINCT {values} FROM ({self.select_sql}) AS rows_")
+        digests = {
+            hashlib.md5(v.encode(), usedforsecurity=False).hexdigest(): v
+            for row in found
+            for v in row
+            if v is not None
+        }
+        return rows, digests
 
     def _data_sql(self, columns: list[Column]) -> str:
         """The select list of what a file holds: the columns, or a text file's line."""
