@@ -184,9 +184,12 @@ def compacted_scan(
         return None
     found: list[str | None] = []
     for part, want in zip(partitions, wanted_parts, strict=True):
-        copy = _current_copy(ctx, table, part) if want and part.files else None
-        if copy is None and want and part.files:
-            _queue_build(ctx, table, part, scan_sql, policy)
+        copy = None
+        if want and part.files:
+            _slot, data, meta = _paths(ctx, table, part)  # the fingerprint, once
+            copy = _current_copy(ctx, data, meta)
+            if copy is None:
+                _queue_build(ctx, table, part, data, scan_sql, policy)
         found.append(copy)
     if not any(found):
         return None  # the files themselves, as the planner reads them (and counts them)
@@ -209,13 +212,18 @@ def compacted_scan(
 
 
 def _queue_build(
-    ctx: ReadContext, table: Table, part: PartitionFiles, scan_sql: ScanSql, policy: Policy
+    ctx: ReadContext,
+    table: Table,
+    part: PartitionFiles,
+    data: Path,
+    scan_sql: ScanSql,
+    policy: Policy,
 ) -> None:
-    """Ask the background builder for the partition's copy (the build reads the files on
-    its own connection, with a scan planned there: the query's registrations stay its own)."""
+    """Ask the background builder for the partition's copy at ``data`` (which also names
+    the build in the builder's queue); the build reads the files on its own connection,
+    with a scan planned there: the query's registrations stay its own."""
     if ctx.background is None:
         return
-    _slot, data, _meta = _paths(ctx, table, part)
 
     def build(bctx: ReadContext) -> None:
         _build_copy(bctx, table, part, scan_sql, policy)
@@ -270,9 +278,9 @@ def _paths(ctx: ReadContext, table: Table, part: PartitionFiles) -> tuple[Path, 
     return slot, slot / f"{fp}.parquet", slot / f"{fp}.json"
 
 
-def _current_copy(ctx: ReadContext, table: Table, part: PartitionFiles) -> str | None:
-    """SQL reading the partition's copy when one matches its files now, else None."""
-    _slot, data, meta = _paths(ctx, table, part)
+def _current_copy(ctx: ReadContext, data: Path, meta: Path) -> str | None:
+    """SQL reading the partition's copy (``_paths``: named by the fingerprint of its files
+    now) when it exists and is trusted, else None."""
     columns = _load_meta(meta, trusted_only=True)
     if columns is None:
         return None
