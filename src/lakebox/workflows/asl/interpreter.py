@@ -727,15 +727,19 @@ class Interpreter:
             assert when is not None  # validated
             return max(0.0, (when - self.clock.now()).total_seconds())
         variables = frame.scope.flat()
-        if "SecondsPath" in state:
-            path = state["SecondsPath"]
+
+        def value(field: str) -> tuple[str, Any]:
+            path = state[field]
             try:
-                seconds = paths.evaluate(path, effective, ctx, variables)
+                return path, paths.evaluate(path, effective, ctx, variables)
             except paths.PathNotFound as exc:
                 raise StatesError(
                     "States.Runtime",
-                    f"The SecondsPath parameter does not reference an input value: {path}",
+                    f"The {field} parameter does not reference an input value: {path}",
                 ) from exc
+
+        if "SecondsPath" in state:
+            path, seconds = value("SecondsPath")
             if not _is_integer(seconds):
                 raise StatesError(
                     "States.Runtime",
@@ -748,14 +752,7 @@ class Interpreter:
                     f"The SecondsPath parameter references a negative value: {path} == {seconds}",
                 )
             return float(seconds)
-        path = state["TimestampPath"]
-        try:
-            timestamp = paths.evaluate(path, effective, ctx, variables)
-        except paths.PathNotFound as exc:
-            raise StatesError(
-                "States.Runtime",
-                f"The TimestampPath parameter does not reference an input value: {path}",
-            ) from exc
+        path, timestamp = value("TimestampPath")
         when = choice.parse_timestamp(timestamp)
         if when is None:
             raise StatesError(
