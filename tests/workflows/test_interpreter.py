@@ -564,6 +564,15 @@ def test_wait_seconds_path_must_be_a_non_negative_number(run: Runner, value: Any
     assert out.error == "States.Runtime"
 
 
+@pytest.mark.parametrize("field", ["SecondsPath", "TimestampPath"])
+def test_wait_path_that_finds_nothing_fails_naming_it(run: Runner, field: str) -> None:
+    out = run(machine({"W": {"Type": "Wait", field: "$.missing", "End": True}}), {"s": 1})
+    assert out.error == "States.Runtime"
+    assert (out.cause or "").endswith(
+        f"The {field} parameter does not reference an input value: $.missing"
+    )
+
+
 def test_wait_timestamp_path_rejects_lowercase_t(run: Runner) -> None:
     out = run(
         machine({"W": {"Type": "Wait", "TimestampPath": "$.t", "End": True}}),
