@@ -37,7 +37,13 @@ from lakebox.engine.duckdb.formats.base import (
     sql_string,
 )
 from lakebox.engine.duckdb.formats.json import JsonOptions, _JsonSql, _path
-from lakebox.engine.duckdb.formats.text import convert_text, engine_paths
+from lakebox.engine.duckdb.formats.text import (
+    NO_TAGS,
+    RowTags,
+    convert_text,
+    engine_paths,
+    hive_keys_readable,
+)
 from lakebox.errors import InvalidRequestError, SemanticError
 from lakebox.formats.plugins import CLOUDTRAIL_INPUT, CLOUDTRAIL_SERDE
 
@@ -195,11 +201,20 @@ class CloudTrailReader(FormatReader):
         self, ctx: ReadContext, request: ReadRequest, file_column: str
     ) -> tuple[str, list[str]] | None:
         paths = engine_paths(ctx, request.files)
-        return self.select(paths, request.columns, file_column), paths
+        return self.select(paths, request.columns, RowTags(file=file_column)), paths
+
+    def scan_sql_with_hive_keys(
+        self, ctx: ReadContext, request: ReadRequest, keys: list[str]
+    ) -> str | None:
+        paths = engine_paths(ctx, request.files)
+        if not hive_keys_readable(paths, request.files, keys, {_RECORDS.lower()}):
+            return None
+        return self.select(paths, request.columns, RowTags(hive_keys=tuple(keys)))
 
     @staticmethod
-    def select(paths: list[str], columns: list[Column], file_column: str | None = None) -> str:
-        """A SELECT over CloudTrail log files at ``paths`` yielding ``columns``."""
+    def select(paths: list[str], columns: list[Column], tags: RowTags = NO_TAGS) -> str:
+        """A SELECT over CloudTrail log files at ``paths`` yielding ``columns`` (and the
+        columns ``tags`` name)."""
         record = _Record()
         spec: dict[str, object] = {}
         cols = []
@@ -222,12 +237,9 @@ class CloudTrailReader(FormatReader):
                 generic = record.generic
                 value = generic.convert(generic.field(_RAW, c.name), dt)
             cols.append(f"{value} AS {quote_ident(c.name)}")
-        keep = ""
-        file_option = ""
-        if file_column is not None:
-            cols.append(quote_ident(file_column))
-            keep = f", {quote_ident(file_column)}"
-            file_option = f", filename = {sql_string(file_column)}"
+        cols.extend(quote_ident(n) for n in tags.names)
+        keep = tags.passed()
+        file_option = "".join(f", {o}" for o in tags.options())
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
         source = (
             f"read_json({sql_list(paths)}, columns = {{{sql_string(_RECORDS)}: 'JSON[]'}}, "

@@ -45,11 +45,11 @@ from lakebox.engine.duckdb.formats.base import (
 from lakebox.engine.duckdb.formats.regex import translate_java_regex
 from lakebox.engine.duckdb.formats.text import (
     LineReader,
+    RowTags,
     convert_text,
     lines_source,
     skip_header_lines,
     text_charset,
-    with_file_column,
 )
 from lakebox.errors import InvalidRequestError
 from lakebox.formats.grok import (
@@ -283,7 +283,7 @@ class GrokReader(LineReader):
                 f"regular expression: {err}"
             ) from err
 
-    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+    def _select(self, ctx: ReadContext, request: ReadRequest, tags: RowTags) -> str:
         table = request.table
         grok = self.compiled(table)
         names = [f"g{i}" for i in range(len(grok.groups))]
@@ -301,8 +301,8 @@ class GrokReader(LineReader):
                 raw = _unquote(parts[0] if len(parts) == 1 else f"coalesce({', '.join(parts)})")
             cols.append(f"{_convert(raw, col.type)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files, file_column)
-        keep = with_file_column(file_column)
+        source = lines_source(ctx, table, request.files, tags)
+        keep = tags.passed()
         # no separate match test: a line the pattern misses extracts '' for every group,
         # which reads as NULL like an empty capture, so one regex pass per line suffices
         extract = (

@@ -35,10 +35,12 @@ from lakebox.engine.duckdb.formats.base import (
 )
 from lakebox.engine.duckdb.formats.text import (
     MAX_LINE_SIZE,
+    NO_TAGS,
+    RowTags,
     convert_text,
     engine_paths,
+    hive_keys_readable,
     timestamp_formats,
-    with_file_column,
 )
 from lakebox.errors import DataError, InvalidRequestError, SemanticError
 
@@ -119,16 +121,24 @@ class JsonReader(FormatReader):
     # -- SQL ------------------------------------------------------------------------------
 
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, engine_paths(ctx, request.files), None)
+        return self._select(ctx, request, engine_paths(ctx, request.files), NO_TAGS)
 
     def scan_sql_with_file(
         self, ctx: ReadContext, request: ReadRequest, file_column: str
     ) -> tuple[str, list[str]] | None:
         paths = engine_paths(ctx, request.files)
-        return self._select(ctx, request, paths, file_column), paths
+        return self._select(ctx, request, paths, RowTags(file=file_column)), paths
+
+    def scan_sql_with_hive_keys(
+        self, ctx: ReadContext, request: ReadRequest, keys: list[str]
+    ) -> str | None:
+        paths = engine_paths(ctx, request.files)
+        if not hive_keys_readable(paths, request.files, keys, {"json"}):
+            return None
+        return self._select(ctx, request, paths, RowTags(hive_keys=tuple(keys)))
 
     def _select(
-        self, ctx: ReadContext, request: ReadRequest, paths: list[str], file_column: str | None
+        self, ctx: ReadContext, request: ReadRequest, paths: list[str], tags: RowTags
     ) -> str:
         """Three steps: each line as JSON with every column's exact key extracted at once
         (``__e``), checked to be an object unless malformed lines are ignored; each
@@ -138,22 +148,23 @@ class JsonReader(FormatReader):
         builder = _JsonSql(opts, opts.ts_formats)
         columns: list[Column] = request.columns
         targets = [opts.mappings.get(c.name.lower(), c.name) for c in columns]
-        file_col = file_column
+        source_tags = tags
         check = ""
         if not opts.ignore_malformed:
-            file_col = file_column or _CHECK_FILE
+            file_col = tags.file or _CHECK_FILE
+            source_tags = RowTags(file_col, tags.hive_keys)
             check = (
                 f" WHERE CASE WHEN json_type(json) = 'OBJECT' THEN true ELSE "
                 f"error({sql_string(_NOT_OBJECT + chr(34))} || {quote_ident(file_col)} || '\"') "
                 "END"
             )
-        named = f", filename = {sql_string(file_col)}" if file_col is not None else ""
+        named = ", ".join(source_tags.options())
         source = (
             f"read_ndjson_objects({ctx.paths_sql(paths)}, "
             f"ignore_errors = {'true' if opts.ignore_malformed else 'false'}, "
-            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto'{named})"
+            f"maximum_object_size = {MAX_LINE_SIZE}, compression = 'auto', {named})"
         )
-        passed = with_file_column(file_column)
+        passed = tags.passed()
         if not columns:
             return f"SELECT NULL AS __lakebox_empty{passed} FROM {source}{check}"
         extract = ", ".join(sql_string(_path(t)) for t in targets)

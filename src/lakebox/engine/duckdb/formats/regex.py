@@ -30,11 +30,11 @@ from lakebox.engine.duckdb.formats.base import (
 )
 from lakebox.engine.duckdb.formats.text import (
     LineReader,
+    RowTags,
     convert_text,
     lines_source,
     skip_header_lines,
     text_charset,
-    with_file_column,
 )
 from lakebox.errors import InvalidRequestError, UnsupportedError
 
@@ -455,7 +455,7 @@ class RegexReader(LineReader):
                 f"table {table.qualified_name}: input.regex is not a valid pattern: {err}"
             ) from err
 
-    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+    def _select(self, ctx: ReadContext, request: ReadRequest, tags: RowTags) -> str:
         table = request.table
         regex = self.compiled(table)
         # a group inside an optional part that did not match reads NULL, as in Java
@@ -478,8 +478,8 @@ class RegexReader(LineReader):
             for c in request.columns
         ]
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files, file_column)
-        keep = with_file_column(file_column)
+        source = lines_source(ctx, table, request.files, tags)
+        keep = tags.passed()
         line = "coalesce(line, '')"
         match = f"regexp_full_match({line}, {sql_string(regex.pattern)})"
         for positive, p in regex.lookaheads:

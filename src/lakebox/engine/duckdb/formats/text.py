@@ -11,6 +11,7 @@ not convert becomes NULL.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -155,9 +156,9 @@ def text_charset(table: Table) -> Charset:
 _NEVER = "\U0010ffff"
 
 
-def lines_sql(paths: list[str], skip: int = 0, file_column: str | None = None) -> str:
+def lines_sql(paths: list[str], skip: int = 0, tags: RowTags | None = None) -> str:
     """A DuckDB table function call yielding each line of ``paths`` as column ``line``
-    (and the path it came from as ``file_column``, when given).
+    (and the columns ``tags`` name: the path it came from, its Hive folders' values).
 
     Quoting and escaping are off and the delimiter is ``_NEVER``. A blank line comes back
     as NULL. ``skip`` applies to every file, as ``skip.header.line.count`` does.
@@ -177,19 +178,18 @@ def lines_sql(paths: list[str], skip: int = 0, file_column: str | None = None) -
         f"buffer_size = {2 * MAX_LINE_SIZE}",
         "encoding = 'utf-8'",
     ]
-    if file_column is not None:
-        opts.append(f"filename = {sql_string(file_column)}")
+    opts.extend((tags or NO_TAGS).options())
     return f"read_csv({', '.join(opts)})"
 
 
 def lines_source(
-    ctx: ReadContext, table: Table, files: list[DataFile], file_column: str | None = None
+    ctx: ReadContext, table: Table, files: list[DataFile], tags: RowTags | None = None
 ) -> str:
     """A FROM item yielding column ``line`` for every line of ``files`` as Hive's
     LineRecordReader splits them, decoded with the table's charset, header lines skipped
     (files that are not plain UTF-8 are read from a transcoded copy: ``hive_text``), and
-    with ``file_column`` the path each line was read from (``lines_paths``)."""
-    return lines_sql(lines_paths(ctx, table, files), skip_header_lines(table), file_column)
+    the columns ``tags`` name (the path each line was read from: ``lines_paths``)."""
+    return lines_sql(lines_paths(ctx, table, files), skip_header_lines(table), tags)
 
 
 def lines_paths(ctx: ReadContext, table: Table, files: list[DataFile]) -> list[str]:
@@ -197,9 +197,52 @@ def lines_paths(ctx: ReadContext, table: Table, files: list[DataFile]) -> list[s
     return hive_text.text_paths(ctx, files, text_charset(table))
 
 
-def with_file_column(file_column: str | None) -> str:
-    """``, "<file_column>"`` for the select lists a reader passes a file column through."""
-    return f", {quote_ident(file_column)}" if file_column is not None else ""
+@dataclass(frozen=True)
+class RowTags:
+    """What a scan over many files adds to each row besides its data, as DuckDB's
+    multi-file readers (``read_csv``, ``read_ndjson_objects``, ``read_json``) add it: the
+    path the row was read from (``file``: the ``filename`` option) and the values of the
+    Hive ``key=value`` folders its file lies in (``hive_keys``, as VARCHAR: constants per
+    file, so partitions need no per-row join). Without keys Hive partitioning is off:
+    partition values come from the catalog, never from DuckDB guessing at folder names."""
+
+    file: str | None = None
+    hive_keys: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return ((self.file,) if self.file is not None else ()) + self.hive_keys
+
+    def options(self) -> list[str]:
+        """The reader's options for these columns."""
+        if self.hive_keys:
+            types = ", ".join(f"{sql_string(k)}: 'VARCHAR'" for k in self.hive_keys)
+            opts = ["hive_partitioning = true", f"hive_types = {{{types}}}"]
+        else:
+            opts = ["hive_partitioning = false"]
+        if self.file is not None:
+            opts.append(f"filename = {sql_string(self.file)}")
+        return opts
+
+    def passed(self) -> str:
+        """``, "<name>"...``: the select lists that pass these columns through."""
+        return "".join(f", {quote_ident(n)}" for n in self.names)
+
+
+NO_TAGS = RowTags()
+
+
+def hive_keys_readable(
+    paths: list[str], files: list[DataFile], keys: list[str], raw_names: set[str]
+) -> bool:
+    """Whether a reader may take ``keys`` from the Hive folders of the ``paths`` it reads
+    ``files`` from: only when it reads the files where they lie (not a decompressed or
+    transcoded copy in the lake cache, whose path has no such folders), and no key would
+    clash with a column of the reader's own (``raw_names``, lower case; every ``__`` name
+    is lakebox's)."""
+    if paths != [f.engine_path for f in files]:
+        return False
+    return not any(k.lower() in raw_names or k.startswith("__") for k in keys)
 
 
 #: Joda-Time pattern letters (Hive's ``timestamp.formats``) -> DuckDB strptime, longest first
@@ -319,19 +362,32 @@ def _primitive(x: str, dt: exp.DataType, type_text: str, ts_formats: tuple[str, 
 
 class LineReader(FormatReader):
     """A reader whose scan is one SELECT over the lines of the files (``_select``), which
-    can carry the path each line came from."""
+    can carry the path each line came from and the values of its file's Hive folders."""
 
-    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+    def _select(self, ctx: ReadContext, request: ReadRequest, tags: RowTags) -> str:
         raise NotImplementedError
 
+    def raw_names(self, table: Table) -> set[str]:
+        """The columns of the reader's own source (lower case), which a Hive key must not
+        be named like."""
+        return {"line"}
+
     def scan_sql(self, ctx: ReadContext, request: ReadRequest) -> str:
-        return self._select(ctx, request, None)
+        return self._select(ctx, request, NO_TAGS)
 
     def scan_sql_with_file(
         self, ctx: ReadContext, request: ReadRequest, file_column: str
     ) -> tuple[str, list[str]] | None:
-        sql = self._select(ctx, request, file_column)
+        sql = self._select(ctx, request, RowTags(file=file_column))
         return sql, lines_paths(ctx, request.table, request.files)
+
+    def scan_sql_with_hive_keys(
+        self, ctx: ReadContext, request: ReadRequest, keys: list[str]
+    ) -> str | None:
+        paths = lines_paths(ctx, request.table, request.files)
+        if not hive_keys_readable(paths, request.files, keys, self.raw_names(request.table)):
+            return None
+        return self._select(ctx, request, RowTags(hive_keys=tuple(keys)))
 
 
 class _Splitter:
@@ -460,7 +516,7 @@ class LazySimpleReader(LineReader):
             except SemanticError as err:
                 raise InvalidRequestError(f"column {col.name!r}: {err}") from err
 
-    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+    def _select(self, ctx: ReadContext, request: ReadRequest, tags: RowTags) -> str:
         table = request.table
         params = request.serde_params
         seps = self.separators(table)
@@ -489,8 +545,8 @@ class LazySimpleReader(LineReader):
             raw = f"__p[{positions[col.name.lower()] + 1}]"
             cols.append(f"{splitter.nullable(raw, col.type, dt, 1)} AS {quote_ident(col.name)}")
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        source = lines_source(ctx, table, request.files, file_column)
-        keep = with_file_column(file_column)
+        source = lines_source(ctx, table, request.files, tags)
+        keep = tags.passed()
         return (
             f"SELECT {select}{keep} FROM (SELECT string_split({line}, "
             f"{sql_string(seps[0])}) AS __p{keep} FROM {source})"
@@ -531,7 +587,10 @@ class OpenCsvReader(LineReader):
                     f"{col.name!r} of complex type {col.type!r}; use LazySimpleSerDe"
                 )
 
-    def _select(self, ctx: ReadContext, request: ReadRequest, file_column: str | None) -> str:
+    def raw_names(self, table: Table) -> set[str]:
+        return {f"c{i}" for i in range(len(table.columns))}
+
+    def _select(self, ctx: ReadContext, request: ReadRequest, tags: RowTags) -> str:
         table = request.table
         self.validate(table)
         sep, quote, escape = self.options(table)
@@ -563,10 +622,9 @@ class OpenCsvReader(LineReader):
                 # takes a single escape character, so the doubling is undone here
                 raw = f"replace({raw}, {sql_string(quote * 2)}, {sql_string(quote)})"
             cols.append(f"{self.convert(raw, col.type)} AS {quote_ident(col.name)}")
-        if file_column is not None:
-            opts.append(f"filename = {sql_string(file_column)}")
+        opts.extend(tags.options())
         select = ", ".join(cols) or "NULL AS __lakebox_empty"
-        return f"SELECT {select}{with_file_column(file_column)} FROM read_csv({', '.join(opts)})"
+        return f"SELECT {select}{tags.passed()} FROM read_csv({', '.join(opts)})"
 
     @staticmethod
     def convert(x: str, type_text: str) -> str:
