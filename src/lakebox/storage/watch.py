@@ -72,6 +72,8 @@ class _Key(NamedTuple):
     prefix: str
     recursive: bool
     include_hidden: bool
+    #: what built each file's record (``Storage.listing``'s ``row``)
+    row: object
 
 
 @dataclass
@@ -131,11 +133,12 @@ class ListingCache:
         self._last_event: dict[int, int] = {}
         self._seq = itertools.count(1)
         self._last_overflow = 0
-        self._versions = itertools.count(1)
         self._files = 0
         self._max_files = max_files
         self._max_watches = max_watches or _watch_budget()
         self._fs_ok: dict[int, bool] = {}
+        #: the record makers listings were made with (``_Key.row``)
+        self._rows: set[object] = set()
 
     # -- reading ------------------------------------------------------------------------
     def lookup(self, key: _Key) -> _Entry | None:
@@ -149,6 +152,15 @@ class ListingCache:
             return None
         self._entries.move_to_end(key)
         return entry
+
+    def version(self, key: _Key) -> int | None:
+        """The version of the current listing of ``key``'s folder made with any records
+        (``key.row`` is not looked at): all of them share it (``store``)."""
+        for row in list(self._rows):
+            entry = self.lookup(key._replace(row=row))
+            if entry is not None:
+                return entry.version
+        return None
 
     def begin(self, root: str) -> Recorder | None:
         """A recorder for a new listing of ``root``, or None when ``root`` cannot be kept
@@ -171,14 +183,30 @@ class ListingCache:
             self._release(rec.wds)
             return None
         self._drop(key)
-        entry = _Entry(files, next(self._versions), frozenset(rec.wds), ident)
+        wds = frozenset(rec.wds)
+        entry = _Entry(files, self._snapshot(key, wds, ident) or next(_versions), wds, ident)
         self._entries[key] = entry
+        self._rows.add(key.row)
         for wd in entry.wds:
             self._keys_by_wd.setdefault(wd, set()).add(key)
         self._files += len(files)
         while self._files > self._max_files and len(self._entries) > 1:
             self._drop(next(iter(self._entries)))
         return entry.version
+
+    def _snapshot(self, key: _Key, wds: frozenset[int], ident: tuple[int, int]) -> int | None:
+        """The version of a kept listing of the same folder made with other records, when
+        it shows the same snapshot as a walk just finished without change (called after
+        ``_drain``): it is still kept, so nothing under its folders changed since its
+        own walk began, and it watches the same folders of the same root. Sharing the
+        version lets ``version`` answer for every kind of record."""
+        for row in self._rows:
+            if row is key.row:
+                continue
+            other = self._entries.get(key._replace(row=row))
+            if other is not None and other.wds == wds and other.root_id == ident:
+                return other.version
+        return None
 
     def abandon(self, rec: Recorder) -> None:
         """A walk that failed: give back the watches it added."""
@@ -312,6 +340,10 @@ def _watch_budget() -> int:
     return max(1, min(DEFAULT_MAX_WATCHES, limit // 4))
 
 
+#: listing versions, never reused in the process: not by a later cache (a forked child
+#: starts its own), since what was derived from a version is remembered under it
+#: (``derived``) and a plan or copy build counted by it (``compaction``)
+_versions = itertools.count(1)
 _cache: ListingCache | None = None
 _cache_failed = False
 _cache_guard = threading.Lock()
@@ -334,10 +366,13 @@ def listing_cache() -> ListingCache | None:
 
 
 def _after_fork() -> None:
-    """A child must not read the parent's event queue: it starts its own cache."""
-    global _cache, _cache_guard
+    """A child must not read the parent's event queue: it starts its own cache (its
+    versions go on from the parent's count). Locks another thread held at the fork would
+    never be released in the child: they are made anew."""
+    global _cache, _cache_guard, _derived_lock
     old, _cache = _cache, None
     _cache_guard = threading.Lock()
+    _derived_lock = threading.Lock()
     if old is not None:
         try:
             old.close()
@@ -349,8 +384,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def make_key(root: str, prefix: str, recursive: bool, include_hidden: bool) -> _Key:
-    return _Key(root, prefix, recursive, include_hidden)
+def make_key(
+    root: str, prefix: str, recursive: bool, include_hidden: bool, row: object = None
+) -> _Key:
+    return _Key(root, prefix, recursive, include_hidden, row)
 
 
 _derived: OrderedDict[tuple[int, str], object] = OrderedDict()
