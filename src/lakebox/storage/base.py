@@ -68,6 +68,36 @@ def _file_info(uri: str, path: str, size: int, mtime: float, ctime: float) -> Fi
 _by_uri: Callable[[Any], str] = itemgetter(0)
 
 
+#: ``os.open`` flag for a handle that only names a file (Linux)
+_O_PATH = getattr(os, "O_PATH", 0)
+
+
+def real_path(path: str) -> str:
+    """``os.path.realpath(path)``, asked of the kernel where it can answer: the path
+    opened as a handle (symbolic links followed, as the I/O after the check will follow
+    them) and the handle's name read back from /proc, three system calls. Python's
+    realpath checks each component itself (a dozen ``lstat`` calls, ~0.1 ms): the
+    boundary check runs for every location a query lists, 84 times for an 84-partition
+    table. Anything the kernel cannot name that way (a missing file, no /proc, a path
+    outside this process's root) is left to ``os.path.realpath``."""
+    if _O_PATH:
+        try:
+            fd = os.open(path, _O_PATH | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            return os.path.realpath(path)
+        try:
+            real = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            real = ""
+        finally:
+            os.close(fd)
+        # a name that is not an absolute path ("(unreachable)/...", "anon_inode:...") or
+        # of a file deleted meanwhile is not the file's path
+        if real.startswith("/") and not real.endswith(" (deleted)"):
+            return real
+    return os.path.realpath(path)
+
+
 def is_hidden(name: str) -> bool:
     """Athena (Hadoop) skips files whose name starts with ``_`` or ``.``."""
     return name.startswith(("_", "."))
@@ -129,7 +159,7 @@ class Storage:
         path = str(self.config.home / uri.bucket / uri.key) + (
             "/" if uri.key.endswith("/") or not uri.key else ""
         )
-        real = os.path.realpath(path)
+        real = real_path(path)
         if not self._in_lake(real):
             raise InvalidLocationError(
                 f"refused {uri}: a symbolic link in the lake leads outside it "
@@ -152,7 +182,7 @@ class Storage:
         )
 
     def _check_file(self, path: str) -> None:
-        real = os.path.realpath(path)
+        real = real_path(path)
         meta = self._real_meta
         if real == meta or real.startswith(meta + os.sep):
             raise InvalidLocationError(
@@ -357,7 +387,7 @@ class Storage:
         return out
 
     def _link_allowed(self, path: str) -> bool:
-        real = os.path.realpath(path)
+        real = real_path(path)
         if self._in_lake(real):
             return True
         meta = self._real_meta

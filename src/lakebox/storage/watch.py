@@ -21,9 +21,11 @@ clients send no events), platforms without inotify, and trees whose watches woul
 budget below. Not noticed: writes through a shared memory map, for which Linux sends no
 event; ``LAKEBOX_LISTING_CACHE=off`` turns the cache off for such set-ups.
 
-inotify-simple is a thin ctypes wrapper over the three system calls; the bookkeeping
-(which watch serves which listing, overflow, fork, eviction) is lakebox's own because no
-library keeps snapshot listings.
+The three inotify system calls are made through ctypes (``_INotify``): the inotify-simple
+package wraps the same calls but imports ``ctypes.util`` and ``subprocess`` to find libc
+(~6 ms on a table's first query), where the process's own symbols already hold them. The
+bookkeeping (which watch serves which listing, overflow, fork, eviction) is lakebox's own
+because no library keeps snapshot listings.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from __future__ import annotations
 import itertools
 import os
 import stat
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -63,6 +66,22 @@ LOCAL_FILESYSTEMS = frozenset(
 )
 DEFAULT_MAX_FILES = 1_000_000
 DEFAULT_MAX_WATCHES = 65_536
+
+# <sys/inotify.h>: the events that may change a listing, and what the kernel reports
+IN_MODIFY = 0x2
+IN_ATTRIB = 0x4
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_FROM = 0x40
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ONLYDIR = 0x1000000
+#: struct inotify_event: wd, mask, cookie, len, then ``len`` bytes of name
+_EVENT = struct.Struct("iIII")
 
 T = TypeVar("T")
 
@@ -102,6 +121,49 @@ class Recorder:
             self.ok = self.cache._add_watch(folder, self)
 
 
+class _INotify:
+    """One non-blocking inotify instance, by the C library's own functions (Linux)."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._init1 = libc.inotify_init1  # AttributeError where there is none
+        self._add = libc.inotify_add_watch
+        self._rm = libc.inotify_rm_watch
+        self._init1.argtypes = [ctypes.c_int]
+        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        self._rm.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._get_errno = ctypes.get_errno
+        self.fd = self._check(self._init1(os.O_NONBLOCK | os.O_CLOEXEC))
+
+    def _check(self, result: int, path: str | None = None) -> int:
+        if result < 0:
+            code = self._get_errno()
+            raise OSError(code, os.strerror(code), path)
+        return result
+
+    def add_watch(self, path: str, mask: int) -> int:
+        return self._check(self._add(self.fd, os.fsencode(path), mask), path)
+
+    def rm_watch(self, wd: int) -> None:
+        self._check(self._rm(self.fd, wd))
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _events(data: bytes) -> list[tuple[int, int]]:
+    """(watch, mask) of each event in what ``read`` returned from an inotify instance."""
+    out = []
+    pos, end = 0, len(data)
+    while pos + _EVENT.size <= end:
+        wd, mask, _cookie, length = _EVENT.unpack_from(data, pos)
+        out.append((wd, mask))
+        pos += _EVENT.size + length
+    return out
+
+
 class ListingCache:
     """Process-wide cache of folder listings. Callers hold ``lock`` around ``lookup`` /
     ``begin`` / the walk / ``store``: listing under the lock keeps a concurrent eviction
@@ -109,24 +171,22 @@ class ListingCache:
     """
 
     def __init__(self, max_files: int = DEFAULT_MAX_FILES, max_watches: int | None = None):
-        from inotify_simple import INotify, flags
-
         self.lock = threading.RLock()
-        self._notify = INotify(nonblocking=True)
-        self._mask = int(
-            flags.CREATE
-            | flags.DELETE
-            | flags.MODIFY
-            | flags.ATTRIB
-            | flags.CLOSE_WRITE
-            | flags.MOVED_FROM
-            | flags.MOVED_TO
-            | flags.DELETE_SELF
-            | flags.MOVE_SELF
-            | flags.ONLYDIR
+        self._notify = _INotify()
+        self._mask = (
+            IN_CREATE
+            | IN_DELETE
+            | IN_MODIFY
+            | IN_ATTRIB
+            | IN_CLOSE_WRITE
+            | IN_MOVED_FROM
+            | IN_MOVED_TO
+            | IN_DELETE_SELF
+            | IN_MOVE_SELF
+            | IN_ONLYDIR
         )
-        self._overflow = int(flags.Q_OVERFLOW)
-        self._ignored = int(flags.IGNORED)
+        self._overflow = IN_Q_OVERFLOW
+        self._ignored = IN_IGNORED
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         self._keys_by_wd: dict[int, set[_Key]] = {}
         self._refs: dict[int, int] = {}
@@ -220,7 +280,7 @@ class ListingCache:
         if len(self._refs) >= self._max_watches:
             return False
         try:
-            wd = int(self._notify.add_watch(folder, self._mask))
+            wd = self._notify.add_watch(folder, self._mask)
         except OSError:
             return False  # gone already, not a folder, or the user's watch limit is reached
         if wd not in rec.wds:
@@ -257,12 +317,10 @@ class ListingCache:
 
     def _drain(self) -> None:
         """Apply every pending event: listings under a changed folder are dropped."""
-        from inotify_simple import parse_events
-
         data = b""
         while True:
             try:
-                chunk = os.read(self._notify.fileno(), 65536)
+                chunk = os.read(self._notify.fd, 65536)
             except BlockingIOError:
                 break
             if not chunk:
@@ -270,22 +328,22 @@ class ListingCache:
             data += chunk
         if not data:
             return
-        for event in parse_events(data):
+        for wd, mask in _events(data):
             seq = next(self._seq)
-            if event.mask & self._overflow:
+            if mask & self._overflow:
                 self._last_overflow = seq
                 for key in list(self._entries):
                     self._drop(key)
                 continue
-            if event.wd in self._refs:
-                self._last_event[event.wd] = seq
-            for key in list(self._keys_by_wd.get(event.wd, ())):
+            if wd in self._refs:
+                self._last_event[wd] = seq
+            for key in list(self._keys_by_wd.get(wd, ())):
                 self._drop(key)
-            if event.mask & self._ignored and event.wd in self._refs:
+            if mask & self._ignored and wd in self._refs:
                 # the kernel dropped the watch (folder deleted): nothing may rely on it
-                self._refs.pop(event.wd, None)
-                self._keys_by_wd.pop(event.wd, None)
-                self._last_event[event.wd] = seq  # a walk holding it must not be kept
+                self._refs.pop(wd, None)
+                self._keys_by_wd.pop(wd, None)
+                self._last_event[wd] = seq  # a walk holding it must not be kept
 
     def _local_fs(self, dev: int, root: str) -> bool:
         known = self._fs_ok.get(dev)
@@ -360,7 +418,7 @@ def listing_cache() -> ListingCache | None:
         if _cache is None and not _cache_failed:
             try:
                 _cache = ListingCache()
-            except (ImportError, OSError, AttributeError):
+            except (ImportError, OSError, AttributeError, TypeError):
                 _cache_failed = True  # no inotify (not Linux) or no instance left
     return _cache
 
