@@ -49,6 +49,7 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 
 import duckdb
@@ -105,6 +106,9 @@ BUILD_AFTER_READS = 2
 #: partitions read fewer times than that, remembered (least recently read forgotten first)
 ASKED_KEPT = 4096
 
+_MTIME = attrgetter("mtime")
+_CTIME = attrgetter("ctime")
+
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 
@@ -130,7 +134,7 @@ class Policy:
         files = part.files
         if self.mode == "off" or prop == "false" or not files:
             return False
-        if derived(part.version, "undated", lambda: any(f.mtime <= 0 for f in files)):
+        if derived(part.version, "undated", lambda: min(map(_MTIME, files)) <= 0):
             return False  # no reliable identity to notice a replaced file
         if part.total_size > self.cache_bytes * MAX_SHARE_OF_CACHE:
             return False
@@ -232,7 +236,7 @@ def _queue_build(
     def build(bctx: ReadContext) -> None:
         _build_copy(bctx, table, part, scan_sql, policy)
 
-    newest = derived(part.version, "newest", lambda: max(max(f.mtime, f.ctime) for f in part.files))
+    newest = derived(part.version, "newest", lambda: _newest(part.files))
     if newest > time.time() - RACY_SECONDS:
         # a copy of files modified this recently would never be trusted: one is queued by
         # a query once they have kept still that long (this plan is not kept, so that
@@ -240,6 +244,13 @@ def _queue_build(
         ctx.provisional = True
     elif ctx.background.submit(_build_key(table, part, slot, data), build):
         ctx.provisional = True
+
+
+def _newest(files: list[DataFile]) -> float:
+    """The latest modification or change time among ``files`` (0 for none)."""
+    if not files:
+        return 0.0
+    return max(max(map(_MTIME, files)), max(map(_CTIME, files)))
 
 
 def _build_key(table: Table, part: PartitionFiles, slot: Path, data: Path | None) -> str:
@@ -323,7 +334,7 @@ def _build_copy(
     with _lock_for(str(slot)):
         if data.exists() and _load_meta(meta, trusted_only=True) is not None:
             return
-        newest = max((max(f.mtime, f.ctime) for f in part.files), default=0.0)
+        newest = _newest(part.files)
         started = time.time()
         scan = original(ctx, table, [part], ())
         _build(ctx, scan, slot, data, meta, started, newest, part.total_size)
