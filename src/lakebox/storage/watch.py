@@ -11,10 +11,12 @@ before a query started is seen by that query, whichever process made it. That is
 than comparing sizes and modification times: a file rewritten in place within one mtime
 tick, with the same size, is noticed too.
 
-Each stored listing has a ``version``, a number never reused in the process: anything
-derived from a listing (the planner's file list, a compacted copy's fingerprint, a whole
+Each stored listing has a ``version``, a number never reused in the process (nor by a
+forked child): anything derived from a listing (a compacted copy's fingerprint, a whole
 query plan) can be remembered under that version and is current exactly while
-``version_of`` still returns it.
+``Storage.listing_version`` still returns it. A folder may be listed into different
+records (``FileInfo``, the planner's ``DataFile``); listings of one unchanged snapshot
+share its version.
 
 Not cached (listed every time): S3, folders on network or FUSE file systems (their other
 clients send no events), platforms without inotify, and trees whose watches would pass the
