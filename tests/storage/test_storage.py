@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from lakebox.config import LakeConfig
 from lakebox.errors import InvalidRequestError, StorageError
 from lakebox.storage import Storage, join_uri, parse_uri
+from lakebox.storage.base import real_path
 
 
 @pytest.mark.parametrize(
@@ -135,3 +137,39 @@ def test_local_files_are_reached_without_importing_fsspec(lake_home: Path) -> No
         timeout=120,
     )
     assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
+
+
+def test_real_path_is_the_real_path(tmp_path: Path) -> None:
+    """The boundary's kernel-made real path equals ``os.path.realpath`` whatever the
+    path: links to folders and files, missing tails, link loops, ``..``, trailing
+    slashes, relative paths."""
+    lake, out = tmp_path / "lake", tmp_path / "out"
+    (lake / "d").mkdir(parents=True)
+    out.mkdir()
+    (lake / "d" / "f").write_text("x")
+    (out / "g").write_text("y")
+    (lake / "link").symlink_to(out, target_is_directory=True)
+    (lake / "d" / "flink").symlink_to("f")
+    (lake / "loop1").symlink_to("loop2")
+    (lake / "loop2").symlink_to("loop1")
+    base = str(lake)
+    paths = [
+        base,
+        base + "/",
+        base + "/d/",
+        base + "/d/f",
+        base + "/d/f/",
+        base + "/d/flink",
+        base + "/link",
+        base + "/link/g",
+        base + "/link/missing/x",
+        base + "/missing",
+        base + "/loop1",
+        base + "/loop1/x",
+        base + "/d/../link/g",
+        "relative/x",
+        ".",
+        "/",
+    ]
+    for path in paths:
+        assert real_path(path) == os.path.realpath(path), path

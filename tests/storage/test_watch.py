@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from lakebox.formats.base import DataFile
 from lakebox.storage import FileInfo, Storage
 from lakebox.storage.base import Listing
-from lakebox.storage.watch import ListingCache, listing_cache, make_key
+from lakebox.storage.watch import ListingCache, derived, listing_cache, make_key
 
 LOCATION = "s3://b/t/"
 
@@ -219,3 +220,66 @@ def test_forked_child_keeps_its_own_events(storage: Storage, folder: Path) -> No
     after = storage.listing(LOCATION)
     assert after.version != before.version
     assert any(f.uri.endswith("child.json") for f in after.files)
+
+
+def test_listings_with_other_records_share_the_snapshot_version(
+    storage: Storage, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The planner lists with its own records (``DataFile``): the same files, sorted the
+    same way, and the version ``listing_version`` answers with for the folder (the plan
+    cache asks it without naming records), until something under it changes."""
+    infos = storage.listing(LOCATION)
+    files = storage.listing(LOCATION, row=DataFile)
+    assert files.version == infos.version == storage.listing_version(LOCATION)
+    assert all(type(f) is DataFile for f in files.files)
+    assert [(f.uri, f.engine_path, f.size, f.mtime, f.ctime) for f in files.files] == [
+        (f.uri, f.path, f.size, f.mtime, f.ctime) for f in infos.files
+    ]
+    assert storage.listing(LOCATION, row=DataFile).files is files.files  # kept
+    (folder / "new.json").write_text("{}\n")
+    assert storage.listing_version(LOCATION) is None
+    again = storage.listing(LOCATION, row=DataFile)
+    assert again.version not in (None, files.version)
+    assert storage.listing_version(LOCATION) == again.version
+    assert [(f.uri, f.size) for f in again.files] == fresh(storage, monkeypatch)
+    # a FileInfo listing made now shows the same snapshot: it shares the new version
+    assert storage.listing(LOCATION).version == again.version
+
+
+def test_a_listing_with_records_alone_answers_for_its_folder(
+    storage: Storage, folder: Path
+) -> None:
+    files = storage.listing(LOCATION, row=DataFile)
+    assert files.version is not None
+    assert storage.listing_version(LOCATION) == files.version
+    (folder / "dt=1" / "c.json").unlink()
+    assert storage.listing_version(LOCATION) is None
+
+
+def test_a_forked_childs_listings_never_reuse_a_version(
+    storage: Storage, folder: Path, lake_home: Path
+) -> None:
+    """What was derived from a listing is remembered under its version (``derived``), in
+    the child too: the child's own cache must not hand out a version the parent used
+    for another folder, or the child would read the parent's files for it."""
+    parent = storage.listing(LOCATION)
+    assert parent.version is not None
+    derived(parent.version, "names", lambda: [f.uri for f in parent.files])
+    other = lake_home / "b" / "u"
+    other.mkdir()
+    (other / "z.json").write_text("{}\n")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        code = 0
+        try:
+            child = storage.listing("s3://b/u/")
+            names = derived(child.version, "names", lambda: [f.uri for f in child.files])
+            if child.version is None or child.version <= parent.version:
+                code = 3
+            elif names != ["s3://b/u/z.json"]:
+                code = 5
+        except BaseException:
+            code = 4
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

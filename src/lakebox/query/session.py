@@ -9,14 +9,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 from sqlglot import exp
 
-from lakebox.catalog.model import Column
+from lakebox.catalog.model import Column, Table
 from lakebox.catalog.types import athena_type_from_arrow, hive_type_from_athena
 from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
@@ -298,6 +298,26 @@ class PlannedQuery:
         return getattr(self.statement, "con", None)
 
 
+class _OnDemandStatement:
+    """The planner's partition filter: an engine statement opened on first use (by
+    ``matching``, or ``opened`` once the plan is made)."""
+
+    def __init__(self, open_statement: Callable[[], EngineStatement]) -> None:
+        self._open = open_statement
+        self._statement: EngineStatement | None = None
+
+    @property
+    def opened(self) -> EngineStatement:
+        if self._statement is None:
+            self._statement = self._open()
+        return self._statement
+
+    def matching(
+        self, table: Table, predicate: exp.Expression, values: list[list[str]]
+    ) -> set[int]:
+        return self.opened.matching(table, predicate, values)
+
+
 class Session:
     """Runs statements with a current database, like an Athena query context."""
 
@@ -429,7 +449,13 @@ class Session:
         context = context or StatementContext()
         lake = self.lake
         control = context.control
-        with lake.engine.statement(control) as statement:
+        with ExitStack() as stack:
+            # the statement (its cursor: the first query of a lake waits here for the
+            # engine's start) is opened once planning needs it or is done, so the
+            # planner lists the table's files while the engine starts
+            statement = _OnDemandStatement(
+                lambda: stack.enter_context(lake.engine.statement(control))
+            )
             names = result_column_names(tree)
             keep = cache_key is not None and plancache.enabled()
             generation = lake.catalog.generation() if keep else None
@@ -443,21 +469,22 @@ class Session:
             )
             try:
                 plan = planner.plan(tree, self.database, cache_key)
-                query = statement.compile(plan)
+                query = statement.opened.compile(plan)
             except Exception as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
                 raise
             if control is not None:
                 control.check_stop()
+            opened = statement.opened
             try:
-                yield PlannedQuery(statement, query, plan.stats, names, plan, generation)
+                yield PlannedQuery(opened, query, plan.stats, names, plan, generation)
             except LakeboxError:
                 raise
             except Exception as err:
                 if control is not None and control.stop_reason:
                     raise control.stop_error() from err
-                raise statement.error(err, plan) from err
+                raise opened.error(err, plan) from err
 
     def _execute(
         self,

@@ -40,7 +40,6 @@ from lakebox.sql.plan import (
     pseudo_values,
 )
 from lakebox.storage import FileInfo, Storage, join_uri
-from lakebox.storage.watch import derived
 
 __all__ = [
     "HIVE_DEFAULT_PARTITION",
@@ -405,13 +404,13 @@ class Planner:
         if (table.input_format or "").lower() == SYMLINK_INPUT:
             self._reusable = False  # manifests name files that are checked one by one
             return PartitionFiles(values, self._symlink_files(location), location=location)
-        listing = self.storage.listing(location)
+        # the listing builds the DataFiles itself (one record per file, not two)
+        listing = self.storage.listing(location, row=DataFile)
         if listing.version is None:
             self._reusable = False
         else:
             self.listings.append(ListingDependency(location, listing.version))
-        files = derived(listing.version, "data_files", lambda: self._data_files(listing.files))
-        return PartitionFiles(values, files, listing.version, location)
+        return PartitionFiles(values, listing.files, listing.version, location)
 
     def _data_files(self, found: list[FileInfo]) -> list[DataFile]:
         engine_path = self.storage.engine_path

@@ -11,19 +11,23 @@ before a query started is seen by that query, whichever process made it. That is
 than comparing sizes and modification times: a file rewritten in place within one mtime
 tick, with the same size, is noticed too.
 
-Each stored listing has a ``version``, a number never reused in the process: anything
-derived from a listing (the planner's file list, a compacted copy's fingerprint, a whole
+Each stored listing has a ``version``, a number never reused in the process (nor by a
+forked child): anything derived from a listing (a compacted copy's fingerprint, a whole
 query plan) can be remembered under that version and is current exactly while
-``version_of`` still returns it.
+``Storage.listing_version`` still returns it. A folder may be listed into different
+records (``FileInfo``, the planner's ``DataFile``); listings of one unchanged snapshot
+share its version.
 
 Not cached (listed every time): S3, folders on network or FUSE file systems (their other
 clients send no events), platforms without inotify, and trees whose watches would pass the
 budget below. Not noticed: writes through a shared memory map, for which Linux sends no
 event; ``LAKEBOX_LISTING_CACHE=off`` turns the cache off for such set-ups.
 
-inotify-simple is a thin ctypes wrapper over the three system calls; the bookkeeping
-(which watch serves which listing, overflow, fork, eviction) is lakebox's own because no
-library keeps snapshot listings.
+The three inotify system calls are made through ctypes (``_INotify``): the inotify-simple
+package wraps the same calls but imports ``ctypes.util`` and ``subprocess`` to find libc
+(~6 ms on a table's first query), where the process's own symbols already hold them. The
+bookkeeping (which watch serves which listing, overflow, fork, eviction) is lakebox's own
+because no library keeps snapshot listings.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from __future__ import annotations
 import itertools
 import os
 import stat
+import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -64,6 +69,22 @@ LOCAL_FILESYSTEMS = frozenset(
 DEFAULT_MAX_FILES = 1_000_000
 DEFAULT_MAX_WATCHES = 65_536
 
+# <sys/inotify.h>: the events that may change a listing, and what the kernel reports
+IN_MODIFY = 0x2
+IN_ATTRIB = 0x4
+IN_CLOSE_WRITE = 0x8
+IN_MOVED_FROM = 0x40
+IN_MOVED_TO = 0x80
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
+IN_IGNORED = 0x8000
+IN_ONLYDIR = 0x1000000
+#: struct inotify_event: wd, mask, cookie, len, then ``len`` bytes of name
+_EVENT = struct.Struct("iIII")
+
 T = TypeVar("T")
 
 
@@ -72,6 +93,8 @@ class _Key(NamedTuple):
     prefix: str
     recursive: bool
     include_hidden: bool
+    #: what built each file's record (``Storage.listing``'s ``row``)
+    row: object
 
 
 @dataclass
@@ -100,6 +123,49 @@ class Recorder:
             self.ok = self.cache._add_watch(folder, self)
 
 
+class _INotify:
+    """One non-blocking inotify instance, by the C library's own functions (Linux)."""
+
+    def __init__(self) -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        self._init1 = libc.inotify_init1  # AttributeError where there is none
+        self._add = libc.inotify_add_watch
+        self._rm = libc.inotify_rm_watch
+        self._init1.argtypes = [ctypes.c_int]
+        self._add.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32]
+        self._rm.argtypes = [ctypes.c_int, ctypes.c_int]
+        self._get_errno = ctypes.get_errno
+        self.fd = self._check(self._init1(os.O_NONBLOCK | os.O_CLOEXEC))
+
+    def _check(self, result: int, path: str | None = None) -> int:
+        if result < 0:
+            code = self._get_errno()
+            raise OSError(code, os.strerror(code), path)
+        return result
+
+    def add_watch(self, path: str, mask: int) -> int:
+        return self._check(self._add(self.fd, os.fsencode(path), mask), path)
+
+    def rm_watch(self, wd: int) -> None:
+        self._check(self._rm(self.fd, wd))
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _events(data: bytes) -> list[tuple[int, int]]:
+    """(watch, mask) of each event in what ``read`` returned from an inotify instance."""
+    out = []
+    pos, end = 0, len(data)
+    while pos + _EVENT.size <= end:
+        wd, mask, _cookie, length = _EVENT.unpack_from(data, pos)
+        out.append((wd, mask))
+        pos += _EVENT.size + length
+    return out
+
+
 class ListingCache:
     """Process-wide cache of folder listings. Callers hold ``lock`` around ``lookup`` /
     ``begin`` / the walk / ``store``: listing under the lock keeps a concurrent eviction
@@ -107,35 +173,34 @@ class ListingCache:
     """
 
     def __init__(self, max_files: int = DEFAULT_MAX_FILES, max_watches: int | None = None):
-        from inotify_simple import INotify, flags
-
         self.lock = threading.RLock()
-        self._notify = INotify(nonblocking=True)
-        self._mask = int(
-            flags.CREATE
-            | flags.DELETE
-            | flags.MODIFY
-            | flags.ATTRIB
-            | flags.CLOSE_WRITE
-            | flags.MOVED_FROM
-            | flags.MOVED_TO
-            | flags.DELETE_SELF
-            | flags.MOVE_SELF
-            | flags.ONLYDIR
+        self._notify = _INotify()
+        self._mask = (
+            IN_CREATE
+            | IN_DELETE
+            | IN_MODIFY
+            | IN_ATTRIB
+            | IN_CLOSE_WRITE
+            | IN_MOVED_FROM
+            | IN_MOVED_TO
+            | IN_DELETE_SELF
+            | IN_MOVE_SELF
+            | IN_ONLYDIR
         )
-        self._overflow = int(flags.Q_OVERFLOW)
-        self._ignored = int(flags.IGNORED)
+        self._overflow = IN_Q_OVERFLOW
+        self._ignored = IN_IGNORED
         self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
         self._keys_by_wd: dict[int, set[_Key]] = {}
         self._refs: dict[int, int] = {}
         self._last_event: dict[int, int] = {}
         self._seq = itertools.count(1)
         self._last_overflow = 0
-        self._versions = itertools.count(1)
         self._files = 0
         self._max_files = max_files
         self._max_watches = max_watches or _watch_budget()
         self._fs_ok: dict[int, bool] = {}
+        #: the record makers listings were made with (``_Key.row``)
+        self._rows: set[object] = set()
 
     # -- reading ------------------------------------------------------------------------
     def lookup(self, key: _Key) -> _Entry | None:
@@ -149,6 +214,15 @@ class ListingCache:
             return None
         self._entries.move_to_end(key)
         return entry
+
+    def version(self, key: _Key) -> int | None:
+        """The version of the current listing of ``key``'s folder made with any records
+        (``key.row`` is not looked at): all of them share it (``store``)."""
+        for row in list(self._rows):
+            entry = self.lookup(key._replace(row=row))
+            if entry is not None:
+                return entry.version
+        return None
 
     def begin(self, root: str) -> Recorder | None:
         """A recorder for a new listing of ``root``, or None when ``root`` cannot be kept
@@ -171,14 +245,30 @@ class ListingCache:
             self._release(rec.wds)
             return None
         self._drop(key)
-        entry = _Entry(files, next(self._versions), frozenset(rec.wds), ident)
+        wds = frozenset(rec.wds)
+        entry = _Entry(files, self._snapshot(key, wds, ident) or next(_versions), wds, ident)
         self._entries[key] = entry
+        self._rows.add(key.row)
         for wd in entry.wds:
             self._keys_by_wd.setdefault(wd, set()).add(key)
         self._files += len(files)
         while self._files > self._max_files and len(self._entries) > 1:
             self._drop(next(iter(self._entries)))
         return entry.version
+
+    def _snapshot(self, key: _Key, wds: frozenset[int], ident: tuple[int, int]) -> int | None:
+        """The version of a kept listing of the same folder made with other records, when
+        it shows the same snapshot as a walk just finished without change (called after
+        ``_drain``): it is still kept, so nothing under its folders changed since its
+        own walk began, and it watches the same folders of the same root. Sharing the
+        version lets ``version`` answer for every kind of record."""
+        for row in self._rows:
+            if row is key.row:
+                continue
+            other = self._entries.get(key._replace(row=row))
+            if other is not None and other.wds == wds and other.root_id == ident:
+                return other.version
+        return None
 
     def abandon(self, rec: Recorder) -> None:
         """A walk that failed: give back the watches it added."""
@@ -192,7 +282,7 @@ class ListingCache:
         if len(self._refs) >= self._max_watches:
             return False
         try:
-            wd = int(self._notify.add_watch(folder, self._mask))
+            wd = self._notify.add_watch(folder, self._mask)
         except OSError:
             return False  # gone already, not a folder, or the user's watch limit is reached
         if wd not in rec.wds:
@@ -229,12 +319,10 @@ class ListingCache:
 
     def _drain(self) -> None:
         """Apply every pending event: listings under a changed folder are dropped."""
-        from inotify_simple import parse_events
-
         data = b""
         while True:
             try:
-                chunk = os.read(self._notify.fileno(), 65536)
+                chunk = os.read(self._notify.fd, 65536)
             except BlockingIOError:
                 break
             if not chunk:
@@ -242,22 +330,22 @@ class ListingCache:
             data += chunk
         if not data:
             return
-        for event in parse_events(data):
+        for wd, mask in _events(data):
             seq = next(self._seq)
-            if event.mask & self._overflow:
+            if mask & self._overflow:
                 self._last_overflow = seq
                 for key in list(self._entries):
                     self._drop(key)
                 continue
-            if event.wd in self._refs:
-                self._last_event[event.wd] = seq
-            for key in list(self._keys_by_wd.get(event.wd, ())):
+            if wd in self._refs:
+                self._last_event[wd] = seq
+            for key in list(self._keys_by_wd.get(wd, ())):
                 self._drop(key)
-            if event.mask & self._ignored and event.wd in self._refs:
+            if mask & self._ignored and wd in self._refs:
                 # the kernel dropped the watch (folder deleted): nothing may rely on it
-                self._refs.pop(event.wd, None)
-                self._keys_by_wd.pop(event.wd, None)
-                self._last_event[event.wd] = seq  # a walk holding it must not be kept
+                self._refs.pop(wd, None)
+                self._keys_by_wd.pop(wd, None)
+                self._last_event[wd] = seq  # a walk holding it must not be kept
 
     def _local_fs(self, dev: int, root: str) -> bool:
         known = self._fs_ok.get(dev)
@@ -312,6 +400,10 @@ def _watch_budget() -> int:
     return max(1, min(DEFAULT_MAX_WATCHES, limit // 4))
 
 
+#: listing versions, never reused in the process: not by a later cache (a forked child
+#: starts its own), since what was derived from a version is remembered under it
+#: (``derived``) and a plan or copy build counted by it (``compaction``)
+_versions = itertools.count(1)
 _cache: ListingCache | None = None
 _cache_failed = False
 _cache_guard = threading.Lock()
@@ -328,16 +420,19 @@ def listing_cache() -> ListingCache | None:
         if _cache is None and not _cache_failed:
             try:
                 _cache = ListingCache()
-            except (ImportError, OSError, AttributeError):
+            except (ImportError, OSError, AttributeError, TypeError):
                 _cache_failed = True  # no inotify (not Linux) or no instance left
     return _cache
 
 
 def _after_fork() -> None:
-    """A child must not read the parent's event queue: it starts its own cache."""
-    global _cache, _cache_guard
+    """A child must not read the parent's event queue: it starts its own cache (its
+    versions go on from the parent's count). Locks another thread held at the fork would
+    never be released in the child: they are made anew."""
+    global _cache, _cache_guard, _derived_lock
     old, _cache = _cache, None
     _cache_guard = threading.Lock()
+    _derived_lock = threading.Lock()
     if old is not None:
         try:
             old.close()
@@ -349,8 +444,10 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork)
 
 
-def make_key(root: str, prefix: str, recursive: bool, include_hidden: bool) -> _Key:
-    return _Key(root, prefix, recursive, include_hidden)
+def make_key(
+    root: str, prefix: str, recursive: bool, include_hidden: bool, row: object = None
+) -> _Key:
+    return _Key(root, prefix, recursive, include_hidden, row)
 
 
 _derived: OrderedDict[tuple[int, str], object] = OrderedDict()

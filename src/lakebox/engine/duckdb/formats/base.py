@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow as pa
 
 from lakebox.catalog.model import Table
 from lakebox.errors import UnsupportedError
@@ -87,11 +88,23 @@ class ReadContext:
         if len(paths) <= LITERAL_PATHS:
             return sql_list(paths)
         name = f"__lakebox_paths_{id(self):x}_{next(self._counter)}"
-        self.set_variable(name, paths)
+        # one row holding the list: DuckDB reads an Arrow list in bulk, where a Python
+        # list parameter costs ~2 µs a path to convert (20-80 ms for 10,000 paths)
+        self.set_variable(name, pa.table({"v": pa.array([paths], pa.list_(pa.string()))}))
         return f"getvariable({sql_string(name)})"
 
     def set_variable(self, name: str, value: Any) -> None:
-        self.con.execute(f"SET VARIABLE {name} = $1", [value])
+        """Set a DuckDB variable the SQL reads; a one-row, one-column Arrow table sets its
+        value (a long list, converted in bulk)."""
+        if isinstance(value, pa.Table):
+            source = f"__lakebox_value_{id(self):x}_{next(self._counter)}"
+            self.con.register(source, value)
+            try:
+                self.con.execute(f"SET VARIABLE {name} = (SELECT v FROM {source})")
+            finally:
+                self.con.unregister(source)
+        else:
+            self.con.execute(f"SET VARIABLE {name} = $1", [value])
         self.variables[name] = value
 
     def release(self) -> None:
