@@ -11,6 +11,7 @@ projection pushdown into the Parquet scan intact.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -303,7 +304,15 @@ def _file_schema(
 def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
     """True when all files share one set of columns with the same physical and logical
     types (a timestamp's unit, a decimal's scale), so that any one file's DuckDB types are
-    every file's."""
+    every file's.
+
+    Local files whose footers hold byte for byte the same schema are that (DuckDB's answer
+    below is a function of the schema's elements), found without DuckDB: reading 100
+    footers' first bytes takes ~2 ms, DuckDB's ``parquet_schema`` pass over them ~25 ms.
+    Anything else (a schema that differs, a file that is not plainly Parquet or cannot be
+    opened here) is DuckDB's to decide, and to fail on with its own message."""
+    if _same_footer_schemas(files):
+        return True
     paths = sql_list([f.engine_path for f in files])
     rows = ctx.con.sql(
         "SELECT count(DISTINCT sig) FROM (SELECT file_name, "
@@ -317,3 +326,147 @@ def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
 def _flag(request: ReadRequest, key: str) -> bool:
     value = request.serde_params.get(key, request.table_params.get(key, "false"))
     return value.lower() == "true"
+
+
+# ------------------------------------------------------------------ footers, read here
+#: Parquet's magic bytes, which end every file (after the footer and its length)
+_MAGIC = b"PAR1"
+#: a footer's first bytes read at once: the schema comes first in it
+_FOOTER_HEAD = 64 * 1024
+#: thrift compact protocol type ids (the low nibble of a field header)
+_T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE = 1, 2, 3, 4, 5, 6, 7
+_T_BINARY, _T_LIST, _T_SET, _T_MAP, _T_STRUCT = 8, 9, 10, 11, 12
+#: FileMetaData's field holding the schema (a list of SchemaElement structs)
+_SCHEMA_FIELD = 2
+
+
+def _same_footer_schemas(files: list[DataFile]) -> bool:
+    """Whether every file is a local Parquet file whose footer's schema is byte for byte the
+    first file's: the same schema elements (names, types, repetition, logical types,
+    field ids...) in the same order. False when that cannot be told here."""
+    first: bytes | None = None
+    for f in files:
+        path = f.engine_path
+        if not os.path.isabs(path):
+            return False  # s3:// and other remote paths: DuckDB reads those
+        schema = _footer_schema(path)
+        if schema is None:
+            return False
+        if first is None:
+            first = schema
+        elif schema != first:
+            return False
+    return first is not None
+
+
+def _footer_schema(path: str) -> bytes | None:
+    """The thrift-encoded schema in a Parquet file's footer, or None when the file cannot be
+    read or does not end like a Parquet file with a plain (unencrypted) footer."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            if size < 12:  # magic, footer length, magic
+                return None
+            fh.seek(size - 8)
+            tail = fh.read(8)
+            length = int.from_bytes(tail[:4], "little")
+            if tail[4:] != _MAGIC or not 0 < length <= size - 12:
+                return None
+            fh.seek(size - 8 - length)
+            head = fh.read(min(length, _FOOTER_HEAD))
+            found = _schema_span(head)
+            if found is None and len(head) < length:
+                head += fh.read(length - len(head))  # a schema longer than the head
+                found = _schema_span(head)
+    except OSError:
+        return None
+    if found is None:
+        return None
+    return head[found[0] : found[1]]
+
+
+def _schema_span(footer: bytes) -> tuple[int, int] | None:
+    """Where the schema list lies in a thrift compact FileMetaData; None when the bytes end
+    before it does or do not read as one."""
+    try:
+        pos, field = 0, 0
+        while True:
+            header = footer[pos]
+            pos += 1
+            kind = header & 0x0F
+            if header == 0:
+                return None  # the struct ended without a schema
+            if header >> 4:
+                field += header >> 4
+            else:
+                value, pos = _varint(footer, pos)
+                field = (value >> 1) ^ -(value & 1)
+            if field == _SCHEMA_FIELD:
+                if kind != _T_LIST:
+                    return None
+                end = _skip(footer, pos, kind, 0)
+                return (pos, end) if end <= len(footer) else None
+            pos = _skip(footer, pos, kind, 0)
+    except (IndexError, ValueError):
+        return None
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for _ in range(10):
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    raise ValueError("varint longer than 10 bytes")
+
+
+def _skip(buf: bytes, pos: int, kind: int, depth: int, in_collection: bool = False) -> int:
+    """The position after one thrift compact value of type ``kind`` starting at ``pos``."""
+    if depth > 64:
+        raise ValueError("thrift values nest too deeply")
+    if kind in (_T_TRUE, _T_FALSE):
+        return pos + 1 if in_collection else pos  # a field's boolean is in its header
+    if kind == _T_BYTE:
+        return pos + 1
+    if kind in (_T_I16, _T_I32, _T_I64):
+        return _varint(buf, pos)[1]
+    if kind == _T_DOUBLE:
+        return pos + 8
+    if kind == _T_BINARY:
+        length, pos = _varint(buf, pos)
+        return pos + length
+    if kind in (_T_LIST, _T_SET):
+        header = buf[pos]
+        pos += 1
+        count, element = header >> 4, header & 0x0F
+        if count == 15:
+            count, pos = _varint(buf, pos)
+        for _ in range(count):
+            pos = _skip(buf, pos, element, depth + 1, True)
+            if pos > len(buf):
+                raise IndexError("past the end")
+        return pos
+    if kind == _T_MAP:
+        count, pos = _varint(buf, pos)
+        if count:
+            types = buf[pos]
+            pos += 1
+            for _ in range(count):
+                pos = _skip(buf, pos, types >> 4, depth + 1, True)
+                pos = _skip(buf, pos, types & 0x0F, depth + 1, True)
+                if pos > len(buf):
+                    raise IndexError("past the end")
+        return pos
+    if kind == _T_STRUCT:
+        while True:
+            header = buf[pos]
+            pos += 1
+            if header == 0:
+                return pos
+            if not header >> 4:
+                pos = _varint(buf, pos)[1]  # a field id written in full
+            pos = _skip(buf, pos, header & 0x0F, depth + 1)
+    raise ValueError(f"unknown thrift type {kind}")
