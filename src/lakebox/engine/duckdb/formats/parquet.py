@@ -331,8 +331,8 @@ def _flag(request: ReadRequest, key: str) -> bool:
 # ------------------------------------------------------------------ footers, read here
 #: Parquet's magic bytes, which end every file (after the footer and its length)
 _MAGIC = b"PAR1"
-#: a footer's first bytes read at once: the schema comes first in it
-_FOOTER_HEAD = 64 * 1024
+#: a file's last bytes read at once, in the hope that they hold its whole footer
+_FOOTER_TAIL = 8 * 1024
 #: thrift compact protocol type ids (the low nibble of a field header)
 _T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE = 1, 2, 3, 4, 5, 6, 7
 _T_BINARY, _T_LIST, _T_SET, _T_MAP, _T_STRUCT = 8, 9, 10, 11, 12
@@ -343,46 +343,62 @@ _SCHEMA_FIELD = 2
 def _same_footer_schemas(files: list[DataFile]) -> bool:
     """Whether every file is a local Parquet file whose footer's schema is byte for byte the
     first file's: the same schema elements (names, types, repetition, logical types,
-    field ids...) in the same order. False when that cannot be told here."""
-    first: bytes | None = None
+    field ids...) in the same order. False when that cannot be told here.
+
+    The first footer is read up to the end of its schema; the others only need to begin
+    with those same bytes (the thrift reading of a prefix depends on nothing after it, so
+    they hold that schema, and the same format version, too)."""
+    prefix: bytes | None = None
     for f in files:
         path = f.engine_path
         if not os.path.isabs(path):
             return False  # s3:// and other remote paths: DuckDB reads those
-        schema = _footer_schema(path)
-        if schema is None:
+        footer = _footer(path)
+        if footer is None:
             return False
-        if first is None:
-            first = schema
-        elif schema != first:
+        if prefix is None:
+            found = _schema_span(footer)
+            if found is None:
+                return False
+            prefix = footer[: found[1]]
+        elif not footer.startswith(prefix):
             return False
-    return first is not None
+    return prefix is not None
 
 
 def _footer_schema(path: str) -> bytes | None:
     """The thrift-encoded schema in a Parquet file's footer, or None when the file cannot be
     read or does not end like a Parquet file with a plain (unencrypted) footer."""
+    footer = _footer(path)
+    found = _schema_span(footer) if footer is not None else None
+    if footer is None or found is None:
+        return None
+    return footer[found[0] : found[1]]
+
+
+def _footer(path: str) -> bytes | None:
+    """The footer of a local Parquet file (its thrift FileMetaData), or None when the file
+    cannot be read or does not end like a Parquet file with a plain (unencrypted) footer."""
     try:
-        with open(path, "rb") as fh:
+        with open(path, "rb", buffering=0) as fh:
             size = fh.seek(0, os.SEEK_END)
             if size < 12:  # magic, footer length, magic
                 return None
-            fh.seek(size - 8)
-            tail = fh.read(8)
-            length = int.from_bytes(tail[:4], "little")
-            if tail[4:] != _MAGIC or not 0 < length <= size - 12:
+            # one read holds the whole footer of most files (~0.5 KB a row group of a few
+            # columns); a longer one is read on its own
+            start = max(size - _FOOTER_TAIL, 0)
+            fh.seek(start)
+            tail = fh.read(size - start)
+            length = int.from_bytes(tail[-8:-4], "little")
+            if tail[-4:] != _MAGIC or not 0 < length <= size - 12:
                 return None
+            if length + 8 <= len(tail):
+                return tail[len(tail) - 8 - length : -8]
             fh.seek(size - 8 - length)
-            head = fh.read(min(length, _FOOTER_HEAD))
-            found = _schema_span(head)
-            if found is None and len(head) < length:
-                head += fh.read(length - len(head))  # a schema longer than the head
-                found = _schema_span(head)
+            footer = fh.read(length)
     except OSError:
         return None
-    if found is None:
-        return None
-    return head[found[0] : found[1]]
+    return footer if len(footer) == length else None
 
 
 def _schema_span(footer: bytes) -> tuple[int, int] | None:
