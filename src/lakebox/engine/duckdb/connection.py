@@ -104,7 +104,7 @@ class DuckDBEngine(Engine):
         con = duckdb.connect(":memory:", config=config)
         # global scope: every query's cursor starts with Athena's settings (3 SETs per
         # cursor cost ~1.5 ms a query)
-        configure_connection(con, scope="GLOBAL", macros=False)
+        configure_connection(con, scope="GLOBAL")
         if self.storage.mode == "s3":
             self._register_s3(con)
         return con

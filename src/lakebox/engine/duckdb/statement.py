@@ -31,7 +31,7 @@ from lakebox.engine.duckdb import compaction
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
-from lakebox.engine.duckdb.translate import ensure_macros, to_duckdb, uses_macros
+from lakebox.engine.duckdb.translate import to_duckdb
 from lakebox.errors import DataError, LakeboxError, SemanticError
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanStats, partition_value
 from lakebox.storage import Storage
@@ -122,11 +122,11 @@ class DuckDBStatement(EngineStatement):
             f"AS {quote_ident(k.name.lower())}"
             for k in keys
         )
-        condition = to_duckdb(predicate, {})
-        sql = f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) WHERE {condition}"
+        sql = (
+            f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) "
+            f"WHERE {to_duckdb(predicate, {})}"
+        )
         try:
-            if uses_macros(condition):
-                ensure_macros(self.con)
             rows = self.con.sql(sql).fetchall()
         except Exception:
             return set(range(len(values)))
@@ -138,11 +138,8 @@ class DuckDBStatement(EngineStatement):
             sql = compile_scan(self.ctx, scan, plan.stats)
             if sql is not None:
                 views.append((scan.name, sql))
-        translated = _translate(plan)
-        if uses_macros(translated):
-            ensure_macros(self.con)  # the engine creates them for the first query that calls one
         query = DuckDBQuery(
-            with_views(translated, views),
+            with_views(_translate(plan), views),
             tuple(self.ctx.cache_files),
             tuple(self.ctx.objects.items()),
             tuple(self.ctx.variables.items()),

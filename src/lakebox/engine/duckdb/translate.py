@@ -11,16 +11,13 @@ Every rule is proven by a golden test that runs the output on DuckDB
 Some Athena semantics need a DuckDB session setting rather than a rewrite, because only the
 engine knows the operand types at run time (integer ``/``): apply ``DUCKDB_SETTINGS`` with
 ``configure_connection`` on every connection that runs translated SQL; it also creates the
-DuckDB macros the rules call, or leaves them to ``ensure_macros`` (``macros=False``): a
-database that only runs what ``uses_macros`` says needs none starts ~35 ms sooner.
+DuckDB macros the rules call.
 
 ``to_duckdb`` writes Athena's result column names as aliases on the outermost select.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 from collections.abc import Mapping
 
 import duckdb
@@ -53,26 +50,18 @@ DUCKDB_SETTINGS: dict[str, str | bool] = {
 NULLs sort last in both directions; Athena's session time zone is UTC."""
 
 
-def configure_connection(
-    con: duckdb.DuckDBPyConnection, scope: str = "", macros: bool = True
-) -> None:
+def configure_connection(con: duckdb.DuckDBPyConnection, scope: str = "") -> None:
     """Apply ``DUCKDB_SETTINGS`` to a connection that will run ``to_duckdb`` output.
 
     Plain settings are per connection: a ``con.cursor()`` starts without them, so call this on
     the cursor that runs the query, or once with ``scope="GLOBAL"`` on the database's first
     connection so that every cursor starts with them.
-
-    The rules' macros are catalog entries of the database, created here unless ``macros``
-    is false: then whoever runs translated SQL calls ``ensure_macros`` first when
-    ``uses_macros`` says it needs them (creating all 41 costs ~35 ms, most queries call
-    none). The Python functions are always registered here: they live as long as the
-    connection that registered them, which must outlive every cursor that calls them.
     """
     for name, value in DUCKDB_SETTINGS.items():
         literal = str(value).lower() if isinstance(value, bool) else f"'{value}'"
         con.execute(f"SET {scope} {name} = {literal}".replace("  ", " "))
-    if macros:
-        _create_macros(con)
+    for macro in rules.MACROS:
+        con.execute(macro)
     for udf in rules.UDFS:
         con.create_function(
             udf.name,
@@ -81,47 +70,6 @@ def configure_connection(
             udf.returns,
             null_handling=duckdb.func.FunctionNullHandling.SPECIAL,
         )
-
-
-#: created after the rules' macros: a database that has it has them all
-_MACROS_READY = "lakebox_macros_ready"
-_MACRO_NAMES = [
-    m.group(1) for m in (re.search(r"MACRO\s+(\w+)", text) for text in rules.MACROS) if m
-]
-#: a call of one of the macros (or anything spelled like one: then the check is wasted)
-_MACRO_CALL = re.compile(r"\b(?:" + "|".join(map(re.escape, _MACRO_NAMES)) + r")\b", re.I)
-_MACROS_LOCK = threading.Lock()
-
-
-def _create_macros(con: duckdb.DuckDBPyConnection) -> None:
-    for macro in rules.MACROS:
-        con.execute(macro)
-    con.execute(f"CREATE OR REPLACE MACRO {_MACROS_READY}() AS true")
-
-
-def uses_macros(sql: str) -> bool:
-    """Whether translated SQL may call one of the rules' macros."""
-    return _MACRO_CALL.search(sql) is not None
-
-
-def ensure_macros(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the rules' macros on ``con``'s database unless it has them (a ~0.3 ms check):
-    for a database configured with ``macros=False``, before it runs SQL that
-    ``uses_macros``. Any cursor of the database will do: macros are catalog entries that
-    every connection to it sees from its next statement on."""
-    if _has_macros(con):
-        return
-    with _MACROS_LOCK:  # two statements that both found them missing create them once
-        if not _has_macros(con):
-            _create_macros(con)
-
-
-def _has_macros(con: duckdb.DuckDBPyConnection) -> bool:
-    try:
-        con.execute(f"SELECT {_MACROS_READY}()").fetchall()
-    except duckdb.CatalogException:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------- parsing
