@@ -465,3 +465,21 @@ def test_a_footer_read_here_that_is_not_parquet_is_left_to_duckdb(
         return  # a zero-byte file holds no rows and is never read
     with pytest.raises(DataError, match=r"cannot read Parquet file of table db\.tbl"):
         scan(storage, tmp_path, make_table([("a", "int")], PARQUET_SERDE))
+
+
+def test_footers_longer_than_one_read_are_compared_whole(storage: Storage) -> None:
+    """A footer longer than the first read (here ~40 KB: 300 columns) is read on its own;
+    a difference in its last column still tells the files apart."""
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    wide = {f"c{i:03d}": pa.array([i], pa.int64()) for i in range(300)}
+    other = dict(wide, c299=pa.array([1.5], pa.float64()))
+    write(storage, "a.parquet", pa.table(wide))
+    write(storage, "b.parquet", pa.table(wide))
+    write(storage, "c.parquet", pa.table(other))
+    a, b, c = _data_files(storage, ["a.parquet", "b.parquet", "c.parquet"])
+    footer = parquet_module._footer(a.engine_path)
+    assert footer is not None and len(footer) > parquet_module._FOOTER_TAIL
+    assert parquet_module._same_footer_schemas([a, b])
+    assert not parquet_module._same_footer_schemas([a, c])
+    assert not parquet_module._same_footer_schemas([c, a])
