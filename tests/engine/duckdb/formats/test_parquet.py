@@ -483,3 +483,18 @@ def test_footers_longer_than_one_read_are_compared_whole(storage: Storage) -> No
     assert parquet_module._same_footer_schemas([a, b])
     assert not parquet_module._same_footer_schemas([a, c])
     assert not parquet_module._same_footer_schemas([c, a])
+
+
+def test_a_fifo_or_folder_named_like_parquet_is_not_read_here(tmp_path: Path) -> None:
+    """Reading footers never blocks on a FIFO nor fails on a folder: neither is Parquet."""
+    import os
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    fifo = tmp_path / "pipe.parquet"
+    os.mkfifo(fifo)
+    folder = tmp_path / "dir.parquet"
+    folder.mkdir()
+    assert parquet_module._footer(str(fifo)) is None
+    assert parquet_module._footer(str(folder)) is None
+    assert parquet_module._footer(str(tmp_path / "missing.parquet")) is None

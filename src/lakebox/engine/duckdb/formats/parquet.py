@@ -333,6 +333,8 @@ def _flag(request: ReadRequest, key: str) -> bool:
 _MAGIC = b"PAR1"
 #: a file's last bytes read at once, in the hope that they hold its whole footer
 _FOOTER_TAIL = 8 * 1024
+#: a longer footer is not read here (a file whose last bytes claim gigabytes of footer)
+_FOOTER_MAX = 16 * 1024 * 1024
 #: thrift compact protocol type ids (the low nibble of a field header)
 _T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE = 1, 2, 3, 4, 5, 6, 7
 _T_BINARY, _T_LIST, _T_SET, _T_MAP, _T_STRUCT = 8, 9, 10, 11, 12
@@ -380,24 +382,29 @@ def _footer(path: str) -> bytes | None:
     """The footer of a local Parquet file (its thrift FileMetaData), or None when the file
     cannot be read or does not end like a Parquet file with a plain (unencrypted) footer."""
     try:
-        with open(path, "rb", buffering=0) as fh:
-            size = fh.seek(0, os.SEEK_END)
-            if size < 12:  # magic, footer length, magic
-                return None
-            # one read holds the whole footer of most files (~0.5 KB a row group of a few
-            # columns); a longer one is read on its own
-            start = max(size - _FOOTER_TAIL, 0)
-            fh.seek(start)
-            tail = fh.read(size - start)
-            length = int.from_bytes(tail[-8:-4], "little")
-            if tail[-4:] != _MAGIC or not 0 < length <= size - 12:
-                return None
-            if length + 8 <= len(tail):
-                return tail[len(tail) - 8 - length : -8]
-            fh.seek(size - 8 - length)
-            footer = fh.read(length)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
     except OSError:
         return None
+    try:  # three system calls for most files: fstat, one read, close
+        size = os.fstat(fd).st_size
+        if size < 12:  # magic, footer length, magic
+            return None
+        # one read holds the whole footer of most files (~0.5 KB a row group of a few
+        # columns); a longer one is read on its own
+        start = max(size - _FOOTER_TAIL, 0)
+        tail = os.pread(fd, size - start, start)
+        length = int.from_bytes(tail[-8:-4], "little")
+        if len(tail) != size - start or tail[-4:] != _MAGIC or not 0 < length <= size - 12:
+            return None
+        if length + 8 <= len(tail):
+            return tail[len(tail) - 8 - length : -8]
+        if length > _FOOTER_MAX:
+            return None  # DuckDB's to read (or refuse)
+        footer = os.pread(fd, length, size - 8 - length)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     return footer if len(footer) == length else None
 
 
