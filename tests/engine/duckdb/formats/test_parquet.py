@@ -498,3 +498,35 @@ def test_a_fifo_or_folder_named_like_parquet_is_not_read_here(tmp_path: Path) ->
     assert parquet_module._footer(str(fifo)) is None
     assert parquet_module._footer(str(folder)) is None
     assert parquet_module._footer(str(tmp_path / "missing.parquet")) is None
+
+
+def test_a_footer_damaged_after_its_schema_fails_the_query_as_duckdb_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Two files whose footers begin with the same schema are uniform from their bytes, but
+    the second one's footer is garbage after the schema: DuckDB's reading of every footer
+    fails on it, and every query of the table fails with that error, as it did when that
+    reading came before the query (not with the query's own error)."""
+    import lakebox
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    folder = tmp_path / "b" / "t"
+    folder.mkdir(parents=True)
+    good, bad = folder / "1-good.parquet", folder / "2-bad.parquet"
+    pq.write_table(pa.table({"a": pa.array([1, 2], pa.int32())}), good)
+    pq.write_table(pa.table({"a": pa.array([3], pa.int32())}), bad)
+    data = bytearray(bad.read_bytes())
+    footer = parquet_module._footer(str(bad))
+    span = parquet_module._schema_span(footer) if footer is not None else None
+    assert footer is not None and span is not None
+    start = len(data) - 8 - len(footer)
+    data[start + span[1] : len(data) - 8] = b"\xff" * (len(footer) - span[1])
+    bad.write_bytes(bytes(data))
+    paths = [DataFile(str(p), str(p), p.stat().st_size, p.stat().st_mtime) for p in (good, bad)]
+    assert parquet_module._same_footer_schemas(paths)
+
+    session = lakebox.connect(tmp_path)
+    session.sql("CREATE EXTERNAL TABLE t (a int) STORED AS PARQUET LOCATION 's3://b/t/'")
+    for query in ("SELECT count(*) FROM t", "SELECT a FROM t LIMIT 1", "SELECT a / 0 FROM t"):
+        with pytest.raises(DataError, match=r"^cannot read Parquet file of table default\.t: "):
+            session.sql(query)

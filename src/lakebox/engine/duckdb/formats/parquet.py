@@ -255,10 +255,14 @@ def select_list(file_cols: list[tuple[str, str]], request: ReadRequest, by_index
 
 
 #: unified file schemas of recent scans, keyed by the scanned files' identities, so a
-#: repeated query does not read every footer twice (DuckDB's scan reads them again)
-_SCHEMAS: OrderedDict[tuple[object, ...], tuple[list[tuple[str, str]], bool]] = OrderedDict()
+#: repeated query does not read every footer twice (DuckDB's scan reads them again); each
+#: with whether its files were found uniform from their footers' bytes alone
+_SCHEMAS: OrderedDict[tuple[object, ...], tuple[list[tuple[str, str]], bool, bool]] = OrderedDict()
 _SCHEMA_CACHE_SIZE = 64
 _SCHEMAS_LOCK = threading.Lock()
+#: the ReadContext attribute listing the scans whose files were found uniform from their
+#: footers' bytes, which DuckDB has not read yet (``footer_error``)
+_FOOTERS_ONLY = "_lakebox_parquet_footers_only"
 
 
 def _file_schema(
@@ -280,11 +284,28 @@ def _file_schema(
     )
     cacheable = all(f.mtime > 0 for f in files)
     with _SCHEMAS_LOCK:
-        if cacheable and key in _SCHEMAS:
+        found = _SCHEMAS.get(key) if cacheable else None
+        if found is not None:
             _SCHEMAS.move_to_end(key)
-            return _SCHEMAS[key]
+    if found is None:
+        found = _read_file_schema(ctx, request, files, source)
+        if cacheable:
+            with _SCHEMAS_LOCK:
+                _SCHEMAS[key] = found
+                while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
+                    _SCHEMAS.popitem(last=False)
+    columns, uniform, footers_only = found
+    if footers_only:
+        ctx.__dict__.setdefault(_FOOTERS_ONLY, []).append((request, files))
+    return columns, uniform
+
+
+def _read_file_schema(
+    ctx: ReadContext, request: ReadRequest, files: list[DataFile], source: str
+) -> tuple[list[tuple[str, str]], bool, bool]:
+    footers_only = len(files) > 1 and _same_footer_schemas(files)
     try:
-        uniform = len(files) == 1 or _same_columns(ctx, files)
+        uniform = len(files) == 1 or footers_only or _duckdb_same_columns(ctx, files)
         if uniform:
             # the first file's footer says it all: a DESCRIBE of the scan would read every
             # footer once more before the query reads them (100 files: ~30 ms)
@@ -292,13 +313,22 @@ def _file_schema(
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as err:
         raise _schema_error(request, files, err) from err
-    found = ([(str(r[0]), str(r[1])) for r in described], uniform)
-    if cacheable:
-        with _SCHEMAS_LOCK:
-            _SCHEMAS[key] = found
-            while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
-                _SCHEMAS.popitem(last=False)
-    return found
+    return [(str(r[0]), str(r[1])) for r in described], uniform, footers_only
+
+
+def footer_error(ctx: ReadContext) -> DataError | None:
+    """The error DuckDB's reading of the footers gives, for the scans whose files were found
+    uniform from their footers' bytes alone: a statement that failed asks, so that a file
+    whose footer is damaged after its schema fails as it did when DuckDB read every footer
+    before the query (that error, naming the file). None when DuckDB reads them all."""
+    for request, files in ctx.__dict__.get(_FOOTERS_ONLY, ()):
+        try:
+            _duckdb_same_columns(ctx, files)
+        except duckdb.Error as err:
+            return _schema_error(request, files, err)
+        except Exception:  # the connection cannot run it now: the statement's own error
+            return None
+    return None
 
 
 def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
@@ -311,8 +341,10 @@ def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
     footers' first bytes takes ~2 ms, DuckDB's ``parquet_schema`` pass over them ~25 ms.
     Anything else (a schema that differs, a file that is not plainly Parquet or cannot be
     opened here) is DuckDB's to decide, and to fail on with its own message."""
-    if _same_footer_schemas(files):
-        return True
+    return _same_footer_schemas(files) or _duckdb_same_columns(ctx, files)
+
+
+def _duckdb_same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
     paths = sql_list([f.engine_path for f in files])
     rows = ctx.con.sql(
         "SELECT count(DISTINCT sig) FROM (SELECT file_name, "
