@@ -479,3 +479,34 @@ def test_plans_pruned_by_the_clock_are_not_reused(
     first = partitioned.sql(sql).fetchall()
     assert partitioned.sql(sql).fetchall() == first
     assert partitioned.lake.plans.hits == (1 if reused else 0)
+
+
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {},
+        {"projection.enabled": "true"},
+        {"projection.enabled": " TRUE "},
+        {"projection.enabled": "false"},
+        {"projection.enabled": "yes"},
+        {"Projection.Enabled": "true"},
+        {"projection.day.enabled": "true"},
+    ],
+)
+def test_the_planner_skips_projection_exactly_when_it_is_off(parameters: dict[str, str]) -> None:
+    """The planner's cheap test (no projection module import) agrees with the projection
+    module's own reading of whether projection is on."""
+    from lakebox.catalog.model import Column, Table
+    from lakebox.catalog.projection import ProjectionConfig
+    from lakebox.sql.planner import _projection_enabled
+
+    props = {"projection.day.type": "integer", "projection.day.range": "1,2", **parameters}
+    table = Table(
+        "db",
+        "t",
+        columns=[Column("payload", "string")],
+        partition_keys=[Column("day", "int")],
+        location="s3://bucket/t/",
+        parameters=props,
+    )
+    assert _projection_enabled(table) == (ProjectionConfig.from_table(table) is not None)

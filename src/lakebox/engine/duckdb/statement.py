@@ -198,6 +198,13 @@ class DuckDBStatement(EngineStatement):
         return self.watch.reading() if self.watch is not None else nullcontext()
 
     def error(self, err: Exception, plan: Plan) -> LakeboxError:
+        from lakebox.engine.duckdb.formats.parquet import footer_error
+
+        # a Parquet file DuckDB cannot read, among files whose footers were compared here
+        # and not read by DuckDB before the query, fails it as that reading would have
+        found = footer_error(self.ctx)
+        if found is not None:
+            return found
         if isinstance(err, duckdb.BinderException):
             # Trino's words for a name that two joined relations both have
             ambiguous = _AMBIGUOUS.search(str(err))

@@ -11,6 +11,7 @@ import pytest
 from lakebox.engine.duckdb.formats.base import reader_for
 from lakebox.engine.duckdb.formats.parquet import ParquetReader
 from lakebox.errors import DataError, InvalidRequestError
+from lakebox.formats.base import DataFile
 from lakebox.formats.plugins import PARQUET_INPUT, PARQUET_SERDE
 from lakebox.storage import Storage
 
@@ -351,3 +352,181 @@ def test_files_alike_only_in_physical_types_are_not_one_schema(
             ctx, files_of({"a.parquet": ts, "b.parquet": plain})
         )
         assert not parquet_module._same_columns(ctx, files_of({"c.parquet": d1, "e.parquet": d2}))
+
+
+def _data_files(storage: Storage, names: list[str]) -> list[DataFile]:
+    found = {f.uri.rsplit("/", 1)[-1]: f for f in storage.list_files(LOCATION)}
+    return [
+        DataFile(found[n].uri, storage.engine_path(found[n].uri), found[n].size, found[n].mtime)
+        for n in names
+    ]
+
+
+def test_uniform_files_are_told_from_their_footers_and_the_rest_by_duckdb(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """Files whose footers hold the same schema bytes are uniform without a DuckDB pass;
+    columns in another order are not the same bytes, and DuckDB still finds them uniform."""
+    import duckdb
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+    from lakebox.engine.duckdb.formats.base import ReadContext
+
+    write(storage, "a.parquet", pa.table({"id": [1], "name": ["x"]}))
+    write(storage, "b.parquet", pa.table({"id": [2, 3], "name": ["y", None]}))
+    write(storage, "c.parquet", pa.table({"name": ["z"], "id": [4]}))
+    same = _data_files(storage, ["a.parquet", "b.parquet"])
+    swapped = _data_files(storage, ["a.parquet", "c.parquet"])
+    assert parquet_module._same_footer_schemas(same)
+    assert not parquet_module._same_footer_schemas(swapped)
+    with duckdb.connect() as con:
+        ctx = ReadContext(storage, con, tmp_path / "cache")
+        assert parquet_module._same_columns(ctx, same)
+        assert parquet_module._same_columns(ctx, swapped)
+
+
+def test_footer_schemas_never_call_files_alike_that_duckdb_tells_apart(
+    storage: Storage, tmp_path: Path
+) -> None:
+    """Over files of many column types, nullability and writers, two files whose footers
+    hold the same schema bytes are always uniform by DuckDB's own reading of the schema."""
+    import duckdb
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+    from lakebox.engine.duckdb.formats.base import ReadContext
+
+    arrays = {
+        "i32": pa.array([1], pa.int32()),
+        "i64": pa.array([1], pa.int64()),
+        "ts_ms": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("ms")),
+        "ts_us": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us")),
+        "ts_utc": pa.array([dt.datetime(2024, 1, 1)], pa.timestamp("us", "UTC")),
+        "dec1": pa.array([Decimal("1.5")], pa.decimal128(10, 1)),
+        "dec2": pa.array([Decimal("1.50")], pa.decimal128(10, 2)),
+        "str": pa.array(["a"]),
+        "bin": pa.array([b"a"]),
+        "list": pa.array([[1, 2]]),
+        "struct": pa.array([{"x": 1}]),
+        "map": pa.array([[("k", 1)]], pa.map_(pa.string(), pa.int64())),
+    }
+    names = []
+    for kind, array in arrays.items():
+        for nullable in (True, False):
+            schema = pa.schema([pa.field("c", array.type, nullable=nullable)])
+            for copy in range(2):
+                name = f"{kind}_{nullable}_{copy}.parquet"
+                write(storage, name, pa.table({"c": array}, schema=schema))
+                names.append(name)
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT 1::BIGINT AS c) TO '{local_path(storage, LOCATION)}/d.parquet'")
+        names.append("d.parquet")
+        files = _data_files(storage, names)
+        ctx = ReadContext(storage, con, tmp_path / "cache")
+        alike = 0
+        for i, a in enumerate(files):
+            for b in files[i + 1 :]:
+                if parquet_module._same_footer_schemas([a, b]):
+                    alike += 1
+                    paths = f"['{a.engine_path}', '{b.engine_path}']"
+                    described = con.sql(
+                        f"SELECT DISTINCT file_name, name, type, "
+                        f"logical_type FROM parquet_schema({paths})"
+                    ).fetchall()
+                    assert parquet_module._same_columns(ctx, [a, b]), described
+        assert alike == len(arrays) * 2  # each file and its copy, nothing else
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"PAR1",
+        b"PAR1 this is not parquet",
+        b"PAR1" + b"\x00" * 8 + (4).to_bytes(4, "little") + b"PAR1",
+        b"PAR1" + b"\xff" * 64 + (64).to_bytes(4, "little") + b"PAR1",
+        b"PAR1" + b"\x19\xfc" + b"\x7f" * 30 + (32).to_bytes(4, "little") + b"PAR1",
+        b"PAR1" + b"\x15\x02" + (2**31).to_bytes(4, "little") + b"PAR1",
+        b"PAR1" + b"\x1c" * 40 + (40).to_bytes(4, "little") + b"PAR1",
+    ],
+)
+def test_a_footer_read_here_that_is_not_parquet_is_left_to_duckdb(
+    storage: Storage, tmp_path: Path, content: bytes
+) -> None:
+    """A file with no plain Parquet footer is not read as one here (nothing raised), and
+    the scan fails as DuckDB's reading of every footer finds it."""
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    write(storage, "a.parquet", pa.table({"a": pa.array([1], pa.int32())}))
+    write(storage, "b.parquet", pa.table({"a": pa.array([2], pa.int32())}))
+    bad = local_path(storage, LOCATION + "bad.parquet")
+    bad.write_bytes(content)
+    assert parquet_module._footer_schema(str(bad)) is None
+    if not content:
+        return  # a zero-byte file holds no rows and is never read
+    with pytest.raises(DataError, match=r"cannot read Parquet file of table db\.tbl"):
+        scan(storage, tmp_path, make_table([("a", "int")], PARQUET_SERDE))
+
+
+def test_footers_longer_than_one_read_are_compared_whole(storage: Storage) -> None:
+    """A footer longer than the first read (here ~40 KB: 300 columns) is read on its own;
+    a difference in its last column still tells the files apart."""
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    wide = {f"c{i:03d}": pa.array([i], pa.int64()) for i in range(300)}
+    other = dict(wide, c299=pa.array([1.5], pa.float64()))
+    write(storage, "a.parquet", pa.table(wide))
+    write(storage, "b.parquet", pa.table(wide))
+    write(storage, "c.parquet", pa.table(other))
+    a, b, c = _data_files(storage, ["a.parquet", "b.parquet", "c.parquet"])
+    footer = parquet_module._footer(a.engine_path)
+    assert footer is not None and len(footer) > parquet_module._FOOTER_TAIL
+    assert parquet_module._same_footer_schemas([a, b])
+    assert not parquet_module._same_footer_schemas([a, c])
+    assert not parquet_module._same_footer_schemas([c, a])
+
+
+def test_a_fifo_or_folder_named_like_parquet_is_not_read_here(tmp_path: Path) -> None:
+    """Reading footers never blocks on a FIFO nor fails on a folder: neither is Parquet."""
+    import os
+
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    fifo = tmp_path / "pipe.parquet"
+    os.mkfifo(fifo)
+    folder = tmp_path / "dir.parquet"
+    folder.mkdir()
+    assert parquet_module._footer(str(fifo)) is None
+    assert parquet_module._footer(str(folder)) is None
+    assert parquet_module._footer(str(tmp_path / "missing.parquet")) is None
+
+
+def test_a_footer_damaged_after_its_schema_fails_the_query_as_duckdb_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Two files whose footers begin with the same schema are uniform from their bytes, but
+    the second one's footer is garbage after the schema: DuckDB's reading of every footer
+    fails on it, and every query of the table fails with that error, as it did when that
+    reading came before the query (not with the query's own error)."""
+    import lakebox
+    from lakebox.engine.duckdb.formats import parquet as parquet_module
+
+    folder = tmp_path / "b" / "t"
+    folder.mkdir(parents=True)
+    good, bad = folder / "1-good.parquet", folder / "2-bad.parquet"
+    pq.write_table(pa.table({"a": pa.array([1, 2], pa.int32())}), good)
+    pq.write_table(pa.table({"a": pa.array([3], pa.int32())}), bad)
+    data = bytearray(bad.read_bytes())
+    footer = parquet_module._footer(str(bad))
+    span = parquet_module._schema_span(footer) if footer is not None else None
+    assert footer is not None and span is not None
+    start = len(data) - 8 - len(footer)
+    data[start + span[1] : len(data) - 8] = b"\xff" * (len(footer) - span[1])
+    bad.write_bytes(bytes(data))
+    paths = [DataFile(str(p), str(p), p.stat().st_size, p.stat().st_mtime) for p in (good, bad)]
+    assert parquet_module._same_footer_schemas(paths)
+
+    session = lakebox.connect(tmp_path)
+    session.sql("CREATE EXTERNAL TABLE t (a int) STORED AS PARQUET LOCATION 's3://b/t/'")
+    for query in ("SELECT count(*) FROM t", "SELECT a FROM t LIMIT 1", "SELECT a / 0 FROM t"):
+        with pytest.raises(DataError, match=r"^cannot read Parquet file of table default\.t: "):
+            session.sql(query)

@@ -11,6 +11,7 @@ projection pushdown into the Parquet scan intact.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -254,10 +255,14 @@ def select_list(file_cols: list[tuple[str, str]], request: ReadRequest, by_index
 
 
 #: unified file schemas of recent scans, keyed by the scanned files' identities, so a
-#: repeated query does not read every footer twice (DuckDB's scan reads them again)
-_SCHEMAS: OrderedDict[tuple[object, ...], tuple[list[tuple[str, str]], bool]] = OrderedDict()
+#: repeated query does not read every footer twice (DuckDB's scan reads them again); each
+#: with whether its files were found uniform from their footers' bytes alone
+_SCHEMAS: OrderedDict[tuple[object, ...], tuple[list[tuple[str, str]], bool, bool]] = OrderedDict()
 _SCHEMA_CACHE_SIZE = 64
 _SCHEMAS_LOCK = threading.Lock()
+#: the ReadContext attribute listing the scans whose files were found uniform from their
+#: footers' bytes, which DuckDB has not read yet (``footer_error``)
+_FOOTERS_ONLY = "_lakebox_parquet_footers_only"
 
 
 def _file_schema(
@@ -279,11 +284,28 @@ def _file_schema(
     )
     cacheable = all(f.mtime > 0 for f in files)
     with _SCHEMAS_LOCK:
-        if cacheable and key in _SCHEMAS:
+        found = _SCHEMAS.get(key) if cacheable else None
+        if found is not None:
             _SCHEMAS.move_to_end(key)
-            return _SCHEMAS[key]
+    if found is None:
+        found = _read_file_schema(ctx, request, files, source)
+        if cacheable:
+            with _SCHEMAS_LOCK:
+                _SCHEMAS[key] = found
+                while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
+                    _SCHEMAS.popitem(last=False)
+    columns, uniform, footers_only = found
+    if footers_only:
+        ctx.__dict__.setdefault(_FOOTERS_ONLY, []).append((request, files))
+    return columns, uniform
+
+
+def _read_file_schema(
+    ctx: ReadContext, request: ReadRequest, files: list[DataFile], source: str
+) -> tuple[list[tuple[str, str]], bool, bool]:
+    footers_only = len(files) > 1 and _same_footer_schemas(files)
     try:
-        uniform = len(files) == 1 or _same_columns(ctx, files)
+        uniform = len(files) == 1 or footers_only or _duckdb_same_columns(ctx, files)
         if uniform:
             # the first file's footer says it all: a DESCRIBE of the scan would read every
             # footer once more before the query reads them (100 files: ~30 ms)
@@ -291,19 +313,38 @@ def _file_schema(
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as err:
         raise _schema_error(request, files, err) from err
-    found = ([(str(r[0]), str(r[1])) for r in described], uniform)
-    if cacheable:
-        with _SCHEMAS_LOCK:
-            _SCHEMAS[key] = found
-            while len(_SCHEMAS) > _SCHEMA_CACHE_SIZE:
-                _SCHEMAS.popitem(last=False)
-    return found
+    return [(str(r[0]), str(r[1])) for r in described], uniform, footers_only
+
+
+def footer_error(ctx: ReadContext) -> DataError | None:
+    """The error DuckDB's reading of the footers gives, for the scans whose files were found
+    uniform from their footers' bytes alone: a statement that failed asks, so that a file
+    whose footer is damaged after its schema fails as it did when DuckDB read every footer
+    before the query (that error, naming the file). None when DuckDB reads them all."""
+    for request, files in ctx.__dict__.get(_FOOTERS_ONLY, ()):
+        try:
+            _duckdb_same_columns(ctx, files)
+        except duckdb.Error as err:
+            return _schema_error(request, files, err)
+        except Exception:  # the connection cannot run it now: the statement's own error
+            return None
+    return None
 
 
 def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
     """True when all files share one set of columns with the same physical and logical
     types (a timestamp's unit, a decimal's scale), so that any one file's DuckDB types are
-    every file's."""
+    every file's.
+
+    Local files whose footers hold byte for byte the same schema are that (DuckDB's answer
+    below is a function of the schema's elements), found without DuckDB: reading 100
+    footers' first bytes takes ~2 ms, DuckDB's ``parquet_schema`` pass over them ~25 ms.
+    Anything else (a schema that differs, a file that is not plainly Parquet or cannot be
+    opened here) is DuckDB's to decide, and to fail on with its own message."""
+    return _same_footer_schemas(files) or _duckdb_same_columns(ctx, files)
+
+
+def _duckdb_same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
     paths = sql_list([f.engine_path for f in files])
     rows = ctx.con.sql(
         "SELECT count(DISTINCT sig) FROM (SELECT file_name, "
@@ -317,3 +358,170 @@ def _same_columns(ctx: ReadContext, files: list[DataFile]) -> bool:
 def _flag(request: ReadRequest, key: str) -> bool:
     value = request.serde_params.get(key, request.table_params.get(key, "false"))
     return value.lower() == "true"
+
+
+# ------------------------------------------------------------------ footers, read here
+#: Parquet's magic bytes, which end every file (after the footer and its length)
+_MAGIC = b"PAR1"
+#: a file's last bytes read at once, in the hope that they hold its whole footer
+_FOOTER_TAIL = 8 * 1024
+#: a longer footer is not read here (a file whose last bytes claim gigabytes of footer)
+_FOOTER_MAX = 16 * 1024 * 1024
+#: thrift compact protocol type ids (the low nibble of a field header)
+_T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE = 1, 2, 3, 4, 5, 6, 7
+_T_BINARY, _T_LIST, _T_SET, _T_MAP, _T_STRUCT = 8, 9, 10, 11, 12
+#: FileMetaData's field holding the schema (a list of SchemaElement structs)
+_SCHEMA_FIELD = 2
+
+
+def _same_footer_schemas(files: list[DataFile]) -> bool:
+    """Whether every file is a local Parquet file whose footer's schema is byte for byte the
+    first file's: the same schema elements (names, types, repetition, logical types,
+    field ids...) in the same order. False when that cannot be told here.
+
+    The first footer is read up to the end of its schema; the others only need to begin
+    with those same bytes (the thrift reading of a prefix depends on nothing after it, so
+    they hold that schema, and the same format version, too)."""
+    prefix: bytes | None = None
+    for f in files:
+        path = f.engine_path
+        if not os.path.isabs(path):
+            return False  # s3:// and other remote paths: DuckDB reads those
+        footer = _footer(path)
+        if footer is None:
+            return False
+        if prefix is None:
+            found = _schema_span(footer)
+            if found is None:
+                return False
+            prefix = footer[: found[1]]
+        elif not footer.startswith(prefix):
+            return False
+    return prefix is not None
+
+
+def _footer_schema(path: str) -> bytes | None:
+    """The thrift-encoded schema in a Parquet file's footer, or None when the file cannot be
+    read or does not end like a Parquet file with a plain (unencrypted) footer."""
+    footer = _footer(path)
+    found = _schema_span(footer) if footer is not None else None
+    if footer is None or found is None:
+        return None
+    return footer[found[0] : found[1]]
+
+
+def _footer(path: str) -> bytes | None:
+    """The footer of a local Parquet file (its thrift FileMetaData), or None when the file
+    cannot be read or does not end like a Parquet file with a plain (unencrypted) footer."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO must not block
+    except OSError:
+        return None
+    try:  # three system calls for most files: fstat, one read, close
+        size = os.fstat(fd).st_size
+        if size < 12:  # magic, footer length, magic
+            return None
+        # one read holds the whole footer of most files (~0.5 KB a row group of a few
+        # columns); a longer one is read on its own
+        start = max(size - _FOOTER_TAIL, 0)
+        tail = os.pread(fd, size - start, start)
+        length = int.from_bytes(tail[-8:-4], "little")
+        if len(tail) != size - start or tail[-4:] != _MAGIC or not 0 < length <= size - 12:
+            return None
+        if length + 8 <= len(tail):
+            return tail[len(tail) - 8 - length : -8]
+        if length > _FOOTER_MAX:
+            return None  # DuckDB's to read (or refuse)
+        footer = os.pread(fd, length, size - 8 - length)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return footer if len(footer) == length else None
+
+
+def _schema_span(footer: bytes) -> tuple[int, int] | None:
+    """Where the schema list lies in a thrift compact FileMetaData; None when the bytes end
+    before it does or do not read as one."""
+    try:
+        pos, field = 0, 0
+        while True:
+            header = footer[pos]
+            pos += 1
+            kind = header & 0x0F
+            if header == 0:
+                return None  # the struct ended without a schema
+            if header >> 4:
+                field += header >> 4
+            else:
+                value, pos = _varint(footer, pos)
+                field = (value >> 1) ^ -(value & 1)
+            if field == _SCHEMA_FIELD:
+                if kind != _T_LIST:
+                    return None
+                end = _skip(footer, pos, kind, 0)
+                return (pos, end) if end <= len(footer) else None
+            pos = _skip(footer, pos, kind, 0)
+    except (IndexError, ValueError):
+        return None
+
+
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    for _ in range(10):
+        byte = buf[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    raise ValueError("varint longer than 10 bytes")
+
+
+def _skip(buf: bytes, pos: int, kind: int, depth: int, in_collection: bool = False) -> int:
+    """The position after one thrift compact value of type ``kind`` starting at ``pos``."""
+    if depth > 64:
+        raise ValueError("thrift values nest too deeply")
+    if kind in (_T_TRUE, _T_FALSE):
+        return pos + 1 if in_collection else pos  # a field's boolean is in its header
+    if kind == _T_BYTE:
+        return pos + 1
+    if kind in (_T_I16, _T_I32, _T_I64):
+        return _varint(buf, pos)[1]
+    if kind == _T_DOUBLE:
+        return pos + 8
+    if kind == _T_BINARY:
+        length, pos = _varint(buf, pos)
+        return pos + length
+    if kind in (_T_LIST, _T_SET):
+        header = buf[pos]
+        pos += 1
+        count, element = header >> 4, header & 0x0F
+        if count == 15:
+            count, pos = _varint(buf, pos)
+        for _ in range(count):
+            pos = _skip(buf, pos, element, depth + 1, True)
+            if pos > len(buf):
+                raise IndexError("past the end")
+        return pos
+    if kind == _T_MAP:
+        count, pos = _varint(buf, pos)
+        if count:
+            types = buf[pos]
+            pos += 1
+            for _ in range(count):
+                pos = _skip(buf, pos, types >> 4, depth + 1, True)
+                pos = _skip(buf, pos, types & 0x0F, depth + 1, True)
+                if pos > len(buf):
+                    raise IndexError("past the end")
+        return pos
+    if kind == _T_STRUCT:
+        while True:
+            header = buf[pos]
+            pos += 1
+            if header == 0:
+                return pos
+            if not header >> 4:
+                pos = _varint(buf, pos)[1]  # a field id written in full
+            pos = _skip(buf, pos, header & 0x0F, depth + 1)
+    raise ValueError(f"unknown thrift type {kind}")
