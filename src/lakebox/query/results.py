@@ -12,10 +12,15 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import io
 import json
 import math
+import os
 import re
-from typing import IO, Any
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -34,6 +39,11 @@ from lakebox.storage import Storage, join_uri
 MAX_PAGE = 1000
 #: rows of a result file rendered at a time (``write_csv``)
 WRITE_BATCH_ROWS = 65_536
+#: results up to this size are committed with their execution's final state and their
+#: files fsynced after it (``write_results``' ``defer_sync``); larger ones before it
+LOGGED_BYTES = 256 * 1024
+#: rows above which a result is not rendered in memory to see whether it is that small
+LOGGED_ROWS = 10_000
 
 
 def result_uri(output_location: str, query_id: str, statement_type: str) -> str:
@@ -184,17 +194,139 @@ def column_info(table: pa.Table) -> list[dict[str, Any]]:
     return info
 
 
-def write_results(storage: Storage, uri: str, table: pa.Table, statement_type: str) -> None:
+class UnsyncedFile(NamedTuple):
+    """A result file written without an fsync (``write_results``' ``defer_sync``)."""
+
+    uri: str
+    path: Path
+    data: bytes
+
+
+def write_results(
+    storage: Storage, uri: str, table: pa.Table, statement_type: str, *, defer_sync: bool = False
+) -> list[UnsyncedFile]:
+    """Write a result file (and a CSV's ``.metadata``), durable when this returns: the
+    query service marks the execution SUCCEEDED only after, so a SUCCEEDED execution
+    never points at a file that a crash or a power loss could take or cut short.
+
+    With ``defer_sync``, a small result (at most ``LOGGED_BYTES``, in a lake folder) is
+    written atomically but without an fsync, and its files' paths and bytes are returned:
+    the query service commits them with the SUCCEEDED state (``QueryStore.save``), one
+    fsynced commit that makes the result durable, and the files are fsynced after it
+    (``sync_files``) or restored from it after a power loss (``restore_file``). Every
+    other result is written durably and the list is empty."""
+    writers = _writers(uri, table, statement_type)
+    path = storage.local_path(uri)  # checks the location, as every storage call does
+    if path is None:  # S3: each PUT is atomic and durable when it returns
+        for location, writer in writers:
+            storage.write_with(location, writer)
+        return []
+    folder = path.parent
+    if not defer_sync or table.num_rows > LOGGED_ROWS:
+        _write_local([(folder / _name(location), w) for location, w in writers], sync=True)
+        return []
+    rendered: list[UnsyncedFile] = []
+    for location, writer in writers:
+        buf = io.BytesIO()
+        writer(buf)
+        rendered.append(UnsyncedFile(location, folder / _name(location), buf.getvalue()))
+    small = sum(len(f.data) for f in rendered) <= LOGGED_BYTES
+    _write_local([(f.path, _bytes_writer(f.data)) for f in rendered], sync=not small)
+    return rendered if small else []
+
+
+def _writers(
+    uri: str, table: pa.Table, statement_type: str
+) -> list[tuple[str, Callable[[IO[bytes]], object]]]:
+    """The files of a result, each with what writes it."""
     if statement_type in ("DDL", "UTILITY"):
         lines = [
             "\t".join(athena_text(v) or "" for v in row)
             for row in zip(*(c.to_pylist() for c in table.columns), strict=True)
         ]
-        storage.write_bytes(uri, ("\n".join(lines) + ("\n" if lines else "")).encode())
-        return
-    storage.write_with(uri, lambda fh: write_csv(table, fh))
-    meta = {"columnInfo": column_info(table), "rowCount": table.num_rows}
-    storage.write_bytes(uri + ".metadata", json.dumps(meta).encode())
+        text = ("\n".join(lines) + ("\n" if lines else "")).encode()
+        return [(uri, _bytes_writer(text))]
+    meta = json.dumps({"columnInfo": column_info(table), "rowCount": table.num_rows}).encode()
+    return [(uri, lambda fh: write_csv(table, fh)), (uri + ".metadata", _bytes_writer(meta))]
+
+
+def _bytes_writer(data: bytes) -> Callable[[IO[bytes]], object]:
+    return lambda fh: fh.write(data)
+
+
+def _name(location: str) -> str:
+    return location.rsplit("/", 1)[1]
+
+
+def _write_local(files: list[tuple[Path, Callable[[IO[bytes]], object]]], sync: bool) -> None:
+    """Write local files of one folder atomically: each under a temporary name, then all
+    renamed into place. Readers see a whole file or none, and a process killed half-way
+    leaves only ``.lakebox-tmp-`` files, which no result is read from. With ``sync``
+    durably too, with as few fsyncs as that takes: each file is fsynced before its rename
+    and the folder once after the renames (without it the new names could be lost to a
+    power loss after the files' data was safe)."""
+    folder = files[0][0].parent
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for target, writer in files:
+            fd, tmp = tempfile.mkstemp(prefix=".lakebox-tmp-", dir=folder)
+            staged.append((tmp, target))
+            with os.fdopen(fd, "wb") as fh:
+                writer(fh)
+                if sync:
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except BaseException:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    if sync:
+        fsync_folder(folder)
+
+
+def sync_files(paths: list[Path]) -> None:
+    """Make the files a ``defer_sync`` write left durable: each file, then each of their
+    folders. A file that is gone (deleted since) has nothing left to make durable."""
+    folders: set[Path] = set()
+    for path in paths:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            continue
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        folders.add(path.parent)
+    for folder in folders:
+        fsync_folder(folder)
+
+
+def restore_file(path: Path, data: bytes) -> bool:
+    """After a crash: make a file of a ``defer_sync`` write durable, first writing it again
+    (atomically, durably) when a power loss took it or left it different from the bytes
+    committed with its execution. Whether it was written again."""
+    try:
+        same = path.read_bytes() == data
+    except FileNotFoundError:
+        same = False
+    if not same:
+        _write_local([(path, _bytes_writer(data))], sync=True)
+        return True
+    sync_files([path])
+    return False
+
+
+def fsync_folder(folder: Path) -> None:
+    """Make the entries of ``folder`` (new names, renames) durable."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_csv(table: pa.Table, sink: IO[bytes]) -> None:
