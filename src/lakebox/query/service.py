@@ -56,6 +56,8 @@ DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))
 POLL_SECONDS = 0.02
 #: how often a running statement's progress is read (a scan cutoff acts on it)
 WATCH_SECONDS = 0.01
+#: how long the sync thread gathers result files before it fsyncs them (``_sync_loop``)
+SYNC_DELAY_SECONDS = 0.05
 
 
 class QueryService:
@@ -351,17 +353,21 @@ class QueryService:
         file waits for the file system's journal, 0.3 ms on an idle disk and often 2-10 ms
         on a busy one, three per ``SELECT 1`` (the file, its ``.metadata``, their folder)."""
         with self._sync_cond:
+            idle = not self._unsynced  # else the thread is gathering or syncing already
             self._unsynced.extend(files)
             if self._syncer is None or not self._syncer.is_alive():  # first use, or forked
                 self._syncer = threading.Thread(
                     target=self._sync_loop, name="lakebox-result-sync", daemon=True
                 )
                 self._syncer.start()
-            self._sync_cond.notify()
+            elif idle:
+                self._sync_cond.notify()
 
     def _sync_loop(self) -> None:
         """Fsync the files handed over so far, all at once, then forget their committed
-        copies; until the service closes and nothing is left. A file it could not fsync
+        copies; until the service closes and nothing is left. It waits a little before
+        each batch, so a burst of queries costs one wake-up, one fsync per folder and one
+        commit, not one each (a query's thread and this one share the interpreter). A file it could not fsync
         keeps its copy, for ``recover`` to deal with at the next start."""
         while True:
             with self._sync_cond:
@@ -369,6 +375,8 @@ class QueryService:
                     self._sync_cond.wait()
                 if not self._unsynced:
                     return
+                if not self._sync_closed:  # gather what a burst of queries adds
+                    self._sync_cond.wait(SYNC_DELAY_SECONDS)
                 files, self._unsynced = self._unsynced, []
             with contextlib.suppress(OSError, LakeboxError):
                 results.sync_files([f.path for f in files])
