@@ -43,7 +43,8 @@ WRITE_BATCH_ROWS = 65_536
 #: results up to this size are committed with their execution's final state and their
 #: files fsynced after it (``write_results``' ``defer_sync``); larger ones before it
 LOGGED_BYTES = 256 * 1024
-#: rows above which a result is not rendered in memory to see whether it is that small
+#: a result with more rows than this (or over 4 x ``LOGGED_BYTES`` as Arrow) is not
+#: rendered in memory to see whether it is that small
 LOGGED_ROWS = 10_000
 
 
@@ -223,7 +224,8 @@ def write_results(
             storage.write_with(location, writer)
         return []
     folder = path.parent
-    if not defer_sync or table.num_rows > LOGGED_ROWS:
+    if not defer_sync or table.num_rows > LOGGED_ROWS or table.nbytes > 4 * LOGGED_BYTES:
+        # big: streamed to the files, never held as text
         _write_local([(folder / _name(location), w) for location, w in writers], sync=True)
         return []
     rendered: list[UnsyncedFile] = []

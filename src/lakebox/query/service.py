@@ -379,8 +379,9 @@ class QueryService:
         """Fsync the files handed over so far, all at once, then forget their committed
         copies; until the service closes and nothing is left. It waits a little before
         each batch, so a burst of queries costs one wake-up, one fsync per folder and one
-        commit, not one each (a query's thread and this one share the interpreter). A file it could not fsync
-        keeps its copy, for ``recover`` to deal with at the next start."""
+        commit, not one each (a query's thread and this one share the interpreter). A
+        batch that fails (a disk error, a store busy past its timeout) keeps its copies,
+        for ``recover`` at the next start; this thread must not die of it."""
         while True:
             with self._sync_cond:
                 while not self._unsynced and not self._sync_closed:
@@ -390,7 +391,7 @@ class QueryService:
                 if not self._sync_closed:  # gather what a burst of queries adds
                     self._sync_cond.wait(SYNC_DELAY_SECONDS)
                 files, self._unsynced = self._unsynced, []
-            with contextlib.suppress(OSError, LakeboxError):
+            with contextlib.suppress(Exception):
                 results.sync_files([f.path for f in files])
                 self.store.forget_unsynced([f.uri for f in files])
 
@@ -407,6 +408,8 @@ class QueryService:
                     rewritten += results.restore_file(path, data)
             except LakeboxError:
                 pass  # refused: never written outside the lake; reading it fails the same way
+            except OSError:
+                continue  # e.g. a folder made read-only: the copy stays for a later start
             done.append(uri)
         if done:
             self.store.forget_unsynced(done)
