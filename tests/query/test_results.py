@@ -11,6 +11,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lakebox.config import LakeConfig
 from lakebox.query import results
@@ -67,3 +69,53 @@ def test_a_result_written_in_slices_is_the_result_rendered_at_once(
     lines = written.decode().splitlines()
     assert lines[0] == '"id","name","score","at","tags"' and len(lines) == rows + 1
     assert json.loads(storage.read_bytes(uri + ".metadata"))["rowCount"] == rows
+
+
+_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(['"', ",", "\n", ""])
+_INT_TYPES = [pa.int8(), pa.int16(), pa.int32(), pa.int64(), pa.uint8(), pa.uint64()]
+
+
+@st.composite
+def _plain_tables(draw: st.DrawFn) -> pa.Table:
+    rows = draw(st.integers(0, 6))
+    columns: dict[str, pa.Array] = {}
+    for i in range(draw(st.integers(1, 4))):
+        name = draw(_TEXT) + f"#{i}"  # unique names, with quotes and commas among them
+        if draw(st.booleans()):
+            typ = draw(st.sampled_from(_INT_TYPES))
+            lo, hi = (
+                (0, 2 ** (typ.bit_width) - 1)
+                if pa.types.is_unsigned_integer(typ)
+                else (
+                    -(2 ** (typ.bit_width - 1)),
+                    2 ** (typ.bit_width - 1) - 1,
+                )
+            )
+            values = draw(st.lists(st.none() | st.integers(lo, hi), min_size=rows, max_size=rows))
+            columns[name] = pa.array(values, typ)
+        else:
+            values = draw(st.lists(st.none() | _TEXT, min_size=rows, max_size=rows))
+            columns[name] = pa.array(
+                values, draw(st.sampled_from([pa.string(), pa.large_string()]))
+            )
+    return pa.table(columns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_plain_tables())
+def test_a_few_rows_of_integers_and_strings_are_rendered_as_arrow_renders_them(
+    table: pa.Table,
+) -> None:
+    buf = io.BytesIO()
+    results.write_csv(table, buf)  # Arrow's CSV writer, as larger results are written
+    assert results._plain_csv(table) == buf.getvalue()
+
+
+def test_other_column_types_are_left_to_arrows_writer() -> None:
+    for column in (
+        pa.array([1.5]),
+        pa.array([True]),
+        pa.array([dt.date(2024, 1, 2)]),
+        pa.array(["a"]).dictionary_encode(),
+    ):
+        assert results._plain_csv(pa.table({"c": column})) is None

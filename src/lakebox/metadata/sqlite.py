@@ -51,7 +51,7 @@ class StoreInfo:
 #: every SQLite store of a lake; doctor and backup also take any other ``*.sqlite`` found
 STORES: tuple[StoreInfo, ...] = (
     StoreInfo("catalog.sqlite", "the Data Catalog: databases, tables, partitions"),
-    StoreInfo("queries.sqlite", "query executions and workgroups", version=2),
+    StoreInfo("queries.sqlite", "query executions and workgroups", version=3),
     StoreInfo("workflows.sqlite", "state machines, executions, schedules", version=2),
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),

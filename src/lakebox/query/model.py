@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from lakebox.principal import LOCAL_ADMIN
@@ -71,7 +71,9 @@ class QueryExecution:
         return query_cost_usd(self.data_scanned_bytes, self.statement_type, self.state)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Its fields, which are all plain values: a copy of them, not ``asdict``'s deep
+        copy (three per query, 0.1-0.2 ms each)."""
+        return {name: getattr(self, name) for name in _EXECUTION_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> QueryExecution:
@@ -106,6 +108,9 @@ class QueryExecution:
             },
             "WorkGroup": self.workgroup,
         }
+
+
+_EXECUTION_FIELDS = tuple(f.name for f in fields(QueryExecution))
 
 
 @dataclass

@@ -1,21 +1,25 @@
 """Persistence of executions and workgroups (SQLite beside the catalog), so results and
 history survive a restart.
 
-What is fsynced: a new execution (its id is acknowledged to the caller), every final
-state (SUCCEEDED / FAILED / CANCELLED, written after the result file is durable) and every
-workgroup change are on disk before the call returns. The step to RUNNING is committed
-without an fsync (``synchronous=NORMAL`` in WAL mode): a process that dies loses nothing
-(the write is in the OS, and ``QueryService.recover`` marks the execution FAILED), and a
-machine that loses power keeps the execution as QUEUED, which recovery also ends as
-FAILED. Those fsyncs were a third of a ``SELECT 1``'s time through the service
-(docs/query-service.md, "The service path").
+What is fsynced: a new execution whose id is acknowledged to the caller before it ends
+(``StartQueryExecution``), every final state (SUCCEEDED / FAILED / CANCELLED, written after
+the result file is durable) and every workgroup change are on disk before the call
+returns. Other commits are made without an fsync (``synchronous=NORMAL`` in WAL mode): the
+step to RUNNING, and the first record of an execution whose caller waits for its end
+(``QueryService.run``). A process that dies loses none of them (the write is in the OS,
+and ``QueryService.recover`` marks the execution FAILED); a machine that loses power may
+lose them, which leaves an acknowledged execution QUEUED (recovery ends it as FAILED) and
+no trace of one nobody was told of. The log is replayed in order, so the fsync of a final
+state makes every earlier commit durable as well. Those fsyncs were a third of a
+``SELECT 1``'s time through the service (docs/query-service.md, "The service path").
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,8 +45,20 @@ def _principal(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE executions ADD COLUMN principal TEXT")
 
 
+_INSERT = (
+    "INSERT INTO executions (id, token, workgroup, submitted, state, doc, principal) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+#: Version 3: small result files committed with their execution's final state until they
+#: are fsynced (``QueryStore.save``). Idempotent like every first step.
+_UNSYNCED = """
+CREATE TABLE IF NOT EXISTS unsynced_results (
+  uri TEXT PRIMARY KEY, execution TEXT NOT NULL, data BLOB NOT NULL);
+"""
+
 #: The schema steps of queries.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
-MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal)
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal, _UNSYNCED)
 
 
 class QueryStore:
@@ -70,35 +86,44 @@ class QueryStore:
             con.execute("PRAGMA synchronous=NORMAL")
 
     # -- executions ---------------------------------------------------------------------
-    def insert(self, qe: QueryExecution) -> QueryExecution:
+    def insert(self, qe: QueryExecution, durable: bool = True) -> QueryExecution:
         """Insert a new execution; with a client request token already used, return the
-        execution that token created instead (Athena's idempotency). Fsynced: the id is
-        acknowledged to the caller, so it must survive a power loss (as FAILED, by
-        ``QueryService.recover``)."""
-        with self._durable(), self._db.transaction() as con:
-            if qe.client_request_token:
-                row = con.execute(
+        execution that token created instead (Athena's idempotency). ``durable``: fsynced
+        before the call returns, for an id acknowledged to the caller before the execution
+        ends, which must survive a power loss (as FAILED, by ``QueryService.recover``).
+        ``QueryService.run`` acknowledges the id only with the fsynced final state, which
+        makes this commit durable too: WAL frames are replayed in order, and an fsync of
+        the log covers every frame written before it."""
+        row = (
+            qe.query_execution_id,
+            qe.client_request_token,
+            qe.workgroup,
+            qe.submission_time,
+            qe.state,
+            json.dumps(qe.to_dict()),
+            qe.principal_arn,
+        )
+        with contextlib.ExitStack() as stack:
+            if durable:
+                stack.enter_context(self._durable())
+            if not qe.client_request_token:  # one statement: autocommit is its transaction
+                self._con().execute(_INSERT, row)
+                return qe
+            with self._db.transaction() as con:
+                found = con.execute(
                     "SELECT doc FROM executions WHERE token=?", (qe.client_request_token,)
                 ).fetchone()
-                if row is not None:
-                    return QueryExecution.from_dict(json.loads(row[0]))
-            con.execute(
-                "INSERT INTO executions (id, token, workgroup, submitted, state, doc, principal) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    qe.query_execution_id,
-                    qe.client_request_token,
-                    qe.workgroup,
-                    qe.submission_time,
-                    qe.state,
-                    json.dumps(qe.to_dict()),
-                    qe.principal_arn,
-                ),
-            )
+                if found is not None:
+                    return QueryExecution.from_dict(json.loads(found[0]))
+                con.execute(_INSERT, row)
         return qe
 
-    def save(self, qe: QueryExecution) -> None:
-        """Store ``qe``'s new state; a final state is fsynced (see the module docstring)."""
+    def save(self, qe: QueryExecution, unsynced: Sequence[tuple[str, bytes]] = ()) -> None:
+        """Store ``qe``'s new state; a final state is fsynced (see the module docstring).
+        ``unsynced``: result files (URI, bytes) written without an fsync, committed in the
+        same transaction, so the result is as durable as its SUCCEEDED state; they stay
+        here until ``forget_unsynced`` (once fsynced) and are restored from here after a
+        power loss (``QueryService.recover``)."""
         update = (
             "UPDATE executions SET state=?, doc=? WHERE id=?",
             (qe.state, json.dumps(qe.to_dict()), qe.query_execution_id),
@@ -106,8 +131,28 @@ class QueryStore:
         if not qe.done:
             self._con().execute(*update)
             return
-        with self._durable() as con:
-            con.execute(*update)
+        with self._durable():
+            if not unsynced:
+                self._con().execute(*update)
+                return
+            with self._db.transaction() as con:
+                con.execute(*update)
+                con.executemany(
+                    "INSERT OR REPLACE INTO unsynced_results (uri, execution, data) "
+                    "VALUES (?, ?, ?)",
+                    [(uri, qe.query_execution_id, data) for uri, data in unsynced],
+                )
+
+    def unsynced(self) -> list[tuple[str, bytes]]:
+        """Result files committed with their execution, perhaps not yet fsynced."""
+        rows = self._con().execute("SELECT uri, data FROM unsynced_results").fetchall()
+        return [(uri, bytes(data)) for uri, data in rows]
+
+    def forget_unsynced(self, uris: Sequence[str]) -> None:
+        """Drop the committed copies of result files that are now fsynced. Not fsynced
+        itself: a copy that a power loss brings back is only checked once more."""
+        with self._db.transaction() as con:
+            con.executemany("DELETE FROM unsynced_results WHERE uri=?", [(u,) for u in uris])
 
     def get(self, query_id: str) -> QueryExecution:
         row = self._con().execute("SELECT doc FROM executions WHERE id=?", (query_id,)).fetchone()
