@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from iam.signing import ENDPOINT, Keys, sign
+from lakebox.admin.backup import backup, restore
 from lakebox.config import LakeConfig
 from lakebox.iam.crypto import SecretsError
 from lakebox.iam.errors import (
@@ -27,8 +28,10 @@ from lakebox.iam.errors import (
 )
 from lakebox.iam.service import IamService
 from lakebox.lakehouse import Lake
-from lakebox.metadata.sqlite import MetadataVersionError
+from lakebox.metadata import sqlite as metadb
+from lakebox.metadata.sqlite import MetadataCorruptError, MetadataVersionError
 from lakebox.principal import LOCAL_ADMIN, Principal, local_admin
+from metadata.damage import damage
 
 OTHER = "111122223333"
 
@@ -383,3 +386,40 @@ def test_bootstrap_does_nothing_when_users_exist(iam: IamService) -> None:
     iam.create_user("someone")
     assert iam.bootstrap() is None
     assert not (iam.metadata_dir / "iam" / "admin-credentials").exists()
+
+
+def test_the_store_is_registered_with_its_schema_version() -> None:
+    from lakebox.iam import store
+
+    assert metadb.schema_version(store.FILE) == len(store._MIGRATIONS)
+
+
+def test_a_damaged_store_is_refused_naming_the_file(tmp_path: Path) -> None:
+    meta = tmp_path / "lake" / "_lakebox"
+    first = IamService(meta)
+    first.create_user("u")
+    first.close()
+    damage(meta / "iam.sqlite", "junk")
+    with pytest.raises(MetadataCorruptError, match=r"iam\.sqlite"):
+        IamService(meta)
+
+
+def test_backup_and_restore_keep_keys_working(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    lake = Lake(LakeConfig(home=home))
+    try:
+        lake.iam.create_user("u")
+        new = lake.iam.create_access_key("u")
+    finally:
+        lake.close()
+    keys = Keys(new.key.access_key_id, new.secret_access_key)
+    backup(home, tmp_path / "saved")
+    restored = tmp_path / "elsewhere"
+    restore(tmp_path / "saved", restored)
+    iam = IamService(restored / "_lakebox")
+    try:
+        assert iam.authenticate(sign(keys, "s3", ENDPOINT + "/b")).principal.name == "u"
+        key_file = restored / "_lakebox" / "iam" / "secrets.key"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    finally:
+        iam.close()
