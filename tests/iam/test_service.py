@@ -8,6 +8,8 @@ import datetime as dt
 import json
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -421,5 +423,43 @@ def test_backup_and_restore_keep_keys_working(tmp_path: Path) -> None:
         assert iam.authenticate(sign(keys, "s3", ENDPOINT + "/b")).principal.name == "u"
         key_file = restored / "_lakebox" / "iam" / "secrets.key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    finally:
+        iam.close()
+
+
+_RACER = """
+import sys
+from pathlib import Path
+from lakebox.iam.service import IamService
+iam = IamService(Path(sys.argv[1]))
+path = iam.bootstrap()
+iam.create_user(sys.argv[2])
+new = iam.create_access_key(sys.argv[2])
+print(path or "-", new.key.access_key_id, new.secret_access_key)
+"""
+
+
+def test_processes_starting_together_share_one_key_file_and_one_admin(tmp_path: Path) -> None:
+    meta = tmp_path / "lake" / "_lakebox"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(meta), f"user{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    lines = []
+    for proc in racers:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        lines.append(out.split())
+    assert sum(1 for path, _, _ in lines if path != "-") == 1
+    iam = IamService(meta)
+    try:
+        for _, key_id, secret in lines:
+            iam.authenticate(sign(Keys(key_id, secret), "s3", ENDPOINT + "/b"))
+        assert [u.name for u in iam.list_users()] == ["admin", "user0", "user1", "user2", "user3"]
     finally:
         iam.close()

@@ -516,3 +516,10 @@ def test_host_must_be_signed(iam: IamService, alice: Keys) -> None:
     assert auth is not None
     bad = _set_header(good, "Authorization", auth.replace("SignedHeaders=host;", "SignedHeaders="))
     assert "host" in _reject(iam, bad).message
+
+
+def test_a_request_signed_two_ways_is_refused(iam: IamService, alice: Keys) -> None:
+    header = sign(alice, "s3", ENDPOINT + "/b/k")
+    query = sign(alice, "s3", ENDPOINT + "/b/k", presign=60)
+    both = dataclasses.replace(header, query=query.query)
+    assert "Only one auth mechanism" in _reject(iam, both).message

@@ -288,9 +288,16 @@ def read_signature(request: SignedRequest) -> Signature:
     from a presigned URL's query parameters. Raises AuthError (``missing``,
     ``malformed``, ``unsupported``) when it says too little to be checked."""
     auth = request.header("authorization")
-    if auth is not None:
-        return _from_header(request, auth)
     params = _find_params(request.query)
+    if auth is not None:
+        if "X-Amz-Signature" in params or "X-Amz-Credential" in params:
+            raise AuthError(
+                "malformed",
+                "Only one auth mechanism allowed: the request is signed both in its "
+                "Authorization header and in its query string",
+                "s3",
+            )
+        return _from_header(request, auth)
     if "X-Amz-Algorithm" in params or "X-Amz-Credential" in params or "X-Amz-Signature" in params:
         return _from_query(params)
     raise AuthError(
@@ -514,8 +521,8 @@ def payload_hash(request: SignedRequest, sig: Signature) -> str:
     declared = request.header("x-amz-content-sha256")
     if declared is not None:
         declared = declared.strip()
-    if sig.presigned and sig.service == "s3":
-        return declared if declared is not None else UNSIGNED_PAYLOAD
+    if sig.presigned and sig.service == "s3" and declared is None:
+        return UNSIGNED_PAYLOAD
     if declared is None:
         if sig.service == "s3":
             raise AuthError(
