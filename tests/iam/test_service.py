@@ -29,6 +29,7 @@ from lakebox.iam.errors import (
     ValidationError,
 )
 from lakebox.iam.service import IamService
+from lakebox.iam.sigv4 import AuthError
 from lakebox.lakehouse import Lake
 from lakebox.metadata import sqlite as metadb
 from lakebox.metadata.sqlite import MetadataCorruptError, MetadataVersionError
@@ -463,3 +464,28 @@ def test_processes_starting_together_share_one_key_file_and_one_admin(tmp_path: 
         assert [u.name for u in iam.list_users()] == ["admin", "user0", "user1", "user2", "user3"]
     finally:
         iam.close()
+
+
+def test_deleting_a_role_ends_its_sessions(iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.create_role("etl", _trust("arn:aws:iam::000000000000:user/ann"))
+    creds = iam.assume_role(iam.user_principal("ann"), "arn:aws:iam::000000000000:role/etl", "s1")
+    keys = Keys(creds.access_key_id, creds.secret_access_key, creds.session_token)
+    iam.authenticate(sign(keys, "s3", ENDPOINT + "/b"))
+    iam.put_role_policy("etl", "p", _allow("s3:*"))
+    with pytest.raises(DeleteConflict, match="policies"):
+        iam.delete_role("etl")
+    iam.delete_role("etl", force=True)
+    with pytest.raises(AuthError) as caught:
+        iam.authenticate(sign(keys, "s3", ENDPOINT + "/b"))
+    assert caught.value.code == "InvalidAccessKeyId"
+
+
+def test_principal_for_credentials(iam: IamService, alice: Keys) -> None:
+    assert iam.principal_for(alice.access_key_id, alice.secret_access_key).name == "alice"
+    with pytest.raises(AuthError) as caught:
+        iam.principal_for(alice.access_key_id, "x" * 40)
+    assert caught.value.reason == "bad-signature"
+    with pytest.raises(AuthError) as caught:
+        iam.principal_for("AKIANOSUCHKEY0000000", alice.secret_access_key)
+    assert caught.value.code == "InvalidClientTokenId"

@@ -328,6 +328,14 @@ def list_roles(request: Request, context: IamContext) -> Response:
     return {"Roles": [_role_shape(r) for r in page], **extra}
 
 
+def delete_role(request: Request, context: IamContext) -> Response:
+    name = _str(request, "RoleName")
+    assert name is not None
+    _allow(context, "iam:DeleteRole", _existing_role_arn(context, name))
+    context.iam.delete_role(name, account_id=_account(context))
+    return {}
+
+
 # -- policies -------------------------------------------------------------------------------
 
 
@@ -390,6 +398,53 @@ def delete_user_policy(request: Request, context: IamContext) -> Response:
     return {}
 
 
+def list_role_policies(request: Request, context: IamContext) -> Response:
+    role = _str(request, "RoleName")
+    assert role is not None
+    _allow(context, "iam:ListRolePolicies", _existing_role_arn(context, role))
+    names = context.iam.list_role_policies(role, account_id=_account(context))
+    page, extra = _page(request, names)
+    return {"PolicyNames": page, **extra}
+
+
+def delete_role_policy(request: Request, context: IamContext) -> Response:
+    role, name = _str(request, "RoleName"), _str(request, "PolicyName")
+    assert role is not None and name is not None
+    _allow(context, "iam:DeleteRolePolicy", _existing_role_arn(context, role))
+    context.iam.delete_role_policy(role, name, account_id=_account(context))
+    return {}
+
+
+def detach_user_policy(request: Request, context: IamContext) -> Response:
+    user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
+    assert user is not None and arn is not None
+    _allow(context, "iam:DetachUserPolicy", _existing_user_arn(context, user))
+    context.iam.detach_user_policy(user, arn, account_id=_account(context))
+    return {}
+
+
+def detach_role_policy(request: Request, context: IamContext) -> Response:
+    role, arn = _str(request, "RoleName"), _str(request, "PolicyArn")
+    assert role is not None and arn is not None
+    _allow(context, "iam:DetachRolePolicy", _existing_role_arn(context, role))
+    context.iam.detach_role_policy(role, arn, account_id=_account(context))
+    return {}
+
+
+def list_attached_role_policies(request: Request, context: IamContext) -> Response:
+    role = _str(request, "RoleName")
+    assert role is not None
+    _allow(context, "iam:ListAttachedRolePolicies", _existing_role_arn(context, role))
+    arns = context.iam.attached_role_policies(role, account_id=_account(context))
+    page, extra = _page(request, arns)
+    return {
+        "AttachedPolicies": [
+            {"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn} for arn in page
+        ],
+        **extra,
+    }
+
+
 def attach_user_policy(request: Request, context: IamContext) -> Response:
     user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
     assert user is not None and arn is not None
@@ -441,12 +496,53 @@ def create_login_profile(request: Request, context: IamContext) -> Response:
             raise AwsError("PasswordPolicyViolation", str(err)) from err
         raise
     return {
-        "LoginProfile": {
-            "UserName": profile.user_name,
-            "CreateDate": timestamp(profile.created),
-            "PasswordResetRequired": profile.password_reset_required,
-        }
+        "LoginProfile": _profile_shape(
+            profile.user_name, profile.created, profile.password_reset_required
+        )
     }
+
+
+def _profile_shape(user_name: str, created: dt.datetime, reset: bool) -> dict[str, Any]:
+    return {"UserName": user_name, "CreateDate": timestamp(created), "PasswordResetRequired": reset}
+
+
+def get_login_profile(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:GetLoginProfile", _existing_user_arn(context, name))
+    profile = context.iam.get_login_profile(name, account_id=_account(context))
+    return {
+        "LoginProfile": _profile_shape(
+            profile.user_name, profile.created, profile.password_reset_required
+        )
+    }
+
+
+def update_login_profile(request: Request, context: IamContext) -> Response:
+    name = _str(request, "UserName")
+    assert name is not None
+    password = request.get("Password")
+    reset = request.get("PasswordResetRequired")
+    if password is not None and not isinstance(password, str):
+        raise AwsError(INVALID, "Password must be a string")
+    if reset is not None and not isinstance(reset, bool):
+        raise AwsError(INVALID, "PasswordResetRequired must be a boolean")
+    _allow(context, "iam:UpdateLoginProfile", _existing_user_arn(context, name))
+    try:
+        context.iam.update_login_profile(
+            name, password=password, password_reset_required=reset, account_id=_account(context)
+        )
+    except IamError as err:
+        if err.code == "InvalidInput":
+            raise AwsError("PasswordPolicyViolation", str(err)) from err
+        raise
+    return {}
+
+
+def delete_login_profile(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:DeleteLoginProfile", _existing_user_arn(context, name))
+    context.iam.delete_login_profile(name, account_id=_account(context))
+    return {}
 
 
 API = ServiceApi(
@@ -463,6 +559,7 @@ API = ServiceApi(
         ("CreateRole", create_role),
         ("GetRole", get_role),
         ("ListRoles", list_roles),
+        ("DeleteRole", delete_role),
         ("PutUserPolicy", put_user_policy),
         ("PutRolePolicy", put_role_policy),
         ("GetUserPolicy", get_user_policy),
@@ -472,7 +569,15 @@ API = ServiceApi(
         ("AttachUserPolicy", attach_user_policy),
         ("AttachRolePolicy", attach_role_policy),
         ("ListAttachedUserPolicies", list_attached_user_policies),
+        ("ListRolePolicies", list_role_policies),
+        ("DeleteRolePolicy", delete_role_policy),
+        ("DetachUserPolicy", detach_user_policy),
+        ("DetachRolePolicy", detach_role_policy),
+        ("ListAttachedRolePolicies", list_attached_role_policies),
         ("CreateLoginProfile", create_login_profile),
+        ("GetLoginProfile", get_login_profile),
+        ("UpdateLoginProfile", update_login_profile),
+        ("DeleteLoginProfile", delete_login_profile),
     ),
     error_code,
     INVALID,

@@ -42,7 +42,15 @@ from lakebox.iam.model import (
     SessionCredentials,
     User,
 )
-from lakebox.iam.sigv4 import AuthError, Caller, SignedRequest, check_time, read_signature, verify
+from lakebox.iam.sigv4 import (
+    AuthError,
+    Caller,
+    Protocol,
+    SignedRequest,
+    check_time,
+    read_signature,
+    verify,
+)
 from lakebox.iam.store import FILE, IamStore
 from lakebox.principal import DEFAULT_ACCOUNT_ID, Principal
 
@@ -298,6 +306,36 @@ class IamService:
     def list_roles(self, *, account_id: str | None = None) -> list[Role]:
         return self.store.roles(self._account(account_id))
 
+    def delete_role(self, name: str, *, account_id: str | None = None, force: bool = False) -> None:
+        """Delete a role and end its sessions at once. As in IAM, a role with policies
+        cannot be deleted (DeleteConflict) unless ``force`` deletes them first."""
+        role = self.get_role(name, account_id=account_id)
+        with self.store.write() as con:
+            owned = con.execute(
+                "SELECT (SELECT count(*) FROM inline_policies WHERE account_id = ?1 AND "
+                "owner_kind = 'role' AND owner_name = ?2) + (SELECT count(*) FROM "
+                "attached_policies WHERE account_id = ?1 AND owner_kind = 'role' AND "
+                "owner_name = ?2)",
+                (role.account_id, role.name),
+            ).fetchone()[0]
+            if owned and not force:
+                raise DeleteConflict(
+                    f"Cannot delete entity, must remove its policies first (role {role.name})."
+                )
+            for table in ("inline_policies", "attached_policies"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE account_id = ? AND owner_kind = 'role' "
+                    "AND owner_name = ?",
+                    (role.account_id, role.name),
+                )
+            con.execute(
+                "DELETE FROM sessions WHERE account_id = ? AND role_name = ?",
+                (role.account_id, role.name),
+            )
+            con.execute(
+                "DELETE FROM roles WHERE account_id = ? AND name = ?", (role.account_id, role.name)
+            )
+
     # -- policies ---------------------------------------------------------------------------
     def _owner(self, kind: str, name: str, account_id: str | None) -> tuple[str, str]:
         if kind == "user":
@@ -349,16 +387,28 @@ class IamService:
         account, owner = self._owner("user", user_name, account_id)
         return [n for n, _ in self.store.inline_policies(account, "user", owner)]
 
+    def list_role_policies(self, role_name: str, *, account_id: str | None = None) -> list[str]:
+        account, owner = self._owner("role", role_name, account_id)
+        return [n for n, _ in self.store.inline_policies(account, "role", owner)]
+
     def delete_user_policy(
         self, user_name: str, policy_name: str, *, account_id: str | None = None
     ) -> None:
-        self.get_user_policy(user_name, policy_name, account_id=account_id)
-        account, owner = self._owner("user", user_name, account_id)
+        self._delete_inline("user", user_name, policy_name, account_id)
+
+    def delete_role_policy(
+        self, role_name: str, policy_name: str, *, account_id: str | None = None
+    ) -> None:
+        self._delete_inline("role", role_name, policy_name, account_id)
+
+    def _delete_inline(self, kind: str, owner: str, name: str, account_id: str | None) -> None:
+        self._get_inline(kind, owner, name, account_id)
+        account, owner = self._owner(kind, owner, account_id)
         with self.store.write() as con:
             con.execute(
-                "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND "
+                "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND "
                 "owner_name = ? AND policy_name = ?",
-                (account, owner, policy_name),
+                (account, kind, owner, name),
             )
 
     def attach_user_policy(
@@ -387,6 +437,31 @@ class IamService:
     def attached_user_policies(self, user_name: str, *, account_id: str | None = None) -> list[str]:
         account, owner = self._owner("user", user_name, account_id)
         return self.store.attached_policies(account, "user", owner)
+
+    def attached_role_policies(self, role_name: str, *, account_id: str | None = None) -> list[str]:
+        account, owner = self._owner("role", role_name, account_id)
+        return self.store.attached_policies(account, "role", owner)
+
+    def detach_user_policy(
+        self, user_name: str, policy_arn: str, *, account_id: str | None = None
+    ) -> None:
+        self._detach("user", user_name, policy_arn, account_id)
+
+    def detach_role_policy(
+        self, role_name: str, policy_arn: str, *, account_id: str | None = None
+    ) -> None:
+        self._detach("role", role_name, policy_arn, account_id)
+
+    def _detach(self, kind: str, owner: str, arn: str, account_id: str | None) -> None:
+        account, owner = self._owner(kind, owner, account_id)
+        with self.store.write() as con:
+            gone = con.execute(
+                "DELETE FROM attached_policies WHERE account_id = ? AND owner_kind = ? AND "
+                "owner_name = ? AND policy_arn = ?",
+                (account, kind, owner, arn),
+            ).rowcount
+        if not gone:
+            raise NoSuchEntity(f"Policy {arn} was not found (not attached to {kind} {owner}).")
 
     # -- passwords --------------------------------------------------------------------------
     @staticmethod
@@ -444,6 +519,51 @@ class IamService:
                 ),
             )
         return LoginProfile(user.account_id, user.name, created, password_reset_required)
+
+    def get_login_profile(self, user_name: str, *, account_id: str | None = None) -> LoginProfile:
+        user = self.get_user(user_name, account_id=account_id)
+        found = self.store.login_profile(user.account_id, user.name)
+        if found is None:
+            raise NoSuchEntity(f"Login Profile for User {user.name} cannot be found.")
+        return found[0]
+
+    def update_login_profile(
+        self,
+        user_name: str,
+        *,
+        password: str | None = None,
+        password_reset_required: bool | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """IAM's UpdateLoginProfile: a new password and/or reset flag for a user who has one."""
+        profile = self.get_login_profile(user_name, account_id=account_id)
+        reset = (
+            profile.password_reset_required
+            if password_reset_required is None
+            else password_reset_required
+        )
+        if password is not None:
+            self.set_password(
+                profile.user_name,
+                password,
+                account_id=profile.account_id,
+                password_reset_required=reset,
+            )
+            return
+        with self.store.write() as con:
+            con.execute(
+                "UPDATE login_profiles SET reset_required = ? WHERE account_id = ? AND "
+                "user_name = ?",
+                (int(reset), profile.account_id, profile.user_name),
+            )
+
+    def delete_login_profile(self, user_name: str, *, account_id: str | None = None) -> None:
+        profile = self.get_login_profile(user_name, account_id=account_id)
+        with self.store.write() as con:
+            con.execute(
+                "DELETE FROM login_profiles WHERE account_id = ? AND user_name = ?",
+                (profile.account_id, profile.user_name),
+            )
 
     def check_password(
         self, user_name: str, password: str, *, account_id: str | None = None
@@ -542,43 +662,58 @@ class IamService:
         """The verified caller of a SigV4-signed request; raises AuthError (see
         ``lakebox.iam.sigv4``) for anything else."""
         sig = read_signature(request)
-        check_time(sig, now or self._clock())
-        key_id = sig.access_key_id
-        if key_id.startswith("ASIA"):
-            principal, secret = self._session_secret(
-                sig.access_key_id, sig.session_token, now or self._clock(), sig.protocol
-            )
-        else:
-            if sig.session_token is not None:
-                raise AuthError(
-                    "invalid-token",
-                    "The security token included in the request is invalid.",
-                    sig.protocol,
-                )
-            found = self.store.key(key_id)
-            if found is None or found[0].status != "Active":
-                raise AuthError(
-                    "unknown-key",
-                    "The security token included in the request is invalid."
-                    if sig.protocol != "s3"
-                    else "The AWS Access Key Id you provided does not exist in our records.",
-                    sig.protocol,
-                )
-            key, sealed = found
-            user = self.store.user(key.account_id, key.user_name)
-            if user is None:  # pragma: no cover - deleted between the two reads
-                raise AuthError(
-                    "unknown-key",
-                    "The security token included in the request is invalid.",
-                    sig.protocol,
-                )
-            principal = Principal(user.account_id, user.arn, "user")
-            secret = self.box.open(sealed, key_id)
+        when = now or self._clock()
+        check_time(sig, when)
+        principal, secret = self._credentials(
+            sig.access_key_id, sig.session_token, when, sig.protocol
+        )
         verify(request, sig, secret)
-        return Caller(principal, key_id, sig.service, sig.region)
+        return Caller(principal, sig.access_key_id, sig.service, sig.region)
+
+    def principal_for(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> Principal:
+        """The principal whose credentials these are (for doors that are handed keys, not
+        signed requests: ``--profile``, a Python API caller); raises AuthError otherwise."""
+        principal, secret = self._credentials(
+            access_key_id, session_token, now or self._clock(), "query"
+        )
+        if not hmac.compare_digest(secret.encode(), secret_access_key.encode()):
+            raise AuthError(
+                "bad-signature",
+                f"the secret access key given for {access_key_id} is not its secret",
+                "query",
+            )
+        return principal
+
+    def _credentials(
+        self, key_id: str, token: str | None, now: dt.datetime, protocol: Protocol
+    ) -> tuple[Principal, str]:
+        """The principal of an access key and its secret, if the key may be used now."""
+        if key_id.startswith("ASIA"):
+            return self._session_secret(key_id, token, now, protocol)
+        if token is not None:
+            raise AuthError(
+                "invalid-token", "The security token included in the request is invalid.", protocol
+            )
+        found = self.store.key(key_id)
+        user = self.store.user(found[0].account_id, found[0].user_name) if found else None
+        if found is None or found[0].status != "Active" or user is None:
+            raise AuthError(
+                "unknown-key",
+                "The security token included in the request is invalid."
+                if protocol != "s3"
+                else "The AWS Access Key Id you provided does not exist in our records.",
+                protocol,
+            )
+        return Principal(user.account_id, user.arn, "user"), self.box.open(found[1], key_id)
 
     def _session_secret(
-        self, key_id: str, token: str | None, now: dt.datetime, protocol: Any
+        self, key_id: str, token: str | None, now: dt.datetime, protocol: Protocol
     ) -> tuple[Principal, str]:
         found = self.store.session(key_id)
         if found is None:
