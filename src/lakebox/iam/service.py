@@ -667,8 +667,8 @@ class IamService:
         principal, secret = self._credentials(
             sig.access_key_id, sig.session_token, when, sig.protocol
         )
-        verify(request, sig, secret)
-        return Caller(principal, sig.access_key_id, sig.service, sig.region)
+        chunks = verify(request, sig, secret)
+        return Caller(principal, sig.access_key_id, sig.service, sig.region, chunks)
 
     def principal_for(
         self,
