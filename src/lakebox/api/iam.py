@@ -209,6 +209,8 @@ def create_user(request: Request, context: IamContext) -> Response:
 def get_user(request: Request, context: IamContext) -> Response:
     name = _str(request, "UserName", required=False)
     principal = context.principal
+    if name is None and principal.kind == "assumed-role":
+        raise AwsError(INVALID, "Must specify userName when calling with non-User credentials")
     if name is None and principal.kind != "user":
         return {
             "User": {
