@@ -567,3 +567,19 @@ def test_the_aws_documentation_examples_verify(request_: SignedRequest) -> None:
     verify(request_, sig, AWS_EXAMPLE_SECRET)
     with pytest.raises(AuthError):
         verify(request_, sig, AWS_EXAMPLE_SECRET[:-1] + "X")
+
+
+@pytest.mark.parametrize("scope", ["us-east-1/S3", "../x/s3", "us east/s3", "us-east-1/s3;x"])
+def test_credential_scope_parts_are_plain_names(iam: IamService, scope: str) -> None:
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/{scope}/aws4_request, "
+        "SignedHeaders=host, Signature=00"
+    )
+    request = SignedRequest(
+        "GET",
+        "/",
+        "",
+        (("Host", "x"), ("Authorization", authorization), ("X-Amz-Date", "20260101T000000Z")),
+        b"",
+    )
+    assert _reject(iam, request).reason == "malformed"

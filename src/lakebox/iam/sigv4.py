@@ -63,6 +63,7 @@ Protocol = Literal["s3", "query", "json"]
 #: services signed under these names answer in the query protocol's error codes
 _QUERY_SERVICES = frozenset({"iam", "sts", "sns", "sqs", "rds", "redshift", "ec2"})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SCOPE_PART = re.compile(r"^[a-z0-9-]{1,64}$")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNRESERVED = "-_.~"
 
@@ -303,6 +304,13 @@ def _split_credential(credential: str, reason: AuthReason) -> tuple[str, str, st
         )
     if not re.fullmatch(r"\d{8}", date):
         raise AuthError(reason, f"the Credential's date {date!r} is not yyyymmdd", protocol)
+    if not _SCOPE_PART.match(region) or not _SCOPE_PART.match(service):
+        raise AuthError(
+            reason,
+            f"the Credential's region {region[:40]!r} and service {service[:40]!r} must be "
+            "lower-case letters, digits and dashes",
+            protocol,
+        )
     return key, date, region, service
 
 
