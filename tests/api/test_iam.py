@@ -464,3 +464,61 @@ def test_detaching_deleting_and_login_profile_operations(
     call(admin, "iam", "DeleteLoginProfile", {"UserName": "ann"})
     assert iam.check_password("ann", "second password") is None
     call(admin, "iam", "DeleteUser", {"UserName": "ann"})
+
+
+def test_simulate_principal_policy(admin: ServiceContext, iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.put_user_policy(
+        "ann",
+        "p",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "glue:*",
+                        "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                    },
+                    {"Effect": "Deny", "Action": "glue:DeleteTable", "Resource": "*"},
+                ],
+            }
+        ),
+    )
+    answer = call(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {
+            "PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/ann",
+            "ActionNames": ["glue:GetTable", "glue:DeleteTable", "s3:GetObject"],
+            "ContextEntries": [
+                {
+                    "ContextKeyName": "aws:SourceIp",
+                    "ContextKeyValues": ["10.1.1.1"],
+                    "ContextKeyType": "ip",
+                }
+            ],
+        },
+    )
+    decisions = [(r["EvalActionName"], r["EvalDecision"]) for r in answer["EvaluationResults"]]
+    assert decisions == [
+        ("glue:GetTable", "allowed"),
+        ("glue:DeleteTable", "explicitDeny"),
+        ("s3:GetObject", "implicitDeny"),
+    ]
+    outside = call(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/ann", "ActionNames": ["glue:GetTable"]},
+    )
+    assert outside["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    missing = _error(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/nobody", "ActionNames": ["s3:GetObject"]},
+    )
+    assert missing.code == "NoSuchEntity"

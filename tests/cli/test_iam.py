@@ -265,3 +265,35 @@ def test_roles_and_policies_from_files(tmp_path: Path) -> None:
     assert run(home, "delete-role", "etl").returncode == 1
     assert run(home, "delete-role", "etl", "--force").returncode == 0
     assert json.loads(run(home, "list-roles", "--json").stdout) == {"Roles": []}
+
+
+def test_simulate_says_what_policies_decide(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    policy = tmp_path / "p.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::sales/*"},
+                    {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+                ],
+            }
+        )
+    )
+    assert run(home, "create-user", "ann").returncode == 0
+    assert run(home, "put-user-policy", "ann", "p", str(policy)).returncode == 0
+    allowed = run(home, "simulate", "ann", "s3:GetObject", "arn:aws:s3:::sales/a.csv")
+    assert allowed.returncode == 0 and allowed.stdout.startswith("allowed:")
+    denied = run(
+        home,
+        "simulate",
+        "arn:aws:iam::000000000000:user/ann",
+        "s3:DeleteObject",
+        "arn:aws:s3:::sales/a.csv",
+        "arn:aws:s3:::hr/b.csv",
+    )
+    assert denied.returncode == 1
+    lines = denied.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("denied:") for line in lines)
+    assert "explicit deny" in lines[0]

@@ -504,6 +504,66 @@ def create_login_profile(request: Request, context: IamContext) -> Response:
     }
 
 
+_EVAL = {"allow": "allowed", "deny": "explicitDeny", "implicit": "implicitDeny"}
+
+
+def simulate_principal_policy(request: Request, context: IamContext) -> Response:
+    """What the policies of a user or role decide for each action on each resource (IAM's
+    policy simulator, for the identity policies lakebox evaluates)."""
+    source = _str(request, "PolicySourceArn")
+    assert source is not None
+    actions = request.get("ActionNames")
+    resources = request.get("ResourceArns", ["*"])
+    for name, value in (("ActionNames", actions), ("ResourceArns", resources)):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise AwsError(INVALID, f"{name} must be a non-empty list of strings")
+    assert isinstance(actions, list) and isinstance(resources, list)
+    unsupported = [
+        n
+        for n in (
+            "PolicyInputList",
+            "PermissionsBoundaryPolicyInputList",
+            "ResourcePolicy",
+            "CallerArn",
+        )
+        if request.get(n)
+    ]
+    if unsupported:
+        raise AwsError(
+            "InvalidInput", f"lakebox's simulator does not take {', '.join(unsupported)}"
+        )
+    keys: dict[str, Any] = {}
+    for entry in request.get("ContextEntries") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("ContextKeyName"), str):
+            raise AwsError(INVALID, "each ContextEntries item needs a ContextKeyName")
+        values = entry.get("ContextKeyValues") or []
+        if not isinstance(values, list):
+            raise AwsError(INVALID, "ContextKeyValues must be a list")
+        kind = str(entry.get("ContextKeyType", "string"))
+        keys[entry["ContextKeyName"]] = (
+            values if kind.endswith("List") else (values[0] if values else None)
+        )
+    _allow(context, "iam:SimulatePrincipalPolicy", source)
+    principal = context.iam.principal_of_arn(source)
+    if principal.account_id != _account(context):
+        raise AwsError("AccessDenied", f"{source} belongs to another account")
+    results = []
+    for action in actions:
+        for resource in resources:
+            decision, _ = context.iam.decide(principal, action, resource, keys)
+            results.append(
+                {
+                    "EvalActionName": action,
+                    "EvalResourceName": resource,
+                    "EvalDecision": _EVAL[decision],
+                    "MatchedStatements": [],
+                    "MissingContextValues": [],
+                }
+            )
+    page, extra = _page(request, results)
+    return {"EvaluationResults": page, **extra}
+
+
 def _profile_shape(user_name: str, created: dt.datetime, reset: bool) -> dict[str, Any]:
     return {"UserName": user_name, "CreateDate": timestamp(created), "PasswordResetRequired": reset}
 
@@ -580,6 +640,7 @@ API = ServiceApi(
         ("GetLoginProfile", get_login_profile),
         ("UpdateLoginProfile", update_login_profile),
         ("DeleteLoginProfile", delete_login_profile),
+        ("SimulatePrincipalPolicy", simulate_principal_policy),
     ),
     error_code,
     INVALID,

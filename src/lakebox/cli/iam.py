@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -374,3 +375,32 @@ def update_access_key(
     iam = _iam(home)
     guard(lambda: iam.update_access_key(access_key_id, status, account_id=account))
     out.print(f"access key {access_key_id} is {status}", highlight=False)
+
+
+@iam_app.command("simulate")
+def simulate(
+    arn: Annotated[str, typer.Argument(help="A user or role: its ARN, or a user name.")],
+    action: Annotated[str, typer.Argument(help="An action, e.g. s3:GetObject.")],
+    resources: Annotated[
+        list[str] | None, typer.Argument(metavar="[RESOURCE]...", help="ARNs (default *).")
+    ] = None,
+    account: AccountOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """What a user's or role's policies decide for an action (exit 1 when any is denied)."""
+    iam = _iam(home)
+    principal = guard(
+        lambda: (
+            iam.principal_of_arn(arn)
+            if arn.startswith("arn:")
+            else iam.user_principal(arn, account_id=account)
+        )
+    )
+    denied = False
+    for resource in resources or ["*"]:
+        decision, why = guard(partial(iam.decide, principal, action, resource))
+        word = {"allow": "allowed", "deny": "denied", "implicit": "denied"}[decision]
+        denied = denied or decision != "allow"
+        out.print(f"{word}: {action} on {resource} {why}", highlight=False, soft_wrap=True)
+    if denied:
+        raise typer.Exit(1)

@@ -622,6 +622,30 @@ class IamService:
             return False
         return True
 
+    def decide(
+        self,
+        caller: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> tuple[policy.Decision, str]:
+        """The decision on ``caller`` performing ``action`` on ``resource`` and why, in
+        words: ``allow``, ``deny`` (an explicit Deny) or ``implicit`` (no Allow, or the
+        resource belongs to another account). See docs/identity.md."""
+        account = policy.arn_account(resource)
+        if account and account not in ("aws", caller.account_id) and not _crosses_by_design(action):
+            return "implicit", f"because the resource belongs to another account ({account})"
+        if caller.kind in ("local-admin", "root"):
+            return "allow", "as the account's root"
+        keys = _context_keys(caller, context)
+        decision = policy.evaluate(self._identity_policies(caller), action, resource, keys)
+        why = {
+            "allow": "by an identity-based policy",
+            "deny": "with an explicit deny in an identity-based policy",
+            "implicit": f"because no identity-based policy allows the {action} action",
+        }[decision]
+        return decision, why
+
     def authorize(
         self,
         caller: Principal,
@@ -630,32 +654,34 @@ class IamService:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Raise AccessDenied unless ``caller`` may perform ``action`` (``s3:GetObject``) on
-        ``resource`` (an ARN, or ``*`` for actions on no resource). See docs/identity.md."""
-        account = policy.arn_account(resource)
-        if account and account not in ("aws", caller.account_id) and not _crosses_by_design(action):
+        ``resource`` (an ARN, or ``*`` for actions on no resource). ``context`` adds
+        condition keys (``{"aws:SourceIp": "10.0.0.1"}``)."""
+        decision, why = self.decide(caller, action, resource, context)
+        if decision != "allow":
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-                f"{resource} because the resource belongs to another account ({account})",
+                f"{resource} {why}",
                 action,
                 resource,
             )
-        if caller.kind in ("local-admin", "root"):
-            return
-        keys = _context_keys(caller, context)
-        decision = policy.evaluate(self._identity_policies(caller), action, resource, keys)
-        if decision == "allow":
-            return
-        why = (
-            "with an explicit deny in an identity-based policy"
-            if decision == "deny"
-            else f"because no identity-based policy allows the {action} action"
-        )
-        raise AccessDenied(
-            f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-            f"{resource} {why}",
-            action,
-            resource,
-        )
+
+    def principal_of_arn(self, arn: str) -> Principal:
+        """The principal an IAM ARN names: a user, an account's root, or a role (as a
+        session of it would be evaluated). NoSuchEntity when it does not exist."""
+        parts = arn.split(":", 5) if isinstance(arn, str) else []
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", "iam"]:
+            raise InvalidInput(f"{arn!r} is not an IAM user, role or root ARN")
+        account, resource = self._account(parts[4]), parts[5]
+        if resource == "root":
+            return Principal(account, f"arn:aws:iam::{account}:root", "root")
+        kind, _, rest = resource.partition("/")
+        name = rest.rsplit("/", 1)[-1]
+        if kind == "user":
+            return Principal(account, self.get_user(name, account_id=account).arn, "user")
+        if kind == "role":
+            role = self.get_role(name, account_id=account)
+            return Principal(account, role.arn, "role")
+        raise InvalidInput(f"{arn!r} is not an IAM user, role or root ARN")
 
     # -- authentication ---------------------------------------------------------------------
     def authenticate(self, request: SignedRequest, now: dt.datetime | None = None) -> Caller:
