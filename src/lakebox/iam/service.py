@@ -595,14 +595,13 @@ class IamService:
             if cached is not None and cached[0] == generation:
                 return cached[1]
         found: list[policy.Policy] = []
-        kind, owner, session_policy = _owner_of(principal)
+        kind, owner = _owner_of(principal)
         if kind is not None and owner is not None:
             for arn in self.store.attached_policies(principal.account_id, kind, owner):
                 if arn == ADMINISTRATOR_ACCESS:
                     found.append(policy.ADMINISTRATOR)
             for _, document in self.store.inline_policies(principal.account_id, kind, owner):
                 found.append(policy.parse(document, kind="identity"))
-        del session_policy
         with self._lock:
             if len(self._policies) > 4096:
                 self._policies.clear()
@@ -837,7 +836,6 @@ class IamService:
                 source_arn=caller.arn,
                 sealed=self.box.seal(secret, key_id),
                 token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-                session_policy=None,
                 expires=expires,
             )
         return SessionCredentials(
@@ -855,7 +853,7 @@ class IamService:
     def caller_user_id(self, caller: Principal) -> str:
         """GetCallerIdentity's ``UserId``: a user's id, ``<role id>:<session>`` for a
         role session, the account id for the root."""
-        kind, owner, _ = _owner_of(caller)
+        kind, owner = _owner_of(caller)
         if kind == "user" and owner is not None:
             user = self.store.user(caller.account_id, owner)
             if user is not None:
@@ -906,17 +904,16 @@ def _dummy_hash() -> str:
     return hash_password("lakebox: a password no one has")
 
 
-def _owner_of(principal: Principal) -> tuple[str | None, str | None, None]:
-    """(``user`` | ``role``, its name) of an IAM user or an assumed-role session."""
+def _owner_of(principal: Principal) -> tuple[str | None, str | None]:
+    """(``user`` | ``role``, its name) of an IAM user, a role or a role's session."""
     arn = principal.arn
     if principal.kind == "user" and ":user/" in arn:
-        return "user", arn.rsplit("/", 1)[-1], None
+        return "user", arn.rsplit("/", 1)[-1]
     if principal.kind == "assumed-role" and ":assumed-role/" in arn:
-        parts = arn.split(":assumed-role/", 1)[1].split("/")
-        return "role", parts[0], None
+        return "role", arn.split(":assumed-role/", 1)[1].split("/")[0]
     if principal.kind == "role" and ":role/" in arn:
-        return "role", arn.rsplit("/", 1)[-1], None
-    return None, None, None
+        return "role", arn.rsplit("/", 1)[-1]
+    return None, None
 
 
 def _role_of_arn(arn: str) -> tuple[str, str]:
