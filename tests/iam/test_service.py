@@ -489,3 +489,43 @@ def test_principal_for_credentials(iam: IamService, alice: Keys) -> None:
     with pytest.raises(AuthError) as caught:
         iam.principal_for("AKIANOSUCHKEY0000000", alice.secret_access_key)
     assert caught.value.code == "InvalidClientTokenId"
+
+
+def test_time_condition_keys_are_filled(iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.put_user_policy(
+        "ann",
+        "until-2100",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {
+                        "DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"},
+                        "NumericGreaterThan": {"aws:EpochTime": 1700000000},
+                    },
+                },
+            }
+        ),
+    )
+    ann = iam.user_principal("ann")
+    assert iam.is_allowed(ann, "s3:GetObject", "arn:aws:s3:::b/k")
+    iam.put_user_policy(
+        "ann",
+        "until-2100",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+                },
+            }
+        ),
+    )
+    assert not iam.is_allowed(ann, "s3:GetObject", "arn:aws:s3:::b/k")

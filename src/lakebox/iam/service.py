@@ -947,6 +947,9 @@ def _context_keys(caller: Principal, extra: Mapping[str, Any] | None) -> dict[st
     }
     if caller.kind == "user":
         keys["aws:username"] = caller.name
+    now = _utcnow()
+    keys["aws:currenttime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys["aws:epochtime"] = str(int(now.timestamp()))
     for key, value in (extra or {}).items():
         keys[key.lower()] = value
     return keys
