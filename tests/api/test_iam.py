@@ -522,3 +522,11 @@ def test_simulate_principal_policy(admin: ServiceContext, iam: IamService) -> No
         {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/nobody", "ActionNames": ["s3:GetObject"]},
     )
     assert missing.code == "NoSuchEntity"
+
+
+def test_operations_that_authorize_themselves_are_named() -> None:
+    from lakebox.api import iam as iam_api
+    from lakebox.api import sts as sts_api
+
+    assert iam_api.SELF_AUTHORIZED == set(SERVICES["iam"].operations)
+    assert sts_api.SELF_AUTHORIZED == set(SERVICES["sts"].operations)

@@ -524,3 +524,30 @@ def test_a_hostile_pattern_cannot_stall_evaluation() -> None:
     started = time.perf_counter()
     assert _decide(hostile, "s3:GetObject", "arn:aws:s3:::" + "a" * 1000) == "implicit"
     assert time.perf_counter() - started < 5
+
+
+def test_policy_variables_in_condition_values() -> None:
+    # the guide's "list only your own folder" shape: ListBucket limited by s3:prefix
+    policy = parse(
+        _doc(
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::home",
+                "Condition": {"StringLike": {"s3:prefix": ["", "home/", "home/${aws:username}/*"]}},
+            }
+        )
+    )
+    arn = "arn:aws:s3:::home"
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/bob/docs/", aws__username="bob")
+        == "allow"
+    )
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/eve/", aws__username="bob")
+        == "implicit"
+    )
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/bob/") == "implicit"
+    )  # no user name
+    assert _decide(policy, "s3:ListBucket", arn, s3__prefix="") == "allow"
