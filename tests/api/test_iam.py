@@ -527,4 +527,4 @@ def test_simulate_principal_policy(admin: ServiceContext, iam: IamService) -> No
 def test_every_sts_operation_is_named_as_authorizing_itself() -> None:
     from lakebox.api import sts as sts_api
 
-    assert sts_api.SELF_AUTHORIZED == set(SERVICES["sts"].operations)
+    assert set(SERVICES["sts"].operations) == sts_api.SELF_AUTHORIZED
