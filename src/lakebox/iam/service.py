@@ -575,11 +575,14 @@ class IamService:
             found = self.store.login_profile(user.account_id, user.name)
         except (NoSuchEntity, ValidationError):
             user, found = None, None
-        if user is None or found is None:
-            check_password(password, _dummy_hash())
-            return None
-        if not check_password(password, found[1]):
-            return None
+        # each check holds 32 MiB for ~0.1 s: a flood of logins waits here instead of
+        # taking the machine's memory
+        with _PASSWORD_CHECKS:
+            if user is None or found is None:
+                check_password(password, _dummy_hash())
+                return None
+            if not check_password(password, found[1]):
+                return None
         return Principal(user.account_id, user.arn, "user")
 
     # -- principals and policies -------------------------------------------------------------
@@ -896,6 +899,11 @@ class IamService:
                 f"aws_secret_access_key = {secret}\n",
             )
         return path
+
+
+#: password checks run at once, at most (each takes scrypt's 32 MiB)
+MAX_PASSWORD_CHECKS = 4
+_PASSWORD_CHECKS = threading.BoundedSemaphore(MAX_PASSWORD_CHECKS)
 
 
 @functools.cache
