@@ -575,7 +575,7 @@ class IamService:
             found = self.store.login_profile(user.account_id, user.name)
         except (NoSuchEntity, ValidationError):
             user, found = None, None
-        # each check holds 32 MiB for ~0.1 s: a flood of logins waits here instead of
+        # each check holds 32 MiB for a fraction of a second: a flood of logins waits here instead of
         # taking the machine's memory
         with _PASSWORD_CHECKS:
             if user is None or found is None:
@@ -908,7 +908,7 @@ _PASSWORD_CHECKS = threading.BoundedSemaphore(MAX_PASSWORD_CHECKS)
 
 @functools.cache
 def _dummy_hash() -> str:
-    """A hash to spend the same time on when a user has no password (made once: 50 ms)."""
+    """A hash to spend the same time on when a user has no password (made once, on first need)."""
     return hash_password("lakebox: a password no one has")
 
 
