@@ -169,7 +169,7 @@ def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
     from lakebox.cli import app as lakebox_app
 
     deferred = dict(RootGroup.deferred)
-    assert list(deferred) == ["workflow", "schedule", "crawler", "stream"]
+    assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam"]
     lazy = _pages(lakebox_app, deferred)
 
     eager = typer.Typer(

@@ -13,6 +13,7 @@ from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOCAL_ADMIN, P
 
 if TYPE_CHECKING:
     from lakebox.crawler.service import CrawlerService
+    from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
@@ -69,3 +70,7 @@ class ServiceContext:
     @property
     def workflows(self) -> WorkflowService:
         return self._service("workflows")
+
+    @property
+    def iam(self) -> IamService:
+        return self._service("iam")
