@@ -2,9 +2,9 @@
 
 Each module holds one group of commands (``sql``: SQL, catalog, workgroups, queries;
 ``workflows``, ``crawler``, ``ingest``, ``admin``); ``support`` is what they share,
-including the one place a command opens its lake. This module mounts them on one app; the
-workflow, schedule, crawler and stream groups load when a command line (or the help) asks
-for them (``support.RootGroup``).
+including the one place a command opens its lake. This module mounts them on one app; each
+command and group is built, and the workflow, schedule, crawler and stream groups are
+imported, when a command line (or the help) asks for them (``support.RootGroup``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ RootGroup.deferred = {
 RootGroup.pretty_exceptions_short = app.pretty_exceptions_short
 register_admin_commands(app)
 app.command()(init)
+RootGroup.take(app)
 
 __all__ = ["app", "main"]
 
