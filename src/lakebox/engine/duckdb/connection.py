@@ -22,7 +22,7 @@ from lakebox.catalog.model import Table
 from lakebox.engine.base import Engine, ExecutionWatch
 from lakebox.engine.duckdb import compaction, rules
 from lakebox.engine.duckdb.statement import DuckDBStatement
-from lakebox.engine.duckdb.translate import DUCKDB_SETTINGS, configure_connection
+from lakebox.engine.duckdb.translate import DUCKDB_SETTINGS
 from lakebox.storage import Storage
 
 
@@ -55,7 +55,7 @@ class DuckDBEngine(Engine):
     def base(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
-                self._con = self._connect(functions=False)
+                self._con = self._connect()
                 self._functions = _Functions(self._con.cursor())
             return self._con
 
@@ -107,11 +107,11 @@ class DuckDBEngine(Engine):
         con.execute(SET_CSV_FALLBACK)
         return con
 
-    def _connect(
-        self, threads: int | None = None, functions: bool = True
-    ) -> duckdb.DuckDBPyConnection:
-        """A new database with Athena's settings; with the rules' macros and UDFs when
-        ``functions`` (else a statement creates those it calls: ``ensure_functions``)."""
+    def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A new database with Athena's settings (``translate.DUCKDB_SETTINGS``), without
+        the rules' macros and UDFs: only translated SQL calls them, and a statement creates
+        those it calls on the lake's database (``ensure_functions``); the copy builder's
+        database runs the format readers' scans alone, which call none of them."""
         config: dict[str, str | bool | int | float | list[str]] = {}
         threads = threads or self.threads
         if threads:
@@ -121,10 +121,7 @@ class DuckDBEngine(Engine):
         con = duckdb.connect(":memory:", config=config)
         # global scope: every query's cursor starts with Athena's settings (3 SETs per
         # cursor cost ~1.5 ms a query)
-        if functions:
-            configure_connection(con, scope="GLOBAL")
-        else:
-            con.execute(_GLOBAL_SETTINGS)
+        con.execute(_GLOBAL_SETTINGS)
         if self.storage.mode == "s3":
             self._register_s3(con)
         return con
