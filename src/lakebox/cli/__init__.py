@@ -9,9 +9,19 @@ imported, when a command line (or the help) asks for them (``support.RootGroup``
 
 from __future__ import annotations
 
-from lakebox.cli.admin import register as register_admin_commands
-from lakebox.cli.sql import app, init
-from lakebox.cli.support import RootGroup, run_main
+import gc
+
+# no collection while the command modules load (see ``support.starting``): the collector
+# is as it was once they are loaded
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from lakebox.cli.admin import register as register_admin_commands
+    from lakebox.cli.sql import app, init
+    from lakebox.cli.support import RootGroup, run_main
+finally:
+    if _collecting:
+        gc.enable()
 
 RootGroup.deferred = {
     "workflow": ("lakebox.cli.workflows", "workflow_app"),
