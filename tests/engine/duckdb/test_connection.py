@@ -179,3 +179,26 @@ def test_two_lakes_in_one_process_each_create_the_functions_they_call(
     finally:
         for session in sessions:
             session.lake.close()
+
+
+def test_the_functions_sql_calls_are_its_whole_words_in_any_case() -> None:
+    """A name counts where it is a whole word (SQL calls a function by its name, in any
+    case, quoted or not); a macro brings what its body calls; a word of DuckDB's catalog
+    brings everything."""
+    from lakebox.engine.duckdb.rules import called_functions, function_catalog
+
+    everything = frozenset(function_catalog().functions)
+    assert called_functions("SELECT 1") == frozenset()
+    assert called_functions('SELECT "TRINO_SHIFT_LEFT"(1, 2)') == {
+        "trino_shift_left",
+        "trino_signed",
+    }
+    assert called_functions("SELECT my_trino_cbrt(x), trino_cbrt_x FROM t") == frozenset()
+    assert called_functions("SELECT Trino_Cbrt(27.0)") == {"trino_cbrt"}
+    for sql in (
+        "SELECT * FROM duckdb_functions()",
+        "SELECT * FROM pg_catalog.pg_proc",
+        "SELECT * FROM information_schema.routines",
+        "SELECT * FROM pragma_version()",
+    ):
+        assert called_functions(sql) == everything, sql

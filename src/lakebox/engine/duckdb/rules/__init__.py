@@ -49,8 +49,11 @@ for _family in FAMILIES:
 
 #: how a macro statement names its macro
 _MACRO_NAME = re.compile(r"\s*CREATE\s+(?:OR\s+REPLACE\s+)?MACRO\s+(\w+)\s*\(", re.I)
-#: SQL that can list the database's functions
-_CATALOG_READ = re.compile(r"\b(?:duckdb_\w+|pg_\w+|pragma_\w+|information_schema)\b", re.I)
+#: the words of SQL text: a name is called only where it is a whole word
+_WORD = re.compile(r"\w+")
+#: words that read DuckDB's catalog: its ``duckdb_*`` table functions, ``pg_catalog``
+#: views, ``pragma_*`` functions and ``information_schema``
+_CATALOG_PREFIXES = ("duckdb_", "pg_", "pragma_")
 
 
 class FunctionCatalog(NamedTuple):
@@ -60,8 +63,10 @@ class FunctionCatalog(NamedTuple):
     functions: dict[str, str | PythonFunction]
     #: name -> the names it calls itself (its macro body names them), transitively
     needs: dict[str, frozenset[str]]
-    #: finds any of the names in SQL text (whole words, any case)
-    pattern: re.Pattern[str]
+
+
+def _words(sql: str) -> set[str]:
+    return {word.lower() for word in _WORD.findall(sql)}
 
 
 @functools.cache
@@ -74,12 +79,9 @@ def function_catalog() -> FunctionCatalog:
         functions[found.group(1).lower()] = macro
     if len(functions) != len(UDFS) + len(MACROS):
         raise RuntimeError("two rule families define a macro or UDF of the same name")
-    names = sorted(functions, key=len, reverse=True)
-    pattern = re.compile(r"\b(" + "|".join(names) + r")\b", re.I)
+    names = functions.keys()
     direct = {
-        name: {m.lower() for m in pattern.findall(body)} - {name}
-        if isinstance(body, str)
-        else set()
+        name: (_words(body) & names) - {name} if isinstance(body, str) else set()
         for name, body in functions.items()
     }
     needs: dict[str, frozenset[str]] = {}
@@ -92,16 +94,19 @@ def function_catalog() -> FunctionCatalog:
                 seen.add(other)
                 todo.extend(direct[other])
         needs[name] = frozenset(seen)
-    return FunctionCatalog(functions, needs, pattern)
+    return FunctionCatalog(functions, needs)
 
 
 def called_functions(sql: str) -> frozenset[str]:
     """The macros and UDFs ``sql`` (translated SQL) calls, with those they call; all of
     them when it reads DuckDB's catalog."""
     catalog = function_catalog()
-    if _CATALOG_READ.search(sql):
+    words = _words(sql)
+    if "information_schema" in words or any(
+        word.startswith(_CATALOG_PREFIXES) and word not in _CATALOG_PREFIXES for word in words
+    ):
         return frozenset(catalog.functions)
-    called = {name.lower() for name in catalog.pattern.findall(sql)}
+    called = words & catalog.functions.keys()
     for name in list(called):
         called |= catalog.needs[name]
     return frozenset(called)
