@@ -3,7 +3,7 @@
 (wall time from spawn to exit, peak RSS of the child), median of N runs, plus the biggest
 ``-X importtime`` entries of each command.
 
-    python -m benchmarks.startup [--runs 7] [--top 12]
+    python -m benchmarks.startup [--runs 7] [--top 12] [--instructions]
 
 Goals: ``--help`` under 0.35 s, ``sql "SELECT 1"`` under 0.6 s on the reference machine;
 a cell's goal ratio is that goal over the baseline measured in the same run, so the ratio
@@ -13,7 +13,10 @@ all three alike. Byte-code is cached as after an install: the children run witho
 ``PYTHONDONTWRITEBYTECODE`` and a warm-up run writes the ``.pyc`` files first.
 
 ``cells(work, quick)`` is the suite's entry; ``main`` also writes
-benchmarks/results/startup.json with the import-time tops.
+benchmarks/results/startup.json with the import-time tops. ``--instructions`` adds each
+command's count of executed instructions (all threads, under valgrind's callgrind, one run
+with a fixed hash seed): a diagnostic that other load on the machine does not move, for
+comparing two versions on a busy machine; it takes a minute or two.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -161,10 +166,34 @@ def top_imports(argv: list[str], top: int) -> list[tuple[str, float]]:
     return sorted(rows, key=lambda r: -r[1])[:top]
 
 
+def instructions(argv: list[str]) -> int | None:
+    """Instructions ``argv`` executes (all its threads), counted by valgrind's callgrind;
+    None without valgrind."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [valgrind, "--tool=callgrind", f"--callgrind-out-file={tmp}/out", *argv],
+            capture_output=True,
+            text=True,
+            env={**_env(), "PYTHONHASHSEED": "0"},
+        )
+    found = re.search(r"Collected\s*:\s*(\d+)", done.stderr) or re.search(
+        r"I\s+refs:\s*([\d,]+)", done.stderr
+    )
+    return int(found.group(1).replace(",", "")) if found else None
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.startup")
     p.add_argument("--runs", type=int, default=7)
     p.add_argument("--top", type=int, default=12)
+    p.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count each command's instructions under valgrind (load-independent)",
+    )
     p.add_argument("--work", type=Path, default=Path(__file__).parent / "data" / "startup")
     p.add_argument("--results-dir", type=Path, default=Path(__file__).parent / "results")
     args = p.parse_args(argv)
@@ -174,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     load = (load_before, os.getloadavg()[0])
     commands = _commands(_init(args.work))
     imports = {name: top_imports(commands[name], args.top) for name in GOALS}
+    counts = (
+        {name: instructions(argv) for name, argv in commands.items()} if args.instructions else {}
+    )
     base = med["duckdb"]
     report = {
         "runs": args.runs,
@@ -184,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         "ratio_to_import_duckdb": {n: med[n].seconds / base.seconds for n in GOALS},
         "goals_s": GOALS,
         "top_imports_s": imports,
+        "instructions": counts,
     }
     print(f"load average {load[0]:.1f} -> {load[1]:.1f} on {os.cpu_count()} CPUs")
     for name, goal in GOALS.items():
@@ -196,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         for module, seconds in imports[name][:5]:
             print(f"    {seconds:.3f} s  {module}")
+    for name, count in counts.items():
+        print(f"instructions {name:6} {count / 1e9:.3f} G" if count else f"{name}: no count")
     args.results_dir.mkdir(parents=True, exist_ok=True)
     (args.results_dir / "startup.json").write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.models import CommandInfo, TyperInfo
 from typer.testing import CliRunner
 
 from lakebox.cli.support import (
@@ -150,27 +151,37 @@ def test_a_command_does_not_create_a_missing_lake(tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
-def _pages(root: typer.Typer, groups: dict[str, tuple[str, str]]) -> list[str]:
-    """The help of the root and of every group in ``groups`` and its commands, the groups
-    run without a command, and a misspelt group's suggestion."""
-    lines = [["--help"], ["crawlr"]]
-    for name, (module, attr) in groups.items():
+def _pages(root: typer.Typer, groups: dict[str, typer.Typer]) -> list[str]:
+    """The help of the root and of every command, of every group in ``groups`` and its
+    commands, the groups run without a command, and misspelt commands' suggestions."""
+    lines = [["--help"], ["crawlr"], ["sqll"], ["docter"], ["catalg"]]
+    lines += [[name, "--help"] for name in RootGroup.lazy if name not in groups]
+    for name, sub_app in groups.items():
         lines += [[name], [name, "--help"], [name, "nope"]]
-        sub_app = getattr(importlib.import_module(module), attr)
-        lines += [[name, c.name or "", "--help"] for c in sub_app.registered_commands]
+        lines += [
+            [name, c.name or c.callback.__name__, "--help"] for c in sub_app.registered_commands
+        ]  # type: ignore[union-attr]
     env = {"COLUMNS": "100"}
     return [runner.invoke(root, args, prog_name="lakebox", env=env).output for args in lines]
 
 
-def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
-    """``lakebox``'s workflow, schedule, crawler and stream groups are built on first use:
-    the help, the listing order and the suggestions are those of the same groups added with
-    ``add_typer``."""
+def test_lazy_commands_and_groups_behave_as_an_eagerly_built_app() -> None:
+    """``lakebox``'s commands and groups are built on first use, and its workflow,
+    schedule, crawler and stream groups imported then: the help, the listing order and the
+    suggestions are those of the same commands and groups added to an app as usual."""
     from lakebox.cli import app as lakebox_app
 
     deferred = dict(RootGroup.deferred)
     assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam"]
-    lazy = _pages(lakebox_app, deferred)
+    assert {"sql", "init", "doctor", "catalog", "workgroup", "query"} <= set(RootGroup.lazy)
+    groups = {
+        name: getattr(importlib.import_module(module), attr)
+        for name, (module, attr) in deferred.items()
+    }
+    for name, info in RootGroup.lazy.items():
+        if isinstance(info, TyperInfo) and info.typer_instance is not None:
+            groups[name] = info.typer_instance
+    lazy = _pages(lakebox_app, groups)
 
     eager = typer.Typer(
         help=lakebox_app.info.help,
@@ -178,10 +189,14 @@ def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
         pretty_exceptions_enable=False,
         cls=GuardedGroup,
     )
-    eager.registered_commands = list(lakebox_app.registered_commands)
-    eager.registered_groups = list(lakebox_app.registered_groups)
-    for name, (module, attr) in deferred.items():
-        eager.add_typer(getattr(importlib.import_module(module), attr), name=name)
-    expected = _pages(eager, deferred)
+    for info in RootGroup.lazy.values():
+        if isinstance(info, CommandInfo):
+            eager.registered_commands.append(info)
+        else:
+            eager.registered_groups.append(info)
+    for name in deferred:
+        eager.add_typer(groups[name], name=name)
+    expected = _pages(eager, groups)
     assert "workflow" in lazy[0] and "Did you mean 'crawler'" in lazy[1]
+    assert "Did you mean 'sql'" in lazy[2] and "Usage: lakebox sql" in lazy[5]
     assert lazy == expected

@@ -2,16 +2,26 @@
 
 Each module holds one group of commands (``sql``: SQL, catalog, workgroups, queries;
 ``workflows``, ``crawler``, ``ingest``, ``admin``); ``support`` is what they share,
-including the one place a command opens its lake. This module mounts them on one app; the
-workflow, schedule, crawler and stream groups load when a command line (or the help) asks
-for them (``support.RootGroup``).
+including the one place a command opens its lake. This module mounts them on one app; each
+command and group is built, and the workflow, schedule, crawler and stream groups are
+imported, when a command line (or the help) asks for them (``support.RootGroup``).
 """
 
 from __future__ import annotations
 
-from lakebox.cli.admin import register as register_admin_commands
-from lakebox.cli.sql import app, init
-from lakebox.cli.support import RootGroup, run_main
+import gc
+
+# no collection while the command modules load (see ``support.starting``): the collector
+# is as it was once they are loaded
+_collecting = gc.isenabled()
+gc.disable()
+try:
+    from lakebox.cli.admin import register as register_admin_commands
+    from lakebox.cli.sql import app, init
+    from lakebox.cli.support import RootGroup, run_main
+finally:
+    if _collecting:
+        gc.enable()
 
 RootGroup.deferred = {
     "workflow": ("lakebox.cli.workflows", "workflow_app"),
@@ -23,6 +33,7 @@ RootGroup.deferred = {
 RootGroup.pretty_exceptions_short = app.pretty_exceptions_short
 register_admin_commands(app)
 app.command()(init)
+RootGroup.take(app)
 
 __all__ = ["app", "main"]
 

@@ -102,3 +102,103 @@ def test_a_script_that_ends_while_the_engine_opens_exits_cleanly(lake_home: Path
         if proc.stderr:
             proc.stderr.close()
     assert [code for code, _ in outcomes] == [0] * 12, [err[-300:] for _, err in outcomes]
+
+
+def _made(engine: object) -> set[str]:
+    """The rules' functions that exist on the engine's database, read from DuckDB's own
+    catalog (not from the engine's bookkeeping)."""
+    from lakebox.engine.duckdb import rules
+
+    names = set(rules.function_catalog().functions)
+    base = engine.base  # type: ignore[attr-defined]
+    found = base.sql("SELECT DISTINCT lower(function_name) FROM duckdb_functions()").fetchall()
+    return {name for (name,) in found if name in names}
+
+
+def test_the_rules_functions_are_created_when_a_statement_first_calls_them(
+    lake_home: Path,
+) -> None:
+    """A statement that calls none of the rules' macros and UDFs leaves the database
+    without them (creating all of them cost ~40 ms of every first query); one that calls
+    a macro gets it with the macros its body calls (``strpos`` with an instance calls
+    ``trino_strpos``, which calls ``trino_strpos_forward``), a UDF likewise."""
+    session = lakebox.connect(lake_home)
+    try:
+        engine = session.lake.engine
+        assert session.sql("SELECT 1 AS x").fetchall() == [(1,)]
+        assert _made(engine) == set()
+        assert session.sql("SELECT strpos('abcb', 'b', 2) AS p").fetchall() == [(4,)]
+        assert _made(engine) == {"trino_strpos", "trino_strpos_forward"}
+        found = session.sql("SELECT length(sha512(to_utf8('a'))) AS n").fetchall()
+        assert found == [(64,)]
+        assert _made(engine) == {"trino_strpos", "trino_strpos_forward", "trino_sha512"}
+        # again (the plan cache, the translation cache): nothing is created twice
+        assert session.sql("SELECT strpos('abcb', 'b', 2) AS p").fetchall() == [(4,)]
+    finally:
+        session.lake.close()
+
+
+def test_sql_that_reads_duckdbs_catalog_sees_every_function(lake_home: Path) -> None:
+    """Which functions exist is visible to SQL only through DuckDB's catalog: a statement
+    that reads it gets all of them first, so it sees what it saw when the database was
+    opened with all of them."""
+    from lakebox.engine.duckdb import rules
+
+    session = lakebox.connect(lake_home)
+    try:
+        everything = set(rules.function_catalog().functions)
+        sql = (
+            "SELECT count(DISTINCT lower(function_name)) AS n FROM duckdb_functions() "
+            "WHERE starts_with(lower(function_name), 'trino_') "
+            "OR starts_with(lower(function_name), 'lakebox_')"
+        )
+        expected = len({n for n in everything if n.startswith(("trino_", "lakebox_"))})
+        assert session.sql(sql).fetchall() == [(expected,)]
+        assert _made(session.lake.engine) == everything
+    finally:
+        session.lake.close()
+
+
+def test_two_lakes_in_one_process_each_create_the_functions_they_call(
+    tmp_path: Path,
+) -> None:
+    """Translations are shared by the lakes of a process: a lake that finds the statement
+    translated still creates the functions it calls on its own database."""
+    from lakebox.config import LakeConfig
+
+    sessions = []
+    try:
+        for name in ("one", "two"):
+            home = tmp_path / name
+            LakeConfig.from_env(home=home).open_home(create=True)
+            sessions.append(lakebox.connect(home))
+        for session in sessions:
+            found = session.sql("SELECT trim(to_base(255, 16)) AS h").fetchall()
+            assert found == [("ff",)]
+            assert "trino_to_base" in _made(session.lake.engine)
+    finally:
+        for session in sessions:
+            session.lake.close()
+
+
+def test_the_functions_sql_calls_are_its_whole_words_in_any_case() -> None:
+    """A name counts where it is a whole word (SQL calls a function by its name, in any
+    case, quoted or not); a macro brings what its body calls; a word of DuckDB's catalog
+    brings everything."""
+    from lakebox.engine.duckdb.rules import called_functions, function_catalog
+
+    everything = frozenset(function_catalog().functions)
+    assert called_functions("SELECT 1") == frozenset()
+    assert called_functions('SELECT "TRINO_SHIFT_LEFT"(1, 2)') == {
+        "trino_shift_left",
+        "trino_signed",
+    }
+    assert called_functions("SELECT my_trino_cbrt(x), trino_cbrt_x FROM t") == frozenset()
+    assert called_functions("SELECT Trino_Cbrt(27.0)") == {"trino_cbrt"}
+    for sql in (
+        "SELECT * FROM duckdb_functions()",
+        "SELECT * FROM pg_catalog.pg_proc",
+        "SELECT * FROM information_schema.routines",
+        "SELECT * FROM pragma_version()",
+    ):
+        assert called_functions(sql) == everything, sql

@@ -16,12 +16,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
+import duckdb.func
 
 from lakebox.catalog.model import Table
 from lakebox.engine.base import Engine, ExecutionWatch
-from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb import compaction, rules
 from lakebox.engine.duckdb.statement import DuckDBStatement
-from lakebox.engine.duckdb.translate import configure_connection
+from lakebox.engine.duckdb.translate import DUCKDB_SETTINGS
 from lakebox.storage import Storage
 
 
@@ -47,13 +48,25 @@ class DuckDBEngine(Engine):
         self.copies = compaction.CopyBuilder(
             self._builder_connection, storage, storage.config.cache_dir
         )
+        #: the rules' functions made on the open database so far (set with ``_con``)
+        self._functions: _Functions | None = None
 
     @property
     def base(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
             if self._con is None:
                 self._con = self._connect()
+                self._functions = _Functions(self._con.cursor())
             return self._con
+
+    def ensure_functions(self, names: frozenset[str]) -> None:
+        """Create the rules' macros and UDFs among ``names`` that the database lacks
+        (``rules.called_functions``): a statement calls this before its SQL runs."""
+        if names:
+            _ = self.base
+            functions = self._functions
+            assert functions is not None
+            functions.ensure(names)
 
     @property
     def is_open(self) -> bool:
@@ -95,6 +108,10 @@ class DuckDBEngine(Engine):
         return con
 
     def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+        """A new database with Athena's settings (``translate.DUCKDB_SETTINGS``), without
+        the rules' macros and UDFs: only translated SQL calls them, and a statement creates
+        those it calls on the lake's database (``ensure_functions``); the copy builder's
+        database runs the format readers' scans alone, which call none of them."""
         config: dict[str, str | bool | int | float | list[str]] = {}
         threads = threads or self.threads
         if threads:
@@ -104,7 +121,7 @@ class DuckDBEngine(Engine):
         con = duckdb.connect(":memory:", config=config)
         # global scope: every query's cursor starts with Athena's settings (3 SETs per
         # cursor cost ~1.5 ms a query)
-        configure_connection(con, scope="GLOBAL")
+        con.execute(_GLOBAL_SETTINGS)
         if self.storage.mode == "s3":
             self._register_s3(con)
         return con
@@ -164,7 +181,12 @@ class DuckDBEngine(Engine):
 
     def statement(self, watch: ExecutionWatch | None = None) -> DuckDBStatement:
         return DuckDBStatement(
-            self.cursor(), self.storage, self.storage.config.cache_dir, watch, self.copies
+            self.cursor(),
+            self.storage,
+            self.storage.config.cache_dir,
+            watch,
+            self.copies,
+            functions=self.ensure_functions,
         )
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -183,6 +205,50 @@ class DuckDBEngine(Engine):
             warming.join()  # it would open the database after this close
         self.copies.close()
         with self._lock:
+            if self._functions is not None:
+                self._functions.close()
+                self._functions = None
             if self._con is not None:
                 self._con.close()
                 self._con = None
+
+
+#: ``translate.DUCKDB_SETTINGS`` for every cursor of a database, in one statement
+_GLOBAL_SETTINGS = "; ".join(
+    f"SET GLOBAL {name} = " + (str(value).lower() if isinstance(value, bool) else f"'{value}'")
+    for name, value in DUCKDB_SETTINGS.items()
+)
+
+
+class _Functions:
+    """The rules' macros and UDFs on one database, each created the first time a statement
+    calls it (``rules.called_functions``), in the rules' order, by their own connection of
+    the database (a macro is in its catalog, a UDF in its system catalog: every cursor
+    sees both; the connection keeps the UDFs' Python functions alive)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self._con = con
+        self._lock = threading.Lock()
+        self._made: set[str] = set()
+
+    def ensure(self, names: frozenset[str]) -> None:
+        if names <= self._made:
+            return
+        with self._lock:
+            for name, function in rules.function_catalog().functions.items():
+                if name not in names or name in self._made:
+                    continue
+                if isinstance(function, str):
+                    self._con.execute(function)
+                else:
+                    self._con.create_function(
+                        function.name,
+                        function.call,
+                        list(function.parameters),
+                        function.returns,
+                        null_handling=duckdb.func.FunctionNullHandling.SPECIAL,
+                    )
+                self._made.add(name)
+
+    def close(self) -> None:
+        self._con.close()

@@ -15,6 +15,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from sqlglot import exp
 from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
-from lakebox.engine.duckdb import compaction
+from lakebox.engine.duckdb import compaction, rules
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
@@ -39,9 +40,9 @@ from lakebox.storage import Storage
 if TYPE_CHECKING:
     from lakebox.formats.writing import WriteTarget
 
-#: translated SQL of recent plans, by ``Plan.key`` (statement, database, catalog
-#: generation, scan columns, principal, policy version)
-_TRANSLATIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+#: translated SQL of recent plans and the rules' functions it calls, by ``Plan.key``
+#: (statement, database, catalog generation, scan columns, principal, policy version)
+_TRANSLATIONS: OrderedDict[tuple[object, ...], tuple[str, frozenset[str]]] = OrderedDict()
 _TRANSLATIONS_SIZE = 256
 _TRANSLATIONS_LOCK = threading.Lock()
 
@@ -58,6 +59,9 @@ class DuckDBQuery(CompiledQuery):
     variables: tuple[tuple[str, Any], ...] = ()
     #: reads files a compacted copy being built will serve (``ReadContext.provisional``)
     provisional: bool = False
+    #: the rules' macros and UDFs the SQL calls (``rules.called_functions``), created on
+    #: the database before it runs
+    functions: frozenset[str] = frozenset()
 
     @property
     def reusable(self) -> bool:
@@ -78,8 +82,12 @@ class DuckDBStatement(EngineStatement):
         cache_dir: Path,
         watch: ExecutionWatch | None = None,
         copies: compaction.CopyBuilder | None = None,
+        functions: Callable[[frozenset[str]], None] | None = None,
     ) -> None:
         self.con = con
+        #: creates the rules' functions a query calls on the database (the engine's
+        #: ``ensure_functions``); None: the connection was made with all of them
+        self._functions = functions
         self.watch = watch
         self.ctx = ReadContext(storage, con, cache_dir, background=copies)
         #: the lake's copy builder, told while this statement runs (builds wait for it)
@@ -122,11 +130,10 @@ class DuckDBStatement(EngineStatement):
             f"AS {quote_ident(k.name.lower())}"
             for k in keys
         )
-        sql = (
-            f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) "
-            f"WHERE {to_duckdb(predicate, {})}"
-        )
+        condition = to_duckdb(predicate, {})
+        sql = f"SELECT __idx FROM (SELECT __idx, {typed} FROM {name}) WHERE {condition}"
         try:
+            self._ensure(rules.called_functions(condition))
             rows = self.con.sql(sql).fetchall()
         except Exception:
             return set(range(len(values)))
@@ -138,12 +145,14 @@ class DuckDBStatement(EngineStatement):
             sql = compile_scan(self.ctx, scan, plan.stats)
             if sql is not None:
                 views.append((scan.name, sql))
+        translated, functions = _translate(plan)
         query = DuckDBQuery(
-            with_views(_translate(plan), views),
+            with_views(translated, views),
             tuple(self.ctx.cache_files),
             tuple(self.ctx.objects.items()),
             tuple(self.ctx.variables.items()),
             self.ctx.provisional,
+            functions,
         )
         self._planned(plan.stats, query.cache_files)
         return query
@@ -177,7 +186,13 @@ class DuckDBStatement(EngineStatement):
         watch.planned(stats)
 
     # -- running ----------------------------------------------------------------------
+    def _ensure(self, functions: frozenset[str]) -> None:
+        if self._functions is not None and functions:
+            self._functions(functions)
+
     def run(self, query: CompiledQuery) -> pa.Table:
+        assert isinstance(query, DuckDBQuery)
+        self._ensure(query.functions)
         with self._reading():
             try:
                 return _fetch(self.con, query.sql)
@@ -220,6 +235,8 @@ class DuckDBStatement(EngineStatement):
         from lakebox.engine.duckdb.formats import text
         from lakebox.engine.duckdb.write import DuckDBWrite
 
+        assert isinstance(query, DuckDBQuery)
+        self._ensure(query.functions)
         # a write is not run again: it reads CSV on the fallback from the start
         self.con.execute(text.SET_CSV_FALLBACK)
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
@@ -302,21 +319,24 @@ def _key_type(hive_type: str) -> str:
     return duckdb_type(hive_type)
 
 
-def _translate(plan: Plan) -> str:
+def _translate(plan: Plan) -> tuple[str, frozenset[str]]:
+    """The plan's query as DuckDB SQL and the rules' functions that SQL calls (the scans'
+    SQL, written by the format readers, calls none of them)."""
     key = plan.key
     if key is not None:
         with _TRANSLATIONS_LOCK:
-            sql = _TRANSLATIONS.get(key)
-            if sql is not None:
+            found = _TRANSLATIONS.get(key)
+            if found is not None:
                 _TRANSLATIONS.move_to_end(key)
-                return sql
+                return found
     sql = to_duckdb(plan.tree, plan.schema)
+    translated = (sql, rules.called_functions(sql))
     if key is not None:
         with _TRANSLATIONS_LOCK:
-            _TRANSLATIONS[key] = sql
+            _TRANSLATIONS[key] = translated
             while len(_TRANSLATIONS) > _TRANSLATIONS_SIZE:
                 _TRANSLATIONS.popitem(last=False)
-    return sql
+    return translated
 
 
 _AMBIGUOUS = re.compile(r'Ambiguous reference to column name "([^"]+)"')
