@@ -1,0 +1,60 @@
+"""Running the server: open the lake, bootstrap its first administrator, run uvicorn.
+
+uvicorn handles SIGINT and SIGTERM itself: it stops accepting connections, lets requests in
+flight finish, then runs the app's shut-down (background loops stopped, lake closed).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lakebox.config import LakeConfig
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+
+def serve(
+    config: LakeConfig,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    echo: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the lake of ``config`` until interrupted."""
+    import uvicorn
+
+    from lakebox.lakehouse import Lakehouse
+    from lakebox.server.app import build_app
+
+    say = echo or _echo
+    lake = Lakehouse.open(config, create=True)
+    try:
+        keys = lake.iam.bootstrap()
+        if keys is not None:
+            say(f"the lake had no users: made an administrator; its access keys are in {keys}")
+        app = build_app(lake)
+    except BaseException:
+        lake.close()
+        raise
+    say(f"lakebox {config.home} serving on http://{host}:{port} (health: /_lakebox/health)")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+        )
+    )
+    server.run()
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
