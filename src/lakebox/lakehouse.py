@@ -29,6 +29,7 @@ from lakebox.storage import Storage
 
 if TYPE_CHECKING:
     from lakebox.crawler.service import CrawlerService
+    from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
@@ -39,7 +40,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: the order services are closed in: each before the services it uses
-_CLOSE_ORDER = ("workflows", "glue_jobs", "crawlers", "streams", "exports", "snapshots", "queries")
+_CLOSE_ORDER = (
+    "workflows",
+    "glue_jobs",
+    "crawlers",
+    "streams",
+    "exports",
+    "snapshots",
+    "queries",
+    "iam",
+)
 
 #: the services workflow tasks reach by name (``TaskContext.services``), all the lake's own
 TASK_SERVICES = frozenset({"lake", "queries", "crawlers", "glue_jobs", "delivery_streams"})
@@ -203,6 +213,17 @@ class Lakehouse:
             )
 
         return self._service("snapshots", make)
+
+    @property
+    def iam(self) -> IamService:
+        """Accounts, users, roles, keys and policies; request authentication."""
+
+        def make() -> IamService:
+            from lakebox.iam.service import IamService
+
+            return IamService(self.config.metadata_dir, account_id=self.config.account_id)
+
+        return self._service("iam", make)
 
     def task_service(self, name: str) -> Any:
         """The service a workflow task asks for by name (one of ``TASK_SERVICES``)."""
