@@ -28,7 +28,8 @@ from urllib.parse import parse_qs, parse_qsl
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
-from lakebox.iam.sigv4 import AuthError, SignedRequest
+from lakebox.iam.errors import AccessDenied
+from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
 from lakebox.server.models import BadRequest, Catalogue, Service, from_json, to_json
 from lakebox.server.query import error_xml, parse_structure, response_xml
 from lakebox.server.restjson import RestJsonRoutes, parse_request
@@ -263,6 +264,9 @@ class Door:
         try:
             caller = self.lake.iam.authenticate(self._signed(request))
         except AuthError as exc:
+            # in the error codes of the service the door routed to (a request with no
+            # signature names no service of its own)
+            exc = exc.for_protocol(protocol_of(service.signing_name))
             return self._error(service, outcome, exc.code, str(exc), exc.status)
         outcome.principal = caller.principal.arn
         try:
@@ -310,8 +314,6 @@ class Door:
         self, service: Service, principal: Principal, operation: str, params: dict[str, Any]
     ) -> str | None:
         """None when the principal may call the operation, else why not."""
-        from lakebox.iam.errors import AccessDenied
-
         action = f"{service.signing_name}:{operation}"
         try:
             self.lake.iam.authorize(
