@@ -4,14 +4,14 @@ operation name -> handler over AWS-shaped dictionaries) and an error-code mappin
 Doors dispatch through :func:`dispatch`: Step Functions' optimised integrations and
 ``aws-sdk:*`` tasks today, the HTTP server next. Services are keyed by botocore's service
 name (``athena``, ``glue``, ``firehose``, ``dynamodb``, ``rds``, ``s3``,
-``stepfunctions``, ``scheduler``).
+``stepfunctions``, ``scheduler``, ``iam``, ``sts``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lakebox.api import athena, dynamodb, firehose, glue, rds, s3, scheduler, states
+from lakebox.api import athena, dynamodb, firehose, glue, iam, rds, s3, scheduler, states, sts
 from lakebox.api.base import (
     ApiContext,
     AwsError,
@@ -28,10 +28,12 @@ SERVICES: dict[str, ServiceApi] = {
     "dynamodb": dynamodb.API,
     "firehose": firehose.API,
     "glue": glue.API,
+    "iam": iam.API,
     "rds": rds.API,
     "s3": s3.API,
     "scheduler": scheduler.API,
     "stepfunctions": states.API,
+    "sts": sts.API,
 }
 
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.service import CrawlerService
+    from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
@@ -100,3 +101,7 @@ class ServiceContext:
 
             return OPEN
         return found
+
+    @property
+    def iam(self) -> IamService:
+        return self._service("iam")

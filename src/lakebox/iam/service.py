@@ -614,7 +614,7 @@ class IamService:
         session_name: str,
         *,
         duration_seconds: int = 3600,
-        session_policy: str | None = None,
+        external_id: str | None = None,
     ) -> SessionCredentials:
         """STS AssumeRole: the role's trust policy must allow ``caller`` (and, unless it
         names the caller itself, so must the caller's own policies); returns temporary
@@ -645,10 +645,12 @@ class IamService:
                 "'durationSeconds' failed to satisfy constraint: Member must have value "
                 f"greater than or equal to {MIN_SESSION_SECONDS}"
             )
-        if session_policy is not None:
-            policy.parse(session_policy, kind="identity")
+        keys = _context_keys(caller, None)
+        keys["sts:rolesessionname"] = session_name
+        if external_id is not None:
+            keys["sts:externalid"] = external_id
         trust = policy.parse(role.trust_policy, kind="trust")
-        named = policy.trust_allows(trust, caller, "sts:AssumeRole")
+        named = policy.trust_allows(trust, caller, "sts:AssumeRole", keys)
         if named is None:
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on "
@@ -673,7 +675,7 @@ class IamService:
                 source_arn=caller.arn,
                 sealed=self.box.seal(secret, key_id),
                 token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-                session_policy=session_policy,
+                session_policy=None,
                 expires=expires,
             )
         return SessionCredentials(

@@ -1,0 +1,481 @@
+"""IAM's API over lakebox's identity service (``lakebox.iam.service``): users, access
+keys, roles, inline policies, AdministratorAccess attachments and login profiles.
+
+Every call acts in the caller's account, and is authorized here, where the resource is
+known: ``iam:CreateUser`` on ``arn:aws:iam::<account>:user/<name>``, and so on, checked
+against the caller's identity policies (the local admin and an account's root may do
+everything in their account). ``UserName`` left out means the calling user, as in IAM.
+
+Answers are shaped as IAM's query protocol answers are after botocore's parsing, except
+that policy documents are sent as IAM sends them: URL-encoded JSON text (botocore decodes
+them into objects). Timestamps are ISO 8601 text. Pagination: ``Marker`` is an opaque
+position, ``MaxItems`` 1-1000 (default 100). Errors keep IAM's codes (``NoSuchEntity``,
+``EntityAlreadyExists``, ``MalformedPolicyDocument``, ``DeleteConflict``,
+``LimitExceeded``, ``ValidationError``, ``AccessDenied``); ``STATUS`` gives their HTTP
+status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import quote
+
+from lakebox.api.base import ApiContext, AwsError, Request, Response, ServiceApi, operations
+from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.iam.errors import IamError
+from lakebox.iam.model import ADMINISTRATOR_ACCESS, AccessKey, Role, User
+
+if TYPE_CHECKING:
+    from lakebox.iam.service import IamService
+
+INVALID = "ValidationError"
+T = TypeVar("T")
+
+#: HTTP status of each error code this table answers with
+STATUS: dict[str, int] = {
+    "NoSuchEntity": 404,
+    "EntityAlreadyExists": 409,
+    "DeleteConflict": 409,
+    "LimitExceeded": 409,
+    "MalformedPolicyDocument": 400,
+    "InvalidInput": 400,
+    "PasswordPolicyViolation": 400,
+    "PolicyNotAttachable": 400,
+    "ValidationError": 400,
+    "AccessDenied": 403,
+    "ServiceFailure": 500,
+}
+
+
+class IamContext(ApiContext, Protocol):
+    @property
+    def iam(self) -> IamService: ...
+
+
+def error_code(exc: LakeboxError) -> str:
+    if isinstance(exc, IamError):
+        return exc.code
+    if isinstance(exc, InvalidRequestError):
+        return "InvalidInput"
+    return "ServiceFailure"
+
+
+def timestamp(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def policy_text(document: str) -> str:
+    """A policy document as IAM's answers carry it: URL-encoded JSON."""
+    return quote(document, safe="")
+
+
+def _str(request: Request, name: str, *, required: bool = True) -> str | None:
+    value = request.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise AwsError(
+            INVALID,
+            f"1 validation error detected: Value at '{name[0].lower() + name[1:]}' failed to "
+            "satisfy constraint: Member must not be null",
+        )
+    return value
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    value = request.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise AwsError(
+            INVALID,
+            f"1 validation error detected: Value {value!r} at '{name[0].lower() + name[1:]}' "
+            f"failed to satisfy constraint: Member must have value between {low} and {high}",
+        )
+    return value
+
+
+def _page(request: Request, items: Sequence[T]) -> tuple[list[T], dict[str, Any]]:
+    """One page of ``items`` after ``Marker``, at most ``MaxItems``."""
+    size = _int(request, "MaxItems", 100, 1, 1000)
+    marker = request.get("Marker")
+    start = 0
+    if marker is not None:
+        if not isinstance(marker, str) or not marker.isdigit() or int(marker) > len(items):
+            raise AwsError(INVALID, f"Marker {marker!r} was not given by this listing")
+        start = int(marker)
+    page = list(items[start : start + size])
+    more = start + size < len(items)
+    extra: dict[str, Any] = {"IsTruncated": more}
+    if more:
+        extra["Marker"] = str(start + size)
+    return page, extra
+
+
+def _user_shape(user: User) -> dict[str, Any]:
+    return {
+        "Path": user.path,
+        "UserName": user.name,
+        "UserId": user.user_id,
+        "Arn": user.arn,
+        "CreateDate": timestamp(user.created),
+    }
+
+
+def _role_shape(role: Role) -> dict[str, Any]:
+    return {
+        "Path": role.path,
+        "RoleName": role.name,
+        "RoleId": role.role_id,
+        "Arn": role.arn,
+        "CreateDate": timestamp(role.created),
+        "AssumeRolePolicyDocument": policy_text(role.trust_policy),
+        "Description": role.description,
+        "MaxSessionDuration": role.max_session_duration,
+    }
+
+
+def _key_shape(key: AccessKey) -> dict[str, Any]:
+    return {
+        "UserName": key.user_name,
+        "AccessKeyId": key.access_key_id,
+        "Status": key.status,
+        "CreateDate": timestamp(key.created),
+    }
+
+
+def _account(context: IamContext) -> str:
+    return context.principal.account_id
+
+
+def _user_arn(context: IamContext, name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{_account(context)}:user{path}{name}"
+
+
+def _role_arn(context: IamContext, name: str, path: str = "/") -> str:
+    return f"arn:aws:iam::{_account(context)}:role{path}{name}"
+
+
+def _target_user(request: Request, context: IamContext) -> str:
+    """``UserName``, or the calling user when it is left out (IAM's rule)."""
+    name = _str(request, "UserName", required=False)
+    if name is not None:
+        return name
+    principal = context.principal
+    if principal.kind == "user":
+        return principal.name
+    raise AwsError(
+        INVALID,
+        "give UserName: the caller is not an IAM user (lakebox keeps no access keys or "
+        "passwords for an account's root or for role sessions)",
+    )
+
+
+def _allow(context: IamContext, action: str, resource: str) -> None:
+    context.iam.authorize(context.principal, action, resource)
+
+
+def _existing_user_arn(context: IamContext, name: str) -> str:
+    """The ARN to authorize against: the user's own (with its path) when it exists."""
+    try:
+        return context.iam.get_user(name, account_id=_account(context)).arn
+    except LakeboxError:
+        return _user_arn(context, name)
+
+
+def _existing_role_arn(context: IamContext, name: str) -> str:
+    try:
+        return context.iam.get_role(name, account_id=_account(context)).arn
+    except LakeboxError:
+        return _role_arn(context, name)
+
+
+# -- users ----------------------------------------------------------------------------------
+
+
+def create_user(request: Request, context: IamContext) -> Response:
+    name = _str(request, "UserName")
+    assert name is not None
+    path = _str(request, "Path", required=False) or "/"
+    _allow(context, "iam:CreateUser", _user_arn(context, name, path))
+    if request.get("PermissionsBoundary") or request.get("Tags"):
+        raise AwsError(
+            "InvalidInput", "lakebox does not support PermissionsBoundary or Tags on users yet"
+        )
+    user = context.iam.create_user(name, account_id=_account(context), path=path)
+    return {"User": _user_shape(user)}
+
+
+def get_user(request: Request, context: IamContext) -> Response:
+    name = _str(request, "UserName", required=False)
+    principal = context.principal
+    if name is None and principal.kind != "user":
+        return {
+            "User": {
+                "Path": "/",
+                "UserName": principal.name,
+                "UserId": principal.account_id,
+                "Arn": principal.arn,
+                "CreateDate": timestamp(dt.datetime(1970, 1, 1, tzinfo=dt.UTC)),
+            }
+        }
+    name = name or principal.name
+    _allow(context, "iam:GetUser", _existing_user_arn(context, name))
+    return {"User": _user_shape(context.iam.get_user(name, account_id=_account(context)))}
+
+
+def list_users(request: Request, context: IamContext) -> Response:
+    _allow(context, "iam:ListUsers", _user_arn(context, "*"))
+    prefix = _str(request, "PathPrefix", required=False) or "/"
+    users = [
+        u for u in context.iam.list_users(account_id=_account(context)) if u.path.startswith(prefix)
+    ]
+    page, extra = _page(request, users)
+    return {"Users": [_user_shape(u) for u in page], **extra}
+
+
+def delete_user(request: Request, context: IamContext) -> Response:
+    name = _str(request, "UserName")
+    assert name is not None
+    _allow(context, "iam:DeleteUser", _existing_user_arn(context, name))
+    context.iam.delete_user(name, account_id=_account(context))
+    return {}
+
+
+# -- access keys ----------------------------------------------------------------------------
+
+
+def create_access_key(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:CreateAccessKey", _existing_user_arn(context, name))
+    new = context.iam.create_access_key(name, account_id=_account(context))
+    return {
+        "AccessKey": {**_key_shape(new.key), "SecretAccessKey": new.secret_access_key},
+    }
+
+
+def list_access_keys(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:ListAccessKeys", _existing_user_arn(context, name))
+    keys = context.iam.list_access_keys(name, account_id=_account(context))
+    page, extra = _page(request, keys)
+    return {"AccessKeyMetadata": [_key_shape(k) for k in page], **extra}
+
+
+def delete_access_key(request: Request, context: IamContext) -> Response:
+    key_id = _str(request, "AccessKeyId")
+    assert key_id is not None
+    name = _target_user(request, context)
+    _allow(context, "iam:DeleteAccessKey", _existing_user_arn(context, name))
+    context.iam.delete_access_key(key_id, user_name=name, account_id=_account(context))
+    return {}
+
+
+def update_access_key(request: Request, context: IamContext) -> Response:
+    key_id = _str(request, "AccessKeyId")
+    status = _str(request, "Status")
+    assert key_id is not None and status is not None
+    name = _target_user(request, context)
+    _allow(context, "iam:UpdateAccessKey", _existing_user_arn(context, name))
+    keys = context.iam.list_access_keys(name, account_id=_account(context))
+    if key_id not in {k.access_key_id for k in keys}:
+        raise AwsError("NoSuchEntity", f"The Access Key with id {key_id} cannot be found.")
+    context.iam.update_access_key(key_id, status, account_id=_account(context))
+    return {}
+
+
+# -- roles ----------------------------------------------------------------------------------
+
+
+def create_role(request: Request, context: IamContext) -> Response:
+    name = _str(request, "RoleName")
+    document = _str(request, "AssumeRolePolicyDocument")
+    assert name is not None and document is not None
+    path = _str(request, "Path", required=False) or "/"
+    _allow(context, "iam:CreateRole", _role_arn(context, name, path))
+    if request.get("PermissionsBoundary") or request.get("Tags"):
+        raise AwsError(
+            "InvalidInput", "lakebox does not support PermissionsBoundary or Tags on roles yet"
+        )
+    description = request.get("Description", "")
+    if not isinstance(description, str):
+        raise AwsError(INVALID, "Description must be a string")
+    role = context.iam.create_role(
+        name,
+        document,
+        account_id=_account(context),
+        path=path,
+        description=description,
+        max_session_duration=_int(request, "MaxSessionDuration", 3600, 3600, 43200),
+    )
+    return {"Role": _role_shape(role)}
+
+
+def get_role(request: Request, context: IamContext) -> Response:
+    name = _str(request, "RoleName")
+    assert name is not None
+    _allow(context, "iam:GetRole", _existing_role_arn(context, name))
+    return {"Role": _role_shape(context.iam.get_role(name, account_id=_account(context)))}
+
+
+def list_roles(request: Request, context: IamContext) -> Response:
+    _allow(context, "iam:ListRoles", _role_arn(context, "*"))
+    prefix = _str(request, "PathPrefix", required=False) or "/"
+    roles = [
+        r for r in context.iam.list_roles(account_id=_account(context)) if r.path.startswith(prefix)
+    ]
+    page, extra = _page(request, roles)
+    return {"Roles": [_role_shape(r) for r in page], **extra}
+
+
+# -- policies -------------------------------------------------------------------------------
+
+
+def put_user_policy(request: Request, context: IamContext) -> Response:
+    user, name, document = (
+        _str(request, "UserName"),
+        _str(request, "PolicyName"),
+        _str(request, "PolicyDocument"),
+    )
+    assert user is not None and name is not None and document is not None
+    _allow(context, "iam:PutUserPolicy", _existing_user_arn(context, user))
+    context.iam.put_user_policy(user, name, document, account_id=_account(context))
+    return {}
+
+
+def put_role_policy(request: Request, context: IamContext) -> Response:
+    role, name, document = (
+        _str(request, "RoleName"),
+        _str(request, "PolicyName"),
+        _str(request, "PolicyDocument"),
+    )
+    assert role is not None and name is not None and document is not None
+    _allow(context, "iam:PutRolePolicy", _existing_role_arn(context, role))
+    context.iam.put_role_policy(role, name, document, account_id=_account(context))
+    return {}
+
+
+def get_user_policy(request: Request, context: IamContext) -> Response:
+    user, name = _str(request, "UserName"), _str(request, "PolicyName")
+    assert user is not None and name is not None
+    _allow(context, "iam:GetUserPolicy", _existing_user_arn(context, user))
+    document = context.iam.get_user_policy(user, name, account_id=_account(context))
+    found = context.iam.get_user(user, account_id=_account(context))
+    return {"UserName": found.name, "PolicyName": name, "PolicyDocument": policy_text(document)}
+
+
+def get_role_policy(request: Request, context: IamContext) -> Response:
+    role, name = _str(request, "RoleName"), _str(request, "PolicyName")
+    assert role is not None and name is not None
+    _allow(context, "iam:GetRolePolicy", _existing_role_arn(context, role))
+    document = context.iam.get_role_policy(role, name, account_id=_account(context))
+    found = context.iam.get_role(role, account_id=_account(context))
+    return {"RoleName": found.name, "PolicyName": name, "PolicyDocument": policy_text(document)}
+
+
+def list_user_policies(request: Request, context: IamContext) -> Response:
+    user = _str(request, "UserName")
+    assert user is not None
+    _allow(context, "iam:ListUserPolicies", _existing_user_arn(context, user))
+    names = context.iam.list_user_policies(user, account_id=_account(context))
+    page, extra = _page(request, names)
+    return {"PolicyNames": page, **extra}
+
+
+def delete_user_policy(request: Request, context: IamContext) -> Response:
+    user, name = _str(request, "UserName"), _str(request, "PolicyName")
+    assert user is not None and name is not None
+    _allow(context, "iam:DeleteUserPolicy", _existing_user_arn(context, user))
+    context.iam.delete_user_policy(user, name, account_id=_account(context))
+    return {}
+
+
+def attach_user_policy(request: Request, context: IamContext) -> Response:
+    user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
+    assert user is not None and arn is not None
+    _allow(context, "iam:AttachUserPolicy", _existing_user_arn(context, user))
+    context.iam.attach_user_policy(user, arn, account_id=_account(context))
+    return {}
+
+
+def attach_role_policy(request: Request, context: IamContext) -> Response:
+    role, arn = _str(request, "RoleName"), _str(request, "PolicyArn")
+    assert role is not None and arn is not None
+    _allow(context, "iam:AttachRolePolicy", _existing_role_arn(context, role))
+    context.iam.attach_role_policy(role, arn, account_id=_account(context))
+    return {}
+
+
+def list_attached_user_policies(request: Request, context: IamContext) -> Response:
+    user = _str(request, "UserName")
+    assert user is not None
+    _allow(context, "iam:ListAttachedUserPolicies", _existing_user_arn(context, user))
+    arns = context.iam.attached_user_policies(user, account_id=_account(context))
+    page, extra = _page(request, arns)
+    return {
+        "AttachedPolicies": [
+            {"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn} for arn in page
+        ],
+        **extra,
+    }
+
+
+# -- passwords ------------------------------------------------------------------------------
+
+
+def create_login_profile(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    password = request.get("Password")
+    if not isinstance(password, str):
+        raise AwsError(INVALID, "Password must be given")
+    reset = request.get("PasswordResetRequired", False)
+    if not isinstance(reset, bool):
+        raise AwsError(INVALID, "PasswordResetRequired must be a boolean")
+    _allow(context, "iam:CreateLoginProfile", _existing_user_arn(context, name))
+    try:
+        profile = context.iam.create_login_profile(
+            name, password, account_id=_account(context), password_reset_required=reset
+        )
+    except IamError as err:
+        if err.code == "InvalidInput":
+            raise AwsError("PasswordPolicyViolation", str(err)) from err
+        raise
+    return {
+        "LoginProfile": {
+            "UserName": profile.user_name,
+            "CreateDate": timestamp(profile.created),
+            "PasswordResetRequired": profile.password_reset_required,
+        }
+    }
+
+
+API = ServiceApi(
+    "IAM",
+    operations(
+        ("CreateUser", create_user),
+        ("GetUser", get_user),
+        ("ListUsers", list_users),
+        ("DeleteUser", delete_user),
+        ("CreateAccessKey", create_access_key),
+        ("ListAccessKeys", list_access_keys),
+        ("DeleteAccessKey", delete_access_key),
+        ("UpdateAccessKey", update_access_key),
+        ("CreateRole", create_role),
+        ("GetRole", get_role),
+        ("ListRoles", list_roles),
+        ("PutUserPolicy", put_user_policy),
+        ("PutRolePolicy", put_role_policy),
+        ("GetUserPolicy", get_user_policy),
+        ("GetRolePolicy", get_role_policy),
+        ("ListUserPolicies", list_user_policies),
+        ("DeleteUserPolicy", delete_user_policy),
+        ("AttachUserPolicy", attach_user_policy),
+        ("AttachRolePolicy", attach_role_policy),
+        ("ListAttachedUserPolicies", list_attached_user_policies),
+        ("CreateLoginProfile", create_login_profile),
+    ),
+    error_code,
+    INVALID,
+)
+
+__all__ = ["ADMINISTRATOR_ACCESS", "API", "STATUS", "IamContext"]
