@@ -79,7 +79,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     out, err = root / "stdout.txt", root / "stderr.txt"
     with open(out, "wb") as fo, open(err, "wb") as fe:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "lakebox.cli", "serve", "--home", str(home), "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "lakebox.cli",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(port),
+            ],
             stdout=fo,
             stderr=fe,
             env=_server_env(),
@@ -136,9 +145,7 @@ def client(served: Served) -> ClientFactory:
     """``client("athena")``: a boto3 client of the served lake, signed with the admin's
     keys unless ``key`` / ``secret`` are given; no retries, so an error is seen as sent."""
 
-    def make(
-        service: str, key: str | None = None, secret: str | None = None, **config: Any
-    ) -> Any:
+    def make(service: str, key: str | None = None, secret: str | None = None, **config: Any) -> Any:
         return boto3.session.Session().client(
             service,
             endpoint_url=served.url,

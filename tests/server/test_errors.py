@@ -161,12 +161,14 @@ def test_malformed_json_gets_the_services_validation_error(served: Served, body:
 
 def test_malformed_query_form_gets_a_query_error(served: Served) -> None:
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
-    status, _, answer = _send(
-        served, b"Action=GetCallerIdentity&Version=2011-06-15&DurationSeconds=abc", headers,
-        service="sts",
+    form = (
+        b"Action=AssumeRole&Version=2011-06-15&RoleSessionName=s"
+        b"&RoleArn=arn%3Aaws%3Aiam%3A%3A000000000000%3Arole%2Fr&DurationSeconds=abc"
     )
+    status, _, answer = _send(served, form, headers, service="sts")
     assert status == 400
-    assert b"<ErrorResponse>" in answer and b"<Type>Sender</Type>" in answer
+    assert b"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>" in answer
+    assert b"DurationSeconds must be an integer" in answer
 
 
 def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory) -> None:
@@ -179,5 +181,3 @@ def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory) -> Non
 
 def test_the_server_keeps_serving_after_bad_requests(client: ClientFactory) -> None:
     assert client("athena").list_work_groups()["WorkGroups"]
-
-
