@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from server.conftest import Served
 
 pytestmark = pytest.mark.xdist_group("server")

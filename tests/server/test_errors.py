@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any
 
 import pytest
 from botocore import UNSIGNED
@@ -14,9 +13,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
-from server.conftest import REGION, ClientFactory, Served
 
 from lakebox.lakehouse import Lakehouse
+from server.conftest import REGION, ClientFactory, Served
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -84,7 +83,7 @@ def test_unsigned_requests_are_refused(client: ClientFactory) -> None:
 
 
 def test_unsigned_request_naming_nothing_gets_no_answer(served: Served) -> None:
-    status, headers, body = _send(served, b"", {}, sign=False)
+    status, _, body = _send(served, b"", {}, sign=False)
     assert status == 403
     assert json.loads(body)["__type"] == "MissingAuthenticationToken"
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
+
 from server.conftest import ClientFactory, Served
 
 pytestmark = pytest.mark.xdist_group("server")
