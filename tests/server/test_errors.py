@@ -170,12 +170,17 @@ def test_malformed_query_form_gets_a_query_error(served: Served) -> None:
     assert b"DurationSeconds must be an integer" in answer
 
 
-def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory) -> None:
+def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory, served: Served) -> None:
     secrets = client("secretsmanager")
     with pytest.raises(ClientError) as exc:
         secrets.list_secrets()
     assert _code(exc) == "UnknownServiceException"
     assert "secretsmanager" in exc.value.response["Error"]["Message"]
+    # and only to a caller whose signature checks out
+    forged = client("secretsmanager", served.admin_key, "not-the-secret")
+    with pytest.raises(ClientError) as exc:
+        forged.list_secrets()
+    assert _code(exc) == "InvalidSignatureException"
 
 
 def test_the_server_keeps_serving_after_bad_requests(client: ClientFactory) -> None:

@@ -174,7 +174,10 @@ class Door:
             request.method, request.path, parse_qs(request.query, keep_blank_values=True)
         ):
             return rest
-        action = self._form(request).get("Action")
+        try:
+            action = self._form(request).get("Action")
+        except BadRequest:
+            return None
         if action:
             for signing in ("sts", "iam", "rds"):
                 service = self.catalogue.by_signing_name(signing)
@@ -253,6 +256,13 @@ class Door:
         service, unserved = self.route(request)
         if service is None:
             if unserved is not None:
+                # even "not served" is said only to a caller whose signature checks out
+                try:
+                    caller = self.lake.iam.authenticate(self._signed(request))
+                except AuthError as exc:
+                    exc = exc.for_protocol(protocol_of(unserved))
+                    return self._plain_error(outcome, exc.status, exc.code, str(exc))
+                outcome.principal = caller.principal.arn
                 return self._plain_error(
                     outcome,
                     400 if unserved != "s3" else 501,

@@ -10,13 +10,23 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from lakebox.server.models import BadRequest, _timestamp_in, iso8601
 
 if TYPE_CHECKING:
     from botocore.model import Shape
+
+#: characters XML 1.0 cannot hold at all (not even escaped)
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data; characters XML cannot carry become U+FFFD."""
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
 
 #: how many members one list or map of a request may have (a bound on hostile input)
 MAX_ITEMS = 10_000
