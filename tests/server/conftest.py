@@ -37,6 +37,7 @@ class Served:
     home: Path
     admin_key: str
     admin_secret: str
+    keys_file: Path
     stdout: Path
     stderr: Path
 
@@ -112,7 +113,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert str(keys_file) in printed, printed
     key, secret = _read_keys(keys_file)
     try:
-        yield Served(url, home, key, secret, out, err)
+        yield Served(url, home, key, secret, keys_file, out, err)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

@@ -4,10 +4,12 @@ keys the lake's IAM service made."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import urllib.request
 from typing import Any
 
+import boto3
 import pytest
 
 from server.conftest import ClientFactory, Served
@@ -207,3 +209,16 @@ def test_requests_are_logged_one_json_line_each(served: Served, client: ClientFa
     assert line["service"] == "athena" and line["status"] == 200
     assert line["principal"].endswith(":user/admin")
     assert line["request_id"] and line["duration_ms"] >= 0 and line["time"]
+
+
+def test_boto3_finds_the_server_and_keys_from_the_environment(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", served.url)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(served.keys_file))
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    sts = boto3.session.Session().client("sts", region_name="us-east-1")
+    assert sts.get_caller_identity()["Arn"].endswith(":user/admin")
+    assert os.stat(served.keys_file).st_mode & 0o077 == 0  # readable by its owner only

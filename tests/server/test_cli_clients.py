@@ -20,12 +20,10 @@ def _aws(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
     if not aws.exists():
         pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_ACCESS_KEY_ID=served.admin_key,
-        AWS_SECRET_ACCESS_KEY=served.admin_secret,
+    env.update(  # the keys file the first serve wrote, as docs/server.md says to use it
+        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
         AWS_DEFAULT_REGION="us-east-1",
         AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_MAX_ATTEMPTS="1",
     )
     return subprocess.run(
