@@ -3,6 +3,7 @@ keys the lake's IAM service made."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import time
@@ -222,3 +223,53 @@ def test_boto3_finds_the_server_and_keys_from_the_environment(
     sts = boto3.session.Session().client("sts", region_name="us-east-1")
     assert sts.get_caller_identity()["Arn"].endswith(":user/admin")
     assert os.stat(served.keys_file).st_mode & 0o077 == 0  # readable by its owner only
+
+
+def test_the_serving_process_delivers_buffers_when_their_interval_passes(
+    served: Served, client: ClientFactory
+) -> None:
+    """Nothing but time passes after the put: the server's own delivery loop writes the
+    buffer to the bucket (the folder ``<home>/served-ticker/`` in the embedded mode)."""
+    firehose = client("firehose")
+    firehose.create_delivery_stream(
+        DeliveryStreamName="served-ticker",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": "arn:aws:iam::000000000000:role/served-firehose",
+            "BucketARN": "arn:aws:s3:::served-ticker",
+            "Prefix": "events/",
+            "BufferingHints": {"IntervalInSeconds": 1, "SizeInMBs": 5},
+        },
+    )
+    firehose.put_record(DeliveryStreamName="served-ticker", Record={"Data": b'{"n": 1}\n'})
+    bucket = served.home / "served-ticker"
+    deadline = time.monotonic() + 30
+    while not [p for p in bucket.rglob("*") if p.is_file()]:
+        assert time.monotonic() < deadline, "the buffer was not delivered within 30 s"
+        time.sleep(0.1)
+    (delivered,) = [p for p in bucket.rglob("*") if p.is_file()]
+    assert delivered.read_bytes() == b'{"n": 1}\n'
+
+
+def test_the_serving_process_starts_scheduled_executions(client: ClientFactory) -> None:
+    sfn = client("stepfunctions")
+    target = sfn.create_state_machine(name="served-at", definition=_PASS_MACHINE, roleArn=_ROLE)[
+        "stateMachineArn"
+    ]
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)
+    client("scheduler").create_schedule(
+        Name="served-at-once",
+        ScheduleExpression=f"at({when.strftime('%Y-%m-%dT%H:%M:%S')})",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": target, "RoleArn": _ROLE, "Input": json.dumps({"who": "schedule"})},
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        runs = sfn.list_executions(stateMachineArn=target)["executions"]
+        if runs and runs[0]["status"] != "RUNNING":
+            break
+        assert time.monotonic() < deadline, "the schedule did not start its execution in 60 s"
+        time.sleep(0.2)
+    (run,) = runs
+    assert run["status"] == "SUCCEEDED"
+    output = sfn.describe_execution(executionArn=run["executionArn"])["output"]
+    assert json.loads(output) == {"greeting": "hello schedule"}

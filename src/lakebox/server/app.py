@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from lakebox.ingest.streams import DeliveryTicker
     from lakebox.lakehouse import Lakehouse
 
+#: how often the schedule loop looks for schedules made since it last looked (it sleeps
+#: until the next known slot, or this long if that is sooner)
+SCHEDULE_POLL_SECONDS = 5.0
+
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]
 
 
@@ -32,7 +36,10 @@ class Background:
     slots start executions) and the delivery ticker (Firehose buffering intervals)."""
 
     def __init__(
-        self, lake: Lakehouse, log: Callable[[dict[str, Any]], None], poll: float = 30.0
+        self,
+        lake: Lakehouse,
+        log: Callable[[dict[str, Any]], None],
+        poll: float = SCHEDULE_POLL_SECONDS,
     ) -> None:
         self.lake = lake
         self.log = log
