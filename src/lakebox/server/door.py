@@ -23,14 +23,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import parse_qs, parse_qsl, unquote
 
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
 from lakebox.iam.errors import AccessDenied
 from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
-from lakebox.server.models import BadRequest, Catalogue, Service, from_json, to_json
+from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
 from lakebox.server.query import error_xml, parse_structure, response_xml
 from lakebox.server.restjson import RestJsonRoutes, parse_request
 
@@ -102,8 +102,6 @@ class Incoming:
 
     @property
     def path(self) -> str:
-        from urllib.parse import unquote
-
         return unquote(self.raw_path)
 
 
@@ -268,7 +266,7 @@ class Door:
                     400 if unserved != "s3" else 501,
                     "NotImplemented" if unserved == "s3" else "UnknownServiceException",
                     f"lakebox serves no AWS service {unserved!r} over HTTP yet "
-                    f"(served: {', '.join(sorted(self.catalogue_names()))})",
+                    f"(served: {', '.join(sorted(SERVED))})",
                 )
             # nothing names a service: an unsigned request lakebox cannot place
             return self._plain_error(
@@ -308,11 +306,6 @@ class Door:
         except LakeboxError as exc:
             return self._error(service, outcome, exc.code, str(exc))
         return self._answer(service, op_model, result, outcome)
-
-    def catalogue_names(self) -> list[str]:
-        from lakebox.server.models import SERVED
-
-        return list(SERVED)
 
     @staticmethod
     def _signed(request: Incoming) -> SignedRequest:

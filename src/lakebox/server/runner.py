@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
+GRACEFUL_SECONDS = 60
 
 
 def serve(
@@ -50,6 +51,9 @@ def serve(
             access_log=False,
             lifespan="on",
             server_header=False,
+            # requests in flight get this long to finish at shut-down (a synchronous
+            # execution or a long query); then their connections are closed
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
     )
     server.run()
