@@ -18,6 +18,7 @@ RootGroup.deferred = {
     "schedule": ("lakebox.cli.workflows", "schedule_app"),
     "crawler": ("lakebox.cli.crawler", "crawler_app"),
     "stream": ("lakebox.cli.ingest", "stream_app"),
+    "iam": ("lakebox.cli.iam", "iam_app"),
     "serve": ("lakebox.cli.serve", "serve_app"),
 }
 RootGroup.pretty_exceptions_short = app.pretty_exceptions_short

@@ -55,6 +55,7 @@ STORES: tuple[StoreInfo, ...] = (
     StoreInfo("workflows.sqlite", "state machines, executions, schedules", version=2),
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),
+    StoreInfo("iam.sqlite", "identities: accounts, users, roles, access keys, policies"),
 )
 
 
