@@ -169,8 +169,10 @@ def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
     from lakebox.cli import app as lakebox_app
 
     deferred = dict(RootGroup.deferred)
-    assert list(deferred) == ["workflow", "schedule", "crawler", "stream"]
-    lazy = _pages(lakebox_app, deferred)
+    assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam", "serve"]
+    # `lakebox serve` without a subcommand runs the server: its pages are not opened here
+    groups = {name: where for name, where in deferred.items() if name != "serve"}
+    lazy = _pages(lakebox_app, groups)
 
     eager = typer.Typer(
         help=lakebox_app.info.help,
@@ -182,6 +184,6 @@ def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
     eager.registered_groups = list(lakebox_app.registered_groups)
     for name, (module, attr) in deferred.items():
         eager.add_typer(getattr(importlib.import_module(module), attr), name=name)
-    expected = _pages(eager, deferred)
+    expected = _pages(eager, groups)
     assert "workflow" in lazy[0] and "Did you mean 'crawler'" in lazy[1]
     assert lazy == expected
