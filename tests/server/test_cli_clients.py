@@ -64,3 +64,26 @@ def test_help_does_not_load_the_server() -> None:
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()}
     assert not {m for m in imported if m.split(".")[0] in ("starlette", "uvicorn", "botocore")}
     assert "lakebox.server" not in imported
+
+
+def test_serve_on_a_port_in_use_is_a_plain_error(served: Served, tmp_path: Path) -> None:
+    port = served.url.rsplit(":", 1)[1]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lakebox.cli",
+            "serve",
+            "--home",
+            str(tmp_path / "other"),
+            "--port",
+            port,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [
+        f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]

@@ -17,6 +17,7 @@ serve_app = typer.Typer(
     "over HTTP for boto3 and the AWS CLI.",
     cls=GuardedGroup,
     invoke_without_command=True,
+    subcommand_metavar="",
 )
 
 

@@ -6,9 +6,12 @@ flight finish, then runs the app's shut-down (background loops stopped, lake clo
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from lakebox.errors import InvalidRequestError
 
 if TYPE_CHECKING:
     from lakebox.config import LakeConfig
@@ -32,6 +35,7 @@ def serve(
     from lakebox.server.app import build_app
 
     say = echo or _echo
+    listener = _listen(host, port)
     lake = Lakehouse.open(config, create=True)
     try:
         keys = lake.iam.bootstrap()
@@ -40,8 +44,10 @@ def serve(
         app = build_app(lake)
     except BaseException:
         lake.close()
+        listener.close()
         raise
-    say(f"lakebox {config.home} serving on http://{host}:{port} (health: /_lakebox/health)")
+    bound = listener.getsockname()[1]
+    say(f"lakebox {config.home} serving on http://{host}:{bound} (health: /_lakebox/health)")
     server = uvicorn.Server(
         uvicorn.Config(
             app,
@@ -56,7 +62,29 @@ def serve(
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
         )
     )
-    server.run()
+    with listener:
+        server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the lake opens: a port in use is a plain error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InvalidRequestError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise InvalidRequestError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _echo(text: str) -> None:
