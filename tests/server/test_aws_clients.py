@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 import time
 import urllib.request
 from typing import Any
@@ -273,3 +274,35 @@ def test_the_serving_process_starts_scheduled_executions(client: ClientFactory) 
     assert run["status"] == "SUCCEEDED"
     output = sfn.describe_execution(executionArn=run["executionArn"])["output"]
     assert json.loads(output) == {"greeting": "hello schedule"}
+
+
+def test_long_work_does_not_block_other_requests(served: Served, client: ClientFactory) -> None:
+    """A synchronous execution that waits 3 s holds one worker thread; meanwhile the
+    health check and other calls answer at once."""
+    sfn = client("stepfunctions", inject_host_prefix=False, read_timeout=60)
+    waiting = json.dumps(
+        {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3, "End": True}}}
+    )
+    arn = sfn.create_state_machine(
+        name="served-nap", definition=waiting, roleArn=_ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    done: list[str] = []
+    slow = threading.Thread(
+        target=lambda: done.append(sfn.start_sync_execution(stateMachineArn=arn)["status"])
+    )
+    started = time.monotonic()
+    slow.start()
+    try:
+        time.sleep(0.5)
+        athena = client("athena")
+        for _ in range(5):
+            t0 = time.monotonic()
+            with urllib.request.urlopen(served.url + "/_lakebox/health", timeout=5) as answer:
+                assert answer.status == 200
+            assert athena.list_work_groups()["WorkGroups"]
+            assert time.monotonic() - t0 < 2.0
+        assert not done, "the execution should still be waiting"
+    finally:
+        slow.join(60)
+    assert done == ["SUCCEEDED"]
+    assert time.monotonic() - started >= 3.0
