@@ -42,6 +42,7 @@ def serve(
         if keys is not None:
             say(f"the lake had no users: made an administrator; its access keys are in {keys}")
         app = build_app(lake)
+        lake.engine.warm()  # the first query finds the engine open
     except BaseException:
         lake.close()
         listener.close()
