@@ -406,3 +406,119 @@ def test_hostile_requests_get_iam_codes(
     with pytest.raises(AwsError) as caught:
         dispatch("iam", operation, request_, admin)
     assert caught.value.code == code, caught.value.message
+
+
+def test_detaching_deleting_and_login_profile_operations(
+    admin: ServiceContext, iam: IamService
+) -> None:
+    admin_arn = "arn:aws:iam::aws:policy/AdministratorAccess"
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": "*"},
+        }
+    )
+    call(admin, "iam", "CreateRole", {"RoleName": "etl", "AssumeRolePolicyDocument": TRUST_ANN})
+    call(
+        admin,
+        "iam",
+        "PutRolePolicy",
+        {"RoleName": "etl", "PolicyName": "s3", "PolicyDocument": document},
+    )
+    call(admin, "iam", "AttachRolePolicy", {"RoleName": "etl", "PolicyArn": admin_arn})
+    assert call(admin, "iam", "ListRolePolicies", {"RoleName": "etl"})["PolicyNames"] == ["s3"]
+    attached = call(admin, "iam", "ListAttachedRolePolicies", {"RoleName": "etl"})[
+        "AttachedPolicies"
+    ]
+    assert [a["PolicyArn"] for a in attached] == [admin_arn]
+    assert _error(admin, "iam", "DeleteRole", {"RoleName": "etl"}).code == "DeleteConflict"
+    call(admin, "iam", "DetachRolePolicy", {"RoleName": "etl", "PolicyArn": admin_arn})
+    assert (
+        _error(admin, "iam", "DetachRolePolicy", {"RoleName": "etl", "PolicyArn": admin_arn}).code
+        == "NoSuchEntity"
+    )
+    call(admin, "iam", "DeleteRolePolicy", {"RoleName": "etl", "PolicyName": "s3"})
+    call(admin, "iam", "DeleteRole", {"RoleName": "etl"})
+    assert _error(admin, "iam", "GetRole", {"RoleName": "etl"}).code == "NoSuchEntity"
+
+    call(admin, "iam", "CreateUser", {"UserName": "ann"})
+    call(admin, "iam", "AttachUserPolicy", {"UserName": "ann", "PolicyArn": admin_arn})
+    call(admin, "iam", "DetachUserPolicy", {"UserName": "ann", "PolicyArn": admin_arn})
+    assert (
+        call(admin, "iam", "ListAttachedUserPolicies", {"UserName": "ann"})["AttachedPolicies"]
+        == []
+    )
+    assert _error(admin, "iam", "GetLoginProfile", {"UserName": "ann"}).code == "NoSuchEntity"
+    call(admin, "iam", "CreateLoginProfile", {"UserName": "ann", "Password": "first password"})
+    call(
+        admin,
+        "iam",
+        "UpdateLoginProfile",
+        {"UserName": "ann", "Password": "second password", "PasswordResetRequired": True},
+    )
+    profile = call(admin, "iam", "GetLoginProfile", {"UserName": "ann"})["LoginProfile"]
+    assert profile["PasswordResetRequired"] is True
+    assert iam.check_password("ann", "second password") is not None
+    weak = _error(admin, "iam", "UpdateLoginProfile", {"UserName": "ann", "Password": "weak"})
+    assert weak.code == "PasswordPolicyViolation"
+    call(admin, "iam", "DeleteLoginProfile", {"UserName": "ann"})
+    assert iam.check_password("ann", "second password") is None
+    call(admin, "iam", "DeleteUser", {"UserName": "ann"})
+
+
+def test_simulate_principal_policy(admin: ServiceContext, iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.put_user_policy(
+        "ann",
+        "p",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "glue:*",
+                        "Resource": "*",
+                        "Condition": {"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}},
+                    },
+                    {"Effect": "Deny", "Action": "glue:DeleteTable", "Resource": "*"},
+                ],
+            }
+        ),
+    )
+    answer = call(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {
+            "PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/ann",
+            "ActionNames": ["glue:GetTable", "glue:DeleteTable", "s3:GetObject"],
+            "ContextEntries": [
+                {
+                    "ContextKeyName": "aws:SourceIp",
+                    "ContextKeyValues": ["10.1.1.1"],
+                    "ContextKeyType": "ip",
+                }
+            ],
+        },
+    )
+    decisions = [(r["EvalActionName"], r["EvalDecision"]) for r in answer["EvaluationResults"]]
+    assert decisions == [
+        ("glue:GetTable", "allowed"),
+        ("glue:DeleteTable", "explicitDeny"),
+        ("s3:GetObject", "implicitDeny"),
+    ]
+    outside = call(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/ann", "ActionNames": ["glue:GetTable"]},
+    )
+    assert outside["EvaluationResults"][0]["EvalDecision"] == "implicitDeny"
+    missing = _error(
+        admin,
+        "iam",
+        "SimulatePrincipalPolicy",
+        {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/nobody", "ActionNames": ["s3:GetObject"]},
+    )
+    assert missing.code == "NoSuchEntity"

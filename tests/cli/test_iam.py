@@ -209,3 +209,91 @@ def test_help_does_not_import_the_identity_package(args: tuple[str, ...]) -> Non
     assert "iam" in done.stdout
     loaded = [m for m in report["modules"] if m.startswith(("lakebox.iam", "cryptography"))]
     assert not loaded, f"lakebox {' '.join(args)} imported {loaded}"
+
+
+def test_roles_and_policies_from_files(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    trust = tmp_path / "trust.json"
+    trust.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "000000000000"},
+                    "Action": "sts:AssumeRole",
+                },
+            }
+        )
+    )
+    allow = tmp_path / "allow.json"
+    allow.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Allow", "Action": "glue:Get*", "Resource": "*"},
+            }
+        )
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text(
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "glue:Get*"}]}'
+    )
+    made = run(home, "create-role", "etl", "--trust", str(trust), "--max-session-duration", "7200")
+    assert made.returncode == 0, made.stderr
+    assert "arn:aws:iam::000000000000:role/etl" in made.stdout
+    assert run(home, "put-role-policy", "etl", "read", str(allow)).returncode == 0
+    roles = json.loads(run(home, "list-roles", "--json").stdout)["Roles"]
+    assert [(r["RoleName"], r["MaxSessionDuration"]) for r in roles] == [("etl", 7200)]
+    assert roles[0]["AssumeRolePolicyDocument"]["Statement"]["Action"] == "sts:AssumeRole"
+    assert run(home, "create-user", "ann").returncode == 0
+    bad = run(home, "put-user-policy", "ann", "p", str(broken))
+    assert bad.returncode == 1 and "Statement[0]" in bad.stderr and "Resource" in bad.stderr
+    missing = run(home, "put-user-policy", "ann", "p", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+    assert run(home, "put-user-policy", "ann", "p", str(allow)).returncode == 0
+    iam = _service(home)
+    try:
+        ann = iam.user_principal("ann")
+        assert iam.is_allowed(ann, "glue:GetTable", "arn:aws:glue:us-east-1:000000000000:table/d/t")
+        key = iam.create_access_key("ann").key.access_key_id
+    finally:
+        iam.close()
+    assert run(home, "update-access-key", key, "--status", "Inactive").returncode == 0
+    listed = json.loads(run(home, "list-access-keys", "ann", "--json").stdout)["AccessKeyMetadata"]
+    assert listed[0]["Status"] == "Inactive"
+    assert run(home, "delete-role", "etl").returncode == 1
+    assert run(home, "delete-role", "etl", "--force").returncode == 0
+    assert json.loads(run(home, "list-roles", "--json").stdout) == {"Roles": []}
+
+
+def test_simulate_says_what_policies_decide(tmp_path: Path) -> None:
+    home = tmp_path / "lake"
+    policy = tmp_path / "p.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:*", "Resource": "arn:aws:s3:::sales/*"},
+                    {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "*"},
+                ],
+            }
+        )
+    )
+    assert run(home, "create-user", "ann").returncode == 0
+    assert run(home, "put-user-policy", "ann", "p", str(policy)).returncode == 0
+    allowed = run(home, "simulate", "ann", "s3:GetObject", "arn:aws:s3:::sales/a.csv")
+    assert allowed.returncode == 0 and allowed.stdout.startswith("allowed:")
+    denied = run(
+        home,
+        "simulate",
+        "arn:aws:iam::000000000000:user/ann",
+        "s3:DeleteObject",
+        "arn:aws:s3:::sales/a.csv",
+        "arn:aws:s3:::hr/b.csv",
+    )
+    assert denied.returncode == 1
+    lines = denied.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("denied:") for line in lines)
+    assert "explicit deny" in lines[0]

@@ -485,3 +485,35 @@ def test_trust_policies_name_principals_or_accounts() -> None:
 def test_malformed_trust_policies(statement: dict[str, Any], where: str) -> None:
     with pytest.raises(MalformedPolicyDocument, match=where):
         parse(_doc(statement), kind="trust")
+
+
+def test_wildcard_matching_agrees_with_a_regular_expression_on_random_cases() -> None:
+    import random
+    import re
+
+    from lakebox.iam.policy import wildcard_match
+
+    rng = random.Random(15)
+    for _ in range(3000):
+        pattern = "".join(rng.choice("ab*?:/") for _ in range(rng.randint(0, 8)))
+        text = "".join(rng.choice("ab:/") for _ in range(rng.randint(0, 10)))
+        regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+        expected = re.fullmatch(regex, text, re.DOTALL) is not None
+        assert wildcard_match(pattern, text) is expected, (pattern, text)
+
+
+def test_a_hostile_pattern_cannot_stall_evaluation() -> None:
+    import time
+
+    hostile = parse(
+        _doc(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::" + "*a" * 2000 + "b",
+            }
+        )
+    )
+    started = time.perf_counter()
+    assert _decide(hostile, "s3:GetObject", "arn:aws:s3:::" + "a" * 1000) == "implicit"
+    assert time.perf_counter() - started < 5

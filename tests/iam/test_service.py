@@ -8,6 +8,8 @@ import datetime as dt
 import json
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from lakebox.iam.errors import (
     ValidationError,
 )
 from lakebox.iam.service import IamService
+from lakebox.iam.sigv4 import AuthError
 from lakebox.lakehouse import Lake
 from lakebox.metadata import sqlite as metadb
 from lakebox.metadata.sqlite import MetadataCorruptError, MetadataVersionError
@@ -423,3 +426,106 @@ def test_backup_and_restore_keep_keys_working(tmp_path: Path) -> None:
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     finally:
         iam.close()
+
+
+_RACER = """
+import sys
+from pathlib import Path
+from lakebox.iam.service import IamService
+iam = IamService(Path(sys.argv[1]))
+path = iam.bootstrap()
+iam.create_user(sys.argv[2])
+new = iam.create_access_key(sys.argv[2])
+print(path or "-", new.key.access_key_id, new.secret_access_key)
+"""
+
+
+def test_processes_starting_together_share_one_key_file_and_one_admin(tmp_path: Path) -> None:
+    meta = tmp_path / "lake" / "_lakebox"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(meta), f"user{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    lines = []
+    for proc in racers:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        lines.append(out.split())
+    assert sum(1 for path, _, _ in lines if path != "-") == 1
+    iam = IamService(meta)
+    try:
+        for _, key_id, secret in lines:
+            iam.authenticate(sign(Keys(key_id, secret), "s3", ENDPOINT + "/b"))
+        assert [u.name for u in iam.list_users()] == ["admin", "user0", "user1", "user2", "user3"]
+    finally:
+        iam.close()
+
+
+def test_deleting_a_role_ends_its_sessions(iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.create_role("etl", _trust("arn:aws:iam::000000000000:user/ann"))
+    creds = iam.assume_role(iam.user_principal("ann"), "arn:aws:iam::000000000000:role/etl", "s1")
+    keys = Keys(creds.access_key_id, creds.secret_access_key, creds.session_token)
+    iam.authenticate(sign(keys, "s3", ENDPOINT + "/b"))
+    iam.put_role_policy("etl", "p", _allow("s3:*"))
+    with pytest.raises(DeleteConflict, match="policies"):
+        iam.delete_role("etl")
+    iam.delete_role("etl", force=True)
+    with pytest.raises(AuthError) as caught:
+        iam.authenticate(sign(keys, "s3", ENDPOINT + "/b"))
+    assert caught.value.code == "InvalidAccessKeyId"
+
+
+def test_principal_for_credentials(iam: IamService, alice: Keys) -> None:
+    assert iam.principal_for(alice.access_key_id, alice.secret_access_key).name == "alice"
+    with pytest.raises(AuthError) as caught:
+        iam.principal_for(alice.access_key_id, "x" * 40)
+    assert caught.value.reason == "bad-signature"
+    with pytest.raises(AuthError) as caught:
+        iam.principal_for("AKIANOSUCHKEY0000000", alice.secret_access_key)
+    assert caught.value.code == "InvalidClientTokenId"
+
+
+def test_time_condition_keys_are_filled(iam: IamService) -> None:
+    iam.create_user("ann")
+    iam.put_user_policy(
+        "ann",
+        "until-2100",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {
+                        "DateLessThan": {"aws:CurrentTime": "2100-01-01T00:00:00Z"},
+                        "NumericGreaterThan": {"aws:EpochTime": 1700000000},
+                    },
+                },
+            }
+        ),
+    )
+    ann = iam.user_principal("ann")
+    assert iam.is_allowed(ann, "s3:GetObject", "arn:aws:s3:::b/k")
+    iam.put_user_policy(
+        "ann",
+        "until-2100",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}},
+                },
+            }
+        ),
+    )
+    assert not iam.is_allowed(ann, "s3:GetObject", "arn:aws:s3:::b/k")

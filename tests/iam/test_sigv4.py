@@ -516,3 +516,70 @@ def test_host_must_be_signed(iam: IamService, alice: Keys) -> None:
     assert auth is not None
     bad = _set_header(good, "Authorization", auth.replace("SignedHeaders=host;", "SignedHeaders="))
     assert "host" in _reject(iam, bad).message
+
+
+def test_a_request_signed_two_ways_is_refused(iam: IamService, alice: Keys) -> None:
+    header = sign(alice, "s3", ENDPOINT + "/b/k")
+    query = sign(alice, "s3", ENDPOINT + "/b/k", presign=60)
+    both = dataclasses.replace(header, query=query.query)
+    assert "Only one auth mechanism" in _reject(iam, both).message
+
+
+# the S3 developer guide's worked examples (AWS's published key, requests and signatures)
+AWS_EXAMPLE_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+AWS_EXAMPLES = [
+    SignedRequest(
+        "GET",
+        "/test.txt",
+        "",
+        (
+            ("Host", "examplebucket.s3.amazonaws.com"),
+            ("Range", "bytes=0-9"),
+            ("x-amz-content-sha256", hashlib.sha256(b"").hexdigest()),
+            ("x-amz-date", "20130524T000000Z"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/"
+                "aws4_request,SignedHeaders=host;range;x-amz-content-sha256;x-amz-date,"
+                "Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41",
+            ),
+        ),
+        b"",
+    ),
+    SignedRequest(
+        "GET",
+        "/test.txt",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2F"
+        "us-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&"
+        "X-Amz-SignedHeaders=host&X-Amz-Signature="
+        "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404",
+        (("Host", "examplebucket.s3.amazonaws.com"),),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("request_", AWS_EXAMPLES, ids=["header", "presigned"])
+def test_the_aws_documentation_examples_verify(request_: SignedRequest) -> None:
+    from lakebox.iam.sigv4 import read_signature, verify
+
+    sig = read_signature(request_)
+    verify(request_, sig, AWS_EXAMPLE_SECRET)
+    with pytest.raises(AuthError):
+        verify(request_, sig, AWS_EXAMPLE_SECRET[:-1] + "X")
+
+
+@pytest.mark.parametrize("scope", ["us-east-1/S3", "../x/s3", "us east/s3", "us-east-1/s3;x"])
+def test_credential_scope_parts_are_plain_names(iam: IamService, scope: str) -> None:
+    authorization = (
+        f"AWS4-HMAC-SHA256 Credential=AKIAEXAMPLE/20260101/{scope}/aws4_request, "
+        "SignedHeaders=host, Signature=00"
+    )
+    request = SignedRequest(
+        "GET",
+        "/",
+        "",
+        (("Host", "x"), ("Authorization", authorization), ("X-Amz-Date", "20260101T000000Z")),
+        b"",
+    )
+    assert _reject(iam, request).reason == "malformed"

@@ -209,6 +209,8 @@ def create_user(request: Request, context: IamContext) -> Response:
 def get_user(request: Request, context: IamContext) -> Response:
     name = _str(request, "UserName", required=False)
     principal = context.principal
+    if name is None and principal.kind == "assumed-role":
+        raise AwsError(INVALID, "Must specify userName when calling with non-User credentials")
     if name is None and principal.kind != "user":
         return {
             "User": {
@@ -328,6 +330,14 @@ def list_roles(request: Request, context: IamContext) -> Response:
     return {"Roles": [_role_shape(r) for r in page], **extra}
 
 
+def delete_role(request: Request, context: IamContext) -> Response:
+    name = _str(request, "RoleName")
+    assert name is not None
+    _allow(context, "iam:DeleteRole", _existing_role_arn(context, name))
+    context.iam.delete_role(name, account_id=_account(context))
+    return {}
+
+
 # -- policies -------------------------------------------------------------------------------
 
 
@@ -390,6 +400,53 @@ def delete_user_policy(request: Request, context: IamContext) -> Response:
     return {}
 
 
+def list_role_policies(request: Request, context: IamContext) -> Response:
+    role = _str(request, "RoleName")
+    assert role is not None
+    _allow(context, "iam:ListRolePolicies", _existing_role_arn(context, role))
+    names = context.iam.list_role_policies(role, account_id=_account(context))
+    page, extra = _page(request, names)
+    return {"PolicyNames": page, **extra}
+
+
+def delete_role_policy(request: Request, context: IamContext) -> Response:
+    role, name = _str(request, "RoleName"), _str(request, "PolicyName")
+    assert role is not None and name is not None
+    _allow(context, "iam:DeleteRolePolicy", _existing_role_arn(context, role))
+    context.iam.delete_role_policy(role, name, account_id=_account(context))
+    return {}
+
+
+def detach_user_policy(request: Request, context: IamContext) -> Response:
+    user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
+    assert user is not None and arn is not None
+    _allow(context, "iam:DetachUserPolicy", _existing_user_arn(context, user))
+    context.iam.detach_user_policy(user, arn, account_id=_account(context))
+    return {}
+
+
+def detach_role_policy(request: Request, context: IamContext) -> Response:
+    role, arn = _str(request, "RoleName"), _str(request, "PolicyArn")
+    assert role is not None and arn is not None
+    _allow(context, "iam:DetachRolePolicy", _existing_role_arn(context, role))
+    context.iam.detach_role_policy(role, arn, account_id=_account(context))
+    return {}
+
+
+def list_attached_role_policies(request: Request, context: IamContext) -> Response:
+    role = _str(request, "RoleName")
+    assert role is not None
+    _allow(context, "iam:ListAttachedRolePolicies", _existing_role_arn(context, role))
+    arns = context.iam.attached_role_policies(role, account_id=_account(context))
+    page, extra = _page(request, arns)
+    return {
+        "AttachedPolicies": [
+            {"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn} for arn in page
+        ],
+        **extra,
+    }
+
+
 def attach_user_policy(request: Request, context: IamContext) -> Response:
     user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
     assert user is not None and arn is not None
@@ -441,12 +498,113 @@ def create_login_profile(request: Request, context: IamContext) -> Response:
             raise AwsError("PasswordPolicyViolation", str(err)) from err
         raise
     return {
-        "LoginProfile": {
-            "UserName": profile.user_name,
-            "CreateDate": timestamp(profile.created),
-            "PasswordResetRequired": profile.password_reset_required,
-        }
+        "LoginProfile": _profile_shape(
+            profile.user_name, profile.created, profile.password_reset_required
+        )
     }
+
+
+_EVAL = {"allow": "allowed", "deny": "explicitDeny", "implicit": "implicitDeny"}
+
+
+def simulate_principal_policy(request: Request, context: IamContext) -> Response:
+    """What the policies of a user or role decide for each action on each resource (IAM's
+    policy simulator, for the identity policies lakebox evaluates)."""
+    source = _str(request, "PolicySourceArn")
+    assert source is not None
+    actions = request.get("ActionNames")
+    resources = request.get("ResourceArns", ["*"])
+    for name, value in (("ActionNames", actions), ("ResourceArns", resources)):
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise AwsError(INVALID, f"{name} must be a non-empty list of strings")
+    assert isinstance(actions, list) and isinstance(resources, list)
+    unsupported = [
+        n
+        for n in (
+            "PolicyInputList",
+            "PermissionsBoundaryPolicyInputList",
+            "ResourcePolicy",
+            "CallerArn",
+        )
+        if request.get(n)
+    ]
+    if unsupported:
+        raise AwsError(
+            "InvalidInput", f"lakebox's simulator does not take {', '.join(unsupported)}"
+        )
+    keys: dict[str, Any] = {}
+    for entry in request.get("ContextEntries") or []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("ContextKeyName"), str):
+            raise AwsError(INVALID, "each ContextEntries item needs a ContextKeyName")
+        values = entry.get("ContextKeyValues") or []
+        if not isinstance(values, list):
+            raise AwsError(INVALID, "ContextKeyValues must be a list")
+        kind = str(entry.get("ContextKeyType", "string"))
+        keys[entry["ContextKeyName"]] = (
+            values if kind.endswith("List") else (values[0] if values else None)
+        )
+    _allow(context, "iam:SimulatePrincipalPolicy", source)
+    principal = context.iam.principal_of_arn(source)
+    if principal.account_id != _account(context):
+        raise AwsError("AccessDenied", f"{source} belongs to another account")
+    results = []
+    for action in actions:
+        for resource in resources:
+            decision, _ = context.iam.decide(principal, action, resource, keys)
+            results.append(
+                {
+                    "EvalActionName": action,
+                    "EvalResourceName": resource,
+                    "EvalDecision": _EVAL[decision],
+                    "MatchedStatements": [],
+                    "MissingContextValues": [],
+                }
+            )
+    page, extra = _page(request, results)
+    return {"EvaluationResults": page, **extra}
+
+
+def _profile_shape(user_name: str, created: dt.datetime, reset: bool) -> dict[str, Any]:
+    return {"UserName": user_name, "CreateDate": timestamp(created), "PasswordResetRequired": reset}
+
+
+def get_login_profile(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:GetLoginProfile", _existing_user_arn(context, name))
+    profile = context.iam.get_login_profile(name, account_id=_account(context))
+    return {
+        "LoginProfile": _profile_shape(
+            profile.user_name, profile.created, profile.password_reset_required
+        )
+    }
+
+
+def update_login_profile(request: Request, context: IamContext) -> Response:
+    name = _str(request, "UserName")
+    assert name is not None
+    password = request.get("Password")
+    reset = request.get("PasswordResetRequired")
+    if password is not None and not isinstance(password, str):
+        raise AwsError(INVALID, "Password must be a string")
+    if reset is not None and not isinstance(reset, bool):
+        raise AwsError(INVALID, "PasswordResetRequired must be a boolean")
+    _allow(context, "iam:UpdateLoginProfile", _existing_user_arn(context, name))
+    try:
+        context.iam.update_login_profile(
+            name, password=password, password_reset_required=reset, account_id=_account(context)
+        )
+    except IamError as err:
+        if err.code == "InvalidInput":
+            raise AwsError("PasswordPolicyViolation", str(err)) from err
+        raise
+    return {}
+
+
+def delete_login_profile(request: Request, context: IamContext) -> Response:
+    name = _target_user(request, context)
+    _allow(context, "iam:DeleteLoginProfile", _existing_user_arn(context, name))
+    context.iam.delete_login_profile(name, account_id=_account(context))
+    return {}
 
 
 API = ServiceApi(
@@ -463,6 +621,7 @@ API = ServiceApi(
         ("CreateRole", create_role),
         ("GetRole", get_role),
         ("ListRoles", list_roles),
+        ("DeleteRole", delete_role),
         ("PutUserPolicy", put_user_policy),
         ("PutRolePolicy", put_role_policy),
         ("GetUserPolicy", get_user_policy),
@@ -472,7 +631,16 @@ API = ServiceApi(
         ("AttachUserPolicy", attach_user_policy),
         ("AttachRolePolicy", attach_role_policy),
         ("ListAttachedUserPolicies", list_attached_user_policies),
+        ("ListRolePolicies", list_role_policies),
+        ("DeleteRolePolicy", delete_role_policy),
+        ("DetachUserPolicy", detach_user_policy),
+        ("DetachRolePolicy", detach_role_policy),
+        ("ListAttachedRolePolicies", list_attached_role_policies),
         ("CreateLoginProfile", create_login_profile),
+        ("GetLoginProfile", get_login_profile),
+        ("UpdateLoginProfile", update_login_profile),
+        ("DeleteLoginProfile", delete_login_profile),
+        ("SimulatePrincipalPolicy", simulate_principal_policy),
     ),
     error_code,
     INVALID,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -19,7 +20,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from lakebox.cli.support import GuardedGroup, guard, lakehouse
+from lakebox.cli.support import GuardedGroup, guard, lakehouse, read_json_object, read_text_file
 from lakebox.errors import InvalidRequestError
 
 if TYPE_CHECKING:
@@ -258,3 +259,148 @@ def bootstrap(home: HomeOpt = None) -> None:
         return
     out.print(f"administrator keys written to {path}", highlight=False, soft_wrap=True)
     out.print(f"use them with: AWS_SHARED_CREDENTIALS_FILE={path}", highlight=False, soft_wrap=True)
+
+
+def _document(path: Path, what: str) -> str:
+    """A policy document from a file, checked to be a JSON object (IAM checks the rest)."""
+    read_json_object(path, what)
+    return read_text_file(path, what)
+
+
+PolicyFile = Annotated[
+    Path, typer.Argument(metavar="FILE", help="The policy document (JSON).", show_default=False)
+]
+
+
+@iam_app.command("put-user-policy")
+def put_user_policy(
+    name: Annotated[str, typer.Argument(metavar="USER")],
+    policy_name: Annotated[str, typer.Argument(metavar="POLICY_NAME")],
+    document: PolicyFile,
+    account: AccountOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Add (or replace) an inline policy of a user."""
+    iam = _iam(home)
+    text = guard(lambda: _document(document, "policy document"))
+    guard(lambda: iam.put_user_policy(name, policy_name, text, account_id=account))
+    out.print(f"policy {policy_name} of user {name} set", highlight=False)
+
+
+@iam_app.command("create-role")
+def create_role(
+    name: str,
+    trust: Annotated[
+        Path, typer.Option("--trust", help="The trust policy (JSON): who may assume the role.")
+    ],
+    account: AccountOpt = None,
+    max_session_duration: Annotated[
+        int, typer.Option("--max-session-duration", help="Seconds, 3600-43200.")
+    ] = 3600,
+    description: Annotated[str, typer.Option("--description")] = "",
+    home: HomeOpt = None,
+) -> None:
+    """Create a role that the principals its trust policy names may assume."""
+    iam = _iam(home, create=True)
+    text = guard(lambda: _document(trust, "trust policy"))
+    role = guard(
+        lambda: iam.create_role(
+            name,
+            text,
+            account_id=account,
+            description=description,
+            max_session_duration=max_session_duration,
+        )
+    )
+    out.print(f"role {role.arn} created", highlight=False)
+
+
+@iam_app.command("put-role-policy")
+def put_role_policy(
+    name: Annotated[str, typer.Argument(metavar="ROLE")],
+    policy_name: Annotated[str, typer.Argument(metavar="POLICY_NAME")],
+    document: PolicyFile,
+    account: AccountOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Add (or replace) an inline policy of a role."""
+    iam = _iam(home)
+    text = guard(lambda: _document(document, "policy document"))
+    guard(lambda: iam.put_role_policy(name, policy_name, text, account_id=account))
+    out.print(f"policy {policy_name} of role {name} set", highlight=False)
+
+
+@iam_app.command("list-roles")
+def list_roles(account: AccountOpt = None, home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """The roles of an account."""
+    roles = guard(lambda: _iam(home).list_roles(account_id=account))
+    rows = [
+        {
+            "RoleName": r.name,
+            "RoleId": r.role_id,
+            "Arn": r.arn,
+            "CreateDate": _when(r.created),
+            "MaxSessionDuration": r.max_session_duration,
+            "AssumeRolePolicyDocument": json.loads(r.trust_policy),
+        }
+        for r in roles
+    ]
+    if as_json:
+        _echo_json({"Roles": rows})
+        return
+    _table(["role", "arn", "created"], [[r["RoleName"], r["Arn"], r["CreateDate"]] for r in rows])
+
+
+@iam_app.command("delete-role")
+def delete_role(
+    name: str,
+    account: AccountOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Also delete its policies.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    """Delete a role; its sessions end at once."""
+    iam = _iam(home)
+    guard(lambda: iam.delete_role(name, account_id=account, force=force))
+    out.print(f"role {name} deleted", highlight=False)
+
+
+@iam_app.command("update-access-key")
+def update_access_key(
+    access_key_id: Annotated[str, typer.Argument(metavar="ACCESS_KEY_ID")],
+    status: Annotated[str, typer.Option("--status", help="Active or Inactive.")],
+    account: AccountOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """Make a key Inactive (requests signed with it fail) or Active again."""
+    iam = _iam(home)
+    guard(lambda: iam.update_access_key(access_key_id, status, account_id=account))
+    out.print(f"access key {access_key_id} is {status}", highlight=False)
+
+
+@iam_app.command("simulate")
+def simulate(
+    arn: Annotated[str, typer.Argument(help="A user or role: its ARN, or a user name.")],
+    action: Annotated[str, typer.Argument(help="An action, e.g. s3:GetObject.")],
+    resources: Annotated[
+        list[str] | None, typer.Argument(metavar="[RESOURCE]...", help="ARNs (default *).")
+    ] = None,
+    account: AccountOpt = None,
+    home: HomeOpt = None,
+) -> None:
+    """What a user's or role's policies decide for an action (exit 1 when any is denied)."""
+    iam = _iam(home)
+    principal = guard(
+        lambda: (
+            iam.principal_of_arn(arn)
+            if arn.startswith("arn:")
+            else iam.user_principal(arn, account_id=account)
+        )
+    )
+    denied = False
+    for resource in resources or ["*"]:
+        decision, why = guard(partial(iam.decide, principal, action, resource))
+        word = {"allow": "allowed", "deny": "denied", "implicit": "denied"}[decision]
+        denied = denied or decision != "allow"
+        out.print(f"{word}: {action} on {resource} {why}", highlight=False, soft_wrap=True)
+    if denied:
+        raise typer.Exit(1)

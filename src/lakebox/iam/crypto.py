@@ -53,6 +53,21 @@ def _write_private(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _create_once(path: Path, data: bytes) -> None:
+    """Make ``path`` (owner-only) holding ``data`` unless it exists. The file appears whole
+    (written aside, then hard-linked into place), so a process that finds it never reads
+    it half-written, and of two processes making it at once one wins."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    try:
+        _write_private(partial, data)
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process made it first: theirs is the key
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def write_private_file(path: Path, text: str) -> None:
     """Write ``text`` to a new file only its owner can read (replacing an older one
     atomically, so the secret is never readable by others even for a moment)."""
@@ -84,9 +99,7 @@ class SecretBox:
         path = self.key_file
         if not path.exists():
             try:
-                _write_private(path, base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
-            except FileExistsError:
-                pass  # another process made it first
+                _create_once(path, base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
             except OSError as err:
                 raise SecretsError(
                     f"cannot create the identity key file {path}: {err.strerror or err}"

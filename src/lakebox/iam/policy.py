@@ -22,7 +22,6 @@ IP address, ARN and Null, each with ``...IfExists``, and the ``ForAnyValue:`` /
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import ipaddress
 import json
 import re
@@ -341,7 +340,7 @@ def _one(operator: str, wanted: str, actual: Any) -> bool:
     if positive == "StringEqualsIgnoreCase":
         return str(actual).lower() == wanted.lower()
     if positive in ("StringLike", "ArnLike"):
-        return _glob(wanted)(str(actual)) is not None
+        return wildcard_match(wanted, str(actual))
     if positive == "Bool":
         return str(actual).lower() == wanted.lower()
     if positive.startswith("Numeric"):
@@ -401,15 +400,39 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any]) -> bool:
 # -- matching ------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=4096)
-def _glob(pattern: str, ignore_case: bool = False) -> Any:
-    """``*`` and ``?`` wildcards as a compiled full match."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(f"^{regex}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0)).match
+def wildcard_match(pattern: str, text: str, *, ignore_case: bool = False) -> bool:
+    """Whether ``text`` matches ``pattern``, where ``*`` stands for any run of characters
+    and ``?`` for one. Greedy with one saved backtrack point, so it takes at most
+    len(pattern) * len(text) steps whatever the pattern (a regular expression built from a
+    hostile ``*a*a*a...b`` could take exponential time)."""
+    if ignore_case:
+        pattern, text = pattern.lower(), text.lower()
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == text
+    if pattern.endswith("*") and "*" not in pattern[:-1] and "?" not in pattern:
+        return text.startswith(pattern[:-1])
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "*":
+        p += 1
+    return p == len(pattern)
 
 
 def action_matches(pattern: str, action: str) -> bool:
-    return _glob(pattern, True)(action) is not None
+    return wildcard_match(pattern, action, ignore_case=True)
 
 
 def resource_matches(pattern: str, resource: str) -> bool:
@@ -418,8 +441,8 @@ def resource_matches(pattern: str, resource: str) -> bool:
     p_parts = pattern.split(":", 5)
     r_parts = resource.split(":", 5)
     if len(p_parts) < 6 or len(r_parts) < 6:
-        return _glob(pattern)(resource) is not None
-    return all(_glob(p)(r) is not None for p, r in zip(p_parts, r_parts, strict=True))
+        return wildcard_match(pattern, resource)
+    return all(wildcard_match(p, r) for p, r in zip(p_parts, r_parts, strict=True))
 
 
 def _substitute(pattern: str, keys: Mapping[str, Any]) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -41,7 +42,15 @@ from lakebox.iam.model import (
     SessionCredentials,
     User,
 )
-from lakebox.iam.sigv4 import AuthError, Caller, SignedRequest, check_time, read_signature, verify
+from lakebox.iam.sigv4 import (
+    AuthError,
+    Caller,
+    Protocol,
+    SignedRequest,
+    check_time,
+    read_signature,
+    verify,
+)
 from lakebox.iam.store import FILE, IamStore
 from lakebox.principal import DEFAULT_ACCOUNT_ID, Principal
 
@@ -297,6 +306,36 @@ class IamService:
     def list_roles(self, *, account_id: str | None = None) -> list[Role]:
         return self.store.roles(self._account(account_id))
 
+    def delete_role(self, name: str, *, account_id: str | None = None, force: bool = False) -> None:
+        """Delete a role and end its sessions at once. As in IAM, a role with policies
+        cannot be deleted (DeleteConflict) unless ``force`` deletes them first."""
+        role = self.get_role(name, account_id=account_id)
+        with self.store.write() as con:
+            owned = con.execute(
+                "SELECT (SELECT count(*) FROM inline_policies WHERE account_id = ?1 AND "
+                "owner_kind = 'role' AND owner_name = ?2) + (SELECT count(*) FROM "
+                "attached_policies WHERE account_id = ?1 AND owner_kind = 'role' AND "
+                "owner_name = ?2)",
+                (role.account_id, role.name),
+            ).fetchone()[0]
+            if owned and not force:
+                raise DeleteConflict(
+                    f"Cannot delete entity, must remove its policies first (role {role.name})."
+                )
+            for table in ("inline_policies", "attached_policies"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE account_id = ? AND owner_kind = 'role' "
+                    "AND owner_name = ?",
+                    (role.account_id, role.name),
+                )
+            con.execute(
+                "DELETE FROM sessions WHERE account_id = ? AND role_name = ?",
+                (role.account_id, role.name),
+            )
+            con.execute(
+                "DELETE FROM roles WHERE account_id = ? AND name = ?", (role.account_id, role.name)
+            )
+
     # -- policies ---------------------------------------------------------------------------
     def _owner(self, kind: str, name: str, account_id: str | None) -> tuple[str, str]:
         if kind == "user":
@@ -348,16 +387,28 @@ class IamService:
         account, owner = self._owner("user", user_name, account_id)
         return [n for n, _ in self.store.inline_policies(account, "user", owner)]
 
+    def list_role_policies(self, role_name: str, *, account_id: str | None = None) -> list[str]:
+        account, owner = self._owner("role", role_name, account_id)
+        return [n for n, _ in self.store.inline_policies(account, "role", owner)]
+
     def delete_user_policy(
         self, user_name: str, policy_name: str, *, account_id: str | None = None
     ) -> None:
-        self.get_user_policy(user_name, policy_name, account_id=account_id)
-        account, owner = self._owner("user", user_name, account_id)
+        self._delete_inline("user", user_name, policy_name, account_id)
+
+    def delete_role_policy(
+        self, role_name: str, policy_name: str, *, account_id: str | None = None
+    ) -> None:
+        self._delete_inline("role", role_name, policy_name, account_id)
+
+    def _delete_inline(self, kind: str, owner: str, name: str, account_id: str | None) -> None:
+        self._get_inline(kind, owner, name, account_id)
+        account, owner = self._owner(kind, owner, account_id)
         with self.store.write() as con:
             con.execute(
-                "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = 'user' AND "
+                "DELETE FROM inline_policies WHERE account_id = ? AND owner_kind = ? AND "
                 "owner_name = ? AND policy_name = ?",
-                (account, owner, policy_name),
+                (account, kind, owner, name),
             )
 
     def attach_user_policy(
@@ -386,6 +437,31 @@ class IamService:
     def attached_user_policies(self, user_name: str, *, account_id: str | None = None) -> list[str]:
         account, owner = self._owner("user", user_name, account_id)
         return self.store.attached_policies(account, "user", owner)
+
+    def attached_role_policies(self, role_name: str, *, account_id: str | None = None) -> list[str]:
+        account, owner = self._owner("role", role_name, account_id)
+        return self.store.attached_policies(account, "role", owner)
+
+    def detach_user_policy(
+        self, user_name: str, policy_arn: str, *, account_id: str | None = None
+    ) -> None:
+        self._detach("user", user_name, policy_arn, account_id)
+
+    def detach_role_policy(
+        self, role_name: str, policy_arn: str, *, account_id: str | None = None
+    ) -> None:
+        self._detach("role", role_name, policy_arn, account_id)
+
+    def _detach(self, kind: str, owner: str, arn: str, account_id: str | None) -> None:
+        account, owner = self._owner(kind, owner, account_id)
+        with self.store.write() as con:
+            gone = con.execute(
+                "DELETE FROM attached_policies WHERE account_id = ? AND owner_kind = ? AND "
+                "owner_name = ? AND policy_arn = ?",
+                (account, kind, owner, arn),
+            ).rowcount
+        if not gone:
+            raise NoSuchEntity(f"Policy {arn} was not found (not attached to {kind} {owner}).")
 
     # -- passwords --------------------------------------------------------------------------
     @staticmethod
@@ -444,6 +520,51 @@ class IamService:
             )
         return LoginProfile(user.account_id, user.name, created, password_reset_required)
 
+    def get_login_profile(self, user_name: str, *, account_id: str | None = None) -> LoginProfile:
+        user = self.get_user(user_name, account_id=account_id)
+        found = self.store.login_profile(user.account_id, user.name)
+        if found is None:
+            raise NoSuchEntity(f"Login Profile for User {user.name} cannot be found.")
+        return found[0]
+
+    def update_login_profile(
+        self,
+        user_name: str,
+        *,
+        password: str | None = None,
+        password_reset_required: bool | None = None,
+        account_id: str | None = None,
+    ) -> None:
+        """IAM's UpdateLoginProfile: a new password and/or reset flag for a user who has one."""
+        profile = self.get_login_profile(user_name, account_id=account_id)
+        reset = (
+            profile.password_reset_required
+            if password_reset_required is None
+            else password_reset_required
+        )
+        if password is not None:
+            self.set_password(
+                profile.user_name,
+                password,
+                account_id=profile.account_id,
+                password_reset_required=reset,
+            )
+            return
+        with self.store.write() as con:
+            con.execute(
+                "UPDATE login_profiles SET reset_required = ? WHERE account_id = ? AND "
+                "user_name = ?",
+                (int(reset), profile.account_id, profile.user_name),
+            )
+
+    def delete_login_profile(self, user_name: str, *, account_id: str | None = None) -> None:
+        profile = self.get_login_profile(user_name, account_id=account_id)
+        with self.store.write() as con:
+            con.execute(
+                "DELETE FROM login_profiles WHERE account_id = ? AND user_name = ?",
+                (profile.account_id, profile.user_name),
+            )
+
     def check_password(
         self, user_name: str, password: str, *, account_id: str | None = None
     ) -> Principal | None:
@@ -455,7 +576,7 @@ class IamService:
         except (NoSuchEntity, ValidationError):
             user, found = None, None
         if user is None or found is None:
-            check_password(password, _DUMMY_HASH)
+            check_password(password, _dummy_hash())
             return None
         if not check_password(password, found[1]):
             return None
@@ -474,14 +595,13 @@ class IamService:
             if cached is not None and cached[0] == generation:
                 return cached[1]
         found: list[policy.Policy] = []
-        kind, owner, session_policy = _owner_of(principal)
+        kind, owner = _owner_of(principal)
         if kind is not None and owner is not None:
             for arn in self.store.attached_policies(principal.account_id, kind, owner):
                 if arn == ADMINISTRATOR_ACCESS:
                     found.append(policy.ADMINISTRATOR)
             for _, document in self.store.inline_policies(principal.account_id, kind, owner):
                 found.append(policy.parse(document, kind="identity"))
-        del session_policy
         with self._lock:
             if len(self._policies) > 4096:
                 self._policies.clear()
@@ -501,6 +621,30 @@ class IamService:
             return False
         return True
 
+    def decide(
+        self,
+        caller: Principal,
+        action: str,
+        resource: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> tuple[policy.Decision, str]:
+        """The decision on ``caller`` performing ``action`` on ``resource`` and why, in
+        words: ``allow``, ``deny`` (an explicit Deny) or ``implicit`` (no Allow, or the
+        resource belongs to another account). See docs/identity.md."""
+        account = policy.arn_account(resource)
+        if account and account not in ("aws", caller.account_id) and not _crosses_by_design(action):
+            return "implicit", f"because the resource belongs to another account ({account})"
+        if caller.kind in ("local-admin", "root"):
+            return "allow", "as the account's root"
+        keys = _context_keys(caller, context)
+        decision = policy.evaluate(self._identity_policies(caller), action, resource, keys)
+        why = {
+            "allow": "by an identity-based policy",
+            "deny": "with an explicit deny in an identity-based policy",
+            "implicit": f"because no identity-based policy allows the {action} action",
+        }[decision]
+        return decision, why
+
     def authorize(
         self,
         caller: Principal,
@@ -509,75 +653,92 @@ class IamService:
         context: Mapping[str, Any] | None = None,
     ) -> None:
         """Raise AccessDenied unless ``caller`` may perform ``action`` (``s3:GetObject``) on
-        ``resource`` (an ARN, or ``*`` for actions on no resource). See docs/identity.md."""
-        account = policy.arn_account(resource)
-        if account and account not in ("aws", caller.account_id) and not _crosses_by_design(action):
+        ``resource`` (an ARN, or ``*`` for actions on no resource). ``context`` adds
+        condition keys (``{"aws:SourceIp": "10.0.0.1"}``)."""
+        decision, why = self.decide(caller, action, resource, context)
+        if decision != "allow":
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-                f"{resource} because the resource belongs to another account ({account})",
+                f"{resource} {why}",
                 action,
                 resource,
             )
-        if caller.kind in ("local-admin", "root"):
-            return
-        keys = _context_keys(caller, context)
-        decision = policy.evaluate(self._identity_policies(caller), action, resource, keys)
-        if decision == "allow":
-            return
-        why = (
-            "with an explicit deny in an identity-based policy"
-            if decision == "deny"
-            else f"because no identity-based policy allows the {action} action"
-        )
-        raise AccessDenied(
-            f"User: {caller.arn} is not authorized to perform: {action} on resource: "
-            f"{resource} {why}",
-            action,
-            resource,
-        )
+
+    def principal_of_arn(self, arn: str) -> Principal:
+        """The principal an IAM ARN names: a user, an account's root, or a role (as a
+        session of it would be evaluated). NoSuchEntity when it does not exist."""
+        parts = arn.split(":", 5) if isinstance(arn, str) else []
+        if len(parts) != 6 or parts[:3] != ["arn", "aws", "iam"]:
+            raise InvalidInput(f"{arn!r} is not an IAM user, role or root ARN")
+        account, resource = self._account(parts[4]), parts[5]
+        if resource == "root":
+            return Principal(account, f"arn:aws:iam::{account}:root", "root")
+        kind, _, rest = resource.partition("/")
+        name = rest.rsplit("/", 1)[-1]
+        if kind == "user":
+            return Principal(account, self.get_user(name, account_id=account).arn, "user")
+        if kind == "role":
+            role = self.get_role(name, account_id=account)
+            return Principal(account, role.arn, "role")
+        raise InvalidInput(f"{arn!r} is not an IAM user, role or root ARN")
 
     # -- authentication ---------------------------------------------------------------------
     def authenticate(self, request: SignedRequest, now: dt.datetime | None = None) -> Caller:
         """The verified caller of a SigV4-signed request; raises AuthError (see
         ``lakebox.iam.sigv4``) for anything else."""
         sig = read_signature(request)
-        check_time(sig, now or self._clock())
-        key_id = sig.access_key_id
-        if key_id.startswith("ASIA"):
-            principal, secret = self._session_secret(
-                sig.access_key_id, sig.session_token, now or self._clock(), sig.protocol
+        when = now or self._clock()
+        check_time(sig, when)
+        principal, secret = self._credentials(
+            sig.access_key_id, sig.session_token, when, sig.protocol
+        )
+        chunks = verify(request, sig, secret)
+        return Caller(principal, sig.access_key_id, sig.service, sig.region, chunks)
+
+    def principal_for(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        now: dt.datetime | None = None,
+    ) -> Principal:
+        """The principal whose credentials these are (for doors that are handed keys, not
+        signed requests: ``--profile``, a Python API caller); raises AuthError otherwise."""
+        principal, secret = self._credentials(
+            access_key_id, session_token, now or self._clock(), "query"
+        )
+        if not hmac.compare_digest(secret.encode(), secret_access_key.encode()):
+            raise AuthError(
+                "bad-signature",
+                f"the secret access key given for {access_key_id} is not its secret",
+                "query",
             )
-        else:
-            if sig.session_token is not None:
-                raise AuthError(
-                    "invalid-token",
-                    "The security token included in the request is invalid.",
-                    sig.protocol,
-                )
-            found = self.store.key(key_id)
-            if found is None or found[0].status != "Active":
-                raise AuthError(
-                    "unknown-key",
-                    "The security token included in the request is invalid."
-                    if sig.protocol != "s3"
-                    else "The AWS Access Key Id you provided does not exist in our records.",
-                    sig.protocol,
-                )
-            key, sealed = found
-            user = self.store.user(key.account_id, key.user_name)
-            if user is None:  # pragma: no cover - deleted between the two reads
-                raise AuthError(
-                    "unknown-key",
-                    "The security token included in the request is invalid.",
-                    sig.protocol,
-                )
-            principal = Principal(user.account_id, user.arn, "user")
-            secret = self.box.open(sealed, key_id)
-        verify(request, sig, secret)
-        return Caller(principal, key_id, sig.service, sig.region)
+        return principal
+
+    def _credentials(
+        self, key_id: str, token: str | None, now: dt.datetime, protocol: Protocol
+    ) -> tuple[Principal, str]:
+        """The principal of an access key and its secret, if the key may be used now."""
+        if key_id.startswith("ASIA"):
+            return self._session_secret(key_id, token, now, protocol)
+        if token is not None:
+            raise AuthError(
+                "invalid-token", "The security token included in the request is invalid.", protocol
+            )
+        found = self.store.key(key_id)
+        user = self.store.user(found[0].account_id, found[0].user_name) if found else None
+        if found is None or found[0].status != "Active" or user is None:
+            raise AuthError(
+                "unknown-key",
+                "The security token included in the request is invalid."
+                if protocol != "s3"
+                else "The AWS Access Key Id you provided does not exist in our records.",
+                protocol,
+            )
+        return Principal(user.account_id, user.arn, "user"), self.box.open(found[1], key_id)
 
     def _session_secret(
-        self, key_id: str, token: str | None, now: dt.datetime, protocol: Any
+        self, key_id: str, token: str | None, now: dt.datetime, protocol: Protocol
     ) -> tuple[Principal, str]:
         found = self.store.session(key_id)
         if found is None:
@@ -675,7 +836,6 @@ class IamService:
                 source_arn=caller.arn,
                 sealed=self.box.seal(secret, key_id),
                 token_sha256=hashlib.sha256(token.encode()).hexdigest(),
-                session_policy=None,
                 expires=expires,
             )
         return SessionCredentials(
@@ -693,7 +853,7 @@ class IamService:
     def caller_user_id(self, caller: Principal) -> str:
         """GetCallerIdentity's ``UserId``: a user's id, ``<role id>:<session>`` for a
         role session, the account id for the root."""
-        kind, owner, _ = _owner_of(caller)
+        kind, owner = _owner_of(caller)
         if kind == "user" and owner is not None:
             user = self.store.user(caller.account_id, owner)
             if user is not None:
@@ -710,41 +870,50 @@ class IamService:
         lake's account, give it an access key and write the key to a file only the owner
         can read, in the AWS credentials-file format; returns that file's path. Returns
         None (and changes nothing) when any user exists."""
-        with self._lock:
-            if self.store.count_users():
+        key_id, secret = _new_id("AKIA", 16), _new_secret()
+        path = self.metadata_dir / CREDENTIALS_FILE
+        now = _utcnow()
+        user = User(self.account_id, BOOTSTRAP_USER, _new_id("AIDA", 17), "/", now)
+        with self._lock, self.store.write() as con:
+            # decided under the store's write lock: of two processes, one bootstraps
+            if con.execute("SELECT count(*) FROM users").fetchone()[0]:
                 return None
-            try:
-                self.create_user(BOOTSTRAP_USER, admin=True)
-            except EntityAlreadyExists:
-                return None  # another process bootstrapped at the same moment
-            new = self.create_access_key(BOOTSTRAP_USER)
-            path = self.metadata_dir / CREDENTIALS_FILE
+            self.store.insert_user(con, user)
+            con.execute(
+                "INSERT INTO attached_policies VALUES (?, 'user', ?, ?)",
+                (self.account_id, user.name, ADMINISTRATOR_ACCESS),
+            )
+            key = AccessKey(key_id, self.account_id, user.name, "Active", now)
+            self.store.insert_key(con, key, self.box.seal(secret, key_id))
+            # written before the commit: a failure leaves neither the user nor the file
             write_private_file(
                 path,
                 "# lakebox: the first administrator of this lake (user admin, account "
                 f"{self.account_id}).\n"
                 "# Use with AWS_SHARED_CREDENTIALS_FILE=<this file>; keep it secret.\n"
                 "[default]\n"
-                f"aws_access_key_id = {new.key.access_key_id}\n"
-                f"aws_secret_access_key = {new.secret_access_key}\n",
+                f"aws_access_key_id = {key_id}\n"
+                f"aws_secret_access_key = {secret}\n",
             )
-            return path
+        return path
 
 
-_DUMMY_HASH = hash_password("lakebox: a password no one has")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to spend the same time on when a user has no password (made once: 50 ms)."""
+    return hash_password("lakebox: a password no one has")
 
 
-def _owner_of(principal: Principal) -> tuple[str | None, str | None, None]:
-    """(``user`` | ``role``, its name) of an IAM user or an assumed-role session."""
+def _owner_of(principal: Principal) -> tuple[str | None, str | None]:
+    """(``user`` | ``role``, its name) of an IAM user, a role or a role's session."""
     arn = principal.arn
     if principal.kind == "user" and ":user/" in arn:
-        return "user", arn.rsplit("/", 1)[-1], None
+        return "user", arn.rsplit("/", 1)[-1]
     if principal.kind == "assumed-role" and ":assumed-role/" in arn:
-        parts = arn.split(":assumed-role/", 1)[1].split("/")
-        return "role", parts[0], None
+        return "role", arn.split(":assumed-role/", 1)[1].split("/")[0]
     if principal.kind == "role" and ":role/" in arn:
-        return "role", arn.rsplit("/", 1)[-1], None
-    return None, None, None
+        return "role", arn.rsplit("/", 1)[-1]
+    return None, None
 
 
 def _role_of_arn(arn: str) -> tuple[str, str]:
@@ -778,6 +947,9 @@ def _context_keys(caller: Principal, extra: Mapping[str, Any] | None) -> dict[st
     }
     if caller.kind == "user":
         keys["aws:username"] = caller.name
+    now = _utcnow()
+    keys["aws:currenttime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys["aws:epochtime"] = str(int(now.timestamp()))
     for key, value in (extra or {}).items():
         keys[key.lower()] = value
     return keys

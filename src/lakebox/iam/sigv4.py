@@ -39,7 +39,7 @@ import datetime as dt
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Literal
 from urllib.parse import quote, unquote_to_bytes
@@ -49,6 +49,9 @@ from lakebox.principal import Principal
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 #: how far a header-signed request's time may be from the server's clock
 MAX_SKEW = dt.timedelta(minutes=15)
@@ -60,6 +63,7 @@ Protocol = Literal["s3", "query", "json"]
 #: services signed under these names answer in the query protocol's error codes
 _QUERY_SERVICES = frozenset({"iam", "sts", "sns", "sqs", "rds", "redshift", "ec2"})
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_SCOPE_PART = re.compile(r"^[a-z0-9-]{1,64}$")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNRESERVED = "-_.~"
 
@@ -138,6 +142,11 @@ _CODES: dict[str, dict[Protocol, tuple[str, int]]] = {
         "query": ("IncompleteSignature", 400),
         "json": ("IncompleteSignatureException", 400),
     },
+    "bad-chunks": {
+        "s3": ("IncompleteBody", 400),
+        "query": ("IncompleteSignature", 400),
+        "json": ("IncompleteSignatureException", 400),
+    },
 }
 
 AuthReason = str
@@ -189,13 +198,28 @@ class SignedRequest:
 
 
 @dataclass(frozen=True)
+class ChunkSigning:
+    """What checking the chunks of a signed streaming upload needs: the request's signing
+    key, time, scope and signature (each chunk's signature chains from the previous one)."""
+
+    key: bytes = field(repr=False)
+    amz_date: str
+    scope: str
+    seed_signature: str
+
+
+@dataclass(frozen=True)
 class Caller:
-    """Who a verified request comes from, and the scope it was signed for."""
+    """Who a verified request comes from, and the scope it was signed for. ``chunks`` is
+    set for an aws-chunked upload whose chunks are signed
+    (``x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD``): the door must read the
+    body through :func:`decode_chunked` with it, which checks every chunk."""
 
     principal: Principal
     access_key_id: str
     service: str
     region: str
+    chunks: ChunkSigning | None = None
 
 
 @dataclass(frozen=True)
@@ -280,6 +304,13 @@ def _split_credential(credential: str, reason: AuthReason) -> tuple[str, str, st
         )
     if not re.fullmatch(r"\d{8}", date):
         raise AuthError(reason, f"the Credential's date {date!r} is not yyyymmdd", protocol)
+    if not _SCOPE_PART.match(region) or not _SCOPE_PART.match(service):
+        raise AuthError(
+            reason,
+            f"the Credential's region {region[:40]!r} and service {service[:40]!r} must be "
+            "lower-case letters, digits and dashes",
+            protocol,
+        )
     return key, date, region, service
 
 
@@ -288,9 +319,16 @@ def read_signature(request: SignedRequest) -> Signature:
     from a presigned URL's query parameters. Raises AuthError (``missing``,
     ``malformed``, ``unsupported``) when it says too little to be checked."""
     auth = request.header("authorization")
-    if auth is not None:
-        return _from_header(request, auth)
     params = _find_params(request.query)
+    if auth is not None:
+        if "X-Amz-Signature" in params or "X-Amz-Credential" in params:
+            raise AuthError(
+                "malformed",
+                "Only one auth mechanism allowed: the request is signed both in its "
+                "Authorization header and in its query string",
+                "s3",
+            )
+        return _from_header(request, auth)
     if "X-Amz-Algorithm" in params or "X-Amz-Credential" in params or "X-Amz-Signature" in params:
         return _from_query(params)
     raise AuthError(
@@ -514,8 +552,8 @@ def payload_hash(request: SignedRequest, sig: Signature) -> str:
     declared = request.header("x-amz-content-sha256")
     if declared is not None:
         declared = declared.strip()
-    if sig.presigned and sig.service == "s3":
-        return declared if declared is not None else UNSIGNED_PAYLOAD
+    if sig.presigned and sig.service == "s3" and declared is None:
+        return UNSIGNED_PAYLOAD
     if declared is None:
         if sig.service == "s3":
             raise AuthError(
@@ -541,6 +579,13 @@ def payload_hash(request: SignedRequest, sig: Signature) -> str:
                 sig.protocol,
             )
         return declared
+    if declared == STREAMING_SIGNED_TRAILER:
+        raise AuthError(
+            "missing-content-sha256",
+            f"x-amz-content-sha256 {declared} (signed chunks with a signed trailer) is not "
+            f"supported by lakebox; use {STREAMING_SIGNED} or {STREAMING_UNSIGNED_TRAILER}",
+            sig.protocol,
+        )
     if declared == UNSIGNED_PAYLOAD or declared.startswith("STREAMING-"):
         if declared.startswith("STREAMING-") and sig.service != "s3":
             raise AuthError(
@@ -616,20 +661,112 @@ def _check_signed_headers(request: SignedRequest, sig: Signature) -> None:
         )
 
 
-def verify(request: SignedRequest, sig: Signature, secret: str) -> None:
-    """Check ``sig`` against ``request`` with the key's ``secret``; raises AuthError."""
+_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method."
+)
+
+
+def verify(request: SignedRequest, sig: Signature, secret: str) -> ChunkSigning | None:
+    """Check ``sig`` against ``request`` with the key's ``secret``; raises AuthError.
+    Returns what checking the chunks needs when the body is signed chunk by chunk."""
     _check_signed_headers(request, sig)
     canonical = canonical_request(request, sig)
     to_sign = string_to_sign(sig, canonical)
     key = signing_key(secret, sig.date, sig.region, sig.service)
     expected = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected.encode(), sig.signature.strip().lower().encode()):
-        raise AuthError(
-            "bad-signature",
-            "The request signature we calculated does not match the signature you "
-            "provided. Check your AWS Secret Access Key and signing method.",
-            sig.protocol,
+        raise AuthError("bad-signature", _MISMATCH, sig.protocol)
+    declared = (request.header("x-amz-content-sha256") or "").strip()
+    if declared == STREAMING_SIGNED:
+        return ChunkSigning(key, sig.amz_date, sig.scope, expected)
+    return None
+
+
+def decode_chunked(
+    body: bytes, signing: ChunkSigning | None, *, decoded_length: int | None = None
+) -> tuple[bytes, dict[str, str]]:
+    """The payload of an ``aws-chunked`` body and its trailing headers (``x-amz-checksum-*``).
+
+    Each chunk is ``<hex size>[;chunk-signature=<sig>]\\r\\n<data>\\r\\n``, the last one
+    empty. With ``signing`` (``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``) every chunk must carry
+    the signature of ``AWS4-HMAC-SHA256-PAYLOAD``, the time, the scope, the previous
+    signature (the request's for the first chunk), the hash of nothing and the hash of its
+    data, so no chunk can be changed, dropped, reordered or added. Without it
+    (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``) only the framing is read. ``decoded_length``
+    (``x-amz-decoded-content-length``) must match when given. Raises AuthError."""
+    view = memoryview(body)
+    pos = 0
+    parts: list[bytes] = []
+    previous = signing.seed_signature if signing is not None else ""
+    trailers: dict[str, str] = {}
+
+    def bad(why: str) -> AuthError:
+        return AuthError("bad-chunks", f"the aws-chunked body is malformed: {why}", "s3")
+
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            raise bad(f"no chunk header at byte {pos}")
+        header = bytes(view[pos:end]).decode("ascii", "replace")
+        size_text, _, extension = header.partition(";")
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise bad(f"chunk size {size_text[:20]!r} at byte {pos} is not hexadecimal") from None
+        if size < 0 or not size_text.strip() or len(size_text) > 16:
+            raise bad(f"chunk size {size_text[:20]!r} at byte {pos} is not hexadecimal")
+        start = end + 2
+        data = view[start : start + size]
+        if len(data) != size:
+            raise bad(f"a chunk of {size} bytes at byte {pos} is cut short")
+        if signing is not None:
+            name, _, given = extension.partition("=")
+            if name.strip() != "chunk-signature" or not given:
+                raise AuthError(
+                    "bad-signature", f"the chunk at byte {pos} carries no chunk-signature", "s3"
+                )
+            to_sign = "\n".join(
+                (
+                    "AWS4-HMAC-SHA256-PAYLOAD",
+                    signing.amz_date,
+                    signing.scope,
+                    previous,
+                    EMPTY_SHA256,
+                    hashlib.sha256(data).hexdigest(),
+                )
+            )
+            expected = hmac.new(signing.key, to_sign.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(expected.encode(), given.strip().lower().encode()):
+                raise AuthError("bad-signature", _MISMATCH + f" (the chunk at byte {pos})", "s3")
+            previous = expected
+        pos = start + size
+        if size == 0:
+            break
+        parts.append(bytes(data))
+        if body[pos : pos + 2] != b"\r\n":
+            raise bad(f"the chunk ending at byte {pos} is not followed by CRLF")
+        pos += 2
+    # after the last chunk: CRLF, or trailing headers ending with an empty line
+    rest = bytes(view[pos:])
+    if rest != b"\r\n":
+        lines = rest.split(b"\r\n")
+        if len(lines) < 2 or lines[-1] != b"" or lines[-2] != b"":
+            raise bad("the trailing headers do not end with an empty line")
+        for line in lines[:-2]:
+            if not line:
+                continue
+            name, colon, value = line.decode("ascii", "replace").partition(":")
+            if not colon:
+                raise bad(f"trailing header {line[:40]!r} has no ':'")
+            trailers[name.strip().lower()] = value.strip()
+    payload = b"".join(parts)
+    if decoded_length is not None and len(payload) != decoded_length:
+        raise bad(
+            f"x-amz-decoded-content-length says {decoded_length} bytes, the chunks hold "
+            f"{len(payload)}"
         )
+    return payload, trailers
 
 
 __all__ = [
@@ -638,6 +775,8 @@ __all__ = [
     "UNSIGNED_PAYLOAD",
     "AuthError",
     "Caller",
+    "ChunkSigning",
+    "decode_chunked",
     "Signature",
     "SignedRequest",
     "check_time",

@@ -277,7 +277,6 @@ class IamStore:
         source_arn: str,
         sealed: bytes,
         token_sha256: str,
-        session_policy: str | None,
         expires: dt.datetime,
     ) -> None:
         con.execute(
@@ -291,7 +290,7 @@ class IamStore:
                 source_arn,
                 sealed,
                 token_sha256,
-                session_policy,
+                None,  # session policies: not supported yet
                 expires.timestamp(),
                 _now(),
             ),
