@@ -185,3 +185,38 @@ def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory, served
 
 def test_the_server_keeps_serving_after_bad_requests(client: ClientFactory) -> None:
     assert client("athena").list_work_groups()["WorkGroups"]
+
+
+def test_a_presigned_url_is_verified(client: ClientFactory) -> None:
+    sts = client("sts")
+    # botocore signs the model's method (POST) unless told the URL will be fetched with GET
+    url = sts.generate_presigned_url("get_caller_identity", ExpiresIn=60, HttpMethod="GET")
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        body = answer.read()
+    assert b"<GetCallerIdentityResponse" in body and b":user/admin</Arn>" in body
+    tampered = url.replace("X-Amz-Expires=60", "X-Amz-Expires=600")
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(tampered, timeout=30)
+    assert exc.value.code == 403
+    assert b"<Code>SignatureDoesNotMatch</Code>" in exc.value.read()
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "AWS4-HMAC-SHA256 garbage",
+        "AWS4-HMAC-SHA256 Credential=AKIA/20260101/us-east-1/athena/aws4_request",
+        "Basic dXNlcjpwYXNz",
+    ],
+    ids=["garbage", "no-signature", "basic"],
+)
+def test_a_malformed_authorization_header_is_refused(served: Served, authorization: str) -> None:
+    headers = {
+        "X-Amz-Target": "AmazonAthena.ListWorkGroups",
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": authorization,
+    }
+    status, _, answer = _send(served, b"{}", headers, sign=False)
+    assert 400 <= status < 500
+    code = json.loads(answer)["__type"]
+    assert code in ("IncompleteSignatureException", "MissingAuthenticationTokenException"), code
