@@ -18,7 +18,7 @@ import pytest
 from botocore.utils import ArgumentGenerator
 
 from lakebox.api import SERVICES
-from lakebox.server.models import SERVED, from_json, to_json
+from lakebox.server.models import SERVED, TARGETS, from_json, to_json
 from lakebox.server.query import parse_structure, response_xml
 
 _SESSION = botocore.session.get_session()
@@ -109,3 +109,17 @@ def test_json_requests_read_back_as_boto3_sent_them(op: Any) -> None:
         "json", include_validation=False
     ).serialize_to_request(params, op)
     assert _normal(from_json(op.input_shape, json.loads(wire["body"] or b"{}"))) == _normal(params)
+
+
+def test_the_routing_table_matches_the_models() -> None:
+    targets = {
+        model.metadata["targetPrefix"]: signing
+        for signing, name in SERVED.items()
+        if (model := _MODELS[name]).metadata["protocol"] == "json"
+    }
+    assert targets == TARGETS
+    for signing, name in SERVED.items():
+        assert (
+            _MODELS[name].metadata.get("signingName", _MODELS[name].metadata["endpointPrefix"])
+            == signing
+        )

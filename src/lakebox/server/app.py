@@ -137,7 +137,12 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await run_in_threadpool(door.catalogue.load_all)
+        # botocore's models take about 2 s to load: in the background, while requests are
+        # already answered (a request needing a model not loaded yet waits for it)
+        models = threading.Thread(
+            target=door.catalogue.load_all, name="lakebox-serve-models", daemon=True
+        )
+        models.start()
         if extra is not None:
             await run_in_threadpool(extra.start)
         ready.set()
@@ -146,6 +151,7 @@ def build_app(
             yield
         finally:
             ready.clear()
+            await run_in_threadpool(models.join)
             if extra is not None:
                 await run_in_threadpool(extra.stop)
             await run_in_threadpool(door.close)

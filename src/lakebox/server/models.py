@@ -33,6 +33,16 @@ SERVED: dict[str, str] = {
     "rds": "rds",
 }
 
+#: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'
+#: ``metadata.targetPrefix``; a test checks them), so routing needs no model loaded
+TARGETS: dict[str, str] = {
+    "AmazonAthena": "athena",
+    "AWSGlue": "glue",
+    "AWSStepFunctions": "states",
+    "Firehose_20150804": "firehose",
+    "DynamoDB_20120810": "dynamodb",
+}
+
 #: codes whose HTTP status is not 400 when the model does not say
 _STATUS_BY_CODE = {
     "InternalServerException": 500,
@@ -103,7 +113,6 @@ class Catalogue:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._services: dict[str, Service] = {}
-        self._targets: dict[str, str] | None = None
 
     def by_signing_name(self, signing_name: str) -> Service | None:
         name = SERVED.get(signing_name)
@@ -121,21 +130,14 @@ class Catalogue:
     def by_target(self, target: str) -> Service | None:
         """The service an ``X-Amz-Target`` header (``AmazonAthena.StartQueryExecution``)
         names by its prefix."""
-        if self._targets is None:
-            targets = {}
-            for signing in SERVED:
-                service = self.by_signing_name(signing)
-                if service is not None and service.target_prefix:
-                    targets[service.target_prefix] = signing
-            self._targets = targets
-        found = self._targets.get(target.rsplit(".", 1)[0])
+        found = TARGETS.get(target.rsplit(".", 1)[0])
         return self.by_signing_name(found) if found else None
 
     def load_all(self) -> None:
-        """Load every model now (at start-up, so the first request does not pay)."""
+        """Load every model now (the server does it in the background at start-up, so
+        the first request of a service seldom pays for it)."""
         for signing in SERVED:
             self.by_signing_name(signing)
-        self.by_target("")
 
 
 # -- wire values -> handler values ------------------------------------------------------------
