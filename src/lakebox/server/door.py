@@ -114,6 +114,8 @@ class Outcome:
     operation: str = ""
     principal: str = ""
     code: str = ""
+    #: the service the request was routed to, once known (its error shape is used)
+    routed: Service | None = None
 
 
 def credential_scope_service(request: Incoming) -> str | None:
@@ -219,12 +221,11 @@ class Door:
                     "traceback": traceback.format_exc(),
                 }
             )
-            answer = Answer(
-                500,
-                b'{"__type": "InternalFailure", "message": "internal error"}',
-                {"content-type": "application/x-amz-json-1.1"},
-            )
-            outcome.code = "InternalFailure"
+            message = f"internal error (request {outcome.request_id}; see the server's log)"
+            if outcome.routed is not None:
+                answer = self._error(outcome.routed, outcome, "InternalFailure", message, 500)
+            else:
+                answer = self._plain_error(outcome, 500, "InternalFailure", message)
         answer.headers.setdefault("x-amzn-requestid", outcome.request_id)
         answer.headers.setdefault("x-amz-request-id", outcome.request_id)
         self.log(
@@ -273,6 +274,7 @@ class Door:
                 outcome, 403, "MissingAuthenticationToken", "Missing Authentication Token"
             )
         outcome.service = service.name
+        outcome.routed = service
         try:
             caller = self.lake.iam.authenticate(self._signed(request))
         except AuthError as exc:
