@@ -220,3 +220,13 @@ def test_a_malformed_authorization_header_is_refused(served: Served, authorizati
     assert 400 <= status < 500
     code = json.loads(answer)["__type"]
     assert code in ("IncompleteSignatureException", "MissingAuthenticationTokenException"), code
+
+
+def test_a_query_list_longer_than_the_door_reads_is_refused(served: Served) -> None:
+    tags = "&".join(f"Tags.member.{i}.Key=k{i}&Tags.member.{i}.Value=v" for i in range(1, 10_002))
+    form = f"Action=CreateUser&Version=2010-05-08&UserName=served-many-tags&{tags}".encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    status, _, answer = _send(served, form, headers, service="iam")
+    assert status == 400
+    assert b"<Code>ValidationError</Code>" in answer
+    assert b"Tags has more than 10000 members" in answer

@@ -31,7 +31,7 @@ from lakebox.errors import LakeboxError
 from lakebox.iam.errors import AccessDenied
 from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
 from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
-from lakebox.server.query import error_xml, parse_structure, response_xml
+from lakebox.server.query import MAX_PARAMETERS, error_xml, parse_structure, response_xml
 from lakebox.server.restjson import RestJsonRoutes, parse_request
 
 if TYPE_CHECKING:
@@ -195,14 +195,22 @@ class Door:
     @staticmethod
     def _form(request: Incoming) -> dict[str, str]:
         """A query-protocol request's parameters: the form body and the query string."""
-        params = dict(parse_qsl(request.query, keep_blank_values=True))
-        ctype = (request.header("content-type") or "").lower()
-        if request.body and (ctype.startswith("application/x-www-form-urlencoded") or not ctype):
-            try:
+        try:
+            params = dict(
+                parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+            )
+            ctype = (request.header("content-type") or "").lower()
+            if request.body and (
+                ctype.startswith("application/x-www-form-urlencoded") or not ctype
+            ):
                 text = request.body.decode("utf-8")
-            except UnicodeDecodeError:
-                raise BadRequest("the form body is not UTF-8") from None
-            params.update(parse_qsl(text, keep_blank_values=True, strict_parsing=False))
+                params.update(
+                    parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+                )
+        except UnicodeDecodeError:
+            raise BadRequest("the form body is not UTF-8") from None
+        except ValueError:
+            raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters") from None
         return params
 
     # -- the request -----------------------------------------------------------------------
