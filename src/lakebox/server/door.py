@@ -169,12 +169,12 @@ class Door:
     def _by_path(self, request: Incoming) -> Service | None:
         """An unsigned request names its service only by what it asks for: a REST path of
         a REST-JSON service, or a query-protocol Action one of the models knows."""
-        rest = self.catalogue.by_signing_name("scheduler")
-        if rest is not None and self.rest_routes(rest).match(
-            request.method, request.path, parse_qs(request.query, keep_blank_values=True)
-        ):
-            return rest
         try:
+            rest = self.catalogue.by_signing_name("scheduler")
+            if rest is not None and self.rest_routes(rest).match(
+                request.method, request.path, _query(request)
+            ):
+                return rest
             action = self._form(request).get("Action")
         except BadRequest:
             return None
@@ -407,7 +407,7 @@ class Door:
     def _parse_rest_json(
         self, service: Service, request: Incoming, outcome: Outcome
     ) -> tuple[str, dict[str, Any]]:
-        query = parse_qs(request.query, keep_blank_values=True)
+        query = _query(request)
         found = self.rest_routes(service).match(request.method, request.path, query)
         if found is None:
             raise AwsError(
@@ -485,6 +485,13 @@ class Door:
         deadline = time.monotonic() + timeout
         for thread in list(self.crawl_threads.values()):
             thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _query(request: Incoming) -> dict[str, list[str]]:
+    try:
+        return parse_qs(request.query, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+    except ValueError:
+        raise BadRequest(f"the query string has more than {MAX_PARAMETERS} parameters") from None
 
 
 def _json_type(service: Service) -> str:
