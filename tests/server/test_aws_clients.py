@@ -306,3 +306,51 @@ def test_long_work_does_not_block_other_requests(served: Served, client: ClientF
         slow.join(60)
     assert done == ["SUCCEEDED"]
     assert time.monotonic() - started >= 3.0
+
+
+def test_a_table_made_through_glue_is_queried_through_athena(
+    served: Served, client: ClientFactory
+) -> None:
+    folder = served.home / "served-data" / "people"
+    folder.mkdir(parents=True)
+    (folder / "part-0.csv").write_text("1,ann\n2,bob\n")
+    glue = client("glue")
+    glue.create_database(DatabaseInput={"Name": "served_hr"})
+    glue.create_table(
+        DatabaseName="served_hr",
+        TableInput={
+            "Name": "people",
+            "TableType": "EXTERNAL_TABLE",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "id", "Type": "int"}, {"Name": "name", "Type": "string"}],
+                "Location": "s3://served-data/people/",
+                "InputFormat": "org.apache.hadoop.mapred.TextInputFormat",
+                "OutputFormat": "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                "SerdeInfo": {
+                    "SerializationLibrary": "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe",
+                    "Parameters": {"field.delim": ","},
+                },
+            },
+        },
+    )
+    table = glue.get_table(DatabaseName="served_hr", Name="people")["Table"]
+    assert table["StorageDescriptor"]["Location"] == "s3://served-data/people/"
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ["id", "name"]
+    assert glue.get_database(Name="served_hr")["Database"]["Name"] == "served_hr"
+
+    athena = client("athena")
+    qe = _run_query(athena, "SELECT name FROM served_hr.people ORDER BY id")
+    assert qe["Status"]["State"] == "SUCCEEDED", qe["Status"]
+    rows = _rows(athena.get_query_results(QueryExecutionId=qe["QueryExecutionId"]))
+    assert rows == [["name"], ["ann"], ["bob"]]
+    meta = athena.get_table_metadata(
+        CatalogName="AwsDataCatalog", DatabaseName="served_hr", TableName="people"
+    )["TableMetadata"]
+    assert [c["Type"] for c in meta["Columns"]] == ["int", "string"]
+
+    glue.delete_table(DatabaseName="served_hr", Name="people")
+    with pytest.raises(glue.exceptions.EntityNotFoundException):
+        glue.get_table(DatabaseName="served_hr", Name="people")
+    glue.delete_database(Name="served_hr")
+    assert "served_hr" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
+    assert (folder / "part-0.csv").exists()  # an external table's files stay
