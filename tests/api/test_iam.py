@@ -522,3 +522,9 @@ def test_simulate_principal_policy(admin: ServiceContext, iam: IamService) -> No
         {"PolicySourceArn": f"arn:aws:iam::{ACCOUNT}:user/nobody", "ActionNames": ["s3:GetObject"]},
     )
     assert missing.code == "NoSuchEntity"
+
+
+def test_every_sts_operation_is_named_as_authorizing_itself() -> None:
+    from lakebox.api import sts as sts_api
+
+    assert set(SERVICES["sts"].operations) == sts_api.SELF_AUTHORIZED

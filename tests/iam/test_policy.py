@@ -405,13 +405,20 @@ def test_set_qualifiers() -> None:
             _doc({"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Extra": 1}),
             "Statement[0]: unknown element(s) Extra",
         ),
-        ("[" * 5000 + "]" * 5000, "nested too deeply"),
     ],
 )
 def test_malformed_documents_say_where(document: str, where: str) -> None:
     with pytest.raises(MalformedPolicyDocument) as caught:
         parse(document)
     assert where in str(caught.value)
+
+
+@pytest.mark.parametrize("depth", [50, 5000])
+def test_deeply_nested_documents_are_refused_cleanly(depth: int) -> None:
+    # JSON decoding depth depends on the interpreter's recursion limit: either way, one
+    # MalformedPolicyDocument and no RecursionError
+    with pytest.raises(MalformedPolicyDocument, match=r"nested too deeply|Statement"):
+        parse('{"Statement": ' + "[" * depth + "]" * depth + "}")
 
 
 def test_oversized_documents_are_refused() -> None:
@@ -517,3 +524,30 @@ def test_a_hostile_pattern_cannot_stall_evaluation() -> None:
     started = time.perf_counter()
     assert _decide(hostile, "s3:GetObject", "arn:aws:s3:::" + "a" * 1000) == "implicit"
     assert time.perf_counter() - started < 5
+
+
+def test_policy_variables_in_condition_values() -> None:
+    # the guide's "list only your own folder" shape: ListBucket limited by s3:prefix
+    policy = parse(
+        _doc(
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": "arn:aws:s3:::home",
+                "Condition": {"StringLike": {"s3:prefix": ["", "home/", "home/${aws:username}/*"]}},
+            }
+        )
+    )
+    arn = "arn:aws:s3:::home"
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/bob/docs/", aws__username="bob")
+        == "allow"
+    )
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/eve/", aws__username="bob")
+        == "implicit"
+    )
+    assert (
+        _decide(policy, "s3:ListBucket", arn, s3__prefix="home/bob/") == "implicit"
+    )  # no user name
+    assert _decide(policy, "s3:ListBucket", arn, s3__prefix="") == "allow"

@@ -529,3 +529,26 @@ def test_time_condition_keys_are_filled(iam: IamService) -> None:
         ),
     )
     assert not iam.is_allowed(ann, "s3:GetObject", "arn:aws:s3:::b/k")
+
+
+def test_threads_authenticate_and_authorize_at_once(iam: IamService, alice: Keys) -> None:
+    import threading
+
+    requests = [sign(alice, "s3", ENDPOINT + f"/b/k{i}") for i in range(40)]
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for request in requests:
+                caller = iam.authenticate(request)
+                iam.authorize(caller.principal, "s3:GetObject", "arn:aws:s3:::b/k")
+        except BaseException as err:  # reported below
+            failures.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    iam.put_user_policy("alice", "p", _allow("s3:GetObject"))  # a write while they read
+    for thread in threads:
+        thread.join(60)
+    assert failures == []

@@ -583,3 +583,19 @@ def test_credential_scope_parts_are_plain_names(iam: IamService, scope: str) -> 
         b"",
     )
     assert _reject(iam, request).reason == "malformed"
+
+
+def test_a_date_header_without_a_zone_is_utc_whatever_the_local_zone(
+    iam: IamService, alice: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        request = sign(alice, "s3", ENDPOINT + "/b/k", headers={"Date": "x"})
+        assert (request.header("date") or "").endswith("-0000")
+        iam.authenticate(request)
+    finally:
+        monkeypatch.undo()
+        time.tzset()

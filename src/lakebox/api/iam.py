@@ -646,4 +646,8 @@ API = ServiceApi(
     INVALID,
 )
 
-__all__ = ["ADMINISTRATOR_ACCESS", "API", "STATUS", "IamContext"]
+#: every IAM operation authorizes itself against the resource it touches (with its path):
+#: a door need not, and should not guess the resource for it
+SELF_AUTHORIZED = frozenset(API.operations)
+
+__all__ = ["ADMINISTRATOR_ACCESS", "API", "SELF_AUTHORIZED", "STATUS", "IamContext"]

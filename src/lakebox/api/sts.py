@@ -143,4 +143,9 @@ API = ServiceApi(
     INVALID,
 )
 
-__all__ = ["API", "STATUS", "StsContext"]
+#: STS decides these itself: anyone may ask who they are, and AssumeRole checks the role's
+#: trust policy and, where IAM requires it, the caller's own policies (a door that also
+#: demanded an identity policy would refuse a caller the trust policy names directly)
+SELF_AUTHORIZED = frozenset({"GetCallerIdentity", "AssumeRole"})
+
+__all__ = ["API", "SELF_AUTHORIZED", "STATUS", "StsContext"]

@@ -373,7 +373,7 @@ def _compare(how: str, a: Any, b: Any) -> bool:
     }[how]
 
 
-def _condition_holds(cond: Condition, keys: Mapping[str, Any]) -> bool:
+def _condition_holds(cond: Condition, keys: Mapping[str, Any], version: str = VERSIONS[0]) -> bool:
     present = cond.key in keys and keys[cond.key] is not None
     if cond.operator == "Null":
         return (not present) == (cond.values[0].lower() == "true")
@@ -387,8 +387,13 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any]) -> bool:
     actual = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
     negated = cond.operator in _NEGATED
 
+    wanted_values: Iterable[str] = cond.values
+    if version == "2012-10-17" and any("${" in v for v in cond.values):
+        # policy variables stand for the request's values (one without a value matches nothing)
+        wanted_values = [w for v in cond.values if (w := _substitute(v, keys)) is not None]
+
     def matches(item: Any) -> bool:
-        return any(_one(cond.operator, wanted, item) for wanted in cond.values)
+        return any(_one(cond.operator, wanted, item) for wanted in wanted_values)
 
     if cond.qualifier == "ForAllValues":
         hits = all(matches(item) for item in actual)
@@ -477,7 +482,7 @@ def _applies(
         hit = any(p is not None and resource_matches(p, resource) for p in patterns)
         if hit == stmt.not_resource:
             return False
-    return all(_condition_holds(c, keys) for c in stmt.conditions)
+    return all(_condition_holds(c, keys, version) for c in stmt.conditions)
 
 
 def evaluate(
@@ -534,7 +539,7 @@ def trust_allows(
         hit = any(action_matches(p, action) for p in stmt.actions)
         if hit == stmt.not_action:
             continue
-        if not all(_condition_holds(c, keys) for c in stmt.conditions):
+        if not all(_condition_holds(c, keys, trust.version) for c in stmt.conditions):
             continue
         matches = [_principal_match(k, v, caller) for k, v in stmt.principals]
         best: Literal["principal", "account"] | None = (

@@ -379,8 +379,10 @@ def _from_header(request: SignedRequest, auth: str) -> Signature:
                 protocol,
             )
         try:
-            when = parsedate_to_datetime(date_header).astimezone(dt.UTC)
-        except (TypeError, ValueError):
+            parsed = parsedate_to_datetime(date_header)
+            # "-0000" (what botocore writes) parses without a zone: it means UTC
+            when = (parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        except (TypeError, ValueError, IndexError):
             raise AuthError(
                 "malformed", f"the Date header {date_header!r} is not a date", protocol
             ) from None
