@@ -123,10 +123,10 @@ def build_app(
             raw_path = request.scope.get("raw_path") or request.scope["path"].encode()
             incoming = Incoming(
                 method=request.method,
-                raw_path=raw_path.decode("latin-1")
+                raw_path=raw_path.decode("utf-8", "surrogateescape")
                 if isinstance(raw_path, bytes)
                 else str(raw_path),
-                query=request.scope.get("query_string", b"").decode("latin-1"),
+                query=request.scope.get("query_string", b"").decode("utf-8", "surrogateescape"),
                 headers=tuple(
                     (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]
                 ),
