@@ -4,6 +4,7 @@ signed with access keys the lake's IAM service made."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -72,10 +73,16 @@ def _server_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAKEBOX_"))}
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    root = tmp_path_factory.mktemp("serve")
-    home = root / "lake"
+@contextlib.contextmanager
+def serving(
+    root: Path, home: Path | None = None
+) -> Iterator[tuple[Served, subprocess.Popen[bytes]]]:
+    """``lakebox serve`` on ``home`` (default: a new lake under ``root``), ready; stopped
+    with SIGTERM (and checked to have stopped cleanly) at the end. Its output goes to
+    files under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    fresh = home is None
+    home = home or root / "lake"
     port = _free_port()
     out, err = root / "stdout.txt", root / "stderr.txt"
     with open(out, "wb") as fo, open(err, "wb") as fe:
@@ -88,7 +95,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
                 "--home",
                 str(home),
                 "--port",
-                str(port),
+                f"{port}",
             ],
             stdout=fo,
             stderr=fe,
@@ -110,22 +117,29 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         time.sleep(0.1)
     printed = out.read_text()
     keys_file = home / "_lakebox" / "iam" / "admin-credentials"
-    assert str(keys_file) in printed, printed
+    assert (str(keys_file) in printed) == fresh, printed
     key, secret = _read_keys(keys_file)
     try:
-        yield Served(url, home, key, secret, keys_file, out, err)
+        yield Served(url, home, key, secret, keys_file, out, err), proc
     finally:
-        proc.send_signal(signal.SIGTERM)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
         try:
-            code = proc.wait(timeout=60)
+            code = proc.wait(timeout=90)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            pytest.fail("lakebox serve did not stop within 60 s of SIGTERM")
+            pytest.fail("lakebox serve did not stop within 90 s of SIGTERM")
         # uvicorn shuts down gracefully, then re-raises the signal it caught
         assert code in (0, -signal.SIGTERM), err.read_text()[-3000:]
         events = [json.loads(line).get("event") for line in err.read_text().splitlines()[-3:]]
         assert "stopped" in events, err.read_text()[-3000:]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("serve")) as (server, _):
+        yield server
 
 
 @pytest.fixture(scope="module")
