@@ -71,10 +71,17 @@ def policy_text(document: str) -> str:
     return quote(document, safe="")
 
 
-def _str(request: Request, name: str, *, required: bool = True) -> str | None:
+def _opt(request: Request, name: str) -> str | None:
+    """A string member that may be left out (``None``); any other type is refused."""
     value = request.get(name)
-    if value is None and not required:
+    if value is None:
         return None
+    return _str(request, name)
+
+
+def _str(request: Request, name: str) -> str:
+    """A required, non-empty string member, named as IAM's validation names it."""
+    value = request.get(name)
     if not isinstance(value, str) or not value:
         raise AwsError(
             INVALID,
@@ -158,7 +165,7 @@ def _role_arn(context: IamContext, name: str, path: str = "/") -> str:
 
 def _target_user(request: Request, context: IamContext) -> str:
     """``UserName``, or the calling user when it is left out (IAM's rule)."""
-    name = _str(request, "UserName", required=False)
+    name = _opt(request, "UserName")
     if name is not None:
         return name
     principal = context.principal
@@ -195,8 +202,7 @@ def _existing_role_arn(context: IamContext, name: str) -> str:
 
 def create_user(request: Request, context: IamContext) -> Response:
     name = _str(request, "UserName")
-    assert name is not None
-    path = _str(request, "Path", required=False) or "/"
+    path = _opt(request, "Path") or "/"
     _allow(context, "iam:CreateUser", _user_arn(context, name, path))
     if request.get("PermissionsBoundary") or request.get("Tags"):
         raise AwsError(
@@ -207,7 +213,7 @@ def create_user(request: Request, context: IamContext) -> Response:
 
 
 def get_user(request: Request, context: IamContext) -> Response:
-    name = _str(request, "UserName", required=False)
+    name = _opt(request, "UserName")
     principal = context.principal
     if name is None and principal.kind == "assumed-role":
         raise AwsError(INVALID, "Must specify userName when calling with non-User credentials")
@@ -228,7 +234,7 @@ def get_user(request: Request, context: IamContext) -> Response:
 
 def list_users(request: Request, context: IamContext) -> Response:
     _allow(context, "iam:ListUsers", _user_arn(context, "*"))
-    prefix = _str(request, "PathPrefix", required=False) or "/"
+    prefix = _opt(request, "PathPrefix") or "/"
     users = [
         u for u in context.iam.list_users(account_id=_account(context)) if u.path.startswith(prefix)
     ]
@@ -238,7 +244,6 @@ def list_users(request: Request, context: IamContext) -> Response:
 
 def delete_user(request: Request, context: IamContext) -> Response:
     name = _str(request, "UserName")
-    assert name is not None
     _allow(context, "iam:DeleteUser", _existing_user_arn(context, name))
     context.iam.delete_user(name, account_id=_account(context))
     return {}
@@ -266,7 +271,6 @@ def list_access_keys(request: Request, context: IamContext) -> Response:
 
 def delete_access_key(request: Request, context: IamContext) -> Response:
     key_id = _str(request, "AccessKeyId")
-    assert key_id is not None
     name = _target_user(request, context)
     _allow(context, "iam:DeleteAccessKey", _existing_user_arn(context, name))
     context.iam.delete_access_key(key_id, user_name=name, account_id=_account(context))
@@ -276,7 +280,6 @@ def delete_access_key(request: Request, context: IamContext) -> Response:
 def update_access_key(request: Request, context: IamContext) -> Response:
     key_id = _str(request, "AccessKeyId")
     status = _str(request, "Status")
-    assert key_id is not None and status is not None
     name = _target_user(request, context)
     _allow(context, "iam:UpdateAccessKey", _existing_user_arn(context, name))
     keys = context.iam.list_access_keys(name, account_id=_account(context))
@@ -292,8 +295,7 @@ def update_access_key(request: Request, context: IamContext) -> Response:
 def create_role(request: Request, context: IamContext) -> Response:
     name = _str(request, "RoleName")
     document = _str(request, "AssumeRolePolicyDocument")
-    assert name is not None and document is not None
-    path = _str(request, "Path", required=False) or "/"
+    path = _opt(request, "Path") or "/"
     _allow(context, "iam:CreateRole", _role_arn(context, name, path))
     if request.get("PermissionsBoundary") or request.get("Tags"):
         raise AwsError(
@@ -315,14 +317,13 @@ def create_role(request: Request, context: IamContext) -> Response:
 
 def get_role(request: Request, context: IamContext) -> Response:
     name = _str(request, "RoleName")
-    assert name is not None
     _allow(context, "iam:GetRole", _existing_role_arn(context, name))
     return {"Role": _role_shape(context.iam.get_role(name, account_id=_account(context)))}
 
 
 def list_roles(request: Request, context: IamContext) -> Response:
     _allow(context, "iam:ListRoles", _role_arn(context, "*"))
-    prefix = _str(request, "PathPrefix", required=False) or "/"
+    prefix = _opt(request, "PathPrefix") or "/"
     roles = [
         r for r in context.iam.list_roles(account_id=_account(context)) if r.path.startswith(prefix)
     ]
@@ -332,7 +333,6 @@ def list_roles(request: Request, context: IamContext) -> Response:
 
 def delete_role(request: Request, context: IamContext) -> Response:
     name = _str(request, "RoleName")
-    assert name is not None
     _allow(context, "iam:DeleteRole", _existing_role_arn(context, name))
     context.iam.delete_role(name, account_id=_account(context))
     return {}
@@ -347,7 +347,6 @@ def put_user_policy(request: Request, context: IamContext) -> Response:
         _str(request, "PolicyName"),
         _str(request, "PolicyDocument"),
     )
-    assert user is not None and name is not None and document is not None
     _allow(context, "iam:PutUserPolicy", _existing_user_arn(context, user))
     context.iam.put_user_policy(user, name, document, account_id=_account(context))
     return {}
@@ -359,7 +358,6 @@ def put_role_policy(request: Request, context: IamContext) -> Response:
         _str(request, "PolicyName"),
         _str(request, "PolicyDocument"),
     )
-    assert role is not None and name is not None and document is not None
     _allow(context, "iam:PutRolePolicy", _existing_role_arn(context, role))
     context.iam.put_role_policy(role, name, document, account_id=_account(context))
     return {}
@@ -367,7 +365,6 @@ def put_role_policy(request: Request, context: IamContext) -> Response:
 
 def get_user_policy(request: Request, context: IamContext) -> Response:
     user, name = _str(request, "UserName"), _str(request, "PolicyName")
-    assert user is not None and name is not None
     _allow(context, "iam:GetUserPolicy", _existing_user_arn(context, user))
     document = context.iam.get_user_policy(user, name, account_id=_account(context))
     found = context.iam.get_user(user, account_id=_account(context))
@@ -376,7 +373,6 @@ def get_user_policy(request: Request, context: IamContext) -> Response:
 
 def get_role_policy(request: Request, context: IamContext) -> Response:
     role, name = _str(request, "RoleName"), _str(request, "PolicyName")
-    assert role is not None and name is not None
     _allow(context, "iam:GetRolePolicy", _existing_role_arn(context, role))
     document = context.iam.get_role_policy(role, name, account_id=_account(context))
     found = context.iam.get_role(role, account_id=_account(context))
@@ -385,7 +381,6 @@ def get_role_policy(request: Request, context: IamContext) -> Response:
 
 def list_user_policies(request: Request, context: IamContext) -> Response:
     user = _str(request, "UserName")
-    assert user is not None
     _allow(context, "iam:ListUserPolicies", _existing_user_arn(context, user))
     names = context.iam.list_user_policies(user, account_id=_account(context))
     page, extra = _page(request, names)
@@ -394,7 +389,6 @@ def list_user_policies(request: Request, context: IamContext) -> Response:
 
 def delete_user_policy(request: Request, context: IamContext) -> Response:
     user, name = _str(request, "UserName"), _str(request, "PolicyName")
-    assert user is not None and name is not None
     _allow(context, "iam:DeleteUserPolicy", _existing_user_arn(context, user))
     context.iam.delete_user_policy(user, name, account_id=_account(context))
     return {}
@@ -402,7 +396,6 @@ def delete_user_policy(request: Request, context: IamContext) -> Response:
 
 def list_role_policies(request: Request, context: IamContext) -> Response:
     role = _str(request, "RoleName")
-    assert role is not None
     _allow(context, "iam:ListRolePolicies", _existing_role_arn(context, role))
     names = context.iam.list_role_policies(role, account_id=_account(context))
     page, extra = _page(request, names)
@@ -411,7 +404,6 @@ def list_role_policies(request: Request, context: IamContext) -> Response:
 
 def delete_role_policy(request: Request, context: IamContext) -> Response:
     role, name = _str(request, "RoleName"), _str(request, "PolicyName")
-    assert role is not None and name is not None
     _allow(context, "iam:DeleteRolePolicy", _existing_role_arn(context, role))
     context.iam.delete_role_policy(role, name, account_id=_account(context))
     return {}
@@ -419,7 +411,6 @@ def delete_role_policy(request: Request, context: IamContext) -> Response:
 
 def detach_user_policy(request: Request, context: IamContext) -> Response:
     user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
-    assert user is not None and arn is not None
     _allow(context, "iam:DetachUserPolicy", _existing_user_arn(context, user))
     context.iam.detach_user_policy(user, arn, account_id=_account(context))
     return {}
@@ -427,7 +418,6 @@ def detach_user_policy(request: Request, context: IamContext) -> Response:
 
 def detach_role_policy(request: Request, context: IamContext) -> Response:
     role, arn = _str(request, "RoleName"), _str(request, "PolicyArn")
-    assert role is not None and arn is not None
     _allow(context, "iam:DetachRolePolicy", _existing_role_arn(context, role))
     context.iam.detach_role_policy(role, arn, account_id=_account(context))
     return {}
@@ -435,7 +425,6 @@ def detach_role_policy(request: Request, context: IamContext) -> Response:
 
 def list_attached_role_policies(request: Request, context: IamContext) -> Response:
     role = _str(request, "RoleName")
-    assert role is not None
     _allow(context, "iam:ListAttachedRolePolicies", _existing_role_arn(context, role))
     arns = context.iam.attached_role_policies(role, account_id=_account(context))
     page, extra = _page(request, arns)
@@ -449,7 +438,6 @@ def list_attached_role_policies(request: Request, context: IamContext) -> Respon
 
 def attach_user_policy(request: Request, context: IamContext) -> Response:
     user, arn = _str(request, "UserName"), _str(request, "PolicyArn")
-    assert user is not None and arn is not None
     _allow(context, "iam:AttachUserPolicy", _existing_user_arn(context, user))
     context.iam.attach_user_policy(user, arn, account_id=_account(context))
     return {}
@@ -457,7 +445,6 @@ def attach_user_policy(request: Request, context: IamContext) -> Response:
 
 def attach_role_policy(request: Request, context: IamContext) -> Response:
     role, arn = _str(request, "RoleName"), _str(request, "PolicyArn")
-    assert role is not None and arn is not None
     _allow(context, "iam:AttachRolePolicy", _existing_role_arn(context, role))
     context.iam.attach_role_policy(role, arn, account_id=_account(context))
     return {}
@@ -465,7 +452,6 @@ def attach_role_policy(request: Request, context: IamContext) -> Response:
 
 def list_attached_user_policies(request: Request, context: IamContext) -> Response:
     user = _str(request, "UserName")
-    assert user is not None
     _allow(context, "iam:ListAttachedUserPolicies", _existing_user_arn(context, user))
     arns = context.iam.attached_user_policies(user, account_id=_account(context))
     page, extra = _page(request, arns)
@@ -511,7 +497,6 @@ def simulate_principal_policy(request: Request, context: IamContext) -> Response
     """What the policies of a user or role decide for each action on each resource (IAM's
     policy simulator, for the identity policies lakebox evaluates)."""
     source = _str(request, "PolicySourceArn")
-    assert source is not None
     actions = request.get("ActionNames")
     resources = request.get("ResourceArns", ["*"])
     for name, value in (("ActionNames", actions), ("ResourceArns", resources)):
@@ -581,7 +566,6 @@ def get_login_profile(request: Request, context: IamContext) -> Response:
 
 def update_login_profile(request: Request, context: IamContext) -> Response:
     name = _str(request, "UserName")
-    assert name is not None
     password = request.get("Password")
     reset = request.get("PasswordResetRequired")
     if password is not None and not isinstance(password, str):

@@ -575,11 +575,14 @@ class IamService:
             found = self.store.login_profile(user.account_id, user.name)
         except (NoSuchEntity, ValidationError):
             user, found = None, None
-        if user is None or found is None:
-            check_password(password, _dummy_hash())
-            return None
-        if not check_password(password, found[1]):
-            return None
+        # each check holds 32 MiB for a fraction of a second: a flood of logins waits here instead of
+        # taking the machine's memory
+        with _PASSWORD_CHECKS:
+            if user is None or found is None:
+                check_password(password, _dummy_hash())
+                return None
+            if not check_password(password, found[1]):
+                return None
         return Principal(user.account_id, user.arn, "user")
 
     # -- principals and policies -------------------------------------------------------------
@@ -898,9 +901,14 @@ class IamService:
         return path
 
 
+#: password checks run at once, at most (each takes scrypt's 32 MiB)
+MAX_PASSWORD_CHECKS = 4
+_PASSWORD_CHECKS = threading.BoundedSemaphore(MAX_PASSWORD_CHECKS)
+
+
 @functools.cache
 def _dummy_hash() -> str:
-    """A hash to spend the same time on when a user has no password (made once: 50 ms)."""
+    """A hash to spend the same time on when a user has no password (made once, on first need)."""
     return hash_password("lakebox: a password no one has")
 
 
