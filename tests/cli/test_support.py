@@ -169,15 +169,10 @@ def test_deferred_groups_behave_as_groups_added_eagerly() -> None:
     from lakebox.cli import app as lakebox_app
 
     deferred = dict(RootGroup.deferred)
-<<<<<<< HEAD
     assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam", "serve"]
     # `lakebox serve` without a subcommand runs the server: its pages are not opened here
     groups = {name: where for name, where in deferred.items() if name != "serve"}
     lazy = _pages(lakebox_app, groups)
-=======
-    assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam"]
-    lazy = _pages(lakebox_app, deferred)
->>>>>>> h-iam
 
     eager = typer.Typer(
         help=lakebox_app.info.help,
