@@ -196,6 +196,18 @@ def test_scheduler_rest_json(client: ClientFactory) -> None:
     assert "served-nightly" in names
     with pytest.raises(scheduler.exceptions.ResourceNotFoundException):
         scheduler.get_schedule(Name="no-such-schedule")
+    # PUT with a body, GET with a query string, DELETE
+    scheduler.update_schedule(
+        Name="served-nightly",
+        ScheduleExpression="rate(6 hours)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": target, "RoleArn": _ROLE},
+    )
+    assert scheduler.get_schedule(Name="served-nightly")["ScheduleExpression"] == "rate(6 hours)"
+    prefixed = scheduler.list_schedules(NamePrefix="served-night")["Schedules"]
+    assert [s["Name"] for s in prefixed] == ["served-nightly"]
+    scheduler.delete_schedule(Name="served-nightly")
+    assert scheduler.list_schedules(NamePrefix="served-night")["Schedules"] == []
 
 
 def test_requests_are_logged_one_json_line_each(served: Served, client: ClientFactory) -> None:
