@@ -284,7 +284,9 @@ class Door:
         outcome.service = service.name
         outcome.routed = service
         try:
-            caller = self.lake.iam.authenticate(self._signed(request))
+            caller = self.lake.iam.authenticate(
+                self._signed(request), expected_service=service.signing_name
+            )
         except AuthError as exc:
             # in the error codes of the service the door routed to (a request with no
             # signature names no service of its own)
