@@ -43,6 +43,15 @@ def from_prepared(
     return SignedRequest(prepared.method, parts.path or "/", parts.query, tuple(headers), body)
 
 
+class _MarkerSigner(S3SigV4Auth):
+    """botocore's S3 signer with the payload hash it signs (and sends) chosen by a test."""
+
+    marker = ""
+
+    def payload(self, request: AWSRequest) -> str:
+        return self.marker
+
+
 def sign(
     keys: Keys,
     service: str,
@@ -54,9 +63,12 @@ def sign(
     presign: int | None = None,
     region: str = "us-east-1",
     unsigned_payload: bool = False,
+    payload_marker: str | None = None,
 ) -> SignedRequest:
     """``url`` signed as botocore signs it for ``service`` (S3's rules for ``s3``); with
-    ``presign``, as a presigned URL valid for that many seconds."""
+    ``presign``, as a presigned URL valid for that many seconds. ``payload_marker`` makes
+    botocore's S3 signer sign that ``x-amz-content-sha256`` (``STREAMING-...``) instead of
+    the body's hash, as it does for the markers it knows."""
     request = AWSRequest(method, url, data=body, headers=dict(headers or {}))
     if unsigned_payload:  # as boto3 does for S3 when told not to sign payloads
         request.context["client_config"] = Config(s3={"payload_signing_enabled": False})
@@ -64,6 +76,9 @@ def sign(
     if presign is not None:
         cls = S3SigV4QueryAuth if service == "s3" else SigV4QueryAuth
         signer = cls(keys.credentials, service, region, expires=presign)
+    elif payload_marker is not None:
+        signer = _MarkerSigner(keys.credentials, service, region)
+        signer.marker = payload_marker
     else:
         cls = S3SigV4Auth if service == "s3" else SigV4Auth
         signer = cls(keys.credentials, service, region)

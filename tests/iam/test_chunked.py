@@ -166,3 +166,23 @@ def test_boto3_https_uploads_with_trailing_checksums_decode(iam: IamService, ali
     data = b"id,name\n1,ann\n" * 1000
     s3.put_object(Bucket="lake", Key="upload/a b.csv", Body=data)
     assert seen == [("STREAMING-UNSIGNED-PAYLOAD-TRAILER", data)]
+
+
+def test_a_signed_stream_ends_at_its_final_chunk() -> None:
+    """Trailing headers after the last chunk of a signed (non-trailer) stream are covered by
+    no signature: a body carrying them is refused, not returned with them."""
+    body = _example_body() + b"x-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    with pytest.raises(AuthError) as caught:
+        decode_chunked(body[:-2], _signing())
+    assert caught.value.code == "IncompleteBody"
+    assert "final chunk" in caught.value.message
+    # even a stray empty line
+    with pytest.raises(AuthError):
+        decode_chunked(_example_body() + b"\r\n", _signing())
+
+
+@pytest.mark.parametrize("size", ["0_3", " 3", "+3", "0x3", "3 "])
+def test_chunk_sizes_are_plain_hex_digits(size: str) -> None:
+    with pytest.raises(AuthError) as caught:
+        decode_chunked(f"{size}\r\nabc\r\n0\r\n\r\n".encode(), None)
+    assert "not hexadecimal" in caught.value.message

@@ -1,5 +1,8 @@
 """Athena's API over the QueryService: StartQueryExecution, GetQueryExecution,
-GetQueryResults, StopQueryExecution, ListQueryExecutions, BatchGetQueryExecution.
+GetQueryResults, StopQueryExecution, ListQueryExecutions, BatchGetQueryExecution; the
+workgroups (ListWorkGroups, GetWorkGroup) and the metadata calls BI tools and PyAthena make
+(ListDataCatalogs, ListDatabases, GetDatabase, ListTableMetadata, GetTableMetadata), which
+show what the query service's visibility policy lets the caller see.
 
 Errors: the codes Athena declares pass through; a missing workgroup or execution, or any
 other mistake of the caller, is ``InvalidRequestException`` as in Athena; anything else is
@@ -30,6 +33,7 @@ from lakebox.errors import (
 from lakebox.workflows.jobs import stop_query
 
 if TYPE_CHECKING:
+    from lakebox.catalog.model import Table
     from lakebox.query.service import QueryService
 
 INVALID = "InvalidRequestException"
@@ -134,6 +138,111 @@ def batch_get_query_execution(request: Request, context: AthenaContext) -> Respo
     }
 
 
+# -- workgroups and metadata ---------------------------------------------------------------
+
+#: the one data catalog of a lake, as Athena names its default Glue catalog
+DATA_CATALOG = "AwsDataCatalog"
+
+
+def list_work_groups(request: Request, context: AthenaContext) -> Response:
+    groups = context.queries.list_work_groups(principal=context.principal)
+    return {
+        "WorkGroups": [
+            {
+                "Name": g.name,
+                "State": g.state,
+                "Description": g.description or "",
+                "CreationTime": g.creation_time,
+            }
+            for g in groups
+        ]
+    }
+
+
+def get_work_group(request: Request, context: AthenaContext) -> Response:
+    name = required_str(request, "WorkGroup", INVALID)
+    return {"WorkGroup": context.queries.get_work_group(name, principal=context.principal).to_api()}
+
+
+def list_data_catalogs(request: Request, context: AthenaContext) -> Response:
+    return {"DataCatalogsSummary": [{"CatalogName": DATA_CATALOG, "Type": "GLUE"}]}
+
+
+def _catalog_name(request: Request) -> None:
+    name = required_str(request, "CatalogName", INVALID)
+    if name.lower() != DATA_CATALOG.lower():
+        raise AwsError(
+            "MetadataException", f"Catalog {name} does not exist (lakebox has {DATA_CATALOG})"
+        )
+
+
+def _databases(context: AthenaContext) -> list[Any]:
+    qs = context.queries
+    return qs.visibility.databases(context.principal, qs.lake.catalog.list_databases())
+
+
+def _database_api(db: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"Name": db.name, "Parameters": dict(db.parameters)}
+    if db.description:
+        out["Description"] = db.description
+    return out
+
+
+def list_databases(request: Request, context: AthenaContext) -> Response:
+    _catalog_name(request)
+    return {"DatabaseList": [_database_api(db) for db in _databases(context)]}
+
+
+def get_database(request: Request, context: AthenaContext) -> Response:
+    _catalog_name(request)
+    name = required_str(request, "DatabaseName", INVALID)
+    for db in _databases(context):
+        if db.name == name.lower():
+            return {"Database": _database_api(db)}
+    raise AwsError("MetadataException", f"Database {name} does not exist")
+
+
+def _table_api(context: AthenaContext, table: Table) -> dict[str, Any]:
+    visible = {c.name for c in context.queries.visibility.columns(context.principal, table)}
+    return {
+        "Name": table.name,
+        "CreateTime": table.create_time,
+        "TableType": table.table_type,
+        "Columns": [
+            {"Name": c.name, "Type": c.type, **({"Comment": c.comment} if c.comment else {})}
+            for c in table.columns
+            if c.name in visible
+        ],
+        "PartitionKeys": [
+            {"Name": c.name, "Type": c.type} for c in table.partition_keys if c.name in visible
+        ],
+        "Parameters": dict(table.parameters),
+    }
+
+
+def _tables(context: AthenaContext, database: str) -> list[Table]:
+    qs = context.queries
+    if not any(db.name == database.lower() for db in _databases(context)):
+        raise AwsError("MetadataException", f"Database {database} does not exist")
+    return qs.visibility.tables(context.principal, qs.lake.catalog.list_tables(database.lower()))
+
+
+def list_table_metadata(request: Request, context: AthenaContext) -> Response:
+    _catalog_name(request)
+    database = required_str(request, "DatabaseName", INVALID)
+    return {"TableMetadataList": [_table_api(context, t) for t in _tables(context, database)]}
+
+
+def get_table_metadata(request: Request, context: AthenaContext) -> Response:
+    _catalog_name(request)
+    database = required_str(request, "DatabaseName", INVALID)
+    name = required_str(request, "TableName", INVALID)
+    for table in _tables(context, database):
+        if table.name == name.lower():
+            return {"TableMetadata": _table_api(context, table)}
+    raise AwsError("MetadataException", f"Table {name} does not exist in database {database}")
+
+
 API = ServiceApi(
     "Athena",
     operations(
@@ -143,6 +252,13 @@ API = ServiceApi(
         ("StopQueryExecution", stop_query_execution),
         ("ListQueryExecutions", list_query_executions),
         ("BatchGetQueryExecution", batch_get_query_execution),
+        ("ListWorkGroups", list_work_groups),
+        ("GetWorkGroup", get_work_group),
+        ("ListDataCatalogs", list_data_catalogs),
+        ("ListDatabases", list_databases),
+        ("GetDatabase", get_database),
+        ("ListTableMetadata", list_table_metadata),
+        ("GetTableMetadata", get_table_metadata),
     ),
     error_code,
     INVALID,

@@ -1,10 +1,16 @@
 """A ready-made context for API handlers: the caller, the lake's account and region, and
 the services a door was given (the Lakehouse builds them; this module builds nothing). A
-handler that reaches a service the door did not provide gets an AWS error saying so."""
+handler that reaches a service the door did not provide gets an AWS error saying so.
+
+A door that serves many callers from one lake (the HTTP server) makes one context per
+request, carrying that request's verified principal, and hands its lake's services in
+through ``provider`` (a service by name, made by the Lakehouse on first use) rather than
+building each one up front."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -12,6 +18,8 @@ from lakebox.api.base import AwsError
 from lakebox.principal import DEFAULT_ACCOUNT_ID, DEFAULT_REGION, LOCAL_ADMIN, Principal
 
 if TYPE_CHECKING:
+    from lakebox.catalog.store import CatalogStore
+    from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.service import CrawlerService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
@@ -32,9 +40,17 @@ class ServiceContext:
     region: str = DEFAULT_REGION
     services: dict[str, Any] = field(default_factory=dict)
     crawl_threads: dict[str, threading.Thread] = field(default_factory=dict)
+    #: where services not in ``services`` come from (``lambda name: getattr(lake, name)``);
+    #: it raises LookupError or AttributeError for a service it does not have
+    provider: Callable[[str], Any] | None = None
 
     def _service(self, name: str) -> Any:
         found = self.services.get(name)
+        if found is None and self.provider is not None:
+            try:
+                found = self.provider(name)
+            except (LookupError, AttributeError):
+                found = None
         if found is None:
             raise AwsError("ServiceUnavailableException", f"this door offers no {name} service")
         return found
@@ -70,6 +86,21 @@ class ServiceContext:
     @property
     def workflows(self) -> WorkflowService:
         return self._service("workflows")
+
+    @property
+    def catalog(self) -> CatalogStore:
+        return self._service("catalog")
+
+    @property
+    def visibility(self) -> Visibility:
+        """What of the catalog the principal may see (everything, if the door gave none)."""
+        try:
+            found: Visibility = self._service("visibility")
+        except AwsError:
+            from lakebox.catalog.visibility import OPEN
+
+            return OPEN
+        return found
 
     @property
     def iam(self) -> IamService:

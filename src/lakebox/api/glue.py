@@ -10,6 +10,10 @@ the newest run recorded in the crawler store is still running, e.g. a crawl star
 another process), then ``READY`` with the run's outcome in ``LastCrawl``. There is no
 ``STOPPING`` phase.
 
+Data Catalog: CreateDatabase, GetDatabase, GetDatabases, DeleteDatabase, CreateTable,
+GetTable, GetTables, DeleteTable over the lake's catalog (``context.catalog``), listings
+filtered by the lake's visibility policy for the caller.
+
 Errors: lakebox's codes pass through (``EntityNotFoundException``,
 ``CrawlerRunningException``, ``ConcurrentRunsExceededException``); an invalid request is
 ``InvalidInputException``, as Glue calls it.
@@ -35,6 +39,9 @@ from lakebox.api.base import (
 from lakebox.errors import InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
+    from lakebox.catalog.model import Database, Table
+    from lakebox.catalog.store import CatalogStore
+    from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.model import Crawler, CrawlRun
     from lakebox.crawler.service import CrawlerService
     from lakebox.principal import Principal
@@ -246,6 +253,213 @@ def batch_stop_job_run(request: Request, context: GlueContext) -> Response:
     return {"SuccessfulSubmissions": ok, "Errors": errors}
 
 
+# -- the Data Catalog -------------------------------------------------------------------------
+
+
+def _catalog(context: Any) -> tuple[CatalogStore, Visibility]:
+    """The catalog and visibility policy of a door that offers them (the HTTP server does;
+    a state machine's task context does not, yet)."""
+    catalog = getattr(context, "catalog", None)
+    if catalog is None:
+        raise AwsError("ServiceUnavailableException", "this door offers no Data Catalog")
+    from lakebox.catalog.visibility import OPEN
+
+    return catalog, getattr(context, "visibility", None) or OPEN
+
+
+def _database_api(db: Database) -> Response:
+    out: Response = {
+        "Name": db.name,
+        "Parameters": dict(db.parameters),
+        "CreateTime": db.create_time,
+    }
+    if db.description:
+        out["Description"] = db.description
+    if db.location:
+        out["LocationUri"] = db.location
+    return out
+
+
+def _columns(columns: Any) -> list[dict[str, Any]]:
+    return [
+        {"Name": c.name, "Type": c.type, **({"Comment": c.comment} if c.comment else {})}
+        for c in columns
+    ]
+
+
+def _table_api(table: Table, visible: set[str]) -> Response:
+    out: Response = {
+        "Name": table.name,
+        "DatabaseName": table.database,
+        "CreateTime": table.create_time,
+        "UpdateTime": table.update_time,
+        "TableType": table.table_type,
+        "Parameters": dict(table.parameters),
+        "PartitionKeys": _columns(c for c in table.partition_keys if c.name in visible),
+        "StorageDescriptor": {
+            "Columns": _columns(c for c in table.columns if c.name in visible),
+            "Location": table.location or "",
+            "InputFormat": table.input_format or "",
+            "OutputFormat": table.output_format or "",
+            "SerdeInfo": {
+                "SerializationLibrary": table.serde_library or "",
+                "Parameters": dict(table.serde_parameters),
+            },
+            "BucketColumns": list(table.bucket_columns),
+            "NumberOfBuckets": table.num_buckets,
+        },
+    }
+    if table.comment:
+        out["Description"] = table.comment
+    if table.view_original_text:
+        out["ViewOriginalText"] = table.view_original_text
+    if table.view_expanded_text:
+        out["ViewExpandedText"] = table.view_expanded_text
+    return out
+
+
+def _visible_database(context: GlueContext, name: str) -> Database:
+    catalog, visibility = _catalog(context)
+    db = catalog.get_database(name.lower())
+    if not visibility.databases(context.principal, [db]):
+        raise AwsError("EntityNotFoundException", f"Database {name} not found.")
+    return db
+
+
+def create_database(request: Request, context: GlueContext) -> Response:
+    from lakebox.catalog.model import Database
+
+    given = request.get("DatabaseInput")
+    if not isinstance(given, dict):
+        raise AwsError(
+            INVALID,
+            "1 validation error detected: Value at 'databaseInput' failed to satisfy "
+            "constraint: Member must not be null",
+        )
+    name = required_str(given, "Name", INVALID)
+    catalog, _ = _catalog(context)
+    params = given.get("Parameters") or {}
+    if not isinstance(params, dict):
+        raise AwsError(INVALID, "DatabaseInput.Parameters must be a map of strings")
+    catalog.create_database(
+        Database(
+            name,
+            description=given.get("Description"),
+            location=given.get("LocationUri"),
+            parameters={str(k): str(v) for k, v in params.items()},
+        )
+    )
+    return {}
+
+
+def get_database(request: Request, context: GlueContext) -> Response:
+    return {
+        "Database": _database_api(
+            _visible_database(context, required_str(request, "Name", INVALID))
+        )
+    }
+
+
+def get_databases(request: Request, context: GlueContext) -> Response:
+    catalog, visibility = _catalog(context)
+    dbs = visibility.databases(context.principal, catalog.list_databases())
+    return {"DatabaseList": [_database_api(db) for db in dbs]}
+
+
+def delete_database(request: Request, context: GlueContext) -> Response:
+    db = _visible_database(context, required_str(request, "Name", INVALID))
+    catalog, _ = _catalog(context)
+    catalog.drop_database(db.name, cascade=True)
+    return {}
+
+
+def _visible_tables(context: GlueContext, database: str) -> list[Table]:
+    db = _visible_database(context, database)
+    catalog, visibility = _catalog(context)
+    return visibility.tables(context.principal, catalog.list_tables(db.name))
+
+
+def _table_out(context: GlueContext, table: Table) -> Response:
+    _, visibility = _catalog(context)
+    return _table_api(table, {c.name for c in visibility.columns(context.principal, table)})
+
+
+def get_tables(request: Request, context: GlueContext) -> Response:
+    database = required_str(request, "DatabaseName", INVALID)
+    tables = _visible_tables(context, database)
+    expression = request.get("Expression")
+    if isinstance(expression, str) and expression not in ("", "*"):
+        import fnmatch
+
+        tables = [t for t in tables if fnmatch.fnmatchcase(t.name, expression.lower())]
+    return {"TableList": [_table_out(context, t) for t in tables]}
+
+
+def get_table(request: Request, context: GlueContext) -> Response:
+    database = required_str(request, "DatabaseName", INVALID)
+    name = required_str(request, "Name", INVALID).lower()
+    for table in _visible_tables(context, database):
+        if table.name == name:
+            return {"Table": _table_out(context, table)}
+    raise AwsError("EntityNotFoundException", f"Table {name} not found.")
+
+
+def create_table(request: Request, context: GlueContext) -> Response:
+    from lakebox.catalog.model import Column, Table
+
+    database = _visible_database(context, required_str(request, "DatabaseName", INVALID))
+    given = request.get("TableInput")
+    if not isinstance(given, dict):
+        raise AwsError(INVALID, "TableInput must be an object")
+    name = required_str(given, "Name", INVALID)
+    sd = given.get("StorageDescriptor") or {}
+    serde = sd.get("SerdeInfo") or {} if isinstance(sd, dict) else {}
+    if not isinstance(sd, dict) or not isinstance(serde, dict):
+        raise AwsError(INVALID, "TableInput.StorageDescriptor must be an object")
+
+    def columns(items: Any, where: str) -> list[Column]:
+        if items is None:
+            return []
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            raise AwsError(INVALID, f"{where} must be a list of columns")
+        return [
+            Column(
+                required_str(c, "Name", INVALID), str(c.get("Type") or "string"), c.get("Comment")
+            )
+            for c in items
+        ]
+
+    table = Table(
+        database.name,
+        name,
+        columns=columns(sd.get("Columns"), "StorageDescriptor.Columns"),
+        partition_keys=columns(given.get("PartitionKeys"), "PartitionKeys"),
+        location=sd.get("Location") or None,
+        input_format=sd.get("InputFormat") or None,
+        output_format=sd.get("OutputFormat") or None,
+        serde_library=serde.get("SerializationLibrary") or None,
+        serde_parameters={str(k): str(v) for k, v in (serde.get("Parameters") or {}).items()},
+        parameters={str(k): str(v) for k, v in (given.get("Parameters") or {}).items()},
+        table_type=given.get("TableType") or "EXTERNAL_TABLE",
+        comment=given.get("Description"),
+        view_original_text=given.get("ViewOriginalText"),
+        view_expanded_text=given.get("ViewExpandedText"),
+    )
+    catalog, _ = _catalog(context)
+    catalog.create_table(table)
+    return {}
+
+
+def delete_table(request: Request, context: GlueContext) -> Response:
+    database = required_str(request, "DatabaseName", INVALID)
+    name = required_str(request, "Name", INVALID).lower()
+    if not any(t.name == name for t in _visible_tables(context, database)):
+        raise AwsError("EntityNotFoundException", f"Table {name} not found.")
+    catalog, _ = _catalog(context)
+    catalog.drop_table(database.lower(), name)
+    return {}
+
+
 API = ServiceApi(
     "Glue",
     operations(
@@ -256,6 +470,14 @@ API = ServiceApi(
         ("GetJobRun", get_job_run),
         ("GetJobRuns", get_job_runs),
         ("BatchStopJobRun", batch_stop_job_run),
+        ("CreateDatabase", create_database),
+        ("GetDatabase", get_database),
+        ("GetDatabases", get_databases),
+        ("DeleteDatabase", delete_database),
+        ("CreateTable", create_table),
+        ("GetTable", get_table),
+        ("GetTables", get_tables),
+        ("DeleteTable", delete_table),
     ),
     error_code,
     INVALID,

@@ -48,6 +48,7 @@ from lakebox.iam.sigv4 import (
     Protocol,
     SignedRequest,
     check_time,
+    protocol_of,
     read_signature,
     verify,
 )
@@ -686,10 +687,26 @@ class IamService:
         raise InvalidInput(f"{arn!r} is not an IAM user, role or root ARN")
 
     # -- authentication ---------------------------------------------------------------------
-    def authenticate(self, request: SignedRequest, now: dt.datetime | None = None) -> Caller:
+    def authenticate(
+        self,
+        request: SignedRequest,
+        now: dt.datetime | None = None,
+        *,
+        expected_service: str | None = None,
+    ) -> Caller:
         """The verified caller of a SigV4-signed request; raises AuthError (see
-        ``lakebox.iam.sigv4``) for anything else."""
+        ``lakebox.iam.sigv4``) for anything else. ``expected_service`` is the signing name
+        of the service the door routed the request to (``s3``, ``glue``, ...): a signature
+        scoped to another service is refused, so a request signed for one service (or a
+        presigned URL made for it) cannot be replayed at another."""
         sig = read_signature(request)
+        if expected_service is not None and sig.service != expected_service:
+            raise AuthError(
+                "bad-signature",
+                f"Credential should be scoped to a valid service: the request is signed for "
+                f"{sig.service!r}, it was sent to {expected_service!r}",
+                protocol_of(expected_service),
+            )
         when = now or self._clock()
         check_time(sig, when)
         principal, secret = self._credentials(

@@ -62,8 +62,10 @@ Protocol = Literal["s3", "query", "json"]
 
 #: services signed under these names answer in the query protocol's error codes
 _QUERY_SERVICES = frozenset({"iam", "sts", "sns", "sqs", "rds", "redshift", "ec2"})
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
-_SCOPE_PART = re.compile(r"^[a-z0-9-]{1,64}$")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_SCOPE_PART = re.compile(r"[a-z0-9-]{1,64}")
+_EXPIRES = re.compile(r"[0-9]{1,6}")
+_HEX_SIZE = re.compile(r"[0-9a-fA-F]{1,16}")
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNRESERVED = "-_.~"
 
@@ -248,13 +250,17 @@ class Signature:
 
 
 def _query_pairs(query: str) -> list[tuple[bytes, bytes]]:
-    """The raw query string's parameters, percent-decoded (``+`` stays ``+``: SigV4
-    clients encode a space as ``%20``); ``a`` and ``a=`` are both ``(a, "")``."""
+    """The raw query string's parameters, percent-decoded; ``a`` and ``a=`` are both
+    ``(a, "")``. A raw ``+`` is a space, as every door's form parser
+    (``urllib.parse.parse_qs``) and S3 read it: SigV4 clients send a plus as ``%2B`` and a
+    space as ``%20``, so a ``+`` written over a signed ``%2B`` canonicalises as ``%20``
+    and no longer matches, and the value the signature covers is the value the door
+    acts on."""
     pairs = []
     for part in query.split("&"):
         if not part:
             continue
-        key, _, value = part.partition("=")
+        key, _, value = part.replace("+", " ").partition("=")
         pairs.append((unquote_to_bytes(key), unquote_to_bytes(value)))
     return pairs
 
@@ -304,7 +310,7 @@ def _split_credential(credential: str, reason: AuthReason) -> tuple[str, str, st
         )
     if not re.fullmatch(r"\d{8}", date):
         raise AuthError(reason, f"the Credential's date {date!r} is not yyyymmdd", protocol)
-    if not _SCOPE_PART.match(region) or not _SCOPE_PART.match(service):
+    if not _SCOPE_PART.fullmatch(region) or not _SCOPE_PART.fullmatch(service):
         raise AuthError(
             reason,
             f"the Credential's region {region[:40]!r} and service {service[:40]!r} must be "
@@ -444,11 +450,12 @@ def _from_query(params: dict[str, str]) -> Signature:
             protocol,
         )
     text = params["X-Amz-Expires"]
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PRESIGN_SECONDS:
+    # ASCII digits only, and few of them: str.isdigit() passes "²" (int() then fails)
+    if not _EXPIRES.fullmatch(text) or not 1 <= int(text) <= MAX_PRESIGN_SECONDS:
         raise AuthError(
             "malformed-query",
             f"X-Amz-Expires must be a number of seconds from 1 to {MAX_PRESIGN_SECONDS} "
-            f"(7 days), not {text!r}",
+            f"(7 days), not {text[:20]!r}",
             protocol,
         )
     return Signature(
@@ -571,7 +578,7 @@ def payload_hash(request: SignedRequest, sig: Signature) -> str:
                 sig.protocol,
             )
         return hashlib.sha256(request.body).hexdigest()
-    if _HEX64.match(declared):
+    if _HEX64.fullmatch(declared):
         if request.body is not None and not hmac.compare_digest(
             hashlib.sha256(request.body).hexdigest(), declared
         ):
@@ -588,18 +595,23 @@ def payload_hash(request: SignedRequest, sig: Signature) -> str:
             f"supported by lakebox; use {STREAMING_SIGNED} or {STREAMING_UNSIGNED_TRAILER}",
             sig.protocol,
         )
-    if declared == UNSIGNED_PAYLOAD or declared.startswith("STREAMING-"):
-        if declared.startswith("STREAMING-") and sig.service != "s3":
+    if declared in (UNSIGNED_PAYLOAD, STREAMING_SIGNED, STREAMING_UNSIGNED_TRAILER):
+        # Only S3 reads a body it has not hashed; any other service would act on a body
+        # the signature does not cover.
+        if sig.service != "s3":
             raise AuthError(
                 "content-sha256-mismatch",
-                f"x-amz-content-sha256 {declared!r} is only for S3 uploads",
+                f"x-amz-content-sha256 {declared!r} is only for S3 requests; other "
+                "services sign the body's SHA-256",
                 sig.protocol,
             )
         return declared
+    # Any other marker (STREAMING-...-V2, STREAMING-ECDSA-..., ...) names a body framing
+    # whose chunks lakebox would not check: refused rather than passed through unchecked.
     raise AuthError(
         "content-sha256-mismatch",
-        f"x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD or STREAMING-..., "
-        f"not {declared[:80]!r}",
+        "x-amz-content-sha256 must be a hex SHA-256, UNSIGNED-PAYLOAD, "
+        f"{STREAMING_SIGNED} or {STREAMING_UNSIGNED_TRAILER}, not {declared[:80]!r}",
         sig.protocol,
     )
 
@@ -645,13 +657,21 @@ def _check_signed_headers(request: SignedRequest, sig: Signature) -> None:
             "the host header must be signed (SignedHeaders must name host)",
             sig.protocol,
         )
-    if sig.presigned:
-        return
+    # Every x-amz-* header must be signed, in a presigned URL too: otherwise anyone
+    # holding a presigned PUT could add x-amz-copy-source, x-amz-acl, ... to it. The one
+    # exception is x-amz-content-sha256 saying UNSIGNED-PAYLOAD, which is what a presigned
+    # S3 URL signs anyway.
     unsigned = sorted(
         {
             key.lower()
-            for key, _ in request.headers
-            if key.lower().startswith("x-amz-") and key.lower() not in names
+            for key, value in request.headers
+            if key.lower().startswith("x-amz-")
+            and key.lower() not in names
+            and not (
+                sig.presigned
+                and key.lower() == "x-amz-content-sha256"
+                and value.strip() == UNSIGNED_PAYLOAD
+            )
         }
     )
     if unsigned:
@@ -712,12 +732,10 @@ def decode_chunked(
             raise bad(f"no chunk header at byte {pos}")
         header = bytes(view[pos:end]).decode("ascii", "replace")
         size_text, _, extension = header.partition(";")
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise bad(f"chunk size {size_text[:20]!r} at byte {pos} is not hexadecimal") from None
-        if size < 0 or not size_text.strip() or len(size_text) > 16:
+        # hex digits only: int(..., 16) also takes "0_5", " 5", "+5", "0x5"
+        if not _HEX_SIZE.fullmatch(size_text):
             raise bad(f"chunk size {size_text[:20]!r} at byte {pos} is not hexadecimal")
+        size = int(size_text, 16)
         start = end + 2
         data = view[start : start + size]
         if len(data) != size:
@@ -749,8 +767,14 @@ def decode_chunked(
         if body[pos : pos + 2] != b"\r\n":
             raise bad(f"the chunk ending at byte {pos} is not followed by CRLF")
         pos += 2
-    # after the last chunk: CRLF, or trailing headers ending with an empty line
+    # after the last chunk: CRLF, or (only in an unsigned stream, whose trailer the
+    # door checks against the payload) trailing headers ending with an empty line
     rest = bytes(view[pos:])
+    if rest != b"\r\n" and signing is not None:
+        raise bad(
+            "a signed stream must end right after its final chunk "
+            "(0;chunk-signature=...\\r\\n\\r\\n); its trailing bytes are not signed"
+        )
     if rest != b"\r\n":
         lines = rest.split(b"\r\n")
         if len(lines) < 2 or lines[-1] != b"" or lines[-2] != b"":

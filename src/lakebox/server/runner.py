@@ -1,0 +1,93 @@
+"""Running the server: open the lake, bootstrap its first administrator, run uvicorn.
+
+uvicorn handles SIGINT and SIGTERM itself: it stops accepting connections, lets requests in
+flight finish, then runs the app's shut-down (background loops stopped, lake closed).
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lakebox.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from lakebox.config import LakeConfig
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+GRACEFUL_SECONDS = 60
+
+
+def serve(
+    config: LakeConfig,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    *,
+    echo: Callable[[str], None] | None = None,
+) -> None:
+    """Serve the lake of ``config`` until interrupted."""
+    import uvicorn
+
+    from lakebox.lakehouse import Lakehouse
+    from lakebox.server.app import build_app
+
+    say = echo or _echo
+    listener = _listen(host, port)
+    lake = Lakehouse.open(config, create=True)
+    try:
+        keys = lake.iam.bootstrap()
+        if keys is not None:
+            say(f"the lake had no users: made an administrator; its access keys are in {keys}")
+        app = build_app(lake)
+        lake.engine.warm()  # the first query finds the engine open
+    except BaseException:
+        lake.close()
+        listener.close()
+        raise
+    bound = listener.getsockname()[1]
+    say(f"lakebox {config.home} serving on http://{host}:{bound} (health: /_lakebox/health)")
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            server_header=False,
+            # requests in flight get this long to finish at shut-down (a synchronous
+            # execution or a long query); then their connections are closed
+            timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        )
+    )
+    with listener:
+        server.run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before the lake opens: a port in use is a plain error."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InvalidRequestError(f"cannot listen on {host!r}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise InvalidRequestError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def _echo(text: str) -> None:
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
