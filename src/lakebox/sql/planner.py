@@ -121,9 +121,10 @@ class Planner:
         if depth > MAX_VIEW_DEPTH:
             raise SemanticError("views nest too deeply (a view that refers to itself?)")
         cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+        _refuse_engine_functions(query)
         for table in list(query.find_all(exp.Table)):
             if not isinstance(table.this, exp.Identifier):
-                continue  # table functions, UNNEST, ...
+                continue  # UNNEST, ...
             db, name = split_table_name(table)
             if db is None and name in cte_names:
                 continue
@@ -450,6 +451,41 @@ class Planner:
                     )
                 out.extend(self._data_files(found))
         return out
+
+
+#: the engine's own functions that read its state rather than the query's rows; Athena has
+#: none of them, and they would tell a caller the engine's settings and variables (which
+#: hold other tables' file lists)
+_ENGINE_FUNCTIONS = frozenset({"current_setting", "getvariable", "getenv"})
+
+
+def _refuse_engine_functions(query: exp.Expression) -> None:
+    """Refuse what Athena SQL cannot call but the engine would run: a function in FROM (the
+    engine's table functions read any file the process can, ``read_text('/etc/passwd')``, or
+    list its catalog; Athena's FROM holds tables, views, subqueries and UNNEST only) and the
+    engine's state functions. Views are resolved through here too."""
+    for table in query.find_all(exp.Table):
+        if isinstance(table.this, exp.Func):
+            func = table.this
+            name = func.name if isinstance(func, exp.Anonymous) else func.sql("athena")
+            name = name.split("(", 1)[0].lower()
+            raise SemanticError(
+                f"FUNCTION_NOT_FOUND: {_where(table.this)}Table function '{name}' not registered"
+            )
+    for func in query.find_all(exp.Anonymous):
+        if func.name.lower() in _ENGINE_FUNCTIONS:
+            raise SemanticError(
+                f"FUNCTION_NOT_FOUND: {_where(func)}Function '{func.name.lower()}' not registered"
+            )
+
+
+def _where(node: exp.Expression) -> str:
+    """``line L:C: `` where the parser recorded the node's position, else nothing."""
+    for found in (node, *node.find_all(exp.Identifier)):
+        meta = found.meta
+        if meta.get("line"):
+            return f"line {meta['line']}:{meta.get('col', 0)}: "
+    return ""
 
 
 def _projection_enabled(table: Table) -> bool:
