@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lakebox.iam.errors import ValidationError
 
@@ -144,8 +144,11 @@ class AccessKey:
 
 @dataclass(frozen=True)
 class NewAccessKey:
+    """A key just made, with its secret (kept out of repr(): logs and tracebacks show
+    objects' reprs)."""
+
     key: AccessKey
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -153,8 +156,8 @@ class SessionCredentials:
     """Temporary credentials (``ASIA...``) of an assumed role."""
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
     expiration: dt.datetime
     account_id: str
     role_name: str
