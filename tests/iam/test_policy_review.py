@@ -89,7 +89,11 @@ def test_dollar_escape_is_literal() -> None:
 @pytest.mark.parametrize("value", ["*", "?", "a*", "*/*", "o?her/secret"])
 def test_a_variables_value_never_acts_as_a_wildcard(value: str) -> None:
     policy = _policy(
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::bucket/${s3:prefix}"}
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::bucket/${s3:prefix}",
+        }
     )
     keys = {"s3:prefix": value}
     assert evaluate([policy], "s3:GetObject", "arn:aws:s3:::bucket/other/secret", keys) == (
@@ -123,13 +127,15 @@ def test_a_colon_in_a_variables_value_does_not_shift_arn_segments() -> None:
     )
     keys = {"aws:requestedregion": "us-east-1:000000000000:table/db/x:"}
     # with the value's colons taken as separators, this pattern would match anything in db
-    assert evaluate(
-        [policy], "glue:GetTable", "arn:aws:glue:us-east-1:000000000000:table/db/t", keys
-    ) == "implicit"
+    assert (
+        evaluate([policy], "glue:GetTable", "arn:aws:glue:us-east-1:000000000000:table/db/t", keys)
+        == "implicit"
+    )
     keys = {"aws:requestedregion": "us-east-1"}
-    assert evaluate(
-        [policy], "glue:GetTable", "arn:aws:glue:us-east-1:000000000000:table/db/t", keys
-    ) == "allow"
+    assert (
+        evaluate([policy], "glue:GetTable", "arn:aws:glue:us-east-1:000000000000:table/db/t", keys)
+        == "allow"
+    )
 
 
 def test_a_variable_with_no_value_in_not_resource() -> None:

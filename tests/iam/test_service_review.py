@@ -99,7 +99,10 @@ def test_attached_and_inline_policies_are_read_in_one_snapshot(iam: IamService) 
         "u",
         "no-s3",
         json.dumps(
-            {"Version": "2012-10-17", "Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*"}}
+            {
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Deny", "Action": "s3:*", "Resource": "*"},
+            }
         ),
     )
     u = iam.user_principal("u")
@@ -259,7 +262,7 @@ def test_account_ids_and_session_names_with_a_newline_are_refused(iam: IamServic
     with pytest.raises(ValidationError):
         iam.create_account(OTHER + "\n")
     with pytest.raises(ValidationError):
-        iam.create_account("１１１１２２２２３３３３")  # fullwidth digits are not an account id
+        iam.create_account("\uff11" * 12)  # fullwidth digits are not an account id
     iam.create_user("admin", admin=True)
     iam.create_role(
         "r",

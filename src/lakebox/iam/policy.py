@@ -406,9 +406,7 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any], version: str = VE
     if version == "2012-10-17" and any("${" in v for v in cond.values):
         # policy variables stand for the request's values (one without a value matches nothing)
         wanted_values = [
-            w
-            for v in cond.values
-            if (w := (_tokens(v, keys) if "${" in v else v)) is not None
+            w for v in cond.values if (w := (_tokens(v, keys) if "${" in v else v)) is not None
         ]
 
     def matches(item: Any) -> bool:
@@ -516,9 +514,7 @@ def _tokens_match(tokens: Tokens | list[str | int], text: str) -> bool:
     star, mark = -1, 0
     while t < len(text):
         tok = tokens[p] if p < len(tokens) else None
-        if tok is not None and (
-            tok == _ONE or tok == text[t] or (tok == _SEP and text[t] == ":")
-        ):
+        if tok is not None and (tok == _ONE or tok == text[t] or (tok == _SEP and text[t] == ":")):
             p += 1
             t += 1
         elif tok == _STAR:

@@ -604,9 +604,7 @@ class IamService:
         kind, owner = _owner_of(principal)
         if kind is not None and owner is not None:
             # attached and inline policies from one snapshot, cached under its generation
-            generation, attached, inline = self.store.policies_of(
-                principal.account_id, kind, owner
-            )
+            generation, attached, inline = self.store.policies_of(principal.account_id, kind, owner)
             for arn in attached:
                 if arn == ADMINISTRATOR_ACCESS:
                     found.append(policy.ADMINISTRATOR)
