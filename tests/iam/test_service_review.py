@@ -209,6 +209,14 @@ def test_a_missing_key_file_is_not_silently_remade(
     assert str(key_file) in caught.value.message
     assert "missing" in caught.value.message
     assert not key_file.exists()
+    # the way out without a backup: delete the keys sealed with the lost file, make new ones
+    iam.delete_access_key(alice.access_key_id, user_name="alice")
+    again = IamService(iam.metadata_dir)
+    try:
+        again.create_access_key("alice")
+        assert key_file.exists()
+    finally:
+        again.close()
 
 
 def test_a_new_store_makes_its_key_file(tmp_path: Path) -> None:

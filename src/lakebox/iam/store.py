@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,19 +109,22 @@ def _private_database(path: Path) -> None:
     """Make ``path`` (and its -wal / -shm, which SQLite creates with the database's mode)
     readable by its owner only before SQLite first opens it: it holds sealed secrets,
     password hashes and token hashes, and its folder is shared with the other stores. An
-    existing file left looser by an older lakebox is tightened."""
+    existing file left looser by an older lakebox is tightened. Best effort: a folder this
+    process cannot write, or a file of another user, is left to SQLite, which says what is
+    wrong."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    except FileExistsError:
-        pass
+    except OSError:
+        pass  # it exists (or cannot be made: SQLite's own open reports why)
     else:
         os.close(fd)
     for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            if not name.is_symlink() and name.stat().st_mode & 0o077:
+            info = name.lstat()
+            if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
                 name.chmod(0o600)
-        except FileNotFoundError:
+        except OSError:
             continue
 
 
@@ -183,9 +187,12 @@ class IamStore:
         return generation, [r[0] for r in attached], [(r[0], r[1]) for r in inline]
 
     def has_sealed_secrets(self) -> bool:
-        """Whether any access key or session secret is stored (sealed with the key file)."""
+        """Whether any access key, or session not yet expired, holds a secret sealed with
+        the key file (expired sessions are never opened again)."""
         rows = self._read(
-            "SELECT EXISTS (SELECT 1 FROM access_keys) OR EXISTS (SELECT 1 FROM sessions)"
+            "SELECT EXISTS (SELECT 1 FROM access_keys) "
+            "OR EXISTS (SELECT 1 FROM sessions WHERE expires > ?)",
+            (_now(),),
         )
         return bool(rows[0][0])
 
