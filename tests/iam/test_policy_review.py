@@ -46,6 +46,31 @@ def test_for_any_value_with_a_negated_operator_asks_any_value_not_to_match(
     )
 
 
+def test_for_any_value_is_false_when_the_key_is_missing() -> None:
+    """IAM: ForAnyValue with no value in the request is false, negated operator or not
+    (ForAllValues is true: every one of no values matches)."""
+    for operator in ("ForAnyValue:StringNotEquals", "ForAnyValue:StringEquals"):
+        policy = _policy(
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": "*",
+                "Condition": {operator: {"aws:TagKeys": ["project"]}},
+            }
+        )
+        assert evaluate([policy], "s3:PutObject", "*", {}) == "implicit"
+        assert evaluate([policy], "s3:PutObject", "*", {"aws:tagkeys": []}) == "implicit"
+    every = _policy(
+        {
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": "*",
+            "Condition": {"ForAllValues:StringNotEquals": {"aws:TagKeys": ["project"]}},
+        }
+    )
+    assert evaluate([every], "s3:PutObject", "*", {}) == "allow"
+
+
 def test_for_all_values_with_a_negated_operator_asks_every_value_not_to_match() -> None:
     policy = _policy(
         {

@@ -397,6 +397,8 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any], version: str = VE
             return True
         if cond.qualifier == "ForAllValues":
             return True
+        if cond.qualifier == "ForAnyValue":
+            return False  # IAM: no value in the request, so not "any value", negated or not
         return cond.operator in _NEGATED
     value = keys[cond.key]
     actual = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
