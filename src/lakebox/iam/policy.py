@@ -408,7 +408,7 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any], version: str = VE
     if version == "2012-10-17" and any("${" in v for v in cond.values):
         # policy variables stand for the request's values (one without a value matches nothing)
         wanted_values = [
-            w for v in cond.values if (w := (_tokens(v, keys) if "${" in v else v)) is not None
+            w for v in cond.values if (w := (_substitute(v, keys) if "${" in v else v)) is not None
         ]
 
     def matches(item: Any) -> bool:
@@ -504,6 +504,36 @@ def _tokens(pattern: str, keys: Mapping[str, Any]) -> Tokens | None:
     return tuple(out)
 
 
+_SPECIAL = frozenset("*?:")
+
+
+def _substitute(pattern: str, keys: Mapping[str, Any]) -> str | Tokens | None:
+    """``pattern`` with its policy variables replaced: plain text when nothing inserted is
+    a ``*``, ``?`` or ``:`` (the common case, matched as fast as a pattern without
+    variables), else tokens that keep inserted characters literal; None when a variable
+    has no value."""
+    unsafe = missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal unsafe, missing
+        name = match.group(1)
+        if name in ("*", "?", "$"):
+            unsafe = unsafe or name != "$"
+            return name
+        found = keys.get(name.lower())
+        if found is None or isinstance(found, list | tuple | set | frozenset):
+            missing = True
+            return ""
+        text = str(found)
+        unsafe = unsafe or not _SPECIAL.isdisjoint(text)
+        return text
+
+    replaced = _VARIABLE.sub(value, pattern)
+    if missing:
+        return None
+    return _tokens(pattern, keys) if unsafe else replaced
+
+
 def _literal(tokens: Tokens) -> str:
     """The text of ``tokens`` (the pattern's own ``*`` / ``?`` / ``:`` as characters)."""
     return "".join(t if isinstance(t, str) else "*?:"[t] for t in tokens)
@@ -557,7 +587,7 @@ def _applies(
         return False
     if stmt.resources:
         if version == "2012-10-17" and any("${" in p for p in stmt.resources):
-            patterns = [_tokens(p, keys) if "${" in p else p for p in stmt.resources]
+            patterns = [_substitute(p, keys) if "${" in p else p for p in stmt.resources]
             if stmt.not_resource and stmt.effect == "Allow" and None in patterns:
                 # "every resource but <unknown>" must not allow every resource
                 return False
