@@ -380,6 +380,8 @@ def test_role_chaining_is_limited_to_an_hour(iam: IamService) -> None:
         ("ListUsers", {"MaxItems": "10"}, "ValidationError"),
         ("ListUsers", {"MaxItems": 0}, "ValidationError"),
         ("ListUsers", {"Marker": "not-ours"}, "ValidationError"),
+        ("ListUsers", {"Marker": "\u00b2"}, "ValidationError"),  # "²".isdigit() is True
+        ("ListUsers", {"Marker": "9" * 5000}, "ValidationError"),
         (
             "CreateRole",
             {"RoleName": "r", "AssumeRolePolicyDocument": "[]"},

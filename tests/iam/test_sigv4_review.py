@@ -101,9 +101,7 @@ def test_only_the_streaming_markers_lakebox_checks_are_accepted(
 def test_the_supported_streaming_markers_still_pass(
     iam: IamService, alice: Keys, marker: str
 ) -> None:
-    request = sign(
-        alice, "s3", ENDPOINT + "/b/k", method="PUT", body=b"x", payload_marker=marker
-    )
+    request = sign(alice, "s3", ENDPOINT + "/b/k", method="PUT", body=b"x", payload_marker=marker)
     caller = iam.authenticate(request)
     assert (caller.chunks is not None) == (marker == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
 
@@ -129,9 +127,7 @@ def test_unsigned_payload_is_for_s3_only(iam: IamService, alice: Keys, service: 
 
 
 @pytest.mark.parametrize("expires", ["%C2%B2", "9" * 5000, "%EF%BC%93"])
-def test_odd_expiry_values_are_refused_by_name(
-    iam: IamService, alice: Keys, expires: str
-) -> None:
+def test_odd_expiry_values_are_refused_by_name(iam: IamService, alice: Keys, expires: str) -> None:
     request = sign(alice, "s3", ENDPOINT + "/b/k", presign=300)
     bad = dataclasses.replace(
         request, query=request.query.replace("X-Amz-Expires=300", f"X-Amz-Expires={expires}")

@@ -18,6 +18,7 @@ status.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
@@ -108,7 +109,12 @@ def _page(request: Request, items: Sequence[T]) -> tuple[list[T], dict[str, Any]
     marker = request.get("Marker")
     start = 0
     if marker is not None:
-        if not isinstance(marker, str) or not marker.isdigit() or int(marker) > len(items):
+        # ASCII digits, few of them: str.isdigit() passes "²", which int() then refuses
+        if (
+            not isinstance(marker, str)
+            or not re.fullmatch(r"[0-9]{1,9}", marker)
+            or int(marker) > len(items)
+        ):
             raise AwsError(INVALID, f"Marker {marker!r} was not given by this listing")
         start = int(marker)
     page = list(items[start : start + size])

@@ -21,6 +21,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from lakebox.iam.errors import IamError
@@ -34,6 +36,8 @@ SCRYPT_P = 1
 SCRYPT_SALT_BYTES = 16
 SCRYPT_LENGTH = 32
 _SCRYPT_MAXMEM = 128 * 1024 * 1024
+#: the longest password hashed or checked (IAM's own limit)
+MAX_PASSWORD_CHARS = 128
 
 
 class SecretsError(IamError):
@@ -43,9 +47,18 @@ class SecretsError(IamError):
     status = 500
 
 
+def private_folder(folder: Path) -> None:
+    """Make ``folder`` (mode 0700), or tighten it when an older lakebox, a copy or a
+    permissive umask left it open to others."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if stat.S_ISDIR(info.st_mode) and info.st_mode & 0o077 and info.st_uid == os.geteuid():
+        folder.chmod(0o700)
+
+
 def _write_private(path: Path, data: bytes) -> None:
     """Create ``path`` readable only by its owner; fails if it exists."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(path.parent)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, data)
@@ -72,7 +85,7 @@ def _create_once(path: Path, data: bytes) -> None:
 def write_private_file(path: Path, text: str) -> None:
     """Write ``text`` to a new file only its owner can read (replacing an older one
     atomically, so the secret is never readable by others even for a moment)."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_folder(path.parent)
     partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
     try:
         _write_private(partial, text.encode("utf-8"))
@@ -83,10 +96,13 @@ def write_private_file(path: Path, text: str) -> None:
 
 class SecretBox:
     """Encrypts and decrypts secret access keys with the lake's key file (made on first
-    use)."""
+    use). ``has_sealed`` says whether the store already holds secrets sealed under some
+    key: then a missing key file is an error (a new key would open none of them and
+    silently replace the lost one), not a reason to make one."""
 
-    def __init__(self, key_file: Path) -> None:
+    def __init__(self, key_file: Path, has_sealed: Callable[[], bool] | None = None) -> None:
         self.key_file = key_file
+        self._has_sealed = has_sealed
         self._aead: object | None = None
 
     def _cipher(self) -> object:
@@ -98,7 +114,19 @@ class SecretBox:
 
     def _key(self) -> bytes:
         path = self.key_file
-        if not path.exists():
+        try:
+            private_folder(path.parent)
+        except OSError as err:
+            raise SecretsError(
+                f"cannot use the identity key folder {path.parent}: {err.strerror or err}"
+            ) from err
+        if not os.path.lexists(path):
+            if self._has_sealed is not None and self._has_sealed():
+                raise SecretsError(
+                    f"the identity key file {path} is missing, but the identity store holds "
+                    "secret access keys sealed with it; restore the file from a backup of "
+                    "this lake (a new key would open none of them)"
+                )
             try:
                 _create_once(path, base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
             except OSError as err:
@@ -106,10 +134,7 @@ class SecretBox:
                     f"cannot create the identity key file {path}: {err.strerror or err}"
                 ) from err
         try:
-            mode = path.stat().st_mode & 0o777
-            if mode & 0o077:
-                os.chmod(path, 0o600)
-            key = base64.b64decode(path.read_bytes().strip(), validate=True)
+            key = base64.b64decode(_read_private(path).strip(), validate=True)
         except (OSError, ValueError) as err:
             raise SecretsError(
                 f"cannot read the identity key file {path} ({err}); restore it from a "
@@ -148,6 +173,38 @@ class SecretBox:
         return plain.decode("utf-8")
 
 
+def _read_private(path: Path) -> bytes:
+    """The bytes of a secret file, opened without following a symbolic link; it must be a
+    regular file of this process's user (tightened to 0600 if looser)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError as err:
+        if os.path.islink(path):
+            raise SecretsError(
+                f"the identity key file {path} is a symbolic link; it must be a plain file"
+            ) from err
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SecretsError(f"the identity key file {path} is not a plain file")
+        if info.st_uid != os.geteuid():
+            raise SecretsError(
+                f"the identity key file {path} belongs to user id {info.st_uid}, not to "
+                f"this process's user ({os.geteuid()}); lakebox will not trust it"
+            )
+        if info.st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+        chunks = []
+        while chunk := os.read(fd, 4096):
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > 4096:
+                raise SecretsError(f"the identity key file {path} is too large to be a key")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def hash_password(password: str) -> str:
     """``scrypt$<log2 N>$<r>$<p>$<salt b64>$<hash b64>`` of ``password``."""
     salt = secrets.token_bytes(SCRYPT_SALT_BYTES)
@@ -174,7 +231,10 @@ def hash_password(password: str) -> str:
 
 
 def check_password(password: str, stored: str) -> bool:
-    """Whether ``password`` matches ``stored`` (constant-time comparison of the hashes)."""
+    """Whether ``password`` matches ``stored`` (constant-time comparison of the hashes).
+    A password longer than any that can be set is refused before hashing."""
+    if len(password) > MAX_PASSWORD_CHARS:
+        return False
     try:
         scheme, log_n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":

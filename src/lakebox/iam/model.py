@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lakebox.iam.errors import ValidationError
 
-_ACCOUNT = re.compile(r"^\d{12}$")
-_USER_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
-_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$", re.ASCII)
-_POLICY_NAME = re.compile(r"^[\w+=,.@-]{1,128}$", re.ASCII)
-_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$", re.ASCII)
-_PATH = re.compile(r"^(/|/[\x21-\x7e]{1,510}/)$")
-_ACCOUNT_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,50}$")
+# Matched with fullmatch (never match + "$", which also takes a trailing newline), and
+# ASCII only: \d and \w would take other scripts' digits and letters.
+_ACCOUNT = re.compile(r"[0-9]{12}")
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_ROLE_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+_POLICY_NAME = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
+_PATH = re.compile(r"/|/[\x21-\x7e]{1,510}/")
+_ACCOUNT_NAME = re.compile(r"[^\x00-\x1f\x7f]{1,50}")
 
 #: the one managed policy lakebox knows
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def _check(pattern: re.Pattern[str], value: object, what: str, rule: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         raise ValidationError(
             f"1 validation error detected: Value {value!r} at '{what}' failed to satisfy "
             f"constraint: {rule}"
@@ -142,8 +144,11 @@ class AccessKey:
 
 @dataclass(frozen=True)
 class NewAccessKey:
+    """A key just made, with its secret (kept out of repr(): logs and tracebacks show
+    objects' reprs)."""
+
     key: AccessKey
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,8 @@ class SessionCredentials:
     """Temporary credentials (``ASIA...``) of an assumed role."""
 
     access_key_id: str
-    secret_access_key: str
-    session_token: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
     expiration: dt.datetime
     account_id: str
     role_name: str

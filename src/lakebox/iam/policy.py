@@ -8,7 +8,11 @@ resource ARNs match case-sensitively, segment by segment for the first five ``:`
 segments and as a whole for the resource part (where ``*`` also spans ``/`` and ``:``).
 With Version 2012-10-17, ``${aws:username}``-style policy variables in resources are
 replaced by the request's values (``${*}``, ``${?}``, ``${$}`` stand for the literal
-characters).
+characters). What a variable inserts is always literal text: a ``*`` or ``?`` in a
+request's value, or from ``${*}``, never acts as a wildcard, and a ``:`` never shifts the
+ARN's segments. A variable with no value matches nothing; in ``NotResource`` it makes an
+Allow statement not apply (it must not allow every other resource) while a Deny still
+applies (it must not stop refusing).
 
 Evaluation: an explicit Deny in any statement that applies wins; otherwise an Allow that
 applies allows; otherwise the request is implicitly denied.
@@ -52,10 +56,11 @@ _STATEMENT_KEYS = frozenset(
         "Condition",
     }
 )
-_ACTION = re.compile(r"^[a-zA-Z0-9-]+:[a-zA-Z0-9*?]*$")
-_ACCOUNT = re.compile(r"^\d{12}$")
+# used with fullmatch only ("$" alone would also take a trailing newline)
+_ACTION = re.compile(r"[a-zA-Z0-9-]+:[a-zA-Z0-9*?]*")
+_ACCOUNT = re.compile(r"[0-9]{12}")
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_ROOT = re.compile(r"^arn:aws:iam::(\d{12}):root$")
+_ROOT = re.compile(r"arn:aws:iam::([0-9]{12}):root")
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,7 @@ def _statement(raw: Any, where: str, kind: PolicyKind) -> Statement:
         raise _fail(f"{where}.Effect", f"must be Allow or Deny, not {effect!r}")
     actions, not_action = _pair(raw, "Action", "NotAction", where, required=True)
     for i, action in enumerate(actions):
-        if action != "*" and not _ACTION.match(action):
+        if action != "*" and not _ACTION.fullmatch(action):
             raise _fail(
                 f"{where}.{'NotAction' if not_action else 'Action'}[{i}]",
                 f"{action!r}: actions must be '*' or prefaced by a service, e.g. "
@@ -214,8 +219,8 @@ def _principals(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
         for value in _strings(values, f"{where}.{kind}"):
             if kind == "AWS" and not (
                 value == "*"
-                or _ACCOUNT.match(value)
-                or re.match(r"^arn:aws:(iam|sts)::\d{12}:", value)
+                or _ACCOUNT.fullmatch(value)
+                or re.fullmatch(r"arn:aws:(iam|sts)::[0-9]{12}:[\x21-\x7e]+", value)
             ):
                 raise _fail(f"{where}.AWS", f"Invalid principal in policy: {value!r}")
             found.append((kind, value))
@@ -323,18 +328,28 @@ def _check_value(operator: str, text: str, where: str) -> None:
 
 
 def _date(value: Any) -> dt.datetime:
+    """A date from ISO 8601 text or epoch seconds; ValueError for anything else, including
+    epoch seconds beyond what a datetime holds (OverflowError / OSError underneath)."""
     if isinstance(value, dt.datetime):
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     text = str(value)
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return dt.datetime.fromtimestamp(float(text), dt.UTC)
+    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
+        try:
+            return dt.datetime.fromtimestamp(float(text), dt.UTC)
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{text[:40]!r} seconds is out of range for a date") from None
     parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def _one(operator: str, wanted: str, actual: Any) -> bool:
-    """Whether one context value satisfies the (positive form of the) operator."""
+def _one(operator: str, wanted: str | Tokens, actual: Any) -> bool:
+    """Whether one context value satisfies the (positive form of the) operator. ``wanted``
+    is a condition value, or its tokens when it held policy variables."""
     positive = operator.replace("Not", "", 1) if operator in _NEGATED else operator
+    if not isinstance(wanted, str):
+        if positive in ("StringLike", "ArnLike"):
+            return _tokens_match(wanted, str(actual))
+        wanted = _literal(wanted)
     if positive in ("StringEquals", "ArnEquals"):
         return str(actual) == wanted
     if positive == "StringEqualsIgnoreCase":
@@ -382,22 +397,30 @@ def _condition_holds(cond: Condition, keys: Mapping[str, Any], version: str = VE
             return True
         if cond.qualifier == "ForAllValues":
             return True
+        if cond.qualifier == "ForAnyValue":
+            return False  # IAM: no value in the request, so not "any value", negated or not
         return cond.operator in _NEGATED
     value = keys[cond.key]
     actual = list(value) if isinstance(value, list | tuple | set | frozenset) else [value]
     negated = cond.operator in _NEGATED
 
-    wanted_values: Iterable[str] = cond.values
+    wanted_values: Iterable[str | Tokens] = cond.values
     if version == "2012-10-17" and any("${" in v for v in cond.values):
         # policy variables stand for the request's values (one without a value matches nothing)
-        wanted_values = [w for v in cond.values if (w := _substitute(v, keys)) is not None]
+        wanted_values = [
+            w for v in cond.values if (w := (_substitute(v, keys) if "${" in v else v)) is not None
+        ]
 
     def matches(item: Any) -> bool:
+        """Whether ``item`` satisfies the operator's positive form for some value."""
         return any(_one(cond.operator, wanted, item) for wanted in wanted_values)
 
+    # A negated operator is "matches none of the values", per request value; the set
+    # qualifiers then ask it of every value (ForAllValues) or of at least one (ForAnyValue).
     if cond.qualifier == "ForAllValues":
-        hits = all(matches(item) for item in actual)
-        return (not any(matches(item) for item in actual)) if negated else hits
+        return all((not matches(item)) if negated else matches(item) for item in actual)
+    if cond.qualifier == "ForAnyValue":
+        return any((not matches(item)) if negated else matches(item) for item in actual)
     any_hit = any(matches(item) for item in actual)
     return not any_hit if negated else any_hit
 
@@ -450,23 +473,110 @@ def resource_matches(pattern: str, resource: str) -> bool:
     return all(wildcard_match(p, r) for p, r in zip(p_parts, r_parts, strict=True))
 
 
-def _substitute(pattern: str, keys: Mapping[str, Any]) -> str | None:
+#: A pattern with its policy variables replaced, as tokens: a ``str`` is one literal
+#: character (everything a variable inserts is literal), these ints are the pattern's own
+#: ``*``, ``?`` and ``:`` (only the pattern's own colons separate an ARN's segments).
+Tokens = tuple[str | int, ...]
+_STAR, _ONE, _SEP = 0, 1, 2
+_OWN = {"*": _STAR, "?": _ONE, ":": _SEP}
+
+
+def _tokens(pattern: str, keys: Mapping[str, Any]) -> Tokens | None:
     """``pattern`` with its policy variables replaced; None when one has no value."""
-    missing = False
+    out: list[str | int] = []
+    pos = 0
+    while pos < len(pattern):
+        found = _VARIABLE.match(pattern, pos) if pattern.startswith("${", pos) else None
+        if found is None:
+            char = pattern[pos]
+            out.append(_OWN.get(char, char))
+            pos += 1
+            continue
+        name = found.group(1)
+        if name in ("*", "?", "$"):
+            out.append(name)
+        else:
+            value = keys.get(name.lower())
+            if value is None or isinstance(value, list | tuple | set | frozenset):
+                return None
+            out.extend(str(value))
+        pos = found.end()
+    return tuple(out)
+
+
+_SPECIAL = frozenset("*?:")
+
+
+def _substitute(pattern: str, keys: Mapping[str, Any]) -> str | Tokens | None:
+    """``pattern`` with its policy variables replaced: plain text when nothing inserted is
+    a ``*``, ``?`` or ``:`` (the common case, matched as fast as a pattern without
+    variables), else tokens that keep inserted characters literal; None when a variable
+    has no value."""
+    unsafe = missing = False
 
     def value(match: re.Match[str]) -> str:
-        nonlocal missing
+        nonlocal unsafe, missing
         name = match.group(1)
         if name in ("*", "?", "$"):
+            unsafe = unsafe or name != "$"
             return name
         found = keys.get(name.lower())
-        if found is None or isinstance(found, list | tuple):
+        if found is None or isinstance(found, list | tuple | set | frozenset):
             missing = True
             return ""
-        return str(found)
+        text = str(found)
+        unsafe = unsafe or not _SPECIAL.isdisjoint(text)
+        return text
 
     replaced = _VARIABLE.sub(value, pattern)
-    return None if missing else replaced
+    if missing:
+        return None
+    return _tokens(pattern, keys) if unsafe else replaced
+
+
+def _literal(tokens: Tokens) -> str:
+    """The text of ``tokens`` (the pattern's own ``*`` / ``?`` / ``:`` as characters)."""
+    return "".join(t if isinstance(t, str) else "*?:"[t] for t in tokens)
+
+
+def _tokens_match(tokens: Tokens | list[str | int], text: str) -> bool:
+    """:func:`wildcard_match` over tokens: only the pattern's own ``*`` / ``?`` are
+    wildcards (same bounded algorithm)."""
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        tok = tokens[p] if p < len(tokens) else None
+        if tok is not None and (tok == _ONE or tok == text[t] or (tok == _SEP and text[t] == ":")):
+            p += 1
+            t += 1
+        elif tok == _STAR:
+            star, mark = p, t
+            p += 1
+        elif star >= 0:
+            p = star + 1
+            mark += 1
+            t = mark
+        else:
+            return False
+    while p < len(tokens) and tokens[p] == _STAR:
+        p += 1
+    return p == len(tokens)
+
+
+def _resource_tokens_match(tokens: Tokens, resource: str) -> bool:
+    """:func:`resource_matches` for a pattern whose variables were replaced."""
+    if tokens == (_STAR,):
+        return True
+    segments: list[list[str | int]] = [[]]
+    for tok in tokens:
+        if tok == _SEP and len(segments) < 6:
+            segments.append([])
+        else:
+            segments[-1].append(tok)
+    parts = resource.split(":", 5)
+    if len(segments) < 6 or len(parts) < 6:
+        return _tokens_match(tokens, resource)
+    return all(_tokens_match(p, r) for p, r in zip(segments, parts, strict=True))
 
 
 def _applies(
@@ -476,10 +586,22 @@ def _applies(
     if hit == stmt.not_action:
         return False
     if stmt.resources:
-        patterns: Iterable[str | None] = stmt.resources
-        if version == "2012-10-17":
-            patterns = (_substitute(p, keys) if "${" in p else p for p in stmt.resources)
-        hit = any(p is not None and resource_matches(p, resource) for p in patterns)
+        if version == "2012-10-17" and any("${" in p for p in stmt.resources):
+            patterns = [_substitute(p, keys) if "${" in p else p for p in stmt.resources]
+            if stmt.not_resource and stmt.effect == "Allow" and None in patterns:
+                # "every resource but <unknown>" must not allow every resource
+                return False
+            hit = any(
+                p is not None
+                and (
+                    resource_matches(p, resource)
+                    if isinstance(p, str)
+                    else _resource_tokens_match(p, resource)
+                )
+                for p in patterns
+            )
+        else:
+            hit = any(resource_matches(p, resource) for p in stmt.resources)
         if hit == stmt.not_resource:
             return False
     return all(_condition_holds(c, keys, version) for c in stmt.conditions)
@@ -511,8 +633,8 @@ def _principal_match(
         return None
     if value == "*":
         return "account"
-    root = _ROOT.match(value)
-    if _ACCOUNT.match(value) or root:
+    root = _ROOT.fullmatch(value)
+    if _ACCOUNT.fullmatch(value) or root:
         account = root.group(1) if root else value
         return "account" if account == caller.account_id else None
     if value == caller.arn:

@@ -97,7 +97,7 @@ class IamService:
         self.account_id = model.account_id(account_id)
         self._clock = clock
         self.store = IamStore(metadata_dir / FILE)
-        self.box = SecretBox(metadata_dir / KEY_FILE)
+        self.box = SecretBox(metadata_dir / KEY_FILE, has_sealed=self.store.has_sealed_secrets)
         self._lock = threading.Lock()
         self._policies: dict[str, tuple[int, list[policy.Policy]]] = {}
         if self.store.account(self.account_id) is None:
@@ -571,6 +571,8 @@ class IamService:
     ) -> Principal | None:
         """The user's principal when ``password`` is theirs, else None (also for unknown
         users and users with no password; their check costs the same hashing time)."""
+        if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
+            return None  # no password that long can be set: not worth 32 MiB of scrypt
         try:
             user = self.get_user(user_name, account_id=account_id)
             found = self.store.login_profile(user.account_id, user.name)
@@ -601,10 +603,12 @@ class IamService:
         found: list[policy.Policy] = []
         kind, owner = _owner_of(principal)
         if kind is not None and owner is not None:
-            for arn in self.store.attached_policies(principal.account_id, kind, owner):
+            # attached and inline policies from one snapshot, cached under its generation
+            generation, attached, inline = self.store.policies_of(principal.account_id, kind, owner)
+            for arn in attached:
                 if arn == ADMINISTRATOR_ACCESS:
                     found.append(policy.ADMINISTRATOR)
-            for _, document in self.store.inline_policies(principal.account_id, kind, owner):
+            for _, document in inline:
                 found.append(policy.parse(document, kind="identity"))
         with self._lock:
             if len(self._policies) > 4096:
@@ -618,9 +622,11 @@ class IamService:
         action: str,
         resource: str,
         context: Mapping[str, Any] | None = None,
+        *,
+        resource_account: str | None = None,
     ) -> bool:
         try:
-            self.authorize(caller, action, resource, context)
+            self.authorize(caller, action, resource, context, resource_account=resource_account)
         except AccessDenied:
             return False
         return True
@@ -631,11 +637,19 @@ class IamService:
         action: str,
         resource: str,
         context: Mapping[str, Any] | None = None,
+        *,
+        resource_account: str | None = None,
     ) -> tuple[policy.Decision, str]:
         """The decision on ``caller`` performing ``action`` on ``resource`` and why, in
         words: ``allow``, ``deny`` (an explicit Deny) or ``implicit`` (no Allow, or the
-        resource belongs to another account). See docs/identity.md."""
-        account = policy.arn_account(resource)
+        resource belongs to another account). See docs/identity.md.
+
+        ``resource_account`` is the account that owns the resource, for a door that knows
+        it; otherwise it is the ARN's account field, and for S3 ARNs (which carry none) the
+        lake's own account: until buckets record an owner, every bucket belongs to the
+        lake's account, so a user of another account gets none of them, whatever its
+        policies say."""
+        account = resource_account or self._resource_account(resource)
         if account and account not in ("aws", caller.account_id) and not _crosses_by_design(action):
             return "implicit", f"because the resource belongs to another account ({account})"
         if caller.kind in ("local-admin", "root"):
@@ -649,17 +663,28 @@ class IamService:
         }[decision]
         return decision, why
 
+    def _resource_account(self, resource: str) -> str:
+        """The account owning ``resource``: its ARN's account, the lake's for S3."""
+        if resource.startswith("arn:aws:s3:"):
+            return self.account_id
+        return policy.arn_account(resource)
+
     def authorize(
         self,
         caller: Principal,
         action: str,
         resource: str,
         context: Mapping[str, Any] | None = None,
+        *,
+        resource_account: str | None = None,
     ) -> None:
         """Raise AccessDenied unless ``caller`` may perform ``action`` (``s3:GetObject``) on
         ``resource`` (an ARN, or ``*`` for actions on no resource). ``context`` adds
-        condition keys (``{"aws:SourceIp": "10.0.0.1"}``)."""
-        decision, why = self.decide(caller, action, resource, context)
+        condition keys (``{"aws:SourceIp": "10.0.0.1"}``); ``resource_account`` names the
+        resource's owner when the ARN does not (see :meth:`decide`)."""
+        decision, why = self.decide(
+            caller, action, resource, context, resource_account=resource_account
+        )
         if decision != "allow":
             raise AccessDenied(
                 f"User: {caller.arn} is not authorized to perform: {action} on resource: "

@@ -308,7 +308,7 @@ def _split_credential(credential: str, reason: AuthReason) -> tuple[str, str, st
             f"the Credential's scope must end in aws4_request, not {terminal!r}",
             protocol,
         )
-    if not re.fullmatch(r"\d{8}", date):
+    if not re.fullmatch(r"[0-9]{8}", date):
         raise AuthError(reason, f"the Credential's date {date!r} is not yyyymmdd", protocol)
     if not _SCOPE_PART.fullmatch(region) or not _SCOPE_PART.fullmatch(service):
         raise AuthError(

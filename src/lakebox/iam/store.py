@@ -7,7 +7,9 @@ policies (``IamService``) knows when to read them again."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +105,29 @@ _MIGRATIONS = (
 )
 
 
+def _private_database(path: Path) -> None:
+    """Make ``path`` (and its -wal / -shm, which SQLite creates with the database's mode)
+    readable by its owner only before SQLite first opens it: it holds sealed secrets,
+    password hashes and token hashes, and its folder is shared with the other stores. An
+    existing file left looser by an older lakebox is tightened. Best effort: a folder this
+    process cannot write, or a file of another user, is left to SQLite, which says what is
+    wrong."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        pass  # it exists (or cannot be made: SQLite's own open reports why)
+    else:
+        os.close(fd)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            info = name.lstat()
+            if not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
+                name.chmod(0o600)
+        except OSError:
+            continue
+
+
 def _time(value: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
 
@@ -116,6 +141,7 @@ class IamStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        _private_database(path)
         self._db = SQLiteStore(path, _MIGRATIONS)
 
     def close(self) -> None:
@@ -127,6 +153,48 @@ class IamStore:
         with self._db.transaction() as con:
             con.execute("UPDATE meta SET generation = generation + 1")
             yield con
+
+    def policies_of(
+        self, account_id: str, kind: str, owner: str
+    ) -> tuple[int, list[str], list[tuple[str, str]]]:
+        """The generation, attached policy ARNs and inline ``(name, document)`` policies
+        of a user or role, read in one snapshot: a writer that detaches one policy and
+        puts another between the reads cannot make a caller seem to hold both, or none."""
+        con = self._db.connection()
+        if con.in_transaction:  # already inside this thread's write: one snapshot anyway
+            return self._policies_of(con, account_id, kind, owner)
+        con.execute("BEGIN")
+        try:
+            return self._policies_of(con, account_id, kind, owner)
+        finally:
+            con.execute("COMMIT")
+
+    @staticmethod
+    def _policies_of(
+        con: Connection, account_id: str, kind: str, owner: str
+    ) -> tuple[int, list[str], list[tuple[str, str]]]:
+        generation = int(con.execute("SELECT generation FROM meta").fetchall()[0][0])
+        attached = con.execute(
+            "SELECT policy_arn FROM attached_policies WHERE account_id = ? AND owner_kind = ? "
+            "AND owner_name = ? ORDER BY policy_arn",
+            (account_id, kind, owner),
+        ).fetchall()
+        inline = con.execute(
+            "SELECT policy_name, document FROM inline_policies WHERE account_id = ? AND "
+            "owner_kind = ? AND owner_name = ? ORDER BY policy_name",
+            (account_id, kind, owner),
+        ).fetchall()
+        return generation, [r[0] for r in attached], [(r[0], r[1]) for r in inline]
+
+    def has_sealed_secrets(self) -> bool:
+        """Whether any access key, or session not yet expired, holds a secret sealed with
+        the key file (expired sessions are never opened again)."""
+        rows = self._read(
+            "SELECT EXISTS (SELECT 1 FROM access_keys) "
+            "OR EXISTS (SELECT 1 FROM sessions WHERE expires > ?)",
+            (_now(),),
+        )
+        return bool(rows[0][0])
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return self._db.connection().execute(sql, args).fetchall()
