@@ -5,13 +5,15 @@ streams, exports, snapshots); the CLI, DB-API, workflow tasks and the coming ser
 services from it and never build their own.
 
 Building a ``Lakehouse`` does no work: ``start()`` (or ``Lakehouse.open``) checks the
-home, creates the default database and recovers interrupted writes. Services are made on
+home, creates the default database, recovers interrupted writes and restores query
+results a power loss took. Services are made on
 first use, receive exactly the pieces they need, and are closed with the lake.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -103,8 +105,24 @@ class Lakehouse:
         from lakebox.query.journal import recover_writes
 
         recover_writes(self)
+        self._restore_results()
         self.started = True
         return self
+
+    def _restore_results(self) -> None:
+        """Small query results are committed with their execution and fsynced a little
+        later (docs/query-service.md, "What survives a crash"): after a power loss, files
+        written again from their committed bytes before anything reads the results
+        bucket, not when the query service is first used (it is made on demand, and a
+        client may read result files through storage without it). One read-only query
+        when nothing is owed, the common case."""
+        path = self.config.metadata_dir / "queries.sqlite"
+        if not _has_unsynced_results(path):
+            return
+        from lakebox.query.service import restore_results
+        from lakebox.query.store import QueryStore
+
+        restore_results(QueryStore(path), self.storage)
 
     @property
     def catalog(self) -> CatalogStore:
@@ -245,6 +263,28 @@ class Lakehouse:
             if close is not None:
                 close()
         self.engine.close()
+
+
+def _has_unsynced_results(path: Path) -> bool:
+    """Whether the query store at ``path`` holds result files committed with their
+    execution and perhaps not yet fsynced (``QueryStore.unsynced``). One read-only query,
+    without opening the store (its schema check, its migrations, the modules it imports:
+    a lake's start must not pay for them); a read-only connection never checkpoints the
+    log either. 0.1-0.25 ms. False when there is no store, when it predates the table,
+    or when it cannot be read: then the query service restores the files when it starts,
+    and reports what is wrong with the store."""
+    if not path.exists():
+        return False
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5.0)
+    except sqlite3.Error:
+        return False
+    try:
+        return con.execute("SELECT 1 FROM unsynced_results LIMIT 1").fetchone() is not None
+    except sqlite3.Error:
+        return False
+    finally:
+        con.close()
 
 
 class Lake(Lakehouse):

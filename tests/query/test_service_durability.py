@@ -8,19 +8,23 @@ check what a new service finds."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import pyarrow as pa
 import pytest
 
 from lakebox.config import LakeConfig
 from lakebox.query import results
+from lakebox.query.model import QueryExecution
 from lakebox.query.service import QueryService
 from lakebox.query.store import QueryStore
 from lakebox.session import Lake
@@ -237,5 +241,156 @@ def test_run_waits_for_a_free_query_slot(lake: Lake) -> None:
         runner.join(timeout=30)
         [(state, queue_ms)] = out
         assert state == "SUCCEEDED" and queue_ms >= 400
+    finally:
+        service.close()
+
+
+def _pool_workers() -> int:
+    return sum(1 for t in threading.enumerate() if t.name.startswith("lakebox-query_"))
+
+
+def test_run_holding_a_slot_never_waits_for_workers_that_wait_for_it(lake: Lake) -> None:
+    """``run`` takes a free slot in the caller's thread; every worker of the shared pool
+    may be waiting for a slot meanwhile (executions started with
+    ``start_query_execution``). The execution holding the slot they wait for must still
+    run, or ``run`` and they would wait for ever."""
+    service = QueryService(lake, max_concurrency=1)
+    slot = lake.config.metadata_dir / "query-slots" / "slot-0.lock"
+    started: list[str] = []
+    won = 0
+    try:
+        for _ in range(8):  # ``run`` may lose the freed slot to a worker: try again
+            out: list[QueryExecution] = []
+            held = open(slot, "ab")  # noqa: SIM115 - closed by the runner
+            fcntl.flock(held, fcntl.LOCK_EX)
+            queued = [service.start_query_execution(f"SELECT {i} AS n") for i in range(5)]
+            started += queued
+            deadline = time.monotonic() + 30
+            while _pool_workers() < 5:  # each worker now polls for the slot
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+
+            def run(held: IO[bytes] = held, out: list[QueryExecution] = out) -> None:
+                held.close()  # frees the slot, for ``run`` to take it at once
+                out.append(service.run("SELECT 2 AS n")[0])
+
+            runner = threading.Thread(target=run, daemon=True)
+            runner.start()
+            runner.join(timeout=30)
+            assert not runner.is_alive(), "run() waits for a worker busy waiting for its slot"
+            [qe] = out
+            assert qe.state == "SUCCEEDED"
+            assert [service.wait(q, timeout=30).state for q in queued] == ["SUCCEEDED"] * 5
+            won += qe.start_time == qe.submission_time  # it took the slot itself
+            if won:
+                break
+        assert won, "run() never took the freed slot itself"
+    finally:
+        for qid in started:  # on a hang: free the workers, so close can end
+            service.stop_query_execution(qid)
+        service.close()
+
+
+def test_the_lakes_start_restores_results_before_anything_reads_them(
+    lake: Lake, tmp_path: Path
+) -> None:
+    """After a power loss the results bucket holds the restored bytes as soon as the lake
+    has started, without the query service (made on first use) ever being asked for."""
+    qid = _die_before_sync(lake, tmp_path, "SELECT 1 AS a, 'x' AS b")
+    uri = _store(lake).get(qid).output_location
+    csv, meta = _result_paths(lake, qid)
+    expected = (csv.read_bytes(), meta.read_bytes())
+    csv.write_bytes(expected[0][:3])  # cut short
+    meta.unlink()  # taken
+    fresh = Lake(lake.config)
+    try:
+        assert "queries" not in fresh._services
+        assert fresh.storage.read_bytes(uri) == expected[0]
+        assert fresh.storage.read_bytes(uri + ".metadata") == expected[1]
+        assert _store(lake).unsynced() == []
+    finally:
+        fresh.close()
+
+
+def test_a_result_whose_folder_was_deleted_is_not_restored(lake: Lake, tmp_path: Path) -> None:
+    qid = _die_before_sync(lake, tmp_path, "SELECT 1 AS a")
+    csv, _meta = _result_paths(lake, qid)
+    shutil.rmtree(csv.parent)
+    fresh = Lake(lake.config)
+    try:
+        assert not csv.parent.exists()
+        assert _store(lake).unsynced() == []
+    finally:
+        fresh.close()
+
+
+def test_a_fifo_at_a_results_name_does_not_block_the_start(lake: Lake, tmp_path: Path) -> None:
+    qid = _die_before_sync(lake, tmp_path, "SELECT 1 AS a")
+    csv, meta = _result_paths(lake, qid)
+    expected = meta.read_bytes()
+    csv.unlink()
+    os.mkfifo(csv)
+    meta.unlink()
+    done = subprocess.run(  # in a process of its own: a blocked open would never return
+        [sys.executable, "-c", START, str(lake.config.home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert csv.is_fifo()  # left alone
+    assert meta.read_bytes() == expected  # the other file restored all the same
+    assert _store(lake).unsynced() == []
+
+
+START = """
+import sys
+from pathlib import Path
+from lakebox.config import LakeConfig
+from lakebox.session import Lake
+
+Lake(LakeConfig.from_env(home=Path(sys.argv[1]), storage="local")).close()
+"""
+
+
+def test_a_forked_child_uses_the_service_despite_locks_held_at_the_fork(lake: Lake) -> None:
+    """Locks another thread held at the fork, and pool workers the child has not got,
+    must not stop the child's own use of the service."""
+    service = QueryService(lake, max_concurrency=1)
+    try:
+        assert service.run("SELECT 1 AS n")[0].state == "SUCCEEDED"
+        qid = service.start_query_execution("SELECT 2 AS n")
+        assert service.wait(qid, timeout=30).state == "SUCCEEDED"  # idle workers now
+        slot = open(lake.config.metadata_dir / "query-slots" / "slot-0.lock", "ab")  # noqa: SIM115
+        fcntl.flock(slot, fcntl.LOCK_EX)  # the child's execution stays QUEUED
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with service._lock, service._watch_cond, service._sync_cond:
+                holding.set()
+                release.wait(60)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(30)
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                code = 0
+                try:
+                    signal.alarm(60)  # a hang fails the test instead of blocking it
+                    child = service.start_query_execution("SELECT 3 AS n")
+                    service.stop_query_execution(child)
+                    state = service.wait(child, timeout=30).state
+                    code = 0 if state == "CANCELLED" else 3
+                except BaseException:
+                    code = 4
+                os._exit(code)
+        finally:
+            release.set()
+            holder.join()
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        slot.close()
     finally:
         service.close()

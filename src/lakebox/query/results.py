@@ -12,12 +12,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
+import errno
 import io
 import itertools
 import json
 import math
 import os
 import re
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -313,55 +315,147 @@ def _write_local(files: list[tuple[Path, Callable[[IO[bytes]], object]]], sync: 
 
 
 _TEMPORARY = itertools.count()
+#: temporary names tried before giving up (``_temporary``): a name is taken only when a
+#: process with this pid left one behind (a dead process, whose pid came round again)
+_TEMPORARY_TRIES = 100
 
 
 def _temporary(target: Path) -> tuple[int, str]:
-    """A new temporary file beside ``target`` (its folder made when missing), open for
-    writing. Named after the target, this process and a counter, which is unique without
-    ``mkstemp``'s random names and retries (0.1 ms a file, two files a query)."""
+    """A new temporary file beside ``target`` (its folder made when missing, durably:
+    ``make_folders``), open for writing. Named after the target, this process and a
+    counter, which is unique without ``mkstemp``'s random names and retries (0.1 ms a
+    file, two files a query); a name already taken (left by a dead process whose pid came
+    round again) moves on to the next counter."""
     if len(target.name) > 160:  # the name would get too long: let mkstemp pick one
-        target.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(target.parent)
         return tempfile.mkstemp(prefix=".lakebox-tmp-", dir=target.parent)
-    tmp = f"{target.parent}/.lakebox-tmp-{target.name}.{os.getpid()}.{next(_TEMPORARY)}"
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    try:
-        return os.open(tmp, flags, 0o600), tmp
-    except FileNotFoundError:  # the first result in a new output location
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(tmp, flags, 0o600), tmp
+    prefix = f"{target.parent}/.lakebox-tmp-{target.name}.{os.getpid()}."
+    for attempt in range(_TEMPORARY_TRIES):
+        tmp = f"{prefix}{next(_TEMPORARY)}"
+        try:
+            return os.open(tmp, flags, 0o600), tmp
+        except FileExistsError:
+            continue
+        except FileNotFoundError:  # the first result in a new output location
+            if attempt:
+                raise  # the folder was there a moment ago: it was deleted meanwhile
+            make_folders(target.parent)
+            try:
+                return os.open(tmp, flags, 0o600), tmp
+            except FileExistsError:
+                continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name beside the result", prefix)
 
 
-def sync_files(paths: list[Path]) -> None:
+def make_folders(folder: Path) -> None:
+    """Make ``folder`` and any missing parent, durably: each new folder's name is fsynced
+    in its parent, top down, before this returns. A result's folder is made before its
+    SUCCEEDED commit, so after a power loss a missing folder was deleted by someone
+    (``restore_file`` leaves it deleted), never lost with the result's bytes still owed to
+    it; and the fsync of the folder alone after a large result's renames
+    (``_write_local``) would not keep a new folder's own name. Made once per output
+    location, so the fsyncs cost nothing on the common path."""
+    missing: list[Path] = []
+    probe = folder
+    while not probe.is_dir():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for new in reversed(missing):
+        try:
+            new.mkdir()
+        except FileExistsError:
+            if not new.is_dir():
+                raise
+            continue  # another thread or process made it: it fsyncs its parent
+        fsync_folder(new.parent)
+
+
+def sync_files(paths: list[Path]) -> list[Path]:
     """Make the files a ``defer_sync`` write left durable: each file, then each of their
-    folders. A file that is gone (deleted since) has nothing left to make durable."""
-    folders: set[Path] = set()
+    folders. A file that is gone (deleted since, or its folder) has nothing left to make
+    durable. Errors are per file: returns the paths that could not be made durable (their
+    committed copies must stay, for ``restore_file`` at a later start); one folder made
+    unreadable does not hold back the others'."""
+    folders: dict[Path, list[Path]] = {}
+    failed: list[Path] = []
     for path in paths:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
+            continue
+        except OSError:
+            failed.append(path)
             continue
         try:
             os.fsync(fd)
+        except OSError:
+            failed.append(path)
+            continue
         finally:
             os.close(fd)
-        folders.add(path.parent)
-    for folder in folders:
-        fsync_folder(folder)
+        folders.setdefault(path.parent, []).append(path)
+    for folder, synced in folders.items():
+        try:
+            fsync_folder(folder)
+        except FileNotFoundError:
+            continue  # deleted since: so were its files
+        except OSError:
+            failed.extend(synced)
+    return failed
 
 
 def restore_file(path: Path, data: bytes) -> bool:
     """After a crash: make a file of a ``defer_sync`` write durable, first writing it again
     (atomically, durably) when a power loss took it or left it different from the bytes
-    committed with its execution. Whether it was written again."""
+    committed with its execution. Whether it was written again.
+
+    Only a regular file, or a missing one, is restored: anything else at its name (a FIFO,
+    a folder, a symbolic link) was put there by someone since and is left alone, never
+    opened in a way that blocks. A missing folder is not made again: ``make_folders``
+    made it durable before the execution's commit, so it was deleted since, with the
+    result, by someone who wanted it gone. Either way the copy has done its part (the
+    caller forgets it) and reading the result fails as it would have without the crash."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
     try:
-        same = path.read_bytes() == data
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        same = False
+        if not path.parent.is_dir():
+            return False  # the results folder was deleted: leave it so
+        _write_local([(path, _bytes_writer(data))], sync=True)
+        return True
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            return False  # a symbolic link, a socket, a folder: not our file
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return False  # a FIFO or a device put there since
+        same = info.st_size == len(data) and _read_all(fd, len(data)) == data
+    finally:
+        os.close(fd)
     if not same:
         _write_local([(path, _bytes_writer(data))], sync=True)
         return True
-    sync_files([path])
+    if sync_files([path]):
+        raise OSError(errno.EIO, "the result file could not be made durable", str(path))
     return False
+
+
+def _read_all(fd: int, size: int) -> bytes:
+    """``size`` bytes of ``fd`` (fewer when the file is shorter)."""
+    chunks: list[bytes] = []
+    left = size + 1  # one more, to see a file that grew
+    while left > 0:
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
 
 
 def fsync_folder(folder: Path) -> None:

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -50,6 +51,7 @@ from lakebox.query.session import (
     StatementContext,
 )
 from lakebox.query.store import QueryStore
+from lakebox.storage import Storage
 from lakebox.util import pid_alive
 
 DEFAULT_CONCURRENCY = int(os.environ.get("LAKEBOX_MAX_CONCURRENT_QUERIES", "4"))
@@ -84,6 +86,10 @@ class QueryService:
         self._pool = ThreadPoolExecutor(
             max_workers=self.max_concurrency + 4, thread_name_prefix="lakebox-query"
         )
+        # ``run``'s executions that took a slot already (see ``run``)
+        self._held_pool = ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix="lakebox-query-run"
+        )
         self._controls: dict[str, ExecutionControl] = {}
         self._futures: dict[str, Future[None]] = {}
         self._results: dict[str, Result] = {}
@@ -98,7 +104,29 @@ class QueryService:
         self._unsynced: list[results.UnsyncedFile] = []
         self._syncer: threading.Thread | None = None
         self._sync_closed = False
+        _SERVICES.add(self)
         self.recover()
+
+    def _after_fork(self) -> None:
+        """In a forked child: locks and conditions another thread held at the fork would
+        never be released there, and the pools' workers, the watcher and the sync thread
+        did not come along. They are made anew; the parent's executions stay the
+        parent's (the child waits for them through the store, as another process does),
+        and so do the result files its sync thread has yet to fsync."""
+        self._lock = threading.Lock()
+        self._watch_cond = threading.Condition()
+        self._sync_cond = threading.Condition()
+        self._watcher = None
+        self._syncer = None
+        self._watched = set()
+        self._unsynced = []
+        self._futures = {}
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.max_concurrency + 4, thread_name_prefix="lakebox-query"
+        )
+        self._held_pool = ThreadPoolExecutor(
+            max_workers=self.max_concurrency, thread_name_prefix="lakebox-query-run"
+        )
 
     # -- lifecycle ----------------------------------------------------------------------
     def recover(self) -> int:
@@ -125,6 +153,7 @@ class QueryService:
             control.stop("the query service was shut down")
         self._wake_watcher()
         self._pool.shutdown(wait=True)
+        self._held_pool.shutdown(wait=True)
         with self._watch_cond:
             self._closed = True
             self._watch_cond.notify_all()
@@ -392,28 +421,13 @@ class QueryService:
                     self._sync_cond.wait(SYNC_DELAY_SECONDS)
                 files, self._unsynced = self._unsynced, []
             with contextlib.suppress(Exception):
-                results.sync_files([f.path for f in files])
-                self.store.forget_unsynced([f.uri for f in files])
+                failed = set(results.sync_files([f.path for f in files]))
+                self.store.forget_unsynced([f.uri for f in files if f.path not in failed])
 
     def _restore_results(self) -> int:
         """Result files committed with their execution whose fsync a crash may have
-        prevented: fsynced now, after being written again from the committed bytes when a
-        power loss took them or cut them short. Returns how many were written again."""
-        done: list[str] = []
-        rewritten = 0
-        for uri, data in self.store.unsynced():
-            try:
-                path = self.lake.storage.local_path(uri)  # refuses a location made unsafe
-                if path is not None:
-                    rewritten += results.restore_file(path, data)
-            except LakeboxError:
-                pass  # refused: never written outside the lake; reading it fails the same way
-            except OSError:
-                continue  # e.g. a folder made read-only: the copy stays for a later start
-            done.append(uri)
-        if done:
-            self.store.forget_unsynced(done)
-        return rewritten
+        prevented (``restore_results``). Returns how many were written again."""
+        return restore_results(self.store, self.lake.storage)
 
     @contextlib.contextmanager
     def _slot(
@@ -627,7 +641,13 @@ class QueryService:
         execution to ``recover``, a power loss before leaves no trace of a query nobody
         was told of. The statement runs on a worker as every execution does, so an
         interrupt (Ctrl-C) reaches the caller at once; the execution is then stopped when
-        the service closes."""
+        the service closes.
+
+        An execution that took its slot here runs on a pool of its own, never queued in
+        the shared one: there every worker may be busy waiting for a slot (executions
+        started with ``start_query_execution``), and a task holding the slot they wait for
+        would never get a worker. That pool has one worker per slot, and its tasks hold a
+        slot each and wait for nothing, so a worker is always free or about to be."""
         qe, wg = self._new_execution(query, database, workgroup, output_location, None)
         qe.principal_arn = principal.arn
         qe.policy_version = self.visibility.policy_version()
@@ -640,7 +660,8 @@ class QueryService:
             qid = qe.query_execution_id
             with self._lock:
                 self._controls[qid] = control
-                future = self._futures[qid] = self._pool.submit(self._run, qe, control, None, slot)
+                pool = self._pool if slot is None else self._held_pool
+                future = self._futures[qid] = pool.submit(self._run, qe, control, None, slot)
         except BaseException:
             if slot is not None:
                 slot.close()  # closing the file lets go of its lock
@@ -698,6 +719,44 @@ class QueryService:
             usage.bytes_scanned += qe.data_scanned_bytes
             usage.cost_usd += qe.cost_usd
         return usage
+
+
+#: every query service of this process, made anew in a forked child (``_after_fork``)
+_SERVICES: weakref.WeakSet[QueryService] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for service in list(_SERVICES):
+        service._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def restore_results(store: QueryStore, storage: Storage) -> int:
+    """Result files committed with their execution whose fsync a crash may have prevented
+    (``QueryStore.unsynced``): fsynced now, after being written again from the committed
+    bytes when a power loss took them or cut them short (``results.restore_file``), and
+    their copies forgotten. The lake's start runs it when there are any
+    (``Lakehouse.start``), before anything reads a result file. Each file on its own: one
+    that cannot be made durable (a folder made read-only) keeps its copy for a later
+    start and holds back no other. Returns how many were written again."""
+    done: list[str] = []
+    rewritten = 0
+    for uri, data in store.unsynced():
+        try:
+            path = storage.local_path(uri)  # refuses a location made unsafe
+            if path is not None:
+                rewritten += results.restore_file(path, data)
+        except LakeboxError:
+            pass  # refused: never written outside the lake; reading it fails the same way
+        except OSError:
+            continue  # e.g. a folder made read-only: the copy stays for a later start
+        done.append(uri)
+    if done:
+        store.forget_unsynced(done)
+    return rewritten
 
 
 def data_scanned(result: Result, control: ExecutionControl) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 from decimal import Decimal
 from pathlib import Path
@@ -366,3 +367,29 @@ def test_a_long_file_list_is_read_again_by_a_reused_plan(
         assert session.sql(query).fetchall() == [(count, sum(range(count)))]
     assert session.lake.plans.hits == hits + 1
     session.lake.close()
+
+
+@pytest.mark.parametrize("extra", [0, LITERAL_PATHS], ids=["few files", "many files"])
+def test_a_file_name_that_is_not_utf8_fails_as_a_lakebox_error(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch, extra: int
+) -> None:
+    """A file name that is not UTF-8 (read as surrogate escapes) fails the scan with the
+    same lakebox error whether its paths are a literal or, past ``LITERAL_PATHS``, a
+    variable: never a raw Python error."""
+    monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
+    folder = lake_home / "b" / "t"
+    folder.mkdir(parents=True)
+    for n in range(extra + 1):
+        (folder / f"p{n:04d}.json").write_text(lines({"ID": n}))
+    with open(os.fsencode(folder) + b"/bad\xff.json", "w") as fh:
+        fh.write(lines({"ID": 1}))
+    session = lakebox.connect(lake_home)
+    try:
+        session.sql(
+            "CREATE EXTERNAL TABLE t (id int) ROW FORMAT SERDE "
+            "'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://b/t/'"
+        )
+        with pytest.raises(DataError, match="UTF-8"):
+            session.sql("SELECT count(*) FROM t").fetchall()
+    finally:
+        session.lake.close()

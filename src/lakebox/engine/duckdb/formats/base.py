@@ -87,10 +87,16 @@ class ReadContext:
         literal: half a second for 10,000 files, five times reading the first of them)."""
         if len(paths) <= LITERAL_PATHS:
             return sql_list(paths)
+        try:
+            values = pa.array([paths], pa.list_(pa.string()))
+        except UnicodeEncodeError:
+            # a file name that is not UTF-8 (surrogate-escaped): the literal, which
+            # DuckDB refuses as it refuses such a name among a few files (a DataError)
+            return sql_list(paths)
         name = f"__lakebox_paths_{id(self):x}_{next(self._counter)}"
         # one row holding the list: DuckDB reads an Arrow list in bulk, where a Python
         # list parameter costs ~2 µs a path to convert (20-80 ms for 10,000 paths)
-        self.set_variable(name, pa.table({"v": pa.array([paths], pa.list_(pa.string()))}))
+        self.set_variable(name, pa.table({"v": values}))
         return f"getvariable({sql_string(name)})"
 
     def set_variable(self, name: str, value: Any) -> None:
