@@ -465,12 +465,12 @@ def _refuse_engine_functions(query: exp.Expression) -> None:
     list its catalog; Athena's FROM holds tables, views, subqueries and UNNEST only) and the
     engine's state functions. Views are resolved through here too."""
     for table in query.find_all(exp.Table):
-        if isinstance(table.this, exp.Func):
-            func = table.this
-            name = func.name if isinstance(func, exp.Anonymous) else func.sql("athena")
+        called: exp.Expression = table.this
+        if isinstance(called, exp.Func):
+            name = called.name if isinstance(called, exp.Anonymous) else called.sql("athena")
             name = name.split("(", 1)[0].lower()
             raise SemanticError(
-                f"FUNCTION_NOT_FOUND: {_where(table.this)}Table function '{name}' not registered"
+                f"FUNCTION_NOT_FOUND: {_where(called)}Table function '{name}' not registered"
             )
     for func in query.find_all(exp.Anonymous):
         if func.name.lower() in _ENGINE_FUNCTIONS:
