@@ -11,11 +11,12 @@ lake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lakebox.errors import LakeboxError
+from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
 
 Request = dict[str, Any]
@@ -47,13 +48,32 @@ class ApiContext(Protocol):
 
 Handler = Callable[[Request, Any], Response]
 
+#: the ARNs an operation acts on, built from its own input members (and, for a member that
+#: names a thing by id, what the context's services say of it); ``["*"]`` for none
+Resources = Callable[[Request, Any], Sequence[str]]
+
+#: an extra check an operation needs besides ``<prefix>:<Operation>`` on its resources:
+#: ``(action, resource)`` pairs (``iam:PassRole`` on the role a state machine is given)
+Extra = Callable[[Request, Any], Sequence[tuple[str, str]]]
+
+
+def _anything(request: Request, context: Any) -> Sequence[str]:
+    return ["*"]
+
+
+def _nothing(request: Request, context: Any) -> Sequence[tuple[str, str]]:
+    return []
+
 
 @dataclass(frozen=True)
 class Operation:
-    """One AWS operation: its name and the handler answering it."""
+    """One AWS operation: its name, the handler answering it, and the resources it is
+    authorized against (built from its own members, never guessed by a door)."""
 
     name: str
     handler: Handler
+    resources: Resources = _anything
+    extra: Extra = _nothing
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,17 @@ class ServiceApi:
     operations: Mapping[str, Operation]
     error_code: Callable[[LakeboxError], str]
     invalid: str
+    #: the IAM action prefix (``states`` for Step Functions); the name when empty
+    prefix: str = ""
+    #: operations that authorize themselves (IAM's, STS's AssumeRole): :func:`call` leaves
+    #: them to their handler
+    self_authorized: frozenset[str] = field(default_factory=frozenset)
+    #: the code of an access-denied answer (``AccessDenied`` for the query services)
+    denied: str = "AccessDeniedException"
+
+    @property
+    def action_prefix(self) -> str:
+        return self.prefix or self.name
 
     def error(self, exc: LakeboxError) -> AwsError:
         if isinstance(exc, AwsError):
@@ -72,9 +103,49 @@ class ServiceApi:
         return AwsError(self.error_code(exc), str(exc))
 
 
-def operations(*ops: tuple[str, Handler]) -> dict[str, Operation]:
-    """An operation table from ``(name, handler)`` pairs."""
-    return {name: Operation(name, handler) for name, handler in ops}
+def operations(
+    *ops: tuple[str, Handler]
+    | tuple[str, Handler, Resources]
+    | tuple[str, Handler, Resources, Extra],
+) -> dict[str, Operation]:
+    """An operation table from ``(name, handler[, resources[, extra]])`` tuples."""
+    return {op[0]: Operation(*op) for op in ops}
+
+
+def arn(context: Any, service: str, resource: str, *, regional: bool = True) -> str:
+    """``arn:aws:<service>:<region>:<account>:<resource>`` in the caller's account."""
+    region = context.region if regional else ""
+    return f"arn:aws:{service}:{region}:{context.account_id}:{resource}"
+
+
+def text(request: Any, name: str) -> str | None:
+    """A string member, or None when it is absent or not a string (the handler refuses it)."""
+    value = request.get(name) if isinstance(request, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def authorize(api: ServiceApi, op: Operation, request: Request, context: Any) -> None:
+    """Raise the service's access-denied AwsError unless the context's principal may call
+    ``op`` on every resource it declares. The local administrator (the embedded default)
+    is not checked; any other principal must have an identity service to answer for it."""
+    principal = getattr(context, "principal", None)
+    if principal is None or principal.is_local_admin or op.name in api.self_authorized:
+        return
+    try:
+        iam = context.iam
+    except (AttributeError, AwsError):
+        raise AwsError(
+            api.denied,
+            f"User: {principal.arn} is not authorized to perform: "
+            f"{api.action_prefix}:{op.name}: this door has no identity service to check it",
+        ) from None
+    checks = [(f"{api.action_prefix}:{op.name}", r) for r in op.resources(request, context)]
+    checks += list(op.extra(request, context))
+    for action, resource in checks:
+        try:
+            iam.authorize(principal, action, resource)
+        except AccessDenied as exc:
+            raise AwsError(api.denied, str(exc)) from None
 
 
 def call(api: ServiceApi, operation: str, request: Any, context: Any) -> Response:
@@ -91,6 +162,7 @@ def call(api: ServiceApi, operation: str, request: Any, context: Any) -> Respons
     if not isinstance(request, dict):
         raise AwsError(api.invalid, "parameters must be an object")
     try:
+        authorize(api, op, request, context)
         return op.handler(request, context)
     except LakeboxError as exc:
         raise api.error(exc) from exc

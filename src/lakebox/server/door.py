@@ -3,8 +3,10 @@
 Every request is routed to a service (the SigV4 credential scope's service, else the
 ``X-Amz-Target`` prefix, else the path), authenticated by the lake's IAM service (nothing
 answers without a verified signature but the health check), parsed with the service's
-protocol from botocore's model, authorised as ``<prefix>:<Operation>``, and dispatched
-through the API layer's operation table with a context carrying the verified principal.
+protocol from botocore's model (a member the operation's input shape does not have is
+refused), and dispatched through the API layer's operation table with a context carrying
+the verified principal; the API layer authorises it as ``<prefix>:<Operation>`` on the
+resources the operation itself declares (the same check every door gets).
 Whatever fails becomes the service's error shape; no traceback reaches a client.
 
 Blocking work (signature checks against the metadata store, queries, crawls) runs on
@@ -28,7 +30,6 @@ from urllib.parse import parse_qs, parse_qsl, unquote
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
-from lakebox.iam.errors import AccessDenied
 from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
 from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
 from lakebox.server.query import MAX_PARAMETERS, error_xml, parse_structure, response_xml
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
 
     from lakebox.iam.sigv4 import Caller
     from lakebox.lakehouse import Lakehouse
-    from lakebox.principal import Principal
 
 #: the largest request body the door reads (Firehose's PutRecordBatch is at most 4 MiB)
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -65,10 +65,6 @@ _SCOPE = re.compile(r"Credential=([^,\s]+)")
 
 #: the validation code of a service whose API layer does not name one
 _DEFAULT_INVALID = "ValidationException"
-
-#: actions every authenticated caller may perform, whatever its policies say (AWS: "no
-#: permissions are required to perform this operation")
-_ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 
 #: services whose "denied" code is IAM's own (the JSON services answer AccessDeniedException)
 _ACCESS_DENIED = {"iam": "AccessDenied", "sts": "AccessDenied", "rds": "AccessDenied"}
@@ -301,20 +297,14 @@ class Door:
             return self._error(service, outcome, self._invalid(service), str(exc))
         op_model = service.operation(operation)
         assert op_model is not None, "the parser checked the operation"
-        denied = self._authorize(service, caller.principal, operation, params)
-        if denied is not None:
-            return self._error(
-                service,
-                outcome,
-                _ACCESS_DENIED.get(service.name, "AccessDeniedException"),
-                denied,
-                403 if service.name in _ACCESS_DENIED else 400,
-            )
         context = self._context(caller)
         try:
             result = dispatch(service.name, operation, params, context)
         except AwsError as exc:
-            return self._error(service, outcome, exc.code, str(exc))
+            status = None
+            if exc.code in ("AccessDenied", "AccessDeniedException"):
+                status = 403 if service.name in _ACCESS_DENIED else 400
+            return self._error(service, outcome, exc.code, str(exc), status)
         except LakeboxError as exc:
             return self._error(service, outcome, exc.code, str(exc))
         return self._answer(service, op_model, result, outcome)
@@ -328,21 +318,6 @@ class Door:
             headers=request.headers,
             body=request.body,
         )
-
-    def _authorize(
-        self, service: Service, principal: Principal, operation: str, params: dict[str, Any]
-    ) -> str | None:
-        """None when the principal may call the operation, else why not."""
-        action = f"{service.signing_name}:{operation}"
-        if action in _ALWAYS_ALLOWED:
-            return None
-        try:
-            self.lake.iam.authorize(
-                principal, action, resource_of(self.lake, service, principal, params)
-            )
-        except AccessDenied as exc:
-            return str(exc)
-        return None
 
     def _context(self, caller: Caller) -> ServiceContext:
         lake = self.lake
@@ -514,36 +489,8 @@ def _json_body(body: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("the request body is JSON nested too deeply to read") from None
-
-
-def resource_of(
-    lake: Lakehouse, service: Service, principal: Principal, params: dict[str, Any]
-) -> str:
-    """The resource an operation names, as the ARN IAM policies match (``*`` when it names
-    none, or names it in a way this first cut does not read)."""
-    account = principal.account_id
-    region = lake.config.region
-    for key in ("stateMachineArn", "executionArn", "ResourceArn", "resourceArn"):
-        value = params.get(key)
-        if isinstance(value, str) and value.startswith("arn:"):
-            return value
-    name = service.signing_name
-    if name == "athena" and isinstance(params.get("WorkGroup"), str):
-        return f"arn:aws:athena:{region}:{account}:workgroup/{params['WorkGroup']}"
-    if name == "glue" and isinstance(params.get("DatabaseName"), str):
-        table = params.get("TableName")
-        if isinstance(table, str):
-            return f"arn:aws:glue:{region}:{account}:table/{params['DatabaseName']}/{table}"
-        return f"arn:aws:glue:{region}:{account}:database/{params['DatabaseName']}"
-    if name == "firehose" and isinstance(params.get("DeliveryStreamName"), str):
-        return f"arn:aws:firehose:{region}:{account}:deliverystream/{params['DeliveryStreamName']}"
-    if name == "iam" and isinstance(params.get("UserName"), str):
-        return f"arn:aws:iam::{account}:user/{params['UserName']}"
-    if name == "iam" and isinstance(params.get("RoleName"), str):
-        return f"arn:aws:iam::{account}:role/{params['RoleName']}"
-    if name == "sts" and isinstance(params.get("RoleArn"), str):
-        return str(params["RoleArn"])
-    return "*"
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise BadRequest(f"the request body holds a value lakebox cannot read: {exc}") from None
 
 
 def _log_line(record: dict[str, Any]) -> None:
