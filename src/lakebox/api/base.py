@@ -11,6 +11,7 @@ lake.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -113,9 +114,12 @@ def operations(
 
 
 def arn(context: Any, service: str, resource: str, *, regional: bool = True) -> str:
-    """``arn:aws:<service>:<region>:<account>:<resource>`` in the caller's account."""
+    """``arn:aws:<service>:<region>:<account>:<resource>`` in the caller's account (the
+    account a handler acts in: the principal's, as every door gives it)."""
     region = context.region if regional else ""
-    return f"arn:aws:{service}:{region}:{context.account_id}:{resource}"
+    principal = getattr(context, "principal", None)
+    account = principal.account_id if principal is not None else context.account_id
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
 def text(request: Any, name: str) -> str | None:
@@ -124,21 +128,43 @@ def text(request: Any, name: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+#: (identity service, its policy version) -> whether it knows any user; asked once per change
+_IDENTITIES: dict[int, tuple[int, bool]] = {}
+_IDENTITIES_LOCK = threading.Lock()
+
+
+def _has_identities(iam: Any) -> bool:
+    """Whether the lake has identities at all (a lake no one has made a user in has only
+    its local administrator: a principal a program names there is not checked)."""
+    version = iam.policy_version()
+    with _IDENTITIES_LOCK:
+        known = _IDENTITIES.get(id(iam))
+    if known is not None and known[0] == version:
+        return known[1]
+    found = bool(iam.list_users(all_accounts=True))
+    with _IDENTITIES_LOCK:
+        if len(_IDENTITIES) > 64:
+            _IDENTITIES.clear()
+        _IDENTITIES[id(iam)] = (version, found)
+    return found
+
+
 def authorize(api: ServiceApi, op: Operation, request: Request, context: Any) -> None:
     """Raise the service's access-denied AwsError unless the context's principal may call
-    ``op`` on every resource it declares. The local administrator (the embedded default)
-    is not checked; any other principal must have an identity service to answer for it."""
+    ``op`` on every resource it declares, with the identity service the door gave the
+    context (the HTTP server and Step Functions tasks always give one). Not checked: the
+    local administrator (the embedded default), operations that authorize themselves, a
+    context with no identity service (an in-process caller's own), and a lake with no
+    identities."""
     principal = getattr(context, "principal", None)
     if principal is None or principal.is_local_admin or op.name in api.self_authorized:
         return
     try:
         iam = context.iam
     except (AttributeError, AwsError):
-        raise AwsError(
-            api.denied,
-            f"User: {principal.arn} is not authorized to perform: "
-            f"{api.action_prefix}:{op.name}: this door has no identity service to check it",
-        ) from None
+        return
+    if not _has_identities(iam):
+        return
     checks = [(f"{api.action_prefix}:{op.name}", r) for r in op.resources(request, context)]
     checks += list(op.extra(request, context))
     for action, resource in checks:

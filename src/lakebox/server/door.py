@@ -15,6 +15,7 @@ worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sys
@@ -30,9 +31,15 @@ from urllib.parse import parse_qs, parse_qsl, unquote
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
-from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
+from lakebox.iam.sigv4 import AuthError, SignedRequest, check_time, protocol_of, read_signature
 from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
-from lakebox.server.query import MAX_PARAMETERS, error_xml, parse_structure, response_xml
+from lakebox.server.query import (
+    MAX_PARAMETERS,
+    error_xml,
+    escape,
+    parse_structure,
+    response_xml,
+)
 from lakebox.server.restjson import RestJsonRoutes, parse_request
 
 if TYPE_CHECKING:
@@ -41,8 +48,12 @@ if TYPE_CHECKING:
     from lakebox.iam.sigv4 import Caller
     from lakebox.lakehouse import Lakehouse
 
-#: the largest request body the door reads (Firehose's PutRecordBatch is at most 4 MiB)
-MAX_BODY_BYTES = 16 * 1024 * 1024
+#: the largest request body the door reads: Firehose's PutRecordBatch carries at most 4 MiB
+#: of records, base64-encoded in JSON (4/3 of that, and the JSON around it)
+MAX_BODY_BYTES = 6 * 1024 * 1024
+#: the largest body of a request that carries no signature at all (it will be refused; the
+#: body is read only to find the query-protocol service it names, for the error's shape)
+UNSIGNED_MAX_BODY_BYTES = 64 * 1024
 
 #: the lake's services a handler may reach through its context (``ServiceContext.provider``)
 LAKE_SERVICES = frozenset(
@@ -209,6 +220,81 @@ class Door:
             raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters") from None
         return params
 
+    # -- before the body is read ---------------------------------------------------------------
+    @staticmethod
+    def signed(request: Incoming) -> bool:
+        """Whether the request carries a signature (a header one or a presigned URL's)."""
+        return request.header("authorization") is not None or "X-Amz-Credential" in (
+            request.query or ""
+        )
+
+    @staticmethod
+    def is_long(request: Incoming) -> bool:
+        """A request that holds its worker for a long time (StartSyncExecution runs its
+        execution to the end, up to Express's 5 minutes)."""
+        return (request.header("x-amz-target") or "").endswith(".StartSyncExecution")
+
+    def before_body(self, request: Incoming) -> Answer | None:
+        """The answer to a signed request whose signature can be refused from its headers
+        alone (malformed, out of time, scoped to another service), before its body is read;
+        None when the body is worth reading. Cheap: no store is consulted."""
+        if not self.signed(request):
+            return None
+        outcome = Outcome(request_id=str(uuid.uuid4()))
+        service, unserved = self.route(request)
+        signing = service.signing_name if service is not None else unserved
+        try:
+            sig = read_signature(self._signed(request))
+            if service is not None and sig.service != service.signing_name:
+                return None  # the full check names it, in the routed service's words
+            check_time(sig, dt.datetime.now(dt.UTC))
+        except AuthError as exc:
+            exc = exc.for_protocol(protocol_of(signing or "sts"))
+            outcome.service = service.name if service is not None else ""
+            if service is not None:
+                answer = self._error(service, outcome, exc.code, str(exc), exc.status)
+            else:
+                answer = self._plain_error(outcome, exc.status, exc.code, str(exc), unserved)
+            self._log_answer(request, outcome, answer, time.monotonic())
+            return answer
+        return None
+
+    def refuse(self, request: Incoming, status: int, code: str, message: str) -> Answer:
+        """An error answered without reading (all of) the body -- too large, too slow --
+        in the shape of the service the request was routed to."""
+        outcome = Outcome(request_id=str(uuid.uuid4()))
+        try:
+            service, unserved = self.route(request)
+        except BadRequest:
+            service, unserved = None, None
+        if service is not None:
+            outcome.service = service.name
+            answer = self._error(service, outcome, code, message, status)
+        else:
+            answer = self._plain_error(outcome, status, code, message, unserved)
+        self._log_answer(request, outcome, answer, time.monotonic())
+        return answer
+
+    def _log_answer(
+        self, request: Incoming, outcome: Outcome, answer: Answer, started: float
+    ) -> None:
+        answer.headers.setdefault("x-amzn-requestid", outcome.request_id)
+        answer.headers.setdefault("x-amz-request-id", outcome.request_id)
+        self.log(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "request_id": outcome.request_id,
+                "method": request.method,
+                "path": request.raw_path,
+                "service": outcome.service,
+                "operation": outcome.operation,
+                "principal": outcome.principal,
+                "status": answer.status,
+                "error": outcome.code or None,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        )
+
     # -- the request -----------------------------------------------------------------------
     def handle(self, request: Incoming) -> Answer:
         """Answer one request (on a worker thread: it may block)."""
@@ -230,32 +316,10 @@ class Door:
                 answer = self._error(outcome.routed, outcome, "InternalFailure", message, 500)
             else:
                 answer = self._plain_error(outcome, 500, "InternalFailure", message)
-        answer.headers.setdefault("x-amzn-requestid", outcome.request_id)
-        answer.headers.setdefault("x-amz-request-id", outcome.request_id)
-        self.log(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "request_id": outcome.request_id,
-                "method": request.method,
-                "path": request.raw_path,
-                "service": outcome.service,
-                "operation": outcome.operation,
-                "principal": outcome.principal,
-                "status": answer.status,
-                "error": outcome.code or None,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            }
-        )
+        self._log_answer(request, outcome, answer, started)
         return answer
 
     def _handle(self, request: Incoming, outcome: Outcome) -> Answer:
-        if len(request.body) > MAX_BODY_BYTES:
-            return self._plain_error(
-                outcome,
-                413,
-                "RequestEntityTooLarge",
-                f"the request body is larger than {MAX_BODY_BYTES} bytes",
-            )
         service, unserved = self.route(request)
         if service is None:
             if unserved is not None:
@@ -264,7 +328,7 @@ class Door:
                     caller = self.lake.iam.authenticate(self._signed(request))
                 except AuthError as exc:
                     exc = exc.for_protocol(protocol_of(unserved))
-                    return self._plain_error(outcome, exc.status, exc.code, str(exc))
+                    return self._plain_error(outcome, exc.status, exc.code, str(exc), unserved)
                 outcome.principal = caller.principal.arn
                 return self._plain_error(
                     outcome,
@@ -272,6 +336,7 @@ class Door:
                     "NotImplemented" if unserved == "s3" else "UnknownServiceException",
                     f"lakebox serves no AWS service {unserved!r} over HTTP yet "
                     f"(served: {', '.join(sorted(SERVED))})",
+                    unserved,
                 )
             # nothing names a service: an unsigned request lakebox cannot place
             return self._plain_error(
@@ -447,10 +512,20 @@ class Door:
         return Answer(status, body, {"content-type": _json_type(service), "x-amzn-errortype": code})
 
     @staticmethod
-    def _plain_error(outcome: Outcome, status: int, code: str, message: str) -> Answer:
-        """An error for a request no service could be found for: JSON, as the JSON
-        services (most of what is served) answer."""
+    def _plain_error(
+        outcome: Outcome, status: int, code: str, message: str, unserved: str | None = None
+    ) -> Answer:
+        """An error for a request no served service could be found for: S3's XML error
+        shape for S3 (what its clients read), else JSON, as the JSON services (most of what
+        is served) answer."""
         outcome.code = code
+        if unserved == "s3":
+            text = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+                f"<RequestId>{escape(outcome.request_id)}</RequestId></Error>"
+            )
+            return Answer(status, text.encode("utf-8"), {"content-type": "application/xml"})
         body = json.dumps({"__type": code, "message": message}).encode("utf-8")
         return Answer(
             status, body, {"content-type": "application/x-amz-json-1.1", "x-amzn-errortype": code}

@@ -131,8 +131,7 @@ def parse_request(
             # a member the body does not carry (or one the path does) is refused, as AWS
             # does: nothing the operation does not declare reaches its handler
             raise BadRequest(
-                f"the request body has no member {key!r} "
-                f"(known: {', '.join(sorted(body_members))})"
+                f"the request body has no member {key!r} (known: {', '.join(sorted(body_members))})"
             )
         member, mshape = known
         out[member] = from_json(mshape, value, member)
