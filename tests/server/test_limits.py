@@ -127,3 +127,31 @@ def test_s3_is_not_served_in_s3s_own_error_shape(client: ClientFactory) -> None:
     assert exc.value.response["Error"]["Code"] == "NotImplemented"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
     assert "lakebox serves no AWS service 's3'" in exc.value.response["Error"]["Message"]
+
+
+def test_sync_executions_cannot_starve_other_calls(client: ClientFactory) -> None:
+    """48 StartSyncExecution calls, each holding its worker for 4 s, more than the general
+    pool has threads: GetCallerIdentity is still answered at once (they have a pool of
+    their own)."""
+    import json
+    from concurrent.futures import ThreadPoolExecutor
+
+    sfn = client(
+        "stepfunctions", inject_host_prefix=False, max_pool_connections=64, read_timeout=120
+    )
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 4, "End": True}}}
+    role = "arn:aws:iam::000000000000:role/limits-runner"
+    arn = sfn.create_state_machine(
+        name="limits-slow", definition=json.dumps(definition), roleArn=role, type="EXPRESS"
+    )["stateMachineArn"]
+    sts = client("sts")
+    sts.get_caller_identity()
+    with ThreadPoolExecutor(48) as pool:
+        runs = [pool.submit(sfn.start_sync_execution, stateMachineArn=arn) for _ in range(48)]
+        time.sleep(1.0)  # every worker the general pool has would be taken by now
+        started = time.monotonic()
+        sts.get_caller_identity()
+        waited = time.monotonic() - started
+        outcomes = [run.result()["status"] for run in runs]
+    assert waited < 2.0, f"GetCallerIdentity waited {waited:.1f} s behind sync executions"
+    assert outcomes == ["SUCCEEDED"] * 48
