@@ -40,6 +40,7 @@ def serve(
 
     from lakebox.lakehouse import Lakehouse
     from lakebox.server.app import build_app
+    from lakebox.server.door import _log_line
 
     say = echo or _echo
     listener = _listen(host, port)
@@ -82,6 +83,7 @@ def serve(
         # a second Ctrl-C skips the app's shut-down: the lake is still closed
         if not app.state.lake_closed:
             lake.close()
+            _log_line({"event": "stopped", "forced": True})
 
 
 def _listen(host: str, port: int) -> socket.socket:
