@@ -24,6 +24,8 @@ from lakebox.api.base import (
     required_str,
     str_list,
 )
+from lakebox.api.base import arn as _arn
+from lakebox.api.base import text as _text
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
@@ -243,23 +245,65 @@ def get_table_metadata(request: Request, context: AthenaContext) -> Response:
     raise AwsError("MetadataException", f"Table {name} does not exist in database {database}")
 
 
+# -- what each operation is authorized against: the workgroup it runs in or names, the data
+# catalog it reads ---------------------------------------------------------------------------
+
+
+def _workgroup(context: Any, name: str) -> str:
+    return _arn(context, "athena", f"workgroup/{name}")
+
+
+def _on_workgroup(request: Request, context: Any) -> list[str]:
+    return [_workgroup(context, _text(request, "WorkGroup") or "primary")]
+
+
+def _query_workgroup(context: Any, query_id: str | None) -> str:
+    """The workgroup a query ran in (a query id names no workgroup of its own); a query
+    not found is authorized on no workgroup the caller could be allowed by name."""
+    if query_id is not None:
+        try:
+            found = context.queries.get_query_execution(query_id, principal=context.principal)
+        except LakeboxError:
+            found = None
+        group = getattr(found, "workgroup", None)
+        if isinstance(group, str) and group:
+            return _workgroup(context, group)
+    return _workgroup(context, "*")
+
+
+def _on_query(request: Request, context: Any) -> list[str]:
+    return [_query_workgroup(context, _text(request, "QueryExecutionId"))]
+
+
+def _on_queries(request: Request, context: Any) -> list[str]:
+    ids = request.get("QueryExecutionIds")
+    if not isinstance(ids, list) or not ids:
+        return [_workgroup(context, "*")]
+    return sorted({_query_workgroup(context, i if isinstance(i, str) else None) for i in ids})
+
+
+def _on_catalog(request: Request, context: Any) -> list[str]:
+    return [_arn(context, "athena", f"datacatalog/{_text(request, 'CatalogName') or '*'}")]
+
+
 API = ServiceApi(
     "Athena",
     operations(
-        ("StartQueryExecution", start_query_execution),
-        ("GetQueryExecution", get_query_execution),
-        ("GetQueryResults", get_query_results),
-        ("StopQueryExecution", stop_query_execution),
-        ("ListQueryExecutions", list_query_executions),
-        ("BatchGetQueryExecution", batch_get_query_execution),
+        ("StartQueryExecution", start_query_execution, _on_workgroup),
+        ("GetQueryExecution", get_query_execution, _on_query),
+        ("GetQueryResults", get_query_results, _on_query),
+        ("StopQueryExecution", stop_query_execution, _on_query),
+        ("ListQueryExecutions", list_query_executions, _on_workgroup),
+        ("BatchGetQueryExecution", batch_get_query_execution, _on_queries),
         ("ListWorkGroups", list_work_groups),
-        ("GetWorkGroup", get_work_group),
+        ("GetWorkGroup", get_work_group, _on_workgroup),
         ("ListDataCatalogs", list_data_catalogs),
-        ("ListDatabases", list_databases),
-        ("GetDatabase", get_database),
-        ("ListTableMetadata", list_table_metadata),
-        ("GetTableMetadata", get_table_metadata),
+        ("ListDatabases", list_databases, _on_catalog),
+        ("GetDatabase", get_database, _on_catalog),
+        ("ListTableMetadata", list_table_metadata, _on_catalog),
+        ("GetTableMetadata", get_table_metadata, _on_catalog),
     ),
     error_code,
     INVALID,
+    prefix="athena",
 )

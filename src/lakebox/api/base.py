@@ -11,11 +11,13 @@ lake.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from lakebox.errors import LakeboxError
+from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
 
 Request = dict[str, Any]
@@ -47,13 +49,32 @@ class ApiContext(Protocol):
 
 Handler = Callable[[Request, Any], Response]
 
+#: the ARNs an operation acts on, built from its own input members (and, for a member that
+#: names a thing by id, what the context's services say of it); ``["*"]`` for none
+Resources = Callable[[Request, Any], Sequence[str]]
+
+#: an extra check an operation needs besides ``<prefix>:<Operation>`` on its resources:
+#: ``(action, resource)`` pairs (``iam:PassRole`` on the role a state machine is given)
+Extra = Callable[[Request, Any], Sequence[tuple[str, str]]]
+
+
+def _anything(request: Request, context: Any) -> Sequence[str]:
+    return ["*"]
+
+
+def _nothing(request: Request, context: Any) -> Sequence[tuple[str, str]]:
+    return []
+
 
 @dataclass(frozen=True)
 class Operation:
-    """One AWS operation: its name and the handler answering it."""
+    """One AWS operation: its name, the handler answering it, and the resources it is
+    authorized against (built from its own members, never guessed by a door)."""
 
     name: str
     handler: Handler
+    resources: Resources = _anything
+    extra: Extra = _nothing
 
 
 @dataclass(frozen=True)
@@ -65,6 +86,17 @@ class ServiceApi:
     operations: Mapping[str, Operation]
     error_code: Callable[[LakeboxError], str]
     invalid: str
+    #: the IAM action prefix (``states`` for Step Functions); the name when empty
+    prefix: str = ""
+    #: operations that authorize themselves (IAM's, STS's AssumeRole): :func:`call` leaves
+    #: them to their handler
+    self_authorized: frozenset[str] = field(default_factory=frozenset)
+    #: the code of an access-denied answer (``AccessDenied`` for the query services)
+    denied: str = "AccessDeniedException"
+
+    @property
+    def action_prefix(self) -> str:
+        return self.prefix or self.name
 
     def error(self, exc: LakeboxError) -> AwsError:
         if isinstance(exc, AwsError):
@@ -72,9 +104,74 @@ class ServiceApi:
         return AwsError(self.error_code(exc), str(exc))
 
 
-def operations(*ops: tuple[str, Handler]) -> dict[str, Operation]:
-    """An operation table from ``(name, handler)`` pairs."""
-    return {name: Operation(name, handler) for name, handler in ops}
+def operations(
+    *ops: tuple[str, Handler]
+    | tuple[str, Handler, Resources]
+    | tuple[str, Handler, Resources, Extra],
+) -> dict[str, Operation]:
+    """An operation table from ``(name, handler[, resources[, extra]])`` tuples."""
+    return {op[0]: Operation(*op) for op in ops}
+
+
+def arn(context: Any, service: str, resource: str, *, regional: bool = True) -> str:
+    """``arn:aws:<service>:<region>:<account>:<resource>`` in the caller's account (the
+    account a handler acts in: the principal's, as every door gives it)."""
+    region = context.region if regional else ""
+    principal = getattr(context, "principal", None)
+    account = principal.account_id if principal is not None else context.account_id
+    return f"arn:aws:{service}:{region}:{account}:{resource}"
+
+
+def text(request: Any, name: str) -> str | None:
+    """A string member, or None when it is absent or not a string (the handler refuses it)."""
+    value = request.get(name) if isinstance(request, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+#: (identity service, its policy version) -> whether it knows any user; asked once per change
+_IDENTITIES: dict[int, tuple[int, bool]] = {}
+_IDENTITIES_LOCK = threading.Lock()
+
+
+def _has_identities(iam: Any) -> bool:
+    """Whether the lake has identities at all (a lake no one has made a user in has only
+    its local administrator: a principal a program names there is not checked)."""
+    version = iam.policy_version()
+    with _IDENTITIES_LOCK:
+        known = _IDENTITIES.get(id(iam))
+    if known is not None and known[0] == version:
+        return known[1]
+    found = bool(iam.list_users(all_accounts=True))
+    with _IDENTITIES_LOCK:
+        if len(_IDENTITIES) > 64:
+            _IDENTITIES.clear()
+        _IDENTITIES[id(iam)] = (version, found)
+    return found
+
+
+def authorize(api: ServiceApi, op: Operation, request: Request, context: Any) -> None:
+    """Raise the service's access-denied AwsError unless the context's principal may call
+    ``op`` on every resource it declares, with the identity service the door gave the
+    context (the HTTP server and Step Functions tasks always give one). Not checked: the
+    local administrator (the embedded default), operations that authorize themselves, a
+    context with no identity service (an in-process caller's own), and a lake with no
+    identities."""
+    principal = getattr(context, "principal", None)
+    if principal is None or principal.is_local_admin or op.name in api.self_authorized:
+        return
+    try:
+        iam = context.iam
+    except (AttributeError, AwsError):
+        return
+    if not _has_identities(iam):
+        return
+    checks = [(f"{api.action_prefix}:{op.name}", r) for r in op.resources(request, context)]
+    checks += list(op.extra(request, context))
+    for action, resource in checks:
+        try:
+            iam.authorize(principal, action, resource)
+        except AccessDenied as exc:
+            raise AwsError(api.denied, str(exc)) from None
 
 
 def call(api: ServiceApi, operation: str, request: Any, context: Any) -> Response:
@@ -91,6 +188,7 @@ def call(api: ServiceApi, operation: str, request: Any, context: Any) -> Respons
     if not isinstance(request, dict):
         raise AwsError(api.invalid, "parameters must be an object")
     try:
+        authorize(api, op, request, context)
         return op.handler(request, context)
     except LakeboxError as exc:
         raise api.error(exc) from exc

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox.api.base import ApiContext, AwsError, Request, Response, ServiceApi, operations
+from lakebox.api.base import arn as _arn
+from lakebox.api.base import text as _text
 from lakebox.errors import LakeboxError
 from lakebox.ingest.exports import ExportDescription, IncrementalExport
 
@@ -122,13 +124,24 @@ def list_exports(request: Request, context: DynamoDbContext) -> Response:
     return out
 
 
+def _on_table(request: Request, context: Any) -> list[str]:
+    table = _text(request, "TableArn")
+    return [table if table is not None else _arn(context, "dynamodb", "table/*")]
+
+
+def _on_export(request: Request, context: Any) -> list[str]:
+    export = _text(request, "ExportArn")
+    return [export if export is not None else _arn(context, "dynamodb", "table/*/export/*")]
+
+
 API = ServiceApi(
     "DynamoDB",
     operations(
-        ("ExportTableToPointInTime", export_table_to_point_in_time),
-        ("DescribeExport", describe_export),
-        ("ListExports", list_exports),
+        ("ExportTableToPointInTime", export_table_to_point_in_time, _on_table),
+        ("DescribeExport", describe_export, _on_export),
+        ("ListExports", list_exports, _on_table),
     ),
     error_code,
     INVALID,
+    prefix="dynamodb",
 )

@@ -21,6 +21,8 @@ from lakebox.api.base import (
     operations,
     required_str,
 )
+from lakebox.api.base import arn as _arn
+from lakebox.api.base import text as _text
 from lakebox.errors import LakeboxError
 from lakebox.ingest.streams import (
     DESTINATION_ID,
@@ -175,17 +177,23 @@ def update_destination(request: Request, context: FirehoseContext) -> Response:
     return {}
 
 
+def _on_stream(request: Request, context: Any) -> list[str]:
+    name = _text(request, "DeliveryStreamName") or "*"
+    return [_arn(context, "firehose", f"deliverystream/{name}")]
+
+
 API = ServiceApi(
     "Firehose",
     operations(
-        ("PutRecord", put_record),
-        ("PutRecordBatch", put_record_batch),
-        ("CreateDeliveryStream", create_delivery_stream),
-        ("DescribeDeliveryStream", describe_delivery_stream),
-        ("DeleteDeliveryStream", delete_delivery_stream),
+        ("PutRecord", put_record, _on_stream),
+        ("PutRecordBatch", put_record_batch, _on_stream),
+        ("CreateDeliveryStream", create_delivery_stream, _on_stream),
+        ("DescribeDeliveryStream", describe_delivery_stream, _on_stream),
+        ("DeleteDeliveryStream", delete_delivery_stream, _on_stream),
         ("ListDeliveryStreams", list_delivery_streams),
-        ("UpdateDestination", update_destination),
+        ("UpdateDestination", update_destination, _on_stream),
     ),
     error_code,
     INVALID,
+    prefix="firehose",
 )

@@ -32,9 +32,11 @@ from lakebox.api.base import (
     Request,
     Response,
     ServiceApi,
+    arn,
     operations,
     optional_int,
     required_str,
+    text,
 )
 from lakebox.errors import InvalidRequestError, LakeboxError
 
@@ -460,25 +462,87 @@ def delete_table(request: Request, context: GlueContext) -> Response:
     return {}
 
 
+# -- what each operation is authorized against (AWS: a table action needs the catalog, the
+# database and the table; a database action the catalog and the database) --------------------
+
+
+def _glue(context: Any, resource: str) -> str:
+    return arn(context, "glue", resource)
+
+
+def _database_arns(context: Any, database: str | None) -> list[str]:
+    if database is None:
+        return [_glue(context, "catalog"), _glue(context, "database/*")]
+    return [_glue(context, "catalog"), _glue(context, f"database/{database.lower()}")]
+
+
+def _table_arns(context: Any, database: str | None, table: str | None) -> list[str]:
+    found = _database_arns(context, database)
+    db = database.lower() if database is not None else "*"
+    return [*found, _glue(context, f"table/{db}/{table.lower() if table is not None else '*'}")]
+
+
+def _on_catalog(request: Request, context: Any) -> list[str]:
+    return [_glue(context, "catalog")]
+
+
+def _on_database(request: Request, context: Any) -> list[str]:
+    return _database_arns(context, text(request, "Name"))
+
+
+def _on_new_database(request: Request, context: Any) -> list[str]:
+    given = request.get("DatabaseInput")
+    return _database_arns(context, text(given, "Name"))
+
+
+def _on_tables(request: Request, context: Any) -> list[str]:
+    return _table_arns(context, text(request, "DatabaseName"), None)
+
+
+def _on_table(request: Request, context: Any) -> list[str]:
+    return _table_arns(context, text(request, "DatabaseName"), text(request, "Name"))
+
+
+def _on_new_table(request: Request, context: Any) -> list[str]:
+    given = request.get("TableInput")
+    return _table_arns(context, text(request, "DatabaseName"), text(given, "Name"))
+
+
+def _on_crawler(request: Request, context: Any) -> list[str]:
+    return [_glue(context, f"crawler/{text(request, 'Name') or '*'}")]
+
+
+def _on_crawlers(request: Request, context: Any) -> list[str]:
+    names = request.get("CrawlerNameList")
+    if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+        return [_glue(context, f"crawler/{n}") for n in names]
+    return [_glue(context, "crawler/*")]
+
+
+def _on_job(request: Request, context: Any) -> list[str]:
+    return [_glue(context, f"job/{text(request, 'JobName') or '*'}")]
+
+
 API = ServiceApi(
     "Glue",
     operations(
-        ("StartCrawler", start_crawler),
-        ("GetCrawler", get_crawler),
-        ("GetCrawlerMetrics", get_crawler_metrics),
-        ("StartJobRun", start_job_run),
-        ("GetJobRun", get_job_run),
-        ("GetJobRuns", get_job_runs),
-        ("BatchStopJobRun", batch_stop_job_run),
-        ("CreateDatabase", create_database),
-        ("GetDatabase", get_database),
-        ("GetDatabases", get_databases),
-        ("DeleteDatabase", delete_database),
-        ("CreateTable", create_table),
-        ("GetTable", get_table),
-        ("GetTables", get_tables),
-        ("DeleteTable", delete_table),
+        ("StartCrawler", start_crawler, _on_crawler),
+        ("GetCrawler", get_crawler, _on_crawler),
+        ("GetCrawlerMetrics", get_crawler_metrics, _on_crawlers),
+        ("StartJobRun", start_job_run, _on_job),
+        ("GetJobRun", get_job_run, _on_job),
+        ("GetJobRuns", get_job_runs, _on_job),
+        ("BatchStopJobRun", batch_stop_job_run, _on_job),
+        ("CreateDatabase", create_database, _on_new_database),
+        ("GetDatabase", get_database, _on_database),
+        ("GetDatabases", get_databases, _on_catalog),
+        ("DeleteDatabase", delete_database, _on_database),
+        ("CreateTable", create_table, _on_new_table),
+        ("GetTable", get_table, _on_table),
+        ("GetTables", get_tables, _on_tables),
+        ("DeleteTable", delete_table, _on_table),
     ),
     error_code,
     INVALID,
+    prefix="glue",
 )

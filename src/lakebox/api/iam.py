@@ -597,47 +597,52 @@ def delete_login_profile(request: Request, context: IamContext) -> Response:
     return {}
 
 
-API = ServiceApi(
-    "IAM",
-    operations(
-        ("CreateUser", create_user),
-        ("GetUser", get_user),
-        ("ListUsers", list_users),
-        ("DeleteUser", delete_user),
-        ("CreateAccessKey", create_access_key),
-        ("ListAccessKeys", list_access_keys),
-        ("DeleteAccessKey", delete_access_key),
-        ("UpdateAccessKey", update_access_key),
-        ("CreateRole", create_role),
-        ("GetRole", get_role),
-        ("ListRoles", list_roles),
-        ("DeleteRole", delete_role),
-        ("PutUserPolicy", put_user_policy),
-        ("PutRolePolicy", put_role_policy),
-        ("GetUserPolicy", get_user_policy),
-        ("GetRolePolicy", get_role_policy),
-        ("ListUserPolicies", list_user_policies),
-        ("DeleteUserPolicy", delete_user_policy),
-        ("AttachUserPolicy", attach_user_policy),
-        ("AttachRolePolicy", attach_role_policy),
-        ("ListAttachedUserPolicies", list_attached_user_policies),
-        ("ListRolePolicies", list_role_policies),
-        ("DeleteRolePolicy", delete_role_policy),
-        ("DetachUserPolicy", detach_user_policy),
-        ("DetachRolePolicy", detach_role_policy),
-        ("ListAttachedRolePolicies", list_attached_role_policies),
-        ("CreateLoginProfile", create_login_profile),
-        ("GetLoginProfile", get_login_profile),
-        ("UpdateLoginProfile", update_login_profile),
-        ("DeleteLoginProfile", delete_login_profile),
-        ("SimulatePrincipalPolicy", simulate_principal_policy),
-    ),
-    error_code,
-    INVALID,
+_OPERATIONS = operations(
+    ("CreateUser", create_user),
+    ("GetUser", get_user),
+    ("ListUsers", list_users),
+    ("DeleteUser", delete_user),
+    ("CreateAccessKey", create_access_key),
+    ("ListAccessKeys", list_access_keys),
+    ("DeleteAccessKey", delete_access_key),
+    ("UpdateAccessKey", update_access_key),
+    ("CreateRole", create_role),
+    ("GetRole", get_role),
+    ("ListRoles", list_roles),
+    ("DeleteRole", delete_role),
+    ("PutUserPolicy", put_user_policy),
+    ("PutRolePolicy", put_role_policy),
+    ("GetUserPolicy", get_user_policy),
+    ("GetRolePolicy", get_role_policy),
+    ("ListUserPolicies", list_user_policies),
+    ("DeleteUserPolicy", delete_user_policy),
+    ("AttachUserPolicy", attach_user_policy),
+    ("AttachRolePolicy", attach_role_policy),
+    ("ListAttachedUserPolicies", list_attached_user_policies),
+    ("ListRolePolicies", list_role_policies),
+    ("DeleteRolePolicy", delete_role_policy),
+    ("DetachUserPolicy", detach_user_policy),
+    ("DetachRolePolicy", detach_role_policy),
+    ("ListAttachedRolePolicies", list_attached_role_policies),
+    ("CreateLoginProfile", create_login_profile),
+    ("GetLoginProfile", get_login_profile),
+    ("UpdateLoginProfile", update_login_profile),
+    ("DeleteLoginProfile", delete_login_profile),
+    ("SimulatePrincipalPolicy", simulate_principal_policy),
 )
 
 #: every IAM operation authorizes itself against the resource it touches (with its path):
 #: a door need not, and should not guess the resource for it
-SELF_AUTHORIZED = frozenset(API.operations)
+SELF_AUTHORIZED = frozenset(_OPERATIONS)
+
+API = ServiceApi(
+    "IAM",
+    _OPERATIONS,
+    error_code,
+    INVALID,
+    prefix="iam",
+    self_authorized=SELF_AUTHORIZED,
+    denied="AccessDenied",
+)
 
 __all__ = ["ADMINISTRATOR_ACCESS", "API", "SELF_AUTHORIZED", "STATUS", "IamContext"]

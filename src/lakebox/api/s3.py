@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox.api.base import ApiContext, AwsError, Request, Response, ServiceApi, operations
+from lakebox.api.base import text as _text
 from lakebox.errors import InvalidLocationError, LakeboxError
 
 if TYPE_CHECKING:
@@ -144,16 +145,32 @@ def list_objects_v2(request: Request, context: S3Context) -> Response:
     }
 
 
+def _object(request: Request, context: Any) -> list[str]:
+    bucket, key = _text(request, "Bucket") or "*", _text(request, "Key") or "*"
+    return [f"arn:aws:s3:::{bucket}/{key}"]
+
+
+def _bucket(request: Request, context: Any) -> list[str]:
+    return [f"arn:aws:s3:::{_text(request, 'Bucket') or '*'}"]
+
+
+def _copy(request: Request, context: Any) -> list[str]:
+    source = (_text(request, "CopySource") or "*/*").lstrip("/").split("?", 1)[0]
+    return [*_object(request, context), f"arn:aws:s3:::{source}"]
+
+
 API = ServiceApi(
     "S3",
     operations(
-        ("GetObject", get_object),
-        ("HeadObject", head_object),
-        ("PutObject", put_object),
-        ("CopyObject", copy_object),
-        ("DeleteObject", delete_object),
-        ("ListObjectsV2", list_objects_v2),
+        ("GetObject", get_object, _object),
+        ("HeadObject", head_object, _object),
+        ("PutObject", put_object, _object),
+        ("CopyObject", copy_object, _copy),
+        ("DeleteObject", delete_object, _object),
+        ("ListObjectsV2", list_objects_v2, _bucket),
     ),
     error_code,
     INVALID,
+    prefix="s3",
+    denied="AccessDenied",
 )

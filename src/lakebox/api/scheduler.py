@@ -20,6 +20,8 @@ from lakebox.api.base import (
     operations,
     required_str,
 )
+from lakebox.api.base import arn as _arn
+from lakebox.api.base import text as _text
 from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
@@ -115,8 +117,31 @@ def schedule_response(schedule: Schedule, role_arn: str) -> Response:
     return out
 
 
+def _runs_as_admin(context: SchedulerContext) -> None:
+    """A schedule's executions start as the lake's local administrator: lakebox does not
+    yet record who made a schedule, so only a caller already allowed every action (the
+    local administrator, an account's root, an AdministratorAccess user) may make or change
+    one; anyone else could otherwise run a state machine with rights they lack."""
+    caller = context.principal
+    if caller.is_local_admin or caller.kind == "root":
+        return
+    try:
+        iam = getattr(context, "iam", None)
+    except AwsError:  # a door that offers no identity service
+        iam = None
+    if iam is not None and iam.is_allowed(caller, "*", "*"):
+        return
+    raise AwsError(
+        "AccessDeniedException",
+        f"User: {caller.arn} may not create or update schedules: lakebox starts a "
+        "schedule's executions as the lake's administrator (it does not yet run them as "
+        "the schedule's creator), so only a principal allowed every action may make one",
+    )
+
+
 def create_schedule(request: Request, context: SchedulerContext) -> Response:
     _group(request)
+    _runs_as_admin(context)
     target, payload = _target(request)
     schedule = context.workflows.create_schedule(
         required_str(request, "Name", INVALID),
@@ -146,6 +171,7 @@ def update_schedule(request: Request, context: SchedulerContext) -> Response:
     """Scheduler replaces a schedule as a whole; lakebox changes its expression, zone,
     input and state (a new target needs a new schedule)."""
     _group(request)
+    _runs_as_admin(context)
     name = required_str(request, "Name", INVALID)
     target, payload = _target(request)
     current = context.workflows.get_schedule(name, principal=context.principal)
@@ -189,15 +215,30 @@ def list_schedules(request: Request, context: SchedulerContext) -> Response:
     return {"Schedules": items}
 
 
+# -- what each operation is authorized against ------------------------------------------------
+
+
+def _on_schedule(request: Request, context: Any) -> list[str]:
+    group = _text(request, "GroupName") or GROUP
+    return [_arn(context, "scheduler", f"schedule/{group}/{_text(request, 'Name') or '*'}")]
+
+
+def _passes_role(request: Request, context: Any) -> list[tuple[str, str]]:
+    target = request.get("Target")
+    role = _text(target, "RoleArn") if isinstance(target, dict) else None
+    return [("iam:PassRole", role)] if role is not None else []
+
+
 API = ServiceApi(
     "Scheduler",
     operations(
-        ("CreateSchedule", create_schedule),
-        ("GetSchedule", get_schedule),
-        ("UpdateSchedule", update_schedule),
-        ("DeleteSchedule", delete_schedule),
+        ("CreateSchedule", create_schedule, _on_schedule, _passes_role),
+        ("GetSchedule", get_schedule, _on_schedule),
+        ("UpdateSchedule", update_schedule, _on_schedule, _passes_role),
+        ("DeleteSchedule", delete_schedule, _on_schedule),
         ("ListSchedules", list_schedules),
     ),
     error_code,
     INVALID,
+    prefix="scheduler",
 )

@@ -25,6 +25,8 @@ from lakebox.api.base import (
     operations,
     required_str,
 )
+from lakebox.api.base import arn as _arn
+from lakebox.api.base import text as _text
 from lakebox.errors import AlreadyExistsError, InvalidRequestError, LakeboxError
 from lakebox.workflows.errors import InvalidDefinitionError
 
@@ -300,26 +302,59 @@ def send_task_heartbeat(request: Request, context: StatesContext) -> Response:
     return {}
 
 
+# -- what each operation is authorized against: the state machine or execution it names
+# (AWS's ARN forms), and iam:PassRole on a role it hands the state machine -------------------
+
+
+def _machine_arn(context: Any, ref: str | None) -> str:
+    if ref is None:
+        return _arn(context, "states", "stateMachine:*")
+    if ref.startswith("arn:"):
+        return ref
+    return _arn(context, "states", f"stateMachine:{ref}")
+
+
+def _on_new_machine(request: Request, context: Any) -> list[str]:
+    return [_machine_arn(context, _text(request, "name"))]
+
+
+def _on_machine(request: Request, context: Any) -> list[str]:
+    return [_machine_arn(context, _text(request, "stateMachineArn"))]
+
+
+def _on_execution(request: Request, context: Any) -> list[str]:
+    ref = _text(request, "executionArn")
+    if ref is None or not ref.startswith("arn:"):
+        return [_arn(context, "states", f"execution:*:{ref or '*'}")]
+    return [ref]
+
+
+def _passes_role(request: Request, context: Any) -> list[tuple[str, str]]:
+    role = _text(request, "roleArn")
+    return [("iam:PassRole", role)] if role is not None else []
+
+
 API = ServiceApi(
     "SFN",
     operations(
-        ("CreateStateMachine", create_state_machine),
-        ("DescribeStateMachine", describe_state_machine),
-        ("UpdateStateMachine", update_state_machine),
-        ("DeleteStateMachine", delete_state_machine),
+        ("CreateStateMachine", create_state_machine, _on_new_machine, _passes_role),
+        ("DescribeStateMachine", describe_state_machine, _on_machine),
+        ("UpdateStateMachine", update_state_machine, _on_machine, _passes_role),
+        ("DeleteStateMachine", delete_state_machine, _on_machine),
         ("ValidateStateMachineDefinition", validate_state_machine_definition),
         ("ListStateMachines", list_state_machines),
-        ("StartExecution", start_execution),
-        ("StartSyncExecution", start_sync_execution),
-        ("DescribeExecution", describe_execution),
-        ("StopExecution", stop_execution),
-        ("ListExecutions", list_executions),
-        ("GetExecutionHistory", get_execution_history),
-        ("RedriveExecution", redrive_execution),
+        ("StartExecution", start_execution, _on_machine),
+        ("StartSyncExecution", start_sync_execution, _on_machine),
+        ("DescribeExecution", describe_execution, _on_execution),
+        ("StopExecution", stop_execution, _on_execution),
+        ("ListExecutions", list_executions, _on_machine),
+        ("GetExecutionHistory", get_execution_history, _on_execution),
+        ("RedriveExecution", redrive_execution, _on_execution),
         ("SendTaskSuccess", send_task_success),
         ("SendTaskFailure", send_task_failure),
         ("SendTaskHeartbeat", send_task_heartbeat),
     ),
     error_code,
     INVALID,
+    prefix="states",
 )

@@ -133,6 +133,11 @@ def assume_role(request: Request, context: StsContext) -> Response:
     }
 
 
+#: STS decides these itself: anyone may ask who they are, and AssumeRole checks the role's
+#: trust policy and, where IAM requires it, the caller's own policies (a door that also
+#: demanded an identity policy would refuse a caller the trust policy names directly)
+SELF_AUTHORIZED = frozenset({"GetCallerIdentity", "AssumeRole"})
+
 API = ServiceApi(
     "STS",
     operations(
@@ -141,11 +146,9 @@ API = ServiceApi(
     ),
     error_code,
     INVALID,
+    prefix="sts",
+    self_authorized=SELF_AUTHORIZED,
+    denied="AccessDenied",
 )
-
-#: STS decides these itself: anyone may ask who they are, and AssumeRole checks the role's
-#: trust policy and, where IAM requires it, the caller's own policies (a door that also
-#: demanded an identity policy would refuse a caller the trust policy names directly)
-SELF_AUTHORIZED = frozenset({"GetCallerIdentity", "AssumeRole"})
 
 __all__ = ["API", "SELF_AUTHORIZED", "STATUS", "StsContext"]

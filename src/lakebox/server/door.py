@@ -3,8 +3,10 @@
 Every request is routed to a service (the SigV4 credential scope's service, else the
 ``X-Amz-Target`` prefix, else the path), authenticated by the lake's IAM service (nothing
 answers without a verified signature but the health check), parsed with the service's
-protocol from botocore's model, authorised as ``<prefix>:<Operation>``, and dispatched
-through the API layer's operation table with a context carrying the verified principal.
+protocol from botocore's model (a member the operation's input shape does not have is
+refused), and dispatched through the API layer's operation table with a context carrying
+the verified principal; the API layer authorises it as ``<prefix>:<Operation>`` on the
+resources the operation itself declares (the same check every door gets).
 Whatever fails becomes the service's error shape; no traceback reaches a client.
 
 Blocking work (signature checks against the metadata store, queries, crawls) runs on
@@ -13,6 +15,7 @@ worker threads, never on the event loop.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sys
@@ -28,10 +31,15 @@ from urllib.parse import parse_qs, parse_qsl, unquote
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
-from lakebox.iam.errors import AccessDenied
-from lakebox.iam.sigv4 import AuthError, SignedRequest, protocol_of
+from lakebox.iam.sigv4 import AuthError, SignedRequest, check_time, protocol_of, read_signature
 from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
-from lakebox.server.query import MAX_PARAMETERS, error_xml, parse_structure, response_xml
+from lakebox.server.query import (
+    MAX_PARAMETERS,
+    error_xml,
+    escape,
+    parse_structure,
+    response_xml,
+)
 from lakebox.server.restjson import RestJsonRoutes, parse_request
 
 if TYPE_CHECKING:
@@ -39,10 +47,13 @@ if TYPE_CHECKING:
 
     from lakebox.iam.sigv4 import Caller
     from lakebox.lakehouse import Lakehouse
-    from lakebox.principal import Principal
 
-#: the largest request body the door reads (Firehose's PutRecordBatch is at most 4 MiB)
-MAX_BODY_BYTES = 16 * 1024 * 1024
+#: the largest request body the door reads: Firehose's PutRecordBatch carries at most 4 MiB
+#: of records, base64-encoded in JSON (4/3 of that, and the JSON around it)
+MAX_BODY_BYTES = 6 * 1024 * 1024
+#: the largest body of a request that carries no signature at all (it will be refused; the
+#: body is read only to find the query-protocol service it names, for the error's shape)
+UNSIGNED_MAX_BODY_BYTES = 64 * 1024
 
 #: the lake's services a handler may reach through its context (``ServiceContext.provider``)
 LAKE_SERVICES = frozenset(
@@ -65,10 +76,6 @@ _SCOPE = re.compile(r"Credential=([^,\s]+)")
 
 #: the validation code of a service whose API layer does not name one
 _DEFAULT_INVALID = "ValidationException"
-
-#: actions every authenticated caller may perform, whatever its policies say (AWS: "no
-#: permissions are required to perform this operation")
-_ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
 
 #: services whose "denied" code is IAM's own (the JSON services answer AccessDeniedException)
 _ACCESS_DENIED = {"iam": "AccessDenied", "sts": "AccessDenied", "rds": "AccessDenied"}
@@ -213,6 +220,81 @@ class Door:
             raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters") from None
         return params
 
+    # -- before the body is read ---------------------------------------------------------------
+    @staticmethod
+    def signed(request: Incoming) -> bool:
+        """Whether the request carries a signature (a header one or a presigned URL's)."""
+        return request.header("authorization") is not None or "X-Amz-Credential" in (
+            request.query or ""
+        )
+
+    @staticmethod
+    def is_long(request: Incoming) -> bool:
+        """A request that holds its worker for a long time (StartSyncExecution runs its
+        execution to the end, up to Express's 5 minutes)."""
+        return (request.header("x-amz-target") or "").endswith(".StartSyncExecution")
+
+    def before_body(self, request: Incoming) -> Answer | None:
+        """The answer to a signed request whose signature can be refused from its headers
+        alone (malformed, out of time, scoped to another service), before its body is read;
+        None when the body is worth reading. Cheap: no store is consulted."""
+        if not self.signed(request):
+            return None
+        outcome = Outcome(request_id=str(uuid.uuid4()))
+        service, unserved = self.route(request)
+        signing = service.signing_name if service is not None else unserved
+        try:
+            sig = read_signature(self._signed(request))
+            if service is not None and sig.service != service.signing_name:
+                return None  # the full check names it, in the routed service's words
+            check_time(sig, dt.datetime.now(dt.UTC))
+        except AuthError as exc:
+            exc = exc.for_protocol(protocol_of(signing or "sts"))
+            outcome.service = service.name if service is not None else ""
+            if service is not None:
+                answer = self._error(service, outcome, exc.code, str(exc), exc.status)
+            else:
+                answer = self._plain_error(outcome, exc.status, exc.code, str(exc), unserved)
+            self._log_answer(request, outcome, answer, time.monotonic())
+            return answer
+        return None
+
+    def refuse(self, request: Incoming, status: int, code: str, message: str) -> Answer:
+        """An error answered without reading (all of) the body -- too large, too slow --
+        in the shape of the service the request was routed to."""
+        outcome = Outcome(request_id=str(uuid.uuid4()))
+        try:
+            service, unserved = self.route(request)
+        except BadRequest:
+            service, unserved = None, None
+        if service is not None:
+            outcome.service = service.name
+            answer = self._error(service, outcome, code, message, status)
+        else:
+            answer = self._plain_error(outcome, status, code, message, unserved)
+        self._log_answer(request, outcome, answer, time.monotonic())
+        return answer
+
+    def _log_answer(
+        self, request: Incoming, outcome: Outcome, answer: Answer, started: float
+    ) -> None:
+        answer.headers.setdefault("x-amzn-requestid", outcome.request_id)
+        answer.headers.setdefault("x-amz-request-id", outcome.request_id)
+        self.log(
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "request_id": outcome.request_id,
+                "method": request.method,
+                "path": request.raw_path,
+                "service": outcome.service,
+                "operation": outcome.operation,
+                "principal": outcome.principal,
+                "status": answer.status,
+                "error": outcome.code or None,
+                "duration_ms": round((time.monotonic() - started) * 1000, 1),
+            }
+        )
+
     # -- the request -----------------------------------------------------------------------
     def handle(self, request: Incoming) -> Answer:
         """Answer one request (on a worker thread: it may block)."""
@@ -234,32 +316,10 @@ class Door:
                 answer = self._error(outcome.routed, outcome, "InternalFailure", message, 500)
             else:
                 answer = self._plain_error(outcome, 500, "InternalFailure", message)
-        answer.headers.setdefault("x-amzn-requestid", outcome.request_id)
-        answer.headers.setdefault("x-amz-request-id", outcome.request_id)
-        self.log(
-            {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "request_id": outcome.request_id,
-                "method": request.method,
-                "path": request.raw_path,
-                "service": outcome.service,
-                "operation": outcome.operation,
-                "principal": outcome.principal,
-                "status": answer.status,
-                "error": outcome.code or None,
-                "duration_ms": round((time.monotonic() - started) * 1000, 1),
-            }
-        )
+        self._log_answer(request, outcome, answer, started)
         return answer
 
     def _handle(self, request: Incoming, outcome: Outcome) -> Answer:
-        if len(request.body) > MAX_BODY_BYTES:
-            return self._plain_error(
-                outcome,
-                413,
-                "RequestEntityTooLarge",
-                f"the request body is larger than {MAX_BODY_BYTES} bytes",
-            )
         service, unserved = self.route(request)
         if service is None:
             if unserved is not None:
@@ -268,7 +328,7 @@ class Door:
                     caller = self.lake.iam.authenticate(self._signed(request))
                 except AuthError as exc:
                     exc = exc.for_protocol(protocol_of(unserved))
-                    return self._plain_error(outcome, exc.status, exc.code, str(exc))
+                    return self._plain_error(outcome, exc.status, exc.code, str(exc), unserved)
                 outcome.principal = caller.principal.arn
                 return self._plain_error(
                     outcome,
@@ -276,6 +336,7 @@ class Door:
                     "NotImplemented" if unserved == "s3" else "UnknownServiceException",
                     f"lakebox serves no AWS service {unserved!r} over HTTP yet "
                     f"(served: {', '.join(sorted(SERVED))})",
+                    unserved,
                 )
             # nothing names a service: an unsigned request lakebox cannot place
             return self._plain_error(
@@ -301,20 +362,14 @@ class Door:
             return self._error(service, outcome, self._invalid(service), str(exc))
         op_model = service.operation(operation)
         assert op_model is not None, "the parser checked the operation"
-        denied = self._authorize(service, caller.principal, operation, params)
-        if denied is not None:
-            return self._error(
-                service,
-                outcome,
-                _ACCESS_DENIED.get(service.name, "AccessDeniedException"),
-                denied,
-                403 if service.name in _ACCESS_DENIED else 400,
-            )
         context = self._context(caller)
         try:
             result = dispatch(service.name, operation, params, context)
         except AwsError as exc:
-            return self._error(service, outcome, exc.code, str(exc))
+            status = None
+            if exc.code in ("AccessDenied", "AccessDeniedException"):
+                status = 403 if service.name in _ACCESS_DENIED else 400
+            return self._error(service, outcome, exc.code, str(exc), status)
         except LakeboxError as exc:
             return self._error(service, outcome, exc.code, str(exc))
         return self._answer(service, op_model, result, outcome)
@@ -328,21 +383,6 @@ class Door:
             headers=request.headers,
             body=request.body,
         )
-
-    def _authorize(
-        self, service: Service, principal: Principal, operation: str, params: dict[str, Any]
-    ) -> str | None:
-        """None when the principal may call the operation, else why not."""
-        action = f"{service.signing_name}:{operation}"
-        if action in _ALWAYS_ALLOWED:
-            return None
-        try:
-            self.lake.iam.authorize(
-                principal, action, resource_of(self.lake, service, principal, params)
-            )
-        except AccessDenied as exc:
-            return str(exc)
-        return None
 
     def _context(self, caller: Caller) -> ServiceContext:
         lake = self.lake
@@ -472,10 +512,20 @@ class Door:
         return Answer(status, body, {"content-type": _json_type(service), "x-amzn-errortype": code})
 
     @staticmethod
-    def _plain_error(outcome: Outcome, status: int, code: str, message: str) -> Answer:
-        """An error for a request no service could be found for: JSON, as the JSON
-        services (most of what is served) answer."""
+    def _plain_error(
+        outcome: Outcome, status: int, code: str, message: str, unserved: str | None = None
+    ) -> Answer:
+        """An error for a request no served service could be found for: S3's XML error
+        shape for S3 (what its clients read), else JSON, as the JSON services (most of what
+        is served) answer."""
         outcome.code = code
+        if unserved == "s3":
+            text = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                f"<Error><Code>{escape(code)}</Code><Message>{escape(message)}</Message>"
+                f"<RequestId>{escape(outcome.request_id)}</RequestId></Error>"
+            )
+            return Answer(status, text.encode("utf-8"), {"content-type": "application/xml"})
         body = json.dumps({"__type": code, "message": message}).encode("utf-8")
         return Answer(
             status, body, {"content-type": "application/x-amz-json-1.1", "x-amzn-errortype": code}
@@ -514,36 +564,8 @@ def _json_body(body: bytes) -> Any:
         ) from None
     except RecursionError:
         raise BadRequest("the request body is JSON nested too deeply to read") from None
-
-
-def resource_of(
-    lake: Lakehouse, service: Service, principal: Principal, params: dict[str, Any]
-) -> str:
-    """The resource an operation names, as the ARN IAM policies match (``*`` when it names
-    none, or names it in a way this first cut does not read)."""
-    account = principal.account_id
-    region = lake.config.region
-    for key in ("stateMachineArn", "executionArn", "ResourceArn", "resourceArn"):
-        value = params.get(key)
-        if isinstance(value, str) and value.startswith("arn:"):
-            return value
-    name = service.signing_name
-    if name == "athena" and isinstance(params.get("WorkGroup"), str):
-        return f"arn:aws:athena:{region}:{account}:workgroup/{params['WorkGroup']}"
-    if name == "glue" and isinstance(params.get("DatabaseName"), str):
-        table = params.get("TableName")
-        if isinstance(table, str):
-            return f"arn:aws:glue:{region}:{account}:table/{params['DatabaseName']}/{table}"
-        return f"arn:aws:glue:{region}:{account}:database/{params['DatabaseName']}"
-    if name == "firehose" and isinstance(params.get("DeliveryStreamName"), str):
-        return f"arn:aws:firehose:{region}:{account}:deliverystream/{params['DeliveryStreamName']}"
-    if name == "iam" and isinstance(params.get("UserName"), str):
-        return f"arn:aws:iam::{account}:user/{params['UserName']}"
-    if name == "iam" and isinstance(params.get("RoleName"), str):
-        return f"arn:aws:iam::{account}:role/{params['RoleName']}"
-    if name == "sts" and isinstance(params.get("RoleArn"), str):
-        return str(params["RoleArn"])
-    return "*"
+    except ValueError as exc:  # an integer of more digits than Python converts
+        raise BadRequest(f"the request body holds a value lakebox cannot read: {exc}") from None
 
 
 def _log_line(record: dict[str, Any]) -> None:

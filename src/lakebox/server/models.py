@@ -153,9 +153,14 @@ def _timestamp_in(value: Any, where: str) -> dt.datetime:
             raise BadRequest(f"{where} is not a valid timestamp: {value!r}") from None
     if isinstance(value, str):
         try:
-            return dt.datetime.fromtimestamp(float(value), dt.UTC)
+            number = float(value)
         except ValueError:
-            pass
+            number = None
+        if number is not None:
+            try:
+                return dt.datetime.fromtimestamp(number, dt.UTC)
+            except (OverflowError, OSError, ValueError):
+                raise BadRequest(f"{where} is not a valid timestamp: {value!r}") from None
         try:
             parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -175,7 +180,8 @@ def _blob_in(value: Any, where: str) -> bytes:
 
 def from_json(shape: Shape | None, value: Any, where: str = "") -> Any:
     """A JSON-protocol request value as the handler takes it: timestamps become aware
-    ``datetime``, blobs ``bytes``; members the model does not know pass as they are."""
+    ``datetime``, blobs ``bytes``. A member the model does not know is refused (as AWS
+    does), so nothing the operation does not declare reaches its handler."""
     if shape is None or value is None:
         return value
     kind = shape.type_name
@@ -183,9 +189,14 @@ def from_json(shape: Shape | None, value: Any, where: str = "") -> Any:
         if not isinstance(value, dict):
             raise BadRequest(f"{where or 'the request'} must be an object")
         members = shape.members
+        unknown = [k for k in value if k not in members]
+        if unknown:
+            raise BadRequest(
+                f"{where or 'the request'} has no member {unknown[0]!r} "
+                f"(known: {', '.join(sorted(members)) or 'none'})"
+            )
         return {
-            k: from_json(members.get(k), v, f"{where}.{k}" if where else k)
-            for k, v in value.items()
+            k: from_json(members[k], v, f"{where}.{k}" if where else k) for k, v in value.items()
         }
     if kind == "list":
         if not isinstance(value, list):

@@ -32,6 +32,10 @@ def escape(text: str) -> str:
 MAX_ITEMS = 10_000
 #: how many parameters one request may have
 MAX_PARAMETERS = 100_000
+#: how long one parameter name may be, and how many dotted parts it may have (the deepest
+#: name botocore writes for a served operation has a handful; every prefix is indexed)
+MAX_NAME_LENGTH = 1024
+MAX_NAME_PARTS = 16
 
 
 def _name(shape: Shape, default: str) -> str:
@@ -47,7 +51,17 @@ class Form(dict[str, str]):
         super().__init__(params)
         self.prefixes: set[str] = set()
         for name in params:
-            parts = name.split(".")
+            if len(name) > MAX_NAME_LENGTH:
+                raise BadRequest(
+                    f"the parameter name {name[:64]!r}... is longer than {MAX_NAME_LENGTH} "
+                    "characters"
+                )
+            parts = name.split(".", MAX_NAME_PARTS)
+            if len(parts) > MAX_NAME_PARTS:
+                raise BadRequest(
+                    f"the parameter name {name[:64]!r}... has more than {MAX_NAME_PARTS} "
+                    "dotted parts"
+                )
             for i in range(1, len(parts) + 1):
                 self.prefixes.add(".".join(parts[:i]))
 

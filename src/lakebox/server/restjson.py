@@ -127,7 +127,12 @@ def parse_request(
         raise BadRequest("the request body must be a JSON object")
     for key, value in doc.items():
         known = body_members.get(key)
-        if known is not None:
-            member, mshape = known
-            out[member] = from_json(mshape, value, member)
+        if known is None:
+            # a member the body does not carry (or one the path does) is refused, as AWS
+            # does: nothing the operation does not declare reaches its handler
+            raise BadRequest(
+                f"the request body has no member {key!r} (known: {', '.join(sorted(body_members))})"
+            )
+        member, mshape = known
+        out[member] = from_json(mshape, value, member)
     return out

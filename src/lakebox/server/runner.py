@@ -1,7 +1,9 @@
 """Running the server: open the lake, bootstrap its first administrator, run uvicorn.
 
 uvicorn handles SIGINT and SIGTERM itself: it stops accepting connections, lets requests in
-flight finish, then runs the app's shut-down (background loops stopped, lake closed).
+flight finish, then runs the app's shut-down (background loops stopped, the requests still
+on worker threads waited for, lake closed). A second Ctrl-C stops the waiting; the lake is
+closed all the same.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ if TYPE_CHECKING:
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
 GRACEFUL_SECONDS = 60
+#: connections and requests at once; beyond it uvicorn answers 503 at once rather than
+#: queueing without bound
+LIMIT_CONCURRENCY = 256
+#: how long an idle keep-alive connection is kept
+KEEP_ALIVE_SECONDS = 5
 
 
 def serve(
@@ -33,6 +40,7 @@ def serve(
 
     from lakebox.lakehouse import Lakehouse
     from lakebox.server.app import build_app
+    from lakebox.server.door import _log_line
 
     say = echo or _echo
     listener = _listen(host, port)
@@ -41,7 +49,9 @@ def serve(
         keys = lake.iam.bootstrap()
         if keys is not None:
             say(f"the lake had no users: made an administrator; its access keys are in {keys}")
-        app = build_app(lake)
+        stopping: list[uvicorn.Server] = []
+        # a second Ctrl-C (uvicorn's force_exit) stops shut-down from waiting for requests
+        app = build_app(lake, forced=lambda: bool(stopping) and stopping[0].force_exit)
         lake.engine.warm()  # the first query finds the engine open
     except BaseException:
         lake.close()
@@ -61,10 +71,19 @@ def serve(
             # requests in flight get this long to finish at shut-down (a synchronous
             # execution or a long query); then their connections are closed
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
+            limit_concurrency=LIMIT_CONCURRENCY,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     )
-    with listener:
-        server.run(sockets=[listener])
+    stopping.append(server)
+    try:
+        with listener:
+            server.run(sockets=[listener])
+    finally:
+        # a second Ctrl-C skips the app's shut-down: the lake is still closed
+        if not app.state.lake_closed:
+            lake.close()
+            _log_line({"event": "stopped", "forced": True})
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -32,6 +32,7 @@ from lakebox.workflows.tasks.registry import (
 
 if TYPE_CHECKING:
     from lakebox.crawler.service import CrawlerService
+    from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
@@ -168,6 +169,12 @@ class TaskApiContext:
         from lakebox.ingest.snapshots import SnapshotExports
 
         return SnapshotExports(lake_of(self._ctx, self._prefix))
+
+    @property
+    def iam(self) -> IamService:
+        """The lake's identity service: the API layer authorizes a task's call with it when
+        the execution's principal is not the local administrator."""
+        return lake_of(self._ctx, self._prefix).iam
 
     @property
     def storage(self) -> Storage:
