@@ -29,7 +29,10 @@ from lakebox.query.service import QueryService
 from lakebox.query.store import QueryStore
 from lakebox.session import Lake
 
-SLOW = "SELECT count(*) FROM range(2000000000) a, range(1000) b WHERE a.range % 7 = b.range"
+SLOW = (
+    "SELECT count(*) FROM UNNEST(sequence(1, 100000)) AS a(x) "
+    "CROSS JOIN UNNEST(sequence(1, 100000)) AS b(y) WHERE (x + y) % 7 = 3"
+)
 
 #: runs queries through the service in a fresh process, then dies at a chosen point:
 #: ``before-sync`` right after a result's SUCCEEDED commit, before its files are fsynced;
