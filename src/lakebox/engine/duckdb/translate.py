@@ -9,9 +9,11 @@ Every rule is proven by a golden test that runs the output on DuckDB
 (tests/engine/duckdb/test_translate.py).
 
 Some Athena semantics need a DuckDB session setting rather than a rewrite, because only the
-engine knows the operand types at run time (integer ``/``): apply ``DUCKDB_SETTINGS`` with
-``configure_connection`` on every connection that runs translated SQL; it also creates the
-DuckDB macros the rules call.
+engine knows the operand types at run time (integer ``/``): ``DUCKDB_SETTINGS`` must hold on
+every connection that runs translated SQL. The engine's database sets them when it opens and
+creates the rules' macros and UDFs a statement calls on first use
+(``lakebox.engine.duckdb.connection``); ``configure_connection`` sets up any other connection
+at once, settings and every macro and UDF (tests and tools use it).
 
 ``to_duckdb`` writes Athena's result column names as aliases on the outermost select.
 """
