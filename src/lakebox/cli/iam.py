@@ -281,10 +281,7 @@ def put_user_policy(
     home: HomeOpt = None,
 ) -> None:
     """Add (or replace) an inline policy of a user."""
-    iam = _iam(home)
-    text = guard(lambda: _document(document, "policy document"))
-    guard(lambda: iam.put_user_policy(name, policy_name, text, account_id=account))
-    out.print(f"policy {policy_name} of user {name} set", highlight=False)
+    _put_policy("user", name, policy_name, document, account, home)
 
 
 @iam_app.command("create-role")
@@ -324,10 +321,18 @@ def put_role_policy(
     home: HomeOpt = None,
 ) -> None:
     """Add (or replace) an inline policy of a role."""
+    _put_policy("role", name, policy_name, document, account, home)
+
+
+def _put_policy(
+    kind: str, name: str, policy_name: str, document: Path, account: str | None, home: Path | None
+) -> None:
+    """put-user-policy and put-role-policy: read the document, store it, say so."""
     iam = _iam(home)
     text = guard(lambda: _document(document, "policy document"))
-    guard(lambda: iam.put_role_policy(name, policy_name, text, account_id=account))
-    out.print(f"policy {policy_name} of role {name} set", highlight=False)
+    put = iam.put_user_policy if kind == "user" else iam.put_role_policy
+    guard(lambda: put(name, policy_name, text, account_id=account))
+    out.print(f"policy {policy_name} of {kind} {name} set", highlight=False)
 
 
 @iam_app.command("list-roles")
