@@ -105,3 +105,10 @@ class ServiceContext:
     @property
     def iam(self) -> IamService:
         return self._service("iam")
+
+    def optional(self, name: str) -> Any | None:
+        """A service the door may or may not offer (the lake's event bus, say): None if not."""
+        try:
+            return self._service(name)
+        except AwsError:
+            return None

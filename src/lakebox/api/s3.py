@@ -21,6 +21,7 @@ from lakebox.api.base import text as _text
 from lakebox.errors import InvalidLocationError, LakeboxError
 
 if TYPE_CHECKING:
+    from lakebox.principal import Principal
     from lakebox.storage import Storage
 
 INVALID = "InvalidRequest"
@@ -29,6 +30,47 @@ INVALID = "InvalidRequest"
 class S3Context(ApiContext, Protocol):
     @property
     def storage(self) -> Storage: ...
+
+
+class ObjectEvents(Protocol):
+    """The lake's event bus as the S3 operations see it (``context.optional("events")``).
+
+    ``name`` is S3's event name without the ``s3:`` prefix (``ObjectCreated:Put``,
+    ``ObjectCreated:Copy``, ``ObjectCreated:CompleteMultipartUpload``,
+    ``ObjectRemoved:Delete``); it is sent after the change is durable. A notification
+    configuration is the ``NotificationConfiguration`` shape of botocore's S3 model
+    (``TopicConfigurations``, ``QueueConfigurations``, ``LambdaFunctionConfigurations``,
+    ``EventBridgeConfiguration``)."""
+
+    def object_event(
+        self,
+        name: str,
+        bucket: str,
+        key: str,
+        *,
+        size: int | None,
+        etag: str | None,
+        principal: Principal,
+        request_id: str | None = None,
+    ) -> None: ...
+
+    def put_bucket_notification_configuration(
+        self, bucket: str, configuration: dict[str, Any], *, principal: Principal
+    ) -> None: ...
+
+    def get_bucket_notification_configuration(
+        self, bucket: str, *, principal: Principal
+    ) -> dict[str, Any]: ...
+
+
+def object_event(
+    context: Any, name: str, bucket: str, key: str, *, size: int | None, etag: str | None
+) -> None:
+    """Tell the lake's event bus, if the door has one, that an object changed."""
+    optional = getattr(context, "optional", None)
+    events: ObjectEvents | None = optional("events") if optional is not None else None
+    if events is not None:
+        events.object_event(name, bucket, key, size=size, etag=etag, principal=context.principal)
 
 
 def error_code(exc: LakeboxError) -> str:
@@ -96,7 +138,9 @@ def put_object(request: Request, context: S3Context) -> Response:
     else:
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
     context.storage.write_bytes(_uri(p["Bucket"], p["Key"]), data)
-    return {"ETag": _etag(data)}
+    etag = _etag(data)
+    object_event(context, "ObjectCreated:Put", p["Bucket"], p["Key"], size=len(data), etag=etag)
+    return {"ETag": etag}
 
 
 def copy_object(request: Request, context: S3Context) -> Response:
@@ -104,6 +148,9 @@ def copy_object(request: Request, context: S3Context) -> Response:
     source_bucket, _, source_key = p["CopySource"].lstrip("/").partition("/")
     data = _read(context.storage, source_bucket, source_key)
     context.storage.write_bytes(_uri(p["Bucket"], p["Key"]), data)
+    object_event(
+        context, "ObjectCreated:Copy", p["Bucket"], p["Key"], size=len(data), etag=_etag(data)
+    )
     return {
         "CopyObjectResult": {"ETag": _etag(data), "LastModified": datetime.now(UTC).isoformat()}
     }
@@ -114,6 +161,7 @@ def delete_object(request: Request, context: S3Context) -> Response:
     uri = _uri(p["Bucket"], p["Key"])
     if context.storage.exists(uri):
         context.storage.delete(uri)
+        object_event(context, "ObjectRemoved:Delete", p["Bucket"], p["Key"], size=None, etag=None)
     return {}
 
 

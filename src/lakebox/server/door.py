@@ -69,6 +69,7 @@ LAKE_SERVICES = frozenset(
         "iam",
         "catalog",
         "visibility",
+        "events",
     }
 )
 
