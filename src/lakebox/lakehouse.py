@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
     from lakebox.query.service import QueryService
+    from lakebox.secrets.service import SecretsService
+    from lakebox.sns.service import TopicService
     from lakebox.workflows.jobs import JobRegistry
     from lakebox.workflows.service import WorkflowService
 
@@ -50,6 +52,8 @@ _CLOSE_ORDER = (
     "exports",
     "snapshots",
     "queries",
+    "sns",
+    "secrets",
     "iam",
 )
 
@@ -242,6 +246,29 @@ class Lakehouse:
             return IamService(self.config.metadata_dir, account_id=self.config.account_id)
 
         return self._service("iam", make)
+
+    # Secrets Manager and SNS (their stores are made on first use, like every service's)
+    @property
+    def secrets(self) -> SecretsService:
+        """Secrets Manager's secrets, sealed with the lake's secrets key."""
+
+        def make() -> SecretsService:
+            from lakebox.secrets.service import SecretsService
+
+            return SecretsService(self.config.metadata_dir, region=self.config.region)
+
+        return self._service("secrets", make)
+
+    @property
+    def sns(self) -> TopicService:
+        """SNS topics and subscriptions; Publish delivers on the service's own threads."""
+
+        def make() -> TopicService:
+            from lakebox.sns.service import TopicService
+
+            return TopicService(self.config.metadata_dir, region=self.config.region)
+
+        return self._service("sns", make)
 
     def task_service(self, name: str) -> Any:
         """The service a workflow task asks for by name (one of ``TASK_SERVICES``)."""

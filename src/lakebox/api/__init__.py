@@ -4,14 +4,27 @@ operation name -> handler over AWS-shaped dictionaries) and an error-code mappin
 Doors dispatch through :func:`dispatch`: Step Functions' optimised integrations and
 ``aws-sdk:*`` tasks today, the HTTP server next. Services are keyed by botocore's service
 name (``athena``, ``glue``, ``firehose``, ``dynamodb``, ``rds``, ``s3``,
-``stepfunctions``, ``scheduler``, ``iam``, ``sts``).
+``stepfunctions``, ``scheduler``, ``iam``, ``sts``, ``secretsmanager``, ``sns``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from lakebox.api import athena, dynamodb, firehose, glue, iam, rds, s3, scheduler, states, sts
+from lakebox.api import (
+    athena,
+    dynamodb,
+    firehose,
+    glue,
+    iam,
+    rds,
+    s3,
+    scheduler,
+    secretsmanager,
+    sns,
+    states,
+    sts,
+)
 from lakebox.api.base import (
     ApiContext,
     AwsError,
@@ -32,6 +45,8 @@ SERVICES: dict[str, ServiceApi] = {
     "rds": rds.API,
     "s3": s3.API,
     "scheduler": scheduler.API,
+    "secretsmanager": secretsmanager.API,
+    "sns": sns.API,
     "stepfunctions": states.API,
     "sts": sts.API,
 }

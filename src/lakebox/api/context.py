@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from lakebox.ingest.snapshots import SnapshotExports
     from lakebox.ingest.streams import DeliveryStreams
     from lakebox.query.service import QueryService
+    from lakebox.secrets.service import SecretsService
+    from lakebox.sns.service import TopicService
     from lakebox.storage import Storage
     from lakebox.workflows.jobs import JobRegistry
     from lakebox.workflows.service import WorkflowService
@@ -105,6 +107,14 @@ class ServiceContext:
     @property
     def iam(self) -> IamService:
         return self._service("iam")
+
+    @property
+    def secrets(self) -> SecretsService:
+        return self._service("secrets")
+
+    @property
+    def sns(self) -> TopicService:
+        return self._service("sns")
 
     def optional(self, name: str) -> Any | None:
         """A service the door may or may not offer (the lake's event bus, say): None if not."""

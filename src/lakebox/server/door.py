@@ -70,6 +70,8 @@ LAKE_SERVICES = frozenset(
         "catalog",
         "visibility",
         "events",
+        "secrets",
+        "sns",
     }
 )
 

@@ -31,6 +31,8 @@ SERVED: dict[str, str] = {
     "iam": "iam",
     "sts": "sts",
     "rds": "rds",
+    "secretsmanager": "secretsmanager",
+    "sns": "sns",
 }
 
 #: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'
@@ -41,6 +43,7 @@ TARGETS: dict[str, str] = {
     "AWSStepFunctions": "states",
     "Firehose_20150804": "firehose",
     "DynamoDB_20120810": "dynamodb",
+    "secretsmanager": "secretsmanager",
 }
 
 #: codes whose HTTP status is not 400 when the model does not say
