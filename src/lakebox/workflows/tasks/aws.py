@@ -177,6 +177,16 @@ class TaskApiContext:
         return lake_of(self._ctx, self._prefix).iam
 
     @property
+    def secrets(self) -> Any:
+        """The lake's Secrets Manager store (``lakebox.secrets``, a layer above this one)."""
+        return lake_of(self._ctx, self._prefix).secrets
+
+    @property
+    def sns(self) -> Any:
+        """The lake's SNS topics (``lakebox.sns``, a layer above this one)."""
+        return lake_of(self._ctx, self._prefix).sns
+
+    @property
     def storage(self) -> Storage:
         from lakebox.storage import Storage
 

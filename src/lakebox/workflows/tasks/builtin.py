@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lakebox.workflows.errors import StatesError
+from lakebox.workflows.tasks.aws import call_api
 from lakebox.workflows.tasks.notify import Notification, NotificationSink
 from lakebox.workflows.tasks.registry import (
     DEFAULT_REGISTRY,
@@ -266,7 +267,36 @@ def topic_arn(ctx: TaskContext, name: str) -> str:
     return ctx.arn("sns", name)
 
 
+#: the lake's SNS store (``lakebox.sns.service.FILE``; that package is a layer above): no
+#: file, no topic, and the lake need not be opened to find that out
+_SNS_STORE = "sns.sqlite"
+#: the members of sns:publish's parameters the lake's SNS Publish takes
+_PUBLISH_MEMBERS = ("Subject", "MessageStructure", "MessageAttributes")
+
+
+def _publish_to_lake_topic(params: dict[str, Any], target: str, ctx: TaskContext) -> Any:
+    """Publish's answer when ``target`` is a topic of the lake's SNS (made with CreateTopic),
+    through the API layer as the execution's principal; None when it is not one (or the
+    task has no lake), so the sinks registered with ``register_topic`` are used, as before."""
+    if ctx.config is None or not (ctx.config.metadata_dir / _SNS_STORE).exists():
+        return None
+    message = params["Message"]
+    request: dict[str, Any] = {
+        "TopicArn": target if target.startswith("arn:") else topic_arn(ctx, target),
+        "Message": message if isinstance(message, str) else json.dumps(message),
+    }
+    request.update((k, params[k]) for k in _PUBLISH_MEMBERS if params.get(k) is not None)
+    try:
+        answer = call_api(ctx, "sns", "Publish", request, prefix="SNS")
+    except StatesError as exc:
+        if exc.error == "SNS.NotFoundException":
+            return None
+        raise
+    return {"MessageId": answer["MessageId"], **sdk_metadata("text/xml")}
+
+
 def sns_publish(params: Any, ctx: TaskContext) -> Any:
+    """A topic of the lake's SNS first, else the sinks registered for the topic's name."""
     if not isinstance(params, dict):
         raise StatesError("States.Runtime", "sns:publish needs an object of parameters")
     target = params.get("TopicArn") or params.get("TargetArn")
@@ -274,6 +304,9 @@ def sns_publish(params: Any, ctx: TaskContext) -> Any:
         raise StatesError("SNS.InvalidParameterException", "TopicArn or TargetArn is required")
     if "Message" not in params:
         raise StatesError("SNS.InvalidParameterException", "Message is required")
+    published = _publish_to_lake_topic(params, target, ctx)
+    if published is not None:
+        return published
     sinks = ctx.registry.topic(target) or ctx.registry.topic(topic_name(target))
     if sinks is None:
         raise StatesError(
