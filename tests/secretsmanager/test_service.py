@@ -65,9 +65,7 @@ def test_put_moves_current_and_leaves_previous(store: SecretsService) -> None:
 
 def test_pending_label_and_explicit_moves(store: SecretsService) -> None:
     _, first = store.create_secret(A, "rot", value=SecretValue(string="v1"))
-    _, pending, held = store.put_secret_value(
-        A, "rot", SecretValue(string="v2"), stages=[PENDING]
-    )
+    _, pending, held = store.put_secret_value(A, "rot", SecretValue(string="v2"), stages=[PENDING])
     assert held == (PENDING,)
     assert store.get_secret_value(A, "rot").value.string == "v1"
     assert store.get_secret_value(A, "rot", stage=PENDING).value.string == "v2"
@@ -197,9 +195,7 @@ def test_list_filters_and_pages(store: SecretsService) -> None:
         store.list_secrets(A, next_token="garbage")
 
 
-@pytest.mark.parametrize(
-    "name", ["", "has space", "a" * 513, "semi;colon", "back\\slash"]
-)
+@pytest.mark.parametrize("name", ["", "has space", "a" * 513, "semi;colon", "back\\slash"])
 def test_bad_names_are_refused(store: SecretsService, name: str) -> None:
     with pytest.raises(InvalidParameter):
         store.create_secret(A, name)

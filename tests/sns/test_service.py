@@ -30,7 +30,7 @@ class _Receiver(BaseHTTPRequestHandler):
     received: list[tuple[dict[str, str], dict[str, Any]]]
     status = 200
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append(
             ({k.lower(): v for k, v in self.headers.items()}, json.loads(body))

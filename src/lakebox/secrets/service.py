@@ -388,7 +388,9 @@ class SecretsService:
         (``secret:db-??????``), which policies naming ``secret:db-*`` match."""
         try:
             return str(self._row(self._db.connection(), account, secret_id)[0])
-        except (ResourceNotFound, InvalidParameter, AccessDenied):
+        except InvalidParameter:  # malformed: the handler says so, not an access denial
+            return f"arn:aws:secretsmanager:{self.region}:{account}:secret:*"
+        except (ResourceNotFound, AccessDenied):
             pass
         if isinstance(secret_id, str) and secret_id.startswith("arn:"):
             return secret_id
