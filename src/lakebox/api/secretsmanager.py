@@ -14,6 +14,7 @@ replication and resource policies are not served. Errors are Secrets Manager's c
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets as _random
 import string
 from typing import TYPE_CHECKING, Any, Protocol
@@ -75,6 +76,12 @@ def _value(request: Request) -> Any:
     return check_value(request.get("SecretString"), request.get("SecretBinary"))
 
 
+def _when(value: dt.datetime | None) -> float | None:
+    """A timestamp as epoch seconds: JSON as it is (a workflow task's result must be), and
+    what the JSON protocol puts on the wire."""
+    return None if value is None else value.timestamp()
+
+
 def _tags(secret: Secret) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in secret.tags]
 
@@ -86,12 +93,12 @@ def _description(secret: Secret) -> Response:
         "Description": secret.description,
         "KmsKeyId": secret.kms_key_id,
         "RotationEnabled": False,
-        "LastChangedDate": secret.last_changed,
-        "LastAccessedDate": secret.last_accessed,
-        "DeletedDate": secret.deleted,
+        "LastChangedDate": _when(secret.last_changed),
+        "LastAccessedDate": _when(secret.last_accessed),
+        "DeletedDate": _when(secret.deleted),
         "Tags": _tags(secret) if secret.tags else None,
         "VersionIdsToStages": secret.version_stages(),
-        "CreatedDate": secret.created,
+        "CreatedDate": _when(secret.created),
     }
     return {k: v for k, v in out.items() if v is not None}
 
@@ -131,7 +138,7 @@ def get_secret_value(request: Request, context: SecretsManagerContext) -> Respon
         "Name": found.secret.name,
         "VersionId": found.version_id,
         "VersionStages": list(found.stages),
-        "CreatedDate": found.created,
+        "CreatedDate": _when(found.created),
     }
     if found.value.binary is not None:
         out["SecretBinary"] = found.value.binary
@@ -236,10 +243,10 @@ def list_secret_version_ids(request: Request, context: SecretsManagerContext) ->
         item: dict[str, Any] = {
             "VersionId": v.version_id,
             "VersionStages": list(v.stages),
-            "CreatedDate": v.created,
+            "CreatedDate": _when(v.created),
         }
         if v.last_accessed is not None:
-            item["LastAccessedDate"] = v.last_accessed
+            item["LastAccessedDate"] = _when(v.last_accessed)
         versions.append(item)
     out: Response = {"Versions": versions, "ARN": secret.arn, "Name": secret.name}
     if page.next_token:
@@ -271,7 +278,7 @@ def delete_secret(request: Request, context: SecretsManagerContext) -> Response:
         recovery_days=request.get("RecoveryWindowInDays"),
         force=request.get("ForceDeleteWithoutRecovery"),
     )
-    return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": secret.purge_at}
+    return {"ARN": secret.arn, "Name": secret.name, "DeletionDate": _when(secret.purge_at)}
 
 
 def restore_secret(request: Request, context: SecretsManagerContext) -> Response:
