@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lakebox.iam.crypto import SecretsError
 from lakebox.secrets.errors import (
     AccessDenied,
     InvalidNextToken,
@@ -153,7 +154,7 @@ def test_values_are_sealed_at_rest(tmp_path: Path) -> None:
     key.unlink()
     again = SecretsService(tmp_path, region="us-east-1")
     try:
-        with pytest.raises(Exception, match="missing"):
+        with pytest.raises(SecretsError, match=r"Secrets Manager key file .* is missing"):
             again.get_secret_value(A, "plain")
     finally:
         again.close()
@@ -169,7 +170,7 @@ def test_key_file_must_not_be_a_link(tmp_path: Path) -> None:
     os.symlink(moved, key)
     again = SecretsService(tmp_path, region="us-east-1")
     try:
-        with pytest.raises(Exception, match="symbolic link"):
+        with pytest.raises(SecretsError, match=r"Secrets Manager key file .* symbolic link"):
             again.get_secret_value(A, "s")
     finally:
         again.close()

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lakebox.iam.crypto import SecretBox
+from lakebox.iam.crypto import SecretBox, SecretsError
 from lakebox.metadata.sqlite import Connection, SQLiteStore
 from lakebox.secrets.errors import (
     AccessDenied,
@@ -97,6 +97,44 @@ _MIGRATIONS = (
     );
     """,
 )
+
+
+#: the identity key's words in ``SecretBox``'s messages -> this key's (same rules, own file)
+_WORDS = (
+    ("identity key file", "Secrets Manager key file"),
+    ("identity key folder", "Secrets Manager key folder"),
+    ("the identity store holds secret access keys", "the secret store holds secret values"),
+    ("no secret access key can be checked", "no secret value can be read"),
+    ("this lake's identity store", "this lake's secret store"),
+)
+
+
+class _SecretValueBox(SecretBox):
+    """The identity store's sealing (``SecretBox``), its errors worded for secret values."""
+
+    @staticmethod
+    def _reworded(err: SecretsError) -> SecretsError:
+        text = str(err)
+        for before, after in _WORDS:
+            text = text.replace(before, after)
+        return SecretsError(text)
+
+    def seal(self, secret: str, key_id: str) -> bytes:
+        try:
+            return super().seal(secret, key_id)
+        except SecretsError as err:
+            raise self._reworded(err) from err
+
+    def open(self, sealed: bytes, key_id: str) -> str:
+        try:
+            return super().open(sealed, key_id)
+        except SecretsError as err:
+            text = f"the secret value {key_id} cannot be decrypted with {self.key_file}"
+            if "cannot be decrypted" in str(err):
+                raise SecretsError(
+                    f"{text}: the key file does not belong to this lake's secret store"
+                ) from err
+            raise self._reworded(err) from err
 
 
 def _now() -> float:
@@ -309,7 +347,7 @@ class SecretsService:
         _private_database(path)  # sealed values, still: owner-only, as the identity store
         self._db = SQLiteStore(path, _MIGRATIONS)
         self.region = region
-        self.box = SecretBox(metadata_dir / KEY_FILE, has_sealed=self._has_sealed)
+        self.box = _SecretValueBox(metadata_dir / KEY_FILE, has_sealed=self._has_sealed)
 
     def close(self) -> None:
         self._db.close()
