@@ -171,15 +171,15 @@ def test_malformed_query_form_gets_a_query_error(served: Served) -> None:
 
 
 def test_a_service_lakebox_does_not_serve_is_named(client: ClientFactory, served: Served) -> None:
-    secrets = client("secretsmanager")
+    kinesis = client("kinesis")
     with pytest.raises(ClientError) as exc:
-        secrets.list_secrets()
+        kinesis.list_streams()
     assert _code(exc) == "UnknownServiceException"
-    assert "secretsmanager" in exc.value.response["Error"]["Message"]
+    assert "kinesis" in exc.value.response["Error"]["Message"]
     # and only to a caller whose signature checks out
-    forged = client("secretsmanager", served.admin_key, "not-the-secret")
+    forged = client("kinesis", served.admin_key, "not-the-secret")
     with pytest.raises(ClientError) as exc:
-        forged.list_secrets()
+        forged.list_streams()
     assert _code(exc) == "InvalidSignatureException"
 
 
