@@ -11,7 +11,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from lakebox.api import athena, dynamodb, firehose, glue, iam, rds, s3, scheduler, states, sts
+from lakebox.api import (
+    athena,
+    dynamodb,
+    events,
+    firehose,
+    glue,
+    iam,
+    lambda_,
+    rds,
+    s3,
+    scheduler,
+    states,
+    sts,
+)
 from lakebox.api.base import (
     ApiContext,
     AwsError,
@@ -26,9 +39,11 @@ from lakebox.api.base import (
 SERVICES: dict[str, ServiceApi] = {
     "athena": athena.API,
     "dynamodb": dynamodb.API,
+    "events": events.API,
     "firehose": firehose.API,
     "glue": glue.API,
     "iam": iam.API,
+    "lambda": lambda_.API,
     "rds": rds.API,
     "s3": s3.API,
     "scheduler": scheduler.API,

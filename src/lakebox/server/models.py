@@ -31,6 +31,7 @@ SERVED: dict[str, str] = {
     "iam": "iam",
     "sts": "sts",
     "rds": "rds",
+    "events": "events",
 }
 
 #: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'
@@ -41,6 +42,7 @@ TARGETS: dict[str, str] = {
     "AWSStepFunctions": "states",
     "Firehose_20150804": "firehose",
     "DynamoDB_20120810": "dynamodb",
+    "AWSEvents": "events",
 }
 
 #: codes whose HTTP status is not 400 when the model does not say
