@@ -189,7 +189,7 @@ def test_unknown_and_unsupported_destinations_are_refused(
             match="Unable to validate the following destination configurations",
         ):
             lake.events.put_bucket_notification_configuration("raw", config)
-    with pytest.raises(InvalidNotificationError, match="not a valid|bucket|Bucket"):
+    with pytest.raises(InvalidNotificationError, match=r"not a valid|bucket|Bucket"):
         lake.events.put_bucket_notification_configuration("../etc", {})
 
 
