@@ -349,7 +349,7 @@ class EventService:
             endpoint_url=self._endpoint_url(),
         )
         if result.function_error:
-            log.warning(
+            log.info(
                 "function %s failed (request %s): %s",
                 function.name,
                 result.request_id,
