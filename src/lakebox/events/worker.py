@@ -38,15 +38,16 @@ class LambdaContext:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
-def _load(handler: str) -> Any:
+def _split(handler: str) -> tuple[str, str]:
     if ":" in handler:
         module_name, _, attr = handler.partition(":")
     else:
         module_name, _, attr = handler.rpartition(".")
-    if not module_name or not attr:
-        raise ValueError(f"Bad handler '{handler}': not enough values to unpack")
-    module = importlib.import_module(module_name.replace("/", "."))
-    return getattr(module, attr)
+    return module_name.replace("/", "."), attr
+
+
+def _failed(message: str, kind: str) -> dict[str, Any]:
+    return {"ok": False, "errorMessage": message, "errorType": kind, "stackTrace": []}
 
 
 def main() -> int:
@@ -56,19 +57,24 @@ def main() -> int:
     request = json.loads(sys.stdin.read())
     outcome: dict
     try:
+        module_name, attr = _split(request["handler"])
         try:
-            function = _load(request["handler"])
+            module = importlib.import_module(module_name)
         except Exception as exc:  # Lambda's Runtime.ImportModuleError
-            outcome = {
-                "ok": False,
-                "errorMessage": f"Unable to import module '{request['handler']}': {exc}",
-                "errorType": "Runtime.ImportModuleError",
-                "stackTrace": [],
-            }
+            outcome = _failed(
+                f"Unable to import module '{module_name}': {exc}", "Runtime.ImportModuleError"
+            )
         else:
-            payload = function(request["event"], LambdaContext(request))
-            json.dumps(payload)  # a result Lambda could not serialise is an error
-            outcome = {"ok": True, "payload": payload}
+            function = getattr(module, attr, None)
+            if function is None:
+                outcome = _failed(
+                    f"Handler '{attr}' missing on module '{module_name}'",
+                    "Runtime.HandlerNotFound",
+                )
+            else:
+                payload = function(request["event"], LambdaContext(request))
+                json.dumps(payload)  # a result Lambda could not serialise is an error
+                outcome = {"ok": True, "payload": payload}
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         outcome = {

@@ -32,6 +32,7 @@ SERVED: dict[str, str] = {
     "sts": "sts",
     "rds": "rds",
     "events": "events",
+    "lambda": "lambda",
 }
 
 #: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'
