@@ -289,3 +289,18 @@ def test_the_s3_api_without_an_event_bus_still_works(lake: Lakehouse) -> None:
     dispatch("s3", "PutObject", {"Bucket": "raw", "Key": "a", "Body": "x"}, bare)
     with pytest.raises(AwsError):
         dispatch("s3", "GetObject", {"Bucket": "raw", "Key": "missing"}, bare)
+
+
+def test_put_events_refuses_bad_entries_one_by_one(lake: Lakehouse) -> None:
+    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    answers = lake.events.put_events(
+        [
+            {"Source": "s", "DetailType": "t", "Detail": deep},
+            {"Source": "s", "DetailType": "t", "Detail": "[1]"},
+            {"Source": "s", "DetailType": "t"},
+            {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "other"},
+            {"Source": "s", "DetailType": "t", "Detail": "{}"},
+        ]
+    )
+    assert [a.get("ErrorCode") for a in answers] == ["MalformedDetail"] * 4 + [None]
+    assert answers[4]["EventId"]

@@ -196,8 +196,13 @@ def test_invalid_patterns_are_refused_with_the_reason(pattern: str, reason: str)
     assert caught.value.code == "InvalidEventPatternException"
 
 
-def test_a_deep_pattern_is_refused_not_crashed() -> None:
-    deep = "{" + '"a":{' * 5000 + '"b":[1]' + "}" * 5001
-    with pytest.raises(InvalidEventPatternError):
-        parse_pattern(deep)
-    assert json.loads('{"a": [1]}')
+def test_deep_and_long_patterns_are_refused_not_crashed() -> None:
+    for depth in (5000, 900, 70):
+        deep = '{"a":' * depth + "[1]" + "}" * depth
+        with pytest.raises(InvalidEventPatternError):
+            parse_pattern(deep)
+    assert matches(
+        parse_pattern('{"a":' * 60 + "[1]" + "}" * 60), json.loads('{"a":' * 60 + "1" + "}" * 60)
+    )
+    with pytest.raises(InvalidEventPatternError, match="less than or equal to 4096"):
+        parse_pattern(json.dumps({"a": ["x" * 5000]}))

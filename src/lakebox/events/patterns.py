@@ -44,9 +44,21 @@ def _bad(reason: str) -> InvalidEventPatternError:
     return InvalidEventPatternError(f"Event pattern is not valid. Reason: {reason}")
 
 
+#: EventBridge's limit on a pattern's length; and how deeply lakebox lets one nest
+MAX_LENGTH = 4096
+MAX_DEPTH = 64
+
+
 def parse_pattern(text: str) -> dict[str, Any]:
     """The pattern ``text`` holds, checked; raises InvalidEventPatternError naming what
     is wrong."""
+    if not isinstance(text, str):
+        raise _bad("Filter is not an object")
+    if len(text) > MAX_LENGTH:
+        raise InvalidEventPatternError(
+            "1 validation error detected: Value at 'eventPattern' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {MAX_LENGTH}"
+        )
     try:
         pattern = json.loads(text)
     except (ValueError, RecursionError):
@@ -56,7 +68,9 @@ def parse_pattern(text: str) -> dict[str, Any]:
     return result
 
 
-def check_pattern(pattern: Any, where: str = "") -> None:
+def check_pattern(pattern: Any, where: str = "", depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise _bad(f"Filter is nested more than {MAX_DEPTH} levels deep (at {where})")
     if not isinstance(pattern, dict):
         raise _bad(f"Filter is not an object{f' at {where}' if where else ''}")
     if not pattern and not where:
@@ -67,11 +81,11 @@ def check_pattern(pattern: Any, where: str = "") -> None:
             if not isinstance(value, list) or len(value) < 2:
                 raise _bad(f"{path} must be a list of at least two patterns")
             for i, alternative in enumerate(value):
-                check_pattern(alternative, f"{path}[{i}]")
+                check_pattern(alternative, f"{path}[{i}]", depth + 1)
         elif isinstance(value, dict):
             if not value:
                 raise _bad(f"Empty objects are not allowed (at {path})")
-            check_pattern(value, path)
+            check_pattern(value, path, depth + 1)
         elif isinstance(value, list):
             if not value:
                 raise _bad(f"Empty arrays are not allowed (at {path})")

@@ -588,7 +588,7 @@ class EventService:
                 raise EventsValidationError(f"Parameter {member} is not valid.")
         try:
             detail = json.loads(entry["Detail"])
-        except ValueError:
+        except (ValueError, RecursionError):
             raise EventsValidationError("Detail is malformed.") from None
         if not isinstance(detail, dict):
             raise EventsValidationError("Detail is malformed.")
