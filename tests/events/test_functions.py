@@ -225,3 +225,30 @@ def test_an_asynchronous_invocation_is_retried_twice_then_recorded(
     assert failure.target.endswith(":function:flaky")
     assert failure.attempts == 3
     assert "the handler failed" in failure.error
+
+
+def test_closing_stops_a_function_still_running(lake: Lakehouse, tmp_path: Path) -> None:
+    """No process or thread is left behind: a function still running when the lake closes
+    (after the wait for queued deliveries) is killed."""
+    import time
+
+    started = tmp_path / "started"
+    code = tmp_path / "slow.py"
+    code.write_text(
+        "import os, time\n"
+        "def handler(event, context):\n"
+        "    open(os.environ['MARK'], 'w').close()\n"
+        "    time.sleep(60)\n"
+    )
+    lake.events.create_function(
+        "slow", "slow.handler", code=code, timeout=120, environment={"MARK": str(started)}
+    )
+    lake.events.invoke("slow", {}, invocation_type="Event")
+    deadline = time.monotonic() + 30
+    while not started.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    begun = time.monotonic()
+    lake.events.close(timeout=1)
+    assert time.monotonic() - begun < 10
+    assert not lake.events._running

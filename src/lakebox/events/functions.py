@@ -290,6 +290,7 @@ def run(
     credentials: Credentials | None,
     endpoint_url: str | None,
     request_id: str | None = None,
+    running: set[subprocess.Popen[bytes]] | None = None,
 ) -> Invocation:
     """Run one invocation of ``function`` in a new process; never raises for what the
     handler does (an error, a crash, a timeout: ``function_error`` says which)."""
@@ -346,14 +347,19 @@ def run(
             )
         except OSError as exc:
             return _failed(request_id, "Runtime.StartError", str(exc), header, started)
+        if running is not None:
+            running.add(proc)  # the owner kills what is still running when it closes
         try:
             output, _ = proc.communicate(
                 json.dumps(request, default=str).encode(), timeout=function.timeout
             )
         except subprocess.TimeoutExpired:
             timed_out = True
-            _kill(proc)
+            kill(proc)
             output, _ = proc.communicate()
+        finally:
+            if running is not None:
+                running.discard(proc)
         log = header + output.decode("utf-8", errors="replace")
         elapsed = time.time() - started
         if timed_out:
@@ -390,7 +396,7 @@ def _failed(request_id: str, kind: str, message: str, log: str, started: float) 
     )
 
 
-def _kill(proc: subprocess.Popen[bytes]) -> None:
+def kill(proc: subprocess.Popen[bytes]) -> None:
     """The function's process and whatever it started (its own session)."""
     import signal
 

@@ -18,6 +18,7 @@ import logging
 import queue
 import re
 import shutil
+import subprocess
 import threading
 import time
 import uuid
@@ -168,6 +169,8 @@ class EventService:
         self._worker: threading.Thread | None = None
         self._closed = False
         self._sequence = itertools.count()
+        #: the function processes running now (killed if the lake closes before they end)
+        self._running: set[subprocess.Popen[bytes]] = set()
 
     # -- S3 bucket notifications -------------------------------------------------------------
     def put_bucket_notification_configuration(
@@ -347,6 +350,7 @@ class EventService:
             region=self.region,
             credentials=credentials,
             endpoint_url=self._endpoint_url(),
+            running=self._running,
         )
         if result.function_error:
             log.info(
@@ -762,6 +766,8 @@ class EventService:
                 pending, self._retries = self._retries, []
             for delivery in pending:
                 self._record(delivery, "the lake closed before the retry was due")
+            for proc in list(self._running):  # still running after the wait: stopped
+                fn.kill(proc)
             self._queue.put(_STOP)
             worker.join(timeout)
         self._db.close()
