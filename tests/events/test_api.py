@@ -102,6 +102,29 @@ def test_lambda_operations_answer_botocores_shapes(lake: Lakehouse, admin: Servi
     assert json.loads(answer["Payload"]) == {"got": {"a": 1}}
     assert call(admin, "lambda", "GetFunction", {"FunctionName": "echo"})["Configuration"]
     assert len(call(admin, "lambda", "ListFunctions", {})["Functions"]) == 1
+    new_code = _zip("def other(event, context):\n    return 'new'\n")
+    updated = call(
+        admin, "lambda", "UpdateFunctionCode", {"FunctionName": "echo", "ZipFile": new_code}
+    )
+    assert updated["CodeSize"] == len(new_code)
+    configured = call(
+        admin,
+        "lambda",
+        "UpdateFunctionConfiguration",
+        {"FunctionName": "echo", "Handler": "lambda_function.other", "Timeout": 9},
+    )
+    assert (configured["Handler"], configured["Timeout"], configured["Role"]) == (
+        "lambda_function.other",
+        9,
+        role,
+    )
+    assert json.loads(call(admin, "lambda", "Invoke", {"FunctionName": "echo"})["Payload"]) == "new"
+    with pytest.raises(AwsError) as caught:
+        dispatch(
+            "lambda", "UpdateFunctionConfiguration", {"FunctionName": "echo", "Timeout": 0}, admin
+        )
+    assert caught.value.code == "InvalidParameterValueException"
+    assert lake.events.get_function("echo").timeout == 9
     with pytest.raises(AwsError) as caught:
         dispatch("lambda", "Invoke", {"FunctionName": "echo", "Payload": b"{not json"}, admin)
     assert caught.value.code == "InvalidRequestContentException"

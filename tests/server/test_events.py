@@ -238,6 +238,17 @@ def test_lambda_api(client: ClientFactory, role: str) -> None:
             Handler="index.handler",
             Code={"ZipFile": _zip({"index.js": ""})},
         )
+    lam.update_function_code(
+        FunctionName="served-broken",
+        ZipFile=_zip({"lambda_function.py": _HELLO.replace("raise ValueError", "return")}),
+    )
+    fixed = lam.invoke(FunctionName="served-broken", Payload=b"{}")
+    assert "FunctionError" not in fixed
+    lam.update_function_configuration(
+        FunctionName="served-broken", Environment={"Variables": {"STAGE": "prod"}}
+    )
+    got = lam.get_function(FunctionName="served-broken")["Configuration"]
+    assert got["Environment"] == {"Variables": {"STAGE": "prod"}}
     lam.delete_function(FunctionName="served-broken")
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.invoke(FunctionName="served-broken", Payload=b"{}")

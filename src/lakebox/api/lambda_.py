@@ -1,7 +1,7 @@
 """Lambda's API over the lake's functions (``context.events``): CreateFunction (a zip
-package, ``Code.ZipFile``, for a ``python3.x`` runtime), GetFunction, ListFunctions,
-DeleteFunction and Invoke (``RequestResponse``, ``Event``, ``DryRun``). A handler's error
-is Invoke's answer, not an API error: ``FunctionError: Unhandled`` and a payload with
+package, ``Code.ZipFile``, for a ``python3.x`` runtime), UpdateFunctionCode,
+UpdateFunctionConfiguration, GetFunction, ListFunctions, DeleteFunction and Invoke
+(``RequestResponse``, ``Event``, ``DryRun``). A handler's error is Invoke's answer, not an API error: ``FunctionError: Unhandled`` and a payload with
 ``errorMessage`` / ``errorType``, as Lambda answers it.
 """
 
@@ -69,6 +69,37 @@ def create_function(request: Request, context: LambdaContext) -> Response:
         memory_size=request.get("MemorySize", 128),
         environment=env.get("Variables") if isinstance(env, dict) else None,
         description=request.get("Description") or "",
+        principal=context.principal,
+    )
+    return function.configuration()
+
+
+def update_function_code(request: Request, context: LambdaContext) -> Response:
+    code = request.get("ZipFile")
+    if not isinstance(code, bytes | bytearray):
+        raise AwsError(
+            INVALID,
+            "lakebox takes a function's new code as ZipFile (a zip archive); S3 locations "
+            "and images are not supported",
+        )
+    function = context.events.update_function_code(
+        _name(request), zip_bytes=bytes(code), principal=context.principal
+    )
+    return function.configuration()
+
+
+def update_function_configuration(request: Request, context: LambdaContext) -> Response:
+    env = request.get("Environment")
+    variables = env.get("Variables", {}) if isinstance(env, dict) else None
+    function = context.events.update_function_configuration(
+        _name(request),
+        handler=request.get("Handler"),
+        role=request.get("Role"),
+        runtime=request.get("Runtime"),
+        timeout=request.get("Timeout"),
+        memory_size=request.get("MemorySize"),
+        environment=variables,
+        description=request.get("Description"),
         principal=context.principal,
     )
     return function.configuration()
@@ -142,6 +173,8 @@ API = ServiceApi(
     "Lambda",
     operations(
         ("CreateFunction", create_function, _function, _passes_role),
+        ("UpdateFunctionCode", update_function_code, _function),
+        ("UpdateFunctionConfiguration", update_function_configuration, _function, _passes_role),
         ("GetFunction", get_function, _function),
         ("ListFunctions", list_functions),
         ("DeleteFunction", delete_function, _function),

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -292,6 +292,74 @@ class EventService:
         except Exception:
             shutil.rmtree(target, ignore_errors=True)
             raise
+        return function
+
+    def update_function_code(
+        self,
+        ref: str,
+        *,
+        code: Path | None = None,
+        zip_bytes: bytes | None = None,
+        principal: Principal = LOCAL_ADMIN,
+    ) -> fn.Function:
+        """Lambda's UpdateFunctionCode: the function's code replaced whole."""
+        function = self.get_function(ref)
+        digest, size = fn.install_code(
+            self.code_dir / function.name, source=code, zip_bytes=zip_bytes
+        )
+        return self._save(
+            replace(
+                function,
+                code_sha256=digest,
+                code_size=size,
+                last_modified=dt.datetime.now(dt.UTC),
+            )
+        )
+
+    def update_function_configuration(
+        self,
+        ref: str,
+        *,
+        handler: str | None = None,
+        role: str | None = None,
+        runtime: str | None = None,
+        timeout: int | None = None,
+        memory_size: int | None = None,
+        environment: dict[str, str] | None = None,
+        description: str | None = None,
+        principal: Principal = LOCAL_ADMIN,
+    ) -> fn.Function:
+        """Lambda's UpdateFunctionConfiguration: the settings given replace the
+        function's; the others stay."""
+        function = self.get_function(ref)
+        changed = replace(
+            function,
+            handler=function.handler if handler is None else handler,
+            role=function.role if role is None else role,
+            runtime=function.runtime if runtime is None else runtime,
+            timeout=function.timeout if timeout is None else timeout,
+            memory_size=function.memory_size if memory_size is None else memory_size,
+            environment=function.environment if environment is None else environment,
+            description=function.description if description is None else description,
+            last_modified=dt.datetime.now(dt.UTC),
+        )
+        env = fn.check_settings(
+            changed.handler,
+            changed.runtime,
+            changed.timeout,
+            changed.memory_size,
+            changed.environment,
+        )
+        if role and role != function.role:
+            self._check_role(role)
+        return self._save(replace(changed, environment=env))
+
+    def _save(self, function: fn.Function) -> fn.Function:
+        with self._db.transaction() as con:
+            con.execute(
+                "UPDATE functions SET config = ? WHERE name = ?",
+                (json.dumps(_dump(function)), function.name),
+            )
         return function
 
     def get_function(self, ref: str, *, principal: Principal = LOCAL_ADMIN) -> fn.Function:
