@@ -252,3 +252,26 @@ def test_closing_stops_a_function_still_running(lake: Lakehouse, tmp_path: Path)
     lake.events.close(timeout=1)
     assert time.monotonic() - begun < 10
     assert not lake.events._running
+
+
+def test_a_flood_of_output_and_an_unserialisable_result(lake: Lakehouse, tmp_path: Path) -> None:
+    code = tmp_path / "noisy.py"
+    code.write_text(
+        "import sys\n"
+        "def flood(event, context):\n"
+        "    for _ in range(3000):\n"
+        "        sys.stdout.write('x' * 1023 + '\\n')\n"
+        "    print('the end')\n"
+        "    return 'done'\n"
+        "def unserialisable(event, context):\n"
+        "    return object()\n"
+    )
+    lake.events.create_function("flood", "noisy.flood", code=code, timeout=30)
+    result = lake.events.invoke("flood", {})
+    assert json.loads(result.payload) == "done"
+    assert len(result.log) < 2 * fn.MAX_LOG
+    assert "bytes of output left out" in result.log and "the end" in result.log
+    lake.events.create_function("odd", "noisy.unserialisable", code=code)
+    odd = lake.events.invoke("odd", {})
+    assert odd.function_error == "Unhandled"
+    assert json.loads(odd.payload)["errorType"] == "Runtime.MarshalError"

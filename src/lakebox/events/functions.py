@@ -44,6 +44,8 @@ MAX_CODE_BYTES = 250 * 1024 * 1024
 RUNTIMES = frozenset({f"python3.{n}" for n in range(8, 15)})
 #: how much of an invocation's output ``LogResult`` carries (Lambda: the last 4 KB)
 LOG_TAIL = 4096
+#: how much of an invocation's output lakebox keeps (the end of it)
+MAX_LOG = 1024 * 1024
 _WORKER = Path(__file__).with_name("worker.py")
 #: what a function process inherits of the lake's environment (nothing of its secrets)
 _INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "SYSTEMROOT", "VIRTUAL_ENV")
@@ -335,32 +337,34 @@ def run(
         }
         header = f"START RequestId: {request_id} Version: $LATEST\n"
         timed_out = False
+        # the handler's output goes to a file, of which the log keeps the end: a handler
+        # that prints without end fills a disk file, not the lake's memory
+        output_path = Path(scratch) / "output.log"
         try:
-            proc = subprocess.Popen(
-                [sys.executable, str(_WORKER)],
-                cwd=code,
-                env=env,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            with open(output_path, "wb") as output:
+                proc = subprocess.Popen(
+                    [sys.executable, str(_WORKER)],
+                    cwd=code,
+                    env=env,
+                    stdin=subprocess.PIPE,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
         except OSError as exc:
             return _failed(request_id, "Runtime.StartError", str(exc), header, started)
         if running is not None:
             running.add(proc)  # the owner kills what is still running when it closes
         try:
-            output, _ = proc.communicate(
-                json.dumps(request, default=str).encode(), timeout=function.timeout
-            )
+            proc.communicate(json.dumps(request, default=str).encode(), timeout=function.timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
             kill(proc)
-            output, _ = proc.communicate()
+            proc.communicate()
         finally:
             if running is not None:
                 running.discard(proc)
-        log = header + output.decode("utf-8", errors="replace")
+        log = header + _tail(output_path)
         elapsed = time.time() - started
         if timed_out:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -383,6 +387,16 @@ def run(
     return Invocation(
         request_id, json.dumps(error).encode(), "Unhandled", log + footer, elapsed * 1000
     )
+
+
+def _tail(path: Path) -> str:
+    """The last ``MAX_LOG`` bytes of an invocation's output."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - MAX_LOG))
+        data = f.read()
+    text = data.decode("utf-8", errors="replace")
+    return f"[{size - MAX_LOG} bytes of output left out]\n{text}" if size > MAX_LOG else text
 
 
 def _failed(request_id: str, kind: str, message: str, log: str, started: float) -> Invocation:

@@ -73,8 +73,12 @@ def main() -> int:
                 )
             else:
                 payload = function(request["event"], LambdaContext(request))
-                json.dumps(payload)  # a result Lambda could not serialise is an error
-                outcome = {"ok": True, "payload": payload}
+                try:
+                    json.dumps(payload)
+                except (TypeError, ValueError) as exc:  # Lambda cannot send it back either
+                    outcome = _failed(f"Unable to marshal response: {exc}", "Runtime.MarshalError")
+                else:
+                    outcome = {"ok": True, "payload": payload}
     except Exception as exc:
         tb = traceback.extract_tb(exc.__traceback__)
         outcome = {
