@@ -151,7 +151,7 @@ def test_operations_are_authorized_on_the_rule_and_the_function(lake: Lakehouse)
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Action": ["events:PutRule", "events:DescribeRule"],
+                        "Action": ["events:PutRule", "events:DescribeRule", "events:PutTargets"],
                         "Resource": f"arn:aws:events:{region}:{account}:rule/mine-*",
                     },
                     {
@@ -174,6 +174,15 @@ def test_operations_are_authorized_on_the_rule_and_the_function(lake: Lakehouse)
     denied: list[tuple[str, str, dict[str, Any]]] = [
         ("events", "PutRule", {"Name": "theirs", "EventPattern": pattern}),
         ("events", "DeleteRule", {"Name": "mine-1"}),
+        # a rule's deliveries act as the administrator: only one may give it targets
+        (
+            "events",
+            "PutTargets",
+            {
+                "Rule": "mine-1",
+                "Targets": [{"Id": "t", "Arn": "arn:aws:lambda:us-east-1:000000000000:function:f"}],
+            },
+        ),
         ("lambda", "Invoke", {"FunctionName": "closed"}),
         (
             "lambda",

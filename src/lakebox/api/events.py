@@ -107,8 +107,31 @@ def disable_rule(request: Request, context: EventsContext) -> Response:
     return {}
 
 
+def _delivers_as_admin(context: EventsContext) -> None:
+    """A rule's deliveries start executions and put records as the lake's local
+    administrator (lakebox does not yet act with a target's RoleArn), so only a caller
+    already allowed every action may give a rule targets; anyone else could otherwise
+    reach a state machine or stream with rights they lack."""
+    caller = context.principal
+    if caller.is_local_admin or caller.kind == "root":
+        return
+    try:
+        iam = getattr(context, "iam", None)
+    except AwsError:  # a door that offers no identity service
+        iam = None
+    if iam is not None and iam.is_allowed(caller, "*", "*"):
+        return
+    raise AwsError(
+        "AccessDeniedException",
+        f"User: {caller.arn} may not add targets to rules: lakebox delivers a rule's events "
+        "as the lake's administrator (it does not yet act with the target's RoleArn), so "
+        "only a principal allowed every action may give a rule targets",
+    )
+
+
 def put_targets(request: Request, context: EventsContext) -> Response:
     _bus(request, context)
+    _delivers_as_admin(context)
     targets = request.get("Targets")
     if (
         not isinstance(targets, list)

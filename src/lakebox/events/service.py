@@ -572,7 +572,13 @@ class EventService:
                     {"TargetId": ident, "ErrorCode": "ValidationException", "ErrorMessage": problem}
                 )
                 continue
-            kept.append({k: target[k] for k in ("Id", "Arn", "Input", "InputPath") if k in target})
+            kept.append(
+                {
+                    k: target[k]
+                    for k in ("Id", "Arn", "Input", "InputPath", "RoleArn")
+                    if k in target
+                }
+            )
         with self._db.transaction() as con:
             present = {
                 r[0]
