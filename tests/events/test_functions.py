@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def environment(event, context):
         "token": bool(os.environ.get("AWS_SESSION_TOKEN")),
         "endpoint": os.environ.get("AWS_ENDPOINT_URL"),
         "lakebox_home": os.environ.get("LAKEBOX_HOME"),
+        "profiles": os.environ.get("AWS_SHARED_CREDENTIALS_FILE"),
         "request_id": context.aws_request_id,
         "function_name": context.function_name,
         "remaining": context.get_remaining_time_in_millis(),
@@ -72,6 +74,7 @@ def test_a_handler_runs_with_lambdas_environment_and_context(
     assert got["custom"] == "yes"
     assert got["key"] is None and got["endpoint"] is None  # no role, not served
     assert got["lakebox_home"] is None  # nothing of the lake's own environment
+    assert got["profiles"] == os.devnull  # nor the machine user's AWS profiles
     assert got["request_id"] == result.request_id
     assert 0 < got["remaining"] <= 10_000
     assert got["event"] == {"a": [1, 2]}

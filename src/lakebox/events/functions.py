@@ -314,6 +314,9 @@ def run(
             "_HANDLER": function.handler,
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONUNBUFFERED": "1",
+            # as in Lambda, no profile of the machine's user: boto3 sees only the role's keys
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
         }
     )
     if endpoint_url:
