@@ -292,15 +292,17 @@ def test_the_s3_api_without_an_event_bus_still_works(lake: Lakehouse) -> None:
 
 
 def test_put_events_refuses_bad_entries_one_by_one(lake: Lakehouse) -> None:
-    deep = '{"a":' * 5000 + "1" + "}" * 5000
+    deep = '{"a":' * 5000 + "1" + "}" * 5000  # past the JSON reader's limit, or not
+    nested = '{"a":' * 101 + "1" + "}" * 101
     answers = lake.events.put_events(
         [
             {"Source": "s", "DetailType": "t", "Detail": deep},
+            {"Source": "s", "DetailType": "t", "Detail": nested},
             {"Source": "s", "DetailType": "t", "Detail": "[1]"},
             {"Source": "s", "DetailType": "t"},
             {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "other"},
             {"Source": "s", "DetailType": "t", "Detail": "{}"},
         ]
     )
-    assert [a.get("ErrorCode") for a in answers] == ["MalformedDetail"] * 4 + [None]
-    assert answers[4]["EventId"]
+    assert [a.get("ErrorCode") for a in answers] == ["MalformedDetail"] * 5 + [None]
+    assert answers[5]["EventId"]

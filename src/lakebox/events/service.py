@@ -51,6 +51,7 @@ DEFAULT_BUS = "default"
 RULE_NAME = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
 TARGET_ID = re.compile(r"^[\.\-_A-Za-z0-9]{1,64}$")
 MAX_TARGETS = 5
+MAX_DETAIL_DEPTH = 100
 
 MIGRATIONS: list[metadb.Migration] = [
     """
@@ -670,6 +671,11 @@ class EventService:
             raise EventsValidationError("Detail is malformed.") from None
         if not isinstance(detail, dict):
             raise EventsValidationError("Detail is malformed.")
+        if _depth(detail) > MAX_DETAIL_DEPTH:
+            # every target gets the event as JSON again: one too deep to write is refused
+            raise EventsValidationError(
+                f"Detail is malformed: nested more than {MAX_DETAIL_DEPTH} levels deep."
+            )
         when = entry.get("Time")
         if not isinstance(when, dt.datetime):
             when = dt.datetime.now(dt.UTC)
@@ -850,6 +856,19 @@ class EventService:
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.02)
+
+
+def _depth(value: Any) -> int:
+    """How deeply a decoded JSON value nests (without recursion)."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _input(target: dict[str, Any], event: dict[str, Any]) -> Any:
