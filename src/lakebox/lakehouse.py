@@ -31,6 +31,7 @@ from lakebox.storage import Storage
 
 if TYPE_CHECKING:
     from lakebox.crawler.service import CrawlerService
+    from lakebox.events.service import EventService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
@@ -45,6 +46,7 @@ T = TypeVar("T")
 
 #: the order services are closed in: each before the services it uses
 _CLOSE_ORDER = (
+    "events",
     "workflows",
     "glue_jobs",
     "crawlers",
@@ -84,6 +86,8 @@ class Lakehouse:
         #: services made so far, by name
         self._services: dict[str, Any] = {}
         self.started = False
+        #: where the lake is served (``lakebox serve`` sets it): functions' AWS_ENDPOINT_URL
+        self.endpoint_url: str | None = None
 
     @classmethod
     def open(
@@ -269,6 +273,24 @@ class Lakehouse:
             return TopicService(self.config.metadata_dir, region=self.config.region)
 
         return self._service("sns", make)
+    @property
+    def events(self) -> EventService:
+        """The event bus: S3 bucket notifications, functions and EventBridge rules."""
+
+        def make() -> EventService:
+            from lakebox.events.service import EventService
+
+            return EventService(
+                self.config.metadata_dir,
+                account_id=self.config.account_id,
+                region=self.config.region,
+                iam=lambda: self.iam,
+                workflows=lambda: self.workflows,
+                streams=lambda: self.streams,
+                endpoint_url=lambda: self.endpoint_url,
+            )
+
+        return self._service("events", make)
 
     def task_service(self, name: str) -> Any:
         """The service a workflow task asks for by name (one of ``TASK_SERVICES``)."""

@@ -14,9 +14,11 @@ from typing import Any
 from lakebox.api import (
     athena,
     dynamodb,
+    events,
     firehose,
     glue,
     iam,
+    lambda_,
     rds,
     s3,
     scheduler,
@@ -39,9 +41,11 @@ from lakebox.api.base import (
 SERVICES: dict[str, ServiceApi] = {
     "athena": athena.API,
     "dynamodb": dynamodb.API,
+    "events": events.API,
     "firehose": firehose.API,
     "glue": glue.API,
     "iam": iam.API,
+    "lambda": lambda_.API,
     "rds": rds.API,
     "s3": s3.API,
     "scheduler": scheduler.API,

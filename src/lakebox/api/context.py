@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.service import CrawlerService
+    from lakebox.events.service import EventService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
@@ -103,6 +104,10 @@ class ServiceContext:
 
             return OPEN
         return found
+
+    @property
+    def events(self) -> EventService:
+        return self._service("events")
 
     @property
     def iam(self) -> IamService:

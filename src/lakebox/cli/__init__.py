@@ -29,6 +29,7 @@ RootGroup.deferred = {
     "crawler": ("lakebox.cli.crawler", "crawler_app"),
     "stream": ("lakebox.cli.ingest", "stream_app"),
     "iam": ("lakebox.cli.iam", "iam_app"),
+    "functions": ("lakebox.cli.functions", "functions_app"),
     "serve": ("lakebox.cli.serve", "serve_app"),
 }
 RootGroup.pretty_exceptions_short = app.pretty_exceptions_short

@@ -629,6 +629,10 @@ def evaluate(
 def _principal_match(
     kind: str, value: str, caller: Principal
 ) -> Literal["principal", "account"] | None:
+    if kind == "Service":
+        # a service principal (lambda.amazonaws.com) is only ever the lake's own service
+        # acting for a resource (a function assuming its execution role), never a request
+        return "principal" if caller.kind == "service" and value == caller.arn else None
     if kind != "AWS":
         return None
     if value == "*":

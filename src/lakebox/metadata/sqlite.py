@@ -56,6 +56,7 @@ STORES: tuple[StoreInfo, ...] = (
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),
     StoreInfo("iam.sqlite", "identities: accounts, users, roles, access keys, policies"),
+    StoreInfo("events.sqlite", "bucket notifications, functions, event rules, failed deliveries"),
 )
 
 

@@ -499,6 +499,12 @@ class Door:
                     status = int(value)
                 else:
                     doc[key] = value
+            payload = shape.serialization.get("payload")
+            if payload and shape.members[payload].type_name == "blob":
+                # the body is the member's bytes (Lambda's Invoke answers its payload so)
+                raw = doc.get(payload) or b""
+                headers["content-type"] = _json_type(service)
+                return Answer(status, bytes(raw), headers)
         body = json.dumps(to_json(shape, doc), separators=(",", ":"), default=str).encode("utf-8")
         headers["content-type"] = _json_type(service)
         return Answer(status, body, headers)

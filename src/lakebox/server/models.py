@@ -33,6 +33,8 @@ SERVED: dict[str, str] = {
     "rds": "rds",
     "secretsmanager": "secretsmanager",
     "sns": "sns",
+    "events": "events",
+    "lambda": "lambda",
 }
 
 #: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'
@@ -44,6 +46,7 @@ TARGETS: dict[str, str] = {
     "Firehose_20150804": "firehose",
     "DynamoDB_20120810": "dynamodb",
     "secretsmanager": "secretsmanager",
+    "AWSEvents": "events",
 }
 
 #: codes whose HTTP status is not 400 when the model does not say

@@ -118,6 +118,9 @@ def parse_request(
             body_members[name] = (member, mshape)
     if not body or not body_members:
         return out
+    if payload is not None and shape.members[payload].type_name == "blob":
+        out[payload] = body  # the body itself (Lambda's Invoke payload), not JSON around it
+        return out
     doc = decode_json(body)
     if payload is not None:
         _, pshape = next(iter(body_members.values()))

@@ -58,6 +58,7 @@ def serve(
         listener.close()
         raise
     bound = listener.getsockname()[1]
+    lake.endpoint_url = f"http://{_local(host)}:{bound}"  # functions call the lake back here
     say(f"lakebox {config.home} serving on http://{host}:{bound} (health: /_lakebox/health)")
     server = uvicorn.Server(
         uvicorn.Config(
@@ -105,6 +106,15 @@ def _listen(host: str, port: int) -> socket.socket:
         ) from None
     sock.set_inheritable(True)
     return sock
+
+
+def _local(host: str) -> str:
+    """The address a process on this machine reaches a server listening on ``host`` at."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 def _echo(text: str) -> None:

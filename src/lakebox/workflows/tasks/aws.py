@@ -176,6 +176,16 @@ class TaskApiContext:
         the execution's principal is not the local administrator."""
         return lake_of(self._ctx, self._prefix).iam
 
+    def optional(self, name: str) -> Any | None:
+        """The lake's event bus (``events``: an S3 task's object events reach it), when the
+        task's lake has one; None for any other name."""
+        if name != "events":
+            return None
+        try:
+            return getattr(lake_of(self._ctx, self._prefix), "events", None)
+        except LakeboxError:
+            return None
+
     @property
     def secrets(self) -> Any:
         """The lake's Secrets Manager store (``lakebox.secrets``, a layer above this one)."""
