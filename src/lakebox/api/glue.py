@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from lakebox.crawler.model import Crawler, CrawlRun
     from lakebox.crawler.service import CrawlerService
     from lakebox.principal import Principal
-    from lakebox.workflows.jobs import Job, JobRegistry
+    from lakebox.workflows.jobs import Job, JobRegistry, JobRun
 
 INVALID = "InvalidInputException"
 _CRAWL_LOCK = threading.Lock()
@@ -656,12 +656,22 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
     return {"JobRunId": run_id}
 
 
+def _job_run_api(run: JobRun) -> Response:
+    """GetJobRun's ``JobRun``, its times in seconds (the JSON protocol's epoch seconds; the
+    optimised ``glue:startJobRun.sync`` task keeps Step Functions' milliseconds)."""
+    out = run.to_api()
+    out["StartedOn"] = run.started_on
+    out["LastModifiedOn"] = run.last_modified_on
+    if run.completed_on is not None:
+        out["CompletedOn"] = run.completed_on
+    return out
+
+
 def get_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     run_id = required_str(request, "RunId", INVALID)
-    return {
-        "JobRun": context.glue_jobs.get_job_run(name, run_id, principal=context.principal).to_api()
-    }
+    run = context.glue_jobs.get_job_run(name, run_id, principal=context.principal)
+    return {"JobRun": _job_run_api(run)}
 
 
 def get_job_runs(request: Request, context: GlueContext) -> Response:
@@ -669,7 +679,7 @@ def get_job_runs(request: Request, context: GlueContext) -> Response:
     runs = context.glue_jobs.get_job_runs(
         name, optional_int(request, "MaxResults", INVALID, 100), principal=context.principal
     )
-    return {"JobRuns": [r.to_api() for r in runs]}
+    return {"JobRuns": [_job_run_api(r) for r in runs]}
 
 
 def batch_stop_job_run(request: Request, context: GlueContext) -> Response:

@@ -94,7 +94,9 @@ def _tokens(expression: str) -> list[_Token]:
         elif kind == "quoted":
             out.append(_Token("ident", text[1:-1], pos))
         elif kind == "op":
-            out.append(_Token("op", "<>" if text.startswith("<") and text.endswith(">") else text, pos))
+            out.append(
+                _Token("op", "<>" if text.startswith("<") and text.endswith(">") else text, pos)
+            )
         elif kind != "ws":
             out.append(_Token(kind, text, pos))
         pos = m.end()
@@ -189,8 +191,7 @@ class _Parser:
     def error(self, expected: str) -> PartitionFilterError:
         token = self.token
         return PartitionFilterError(
-            f"Expression: expected {expected} at position {token.pos + 1}, "
-            f"found {token.describe()}"
+            f"Expression: expected {expected} at position {token.pos + 1}, found {token.describe()}"
         )
 
     # grammar
