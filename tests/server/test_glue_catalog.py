@@ -530,3 +530,94 @@ def test_aws_cli_get_partitions(served: Served, glue: Any) -> None:
     assert proc.returncode == 0, proc.stderr
     found = sorted(_values(json.loads(proc.stdout)["Partitions"]))
     assert found == [["2023", "1"], ["2023", "2"]]
+
+
+# -- hostile input ----------------------------------------------------------------------------
+
+
+def _post(served: Served, target: str, doc: Any) -> tuple[int, dict[str, Any]]:
+    """A Glue request sent as written (boto3 would check the types first)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = json.dumps(doc).encode()
+    headers = {"X-Amz-Target": f"AWSGlue.{target}", "Content-Type": "application/x-amz-json-1.1"}
+    request = AWSRequest(method="POST", url=served.url + "/", data=body, headers=headers)
+    SigV4Auth(Credentials(served.admin_key, served.admin_secret), "glue", REGION).add_auth(request)
+    prepared = request.prepare()
+    raw = urllib.request.Request(
+        prepared.url, data=body, headers=dict(prepared.headers.items()), method="POST"
+    )
+    try:
+        with urllib.request.urlopen(raw, timeout=30) as answer:
+            return answer.status, json.loads(answer.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+@pytest.mark.parametrize(
+    ("target", "doc", "names"),
+    [
+        (
+            "GetPartitions",
+            {"DatabaseName": "gp", "TableName": "events", "MaxResults": "ten"},
+            "maxResults",
+        ),
+        (
+            "GetPartitions",
+            {"DatabaseName": "gp", "TableName": "events", "Expression": 7},
+            "Expression",
+        ),
+        (
+            "GetPartitions",
+            {
+                "DatabaseName": "gp",
+                "TableName": "events",
+                "Segment": {"SegmentNumber": 3, "TotalSegments": 2},
+            },
+            "Segment",
+        ),
+        (
+            "CreatePartition",
+            {"DatabaseName": "gp", "TableName": "events", "PartitionInput": {"Values": [2024, 1]}},
+            "values",
+        ),
+        (
+            "BatchGetPartition",
+            {"DatabaseName": "gp", "TableName": "events", "PartitionsToGet": []},
+            "PartitionsToGet",
+        ),
+        (
+            "CreateJob",
+            {
+                "Name": "j",
+                "Role": "r",
+                "Command": {"Name": "pythonshell", "ScriptLocation": "s3://gp-data/x.py"},
+                "Timeout": "soon",
+            },
+            "Timeout",
+        ),
+        ("StartJobRun", {"JobName": "j", "Timeout": "soon"}, "Timeout"),
+        (
+            "CreateCrawler",
+            {
+                "Name": "c",
+                "Role": "r",
+                "DatabaseName": "gp",
+                "Targets": {"S3Targets": [{"Path": "s3://gp-data/", "SampleSize": "all"}]},
+            },
+            "SampleSize",
+        ),
+    ],
+)
+def test_malformed_members_are_invalid_input(
+    served: Served, glue: Any, target: str, doc: dict[str, Any], names: str
+) -> None:
+    status, answer = _post(served, target, doc)
+    assert status == 400, answer
+    assert answer["__type"].endswith("InvalidInputException"), answer
+    assert names in answer["message"]

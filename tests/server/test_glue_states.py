@@ -128,10 +128,10 @@ def test_a_state_machine_reads_a_table_and_adds_a_partition(
     again = _run(sfn, arn, {"db": "gs", "table": "clicks", "day": "2024-06-01"})
     assert again["status"] == "FAILED"
     history = sfn.get_execution_history(executionArn=again["executionArn"])["events"]
-    failed = [e for e in history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
+    failed = next(e for e in history if e["type"] == "TaskFailed")["taskFailedEventDetails"]
     assert failed["error"] == "Glue.AlreadyExistsException", failed
     missing = _run(sfn, arn, {"db": "gs", "table": "nope", "day": "2024-06-01"})
     assert missing["status"] == "FAILED"
     history = sfn.get_execution_history(executionArn=missing["executionArn"])["events"]
-    failed = [e for e in history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
+    failed = next(e for e in history if e["type"] == "TaskFailed")["taskFailedEventDetails"]
     assert failed["error"] == "Glue.EntityNotFoundException", failed

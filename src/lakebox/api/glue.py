@@ -547,14 +547,15 @@ def _job_definition(given: Request, current: Job | None) -> dict[str, Any]:
     execution = given.get("ExecutionProperty") or {}
     if not isinstance(execution, dict):
         raise AwsError(INVALID, "ExecutionProperty must be an object")
-    timeout = given.get("Timeout")
     return {
         "script_path": script,
         "kind": kind,
         "default_arguments": _string_map(given.get("DefaultArguments"), "DefaultArguments"),
         "description": str(given.get("Description") or ""),
-        "max_concurrent_runs": int(execution.get("MaxConcurrentRuns") or 1),
-        "timeout_minutes": int(timeout) if timeout else 2880,
+        "max_concurrent_runs": _int(
+            execution.get("MaxConcurrentRuns"), "ExecutionProperty.MaxConcurrentRuns", 1, 1
+        ),
+        "timeout_minutes": _int(given.get("Timeout"), "Timeout", 2880, 1),
         "role": str(given.get("Role") or (current.role if current is not None else "")),
     }
 
@@ -647,11 +648,12 @@ def _arguments(request: Request) -> dict[str, str]:
 def start_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     timeout = request.get("Timeout")
+    try:
+        minutes = int(timeout) if timeout is not None else None
+    except (TypeError, ValueError):
+        raise AwsError(INVALID, "Timeout must be an integer (minutes)") from None
     run_id = context.glue_jobs.start_job_run(
-        name,
-        _arguments(request),
-        int(timeout) if timeout is not None else None,
-        principal=context.principal,
+        name, _arguments(request), minutes, principal=context.principal
     )
     return {"JobRunId": run_id}
 
@@ -808,6 +810,15 @@ def _database_input(request: Request) -> dict[str, Any]:
             "constraint: Member must not be null",
         )
     return given
+
+
+def _int(value: Any, where: str, default: int, least: int = 0) -> int:
+    """An integer member (``default`` when absent), refused by name when it is not one."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise AwsError(INVALID, f"{where} must be an integer of at least {least}")
+    return value
 
 
 def _string_map(value: Any, where: str) -> dict[str, str]:
@@ -1016,7 +1027,7 @@ def _table_from_input(database: str, given: Any) -> Table:
         view_original_text=given.get("ViewOriginalText"),
         view_expanded_text=given.get("ViewExpandedText"),
         bucket_columns=[str(c) for c in sd.get("BucketColumns") or []],
-        num_buckets=int(sd.get("NumberOfBuckets") or 0),
+        num_buckets=_int(sd.get("NumberOfBuckets"), "StorageDescriptor.NumberOfBuckets", 0),
     )
 
 
