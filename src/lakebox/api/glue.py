@@ -975,7 +975,7 @@ def get_tables(request: Request, context: GlueContext) -> Response:
     tables = _visible_tables(context, database)
     expression = request.get("Expression")
     if isinstance(expression, str) and expression not in ("", "*"):
-        pattern = _name_pattern(expression.replace("*", ".*"))
+        pattern = _name_pattern(re.sub(r"(?<!\.)\*", ".*", expression))
         tables = [t for t in tables if pattern.fullmatch(t.name)]
     page, more = _paged(request, tables, [t.name for t in tables], 100)
     return {"TableList": [_table_out(context, t) for t in page], **more}
