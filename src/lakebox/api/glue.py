@@ -1,22 +1,28 @@
-"""Glue's API for crawlers (StartCrawler, GetCrawler, GetCrawlerMetrics) over the
-CrawlerService and for jobs (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun) over the
-job registry of ``lakebox.workflows.jobs``.
+"""Glue's API over the lake: crawlers (Create/Update/Delete/Get/GetCrawlers/ListCrawlers,
+Start/StopCrawler, GetCrawlerMetrics, ListCrawls) over the CrawlerService, jobs
+(Create/Update/Delete/Get/GetJobs/ListJobs, StartJobRun, GetJobRun, GetJobRuns,
+BatchStopJobRun) over the job registry of ``lakebox.workflows.jobs``, and the Data Catalog
+(databases, tables, partitions one by one and in batches) over the lake's catalog.
 
 Crawlers: AWS's StartCrawler returns at once and callers poll GetCrawler until ``State`` is
 ``READY`` again, reading ``LastCrawl.Status``. lakebox's ``start_crawler`` runs a crawl to
 its end, so StartCrawler runs it on a background thread (kept in the context's
 ``crawl_threads``) and GetCrawler reports ``RUNNING`` until the thread has finished (or while
 the newest run recorded in the crawler store is still running, e.g. a crawl started by
-another process), then ``READY`` with the run's outcome in ``LastCrawl``. There is no
-``STOPPING`` phase.
+another process), then ``READY`` with the run's outcome in ``LastCrawl``. StopCrawler sets
+the thread's stop event, which the crawl's progress callback turns into CrawlStopped at the
+next file or table: ``STOPPING`` until then, and the run is ``CANCELLED``.
 
-Data Catalog: CreateDatabase, GetDatabase, GetDatabases, DeleteDatabase, CreateTable,
-GetTable, GetTables, DeleteTable over the lake's catalog (``context.catalog``), listings
-filtered by the lake's visibility policy for the caller.
+Data Catalog: the lake's catalog (``context.catalog``), what Athena reads; listings are
+filtered by the lake's visibility policy for the caller. GetPartitions' Expression is
+``lakebox.catalog.partition_filter``. Listings page with a NextToken naming the last item
+given. Every Glue ARN is in the catalog's account (the lake's, or the request's
+CatalogId), so a principal of another account is refused by IAM.
 
 Errors: lakebox's codes pass through (``EntityNotFoundException``,
-``CrawlerRunningException``, ``ConcurrentRunsExceededException``); an invalid request is
-``InvalidInputException``, as Glue calls it.
+``AlreadyExistsException``, ``CrawlerRunningException``,
+``ConcurrentRunsExceededException``); an invalid request is ``InvalidInputException``, as
+Glue calls it. What lakebox cannot do is refused by name, never ignored.
 """
 
 from __future__ import annotations
