@@ -588,8 +588,8 @@ def _post(served: Served, target: str, doc: Any) -> tuple[int, dict[str, Any]]:
         ),
         (
             "BatchGetPartition",
-            {"DatabaseName": "gp", "TableName": "events", "PartitionsToGet": []},
-            "PartitionsToGet",
+            {"DatabaseName": "gp", "TableName": "events", "PartitionsToGet": [{"Values": "2024"}]},
+            "PartitionsToGet[0].Values",
         ),
         (
             "CreateJob",

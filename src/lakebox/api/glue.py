@@ -460,7 +460,7 @@ def list_crawls(request: Request, context: GlueContext) -> Response:
     # sort ascending), so runs started between two calls do not shift a page
     n = len(runs)
     keys = [f"{10**10 - 1 - (n - 1 - i):010d}" for i in range(n)]
-    start, end, token = _page(request, keys, 100)
+    start, end, token = _page(request, keys, 1000)
     out = []
     for run in runs[start:end]:
         item: dict[str, Any] = {
@@ -1184,8 +1184,8 @@ def batch_create_partition(request: Request, context: GlueContext) -> Response:
     is malformed is reported in Errors and the others are still added."""
     table = _partition_table(request, context)
     given = request.get("PartitionInputList")
-    if not isinstance(given, list) or not 1 <= len(given) <= 100:
-        raise AwsError(INVALID, "PartitionInputList must be a list of 1 to 100 partitions")
+    if not isinstance(given, list) or len(given) > 100:
+        raise AwsError(INVALID, "PartitionInputList must be a list of at most 100 partitions")
     catalog, _ = _catalog(context)
     errors = []
     for entry in given:
@@ -1260,8 +1260,8 @@ def get_partitions(request: Request, context: GlueContext) -> Response:
 
 def _values_list(request: Request, name: str, most: int) -> list[list[str]]:
     given = request.get(name)
-    if not isinstance(given, list) or not 1 <= len(given) <= most:
-        raise AwsError(INVALID, f"{name} must be a list of 1 to {most} partition value lists")
+    if not isinstance(given, list) or len(given) > most:
+        raise AwsError(INVALID, f"{name} must be a list of at most {most} partition value lists")
     out = []
     for i, entry in enumerate(given):
         if not isinstance(entry, dict):
