@@ -130,3 +130,11 @@ def test_an_unsupported_key_type_is_refused_when_named() -> None:
 def test_an_overlong_expression_is_refused() -> None:
     with pytest.raises(PartitionFilterError, match="more than the 2048"):
         compile_filter("month = 1 OR " * 200 + "month = 2", KEYS)
+
+
+def test_deep_nesting_is_refused_not_a_crash() -> None:
+    assert _matches("(" * 64 + "month = 3" + ")" * 64, ROW)
+    with pytest.raises(PartitionFilterError, match="more than 64 nested"):
+        compile_filter("(" * 500 + "month = 3" + ")" * 500, KEYS)
+    with pytest.raises(PartitionFilterError, match="more than 64 nested"):
+        compile_filter("NOT " * 400 + "month = 3", KEYS)

@@ -166,6 +166,7 @@ class _Parser:
     def __init__(self, expression: str, keys: Sequence[Column]) -> None:
         self.tokens = _tokens(expression)
         self.at = 0
+        self.depth = 0
         self.keys = {k.name.lower(): _Key(i, k, _kind(k.type)) for i, k in enumerate(keys)}
         self.key_names = [k.name for k in keys]
 
@@ -217,17 +218,31 @@ class _Parser:
             parts.append(self.negation())
         return parts[0] if len(parts) == 1 else _all(parts)
 
+    def nest(self) -> None:
+        """One more level of NOT or parentheses; a bound keeps the recursion shallow."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise PartitionFilterError(
+                f"Expression: more than {MAX_DEPTH} nested parentheses or NOTs at position "
+                f"{self.token.pos + 1}"
+            )
+
     def negation(self) -> Predicate:
         if self.is_keyword("NOT"):
             self.take()
-            return _not(self.negation())
+            self.nest()
+            found = _not(self.negation())
+            self.depth -= 1
+            return found
         return self.predicate()
 
     def predicate(self) -> Predicate:
         if self.token.kind == "punct" and self.token.text == "(":
             self.take()
+            self.nest()
             inner = self.disjunction()
             self.expect("punct", ")", "')'")
+            self.depth -= 1
             return inner
         left = self.operand()
         token = self.token
@@ -445,6 +460,8 @@ def _not(part: Predicate) -> Predicate:
 
 #: the longest expression read (Glue's PredicateString allows 2048 characters)
 MAX_LENGTH = 2048
+#: the deepest nesting of parentheses and NOTs read
+MAX_DEPTH = 64
 
 
 def compile_filter(expression: str, keys: Sequence[Column]) -> Callable[[Sequence[str]], bool]:
