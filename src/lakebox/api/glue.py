@@ -964,9 +964,17 @@ def _table_out(context: GlueContext, table: Table) -> Response:
     return _table_api(table, _visible_columns(context, table), lake_account(context))
 
 
+_NESTED_QUANTIFIER = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
+
+
 def _name_pattern(expression: str) -> re.Pattern[str]:
     """GetTables' Expression: a regular expression on the table's name (Glue's docs), in
     which ``*`` alone means every table; a name that is not a valid pattern is refused."""
+    if _NESTED_QUANTIFIER.search(expression):
+        # (a+)+ backtracks for ever on a long name: a request must not hold a thread
+        raise AwsError(
+            INVALID, f"Expression {expression!r}: a repeated group that repeats is not allowed"
+        )
     try:
         return re.compile(expression.lower())
     except re.error as exc:
