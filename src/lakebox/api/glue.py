@@ -1,29 +1,40 @@
-"""Glue's API for crawlers (StartCrawler, GetCrawler, GetCrawlerMetrics) over the
-CrawlerService and for jobs (StartJobRun, GetJobRun, GetJobRuns, BatchStopJobRun) over the
-job registry of ``lakebox.workflows.jobs``.
+"""Glue's API over the lake: crawlers (Create/Update/Delete/Get/GetCrawlers/ListCrawlers,
+Start/StopCrawler, GetCrawlerMetrics, ListCrawls) over the CrawlerService, jobs
+(Create/Update/Delete/Get/GetJobs/ListJobs, StartJobRun, GetJobRun, GetJobRuns,
+BatchStopJobRun) over the job registry of ``lakebox.workflows.jobs``, and the Data Catalog
+(databases, tables, partitions one by one and in batches) over the lake's catalog.
 
 Crawlers: AWS's StartCrawler returns at once and callers poll GetCrawler until ``State`` is
 ``READY`` again, reading ``LastCrawl.Status``. lakebox's ``start_crawler`` runs a crawl to
 its end, so StartCrawler runs it on a background thread (kept in the context's
 ``crawl_threads``) and GetCrawler reports ``RUNNING`` until the thread has finished (or while
 the newest run recorded in the crawler store is still running, e.g. a crawl started by
-another process), then ``READY`` with the run's outcome in ``LastCrawl``. There is no
-``STOPPING`` phase.
+another process), then ``READY`` with the run's outcome in ``LastCrawl``. StopCrawler sets
+the thread's stop event, which the crawl's progress callback turns into CrawlStopped at the
+next file or table: ``STOPPING`` until then, and the run is ``CANCELLED``.
 
-Data Catalog: CreateDatabase, GetDatabase, GetDatabases, DeleteDatabase, CreateTable,
-GetTable, GetTables, DeleteTable over the lake's catalog (``context.catalog``), listings
-filtered by the lake's visibility policy for the caller.
+Data Catalog: the lake's catalog (``context.catalog``), what Athena reads; listings are
+filtered by the lake's visibility policy for the caller. GetPartitions' Expression is
+``lakebox.catalog.partition_filter``. Listings page with a NextToken naming the last item
+given. Every Glue ARN is in the catalog's account (the lake's, or the request's
+CatalogId), so a principal of another account is refused by IAM.
 
 Errors: lakebox's codes pass through (``EntityNotFoundException``,
-``CrawlerRunningException``, ``ConcurrentRunsExceededException``); an invalid request is
-``InvalidInputException``, as Glue calls it.
+``AlreadyExistsException``, ``CrawlerRunningException``,
+``ConcurrentRunsExceededException``); an invalid request is ``InvalidInputException``, as
+Glue calls it. What lakebox cannot do is refused by name, never ignored.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import bisect
 import json
+import re
 import threading
 import time
+import weakref
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox.api.base import (
@@ -32,7 +43,7 @@ from lakebox.api.base import (
     Request,
     Response,
     ServiceApi,
-    arn,
+    member,
     operations,
     optional_int,
     required_str,
@@ -41,16 +52,19 @@ from lakebox.api.base import (
 from lakebox.errors import InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
-    from lakebox.catalog.model import Database, Table
+    from lakebox.catalog.model import Database, Partition, Table
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.model import Crawler, CrawlRun
     from lakebox.crawler.service import CrawlerService
     from lakebox.principal import Principal
-    from lakebox.workflows.jobs import JobRegistry
+    from lakebox.workflows.jobs import Job, JobRegistry, JobRun
 
 INVALID = "InvalidInputException"
 _CRAWL_LOCK = threading.Lock()
+_JOB_LOCK = threading.Lock()
+#: the stop request of each crawl StartCrawler started (StopCrawler sets it)
+_STOPS: weakref.WeakKeyDictionary[threading.Thread, threading.Event] = weakref.WeakKeyDictionary()
 
 
 class GlueContext(ApiContext, Protocol):
@@ -84,22 +98,30 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
             raise AwsError(
                 "CrawlerRunningException", f"Crawler with name {name} has already started"
             )
+        stop = threading.Event()
         thread = threading.Thread(
             target=_crawl,
-            args=(service, name, principal),
+            args=(service, name, principal, stop),
             name=f"lakebox-crawl-{name}",
             daemon=True,
         )
+        _STOPS[thread] = stop
         crawls[name] = thread
         thread.start()
     return {}
 
 
-def _crawl(service: CrawlerService, name: str, principal: Principal) -> None:
+def _crawl(service: CrawlerService, name: str, principal: Principal, stop: threading.Event) -> None:
     # start_crawler records every outcome (also failures) as a run in the crawler store,
     # which GetCrawler reads; nothing is lost by not raising here.
+    from lakebox.crawler.service import CrawlStopped
+
+    def progress(_: object) -> None:
+        if stop.is_set():
+            raise CrawlStopped("stopped by StopCrawler")
+
     try:
-        service.start_crawler(name, principal=principal)
+        service.start_crawler(name, progress, principal=principal)
     except Exception:
         pass
 
@@ -125,11 +147,17 @@ def _running(
 def _crawler_api(crawler: Crawler, state: str, last: CrawlRun | None) -> dict[str, Any]:
     out: dict[str, Any] = {
         "Name": crawler.name,
+        "Role": crawler.role,
         "DatabaseName": crawler.database,
         "Description": crawler.description,
         "Targets": {
             "S3Targets": [
-                {"Path": t.path, "Exclusions": list(t.exclusions)} for t in crawler.targets
+                {
+                    "Path": t.path,
+                    "Exclusions": list(t.exclusions),
+                    **({"SampleSize": t.sample_size} if t.sample_size else {}),
+                }
+                for t in crawler.targets
             ]
         },
         "TablePrefix": crawler.table_prefix,
@@ -143,7 +171,10 @@ def _crawler_api(crawler: Crawler, state: str, last: CrawlRun | None) -> dict[st
         "LastUpdated": crawler.update_time,
         "Version": crawler.version,
     }
-    if state == "RUNNING" and last is not None:
+    configuration = _configuration_out(crawler)
+    if configuration:
+        out["Configuration"] = configuration
+    if state in ("RUNNING", "STOPPING") and last is not None:
         out["CrawlElapsedTime"] = int((time.time() - last.start_time) * 1000)
     if last is not None and last.state != "RUNNING":
         crawl: dict[str, Any] = {
@@ -166,7 +197,12 @@ def get_crawler(request: Request, context: GlueContext) -> Response:
     # while a crawl runs, LastCrawl describes the one before it, as in Glue
     finished = [r for r in runs if r.state != "RUNNING"]
     last = runs[0] if running and runs else (finished[0] if finished else None)
-    api = _crawler_api(crawler, "RUNNING" if running else "READY", last)
+    thread = context.crawl_threads.get(name)
+    stop = _STOPS.get(thread) if thread is not None else None
+    state = (
+        ("STOPPING" if stop is not None and stop.is_set() else "RUNNING") if running else "READY"
+    )
+    api = _crawler_api(crawler, state, last)
     if running and finished:
         api["LastCrawl"] = _crawler_api(crawler, "READY", finished[0])["LastCrawl"]
     return {"Crawler": api}
@@ -198,6 +234,413 @@ def get_crawler_metrics(request: Request, context: GlueContext) -> Response:
     return {"CrawlerMetricsList": metrics}
 
 
+# -- crawler definitions (CreateCrawler, UpdateCrawler, DeleteCrawler, GetCrawlers, ...) -------
+
+#: CreateCrawler members lakebox has no counterpart for: refused when given, never ignored
+_CRAWLER_UNSUPPORTED = (
+    "Schedule",
+    "Classifiers",
+    "LineageConfiguration",
+    "LakeFormationConfiguration",
+    "CrawlerSecurityConfiguration",
+    "Tags",
+    "CatalogId",
+)
+_TARGET_KINDS_UNSUPPORTED = (
+    "JdbcTargets",
+    "MongoDBTargets",
+    "DynamoDBTargets",
+    "CatalogTargets",
+    "DeltaTargets",
+    "IcebergTargets",
+    "HudiTargets",
+)
+
+
+def _refuse_unsupported(request: Request, names: tuple[str, ...], what: str) -> None:
+    for name in names:
+        value = request.get(name)
+        if value not in (None, "", [], {}):
+            hint = (
+                " (start crawls with StartCrawler, from a Scheduler schedule or a state "
+                "machine, instead)"
+                if name == "Schedule"
+                else ""
+            )
+            raise AwsError(INVALID, f"{what}: lakebox does not support {name}{hint}")
+
+
+def _crawler_changes(request: Request) -> dict[str, Any]:
+    """The crawler fields a CreateCrawler / UpdateCrawler request sets."""
+    _refuse_unsupported(request, _CRAWLER_UNSUPPORTED, "Crawler")
+    out: dict[str, Any] = {}
+    if "Role" in request:
+        out["role"] = required_str(request, "Role", INVALID)
+    if "DatabaseName" in request:
+        out["database"] = required_str(request, "DatabaseName", INVALID).lower()
+    if "Description" in request:
+        out["description"] = str(request.get("Description") or "")
+    if "TablePrefix" in request:
+        out["table_prefix"] = str(request.get("TablePrefix") or "")
+    targets = request.get("Targets")
+    if targets is not None:
+        if not isinstance(targets, dict):
+            raise AwsError(INVALID, "Targets must be an object")
+        _refuse_unsupported(targets, _TARGET_KINDS_UNSUPPORTED, "Targets")
+        found = []
+        for i, t in enumerate(targets.get("S3Targets") or []):
+            if not isinstance(t, dict):
+                raise AwsError(INVALID, f"Targets.S3Targets[{i}] must be an object")
+            _refuse_unsupported(
+                t, ("ConnectionName", "EventQueueArn", "DlqEventQueueArn"), "S3Target"
+            )
+            exclusions = t.get("Exclusions") or []
+            if not isinstance(exclusions, list) or not all(isinstance(e, str) for e in exclusions):
+                raise AwsError(INVALID, f"Targets.S3Targets[{i}].Exclusions must be strings")
+            size = t.get("SampleSize")
+            if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
+                raise AwsError(INVALID, f"Targets.S3Targets[{i}].SampleSize must be an integer")
+            path = required_str(t, "Path", INVALID)
+            found.append({"path": path, "exclusions": list(exclusions), "sample_size": size})
+        out["targets"] = found
+    policy = request.get("SchemaChangePolicy")
+    if isinstance(policy, dict):
+        if policy.get("UpdateBehavior"):
+            out["update_behavior"] = policy["UpdateBehavior"]
+        if policy.get("DeleteBehavior"):
+            out["delete_behavior"] = policy["DeleteBehavior"]
+    recrawl = request.get("RecrawlPolicy")
+    if isinstance(recrawl, dict) and recrawl.get("RecrawlBehavior"):
+        out["recrawl_behavior"] = recrawl["RecrawlBehavior"]
+    if "Configuration" in request:
+        out.update(_configuration(request.get("Configuration")))
+    return out
+
+
+def _configuration(given: Any) -> dict[str, Any]:
+    """Glue's crawler Configuration (a JSON string): ``Grouping.TableGroupingPolicy``
+    ``CombineCompatibleSchemas`` and ``Grouping.TableLevelConfiguration``; other settings
+    are refused by name."""
+    if given in (None, ""):
+        return {"combine_compatible_schemas": False, "table_level": None}
+    try:
+        doc = json.loads(given) if isinstance(given, str) else None
+    except json.JSONDecodeError as exc:
+        raise AwsError(INVALID, f"Configuration is not valid JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise AwsError(INVALID, "Configuration must be a JSON object")
+    grouping = doc.get("Grouping") or {}
+    unknown = [k for k in doc if k not in ("Version", "Grouping")]
+    if not isinstance(grouping, dict):
+        raise AwsError(INVALID, "Configuration.Grouping must be an object")
+    unknown += [
+        f"Grouping.{k}"
+        for k in grouping
+        if k not in ("TableGroupingPolicy", "TableLevelConfiguration")
+    ]
+    if unknown:
+        raise AwsError(INVALID, f"Configuration: lakebox does not support {', '.join(unknown)}")
+    policy = grouping.get("TableGroupingPolicy")
+    if policy not in (None, "CombineCompatibleSchemas"):
+        raise AwsError(INVALID, f"Configuration: TableGroupingPolicy {policy!r} is not known")
+    level = grouping.get("TableLevelConfiguration")
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int)):
+        raise AwsError(INVALID, "Configuration: TableLevelConfiguration must be an integer")
+    return {"combine_compatible_schemas": policy is not None, "table_level": level}
+
+
+def _configuration_out(crawler: Crawler) -> str | None:
+    grouping: dict[str, Any] = {}
+    if crawler.combine_compatible_schemas:
+        grouping["TableGroupingPolicy"] = "CombineCompatibleSchemas"
+    if crawler.table_level is not None:
+        grouping["TableLevelConfiguration"] = crawler.table_level
+    return json.dumps({"Version": 1.0, "Grouping": grouping}) if grouping else None
+
+
+def create_crawler(request: Request, context: GlueContext) -> Response:
+    from lakebox.crawler.model import Crawler
+
+    name = required_str(request, "Name", INVALID)
+    required_str(request, "Role", INVALID)
+    if not isinstance(request.get("Targets"), dict):
+        raise AwsError(
+            INVALID,
+            "1 validation error detected: Value at 'targets' failed to satisfy constraint: "
+            "Member must not be null",
+        )
+    changes = _crawler_changes(request)
+    base = Crawler(name, changes.pop("database", ""), [])
+    crawler = Crawler.from_dict({**base.to_dict(), **changes})
+    context.crawlers.create_crawler(crawler, principal=context.principal)
+    return {}
+
+
+def update_crawler(request: Request, context: GlueContext) -> Response:
+    name = required_str(request, "Name", INVALID)
+    service, principal = context.crawlers, context.principal
+    service.get_crawler(name, principal=principal)
+    if _running(service, context.crawl_threads, name, principal):
+        raise AwsError("CrawlerRunningException", f"Crawler with name {name} is running")
+    changes = _crawler_changes(request)
+    if changes:
+        service.update_crawler(name, principal=principal, **changes)
+    return {}
+
+
+def delete_crawler(request: Request, context: GlueContext) -> Response:
+    name = required_str(request, "Name", INVALID)
+    service, principal = context.crawlers, context.principal
+    service.get_crawler(name, principal=principal)
+    if _running(service, context.crawl_threads, name, principal):
+        raise AwsError("CrawlerRunningException", f"Crawler with name {name} is running")
+    service.delete_crawler(name, principal=principal)
+    context.crawl_threads.pop(name, None)
+    return {}
+
+
+def _crawler_state(context: GlueContext, name: str) -> Response:
+    """GetCrawler's ``Crawler`` for one crawler."""
+    return get_crawler({"Name": name}, context)["Crawler"]
+
+
+def get_crawlers(request: Request, context: GlueContext) -> Response:
+    crawlers = context.crawlers.list_crawlers(principal=context.principal)
+    page, more = _paged(request, crawlers, [c.name for c in crawlers], 1000)
+    return {"Crawlers": [_crawler_state(context, c.name) for c in page], **more}
+
+
+def list_crawlers(request: Request, context: GlueContext) -> Response:
+    if request.get("Tags"):
+        raise AwsError(INVALID, "ListCrawlers: lakebox keeps no tags to filter by")
+    crawlers = context.crawlers.list_crawlers(principal=context.principal)
+    page, more = _paged(request, crawlers, [c.name for c in crawlers], 1000)
+    return {"CrawlerNames": [c.name for c in page], **more}
+
+
+def stop_crawler(request: Request, context: GlueContext) -> Response:
+    """Ask a crawl this process started to stop: it ends at its next file or table (the run
+    is then CANCELLED) and GetCrawler says STOPPING until then."""
+    name = required_str(request, "Name", INVALID)
+    service, principal = context.crawlers, context.principal
+    service.get_crawler(name, principal=principal)
+    crawls = context.crawl_threads
+    with _CRAWL_LOCK:
+        thread = crawls.get(name)
+        stop = _STOPS.get(thread) if thread is not None and thread.is_alive() else None
+        if stop is None:
+            if _running(service, crawls, name, principal):
+                raise AwsError(
+                    INVALID,
+                    f"Crawler {name} is running in another process; only the process that "
+                    "started a crawl can stop it",
+                )
+            raise AwsError("CrawlerNotRunningException", f"Crawler with name {name} isn't running")
+        if stop.is_set():
+            raise AwsError("CrawlerStoppingException", f"Crawler with name {name} is stopping")
+        stop.set()
+    return {}
+
+
+_CRAWL_STATES = {
+    "RUNNING": "RUNNING",
+    "SUCCEEDED": "COMPLETED",
+    "FAILED": "FAILED",
+    "CANCELLED": "STOPPED",
+}
+
+
+def list_crawls(request: Request, context: GlueContext) -> Response:
+    """The crawler's runs, newest first (Glue's ListCrawls); Filters are not supported."""
+    name = required_str(request, "CrawlerName", INVALID)
+    if request.get("Filters"):
+        raise AwsError(INVALID, "ListCrawls: lakebox does not support Filters")
+    runs = context.crawlers.list_runs(name, principal=context.principal)
+    # newest first; a token names a run by its place counted from the oldest (inverted to
+    # sort ascending), so runs started between two calls do not shift a page
+    n = len(runs)
+    keys = [f"{10**10 - 1 - (n - 1 - i):010d}" for i in range(n)]
+    start, end, token = _page(request, keys, 1000)
+    out = []
+    for run in runs[start:end]:
+        item: dict[str, Any] = {
+            "CrawlId": run.id,
+            "State": _CRAWL_STATES.get(run.state, "FAILED"),
+            "StartTime": run.start_time,
+            "MessagePrefix": run.id,
+            "Summary": json.dumps(
+                {
+                    "TABLE": {
+                        "ADD": {"Count": len(run.tables_created)},
+                        "UPDATE": {"Count": len(run.tables_updated)},
+                        "DELETE": {"Count": len(run.tables_deleted)},
+                    },
+                    "PARTITION": {
+                        "ADD": {"Count": run.partitions_added},
+                        "DELETE": {"Count": run.partitions_deleted},
+                    },
+                }
+            ),
+        }
+        if run.end_time is not None:
+            item["EndTime"] = run.end_time
+        if run.error:
+            item["ErrorMessage"] = run.error
+        out.append(item)
+    return {"Crawls": out, **({"NextToken": token} if token else {})}
+
+
+# -- job definitions (CreateJob, UpdateJob, DeleteJob, GetJob, GetJobs, ListJobs) --------------
+
+#: Command.Name -> the JobRegistry kind running it; Spark's glueetl comes later
+_COMMANDS = {"pythonshell": "python", "lakebox-sql": "sql"}
+#: members that size or route a job on AWS and mean nothing to a local run: accepted,
+#: not kept
+_JOB_SIZING = (
+    "AllocatedCapacity",
+    "MaxCapacity",
+    "GlueVersion",
+    "WorkerType",
+    "NumberOfWorkers",
+    "ExecutionClass",
+    "LogUri",
+    "JobMode",
+)
+#: members that would change what a run does: refused when given
+_JOB_UNSUPPORTED = (
+    "NonOverridableArguments",
+    "Connections",
+    "SecurityConfiguration",
+    "NotificationProperty",
+    "CodeGenConfigurationNodes",
+    "SourceControlDetails",
+    "MaintenanceWindow",
+    "JobRunQueuingEnabled",
+    "Tags",
+)
+
+
+def _job_definition(given: Request, current: Job | None) -> dict[str, Any]:
+    """register_job's arguments from a CreateJob request or a JobUpdate."""
+    _refuse_unsupported(given, _JOB_UNSUPPORTED, "Job")
+    if given.get("MaxRetries") not in (None, 0):
+        raise AwsError(INVALID, "Job: lakebox does not retry job runs (MaxRetries must be 0)")
+    command = given.get("Command")
+    if command is None and current is not None:
+        kind, script = current.kind, current.script_location
+    else:
+        if not isinstance(command, dict):
+            raise AwsError(
+                INVALID,
+                "1 validation error detected: Value at 'command' failed to satisfy "
+                "constraint: Member must not be null",
+            )
+        command_name = command.get("Name") or "glueetl"
+        found = _COMMANDS.get(command_name)
+        if found is None:
+            raise AwsError(
+                INVALID,
+                f"Command.Name {command_name!r} is not supported by lakebox (supported: "
+                f"{', '.join(sorted(_COMMANDS))})",
+            )
+        kind = found
+        script = required_str(command, "ScriptLocation", INVALID)
+        if not script.startswith("s3://"):
+            raise AwsError(
+                INVALID,
+                f"Command.ScriptLocation {script!r} must be an s3:// URI in the lake",
+            )
+    execution = given.get("ExecutionProperty") or {}
+    if not isinstance(execution, dict):
+        raise AwsError(INVALID, "ExecutionProperty must be an object")
+    return {
+        "script_path": script,
+        "kind": kind,
+        "default_arguments": _string_map(given.get("DefaultArguments"), "DefaultArguments"),
+        "description": str(given.get("Description") or ""),
+        "max_concurrent_runs": _int(
+            execution.get("MaxConcurrentRuns"), "ExecutionProperty.MaxConcurrentRuns", 1, 1
+        ),
+        "timeout_minutes": _int(given.get("Timeout"), "Timeout", 2880, 1),
+        "role": str(given.get("Role") or (current.role if current is not None else "")),
+    }
+
+
+def _check_script(context: Any, location: str) -> None:
+    storage = getattr(context, "storage", None)
+    if storage is not None:
+        storage.check(location)
+
+
+def create_job(request: Request, context: GlueContext) -> Response:
+    name = required_str(request, "Name", INVALID)
+    required_str(request, "Role", INVALID)
+    registry, principal = context.glue_jobs, context.principal
+    definition = _job_definition(request, None)
+    _check_script(context, definition["script_path"])
+    with _JOB_LOCK:
+        try:
+            registry.get_job(name, principal=principal)
+        except LakeboxError:
+            pass
+        else:
+            raise AwsError("AlreadyExistsException", f"Job {name} already exists.")
+        registry.register_job(name, principal=principal, **definition)
+    return {"Name": name}
+
+
+def update_job(request: Request, context: GlueContext) -> Response:
+    """JobUpdate overwrites the job's definition, as Glue's UpdateJob does (a member left
+    out is back to its default); a JobUpdate without Command keeps the job's script."""
+    name = required_str(request, "JobName", INVALID)
+    given = request.get("JobUpdate")
+    if not isinstance(given, dict):
+        raise AwsError(INVALID, "JobUpdate must be an object")
+    registry, principal = context.glue_jobs, context.principal
+    current = registry.get_job(name, principal=principal)
+    definition = _job_definition(given, current)
+    _check_script(context, definition["script_path"])
+    registry.register_job(name, principal=principal, **definition)
+    return {"JobName": name}
+
+
+def delete_job(request: Request, context: GlueContext) -> Response:
+    """Idempotent, as Glue's DeleteJob: a job that does not exist is not an error."""
+    name = required_str(request, "JobName", INVALID)
+    context.glue_jobs.delete_job(name, principal=context.principal)
+    return {"JobName": name}
+
+
+def _job_api(job: Job) -> Response:
+    """GetJob's ``Job``, its times in seconds (the JSON protocol's epoch seconds)."""
+    out = job.to_api()
+    out["CreatedOn"] = job.created_on
+    out["LastModifiedOn"] = job.last_modified_on
+    out["MaxRetries"] = 0
+    if job.role:
+        out["Role"] = job.role
+    return out
+
+
+def get_job(request: Request, context: GlueContext) -> Response:
+    name = required_str(request, "JobName", INVALID)
+    return {"Job": _job_api(context.glue_jobs.get_job(name, principal=context.principal))}
+
+
+def get_jobs(request: Request, context: GlueContext) -> Response:
+    jobs = context.glue_jobs.list_jobs(principal=context.principal)
+    page, more = _paged(request, jobs, [j.name for j in jobs], 1000)
+    return {"Jobs": [_job_api(j) for j in page], **more}
+
+
+def list_jobs(request: Request, context: GlueContext) -> Response:
+    if request.get("Tags"):
+        raise AwsError(INVALID, "ListJobs: lakebox keeps no tags to filter by")
+    jobs = context.glue_jobs.list_jobs(principal=context.principal)
+    page, more = _paged(request, jobs, [j.name for j in jobs], 1000)
+    return {"JobNames": [j.name for j in page], **more}
+
+
 # -- jobs ---------------------------------------------------------------------------------------
 
 
@@ -211,21 +654,32 @@ def _arguments(request: Request) -> dict[str, str]:
 def start_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     timeout = request.get("Timeout")
+    try:
+        minutes = int(timeout) if timeout is not None else None
+    except (TypeError, ValueError):
+        raise AwsError(INVALID, "Timeout must be an integer (minutes)") from None
     run_id = context.glue_jobs.start_job_run(
-        name,
-        _arguments(request),
-        int(timeout) if timeout is not None else None,
-        principal=context.principal,
+        name, _arguments(request), minutes, principal=context.principal
     )
     return {"JobRunId": run_id}
+
+
+def _job_run_api(run: JobRun) -> Response:
+    """GetJobRun's ``JobRun``, its times in seconds (the JSON protocol's epoch seconds; the
+    optimised ``glue:startJobRun.sync`` task keeps Step Functions' milliseconds)."""
+    out = run.to_api()
+    out["StartedOn"] = run.started_on
+    out["LastModifiedOn"] = run.last_modified_on
+    if run.completed_on is not None:
+        out["CompletedOn"] = run.completed_on
+    return out
 
 
 def get_job_run(request: Request, context: GlueContext) -> Response:
     name = required_str(request, "JobName", INVALID)
     run_id = required_str(request, "RunId", INVALID)
-    return {
-        "JobRun": context.glue_jobs.get_job_run(name, run_id, principal=context.principal).to_api()
-    }
+    run = context.glue_jobs.get_job_run(name, run_id, principal=context.principal)
+    return {"JobRun": _job_run_api(run)}
 
 
 def get_job_runs(request: Request, context: GlueContext) -> Response:
@@ -233,7 +687,7 @@ def get_job_runs(request: Request, context: GlueContext) -> Response:
     runs = context.glue_jobs.get_job_runs(
         name, optional_int(request, "MaxResults", INVALID, 100), principal=context.principal
     )
-    return {"JobRuns": [r.to_api() for r in runs]}
+    return {"JobRuns": [_job_run_api(r) for r in runs]}
 
 
 def batch_stop_job_run(request: Request, context: GlueContext) -> Response:
@@ -259,8 +713,8 @@ def batch_stop_job_run(request: Request, context: GlueContext) -> Response:
 
 
 def _catalog(context: Any) -> tuple[CatalogStore, Visibility]:
-    """The catalog and visibility policy of a door that offers them (the HTTP server does;
-    a state machine's task context does not, yet)."""
+    """The catalog and visibility policy of the door's lake (the HTTP server's and a state
+    machine task's context both offer them)."""
     catalog = getattr(context, "catalog", None)
     if catalog is None:
         raise AwsError("ServiceUnavailableException", "this door offers no Data Catalog")
@@ -269,11 +723,30 @@ def _catalog(context: Any) -> tuple[CatalogStore, Visibility]:
     return catalog, getattr(context, "visibility", None) or OPEN
 
 
-def _database_api(db: Database) -> Response:
+def lake_account(context: Any) -> str:
+    """The account the lake's Data Catalog belongs to: the identity service's own account
+    (the lake's), else the context's. Glue's ARNs are built in it, so a principal of another
+    account is refused by IAM (a resource of another account), whatever its policies."""
+    try:
+        iam = context.iam
+    except (AttributeError, AwsError):
+        iam = None
+    found = getattr(iam, "account_id", None)
+    return found if isinstance(found, str) else str(context.account_id)
+
+
+def _check_catalog_id(request: Request, context: Any) -> None:
+    given = request.get("CatalogId")
+    if given is not None and given != lake_account(context):
+        raise AwsError("EntityNotFoundException", f"Catalog {given} not found.")
+
+
+def _database_api(db: Database, account: str) -> Response:
     out: Response = {
         "Name": db.name,
         "Parameters": dict(db.parameters),
         "CreateTime": db.create_time,
+        "CatalogId": account,
     }
     if db.description:
         out["Description"] = db.description
@@ -289,7 +762,22 @@ def _columns(columns: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _table_api(table: Table, visible: set[str]) -> Response:
+def _storage_api(table: Table, visible: set[str], location: str | None) -> Response:
+    return {
+        "Columns": _columns(c for c in table.columns if c.name in visible),
+        "Location": location or "",
+        "InputFormat": table.input_format or "",
+        "OutputFormat": table.output_format or "",
+        "SerdeInfo": {
+            "SerializationLibrary": table.serde_library or "",
+            "Parameters": dict(table.serde_parameters),
+        },
+        "BucketColumns": list(table.bucket_columns),
+        "NumberOfBuckets": table.num_buckets,
+    }
+
+
+def _table_api(table: Table, visible: set[str], account: str) -> Response:
     out: Response = {
         "Name": table.name,
         "DatabaseName": table.database,
@@ -298,18 +786,9 @@ def _table_api(table: Table, visible: set[str]) -> Response:
         "TableType": table.table_type,
         "Parameters": dict(table.parameters),
         "PartitionKeys": _columns(c for c in table.partition_keys if c.name in visible),
-        "StorageDescriptor": {
-            "Columns": _columns(c for c in table.columns if c.name in visible),
-            "Location": table.location or "",
-            "InputFormat": table.input_format or "",
-            "OutputFormat": table.output_format or "",
-            "SerdeInfo": {
-                "SerializationLibrary": table.serde_library or "",
-                "Parameters": dict(table.serde_parameters),
-            },
-            "BucketColumns": list(table.bucket_columns),
-            "NumberOfBuckets": table.num_buckets,
-        },
+        "StorageDescriptor": _storage_api(table, visible, table.location),
+        "VersionId": str(table.version),
+        "CatalogId": account,
     }
     if table.comment:
         out["Description"] = table.comment
@@ -328,9 +807,7 @@ def _visible_database(context: GlueContext, name: str) -> Database:
     return db
 
 
-def create_database(request: Request, context: GlueContext) -> Response:
-    from lakebox.catalog.model import Database
-
+def _database_input(request: Request) -> dict[str, Any]:
     given = request.get("DatabaseInput")
     if not isinstance(given, dict):
         raise AwsError(
@@ -338,37 +815,122 @@ def create_database(request: Request, context: GlueContext) -> Response:
             "1 validation error detected: Value at 'databaseInput' failed to satisfy "
             "constraint: Member must not be null",
         )
-    name = required_str(given, "Name", INVALID)
-    catalog, _ = _catalog(context)
-    params = given.get("Parameters") or {}
-    if not isinstance(params, dict):
-        raise AwsError(INVALID, "DatabaseInput.Parameters must be a map of strings")
-    catalog.create_database(
-        Database(
-            name,
-            description=given.get("Description"),
-            location=given.get("LocationUri"),
-            parameters={str(k): str(v) for k, v in params.items()},
-        )
+    return given
+
+
+def _int(value: Any, where: str, default: int, least: int = 0) -> int:
+    """An integer member (``default`` when absent), refused by name when it is not one."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise AwsError(INVALID, f"{where} must be an integer of at least {least}")
+    return value
+
+
+def _string_map(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise AwsError(INVALID, f"{where} must be a map of strings")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _database_from_input(given: dict[str, Any]) -> Database:
+    from lakebox.catalog.model import Database
+
+    return Database(
+        required_str(given, "Name", INVALID),
+        description=given.get("Description"),
+        location=given.get("LocationUri"),
+        parameters=_string_map(given.get("Parameters"), "DatabaseInput.Parameters"),
     )
+
+
+def create_database(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
+    db = _database_from_input(_database_input(request))
+    catalog, _ = _catalog(context)
+    catalog.create_database(db)
+    return {}
+
+
+def update_database(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
+    name = required_str(request, "Name", INVALID)
+    current = _visible_database(context, name)
+    db = _database_from_input(_database_input(request))
+    if db.name.lower() != current.name:
+        raise AwsError(
+            INVALID,
+            f"DatabaseInput.Name {db.name} differs from Name {name}: Glue does not rename "
+            "databases",
+        )
+    catalog, _ = _catalog(context)
+    catalog.update_database(db)
     return {}
 
 
 def get_database(request: Request, context: GlueContext) -> Response:
-    return {
-        "Database": _database_api(
-            _visible_database(context, required_str(request, "Name", INVALID))
+    _check_catalog_id(request, context)
+    db = _visible_database(context, required_str(request, "Name", INVALID))
+    return {"Database": _database_api(db, lake_account(context))}
+
+
+# -- pagination: a token names the last item given, so a page is not shifted by a change
+# made between two calls --------------------------------------------------------------------
+
+
+def _max_results(request: Request, most: int) -> int:
+    value = request.get("MaxResults", most)
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+        raise AwsError(
+            INVALID,
+            f"1 validation error detected: Value '{value}' at 'maxResults' failed to satisfy "
+            f"constraint: Member must have value between 1 and {most}",
         )
-    }
+    return value
+
+
+def _page(request: Request, keys: list[str], most: int) -> tuple[int, int, str | None]:
+    """The slice ``[start, end)`` of items sorted by ``keys`` this request asks for, and the
+    NextToken of the page after it (None at the end)."""
+    limit = _max_results(request, most)
+    token = request.get("NextToken")
+    start = 0
+    if token:
+        try:
+            after = json.loads(base64.urlsafe_b64decode(str(token).encode()))["after"]
+            if not isinstance(after, str):
+                raise ValueError(after)
+        except (ValueError, KeyError, TypeError, binascii.Error):
+            raise AwsError(INVALID, "NextToken is not a token this operation gave") from None
+        start = bisect.bisect_right(keys, after)
+    end = min(start + limit, len(keys))
+    if end >= len(keys):
+        return start, end, None
+    nxt = base64.urlsafe_b64encode(json.dumps({"after": keys[end - 1]}).encode()).decode()
+    return start, end, nxt
+
+
+def _paged(
+    request: Request, items: list[Any], keys: list[str], most: int
+) -> tuple[list[Any], Response]:
+    """``items`` (sorted by ``keys``) of this page and the ``NextToken`` member, if any."""
+    start, end, token = _page(request, keys, most)
+    return items[start:end], ({"NextToken": token} if token else {})
 
 
 def get_databases(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
     catalog, visibility = _catalog(context)
     dbs = visibility.databases(context.principal, catalog.list_databases())
-    return {"DatabaseList": [_database_api(db) for db in dbs]}
+    page, more = _paged(request, dbs, [d.name for d in dbs], 100)
+    account = lake_account(context)
+    return {"DatabaseList": [_database_api(db, account) for db in page], **more}
 
 
 def delete_database(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
     db = _visible_database(context, required_str(request, "Name", INVALID))
     catalog, _ = _catalog(context)
     catalog.drop_database(db.name, cascade=True)
@@ -381,36 +943,68 @@ def _visible_tables(context: GlueContext, database: str) -> list[Table]:
     return visibility.tables(context.principal, catalog.list_tables(db.name))
 
 
-def _table_out(context: GlueContext, table: Table) -> Response:
+def _visible_table(context: GlueContext, database: str, name: str) -> Table:
+    db = _visible_database(context, database)
+    catalog, visibility = _catalog(context)
+    try:
+        table = catalog.get_table(db.name, name.lower())
+    except LakeboxError:
+        table = None
+    if table is None or not visibility.can_see(context.principal, table):
+        raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
+    return table
+
+
+def _visible_columns(context: GlueContext, table: Table) -> set[str]:
     _, visibility = _catalog(context)
-    return _table_api(table, {c.name for c in visibility.columns(context.principal, table)})
+    return {c.name for c in visibility.columns(context.principal, table)}
+
+
+def _table_out(context: GlueContext, table: Table) -> Response:
+    return _table_api(table, _visible_columns(context, table), lake_account(context))
+
+
+_NESTED_QUANTIFIER = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
+
+
+def _name_pattern(expression: str) -> re.Pattern[str]:
+    """GetTables' Expression: a regular expression on the table's name (Glue's docs), in
+    which ``*`` alone means every table; a name that is not a valid pattern is refused."""
+    if _NESTED_QUANTIFIER.search(expression):
+        # (a+)+ backtracks for ever on a long name: a request must not hold a thread
+        raise AwsError(
+            INVALID, f"Expression {expression!r}: a repeated group that repeats is not allowed"
+        )
+    try:
+        return re.compile(expression.lower())
+    except re.error as exc:
+        raise AwsError(
+            INVALID, f"Expression {expression!r} is not a valid pattern: {exc}"
+        ) from None
 
 
 def get_tables(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
     database = required_str(request, "DatabaseName", INVALID)
     tables = _visible_tables(context, database)
     expression = request.get("Expression")
     if isinstance(expression, str) and expression not in ("", "*"):
-        import fnmatch
-
-        tables = [t for t in tables if fnmatch.fnmatchcase(t.name, expression.lower())]
-    return {"TableList": [_table_out(context, t) for t in tables]}
+        pattern = _name_pattern(re.sub(r"(?<!\.)\*", ".*", expression))
+        tables = [t for t in tables if pattern.fullmatch(t.name)]
+    page, more = _paged(request, tables, [t.name for t in tables], 100)
+    return {"TableList": [_table_out(context, t) for t in page], **more}
 
 
 def get_table(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
     database = required_str(request, "DatabaseName", INVALID)
-    name = required_str(request, "Name", INVALID).lower()
-    for table in _visible_tables(context, database):
-        if table.name == name:
-            return {"Table": _table_out(context, table)}
-    raise AwsError("EntityNotFoundException", f"Table {name} not found.")
+    name = required_str(request, "Name", INVALID)
+    return {"Table": _table_out(context, _visible_table(context, database, name))}
 
 
-def create_table(request: Request, context: GlueContext) -> Response:
+def _table_from_input(database: str, given: Any) -> Table:
     from lakebox.catalog.model import Column, Table
 
-    database = _visible_database(context, required_str(request, "DatabaseName", INVALID))
-    given = request.get("TableInput")
     if not isinstance(given, dict):
         raise AwsError(INVALID, "TableInput must be an object")
     name = required_str(given, "Name", INVALID)
@@ -431,8 +1025,8 @@ def create_table(request: Request, context: GlueContext) -> Response:
             for c in items
         ]
 
-    table = Table(
-        database.name,
+    return Table(
+        database,
         name,
         columns=columns(sd.get("Columns"), "StorageDescriptor.Columns"),
         partition_keys=columns(given.get("PartitionKeys"), "PartitionKeys"),
@@ -440,76 +1034,406 @@ def create_table(request: Request, context: GlueContext) -> Response:
         input_format=sd.get("InputFormat") or None,
         output_format=sd.get("OutputFormat") or None,
         serde_library=serde.get("SerializationLibrary") or None,
-        serde_parameters={str(k): str(v) for k, v in (serde.get("Parameters") or {}).items()},
-        parameters={str(k): str(v) for k, v in (given.get("Parameters") or {}).items()},
+        serde_parameters=_string_map(serde.get("Parameters"), "SerdeInfo.Parameters"),
+        parameters=_string_map(given.get("Parameters"), "TableInput.Parameters"),
         table_type=given.get("TableType") or "EXTERNAL_TABLE",
         comment=given.get("Description"),
         view_original_text=given.get("ViewOriginalText"),
         view_expanded_text=given.get("ViewExpandedText"),
+        bucket_columns=[str(c) for c in sd.get("BucketColumns") or []],
+        num_buckets=_int(sd.get("NumberOfBuckets"), "StorageDescriptor.NumberOfBuckets", 0),
     )
+
+
+def _check_location(context: Any, location: str | None) -> None:
+    """A location stored now and read by later queries must be one the lake may read."""
+    if location:
+        storage = getattr(context, "storage", None)
+        if storage is not None:
+            storage.check(location)
+
+
+def create_table(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
+    database = _visible_database(context, required_str(request, "DatabaseName", INVALID))
+    table = _table_from_input(database.name, request.get("TableInput"))
+    _check_location(context, table.location)
     catalog, _ = _catalog(context)
     catalog.create_table(table)
     return {}
 
 
-def delete_table(request: Request, context: GlueContext) -> Response:
+def update_table(request: Request, context: GlueContext) -> Response:
+    """Replace a table's definition with TableInput (Glue's UpdateTable: what TableInput
+    leaves out is gone, but the table's partitions are kept). ``VersionId``, when given,
+    must be the table's current one (optimistic concurrency)."""
+    _check_catalog_id(request, context)
     database = required_str(request, "DatabaseName", INVALID)
-    name = required_str(request, "Name", INVALID).lower()
-    if not any(t.name == name for t in _visible_tables(context, database)):
-        raise AwsError("EntityNotFoundException", f"Table {name} not found.")
+    given = request.get("TableInput")
+    name = request.get("Name") or (given.get("Name") if isinstance(given, dict) else None)
+    if not isinstance(name, str) or not name:
+        raise AwsError(INVALID, "TableInput.Name is required")
+    current = _visible_table(context, database, name)
+    table = _table_from_input(current.database, given)
+    if table.name.lower() != current.name:
+        raise AwsError(
+            INVALID,
+            f"TableInput.Name {table.name} differs from Name {name}: Glue does not rename tables",
+        )
+    version = request.get("VersionId")
+    if version is not None and str(version) != str(current.version):
+        raise AwsError(
+            "ConcurrentModificationException",
+            f"Table {current.qualified_name} is at version {current.version}, not {version}",
+        )
+    _check_location(context, table.location)
+    table.create_time, table.version = current.create_time, current.version
     catalog, _ = _catalog(context)
-    catalog.drop_table(database.lower(), name)
+    catalog.update_table(table)
     return {}
 
 
+def delete_table(request: Request, context: GlueContext) -> Response:
+    _check_catalog_id(request, context)
+    database = required_str(request, "DatabaseName", INVALID)
+    table = _visible_table(context, database, required_str(request, "Name", INVALID))
+    catalog, _ = _catalog(context)
+    catalog.drop_table(table.database, table.name)
+    return {}
+
+
+# -- partitions ---------------------------------------------------------------------------------
+
+
+def _partition_api(
+    table: Table, part: Partition, visible: set[str], account: str, *, schema: bool = True
+) -> Response:
+    storage = _storage_api(table, visible if schema else set(), part.location)
+    if not schema:
+        del storage["Columns"]
+    return {
+        "Values": list(part.values),
+        "DatabaseName": table.database,
+        "TableName": table.name,
+        "CreationTime": part.create_time,
+        "StorageDescriptor": storage,
+        "Parameters": dict(part.parameters),
+        "CatalogId": account,
+    }
+
+
+def _values(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise AwsError(
+            INVALID,
+            f"1 validation error detected: Value at '{member(where)}' failed to satisfy "
+            "constraint: Member must be a list of strings",
+        )
+    return list(value)
+
+
+def _check_arity(table: Table, values: list[str]) -> None:
+    if len(values) != len(table.partition_keys):
+        raise AwsError(
+            INVALID,
+            f"The number of partition keys do not match the number of partition values: "
+            f"table {table.qualified_name} has {len(table.partition_keys)} partition keys "
+            f"({', '.join(k.name for k in table.partition_keys) or 'none'}), "
+            f"{len(values)} values were given",
+        )
+
+
+def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
+    from lakebox.catalog.model import Partition
+
+    if not isinstance(given, dict):
+        raise AwsError(INVALID, "PartitionInput must be an object")
+    values = _values(given.get("Values"), "Values")
+    _check_arity(table, values)
+    sd = given.get("StorageDescriptor") or {}
+    if not isinstance(sd, dict):
+        raise AwsError(INVALID, "PartitionInput.StorageDescriptor must be an object")
+    location = sd.get("Location") or None
+    if location is not None and not isinstance(location, str):
+        raise AwsError(INVALID, "StorageDescriptor.Location must be a string")
+    _check_location(context, location)
+    return Partition(
+        table.database,
+        table.name,
+        values,
+        location,
+        _string_map(given.get("Parameters"), "PartitionInput.Parameters"),
+    )
+
+
+def _partition_table(request: Request, context: GlueContext) -> Table:
+    _check_catalog_id(request, context)
+    return _visible_table(
+        context,
+        required_str(request, "DatabaseName", INVALID),
+        required_str(request, "TableName", INVALID),
+    )
+
+
+def _error_detail(exc: LakeboxError) -> dict[str, str]:
+    return {"ErrorCode": error_code(exc), "ErrorMessage": str(exc)}
+
+
+def create_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    part = _partition_from_input(context, table, request.get("PartitionInput"))
+    catalog, _ = _catalog(context)
+    catalog.add_partitions([part])
+    return {}
+
+
+def batch_create_partition(request: Request, context: GlueContext) -> Response:
+    """Each entry is added on its own (Glue's BatchCreatePartition): an entry that exists or
+    is malformed is reported in Errors and the others are still added."""
+    table = _partition_table(request, context)
+    given = request.get("PartitionInputList")
+    if not isinstance(given, list) or len(given) > 100:
+        raise AwsError(INVALID, "PartitionInputList must be a list of at most 100 partitions")
+    catalog, _ = _catalog(context)
+    errors = []
+    for entry in given:
+        values = entry.get("Values") if isinstance(entry, dict) else None
+        try:
+            catalog.add_partitions([_partition_from_input(context, table, entry)])
+        except LakeboxError as exc:
+            errors.append(
+                {
+                    "PartitionValues": values if isinstance(values, list) else [],
+                    "ErrorDetail": _error_detail(exc),
+                }
+            )
+    return {"Errors": errors}
+
+
+def get_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    values = _values(request.get("PartitionValues"), "PartitionValues")
+    catalog, _ = _catalog(context)
+    try:
+        part = catalog.get_partition(table.database, table.name, values)
+    except LakeboxError:
+        raise AwsError("EntityNotFoundException", "Cannot find partition.") from None
+    account = lake_account(context)
+    return {"Partition": _partition_api(table, part, _visible_columns(context, table), account)}
+
+
+def _segment(request: Request) -> tuple[int, int]:
+    segment = request.get("Segment")
+    if segment is None:
+        return 0, 1
+    if not isinstance(segment, dict):
+        raise AwsError(INVALID, "Segment must be an object")
+    number, total = segment.get("SegmentNumber"), segment.get("TotalSegments")
+    if (
+        not isinstance(number, int)
+        or not isinstance(total, int)
+        or not 1 <= total <= 10
+        or not 0 <= number < total
+    ):
+        raise AwsError(
+            INVALID,
+            "Segment: TotalSegments must be 1 to 10 and SegmentNumber 0 to TotalSegments - 1",
+        )
+    return number, total
+
+
+def get_partitions(request: Request, context: GlueContext) -> Response:
+    from lakebox.catalog.partition_filter import compile_filter
+
+    table = _partition_table(request, context)
+    expression = request.get("Expression")
+    if expression is not None and not isinstance(expression, str):
+        raise AwsError(INVALID, "Expression must be a string")
+    number, total = _segment(request)
+    catalog, _ = _catalog(context)
+    parts = catalog.get_partitions(table.database, table.name)
+    if total > 1:
+        parts = [p for i, p in enumerate(parts) if i % total == number]
+    if expression and expression.strip():
+        matches = compile_filter(expression, table.partition_keys)
+        parts = [p for p in parts if matches(p.values)]
+    page, more = _paged(request, parts, [json.dumps(p.values) for p in parts], 1000)
+    visible, account = _visible_columns(context, table), lake_account(context)
+    schema = not request.get("ExcludeColumnSchema")
+    return {
+        "Partitions": [_partition_api(table, p, visible, account, schema=schema) for p in page],
+        **more,
+    }
+
+
+def _values_list(request: Request, name: str, most: int) -> list[list[str]]:
+    given = request.get(name)
+    if not isinstance(given, list) or len(given) > most:
+        raise AwsError(INVALID, f"{name} must be a list of at most {most} partition value lists")
+    out = []
+    for i, entry in enumerate(given):
+        if not isinstance(entry, dict):
+            raise AwsError(INVALID, f"{name}[{i}] must be an object with Values")
+        out.append(_values(entry.get("Values"), f"{name}[{i}].Values"))
+    return out
+
+
+def batch_get_partition(request: Request, context: GlueContext) -> Response:
+    """The partitions asked for that exist (a missing one is left out, as Glue does);
+    UnprocessedKeys is always empty, lakebox never gives up part way."""
+    table = _partition_table(request, context)
+    wanted = _values_list(request, "PartitionsToGet", 1000)
+    catalog, _ = _catalog(context)
+    found = {tuple(p.values): p for p in catalog.get_partitions(table.database, table.name)}
+    visible, account = _visible_columns(context, table), lake_account(context)
+    return {
+        "Partitions": [
+            _partition_api(table, found[tuple(v)], visible, account)
+            for v in wanted
+            if tuple(v) in found
+        ],
+        "UnprocessedKeys": [],
+    }
+
+
+def _update_one(context: Any, table: Table, values: list[str], given: Any) -> None:
+    _check_arity(table, values)
+    new = _partition_from_input(context, table, given)
+    catalog, _ = _catalog(context)
+    catalog.update_partition(table.database, table.name, values, new)
+
+
+def update_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    values = _values(request.get("PartitionValueList"), "PartitionValueList")
+    _update_one(context, table, values, request.get("PartitionInput"))
+    return {}
+
+
+def batch_update_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    entries = request.get("Entries")
+    if not isinstance(entries, list) or not 1 <= len(entries) <= 100:
+        raise AwsError(INVALID, "Entries must be a list of 1 to 100 entries")
+    errors = []
+    for entry in entries:
+        values = entry.get("PartitionValueList") if isinstance(entry, dict) else None
+        try:
+            if not isinstance(entry, dict):
+                raise AwsError(INVALID, "each entry must be an object")
+            _update_one(
+                context,
+                table,
+                _values(values, "PartitionValueList"),
+                entry.get("PartitionInput"),
+            )
+        except LakeboxError as exc:
+            errors.append(
+                {
+                    "PartitionValueList": values if isinstance(values, list) else [],
+                    "ErrorDetail": _error_detail(exc),
+                }
+            )
+    return {"Errors": errors}
+
+
+def delete_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    values = _values(request.get("PartitionValues"), "PartitionValues")
+    catalog, _ = _catalog(context)
+    try:
+        catalog.drop_partitions(table.database, table.name, [values])
+    except LakeboxError:
+        raise AwsError("EntityNotFoundException", "Cannot find partition.") from None
+    return {}
+
+
+def batch_delete_partition(request: Request, context: GlueContext) -> Response:
+    table = _partition_table(request, context)
+    catalog, _ = _catalog(context)
+    errors = []
+    for values in _values_list(request, "PartitionsToDelete", 25):
+        try:
+            catalog.drop_partitions(table.database, table.name, [values])
+        except LakeboxError:
+            errors.append(
+                {
+                    "PartitionValues": values,
+                    "ErrorDetail": {
+                        "ErrorCode": "EntityNotFoundException",
+                        "ErrorMessage": "Cannot find partition.",
+                    },
+                }
+            )
+    return {"Errors": errors}
+
+
 # -- what each operation is authorized against (AWS: a table action needs the catalog, the
-# database and the table; a database action the catalog and the database) --------------------
+# database and the table; a database action the catalog and the database), in the account of
+# the catalog the request names (CatalogId) or else the lake's --------------------------------
 
 
-def _glue(context: Any, resource: str) -> str:
-    return arn(context, "glue", resource)
+def _glue(context: Any, resource: str, request: Request | None = None) -> str:
+    given = request.get("CatalogId") if isinstance(request, dict) else None
+    account = given if isinstance(given, str) and given else lake_account(context)
+    return f"arn:aws:glue:{context.region}:{account}:{resource}"
 
 
-def _database_arns(context: Any, database: str | None) -> list[str]:
-    if database is None:
-        return [_glue(context, "catalog"), _glue(context, "database/*")]
-    return [_glue(context, "catalog"), _glue(context, f"database/{database.lower()}")]
-
-
-def _table_arns(context: Any, database: str | None, table: str | None) -> list[str]:
-    found = _database_arns(context, database)
+def _database_arns(context: Any, request: Request, database: str | None) -> list[str]:
     db = database.lower() if database is not None else "*"
-    return [*found, _glue(context, f"table/{db}/{table.lower() if table is not None else '*'}")]
+    return [_glue(context, "catalog", request), _glue(context, f"database/{db}", request)]
+
+
+def _table_arns(
+    context: Any, request: Request, database: str | None, table: str | None
+) -> list[str]:
+    found = _database_arns(context, request, database)
+    db = database.lower() if database is not None else "*"
+    name = table.lower() if table is not None else "*"
+    return [*found, _glue(context, f"table/{db}/{name}", request)]
 
 
 def _on_catalog(request: Request, context: Any) -> list[str]:
-    return [_glue(context, "catalog")]
+    return [_glue(context, "catalog", request)]
 
 
 def _on_database(request: Request, context: Any) -> list[str]:
-    return _database_arns(context, text(request, "Name"))
+    return _database_arns(context, request, text(request, "Name"))
 
 
 def _on_new_database(request: Request, context: Any) -> list[str]:
-    given = request.get("DatabaseInput")
-    return _database_arns(context, text(given, "Name"))
+    return _database_arns(context, request, text(request.get("DatabaseInput"), "Name"))
 
 
 def _on_tables(request: Request, context: Any) -> list[str]:
-    return _table_arns(context, text(request, "DatabaseName"), None)
+    return _table_arns(context, request, text(request, "DatabaseName"), None)
 
 
 def _on_table(request: Request, context: Any) -> list[str]:
-    return _table_arns(context, text(request, "DatabaseName"), text(request, "Name"))
+    return _table_arns(context, request, text(request, "DatabaseName"), text(request, "Name"))
 
 
 def _on_new_table(request: Request, context: Any) -> list[str]:
     given = request.get("TableInput")
-    return _table_arns(context, text(request, "DatabaseName"), text(given, "Name"))
+    return _table_arns(context, request, text(request, "DatabaseName"), text(given, "Name"))
+
+
+def _on_changed_table(request: Request, context: Any) -> list[str]:
+    name = text(request, "Name") or text(request.get("TableInput"), "Name")
+    return _table_arns(context, request, text(request, "DatabaseName"), name)
+
+
+def _on_partitions(request: Request, context: Any) -> list[str]:
+    """Glue authorizes a partition action on the catalog, the database and the table."""
+    return _table_arns(context, request, text(request, "DatabaseName"), text(request, "TableName"))
 
 
 def _on_crawler(request: Request, context: Any) -> list[str]:
     return [_glue(context, f"crawler/{text(request, 'Name') or '*'}")]
+
+
+def _on_crawler_named(request: Request, context: Any) -> list[str]:
+    return [_glue(context, f"crawler/{text(request, 'CrawlerName') or '*'}")]
 
 
 def _on_crawlers(request: Request, context: Any) -> list[str]:
@@ -519,28 +1443,64 @@ def _on_crawlers(request: Request, context: Any) -> list[str]:
     return [_glue(context, "crawler/*")]
 
 
+def _on_any_crawler(request: Request, context: Any) -> list[str]:
+    return [_glue(context, "crawler/*")]
+
+
 def _on_job(request: Request, context: Any) -> list[str]:
     return [_glue(context, f"job/{text(request, 'JobName') or '*'}")]
+
+
+def _on_new_job(request: Request, context: Any) -> list[str]:
+    return [_glue(context, f"job/{text(request, 'Name') or '*'}")]
+
+
+def _on_any_job(request: Request, context: Any) -> list[str]:
+    return [_glue(context, "job/*")]
 
 
 API = ServiceApi(
     "Glue",
     operations(
+        ("CreateCrawler", create_crawler, _on_crawler),
+        ("UpdateCrawler", update_crawler, _on_crawler),
+        ("DeleteCrawler", delete_crawler, _on_crawler),
+        ("GetCrawlers", get_crawlers, _on_any_crawler),
+        ("ListCrawlers", list_crawlers, _on_any_crawler),
         ("StartCrawler", start_crawler, _on_crawler),
+        ("StopCrawler", stop_crawler, _on_crawler),
         ("GetCrawler", get_crawler, _on_crawler),
         ("GetCrawlerMetrics", get_crawler_metrics, _on_crawlers),
+        ("ListCrawls", list_crawls, _on_crawler_named),
+        ("CreateJob", create_job, _on_new_job),
+        ("UpdateJob", update_job, _on_job),
+        ("DeleteJob", delete_job, _on_job),
+        ("GetJob", get_job, _on_job),
+        ("GetJobs", get_jobs, _on_any_job),
+        ("ListJobs", list_jobs, _on_any_job),
         ("StartJobRun", start_job_run, _on_job),
         ("GetJobRun", get_job_run, _on_job),
         ("GetJobRuns", get_job_runs, _on_job),
         ("BatchStopJobRun", batch_stop_job_run, _on_job),
         ("CreateDatabase", create_database, _on_new_database),
+        ("UpdateDatabase", update_database, _on_database),
         ("GetDatabase", get_database, _on_database),
         ("GetDatabases", get_databases, _on_catalog),
         ("DeleteDatabase", delete_database, _on_database),
         ("CreateTable", create_table, _on_new_table),
+        ("UpdateTable", update_table, _on_changed_table),
         ("GetTable", get_table, _on_table),
         ("GetTables", get_tables, _on_tables),
         ("DeleteTable", delete_table, _on_table),
+        ("CreatePartition", create_partition, _on_partitions),
+        ("BatchCreatePartition", batch_create_partition, _on_partitions),
+        ("GetPartition", get_partition, _on_partitions),
+        ("GetPartitions", get_partitions, _on_partitions),
+        ("BatchGetPartition", batch_get_partition, _on_partitions),
+        ("UpdatePartition", update_partition, _on_partitions),
+        ("BatchUpdatePartition", batch_update_partition, _on_partitions),
+        ("DeletePartition", delete_partition, _on_partitions),
+        ("BatchDeletePartition", batch_delete_partition, _on_partitions),
     ),
     error_code,
     INVALID,

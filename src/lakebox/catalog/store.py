@@ -73,6 +73,29 @@ class CatalogStore(ABC):
         self, database: str, table: str, values: list[list[str]], if_exists: bool = False
     ) -> int: ...
 
+    def get_partition(self, database: str, table: str, values: list[str]) -> Partition:
+        """One partition by its values (EntityNotFoundError if the table has none such)."""
+        for part in self.get_partitions(database, table):
+            if part.values == values:
+                return part
+        self.get_table(database, table)
+        raise EntityNotFoundError(
+            f"Partition {values} of {database.lower()}.{table.lower()} not found."
+        )
+
+    def update_partition(
+        self, database: str, table: str, values: list[str], new: Partition
+    ) -> None:
+        """Replace partition ``values`` by ``new`` (whose values may differ: a rename).
+        Stores that can should do it in one transaction, as SQLiteCatalogStore does."""
+        self.get_partition(database, table, values)
+        self.drop_partitions(database, table, [values])
+        self.add_partitions([new])
+
+    def update_database(self, db: Database) -> None:
+        """Replace a database's description, location and parameters (not its name)."""
+        raise NotImplementedError
+
     @abstractmethod
     def generation(self) -> int:
         """A counter bumped on every change; caches compare it to stay correct."""
@@ -190,6 +213,16 @@ class SQLiteCatalogStore(CatalogStore):
             con.execute("DELETE FROM tables WHERE db=?", (name,))
             con.execute("DELETE FROM databases WHERE name=?", (name,))
         return True
+
+    def update_database(self, db: Database) -> None:
+        name = db.name.lower()
+        with self._write() as con:
+            row = con.execute("SELECT doc FROM databases WHERE name=?", (name,)).fetchone()
+            if row is None:
+                raise EntityNotFoundError(f"Database {name} not found.")
+            db.name = name
+            db.create_time = Database.from_dict(json.loads(row[0])).create_time
+            con.execute("UPDATE databases SET doc=? WHERE name=?", (json.dumps(db.to_dict()), name))
 
     # -- tables -------------------------------------------------------------------------
     def _require_db(self, con: sqlite3.Connection, db: str) -> None:
@@ -343,6 +376,43 @@ class SQLiteCatalogStore(CatalogStore):
             .fetchall()
         )
         return [Partition.from_dict(json.loads(r[0])) for r in rows]
+
+    def update_partition(
+        self, database: str, table: str, values: list[str], new: Partition
+    ) -> None:
+        db, tbl = database.lower(), table.lower()
+        new.database, new.table = db, tbl
+        with self._write() as con:
+            row = con.execute("SELECT doc FROM tables WHERE db=? AND name=?", (db, tbl)).fetchone()
+            if row is None:
+                raise EntityNotFoundError(f"Table {db}.{tbl} not found.")
+            keys = json.loads(row[0]).get("partition_keys", [])
+            if len(keys) != len(new.values):
+                raise InvalidRequestError(
+                    f"Partition {new.values} has {len(new.values)} values but table "
+                    f"{db}.{tbl} has {len(keys)} partition keys"
+                )
+            old_key, new_key = json.dumps(values), json.dumps(new.values)
+            old = con.execute(
+                "SELECT doc FROM partitions WHERE db=? AND tbl=? AND vkey=?", (db, tbl, old_key)
+            ).fetchone()
+            if old is None:
+                raise EntityNotFoundError(f"Partition {values} of {db}.{tbl} not found.")
+            if (
+                new_key != old_key
+                and con.execute(
+                    "SELECT 1 FROM partitions WHERE db=? AND tbl=? AND vkey=?", (db, tbl, new_key)
+                ).fetchone()
+            ):
+                raise AlreadyExistsError(f"Partition already exists: {new.values}")
+            new.create_time = Partition.from_dict(json.loads(old[0])).create_time
+            con.execute(
+                "DELETE FROM partitions WHERE db=? AND tbl=? AND vkey=?", (db, tbl, old_key)
+            )
+            con.execute(
+                "INSERT INTO partitions VALUES (?, ?, ?, ?)",
+                (db, tbl, new_key, json.dumps(new.to_dict())),
+            )
 
     def drop_partitions(
         self, database: str, table: str, values: list[list[str]], if_exists: bool = False

@@ -25,6 +25,8 @@ CSV_HEADER_OPTIONS = ("UNKNOWN", "PRESENT", "ABSENT")
 RUNNING = "RUNNING"
 SUCCEEDED = "SUCCEEDED"
 FAILED = "FAILED"
+#: a run StopCrawler ended before it finished (Glue's LastCrawl.Status CANCELLED)
+CANCELLED = "CANCELLED"
 
 
 @dataclass
@@ -109,6 +111,9 @@ class Crawler:
     sample_size: int | None = None
     classifiers: list[Classifier] = field(default_factory=list)
     description: str = ""
+    #: the IAM role Glue's CreateCrawler names (kept and shown; lakebox crawls as the
+    #: principal that starts the crawl)
+    role: str = ""
     create_time: float = field(default_factory=time.time)
     update_time: float = field(default_factory=time.time)
     version: int = 1

@@ -29,6 +29,7 @@ from lakebox.crawler.classify import FileClassifier, FileSchema, Unrecognized
 from lakebox.crawler.globs import is_excluded, validate_patterns
 from lakebox.crawler.infer import merge_fields
 from lakebox.crawler.model import (
+    CANCELLED,
     CRAWL_NEW_FOLDERS_ONLY,
     DELETE_FROM_DATABASE,
     DEPRECATE_IN_DATABASE,
@@ -72,6 +73,13 @@ class CrawlError(LakeboxError):
     """A crawl finished but could not write every table it found."""
 
     code = "CrawlerRunException"
+
+
+class CrawlStopped(LakeboxError):
+    """Raised by a progress callback to end a crawl part way (Glue's StopCrawler): the run
+    is recorded CANCELLED; what it wrote before stays written, as in Glue."""
+
+    code = "CrawlerStoppingException"
 
 
 class CrawlerService:
@@ -174,6 +182,8 @@ class CrawlerService:
         try:
             _Crawl(self, crawler, run, progress).run()
             run.state = SUCCEEDED
+        except CrawlStopped as err:
+            run.state, run.error = CANCELLED, str(err)
         except LakeboxError as err:
             run.state, run.error = FAILED, str(err)
         except BaseException as err:

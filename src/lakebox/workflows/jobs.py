@@ -76,6 +76,8 @@ class Job:
     timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
     created_on: float = field(default_factory=time.time)
     last_modified_on: float = field(default_factory=time.time)
+    #: the IAM role Glue's CreateJob names (kept and shown; runs act as who starts them)
+    role: str = ""
 
     def to_api(self) -> dict[str, Any]:
         """Glue's GetJob ``Job`` shape (times in epoch milliseconds, as Step Functions
@@ -242,6 +244,7 @@ class JobRegistry:
         description: str = "",
         max_concurrent_runs: int = 1,
         timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
+        role: str = "",
         principal: Principal = LOCAL_ADMIN,
     ) -> Job:
         """Create or replace a job (Glue's CreateJob / UpdateJob)."""
@@ -255,6 +258,7 @@ class JobRegistry:
             location = str(Path(location).expanduser().resolve())
         args = {_key(k): str(v) for k, v in (default_arguments or {}).items()}
         job = Job(name, location, kind, args, description, max_concurrent_runs, timeout_minutes)
+        job.role = role
         with self._db() as db:
             row = db.execute("SELECT doc FROM jobs WHERE name = ?", (name,)).fetchone()
             if row is not None:

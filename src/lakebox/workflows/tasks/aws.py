@@ -9,7 +9,8 @@ callable handed in as ``services["aws_api"]`` (the Lakehouse wires ``lakebox.api
 A WorkflowService built without one loads the layer's dispatcher by name, on first use.
 
 The services the handlers reach (queries, crawlers, Glue jobs, streams, exports, storage)
-are made once per WorkflowService and kept in its ``services``.
+are made once per WorkflowService and kept in its ``services``; the Data Catalog and its
+visibility policy are the lake's own (``aws-sdk:glue:getTable`` reads what Athena reads).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from lakebox.workflows.tasks.registry import (
 )
 
 if TYPE_CHECKING:
+    from lakebox.catalog.store import CatalogStore
+    from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.service import CrawlerService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
@@ -169,6 +172,16 @@ class TaskApiContext:
         from lakebox.ingest.snapshots import SnapshotExports
 
         return SnapshotExports(lake_of(self._ctx, self._prefix))
+
+    @property
+    def catalog(self) -> CatalogStore:
+        """The lake's Data Catalog (Glue's catalog operations: ``aws-sdk:glue:getTable``)."""
+        return lake_of(self._ctx, self._prefix).catalog
+
+    @property
+    def visibility(self) -> Visibility:
+        """What of the catalog the execution's principal may see: the lake's own policy."""
+        return lake_of(self._ctx, self._prefix).visibility
 
     @property
     def iam(self) -> IamService:

@@ -1,7 +1,8 @@
 """Glue task resources, dispatched through the Glue operation table of the API layer
-(``lakebox.api.glue``): crawlers (``aws-sdk:glue:startCrawler`` / ``getCrawler`` /
-``getCrawlerMetrics``) and jobs (``glue:startJobRun[.sync]``, ``aws-sdk:glue:startJobRun`` /
-``getJobRun`` / ``getJobRuns`` / ``batchStopJobRun``).
+(``lakebox.api.glue``): crawlers (``aws-sdk:glue:createCrawler`` / ``startCrawler`` /
+``getCrawler`` / ...), jobs (``glue:startJobRun[.sync]``, ``aws-sdk:glue:createJob`` /
+``startJobRun`` / ``getJobRun`` / ...) and the Data Catalog (``aws-sdk:glue:getTable`` /
+``createPartition`` / ``getPartitions`` / ...) over the lake's own catalog.
 
 Errors: ``Glue.EntityNotFoundException``, ``Glue.CrawlerRunningException``,
 ``Glue.ConcurrentRunsExceededException``, ``Glue.InvalidInputException``; the optimised
@@ -62,13 +63,46 @@ DEFAULT_REGISTRY.register(
 register_sdk(
     "glue",
     (
+        "createCrawler",
+        "updateCrawler",
+        "deleteCrawler",
+        "getCrawlers",
+        "listCrawlers",
         "startCrawler",
+        "stopCrawler",
         "getCrawler",
         "getCrawlerMetrics",
+        "listCrawls",
+        "createJob",
+        "updateJob",
+        "deleteJob",
+        "getJob",
+        "getJobs",
+        "listJobs",
         "startJobRun",
         "getJobRun",
         "getJobRuns",
         "batchStopJobRun",
+        # the Data Catalog: the lake's catalog, as Athena sees it
+        "createDatabase",
+        "updateDatabase",
+        "getDatabase",
+        "getDatabases",
+        "deleteDatabase",
+        "createTable",
+        "updateTable",
+        "getTable",
+        "getTables",
+        "deleteTable",
+        "createPartition",
+        "batchCreatePartition",
+        "getPartition",
+        "getPartitions",
+        "batchGetPartition",
+        "updatePartition",
+        "batchUpdatePartition",
+        "deletePartition",
+        "batchDeletePartition",
     ),
     prefix=PREFIX,
 )
