@@ -273,6 +273,7 @@ class Lakehouse:
             return TopicService(self.config.metadata_dir, region=self.config.region)
 
         return self._service("sns", make)
+
     @property
     def events(self) -> EventService:
         """The event bus: S3 bucket notifications, functions and EventBridge rules."""

@@ -552,3 +552,37 @@ def test_threads_authenticate_and_authorize_at_once(iam: IamService, alice: Keys
     for thread in threads:
         thread.join(60)
     assert failures == []
+
+
+def test_unrestricted_is_only_everything_in_the_lakes_account_with_no_deny(
+    iam: IamService,
+) -> None:
+    """The guard for work no policy can bound (a function's code, a rule's admin-run
+    targets): another account's root or administrator, or an administrator with any Deny,
+    is not unrestricted, though each is allowed ``*`` on ``*`` by is_allowed."""
+    assert iam.unrestricted(LOCAL_ADMIN)
+    assert iam.unrestricted(Principal("000000000000", "arn:aws:iam::000000000000:root", "root"))
+    iam.create_user("chief", admin=True)
+    assert iam.unrestricted(iam.user_principal("chief"))
+    iam.put_user_policy(
+        "chief",
+        "no-lambda",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": {"Effect": "Deny", "Action": "lambda:*", "Resource": "*"},
+            }
+        ),
+    )
+    chief = iam.user_principal("chief")
+    assert iam.is_allowed(chief, "*", "*")
+    assert not iam.unrestricted(chief)
+    iam.create_user("narrow")
+    iam.put_user_policy("narrow", "all-glue", _allow("glue:*"))
+    assert not iam.unrestricted(iam.user_principal("narrow"))
+    iam.create_account(OTHER)
+    assert not iam.unrestricted(Principal(OTHER, f"arn:aws:iam::{OTHER}:root", "root"))
+    iam.create_user("theirs", account_id=OTHER, admin=True)
+    theirs = iam.user_principal("theirs", account_id=OTHER)
+    assert iam.is_allowed(theirs, "*", "*")
+    assert not iam.unrestricted(theirs)

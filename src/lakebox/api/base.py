@@ -122,6 +122,27 @@ def arn(context: Any, service: str, resource: str, *, regional: bool = True) -> 
     return f"arn:aws:{service}:{region}:{account}:{resource}"
 
 
+def require_unrestricted(context: Any, doing: str, because: str) -> None:
+    """Refuse ``doing`` unless the caller may do anything in the lake's account
+    (``IamService.unrestricted``): for work that runs with more power than an IAM policy can
+    grant, such as code run as the lake's operating-system user. ``because`` says why, for
+    the error message."""
+    caller = context.principal
+    if caller.is_local_admin:
+        return
+    try:
+        iam = getattr(context, "iam", None)
+    except AwsError:  # a door that offers no identity service: only the local admin passes
+        iam = None
+    if iam is not None and iam.unrestricted(caller):
+        return
+    raise AwsError(
+        "AccessDeniedException",
+        f"User: {caller.arn} may not {doing}: {because}, so only a principal of the lake's "
+        "account allowed every action, with no Deny, may",
+    )
+
+
 def text(request: Any, name: str) -> str | None:
     """A string member, or None when it is absent or not a string (the handler refuses it)."""
     value = request.get(name) if isinstance(request, dict) else None

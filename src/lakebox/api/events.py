@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lakebox.api.base import ApiContext, AwsError, Request, Response, ServiceApi, operations
+from lakebox.api.base import (
+    ApiContext,
+    AwsError,
+    Request,
+    Response,
+    ServiceApi,
+    operations,
+    require_unrestricted,
+)
 from lakebox.api.base import arn as _arn
 from lakebox.api.base import text as _text
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
@@ -109,23 +117,14 @@ def disable_rule(request: Request, context: EventsContext) -> Response:
 
 def _delivers_as_admin(context: EventsContext) -> None:
     """A rule's deliveries start executions and put records as the lake's local
-    administrator (lakebox does not yet act with a target's RoleArn), so only a caller
-    already allowed every action may give a rule targets; anyone else could otherwise
-    reach a state machine or stream with rights they lack."""
-    caller = context.principal
-    if caller.is_local_admin or caller.kind == "root":
-        return
-    try:
-        iam = getattr(context, "iam", None)
-    except AwsError:  # a door that offers no identity service
-        iam = None
-    if iam is not None and iam.is_allowed(caller, "*", "*"):
-        return
-    raise AwsError(
-        "AccessDeniedException",
-        f"User: {caller.arn} may not add targets to rules: lakebox delivers a rule's events "
-        "as the lake's administrator (it does not yet act with the target's RoleArn), so "
-        "only a principal allowed every action may give a rule targets",
+    administrator (lakebox does not yet act with a target's RoleArn), so only a caller who
+    could do all of that anyway may give a rule targets; anyone else could otherwise reach
+    a state machine or stream with rights they lack."""
+    require_unrestricted(
+        context,
+        "add targets to rules",
+        "lakebox delivers a rule's events as the lake's administrator (it does not yet act "
+        "with the target's RoleArn)",
     )
 
 

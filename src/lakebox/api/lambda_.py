@@ -10,7 +10,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lakebox.api.base import ApiContext, AwsError, Request, Response, ServiceApi, operations
+from lakebox.api.base import (
+    ApiContext,
+    AwsError,
+    Request,
+    Response,
+    ServiceApi,
+    operations,
+    require_unrestricted,
+)
 from lakebox.api.base import arn as _arn
 from lakebox.api.base import text as _text
 from lakebox.errors import (
@@ -51,22 +59,12 @@ def _name(request: Request) -> str:
 def _runs_code_as_lake_owner(context: LambdaContext, what: str) -> None:
     """A function's code runs in a process of the lake's operating-system user, with no
     sandbox around it: it could read every file of the lake, around IAM. So only a caller
-    already allowed every action (who could reach all of it anyway) may give a function
-    its code or its handler; a narrower ``lambda:CreateFunction`` grant is not enough."""
-    caller = context.principal
-    if caller.is_local_admin or caller.kind == "root":
-        return
-    try:
-        iam = getattr(context, "iam", None)
-    except AwsError:  # a door that offers no identity service
-        iam = None
-    if iam is not None and iam.is_allowed(caller, "*", "*"):
-        return
-    raise AwsError(
-        "AccessDeniedException",
-        f"User: {caller.arn} may not {what}: lakebox runs a function's code unsandboxed as "
-        "the lake's own operating-system user, so only a principal allowed every action "
-        "may give a function code or a handler",
+    who could reach all of it anyway may give a function its code or its handler; a
+    narrower ``lambda:CreateFunction`` grant is not enough."""
+    require_unrestricted(
+        context,
+        what,
+        "lakebox runs a function's code unsandboxed as the lake's own operating-system user",
     )
 
 

@@ -616,6 +616,36 @@ class IamService:
             self._policies[principal.arn] = (generation, found)
         return found
 
+    def unrestricted(self, caller: Principal) -> bool:
+        """Whether ``caller`` may do anything at all in the lake's account: the local
+        administrator, the lake account's root, or a principal of the lake's account whose
+        policies allow every action on every resource, unconditionally, and deny nothing.
+
+        Doors that run work with more power than any IAM policy can express (a function's
+        code runs as the lake's operating-system user; a rule's targets start as the lake's
+        administrator) ask this rather than ``is_allowed(caller, "*", "*")``, which another
+        account's administrator passes and an explicit Deny of some action does not stop."""
+        if caller.is_local_admin:
+            return True
+        if caller.account_id != self.account_id:
+            return False
+        if caller.kind == "root":
+            return True
+        everything = False
+        for pol in self._identity_policies(caller):
+            for stmt in pol.statements:
+                if stmt.effect == "Deny":
+                    return False
+                if (
+                    not stmt.not_action
+                    and not stmt.not_resource
+                    and not stmt.conditions
+                    and "*" in stmt.actions
+                    and "*" in stmt.resources
+                ):
+                    everything = True
+        return everything
+
     def is_allowed(
         self,
         caller: Principal,
