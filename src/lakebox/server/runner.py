@@ -41,6 +41,7 @@ def serve(
     from lakebox.lakehouse import Lakehouse
     from lakebox.server.app import build_app
     from lakebox.server.door import _log_line
+    from lakebox.server.protocol import HeaderDeadlineProtocol
 
     say = echo or _echo
     listener = _listen(host, port)
@@ -73,6 +74,8 @@ def serve(
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             limit_concurrency=LIMIT_CONCURRENCY,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            # h11 with a deadline for each request's headers (uvicorn has no setting)
+            http=HeaderDeadlineProtocol,
         )
     )
     stopping.append(server)
