@@ -100,6 +100,9 @@ _SINGLE_HEADERS = frozenset(
     }
 )
 
+#: services whose signatures botocore scopes to us-east-1 whatever the client's region
+_GLOBAL = frozenset({"iam", "sts"})
+
 #: the validation code of a service whose API layer does not name one
 _DEFAULT_INVALID = "ValidationException"
 
@@ -288,6 +291,7 @@ class Door:
                 return None  # the full check names it, in the routed service's words
             now = dt.datetime.now(dt.UTC)
             check_time(sig, now)
+            self.check_region(sig.region, sig.service, sig.protocol)
             # an unknown (or inactive) key is refused before up to MAX_BODY_BYTES are read
             self.lake.iam.check_key(sig, now)
         except AuthError as exc:
@@ -300,6 +304,20 @@ class Door:
             self._log_answer(request, outcome, answer, time.monotonic())
             return answer
         return None
+
+    def check_region(self, region: str, signing: str, protocol: Any) -> None:
+        """Raise AuthError unless a signature's scope names the lake's region (or, for the
+        global services IAM and STS, us-east-1, where botocore signs them): a request
+        signed for another region is refused, as AWS refuses it."""
+        home = self.lake.config.region
+        if region == home or (signing in _GLOBAL and region == "us-east-1"):
+            return
+        raise AuthError(
+            "bad-signature",
+            f"Credential should be scoped to a valid region, not {region!r} "
+            f"(this lake's region is {home!r})",
+            protocol,
+        )
 
     def refuse(self, request: Incoming, status: int, code: str, message: str) -> Answer:
         """An error answered without reading (all of) the body -- too large, too slow --
@@ -399,6 +417,11 @@ class Door:
             exc = exc.for_protocol(protocol_of(service.signing_name))
             return self._error(service, outcome, exc.code, str(exc), exc.status)
         outcome.principal = caller.principal.arn
+        try:
+            self.check_region(caller.region, service.signing_name, "json")
+        except AuthError as exc:
+            exc = exc.for_protocol(protocol_of(service.signing_name))
+            return self._error(service, outcome, exc.code, str(exc), exc.status)
         try:
             operation, params = self._parse(service, request, outcome)
         except AwsError as exc:
