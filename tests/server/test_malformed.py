@@ -328,6 +328,30 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(served: Served) 
     _check_error("athena", status, headers, body, "RequestEntityTooLarge")
 
 
+def test_an_unknown_access_key_is_refused_before_the_body_is_sent(served: Served) -> None:
+    """The headers promise 5 MiB signed with a key the lake does not know: the answer
+    comes at once, without waiting for (or reading) the body."""
+    request = AWSRequest(
+        method="POST",
+        url=served.url + "/",
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "Firehose_20150804.PutRecordBatch",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    SigV4Auth(Credentials("AKIAUNKNOWNKEY000000", "whatever"), "firehose", REGION).add_auth(request)
+    url = urlparse(served.url)
+    head = "POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+    head += f"Host: {url.netloc}\r\nContent-Length: {5 * 1024 * 1024}\r\n\r\n"
+    with _connect(served) as sock:
+        sock.settimeout(10)  # the body deadline is 30 s: an answer within 10 s did not wait
+        sock.sendall(head.encode())
+        status, headers, answer = _read_answer(sock)
+    assert status == 400
+    _check_error("firehose", status, headers, answer, "UnrecognizedClientException")
+
+
 def test_a_chunked_body_within_the_limit_is_read(served: Served) -> None:
     body = b'{"MaxResults": 5}'
     head = _head(served, body, None, "Transfer-Encoding: chunked\r\n")
