@@ -328,6 +328,33 @@ def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(served: Served) 
     _check_error("athena", status, headers, body, "RequestEntityTooLarge")
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nNo colon here\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
+        b"POST / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 1_048_576 + b"\r\n\r\n",
+    ],
+    ids=[
+        "no-request-line",
+        "header-without-colon",
+        "two-lengths",
+        "negative-length",
+        "huge-header",
+    ],
+)
+def test_broken_http_gets_a_400_from_the_http_layer(served: Served, raw: bytes) -> None:
+    """Requests HTTP itself cannot read are refused before any service sees them (a plain
+    400: there is no request to route)."""
+    with _connect(served) as sock:
+        sock.sendall(raw)
+        status, _, answer = _read_answer(sock)
+    assert status == 400
+    assert not PYTHON_TEXT.search(answer.decode("utf-8", "replace")), answer
+
+
 def test_an_unknown_access_key_is_refused_before_the_body_is_sent(served: Served) -> None:
     """The headers promise 5 MiB signed with a key the lake does not know: the answer
     comes at once, without waiting for (or reading) the body."""
