@@ -305,6 +305,18 @@ def test_a_body_over_the_limit_is_refused_from_its_length(served: Served, signed
     _check_error("athena", status, headers, answer, "RequestEntityTooLarge")
 
 
+def test_boto3_sending_a_body_over_the_limit_reads_the_413(client: ClientFactory) -> None:
+    """urllib3 sends the whole 9 MiB before it reads the answer: the server discards the
+    rest of the body after answering, so the client sees the error, not a reset."""
+    from botocore.exceptions import ClientError
+
+    firehose = client("firehose")
+    with pytest.raises(ClientError) as exc:
+        firehose.put_record(DeliveryStreamName="nope", Record={"Data": b"x" * (7 * 1024 * 1024)})
+    assert exc.value.response["Error"]["Code"] == "RequestEntityTooLarge"
+    assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
 def test_a_chunked_body_over_the_limit_is_refused_as_it_arrives(served: Served) -> None:
     """No Content-Length to refuse it by: the server stops reading past 6 MiB."""
     head = _head(served, b"{}", None, "Transfer-Encoding: chunked\r\n")
@@ -377,6 +389,42 @@ def test_an_unknown_access_key_is_refused_before_the_body_is_sent(served: Served
         status, headers, answer = _read_answer(sock)
     assert status == 400
     _check_error("firehose", status, headers, answer, "UnrecognizedClientException")
+
+
+def test_a_body_sent_on_after_an_early_answer_is_cut_off(served: Served) -> None:
+    """A chunked body, refused from its headers (an unknown key): the client gets its
+    answer, and if it goes on sending, the connection is closed once MAX_DISCARD_BYTES
+    came, not read and thrown away for ever."""
+    request = AWSRequest(
+        method="POST",
+        url=served.url + "/",
+        data=b"{}",
+        headers={
+            "X-Amz-Target": "AmazonAthena.ListWorkGroups",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    SigV4Auth(Credentials("AKIAUNKNOWNKEY000000", "whatever"), "athena", REGION).add_auth(request)
+    url = urlparse(served.url)
+    head = "POST / HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
+    head += f"Host: {url.netloc}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    chunk = b" " * 65536
+    framed = f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
+    sent = 0
+    with _connect(served) as sock:
+        sock.sendall(head.encode())
+        status, _, _ = _read_answer(sock)
+        assert status == 400
+        sock.settimeout(10)
+        try:
+            while sent < 128 * 1024 * 1024:
+                sock.sendall(framed)
+                sent += len(chunk)
+            closed = not sock.recv(1)
+        except (BrokenPipeError, ConnectionResetError):
+            closed = True
+    # (the kernel buffers a few MiB on loopback beyond what the server read)
+    assert closed and sent < 64 * 1024 * 1024, f"{sent} bytes sent after the answer"
 
 
 def test_a_chunked_body_within_the_limit_is_read(served: Served) -> None:
