@@ -522,3 +522,27 @@ def test_the_server_still_serves_and_the_lake_did_not_change(
 def _snapshot_first(before: dict[str, Any]) -> Iterator[None]:
     """Every test of the module needs the snapshot taken before it runs."""
     yield
+
+
+def test_doubles_read_the_special_values_as_botocore_writes_them() -> None:
+    """JSON has no NaN: botocore writes a double's NaN and infinities as strings, which
+    are read back; any other string for a number is refused."""
+    import math
+
+    import botocore.session
+
+    from lakebox.server.models import BadRequest, from_json
+
+    shape = (
+        botocore.session.get_session()
+        .get_service_model("glue")
+        .shape_for("BinaryColumnStatisticsData")
+    )
+    doc = {"MaximumLength": 1, "NumberOfNulls": 0}
+    assert math.isnan(from_json(shape, {**doc, "AverageLength": "NaN"})["AverageLength"])
+    assert from_json(shape, {**doc, "AverageLength": "-Infinity"})["AverageLength"] == -math.inf
+    assert from_json(shape, {**doc, "AverageLength": 2})["AverageLength"] == 2
+    with pytest.raises(BadRequest, match="AverageLength must be a number"):
+        from_json(shape, {**doc, "AverageLength": "2.5"})
+    with pytest.raises(BadRequest, match="MaximumLength must be an integer"):
+        from_json(shape, {**doc, "MaximumLength": "NaN", "AverageLength": 1})

@@ -186,6 +186,9 @@ MAX_DEPTH = 80
 _INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
 
 
+_SPECIAL_FLOATS = ("NaN", "Infinity", "-Infinity")
+
+
 def _scalar_in(kind: str, value: Any, where: str) -> Any:
     """A JSON scalar checked against its shape's type, as AWS's deserialisers check it."""
     name = where or "the request"
@@ -199,6 +202,8 @@ def _scalar_in(kind: str, value: Any, where: str) -> Any:
         if not low <= value <= high:
             raise BadRequest(f"{name} is out of range for a {kind} ({low} to {high})")
     elif kind in ("float", "double"):
+        if value in _SPECIAL_FLOATS:
+            return float(value)  # how botocore (Smithy) writes them: JSON has no NaN
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise BadRequest(f"{name} must be a number, not {_json_kind(value)}")
         if isinstance(value, int) and abs(value) > 2**1023:
