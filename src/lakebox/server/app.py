@@ -187,7 +187,8 @@ def build_app(
     async def _answer(head: Incoming, request: Request) -> Answer:
         # a signature that fails on its headers alone (an unknown key too: a store look-up,
         # hence the worker thread) is refused before the body is read
-        early = await anyio.to_thread.run_sync(door.before_body, head, limiter=workers)
+        pool = long_workers if door.is_long(head) else workers
+        early = await anyio.to_thread.run_sync(door.before_body, head, limiter=pool)
         if early is not None:
             return early
         limit = MAX_BODY_BYTES if door.signed(head) else UNSIGNED_MAX_BODY_BYTES
@@ -211,11 +212,7 @@ def build_app(
             )
         incoming = dataclasses.replace(head, body=body)
         with inflight:
-            return await anyio.to_thread.run_sync(
-                door.handle,
-                incoming,
-                limiter=long_workers if door.is_long(head) else workers,
-            )
+            return await anyio.to_thread.run_sync(door.handle, incoming, limiter=pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
