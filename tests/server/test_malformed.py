@@ -289,6 +289,23 @@ def test_a_body_shorter_than_its_content_length_leaves_nothing_behind(served: Se
     time.sleep(0.5)
 
 
+@pytest.mark.slow
+def test_a_body_that_never_comes_in_full_times_out(served: Served) -> None:
+    """The client promises 1000 bytes, sends 10 and waits: after the body deadline the
+    answer is a 408 in the service's shape, and the request was not run."""
+    from lakebox.server.app import BODY_SECONDS
+
+    body = b"{" + b" " * 8 + b"}"
+    started = time.monotonic()
+    with _connect(served) as sock:
+        sock.settimeout(BODY_SECONDS + 30)
+        sock.sendall(_head(served, body, 1000) + body)
+        status, headers, answer = _read_answer(sock)
+    assert status == 408
+    assert time.monotonic() - started >= BODY_SECONDS - 1
+    _check_error("athena", status, headers, answer, "RequestTimeout")
+
+
 @pytest.mark.parametrize("signed", [True, False], ids=["signed", "unsigned"])
 def test_a_body_over_the_limit_is_refused_from_its_length(served: Served, signed: bool) -> None:
     size = 7 * 1024 * 1024 if signed else 100 * 1024
