@@ -10,6 +10,7 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --suite first-query,write,stream,startup,scale,service,memory
     python -m benchmarks --suite service,memory --quick   # small sizes: a smoke run
     python -m benchmarks --readme                     # README's ratio block from suite.json
+    python -m benchmarks --suite server-load          # 50 clients on lakebox serve, 60 s
 
 ``--suite`` runs issue 14's side-by-side suites (benchmarks/suite.py) and writes
 benchmarks/results/suite.{json,md}.
@@ -97,7 +98,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--suite",
         default=None,
         metavar="NAMES",
-        help="run issue 14's suites, comma-separated, all in one run: " + ",".join(suite.SUITES),
+        help="run issue 14's suites, comma-separated, all in one run: "
+        + ",".join(suite.SUITES)
+        + "; or server-load alone (benchmarks/server_load.py)",
     )
     p.add_argument("--quick", action="store_true", help="with --suite: small sizes, a smoke run")
     p.add_argument(
@@ -151,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.readme:
         print(f"rewrote {suite.write_readme(args.results_dir / 'suite.json')}")
         return 0
+    if args.suite is not None and args.suite.strip() == "server-load":
+        # not a side-by-side suite: its own results file (benchmarks/server_load.py)
+        from benchmarks import server_load
+
+        quick = ["--quick"] if args.quick else []
+        return server_load.main([*quick, "--results-dir", str(args.results_dir)])
     if args.suite is not None:
         try:
             names = suite.parse_suites(args.suite)

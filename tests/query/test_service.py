@@ -483,3 +483,25 @@ def test_statement_nested_too_deeply_fails_as_a_user_error(lake_home: Path) -> N
     assert res.exit_code == 1
     assert "the statement is nested too deeply to analyse" in res.output
     assert "internal error" not in res.output
+
+
+def test_a_thousand_queries_keep_a_bounded_set_of_results_in_memory(
+    service: QueryService,
+) -> None:
+    """A long-running server answers query after query: memory keeps only the most recent
+    results (``RESULTS_KEPT``), while every result stays readable (and pageable) from its
+    result file."""
+    from lakebox.query.service import RESULTS_KEPT
+
+    first = service.start_query_execution("SELECT x FROM UNNEST(sequence(1, 1500)) AS t(x)")
+    assert service.wait(first, timeout=60).state == "SUCCEEDED"
+    for i in range(1000):
+        qe, result = service.run(f"SELECT {i} AS i")
+        assert qe.state == "SUCCEEDED"
+        assert result is not None and result.fetchall() == [(i,)]
+        assert len(service._results) <= RESULTS_KEPT
+    assert service.result(first) is None  # forgotten in memory...
+    page = service.get_query_results(first)  # ...but still read, page by page, from its file
+    rest = service.get_query_results(first, page["NextToken"])
+    assert len(page["ResultSet"]["Rows"]) + len(rest["ResultSet"]["Rows"]) == 1501
+    assert not service._pinned

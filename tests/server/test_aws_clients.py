@@ -367,3 +367,27 @@ def test_a_table_made_through_glue_is_queried_through_athena(
     glue.delete_database(Name="served_hr")
     assert "served_hr" not in [d["Name"] for d in glue.get_databases()["DatabaseList"]]
     assert (folder / "part-0.csv").exists()  # an external table's files stay
+
+
+def test_a_client_of_another_region_is_served_in_the_lakes_region(served: Served) -> None:
+    """Scripts copied from AWS's docs name their own region; the lake serves its one."""
+    session = boto3.session.Session()
+    athena = session.client(
+        "athena",
+        endpoint_url=served.url,
+        region_name="ap-northeast-1",
+        aws_access_key_id=served.admin_key,
+        aws_secret_access_key=served.admin_secret,
+    )
+    qe = _run_query(athena, "SELECT 'tokyo' AS city")
+    assert qe["Status"]["State"] == "SUCCEEDED", qe["Status"]
+    result = athena.get_query_results(QueryExecutionId=qe["QueryExecutionId"])
+    assert _rows(result)[1:] == [["tokyo"]]
+    glue = session.client(
+        "glue",
+        endpoint_url=served.url,
+        region_name="eu-west-1",
+        aws_access_key_id=served.admin_key,
+        aws_secret_access_key=served.admin_secret,
+    )
+    assert glue.get_databases()["DatabaseList"] is not None

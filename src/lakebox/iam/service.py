@@ -46,6 +46,7 @@ from lakebox.iam.sigv4 import (
     AuthError,
     Caller,
     Protocol,
+    Signature,
     SignedRequest,
     check_time,
     protocol_of,
@@ -769,6 +770,11 @@ class IamService:
         )
         chunks = verify(request, sig, secret)
         return Caller(principal, sig.access_key_id, sig.service, sig.region, chunks)
+
+    def check_key(self, sig: Signature, now: dt.datetime | None = None) -> None:
+        """Raise AuthError unless the signature's access key (and session token) may sign
+        now: a door refuses an unknown key from a request's headers, before its body."""
+        self._credentials(sig.access_key_id, sig.session_token, now or self._clock(), sig.protocol)
 
     def principal_for(
         self,

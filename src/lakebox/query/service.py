@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
@@ -60,6 +61,10 @@ POLL_SECONDS = 0.02
 WATCH_SECONDS = 0.01
 #: how long the sync thread gathers result files before it fsyncs them (``_sync_loop``)
 SYNC_DELAY_SECONDS = 0.05
+#: how many finished executions keep their in-memory Result (``result``): a long-running
+#: server answers many thousands of queries, whose results live in their result files
+#: (GetQueryResults reads those); memory keeps only the most recent few
+RESULTS_KEPT = 64
 
 
 class QueryService:
@@ -92,7 +97,10 @@ class QueryService:
         )
         self._controls: dict[str, ExecutionControl] = {}
         self._futures: dict[str, Future[None]] = {}
-        self._results: dict[str, Result] = {}
+        #: the most recent executions' Results, oldest first (at most ``RESULTS_KEPT``,
+        #: besides those a ``run`` caller is waiting for: ``_pinned``)
+        self._results: OrderedDict[str, Result] = OrderedDict()
+        self._pinned: set[str] = set()
         self._lock = threading.Lock()
         # one watcher thread for all running statements (see ``_watch``)
         self._watch_cond = threading.Condition()
@@ -318,11 +326,24 @@ class QueryService:
         qe.rows = result.rowcount
         if result.kind == "DML":
             qe.result_fingerprint = self._fingerprint(result)
-        with self._lock:
-            self._results[qe.query_execution_id] = result
+        self._remember(qe.query_execution_id, result)
         self._finish(qe, SUCCEEDED, None, None, control, unsynced)
         if unsynced:
             self._sync_later(unsynced)
+
+    def _remember(self, query_id: str, result: Result) -> None:
+        """Keep ``result`` for ``result()``, forgetting the oldest kept beyond
+        ``RESULTS_KEPT`` (never one a ``run`` caller has yet to take)."""
+        with self._lock:
+            self._results[query_id] = result
+            self._results.move_to_end(query_id)
+            excess = len(self._results) - RESULTS_KEPT
+            for old in list(self._results):
+                if excess <= 0:
+                    break
+                if old not in self._pinned:
+                    del self._results[old]
+                    excess -= 1
 
     @contextlib.contextmanager
     def _watching(self, control: ExecutionControl) -> Iterator[None]:
@@ -564,7 +585,8 @@ class QueryService:
         return control.percent, control.scanned()
 
     def result(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> Result | None:
-        """The in-memory Result of a query this service ran (None after a restart)."""
+        """The in-memory Result of a query this service ran (None after a restart, or
+        once ``RESULTS_KEPT`` later executions finished: its result file remains)."""
         with self._lock:
             return self._results.get(query_id)
 
@@ -660,14 +682,21 @@ class QueryService:
             qid = qe.query_execution_id
             with self._lock:
                 self._controls[qid] = control
+                self._pinned.add(qid)
                 pool = self._pool if slot is None else self._held_pool
                 future = self._futures[qid] = pool.submit(self._run, qe, control, None, slot)
         except BaseException:
             if slot is not None:
                 slot.close()  # closing the file lets go of its lock
+            with self._lock:
+                self._pinned.discard(qe.query_execution_id)
             raise
-        future.result()  # ``_run`` ends every execution itself, raising nothing
-        return qe, self.result(qid, principal=principal)
+        try:
+            future.result()  # ``_run`` ends every execution itself, raising nothing
+            return qe, self.result(qid, principal=principal)
+        finally:
+            with self._lock:
+                self._pinned.discard(qid)
 
     # -- workgroups ---------------------------------------------------------------------
     def create_work_group(

@@ -17,7 +17,7 @@ import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -185,8 +185,10 @@ def build_app(
         return _send(await _answer(head, request))
 
     async def _answer(head: Incoming, request: Request) -> Answer:
-        # a signature that fails on its headers alone is refused before the body is read
-        early = door.before_body(head)
+        # a signature that fails on its headers alone (an unknown key too: a store look-up,
+        # hence the worker thread) is refused before the body is read
+        pool = long_workers if door.is_long(head) else workers
+        early = await anyio.to_thread.run_sync(door.before_body, head, limiter=pool)
         if early is not None:
             return early
         limit = MAX_BODY_BYTES if door.signed(head) else UNSIGNED_MAX_BODY_BYTES
@@ -197,6 +199,10 @@ def build_app(
             return door.refuse(
                 head, 408, "RequestTimeout", f"the body was not sent within {BODY_SECONDS:g} s"
             )
+        except ClientDisconnect:
+            # the client went away before its whole body came (a Content-Length that lies):
+            # nothing is done; the answer is for the log (no one is left to read it)
+            return door.refuse(head, 400, "", "the connection closed before the whole body came")
         if body is None:
             return door.refuse(
                 head,
@@ -206,11 +212,7 @@ def build_app(
             )
         incoming = dataclasses.replace(head, body=body)
         with inflight:
-            return await anyio.to_thread.run_sync(
-                door.handle,
-                incoming,
-                limiter=long_workers if door.is_long(head) else workers,
-            )
+            return await anyio.to_thread.run_sync(door.handle, incoming, limiter=pool)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

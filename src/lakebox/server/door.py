@@ -26,13 +26,21 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote
 
 from lakebox.api import SERVICES, AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.errors import LakeboxError
 from lakebox.iam.sigv4 import AuthError, SignedRequest, check_time, protocol_of, read_signature
-from lakebox.server.models import SERVED, BadRequest, Catalogue, Service, from_json, to_json
+from lakebox.server.models import (
+    SERVED,
+    BadRequest,
+    Catalogue,
+    Service,
+    from_json,
+    missing_required,
+    to_json,
+)
 from lakebox.server.query import (
     MAX_PARAMETERS,
     error_xml,
@@ -76,6 +84,28 @@ LAKE_SERVICES = frozenset(
 )
 
 _SCOPE = re.compile(r"Credential=([^,\s]+)")
+#: a region as AWS names them
+_REGION = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}")
+#: a ``%`` not followed by two hex digits (a form or query string that is not encoded)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+#: bytes that were not UTF-8 on the wire (the app decodes them as surrogate escapes)
+_RAW_BYTES = re.compile("[\udc80-\udcff]")
+#: headers the door reads, which a request may carry once only (with two, which one the
+#: signature covered and which one routing read could differ)
+_SINGLE_HEADERS = frozenset(
+    {
+        "authorization",
+        "x-amz-target",
+        "x-amz-date",
+        "x-amz-security-token",
+        "x-amz-content-sha256",
+        "content-type",
+        "host",
+    }
+)
+
+#: services whose signatures botocore scopes to us-east-1 whatever the client's region
+
 
 #: the validation code of a service whose API layer does not name one
 _DEFAULT_INVALID = "ValidationException"
@@ -204,23 +234,24 @@ class Door:
 
     @staticmethod
     def _form(request: Incoming) -> dict[str, str]:
-        """A query-protocol request's parameters: the form body and the query string."""
-        try:
-            params = dict(
-                parse_qsl(request.query, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
-            )
-            ctype = (request.header("content-type") or "").lower()
-            if request.body and (
-                ctype.startswith("application/x-www-form-urlencoded") or not ctype
-            ):
+        """A query-protocol request's parameters: the form body and the query string. A
+        name given twice, a broken percent-escape or text that is not UTF-8 is refused
+        (which of two values counts would be a guess)."""
+        pairs = _form_pairs(request.query, "query string")
+        ctype = (request.header("content-type") or "").lower()
+        if request.body and (ctype.startswith("application/x-www-form-urlencoded") or not ctype):
+            try:
                 text = request.body.decode("utf-8")
-                params.update(
-                    parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
-                )
-        except UnicodeDecodeError:
-            raise BadRequest("the form body is not UTF-8") from None
-        except ValueError:
-            raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters") from None
+            except UnicodeDecodeError:
+                raise BadRequest("the form body is not UTF-8") from None
+            pairs += _form_pairs(text, "form body")
+        if len(pairs) > MAX_PARAMETERS:
+            raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters")
+        params: dict[str, str] = {}
+        for key, value in pairs:
+            if key in params:
+                raise BadRequest(f"the parameter {key[:64]!r} is given more than once")
+            params[key] = value
         return params
 
     # -- before the body is read ---------------------------------------------------------------
@@ -239,10 +270,22 @@ class Door:
 
     def before_body(self, request: Incoming) -> Answer | None:
         """The answer to a signed request whose signature can be refused from its headers
-        alone (malformed, out of time, scoped to another service), before its body is read;
-        None when the body is worth reading. Cheap: no store is consulted."""
+        alone (malformed, out of time, an access key the lake does not know), before its
+        body is read; None when the body is worth reading. Consults the identity store
+        (one key look-up): call it on a worker thread."""
+        twice = _repeated_header(request)
+        if twice is not None:
+            # in the routed service's validation code
+            return self.refuse(request, 400, "", f"the header {twice!r} is given more than once")
         if not self.signed(request):
             return None
+        try:
+            return self._before_body(request)
+        except Exception as exc:  # the full check answers (or logs) it
+            self.log({"event": "before-body-error", "error": f"{type(exc).__name__}: {exc}"})
+            return None
+
+    def _before_body(self, request: Incoming) -> Answer | None:
         outcome = Outcome(request_id=str(uuid.uuid4()))
         service, unserved = self.route(request)
         signing = service.signing_name if service is not None else unserved
@@ -250,7 +293,11 @@ class Door:
             sig = read_signature(self._signed(request))
             if service is not None and sig.service != service.signing_name:
                 return None  # the full check names it, in the routed service's words
-            check_time(sig, dt.datetime.now(dt.UTC))
+            now = dt.datetime.now(dt.UTC)
+            check_time(sig, now)
+            self.check_region(sig.region, sig.service, sig.protocol)
+            # an unknown (or inactive) key is refused before up to MAX_BODY_BYTES are read
+            self.lake.iam.check_key(sig, now)
         except AuthError as exc:
             exc = exc.for_protocol(protocol_of(signing or "sts"))
             outcome.service = service.name if service is not None else ""
@@ -262,9 +309,27 @@ class Door:
             return answer
         return None
 
+    def check_region(self, region: str, signing: str, protocol: Any) -> None:
+        """Raise AuthError unless a signature's scope names a region, in AWS's form
+        (``us-east-1``, ``ap-northeast-1``, ``us-gov-west-1``).
+
+        AWS refuses a request signed for another region than the endpoint's; lakebox
+        deliberately does not (docs/server.md): a lake serves one region, and scripts copied
+        from AWS's documentation name whatever region they were written in. The signature
+        still covers the scope's region, and every resource the request makes is in the
+        lake's region."""
+        if _REGION.fullmatch(region):
+            return
+        raise AuthError(
+            "bad-signature",
+            f"Credential should be scoped to a valid region, not {region!r}",
+            protocol,
+        )
+
     def refuse(self, request: Incoming, status: int, code: str, message: str) -> Answer:
         """An error answered without reading (all of) the body -- too large, too slow --
-        in the shape of the service the request was routed to."""
+        in the shape of the service the request was routed to (``code`` empty: the
+        service's validation code)."""
         outcome = Outcome(request_id=str(uuid.uuid4()))
         try:
             service, unserved = self.route(request)
@@ -272,8 +337,10 @@ class Door:
             service, unserved = None, None
         if service is not None:
             outcome.service = service.name
+            code = code or self._invalid(service)
             answer = self._error(service, outcome, code, message, status)
         else:
+            code = code or "InvalidRequest"
             answer = self._plain_error(outcome, status, code, message, unserved)
         self._log_answer(request, outcome, answer, time.monotonic())
         return answer
@@ -357,6 +424,11 @@ class Door:
             exc = exc.for_protocol(protocol_of(service.signing_name))
             return self._error(service, outcome, exc.code, str(exc), exc.status)
         outcome.principal = caller.principal.arn
+        try:
+            self.check_region(caller.region, service.signing_name, "json")
+        except AuthError as exc:
+            exc = exc.for_protocol(protocol_of(service.signing_name))
+            return self._error(service, outcome, exc.code, str(exc), exc.status)
         try:
             operation, params = self._parse(service, request, outcome)
         except AwsError as exc:
@@ -447,7 +519,7 @@ class Door:
         doc = _json_body(request.body) if request.body.strip() else {}
         if not isinstance(doc, dict):
             raise BadRequest("the request body must be a JSON object")
-        return name, from_json(op.input_shape, doc)
+        return name, _required(op, from_json(op.input_shape, doc))
 
     def _parse_rest_json(
         self, service: Service, request: Incoming, outcome: Outcome
@@ -462,7 +534,9 @@ class Door:
         name, labels = found
         op = self._operation(service, name, outcome)
         headers = {k.lower(): v for k, v in request.headers}
-        return name, parse_request(op, labels, query, headers, request.body, _json_body)
+        return name, _required(
+            op, parse_request(op, labels, query, headers, request.body, _json_body)
+        )
 
     def _parse_query(
         self, service: Service, request: Incoming, outcome: Outcome
@@ -472,7 +546,7 @@ class Door:
         if not name:
             raise AwsError("MissingAction", "the request has no Action parameter")
         op = self._operation(service, name, outcome)
-        return name, parse_structure(op.input_shape, params)
+        return name, _required(op, parse_structure(op.input_shape, params))
 
     def _answer(
         self, service: Service, op: OperationModel, result: dict[str, Any], outcome: Outcome
@@ -548,11 +622,49 @@ class Door:
             thread.join(max(0.0, deadline - time.monotonic()))
 
 
-def _query(request: Incoming) -> dict[str, list[str]]:
+def _repeated_header(request: Incoming) -> str | None:
+    seen: set[str] = set()
+    for key, _ in request.headers:
+        name = key.lower()
+        if name in _SINGLE_HEADERS:
+            if name in seen:
+                return name
+            seen.add(name)
+    return None
+
+
+def _form_pairs(text: str, what: str) -> list[tuple[str, str]]:
+    if _BAD_ESCAPE.search(text):
+        raise BadRequest(f"the {what} has a broken percent-escape (% not followed by 2 hex digits)")
+    if _RAW_BYTES.search(text):
+        raise BadRequest(f"the {what} is not UTF-8")
     try:
-        return parse_qs(request.query, keep_blank_values=True, max_num_fields=MAX_PARAMETERS)
+        return parse_qsl(
+            text, keep_blank_values=True, max_num_fields=MAX_PARAMETERS, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise BadRequest(f"the {what} is not UTF-8 once percent-decoded") from None
     except ValueError:
-        raise BadRequest(f"the query string has more than {MAX_PARAMETERS} parameters") from None
+        raise BadRequest(f"the request has more than {MAX_PARAMETERS} parameters") from None
+
+
+def _query(request: Incoming) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, value in _form_pairs(request.query, "query string"):
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _required(op: OperationModel, params: dict[str, Any]) -> dict[str, Any]:
+    """``params``, unless a member the model requires is missing (AWS's message)."""
+    missing = missing_required(op.input_shape, params)
+    if missing is not None:
+        name = missing[0].lower() + missing[1:]
+        raise BadRequest(
+            f"1 validation error detected: Value null at '{name}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    return params
 
 
 def _json_type(service: Service) -> str:
@@ -562,9 +674,13 @@ def _json_type(service: Service) -> str:
     return f"application/x-amz-json-{version}"
 
 
+def _no_constant(name: str) -> Any:
+    raise BadRequest(f"the request body holds {name}, which JSON does not have")
+
+
 def _json_body(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_no_constant)
     except UnicodeDecodeError:
         raise BadRequest("the request body is not UTF-8 JSON") from None
     except json.JSONDecodeError as exc:

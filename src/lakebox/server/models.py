@@ -184,12 +184,94 @@ def _blob_in(value: Any, where: str) -> bytes:
         raise BadRequest(f"{where} is not valid base64") from None
 
 
-def from_json(shape: Shape | None, value: Any, where: str = "") -> Any:
+#: how deeply a request's values may nest (DynamoDB allows 32 levels of attribute values,
+#: each two JSON levels deep; no other served operation comes near)
+MAX_DEPTH = 80
+
+#: the range of the models' integer types (AWS's are Java's int and long)
+_INT_RANGE = {"integer": (-(2**31), 2**31 - 1), "long": (-(2**63), 2**63 - 1)}
+
+
+_SPECIAL_FLOATS = ("NaN", "Infinity", "-Infinity")
+
+
+def _scalar_in(kind: str, value: Any, where: str) -> Any:
+    """A JSON scalar checked against its shape's type, as AWS's deserialisers check it."""
+    name = where or "the request"
+    if kind == "string":
+        if not isinstance(value, str):
+            raise BadRequest(f"{name} must be a string, not {_json_kind(value)}")
+    elif kind in _INT_RANGE:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRequest(f"{name} must be an integer, not {_json_kind(value)}")
+        low, high = _INT_RANGE[kind]
+        if not low <= value <= high:
+            raise BadRequest(f"{name} is out of range for a {kind} ({low} to {high})")
+    elif kind in ("float", "double"):
+        if value in _SPECIAL_FLOATS:
+            return float(value)  # how botocore (Smithy) writes them: JSON has no NaN
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise BadRequest(f"{name} must be a number, not {_json_kind(value)}")
+        if isinstance(value, int) and abs(value) > 2**1023:
+            raise BadRequest(f"{name} is out of range for a {kind}")
+    elif kind == "boolean" and not isinstance(value, bool):
+        raise BadRequest(f"{name} must be true or false, not {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def missing_required(shape: Shape | None, value: Any, where: str = "") -> str | None:
+    """The first required member (``Tags[0].Key``) a parsed request lacks, if any: AWS
+    refuses such a request before the operation sees it."""
+    if shape is None or not isinstance(value, dict) or shape.type_name != "structure":
+        return None
+    for name in shape.required_members:
+        if value.get(name) is None:
+            return f"{where}.{name}" if where else name
+    for name, mshape in shape.members.items():
+        item = value.get(name)
+        path = f"{where}.{name}" if where else name
+        if mshape.type_name == "structure":
+            found = missing_required(mshape, item, path)
+        elif mshape.type_name == "list" and isinstance(item, list):
+            found = next(
+                (
+                    f
+                    for i, v in enumerate(item)
+                    if (f := missing_required(mshape.member, v, f"{path}[{i}]")) is not None
+                ),
+                None,
+            )
+        else:
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+def from_json(shape: Shape | None, value: Any, where: str = "", depth: int = 0) -> Any:
     """A JSON-protocol request value as the handler takes it: timestamps become aware
     ``datetime``, blobs ``bytes``. A member the model does not know is refused (as AWS
-    does), so nothing the operation does not declare reaches its handler."""
+    does), so nothing the operation does not declare reaches its handler; a value of the
+    wrong type, an integer out of its type's range, or nesting deeper than ``MAX_DEPTH``
+    is refused too."""
     if shape is None or value is None:
         return value
+    if depth > MAX_DEPTH:
+        raise BadRequest(f"{where} is nested more than {MAX_DEPTH} levels deep")
     kind = shape.type_name
     if kind == "structure":
         if not isinstance(value, dict):
@@ -202,23 +284,24 @@ def from_json(shape: Shape | None, value: Any, where: str = "") -> Any:
                 f"(known: {', '.join(sorted(members)) or 'none'})"
             )
         return {
-            k: from_json(members[k], v, f"{where}.{k}" if where else k) for k, v in value.items()
+            k: from_json(members[k], v, f"{where}.{k}" if where else k, depth + 1)
+            for k, v in value.items()
         }
     if kind == "list":
         if not isinstance(value, list):
-            raise BadRequest(f"{where} must be a list")
+            raise BadRequest(f"{where} must be a list, not {_json_kind(value)}")
         member = shape.member
-        return [from_json(member, v, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [from_json(member, v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
     if kind == "map":
         if not isinstance(value, dict):
-            raise BadRequest(f"{where} must be an object")
+            raise BadRequest(f"{where} must be an object, not {_json_kind(value)}")
         vshape = shape.value
-        return {k: from_json(vshape, v, f"{where}.{k}") for k, v in value.items()}
+        return {k: from_json(vshape, v, f"{where}.{k}", depth + 1) for k, v in value.items()}
     if kind == "timestamp":
         return _timestamp_in(value, where)
     if kind == "blob":
         return _blob_in(value, where)
-    return value
+    return _scalar_in(kind, value, where)
 
 
 def _timestamp_out(value: Any) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import math
 import re
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape as _escape
@@ -74,14 +75,23 @@ def _scalar(shape: Shape, text: str, where: str) -> Any:
     kind = shape.type_name
     if kind in ("integer", "long"):
         try:
-            return int(text)
+            number = int(text) if len(text) <= 24 else None
         except ValueError:
-            raise BadRequest(f"{where} must be an integer, not {text!r}") from None
+            number = None
+        if number is None:
+            raise BadRequest(f"{where} must be an integer, not {text[:64]!r}")
+        bits = 31 if kind == "integer" else 63
+        if not -(2**bits) <= number < 2**bits:
+            raise BadRequest(f"{where} is out of range for a {kind}: {text!r}")
+        return number
     if kind in ("float", "double"):
         try:
-            return float(text)
+            value = float(text) if len(text) <= 64 else None
         except ValueError:
-            raise BadRequest(f"{where} must be a number, not {text!r}") from None
+            value = None
+        if value is None or not math.isfinite(value):
+            raise BadRequest(f"{where} must be a finite number, not {text[:64]!r}")
+        return value
     if kind == "boolean":
         if text.lower() not in ("true", "false"):
             raise BadRequest(f"{where} must be true or false, not {text!r}")

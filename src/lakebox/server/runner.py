@@ -8,10 +8,13 @@ closed all the same.
 
 from __future__ import annotations
 
+import json
+import logging
 import socket
 import sys
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakebox.errors import InvalidRequestError
 
@@ -28,6 +31,41 @@ LIMIT_CONCURRENCY = 256
 KEEP_ALIVE_SECONDS = 5
 
 
+class JsonLines(logging.Formatter):
+    """uvicorn's own log records (a request HTTP cannot parse, an error before the app) as
+    JSON lines like the door's, so stderr stays one JSON object per line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "event": f"http-{record.levelname.lower()}",
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(doc)
+
+
+#: uvicorn's logging: warnings and errors as JSON lines on stderr, no access log (the door
+#: logs every request itself)
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": JsonLines}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+    },
+}
+
+
 def serve(
     config: LakeConfig,
     host: str = DEFAULT_HOST,
@@ -41,6 +79,7 @@ def serve(
     from lakebox.lakehouse import Lakehouse
     from lakebox.server.app import build_app
     from lakebox.server.door import _log_line
+    from lakebox.server.protocol import HeaderDeadlineProtocol
 
     say = echo or _echo
     listener = _listen(host, port)
@@ -66,6 +105,7 @@ def serve(
             host=host,
             port=port,
             log_level="warning",
+            log_config=LOG_CONFIG,
             access_log=False,
             lifespan="on",
             server_header=False,
@@ -74,6 +114,8 @@ def serve(
             timeout_graceful_shutdown=GRACEFUL_SECONDS,
             limit_concurrency=LIMIT_CONCURRENCY,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
+            # h11 with a deadline for each request's headers (uvicorn has no setting)
+            http=HeaderDeadlineProtocol,
         )
     )
     stopping.append(server)
