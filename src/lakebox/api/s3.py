@@ -802,7 +802,11 @@ def _entries(context: S3Context, bucket: str, prefix: str, after: str) -> Iterat
     storage = context.storage
     folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     base = f"s3://{bucket}/"
-    for info in storage.list_files(_uri(bucket, folder), include_hidden=True):
+    try:
+        found = storage.list_files(_uri(bucket, folder), include_hidden=True)
+    except InvalidLocationError:
+        return  # a folder that is a link leading out of the lake holds no object
+    for info in found:
         key = info.uri[len(base) :] if info.uri.startswith(base) else ""
         if key and key.startswith(prefix) and key > after:
             yield key, info

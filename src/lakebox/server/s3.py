@@ -94,8 +94,12 @@ _XML = frozenset(
 
 
 def wants(head: Incoming) -> bool:
-    """Whether the request is for S3 (its signature is scoped to ``s3``)."""
-    return credential_scope_service(head) == "s3"
+    """Whether the request is for S3: its SigV4 signature is scoped to ``s3``, or it is
+    signed with S3's old Signature Version 2 (refused, in S3's words)."""
+    if credential_scope_service(head) == "s3":
+        return True
+    auth = head.header("authorization") or ""
+    return auth.startswith("AWS ") or "AWSAccessKeyId=" in (head.query or "")
 
 
 def address(head: Incoming) -> tuple[str, str]:
