@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import time
 import urllib.error
@@ -22,7 +23,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
-from server.conftest import REGION, ClientFactory, Served
+from server.conftest import REGION, ClientFactory, Served, serving
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -322,3 +323,17 @@ def test_cut_upload_leaves_nothing(s3: Any, served: Served) -> None:
         s3.head_object(Bucket="sec", Key="cut/big.bin")
     # the server still answers
     s3.put_object(Bucket="sec", Key="cut/ok.bin", Body=b"ok")
+
+
+def test_stale_staged_bodies_are_swept_at_start(tmp_path: Path) -> None:
+    """A body a killed server left in the staging folder is removed by the next start;
+    a recent one (another server's upload in progress) is kept."""
+    with serving(tmp_path / "first") as (served, _):
+        home = served.home
+    staging = home / "_lakebox" / "s3" / "incoming"
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "put-stale").write_bytes(b"left over")
+    os.utime(staging / "put-stale", (time.time() - 7200, time.time() - 7200))
+    (staging / "put-recent").write_bytes(b"in progress")
+    with serving(tmp_path / "second", home=home):
+        assert sorted(p.name for p in staging.iterdir()) == ["put-recent"]

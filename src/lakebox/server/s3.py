@@ -54,6 +54,8 @@ BODY_IDLE_SECONDS = 30.0
 #: aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``) are decoded in memory:
 #: the SDKs send them over HTTPS, not to a loopback endpoint, so they are small here
 MAX_CHUNKED_BYTES = 64 * 1024**2
+#: a staged body untouched this long is a stopped server's leftover
+STALE_STAGED_SECONDS = 3600.0
 #: objects up to this size are answered in one piece (larger ones stream)
 SMALL_BODY = 1024 * 1024
 #: bytes gathered before they are hashed and written on a worker thread
@@ -237,6 +239,23 @@ class S3Door:
     def __init__(self, door: Door) -> None:
         self.door = door
         self.lake = door.lake
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove staged bodies a stopped server left (a body being received is written to
+        at least every ``BODY_IDLE_SECONDS``: one untouched for an hour is nobody's)."""
+        folder = Path(self.lake.config.metadata_dir) / "s3" / "incoming"
+        cutoff = time.time() - STALE_STAGED_SECONDS
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
 
     async def serve(self, request: Request, head: Incoming, limiter: Any) -> Response:
         started = time.monotonic()
