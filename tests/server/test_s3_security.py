@@ -102,6 +102,19 @@ def test_presigned_get_and_put(s3: Any, served: Served) -> None:
         "get_object", Params={"Bucket": "sec", "Key": "pre/signed.txt"}, ExpiresIn=60
     )
     assert _open(get_url) == (200, b"presigned body")
+    download = s3.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": "sec",
+            "Key": "pre/signed.txt",
+            "ResponseContentType": "text/plain",
+            "ResponseContentDisposition": 'attachment; filename="s.txt"',
+        },
+        ExpiresIn=60,
+    )
+    with urllib.request.urlopen(download, timeout=30) as answer:
+        assert answer.headers["Content-Type"] == "text/plain"
+        assert answer.headers["Content-Disposition"] == 'attachment; filename="s.txt"'
     # forged: the signature of another request
     forged = get_url.replace("pre/signed.txt", "pre/other.txt")
     status, body = _open(forged)
