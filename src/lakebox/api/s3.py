@@ -815,8 +815,9 @@ def _entries(context: S3Context, bucket: str, prefix: str, after: str) -> Iterat
     storage = context.storage
     folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     base = f"s3://{bucket}/"
+    location = _uri(bucket, folder)  # a prefix that would climb out is refused here
     try:
-        found = storage.list_files(_uri(bucket, folder), include_hidden=True)
+        found = storage.list_files(location, include_hidden=True)
     except InvalidLocationError:
         return  # a folder that is a link leading out of the lake holds no object
     for info in found:
