@@ -626,7 +626,7 @@ def put_object(request: Request, context: S3Context) -> Response:
     p = _need(request, "Bucket", "Key")
     storage = context.storage
     bucket, key = p["Bucket"], p["Key"]
-    uri = _uri(bucket, key)
+    _uri(bucket, key)  # checked before anything is read or written
     body = p.get("Body", "")
     streamed = isinstance(body, StagedBody)
     if streamed:
@@ -663,7 +663,6 @@ def put_object(request: Request, context: S3Context) -> Response:
     etag = _quoted(md5_hex)
     _remember(storage, bucket, key, st, etag, _content_type(p), _user_metadata(p))
     object_event(context, "ObjectCreated:Put", bucket, key, size=size, etag=etag)
-    del uri
     return {"ETag": etag}
 
 
