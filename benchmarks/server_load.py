@@ -8,13 +8,14 @@ session, so the models load once) and runs the operations of ``MIX`` in turn:
 - ``athena-query``: StartQueryExecution of ``SELECT <n>``, GetQueryExecution until it
   succeeds, GetQueryResults (the answer is checked);
 - ``firehose-batch``: PutRecordBatch of ``BATCH`` records;
-- ``firehose-put``: PutRecord of one record.
+- ``firehose-put``: PutRecord of one record;
+- ``s3-put-get``: PutObject of a small object to the ``OBJECTS`` bucket, then GetObject of
+  it (its bytes are checked).
 
 Every record is a JSON line naming its client and its number; once the clock stops, the
 delivered objects (the stream's bucket is a folder of the lake's home) are read until every
 acknowledged record is there (or ``DELIVERY_SECONDS`` pass), and each is counted: a record
-missing is lost, one seen twice is duplicated. S3 PutObject / GetObject join ``MIX`` (one
-entry each) once the S3 REST door is merged into ``lakebox serve``.
+missing is lost, one seen twice is duplicated.
 
     python -m benchmarks --suite server-load              # 60 s, 50 clients
     python -m benchmarks.server_load --seconds 10 --clients 20
@@ -48,6 +49,8 @@ from typing import Any
 RESULTS = Path(__file__).parent / "results"
 REGION = "us-east-1"
 STREAM = "load-records"
+#: the bucket the S3 operations of the mix write to (not the stream's)
+OBJECTS = "load-objects"
 BUCKET = "load-landing"
 #: records per PutRecordBatch
 BATCH = 20
@@ -65,6 +68,7 @@ class Worker:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     acknowledged: list[str] = field(default_factory=list)
+    s3: Any = None
     sent = 0
 
     def record(self) -> tuple[str, bytes]:
@@ -108,12 +112,23 @@ def firehose_put(w: Worker) -> None:
     w.acknowledged.append(key)
 
 
+def s3_put_get(w: Worker) -> None:
+    w.sent += 1
+    key = f"{w.index}/{w.sent}.json"
+    body = json.dumps({"key": key, "pad": "y" * 512}).encode()
+    w.s3.put_object(Bucket=OBJECTS, Key=key, Body=body)
+    got = w.s3.get_object(Bucket=OBJECTS, Key=key)["Body"].read()
+    if got != body:
+        raise AssertionError(f"s3://{OBJECTS}/{key} read back {len(got)} bytes, not its own")
+
+
 #: the operations each client runs in turn (one entry per call of the cycle)
 MIX: list[tuple[str, Callable[[Worker], None]]] = [
     ("athena-query", athena_query),
     ("firehose-batch", firehose_batch),
     ("firehose-put", firehose_put),
     ("firehose-batch", firehose_batch),
+    ("s3-put-get", s3_put_get),
 ]
 
 
@@ -174,12 +189,14 @@ def clients(url: str, key: str, secret: str, count: int) -> list[Worker]:
             i,
             session.client("athena", endpoint_url=url, config=config),
             session.client("firehose", endpoint_url=url, config=config),
+            s3=session.client("s3", endpoint_url=url, config=config),
         )
         for i in range(count)
     ]
 
 
 def create_stream(worker: Worker) -> None:
+    worker.s3.create_bucket(Bucket=OBJECTS)
     worker.firehose.create_delivery_stream(
         DeliveryStreamName=STREAM,
         ExtendedS3DestinationConfiguration={
