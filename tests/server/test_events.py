@@ -555,21 +555,26 @@ def _flow(
         Environment={"Variables": {"STREAM": stream, **env}},
         **common,
     )["FunctionArn"]
-    # the bucket's notification configuration, as S3's PutBucketNotificationConfiguration
-    # stores it (the S3 REST door calls this very method)
-    lake.events.put_bucket_notification_configuration(
-        raw,
-        {
-            "LambdaFunctionConfigurations": [
-                {
-                    "Id": "flatten-new-orders",
-                    "LambdaFunctionArn": flattener,
-                    "Events": ["s3:ObjectCreated:*"],
-                    "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".json"}]}},
-                }
-            ]
-        },
-    )
+    config = {
+        "LambdaFunctionConfigurations": [
+            {
+                "Id": "flatten-new-orders",
+                "LambdaFunctionArn": flattener,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "suffix", "Value": ".json"}]}},
+            }
+        ]
+    }
+    if tag == "s3":
+        # as a user would: the bucket and its notification configuration through S3's API
+        s3 = client("s3")
+        s3.create_bucket(Bucket=raw)
+        s3.put_bucket_notification_configuration(Bucket=raw, NotificationConfiguration=config)
+        stored = s3.get_bucket_notification_configuration(Bucket=raw)
+        assert stored["LambdaFunctionConfigurations"][0]["Id"] == "flatten-new-orders"
+    else:
+        # the method S3's PutBucketNotificationConfiguration calls
+        lake.events.put_bucket_notification_configuration(raw, config)
     answer = lam.invoke(FunctionName=f"stream-to-raw-{tag}", Payload=json.dumps(_STREAM_EVENT))
     assert "FunctionError" not in answer, answer["Payload"].read()
     assert json.loads(answer["Payload"].read()) == {"written": 2}
