@@ -1,0 +1,111 @@
+"""What Athena asks of IAM before it reads a table for a caller, asked of the lake's IAM.
+
+Athena reads the Data Catalog and S3 with the caller's own permissions: ``glue:GetDatabase``
+and ``glue:GetTable`` on every table a query names (views included: the caller reads the
+tables under a view too), ``glue:GetPartitions`` on a partitioned table whose partitions
+come from the catalog (not from partition projection), ``s3:ListBucket`` on the bucket of
+every location it lists and ``s3:GetObject`` on every object it reads. A refusal fails the
+query with the reason naming the action and the resource, as Athena's does.
+
+The catalog belongs to the lake's account: a principal of another account reads none of
+it (lakebox has no Glue resource policies that could grant it). Lake Formation will plug
+in at the same seam (``lakebox.sql.access.TableAccess``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lakebox.catalog.model import Table
+from lakebox.principal import Principal
+from lakebox.sql.access import QueryAccessDenied
+from lakebox.sql.plan import PartitionFiles
+from lakebox.storage.uri import parse_uri
+
+if TYPE_CHECKING:
+    from lakebox.config import LakeConfig
+    from lakebox.iam.service import IamService
+
+
+class IamTableAccess:
+    """``TableAccess`` decided by the lake's IAM identity policies."""
+
+    def __init__(self, iam: IamService, config: LakeConfig) -> None:
+        self.iam = iam
+        self.config = config
+
+    def _glue(self, resource: str) -> str:
+        return self.config.arn("glue", resource)
+
+    def _decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        reason: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        decision, why = self.iam.decide(principal, action, resource, context)
+        if decision != "allow":
+            raise QueryAccessDenied(
+                f"{reason}User: {principal.arn} is not authorized to perform: {action} on "
+                f"resource: {resource} {why}",
+                action,
+                resource,
+            )
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        insufficient = "Insufficient permissions to execute the query. "
+        catalog = self._glue("catalog")
+        database = self._glue(f"database/{table.database}")
+        arn = self._glue(f"table/{table.database}/{table.name}")
+        checks = [
+            ("glue:GetDatabase", catalog),
+            ("glue:GetDatabase", database),
+            ("glue:GetTable", catalog),
+            ("glue:GetTable", database),
+            ("glue:GetTable", arn),
+        ]
+        if table.partition_keys and not _projected(table):
+            checks += [
+                ("glue:GetPartitions", catalog),
+                ("glue:GetPartitions", database),
+                ("glue:GetPartitions", arn),
+            ]
+        for action, resource in checks:
+            self._decide(principal, action, resource, insufficient)
+        if table.is_view or not table.location:
+            return
+        where = parse_uri(table.location)
+        if where.is_s3:
+            self._decide(
+                principal,
+                "s3:ListBucket",
+                f"arn:aws:s3:::{where.bucket}",
+                f"Permission denied on S3 path: {table.location}. ",
+                {"s3:prefix": where.as_prefix().key},
+            )
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        for part in partitions:
+            for file in part.files:
+                where = parse_uri(file.uri)
+                if not where.is_s3:
+                    continue
+                self._decide(
+                    principal,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{where.bucket}/{where.key}",
+                    f"Permission denied on S3 path: {file.uri}. ",
+                )
+
+
+def _projected(table: Table) -> bool:
+    """Partition projection enumerates partitions itself: Athena does not ask Glue."""
+    return table.parameters.get("projection.enabled", "").strip().lower() == "true"
+
+
+__all__ = ["IamTableAccess"]
