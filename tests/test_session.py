@@ -152,6 +152,11 @@ def _policy(*statements: dict[str, object]) -> str:
 READ_PEOPLE = _policy(
     {
         "Effect": "Allow",
+        "Action": "athena:StartQueryExecution",
+        "Resource": "arn:aws:athena:us-east-1:000000000000:workgroup/primary",
+    },
+    {
+        "Effect": "Allow",
         "Action": ["glue:GetDatabase", "glue:GetTable"],
         "Resource": [
             "arn:aws:glue:us-east-1:000000000000:catalog",
@@ -205,8 +210,9 @@ def test_connect_as_a_user_without_policies_is_refused_naming_action_and_resourc
     try:
         with pytest.raises(AccessDenied) as info:
             session.sql("SELECT * FROM people")
-        assert "user/nobody is not authorized to perform: glue:GetDatabase" in str(info.value)
-        assert "Insufficient permissions to execute the query" in str(info.value)
+        assert "user/nobody is not authorized to perform: athena:StartQueryExecution" in str(
+            info.value
+        )
     finally:
         session.lake.close()
 
@@ -249,8 +255,9 @@ def test_views_need_the_tables_under_them(people_lake: lakebox.Session, lake_hom
         _policy(
             {
                 "Effect": "Allow",
-                "Action": ["glue:GetDatabase", "glue:GetTable"],
+                "Action": ["glue:GetDatabase", "glue:GetTable", "athena:StartQueryExecution"],
                 "Resource": [
+                    "arn:aws:athena:us-east-1:000000000000:workgroup/primary",
                     "arn:aws:glue:us-east-1:000000000000:catalog",
                     "arn:aws:glue:us-east-1:000000000000:database/default",
                     "arn:aws:glue:us-east-1:000000000000:table/default/top",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 import lakebox
 from lakebox.iam.errors import AccessDenied
@@ -40,6 +41,7 @@ USERS: dict[str, list[dict[str, Any]]] = {
     "q-reader": [RUN_QUERIES, *READ_SALES],
     "q-no-glue": [RUN_QUERIES, *READ_SALES[1:]],
     "q-no-s3": [RUN_QUERIES, READ_SALES[0], READ_SALES[1]],
+    "q-no-athena": READ_SALES,
     "q-no-partitions": [
         RUN_QUERIES,
         {**READ_SALES[0], "Action": ["glue:GetDatabase", "glue:GetTable"]},
@@ -51,6 +53,8 @@ EXPECTED = {
     "q-reader": None,
     "q-no-glue": "glue:GetDatabase on resource: " + f"{GLUE}:catalog",
     "q-no-s3": "Permission denied on S3 path: s3://authz-data/sales/day=1/part-0.csv",
+    "q-no-athena": "athena:StartQueryExecution on resource: "
+    + f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary",
     "q-no-partitions": "glue:GetPartitions on resource: " + f"{GLUE}:catalog",
 }
 
@@ -118,11 +122,18 @@ def test_a_query_through_the_server_reads_only_what_its_caller_may(
     client: ClientFactory, users: dict[str, tuple[str, str]], user: str
 ) -> None:
     athena = client("athena", *users[user])
+    denied = EXPECTED[user]
+    if denied is not None and denied.startswith("athena:"):
+        # refused at the door, as Athena refuses StartQueryExecution itself
+        with pytest.raises(ClientError) as refused:
+            athena.start_query_execution(QueryString="SELECT count(*) FROM shop.sales")
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert denied in str(refused.value)
+        return
     qid = athena.start_query_execution(QueryString="SELECT count(*) FROM shop.sales")[
         "QueryExecutionId"
     ]
     status = _wait(athena, qid)
-    denied = EXPECTED[user]
     if denied is None:
         assert status["State"] == "SUCCEEDED", status
         return

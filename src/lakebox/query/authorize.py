@@ -1,6 +1,7 @@
 """What Athena asks of IAM before it reads a table for a caller, asked of the lake's IAM.
 
-Athena reads the Data Catalog and S3 with the caller's own permissions: ``glue:GetDatabase``
+A statement needs ``athena:StartQueryExecution`` on its workgroup. Athena reads the Data
+Catalog and S3 with the caller's own permissions: ``glue:GetDatabase``
 and ``glue:GetTable`` on every table a query names (views included: the caller reads the
 tables under a view too), ``glue:GetPartitions`` on a partitioned table whose partitions
 come from the catalog (not from partition projection), ``s3:ListBucket`` on the bucket of
@@ -66,6 +67,12 @@ class IamTableAccess:
                 action,
                 resource,
             )
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        if not self._governed():
+            return
+        arn = self.config.arn("athena", f"workgroup/{workgroup}")
+        self._decide(principal, "athena:StartQueryExecution", arn, "")
 
     def check_table(self, principal: Principal, table: Table) -> None:
         if not self._governed():

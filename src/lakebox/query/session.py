@@ -355,6 +355,8 @@ class Session:
         return results
 
     def _run(self, text: str, context: StatementContext) -> Result:
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_query(self.principal, context.workgroup)
         start = time.perf_counter()
         result = self._dispatch(text, context)
         result.elapsed_ms = (time.perf_counter() - start) * 1000
@@ -381,7 +383,10 @@ class Session:
         DDL."""
         from lakebox.sql.dialects.athena import parse_query_statement
 
-        return self._handle(parse_query_statement(text), context or StatementContext())
+        context = context or StatementContext()
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_query(self.principal, context.workgroup)
+        return self._handle(parse_query_statement(text), context)
 
     def _use(self, stmt: Use, context: StatementContext) -> Result:
         self.lake.catalog.get_database(stmt.database)

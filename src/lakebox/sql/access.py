@@ -1,6 +1,7 @@
 """The one seam where a query's reads are authorized for its principal.
 
-The planner hands every catalog table (and view) a statement names to a ``TableAccess``
+A session asks ``check_query`` before it runs a statement for a principal (Athena's
+``athena:StartQueryExecution`` on the workgroup). The planner hands every catalog table (and view) a statement names to a ``TableAccess``
 twice: when the name is resolved, before anything of the table is listed
 (``check_table``: the catalog reads and the listing of its location), and once its files
 are planned (``check_files``: the objects the engine will read). The lake's IAM decides
@@ -27,7 +28,12 @@ class QueryAccessDenied(AccessDenied):
 
 
 class TableAccess(Protocol):
-    """Decides whether a principal may read a table a statement names."""
+    """Decides whether a principal may run a statement and read the tables it names."""
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may run statements in
+        ``workgroup`` (Athena's ``athena:StartQueryExecution``)."""
+        ...
 
     def check_table(self, principal: Principal, table: Table) -> None:
         """Raise QueryAccessDenied unless ``principal`` may read ``table``'s definition
@@ -43,6 +49,9 @@ class TableAccess(Protocol):
 
 class _Open:
     """Every principal reads everything: a lake without identities."""
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        return None
 
     def check_table(self, principal: Principal, table: Table) -> None:
         return None
