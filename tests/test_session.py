@@ -341,3 +341,20 @@ def test_another_accounts_principal_reads_nothing_of_this_lake(
             session.sql("SELECT * FROM people")
     finally:
         session.lake.close()
+
+
+def test_ddl_needs_the_glue_action_it_amounts_to(
+    people_lake: lakebox.Session, lake_home: Path
+) -> None:
+    from lakebox.iam.errors import AccessDenied
+
+    session = lakebox.connect(lake_home, principal="analyst")
+    try:
+        with pytest.raises(AccessDenied, match=r"glue:DeleteTable on resource: .*catalog"):
+            session.sql("DROP TABLE people")
+        with pytest.raises(AccessDenied, match="glue:CreateDatabase"):
+            session.sql("CREATE DATABASE mine")
+        assert [c[0] for c in session.sql("DESCRIBE people").fetchall()][:2] == ["id", "name"]
+    finally:
+        session.lake.close()
+    assert people_lake.tables() == ["people"]

@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from lakebox.catalog.model import Table
 from lakebox.principal import Principal
+from lakebox.sql import statements as st
 from lakebox.sql.access import QueryAccessDenied
 from lakebox.sql.plan import PartitionFiles
+from lakebox.sql.statements import DdlStatement
 from lakebox.storage.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -74,6 +76,18 @@ class IamTableAccess:
         arn = self.config.arn("athena", f"workgroup/{workgroup}")
         self._decide(principal, "athena:StartQueryExecution", arn, "")
 
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        if not self._governed():
+            return
+        action, db, table = _ddl_action(statement, database)
+        resources = [self._glue("catalog"), self._glue(f"database/{db}")]
+        if table is not None:
+            resources.append(self._glue(f"table/{db}/{table}"))
+        for resource in resources:
+            self._decide(
+                principal, action, resource, "Insufficient permissions to execute the query. "
+            )
+
     def check_table(self, principal: Principal, table: Table) -> None:
         if not self._governed():
             return
@@ -124,6 +138,52 @@ class IamTableAccess:
                     f"arn:aws:s3:::{where.bucket}/{where.key}",
                     f"Permission denied on S3 path: {file.uri}. ",
                 )
+
+
+#: the Glue action each DDL statement amounts to, as Athena calls Glue for it
+_DDL_ACTIONS: dict[type[DdlStatement], str] = {
+    st.CreateDatabase: "glue:CreateDatabase",
+    st.DropDatabase: "glue:DeleteDatabase",
+    st.CreateTable: "glue:CreateTable",
+    st.CreateView: "glue:CreateTable",
+    st.DropTable: "glue:DeleteTable",
+    st.DropView: "glue:DeleteTable",
+    st.AddPartitions: "glue:BatchCreatePartition",
+    st.MsckRepair: "glue:BatchCreatePartition",
+    st.DropPartitions: "glue:BatchDeletePartition",
+    st.RenamePartition: "glue:UpdatePartition",
+    st.SetTableProperties: "glue:UpdateTable",
+    st.AddColumns: "glue:UpdateTable",
+    st.ReplaceColumns: "glue:UpdateTable",
+    st.ChangeColumn: "glue:UpdateTable",
+    st.SetLocation: "glue:UpdateTable",
+    st.ShowDatabases: "glue:GetDatabases",
+    st.ShowTables: "glue:GetTables",
+    st.ShowViews: "glue:GetTables",
+    st.ShowPartitions: "glue:GetPartitions",
+    st.ShowCreateTable: "glue:GetTable",
+    st.ShowColumns: "glue:GetTable",
+    st.ShowTblProperties: "glue:GetTable",
+    st.Describe: "glue:GetTable",
+}
+
+
+def _ddl_action(statement: DdlStatement, database: str) -> tuple[str, str, str | None]:
+    """(Glue action, database, table or ``*`` or None) of a DDL statement."""
+    action = next((a for kind, a in _DDL_ACTIONS.items() if isinstance(statement, kind)), "glue:*")
+    if isinstance(statement, st.CreateDatabase | st.DropDatabase):
+        return action, statement.name.lower(), None
+    if isinstance(statement, st.ShowDatabases):
+        return action, "*", None
+    if isinstance(statement, st.ShowTables | st.ShowViews):
+        return action, (statement.database or database).lower(), "*"
+    if isinstance(statement, st.CreateTable):
+        return action, (statement.table.database or database).lower(), statement.table.name.lower()
+    ref = getattr(statement, "ref", None)
+    if isinstance(ref, st.TableRef):
+        db, name = ref.resolve(database)
+        return action, db, name
+    return action, database, "*"
 
 
 def _projected(table: Table) -> bool:

@@ -396,6 +396,9 @@ class Session:
     def _ddl(self, stmt: DdlStatement, context: StatementContext) -> Result:
         from lakebox.sql.ddl_exec import execute_ddl
 
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_ddl(self.principal, stmt, self.database)
+
         ddl = execute_ddl(
             stmt,
             self.lake.catalog,

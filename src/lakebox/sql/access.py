@@ -1,7 +1,8 @@
 """The one seam where a query's reads are authorized for its principal.
 
 A session asks ``check_query`` before it runs a statement for a principal (Athena's
-``athena:StartQueryExecution`` on the workgroup). The planner hands every catalog table (and view) a statement names to a ``TableAccess``
+``athena:StartQueryExecution`` on the workgroup) and, for DDL, ``check_ddl`` (the Glue
+action the statement amounts to). The planner hands every catalog table (and view) a statement names to a ``TableAccess``
 twice: when the name is resolved, before anything of the table is listed
 (``check_table``: the catalog reads and the listing of its location), and once its files
 are planned (``check_files``: the objects the engine will read). The lake's IAM decides
@@ -20,6 +21,7 @@ from lakebox.catalog.model import Table
 from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
 from lakebox.sql.plan import PartitionFiles
+from lakebox.sql.statements import DdlStatement
 
 
 class QueryAccessDenied(AccessDenied):
@@ -33,6 +35,11 @@ class TableAccess(Protocol):
     def check_query(self, principal: Principal, workgroup: str) -> None:
         """Raise QueryAccessDenied unless ``principal`` may run statements in
         ``workgroup`` (Athena's ``athena:StartQueryExecution``)."""
+        ...
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may make the catalog change (or
+        read the listing) ``statement`` asks for; ``database`` is the session's."""
         ...
 
     def check_table(self, principal: Principal, table: Table) -> None:
@@ -51,6 +58,9 @@ class _Open:
     """Every principal reads everything: a lake without identities."""
 
     def check_query(self, principal: Principal, workgroup: str) -> None:
+        return None
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
         return None
 
     def check_table(self, principal: Principal, table: Table) -> None:
