@@ -92,3 +92,15 @@ def test_closed_connection_refuses_work(conn: dbapi.Connection) -> None:
     conn.close()
     with pytest.raises(dbapi.InterfaceError):
         conn.cursor()
+
+
+def test_a_connection_acts_as_the_principal_it_names(lake_home: Path) -> None:
+    admin = dbapi.connect(str(lake_home))
+    admin.session.lake.iam.create_user("dbapi-nobody")
+    conn = dbapi.connect(str(lake_home), principal="dbapi-nobody")
+    try:
+        with pytest.raises(dbapi.OperationalError, match="athena:StartQueryExecution"):
+            conn.cursor().execute("SELECT 1")
+    finally:
+        conn.session.lake.close()
+        admin.session.lake.close()

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from lakebox.query.service import QueryService
     from lakebox.secrets.service import SecretsService
     from lakebox.sns.service import TopicService
+    from lakebox.sql.access import TableAccess
     from lakebox.workflows.jobs import JobRegistry
     from lakebox.workflows.service import WorkflowService
 
@@ -293,6 +294,17 @@ class Lakehouse:
 
         return self._service("events", make)
 
+    def table_access(self) -> TableAccess:
+        """What a principal other than the local administrator may read in a query: the
+        lake's IAM decides (``lakebox.query.authorize``)."""
+
+        def make() -> TableAccess:
+            from lakebox.query.authorize import IamTableAccess
+
+            return IamTableAccess(self.iam, self.config)
+
+        return self._service("table_access", make)
+
     def task_service(self, name: str) -> Any:
         """The service a workflow task asks for by name (one of ``TASK_SERVICES``)."""
         if name == "lake":
@@ -361,10 +373,19 @@ def connect(
     s3_endpoint: str | None = None,
     region: str | None = None,
     create: bool = True,
+    principal: str | Principal | None = None,
+    credentials: tuple[str, str] | tuple[str, str, str] | None = None,
+    profile: str | None = None,
 ) -> Session:
     """Open the lake at ``home`` (default ``$LAKEBOX_HOME`` or ``./.lakebox``) and return a
     session whose current database is ``database``. The lake is created if needed unless
-    ``create`` is false (then a missing lake raises ``LakeNotFoundError``)."""
+    ``create`` is false (then a missing lake raises ``LakeNotFoundError``).
+
+    The session acts as the local administrator unless one of these says otherwise (see
+    docs/identity.md): ``principal``, a user or role name of the lake's account or an IAM
+    ARN (taken on trust: whoever opens the lake's files owns it); ``credentials``,
+    ``(access_key_id, secret_access_key[, session_token])``; ``profile``, a profile of
+    the shared credentials file. Keys are checked with the lake's IAM."""
     s3 = S3Settings.from_env()
     if s3_endpoint or region:
         s3 = S3Settings(
@@ -377,5 +398,14 @@ def connect(
         )
     config = LakeConfig.from_env(home=Path(home) if home else None, storage=storage, s3=s3)
     lake = Lakehouse.open(config, create=create)
+    acting: Principal | None = None
+    if principal is not None or credentials is not None or profile is not None:
+        from lakebox.iam.acting import acting_principal
+
+        try:
+            acting = acting_principal(lake.iam, principal, credentials=credentials, profile=profile)
+        except BaseException:
+            lake.close()
+            raise
     lake.engine.warm()  # a session is for queries: the engine starts while the caller goes on
-    return lake.session(database)
+    return lake.session(database, acting or LOCAL_ADMIN)

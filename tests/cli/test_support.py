@@ -17,6 +17,7 @@ from lakebox.cli.support import (
     EXIT_INTERNAL,
     GuardedGroup,
     RootGroup,
+    _root,
     lakehouse,
     read_json_object,
     read_text_file,
@@ -191,6 +192,7 @@ def test_lazy_commands_and_groups_behave_as_an_eagerly_built_app() -> None:
         pretty_exceptions_enable=False,
         cls=GuardedGroup,
     )
+    eager.callback()(_root)  # the global options (--profile)
     for info in RootGroup.lazy.values():
         if isinstance(info, CommandInfo):
             eager.registered_commands.append(info)

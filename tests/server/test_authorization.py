@@ -3,6 +3,7 @@ door from whatever members a request carries), as a scoped user ``bob`` sees it 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.request
@@ -14,6 +15,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from lakebox.config import LakeConfig
+from lakebox.lakehouse import Lakehouse
 from server.conftest import REGION, ClientFactory, Served
 
 pytestmark = pytest.mark.xdist_group("server")
@@ -227,26 +230,45 @@ def test_assume_role_and_self_service_need_no_identity_policy(
     assert [k["AccessKeyId"] for k in iam.list_access_keys()["AccessKeyMetadata"]] == [keys[0]]
 
 
-def test_a_schedule_cannot_be_made_by_a_principal_short_of_every_action(
-    client: ClientFactory,
+def test_a_schedule_runs_as_its_creator_so_their_deny_still_applies(
+    client: ClientFactory, served: Served
 ) -> None:
+    """A schedule used to run as the lake's administrator, and any caller allowed ``*`` on
+    ``*`` could make one, even with a Deny of the target: the Deny was escaped. Now it runs
+    as whoever made it, whose Deny refuses the firing."""
+    target = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:authz-sched-target"
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    client("stepfunctions").create_state_machine(
+        name="authz-sched-target",
+        definition=definition,
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/x",
+    )
     keys = _user(
         client,
         "authz-sched-bob",
-        [{"Effect": "Allow", "Action": ["scheduler:*", "iam:PassRole"], "Resource": "*"}],
+        [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "states:StartExecution", "Resource": target},
+        ],
     )
-    with pytest.raises(ClientError) as exc:
-        client("scheduler", *keys).create_schedule(
-            Name="authz-nightly",
-            ScheduleExpression="rate(1 day)",
-            FlexibleTimeWindow={"Mode": "OFF"},
-            Target={
-                "Arn": f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:anything",
-                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/x",
-            },
+    client("scheduler", *keys).create_schedule(
+        Name="authz-nightly",
+        ScheduleExpression="rate(1 minute)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": target, "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/x"},
+    )
+    lake = Lakehouse.open(LakeConfig.from_env(home=served.home), create=False)
+    try:
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1, seconds=5)
+        fired = [f for f in lake.workflows.run_due(soon) if f.schedule == "authz-nightly"]
+        assert len(fired) == 1
+        assert fired[0].execution_arn is None
+        assert "authz-sched-bob is not authorized to perform: states:StartExecution" in str(
+            fired[0].error
         )
-    assert _code(exc) == "AccessDeniedException"
-    assert "administrator" in str(exc.value)
+        assert lake.workflows.list_executions("authz-sched-target") == []
+    finally:
+        lake.close()
 
 
 @pytest.mark.parametrize(

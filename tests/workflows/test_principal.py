@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,111 @@ def test_a_job_run_kept_before_principals_reads_as_the_local_admin(
     con.close()
     reopened = JobRegistry(env.lake, env.queries)
     assert reopened.get_job_run("one", run.id).principal_arn == LOCAL_ADMIN.arn
+
+
+# -- schedules run as the principal that made them --------------------------------------------
+
+
+def _start_only(machine_arn: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine_arn}
+            ],
+        }
+    )
+
+
+def test_a_schedule_runs_as_its_creator_and_starts_only_what_they_may(env: Env) -> None:
+    iam = env.lake.iam
+    iam.create_user("sched-bob")
+    bob = iam.user_principal("sched-bob")
+    allowed = env.service.create_state_machine("allowed", PASS).arn
+    env.service.create_state_machine("forbidden", PASS)
+    iam.put_user_policy("sched-bob", "start", _start_only(allowed))
+    env.service.create_schedule("ok", "rate(1 minute)", "allowed", principal=bob)
+    env.service.create_schedule("sneaky", "rate(1 minute)", "forbidden", principal=bob)
+    assert env.service.get_schedule("ok").principal_arn == bob.arn
+    fired = {f.schedule: f for f in env.service.run_due(START + timedelta(minutes=1, seconds=1))}
+    assert fired["ok"].execution_arn is not None, fired["ok"].error
+    assert env.service.describe_execution(fired["ok"].execution_arn).principal_arn == bob.arn
+    assert fired["sneaky"].execution_arn is None
+    assert "not authorized to perform: states:StartExecution" in (fired["sneaky"].error or "")
+    assert env.service.list_executions("forbidden") == []
+
+
+def test_a_schedule_updated_by_another_principal_runs_as_them(env: Env) -> None:
+    iam = env.lake.iam
+    iam.create_user("sched-carol")
+    carol = iam.user_principal("sched-carol")
+    env.service.create_state_machine("m", PASS)
+    env.service.create_schedule("s", "rate(1 minute)", "m")
+    assert env.service.get_schedule("s").principal_arn == LOCAL_ADMIN.arn
+    env.service.update_schedule("s", enabled=True, principal=carol)
+    assert env.service.get_schedule("s").principal_arn == carol.arn
+    (firing,) = env.service.run_due(START + timedelta(minutes=1, seconds=1))
+    assert firing.execution_arn is None  # carol may start nothing
+    assert "sched-carol is not authorized" in (firing.error or "")
+
+
+def test_a_nested_execution_needs_start_execution_on_the_child(env: Env) -> None:
+    iam = env.lake.iam
+    iam.create_user("nest-dan")
+    dan = iam.user_principal("nest-dan")
+    child = env.service.create_state_machine("child", PASS).arn
+    parent = machine(
+        {
+            "Run": task(
+                "arn:aws:states:::states:startExecution.sync:2",
+                {"StateMachineArn": child},
+                End=True,
+            )
+        }
+    )
+    env.service.create_state_machine("parent", parent)
+    refused = env.service.start_execution("parent", principal=dan)
+    assert refused.status == "FAILED"
+    assert "states:StartExecution" in (refused.cause or "")
+    iam.put_user_policy("nest-dan", "start", _start_only(child))
+    allowed = env.service.start_execution("parent", principal=dan)
+    assert allowed.status == "SUCCEEDED", allowed.cause
+
+
+def test_an_old_store_schedule_reads_as_the_local_admin(config: LakeConfig, tmp_path: Path) -> None:
+    path = tmp_path / "workflows.sqlite"
+    con = sqlite3.connect(path)
+    schema = workflow_store.MIGRATIONS[0]
+    assert isinstance(schema, str)
+    con.executescript(schema)
+    con.execute("ALTER TABLE executions ADD COLUMN principal TEXT")
+    con.execute("PRAGMA user_version = 2")
+    con.execute(
+        "INSERT INTO schedules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            "old",
+            "rate(1 hour)",
+            "UTC",
+            "arn:aws:states:us-east-1:000000000000:stateMachine:m",
+            "{}",
+            "ENABLED",
+            None,
+            None,
+            None,
+            START.isoformat(),
+            None,
+            None,
+            "",
+        ),
+    )
+    con.commit()
+    con.close()
+    service = WorkflowService(config, db_path=path)
+    try:
+        (old,) = service.list_schedules()
+        assert old.principal_arn == LOCAL_ADMIN.arn
+    finally:
+        service.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == len(workflow_store.MIGRATIONS)
+    con.close()

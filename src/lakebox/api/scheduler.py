@@ -1,7 +1,9 @@
 """EventBridge Scheduler's API over the WorkflowService's schedules: CreateSchedule,
 GetSchedule, UpdateSchedule, DeleteSchedule, ListSchedules. A schedule's target is a state
 machine (``Target.Arn``) started with ``Target.Input``; lakebox keeps every schedule in the
-``default`` group. Errors are Scheduler's codes (``ResourceNotFoundException``,
+``default`` group. A schedule runs as the principal that made (or last updated) it, in
+place of the role Scheduler would assume: its executions can do no more than that
+principal may (``WorkflowService.create_schedule``). Errors are Scheduler's codes (``ResourceNotFoundException``,
 ``ConflictException``, ``ValidationException``).
 """
 
@@ -117,31 +119,8 @@ def schedule_response(schedule: Schedule, role_arn: str) -> Response:
     return out
 
 
-def _runs_as_admin(context: SchedulerContext) -> None:
-    """A schedule's executions start as the lake's local administrator: lakebox does not
-    yet record who made a schedule, so only a caller already allowed every action (the
-    local administrator, an account's root, an AdministratorAccess user) may make or change
-    one; anyone else could otherwise run a state machine with rights they lack."""
-    caller = context.principal
-    if caller.is_local_admin or caller.kind == "root":
-        return
-    try:
-        iam = getattr(context, "iam", None)
-    except AwsError:  # a door that offers no identity service
-        iam = None
-    if iam is not None and iam.is_allowed(caller, "*", "*"):
-        return
-    raise AwsError(
-        "AccessDeniedException",
-        f"User: {caller.arn} may not create or update schedules: lakebox starts a "
-        "schedule's executions as the lake's administrator (it does not yet run them as "
-        "the schedule's creator), so only a principal allowed every action may make one",
-    )
-
-
 def create_schedule(request: Request, context: SchedulerContext) -> Response:
     _group(request)
-    _runs_as_admin(context)
     target, payload = _target(request)
     schedule = context.workflows.create_schedule(
         required_str(request, "Name", INVALID),
@@ -171,7 +150,6 @@ def update_schedule(request: Request, context: SchedulerContext) -> Response:
     """Scheduler replaces a schedule as a whole; lakebox changes its expression, zone,
     input and state (a new target needs a new schedule)."""
     _group(request)
-    _runs_as_admin(context)
     name = required_str(request, "Name", INVALID)
     target, payload = _target(request)
     current = context.workflows.get_schedule(name, principal=context.principal)

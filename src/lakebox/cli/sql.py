@@ -21,7 +21,14 @@ import typer
 from rich.table import Table as RichTable
 
 from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
-from lakebox.cli.support import GuardedGroup, RootGroup, guard, lakehouse, print_error
+from lakebox.cli.support import (
+    GuardedGroup,
+    RootGroup,
+    guard,
+    lakehouse,
+    principal,
+    print_error,
+)
 from lakebox.errors import LakeboxError
 
 if TYPE_CHECKING:
@@ -53,8 +60,19 @@ def _guard(func: Callable[[], T]) -> T:
     return guard(func)
 
 
-def _session(home: Path | None, database: str = "default", create: bool = False) -> Session:
-    return _guard(lambda: lakehouse(home, create=create).session(database))
+def _session(
+    home: Path | None, database: str = "default", create: bool = False, acting: bool = False
+) -> Session:
+    """A session of the lake at ``home``; with ``acting``, as the ``--profile`` principal
+    (see ``support.principal``), else as the local administrator."""
+
+    def make() -> Session:
+        from lakebox.principal import LOCAL_ADMIN
+
+        lake = lakehouse(home, create=create, acting=acting)
+        return lake.session(database, principal(lake) if acting else LOCAL_ADMIN)
+
+    return _guard(make)
 
 
 @app.command()
@@ -89,8 +107,10 @@ def sql(
         empty = "is empty" if not text.strip() else "holds only comments"
         print_error(f"no statement to run: {source} {empty} (QueryString must not be empty)")
         raise typer.Exit(1)
-    service = _service(home, create=any(_creates(st.text) for st in statements))
-    run = partial(run_with_progress, service, console=err_console)  # a live line on a TTY
+    service = _service(home, create=any(_creates(st.text) for st in statements), acting=True)
+    who = _guard(lambda: principal(lakehouse(home, acting=True)))
+    # a live line on a TTY
+    run = partial(run_with_progress, service, console=err_console, principal=who)
     current = database
     for number, st in enumerate(statements, start=1):
         qe, result = _guard(partial(run, st.text, current, workgroup, output_location))
@@ -120,10 +140,11 @@ def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
     (err_console if stderr else out).print(text, highlight=False, emoji=False)
 
 
-def _service(home: Path | None, create: bool = False) -> QueryService:
+def _service(home: Path | None, create: bool = False, acting: bool = False) -> QueryService:
     """The lake's query service; it is shut down (its worker threads joined) with the
-    lake when the command ends, so a command run in-process leaves no thread behind."""
-    return _guard(lambda: lakehouse(home, create=create).queries)
+    lake when the command ends, so a command run in-process leaves no thread behind.
+    ``acting``: the command passes the ``--profile`` principal to it."""
+    return _guard(lambda: lakehouse(home, create=create, acting=acting).queries)
 
 
 #: statements that may run against a lake that does not exist yet, creating it
@@ -143,7 +164,7 @@ def shell(home: HomeOpt = None, database: DbOpt = "default") -> None:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
 
-    session = _session(home, database)
+    session = _session(home, database, acting=True)
     if not sys.stdin.isatty():
         _run_piped(session, sys.stdin.read())
         return

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -28,6 +28,7 @@ from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
 
 if TYPE_CHECKING:
     from lakebox.lakehouse import Lakehouse
+    from lakebox.principal import Principal
 
 T = TypeVar("T")
 
@@ -121,9 +122,35 @@ class _Deferred(TyperGroup):
     built."""
 
 
-def _root() -> None:
+#: the principal a command acts as: ``--profile`` / ``LAKEBOX_PROFILE`` (None: the local
+#: administrator), and the principals it named in the lakes the command opened
+_PROFILE: list[str | None] = [None]
+_ACTING: dict[Path, Any] = {}
+#: ``--profile`` value taking the keys as AWS tools find them (environment first)
+AWS_CHAIN = "@env"
+#: the commands that act as the ``--profile`` principal (any other refuses it)
+ACTING_COMMANDS = "sql and shell"
+
+
+def _root(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            envvar="LAKEBOX_PROFILE",
+            show_default=False,
+            help=(
+                "Act as the principal whose keys are in this profile of the shared "
+                f"credentials file (checked with the lake's IAM); '{AWS_CHAIN}': the keys "
+                "AWS tools would use (AWS_ACCESS_KEY_ID..., else AWS_PROFILE). Default: the "
+                "lake's local administrator."
+            ),
+        ),
+    ] = None,
+) -> None:
     # the root group's callback: no docstring, which Typer would take for the app's help
-    return None
+    _PROFILE[0] = profile or None
+    _ACTING.clear()
 
 
 class RootGroup(GuardedGroup):
@@ -345,10 +372,18 @@ def lake_config(home: Path | None, *, create: bool = False) -> LakeConfig:
 _LAKES: dict[Path, Lakehouse] = {}
 
 
-def lakehouse(home: Path | None, *, create: bool = False) -> Lakehouse:
+def lakehouse(home: Path | None, *, create: bool = False, acting: bool = False) -> Lakehouse:
     """The running command's lake at ``home`` (see ``lake_config``), opened and started the
     first time the command asks for it; every service a command uses comes from it, and
-    it is closed, with its services, when the command ends."""
+    it is closed, with its services, when the command ends. Only a command that acts as
+    the ``--profile`` principal (``acting``: it asks ``principal``) may be given one; any
+    other refuses it rather than act as the local administrator."""
+    if _PROFILE[0] is not None and not acting:
+        fail(
+            f"--profile (LAKEBOX_PROFILE) is honoured by the {ACTING_COMMANDS} commands only; "
+            "this command acts as the lake's local administrator: run it without --profile, "
+            "or over the server (lakebox serve) with the AWS CLI"
+        )
     config = lake_config(home, create=create)
     lake = _LAKES.get(config.home)
     if lake is None:
@@ -359,6 +394,32 @@ def lakehouse(home: Path | None, *, create: bool = False) -> Lakehouse:
         close_when_done(lambda: _close_lake(config.home))
         started()
     return lake
+
+
+def principal(lake: Lakehouse) -> Principal:
+    """Who the running command acts as in ``lake``: the local administrator, or the
+    principal of the ``--profile`` keys, checked with the lake's IAM (identity modules
+    are imported only then: a command without --profile does not pay for them)."""
+    from lakebox.principal import LOCAL_ADMIN
+
+    profile = _PROFILE[0]
+    if profile is None:
+        return LOCAL_ADMIN
+    home = lake.config.home
+    found: Principal | None = _ACTING.get(home)
+    if found is None:
+        from lakebox.iam.acting import keys_principal
+        from lakebox.iam.profiles import find_credentials
+
+        # a named profile of the credentials file; @env: as AWS tools look (environment
+        # keys, else AWS_PROFILE, else the default profile)
+        creds = find_credentials(None if profile == AWS_CHAIN else profile)
+        keys = [creds.access_key_id, creds.secret_access_key]
+        found = keys_principal(
+            lake.iam, [*keys, creds.session_token] if creds.session_token else keys
+        )
+        _ACTING[home] = found
+    return found
 
 
 def _close_lake(home: Path) -> None:

@@ -52,7 +52,7 @@ class StoreInfo:
 STORES: tuple[StoreInfo, ...] = (
     StoreInfo("catalog.sqlite", "the Data Catalog: databases, tables, partitions"),
     StoreInfo("queries.sqlite", "query executions and workgroups", version=3),
-    StoreInfo("workflows.sqlite", "state machines, executions, schedules", version=2),
+    StoreInfo("workflows.sqlite", "state machines, executions, schedules", version=3),
     StoreInfo("crawlers.sqlite", "crawlers and their runs"),
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),
     StoreInfo("iam.sqlite", "identities: accounts, users, roles, access keys, policies"),

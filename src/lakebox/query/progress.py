@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from lakebox import util
+from lakebox.principal import LOCAL_ADMIN, Principal
 
 if TYPE_CHECKING:
     from lakebox.query.model import QueryExecution
@@ -28,12 +29,16 @@ def run_with_progress(
     workgroup: str,
     output_location: str | None,
     console: Console,
+    principal: Principal = LOCAL_ADMIN,
 ) -> tuple[QueryExecution, Result | None]:
-    """``service.run`` that shows how far the statement is on ``console`` while it runs.
-    Ctrl-C stops the execution (StopQueryExecution) before the interrupt goes on."""
+    """``service.run`` (as ``principal``) that shows how far the statement is on
+    ``console`` while it runs. Ctrl-C stops the execution (StopQueryExecution) before the
+    interrupt goes on."""
     if not console.is_terminal:
-        return service.run(query, database, workgroup, output_location)
-    qid = service.start_query_execution(query, database, workgroup, output_location, progress=True)
+        return service.run(query, database, workgroup, output_location, principal=principal)
+    qid = service.start_query_execution(
+        query, database, workgroup, output_location, progress=True, principal=principal
+    )
     started = time.monotonic()
     try:
         with console.status(status_text("QUEUED", None, 0.0), spinner="dots") as status:

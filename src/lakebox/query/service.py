@@ -210,7 +210,7 @@ class QueryService:
         with self._lock:
             self._controls[qe.query_execution_id] = control
             self._futures[qe.query_execution_id] = self._pool.submit(
-                self._run, qe, control, result_reuse_max_age_minutes
+                self._run, qe, control, result_reuse_max_age_minutes, principal=principal
             )
         return qe.query_execution_id
 
@@ -266,9 +266,11 @@ class QueryService:
         control: ExecutionControl,
         reuse_minutes: int | None,
         slot: IO[bytes] | None = None,
+        *,
+        principal: Principal = LOCAL_ADMIN,
     ) -> None:
-        """Run ``qe`` to its final state; with ``slot`` it already holds a query slot and
-        is stored as RUNNING (``run``)."""
+        """Run ``qe`` to its final state as ``principal`` (what it may read is theirs);
+        with ``slot`` it already holds a query slot and is stored as RUNNING (``run``)."""
         try:
             with self._slot(qe, control, slot):
                 if control.stop_reason:
@@ -277,7 +279,7 @@ class QueryService:
                     qe.state, qe.start_time = RUNNING, time.time()
                     qe.queue_ms = int((qe.start_time - qe.submission_time) * 1000)
                     self.store.save(qe)
-                self._execute(qe, control, reuse_minutes)
+                self._execute(qe, control, reuse_minutes, principal)
         except QueryStoppedError as err:
             self._finish(qe, CANCELLED, str(err), "USER", control)
         except LakeboxError as err:
@@ -295,9 +297,13 @@ class QueryService:
                 self._futures.pop(qe.query_execution_id, None)
 
     def _execute(
-        self, qe: QueryExecution, control: ExecutionControl, reuse_minutes: int | None
+        self,
+        qe: QueryExecution,
+        control: ExecutionControl,
+        reuse_minutes: int | None,
+        principal: Principal = LOCAL_ADMIN,
     ) -> None:
-        session = self.lake.session(qe.database)
+        session = self.lake.session(qe.database, principal)
         base = qe.output_location.rsplit("/", 1)[0] + "/"
         context = StatementContext(qe.query_execution_id, base, qe.workgroup, control)
         if reuse_minutes and self._reuse(qe, session, reuse_minutes):
@@ -684,7 +690,9 @@ class QueryService:
                 self._controls[qid] = control
                 self._pinned.add(qid)
                 pool = self._pool if slot is None else self._held_pool
-                future = self._futures[qid] = pool.submit(self._run, qe, control, None, slot)
+                future = self._futures[qid] = pool.submit(
+                    self._run, qe, control, None, slot, principal=principal
+                )
         except BaseException:
             if slot is not None:
                 slot.close()  # closing the file lets go of its lock

@@ -22,6 +22,7 @@ from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import plancache
+from lakebox.sql.access import OPEN_ACCESS, TableAccess
 from lakebox.sql.dialects import front_end
 from lakebox.sql.lexer import split_statements
 from lakebox.sql.planner import Plan, Planner, ScanStats
@@ -354,6 +355,8 @@ class Session:
         return results
 
     def _run(self, text: str, context: StatementContext) -> Result:
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_query(self.principal, context.workgroup)
         start = time.perf_counter()
         result = self._dispatch(text, context)
         result.elapsed_ms = (time.perf_counter() - start) * 1000
@@ -380,7 +383,10 @@ class Session:
         DDL."""
         from lakebox.sql.dialects.athena import parse_query_statement
 
-        return self._handle(parse_query_statement(text), context or StatementContext())
+        context = context or StatementContext()
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_query(self.principal, context.workgroup)
+        return self._handle(parse_query_statement(text), context)
 
     def _use(self, stmt: Use, context: StatementContext) -> Result:
         self.lake.catalog.get_database(stmt.database)
@@ -389,6 +395,9 @@ class Session:
 
     def _ddl(self, stmt: DdlStatement, context: StatementContext) -> Result:
         from lakebox.sql.ddl_exec import execute_ddl
+
+        if not self.principal.is_local_admin:
+            self.lake.table_access().check_ddl(self.principal, stmt, self.database)
 
         ddl = execute_ddl(
             stmt,
@@ -466,6 +475,7 @@ class Session:
                 _parse,
                 principal=self.principal,
                 visibility=lake.visibility,
+                access=OPEN_ACCESS if self.principal.is_local_admin else lake.table_access(),
             )
             try:
                 plan = planner.plan(tree, self.database, cache_key)
@@ -511,7 +521,11 @@ class Session:
         )
 
     def _keep_plan(self, text: str, q: PlannedQuery) -> None:
-        """Remember a plan that just ran, when everything it depends on can be checked."""
+        """Remember a plan that just ran, when everything it depends on can be checked.
+        A principal other than the local administrator has its statements planned, and
+        so authorized, every time: a kept plan would outlive a policy change."""
+        if not self.principal.is_local_admin:
+            return
         plan = q.plan
         if plan is None or q.generation is None or not plan.reusable or not q.query.sql:
             return
@@ -534,6 +548,8 @@ class Session:
         there is none (or it turned out stale while running): plan it then."""
         if not plancache.enabled() or not len(self.lake.plans):
             return None
+        if not self.principal.is_local_admin:
+            return None  # planned, and authorized, every time (see ``_keep_plan``)
         plans = self.lake.plans
         key = self._plan_key(text)
         plan = plans.get(key, self.lake.catalog, self.lake.storage)
@@ -626,3 +642,7 @@ class LakeParts(Protocol):
         ...
 
     def session(self, database: str | None = None, principal: Principal = ...) -> Session: ...
+
+    def table_access(self) -> TableAccess:
+        """Who decides what a principal other than the local administrator may read."""
+        ...

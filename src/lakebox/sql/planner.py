@@ -26,6 +26,7 @@ from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.formats.base import DataFile
 from lakebox.principal import LOCAL_ADMIN, Principal
+from lakebox.sql.access import OPEN_ACCESS, TableAccess
 from lakebox.sql.dialect import is_current_schema
 from lakebox.sql.plan import (
     HIVE_DEFAULT_PARTITION,
@@ -78,6 +79,7 @@ class Planner:
         now: Callable[[], dt.datetime] | None = None,
         principal: Principal = LOCAL_ADMIN,
         visibility: Visibility = OPEN,
+        access: TableAccess = OPEN_ACCESS,
     ) -> None:
         self.catalog = catalog
         self.storage = storage
@@ -86,6 +88,8 @@ class Planner:
         self.now = now or (lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
         self.principal = principal
         self.visibility = visibility
+        #: who decides what the principal may read (never asked for the local admin)
+        self.access: TableAccess | None = None if principal.is_local_admin else access
         self.stats = ScanStats()
         self.scans: list[ScanSpec] = []
         #: scan placeholder -> {column: Hive type}, so type-dependent translation rules apply
@@ -148,6 +152,8 @@ class Planner:
             entry = self.catalog.get_table(db, name)
         except EntityNotFoundError as err:
             raise SemanticError(self._not_found_message(table, db, name, err)) from err
+        if self.access is not None:
+            self.access.check_table(self.principal, entry)
         alias = table.alias or name
         if entry.is_view:
             return self._expand_view(entry, alias, table, depth)
@@ -250,6 +256,8 @@ class Planner:
         if pseudo:
             partitions = self._prune_files(table, ref, partitions, set(pseudo))
             _hide_from_stars(ref, pseudo)
+        if self.access is not None:
+            self.access.check_files(self.principal, table, partitions)
         name = f"__lakebox_t{next(self._counter)}_{table.name}"
         scan = ScanSpec(name, table, partitions, list(table.columns), predicate, pseudo=pseudo)
         self.stats.add(

@@ -287,6 +287,8 @@ class Schedule:
     last_fired_slot: datetime | None
     last_execution_arn: str | None
     description: str = ""
+    #: who made or last changed it: its executions run as this principal
+    principal_arn: str = LOCAL_ADMIN.arn
 
 
 @dataclass(frozen=True)
@@ -645,6 +647,11 @@ class WorkflowService:
             raise StatesError("StepFunctions.InvalidArnException", "StateMachineArn is required")
         sync = ctx.pattern is IntegrationPattern.RUN_JOB
         try:
+            self.authorize(
+                ctx.principal or LOCAL_ADMIN,
+                "states:StartExecution",
+                self._resolve_machine(params["StateMachineArn"]).arn,
+            )
             child = self.start_execution(
                 params["StateMachineArn"],
                 params.get("Input"),
@@ -1033,6 +1040,28 @@ class WorkflowService:
         if not self.tokens.heartbeat(token, self.clock.now()):
             raise TaskDoesNotExistError(f"Task Does Not Exist: no waiting task has token {token}")
 
+    # ------------------------------------------------------------------ authorization
+    def authorize(self, principal: Principal, action: str, resource: str) -> None:
+        """Raise AccessDenied unless ``principal`` may perform ``action`` on ``resource``:
+        what a schedule's firing and a nested execution need, which no API door checks for
+        them (they start executions on a principal's behalf, not at its request). The
+        local administrator is not checked; anyone else is, with the lake's IAM, and is
+        refused when this service was given none."""
+        if principal.is_local_admin:
+            return
+        lake = self.services.get("lake")
+        iam = getattr(lake, "iam", None) if lake is not None else None
+        if iam is None:
+            from lakebox.iam.errors import AccessDenied
+
+            raise AccessDenied(
+                f"User: {principal.arn} is not authorized to perform: {action} on resource: "
+                f"{resource}: this workflow service has no identity service to ask",
+                action,
+                resource,
+            )
+        iam.authorize(principal, action, resource)
+
     # ------------------------------------------------------------------ schedules
 
     def _schedule(self, row: ScheduleRow) -> Schedule:
@@ -1051,6 +1080,7 @@ class WorkflowService:
             row.last_fired_slot,
             row.last_execution_arn,
             row.description,
+            row.principal_arn,
         )
 
     def create_schedule(
@@ -1068,7 +1098,9 @@ class WorkflowService:
         description: str = "",
         principal: Principal = LOCAL_ADMIN,
     ) -> Schedule:
-        """A schedule that starts ``target`` (a state machine name or ARN) with ``input``."""
+        """A schedule that starts ``target`` (a state machine name or ARN) with ``input``,
+        as ``principal``: each execution it starts runs with that principal's rights (in
+        place of the role EventBridge Scheduler would assume)."""
         schedule_name(name)
         sched.parse_expression(expression)
         sched.zone(timezone)
@@ -1093,6 +1125,7 @@ class WorkflowService:
             None,
             None,
             description,
+            principal.arn,
         )
         if not self.store.insert_schedule(row):
             raise AlreadyExistsError(f"Schedule {name} already exists")
@@ -1117,7 +1150,9 @@ class WorkflowService:
         enabled: bool | None = None,
         principal: Principal = LOCAL_ADMIN,
     ) -> Schedule:
-        """Change a schedule; a new expression or zone starts counting slots from now."""
+        """Change a schedule; a new expression or zone starts counting slots from now. As
+        Scheduler's UpdateSchedule passes the schedule its role anew, the schedule runs as
+        ``principal`` from now on."""
         row = self.store.get_schedule(name)
         if row is None:
             raise ScheduleDoesNotExistError(f"Schedule {name} does not exist")
@@ -1133,6 +1168,7 @@ class WorkflowService:
             input=_dumps(input) if input is not None else row.input,
             state=row.state if enabled is None else ("ENABLED" if enabled else "DISABLED"),
             last_fired_slot=self.clock.now() if reslot else row.last_fired_slot,
+            principal_arn=principal.arn,
         )
         return self.get_schedule(name)
 
@@ -1172,20 +1208,22 @@ class WorkflowService:
 
         The input may use EventBridge Scheduler's context attributes
         ``<aws.scheduler.scheduled-time>``, ``<aws.scheduler.schedule-arn>``,
-        ``<aws.scheduler.execution-id>`` and ``<aws.scheduler.attempt-number>``."""
+        ``<aws.scheduler.execution-id>`` and ``<aws.scheduler.attempt-number>``.
+
+        Each schedule's execution runs as the schedule's principal (who made or last
+        changed it), which must be allowed ``states:StartExecution`` on the target; the
+        caller of ``run_due`` (``principal``) only makes the clock tick."""
         now = now or self.clock.now()
         fired: list[Firing] = []
         for row in self.store.list_schedules():
             if row.state != "ENABLED":
                 continue
-            firing = self._run_schedule(row, now, wait, principal)
+            firing = self._run_schedule(row, now, wait)
             if firing is not None:
                 fired.append(firing)
         return fired
 
-    def _run_schedule(
-        self, row: ScheduleRow, now: datetime, wait: bool, principal: Principal
-    ) -> Firing | None:
+    def _run_schedule(self, row: ScheduleRow, now: datetime, wait: bool) -> Firing | None:
         expr = sched.parse_expression(row.expression)
         tz = sched.zone(row.timezone)
         start_date, end_date = sched.window(expr, row.start_date, row.end_date)
@@ -1226,8 +1264,11 @@ class WorkflowService:
                 ("attempt-number", "1"),
             ):
                 text = text.replace(f"<aws.scheduler.{attribute}>", value)
+            # as the schedule's principal, who must be allowed to start the target
+            runs_as = _principal_of(row.principal_arn)
+            self.authorize(runs_as, "states:StartExecution", row.target_arn)
             execution = self.start_execution(
-                row.target_arn, json.loads(text), name, wait=wait, principal=principal
+                row.target_arn, json.loads(text), name, wait=wait, principal=runs_as
             )
         except Exception as exc:  # the slot is spent either way; report why it did not run
             return Firing(row.name, slot, None, skipped, f"{type(exc).__name__}: {exc}")

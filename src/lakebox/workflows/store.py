@@ -94,8 +94,17 @@ def _principal(con: sqlite3.Connection) -> None:
         con.execute("ALTER TABLE executions ADD COLUMN principal TEXT")
 
 
+def _schedule_principal(con: sqlite3.Connection) -> None:
+    """Version 3: who made (or last changed) each schedule, whose rights its executions
+    run with (the ARN of its principal; NULL in older rows reads as the local
+    administrator, as those schedules always ran). Idempotent, as ``_principal``."""
+    columns = {row[1] for row in con.execute("PRAGMA table_info(schedules)")}
+    if "principal" not in columns:
+        con.execute("ALTER TABLE schedules ADD COLUMN principal TEXT")
+
+
 #: The schema steps of workflows.sqlite, by version (see ``lakebox.metadata.sqlite.migrate``).
-MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal)
+MIGRATIONS: tuple[metadb.Migration, ...] = (_SCHEMA, _principal, _schedule_principal)
 
 
 @dataclass(frozen=True)
@@ -146,6 +155,16 @@ class ScheduleRow:
     last_fired_slot: datetime | None
     last_execution_arn: str | None
     description: str
+    #: who made or last changed it: its executions run as this principal
+    principal_arn: str = LOCAL_ADMIN.arn
+
+
+#: the schedules' columns in ``ScheduleRow``'s order
+_SCHEDULE_COLUMNS = (
+    "name, expression, timezone, target_arn, input, state, flexible_window_minutes, "
+    "start_date, end_date, creation_date, last_fired_slot, last_execution_arn, description, "
+    "principal"
+)
 
 
 def _ts(value: datetime | None) -> str | None:
@@ -405,7 +424,10 @@ class WorkflowStore:
     def insert_schedule(self, row: ScheduleRow) -> bool:
         try:
             self._exec(
-                "INSERT INTO schedules VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO schedules (name, expression, timezone, target_arn, input, state, "
+                "flexible_window_minutes, start_date, end_date, creation_date, "
+                "last_fired_slot, last_execution_arn, description, principal) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     row.name,
                     row.expression,
@@ -420,6 +442,7 @@ class WorkflowStore:
                     _ts(row.last_fired_slot),
                     row.last_execution_arn,
                     row.description,
+                    row.principal_arn,
                 ),
             )
         except sqlite3.IntegrityError:
@@ -427,11 +450,14 @@ class WorkflowStore:
         return True
 
     def get_schedule(self, name: str) -> ScheduleRow | None:
-        rows = self._all("SELECT * FROM schedules WHERE name=?", (name,))
+        rows = self._all(f"SELECT {_SCHEDULE_COLUMNS} FROM schedules WHERE name=?", (name,))
         return self._sc(rows[0]) if rows else None
 
     def list_schedules(self) -> list[ScheduleRow]:
-        return [self._sc(r) for r in self._all("SELECT * FROM schedules ORDER BY name")]
+        return [
+            self._sc(r)
+            for r in self._all(f"SELECT {_SCHEDULE_COLUMNS} FROM schedules ORDER BY name")
+        ]
 
     def delete_schedule(self, name: str) -> bool:
         return self._exec("DELETE FROM schedules WHERE name=?", (name,)).rowcount > 0
@@ -454,11 +480,12 @@ class WorkflowStore:
         input: str,
         state: str,
         last_fired_slot: datetime | None,
+        principal_arn: str,
     ) -> None:
         self._exec(
             "UPDATE schedules SET expression=?, timezone=?, input=?, state=?, "
-            "last_fired_slot=? WHERE name=?",
-            (expression, timezone, input, state, _ts(last_fired_slot), name),
+            "last_fired_slot=?, principal=? WHERE name=?",
+            (expression, timezone, input, state, _ts(last_fired_slot), principal_arn, name),
         )
 
     def set_last_execution(self, name: str, arn: str) -> None:
@@ -480,4 +507,5 @@ class WorkflowStore:
             _dt(r[10]),
             r[11],
             r[12],
+            r[13] or LOCAL_ADMIN.arn,
         )

@@ -1,0 +1,194 @@
+"""What Athena asks of IAM before it reads a table for a caller, asked of the lake's IAM.
+
+A statement needs ``athena:StartQueryExecution`` on its workgroup. Athena reads the Data
+Catalog and S3 with the caller's own permissions: ``glue:GetDatabase``
+and ``glue:GetTable`` on every table a query names (views included: the caller reads the
+tables under a view too), ``glue:GetPartitions`` on a partitioned table whose partitions
+come from the catalog (not from partition projection), ``s3:ListBucket`` on the bucket of
+every location it lists and ``s3:GetObject`` on every object it reads. A refusal fails the
+query with the reason naming the action and the resource, as Athena's does.
+
+The catalog belongs to the lake's account: a principal of another account reads none of
+it (lakebox has no Glue resource policies that could grant it). Lake Formation will plug
+in at the same seam (``lakebox.sql.access.TableAccess``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from lakebox.catalog.model import Table
+from lakebox.principal import Principal
+from lakebox.sql import statements as st
+from lakebox.sql.access import QueryAccessDenied
+from lakebox.sql.plan import PartitionFiles
+from lakebox.sql.statements import DdlStatement
+from lakebox.storage.uri import parse_uri
+
+if TYPE_CHECKING:
+    from lakebox.config import LakeConfig
+    from lakebox.iam.service import IamService
+
+
+class IamTableAccess:
+    """``TableAccess`` decided by the lake's IAM identity policies."""
+
+    def __init__(self, iam: IamService, config: LakeConfig) -> None:
+        self.iam = iam
+        self.config = config
+        #: (policy version, whether the lake has any user then)
+        self._identities: tuple[int, bool] | None = None
+
+    def _governed(self) -> bool:
+        """Whether the lake has identities at all: one no one has made a user in has
+        only its local administrator, and a principal a program names there is not
+        checked (as the API layer's ``authorize`` does not check it)."""
+        version = self.iam.policy_version()
+        known = self._identities
+        if known is None or known[0] != version:
+            known = self._identities = (version, bool(self.iam.list_users(all_accounts=True)))
+        return known[1]
+
+    def _glue(self, resource: str) -> str:
+        return self.config.arn("glue", resource)
+
+    def _decide(
+        self,
+        principal: Principal,
+        action: str,
+        resource: str,
+        reason: str,
+        context: Mapping[str, Any] | None = None,
+    ) -> None:
+        decision, why = self.iam.decide(principal, action, resource, context)
+        if decision != "allow":
+            raise QueryAccessDenied(
+                f"{reason}User: {principal.arn} is not authorized to perform: {action} on "
+                f"resource: {resource} {why}",
+                action,
+                resource,
+            )
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        if not self._governed():
+            return
+        arn = self.config.arn("athena", f"workgroup/{workgroup}")
+        self._decide(principal, "athena:StartQueryExecution", arn, "")
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        if not self._governed():
+            return
+        action, db, table = _ddl_action(statement, database)
+        resources = [self._glue("catalog"), self._glue(f"database/{db}")]
+        if table is not None:
+            resources.append(self._glue(f"table/{db}/{table}"))
+        for resource in resources:
+            self._decide(
+                principal, action, resource, "Insufficient permissions to execute the query. "
+            )
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        if not self._governed():
+            return
+        insufficient = "Insufficient permissions to execute the query. "
+        catalog = self._glue("catalog")
+        database = self._glue(f"database/{table.database}")
+        arn = self._glue(f"table/{table.database}/{table.name}")
+        checks = [
+            ("glue:GetDatabase", catalog),
+            ("glue:GetDatabase", database),
+            ("glue:GetTable", catalog),
+            ("glue:GetTable", database),
+            ("glue:GetTable", arn),
+        ]
+        if table.partition_keys and not _projected(table):
+            checks += [
+                ("glue:GetPartitions", catalog),
+                ("glue:GetPartitions", database),
+                ("glue:GetPartitions", arn),
+            ]
+        for action, resource in checks:
+            self._decide(principal, action, resource, insufficient)
+        if table.is_view or not table.location:
+            return
+        where = parse_uri(table.location)
+        if where.is_s3:
+            self._decide(
+                principal,
+                "s3:ListBucket",
+                f"arn:aws:s3:::{where.bucket}",
+                f"Permission denied on S3 path: {table.location}. ",
+                {"s3:prefix": where.as_prefix().key},
+            )
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        if not self._governed():
+            return
+        for part in partitions:
+            for file in part.files:
+                where = parse_uri(file.uri)
+                if not where.is_s3:
+                    continue
+                self._decide(
+                    principal,
+                    "s3:GetObject",
+                    f"arn:aws:s3:::{where.bucket}/{where.key}",
+                    f"Permission denied on S3 path: {file.uri}. ",
+                )
+
+
+#: the Glue action each DDL statement amounts to, as Athena calls Glue for it
+_DDL_ACTIONS: dict[type[DdlStatement], str] = {
+    st.CreateDatabase: "glue:CreateDatabase",
+    st.DropDatabase: "glue:DeleteDatabase",
+    st.CreateTable: "glue:CreateTable",
+    st.CreateView: "glue:CreateTable",
+    st.DropTable: "glue:DeleteTable",
+    st.DropView: "glue:DeleteTable",
+    st.AddPartitions: "glue:BatchCreatePartition",
+    st.MsckRepair: "glue:BatchCreatePartition",
+    st.DropPartitions: "glue:BatchDeletePartition",
+    st.RenamePartition: "glue:UpdatePartition",
+    st.SetTableProperties: "glue:UpdateTable",
+    st.AddColumns: "glue:UpdateTable",
+    st.ReplaceColumns: "glue:UpdateTable",
+    st.ChangeColumn: "glue:UpdateTable",
+    st.SetLocation: "glue:UpdateTable",
+    st.ShowDatabases: "glue:GetDatabases",
+    st.ShowTables: "glue:GetTables",
+    st.ShowViews: "glue:GetTables",
+    st.ShowPartitions: "glue:GetPartitions",
+    st.ShowCreateTable: "glue:GetTable",
+    st.ShowColumns: "glue:GetTable",
+    st.ShowTblProperties: "glue:GetTable",
+    st.Describe: "glue:GetTable",
+}
+
+
+def _ddl_action(statement: DdlStatement, database: str) -> tuple[str, str, str | None]:
+    """(Glue action, database, table or ``*`` or None) of a DDL statement."""
+    action = next((a for kind, a in _DDL_ACTIONS.items() if isinstance(statement, kind)), "glue:*")
+    if isinstance(statement, st.CreateDatabase | st.DropDatabase):
+        return action, statement.name.lower(), None
+    if isinstance(statement, st.ShowDatabases):
+        return action, "*", None
+    if isinstance(statement, st.ShowTables | st.ShowViews):
+        return action, (statement.database or database).lower(), "*"
+    if isinstance(statement, st.CreateTable):
+        return action, (statement.table.database or database).lower(), statement.table.name.lower()
+    ref = getattr(statement, "ref", None)
+    if isinstance(ref, st.TableRef):
+        db, name = ref.resolve(database)
+        return action, db, name
+    return action, database, "*"
+
+
+def _projected(table: Table) -> bool:
+    """Partition projection enumerates partitions itself: Athena does not ask Glue."""
+    return table.parameters.get("projection.enabled", "").strip().lower() == "true"
+
+
+__all__ = ["IamTableAccess"]

@@ -1,0 +1,78 @@
+"""The one seam where a query's reads are authorized for its principal.
+
+A session asks ``check_query`` before it runs a statement for a principal (Athena's
+``athena:StartQueryExecution`` on the workgroup) and, for DDL, ``check_ddl`` (the Glue
+action the statement amounts to). The planner hands every catalog table (and view) a statement names to a ``TableAccess``
+twice: when the name is resolved, before anything of the table is listed
+(``check_table``: the catalog reads and the listing of its location), and once its files
+are planned (``check_files``: the objects the engine will read). The lake's IAM decides
+today (``lakebox.query.authorize``, as Athena asks Glue and S3 on the caller's behalf);
+the coming Lake Formation layer plugs in here too, with the same two calls.
+
+The planner never calls it for the local administrator: the embedded default pays nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from lakebox.catalog.model import Table
+from lakebox.iam.errors import AccessDenied
+from lakebox.principal import Principal
+from lakebox.sql.plan import PartitionFiles
+from lakebox.sql.statements import DdlStatement
+
+
+class QueryAccessDenied(AccessDenied):
+    """A statement reads (or writes) something its principal may not: the message is the
+    reason Athena gives, naming the action and the resource."""
+
+
+class TableAccess(Protocol):
+    """Decides whether a principal may run a statement and read the tables it names."""
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may run statements in
+        ``workgroup`` (Athena's ``athena:StartQueryExecution``)."""
+        ...
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may make the catalog change (or
+        read the listing) ``statement`` asks for; ``database`` is the session's."""
+        ...
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may read ``table``'s definition
+        (and, for a partitioned table, its partitions) and list its location."""
+        ...
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may read every planned file."""
+        ...
+
+
+class _Open:
+    """Every principal reads everything: a lake without identities."""
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        return None
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        return None
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        return None
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        return None
+
+
+#: no checks at all
+OPEN_ACCESS: TableAccess = _Open()
+
+__all__ = ["OPEN_ACCESS", "QueryAccessDenied", "TableAccess"]
