@@ -111,7 +111,9 @@ def _check(
 # Glue's single-line string pattern (shape NameString in glue/2017-03-31):
 # [\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\t]*  -- any character but line
 # breaks and other control characters below U+0020, lone surrogates and U+FFFE / U+FFFF.
-_GLUE_CHAR = re.compile("[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\t]")
+# Written as its complement: the same characters (every code point checked), but compiling
+# the listed ranges costs ~3 % of a first ``lakebox sql "SELECT 1"``, this ~0.
+_GLUE_CHAR = re.compile("[^\x00-\x08\x0a-\x1f\ud800-\udfff\ufffe\uffff]")
 # ... minus what lakebox refuses in catalog names: path separators, every control character
 # (tab, DEL and the C1 range too)
 _CATALOG_CHAR = re.compile("[^\x00-\x1f\x7f-\x9f/\\\\\ud800-\udfff\ufffe\uffff]")

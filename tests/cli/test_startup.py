@@ -34,6 +34,8 @@ NOT_FOR_SQL = (
     "lakebox.cli.ingest",
     "lakebox.crawler.model",
     "fsspec",  # local files are reached without it (asyncio and ssl with it, ~60 ms)
+    "lakebox.sql.ddl_statements",  # ~25 frozen dataclasses a query does not use (~5 %)
+    "lakebox.sql.dialects.athena_ddl",
 )
 
 PROBE = """
@@ -96,6 +98,29 @@ def test_startup_benchmark_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         assert cell.goal == pytest.approx(goal / cell.baseline_s)
         assert cell.met == (cell.lakebox_s <= goal * (1 + 1e-9))
         assert cell.lakebox_rss_mb and cell.baseline_rss_mb
+
+
+def test_sql_table_output_to_a_pipe_imports_no_rich(tmp_path: Path) -> None:
+    """A small result printed as a table to a pipe or file is drawn without rich (~5 % of
+    the command's start-up), exactly as rich draws it (``test_plain.py``); the bytes are
+    the ones rich printed before."""
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    code, output, modules = _run("sql", "--home", str(home), "SELECT 1 AS one, 'x' AS two")
+    assert code == 0
+    table, line = output.split("\n", 6)[:6], output.split("\n", 6)[6]
+    assert table == [
+        "┏━━━━━━━━━┳━━━━━━━━━┓",
+        "┃ one     ┃ two     ┃",
+        "┃ integer ┃ varchar ┃",
+        "┡━━━━━━━━━╇━━━━━━━━━┩",
+        "│ 1       │ x       │",
+        "└─────────┴─────────┘",
+    ]
+    assert " · SUCCEEDED · 1 rows, " in line and line.endswith("$0.000048\n")
+    assert all(len(row) <= 80 for row in line.splitlines())  # wrapped as rich wraps it
+    loaded = _loaded(modules, ("rich",))
+    assert not loaded, f"lakebox sql imported {loaded}"
 
 
 def test_sql_table_output_loads_no_emoji_table(tmp_path: Path) -> None:

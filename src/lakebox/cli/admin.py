@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
 
+from lakebox.cli.output import lazy_console
 from lakebox.config import LakeConfig
 from lakebox.errors import LakeboxError
 
-out = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+# made when first used: rich is not imported by commands that print nothing through them
+out = lazy_console(highlight=False)
+err_console = lazy_console(stderr=True, highlight=False)
 
 HomeOpt = Annotated[
     Path | None,
@@ -62,6 +61,9 @@ def doctor(
         findings = checks.diagnose(root)
     except LakeboxError as err:
         raise _fail(err) from None
+    from rich.table import Table
+    from rich.text import Text
+
     # a grid keeps wrapped messages indented under their check in a narrow terminal
     grid = Table.grid(padding=(0, 2))
     grid.add_column(no_wrap=True, min_width=7)

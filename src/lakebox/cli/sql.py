@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table as RichTable
 
-from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_result
+from lakebox.cli import plain
+from lakebox.cli.output import OutputFormat, _bytes, err_console, out, print_dim, print_result
 from lakebox.cli.support import (
     GuardedGroup,
     RootGroup,
@@ -32,9 +32,10 @@ from lakebox.cli.support import (
 from lakebox.errors import LakeboxError
 
 if TYPE_CHECKING:
+    from lakebox.principal import Principal
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
-    from lakebox.query.session import Session
+    from lakebox.query.session import Result, Session
 
 app = typer.Typer(
     help="lakebox: the serverless AWS data-lake stack on your own machine.",
@@ -97,7 +98,6 @@ def sql(
         print_error("give a statement or --file script.sql")
         raise typer.Exit(2)
     from lakebox.cli.support import read_text_file
-    from lakebox.query.progress import run_with_progress
     from lakebox.sql.split import split_statements
 
     text = _guard(lambda: read_text_file(file, "SQL script")) if file is not None else query or ""
@@ -109,8 +109,7 @@ def sql(
         raise typer.Exit(1)
     service = _service(home, create=any(_creates(st.text) for st in statements), acting=True)
     who = _guard(lambda: principal(lakehouse(home, acting=True)))
-    # a live line on a TTY
-    run = partial(run_with_progress, service, console=err_console, principal=who)
+    run = _runner(service, who)
     current = database
     for number, st in enumerate(statements, start=1):
         qe, result = _guard(partial(run, st.text, current, workgroup, output_location))
@@ -129,15 +128,26 @@ def sql(
             _execution_line(qe)
 
 
+def _runner(
+    service: QueryService, who: Principal
+) -> Callable[..., tuple[QueryExecution, Result | None]]:
+    """``service.run`` as ``who``, with a live progress line when standard error is a
+    terminal."""
+    if plain.plain_width(sys.stderr) is not None:  # not a terminal: no line, no rich
+        return partial(service.run, principal=who)
+    from lakebox.query.progress import run_with_progress
+
+    return partial(run_with_progress, service, console=err_console, principal=who)
+
+
 def _execution_line(qe: QueryExecution, stderr: bool = False) -> None:
     scanned = _bytes(qe.data_scanned_bytes)
     rows = f"{qe.rows} rows, " if qe.rows is not None and qe.statement_type == "DML" else ""
-    text = (
-        f"[dim]{qe.query_execution_id} · {qe.state} · {rows}{qe.total_ms} ms · "
-        f"{scanned} scanned · ${qe.cost_usd:.6f}[/]"
+    print_dim(
+        f"{qe.query_execution_id} · {qe.state} · {rows}{qe.total_ms} ms · "
+        f"{scanned} scanned · ${qe.cost_usd:.6f}",
+        stderr=stderr,
     )
-    # no emoji codes in it (it has no ':'): rich's emoji table (~10 ms to import) not loaded
-    (err_console if stderr else out).print(text, highlight=False, emoji=False)
 
 
 def _service(home: Path | None, create: bool = False, acting: bool = False) -> QueryService:
@@ -218,6 +228,8 @@ def catalog_tables(
     database: Annotated[str, typer.Argument()] = "default", home: HomeOpt = None
 ) -> None:
     """List the tables of a database with their format and location."""
+    from rich.table import Table as RichTable
+
     session = _session(home)
     table = RichTable("table", "type", "serde", "location", header_style="bold")
     for t in _guard(lambda: session.lake.catalog.list_tables(database)):
@@ -331,6 +343,8 @@ def workgroup_delete(name: str, home: HomeOpt = None) -> None:
 @workgroup_app.command("list")
 def workgroup_list(home: HomeOpt = None) -> None:
     """Workgroups with their settings and usage."""
+    from rich.table import Table as RichTable
+
     service = _service(home)
     table = RichTable(
         "name",
@@ -383,6 +397,8 @@ def history(
     home: HomeOpt = None,
 ) -> None:
     """Recent query executions: state, duration, data scanned, cost."""
+    from rich.table import Table as RichTable
+
     service = _service(home)
     table = RichTable(
         "id",

@@ -8,12 +8,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
 from lakebox import util
 from lakebox.principal import LOCAL_ADMIN, Principal
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from lakebox.query.model import QueryExecution
     from lakebox.query.service import QueryService
     from lakebox.query.session import Result

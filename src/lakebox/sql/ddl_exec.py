@@ -33,7 +33,7 @@ from lakebox.errors import (
 )
 from lakebox.formats import format_for, known_serdes
 from lakebox.principal import LOCAL_ADMIN, Principal
-from lakebox.sql import statements as ddl
+from lakebox.sql import ddl_statements as ddl
 from lakebox.sql.dialects.athena_ddl import (
     EXTERNAL_PARAM,
     LAZY_SIMPLE_SERDE,

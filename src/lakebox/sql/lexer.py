@@ -34,6 +34,9 @@ PARAM = "PARAM"  # ? placeholder
 COMMENT = "COMMENT"
 EOF = "EOF"
 
+#: the first words of the DDL statements (``lakebox.sql.dialects.athena_ddl``)
+DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC"})
+
 
 class Token(NamedTuple):
     """One token: its kind, its value, its source span and its 1-based line and column.

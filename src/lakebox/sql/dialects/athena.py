@@ -15,7 +15,6 @@ from sqlglot import exp
 from lakebox.errors import SqlSyntaxError
 from lakebox.sql import lexer
 from lakebox.sql.dialect import parse_query
-from lakebox.sql.dialects.athena_ddl import DDL_WORDS, parse_ddl
 from lakebox.sql.statements import (
     CreateTableAs,
     InsertInto,
@@ -38,7 +37,9 @@ def parse(text: str) -> Statement:
         use = _use(text)
         if use is not None:
             return use
-    elif word in DDL_WORDS:
+    elif word in lexer.DDL_WORDS:
+        from lakebox.sql.dialects.athena_ddl import parse_ddl  # its statements: on first use
+
         ddl = parse_ddl(text)
         if ddl is not None:  # None: CREATE TABLE ... AS <query>, which sqlglot parses
             return ddl

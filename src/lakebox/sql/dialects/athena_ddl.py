@@ -23,8 +23,7 @@ from lakebox.catalog.model import Column, Table, partition_path
 from lakebox.catalog.types import hive_type, parse_type
 from lakebox.errors import InvalidRequestError, SemanticError, SqlSyntaxError, UnsupportedError
 from lakebox.sql import lexer
-from lakebox.sql.lexer import EOF, Token
-from lakebox.sql.statements import (
+from lakebox.sql.ddl_statements import (
     AddColumns,
     AddPartitions,
     ChangeColumn,
@@ -52,6 +51,7 @@ from lakebox.sql.statements import (
     ShowViews,
     TableRef,
 )
+from lakebox.sql.lexer import EOF, Token
 
 LAZY_SIMPLE_SERDE = "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe"
 TEXT_INPUT = "org.apache.hadoop.mapred.TextInputFormat"
@@ -310,7 +310,7 @@ def _ref_from_parts(parts: list[str], tok: Token) -> TableRef:
 
 
 #: the first words of the statements this parser takes (CTAS aside)
-DDL_WORDS = frozenset({"CREATE", "DROP", "ALTER", "MSCK", "SHOW", "DESCRIBE", "DESC"})
+DDL_WORDS = lexer.DDL_WORDS
 
 
 def parse_ddl(sql: str) -> DdlStatement | None:
