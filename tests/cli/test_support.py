@@ -173,7 +173,15 @@ def test_lazy_commands_and_groups_behave_as_an_eagerly_built_app() -> None:
     from lakebox.cli import app as lakebox_app
 
     deferred = dict(RootGroup.deferred)
-    assert list(deferred) == ["workflow", "schedule", "crawler", "stream", "iam", "serve"]
+    assert list(deferred) == [
+        "workflow",
+        "schedule",
+        "crawler",
+        "stream",
+        "iam",
+        "functions",
+        "serve",
+    ]
     assert {"sql", "init", "doctor", "catalog", "workgroup", "query"} <= set(RootGroup.lazy)
     # `lakebox serve` without a subcommand runs the server: its pages are not opened here
     groups = {
