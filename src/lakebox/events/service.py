@@ -364,7 +364,9 @@ class EventService:
         return function
 
     def get_function(self, ref: str, *, principal: Principal = LOCAL_ADMIN) -> fn.Function:
-        name = fn.function_name(ref)
+        """The function ``ref`` names (a name, or an ARN of the lake's account: every
+        function is the lake account's)."""
+        name = fn.function_name(ref, self.account_id)
         row = self._function_row(name)
         if row is None:
             raise fn.FunctionNotFoundError(
@@ -478,8 +480,8 @@ class EventService:
 
     def _function_exists(self, arn: str) -> bool:
         try:
-            name = fn.function_name(arn)
-        except fn.FunctionError:
+            name = fn.function_name(arn, self.account_id)
+        except (fn.FunctionError, fn.FunctionNotFoundError):
             return False
         return self._function_row(name) is not None
 
@@ -766,7 +768,10 @@ class EventService:
         arn = delivery.target
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         if service == "lambda":
-            function = self._function_row(fn.function_name(arn))
+            try:
+                function = self._function_row(fn.function_name(arn, self.account_id))
+            except (fn.FunctionError, fn.FunctionNotFoundError):
+                function = None
             if function is None:
                 self._record(delivery, f"Function not found: {arn}")
                 return
