@@ -156,7 +156,7 @@ def test_operations_are_authorized_on_the_rule_and_the_function(lake: Lakehouse)
                     },
                     {
                         "Effect": "Allow",
-                        "Action": "lambda:Invoke",
+                        "Action": "lambda:InvokeFunction",
                         "Resource": f"arn:aws:lambda:{region}:{account}:function:open",
                     },
                 ],
@@ -292,3 +292,49 @@ def test_functions_and_rules_are_the_lake_accounts(lake: Lakehouse, admin: Servi
     assert got["Configuration"]["CodeSha256"] == made["CodeSha256"]
     answer = call(admin, "lambda", "Invoke", {"FunctionName": f"{account}:function:lake-fn"})
     assert json.loads(answer["Payload"]) == "mine"
+
+
+def test_invoke_is_authorized_as_lambda_invoke_function(
+    lake: Lakehouse, admin: ServiceContext
+) -> None:
+    """IAM's action for Invoke is ``lambda:InvokeFunction`` (there is no ``lambda:Invoke``):
+    a policy written for AWS allows and denies it by that name."""
+    dispatch(
+        "lambda",
+        "CreateFunction",
+        {
+            "FunctionName": "guarded",
+            "Handler": "lambda_function.lambda_handler",
+            "Runtime": "python3.12",
+            "Code": {"ZipFile": _zip("def lambda_handler(e, c):\n    return 'ran'\n")},
+        },
+        admin,
+    )
+    region, account = lake.config.region, lake.config.account_id
+    function = f"arn:aws:lambda:{region}:{account}:function:guarded"
+    statements = {
+        "caller": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function}],
+        "blocked": [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": function},
+        ],
+    }
+    contexts = {}
+    for user, statement in statements.items():
+        lake.iam.create_user(user)
+        lake.iam.put_user_policy(
+            user, "p", json.dumps({"Version": "2012-10-17", "Statement": statement})
+        )
+        contexts[user] = ServiceContext(
+            principal=lake.iam.user_principal(user),
+            account_id=account,
+            region=region,
+            provider=lambda name: getattr(lake, name),
+        )
+    answer = dispatch("lambda", "Invoke", {"FunctionName": "guarded"}, contexts["caller"])
+    assert json.loads(answer["Payload"]) == "ran"
+    with pytest.raises(AwsError) as caught:
+        dispatch("lambda", "Invoke", {"FunctionName": "guarded"}, contexts["blocked"])
+    assert caught.value.code == "AccessDeniedException"
+    assert "lambda:InvokeFunction" in str(caught.value)
+    assert dispatch("lambda", "GetFunction", {"FunctionName": "guarded"}, contexts["blocked"])

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lakebox.api.base import (
     ApiContext,
     AwsError,
+    Operation,
     Request,
     Response,
     ServiceApi,
@@ -222,8 +223,8 @@ API = ServiceApi(
         ("GetFunction", get_function, _function),
         ("ListFunctions", list_functions, _functions),
         ("DeleteFunction", delete_function, _function),
-        ("Invoke", invoke, _function),
-    ),
+    )
+    | {"Invoke": Operation("Invoke", invoke, _function, action="InvokeFunction")},
     error_code,
     INVALID,
     prefix="lambda",
