@@ -96,6 +96,15 @@ class EventsValidationError(InvalidRequestError):
     code = "ValidationException"
 
 
+class EntryRefused(EventsValidationError):
+    """A PutEvents entry refused with its own code (``NotAuthorizedForSourceException``);
+    the others of the request are sent all the same."""
+
+    def __init__(self, entry_code: str, message: str) -> None:
+        super().__init__(message)
+        self.entry_code = entry_code
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str
@@ -650,6 +659,9 @@ class EventService:
         for entry in entries:
             try:
                 event = self._event_of(entry, principal)
+            except EntryRefused as exc:
+                out.append({"ErrorCode": exc.entry_code, "ErrorMessage": str(exc)})
+                continue
             except EventsValidationError as exc:
                 out.append({"ErrorCode": "MalformedDetail", "ErrorMessage": str(exc)})
                 continue
@@ -663,10 +675,17 @@ class EventService:
             DEFAULT_BUS,
             f"arn:aws:events:{self.region}:{self.account_id}:event-bus/default",
         ):
-            raise EventsValidationError(f"Event bus {bus} does not exist.")
+            raise EntryRefused("ResourceNotFoundException", f"Event bus {bus} does not exist.")
         for member in ("Source", "DetailType", "Detail"):
             if not isinstance(entry.get(member), str) or not entry[member]:
                 raise EventsValidationError(f"Parameter {member} is not valid.")
+        if entry["Source"].startswith("aws."):
+            # AWS services' events come from AWS: nobody may send one (S3's reach the bus
+            # by the service's own path, never through PutEvents)
+            raise EntryRefused(
+                "NotAuthorizedForSourceException",
+                f"Not authorized for the source {entry['Source']}.",
+            )
         try:
             detail = json.loads(entry["Detail"])
         except (ValueError, RecursionError):
