@@ -40,6 +40,8 @@ class LambdaContext(ApiContext, Protocol):
 
 
 def error_code(exc: LakeboxError) -> str:
+    if exc.code == "TooManyRequestsException":  # throttled: the lake's concurrency cap
+        return exc.code
     if isinstance(exc, AlreadyExistsError):
         return "ResourceConflictException"
     if isinstance(exc, EntityNotFoundError):
