@@ -156,7 +156,7 @@ def test_operations_are_authorized_on_the_rule_and_the_function(lake: Lakehouse)
                     },
                     {
                         "Effect": "Allow",
-                        "Action": "lambda:Invoke",
+                        "Action": "lambda:InvokeFunction",
                         "Resource": f"arn:aws:lambda:{region}:{account}:function:open",
                     },
                 ],
@@ -195,3 +195,146 @@ def test_operations_are_authorized_on_the_rule_and_the_function(lake: Lakehouse)
             dispatch(service, operation, request, bob)
         assert caught.value.code == "AccessDeniedException", (operation, caught.value)
     assert [r.name for r in lake.events.list_rules()] == ["mine-1"]
+
+
+OTHER = "222222222222"
+
+
+def _other_account_admin(lake: Lakehouse) -> ServiceContext:
+    """A user of another account allowed ``lambda:*`` and ``events:*`` (everything) in its
+    own account, as a door would give it."""
+    lake.iam.create_account(OTHER, name="elsewhere")
+    lake.iam.create_user("mallory", account_id=OTHER)
+    lake.iam.put_user_policy(
+        "mallory",
+        "own-account",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": ["lambda:*", "events:*"], "Resource": "*"}
+                ],
+            }
+        ),
+        account_id=OTHER,
+    )
+    return ServiceContext(
+        principal=lake.iam.user_principal("mallory", account_id=OTHER),
+        account_id=OTHER,
+        region=lake.config.region,
+        provider=lambda name: getattr(lake, name),
+    )
+
+
+def test_functions_and_rules_are_the_lake_accounts(lake: Lakehouse, admin: ServiceContext) -> None:
+    """Functions and rules are kept lake-wide, with no account of their own: they are the
+    lake account's, and a principal of another account reaches none of them, by name or by
+    ARN, whatever its own account's policies allow."""
+    region, account = lake.config.region, lake.config.account_id
+    lake.iam.create_user("admin-user", account_id=account, admin=True)
+    made = dispatch(  # no Role: the function gets no credentials
+        "lambda",
+        "CreateFunction",
+        {
+            "FunctionName": "lake-fn",
+            "Handler": "lambda_function.lambda_handler",
+            "Runtime": "python3.12",
+            "Code": {"ZipFile": _zip("def lambda_handler(e, c):\n    return 'mine'\n")},
+        },
+        admin,
+    )
+    assert made["FunctionArn"] == f"arn:aws:lambda:{region}:{account}:function:lake-fn"
+    pattern = json.dumps({"source": ["app"]})
+    rule_arn = call(admin, "events", "PutRule", {"Name": "lake-rule", "EventPattern": pattern})
+    assert rule_arn["RuleArn"] == f"arn:aws:events:{region}:{account}:rule/lake-rule"
+    mallory = _other_account_admin(lake)
+    fn_arn = made["FunctionArn"]
+    entry = {"Source": "app", "DetailType": "x", "Detail": "{}"}
+    denied: list[tuple[str, str, dict[str, Any]]] = [
+        ("lambda", "GetFunction", {"FunctionName": "lake-fn"}),
+        ("lambda", "GetFunction", {"FunctionName": fn_arn}),
+        ("lambda", "GetFunction", {"FunctionName": f"{account}:function:lake-fn"}),
+        ("lambda", "UpdateFunctionCode", {"FunctionName": "lake-fn", "ZipFile": _zip("")}),
+        ("lambda", "Invoke", {"FunctionName": "lake-fn"}),
+        ("lambda", "Invoke", {"FunctionName": fn_arn}),
+        ("lambda", "ListFunctions", {}),
+        ("lambda", "DeleteFunction", {"FunctionName": "lake-fn"}),
+        ("events", "PutRule", {"Name": "lake-rule", "EventPattern": '{"source": ["x"]}'}),
+        ("events", "DescribeRule", {"Name": "lake-rule"}),
+        ("events", "ListRules", {}),
+        ("events", "DisableRule", {"Name": "lake-rule"}),
+        ("events", "DeleteRule", {"Name": "lake-rule"}),
+        ("events", "PutEvents", {"Entries": [entry]}),
+    ]
+    for service, operation, request in denied:
+        with pytest.raises(AwsError) as caught:
+            dispatch(service, operation, request, mallory)
+        assert caught.value.code == "AccessDeniedException", (operation, caught.value)
+        assert account in str(caught.value), (operation, caught.value)
+    # a function ARN of another account names no function of the lake's, even for the
+    # lake's own administrator (the name part alone must not reach the lake's function)
+    for ref in (f"arn:aws:lambda:{region}:{OTHER}:function:lake-fn", f"{OTHER}:function:lake-fn"):
+        with pytest.raises(AwsError) as caught:
+            dispatch("lambda", "Invoke", {"FunctionName": ref}, admin)
+        assert caught.value.code == "ResourceNotFoundException"
+    with pytest.raises(AwsError) as caught:
+        dispatch(
+            "events",
+            "ListRules",
+            {"EventBusName": f"arn:aws:events:{region}:{OTHER}:event-bus/default"},
+            admin,
+        )
+    assert caught.value.code == "ResourceNotFoundException"
+    # nothing changed, and the lake's principals still act on them
+    described = call(admin, "events", "DescribeRule", {"Name": "lake-rule"})
+    assert (described["State"], described["CreatedBy"]) == ("ENABLED", account)
+    got = call(admin, "lambda", "GetFunction", {"FunctionName": fn_arn})
+    assert got["Configuration"]["CodeSha256"] == made["CodeSha256"]
+    answer = call(admin, "lambda", "Invoke", {"FunctionName": f"{account}:function:lake-fn"})
+    assert json.loads(answer["Payload"]) == "mine"
+
+
+def test_invoke_is_authorized_as_lambda_invoke_function(
+    lake: Lakehouse, admin: ServiceContext
+) -> None:
+    """IAM's action for Invoke is ``lambda:InvokeFunction`` (there is no ``lambda:Invoke``):
+    a policy written for AWS allows and denies it by that name."""
+    dispatch(
+        "lambda",
+        "CreateFunction",
+        {
+            "FunctionName": "guarded",
+            "Handler": "lambda_function.lambda_handler",
+            "Runtime": "python3.12",
+            "Code": {"ZipFile": _zip("def lambda_handler(e, c):\n    return 'ran'\n")},
+        },
+        admin,
+    )
+    region, account = lake.config.region, lake.config.account_id
+    function = f"arn:aws:lambda:{region}:{account}:function:guarded"
+    statements = {
+        "caller": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": function}],
+        "blocked": [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "lambda:InvokeFunction", "Resource": function},
+        ],
+    }
+    contexts = {}
+    for user, statement in statements.items():
+        lake.iam.create_user(user)
+        lake.iam.put_user_policy(
+            user, "p", json.dumps({"Version": "2012-10-17", "Statement": statement})
+        )
+        contexts[user] = ServiceContext(
+            principal=lake.iam.user_principal(user),
+            account_id=account,
+            region=region,
+            provider=lambda name: getattr(lake, name),
+        )
+    answer = dispatch("lambda", "Invoke", {"FunctionName": "guarded"}, contexts["caller"])
+    assert json.loads(answer["Payload"]) == "ran"
+    with pytest.raises(AwsError) as caught:
+        dispatch("lambda", "Invoke", {"FunctionName": "guarded"}, contexts["blocked"])
+    assert caught.value.code == "AccessDeniedException"
+    assert "lambda:InvokeFunction" in str(caught.value)
+    assert dispatch("lambda", "GetFunction", {"FunctionName": "guarded"}, contexts["blocked"])

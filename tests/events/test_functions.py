@@ -278,3 +278,133 @@ def test_a_flood_of_output_and_an_unserialisable_result(lake: Lakehouse, tmp_pat
     odd = lake.events.invoke("odd", {})
     assert odd.function_error == "Unhandled"
     assert json.loads(odd.payload)["errorType"] == "Runtime.MarshalError"
+
+
+_GATED = (
+    "import os, time\n"
+    "def handler(event, context):\n"
+    "    open(os.environ['MARK'], 'w').close()\n"
+    "    deadline = time.time() + 60\n"
+    "    while not os.path.exists(os.environ['GATE']) and time.time() < deadline:\n"
+    "        time.sleep(0.05)\n"
+    "    return 'done'\n"
+)
+
+
+def _wait_for(path: Path, timeout: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+def test_synchronous_invocations_past_the_cap_are_throttled(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    """Each RequestResponse invocation is a process: past the cap, Invoke answers Lambda's
+    TooManyRequestsException (HTTP 429) instead of starting one more."""
+    import threading
+
+    from lakebox.api import AwsError, dispatch
+    from lakebox.api.context import ServiceContext
+    from lakebox.events.service import EventService
+
+    bus = EventService(
+        tmp_path / "meta",
+        account_id=lake.config.account_id,
+        region=lake.config.region,
+        iam=lambda: lake.iam,
+        workflows=lambda: lake.workflows,
+        streams=lambda: lake.streams,
+        max_concurrency=1,
+    )
+    mark, gate = tmp_path / "started", tmp_path / "gate"
+    code = tmp_path / "gated.py"
+    code.write_text(_GATED)
+    bus.create_function(
+        "gated",
+        "gated.handler",
+        code=code,
+        timeout=120,
+        environment={"MARK": str(mark), "GATE": str(gate)},
+    )
+    ctx = ServiceContext(
+        account_id=lake.config.account_id,
+        region=lake.config.region,
+        services={"events": bus},
+    )
+    answers: list[bytes] = []
+    first = threading.Thread(
+        target=lambda: answers.append(bus.invoke("gated", {}).payload), daemon=True
+    )
+    try:
+        first.start()
+        _wait_for(mark)
+        with pytest.raises(AwsError) as caught:
+            dispatch("lambda", "Invoke", {"FunctionName": "gated"}, ctx)
+        assert caught.value.code == "TooManyRequestsException"
+        # an asynchronous invocation is queued, not refused
+        assert (
+            dispatch("lambda", "Invoke", {"FunctionName": "gated", "InvocationType": "Event"}, ctx)[
+                "StatusCode"
+            ]
+            == 202
+        )
+    finally:
+        gate.touch()
+        first.join(60)
+    assert answers == [b'"done"']
+    assert bus.invoke("gated", {}).payload == b'"done"'  # the slot is free again
+    assert bus.drain(60)
+    bus.close()
+
+
+def test_a_slow_asynchronous_function_does_not_hold_up_the_bus(
+    lake: Lakehouse, tmp_path: Path
+) -> None:
+    """Functions invoked asynchronously run off the bus's thread: while one runs (up to
+    its timeout), events still reach a rule's state machine."""
+    import time
+
+    mark, gate = tmp_path / "started", tmp_path / "gate"
+    code = tmp_path / "gated.py"
+    code.write_text(_GATED)
+    lake.events.create_function(
+        "gated",
+        "gated.handler",
+        code=code,
+        timeout=120,
+        environment={"MARK": str(mark), "GATE": str(gate)},
+    )
+    machine = lake.workflows.create_state_machine(
+        "on-event", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    )
+    lake.events.put_rule("to-machine", json.dumps({"source": ["app"]}))
+    assert lake.events.put_targets("to-machine", [{"Id": "sm", "Arn": machine.arn}]) == []
+    try:
+        lake.events.invoke("gated", {}, invocation_type="Event")
+        _wait_for(mark)
+        sent = lake.events.put_events([{"Source": "app", "DetailType": "t", "Detail": "{}"}])
+        assert "EventId" in sent[0]
+        deadline = time.monotonic() + 20
+        while not lake.workflows.list_executions(machine.arn):
+            assert time.monotonic() < deadline, "the rule's execution waited for the function"
+            time.sleep(0.05)
+        assert not gate.exists()  # the function was still running all along
+    finally:
+        gate.touch()
+    assert lake.events.drain(60)
+
+
+def test_failed_deliveries_kept_are_bounded(
+    lake: Lakehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lakebox.events import service
+
+    monkeypatch.setattr(service, "MAX_FAILURES", 5)
+    for n in range(12):
+        lake.events._record(service._Delivery(f"test:{n}", "arn:aws:sqs:x", {}), f"error {n}")
+    kept = lake.events.failures(limit=100)
+    assert [f.source for f in kept] == [f"test:{n}" for n in range(11, 6, -1)]

@@ -301,8 +301,14 @@ def test_put_events_refuses_bad_entries_one_by_one(lake: Lakehouse) -> None:
             {"Source": "s", "DetailType": "t", "Detail": "[1]"},
             {"Source": "s", "DetailType": "t"},
             {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "other"},
+            {"Source": "aws.s3", "DetailType": "Object Created", "Detail": "{}"},
             {"Source": "s", "DetailType": "t", "Detail": "{}"},
         ]
     )
-    assert [a.get("ErrorCode") for a in answers] == ["MalformedDetail"] * 5 + [None]
-    assert answers[5]["EventId"]
+    assert [a.get("ErrorCode") for a in answers] == ["MalformedDetail"] * 4 + [
+        "ResourceNotFoundException",
+        "NotAuthorizedForSourceException",
+        None,
+    ]
+    assert "other does not exist" in answers[4]["ErrorMessage"]
+    assert answers[6]["EventId"]

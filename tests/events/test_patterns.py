@@ -206,3 +206,46 @@ def test_deep_and_long_patterns_are_refused_not_crashed() -> None:
     )
     with pytest.raises(InvalidEventPatternError, match="less than or equal to 4096"):
         parse_pattern(json.dumps({"a": ["x" * 5000]}))
+
+
+def test_wildcard_examples_of_the_docs() -> None:
+    """The wildcard examples of "Content filtering in Amazon EventBridge event patterns"."""
+    png = '{ "detail": { "FileName": [ { "wildcard": "*.png" } ] } }'
+    assert match(png, {"detail": {"FileName": "photo.png"}})
+    assert not match(png, {"detail": {"FileName": "photo.png.txt"}})
+    title = '{ "detail": { "Title": [ { "wildcard": "*Title*" } ] } }'
+    assert match(title, {"detail": {"Title": "A Title here"}})
+    assert match(title, {"detail": {"Title": "Title"}})
+    assert not match(title, {"detail": {"Title": "title"}})
+    path = '{ "detail": { "FilePath": [ { "wildcard": "dir/*/*.png" } ] } }'
+    assert match(path, {"detail": {"FilePath": "dir/a/b.png"}})
+    assert match(path, {"detail": {"FilePath": "dir/a/c/b.png"}})
+    assert not match(path, {"detail": {"FilePath": "dir/b.png"}})
+    libs = '{ "detail": { "FilePath" : [{ "anything-but": { "wildcard": "*/lib/*" }}]}}'
+    assert match(libs, {"detail": {"FilePath": "/usr/bin/x"}})
+    assert not match(libs, {"detail": {"FilePath": "/usr/lib/x"}})
+    # pieces may not overlap the prefix and suffix: "ab*ba" needs 4 characters at least
+    assert not match('{ "k": [ { "wildcard": "ab*ba" } ] }', {"k": "aba"})
+    assert match('{ "k": [ { "wildcard": "ab*ba" } ] }', {"k": "abba"})
+
+
+def test_wildcard_matching_takes_linear_time() -> None:
+    """A regular expression of ``.*`` pieces backtracks exponentially on a value that almost
+    matches (this one took seconds, holding the bus's thread); the matcher must not."""
+    import time
+
+    for text in ("*a" * 12 + "!", "*a" * 12 + "*!", "a*" * 40 + "b"):
+        pattern = parse_pattern(json.dumps({"k": [{"wildcard": text}]}))
+        started = time.perf_counter()
+        assert not matches(pattern, {"k": "a" * 30})
+        assert not matches(pattern, {"k": "a" * 100_000})
+        assert time.perf_counter() - started < 0.1, text
+
+
+def test_consecutive_wildcards_are_refused() -> None:
+    with pytest.raises(InvalidEventPatternError, match="Consecutive wildcard"):
+        parse_pattern('{ "k": [ { "wildcard": "a**b" } ] }')
+    with pytest.raises(InvalidEventPatternError, match="Consecutive wildcard"):
+        parse_pattern('{ "k": [ { "anything-but": { "wildcard": ["x", "**"] } } ] }')
+    # an escaped star next to a wildcard is not two wildcards
+    assert match('{ "k": [ { "wildcard": "a\\\\**" } ] }', {"k": "a*bc"})

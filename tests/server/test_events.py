@@ -662,3 +662,53 @@ def test_stream_to_s3_to_flattened_lake_table_with_s3_put_object(
 ) -> None:
     """The issue's flow with the functions calling S3's PutObject and GetObject."""
     _flow(client, lake, served, role, "s3", _TO_RAW_S3, _FLATTEN_S3, {})
+
+
+def test_another_accounts_user_reaches_no_function_or_rule(
+    lake: Lakehouse, client: ClientFactory, role: str
+) -> None:
+    """Functions and rules are the lake account's: a user of another account, allowed
+    everything in its own, is refused every one of them over HTTP (IAM's cross-account
+    rule), and nothing changes."""
+    client("lambda").create_function(
+        FunctionName="lake-only",
+        Runtime="python3.12",
+        Role=role,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": _zip({"lambda_function.py": _HELLO})},
+    )
+    pattern = json.dumps({"source": ["my.app"]})
+    client("events").put_rule(Name="lake-only-rule", EventPattern=pattern)
+    lake.iam.create_account("222222222222", name="elsewhere")
+    lake.iam.create_user("eve-fn", account_id="222222222222", admin=True)
+    made = lake.iam.create_access_key("eve-fn", account_id="222222222222")
+    keys = (made.key.access_key_id, made.secret_access_key)
+    lam, events = client("lambda", *keys), client("events", *keys)
+    function_arn = "arn:aws:lambda:us-east-1:000000000000:function:lake-only"
+    entry = {"Source": "my.app", "DetailType": "x", "Detail": "{}"}
+    calls = [
+        lambda: lam.get_function(FunctionName="lake-only"),
+        lambda: lam.get_function(FunctionName=function_arn),
+        lambda: lam.update_function_code(
+            FunctionName="lake-only", ZipFile=_zip({"lambda_function.py": ""})
+        ),
+        lambda: lam.invoke(FunctionName=function_arn, Payload=b"{}"),
+        lambda: lam.list_functions(),
+        lambda: lam.delete_function(FunctionName="lake-only"),
+        lambda: events.put_rule(Name="lake-only-rule", EventPattern='{"source": ["x"]}'),
+        lambda: events.describe_rule(Name="lake-only-rule"),
+        lambda: events.list_rules(),
+        lambda: events.disable_rule(Name="lake-only-rule"),
+        lambda: events.put_events(Entries=[entry]),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+        assert "000000000000" in exc.value.response["Error"]["Message"]
+    described = client("events").describe_rule(Name="lake-only-rule")
+    assert (described["State"], described["CreatedBy"]) == ("ENABLED", "000000000000")
+    assert client("lambda").get_function(FunctionName="lake-only")["Configuration"]
+    # aws.* sources are AWS services' own: nobody may send one with PutEvents
+    sent = client("events").put_events(Entries=[{**entry, "Source": "aws.s3"}])
+    assert sent["Entries"][0]["ErrorCode"] == "NotAuthorizedForSourceException"

@@ -75,6 +75,9 @@ class Operation:
     handler: Handler
     resources: Resources = _anything
     extra: Extra = _nothing
+    #: the IAM action's name when it is not the operation's (Lambda's Invoke is
+    #: ``lambda:InvokeFunction``)
+    action: str = ""
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,8 @@ def authorize(api: ServiceApi, op: Operation, request: Request, context: Any) ->
         return
     if not _has_identities(iam):
         return
-    checks = [(f"{api.action_prefix}:{op.name}", r) for r in op.resources(request, context)]
+    action = f"{api.action_prefix}:{op.action or op.name}"
+    checks = [(action, r) for r in op.resources(request, context)]
     checks += list(op.extra(request, context))
     for action, resource in checks:
         try:

@@ -17,7 +17,6 @@ from lakebox.api.base import (
     operations,
     require_unrestricted,
 )
-from lakebox.api.base import arn as _arn
 from lakebox.api.base import text as _text
 from lakebox.errors import EntityNotFoundError, InvalidRequestError, LakeboxError
 
@@ -45,9 +44,23 @@ def error_code(exc: LakeboxError) -> str:
     return "InternalException"
 
 
+def lake_account(context: Any) -> str:
+    """The account the bus and every rule belong to: the lake's (its event service's),
+    whoever calls. Their ARNs are built in it, so IAM refuses a principal of another account
+    whatever its own policies allow (a resource of another account)."""
+    try:
+        return str(context.events.account_id)
+    except (AttributeError, AwsError):
+        return str(context.account_id)
+
+
+def _arn(context: Any, resource: str) -> str:
+    return f"arn:aws:events:{context.region}:{lake_account(context)}:{resource}"
+
+
 def _bus(request: Request, context: Any) -> None:
     bus = request.get("EventBusName")
-    if bus not in (None, "default", _arn(context, "events", "event-bus/default")):
+    if bus not in (None, "default", _arn(context, "event-bus/default")):
         raise AwsError("ResourceNotFoundException", f"Event bus {bus} does not exist.")
 
 
@@ -88,7 +101,7 @@ def put_rule(request: Request, context: EventsContext) -> Response:
 def describe_rule(request: Request, context: EventsContext) -> Response:
     _bus(request, context)
     rule = context.events.describe_rule(_name(request), principal=context.principal)
-    return {**rule.describe(), "CreatedBy": context.principal.account_id}
+    return {**rule.describe(), "CreatedBy": lake_account(context)}
 
 
 def list_rules(request: Request, context: EventsContext) -> Response:
@@ -188,13 +201,18 @@ def put_events(request: Request, context: EventsContext) -> Response:
 
 def _rule(member: str) -> Any:
     def resources(request: Request, context: Any) -> list[str]:
-        return [_arn(context, "events", f"rule/{_text(request, member) or '*'}")]
+        return [_arn(context, f"rule/{_text(request, member) or '*'}")]
 
     return resources
 
 
 def _bus_arn(request: Request, context: Any) -> list[str]:
-    return [_arn(context, "events", "event-bus/default")]
+    return [_arn(context, "event-bus/default")]
+
+
+def _rules(request: Request, context: Any) -> list[str]:
+    """ListRules lists the lake account's rules: another account has none here."""
+    return [_arn(context, "rule/*")]
 
 
 API = ServiceApi(
@@ -202,7 +220,7 @@ API = ServiceApi(
     operations(
         ("PutRule", put_rule, _rule("Name")),
         ("DescribeRule", describe_rule, _rule("Name")),
-        ("ListRules", list_rules),
+        ("ListRules", list_rules, _rules),
         ("DeleteRule", delete_rule, _rule("Name")),
         ("EnableRule", enable_rule, _rule("Name")),
         ("DisableRule", disable_rule, _rule("Name")),

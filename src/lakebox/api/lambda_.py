@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from lakebox.api.base import (
     ApiContext,
     AwsError,
+    Operation,
     Request,
     Response,
     ServiceApi,
     operations,
     require_unrestricted,
 )
-from lakebox.api.base import arn as _arn
 from lakebox.api.base import text as _text
 from lakebox.errors import (
     AlreadyExistsError,
@@ -40,6 +40,8 @@ class LambdaContext(ApiContext, Protocol):
 
 
 def error_code(exc: LakeboxError) -> str:
+    if exc.code == "TooManyRequestsException":  # throttled: the lake's concurrency cap
+        return exc.code
     if isinstance(exc, AlreadyExistsError):
         return "ResourceConflictException"
     if isinstance(exc, EntityNotFoundError):
@@ -180,11 +182,33 @@ def invoke(request: Request, context: LambdaContext) -> Response:
     return out
 
 
+def lake_account(context: Any) -> str:
+    """The account every function belongs to: the lake's (its event service's), whoever
+    calls. A function's ARN is built in it, so IAM refuses a principal of another account
+    whatever its own policies allow (a resource of another account)."""
+    try:
+        return str(context.events.account_id)
+    except (AttributeError, AwsError):
+        return str(context.account_id)
+
+
+def _lake_arn(context: Any, resource: str) -> str:
+    return f"arn:aws:lambda:{context.region}:{lake_account(context)}:{resource}"
+
+
 def _function(request: Request, context: Any) -> list[str]:
     name = _text(request, "FunctionName") or "*"
     if name.startswith("arn:"):
-        return [name]
-    return [_arn(context, "lambda", f"function:{name}")]
+        return [name]  # another account's ARN is refused by IAM, then by the service
+    parts = name.split(":")
+    if len(parts) == 3 and parts[1] == "function":  # account:function:name
+        return [f"arn:aws:lambda:{context.region}:{parts[0]}:function:{parts[2]}"]
+    return [_lake_arn(context, f"function:{name}")]
+
+
+def _functions(request: Request, context: Any) -> list[str]:
+    """ListFunctions lists the lake account's functions: another account has none here."""
+    return [_lake_arn(context, "function:*")]
 
 
 def _passes_role(request: Request, context: Any) -> list[tuple[str, str]]:
@@ -199,10 +223,10 @@ API = ServiceApi(
         ("UpdateFunctionCode", update_function_code, _function),
         ("UpdateFunctionConfiguration", update_function_configuration, _function, _passes_role),
         ("GetFunction", get_function, _function),
-        ("ListFunctions", list_functions),
+        ("ListFunctions", list_functions, _functions),
         ("DeleteFunction", delete_function, _function),
-        ("Invoke", invoke, _function),
-    ),
+    )
+    | {"Invoke": Operation("Invoke", invoke, _function, action="InvokeFunction")},
     error_code,
     INVALID,
     prefix="lambda",

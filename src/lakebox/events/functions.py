@@ -144,14 +144,23 @@ def check_name(name: Any) -> str:
     return name
 
 
-def function_name(ref: str) -> str:
-    """A function's name from its name, its ARN or ``account:function:name``."""
+def function_name(ref: str, account: str | None = None) -> str:
+    """A function's name from its name, its ARN or ``account:function:name``. With
+    ``account`` (the lake's), a reference naming another account is a function the lake
+    does not have: its functions are all the lake account's, and a name alone must never
+    reach one of them through another account's ARN."""
+    parts = ref.split(":")
     if ref.startswith("arn:"):
-        parts = ref.split(":")
-        if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
-            return parts[6]
-        raise FunctionError(f"{ref} is not a Lambda function ARN")
-    return ref
+        if len(parts) < 7 or parts[2] != "lambda" or parts[5] != "function":
+            raise FunctionError(f"{ref} is not a Lambda function ARN")
+        owner, name = parts[4], parts[6]
+    elif len(parts) == 3 and parts[1] == "function":
+        owner, name = parts[0], parts[2]
+    else:
+        return ref
+    if account is not None and owner != account:
+        raise FunctionNotFoundError(f"Function not found: {ref}")
+    return name
 
 
 def check_settings(

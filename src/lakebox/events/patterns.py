@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import re
 from typing import Any
 
 from lakebox.errors import InvalidRequestError
@@ -113,6 +112,8 @@ def _check_value(item: Any, path: str) -> None:
     elif name in ("equals-ignore-case", "wildcard"):
         if not isinstance(arg, str):
             raise _bad(f"{name} match pattern must be a string (at {path})")
+        if name == "wildcard":
+            _check_wildcard(arg, path)
     elif name == "exists":
         if not isinstance(arg, bool):
             raise _bad(f"exists match pattern must be either true or false (at {path})")
@@ -140,6 +141,9 @@ def _check_anything_but(arg: Any, path: str) -> None:
         values = value if isinstance(value, list) else [value]
         if not values or not all(isinstance(v, str) for v in values):
             raise _bad(f"anything-but {next(iter(arg))} must be a string (at {path})")
+        if next(iter(arg)) == "wildcard":
+            for v in values:
+                _check_wildcard(v, path)
         return
     values = arg if isinstance(arg, list) else [arg]
     if not values or not all(
@@ -235,7 +239,7 @@ def _one(item: Any, value: Any) -> bool:
     if name == "equals-ignore-case":
         return value.lower() == str(arg).lower()
     if name == "wildcard":
-        return _wildcard(str(arg)).fullmatch(value) is not None
+        return wildcard_match(str(arg), value)
     if name == "cidr":
         try:
             return ipaddress.ip_address(value) in ipaddress.ip_network(str(arg), strict=False)
@@ -267,15 +271,57 @@ def _compare(op: str, value: float, bound: float) -> bool:
     return value >= bound
 
 
-_WILDCARDS: dict[str, re.Pattern[str]] = {}
+def _wildcard_parts(text: str) -> list[str]:
+    """A wildcard value's literal pieces, between its unescaped ``*`` (``\\*`` is a literal
+    star): ``"a*b*"`` is ``["a", "b", ""]``."""
+    parts = [""]
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and text[i + 1 : i + 2] == "*":
+            parts[-1] += "*"
+            i += 2
+            continue
+        if char == "*":
+            parts.append("")
+        else:
+            parts[-1] += char
+        i += 1
+    return parts
 
 
-def _wildcard(text: str) -> re.Pattern[str]:
-    found = _WILDCARDS.get(text)
-    if found is None:
-        parts = re.split(r"(\\\*|\*)", text)
-        regex = "".join(".*" if p == "*" else re.escape("*" if p == "\\*" else p) for p in parts)
-        found = re.compile(regex, re.DOTALL)
-        if len(_WILDCARDS) < 1024:
-            _WILDCARDS[text] = found
-    return found
+def _check_wildcard(text: str, path: str) -> None:
+    """EventBridge refuses two ``*`` in a row (``**`` says nothing ``*`` does not)."""
+    i = 0
+    while i < len(text):
+        if text[i] == "\\" and text[i + 1 : i + 2] == "*":
+            i += 2
+            continue
+        if text[i] == "*" and text[i + 1 : i + 2] == "*":
+            raise _bad(f"Consecutive wildcard characters at pos {i + 1} (at {path})")
+        i += 1
+
+
+def wildcard_match(text: str, value: str) -> bool:
+    """Whether ``value`` matches the wildcard ``text`` (``*``: any run of characters).
+
+    Not a regular expression: ``.*`` repeated backtracks exponentially on a value that
+    almost matches, and matching runs on the bus's own thread for every event. Here the
+    first piece must start the value and the last end it, and each piece between is found
+    at its leftmost place after the one before (leftmost is always best with ``*`` only),
+    so each character of the value is looked at a bounded number of times."""
+    parts = _wildcard_parts(text)
+    if len(parts) == 1:
+        return value == parts[0]
+    first, *middle, last = parts
+    if len(first) + len(last) > len(value):
+        return False
+    if not value.startswith(first) or not value.endswith(last):
+        return False
+    at, end = len(first), len(value) - len(last)
+    for piece in middle:
+        found = value.find(piece, at, end)
+        if found < 0:
+            return False
+        at = found + len(piece)
+    return True

@@ -11,6 +11,7 @@ asynchronously is retried twice, as Lambda retries an asynchronous invocation. `
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import itertools
 import json
@@ -23,11 +24,17 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lakebox.errors import AlreadyExistsError, EntityNotFoundError, InvalidRequestError
+from lakebox.errors import (
+    AlreadyExistsError,
+    EntityNotFoundError,
+    InvalidRequestError,
+    LakeboxError,
+)
 from lakebox.events import functions as fn
 from lakebox.events import patterns
 from lakebox.events import s3 as s3events
@@ -43,6 +50,14 @@ log = logging.getLogger("lakebox.events")
 
 #: events waiting for delivery; beyond it an event is dropped, logged and recorded
 QUEUE_SIZE = 10_000
+#: RequestResponse invocations running at once (one process each); past it Invoke is
+#: throttled (TooManyRequestsException, 429), as Lambda's concurrency limit does
+MAX_CONCURRENCY = 8
+#: asynchronous invocations (Event invokes, rule and S3 deliveries to functions) running
+#: at once, on threads of their own: a slow function never holds up the bus's thread
+ASYNC_WORKERS = 4
+#: failed deliveries kept (the oldest are deleted past it)
+MAX_FAILURES = 10_000
 #: Lambda retries a failed asynchronous invocation twice
 ASYNC_RETRIES = 2
 #: the wait between those retries (Lambda waits 1 then 2 minutes; a local lake less)
@@ -94,6 +109,22 @@ class RuleNotFoundError(EntityNotFoundError):
 
 class EventsValidationError(InvalidRequestError):
     code = "ValidationException"
+
+
+class TooManyInvocationsError(LakeboxError):
+    """Lambda's throttling: the lake runs ``MAX_CONCURRENCY`` synchronous invocations at
+    once (``TooManyRequestsException``, HTTP 429; the caller retries later)."""
+
+    code = "TooManyRequestsException"
+
+
+class EntryRefused(EventsValidationError):
+    """A PutEvents entry refused with its own code (``NotAuthorizedForSourceException``);
+    the others of the request are sent all the same."""
+
+    def __init__(self, entry_code: str, message: str) -> None:
+        super().__init__(message)
+        self.entry_code = entry_code
 
 
 @dataclass(frozen=True)
@@ -154,6 +185,7 @@ class EventService:
         workflows: Callable[[], WorkflowService],
         streams: Callable[[], DeliveryStreams],
         endpoint_url: Callable[[], str | None] = lambda: None,
+        max_concurrency: int = MAX_CONCURRENCY,
     ) -> None:
         self.metadata_dir = metadata_dir
         self.account_id = account_id
@@ -172,6 +204,16 @@ class EventService:
         self._sequence = itertools.count()
         #: the function processes running now (killed if the lake closes before they end)
         self._running: set[subprocess.Popen[bytes]] = set()
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        #: asynchronous invocations, off the bus's thread; and how many are waiting or running
+        self._async: ThreadPoolExecutor | None = None
+        self._async_pending = 0
+        #: a function's asynchronous invocations waiting behind the one running (each
+        #: function's run in the order they came, as a local lake's user expects)
+        self._lanes: dict[str, collections.deque[tuple[fn.Function, _Delivery]]] = {}
+        #: set when the lake closes after its wait: what has not started is not started
+        self._stopping = False
 
     # -- S3 bucket notifications -------------------------------------------------------------
     def put_bucket_notification_configuration(
@@ -364,7 +406,9 @@ class EventService:
         return function
 
     def get_function(self, ref: str, *, principal: Principal = LOCAL_ADMIN) -> fn.Function:
-        name = fn.function_name(ref)
+        """The function ``ref`` names (a name, or an ARN of the lake's account: every
+        function is the lake account's)."""
+        name = fn.function_name(ref, self.account_id)
         row = self._function_row(name)
         if row is None:
             raise fn.FunctionNotFoundError(
@@ -396,7 +440,15 @@ class EventService:
         ``DryRun`` only checks the function exists."""
         function = self.get_function(ref)
         if invocation_type == "RequestResponse":
-            return self._run(function, event)
+            if not self._slots.acquire(blocking=False):
+                raise TooManyInvocationsError(
+                    f"Rate Exceeded. (the lake runs {self.max_concurrency} invocations at "
+                    "once: retry later)"
+                )
+            try:
+                return self._run(function, event)
+            finally:
+                self._slots.release()
         request_id = str(uuid.uuid4())
         if invocation_type == "Event":
             self._enqueue(_Delivery("invoke", function.arn, event))
@@ -478,8 +530,8 @@ class EventService:
 
     def _function_exists(self, arn: str) -> bool:
         try:
-            name = fn.function_name(arn)
-        except fn.FunctionError:
+            name = fn.function_name(arn, self.account_id)
+        except (fn.FunctionError, fn.FunctionNotFoundError):
             return False
         return self._function_row(name) is not None
 
@@ -648,6 +700,9 @@ class EventService:
         for entry in entries:
             try:
                 event = self._event_of(entry, principal)
+            except EntryRefused as exc:
+                out.append({"ErrorCode": exc.entry_code, "ErrorMessage": str(exc)})
+                continue
             except EventsValidationError as exc:
                 out.append({"ErrorCode": "MalformedDetail", "ErrorMessage": str(exc)})
                 continue
@@ -661,10 +716,17 @@ class EventService:
             DEFAULT_BUS,
             f"arn:aws:events:{self.region}:{self.account_id}:event-bus/default",
         ):
-            raise EventsValidationError(f"Event bus {bus} does not exist.")
+            raise EntryRefused("ResourceNotFoundException", f"Event bus {bus} does not exist.")
         for member in ("Source", "DetailType", "Detail"):
             if not isinstance(entry.get(member), str) or not entry[member]:
                 raise EventsValidationError(f"Parameter {member} is not valid.")
+        if entry["Source"].startswith("aws."):
+            # AWS services' events come from AWS: nobody may send one (S3's reach the bus
+            # by the service's own path, never through PutEvents)
+            raise EntryRefused(
+                "NotAuthorizedForSourceException",
+                f"Not authorized for the source {entry['Source']}.",
+            )
         try:
             detail = json.loads(entry["Detail"])
         except (ValueError, RecursionError):
@@ -727,7 +789,11 @@ class EventService:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
-                idle = self._queue.unfinished_tasks == 0 and not self._retries
+                idle = (
+                    self._queue.unfinished_tasks == 0
+                    and not self._retries
+                    and self._async_pending == 0
+                )
             if idle:
                 return True
             time.sleep(0.02)
@@ -766,9 +832,63 @@ class EventService:
         arn = delivery.target
         service = arn.split(":")[2] if arn.count(":") >= 5 else ""
         if service == "lambda":
-            function = self._function_row(fn.function_name(arn))
+            try:
+                function = self._function_row(fn.function_name(arn, self.account_id))
+            except (fn.FunctionError, fn.FunctionNotFoundError):
+                function = None
             if function is None:
                 self._record(delivery, f"Function not found: {arn}")
+                return
+            with self._lock:
+                full = self._async_pending >= QUEUE_SIZE
+                if not full:
+                    self._async_pending += 1
+                    lane = self._lanes.get(function.name)
+                    if lane is not None:  # behind the function's invocation under way
+                        lane.append((function, delivery))
+                        return
+                    self._lanes[function.name] = collections.deque()
+                    if self._async is None:
+                        self._async = ThreadPoolExecutor(
+                            ASYNC_WORKERS, thread_name_prefix="lakebox-functions"
+                        )
+                    pool = self._async
+            if full:
+                self._record(delivery, f"the event queue is full ({QUEUE_SIZE} events waiting)")
+                return
+            pool.submit(self._run_lane, function, delivery)
+        elif service == "states":
+            try:
+                self._workflows().start_execution(arn, delivery.event, wait=False)
+            except Exception as exc:
+                self._record(delivery, f"{type(exc).__name__}: {exc}")
+        elif service == "firehose":
+            name = arn.rsplit("/", 1)[-1]
+            try:
+                self._streams().put_record(name, json.dumps(delivery.event) + "\n")
+            except Exception as exc:
+                self._record(delivery, f"{type(exc).__name__}: {exc}")
+        else:
+            self._record(delivery, f"lakebox cannot deliver to {arn}")
+
+    def _run_lane(self, function: fn.Function, delivery: _Delivery) -> None:
+        """A function's asynchronous invocations, one after the other, on a thread of the
+        functions' pool."""
+        while True:
+            self._invoke_async(function, delivery)
+            with self._lock:
+                lane = self._lanes[function.name]
+                if not lane:
+                    del self._lanes[function.name]
+                    return
+                function, delivery = lane.popleft()
+
+    def _invoke_async(self, function: fn.Function, delivery: _Delivery) -> None:
+        """One asynchronous invocation, on the functions' pool: a failure is retried
+        (twice, as Lambda does), then recorded."""
+        try:
+            if self._stopping:
+                self._record(delivery, "the lake closed before the function was invoked")
                 return
             try:
                 result = self._run(function, delivery.event)
@@ -785,19 +905,11 @@ class EventService:
                     self._retries.append(delivery)
                 return
             self._record(delivery, error)
-        elif service == "states":
-            try:
-                self._workflows().start_execution(arn, delivery.event, wait=False)
-            except Exception as exc:
-                self._record(delivery, f"{type(exc).__name__}: {exc}")
-        elif service == "firehose":
-            name = arn.rsplit("/", 1)[-1]
-            try:
-                self._streams().put_record(name, json.dumps(delivery.event) + "\n")
-            except Exception as exc:
-                self._record(delivery, f"{type(exc).__name__}: {exc}")
-        else:
-            self._record(delivery, f"lakebox cannot deliver to {arn}")
+        except Exception as exc:  # a pool thread's error is nobody's: record it
+            self._record(delivery, f"{type(exc).__name__}: {exc}")
+        finally:
+            with self._lock:
+                self._async_pending -= 1
 
     def _record(self, delivery: _Delivery, error: str) -> None:
         log.warning(
@@ -815,6 +927,11 @@ class EventService:
                         max(1, delivery.attempt),
                         error[:4000],
                     ),
+                )
+                # the table is a recent history, not a log that grows without end
+                con.execute(
+                    "DELETE FROM failures WHERE seq <= (SELECT MAX(seq) FROM failures) - ?",
+                    (MAX_FAILURES,),
                 )
         except Exception:  # the log line above is what is left
             log.exception("could not record a failed delivery")
@@ -836,13 +953,15 @@ class EventService:
 
     def close(self, timeout: float = 60.0) -> None:
         """Deliver what is queued (retries waiting for their turn are given up and
-        recorded), then stop the worker thread."""
+        recorded), then stop the worker thread and the functions' threads (a function
+        still running is killed; one not started is recorded, not run)."""
         with self._lock:
             self._closed = True
             worker, self._worker = self._worker, None
         if worker is not None:
             self.drain_queue_only(timeout)
             with self._lock:
+                self._stopping = True
                 pending, self._retries = self._retries, []
             for delivery in pending:
                 self._record(delivery, "the lake closed before the retry was due")
@@ -850,11 +969,24 @@ class EventService:
                 fn.kill(proc)
             self._queue.put(_STOP)
             worker.join(timeout)
+        with self._lock:
+            self._stopping = True
+            pool, self._async = self._async, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+            deadline = time.monotonic() + 10
+            while self._async_pending and time.monotonic() < deadline:
+                for proc in list(self._running):  # one started as the lake closed
+                    fn.kill(proc)
+                time.sleep(0.02)
+            pool.shutdown(wait=True)
         self._db.close()
 
     def drain_queue_only(self, timeout: float) -> None:
+        """Wait for the queue and the asynchronous invocations under way (not the retries
+        waiting for their turn)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+        while (self._queue.unfinished_tasks or self._async_pending) and time.monotonic() < deadline:
             time.sleep(0.02)
 
 
