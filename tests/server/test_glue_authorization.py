@@ -247,3 +247,49 @@ def test_a_crawl_is_started_only_by_who_may_do_what_it_does(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert crawler["LastCrawl"]["Status"] == "SUCCEEDED", crawler
+
+
+def test_a_job_needs_pass_role_and_its_script(client: ClientFactory, served: Served) -> None:
+    folder = served.home / "authz-sql-scripts"
+    folder.mkdir()
+    (folder / "q.sql").write_text("SELECT 1\n")
+    (folder / "secret.sql").write_text("SELECT 'not yours'\n")
+    keys = _user(
+        client,
+        "authz-job-carol",
+        [
+            {"Effect": "Allow", "Action": "glue:*", "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::authz-sql-scripts/q.sql",
+            },
+        ],
+    )
+    carol = client("glue", *keys)
+    command = {"Name": "lakebox-sql", "ScriptLocation": "s3://authz-sql-scripts/q.sql"}
+    with pytest.raises(ClientError) as exc:
+        carol.create_job(Name="authz-carol", Role=ROLE, Command=command)
+    assert _code(exc) == "AccessDeniedException"
+    assert "iam:PassRole" in str(exc.value)
+    client("iam").put_user_policy(
+        UserName="authz-job-carol",
+        PolicyName="pass",
+        PolicyDocument=json.dumps(
+            {"Statement": [{"Effect": "Allow", "Action": "iam:PassRole", "Resource": ROLE}]}
+        ),
+    )
+    carol.create_job(Name="authz-carol", Role=ROLE, Command=command)
+    with pytest.raises(ClientError) as exc:
+        carol.update_job(
+            JobName="authz-carol",
+            JobUpdate={
+                "Role": ROLE,
+                "Command": {
+                    "Name": "lakebox-sql",
+                    "ScriptLocation": "s3://authz-sql-scripts/secret.sql",
+                },
+            },
+        )
+    assert _code(exc) == "AccessDeniedException"
+    assert "s3:GetObject" in str(exc.value)

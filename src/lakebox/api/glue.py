@@ -1564,6 +1564,30 @@ def _on_new_job(request: Request, context: Any) -> list[str]:
     return [_glue(context, f"job/{text(request, 'Name') or '*'}")]
 
 
+def _job_needs(given: Any, context: Any) -> list[tuple[str, str]]:
+    """CreateJob / UpdateJob: ``iam:PassRole`` on the job's Role, as in Glue, and
+    ``s3:GetObject`` on its script (the lake reads it for the run, so a caller must not
+    name one it could not read itself)."""
+    if not isinstance(given, dict):
+        return []
+    needs = []
+    role = text(given, "Role")
+    if role is not None:
+        needs.append(("iam:PassRole", _role_arn(context, role)))
+    script = text(given.get("Command"), "ScriptLocation")
+    if script is not None and script.startswith("s3://"):
+        needs.append(("s3:GetObject", f"arn:aws:s3:::{script[len('s3://') :]}"))
+    return needs
+
+
+def _defines_job(request: Request, context: Any) -> list[tuple[str, str]]:
+    return _job_needs(request, context)
+
+
+def _changes_job(request: Request, context: Any) -> list[tuple[str, str]]:
+    return _job_needs(request.get("JobUpdate"), context)
+
+
 def _on_any_job(request: Request, context: Any) -> list[str]:
     return [_glue(context, "job/*")]
 
@@ -1581,8 +1605,8 @@ API = ServiceApi(
         ("GetCrawler", get_crawler, _on_crawler),
         ("GetCrawlerMetrics", get_crawler_metrics, _on_crawlers),
         ("ListCrawls", list_crawls, _on_crawler_named),
-        ("CreateJob", create_job, _on_new_job),
-        ("UpdateJob", update_job, _on_job),
+        ("CreateJob", create_job, _on_new_job, _defines_job),
+        ("UpdateJob", update_job, _on_job, _changes_job),
         ("DeleteJob", delete_job, _on_job),
         ("GetJob", get_job, _on_job),
         ("GetJobs", get_jobs, _on_any_job),
