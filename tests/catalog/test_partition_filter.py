@@ -138,3 +138,42 @@ def test_deep_nesting_is_refused_not_a_crash() -> None:
         compile_filter("(" * 500 + "month = 3" + ")" * 500, KEYS)
     with pytest.raises(PartitionFilterError, match="more than 64 nested"):
         compile_filter("NOT " * 400 + "month = 3", KEYS)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("%", "", True),
+        ("", "", True),
+        ("", "a", False),
+        ("a%", "abc", True),
+        ("%c", "abc", True),
+        ("%b%", "abc", True),
+        ("a_c", "abc", True),
+        ("a_c", "ac", False),
+        ("a%%c", "ac", True),
+        ("%a%b", "aXbYab", True),
+        ("%a%b", "aXbYa", False),
+        ("_%_", "a", False),
+        ("eu-%-1", "eu-west-1", True),
+        ("eu-%-1", "eu-west-2", False),
+        ("a.c", "abc", False),  # no regular-expression meaning
+        ("100%", "100%", True),
+    ],
+)
+def test_like_patterns(pattern: str, value: str, expected: bool) -> None:
+    keys = [Column("region", "string")]
+    assert _matches(f"region LIKE '{pattern}'", [value], keys) is expected
+    assert _matches(f"region NOT LIKE '{pattern}'", [value], keys) is (not expected)
+
+
+def test_a_like_pattern_cannot_backtrack_for_ever() -> None:
+    """``%`` once became ``.*`` of a regular expression: ``'%a' * 12 + '!'`` against 28
+    ``a`` took seconds per partition. It is matched in at most pattern x value steps."""
+    import time
+
+    keys = [Column("region", "string")]
+    started = time.monotonic()
+    for n in (12, 200):
+        assert not _matches(f"region LIKE '{'%a' * n}!'", ["a" * (n + 16)], keys)
+    assert time.monotonic() - started < 0.5

@@ -210,3 +210,17 @@ def test_both_values_refused(store: SecretsService) -> None:
     store.create_secret(A, "empty")
     with pytest.raises(ResourceNotFound, match="AWSCURRENT"):
         store.get_secret_value(A, "empty")
+
+
+def test_the_value_bound_is_in_bytes_not_characters(store: SecretsService) -> None:
+    """AWS allows 65,536 bytes of SecretString (UTF-8) or SecretBinary: 40,000 "é" are
+    80,000 bytes, too many, though fewer than 65,536 characters."""
+    from lakebox.secrets.service import MAX_VALUE, check_value
+
+    with pytest.raises(InvalidParameter, match="bytes"):
+        check_value("é" * 40_000, None)
+    with pytest.raises(InvalidParameter):
+        check_value(None, b"x" * (MAX_VALUE + 1))
+    exact = "é" * (MAX_VALUE // 2)  # 65,536 bytes exactly
+    store.create_secret(A, "multibyte", value=check_value(exact, None))
+    assert store.get_secret_value(A, "multibyte").value.string == exact

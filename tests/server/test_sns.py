@@ -286,3 +286,37 @@ def test_aws_cli_publish(client: ClientFactory, served: Served) -> None:
     line = _wait_for(lambda: path.exists() and path.read_text().strip())
     note = json.loads(line)
     assert (note["MessageId"], note["Message"]) == (message_id, "from the CLI")
+
+
+def test_publish_batch_is_authorized_as_publish(client: ClientFactory) -> None:
+    """PublishBatch has no IAM action of its own: AWS checks sns:Publish, so a Deny of
+    sns:Publish stops it and an Allow of sns:Publish alone lets it through."""
+    arn = client("sns").create_topic(Name="batch-authz")["TopicArn"]
+    iam = client("iam")
+    entries = [{"Id": "one", "Message": "1"}]
+    for name, statements in (
+        (
+            "sns-batch-denied",
+            [
+                {"Effect": "Allow", "Action": "sns:*", "Resource": "*"},
+                {"Effect": "Deny", "Action": "sns:Publish", "Resource": arn},
+            ],
+        ),
+        ("sns-batch-allowed", [{"Effect": "Allow", "Action": "sns:Publish", "Resource": arn}]),
+    ):
+        iam.create_user(UserName=name)
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="p",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}),
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        sns = client("sns", key["AccessKeyId"], key["SecretAccessKey"])
+        if name == "sns-batch-denied":
+            with pytest.raises(ClientError) as exc:
+                sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries)
+            code, status, message = _error(exc)
+            assert (code, status) == ("AuthorizationError", 403) and "sns:Publish" in message
+        else:
+            answer = sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=entries)
+            assert [s["Id"] for s in answer["Successful"]] == ["one"]

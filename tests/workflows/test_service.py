@@ -417,3 +417,22 @@ def test_redrive_after_the_process_died(config: LakeConfig) -> None:
     done = service.redrive_execution(arn)
     assert (done.status, done.output) == ("SUCCEEDED", {"late": True})
     service.close()
+
+
+def test_the_store_is_readable_by_the_lakes_user_only(tmp_path: Path) -> None:
+    """Execution histories hold task results in clear (a secret a getSecretValue task read,
+    too): the store is mode 0600, also one made before with a wider mode."""
+    import stat
+
+    from lakebox.workflows.store import WorkflowStore
+
+    old = tmp_path / "old.sqlite"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    for path in (tmp_path / "new.sqlite", old):
+        store = WorkflowStore(path)
+        try:
+            store._exec("SELECT 1")
+        finally:
+            store.close()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

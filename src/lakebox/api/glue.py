@@ -46,6 +46,7 @@ from lakebox.api.base import (
     member,
     operations,
     optional_int,
+    require_unrestricted,
     required_str,
     text,
 )
@@ -566,6 +567,21 @@ def _job_definition(given: Request, current: Job | None) -> dict[str, Any]:
     }
 
 
+def _runs_script_as_lake_owner(context: Any, kind: str, doing: str) -> None:
+    """A pythonshell job's script runs in a process of the lake's operating-system user,
+    unsandboxed, with the server's environment: it could read every file of the lake, around
+    IAM. So only a caller who could reach all of it anyway may define, change or start one;
+    ``glue:*`` is not enough. A lakebox-sql job's statements run through the query service
+    as the principal who started the run, which IAM bounds: no guard."""
+    if kind == "python":
+        require_unrestricted(
+            context,
+            doing,
+            "lakebox runs a pythonshell job's script unsandboxed as the lake's own "
+            "operating-system user",
+        )
+
+
 def _check_script(context: Any, location: str) -> None:
     storage = getattr(context, "storage", None)
     if storage is not None:
@@ -577,6 +593,7 @@ def create_job(request: Request, context: GlueContext) -> Response:
     required_str(request, "Role", INVALID)
     registry, principal = context.glue_jobs, context.principal
     definition = _job_definition(request, None)
+    _runs_script_as_lake_owner(context, definition["kind"], "create pythonshell jobs")
     _check_script(context, definition["script_path"])
     with _JOB_LOCK:
         try:
@@ -599,6 +616,8 @@ def update_job(request: Request, context: GlueContext) -> Response:
     registry, principal = context.glue_jobs, context.principal
     current = registry.get_job(name, principal=principal)
     definition = _job_definition(given, current)
+    _runs_script_as_lake_owner(context, current.kind, "change a pythonshell job")
+    _runs_script_as_lake_owner(context, definition["kind"], "change a pythonshell job")
     _check_script(context, definition["script_path"])
     registry.register_job(name, principal=principal, **definition)
     return {"JobName": name}
@@ -658,9 +677,10 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
         minutes = int(timeout) if timeout is not None else None
     except (TypeError, ValueError):
         raise AwsError(INVALID, "Timeout must be an integer (minutes)") from None
-    run_id = context.glue_jobs.start_job_run(
-        name, _arguments(request), minutes, principal=context.principal
-    )
+    arguments = _arguments(request)
+    job = context.glue_jobs.get_job(name, principal=context.principal)
+    _runs_script_as_lake_owner(context, job.kind, "start pythonshell job runs")
+    run_id = context.glue_jobs.start_job_run(name, arguments, minutes, principal=context.principal)
     return {"JobRunId": run_id}
 
 
@@ -1447,12 +1467,125 @@ def _on_any_crawler(request: Request, context: Any) -> list[str]:
     return [_glue(context, "crawler/*")]
 
 
+def _role_arn(context: Any, role: str) -> str:
+    """Glue takes a crawler's role by name or by ARN."""
+    if role.startswith("arn:"):
+        return role
+    return f"arn:aws:iam::{lake_account(context)}:role/{role}"
+
+
+def _crawl_needs(
+    context: Any, database: str, paths: list[str], delete_behavior: str
+) -> list[tuple[str, str]]:
+    """What a crawl does, as the caller's own actions: it writes tables and partitions of
+    its database (and deletes them when its DeleteBehavior says so) and lists and reads its
+    S3 targets. A crawl runs as the lake, so whoever defines or starts one must be allowed
+    all of it; ``glue:*Crawler`` on the crawler alone is not enough."""
+    from lakebox.crawler.model import DELETE_FROM_DATABASE
+
+    db = _table_arns(context, {}, database or None, None)
+    actions = ["glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"]
+    if delete_behavior == DELETE_FROM_DATABASE:
+        actions += ["glue:DeleteTable", "glue:BatchDeletePartition"]
+    needs = [(action, resource) for action in actions for resource in db]
+    for path in paths:
+        if path.startswith("s3://"):
+            bucket, _, prefix = path[len("s3://") :].partition("/")
+            needs.append(("s3:ListBucket", f"arn:aws:s3:::{bucket}"))
+            needs.append(("s3:GetObject", f"arn:aws:s3:::{bucket}/{prefix}*"))
+        else:  # a local folder of the lake: any bucket's files, so every bucket's
+            needs += [("s3:ListBucket", "arn:aws:s3:::*"), ("s3:GetObject", "arn:aws:s3:::*")]
+    return needs
+
+
+def _request_paths(request: Request) -> list[str] | None:
+    targets = request.get("Targets")
+    if not isinstance(targets, dict):
+        return None
+    given = targets.get("S3Targets") or []
+    if not isinstance(given, list):
+        return []
+    return [t["Path"] for t in given if isinstance(t, dict) and isinstance(t.get("Path"), str)]
+
+
+def _request_delete_behavior(request: Request) -> str | None:
+    policy = request.get("SchemaChangePolicy")
+    if isinstance(policy, dict) and isinstance(policy.get("DeleteBehavior"), str):
+        return str(policy["DeleteBehavior"])
+    return None
+
+
+def _defines_crawl(request: Request, context: Any) -> list[tuple[str, str]]:
+    """CreateCrawler / UpdateCrawler: the crawl the crawler will do once changed (members
+    the request leaves out are the stored crawler's), and iam:PassRole on a Role given."""
+    from lakebox.crawler.model import DEPRECATE_IN_DATABASE
+
+    stored: Crawler | None = None
+    name = text(request, "Name")
+    if name is not None:
+        try:
+            stored = context.crawlers.get_crawler(name, principal=context.principal)
+        except LakeboxError:
+            stored = None
+    database = text(request, "DatabaseName")
+    if database is None:
+        database = stored.database if stored is not None else "*"
+    paths = _request_paths(request)
+    if paths is None:
+        paths = [t.path for t in stored.targets] if stored is not None else []
+    behavior = _request_delete_behavior(request)
+    if behavior is None:
+        behavior = stored.delete_behavior if stored is not None else DEPRECATE_IN_DATABASE
+    needs = _crawl_needs(context, database.lower(), paths, behavior)
+    role = text(request, "Role")
+    if role is not None:
+        needs.append(("iam:PassRole", _role_arn(context, role)))
+    return needs
+
+
+def _starts_crawl(request: Request, context: Any) -> list[tuple[str, str]]:
+    """StartCrawler: the starter must be allowed the stored crawler's crawl."""
+    name = text(request, "Name")
+    if name is None:
+        return []
+    try:
+        crawler = context.crawlers.get_crawler(name, principal=context.principal)
+    except LakeboxError:  # the handler answers EntityNotFoundException
+        return []
+    paths = [t.path for t in crawler.targets]
+    return _crawl_needs(context, crawler.database, paths, crawler.delete_behavior)
+
+
 def _on_job(request: Request, context: Any) -> list[str]:
     return [_glue(context, f"job/{text(request, 'JobName') or '*'}")]
 
 
 def _on_new_job(request: Request, context: Any) -> list[str]:
     return [_glue(context, f"job/{text(request, 'Name') or '*'}")]
+
+
+def _job_needs(given: Any, context: Any) -> list[tuple[str, str]]:
+    """CreateJob / UpdateJob: ``iam:PassRole`` on the job's Role, as in Glue, and
+    ``s3:GetObject`` on its script (the lake reads it for the run, so a caller must not
+    name one it could not read itself)."""
+    if not isinstance(given, dict):
+        return []
+    needs = []
+    role = text(given, "Role")
+    if role is not None:
+        needs.append(("iam:PassRole", _role_arn(context, role)))
+    script = text(given.get("Command"), "ScriptLocation")
+    if script is not None and script.startswith("s3://"):
+        needs.append(("s3:GetObject", f"arn:aws:s3:::{script[len('s3://') :]}"))
+    return needs
+
+
+def _defines_job(request: Request, context: Any) -> list[tuple[str, str]]:
+    return _job_needs(request, context)
+
+
+def _changes_job(request: Request, context: Any) -> list[tuple[str, str]]:
+    return _job_needs(request.get("JobUpdate"), context)
 
 
 def _on_any_job(request: Request, context: Any) -> list[str]:
@@ -1462,18 +1595,18 @@ def _on_any_job(request: Request, context: Any) -> list[str]:
 API = ServiceApi(
     "Glue",
     operations(
-        ("CreateCrawler", create_crawler, _on_crawler),
-        ("UpdateCrawler", update_crawler, _on_crawler),
+        ("CreateCrawler", create_crawler, _on_crawler, _defines_crawl),
+        ("UpdateCrawler", update_crawler, _on_crawler, _defines_crawl),
         ("DeleteCrawler", delete_crawler, _on_crawler),
         ("GetCrawlers", get_crawlers, _on_any_crawler),
         ("ListCrawlers", list_crawlers, _on_any_crawler),
-        ("StartCrawler", start_crawler, _on_crawler),
+        ("StartCrawler", start_crawler, _on_crawler, _starts_crawl),
         ("StopCrawler", stop_crawler, _on_crawler),
         ("GetCrawler", get_crawler, _on_crawler),
         ("GetCrawlerMetrics", get_crawler_metrics, _on_crawlers),
         ("ListCrawls", list_crawls, _on_crawler_named),
-        ("CreateJob", create_job, _on_new_job),
-        ("UpdateJob", update_job, _on_job),
+        ("CreateJob", create_job, _on_new_job, _defines_job),
+        ("UpdateJob", update_job, _on_job, _changes_job),
         ("DeleteJob", delete_job, _on_job),
         ("GetJob", get_job, _on_job),
         ("GetJobs", get_jobs, _on_any_job),

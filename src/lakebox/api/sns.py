@@ -209,6 +209,16 @@ def _on_subscription(request: Request, context: Any) -> list[str]:
     return [_arn(context, "*")]
 
 
+def _no_action_of_its_own(request: Request, context: Any) -> list[str]:
+    """PublishBatch has no IAM action of its own: AWS authorizes it as ``sns:Publish`` (a
+    Deny of sns:Publish must stop it), so it is checked as that (``_publishes``) only."""
+    return []
+
+
+def _publishes(request: Request, context: Any) -> list[tuple[str, str]]:
+    return [("sns:Publish", topic) for topic in _on_topic(request, context)]
+
+
 API = ServiceApi(
     "sns",
     operations(
@@ -222,7 +232,7 @@ API = ServiceApi(
         ("ListSubscriptions", list_subscriptions),
         ("ListSubscriptionsByTopic", list_subscriptions_by_topic, _on_topic),
         ("Publish", publish, _on_topic),
-        ("PublishBatch", publish_batch, _on_topic),
+        ("PublishBatch", publish_batch, _no_action_of_its_own, _publishes),
     ),
     error_code,
     INVALID,

@@ -306,11 +306,11 @@ class _Parser:
                 f"is {left.column.type}"
             )
         value = self.typed(left, left)[0]
-        regex = re.compile(_like_regex(_unquote(pattern.text)), re.DOTALL)
+        wanted = _unquote(pattern.text)
 
         def like(values: Sequence[str]) -> Truth:
             found = value(values)
-            return None if found is None else bool(regex.fullmatch(str(found)))
+            return None if found is None else like_match(wanted, str(found))
 
         return like
 
@@ -387,16 +387,30 @@ def _unquote(text: str) -> str:
     return text[1:-1].replace("''", "'")
 
 
-def _like_regex(pattern: str) -> str:
-    out = []
-    for ch in pattern:
-        if ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
+def like_match(pattern: str, value: str) -> bool:
+    """Whether ``value`` matches the LIKE ``pattern`` (``%`` any run of characters, ``_`` one
+    character). Not a regular expression: ``%`` as ``.*`` backtracks exponentially on
+    patterns such as ``%a%a%a...!`` (and the filter runs once per partition). This walks
+    value and pattern once, going back only to just after the last ``%`` seen, so it takes
+    at most len(pattern) * len(value) steps."""
+    p = v = 0
+    star = -1  # the pattern index just after the last % seen
+    resume = 0  # the value index that % is taken to have matched up to
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "%":
+            star, resume = p + 1, v
+            p += 1
+        elif p < len(pattern) and pattern[p] in ("_", value[v]):
+            p += 1
+            v += 1
+        elif star >= 0:
+            resume += 1
+            p, v = star, resume
         else:
-            out.append(re.escape(ch))
-    return "".join(out)
+            return False
+    while p < len(pattern) and pattern[p] == "%":
+        p += 1
+    return p == len(pattern)
 
 
 # -- three-valued logic -------------------------------------------------------------------------

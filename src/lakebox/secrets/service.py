@@ -259,8 +259,14 @@ def check_value(string_value: Any, binary_value: Any) -> SecretValue | None:
             "same secret."
         )
     if string_value is not None:
-        if not isinstance(string_value, str) or len(string_value) > MAX_VALUE:
-            raise InvalidParameter(f"SecretString must be a string of at most {MAX_VALUE} chars")
+        # AWS's bound is in bytes of UTF-8, not characters: 65,536 "é" are 131,072 bytes
+        if (
+            not isinstance(string_value, str)
+            or len(string_value.encode("utf-8", "surrogatepass")) > MAX_VALUE
+        ):
+            raise InvalidParameter(
+                f"SecretString must be a string of at most {MAX_VALUE} bytes (UTF-8)"
+            )
         return SecretValue(string=string_value)
     if binary_value is not None:
         if not isinstance(binary_value, bytes | bytearray) or len(binary_value) > MAX_VALUE:

@@ -37,3 +37,10 @@ class BatchEntryIdsNotDistinct(SnsError):
 
 class InvalidBatchEntryId(SnsError):
     code = "InvalidBatchEntryId"
+
+
+class SubscriptionLimitExceeded(SnsError):
+    """A topic has as many subscriptions as lakebox keeps for one (SNS's own limit is far
+    higher; a local lake has no use for more, and each is a delivery per message)."""
+
+    code = "SubscriptionLimitExceeded"

@@ -18,9 +18,13 @@ A subscription is confirmed at once (lakebox sends no SubscriptionConfirmation).
 protocols (sqs, lambda, sms, application, firehose) are refused with a message saying so.
 
 Publish answers as soon as the message is queued: deliveries run on the service's own
-worker threads, an HTTP one tried three times; a delivery that still fails is logged
-(logger ``lakebox.sns``) and appended to ``_lakebox/sns/delivery-failures.jsonl``, never
-dropped silently. Closing the service waits for queued deliveries.
+worker threads, an HTTP one tried three times (each try given ``WEBHOOK_TIMEOUT`` seconds, no
+redirect followed); a delivery that still fails is logged (logger ``lakebox.sns``) and
+appended to ``_lakebox/sns/delivery-failures.jsonl``, never dropped silently. What a
+hostile or careless caller can make the service hold is bounded: a topic has at most
+``MAX_SUBSCRIPTIONS`` subscriptions, at most ``MAX_QUEUED`` deliveries wait or run at once
+(a message past that is recorded as a failed delivery, not queued), and closing the
+service waits at most ``CLOSE_SECONDS`` for them, then records what was not delivered.
 
 This package sits above ``lakebox.workflows`` (whose sinks it uses) and below the API
 layer; the workflow task reaches it through the API layer's dispatcher.
@@ -38,7 +42,8 @@ import re
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +57,7 @@ from lakebox.sns.errors import (
     InvalidParameter,
     NotFound,
     SnsError,
+    SubscriptionLimitExceeded,
     TooManyEntriesInBatchRequest,
 )
 from lakebox.workflows.tasks.notify import (
@@ -81,6 +87,14 @@ PAGE = 100
 #: an HTTP delivery is tried this many times, waiting ``RETRY_SECONDS * attempt`` between
 ATTEMPTS = 3
 RETRY_SECONDS = 0.5
+#: how long one try of an HTTP delivery may take (a slow endpoint holds a worker this long)
+WEBHOOK_TIMEOUT = 5.0
+#: subscriptions one topic may have (each is one delivery per message published)
+MAX_SUBSCRIPTIONS = 1_000
+#: deliveries waiting or running at once; past it a delivery is recorded as failed
+MAX_QUEUED = 10_000
+#: how long closing the service waits for queued deliveries
+CLOSE_SECONDS = 10.0
 
 _LOG = logging.getLogger("lakebox.sns")
 _TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -286,14 +300,29 @@ def check_attributes(attributes: Any) -> dict[str, Any] | None:
 class TopicService:
     """SNS's topics and subscriptions for one lake, and the workers that deliver."""
 
-    def __init__(self, metadata_dir: Path, *, region: str, workers: int = 4) -> None:
+    def __init__(
+        self,
+        metadata_dir: Path,
+        *,
+        region: str,
+        workers: int = 4,
+        max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        max_queued: int = MAX_QUEUED,
+        close_seconds: float = CLOSE_SECONDS,
+    ) -> None:
         self.metadata_dir = metadata_dir
         self.region = region
+        self.max_subscriptions = max_subscriptions
+        self.max_queued = max_queued
+        self.close_seconds = close_seconds
         self._db = SQLiteStore(metadata_dir / FILE, _MIGRATIONS)
         self._workers = workers
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._failures_lock = threading.Lock()
+        #: deliveries submitted and not finished, with what they deliver
+        self._pending: dict[Future[None], tuple[Subscription, Notification]] = {}
+        self._pending_lock = threading.Lock()
         self._closed = False
 
     # -- topics -------------------------------------------------------------------------------
@@ -498,6 +527,14 @@ class TopicService:
                 return Subscription(
                     found[0], row[0], account, protocol, endpoint, json.loads(found[1])
                 )
+            count = con.execute(
+                "SELECT COUNT(*) FROM subscriptions WHERE topic_arn = ?", (row[0],)
+            ).fetchone()[0]
+            if count >= self.max_subscriptions:
+                raise SubscriptionLimitExceeded(
+                    f"Invalid parameter: TopicArn Reason: the topic has {count} "
+                    f"subscriptions, the most lakebox keeps for one topic"
+                )
             arn = f"{row[0]}:{uuid.uuid4()}"
             con.execute(
                 "INSERT INTO subscriptions VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -598,8 +635,36 @@ class TopicService:
                 attributes=dict(message.attributes or {}),
                 timestamp=now,
             )
-            self._pool_of().submit(self._deliver, sub, note)
+            self._enqueue(sub, note)
         return message_id
+
+    def _enqueue(self, sub: Subscription, note: Notification) -> None:
+        """Queue one delivery; when ``max_queued`` are already waiting or running, record it
+        as failed instead (memory stays bounded whatever is published)."""
+        with self._lock:
+            if self._closed:
+                raise SnsError("the SNS service of this lake is closed")
+            with self._pending_lock:
+                full = len(self._pending) >= self.max_queued
+            if not full:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="lakebox-sns")
+                future = self._pool.submit(self._deliver, sub, note)
+                with self._pending_lock:
+                    self._pending[future] = (sub, note)
+        if full:
+            self._record_failure(
+                sub,
+                note,
+                0,
+                f"not delivered: {self.max_queued} deliveries were already waiting",
+            )
+            return
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future[None]) -> None:
+        with self._pending_lock:
+            self._pending.pop(future, None)
 
     def _all_subscriptions(self, topic_arn: str) -> list[Subscription]:
         rows = (
@@ -613,18 +678,10 @@ class TopicService:
         )
         return [Subscription(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
 
-    def _pool_of(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._closed:
-                raise SnsError("the SNS service of this lake is closed")
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="lakebox-sns")
-            return self._pool
-
     def sink(self, sub: Subscription) -> NotificationSink:
         """The notification sink a subscription delivers through."""
         if sub.protocol in ("http", "https"):
-            return WebhookSink(sub.endpoint)
+            return WebhookSink(sub.endpoint, timeout=WEBHOOK_TIMEOUT)
         if sub.protocol == "email":
             env = os.environ
             host = env.get("LAKEBOX_SMTP_HOST")
@@ -665,6 +722,11 @@ class TopicService:
                 error = f"{type(exc).__name__}: {exc}"
             if attempt < attempts:
                 time.sleep(RETRY_SECONDS * attempt)
+        self._record_failure(sub, note, attempts, error)
+
+    def _record_failure(
+        self, sub: Subscription, note: Notification, attempts: int, error: str
+    ) -> None:
         record = {
             "time": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
             "message_id": note.message_id,
@@ -684,19 +746,32 @@ class TopicService:
         except OSError as exc:
             _LOG.error("cannot record the failed SNS delivery in %s: %s", path, exc)
 
-    def drain(self) -> None:
-        """Wait until every delivery queued so far has been tried."""
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until every delivery queued so far has been tried, or ``timeout`` seconds;
+        a delivery not started by then is not made, and recorded as failed."""
         with self._lock:
             pool = self._pool
             self._pool = None
-        if pool is not None:
-            pool.shutdown(wait=True)
+        if pool is None:
+            return
+        with self._pending_lock:
+            pending = dict(self._pending)
+        _, late = wait_futures(list(pending), timeout=timeout)
+        pool.shutdown(wait=timeout is None, cancel_futures=True)
+        for future in late:
+            if future.cancelled():
+                sub, note = pending[future]
+                self._record_failure(
+                    sub, note, 0, "not delivered: the SNS service closed before its turn"
+                )
 
     def close(self) -> None:
-        """Deliver what was queued, then close the store."""
+        """Deliver what was queued, waiting at most ``close_seconds`` (what was not started
+        by then is recorded as not delivered; a delivery under way ends within its webhook
+        timeout), then close the store."""
         with self._lock:
             self._closed = True
-        self.drain()
+        self.drain(self.close_seconds)
         self._db.close()
 
 

@@ -8,7 +8,9 @@ processes.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -179,10 +181,30 @@ def _req_dt(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _private(path: Path) -> None:
+    """Make the store readable by the lake's own user only (mode 0600): execution histories
+    hold task results in clear, a secret an ``aws-sdk:secretsmanager:getSecretValue`` task
+    read among them (as Step Functions' own history does). SQLite makes its -wal and -shm
+    files with the database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        with contextlib.suppress(OSError):
+            if not path.is_symlink():
+                path.chmod(0o600)
+        return
+    os.close(fd)
+
+
 class WorkflowStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        _private(self.path)
         self._db = metadb.SQLiteStore(self.path, MIGRATIONS, timeout=30, synchronous="NORMAL")
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                Path(f"{self.path}{suffix}").chmod(0o600)
 
     def close(self) -> None:
         self._db.close()

@@ -61,9 +61,32 @@ class LogFileSink:
             fh.write(line + "\n")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not followed: the 3xx answer is the delivery's answer (a failure).
+    Following it would let an endpoint send the POST anywhere, to another host or scheme,
+    from inside the machine lakebox runs on; SNS does not follow redirects either."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+#: urllib's opener for webhooks: http and https only (no file:, ftp:, data:), no redirects
+_WEBHOOK_OPENER = urllib.request.OpenerDirector()
+for _handler in (
+    urllib.request.ProxyHandler(),
+    urllib.request.HTTPHandler(),
+    urllib.request.HTTPSHandler(),
+    urllib.request.HTTPDefaultErrorHandler(),
+    urllib.request.HTTPErrorProcessor(),
+    _NoRedirect(),
+):
+    _WEBHOOK_OPENER.add_handler(_handler)
+
+
 @dataclass
 class WebhookSink:
-    """POSTs the SNS notification JSON to ``url``; a non-2xx answer fails the task."""
+    """POSTs the SNS notification JSON to ``url`` (an http or https URL; a redirect is not
+    followed); a non-2xx answer fails the task."""
 
     url: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -76,9 +99,13 @@ class WebhookSink:
             "x-amz-sns-message-type": "Notification",
             **self.headers,
         }
+        if not self.url.lower().startswith(("http://", "https://")):
+            raise StatesError(
+                "SNS.DeliveryFailed", f"webhook {self.url[:200]}: only http and https URLs"
+            )
         request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _WEBHOOK_OPENER.open(request, timeout=self.timeout) as response:
                 status = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
