@@ -264,6 +264,12 @@ class Connection(sqlite3.Connection):
         return False
 
 
+#: (process, real path) of every store this process has connected to: its header was
+#: checked then, and must not be read again by the process (see ``connect``)
+_CONNECTED: set[tuple[int, str]] = set()
+_CONNECTED_LOCK = threading.Lock()
+
+
 def connect(
     path: Path | str,
     *,
@@ -275,7 +281,19 @@ def connect(
     """Open the metadata store at ``path`` after checking its header; raises
     MetadataCorruptError (damaged), MetadataAccessError (cannot open)."""
     path = Path(path)
-    check_header(path)
+    # The header is read with a plain open() only before this process's first connection
+    # to the file. Closing any descriptor of a file drops every POSIX lock the process holds
+    # on it (fcntl semantics), including the shared lock by which SQLite's open WAL-mode
+    # connections tell other processes they are there; without it, another process closing
+    # its last connection would checkpoint and delete the -wal and -shm files under this
+    # one, whose connections then read through a stale index and miss every later write
+    # (a key made by `lakebox iam create-access-key` unknown to a running server).
+    # Damage appearing later is still reported: SQLite raises "file is not a database".
+    key = (os.getpid(), os.path.realpath(path))
+    with _CONNECTED_LOCK:
+        checked = key in _CONNECTED
+    if not checked:
+        check_header(path)
     target = f"file:{path}?mode=ro" if read_only else str(path)
     try:
         con = sqlite3.connect(
@@ -289,6 +307,8 @@ def connect(
     except sqlite3.DatabaseError as err:
         _reraise(err, path)
     con.path = path
+    with _CONNECTED_LOCK:
+        _CONNECTED.add(key)
     return con
 
 
