@@ -132,7 +132,7 @@ def test_header_signature_changes_are_refused(iam: IamService, alice: Keys) -> N
 
     def changed(name: str, value: str) -> SignedRequest:
         headers = tuple((k, v) for k, v in good.headers if k.lower() != name.lower())
-        return SignedRequest(good.method, good.path, good.query, headers + ((name, value),), None)
+        return SignedRequest(good.method, good.path, good.query, (*headers, (name, value)), None)
 
     for bad in (
         changed("x-amz-acl", "public-read"),
