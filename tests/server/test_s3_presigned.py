@@ -173,7 +173,9 @@ def test_another_accounts_presigned_url_is_refused(
     )
     assert "AWSAccessKeyId=" in get_url
     status, body = _open(get_url)
+    # the signature is good (eve is who signed), her account owns none of the buckets
     assert status == 403 and b"<Code>AccessDenied</Code>" in body
+    assert b"arn:aws:iam::222222222222:user/sigv2-eve" in body
     put_url = eve.generate_presigned_url(
         "put_object", Params={"Bucket": BUCKET, "Key": "eve.txt"}, ExpiresIn=600
     )
