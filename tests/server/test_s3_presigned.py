@@ -6,6 +6,7 @@ The door checks them as AWS does; other services keep refusing SigV2."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -16,6 +17,9 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from botocore.auth import HmacV1Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
@@ -275,3 +279,30 @@ def test_other_services_still_refuse_sigv2(client: ClientFactory) -> None:
     assert client("glue").get_databases()["DatabaseList"] == [] or all(
         d["Name"] != "sigv2_db" for d in client("glue").get_databases()["DatabaseList"]
     )
+
+
+def test_virtual_hosted_sigv2_request(s3: Any, served: Served) -> None:
+    """A virtual-hosted request signs its bucket (from the Host) in front of the path."""
+    s3.put_object(Bucket=BUCKET, Key="vh/x.txt", Body=b"hosted")
+    port = urllib.parse.urlsplit(served.url).port
+    host = f"{BUCKET}.localhost:{port}"
+
+    def get(auth_path: str) -> tuple[int, bytes]:
+        request = AWSRequest(method="GET", url=f"http://{host}/vh/x.txt")
+        request.auth_path = auth_path
+        HmacV1Auth(Credentials(served.admin_key, served.admin_secret)).add_auth(request)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.putrequest("GET", "/vh/x.txt", skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", host)
+            for name, value in request.headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            answer = conn.getresponse()
+            return answer.status, answer.read()
+        finally:
+            conn.close()
+
+    assert get(f"/{BUCKET}/vh/x.txt") == (200, b"hosted")
+    status, body = get("/vh/x.txt")  # signed without its bucket: not what S3 signs
+    assert status == 403 and b"SignatureDoesNotMatch" in body
