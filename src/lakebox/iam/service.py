@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lakebox.iam import model, policy
+from lakebox.iam import model, policy, sigv2
 from lakebox.iam.crypto import SecretBox, check_password, hash_password, write_private_file
 from lakebox.iam.errors import (
     AccessDenied,
@@ -770,6 +770,25 @@ class IamService:
         )
         chunks = verify(request, sig, secret)
         return Caller(principal, sig.access_key_id, sig.service, sig.region, chunks)
+
+    def authenticate_sigv2(
+        self,
+        request: SignedRequest,
+        *,
+        bucket_host: str = "",
+        region: str = "",
+        now: dt.datetime | None = None,
+    ) -> Caller:
+        """The verified caller of an S3 request signed with Signature Version 2 (see
+        ``lakebox.iam.sigv2``): the same key and session-token look-up as SigV4, errors in
+        S3's codes. ``bucket_host`` is the bucket a virtual-hosted request names in its
+        Host (it is signed as the path's first segment); ``region`` the lake's."""
+        sig = sigv2.read_signature(request)
+        when = now or self._clock()
+        sigv2.check_time(sig, when)
+        principal, secret = self._credentials(sig.access_key_id, sig.session_token, when, "s3")
+        sigv2.verify(request, sig, secret, bucket_host)
+        return Caller(principal, sig.access_key_id, "s3", region)
 
     def check_key(self, sig: Signature, now: dt.datetime | None = None) -> None:
         """Raise AuthError unless the signature's access key (and session token) may sign

@@ -40,6 +40,7 @@ from starlette.responses import Response, StreamingResponse
 from lakebox.api import AwsError, dispatch
 from lakebox.api.s3 import MAX_PUT_BYTES, ObjectBody, StagedBody, staging_dir
 from lakebox.errors import LakeboxError
+from lakebox.iam import sigv2
 from lakebox.iam.sigv4 import AuthError, SignedRequest, decode_chunked
 from lakebox.server import s3xml
 from lakebox.server.door import Door, Incoming, Outcome, credential_scope_service
@@ -99,27 +100,32 @@ _XML = frozenset(
 
 def wants(head: Incoming) -> bool:
     """Whether the request is for S3: its SigV4 signature is scoped to ``s3``, or it is
-    signed with S3's old Signature Version 2 (refused, in S3's words)."""
+    signed with S3's old Signature Version 2 (which only S3 serves)."""
     if credential_scope_service(head) == "s3":
         return True
     auth = head.header("authorization") or ""
     return auth.startswith("AWS ") or "AWSAccessKeyId=" in (head.query or "")
 
 
-def address(head: Incoming) -> tuple[str, str]:
-    """(bucket, key) of a request, virtual-hosted or path-style; the key percent-decoded
-    (a key that is not UTF-8 is refused)."""
+def host_bucket(head: Incoming) -> str:
+    """The bucket a virtual-hosted request names in its Host, or "" (path-style)."""
     host = (head.header("host") or "").strip().lower()
     if host.startswith("["):
         host = host.split("]", 1)[0] + "]"
     else:
         host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    bucket_host = ""
     if host.endswith(".localhost"):
         name = host.removesuffix(".localhost").removesuffix(".s3")
-        bucket_host = "" if name in ("", "s3") else name
-    elif ".s3." in host and not _IPV4.fullmatch(host):
-        bucket_host = host.split(".s3.", 1)[0]
+        return "" if name in ("", "s3") else name
+    if ".s3." in host and not _IPV4.fullmatch(host):
+        return host.split(".s3.", 1)[0]
+    return ""
+
+
+def address(head: Incoming) -> tuple[str, str]:
+    """(bucket, key) of a request, virtual-hosted or path-style; the key percent-decoded
+    (a key that is not UTF-8 is refused)."""
+    bucket_host = host_bucket(head)
     path = head.raw_path.split("?", 1)[0]
     rest = path[1:] if path.startswith("/") else path
     if bucket_host:
@@ -223,6 +229,19 @@ def _subresource(query: dict[str, str]) -> bool:
     return any(not k.startswith("X-Amz-") and k not in _PLAIN for k in query)
 
 
+def _without_sigv2_params(query: dict[str, str]) -> dict[str, str]:
+    """A SigV2 presigned URL's query without its authentication parameters (and the
+    headers botocore moves into it: ``x-amz-*``, ``Content-Type``, ``Content-MD5``), which
+    are signed, not sub-resources."""
+    return {
+        k: v
+        for k, v in query.items()
+        if k not in ("AWSAccessKeyId", "Signature", "Expires")
+        and not k.lower().startswith("x-amz-")
+        and k.lower() not in ("content-type", "content-md5")
+    }
+
+
 def _dispatch(name: str, params: dict[str, Any], context: Any) -> dict[str, Any]:
     """The operation, on a worker thread; a small object's body is read there too (a
     streamed answer costs a thread hop per piece: not worth it below ``SMALL_BODY``)."""
@@ -309,10 +328,14 @@ class S3Door:
         return Response(body, status, media_type="application/xml")
 
     def _authenticate(self, head: Incoming) -> Caller:
-        return self.lake.iam.authenticate(
-            SignedRequest(head.method, head.raw_path, head.query, head.headers, None),
-            expected_service="s3",
-        )
+        signed = SignedRequest(head.method, head.raw_path, head.query, head.headers, None)
+        if sigv2.is_sigv2(signed):
+            # S3 (only) still serves Signature Version 2, as AWS does: boto3 presigns S3
+            # URLs with it unless told otherwise
+            return self.lake.iam.authenticate_sigv2(
+                signed, bucket_host=host_bucket(head), region=self.lake.config.region
+            )
+        return self.lake.iam.authenticate(signed, expected_service="s3")
 
     async def _serve(
         self, request: Request, head: Incoming, outcome: Outcome, limiter: Any
@@ -327,6 +350,8 @@ class S3Door:
         try:
             bucket, key = address(head)
             query = dict(parse_qsl(head.query, keep_blank_values=True, max_num_fields=1000))
+            if "AWSAccessKeyId" in query and "Signature" in query:
+                query = _without_sigv2_params(query)
         except ValueError:
             return self._error(head, outcome, "InvalidArgument", "too many query parameters")
         except AwsError as exc:
