@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,6 +28,8 @@ ROLE = "arn:aws:iam::000000000000:role/conformance"
 
 @pytest.fixture
 def sfn(config: LakeConfig) -> Iterator[ServiceContext]:
+    # the bucket the recorded S3 cases used existed in the recording account
+    (Path(config.home) / "conformance").mkdir(parents=True, exist_ok=True)
     workflows = WorkflowService(config, clock=ManualClock(START), stop_poll_seconds=0.05)
     # the Lambda function cases call: it returns its event, like AWS-recorded identity functions
     workflows.register_function("Identity", lambda event: event)

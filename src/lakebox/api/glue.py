@@ -1061,7 +1061,10 @@ def _table_from_input(database: str, given: Any) -> Table:
         view_original_text=given.get("ViewOriginalText"),
         view_expanded_text=given.get("ViewExpandedText"),
         bucket_columns=[str(c) for c in sd.get("BucketColumns") or []],
-        num_buckets=_int(sd.get("NumberOfBuckets"), "StorageDescriptor.NumberOfBuckets", 0),
+        # -1 is Glue's "not bucketed" (awswrangler sends it with every table it registers)
+        num_buckets=max(
+            0, _int(sd.get("NumberOfBuckets"), "StorageDescriptor.NumberOfBuckets", 0, least=-1)
+        ),
     )
 
 

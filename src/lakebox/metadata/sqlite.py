@@ -57,6 +57,8 @@ STORES: tuple[StoreInfo, ...] = (
     StoreInfo("glue-jobs.sqlite", "Glue-style jobs and job runs"),
     StoreInfo("iam.sqlite", "identities: accounts, users, roles, access keys, policies"),
     StoreInfo("events.sqlite", "bucket notifications, functions, event rules, failed deliveries"),
+    StoreInfo("secretsmanager.sqlite", "Secrets Manager: secrets and their sealed versions"),
+    StoreInfo("sns.sqlite", "SNS: topics and subscriptions"),
 )
 
 
