@@ -42,6 +42,7 @@ def test_object_round_trip(ctx: ServiceContext) -> None:
 def test_s3_error_codes(
     ctx: ServiceContext, operation: str, request_: dict[str, object], code: str
 ) -> None:
+    ctx.storage.ensure_bucket("data")  # a missing key of a missing bucket is NoSuchBucket
     with pytest.raises(AwsError) as info:
         dispatch("s3", operation, request_, ctx)
     assert info.value.code == code

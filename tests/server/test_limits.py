@@ -120,13 +120,15 @@ def test_a_stale_signature_is_refused_before_the_body_is_sent(served: Served) ->
     assert "Signature" in answer or "expired" in answer.lower(), answer
 
 
-def test_s3_is_not_served_in_s3s_own_error_shape(client: ClientFactory) -> None:
+def test_unserved_s3_request_is_not_implemented_in_s3s_own_error_shape(
+    client: ClientFactory,
+) -> None:
     s3 = client("s3")
     with pytest.raises(ClientError) as exc:
-        s3.list_objects_v2(Bucket="lake")
+        s3.get_bucket_versioning(Bucket="lake")
     assert exc.value.response["Error"]["Code"] == "NotImplemented"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
-    assert "lakebox serves no AWS service 's3'" in exc.value.response["Error"]["Message"]
+    assert "lakebox does not serve this S3 request" in exc.value.response["Error"]["Message"]
 
 
 def test_sync_executions_cannot_starve_other_calls(client: ClientFactory) -> None:

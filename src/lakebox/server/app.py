@@ -28,6 +28,8 @@ from lakebox.server.door import (
     Door,
     Incoming,
 )
+from lakebox.server.s3 import S3Door
+from lakebox.server.s3 import wants as s3_wanted
 from lakebox.version import __version__
 
 if TYPE_CHECKING:
@@ -157,6 +159,7 @@ def build_app(
     the requests in flight are done (or ``forced()`` says to stop waiting: a second
     Ctrl-C). ``app.state.lake_closed`` says whether it did."""
     door = Door(lake, log)
+    s3 = S3Door(door)
     ready = threading.Event()
     extra = Background(lake, door.log) if background else None
     inflight = InFlight()
@@ -182,6 +185,9 @@ def build_app(
             ),
             body=b"",
         )
+        if s3_wanted(head):  # S3 bodies are objects: its door streams them
+            with inflight:
+                return await s3.serve(request, head, workers)
         return _send(await _answer(head, request))
 
     async def _answer(head: Incoming, request: Request) -> Answer:

@@ -12,8 +12,10 @@ operating system directly, so a local query such as ``SELECT 1`` never imports i
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
+import shutil
 import tempfile
 from collections.abc import Callable
 from operator import itemgetter
@@ -464,6 +466,28 @@ class Storage:
             return
         with self.s3fs.open(path, "wb") as fh:  # an S3 PUT is atomic
             writer(fh)
+
+    def move_in(self, location: str, source: Path) -> None:
+        """Put the local file ``source`` at ``location`` in one step and remove it: a
+        rename for a local bucket (``source`` is staged on the buckets' file system, in
+        the metadata folder, so readers see the old object or the whole new one; a bucket
+        on another file system is copied next to the target first), an upload in S3 mode
+        (a PUT is atomic)."""
+        path, local = self.resolve(location)
+        if not local:
+            self.s3fs.put_file(str(source), path)
+            source.unlink(missing_ok=True)
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError as err:
+            if err.errno != errno.EXDEV:
+                raise
+            with open(source, "rb") as fh:
+                self.write_with(location, lambda out: shutil.copyfileobj(fh, out, 1 << 20))
+            source.unlink(missing_ok=True)
 
     def delete(self, location: str) -> None:
         fs, path = self.fs_for(location)
