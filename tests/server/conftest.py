@@ -75,7 +75,7 @@ def _server_env() -> dict[str, str]:
 
 @contextlib.contextmanager
 def serving(
-    root: Path, home: Path | None = None
+    root: Path, home: Path | None = None, env: dict[str, str] | None = None
 ) -> Iterator[tuple[Served, subprocess.Popen[bytes]]]:
     """``lakebox serve`` on ``home`` (default: a new lake under ``root``), ready; stopped
     with SIGTERM (and checked to have stopped cleanly) at the end. Its output goes to
@@ -99,7 +99,7 @@ def serving(
             ],
             stdout=fo,
             stderr=fe,
-            env=_server_env(),
+            env={**_server_env(), **(env or {})},
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

@@ -112,6 +112,17 @@ def test_object_round_trip_with_metadata(s3: Any, served: Served) -> None:
     assert _code(exc) == "NoSuchBucket"
 
 
+def test_a_single_put_larger_than_other_apis_bodies(s3: Any, served: Served) -> None:
+    """The JSON services' 6 MiB body limit is not S3's: a 9 MiB PutObject streams in."""
+    bucket = _bucket(s3, "s3-large-put")
+    body = os.urandom(9 * MiB)
+    put = s3.put_object(Bucket=bucket, Key="large.bin", Body=body)
+    assert put["ETag"] == f'"{hashlib.md5(body).hexdigest()}"'
+    assert (served.home / bucket / "large.bin").stat().st_size == len(body)
+    got = s3.get_object(Bucket=bucket, Key="large.bin")["Body"].read()
+    assert hashlib.sha256(got).digest() == hashlib.sha256(body).digest()
+
+
 def test_content_md5_is_checked(s3: Any) -> None:
     bucket = _bucket(s3, "s3-md5")
     wrong = base64.b64encode(hashlib.md5(b"other").digest()).decode()

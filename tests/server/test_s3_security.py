@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import socket
 import time
 import urllib.error
@@ -22,7 +23,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
-from server.conftest import REGION, ClientFactory, Served
+from server.conftest import REGION, ClientFactory, Served, serving
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -48,6 +49,8 @@ def _send(
     signed_body: bytes | None = None,
     keys: tuple[str, str] | None = None,
     sign_path: str | None = None,
+    headers: dict[str, str] | None = None,
+    context: dict[str, Any] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
     """A request signed with S3's SigV4, sent with ``path`` exactly as written (boto3
     would normalise or quote it) and ``Host: host`` if given. ``sign_path`` is the path
@@ -59,7 +62,9 @@ def _send(
         method=method,
         url=f"http://{netloc}{sign_path or path}",
         data=body if signed_body is None else signed_body,
+        headers=headers,
     )
+    request.context.update(context or {})
     S3SigV4Auth(
         Credentials(*(keys or (served.admin_key, served.admin_secret))), "s3", REGION
     ).add_auth(request)
@@ -97,6 +102,19 @@ def test_presigned_get_and_put(s3: Any, served: Served) -> None:
         "get_object", Params={"Bucket": "sec", "Key": "pre/signed.txt"}, ExpiresIn=60
     )
     assert _open(get_url) == (200, b"presigned body")
+    download = s3.generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": "sec",
+            "Key": "pre/signed.txt",
+            "ResponseContentType": "text/plain",
+            "ResponseContentDisposition": 'attachment; filename="s.txt"',
+        },
+        ExpiresIn=60,
+    )
+    with urllib.request.urlopen(download, timeout=30) as answer:
+        assert answer.headers["Content-Type"] == "text/plain"
+        assert answer.headers["Content-Disposition"] == 'attachment; filename="s.txt"'
     # forged: the signature of another request
     forged = get_url.replace("pre/signed.txt", "pre/other.txt")
     status, body = _open(forged)
@@ -129,11 +147,49 @@ def test_bad_keys_and_signatures(client: ClientFactory, served: Served) -> None:
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
 
 
-def test_body_must_match_its_signed_hash(served: Served) -> None:
+def test_body_must_match_its_signed_hash(s3: Any, served: Served) -> None:
     status, _, body = _send(served, "PUT", "/sec/hash.txt", b"sent body", signed_body=b"signed")
     assert status == 400 and b"<Code>XAmzContentSHA256Mismatch</Code>" in body
     assert not (served.home / "sec" / "hash.txt").exists()
     assert _send(served, "PUT", "/sec/hash.txt", b"sent body")[0] == 200
+
+
+def test_aws_chunked_upload_with_a_trailer(s3: Any, served: Served) -> None:
+    """What the SDKs send over HTTPS: ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``, the body in
+    aws-chunked framing with its checksum in a trailer; the payload alone is stored."""
+    payload = b"chunked payload " * 5000
+    framed = b"".join(
+        f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        for piece in (payload[:65536], payload[65536:])
+    )
+    framed += b"0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    status, _, answer = _send(
+        served,
+        "PUT",
+        "/sec/chunked.bin",
+        framed,
+        headers={
+            "Content-Encoding": "aws-chunked",
+            "x-amz-decoded-content-length": str(len(payload)),
+            "x-amz-trailer": "x-amz-checksum-crc32",
+        },
+        context={"checksum": {"request_algorithm": {"in": "trailer"}}},
+    )
+    assert status == 200, answer
+    assert (served.home / "sec" / "chunked.bin").read_bytes() == payload
+    status, _, answer = _send(
+        served,
+        "PUT",
+        "/sec/chunked-bad.bin",
+        framed[:-40],
+        headers={
+            "Content-Encoding": "aws-chunked",
+            "x-amz-decoded-content-length": str(len(payload)),
+        },
+        context={"checksum": {"request_algorithm": {"in": "trailer"}}},
+    )
+    assert status == 400 and b"<Code>IncompleteBody</Code>" in answer, answer
+    assert not (served.home / "sec" / "chunked-bad.bin").exists()
 
 
 def test_another_accounts_principal_is_refused(
@@ -201,7 +257,9 @@ def test_policies_scope_a_user_to_keys(s3: Any, client: ClientFactory) -> None:
         ("/_lakebox/iam/admin-credentials", "InvalidBucketName"),
     ],
 )
-def test_keys_cannot_climb_out_of_their_bucket(served: Served, path: str, code: str) -> None:
+def test_keys_cannot_climb_out_of_their_bucket(
+    s3: Any, served: Served, path: str, code: str
+) -> None:
     # what the client signs: each segment URI-encoded once (SigV4's rule for S3)
     signed = "/".join(
         urllib.parse.quote(urllib.parse.unquote(seg), safe="-_.~") for seg in path.split("/")
@@ -236,7 +294,7 @@ def test_symbolic_links_leading_out_are_not_followed(
         (served.home / "sec" / "link").unlink()
 
 
-def test_virtual_hosted_addressing(served: Served) -> None:
+def test_virtual_hosted_addressing(s3: Any, served: Served) -> None:
     port = urllib.parse.urlsplit(served.url).port
     for host in (f"sec.localhost:{port}", f"sec.s3.localhost:{port}"):
         assert _send(served, "PUT", "/vh/obj.txt", b"hosted", host=host)[0] == 200
@@ -247,7 +305,7 @@ def test_virtual_hosted_addressing(served: Served) -> None:
     assert (served.home / "sec" / "vh" / "obj.txt").read_bytes() == b"hosted"
 
 
-def test_errors_are_s3_xml_and_head_errors_have_no_body(served: Served) -> None:
+def test_errors_are_s3_xml_and_head_errors_have_no_body(s3: Any, served: Served) -> None:
     status, headers, body = _send(served, "GET", "/sec/none.txt")
     assert status == 404 and headers["content-type"].startswith("application/xml")
     assert b"<Error><Code>NoSuchKey</Code>" in body and b"<RequestId>" in body
@@ -278,3 +336,17 @@ def test_cut_upload_leaves_nothing(s3: Any, served: Served) -> None:
         s3.head_object(Bucket="sec", Key="cut/big.bin")
     # the server still answers
     s3.put_object(Bucket="sec", Key="cut/ok.bin", Body=b"ok")
+
+
+def test_stale_staged_bodies_are_swept_at_start(tmp_path: Path) -> None:
+    """A body a killed server left in the staging folder is removed by the next start;
+    a recent one (another server's upload in progress) is kept."""
+    with serving(tmp_path / "first") as (served, _):
+        home = served.home
+    staging = home / "_lakebox" / "s3" / "incoming"
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "put-stale").write_bytes(b"left over")
+    os.utime(staging / "put-stale", (time.time() - 7200, time.time() - 7200))
+    (staging / "put-recent").write_bytes(b"in progress")
+    with serving(tmp_path / "second", home=home):
+        assert sorted(p.name for p in staging.iterdir()) == ["put-recent"]

@@ -511,6 +511,16 @@ def _object_headers(found: Described) -> Response:
     }
 
 
+#: GetObject's ``response-*`` query parameters and the answer headers they set
+_RESPONSE_OVERRIDES = (
+    ("ResponseContentType", "ContentType"),
+    ("ResponseContentDisposition", "ContentDisposition"),
+    ("ResponseCacheControl", "CacheControl"),
+    ("ResponseContentEncoding", "ContentEncoding"),
+    ("ResponseContentLanguage", "ContentLanguage"),
+)
+
+
 def get_object(request: Request, context: S3Context) -> Response:
     p = _need(request, "Bucket", "Key")
     storage = context.storage
@@ -525,6 +535,9 @@ def get_object(request: Request, context: S3Context) -> Response:
             start, length = span[0], span[1] - span[0] + 1
             out["ContentRange"] = f"bytes {span[0]}-{span[1]}/{found.size}"
     out["ContentLength"] = length
+    for asked, header in _RESPONSE_OVERRIDES:  # a presigned download's response-* parameters
+        if isinstance(p.get(asked), str) and p[asked]:
+            out[header] = p[asked]
     uri = _uri(bucket, key)
     if p.get("@stream"):
         out["Body"] = ObjectBody(storage, uri, start, length)

@@ -54,6 +54,10 @@ BODY_IDLE_SECONDS = 30.0
 #: aws-chunked bodies (``x-amz-content-sha256: STREAMING-...``) are decoded in memory:
 #: the SDKs send them over HTTPS, not to a loopback endpoint, so they are small here
 MAX_CHUNKED_BYTES = 64 * 1024**2
+#: a staged body untouched this long is a stopped server's leftover
+STALE_STAGED_SECONDS = 3600.0
+#: objects up to this size are answered in one piece (larger ones stream)
+SMALL_BODY = 1024 * 1024
 #: bytes gathered before they are hashed and written on a worker thread
 _FLUSH = 1024 * 1024
 
@@ -219,12 +223,39 @@ def _subresource(query: dict[str, str]) -> bool:
     return any(not k.startswith("X-Amz-") and k not in _PLAIN for k in query)
 
 
+def _dispatch(name: str, params: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The operation, on a worker thread; a small object's body is read there too (a
+    streamed answer costs a thread hop per piece: not worth it below ``SMALL_BODY``)."""
+    result = dispatch("s3", name, params, context)
+    body = result.get("Body")
+    if isinstance(body, ObjectBody) and body.length <= SMALL_BODY:
+        result["Body"] = b"".join(body.chunks(SMALL_BODY))
+    return result
+
+
 class S3Door:
     """Answers S3 requests for the door's lake (its IAM service, its storage)."""
 
     def __init__(self, door: Door) -> None:
         self.door = door
         self.lake = door.lake
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Remove staged bodies a stopped server left (a body being received is written to
+        at least every ``BODY_IDLE_SECONDS``: one untouched for an hour is nobody's)."""
+        folder = Path(self.lake.config.metadata_dir) / "s3" / "incoming"
+        cutoff = time.time() - STALE_STAGED_SECONDS
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
 
     async def serve(self, request: Request, head: Incoming, limiter: Any) -> Response:
         started = time.monotonic()
@@ -322,7 +353,7 @@ class S3Door:
             params["@stream"] = True
             context = self.door._context(caller)
             result = await anyio.to_thread.run_sync(
-                dispatch, "s3", name, params, context, limiter=limiter
+                _dispatch, name, params, context, limiter=limiter
             )
         except AuthError as exc:
             exc = exc.for_protocol("s3")
@@ -357,6 +388,8 @@ class S3Door:
             headers["Content-Length"] = str(result.get("ContentLength", 0))
             if "ContentRange" in result:
                 status = 206
+            if isinstance(body_value, bytes) and head.method != "HEAD":
+                return Response(body_value, status, headers=headers)
             if head.method == "HEAD" or not isinstance(body_value, ObjectBody):
                 return Response(b"", status, headers=headers)
             return StreamingResponse(body_value.chunks(), status, headers=headers)
