@@ -232,19 +232,16 @@ def test_partitioned_dataset_registered_in_glue_then_queried(session: boto3.Sess
     assert counted.values.tolist() == [["dk", 1], ["fi", 1], ["no", 2], ["se", 1]]
 
 
-def test_workgroup_result_configuration_is_used(
+def test_without_s3_output_the_accounts_default_results_bucket_is_used(
     session: boto3.Session, client: ClientFactory
 ) -> None:
-    """awswrangler reads the workgroup's ResultConfiguration when no s3_output is given."""
-    wg = client("athena").get_work_group(WorkGroup="primary")["WorkGroup"]
-    assert "EnforceWorkGroupConfiguration" in wg["Configuration"]
-    assert "ResultConfiguration" in wg["Configuration"]
-    df = wr.athena.read_sql_query(
-        "SELECT 7 AS seven",
-        database="default",
-        ctas_approach=False,
-        s3_output=RESULTS,
-        workgroup="primary",
-        boto3_session=session,
-    )
+    """No s3_output: awswrangler reads the workgroup's ResultConfiguration (none), asks STS
+    for the account and makes Athena's default results bucket through S3."""
+    with pytest.warns(UserWarning, match="No `s3_output`"):
+        df = wr.athena.read_sql_query(
+            "SELECT 7 AS seven", database="default", ctas_approach=False, boto3_session=session
+        )
     assert df["seven"].tolist() == [7]
+    account = client("sts").get_caller_identity()["Account"]
+    buckets = [b["Name"] for b in client("s3").list_buckets()["Buckets"]]
+    assert f"aws-athena-query-results-{account}-{REGION}" in buckets

@@ -153,6 +153,9 @@ def test_qmark_parameters_are_athenas_execution_parameters(
         ("Oslo", "?", dt.date(2024, 1, 2)),
         ("Tromsø", "?", dt.date(2024, 1, 2)),
     ]
+    # a value is one token of its own: 4 -? with -1 is 4 - -1, never the comment 4 --1
+    cur.execute("SELECT 4 -? AS five", ["-1"], paramstyle="qmark")
+    assert cur.fetchall() == [(5,)]
 
 
 @pytest.mark.parametrize(
@@ -163,6 +166,8 @@ def test_qmark_parameters_are_athenas_execution_parameters(
         (["1", "1; DROP TABLE pya_towns"], "ExecutionParameters[1] is not a literal"),
         (["1", "x"], "ExecutionParameters[1] is not a literal"),
         (["1", "'open"], "ExecutionParameters[1] is not a literal"),
+        (["1 -- the rest of the line", "2"], "ExecutionParameters[0] is not a literal"),
+        (["1 /* */", "2"], "ExecutionParameters[0] is not a literal"),
     ],
 )
 def test_bad_execution_parameters_are_refused_by_name(

@@ -32,7 +32,7 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
 )
-from lakebox.sql.lexer import COMMENT, EOF, NUMBER, PARAM, STRING, scan
+from lakebox.sql.lexer import EOF, NUMBER, PARAM, STRING, scan
 from lakebox.workflows.jobs import stop_query
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ def _literal(value: str, index: int) -> str:
     """``value`` if it is one SQL literal (a number, a string, TRUE, FALSE, NULL or a typed
     literal such as ``DATE '2024-01-02'``): Athena applies each execution parameter as a
     value, so text that would change the statement around it is refused, never spliced."""
-    toks = [t for t in scan(value) if t.kind not in (COMMENT, EOF)]
+    # a comment would swallow the rest of the query's line: no parameter holds one
+    toks = [t for t in scan(value) if t.kind != EOF]
     if toks and toks[0].is_punct("-+") and len(toks) == 2:
         toks = toks[1:]
         numeric = True
@@ -115,7 +116,9 @@ def bind_execution_parameters(query: str, values: list[str]) -> str:
             f"{len(values)} ExecutionParameters were given",
         )
     for i, (tok, value) in enumerate(zip(places, values, strict=True)):
-        out += (query[done : tok.start], _literal(value, i))
+        # spaced, so a value never joins the text around it into another token (``5 -?``
+        # with ``-1`` must not become the comment ``5 --1``)
+        out += (query[done : tok.start], f" {_literal(value, i)} ")
         done = tok.end
     out.append(query[done:])
     return "".join(out)
