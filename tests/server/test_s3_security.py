@@ -350,3 +350,8 @@ def test_stale_staged_bodies_are_swept_at_start(tmp_path: Path) -> None:
     (staging / "put-recent").write_bytes(b"in progress")
     with serving(tmp_path / "second", home=home):
         assert sorted(p.name for p in staging.iterdir()) == ["put-recent"]
+
+
+def test_a_listing_prefix_cannot_climb_out(s3: Any, served: Served) -> None:
+    status, _, answer = _send(served, "GET", "/sec?list-type=2&prefix=..%2F..%2F")
+    assert status == 400 and b"<Code>InvalidArgument</Code>" in answer, answer

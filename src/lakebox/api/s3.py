@@ -626,7 +626,7 @@ def put_object(request: Request, context: S3Context) -> Response:
     p = _need(request, "Bucket", "Key")
     storage = context.storage
     bucket, key = p["Bucket"], p["Key"]
-    uri = _uri(bucket, key)
+    _uri(bucket, key)  # checked before anything is read or written
     body = p.get("Body", "")
     streamed = isinstance(body, StagedBody)
     if streamed:
@@ -663,7 +663,6 @@ def put_object(request: Request, context: S3Context) -> Response:
     etag = _quoted(md5_hex)
     _remember(storage, bucket, key, st, etag, _content_type(p), _user_metadata(p))
     object_event(context, "ObjectCreated:Put", bucket, key, size=size, etag=etag)
-    del uri
     return {"ETag": etag}
 
 
@@ -815,8 +814,9 @@ def _entries(context: S3Context, bucket: str, prefix: str, after: str) -> Iterat
     storage = context.storage
     folder = prefix.rsplit("/", 1)[0] + "/" if "/" in prefix else ""
     base = f"s3://{bucket}/"
+    location = _uri(bucket, folder)  # a prefix that would climb out is refused here
     try:
-        found = storage.list_files(_uri(bucket, folder), include_hidden=True)
+        found = storage.list_files(location, include_hidden=True)
     except InvalidLocationError:
         return  # a folder that is a link leading out of the lake holds no object
     for info in found:
