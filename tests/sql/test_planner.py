@@ -235,6 +235,20 @@ def test_ctes_shadow_catalog_tables(partitioned: Session) -> None:
     assert result.fetchall() == [(1,)]
 
 
+def test_columns_may_name_their_tables_database(partitioned: Session) -> None:
+    """``db.table.column``, as SQLAlchemy's Athena dialect (Superset, Redash) writes every
+    column; a column of a struct read through an alias keeps its meaning."""
+    rows = partitioned.sql(
+        'SELECT "default".events.id, awsdatacatalog.default.events.kind FROM "default".events '
+        "WHERE default.events.dt = '2024-01-01' ORDER BY default.events.id"
+    ).fetchall()
+    assert rows == [(10, "a"), (11, "b"), (12, "a")]
+    nested = partitioned.sql(
+        "SELECT t.s.f FROM (SELECT CAST(ROW(7) AS ROW(f integer)) AS s) AS t"
+    ).fetchall()
+    assert nested == [(7,)]
+
+
 @pytest.mark.parametrize("stored", ["PARQUET", "TEXTFILE"])
 def test_many_partitions_keep_each_rows_partition_values(
     lake: Session, lake_home: Path, stored: str

@@ -32,6 +32,7 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
 )
+from lakebox.sql.lexer import EOF, NUMBER, PARAM, STRING, scan
 from lakebox.workflows.jobs import stop_query
 
 if TYPE_CHECKING:
@@ -64,14 +65,69 @@ def error_code(exc: LakeboxError) -> str:
     return "InternalServerException"
 
 
-def start_query_execution(request: Request, context: AthenaContext) -> Response:
-    query = required_str(request, "QueryString", INVALID)
-    if request.get("ExecutionParameters"):
+#: the words a typed literal starts with (``DATE '2024-01-02'``) in an execution parameter
+_TYPED_LITERALS = frozenset(
+    {"DATE", "TIME", "TIMESTAMP", "DECIMAL", "CHAR", "VARCHAR", "VARBINARY", "JSON", "X"}
+)
+
+
+def _literal(value: str, index: int) -> str:
+    """``value`` if it is one SQL literal (a number, a string, TRUE, FALSE, NULL or a typed
+    literal such as ``DATE '2024-01-02'``): Athena applies each execution parameter as a
+    value, so text that would change the statement around it is refused, never spliced."""
+    # a comment would swallow the rest of the query's line: no parameter holds one
+    toks = [t for t in scan(value) if t.kind != EOF]
+    if toks and toks[0].is_punct("-+") and len(toks) == 2:
+        toks = toks[1:]
+        numeric = True
+    else:
+        numeric = False
+    ok = all(t.closed for t in toks) and (
+        (len(toks) == 1 and toks[0].kind == NUMBER)
+        or (
+            not numeric
+            and (
+                (len(toks) == 1 and toks[0].kind == STRING)
+                or (len(toks) == 1 and toks[0].is_kw("TRUE", "FALSE", "NULL"))
+                or (len(toks) == 2 and toks[0].is_kw(*_TYPED_LITERALS) and toks[1].kind == STRING)
+            )
+        )
+    )
+    if not ok:
         raise AwsError(
             INVALID,
-            "ExecutionParameters (parameterised queries) are not supported by lakebox: "
-            "put the values into QueryString with States.Format",
+            f"ExecutionParameters[{index}] is not a literal value: {value!r} (a string "
+            "parameter is quoted, 'text'; a number, TRUE, FALSE, NULL or DATE '2024-01-02' "
+            "is written as in the query)",
         )
+    return value.strip()
+
+
+def bind_execution_parameters(query: str, values: list[str]) -> str:
+    """The query with its ``?`` placeholders (outside strings, quoted names and comments)
+    replaced, in order, by the execution parameters, as Athena applies them."""
+    out: list[str] = []
+    done = 0
+    places = [t for t in scan(query) if t.kind == PARAM]
+    if len(places) != len(values):
+        raise AwsError(
+            INVALID,
+            f"The query has {len(places)} parameter placeholder(s) (?) but "
+            f"{len(values)} ExecutionParameters were given",
+        )
+    for i, (tok, value) in enumerate(zip(places, values, strict=True)):
+        # spaced, so a value never joins the text around it into another token (``5 -?``
+        # with ``-1`` must not become the comment ``5 --1``)
+        out += (query[done : tok.start], f" {_literal(value, i)} ")
+        done = tok.end
+    out.append(query[done:])
+    return "".join(out)
+
+
+def start_query_execution(request: Request, context: AthenaContext) -> Response:
+    query = required_str(request, "QueryString", INVALID)
+    if request.get("ExecutionParameters") is not None:
+        query = bind_execution_parameters(query, str_list(request, "ExecutionParameters", INVALID))
     where = request.get("QueryExecutionContext") or {}
     results = request.get("ResultConfiguration") or {}
     reuse = (request.get("ResultReuseConfiguration") or {}).get(

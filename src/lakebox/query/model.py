@@ -61,6 +61,8 @@ class QueryExecution:
     principal_arn: str = LOCAL_ADMIN.arn
     #: the visibility policy version it ran under: its results serve only that version
     policy_version: int = 0
+    #: a write's data manifest, the files it added (Athena's DataManifestLocation)
+    manifest_location: str | None = None
 
     @property
     def done(self) -> bool:
@@ -105,6 +107,11 @@ class QueryExecution:
                 "TotalExecutionTimeInMillis": self.total_ms,
                 "QueryQueueTimeInMillis": self.queue_ms,
                 "ResultReuseInformation": {"ReusedPreviousResult": self.reused_previous_result},
+                **(
+                    {"DataManifestLocation": self.manifest_location}
+                    if self.manifest_location
+                    else {}
+                ),
             },
             "WorkGroup": self.workgroup,
         }

@@ -305,7 +305,9 @@ class QueryService:
     ) -> None:
         session = self.lake.session(qe.database, principal)
         base = qe.output_location.rsplit("/", 1)[0] + "/"
-        context = StatementContext(qe.query_execution_id, base, qe.workgroup, control)
+        context = StatementContext(
+            qe.query_execution_id, base, qe.workgroup, control, athena_results=True
+        )
         if reuse_minutes and self._reuse(qe, session, reuse_minutes):
             return
         with contextlib.ExitStack() as stack:
@@ -330,6 +332,7 @@ class QueryService:
             self.lake.storage, qe.output_location, result.table, result.kind, defer_sync=True
         )
         qe.rows = result.rowcount
+        qe.manifest_location = result.manifest
         if result.kind == "DML":
             qe.result_fingerprint = self._fingerprint(result)
         self._remember(qe.query_execution_id, result)

@@ -58,6 +58,8 @@ class Result:
     elapsed_ms: float = 0.0
     sql: str = ""
     column_types: list[str] = field(default_factory=list)
+    #: a write's data manifest (CTAS, INSERT, UNLOAD): Athena's DataManifestLocation
+    manifest: str | None = None
 
     @property
     def columns(self) -> list[str]:
@@ -272,6 +274,9 @@ class StatementContext:
     output_location: str = DEFAULT_OUTPUT_LOCATION
     workgroup: str = "primary"
     control: ExecutionControl | None = None
+    #: it runs as an Athena query execution, whose results (and a write's data manifest)
+    #: go to ``output_location``; a session of its own (CLI, DB-API) writes none there
+    athena_results: bool = False
 
 
 @dataclass
@@ -437,7 +442,13 @@ class Session:
                 job.fail()
                 raise
             outcome = job.finish()
-        return Result(outcome.table, kind="DML", stats=outcome.stats, message=outcome.message)
+        return Result(
+            outcome.table,
+            kind="DML",
+            stats=outcome.stats,
+            message=outcome.message,
+            manifest=outcome.manifest,
+        )
 
     def _unsupported(self, stmt: Unsupported, context: StatementContext) -> Result:
         raise UnsupportedError(

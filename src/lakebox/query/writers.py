@@ -114,6 +114,12 @@ class WriteContext(Protocol):
     @property
     def control(self) -> ScanMeter | None: ...
 
+    @property
+    def athena_results(self) -> bool:
+        """Whether results go to ``output_location`` (a CTAS or INSERT writes its data
+        manifest there then; UNLOAD always does)."""
+        ...
+
 
 #: opens an engine's write: (planned query's connection, its SQL, storage, meter, target)
 OpenWrite = Callable[[Any, str, Storage, ScanMeter | None, WriteTarget], TableWrite]
@@ -127,6 +133,8 @@ class WriteOutcome:
     table: pa.Table
     stats: ScanStats
     message: str = ""
+    #: the data manifest (CTAS, INSERT, UNLOAD): the files the write added, one per line
+    manifest: str | None = None
 
 
 #: CTAS / UNLOAD ``format`` values -> their plugins, in the order messages list them
@@ -228,6 +236,9 @@ class WriteJob(ABC):
         self.database = database
         self.table = table
         self.rows = 0
+        #: Athena's data manifest of the write, ``<query id>-manifest.csv`` beside the
+        #: results: clients (awswrangler's CTAS reads) find the written files through it
+        self.manifest = join_uri(context.output_location, f"{context.query_id}-manifest.csv")
         self._journal: jn.WriteJournal | None = None
         self._stats: ScanStats | None = None
 
@@ -270,7 +281,16 @@ class WriteJob(ABC):
 
     def finish(self) -> WriteOutcome:
         jn.roll_forward(self.lake, self.journal)
-        return _rows_result(self.rows, self.stats)
+        outcome = _rows_result(self.rows, self.stats)
+        outcome.manifest = self.manifest if self.manifest in self.journal.extras else None
+        return outcome
+
+    def _write_manifest(self) -> None:
+        """The data manifest: the final URI of every file moved into place, one a line
+        (listed in the journal's extras before the moves, so a rollback removes it)."""
+        self.lake.storage.write_bytes(
+            self.manifest, "".join(f"{m[1]}\n" for m in self.journal.moves).encode()
+        )
 
     def _move_all(self) -> None:
         storage = self.lake.storage
@@ -581,8 +601,12 @@ class _CtasJob(WriteJob):
         table = _table_for(database, name, self.data_cols, part_cols, location, self.options)
         _check_stop(self.context)
         journal.partitions_added = self.partitions
+        if self.context.athena_results:
+            journal.extras = [self.manifest]
         journal.save(jn.MOVING)
         self._move_all()
+        if self.context.athena_results:
+            self._write_manifest()
         journal.save(jn.CATALOG)
         catalog.create_table(table)
         self.created = True
@@ -920,8 +944,12 @@ class _InsertJob(WriteJob):
         journal = self.journal
         _check_stop(self.context)
         journal.partitions_added = [p.values for p in self.new_parts]
+        if self.context.athena_results:
+            journal.extras = [self.manifest]
         journal.save(jn.MOVING)
         self._move_all()
+        if self.context.athena_results:
+            self._write_manifest()
         journal.save(jn.CATALOG)
         self.lake.catalog.add_partitions(self.new_parts, if_not_exists=True)
         journal.save(jn.COMMITTED)
@@ -1013,7 +1041,6 @@ class _UnloadJob(WriteJob):
     ) -> None:
         super().__init__(lake, context, open_write, query, target, staging)
         self.options = options
-        self.manifest = join_uri(context.output_location, f"{context.query_id}-manifest.csv")
 
     def write(self, planned: PlannedQuery) -> None:
         writer = self._open(planned, self.options)
@@ -1034,14 +1061,13 @@ class _UnloadJob(WriteJob):
         journal.extras = [self.manifest]
         journal.save(jn.MOVING)
         self._move_all()
-        self.lake.storage.write_bytes(
-            self.manifest, "".join(f"{m[1]}\n" for m in journal.moves).encode()
-        )
+        self._write_manifest()
         journal.save(jn.COMMITTED)
 
     def finish(self) -> WriteOutcome:
         jn.roll_forward(self.lake, self.journal)
-        return WriteOutcome(pa.table({}), self.stats, message=f"{self.rows} rows unloaded")
+        message = f"{self.rows} rows unloaded"
+        return WriteOutcome(pa.table({}), self.stats, message=message, manifest=self.manifest)
 
 
 __all__ = [

@@ -126,6 +126,7 @@ class Planner:
             raise SemanticError("views nest too deeply (a view that refers to itself?)")
         cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
         _refuse_engine_functions(query)
+        _drop_database_qualifiers(query)
         for table in list(query.find_all(exp.Table)):
             if not isinstance(table.this, exp.Identifier):
                 continue  # UNNEST, ...
@@ -485,6 +486,24 @@ def _refuse_engine_functions(query: exp.Expression) -> None:
             raise SemanticError(
                 f"FUNCTION_NOT_FOUND: {_where(func)}Function '{func.name.lower()}' not registered"
             )
+
+
+def _drop_database_qualifiers(query: exp.Expression) -> None:
+    """Athena SQL lets a column name its table's database (and catalog) too,
+    ``SELECT "default".t.id FROM "default".t``, as SQLAlchemy's Athena dialect (Superset,
+    Redash) writes every column of a table it reflected; a resolved table is aliased by its
+    name alone, so the column keeps only that. Only a column whose database and table name
+    a table the query reads unaliased is changed (``t.s.f`` is field ``f`` of column ``s``
+    of the table aliased ``t``)."""
+    named = {
+        (table.db.lower(), table.name.lower())
+        for table in query.find_all(exp.Table)
+        if table.db and not table.alias
+    }
+    for column in query.find_all(exp.Column):
+        if column.db and (column.db.lower(), column.table.lower()) in named:
+            column.set("db", None)
+            column.set("catalog", None)
 
 
 def _where(node: exp.Expression) -> str:
