@@ -22,7 +22,7 @@ from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import plancache
-from lakebox.sql.access import OPEN_ACCESS, TableAccess
+from lakebox.sql.access import OPEN_ACCESS, TableAccess, WriteRequest
 from lakebox.sql.dialects import front_end
 from lakebox.sql.lexer import split_statements
 from lakebox.sql.planner import Plan, Planner, ScanStats
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from lakebox.catalog.visibility import Visibility
     from lakebox.config import LakeConfig
     from lakebox.engine.base import Engine
+    from lakebox.query.writers import WriteJob
     from lakebox.sql.plancache import PlanCache
     from lakebox.storage import Storage
 
@@ -428,6 +429,8 @@ class Session:
         if isinstance(job, WriteOutcome):
             outcome = job
         else:
+            if not self.principal.is_local_admin:  # before anything is written
+                self.lake.table_access().check_write(self.principal, _write_request(job))
             job.begin()
             try:
                 with self.planned(job.query, context) as q:
@@ -607,6 +610,20 @@ _HANDLERS: dict[type[Statement], Callable[[Session, Any, StatementContext], Resu
     Unload: Session._write,
     Unsupported: Session._unsupported,
 }
+
+
+def _write_request(job: WriteJob) -> WriteRequest:
+    """What ``job`` writes, as the access seam is asked about it."""
+    target = getattr(job, "target_table", None)
+    options = getattr(job, "options", None)
+    return WriteRequest(
+        "CTAS" if job.kind == "CTAS" else "INSERT" if job.kind == "INSERT" else "UNLOAD",
+        job.target,
+        job.database,
+        job.table,
+        target,
+        bool(getattr(options, "partitioned_by", None)),
+    )
 
 
 def _parse(sql: str) -> exp.Expression:
