@@ -158,3 +158,43 @@ def test_a_partitioned_ctas_needs_batch_create_partition(
 def test_the_local_admin_is_not_checked(admin: lakebox.Session) -> None:
     admin.sql(STATEMENTS["CTAS"])
     assert admin.sql("SELECT count(*) FROM made").fetchall() == [(3,)]
+
+
+def test_drop_database_cascade_needs_delete_table_on_its_tables(
+    admin: lakebox.Session, writer: lakebox.Session
+) -> None:
+    admin.sql("CREATE DATABASE scratch")
+    admin.sql("CREATE EXTERNAL TABLE scratch.t (id int) LOCATION 's3://out/t/'")
+    database = [f"{GLUE}:catalog", f"{GLUE}:database/scratch"]
+    descendants = [f"{GLUE}:table/scratch/*", f"{GLUE}:userDefinedFunction/scratch/*"]
+    _grant(admin, _allow("glue:DeleteDatabase", database))
+    # a delete needs its descendants: the database's tables and functions
+    with pytest.raises(AccessDenied, match=r"glue:DeleteDatabase on resource: .*table/scratch/\*"):
+        writer.sql("DROP DATABASE scratch CASCADE")
+    _grant(admin, _allow("glue:DeleteDatabase", database + descendants))
+    with pytest.raises(AccessDenied, match=r"glue:DeleteTable on resource: .*table/scratch/\*"):
+        writer.sql("DROP DATABASE scratch CASCADE")
+    assert admin.tables("scratch") == ["t"]
+    _grant(
+        admin,
+        _allow("glue:DeleteDatabase", database + descendants),
+        _allow("glue:DeleteTable", descendants[0]),
+    )
+    writer.sql("DROP DATABASE scratch CASCADE")
+    assert "scratch" not in [r[0] for r in admin.sql("SHOW DATABASES").fetchall()]
+
+
+def test_altering_a_table_needs_reading_its_definition(
+    admin: lakebox.Session, writer: lakebox.Session
+) -> None:
+    admin.sql("CREATE EXTERNAL TABLE other (id int) LOCATION 's3://out/other/'")
+    other = [f"{GLUE}:catalog", f"{GLUE}:database/default", f"{GLUE}:table/default/other"]
+    _grant(admin, _allow(["glue:UpdateTable", "glue:DeleteTable"], other))
+    for sql in ("ALTER TABLE other ADD COLUMNS (name string)", "DROP TABLE other"):
+        with pytest.raises(AccessDenied, match=r"glue:GetTable on resource: .*table/default/other"):
+            writer.sql(sql)
+    assert [c.name for c in admin.lake.catalog.get_table("default", "other").columns] == ["id"]
+    _grant(admin, _allow(["glue:UpdateTable", "glue:DeleteTable", "glue:GetTable"], other))
+    writer.sql("ALTER TABLE other ADD COLUMNS (name string)")
+    writer.sql("DROP TABLE other")
+    assert "other" not in admin.tables()

@@ -84,12 +84,26 @@ class IamTableAccess:
         if not self._governed():
             return
         action, db, table = _ddl_action(statement, database)
-        resources = [self._glue("catalog"), self._glue(f"database/{db}")]
+        catalog, database_arn = self._glue("catalog"), self._glue(f"database/{db}")
+        resources = [catalog, database_arn]
         if table is not None:
             resources.append(self._glue(f"table/{db}/{table}"))
-        for resource in resources:
+        checks: list[tuple[str, str]] = []
+        if isinstance(statement, st.CreateTable | st.CreateView):
+            # a new table is made in a database Athena looks up first
+            checks += [("glue:GetDatabase", catalog), ("glue:GetDatabase", database_arn)]
+        elif table not in (None, "*") and isinstance(statement, _ON_A_TABLE):
+            # Athena reads the definition of the table it changes (or drops) first
+            checks += [("glue:GetTable", r) for r in resources]
+        if isinstance(statement, st.DropDatabase):
+            # a delete needs the resource's descendants too: its tables and functions
+            resources += [self._glue(f"table/{db}/*"), self._glue(f"userDefinedFunction/{db}/*")]
+        checks += [(action, r) for r in resources]
+        if isinstance(statement, st.DropDatabase) and statement.cascade:
+            checks.append(("glue:DeleteTable", self._glue(f"table/{db}/*")))  # every table
+        for act, resource in checks:
             self._decide(
-                principal, action, resource, "Insufficient permissions to execute the query. "
+                principal, act, resource, "Insufficient permissions to execute the query. "
             )
 
     def check_write(self, principal: Principal, write: WriteRequest) -> None:
@@ -220,6 +234,22 @@ _DDL_ACTIONS: dict[type[DdlStatement], str] = {
     st.ShowTblProperties: "glue:GetTable",
     st.Describe: "glue:GetTable",
 }
+
+
+#: the DDL that changes, drops or describes one existing table
+_ON_A_TABLE = (
+    st.DropTable,
+    st.DropView,
+    st.AddPartitions,
+    st.MsckRepair,
+    st.DropPartitions,
+    st.RenamePartition,
+    st.SetTableProperties,
+    st.AddColumns,
+    st.ReplaceColumns,
+    st.ChangeColumn,
+    st.SetLocation,
+)
 
 
 def _ddl_action(statement: DdlStatement, database: str) -> tuple[str, str, str | None]:
