@@ -198,3 +198,33 @@ def test_altering_a_table_needs_reading_its_definition(
     writer.sql("ALTER TABLE other ADD COLUMNS (name string)")
     writer.sql("DROP TABLE other")
     assert "other" not in admin.tables()
+
+
+def test_a_kept_plan_serves_a_principal_and_is_authorized_again(
+    admin: lakebox.Session, writer: lakebox.Session
+) -> None:
+    admin.sql(STATEMENTS["CTAS"])  # a Parquet table: its plan is kept
+    made = [f"{GLUE}:catalog", f"{GLUE}:database/default", f"{GLUE}:table/default/made"]
+    _grant(
+        admin,
+        _allow(["glue:GetDatabase", "glue:GetTable"], made),
+        _allow("s3:GetObject", "arn:aws:s3:::out/made/*"),
+    )
+    sql = "SELECT count(*) FROM made"
+    assert writer.sql(sql).fetchall() == [(3,)]
+    hits = writer.lake.plans.hits
+    assert writer.sql(sql).fetchall() == [(3,)]
+    assert writer.lake.plans.hits == hits + 1  # served from its kept plan
+    # a revoked permission applies to the next statement, kept plan or not
+    admin.lake.iam.put_user_policy(
+        "writer",
+        "deny",
+        _policy({"Effect": "Deny", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/*"}),
+    )
+    with pytest.raises(AccessDenied, match=r"Permission denied on S3 path: s3://out/made/"):
+        writer.sql(sql)
+    assert writer.lake.plans.hits == hits + 2  # refused on the kept plan's checks
+    admin.lake.iam.delete_user_policy("writer", "deny")
+    _grant(admin, _allow("s3:GetObject", "arn:aws:s3:::out/made/*"))  # no GetTable now
+    with pytest.raises(AccessDenied, match=r"glue:GetTable on resource: .*table/default/made"):
+        writer.sql(sql)

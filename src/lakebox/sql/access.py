@@ -110,4 +110,59 @@ class _Open:
 #: no checks at all
 OPEN_ACCESS: TableAccess = _Open()
 
-__all__ = ["OPEN_ACCESS", "QueryAccessDenied", "TableAccess", "WriteRequest"]
+#: one planner check as made: (table, None) for ``check_table``, (table, its planned
+#: partitions) for ``check_files``
+PlanCheck = tuple[Table, tuple[PartitionFiles, ...] | None]
+
+
+class RecordingAccess:
+    """A ``TableAccess`` that passes every planner check on and keeps it, in order, so a
+    kept plan can be authorized again without planning: while the plan is current (same
+    catalog generation, same listings) it names the same tables and files, so asking
+    ``replay_checks`` gives the decisions planning would give now."""
+
+    def __init__(self, access: TableAccess) -> None:
+        self.access = access
+        self.checks: list[PlanCheck] = []
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        self.access.check_query(principal, workgroup)
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        self.access.check_ddl(principal, statement, database)
+
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        self.access.check_write(principal, write)
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        self.access.check_results(principal, output_location)
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        self.access.check_table(principal, table)
+        self.checks.append((table, None))
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        self.access.check_files(principal, table, partitions)
+        self.checks.append((table, tuple(partitions)))
+
+
+def replay_checks(access: TableAccess, principal: Principal, checks: Sequence[PlanCheck]) -> None:
+    """Ask ``access`` the planner checks a ``RecordingAccess`` kept, in their order."""
+    for table, partitions in checks:
+        if partitions is None:
+            access.check_table(principal, table)
+        else:
+            access.check_files(principal, table, partitions)
+
+
+__all__ = [
+    "OPEN_ACCESS",
+    "PlanCheck",
+    "QueryAccessDenied",
+    "RecordingAccess",
+    "TableAccess",
+    "WriteRequest",
+    "replay_checks",
+]
