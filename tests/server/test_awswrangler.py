@@ -15,7 +15,6 @@ import boto3
 import pandas as pd
 import pytest
 
-from lakebox.api.glue import API as GLUE
 from server.conftest import REGION, ClientFactory, Served
 
 pytestmark = [
@@ -168,11 +167,6 @@ def test_to_parquet_dataset_registered_in_glue_then_queried(session: boto3.Sessi
         assert got["score"].tolist() == [1.5, 2.0, 3.25]
 
 
-@pytest.mark.skipif(
-    "BatchCreatePartition" not in GLUE.operations,
-    reason="awswrangler registers partitions with Glue's BatchCreatePartition, which comes "
-    "with the Glue partitions work (branch h-glue)",
-)
 def test_partitioned_dataset_registered_in_glue_then_queried(session: boto3.Session) -> None:
     df = pd.DataFrame(
         {

@@ -5,7 +5,11 @@ Catalog and S3 with the caller's own permissions: ``glue:GetDatabase``
 and ``glue:GetTable`` on every table a query names (views included: the caller reads the
 tables under a view too), ``glue:GetPartitions`` on a partitioned table whose partitions
 come from the catalog (not from partition projection), ``s3:ListBucket`` on the bucket of
-every location it lists and ``s3:GetObject`` on every object it reads. A refusal fails the
+every location it lists and ``s3:GetObject`` on every object it reads. A write needs the
+Glue calls Athena makes for it (CTAS: ``glue:CreateTable``; INSERT INTO: ``glue:GetTable``
+and, for a partitioned target whose partitions the catalog keeps, ``glue:BatchCreatePartition``)
+and ``s3:ListBucket`` and ``s3:PutObject`` on the location it writes; the query service
+needs ``s3:PutObject`` where it writes a statement's results. A refusal fails the
 query with the reason naming the action and the resource, as Athena's does.
 
 The catalog belongs to the lake's account: a principal of another account reads none of
@@ -21,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from lakebox.catalog.model import Table
 from lakebox.principal import Principal
 from lakebox.sql import statements as st
-from lakebox.sql.access import QueryAccessDenied
+from lakebox.sql.access import QueryAccessDenied, WriteRequest
 from lakebox.sql.plan import PartitionFiles
 from lakebox.sql.statements import DdlStatement
 from lakebox.storage.uri import parse_uri
@@ -80,13 +84,77 @@ class IamTableAccess:
         if not self._governed():
             return
         action, db, table = _ddl_action(statement, database)
-        resources = [self._glue("catalog"), self._glue(f"database/{db}")]
+        catalog, database_arn = self._glue("catalog"), self._glue(f"database/{db}")
+        resources = [catalog, database_arn]
         if table is not None:
             resources.append(self._glue(f"table/{db}/{table}"))
-        for resource in resources:
+        checks: list[tuple[str, str]] = []
+        if isinstance(statement, st.CreateTable | st.CreateView):
+            # a new table is made in a database Athena looks up first
+            checks += [("glue:GetDatabase", catalog), ("glue:GetDatabase", database_arn)]
+        elif table not in (None, "*") and isinstance(statement, _ON_A_TABLE):
+            # Athena reads the definition of the table it changes (or drops) first
+            checks += [("glue:GetTable", r) for r in resources]
+        if isinstance(statement, st.DropDatabase):
+            # a delete needs the resource's descendants too: its tables and functions
+            resources += [self._glue(f"table/{db}/*"), self._glue(f"userDefinedFunction/{db}/*")]
+        checks += [(action, r) for r in resources]
+        if isinstance(statement, st.DropDatabase) and statement.cascade:
+            checks.append(("glue:DeleteTable", self._glue(f"table/{db}/*")))  # every table
+        for act, resource in checks:
             self._decide(
-                principal, action, resource, "Insufficient permissions to execute the query. "
+                principal, act, resource, "Insufficient permissions to execute the query. "
             )
+
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        if not self._governed():
+            return
+        insufficient = "Insufficient permissions to execute the query. "
+        checks: list[tuple[str, str]] = []
+        if write.database is not None and write.table is not None:
+            catalog = self._glue("catalog")
+            database = self._glue(f"database/{write.database}")
+            arn = self._glue(f"table/{write.database}/{write.table}")
+            checks += [("glue:GetDatabase", catalog), ("glue:GetDatabase", database)]
+            if write.kind == "CTAS":
+                actions = ["glue:CreateTable"]
+                if write.partitioned:
+                    actions.append("glue:BatchCreatePartition")
+            else:
+                actions = ["glue:GetTable"]
+                target = write.target
+                if target is not None and target.partition_keys and not _projected(target):
+                    actions.append("glue:BatchCreatePartition")
+            checks += [(a, r) for a in actions for r in (catalog, database, arn)]
+        for action, resource in checks:
+            self._decide(principal, action, resource, insufficient)
+        where = parse_uri(write.location)
+        if not where.is_s3:
+            return
+        denied = f"Permission denied on S3 path: {write.location}. "
+        prefix = where.as_prefix().key
+        self._decide(
+            principal,
+            "s3:ListBucket",
+            f"arn:aws:s3:::{where.bucket}",
+            denied,
+            {"s3:prefix": prefix},
+        )
+        self._decide(principal, "s3:PutObject", f"arn:aws:s3:::{where.bucket}/{prefix}*", denied)
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        if not self._governed():
+            return
+        where = parse_uri(output_location)
+        if not where.is_s3:
+            return
+        self._decide(
+            principal,
+            "s3:PutObject",
+            f"arn:aws:s3:::{where.bucket}/{where.as_prefix().key}*",
+            f"Access denied when writing output to url: {output_location} . Please ensure "
+            "you are allowed to access the S3 bucket. ",
+        )
 
     def check_table(self, principal: Principal, table: Table) -> None:
         if not self._governed():
@@ -166,6 +234,22 @@ _DDL_ACTIONS: dict[type[DdlStatement], str] = {
     st.ShowTblProperties: "glue:GetTable",
     st.Describe: "glue:GetTable",
 }
+
+
+#: the DDL that changes, drops or describes one existing table
+_ON_A_TABLE = (
+    st.DropTable,
+    st.DropView,
+    st.AddPartitions,
+    st.MsckRepair,
+    st.DropPartitions,
+    st.RenamePartition,
+    st.SetTableProperties,
+    st.AddColumns,
+    st.ReplaceColumns,
+    st.ChangeColumn,
+    st.SetLocation,
+)
 
 
 def _ddl_action(statement: DdlStatement, database: str) -> tuple[str, str, str | None]:

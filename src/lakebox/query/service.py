@@ -308,6 +308,13 @@ class QueryService:
         context = StatementContext(
             qe.query_execution_id, base, qe.workgroup, control, athena_results=True
         )
+        # Athena writes the results as the caller; lakebox's own default location (when
+        # neither the request nor the workgroup names one: Athena would refuse) is not
+        # the caller's to be granted
+        if not principal.is_local_admin and base != DEFAULT_OUTPUT_LOCATION:
+            access = self.lake.table_access()
+            access.check_query(principal, qe.workgroup)
+            access.check_results(principal, base)
         if reuse_minutes and self._reuse(qe, session, reuse_minutes):
             return
         with contextlib.ExitStack() as stack:

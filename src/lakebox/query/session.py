@@ -22,7 +22,14 @@ from lakebox.engine.base import CompiledQuery, EngineStatement, RunningStatement
 from lakebox.errors import LakeboxError, SemanticError, UnsupportedError
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.sql import plancache
-from lakebox.sql.access import OPEN_ACCESS, TableAccess
+from lakebox.sql.access import (
+    OPEN_ACCESS,
+    PlanCheck,
+    RecordingAccess,
+    TableAccess,
+    WriteRequest,
+    replay_checks,
+)
 from lakebox.sql.dialects import front_end
 from lakebox.sql.lexer import split_statements
 from lakebox.sql.planner import Plan, Planner, ScanStats
@@ -42,6 +49,7 @@ if TYPE_CHECKING:
     from lakebox.catalog.visibility import Visibility
     from lakebox.config import LakeConfig
     from lakebox.engine.base import Engine
+    from lakebox.query.writers import WriteJob
     from lakebox.sql.plancache import PlanCache
     from lakebox.storage import Storage
 
@@ -291,6 +299,8 @@ class PlannedQuery:
     plan: Plan | None = None
     #: the catalog generation read before planning (None when the plan will not be kept)
     generation: int | None = None
+    #: the access checks planning made, in order (none for the local administrator)
+    checks: tuple[PlanCheck, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -433,6 +443,8 @@ class Session:
         if isinstance(job, WriteOutcome):
             outcome = job
         else:
+            if not self.principal.is_local_admin:  # before anything is written
+                self.lake.table_access().check_write(self.principal, _write_request(job))
             job.begin()
             try:
                 with self.planned(job.query, context) as q:
@@ -479,6 +491,9 @@ class Session:
             names = result_column_names(tree)
             keep = cache_key is not None and plancache.enabled()
             generation = lake.catalog.generation() if keep else None
+            recorder = (
+                None if self.principal.is_local_admin else RecordingAccess(lake.table_access())
+            )
             planner = Planner(
                 lake.catalog,
                 lake.storage,
@@ -486,7 +501,7 @@ class Session:
                 _parse,
                 principal=self.principal,
                 visibility=lake.visibility,
-                access=OPEN_ACCESS if self.principal.is_local_admin else lake.table_access(),
+                access=OPEN_ACCESS if recorder is None else recorder,
             )
             try:
                 plan = planner.plan(tree, self.database, cache_key)
@@ -499,7 +514,8 @@ class Session:
                 control.check_stop()
             opened = statement.opened
             try:
-                yield PlannedQuery(opened, query, plan.stats, names, plan, generation)
+                checks = () if recorder is None else tuple(recorder.checks)
+                yield PlannedQuery(opened, query, plan.stats, names, plan, generation, checks)
             except LakeboxError:
                 raise
             except Exception as err:
@@ -533,10 +549,8 @@ class Session:
 
     def _keep_plan(self, text: str, q: PlannedQuery) -> None:
         """Remember a plan that just ran, when everything it depends on can be checked.
-        A principal other than the local administrator has its statements planned, and
-        so authorized, every time: a kept plan would outlive a policy change."""
-        if not self.principal.is_local_admin:
-            return
+        A principal other than the local administrator's plan keeps the access checks its
+        planning made: a reuse asks them again (a revoked permission applies at once)."""
         plan = q.plan
         if plan is None or q.generation is None or not plan.reusable or not q.query.sql:
             return
@@ -551,6 +565,7 @@ class Session:
                 q.generation,
                 tuple(plan.listings),
                 tuple(q.query.cache_files),
+                q.checks,
             ),
         )
 
@@ -559,13 +574,13 @@ class Session:
         there is none (or it turned out stale while running): plan it then."""
         if not plancache.enabled() or not len(self.lake.plans):
             return None
-        if not self.principal.is_local_admin:
-            return None  # planned, and authorized, every time (see ``_keep_plan``)
         plans = self.lake.plans
         key = self._plan_key(text)
         plan = plans.get(key, self.lake.catalog, self.lake.storage)
         if plan is None:
             return None
+        if not self.principal.is_local_admin:  # current: the same tables and files as planned
+            replay_checks(self.lake.table_access(), self.principal, plan.checks)
         control = context.control
         stats = plan.stats.copy()
         with self.lake.engine.statement(control) as statement:
@@ -618,6 +633,20 @@ _HANDLERS: dict[type[Statement], Callable[[Session, Any, StatementContext], Resu
     Unload: Session._write,
     Unsupported: Session._unsupported,
 }
+
+
+def _write_request(job: WriteJob) -> WriteRequest:
+    """What ``job`` writes, as the access seam is asked about it."""
+    target = getattr(job, "target_table", None)
+    options = getattr(job, "options", None)
+    return WriteRequest(
+        "CTAS" if job.kind == "CTAS" else "INSERT" if job.kind == "INSERT" else "UNLOAD",
+        job.target,
+        job.database,
+        job.table,
+        target,
+        bool(getattr(options, "partitioned_by", None)),
+    )
 
 
 def _parse(sql: str) -> exp.Expression:

@@ -1,9 +1,11 @@
 """The one seam where a query's reads are authorized for its principal.
 
 A session asks ``check_query`` before it runs a statement for a principal (Athena's
-``athena:StartQueryExecution`` on the workgroup) and, for DDL, ``check_ddl`` (the Glue
-action the statement amounts to). The planner hands every catalog table (and view) a statement names to a ``TableAccess``
-twice: when the name is resolved, before anything of the table is listed
+``athena:StartQueryExecution`` on the workgroup), for DDL ``check_ddl`` (the Glue
+action the statement amounts to), for a CTAS, INSERT INTO or UNLOAD ``check_write``
+(the catalog change and the objects written, before anything is), and the query service
+``check_results`` (where it writes the statement's results). The planner hands every
+catalog table (and view) a statement names to a ``TableAccess`` twice: when the name is resolved, before anything of the table is listed
 (``check_table``: the catalog reads and the listing of its location), and once its files
 are planned (``check_files``: the objects the engine will read). The lake's IAM decides
 today (``lakebox.query.authorize``, as Athena asks Glue and S3 on the caller's behalf);
@@ -15,7 +17,8 @@ The planner never calls it for the local administrator: the embedded default pay
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Literal, Protocol
 
 from lakebox.catalog.model import Table
 from lakebox.iam.errors import AccessDenied
@@ -29,6 +32,22 @@ class QueryAccessDenied(AccessDenied):
     reason Athena gives, naming the action and the resource."""
 
 
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a CTAS, INSERT INTO or UNLOAD will write, known before anything is written."""
+
+    kind: Literal["CTAS", "INSERT", "UNLOAD"]
+    #: the folder the files go to (``s3://bucket/prefix/``)
+    location: str
+    #: the table made (CTAS) or written (INSERT); None for UNLOAD
+    database: str | None = None
+    table: str | None = None
+    #: the INSERT's target as the catalog has it (its partitioning decides the Glue calls)
+    target: Table | None = None
+    #: a CTAS's ``partitioned_by``: its partitions are registered in the catalog
+    partitioned: bool = False
+
+
 class TableAccess(Protocol):
     """Decides whether a principal may run a statement and read the tables it names."""
 
@@ -40,6 +59,16 @@ class TableAccess(Protocol):
     def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
         """Raise QueryAccessDenied unless ``principal`` may make the catalog change (or
         read the listing) ``statement`` asks for; ``database`` is the session's."""
+        ...
+
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may make the catalog change and
+        write the objects ``write`` amounts to (checked before anything is written)."""
+        ...
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may write a statement's results
+        (and an UNLOAD's manifest) under ``output_location``."""
         ...
 
     def check_table(self, principal: Principal, table: Table) -> None:
@@ -63,6 +92,12 @@ class _Open:
     def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
         return None
 
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        return None
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        return None
+
     def check_table(self, principal: Principal, table: Table) -> None:
         return None
 
@@ -75,4 +110,59 @@ class _Open:
 #: no checks at all
 OPEN_ACCESS: TableAccess = _Open()
 
-__all__ = ["OPEN_ACCESS", "QueryAccessDenied", "TableAccess"]
+#: one planner check as made: (table, None) for ``check_table``, (table, its planned
+#: partitions) for ``check_files``
+PlanCheck = tuple[Table, tuple[PartitionFiles, ...] | None]
+
+
+class RecordingAccess:
+    """A ``TableAccess`` that passes every planner check on and keeps it, in order, so a
+    kept plan can be authorized again without planning: while the plan is current (same
+    catalog generation, same listings) it names the same tables and files, so asking
+    ``replay_checks`` gives the decisions planning would give now."""
+
+    def __init__(self, access: TableAccess) -> None:
+        self.access = access
+        self.checks: list[PlanCheck] = []
+
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        self.access.check_query(principal, workgroup)
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        self.access.check_ddl(principal, statement, database)
+
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        self.access.check_write(principal, write)
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        self.access.check_results(principal, output_location)
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        self.access.check_table(principal, table)
+        self.checks.append((table, None))
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        self.access.check_files(principal, table, partitions)
+        self.checks.append((table, tuple(partitions)))
+
+
+def replay_checks(access: TableAccess, principal: Principal, checks: Sequence[PlanCheck]) -> None:
+    """Ask ``access`` the planner checks a ``RecordingAccess`` kept, in their order."""
+    for table, partitions in checks:
+        if partitions is None:
+            access.check_table(principal, table)
+        else:
+            access.check_files(principal, table, partitions)
+
+
+__all__ = [
+    "OPEN_ACCESS",
+    "PlanCheck",
+    "QueryAccessDenied",
+    "RecordingAccess",
+    "TableAccess",
+    "WriteRequest",
+    "replay_checks",
+]

@@ -15,7 +15,8 @@ plan was made:
 - lake-cache files the SQL reads (compacted, decompressed, decoded copies) still exist;
   their recency is refreshed as a planned read would;
 - the principal's key and the policy version, part of the key: one principal's plan never
-  serves another;
+  serves another; a principal other than the local administrator has the plan's access
+  checks (``lakebox.sql.access.RecordingAccess``) asked again at each reuse;
 - the settings named in ``PLAN_SETTINGS`` and the engine's own (``Engine.plan_settings``:
   compaction policy, ...), part of the key.
 
@@ -49,6 +50,8 @@ class CachedPlan:
     generation: int
     listings: tuple[ListingDependency, ...]
     cache_files: tuple[str, ...]
+    #: the planner's access checks, asked again on each reuse (``lakebox.sql.access``)
+    checks: tuple[Any, ...] = ()
 
 
 PlanKey = tuple[str, str, str, int, tuple[str | None, ...]]
