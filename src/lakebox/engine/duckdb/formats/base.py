@@ -11,6 +11,7 @@ columns itself.
 from __future__ import annotations
 
 import itertools
+from array import array
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +43,26 @@ class Background(Protocol):
 
 #: path lists up to this long are written into the SQL (``ReadContext.paths_sql``)
 LITERAL_PATHS = 100
+
+
+def string_list(texts: list[str]) -> pa.Array:
+    """``[texts]`` as a one-row Arrow ``list<string>`` array, built from buffers.
+
+    Not ``pa.array([texts], ...)``: pyarrow's conversion of Python objects first asks
+    whether pandas is installed, importing it if so (0.3-0.5 s), and a lake's first query
+    must not pay for a library it never uses. Raises UnicodeEncodeError for a text that is
+    not UTF-8 (a surrogate-escaped file name)."""
+    data = [t.encode("utf-8") for t in texts]
+    offsets = array("q", [0])
+    for item in data:
+        offsets.append(offsets[-1] + len(item))
+    values = pa.LargeStringArray.from_buffers(
+        len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))
+    )
+    bounds = pa.Array.from_buffers(
+        pa.int32(), 2, [None, pa.py_buffer(array("i", [0, len(data)]))]
+    )
+    return pa.ListArray.from_arrays(bounds, values.cast(pa.string()))
 
 
 @dataclass
@@ -88,7 +109,7 @@ class ReadContext:
         if len(paths) <= LITERAL_PATHS:
             return sql_list(paths)
         try:
-            values = pa.array([paths], pa.list_(pa.string()))
+            values = string_list(paths)
         except UnicodeEncodeError:
             # a file name that is not UTF-8 (surrogate-escaped): the literal, which
             # DuckDB refuses as it refuses such a name among a few files (a DataError)
@@ -96,7 +117,7 @@ class ReadContext:
         name = f"__lakebox_paths_{id(self):x}_{next(self._counter)}"
         # one row holding the list: DuckDB reads an Arrow list in bulk, where a Python
         # list parameter costs ~2 µs a path to convert (20-80 ms for 10,000 paths)
-        self.set_variable(name, pa.table({"v": values}))
+        self.set_variable(name, pa.Table.from_arrays([values], names=["v"]))
         return f"getvariable({sql_string(name)})"
 
     def set_variable(self, name: str, value: Any) -> None:
