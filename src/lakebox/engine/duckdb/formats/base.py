@@ -11,8 +11,8 @@ columns itself.
 from __future__ import annotations
 
 import itertools
-from array import array
 from abc import ABC, abstractmethod
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +59,7 @@ def string_list(texts: list[str]) -> pa.Array:
     values = pa.LargeStringArray.from_buffers(
         len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))
     )
-    bounds = pa.Array.from_buffers(
-        pa.int32(), 2, [None, pa.py_buffer(array("i", [0, len(data)]))]
-    )
+    bounds = pa.Array.from_buffers(pa.int32(), 2, [None, pa.py_buffer(array("i", [0, len(data)]))])
     return pa.ListArray.from_arrays(bounds, values.cast(pa.string()))
 
 
