@@ -24,6 +24,7 @@ STARTING / RUNNING by a process that exited is marked FAILED when a registry ope
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -42,6 +43,8 @@ from lakebox.metadata import sqlite as metadb
 from lakebox.names import glue_name
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.util import pid_alive
+
+_log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from lakebox.query.lake import LakeParts as Lake
@@ -445,6 +448,45 @@ class JobRegistry:
                 f"cannot read the script of job {job.name} at {job.script_location}: {err}"
             ) from err
 
+    def _aws_env(self, job: Job, run: JobRun) -> dict[str, str]:
+        """What a script written for Glue needs for its boto3 calls to reach this lake, as
+        Glue gives a job its role: the lake's region, the server's URL when the lake is
+        being served (``AWS_ENDPOINT_URL``, which boto3 honours), and temporary credentials
+        of the job's role when the role trusts ``glue.amazonaws.com``. With such a role,
+        the machine user's AWS profiles are hidden from the script, as on Glue; a role that
+        cannot be assumed gives no keys (the run's log says why)."""
+        region = self.lake.config.region
+        env = {"AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+        endpoint = getattr(self.lake, "endpoint_url", None)
+        if isinstance(endpoint, str) and endpoint:
+            env["AWS_ENDPOINT_URL"] = endpoint
+        role = job.role or ""
+        if not re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role):
+            return env
+        from lakebox.principal import Principal
+
+        iam = getattr(self.lake, "iam", None)  # a lake with an identity service
+        if iam is None:
+            return env
+        glue = Principal(role.split(":")[4], "glue.amazonaws.com", "service")
+        try:
+            creds = iam.assume_role(
+                glue, role, f"glue-{run.id}"[:64], duration_seconds=3600
+            )
+        except LakeboxError as err:
+            _log.warning("job %s run %s: role %s not assumed: %s", job.name, run.id, role, err)
+            return env
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": creds.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+                "AWS_SESSION_TOKEN": creds.session_token,
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            }
+        )
+        return env
+
     def _run_python(
         self,
         job: Job,
@@ -466,6 +508,7 @@ class JobRegistry:
             **os.environ,
             "LAKEBOX_HOME": str(self.lake.config.home),
             "LAKEBOX_STORAGE": self.lake.config.storage,
+            **self._aws_env(job, run),
         }
         assert run.log_path is not None
         log = Path(run.log_path)
