@@ -51,3 +51,28 @@ def lazy_exports(package: str, names: dict[str, str]) -> Callable[[str], Any]:
         return value
 
     return __getattr__
+
+
+def page_token(offset: int) -> str:
+    """The NextToken of a listing's page that starts at ``offset`` (opaque to clients)."""
+    import base64
+
+    return base64.urlsafe_b64encode(f"lakebox:{offset}".encode()).decode("ascii")
+
+
+def page_offset(token: Any) -> int | None:
+    """The offset a ``page_token`` names: 0 for no token, None for a token lakebox never
+    gave (the caller answers its service's error)."""
+    import base64
+    import binascii
+
+    if token is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(token).encode("ascii")).decode("ascii")
+    except (ValueError, UnicodeError, binascii.Error):
+        return None
+    prefix, _, number = text.partition(":")
+    if prefix != "lakebox" or not number.isdigit():
+        return None
+    return int(number)

@@ -22,7 +22,6 @@ good when the window ends.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import json
 import re
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lakebox import util
 from lakebox.iam.crypto import SecretBox, SecretsError
 from lakebox.metadata.sqlite import Connection, SQLiteStore
 from lakebox.secrets.errors import (
@@ -317,22 +317,14 @@ def check_stage(stage: Any, member: str = "VersionStage") -> str:
 
 
 def page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"lakebox:{offset}".encode()).decode("ascii")
+    return util.page_token(offset)
 
 
 def page_offset(token: Any) -> int:
-    if token is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(str(token).encode("ascii")).decode("ascii")
-        prefix, _, number = text.partition(":")
-        if prefix != "lakebox" or not number.isdigit():
-            raise ValueError
-        return int(number)
-    except (ValueError, UnicodeError, binascii.Error):
-        raise InvalidNextToken(
-            f"NextToken {str(token)[:64]!r} is not a token lakebox gave"
-        ) from None
+    offset = util.page_offset(token)
+    if offset is None:
+        raise InvalidNextToken(f"NextToken {str(token)[:64]!r} is not a token lakebox gave")
+    return offset
 
 
 def page_size(value: Any, default: int = 100) -> int:

@@ -33,7 +33,6 @@ layer; the workflow task reaches it through the API layer's dispatcher.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import json
 import logging
@@ -48,6 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lakebox import util
 from lakebox.metadata.sqlite import SQLiteStore
 from lakebox.sns.errors import (
     AuthorizationError,
@@ -161,23 +161,13 @@ class BatchResult:
     failed: list[tuple[str, str, str]]  # (entry id, code, message)
 
 
-def _page_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"lakebox:{offset}".encode()).decode("ascii")
-
-
 def _page_offset(token: Any) -> int:
-    if token is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(str(token).encode("ascii")).decode("ascii")
-        prefix, _, number = text.partition(":")
-        if prefix != "lakebox" or not number.isdigit():
-            raise ValueError
-        return int(number)
-    except (ValueError, UnicodeError, binascii.Error):
+    offset = util.page_offset(token)
+    if offset is None:
         raise InvalidParameter(
             f"Invalid parameter: NextToken {str(token)[:64]!r} is not a token lakebox gave"
-        ) from None
+        )
+    return offset
 
 
 def default_policy(arn: str, account: str) -> str:
@@ -420,7 +410,7 @@ class TopicService:
             .fetchall()
         )
         more = len(rows) > PAGE
-        return [r[0] for r in rows[:PAGE]], _page_token(offset + PAGE) if more else None
+        return [r[0] for r in rows[:PAGE]], util.page_token(offset + PAGE) if more else None
 
     def delete_topic(self, account: str, arn: Any) -> None:
         """Delete a topic and its subscriptions (deleting one that is gone succeeds, as
@@ -575,7 +565,7 @@ class TopicService:
         )
         subs = [Subscription(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in rows]
         more = len(subs) > PAGE
-        return subs[:PAGE], _page_token(offset + PAGE) if more else None
+        return subs[:PAGE], util.page_token(offset + PAGE) if more else None
 
     # -- publishing ----------------------------------------------------------------------------
     def publish(self, account: str, topic_arn: Any, message: Message) -> str:

@@ -470,9 +470,7 @@ class JobRegistry:
             return env
         glue = Principal(role.split(":")[4], "glue.amazonaws.com", "service")
         try:
-            creds = iam.assume_role(
-                glue, role, f"glue-{run.id}"[:64], duration_seconds=3600
-            )
+            creds = iam.assume_role(glue, role, f"glue-{run.id}"[:64], duration_seconds=3600)
         except LakeboxError as err:
             _log.warning("job %s run %s: role %s not assumed: %s", job.name, run.id, role, err)
             return env
