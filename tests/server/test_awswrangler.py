@@ -100,7 +100,9 @@ def test_ctas_approach_cleans_up_its_temporary_table_and_files(
     assert not [k for k in added if k.endswith("-manifest.csv")], added
 
 
-def test_ctas_reports_its_data_manifest(client: ClientFactory, served: Served) -> None:
+def test_ctas_reports_its_data_manifest(
+    client: ClientFactory, served: Served, session: boto3.Session
+) -> None:
     """Athena's GetQueryExecution names a write's data manifest, which lists its files."""
     athena, s3 = client("athena"), client("s3")
     qid = athena.start_query_execution(
@@ -108,14 +110,8 @@ def test_ctas_reports_its_data_manifest(client: ClientFactory, served: Served) -
         "external_location = 's3://wr-results/manifest-t/') AS SELECT 1 AS a",
         ResultConfiguration={"OutputLocation": RESULTS},
     )["QueryExecutionId"]
-    qe = wr.athena.wait_query(
-        qid,
-        boto3_session=boto3.Session(
-            aws_access_key_id=served.admin_key,
-            aws_secret_access_key=served.admin_secret,
-            region_name=REGION,
-        ),
-    )
+    # the session fixture points awswrangler at the server (wr.config.*_endpoint_url)
+    qe = wr.athena.wait_query(qid, boto3_session=session)
     assert qe["Status"]["State"] == "SUCCEEDED", qe["Status"]
     manifest = qe["Statistics"]["DataManifestLocation"]
     assert manifest == f"{RESULTS}{qid}-manifest.csv"
