@@ -171,3 +171,25 @@ def client(served: Served) -> ClientFactory:
         )
 
     return make
+
+
+def aws_cli(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
+    """``aws --endpoint-url <server> --output json <args>`` with the keys file the first
+    serve wrote (as docs/server.md says to use it), and none of the machine's AWS settings."""
+    aws = Path(sys.executable).parent / "aws"
+    if not aws.exists():
+        pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_MAX_ATTEMPTS="1",
+    )
+    return subprocess.run(
+        [str(aws), "--endpoint-url", served.url, "--output", "json", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )

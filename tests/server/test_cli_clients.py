@@ -10,42 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from server.conftest import Served
+from server.conftest import Served, aws_cli
 
 pytestmark = pytest.mark.xdist_group("server")
 
 
-def _aws(served: Served, *args: str) -> subprocess.CompletedProcess[str]:
-    aws = Path(sys.executable).parent / "aws"
-    if not aws.exists():
-        pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(  # the keys file the first serve wrote, as docs/server.md says to use it
-        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_MAX_ATTEMPTS="1",
-    )
-    return subprocess.run(
-        [str(aws), "--endpoint-url", served.url, "--output", "json", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-
-
 def test_aws_cli_calls_json_and_query_services(served: Served) -> None:
-    me = _aws(served, "sts", "get-caller-identity")
+    me = aws_cli(served, "sts", "get-caller-identity")
     assert me.returncode == 0, me.stderr
     assert json.loads(me.stdout)["Arn"] == "arn:aws:iam::000000000000:user/admin"
-    groups = _aws(served, "athena", "list-work-groups")
+    groups = aws_cli(served, "athena", "list-work-groups")
     assert groups.returncode == 0, groups.stderr
     assert "primary" in [g["Name"] for g in json.loads(groups.stdout)["WorkGroups"]]
 
 
 def test_aws_cli_shows_the_error_code(served: Served) -> None:
-    missing = _aws(served, "glue", "get-tables", "--database-name", "no_such_db")
+    missing = aws_cli(served, "glue", "get-tables", "--database-name", "no_such_db")
     assert missing.returncode != 0
     assert "EntityNotFoundException" in missing.stderr
 

@@ -5,18 +5,14 @@ Expression and paginator, and one catalog shared with Athena both ways."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
-from server.conftest import REGION, ClientFactory, Served
+from server.conftest import REGION, ClientFactory, Served, aws_cli
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -502,36 +498,16 @@ def test_partition_actions_are_authorized_on_the_table(
 
 
 def test_aws_cli_get_partitions(served: Served, glue: Any) -> None:
-    aws = Path(sys.executable).parent / "aws"
-    if not aws.exists():
-        pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_MAX_ATTEMPTS="1",
-    )
-    proc = subprocess.run(
-        [
-            str(aws),
-            "--endpoint-url",
-            served.url,
-            "--output",
-            "json",
-            "glue",
-            "get-partitions",
-            "--database-name",
-            "gp",
-            "--table-name",
-            "events",
-            "--expression",
-            "year = '2023' AND month <= 2",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
+    proc = aws_cli(
+        served,
+        "glue",
+        "get-partitions",
+        "--database-name",
+        "gp",
+        "--table-name",
+        "events",
+        "--expression",
+        "year = '2023' AND month <= 2",
     )
     assert proc.returncode == 0, proc.stderr
     found = sorted(_values(json.loads(proc.stdout)["Partitions"]))

@@ -5,18 +5,14 @@ AWS-shaped errors for bad input."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
-from server.conftest import REGION, ClientFactory, Served
+from server.conftest import REGION, ClientFactory, Served, aws_cli
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -255,33 +251,7 @@ def test_other_accounts_and_unauthorized_users_are_refused(
 
 def test_aws_cli_get_secret_value(client: ClientFactory, served: Served) -> None:
     client("secretsmanager").create_secret(Name="cli/secret", SecretString="from-the-cli")
-    aws = Path(sys.executable).parent / "aws"
-    if not aws.exists():
-        pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_MAX_ATTEMPTS="1",
-    )
-    proc = subprocess.run(
-        [
-            str(aws),
-            "--endpoint-url",
-            served.url,
-            "--output",
-            "json",
-            "secretsmanager",
-            "get-secret-value",
-            "--secret-id",
-            "cli/secret",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = aws_cli(served, "secretsmanager", "get-secret-value", "--secret-id", "cli/secret")
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout)
     assert answer["SecretString"] == "from-the-cli"

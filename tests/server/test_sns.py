@@ -5,9 +5,6 @@ server on loopback, in this process); other accounts and bad input refused as SN
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lakebox.lakehouse import Lakehouse
-from server.conftest import REGION, ClientFactory, Served
+from server.conftest import REGION, ClientFactory, Served, aws_cli
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -251,35 +248,7 @@ def test_aws_cli_publish(client: ClientFactory, served: Served) -> None:
     sns = client("sns")
     arn = sns.create_topic(Name="cli-topic")["TopicArn"]
     sns.subscribe(TopicArn=arn, Protocol="file", Endpoint="cli.jsonl")
-    aws = Path(sys.executable).parent / "aws"
-    if not aws.exists():
-        pytest.skip("the AWS CLI is not installed (pyproject's dev extra has it)")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(
-        AWS_SHARED_CREDENTIALS_FILE=str(served.keys_file),
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_MAX_ATTEMPTS="1",
-    )
-    proc = subprocess.run(
-        [
-            str(aws),
-            "--endpoint-url",
-            served.url,
-            "--output",
-            "json",
-            "sns",
-            "publish",
-            "--topic-arn",
-            arn,
-            "--message",
-            "from the CLI",
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = aws_cli(served, "sns", "publish", "--topic-arn", arn, "--message", "from the CLI")
     assert proc.returncode == 0, proc.stderr
     message_id = json.loads(proc.stdout)["MessageId"]
     path = _file(served, "cli.jsonl")
