@@ -107,6 +107,16 @@ class LakePermissions(Protocol):
         ``lakebox.iam.errors.AccessDenied`` when the principal may select nothing of it."""
         ...
 
+    def can_create_database(self, principal: Principal) -> bool:
+        """Whether ``principal`` may create a database (CREATE_DATABASE on the catalog)."""
+        ...
+
+    def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        """Record that ``principal`` created ``database`` (or ``table`` in it): creators
+        hold every permission on what they made, and the lake's create-database and
+        create-table default permissions (``IAMAllowedPrincipals``) are applied to it."""
+        ...
+
     def governed_location(self, uri: str) -> bool:
         """Whether ``uri`` lies under a registered (Lake Formation controlled) location."""
         ...
