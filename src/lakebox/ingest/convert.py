@@ -19,6 +19,7 @@ import base64
 import datetime as dt
 import decimal
 import json
+from array import array
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -260,6 +261,21 @@ class RecordConverter:
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
+def null_scalar(typ: pa.DataType) -> pa.Scalar:
+    """A null of ``typ``, taken from an array of nulls.
+
+    Not ``pa.scalar(None, typ)``: pyarrow's conversion of Python objects first asks whether
+    pandas is installed, importing it if so (0.3-0.5 s of a stream's first delivery)."""
+    return pa.nulls(1, typ)[0]
+
+
+def binary_scalar(value: bytes, typ: pa.DataType) -> pa.Scalar:
+    """``value`` as a scalar of ``typ`` (``pa.large_binary()``), built from buffers, not
+    converted from a Python object (which imports pandas: ``null_scalar``)."""
+    offsets = pa.py_buffer(array("q", [0, len(value)]))
+    return pa.Array.from_buffers(typ, 1, [None, offsets, pa.py_buffer(value)])[0]
+
+
 def _parse_type(t: pa.DataType) -> pa.DataType | None:
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         return pa.string()
@@ -312,7 +328,7 @@ def _finish(arr: pa.Array, out: pa.DataType) -> pa.Array | None:
             if not pc.all(pc.match_substring_regex(arr, _TIMESTAMP), min_count=0).as_py():
                 return None
             zoned = pc.match_substring_regex(arr, _ZONE + "$")
-            none = pa.scalar(None, pa.string())
+            none = null_scalar(pa.string())
             naive = pc.cast(pc.if_else(zoned, none, arr), out)
             utc = pc.cast(pc.if_else(zoned, arr, none), pa.timestamp(out.unit, "UTC"))
             return pc.if_else(zoned, pc.cast(utc, out), naive)
@@ -391,7 +407,9 @@ def read_records(
             pa.large_binary(), count, [None, pa.py_buffer(offsets), text]
         )
         big = pa.large_binary()
-        joined = pc.binary_join_element_wise(records, pa.scalar(b"", big), pa.scalar(b"\n", big))
+        joined = pc.binary_join_element_wise(
+            records, binary_scalar(b"", big), binary_scalar(b"\n", big)
+        )
         text = joined.buffers()[2].slice(0, int(offsets[-1]) + count)
     options = pj.ParseOptions(
         explicit_schema=pa.schema(fields),

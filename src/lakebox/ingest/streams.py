@@ -1109,9 +1109,11 @@ def _append_each(records: PendingRecords, delim: bytes) -> PendingRecords:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from lakebox.ingest.convert import binary_scalar
+
     big = pa.large_binary()
     joined = pc.binary_join_element_wise(
-        records.binary(), pa.scalar(b"", big), pa.scalar(delim, big)
+        records.binary(), binary_scalar(b"", big), binary_scalar(delim, big)
     )
     offsets = records.offsets + len(delim) * np.arange(len(records) + 1, dtype=np.int64)
     data = joined.buffers()[2].to_pybytes()[: int(offsets[-1])]
@@ -1124,6 +1126,26 @@ def _arrow_indices(indices: np.ndarray) -> pa.Array:
     import pyarrow as pa
 
     return pa.Array.from_buffers(pa.int64(), len(indices), [None, pa.py_buffer(indices)])
+
+
+def _numpy_indices(indices: pa.Array) -> np.ndarray:
+    """Dictionary indices as int64 numbers, read from the array's buffer: its
+    ``to_numpy()`` first asks whether pandas is installed, importing it if so (0.3-0.5 s
+    of a stream's first delivery). Indices with nulls go through ``to_numpy()`` as before
+    (which refuses them)."""
+    import numpy as np
+    import pyarrow as pa
+
+    if indices.null_count or not pa.types.is_integer(indices.type):
+        return indices.to_numpy().astype(np.int64)
+    kind = "i" if pa.types.is_signed_integer(indices.type) else "u"
+    dtype = np.dtype(f"{kind}{indices.type.bit_width // 8}")
+    return np.frombuffer(
+        indices.buffers()[1],
+        dtype=dtype,
+        count=len(indices),
+        offset=indices.offset * dtype.itemsize,
+    ).astype(np.int64)
 
 
 def _group_rows(
@@ -1141,7 +1163,7 @@ def _group_rows(
     for column in values:
         encoded = pc.dictionary_encode(column)
         dictionaries.append(encoded.dictionary.to_pylist())
-        indices.append(encoded.indices.to_numpy().astype(np.int64))
+        indices.append(_numpy_indices(encoded.indices))
     # one row of dictionary indices per record, compared whole: a single number mixing
     # the keys' indices would overflow with a few keys of thousands of values each
     # and silently put records under another key's prefix
