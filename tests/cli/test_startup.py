@@ -184,15 +184,16 @@ def test_sql_builds_only_the_command_it_runs(tmp_path: Path) -> None:
     assert {"databases", "tables", "list", "get", "create", "validate"} <= set(built)
 
 
-#: runs ``lakebox`` through its console-script body (``main``) and reports the garbage
-#: collector's state before and after
+#: runs ``lakebox`` through its console-script body (``run_main``, without the end of the
+#: process that ``main`` adds) and reports the garbage collector's state before and after
 GC_PROBE = """
 import gc, json, sys
 sys.argv = ["lakebox", *sys.argv[1:]]
-from lakebox.cli import main
+from lakebox.cli import app
+from lakebox.cli.support import run_main
 before = gc.isenabled()
 try:
-    main()
+    run_main(app)
 except SystemExit as exit:
     code = exit.code
 after = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
@@ -240,3 +241,64 @@ def test_a_query_from_the_command_line_prints_nothing_on_stderr(tmp_path: Path) 
     )
     assert done.returncode == 0 and "SUCCEEDED" in done.stdout
     assert done.stderr == ""
+
+
+#: ``main`` as the console script runs it, with an exit handler and, when asked, a thread
+#: still working when the command ends
+EXIT_PROBE = """
+import atexit, sys, threading, time
+from pathlib import Path
+marks = Path(sys.argv[1])
+atexit.register(lambda: marks.open("a").write("exit handler\\n"))
+if sys.argv[2] == "thread":
+    def work():
+        time.sleep(0.5)
+        marks.open("a").write("thread done\\n")
+    threading.Thread(target=work).start()
+sys.argv = ["lakebox", *sys.argv[3:]]
+from lakebox.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("thread", ["none", "thread"])
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [(("sql", "SELECT 1 AS one"), 0), (("sql", "SELECT nope"), 1), (("nope",), 2)],
+)
+def test_the_process_ends_as_the_interpreter_would_end_it(
+    tmp_path: Path, args: tuple[str, ...], code: int, thread: str
+) -> None:
+    """``main`` ends the process without tearing its modules down (``exit_process``),
+    but with what an exit does that matters: the command's exit status, all of its
+    output, the exit handlers run, and other threads waited for."""
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    marks = tmp_path / "marks"
+    with (tmp_path / "out").open("w") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", EXIT_PROBE, str(marks), thread, *args],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            env={"COLUMNS": "80", "PATH": "/usr/bin:/bin", "LAKEBOX_HOME": str(home)},
+        )
+    assert done.returncode == code, done.stderr
+    output = (tmp_path / "out").read_text()
+    if code == 0:
+        assert output.startswith("┏━━━━━━━━━┓\n┃ one     ┃\n") and "SUCCEEDED" in output
+        assert done.stderr == ""
+    else:
+        assert output == "" and ("error" in done.stderr.lower())
+    expected = ["thread done", "exit handler"] if thread == "thread" else ["exit handler"]
+    assert marks.read_text().splitlines() == expected
+
+
+def test_a_command_run_in_process_leaves_the_interpreter_running(tmp_path: Path) -> None:
+    """``run_main`` (what ``main`` runs before ending the process) returns by SystemExit,
+    so a program running a command in its own process goes on."""
+    home = tmp_path / "lake"
+    assert _run("init", str(home))[0] == 0
+    code, output, _ = _run("sql", "--home", str(home), "--format", "csv", "SELECT 2 AS two")
+    assert (code, output) == (0, "two\n2\n")

@@ -18,7 +18,7 @@ gc.disable()
 try:
     from lakebox.cli.admin import register as register_admin_commands
     from lakebox.cli.sql import app, init
-    from lakebox.cli.support import RootGroup, run_main
+    from lakebox.cli.support import RootGroup, exit_process, run_main
 finally:
     if _collecting:
         gc.enable()
@@ -41,4 +41,11 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    run_main(app)
+    """The console script (``lakebox``, ``python -m lakebox.cli``): the command, then the
+    end of the process (``support.exit_process``). In a process of your own, call
+    ``support.run_main(app)`` (or ``app``) instead."""
+    try:
+        run_main(app)
+    except SystemExit as done:
+        exit_process(done.code)
+    exit_process(0)

@@ -7,12 +7,15 @@ Kept cheap to import (no engine, no SQL parser): every command pays for it at st
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import errno
 import gc
 import importlib
 import json
 import os
+import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, NoReturn, TypeVar
@@ -292,6 +295,44 @@ def run_main(app: Callable[[], Any]) -> None:
         raise SystemExit(report(err)) from None
     finally:
         _finished()
+
+
+def exit_process(code: object) -> NoReturn:
+    """End the ``lakebox`` process with ``code`` (a ``SystemExit`` code) as the
+    interpreter's exit would, without its last step: tearing down every module and
+    freeing every object one by one (about 0.15 G instructions, 8 % of a ``lakebox sql
+    "SELECT 1"``, once DuckDB, Arrow and sqlglot are loaded). The command has closed
+    what it opened (its lakes: ``close_when_done``) before this is called.
+
+    What the interpreter's exit does that matters is still done, in its order: other
+    threads are waited for (when one is alive this exits the ordinary way), the exit
+    handlers run (``atexit``: logging, ``weakref.finalize``, temporary folders, coverage),
+    and the standard streams are flushed; a flush that fails (a closed pipe) or a code
+    that is not a number leaves the exit to the interpreter, which reports it as before.
+    Only for the console script (``lakebox.cli.main``): a program that runs a command in
+    its own process calls ``run_main`` and keeps its interpreter."""
+    status = 0 if code is None else code
+    if not isinstance(status, int) or not 0 <= status <= 255:
+        raise SystemExit(code)
+    main = threading.main_thread()
+    if any(t is not main and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        raise SystemExit(code)
+    if not _flushed():
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    if not _flushed():
+        raise SystemExit(code)
+    os._exit(status)
+
+
+def _flushed() -> bool:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            return False
+    return True
 
 
 # -- the user's files ---------------------------------------------------------------------
