@@ -36,6 +36,7 @@ NOT_FOR_SQL = (
     "fsspec",  # local files are reached without it (asyncio and ssl with it, ~60 ms)
     "lakebox.sql.ddl_statements",  # ~25 frozen dataclasses a query does not use (~5 %)
     "lakebox.sql.dialects.athena_ddl",
+    "pandas",  # pyarrow imports it on its first conversion of Python objects (0.3-0.5 s)
 )
 
 PROBE = """

@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import gc
 
+from lakebox.cli import lazyrich
+
+# Typer's help machinery is loaded without rich's Markdown and Traceback (``lazyrich``)
+lazyrich.install()
 # no collection while the command modules load (see ``support.starting``): the collector
 # is as it was once they are loaded
 _collecting = gc.isenabled()
