@@ -350,3 +350,29 @@ def test_os_error_inside_a_query_names_the_path(lake_home: Path) -> None:
     line = one_error_line(result)
     assert line.startswith(f"error: cannot access {lake_home / 'results'}")
     assert "Not a directory" in line and "internal error" not in line
+
+
+@pytest.mark.parametrize(
+    ("statement", "on_engine"),
+    [
+        ("SELECT 1", True),
+        ("  -- a comment\n/* and another */ select 1", True),
+        ("(SELECT 1) UNION ALL (SELECT 2)", True),
+        ("WITH a AS (SELECT 1) SELECT * FROM a", True),
+        ("INSERT INTO t VALUES (1)", True),
+        ("UNLOAD (SELECT 1) TO 's3://b/x/' WITH (format = 'PARQUET')", True),
+        ("CREATE TABLE t WITH (format = 'PARQUET') AS SELECT 1", True),
+        ("CREATE TABLE t (a int)", False),
+        ("CREATE DATABASE sales", False),
+        ("SHOW TABLES", False),
+        ("DROP TABLE t", False),
+    ],
+)
+def test_the_engine_starts_early_for_statements_that_run_on_it(
+    statement: str, on_engine: bool
+) -> None:
+    """``lakebox sql`` starts opening the engine's database while a query is parsed when
+    a statement runs on it (a guess: DDL-only scripts do not pay for it)."""
+    from lakebox.cli.sql import _queries
+
+    assert _queries(statement) is on_engine

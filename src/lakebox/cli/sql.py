@@ -108,7 +108,12 @@ def sql(
         print_error(f"no statement to run: {source} {empty} (QueryString must not be empty)")
         raise typer.Exit(1)
     service = _service(home, create=any(_creates(st.text) for st in statements), acting=True)
-    who = _guard(lambda: principal(lakehouse(home, acting=True)))
+    lake = _guard(lambda: lakehouse(home, acting=True))
+    if any(_queries(st.text) for st in statements):
+        # the engine's database opens (DuckDB, mostly outside the GIL) while the statement
+        # is parsed and planned (sqlglot's dialects load then: Python, in the GIL)
+        lake.engine.warm()
+    who = _guard(lambda: principal(lake))
     run = _runner(service, who)
     current = database
     for number, st in enumerate(statements, start=1):
@@ -163,6 +168,20 @@ _CREATING = re.compile(r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(CREATE|UNLOAD)\b", r
 
 def _creates(statement: str) -> bool:
     return _CREATING.match(statement) is not None
+
+
+#: statements that run on the engine: queries, writes, and CREATE TABLE AS
+_QUERYING = re.compile(
+    r"(?:\s|--[^\n]*(?:\n|$)|/\*.*?\*/)*(?:(?:SELECT|WITH|VALUES|TABLE|INSERT|UNLOAD|EXPLAIN)"
+    r"\b|\(|CREATE\b.*\bAS\s*(?:SELECT|WITH|VALUES|\())",
+    re.I | re.S,
+)
+
+
+def _queries(statement: str) -> bool:
+    """Whether ``statement`` is likely to run on the engine (a guess that only decides
+    whether its database starts opening early)."""
+    return _QUERYING.match(statement) is not None
 
 
 @app.command()
