@@ -9,7 +9,14 @@ conversion, Parquet writing, partition registration). Baselines: the same record
 newline-delimited JSON file, (a) DuckDB ``COPY (SELECT * FROM read_json(...)) TO ...
 (FORMAT parquet)``, (b) ``pyarrow.json.read_json`` + ``pyarrow.parquet.write_table``.
 Every side runs in a fresh process (``ratios.child``); the answer compared is the number
-of rows written.
+of rows written. The timed part of the lakebox side includes its first-use costs (the
+imports of pyarrow.json, .compute and .parquet on the first delivery), as a producer's
+first minute has them. Until issue 14 one of them was pyarrow importing pandas (~0.2 s
+of CPU, more when its files are not in the page cache: likely why the first of the two
+lakebox runs measured 145,000 records/s and the second 203,000) on the first delivery's
+first conversion of Python objects; no put or delivery imports pandas now
+(tests/ingest/test_no_pandas.py). The rest of the lakebox side is mostly one fsync per
+put (durability: a put is on disk before it returns), which a busy disk makes slow.
 
 The cells are throughputs (``unit="records/s"``: ``lakebox_s`` / ``baseline_s`` hold
 records/s) and the issue's goal is absolute, at least 150,000 records/s: each cell's
