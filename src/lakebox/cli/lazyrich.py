@@ -18,12 +18,14 @@ and compares them.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import types
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from importlib.abc import Loader
 
 #: the module the hook is for, and the modules it stands in for there (with the names
 #: that module takes from them)
@@ -57,10 +59,12 @@ def _stand_in(module: str, names: Sequence[str]) -> types.ModuleType:
     return found
 
 
-class _Loader(importlib.abc.Loader):
-    """Loads ``typer.rich_utils`` with its own loader, the stand-ins in place meanwhile."""
+class _Loader:
+    """Loads ``typer.rich_utils`` with its own loader, the stand-ins in place meanwhile.
+    (Not an ``importlib.abc.Loader``: that module imports importlib.resources, tempfile
+    and random, which the help does not need; the import system asks for the methods.)"""
 
-    def __init__(self, loader: importlib.abc.Loader) -> None:
+    def __init__(self, loader: Any) -> None:
         self.loader = loader
 
     def __getattr__(self, name: str) -> Any:  # get_source, is_package...: the real one's
@@ -84,7 +88,7 @@ class _Loader(importlib.abc.Loader):
                     del sys.modules[name]
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     """Finds ``typer.rich_utils`` as the other finders do, to load it with ``_Loader``;
     leaves the import system once it has."""
 
@@ -97,7 +101,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         spec = importlib.machinery.PathFinder.find_spec(fullname, path)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        spec.loader = _Loader(spec.loader)
+        spec.loader = cast("Loader", _Loader(spec.loader))
         return spec
 
 
