@@ -425,3 +425,33 @@ def test_aws_cli_lakeformation(served: Served) -> None:
     proc = aws_cli(served, "lakeformation", "get-data-lake-settings")
     assert proc.returncode == 0, proc.stderr
     assert "DataLakeSettings" in json.loads(proc.stdout)
+
+
+def test_changes_and_refusals_are_in_the_access_log(
+    client: ClientFactory, lake: Lakehouse, catalog: None
+) -> None:
+    refused = client(
+        "lakeformation",
+        *_user(lake, "lf-audited", {**LF_ALL}),
+    )
+    with pytest.raises(ClientError):
+        refused.grant_permissions(
+            Principal=_principal(ANALYST),
+            Resource={"Database": {"Name": "lf_shop"}},
+            Permissions=["DESCRIBE"],
+        )
+    client("lakeformation").grant_permissions(
+        Principal=_principal(ANALYST),
+        Resource={"Database": {"Name": "lf_shop"}},
+        Permissions=["DESCRIBE"],
+    )
+    rows = (
+        lake.session()
+        .sql(
+            "SELECT principal, allowed FROM lakebox_audit.access_log "
+            "WHERE action = 'lakeformation:GrantPermissions' AND resource LIKE '%lf_shop%'"
+        )
+        .fetchall()
+    )
+    assert (f"arn:aws:iam::{ACCOUNT}:user/lf-audited", False) in rows
+    assert any(allowed for _, allowed in rows)
