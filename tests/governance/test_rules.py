@@ -655,3 +655,11 @@ def test_audit_records_are_a_table_only_admins_read(lake: Lakehouse) -> None:
         (SALES.arn, "SELECT", "shop.sales", True, "q-1"),
         (ANALYST.arn, "SELECT", "shop.sales", False, "q-2"),
     ]
+
+
+def test_a_workgroups_result_location_cannot_be_registered(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lake.queries.create_work_group("team", output_location="s3://team-results/out/")
+    with pytest.raises(InvalidInput, match="query result"):
+        lf.register(ADMIN, "arn:aws:s3:::team-results", use_service_linked_role=True)
+    lf.register(ADMIN, "arn:aws:s3:::team-data", use_service_linked_role=True)
