@@ -663,3 +663,44 @@ def test_a_workgroups_result_location_cannot_be_registered(lake: Lakehouse) -> N
     with pytest.raises(InvalidInput, match="query result"):
         lf.register(ADMIN, "arn:aws:s3:::team-results", use_service_linked_role=True)
     lf.register(ADMIN, "arn:aws:s3:::team-data", use_service_linked_role=True)
+
+
+def test_unreported_objects_hold_the_defaults_in_force_when_made(lake: Lakehouse) -> None:
+    """A table no door reported (no note_created) is judged by the default permissions
+    in force when the catalog made it: AWS's IAMAllowedPrincipals ALL before the admin
+    changed the settings, the admin's defaults after."""
+    lf = lake.lakeformation
+    old = table(lake)  # made before any settings: IAMAllowedPrincipals holds ALL
+    lf.put_settings(
+        LOCAL_ADMIN,
+        DataLakeSettings(
+            admins=(ADMIN.arn,),
+            create_database_default=(),
+            create_table_default=(PrincipalPermissions(LEADER.arn, ("SELECT",)),),
+        ),
+    )
+    time.sleep(0.01)
+    lake.catalog.create_table(Table("shop", "later", columns=[Column("a", "int")]))
+    later = table(lake, "later")
+    assert lf.table_view(ANALYST, old).unrestricted
+    assert lf.table_permissions(ANALYST, later) == frozenset()
+    assert lf.table_permissions(LEADER, later) == {"SELECT"}
+    listed = {
+        (g.principal, g.resource.table)
+        for g in lf.list_permissions(ADMIN, resource=tbl("*"))
+        if g.resource.kind == "TABLE"
+    }
+    assert (IAM_ALLOWED_PRINCIPALS, "sales") in listed and (LEADER.arn, "later") in listed
+    # revoking from an unreported table writes its defaults down first
+    lf.revoke(ADMIN, LEADER.arn, tbl("later"), ["SELECT"])
+    assert lf.table_permissions(LEADER, later) == frozenset()
+
+
+def test_a_non_admin_lists_only_its_own_grants(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lf.grant(ADMIN, LEADER.arn, tbl("sales"), ["DESCRIBE"], ["DESCRIBE"])
+    seen = {g.principal for g in lf.list_permissions(ANALYST)}
+    assert seen == {ANALYST.arn}
+    assert {g.principal for g in lf.list_permissions(LEADER)} >= {ANALYST.arn, LEADER.arn}
+    assert {g.principal for g in lf.list_permissions(ADMIN)} >= {ANALYST.arn, LEADER.arn}
