@@ -426,7 +426,9 @@ def get_resource_lf_tags(request: Request, context: LakeFormationContext) -> Res
     _catalog(request, context)
     resource = _resource(request.get("Resource"), context)
     lf = _lf(context)
-    if resource.kind in ("TABLE", "TABLE_WITH_COLUMNS", "DATABASE"):
+    if resource.kind in ("TABLE", "TABLE_WITH_COLUMNS", "DATABASE") and not lf.is_admin(
+        context.principal
+    ):
         db = resource.database
         if resource.kind == "DATABASE":
             perms = lf.database_permissions(context.principal, db)

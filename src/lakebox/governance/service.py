@@ -957,6 +957,7 @@ class LakeFormationService:
         """SearchTablesByLFTags: tables whose tags (or some column's) match, among those
         ``caller`` may see."""
         policy = self.policy()
+        admin = self.is_admin(caller) or policy.is_read_only_admin(caller)
         out = []
         for database in self.catalog.list_databases():
             db = database.name.lower()
@@ -966,7 +967,7 @@ class LakeFormationService:
                 matches = expression_matches(expression, policy.tags_of_table(db, tbl)) or any(
                     expression_matches(expression, policy.tags_of_column(db, tbl, c)) for c in cols
                 )
-                if matches and self.can_see_table(caller, table):
+                if matches and (admin or self.can_see_table(caller, table)):
                     out.append(
                         (
                             table,
@@ -977,11 +978,12 @@ class LakeFormationService:
 
     def search_databases(self, caller: Principal, expression: Expression) -> list[str]:
         policy = self.policy()
+        admin = self.is_admin(caller) or policy.is_read_only_admin(caller)
         return [
             d.name
             for d in self.catalog.list_databases()
             if expression_matches(expression, policy.tags_of_database(d.name.lower()))
-            and self.can_see_database(caller, d.name)
+            and (admin or self.can_see_database(caller, d.name))
         ]
 
     # -- data cells filters ------------------------------------------------------------------------
