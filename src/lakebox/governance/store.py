@@ -31,7 +31,7 @@ from lakebox.metadata.sqlite import Connection, SQLiteStore
 
 FILE = "lakeformation.sqlite"
 
-_MIGRATIONS = (
+MIGRATIONS = (
     """
     CREATE TABLE meta (generation INTEGER NOT NULL);
     INSERT INTO meta VALUES (0);
@@ -143,7 +143,7 @@ class LakeFormationStore:
     def __init__(self, metadata_dir: Path, catalog_id: str) -> None:
         self.path = metadata_dir / FILE
         self.catalog_id = catalog_id
-        self._db = SQLiteStore(self.path, _MIGRATIONS)
+        self._db = SQLiteStore(self.path, MIGRATIONS)
 
     def close(self) -> None:
         self._db.close()
