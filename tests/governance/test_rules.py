@@ -704,3 +704,16 @@ def test_a_non_admin_lists_only_its_own_grants(lake: Lakehouse) -> None:
     assert seen == {ANALYST.arn}
     assert {g.principal for g in lf.list_permissions(LEADER)} >= {ANALYST.arn, LEADER.arn}
     assert {g.principal for g in lf.list_permissions(ADMIN)} >= {ANALYST.arn, LEADER.arn}
+
+
+def test_a_recreated_table_keeps_the_grants_made_on_its_name(lake: Lakehouse) -> None:
+    """AWS: "if you define a resource with a particular ARN, then later delete, and
+    recreate a resource with that same ARN, the resource maintains the permissions
+    already granted" (GrantPermissions' Principal documentation)."""
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lake.catalog.drop_table("shop", "sales")
+    lake.catalog.create_table(Table("shop", "sales", columns=[Column("shop_id", "int")]))
+    lf.note_created(LEADER, "shop", "sales")
+    assert lf.table_permissions(ANALYST, table(lake)) == {"SELECT"}
+    assert "DROP" in lf.table_permissions(LEADER, table(lake))  # the new creator

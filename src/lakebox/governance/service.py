@@ -196,13 +196,16 @@ class LakeFormationService:
 
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
         """The creator holds ALL on what it made; the lake's create-database or
-        create-table default permissions are granted on it."""
+        create-table default permissions are granted on it. Grants made on an earlier
+        object of the same name stay (AWS keeps them)."""
         db = database.lower()
         tbl = table.lower() if table is not None else None
         settings = self.policy().state.settings
         defaults = settings.create_table_default if tbl else settings.create_database_default
         with self.store.write() as con:
-            self.store.drop_object_grants(con, db, tbl)
+            # grants made on an object of the same name before stay, as in AWS ("if you
+            # delete and recreate a resource with that same ARN, the resource maintains
+            # the permissions already granted")
             self.store.note_object(con, db, tbl or "", principal.arn)
             resource = (
                 Resource("TABLE", self.account_id, database=db, table=tbl)
