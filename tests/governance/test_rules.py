@@ -19,6 +19,7 @@ from lakebox.governance.model import (
     PrincipalPermissions,
     Resource,
     check_expression,
+    check_tag_values,
 )
 from lakebox.governance.service import LakeFormationService
 from lakebox.iam.errors import AccessDenied
@@ -717,3 +718,21 @@ def test_a_recreated_table_keeps_the_grants_made_on_its_name(lake: Lakehouse) ->
     lf.note_created(LEADER, "shop", "sales")
     assert lf.table_permissions(ANALYST, table(lake)) == {"SELECT"}
     assert "DROP" in lf.table_permissions(LEADER, table(lake))  # the new creator
+
+
+def test_tag_creators_change_and_delete_their_tags(lake: Lakehouse) -> None:
+    """AWS: "The LF-Tag creator gets implicit permission to update or remove any tag value
+    from the LF-Tag and delete the LF-Tag"; one call gives at most 50 values."""
+    lf = governed(lake)
+    with pytest.raises(AccessDeniedLF):
+        lf.create_tag(LEADER, "team", ["a"])
+    lf.grant(ADMIN, LEADER.arn, Resource("CATALOG", A), ["CREATE_LF_TAG"])
+    lf.create_tag(LEADER, "team", ["a"])
+    lf.update_tag(LEADER, "team", add=["b"])
+    with pytest.raises(AccessDeniedLF):
+        lf.update_tag(ANALYST, "team", add=["c"])
+    with pytest.raises(AccessDeniedLF):
+        lf.delete_tag(ANALYST, "team")
+    lf.delete_tag(LEADER, "team")
+    with pytest.raises(InvalidInput, match="1 to 50 values"):
+        check_tag_values([f"v{i}" for i in range(51)])

@@ -34,6 +34,7 @@ from lakebox.governance.model import (
     DATABASE_PERMISSIONS,
     IAM_ALLOWED_PRINCIPALS,
     MAX_FILTERS_PER_TABLE,
+    MAX_TAG_VALUES,
     MAX_TAGS_PER_RESOURCE,
     TABLE_PERMISSIONS,
     DataCellsFilter,
@@ -789,7 +790,7 @@ class LakeFormationService:
 
     def create_tag(self, caller: Principal, key: str, values: Sequence[str]) -> LFTag:
         self._require_catalog(caller, "CREATE_LF_TAG", "create LF-tags")
-        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)))
+        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), caller.arn)
         with self.store.write() as con:
             if self.store.tag(con, tag.key) is not None:
                 raise AlreadyExists(f"Tag key already exists: {tag.key}")
@@ -843,9 +844,11 @@ class LakeFormationService:
                     "them first"
                 )
             values = tuple(dict.fromkeys([v for v in tag.values if v not in delete] + list(add)))
+            if len(values) > MAX_TAG_VALUES:
+                raise LimitExceeded(f"An LF-tag holds at most {MAX_TAG_VALUES} values")
             if not values:
                 raise InvalidInput(f"Tag {key} would have no values left: delete the tag instead")
-            updated = LFTag(key, values)
+            updated = LFTag(key, values, tag.creator)
             self.store.put_tag(con, updated)
         return updated
 

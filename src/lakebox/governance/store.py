@@ -99,6 +99,10 @@ MIGRATIONS = (
     """
     CREATE TABLE settings_history (changed REAL NOT NULL, doc TEXT NOT NULL);
     """,
+    # an LF-tag's creator may change and delete it
+    """
+    ALTER TABLE lf_tags ADD COLUMN creator TEXT;
+    """,
 )
 
 
@@ -189,8 +193,8 @@ class LakeFormationStore:
                 (r[0], r[1], r[2]) for r in con.execute("SELECT principal, db, tbl FROM opt_ins")
             )
             tags = tuple(
-                LFTag(r[0], tuple(json.loads(r[1])))
-                for r in con.execute("SELECT key, vals FROM lf_tags ORDER BY key")
+                LFTag(r[0], tuple(json.loads(r[1])), r[2])
+                for r in con.execute("SELECT key, vals, creator FROM lf_tags ORDER BY key")
             )
             assignments = tuple(
                 TagAssignment(*r)
@@ -380,13 +384,14 @@ class LakeFormationStore:
     # -- LF-tags -------------------------------------------------------------------------------
     @staticmethod
     def tag(con: Connection, key: str) -> LFTag | None:
-        r = con.execute("SELECT key, vals FROM lf_tags WHERE key = ?", (key,)).fetchone()
-        return None if r is None else LFTag(r[0], tuple(json.loads(r[1])))
+        r = con.execute("SELECT key, vals, creator FROM lf_tags WHERE key = ?", (key,)).fetchone()
+        return None if r is None else LFTag(r[0], tuple(json.loads(r[1])), r[2])
 
     @staticmethod
     def put_tag(con: Connection, tag: LFTag) -> None:
         con.execute(
-            "INSERT OR REPLACE INTO lf_tags VALUES (?, ?)", (tag.key, json.dumps(list(tag.values)))
+            "INSERT OR REPLACE INTO lf_tags (key, vals, creator) VALUES (?, ?, ?)",
+            (tag.key, json.dumps(list(tag.values)), tag.creator),
         )
 
     @staticmethod

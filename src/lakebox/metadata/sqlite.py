@@ -62,7 +62,7 @@ STORES: tuple[StoreInfo, ...] = (
     StoreInfo(
         "lakeformation.sqlite",
         "Lake Formation: settings, grants, LF-tags, data cells filters, locations",
-        version=2,
+        version=3,
     ),
 )
 
