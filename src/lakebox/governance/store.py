@@ -183,24 +183,27 @@ class LakeFormationStore:
                 for r in con.execute(
                     "SELECT principal, resource_key, perms, grantable, updated, updated_by "
                     "FROM permissions ORDER BY principal, resource_key"
-                )
+                ).fetchall()
             )
             locations = tuple(
                 Registration(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4]), r[5])
-                for r in con.execute("SELECT * FROM locations ORDER BY arn")
+                for r in con.execute("SELECT * FROM locations ORDER BY arn").fetchall()
             )
             opt_ins = frozenset(
-                (r[0], r[1], r[2]) for r in con.execute("SELECT principal, db, tbl FROM opt_ins")
+                (r[0], r[1], r[2])
+                for r in con.execute("SELECT principal, db, tbl FROM opt_ins").fetchall()
             )
             tags = tuple(
                 LFTag(r[0], tuple(json.loads(r[1])), r[2])
-                for r in con.execute("SELECT key, vals, creator FROM lf_tags ORDER BY key")
+                for r in con.execute(
+                    "SELECT key, vals, creator FROM lf_tags ORDER BY key"
+                ).fetchall()
             )
             assignments = tuple(
                 TagAssignment(*r)
                 for r in con.execute(
                     "SELECT db, tbl, col, key, value FROM tag_assignments ORDER BY db, tbl, col, key"
-                )
+                ).fetchall()
             )
             filters = tuple(
                 DataCellsFilter(
@@ -213,14 +216,17 @@ class LakeFormationStore:
                     str(r[6]),
                     self.catalog_id,
                 )
-                for r in con.execute("SELECT * FROM filters ORDER BY db, tbl, name")
+                for r in con.execute("SELECT * FROM filters ORDER BY db, tbl, name").fetchall()
             )
             objects = {
-                (r[0], r[1]): r[2] for r in con.execute("SELECT db, tbl, creator FROM objects")
+                (r[0], r[1]): r[2]
+                for r in con.execute("SELECT db, tbl, creator FROM objects").fetchall()
             }
             history = tuple(
                 (float(r[0]), DataLakeSettings.from_json(r[1]))
-                for r in con.execute("SELECT changed, doc FROM settings_history ORDER BY changed")
+                for r in con.execute(
+                    "SELECT changed, doc FROM settings_history ORDER BY changed"
+                ).fetchall()
             )
         finally:
             con.execute("COMMIT")
