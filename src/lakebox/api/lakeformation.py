@@ -313,6 +313,48 @@ def update_resource(request: Request, context: LakeFormationContext) -> Response
     return {}
 
 
+def _opt_in_target(request: Request, context: Any) -> tuple[str, str, str]:
+    if request.get("Condition"):
+        raise InvalidInput("Condition: lakebox does not support opt-in conditions")
+    principal = check_principal(request.get("Principal"))
+    resource = _resource(request.get("Resource"), context)
+    if resource.kind == "DATABASE":
+        return principal, resource.database, "*"
+    if resource.kind == "TABLE":
+        return principal, resource.database, resource.table
+    raise InvalidInput("Resource: hybrid access opt-ins name a Database or a Table")
+
+
+def create_lake_formation_opt_in(request: Request, context: LakeFormationContext) -> Response:
+    principal, db, table = _opt_in_target(request, context)
+    _lf(context).opt_in(context.principal, principal, db, table)
+    return {}
+
+
+def delete_lake_formation_opt_in(request: Request, context: LakeFormationContext) -> Response:
+    principal, db, table = _opt_in_target(request, context)
+    _lf(context).opt_out(context.principal, principal, db, table)
+    return {}
+
+
+def list_lake_formation_opt_ins(request: Request, context: LakeFormationContext) -> Response:
+    lf = _lf(context)
+    wanted = check_principal(request["Principal"]) if request.get("Principal") else None
+    items = []
+    for principal, db, table in sorted(lf.policy().state.opt_ins):
+        if wanted is not None and principal != wanted:
+            continue
+        resource = (
+            {"Database": {"CatalogId": lf.account_id, "Name": db}}
+            if table == "*"
+            else {"Table": {"CatalogId": lf.account_id, "DatabaseName": db, "Name": table}}
+        )
+        items.append(
+            {"Resource": resource, "Principal": {"DataLakePrincipalIdentifier": principal}}
+        )
+    return _page(request, items, "LakeFormationOptInsInfoList")
+
+
 # -- settings -------------------------------------------------------------------------------
 
 
@@ -555,6 +597,8 @@ _CHANGES = frozenset(
         "RegisterResource",
         "DeregisterResource",
         "UpdateResource",
+        "CreateLakeFormationOptIn",
+        "DeleteLakeFormationOptIn",
         "PutDataLakeSettings",
         "CreateLFTag",
         "UpdateLFTag",
@@ -614,6 +658,9 @@ API = ServiceApi(
         ("DescribeResource", describe_resource),
         ("ListResources", list_resources),
         ("UpdateResource", update_resource),
+        ("CreateLakeFormationOptIn", create_lake_formation_opt_in),
+        ("DeleteLakeFormationOptIn", delete_lake_formation_opt_in),
+        ("ListLakeFormationOptIns", list_lake_formation_opt_ins),
         ("PutDataLakeSettings", put_data_lake_settings),
         ("GetDataLakeSettings", get_data_lake_settings),
         ("CreateLFTag", create_lf_tag),
