@@ -387,7 +387,7 @@ def create_lf_tag(request: Request, context: LakeFormationContext) -> Response:
 
 def get_lf_tag(request: Request, context: LakeFormationContext) -> Response:
     _catalog(request, context)
-    tag = _lf(context).get_tag(check_tag_key(request.get("TagKey")))
+    tag = _lf(context).get_tag(check_tag_key(request.get("TagKey")), context.principal)
     return _tag_out(context, tag.key, tag.values)
 
 
@@ -564,7 +564,14 @@ def _filter_key(request: Request, context: Any) -> tuple[str, str, str]:
 
 def get_data_cells_filter(request: Request, context: LakeFormationContext) -> Response:
     db, tbl, name = _filter_key(request, context)
-    return {"DataCellsFilter": _lf(context).get_filter(db, tbl, name).to_aws()}
+    lf = _lf(context)
+    found = lf.get_filter(db, tbl, name)
+    if not lf.may_see_filter(context.principal, found):
+        raise AccessDeniedLF(
+            f"Insufficient Lake Formation permission(s): {context.principal.arn} holds no "
+            f"permission on the data cells filter {name}"
+        )
+    return {"DataCellsFilter": found.to_aws()}
 
 
 def delete_data_cells_filter(request: Request, context: LakeFormationContext) -> Response:
@@ -583,7 +590,7 @@ def list_data_cells_filter(request: Request, context: LakeFormationContext) -> R
         db = check_name(table.get("DatabaseName"), "Table.DatabaseName")
         if table.get("TableWildcard") is None:
             tbl = check_name(table.get("Name"), "Table.Name")
-    filters = _lf(context).list_filters(db, tbl)
+    filters = _lf(context).list_filters(db, tbl, context.principal)
     return _page(request, [f.to_aws() for f in filters], "DataCellsFilters", limit=1000)
 
 
