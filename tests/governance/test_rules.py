@@ -753,3 +753,18 @@ def test_filters_and_tags_are_described_only_to_who_may(lake: Lakehouse) -> None
         ADMIN, ANALYST.arn, Resource("LF_TAG", A, name="role", values=("analyst",)), ["DESCRIBE"]
     )
     assert lf.get_tag("role", ANALYST).values == ("analyst",)
+
+
+def test_tagging_needs_associate_on_the_tag_and_alter_on_the_resource(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.create_tag(ADMIN, "tier", ["public"])
+    with pytest.raises(AccessDeniedLF, match="ALTER"):
+        lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])])
+    lf.grant(ADMIN, LEADER.arn, tbl("sales"), ["ALTER"])
+    with pytest.raises(AccessDeniedLF, match="ASSOCIATE"):
+        lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])])
+    lf.grant(
+        ADMIN, LEADER.arn, Resource("LF_TAG", A, name="tier", values=("public",)), ["ASSOCIATE"]
+    )
+    assert lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])]) == []
+    assert lf.remove_tags(LEADER, tbl("sales"), [("tier", [])]) == []

@@ -898,12 +898,45 @@ class LakeFormationService:
             "LF-tags go on a Database, a Table (by Name) or TableWithColumns with ColumnNames"
         )
 
+    def _require_tagging(
+        self,
+        caller: Principal,
+        db: str,
+        tbl: str,
+        pairs: Sequence[tuple[str, Sequence[str]]],
+        doing: str,
+    ) -> None:
+        """Lake Formation's rule for (un)tagging: ASSOCIATE on the LF-tag and ALTER on the
+        resource, unless the caller is an admin."""
+        if self.is_admin(caller):
+            return
+        policy = self.policy()
+        if tbl:
+            held = policy.table_access(caller, self.catalog.get_table(db, tbl)).permissions
+        else:
+            held = policy.database_permissions(caller, db)
+        where = f"{db}.{tbl}" if tbl else db
+        if "ALTER" not in held:
+            raise AccessDeniedLF(
+                f"Insufficient Lake Formation permission(s): {caller.arn} may not {doing} "
+                f"{where} (needs ALTER on it)"
+            )
+        for key, _ in pairs:
+            if "ASSOCIATE" not in policy.tag_key_permissions(caller, check_tag_key(key)):
+                raise AccessDeniedLF(
+                    f"Insufficient Lake Formation permission(s): {caller.arn} may not {doing} "
+                    f"{where} (needs ASSOCIATE on the LF-tag {key})"
+                )
+
     def add_tags(
         self, caller: Principal, resource: Resource, pairs: Sequence[tuple[str, Sequence[str]]]
     ) -> list[tuple[str, Sequence[str], str, str]]:
         """AddLFTagsToResource: each pair on its own; failures as (key, values, code,
-        message). A key already on the resource gets the new value (one value per key)."""
+        message). A key already on the resource gets the new value (one value per key).
+        A caller other than an admin needs ALTER on the resource and ASSOCIATE on every
+        key, or the whole call is refused."""
         db, tbl, columns = self._tag_target(resource)
+        self._require_tagging(caller, db, tbl, pairs, "assign LF-tags to")
         policy = self.policy()
         failures: list[tuple[str, Sequence[str], str, str]] = []
         with self.store.write() as con:
@@ -932,6 +965,7 @@ class LakeFormationService:
         self, caller: Principal, resource: Resource, pairs: Sequence[tuple[str, Sequence[str]]]
     ) -> list[tuple[str, Sequence[str], str, str]]:
         db, tbl, columns = self._tag_target(resource)
+        self._require_tagging(caller, db, tbl, pairs, "remove LF-tags from")
         failures: list[tuple[str, Sequence[str], str, str]] = []
         with self.store.write() as con:
             for key, values in pairs:
