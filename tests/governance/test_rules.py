@@ -768,3 +768,14 @@ def test_tagging_needs_associate_on_the_tag_and_alter_on_the_resource(lake: Lake
     )
     assert lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])]) == []
     assert lf.remove_tags(LEADER, tbl("sales"), [("tier", [])]) == []
+
+
+def test_a_role_that_created_a_table_owns_it_in_every_session(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    first = Principal(A, f"arn:aws:sts::{A}:assumed-role/etl/run-1", "assumed-role")
+    later = Principal(A, f"arn:aws:sts::{A}:assumed-role/etl/run-2", "assumed-role")
+    lake.catalog.create_table(Table("shop", "etl_out", columns=[Column("a", "int")]))
+    lf.note_created(first, "shop", "etl_out")
+    assert "DROP" in lf.table_permissions(later, table(lake, "etl_out"))
+    other = Principal(A, f"arn:aws:sts::{A}:assumed-role/other/run-1", "assumed-role")
+    assert lf.table_permissions(other, table(lake, "etl_out")) == frozenset()

@@ -56,7 +56,13 @@ from lakebox.governance.model import (
     s3_uri,
     under,
 )
-from lakebox.governance.policy import AUDIT_DATABASE, AUDIT_TABLE, Policy, identities
+from lakebox.governance.policy import (
+    AUDIT_DATABASE,
+    AUDIT_TABLE,
+    Policy,
+    canonical,
+    identities,
+)
 from lakebox.governance.rowfilter import check_row_filter
 from lakebox.governance.store import LakeFormationStore
 from lakebox.metadata.sqlite import Connection
@@ -207,7 +213,7 @@ class LakeFormationService:
             # grants made on an object of the same name before stay, as in AWS ("if you
             # delete and recreate a resource with that same ARN, the resource maintains
             # the permissions already granted")
-            self.store.note_object(con, db, tbl or "", principal.arn)
+            self.store.note_object(con, db, tbl or "", canonical(principal))
             resource = (
                 Resource("TABLE", self.account_id, database=db, table=tbl)
                 if tbl
@@ -790,7 +796,7 @@ class LakeFormationService:
 
     def create_tag(self, caller: Principal, key: str, values: Sequence[str]) -> LFTag:
         self._require_catalog(caller, "CREATE_LF_TAG", "create LF-tags")
-        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), caller.arn)
+        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), canonical(caller))
         with self.store.write() as con:
             if self.store.tag(con, tag.key) is not None:
                 raise AlreadyExists(f"Tag key already exists: {tag.key}")
