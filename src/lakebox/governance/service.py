@@ -722,6 +722,8 @@ class LakeFormationService:
         self._require_admin(caller, "update a registered location")
         arn = check_location_arn(resource_arn)
         check_principal(role_arn, "RoleArn")
+        if ":role/" not in role_arn:
+            raise InvalidInput(f"RoleArn {role_arn} is not an IAM role ARN")
         with self.store.write() as con:
             current = self.store.location(con, arn)
             if current is None:
