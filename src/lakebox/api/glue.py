@@ -50,6 +50,7 @@ from lakebox.api.base import (
     required_str,
     text,
 )
+from lakebox.api.lf_doors import Gate
 from lakebox.errors import InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
@@ -819,11 +820,18 @@ def _table_api(table: Table, visible: set[str], account: str) -> Response:
     return out
 
 
-def _visible_database(context: GlueContext, name: str) -> Database:
+def _visible_database(
+    context: GlueContext, name: str, action: str = "glue:GetDatabase"
+) -> Database:
+    """The database ``name``, if the caller may see it (the lake's visibility policy, then
+    Lake Formation: any permission on it or on a table in it)."""
     catalog, visibility = _catalog(context)
     db = catalog.get_database(name.lower())
     if not visibility.databases(context.principal, [db]):
         raise AwsError("EntityNotFoundException", f"Database {name} not found.")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_database_visible(action, db.name)
     return db
 
 
@@ -869,16 +877,27 @@ def _database_from_input(given: dict[str, Any]) -> Database:
 def create_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     db = _database_from_input(_database_input(request))
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_create_database("glue:CreateDatabase", db.name.lower())
+        gate.require_location("glue:CreateDatabase", db.location)
     catalog, _ = _catalog(context)
     catalog.create_database(db)
+    if gate is not None:
+        gate.created(db.name.lower())
     return {}
 
 
 def update_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     name = required_str(request, "Name", INVALID)
-    current = _visible_database(context, name)
+    current = _visible_database(context, name, "glue:UpdateDatabase")
     db = _database_from_input(_database_input(request))
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:UpdateDatabase", current.name, "ALTER")
+        if db.location != current.location:
+            gate.require_location("glue:UpdateDatabase", db.location)
     if db.name.lower() != current.name:
         raise AwsError(
             INVALID,
@@ -944,6 +963,9 @@ def get_databases(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     catalog, visibility = _catalog(context)
     dbs = visibility.databases(context.principal, catalog.list_databases())
+    gate = Gate.of(context)
+    if gate is not None:
+        dbs = [d for d in dbs if gate.sees_database("glue:GetDatabases", d.name)]
     page, more = _paged(request, dbs, [d.name for d in dbs], 100)
     account = lake_account(context)
     return {"DatabaseList": [_database_api(db, account) for db in page], **more}
@@ -951,20 +973,31 @@ def get_databases(request: Request, context: GlueContext) -> Response:
 
 def delete_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
-    db = _visible_database(context, required_str(request, "Name", INVALID))
+    db = _visible_database(context, required_str(request, "Name", INVALID), "glue:DeleteDatabase")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:DeleteDatabase", db.name, "DROP")
     catalog, _ = _catalog(context)
     catalog.drop_database(db.name, cascade=True)
     return {}
 
 
 def _visible_tables(context: GlueContext, database: str) -> list[Table]:
-    db = _visible_database(context, database)
+    db = _visible_database(context, database, "glue:GetTables")
     catalog, visibility = _catalog(context)
-    return visibility.tables(context.principal, catalog.list_tables(db.name))
+    tables = visibility.tables(context.principal, catalog.list_tables(db.name))
+    gate = Gate.of(context)
+    if gate is not None:
+        tables = [t for t in tables if gate.sees_table("glue:GetTables", t)]
+    return tables
 
 
-def _visible_table(context: GlueContext, database: str, name: str) -> Table:
-    db = _visible_database(context, database)
+def _visible_table(
+    context: GlueContext, database: str, name: str, action: str = "glue:GetTable"
+) -> Table:
+    """The table, if the caller may see it: the lake's visibility policy (else it is not
+    found), then Lake Formation (else AccessDeniedException, as Glue answers)."""
+    db = _visible_database(context, database, action)
     catalog, visibility = _catalog(context)
     try:
         table = catalog.get_table(db.name, name.lower())
@@ -972,16 +1005,25 @@ def _visible_table(context: GlueContext, database: str, name: str) -> Table:
         table = None
     if table is None or not visibility.can_see(context.principal, table):
         raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_table_visible(action, table)
     return table
 
 
-def _visible_columns(context: GlueContext, table: Table) -> set[str]:
+def _visible_columns(context: GlueContext, table: Table, action: str = "glue:GetTable") -> set[str]:
+    """The columns of ``table`` the caller is shown: the visibility policy's, less those
+    Lake Formation does not let it SELECT (Lake Formation removes them from GetTable)."""
     _, visibility = _catalog(context)
-    return {c.name for c in visibility.columns(context.principal, table)}
+    shown = {c.name for c in visibility.columns(context.principal, table)}
+    gate = Gate.of(context)
+    if gate is not None:
+        shown &= gate.visible_columns(action, table)
+    return shown
 
 
-def _table_out(context: GlueContext, table: Table) -> Response:
-    return _table_api(table, _visible_columns(context, table), lake_account(context))
+def _table_out(context: GlueContext, table: Table, action: str = "glue:GetTable") -> Response:
+    return _table_api(table, _visible_columns(context, table, action), lake_account(context))
 
 
 _NESTED_QUANTIFIER = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
@@ -1012,7 +1054,7 @@ def get_tables(request: Request, context: GlueContext) -> Response:
         pattern = _name_pattern(re.sub(r"(?<!\.)\*", ".*", expression))
         tables = [t for t in tables if pattern.fullmatch(t.name)]
     page, more = _paged(request, tables, [t.name for t in tables], 100)
-    return {"TableList": [_table_out(context, t) for t in page], **more}
+    return {"TableList": [_table_out(context, t, "glue:GetTables") for t in page], **more}
 
 
 def get_table(request: Request, context: GlueContext) -> Response:
@@ -1078,11 +1120,19 @@ def _check_location(context: Any, location: str | None) -> None:
 
 def create_table(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
-    database = _visible_database(context, required_str(request, "DatabaseName", INVALID))
+    database = _visible_database(
+        context, required_str(request, "DatabaseName", INVALID), "glue:CreateTable"
+    )
     table = _table_from_input(database.name, request.get("TableInput"))
     _check_location(context, table.location)
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:CreateTable", database.name, "CREATE_TABLE")
+        gate.require_location("glue:CreateTable", table.location)
     catalog, _ = _catalog(context)
     catalog.create_table(table)
+    if gate is not None:
+        gate.created(database.name, table.name.lower())
     return {}
 
 
@@ -1096,7 +1146,10 @@ def update_table(request: Request, context: GlueContext) -> Response:
     name = request.get("Name") or (given.get("Name") if isinstance(given, dict) else None)
     if not isinstance(name, str) or not name:
         raise AwsError(INVALID, "TableInput.Name is required")
-    current = _visible_table(context, database, name)
+    current = _visible_table(context, database, name, "glue:UpdateTable")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table("glue:UpdateTable", current, "ALTER")
     table = _table_from_input(current.database, given)
     if table.name.lower() != current.name:
         raise AwsError(
@@ -1110,6 +1163,8 @@ def update_table(request: Request, context: GlueContext) -> Response:
             f"Table {current.qualified_name} is at version {current.version}, not {version}",
         )
     _check_location(context, table.location)
+    if gate is not None and (table.location or None) != (current.location or None):
+        gate.require_location("glue:UpdateTable", table.location)
     table.create_time, table.version = current.create_time, current.version
     catalog, _ = _catalog(context)
     catalog.update_table(table)
@@ -1119,7 +1174,12 @@ def update_table(request: Request, context: GlueContext) -> Response:
 def delete_table(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     database = required_str(request, "DatabaseName", INVALID)
-    table = _visible_table(context, database, required_str(request, "Name", INVALID))
+    table = _visible_table(
+        context, database, required_str(request, "Name", INVALID), "glue:DeleteTable"
+    )
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table("glue:DeleteTable", table, "DROP")
     catalog, _ = _catalog(context)
     catalog.drop_table(table.database, table.name)
     return {}
@@ -1180,6 +1240,11 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
     if location is not None and not isinstance(location, str):
         raise AwsError(INVALID, "StorageDescriptor.Location must be a string")
     _check_location(context, location)
+    gate = Gate.of(context)
+    if gate is not None and location is not None and not _below(location, table.location):
+        # a partition elsewhere than under its table points the table at that location:
+        # DATA_LOCATION_ACCESS there, as for a table created over it
+        gate.require_location("glue:CreatePartition", location)
     return Partition(
         table.database,
         table.name,
@@ -1189,13 +1254,41 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
     )
 
 
-def _partition_table(request: Request, context: GlueContext) -> Table:
+#: the Lake Formation permissions a partition operation needs on its table (any one of
+#: them): reading partitions needs SELECT or DESCRIBE; adding or changing them ALTER, or
+#: INSERT for adding; removing them ALTER or DELETE
+_PARTITION_NEEDS: dict[str, tuple[str, ...]] = {
+    "GetPartition": ("SELECT", "DESCRIBE"),
+    "GetPartitions": ("SELECT", "DESCRIBE"),
+    "BatchGetPartition": ("SELECT", "DESCRIBE"),
+    "CreatePartition": ("ALTER", "INSERT"),
+    "BatchCreatePartition": ("ALTER", "INSERT"),
+    "UpdatePartition": ("ALTER",),
+    "BatchUpdatePartition": ("ALTER",),
+    "DeletePartition": ("ALTER", "DELETE"),
+    "BatchDeletePartition": ("ALTER", "DELETE"),
+}
+
+
+def _below(location: str, parent: str | None) -> bool:
+    if not parent:
+        return False
+    return (location.rstrip("/") + "/").startswith(parent.rstrip("/") + "/")
+
+
+def _partition_table(request: Request, context: GlueContext, operation: str) -> Table:
     _check_catalog_id(request, context)
-    return _visible_table(
+    action = f"glue:{operation}"
+    table = _visible_table(
         context,
         required_str(request, "DatabaseName", INVALID),
         required_str(request, "TableName", INVALID),
+        action,
     )
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table(action, table, *_PARTITION_NEEDS[operation])
+    return table
 
 
 def _error_detail(exc: LakeboxError) -> dict[str, str]:
@@ -1203,7 +1296,7 @@ def _error_detail(exc: LakeboxError) -> dict[str, str]:
 
 
 def create_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "CreatePartition")
     part = _partition_from_input(context, table, request.get("PartitionInput"))
     catalog, _ = _catalog(context)
     catalog.add_partitions([part])
@@ -1213,7 +1306,7 @@ def create_partition(request: Request, context: GlueContext) -> Response:
 def batch_create_partition(request: Request, context: GlueContext) -> Response:
     """Each entry is added on its own (Glue's BatchCreatePartition): an entry that exists or
     is malformed is reported in Errors and the others are still added."""
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchCreatePartition")
     given = request.get("PartitionInputList")
     if not isinstance(given, list) or len(given) > 100:
         raise AwsError(INVALID, "PartitionInputList must be a list of at most 100 partitions")
@@ -1234,7 +1327,7 @@ def batch_create_partition(request: Request, context: GlueContext) -> Response:
 
 
 def get_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "GetPartition")
     values = _values(request.get("PartitionValues"), "PartitionValues")
     catalog, _ = _catalog(context)
     try:
@@ -1268,7 +1361,7 @@ def _segment(request: Request) -> tuple[int, int]:
 def get_partitions(request: Request, context: GlueContext) -> Response:
     from lakebox.catalog.partition_filter import compile_filter
 
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "GetPartitions")
     expression = request.get("Expression")
     if expression is not None and not isinstance(expression, str):
         raise AwsError(INVALID, "Expression must be a string")
@@ -1304,7 +1397,7 @@ def _values_list(request: Request, name: str, most: int) -> list[list[str]]:
 def batch_get_partition(request: Request, context: GlueContext) -> Response:
     """The partitions asked for that exist (a missing one is left out, as Glue does);
     UnprocessedKeys is always empty, lakebox never gives up part way."""
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchGetPartition")
     wanted = _values_list(request, "PartitionsToGet", 1000)
     catalog, _ = _catalog(context)
     found = {tuple(p.values): p for p in catalog.get_partitions(table.database, table.name)}
@@ -1327,14 +1420,14 @@ def _update_one(context: Any, table: Table, values: list[str], given: Any) -> No
 
 
 def update_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "UpdatePartition")
     values = _values(request.get("PartitionValueList"), "PartitionValueList")
     _update_one(context, table, values, request.get("PartitionInput"))
     return {}
 
 
 def batch_update_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchUpdatePartition")
     entries = request.get("Entries")
     if not isinstance(entries, list) or not 1 <= len(entries) <= 100:
         raise AwsError(INVALID, "Entries must be a list of 1 to 100 entries")
@@ -1361,7 +1454,7 @@ def batch_update_partition(request: Request, context: GlueContext) -> Response:
 
 
 def delete_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "DeletePartition")
     values = _values(request.get("PartitionValues"), "PartitionValues")
     catalog, _ = _catalog(context)
     try:
@@ -1372,7 +1465,7 @@ def delete_partition(request: Request, context: GlueContext) -> Response:
 
 
 def batch_delete_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchDeletePartition")
     catalog, _ = _catalog(context)
     errors = []
     for values in _values_list(request, "PartitionsToDelete", 25):

@@ -190,12 +190,13 @@ class TaskApiContext:
         return lake_of(self._ctx, self._prefix).iam
 
     def optional(self, name: str) -> Any | None:
-        """The lake's event bus (``events``: an S3 task's object events reach it), when the
-        task's lake has one; None for any other name."""
-        if name != "events":
+        """The lake's event bus (``events``: an S3 task's object events reach it) or its
+        Lake Formation permissions (``lakeformation``), when the task's lake has them; None
+        for any other name."""
+        if name not in ("events", "lakeformation"):
             return None
         try:
-            return getattr(lake_of(self._ctx, self._prefix), "events", None)
+            return getattr(lake_of(self._ctx, self._prefix), name, None)
         except LakeboxError:
             return None
 
