@@ -50,11 +50,12 @@ from lakebox.api.base import (
     required_str,
     text,
 )
-from lakebox.api.lf_doors import Gate
+from lakebox.api.lf_doors import Gate, lake_permissions
 from lakebox.errors import InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
     from lakebox.catalog.model import Database, Partition, Table
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.model import Crawler, CrawlRun
@@ -103,7 +104,7 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
         stop = threading.Event()
         thread = threading.Thread(
             target=_crawl,
-            args=(service, name, principal, stop),
+            args=(service, name, principal, stop, lake_permissions(context)),
             name=f"lakebox-crawl-{name}",
             daemon=True,
         )
@@ -113,9 +114,16 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
     return {}
 
 
-def _crawl(service: CrawlerService, name: str, principal: Principal, stop: threading.Event) -> None:
+def _crawl(
+    service: CrawlerService,
+    name: str,
+    principal: Principal,
+    stop: threading.Event,
+    permissions: LakePermissions | None,
+) -> None:
     # start_crawler records every outcome (also failures) as a run in the crawler store,
-    # which GetCrawler reads; nothing is lost by not raising here.
+    # which GetCrawler reads; nothing is lost by not raising here. The crawl acts as the
+    # crawler's role, checked by the lake's Lake Formation permissions.
     from lakebox.crawler.service import CrawlStopped
 
     def progress(_: object) -> None:
@@ -123,7 +131,7 @@ def _crawl(service: CrawlerService, name: str, principal: Principal, stop: threa
             raise CrawlStopped("stopped by StopCrawler")
 
     try:
-        service.start_crawler(name, progress, principal=principal)
+        service.start_crawler(name, progress, principal=principal, permissions=permissions)
     except Exception:
         pass
 
