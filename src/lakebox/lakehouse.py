@@ -32,6 +32,7 @@ from lakebox.storage import Storage
 if TYPE_CHECKING:
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
+    from lakebox.governance.service import LakeFormationService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
@@ -57,6 +58,7 @@ _CLOSE_ORDER = (
     "queries",
     "sns",
     "secrets",
+    "lakeformation",
     "iam",
 )
 
@@ -293,6 +295,28 @@ class Lakehouse:
             )
 
         return self._service("events", make)
+
+    @property
+    def lakeformation(self) -> LakeFormationService:
+        """Lake Formation: settings, grants, LF-tags, data cells filters, registered
+        locations and the access log; the ``LakePermissions`` every enforcer asks."""
+
+        def make() -> LakeFormationService:
+            from lakebox.governance.service import LakeFormationService
+
+            def unrestricted(principal: Principal) -> bool:
+                return principal.is_local_admin or self.iam.unrestricted(principal)
+
+            return LakeFormationService(
+                self.config.metadata_dir,
+                self.catalog,
+                self.storage,
+                account_id=self.config.account_id,
+                region=self.config.region,
+                unrestricted=unrestricted,
+            )
+
+        return self._service("lakeformation", make)
 
     def table_access(self) -> TableAccess:
         """What a principal other than the local administrator may read in a query: the
