@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +127,32 @@ def test_a_glue_catalog_task_is_checked_by_lake_formation_as_the_role(
         assert [c["Name"] for c in columns] == ["id", "amount"]
     finally:
         service.close()
+
+
+TRUST_GLUE = TRUST.replace("states.amazonaws.com", "glue.amazonaws.com")
+
+
+def test_a_sql_job_runs_its_statements_as_a_session_of_its_role(env: Env, tmp_path: Path) -> None:
+    orders_table(env)
+    account = env.lake.config.account_id
+    env.lake.iam.create_role("sql-job", TRUST_GLUE, account_id=account)
+    role = f"arn:aws:iam::{account}:role/sql-job"
+    script = tmp_path / "job.sql"
+    script.write_text("SELECT count(*) FROM orders")
+    analyst = _analyst(env)
+    env.jobs.register_job("count", script, "sql", role=role, principal=analyst)
+    run = env.jobs.wait(env.jobs.start_job_run("count", principal=analyst), 60)
+    assert run.state == "SUCCEEDED", run.error_message
+    assert run.principal_arn == analyst.arn  # who started it is still recorded
+    (qid,) = run.query_execution_ids
+    session = f"glue-{run.id}"[:64]
+    acting = env.queries.get_query_execution(qid).principal_arn
+    assert acting == f"arn:aws:sts::{account}:assumed-role/sql-job/{session}"
+    # a role that does not trust Glue is not assumed: the run acts as its starter
+    env.lake.iam.create_role("not-glue", TRUST, account_id=account)
+    env.jobs.register_job(
+        "count2", script, "sql", role=f"arn:aws:iam::{account}:role/not-glue", principal=analyst
+    )
+    run = env.jobs.wait(env.jobs.start_job_run("count2", principal=analyst), 60)
+    (qid,) = run.query_execution_ids
+    assert env.queries.get_query_execution(qid).principal_arn == analyst.arn
