@@ -133,3 +133,34 @@ def test_governance_off_crawls_as_before(
     _orders(bucket_dir)
     assert governed.start_crawler("c", principal=STARTER).state == "SUCCEEDED"
     assert lf.decisions == []
+
+
+def test_the_lakes_own_crawlers_are_checked_by_its_lake_formation(
+    config: LakeConfig, bucket_dir: Path
+) -> None:
+    """``lake.crawlers`` (the Python API's and the CLI's) is built with the lake's real
+    Lake Formation service: registering the bucket is enough to hold its crawls to it."""
+    from lakebox.catalog.model import Database
+    from lakebox.governance.model import Resource
+    from lakebox.lakehouse import Lake
+
+    _orders(bucket_dir)
+    lake = Lake(config)
+    try:
+        lake.catalog.create_database(Database("db"))
+        lf = lake.lakeformation
+        lf.register(LOCAL_ADMIN, "arn:aws:s3:::data", use_service_linked_role=True)
+        lake.crawlers.create_crawler(Crawler("c", "db", [Target("s3://data/")], role=ROLE))
+        run = lake.crawlers.start_crawler("c")
+        assert run.state == "FAILED"
+        assert run.error == "Insufficient Lake Formation permission(s) on s3://data/"
+        assert lake.catalog.list_tables("db") == []
+        location = Resource("DATA_LOCATION", ACCOUNT, name="arn:aws:s3:::data")
+        lf.grant(LOCAL_ADMIN, ROLE_ID, location, ["DATA_LOCATION_ACCESS"])
+        # the database holds IAMAllowedPrincipals' ALL (made before governance): the role
+        # may create tables in it, as on AWS
+        run = lake.crawlers.start_crawler("c")
+        assert run.state == "SUCCEEDED", run.error
+        assert sorted(t.name for t in lake.catalog.list_tables("db")) == ["orders", "shops"]
+    finally:
+        lake.close()
