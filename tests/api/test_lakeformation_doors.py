@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.helpers import call
 from api.lf_toy import ToyPermissions
 from lakebox.api import AwsError, dispatch
 from lakebox.api.context import ServiceContext
@@ -72,7 +73,9 @@ def analyst(seeded: Lake, lf: ToyPermissions) -> ServiceContext:
 
 
 def glue(ctx: ServiceContext, operation: str, **request: Any) -> Any:
-    return dispatch("glue", operation, request, ctx)
+    """The call as boto3 would make it: the request and the answer are checked against
+    botocore's shapes."""
+    return call(ctx, "glue", operation, request)
 
 
 def denied(ctx: ServiceContext, service: str, operation: str, request: dict[str, Any]) -> str:
@@ -318,3 +321,44 @@ def test_athena_metadata_is_filtered_the_same_way(
     assert "secret" in str(err.value) and err.value.code == "MetadataException"
     with pytest.raises(AwsError):
         dispatch("athena", "GetDatabase", {**athena, "DatabaseName": "hr"}, analyst)
+
+
+def test_search_tables_finds_only_what_the_caller_may_see(
+    analyst: ServiceContext, lf: ToyPermissions
+) -> None:
+    def search(**request: Any) -> list[str]:
+        found = glue(analyst, "SearchTables", **request)["TableList"]
+        return [f"{t['DatabaseName']}.{t['Name']}" for t in found]
+
+    assert search() == []
+    lf.grant(ANALYST, "sales_db.sales", "SELECT", columns={"shop_id", "dt"})
+    lf.grant(ANALYST, "hr.salaries", "DESCRIBE")
+    assert search() == ["hr.salaries", "sales_db.sales"]
+    # a column the caller may not select is not searched
+    assert search(SearchText="shop_id") == ["sales_db.sales"]
+    assert search(SearchText="payment") == []
+    assert search(SearchText="ssn") == []  # a column of a table it cannot see
+    assert search(Filters=[{"Key": "DatabaseName", "Value": "hr"}]) == ["hr.salaries"]
+    sorted_desc = search(SortCriteria=[{"FieldName": "Name", "Sort": "DESC"}])
+    assert sorted_desc == ["sales_db.sales", "hr.salaries"]
+    first = glue(analyst, "SearchTables", MaxResults=1)
+    assert len(first["TableList"]) == 1
+    rest = glue(analyst, "SearchTables", MaxResults=1, NextToken=first["NextToken"])
+    assert [t["Name"] for t in rest["TableList"]] == ["sales"]
+    assert "NextToken" not in rest
+    [found] = glue(analyst, "SearchTables", SearchText="shop_id")["TableList"]
+    assert [c["Name"] for c in found["StorageDescriptor"]["Columns"]] == ["shop_id"]
+
+
+def test_table_versions_follow_the_same_rules(analyst: ServiceContext, lf: ToyPermissions) -> None:
+    request = {"DatabaseName": "sales_db", "TableName": "sales"}
+    denied(analyst, "glue", "GetTableVersions", request)
+    denied(analyst, "glue", "GetTableVersion", request)
+    lf.grant(ANALYST, "sales_db.sales", "SELECT", columns={"price"})
+    [version] = glue(analyst, "GetTableVersions", **request)["TableVersions"]
+    assert [c["Name"] for c in version["Table"]["StorageDescriptor"]["Columns"]] == ["price"]
+    one = glue(analyst, "GetTableVersion", **request, VersionId=version["VersionId"])
+    assert one["TableVersion"]["VersionId"] == version["VersionId"]
+    with pytest.raises(AwsError) as err:
+        glue(analyst, "GetTableVersion", **request, VersionId="999")
+    assert err.value.code == "EntityNotFoundException"

@@ -14,7 +14,10 @@ the thread's stop event, which the crawl's progress callback turns into CrawlSto
 next file or table: ``STOPPING`` until then, and the run is ``CANCELLED``.
 
 Data Catalog: the lake's catalog (``context.catalog``), what Athena reads; listings are
-filtered by the lake's visibility policy for the caller. GetPartitions' Expression is
+filtered by the lake's visibility policy for the caller, then by Lake Formation
+(``lakebox.api.lf_doors``): what the caller holds no permission on is not listed, reading
+it is AccessDeniedException, columns it may not SELECT are removed from what is returned,
+and changes need Lake Formation's permission besides IAM's. GetPartitions' Expression is
 ``lakebox.catalog.partition_filter``. Listings page with a NextToken naming the last item
 given. Every Glue ARN is in the catalog's account (the lake's, or the request's
 CatalogId), so a principal of another account is refused by IAM.
@@ -1072,6 +1075,190 @@ def get_table(request: Request, context: GlueContext) -> Response:
     return {"Table": _table_out(context, _visible_table(context, database, name))}
 
 
+# -- SearchTables, GetTableVersions ----------------------------------------------------------
+
+#: SearchTables' Filters keys lakebox filters on (a string property of the table)
+_SEARCH_KEYS = ("DatabaseName", "Name", "Description", "TableType")
+#: SortCriteria field names lakebox sorts by
+_SORT_FIELDS = ("DatabaseName", "Name", "CreateTime", "UpdateTime")
+_TOKENS = re.compile(r"[\s\-:#_./,;|@+=]+")
+
+
+def _search_property(table: Table, key: str) -> str:
+    if key == "DatabaseName":
+        return table.database
+    if key == "Name":
+        return table.name
+    if key == "Description":
+        return table.comment or ""
+    return table.table_type
+
+
+def _search_filters(request: Request) -> list[tuple[str, str]]:
+    given = request.get("Filters") or []
+    if not isinstance(given, list):
+        raise AwsError(INVALID, "Filters must be a list of {Key, Value} predicates")
+    out = []
+    for i, f in enumerate(given):
+        if not isinstance(f, dict):
+            raise AwsError(INVALID, f"Filters[{i}] must be an object")
+        key, value = f.get("Key"), f.get("Value")
+        if key not in _SEARCH_KEYS:
+            raise AwsError(
+                INVALID,
+                f"Filters[{i}].Key {key!r}: lakebox filters SearchTables on "
+                f"{', '.join(_SEARCH_KEYS)}",
+            )
+        if f.get("Comparator") not in (None, "EQUALS"):
+            raise AwsError(
+                INVALID,
+                f"Filters[{i}].Comparator: {key} is not a time field; only EQUALS applies",
+            )
+        if not isinstance(value, str) or not value:
+            raise AwsError(INVALID, f"Filters[{i}].Value must be a non-empty string")
+        out.append((key, value.lower()))
+    return out
+
+
+def _search_fields(table: Table, visible: set[str]) -> list[str]:
+    """What SearchText is looked for in: the table's and its database's names, its
+    description and parameter values, and the names and comments of the columns the
+    caller may see (Lake Formation: hidden columns are not searched)."""
+    fields = [table.name, table.database, table.comment or "", *table.parameters.values()]
+    for c in table.all_columns:
+        if c.name in visible:
+            fields += [c.name, c.comment or ""]
+    return [f.lower() for f in fields if f]
+
+
+def search_tables(request: Request, context: GlueContext) -> Response:
+    """Glue's SearchTables over the tables the caller may see: ``SearchText`` is a
+    case-insensitive substring of a searched field (in double quotes: equal to one),
+    ``Filters`` match a token of the property (its value split on punctuation, as Glue's
+    documentation describes), ``SortCriteria`` orders by a name or time. lakebox shares no
+    tables across accounts, so ``ResourceShareType`` FOREIGN finds none."""
+    _check_catalog_id(request, context)
+    filters = _search_filters(request)
+    text_given = request.get("SearchText")
+    if text_given is not None and not isinstance(text_given, str):
+        raise AwsError(INVALID, "SearchText must be a string")
+    search = (text_given or "").strip().lower()
+    exact = len(search) >= 2 and search.startswith('"') and search.endswith('"')
+    if exact:
+        search = search[1:-1]
+    share = request.get("ResourceShareType")
+    if share not in (None, "ALL", "FOREIGN"):
+        raise AwsError(INVALID, f"ResourceShareType {share!r} is not FOREIGN or ALL")
+    sort = request.get("SortCriteria") or []
+    if not isinstance(sort, list) or len(sort) > 1:
+        raise AwsError(INVALID, "SortCriteria must be a list of at most one criterion")
+    found: list[tuple[Table, set[str]]] = []
+    if share != "FOREIGN":
+        catalog, visibility = _catalog(context)
+        gate = Gate.of(context)
+        dbs = visibility.databases(context.principal, catalog.list_databases())
+        for db in dbs:
+            if gate is not None and not gate.sees_database("glue:SearchTables", db.name):
+                continue
+            for table in visibility.tables(context.principal, catalog.list_tables(db.name)):
+                if gate is not None and not gate.sees_table("glue:SearchTables", table):
+                    continue
+                visible = _visible_columns(context, table, "glue:SearchTables")
+                if filters and not all(
+                    value in _TOKENS.split(_search_property(table, key).lower())
+                    for key, value in filters
+                ):
+                    continue
+                if search:
+                    fields = _search_fields(table, visible)
+                    hit = search in fields if exact else any(search in f for f in fields)
+                    if not hit:
+                        continue
+                found.append((table, visible))
+    if sort:
+        criterion = sort[0] if isinstance(sort[0], dict) else {}
+        field = criterion.get("FieldName")
+        if field not in _SORT_FIELDS:
+            raise AwsError(
+                INVALID,
+                f"SortCriteria FieldName {field!r}: lakebox sorts by {', '.join(_SORT_FIELDS)}",
+            )
+        order = criterion.get("Sort") or "ASC"
+        if order not in ("ASC", "DESC"):
+            raise AwsError(INVALID, f"SortCriteria Sort {order!r} is not ASC or DESC")
+        attr = {"DatabaseName": "database", "Name": "name"}.get(field)
+
+        def sort_key(entry: tuple[Table, set[str]]) -> tuple[Any, ...]:
+            t = entry[0]
+            first = (
+                getattr(t, attr)
+                if attr
+                else (t.create_time if field == "CreateTime" else t.update_time)
+            )
+            return (first, t.database, t.name)
+
+        found.sort(key=sort_key, reverse=order == "DESC")
+    limit = _max_results(request, 1000)
+    start = _offset_token(request.get("NextToken"))
+    page = found[start : start + limit]
+    out: Response = {
+        "TableList": [_table_api(table, visible, lake_account(context)) for table, visible in page]
+    }
+    if start + limit < len(found):
+        out["NextToken"] = base64.urlsafe_b64encode(
+            json.dumps({"offset": start + limit}).encode()
+        ).decode()
+    return out
+
+
+def _offset_token(token: Any) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(str(token).encode()))["offset"]
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(offset)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise AwsError(INVALID, "NextToken is not a token this operation gave") from None
+    return offset
+
+
+def get_table_versions(request: Request, context: GlueContext) -> Response:
+    """The table's versions: lakebox's catalog keeps only the current definition (its
+    ``VersionId`` counts the changes made), so that is the one version listed."""
+    _check_catalog_id(request, context)
+    table = _visible_table(
+        context,
+        required_str(request, "DatabaseName", INVALID),
+        required_str(request, "TableName", INVALID),
+        "glue:GetTableVersions",
+    )
+    _max_results(request, 100)
+    out = _table_out(context, table, "glue:GetTableVersions")
+    return {"TableVersions": [{"Table": out, "VersionId": str(table.version)}]}
+
+
+def get_table_version(request: Request, context: GlueContext) -> Response:
+    """One version of the table: the current one (lakebox keeps no older definitions, so
+    asking for another is EntityNotFoundException)."""
+    _check_catalog_id(request, context)
+    table = _visible_table(
+        context,
+        required_str(request, "DatabaseName", INVALID),
+        required_str(request, "TableName", INVALID),
+        "glue:GetTableVersion",
+    )
+    version = request.get("VersionId")
+    if version is not None and str(version) != str(table.version):
+        raise AwsError(
+            "EntityNotFoundException",
+            f"Version {version} of table {table.qualified_name} not found: lakebox keeps only "
+            f"the current version ({table.version})",
+        )
+    out = _table_out(context, table, "glue:GetTableVersion")
+    return {"TableVersion": {"Table": out, "VersionId": str(table.version)}}
+
+
 def _table_from_input(database: str, given: Any) -> Table:
     from lakebox.catalog.model import Column, Table
 
@@ -1537,6 +1724,15 @@ def _on_table(request: Request, context: Any) -> list[str]:
     return _table_arns(context, request, text(request, "DatabaseName"), text(request, "Name"))
 
 
+def _on_table_named(request: Request, context: Any) -> list[str]:
+    table = text(request, "TableName")
+    return _table_arns(context, request, text(request, "DatabaseName"), table)
+
+
+def _on_every_table(request: Request, context: Any) -> list[str]:
+    return _table_arns(context, request, None, None)
+
+
 def _on_new_table(request: Request, context: Any) -> list[str]:
     given = request.get("TableInput")
     return _table_arns(context, request, text(request, "DatabaseName"), text(given, "Name"))
@@ -1729,6 +1925,9 @@ API = ServiceApi(
         ("GetTable", get_table, _on_table),
         ("GetTables", get_tables, _on_tables),
         ("DeleteTable", delete_table, _on_table),
+        ("SearchTables", search_tables, _on_every_table),
+        ("GetTableVersions", get_table_versions, _on_table_named),
+        ("GetTableVersion", get_table_version, _on_table_named),
         ("CreatePartition", create_partition, _on_partitions),
         ("BatchCreatePartition", batch_create_partition, _on_partitions),
         ("GetPartition", get_partition, _on_partitions),
