@@ -450,7 +450,10 @@ def test_data_cells_filter_limits_rows_and_columns(lake: Lakehouse) -> None:
     assert lf.table_permissions(SALES, table(lake)) == {"SELECT"}
 
 
-def test_several_filters_combine_as_or_of_rows_and_union_of_columns(lake: Lakehouse) -> None:
+def test_several_filters_combine_cell_by_cell(lake: Lakehouse) -> None:
+    """Two filters: rows of west with shop_id, rows of east with price. The union shows
+    both columns over both regions' rows, but shop_id only in west rows and price only in
+    east rows (Lake Formation's cell-level union: no cell that no filter grants)."""
     lf = governed(lake)
     lf.create_filter(
         ADMIN, DataCellsFilter("shop", "sales", "w", "region = 'west'", ("shop_id",), None)
@@ -466,17 +469,38 @@ def test_several_filters_combine_as_or_of_rows_and_union_of_columns(lake: Lakeho
             ["SELECT"],
         )
     view = lf.table_view(SALES, table(lake))
-    assert view.row_filter is not None
-    assert set(view.row_filter.split(" OR ")) == {"(region = 'west')", "(region = 'east')"}
+    assert view.row_filter == "(region = 'east') OR (region = 'west')"
     assert view.columns == {"shop_id", "price"}
-    # an unfiltered grant lifts the row filter
+    assert view.column_filters == (
+        ("price", "(region = 'east')"),
+        ("shop_id", "(region = 'west')"),
+    )
+    # an unfiltered grant of item_id lifts the row filter; the filtered columns stay so
     lf.grant(
         ADMIN,
         SALES.arn,
         Resource("TABLE_WITH_COLUMNS", A, database="shop", table="sales", columns=("item_id",)),
         ["SELECT"],
     )
-    assert lf.table_view(SALES, table(lake)).row_filter is None
+    view = lf.table_view(SALES, table(lake))
+    assert view.row_filter is None
+    assert view.columns == {"shop_id", "price", "item_id"}
+    assert dict(view.column_filters) == {
+        "price": "(region = 'east')",
+        "shop_id": "(region = 'west')",
+    }
+    # the same rows for every grant need no column condition
+    lf.revoke(
+        ADMIN,
+        SALES.arn,
+        Resource("TABLE_WITH_COLUMNS", A, database="shop", table="sales", columns=("item_id",)),
+        ["SELECT"],
+    )
+    lf.update_filter(
+        ADMIN, DataCellsFilter("shop", "sales", "e", "region = 'west'", ("price",), None)
+    )
+    view = lf.table_view(SALES, table(lake))
+    assert view.row_filter == "(region = 'west')" and view.column_filters == ()
 
 
 def test_filter_expressions_are_the_partiql_subset(lake: Lakehouse) -> None:

@@ -98,16 +98,19 @@ def _page(request: Request, items: list[Any], key: str, limit: int = 1000) -> Re
 def _grant_entry(
     value: Any, context: Any, where: str
 ) -> tuple[str, Resource, list[str], list[str]]:
+    """The members of one grant; ``where`` prefixes the member names in messages (the
+    entry of a batch: ``Entries[2]``; nothing for a request's own members)."""
+    at = f"{where}." if where else ""
     if not isinstance(value, dict):
-        raise InvalidInput(f"{where} must be an object")
+        raise InvalidInput(f"{where or 'the request'} must be an object")
     if value.get("Condition"):
-        raise InvalidInput(f"{where}.Condition: lakebox does not support grant conditions")
-    principal = check_principal(value.get("Principal"), f"{where}.Principal")
-    resource = _resource(value.get("Resource"), context, f"{where}.Resource")
-    perms = list(check_permissions(value.get("Permissions"), f"{where}.Permissions"))
+        raise InvalidInput(f"{at}Condition: lakebox does not support grant conditions")
+    principal = check_principal(value.get("Principal"), f"{at}Principal")
+    resource = _resource(value.get("Resource"), context, f"{at}Resource")
+    perms = list(check_permissions(value.get("Permissions"), f"{at}Permissions"))
     grantable = list(
         check_permissions(
-            value.get("PermissionsWithGrantOption"), f"{where}.PermissionsWithGrantOption"
+            value.get("PermissionsWithGrantOption"), f"{at}PermissionsWithGrantOption"
         )
     )
     return principal, resource, perms, grantable
@@ -115,7 +118,7 @@ def _grant_entry(
 
 def grant_permissions(request: Request, context: LakeFormationContext) -> Response:
     _catalog(request, context)
-    principal, resource, perms, grantable = _grant_entry(request, context, "request")
+    principal, resource, perms, grantable = _grant_entry(request, context, "")
     if not perms:
         raise InvalidInput("Permissions must name at least one permission")
     _lf(context).grant(context.principal, principal, resource, perms, grantable)
@@ -124,7 +127,7 @@ def grant_permissions(request: Request, context: LakeFormationContext) -> Respon
 
 def revoke_permissions(request: Request, context: LakeFormationContext) -> Response:
     _catalog(request, context)
-    principal, resource, perms, grantable = _grant_entry(request, context, "request")
+    principal, resource, perms, grantable = _grant_entry(request, context, "")
     if not perms and not grantable:
         raise InvalidInput("Permissions must name at least one permission")
     _lf(context).revoke(context.principal, principal, resource, perms, grantable)

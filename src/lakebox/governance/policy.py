@@ -21,9 +21,10 @@ The rules (AWS_FACTS section 2, docs/governance.md):
   tags match; TABLE gives table permissions on matching tables, and SELECT on each column
   whose (inherited or overridden) tags match.
 - Columns: ``TableWithColumns`` include or exclude lists; data cells filters add a row
-  filter. Several grants combine: the columns are the union, the rows the OR of the
-  filters (an unfiltered grant lifts the row filter). Lake Formation combines filters cell
-  by cell; see docs/governance.md for what the union means.
+  filter. Several grants combine cell by cell, as Lake Formation combines them: the
+  columns are the union, the rows the OR of the filters (an unfiltered grant lifts the row
+  filter), and a column that only some of the grants include is shown only in their rows
+  (``TableView.column_filters``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,16 @@ AUDIT_TABLE = "access_log"
 Share = tuple[frozenset[str] | None, str | None]
 _FULL: Share = (None, None)
 _MEMO_LIMIT = 50_000
+
+
+def _disjunction(filters: list[str | None]) -> str | None:
+    """The OR of row filters (None, every row, when any of them is None)."""
+    if not filters or any(f is None for f in filters):
+        return None
+    distinct = sorted({f for f in filters if f is not None})
+    if len(distinct) == 1:
+        return f"({distinct[0]})"
+    return " OR ".join(f"({f})" for f in distinct)
 
 
 def identities(principal: Principal) -> frozenset[str]:
@@ -343,20 +354,22 @@ class Policy:
             return FULL_VIEW
         everything = frozenset(c.name.lower() for c in table.all_columns)
         columns: set[str] = set()
-        filters: list[str] = []
-        all_rows = False
-        for cols, rows in shares:
+        for cols, _ in shares:
             columns |= everything if cols is None else cols
-            if rows is None:
-                all_rows = True
-            elif rows not in filters:
-                filters.append(rows)
-        row_filter = None
-        if not all_rows:
-            row_filter = (
-                f"({filters[0]})" if len(filters) == 1 else " OR ".join(f"({f})" for f in filters)
-            )
-        return TableView(None if columns >= everything else frozenset(columns), row_filter)
+        row_filter = _disjunction([rows for _, rows in shares])
+        # Lake Formation unites filters cell by cell: a column shows its value only in
+        # the rows of the grants that include it
+        column_filters = []
+        for column in sorted(columns):
+            rows_of = [rows for cols, rows in shares if cols is None or column in cols]
+            condition = _disjunction(rows_of)
+            if condition != row_filter:
+                column_filters.append((column, condition or "TRUE"))
+        return TableView(
+            None if columns >= everything else frozenset(columns),
+            row_filter,
+            tuple(column_filters),
+        )
 
     # -- catalog and locations --------------------------------------------------------------------
     def can_create_database(self, principal: Principal) -> bool:
