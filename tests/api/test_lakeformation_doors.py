@@ -5,6 +5,7 @@ GetTable shows, and that every decision is recorded with the request's id."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from api.lf_toy import ToyPermissions
 from lakebox.api import AwsError, dispatch
 from lakebox.api.context import ServiceContext
 from lakebox.catalog.model import Column, Database, Partition, Table
+from lakebox.catalog.visibility import Visibility
 from lakebox.lakehouse import Lake
 from lakebox.principal import Principal
 from lakebox.query.service import QueryService
@@ -126,12 +128,16 @@ def test_a_granted_table_is_listed_with_only_its_granted_columns(
     assert [c["Name"] for c in part["StorageDescriptor"]["Columns"]] == ["shop_id", "price"]
 
 
-def test_a_table_without_select_shows_no_column(
+def test_describe_without_select_shows_the_tables_definition(
     analyst: ServiceContext, lf: ToyPermissions
 ) -> None:
     lf.grant(ANALYST, "sales_db.sales", "DESCRIBE")
     got = glue(analyst, "GetTable", DatabaseName="sales_db", Name="sales")["Table"]
-    assert got["StorageDescriptor"]["Columns"] == [] and got["PartitionKeys"] == []
+    assert len(got["StorageDescriptor"]["Columns"]) == 3 and len(got["PartitionKeys"]) == 2
+    # SELECT on some columns besides: only those
+    lf.grant(ANALYST, "sales_db.sales", "SELECT", columns={"price"})
+    got = glue(analyst, "GetTable", DatabaseName="sales_db", Name="sales")["Table"]
+    assert [c["Name"] for c in got["StorageDescriptor"]["Columns"]] == ["price"]
 
 
 def test_reading_partitions_needs_select_or_describe(
@@ -361,4 +367,31 @@ def test_table_versions_follow_the_same_rules(analyst: ServiceContext, lf: ToyPe
     assert one["TableVersion"]["VersionId"] == version["VersionId"]
     with pytest.raises(AwsError) as err:
         glue(analyst, "GetTableVersion", **request, VersionId="999")
+    assert err.value.code == "EntityNotFoundException"
+
+
+class _LakeFormationListing(Visibility):
+    """A visibility policy that also hides by Lake Formation (as the query path's does):
+    the Glue door must still answer AccessDeniedException, not EntityNotFoundException."""
+
+    def __init__(self, lf: ToyPermissions) -> None:
+        self.lf = lf
+
+    def databases(self, principal: Principal, databases: Iterable[Database]) -> list[Database]:
+        return [d for d in databases if self.lf.can_see_database(principal, d.name)]
+
+    def tables(self, principal: Principal, tables: Iterable[Table]) -> list[Table]:
+        return [t for t in tables if self.lf.can_see_table(principal, t)]
+
+
+def test_lake_formations_answer_comes_before_a_listing_policys(
+    analyst: ServiceContext, lf: ToyPermissions
+) -> None:
+    analyst.services["visibility"] = _LakeFormationListing(lf)
+    denied(analyst, "glue", "GetDatabase", {"Name": "sales_db"})
+    lf.grant(ANALYST, "sales_db", "DESCRIBE")
+    message = denied(analyst, "glue", "GetTable", {"DatabaseName": "sales_db", "Name": "secret"})
+    assert message == "Insufficient Lake Formation permission(s) on sales_db.secret"
+    with pytest.raises(AwsError) as err:
+        glue(analyst, "GetTable", DatabaseName="sales_db", Name="no_such_table")
     assert err.value.code == "EntityNotFoundException"

@@ -838,11 +838,11 @@ def _visible_database(
     Lake Formation: any permission on it or on a table in it)."""
     catalog, visibility = _catalog(context)
     db = catalog.get_database(name.lower())
+    gate = Gate.of(context)
+    if gate is not None:  # Lake Formation's refusal is Glue's answer, before the listing's
+        gate.require_database_visible(action, db.name)
     if not visibility.databases(context.principal, [db]):
         raise AwsError("EntityNotFoundException", f"Database {name} not found.")
-    gate = Gate.of(context)
-    if gate is not None:
-        gate.require_database_visible(action, db.name)
     return db
 
 
@@ -1014,11 +1014,13 @@ def _visible_table(
         table = catalog.get_table(db.name, name.lower())
     except LakeboxError:
         table = None
-    if table is None or not visibility.can_see(context.principal, table):
+    if table is None:
         raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
     gate = Gate.of(context)
-    if gate is not None:
+    if gate is not None:  # Lake Formation's refusal is Glue's answer, before the listing's
         gate.require_table_visible(action, table)
+    if not visibility.can_see(context.principal, table):
+        raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
     return table
 
 

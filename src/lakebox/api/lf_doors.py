@@ -136,14 +136,22 @@ class Gate:
         self._decide(action, uri, self.lf.location_access(self.principal, uri))
 
     def visible_columns(self, action: str, table: Table) -> set[str]:
-        """The names of ``table``'s columns (data and partition keys) the caller may see:
-        those it may SELECT (``table_view``); none when it may select nothing of it."""
+        """The names of ``table``'s columns (data and partition keys) the caller is shown:
+        with SELECT, those it may select (``table_view``: Lake Formation removes the
+        others); with only DESCRIBE (or ALTER, DROP, ...), the table's definition; with no
+        permission at all, none. As the SQL listings show them (``Visibility.columns``)."""
+        names = [c.name for c in _all_columns(table)]
+        held = self.lf.table_permissions(self.principal, table)
+        if not held:
+            self.record(action, f"{table.qualified_name} (columns)", False)
+            return set()
+        if "SELECT" not in held and "ALL" not in held:
+            return set(names)
         try:
             view = self.lf.table_view(self.principal, table)
         except AccessDenied:
             self.record(action, f"{table.qualified_name} (columns)", False)
             return set()
-        names = [c.name for c in _all_columns(table)]
         if view.columns is None:
             return set(names)
         return {n for n in names if n.lower() in view.columns}
