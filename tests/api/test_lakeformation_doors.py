@@ -108,6 +108,10 @@ def test_describe_on_the_database_shows_it_but_no_table(
     assert names == ["sales_db"]
     assert glue(analyst, "GetDatabase", Name="sales_db")["Database"]["Name"] == "sales_db"
     assert glue(analyst, "GetTables", DatabaseName="sales_db")["TableList"] == []
+    allowed = {(d.action, d.resource) for d in lf.decisions if d.allowed}
+    assert {("glue:GetDatabases", "catalog"), ("glue:GetDatabase", "sales_db")} <= allowed
+    hidden = {(d.action, d.resource) for d in lf.decisions if not d.allowed}
+    assert ("glue:GetTables", "sales_db.sales") in hidden
 
 
 def test_a_granted_table_is_listed_with_only_its_granted_columns(

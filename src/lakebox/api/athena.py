@@ -252,6 +252,7 @@ def _databases(context: AthenaContext, action: str = "athena:ListDatabases") -> 
     dbs = qs.visibility.databases(context.principal, qs.lake.catalog.list_databases())
     gate = _gate(context)
     if gate is not None:
+        gate.record(action, "catalog", True)
         dbs = [d for d in dbs if gate.sees_database(action, d.name)]
     return dbs
 

@@ -976,6 +976,7 @@ def get_databases(request: Request, context: GlueContext) -> Response:
     dbs = visibility.databases(context.principal, catalog.list_databases())
     gate = Gate.of(context)
     if gate is not None:
+        gate.record("glue:GetDatabases", "catalog", True)
         dbs = [d for d in dbs if gate.sees_database("glue:GetDatabases", d.name)]
     page, more = _paged(request, dbs, [d.name for d in dbs], 100)
     account = lake_account(context)
@@ -1158,6 +1159,8 @@ def search_tables(request: Request, context: GlueContext) -> Response:
     if share != "FOREIGN":
         catalog, visibility = _catalog(context)
         gate = Gate.of(context)
+        if gate is not None:
+            gate.record("glue:SearchTables", "catalog", True)
         dbs = visibility.databases(context.principal, catalog.list_databases())
         for db in dbs:
             if gate is not None and not gate.sees_database("glue:SearchTables", db.name):

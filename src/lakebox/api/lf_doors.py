@@ -9,7 +9,8 @@ to ask. IAM's own checks stay: AWS checks both, IAM first.
 
 Every decision taken here is recorded (``LakePermissions.record``) with the request's id,
 when the door has one: the audit table shows who was allowed or refused what at which door.
-A listing records one decision per item it hides and one for the listing itself.
+A listing records the listing itself (allowed) and one refusal per item it hides; a
+call on one database or table records its decision on it.
 
 Errors are AWS's ``AccessDeniedException`` with Lake Formation's wording, "Insufficient Lake
 Formation permission(s) on <name>": the name is the resource's own (a database, a table
