@@ -126,7 +126,9 @@ def test_a_granted_table_is_listed_with_only_its_granted_columns(
         assert [c["Name"] for c in table["PartitionKeys"]] == ["dt"]
     # the other table of the database stays hidden
     denied(analyst, "glue", "GetTable", {"DatabaseName": "sales_db", "Name": "secret"})
-    # partitions: SELECT is enough to read them, and their columns are filtered too
+    # partitions (their values name the hidden key region: DESCRIBE is needed too), with
+    # their columns filtered as well
+    lf.grant(ANALYST, "sales_db.sales", "DESCRIBE")
     parts = glue(analyst, "GetPartitions", DatabaseName="sales_db", TableName="sales")
     [part] = parts["Partitions"]
     assert [c["Name"] for c in part["StorageDescriptor"]["Columns"]] == ["shop_id", "price"]
@@ -399,3 +401,19 @@ def test_lake_formations_answer_comes_before_a_listing_policys(
     with pytest.raises(AwsError) as err:
         glue(analyst, "GetTable", DatabaseName="sales_db", Name="no_such_table")
     assert err.value.code == "EntityNotFoundException"
+
+
+def test_partition_values_do_not_show_what_a_restricted_select_hides(
+    analyst: ServiceContext, lf: ToyPermissions
+) -> None:
+    """The partition key ``region`` is hidden from the analyst's SELECT: the values of
+    partitions (and their locations) would show it, so they are refused, unless the
+    analyst holds DESCRIBE (the metadata permission)."""
+    where = {"DatabaseName": "sales_db", "TableName": "sales"}
+    lf.grant(ANALYST, "sales_db.sales", "SELECT", columns={"shop_id", "dt"})
+    message = denied(analyst, "glue", "GetPartitions", where)
+    assert message == "Insufficient Lake Formation permission(s) on sales_db.sales"
+    values = {"PartitionValues": ["2024-01-01", "eu"]}
+    denied(analyst, "glue", "GetPartition", {**where, **values})
+    lf.grant(ANALYST, "sales_db.sales", "DESCRIBE")
+    assert len(glue(analyst, "GetPartitions", **where)["Partitions"]) == 1

@@ -1488,7 +1488,13 @@ def _partition_table(request: Request, context: GlueContext, operation: str) -> 
     gate = Gate.of(context)
     if gate is not None:
         gate.require_on_table(action, table, *_PARTITION_NEEDS[operation])
+        if operation in _PARTITION_READS:
+            gate.require_partition_values(action, table)
     return table
+
+
+#: the partition operations that return partition values
+_PARTITION_READS = frozenset({"GetPartition", "GetPartitions", "BatchGetPartition"})
 
 
 def _error_detail(exc: LakeboxError) -> dict[str, str]:

@@ -157,6 +157,28 @@ class Gate:
             return set(names)
         return {n for n in names if n.lower() in view.columns}
 
+    def require_partition_values(self, action: str, table: Table) -> None:
+        """Partition values are values of the table's partition keys, and a partition's
+        location names them: a caller that reads the table only through a restricted
+        SELECT (a row filter, or a partition key it may not select) and holds no DESCRIBE
+        on it (the metadata permission) is refused them, so they cannot show what its
+        view hides (rows filtered out, a hidden column's values)."""
+        held = self.lf.table_permissions(self.principal, table)
+        if "DESCRIBE" in held or "ALL" in held or "SELECT" not in held:
+            return
+        try:
+            view = self.lf.table_view(self.principal, table)
+        except AccessDenied:
+            self._decide(action, table.qualified_name, False)
+            return
+        keys = {k.name.lower() for k in table.partition_keys}
+        hidden = view.columns is not None and not keys <= view.columns
+        filtered = view.row_filter is not None or any(
+            column.lower() in keys for column, _ in view.column_filters
+        )
+        if keys and (hidden or filtered):
+            self._decide(action, table.qualified_name, False)
+
     def created(self, database: str, table: str | None = None) -> None:
         self.lf.note_created(self.principal, database, table)
 
