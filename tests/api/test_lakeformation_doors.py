@@ -417,3 +417,25 @@ def test_partition_values_do_not_show_what_a_restricted_select_hides(
     denied(analyst, "glue", "GetPartition", {**where, **values})
     lf.grant(ANALYST, "sales_db.sales", "DESCRIBE")
     assert len(glue(analyst, "GetPartitions", **where)["Partitions"]) == 1
+
+
+@pytest.mark.parametrize("spelling", ["s3a", "s3n", "file", "path"])
+def test_a_registered_location_cannot_be_named_around(
+    analyst: ServiceContext, lf: ToyPermissions, seeded: Lake, spelling: str
+) -> None:
+    """The same files under another name (``s3a://``, a local path into the bucket) are
+    still the registered location."""
+    home = seeded.config.home
+    location = {
+        "s3a": "s3a://bucket-a/secret/",
+        "s3n": "s3n://bucket-a/secret/",
+        "file": f"file://{home}/bucket-a/secret/",
+        "path": f"{home}/bucket-a/secret/",
+    }[spelling]
+    lf.grant(ANALYST, "sales_db", "CREATE_TABLE")
+    table = {"Name": "peek", "StorageDescriptor": {"Location": location}}
+    message = denied(
+        analyst, "glue", "CreateTable", {"DatabaseName": "sales_db", "TableInput": table}
+    )
+    assert message == "Insufficient Lake Formation permission(s) on s3://bucket-a/secret/"
+    assert not seeded.catalog.table_exists("sales_db", "peek")

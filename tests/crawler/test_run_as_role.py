@@ -164,3 +164,15 @@ def test_the_lakes_own_crawlers_are_checked_by_its_lake_formation(
         assert sorted(t.name for t in lake.catalog.list_tables("db")) == ["orders", "shops"]
     finally:
         lake.close()
+
+
+def test_a_local_path_into_a_registered_bucket_is_that_location(
+    config: LakeConfig, service: CrawlerService, lf: ToyPermissions, bucket_dir: Path
+) -> None:
+    _orders(bucket_dir)
+    svc = CrawlerService(config, permissions=lf)
+    svc.create_crawler(Crawler("local", "db", [Target(f"{bucket_dir}/")], role=ROLE))
+    lf.grant(ROLE_ID, "db", "CREATE_TABLE")
+    run = svc.start_crawler("local")
+    assert run.error == "Insufficient Lake Formation permission(s) on s3://data/"
+    assert tables(svc) == {}

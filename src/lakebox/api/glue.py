@@ -891,7 +891,7 @@ def create_database(request: Request, context: GlueContext) -> Response:
     gate = Gate.of(context)
     if gate is not None:
         gate.require_create_database("glue:CreateDatabase", db.name.lower())
-        gate.require_location("glue:CreateDatabase", db.location)
+        gate.require_location("glue:CreateDatabase", db.location, _storage(context))
     catalog, _ = _catalog(context)
     catalog.create_database(db)
     if gate is not None:
@@ -908,7 +908,7 @@ def update_database(request: Request, context: GlueContext) -> Response:
     if gate is not None:
         gate.require_on_database("glue:UpdateDatabase", current.name, "ALTER")
         if db.location != current.location:
-            gate.require_location("glue:UpdateDatabase", db.location)
+            gate.require_location("glue:UpdateDatabase", db.location, _storage(context))
     if db.name.lower() != current.name:
         raise AwsError(
             INVALID,
@@ -1328,7 +1328,7 @@ def create_table(request: Request, context: GlueContext) -> Response:
     gate = Gate.of(context)
     if gate is not None:
         gate.require_on_database("glue:CreateTable", database.name, "CREATE_TABLE")
-        gate.require_location("glue:CreateTable", table.location)
+        gate.require_location("glue:CreateTable", table.location, _storage(context))
     catalog, _ = _catalog(context)
     catalog.create_table(table)
     if gate is not None:
@@ -1364,7 +1364,7 @@ def update_table(request: Request, context: GlueContext) -> Response:
         )
     _check_location(context, table.location)
     if gate is not None and (table.location or None) != (current.location or None):
-        gate.require_location("glue:UpdateTable", table.location)
+        gate.require_location("glue:UpdateTable", table.location, _storage(context))
     table.create_time, table.version = current.create_time, current.version
     catalog, _ = _catalog(context)
     catalog.update_table(table)
@@ -1441,10 +1441,10 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
         raise AwsError(INVALID, "StorageDescriptor.Location must be a string")
     _check_location(context, location)
     gate = Gate.of(context)
-    if gate is not None and location is not None and not _below(location, table.location):
+    if gate is not None and location is not None and not _below(context, location, table.location):
         # a partition elsewhere than under its table points the table at that location:
         # DATA_LOCATION_ACCESS there, as for a table created over it
-        gate.require_location("glue:CreatePartition", location)
+        gate.require_location("glue:CreatePartition", location, _storage(context))
     return Partition(
         table.database,
         table.name,
@@ -1470,9 +1470,20 @@ _PARTITION_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _below(location: str, parent: str | None) -> bool:
+def _storage(context: Any) -> Any:
+    try:
+        return getattr(context, "storage", None)
+    except AwsError:  # a door that offers no storage
+        return None
+
+
+def _below(context: Any, location: str, parent: str | None) -> bool:
     if not parent:
         return False
+    from lakebox.crawler.service import lake_uri
+
+    storage = _storage(context)
+    location, parent = lake_uri(storage, location), lake_uri(storage, parent)
     return (location.rstrip("/") + "/").startswith(parent.rstrip("/") + "/")
 
 

@@ -130,9 +130,15 @@ class Gate:
     def require_create_database(self, action: str, database: str) -> None:
         self._decide(action, database, self.lf.can_create_database(self.principal))
 
-    def require_location(self, action: str, uri: str | None) -> None:
-        """DATA_LOCATION_ACCESS on ``uri`` when it lies in a registered location."""
-        if not uri or not self.lf.governed_location(uri):
+    def require_location(self, action: str, uri: str | None, storage: Any = None) -> None:
+        """DATA_LOCATION_ACCESS on ``uri`` when it lies in a registered location, however
+        it is spelled (``lake_uri``: ``s3a://``, a local path into a bucket)."""
+        if not uri:
+            return
+        from lakebox.crawler.service import lake_uri
+
+        uri = lake_uri(storage, uri)
+        if not self.lf.governed_location(uri):
             return
         self._decide(action, uri, self.lf.location_access(self.principal, uri))
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import time
 import uuid
@@ -247,7 +248,7 @@ class _Crawl:
         self.catalog.get_database(c.database)
         if self.guard is not None:
             for target in c.targets:
-                self.guard.location(target.path)
+                self.guard.location(lake_uri(self.svc.storage, target.path))
         incremental = c.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY
         known = self.svc.store.known_folders(c.name) if incremental else set()
         existing = {
@@ -667,6 +668,31 @@ class _Crawl:
         self.run_rec.log.append(
             f"table {table.name}: its files are gone; kept (DeleteBehavior LOG)"
         )
+
+
+def lake_uri(storage: Storage | None, location: str) -> str:
+    """``location`` as Lake Formation's registered locations are written (``s3://bucket/
+    key``), so one place cannot be named around them: ``s3a://`` and ``s3n://`` are
+    ``s3://``, and a local path (``file://``) into one of the lake's buckets is that
+    bucket's ``s3://`` URI (symbolic links resolved). Anything else is returned as given.
+    (It belongs with ``Storage``; it lives here until storage offers it.)"""
+    try:
+        uri = parse_uri(location)
+    except LakeboxError:
+        return location
+    if uri.is_s3:
+        return f"s3://{uri.bucket}/{uri.key}"
+    if storage is None or storage.mode == "s3":
+        return location
+    home = os.path.realpath(storage.config.home)
+    real = os.path.realpath(uri.key)
+    if not real.startswith(home + os.sep):
+        return location
+    bucket, _, key = real[len(home) + 1 :].partition(os.sep)
+    key = key.replace(os.sep, "/")
+    if key and uri.key.endswith("/"):
+        key += "/"
+    return f"s3://{bucket}/{key}"
 
 
 #: the session name of a crawler's role, as Glue's crawlers name it
