@@ -439,3 +439,35 @@ def test_a_registered_location_cannot_be_named_around(
     )
     assert message == "Insufficient Lake Formation permission(s) on s3://bucket-a/secret/"
     assert not seeded.catalog.table_exists("sales_db", "peek")
+
+
+def test_the_python_api_enforces_the_lakes_own_lake_formation(seeded: Lake) -> None:
+    """A context made from the lake (``provider``), as a program using the Python API
+    makes one, reaches the lake's real Lake Formation service: the same answers as the
+    server's."""
+    from lakebox.governance.model import IAM_ALLOWED_PRINCIPALS, Resource
+    from lakebox.principal import LOCAL_ADMIN
+
+    lf = seeded.lakeformation
+    for name in ("sales", "secret"):
+        table = Resource("TABLE", ACCOUNT, database="sales_db", table=name)
+        lf.revoke(LOCAL_ADMIN, IAM_ALLOWED_PRINCIPALS, table, ["ALL"])
+    lf.grant(
+        LOCAL_ADMIN,
+        ANALYST,
+        Resource(
+            "TABLE_WITH_COLUMNS", ACCOUNT, database="sales_db", table="sales", columns=("price",)
+        ),
+        ["SELECT"],
+    )
+    ctx = ServiceContext(
+        principal=Principal(ACCOUNT, ANALYST, "user"),
+        account_id=ACCOUNT,
+        region=seeded.config.region,
+        provider=lambda name: getattr(seeded, name),
+    )
+    tables = glue(ctx, "GetTables", DatabaseName="sales_db")["TableList"]
+    assert [t["Name"] for t in tables] == ["sales"]
+    assert [c["Name"] for c in tables[0]["StorageDescriptor"]["Columns"]] == ["price"]
+    message = denied(ctx, "glue", "GetTable", {"DatabaseName": "sales_db", "Name": "secret"})
+    assert message == "Insufficient Lake Formation permission(s) on sales_db.secret"

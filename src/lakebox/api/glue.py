@@ -1801,8 +1801,10 @@ def _crawl_needs(
 ) -> list[tuple[str, str]]:
     """What a crawl does, as the caller's own actions: it writes tables and partitions of
     its database (and deletes them when its DeleteBehavior says so) and lists and reads its
-    S3 targets. A crawl runs as the lake, so whoever defines or starts one must be allowed
-    all of it; ``glue:*Crawler`` on the crawler alone is not enough."""
+    S3 targets. Lake Formation judges a crawl's changes as the crawler's role
+    (``lakebox.crawler.service.crawl_principal``), but the crawl reads and writes with the
+    lake's own access, so whoever defines or starts one must also be allowed all of it by
+    IAM; ``glue:*Crawler`` on the crawler alone is not enough."""
     from lakebox.crawler.model import DELETE_FROM_DATABASE
 
     db = _table_arns(context, {}, database or None, None)
