@@ -261,6 +261,12 @@ def test_lake_formation_grants_do_not_open_s3_objects(world: World) -> None:
     the registered bucket: the S3 API gives it no object, lists nothing, and its errors
     carry none of the data."""
     s3 = world.analyst["s3"]
+    # not even DATA_LOCATION_ACCESS (a catalog permission) opens the bucket's objects
+    world.grant(
+        world.analyst_arn,
+        Resource("DATA_LOCATION", ACCOUNT, name=f"arn:aws:s3:::{BUCKET}"),
+        "DATA_LOCATION_ACCESS",
+    )
     for call in (
         lambda: s3.get_object(Bucket=BUCKET, Key="sales/part-0.csv"),
         lambda: s3.head_object(Bucket=BUCKET, Key="sales/part-0.csv"),
