@@ -19,6 +19,7 @@ from lakebox.governance.model import (
     PrincipalPermissions,
     Resource,
     check_expression,
+    check_tag_values,
 )
 from lakebox.governance.service import LakeFormationService
 from lakebox.iam.errors import AccessDenied
@@ -655,3 +656,83 @@ def test_audit_records_are_a_table_only_admins_read(lake: Lakehouse) -> None:
         (SALES.arn, "SELECT", "shop.sales", True, "q-1"),
         (ANALYST.arn, "SELECT", "shop.sales", False, "q-2"),
     ]
+
+
+def test_a_workgroups_result_location_cannot_be_registered(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lake.queries.create_work_group("team", output_location="s3://team-results/out/")
+    with pytest.raises(InvalidInput, match="query result"):
+        lf.register(ADMIN, "arn:aws:s3:::team-results", use_service_linked_role=True)
+    lf.register(ADMIN, "arn:aws:s3:::team-data", use_service_linked_role=True)
+
+
+def test_unreported_objects_hold_the_defaults_in_force_when_made(lake: Lakehouse) -> None:
+    """A table no door reported (no note_created) is judged by the default permissions
+    in force when the catalog made it: AWS's IAMAllowedPrincipals ALL before the admin
+    changed the settings, the admin's defaults after."""
+    lf = lake.lakeformation
+    old = table(lake)  # made before any settings: IAMAllowedPrincipals holds ALL
+    lf.put_settings(
+        LOCAL_ADMIN,
+        DataLakeSettings(
+            admins=(ADMIN.arn,),
+            create_database_default=(),
+            create_table_default=(PrincipalPermissions(LEADER.arn, ("SELECT",)),),
+        ),
+    )
+    time.sleep(0.01)
+    lake.catalog.create_table(Table("shop", "later", columns=[Column("a", "int")]))
+    later = table(lake, "later")
+    assert lf.table_view(ANALYST, old).unrestricted
+    assert lf.table_permissions(ANALYST, later) == frozenset()
+    assert lf.table_permissions(LEADER, later) == {"SELECT"}
+    listed = {
+        (g.principal, g.resource.table)
+        for g in lf.list_permissions(ADMIN, resource=tbl("*"))
+        if g.resource.kind == "TABLE"
+    }
+    assert (IAM_ALLOWED_PRINCIPALS, "sales") in listed and (LEADER.arn, "later") in listed
+    # revoking from an unreported table writes its defaults down first
+    lf.revoke(ADMIN, LEADER.arn, tbl("later"), ["SELECT"])
+    assert lf.table_permissions(LEADER, later) == frozenset()
+
+
+def test_a_non_admin_lists_only_its_own_grants(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lf.grant(ADMIN, LEADER.arn, tbl("sales"), ["DESCRIBE"], ["DESCRIBE"])
+    seen = {g.principal for g in lf.list_permissions(ANALYST)}
+    assert seen == {ANALYST.arn}
+    assert {g.principal for g in lf.list_permissions(LEADER)} >= {ANALYST.arn, LEADER.arn}
+    assert {g.principal for g in lf.list_permissions(ADMIN)} >= {ANALYST.arn, LEADER.arn}
+
+
+def test_a_recreated_table_keeps_the_grants_made_on_its_name(lake: Lakehouse) -> None:
+    """AWS: "if you define a resource with a particular ARN, then later delete, and
+    recreate a resource with that same ARN, the resource maintains the permissions
+    already granted" (GrantPermissions' Principal documentation)."""
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lake.catalog.drop_table("shop", "sales")
+    lake.catalog.create_table(Table("shop", "sales", columns=[Column("shop_id", "int")]))
+    lf.note_created(LEADER, "shop", "sales")
+    assert lf.table_permissions(ANALYST, table(lake)) == {"SELECT"}
+    assert "DROP" in lf.table_permissions(LEADER, table(lake))  # the new creator
+
+
+def test_tag_creators_change_and_delete_their_tags(lake: Lakehouse) -> None:
+    """AWS: "The LF-Tag creator gets implicit permission to update or remove any tag value
+    from the LF-Tag and delete the LF-Tag"; one call gives at most 50 values."""
+    lf = governed(lake)
+    with pytest.raises(AccessDeniedLF):
+        lf.create_tag(LEADER, "team", ["a"])
+    lf.grant(ADMIN, LEADER.arn, Resource("CATALOG", A), ["CREATE_LF_TAG"])
+    lf.create_tag(LEADER, "team", ["a"])
+    lf.update_tag(LEADER, "team", add=["b"])
+    with pytest.raises(AccessDeniedLF):
+        lf.update_tag(ANALYST, "team", add=["c"])
+    with pytest.raises(AccessDeniedLF):
+        lf.delete_tag(ANALYST, "team")
+    lf.delete_tag(LEADER, "team")
+    with pytest.raises(InvalidInput, match="1 to 50 values"):
+        check_tag_values([f"v{i}" for i in range(51)])

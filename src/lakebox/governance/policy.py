@@ -11,6 +11,9 @@ The rules (AWS_FACTS section 2, docs/governance.md):
   record of (made before governance, or by a door that did not report it) holds the
   implicit ``ALL`` of AWS's default mode, until a revoke makes it explicit. A principal
   opted in to hybrid access on a table over a hybrid location is judged by its grants only.
+  More generally, an object lakebox has no record of holds the default permissions that
+  were in force when it was made (its catalog creation time against the history of the
+  settings).
 - Data lake admins: DESCRIBE on everything, DATA_LOCATION_ACCESS everywhere, may create
   databases and grant anything; not ALTER / DROP / SELECT of others' objects. Read-only
   admins: DESCRIBE on everything.
@@ -41,7 +44,9 @@ from lakebox.governance.model import (
     IAM_ALLOWED_PRINCIPALS,
     TABLE_PERMISSIONS,
     DataCellsFilter,
+    DataLakeSettings,
     Grant,
+    PrincipalPermissions,
     expand,
     expression_matches,
     s3_uri,
@@ -93,8 +98,14 @@ class Access:
 class Policy:
     """The rules over one generation; see the module docstring."""
 
-    def __init__(self, state: PolicyState, account_id: str) -> None:
+    def __init__(
+        self,
+        state: PolicyState,
+        account_id: str,
+        database_created: Callable[[str], float | None] | None = None,
+    ) -> None:
         self.state = state
+        self._database_created = database_created
         self.generation = state.generation
         self.account_id = account_id
         settings = state.settings
@@ -170,6 +181,35 @@ class Policy:
                 out |= set(g.permissions)
         return out
 
+    def defaults_at(self, when: float, *, table: bool) -> tuple[PrincipalPermissions, ...]:
+        """The create-table (or create-database) default permissions in force at ``when``:
+        what an object no door reported was given when it was made (AWS's own default,
+        IAMAllowedPrincipals' ALL, before any settings were put)."""
+        settings = DataLakeSettings()
+        for since, put in self.state.history:
+            if since > when:
+                break
+            settings = put
+        return settings.create_table_default if table else settings.create_database_default
+
+    def database_created(self, db: str) -> float:
+        """When ``db`` was made (0 when unknown: before any settings)."""
+        lookup = self._database_created
+        if lookup is None:
+            return 0.0
+        found: float = self._memoised(("dbtime", db), lambda: lookup(db) or 0.0)
+        return found
+
+    def _defaults_held(
+        self, principal: Principal, defaults: tuple[PrincipalPermissions, ...], iap: bool
+    ) -> set[str]:
+        ids = identities(principal)
+        out: set[str] = set()
+        for pp in defaults:
+            if pp.principal in ids or (iap and pp.principal == IAM_ALLOWED_PRINCIPALS):
+                out |= set(pp.permissions)
+        return out
+
     # -- who --------------------------------------------------------------------------------------
     def is_admin(self, principal: Principal) -> bool:
         return principal.is_local_admin or not self.admins.isdisjoint(identities(principal))
@@ -225,8 +265,10 @@ class Policy:
         if (db, "") in self.objects:
             if self.objects[(db, "")] in ids:
                 out |= DATABASE_PERMISSIONS
-        elif self._iap_applies(principal):
-            out |= DATABASE_PERMISSIONS  # AWS's default mode: IAMAllowedPrincipals holds ALL
+        else:  # made before governance, or by a door that did not report it
+            defaults = self.defaults_at(self.database_created(db), table=False)
+            held = self._defaults_held(principal, defaults, self._iap_applies(principal))
+            out |= expand(tuple(held), DATABASE_PERMISSIONS)
         if not ids.isdisjoint(self.table_creators.get(db, set())):
             out.add("DESCRIBE")
         for g in self._held(principal, self.db_grants.get(db, [])):
@@ -280,9 +322,12 @@ class Policy:
             perms |= TABLE_PERMISSIONS
             shares.append(_FULL)
         iap = self._iap_applies(principal) and not self._opted_in(principal, table, db, tbl)
-        if not created and iap:
-            perms |= TABLE_PERMISSIONS  # AWS's default mode: IAMAllowedPrincipals holds ALL
-            shares.append(_FULL)
+        if not created:  # made before governance, or by a door that did not report it
+            defaults = self.defaults_at(table.create_time, table=True)
+            held = expand(tuple(self._defaults_held(principal, defaults, iap)), TABLE_PERMISSIONS)
+            perms |= held
+            if "SELECT" in held:
+                shares.append(_FULL)
         grants = self.table_grants.get((db, tbl), []) + self.table_grants.get((db, "*"), [])
         for g in grants:
             if g.principal not in ids and not (iap and g.principal == IAM_ALLOWED_PRINCIPALS):
@@ -419,6 +464,9 @@ class Policy:
             out |= {"ASSOCIATE", "DESCRIBE", "ALTER", "DROP", "GRANT_WITH_LF_TAG_EXPRESSION"}
         elif self.is_read_only_admin(principal):
             out.add("DESCRIBE")
+        for tag in self.state.tags:
+            if tag.key == key and tag.creator in identities(principal):
+                out |= {"DESCRIBE", "ALTER", "DROP"}  # its creator changes and deletes it
         for g in self._held(principal, self.tag_key_grants):
             if g.resource.name == key:
                 out |= set(g.permissions)
