@@ -1426,7 +1426,9 @@ def _check_arity(table: Table, values: list[str]) -> None:
         )
 
 
-def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
+def _partition_from_input(
+    context: Any, table: Table, given: Any, action: str = "glue:CreatePartition"
+) -> Partition:
     from lakebox.catalog.model import Partition
 
     if not isinstance(given, dict):
@@ -1444,7 +1446,7 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
     if gate is not None and location is not None and not _below(context, location, table.location):
         # a partition elsewhere than under its table points the table at that location:
         # DATA_LOCATION_ACCESS there, as for a table created over it
-        gate.require_location("glue:CreatePartition", location, _storage(context))
+        gate.require_location(action, location, _storage(context))
     return Partition(
         table.database,
         table.name,
@@ -1631,7 +1633,7 @@ def batch_get_partition(request: Request, context: GlueContext) -> Response:
 
 def _update_one(context: Any, table: Table, values: list[str], given: Any) -> None:
     _check_arity(table, values)
-    new = _partition_from_input(context, table, given)
+    new = _partition_from_input(context, table, given, "glue:UpdatePartition")
     catalog, _ = _catalog(context)
     catalog.update_partition(table.database, table.name, values, new)
 
