@@ -310,6 +310,20 @@ def test_a_crawler_acts_as_its_role(world: World, client: ClientFactory) -> None
         DatabaseName=DB,
         Targets={"S3Targets": [{"Path": f"s3://{BUCKET}/crawl/"}]},
     )
+    # IAM first: the role's own policies must allow what the crawl does (it has none)
+    crawler = _crawl(glue, "lf-crawl")
+    assert crawler["LastCrawl"]["Status"] == "FAILED"
+    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/lf-crawler/AWS-Crawler"
+    assert crawler["LastCrawl"]["ErrorMessage"].startswith(
+        f"User: {session} is not authorized to perform: glue:CreateTable"
+    )
+    iam.put_role_policy(
+        RoleName="lf-crawler",
+        PolicyName="crawl",
+        PolicyDocument=_policy(
+            [{"Effect": "Allow", "Action": ["glue:*", "s3:*"], "Resource": "*"}]
+        ),
+    )
     # the engineer holds CREATE_TABLE and location access; its crawler's role does not
     crawler = _crawl(glue, "lf-crawl")
     assert crawler["LastCrawl"]["Status"] == "FAILED"
@@ -333,7 +347,6 @@ def test_a_crawler_acts_as_its_role(world: World, client: ClientFactory) -> None
     assert world.lake.catalog.table_exists(DB, "orders")
     # the role made the tables, so it holds ALL on them; the engineer who started it does not
     orders = world.lake.catalog.get_table(DB, "orders")
-    session = f"arn:aws:sts::{ACCOUNT}:assumed-role/lf-crawler/AWS-Crawler"
     from lakebox.principal import Principal
 
     assert "DROP" in world.lf.table_permissions(Principal(ACCOUNT, session, "assumed-role"), orders)

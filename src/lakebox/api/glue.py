@@ -38,6 +38,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox.api.base import (
@@ -46,6 +47,7 @@ from lakebox.api.base import (
     Request,
     Response,
     ServiceApi,
+    _has_identities,
     member,
     operations,
     optional_int,
@@ -105,9 +107,17 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
                 "CrawlerRunningException", f"Crawler with name {name} has already started"
             )
         stop = threading.Event()
+        crawler = service.get_crawler(name, principal=principal)
         thread = threading.Thread(
             target=_crawl,
-            args=(service, name, principal, stop, lake_permissions(context)),
+            args=(
+                service,
+                name,
+                principal,
+                stop,
+                lake_permissions(context),
+                _role_iam(context, crawler),
+            ),
             name=f"lakebox-crawl-{name}",
             daemon=True,
         )
@@ -123,6 +133,7 @@ def _crawl(
     principal: Principal,
     stop: threading.Event,
     permissions: LakePermissions | None,
+    authorize: Callable[[Principal], None] | None = None,
 ) -> None:
     # start_crawler records every outcome (also failures) as a run in the crawler store,
     # which GetCrawler reads; nothing is lost by not raising here. The crawl acts as the
@@ -134,9 +145,40 @@ def _crawl(
             raise CrawlStopped("stopped by StopCrawler")
 
     try:
-        service.start_crawler(name, progress, principal=principal, permissions=permissions)
+        service.start_crawler(
+            name, progress, principal=principal, permissions=permissions, authorize=authorize
+        )
     except Exception:
         pass
+
+
+def _role_iam(context: Any, crawler: Crawler) -> Callable[[Principal], None] | None:
+    """IAM's check of the principal a crawl acts as (a session of the crawler's role):
+    the role's policies must allow what the crawl does (``_crawl_needs``), as on AWS. A
+    role the lake's IAM does not know, and a crawl acting as its starter (a crawler with
+    no role), are left to the starter's own check (``_starts_crawl``), as before roles
+    were acted as."""
+    try:
+        iam = context.iam
+    except (AttributeError, AwsError):
+        return None
+    if iam is None or not _has_identities(iam):
+        return None
+    paths = [t.path for t in crawler.targets]
+    needs = _crawl_needs(context, crawler.database, paths, crawler.delete_behavior)
+
+    def check(acting: Principal) -> None:
+        if acting.kind != "assumed-role" or ":assumed-role/" not in acting.arn:
+            return
+        role = acting.arn.split(":assumed-role/", 1)[1].split("/")[0]
+        try:
+            iam.get_role(role, account_id=acting.account_id)
+        except LakeboxError:
+            return
+        for action, resource in needs:
+            iam.authorize(acting, action, resource)
+
+    return check
 
 
 def _last_run(service: CrawlerService, name: str, principal: Principal) -> CrawlRun | None:

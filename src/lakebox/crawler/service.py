@@ -191,19 +191,26 @@ class CrawlerService:
         *,
         principal: Principal = LOCAL_ADMIN,
         permissions: LakePermissions | None = None,
+        authorize: Callable[[Principal], None] | None = None,
     ) -> CrawlRun:
         """Run a crawler to the end and return its run record (also kept in the store).
 
         ``principal`` starts it; the crawl itself acts as the crawler's role
-        (``crawl_principal``), checked by ``permissions`` (the service's own by default)."""
+        (``crawl_principal``), checked by ``permissions`` (the service's own by default)
+        and by ``authorize`` (the door's IAM check of that principal, which raises when
+        the role may not do what the crawl does): either failing fails the run before it
+        changes anything."""
         crawler = self.store.get(name)
         run = CrawlRun(id=uuid.uuid4().hex, crawler=name, state=RUNNING)
         self.store.begin_run(run)
         lf = permissions if permissions is not None else self.permissions
         try:
             guard = None
+            acting = crawl_principal(crawler, principal)
+            if authorize is not None:
+                authorize(acting)
             if lf is not None and lf.active:
-                guard = _Guard(lf, crawl_principal(crawler, principal), run.id)
+                guard = _Guard(lf, acting, run.id)
             _Crawl(self, crawler, run, progress, guard).run()
             run.state = SUCCEEDED
         except CrawlStopped as err:
