@@ -736,3 +736,20 @@ def test_tag_creators_change_and_delete_their_tags(lake: Lakehouse) -> None:
     lf.delete_tag(LEADER, "team")
     with pytest.raises(InvalidInput, match="1 to 50 values"):
         check_tag_values([f"v{i}" for i in range(51)])
+
+
+def test_filters_and_tags_are_described_only_to_who_may(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.create_filter(ADMIN, DataCellsFilter("shop", "sales", "w", "region = 'west'", None, ()))
+    lf.create_tag(ADMIN, "role", ["analyst"])
+    assert [f.name for f in lf.list_filters(caller=ANALYST)] == []
+    assert [f.name for f in lf.list_filters(caller=ADMIN)] == ["w"]
+    with pytest.raises(AccessDeniedLF):
+        lf.get_tag("role", ANALYST)
+    res = Resource("DATA_CELLS_FILTER", A, database="shop", table="sales", name="w")
+    lf.grant(ADMIN, ANALYST.arn, res, ["SELECT"])
+    assert [f.name for f in lf.list_filters(caller=ANALYST)] == ["w"]
+    lf.grant(
+        ADMIN, ANALYST.arn, Resource("LF_TAG", A, name="role", values=("analyst",)), ["DESCRIBE"]
+    )
+    assert lf.get_tag("role", ANALYST).values == ("analyst",)

@@ -797,10 +797,21 @@ class LakeFormationService:
             self.store.put_tag(con, tag)
         return tag
 
-    def get_tag(self, key: str) -> LFTag:
+    def get_tag(self, key: str, caller: Principal | None = None) -> LFTag:
         key = check_tag_key(key)
-        for tag in self.policy().state.tags:
+        policy = self.policy()
+        for tag in policy.state.tags:
             if tag.key == key:
+                if (
+                    caller is not None
+                    and not self.is_admin(caller)
+                    and not policy.is_read_only_admin(caller)
+                    and not policy.tag_key_permissions(caller, key)
+                ):
+                    raise AccessDeniedLF(
+                        f"Insufficient Lake Formation permission(s): {caller.arn} holds no "
+                        f"permission on the LF-tag {key}"
+                    )
                 return tag
         raise EntityNotFound(f"Tag key {key} not found.")
 
@@ -1052,14 +1063,33 @@ class LakeFormationService:
                 raise EntityNotFound(f"Data cells filter {name} not found.")
 
     def list_filters(
-        self, database: str | None = None, table: str | None = None
+        self,
+        database: str | None = None,
+        table: str | None = None,
+        caller: Principal | None = None,
     ) -> list[DataCellsFilter]:
+        """The filters (of one table if asked); for ``caller`` other than an admin, those
+        it holds a grant on or whose table it created (a filter's expression is itself
+        information about the data)."""
         return [
             f
             for f in self.policy().state.filters
             if (database is None or f.database == database.lower())
             and (table is None or f.table == table.lower())
+            and (caller is None or self.may_see_filter(caller, f))
         ]
+
+    def may_see_filter(self, caller: Principal, f: DataCellsFilter) -> bool:
+        policy = self.policy()
+        if self.is_admin(caller) or policy.is_read_only_admin(caller):
+            return True
+        ids = identities(caller)
+        if policy.objects.get((f.database, f.table)) in ids:
+            return True
+        key = Resource(
+            "DATA_CELLS_FILTER", self.account_id, database=f.database, table=f.table, name=f.name
+        ).key()
+        return any(g.principal in ids and g.resource.key() == key for g in policy.state.grants)
 
 
 def _same_object(granted: Resource, asked: Resource) -> bool:
