@@ -180,7 +180,10 @@ class Lakehouse:
 
             # a crawl acts as its crawler's role, checked by Lake Formation
             return CrawlerService(
-                self.catalog, self.storage, self.config.metadata_dir, permissions=self.lakeformation
+                self.catalog,
+                self.storage,
+                self.config.metadata_dir,
+                permissions=lambda: self.lakeformation,
             )
 
         return self._service("crawlers", make)

@@ -110,8 +110,10 @@ class CrawlerService:
         metadata_dir: Path | None = None,
         *,
         catalog: CatalogStore | None = None,
-        permissions: LakePermissions | None = None,
+        permissions: LakePermissions | Callable[[], LakePermissions | None] | None = None,
     ) -> None:
+        #: Lake Formation's permissions, or how to get them when a crawl starts (so a lake
+        #: that never set Lake Formation up is not made to)
         self.permissions = permissions
         if isinstance(config, CatalogStore):
             catalog, config = config, None
@@ -175,6 +177,12 @@ class CrawlerService:
         self.store.get(name)
         return self.store.runs(name, limit)
 
+    def _permissions(self) -> LakePermissions | None:
+        found = self.permissions
+        if found is None or not callable(found):
+            return found
+        return found()
+
     def _check(self, crawler: Crawler) -> None:
         crawler.validate()
         for t in crawler.targets:
@@ -203,7 +211,7 @@ class CrawlerService:
         crawler = self.store.get(name)
         run = CrawlRun(id=uuid.uuid4().hex, crawler=name, state=RUNNING)
         self.store.begin_run(run)
-        lf = permissions if permissions is not None else self.permissions
+        lf = permissions if permissions is not None else self._permissions()
         try:
             guard = None
             acting = crawl_principal(crawler, principal)
