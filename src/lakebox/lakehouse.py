@@ -178,7 +178,13 @@ class Lakehouse:
         def make() -> CrawlerService:
             from lakebox.crawler.service import CrawlerService
 
-            return CrawlerService(self.catalog, self.storage, self.config.metadata_dir)
+            # a crawl acts as its crawler's role, checked by Lake Formation
+            return CrawlerService(
+                self.catalog,
+                self.storage,
+                self.config.metadata_dir,
+                permissions=lambda: self.lakeformation,
+            )
 
         return self._service("crawlers", make)
 

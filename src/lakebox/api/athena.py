@@ -26,6 +26,7 @@ from lakebox.api.base import (
 )
 from lakebox.api.base import arn as _arn
 from lakebox.api.base import text as _text
+from lakebox.api.lf_doors import SERVICE, Gate, request_id
 from lakebox.errors import (
     AlreadyExistsError,
     EntityNotFoundError,
@@ -234,9 +235,26 @@ def _catalog_name(request: Request) -> None:
         )
 
 
-def _databases(context: AthenaContext) -> list[Any]:
+def _gate(context: AthenaContext) -> Gate | None:
+    """Lake Formation's checks for the caller; the lake's own permissions when the door's
+    context does not offer them (the query service knows its lake)."""
+    gate = Gate.of(context)
+    if gate is not None or context.principal.is_local_admin:
+        return gate
+    lf = getattr(context.queries.lake, SERVICE, None)
+    if lf is None or not lf.active:
+        return None
+    return Gate(lf, context.principal, request_id(context))
+
+
+def _databases(context: AthenaContext, action: str = "athena:ListDatabases") -> list[Any]:
     qs = context.queries
-    return qs.visibility.databases(context.principal, qs.lake.catalog.list_databases())
+    dbs = qs.visibility.databases(context.principal, qs.lake.catalog.list_databases())
+    gate = _gate(context)
+    if gate is not None:
+        gate.record(action, "catalog", True)
+        dbs = [d for d in dbs if gate.sees_database(action, d.name)]
+    return dbs
 
 
 def _database_api(db: Any) -> dict[str, Any]:
@@ -254,14 +272,19 @@ def list_databases(request: Request, context: AthenaContext) -> Response:
 def get_database(request: Request, context: AthenaContext) -> Response:
     _catalog_name(request)
     name = required_str(request, "DatabaseName", INVALID)
-    for db in _databases(context):
+    for db in _databases(context, "athena:GetDatabase"):
         if db.name == name.lower():
             return {"Database": _database_api(db)}
     raise AwsError("MetadataException", f"Database {name} does not exist")
 
 
-def _table_api(context: AthenaContext, table: Table) -> dict[str, Any]:
+def _table_api(
+    context: AthenaContext, table: Table, action: str = "athena:GetTableMetadata"
+) -> dict[str, Any]:
     visible = {c.name for c in context.queries.visibility.columns(context.principal, table)}
+    gate = _gate(context)
+    if gate is not None:
+        visible &= gate.visible_columns(action, table)
     return {
         "Name": table.name,
         "CreateTime": table.create_time,
@@ -278,24 +301,33 @@ def _table_api(context: AthenaContext, table: Table) -> dict[str, Any]:
     }
 
 
-def _tables(context: AthenaContext, database: str) -> list[Table]:
+def _tables(
+    context: AthenaContext, database: str, action: str = "athena:ListTableMetadata"
+) -> list[Table]:
     qs = context.queries
-    if not any(db.name == database.lower() for db in _databases(context)):
+    if not any(db.name == database.lower() for db in _databases(context, action)):
         raise AwsError("MetadataException", f"Database {database} does not exist")
-    return qs.visibility.tables(context.principal, qs.lake.catalog.list_tables(database.lower()))
+    tables = qs.visibility.tables(context.principal, qs.lake.catalog.list_tables(database.lower()))
+    gate = _gate(context)
+    if gate is not None:
+        tables = [t for t in tables if gate.sees_table(action, t)]
+    return tables
 
 
 def list_table_metadata(request: Request, context: AthenaContext) -> Response:
     _catalog_name(request)
     database = required_str(request, "DatabaseName", INVALID)
-    return {"TableMetadataList": [_table_api(context, t) for t in _tables(context, database)]}
+    tables = _tables(context, database)
+    return {
+        "TableMetadataList": [_table_api(context, t, "athena:ListTableMetadata") for t in tables]
+    }
 
 
 def get_table_metadata(request: Request, context: AthenaContext) -> Response:
     _catalog_name(request)
     database = required_str(request, "DatabaseName", INVALID)
     name = required_str(request, "TableName", INVALID)
-    for table in _tables(context, database):
+    for table in _tables(context, database, "athena:GetTableMetadata"):
         if table.name == name.lower():
             return {"TableMetadata": _table_api(context, table)}
     raise AwsError("MetadataException", f"Table {name} does not exist in database {database}")

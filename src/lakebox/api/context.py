@@ -47,6 +47,8 @@ class ServiceContext:
     #: where services not in ``services`` come from (``lambda name: getattr(lake, name)``);
     #: it raises LookupError or AttributeError for a service it does not have
     provider: Callable[[str], Any] | None = None
+    #: the id of the request this context answers (the HTTP door's), for audit records
+    request_id: str | None = None
 
     def _service(self, name: str) -> Any:
         found = self.services.get(name)

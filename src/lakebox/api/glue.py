@@ -14,7 +14,10 @@ the thread's stop event, which the crawl's progress callback turns into CrawlSto
 next file or table: ``STOPPING`` until then, and the run is ``CANCELLED``.
 
 Data Catalog: the lake's catalog (``context.catalog``), what Athena reads; listings are
-filtered by the lake's visibility policy for the caller. GetPartitions' Expression is
+filtered by the lake's visibility policy for the caller, then by Lake Formation
+(``lakebox.api.lf_doors``): what the caller holds no permission on is not listed, reading
+it is AccessDeniedException, columns it may not SELECT are removed from what is returned,
+and changes need Lake Formation's permission besides IAM's. GetPartitions' Expression is
 ``lakebox.catalog.partition_filter``. Listings page with a NextToken naming the last item
 given. Every Glue ARN is in the catalog's account (the lake's, or the request's
 CatalogId), so a principal of another account is refused by IAM.
@@ -35,6 +38,7 @@ import re
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox.api.base import (
@@ -43,6 +47,7 @@ from lakebox.api.base import (
     Request,
     Response,
     ServiceApi,
+    _has_identities,
     member,
     operations,
     optional_int,
@@ -50,10 +55,12 @@ from lakebox.api.base import (
     required_str,
     text,
 )
+from lakebox.api.lf_doors import Gate, lake_permissions
 from lakebox.errors import InvalidRequestError, LakeboxError
 
 if TYPE_CHECKING:
     from lakebox.catalog.model import Database, Partition, Table
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.model import Crawler, CrawlRun
@@ -100,9 +107,17 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
                 "CrawlerRunningException", f"Crawler with name {name} has already started"
             )
         stop = threading.Event()
+        crawler = service.get_crawler(name, principal=principal)
         thread = threading.Thread(
             target=_crawl,
-            args=(service, name, principal, stop),
+            args=(
+                service,
+                name,
+                principal,
+                stop,
+                lake_permissions(context),
+                _role_iam(context, crawler),
+            ),
             name=f"lakebox-crawl-{name}",
             daemon=True,
         )
@@ -112,9 +127,17 @@ def start_crawler(request: Request, context: GlueContext) -> Response:
     return {}
 
 
-def _crawl(service: CrawlerService, name: str, principal: Principal, stop: threading.Event) -> None:
+def _crawl(
+    service: CrawlerService,
+    name: str,
+    principal: Principal,
+    stop: threading.Event,
+    permissions: LakePermissions | None,
+    authorize: Callable[[Principal], None] | None = None,
+) -> None:
     # start_crawler records every outcome (also failures) as a run in the crawler store,
-    # which GetCrawler reads; nothing is lost by not raising here.
+    # which GetCrawler reads; nothing is lost by not raising here. The crawl acts as the
+    # crawler's role, checked by the lake's Lake Formation permissions.
     from lakebox.crawler.service import CrawlStopped
 
     def progress(_: object) -> None:
@@ -122,9 +145,40 @@ def _crawl(service: CrawlerService, name: str, principal: Principal, stop: threa
             raise CrawlStopped("stopped by StopCrawler")
 
     try:
-        service.start_crawler(name, progress, principal=principal)
+        service.start_crawler(
+            name, progress, principal=principal, permissions=permissions, authorize=authorize
+        )
     except Exception:
         pass
+
+
+def _role_iam(context: Any, crawler: Crawler) -> Callable[[Principal], None] | None:
+    """IAM's check of the principal a crawl acts as (a session of the crawler's role):
+    the role's policies must allow what the crawl does (``_crawl_needs``), as on AWS. A
+    role the lake's IAM does not know, and a crawl acting as its starter (a crawler with
+    no role), are left to the starter's own check (``_starts_crawl``), as before roles
+    were acted as."""
+    try:
+        iam = context.iam
+    except (AttributeError, AwsError):
+        return None
+    if iam is None or not _has_identities(iam):
+        return None
+    paths = [t.path for t in crawler.targets]
+    needs = _crawl_needs(context, crawler.database, paths, crawler.delete_behavior)
+
+    def check(acting: Principal) -> None:
+        if acting.kind != "assumed-role" or ":assumed-role/" not in acting.arn:
+            return
+        role = acting.arn.split(":assumed-role/", 1)[1].split("/")[0]
+        try:
+            iam.get_role(role, account_id=acting.account_id)
+        except LakeboxError:
+            return
+        for action, resource in needs:
+            iam.authorize(acting, action, resource)
+
+    return check
 
 
 def _last_run(service: CrawlerService, name: str, principal: Principal) -> CrawlRun | None:
@@ -819,9 +873,16 @@ def _table_api(table: Table, visible: set[str], account: str) -> Response:
     return out
 
 
-def _visible_database(context: GlueContext, name: str) -> Database:
+def _visible_database(
+    context: GlueContext, name: str, action: str = "glue:GetDatabase"
+) -> Database:
+    """The database ``name``, if the caller may see it (the lake's visibility policy, then
+    Lake Formation: any permission on it or on a table in it)."""
     catalog, visibility = _catalog(context)
     db = catalog.get_database(name.lower())
+    gate = Gate.of(context)
+    if gate is not None:  # Lake Formation's refusal is Glue's answer, before the listing's
+        gate.require_database_visible(action, db.name)
     if not visibility.databases(context.principal, [db]):
         raise AwsError("EntityNotFoundException", f"Database {name} not found.")
     return db
@@ -869,16 +930,27 @@ def _database_from_input(given: dict[str, Any]) -> Database:
 def create_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     db = _database_from_input(_database_input(request))
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_create_database("glue:CreateDatabase", db.name.lower())
+        gate.require_location("glue:CreateDatabase", db.location, _storage(context))
     catalog, _ = _catalog(context)
     catalog.create_database(db)
+    if gate is not None:
+        gate.created(db.name.lower())
     return {}
 
 
 def update_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     name = required_str(request, "Name", INVALID)
-    current = _visible_database(context, name)
+    current = _visible_database(context, name, "glue:UpdateDatabase")
     db = _database_from_input(_database_input(request))
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:UpdateDatabase", current.name, "ALTER")
+        if db.location != current.location:
+            gate.require_location("glue:UpdateDatabase", db.location, _storage(context))
     if db.name.lower() != current.name:
         raise AwsError(
             INVALID,
@@ -944,6 +1016,10 @@ def get_databases(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     catalog, visibility = _catalog(context)
     dbs = visibility.databases(context.principal, catalog.list_databases())
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.record("glue:GetDatabases", "catalog", True)
+        dbs = [d for d in dbs if gate.sees_database("glue:GetDatabases", d.name)]
     page, more = _paged(request, dbs, [d.name for d in dbs], 100)
     account = lake_account(context)
     return {"DatabaseList": [_database_api(db, account) for db in page], **more}
@@ -951,37 +1027,59 @@ def get_databases(request: Request, context: GlueContext) -> Response:
 
 def delete_database(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
-    db = _visible_database(context, required_str(request, "Name", INVALID))
+    db = _visible_database(context, required_str(request, "Name", INVALID), "glue:DeleteDatabase")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:DeleteDatabase", db.name, "DROP")
     catalog, _ = _catalog(context)
     catalog.drop_database(db.name, cascade=True)
     return {}
 
 
 def _visible_tables(context: GlueContext, database: str) -> list[Table]:
-    db = _visible_database(context, database)
+    db = _visible_database(context, database, "glue:GetTables")
     catalog, visibility = _catalog(context)
-    return visibility.tables(context.principal, catalog.list_tables(db.name))
+    tables = visibility.tables(context.principal, catalog.list_tables(db.name))
+    gate = Gate.of(context)
+    if gate is not None:
+        tables = [t for t in tables if gate.sees_table("glue:GetTables", t)]
+    return tables
 
 
-def _visible_table(context: GlueContext, database: str, name: str) -> Table:
-    db = _visible_database(context, database)
+def _visible_table(
+    context: GlueContext, database: str, name: str, action: str = "glue:GetTable"
+) -> Table:
+    """The table, if the caller may see it: the lake's visibility policy (else it is not
+    found), then Lake Formation (else AccessDeniedException, as Glue answers)."""
+    db = _visible_database(context, database, action)
     catalog, visibility = _catalog(context)
     try:
         table = catalog.get_table(db.name, name.lower())
     except LakeboxError:
         table = None
-    if table is None or not visibility.can_see(context.principal, table):
+    if table is None:
+        raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
+    gate = Gate.of(context)
+    if gate is not None:  # Lake Formation's refusal is Glue's answer, before the listing's
+        gate.require_table_visible(action, table)
+    if not visibility.can_see(context.principal, table):
         raise AwsError("EntityNotFoundException", f"Table {name.lower()} not found.")
     return table
 
 
-def _visible_columns(context: GlueContext, table: Table) -> set[str]:
+def _visible_columns(context: GlueContext, table: Table, action: str = "glue:GetTable") -> set[str]:
+    """The columns of ``table`` the caller is shown: the visibility policy's, less those
+    Lake Formation does not let it SELECT (Lake Formation removes them from GetTable)."""
     _, visibility = _catalog(context)
-    return {c.name for c in visibility.columns(context.principal, table)}
+    shown = {c.name for c in visibility.columns(context.principal, table)}
+    gate = Gate.of(context)
+    if gate is not None:
+        shown &= gate.visible_columns(action, table)
+    return shown
 
 
-def _table_out(context: GlueContext, table: Table) -> Response:
-    return _table_api(table, _visible_columns(context, table), lake_account(context))
+def _table_out(context: GlueContext, table: Table, action: str = "glue:GetTable") -> Response:
+    return _table_api(table, _visible_columns(context, table, action), lake_account(context))
 
 
 _NESTED_QUANTIFIER = re.compile(r"\([^()]*[+*}][^()]*\)\s*[+*{]")
@@ -1012,7 +1110,7 @@ def get_tables(request: Request, context: GlueContext) -> Response:
         pattern = _name_pattern(re.sub(r"(?<!\.)\*", ".*", expression))
         tables = [t for t in tables if pattern.fullmatch(t.name)]
     page, more = _paged(request, tables, [t.name for t in tables], 100)
-    return {"TableList": [_table_out(context, t) for t in page], **more}
+    return {"TableList": [_table_out(context, t, "glue:GetTables") for t in page], **more}
 
 
 def get_table(request: Request, context: GlueContext) -> Response:
@@ -1020,6 +1118,192 @@ def get_table(request: Request, context: GlueContext) -> Response:
     database = required_str(request, "DatabaseName", INVALID)
     name = required_str(request, "Name", INVALID)
     return {"Table": _table_out(context, _visible_table(context, database, name))}
+
+
+# -- SearchTables, GetTableVersions ----------------------------------------------------------
+
+#: SearchTables' Filters keys lakebox filters on (a string property of the table)
+_SEARCH_KEYS = ("DatabaseName", "Name", "Description", "TableType")
+#: SortCriteria field names lakebox sorts by
+_SORT_FIELDS = ("DatabaseName", "Name", "CreateTime", "UpdateTime")
+_TOKENS = re.compile(r"[\s\-:#_./,;|@+=]+")
+
+
+def _search_property(table: Table, key: str) -> str:
+    if key == "DatabaseName":
+        return table.database
+    if key == "Name":
+        return table.name
+    if key == "Description":
+        return table.comment or ""
+    return table.table_type
+
+
+def _search_filters(request: Request) -> list[tuple[str, str]]:
+    given = request.get("Filters") or []
+    if not isinstance(given, list):
+        raise AwsError(INVALID, "Filters must be a list of {Key, Value} predicates")
+    out = []
+    for i, f in enumerate(given):
+        if not isinstance(f, dict):
+            raise AwsError(INVALID, f"Filters[{i}] must be an object")
+        key, value = f.get("Key"), f.get("Value")
+        if key not in _SEARCH_KEYS:
+            raise AwsError(
+                INVALID,
+                f"Filters[{i}].Key {key!r}: lakebox filters SearchTables on "
+                f"{', '.join(_SEARCH_KEYS)}",
+            )
+        if f.get("Comparator") not in (None, "EQUALS"):
+            raise AwsError(
+                INVALID,
+                f"Filters[{i}].Comparator: {key} is not a time field; only EQUALS applies",
+            )
+        if not isinstance(value, str) or not value:
+            raise AwsError(INVALID, f"Filters[{i}].Value must be a non-empty string")
+        out.append((key, value.lower()))
+    return out
+
+
+def _search_fields(table: Table, visible: set[str]) -> list[str]:
+    """What SearchText is looked for in: the table's and its database's names, its
+    description and parameter values, and the names and comments of the columns the
+    caller may see (Lake Formation: hidden columns are not searched)."""
+    fields = [table.name, table.database, table.comment or "", *table.parameters.values()]
+    for c in table.all_columns:
+        if c.name in visible:
+            fields += [c.name, c.comment or ""]
+    return [f.lower() for f in fields if f]
+
+
+def search_tables(request: Request, context: GlueContext) -> Response:
+    """Glue's SearchTables over the tables the caller may see: ``SearchText`` is a
+    case-insensitive substring of a searched field (in double quotes: equal to one),
+    ``Filters`` match a token of the property (its value split on punctuation, as Glue's
+    documentation describes), ``SortCriteria`` orders by a name or time. lakebox shares no
+    tables across accounts, so ``ResourceShareType`` FOREIGN finds none."""
+    _check_catalog_id(request, context)
+    filters = _search_filters(request)
+    text_given = request.get("SearchText")
+    if text_given is not None and not isinstance(text_given, str):
+        raise AwsError(INVALID, "SearchText must be a string")
+    search = (text_given or "").strip().lower()
+    exact = len(search) >= 2 and search.startswith('"') and search.endswith('"')
+    if exact:
+        search = search[1:-1]
+    share = request.get("ResourceShareType")
+    if share not in (None, "ALL", "FOREIGN"):
+        raise AwsError(INVALID, f"ResourceShareType {share!r} is not FOREIGN or ALL")
+    sort = request.get("SortCriteria") or []
+    if not isinstance(sort, list) or len(sort) > 1:
+        raise AwsError(INVALID, "SortCriteria must be a list of at most one criterion")
+    found: list[tuple[Table, set[str]]] = []
+    if share != "FOREIGN":
+        catalog, visibility = _catalog(context)
+        gate = Gate.of(context)
+        if gate is not None:
+            gate.record("glue:SearchTables", "catalog", True)
+        dbs = visibility.databases(context.principal, catalog.list_databases())
+        for db in dbs:
+            if gate is not None and not gate.sees_database("glue:SearchTables", db.name):
+                continue
+            for table in visibility.tables(context.principal, catalog.list_tables(db.name)):
+                if gate is not None and not gate.sees_table("glue:SearchTables", table):
+                    continue
+                visible = _visible_columns(context, table, "glue:SearchTables")
+                if filters and not all(
+                    value in _TOKENS.split(_search_property(table, key).lower())
+                    for key, value in filters
+                ):
+                    continue
+                if search:
+                    fields = _search_fields(table, visible)
+                    hit = search in fields if exact else any(search in f for f in fields)
+                    if not hit:
+                        continue
+                found.append((table, visible))
+    if sort:
+        criterion = sort[0] if isinstance(sort[0], dict) else {}
+        field = criterion.get("FieldName")
+        if field not in _SORT_FIELDS:
+            raise AwsError(
+                INVALID,
+                f"SortCriteria FieldName {field!r}: lakebox sorts by {', '.join(_SORT_FIELDS)}",
+            )
+        order = criterion.get("Sort") or "ASC"
+        if order not in ("ASC", "DESC"):
+            raise AwsError(INVALID, f"SortCriteria Sort {order!r} is not ASC or DESC")
+        attr = {"DatabaseName": "database", "Name": "name"}.get(field)
+
+        def sort_key(entry: tuple[Table, set[str]]) -> tuple[Any, ...]:
+            t = entry[0]
+            first = (
+                getattr(t, attr)
+                if attr
+                else (t.create_time if field == "CreateTime" else t.update_time)
+            )
+            return (first, t.database, t.name)
+
+        found.sort(key=sort_key, reverse=order == "DESC")
+    limit = _max_results(request, 1000)
+    start = _offset_token(request.get("NextToken"))
+    page = found[start : start + limit]
+    out: Response = {
+        "TableList": [_table_api(table, visible, lake_account(context)) for table, visible in page]
+    }
+    if start + limit < len(found):
+        out["NextToken"] = base64.urlsafe_b64encode(
+            json.dumps({"offset": start + limit}).encode()
+        ).decode()
+    return out
+
+
+def _offset_token(token: Any) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(str(token).encode()))["offset"]
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(offset)
+    except (ValueError, KeyError, TypeError, binascii.Error):
+        raise AwsError(INVALID, "NextToken is not a token this operation gave") from None
+    return offset
+
+
+def get_table_versions(request: Request, context: GlueContext) -> Response:
+    """The table's versions: lakebox's catalog keeps only the current definition (its
+    ``VersionId`` counts the changes made), so that is the one version listed."""
+    _check_catalog_id(request, context)
+    table = _visible_table(
+        context,
+        required_str(request, "DatabaseName", INVALID),
+        required_str(request, "TableName", INVALID),
+        "glue:GetTableVersions",
+    )
+    _max_results(request, 100)
+    out = _table_out(context, table, "glue:GetTableVersions")
+    return {"TableVersions": [{"Table": out, "VersionId": str(table.version)}]}
+
+
+def get_table_version(request: Request, context: GlueContext) -> Response:
+    """One version of the table: the current one (lakebox keeps no older definitions, so
+    asking for another is EntityNotFoundException)."""
+    _check_catalog_id(request, context)
+    table = _visible_table(
+        context,
+        required_str(request, "DatabaseName", INVALID),
+        required_str(request, "TableName", INVALID),
+        "glue:GetTableVersion",
+    )
+    version = request.get("VersionId")
+    if version is not None and str(version) != str(table.version):
+        raise AwsError(
+            "EntityNotFoundException",
+            f"Version {version} of table {table.qualified_name} not found: lakebox keeps only "
+            f"the current version ({table.version})",
+        )
+    out = _table_out(context, table, "glue:GetTableVersion")
+    return {"TableVersion": {"Table": out, "VersionId": str(table.version)}}
 
 
 def _table_from_input(database: str, given: Any) -> Table:
@@ -1078,11 +1362,19 @@ def _check_location(context: Any, location: str | None) -> None:
 
 def create_table(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
-    database = _visible_database(context, required_str(request, "DatabaseName", INVALID))
+    database = _visible_database(
+        context, required_str(request, "DatabaseName", INVALID), "glue:CreateTable"
+    )
     table = _table_from_input(database.name, request.get("TableInput"))
     _check_location(context, table.location)
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_database("glue:CreateTable", database.name, "CREATE_TABLE")
+        gate.require_location("glue:CreateTable", table.location, _storage(context))
     catalog, _ = _catalog(context)
     catalog.create_table(table)
+    if gate is not None:
+        gate.created(database.name, table.name.lower())
     return {}
 
 
@@ -1096,7 +1388,10 @@ def update_table(request: Request, context: GlueContext) -> Response:
     name = request.get("Name") or (given.get("Name") if isinstance(given, dict) else None)
     if not isinstance(name, str) or not name:
         raise AwsError(INVALID, "TableInput.Name is required")
-    current = _visible_table(context, database, name)
+    current = _visible_table(context, database, name, "glue:UpdateTable")
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table("glue:UpdateTable", current, "ALTER")
     table = _table_from_input(current.database, given)
     if table.name.lower() != current.name:
         raise AwsError(
@@ -1110,6 +1405,8 @@ def update_table(request: Request, context: GlueContext) -> Response:
             f"Table {current.qualified_name} is at version {current.version}, not {version}",
         )
     _check_location(context, table.location)
+    if gate is not None and (table.location or None) != (current.location or None):
+        gate.require_location("glue:UpdateTable", table.location, _storage(context))
     table.create_time, table.version = current.create_time, current.version
     catalog, _ = _catalog(context)
     catalog.update_table(table)
@@ -1119,7 +1416,12 @@ def update_table(request: Request, context: GlueContext) -> Response:
 def delete_table(request: Request, context: GlueContext) -> Response:
     _check_catalog_id(request, context)
     database = required_str(request, "DatabaseName", INVALID)
-    table = _visible_table(context, database, required_str(request, "Name", INVALID))
+    table = _visible_table(
+        context, database, required_str(request, "Name", INVALID), "glue:DeleteTable"
+    )
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table("glue:DeleteTable", table, "DROP")
     catalog, _ = _catalog(context)
     catalog.drop_table(table.database, table.name)
     return {}
@@ -1166,7 +1468,9 @@ def _check_arity(table: Table, values: list[str]) -> None:
         )
 
 
-def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
+def _partition_from_input(
+    context: Any, table: Table, given: Any, action: str = "glue:CreatePartition"
+) -> Partition:
     from lakebox.catalog.model import Partition
 
     if not isinstance(given, dict):
@@ -1180,6 +1484,11 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
     if location is not None and not isinstance(location, str):
         raise AwsError(INVALID, "StorageDescriptor.Location must be a string")
     _check_location(context, location)
+    gate = Gate.of(context)
+    if gate is not None and location is not None and not _below(context, location, table.location):
+        # a partition elsewhere than under its table points the table at that location:
+        # DATA_LOCATION_ACCESS there, as for a table created over it
+        gate.require_location(action, location, _storage(context))
     return Partition(
         table.database,
         table.name,
@@ -1189,13 +1498,58 @@ def _partition_from_input(context: Any, table: Table, given: Any) -> Partition:
     )
 
 
-def _partition_table(request: Request, context: GlueContext) -> Table:
+#: the Lake Formation permissions a partition operation needs on its table (any one of
+#: them): reading partitions needs SELECT or DESCRIBE; adding or changing them ALTER, or
+#: INSERT for adding; removing them ALTER or DELETE
+_PARTITION_NEEDS: dict[str, tuple[str, ...]] = {
+    "GetPartition": ("SELECT", "DESCRIBE"),
+    "GetPartitions": ("SELECT", "DESCRIBE"),
+    "BatchGetPartition": ("SELECT", "DESCRIBE"),
+    "CreatePartition": ("ALTER", "INSERT"),
+    "BatchCreatePartition": ("ALTER", "INSERT"),
+    "UpdatePartition": ("ALTER",),
+    "BatchUpdatePartition": ("ALTER",),
+    "DeletePartition": ("ALTER", "DELETE"),
+    "BatchDeletePartition": ("ALTER", "DELETE"),
+}
+
+
+def _storage(context: Any) -> Any:
+    try:
+        return getattr(context, "storage", None)
+    except AwsError:  # a door that offers no storage
+        return None
+
+
+def _below(context: Any, location: str, parent: str | None) -> bool:
+    if not parent:
+        return False
+    from lakebox.crawler.service import lake_uri
+
+    storage = _storage(context)
+    location, parent = lake_uri(storage, location), lake_uri(storage, parent)
+    return (location.rstrip("/") + "/").startswith(parent.rstrip("/") + "/")
+
+
+def _partition_table(request: Request, context: GlueContext, operation: str) -> Table:
     _check_catalog_id(request, context)
-    return _visible_table(
+    action = f"glue:{operation}"
+    table = _visible_table(
         context,
         required_str(request, "DatabaseName", INVALID),
         required_str(request, "TableName", INVALID),
+        action,
     )
+    gate = Gate.of(context)
+    if gate is not None:
+        gate.require_on_table(action, table, *_PARTITION_NEEDS[operation])
+        if operation in _PARTITION_READS:
+            gate.require_partition_values(action, table)
+    return table
+
+
+#: the partition operations that return partition values
+_PARTITION_READS = frozenset({"GetPartition", "GetPartitions", "BatchGetPartition"})
 
 
 def _error_detail(exc: LakeboxError) -> dict[str, str]:
@@ -1203,7 +1557,7 @@ def _error_detail(exc: LakeboxError) -> dict[str, str]:
 
 
 def create_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "CreatePartition")
     part = _partition_from_input(context, table, request.get("PartitionInput"))
     catalog, _ = _catalog(context)
     catalog.add_partitions([part])
@@ -1213,7 +1567,7 @@ def create_partition(request: Request, context: GlueContext) -> Response:
 def batch_create_partition(request: Request, context: GlueContext) -> Response:
     """Each entry is added on its own (Glue's BatchCreatePartition): an entry that exists or
     is malformed is reported in Errors and the others are still added."""
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchCreatePartition")
     given = request.get("PartitionInputList")
     if not isinstance(given, list) or len(given) > 100:
         raise AwsError(INVALID, "PartitionInputList must be a list of at most 100 partitions")
@@ -1234,7 +1588,7 @@ def batch_create_partition(request: Request, context: GlueContext) -> Response:
 
 
 def get_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "GetPartition")
     values = _values(request.get("PartitionValues"), "PartitionValues")
     catalog, _ = _catalog(context)
     try:
@@ -1268,7 +1622,7 @@ def _segment(request: Request) -> tuple[int, int]:
 def get_partitions(request: Request, context: GlueContext) -> Response:
     from lakebox.catalog.partition_filter import compile_filter
 
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "GetPartitions")
     expression = request.get("Expression")
     if expression is not None and not isinstance(expression, str):
         raise AwsError(INVALID, "Expression must be a string")
@@ -1304,7 +1658,7 @@ def _values_list(request: Request, name: str, most: int) -> list[list[str]]:
 def batch_get_partition(request: Request, context: GlueContext) -> Response:
     """The partitions asked for that exist (a missing one is left out, as Glue does);
     UnprocessedKeys is always empty, lakebox never gives up part way."""
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchGetPartition")
     wanted = _values_list(request, "PartitionsToGet", 1000)
     catalog, _ = _catalog(context)
     found = {tuple(p.values): p for p in catalog.get_partitions(table.database, table.name)}
@@ -1321,20 +1675,20 @@ def batch_get_partition(request: Request, context: GlueContext) -> Response:
 
 def _update_one(context: Any, table: Table, values: list[str], given: Any) -> None:
     _check_arity(table, values)
-    new = _partition_from_input(context, table, given)
+    new = _partition_from_input(context, table, given, "glue:UpdatePartition")
     catalog, _ = _catalog(context)
     catalog.update_partition(table.database, table.name, values, new)
 
 
 def update_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "UpdatePartition")
     values = _values(request.get("PartitionValueList"), "PartitionValueList")
     _update_one(context, table, values, request.get("PartitionInput"))
     return {}
 
 
 def batch_update_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchUpdatePartition")
     entries = request.get("Entries")
     if not isinstance(entries, list) or not 1 <= len(entries) <= 100:
         raise AwsError(INVALID, "Entries must be a list of 1 to 100 entries")
@@ -1361,7 +1715,7 @@ def batch_update_partition(request: Request, context: GlueContext) -> Response:
 
 
 def delete_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "DeletePartition")
     values = _values(request.get("PartitionValues"), "PartitionValues")
     catalog, _ = _catalog(context)
     try:
@@ -1372,7 +1726,7 @@ def delete_partition(request: Request, context: GlueContext) -> Response:
 
 
 def batch_delete_partition(request: Request, context: GlueContext) -> Response:
-    table = _partition_table(request, context)
+    table = _partition_table(request, context, "BatchDeletePartition")
     catalog, _ = _catalog(context)
     errors = []
     for values in _values_list(request, "PartitionsToDelete", 25):
@@ -1436,6 +1790,15 @@ def _on_table(request: Request, context: Any) -> list[str]:
     return _table_arns(context, request, text(request, "DatabaseName"), text(request, "Name"))
 
 
+def _on_table_named(request: Request, context: Any) -> list[str]:
+    table = text(request, "TableName")
+    return _table_arns(context, request, text(request, "DatabaseName"), table)
+
+
+def _on_every_table(request: Request, context: Any) -> list[str]:
+    return _table_arns(context, request, None, None)
+
+
 def _on_new_table(request: Request, context: Any) -> list[str]:
     given = request.get("TableInput")
     return _table_arns(context, request, text(request, "DatabaseName"), text(given, "Name"))
@@ -1482,8 +1845,10 @@ def _crawl_needs(
 ) -> list[tuple[str, str]]:
     """What a crawl does, as the caller's own actions: it writes tables and partitions of
     its database (and deletes them when its DeleteBehavior says so) and lists and reads its
-    S3 targets. A crawl runs as the lake, so whoever defines or starts one must be allowed
-    all of it; ``glue:*Crawler`` on the crawler alone is not enough."""
+    S3 targets. Lake Formation judges a crawl's changes as the crawler's role
+    (``lakebox.crawler.service.crawl_principal``), but the crawl reads and writes with the
+    lake's own access, so whoever defines or starts one must also be allowed all of it by
+    IAM; ``glue:*Crawler`` on the crawler alone is not enough."""
     from lakebox.crawler.model import DELETE_FROM_DATABASE
 
     db = _table_arns(context, {}, database or None, None)
@@ -1628,6 +1993,9 @@ API = ServiceApi(
         ("GetTable", get_table, _on_table),
         ("GetTables", get_tables, _on_tables),
         ("DeleteTable", delete_table, _on_table),
+        ("SearchTables", search_tables, _on_every_table),
+        ("GetTableVersions", get_table_versions, _on_table_named),
+        ("GetTableVersion", get_table_version, _on_table_named),
         ("CreatePartition", create_partition, _on_partitions),
         ("BatchCreatePartition", batch_create_partition, _on_partitions),
         ("GetPartition", get_partition, _on_partitions),

@@ -111,8 +111,8 @@ class Crawler:
     sample_size: int | None = None
     classifiers: list[Classifier] = field(default_factory=list)
     description: str = ""
-    #: the IAM role Glue's CreateCrawler names (kept and shown; lakebox crawls as the
-    #: principal that starts the crawl)
+    #: the IAM role Glue's CreateCrawler names: a crawl's catalog changes act as a session
+    #: of it (``lakebox.crawler.service.crawl_principal``)
     role: str = ""
     create_time: float = field(default_factory=time.time)
     update_time: float = field(default_factory=time.time)

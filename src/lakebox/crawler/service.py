@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import re
 import time
 import uuid
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lakebox.catalog.model import Column, Partition, Table
+from lakebox.catalog.permissions import LakePermissions
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.config import LakeConfig
 from lakebox.crawler.classify import FileClassifier, FileSchema, Unrecognized
@@ -75,6 +77,13 @@ class CrawlError(LakeboxError):
     code = "CrawlerRunException"
 
 
+class CrawlAccessDenied(LakeboxError):
+    """The crawler's role lacks a Lake Formation permission the crawl needs: the run fails
+    with Lake Formation's message and changes nothing."""
+
+    code = "AccessDeniedException"
+
+
 class CrawlStopped(LakeboxError):
     """Raised by a progress callback to end a crawl part way (Glue's StopCrawler): the run
     is recorded CANCELLED; what it wrote before stays written, as in Glue."""
@@ -87,6 +96,11 @@ class CrawlerService:
     catalog, storage and metadata folder: ``CrawlerService(catalog, storage, metadata_dir)``
     (as the lake's composition root does). Every public call takes the calling
     ``principal`` (the local administrator by default).
+
+    A crawl acts as the crawler's role (``Crawler.role``, as a session of that role named
+    ``AWS-Crawler``), not as whoever starts it: with Lake Formation on (``permissions``),
+    its catalog changes need what Glue's own calls would need of that role, and a crawl
+    whose role lacks them fails, recording Lake Formation's message, before it writes.
     """
 
     def __init__(
@@ -96,7 +110,11 @@ class CrawlerService:
         metadata_dir: Path | None = None,
         *,
         catalog: CatalogStore | None = None,
+        permissions: LakePermissions | Callable[[], LakePermissions | None] | None = None,
     ) -> None:
+        #: Lake Formation's permissions, or how to get them when a crawl starts (so a lake
+        #: that never set Lake Formation up is not made to)
+        self.permissions = permissions
         if isinstance(config, CatalogStore):
             catalog, config = config, None
         if config is not None:
@@ -159,6 +177,12 @@ class CrawlerService:
         self.store.get(name)
         return self.store.runs(name, limit)
 
+    def _permissions(self) -> LakePermissions | None:
+        found = self.permissions
+        if found is None or not callable(found):
+            return found
+        return found()
+
     def _check(self, crawler: Crawler) -> None:
         crawler.validate()
         for t in crawler.targets:
@@ -174,13 +198,28 @@ class CrawlerService:
         progress: ProgressCallback | None = None,
         *,
         principal: Principal = LOCAL_ADMIN,
+        permissions: LakePermissions | None = None,
+        authorize: Callable[[Principal], None] | None = None,
     ) -> CrawlRun:
-        """Run a crawler to the end and return its run record (also kept in the store)."""
+        """Run a crawler to the end and return its run record (also kept in the store).
+
+        ``principal`` starts it; the crawl itself acts as the crawler's role
+        (``crawl_principal``), checked by ``permissions`` (the service's own by default)
+        and by ``authorize`` (the door's IAM check of that principal, which raises when
+        the role may not do what the crawl does): either failing fails the run before it
+        changes anything."""
         crawler = self.store.get(name)
         run = CrawlRun(id=uuid.uuid4().hex, crawler=name, state=RUNNING)
         self.store.begin_run(run)
+        lf = permissions if permissions is not None else self._permissions()
         try:
-            _Crawl(self, crawler, run, progress).run()
+            guard = None
+            acting = crawl_principal(crawler, principal)
+            if authorize is not None:
+                authorize(acting)
+            if lf is not None and lf.active:
+                guard = _Guard(lf, acting, run.id)
+            _Crawl(self, crawler, run, progress, guard).run()
             run.state = SUCCEEDED
         except CrawlStopped as err:
             run.state, run.error = CANCELLED, str(err)
@@ -204,7 +243,9 @@ class _Crawl:
         crawler: Crawler,
         run: CrawlRun,
         progress: ProgressCallback | None,
+        guard: _Guard | None = None,
     ) -> None:
+        self.guard = guard
         self.svc = service
         self.catalog = service.catalog
         self.crawler = crawler
@@ -220,6 +261,9 @@ class _Crawl:
     def run(self) -> None:
         c = self.crawler
         self.catalog.get_database(c.database)
+        if self.guard is not None:
+            for target in c.targets:
+                self.guard.location(lake_uri(self.svc.storage, target.path))
         incremental = c.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY
         known = self.svc.store.known_folders(c.name) if incremental else set()
         existing = {
@@ -254,6 +298,8 @@ class _Crawl:
             anchors = {loc for loc in existing if loc.startswith(prefix)}
             planner = Planner(c.combine_compatible_schemas, c.table_level, self.skip, anchors)
             plans.extend(planner.plan(root))
+        if self.guard is not None:
+            self._authorize(plans, existing, prefixes)
         total = len(plans)
         failed: list[str] = []
         for i, plan in enumerate(plans):
@@ -364,6 +410,9 @@ class _Crawl:
             )
             entry = pending.setdefault(table.name, {}).setdefault(values, (folder, []))
             entry[1].append(f)
+        if self.guard is not None:
+            for name in pending:
+                self.guard.table(self.catalog.get_table(self.crawler.database, name), "ALTER")
         for name, parts_map in pending.items():
             table = self.catalog.get_table(self.crawler.database, name)
             have = {
@@ -402,6 +451,39 @@ class _Crawl:
             self.touched.add(name)
         return rest
 
+    # -- permissions --------------------------------------------------------------------
+    def _authorize(
+        self, plans: list[TablePlan], existing: dict[str, Table], prefixes: list[str]
+    ) -> None:
+        """Check everything the crawl is about to change before it changes any of it: a
+        table to create needs CREATE_TABLE on the database, one to update ALTER, one to
+        drop DROP and one to deprecate ALTER (Lake Formation's rules for the Glue calls the
+        crawl makes)."""
+        assert self.guard is not None
+        c = self.crawler
+        planned = set()
+        creates = False
+        for plan in plans:
+            old = existing.get(_norm(plan.location))
+            planned.add(_norm(plan.location))
+            if old is None:
+                creates = True
+            elif "UPDATED_BY_CRAWLER" in old.parameters:
+                self.guard.table(old, "ALTER")
+        if creates:
+            self.guard.database(c.database, "CREATE_TABLE")
+        if c.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY:
+            return
+        for loc, table in existing.items():
+            if table.parameters.get("UPDATED_BY_CRAWLER") != c.name or loc in planned:
+                continue
+            if not any(loc.startswith(p) for p in prefixes):
+                continue
+            if c.delete_behavior == DELETE_FROM_DATABASE:
+                self.guard.table(table, "DROP")
+            elif c.delete_behavior == DEPRECATE_IN_DATABASE:
+                self.guard.table(table, "ALTER")
+
     # -- writing ------------------------------------------------------------------------
     def _apply(self, plan: TablePlan, existing: dict[str, Table]) -> None:
         c = self.crawler
@@ -418,6 +500,8 @@ class _Crawl:
         self.touched.add(name)
         if old is None:
             self.catalog.create_table(table)
+            if self.guard is not None:
+                self.guard.created(c.database, name)
             try:
                 self.run_rec.partitions_added += self.catalog.add_partitions(
                     partitions, if_not_exists=True
@@ -599,6 +683,93 @@ class _Crawl:
         self.run_rec.log.append(
             f"table {table.name}: its files are gone; kept (DeleteBehavior LOG)"
         )
+
+
+def lake_uri(storage: Storage | None, location: str) -> str:
+    """``location`` as Lake Formation's registered locations are written (``s3://bucket/
+    key``), so one place cannot be named around them: ``s3a://`` and ``s3n://`` are
+    ``s3://``, and a local path (``file://``) into one of the lake's buckets is that
+    bucket's ``s3://`` URI (symbolic links resolved). Anything else is returned as given.
+    (It belongs with ``Storage``; it lives here until storage offers it.)"""
+    try:
+        uri = parse_uri(location)
+    except LakeboxError:
+        return location
+    if uri.is_s3:
+        return f"s3://{uri.bucket}/{uri.key}"
+    if storage is None or storage.mode == "s3":
+        return location
+    home = os.path.realpath(storage.config.home)
+    real = os.path.realpath(uri.key)
+    if not real.startswith(home + os.sep):
+        return location
+    bucket, _, key = real[len(home) + 1 :].partition(os.sep)
+    key = key.replace(os.sep, "/")
+    if key and uri.key.endswith("/"):
+        key += "/"
+    return f"s3://{bucket}/{key}"
+
+
+#: the session name of a crawler's role, as Glue's crawlers name it
+CRAWLER_SESSION = "AWS-Crawler"
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def crawl_principal(crawler: Crawler, starter: Principal) -> Principal:
+    """Who a crawl acts as: a session of the crawler's role (named or given by ARN; a
+    name is in the starter's account), or the starter when the crawler names no role."""
+    role = crawler.role
+    if not role:
+        return starter
+    found = _ROLE_ARN.match(role)
+    if found is not None:
+        account, name = found.group(1), found.group(2)
+    elif _ROLE_NAME.match(role):
+        account, name = starter.account_id, role
+    else:
+        raise InvalidRequestError(
+            f"crawler {crawler.name}: Role {role!r} is neither a role name nor a role ARN"
+        )
+    arn = f"arn:aws:sts::{account}:assumed-role/{name}/{CRAWLER_SESSION}"
+    return Principal(account, arn, "assumed-role")
+
+
+class _Guard:
+    """Lake Formation's checks of one crawl, as the principal it acts as; each decision is
+    recorded under the run's id."""
+
+    def __init__(self, lf: LakePermissions, principal: Principal, run_id: str) -> None:
+        self.lf = lf
+        self.principal = principal
+        self.run_id = run_id
+
+    def _decide(self, action: str, resource: str, allowed: bool) -> None:
+        self.lf.record(self.principal, action, resource, allowed, self.run_id)
+        if not allowed:
+            raise CrawlAccessDenied(f"Insufficient Lake Formation permission(s) on {resource}")
+
+    def location(self, uri: str) -> None:
+        if self.principal.is_local_admin or not self.lf.governed_location(uri):
+            return
+        self._decide("glue:StartCrawler", uri, self.lf.location_access(self.principal, uri))
+
+    def database(self, database: str, wanted: str) -> None:
+        if self.principal.is_local_admin:
+            return
+        held = self.lf.database_permissions(self.principal, database)
+        self._decide("glue:CreateTable", database, "ALL" in held or wanted in held)
+
+    def table(self, table: Table, wanted: str) -> None:
+        if self.principal.is_local_admin:
+            return
+        held = self.lf.table_permissions(self.principal, table)
+        action = "glue:DeleteTable" if wanted == "DROP" else "glue:UpdateTable"
+        self._decide(action, table.qualified_name, "ALL" in held or wanted in held)
+
+    def created(self, database: str, table: str) -> None:
+        if not self.principal.is_local_admin:
+            self.lf.note_created(self.principal, database, table)
 
 
 def _plain(value: object) -> object:

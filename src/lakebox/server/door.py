@@ -439,6 +439,7 @@ class Door:
         op_model = service.operation(operation)
         assert op_model is not None, "the parser checked the operation"
         context = self._context(caller)
+        context.request_id = outcome.request_id
         try:
             result = dispatch(service.name, operation, params, context)
         except AwsError as exc:

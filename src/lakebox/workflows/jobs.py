@@ -79,7 +79,8 @@ class Job:
     timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES
     created_on: float = field(default_factory=time.time)
     last_modified_on: float = field(default_factory=time.time)
-    #: the IAM role Glue's CreateJob names (kept and shown; runs act as who starts them)
+    #: the IAM role Glue's CreateJob names: runs act as a session of it when it trusts
+    #: ``glue.amazonaws.com`` (else as who starts them)
     role: str = ""
 
     def to_api(self) -> dict[str, Any]:
@@ -412,7 +413,10 @@ class JobRegistry:
 
     # -- running --------------------------------------------------------------------------
     def _run(self, job: Job, run: JobRun, active: _Active, principal: Principal) -> None:
-        """Run the job; its SQL statements run as ``principal``, who started the run."""
+        """Run the job as Glue does, with its role: a Python shell script gets the role's
+        temporary credentials (``_aws_env``), and SQL statements run as a session of the
+        role (``_role_session``); when the role cannot be assumed, they run as
+        ``principal``, who started the run."""
         deadline = time.monotonic() + run.timeout_minutes * 60
         try:
             run.state = RUNNING
@@ -422,9 +426,8 @@ class JobRegistry:
             if job.kind == "python":
                 outcome = self._run_python(job, run, script, arguments, active, deadline)
             else:
-                outcome = self._run_sql(
-                    run, script.decode(), arguments, active, deadline, principal
-                )
+                acting = self._role_session(job, run) or principal
+                outcome = self._run_sql(run, script.decode(), arguments, active, deadline, acting)
             run.state, run.error_message = outcome
         except LakeboxError as err:
             run.state, run.error_message = FAILED, str(err)
@@ -448,6 +451,31 @@ class JobRegistry:
                 f"cannot read the script of job {job.name} at {job.script_location}: {err}"
             ) from err
 
+    def _assume(self, job: Job, run: JobRun) -> Any | None:
+        """The job's role assumed by Glue for this run (``SessionCredentials``), or None
+        when the job names no role ARN, the lake has no identity service, or the role does
+        not trust ``glue.amazonaws.com`` (the run's log says why)."""
+        role = job.role or ""
+        if not re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role):
+            return None
+        iam = getattr(self.lake, "iam", None)  # a lake with an identity service
+        if iam is None:
+            return None
+        glue = Principal(role.split(":")[4], "glue.amazonaws.com", "service")
+        try:
+            return iam.assume_role(glue, role, f"glue-{run.id}"[:64], duration_seconds=3600)
+        except LakeboxError as err:
+            _log.warning("job %s run %s: role %s not assumed: %s", job.name, run.id, role, err)
+            return None
+
+    def _role_session(self, job: Job, run: JobRun) -> Principal | None:
+        """The principal of the job's role session for this run (its SQL statements act
+        as it, so the role's IAM policies and Lake Formation grants apply)."""
+        creds = self._assume(job, run)
+        if creds is None:
+            return None
+        return Principal(creds.account_id, creds.assumed_role_arn, "assumed-role")
+
     def _aws_env(self, job: Job, run: JobRun) -> dict[str, str]:
         """What a script written for Glue needs for its boto3 calls to reach this lake, as
         Glue gives a job its role: the lake's region, the server's URL when the lake is
@@ -460,19 +488,8 @@ class JobRegistry:
         endpoint = getattr(self.lake, "endpoint_url", None)
         if isinstance(endpoint, str) and endpoint:
             env["AWS_ENDPOINT_URL"] = endpoint
-        role = job.role or ""
-        if not re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role):
-            return env
-        from lakebox.principal import Principal
-
-        iam = getattr(self.lake, "iam", None)  # a lake with an identity service
-        if iam is None:
-            return env
-        glue = Principal(role.split(":")[4], "glue.amazonaws.com", "service")
-        try:
-            creds = iam.assume_role(glue, role, f"glue-{run.id}"[:64], duration_seconds=3600)
-        except LakeboxError as err:
-            _log.warning("job %s run %s: role %s not assumed: %s", job.name, run.id, role, err)
+        creds = self._assume(job, run)
+        if creds is None:
             return env
         env.update(
             {

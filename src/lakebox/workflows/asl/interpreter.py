@@ -994,6 +994,7 @@ class Interpreter:
             config=self.config,
             services=self.services,
             principal=self.info.principal,
+            role_arn=self.info.role_arn,
             task_token=token,
             timeout_seconds=timeout,
             cancel=task_cancel.event,

@@ -16,6 +16,7 @@ visibility policy are the lake's own (``aws-sdk:glue:getTable`` reads what Athen
 from __future__ import annotations
 
 import importlib
+import re
 import threading
 from collections.abc import Callable, MutableMapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from lakebox.workflows.jobs import JobRegistry
 
 T = TypeVar("T")
+#: the task services whose calls act as the state machine's role
+ROLE_SERVICES = frozenset({"Athena", "Glue"})
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
+_SESSION = re.compile(r"[^\w+=,.@-]")
 _SHARED_LOCK = threading.RLock()
 
 
@@ -116,11 +121,37 @@ class TaskApiContext:
 
     @property
     def principal(self) -> Principal:
+        """Who the call acts as: for Athena and Glue tasks, a session of the state
+        machine's role when the lake's IAM knows that role (as Step Functions assumes it;
+        its policies and Lake Formation's grants apply to the queries and catalog calls),
+        else whoever started the execution."""
+        if self._prefix in ROLE_SERVICES:
+            role = self._role_session()
+            if role is not None:
+                return role
         started_by = self._ctx.principal
         if started_by is not None and not started_by.is_local_admin:
             return started_by
         given = self._ctx.services.get("principal")
         return given if isinstance(given, Principal) else local_admin(self.account_id)
+
+    def _role_session(self) -> Principal | None:
+        arn = self._ctx.role_arn
+        found = _ROLE_ARN.match(arn) if arn else None
+        if found is None:
+            return None
+        account, name = found.group(1), found.group(2)
+        try:
+            lake = lake_of(self._ctx, self._prefix)
+            lake.iam.get_role(name, account_id=account)
+        except (LakeboxError, AttributeError):
+            return None
+        session = _SESSION.sub("-", self._ctx.execution_arn.rsplit(":", 1)[-1])[:64]
+        return Principal(
+            account,
+            f"arn:aws:sts::{account}:assumed-role/{name}/{session or 'states'}",
+            "assumed-role",
+        )
 
     @property
     def account_id(self) -> str:
@@ -190,12 +221,16 @@ class TaskApiContext:
         return lake_of(self._ctx, self._prefix).iam
 
     def optional(self, name: str) -> Any | None:
-        """The lake's event bus (``events``: an S3 task's object events reach it), when the
-        task's lake has one; None for any other name."""
-        if name != "events":
+        """The lake's event bus (``events``: an S3 task's object events reach it) or its
+        Lake Formation permissions (``lakeformation``), when the task's lake has them; None
+        for any other name."""
+        if name not in ("events", "lakeformation"):
             return None
+        given = self._ctx.services.get(name)
+        if given is not None:
+            return given
         try:
-            return getattr(lake_of(self._ctx, self._prefix), "events", None)
+            return getattr(lake_of(self._ctx, self._prefix), name, None)
         except LakeboxError:
             return None
 

@@ -65,6 +65,8 @@ class TaskContext:
     services: Mapping[str, Any] = field(default_factory=dict)
     #: who started the execution the task runs in (None: the lake's local administrator)
     principal: Principal | None = None
+    #: the state machine's role (its ``roleArn``): Athena and Glue tasks act as it
+    role_arn: str | None = None
     task_token: str | None = None
     timeout_seconds: float | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
