@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
-from lakebox.catalog.visibility import OPEN, Visibility
+from lakebox.catalog.visibility import LakeFormationVisibility, Visibility
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
 from lakebox.principal import LOCAL_ADMIN, Principal
@@ -30,6 +30,7 @@ from lakebox.sql import plancache
 from lakebox.storage import Storage
 
 if TYPE_CHECKING:
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
     from lakebox.iam.service import IamService
@@ -73,11 +74,16 @@ class Lakehouse:
         config: LakeConfig,
         catalog: CatalogStore | None = None,
         *,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> None:
         self.config = config
-        #: the one place that decides what of the catalog a principal sees
-        self.visibility = visibility
+        #: the one place that decides what of the catalog a principal sees: Lake
+        #: Formation's permissions unless a policy is given
+        self.visibility = (
+            visibility
+            if visibility is not None
+            else LakeFormationVisibility(lambda: self.lakeformation)
+        )
         self.storage = Storage(config)
         self.engine = DuckDBEngine(self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
@@ -97,7 +103,7 @@ class Lakehouse:
         catalog: CatalogStore | None = None,
         *,
         create: bool = True,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> Lakehouse:
         """A started lake: see ``start``."""
         return cls(config, catalog, visibility=visibility).start(create=create)
@@ -294,14 +300,78 @@ class Lakehouse:
 
         return self._service("events", make)
 
+    @property
+    def lakeformation(self) -> LakePermissions:
+        """Lake Formation's permissions (interim: until the governance service is merged,
+        a lake in Lake Formation's default mode, which allows everything)."""
+
+        def make() -> LakePermissions:
+            from lakebox.catalog.permissions import FULL_VIEW, TableView
+
+            class _DefaultMode:
+                active = False
+
+                def policy_version(self) -> int:
+                    return 0
+
+                def database_permissions(
+                    self, principal: Principal, database: str
+                ) -> frozenset[str]:
+                    return frozenset()
+
+                def table_permissions(self, principal: Principal, table: Any) -> frozenset[str]:
+                    return frozenset()
+
+                def can_see_database(self, principal: Principal, database: str) -> bool:
+                    return True
+
+                def can_see_table(self, principal: Principal, table: Any) -> bool:
+                    return True
+
+                def table_view(self, principal: Principal, table: Any) -> TableView:
+                    return FULL_VIEW
+
+                def can_create_database(self, principal: Principal) -> bool:
+                    return True
+
+                def note_created(
+                    self, principal: Principal, database: str, table: str | None = None
+                ) -> None:
+                    return None
+
+                def governed_location(self, uri: str) -> bool:
+                    return False
+
+                def location_access(self, principal: Principal, uri: str) -> bool:
+                    return True
+
+                def record(
+                    self,
+                    principal: Principal,
+                    action: str,
+                    resource: str,
+                    allowed: bool,
+                    request_id: str | None = None,
+                ) -> None:
+                    return None
+
+            return _DefaultMode()
+
+        return self._service("lakeformation", make)
+
     def table_access(self) -> TableAccess:
         """What a principal other than the local administrator may read in a query: the
         lake's IAM decides (``lakebox.query.authorize``)."""
 
         def make() -> TableAccess:
-            from lakebox.query.authorize import IamTableAccess
+            from lakebox.query.authorize import IamTableAccess, LakeFormationAccess
 
-            return IamTableAccess(self.iam, self.config)
+            def governed(uri: str) -> bool:
+                permissions = self.lakeformation
+                return permissions.active and permissions.governed_location(uri)
+
+            iam = IamTableAccess(self.iam, self.config, governed)
+            return LakeFormationAccess(iam, lambda: self.lakeformation, lambda: self.catalog)
 
         return self._service("table_access", make)
 
@@ -359,7 +429,7 @@ class Lake(Lakehouse):
         catalog: CatalogStore | None = None,
         *,
         create: bool = True,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> None:
         super().__init__(config, catalog, visibility=visibility)
         self.start(create=create)

@@ -20,13 +20,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
+from lakebox.catalog.permissions import FULL_VIEW, TableView
 from lakebox.catalog.store import CatalogStore
 from lakebox.catalog.types import athena_type_name
 from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.formats.base import DataFile
 from lakebox.principal import LOCAL_ADMIN, Principal
-from lakebox.sql.access import OPEN_ACCESS, TableAccess
+from lakebox.sql.access import OPEN_ACCESS, QueryAccessDenied, TableAccess
 from lakebox.sql.dialect import is_current_schema
 from lakebox.sql.plan import (
     HIVE_DEFAULT_PARTITION,
@@ -40,6 +41,7 @@ from lakebox.sql.plan import (
     pseudo_columns_of,
     pseudo_values,
 )
+from lakebox.sql.restriction import parse_row_filter
 from lakebox.storage import FileInfo, Storage, join_uri
 
 __all__ = [
@@ -99,6 +101,9 @@ class Planner:
         #: listings read while planning, and whether each could be versioned
         self.listings: list[ListingDependency] = []
         self._reusable = True
+        #: the Lake Formation restrictions applied, part of the plan's key: a translation
+        #: kept for another lake whose policy has the same version never serves this one
+        self._restrictions: list[tuple[str, tuple[str, ...], str | None]] = []
 
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
@@ -117,6 +122,7 @@ class Planner:
                 columns,
                 self.principal.key,
                 self.visibility.policy_version(),
+                tuple(self._restrictions),
             )
         reusable = self._reusable and self._cacheable
         return Plan(query, self.scans, self.stats, self.schema, self.listings, reusable, key)
@@ -153,15 +159,90 @@ class Planner:
             entry = self.catalog.get_table(db, name)
         except EntityNotFoundError as err:
             raise SemanticError(self._not_found_message(table, db, name, err)) from err
+        restriction = FULL_VIEW
         if self.access is not None:
             self.access.check_table(self.principal, entry)
+            restriction = self.access.table_view(self.principal, entry)
         alias = table.alias or name
         if entry.is_view:
             return self._expand_view(entry, alias, table, depth)
+        if not restriction.unrestricted:
+            return self._restricted_scan(entry, table, alias, restriction)
         view = self._scan_view(entry, table)
         return exp.Table(
             this=exp.to_identifier(view),
             alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
+        )
+
+    def _restricted_scan(
+        self, table: Table, ref: exp.Table, alias: str, restriction: TableView
+    ) -> exp.Expression:
+        """The table as ``principal`` may read it (Lake Formation's column and row
+        restrictions): a derived table under the reference's alias that projects only
+        the visible columns of the rows that satisfy the row filter, so no other part of
+        the query (its predicates, joins, functions, pseudo-columns, errors) sees a hidden
+        column or a filtered row. Partitions are pruned by the row filter, then by what
+        the query's WHERE implies about the partition keys (partition values are catalog
+        metadata, not rows). Pseudo-columns are read from the filtered rows only, and the
+        files are not pruned by them (that would evaluate the query on filtered rows)."""
+        columns = [
+            c.name.lower()
+            for c in table.all_columns
+            if restriction.columns is None or c.name.lower() in restriction.columns
+        ]
+        if not columns:
+            raise QueryAccessDenied(
+                f"Insufficient Lake Formation permission(s): Required Select on {table.name}",
+                "SELECT",
+                table.qualified_name,
+            )
+        self._restrictions.append((table.qualified_name, tuple(columns), restriction.row_filter))
+        pseudo = self._pseudo_columns(table, ref)
+        if pseudo:
+            _hide_from_stars(ref, pseudo)
+        keys = {k.name.lower() for k in table.partition_keys}
+        asked = self._implied_predicate(ref, keys) if keys else None
+        inner_alias = "__lakebox_lf"
+        row_filter = (
+            parse_row_filter(table, restriction.row_filter, inner_alias)
+            if restriction.row_filter is not None
+            else None
+        )
+        inner_ref = exp.Table(
+            this=exp.to_identifier(table.name),
+            alias=exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)),
+        )
+        projections: list[exp.Expr] = [
+            exp.alias_(
+                exp.column(
+                    exp.to_identifier(c, quoted=True), exp.to_identifier(inner_alias, quoted=True)
+                ),
+                exp.to_identifier(c, quoted=True),
+            )
+            for c in columns
+        ]
+        # unqualified, in the SELECT that reads the scan: how ``_scan_view`` finds them
+        projections += [exp.column(exp.to_identifier(p, quoted=True)) for p in pseudo]
+        inner = exp.select(*projections).from_(inner_ref)
+        # what the scan prunes partitions with: the row filter's part about the keys,
+        # then the query's
+        pruning: list[exp.Expression] = []
+        if row_filter is not None and keys:
+            inner.set("where", exp.Where(this=row_filter.copy()))
+            implied = self._implied_predicate(inner_ref, keys)
+            if implied is not None:
+                pruning.append(implied)
+        if asked is not None:
+            pruning.append(asked)
+        inner.set(
+            "where",
+            exp.Where(this=cast(exp.Expression, exp.and_(*pruning))) if pruning else None,
+        )
+        scan = self._scan_view(table, inner_ref)
+        inner_ref.set("this", exp.to_identifier(scan))
+        inner.set("where", None if row_filter is None else exp.Where(this=row_filter))
+        return exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
         )
 
     def _visible_tables(self, database: str) -> list[Table]:
