@@ -30,9 +30,9 @@ from lakebox.sql import plancache
 from lakebox.storage import Storage
 
 if TYPE_CHECKING:
-    from lakebox.catalog.permissions import LakePermissions
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
+    from lakebox.governance.service import LakeFormationService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
@@ -58,6 +58,7 @@ _CLOSE_ORDER = (
     "queries",
     "sns",
     "secrets",
+    "lakeformation",
     "iam",
 )
 
@@ -301,61 +302,24 @@ class Lakehouse:
         return self._service("events", make)
 
     @property
-    def lakeformation(self) -> LakePermissions:
-        """Lake Formation's permissions (interim: until the governance service is merged,
-        a lake in Lake Formation's default mode, which allows everything)."""
+    def lakeformation(self) -> LakeFormationService:
+        """Lake Formation: settings, grants, LF-tags, data cells filters, registered
+        locations and the access log; the ``LakePermissions`` every enforcer asks."""
 
-        def make() -> LakePermissions:
-            from lakebox.catalog.permissions import FULL_VIEW, TableView
+        def make() -> LakeFormationService:
+            from lakebox.governance.service import LakeFormationService
 
-            class _DefaultMode:
-                active = False
+            def unrestricted(principal: Principal) -> bool:
+                return principal.is_local_admin or self.iam.unrestricted(principal)
 
-                def policy_version(self) -> int:
-                    return 0
-
-                def database_permissions(
-                    self, principal: Principal, database: str
-                ) -> frozenset[str]:
-                    return frozenset()
-
-                def table_permissions(self, principal: Principal, table: Any) -> frozenset[str]:
-                    return frozenset()
-
-                def can_see_database(self, principal: Principal, database: str) -> bool:
-                    return True
-
-                def can_see_table(self, principal: Principal, table: Any) -> bool:
-                    return True
-
-                def table_view(self, principal: Principal, table: Any) -> TableView:
-                    return FULL_VIEW
-
-                def can_create_database(self, principal: Principal) -> bool:
-                    return True
-
-                def note_created(
-                    self, principal: Principal, database: str, table: str | None = None
-                ) -> None:
-                    return None
-
-                def governed_location(self, uri: str) -> bool:
-                    return False
-
-                def location_access(self, principal: Principal, uri: str) -> bool:
-                    return True
-
-                def record(
-                    self,
-                    principal: Principal,
-                    action: str,
-                    resource: str,
-                    allowed: bool,
-                    request_id: str | None = None,
-                ) -> None:
-                    return None
-
-            return _DefaultMode()
+            return LakeFormationService(
+                self.config.metadata_dir,
+                self.catalog,
+                self.storage,
+                account_id=self.config.account_id,
+                region=self.config.region,
+                unrestricted=unrestricted,
+            )
 
         return self._service("lakeformation", make)
 

@@ -4,7 +4,7 @@ operation name -> handler over AWS-shaped dictionaries) and an error-code mappin
 Doors dispatch through :func:`dispatch`: Step Functions' optimised integrations and
 ``aws-sdk:*`` tasks today, the HTTP server next. Services are keyed by botocore's service
 name (``athena``, ``glue``, ``firehose``, ``dynamodb``, ``rds``, ``s3``,
-``stepfunctions``, ``scheduler``, ``iam``, ``sts``, ``secretsmanager``, ``sns``).
+``stepfunctions``, ``scheduler``, ``iam``, ``sts``, ``secretsmanager``, ``sns``, ``lakeformation``).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from lakebox.api import (
     firehose,
     glue,
     iam,
+    lakeformation,
     lambda_,
     rds,
     s3,
@@ -45,6 +46,7 @@ SERVICES: dict[str, ServiceApi] = {
     "firehose": firehose.API,
     "glue": glue.API,
     "iam": iam.API,
+    "lakeformation": lakeformation.API,
     "lambda": lambda_.API,
     "rds": rds.API,
     "s3": s3.API,

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from lakebox.catalog.visibility import Visibility
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
+    from lakebox.governance.service import LakeFormationService
     from lakebox.iam.service import IamService
     from lakebox.ingest.exports import TableExports
     from lakebox.ingest.snapshots import SnapshotExports
@@ -120,6 +121,10 @@ class ServiceContext:
     @property
     def sns(self) -> TopicService:
         return self._service("sns")
+
+    @property
+    def lakeformation(self) -> LakeFormationService:
+        return self._service("lakeformation")
 
     def optional(self, name: str) -> Any | None:
         """A service the door may or may not offer (the lake's event bus, say): None if not."""

@@ -30,6 +30,7 @@ RootGroup.deferred = {
     "stream": ("lakebox.cli.ingest", "stream_app"),
     "iam": ("lakebox.cli.iam", "iam_app"),
     "functions": ("lakebox.cli.functions", "functions_app"),
+    "lf": ("lakebox.cli.lf", "lf_app"),
     "serve": ("lakebox.cli.serve", "serve_app"),
 }
 RootGroup.pretty_exceptions_short = app.pretty_exceptions_short

@@ -80,6 +80,7 @@ LAKE_SERVICES = frozenset(
         "events",
         "secrets",
         "sns",
+        "lakeformation",
     }
 )
 

@@ -35,6 +35,7 @@ SERVED: dict[str, str] = {
     "sns": "sns",
     "events": "events",
     "lambda": "lambda",
+    "lakeformation": "lakeformation",
 }
 
 #: the ``X-Amz-Target`` prefix of each served JSON service -> its signing name (the models'

@@ -210,6 +210,11 @@ class TaskApiContext:
         return lake_of(self._ctx, self._prefix).sns
 
     @property
+    def lakeformation(self) -> Any:
+        """The lake's Lake Formation service (``lakebox.governance``)."""
+        return lake_of(self._ctx, self._prefix).lakeformation
+
+    @property
     def storage(self) -> Storage:
         from lakebox.storage import Storage
 
