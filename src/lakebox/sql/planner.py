@@ -212,32 +212,32 @@ class Planner:
             this=exp.to_identifier(table.name),
             alias=exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)),
         )
+        qualifier = exp.to_identifier(inner_alias, quoted=True)
         projections: list[exp.Expr] = [
-            exp.alias_(
-                exp.column(
-                    exp.to_identifier(c, quoted=True), exp.to_identifier(inner_alias, quoted=True)
-                ),
-                exp.to_identifier(c, quoted=True),
+            exp.Alias(
+                this=exp.Column(this=exp.to_identifier(c, quoted=True), table=qualifier.copy()),
+                alias=exp.to_identifier(c, quoted=True),
             )
             for c in columns
         ]
         # unqualified, in the SELECT that reads the scan: how ``_scan_view`` finds them
-        projections += [exp.column(exp.to_identifier(p, quoted=True)) for p in pseudo]
-        inner = exp.select(*projections).from_(inner_ref)
+        projections += [exp.Column(this=exp.to_identifier(p, quoted=True)) for p in pseudo]
+        inner = exp.Select(expressions=projections, from_=exp.From(this=inner_ref))
         # what the scan prunes partitions with: the row filter's part about the keys,
         # then the query's
         pruning: list[exp.Expression] = []
         if row_filter is not None and keys:
-            inner.set("where", exp.Where(this=row_filter.copy()))
+            inner.set("where", exp.Where(this=row_filter))
             implied = self._implied_predicate(inner_ref, keys)
             if implied is not None:
                 pruning.append(implied)
         if asked is not None:
             pruning.append(asked)
-        inner.set(
-            "where",
-            exp.Where(this=cast(exp.Expression, exp.and_(*pruning))) if pruning else None,
-        )
+        condition: exp.Expression | None = None
+        for part in pruning:
+            part = exp.Paren(this=part) if len(pruning) > 1 else part
+            condition = part if condition is None else exp.And(this=condition, expression=part)
+        inner.set("where", None if condition is None else exp.Where(this=condition))
         scan = self._scan_view(table, inner_ref)
         inner_ref.set("this", exp.to_identifier(scan))
         inner.set("where", None if row_filter is None else exp.Where(this=row_filter))

@@ -12,6 +12,8 @@ it decides on. A filter outside the subset fails the query: it is never dropped.
 
 from __future__ import annotations
 
+import functools
+
 from sqlglot import exp
 
 from lakebox.catalog.model import Table
@@ -57,10 +59,19 @@ class RowFilterError(SemanticError):
 
 def parse_row_filter(table: Table, text: str, qualifier: str) -> exp.Expression:
     """The row filter ``text`` of ``table`` as an expression whose every column is
-    qualified by ``qualifier`` (the alias the table is scanned under)."""
+    qualified by ``qualifier`` (the alias the table is scanned under). Parsed once per
+    table definition and text (planning pays a copy afterwards)."""
+    names = tuple(c.name.lower() for c in table.all_columns)
+    return _parsed(table.qualified_name, names, text, qualifier).copy()
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(
+    qualified_name: str, names: tuple[str, ...], text: str, qualifier: str
+) -> exp.Expression:
     from lakebox.sql.dialect import parse_query
 
-    where = f"the row filter of {table.qualified_name}"
+    where = f"the row filter of {qualified_name}"
     try:
         tree = parse_query(f"SELECT 1 FROM __lakebox_row_filter WHERE {text}")
     except LakeboxError as err:
@@ -73,7 +84,6 @@ def parse_row_filter(table: Table, text: str, qualifier: str) -> exp.Expression:
     if not isinstance(found, exp.From) or found.name != "__lakebox_row_filter":
         raise RowFilterError(f"{where} is not a single boolean expression")
     condition = clause.this
-    names = {c.name.lower() for c in table.all_columns}
     for node in condition.walk():
         if isinstance(node, exp.In) and node.args.get("query") is not None:
             raise RowFilterError(f"{where} may not hold a subquery")
