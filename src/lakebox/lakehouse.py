@@ -312,6 +312,14 @@ class Lakehouse:
             def unrestricted(principal: Principal) -> bool:
                 return principal.is_local_admin or self.iam.unrestricted(principal)
 
+            def results_locations() -> list[str]:
+                """Where queries write results: Lake Formation refuses to register them."""
+                return [
+                    wg.output_location
+                    for wg in self.queries.list_work_groups()
+                    if wg.output_location
+                ]
+
             return LakeFormationService(
                 self.config.metadata_dir,
                 self.catalog,
@@ -319,6 +327,7 @@ class Lakehouse:
                 account_id=self.config.account_id,
                 region=self.config.region,
                 unrestricted=unrestricted,
+                results_locations=results_locations,
             )
 
         return self._service("lakeformation", make)

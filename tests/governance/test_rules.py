@@ -450,7 +450,10 @@ def test_data_cells_filter_limits_rows_and_columns(lake: Lakehouse) -> None:
     assert lf.table_permissions(SALES, table(lake)) == {"SELECT"}
 
 
-def test_several_filters_combine_as_or_of_rows_and_union_of_columns(lake: Lakehouse) -> None:
+def test_several_filters_combine_cell_by_cell(lake: Lakehouse) -> None:
+    """Two filters: rows of west with shop_id, rows of east with price. The union shows
+    both columns over both regions' rows, but shop_id only in west rows and price only in
+    east rows (Lake Formation's cell-level union: no cell that no filter grants)."""
     lf = governed(lake)
     lf.create_filter(
         ADMIN, DataCellsFilter("shop", "sales", "w", "region = 'west'", ("shop_id",), None)
@@ -466,17 +469,38 @@ def test_several_filters_combine_as_or_of_rows_and_union_of_columns(lake: Lakeho
             ["SELECT"],
         )
     view = lf.table_view(SALES, table(lake))
-    assert view.row_filter is not None
-    assert set(view.row_filter.split(" OR ")) == {"(region = 'west')", "(region = 'east')"}
+    assert view.row_filter == "(region = 'east') OR (region = 'west')"
     assert view.columns == {"shop_id", "price"}
-    # an unfiltered grant lifts the row filter
+    assert view.column_filters == (
+        ("price", "(region = 'east')"),
+        ("shop_id", "(region = 'west')"),
+    )
+    # an unfiltered grant of item_id lifts the row filter; the filtered columns stay so
     lf.grant(
         ADMIN,
         SALES.arn,
         Resource("TABLE_WITH_COLUMNS", A, database="shop", table="sales", columns=("item_id",)),
         ["SELECT"],
     )
-    assert lf.table_view(SALES, table(lake)).row_filter is None
+    view = lf.table_view(SALES, table(lake))
+    assert view.row_filter is None
+    assert view.columns == {"shop_id", "price", "item_id"}
+    assert dict(view.column_filters) == {
+        "price": "(region = 'east')",
+        "shop_id": "(region = 'west')",
+    }
+    # the same rows for every grant need no column condition
+    lf.revoke(
+        ADMIN,
+        SALES.arn,
+        Resource("TABLE_WITH_COLUMNS", A, database="shop", table="sales", columns=("item_id",)),
+        ["SELECT"],
+    )
+    lf.update_filter(
+        ADMIN, DataCellsFilter("shop", "sales", "e", "region = 'west'", ("price",), None)
+    )
+    view = lf.table_view(SALES, table(lake))
+    assert view.row_filter == "(region = 'west')" and view.column_filters == ()
 
 
 def test_filter_expressions_are_the_partiql_subset(lake: Lakehouse) -> None:
@@ -631,3 +655,52 @@ def test_audit_records_are_a_table_only_admins_read(lake: Lakehouse) -> None:
         (SALES.arn, "SELECT", "shop.sales", True, "q-1"),
         (ANALYST.arn, "SELECT", "shop.sales", False, "q-2"),
     ]
+
+
+def test_a_workgroups_result_location_cannot_be_registered(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lake.queries.create_work_group("team", output_location="s3://team-results/out/")
+    with pytest.raises(InvalidInput, match="query result"):
+        lf.register(ADMIN, "arn:aws:s3:::team-results", use_service_linked_role=True)
+    lf.register(ADMIN, "arn:aws:s3:::team-data", use_service_linked_role=True)
+
+
+def test_unreported_objects_hold_the_defaults_in_force_when_made(lake: Lakehouse) -> None:
+    """A table no door reported (no note_created) is judged by the default permissions
+    in force when the catalog made it: AWS's IAMAllowedPrincipals ALL before the admin
+    changed the settings, the admin's defaults after."""
+    lf = lake.lakeformation
+    old = table(lake)  # made before any settings: IAMAllowedPrincipals holds ALL
+    lf.put_settings(
+        LOCAL_ADMIN,
+        DataLakeSettings(
+            admins=(ADMIN.arn,),
+            create_database_default=(),
+            create_table_default=(PrincipalPermissions(LEADER.arn, ("SELECT",)),),
+        ),
+    )
+    time.sleep(0.01)
+    lake.catalog.create_table(Table("shop", "later", columns=[Column("a", "int")]))
+    later = table(lake, "later")
+    assert lf.table_view(ANALYST, old).unrestricted
+    assert lf.table_permissions(ANALYST, later) == frozenset()
+    assert lf.table_permissions(LEADER, later) == {"SELECT"}
+    listed = {
+        (g.principal, g.resource.table)
+        for g in lf.list_permissions(ADMIN, resource=tbl("*"))
+        if g.resource.kind == "TABLE"
+    }
+    assert (IAM_ALLOWED_PRINCIPALS, "sales") in listed and (LEADER.arn, "later") in listed
+    # revoking from an unreported table writes its defaults down first
+    lf.revoke(ADMIN, LEADER.arn, tbl("later"), ["SELECT"])
+    assert lf.table_permissions(LEADER, later) == frozenset()
+
+
+def test_a_non_admin_lists_only_its_own_grants(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lf.grant(ADMIN, LEADER.arn, tbl("sales"), ["DESCRIBE"], ["DESCRIBE"])
+    seen = {g.principal for g in lf.list_permissions(ANALYST)}
+    assert seen == {ANALYST.arn}
+    assert {g.principal for g in lf.list_permissions(LEADER)} >= {ANALYST.arn, LEADER.arn}
+    assert {g.principal for g in lf.list_permissions(ADMIN)} >= {ANALYST.arn, LEADER.arn}

@@ -82,6 +82,22 @@ def test_settings_default_to_iam_allowed_principals_and_round_trip(client: Clien
     settings = lf.get_data_lake_settings()["DataLakeSettings"]
     assert settings["DataLakeAdmins"] == [_principal(LEADER)]
     assert settings["CreateTableDefaultPermissions"] == []
+    # a database made before the change holds IAMAllowedPrincipals' ALL; one made after
+    # holds the new (empty) defaults
+    glue = client("glue")
+    assert any(
+        r["Principal"] == IAP and r["Permissions"] == ["ALL"]
+        for r in lf.list_permissions(Resource={"Database": {"Name": "default"}})[
+            "PrincipalResourcePermissions"
+        ]
+    )
+    glue.create_database(DatabaseInput={"Name": "lf_after"})
+    assert (
+        lf.list_permissions(Resource={"Database": {"Name": "lf_after"}})[
+            "PrincipalResourcePermissions"
+        ]
+        == []
+    )
     with pytest.raises(ClientError) as exc:
         lf.put_data_lake_settings(DataLakeSettings={"DataLakeAdmins": [IAP]})
     assert _code(exc) == "InvalidInputException"
@@ -112,9 +128,6 @@ def test_grant_list_and_revoke(client: ClientFactory, catalog: None) -> None:
             ["SELECT"],
         )
     ]
-    # the table made before governance holds IAMAllowedPrincipals' implicit ALL
-    everyone = lf.list_permissions(Resource=table)["PrincipalResourcePermissions"]
-    assert any(r["Principal"] == IAP and r["Permissions"] == ["ALL"] for r in everyone)
     lf.revoke_permissions(Principal=_principal(ANALYST), Resource=columns, Permissions=["SELECT"])
     with pytest.raises(ClientError) as exc:
         lf.revoke_permissions(
@@ -425,3 +438,33 @@ def test_aws_cli_lakeformation(served: Served) -> None:
     proc = aws_cli(served, "lakeformation", "get-data-lake-settings")
     assert proc.returncode == 0, proc.stderr
     assert "DataLakeSettings" in json.loads(proc.stdout)
+
+
+def test_changes_and_refusals_are_in_the_access_log(
+    client: ClientFactory, lake: Lakehouse, catalog: None
+) -> None:
+    refused = client(
+        "lakeformation",
+        *_user(lake, "lf-audited", {**LF_ALL}),
+    )
+    with pytest.raises(ClientError):
+        refused.grant_permissions(
+            Principal=_principal(ANALYST),
+            Resource={"Database": {"Name": "lf_shop"}},
+            Permissions=["DESCRIBE"],
+        )
+    client("lakeformation").grant_permissions(
+        Principal=_principal(ANALYST),
+        Resource={"Database": {"Name": "lf_shop"}},
+        Permissions=["DESCRIBE"],
+    )
+    rows = (
+        lake.session()
+        .sql(
+            "SELECT principal, allowed FROM lakebox_audit.access_log "
+            "WHERE action = 'lakeformation:GrantPermissions' AND resource LIKE '%lf_shop%'"
+        )
+        .fetchall()
+    )
+    assert (f"arn:aws:iam::{ACCOUNT}:user/lf-audited", False) in rows
+    assert any(allowed for _, allowed in rows)

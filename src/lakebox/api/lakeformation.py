@@ -7,12 +7,15 @@ data cells filters (Create, Get, Update, Delete, List).
 Each operation is authorized as ``lakeformation:<Operation>`` on ``*`` (Lake Formation's
 actions name no resource), then by Lake Formation's own rules in the service: only data
 lake admins, or holders of the grant option, grant; only admins register locations and
-change the settings. Errors are Lake Formation's codes (``InvalidInputException``,
+change the settings. Every change (and every change Lake Formation refuses) is kept in
+the access log, ``lakebox_audit.access_log``. Errors are Lake Formation's codes (``InvalidInputException``,
 ``EntityNotFoundException``, ``AlreadyExistsException``, ``AccessDeniedException``).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lakebox import util
@@ -23,7 +26,7 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
 )
-from lakebox.governance.errors import InvalidInput, LakeFormationError
+from lakebox.governance.errors import AccessDeniedLF, InvalidInput, LakeFormationError
 from lakebox.governance.model import (
     RESOURCE_TYPES,
     DataCellsFilter,
@@ -423,7 +426,9 @@ def get_resource_lf_tags(request: Request, context: LakeFormationContext) -> Res
     _catalog(request, context)
     resource = _resource(request.get("Resource"), context)
     lf = _lf(context)
-    if resource.kind in ("TABLE", "TABLE_WITH_COLUMNS", "DATABASE"):
+    if resource.kind in ("TABLE", "TABLE_WITH_COLUMNS", "DATABASE") and not lf.is_admin(
+        context.principal
+    ):
         db = resource.database
         if resource.kind == "DATABASE":
             perms = lf.database_permissions(context.principal, db)
@@ -540,6 +545,61 @@ def list_data_cells_filter(request: Request, context: LakeFormationContext) -> R
     return _page(request, [f.to_aws() for f in filters], "DataCellsFilters", limit=1000)
 
 
+#: the operations that change Lake Formation: each call is kept in the access log
+_CHANGES = frozenset(
+    {
+        "GrantPermissions",
+        "RevokePermissions",
+        "BatchGrantPermissions",
+        "BatchRevokePermissions",
+        "RegisterResource",
+        "DeregisterResource",
+        "UpdateResource",
+        "PutDataLakeSettings",
+        "CreateLFTag",
+        "UpdateLFTag",
+        "DeleteLFTag",
+        "AddLFTagsToResource",
+        "RemoveLFTagsFromResource",
+        "CreateDataCellsFilter",
+        "UpdateDataCellsFilter",
+        "DeleteDataCellsFilter",
+    }
+)
+
+
+def _subject(request: Request) -> str:
+    """What a change was asked of, for the access log (the request's own members)."""
+    parts = []
+    principal = request.get("Principal")
+    if isinstance(principal, dict):
+        parts.append(str(principal.get("DataLakePrincipalIdentifier")))
+    for name in ("Resource", "ResourceArn", "TagKey", "TableData", "Entries"):
+        if request.get(name) is not None:
+            parts.append(json.dumps(request[name], sort_keys=True, default=str)[:500])
+    return " ".join(parts) or "catalog"
+
+
+def _audited(name: str, handler: Any) -> Any:
+    """``handler``, recording each call of a changing operation (allowed, or refused by
+    Lake Formation's own rules) in the access log."""
+    if name not in _CHANGES:
+        return handler
+
+    def run(request: Request, context: Any) -> Response:
+        try:
+            answer: Response = handler(request, context)
+        except (AccessDeniedLF, AccessDenied):
+            _lf(context).record(
+                context.principal, f"lakeformation:{name}", _subject(request), False
+            )
+            raise
+        _lf(context).record(context.principal, f"lakeformation:{name}", _subject(request), True)
+        return answer
+
+    return run
+
+
 API = ServiceApi(
     "lakeformation",
     operations(
@@ -575,4 +635,11 @@ API = ServiceApi(
     error_code,
     INVALID,
     prefix="lakeformation",
+)
+API = dataclasses.replace(
+    API,
+    operations={
+        name: dataclasses.replace(op, handler=_audited(name, op.handler))
+        for name, op in API.operations.items()
+    },
 )

@@ -59,10 +59,16 @@ class TableView:
 
     columns: frozenset[str] | None = None
     row_filter: str | None = None
+    #: (column, condition) pairs: the column's value is shown only in rows where its
+    #: condition holds, NULL elsewhere (``CASE WHEN <condition> THEN col END``). Present
+    #: only when several data cells filters with different rows and columns combine (Lake
+    #: Formation's cell-level union): without it ``columns`` and ``row_filter`` alone
+    #: would show a cell that no single filter grants. Empty in every other case.
+    column_filters: tuple[tuple[str, str], ...] = ()
 
     @property
     def unrestricted(self) -> bool:
-        return self.columns is None and self.row_filter is None
+        return self.columns is None and self.row_filter is None and not self.column_filters
 
 
 #: a principal that may read everything of a table

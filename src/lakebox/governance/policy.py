@@ -11,6 +11,9 @@ The rules (AWS_FACTS section 2, docs/governance.md):
   record of (made before governance, or by a door that did not report it) holds the
   implicit ``ALL`` of AWS's default mode, until a revoke makes it explicit. A principal
   opted in to hybrid access on a table over a hybrid location is judged by its grants only.
+  More generally, an object lakebox has no record of holds the default permissions that
+  were in force when it was made (its catalog creation time against the history of the
+  settings).
 - Data lake admins: DESCRIBE on everything, DATA_LOCATION_ACCESS everywhere, may create
   databases and grant anything; not ALTER / DROP / SELECT of others' objects. Read-only
   admins: DESCRIBE on everything.
@@ -21,9 +24,10 @@ The rules (AWS_FACTS section 2, docs/governance.md):
   tags match; TABLE gives table permissions on matching tables, and SELECT on each column
   whose (inherited or overridden) tags match.
 - Columns: ``TableWithColumns`` include or exclude lists; data cells filters add a row
-  filter. Several grants combine: the columns are the union, the rows the OR of the
-  filters (an unfiltered grant lifts the row filter). Lake Formation combines filters cell
-  by cell; see docs/governance.md for what the union means.
+  filter. Several grants combine cell by cell, as Lake Formation combines them: the
+  columns are the union, the rows the OR of the filters (an unfiltered grant lifts the row
+  filter), and a column that only some of the grants include is shown only in their rows
+  (``TableView.column_filters``).
 """
 
 from __future__ import annotations
@@ -40,7 +44,9 @@ from lakebox.governance.model import (
     IAM_ALLOWED_PRINCIPALS,
     TABLE_PERMISSIONS,
     DataCellsFilter,
+    DataLakeSettings,
     Grant,
+    PrincipalPermissions,
     expand,
     expression_matches,
     s3_uri,
@@ -57,6 +63,16 @@ AUDIT_TABLE = "access_log"
 Share = tuple[frozenset[str] | None, str | None]
 _FULL: Share = (None, None)
 _MEMO_LIMIT = 50_000
+
+
+def _disjunction(filters: list[str | None]) -> str | None:
+    """The OR of row filters (None, every row, when any of them is None)."""
+    if not filters or any(f is None for f in filters):
+        return None
+    distinct = sorted({f for f in filters if f is not None})
+    if len(distinct) == 1:
+        return f"({distinct[0]})"
+    return " OR ".join(f"({f})" for f in distinct)
 
 
 def identities(principal: Principal) -> frozenset[str]:
@@ -82,8 +98,14 @@ class Access:
 class Policy:
     """The rules over one generation; see the module docstring."""
 
-    def __init__(self, state: PolicyState, account_id: str) -> None:
+    def __init__(
+        self,
+        state: PolicyState,
+        account_id: str,
+        database_created: Callable[[str], float | None] | None = None,
+    ) -> None:
         self.state = state
+        self._database_created = database_created
         self.generation = state.generation
         self.account_id = account_id
         settings = state.settings
@@ -159,6 +181,35 @@ class Policy:
                 out |= set(g.permissions)
         return out
 
+    def defaults_at(self, when: float, *, table: bool) -> tuple[PrincipalPermissions, ...]:
+        """The create-table (or create-database) default permissions in force at ``when``:
+        what an object no door reported was given when it was made (AWS's own default,
+        IAMAllowedPrincipals' ALL, before any settings were put)."""
+        settings = DataLakeSettings()
+        for since, put in self.state.history:
+            if since > when:
+                break
+            settings = put
+        return settings.create_table_default if table else settings.create_database_default
+
+    def database_created(self, db: str) -> float:
+        """When ``db`` was made (0 when unknown: before any settings)."""
+        lookup = self._database_created
+        if lookup is None:
+            return 0.0
+        found: float = self._memoised(("dbtime", db), lambda: lookup(db) or 0.0)
+        return found
+
+    def _defaults_held(
+        self, principal: Principal, defaults: tuple[PrincipalPermissions, ...], iap: bool
+    ) -> set[str]:
+        ids = identities(principal)
+        out: set[str] = set()
+        for pp in defaults:
+            if pp.principal in ids or (iap and pp.principal == IAM_ALLOWED_PRINCIPALS):
+                out |= set(pp.permissions)
+        return out
+
     # -- who --------------------------------------------------------------------------------------
     def is_admin(self, principal: Principal) -> bool:
         return principal.is_local_admin or not self.admins.isdisjoint(identities(principal))
@@ -214,8 +265,10 @@ class Policy:
         if (db, "") in self.objects:
             if self.objects[(db, "")] in ids:
                 out |= DATABASE_PERMISSIONS
-        elif self._iap_applies(principal):
-            out |= DATABASE_PERMISSIONS  # AWS's default mode: IAMAllowedPrincipals holds ALL
+        else:  # made before governance, or by a door that did not report it
+            defaults = self.defaults_at(self.database_created(db), table=False)
+            held = self._defaults_held(principal, defaults, self._iap_applies(principal))
+            out |= expand(tuple(held), DATABASE_PERMISSIONS)
         if not ids.isdisjoint(self.table_creators.get(db, set())):
             out.add("DESCRIBE")
         for g in self._held(principal, self.db_grants.get(db, [])):
@@ -269,9 +322,12 @@ class Policy:
             perms |= TABLE_PERMISSIONS
             shares.append(_FULL)
         iap = self._iap_applies(principal) and not self._opted_in(principal, table, db, tbl)
-        if not created and iap:
-            perms |= TABLE_PERMISSIONS  # AWS's default mode: IAMAllowedPrincipals holds ALL
-            shares.append(_FULL)
+        if not created:  # made before governance, or by a door that did not report it
+            defaults = self.defaults_at(table.create_time, table=True)
+            held = expand(tuple(self._defaults_held(principal, defaults, iap)), TABLE_PERMISSIONS)
+            perms |= held
+            if "SELECT" in held:
+                shares.append(_FULL)
         grants = self.table_grants.get((db, tbl), []) + self.table_grants.get((db, "*"), [])
         for g in grants:
             if g.principal not in ids and not (iap and g.principal == IAM_ALLOWED_PRINCIPALS):
@@ -343,20 +399,22 @@ class Policy:
             return FULL_VIEW
         everything = frozenset(c.name.lower() for c in table.all_columns)
         columns: set[str] = set()
-        filters: list[str] = []
-        all_rows = False
-        for cols, rows in shares:
+        for cols, _ in shares:
             columns |= everything if cols is None else cols
-            if rows is None:
-                all_rows = True
-            elif rows not in filters:
-                filters.append(rows)
-        row_filter = None
-        if not all_rows:
-            row_filter = (
-                f"({filters[0]})" if len(filters) == 1 else " OR ".join(f"({f})" for f in filters)
-            )
-        return TableView(None if columns >= everything else frozenset(columns), row_filter)
+        row_filter = _disjunction([rows for _, rows in shares])
+        # Lake Formation unites filters cell by cell: a column shows its value only in
+        # the rows of the grants that include it
+        column_filters = []
+        for column in sorted(columns):
+            rows_of = [rows for cols, rows in shares if cols is None or column in cols]
+            condition = _disjunction(rows_of)
+            if condition != row_filter:
+                column_filters.append((column, condition or "TRUE"))
+        return TableView(
+            None if columns >= everything else frozenset(columns),
+            row_filter,
+            tuple(column_filters),
+        )
 
     # -- catalog and locations --------------------------------------------------------------------
     def can_create_database(self, principal: Principal) -> bool:

@@ -21,6 +21,7 @@ from pathlib import Path
 from lakebox.catalog.model import Table
 from lakebox.catalog.permissions import TableView
 from lakebox.catalog.store import CatalogStore
+from lakebox.errors import LakeboxError
 from lakebox.governance.audit import AUDIT_LOCATION, AuditLog, ensure_audit_table
 from lakebox.governance.errors import (
     AccessDeniedLF,
@@ -117,7 +118,7 @@ class LakeFormationService:
         self.audit = AuditLog(storage, audit_location)
         self._audit_ready = False
         self._policy_cache: Policy | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         self.audit.close()
@@ -133,7 +134,7 @@ class LakeFormationService:
             cached = self._policy_cache
             if cached is not None and cached.generation == generation:
                 return cached
-            fresh = Policy(self.store.load(), self.account_id)
+            fresh = Policy(self.store.load(), self.account_id, self._database_created)
             self._policy_cache = fresh
             return fresh
 
@@ -141,6 +142,12 @@ class LakeFormationService:
     @property
     def active(self) -> bool:
         return self.policy().active
+
+    def _database_created(self, database: str) -> float | None:
+        try:
+            return self.catalog.get_database(database).create_time
+        except LakeboxError:
+            return None
 
     def policy_version(self) -> int:
         return self.store.generation()
@@ -287,6 +294,19 @@ class LakeFormationService:
             if grant.principal in ids and grant.resource.key() == resource.key():
                 held |= expand(grant.grantable, _perm_kinds(resource))
         return expand(tuple(wanted), _perm_kinds(resource)) <= held
+
+    def _has_grant_option(self, caller: Principal, policy: Policy, resource: Resource) -> bool:
+        """Whether ``caller`` may grant anything at all on ``resource`` (ListPermissions
+        shows a non-admin the grants on such resources)."""
+        ids = identities(caller)
+        if resource.kind in ("DATABASE", "TABLE", "TABLE_WITH_COLUMNS", "DATA_CELLS_FILTER"):
+            key = (resource.database, "" if resource.kind == "DATABASE" else resource.table)
+            if policy.objects.get(key) in ids:
+                return True
+        return any(
+            g.grantable and g.principal in ids and g.resource.key() == resource.key()
+            for g in policy.state.grants
+        )
 
     # -- settings ----------------------------------------------------------------------------------
     def get_settings(self) -> DataLakeSettings:
@@ -457,7 +477,7 @@ class LakeFormationService:
             )
         members = _perm_kinds(resource)
         with self.store.write() as con:
-            self._materialise(con, principal, resource)
+            self._materialise(con, principal, resource, policy)
             perms, grant_opt = self.store.grant_row(con, principal, resource)
             if not perms and not grant_opt:
                 raise InvalidInput(
@@ -482,18 +502,38 @@ class LakeFormationService:
                 )
             self.store.set_grant(con, principal, resource, new_perms, new_grant, caller.arn)
 
-    def _materialise(self, con: Connection, principal: str, resource: Resource) -> None:
-        """A database or table lakebox has no record of holds IAMAllowedPrincipals' ALL
-        implicitly (AWS's default mode); revoking it first writes that grant down."""
-        if principal != IAM_ALLOWED_PRINCIPALS or resource.kind not in ("DATABASE", "TABLE"):
-            return
-        if resource.wildcard:
+    def _materialise(
+        self, con: Connection, principal: str, resource: Resource, policy: Policy
+    ) -> None:
+        """A database or table lakebox has no record of holds the default permissions in
+        force when it was made (IAMAllowedPrincipals' ALL in AWS's default mode); a revoke
+        on it first writes those grants down, then takes from them."""
+        if resource.kind not in ("DATABASE", "TABLE") or resource.wildcard:
             return
         tbl = resource.table if resource.kind == "TABLE" else ""
         if self.store.has_object(con, resource.database, tbl):
             return
+        for grant in self._unrecorded_defaults(policy, resource.database, tbl):
+            perms, grantable = self.store.grant_row(con, grant.principal, resource)
+            self.store.set_grant(
+                con, grant.principal, resource, perms | set(grant.permissions), grantable, "lakebox"
+            )
         self.store.note_object(con, resource.database, tbl, None)
-        self.store.set_grant(con, IAM_ALLOWED_PRINCIPALS, resource, {"ALL"}, set(), "lakebox")
+
+    def _unrecorded_defaults(self, policy: Policy, db: str, tbl: str) -> list[Grant]:
+        """The grants an object lakebox has no record of holds: the defaults in force when
+        the catalog made it."""
+        if tbl:
+            try:
+                created = self.catalog.get_table(db, tbl).create_time
+            except LakeboxError:
+                return []
+            resource = Resource("TABLE", self.account_id, database=db, table=tbl)
+            defaults = policy.defaults_at(created, table=True)
+        else:
+            resource = Resource("DATABASE", self.account_id, database=db)
+            defaults = policy.defaults_at(policy.database_created(db), table=False)
+        return [Grant(pp.principal, resource, pp.permissions) for pp in defaults]
 
     def batch(
         self,
@@ -534,7 +574,7 @@ class LakeFormationService:
         ids = identities(caller)
         grants = list(policy.state.grants)
         if resource is None or resource.kind in ("DATABASE", "TABLE"):
-            grants += self._implicit_iap(policy, resource)
+            grants += self._implicit_defaults(policy, resource)
         out = []
         for grant in grants:
             if principal is not None and grant.principal != principal:
@@ -551,15 +591,16 @@ class LakeFormationService:
             if (
                 not admin
                 and grant.principal not in ids
-                and not self._can_grant(caller, policy, r, set())
+                and not self._has_grant_option(caller, policy, r)
             ):
                 continue
             out.append(grant)
         return out
 
-    def _implicit_iap(self, policy: Policy, resource: Resource | None) -> list[Grant]:
-        """IAMAllowedPrincipals' implicit ALL on the databases and tables lakebox has no
-        record of (AWS's default mode), as ListPermissions shows them."""
+    def _implicit_defaults(self, policy: Policy, resource: Resource | None) -> list[Grant]:
+        """The grants of the databases and tables lakebox has no record of (the defaults
+        in force when they were made: IAMAllowedPrincipals' ALL in AWS's default mode), as
+        ListPermissions shows them."""
         out = []
         dbs = (
             [resource.database]
@@ -570,8 +611,7 @@ class LakeFormationService:
             if not self.catalog.database_exists(db):
                 continue
             if (db, "") not in policy.objects and (resource is None or resource.kind == "DATABASE"):
-                r = Resource("DATABASE", self.account_id, database=db)
-                out.append(Grant(IAM_ALLOWED_PRINCIPALS, r, ("ALL",)))
+                out += self._unrecorded_defaults(policy, db, "")
             if resource is not None and resource.kind == "DATABASE":
                 continue
             for table in self.catalog.list_tables(db):
@@ -579,8 +619,9 @@ class LakeFormationService:
                 if resource is not None and resource.table not in (name, "*"):
                     continue
                 if (db, name) not in policy.objects:
+                    defaults = policy.defaults_at(table.create_time, table=True)
                     r = Resource("TABLE", self.account_id, database=db, table=name)
-                    out.append(Grant(IAM_ALLOWED_PRINCIPALS, r, ("ALL",)))
+                    out += [Grant(pp.principal, r, pp.permissions) for pp in defaults]
         return out
 
     def effective_permissions_for_path(self, caller: Principal, resource_arn: str) -> list[Grant]:
@@ -916,6 +957,7 @@ class LakeFormationService:
         """SearchTablesByLFTags: tables whose tags (or some column's) match, among those
         ``caller`` may see."""
         policy = self.policy()
+        admin = self.is_admin(caller) or policy.is_read_only_admin(caller)
         out = []
         for database in self.catalog.list_databases():
             db = database.name.lower()
@@ -925,7 +967,7 @@ class LakeFormationService:
                 matches = expression_matches(expression, policy.tags_of_table(db, tbl)) or any(
                     expression_matches(expression, policy.tags_of_column(db, tbl, c)) for c in cols
                 )
-                if matches and self.can_see_table(caller, table):
+                if matches and (admin or self.can_see_table(caller, table)):
                     out.append(
                         (
                             table,
@@ -936,11 +978,12 @@ class LakeFormationService:
 
     def search_databases(self, caller: Principal, expression: Expression) -> list[str]:
         policy = self.policy()
+        admin = self.is_admin(caller) or policy.is_read_only_admin(caller)
         return [
             d.name
             for d in self.catalog.list_databases()
             if expression_matches(expression, policy.tags_of_database(d.name.lower()))
-            and self.can_see_database(caller, d.name)
+            and (admin or self.can_see_database(caller, d.name))
         ]
 
     # -- data cells filters ------------------------------------------------------------------------

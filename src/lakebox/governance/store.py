@@ -94,6 +94,11 @@ _MIGRATIONS = (
     INSERT INTO permissions VALUES ('IAM_ALLOWED_PRINCIPALS', '{"k":"CATALOG"}', 'CATALOG',
         '{"k":"CATALOG"}', '', '', '["CREATE_DATABASE"]', '[]', 0, 'lakebox');
     """,
+    # the settings in force since each change: an object no door reported gets the
+    # default permissions in force when it was made
+    """
+    CREATE TABLE settings_history (changed REAL NOT NULL, doc TEXT NOT NULL);
+    """,
 )
 
 
@@ -111,6 +116,8 @@ class PolicyState:
     filters: tuple[DataCellsFilter, ...]
     #: (db, table) -> creator ARN (None: made before governance, or by no one known)
     objects: dict[tuple[str, str], str | None]
+    #: (since, settings): the settings in force from each time on, oldest first
+    history: tuple[tuple[float, DataLakeSettings], ...] = ()
 
 
 def _resource(text: str, catalog_id: str) -> Resource:
@@ -207,10 +214,23 @@ class LakeFormationStore:
             objects = {
                 (r[0], r[1]): r[2] for r in con.execute("SELECT db, tbl, creator FROM objects")
             }
+            history = tuple(
+                (float(r[0]), DataLakeSettings.from_json(r[1]))
+                for r in con.execute("SELECT changed, doc FROM settings_history ORDER BY changed")
+            )
         finally:
             con.execute("COMMIT")
         return PolicyState(
-            generation, settings, grants, locations, opt_ins, tags, assignments, filters, objects
+            generation,
+            settings,
+            grants,
+            locations,
+            opt_ins,
+            tags,
+            assignments,
+            filters,
+            objects,
+            history,
         )
 
     # -- settings ------------------------------------------------------------------------------
@@ -220,6 +240,7 @@ class LakeFormationStore:
             "INSERT INTO settings VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
             (settings.to_json(),),
         )
+        con.execute("INSERT INTO settings_history VALUES (?, ?)", (time.time(), settings.to_json()))
 
     # -- permissions ---------------------------------------------------------------------------
     @staticmethod
