@@ -7,6 +7,7 @@ filters made through its typed API); nothing of lakebox is replaced."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import shutil
 import time
@@ -480,3 +481,76 @@ def test_a_translation_kept_for_another_lake_never_serves_this_one(lf: LF, tmp_p
         assert rows(as_(second), sql) == [(60.0,)]
     finally:
         second.lake.close()
+
+
+def test_filters_combine_cell_by_cell(lf: LF) -> None:
+    """Two data cells filters: Europe's rows with the prices, America's with the items.
+    Every row shows, and each cell only where one filter grants it (Lake Formation's
+    cell-level union): never the price of an American sale or the item of a European."""
+    admin, perms = lf
+    perms.select(ANALYST, "sales", ("shop_id", "price"), "region = 'eu'")
+    perms.select(ANALYST, "sales", ("shop_id", "item_id"), "region = 'us'")
+    analyst = as_(admin)
+    assert columns(analyst, "SELECT * FROM sales") == ["shop_id", "item_id", "price"]
+    assert rows(analyst, "SELECT * FROM sales ORDER BY shop_id, coalesce(item_id, 0)") == [
+        (25, None, 10.0),
+        (25, 2, None),
+        (26, None, 30.0),
+        (27, 4, None),
+    ]
+    assert rows(analyst, "SELECT count(*) FROM sales WHERE price > 15") == [(1,)]
+
+
+def test_a_column_grant_on_a_view_hides_its_other_columns(lf: LF) -> None:
+    admin, perms = lf
+    admin.sql("CREATE VIEW v AS SELECT shop_id, price, secret FROM sales")
+    perms.select(ANALYST, "sales")
+    perms.select(ANALYST, "v", columns=("shop_id", "price"))
+    analyst = as_(admin)
+    assert columns(analyst, "SELECT * FROM v") == ["shop_id", "price"]
+    with pytest.raises(LakeboxError, match="COLUMN_NOT_FOUND"):
+        analyst.sql("SELECT secret FROM v")
+
+
+def test_a_registered_location_is_read_with_lake_formations_credentials(lf: LF) -> None:
+    """Athena reads a registered location with Lake Formation's credentials: a user whose
+    IAM policy grants the catalog reads but no S3 permission reads the table once the
+    location is registered and SELECT granted, and not before."""
+    admin, perms = lf
+    iam = admin.lake.iam
+    iam.create_user("analyst")
+    glue = f"arn:aws:glue:us-east-1:{A}"
+    iam.put_user_policy(
+        "analyst",
+        "read",
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "athena:StartQueryExecution",
+                        "Resource": f"arn:aws:athena:us-east-1:{A}:workgroup/primary",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["glue:GetDatabase", "glue:GetTable"],
+                        "Resource": [
+                            f"{glue}:catalog",
+                            f"{glue}:database/default",
+                            f"{glue}:table/default/sales",
+                        ],
+                    },
+                ],
+            }
+        ),
+    )
+    perms.select(ANALYST, "sales")
+    analyst = as_(admin)
+    with pytest.raises(AccessDenied, match="Permission denied on S3 path: s3://data/sales/"):
+        analyst.sql("SELECT count(*) FROM sales")
+    perms.lf.register(LOCAL_ADMIN, "arn:aws:s3:::data/sales", use_service_linked_role=True)
+    assert rows(analyst, "SELECT count(*) FROM sales") == [(4,)]
+    perms.revoke(ANALYST, table("sales"))
+    with pytest.raises(AccessDenied, match="Required Select on sales"):
+        analyst.sql("SELECT count(*) FROM sales")

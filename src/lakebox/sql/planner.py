@@ -103,7 +103,9 @@ class Planner:
         self._reusable = True
         #: the Lake Formation restrictions applied, part of the plan's key: a translation
         #: kept for another lake whose policy has the same version never serves this one
-        self._restrictions: list[tuple[str, tuple[str, ...], str | None]] = []
+        self._restrictions: list[
+            tuple[str, tuple[str, ...], str | None, tuple[tuple[str, str], ...]]
+        ] = []
 
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
@@ -165,7 +167,10 @@ class Planner:
             restriction = self.access.table_view(self.principal, entry)
         alias = table.alias or name
         if entry.is_view:
-            return self._expand_view(entry, alias, table, depth)
+            expanded = self._expand_view(entry, alias, table, depth)
+            if restriction.unrestricted:
+                return expanded
+            return self._restricted_view(entry, expanded, alias, restriction)
         if not restriction.unrestricted:
             return self._restricted_scan(entry, table, alias, restriction)
         view = self._scan_view(entry, table)
@@ -196,7 +201,14 @@ class Planner:
                 "SELECT",
                 table.qualified_name,
             )
-        self._restrictions.append((table.qualified_name, tuple(columns), restriction.row_filter))
+        self._restrictions.append(
+            (
+                table.qualified_name,
+                tuple(columns),
+                restriction.row_filter,
+                restriction.column_filters,
+            )
+        )
         pseudo = self._pseudo_columns(table, ref)
         if pseudo:
             _hide_from_stars(ref, pseudo)
@@ -212,14 +224,7 @@ class Planner:
             this=exp.to_identifier(table.name),
             alias=exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)),
         )
-        qualifier = exp.to_identifier(inner_alias, quoted=True)
-        projections: list[exp.Expr] = [
-            exp.Alias(
-                this=exp.Column(this=exp.to_identifier(c, quoted=True), table=qualifier.copy()),
-                alias=exp.to_identifier(c, quoted=True),
-            )
-            for c in columns
-        ]
+        projections = _restricted_projections(table, columns, restriction, inner_alias)
         # unqualified, in the SELECT that reads the scan: how ``_scan_view`` finds them
         projections += [exp.Column(this=exp.to_identifier(p, quoted=True)) for p in pseudo]
         inner = exp.Select(expressions=projections, from_=exp.From(this=inner_ref))
@@ -241,6 +246,44 @@ class Planner:
         scan = self._scan_view(table, inner_ref)
         inner_ref.set("this", exp.to_identifier(scan))
         inner.set("where", None if row_filter is None else exp.Where(this=row_filter))
+        return exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+        )
+
+    def _restricted_view(
+        self, view: Table, expanded: exp.Expression, alias: str, restriction: TableView
+    ) -> exp.Expression:
+        """A view as ``principal`` may read it: its granted columns (and rows, should a
+        restriction name any) over the expanded view, which holds its tables' own
+        restrictions already."""
+        columns = [
+            c.name.lower()
+            for c in view.all_columns
+            if restriction.columns is None or c.name.lower() in restriction.columns
+        ]
+        if not columns:
+            raise QueryAccessDenied(
+                f"Insufficient Lake Formation permission(s): Required Select on {view.name}",
+                "SELECT",
+                view.qualified_name,
+            )
+        self._restrictions.append(
+            (
+                view.qualified_name,
+                tuple(columns),
+                restriction.row_filter,
+                restriction.column_filters,
+            )
+        )
+        inner_alias = "__lakebox_lf"
+        expanded.set("alias", exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)))
+        inner = exp.Select(
+            expressions=_restricted_projections(view, columns, restriction, inner_alias),
+            from_=exp.From(this=expanded),
+        )
+        if restriction.row_filter is not None:
+            condition = parse_row_filter(view, restriction.row_filter, inner_alias)
+            inner.set("where", exp.Where(this=condition))
         return exp.Subquery(
             this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
         )
@@ -633,6 +676,28 @@ def _raw(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def _restricted_projections(
+    table: Table, columns: list[str], restriction: TableView, qualifier: str
+) -> list[exp.Expr]:
+    """The visible ``columns`` of ``table`` read under ``qualifier``, each under its own
+    name; a column Lake Formation shows only in some rows (``column_filters``) is NULL in
+    the others."""
+    conditions = dict(restriction.column_filters)
+    out: list[exp.Expr] = []
+    for name in columns:
+        value: exp.Expression = exp.Column(
+            this=exp.to_identifier(name, quoted=True),
+            table=exp.to_identifier(qualifier, quoted=True),
+        )
+        condition = conditions.get(name)
+        if condition is not None:
+            value = exp.Case(
+                ifs=[exp.If(this=parse_row_filter(table, condition, qualifier), true=value)]
+            )
+        out.append(exp.Alias(this=value, alias=exp.to_identifier(name, quoted=True)))
+    return out
 
 
 def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:
