@@ -554,3 +554,62 @@ def test_a_registered_location_is_read_with_lake_formations_credentials(lf: LF) 
     perms.revoke(ANALYST, table("sales"))
     with pytest.raises(AccessDenied, match="Required Select on sales"):
         analyst.sql("SELECT count(*) FROM sales")
+
+
+def _reader_policy(tables: list[str]) -> str:
+    """What Athena needs of IAM to read ``tables`` (the catalog reads, the S3 reads)."""
+    glue = f"arn:aws:glue:us-east-1:{A}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "athena:StartQueryExecution",
+                    "Resource": f"arn:aws:athena:us-east-1:{A}:workgroup/primary",
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+                    "Resource": [f"{glue}:catalog", f"{glue}:database/default"]
+                    + [f"{glue}:table/default/{t}" for t in tables],
+                },
+                {"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetObject"], "Resource": "*"},
+            ],
+        }
+    )
+
+
+def test_the_db_api_door_enforces_what_the_python_api_does(lf: LF) -> None:
+    """A DB-API connection opened as a user (its own lake object over the same home) reads
+    through the same restriction, and a revoke made by the admin's process applies to it
+    on its next statement."""
+    from lakebox import dbapi
+
+    admin, perms = lf
+    admin.lake.iam.create_user("analyst")
+    admin.lake.iam.put_user_policy("analyst", "read", _reader_policy(["sales"]))
+    granted = perms.select(ANALYST, "sales", **EU_ONLY)
+    conn = dbapi.connect(str(admin.lake.config.home), principal="analyst")
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT * FROM sales ORDER BY price")
+        assert [d[0] for d in cur.description] == ["shop_id", "item_id", "price"]
+        assert cur.fetchall() == [(25, 1, 10.0), (26, 3, 30.0)]
+        perms.revoke(ANALYST, granted)
+        with pytest.raises(Exception, match="Required Select on sales"):
+            cur.execute("SELECT count(*) FROM sales")
+    finally:
+        conn.close()
+
+
+def test_a_view_the_analyst_creates_reads_only_what_the_analyst_may(lf: LF) -> None:
+    admin, perms = lf
+    perms.select(ANALYST, "sales", **EU_ONLY)
+    perms.grant(ANALYST, Resource("DATABASE", A, database="default"), "CREATE_TABLE")
+    analyst = as_(admin)
+    with pytest.raises(LakeboxError, match="COLUMN_NOT_FOUND"):
+        analyst.sql("CREATE VIEW leaky AS SELECT secret FROM sales")
+    analyst.sql("CREATE VIEW mine AS SELECT * FROM sales")
+    assert rows(analyst, "SELECT count(*) FROM mine") == [(2,)]  # its creator reads it
+    assert rows(admin, "SELECT count(*) FROM mine") == [(4,)]  # the admin reads every row
