@@ -613,3 +613,28 @@ def test_a_view_the_analyst_creates_reads_only_what_the_analyst_may(lf: LF) -> N
     analyst.sql("CREATE VIEW mine AS SELECT * FROM sales")
     assert rows(analyst, "SELECT count(*) FROM mine") == [(2,)]  # its creator reads it
     assert rows(admin, "SELECT count(*) FROM mine") == [(4,)]  # the admin reads every row
+
+
+PROBE = "SELECT count(*) FROM visits WHERE 1 / (CASE WHEN region = 'apac' THEN 0 ELSE 1 END) = 1"
+
+
+def test_partition_pruning_never_evaluates_the_query_on_filtered_partitions(lf: LF) -> None:
+    """A division that fails only on the ``apac`` partition: the admin's query fails, the
+    analyst's (whose filter keeps eu and us) answers from its two partitions, and a query
+    naming the key the analyst may not see fails as an unknown column. (The engine's
+    partition matching keeps every partition when a predicate fails, so pruning itself
+    never reports the error; the planner also never asks it about a filtered partition
+    or a hidden key.)"""
+    admin, perms = lf
+    with pytest.raises(LakeboxError, match="DIVISION_BY_ZERO"):
+        admin.sql(PROBE)
+    granted = perms.select(ANALYST, "visits", row_filter="region IN ('eu', 'us')")
+    analyst = as_(admin)
+    probed = analyst.sql(PROBE)
+    assert probed.fetchall() == [(3,)]
+    assert probed.stats.partitions == 2
+    perms.revoke(ANALYST, granted)
+    perms.select(ANALYST, "visits", columns=("id", "who"))
+    with pytest.raises(LakeboxError) as info:
+        analyst.sql(PROBE)
+    assert str(info.value).startswith("COLUMN_NOT_FOUND")

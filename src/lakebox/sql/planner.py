@@ -213,7 +213,10 @@ class Planner:
         if pseudo:
             _hide_from_stars(ref, pseudo)
         keys = {k.name.lower() for k in table.partition_keys}
-        asked = self._implied_predicate(ref, keys) if keys else None
+        # the query may prune by the keys it may see (a hidden key fails it as unknown,
+        # and is never evaluated first)
+        shown_keys = keys.intersection(columns)
+        asked = self._implied_predicate(ref, shown_keys) if shown_keys else None
         inner_alias = "__lakebox_lf"
         row_filter = (
             parse_row_filter(table, restriction.row_filter, inner_alias)
@@ -230,18 +233,21 @@ class Planner:
         inner = exp.Select(expressions=projections, from_=exp.From(this=inner_ref))
         # what the scan prunes partitions with: the row filter's part about the keys,
         # then the query's
-        pruning: list[exp.Expression] = []
+        implied = None
         if row_filter is not None and keys:
             inner.set("where", exp.Where(this=row_filter))
             implied = self._implied_predicate(inner_ref, keys)
-            if implied is not None:
-                pruning.append(implied)
-        if asked is not None:
-            pruning.append(asked)
-        condition: exp.Expression | None = None
-        for part in pruning:
-            part = exp.Paren(this=part) if len(pruning) > 1 else part
-            condition = part if condition is None else exp.And(this=condition, expression=part)
+        condition = implied or asked
+        if implied is not None and asked is not None:
+            if _projection_enabled(table):
+                # both bound the enumeration (candidates come from the table's properties)
+                condition = exp.And(this=exp.Paren(this=implied), expression=exp.Paren(this=asked))
+            else:
+                # the query's predicate is only evaluated on partitions the filter keeps
+                condition = exp.Case(
+                    ifs=[exp.If(this=exp.Paren(this=implied), true=exp.Paren(this=asked))],
+                    default=exp.false(),
+                )
         inner.set("where", None if condition is None else exp.Where(this=condition))
         scan = self._scan_view(table, inner_ref)
         inner_ref.set("this", exp.to_identifier(scan))
