@@ -638,3 +638,15 @@ def test_partition_pruning_never_evaluates_the_query_on_filtered_partitions(lf: 
     with pytest.raises(LakeboxError) as info:
         analyst.sql(PROBE)
     assert str(info.value).startswith("COLUMN_NOT_FOUND")
+
+
+def test_star_next_to_a_pseudo_column_and_explain(lf: LF) -> None:
+    admin, perms = lf
+    perms.select(ANALYST, "visits", ("id", "region"), "region = 'eu'")
+    analyst = as_(admin)
+    result = analyst.sql('SELECT *, "$path" FROM visits ORDER BY id')
+    assert result.to_arrow().column_names == ["id", "region", "$path"]
+    assert [r[:2] for r in result.fetchall()] == [(1, "eu"), (2, "eu")]
+    # lakebox does not run EXPLAIN yet: nothing of the plan (nor the filter) is shown
+    with pytest.raises(LakeboxError, match="not supported"):
+        analyst.sql("EXPLAIN SELECT who FROM visits")
