@@ -650,3 +650,28 @@ def test_star_next_to_a_pseudo_column_and_explain(lf: LF) -> None:
     # lakebox does not run EXPLAIN yet: nothing of the plan (nor the filter) is shown
     with pytest.raises(LakeboxError, match="not supported"):
         analyst.sql("EXPLAIN SELECT who FROM visits")
+
+
+def test_an_insert_into_a_registered_location_needs_no_s3_permission(lf: LF) -> None:
+    admin, perms = lf
+    admin.sql(
+        "CREATE EXTERNAL TABLE sink (shop_id int, price double) STORED AS PARQUET "
+        "LOCATION 's3://data/sink/'"
+    )
+    iam = admin.lake.iam
+    iam.create_user("analyst")
+    policy = json.loads(_reader_policy(["sales", "sink"]))
+    policy["Statement"][2]["Action"] = ["s3:ListBucket", "s3:GetObject"]  # no PutObject
+    iam.put_user_policy("analyst", "read", json.dumps(policy))
+    perms.select(ANALYST, "sales", **EU_ONLY)
+    perms.grant(ANALYST, table("sink"), "INSERT")
+    analyst = as_(admin)
+    insert = "INSERT INTO sink SELECT shop_id, price FROM sales"
+    with pytest.raises(AccessDenied, match="s3:PutObject"):
+        analyst.sql(insert)
+    perms.lf.register(LOCAL_ADMIN, "arn:aws:s3:::data", use_service_linked_role=True)
+    analyst.sql(insert)
+    assert rows(admin, "SELECT count(*) FROM sink") == [(2,)]
+    perms.revoke(ANALYST, table("sink"), "INSERT")
+    with pytest.raises(AccessDenied, match="Required Insert on sink"):
+        analyst.sql(insert)

@@ -148,6 +148,8 @@ class IamTableAccess:
             checks += [(a, r) for a in actions for r in (catalog, database, arn)]
         for action, resource in checks:
             self._decide(principal, action, resource, insufficient)
+        if write.kind != "UNLOAD" and self.governed is not None and self.governed(write.location):
+            return  # a table's objects there are written with Lake Formation's credentials
         where = parse_uri(write.location)
         if not where.is_s3:
             return
