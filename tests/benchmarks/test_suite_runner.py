@@ -135,4 +135,4 @@ def test_the_governance_suite_measures_planning_with_and_without_checks(tmp_path
     assert cell.suite == "governance" and cell.baseline.startswith("the local administrator")
     assert cell.lakebox_s > 0 and cell.baseline_s > 0
     assert cell.goal == pytest.approx((cell.baseline_s + 0.001) / cell.baseline_s)
-    assert "ms (goal <= 1 ms)" in cell.note
+    assert "ms (goal <= 1 ms;" in cell.note
