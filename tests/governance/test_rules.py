@@ -19,6 +19,7 @@ from lakebox.governance.model import (
     PrincipalPermissions,
     Resource,
     check_expression,
+    check_tag_values,
 )
 from lakebox.governance.service import LakeFormationService
 from lakebox.iam.errors import AccessDenied
@@ -704,3 +705,51 @@ def test_a_non_admin_lists_only_its_own_grants(lake: Lakehouse) -> None:
     assert seen == {ANALYST.arn}
     assert {g.principal for g in lf.list_permissions(LEADER)} >= {ANALYST.arn, LEADER.arn}
     assert {g.principal for g in lf.list_permissions(ADMIN)} >= {ANALYST.arn, LEADER.arn}
+
+
+def test_a_recreated_table_keeps_the_grants_made_on_its_name(lake: Lakehouse) -> None:
+    """AWS: "if you define a resource with a particular ARN, then later delete, and
+    recreate a resource with that same ARN, the resource maintains the permissions
+    already granted" (GrantPermissions' Principal documentation)."""
+    lf = governed(lake)
+    lf.grant(ADMIN, ANALYST.arn, tbl("sales"), ["SELECT"])
+    lake.catalog.drop_table("shop", "sales")
+    lake.catalog.create_table(Table("shop", "sales", columns=[Column("shop_id", "int")]))
+    lf.note_created(LEADER, "shop", "sales")
+    assert lf.table_permissions(ANALYST, table(lake)) == {"SELECT"}
+    assert "DROP" in lf.table_permissions(LEADER, table(lake))  # the new creator
+
+
+def test_tag_creators_change_and_delete_their_tags(lake: Lakehouse) -> None:
+    """AWS: "The LF-Tag creator gets implicit permission to update or remove any tag value
+    from the LF-Tag and delete the LF-Tag"; one call gives at most 50 values."""
+    lf = governed(lake)
+    with pytest.raises(AccessDeniedLF):
+        lf.create_tag(LEADER, "team", ["a"])
+    lf.grant(ADMIN, LEADER.arn, Resource("CATALOG", A), ["CREATE_LF_TAG"])
+    lf.create_tag(LEADER, "team", ["a"])
+    lf.update_tag(LEADER, "team", add=["b"])
+    with pytest.raises(AccessDeniedLF):
+        lf.update_tag(ANALYST, "team", add=["c"])
+    with pytest.raises(AccessDeniedLF):
+        lf.delete_tag(ANALYST, "team")
+    lf.delete_tag(LEADER, "team")
+    with pytest.raises(InvalidInput, match="1 to 50 values"):
+        check_tag_values([f"v{i}" for i in range(51)])
+
+
+def test_filters_and_tags_are_described_only_to_who_may(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.create_filter(ADMIN, DataCellsFilter("shop", "sales", "w", "region = 'west'", None, ()))
+    lf.create_tag(ADMIN, "role", ["analyst"])
+    assert [f.name for f in lf.list_filters(caller=ANALYST)] == []
+    assert [f.name for f in lf.list_filters(caller=ADMIN)] == ["w"]
+    with pytest.raises(AccessDeniedLF):
+        lf.get_tag("role", ANALYST)
+    res = Resource("DATA_CELLS_FILTER", A, database="shop", table="sales", name="w")
+    lf.grant(ADMIN, ANALYST.arn, res, ["SELECT"])
+    assert [f.name for f in lf.list_filters(caller=ANALYST)] == ["w"]
+    lf.grant(
+        ADMIN, ANALYST.arn, Resource("LF_TAG", A, name="role", values=("analyst",)), ["DESCRIBE"]
+    )
+    assert lf.get_tag("role", ANALYST).values == ("analyst",)

@@ -468,3 +468,20 @@ def test_changes_and_refusals_are_in_the_access_log(
     )
     assert (f"arn:aws:iam::{ACCOUNT}:user/lf-audited", False) in rows
     assert any(allowed for _, allowed in rows)
+
+
+def test_hybrid_access_opt_ins(client: ClientFactory, catalog: None) -> None:
+    lf = client("lakeformation")
+    table = {"Table": {"DatabaseName": "lf_shop", "Name": "sales"}}
+    lf.create_lake_formation_opt_in(Principal=_principal(ANALYST), Resource=table)
+    listed = lf.list_lake_formation_opt_ins(Principal=_principal(ANALYST))
+    assert [i["Resource"]["Table"]["Name"] for i in listed["LakeFormationOptInsInfoList"]] == [
+        "sales"
+    ]
+    lf.delete_lake_formation_opt_in(Principal=_principal(ANALYST), Resource=table)
+    with pytest.raises(ClientError) as exc:
+        lf.delete_lake_formation_opt_in(Principal=_principal(ANALYST), Resource=table)
+    assert _code(exc) == "EntityNotFoundException"
+    with pytest.raises(ClientError) as exc:
+        lf.create_lake_formation_opt_in(Principal=_principal(ANALYST), Resource={"Catalog": {}})
+    assert _code(exc) == "InvalidInputException"

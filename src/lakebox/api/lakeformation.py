@@ -313,6 +313,48 @@ def update_resource(request: Request, context: LakeFormationContext) -> Response
     return {}
 
 
+def _opt_in_target(request: Request, context: Any) -> tuple[str, str, str]:
+    if request.get("Condition"):
+        raise InvalidInput("Condition: lakebox does not support opt-in conditions")
+    principal = check_principal(request.get("Principal"))
+    resource = _resource(request.get("Resource"), context)
+    if resource.kind == "DATABASE":
+        return principal, resource.database, "*"
+    if resource.kind == "TABLE":
+        return principal, resource.database, resource.table
+    raise InvalidInput("Resource: hybrid access opt-ins name a Database or a Table")
+
+
+def create_lake_formation_opt_in(request: Request, context: LakeFormationContext) -> Response:
+    principal, db, table = _opt_in_target(request, context)
+    _lf(context).opt_in(context.principal, principal, db, table)
+    return {}
+
+
+def delete_lake_formation_opt_in(request: Request, context: LakeFormationContext) -> Response:
+    principal, db, table = _opt_in_target(request, context)
+    _lf(context).opt_out(context.principal, principal, db, table)
+    return {}
+
+
+def list_lake_formation_opt_ins(request: Request, context: LakeFormationContext) -> Response:
+    lf = _lf(context)
+    wanted = check_principal(request["Principal"]) if request.get("Principal") else None
+    items = []
+    for principal, db, table in sorted(lf.policy().state.opt_ins):
+        if wanted is not None and principal != wanted:
+            continue
+        resource = (
+            {"Database": {"CatalogId": lf.account_id, "Name": db}}
+            if table == "*"
+            else {"Table": {"CatalogId": lf.account_id, "DatabaseName": db, "Name": table}}
+        )
+        items.append(
+            {"Resource": resource, "Principal": {"DataLakePrincipalIdentifier": principal}}
+        )
+    return _page(request, items, "LakeFormationOptInsInfoList")
+
+
 # -- settings -------------------------------------------------------------------------------
 
 
@@ -345,7 +387,7 @@ def create_lf_tag(request: Request, context: LakeFormationContext) -> Response:
 
 def get_lf_tag(request: Request, context: LakeFormationContext) -> Response:
     _catalog(request, context)
-    tag = _lf(context).get_tag(check_tag_key(request.get("TagKey")))
+    tag = _lf(context).get_tag(check_tag_key(request.get("TagKey")), context.principal)
     return _tag_out(context, tag.key, tag.values)
 
 
@@ -522,7 +564,14 @@ def _filter_key(request: Request, context: Any) -> tuple[str, str, str]:
 
 def get_data_cells_filter(request: Request, context: LakeFormationContext) -> Response:
     db, tbl, name = _filter_key(request, context)
-    return {"DataCellsFilter": _lf(context).get_filter(db, tbl, name).to_aws()}
+    lf = _lf(context)
+    found = lf.get_filter(db, tbl, name)
+    if not lf.may_see_filter(context.principal, found):
+        raise AccessDeniedLF(
+            f"Insufficient Lake Formation permission(s): {context.principal.arn} holds no "
+            f"permission on the data cells filter {name}"
+        )
+    return {"DataCellsFilter": found.to_aws()}
 
 
 def delete_data_cells_filter(request: Request, context: LakeFormationContext) -> Response:
@@ -541,7 +590,7 @@ def list_data_cells_filter(request: Request, context: LakeFormationContext) -> R
         db = check_name(table.get("DatabaseName"), "Table.DatabaseName")
         if table.get("TableWildcard") is None:
             tbl = check_name(table.get("Name"), "Table.Name")
-    filters = _lf(context).list_filters(db, tbl)
+    filters = _lf(context).list_filters(db, tbl, context.principal)
     return _page(request, [f.to_aws() for f in filters], "DataCellsFilters", limit=1000)
 
 
@@ -555,6 +604,8 @@ _CHANGES = frozenset(
         "RegisterResource",
         "DeregisterResource",
         "UpdateResource",
+        "CreateLakeFormationOptIn",
+        "DeleteLakeFormationOptIn",
         "PutDataLakeSettings",
         "CreateLFTag",
         "UpdateLFTag",
@@ -614,6 +665,9 @@ API = ServiceApi(
         ("DescribeResource", describe_resource),
         ("ListResources", list_resources),
         ("UpdateResource", update_resource),
+        ("CreateLakeFormationOptIn", create_lake_formation_opt_in),
+        ("DeleteLakeFormationOptIn", delete_lake_formation_opt_in),
+        ("ListLakeFormationOptIns", list_lake_formation_opt_ins),
         ("PutDataLakeSettings", put_data_lake_settings),
         ("GetDataLakeSettings", get_data_lake_settings),
         ("CreateLFTag", create_lf_tag),

@@ -307,7 +307,8 @@ def _describe(resource: dict[str, Any]) -> str:
 @lf_app.command("list-permissions")
 def list_permissions(
     principal: Annotated[
-        str | None, typer.Option("--principal", help="Only this principal.")
+        str | None,
+        typer.Option("--principal", help="Only this principal (with --database)."),
     ] = None,
     database: DbOpt = None,
     table: TableOpt = None,

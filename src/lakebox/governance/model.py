@@ -73,6 +73,8 @@ MAX_FILTERS_PER_TABLE = 10
 MAX_TAGS_PER_RESOURCE = 50
 #: most values of one LF-tag key
 MAX_TAG_VALUES = 1000
+#: most values one call gives (CreateLFTag, UpdateLFTag, an expression)
+MAX_TAG_VALUES_PER_CALL = 50
 
 _NAME = re.compile(r"^[\u0020-\uD7FF\uE000-\uFFFD\t]{1,255}$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@%]{1,128}$", re.UNICODE)
@@ -192,8 +194,11 @@ def check_tag_key(value: Any, where: str = "TagKey") -> str:
 def check_tag_values(
     value: Any, where: str = "TagValues", *, wildcard: bool = False
 ) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or len(value) > MAX_TAG_VALUES:
-        raise _invalid(f"{where} must be a list of 1 to {MAX_TAG_VALUES} values")
+    if not isinstance(value, list) or not value or len(value) > MAX_TAG_VALUES_PER_CALL:
+        raise _invalid(
+            f"{where} must be a list of 1 to {MAX_TAG_VALUES_PER_CALL} values (a tag holds up "
+            f"to {MAX_TAG_VALUES}: add more with UpdateLFTag)"
+        )
     out = []
     for item in value:
         if not isinstance(item, str) or not _TAG_VALUE.match(item):
@@ -575,6 +580,8 @@ class Registration:
 class LFTag:
     key: str
     values: tuple[str, ...]
+    #: who created it (may change and delete it)
+    creator: str | None = None
 
 
 @dataclass(frozen=True)

@@ -464,6 +464,9 @@ class Policy:
             out |= {"ASSOCIATE", "DESCRIBE", "ALTER", "DROP", "GRANT_WITH_LF_TAG_EXPRESSION"}
         elif self.is_read_only_admin(principal):
             out.add("DESCRIBE")
+        for tag in self.state.tags:
+            if tag.key == key and tag.creator in identities(principal):
+                out |= {"DESCRIBE", "ALTER", "DROP"}  # its creator changes and deletes it
         for g in self._held(principal, self.tag_key_grants):
             if g.resource.name == key:
                 out |= set(g.permissions)

@@ -34,6 +34,7 @@ from lakebox.governance.model import (
     DATABASE_PERMISSIONS,
     IAM_ALLOWED_PRINCIPALS,
     MAX_FILTERS_PER_TABLE,
+    MAX_TAG_VALUES,
     MAX_TAGS_PER_RESOURCE,
     TABLE_PERMISSIONS,
     DataCellsFilter,
@@ -196,13 +197,16 @@ class LakeFormationService:
 
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
         """The creator holds ALL on what it made; the lake's create-database or
-        create-table default permissions are granted on it."""
+        create-table default permissions are granted on it. Grants made on an earlier
+        object of the same name stay (AWS keeps them)."""
         db = database.lower()
         tbl = table.lower() if table is not None else None
         settings = self.policy().state.settings
         defaults = settings.create_table_default if tbl else settings.create_database_default
         with self.store.write() as con:
-            self.store.drop_object_grants(con, db, tbl)
+            # grants made on an object of the same name before stay, as in AWS ("if you
+            # delete and recreate a resource with that same ARN, the resource maintains
+            # the permissions already granted")
             self.store.note_object(con, db, tbl or "", principal.arn)
             resource = (
                 Resource("TABLE", self.account_id, database=db, table=tbl)
@@ -786,17 +790,28 @@ class LakeFormationService:
 
     def create_tag(self, caller: Principal, key: str, values: Sequence[str]) -> LFTag:
         self._require_catalog(caller, "CREATE_LF_TAG", "create LF-tags")
-        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)))
+        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), caller.arn)
         with self.store.write() as con:
             if self.store.tag(con, tag.key) is not None:
                 raise AlreadyExists(f"Tag key already exists: {tag.key}")
             self.store.put_tag(con, tag)
         return tag
 
-    def get_tag(self, key: str) -> LFTag:
+    def get_tag(self, key: str, caller: Principal | None = None) -> LFTag:
         key = check_tag_key(key)
-        for tag in self.policy().state.tags:
+        policy = self.policy()
+        for tag in policy.state.tags:
             if tag.key == key:
+                if (
+                    caller is not None
+                    and not self.is_admin(caller)
+                    and not policy.is_read_only_admin(caller)
+                    and not policy.tag_key_permissions(caller, key)
+                ):
+                    raise AccessDeniedLF(
+                        f"Insufficient Lake Formation permission(s): {caller.arn} holds no "
+                        f"permission on the LF-tag {key}"
+                    )
                 return tag
         raise EntityNotFound(f"Tag key {key} not found.")
 
@@ -840,9 +855,11 @@ class LakeFormationService:
                     "them first"
                 )
             values = tuple(dict.fromkeys([v for v in tag.values if v not in delete] + list(add)))
+            if len(values) > MAX_TAG_VALUES:
+                raise LimitExceeded(f"An LF-tag holds at most {MAX_TAG_VALUES} values")
             if not values:
                 raise InvalidInput(f"Tag {key} would have no values left: delete the tag instead")
-            updated = LFTag(key, values)
+            updated = LFTag(key, values, tag.creator)
             self.store.put_tag(con, updated)
         return updated
 
@@ -1046,14 +1063,33 @@ class LakeFormationService:
                 raise EntityNotFound(f"Data cells filter {name} not found.")
 
     def list_filters(
-        self, database: str | None = None, table: str | None = None
+        self,
+        database: str | None = None,
+        table: str | None = None,
+        caller: Principal | None = None,
     ) -> list[DataCellsFilter]:
+        """The filters (of one table if asked); for ``caller`` other than an admin, those
+        it holds a grant on or whose table it created (a filter's expression is itself
+        information about the data)."""
         return [
             f
             for f in self.policy().state.filters
             if (database is None or f.database == database.lower())
             and (table is None or f.table == table.lower())
+            and (caller is None or self.may_see_filter(caller, f))
         ]
+
+    def may_see_filter(self, caller: Principal, f: DataCellsFilter) -> bool:
+        policy = self.policy()
+        if self.is_admin(caller) or policy.is_read_only_admin(caller):
+            return True
+        ids = identities(caller)
+        if policy.objects.get((f.database, f.table)) in ids:
+            return True
+        key = Resource(
+            "DATA_CELLS_FILTER", self.account_id, database=f.database, table=f.table, name=f.name
+        ).key()
+        return any(g.principal in ids and g.resource.key() == key for g in policy.state.grants)
 
 
 def _same_object(granted: Resource, asked: Resource) -> bool:

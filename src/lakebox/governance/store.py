@@ -31,7 +31,7 @@ from lakebox.metadata.sqlite import Connection, SQLiteStore
 
 FILE = "lakeformation.sqlite"
 
-_MIGRATIONS = (
+MIGRATIONS = (
     """
     CREATE TABLE meta (generation INTEGER NOT NULL);
     INSERT INTO meta VALUES (0);
@@ -99,6 +99,10 @@ _MIGRATIONS = (
     """
     CREATE TABLE settings_history (changed REAL NOT NULL, doc TEXT NOT NULL);
     """,
+    # an LF-tag's creator may change and delete it
+    """
+    ALTER TABLE lf_tags ADD COLUMN creator TEXT;
+    """,
 )
 
 
@@ -143,7 +147,7 @@ class LakeFormationStore:
     def __init__(self, metadata_dir: Path, catalog_id: str) -> None:
         self.path = metadata_dir / FILE
         self.catalog_id = catalog_id
-        self._db = SQLiteStore(self.path, _MIGRATIONS)
+        self._db = SQLiteStore(self.path, MIGRATIONS)
 
     def close(self) -> None:
         self._db.close()
@@ -179,24 +183,27 @@ class LakeFormationStore:
                 for r in con.execute(
                     "SELECT principal, resource_key, perms, grantable, updated, updated_by "
                     "FROM permissions ORDER BY principal, resource_key"
-                )
+                ).fetchall()
             )
             locations = tuple(
                 Registration(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4]), r[5])
-                for r in con.execute("SELECT * FROM locations ORDER BY arn")
+                for r in con.execute("SELECT * FROM locations ORDER BY arn").fetchall()
             )
             opt_ins = frozenset(
-                (r[0], r[1], r[2]) for r in con.execute("SELECT principal, db, tbl FROM opt_ins")
+                (r[0], r[1], r[2])
+                for r in con.execute("SELECT principal, db, tbl FROM opt_ins").fetchall()
             )
             tags = tuple(
-                LFTag(r[0], tuple(json.loads(r[1])))
-                for r in con.execute("SELECT key, vals FROM lf_tags ORDER BY key")
+                LFTag(r[0], tuple(json.loads(r[1])), r[2])
+                for r in con.execute(
+                    "SELECT key, vals, creator FROM lf_tags ORDER BY key"
+                ).fetchall()
             )
             assignments = tuple(
                 TagAssignment(*r)
                 for r in con.execute(
                     "SELECT db, tbl, col, key, value FROM tag_assignments ORDER BY db, tbl, col, key"
-                )
+                ).fetchall()
             )
             filters = tuple(
                 DataCellsFilter(
@@ -209,14 +216,17 @@ class LakeFormationStore:
                     str(r[6]),
                     self.catalog_id,
                 )
-                for r in con.execute("SELECT * FROM filters ORDER BY db, tbl, name")
+                for r in con.execute("SELECT * FROM filters ORDER BY db, tbl, name").fetchall()
             )
             objects = {
-                (r[0], r[1]): r[2] for r in con.execute("SELECT db, tbl, creator FROM objects")
+                (r[0], r[1]): r[2]
+                for r in con.execute("SELECT db, tbl, creator FROM objects").fetchall()
             }
             history = tuple(
                 (float(r[0]), DataLakeSettings.from_json(r[1]))
-                for r in con.execute("SELECT changed, doc FROM settings_history ORDER BY changed")
+                for r in con.execute(
+                    "SELECT changed, doc FROM settings_history ORDER BY changed"
+                ).fetchall()
             )
         finally:
             con.execute("COMMIT")
@@ -380,13 +390,14 @@ class LakeFormationStore:
     # -- LF-tags -------------------------------------------------------------------------------
     @staticmethod
     def tag(con: Connection, key: str) -> LFTag | None:
-        r = con.execute("SELECT key, vals FROM lf_tags WHERE key = ?", (key,)).fetchone()
-        return None if r is None else LFTag(r[0], tuple(json.loads(r[1])))
+        r = con.execute("SELECT key, vals, creator FROM lf_tags WHERE key = ?", (key,)).fetchone()
+        return None if r is None else LFTag(r[0], tuple(json.loads(r[1])), r[2])
 
     @staticmethod
     def put_tag(con: Connection, tag: LFTag) -> None:
         con.execute(
-            "INSERT OR REPLACE INTO lf_tags VALUES (?, ?)", (tag.key, json.dumps(list(tag.values)))
+            "INSERT OR REPLACE INTO lf_tags (key, vals, creator) VALUES (?, ?, ?)",
+            (tag.key, json.dumps(list(tag.values)), tag.creator),
         )
 
     @staticmethod

@@ -59,6 +59,11 @@ STORES: tuple[StoreInfo, ...] = (
     StoreInfo("events.sqlite", "bucket notifications, functions, event rules, failed deliveries"),
     StoreInfo("secretsmanager.sqlite", "Secrets Manager: secrets and their sealed versions"),
     StoreInfo("sns.sqlite", "SNS: topics and subscriptions"),
+    StoreInfo(
+        "lakeformation.sqlite",
+        "Lake Formation: settings, grants, LF-tags, data cells filters, locations",
+        version=3,
+    ),
 )
 
 
