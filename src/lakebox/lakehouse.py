@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
@@ -30,6 +30,7 @@ from lakebox.sql import plancache
 from lakebox.storage import Storage
 
 if TYPE_CHECKING:
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
     from lakebox.governance.service import LakeFormationService
@@ -83,7 +84,7 @@ class Lakehouse:
         self.visibility = (
             visibility
             if visibility is not None
-            else LakeFormationVisibility(lambda: self.lakeformation)
+            else LakeFormationVisibility(self._lake_permissions)
         )
         self.storage = Storage(config)
         self.engine = DuckDBEngine(self.storage)
@@ -332,6 +333,19 @@ class Lakehouse:
 
         return self._service("lakeformation", make)
 
+    def _lake_permissions(self) -> LakePermissions | None:
+        """Lake Formation, for the enforcers: None while no one has ever set it up in
+        this lake (no store on disk: the default mode, nothing granted), so a lake that
+        never uses it does not make it (a file and its schema) on its first statement."""
+        made = self._services.get("lakeformation")
+        if made is not None:
+            return cast("LakePermissions", made)
+        from lakebox.governance.store import FILE
+
+        if not (self.config.metadata_dir / FILE).exists():
+            return None
+        return self.lakeformation
+
     def table_access(self) -> TableAccess:
         """What a principal other than the local administrator may read in a query: the
         lake's IAM decides (``lakebox.query.authorize``)."""
@@ -340,11 +354,15 @@ class Lakehouse:
             from lakebox.query.authorize import IamTableAccess, LakeFormationAccess
 
             def governed(uri: str) -> bool:
-                permissions = self.lakeformation
-                return permissions.active and permissions.governed_location(uri)
+                permissions = self._lake_permissions()
+                return permissions is not None and (
+                    permissions.active and permissions.governed_location(uri)
+                )
 
             iam = IamTableAccess(self.iam, self.config, governed)
-            return LakeFormationAccess(iam, lambda: self.lakeformation, lambda: self.catalog)
+            return LakeFormationAccess(
+                iam, self._lake_permissions, lambda: self.catalog, lambda: self.lakeformation
+            )
 
         return self._service("table_access", make)
 

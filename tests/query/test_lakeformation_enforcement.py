@@ -451,13 +451,37 @@ def test_writes_need_insert_and_copies_keep_the_restriction(lf: LF) -> None:
 
 
 def test_the_default_mode_and_the_local_admin_pay_nothing(lake_home: Path) -> None:
+    """A lake that never set Lake Formation up does not make its store (a file and its
+    schema) for the local administrator's statements nor for another principal's reads;
+    once another process sets it up, the next statement here obeys it."""
+    from lakebox.governance.store import FILE
+
+    store = lake_home / "_lakebox" / FILE
+    (lake_home / "data" / "t").mkdir(parents=True)
+    (lake_home / "data" / "t" / "t.csv").write_text("1\n2\n")
     session = lakebox.connect(lake_home)
     try:
+        session.sql("CREATE DATABASE d")
         session.sql("CREATE EXTERNAL TABLE t (a int) LOCATION 's3://data/t/'")
-        assert not session.lake.lakeformation.active
-        assert rows(as_(session), "SELECT count(*) FROM t") == [(0,)]
-        assert rows(as_(session), "SHOW TABLES") == [("t",)]
+        assert rows(session, "SELECT count(*) FROM t") == [(2,)]
+        analyst = as_(session)
+        assert rows(analyst, "SELECT count(*) FROM t") == [(2,)]
+        assert rows(analyst, "SHOW TABLES") == [("t",)]
+        assert not store.exists()
         assert not session.lake.catalog.database_exists("lakebox_audit")  # nothing recorded
+        other = lakebox.connect(lake_home)  # another process's lake, setting it up
+        try:
+            lf = other.lake.lakeformation
+            lf.put_settings(
+                LOCAL_ADMIN, DataLakeSettings(create_database_default=(), create_table_default=())
+            )
+            lf.revoke(LOCAL_ADMIN, IAM_ALLOWED_PRINCIPALS, table("t"), ["ALL"])
+        finally:
+            other.lake.close()
+        assert store.exists()
+        with pytest.raises(AccessDenied, match="Required Select on t"):
+            analyst.sql("SELECT count(*) FROM t")
+        assert rows(session, "SELECT count(*) FROM t") == [(2,)]
     finally:
         session.lake.close()
 

@@ -47,10 +47,13 @@ OPEN = Visibility()
 
 class LakeFormationVisibility(Visibility):
     """What Lake Formation lets each principal see, over ``base`` (what is visible at
-    all). ``permissions`` is asked for the lake's Lake Formation on first use; the local
-    administrator and a lake whose Lake Formation is not active see what ``base`` shows."""
+    all). ``permissions`` gives the lake's Lake Formation, or None while the lake has
+    never set it up (nothing stored: the default mode). The local administrator and a
+    lake whose Lake Formation is not active see what ``base`` shows."""
 
-    def __init__(self, permissions: Callable[[], LakePermissions], base: Visibility = OPEN) -> None:
+    def __init__(
+        self, permissions: Callable[[], LakePermissions | None], base: Visibility = OPEN
+    ) -> None:
         self._permissions = permissions
         self.base = base
 
@@ -58,11 +61,13 @@ class LakeFormationVisibility(Visibility):
         if principal.is_local_admin:
             return None
         permissions = self._permissions()
-        return permissions if permissions.active else None
+        return permissions if permissions is not None and permissions.active else None
 
     def policy_version(self) -> int:
         # both versions only grow: this pairing is one-to-one and grows with each
-        base, lake = self.base.policy_version(), self._permissions().policy_version()
+        permissions = self._permissions()
+        base = self.base.policy_version()
+        lake = 0 if permissions is None else permissions.policy_version()
         total = base + lake
         return total * (total + 1) // 2 + lake
 

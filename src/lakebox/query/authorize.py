@@ -277,29 +277,29 @@ def _insufficient(permission: str, resource: str) -> QueryAccessDenied:
 
 class LakeFormationAccess:
     """``TableAccess`` of a lake with Lake Formation: the IAM checks (``iam``, which skips
-    S3 permissions on registered locations), then Lake Formation's permissions, asked of
-    ``permissions`` (made on first use: a lake that never asks pays nothing)."""
+    S3 permissions on registered locations), then Lake Formation's permissions.
+    ``permissions`` gives them, or None while the lake has never set Lake Formation up
+    (its default mode with nothing stored: every check allows, nothing is made or
+    recorded); ``make`` makes them, to tell them who created what."""
 
     def __init__(
         self,
         iam: TableAccess,
-        permissions: Callable[[], LakePermissions],
+        permissions: Callable[[], LakePermissions | None],
         catalog: Callable[[], CatalogStore],
+        make: Callable[[], LakePermissions] | None = None,
     ) -> None:
         self.iam = iam
         self._permissions = permissions
         self._catalog = catalog
-
-    @property
-    def permissions(self) -> LakePermissions:
-        return self._permissions()
+        self._make = make
 
     def _on(self, principal: Principal) -> LakePermissions | None:
         """Lake Formation's answers when they apply to ``principal``, else None."""
         if principal.is_local_admin:
             return None
         permissions = self._permissions()
-        return permissions if permissions.active else None
+        return permissions if permissions is not None and permissions.active else None
 
     def _decide(
         self,
@@ -436,7 +436,14 @@ class LakeFormationAccess:
             raise _insufficient("SELECT", table.name) from err
 
     def created(self, principal: Principal, database: str, table: str | None = None) -> None:
-        self._permissions().note_created(principal, database, table)
+        permissions = self._permissions()
+        if permissions is None:
+            if principal.is_local_admin or self._make is None:
+                # nothing set up: the object holds the default permissions in force, and
+                # the local administrator holds everything anyway
+                return
+            permissions = self._make()
+        permissions.note_created(principal, database, table)
 
 
 #: the Glue action each DDL statement amounts to, as Athena calls Glue for it
