@@ -347,8 +347,8 @@ class Lakehouse:
         return self.lakeformation
 
     def table_access(self) -> TableAccess:
-        """What a principal other than the local administrator may read in a query: the
-        lake's IAM decides (``lakebox.query.authorize``)."""
+        """What a principal other than the local administrator may read and change in a
+        query: the lake's IAM, then its Lake Formation (``lakebox.query.authorize``)."""
 
         def make() -> TableAccess:
             from lakebox.query.authorize import IamTableAccess, LakeFormationAccess
