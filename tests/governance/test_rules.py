@@ -753,3 +753,29 @@ def test_filters_and_tags_are_described_only_to_who_may(lake: Lakehouse) -> None
         ADMIN, ANALYST.arn, Resource("LF_TAG", A, name="role", values=("analyst",)), ["DESCRIBE"]
     )
     assert lf.get_tag("role", ANALYST).values == ("analyst",)
+
+
+def test_tagging_needs_associate_on_the_tag_and_alter_on_the_resource(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    lf.create_tag(ADMIN, "tier", ["public"])
+    with pytest.raises(AccessDeniedLF, match="ALTER"):
+        lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])])
+    lf.grant(ADMIN, LEADER.arn, tbl("sales"), ["ALTER"])
+    with pytest.raises(AccessDeniedLF, match="ASSOCIATE"):
+        lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])])
+    lf.grant(
+        ADMIN, LEADER.arn, Resource("LF_TAG", A, name="tier", values=("public",)), ["ASSOCIATE"]
+    )
+    assert lf.add_tags(LEADER, tbl("sales"), [("tier", ["public"])]) == []
+    assert lf.remove_tags(LEADER, tbl("sales"), [("tier", [])]) == []
+
+
+def test_a_role_that_created_a_table_owns_it_in_every_session(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    first = Principal(A, f"arn:aws:sts::{A}:assumed-role/etl/run-1", "assumed-role")
+    later = Principal(A, f"arn:aws:sts::{A}:assumed-role/etl/run-2", "assumed-role")
+    lake.catalog.create_table(Table("shop", "etl_out", columns=[Column("a", "int")]))
+    lf.note_created(first, "shop", "etl_out")
+    assert "DROP" in lf.table_permissions(later, table(lake, "etl_out"))
+    other = Principal(A, f"arn:aws:sts::{A}:assumed-role/other/run-1", "assumed-role")
+    assert lf.table_permissions(other, table(lake, "etl_out")) == frozenset()

@@ -87,6 +87,13 @@ def identities(principal: Principal) -> frozenset[str]:
     return frozenset(out)
 
 
+def canonical(principal: Principal) -> str:
+    """The identifier a creator is kept as: an assumed role's session is its role (the
+    next session of the role is the same creator)."""
+    ids = identities(principal) - {principal.arn, principal.account_id}
+    return next(iter(ids)) if ids else principal.arn
+
+
 @dataclass(frozen=True)
 class Access:
     """What one principal holds on one table."""

@@ -56,7 +56,13 @@ from lakebox.governance.model import (
     s3_uri,
     under,
 )
-from lakebox.governance.policy import AUDIT_DATABASE, AUDIT_TABLE, Policy, identities
+from lakebox.governance.policy import (
+    AUDIT_DATABASE,
+    AUDIT_TABLE,
+    Policy,
+    canonical,
+    identities,
+)
 from lakebox.governance.rowfilter import check_row_filter
 from lakebox.governance.store import LakeFormationStore
 from lakebox.metadata.sqlite import Connection
@@ -207,7 +213,7 @@ class LakeFormationService:
             # grants made on an object of the same name before stay, as in AWS ("if you
             # delete and recreate a resource with that same ARN, the resource maintains
             # the permissions already granted")
-            self.store.note_object(con, db, tbl or "", principal.arn)
+            self.store.note_object(con, db, tbl or "", canonical(principal))
             resource = (
                 Resource("TABLE", self.account_id, database=db, table=tbl)
                 if tbl
@@ -716,6 +722,8 @@ class LakeFormationService:
         self._require_admin(caller, "update a registered location")
         arn = check_location_arn(resource_arn)
         check_principal(role_arn, "RoleArn")
+        if ":role/" not in role_arn:
+            raise InvalidInput(f"RoleArn {role_arn} is not an IAM role ARN")
         with self.store.write() as con:
             current = self.store.location(con, arn)
             if current is None:
@@ -790,7 +798,7 @@ class LakeFormationService:
 
     def create_tag(self, caller: Principal, key: str, values: Sequence[str]) -> LFTag:
         self._require_catalog(caller, "CREATE_LF_TAG", "create LF-tags")
-        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), caller.arn)
+        tag = LFTag(check_tag_key(key), tuple(dict.fromkeys(values)), canonical(caller))
         with self.store.write() as con:
             if self.store.tag(con, tag.key) is not None:
                 raise AlreadyExists(f"Tag key already exists: {tag.key}")
@@ -898,12 +906,45 @@ class LakeFormationService:
             "LF-tags go on a Database, a Table (by Name) or TableWithColumns with ColumnNames"
         )
 
+    def _require_tagging(
+        self,
+        caller: Principal,
+        db: str,
+        tbl: str,
+        pairs: Sequence[tuple[str, Sequence[str]]],
+        doing: str,
+    ) -> None:
+        """Lake Formation's rule for (un)tagging: ASSOCIATE on the LF-tag and ALTER on the
+        resource, unless the caller is an admin."""
+        if self.is_admin(caller):
+            return
+        policy = self.policy()
+        if tbl:
+            held = policy.table_access(caller, self.catalog.get_table(db, tbl)).permissions
+        else:
+            held = policy.database_permissions(caller, db)
+        where = f"{db}.{tbl}" if tbl else db
+        if "ALTER" not in held:
+            raise AccessDeniedLF(
+                f"Insufficient Lake Formation permission(s): {caller.arn} may not {doing} "
+                f"{where} (needs ALTER on it)"
+            )
+        for key, _ in pairs:
+            if "ASSOCIATE" not in policy.tag_key_permissions(caller, check_tag_key(key)):
+                raise AccessDeniedLF(
+                    f"Insufficient Lake Formation permission(s): {caller.arn} may not {doing} "
+                    f"{where} (needs ASSOCIATE on the LF-tag {key})"
+                )
+
     def add_tags(
         self, caller: Principal, resource: Resource, pairs: Sequence[tuple[str, Sequence[str]]]
     ) -> list[tuple[str, Sequence[str], str, str]]:
         """AddLFTagsToResource: each pair on its own; failures as (key, values, code,
-        message). A key already on the resource gets the new value (one value per key)."""
+        message). A key already on the resource gets the new value (one value per key).
+        A caller other than an admin needs ALTER on the resource and ASSOCIATE on every
+        key, or the whole call is refused."""
         db, tbl, columns = self._tag_target(resource)
+        self._require_tagging(caller, db, tbl, pairs, "assign LF-tags to")
         policy = self.policy()
         failures: list[tuple[str, Sequence[str], str, str]] = []
         with self.store.write() as con:
@@ -932,6 +973,7 @@ class LakeFormationService:
         self, caller: Principal, resource: Resource, pairs: Sequence[tuple[str, Sequence[str]]]
     ) -> list[tuple[str, Sequence[str], str, str]]:
         db, tbl, columns = self._tag_target(resource)
+        self._require_tagging(caller, db, tbl, pairs, "remove LF-tags from")
         failures: list[tuple[str, Sequence[str], str, str]] = []
         with self.store.write() as con:
             for key, values in pairs:
