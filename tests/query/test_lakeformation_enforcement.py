@@ -239,6 +239,16 @@ def test_a_hidden_column_fails_like_an_unknown_one(lf: LF, sql: str) -> None:
         ("SELECT count(*) FROM sales a JOIN sales b ON a.item_id = b.item_id", [(2,)]),
         ("SELECT max(price) FROM sales WHERE price IN (SELECT price FROM sales)", [(30.0,)]),
         (
+            "SELECT count(*) FROM (VALUES 25, 26, 27) t(x) WHERE x IN (SELECT shop_id FROM sales)",
+            [(2,)],
+        ),
+        (
+            "SELECT count(*) FROM (VALUES 1, 2) t(x) WHERE EXISTS "
+            "(SELECT 1 FROM sales WHERE price > 35)",
+            [(0,)],
+        ),
+        ("SELECT (SELECT max(price) FROM sales)", [(30.0,)]),
+        (
             "SELECT count(*) FROM sales CROSS JOIN UNNEST(ARRAY[shop_id, item_id]) AS u(v)",
             [(4,)],
         ),
@@ -699,3 +709,21 @@ def test_an_insert_into_a_registered_location_needs_no_s3_permission(lf: LF) -> 
     perms.revoke(ANALYST, table("sink"), "INSERT")
     with pytest.raises(AccessDenied, match="Required Insert on sink"):
         analyst.sql(insert)
+
+
+def test_a_subquery_over_a_derived_table_binds_its_own_columns(lf: LF) -> None:
+    """``region`` inside the EXISTS names the subquery's table (a restricted table is a
+    derived table, as a view is), never the outer query's ``visits.region``: bound to the
+    outer table it would test every visit instead of the sales the analyst may read."""
+    admin, perms = lf
+    admin.sql("CREATE VIEW eu_sales AS SELECT region FROM sales WHERE region = 'eu'")
+    probe = "SELECT count(*) FROM visits WHERE EXISTS (SELECT 1 FROM {} WHERE region = 'us')"
+    assert rows(admin, probe.format("eu_sales")) == [(0,)]  # a view, no Lake Formation
+    perms.select(ANALYST, "sales", ("shop_id", "region", "price"), "region = 'eu'")
+    perms.select(ANALYST, "visits")
+    analyst = as_(admin)
+    assert rows(analyst, probe.format("sales")) == [(0,)]
+    assert rows(
+        analyst,
+        "SELECT count(*) FROM visits WHERE region IN (SELECT region FROM sales)",
+    ) == [(2,)]
