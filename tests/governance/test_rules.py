@@ -779,3 +779,19 @@ def test_a_role_that_created_a_table_owns_it_in_every_session(lake: Lakehouse) -
     assert "DROP" in lf.table_permissions(later, table(lake, "etl_out"))
     other = Principal(A, f"arn:aws:sts::{A}:assumed-role/other/run-1", "assumed-role")
     assert lf.table_permissions(other, table(lake, "etl_out")) == frozenset()
+
+
+def test_row_filters_are_kept_as_canonical_text_without_comments(lake: Lakehouse) -> None:
+    lf = governed(lake)
+    made = lf.create_filter(
+        ADMIN,
+        DataCellsFilter("shop", "sales", "c", "region = 'west' -- ) OR (1 = 1", None, ()),
+    )
+    assert made.row_filter == "region = 'west'"
+    lf.grant(
+        ADMIN,
+        SALES.arn,
+        Resource("DATA_CELLS_FILTER", A, database="shop", table="sales", name="c"),
+        ["SELECT"],
+    )
+    assert lf.table_view(SALES, table(lake)).row_filter == "(region = 'west')"

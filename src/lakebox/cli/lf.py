@@ -366,14 +366,14 @@ def settings_put(
         list[str] | None,
         typer.Option("--read-only-admin", help="A read-only admin's ARN (repeat)."),
     ] = None,
-    iam_defaults: Annotated[
+    no_iam_defaults: Annotated[
         bool,
         typer.Option(
-            "--iam-defaults/--no-iam-defaults",
-            help="New databases and tables give IAM_ALLOWED_PRINCIPALS ALL (AWS's default); "
-            "--no-iam-defaults turns Lake Formation's permissions on for them.",
+            "--no-iam-defaults",
+            help="Lake Formation decides for new databases and tables (no "
+            "IAM_ALLOWED_PRINCIPALS grant).",
         ),
-    ] = True,
+    ] = False,
     file: Annotated[
         Path | None,
         typer.Option("--file", help="A DataLakeSettings JSON document instead of options."),
@@ -391,7 +391,7 @@ def settings_put(
                     "Permissions": ["ALL"],
                 }
             ]
-            if iam_defaults
+            if not no_iam_defaults
             else []
         )
         doc = {

@@ -90,6 +90,7 @@ class AuditLog:
         if not self._pending:
             return
         data, self._pending = b"".join(self._pending), []
+        self.storage.ensure_bucket(self.location[len("s3://") :].split("/", 1)[0])
         name = f"{self.location}/{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex}.json"
         self.storage.write_bytes(name, data)
 

@@ -67,6 +67,9 @@ KNOWN_PERMISSIONS = frozenset(
     }
 )
 
+#: permissions of the API's enum lakebox does not serve
+_UNSUPPORTED_PERMISSIONS = frozenset({"CREATE_LF_TAG_EXPRESSION", "CREATE_CATALOG", "SUPER_USER"})
+
 #: most data cells filters one principal may hold on one table
 MAX_FILTERS_PER_TABLE = 10
 #: most LF-tags on one resource
@@ -137,6 +140,12 @@ def check_permissions(value: Any, where: str, *, allow_empty: bool = True) -> tu
         value = []
     if not isinstance(value, list) or not all(isinstance(p, str) for p in value):
         raise _invalid(f"{where} must be a list of permission names")
+    unsupported = sorted({p for p in value if p in _UNSUPPORTED_PERMISSIONS})
+    if unsupported:
+        raise _invalid(
+            f"{where} holds {', '.join(unsupported)}: lakebox does not support these Lake "
+            "Formation permissions (no catalogs of catalogs, no named LF-tag expressions)"
+        )
     unknown = sorted({p for p in value if p not in KNOWN_PERMISSIONS})
     if unknown:
         raise _invalid(

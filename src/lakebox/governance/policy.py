@@ -166,6 +166,8 @@ class Policy:
         state = self.state
         if not state.settings.is_default or state.locations:
             return True
+        if any(not settings.is_default for _, settings in state.history):
+            return True  # objects made meanwhile hold the defaults of that time
         if any(g.principal != IAM_ALLOWED_PRINCIPALS for g in state.grants):
             return True
         if not any(

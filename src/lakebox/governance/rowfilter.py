@@ -47,8 +47,8 @@ _COMPLEX = ("array<", "map<", "struct<", "array(", "map(", "row(")
 
 
 def check_row_filter(expression: str, table: Table, where: str = "RowFilter") -> str:
-    """``expression`` when it is a valid filter of ``table``; InvalidInput naming the
-    problem otherwise."""
+    """``expression``, in its canonical Athena text, when it is a valid filter of
+    ``table``; InvalidInput naming the problem otherwise."""
     import sqlglot
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
@@ -85,4 +85,6 @@ def check_row_filter(expression: str, table: Table, where: str = "RowFilter") ->
                     f"{where}.FilterExpression names column {column.name!r} of type "
                     f"{column.type}: row filters cannot use array, map or struct columns"
                 )
-    return expression.strip()
+    # kept as its canonical text: no comment, nothing a wrapping parenthesis could be
+    # commented out of, the same text for the same condition
+    return str(tree.sql(dialect="athena", comments=False))

@@ -1059,7 +1059,7 @@ class LakeFormationService:
                 f"Table {f.database}.{f.table} has no column(s) {', '.join(missing)}"
             )
         if f.row_filter is not None:
-            check_row_filter(f.row_filter, table, "TableData.RowFilter")
+            f = replace(f, row_filter=check_row_filter(f.row_filter, table, "TableData.RowFilter"))
         return f
 
     def _require_filter_admin(self, caller: Principal, database: str, table: str) -> None:
