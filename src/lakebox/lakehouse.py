@@ -94,6 +94,8 @@ class Lakehouse:
         self._lock = threading.RLock()
         #: services made so far, by name
         self._services: dict[str, Any] = {}
+        #: where Lake Formation's store is (once asked)
+        self._lf_store: str | None = None
         self.started = False
         #: where the lake is served (``lakebox serve`` sets it): functions' AWS_ENDPOINT_URL
         self.endpoint_url: str | None = None
@@ -340,9 +342,11 @@ class Lakehouse:
         made = self._services.get("lakeformation")
         if made is not None:
             return cast("LakePermissions", made)
-        from lakebox.governance.store import FILE
+        if self._lf_store is None:
+            from lakebox.governance.store import FILE
 
-        if not (self.config.metadata_dir / FILE).exists():
+            self._lf_store = str(self.config.metadata_dir / FILE)
+        if not os.path.exists(self._lf_store):  # one stat per statement until it exists
             return None
         return self.lakeformation
 
