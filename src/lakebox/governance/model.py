@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from lakebox.governance.errors import InvalidInput
@@ -681,14 +681,3 @@ class TagAssignment:
     column: str
     key: str
     value: str
-
-
-@dataclass
-class Created:
-    """Who created a database (``table`` empty) or table, and whether the lake's default
-    permissions were applied to it then."""
-
-    database: str
-    table: str
-    creator: str | None
-    extra: dict[str, Any] = field(default_factory=dict)
