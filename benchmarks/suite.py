@@ -30,7 +30,7 @@ from benchmarks.athena_formats import machine
 from benchmarks.ratios import Ratio, compile_installed
 
 #: every suite, in the order a full run takes them
-SUITES = ("first-query", "write", "stream", "startup", "scale", "service", "memory")
+SUITES = ("first-query", "write", "stream", "startup", "scale", "service", "memory", "governance")
 #: suites whose module does not follow the ``suite_<name>`` naming
 MODULES = {"startup": "benchmarks.startup"}
 ROOT = Path(__file__).resolve().parent.parent

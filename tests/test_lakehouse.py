@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lakebox.catalog.visibility import OPEN, Visibility
+from lakebox.catalog.visibility import OPEN, LakeFormationVisibility, Visibility
 from lakebox.config import LakeConfig
 from lakebox.errors import LakeNotFoundError
 from lakebox.lakehouse import Lake, Lakehouse
@@ -63,8 +63,10 @@ def test_services_are_made_once_and_share_the_lakes_pieces(lake_home: Path) -> N
         assert lake.exports.storage is lake.storage
         assert lake.snapshots.catalog is lake.catalog
         assert lake.glue_jobs.queries is lake.queries
-        assert lake.visibility is OPEN
-        assert lake.queries.visibility is OPEN
+        # Lake Formation's permissions decide what is seen, over the open policy
+        assert isinstance(lake.visibility, LakeFormationVisibility)
+        assert lake.visibility.base is OPEN
+        assert lake.queries.visibility is lake.visibility
     finally:
         lake.close()
 

@@ -17,11 +17,11 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
-from lakebox.catalog.visibility import OPEN, Visibility
+from lakebox.catalog.visibility import LakeFormationVisibility, Visibility
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
 from lakebox.principal import LOCAL_ADMIN, Principal
@@ -30,6 +30,7 @@ from lakebox.sql import plancache
 from lakebox.storage import Storage
 
 if TYPE_CHECKING:
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.crawler.service import CrawlerService
     from lakebox.events.service import EventService
     from lakebox.governance.service import LakeFormationService
@@ -75,11 +76,16 @@ class Lakehouse:
         config: LakeConfig,
         catalog: CatalogStore | None = None,
         *,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> None:
         self.config = config
-        #: the one place that decides what of the catalog a principal sees
-        self.visibility = visibility
+        #: the one place that decides what of the catalog a principal sees: Lake
+        #: Formation's permissions unless a policy is given
+        self.visibility = (
+            visibility
+            if visibility is not None
+            else LakeFormationVisibility(self._lake_permissions)
+        )
         self.storage = Storage(config)
         self.engine = DuckDBEngine(self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
@@ -88,6 +94,8 @@ class Lakehouse:
         self._lock = threading.RLock()
         #: services made so far, by name
         self._services: dict[str, Any] = {}
+        #: where Lake Formation's store is (once asked)
+        self._lf_store: str | None = None
         self.started = False
         #: where the lake is served (``lakebox serve`` sets it): functions' AWS_ENDPOINT_URL
         self.endpoint_url: str | None = None
@@ -99,7 +107,7 @@ class Lakehouse:
         catalog: CatalogStore | None = None,
         *,
         create: bool = True,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> Lakehouse:
         """A started lake: see ``start``."""
         return cls(config, catalog, visibility=visibility).start(create=create)
@@ -333,14 +341,38 @@ class Lakehouse:
 
         return self._service("lakeformation", make)
 
+    def _lake_permissions(self) -> LakePermissions | None:
+        """Lake Formation, for the enforcers: None while no one has ever set it up in
+        this lake (no store on disk: the default mode, nothing granted), so a lake that
+        never uses it does not make it (a file and its schema) on its first statement."""
+        made = self._services.get("lakeformation")
+        if made is not None:
+            return cast("LakePermissions", made)
+        if self._lf_store is None:
+            from lakebox.governance.store import FILE
+
+            self._lf_store = str(self.config.metadata_dir / FILE)
+        if not os.path.exists(self._lf_store):  # one stat per statement until it exists
+            return None
+        return self.lakeformation
+
     def table_access(self) -> TableAccess:
-        """What a principal other than the local administrator may read in a query: the
-        lake's IAM decides (``lakebox.query.authorize``)."""
+        """What a principal other than the local administrator may read and change in a
+        query: the lake's IAM, then its Lake Formation (``lakebox.query.authorize``)."""
 
         def make() -> TableAccess:
-            from lakebox.query.authorize import IamTableAccess
+            from lakebox.query.authorize import IamTableAccess, LakeFormationAccess
 
-            return IamTableAccess(self.iam, self.config)
+            def governed(uri: str) -> bool:
+                permissions = self._lake_permissions()
+                return permissions is not None and (
+                    permissions.active and permissions.governed_location(uri)
+                )
+
+            iam = IamTableAccess(self.iam, self.config, governed)
+            return LakeFormationAccess(
+                iam, self._lake_permissions, lambda: self.catalog, lambda: self.lakeformation
+            )
 
         return self._service("table_access", make)
 
@@ -398,7 +430,7 @@ class Lake(Lakehouse):
         catalog: CatalogStore | None = None,
         *,
         create: bool = True,
-        visibility: Visibility = OPEN,
+        visibility: Visibility | None = None,
     ) -> None:
         super().__init__(config, catalog, visibility=visibility)
         self.start(create=create)

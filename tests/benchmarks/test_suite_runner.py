@@ -125,3 +125,14 @@ def test_rendering_replaces_only_the_block() -> None:
     assert "1 cell from the suites memory, measured in one run of 1.0 minutes" in out
     with pytest.raises(ValueError, match="no <!-- issue14-ratios:begin -->"):
         suite.render("no block here\n", data)
+
+
+def test_the_governance_suite_measures_planning_with_and_without_checks(tmp_path: Path) -> None:
+    from benchmarks import suite, suite_governance
+
+    assert "governance" in suite.SUITES
+    (cell,) = suite_governance.cells(tmp_path, quick=True)
+    assert cell.suite == "governance" and cell.baseline.startswith("the local administrator")
+    assert cell.lakebox_s > 0 and cell.baseline_s > 0
+    assert cell.goal == pytest.approx((cell.baseline_s + 0.001) / cell.baseline_s)
+    assert "ms (goal <= 1 ms;" in cell.note

@@ -13,24 +13,36 @@ needs ``s3:PutObject`` where it writes a statement's results. A refusal fails th
 query with the reason naming the action and the resource, as Athena's does.
 
 The catalog belongs to the lake's account: a principal of another account reads none of
-it (lakebox has no Glue resource policies that could grant it). Lake Formation will plug
-in at the same seam (``lakebox.sql.access.TableAccess``).
+it (lakebox has no Glue resource policies that could grant it).
+
+Lake Formation decides at the same seam (``LakeFormationAccess``, over the IAM checks):
+reading a table needs SELECT on it (and the planner reads only the columns and rows its
+``table_view`` allows), DDL needs CREATE_DATABASE, CREATE_TABLE, ALTER or DROP, an INSERT
+INTO needs INSERT, and a table over a registered location needs DATA_LOCATION_ACCESS on
+it to be created or moved there. Athena reads a registered location with Lake Formation's
+credentials, so the caller's own ``s3:ListBucket`` / ``s3:GetObject`` are not asked there.
+Every decision is recorded for the audit table. The local administrator is never checked,
+and a lake whose Lake Formation is not ``active`` pays one attribute read per check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lakebox.catalog.model import Table
+from lakebox.catalog.permissions import FULL_VIEW, LakePermissions, TableView
+from lakebox.errors import EntityNotFoundError
+from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
 from lakebox.sql import statements as st
-from lakebox.sql.access import QueryAccessDenied, WriteRequest
+from lakebox.sql.access import REQUEST_ID, QueryAccessDenied, TableAccess, WriteRequest
 from lakebox.sql.plan import PartitionFiles
 from lakebox.sql.statements import DdlStatement
 from lakebox.storage.uri import parse_uri
 
 if TYPE_CHECKING:
+    from lakebox.catalog.store import CatalogStore
     from lakebox.config import LakeConfig
     from lakebox.iam.service import IamService
 
@@ -38,9 +50,17 @@ if TYPE_CHECKING:
 class IamTableAccess:
     """``TableAccess`` decided by the lake's IAM identity policies."""
 
-    def __init__(self, iam: IamService, config: LakeConfig) -> None:
+    def __init__(
+        self,
+        iam: IamService,
+        config: LakeConfig,
+        governed: Callable[[str], bool] | None = None,
+    ) -> None:
         self.iam = iam
         self.config = config
+        #: whether a location is registered with Lake Formation: Athena reads it with Lake
+        #: Formation's credentials, not the caller's (no S3 permission asked there)
+        self.governed = governed
         #: (policy version, whether the lake has any user then)
         self._identities: tuple[int, bool] | None = None
 
@@ -128,6 +148,8 @@ class IamTableAccess:
             checks += [(a, r) for a in actions for r in (catalog, database, arn)]
         for action, resource in checks:
             self._decide(principal, action, resource, insufficient)
+        if write.kind != "UNLOAD" and self.governed is not None and self.governed(write.location):
+            return  # a table's objects there are written with Lake Formation's credentials
         where = parse_uri(write.location)
         if not where.is_s3:
             return
@@ -180,6 +202,8 @@ class IamTableAccess:
             self._decide(principal, action, resource, insufficient)
         if table.is_view or not table.location:
             return
+        if self.governed is not None and self.governed(table.location):
+            return
         where = parse_uri(table.location)
         if where.is_s3:
             self._decide(
@@ -190,12 +214,21 @@ class IamTableAccess:
                 {"s3:prefix": where.as_prefix().key},
             )
 
+    def table_view(self, principal: Principal, table: Table) -> TableView:
+        return FULL_VIEW
+
+    def created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        return None
+
     def check_files(
         self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
     ) -> None:
         if not self._governed():
             return
+        governed = self.governed
         for part in partitions:
+            if governed is not None and governed(part.location or table.location or ""):
+                continue
             for file in part.files:
                 where = parse_uri(file.uri)
                 if not where.is_s3:
@@ -206,6 +239,211 @@ class IamTableAccess:
                     f"arn:aws:s3:::{where.bucket}/{where.key}",
                     f"Permission denied on S3 path: {file.uri}. ",
                 )
+
+
+#: Lake Formation's permission names as its error messages spell them
+_SPELLED = {
+    "SELECT": "Select",
+    "ALTER": "Alter",
+    "DROP": "Drop",
+    "INSERT": "Insert",
+    "DELETE": "Delete",
+    "CREATE_TABLE": "Create Table",
+    "CREATE_DATABASE": "Create Database",
+    "DATA_LOCATION_ACCESS": "Data Location Access",
+}
+
+#: the DDL that changes one existing table (Lake Formation's ALTER)
+_ALTERS = (
+    st.AddPartitions,
+    st.MsckRepair,
+    st.DropPartitions,
+    st.RenamePartition,
+    st.SetTableProperties,
+    st.AddColumns,
+    st.ReplaceColumns,
+    st.ChangeColumn,
+    st.SetLocation,
+)
+
+
+def _insufficient(permission: str, resource: str) -> QueryAccessDenied:
+    return QueryAccessDenied(
+        f"Insufficient Lake Formation permission(s): Required {_SPELLED[permission]} on {resource}",
+        f"lakeformation:{permission}",
+        resource,
+    )
+
+
+class LakeFormationAccess:
+    """``TableAccess`` of a lake with Lake Formation: the IAM checks (``iam``, which skips
+    S3 permissions on registered locations), then Lake Formation's permissions.
+    ``permissions`` gives them, or None while the lake has never set Lake Formation up
+    (its default mode with nothing stored: every check allows, nothing is made or
+    recorded); ``make`` makes them, to tell them who created what."""
+
+    def __init__(
+        self,
+        iam: TableAccess,
+        permissions: Callable[[], LakePermissions | None],
+        catalog: Callable[[], CatalogStore],
+        make: Callable[[], LakePermissions] | None = None,
+    ) -> None:
+        self.iam = iam
+        self._permissions = permissions
+        self._catalog = catalog
+        self._make = make
+
+    def _on(self, principal: Principal) -> LakePermissions | None:
+        """Lake Formation's answers when they apply to ``principal``, else None."""
+        if principal.is_local_admin:
+            return None
+        permissions = self._permissions()
+        return permissions if permissions is not None and permissions.active else None
+
+    def _decide(
+        self,
+        permissions: LakePermissions,
+        principal: Principal,
+        permission: str,
+        resource: str,
+        allowed: bool,
+        shown: str | None = None,
+    ) -> None:
+        permissions.record(principal, permission, resource, allowed, REQUEST_ID.get())
+        if not allowed:
+            raise _insufficient(permission, shown or resource)
+
+    def _table(self, database: str, name: str) -> Table | None:
+        try:
+            return self._catalog().get_table(database, name)
+        except EntityNotFoundError:
+            return None  # the statement itself reports it missing
+
+    def _on_table(
+        self, permissions: LakePermissions, principal: Principal, permission: str, table: Table
+    ) -> None:
+        held = permissions.table_permissions(principal, table)
+        self._decide(
+            permissions,
+            principal,
+            permission,
+            table.qualified_name,
+            permission in held,
+            table.name,
+        )
+
+    def _on_database(
+        self, permissions: LakePermissions, principal: Principal, permission: str, database: str
+    ) -> None:
+        held = permissions.database_permissions(principal, database)
+        self._decide(permissions, principal, permission, database, permission in held)
+
+    def _location(self, permissions: LakePermissions, principal: Principal, uri: str) -> None:
+        allowed = permissions.location_access(principal, uri)
+        self._decide(permissions, principal, "DATA_LOCATION_ACCESS", uri, allowed)
+
+    # -- TableAccess ----------------------------------------------------------------------
+    def check_query(self, principal: Principal, workgroup: str) -> None:
+        self.iam.check_query(principal, workgroup)
+
+    def check_results(self, principal: Principal, output_location: str) -> None:
+        self.iam.check_results(principal, output_location)
+
+    def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
+        self.iam.check_ddl(principal, statement, database)
+        permissions = self._on(principal)
+        if permissions is None:
+            return
+        if isinstance(statement, st.CreateDatabase):
+            allowed = permissions.can_create_database(principal)
+            self._decide(permissions, principal, "CREATE_DATABASE", "Catalog", allowed)
+            if statement.location:
+                self._location(permissions, principal, statement.location)
+            return
+        if isinstance(statement, st.DropDatabase):
+            self._on_database(permissions, principal, "DROP", statement.name.lower())
+            return
+        if isinstance(statement, st.CreateTable):
+            db = (statement.table.database or database).lower()
+            self._on_database(permissions, principal, "CREATE_TABLE", db)
+            if statement.table.location:
+                self._location(permissions, principal, statement.table.location)
+            return
+        if isinstance(statement, st.CreateView):
+            db, name = statement.ref.resolve(database)
+            existing = self._table(db, name) if statement.or_replace else None
+            if existing is not None:  # replacing a view changes it
+                self._on_table(permissions, principal, "ALTER", existing)
+            else:
+                self._on_database(permissions, principal, "CREATE_TABLE", db)
+            return
+        permission = (
+            "DROP"
+            if isinstance(statement, st.DropTable | st.DropView)
+            else "ALTER"
+            if isinstance(statement, _ALTERS)
+            else None
+        )
+        if permission is None:
+            return  # listings: what is shown is decided by the lake's visibility
+        ref = statement.ref  # type: ignore[attr-defined]
+        table = self._table(*ref.resolve(database))
+        if table is None:
+            return
+        self._on_table(permissions, principal, permission, table)
+        locations: list[str] = []
+        if isinstance(statement, st.SetLocation):
+            locations.append(statement.location)
+        if isinstance(statement, st.AddPartitions):
+            locations += [p.location for p in statement.partitions if p.location]
+        for uri in locations:
+            self._location(permissions, principal, uri)
+
+    def check_write(self, principal: Principal, write: WriteRequest) -> None:
+        self.iam.check_write(principal, write)
+        permissions = self._on(principal)
+        if permissions is None or write.database is None:
+            return
+        if write.kind == "CTAS":
+            self._on_database(permissions, principal, "CREATE_TABLE", write.database)
+            self._location(permissions, principal, write.location)
+        elif write.kind == "INSERT":
+            target = write.target
+            if target is None and write.table is not None:
+                target = self._table(write.database, write.table)
+            if target is not None:
+                self._on_table(permissions, principal, "INSERT", target)
+
+    def check_table(self, principal: Principal, table: Table) -> None:
+        self.iam.check_table(principal, table)
+        permissions = self._on(principal)
+        if permissions is not None:
+            self._on_table(permissions, principal, "SELECT", table)
+
+    def check_files(
+        self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
+    ) -> None:
+        self.iam.check_files(principal, table, partitions)
+
+    def table_view(self, principal: Principal, table: Table) -> TableView:
+        permissions = self._on(principal)
+        if permissions is None:
+            return FULL_VIEW
+        try:
+            return permissions.table_view(principal, table)
+        except AccessDenied as err:
+            raise _insufficient("SELECT", table.name) from err
+
+    def created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        permissions = self._permissions()
+        if permissions is None:
+            if principal.is_local_admin or self._make is None:
+                # nothing set up: the object holds the default permissions in force, and
+                # the local administrator holds everything anyway
+                return
+            permissions = self._make()
+        permissions.note_created(principal, database, table)
 
 
 #: the Glue action each DDL statement amounts to, as Athena calls Glue for it
@@ -275,4 +513,4 @@ def _projected(table: Table) -> bool:
     return table.parameters.get("projection.enabled", "").strip().lower() == "true"
 
 
-__all__ = ["IamTableAccess"]
+__all__ = ["IamTableAccess", "LakeFormationAccess"]

@@ -52,6 +52,7 @@ from lakebox.query.session import (
     StatementContext,
 )
 from lakebox.query.store import QueryStore
+from lakebox.sql.access import request as access_request
 from lakebox.storage import Storage
 from lakebox.util import pid_alive
 
@@ -528,7 +529,7 @@ class QueryService:
         if not candidates:
             return False
         try:
-            with session.planned(tree) as planned:
+            with access_request(qe.query_execution_id), session.planned(tree) as planned:
                 probe = Result(table=pa.table({}), stats=planned.stats)
         except LakeboxError:
             return False

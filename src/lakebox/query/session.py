@@ -30,6 +30,7 @@ from lakebox.sql.access import (
     WriteRequest,
     replay_checks,
 )
+from lakebox.sql.access import request as access_request
 from lakebox.sql.dialects import front_end
 from lakebox.sql.lexer import split_statements
 from lakebox.sql.planner import Plan, Planner, ScanStats
@@ -370,10 +371,11 @@ class Session:
         return results
 
     def _run(self, text: str, context: StatementContext) -> Result:
-        if not self.principal.is_local_admin:
-            self.lake.table_access().check_query(self.principal, context.workgroup)
-        start = time.perf_counter()
-        result = self._dispatch(text, context)
+        with access_request(context.query_id):
+            if not self.principal.is_local_admin:
+                self.lake.table_access().check_query(self.principal, context.workgroup)
+            start = time.perf_counter()
+            result = self._dispatch(text, context)
         result.elapsed_ms = (time.perf_counter() - start) * 1000
         result.sql = text
         return result
@@ -399,9 +401,10 @@ class Session:
         from lakebox.sql.dialects.athena import parse_query_statement
 
         context = context or StatementContext()
-        if not self.principal.is_local_admin:
-            self.lake.table_access().check_query(self.principal, context.workgroup)
-        return self._handle(parse_query_statement(text), context)
+        with access_request(context.query_id):
+            if not self.principal.is_local_admin:
+                self.lake.table_access().check_query(self.principal, context.workgroup)
+            return self._handle(parse_query_statement(text), context)
 
     def _use(self, stmt: Use, context: StatementContext) -> Result:
         self.lake.catalog.get_database(stmt.database)
@@ -411,6 +414,7 @@ class Session:
     def _ddl(self, stmt: DdlStatement, context: StatementContext) -> Result:
         from lakebox.sql.ddl_exec import execute_ddl
 
+        is_new = self._makes_new(stmt)
         if not self.principal.is_local_admin:
             self.lake.table_access().check_ddl(self.principal, stmt, self.database)
 
@@ -424,10 +428,41 @@ class Session:
             visibility=self.lake.visibility,
             validate_format=self.lake.engine.validate_table,
         )
+        if is_new:
+            self._note_created(stmt)
         arrays = {
             c: pa.array([r[i] for r in ddl.rows], pa.string()) for i, c in enumerate(ddl.columns)
         }
         return Result(pa.table(arrays), kind="DDL", message=ddl.message)
+
+    def _makes_new(self, stmt: DdlStatement) -> bool:
+        """Whether ``stmt`` creates something that does not exist yet (``IF NOT EXISTS``
+        and ``OR REPLACE`` leave an existing one to its creator)."""
+        from lakebox.sql import ddl_statements as ddl
+
+        catalog = self.lake.catalog
+        if isinstance(stmt, ddl.CreateDatabase):
+            return not catalog.database_exists(stmt.name.lower())
+        if isinstance(stmt, ddl.CreateTable):
+            db = (stmt.table.database or self.database).lower()
+            return not catalog.table_exists(db, stmt.table.name.lower())
+        if isinstance(stmt, ddl.CreateView):
+            return not catalog.table_exists(*stmt.ref.resolve(self.database))
+        return False
+
+    def _note_created(self, stmt: DdlStatement) -> None:
+        """Tell the lake's permissions who created a database, table or view (its
+        creator holds every permission on it): after the catalog made it."""
+        from lakebox.sql import ddl_statements as ddl
+
+        if isinstance(stmt, ddl.CreateDatabase):
+            self.lake.table_access().created(self.principal, stmt.name.lower())
+        elif isinstance(stmt, ddl.CreateTable):
+            db = (stmt.table.database or self.database).lower()
+            self.lake.table_access().created(self.principal, db, stmt.table.name.lower())
+        elif isinstance(stmt, ddl.CreateView):
+            db, name = stmt.ref.resolve(self.database)
+            self.lake.table_access().created(self.principal, db, name)
 
     def _query(self, stmt: Query, context: StatementContext) -> Result:
         return self._execute(stmt.tree, context, stmt.text)
@@ -454,6 +489,8 @@ class Session:
                 job.fail()
                 raise
             outcome = job.finish()
+            if job.kind == "CTAS" and job.database is not None and job.table is not None:
+                self.lake.table_access().created(self.principal, job.database, job.table)
         return Result(
             outcome.table,
             kind="DML",

@@ -11,16 +11,25 @@ are planned (``check_files``: the objects the engine will read). The lake's IAM 
 today (``lakebox.query.authorize``, as Athena asks Glue and S3 on the caller's behalf);
 the coming Lake Formation layer plugs in here too, with the same two calls.
 
+Lake Formation answers through the same seam: ``table_view`` says which columns and rows
+of a table the principal reads (the planner replaces the table by that projection before
+the rest of the query sees it), and ``created`` hands on who created a database or table
+(creators hold every permission on what they made). ``REQUEST_ID`` carries the statement's
+query id to whoever records the decisions (Lake Formation's audit).
+
 The planner never calls it for the local administrator: the embedded default pays nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from lakebox.catalog.model import Table
+from lakebox.catalog.permissions import FULL_VIEW, TableView
 from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
 from lakebox.sql.plan import PartitionFiles
@@ -30,6 +39,20 @@ from lakebox.sql.statements import DdlStatement
 class QueryAccessDenied(AccessDenied):
     """A statement reads (or writes) something its principal may not: the message is the
     reason Athena gives, naming the action and the resource."""
+
+
+#: the query id of the statement being decided for (audit records name it)
+REQUEST_ID: ContextVar[str | None] = ContextVar("lakebox_request_id", default=None)
+
+
+@contextmanager
+def request(query_id: str | None) -> Iterator[None]:
+    """Decisions made inside the block belong to the statement ``query_id``."""
+    token = REQUEST_ID.set(query_id)
+    try:
+        yield
+    finally:
+        REQUEST_ID.reset(token)
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,15 @@ class TableAccess(Protocol):
         """Raise QueryAccessDenied unless ``principal`` may read every planned file."""
         ...
 
+    def table_view(self, principal: Principal, table: Table) -> TableView:
+        """The columns and rows of ``table`` that ``principal`` reads (asked after
+        ``check_table`` passed); ``FULL_VIEW`` when nothing is withheld."""
+        ...
+
+    def created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        """``principal`` just created ``database`` (or ``table`` in it)."""
+        ...
+
 
 class _Open:
     """Every principal reads everything: a lake without identities."""
@@ -104,6 +136,12 @@ class _Open:
     def check_files(
         self, principal: Principal, table: Table, partitions: Sequence[PartitionFiles]
     ) -> None:
+        return None
+
+    def table_view(self, principal: Principal, table: Table) -> TableView:
+        return FULL_VIEW
+
+    def created(self, principal: Principal, database: str, table: str | None = None) -> None:
         return None
 
 
@@ -147,6 +185,14 @@ class RecordingAccess:
         self.access.check_files(principal, table, partitions)
         self.checks.append((table, tuple(partitions)))
 
+    def table_view(self, principal: Principal, table: Table) -> TableView:
+        # a kept plan holds the view it was planned with: plans are kept per principal
+        # and policy version (``Visibility.policy_version``), so it is not asked again
+        return self.access.table_view(principal, table)
+
+    def created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        self.access.created(principal, database, table)
+
 
 def replay_checks(access: TableAccess, principal: Principal, checks: Sequence[PlanCheck]) -> None:
     """Ask ``access`` the planner checks a ``RecordingAccess`` kept, in their order."""
@@ -159,10 +205,12 @@ def replay_checks(access: TableAccess, principal: Principal, checks: Sequence[Pl
 
 __all__ = [
     "OPEN_ACCESS",
+    "REQUEST_ID",
     "PlanCheck",
     "QueryAccessDenied",
     "RecordingAccess",
     "TableAccess",
     "WriteRequest",
     "replay_checks",
+    "request",
 ]

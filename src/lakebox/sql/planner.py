@@ -20,13 +20,14 @@ import pyarrow as pa
 from sqlglot import exp
 
 from lakebox.catalog.model import Column, Table
+from lakebox.catalog.permissions import FULL_VIEW, TableView
 from lakebox.catalog.store import CatalogStore
 from lakebox.catalog.types import athena_type_name
 from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import DataError, EntityNotFoundError, LakeboxError, SemanticError
 from lakebox.formats.base import DataFile
 from lakebox.principal import LOCAL_ADMIN, Principal
-from lakebox.sql.access import OPEN_ACCESS, TableAccess
+from lakebox.sql.access import OPEN_ACCESS, QueryAccessDenied, TableAccess
 from lakebox.sql.dialect import is_current_schema
 from lakebox.sql.plan import (
     HIVE_DEFAULT_PARTITION,
@@ -40,6 +41,7 @@ from lakebox.sql.plan import (
     pseudo_columns_of,
     pseudo_values,
 )
+from lakebox.sql.restriction import parse_row_filter
 from lakebox.storage import FileInfo, Storage, join_uri
 
 __all__ = [
@@ -99,6 +101,11 @@ class Planner:
         #: listings read while planning, and whether each could be versioned
         self.listings: list[ListingDependency] = []
         self._reusable = True
+        #: the Lake Formation restrictions applied, part of the plan's key: a translation
+        #: kept for another lake whose policy has the same version never serves this one
+        self._restrictions: list[
+            tuple[str, tuple[str, ...], str | None, tuple[tuple[str, str], ...]]
+        ] = []
 
     # -- entry ------------------------------------------------------------------------
     def plan(self, query: exp.Expression, database: str, cache_key: str | None = None) -> Plan:
@@ -117,6 +124,7 @@ class Planner:
                 columns,
                 self.principal.key,
                 self.visibility.policy_version(),
+                tuple(self._restrictions),
             )
         reusable = self._reusable and self._cacheable
         return Plan(query, self.scans, self.stats, self.schema, self.listings, reusable, key)
@@ -153,15 +161,137 @@ class Planner:
             entry = self.catalog.get_table(db, name)
         except EntityNotFoundError as err:
             raise SemanticError(self._not_found_message(table, db, name, err)) from err
+        restriction = FULL_VIEW
         if self.access is not None:
             self.access.check_table(self.principal, entry)
+            restriction = self.access.table_view(self.principal, entry)
         alias = table.alias or name
         if entry.is_view:
-            return self._expand_view(entry, alias, table, depth)
+            expanded = self._expand_view(entry, alias, table, depth)
+            if restriction.unrestricted:
+                return expanded
+            return self._restricted_view(entry, expanded, alias, restriction)
+        if not restriction.unrestricted:
+            return self._restricted_scan(entry, table, alias, restriction)
         view = self._scan_view(entry, table)
         return exp.Table(
             this=exp.to_identifier(view),
             alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True)),
+        )
+
+    def _restricted_scan(
+        self, table: Table, ref: exp.Table, alias: str, restriction: TableView
+    ) -> exp.Expression:
+        """The table as ``principal`` may read it (Lake Formation's column and row
+        restrictions): a derived table under the reference's alias that projects only
+        the visible columns of the rows that satisfy the row filter, so no other part of
+        the query (its predicates, joins, functions, pseudo-columns, errors) sees a hidden
+        column or a filtered row. Partitions are pruned by the row filter, then by what
+        the query's WHERE implies about the partition keys (partition values are catalog
+        metadata, not rows). Pseudo-columns are read from the filtered rows only, and the
+        files are not pruned by them (that would evaluate the query on filtered rows)."""
+        columns = [
+            c.name.lower()
+            for c in table.all_columns
+            if restriction.columns is None or c.name.lower() in restriction.columns
+        ]
+        if not columns:
+            raise QueryAccessDenied(
+                f"Insufficient Lake Formation permission(s): Required Select on {table.name}",
+                "SELECT",
+                table.qualified_name,
+            )
+        self._restrictions.append(
+            (
+                table.qualified_name,
+                tuple(columns),
+                restriction.row_filter,
+                restriction.column_filters,
+            )
+        )
+        pseudo = self._pseudo_columns(table, ref)
+        if pseudo:
+            _hide_from_stars(ref, pseudo)
+        keys = {k.name.lower() for k in table.partition_keys}
+        # the query may prune by the keys it may see (a hidden key fails it as unknown,
+        # and is never evaluated first)
+        shown_keys = keys.intersection(columns)
+        asked = self._implied_predicate(ref, shown_keys) if shown_keys else None
+        inner_alias = "__lakebox_lf"
+        row_filter = (
+            parse_row_filter(table, restriction.row_filter, inner_alias)
+            if restriction.row_filter is not None
+            else None
+        )
+        inner_ref = exp.Table(
+            this=exp.to_identifier(table.name),
+            alias=exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)),
+        )
+        projections = _restricted_projections(table, columns, restriction, inner_alias)
+        # unqualified, in the SELECT that reads the scan: how ``_scan_view`` finds them
+        projections += [exp.Column(this=exp.to_identifier(p, quoted=True)) for p in pseudo]
+        inner = exp.Select(expressions=projections, from_=exp.From(this=inner_ref))
+        # what the scan prunes partitions with: the row filter's part about the keys,
+        # then the query's
+        implied = None
+        if row_filter is not None and keys:
+            inner.set("where", exp.Where(this=row_filter))
+            implied = self._implied_predicate(inner_ref, keys)
+        condition = implied or asked
+        if implied is not None and asked is not None:
+            if _projection_enabled(table):
+                # both bound the enumeration (candidates come from the table's properties)
+                condition = exp.And(this=exp.Paren(this=implied), expression=exp.Paren(this=asked))
+            else:
+                # the query's predicate is only evaluated on partitions the filter keeps
+                condition = exp.Case(
+                    ifs=[exp.If(this=exp.Paren(this=implied), true=exp.Paren(this=asked))],
+                    default=exp.false(),
+                )
+        inner.set("where", None if condition is None else exp.Where(this=condition))
+        scan = self._scan_view(table, inner_ref)
+        inner_ref.set("this", exp.to_identifier(scan))
+        inner.set("where", None if row_filter is None else exp.Where(this=row_filter))
+        return exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
+        )
+
+    def _restricted_view(
+        self, view: Table, expanded: exp.Expression, alias: str, restriction: TableView
+    ) -> exp.Expression:
+        """A view as ``principal`` may read it: its granted columns (and rows, should a
+        restriction name any) over the expanded view, which holds its tables' own
+        restrictions already."""
+        columns = [
+            c.name.lower()
+            for c in view.all_columns
+            if restriction.columns is None or c.name.lower() in restriction.columns
+        ]
+        if not columns:
+            raise QueryAccessDenied(
+                f"Insufficient Lake Formation permission(s): Required Select on {view.name}",
+                "SELECT",
+                view.qualified_name,
+            )
+        self._restrictions.append(
+            (
+                view.qualified_name,
+                tuple(columns),
+                restriction.row_filter,
+                restriction.column_filters,
+            )
+        )
+        inner_alias = "__lakebox_lf"
+        expanded.set("alias", exp.TableAlias(this=exp.to_identifier(inner_alias, quoted=True)))
+        inner = exp.Select(
+            expressions=_restricted_projections(view, columns, restriction, inner_alias),
+            from_=exp.From(this=expanded),
+        )
+        if restriction.row_filter is not None:
+            condition = parse_row_filter(view, restriction.row_filter, inner_alias)
+            inner.set("where", exp.Where(this=condition))
+        return exp.Subquery(
+            this=inner, alias=exp.TableAlias(this=exp.to_identifier(alias, quoted=True))
         )
 
     def _visible_tables(self, database: str) -> list[Table]:
@@ -552,6 +682,28 @@ def _raw(value: object) -> str:
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+def _restricted_projections(
+    table: Table, columns: list[str], restriction: TableView, qualifier: str
+) -> list[exp.Expr]:
+    """The visible ``columns`` of ``table`` read under ``qualifier``, each under its own
+    name; a column Lake Formation shows only in some rows (``column_filters``) is NULL in
+    the others."""
+    conditions = dict(restriction.column_filters)
+    out: list[exp.Expr] = []
+    for name in columns:
+        value: exp.Expression = exp.Column(
+            this=exp.to_identifier(name, quoted=True),
+            table=exp.to_identifier(qualifier, quoted=True),
+        )
+        condition = conditions.get(name)
+        if condition is not None:
+            value = exp.Case(
+                ifs=[exp.If(this=parse_row_filter(table, condition, qualifier), true=value)]
+            )
+        out.append(exp.Alias(this=value, alias=exp.to_identifier(name, quoted=True)))
+    return out
 
 
 def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:

@@ -519,9 +519,23 @@ def _qualify_known_columns(tree: exp.Expression, schema: Mapping[str, Mapping[st
     Deliberately narrower than sqlglot's ``qualify`` (which also renames tables, rewrites
     positional ORDER BY and adds aliases): only unqualified columns found in exactly one of the
     scope's tables, and never a name that is also a select alias.
+
+    An unqualified column of a subquery that reads a derived table (a view, a CTE, a
+    Lake Formation restriction) is left alone by the enclosing scopes too: sqlglot lists it
+    among their columns (it cannot tell whether the derived table has it), and qualifying
+    it with an outer table would turn ``EXISTS (SELECT 1 FROM v WHERE region = 'x')`` into
+    a correlated test of the outer table's ``region``. DuckDB binds it where SQL says.
     """
     lowered = {name.lower(): {c.lower() for c in cols} for name, cols in schema.items()}
-    for scope in traverse_scope(tree):
+    scopes = list(traverse_scope(tree))
+    opaque = {
+        id(scope.expression)
+        for scope in scopes
+        if any(
+            isinstance(getattr(s, "expression", None), exp.Query) for s in scope.sources.values()
+        )
+    }
+    for scope in scopes:
         sources = scope.sources
         tables = {a: t for a, t in sources.items() if isinstance(t, exp.Table)}
         if not tables or len(tables) != len(sources):
@@ -530,6 +544,9 @@ def _qualify_known_columns(tree: exp.Expression, schema: Mapping[str, Mapping[st
         for column in scope.columns:
             name = column.name.lower()
             if column.table or name in aliases:
+                continue
+            home = column.find_ancestor(exp.Select)
+            if home is not None and home is not scope.expression and id(home) in opaque:
                 continue
             owners = [a for a, t in tables.items() if name in lowered.get(t.name.lower(), set())]
             if len(owners) == 1:
