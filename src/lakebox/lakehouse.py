@@ -191,7 +191,7 @@ class Lakehouse:
                 self.catalog,
                 self.storage,
                 self.config.metadata_dir,
-                permissions=lambda: self.lakeformation,
+                permissions=self._lake_permissions,
             )
 
         return self._service("crawlers", make)
@@ -340,6 +340,12 @@ class Lakehouse:
             )
 
         return self._service("lakeformation", make)
+
+    @property
+    def lake_permissions(self) -> LakePermissions | None:
+        """Lake Formation for the enforcers at the doors: None until someone set it up in
+        this lake (see ``_lake_permissions``)."""
+        return self._lake_permissions()
 
     def _lake_permissions(self) -> LakePermissions | None:
         """Lake Formation, for the enforcers: None while no one has ever set it up in

@@ -20,7 +20,7 @@ Formation permission(s) on <name>": the name is the resource's own (a database, 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from lakebox.api.base import AwsError
 from lakebox.iam.errors import AccessDenied
@@ -41,17 +41,19 @@ def denied_message(name: str) -> str:
 
 def lake_permissions(context: Any) -> LakePermissions | None:
     """The lake's permissions as the door's context offers them (None when it offers
-    none), whatever the caller."""
-    found: Any = None
+    none, or when no one has set Lake Formation up in the lake yet: asking must not make
+    its store), whatever the caller."""
     optional = getattr(context, "optional", None)
     if callable(optional):
-        found = optional(SERVICE)
-    if found is None:
-        try:
-            found = getattr(context, SERVICE, None)
-        except AwsError:
-            found = None
-    return found
+        found = optional("lake_permissions")
+        if found is not None:
+            return cast("LakePermissions", found)
+        given = getattr(context, "services", None)  # a door handed the service itself
+        return given.get(SERVICE) if isinstance(given, dict) else None
+    try:
+        return cast("LakePermissions | None", getattr(context, SERVICE, None))
+    except AwsError:
+        return None
 
 
 def permissions(context: Any) -> LakePermissions | None:

@@ -81,6 +81,7 @@ LAKE_SERVICES = frozenset(
         "secrets",
         "sns",
         "lakeformation",
+        "lake_permissions",
     }
 )
 
