@@ -355,7 +355,7 @@ class Lakehouse:
         if made is not None:
             return cast("LakePermissions", made)
         if self._lf_store is None:
-            from lakebox.governance.store import FILE
+            from lakebox.governance import FILE
 
             self._lf_store = str(self.config.metadata_dir / FILE)
         if not os.path.exists(self._lf_store):  # one stat per statement until it exists

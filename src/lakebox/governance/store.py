@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from lakebox.governance import FILE
 from lakebox.governance.model import (
     IAM_ALLOWED_PRINCIPALS,
     DataCellsFilter,
@@ -28,8 +29,6 @@ from lakebox.governance.model import (
     TagAssignment,
 )
 from lakebox.metadata.sqlite import Connection, SQLiteStore
-
-FILE = "lakeformation.sqlite"
 
 MIGRATIONS = (
     """
