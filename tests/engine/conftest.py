@@ -1,10 +1,14 @@
 """The ``engine`` fixture of the engine contract suite: every engine lakebox has, built
 over the test's lake. An engine joins the suite with one entry in ``ENGINES``; a case it
 cannot pass yet is declared with ``@pytest.mark.engine_gap("name", SomeError)``, which
-expects exactly that error from that engine (a strict xfail: the gap must be real)."""
+expects exactly that error from that engine (a strict xfail: the gap must be real).
+
+The Spark engine shares one SparkSession per test process (``spark_held``: started by the
+first test that needs it, stopped with its JVM when the session of tests ends)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,9 +17,21 @@ from lakebox.engine.base import Engine
 from lakebox.engine.duckdb import DuckDBEngine
 from lakebox.lakehouse import Lakehouse
 
+#: the master every Spark test runs on (two cores: CI's machines have two)
+SPARK_TEST_MASTER = "local[2]"
+
+
+def _spark(lake: Lakehouse) -> Engine:
+    from lakebox.engine.spark import SparkEngine
+    from lakebox.engine.spark.session import SparkSettings
+
+    return SparkEngine(lake.storage, SparkSettings(SPARK_TEST_MASTER))
+
+
 #: engine name -> how to build it for a lake
 ENGINES: dict[str, Callable[[Lakehouse], Engine]] = {
     "duckdb": lambda lake: DuckDBEngine(lake.storage),
+    "spark": _spark,
 }
 
 
@@ -24,6 +40,48 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "engine_gap(engine, error): a contract case the named engine fails with error",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A contract case on Spark holds the session from before its own fixtures (and the
+    root conftest's check for leftover threads and processes) are set up: the JVM and the
+    threads pyspark keeps for it belong to the session of tests, not to the first test."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("engine") == "spark":
+            names = item.fixturenames  # type: ignore[attr-defined]
+            if "spark_held" not in names:
+                names.insert(0, "spark_held")
+
+
+def _keep_pid(pid: int) -> None:
+    """Tell the root conftest's leak check that ``pid`` (the Spark JVM) outlives tests on
+    purpose: it belongs to the session of tests."""
+    root = sys.modules.get("conftest")
+    kept = getattr(root, "_KEPT_PIDS", None)
+    if isinstance(kept, set):
+        kept.add(pid)
+
+
+@pytest.fixture(scope="session")
+def spark_held() -> Iterator[str]:
+    """The process's SparkSession, held from the first test that needs it to the end of
+    the session of tests (one JVM per test worker, stopped at the end); yields its master.
+    Tests opening lakes through ``lakebox.connect`` set ``LAKEBOX_SPARK_MASTER`` to it."""
+    from pyspark import SparkContext
+
+    from lakebox.engine.spark import session
+    from lakebox.engine.spark.session import SparkSettings
+
+    session.acquire(SparkSettings(SPARK_TEST_MASTER))
+    proc = getattr(SparkContext._gateway, "proc", None)
+    if proc is not None:
+        _keep_pid(proc.pid)
+    try:
+        yield SPARK_TEST_MASTER
+    finally:
+        session.release()
+        assert not session.running()
 
 
 @pytest.fixture(params=sorted(ENGINES))
