@@ -40,6 +40,12 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "engine_gap(engine, error): a contract case the named engine fails with error",
     )
+    config.addinivalue_line("markers", "spark: runs queries on the Spark engine (local mode)")
+    config.addinivalue_line(
+        "markers",
+        "spark_cluster: starts a Spark standalone cluster (a master and two workers) on "
+        "127.0.0.1; slow, run with -m spark_cluster",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -9,7 +9,9 @@ rules here fix what it leaves different from Athena:
   ``/`` always divides exactly: ``CAST(a DIV b AS <type>)`` when both sides are integers;
 - Athena's result column names (``_col0`` for an unnamed expression, lower-case names) are
   written as aliases on the outermost select, as on the DuckDB engine;
-- a bare ``VALUES`` names its columns ``_col0``...
+- a bare ``VALUES`` names its columns ``_col0``...;
+- functions returning BIGINT in Trino and INT in Spark (``length``, ``strpos``,
+  ``cardinality``, ``year``...) are cast to BIGINT.
 
 Spark's session settings do the rest (``session.BASE_SETTINGS``: ANSI mode, UTC).
 """
@@ -84,6 +86,30 @@ def _rewrite_integer_division(tree: exp.Expression) -> None:
         div.replace(exp.Cast(this=quotient, to=exp.DataType.build(wider)))
 
 
+#: Trino functions that return BIGINT where Spark's counterpart returns INT
+_BIGINT_RESULTS: tuple[type[exp.Expression], ...] = tuple(
+    kind
+    for kind in (
+        getattr(exp, name, None)
+        for name in (
+            "Length", "StrPosition", "ArraySize", "ArrayPosition", "Levenshtein",
+            "Year", "Quarter", "Month", "Week", "WeekOfYear", "Day", "DayOfMonth",
+            "DayOfWeek", "DayOfWeekIso", "DayOfYear", "Hour", "Minute", "Second",
+        )
+    )
+    if isinstance(kind, type)
+)  # fmt: skip
+
+
+def _widen_integer_results(tree: exp.Expression) -> None:
+    """``length``, ``strpos``, ``cardinality``, ``year``... return BIGINT in Trino and
+    INT in Spark: the result keeps Athena's type."""
+    for node in list(tree.find_all(*_BIGINT_RESULTS)):
+        if isinstance(node.parent, exp.Cast):
+            continue
+        node.replace(exp.Cast(this=node.copy(), to=exp.DataType.build("BIGINT")))
+
+
 def _lower_identifiers(tree: exp.Expression) -> None:
     """Athena folds identifiers, quoted or not, to lower case; table names (the planner's
     placeholders) stay as written."""
@@ -125,6 +151,7 @@ def to_spark(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | Non
     names = [
         output_name(p, i) for i, p in enumerate(getattr(outermost_select(tree), "expressions", []))
     ]
+    _widen_integer_results(tree)
     _lower_identifiers(tree)
     _apply_result_names(tree, names)
     tree = _name_values(tree)
