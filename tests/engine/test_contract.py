@@ -21,7 +21,7 @@ import pytest
 from lakebox.catalog.model import Column
 from lakebox.config import LakeConfig
 from lakebox.engine.base import Engine, EngineStatement, ExecutionWatch
-from lakebox.errors import DataError, LakeboxError, SemanticError, UnsupportedError
+from lakebox.errors import DataError, LakeboxError, SemanticError
 from lakebox.formats.plugins import ctas_format
 from lakebox.formats.writing import WriteTarget
 from lakebox.lakehouse import Lakehouse
@@ -265,7 +265,6 @@ def test_errors_are_lakebox_errors(
         run(engine, partitioned, sql)
 
 
-@pytest.mark.engine_gap("spark", UnsupportedError)
 def test_writes_go_through_the_statement(engine: Engine, partitioned: Lakehouse) -> None:
     """What CTAS, INSERT INTO and UNLOAD write through: the statement's ``open_write`` of a
     compiled query into a target, written into staging in one pass, a file per partition."""

@@ -58,7 +58,7 @@ def test_extra_spark_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         ("spark.sql.shuffle.partitions", "4"),
     )
     monkeypatch.setenv("LAKEBOX_SPARK_CONF", "executor.memory=2g")
-    with pytest.raises(ConfigError, match="not spark.<name>=<value>"):
+    with pytest.raises(ConfigError, match=r"not spark\.<name>=<value>"):
         SparkSettings.from_env("local[2]")
 
 

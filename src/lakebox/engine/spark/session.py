@@ -47,7 +47,10 @@ BASE_SETTINGS: dict[str, str] = {
     "spark.sql.adaptive.enabled": "true",
     # Athena folds identifiers to lower case and matches columns case-insensitively
     "spark.sql.caseSensitive": "false",
-    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    # written Parquet timestamps as Trino writes them (not Spark's legacy INT96)
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    # no _SUCCESS marker among a write's staged files
+    "spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs": "false",
 }
 
 _LOG4J = """\
@@ -58,6 +61,13 @@ appender.console.name = console
 appender.console.target = SYSTEM_ERR
 appender.console.layout.type = PatternLayout
 appender.console.layout.pattern = %d{HH:mm:ss} %p %c{1}: %m%n%ex{0}
+# the shell's loggers set as the root is: pyspark's session then prints no advice on start
+logger.repl.name = org.apache.spark.repl.Main
+logger.repl.level = error
+logger.submit.name = org.apache.spark.deploy.SparkSubmit
+logger.submit.level = error
+logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
+logger.gateway.level = error
 """
 
 

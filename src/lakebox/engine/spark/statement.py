@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -27,12 +27,12 @@ from lakebox.catalog.model import Table
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
 from lakebox.engine.spark.scans import check_scan, quote, scan_frame
 from lakebox.engine.spark.translate import spark_type, to_spark
-from lakebox.errors import LakeboxError, UnsupportedError
+from lakebox.errors import LakeboxError
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanSpec, ScanStats, partition_value
 from lakebox.storage import Storage
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from lakebox.formats.writing import WriteTarget
 
@@ -118,13 +118,18 @@ class SparkStatement(EngineStatement):
     def run(self, query: CompiledQuery) -> pa.Table:
         assert isinstance(query, SparkQuery)
         with self._reading(), self._jobs():
-            session = self.session
-            for scan in query.scans:
-                if scan.name not in self._views:
-                    scan_frame(session, scan).createOrReplaceTempView(scan.name)
-                    self._views.append(scan.name)
-            self._check_interrupted()
-            return session.sql(query.sql).toArrow()
+            return self._frame(query).toArrow()
+
+    def _frame(self, query: SparkQuery) -> DataFrame:
+        """The query's rows, its scans registered under their placeholders' names (a
+        Parquet scan's merged schema is read here: inside the caller's job group)."""
+        session = self.session
+        for scan in query.scans:
+            if scan.name not in self._views:
+                scan_frame(session, scan).createOrReplaceTempView(scan.name)
+                self._views.append(scan.name)
+        self._check_interrupted()
+        return session.sql(query.sql)
 
     def _jobs(self) -> AbstractContextManager[None]:
         return _JobGroup(self)
@@ -143,10 +148,22 @@ class SparkStatement(EngineStatement):
 
     # -- writes -----------------------------------------------------------------------
     def open_write(self, query: CompiledQuery, storage: Storage, target: WriteTarget) -> TableWrite:
-        raise UnsupportedError(
-            "CREATE TABLE AS, INSERT INTO and UNLOAD are not supported on the Spark engine "
-            "yet; run them on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
-        )
+        from lakebox.engine.spark.write import SparkWrite
+
+        assert isinstance(query, SparkQuery)
+
+        def frame() -> DataFrame:
+            with self._jobs():  # planning may read footers (a Parquet scan's schema)
+                return self._frame(query)
+
+        return SparkWrite(frame, self._writing, storage, target)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write's one pass over the lake: watched as the query's reads, in the
+        statement's job group."""
+        with self._reading(), self._jobs():
+            yield
 
     # -- watched ----------------------------------------------------------------------
     def interrupt(self) -> None:
