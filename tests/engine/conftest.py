@@ -48,16 +48,22 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A contract case on Spark holds the session from before its own fixtures (and the
     root conftest's check for leftover threads and processes) are set up: the JVM and the
-    threads pyspark keeps for it belong to the session of tests, not to the first test."""
+    threads pyspark keeps for it belong to the session of tests, not to the first test.
+    The cluster tests (four JVMs) run only when ``-m`` selects them (``-m spark_cluster``)."""
+    chosen = "spark_cluster" in (config.getoption("markexpr", "") or "")
+    skip = pytest.mark.skip(reason="a Spark cluster test: run with -m spark_cluster")
     for item in items:
+        if item.get_closest_marker("spark_cluster") is not None and not chosen:
+            item.add_marker(skip)
         callspec = getattr(item, "callspec", None)
         if callspec is not None and callspec.params.get("engine") == "spark":
+            # a new list: the parametrized items of one test share the one they have
             names = item.fixturenames  # type: ignore[attr-defined]
             if "spark_held" not in names:
-                names.insert(0, "spark_held")
+                item.fixturenames = ["spark_held", *names]  # type: ignore[attr-defined]
 
 
 def _keep_pid(pid: int) -> None:

@@ -5,7 +5,6 @@ both engines, compared row by row, with the same column names and types."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,61 +18,6 @@ from lakebox.engine.spark import SparkEngine
 from lakebox.errors import UnsupportedError
 
 pytestmark = pytest.mark.spark
-
-
-def _parquet(rows: dict[str, list[object]]) -> bytes:
-    buf = io.BytesIO()
-    pq.write_table(pa.table(rows), buf)
-    return buf.getvalue()
-
-
-@pytest.fixture
-def home(lake_home: Path) -> Path:
-    """A lake with a partitioned Parquet table (two files in one partition), a text table
-    with NULL markers and a value that is not a number, and a JSON table; its tables made
-    on the default engine."""
-    session = lakebox.connect(lake_home)
-    lake = session.lake
-    try:
-        put = lake.storage.write_bytes
-        put(
-            "s3://lake/sales/dt=2024-01-01/a.parquet",
-            _parquet({"id": [1, 2], "amount": [10.5, 20.0], "region": ["eu", "us"]}),
-        )
-        put(
-            "s3://lake/sales/dt=2024-01-01/b.parquet",
-            _parquet({"id": [3], "amount": [1.25], "region": ["eu"]}),
-        )
-        put(
-            "s3://lake/sales/dt=2024-01-02/a.parquet",
-            _parquet({"id": [1, 4], "amount": [2.0, None], "region": ["us", None]}),
-        )
-        put("s3://lake/people/p.csv", b"1,ann,34\n2,bob,\\N\n3,cy,x\n4,dee,51\n5,\\N,7\n")
-        put(
-            "s3://lake/events/e.json",
-            b"".join(
-                json.dumps(r).encode() + b"\n"
-                for r in [
-                    {"id": 1, "kind": "click", "ms": 120},
-                    {"id": 2, "kind": "view"},
-                    {"id": 3, "kind": "click", "ms": 80},
-                    {"id": 4, "kind": None, "ms": 5},
-                ]
-            ),
-        )
-        for ddl in [
-            "CREATE EXTERNAL TABLE sales (id bigint, amount double, region string) "
-            "PARTITIONED BY (dt string) STORED AS PARQUET LOCATION 's3://lake/sales/'",
-            "MSCK REPAIR TABLE sales",
-            "CREATE EXTERNAL TABLE people (id int, name string, age int) "
-            "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://lake/people/'",
-            "CREATE EXTERNAL TABLE events (id int, kind string, ms bigint) "
-            "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://lake/events/'",
-        ]:
-            session.sql(ddl)
-    finally:
-        lake.close()
-    return lake_home
 
 
 QUERIES = [
