@@ -48,10 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A contract case on Spark holds the session from before its own fixtures (and the
     root conftest's check for leftover threads and processes) are set up: the JVM and the
     threads pyspark keeps for it belong to the session of tests, not to the first test.
+    Every Spark test runs on one test worker (``xdist_group``): one JVM per run.
     The cluster tests (four JVMs) run only when ``-m`` selects them (``-m spark_cluster``)."""
     chosen = "spark_cluster" in (config.getoption("markexpr", "") or "")
     skip = pytest.mark.skip(reason="a Spark cluster test: run with -m spark_cluster")
@@ -59,7 +61,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if item.get_closest_marker("spark_cluster") is not None and not chosen:
             item.add_marker(skip)
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("engine") == "spark":
+        on_spark = callspec is not None and callspec.params.get("engine") == "spark"
+        if on_spark or item.get_closest_marker("spark") is not None:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+        if on_spark:
             # a new list: the parametrized items of one test share the one they have
             names = item.fixturenames  # type: ignore[attr-defined]
             if "spark_held" not in names:

@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import fastavro
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -137,8 +138,8 @@ def _parquet(rows: dict[str, list[object]]) -> bytes:
 @pytest.fixture
 def home(lake_home: Path) -> Path:
     """A lake with a partitioned Parquet table (two files in one partition), a text table
-    with NULL markers and a value that is not a number, and a JSON table; its tables made
-    on the default engine."""
+    with NULL markers and a value that is not a number, a JSON table and an Avro table;
+    its tables made on the default engine."""
     session = lakebox.connect(lake_home)
     lake = session.lake
     try:
@@ -168,6 +169,25 @@ def home(lake_home: Path) -> Path:
                 ]
             ),
         )
+        avro = io.BytesIO()
+        fastavro.writer(
+            avro,
+            {
+                "type": "record",
+                "name": "click",
+                "fields": [
+                    {"name": "ID", "type": "long"},
+                    {"name": "page", "type": ["null", "string"]},
+                    {"name": "ms", "type": "string"},
+                ],
+            },
+            [
+                {"ID": 1, "page": "/a", "ms": "12"},
+                {"ID": 3, "page": None, "ms": "x"},
+                {"ID": 4, "page": "/b", "ms": "7"},
+            ],
+        )
+        put("s3://lake/clicks/c.avro", avro.getvalue())
         for ddl in [
             "CREATE EXTERNAL TABLE sales (id bigint, amount double, region string) "
             "PARTITIONED BY (dt string) STORED AS PARQUET LOCATION 's3://lake/sales/'",
@@ -176,6 +196,9 @@ def home(lake_home: Path) -> Path:
             "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://lake/people/'",
             "CREATE EXTERNAL TABLE events (id int, kind string, ms bigint) "
             "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe' LOCATION 's3://lake/events/'",
+            # Avro fields match columns case-insensitively; 'x' is not an int: NULL
+            "CREATE EXTERNAL TABLE clicks (id bigint, page string, ms int) STORED AS AVRO "
+            "LOCATION 's3://lake/clicks/'",
         ]:
             session.sql(ddl)
     finally:

@@ -35,6 +35,8 @@ QUERIES = [
     "SELECT substr(name, 1, 2) AS s, length(name) AS l, upper(name) AS u, "
     "e.id IN (SELECT id FROM sales WHERE region = 'eu') AS eu "
     "FROM people p JOIN events e ON p.id = e.id WHERE name IS NOT NULL ORDER BY p.id",
+    "SELECT c.id, c.page, c.ms, p.name FROM clicks c LEFT JOIN people p ON c.id = p.id "
+    "ORDER BY c.id",
     "SELECT table_name FROM information_schema.tables WHERE table_schema = 'default' "
     "ORDER BY table_name",
 ]
@@ -142,6 +144,7 @@ def test_unload_and_unwritable_formats(spark_session: lakebox.Session) -> None:
         spark_session.sql("CREATE TABLE j WITH (format = 'JSON') AS SELECT * FROM people")
     # nothing was registered
     assert [r[0] for r in spark_session.sql("SHOW TABLES").fetchall()] == [
+        "clicks",
         "events",
         "people",
         "sales",

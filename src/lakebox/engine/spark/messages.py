@@ -59,9 +59,25 @@ def clean(sentence: str) -> str:
     return _ADVICE.sub("", text).strip()
 
 
+_PYTHON_RAISED = re.compile(r"^((?:\w+\.)*\w+(?:Error|Exception): .*)$", re.M)
+_PYTHON_DATA_ERROR = re.compile(r"lakebox\.errors\.DataError: ([^\n]*)")
+
+
 def engine_error(err: Exception, plan: Plan) -> LakeboxError:
     """The lakebox error for a Spark failure while running ``plan``."""
     text = str(err)
+    refused = _PYTHON_DATA_ERROR.search(text)
+    if refused is not None:  # a Python reader in an executor refused a file
+        message = refused.group(1).strip()
+        for uri in plan.stats.file_uris:
+            if uri in message:
+                return DataError(message.replace(f" ({uri})", "").strip(), uri)
+        return DataError(message)
+    if "exception was thrown from the Python worker" in text:
+        # the last line of the executor's Python traceback says what failed
+        raised = [m for m in _PYTHON_RAISED.findall(text) if m.strip()]
+        if raised:
+            return SemanticError(f"GENERIC_INTERNAL_ERROR: {raised[-1].strip()[:500]}")
     found = condition_of(text)
     if found is None:
         first = next((line.strip() for line in text.splitlines() if line.strip()), "")

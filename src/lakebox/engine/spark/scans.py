@@ -9,9 +9,10 @@ schema. Partition values and Athena's pseudo-columns (``"$path"``...) come from 
 planner's listing, never from Spark: a small table of the scan's files, one row each,
 joined to the rows by the file Spark read them from (``_metadata.file_path``).
 
-Formats Spark has no reader for here (Avro: the spark-avro package is not bundled with
-pyspark; Ion, Regex, Grok, CloudTrail, MultiDelimit) are refused with an UnsupportedError
-naming the format; so is S3 mode (pyspark bundles no S3A filesystem).
+Avro (the spark-avro package is not bundled with pyspark) is decoded by lakebox's Python
+reader in the executors (``python_readers``). Ion, Regex, Grok, CloudTrail and
+MultiDelimit tables are refused with an UnsupportedError naming the format; so is S3 mode
+(pyspark bundles no S3A filesystem).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from lakebox.catalog.model import Table
+from lakebox.engine.spark.python_readers import PYTHON_READABLE, python_scan
 from lakebox.engine.spark.translate import spark_type
 from lakebox.errors import UnsupportedError
 from lakebox.formats.base import DataFile
@@ -33,8 +35,9 @@ if TYPE_CHECKING:
 #: the column that names a row's file, in the scan and in its table of files
 FILE_COLUMN = "__lakebox_file"
 
-#: the formats this engine reads (``lakebox.formats.plugins`` names)
-READABLE = ("parquet", "orc", "text", "csv", "json", "openx-json")
+#: the formats this engine reads (``lakebox.formats.plugins`` names): Spark's readers,
+#: then lakebox's Python readers in the executors (``python_readers``)
+READABLE = ("parquet", "orc", "text", "csv", "json", "openx-json", *PYTHON_READABLE)
 
 _PSEUDO_TYPES: dict[str, pa.DataType] = {
     "$path": pa.string(),
@@ -74,7 +77,7 @@ def check_scan(scan: ScanSpec) -> None:
     if family not in READABLE:
         raise UnsupportedError(
             f"table {table.qualified_name}: the Spark engine does not read {family} tables "
-            "yet (it reads Parquet, ORC, text, CSV and JSON); run this query on the DuckDB "
+            "yet (it reads Parquet, ORC, text, CSV, JSON and Avro); run this query on the DuckDB "
             "engine (LAKEBOX_ENGINE=duckdb)"
         )
     if family == "text" and any(_complex(c.type) for c in table.columns):
@@ -167,6 +170,16 @@ def _empty(spark: SparkSession, table: Table, pseudo: tuple[str, ...]) -> DataFr
 def _typed_columns(spark: SparkSession, table: Table, files: list[DataFile]) -> DataFrame:
     """The table's data columns, typed as it declares, and ``FILE_COLUMN``."""
     family = format_for(table).name
+    if family in PYTHON_READABLE:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        casts = [f"CAST(NULL AS {spark_type(c.type)}) AS {quote(c.name)}" for c in table.columns]
+        struct = spark.sql(
+            f"SELECT {', '.join([*casts, f'CAST(NULL AS STRING) AS {FILE_COLUMN}'])}"
+        )
+        target = to_arrow_schema(struct.schema, timezone="UTC", prefers_large_types=False)
+        listing = [(f.engine_path, f.uri, _file_key(f.engine_path)) for f in files]
+        return python_scan(spark, table, listing, target, FILE_COLUMN)
     paths = [f.engine_path for f in files]
     file_key = f"{_SPARK_FILE_KEY} AS {FILE_COLUMN}"
     if family in ("parquet", "orc"):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import warnings
@@ -186,6 +187,10 @@ def _start(settings: SparkSettings) -> SparkSession:
     # stderr before the configuration is read: the launcher honours this variable
     before = os.environ.get("SPARK_SUBMIT_OPTS")
     os.environ["SPARK_SUBMIT_OPTS"] = f"{before or ''} -Dlog4j2.configurationFile=file:{log4j}"
+    # the Python the executors run lakebox's Python readers in (``python_readers``): this
+    # one, unless PYSPARK_PYTHON names another (a cluster's workers may need their own)
+    python_before = os.environ.get("PYSPARK_PYTHON")
+    os.environ["PYSPARK_PYTHON"] = python_before or sys.executable
     try:
         session = builder.getOrCreate()
     except Exception as err:
@@ -196,10 +201,12 @@ def _start(settings: SparkSettings) -> SparkSession:
             "Spark needs Java 17 or later on PATH (or JAVA_HOME)"
         ) from err
     finally:
-        if before is None:
-            os.environ.pop("SPARK_SUBMIT_OPTS", None)
-        else:
-            os.environ["SPARK_SUBMIT_OPTS"] = before
+        restore = (("SPARK_SUBMIT_OPTS", before), ("PYSPARK_PYTHON", python_before))
+        for variable, previous in restore:
+            if previous is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = previous
     session.sparkContext.setLogLevel("ERROR")
     return session
 
