@@ -15,7 +15,7 @@ import pytest
 import lakebox
 from lakebox.engine.duckdb import DuckDBEngine
 from lakebox.engine.spark import SparkEngine
-from lakebox.errors import UnsupportedError
+from lakebox.errors import DataError, UnsupportedError
 
 pytestmark = pytest.mark.spark
 
@@ -160,6 +160,19 @@ def test_an_unreadable_format_is_named(spark_session: lakebox.Session) -> None:
     )
     with pytest.raises(UnsupportedError, match="does not read regex tables"):
         spark_session.sql("SELECT * FROM logs")
+
+
+def test_a_damaged_avro_file_is_named(spark_session: lakebox.Session) -> None:
+    """A file the executors' Avro reader cannot decode fails the query with a DataError
+    naming the file by its lake URI, as on DuckDB."""
+    lake = spark_session.lake
+    lake.storage.write_bytes("s3://lake/bad/c.avro", b"Obj\x01 this is not Avro")
+    spark_session.sql(
+        "CREATE EXTERNAL TABLE bad (id bigint) STORED AS AVRO LOCATION 's3://lake/bad/'"
+    )
+    with pytest.raises(DataError, match="cannot decode Avro data") as caught:
+        spark_session.sql("SELECT * FROM bad")
+    assert caught.value.uri == "s3://lake/bad/c.avro"
 
 
 def test_duckdb_stays_the_default(lake_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -70,8 +70,8 @@ def engine_error(err: Exception, plan: Plan) -> LakeboxError:
     if refused is not None:  # a Python reader in an executor refused a file
         message = refused.group(1).strip()
         for uri in plan.stats.file_uris:
-            if uri in message:
-                return DataError(message.replace(f" ({uri})", "").strip(), uri)
+            if uri in message:  # DataError's words: "<message> — file <uri>"
+                return DataError(message.split(f" — file {uri}")[0].strip(), uri)
         return DataError(message)
     if "exception was thrown from the Python worker" in text:
         # the last line of the executor's Python traceback says what failed
