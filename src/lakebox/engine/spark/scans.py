@@ -62,10 +62,6 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def check_scan(scan: ScanSpec) -> None:
     """Refuse at compile time what this engine cannot read (an UnsupportedError naming
     it), so a query fails before Spark starts any work."""
