@@ -20,11 +20,12 @@ _CONDITION = re.compile(r"\[([A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*)\] ([^\n]*)")
 _SQLSTATE = re.compile(r"\s*SQLSTATE: \w+.*$")
 _ADVICE = re.compile(
     r"\s*(?:Use `?try_\w+`?[^.]*\.|If necessary set [^.]*\.|[^.]*spark\.sql\.[\w.]+[^.]*\."
+    r"|Please,? refer to '[^']*' for a fix\."
     r"|Did you mean one of the following\?.*$)"
 )
 _CAST = re.compile(r"The value '(.*)' of the type \"\w+\" cannot be cast to \"(\w+)\"")
 _UNRESOLVED = re.compile(r"name `?([^`\s]+)`? cannot be resolved")
-_ROUTINE = re.compile(r"routine `?([^`\s]+)`? cannot be found")
+_ROUTINE = re.compile(r"routine `([^`]+)`")
 
 #: Spark's type names -> Athena's
 _TYPES = {
