@@ -69,6 +69,11 @@ logger.submit.name = org.apache.spark.deploy.SparkSubmit
 logger.submit.level = error
 logger.gateway.name = org.apache.spark.api.python.PythonGatewayServer
 logger.gateway.level = error
+# a failed task's error is the query's, which lakebox reports in Athena's words
+logger.executor.name = org.apache.spark.executor.Executor
+logger.executor.level = fatal
+logger.tasks.name = org.apache.spark.scheduler.TaskSetManager
+logger.tasks.level = fatal
 """
 
 
