@@ -16,6 +16,22 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 DEFAULT_HOME = ".lakebox"
 
+#: the engines a lake runs its queries on (``LAKEBOX_ENGINE``); DuckDB is the default
+ENGINES = ("duckdb", "spark")
+#: Spark local mode on every core of the machine
+DEFAULT_SPARK_MASTER = "local[*]"
+_SPARK_MASTER = re.compile(r"^(local(\[(\*|[1-9]\d*)\])?|spark://[A-Za-z0-9.\-]+:\d{1,5})$")
+
+
+def check_spark_master(master: str) -> str:
+    """``master`` when the Spark engine can use it, else a ConfigError naming the forms."""
+    if not _SPARK_MASTER.match(master):
+        raise ConfigError(
+            f"spark master {master!r} is not local, local[N], local[*] or spark://host:port "
+            "(LAKEBOX_SPARK_MASTER)"
+        )
+    return master
+
 
 @dataclass(frozen=True)
 class S3Settings:
@@ -59,8 +75,18 @@ class LakeConfig:
     #: the lake's AWS account and region: every ARN of every service is built from them
     account_id: str = DEFAULT_ACCOUNT_ID
     region: str = DEFAULT_REGION
+    #: the engine queries run on: "duckdb" (embedded) or "spark" (docs/scale-out.md)
+    engine: str = "duckdb"
+    #: the Spark engine's ``spark.master``: ``local[*]``, ``local[N]`` or a standalone
+    #: cluster's ``spark://host:7077``
+    spark_master: str = DEFAULT_SPARK_MASTER
 
     def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise ConfigError(
+                f"unknown engine {self.engine!r} (LAKEBOX_ENGINE): use one of {', '.join(ENGINES)}"
+            )
+        check_spark_master(self.spark_master)
         if not _ACCOUNT_ID.match(self.account_id):
             raise ConfigError(
                 f"account id {self.account_id!r} is not 12 digits (LAKEBOX_ACCOUNT_ID)"
@@ -85,10 +111,13 @@ class LakeConfig:
         allowed_paths: tuple[str | os.PathLike[str], ...] | None = None,
         account_id: str | None = None,
         region: str | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
     ) -> LakeConfig:
         """``LAKEBOX_ACCOUNT_ID`` and ``LAKEBOX_REGION`` (then ``AWS_REGION``,
         ``AWS_DEFAULT_REGION``) set the account and region; defaults 000000000000 and
-        us-east-1."""
+        us-east-1. ``LAKEBOX_ENGINE`` (``duckdb``, the default, or ``spark``) and
+        ``LAKEBOX_SPARK_MASTER`` (default ``local[*]``) choose the query engine."""
         root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
         mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
         if mode not in ("local", "s3"):
@@ -109,6 +138,8 @@ class LakeConfig:
             or env.get("AWS_REGION")
             or env.get("AWS_DEFAULT_REGION")
             or DEFAULT_REGION,
+            engine=(engine or env.get("LAKEBOX_ENGINE") or "duckdb").strip().lower(),
+            spark_master=spark_master or env.get("LAKEBOX_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
         )
 
     @property

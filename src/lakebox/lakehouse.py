@@ -32,6 +32,7 @@ from lakebox.storage import Storage
 if TYPE_CHECKING:
     from lakebox.catalog.permissions import LakePermissions
     from lakebox.crawler.service import CrawlerService
+    from lakebox.engine.spark import SparkEngine
     from lakebox.events.service import EventService
     from lakebox.governance.service import LakeFormationService
     from lakebox.iam.service import IamService
@@ -67,6 +68,15 @@ _CLOSE_ORDER = (
 TASK_SERVICES = frozenset({"lake", "queries", "crawlers", "glue_jobs", "delivery_streams"})
 
 
+def _engine(config: LakeConfig, storage: Storage) -> DuckDBEngine | SparkEngine:
+    """The lake's engine (``LakeConfig.engine``); pyspark is imported only for Spark."""
+    if config.engine == "spark":
+        from lakebox.engine.spark import SparkEngine
+
+        return SparkEngine(storage)
+    return DuckDBEngine(storage)
+
+
 class Lakehouse:
     """One lake: configuration, storage, catalog, engine, caches and services.
     Thread-safe; open sessions with ``session()`` (or ``lakebox.connect``)."""
@@ -87,7 +97,7 @@ class Lakehouse:
             else LakeFormationVisibility(self._lake_permissions)
         )
         self.storage = Storage(config)
-        self.engine = DuckDBEngine(self.storage)
+        self.engine = _engine(config, self.storage)
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
         self._catalog = catalog

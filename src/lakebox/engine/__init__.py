@@ -1,6 +1,7 @@
 """Execution engines behind one interface (``lakebox.engine.base.Engine``): they compile
 and run the planner's engine-neutral plans. DuckDB (``lakebox.engine.duckdb``) is the
-default and, today, the only one."""
+default; Spark (``lakebox.engine.spark``, imported only when a lake chooses it) scales
+out (docs/scale-out.md)."""
 
 from lakebox.engine.base import Engine
 from lakebox.engine.duckdb import DuckDBEngine
