@@ -50,17 +50,20 @@ def string_list(texts: list[str]) -> pa.Array:
 
     Not ``pa.array([texts], ...)``: pyarrow's conversion of Python objects first asks
     whether pandas is installed, importing it if so (0.3-0.5 s), and a lake's first query
-    must not pay for a library it never uses. Raises UnicodeEncodeError for a text that is
-    not UTF-8 (a surrogate-escaped file name)."""
+    must not pay for a library it never uses. Nor a ``large_string`` array cast to
+    ``string``: a cast imports ``pyarrow.compute`` (~60 ms), so the 32-bit offsets are
+    written here (texts past 2 GiB together stay ``large_string``, which DuckDB reads the
+    same way). Raises
+    UnicodeEncodeError for a text that is not UTF-8 (a surrogate-escaped file name)."""
     data = [t.encode("utf-8") for t in texts]
-    offsets = array("q", [0])
-    for item in data:
-        offsets.append(offsets[-1] + len(item))
-    values = pa.LargeStringArray.from_buffers(
-        len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data))
-    )
+    total = sum(map(len, data))
+    large = total >= 2**31
+    offsets = array("q" if large else "i", [0])
+    offsets.extend(itertools.accumulate(map(len, data)))
+    kind = pa.LargeStringArray if large else pa.StringArray
+    values = kind.from_buffers(len(data), pa.py_buffer(offsets), pa.py_buffer(b"".join(data)))
     bounds = pa.Array.from_buffers(pa.int32(), 2, [None, pa.py_buffer(array("i", [0, len(data)]))])
-    return pa.ListArray.from_arrays(bounds, values.cast(pa.string()))
+    return pa.ListArray.from_arrays(bounds, values)
 
 
 @dataclass

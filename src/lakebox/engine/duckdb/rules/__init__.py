@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import NamedTuple
 
 from sqlglot import exp
 
@@ -56,13 +55,40 @@ _WORD = re.compile(r"\w+")
 _CATALOG_PREFIXES = ("duckdb_", "pg_", "pragma_")
 
 
-class FunctionCatalog(NamedTuple):
-    """Every macro and UDF by lower-case name, in creation order, with what each needs."""
+class FunctionCatalog:
+    """Every macro and UDF by lower-case name, in creation order, and what each needs (the
+    names its macro body calls, transitively), worked out for a name the first time a
+    statement calls it: reading every macro body up front cost a first query ~1 ms."""
 
-    #: name -> the ``CREATE MACRO`` statement or the ``PythonFunction``
-    functions: dict[str, str | PythonFunction]
-    #: name -> the names it calls itself (its macro body names them), transitively
-    needs: dict[str, frozenset[str]]
+    def __init__(self, functions: dict[str, str | PythonFunction]) -> None:
+        #: name -> the ``CREATE MACRO`` statement or the ``PythonFunction``
+        self.functions = functions
+        self._direct: dict[str, frozenset[str]] = {}
+        self._needs: dict[str, frozenset[str]] = {}
+
+    def _calls(self, name: str) -> frozenset[str]:
+        """The functions ``name``'s macro body names (none for a UDF)."""
+        found = self._direct.get(name)
+        if found is None:
+            body = self.functions[name]
+            words = _words(body) if isinstance(body, str) else set()
+            found = self._direct[name] = frozenset((words & self.functions.keys()) - {name})
+        return found
+
+    def needs(self, name: str) -> frozenset[str]:
+        """The functions ``name`` calls itself, transitively (idempotent: a race between
+        threads computes the same set twice)."""
+        found = self._needs.get(name)
+        if found is None:
+            seen: set[str] = set()
+            todo = list(self._calls(name))
+            while todo:
+                other = todo.pop()
+                if other not in seen:
+                    seen.add(other)
+                    todo.extend(self._calls(other))
+            found = self._needs[name] = frozenset(seen)
+        return found
 
 
 def _words(sql: str) -> set[str]:
@@ -79,22 +105,7 @@ def function_catalog() -> FunctionCatalog:
         functions[found.group(1).lower()] = macro
     if len(functions) != len(UDFS) + len(MACROS):
         raise RuntimeError("two rule families define a macro or UDF of the same name")
-    names = functions.keys()
-    direct = {
-        name: (_words(body) & names) - {name} if isinstance(body, str) else set()
-        for name, body in functions.items()
-    }
-    needs: dict[str, frozenset[str]] = {}
-    for name in functions:
-        seen: set[str] = set()
-        todo = list(direct[name])
-        while todo:
-            other = todo.pop()
-            if other not in seen:
-                seen.add(other)
-                todo.extend(direct[other])
-        needs[name] = frozenset(seen)
-    return FunctionCatalog(functions, needs)
+    return FunctionCatalog(functions)
 
 
 def called_functions(sql: str) -> frozenset[str]:
@@ -108,5 +119,5 @@ def called_functions(sql: str) -> frozenset[str]:
         return frozenset(catalog.functions)
     called = words & catalog.functions.keys()
     for name in list(called):
-        called |= catalog.needs[name]
+        called |= catalog.needs(name)
     return frozenset(called)
