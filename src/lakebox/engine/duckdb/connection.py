@@ -220,7 +220,7 @@ class DuckDBEngine(Engine):
         aborts the writer while holding the writer's submission lock and waits for the
         queued write tasks, and the I/O thread running one of them waits for that lock:
         neither ever returns, nor does the statement (``TaskExecutor::DrainTasks`` under
-        ``AsyncFileWriter::AbortWrite``; DuckDB alone shows it in about one in twenty
+        ``AsyncFileWriter::AbortWrite``; DuckDB alone showed it in about one in 40
         interrupted ``COPY ... (FORMAT parquet)``). Without async I/O threads a write is
         done on the thread that asks for it and nothing is left to wait for. The setting
         is the whole database's (``SET async_threads`` would change it under the lake's
