@@ -2,7 +2,9 @@
 
 One in-memory database per lake; each statement runs on its own cursor
 (``DuckDBStatement``) so its temporary scan views and registered Arrow objects stay private
-to it and vanish with it. In S3 mode the
+to it and vanish with it. A write's ``COPY`` runs on a second database of the lake, the
+writer's, without DuckDB's asynchronous I/O threads (``write_cursor``, which says why). In
+S3 mode the
 lake's fsspec S3 filesystem is registered with DuckDB, so ``s3://`` paths work without the
 httpfs extension (which cannot be downloaded on every machine); httpfs is used when it is
 already installed.
@@ -50,6 +52,11 @@ class DuckDBEngine(Engine):
         )
         #: the rules' functions made on the open database so far (set with ``_con``)
         self._functions: _Functions | None = None
+        #: the writer's database (``write_cursor``), opened by the first write, and the
+        #: rules' functions made on it
+        self._writer: duckdb.DuckDBPyConnection | None = None
+        self._writer_functions: _Functions | None = None
+        self._writer_log_users = 0
 
     @property
     def base(self) -> duckdb.DuckDBPyConnection:
@@ -101,21 +108,29 @@ class DuckDBEngine(Engine):
         the fast ones refuse some files)."""
         from lakebox.engine.duckdb.formats.text import SET_CSV_FALLBACK
 
-        con = self._connect(threads=1)
+        # without asynchronous I/O: a build is a Parquet write, which ``close`` may interrupt
+        # (see ``write_cursor``)
+        con = self._connect(threads=1, async_io=False)
         pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
         con.execute(f"SET memory_limit = '{max(256, pages * page_size // 8 // 2**20)}MB'")
         con.execute(SET_CSV_FALLBACK)
         return con
 
-    def _connect(self, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    def _connect(
+        self, threads: int | None = None, async_io: bool = True
+    ) -> duckdb.DuckDBPyConnection:
         """A new database with Athena's settings (``translate.DUCKDB_SETTINGS``), without
         the rules' macros and UDFs: only translated SQL calls them, and a statement creates
         those it calls on the lake's database (``ensure_functions``); the copy builder's
-        database runs the format readers' scans alone, which call none of them."""
+        database runs the format readers' scans alone, which call none of them.
+        ``async_io=False``: without DuckDB's asynchronous I/O threads (``async_threads``, a
+        setting of the whole database, fixed here for its life)."""
         config: dict[str, str | bool | int | float | list[str]] = {}
         threads = threads or self.threads
         if threads:
             config["threads"] = str(threads)
+        if not async_io:
+            config["async_threads"] = "0"
         if self.memory_limit:
             config["memory_limit"] = self.memory_limit
         con = duckdb.connect(":memory:", config=config)
@@ -187,7 +202,56 @@ class DuckDBEngine(Engine):
             watch,
             self.copies,
             functions=self.ensure_functions,
+            writer=self.write_cursor,
         )
+
+    @contextmanager
+    def write_cursor(
+        self, functions: frozenset[str], logged: bool
+    ) -> Iterator[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection | None]]:
+        """A private connection of the writer's database, with the rules' ``functions``
+        made on it, for a write's ``COPY`` (``DuckDBStatement.open_write``), and, when
+        ``logged``, a reader of its file-read log (logging on while the block runs, as in
+        ``logged_reads``).
+
+        Why a second database: DuckDB 2.0.0 can deadlock when a Parquet ``COPY`` fails
+        (interrupted by a cancel or a scan cutoff, or failing on an error) while its file
+        writer has writes queued on the asynchronous I/O threads. The failing statement
+        aborts the writer while holding the writer's submission lock and waits for the
+        queued write tasks, and the I/O thread running one of them waits for that lock:
+        neither ever returns, nor does the statement (``TaskExecutor::DrainTasks`` under
+        ``AsyncFileWriter::AbortWrite``; DuckDB alone showed it in about one in 40
+        interrupted ``COPY ... (FORMAT parquet)``). Without async I/O threads a write is
+        done on the thread that asks for it and nothing is left to wait for. The setting
+        is the whole database's (``SET async_threads`` would change it under the lake's
+        other queries while they run, and DuckDB's readers behave differently without
+        them: a damaged Parquet footer fails differently), so the writes have a database
+        of their own, made without them, and the lake's scans keep theirs."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = self._connect(async_io=False)
+                self._writer_functions = _Functions(self._writer.cursor())
+            writer, made = self._writer, self._writer_functions
+        assert made is not None
+        if functions:
+            made.ensure(functions)
+        if logged:
+            with self._log_lock:
+                if self._writer_log_users == 0:
+                    writer.execute("CALL enable_logging('FileSystem')")
+                self._writer_log_users += 1
+        con = writer.cursor()
+        reader = writer.cursor() if logged else None
+        try:
+            yield con, reader
+        finally:
+            if reader is not None:
+                reader.close()
+                with self._log_lock:
+                    self._writer_log_users -= 1
+                    if self._writer_log_users == 0:
+                        writer.execute("CALL disable_logging()")
+                        writer.execute("CALL truncate_duckdb_logs()")
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A private connection (its temporary views and registrations are its own); it
@@ -211,6 +275,12 @@ class DuckDBEngine(Engine):
             if self._con is not None:
                 self._con.close()
                 self._con = None
+            if self._writer_functions is not None:
+                self._writer_functions.close()
+                self._writer_functions = None
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
 
 #: ``translate.DUCKDB_SETTINGS`` for every cursor of a database, in one statement

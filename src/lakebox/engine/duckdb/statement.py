@@ -16,7 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -83,11 +83,21 @@ class DuckDBStatement(EngineStatement):
         watch: ExecutionWatch | None = None,
         copies: compaction.CopyBuilder | None = None,
         functions: Callable[[frozenset[str]], None] | None = None,
+        writer: WriterConnection | None = None,
     ) -> None:
+        #: the connection the statement runs on: the lake's cursor, then a write's own
+        #: (``open_write``); what ``interrupt``, ``progress`` and the measures follow
         self.con = con
         #: creates the rules' functions a query calls on the database (the engine's
         #: ``ensure_functions``); None: the connection was made with all of them
         self._functions = functions
+        #: a connection of the writer's database for a write (the engine's
+        #: ``write_cursor``); None: a write runs on ``con``
+        self._writer = writer
+        #: the write's connection, what is registered on it, its file-read log reader
+        self._write_ctx: ReadContext | None = None
+        self._write_log: duckdb.DuckDBPyConnection | None = None
+        self._closing = ExitStack()
         self.watch = watch
         self.ctx = ReadContext(storage, con, cache_dir, background=copies)
         #: the lake's copy builder, told while this statement runs (builds wait for it)
@@ -103,15 +113,7 @@ class DuckDBStatement(EngineStatement):
         #: (None when unknown: a decoded Avro/Ion copy)
         self._copies: dict[str, tuple[int, int | None]] = {}
         if watch is not None:
-            if watch.measure:
-                con.execute("SET enable_profiling = 'no_output'")
-                con.execute("SET profiling_coverage = 'ALL'")
-            if watch.progress:
-                con.execute("SET enable_progress_bar = true")
-                con.execute("SET enable_progress_bar_print = false")
-            if watch.read_log is not None:
-                found = con.execute("SELECT current_connection_id()").fetchall()
-                self._con_id = int(found[0][0])
+            self._con_id = _watched(con, watch)
             watch.attach(self)
 
     # -- planning ---------------------------------------------------------------------
@@ -236,13 +238,42 @@ class DuckDBStatement(EngineStatement):
         from lakebox.engine.duckdb.write import DuckDBWrite
 
         assert isinstance(query, DuckDBQuery)
-        self._ensure(query.functions)
+        if self._writer is None:
+            self._ensure(query.functions)
+        else:
+            self._to_writer(query)
         # a write is not run again: it reads CSV on the fallback from the start
         self.con.execute(text.SET_CSV_FALLBACK)
         return DuckDBWrite(self.con, query.sql, storage, self.watch, target)
 
+    def _to_writer(self, query: DuckDBQuery) -> None:
+        """Go on on a connection of the writer's database (a database without DuckDB's
+        async I/O threads, where an interrupted ``COPY`` cannot deadlock: the engine's
+        ``write_cursor`` says why), with what the query registered on the lake's cursor
+        registered again, as a cached plan does (``restore``). From here the statement's
+        ``con``, so a cancel or a cutoff interrupts the write's ``COPY`` and the watch
+        measures it; the lake's cursor stays open until ``close`` (``error`` reads what
+        planning found)."""
+        assert self._writer is not None
+        watch = self.watch
+        logged = watch is not None and watch.read_log is not None
+        con, log = self._closing.enter_context(self._writer(query.functions, logged))
+        self._closing.callback(con.close)
+        ctx = ReadContext(self.ctx.storage, con, self.ctx.cache_dir)
+        self._closing.callback(ctx.release)
+        for name, obj in query.objects:
+            ctx.register_as(name, obj)
+        for name, value in query.variables:
+            ctx.set_variable(name, value)
+        con_id = _watched(con, watch) if watch is not None else None
+        self._write_ctx, self._write_log = ctx, log
+        self._con_id = con_id
+        self.con = con
+
     # -- watched ----------------------------------------------------------------------
     def interrupt(self) -> None:
+        # a write's COPY runs on the writer's database, where an interrupt cannot leave it
+        # waiting forever for DuckDB's async writes (``DuckDBEngine.write_cursor``)
         self.con.interrupt()
 
     def progress(self) -> float:
@@ -263,6 +294,8 @@ class DuckDBStatement(EngineStatement):
         reads whole (``compaction.COPY_ROW_GROUP_ROWS`` rows, about a tenth of the smallest
         cutoff)."""
         log = self.watch.read_log if self.watch is not None else None
+        if self._write_ctx is not None:  # a write: its database's own log
+            log = self._write_log
         if not isinstance(log, duckdb.DuckDBPyConnection) or self._con_id is None:
             return 0
         if not (self._sizes or self._copies):
@@ -305,10 +338,36 @@ class DuckDBStatement(EngineStatement):
                 self.watch.detach()
             self.ctx.release()
         finally:
-            self.con.close()
-            builder, self._builder = self._builder, None
-            if builder is not None:
-                builder.query_finished()
+            try:
+                self._closing.close()  # a write's connection, registrations and log
+            finally:
+                self.ctx.con.close()
+                builder, self._builder = self._builder, None
+                if builder is not None:
+                    builder.query_finished()
+
+
+#: the engine's ``write_cursor``: for the rules' functions a write calls and whether its
+#: reads are logged, a connection of the writer's database and its log reader
+WriterConnection = Callable[
+    [frozenset[str], bool],
+    AbstractContextManager[tuple[duckdb.DuckDBPyConnection, duckdb.DuckDBPyConnection | None]],
+]
+
+
+def _watched(con: duckdb.DuckDBPyConnection, watch: ExecutionWatch) -> int | None:
+    """Set ``con`` up for what ``watch`` asks (measures, progress); its id in the file-read
+    log when the watch reads that log."""
+    if watch.measure:
+        con.execute("SET enable_profiling = 'no_output'")
+        con.execute("SET profiling_coverage = 'ALL'")
+    if watch.progress:
+        con.execute("SET enable_progress_bar = true")
+        con.execute("SET enable_progress_bar_print = false")
+    if watch.read_log is None:
+        return None
+    found = con.execute("SELECT current_connection_id()").fetchall()
+    return int(found[0][0])
 
 
 def _key_type(hive_type: str) -> str:
