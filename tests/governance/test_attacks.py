@@ -17,6 +17,9 @@ admin has IAM permissions on it. docs/governance-attacks.md lists every attack.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -1232,3 +1235,58 @@ def test_prepared_statement_api(rep: Persona) -> None:
         no_leak(str(exc))
         return
     unknown_column(rep.query("EXECUTE card_probe USING 20"))
+
+
+# -- 11. the other doors: DB-API and the CLI -------------------------------------------------
+
+
+def test_dbapi_with_the_reps_keys(served: Served, rep: Persona) -> None:
+    import lakebox.dbapi
+
+    conn = lakebox.dbapi.connect(str(served.home), credentials=(rep.key, rep.secret), create=False)
+    try:
+        cursor = conn.cursor()
+        cursor.execute("SELECT * FROM sales ORDER BY item_id")
+        assert [d[0] for d in cursor.description] == VISIBLE_COLUMNS
+        assert [[str(v) for v in r] for r in cursor.fetchall()] == US_VISIBLE
+        with pytest.raises(lakebox.LakeboxError, match="cannot be resolved"):
+            cursor.execute("SELECT card_number FROM sales")
+    finally:
+        conn.close()
+
+
+def _cli(served: Served, rep: Persona, sql: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LAKEBOX_"))}
+    env.update(AWS_ACCESS_KEY_ID=rep.key, AWS_SECRET_ACCESS_KEY=rep.secret)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "lakebox.cli",
+            "--profile",
+            "@env",
+            "sql",
+            sql,
+            "--home",
+            str(served.home),
+            "--format",
+            "csv",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_cli_with_the_reps_keys(served: Served, rep: Persona) -> None:
+    proc = _cli(served, rep, "SELECT * FROM sales ORDER BY item_id")
+    assert proc.returncode == 0, proc.stderr
+    no_hidden_column(proc.stdout + proc.stderr)
+    for row in US:
+        assert row[4] in proc.stdout
+    proc = _cli(served, rep, "SELECT count(*) FROM sales WHERE card_number LIKE 'CARD%'")
+    assert proc.returncode != 0
+    assert "cannot be resolved" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
+    no_leak(proc.stdout + proc.stderr)
