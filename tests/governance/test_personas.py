@@ -236,7 +236,7 @@ def test_the_analyst_first_sees_nothing(people: dict[str, Persona]) -> None:
     assert "retail" not in names
     shown = analyst.query("SHOW TABLES IN retail", "default")
     assert not shown.ok or shown.rows == [], shown
-    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10")
+    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10", "retail")
     assert out.state == "FAILED" and _denied_reason(out.reason), out
     assert "pay-" not in out.text()
 
@@ -252,7 +252,7 @@ def test_with_describe_on_the_database_the_analyst_sees_it_but_no_tables(
     assert "retail" in names
     assert _table_names(analyst) == []
     assert _ok(analyst, "SHOW TABLES IN retail", "default") == []
-    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10")
+    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10", "retail")
     assert out.state == "FAILED" and _denied_reason(out.reason), out
 
 
@@ -281,7 +281,7 @@ def test_tagging_sales_role_analyst_lets_the_analyst_query_it(people: dict[str, 
     tags = lf.get_resource_lf_tags(Resource=_table())["LFTagsOnTable"]
     assert tags == [{"CatalogId": ACCOUNT, "TagKey": "role", "TagValues": ["analyst"]}]
     assert _table_names(analyst) == ["sales"]
-    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10")
+    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10", "retail")
     assert out.ok, out
     assert out.columns == COLUMNS
     assert len(out.rows) == 10 and {r[0] for r in out.rows} == {"25"}
@@ -311,7 +311,7 @@ def test_retagging_the_table_leader_leaves_the_analyst_the_analyst_columns(
         },
         LFTags=[{"TagKey": "role", "TagValues": ["analyst"]}],
     )
-    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10")
+    out = analyst.query("SELECT * FROM sales WHERE shop_id = 25 LIMIT 10", "retail")
     assert out.ok, out
     assert out.columns == ANALYST_COLUMNS
     assert len(out.rows) == 10
@@ -324,10 +324,10 @@ def test_retagging_the_table_leader_leaves_the_analyst_the_analyst_columns(
     assert described == ANALYST_COLUMNS
     table = analyst.client("glue").get_table(DatabaseName="retail", Name="sales")["Table"]
     assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]] == ANALYST_COLUMNS
-    hidden = analyst.query("SELECT payment_id FROM sales")
+    hidden = analyst.query("SELECT payment_id FROM sales", "retail")
     assert hidden.state == "FAILED" and "cannot be resolved" in hidden.reason, hidden
     assert "pay-0" not in hidden.text()
-    seen = leader.query("SELECT * FROM sales LIMIT 5")
+    seen = leader.query("SELECT * FROM sales LIMIT 5", "retail")
     assert seen.ok, seen
     assert seen.columns == ["payment_id", "region", "customer_email"]
 
@@ -364,7 +364,7 @@ def test_a_data_cells_filter_keeps_the_salesperson_in_the_us(
     )
     us = [r for r in SALES if r[5] == "US"]
     assert _ok(rep, "SELECT region, count(*) FROM sales GROUP BY region") == [["US", str(len(us))]]
-    out = rep.query("SELECT * FROM sales ORDER BY item_id")
+    out = rep.query("SELECT * FROM sales ORDER BY item_id", "retail")
     assert out.ok, out
     assert out.columns == COLUMNS[:-1]
     assert [r[1] for r in out.rows] == [r[1] for r in us]
@@ -390,7 +390,7 @@ def test_the_python_api_shows_the_analyst_the_same_columns(
             session.sql("SELECT payment_id FROM retail.sales")
     finally:
         session.lake.close()
-    assert analyst.query("SELECT * FROM sales LIMIT 1").columns == ANALYST_COLUMNS
+    assert analyst.query("SELECT * FROM sales LIMIT 1", "retail").columns == ANALYST_COLUMNS
 
 
 def test_a_revoked_tag_policy_grant_applies_to_the_next_statement(
@@ -409,7 +409,7 @@ def test_a_revoked_tag_policy_grant_applies_to_the_next_statement(
     lf.revoke_permissions(
         Principal=principal(analyst.arn), Resource=policy, Permissions=["SELECT", "DESCRIBE"]
     )
-    out = analyst.query("SELECT count(*) FROM sales")
+    out = analyst.query("SELECT count(*) FROM sales", "retail")
     assert out.state == "FAILED" and _denied_reason(out.reason), out
     assert _table_names(analyst) == []
     lf.grant_permissions(
