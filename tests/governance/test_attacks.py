@@ -147,6 +147,8 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
     s3.put_object(Bucket=DATA, Key="shops/shops.csv", Body=shops.encode())
     s3.put_object(Bucket=DATA, Key="payroll/dept=SECRETDEPT/p.csv", Body=b"alice-SECRET,250000\n")
     s3.put_object(Bucket=DATA, Key="promo/promo.csv", Body=b"PROMO-1,5\n")
+    s3.put_object(Bucket=DATA, Key="targets/t.csv", Body=b"T-1\n")
+    s3.put_object(Bucket=DATA, Key="vault/v.csv", Body=b"VAULT-SECRET\n")
 
     admin = make_persona(
         make,
@@ -227,6 +229,8 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
         "ALTER TABLE default.payroll ADD PARTITION (dept='SECRETDEPT')",
         "CREATE EXTERNAL TABLE default.promo (code string, pct int) "
         f"ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://{DATA}/promo/'",
+        f"CREATE EXTERNAL TABLE default.targets (code string) LOCATION 's3://{DATA}/targets/'",
+        f"CREATE EXTERNAL TABLE default.vault (code string) LOCATION 's3://{DATA}/vault/'",
         "CREATE VIEW default.all_sales AS SELECT * FROM default.sales",
         "CREATE VIEW default.sales_ids AS SELECT payment_id, region FROM default.sales",
         "CREATE VIEW default.payroll_view AS SELECT * FROM default.payroll",
@@ -261,6 +265,7 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
             ["SELECT"],
         ),
         (table("shops"), ["SELECT", "DESCRIBE"]),
+        (table("targets"), ["SELECT", "DESCRIBE"]),
         (table("all_sales"), ["SELECT", "DESCRIBE"]),
         (table("sales_ids"), ["SELECT", "DESCRIBE"]),
         ({"Database": {"CatalogId": ACCOUNT, "Name": "rep_sandbox"}}, ["CREATE_TABLE", "DESCRIBE"]),
@@ -269,6 +274,10 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
         lf.grant_permissions(
             Principal=principal(rep.arn), Resource=resource, Permissions=permissions
         )
+    hr = make_persona(make, "atk-hr", LF_USER_BASE, RESULTS)
+    lf.grant_permissions(
+        Principal=principal(hr.arn), Resource=table("payroll"), Permissions=["SELECT"]
+    )
     # the crawler's role may create tables in the sandbox, but holds no DATA_LOCATION_ACCESS
     lf.grant_permissions(
         Principal=principal(f"arn:aws:iam::{ACCOUNT}:role/{ROLE}"),
@@ -985,138 +994,74 @@ def test_moving_own_table_onto_the_registered_location(rep: Persona) -> None:
     _visible(rep.query("SELECT count(*) FROM rep_sandbox.mine"), [["0"]])
 
 
-def test_altering_or_dropping_the_granted_table(rep: Persona) -> None:
-    denied(rep.query(f"ALTER TABLE default.sales SET LOCATION 's3://{SANDBOX}/x/'"))
-    denied(rep.query("DROP TABLE default.sales"))
+def test_altering_or_dropping_a_granted_table(rep: Persona) -> None:
+    """SELECT on ``targets`` gives no ALTER or DROP (a dedicated table, so that a
+    successful attack spoils no other test)."""
+    denied(rep.query(f"ALTER TABLE default.targets SET LOCATION 's3://{SANDBOX}/x/'"))
+    denied(rep.query("ALTER TABLE default.targets SET TBLPROPERTIES ('x' = 'y')"))
+    denied(rep.query("DROP TABLE default.targets"))
     glue = rep.client("glue")
     assert (
-        error_code(lambda: glue.delete_table(DatabaseName="default", Name="sales"))
+        error_code(lambda: glue.delete_table(DatabaseName="default", Name="targets"))
         == "AccessDeniedException"
     )
+    _visible(rep.query("SELECT code FROM targets"), [["T-1"]])
+
+
+def _tables_over_data(glue: Any, database: str) -> list[str]:
+    return [
+        t["Name"]
+        for t in glue.get_tables(DatabaseName=database)["TableList"]
+        if t.get("StorageDescriptor", {}).get("Location", "").startswith(f"s3://{DATA}")
+    ]
 
 
 def test_crawler_owned_by_the_rep(rep: Persona) -> None:
-    """The rep's crawler runs as a role IAM lets read the bucket, but LF gives the role no
-    DATA_LOCATION_ACCESS: no table over the data appears, and nothing leaks."""
+    """The rep's crawler, as a role IAM lets read the bucket: refused at creation
+    (lakebox asks the definer for the targets' S3 permissions, which the rep lacks), or
+    run and kept by LF (the role holds no DATA_LOCATION_ACCESS) from making any table over
+    the data."""
     glue = rep.client("glue")
+    try:
+        glue.create_crawler(
+            Name="rep-crawler",
+            Role=f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",
+            DatabaseName="rep_sandbox",
+            TablePrefix="crawled_",
+            Targets={"S3Targets": [{"Path": f"s3://{DATA}/"}]},
+        )
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "AccessDeniedException", exc.response
+        no_leak(str(exc))
+    else:
+        code = error_code(lambda: glue.start_crawler(Name="rep-crawler"))
+        if code == "":
+            wait_crawler(glue, "rep-crawler")
+        else:
+            assert code == "AccessDeniedException", code
+    assert _tables_over_data(glue, "rep_sandbox") == []
+
+
+def test_crawler_role_without_data_location_access(admin: Persona, rep: Persona) -> None:
+    """The admin defines and starts the crawl (so IAM passes everywhere), but it acts as
+    the role, which has CREATE_TABLE in the sandbox and no DATA_LOCATION_ACCESS on the
+    registered bucket: no table over the data appears for the rep to read."""
+    glue = admin.client("glue")
     glue.create_crawler(
-        Name="rep-crawler",
+        Name="role-crawler",
         Role=f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",
         DatabaseName="rep_sandbox",
-        TablePrefix="crawled_",
-        Targets={"S3Targets": [{"Path": f"s3://{DATA}/"}]},
+        TablePrefix="rolecrawl_",
+        Targets={"S3Targets": [{"Path": f"s3://{DATA}/sales/"}]},
     )
-    glue.start_crawler(Name="rep-crawler")
-    wait_crawler(glue, "rep-crawler")
-    tables = glue.get_tables(DatabaseName="rep_sandbox")["TableList"]
-    over_data = [
-        t["Name"]
-        for t in tables
-        if t.get("StorageDescriptor", {}).get("Location", "").startswith(f"s3://{DATA}")
-    ]
-    assert over_data == [], over_data
-    for t in tables:
-        if t["Name"].startswith("crawled_"):
-            no_leak(rep.query(f"SELECT * FROM rep_sandbox.{t['Name']}").text())
+    glue.start_crawler(Name="role-crawler")
+    crawler = wait_crawler(glue, "role-crawler")
+    assert _tables_over_data(glue, "rep_sandbox") == [], crawler.get("LastCrawl")
+    for name in _tables_over_data(rep.client("glue"), "rep_sandbox"):
+        no_leak(rep.query(f"SELECT * FROM rep_sandbox.{name}").text())
 
 
-# -- 8. Lake Formation's own API: no self-service escalation --------------------------------
-
-
-def test_rep_cannot_grant_itself_the_table(rep: Persona) -> None:
-    lf = rep.client("lakeformation")
-    code = error_code(
-        lambda: lf.grant_permissions(
-            Principal=principal(rep.arn),
-            Resource={"Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "sales"}},
-            Permissions=["SELECT"],
-        )
-    )
-    assert code == "AccessDeniedException"
-    _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
-
-
-def test_rep_cannot_make_itself_admin(rep: Persona) -> None:
-    lf = rep.client("lakeformation")
-    code = error_code(
-        lambda: lf.put_data_lake_settings(DataLakeSettings={"DataLakeAdmins": [principal(rep.arn)]})
-    )
-    assert code == "AccessDeniedException"
-
-
-def test_rep_cannot_grant_itself_an_all_rows_filter(rep: Persona) -> None:
-    lf = rep.client("lakeformation")
-    error_code(  # creating may or may not be refused; granting it must be
-        lambda: lf.create_data_cells_filter(
-            TableData={
-                "TableCatalogId": ACCOUNT,
-                "DatabaseName": "default",
-                "TableName": "sales",
-                "Name": "rep_all",
-                "RowFilter": {"AllRowsWildcard": {}},
-                "ColumnWildcard": {},
-            }
-        )
-    )
-    code = error_code(
-        lambda: lf.grant_permissions(
-            Principal=principal(rep.arn),
-            Resource={
-                "DataCellsFilter": {
-                    "TableCatalogId": ACCOUNT,
-                    "DatabaseName": "default",
-                    "TableName": "sales",
-                    "Name": "rep_all",
-                }
-            },
-            Permissions=["SELECT"],
-        )
-    )
-    assert code in ("AccessDeniedException", "EntityNotFoundException"), code
-    _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
-
-
-def test_rep_cannot_tag_its_way_in(admin: Persona, rep: Persona) -> None:
-    """The rep may SELECT tables tagged ``tier=public``; tagging payroll so needs ASSOCIATE
-    on the tag (and the table), which it lacks."""
-    lf = admin.client("lakeformation")
-    lf.create_lf_tag(TagKey="tier", TagValues=["public", "private"])
-    lf.grant_permissions(
-        Principal=principal(rep.arn),
-        Resource={
-            "LFTagPolicy": {
-                "CatalogId": ACCOUNT,
-                "ResourceType": "TABLE",
-                "Expression": [{"TagKey": "tier", "TagValues": ["public"]}],
-            }
-        },
-        Permissions=["SELECT", "DESCRIBE"],
-    )
-    code = error_code(
-        lambda: rep.client("lakeformation").add_lf_tags_to_resource(
-            Resource={
-                "Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "payroll"}
-            },
-            LFTags=[{"TagKey": "tier", "TagValues": ["public"]}],
-        )
-    )
-    assert code == "AccessDeniedException"
-    no_such_table(rep.query("SELECT * FROM payroll"))
-
-
-def test_rep_sees_no_permissions_of_others(rep: Persona) -> None:
-    """ListPermissions by a non-admin lists only its own grants (or is refused)."""
-    lf = rep.client("lakeformation")
-    try:
-        listed = lf.list_permissions()["PrincipalResourcePermissions"]
-    except ClientError as exc:
-        assert exc.response["Error"]["Code"] == "AccessDeniedException"
-        return
-    holders = {p["Principal"]["DataLakePrincipalIdentifier"] for p in listed}
-    assert holders <= {rep.arn}, holders
-
-
-# -- 9. another account, revoked grants, the Python API -------------------------------------
+# -- 8. another account, revoked grants, the Python API -------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -1205,7 +1150,7 @@ def test_python_api_with_the_reps_keys(served: Served, rep: Persona) -> None:
         session.lake.close()
 
 
-# -- 10. prepared statements and parameters --------------------------------------------------
+# -- 9. prepared statements and parameters --------------------------------------------------
 
 
 def test_execution_parameters(rep: Persona) -> None:
@@ -1237,7 +1182,7 @@ def test_prepared_statement_api(rep: Persona) -> None:
     unknown_column(rep.query("EXECUTE card_probe USING 20"))
 
 
-# -- 11. the other doors: DB-API and the CLI -------------------------------------------------
+# -- 10. the other doors: DB-API and the CLI -------------------------------------------------
 
 
 def test_dbapi_with_the_reps_keys(served: Served, rep: Persona) -> None:
@@ -1290,3 +1235,100 @@ def test_cli_with_the_reps_keys(served: Served, rep: Persona) -> None:
     assert "cannot be resolved" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
     no_leak(proc.stdout + proc.stderr)
+
+
+# -- 11. Lake Formation's own API: no self-service escalation (last: a success would
+# change what the tests after it see) --------------------------------
+
+
+def test_rep_cannot_grant_itself_a_table(rep: Persona) -> None:
+    lf = rep.client("lakeformation")
+    code = error_code(
+        lambda: lf.grant_permissions(
+            Principal=principal(rep.arn),
+            Resource={"Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "vault"}},
+            Permissions=["SELECT"],
+        )
+    )
+    assert code == "AccessDeniedException"
+    no_such_table(rep.query("SELECT * FROM vault"))
+
+
+def test_rep_cannot_make_itself_admin(rep: Persona) -> None:
+    lf = rep.client("lakeformation")
+    code = error_code(
+        lambda: lf.put_data_lake_settings(DataLakeSettings={"DataLakeAdmins": [principal(rep.arn)]})
+    )
+    assert code == "AccessDeniedException"
+
+
+def test_rep_cannot_tag_its_way_in(admin: Persona, rep: Persona) -> None:
+    """The rep may SELECT tables tagged ``tier=public``; tagging ``vault`` (where it holds
+    nothing) so needs ASSOCIATE on the tag and ALTER on the table, which it lacks."""
+    lf = admin.client("lakeformation")
+    lf.create_lf_tag(TagKey="tier", TagValues=["public", "private"])
+    lf.grant_permissions(
+        Principal=principal(rep.arn),
+        Resource={
+            "LFTagPolicy": {
+                "CatalogId": ACCOUNT,
+                "ResourceType": "TABLE",
+                "Expression": [{"TagKey": "tier", "TagValues": ["public"]}],
+            }
+        },
+        Permissions=["SELECT", "DESCRIBE"],
+    )
+    code = error_code(
+        lambda: rep.client("lakeformation").add_lf_tags_to_resource(
+            Resource={"Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "vault"}},
+            LFTags=[{"TagKey": "tier", "TagValues": ["public"]}],
+        )
+    )
+    assert code == "AccessDeniedException"
+    no_such_table(rep.query("SELECT * FROM vault"))
+
+
+def test_rep_sees_no_permissions_on_what_it_cannot_see(rep: Persona) -> None:
+    """ListPermissions by a non-admin is filtered by the caller's own permissions: the
+    HR user's grant on payroll (where the rep holds nothing) is not shown, nor is the
+    rep told payroll's columns through it."""
+    lf = rep.client("lakeformation")
+    try:
+        listed = lf.list_permissions()["PrincipalResourcePermissions"]
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "AccessDeniedException"
+        return
+    text = json.dumps(listed, default=str)
+    assert "payroll" not in text and "atk-hr" not in text, text[:2000]
+
+
+def test_rep_cannot_grant_itself_an_all_rows_filter(rep: Persona) -> None:
+    lf = rep.client("lakeformation")
+    error_code(  # creating may or may not be refused; granting it must be
+        lambda: lf.create_data_cells_filter(
+            TableData={
+                "TableCatalogId": ACCOUNT,
+                "DatabaseName": "default",
+                "TableName": "sales",
+                "Name": "rep_all",
+                "RowFilter": {"AllRowsWildcard": {}},
+                "ColumnWildcard": {},
+            }
+        )
+    )
+    code = error_code(
+        lambda: lf.grant_permissions(
+            Principal=principal(rep.arn),
+            Resource={
+                "DataCellsFilter": {
+                    "TableCatalogId": ACCOUNT,
+                    "DatabaseName": "default",
+                    "TableName": "sales",
+                    "Name": "rep_all",
+                }
+            },
+            Permissions=["SELECT"],
+        )
+    )
+    assert code in ("AccessDeniedException", "EntityNotFoundException"), code
+    _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
