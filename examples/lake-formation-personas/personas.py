@@ -161,6 +161,11 @@ def walk(endpoint: str) -> None:
         }
     )
     lf = admin.client("lakeformation")
+    lf.revoke_permissions(  # IAMAllowedPrincipals is no longer a database creator
+        Principal={"DataLakePrincipalIdentifier": "IAM_ALLOWED_PRINCIPALS"},
+        Resource={"Catalog": {}},
+        Permissions=["CREATE_DATABASE"],
+    )
     for bucket in (BUCKET_A, BUCKET_B):
         lf.register_resource(ResourceArn=f"arn:aws:s3:::{bucket}", UseServiceLinkedRole=True)
     check(

@@ -146,9 +146,10 @@ class Persona:
         database: str = "default",
         reuse_minutes: int | None = None,
         parameters: list[str] | None = None,
+        workgroup: str | None = None,
     ) -> Outcome:
         return run_query(
-            self.client("athena"), sql, database, self.results, reuse_minutes, parameters
+            self.client("athena"), sql, database, self.results, reuse_minutes, parameters, workgroup
         )
 
 
@@ -159,6 +160,7 @@ def run_query(
     output: str,
     reuse_minutes: int | None = None,
     parameters: list[str] | None = None,
+    workgroup: str | None = None,
 ) -> Outcome:
     """StartQueryExecution, wait, and read every page of GetQueryResults (the header row
     of a SELECT dropped). A request refused outright is a FAILED outcome with its code."""
@@ -173,6 +175,8 @@ def run_query(
         }
     if parameters is not None:
         request["ExecutionParameters"] = parameters
+    if workgroup is not None:
+        request["WorkGroup"] = workgroup
     try:
         qid = athena.start_query_execution(**request)["QueryExecutionId"]
     except ClientError as exc:

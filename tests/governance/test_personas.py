@@ -42,6 +42,24 @@ COLUMNS = ["shop_id", "item_id", "date", "price", "payment_id", "region", "custo
 ANALYST_COLUMNS = ["shop_id", "item_id", "date", "price"]
 
 
+#: Lake Formation governs reads of registered data, not writes ("Lake Formation permissions
+#: do not apply when writing objects to Amazon S3", Athena's guide): the leader's CTAS into
+#: its own prefix of bucket A needs IAM permissions there
+LEADER_WRITES: list[dict[str, Any]] = [
+    {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": f"arn:aws:s3:::{BUCKET_A}",
+        "Condition": {"StringLike": {"s3:prefix": ["leader_work/*", "leader_work"]}},
+    },
+    {
+        "Effect": "Allow",
+        "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+        "Resource": f"arn:aws:s3:::{BUCKET_A}/leader_work/*",
+    },
+]
+
+
 def _sales_rows() -> list[list[str]]:
     """200 sales: shops 20-27 (25 of them in shop 25), regions US / EU / APAC in turn."""
     rows = []
@@ -91,7 +109,10 @@ def people(make: ClientFactory) -> dict[str, Persona]:
     people = {
         "admin": make_persona(make, "lf-admin", admin_policy, RESULTS),
         "leader": make_persona(
-            make, "lf-leader", LF_USER_BASE + results_statements(RESULTS, "lf-leader"), RESULTS
+            make,
+            "lf-leader",
+            LF_USER_BASE + results_statements(RESULTS, "lf-leader") + LEADER_WRITES,
+            RESULTS,
         ),
         "analyst": make_persona(
             make, "lf-analyst", LF_USER_BASE + results_statements(RESULTS, "lf-analyst"), RESULTS
@@ -152,6 +173,12 @@ def test_a_new_lake_is_in_default_mode(make: ClientFactory, people: dict[str, Pe
             settings
         )
     assert settings.get("DataLakeAdmins", []) == []
+    creators = make("lakeformation").list_permissions(Resource={"Catalog": {}})
+    held = {
+        p["Principal"]["DataLakePrincipalIdentifier"]: p["Permissions"]
+        for p in creators["PrincipalResourcePermissions"]
+    }
+    assert held.get(IAM_ALLOWED) == ["CREATE_DATABASE"], creators
 
 
 def test_the_iam_admin_names_the_data_lake_admin(
@@ -223,6 +250,10 @@ def test_the_admin_turns_default_mode_off(people: dict[str, Persona]) -> None:
     lf.revoke_permissions(Principal=principal(IAM_ALLOWED), Resource=_table(), Permissions=["ALL"])
     lf.revoke_permissions(
         Principal=principal(IAM_ALLOWED), Resource=_database(), Permissions=["ALL"]
+    )
+    # and IAMAllowedPrincipals is no longer a database creator (the catalog's CREATE_DATABASE)
+    lf.revoke_permissions(
+        Principal=principal(IAM_ALLOWED), Resource={"Catalog": {}}, Permissions=["CREATE_DATABASE"]
     )
     got = lf.get_data_lake_settings()["DataLakeSettings"]
     assert got["CreateDatabaseDefaultPermissions"] == []
