@@ -481,6 +481,76 @@ ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
         [[US_COUNT]],
     ),
     (
+        "not_in_subquery",
+        "SELECT count(*) FROM shops WHERE shop_id NOT IN (SELECT shop_id FROM sales)",
+        [[str(len(EU + APAC))]],
+    ),
+    (
+        "in_subquery_in_select_list",
+        "SELECT count_if(shop_id IN (SELECT shop_id FROM sales)) FROM shops",
+        [[US_COUNT]],
+    ),
+    (
+        "quantified_any",
+        "SELECT shop_name FROM shops WHERE shop_id = ANY (SELECT shop_id FROM sales) ORDER BY 1",
+        [[f"shop-{r[0]}"] for r in US],
+    ),
+    (
+        "quantified_all",
+        "SELECT count(*) FROM shops WHERE shop_id > ALL (SELECT shop_id FROM sales)",
+        [[str(len(EU + APAC))]],
+    ),
+    (
+        "scalar_subquery_in_where",
+        "SELECT shop_name FROM shops WHERE shop_id = (SELECT max(shop_id) FROM sales)",
+        [[f"shop-{US[-1][0]}"]],
+    ),
+    (
+        "correlated_scalar_in_select",
+        "SELECT sum((SELECT count(*) FROM sales s WHERE s.shop_id = sh.shop_id)) FROM shops sh",
+        [[US_COUNT]],
+    ),
+    (
+        "in_subquery_in_having",
+        "SELECT region FROM shops GROUP BY region "
+        "HAVING max(shop_id) IN (SELECT max(shop_id) FROM sales) ORDER BY 1",
+        [["US"]],
+    ),
+    (
+        "in_subquery_in_join_on",
+        "SELECT count(*) FROM shops a JOIN shops b "
+        "ON a.shop_id = b.shop_id AND a.shop_id IN (SELECT shop_id FROM sales)",
+        [[US_COUNT]],
+    ),
+    (
+        "in_subquery_inside_cte",
+        "WITH x AS (SELECT shop_id FROM shops WHERE shop_id IN (SELECT shop_id FROM sales)) "
+        "SELECT count(*) FROM x",
+        [[US_COUNT]],
+    ),
+    (
+        "exists_uncorrelated",
+        "SELECT count(*) FROM shops WHERE EXISTS (SELECT 1 FROM sales WHERE region = 'EU')",
+        [["0"]],
+    ),
+    (
+        "in_subquery_on_sales_itself",
+        "SELECT count(*) FROM sales WHERE payment_id IN "
+        "(SELECT payment_id FROM sales WHERE region = 'EU')",
+        [["0"]],
+    ),
+    (
+        "lateral_subquery",
+        "SELECT count(*) FROM shops sh CROSS JOIN LATERAL "
+        "(SELECT payment_id FROM sales s WHERE s.shop_id = sh.shop_id)",
+        [[US_COUNT]],
+    ),
+    (
+        "intersect",
+        "SELECT shop_id FROM shops INTERSECT SELECT shop_id FROM sales ORDER BY 1",
+        [[r[0]] for r in US],
+    ),
+    (
         "visible_view_granted_by_admin",
         "SELECT payment_id, region FROM sales_ids ORDER BY 1",
         [[i, "US"] for i in US_IDS],
