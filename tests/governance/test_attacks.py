@@ -614,6 +614,21 @@ def test_an_ungranted_table_under_any_name(rep: Persona, name: str) -> None:
     no_such_table(rep.query(f"SELECT * FROM {name}"))
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT count(*) FROM shops WHERE shop_id IN (SELECT salary FROM payroll)",
+        "SELECT count(*) FROM shops WHERE EXISTS (SELECT 1 FROM payroll WHERE salary > 0)",
+        "SELECT count(*) FROM shops WHERE shop_id < ALL (SELECT salary FROM payroll)",
+        "SELECT (SELECT max(salary) FROM payroll)",
+        "SELECT count(*) FROM shops sh CROSS JOIN LATERAL (SELECT name FROM payroll)",
+    ],
+    ids=["in", "exists", "all", "scalar", "lateral"],
+)
+def test_an_ungranted_table_inside_a_subquery(rep: Persona, sql: str) -> None:
+    no_such_table(rep.query(sql))
+
+
 def test_an_ungranted_partition_pseudo_column(rep: Persona) -> None:
     no_such_table(rep.query('SELECT "$partition", "$path" FROM payroll'))
 
@@ -649,6 +664,20 @@ COLUMN_PROBES = [
     ("subquery", "SELECT c FROM (SELECT card_number AS c FROM sales)"),
     ("join_using", "SELECT count(*) FROM sales a JOIN sales b USING (card_number)"),
     ("length", "SELECT sum(length(card_number)) FROM sales"),
+    (
+        "in_subquery_predicate",
+        "SELECT count(*) FROM shops WHERE shop_id IN "
+        "(SELECT shop_id FROM sales WHERE card_number LIKE 'CARD-4111-EU%')",
+    ),
+    (
+        "exists_predicate",
+        "SELECT count(*) FROM shops sh WHERE EXISTS "
+        "(SELECT 1 FROM sales s WHERE s.shop_id = sh.shop_id AND s.card_number LIKE 'CARD%')",
+    ),
+    (
+        "any_subquery",
+        "SELECT count(*) FROM shops WHERE shop_name = ANY (SELECT card_number FROM sales)",
+    ),
 ]
 
 
