@@ -481,6 +481,17 @@ ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
         [[US_COUNT]],
     ),
     (
+        "in_subquery_qualified",
+        "SELECT shop_name FROM shops sh WHERE sh.shop_id IN (SELECT s.shop_id FROM sales s) "
+        "ORDER BY 1",
+        [[f"shop-{r[0]}"] for r in US],
+    ),
+    (
+        "exists_uncorrelated_qualified",
+        "SELECT count(*) FROM shops sh WHERE EXISTS (SELECT 1 FROM sales s WHERE s.region = 'EU')",
+        [["0"]],
+    ),
+    (
         "not_in_subquery",
         "SELECT count(*) FROM shops WHERE shop_id NOT IN (SELECT shop_id FROM sales)",
         [[str(len(EU + APAC))]],
