@@ -491,6 +491,8 @@ ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
         "SELECT count(*) FROM shops sh WHERE EXISTS (SELECT 1 FROM sales s WHERE s.region = 'EU')",
         [["0"]],
     ),
+    ("constant_projection", "SELECT 1 FROM sales", [["1"]] * len(US)),
+    ("path_only_count", 'SELECT count(DISTINCT "$path") FROM sales', [["1"]]),
     (
         "not_in_subquery",
         "SELECT count(*) FROM shops WHERE shop_id NOT IN (SELECT shop_id FROM sales)",
@@ -780,6 +782,8 @@ def test_show_create_table_sales(rep: Persona) -> None:
         "SHOW PARTITIONS payroll",
         "SHOW TBLPROPERTIES payroll",
         "SHOW CREATE VIEW payroll_view",
+        "MSCK REPAIR TABLE payroll",
+        "SHOW STATS FOR payroll",
         "SELECT * FROM payroll_view",
     ],
 )
@@ -800,6 +804,30 @@ def test_explain(rep: Persona, sql: str) -> None:
     """EXPLAIN must not show the hidden column or the filtered values (the row filter's
     predicate may appear; its values are the rep's own)."""
     no_hidden_column(rep.query(sql).text())
+
+
+def test_describe_of_the_hidden_column(rep: Persona) -> None:
+    _same_error(rep.query("DESCRIBE sales card_number"), rep.query(f"DESCRIBE sales {NO_SUCH}"))
+
+
+def test_show_stats(rep: Persona) -> None:
+    """Statistics (if served) must not describe the hidden column or the hidden rows."""
+    out = rep.query("SHOW STATS FOR sales")
+    no_hidden_column(out.text())
+    if out.ok:
+        assert str(len(US + EU + APAC)) not in [c for r in out.rows for c in r if c], out.rows
+
+
+def test_glue_column_statistics_of_the_hidden_column(rep: Persona) -> None:
+    glue = rep.client("glue")
+    try:
+        answer = glue.get_column_statistics_for_table(
+            DatabaseName="default", TableName="sales", ColumnNames=["card_number"]
+        )
+    except ClientError as exc:
+        no_leak(str(exc))
+        return
+    assert answer.get("ColumnStatisticsList", []) == [], answer
 
 
 def test_explain_of_ungranted_table(rep: Persona) -> None:
