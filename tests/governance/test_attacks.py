@@ -1210,7 +1210,43 @@ def test_altering_or_dropping_a_granted_table(rep: Persona) -> None:
         error_code(lambda: glue.delete_table(DatabaseName="default", Name="targets"))
         == "AccessDeniedException"
     )
+    table = glue.get_table(DatabaseName="default", Name="targets")["Table"]
+    moved = {
+        "Name": "targets",
+        "TableType": table.get("TableType", "EXTERNAL_TABLE"),
+        "StorageDescriptor": {**table["StorageDescriptor"], "Location": f"s3://{SANDBOX}/x/"},
+    }
+    code = error_code(lambda: glue.update_table(DatabaseName="default", TableInput=moved))
+    assert code == "AccessDeniedException"
     _visible(rep.query("SELECT code FROM targets"), [["T-1"]])
+
+
+def test_s3_put_into_the_registered_location(rep: Persona) -> None:
+    """Planting a file among sales' files (for others to read as sales rows)."""
+    code = error_code(
+        lambda: rep.client("s3").put_object(
+            Bucket=DATA, Key="sales/planted.csv", Body=b"1,1,US,1,PLANTED,x\n"
+        )
+    )
+    assert code == "AccessDenied"
+
+
+def test_lake_formation_table_credentials(rep: Persona) -> None:
+    """GetTemporaryGlueTableCredentials is for engines LF trusts; if it answers the rep at
+    all, the keys it gives must not read the filtered rows' file."""
+    lf = rep.client("lakeformation")
+    try:
+        got = lf.get_temporary_glue_table_credentials(
+            TableArn=f"arn:aws:glue:{REGION}:{ACCOUNT}:table/default/sales",
+            Permissions=["SELECT"],
+            SupportedPermissionTypes=["COLUMN_PERMISSION", "CELL_FILTER_PERMISSION"],
+        )
+    except ClientError as exc:
+        no_leak(str(exc))
+        return
+    s3 = rep.make("s3", got["AccessKeyId"], got["SecretAccessKey"])
+    code = error_code(lambda: s3.get_object(Bucket=DATA, Key="sales/eu.csv"))
+    assert code != "", "the vended credentials read the EU file"
 
 
 def _tables_over_data(glue: Any, database: str) -> list[str]:
@@ -1491,6 +1527,25 @@ def test_rep_cannot_tag_its_way_in(admin: Persona, rep: Persona) -> None:
     )
     assert code == "AccessDeniedException"
     no_such_table(rep.query("SELECT * FROM vault"))
+    lf.add_lf_tags_to_resource(
+        Resource={"Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "payroll"}},
+        LFTags=[{"TagKey": "tier", "TagValues": ["private"]}],
+    )
+    rep_lf = rep.client("lakeformation")
+    try:
+        found = rep_lf.search_tables_by_lf_tags(
+            Expression=[{"TagKey": "tier", "TagValues": ["private", "public"]}]
+        )["TableList"]
+    except ClientError as exc:
+        no_leak(str(exc))
+    else:
+        assert "payroll" not in json.dumps(found, default=str), found
+    code = error_code(
+        lambda: rep_lf.get_resource_lf_tags(
+            Resource={"Table": {"CatalogId": ACCOUNT, "DatabaseName": "default", "Name": "payroll"}}
+        )
+    )
+    assert code == "AccessDeniedException"
 
 
 def test_rep_sees_no_permissions_on_what_it_cannot_see(rep: Persona) -> None:
@@ -1537,3 +1592,15 @@ def test_rep_cannot_grant_itself_an_all_rows_filter(rep: Persona) -> None:
     )
     assert code in ("AccessDeniedException", "EntityNotFoundException"), code
     _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
+
+
+def test_insert_into_the_granted_table(rep: Persona, admin: Persona) -> None:
+    """SELECT through a filter gives no INSERT: no row of the rep's reaches sales (last,
+    as a success would change every count)."""
+    denied(rep.query("INSERT INTO default.sales VALUES (99, 999, 'US', 1, '9999', 'x')"))
+    out = rep.query(
+        "CREATE TABLE rep_sandbox.planted WITH (format = 'TEXTFILE', "
+        f"external_location = 's3://{DATA}/planted/') AS SELECT 1 AS x"
+    )
+    denied(out)
+    assert admin.query("SELECT count(*) FROM sales").rows == [[str(len(US + EU + APAC))]]
