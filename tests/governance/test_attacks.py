@@ -1604,3 +1604,51 @@ def test_insert_into_the_granted_table(rep: Persona, admin: Persona) -> None:
     )
     denied(out)
     assert admin.query("SELECT count(*) FROM sales").rows == [[str(len(US + EU + APAC))]]
+
+
+def test_a_narrowed_filter_is_not_served_from_caches(admin: Persona, rep: Persona) -> None:
+    """The rep's filter is swapped for a narrower one (US rows under price 12): the same
+    statement, with result reuse on, must answer from the new filter at once (a kept plan
+    or a reused result of the wider filter would show rows no longer granted)."""
+    sql = "SELECT payment_id FROM sales ORDER BY 1"
+    _visible(rep.query(sql, reuse_minutes=60), [[i] for i in US_IDS])
+    _visible(rep.query(sql, reuse_minutes=60), [[i] for i in US_IDS])
+    lf = admin.client("lakeformation")
+
+    def cells(name: str) -> dict[str, Any]:
+        return {
+            "DataCellsFilter": {
+                "TableCatalogId": ACCOUNT,
+                "DatabaseName": "default",
+                "TableName": "sales",
+                "Name": name,
+            }
+        }
+
+    lf.create_data_cells_filter(
+        TableData={
+            "TableCatalogId": ACCOUNT,
+            "DatabaseName": "default",
+            "TableName": "sales",
+            "Name": "rep_us_cheap",
+            "RowFilter": {"FilterExpression": "region = 'US' AND price < 12"},
+            "ColumnWildcard": {"ExcludedColumnNames": ["card_number"]},
+        }
+    )
+    lf.grant_permissions(
+        Principal=principal(rep.arn), Resource=cells("rep_us_cheap"), Permissions=["SELECT"]
+    )
+    lf.revoke_permissions(
+        Principal=principal(rep.arn), Resource=cells("rep_us"), Permissions=["SELECT"]
+    )
+    try:
+        cheap = sorted(r[4] for r in US if int(r[3]) < 12)
+        _visible(rep.query(sql, reuse_minutes=60), [[i] for i in cheap])
+    finally:
+        lf.grant_permissions(
+            Principal=principal(rep.arn), Resource=cells("rep_us"), Permissions=["SELECT"]
+        )
+        lf.revoke_permissions(
+            Principal=principal(rep.arn), Resource=cells("rep_us_cheap"), Permissions=["SELECT"]
+        )
+    _visible(rep.query(sql, reuse_minutes=60), [[i] for i in US_IDS])
