@@ -1652,3 +1652,49 @@ def test_a_narrowed_filter_is_not_served_from_caches(admin: Persona, rep: Person
             Principal=principal(rep.arn), Resource=cells("rep_us_cheap"), Permissions=["SELECT"]
         )
     _visible(rep.query(sql, reuse_minutes=60), [[i] for i in US_IDS])
+
+
+def test_two_filters_combine_cell_by_cell(admin: Persona, rep: Persona) -> None:
+    """A second filter gives the rep the EU rows' shop_id only. Lake Formation combines
+    filters cell by cell: the EU rows appear, every other cell of theirs is NULL, and a
+    predicate on a hidden cell cannot find them (it sees the NULL, not the value)."""
+    lf = admin.client("lakeformation")
+    eu_shop = {
+        "DataCellsFilter": {
+            "TableCatalogId": ACCOUNT,
+            "DatabaseName": "default",
+            "TableName": "sales",
+            "Name": "rep_eu_shop",
+        }
+    }
+    lf.create_data_cells_filter(
+        TableData={
+            "TableCatalogId": ACCOUNT,
+            "DatabaseName": "default",
+            "TableName": "sales",
+            "Name": "rep_eu_shop",
+            "RowFilter": {"FilterExpression": "region = 'EU'"},
+            "ColumnNames": ["shop_id"],
+        }
+    )
+    lf.grant_permissions(Principal=principal(rep.arn), Resource=eu_shop, Permissions=["SELECT"])
+    try:
+        _visible(rep.query("SELECT count(*) FROM sales"), [[str(len(US + EU))]])
+        _visible(
+            rep.query("SELECT shop_id FROM sales ORDER BY shop_id"),
+            [[r[0]] for r in US + EU],
+        )
+        for probe in (
+            "SELECT count(*) FROM sales WHERE payment_id LIKE 'EU%'",
+            "SELECT count(*) FROM sales WHERE region = 'EU'",
+            "SELECT count(*) FROM sales WHERE price >= 900",
+        ):
+            _visible(rep.query(probe), [["0"]])
+        out = rep.query("SELECT * FROM sales WHERE shop_id >= 30 ORDER BY shop_id")
+        assert out.columns == VISIBLE_COLUMNS, out
+        _visible(out, [[r[0], None, None, None, None] for r in EU])
+    finally:
+        lf.revoke_permissions(
+            Principal=principal(rep.arn), Resource=eu_shop, Permissions=["SELECT"]
+        )
+    _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
