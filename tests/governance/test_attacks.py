@@ -24,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -333,7 +333,7 @@ def admin(world: dict[str, Persona]) -> Persona:
     return world["admin"]
 
 
-def _visible(out: Outcome, expected: list[list[str]]) -> None:
+def _visible(out: Outcome, expected: Sequence[Sequence[str | None]]) -> None:
     assert out.ok, f"{out.state}: {out.reason}"
     no_leak(out.text())
     assert out.rows == expected, out.rows
