@@ -176,7 +176,7 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Principal": {"Service": "glue.amazonaws.com"},
+                        "Principal": {"Service": ["glue.amazonaws.com", "states.amazonaws.com"]},
                         "Action": "sts:AssumeRole",
                     }
                 ],
@@ -191,7 +191,7 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
             {
                 "Version": "2012-10-17",
                 "Statement": [
-                    {"Effect": "Allow", "Action": "glue:*", "Resource": "*"},
+                    {"Effect": "Allow", "Action": ["glue:*", "athena:*"], "Resource": "*"},
                     *s3_bucket_statements(DATA, SANDBOX),
                 ],
             }
@@ -204,6 +204,7 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
             *LF_USER_BASE,
             *results_statements(RESULTS, "atk-rep"),
             *s3_bucket_statements(SANDBOX),
+            {"Effect": "Allow", "Action": "states:*", "Resource": "*"},
             {
                 "Effect": "Deny",
                 "Action": "athena:*",
@@ -1300,6 +1301,49 @@ def test_crawler_role_without_data_location_access(admin: Persona, rep: Persona)
     assert _tables_over_data(glue, "rep_sandbox") == [], crawler.get("LastCrawl")
     for name in _tables_over_data(rep.client("glue"), "rep_sandbox"):
         no_leak(rep.query(f"SELECT * FROM rep_sandbox.{name}").text())
+
+
+def test_state_machine_running_as_a_passable_role(rep: Persona) -> None:
+    """The rep may pass the crawler role (IAM lets it read the bucket) to a state machine
+    of its own; the machine's Athena task runs as that role, which holds no Lake Formation
+    grant on sales: the execution fails, and nothing it reports holds a hidden value."""
+    sfn = rep.client("stepfunctions")
+    definition = {
+        "StartAt": "Query",
+        "States": {
+            "Query": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+                "Parameters": {
+                    "QueryString": "SELECT payment_id, card_number FROM default.sales",
+                    "WorkGroup": "primary",
+                    "ResultConfiguration": {"OutputLocation": f"s3://{SANDBOX}/sfn/"},
+                },
+                "Next": "Rows",
+            },
+            "Rows": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::athena:getQueryResults",
+                "Parameters": {"QueryExecutionId.$": "$.QueryExecution.QueryExecutionId"},
+                "End": True,
+            },
+        },
+    }
+    arn = sfn.create_state_machine(
+        name="rep-machine",
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/{ROLE}",
+    )["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    deadline = time.monotonic() + 120
+    while (described := sfn.describe_execution(executionArn=run))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, described
+        time.sleep(0.2)
+    assert described["status"] == "FAILED", described
+    no_leak(json.dumps(described, default=str))
+    history = sfn.get_execution_history(executionArn=run)["events"]
+    no_leak(json.dumps(history, default=str))
+    no_leak(_objects_text(rep, SANDBOX, "sfn/"))
 
 
 # -- 8. another account, revoked grants, the Python API -------------------------------------
