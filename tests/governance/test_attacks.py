@@ -270,6 +270,8 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
         "CREATE VIEW default.all_sales AS SELECT * FROM default.sales",
         "CREATE VIEW default.sales_ids AS SELECT payment_id, region FROM default.sales",
         "CREATE VIEW default.payroll_view AS SELECT * FROM default.payroll",
+        "CREATE VIEW default.payroll_summary AS "
+        "SELECT dept, max(name) AS top, sum(salary) AS total FROM default.payroll GROUP BY dept",
         f"CREATE DATABASE rep_sandbox LOCATION 's3://{SANDBOX}/sandbox/'",
     ):
         out = admin.query(sql)
@@ -304,6 +306,7 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
         (table("targets"), ["SELECT", "DESCRIBE"]),
         (table("all_sales"), ["SELECT", "DESCRIBE"]),
         (table("sales_ids"), ["SELECT", "DESCRIBE"]),
+        (table("payroll_summary"), ["SELECT", "DESCRIBE"]),
         ({"Database": {"CatalogId": ACCOUNT, "Name": "rep_sandbox"}}, ["CREATE_TABLE", "DESCRIBE"]),
     ]
     for resource, permissions in grants:
@@ -964,6 +967,14 @@ def test_admin_view_with_hidden_column_does_not_escalate(rep: Persona) -> None:
             _visible(out, expected)
         else:
             denied(out)
+
+
+def test_admin_view_over_ungranted_table_does_not_escalate(rep: Persona) -> None:
+    """``payroll_summary`` (the admin's view over payroll, granted to the rep): an Athena
+    view runs with its invoker's permissions, and the rep holds none on payroll."""
+    out = rep.query("SELECT * FROM payroll_summary")
+    denied(out)
+    assert "250000" not in out.text() and "alice" not in out.text()
 
 
 # -- 5. copies: CTAS, INSERT, UNLOAD; and what they wrote ------------------------------------
