@@ -347,7 +347,7 @@ def _visible(out: Outcome, expected: Sequence[Sequence[str | None]]) -> None:
 
 US_COUNT = str(len(US))
 US_SUM = str(sum(int(r[3]) for r in US))
-ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
+ROW_PROBES: list[tuple[str, str, list[list[str | None]]]] = [
     ("count_all", "SELECT count(*) FROM sales", [[US_COUNT]]),
     ("where_region_eu", "SELECT count(*) FROM sales WHERE region = 'EU'", [["0"]]),
     ("where_not_us", "SELECT payment_id FROM sales WHERE region <> 'US'", []),
@@ -498,6 +498,34 @@ ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
     ("constant_projection", "SELECT 1 FROM sales", [["1"]] * len(US)),
     ("path_only_count", 'SELECT count(DISTINCT "$path") FROM sales', [["1"]]),
     (
+        "cte_named_like_the_table",
+        "WITH sales AS (SELECT * FROM default.sales) SELECT count(*) FROM sales",
+        [[US_COUNT]],
+    ),
+    (
+        "cte_shadowing_a_visible_table",
+        "WITH shops AS (SELECT * FROM sales) SELECT count(*) FROM shops",
+        [[US_COUNT]],
+    ),
+    (
+        "catalog_qualified_in_exists",
+        "SELECT count(*) FROM shops sh WHERE EXISTS "
+        "(SELECT 1 FROM awsdatacatalog.default.sales s WHERE s.region = 'EU')",
+        [["0"]],
+    ),
+    (
+        "quoted_upper_name_in_exists",
+        'SELECT count(*) FROM shops sh WHERE EXISTS (SELECT 1 FROM "SALES" s '
+        "WHERE s.region = 'APAC')",
+        [["0"]],
+    ),
+    (
+        "rollup",
+        "SELECT region, count(*) FROM sales GROUP BY ROLLUP (region) ORDER BY region NULLS LAST",
+        [["US", US_COUNT], [None, US_COUNT]],
+    ),
+    ("max_by", "SELECT max_by(payment_id, price) FROM sales", [[US[-1][4]]]),
+    (
         "not_in_subquery",
         "SELECT count(*) FROM shops WHERE shop_id NOT IN (SELECT shop_id FROM sales)",
         [[str(len(EU + APAC))]],
@@ -578,7 +606,7 @@ ROW_PROBES: list[tuple[str, str, list[list[str]]]] = [
 @pytest.mark.parametrize(
     ("sql", "expected"), [p[1:] for p in ROW_PROBES], ids=[p[0] for p in ROW_PROBES]
 )
-def test_row_filter_holds(rep: Persona, sql: str, expected: list[list[str]]) -> None:
+def test_row_filter_holds(rep: Persona, sql: str, expected: list[list[str | None]]) -> None:
     _visible(rep.query(sql), expected)
 
 
