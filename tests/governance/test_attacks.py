@@ -646,6 +646,30 @@ def test_case_and_quoting_of_the_table_name(rep: Persona, name: str) -> None:
     _visible(out, US_VISIBLE)
 
 
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT count(*) FROM (TABLE sales)", [[US_COUNT]]),
+        ('SELECT count(*) FROM "sales$partitions"', [["0"]]),
+    ],
+    ids=["table_statement", "partitions_metadata_table"],
+)
+def test_other_table_syntax(rep: Persona, sql: str, expected: list[list[str]]) -> None:
+    """Trino's ``TABLE t`` and Athena's ``"t$partitions"``: refused (if not served), or
+    the visible answer."""
+    out = rep.query(sql)
+    if out.ok:
+        _visible(out, expected)
+    else:
+        denied(out)
+
+
+def test_partitions_metadata_table_of_an_ungranted_table(rep: Persona) -> None:
+    out = rep.query('SELECT * FROM "payroll$partitions"')
+    denied(out)
+    assert "SECRETDEPT" not in out.text()
+
+
 def test_back_quoted_name_is_a_syntax_error(rep: Persona) -> None:
     out = rep.query("SELECT * FROM `default`.`sales`")
     assert out.state == "FAILED", out
