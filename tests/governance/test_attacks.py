@@ -670,6 +670,23 @@ def test_partitions_metadata_table_of_an_ungranted_table(rep: Persona) -> None:
     assert "SECRETDEPT" not in out.text()
 
 
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT 1; SELECT * FROM payroll",
+        "SELECT * FROM shops; SELECT card_number FROM sales",
+        "SELECT * FROM payroll -- ; SELECT 1",
+        "SELECT * FROM /* sales */ payroll",
+    ],
+    ids=["two_statements", "two_statements_hidden_column", "comment_tail", "comment_inside"],
+)
+def test_statement_smuggling(rep: Persona, sql: str) -> None:
+    """One query, one statement (Athena refuses several); comments change nothing."""
+    out = rep.query(sql)
+    denied(out)
+    assert "250000" not in out.text()
+
+
 def test_back_quoted_name_is_a_syntax_error(rep: Persona) -> None:
     out = rep.query("SELECT * FROM `default`.`sales`")
     assert out.state == "FAILED", out
