@@ -153,6 +153,8 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
     s3.put_object(Bucket=DATA, Key="promo/promo.csv", Body=b"PROMO-1,5\n")
     s3.put_object(Bucket=DATA, Key="targets/t.csv", Body=b"T-1\n")
     s3.put_object(Bucket=DATA, Key="vault/v.csv", Body=b"VAULT-SECRET\n")
+    s3.put_object(Bucket=DATA, Key="orders/dept=eng/a.csv", Body=b"o-1,10\n")
+    s3.put_object(Bucket=DATA, Key="orders/dept=SECRETHR/b.csv", Body=b"SECRET-o-2,20\n")
 
     admin = make_persona(
         make,
@@ -267,6 +269,10 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
         f"ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' LOCATION 's3://{DATA}/promo/'",
         f"CREATE EXTERNAL TABLE default.targets (code string) LOCATION 's3://{DATA}/targets/'",
         f"CREATE EXTERNAL TABLE default.vault (code string) LOCATION 's3://{DATA}/vault/'",
+        "CREATE EXTERNAL TABLE default.orders (id string, amount int) PARTITIONED BY "
+        "(dept string) ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+        f"LOCATION 's3://{DATA}/orders/'",
+        "MSCK REPAIR TABLE default.orders",
         "CREATE VIEW default.all_sales AS SELECT * FROM default.sales",
         "CREATE VIEW default.sales_ids AS SELECT payment_id, region FROM default.sales",
         "CREATE VIEW default.payroll_view AS SELECT * FROM default.payroll",
@@ -290,7 +296,28 @@ def world(make: ClientFactory, served: Served) -> dict[str, Persona]:
             "ColumnWildcard": {"ExcludedColumnNames": ["card_number"]},
         }
     )
+    lf.create_data_cells_filter(  # a row filter on the partition key
+        TableData={
+            "TableCatalogId": ACCOUNT,
+            "DatabaseName": "default",
+            "TableName": "orders",
+            "Name": "rep_eng",
+            "RowFilter": {"FilterExpression": "dept = 'eng'"},
+            "ColumnWildcard": {},
+        }
+    )
     grants: list[tuple[dict[str, Any], list[str]]] = [
+        (
+            {
+                "DataCellsFilter": {
+                    "TableCatalogId": ACCOUNT,
+                    "DatabaseName": "default",
+                    "TableName": "orders",
+                    "Name": "rep_eng",
+                }
+            },
+            ["SELECT"],
+        ),
         (
             {
                 "DataCellsFilter": {
@@ -717,6 +744,38 @@ def test_an_ungranted_table_inside_a_subquery(rep: Persona, sql: str) -> None:
 
 def test_an_ungranted_partition_pseudo_column(rep: Persona) -> None:
     no_such_table(rep.query('SELECT "$partition", "$path" FROM payroll'))
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("SELECT DISTINCT dept FROM orders", [["eng"]]),
+        ("SELECT count(*), max(dept), min(dept) FROM orders", [["1", "eng", "eng"]]),
+        ('SELECT DISTINCT "$partition" FROM orders', [["dept=eng"]]),
+        ("SELECT count(*) FROM orders WHERE dept <> 'eng'", [["0"]]),
+        ("SELECT id FROM orders", [["o-1"]]),
+    ],
+    ids=["distinct_key", "aggregates_of_key", "partition_column", "other_partitions", "rows"],
+)
+def test_row_filter_on_the_partition_key(rep: Persona, sql: str, expected: list[list[str]]) -> None:
+    """A filter on the partition key must hold where engines answer from partition
+    metadata alone (DISTINCT / min / max of the key, "$partition")."""
+    _visible(rep.query(sql), expected)
+
+
+def test_partition_listings_of_a_filtered_table(rep: Persona) -> None:
+    """SHOW PARTITIONS and Glue GetPartitions name partition values, which the filter
+    hides: refused, or only the visible partition."""
+    out = rep.query("SHOW PARTITIONS orders")
+    no_leak(out.text())
+    if out.ok:
+        assert out.rows == [["dept=eng"]], out.rows
+    try:
+        found = rep.client("glue").get_partitions(DatabaseName="default", TableName="orders")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "AccessDeniedException", exc.response
+        return
+    assert [p["Values"] for p in found["Partitions"]] == [["eng"]], found["Partitions"]
 
 
 # -- 2. the hidden column: naming it any way fails like an unknown column --------------------
