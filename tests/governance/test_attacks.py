@@ -754,8 +754,18 @@ def test_an_ungranted_partition_pseudo_column(rep: Persona) -> None:
         ('SELECT DISTINCT "$partition" FROM orders', [["dept=eng"]]),
         ("SELECT count(*) FROM orders WHERE dept <> 'eng'", [["0"]]),
         ("SELECT id FROM orders", [["o-1"]]),
+        ('SELECT DISTINCT "$path" FROM orders', [[f"s3://{DATA}/orders/dept=eng/a.csv"]]),
+        ("SELECT count(*) FROM orders WHERE dept LIKE 'SECRET%'", [["0"]]),
     ],
-    ids=["distinct_key", "aggregates_of_key", "partition_column", "other_partitions", "rows"],
+    ids=[
+        "distinct_key",
+        "aggregates_of_key",
+        "partition_column",
+        "other_partitions",
+        "rows",
+        "path",
+        "key_predicate",
+    ],
 )
 def test_row_filter_on_the_partition_key(rep: Persona, sql: str, expected: list[list[str]]) -> None:
     """A filter on the partition key must hold where engines answer from partition
