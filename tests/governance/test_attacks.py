@@ -1903,3 +1903,54 @@ def test_two_filters_combine_cell_by_cell(admin: Persona, rep: Persona) -> None:
             Principal=principal(rep.arn), Resource=eu_shop, Permissions=["SELECT"]
         )
     _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
+
+
+def test_a_filter_on_a_column_the_rep_cannot_see(admin: Persona, rep: Persona) -> None:
+    """The filter's own column may be hidden: rows are filtered on ``region`` before the
+    projection drops it, and naming ``region`` then fails like a missing column."""
+    lf = admin.client("lakeformation")
+
+    def cells(name: str) -> dict[str, Any]:
+        return {
+            "DataCellsFilter": {
+                "TableCatalogId": ACCOUNT,
+                "DatabaseName": "default",
+                "TableName": "sales",
+                "Name": name,
+            }
+        }
+
+    lf.create_data_cells_filter(
+        TableData={
+            "TableCatalogId": ACCOUNT,
+            "DatabaseName": "default",
+            "TableName": "sales",
+            "Name": "rep_us_no_region",
+            "RowFilter": {"FilterExpression": "region = 'US'"},
+            "ColumnWildcard": {"ExcludedColumnNames": ["card_number", "region"]},
+        }
+    )
+    lf.grant_permissions(
+        Principal=principal(rep.arn), Resource=cells("rep_us_no_region"), Permissions=["SELECT"]
+    )
+    lf.revoke_permissions(
+        Principal=principal(rep.arn), Resource=cells("rep_us"), Permissions=["SELECT"]
+    )
+    try:
+        out = rep.query("SELECT * FROM sales ORDER BY item_id")
+        assert out.columns == ["shop_id", "item_id", "price", "payment_id"], out
+        _visible(out, [[r[0], r[1], r[3], r[4]] for r in US])
+        hidden = rep.query("SELECT count(*) FROM sales WHERE region = 'EU'")
+        missing = rep.query("SELECT count(*) FROM sales WHERE rxgion = 'EU'")
+        assert hidden.state == missing.state == "FAILED", (hidden, missing)
+        assert hidden.reason.replace("region", "rxgion") == missing.reason, hidden.reason
+    finally:
+        lf.grant_permissions(
+            Principal=principal(rep.arn), Resource=cells("rep_us"), Permissions=["SELECT"]
+        )
+        lf.revoke_permissions(
+            Principal=principal(rep.arn),
+            Resource=cells("rep_us_no_region"),
+            Permissions=["SELECT"],
+        )
+    _visible(rep.query("SELECT count(*) FROM sales"), [[US_COUNT]])
