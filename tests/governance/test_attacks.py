@@ -1505,6 +1505,21 @@ def test_state_machine_running_as_a_passable_role(rep: Persona) -> None:
     no_leak(_objects_text(rep, SANDBOX, "sfn/"))
 
 
+def test_the_access_log_is_not_the_reps(admin: Persona, rep: Persona) -> None:
+    """The access log (``lakebox_audit.access_log``, queried like CloudTrail's table) names
+    every principal's statements and resources; the rep holds no grant on it."""
+    assert admin.query("SELECT payment_id FROM sales WHERE payment_id = 'EU-SECRET-0001'").ok
+    for sql in (
+        "SELECT * FROM lakebox_audit.access_log",
+        "SELECT count(*) FROM lakebox_audit.access_log",
+    ):
+        out = rep.query(sql)
+        denied(out)
+    glue = rep.client("glue")
+    found = glue.get_tables(DatabaseName="default")["TableList"]
+    assert "access_log" not in {t["Name"] for t in found}
+
+
 # -- 8. another account, revoked grants, the Python API -------------------------------------
 
 
