@@ -792,6 +792,26 @@ def test_glue_get_partitions_of_a_filtered_table(rep: Persona) -> None:
     assert [p["Values"] for p in found["Partitions"]] == [["eng"]], found["Partitions"]
 
 
+def test_glue_get_partition_existence_oracle(rep: Persona) -> None:
+    """GetPartition of the hidden partition answers exactly as for one that never existed
+    (or refuses both): the error must not tell that ``dept=SECRETHR`` exists."""
+    glue = rep.client("glue")
+
+    def outcome(value: str) -> tuple[str, str]:
+        try:
+            got = glue.get_partition(
+                DatabaseName="default", TableName="orders", PartitionValues=[value]
+            )
+        except ClientError as exc:
+            err = exc.response["Error"]
+            return str(err["Code"]), str(err.get("Message", "")).replace(value, "<v>")
+        return "FOUND", json.dumps(got["Partition"]["Values"])
+
+    hidden, missing = outcome("SECRETHR"), outcome("NOPE0000")
+    assert hidden[0] != "FOUND", hidden
+    assert hidden == missing, (hidden, missing)
+
+
 # -- 2. the hidden column: naming it any way fails like an unknown column --------------------
 
 COLUMN_PROBES = [
