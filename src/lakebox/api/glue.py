@@ -547,16 +547,13 @@ def list_crawls(request: Request, context: GlueContext) -> Response:
 
 # -- job definitions (CreateJob, UpdateJob, DeleteJob, GetJob, GetJobs, ListJobs) --------------
 
-#: Command.Name -> the JobRegistry kind running it; Spark's glueetl comes later
-_COMMANDS = {"pythonshell": "python", "lakebox-sql": "sql"}
+#: Command.Name -> the JobRegistry kind running it
+_COMMANDS = {"pythonshell": "python", "lakebox-sql": "sql", "glueetl": "glueetl"}
 #: members that size or route a job on AWS and mean nothing to a local run: accepted,
 #: not kept
 _JOB_SIZING = (
     "AllocatedCapacity",
     "MaxCapacity",
-    "GlueVersion",
-    "WorkerType",
-    "NumberOfWorkers",
     "ExecutionClass",
     "LogUri",
     "JobMode",
@@ -618,6 +615,10 @@ def _job_definition(given: Request, current: Job | None) -> dict[str, Any]:
         ),
         "timeout_minutes": _int(given.get("Timeout"), "Timeout", 2880, 1),
         "role": str(given.get("Role") or (current.role if current is not None else "")),
+        # recorded and shown by GetJob (a glueetl run uses the lake's Spark master)
+        "glue_version": str(given.get("GlueVersion") or ""),
+        "worker_type": str(given.get("WorkerType") or ""),
+        "number_of_workers": _int(given.get("NumberOfWorkers"), "NumberOfWorkers", 0, 0),
     }
 
 
@@ -627,12 +628,12 @@ def _runs_script_as_lake_owner(context: Any, kind: str, doing: str) -> None:
     IAM. So only a caller who could reach all of it anyway may define, change or start one;
     ``glue:*`` is not enough. A lakebox-sql job's statements run through the query service
     as the principal who started the run, which IAM bounds: no guard."""
-    if kind == "python":
+    if kind in ("python", "glueetl"):
         require_unrestricted(
             context,
             doing,
-            "lakebox runs a pythonshell job's script unsandboxed as the lake's own "
-            "operating-system user",
+            f"lakebox runs a {'pythonshell' if kind == 'python' else 'glueetl'} job's script "
+            "unsandboxed as the lake's own operating-system user",
         )
 
 

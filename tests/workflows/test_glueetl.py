@@ -1,0 +1,243 @@
+"""Glue ETL jobs (``glueetl``): a PySpark script written as AWS's documentation writes
+them, run by a real ``lakebox serve`` through Glue's CreateJob / StartJobRun / GetJobRun
+with boto3, on the Spark engine, against the lake's catalog. One test, two job processes
+(each starts a JVM: tens of seconds on a busy machine)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from server.conftest import REGION, Served, serving
+
+pytestmark = pytest.mark.xdist_group("spark")
+
+#: the shape of AWS's "code example: joining and relationalizing data" and of Glue
+#: Studio's generated scripts: catalog source -> ApplyMapping -> ResolveChoice -> S3
+SCRIPT = """
+import sys
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.transforms import ApplyMapping, Relationalize, ResolveChoice
+from awsglue.utils import getResolvedOptions
+from awsglue.dynamicframe import DynamicFrame
+from pyspark.context import SparkContext
+
+args = getResolvedOptions(sys.argv, ["JOB_NAME", "target"])
+sc = SparkContext()
+glueContext = GlueContext(sc)
+spark = glueContext.spark_session
+job = Job(glueContext)
+job.init(args["JOB_NAME"], args)
+
+orders = glueContext.create_dynamic_frame.from_catalog(
+    database="sales", table_name="orders", transformation_ctx="orders_source"
+)
+print("read", orders.count())
+mapped = ApplyMapping.apply(
+    frame=orders,
+    mappings=[
+        ("id", "int", "order_id", "long"),
+        ("amount", "string", "amount", "double"),
+        ("region", "string", "region", "string"),
+    ],
+    transformation_ctx="mapped",
+)
+resolved = ResolveChoice.apply(frame=mapped, specs=[("order_id", "cast:int")])
+glueContext.write_dynamic_frame.from_options(
+    frame=resolved,
+    connection_type="s3",
+    connection_options={"path": args["target"], "partitionKeys": ["region"]},
+    format="parquet",
+)
+glueContext.write_dynamic_frame.from_catalog(
+    frame=resolved, database="sales", table_name="orders_copy"
+)
+
+# Relationalize: a struct flattened, an array in a frame of its own
+nested = DynamicFrame.fromDF(
+    spark.createDataFrame(
+        [(1, ("Ann", "Lee"), ["a", "b"]), (2, ("Bo", "Ng"), [])],
+        "id INT, name STRUCT<first: STRING, last: STRING>, tags ARRAY<STRING>",
+    ),
+    glueContext,
+    "nested",
+)
+frames = Relationalize.apply(frame=nested, name="root")
+assert sorted(frames.keys()) == ["root", "root_tags"], frames.keys()
+root = frames.select("root").toDF()
+assert root.columns == ["id", "name.first", "name.last", "tags"], root.columns
+tags = frames.select("root_tags").toDF()
+assert tags.columns == ["id", "index", "tags.val"], tags.columns
+rows = {r["id"]: r["tags"] for r in root.collect()}
+joined = sorted((r[0], r[1], r[2]) for r in tags.collect())
+first = rows[1]
+assert joined == [(first, 0, "a"), (first, 1, "b")], (joined, rows)
+job.commit()
+"""
+
+TRUST_GLUE = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "glue.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
+ALLOW_ALL = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    with serving(tmp_path_factory.mktemp("glueetl")) as (server, _):
+        yield server
+
+
+def _client(served: Served, service: str) -> Any:
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=served.url,
+        region_name=REGION,
+        aws_access_key_id=served.admin_key,
+        aws_secret_access_key=served.admin_secret,
+        config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def _sql(athena: Any, text: str) -> list[list[str | None]]:
+    qid = athena.start_query_execution(
+        QueryString=text, ResultConfiguration={"OutputLocation": "s3://results/"}
+    )["QueryExecutionId"]
+    deadline = time.monotonic() + 120
+    while True:
+        state = athena.get_query_execution(QueryExecutionId=qid)["QueryExecution"]["Status"]
+        if state["State"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            break
+        assert time.monotonic() < deadline, text
+        time.sleep(0.1)
+    assert state["State"] == "SUCCEEDED", (text, state.get("StateChangeReason"))
+    rows = athena.get_query_results(QueryExecutionId=qid)["ResultSet"]["Rows"]
+    return [[d.get("VarCharValue") for d in r["Data"]] for r in rows[1:]]
+
+
+def _run(glue: Any, name: str, arguments: dict[str, str] | None = None) -> dict[str, Any]:
+    run_id = glue.start_job_run(JobName=name, Arguments=arguments or {})["JobRunId"]
+    deadline = time.monotonic() + 600
+    while True:
+        run = glue.get_job_run(JobName=name, RunId=run_id)["JobRun"]
+        if run["JobRunState"] not in ("STARTING", "RUNNING", "STOPPING"):
+            return dict(run)
+        assert time.monotonic() < deadline, run
+        time.sleep(0.5)
+
+
+def _log(run: dict[str, Any]) -> str:
+    return Path(run["LogGroupName"]).read_text()
+
+
+def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
+    served: Served,
+) -> None:
+    athena, glue, s3 = (_client(served, s) for s in ("athena", "glue", "s3"))
+    s3.create_bucket(Bucket="results")
+    s3.create_bucket(Bucket="data")
+    s3.create_bucket(Bucket="scripts")
+    _sql(athena, "CREATE DATABASE sales")
+    _sql(
+        athena,
+        "CREATE TABLE sales.orders WITH (format = 'PARQUET', partitioned_by = ARRAY['region'], "
+        "external_location = 's3://data/orders/') AS SELECT * FROM (VALUES "
+        "(1, '10.50', 'eu'), (2, '3.25', 'us'), (3, 'n/a', 'eu')) AS t(id, amount, region)",
+    )
+    _sql(
+        athena,
+        "CREATE EXTERNAL TABLE sales.orders_copy (order_id int, amount double) "
+        "PARTITIONED BY (region string) STORED AS PARQUET LOCATION 's3://data/orders_copy/'",
+    )
+    s3.put_object(Bucket="scripts", Key="etl.py", Body=SCRIPT.encode())
+    # the job's role, trusting Glue: the script's process acts as a session of it
+    role = _client(served, "iam").create_role(
+        RoleName="glue-etl", AssumeRolePolicyDocument=TRUST_GLUE
+    )["Role"]["Arn"]
+    _client(served, "iam").put_role_policy(
+        RoleName="glue-etl", PolicyName="all", PolicyDocument=ALLOW_ALL
+    )
+    glue.create_job(
+        Name="etl",
+        Role=role,
+        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/etl.py"},
+        DefaultArguments={
+            "--job-bookmark-option": "job-bookmark-enable",
+            "--target": "s3://data/out/",
+        },
+        GlueVersion="4.0",
+        WorkerType="G.1X",
+        NumberOfWorkers=2,
+    )
+    job = glue.get_job(JobName="etl")["Job"]
+    assert job["Command"]["Name"] == "glueetl"
+    assert (job["GlueVersion"], job["WorkerType"], job["NumberOfWorkers"]) == ("4.0", "G.1X", 2)
+
+    first = _run(glue, "etl")
+    assert first["JobRunState"] == "SUCCEEDED", (first.get("ErrorMessage"), _log(first))
+    assert "read 3" in _log(first)
+
+    # more rows arrive: the second run reads only the new file (its bookmark)
+    _sql(athena, "INSERT INTO sales.orders VALUES (4, '7', 'us')")
+    second = _run(glue, "etl")
+    assert second["JobRunState"] == "SUCCEEDED", (second.get("ErrorMessage"), _log(second))
+    assert "read 1" in _log(second)
+
+    # the written files, as Athena reads them, hold the source's rows once each
+    _sql(
+        athena,
+        "CREATE EXTERNAL TABLE sales.out (order_id int, amount double) "
+        "PARTITIONED BY (region string) STORED AS PARQUET LOCATION 's3://data/out/'",
+    )
+    _sql(athena, "MSCK REPAIR TABLE sales.out")
+    expected = _sql(
+        athena,
+        "SELECT region, count(*), sum(try_cast(amount AS double)), sum(id) FROM sales.orders "
+        "GROUP BY region ORDER BY region",
+    )
+    assert expected == [["eu", "2", "10.5", "4"], ["us", "2", "10.25", "6"]]
+    for table in ("out", "orders_copy"):
+        got = _sql(
+            athena,
+            f"SELECT region, count(*), sum(amount), sum(order_id) FROM sales.{table} "
+            "GROUP BY region ORDER BY region",
+        )
+        assert got == expected, table
+    parts = glue.get_partitions(DatabaseName="sales", TableName="orders_copy")["Partitions"]
+    assert sorted(p["Values"] for p in parts) == [["eu"], ["us"]]
+
+    # a failing script ends FAILED with its error, not a traceback
+    s3.put_object(
+        Bucket="scripts",
+        Key="bad.py",
+        Body=b"import sys\nfrom awsglue.utils import getResolvedOptions\n"
+        b"getResolvedOptions(sys.argv, ['day'])\n",
+    )
+    glue.create_job(
+        Name="bad",
+        Role=role,
+        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/bad.py"},
+    )
+    failed = _run(glue, "bad")
+    assert failed["JobRunState"] == "FAILED"
+    assert failed["ErrorMessage"] == (
+        "awsglue.utils.GlueArgumentError: the following arguments are required: --day"
+    )
