@@ -95,9 +95,15 @@ TRUST_GLUE = json.dumps(
         ],
     }
 )
-ALLOW_ALL = json.dumps(
-    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-)
+
+
+def _allow(actions: str | list[str]) -> str:
+    statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+#: the job's role: the data services, not everything (so Lake Formation applies to it)
+DATA_ACCESS = _allow(["glue:*", "s3:*", "athena:*", "lakeformation:GetDataAccess"])
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +150,41 @@ def _run(glue: Any, name: str, arguments: dict[str, str] | None = None) -> dict[
         time.sleep(0.5)
 
 
+def _run_by_state_machine(served: Served, iam: Any, job: str) -> dict[str, Any]:
+    """The job run by a ``glue:startJobRun.sync`` task; its JobRun is the task's output."""
+    trust = TRUST_GLUE.replace("glue.amazonaws.com", "states.amazonaws.com")
+    role = iam.create_role(RoleName="etl-machine", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="etl-machine", PolicyName="all", PolicyDocument=_allow("*"))
+    definition = {
+        "StartAt": "Run",
+        "States": {
+            "Run": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {"JobName": job},
+                "End": True,
+            }
+        },
+    }
+    sfn = _client(served, "stepfunctions")
+    machine = sfn.create_state_machine(name="etl", definition=json.dumps(definition), roleArn=role)[
+        "stateMachineArn"
+    ]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    deadline = time.monotonic() + 600
+    while True:
+        ex = sfn.describe_execution(executionArn=execution)
+        if ex["status"] != "RUNNING":
+            break
+        assert time.monotonic() < deadline, ex
+        time.sleep(0.5)
+    assert ex["status"] == "SUCCEEDED", (ex.get("error"), ex.get("cause"))
+    output = json.loads(ex["output"])
+    assert output["JobName"] == job
+    run = _client(served, "glue").get_job_run(JobName=job, RunId=output["Id"])["JobRun"]
+    return dict(run)
+
+
 def _log(run: dict[str, Any]) -> str:
     return Path(run["LogGroupName"]).read_text()
 
@@ -169,12 +210,9 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
     )
     s3.put_object(Bucket="scripts", Key="etl.py", Body=SCRIPT.encode())
     # the job's role, trusting Glue: the script's process acts as a session of it
-    role = _client(served, "iam").create_role(
-        RoleName="glue-etl", AssumeRolePolicyDocument=TRUST_GLUE
-    )["Role"]["Arn"]
-    _client(served, "iam").put_role_policy(
-        RoleName="glue-etl", PolicyName="all", PolicyDocument=ALLOW_ALL
-    )
+    iam = _client(served, "iam")
+    role = iam.create_role(RoleName="glue-etl", AssumeRolePolicyDocument=TRUST_GLUE)["Role"]["Arn"]
+    iam.put_role_policy(RoleName="glue-etl", PolicyName="data", PolicyDocument=DATA_ACCESS)
     glue.create_job(
         Name="etl",
         Role=role,
@@ -195,9 +233,10 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
     assert first["JobRunState"] == "SUCCEEDED", (first.get("ErrorMessage"), _log(first))
     assert "read 3" in _log(first)
 
-    # more rows arrive: the second run reads only the new file (its bookmark)
+    # more rows arrive: the second run, started by a state machine's
+    # glue:startJobRun.sync task, reads only the new file (its bookmark)
     _sql(athena, "INSERT INTO sales.orders VALUES (4, '7', 'us')")
-    second = _run(glue, "etl")
+    second = _run_by_state_machine(served, iam, "etl")
     assert second["JobRunState"] == "SUCCEEDED", (second.get("ErrorMessage"), _log(second))
     assert "read 1" in _log(second)
 
@@ -223,6 +262,19 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
         assert got == expected, table
     parts = glue.get_partitions(DatabaseName="sales", TableName="orders_copy")["Partitions"]
     assert sorted(p["Values"] for p in parts) == [["eu"], ["us"]]
+
+    # Lake Formation: once IAM_ALLOWED_PRINCIPALS no longer holds SELECT on the table, the
+    # role (granted nothing) may not read it, and the run fails saying so
+    _client(served, "lakeformation").revoke_permissions(
+        Principal={"DataLakePrincipalIdentifier": "IAM_ALLOWED_PRINCIPALS"},
+        Resource={"Table": {"DatabaseName": "sales", "Name": "orders"}},
+        Permissions=["ALL"],
+    )
+    denied = _run(glue, "etl")
+    assert denied["JobRunState"] == "FAILED"
+    assert denied["ErrorMessage"].endswith(
+        "Insufficient Lake Formation permission(s): Required Select on orders"
+    ), denied["ErrorMessage"]
 
     # a failing script ends FAILED with its error, not a traceback
     s3.put_object(
