@@ -15,6 +15,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from lakebox.config import LakeConfig
+from lakebox.lakehouse import Lakehouse
 from server.conftest import REGION, Served, serving
 
 pytestmark = pytest.mark.xdist_group("spark")
@@ -60,6 +62,22 @@ glueContext.write_dynamic_frame.from_options(
 glueContext.write_dynamic_frame.from_catalog(
     frame=resolved, database="sales", table_name="orders_copy"
 )
+written = glueContext.create_dynamic_frame.from_options(
+    connection_type="s3", connection_options={"paths": [args["target"]]}, format="parquet"
+)
+print("written", written.count())
+
+# a push-down predicate (Spark SQL over the partition keys) prunes partitions
+eu = glueContext.create_dynamic_frame.from_catalog(
+    database="sales", table_name="orders", push_down_predicate="(region == 'eu')"
+)
+assert [r[0] for r in eu.toDF().select("region").distinct().collect()] == ["eu"]
+assert eu.count() == 2, eu.count()
+# the DynamicFrame's own field methods
+small = eu.select_fields(["id", "amount"]).rename_field("amount", "price")
+assert small.toDF().columns == ["id", "price"], small.toDF().columns
+assert small.drop_fields(["price"]).toDF().columns == ["id"]
+assert small.filter(lambda r: r["id"] == 1).count() == 1
 
 # Relationalize: a struct flattened, an array in a frame of its own
 nested = DynamicFrame.fromDF(
@@ -231,14 +249,14 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
 
     first = _run(glue, "etl")
     assert first["JobRunState"] == "SUCCEEDED", (first.get("ErrorMessage"), _log(first))
-    assert "read 3" in _log(first)
+    assert "read 3" in _log(first) and "written 3" in _log(first)
 
     # more rows arrive: the second run, started by a state machine's
     # glue:startJobRun.sync task, reads only the new file (its bookmark)
     _sql(athena, "INSERT INTO sales.orders VALUES (4, '7', 'us')")
     second = _run_by_state_machine(served, iam, "etl")
     assert second["JobRunState"] == "SUCCEEDED", (second.get("ErrorMessage"), _log(second))
-    assert "read 1" in _log(second)
+    assert "read 1" in _log(second) and "written 4" in _log(second)
 
     # the written files, as Athena reads them, hold the source's rows once each
     _sql(
@@ -276,20 +294,20 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
         "Insufficient Lake Formation permission(s): Required Select on orders"
     ), denied["ErrorMessage"]
 
-    # a failing script ends FAILED with its error, not a traceback
-    s3.put_object(
-        Bucket="scripts",
-        Key="bad.py",
-        Body=b"import sys\nfrom awsglue.utils import getResolvedOptions\n"
-        b"getResolvedOptions(sys.argv, ['day'])\n",
+    # a failing script ends FAILED with its error, not a traceback (the Python API:
+    # the lake's job registry, the run in this process's thread)
+    bad = served.home.parent / "bad.py"
+    bad.write_text(
+        "import sys\nfrom awsglue.utils import getResolvedOptions\n"
+        "getResolvedOptions(sys.argv, ['JOB_NAME', 'day'])\n"
     )
-    glue.create_job(
-        Name="bad",
-        Role=role,
-        Command={"Name": "glueetl", "ScriptLocation": "s3://scripts/bad.py"},
-    )
-    failed = _run(glue, "bad")
-    assert failed["JobRunState"] == "FAILED"
-    assert failed["ErrorMessage"] == (
+    lake = Lakehouse.open(LakeConfig.from_env(home=served.home), create=False)
+    try:
+        lake.glue_jobs.register_job("bad", bad, "glueetl")
+        failed = lake.glue_jobs.wait(lake.glue_jobs.start_job_run("bad"), 120)
+    finally:
+        lake.close()
+    assert failed.state == "FAILED"
+    assert failed.error_message == (
         "awsglue.utils.GlueArgumentError: the following arguments are required: --day"
     )
