@@ -629,11 +629,12 @@ def _runs_script_as_lake_owner(context: Any, kind: str, doing: str) -> None:
     ``glue:*`` is not enough. A lakebox-sql job's statements run through the query service
     as the principal who started the run, which IAM bounds: no guard."""
     if kind in ("python", "glueetl"):
+        command = "pythonshell" if kind == "python" else "glueetl"
         require_unrestricted(
             context,
-            doing,
-            f"lakebox runs a {'pythonshell' if kind == 'python' else 'glueetl'} job's script "
-            "unsandboxed as the lake's own operating-system user",
+            doing.format(command=command),
+            f"lakebox runs a {command} job's script unsandboxed as the lake's own "
+            "operating-system user",
         )
 
 
@@ -648,7 +649,7 @@ def create_job(request: Request, context: GlueContext) -> Response:
     required_str(request, "Role", INVALID)
     registry, principal = context.glue_jobs, context.principal
     definition = _job_definition(request, None)
-    _runs_script_as_lake_owner(context, definition["kind"], "create pythonshell jobs")
+    _runs_script_as_lake_owner(context, definition["kind"], "create {command} jobs")
     _check_script(context, definition["script_path"])
     with _JOB_LOCK:
         try:
@@ -671,8 +672,8 @@ def update_job(request: Request, context: GlueContext) -> Response:
     registry, principal = context.glue_jobs, context.principal
     current = registry.get_job(name, principal=principal)
     definition = _job_definition(given, current)
-    _runs_script_as_lake_owner(context, current.kind, "change a pythonshell job")
-    _runs_script_as_lake_owner(context, definition["kind"], "change a pythonshell job")
+    _runs_script_as_lake_owner(context, current.kind, "change a {command} job")
+    _runs_script_as_lake_owner(context, definition["kind"], "change a {command} job")
     _check_script(context, definition["script_path"])
     registry.register_job(name, principal=principal, **definition)
     return {"JobName": name}
@@ -734,7 +735,7 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
         raise AwsError(INVALID, "Timeout must be an integer (minutes)") from None
     arguments = _arguments(request)
     job = context.glue_jobs.get_job(name, principal=context.principal)
-    _runs_script_as_lake_owner(context, job.kind, "start pythonshell job runs")
+    _runs_script_as_lake_owner(context, job.kind, "start {command} job runs")
     run_id = context.glue_jobs.start_job_run(name, arguments, minutes, principal=context.principal)
     return {"JobRunId": run_id}
 
