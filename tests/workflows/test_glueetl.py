@@ -301,13 +301,44 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
         "import sys\nfrom awsglue.utils import getResolvedOptions\n"
         "getResolvedOptions(sys.argv, ['JOB_NAME', 'day'])\n"
     )
+    # a stopped run ends STOPPED, and what its script started (Spark's JVM) ends with it
+    pid_file = served.home.parent / "child.pid"
+    slow = served.home.parent / "slow.py"
+    slow.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen(['sleep', '300'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(300)\n"
+    )
     lake = Lakehouse.open(LakeConfig.from_env(home=served.home), create=False)
     try:
-        lake.glue_jobs.register_job("bad", bad, "glueetl")
-        failed = lake.glue_jobs.wait(lake.glue_jobs.start_job_run("bad"), 120)
+        jobs = lake.glue_jobs
+        jobs.register_job("bad", bad, "glueetl")
+        failed = jobs.wait(jobs.start_job_run("bad"), 120)
+        jobs.register_job("slow", slow, "glueetl")
+        slow_run = jobs.start_job_run("slow")
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        jobs.stop_job_run("slow", slow_run)
+        stopped = jobs.wait(slow_run, 60)
     finally:
         lake.close()
     assert failed.state == "FAILED"
     assert failed.error_message == (
         "awsglue.utils.GlueArgumentError: the following arguments are required: --day"
     )
+    assert stopped.state == "STOPPED"
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child}").exists() and "zombie" not in _status(child):
+        assert time.monotonic() < deadline, f"the script's child {child} outlived its run"
+        time.sleep(0.1)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"

@@ -36,6 +36,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -563,7 +564,8 @@ class JobRegistry:
             scratch = self.root / "spark" / run.id
             env.update(self._spark_env(scratch, None if acting == LOCAL_ADMIN.arn else acting))
         try:
-            return self._run_process(run, argv, env, path, active, deadline)
+            group = job.kind == "glueetl"
+            return self._run_process(run, argv, env, path, active, deadline, group)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -618,29 +620,43 @@ class JobRegistry:
         path: Path,
         active: _Active,
         deadline: float,
+        group: bool = False,
     ) -> tuple[str, str | None]:
+        """Run the script's process; with ``group`` (a glueetl script, whose Spark runs
+        in a JVM child), in a process group of its own, ended as a whole when the run
+        ends or is stopped, so no JVM outlives its run."""
         assert run.log_path is not None
         log = Path(run.log_path)
         log.parent.mkdir(parents=True, exist_ok=True)
         err_path = log.with_suffix(".err")
         with log.open("wb") as out, err_path.open("wb") as err:
-            proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=path.parent)
-            while True:
-                try:
-                    code = proc.wait(POLL_SECONDS)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if active.stop.is_set() or time.monotonic() > deadline:
-                    proc.terminate()
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=err, env=env, cwd=path.parent, start_new_session=group
+            )
+            code: int | None = None
+            try:
+                while True:
+                    try:
+                        code = proc.wait(POLL_SECONDS)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if active.stop.is_set() or time.monotonic() > deadline:
+                        break
+            finally:
+                if proc.poll() is None:
+                    _signal(proc, signal.SIGTERM, group)
                     try:
                         proc.wait(5)
                     except subprocess.TimeoutExpired:
-                        proc.kill()
+                        _signal(proc, signal.SIGKILL, group)
                         proc.wait()
-                    if active.stop.is_set():
-                        return STOPPED, "Job run was stopped"
-                    return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
+                if group:  # what the script left in its group (a JVM): ended with it
+                    _signal(proc, signal.SIGKILL, group)
+            if code is None:
+                if active.stop.is_set():
+                    return STOPPED, "Job run was stopped"
+                return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
         stderr = err_path.read_text(errors="replace")
         with log.open("a") as out_text:
             out_text.write(stderr)
@@ -690,6 +706,17 @@ class JobRegistry:
                     f"[QueryExecutionId {qid}]"
                 )
         return SUCCEEDED, None
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int, group: bool) -> None:
+    """Send ``sig`` to the process, or to its whole process group."""
+    try:
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _key(name: str) -> str:
