@@ -32,7 +32,7 @@ from awsglue.utils import getResolvedOptions
 from awsglue.dynamicframe import DynamicFrame
 from pyspark.context import SparkContext
 
-args = getResolvedOptions(sys.argv, ["JOB_NAME", "target"])
+args = getResolvedOptions(sys.argv, ["JOB_NAME", "target", "copies"])
 sc = SparkContext()
 glueContext = GlueContext(sc)
 spark = glueContext.spark_session
@@ -66,6 +66,21 @@ written = glueContext.create_dynamic_frame.from_options(
     connection_type="s3", connection_options={"paths": [args["target"]]}, format="parquet"
 )
 print("written", written.count())
+# JSON lines and CSV (with a header) written and read back
+for fmt, write_options, read_options in (
+    ("json", {}, {}),
+    ("csv", {"writeHeader": True}, {"withHeader": True}),
+):
+    glueContext.write_dynamic_frame.from_options(
+        frame=resolved, connection_type="s3", connection_options={"path": args["copies"] + fmt},
+        format=fmt, format_options=write_options,
+    )
+    back = glueContext.create_dynamic_frame.from_options(
+        connection_type="s3", connection_options={"paths": [args["copies"] + fmt]},
+        format=fmt, format_options=read_options,
+    )
+    assert back.count() == written.count(), (fmt, back.count())
+    assert sorted(back.toDF().columns) == ["amount", "order_id", "region"], back.toDF().columns
 
 # a push-down predicate (Spark SQL over the partition keys) prunes partitions
 eu = glueContext.create_dynamic_frame.from_catalog(
@@ -238,6 +253,7 @@ def test_a_glueetl_job_reads_the_catalog_transforms_and_writes_with_bookmarks(
         DefaultArguments={
             "--job-bookmark-option": "job-bookmark-enable",
             "--target": "s3://data/out/",
+            "--copies": "s3://data/copies/",
         },
         GlueVersion="4.0",
         WorkerType="G.1X",

@@ -141,7 +141,7 @@ class Relationalize:
         the same applied to it (arrays in arrays). ``staging_path`` is not used: the
         frames are computed by Spark, not staged."""
         out: dict[str, DynamicFrame] = {}
-        _relationalize(frame.toDF(), name, out, frame.glue_ctx)
+        _relationalize(frame.toDF(), name, name, out, frame.glue_ctx)
         return DynamicFrameCollection(out, frame.glue_ctx)
 
 
@@ -157,7 +157,11 @@ def _leaves(dtype: DataType, path: str, ref: str) -> list[tuple[str, str, DataTy
     return [(path, ref, dtype)]
 
 
-def _relationalize(df: DataFrame, name: str, out: dict[str, DynamicFrame], ctx: Any) -> None:
+def _relationalize(
+    df: DataFrame, root: str, name: str, out: dict[str, DynamicFrame], ctx: Any
+) -> None:
+    """Add ``df`` flattened to ``out`` as ``name``, and a frame per array column, named
+    ``<root>_<the column's full dotted path>``."""
     from pyspark.sql import functions as f
     from pyspark.sql.types import ArrayType
 
@@ -186,7 +190,7 @@ def _relationalize(df: DataFrame, name: str, out: dict[str, DynamicFrame], ctx: 
             child.schema["__lakebox_val"].dataType, element, "__lakebox_val"
         ):
             pieces.append(f"{sub_ref} AS {_top(sub_path)}")
-        _relationalize(child.selectExpr(*pieces), f"{name}_{path}", out, ctx)
+        _relationalize(child.selectExpr(*pieces), root, f"{root}_{path}", out, ctx)
 
 
 class SelectFields:
