@@ -94,25 +94,32 @@ assert small.toDF().columns == ["id", "price"], small.toDF().columns
 assert small.drop_fields(["price"]).toDF().columns == ["id"]
 assert small.filter(lambda r: r["id"] == 1).count() == 1
 
-# Relationalize: a struct flattened, an array in a frame of its own
+# Relationalize (the shape of AWS's legislators example): a struct flattened, each array
+# in a frame of its own keyed by the parent's column
 nested = DynamicFrame.fromDF(
     spark.createDataFrame(
-        [(1, ("Ann", "Lee"), ["a", "b"]), (2, ("Bo", "Ng"), [])],
-        "id INT, name STRUCT<first: STRING, last: STRING>, tags ARRAY<STRING>",
+        [(1, ("Ann", "Lee"), ["a", "b"], [("home", "555")]), (2, ("Bo", "Ng"), [], None)],
+        "id INT, name STRUCT<first: STRING, last: STRING>, tags ARRAY<STRING>, "
+        "contact_details ARRAY<STRUCT<type: STRING, value: STRING>>",
     ),
     glueContext,
     "nested",
 )
-frames = Relationalize.apply(frame=nested, name="root")
-assert sorted(frames.keys()) == ["root", "root_tags"], frames.keys()
+frames = Relationalize.apply(frame=nested, staging_path="s3://data/tmp/", name="root")
+assert sorted(frames.keys()) == ["root", "root_contact_details", "root_tags"], frames.keys()
 root = frames.select("root").toDF()
-assert root.columns == ["id", "name.first", "name.last", "tags"], root.columns
+assert root.columns == ["id", "name.first", "name.last", "tags", "contact_details"], root.columns
 tags = frames.select("root_tags").toDF()
 assert tags.columns == ["id", "index", "tags.val"], tags.columns
-rows = {r["id"]: r["tags"] for r in root.collect()}
+keys = {r["id"]: (r["tags"], r["contact_details"]) for r in root.collect()}
+assert keys[2][1] is None, keys
 joined = sorted((r[0], r[1], r[2]) for r in tags.collect())
-first = rows[1]
-assert joined == [(first, 0, "a"), (first, 1, "b")], (joined, rows)
+assert joined == [(keys[1][0], 0, "a"), (keys[1][0], 1, "b")], (joined, keys)
+contacts = frames.select("root_contact_details").toDF()
+assert contacts.columns == [
+    "id", "index", "contact_details.val.type", "contact_details.val.value"
+], contacts.columns
+assert [tuple(r) for r in contacts.collect()] == [(keys[1][1], 0, "home", "555")]
 job.commit()
 """
 
