@@ -79,6 +79,12 @@ def test_a_pythonshell_job_needs_a_principal_allowed_everything(
         )
     assert _code(exc) == "AccessDeniedException"
     assert "operating-system user" in str(exc.value)
+    with pytest.raises(ClientError) as exc:  # a Glue ETL (PySpark) script is one too
+        bob.create_job(
+            Name="authz-etl", Role=ROLE, Command={"Name": "glueetl", "ScriptLocation": script}
+        )
+    assert _code(exc) == "AccessDeniedException"
+    assert "create glueetl jobs" in str(exc.value)
 
     admin = client("glue")
     admin.create_job(

@@ -305,7 +305,6 @@ def test_jobs_are_defined_listed_run_and_deleted(glue: Any, served: Served) -> N
 @pytest.mark.parametrize(
     ("command", "names"),
     [
-        ({"Name": "glueetl", "ScriptLocation": "s3://gc-data/scripts/x.py"}, "'glueetl'"),
         (
             {"Name": "gluestreaming", "ScriptLocation": "s3://gc-data/scripts/x.py"},
             "'gluestreaming'",

@@ -547,16 +547,13 @@ def list_crawls(request: Request, context: GlueContext) -> Response:
 
 # -- job definitions (CreateJob, UpdateJob, DeleteJob, GetJob, GetJobs, ListJobs) --------------
 
-#: Command.Name -> the JobRegistry kind running it; Spark's glueetl comes later
-_COMMANDS = {"pythonshell": "python", "lakebox-sql": "sql"}
+#: Command.Name -> the JobRegistry kind running it
+_COMMANDS = {"pythonshell": "python", "lakebox-sql": "sql", "glueetl": "glueetl"}
 #: members that size or route a job on AWS and mean nothing to a local run: accepted,
 #: not kept
 _JOB_SIZING = (
     "AllocatedCapacity",
     "MaxCapacity",
-    "GlueVersion",
-    "WorkerType",
-    "NumberOfWorkers",
     "ExecutionClass",
     "LogUri",
     "JobMode",
@@ -618,6 +615,10 @@ def _job_definition(given: Request, current: Job | None) -> dict[str, Any]:
         ),
         "timeout_minutes": _int(given.get("Timeout"), "Timeout", 2880, 1),
         "role": str(given.get("Role") or (current.role if current is not None else "")),
+        # recorded and shown by GetJob (a glueetl run uses the lake's Spark master)
+        "glue_version": str(given.get("GlueVersion") or ""),
+        "worker_type": str(given.get("WorkerType") or ""),
+        "number_of_workers": _int(given.get("NumberOfWorkers"), "NumberOfWorkers", 0, 0),
     }
 
 
@@ -627,11 +628,12 @@ def _runs_script_as_lake_owner(context: Any, kind: str, doing: str) -> None:
     IAM. So only a caller who could reach all of it anyway may define, change or start one;
     ``glue:*`` is not enough. A lakebox-sql job's statements run through the query service
     as the principal who started the run, which IAM bounds: no guard."""
-    if kind == "python":
+    if kind in ("python", "glueetl"):
+        command = "pythonshell" if kind == "python" else "glueetl"
         require_unrestricted(
             context,
-            doing,
-            "lakebox runs a pythonshell job's script unsandboxed as the lake's own "
+            doing.format(command=command),
+            f"lakebox runs a {command} job's script unsandboxed as the lake's own "
             "operating-system user",
         )
 
@@ -647,7 +649,7 @@ def create_job(request: Request, context: GlueContext) -> Response:
     required_str(request, "Role", INVALID)
     registry, principal = context.glue_jobs, context.principal
     definition = _job_definition(request, None)
-    _runs_script_as_lake_owner(context, definition["kind"], "create pythonshell jobs")
+    _runs_script_as_lake_owner(context, definition["kind"], "create {command} jobs")
     _check_script(context, definition["script_path"])
     with _JOB_LOCK:
         try:
@@ -670,8 +672,8 @@ def update_job(request: Request, context: GlueContext) -> Response:
     registry, principal = context.glue_jobs, context.principal
     current = registry.get_job(name, principal=principal)
     definition = _job_definition(given, current)
-    _runs_script_as_lake_owner(context, current.kind, "change a pythonshell job")
-    _runs_script_as_lake_owner(context, definition["kind"], "change a pythonshell job")
+    _runs_script_as_lake_owner(context, current.kind, "change a {command} job")
+    _runs_script_as_lake_owner(context, definition["kind"], "change a {command} job")
     _check_script(context, definition["script_path"])
     registry.register_job(name, principal=principal, **definition)
     return {"JobName": name}
@@ -733,7 +735,7 @@ def start_job_run(request: Request, context: GlueContext) -> Response:
         raise AwsError(INVALID, "Timeout must be an integer (minutes)") from None
     arguments = _arguments(request)
     job = context.glue_jobs.get_job(name, principal=context.principal)
-    _runs_script_as_lake_owner(context, job.kind, "start pythonshell job runs")
+    _runs_script_as_lake_owner(context, job.kind, "start {command} job runs")
     run_id = context.glue_jobs.start_job_run(name, arguments, minutes, principal=context.principal)
     return {"JobRunId": run_id}
 

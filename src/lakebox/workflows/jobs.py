@@ -9,6 +9,13 @@ A job is either
   ``LAKEBOX_STORAGE`` point at the lake, so ``lakebox.connect()`` in the script opens it.
   Exit status 0 is SUCCEEDED; otherwise FAILED with the last line of stderr (a traceback's
   exception line) as ErrorMessage.
+* a **Glue ETL** (``glueetl``) PySpark script, run as a Python script is, with Spark: the
+  ``awsglue`` package the script imports is lakebox's (``lakebox/engine/spark/glue_shim``,
+  on the process's PYTHONPATH only), its SparkContext starts with the lake's master
+  (``LAKEBOX_SPARK_MASTER``) and lakebox's Spark settings (a ``spark-defaults.conf`` of the
+  run), and it opens the lake on the Spark engine acting as the job's role session (see
+  docs/scale-out.md, "Glue ETL jobs"). GlueVersion, WorkerType and NumberOfWorkers are
+  recorded and shown, not used: the run gets the master's cores.
 * a **SQL** script, run statement by statement through the QueryService (each statement is
   an Athena query execution with its own history and result files). ``${name}`` in the text
   is replaced by the value of the argument ``--name`` (verbatim: write ``'${day}'`` for a
@@ -28,6 +35,8 @@ import logging
 import os
 import re
 import secrets
+import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -50,7 +59,11 @@ if TYPE_CHECKING:
     from lakebox.query.lake import LakeParts as Lake
     from lakebox.query.service import QueryService
 
-KINDS = ("python", "sql")
+KINDS = ("python", "sql", "glueetl")
+#: Command.Name of each kind
+COMMAND_NAMES = {"python": "pythonshell", "sql": "lakebox-sql", "glueetl": "glueetl"}
+#: the folder put on a glueetl process's PYTHONPATH: its ``awsglue`` package
+GLUE_SHIM = Path(__file__).resolve().parent.parent / "engine" / "spark" / "glue_shim"
 STARTING, RUNNING, STOPPING, STOPPED = "STARTING", "RUNNING", "STOPPING", "STOPPED"
 SUCCEEDED, FAILED, TIMEOUT, ERROR = "SUCCEEDED", "FAILED", "TIMEOUT", "ERROR"
 ACTIVE_STATES = frozenset({STARTING, RUNNING, STOPPING})
@@ -82,15 +95,27 @@ class Job:
     #: the IAM role Glue's CreateJob names: runs act as a session of it when it trusts
     #: ``glue.amazonaws.com`` (else as who starts them)
     role: str = ""
+    #: glueetl sizing, recorded and shown (a local run uses the lake's Spark master)
+    glue_version: str = ""
+    worker_type: str = ""
+    number_of_workers: int = 0
 
     def to_api(self) -> dict[str, Any]:
         """Glue's GetJob ``Job`` shape (times in epoch milliseconds, as Step Functions
         serialises them)."""
+        sizing: dict[str, Any] = {}
+        if self.glue_version:
+            sizing["GlueVersion"] = self.glue_version
+        if self.worker_type:
+            sizing["WorkerType"] = self.worker_type
+        if self.number_of_workers:
+            sizing["NumberOfWorkers"] = self.number_of_workers
         return {
+            **sizing,
             "Name": self.name,
             "Description": self.description,
             "Command": {
-                "Name": "pythonshell" if self.kind == "python" else "lakebox-sql",
+                "Name": COMMAND_NAMES.get(self.kind, self.kind),
                 "ScriptLocation": self.script_location,
                 "PythonVersion": "3",
             },
@@ -249,12 +274,17 @@ class JobRegistry:
         max_concurrent_runs: int = 1,
         timeout_minutes: int = DEFAULT_TIMEOUT_MINUTES,
         role: str = "",
+        glue_version: str = "",
+        worker_type: str = "",
+        number_of_workers: int = 0,
         principal: Principal = LOCAL_ADMIN,
     ) -> Job:
         """Create or replace a job (Glue's CreateJob / UpdateJob)."""
         glue_name(name, "job")
         if kind not in KINDS:
-            raise InvalidRequestError(f"job kind {kind!r} must be 'python' or 'sql'")
+            raise InvalidRequestError(f"job kind {kind!r} must be 'python', 'sql' or 'glueetl'")
+        if number_of_workers < 0:
+            raise InvalidRequestError("number_of_workers must be >= 0")
         if max_concurrent_runs < 1 or timeout_minutes < 1:
             raise InvalidRequestError("max_concurrent_runs and timeout_minutes must be >= 1")
         location = str(script_path)
@@ -263,6 +293,8 @@ class JobRegistry:
         args = {_key(k): str(v) for k, v in (default_arguments or {}).items()}
         job = Job(name, location, kind, args, description, max_concurrent_runs, timeout_minutes)
         job.role = role
+        job.glue_version, job.worker_type = glue_version, worker_type
+        job.number_of_workers = number_of_workers
         with self._db() as db:
             row = db.execute("SELECT doc FROM jobs WHERE name = ?", (name,)).fetchone()
             if row is not None:
@@ -423,8 +455,8 @@ class JobRegistry:
             self._save(run)
             arguments = {**job.default_arguments, **run.arguments}
             script = self._script(job)
-            if job.kind == "python":
-                outcome = self._run_python(job, run, script, arguments, active, deadline)
+            if job.kind in ("python", "glueetl"):
+                outcome = self._run_python(job, run, script, arguments, active, deadline, principal)
             else:
                 acting = self._role_session(job, run) or principal
                 outcome = self._run_sql(run, script.decode(), arguments, active, deadline, acting)
@@ -476,7 +508,7 @@ class JobRegistry:
             return None
         return Principal(creds.account_id, creds.assumed_role_arn, "assumed-role")
 
-    def _aws_env(self, job: Job, run: JobRun) -> dict[str, str]:
+    def _aws_env(self, job: Job, run: JobRun, creds: Any | None) -> dict[str, str]:
         """What a script written for Glue needs for its boto3 calls to reach this lake, as
         Glue gives a job its role: the lake's region, the server's URL when the lake is
         being served (``AWS_ENDPOINT_URL``, which boto3 honours), and temporary credentials
@@ -488,7 +520,6 @@ class JobRegistry:
         endpoint = getattr(self.lake, "endpoint_url", None)
         if isinstance(endpoint, str) and endpoint:
             env["AWS_ENDPOINT_URL"] = endpoint
-        creds = self._assume(job, run)
         if creds is None:
             return env
         env.update(
@@ -510,6 +541,7 @@ class JobRegistry:
         arguments: dict[str, str],
         active: _Active,
         deadline: float,
+        principal: Principal = LOCAL_ADMIN,
     ) -> tuple[str, str | None]:
         path = Path(job.script_location)
         if "://" in job.script_location:
@@ -519,34 +551,112 @@ class JobRegistry:
         argv = [sys.executable, str(path), "--JOB_NAME", job.name, "--JOB_RUN_ID", run.id]
         for key, value in arguments.items():
             argv += [key, value]
+        creds = self._assume(job, run)
         env = {
             **os.environ,
             "LAKEBOX_HOME": str(self.lake.config.home),
             "LAKEBOX_STORAGE": self.lake.config.storage,
-            **self._aws_env(job, run),
+            **self._aws_env(job, run, creds),
         }
+        scratch: Path | None = None
+        if job.kind == "glueetl":
+            acting = creds.assumed_role_arn if creds is not None else principal.arn
+            scratch = self.root / "spark" / run.id
+            env.update(self._spark_env(scratch, None if acting == LOCAL_ADMIN.arn else acting))
+        try:
+            group = job.kind == "glueetl"
+            return self._run_process(run, argv, env, path, active, deadline, group)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
+
+    def _spark_env(self, scratch: Path, principal_arn: str | None) -> dict[str, str]:
+        """A glueetl process's environment: lakebox's ``awsglue`` first on its
+        PYTHONPATH, the lake on the Spark engine with its master, the SparkContext the
+        script makes started with lakebox's settings (``spark-defaults.conf`` in the
+        run's ``SPARK_CONF_DIR``: the master, 127.0.0.1, no UI, UTC, quiet logs, scratch
+        space under ``scratch``), and the principal the lake acts as (the role session)."""
+        from lakebox.engine.spark.session import _LOG4J, BASE_SETTINGS, SparkSettings
+
+        config = self.lake.config
+        settings = SparkSettings.from_env(config.spark_master)
+        scratch.mkdir(parents=True, exist_ok=True)
+        log4j = scratch / "log4j2.properties"
+        log4j.write_text(_LOG4J)
+        java = f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={scratch}"
+        conf = {
+            **BASE_SETTINGS,
+            "spark.master": settings.master,
+            "spark.app.name": "lakebox-glueetl",
+            "spark.local.dir": str(scratch / "local"),
+            "spark.sql.warehouse.dir": str(scratch / "warehouse"),
+            "spark.driver.extraJavaOptions": java,
+            "spark.executor.extraJavaOptions": java,
+            **dict(settings.extra),
+        }
+        (scratch / "spark-defaults.conf").write_text(
+            "".join(f"{key} {value}\n" for key, value in conf.items())
+        )
+        python_path = [str(GLUE_SHIM)]
+        if os.environ.get("PYTHONPATH"):
+            python_path.append(os.environ["PYTHONPATH"])
+        env = {
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "LAKEBOX_ENGINE": "spark",
+            "LAKEBOX_SPARK_MASTER": settings.master,
+            "SPARK_CONF_DIR": str(scratch),
+            "SPARK_SUBMIT_OPTS": f"-Dlog4j2.configurationFile=file:{log4j}",
+            "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON") or sys.executable,
+        }
+        if principal_arn:
+            env["LAKEBOX_GLUE_PRINCIPAL"] = principal_arn
+        return env
+
+    def _run_process(
+        self,
+        run: JobRun,
+        argv: list[str],
+        env: dict[str, str],
+        path: Path,
+        active: _Active,
+        deadline: float,
+        group: bool = False,
+    ) -> tuple[str, str | None]:
+        """Run the script's process; with ``group`` (a glueetl script, whose Spark runs
+        in a JVM child), in a process group of its own, ended as a whole when the run
+        ends or is stopped, so no JVM outlives its run."""
         assert run.log_path is not None
         log = Path(run.log_path)
         log.parent.mkdir(parents=True, exist_ok=True)
         err_path = log.with_suffix(".err")
         with log.open("wb") as out, err_path.open("wb") as err:
-            proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=path.parent)
-            while True:
-                try:
-                    code = proc.wait(POLL_SECONDS)
-                    break
-                except subprocess.TimeoutExpired:
-                    pass
-                if active.stop.is_set() or time.monotonic() > deadline:
-                    proc.terminate()
+            proc = subprocess.Popen(
+                argv, stdout=out, stderr=err, env=env, cwd=path.parent, start_new_session=group
+            )
+            code: int | None = None
+            try:
+                while True:
+                    try:
+                        code = proc.wait(POLL_SECONDS)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if active.stop.is_set() or time.monotonic() > deadline:
+                        break
+            finally:
+                if proc.poll() is None:
+                    _signal(proc, signal.SIGTERM, group)
                     try:
                         proc.wait(5)
                     except subprocess.TimeoutExpired:
-                        proc.kill()
+                        _signal(proc, signal.SIGKILL, group)
                         proc.wait()
-                    if active.stop.is_set():
-                        return STOPPED, "Job run was stopped"
-                    return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
+                if group:  # what the script left in its group (a JVM): ended with it
+                    _signal(proc, signal.SIGKILL, group)
+            if code is None:
+                if active.stop.is_set():
+                    return STOPPED, "Job run was stopped"
+                return TIMEOUT, f"Job run timed out after {run.timeout_minutes} minutes"
         stderr = err_path.read_text(errors="replace")
         with log.open("a") as out_text:
             out_text.write(stderr)
@@ -596,6 +706,17 @@ class JobRegistry:
                     f"[QueryExecutionId {qid}]"
                 )
         return SUCCEEDED, None
+
+
+def _signal(proc: subprocess.Popen[bytes], sig: int, group: bool) -> None:
+    """Send ``sig`` to the process, or to its whole process group."""
+    try:
+        if group:
+            os.killpg(proc.pid, sig)
+        else:
+            proc.send_signal(sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def _key(name: str) -> str:
