@@ -1032,6 +1032,10 @@ def delete_database(request: Request, context: GlueContext) -> Response:
     if gate is not None:
         gate.require_on_database("glue:DeleteDatabase", db.name, "DROP")
     catalog, _ = _catalog(context)
+    if gate is not None:
+        # DeleteDatabase deletes every table in it: each needs DROP of its own
+        for table in sorted(catalog.list_tables(db.name), key=lambda t: t.name):
+            gate.require_on_table("glue:DeleteDatabase", table, "DROP")
     catalog.drop_database(db.name, cascade=True)
     return {}
 

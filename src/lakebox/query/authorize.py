@@ -362,7 +362,17 @@ class LakeFormationAccess:
                 self._location(permissions, principal, statement.location)
             return
         if isinstance(statement, st.DropDatabase):
-            self._on_database(permissions, principal, "DROP", statement.name.lower())
+            db = statement.name.lower()
+            self._on_database(permissions, principal, "DROP", db)
+            if statement.cascade:
+                # the cascade drops every table in it: each needs DROP of its own (the
+                # database's creator does not hold it on a table someone else made there)
+                try:
+                    tables = self._catalog().list_tables(db)
+                except EntityNotFoundError:
+                    tables = []  # the statement itself reports it missing
+                for inside in sorted(tables, key=lambda t: t.name):
+                    self._on_table(permissions, principal, "DROP", inside)
             return
         if isinstance(statement, st.CreateTable):
             db = (statement.table.database or database).lower()
