@@ -5,18 +5,21 @@ may not drop. Set up by ``test_lakeformation_enforcement``'s ``lf`` fixture."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 import lakebox
+from lakebox.catalog.model import Database
 from lakebox.governance.model import Resource
 from lakebox.iam.errors import AccessDenied
-from lakebox.principal import Principal
+from lakebox.principal import LOCAL_ADMIN, Principal
 
 from . import test_lakeformation_enforcement as enforcement
-from .test_lakeformation_enforcement import ANALYST, LF, A, as_
+from .test_lakeformation_enforcement import ANALYST, LF, OTHER, A, as_, rows
 
 #: the lake the enforcement tests set up (``enforcement.lf``'s docstring)
 lf = enforcement.lf
@@ -84,3 +87,102 @@ def _glue_door(admin: lakebox.Session, who: Principal) -> Callable[[str, dict[st
         request_id="req-review",
     )
     return lambda operation, request: dispatch("glue", operation, request, ctx)
+
+
+# -- creator records end with the object ------------------------------------------------
+def _orders_like_sales(admin: lakebox.Session) -> None:
+    """A catalog writer (an export, a snapshot: ``create_table(replace=True)`` as the
+    local administrator) makes ``orders`` over the sales data."""
+    sales = admin.lake.catalog.get_table("default", "sales")
+    orders = dataclasses.replace(sales, name="orders", create_time=time.time())
+    admin.lake.catalog.create_table(orders, replace=True)
+
+
+def test_dropping_a_table_ends_its_creators_hold_on_the_name(lf: LF) -> None:
+    admin, perms = lf
+    analyst = as_(admin)
+    perms.grant(ANALYST, Resource("DATABASE", A, database="default"), "CREATE_TABLE")
+    analyst.sql("CREATE EXTERNAL TABLE orders (a int) LOCATION 's3://out/o/'")
+    analyst.sql("DROP TABLE orders")
+    _orders_like_sales(admin)
+    with pytest.raises(AccessDenied, match="Required Select on orders"):
+        analyst.sql("SELECT * FROM orders")
+    # a view dropped the same way
+    analyst.sql("CREATE VIEW v AS SELECT 1 AS x")
+    analyst.sql("DROP VIEW v")
+    admin.sql("CREATE VIEW v AS SELECT secret FROM sales")
+    with pytest.raises(AccessDenied, match="Required Select on v"):
+        analyst.sql("SELECT * FROM v")
+
+
+def test_grants_survive_a_drop_and_recreate_as_on_aws(lf: LF) -> None:
+    """AWS: "if you delete and recreate a resource with that same ARN, the resource
+    maintains the permissions already granted"; only the creator's implicit hold ends."""
+    admin, perms = lf
+    analyst = as_(admin)
+    perms.grant(ANALYST, Resource("DATABASE", A, database="default"), "CREATE_TABLE")
+    analyst.sql("CREATE EXTERNAL TABLE orders (a int) LOCATION 's3://out/o/'")
+    perms.grant(OTHER, Resource("TABLE", A, database="default", table="orders"), "SELECT")
+    analyst.sql("DROP TABLE orders")
+    _orders_like_sales(admin)
+    assert len(rows(as_(admin, OTHER), "SELECT * FROM orders")) == 4
+    with pytest.raises(AccessDenied):
+        analyst.sql("SELECT * FROM orders")
+
+
+def test_dropping_a_database_ends_its_creators_hold_on_it_and_its_tables(lf: LF) -> None:
+    admin, perms = lf
+    analyst = as_(admin)
+    perms.grant(ANALYST, Resource("CATALOG", A), "CREATE_DATABASE")
+    analyst.sql("CREATE DATABASE mine")
+    analyst.sql("CREATE EXTERNAL TABLE mine.t (a int) LOCATION 's3://out/t/'")
+    analyst.sql("DROP DATABASE mine CASCADE")
+    # made anew by a writer that reports nothing (the catalog's own API)
+    catalog = admin.lake.catalog
+    catalog.create_database(Database("mine"))
+    sales = catalog.get_table("default", "sales")
+    catalog.create_table(
+        dataclasses.replace(sales, database="mine", name="t", create_time=time.time())
+    )
+    with pytest.raises(AccessDenied, match="Required Select on t"):
+        analyst.sql("SELECT * FROM mine.t")
+    with pytest.raises(AccessDenied, match="Required Drop on mine"):
+        analyst.sql("DROP DATABASE mine")
+
+
+def test_glue_delete_table_and_database_end_the_creators_hold(lf: LF) -> None:
+    admin, perms = lf
+    perms.grant(ANALYST, Resource("CATALOG", A), "CREATE_DATABASE")
+    glue = _glue_door(admin, ANALYST)
+    glue("CreateDatabase", {"DatabaseInput": {"Name": "mine"}})
+    table = {"Name": "t", "StorageDescriptor": {"Columns": [{"Name": "a", "Type": "int"}]}}
+    glue("CreateTable", {"DatabaseName": "mine", "TableInput": table})
+    glue("DeleteTable", {"DatabaseName": "mine", "Name": "t"})
+    admin.sql(f"CREATE EXTERNAL TABLE mine.t {SALES_COLUMNS} LOCATION 's3://data/sales/'")
+    with pytest.raises(AccessDenied, match="Required Select on t"):
+        as_(admin).sql("SELECT * FROM mine.t")
+    admin.sql("DROP TABLE mine.t")
+    glue("DeleteDatabase", {"Name": "mine"})
+    assert not any(key[0] == "mine" for key in perms.lf.policy().objects)
+
+
+def test_an_export_records_the_local_administrator_as_the_creator(lf: LF) -> None:
+    """A table dropped by a path that reports nothing (the catalog's own API) leaves its
+    creator's record; the export that makes the name anew records itself instead."""
+    from lakebox.ingest.exports import TableExports
+
+    admin, perms = lf
+    analyst = as_(admin)
+    perms.grant(ANALYST, Resource("DATABASE", A, database="default"), "CREATE_TABLE")
+    analyst.sql("CREATE EXTERNAL TABLE orders (a int) LOCATION 's3://out/o/'")
+    admin.lake.catalog.drop_table("default", "orders")
+    source = admin.lake.config.home / "data" / "orders.jsonl"
+    source.write_text('{"id": 1, "secret": "leak"}\n')
+    done = TableExports(admin.lake).export_table_to_point_in_time(
+        str(source), "exp", current_manifest=True, catalog_table="default.orders"
+    )
+    assert done.status == "COMPLETED", done
+    assert rows(admin, "SELECT count(*) FROM orders") == [(1,)]
+    assert perms.lf.policy().objects[("default", "orders")] == LOCAL_ADMIN.arn
+    with pytest.raises(AccessDenied, match="Required Select on orders"):
+        analyst.sql("SELECT * FROM orders")

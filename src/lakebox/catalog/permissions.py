@@ -123,6 +123,12 @@ class LakePermissions(Protocol):
         create-table default permissions (``IAMAllowedPrincipals``) are applied to it."""
         ...
 
+    def note_dropped(self, database: str, table: str | None = None) -> None:
+        """``database`` (and every table in it) or ``table`` in it was dropped: its
+        creator no longer holds anything through having made it (an object made later
+        under the same name is not theirs). Grants made on it stay (AWS keeps them)."""
+        ...
+
     def governed_location(self, uri: str) -> bool:
         """Whether ``uri`` lies under a registered (Lake Formation controlled) location."""
         ...

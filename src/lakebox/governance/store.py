@@ -323,6 +323,15 @@ class LakeFormationStore:
         )
 
     @staticmethod
+    def forget_object(con: Connection, database: str, table: str | None) -> None:
+        """Forget who created a dropped table (or a dropped database and every table in
+        it): an object made later under the same name is someone else's."""
+        if table is None:
+            con.execute("DELETE FROM objects WHERE db = ?", (database,))
+        else:
+            con.execute("DELETE FROM objects WHERE db = ? AND tbl = ?", (database, table))
+
+    @staticmethod
     def has_object(con: Connection, database: str, table: str) -> bool:
         return (
             con.execute(
