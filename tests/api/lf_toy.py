@@ -95,6 +95,9 @@ class ToyPermissions:
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
         self.grant(identity(principal), database if table is None else f"{database}.{table}", "ALL")
 
+    def is_admin(self, principal: Principal) -> bool:
+        return principal.is_local_admin
+
     def note_dropped(self, database: str, table: str | None = None) -> None:
         return None
 

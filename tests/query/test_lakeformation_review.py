@@ -6,8 +6,10 @@ may not drop. Set up by ``test_lakeformation_enforcement``'s ``lf`` fixture."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -186,3 +188,96 @@ def test_an_export_records_the_local_administrator_as_the_creator(lf: LF) -> Non
     assert perms.lf.policy().objects[("default", "orders")] == LOCAL_ADMIN.arn
     with pytest.raises(AccessDenied, match="Required Select on orders"):
         analyst.sql("SELECT * FROM orders")
+
+
+# -- another principal's query results --------------------------------------------------
+def _ran(admin: lakebox.Session, sql: str, who: Principal, **options: Any) -> str:
+    queries = admin.lake.queries
+    qid = queries.start_query_execution(sql, "default", principal=who, **options)
+    qe = queries.wait(qid, timeout=60)
+    assert qe.state == "SUCCEEDED", qe.state_change_reason
+    return qid
+
+
+def _values(admin: lakebox.Session, qid: str, who: Principal) -> list[list[str | None]]:
+    page = admin.lake.queries.get_query_results(qid, principal=who)
+    return [[d.get("VarCharValue") for d in r["Data"]] for r in page["ResultSet"]["Rows"][1:]]
+
+
+def test_results_of_restricted_data_go_only_to_their_principal_and_admins(lf: LF) -> None:
+    """The analyst may read ``secret``; the other principal may not. Results are what the
+    analyst may see, never filtered again for another caller: another principal gets
+    none of them; the analyst, the local administrator and a data lake administrator do."""
+    from lakebox.governance.model import DataLakeSettings
+
+    admin, perms = lf
+    perms.select(ANALYST, "sales")
+    qid = _ran(admin, "SELECT secret FROM sales ORDER BY item_id", ANALYST)
+    secrets = [["11"], ["leak"], ["13"], ["notanumber"]]
+    with pytest.raises(AccessDenied, match="may not read the results of query"):
+        _values(admin, qid, OTHER)
+    assert _values(admin, qid, ANALYST) == secrets
+    assert _values(admin, qid, LOCAL_ADMIN) == secrets
+    # the execution itself (its text too) is shown to whoever the workgroup allows, as on
+    # AWS (athena:GetQueryExecution on the workgroup: checked at the API door)
+    queries = admin.lake.queries
+    assert queries.get_query_execution(qid, principal=OTHER).query.startswith("SELECT secret")
+    settings = perms.lf.get_settings()
+    perms.lf.put_settings(LOCAL_ADMIN, dataclasses.replace(settings, admins=(OTHER.arn,)))
+    assert isinstance(perms.lf.get_settings(), DataLakeSettings)
+    assert _values(admin, qid, OTHER) == secrets
+
+
+def test_results_of_data_everyone_reads_are_shared_as_on_aws(lf: LF) -> None:
+    """A table ``IAMAllowedPrincipals`` holds whole is no Lake Formation restriction:
+    its results go to whoever the workgroup (and S3) allow, as on AWS."""
+    from lakebox.governance.model import IAM_ALLOWED_PRINCIPALS
+
+    admin, perms = lf
+    everyone = Resource("TABLE", A, database="default", table="visits")
+    perms.lf.grant(LOCAL_ADMIN, IAM_ALLOWED_PRINCIPALS, everyone, ["ALL"])
+    qid = _ran(admin, "SELECT count(*) FROM visits", ANALYST)
+    assert _values(admin, qid, OTHER) == [["4"]]
+    assert _values(admin, _ran(admin, "SELECT 1", ANALYST), OTHER) == [["1"]]
+
+
+def test_get_query_results_needs_s3_get_object_on_the_result(lake_home: Path) -> None:
+    """Without Lake Formation: GetQueryResults reads the result file with the caller's
+    own S3 permissions (s3:GetObject on it), as on AWS."""
+    admin = lakebox.connect(lake_home)
+    try:
+        iam = admin.lake.iam
+        writer = {
+            "Effect": "Allow",
+            "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::out", "arn:aws:s3:::out/*"],
+        }
+        athena = {"Effect": "Allow", "Action": "athena:*", "Resource": "*"}
+        for name, statements in (("analyst", [athena, writer]), ("other", [athena])):
+            iam.create_user(name)
+            policy = {"Version": "2012-10-17", "Statement": statements}
+            iam.put_user_policy(name, "p", json.dumps(policy))
+        qid = _ran(admin, "SELECT 42", ANALYST, output_location="s3://out/results/")
+        assert _values(admin, qid, ANALYST) == [["42"]]
+        with pytest.raises(AccessDenied, match="s3:GetObject"):
+            _values(admin, qid, OTHER)
+        reader = {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::out/*"}
+        policy = {"Version": "2012-10-17", "Statement": [athena, reader]}
+        iam.put_user_policy("other", "p", json.dumps(policy))
+        assert _values(admin, qid, OTHER) == [["42"]]
+    finally:
+        admin.lake.close()
+
+
+def test_listing_without_a_workgroup_lists_the_primary_one(lf: LF) -> None:
+    """AWS: "If a workgroup is not specified, returns a list of query execution IDs for
+    the primary workgroup" (the workgroup the caller was authorized on at the door)."""
+    admin, _ = lf
+    queries = admin.lake.queries
+    queries.create_work_group("team")
+    elsewhere = _ran(admin, "SELECT 1", ANALYST, workgroup="team")
+    primary = _ran(admin, "SELECT 2", ANALYST)
+    listed, _ = queries.list_query_executions(principal=OTHER)
+    assert primary in listed and elsewhere not in listed
+    assert elsewhere in queries.list_query_executions("team", principal=OTHER)[0]
+    assert elsewhere in queries.list_query_executions()[0]  # the local administrator's

@@ -113,6 +113,10 @@ class LakePermissions(Protocol):
         ``lakebox.iam.errors.AccessDenied`` when the principal may select nothing of it."""
         ...
 
+    def is_admin(self, principal: Principal) -> bool:
+        """Whether ``principal`` is a data lake administrator (or the local one)."""
+        ...
+
     def can_create_database(self, principal: Principal) -> bool:
         """Whether ``principal`` may create a database (CREATE_DATABASE on the catalog)."""
         ...

@@ -178,6 +178,20 @@ class IamTableAccess:
             "you are allowed to access the S3 bucket. ",
         )
 
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        if not self._governed():
+            return
+        where = parse_uri(result_uri)
+        if not where.is_s3:
+            return
+        self._decide(
+            principal,
+            "s3:GetObject",
+            f"arn:aws:s3:::{where.bucket}/{where.key}",
+            f"Access denied when reading the query results at {result_uri} . Please ensure "
+            "you are allowed to access the S3 bucket. ",
+        )
+
     def check_table(self, principal: Principal, table: Table) -> None:
         if not self._governed():
             return
@@ -349,6 +363,9 @@ class LakeFormationAccess:
 
     def check_results(self, principal: Principal, output_location: str) -> None:
         self.iam.check_results(principal, output_location)
+
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        self.iam.check_results_read(principal, result_uri)
 
     def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
         self.iam.check_ddl(principal, statement, database)
