@@ -216,6 +216,9 @@ def test_results_of_restricted_data_go_only_to_their_principal_and_admins(lf: LF
     secrets = [["11"], ["leak"], ["13"], ["notanumber"]]
     with pytest.raises(AccessDenied, match="may not read the results of query"):
         _values(admin, qid, OTHER)
+    with pytest.raises(AccessDenied, match="may not read the results of query"):
+        admin.lake.queries.result(qid, principal=OTHER)  # the in-memory Result too
+    assert admin.lake.queries.result(qid, principal=ANALYST) is not None
     assert _values(admin, qid, ANALYST) == secrets
     assert _values(admin, qid, LOCAL_ADMIN) == secrets
     # the execution itself (its text too) is shown to whoever the workgroup allows, as on

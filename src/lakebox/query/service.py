@@ -660,9 +660,13 @@ class QueryService:
 
     def result(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> Result | None:
         """The in-memory Result of a query this service ran (None after a restart, or
-        once ``RESULTS_KEPT`` later executions finished: its result file remains)."""
+        once ``RESULTS_KEPT`` later executions finished: its result file remains).
+        Another principal gets it only as ``get_query_results`` would answer it."""
         with self._lock:
-            return self._results.get(query_id)
+            found = self._results.get(query_id)
+        if found is not None and not principal.is_local_admin:
+            self._check_results_read(self.store.get(query_id), principal)
+        return found
 
     def stop_query_execution(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         qe = self.store.get(query_id)
