@@ -239,12 +239,13 @@ class LakeFormationService:
         tbl = table.lower() if table is not None else None
         objects = self.policy().objects
         if tbl is None:
-            if not any(key[0] == db for key in objects):
-                return  # nothing recorded: no write, no new policy version
-        elif (db, tbl) not in objects:
-            return
+            noted = any(key[0] == db and creator for key, creator in objects.items())
+        else:
+            noted = bool(objects.get((db, tbl)))
+        if not noted:
+            return  # no creator recorded: no write, no new policy version
         with self.store.write() as con:
-            self.store.forget_object(con, db, tbl)
+            self.store.forget_creator(con, db, tbl)
 
     def record(
         self,
