@@ -222,6 +222,15 @@ def test_results_of_restricted_data_go_only_to_their_principal_and_admins(lf: LF
     with pytest.raises(AccessDenied, match="may not read the results of query"):
         admin.lake.queries.result(qid, principal=OTHER)  # the in-memory Result too
     assert admin.lake.queries.result(qid, principal=ANALYST) is not None
+    # the rule is kept with the execution: another service (a restart) applies it too
+    from lakebox.query.service import QueryService
+
+    again = QueryService(admin.lake)
+    try:
+        with pytest.raises(AccessDenied, match="may not read the results of query"):
+            again.get_query_results(qid, principal=OTHER)
+    finally:
+        again.close()
     assert _values(admin, qid, ANALYST) == secrets
     assert _values(admin, qid, LOCAL_ADMIN) == secrets
     # the execution itself (its text too) is shown to whoever the workgroup allows, as on
