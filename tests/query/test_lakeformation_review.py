@@ -296,3 +296,36 @@ def test_listing_without_a_workgroup_lists_the_primary_one(lf: LF) -> None:
     assert primary in listed and elsewhere not in listed
     assert elsewhere in queries.list_query_executions("team", principal=OTHER)[0]
     assert elsewhere in queries.list_query_executions()[0]  # the local administrator's
+
+
+def test_a_snapshot_export_records_the_local_administrator_as_the_creator(lf: LF) -> None:
+    """The same for an RDS-style snapshot export registering its tables."""
+    import sqlalchemy as sa
+
+    from lakebox.ingest.snapshots import SnapshotExports
+
+    admin, perms = lf
+    analyst = as_(admin)
+    perms.grant(ANALYST, Resource("CATALOG", A), "CREATE_DATABASE")
+    analyst.sql("CREATE DATABASE mine")
+    analyst.sql("CREATE EXTERNAL TABLE mine.orders (a int) LOCATION 's3://out/o/'")
+    admin.lake.catalog.drop_table("mine", "orders")  # reports nothing
+    url = f"sqlite:///{admin.lake.config.home / 'data' / 'shop.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as con:
+        con.exec_driver_sql("CREATE TABLE orders (id INTEGER, secret TEXT)")
+        con.exec_driver_sql("INSERT INTO orders VALUES (1, 'leak')")
+    engine.dispose()
+    task = SnapshotExports(admin.lake).start_export_task(
+        {
+            "ExportTaskIdentifier": "snap1",
+            "SourceArn": url,
+            "S3BucketName": "snap",
+            "CatalogDatabase": "mine",
+        }
+    )
+    assert task["Status"] == "COMPLETE", task
+    assert rows(admin, "SELECT secret FROM mine.orders") == [("leak",)]
+    assert perms.lf.policy().objects[("mine", "orders")] == LOCAL_ADMIN.arn
+    with pytest.raises(AccessDenied, match="Required Select on orders"):
+        analyst.sql("SELECT * FROM mine.orders")
