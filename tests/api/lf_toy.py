@@ -49,6 +49,9 @@ class ToyPermissions:
     location_grants: set[tuple[str, str]] = field(default_factory=set)
     decisions: list[Decision] = field(default_factory=list)
     version: int = 0
+    #: who was told of each creation and drop, in order: ("created", principal ARN,
+    #: "db" or "db.table") and ("dropped", "", "db" or "db.table")
+    noted: list[tuple[str, str, str]] = field(default_factory=list)
 
     # -- granting (the test's side) ------------------------------------------------------
     def grant(self, who: str, resource: str, *perms: str, columns: set[str] | None = None) -> None:
@@ -93,7 +96,15 @@ class ToyPermissions:
         return identity(principal) in self.creators
 
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
+        name = database if table is None else f"{database}.{table}"
+        self.noted.append(("created", principal.arn, name))
         self.grant(identity(principal), database if table is None else f"{database}.{table}", "ALL")
+
+    def is_admin(self, principal: Principal) -> bool:
+        return principal.is_local_admin
+
+    def note_dropped(self, database: str, table: str | None = None) -> None:
+        self.noted.append(("dropped", "", database if table is None else f"{database}.{table}"))
 
     def governed_location(self, uri: str) -> bool:
         return any(uri.rstrip("/").startswith(r.rstrip("/")) for r in self.registered)

@@ -254,6 +254,11 @@ def test_altering_and_dropping_tables_and_databases(
     denied(analyst, "glue", "UpdateDatabase", {"Name": "hr", "DatabaseInput": {"Name": "hr"}})
     assert seeded.catalog.database_exists("hr")
     lf.grant(ANALYST, "hr", "DROP")
+    # DeleteDatabase deletes its tables too: each needs DROP of its own
+    message = denied(analyst, "glue", "DeleteDatabase", {"Name": "hr"})
+    assert message.endswith("on hr.salaries"), message
+    assert seeded.catalog.database_exists("hr")
+    lf.grant(ANALYST, "hr.salaries", "DROP")
     glue(analyst, "DeleteDatabase", Name="hr")
     assert not seeded.catalog.database_exists("hr")
 

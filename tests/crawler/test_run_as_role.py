@@ -176,3 +176,25 @@ def test_a_local_path_into_a_registered_bucket_is_that_location(
     run = svc.start_crawler("local")
     assert run.error == "Insufficient Lake Formation permission(s) on s3://data/"
     assert tables(svc) == {}
+
+
+def test_the_local_administrators_crawl_reports_what_it_makes_and_drops(
+    config: LakeConfig, service: CrawlerService, lf: ToyPermissions, bucket_dir: Path
+) -> None:
+    """A crawl run as the local administrator (no role) still tells Lake Formation who
+    made each new table and which it deleted: a record left by an earlier table of the
+    same name must not make that table's creator this one's."""
+    svc = CrawlerService(config, permissions=lf)
+    svc.create_crawler(
+        Crawler("mine", "db", [Target("s3://data/")], delete_behavior=DELETE_FROM_DATABASE)
+    )
+    _orders(bucket_dir)
+    assert svc.start_crawler("mine").state == "SUCCEEDED"
+    assert sorted(lf.noted) == [
+        ("created", LOCAL_ADMIN.arn, "db.orders"),
+        ("created", LOCAL_ADMIN.arn, "db.shops"),
+    ]
+    for f in (bucket_dir / "shops").iterdir():
+        f.unlink()
+    assert svc.start_crawler("mine").state == "SUCCEEDED"
+    assert lf.noted[-1] == ("dropped", "", "db.shops")

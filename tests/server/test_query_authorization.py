@@ -68,6 +68,21 @@ USERS: dict[str, list[dict[str, Any]]] = {
         *READ_SALES[1:],
     ],
 }
+#: GetQueryResults on the workgroup (the door's check) and the caller's s3:GetObject on the
+#: result file (the query service's): another user of the account may read a query's results
+#: with both, as on AWS
+GET_RESULTS = {
+    "Effect": "Allow",
+    "Action": "athena:GetQueryResults",
+    "Resource": f"arn:aws:athena:{REGION}:{ACCOUNT}:workgroup/primary",
+}
+READ_RESULTS = {
+    "Effect": "Allow",
+    "Action": "s3:GetObject",
+    "Resource": "arn:aws:s3:::authz-results/*",
+}
+USERS["q-fetch"] = [RUN_QUERIES, GET_RESULTS, READ_RESULTS]
+USERS["q-fetch-no-s3"] = [RUN_QUERIES, GET_RESULTS]
 #: what each user's ``SELECT count(*) FROM shop.sales`` ends with: rows, or the denial
 EXPECTED = {
     "q-reader": None,
@@ -236,3 +251,23 @@ def test_a_reader_cannot_ctas_through_the_server_a_writer_can(
     ]
     assert _wait(writer, qid)["State"] == "SUCCEEDED"
     assert glue.get_table(DatabaseName="shop", Name="copy")["Table"]["Name"] == "copy"
+
+
+def test_another_users_results_need_get_query_results_and_s3_get_object(
+    client: ClientFactory, users: dict[str, tuple[str, str]]
+) -> None:
+    reader = client("athena", *users["q-reader"])
+    qid = reader.start_query_execution(
+        QueryString="SELECT count(*) FROM shop.sales", ResultConfiguration=RESULTS
+    )["QueryExecutionId"]
+    assert _wait(reader, qid)["State"] == "SUCCEEDED"
+    fetched = client("athena", *users["q-fetch"]).get_query_results(QueryExecutionId=qid)
+    assert fetched["ResultSet"]["Rows"][1]["Data"][0]["VarCharValue"] == "2"
+    for user, denied in (
+        ("q-fetch-no-s3", "s3:GetObject on resource: arn:aws:s3:::authz-results/"),
+        ("q-reader", "athena:GetQueryResults on resource: "),  # refused at the door
+    ):
+        with pytest.raises(ClientError) as refused:
+            client("athena", *users[user]).get_query_results(QueryExecutionId=qid)
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException", user
+        assert denied in str(refused.value), (user, str(refused.value))

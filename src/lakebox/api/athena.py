@@ -33,6 +33,7 @@ from lakebox.errors import (
     InvalidRequestError,
     LakeboxError,
 )
+from lakebox.iam.errors import AccessDenied
 from lakebox.sql.lexer import EOF, NUMBER, PARAM, STRING, scan
 from lakebox.workflows.jobs import stop_query
 
@@ -63,6 +64,8 @@ def error_code(exc: LakeboxError) -> str:
         return exc.code
     if isinstance(exc, EntityNotFoundError | AlreadyExistsError | InvalidRequestError):
         return INVALID
+    if isinstance(exc, AccessDenied):  # GetQueryResults' checks of the result file
+        return "AccessDeniedException"
     return "InternalServerException"
 
 

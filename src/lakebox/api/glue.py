@@ -1034,8 +1034,21 @@ def delete_database(request: Request, context: GlueContext) -> Response:
     if gate is not None:
         gate.require_on_database("glue:DeleteDatabase", db.name, "DROP")
     catalog, _ = _catalog(context)
+    if gate is not None:
+        # DeleteDatabase deletes every table in it: each needs DROP of its own
+        for table in sorted(catalog.list_tables(db.name), key=lambda t: t.name):
+            gate.require_on_table("glue:DeleteDatabase", table, "DROP")
     catalog.drop_database(db.name, cascade=True)
+    _note_dropped(context, db.name)
     return {}
+
+
+def _note_dropped(context: GlueContext, database: str, table: str | None = None) -> None:
+    """Whoever dropped it: its creator's record goes with it (an object made later under
+    the same name is not theirs)."""
+    found = lake_permissions(context)
+    if found is not None:
+        found.note_dropped(database.lower(), None if table is None else table.lower())
 
 
 def _visible_tables(context: GlueContext, database: str) -> list[Table]:
@@ -1426,6 +1439,7 @@ def delete_table(request: Request, context: GlueContext) -> Response:
         gate.require_on_table("glue:DeleteTable", table, "DROP")
     catalog, _ = _catalog(context)
     catalog.drop_table(table.database, table.name)
+    _note_dropped(context, table.database, table.name)
     return {}
 
 

@@ -113,6 +113,10 @@ class LakePermissions(Protocol):
         ``lakebox.iam.errors.AccessDenied`` when the principal may select nothing of it."""
         ...
 
+    def is_admin(self, principal: Principal) -> bool:
+        """Whether ``principal`` is a data lake administrator (or the local one)."""
+        ...
+
     def can_create_database(self, principal: Principal) -> bool:
         """Whether ``principal`` may create a database (CREATE_DATABASE on the catalog)."""
         ...
@@ -121,6 +125,12 @@ class LakePermissions(Protocol):
         """Record that ``principal`` created ``database`` (or ``table`` in it): creators
         hold every permission on what they made, and the lake's create-database and
         create-table default permissions (``IAMAllowedPrincipals``) are applied to it."""
+        ...
+
+    def note_dropped(self, database: str, table: str | None = None) -> None:
+        """``database`` (and every table in it) or ``table`` in it was dropped: its
+        creator no longer holds anything through having made it (an object made later
+        under the same name is not theirs). Grants made on it stay (AWS keeps them)."""
         ...
 
     def governed_location(self, uri: str) -> bool:

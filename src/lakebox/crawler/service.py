@@ -508,6 +508,8 @@ class _Crawl:
                 )
             except LakeboxError:
                 self.catalog.drop_table(c.database, name, if_exists=True)
+                if self.guard is not None:
+                    self.guard.dropped(c.database, name)
                 raise
             existing[_norm(plan.location)] = table
             self.run_rec.tables_created.append(name)
@@ -666,6 +668,8 @@ class _Crawl:
         if behavior == DELETE_FROM_DATABASE:
             if self.catalog.drop_table(table.database, table.name, if_exists=True):
                 self.run_rec.tables_deleted.append(table.name)
+                if self.guard is not None:
+                    self.guard.dropped(table.database, table.name)
             return
         if behavior == DEPRECATE_IN_DATABASE:
             if DEPRECATED_KEY in table.parameters:
@@ -768,8 +772,12 @@ class _Guard:
         self._decide(action, table.qualified_name, "ALL" in held or wanted in held)
 
     def created(self, database: str, table: str) -> None:
-        if not self.principal.is_local_admin:
-            self.lf.note_created(self.principal, database, table)
+        # the local administrator too: a record left by an earlier object of the same
+        # name must not make its creator this one's
+        self.lf.note_created(self.principal, database, table)
+
+    def dropped(self, database: str, table: str) -> None:
+        self.lf.note_dropped(database, table)
 
 
 def _plain(value: object) -> object:

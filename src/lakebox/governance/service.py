@@ -230,6 +230,23 @@ class LakeFormationService:
                     "lakebox:default-permissions",
                 )
 
+    def note_dropped(self, database: str, table: str | None = None) -> None:
+        """``database`` (with every table in it) or ``table`` in it was dropped: forget
+        who created it, so that whoever makes an object of the same name later (a writer
+        that does not report itself included) is not taken for its creator. Grants made
+        on it stay, as AWS keeps them for a resource recreated with the same ARN."""
+        db = database.lower()
+        tbl = table.lower() if table is not None else None
+        objects = self.policy().objects
+        if tbl is None:
+            noted = any(key[0] == db and creator for key, creator in objects.items())
+        else:
+            noted = bool(objects.get((db, tbl)))
+        if not noted:
+            return  # no creator recorded: no write, no new policy version
+        with self.store.write() as con:
+            self.store.forget_creator(con, db, tbl)
+
     def record(
         self,
         principal: Principal,

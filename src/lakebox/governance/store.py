@@ -323,6 +323,20 @@ class LakeFormationStore:
         )
 
     @staticmethod
+    def forget_creator(con: Connection, database: str, table: str | None) -> None:
+        """Forget who created a dropped table (or a dropped database and every table in
+        it): an object made later under the same name is not theirs. The record stays,
+        without a creator, as for an object whose defaults were written down (``None``):
+        its grants survive the drop (as on AWS) and are all it holds, whatever the
+        ``create_time`` a writer gives the next object of that name."""
+        if table is None:
+            con.execute("UPDATE objects SET creator = NULL WHERE db = ?", (database,))
+        else:
+            con.execute(
+                "UPDATE objects SET creator = NULL WHERE db = ? AND tbl = ?", (database, table)
+            )
+
+    @staticmethod
     def has_object(con: Connection, database: str, table: str) -> bool:
         return (
             con.execute(

@@ -349,6 +349,8 @@ class TableExports:
             raise InvalidRequestError("TableExports needs a Lake or storage and metadata_dir")
         self.storage = storage
         self.catalog = catalog
+        #: the lake, told who created the tables an export makes (None without one)
+        self._lake = lake
         self.root = metadata_dir / "exports"
         (self.root / "descriptions").mkdir(parents=True, exist_ok=True)
         (self.root / "snapshots").mkdir(parents=True, exist_ok=True)
@@ -841,7 +843,12 @@ class TableExports:
             table.parameters["lakebox.type_conflicts"] = json.dumps(
                 {k: sorted(v) for k, v in inference.conflicts.items()}
             )
+        made = not self.catalog.table_exists(table.database, table.name)
         self.catalog.create_table(table, replace=True)
+        if made and self._lake is not None:
+            # made as the local administrator: the lake's permissions must not take the
+            # creator of an earlier table of this name for its creator
+            self._lake.table_access().created(LOCAL_ADMIN, table.database, table.name)
 
 
 def _key(item: dict[str, Any], keys: list[str]) -> str:

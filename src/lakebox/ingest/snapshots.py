@@ -332,6 +332,8 @@ class SnapshotExports:
             raise InvalidRequestError("SnapshotExports needs a Lake")
         self.storage = storage
         self.catalog = catalog
+        #: the lake, told who created the tables an export makes (None without one)
+        self._lake = lake
         self.root = metadata_dir / "snapshot-exports"
         self.batch_rows = batch_rows
         self.root.mkdir(parents=True, exist_ok=True)
@@ -668,7 +670,12 @@ class SnapshotExports:
                     "lakebox.source": r.target,
                 },
             )
+            made = not self.catalog.table_exists(table.database, table.name)
             self.catalog.create_table(table, replace=True)
+            if made and self._lake is not None:
+                # made as the local administrator: the lake's permissions must not take
+                # the creator of an earlier table of this name for its creator
+                self._lake.table_access().created(LOCAL_ADMIN, table.database, table.name)
 
 
 class _TableFailed(Exception):

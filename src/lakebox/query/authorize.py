@@ -178,6 +178,20 @@ class IamTableAccess:
             "you are allowed to access the S3 bucket. ",
         )
 
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        if not self._governed():
+            return
+        where = parse_uri(result_uri)
+        if not where.is_s3:
+            return
+        self._decide(
+            principal,
+            "s3:GetObject",
+            f"arn:aws:s3:::{where.bucket}/{where.key}",
+            f"Access denied when reading the query results at {result_uri} . Please ensure "
+            "you are allowed to access the S3 bucket. ",
+        )
+
     def check_table(self, principal: Principal, table: Table) -> None:
         if not self._governed():
             return
@@ -350,6 +364,9 @@ class LakeFormationAccess:
     def check_results(self, principal: Principal, output_location: str) -> None:
         self.iam.check_results(principal, output_location)
 
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        self.iam.check_results_read(principal, result_uri)
+
     def check_ddl(self, principal: Principal, statement: DdlStatement, database: str) -> None:
         self.iam.check_ddl(principal, statement, database)
         permissions = self._on(principal)
@@ -362,7 +379,17 @@ class LakeFormationAccess:
                 self._location(permissions, principal, statement.location)
             return
         if isinstance(statement, st.DropDatabase):
-            self._on_database(permissions, principal, "DROP", statement.name.lower())
+            db = statement.name.lower()
+            self._on_database(permissions, principal, "DROP", db)
+            if statement.cascade:
+                # the cascade drops every table in it: each needs DROP of its own (the
+                # database's creator does not hold it on a table someone else made there)
+                try:
+                    tables = self._catalog().list_tables(db)
+                except EntityNotFoundError:
+                    tables = []  # the statement itself reports it missing
+                for inside in sorted(tables, key=lambda t: t.name):
+                    self._on_table(permissions, principal, "DROP", inside)
             return
         if isinstance(statement, st.CreateTable):
             db = (statement.table.database or database).lower()

@@ -63,6 +63,10 @@ class QueryExecution:
     policy_version: int = 0
     #: a write's data manifest, the files it added (Athena's DataManifestLocation)
     manifest_location: str | None = None
+    #: it read a table Lake Formation restricts (not every principal may read it whole):
+    #: its results were not filtered for anyone else, so only its principal and the
+    #: data lake administrators get them (``QueryService.get_query_results``)
+    restricted_read: bool = False
 
     @property
     def done(self) -> bool:

@@ -29,6 +29,7 @@ from sqlglot import exp
 
 from lakebox.catalog.visibility import OPEN, Visibility
 from lakebox.errors import InvalidRequestError, LakeboxError, os_error_text
+from lakebox.iam.errors import AccessDenied
 from lakebox.names import workgroup_name
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query import results
@@ -52,6 +53,7 @@ from lakebox.query.session import (
     StatementContext,
 )
 from lakebox.query.store import QueryStore
+from lakebox.sql.access import QueryAccessDenied
 from lakebox.sql.access import request as access_request
 from lakebox.storage import Storage
 from lakebox.util import pid_alive
@@ -66,6 +68,9 @@ SYNC_DELAY_SECONDS = 0.05
 #: server answers many thousands of queries, whose results live in their result files
 #: (GetQueryResults reads those); memory keeps only the most recent few
 RESULTS_KEPT = 64
+#: the role name of a principal holding no grant of its own: what Lake Formation gives it
+#: of a table is what it gives everyone (``QueryService._restricted``)
+_NO_GRANTS = "lakebox-no-grants-of-its-own"
 
 
 class QueryService:
@@ -341,6 +346,7 @@ class QueryService:
         )
         qe.rows = result.rowcount
         qe.manifest_location = result.manifest
+        qe.restricted_read = self._restricted(result)
         if result.kind == "DML":
             qe.result_fingerprint = self._fingerprint(result)
         self._remember(qe.query_execution_id, result)
@@ -499,6 +505,31 @@ class QueryService:
             return fh
         return None
 
+    def _restricted(self, result: Result) -> bool:
+        """Whether ``result`` holds data Lake Formation restricts: it read a table that a
+        principal holding no grant of its own (only what ``IAMAllowedPrincipals`` and
+        the defaults give everyone) may not read whole. Such results are what their
+        principal may see, never filtered again for another (see ``get_query_results``)."""
+        if not result.stats.tables:
+            return False
+        permissions = self.lake.lake_permissions
+        if permissions is None or not permissions.active:
+            return False
+        account = self.lake.config.account_id
+        nobody = Principal(account, f"arn:aws:iam::{account}:role/{_NO_GRANTS}")
+        for name in sorted(set(result.stats.tables)):
+            db, _, tbl = name.partition(".")
+            try:
+                table = self.lake.catalog.get_table(db, tbl)
+                view = permissions.table_view(nobody, table)
+            except LakeboxError:
+                return True  # gone meanwhile, or nothing of it for everyone: restricted
+            except AccessDenied:
+                return True
+            if not view.unrestricted:
+                return True
+        return False
+
     # -- result reuse -------------------------------------------------------------------
     def _fingerprint(self, result: Result) -> str:
         """Identifies the data a query read: the versions of its tables and every file's
@@ -541,6 +572,7 @@ class QueryService:
                 qe.rows = old.rows
                 qe.reused_previous_result = True
                 qe.result_fingerprint = current
+                qe.restricted_read = old.restricted_read
                 self._finish(qe, SUCCEEDED, None, None, ExecutionControl())
                 return True
         return False
@@ -585,10 +617,35 @@ class QueryService:
                 if not qe.done
                 else f"Query did not succeed: {qe.state} ({qe.state_change_reason})"
             )
+        if not principal.is_local_admin:
+            self._check_results_read(qe, principal)
         page = results.read_page(
             self.lake.storage, qe.output_location, qe.statement_type, next_token, max_results
         )
         return page
+
+    def _check_results_read(self, qe: QueryExecution, principal: Principal) -> None:
+        """GetQueryResults reads the result file with the caller's own S3 permissions
+        (``s3:GetObject`` on it, as on AWS; lakebox's own default location, which no
+        caller is granted, excepted as for writing there). With Lake Formation, the
+        results of a query that read restricted data go to its own principal and the
+        data lake administrators only: they were filtered for the principal who ran it,
+        not for the caller (lakebox's rule, stricter than AWS's)."""
+        if qe.output_location.rsplit("/", 1)[0] + "/" != DEFAULT_OUTPUT_LOCATION:
+            self.lake.table_access().check_results_read(principal, qe.output_location)
+        if not qe.restricted_read or qe.principal_arn == principal.arn:
+            return
+        permissions = self.lake.lake_permissions
+        if permissions is not None and permissions.is_admin(principal):
+            return
+        raise QueryAccessDenied(
+            f"User: {principal.arn} may not read the results of query "
+            f"{qe.query_execution_id}: it read data Lake Formation restricts, and its "
+            "results are shown only to the principal who ran it and to data lake "
+            "administrators",
+            "athena:GetQueryResults",
+            qe.query_execution_id,
+        )
 
     def progress(
         self, query_id: str, *, principal: Principal = LOCAL_ADMIN
@@ -603,9 +660,13 @@ class QueryService:
 
     def result(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> Result | None:
         """The in-memory Result of a query this service ran (None after a restart, or
-        once ``RESULTS_KEPT`` later executions finished: its result file remains)."""
+        once ``RESULTS_KEPT`` later executions finished: its result file remains).
+        Another principal gets it only as ``get_query_results`` would answer it."""
         with self._lock:
-            return self._results.get(query_id)
+            found = self._results.get(query_id)
+        if found is not None and not principal.is_local_admin:
+            self._check_results_read(self.store.get(query_id), principal)
+        return found
 
     def stop_query_execution(self, query_id: str, *, principal: Principal = LOCAL_ADMIN) -> None:
         qe = self.store.get(query_id)
@@ -631,6 +692,10 @@ class QueryService:
     ) -> tuple[list[str], str | None]:
         if not 0 < max_results <= 50:
             raise InvalidRequestError("MaxResults must be between 1 and 50")
+        if workgroup is None and not principal.is_local_admin:
+            # AWS: "If a workgroup is not specified, returns a list of query execution IDs
+            # for the primary workgroup" (the workgroup the caller was authorized on)
+            workgroup = "primary"
         if workgroup is not None:
             self.store.get_workgroup(workgroup)
         offset = results.decode_token(next_token)

@@ -46,6 +46,7 @@ from lakebox.sql.statements import (
 )
 
 if TYPE_CHECKING:
+    from lakebox.catalog.permissions import LakePermissions
     from lakebox.catalog.store import CatalogStore
     from lakebox.catalog.visibility import Visibility
     from lakebox.config import LakeConfig
@@ -430,6 +431,7 @@ class Session:
         )
         if is_new:
             self._note_created(stmt)
+        self._note_dropped(stmt)
         arrays = {
             c: pa.array([r[i] for r in ddl.rows], pa.string()) for i, c in enumerate(ddl.columns)
         }
@@ -463,6 +465,22 @@ class Session:
         elif isinstance(stmt, ddl.CreateView):
             db, name = stmt.ref.resolve(self.database)
             self.lake.table_access().created(self.principal, db, name)
+
+    def _note_dropped(self, stmt: DdlStatement) -> None:
+        """Tell the lake's permissions that a database, table or view is gone (after the
+        catalog dropped it, whoever dropped it): its creator's record goes with it, so
+        an object made later under the same name is not taken for theirs."""
+        from lakebox.sql import ddl_statements as ddl
+
+        if not isinstance(stmt, ddl.DropDatabase | ddl.DropTable | ddl.DropView):
+            return
+        permissions = self.lake.lake_permissions
+        if permissions is None:
+            return  # nothing was ever recorded
+        if isinstance(stmt, ddl.DropDatabase):
+            permissions.note_dropped(stmt.name.lower())
+        else:
+            permissions.note_dropped(*stmt.ref.resolve(self.database))
 
     def _query(self, stmt: Query, context: StatementContext) -> Result:
         return self._execute(stmt.tree, context, stmt.text)
@@ -722,4 +740,9 @@ class LakeParts(Protocol):
 
     def table_access(self) -> TableAccess:
         """Who decides what a principal other than the local administrator may read."""
+        ...
+
+    @property
+    def lake_permissions(self) -> LakePermissions | None:
+        """The lake's Lake Formation, or None while no one has set it up in this lake."""
         ...

@@ -94,6 +94,11 @@ class TableAccess(Protocol):
         (and an UNLOAD's manifest) under ``output_location``."""
         ...
 
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        """Raise QueryAccessDenied unless ``principal`` may read the result object at
+        ``result_uri`` (GetQueryResults reads it with the caller's ``s3:GetObject``)."""
+        ...
+
     def check_table(self, principal: Principal, table: Table) -> None:
         """Raise QueryAccessDenied unless ``principal`` may read ``table``'s definition
         (and, for a partitioned table, its partitions) and list its location."""
@@ -128,6 +133,9 @@ class _Open:
         return None
 
     def check_results(self, principal: Principal, output_location: str) -> None:
+        return None
+
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
         return None
 
     def check_table(self, principal: Principal, table: Table) -> None:
@@ -174,6 +182,9 @@ class RecordingAccess:
 
     def check_results(self, principal: Principal, output_location: str) -> None:
         self.access.check_results(principal, output_location)
+
+    def check_results_read(self, principal: Principal, result_uri: str) -> None:
+        self.access.check_results_read(principal, result_uri)
 
     def check_table(self, principal: Principal, table: Table) -> None:
         self.access.check_table(principal, table)
