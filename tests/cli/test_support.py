@@ -180,6 +180,7 @@ def test_lazy_commands_and_groups_behave_as_an_eagerly_built_app() -> None:
         "stream",
         "iam",
         "functions",
+        "lf",
         "serve",
     ]
     assert {"sql", "init", "doctor", "catalog", "workgroup", "query"} <= set(RootGroup.lazy)

@@ -457,6 +457,8 @@ class Session:
         creator holds every permission on it): after the catalog made it."""
         from lakebox.sql import ddl_statements as ddl
 
+        if self.principal.is_local_admin and self.lake.lake_permissions is None:
+            return  # nothing set up: the admin holds everything (and IAM is not opened)
         if isinstance(stmt, ddl.CreateDatabase):
             self.lake.table_access().created(self.principal, stmt.name.lower())
         elif isinstance(stmt, ddl.CreateTable):

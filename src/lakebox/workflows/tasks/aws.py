@@ -222,11 +222,12 @@ class TaskApiContext:
 
     def optional(self, name: str) -> Any | None:
         """The lake's event bus (``events``: an S3 task's object events reach it) or its
-        Lake Formation permissions (``lakeformation``), when the task's lake has them; None
+        Lake Formation permissions (``lakeformation``; ``lake_permissions`` is None until
+        someone set Lake Formation up in the lake), when the task's lake has them; None
         for any other name."""
-        if name not in ("events", "lakeformation"):
+        if name not in ("events", "lakeformation", "lake_permissions"):
             return None
-        given = self._ctx.services.get(name)
+        given = self._ctx.services.get("lakeformation" if name == "lake_permissions" else name)
         if given is not None:
             return given
         try:
