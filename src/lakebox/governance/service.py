@@ -68,6 +68,7 @@ from lakebox.governance.store import LakeFormationStore
 from lakebox.metadata.sqlite import Connection
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.storage import Storage
+from lakebox.storage.locations import lake_uri
 
 
 @dataclass(frozen=True)
@@ -196,10 +197,10 @@ class LakeFormationService:
         return not policy.active or policy.can_create_database(principal)
 
     def governed_location(self, uri: str) -> bool:
-        return self.policy().governed_location(uri)
+        return self.policy().governed_location(lake_uri(uri, self.storage.config))
 
     def location_access(self, principal: Principal, uri: str) -> bool:
-        return self.policy().location_access(principal, uri)
+        return self.policy().location_access(principal, lake_uri(uri, self.storage.config))
 
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
         """The creator holds ALL on what it made; the lake's create-database or

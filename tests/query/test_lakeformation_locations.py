@@ -1,0 +1,190 @@
+"""Lake Formation's locations cannot be named around (issue 16 review): every location a
+table, a partition, a projection template or a manifest names is checked in one canonical
+spelling (``lakebox.storage.locations.lake_uri``), a table over a parent of a registered
+location needs access to it, the audit bucket is reserved to admins, and IAM's S3 checks
+are skipped only for the files a table's Lake Formation decision covers. Setup: the
+``lf`` fixture of test_lakeformation_enforcement (``s3://data`` holds ``sales`` and
+``visits``), with ``s3://data`` registered and the analyst reading ``sales`` through the
+``eu`` data cells filter."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import lakebox
+from lakebox.config import LakeConfig
+from lakebox.errors import LakeboxError
+from lakebox.governance.model import Resource
+from lakebox.principal import LOCAL_ADMIN
+
+from .test_lakeformation_enforcement import ANALYST, EU_ONLY, LF, A, as_, lf
+
+__all__ = ["lf"]
+
+COLS = (
+    "(shop_id int, item_id int, region string, price double, secret string) "
+    "ROW FORMAT DELIMITED FIELDS TERMINATED BY ','"
+)
+SYMLINK = (
+    "STORED AS INPUTFORMAT 'org.apache.hadoop.hive.ql.io.SymlinkTextInputFormat' "
+    "OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'"
+)
+
+
+def home(admin: lakebox.Session) -> Path:
+    return Path(admin.lake.config.home)
+
+
+def governed(lf: LF, *, iam: bool = False, register: str = "arn:aws:s3:::data") -> lakebox.Session:
+    """The analyst: ``eu`` filter on sales, CREATE_DATABASE, database ``mine`` made;
+    ``register`` registered; with ``iam``, an IAM user allowed Athena and Glue, and S3 on
+    ``out`` only."""
+    admin, perms = lf
+    perms.select(ANALYST, "sales", **EU_ONLY)  # type: ignore[arg-type]
+    perms.lf.register(LOCAL_ADMIN, register, use_service_linked_role=True)
+    perms.grant(ANALYST, Resource("CATALOG", A), "CREATE_DATABASE")
+    if iam:
+        admin.lake.iam.create_user("analyst")
+        admin.lake.iam.put_user_policy(
+            "analyst",
+            "p",
+            json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": ["athena:*", "glue:*"], "Resource": "*"},
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:*",
+                            "Resource": ["arn:aws:s3:::out", "arn:aws:s3:::out/*"],
+                        },
+                    ],
+                }
+            ),
+        )
+    analyst = as_(admin)
+    analyst.sql("CREATE DATABASE mine")
+    return analyst
+
+
+def refused(session: lakebox.Session, sql: str) -> str:
+    with pytest.raises(LakeboxError) as info:
+        session.sql(sql).fetchall()
+    return str(info.value)
+
+
+def test_lake_uri_gives_one_spelling(tmp_path: Path) -> None:
+    from lakebox.storage.locations import lake_uri, template_prefix
+
+    config = LakeConfig.from_env(home=tmp_path)
+    assert lake_uri("s3a://data/sales/", config) == "s3://data/sales/"
+    assert lake_uri("S3://data/sales/", config) == "s3://data/sales/"
+    assert lake_uri(" s3n://data/sales ", config) == "s3://data/sales"
+    assert lake_uri(f"{tmp_path}/data/sales/", config) == "s3://data/sales/"
+    assert lake_uri(f"file://{tmp_path}/data/sales/s.csv", config) == "s3://data/sales/s.csv"
+    assert lake_uri("/elsewhere/x/", config) == "file:///elsewhere/x/"
+    assert template_prefix("s3://data/${p}/") == "s3://data/"
+    assert template_prefix("s3://data/sales-${p}/x") == "s3://data/"
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        "s3a://data/sales/",
+        "s3n://data/sales/",
+        "S3://data/sales/",
+        " s3://data/sales/",
+        "s3://data/",
+        "s3://data",
+        "{home}/data/sales/",
+        "file://{home}/data/sales/",
+    ],
+)
+def test_no_spelling_of_a_registered_location_skips_its_check(lf: LF, location: str) -> None:
+    admin, _ = lf
+    analyst = governed(lf, register="arn:aws:s3:::data/sales")
+    where = location.format(home=home(admin))
+    message = refused(analyst, f"CREATE EXTERNAL TABLE mine.t {COLS} LOCATION '{where}'")
+    assert "Data Location Access" in message or "only the local administrator" in message
+    assert not admin.lake.catalog.table_exists("mine", "t")
+
+
+def test_a_local_path_outside_the_buckets_is_the_local_admins_only(lf: LF, tmp_path: Path) -> None:
+    analyst = governed(lf)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    message = refused(analyst, f"CREATE EXTERNAL TABLE mine.t (a int) LOCATION '{outside}/'")
+    assert "only the local administrator may name a local path" in message
+    analyst.sql("CREATE EXTERNAL TABLE mine.ok (a int) LOCATION 's3://out/ok/'")  # s3: fine
+
+
+@pytest.mark.parametrize("spelling", ["{home}/data/sales/", "file://{home}/data/sales/"])
+def test_iam_mode_local_path_needs_the_s3_permission(lf: LF, spelling: str) -> None:
+    """The reviewer's case: a table over the registered folder by its local path read
+    every row and hidden column. Now the path is ``s3://data/sales/``: refused at DDL."""
+    admin, _ = lf
+    analyst = governed(lf, iam=True)
+    where = spelling.format(home=home(admin))
+    refused(analyst, f"CREATE EXTERNAL TABLE mine.t {COLS} LOCATION '{where}'")
+    # a table the admin made over the local path is read through IAM's S3 checks
+    admin.sql(
+        f"CREATE EXTERNAL TABLE mine.adm {COLS} LOCATION '{home(admin)}/lakebox-query-results/'"
+    )
+    perms = lf[1]
+    perms.grant(ANALYST, Resource("TABLE", A, database="mine", table="adm"), "SELECT")
+    assert "s3:ListBucket" in refused(analyst, "SELECT * FROM mine.adm")
+
+
+def test_projection_template_is_a_location(lf: LF) -> None:
+
+    analyst = governed(lf)
+    props = (
+        "TBLPROPERTIES ('projection.enabled'='true','projection.p.type'='enum',"
+        "'projection.p.values'='sales','storage.location.template'='s3://data/${p}/')"
+    )
+    cols = COLS.replace("ROW FORMAT", "PARTITIONED BY (p string) ROW FORMAT")
+    message = refused(
+        analyst,
+        f"CREATE EXTERNAL TABLE mine.p {cols} LOCATION 's3://lakebox-query-results/x/' {props}",
+    )
+    assert "Data Location Access on s3://data/" in message
+    analyst.sql(f"CREATE EXTERNAL TABLE mine.q {cols} LOCATION 's3://out/q/'")
+    message = refused(analyst, f"ALTER TABLE mine.q SET {props}")
+    assert "Data Location Access on s3://data/" in message
+
+
+def test_iam_skip_only_covers_files_under_the_tables_registered_location(lf: LF) -> None:
+    """A projected table the admin made over ``s3://out/`` whose template points into the
+    registered ``s3://data``, and a symlink manifest under ``out`` listing a registered
+    file: Lake Formation's credentials do not cover them, so IAM's s3:GetObject is asked."""
+    admin, perms = lf
+    analyst = governed(lf, iam=True)
+    cols = COLS.replace("ROW FORMAT", "PARTITIONED BY (p string) ROW FORMAT")
+    admin.sql(
+        f"CREATE EXTERNAL TABLE mine.p {cols} LOCATION 's3://out/p/' TBLPROPERTIES "
+        "('projection.enabled'='true','projection.p.type'='enum','projection.p.values'='sales',"
+        "'storage.location.template'='s3://data/${p}/')"
+    )
+    sym = home(admin) / "out" / "sym"
+    sym.mkdir(parents=True)
+    (sym / "manifest").write_text("s3://data/sales/s.csv\n")
+    analyst.sql(f"CREATE EXTERNAL TABLE mine.sym {COLS} {SYMLINK} LOCATION 's3://out/sym/'")
+    perms.grant(ANALYST, Resource("TABLE", A, database="mine", table="p"), "SELECT")
+    for name in ("p", "sym"):
+        message = refused(analyst, f"SELECT max(secret) FROM mine.{name}")
+        assert "s3:GetObject" in message and "data/sales/s.csv" in message
+    # the registered table itself is still read with Lake Formation's credentials
+    assert len(analyst.sql("SELECT * FROM sales").fetchall()) == 2
+
+
+def test_audit_bucket_is_reserved(lf: LF) -> None:
+    admin, _ = lf
+    analyst = governed(lf)
+    for where in ("s3://lakebox-audit/access_log/", f"{home(admin)}/lakebox-audit/access_log/"):
+        message = refused(
+            analyst, f"CREATE EXTERNAL TABLE mine.a (principal string) LOCATION '{where}'"
+        )
+        assert "Data Location Access on s3://lakebox-audit/access_log/" in message
