@@ -275,6 +275,7 @@ _SPELLED = {
     "CREATE_TABLE": "Create Table",
     "CREATE_DATABASE": "Create Database",
     "DATA_LOCATION_ACCESS": "Data Location Access",
+    "DESCRIBE": "Describe",
 }
 
 #: the DDL that changes one existing table (Lake Formation's ALTER)
@@ -289,6 +290,28 @@ _ALTERS = (
     st.ChangeColumn,
     st.SetLocation,
 )
+
+
+def _restricted_partitions(
+    permissions: LakePermissions, principal: Principal, table: Table
+) -> bool:
+    """Whether ``table``'s partition values would show what ``principal``'s SELECT hides
+    (a row filter, a hidden or cell-filtered partition key) and it holds no DESCRIBE (the
+    metadata permission): Glue's GetPartitions refuses them then (``lf_doors.Gate.
+    require_partition_values``), and so does SHOW PARTITIONS."""
+    keys = {k.name.lower() for k in table.partition_keys}
+    held = permissions.table_permissions(principal, table)
+    if not keys or "DESCRIBE" in held or "ALL" in held or "SELECT" not in held:
+        return False
+    try:
+        view = permissions.table_view(principal, table)
+    except AccessDenied:
+        return True
+    hidden = view.columns is not None and not keys <= view.columns
+    filtered = view.row_filter is not None or any(
+        column.lower() in keys for column, _ in view.column_filters
+    )
+    return hidden or filtered
 
 
 def _insufficient(permission: str, resource: str) -> QueryAccessDenied:
@@ -416,6 +439,13 @@ class LakeFormationAccess:
             if isinstance(statement, _ALTERS)
             else None
         )
+        if isinstance(statement, st.ShowPartitions):
+            found = self._table(*statement.ref.resolve(database))
+            if found is not None and _restricted_partitions(permissions, principal, found):
+                self._decide(
+                    permissions, principal, "DESCRIBE", found.qualified_name, False, found.name
+                )
+            return
         if permission is None:
             return  # listings: what is shown is decided by the lake's visibility
         ref = statement.ref  # type: ignore[attr-defined]
