@@ -765,3 +765,14 @@ def test_show_partitions_needs_describe_under_a_row_filter(lf: LF) -> None:
         ("region=eu",),
         ("region=us",),
     ]
+
+
+def test_a_row_filter_cannot_cast_a_column(lf: LF) -> None:
+    """``CAST(secret AS integer) > 0`` would fail on the row holding ``leak`` and print
+    it ("Cannot cast 'leak' to integer"): a filter may cast literals only."""
+    admin, perms = lf
+    with pytest.raises(LakeboxError) as info:
+        perms.select(ANALYST, "sales", row_filter="CAST(secret AS integer) > 0")
+    assert "CAST may only convert a literal" in str(info.value)
+    perms.select(ANALYST, "sales", row_filter="price > CAST('15' AS double)")
+    assert rows(as_(admin), "SELECT count(*) FROM sales") == [(3,)]
