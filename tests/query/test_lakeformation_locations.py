@@ -188,3 +188,38 @@ def test_audit_bucket_is_reserved(lf: LF) -> None:
             analyst, f"CREATE EXTERNAL TABLE mine.a (principal string) LOCATION '{where}'"
         )
         assert "Data Location Access on s3://lakebox-audit/access_log/" in message
+
+
+@pytest.mark.parametrize(
+    ("location", "refused_on"),
+    [
+        ("s3://lakebox-audit/access_log/", "s3://lakebox-audit/access_log/"),
+        ("s3a://data/", "s3://data/"),
+        ("{home}/data/sales/", "s3://data/sales/"),
+    ],
+)
+def test_glue_create_table_uses_the_same_location_rules(
+    lf: LF, location: str, refused_on: str
+) -> None:
+    """Glue's CreateTable door asks the lake's own Lake Formation the same questions as
+    the SQL DDL: the audit bucket is reserved, a parent of a registered location needs
+    access to it, and a local path is its bucket's location."""
+    from lakebox.api import AwsError, dispatch
+    from lakebox.api.context import ServiceContext
+
+    admin, _ = lf
+    governed(lf, register="arn:aws:s3:::data/sales")
+    lake = admin.lake
+    ctx = ServiceContext(
+        principal=ANALYST,
+        account_id=A,
+        region=lake.config.region,
+        provider=lambda name: getattr(lake, name),
+    )
+    where = location.format(home=home(admin))
+    table = {"Name": "t", "StorageDescriptor": {"Location": where}}
+    with pytest.raises(AwsError) as err:
+        dispatch("glue", "CreateTable", {"DatabaseName": "mine", "TableInput": table}, ctx)
+    assert err.value.code == "AccessDeniedException"
+    assert str(err.value) == f"Insufficient Lake Formation permission(s) on {refused_on}"
+    assert not lake.catalog.table_exists("mine", "t")
