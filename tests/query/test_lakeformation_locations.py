@@ -223,3 +223,20 @@ def test_glue_create_table_uses_the_same_location_rules(
     assert err.value.code == "AccessDeniedException"
     assert str(err.value) == f"Insufficient Lake Formation permission(s) on {refused_on}"
     assert not lake.catalog.table_exists("mine", "t")
+
+
+def test_results_written_by_a_local_path_need_the_s3_permission(lf: LF) -> None:
+    """An output location spelled as a local path into the registered folder is that
+    folder's ``s3://`` location: IAM's s3:PutObject is asked there (the analyst has it
+    only on ``out``), so results cannot be planted among the registered data."""
+    admin, _ = lf
+    governed(lf, iam=True)
+    queries = admin.lake.queries
+    into = f"{home(admin)}/data/sales/planted/"
+    qid = queries.start_query_execution(
+        "SELECT 1", "default", output_location=into, principal=ANALYST
+    )
+    state = queries.wait(qid, timeout=60)
+    assert state.state == "FAILED"
+    assert "s3:PutObject" in (state.state_change_reason or "")
+    assert not (home(admin) / "data" / "sales" / "planted").exists()

@@ -174,9 +174,12 @@ class IamTableAccess:
     def check_results(self, principal: Principal, output_location: str) -> None:
         if not self._governed():
             return
-        where = parse_uri(output_location)
-        if not where.is_s3:
+        location = lake_uri(output_location, self.config)
+        if not is_s3(location):
+            if not principal.is_local_admin:
+                require_s3(location)
             return
+        where = parse_uri(location)
         self._decide(
             principal,
             "s3:PutObject",
