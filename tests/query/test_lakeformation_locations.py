@@ -240,3 +240,16 @@ def test_results_written_by_a_local_path_need_the_s3_permission(lf: LF) -> None:
     assert state.state == "FAILED"
     assert "s3:PutObject" in (state.state_change_reason or "")
     assert not (home(admin) / "data" / "sales" / "planted").exists()
+
+
+@pytest.mark.parametrize("template", ["s3://${p}/sales/", "${p}/sales/"])
+def test_a_template_whose_bucket_varies_is_the_local_admins_only(lf: LF, template: str) -> None:
+    analyst = governed(lf)
+    cols = COLS.replace("ROW FORMAT", "PARTITIONED BY (p string) ROW FORMAT")
+    message = refused(
+        analyst,
+        f"CREATE EXTERNAL TABLE mine.p {cols} LOCATION 's3://out/p/' TBLPROPERTIES "
+        "('projection.enabled'='true','projection.p.type'='enum','projection.p.values'='data',"
+        f"'storage.location.template'='{template}')",
+    )
+    assert "only the local administrator may name a local path" in message

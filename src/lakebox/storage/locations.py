@@ -44,8 +44,15 @@ def lake_uri(location: str, config: Any = None) -> str:
 
 
 def is_s3(location: str) -> bool:
-    """Whether a canonical location (``lake_uri``) names an S3 object or prefix."""
-    return location.startswith("s3://")
+    """Whether a canonical location (``lake_uri``) names an S3 object or prefix of a
+    valid bucket (``s3://`` alone, or a bucket spelled with a template's ``${``, is not
+    one: no check could name what it reaches)."""
+    if not location.startswith("s3://"):
+        return False
+    try:
+        return parse_uri(location).is_s3
+    except LakeboxError:
+        return False
 
 
 def template_prefix(template: str) -> str:
