@@ -253,3 +253,28 @@ def test_a_template_whose_bucket_varies_is_the_local_admins_only(lf: LF, templat
         f"'storage.location.template'='{template}')",
     )
     assert "only the local administrator may name a local path" in message
+
+
+@pytest.mark.parametrize(
+    ("target", "refused_on"),
+    [
+        ("s3://lakebox-audit/access_log/", "s3://lakebox-audit/access_log/"),
+        ("s3://data/", "s3://data/"),
+        ("{home}/data/sales/", "s3://data/sales/"),
+    ],
+)
+def test_a_crawl_uses_the_same_location_rules(lf: LF, target: str, refused_on: str) -> None:
+    """A crawler the analyst starts (no role: it acts as the analyst) may not make tables
+    over the audit bucket, a parent of a registered location, or a registered location
+    named by its local path."""
+    from lakebox.crawler import Crawler, Target
+
+    admin, _ = lf
+    governed(lf, register="arn:aws:s3:::data/sales")
+    crawlers = admin.lake.crawlers
+    path = target.format(home=home(admin))
+    crawlers.create_crawler(Crawler("c", "mine", [Target(path)]), principal=ANALYST)
+    run = crawlers.start_crawler("c", principal=ANALYST)
+    assert run.state == "FAILED"
+    assert f"Insufficient Lake Formation permission(s) on {refused_on}" in (run.error or "")
+    assert admin.lake.catalog.list_tables("mine") == []

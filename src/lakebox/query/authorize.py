@@ -156,7 +156,7 @@ class IamTableAccess:
         if write.kind != "UNLOAD" and self.governed is not None and self.governed(location):
             return  # a table's objects there are written with Lake Formation's credentials
         if not is_s3(location):
-            if write.kind == "CTAS" and not principal.is_local_admin:
+            if write.kind in ("CTAS", "UNLOAD") and not principal.is_local_admin:
                 require_s3(location)
             return
         where = parse_uri(location)
