@@ -248,16 +248,13 @@ class IamTableAccess:
             root = table_root
             if part.location and not _projected(table):
                 root = lake_uri(part.location, config)
+            # a root under a registered location: so is every file under it
+            covered = root is not None and governed is not None and governed(root)
             for file in part.files:
                 uri = lake_uri(file.uri, config)
                 if not is_s3(uri):
                     continue  # a folder outside the lake's buckets, allowed by its config
-                if (
-                    governed is not None
-                    and root is not None
-                    and _under(uri, root)
-                    and governed(uri)
-                ):
+                if covered and root is not None and _under(uri, root):
                     continue
                 where = parse_uri(uri)
                 self._decide(
