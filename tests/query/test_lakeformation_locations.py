@@ -148,7 +148,7 @@ def test_projection_template_is_a_location(lf: LF) -> None:
     cols = COLS.replace("ROW FORMAT", "PARTITIONED BY (p string) ROW FORMAT")
     message = refused(
         analyst,
-        f"CREATE EXTERNAL TABLE mine.p {cols} LOCATION 's3://lakebox-query-results/x/' {props}",
+        f"CREATE EXTERNAL TABLE mine.p {cols} LOCATION 's3://out/x/' {props}",
     )
     assert "Data Location Access on s3://data/" in message
     analyst.sql(f"CREATE EXTERNAL TABLE mine.q {cols} LOCATION 's3://out/q/'")
@@ -180,7 +180,7 @@ def test_iam_skip_only_covers_files_under_the_tables_registered_location(lf: LF)
     assert len(analyst.sql("SELECT * FROM sales").fetchall()) == 2
 
 
-def test_audit_bucket_is_reserved(lf: LF) -> None:
+def test_audit_and_results_buckets_are_reserved(lf: LF) -> None:
     admin, _ = lf
     analyst = governed(lf)
     for where in ("s3://lakebox-audit/access_log/", f"{home(admin)}/lakebox-audit/access_log/"):
@@ -188,12 +188,22 @@ def test_audit_bucket_is_reserved(lf: LF) -> None:
             analyst, f"CREATE EXTERNAL TABLE mine.a (principal string) LOCATION '{where}'"
         )
         assert "Data Location Access on s3://lakebox-audit/access_log/" in message
+    where = f"{home(admin)}/lakebox-query-results/"
+    message = refused(analyst, f"CREATE EXTERNAL TABLE mine.r (c string) LOCATION '{where}'")
+    assert "Data Location Access on s3://lakebox-query-results/" in message
+    message = refused(
+        analyst,
+        "CREATE TABLE mine.c WITH (external_location='s3://lakebox-query-results/c/') "
+        "AS SELECT 1 AS x",
+    )
+    assert "Data Location Access on s3://lakebox-query-results/c/" in message
 
 
 @pytest.mark.parametrize(
     ("location", "refused_on"),
     [
         ("s3://lakebox-audit/access_log/", "s3://lakebox-audit/access_log/"),
+        ("s3://lakebox-query-results/", "s3://lakebox-query-results/"),
         ("s3a://data/", "s3://data/"),
         ("{home}/data/sales/", "s3://data/sales/"),
     ],
@@ -278,3 +288,13 @@ def test_a_crawl_uses_the_same_location_rules(lf: LF, target: str, refused_on: s
     assert run.state == "FAILED"
     assert f"Insufficient Lake Formation permission(s) on {refused_on}" in (run.error or "")
     assert admin.lake.catalog.list_tables("mine") == []
+
+
+def test_a_ctas_without_location_still_writes_under_the_results_location(lf: LF) -> None:
+    """A CTAS with no external_location makes its table under ``<results>/tables/``:
+    reserving the results location leaves that folder to IAM."""
+    admin, _ = lf
+    analyst = governed(lf)
+    analyst.sql("CREATE TABLE mine.c AS SELECT 1 AS x")
+    assert analyst.sql("SELECT x FROM mine.c").fetchall() == [(1,)]
+    assert "lakebox-query-results/tables/" in admin.lake.catalog.get_table("mine", "c").location
