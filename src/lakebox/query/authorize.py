@@ -20,7 +20,13 @@ reading a table needs SELECT on it (and the planner reads only the columns and r
 ``table_view`` allows), DDL needs CREATE_DATABASE, CREATE_TABLE, ALTER or DROP, an INSERT
 INTO needs INSERT, and a table over a registered location needs DATA_LOCATION_ACCESS on
 it to be created or moved there. Athena reads a registered location with Lake Formation's
-credentials, so the caller's own ``s3:ListBucket`` / ``s3:GetObject`` are not asked there.
+credentials, so the caller's own ``s3:ListBucket`` / ``s3:GetObject`` are not asked there:
+only for the files under the table's (or catalog partition's) own registered location, not
+for a symlink manifest's targets or a projection template pointing elsewhere. Every
+location is checked in its canonical spelling (``lakebox.storage.locations.lake_uri``: a
+local path into a bucket is that bucket's ``s3://`` location), a projection template's
+fixed prefix is checked like a LOCATION, and a local folder outside the buckets can be
+named only by the local administrator.
 Every decision is recorded for the audit table. The local administrator is never checked,
 and a lake whose Lake Formation is not ``active`` pays one attribute read per check.
 """
