@@ -298,3 +298,25 @@ def test_a_ctas_without_location_still_writes_under_the_results_location(lf: LF)
     analyst.sql("CREATE TABLE mine.c AS SELECT 1 AS x")
     assert analyst.sql("SELECT x FROM mine.c").fetchall() == [(1,)]
     assert "lakebox-query-results/tables/" in admin.lake.catalog.get_table("mine", "c").location
+
+
+def test_a_manifest_in_the_callers_registered_folder_cannot_list_others_files(lf: LF) -> None:
+    """The analyst may use ``s3://data/analyst`` (DATA_LOCATION_ACCESS and S3 there): a
+    symlink manifest it puts there listing ``s3://data/sales/s.csv`` lies under a
+    registered location, but the file it lists does not lie under the table's: the
+    caller's own s3:GetObject is asked for that file."""
+    admin, perms = lf
+    analyst = governed(lf, iam=True)
+    perms.grant(
+        ANALYST,
+        Resource("DATA_LOCATION", A, name="arn:aws:s3:::data/analyst"),
+        "DATA_LOCATION_ACCESS",
+    )
+    folder = home(admin) / "data" / "analyst" / "sym"
+    folder.mkdir(parents=True)
+    (folder / "manifest").write_text("s3://data/sales/s.csv\n")
+    analyst.sql(
+        f"CREATE EXTERNAL TABLE mine.sym {COLS} {SYMLINK} LOCATION 's3://data/analyst/sym/'"
+    )
+    message = refused(analyst, "SELECT max(secret) FROM mine.sym")
+    assert "s3:GetObject" in message and "data/sales/s.csv" in message
