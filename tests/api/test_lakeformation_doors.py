@@ -476,3 +476,40 @@ def test_the_python_api_enforces_the_lakes_own_lake_formation(seeded: Lake) -> N
     assert [c["Name"] for c in tables[0]["StorageDescriptor"]["Columns"]] == ["price"]
     message = denied(ctx, "glue", "GetTable", {"DatabaseName": "sales_db", "Name": "secret"})
     assert message == "Insufficient Lake Formation permission(s) on sales_db.secret"
+
+
+def test_a_projection_template_is_checked_like_a_location(
+    analyst: ServiceContext, lf: ToyPermissions, seeded: Lake
+) -> None:
+    """Partition projection reads its partitions where ``storage.location.template``
+    says: a table over an unregistered location whose template points into a registered
+    one needs DATA_LOCATION_ACCESS there, at CreateTable and at UpdateTable."""
+    lf.grant(ANALYST, "sales_db", "CREATE_TABLE")
+    projection = {
+        "projection.enabled": "true",
+        "projection.p.type": "enum",
+        "projection.p.values": "secret",
+        "storage.location.template": "s3://bucket-a/${p}/",
+    }
+
+    def table(parameters: dict[str, str]) -> dict[str, Any]:
+        return {
+            "Name": "proj",
+            "StorageDescriptor": {
+                "Columns": [{"Name": "ssn", "Type": "string"}],
+                "Location": "s3://bucket-b/proj/",
+            },
+            "PartitionKeys": [{"Name": "p", "Type": "string"}],
+            "Parameters": parameters,
+        }
+
+    request = {"DatabaseName": "sales_db", "TableInput": table(projection)}
+    message = denied(analyst, "glue", "CreateTable", request)
+    assert message == "Insufficient Lake Formation permission(s) on s3://bucket-a/"
+    assert not seeded.catalog.table_exists("sales_db", "proj")
+    glue(analyst, "CreateTable", DatabaseName="sales_db", TableInput=table({}))
+    message = denied(analyst, "glue", "UpdateTable", request)
+    assert message == "Insufficient Lake Formation permission(s) on s3://bucket-a/"
+    assert (
+        "storage.location.template" not in seeded.catalog.get_table("sales_db", "proj").parameters
+    )

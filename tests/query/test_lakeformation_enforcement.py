@@ -727,3 +727,52 @@ def test_a_subquery_over_a_derived_table_binds_its_own_columns(lf: LF) -> None:
         analyst,
         "SELECT count(*) FROM visits WHERE region IN (SELECT region FROM sales)",
     ) == [(2,)]
+
+
+# -- partition metadata under a restricted SELECT (review of issue 16) -------------------
+def test_partition_pseudo_columns_are_unknown_when_a_key_is_hidden(lf: LF) -> None:
+    """``$partition`` and ``$path`` spell the partition key's values (``region=eu``): with
+    ``region`` hidden they cannot be resolved, as ``region`` itself cannot."""
+    admin, perms = lf
+    perms.select(ANALYST, "visits", columns=("id", "who"), row_filter="id < 3")
+    analyst = as_(admin)
+    for pseudo in ('"$partition"', '"$path"', 'v."$partition"'):
+        with pytest.raises(LakeboxError) as info:
+            rows(analyst, f"SELECT id, {pseudo} FROM visits v")
+        assert "COLUMN_NOT_FOUND" in str(info.value)
+    assert rows(analyst, 'SELECT id, "$file_size" > 0 FROM visits ORDER BY id') == [
+        (1, True),
+        (2, True),
+    ]
+    perms.select(ANALYST, "visits", row_filter="id < 3")  # every column: region shown
+    assert rows(analyst, 'SELECT DISTINCT "$partition" FROM visits') == [("region=eu",)]
+
+
+def test_show_partitions_needs_describe_under_a_row_filter(lf: LF) -> None:
+    """SHOW PARTITIONS would list partitions the row filter leaves out (apac, us): as
+    Glue's GetPartitions, it is refused unless the caller holds DESCRIBE."""
+    admin, perms = lf
+    perms.select(ANALYST, "visits", row_filter="region = 'eu'")
+    analyst = as_(admin)
+    with pytest.raises(AccessDenied) as info:
+        rows(analyst, "SHOW PARTITIONS visits")
+    assert str(info.value) == (
+        "Insufficient Lake Formation permission(s): Required Describe on visits"
+    )
+    perms.grant(ANALYST, table("visits"), "DESCRIBE")
+    assert rows(analyst, "SHOW PARTITIONS visits") == [
+        ("region=apac",),
+        ("region=eu",),
+        ("region=us",),
+    ]
+
+
+def test_a_row_filter_cannot_cast_a_column(lf: LF) -> None:
+    """``CAST(secret AS integer) > 0`` would fail on the row holding ``leak`` and print
+    it ("Cannot cast 'leak' to integer"): a filter may cast literals only."""
+    admin, perms = lf
+    with pytest.raises(LakeboxError) as info:
+        perms.select(ANALYST, "sales", row_filter="CAST(secret AS integer) > 0")
+    assert "CAST may only convert a literal" in str(info.value)
+    perms.select(ANALYST, "sales", row_filter="price > CAST('15' AS double)")
+    assert rows(as_(admin), "SELECT count(*) FROM sales") == [(3,)]

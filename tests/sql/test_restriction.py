@@ -34,6 +34,7 @@ SALES = Table(
         ("dt >= DATE '2024-01-01'", '"q"."dt" >= CAST(\'2024-01-01\' AS DATE)'),
         ('"shop_id" * 2 + 1 > -3', '"q"."shop_id" * 2 + 1 > -3'),
         ("TRUE", "TRUE"),
+        ("price > CAST(-1 AS double)", '"q"."price" > CAST(-1 AS DOUBLE)'),
     ],
 )
 def test_the_subset_is_accepted_and_bound_to_the_scan(text: str, sql: str) -> None:
@@ -55,6 +56,9 @@ def test_the_subset_is_accepted_and_bound_to_the_scan(text: str, sql: str) -> No
         ("region = 'eu' GROUP BY region", "single boolean expression"),
         ("region = 'eu' LIMIT 1", "single boolean expression"),
         ("", "not a valid expression"),
+        # a cast of a column fails on the rows it cannot convert, printing their cells
+        ("CAST(region AS integer) > 0", "only CAST literals"),
+        ("CAST(price + 1 AS varchar) = '2'", "only CAST literals"),
     ],
 )
 def test_anything_else_is_refused_naming_the_table(text: str, why: str) -> None:

@@ -57,6 +57,7 @@ from lakebox.api.base import (
 )
 from lakebox.api.lf_doors import Gate, lake_permissions
 from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.storage.locations import lake_uri
 
 if TYPE_CHECKING:
     from lakebox.catalog.model import Database, Partition, Table
@@ -1385,7 +1386,7 @@ def create_table(request: Request, context: GlueContext) -> Response:
     gate = Gate.of(context)
     if gate is not None:
         gate.require_on_database("glue:CreateTable", database.name, "CREATE_TABLE")
-        gate.require_location("glue:CreateTable", table.location, _storage(context))
+        gate.require_table_locations("glue:CreateTable", table, _storage(context))
     catalog, _ = _catalog(context)
     catalog.create_table(table)
     if gate is not None:
@@ -1420,8 +1421,12 @@ def update_table(request: Request, context: GlueContext) -> Response:
             f"Table {current.qualified_name} is at version {current.version}, not {version}",
         )
     _check_location(context, table.location)
-    if gate is not None and (table.location or None) != (current.location or None):
-        gate.require_location("glue:UpdateTable", table.location, _storage(context))
+    template = "storage.location.template"
+    if gate is not None and (
+        (table.location or None) != (current.location or None)
+        or table.parameters.get(template) != current.parameters.get(template)
+    ):
+        gate.require_table_locations("glue:UpdateTable", table, _storage(context))
     table.create_time, table.version = current.create_time, current.version
     catalog, _ = _catalog(context)
     catalog.update_table(table)
@@ -1540,10 +1545,8 @@ def _storage(context: Any) -> Any:
 def _below(context: Any, location: str, parent: str | None) -> bool:
     if not parent:
         return False
-    from lakebox.crawler.service import lake_uri
-
-    storage = _storage(context)
-    location, parent = lake_uri(storage, location), lake_uri(storage, parent)
+    config = getattr(_storage(context), "config", None)
+    location, parent = lake_uri(location, config), lake_uri(parent, config)
     return (location.rstrip("/") + "/").startswith(parent.rstrip("/") + "/")
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from lakebox.api.base import AwsError
 from lakebox.iam.errors import AccessDenied
+from lakebox.storage.locations import is_s3, lake_uri, template_prefix
 
 if TYPE_CHECKING:
     from lakebox.catalog.model import Column, Table
@@ -133,16 +134,29 @@ class Gate:
         self._decide(action, database, self.lf.can_create_database(self.principal))
 
     def require_location(self, action: str, uri: str | None, storage: Any = None) -> None:
-        """DATA_LOCATION_ACCESS on ``uri`` when it lies in a registered location, however
-        it is spelled (``lake_uri``: ``s3a://``, a local path into a bucket)."""
+        """DATA_LOCATION_ACCESS on ``uri`` however it is spelled (``lake_uri``: ``s3a://``,
+        a local path into a bucket): on the registered location it lies in, and on every
+        registered location below it; the audit bucket is refused to all but admins. A
+        location outside the lake's buckets (a local folder) cannot be governed: only the
+        local administrator names one."""
         if not uri:
             return
-        from lakebox.crawler.service import lake_uri
-
-        uri = lake_uri(storage, uri)
-        if not self.lf.governed_location(uri):
+        uri = lake_uri(uri, getattr(storage, "config", None))
+        if not is_s3(uri):
+            self._decide(action, uri, False)
             return
-        self._decide(action, uri, self.lf.location_access(self.principal, uri))
+        allowed = self.lf.location_access(self.principal, uri)
+        if allowed and not self.lf.governed_location(uri):
+            return
+        self._decide(action, uri, allowed)
+
+    def require_table_locations(self, action: str, table: Table, storage: Any = None) -> None:
+        """``require_location`` on every place a table reads: its location and the fixed
+        part of its partition projection template (``storage.location.template``)."""
+        self.require_location(action, table.location, storage)
+        template = table.parameters.get("storage.location.template")
+        if template:
+            self.require_location(action, template_prefix(template) or template, storage)
 
     def visible_columns(self, action: str, table: Table) -> set[str]:
         """The names of ``table``'s columns (data and partition keys) the caller is shown:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import re
 import time
 import uuid
@@ -62,6 +61,7 @@ from lakebox.errors import (
 from lakebox.names import crawler_table_name
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.storage import FileInfo, Storage, parse_uri
+from lakebox.storage.locations import lake_uri
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -263,7 +263,7 @@ class _Crawl:
         self.catalog.get_database(c.database)
         if self.guard is not None:
             for target in c.targets:
-                self.guard.location(lake_uri(self.svc.storage, target.path))
+                self.guard.location(lake_uri(target.path, self.svc.storage.config))
         incremental = c.recrawl_behavior == CRAWL_NEW_FOLDERS_ONLY
         known = self.svc.store.known_folders(c.name) if incremental else set()
         existing = {
@@ -689,31 +689,6 @@ class _Crawl:
         )
 
 
-def lake_uri(storage: Storage | None, location: str) -> str:
-    """``location`` as Lake Formation's registered locations are written (``s3://bucket/
-    key``), so one place cannot be named around them: ``s3a://`` and ``s3n://`` are
-    ``s3://``, and a local path (``file://``) into one of the lake's buckets is that
-    bucket's ``s3://`` URI (symbolic links resolved). Anything else is returned as given.
-    (It belongs with ``Storage``; it lives here until storage offers it.)"""
-    try:
-        uri = parse_uri(location)
-    except LakeboxError:
-        return location
-    if uri.is_s3:
-        return f"s3://{uri.bucket}/{uri.key}"
-    if storage is None or storage.mode == "s3":
-        return location
-    home = os.path.realpath(storage.config.home)
-    real = os.path.realpath(uri.key)
-    if not real.startswith(home + os.sep):
-        return location
-    bucket, _, key = real[len(home) + 1 :].partition(os.sep)
-    key = key.replace(os.sep, "/")
-    if key and uri.key.endswith("/"):
-        key += "/"
-    return f"s3://{bucket}/{key}"
-
-
 #: the session name of a crawler's role, as Glue's crawlers name it
 CRAWLER_SESSION = "AWS-Crawler"
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)$")
@@ -754,9 +729,12 @@ class _Guard:
             raise CrawlAccessDenied(f"Insufficient Lake Formation permission(s) on {resource}")
 
     def location(self, uri: str) -> None:
-        if self.principal.is_local_admin or not self.lf.governed_location(uri):
+        if self.principal.is_local_admin:
             return
-        self._decide("glue:StartCrawler", uri, self.lf.location_access(self.principal, uri))
+        allowed = self.lf.location_access(self.principal, uri)
+        if allowed and not self.lf.governed_location(uri):
+            return  # not registered (nor a parent of one, nor the audit bucket)
+        self._decide("glue:StartCrawler", uri, allowed)
 
     def database(self, database: str, wanted: str) -> None:
         if self.principal.is_local_admin:

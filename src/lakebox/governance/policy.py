@@ -39,6 +39,7 @@ from typing import Any
 
 from lakebox.catalog.model import Table
 from lakebox.catalog.permissions import FULL_VIEW, TableView
+from lakebox.governance.audit import AUDIT_LOCATION
 from lakebox.governance.model import (
     DATABASE_PERMISSIONS,
     IAM_ALLOWED_PRINCIPALS,
@@ -55,9 +56,12 @@ from lakebox.governance.model import (
 from lakebox.governance.store import PolicyState
 from lakebox.iam.errors import AccessDenied
 from lakebox.principal import Principal
+from lakebox.storage.locations import is_s3, lake_uri
 
 AUDIT_DATABASE = "lakebox_audit"
 AUDIT_TABLE = "access_log"
+#: the bucket the audit table's objects are written in: reserved to lakebox
+AUDIT_BUCKET = "s3://" + AUDIT_LOCATION[len("s3://") :].split("/", 1)[0]
 
 #: (columns or None for all, row filter or None for all rows): one grant's share of a table
 Share = tuple[frozenset[str] | None, str | None]
@@ -450,22 +454,44 @@ class Policy:
         return None if best is None else best[1]
 
     def governed_location(self, uri: str) -> bool:
-        return uri.startswith("s3://") and self.registration(uri) is not None
+        """Whether ``uri`` (any spelling of it: ``lake_uri``) lies under a registered
+        location."""
+        uri = lake_uri(uri)
+        return is_s3(uri) and self.registration(uri) is not None
+
+    def registered_below(self, uri: str) -> list[str]:
+        """The registered locations strictly below ``uri``: a table over a parent of them
+        reads what they govern."""
+        uri = lake_uri(uri).rstrip("/")
+        return [prefix for prefix, _ in self.locations if prefix != uri and under(prefix, uri)]
+
+    def reserved_location(self, uri: str) -> bool:
+        """Whether ``uri`` is (or holds) the audit table's location: every principal's
+        decisions, which only data lake admins read and only lakebox writes."""
+        uri = lake_uri(uri).rstrip("/")
+        return is_s3(uri) and (under(uri, AUDIT_BUCKET) or under(AUDIT_BUCKET, uri))
 
     def location_access(self, principal: Principal, uri: str) -> bool:
-        if not self.governed_location(uri):
-            return True
+        """DATA_LOCATION_ACCESS on ``uri`` (any spelling of it): on the registered
+        location it lies under, and on every registered location below it (a table over
+        a parent reads them too). The audit location is refused to all but admins."""
         if self.is_admin(principal):
             return True
+        uri = lake_uri(uri)
+        if self.reserved_location(uri):
+            return False
+        wanted = self.registered_below(uri)
+        if self.governed_location(uri):
+            wanted.append(uri)
+        if not wanted:
+            return True
         ids = identities(principal)
-        for g in self.location_grants:
-            if (
-                g.principal in ids
-                and "DATA_LOCATION_ACCESS" in g.permissions
-                and under(uri, s3_uri(g.resource.name))
-            ):
-                return True
-        return False
+        granted = [
+            s3_uri(g.resource.name)
+            for g in self.location_grants
+            if g.principal in ids and "DATA_LOCATION_ACCESS" in g.permissions
+        ]
+        return all(any(under(w, g) for g in granted) for w in wanted)
 
     def tag_key_permissions(self, principal: Principal, key: str) -> frozenset[str]:
         out: set[str] = set()

@@ -3,8 +3,9 @@
 An expression may compare columns of its table with literals and other columns (``=``,
 ``<>``, ``<``, ``<=``, ``>``, ``>=``), combine them with AND / OR / NOT, and use IN,
 BETWEEN, LIKE, IS [NOT] NULL, typed literals (``DATE '2024-01-01'``) and + - *. Nothing
-else: no function calls, subqueries or division (a filter must not fail on some rows and
-not others), and no array, map or struct column (as in AWS).
+else: no function calls, subqueries or division, and no CAST of a column (a filter must
+not fail on some rows and not others: the error would print the failing row's cell), and
+no array, map or struct column (as in AWS).
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ _ALLOWED = frozenset(
 _COMPLEX = ("array<", "map<", "struct<", "array(", "map(", "row(")
 
 
+def _constant(node: object) -> bool:
+    """Whether ``node`` is a literal (possibly negated or parenthesised) or NULL."""
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal | exp.Null)
+
+
 def check_row_filter(expression: str, table: Table, where: str = "RowFilter") -> str:
     """``expression``, in its canonical Athena text, when it is a valid filter of
     ``table``; InvalidInput naming the problem otherwise."""
@@ -67,6 +77,13 @@ def check_row_filter(expression: str, table: Table, where: str = "RowFilter") ->
             raise InvalidInput(
                 f"{where}.FilterExpression {expression[:200]!r}: {name} is not allowed in a row "
                 "filter (comparisons, AND, OR, NOT, IN, BETWEEN, LIKE, IS NULL and literals are)"
+            )
+        if isinstance(node, exp.Cast) and not _constant(node.this):
+            # a cast of a column fails on the rows it cannot convert, and the error would
+            # print that row's cell (a hidden one, maybe): casts are for literals only
+            raise InvalidInput(
+                f"{where}.FilterExpression {expression[:200]!r}: CAST may only convert a "
+                "literal (DATE '2024-01-01'), not a column"
             )
         if isinstance(node, exp.Column):
             if node.table:

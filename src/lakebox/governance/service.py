@@ -68,6 +68,7 @@ from lakebox.governance.store import LakeFormationStore
 from lakebox.metadata.sqlite import Connection
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.storage import Storage
+from lakebox.storage.locations import lake_uri
 
 
 @dataclass(frozen=True)
@@ -196,10 +197,22 @@ class LakeFormationService:
         return not policy.active or policy.can_create_database(principal)
 
     def governed_location(self, uri: str) -> bool:
-        return self.policy().governed_location(uri)
+        return self.policy().governed_location(lake_uri(uri, self.storage.config))
 
     def location_access(self, principal: Principal, uri: str) -> bool:
-        return self.policy().location_access(principal, uri)
+        """DATA_LOCATION_ACCESS (``Policy.location_access``); a table over where queries
+        write their results (every principal's) is refused to all but admins, as one
+        over the audit bucket is: those locations cannot be registered, so nothing else
+        would stand between the table and others' results. Its ``tables/`` folder, where
+        a CTAS without ``external_location`` writes its table, is not reserved (IAM's S3
+        permissions decide there)."""
+        uri = lake_uri(uri, self.storage.config)
+        policy = self.policy()
+        if not policy.is_admin(principal) and any(
+            under(uri, r) and not under(uri, f"{r}/tables") for r in self._results()
+        ):
+            return False  # (``tables/`` holds the tables CTAS makes without a location)
+        return policy.location_access(principal, uri)
 
     def note_created(self, principal: Principal, database: str, table: str | None = None) -> None:
         """The creator holds ALL on what it made; the lake's create-database or

@@ -20,7 +20,13 @@ reading a table needs SELECT on it (and the planner reads only the columns and r
 ``table_view`` allows), DDL needs CREATE_DATABASE, CREATE_TABLE, ALTER or DROP, an INSERT
 INTO needs INSERT, and a table over a registered location needs DATA_LOCATION_ACCESS on
 it to be created or moved there. Athena reads a registered location with Lake Formation's
-credentials, so the caller's own ``s3:ListBucket`` / ``s3:GetObject`` are not asked there.
+credentials, so the caller's own ``s3:ListBucket`` / ``s3:GetObject`` are not asked there:
+only for the files under the table's (or catalog partition's) own registered location, not
+for a symlink manifest's targets or a projection template pointing elsewhere. Every
+location is checked in its canonical spelling (``lakebox.storage.locations.lake_uri``: a
+local path into a bucket is that bucket's ``s3://`` location), a projection template's
+fixed prefix is checked like a LOCATION, and a local folder outside the buckets can be
+named only by the local administrator.
 Every decision is recorded for the audit table. The local administrator is never checked,
 and a lake whose Lake Formation is not ``active`` pays one attribute read per check.
 """
@@ -39,6 +45,7 @@ from lakebox.sql import statements as st
 from lakebox.sql.access import REQUEST_ID, QueryAccessDenied, TableAccess, WriteRequest
 from lakebox.sql.plan import PartitionFiles
 from lakebox.sql.statements import DdlStatement
+from lakebox.storage.locations import is_s3, lake_uri, template_prefix
 from lakebox.storage.uri import parse_uri
 
 if TYPE_CHECKING:
@@ -125,6 +132,9 @@ class IamTableAccess:
             self._decide(
                 principal, act, resource, "Insufficient permissions to execute the query. "
             )
+        if not principal.is_local_admin:
+            for uri in ddl_locations(statement):
+                require_s3(lake_uri(uri, self.config))
 
     def check_write(self, principal: Principal, write: WriteRequest) -> None:
         if not self._governed():
@@ -148,11 +158,14 @@ class IamTableAccess:
             checks += [(a, r) for a in actions for r in (catalog, database, arn)]
         for action, resource in checks:
             self._decide(principal, action, resource, insufficient)
-        if write.kind != "UNLOAD" and self.governed is not None and self.governed(write.location):
+        location = lake_uri(write.location, self.config)
+        if write.kind != "UNLOAD" and self.governed is not None and self.governed(location):
             return  # a table's objects there are written with Lake Formation's credentials
-        where = parse_uri(write.location)
-        if not where.is_s3:
+        if not is_s3(location):
+            if write.kind in ("CTAS", "UNLOAD") and not principal.is_local_admin:
+                require_s3(location)
             return
+        where = parse_uri(location)
         denied = f"Permission denied on S3 path: {write.location}. "
         prefix = where.as_prefix().key
         self._decide(
@@ -167,9 +180,12 @@ class IamTableAccess:
     def check_results(self, principal: Principal, output_location: str) -> None:
         if not self._governed():
             return
-        where = parse_uri(output_location)
-        if not where.is_s3:
+        location = lake_uri(output_location, self.config)
+        if not is_s3(location):
+            if not principal.is_local_admin:
+                require_s3(location)
             return
+        where = parse_uri(location)
         self._decide(
             principal,
             "s3:PutObject",
@@ -216,10 +232,11 @@ class IamTableAccess:
             self._decide(principal, action, resource, insufficient)
         if table.is_view or not table.location:
             return
-        if self.governed is not None and self.governed(table.location):
+        location = lake_uri(table.location, self.config)
+        if self.governed is not None and self.governed(location):
             return
-        where = parse_uri(table.location)
-        if where.is_s3:
+        if is_s3(location):
+            where = parse_uri(location)
             self._decide(
                 principal,
                 "s3:ListBucket",
@@ -240,13 +257,26 @@ class IamTableAccess:
         if not self._governed():
             return
         governed = self.governed
+        config = self.config
+        table_root = lake_uri(table.location, config) if table.location else None
         for part in partitions:
-            if governed is not None and governed(part.location or table.location or ""):
-                continue
+            # Athena reads with Lake Formation's credentials only what the table's decision
+            # covers: the files under the partition's own location (the table's, for a
+            # projected table, whose partitions come from a template), where it is
+            # registered. Anything else a partition lists (a manifest's targets, a
+            # template pointing elsewhere) is read with the caller's own permissions.
+            root = table_root
+            if part.location and not _projected(table):
+                root = lake_uri(part.location, config)
+            # a root under a registered location: so is every file under it
+            covered = root is not None and governed is not None and governed(root)
             for file in part.files:
-                where = parse_uri(file.uri)
-                if not where.is_s3:
+                uri = lake_uri(file.uri, config)
+                if not is_s3(uri):
+                    continue  # a folder outside the lake's buckets, allowed by its config
+                if covered and root is not None and _under(uri, root):
                     continue
+                where = parse_uri(uri)
                 self._decide(
                     principal,
                     "s3:GetObject",
@@ -265,6 +295,7 @@ _SPELLED = {
     "CREATE_TABLE": "Create Table",
     "CREATE_DATABASE": "Create Database",
     "DATA_LOCATION_ACCESS": "Data Location Access",
+    "DESCRIBE": "Describe",
 }
 
 #: the DDL that changes one existing table (Lake Formation's ALTER)
@@ -279,6 +310,28 @@ _ALTERS = (
     st.ChangeColumn,
     st.SetLocation,
 )
+
+
+def _restricted_partitions(
+    permissions: LakePermissions, principal: Principal, table: Table
+) -> bool:
+    """Whether ``table``'s partition values would show what ``principal``'s SELECT hides
+    (a row filter, a hidden or cell-filtered partition key) and it holds no DESCRIBE (the
+    metadata permission): Glue's GetPartitions refuses them then (``lf_doors.Gate.
+    require_partition_values``), and so does SHOW PARTITIONS."""
+    keys = {k.name.lower() for k in table.partition_keys}
+    held = permissions.table_permissions(principal, table)
+    if not keys or "DESCRIBE" in held or "ALL" in held or "SELECT" not in held:
+        return False
+    try:
+        view = permissions.table_view(principal, table)
+    except AccessDenied:
+        return True
+    hidden = view.columns is not None and not keys <= view.columns
+    filtered = view.row_filter is not None or any(
+        column.lower() in keys for column, _ in view.column_filters
+    )
+    return hidden or filtered
 
 
 def _insufficient(permission: str, resource: str) -> QueryAccessDenied:
@@ -354,6 +407,13 @@ class LakeFormationAccess:
         self._decide(permissions, principal, permission, database, permission in held)
 
     def _location(self, permissions: LakePermissions, principal: Principal, uri: str) -> None:
+        """DATA_LOCATION_ACCESS on ``uri`` in its canonical spelling (``lake_uri``): a
+        location outside the lake's buckets cannot be registered, so only the local
+        administrator names one."""
+        uri = lake_uri(uri, getattr(self.iam, "config", None))
+        if not is_s3(uri):
+            permissions.record(principal, "DATA_LOCATION_ACCESS", uri, False, REQUEST_ID.get())
+            require_s3(uri)
         allowed = permissions.location_access(principal, uri)
         self._decide(permissions, principal, "DATA_LOCATION_ACCESS", uri, allowed)
 
@@ -394,8 +454,8 @@ class LakeFormationAccess:
         if isinstance(statement, st.CreateTable):
             db = (statement.table.database or database).lower()
             self._on_database(permissions, principal, "CREATE_TABLE", db)
-            if statement.table.location:
-                self._location(permissions, principal, statement.table.location)
+            for uri in ddl_locations(statement):
+                self._location(permissions, principal, uri)
             return
         if isinstance(statement, st.CreateView):
             db, name = statement.ref.resolve(database)
@@ -412,6 +472,13 @@ class LakeFormationAccess:
             if isinstance(statement, _ALTERS)
             else None
         )
+        if isinstance(statement, st.ShowPartitions):
+            found = self._table(*statement.ref.resolve(database))
+            if found is not None and _restricted_partitions(permissions, principal, found):
+                self._decide(
+                    permissions, principal, "DESCRIBE", found.qualified_name, False, found.name
+                )
+            return
         if permission is None:
             return  # listings: what is shown is decided by the lake's visibility
         ref = statement.ref  # type: ignore[attr-defined]
@@ -419,12 +486,7 @@ class LakeFormationAccess:
         if table is None:
             return
         self._on_table(permissions, principal, permission, table)
-        locations: list[str] = []
-        if isinstance(statement, st.SetLocation):
-            locations.append(statement.location)
-        if isinstance(statement, st.AddPartitions):
-            locations += [p.location for p in statement.partitions if p.location]
-        for uri in locations:
+        for uri in ddl_locations(statement):
             self._location(permissions, principal, uri)
 
     def check_write(self, principal: Principal, write: WriteRequest) -> None:
@@ -533,6 +595,52 @@ def _ddl_action(statement: DdlStatement, database: str) -> tuple[str, str, str |
         db, name = ref.resolve(database)
         return action, db, name
     return action, database, "*"
+
+
+#: the table property partition projection reads its partitions' locations from
+TEMPLATE = "storage.location.template"
+
+
+def ddl_locations(statement: DdlStatement) -> list[str]:
+    """The locations a DDL statement points a database or a table at: LOCATION, a
+    partition's LOCATION, and the fixed part of a partition projection template (every
+    projected partition lies under it)."""
+    found: list[str] = []
+    properties: Mapping[str, str] = {}
+    if isinstance(statement, st.CreateDatabase) and statement.location:
+        found.append(statement.location)
+    elif isinstance(statement, st.CreateTable):
+        if statement.table.location:
+            found.append(statement.table.location)
+        properties = statement.table.parameters
+    elif isinstance(statement, st.SetLocation):
+        found.append(statement.location)
+    elif isinstance(statement, st.AddPartitions):
+        found += [p.location for p in statement.partitions if p.location]
+    elif isinstance(statement, st.SetTableProperties):
+        properties = statement.properties
+    template = next((v for k, v in properties.items() if k.lower() == TEMPLATE), None)
+    if template:
+        found.append(template_prefix(template) or template)
+    return found
+
+
+def require_s3(location: str) -> None:
+    """Refuse a location outside the lake's buckets (canonical, ``lake_uri``): no S3
+    permission nor Lake Formation registration can govern a local folder, so only the
+    local administrator names one."""
+    if not is_s3(location):
+        raise QueryAccessDenied(
+            f"Access denied: {location} is not an s3:// location in one of the lake's "
+            "buckets; only the local administrator may name a local path",
+            "s3:ListBucket",
+            location,
+        )
+
+
+def _under(uri: str, prefix: str) -> bool:
+    uri, prefix = uri.rstrip("/"), prefix.rstrip("/")
+    return uri == prefix or uri.startswith(prefix + "/")
 
 
 def _projected(table: Table) -> bool:

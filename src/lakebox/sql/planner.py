@@ -210,9 +210,15 @@ class Planner:
             )
         )
         pseudo = self._pseudo_columns(table, ref)
+        keys = {k.name.lower() for k in table.partition_keys}
+        if keys - set(columns):
+            # a partition's values and its files' paths spell its keys' values: with a
+            # key hidden they are unknown, as the key itself is
+            for name in pseudo:
+                if name in _PARTITION_SPELLING:
+                    raise SemanticError(f"COLUMN_NOT_FOUND: Column '{name}' cannot be resolved")
         if pseudo:
             _hide_from_stars(ref, pseudo)
-        keys = {k.name.lower() for k in table.partition_keys}
         # the query may prune by the keys it may see (a hidden key fails it as unknown,
         # and is never evaluated first)
         shown_keys = keys.intersection(columns)
@@ -704,6 +710,10 @@ def _restricted_projections(
             )
         out.append(exp.Alias(this=value, alias=exp.to_identifier(name, quoted=True)))
     return out
+
+
+#: the pseudo-columns whose values spell a partition's key values
+_PARTITION_SPELLING = frozenset({"$partition", "$path"})
 
 
 def _hide_from_stars(ref: exp.Table, pseudo: tuple[str, ...]) -> None:

@@ -3,7 +3,8 @@
 A data cells filter's row filter (``TableView.row_filter``) is a boolean expression over
 one table's columns in Lake Formation's PartiQL subset: comparisons, ``AND`` / ``OR`` /
 ``NOT``, ``IN`` lists, ``BETWEEN``, ``LIKE``, ``IS [NOT] NULL``, literals (typed ones such
-as ``DATE '2024-01-01'`` included) and arithmetic. It is parsed with the Athena dialect and
+as ``DATE '2024-01-01'`` included; CAST only of a literal: a cast of a column would fail
+on some rows and print their cells) and arithmetic. It is parsed with the Athena dialect and
 bound to the table: every column it names must be one of the table's (data columns and
 partition keys, not pseudo-columns), and nothing else may appear (no subquery, no function
 call, no other table), so a filter can never read, call or reference anything but the row
@@ -46,11 +47,18 @@ _ALLOWED: tuple[type[exp.Expr], ...] = (
     exp.Mul,
     exp.Div,
     exp.Mod,
-    exp.Cast,  # typed literals (DATE '...', TIMESTAMP '...') and explicit casts
+    exp.Cast,  # typed literals (DATE '...', TIMESTAMP '...'): of a literal only
     exp.DataType,
     exp.DataTypeParam,
     exp.Tuple,
 )
+
+
+def _constant(node: exp.Expression) -> bool:
+    """Whether ``node`` is a literal (possibly negated or parenthesised) or NULL."""
+    while isinstance(node, exp.Paren | exp.Neg):
+        node = node.this
+    return isinstance(node, exp.Literal | exp.Null)
 
 
 class RowFilterError(SemanticError):
@@ -91,6 +99,11 @@ def _parsed(
             raise RowFilterError(
                 f"{where} may only compare the table's columns with literals "
                 f"(found {node.key.upper()})"
+            )
+        if isinstance(node, exp.Cast) and not _constant(node.this):
+            raise RowFilterError(
+                f"{where} may only CAST literals (a cast of a column would fail on some "
+                "rows and print their cells)"
             )
         if isinstance(node, exp.Column):
             if node.table or node.args.get("db") or node.args.get("catalog"):
