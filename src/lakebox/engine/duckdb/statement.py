@@ -98,6 +98,9 @@ class DuckDBStatement(EngineStatement):
         self._write_ctx: ReadContext | None = None
         self._write_log: duckdb.DuckDBPyConnection | None = None
         self._closing = ExitStack()
+        #: held while the watcher reads the write's log, and while the write's log is let
+        #: go: DuckDB refuses to close a connection another thread is running a call on
+        self._log_lock = threading.Lock()
         self.watch = watch
         self.ctx = ReadContext(storage, con, cache_dir, background=copies)
         #: the lake's copy builder, told while this statement runs (builds wait for it)
@@ -258,6 +261,7 @@ class DuckDBStatement(EngineStatement):
         watch = self.watch
         logged = watch is not None and watch.read_log is not None
         con, log = self._closing.enter_context(self._writer(query.functions, logged))
+        self._closing.callback(self._let_go_of_write_log)  # runs before the log is closed
         self._closing.callback(con.close)
         ctx = ReadContext(self.ctx.storage, con, self.ctx.cache_dir)
         self._closing.callback(ctx.release)
@@ -293,9 +297,16 @@ class DuckDBStatement(EngineStatement):
         either hold about the same rows), as fine as the copy's row groups, which DuckDB
         reads whole (``compaction.COPY_ROW_GROUP_ROWS`` rows, about a tenth of the smallest
         cutoff)."""
-        log = self.watch.read_log if self.watch is not None else None
         if self._write_ctx is not None:  # a write: its database's own log
-            log = self._write_log
+            with self._log_lock:
+                return self._consumed(self._write_log)
+        return self._consumed(self.watch.read_log if self.watch is not None else None)
+
+    def _let_go_of_write_log(self) -> None:
+        with self._log_lock:
+            self._write_log = None
+
+    def _consumed(self, log: object) -> int:
         if not isinstance(log, duckdb.DuckDBPyConnection) or self._con_id is None:
             return 0
         if not (self._sizes or self._copies):
