@@ -24,11 +24,10 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError
 from sqlglot.errors import UnsupportedError as SqlglotUnsupportedError
 from sqlglot.expressions.datatypes import DType
-from sqlglot.optimizer.annotate_types import annotate_types
-from sqlglot.optimizer.scope import traverse_scope
 
 from lakebox.errors import SemanticError, UnsupportedError
-from lakebox.sql.dialect import READ_DIALECT, outermost_select, output_name, values_width
+from lakebox.sql.dialect import outermost_select, output_name, values_width
+from lakebox.sql.typed import typed
 
 _INTEGERS = (
     exp.DataType.Type.TINYINT,
@@ -38,30 +37,6 @@ _INTEGERS = (
 )
 #: the wider of two integer types: Trino's result type of an integer division
 _RANK = {t: i for i, t in enumerate(_INTEGERS)}
-
-
-def _qualify_known_columns(tree: exp.Expression, schema: Mapping[str, Mapping[str, str]]) -> None:
-    """Prefix an unqualified column with the one table of its scope that has it (and that
-    no select alias shadows), so ``annotate_types`` can type it from the schema."""
-    lowered = {name.lower(): {c.lower() for c in cols} for name, cols in schema.items()}
-    for scope in traverse_scope(tree):
-        tables = {a: t for a, t in scope.sources.items() if isinstance(t, exp.Table)}
-        if not tables or len(tables) != len(scope.sources):
-            continue
-        aliases = {p.alias.lower() for p in getattr(scope.expression, "expressions", []) if p.alias}
-        for column in scope.columns:
-            name = column.name.lower()
-            if column.table or name in aliases:
-                continue
-            owners = [a for a, t in tables.items() if name in lowered.get(t.name.lower(), set())]
-            if len(owners) == 1:
-                column.set("table", exp.to_identifier(owners[0]))
-
-
-def _typed(tree: exp.Expression, schema: Mapping[str, Mapping[str, str]] | None) -> exp.Expression:
-    if schema:
-        _qualify_known_columns(tree, schema)
-    return annotate_types(tree, schema=dict(schema) if schema else None, dialect=READ_DIALECT)
 
 
 def _integer_type(node: exp.Expression) -> DType | None:
@@ -144,7 +119,7 @@ def to_spark(expr: exp.Expression, schema: Mapping[str, Mapping[str, str]] | Non
     ``schema`` ({table: {column: Hive type}}) types columns for the type-dependent rules
     (integer division); literals and casts are typed without it."""
     try:
-        tree = _typed(expr.copy(), schema)
+        tree = typed(expr.copy(), schema)
     except Exception:
         tree = expr.copy()
     _rewrite_integer_division(tree)
