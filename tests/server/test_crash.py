@@ -22,12 +22,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import (
-    ConnectionClosedError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-    ResponseParserError,
-)
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.parsers import ResponseParserError
 
 from server.conftest import REGION, _free_port, _read_keys, _server_env, serving
 
