@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import shlex
@@ -31,6 +32,33 @@ def check_spark_master(master: str) -> str:
             "(LAKEBOX_SPARK_MASTER)"
         )
     return master
+
+
+#: the address the Spark driver (the lakebox process) gives its executors: loopback, so by
+#: default only executors on this machine reach it
+DEFAULT_SPARK_DRIVER_HOST = "127.0.0.1"
+_HOST_NAME = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+
+
+def check_spark_driver_host(host: str) -> str:
+    """``host`` when executors could be told to reach the driver there (a host name or an
+    IP address; not a wildcard such as 0.0.0.0, which is where to listen, not where to
+    connect), else a ConfigError naming the setting."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if _HOST_NAME.match(host) and not host.replace(".", "").isdigit():
+            return host
+    else:
+        if not address.is_unspecified:
+            return host
+    raise ConfigError(
+        f"spark driver host {host!r} is not a host name or IP address the executors can "
+        "connect to (LAKEBOX_SPARK_DRIVER_HOST)"
+    )
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,8 @@ class LakeConfig:
     #: the Spark engine's ``spark.master``: ``local[*]``, ``local[N]`` or a standalone
     #: cluster's ``spark://host:7077``
     spark_master: str = DEFAULT_SPARK_MASTER
+    #: the address the Spark engine's executors reach the driver at (``spark.driver.host``)
+    spark_driver_host: str = DEFAULT_SPARK_DRIVER_HOST
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -87,6 +117,7 @@ class LakeConfig:
                 f"unknown engine {self.engine!r} (LAKEBOX_ENGINE): use one of {', '.join(ENGINES)}"
             )
         check_spark_master(self.spark_master)
+        check_spark_driver_host(self.spark_driver_host)
         if not _ACCOUNT_ID.match(self.account_id):
             raise ConfigError(
                 f"account id {self.account_id!r} is not 12 digits (LAKEBOX_ACCOUNT_ID)"
@@ -113,11 +144,14 @@ class LakeConfig:
         region: str | None = None,
         engine: str | None = None,
         spark_master: str | None = None,
+        spark_driver_host: str | None = None,
     ) -> LakeConfig:
         """``LAKEBOX_ACCOUNT_ID`` and ``LAKEBOX_REGION`` (then ``AWS_REGION``,
         ``AWS_DEFAULT_REGION``) set the account and region; defaults 000000000000 and
         us-east-1. ``LAKEBOX_ENGINE`` (``duckdb``, the default, or ``spark``) and
-        ``LAKEBOX_SPARK_MASTER`` (default ``local[*]``) choose the query engine."""
+        ``LAKEBOX_SPARK_MASTER`` (default ``local[*]``) choose the query engine;
+        ``LAKEBOX_SPARK_DRIVER_HOST`` (default 127.0.0.1) is where Spark's executors reach
+        the driver."""
         root = Path(home or os.environ.get("LAKEBOX_HOME") or DEFAULT_HOME).expanduser().resolve()
         mode = (storage or os.environ.get("LAKEBOX_STORAGE") or "local").lower()
         if mode not in ("local", "s3"):
@@ -140,6 +174,11 @@ class LakeConfig:
             or DEFAULT_REGION,
             engine=(engine or env.get("LAKEBOX_ENGINE") or "duckdb").strip().lower(),
             spark_master=spark_master or env.get("LAKEBOX_SPARK_MASTER") or DEFAULT_SPARK_MASTER,
+            spark_driver_host=(
+                spark_driver_host
+                or env.get("LAKEBOX_SPARK_DRIVER_HOST", "").strip()
+                or DEFAULT_SPARK_DRIVER_HOST
+            ),
         )
 
     @property

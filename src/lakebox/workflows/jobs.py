@@ -579,13 +579,14 @@ class JobRegistry:
         from lakebox.engine.spark.session import _LOG4J, BASE_SETTINGS, SparkSettings
 
         config = self.lake.config
-        settings = SparkSettings.from_env(config.spark_master)
+        settings = SparkSettings.from_env(config.spark_master, config.spark_driver_host)
         scratch.mkdir(parents=True, exist_ok=True)
         log4j = scratch / "log4j2.properties"
         log4j.write_text(_LOG4J)
         java = f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={scratch}"
         conf = {
             **BASE_SETTINGS,
+            **settings.driver_settings,
             "spark.master": settings.master,
             "spark.app.name": "lakebox-glueetl",
             "spark.local.dir": str(scratch / "local"),
@@ -604,6 +605,7 @@ class JobRegistry:
             "PYTHONPATH": os.pathsep.join(python_path),
             "LAKEBOX_ENGINE": "spark",
             "LAKEBOX_SPARK_MASTER": settings.master,
+            "LAKEBOX_SPARK_DRIVER_HOST": settings.driver_host,
             "SPARK_CONF_DIR": str(scratch),
             "SPARK_SUBMIT_OPTS": f"-Dlog4j2.configurationFile=file:{log4j}",
             "PYSPARK_PYTHON": os.environ.get("PYSPARK_PYTHON") or sys.executable,

@@ -23,7 +23,10 @@ class SparkEngine(Engine):
 
     def __init__(self, storage: Storage, settings: SparkSettings | None = None) -> None:
         self.storage = storage
-        self.settings = settings or SparkSettings.from_env(storage.config.spark_master)
+        config = storage.config
+        self.settings = settings or SparkSettings.from_env(
+            config.spark_master, config.spark_driver_host
+        )
         self._lock = threading.Lock()
         self._spark: SparkSession | None = None
         self._warming: threading.Thread | None = None

@@ -7,10 +7,11 @@ the session stops, and its JVM ends, when the last engine that held it closes
 (``release``). Each statement works on its own ``newSession()`` of it (private temporary
 views and settings, one SparkContext).
 
-The session listens on 127.0.0.1 only, with the web UI off, its scratch space (shuffle
-and spill files) in a private folder under the system's temp dir, the Athena settings
-translated SQL relies on (UTC session time zone, ANSI mode: a bad cast or a division by
-zero fails the query as it does on Athena) and logs quiet (errors only, no progress bar).
+The session listens on 127.0.0.1 only (or on ``LakeConfig.spark_driver_host``), with the
+web UI off, its scratch space (shuffle and spill files) in a private folder under the
+system's temp dir, the Athena settings translated SQL relies on (UTC session time zone,
+ANSI mode: a bad cast or a division by zero fails the query as it does on Athena) and logs
+quiet (errors only, no progress bar).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lakebox.config import check_spark_master
+from lakebox.config import DEFAULT_SPARK_DRIVER_HOST, check_spark_driver_host, check_spark_master
 from lakebox.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -85,9 +86,17 @@ class SparkSettings:
     app_name: str = "lakebox"
     #: extra ``spark.*`` settings (``LAKEBOX_SPARK_CONF``: ``key=value`` pairs split by ``;``)
     extra: tuple[tuple[str, str], ...] = ()
+    #: where executors reach the driver (``LakeConfig.spark_driver_host``); the driver
+    #: listens on that address (``LAKEBOX_SPARK_CONF`` may set ``spark.driver.bindAddress``)
+    driver_host: str = DEFAULT_SPARK_DRIVER_HOST
+
+    @property
+    def driver_settings(self) -> dict[str, str]:
+        """``spark.driver.host`` and ``spark.driver.bindAddress`` for ``driver_host``."""
+        return {"spark.driver.host": self.driver_host, "spark.driver.bindAddress": self.driver_host}
 
     @classmethod
-    def from_env(cls, master: str) -> SparkSettings:
+    def from_env(cls, master: str, driver_host: str = DEFAULT_SPARK_DRIVER_HOST) -> SparkSettings:
         extra: list[tuple[str, str]] = []
         for pair in os.environ.get("LAKEBOX_SPARK_CONF", "").split(";"):
             if not pair.strip():
@@ -98,7 +107,11 @@ class SparkSettings:
                     f"LAKEBOX_SPARK_CONF entry {pair.strip()!r} is not spark.<name>=<value>"
                 )
             extra.append((key.strip(), value.strip()))
-        return cls(check_spark_master(master), extra=tuple(extra))
+        return cls(
+            check_spark_master(master),
+            extra=tuple(extra),
+            driver_host=check_spark_driver_host(driver_host),
+        )
 
 
 class _Shared:
@@ -127,6 +140,12 @@ def acquire(settings: SparkSettings) -> SparkSession:
                 raise ConfigError(
                     f"this process already runs Spark with master {running.master!r}; "
                     f"a lake asking for {settings.master!r} needs its own process"
+                )
+            if running.driver_host != settings.driver_host:
+                raise ConfigError(
+                    f"this process already runs a Spark driver on {running.driver_host}; a "
+                    f"lake asking for {settings.driver_host} (LAKEBOX_SPARK_DRIVER_HOST) "
+                    "needs its own process"
                 )
             _SHARED.holders += 1
             return _SHARED.session
@@ -180,6 +199,7 @@ def _start(settings: SparkSettings) -> SparkSession:
     builder = SparkSession.builder.master(settings.master).appName(settings.app_name)
     conf = {
         **BASE_SETTINGS,
+        **settings.driver_settings,
         "spark.local.dir": str(scratch / "local"),
         "spark.sql.warehouse.dir": str(scratch / "warehouse"),
         "spark.driver.extraJavaOptions": java_options,
