@@ -1,7 +1,9 @@
 """A real Spark standalone cluster for the tests marked ``spark_cluster``: a master and two
 workers on 127.0.0.1, started with pyspark's own launch classes
 (``bin/spark-class org.apache.spark.deploy.master.Master`` / ``...worker.Worker``) on free
-ports, each worker with one core, stopped (and waited for) when the tests end."""
+ports, each worker with one core, stopped (and waited for) when the tests end. One cluster
+serves the session; a test may kill a worker (``SparkCluster.kill_worker``), and the next
+test that asks for ``spark_cluster`` gets a fresh worker in its place."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,81 +55,161 @@ def _wait_for(log: Path, text: str, proc: subprocess.Popen[bytes], what: str) ->
 
 def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
     """Stop the cluster's processes (each leads its own process group: spark-class and
-    the JVM it runs), workers first."""
+    the JVM it runs), workers first; what is left in a group (an executor) is killed."""
     for proc in reversed(procs):
-        if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
     for proc in reversed(procs):
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            pass
+        try:
             os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        except ProcessLookupError:
+            pass
+        proc.wait()
 
 
-@pytest.fixture(scope="session")
-def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``spark://127.0.0.1:<port>`` of a master with two one-core workers."""
-    home = _spark_home()
-    work = tmp_path_factory.mktemp("spark-cluster")
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(home),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_LOCAL_DIRS": str(work / "local"),
-        "SPARK_LOG_DIR": str(work / "logs"),
-        "SPARK_WORKER_DIR": str(work / "worker"),
-        # no web UIs (the workers' and the master's are served on their own ports)
-        "SPARK_MASTER_OPTS": "-Dspark.ui.enabled=false",
-        "SPARK_WORKER_OPTS": "-Dspark.ui.enabled=false",
-    }
-    launcher = str(home / "bin" / "spark-class")
-    port = _free_port()
-    url = f"spark://127.0.0.1:{port}"
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        log = work / "master.log"
+class SparkCluster:
+    """A standalone master and two one-core workers on 127.0.0.1, each process leading its
+    own process group (spark-class, its JVM and, for a worker, the executors it runs)."""
+
+    def __init__(self, work: Path) -> None:
+        home = _spark_home()
+        self.work = work
+        self.env = {
+            **os.environ,
+            "SPARK_HOME": str(home),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_LOCAL_DIRS": str(work / "local"),
+            "SPARK_LOG_DIR": str(work / "logs"),
+            "SPARK_WORKER_DIR": str(work / "worker"),
+            # no web UIs (the workers' and the master's are served on their own ports)
+            "SPARK_MASTER_OPTS": "-Dspark.ui.enabled=false",
+            "SPARK_WORKER_OPTS": "-Dspark.ui.enabled=false",
+        }
+        self.launcher = str(home / "bin" / "spark-class")
+        self.url = ""
+        self.master: subprocess.Popen[bytes] | None = None
+        #: the live worker in each of the two slots (None once killed)
+        self.workers: list[subprocess.Popen[bytes] | None] = [None, None]
+        self._dead: list[subprocess.Popen[bytes]] = []
+        self._started = 0
+
+    def start(self) -> None:
+        port = _free_port()
+        self.url = f"spark://127.0.0.1:{port}"
+        log = self.work / "master.log"
         with open(log, "wb") as out:
-            master = subprocess.Popen(
+            self.master = subprocess.Popen(
                 [
-                    launcher,
+                    self.launcher,
                     "org.apache.spark.deploy.master.Master",
                     "--host", "127.0.0.1",
                     "--port", str(port),
                     "--webui-port", str(_free_port()),
                 ],
-                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )  # fmt: skip
-        procs.append(master)
-        _wait_for(log, "I have been elected leader", master, "master")
-        for i in range(2):
-            log = work / f"worker{i}.log"
+        _wait_for(log, "I have been elected leader", self.master, "master")
+        self.ensure_workers()
+
+    def ensure_workers(self) -> None:
+        """Start a worker in every empty slot (at start, or after ``kill_worker``) and
+        wait until each has registered with the master."""
+        started: list[tuple[Path, subprocess.Popen[bytes]]] = []
+        for slot, current in enumerate(self.workers):
+            if current is not None and current.poll() is None:
+                continue
+            self._started += 1
+            name = f"worker{slot}-{self._started}"
+            log = self.work / f"{name}.log"
             with open(log, "wb") as out:
                 worker = subprocess.Popen(
                     [
-                        launcher,
+                        self.launcher,
                         "org.apache.spark.deploy.worker.Worker",
-                        url,
+                        self.url,
                         "--host", "127.0.0.1",
                         "--port", str(_free_port()),
                         "--webui-port", str(_free_port()),
                         "--cores", "1",
                         "--memory", "1g",
-                        "--work-dir", str(work / f"worker{i}"),
+                        "--work-dir", str(self.work / name),
                     ],
-                    stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                    stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                    start_new_session=True,
                 )  # fmt: skip
-            procs.append(worker)
-        for i, worker in enumerate(procs[1:]):
-            _wait_for(
-                work / f"worker{i}.log", "Successfully registered with master", worker, "worker"
-            )
-        yield url
+            self.workers[slot] = worker
+            _keep_pid(worker.pid)  # the session's, even when a test's set-up starts it
+            started.append((log, worker))
+        for log, worker in started:
+            _wait_for(log, "Successfully registered with master", worker, "worker")
+
+    def kill_worker(self, slot: int) -> None:
+        """SIGKILL the worker's whole process group at once, as a machine that dies: the
+        worker's JVM and the executors it launched (they share its group)."""
+        worker = self.workers[slot]
+        assert worker is not None, f"worker {slot} is not running"
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        self.workers[slot] = None
+        self._dead.append(worker)
+
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [p for p in [self.master, *self.workers, *self._dead] if p is not None]
+
+    def stop(self) -> None:
+        _stop(self.processes())
+
+
+@pytest.fixture(scope="session")
+def spark_cluster_nodes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkCluster]:
+    """The session's cluster (started once: four JVMs take a while); a test that kills a
+    worker leaves its slot empty for ``spark_cluster`` to refill."""
+    cluster = SparkCluster(tmp_path_factory.mktemp("spark-cluster"))
+    try:
+        cluster.start()
+        yield cluster
     finally:
-        _stop(procs)
+        cluster.stop()
+        # no JVM of the cluster outlives it (a killed worker's executors included)
+        leftovers = _group_members({p.pid for p in cluster.processes()})
+        assert not leftovers, f"cluster processes left running: {leftovers}"
+
+
+@pytest.fixture
+def spark_cluster(spark_cluster_nodes: SparkCluster) -> str:
+    """``spark://127.0.0.1:<port>`` of a master with two live one-core workers."""
+    spark_cluster_nodes.ensure_workers()
+    return spark_cluster_nodes.url
+
+
+def _keep_pid(pid: int) -> None:
+    """Tell the root conftest's leak check that ``pid`` outlives the test that started it
+    on purpose (see ``tests/engine/conftest.py``)."""
+    kept = getattr(sys.modules.get("conftest"), "_KEPT_PIDS", None)
+    if isinstance(kept, set):
+        kept.add(pid)
+
+
+def _group_members(groups: set[int]) -> list[int]:
+    """The live (not zombie) processes whose process group is one of ``groups``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if fields[0] != "Z" and int(fields[2]) in groups:
+            found.append(int(entry.name))
+    return found
 
 
 def _parquet(rows: dict[str, list[object]]) -> bytes:
