@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lakebox.catalog.model import Table
@@ -24,6 +25,8 @@ class SparkEngine(Engine):
     def __init__(self, storage: Storage, settings: SparkSettings | None = None) -> None:
         self.storage = storage
         self.settings = settings or SparkSettings.from_env(storage.config.spark_master)
+        if storage.mode == "s3" and self.settings.s3 is None:  # through S3A (``s3a``)
+            self.settings = replace(self.settings, s3=storage.config.s3)
         self._lock = threading.Lock()
         self._spark: SparkSession | None = None
         self._warming: threading.Thread | None = None
@@ -85,4 +88,4 @@ class SparkEngine(Engine):
             self._closed = True
             spark, self._spark = self._spark, None
         if spark is not None:
-            sessions.release()
+            sessions.release(self.settings)
