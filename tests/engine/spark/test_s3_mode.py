@@ -10,8 +10,16 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,7 +27,7 @@ import pytest
 import lakebox
 from lakebox.engine.spark import SparkEngine
 from lakebox.engine.spark.s3a import find_jars
-from lakebox.errors import ConfigError, UnsupportedError
+from lakebox.errors import ConfigError, LakeboxError, StorageError, UnsupportedError
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3]
 
@@ -234,3 +242,125 @@ def test_without_the_jars_s3_mode_says_how_to_get_them(
     jar.write_bytes(b"PK")
     monkeypatch.setenv("LAKEBOX_SPARK_JARS", str(jar.parent))
     check_s3a_jars(settings)
+
+
+@pytest.fixture(scope="module")
+def checking_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """A second S3 server (moto's) that checks every request's keys and signature and
+    what the IAM user may do: ``admin`` may do anything, ``lister`` may list buckets'
+    keys but not read objects. Yields its URL and the users' ``key:secret``."""
+    log = tmp_path_factory.mktemp("checking-s3") / "server.log"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    # the users, their keys and policies are made by the first six requests, unchecked
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "6"}
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"S3 server did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+        iam = boto3.client(
+            "iam",
+            endpoint_url=url,
+            aws_access_key_id="setup",
+            aws_secret_access_key="setup",
+            region_name="us-east-1",
+        )
+        users = {}
+        for user, actions in (("admin", ["s3:*"]), ("lister", ["s3:ListBucket"])):
+            iam.create_user(UserName=user)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            policy = {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}],
+            }
+            iam.put_user_policy(UserName=user, PolicyName="s3", PolicyDocument=json.dumps(policy))
+            users[user] = f"{key['AccessKeyId']}:{key['SecretAccessKey']}"
+        yield url, users
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _as(keys: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    key, _, secret = keys.partition(":")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+
+
+def _clean(err: LakeboxError) -> None:
+    text = str(err)
+    assert "java." not in text and "\tat " not in text and "Traceback" not in text, text
+    assert "py4j" not in text.lower() and "calling o" not in text, text
+
+
+def test_refused_credentials_are_a_lakebox_error(
+    checking_s3: tuple[str, dict[str, str]],
+    tmp_path: Path,
+    spark_held: str,
+    s3a_jars: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A wrong secret fails the query with lakebox's StorageError naming the location it
+    could not list; keys that may list but not read fail it when Spark's S3A is refused
+    the object, with a StorageError naming the object by its s3:// URI, S3's status and
+    what to check. Neither shows a Java stack."""
+    url, users = checking_s3
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("LAKEBOX_SPARK_MASTER", spark_held)
+    bucket = f"lb-{uuid.uuid4().hex[:12]}"
+    home = tmp_path / "lake"
+    _as(users["admin"], monkeypatch)
+    session = _connect(home, "duckdb", url)
+    try:
+        session.lake.storage.ensure_bucket(bucket)
+        session.lake.storage.write_bytes(f"s3://{bucket}/t/a.parquet", _parquet({"id": [1, 2]}))
+        session.sql(
+            f"CREATE EXTERNAL TABLE t (id bigint) STORED AS PARQUET LOCATION 's3://{bucket}/t/'"
+        )
+        assert session.sql("SELECT count(*) FROM t").fetchall() == [(2,)]
+    finally:
+        session.lake.close()
+
+    admin_key = users["admin"].partition(":")[0]
+    _as(f"{admin_key}:not-the-secret", monkeypatch)
+    session = _connect(home, "spark", url)
+    try:
+        with pytest.raises(StorageError, match=f"cannot list s3://{bucket}/t/.*signature") as bad:
+            session.sql("SELECT * FROM t")
+        _clean(bad.value)
+    finally:
+        session.lake.close()
+
+    _as(users["lister"], monkeypatch)
+    session = _connect(home, "spark", url)
+    try:
+        assert isinstance(session.lake.engine, SparkEngine)
+        with pytest.raises(StorageError) as refused:
+            session.sql("SELECT * FROM t")
+        _clean(refused.value)
+        assert str(refused.value).startswith(
+            f"S3 refused Spark's (S3A) request for s3://{bucket}/t/a.parquet: 403"
+        ), refused.value
+        assert "check the lake's S3 credentials" in str(refused.value)
+    finally:
+        session.lake.close()
