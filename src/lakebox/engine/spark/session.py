@@ -32,7 +32,7 @@ import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lakebox.config import S3Settings, check_spark_master
 from lakebox.engine.spark import s3a
@@ -227,7 +227,7 @@ def _use_s3(session: SparkSession, s3: S3Settings) -> None:
     jvm = session.sparkContext._jvm
     assert jvm is not None
     try:
-        jvm.java.lang.Thread.currentThread().getContextClassLoader().loadClass(s3a.S3A_CLASS)
+        _load_class(jvm, s3a.S3A_CLASS)
     except Exception as err:
         found = s3a.find_jars()
         if found:
@@ -247,6 +247,15 @@ def _use_s3(session: SparkSession, s3: S3Settings) -> None:
     _SHARED.s3_holders = 1
 
 
+def _load_class(jvm: Any, name: str) -> None:
+    """Load ``name`` as the JVM's code would: from the class path (the jars of
+    ``add_class_path``), else from Spark's loader (``spark.jars``, ``spark.jars.packages``)."""
+    try:
+        jvm.java.lang.Thread.currentThread().getContextClassLoader().loadClass(name)
+    except Exception:
+        jvm.org.apache.spark.util.Utils.classForName(name, False, False)
+
+
 def _drop_s3(session: SparkSession) -> None:
     """Remove the S3A settings and close S3A's cached filesystems (they keep the
     credentials they were made with), under ``_SHARED.lock``."""
@@ -257,7 +266,10 @@ def _drop_s3(session: SparkSession) -> None:
     try:
         for bucket in s3a.used_buckets():
             uri = jvm.java.net.URI(f"s3a://{bucket}/")
-            jvm.org.apache.hadoop.fs.FileSystem.get(uri, confs[-1]).close()
+            try:
+                jvm.org.apache.hadoop.fs.FileSystem.get(uri, confs[-1]).close()
+            except Exception:  # a filesystem that cannot be made holds nothing to close
+                pass
     finally:
         s3a.forget_buckets()
         for conf in confs:
