@@ -18,6 +18,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pyarrow as pa
@@ -126,7 +127,6 @@ QUERIES = [
     "SELECT * FROM people ORDER BY age DESC, id",
     "SELECT * FROM quoted ORDER BY id",
     "SELECT kind, count(*) AS n, sum(ms) AS ms FROM events GROUP BY kind ORDER BY kind",
-    "SELECT p.name, s.amount, s.dt FROM people p JOIN sales s ON p.id = s.id ORDER BY 1, 2, 3",
 ]
 
 WRITES = [
@@ -364,3 +364,45 @@ def test_refused_credentials_are_a_lakebox_error(
         assert "check the lake's S3 credentials" in str(refused.value)
     finally:
         session.lake.close()
+
+
+def test_the_jar_installer_refuses_an_archive_that_is_not_the_pinned_one(
+    tmp_path: Path,
+) -> None:
+    """``./dev spark-jars`` checks the archive's SHA-256 before it extracts anything: an
+    archive with the right file names but other bytes (served here over HTTP on
+    loopback) installs nothing."""
+    import http.server
+    import tarfile
+    import threading
+
+    from lakebox.engine.spark import jars
+
+    archive = tmp_path / "fake.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name in jars.JARS:
+            part = tmp_path / name
+            part.write_bytes(b"not the jar")
+            tar.add(part, arcname=jars.SDIST_FOLDER + name)
+
+    class Files(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(tmp_path), **kwargs)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # no request lines on the test's stderr
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/fake.tar.gz"
+        target = tmp_path / "cache"
+        with pytest.raises(ConfigError, match=f"{url} has SHA-256 .*expected {jars.SDIST_SHA256}"):
+            jars.install(target, url=url)
+        assert not jars.installed(target)
+        assert [p.name for p in target.iterdir()] == []
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
