@@ -61,6 +61,41 @@ def check_spark_driver_host(host: str) -> str:
     )
 
 
+#: where ``./dev spark-jars`` (``python -m lakebox.engine.spark.s3a``) keeps the S3A jars
+#: the Spark engine needs in S3 mode
+SPARK_JARS_SUBDIR = ("lakebox", "spark-jars")
+
+
+def spark_jar_cache() -> Path:
+    """``$XDG_CACHE_HOME/lakebox/spark-jars`` (``~/.cache/lakebox/spark-jars``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base, *SPARK_JARS_SUBDIR)
+
+
+def spark_jars_setting() -> tuple[Path, ...] | None:
+    """The jars ``LAKEBOX_SPARK_JARS`` names (files, or folders whose ``*.jar`` are all
+    taken; separated by ``:`` or ``,``), or None when it is unset. A name that is not a
+    jar or a folder is a ConfigError naming it."""
+    text = os.environ.get("LAKEBOX_SPARK_JARS", "").strip()
+    if not text:
+        return None
+    found: list[Path] = []
+    for item in re.split(r"[,:]", text):
+        if not item.strip():
+            continue
+        path = Path(item.strip()).expanduser()
+        if path.is_dir():
+            found.extend(sorted(path.glob("*.jar")))
+        elif path.is_file() and path.suffix == ".jar":
+            found.append(path.resolve())
+        else:
+            raise ConfigError(
+                f"LAKEBOX_SPARK_JARS names {item.strip()!r}, which is neither a .jar file nor "
+                "a folder"
+            )
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class S3Settings:
     """How to reach an S3-compatible endpoint. Unset values fall back to the usual AWS

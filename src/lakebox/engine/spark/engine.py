@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lakebox.catalog.model import Table
@@ -27,6 +28,8 @@ class SparkEngine(Engine):
         self.settings = settings or SparkSettings.from_env(
             config.spark_master, config.spark_driver_host
         )
+        if storage.mode == "s3" and self.settings.s3 is None:  # through S3A (``s3a``)
+            self.settings = replace(self.settings, s3=config.s3)
         self._lock = threading.Lock()
         self._spark: SparkSession | None = None
         self._warming: threading.Thread | None = None
@@ -88,4 +91,4 @@ class SparkEngine(Engine):
             self._closed = True
             spark, self._spark = self._spark, None
         if spark is not None:
-            sessions.release()
+            sessions.release(self.settings)

@@ -5,7 +5,8 @@ Spark names every error with a condition (``[DIVIDE_BY_ZERO] Division by zero. U
 hands back. The first condition and its sentence are turned into Athena's error name and
 wording; Spark's advice (``try_*`` functions, ``spark.sql.*`` settings), the SQL state and
 the JVM stack never reach the user. A failure to read a file names the file by its lake
-URI, as a ``DataError``.
+URI, as a ``DataError``. S3 refusing or failing S3A's requests (S3 mode) is a
+``StorageError`` naming the object by its ``s3://`` URI, S3's status and error code.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.engine.spark.s3a import spark_path
+from lakebox.errors import DataError, LakeboxError, SemanticError, StorageError
 from lakebox.sql.plan import Plan
 
 _CONDITION = re.compile(r"\[([A-Z][A-Z0-9_]*(?:\.[A-Z0-9_]+)*)\] ([^\n]*)")
@@ -64,9 +66,45 @@ _PYTHON_RAISED = re.compile(r"^((?:\w+\.)*\w+(?:Error|Exception): .*)$", re.M)
 _PYTHON_DATA_ERROR = re.compile(r"lakebox\.errors\.DataError: ([^\n]*)")
 
 
+#: S3A's failures (``<exception>: s3a://...: <operation> on s3a://...: <S3's answer>``)
+_S3A_FAILED = re.compile(
+    r"(?:java\.nio\.file\.AccessDeniedException|java\.io\.\w*Exception|"
+    r"org\.apache\.hadoop\.fs\.s3a\.\w+Exception|com\.amazonaws\.[\w.]+Exception): "
+)
+_S3A_URI = re.compile(r"s3a://[^:\s,;)]+")
+_S3_STATUS = re.compile(r"Status Code: (\d+); Error Code: ([^;]+);")
+_S3_UNREACHABLE = re.compile(r"Unable to execute HTTP request: ([^\n]*)")
+
+
+def s3a_error(text: str) -> StorageError | None:
+    """S3's refusal of (or silence to) a request of S3A, in lakebox's words, or None."""
+    found = _S3A_FAILED.search(text)
+    status = _S3_STATUS.search(text)
+    unreachable = _S3_UNREACHABLE.search(text)
+    if found is None or (status is None and unreachable is None):
+        return None
+    uri = _S3A_URI.search(text, found.start())
+    where = f" for s3://{uri.group(0)[6:]}" if uri else ""
+    if status is None:
+        assert unreachable is not None
+        return StorageError(
+            f"Spark (S3A) cannot reach S3{where}: {unreachable.group(1).strip()[:300]}; "
+            "check the lake's S3 endpoint (LAKEBOX_S3_ENDPOINT)"
+        )
+    code, name = status.group(1), status.group(2).strip()
+    advice = (
+        ": check the lake's S3 credentials and what they allow" if code in ("401", "403") else ""
+    )
+    answer = name if name.startswith(code) else f"{code} {name}"
+    return StorageError(f"S3 refused Spark's (S3A) request{where}: {answer}{advice}")
+
+
 def engine_error(err: Exception, plan: Plan) -> LakeboxError:
     """The lakebox error for a Spark failure while running ``plan``."""
     text = str(err)
+    refused_by_s3 = s3a_error(text)
+    if refused_by_s3 is not None:
+        return refused_by_s3
     refused = _PYTHON_DATA_ERROR.search(text)
     if refused is not None:  # a Python reader in an executor refused a file
         message = refused.group(1).strip()
@@ -110,7 +148,7 @@ def engine_error(err: Exception, plan: Plan) -> LakeboxError:
     if family in _FILE_CONDITIONS or "read file" in sentence.lower():
         decoded = unquote(text)
         for f in plan.stats.data_files:
-            if f.engine_path in decoded:
+            if f.engine_path in decoded or spark_path(f.engine_path) in decoded:
                 return DataError(f"cannot read data: {_without(message, f.engine_path)}", f.uri)
         if len(plan.stats.file_uris) == 1:
             return DataError(f"cannot read data: {message}", plan.stats.file_uris[0])

@@ -11,8 +11,9 @@ joined to the rows by the file Spark read them from (``_metadata.file_path``).
 
 Avro (the spark-avro package is not bundled with pyspark) is decoded by lakebox's Python
 reader in the executors (``python_readers``). Ion, Regex, Grok, CloudTrail and
-MultiDelimit tables are refused with an UnsupportedError naming the format; so is S3 mode
-(pyspark bundles no S3A filesystem).
+MultiDelimit tables are refused with an UnsupportedError naming the format. In S3 mode
+Spark reads ``s3a://`` (Hadoop's S3A, ``lakebox.engine.spark.s3a``); the Python readers do
+not read S3 yet.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pyarrow as pa
 
 from lakebox.catalog.model import Table
 from lakebox.engine.spark.python_readers import PYTHON_READABLE, python_scan
+from lakebox.engine.spark.s3a import spark_path
 from lakebox.engine.spark.translate import spark_type
 from lakebox.errors import UnsupportedError
 from lakebox.formats.base import DataFile
@@ -92,12 +94,11 @@ def check_scan(scan: ScanSpec) -> None:
             f"table {table.qualified_name}: the Spark engine skips at most one header line "
             f"(skip.header.line.count = {skip})"
         )
-    for f in scan.files:
-        if "://" in f.engine_path and not f.engine_path.startswith("file:"):
-            raise UnsupportedError(
-                "the Spark engine reads local lakes only for now (S3 mode needs Spark's S3A "
-                f"filesystem, which pyspark does not bundle): cannot read {f.uri}"
-            )
+    if family in PYTHON_READABLE and any(f.engine_path.startswith("s3://") for f in scan.files):
+        raise UnsupportedError(
+            f"table {table.qualified_name}: the Spark engine does not read {family} tables "
+            "in S3 mode yet; run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
+        )
 
 
 def _complex(hive_type: str) -> bool:
@@ -146,8 +147,9 @@ def scan_frame(spark: SparkSession, scan: ScanSpec) -> DataFrame:
 
 
 def _file_key(engine_path: str) -> str:
-    """A file as the join with Spark's rows knows it: its local path."""
-    return engine_path.removeprefix("file://")
+    """A file as the join with Spark's rows knows it: its local path, or its ``s3a://``
+    URI in S3 mode."""
+    return spark_path(engine_path).removeprefix("file://")
 
 
 #: Spark's ``_metadata.file_path`` (``file:/a%20b/c.parquet``) as ``_file_key`` writes it:
@@ -176,7 +178,7 @@ def _typed_columns(spark: SparkSession, table: Table, files: list[DataFile]) -> 
         target = to_arrow_schema(struct.schema, timezone="UTC", prefers_large_types=False)
         listing = [(f.engine_path, f.uri, _file_key(f.engine_path)) for f in files]
         return python_scan(spark, table, listing, target, FILE_COLUMN)
-    paths = [f.engine_path for f in files]
+    paths = [spark_path(f.engine_path) for f in files]
     file_key = f"{_SPARK_FILE_KEY} AS {FILE_COLUMN}"
     if family in ("parquet", "orc"):
         reader = spark.read.option("mergeSchema", "true")

@@ -25,6 +25,7 @@ import pyarrow as pa
 from lakebox.catalog.model import HIVE_DEFAULT_PARTITION, Column
 from lakebox.catalog.types import athena_type_from_arrow
 from lakebox.engine.base import SourceColumns, Staged, StagedFile
+from lakebox.engine.spark.s3a import spark_path
 from lakebox.engine.spark.scans import quote
 from lakebox.engine.spark.translate import spark_type
 from lakebox.errors import UnsupportedError
@@ -132,7 +133,7 @@ class SparkWrite:
         if keys:
             writer = writer.partitionBy(*keys)
         with self._running():
-            writer.format(family).save(self.storage.engine_path(folder))
+            writer.format(family).save(spark_path(self.storage.engine_path(folder)))
         files: list[StagedFile] = []
         total = 0
         for f in self.storage.list_files(folder, include_hidden=True):
