@@ -7,6 +7,7 @@ tests/engine/spark/test_workgroup_engine.py runs those queries)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -134,3 +135,37 @@ def lake(lake_home: Path) -> Iterator[Lakehouse]:
         yield opened
     finally:
         opened.close()
+
+
+def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "LAKEBOX_ENGINE"}
+    return subprocess.run(
+        [sys.executable, "-m", "lakebox.cli", *args, "--home", str(home)],
+        capture_output=True,
+        text=True,
+        env={**env, "COLUMNS": "200"},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_workgroup_command_sets_and_shows_the_engine(lake_home: Path) -> None:
+    made = _cli(lake_home, "workgroup", "create", "wg", "--engine-version", PYSPARK)
+    assert made.returncode == 0, made.stderr
+    shown = _cli(lake_home, "workgroup", "show", "wg")
+    assert json.loads(shown.stdout)["WorkGroup"]["Configuration"]["EngineVersion"] == {
+        "SelectedEngineVersion": PYSPARK,
+        "EffectiveEngineVersion": PYSPARK,
+    }
+    listed = _cli(lake_home, "workgroup", "list")
+    rows = {line.split()[1]: line for line in listed.stdout.splitlines() if "│" in line}
+    assert "spark" in rows["wg"] and "duckdb" in rows["primary"]
+    bad = _cli(lake_home, "workgroup", "update", "wg", "--engine-version", "Presto 0.217")
+    assert bad.returncode == 1
+    assert "Invalid engine version: 'Presto 0.217'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    back = _cli(lake_home, "workgroup", "update", "wg", "--engine-version", ATHENA_SQL)
+    assert back.returncode == 0, back.stderr
+    shown = _cli(lake_home, "workgroup", "show", "wg")
+    engine = json.loads(shown.stdout)["WorkGroup"]["Configuration"]["EngineVersion"]
+    assert engine["EffectiveEngineVersion"] == ATHENA_SQL
