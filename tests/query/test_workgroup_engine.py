@@ -169,3 +169,22 @@ def test_the_workgroup_command_sets_and_shows_the_engine(lake_home: Path) -> Non
     shown = _cli(lake_home, "workgroup", "show", "wg")
     engine = json.loads(shown.stdout)["WorkGroup"]["Configuration"]["EngineVersion"]
     assert engine["EffectiveEngineVersion"] == ATHENA_SQL
+
+
+def test_a_spark_version_without_pyspark_names_the_extra(
+    lake_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where pyspark is not installed (the ``spark`` extra), a Spark workgroup is refused
+    at once rather than failing its first query."""
+    import importlib.util
+
+    found = importlib.util.find_spec
+
+    def without_pyspark(name: str, *args: object, **kwargs: object) -> object:
+        return None if name == "pyspark" else found(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_pyspark)
+    queries = lake_session.lake.queries
+    with pytest.raises(InvalidRequestError, match=r"pip install 'lakebox\[spark\]'"):
+        queries.create_work_group("wg", engine_version=PYSPARK)
+    queries.create_work_group("wg", engine_version=ATHENA_SQL)  # the SQL engine needs nothing
