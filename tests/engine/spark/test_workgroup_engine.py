@@ -155,3 +155,31 @@ def test_a_session_chooses_its_engine(lake: Lakehouse, lake_home: Path) -> None:
     finally:
         con.close()
         con.session.lake.close()
+
+
+def test_on_a_spark_lake_a_workgroup_can_choose_athenas_sql_engine(
+    lake: Lakehouse, lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: the lake's default is Spark (``LAKEBOX_ENGINE=spark``), AUTO
+    runs there, and a workgroup selecting ``Athena engine version 3`` runs on DuckDB."""
+    monkeypatch.setenv("LAKEBOX_ENGINE", "spark")
+    session = lakebox.connect(lake_home)
+    spark_lake = session.lake
+    try:
+        queries = spark_lake.queries
+        assert queries.default_engine == "spark"
+        queries.create_work_group("sql-wg", engine_version=ATHENA_SQL)
+        on_spark, spark_result = queries.run(QUERY)
+        on_duck, duck_result = queries.run(QUERY, workgroup="sql-wg")
+        assert (on_spark.engine, on_duck.engine) == ("spark", "duckdb")
+        assert on_spark.to_api()["EngineVersion"] == {
+            "SelectedEngineVersion": AUTO,
+            "EffectiveEngineVersion": PYSPARK,
+        }
+        assert spark_result is not None and duck_result is not None
+        assert spark_result.fetchall() == duck_result.fetchall() == EXPECTED
+        primary = queries.get_work_group("primary").to_api(queries.default_engine)
+        assert primary["Configuration"]["EngineVersion"]["EffectiveEngineVersion"] == PYSPARK
+        assert isinstance(spark_lake.engine_for("duckdb"), DuckDBEngine)
+    finally:
+        spark_lake.close()
