@@ -203,7 +203,7 @@ class Lakehouse:
     ) -> Session:
         """A session whose statements run on ``engine`` (default: the lake's own)."""
         if engine is not None:
-            check_engine(engine)
+            engine = check_engine(engine.strip().lower())
         return Session(self, database or self.config.default_database, principal, engine=engine)
 
     # -- services ----------------------------------------------------------------------------

@@ -183,8 +183,14 @@ def test_a_spark_version_without_pyspark_names_the_extra(
     def without_pyspark(name: str, *args: object, **kwargs: object) -> object:
         return None if name == "pyspark" else found(name, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(importlib.util, "find_spec", without_pyspark)
     queries = lake_session.lake.queries
+    queries.create_work_group("made-before", engine_version=PYSPARK)
+    monkeypatch.setattr(importlib.util, "find_spec", without_pyspark)
     with pytest.raises(InvalidRequestError, match=r"pip install 'lakebox\[spark\]'"):
         queries.create_work_group("wg", engine_version=PYSPARK)
     queries.create_work_group("wg", engine_version=ATHENA_SQL)  # the SQL engine needs nothing
+    with pytest.raises(InvalidRequestError, match=r"pip install 'lakebox\[spark\]'"):
+        queries.update_work_group("wg", engine_version=PYSPARK)
+    # a change that leaves a Spark workgroup's engine alone is not refused for it
+    queries.update_work_group("made-before", description="still Spark")
+    assert queries.get_work_group("made-before").engine_version == PYSPARK

@@ -830,7 +830,7 @@ class QueryService:
         """Change the named fields of a workgroup (``engine_version`` switches the engine
         its next queries run on; running ones finish where they started)."""
         wg = replace(self.store.get_workgroup(name), **changes)
-        _validate_workgroup(wg)
+        _validate_workgroup(wg, engine="engine_version" in changes)
         if wg.output_location is not None:
             self.lake.storage.check(wg.output_location)
         self.store.update_workgroup(wg)
@@ -906,7 +906,9 @@ def data_scanned(result: Result, control: ExecutionControl) -> int:
     return control.bytes_read
 
 
-def _validate_workgroup(wg: WorkGroup) -> None:
+def _validate_workgroup(wg: WorkGroup, *, engine: bool = True) -> None:
+    """Athena's checks of a workgroup's settings (of its engine version when ``engine``:
+    an update that leaves it alone is not refused for it)."""
     workgroup_name(wg.name)
     if wg.state not in ("ENABLED", "DISABLED"):
         raise InvalidRequestError("State must be ENABLED or DISABLED")
@@ -919,7 +921,8 @@ def _validate_workgroup(wg: WorkGroup) -> None:
         from lakebox.storage import parse_uri
 
         parse_uri(wg.output_location)
-    _validate_engine_version(wg.engine_version)
+    if engine:
+        _validate_engine_version(wg.engine_version)
 
 
 def _validate_engine_version(selected: str) -> None:
