@@ -7,6 +7,7 @@ versions as Athena does; an unknown version is Athena's InvalidRequestException.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from server.conftest import REGION, Served, serving
+from server.conftest import REGION, Served, aws_cli, serving
 
 pytestmark = pytest.mark.xdist_group("server")
 
@@ -139,3 +140,27 @@ def test_an_unknown_engine_version_is_an_invalid_request(athena: Any) -> None:
     athena.create_work_group(Name="short-lived")
     athena.delete_work_group(WorkGroup="short-lived")
     assert "short-lived" not in [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
+
+
+def test_the_aws_cli_creates_a_spark_workgroup(served: Served) -> None:
+    made = aws_cli(
+        served,
+        "athena",
+        "create-work-group",
+        "--name",
+        "cli-spark",
+        "--configuration",
+        json.dumps({"EngineVersion": {"SelectedEngineVersion": PYSPARK}}),
+    )
+    assert made.returncode == 0, made.stderr
+    shown = aws_cli(served, "athena", "get-work-group", "--work-group", "cli-spark")
+    assert shown.returncode == 0, shown.stderr
+    config = json.loads(shown.stdout)["WorkGroup"]["Configuration"]
+    assert config["EngineVersion"] == {
+        "SelectedEngineVersion": PYSPARK,
+        "EffectiveEngineVersion": PYSPARK,
+    }
+    versions = aws_cli(served, "athena", "list-engine-versions")
+    assert versions.returncode == 0, versions.stderr
+    selectable = [v["SelectedEngineVersion"] for v in json.loads(versions.stdout)["EngineVersions"]]
+    assert ATHENA_SQL in selectable and PYSPARK in selectable
