@@ -22,8 +22,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from lakebox.catalog.model import Database
 from lakebox.catalog.store import CatalogStore, SQLiteCatalogStore
 from lakebox.catalog.visibility import LakeFormationVisibility, Visibility
-from lakebox.config import LakeConfig, S3Settings
+from lakebox.config import ENGINES, LakeConfig, S3Settings
 from lakebox.engine import DuckDBEngine
+from lakebox.errors import ConfigError
 from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query.session import Session
 from lakebox.sql import plancache
@@ -68,18 +69,31 @@ _CLOSE_ORDER = (
 TASK_SERVICES = frozenset({"lake", "queries", "crawlers", "glue_jobs", "delivery_streams"})
 
 
-def _engine(config: LakeConfig, storage: Storage) -> DuckDBEngine | SparkEngine:
-    """The lake's engine (``LakeConfig.engine``); pyspark is imported only for Spark."""
-    if config.engine == "spark":
+def _engine(name: str, storage: Storage) -> DuckDBEngine | SparkEngine:
+    """The engine called ``name`` over ``storage``; pyspark is imported only for Spark."""
+    if name == "spark":
         from lakebox.engine.spark import SparkEngine
 
         return SparkEngine(storage)
     return DuckDBEngine(storage)
 
 
+def check_engine(name: str) -> str:
+    """``name`` when it is one of lakebox's engines, else a ConfigError naming them."""
+    if name not in ENGINES:
+        raise ConfigError(f"unknown engine {name!r}: use one of {', '.join(ENGINES)}")
+    return name
+
+
 class Lakehouse:
-    """One lake: configuration, storage, catalog, engine, caches and services.
-    Thread-safe; open sessions with ``session()`` (or ``lakebox.connect``)."""
+    """One lake: configuration, storage, catalog, engines, caches and services.
+    Thread-safe; open sessions with ``session()`` (or ``lakebox.connect``).
+
+    ``engine`` is the lake's own (``LakeConfig.engine``); a workgroup or a session that
+    chooses the other one gets it from ``engine_for``, which makes it on first use (so a
+    DuckDB lake whose every workgroup and session stay on DuckDB never imports pyspark).
+    Both share the catalog, storage (its listings), the plan cache (keyed by engine) and
+    the query service."""
 
     def __init__(
         self,
@@ -97,7 +111,10 @@ class Lakehouse:
             else LakeFormationVisibility(self._lake_permissions)
         )
         self.storage = Storage(config)
-        self.engine = _engine(config, self.storage)
+        #: the lake's default engine (``LAKEBOX_ENGINE``)
+        self.engine: DuckDBEngine | SparkEngine = _engine(config.engine, self.storage)
+        #: the other engine, once a workgroup or session asked for it (``engine_for``)
+        self._engines: dict[str, DuckDBEngine | SparkEngine] = {config.engine: self.engine}
         #: plans of repeated SELECTs, reused while their inputs are unchanged
         self.plans = plancache.PlanCache()
         self._catalog = catalog
@@ -163,8 +180,31 @@ class Lakehouse:
                     self._catalog = SQLiteCatalogStore(self.config.metadata_dir / "catalog.sqlite")
         return self._catalog
 
-    def session(self, database: str | None = None, principal: Principal = LOCAL_ADMIN) -> Session:
-        return Session(self, database or self.config.default_database, principal)
+    def engine_for(self, name: str | None = None) -> DuckDBEngine | SparkEngine:
+        """The engine called ``name`` (``duckdb`` or ``spark``; None: the lake's own), made
+        on first use over the lake's storage."""
+        if name is None or name == self.config.engine:
+            return self.engine
+        found = self._engines.get(name)
+        if found is not None:
+            return found
+        check_engine(name)
+        with self._lock:
+            if name not in self._engines:
+                self._engines[name] = _engine(name, self.storage)
+            return self._engines[name]
+
+    def session(
+        self,
+        database: str | None = None,
+        principal: Principal = LOCAL_ADMIN,
+        *,
+        engine: str | None = None,
+    ) -> Session:
+        """A session whose statements run on ``engine`` (default: the lake's own)."""
+        if engine is not None:
+            engine = check_engine(engine.strip().lower())
+        return Session(self, database or self.config.default_database, principal, engine=engine)
 
     # -- services ----------------------------------------------------------------------------
     def _service(self, name: str, make: Callable[[], T]) -> T:
@@ -411,7 +451,10 @@ class Lakehouse:
             close = getattr(service, "close", None)
             if close is not None:
                 close()
-        self.engine.close()
+        with self._lock:
+            engines = list(self._engines.values())
+        for engine in engines:
+            engine.close()
 
 
 def _has_unsynced_results(path: Path) -> bool:
@@ -463,6 +506,7 @@ def connect(
     principal: str | Principal | None = None,
     credentials: tuple[str, str] | tuple[str, str, str] | None = None,
     profile: str | None = None,
+    engine: str | None = None,
 ) -> Session:
     """Open the lake at ``home`` (default ``$LAKEBOX_HOME`` or ``./.lakebox``) and return a
     session whose current database is ``database``. The lake is created if needed unless
@@ -472,7 +516,12 @@ def connect(
     docs/identity.md): ``principal``, a user or role name of the lake's account or an IAM
     ARN (taken on trust: whoever opens the lake's files owns it); ``credentials``,
     ``(access_key_id, secret_access_key[, session_token])``; ``profile``, a profile of
-    the shared credentials file. Keys are checked with the lake's IAM."""
+    the shared credentials file. Keys are checked with the lake's IAM.
+
+    ``engine`` (``"duckdb"`` or ``"spark"``) runs this session's statements on that engine
+    whatever the lake's default (``LAKEBOX_ENGINE``); see docs/scale-out.md."""
+    if engine is not None:
+        engine = check_engine(engine.strip().lower())
     s3 = S3Settings.from_env()
     if s3_endpoint or region:
         s3 = S3Settings(
@@ -494,5 +543,7 @@ def connect(
         except BaseException:
             lake.close()
             raise
-    lake.engine.warm()  # a session is for queries: the engine starts while the caller goes on
-    return lake.session(database, acting or LOCAL_ADMIN)
+    session = lake.session(database, acting or LOCAL_ADMIN, engine=engine)
+    # a session is for queries: its engine starts while the caller goes on
+    lake.engine_for(session.engine_name).warm()
+    return session

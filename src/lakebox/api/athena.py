@@ -1,6 +1,8 @@
 """Athena's API over the QueryService: StartQueryExecution, GetQueryExecution,
 GetQueryResults, StopQueryExecution, ListQueryExecutions, BatchGetQueryExecution; the
-workgroups (ListWorkGroups, GetWorkGroup) and the metadata calls BI tools and PyAthena make
+workgroups (CreateWorkGroup, UpdateWorkGroup, DeleteWorkGroup, ListWorkGroups, GetWorkGroup,
+with the engine each runs on: ``Configuration.EngineVersion``; ListEngineVersions) and the
+metadata calls BI tools and PyAthena make
 (ListDataCatalogs, ListDatabases, GetDatabase, ListTableMetadata, GetTableMetadata), which
 show what the query service's visibility policy lets the caller see.
 
@@ -207,7 +209,8 @@ DATA_CATALOG = "AwsDataCatalog"
 
 
 def list_work_groups(request: Request, context: AthenaContext) -> Response:
-    groups = context.queries.list_work_groups(principal=context.principal)
+    queries = context.queries
+    groups = queries.list_work_groups(principal=context.principal)
     return {
         "WorkGroups": [
             {
@@ -215,6 +218,7 @@ def list_work_groups(request: Request, context: AthenaContext) -> Response:
                 "State": g.state,
                 "Description": g.description or "",
                 "CreationTime": g.creation_time,
+                "EngineVersion": g.engine_version_api(queries.default_engine),
             }
             for g in groups
         ]
@@ -223,7 +227,111 @@ def list_work_groups(request: Request, context: AthenaContext) -> Response:
 
 def get_work_group(request: Request, context: AthenaContext) -> Response:
     name = required_str(request, "WorkGroup", INVALID)
-    return {"WorkGroup": context.queries.get_work_group(name, principal=context.principal).to_api()}
+    queries = context.queries
+    wg = queries.get_work_group(name, principal=context.principal)
+    return {"WorkGroup": wg.to_api(queries.default_engine)}
+
+
+def _struct(request: Request, name: str) -> dict[str, Any]:
+    """A structure member ({} when absent), refused when it is not one."""
+    value = request.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise AwsError(INVALID, f"{name} must be a structure")
+    return value
+
+
+def _selected_engine_version(config: dict[str, Any]) -> str | None:
+    """``EngineVersion.SelectedEngineVersion`` of a configuration (None when not given:
+    EffectiveEngineVersion is read-only and ignored, as in Athena)."""
+    selected = _struct(config, "EngineVersion").get("SelectedEngineVersion")
+    if selected is None:
+        return None
+    if not isinstance(selected, str) or not 1 <= len(selected) <= 128:
+        raise AwsError(
+            INVALID,
+            "1 validation error detected: Value at 'engineVersion.selectedEngineVersion' "
+            "failed to satisfy constraint: Member must have length between 1 and 128",
+        )
+    return selected
+
+
+def _bool(config: dict[str, Any], name: str) -> bool | None:
+    value = config.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise AwsError(INVALID, f"{name} must be a boolean")
+    return value
+
+
+def _cutoff(config: dict[str, Any]) -> int | None:
+    value = config.get("BytesScannedCutoffPerQuery")
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise AwsError(INVALID, "BytesScannedCutoffPerQuery must be an integer")
+    return value
+
+
+def create_work_group(request: Request, context: AthenaContext) -> Response:
+    name = required_str(request, "Name", INVALID)
+    config = _struct(request, "Configuration")
+    description = request.get("Description") or ""
+    if not isinstance(description, str):
+        raise AwsError(INVALID, "Description must be a string")
+    context.queries.create_work_group(
+        name,
+        description,
+        _struct(config, "ResultConfiguration").get("OutputLocation"),
+        bool(_bool(config, "EnforceWorkGroupConfiguration")),
+        _cutoff(config),
+        engine_version=_selected_engine_version(config) or "AUTO",
+        principal=context.principal,
+    )
+    return {}
+
+
+def update_work_group(request: Request, context: AthenaContext) -> Response:
+    name = required_str(request, "WorkGroup", INVALID)
+    updates = _struct(request, "ConfigurationUpdates")
+    changes: dict[str, Any] = {}
+    if request.get("Description") is not None:
+        changes["description"] = request["Description"]
+    if request.get("State") is not None:
+        changes["state"] = request["State"]
+    enforce = _bool(updates, "EnforceWorkGroupConfiguration")
+    if enforce is not None:
+        changes["enforce_configuration"] = enforce
+    results = _struct(updates, "ResultConfigurationUpdates")
+    if _bool(results, "RemoveOutputLocation"):
+        changes["output_location"] = None
+    elif results.get("OutputLocation") is not None:
+        changes["output_location"] = results["OutputLocation"]
+    if _bool(updates, "RemoveBytesScannedCutoffPerQuery"):
+        changes["bytes_scanned_cutoff_per_query"] = None
+    elif _cutoff(updates) is not None:
+        changes["bytes_scanned_cutoff_per_query"] = _cutoff(updates)
+    selected = _selected_engine_version(updates)
+    if selected is not None:
+        changes["engine_version"] = selected
+    context.queries.update_work_group(name, principal=context.principal, **changes)
+    return {}
+
+
+def delete_work_group(request: Request, context: AthenaContext) -> Response:
+    name = required_str(request, "WorkGroup", INVALID)
+    context.queries.delete_work_group(name, principal=context.principal)
+    return {}
+
+
+def list_engine_versions(request: Request, context: AthenaContext) -> Response:
+    """The engine versions a workgroup may select besides AUTO: Athena's SQL engine
+    (lakebox's DuckDB) and the Spark versions (lakebox's Spark engine)."""
+    from lakebox.query.model import ENGINE_VERSIONS
+
+    return {
+        "EngineVersions": [
+            {"SelectedEngineVersion": v, "EffectiveEngineVersion": v} for v in ENGINE_VERSIONS
+        ]
+    }
 
 
 def list_data_catalogs(request: Request, context: AthenaContext) -> Response:
@@ -348,6 +456,10 @@ def _on_workgroup(request: Request, context: Any) -> list[str]:
     return [_workgroup(context, _text(request, "WorkGroup") or "primary")]
 
 
+def _on_new_workgroup(request: Request, context: Any) -> list[str]:
+    return [_workgroup(context, _text(request, "Name") or "*")]
+
+
 def _query_workgroup(context: Any, query_id: str | None) -> str:
     """The workgroup a query ran in (a query id names no workgroup of its own); a query
     not found is authorized on no workgroup the caller could be allowed by name."""
@@ -388,6 +500,10 @@ API = ServiceApi(
         ("BatchGetQueryExecution", batch_get_query_execution, _on_queries),
         ("ListWorkGroups", list_work_groups),
         ("GetWorkGroup", get_work_group, _on_workgroup),
+        ("CreateWorkGroup", create_work_group, _on_new_workgroup),
+        ("UpdateWorkGroup", update_work_group, _on_workgroup),
+        ("DeleteWorkGroup", delete_work_group, _on_workgroup),
+        ("ListEngineVersions", list_engine_versions),
         ("ListDataCatalogs", list_data_catalogs),
         ("ListDatabases", list_databases, _on_catalog),
         ("GetDatabase", get_database, _on_catalog),

@@ -112,7 +112,11 @@ def sql(
     if any(_queries(st.text) for st in statements):
         # the engine's database opens (DuckDB, mostly outside the GIL) while the statement
         # is parsed and planned (sqlglot's dialects load then: Python, in the GIL)
-        lake.engine.warm()
+        try:  # the engine of the workgroup (its Spark starts while the SQL is planned)
+            chosen = service.get_work_group(workgroup).engine(service.default_engine)
+        except LakeboxError:
+            chosen = None  # the run reports a missing workgroup
+        lake.engine_for(chosen).warm()
     who = _guard(lambda: principal(lake))
     run = _runner(service, who)
     current = database
@@ -296,6 +300,14 @@ CutoffOpt = Annotated[
     int | None,
     typer.Option("--bytes-scanned-cutoff", help="Cancel queries scanning more (>= 10 MB)."),
 ]
+EngineVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine-version",
+        help="Athena's SelectedEngineVersion: AUTO (the lake's engine), 'Athena engine "
+        "version 3' (DuckDB) or 'PySpark engine version 3' (Spark).",
+    ),
+]
 
 
 @workgroup_app.command("create")
@@ -306,6 +318,7 @@ def workgroup_create(
     cutoff: CutoffOpt = None,
     description: Annotated[str, typer.Option("--description")] = "",
     disabled: Annotated[bool, typer.Option("--disabled")] = False,
+    engine_version: EngineVersionOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Create a workgroup."""
@@ -318,6 +331,7 @@ def workgroup_create(
             enforce,
             cutoff,
             "DISABLED" if disabled else "ENABLED",
+            engine_version=engine_version or "AUTO",
         )
     )
     out.print(f"created workgroup {name}")
@@ -332,10 +346,13 @@ def workgroup_update(
     no_cutoff: Annotated[bool, typer.Option("--no-cutoff", help="Remove the limit.")] = False,
     state: Annotated[str | None, typer.Option("--state", help="ENABLED or DISABLED")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    engine_version: EngineVersionOpt = None,
     home: HomeOpt = None,
 ) -> None:
     """Change a workgroup's settings."""
     changes: dict[str, Any] = {}
+    if engine_version is not None:
+        changes["engine_version"] = engine_version
     if output_location is not None:
         changes["output_location"] = output_location
     if enforce is not None:
@@ -368,6 +385,7 @@ def workgroup_list(home: HomeOpt = None) -> None:
     table = RichTable(
         "name",
         "state",
+        "engine",
         "output location",
         "cutoff",
         "queries",
@@ -383,6 +401,7 @@ def workgroup_list(home: HomeOpt = None) -> None:
         table.add_row(
             wg.name,
             wg.state,
+            wg.engine(service.default_engine),
             wg.output_location or "-",
             cutoff,
             str(usage.queries),
@@ -399,7 +418,7 @@ def workgroup_show(name: str, home: HomeOpt = None) -> None:
     wg = _guard(lambda: service.get_work_group(name))
     usage = service.usage(name)
     doc = {
-        "WorkGroup": wg.to_api(),
+        "WorkGroup": wg.to_api(service.default_engine),
         "Usage": {
             "Queries": usage.queries,
             "DataScannedInBytes": usage.bytes_scanned,

@@ -24,6 +24,37 @@ PRICE_PER_TB_USD = 5.0
 MIN_BILLED_MB = 10
 MIN_CUTOFF_BYTES = 10 * MB
 
+#: a workgroup's ``SelectedEngineVersion`` by default: the lake's own engine
+#: (``LAKEBOX_ENGINE``) runs its queries
+AUTO = "AUTO"
+#: Athena's SQL engine version: lakebox's DuckDB engine runs the workgroup's queries
+ATHENA_SQL = "Athena engine version 3"
+#: the engine version of Athena's Spark-enabled workgroups: lakebox's Spark engine runs the
+#: workgroup's SQL (docs/scale-out.md, "Choosing the engine")
+PYSPARK = "PySpark engine version 3"
+#: the engine versions a workgroup may select, and the lakebox engine each runs on
+ENGINE_VERSIONS: dict[str, str] = {
+    ATHENA_SQL: "duckdb",
+    PYSPARK: "spark",
+    "Apache Spark version 3.5": "spark",
+}
+#: what ``EffectiveEngineVersion`` says of each lakebox engine when AUTO chose it
+_VERSION_OF_ENGINE = {"duckdb": ATHENA_SQL, "spark": PYSPARK}
+
+
+def engine_of(selected: str, default: str) -> str:
+    """The lakebox engine (``duckdb`` or ``spark``) a workgroup's selected engine version
+    runs on; AUTO runs on the lake's ``default`` engine."""
+    return ENGINE_VERSIONS.get(selected, default)
+
+
+def effective_version(selected: str, engine: str) -> str:
+    """Athena's ``EffectiveEngineVersion``: the selected version, or for AUTO the version
+    of the engine the lake chose."""
+    if selected in ENGINE_VERSIONS:
+        return selected
+    return _VERSION_OF_ENGINE.get(engine, ATHENA_SQL)
+
 
 def query_cost_usd(bytes_scanned: int, statement_type: str, state: str) -> float:
     """Athena's price: $5 per TB scanned, rounded up to the MB, 10 MB minimum per query;
@@ -67,6 +98,10 @@ class QueryExecution:
     #: its results were not filtered for anyone else, so only its principal and the
     #: data lake administrators get them (``QueryService.get_query_results``)
     restricted_read: bool = False
+    #: the workgroup's SelectedEngineVersion when the query was started, and the lakebox
+    #: engine it ran on ("" in records made before workgroups chose engines)
+    selected_engine_version: str = AUTO
+    engine: str = ""
 
     @property
     def done(self) -> bool:
@@ -118,6 +153,18 @@ class QueryExecution:
                 ),
             },
             "WorkGroup": self.workgroup,
+            **(
+                {
+                    "EngineVersion": {
+                        "SelectedEngineVersion": self.selected_engine_version,
+                        "EffectiveEngineVersion": effective_version(
+                            self.selected_engine_version, self.engine
+                        ),
+                    }
+                }
+                if self.engine
+                else {}
+            ),
         }
 
 
@@ -133,6 +180,20 @@ class WorkGroup:
     enforce_configuration: bool = False
     bytes_scanned_cutoff_per_query: int | None = None
     creation_time: float = field(default_factory=time.time)
+    #: Athena's ``Configuration.EngineVersion.SelectedEngineVersion``: AUTO or one of
+    #: ``ENGINE_VERSIONS`` (which lakebox engine runs the workgroup's queries)
+    engine_version: str = AUTO
+
+    def engine(self, default: str) -> str:
+        """The lakebox engine this workgroup's queries run on; ``default`` is the lake's."""
+        return engine_of(self.engine_version, default)
+
+    def engine_version_api(self, default: str) -> dict[str, str]:
+        """Athena's ``EngineVersion``: selected and effective (``default``: the lake's engine)."""
+        return {
+            "SelectedEngineVersion": self.engine_version,
+            "EffectiveEngineVersion": effective_version(self.engine_version, default),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -141,12 +202,14 @@ class WorkGroup:
     def from_dict(cls, data: dict[str, Any]) -> WorkGroup:
         return cls(**data)
 
-    def to_api(self) -> dict[str, Any]:
+    def to_api(self, default_engine: str = "duckdb") -> dict[str, Any]:
+        """The GetWorkGroup shape; ``default_engine`` is the lake's (what AUTO runs on)."""
         config: dict[str, Any] = {
             "EnforceWorkGroupConfiguration": self.enforce_configuration,
             "ResultConfiguration": (
                 {"OutputLocation": self.output_location} if self.output_location else {}
             ),
+            "EngineVersion": self.engine_version_api(default_engine),
         }
         if self.bytes_scanned_cutoff_per_query is not None:
             config["BytesScannedCutoffPerQuery"] = self.bytes_scanned_cutoff_per_query

@@ -35,7 +35,9 @@ from lakebox.principal import LOCAL_ADMIN, Principal
 from lakebox.query import results
 from lakebox.query.lake import LakeParts
 from lakebox.query.model import (
+    AUTO,
     CANCELLED,
+    ENGINE_VERSIONS,
     FAILED,
     MIN_CUTOFF_BYTES,
     RUNNING,
@@ -263,8 +265,15 @@ class QueryService:
             results.result_uri(location, qid, "DML"),
             client_request_token=client_request_token,
             pid=os.getpid(),
+            selected_engine_version=wg.engine_version,
+            engine=wg.engine(self.default_engine),
         )
         return qe, wg
+
+    @property
+    def default_engine(self) -> str:
+        """The lake's own engine: what a workgroup whose engine version is AUTO runs on."""
+        return self.lake.config.engine
 
     def _run(
         self,
@@ -309,7 +318,8 @@ class QueryService:
         reuse_minutes: int | None,
         principal: Principal = LOCAL_ADMIN,
     ) -> None:
-        session = self.lake.session(qe.database, principal)
+        # the engine its workgroup chose when it was started
+        session = self.lake.session(qe.database, principal, engine=qe.engine or None)
         base = qe.output_location.rsplit("/", 1)[0] + "/"
         context = StatementContext(
             qe.query_execution_id, base, qe.workgroup, control, athena_results=True
@@ -325,7 +335,7 @@ class QueryService:
             return
         with contextlib.ExitStack() as stack:
             if control.progress:  # a cutoff, or a client showing progress
-                control.read_log = stack.enter_context(self.lake.engine.logged_reads())
+                control.read_log = stack.enter_context(session.engine.logged_reads())
             engine_start = time.perf_counter()
             try:
                 with self._watching(control):  # ends before the log reader closes
@@ -557,6 +567,8 @@ class QueryService:
             qe.principal_arn,
             self.visibility.policy_version(),
         )
+        # another engine's answer may differ (a workgroup's engine changed since)
+        candidates = [c for c in candidates if (c.engine or self.default_engine) == qe.engine]
         if not candidates:
             return False
         try:
@@ -792,9 +804,20 @@ class QueryService:
         bytes_scanned_cutoff: int | None = None,
         state: str = "ENABLED",
         *,
+        engine_version: str = AUTO,
         principal: Principal = LOCAL_ADMIN,
     ) -> WorkGroup:
-        wg = WorkGroup(name, description, state, output_location, enforce, bytes_scanned_cutoff)
+        """A new workgroup; ``engine_version`` is Athena's SelectedEngineVersion (AUTO: the
+        lake's engine; ``PySpark engine version 3``: the Spark engine)."""
+        wg = WorkGroup(
+            name,
+            description,
+            state,
+            output_location,
+            enforce,
+            bytes_scanned_cutoff,
+            engine_version=engine_version,
+        )
         _validate_workgroup(wg)
         if wg.output_location is not None:
             self.lake.storage.check(wg.output_location)
@@ -804,8 +827,10 @@ class QueryService:
     def update_work_group(
         self, name: str, *, principal: Principal = LOCAL_ADMIN, **changes: Any
     ) -> WorkGroup:
+        """Change the named fields of a workgroup (``engine_version`` switches the engine
+        its next queries run on; running ones finish where they started)."""
         wg = replace(self.store.get_workgroup(name), **changes)
-        _validate_workgroup(wg)
+        _validate_workgroup(wg, engine="engine_version" in changes)
         if wg.output_location is not None:
             self.lake.storage.check(wg.output_location)
         self.store.update_workgroup(wg)
@@ -881,7 +906,9 @@ def data_scanned(result: Result, control: ExecutionControl) -> int:
     return control.bytes_read
 
 
-def _validate_workgroup(wg: WorkGroup) -> None:
+def _validate_workgroup(wg: WorkGroup, *, engine: bool = True) -> None:
+    """Athena's checks of a workgroup's settings (of its engine version when ``engine``:
+    an update that leaves it alone is not refused for it)."""
     workgroup_name(wg.name)
     if wg.state not in ("ENABLED", "DISABLED"):
         raise InvalidRequestError("State must be ENABLED or DISABLED")
@@ -894,6 +921,27 @@ def _validate_workgroup(wg: WorkGroup) -> None:
         from lakebox.storage import parse_uri
 
         parse_uri(wg.output_location)
+    if engine:
+        _validate_engine_version(wg.engine_version)
+
+
+def _validate_engine_version(selected: str) -> None:
+    """Athena's check of ``SelectedEngineVersion``; a Spark version also needs pyspark
+    installed (looked up, not imported)."""
+    if selected != AUTO and selected not in ENGINE_VERSIONS:
+        choices = ", ".join([AUTO, *ENGINE_VERSIONS])
+        raise InvalidRequestError(
+            f"Invalid engine version: {selected!r}. The engine version must be one of: "
+            f"{choices} (EngineVersion.SelectedEngineVersion)"
+        )
+    if ENGINE_VERSIONS.get(selected) == "spark":
+        import importlib.util
+
+        if importlib.util.find_spec("pyspark") is None:
+            raise InvalidRequestError(
+                f"{selected} runs on lakebox's Spark engine, which is not installed: "
+                "pip install 'lakebox[spark]' (it needs Java 17 or later)"
+            )
 
 
 def _alive(pid: int) -> bool:

@@ -339,11 +339,27 @@ class _OnDemandStatement:
 class Session:
     """Runs statements with a current database, like an Athena query context."""
 
-    def __init__(self, lake: LakeParts, database: str, principal: Principal = LOCAL_ADMIN) -> None:
+    def __init__(
+        self,
+        lake: LakeParts,
+        database: str,
+        principal: Principal = LOCAL_ADMIN,
+        *,
+        engine: str | None = None,
+    ) -> None:
         self.lake = lake
         self.database = database.lower()
         #: who runs the statements: what they may see and whose caches serve them
         self.principal = principal
+        #: the engine its statements run on (a workgroup's or the caller's choice; the
+        #: lake's own by default)
+        self.engine_name = engine or lake.config.engine
+
+    @property
+    def engine(self) -> Engine:
+        """The engine this session's statements run on (made on first use when it is
+        not the lake's own)."""
+        return self.lake.engine_for(self.engine_name)
 
     # -- statements ---------------------------------------------------------------------
     #: the SQL front end statements are parsed with (``lakebox.sql.dialects``)
@@ -427,7 +443,7 @@ class Session:
             view_columns=self.view_columns,
             principal=self.principal,
             visibility=self.lake.visibility,
-            validate_format=self.lake.engine.validate_table,
+            validate_format=self.engine.validate_table,
         )
         if is_new:
             self._note_created(stmt)
@@ -543,7 +559,7 @@ class Session:
             # engine's start) is opened once planning needs it or is done, so the
             # planner lists the table's files while the engine starts
             statement = _OnDemandStatement(
-                lambda: stack.enter_context(lake.engine.statement(control))
+                lambda: stack.enter_context(self.engine.statement(control))
             )
             names = result_column_names(tree)
             keep = cache_key is not None and plancache.enabled()
@@ -596,12 +612,14 @@ class Session:
 
     def _plan_key(self, text: str) -> plancache.PlanKey:
         lake = self.lake
+        engine = self.engine
         return lake.plans.key(
             text,
             self.database,
             self.principal.key,
             lake.visibility.policy_version(),
-            lake.engine.plan_settings,
+            engine.plan_settings,
+            engine=engine.name,
         )
 
     def _keep_plan(self, text: str, q: PlannedQuery) -> None:
@@ -640,7 +658,7 @@ class Session:
             replay_checks(self.lake.table_access(), self.principal, plan.checks)
         control = context.control
         stats = plan.stats.copy()
-        with self.lake.engine.statement(control) as statement:
+        with self.engine.statement(control) as statement:
             statement.restore(plan.query, stats)
             if control is not None:
                 control.check_stop()
@@ -726,7 +744,13 @@ class LakeParts(Protocol):
     def catalog(self) -> CatalogStore: ...
 
     @property
-    def engine(self) -> Engine: ...
+    def engine(self) -> Engine:
+        """The lake's own engine (``LakeConfig.engine``)."""
+        ...
+
+    def engine_for(self, name: str | None = None) -> Engine:
+        """The engine called ``name`` (None: the lake's own), made on first use."""
+        ...
 
     @property
     def visibility(self) -> Visibility:
@@ -738,7 +762,9 @@ class LakeParts(Protocol):
         """Plans of repeated statements, reused while their inputs are unchanged."""
         ...
 
-    def session(self, database: str | None = None, principal: Principal = ...) -> Session: ...
+    def session(
+        self, database: str | None = None, principal: Principal = ..., *, engine: str | None = ...
+    ) -> Session: ...
 
     def table_access(self) -> TableAccess:
         """Who decides what a principal other than the local administrator may read."""

@@ -17,7 +17,8 @@ plan was made:
 - the principal's key and the policy version, part of the key: one principal's plan never
   serves another; a principal other than the local administrator has the plan's access
   checks (``lakebox.sql.access.RecordingAccess``) asked again at each reuse;
-- the settings named in ``PLAN_SETTINGS`` and the engine's own (``Engine.plan_settings``:
+- the engine that compiled it (a lake may run workgroups and sessions on both), the
+  settings named in ``PLAN_SETTINGS`` and the engine's own (``Engine.plan_settings``:
   compaction policy, ...), part of the key.
 
 A plan is stored only after it ran successfully. ``LAKEBOX_PLAN_CACHE=off`` turns reuse off.
@@ -80,11 +81,15 @@ class PlanCache:
         principal: str,
         policy_version: int,
         settings: tuple[str, ...] = (),
+        *,
+        engine: str = "",
     ) -> PlanKey:
-        """``principal`` is ``Principal.key``; ``settings`` the engine's ``plan_settings``."""
+        """``principal`` is ``Principal.key``; ``settings`` the engine's ``plan_settings``;
+        ``engine`` the engine's name: a query compiled by one engine never runs on the
+        other (one lake can hold both, ``Lakehouse.engine_for``)."""
         env = os.environ.get
         values = tuple(env(name) for name in PLAN_SETTINGS) + tuple(env(name) for name in settings)
-        return text, database, principal, policy_version, values
+        return text, database, principal, policy_version, (engine, *values)
 
     def get(self, key: PlanKey, catalog: CatalogStore, storage: Storage) -> CachedPlan | None:
         """The plan stored under ``key`` if it is still current (a stale one is dropped)."""
