@@ -56,10 +56,15 @@ class SparkStatement(EngineStatement):
     errors: ClassVar[tuple[type[BaseException], ...]] = (PySparkException, Py4JError)
 
     def __init__(
-        self, root: Callable[[], SparkSession], watch: ExecutionWatch | None = None
+        self,
+        root: Callable[[], SparkSession],
+        watch: ExecutionWatch | None = None,
+        storage: Storage | None = None,
     ) -> None:
         #: gives the process's session (started on first use) for as long as it is held
         self._root = root
+        #: the lake's storage, for what the driver reads besides data (``scan_frame``)
+        self._storage = storage
         self._session: SparkSession | None = None
         self._views: list[str] = []
         self.watch = watch
@@ -126,7 +131,7 @@ class SparkStatement(EngineStatement):
         session = self.session
         for scan in query.scans:
             if scan.name not in self._views:
-                scan_frame(session, scan).createOrReplaceTempView(scan.name)
+                scan_frame(session, scan, self._storage).createOrReplaceTempView(scan.name)
                 self._views.append(scan.name)
         self._check_interrupted()
         return session.sql(query.sql)
