@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from lakebox.catalog.model import Table
-from lakebox.errors import InvalidRequestError, LakeboxError
+from lakebox.errors import DataError, InvalidRequestError, LakeboxError
 from lakebox.formats.base import DataFile
 
 if TYPE_CHECKING:
@@ -112,8 +112,16 @@ def _decoder(
         for listing in batches:
             rows = listing.to_pylist()
             files = [DataFile(r["uri"], r["path"], r["size"], r["mtime"], r["ctime"]) for r in rows]
-            for index, batch in read_files(table, files):
-                yield _typed(batch, rows[index]["key"], target)
+            try:
+                for index, batch in read_files(table, files):
+                    yield _typed(batch, rows[index]["key"], target)
+            except DataError as err:
+                if type(err) is DataError:
+                    raise
+                # the driver knows a refused file by the plain class's name in the
+                # executor's traceback (``messages.engine_error``)
+                message = str(err).split(" — file ")[0]
+                raise DataError(message, err.uri, err.line) from err
 
     return decode
 
