@@ -258,9 +258,10 @@ def test_a_bad_serde_property_fails_before_spark_runs(spark_session: lakebox.Ses
 
 
 def _formats(home: Path) -> None:
-    """Tables of the formats Spark reads with lakebox's readers in its executors (Ion,
-    Regex, Grok, CloudTrail, MultiDelimit, Avro by ``avro.schema.url`` and gzip'd), with
-    partitions, compressed files, values that do not convert and lines that do not match."""
+    """Tables Spark reads with lakebox's readers in its executors (Ion, Regex, Grok,
+    CloudTrail, MultiDelimit, Avro by ``avro.schema.url`` and gzip'd, a text table with
+    collections and two header lines, a JSON table with ``mapping.*``), with partitions,
+    compressed files, values that do not convert and lines that do not match."""
     session = lakebox.connect(home)
     lake = session.lake
     try:
@@ -300,7 +301,16 @@ def _formats(home: Path) -> None:
         avro = io.BytesIO()
         fastavro.writer(avro, schema, [{"id": 5, "name": "e"}, {"id": 6, "name": "f"}])
         put("s3://lake/zavro/r.avro.gz", gzip.compress(avro.getvalue()))
+        put("s3://lake/nested/n.txt", b"h1\nh2\n1,a:b,k1=1:k2=\\N\n2,,\n3,c,k=x\n")
+        put("s3://lake/mapped/m.json", b'{"ts": 1, "Name": "a"}\n{"ts": 2, "name": "b"}\n')
         for ddl in [
+            "CREATE EXTERNAL TABLE nested (id int, tags array<string>, m map<string,int>) "
+            "ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' COLLECTION ITEMS TERMINATED BY ':' "
+            "MAP KEYS TERMINATED BY '=' LOCATION 's3://lake/nested/' "
+            "TBLPROPERTIES ('skip.header.line.count' = '2')",
+            "CREATE EXTERNAL TABLE mapped (at int, name string) ROW FORMAT SERDE "
+            "'org.openx.data.jsonserde.JsonSerDe' WITH SERDEPROPERTIES ('mapping.at' = 'ts') "
+            "LOCATION 's3://lake/mapped/'",
             "CREATE EXTERNAL TABLE ions (id int, v string, amount decimal(10,2), at timestamp) "
             "PARTITIONED BY (dt int) STORED AS ION LOCATION 's3://lake/ion/'",
             "MSCK REPAIR TABLE ions",
@@ -344,6 +354,8 @@ FORMAT_QUERIES = [
     "SELECT * FROM multi ORDER BY id",
     "SELECT * FROM zavro ORDER BY id",
     "SELECT m.name, i.v FROM multi m JOIN ions i ON m.id = i.id ORDER BY 1",
+    "SELECT * FROM nested ORDER BY id",
+    "SELECT * FROM mapped ORDER BY at",
 ]
 
 
@@ -373,6 +385,9 @@ def test_spark_reads_the_other_formats_as_duckdb(
     assert [r["id"] for r in weblog] == [1, 2, 3, None, 4]
     assert weblog[2]["status"] is None
     assert answers["spark"][7].to_pylist() == [{"id": 5, "name": "e"}, {"id": 6, "name": "f"}]
+    # a text table's collections and two header lines; the JSON SerDe's mapping
+    assert answers["spark"][9].column("tags").to_pylist()[0] == ["a", "b"]
+    assert answers["spark"][10].column("at").to_pylist() == [1, 2]
 
 
 def test_the_query_service_runs_on_spark(spark_session: lakebox.Session) -> None:

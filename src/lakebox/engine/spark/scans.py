@@ -11,7 +11,9 @@ joined to the rows by the file Spark read them from (``_metadata.file_path``).
 
 Avro (the spark-avro package is not bundled with pyspark), Ion, Regex, Grok, CloudTrail
 and MultiDelimit tables are read in the executors by the DuckDB engine's own readers
-(``python_readers``), with the same partition values and pseudo-columns. S3 mode is
+(``python_readers``), with the same partition values and pseudo-columns; so are text
+tables with array, map or struct columns or more than one header line, and JSON tables
+with the SerDe's ``mapping.*`` properties (``in_executors``). S3 mode is
 refused (pyspark bundles no S3A filesystem).
 """
 
@@ -83,30 +85,29 @@ def check_scan(scan: ScanSpec) -> None:
             "yet (it reads Parquet, ORC, text, CSV, JSON, Avro, Ion, Regex, Grok, CloudTrail "
             "and MultiDelimit); run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
         )
-    if family in PYTHON_READABLE:
+    if in_executors(table, family):
         validate(table)  # the DuckDB reader's checks: it reads the files in the executors
-    if family == "text" and any(_complex(c.type) for c in table.columns):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine does not read array, map or "
-            "struct columns of text tables yet"
-        )
-    if family == "openx-json" and any(k.startswith("mapping.") for k in table.serde_parameters):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine does not apply the JSON "
-            "SerDe's 'mapping.*' properties yet"
-        )
-    skip = table.parameters.get("skip.header.line.count", "0").strip() or "0"
-    if skip not in ("0", "1") and family not in PYTHON_READABLE:
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine skips at most one header line "
-            f"(skip.header.line.count = {skip})"
-        )
     for f in scan.files:
         if "://" in f.engine_path and not f.engine_path.startswith("file:"):
             raise UnsupportedError(
                 "the Spark engine reads local lakes only for now (S3 mode needs Spark's S3A "
                 f"filesystem, which pyspark does not bundle): cannot read {f.uri}"
             )
+
+
+def in_executors(table: Table, family: str) -> bool:
+    """Whether the table's files are read by the DuckDB engine's readers in the executors
+    (``python_readers``): the formats Spark has no reader for, and what Spark's CSV and
+    JSON readers cannot read as the SerDe does (array, map and struct columns of text
+    tables, more than one header line, the JSON SerDe's ``mapping.*``)."""
+    if family in PYTHON_READABLE:
+        return True
+    skip = table.parameters.get("skip.header.line.count", "0").strip() or "0"
+    if family in ("text", "csv") and skip not in ("0", "1"):
+        return True
+    if family == "text" and any(_complex(c.type) for c in table.columns):
+        return True
+    return family == "openx-json" and any(k.startswith("mapping.") for k in table.serde_parameters)
 
 
 def _complex(hive_type: str) -> bool:
@@ -178,7 +179,7 @@ def _typed_columns(
 ) -> DataFrame:
     """The table's data columns, typed as it declares, and ``FILE_COLUMN``."""
     family = format_for(table).name
-    if family in PYTHON_READABLE:
+    if in_executors(table, family):
         if family == "avro":
             table = with_schema_literal(table, storage)
         from pyspark.sql.pandas.types import to_arrow_schema
