@@ -8,6 +8,7 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import fastavro
@@ -16,10 +17,14 @@ import pyarrow.parquet as pq
 import pytest
 
 import lakebox
+from lakebox.config import LakeConfig
 from lakebox.engine.duckdb import DuckDBEngine
 from lakebox.engine.spark import SparkEngine
 from lakebox.errors import DataError, InvalidRequestError, UnsupportedError
+from lakebox.formats.plugins import ctas_format
+from lakebox.formats.writing import WriteTarget
 from lakebox.lakehouse import Lakehouse
+from lakebox.storage import Storage
 
 pytestmark = pytest.mark.spark
 
@@ -425,3 +430,17 @@ def test_duckdb_stays_the_default(lake_home: Path, monkeypatch: pytest.MonkeyPat
         assert isinstance(session.lake.engine, DuckDBEngine)
     finally:
         session.lake.close()
+
+
+def test_executor_writes_refuse_s3_mode_before_writing(s3_config: LakeConfig) -> None:
+    """The executors' writers open local files: in S3 mode a write of their formats is
+    refused with a message saying so, before Spark runs anything."""
+    from lakebox.engine.spark.write import SparkWrite
+
+    plugin = ctas_format("JSON")
+    assert plugin is not None
+    target = WriteTarget(plugin, codec="gzip", compression="GZIP", query_id="q1")
+    started: list[str] = []
+    with pytest.raises(UnsupportedError, match="JSON to local lakes only"):
+        SparkWrite(lambda: started.append("frame"), nullcontext, Storage(s3_config), target)
+    assert not started

@@ -87,6 +87,13 @@ def check_scan(scan: ScanSpec) -> None:
         )
     if in_executors(table, family):
         validate(table)  # the DuckDB reader's checks: it reads the files in the executors
+        for f in scan.files:
+            if "://" in f.engine_path and not f.engine_path.startswith("file:"):
+                raise UnsupportedError(
+                    f"table {table.qualified_name}: the Spark engine reads {family} tables "
+                    f"of local lakes only for now (its executors open local files): cannot "
+                    f"read {f.uri}"
+                )
     for f in scan.files:
         if "://" in f.engine_path and not f.engine_path.startswith("file:"):
             raise UnsupportedError(

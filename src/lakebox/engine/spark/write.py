@@ -16,9 +16,9 @@ and JSON writers cannot write these SerDes' exact text (Hive's ``\\N`` NULL mark
 separators by nesting level, OpenCSV's quoting of every value, DuckDB's JSON spelling of
 decimals, timestamps and nested values), and pyspark bundles no Avro or Ion writer. The
 rows are gathered by partition into tasks and sorted by it within each task, and each run
-of one partition is written as one file into staging; the files are the DuckDB engine's,
-byte for byte, for the same rows. Not yet: bucketed tables (an UnsupportedError says so
-before anything is written).
+of one partition is written as one file into staging; the files hold what the DuckDB
+engine writes for the same rows. Not yet: bucketed tables, and these formats in S3 mode
+(an UnsupportedError says so before anything is written).
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ class SparkWrite:
                 f"the Spark engine does not write {target.spec.format} yet (it writes PARQUET, "
                 "ORC, TEXTFILE, CSV, JSON, AVRO and ION); run this statement on the DuckDB "
                 "engine (LAKEBOX_ENGINE=duckdb)"
+            )
+        if family in _PYTHON_WRITTEN and storage.mode == "s3":
+            raise UnsupportedError(
+                f"the Spark engine writes {target.spec.format} to local lakes only for now "
+                "(its executors write local files); run this statement on the DuckDB engine "
+                "(LAKEBOX_ENGINE=duckdb)"
             )
         if family in _CODECS and target.codec not in _CODECS[family]:
             raise UnsupportedError(
