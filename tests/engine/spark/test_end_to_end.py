@@ -410,6 +410,26 @@ def test_the_query_service_runs_on_spark(spark_session: lakebox.Session) -> None
     assert 0 < qe.data_scanned_bytes <= day
 
 
+def test_bytes_scanned_count_the_files_read_in_the_executors(
+    spark_session: lakebox.Session,
+) -> None:
+    """Spark's input metrics do not see the files lakebox's readers read in the
+    executors: the statement counts their sizes, so a Regex table's query reports the
+    bytes of the partition it read (not nothing, not the whole table)."""
+    lake = spark_session.lake
+    lake.storage.write_bytes("s3://lake/logs/dt=1/a.log", b"1 a\n2 b\n")
+    lake.storage.write_bytes("s3://lake/logs/dt=2/a.log", b"3 c\n" * 100)
+    spark_session.sql(
+        "CREATE EXTERNAL TABLE logs (id int, v string) PARTITIONED BY (dt int) ROW FORMAT "
+        "SERDE 'org.apache.hadoop.hive.serde2.RegexSerDe' WITH SERDEPROPERTIES "
+        "('input.regex' = '(\\\\d+) (.*)') LOCATION 's3://lake/logs/'"
+    )
+    spark_session.sql("MSCK REPAIR TABLE logs")
+    qe, _ = lake.queries.run("SELECT count(*) AS n FROM logs WHERE dt = 1")
+    assert qe.state == "SUCCEEDED", qe.state_change_reason
+    assert qe.data_scanned_bytes == len(b"1 a\n2 b\n")
+
+
 def test_a_damaged_avro_file_is_named(spark_session: lakebox.Session) -> None:
     """A file the executors' Avro reader cannot decode fails the query with a DataError
     naming the file by its lake URI, as on DuckDB."""

@@ -102,11 +102,13 @@ def check_scan(scan: ScanSpec) -> None:
             )
 
 
-def in_executors(table: Table, family: str) -> bool:
+def in_executors(table: Table, family: str | None = None) -> bool:
     """Whether the table's files are read by the DuckDB engine's readers in the executors
     (``python_readers``): the formats Spark has no reader for, and what Spark's CSV and
     JSON readers cannot read as the SerDe does (array, map and struct columns of text
     tables, more than one header line, the JSON SerDe's ``mapping.*``)."""
+    if family is None:
+        family = format_for(table).name
     if family in PYTHON_READABLE:
         return True
     skip = table.parameters.get("skip.header.line.count", "0").strip() or "0"

@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
-from lakebox.engine.spark.scans import check_scan, quote, scan_frame
+from lakebox.engine.spark.scans import check_scan, in_executors, quote, scan_frame
 from lakebox.engine.spark.translate import spark_type, to_spark
 from lakebox.errors import LakeboxError
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanSpec, ScanStats, partition_value
@@ -67,6 +67,9 @@ class SparkStatement(EngineStatement):
         self._storage = storage
         self._session: SparkSession | None = None
         self._views: list[str] = []
+        #: bytes of the files read in the executors by lakebox's readers, which Spark's
+        #: input metrics do not see (``bytes_read``)
+        self._executor_bytes = 0
         self.watch = watch
         self.group = f"lakebox-{uuid.uuid4().hex}"
         self._lock = threading.Lock()
@@ -133,6 +136,8 @@ class SparkStatement(EngineStatement):
             if scan.name not in self._views:
                 scan_frame(session, scan, self._storage).createOrReplaceTempView(scan.name)
                 self._views.append(scan.name)
+                if scan.table is not None and in_executors(scan.table):
+                    self._executor_bytes += sum(f.size for f in scan.files)
         self._check_interrupted()
         return session.sql(query.sql)
 
@@ -212,13 +217,14 @@ class SparkStatement(EngineStatement):
 
     def bytes_read(self) -> int:
         """The input bytes Spark's tasks read for the statement's jobs (its status store:
-        bytes read from files by the scans)."""
+        bytes read from files by the scans), plus the sizes of the files lakebox's readers
+        read in the executors (counted whole, when their scan is set up)."""
         session = self._session
         if session is None:
             return 0
         try:
             store = session.sparkContext._jsc.sc().statusStore()
-            total = 0
+            total = self._executor_bytes
             for stage in set(self._stages()):
                 try:
                     total += int(store.lastStageAttempt(stage).inputBytes())
@@ -226,7 +232,7 @@ class SparkStatement(EngineStatement):
                     continue  # a stage that never ran (skipped) has no attempt
             return total
         except Exception:
-            return 0
+            return self._executor_bytes
 
     def consumed(self) -> int:
         return 0
