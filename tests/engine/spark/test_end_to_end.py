@@ -283,6 +283,8 @@ def _formats(home: Path) -> None:
         )
         put("s3://lake/weblog/dt=2024-01-02/r.log.gz", gzip.compress(b"4 PUT /d 201\n"))
         put("s3://lake/grok/g.log", b"7 alpha rest of line\n8 beta more\n?? bad\n")
+        for i in range(12):  # more files than the executors get tasks: several a task
+            put(f"s3://lake/grok/m{i:02d}.log", f"{100 + i} w{i} r\n".encode())
         trail = {
             "Records": [
                 {
@@ -354,7 +356,7 @@ FORMAT_QUERIES = [
     "SELECT dt, count(*) AS n, max(amount) AS top FROM ions GROUP BY dt ORDER BY dt",
     'SELECT *, "$file_size" FROM weblog ORDER BY dt, id',
     "SELECT * FROM weblog WHERE dt = '2024-01-02'",
-    "SELECT * FROM grokked ORDER BY id",
+    'SELECT *, "$path" FROM grokked ORDER BY id',
     "SELECT eventname, useridentity.arn AS arn, requestparameters FROM trail ORDER BY 1",
     "SELECT * FROM multi ORDER BY id",
     "SELECT * FROM zavro ORDER BY id",

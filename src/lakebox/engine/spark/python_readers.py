@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 #: formats read by this module (``lakebox.formats.plugins`` names)
 PYTHON_READABLE = ("avro", "ion", "regex", "grok", "cloudtrail", "multidelimit")
+_TASKS_PER_CORE = 4
 _SCHEMA_LITERAL = "avro.schema.literal"
 _SCHEMA_URL = "avro.schema.url"
 
@@ -94,7 +95,10 @@ def python_scan(
     )
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    spread = listing.repartition(max(1, len(files)))
+    # a file per task, up to a few tasks per core: a table of many small files is not
+    # thousands of tasks (each opens a DuckDB database of its own)
+    tasks = min(len(files), _TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
+    spread = listing.repartition(max(1, tasks))
     with warnings.catch_warnings():
         # pyspark checks the installed pandas (lakebox does not use it) and warns about it
         warnings.simplefilter("ignore", FutureWarning)
