@@ -71,6 +71,21 @@ def run(engine: Engine, lake: Lakehouse, sql: str, watch: ExecutionWatch | None 
             raise statement.error(err, plan) from err
 
 
+def _avro(rows: dict[str, list[object]]) -> bytes:
+    import fastavro
+
+    buf = io.BytesIO()
+    schema = {
+        "type": "record",
+        "name": "r",
+        "fields": [{"name": "id", "type": "int"}, {"name": "v", "type": "string"}],
+    }
+    fastavro.writer(
+        buf, schema, [dict(zip(rows, r, strict=True)) for r in zip(*rows.values(), strict=True)]
+    )
+    return buf.getvalue()
+
+
 ROWS: dict[str, list[object]] = {"id": [1, 2, 3], "v": ["x", "y", "z"]}
 TEXT = b"1,x\n2,y\n3,z\n"
 JSON_LINES = b"".join(
@@ -91,6 +106,30 @@ FORMATS: list[tuple[str, str, bytes, str]] = [
         "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.OpenCSVSerde'",
     ),
     ("json", "part-0.json", JSON_LINES, "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'"),
+    # read by the DuckDB engine's readers, on Spark in its executors
+    ("avro-gzip", "part-0.avro.gz", gzip.compress(_avro(ROWS)), "STORED AS AVRO"),
+    ("ion", "part-0.ion", b'{id: 1, v: "x"} {id: 2, v: "y"}\n{ID: 3, v: "z"}', "STORED AS ION"),
+    (
+        "regex",
+        "part-0.log",
+        TEXT,
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.RegexSerDe' "
+        "WITH SERDEPROPERTIES ('input.regex' = '(\\\\d+),(.*)')",
+    ),
+    (
+        "grok",
+        "part-0.log",
+        TEXT,
+        "ROW FORMAT SERDE 'com.amazonaws.glue.serde.GrokSerDe' "
+        "WITH SERDEPROPERTIES ('input.format' = '%{INT:id},%{GREEDYDATA:v}')",
+    ),
+    (
+        "multidelimit",
+        "part-0.txt",
+        b"1|~|x\n2|~|y\n3|~|z\n",
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.serde2.MultiDelimitSerDe' "
+        "WITH SERDEPROPERTIES ('field.delim' = '|~|')",
+    ),
 ]  # fmt: skip
 
 
@@ -289,6 +328,37 @@ def test_writes_go_through_the_statement(engine: Engine, partitioned: Lakehouse)
         assert table.column_names == ["id"]
         by_partition[f.values] = sorted(table.column("id").to_pylist())
     assert by_partition == {("2024-01-01",): [10, 11], ("2024-01-02",): [20, 21]}
+
+
+#: (CTAS format, codec, the file's text for ids 10 and 11 with a NULL and a text)
+TEXT_TARGETS = [
+    ("TEXTFILE", "none", b"10\x01\\N\n11\x01a\n"),
+    ("JSON", "gzip", b'{"id":10,"s":null}\n{"id":11,"s":"a"}\n'),
+]
+
+
+@pytest.mark.parametrize(("fmt", "codec", "text"), TEXT_TARGETS, ids=[t[0] for t in TEXT_TARGETS])
+def test_text_writes_hold_the_serdes_text(
+    engine: Engine, partitioned: Lakehouse, fmt: str, codec: str, text: bytes
+) -> None:
+    """A text format's file says exactly what the SerDe writes (Hive's \\N NULL and
+    \\x01 separator, JSON lines), whichever engine writes it."""
+    plugin = ctas_format(fmt)
+    assert plugin is not None
+    target = WriteTarget(plugin, codec=codec, compression=codec.upper(), query_id="q1")
+    sql = "SELECT id, CASE WHEN id = 11 THEN 'a' END AS s FROM events WHERE dt = '2024-01-01'"
+    with engine.statement() as statement:
+        query = statement.compile(_plan(partitioned, statement, sql))
+        write = statement.open_write(query, partitioned.storage, target)
+        write.select_as(write.source(), ["id", "s"])
+        columns = [Column("id", "bigint"), Column("s", "string")]
+        staged = write.write("s3://lake/out/.staging/", columns, [])
+    assert staged.rows == 2
+    lines = []
+    for f in staged.files:
+        data = partitioned.storage.read_bytes(f.uri)
+        lines += (gzip.decompress(data) if codec == "gzip" else data).splitlines(keepends=True)
+    assert b"".join(sorted(lines)) == text
 
 
 def test_a_compiled_query_runs_again_on_another_statement(

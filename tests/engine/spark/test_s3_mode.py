@@ -212,7 +212,7 @@ def test_an_avro_table_in_s3_mode_is_refused(s3_lake: tuple[Path, str, str]) -> 
             f"CREATE EXTERNAL TABLE clicks (id bigint) STORED AS AVRO LOCATION 's3://{bucket}/x/'"
         )
         session.lake.storage.write_bytes(f"s3://{bucket}/x/c.avro", b"Obj\x01")
-        with pytest.raises(UnsupportedError, match="does not read avro tables in S3 mode"):
+        with pytest.raises(UnsupportedError, match="reads avro tables of local lakes only"):
             session.sql("SELECT * FROM clicks")
     finally:
         session.lake.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from operator import itemgetter
 from typing import IO, Any
@@ -268,10 +268,7 @@ class DuckDBWrite:
         return rows, digests
 
     def _data_sql(self, columns: list[Column]) -> str:
-        """The select list of what a file holds: the columns, or a text file's line."""
-        if self.options.fmt.name == "text":
-            return f"{_text_line(columns, self.options)} AS line"
-        return ", ".join(quote_ident(c.name) for c in columns)
+        return data_sql(columns, self.options)
 
     def _copy(
         self,
@@ -285,24 +282,7 @@ class DuckDBWrite:
         opts = self.options
         target = self.storage.engine_path(uri)
         self.storage.makedirs(uri.rsplit("/", 1)[0] + "/")
-        plugin = opts.fmt.name
-        if plugin == "parquet":
-            options = f"FORMAT parquet, COMPRESSION {opts.codec}"
-        elif plugin == "json":
-            options = f"FORMAT json, COMPRESSION {opts.codec}"
-        elif plugin == "csv":
-            # opencsv's writer quotes every value; NULL has no spelling and is written empty
-            options = (
-                f"FORMAT csv, HEADER false, DELIMITER {sql_string(opts.field_delimiter)}, "
-                f"QUOTE {sql_string(opts.quote)}, ESCAPE {sql_string(opts.escape or opts.quote)}, "
-                f"FORCE_QUOTE *, COMPRESSION {opts.codec}"
-            )
-        else:
-            # no quoting and no escaping: LazySimpleSerDe text is written as is
-            options = (
-                f"FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER {sql_string(chr(0x1F))}"
-                f", COMPRESSION {opts.codec}"
-            )
+        options = copy_options(opts)
         if partition_by:
             # the staging folder is the write's own: DuckDB need not list it first (which
             # fails through fsspec's S3 for a folder that has no object yet)
@@ -424,43 +404,96 @@ class DuckDBWrite:
     def _avro(
         self, batches: Iterator[pa.RecordBatch], fh: IO[bytes], columns: list[Column]
     ) -> None:
-        import fastavro
-
-        schema = self.avro_schema or avro_schema(columns)
-        convert = python_converter(columns)
-        # a table's own schema may spell field names in another case than its columns
-        spelling = {f["name"].lower(): f["name"] for f in schema.get("fields", [])}
-
-        def records() -> Iterator[dict[str, Any]]:
-            for batch in batches:
-                for row in batch.to_pylist():
-                    yield {spelling.get(k, k): v for k, v in convert(row).items()}
-
-        fastavro.writer(fh, fastavro.parse_schema(schema), records(), codec=self.options.codec)
+        write_avro(batches, fh, columns, self.options, self.avro_schema)
 
     def _ion(self, batches: Iterator[pa.RecordBatch], fh: IO[bytes], columns: list[Column]) -> None:
-        """Ion values, one top-level struct per row; each batch is its own Ion stream
-        (a version marker mid-file is valid Ion and resets the symbol table)."""
-        import cramjam
-        from amazon.ion import simpleion
+        write_ion(batches, fh, columns, self.options)
 
-        convert = python_converter(columns, ion=True)
-        compressor: Any = None
-        if self.options.codec == "gzip":
-            compressor = cramjam.gzip.Compressor()
-        elif self.options.codec == "zstd":
-            compressor = cramjam.zstd.Compressor()
+
+# -- one file of a format, for this engine and for another engine's workers
+# (``lakebox.engine.duckdb.standalone``) ------------------------------------------------
+
+#: the plugins DuckDB's ``COPY`` writes (the others are written from Arrow batches)
+COPY_FORMATS = frozenset(kind for kind, how in _WRITE_KINDS.items() if how == "copy")
+
+
+def data_sql(columns: list[Column], opts: WriteTarget) -> str:
+    """The select list of what a file holds: the columns, or a text file's line."""
+    if opts.fmt.name == "text":
+        return f"{_text_line(columns, opts)} AS line"
+    return ", ".join(quote_ident(c.name) for c in columns)
+
+
+def copy_options(opts: WriteTarget) -> str:
+    """The options of DuckDB's ``COPY`` writing the target's format and codec."""
+    plugin = opts.fmt.name
+    if plugin == "parquet":
+        return f"FORMAT parquet, COMPRESSION {opts.codec}"
+    if plugin == "json":
+        return f"FORMAT json, COMPRESSION {opts.codec}"
+    if plugin == "csv":
+        # opencsv's writer quotes every value; NULL has no spelling and is written empty
+        return (
+            f"FORMAT csv, HEADER false, DELIMITER {sql_string(opts.field_delimiter)}, "
+            f"QUOTE {sql_string(opts.quote)}, ESCAPE {sql_string(opts.escape or opts.quote)}, "
+            f"FORCE_QUOTE *, COMPRESSION {opts.codec}"
+        )
+    # no quoting and no escaping: LazySimpleSerDe text is written as is
+    return (
+        f"FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER {sql_string(chr(0x1F))}"
+        f", COMPRESSION {opts.codec}"
+    )
+
+
+def write_avro(
+    batches: Iterable[pa.RecordBatch],
+    fh: IO[bytes],
+    columns: list[Column],
+    opts: WriteTarget,
+    schema: dict[str, Any] | None = None,
+) -> None:
+    """One Avro container of the rows: ``schema`` (a table's own ``avro.schema.literal``)
+    or one made from ``columns``."""
+    import fastavro
+
+    schema = schema or avro_schema(columns)
+    convert = python_converter(columns)
+    # a table's own schema may spell field names in another case than its columns
+    spelling = {f["name"].lower(): f["name"] for f in schema.get("fields", [])}
+
+    def records() -> Iterator[dict[str, Any]]:
         for batch in batches:
-            values = [convert(row) for row in batch.to_pylist()]
-            data = simpleion.dumps(values, binary=self.options.ion_binary, sequence_as_stream=True)
-            chunk = data if isinstance(data, bytes) else data.encode() + b"\n"
-            if compressor is None:
-                fh.write(chunk)
-            else:
-                compressor.compress(chunk)
-                fh.write(bytes(compressor.flush()))
-        if compressor is not None:
-            fh.write(bytes(compressor.finish()))
+            for row in batch.to_pylist():
+                yield {spelling.get(k, k): v for k, v in convert(row).items()}
+
+    fastavro.writer(fh, fastavro.parse_schema(schema), records(), codec=opts.codec)
+
+
+def write_ion(
+    batches: Iterable[pa.RecordBatch], fh: IO[bytes], columns: list[Column], opts: WriteTarget
+) -> None:
+    """Ion values, one top-level struct per row; each batch is its own Ion stream
+    (a version marker mid-file is valid Ion and resets the symbol table)."""
+    import cramjam
+    from amazon.ion import simpleion
+
+    convert = python_converter(columns, ion=True)
+    compressor: Any = None
+    if opts.codec == "gzip":
+        compressor = cramjam.gzip.Compressor()
+    elif opts.codec == "zstd":
+        compressor = cramjam.zstd.Compressor()
+    for batch in batches:
+        values = [convert(row) for row in batch.to_pylist()]
+        data = simpleion.dumps(values, binary=opts.ion_binary, sequence_as_stream=True)
+        chunk = data if isinstance(data, bytes) else data.encode() + b"\n"
+        if compressor is None:
+            fh.write(chunk)
+        else:
+            compressor.compress(chunk)
+            fh.write(bytes(compressor.flush()))
+    if compressor is not None:
+        fh.write(bytes(compressor.finish()))
 
 
 def _staged_file(uri: str, folder: str) -> StagedFile:

@@ -72,7 +72,7 @@ class SparkEngine(Engine):
             pass
 
     def statement(self, watch: ExecutionWatch | None = None) -> SparkStatement:
-        return SparkStatement(self._root, watch)
+        return SparkStatement(self._root, watch, self.storage)
 
     def logged_reads(self) -> AbstractContextManager[object]:
         """Spark has no file-read log lakebox reads: ``consumed`` stays 0 and a cutoff

@@ -1,12 +1,17 @@
-"""Formats Spark has no reader for here, decoded by lakebox's Python readers in Spark's
-executors (``mapInArrow``): a scan is a small DataFrame of its files, spread over tasks,
-each task decoding its files into Arrow batches of the table's columns. Nothing passes
-through the driver: it scales with the executors as Spark's own readers do.
+"""Formats Spark has no reader for here, decoded in Spark's executors (``mapInArrow``) by
+the DuckDB engine's own readers: a scan is a small DataFrame of its files, spread over
+tasks, each task reading its files into Arrow batches of the table's columns. Nothing
+passes through the driver: it scales with the executors as Spark's own readers do.
 
-Avro is the first: fastavro decodes the records (the table's ``avro.schema.literal`` as
-the reader schema, so Avro's schema resolution applies), fields match columns by name,
-case-insensitively, and values that do not convert to the declared type are NULL (Hive's
-semantics), through the engine-neutral converters of ``lakebox.formats.arrow_values``.
+Each SerDe's semantics are implemented once, in its DuckDB reader
+(``lakebox.engine.duckdb.formats``): RegexSerDe's Java regex as RE2, Grok's patterns,
+MultiDelimitSerDe's and LazySimpleSerDe's separators and conversions, CloudTrail's record
+documents, Ion's path extractors, Avro's schema resolution. An executor runs that reader
+over each of its files in a small DuckDB database of its own
+(``lakebox.engine.duckdb.standalone``), so the Spark engine's answers are the DuckDB
+engine's, value for value. Compressed files (``.gz``, ``.zst``, ``.bz2``...) are
+decompressed as the DuckDB engine does. Avro's ``avro.schema.url`` is read once, on the
+driver, and handed to the executors as the table's ``avro.schema.literal``.
 
 The executors run the driver's Python (``spark.pyspark.python``), which must have lakebox
 installed: on a cluster, every worker needs the same environment.
@@ -14,152 +19,125 @@ installed: on a cluster, every worker needs the same environment.
 
 from __future__ import annotations
 
-import io
-import json
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from lakebox.catalog.model import Table
-from lakebox.errors import DataError, UnsupportedError
+from lakebox.errors import DataError, InvalidRequestError, LakeboxError
+from lakebox.formats.base import DataFile
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
+    from lakebox.storage import Storage
+
 #: formats read by this module (``lakebox.formats.plugins`` names)
-PYTHON_READABLE = ("avro",)
-BATCH_ROWS = 16 * 1024
+PYTHON_READABLE = ("avro", "ion", "regex", "grok", "cloudtrail", "multidelimit")
+_TASKS_PER_CORE = 4
 _SCHEMA_LITERAL = "avro.schema.literal"
+_SCHEMA_URL = "avro.schema.url"
 
 
-def avro_reader_schema(table: Table) -> dict[str, Any] | None:
-    """The table's Avro reader schema (SerDe property first, then table property)."""
-    for params in (table.serde_parameters, table.parameters):
-        if "avro.schema.url" in params and _SCHEMA_LITERAL not in params:
-            raise UnsupportedError(
-                f"table {table.qualified_name}: the Spark engine does not read "
-                "avro.schema.url yet; give the schema as avro.schema.literal"
-            )
-        text = params.get(_SCHEMA_LITERAL)
-        if text:
-            try:
-                found = json.loads(text)
-            except ValueError as err:
-                raise DataError(f"{_SCHEMA_LITERAL} is not JSON: {err}") from err
-            return found if isinstance(found, dict) else None
-    return None
+def validate(table: Table) -> None:
+    """The DuckDB reader's own checks of the table's SerDe properties (a bad regex, a
+    missing ``field.delim``...), on the driver, so a query fails before Spark starts."""
+    from lakebox.engine.duckdb.formats import reader_for
+
+    reader_for(table).validate(table)
+
+
+def with_schema_literal(table: Table, storage: Storage | None) -> Table:
+    """The table with its ``avro.schema.url`` read (on the driver, through the lake's
+    storage and its boundary) into ``avro.schema.literal``, for the executors."""
+    params = {**table.parameters, **table.serde_parameters}
+    url = params.get(_SCHEMA_URL)
+    if url is None or _SCHEMA_LITERAL in params:
+        return table
+    if storage is None:
+        raise InvalidRequestError(
+            f"table {table.qualified_name}: cannot read {_SCHEMA_URL} {url} here; give the "
+            f"schema as {_SCHEMA_LITERAL}"
+        )
+    if url.lower().startswith(("http://", "https://")):
+        validate(table)  # the DuckDB reader's refusal of web schemas, in its words
+    try:
+        text = storage.read_bytes(url).decode()
+    except (LakeboxError, OSError, UnicodeDecodeError) as err:
+        raise InvalidRequestError(f"cannot read {_SCHEMA_URL} {url}: {err}") from err
+    serde = {**table.serde_parameters, _SCHEMA_LITERAL: text}
+    return dataclasses.replace(table, serde_parameters=serde)
 
 
 def python_scan(
     spark: SparkSession,
     table: Table,
-    files: list[tuple[str, str, str]],
+    files: list[tuple[DataFile, str]],
     target: pa.Schema,
     file_column: str,
 ) -> DataFrame:
-    """The table's rows decoded in the executors from ``files`` ((engine path, lake URI,
-    join key) each): its data columns as ``target`` says, and ``file_column``."""
-    columns = [(c.name, c.type) for c in table.columns]
-    decode = _avro_decoder(columns, avro_reader_schema(table), target, file_column)
+    """The table's rows decoded in the executors from ``files`` ((file, join key) each):
+    its data columns as ``target`` says, and ``file_column`` (the file's join key)."""
     listing = spark.createDataFrame(
         pa.table(
             {
-                "path": [f[0] for f in files],
-                "uri": [f[1] for f in files],
-                "key": [f[2] for f in files],
+                "uri": [f.uri for f, _ in files],
+                "path": [f.engine_path for f, _ in files],
+                "size": pa.array([f.size for f, _ in files], pa.int64()),
+                "mtime": pa.array([f.mtime for f, _ in files], pa.float64()),
+                "ctime": pa.array([f.ctime for f, _ in files], pa.float64()),
+                "key": [key for _, key in files],
             }
         )
     )
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    spread = listing.repartition(max(1, len(files)))
+    # a file per task, up to a few tasks per core: a table of many small files is not
+    # thousands of tasks (each opens a DuckDB database of its own)
+    tasks = min(len(files), _TASKS_PER_CORE * spark.sparkContext.defaultParallelism)
+    spread = listing.repartition(max(1, tasks))
     with warnings.catch_warnings():
         # pyspark checks the installed pandas (lakebox does not use it) and warns about it
         warnings.simplefilter("ignore", FutureWarning)
-        return spread.mapInArrow(decode, from_arrow_schema(target))
+        return spread.mapInArrow(_decoder(table, target, file_column), from_arrow_schema(target))
 
 
-def _avro_decoder(
-    columns: list[tuple[str, str]],
-    schema: dict[str, Any] | None,
-    target: pa.Schema,
-    file_column: str,
+def _decoder(
+    table: Table, target: pa.Schema, file_column: str
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The executors' function: each input row names one file, decoded into batches."""
+    """The executors' function: each input row names one file, read into batches."""
 
     def decode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for path, uri, key in zip(
-                batch.column("path").to_pylist(),
-                batch.column("uri").to_pylist(),
-                batch.column("key").to_pylist(),
-                strict=True,
-            ):
-                yield from _avro_file(path, uri, key, columns, schema, target, file_column)
+        from lakebox.engine.duckdb.standalone import read_files
+
+        for listing in batches:
+            rows = listing.to_pylist()
+            files = [DataFile(r["uri"], r["path"], r["size"], r["mtime"], r["ctime"]) for r in rows]
+            try:
+                for index, batch in read_files(table, files):
+                    yield _typed(batch, rows[index]["key"], target)
+            except DataError as err:
+                if type(err) is DataError:
+                    raise
+                # the driver knows a refused file by the plain class's name in the
+                # executor's traceback (``messages.engine_error``)
+                message = str(err).split(" — file ")[0]
+                raise DataError(message, err.uri, err.line) from err
 
     return decode
 
 
-def _avro_file(
-    path: str,
-    uri: str,
-    key: str,
-    columns: list[tuple[str, str]],
-    schema: dict[str, Any] | None,
-    target: pa.Schema,
-    file_column: str,
-) -> Iterator[pa.RecordBatch]:
-    import fastavro
-
-    from lakebox.formats.arrow_values import value_converter
-
-    converters = [value_converter(hive) for _, hive in columns]
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-        reader = fastavro.reader(io.BytesIO(data), reader_schema=schema)
-        effective = reader.reader_schema or reader.writer_schema
-        if not isinstance(effective, dict) or effective.get("type") != "record":
-            raise DataError("top-level Avro schema is not a record", uri)
-        names = {fld["name"].lower(): fld["name"] for fld in effective["fields"]}
-        fields = [names.get(name.lower()) for name, _ in columns]
-        chunk: list[dict[str, Any]] = []
-        for record in reader:
-            if not isinstance(record, dict):
-                raise DataError("an Avro record is not a record", uri)
-            chunk.append(record)
-            if len(chunk) >= BATCH_ROWS:
-                yield _batch(chunk, columns, fields, converters, target, key, file_column)
-                chunk = []
-        if chunk:
-            yield _batch(chunk, columns, fields, converters, target, key, file_column)
-    except DataError:
-        raise
-    except Exception as err:  # fastavro's many ways of failing on a damaged file
-        raise DataError(f"cannot decode Avro data ({err or type(err).__name__})", uri) from err
-
-
-def _batch(
-    records: list[dict[str, Any]],
-    columns: list[tuple[str, str]],
-    fields: list[str | None],
-    converters: list[Callable[[Any], Any]],
-    target: pa.Schema,
-    key: str,
-    file_column: str,
-) -> pa.RecordBatch:
-    from lakebox.formats.arrow_values import arrow_column
-
-    arrays: list[pa.Array] = []
-    for (_name, hive), field, convert, spec in zip(
-        columns, fields, converters, target, strict=False
-    ):
-        if field is None:
-            arrays.append(pa.nulls(len(records), spec.type))
-        else:
-            values = arrow_column([r.get(field) for r in records], hive, convert)
-            arrays.append(values.cast(spec.type))
-    arrays.append(pa.array([key] * len(records), pa.string()))
+def _typed(batch: pa.RecordBatch, key: str, target: pa.Schema) -> pa.RecordBatch:
+    """The reader's batch as Spark's Arrow types, with the file's join key."""
+    width = len(target) - 1
+    arrays = [
+        batch.column(i).cast(target.field(i).type)
+        if batch.column(i).type != target.field(i).type
+        else batch.column(i)
+        for i in range(width)
+    ]
+    arrays.append(pa.array([key] * batch.num_rows, pa.string()))
     return pa.RecordBatch.from_arrays(arrays, schema=target)

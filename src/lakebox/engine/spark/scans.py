@@ -9,11 +9,13 @@ schema. Partition values and Athena's pseudo-columns (``"$path"``...) come from 
 planner's listing, never from Spark: a small table of the scan's files, one row each,
 joined to the rows by the file Spark read them from (``_metadata.file_path``).
 
-Avro (the spark-avro package is not bundled with pyspark) is decoded by lakebox's Python
-reader in the executors (``python_readers``). Ion, Regex, Grok, CloudTrail and
-MultiDelimit tables are refused with an UnsupportedError naming the format. In S3 mode
-Spark reads ``s3a://`` (Hadoop's S3A, ``lakebox.engine.spark.s3a``); the Python readers do
-not read S3 yet.
+Avro (the spark-avro package is not bundled with pyspark), Ion, Regex, Grok, CloudTrail
+and MultiDelimit tables are read in the executors by the DuckDB engine's own readers
+(``python_readers``), with the same partition values and pseudo-columns; so are text
+tables with array, map or struct columns or more than one header line, and JSON tables
+with the SerDe's ``mapping.*`` properties (``in_executors``). In S3 mode Spark reads
+``s3a://`` (Hadoop's S3A, ``lakebox.engine.spark.s3a``); the executors' readers open
+local files only, so those tables are refused in S3 mode.
 """
 
 from __future__ import annotations
@@ -23,7 +25,12 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from lakebox.catalog.model import Table
-from lakebox.engine.spark.python_readers import PYTHON_READABLE, python_scan
+from lakebox.engine.spark.python_readers import (
+    PYTHON_READABLE,
+    python_scan,
+    validate,
+    with_schema_literal,
+)
 from lakebox.engine.spark.s3a import spark_path
 from lakebox.engine.spark.translate import spark_type
 from lakebox.errors import UnsupportedError
@@ -33,6 +40,8 @@ from lakebox.sql.plan import PSEUDO_COLUMNS, ScanSpec, partition_value, pseudo_v
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, DataFrameReader, SparkSession
+
+    from lakebox.storage import Storage
 
 #: the column that names a row's file, in the scan and in its table of files
 FILE_COLUMN = "__lakebox_file"
@@ -75,39 +84,45 @@ def check_scan(scan: ScanSpec) -> None:
     if family not in READABLE:
         raise UnsupportedError(
             f"table {table.qualified_name}: the Spark engine does not read {family} tables "
-            "yet (it reads Parquet, ORC, text, CSV, JSON and Avro); run this query on the DuckDB "
-            "engine (LAKEBOX_ENGINE=duckdb)"
+            "yet (it reads Parquet, ORC, text, CSV, JSON, Avro, Ion, Regex, Grok, CloudTrail "
+            "and MultiDelimit); run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
         )
-    if family == "text" and any(_complex(c.type) for c in table.columns):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine does not read array, map or "
-            "struct columns of text tables yet"
-        )
-    if family == "openx-json" and any(k.startswith("mapping.") for k in table.serde_parameters):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine does not apply the JSON "
-            "SerDe's 'mapping.*' properties yet"
-        )
+    if in_executors(table, family):
+        validate(table)  # the DuckDB reader's checks: it reads the files in the executors
+        for f in scan.files:
+            if "://" in f.engine_path and not f.engine_path.startswith("file:"):
+                raise UnsupportedError(
+                    f"table {table.qualified_name}: the Spark engine reads {family} tables "
+                    f"of local lakes only for now (its executors open local files): cannot "
+                    f"read {f.uri}; run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
+                )
+
+
+def in_executors(table: Table, family: str | None = None) -> bool:
+    """Whether the table's files are read by the DuckDB engine's readers in the executors
+    (``python_readers``): the formats Spark has no reader for, and what Spark's CSV and
+    JSON readers cannot read as the SerDe does (array, map and struct columns of text
+    tables, more than one header line, the JSON SerDe's ``mapping.*``)."""
+    if family is None:
+        family = format_for(table).name
+    if family in PYTHON_READABLE:
+        return True
     skip = table.parameters.get("skip.header.line.count", "0").strip() or "0"
-    if skip not in ("0", "1"):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine skips at most one header line "
-            f"(skip.header.line.count = {skip})"
-        )
-    if family in PYTHON_READABLE and any(f.engine_path.startswith("s3://") for f in scan.files):
-        raise UnsupportedError(
-            f"table {table.qualified_name}: the Spark engine does not read {family} tables "
-            "in S3 mode yet; run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
-        )
+    if family in ("text", "csv") and skip not in ("0", "1"):
+        return True
+    if family == "text" and any(_complex(c.type) for c in table.columns):
+        return True
+    return family == "openx-json" and any(k.startswith("mapping.") for k in table.serde_parameters)
 
 
 def _complex(hive_type: str) -> bool:
     return hive_type.strip().lower().startswith(("array", "map", "struct", "uniontype"))
 
 
-def scan_frame(spark: SparkSession, scan: ScanSpec) -> DataFrame:
+def scan_frame(spark: SparkSession, scan: ScanSpec, storage: Storage | None = None) -> DataFrame:
     """The scan's rows: the table's data columns, its partition keys, then the
-    pseudo-columns the plan asks for (``ScanSpec.pseudo``)."""
+    pseudo-columns the plan asks for (``ScanSpec.pseudo``). ``storage``: the lake's, for
+    what the driver reads besides the data files (an Avro table's ``avro.schema.url``)."""
     if scan.rows is not None:
         return spark.createDataFrame(scan.rows)
     table = scan.table
@@ -116,7 +131,7 @@ def scan_frame(spark: SparkSession, scan: ScanSpec) -> DataFrame:
     if not owned:
         return _empty(spark, table, scan.pseudo)
     files = [f for _, f in owned]
-    data = _typed_columns(spark, table, files)
+    data = _typed_columns(spark, table, files, storage)
     keys = table.partition_keys
     if not keys and not scan.pseudo:
         return data.drop(FILE_COLUMN)
@@ -165,10 +180,14 @@ def _empty(spark: SparkSession, table: Table, pseudo: tuple[str, ...]) -> DataFr
     return spark.sql(f"SELECT {', '.join(cols)} WHERE false")
 
 
-def _typed_columns(spark: SparkSession, table: Table, files: list[DataFile]) -> DataFrame:
+def _typed_columns(
+    spark: SparkSession, table: Table, files: list[DataFile], storage: Storage | None
+) -> DataFrame:
     """The table's data columns, typed as it declares, and ``FILE_COLUMN``."""
     family = format_for(table).name
-    if family in PYTHON_READABLE:
+    if in_executors(table, family):
+        if family == "avro":
+            table = with_schema_literal(table, storage)
         from pyspark.sql.pandas.types import to_arrow_schema
 
         casts = [f"CAST(NULL AS {spark_type(c.type)}) AS {quote(c.name)}" for c in table.columns]
@@ -176,7 +195,7 @@ def _typed_columns(spark: SparkSession, table: Table, files: list[DataFile]) -> 
             f"SELECT {', '.join([*casts, f'CAST(NULL AS STRING) AS {FILE_COLUMN}'])}"
         )
         target = to_arrow_schema(struct.schema, timezone="UTC", prefers_large_types=False)
-        listing = [(f.engine_path, f.uri, _file_key(f.engine_path)) for f in files]
+        listing = [(f, _file_key(f.engine_path)) for f in files]
         return python_scan(spark, table, listing, target, FILE_COLUMN)
     paths = [spark_path(f.engine_path) for f in files]
     file_key = f"{_SPARK_FILE_KEY} AS {FILE_COLUMN}"

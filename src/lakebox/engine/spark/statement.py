@@ -25,7 +25,7 @@ from sqlglot import exp
 
 from lakebox.catalog.model import Table
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
-from lakebox.engine.spark.scans import check_scan, quote, scan_frame
+from lakebox.engine.spark.scans import check_scan, in_executors, quote, scan_frame
 from lakebox.engine.spark.translate import spark_type, to_spark
 from lakebox.errors import LakeboxError
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanSpec, ScanStats, partition_value
@@ -56,12 +56,20 @@ class SparkStatement(EngineStatement):
     errors: ClassVar[tuple[type[BaseException], ...]] = (PySparkException, Py4JError)
 
     def __init__(
-        self, root: Callable[[], SparkSession], watch: ExecutionWatch | None = None
+        self,
+        root: Callable[[], SparkSession],
+        watch: ExecutionWatch | None = None,
+        storage: Storage | None = None,
     ) -> None:
         #: gives the process's session (started on first use) for as long as it is held
         self._root = root
+        #: the lake's storage, for what the driver reads besides data (``scan_frame``)
+        self._storage = storage
         self._session: SparkSession | None = None
         self._views: list[str] = []
+        #: bytes of the files read in the executors by lakebox's readers, which Spark's
+        #: input metrics do not see (``bytes_read``)
+        self._executor_bytes = 0
         self.watch = watch
         self.group = f"lakebox-{uuid.uuid4().hex}"
         self._lock = threading.Lock()
@@ -126,8 +134,10 @@ class SparkStatement(EngineStatement):
         session = self.session
         for scan in query.scans:
             if scan.name not in self._views:
-                scan_frame(session, scan).createOrReplaceTempView(scan.name)
+                scan_frame(session, scan, self._storage).createOrReplaceTempView(scan.name)
                 self._views.append(scan.name)
+                if scan.table is not None and in_executors(scan.table):
+                    self._executor_bytes += sum(f.size for f in scan.files)
         self._check_interrupted()
         return session.sql(query.sql)
 
@@ -207,13 +217,14 @@ class SparkStatement(EngineStatement):
 
     def bytes_read(self) -> int:
         """The input bytes Spark's tasks read for the statement's jobs (its status store:
-        bytes read from files by the scans)."""
+        bytes read from files by the scans), plus the sizes of the files lakebox's readers
+        read in the executors (counted whole, when their scan is set up)."""
         session = self._session
         if session is None:
             return 0
         try:
             store = session.sparkContext._jsc.sc().statusStore()
-            total = 0
+            total = self._executor_bytes
             for stage in set(self._stages()):
                 try:
                     total += int(store.lastStageAttempt(stage).inputBytes())
@@ -221,7 +232,7 @@ class SparkStatement(EngineStatement):
                     continue  # a stage that never ran (skipped) has no attempt
             return total
         except Exception:
-            return 0
+            return self._executor_bytes
 
     def consumed(self) -> int:
         return 0

@@ -9,14 +9,26 @@ gave (Hive's escaping, decoded exactly). The rows written are counted from the f
 footers. The writers (``lakebox.query.writers``) name and move the files and keep the
 commit protocol, as for any engine.
 
-Written here: Parquet and ORC. Not yet: bucketed tables, and the text, CSV, JSON, Avro and
-Ion formats (an UnsupportedError says so before anything is written).
+Parquet and ORC are written by Spark's own writers. TEXTFILE (LazySimpleSerDe), CSV
+(OpenCSVSerde), JSON, Avro and Ion are written in the executors by the DuckDB engine's own
+writers (``lakebox.engine.duckdb.standalone``, through ``mapInArrow``): Spark's text, CSV
+and JSON writers cannot write these SerDes' exact text (Hive's ``\\N`` NULL marker and
+separators by nesting level, OpenCSV's quoting of every value, DuckDB's JSON spelling of
+decimals, timestamps and nested values), and pyspark bundles no Avro or Ion writer. The
+rows are gathered by partition into tasks and sorted by it within each task, and each run
+of one partition is written as one file into staging; the files hold what the DuckDB
+engine writes for the same rows. Not yet: bucketed tables, and these formats in S3 mode
+(an UnsupportedError says so before anything is written).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import itertools
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -46,6 +58,8 @@ _CODECS = {
         "uncompressed": "none",
     },
 }
+#: the formats written by the DuckDB engine's writers in the executors
+_PYTHON_WRITTEN = ("text", "csv", "json", "avro", "ion")
 _KEY_PREFIX = "__lakebox_key"
 _PASS_FOLDER = "pass/"
 
@@ -70,12 +84,19 @@ class SparkWrite:
         self.avro_schema: dict[str, Any] | None = None
         self._selected: DataFrame | None = None
         family = target.fmt.name
-        if family not in _CODECS:
+        if family not in _CODECS and family not in _PYTHON_WRITTEN:
             raise UnsupportedError(
-                f"the Spark engine does not write {target.spec.format} yet (it writes PARQUET "
-                "and ORC); run this statement on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
+                f"the Spark engine does not write {target.spec.format} yet (it writes PARQUET, "
+                "ORC, TEXTFILE, CSV, JSON, AVRO and ION); run this statement on the DuckDB "
+                "engine (LAKEBOX_ENGINE=duckdb)"
             )
-        if target.codec not in _CODECS[family]:
+        if family in _PYTHON_WRITTEN and storage.mode == "s3":
+            raise UnsupportedError(
+                f"the Spark engine writes {target.spec.format} to local lakes only for now "
+                "(its executors write local files); run this statement on the DuckDB engine "
+                "(LAKEBOX_ENGINE=duckdb)"
+            )
+        if family in _CODECS and target.codec not in _CODECS[family]:
             raise UnsupportedError(
                 f"the Spark engine does not write {target.spec.format} with {target.compression}"
             )
@@ -128,6 +149,8 @@ class SparkWrite:
         )
         folder = staging + _PASS_FOLDER
         family = self.target.fmt.name
+        if family in _PYTHON_WRITTEN:
+            return self._python_write(rows, folder, columns, keys)
         writer = (rows.repartition(*keys) if keys else rows).write.mode("overwrite")
         writer = writer.option("compression", _CODECS[family][self.target.codec])
         if keys:
@@ -146,6 +169,42 @@ class SparkWrite:
         check_partition_count(len({f.values for f in files}))
         return Staged(total, files)
 
+    def _python_write(
+        self, rows: DataFrame, folder: str, columns: list[Column], keys: list[str]
+    ) -> Staged:
+        """The rows written by the DuckDB engine's writers in the executors: a file per
+        run of one partition in a task (the rows of a partition are gathered into one
+        task and sorted by partition there), named by the task; one empty file when a
+        write without partitions has no rows, as the DuckDB engine writes it."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        from lakebox.engine.duckdb.standalone import write_file
+
+        self.storage.makedirs(folder)
+        local = self.storage.engine_path(folder)
+        spec = self.target.spec
+        extension = spec.extension + spec.codec_extensions.get(self.target.codec, "")
+        encode = _encoder(self.target, columns, len(keys), local, extension, self.avro_schema)
+        written = pa.schema(
+            [("name", pa.string()), ("rows", pa.int64())] + [(k, pa.string()) for k in keys]
+        )
+        spread = rows.repartition(*keys).sortWithinPartitions(*keys) if keys else rows
+        with self._running(), warnings.catch_warnings():
+            # pyspark checks the installed pandas (lakebox does not use it) and warns
+            warnings.simplefilter("ignore", FutureWarning)
+            result = spread.mapInArrow(encode, from_arrow_schema(written)).toArrow()
+        files: list[StagedFile] = []
+        for entry in result.to_pylist():
+            values = tuple(entry[k] for k in keys)
+            files.append(StagedFile(folder + entry["name"], values, None))
+        total = sum(int(n) for n in result.column("rows").to_pylist())
+        if not files and not keys:
+            name = f"part-empty{extension}"
+            write_file(os.path.join(local, name), self.target, columns, iter(()), self.avro_schema)
+            files.append(StagedFile(folder + name, (), None))
+        check_partition_count(len({f.values for f in files}))
+        return Staged(total, files)
+
     def _rows_in(self, uri: str) -> int:
         data = self.storage.read_bytes(uri)
         if self.target.fmt.name == "parquet":
@@ -155,6 +214,58 @@ class SparkWrite:
         from pyarrow import orc
 
         return int(orc.ORCFile(io.BytesIO(data)).nrows)
+
+
+def _encoder(
+    target: WriteTarget,
+    columns: list[Column],
+    key_count: int,
+    folder: str,
+    extension: str,
+    avro: dict[str, Any] | None,
+) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The executors' function: a task's rows (data columns, then the partition keys,
+    sorted by them) written as a file per partition; yields each file's name, rows and
+    partition values."""
+    width = len(columns)
+
+    def encode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        from pyspark import TaskContext
+
+        from lakebox.engine.duckdb.standalone import write_file
+
+        context = TaskContext.get()
+        task = context.partitionId() if context is not None else 0
+        runs = itertools.groupby(_runs(batches, width, key_count), key=itemgetter(0))
+        for index, (key, group) in enumerate(runs):
+            name = f"part-{task:05d}-{index:05d}{extension}"
+            path = os.path.join(folder, name)
+            count = write_file(path, target, columns, (b for _, b in group), avro)
+            arrays = [pa.array([name]), pa.array([count], pa.int64())]
+            arrays += [pa.array([v], pa.string()) for v in key]
+            names = ["name", "rows"] + [f"{_KEY_PREFIX}{i}" for i in range(key_count)]
+            yield pa.RecordBatch.from_arrays(arrays, names=names)
+
+    return encode
+
+
+def _runs(
+    batches: Iterator[pa.RecordBatch], width: int, key_count: int
+) -> Iterator[tuple[tuple[str | None, ...], pa.RecordBatch]]:
+    """The data columns of a task's rows, in runs of one partition: (values, batch)."""
+    for batch in batches:
+        data = batch.select(list(range(width)))
+        if not key_count:
+            yield (), data
+            continue
+        keys = list(
+            zip(*(batch.column(width + i).to_pylist() for i in range(key_count)), strict=True)
+        )
+        start = 0
+        for end in range(1, len(keys) + 1):
+            if end == len(keys) or keys[end] != keys[start]:
+                yield keys[start], data.slice(start, end - start)
+                start = end
 
 
 def _values(relative: str, keys: list[str]) -> tuple[str | None, ...]:
