@@ -494,5 +494,11 @@ def connect(
         except BaseException:
             lake.close()
             raise
-    lake.engine.warm()  # a session is for queries: the engine starts while the caller goes on
+    engine = lake.engine
+    if isinstance(engine, DuckDBEngine):
+        # a session is for queries: its database opens here, as duckdb.connect opens
+        # DuckDB's, so the first query neither waits for it nor shares the CPU with it
+        engine.open()
+    else:
+        engine.warm()  # Spark (a JVM: seconds) starts while the caller goes on
     return lake.session(database, acting or LOCAL_ADMIN)
