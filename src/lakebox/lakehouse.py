@@ -544,6 +544,11 @@ def connect(
             lake.close()
             raise
     session = lake.session(database, acting or LOCAL_ADMIN, engine=engine)
-    # a session is for queries: its engine starts while the caller goes on
-    lake.engine_for(session.engine_name).warm()
+    chosen = lake.engine_for(session.engine_name)
+    if isinstance(chosen, DuckDBEngine):
+        # a session is for queries: its database opens here, as duckdb.connect opens
+        # DuckDB's, so the first query neither waits for it nor shares the CPU with it
+        chosen.open()
+    else:
+        chosen.warm()  # Spark (a JVM: seconds) starts while the caller goes on
     return session

@@ -198,3 +198,17 @@ def test_the_functions_sql_calls_are_its_whole_words_in_any_case() -> None:
         "SELECT * FROM pragma_version()",
     ):
         assert called_functions(sql) == everything, sql
+
+
+def test_connect_opens_the_database_before_it_returns(lake_home: Path) -> None:
+    """``lakebox.connect`` opens the engine's database on the caller's thread, as
+    ``duckdb.connect`` does: the first query neither waits for a background start nor
+    shares the CPU with one."""
+    session = lakebox.connect(lake_home)
+    try:
+        engine = session.lake.engine
+        assert engine.is_open
+        assert engine._warming is None  # no thread was started for it
+        assert session.sql("SELECT 1").fetchall() == [(1,)]
+    finally:
+        session.lake.close()

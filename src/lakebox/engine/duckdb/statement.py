@@ -347,7 +347,7 @@ class DuckDBStatement(EngineStatement):
         try:
             if self.watch is not None:
                 self.watch.detach()
-            self.ctx.release()
+            self.ctx.release(closing=True)  # its cursor is closed below
         finally:
             try:
                 self._closing.close()  # a write's connection, registrations and log

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import lakebox
-from lakebox.engine.duckdb.formats.base import LITERAL_PATHS
+from lakebox.engine.duckdb.formats.base import LITERAL_PATHS, PARAMETER_PATHS
 from lakebox.engine.duckdb.formats.json import JsonReader
 from lakebox.errors import DataError, InvalidRequestError
 from lakebox.formats.plugins import HIVE_JSON_SERDE, OPENX_JSON_SERDE, TEXT_INPUT
@@ -345,15 +345,18 @@ def test_mixed_spellings_and_missing_keys_match_hive_row_by_row(lake: Lake, serd
     assert lake.read(t) == sorted(expected, key=repr)
 
 
+@pytest.mark.parametrize(
+    "count", [LITERAL_PATHS + 20, PARAMETER_PATHS + 20], ids=["list parameter", "Arrow list"]
+)
 def test_a_long_file_list_is_read_again_by_a_reused_plan(
-    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch, count: int
 ) -> None:
     """Past ``LITERAL_PATHS`` files the scan reads its paths from a variable of the
-    statement's connection; a plan reused by a later statement sets it again there."""
+    statement's connection (set from a list parameter, or past ``PARAMETER_PATHS`` from an
+    Arrow list); a plan reused by a later statement sets it again there."""
     monkeypatch.setenv("LAKEBOX_COMPACTION", "off")
     folder = lake_home / "b" / "t"
     folder.mkdir(parents=True)
-    count = LITERAL_PATHS + 20
     for n in range(count):
         (folder / f"p{n:04d}.json").write_text(lines({"ID": n}))
     session = lakebox.connect(lake_home)
@@ -369,7 +372,9 @@ def test_a_long_file_list_is_read_again_by_a_reused_plan(
     session.lake.close()
 
 
-@pytest.mark.parametrize("extra", [0, LITERAL_PATHS], ids=["few files", "many files"])
+@pytest.mark.parametrize(
+    "extra", [0, LITERAL_PATHS, PARAMETER_PATHS], ids=["few files", "many files", "more files"]
+)
 def test_a_file_name_that_is_not_utf8_fails_as_a_lakebox_error(
     lake_home: Path, monkeypatch: pytest.MonkeyPatch, extra: int
 ) -> None:

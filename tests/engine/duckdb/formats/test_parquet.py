@@ -530,3 +530,24 @@ def test_a_footer_damaged_after_its_schema_fails_the_query_as_duckdb_reads_it(
     for query in ("SELECT count(*) FROM t", "SELECT a FROM t LIMIT 1", "SELECT a / 0 FROM t"):
         with pytest.raises(DataError, match=r"^cannot read Parquet file of table default\.t: "):
             session.sql(query)
+
+
+@pytest.mark.parametrize("uniform", [True, False], ids=["same columns", "different columns"])
+def test_many_files_are_named_in_a_variable_and_read_alike(
+    storage: Storage, tmp_path: Path, uniform: bool
+) -> None:
+    """Past ``LITERAL_PATHS`` files the scan names them in a DuckDB variable (a long list
+    literal costs DuckDB more to parse than the files' footers to read), with the same
+    rows as a literal list; files whose columns differ still union by name."""
+    from lakebox.engine.duckdb.formats.base import LITERAL_PATHS
+
+    count = LITERAL_PATHS + 3
+    for n in range(count):
+        extra = {"note": [f"n{n}"]} if not uniform and n % 2 else {}
+        write(storage, f"p{n:03d}.parquet", pa.table({"id": pa.array([n], pa.int64()), **extra}))
+    table = make_table([("id", "bigint"), ("note", "string")], serde=PARQUET_SERDE)
+    result = scan(storage, tmp_path, table)
+    assert "getvariable(" in result.sql and "p000.parquet" not in result.sql
+    rows = sorted(result.rows(), key=lambda r: r["id"])
+    notes = [f"n{n}" if not uniform and n % 2 else None for n in range(count)]
+    assert rows == [{"id": n, "note": notes[n]} for n in range(count)]

@@ -149,15 +149,16 @@ class ParquetReader(FormatReader):
         file_column: str | None = None,
         hive_keys: list[str] | None = None,
     ) -> str:
-        paths = sql_list([f.engine_path for f in files])
         # partition columns come from the catalog, never from DuckDB guessing key=value
         # folders: the file schema is read without them, and Hive partitioning is only asked
         # for keys the caller checked against the catalog (``hive_keys``), as text
         options = "hive_partitioning = false" + ("" if by_index else ", union_by_name = true")
-        source = f"read_parquet({paths}, {options})"
         file_cols, uniform = _file_schema(
-            ctx, request, files, source, ctx.principal_key, ctx.policy_version
+            ctx, request, files, options, ctx.principal_key, ctx.policy_version
         )
+        # many paths are a variable (``paths_sql``): parsing a long list literal costs
+        # DuckDB more than reading 100 footers
+        paths = ctx.paths_sql([f.engine_path for f in files])
         partitioning = "hive_partitioning = false"
         extra = ""
         if hive_keys:
@@ -269,18 +270,19 @@ def _file_schema(
     ctx: ReadContext,
     request: ReadRequest,
     files: list[DataFile],
-    source: str,
+    options: str,
     principal_key: str,
     policy_version: int,
 ) -> tuple[list[tuple[str, str]], bool]:
-    """The unified schema of ``files`` and whether every file has exactly those columns
-    (names and types), remembered per file identity and per principal and policy version:
-    a schema derived under one principal's policy is never served to another."""
+    """The unified schema of ``files`` read with ``read_parquet``'s ``options``, and whether
+    every file has exactly those columns (names and types), remembered per file identity
+    and per principal and policy version: a schema derived under one principal's policy is
+    never served to another."""
     key = (
         principal_key,
         policy_version,
-        source,
-        tuple((f.uri, f.size, f.mtime, f.ctime) for f in files),
+        options,
+        tuple((f.uri, f.engine_path, f.size, f.mtime, f.ctime) for f in files),
     )
     cacheable = all(f.mtime > 0 for f in files)
     with _SCHEMAS_LOCK:
@@ -288,7 +290,7 @@ def _file_schema(
         if found is not None:
             _SCHEMAS.move_to_end(key)
     if found is None:
-        found = _read_file_schema(ctx, request, files, source)
+        found = _read_file_schema(ctx, request, files, options)
         if cacheable:
             with _SCHEMAS_LOCK:
                 _SCHEMAS[key] = found
@@ -301,7 +303,7 @@ def _file_schema(
 
 
 def _read_file_schema(
-    ctx: ReadContext, request: ReadRequest, files: list[DataFile], source: str
+    ctx: ReadContext, request: ReadRequest, files: list[DataFile], options: str
 ) -> tuple[list[tuple[str, str]], bool, bool]:
     footers_only = len(files) > 1 and _same_footer_schemas(files)
     try:
@@ -310,6 +312,8 @@ def _read_file_schema(
             # the first file's footer says it all: a DESCRIBE of the scan would read every
             # footer once more before the query reads them (100 files: ~30 ms)
             source = f"read_parquet({sql_string(files[0].engine_path)}, hive_partitioning = false)"
+        else:
+            source = f"read_parquet({ctx.paths_sql([f.engine_path for f in files])}, {options})"
         described = ctx.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as err:
         raise _schema_error(request, files, err) from err
