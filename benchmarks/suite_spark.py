@@ -725,12 +725,14 @@ def run_engine(
                     result["startup_s"] = event["seconds"]
                     log(f"   {engine.key}: started in {event['seconds']:.1f} s")
                     continue
-                event["peak_rss_mb"] = sampler.peak(event["start"], event["end"])
+                # waits for a sample after the step's end, which a short step may lack
                 event["cpu_s"] = _wait_cpu(sampler, event["start"], event["end"])
+                event["peak_rss_mb"] = sampler.peak(event["start"], event["end"])
                 result["steps"][event["name"]] = event
                 outcome = event.get("error") or f"{event['seconds']:.2f} s"
                 log(f"   {engine.key}: {event['name']}: {outcome}")
             code_ = proc.wait()
+            proc.stdout.close()
         timer.cancel()
         result["peak_rss_mb"] = sampler.peak()
     result["seconds"] = time.monotonic() - start
@@ -752,7 +754,7 @@ def run_engine(
 
 def _wait_cpu(sampler: Sampler, start: float, end: float) -> float | None:
     """The step's CPU seconds, once the sampler has a sample after its end."""
-    deadline = time.monotonic() + 3 * SAMPLE_S
+    deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
         used = sampler.cpu(start, end)
         if used is not None:
