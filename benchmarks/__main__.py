@@ -13,6 +13,7 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --suite server-load          # 50 clients on lakebox serve, 60 s
     python -m benchmarks --suite spark --rows 100000000   # DuckDB vs Spark (issue 17)
     python -m benchmarks --suite spark --rows 2000000 --engines duckdb,spark-local
+    python -m benchmarks --suite spark --spark-queries q1,join --no-spill
 
 ``--suite`` runs issue 14's side-by-side suites (benchmarks/suite.py) and writes
 benchmarks/results/suite.{json,md}. ``--suite spark`` runs alone: DuckDB, Spark local[2] and
@@ -68,6 +69,13 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="with --suite spark: which engines, comma-separated (default all: "
         "duckdb,lakebox-duckdb,spark-local,spark-cluster; bare DuckDB always runs)",
+    )
+    p.add_argument(
+        "--spark-queries",
+        default=None,
+        metavar="NAMES",
+        help="with --suite spark: which queries, comma-separated (default all: "
+        "q1,q6,join,topn,ctas)",
     )
     p.add_argument("--no-spill", action="store_true", help="with --suite spark: no spill case")
     p.add_argument(
@@ -183,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         forwarded = ["--results-dir", str(args.results_dir), "--data-dir", str(args.data_dir)]
         forwarded += ["--rows", str(args.rows)] if args.rows else []
         forwarded += ["--engines", args.engines] if args.engines else []
+        forwarded += ["--queries", args.spark_queries] if args.spark_queries else []
         forwarded += ["--no-spill"] if args.no_spill else []
         forwarded += ["--label", args.label] if args.label else []
         return suite_spark.main(forwarded)

@@ -76,6 +76,13 @@ def test_duckdb_and_spark_local_answer_alike_and_the_results_say_so(tmp_path: Pa
     assert "lakebox on Spark local[2]" in md and "Problems: none" in md
     for name in names:
         assert f"| {name} |" in md
+    # docs/scale-out.md's figures come from the same file
+    from benchmarks.suite_spark import DOC, render_docs
+
+    doc = render_docs(DOC.read_text(encoding="utf-8"), data)
+    block = doc.split("<!-- spark-bench:begin -->")[1].split("<!-- spark-bench:end -->")[0]
+    assert "50,000 lineitem rows" in block and "| Q1 aggregation |" in block
+    assert doc.count("<!-- spark-bench:begin -->") == 1
 
 
 def test_answers_compare_integers_exactly_and_decimals_to_their_sixth_place() -> None:
