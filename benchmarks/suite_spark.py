@@ -55,6 +55,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).parent / "results"
 DEFAULT_ROWS = 100_000_000
 SAMPLE_S = 0.2
+#: the spill case's runs end after this long (a run that does not finish says so)
+SPILL_TIMEOUT = 900.0
 YEARS = range(1992, 1999)  # l_shipyear: 7 partitions
 
 #: Spark's memory in the main comparison (the machine's RAM is shared with nothing else
@@ -680,7 +682,7 @@ def run_engine(
     plan: list[dict[str, Any]],
     work: Path,
     extra_roots: Sequence[int] = (),
-    timeout: float = 3600,
+    timeout: float = 1800,
     log: Any = print,
 ) -> dict[str, Any]:
     """Run ``plan`` in a fresh process for ``engine``; its start-up, each step's seconds,
@@ -745,7 +747,9 @@ def run_engine(
         result["peak_rss_mb"] = sampler.peak()
     result["seconds"] = time.monotonic() - start
     result["exit"] = code_
-    if code_ != 0:
+    if code_ != 0 and result["seconds"] >= timeout:
+        result["failure"] = f"timed out after {timeout:.0f} s (ended by this run)"
+    elif code_ != 0:
         tail = (scratch / "stderr.log").read_text(errors="replace").strip().splitlines()[-3:]
         result["failure"] = f"exit status {code_}" + (f": {' | '.join(tail)}" if tail else "")
         for step in plan:
@@ -845,7 +849,14 @@ def run_all(
             if engine.key.startswith("lakebox") and "lakebox-duckdb" not in engines:
                 continue
             spill_runs.append(
-                run_engine(engine, data, steps(engine, data, (), True), work, log=log)
+                run_engine(
+                    engine,
+                    data,
+                    steps(engine, data, (), True),
+                    work,
+                    timeout=SPILL_TIMEOUT,
+                    log=log,
+                )
             )
         # the reference answer: bare DuckDB with DuckDB's default memory
         reference = run_engine(
