@@ -11,9 +11,14 @@ and bare DuckDB, results under benchmarks/results/.
     python -m benchmarks --suite service,memory --quick   # small sizes: a smoke run
     python -m benchmarks --readme                     # README's ratio block from suite.json
     python -m benchmarks --suite server-load          # 50 clients on lakebox serve, 60 s
+    python -m benchmarks --suite spark --rows 100000000   # DuckDB vs Spark (issue 17)
+    python -m benchmarks --suite spark --rows 2000000 --engines duckdb,spark-local
+    python -m benchmarks --suite spark --spark-queries q1,join --no-spill
 
 ``--suite`` runs issue 14's side-by-side suites (benchmarks/suite.py) and writes
-benchmarks/results/suite.{json,md}.
+benchmarks/results/suite.{json,md}. ``--suite spark`` runs alone: DuckDB, Spark local[2] and
+a two-worker standalone cluster on one TPC-H-like dataset (benchmarks/suite_spark.py),
+results in benchmarks/results/spark.{json,md}.
 
 The other benchmarks run as scripts: benchmarks/crawler_bench.py, stream_bench.py,
 workflow_transitions.py; ``python -m benchmarks.startup`` times the command's start-up.
@@ -53,8 +58,26 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         help="warm runs of cells whose bare-DuckDB query takes under 200 ms (default 15)",
     )
     p.add_argument(
-        "--rows", type=int, default=PUBLISHED_ROWS, help="rows of the dataset (default 148,534)"
+        "--rows",
+        type=int,
+        default=None,
+        help="rows of the dataset (default 148,534; with --suite spark: lineitem rows, "
+        "default 100,000,000)",
     )
+    p.add_argument(
+        "--engines",
+        default=None,
+        help="with --suite spark: which engines, comma-separated (default all: "
+        "duckdb,lakebox-duckdb,spark-local,spark-cluster; bare DuckDB always runs)",
+    )
+    p.add_argument(
+        "--spark-queries",
+        default=None,
+        metavar="NAMES",
+        help="with --suite spark: which queries, comma-separated (default all: "
+        "q1,q6,join,topn,ctas)",
+    )
+    p.add_argument("--no-spill", action="store_true", help="with --suite spark: no spill case")
     p.add_argument(
         "--scale",
         type=int,
@@ -100,7 +123,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAMES",
         help="run issue 14's suites, comma-separated, all in one run: "
         + ",".join(suite.SUITES)
-        + "; or server-load alone (benchmarks/server_load.py)",
+        + "; or server-load alone (benchmarks/server_load.py); or spark alone "
+        "(benchmarks/suite_spark.py)",
     )
     p.add_argument("--quick", action="store_true", help="with --suite: small sizes, a smoke run")
     p.add_argument(
@@ -118,7 +142,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def options(args: argparse.Namespace) -> af.Options:
-    rows = args.scale or args.rows
+    rows = args.scale or args.rows or PUBLISHED_ROWS
     files = tuple(args.files) if args.files else ((100,) if args.scale else af.FILE_COUNTS)
     runs = args.runs if not args.scale or args.runs != 5 else 3
     label = args.label or (f"scale_{rows}" if args.scale else "athena_formats")
@@ -160,6 +184,17 @@ def main(argv: list[str] | None = None) -> int:
 
         quick = ["--quick"] if args.quick else []
         return server_load.main([*quick, "--results-dir", str(args.results_dir)])
+    if args.suite is not None and args.suite.strip() == "spark":
+        # DuckDB against Spark on one large dataset: its own results file
+        from benchmarks import suite_spark
+
+        forwarded = ["--results-dir", str(args.results_dir), "--data-dir", str(args.data_dir)]
+        forwarded += ["--rows", str(args.rows)] if args.rows else []
+        forwarded += ["--engines", args.engines] if args.engines else []
+        forwarded += ["--queries", args.spark_queries] if args.spark_queries else []
+        forwarded += ["--no-spill"] if args.no_spill else []
+        forwarded += ["--label", args.label] if args.label else []
+        return suite_spark.main(forwarded)
     if args.suite is not None:
         try:
             names = suite.parse_suites(args.suite)
