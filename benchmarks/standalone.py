@@ -3,8 +3,8 @@ started with pyspark's own launch classes (``bin/spark-class
 org.apache.spark.deploy.master.Master`` / ``...worker.Worker``) on free ports, each in a
 process group of its own, stopped (and waited for) when the ``cluster`` block ends.
 
-It is the launcher of ``tests/engine/spark/conftest.py`` (the ``spark_cluster`` fixture)
-made importable, with the workers' cores and memory as parameters::
+The one launcher of the project: the ``spark_cluster`` fixture of
+``tests/engine/spark/conftest.py`` uses ``StandaloneCluster`` too. In a benchmark::
 
     with cluster(work, workers=2, cores=1, memory="2g") as running:
         os.environ["LAKEBOX_SPARK_MASTER"] = running.url
@@ -19,7 +19,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,67 +81,123 @@ def stop(procs: list[subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
-@contextmanager
-def cluster(work: Path, workers: int = 2, cores: int = 1, memory: str = "1g") -> Iterator[Cluster]:
-    """A master and ``workers`` workers of ``cores`` cores and ``memory`` each, on
-    127.0.0.1, their logs and scratch under ``work``; stopped when the block ends."""
-    home = spark_home()
-    work.mkdir(parents=True, exist_ok=True)
-    env = {
-        **os.environ,
-        "SPARK_HOME": str(home),
-        "SPARK_LOCAL_IP": "127.0.0.1",
-        "SPARK_LOCAL_DIRS": str(work / "local"),
-        "SPARK_LOG_DIR": str(work / "logs"),
-        "SPARK_WORKER_DIR": str(work / "worker"),
-        # no web UIs (the workers' and the master's are served on their own ports)
-        "SPARK_MASTER_OPTS": "-Dspark.ui.enabled=false",
-        "SPARK_WORKER_OPTS": "-Dspark.ui.enabled=false",
-    }
-    launcher = str(home / "bin" / "spark-class")
-    port = free_port()
-    running = Cluster(f"spark://127.0.0.1:{port}")
-    procs: list[subprocess.Popen[bytes]] = []
-    start = time.monotonic()
-    try:
-        log = work / "master.log"
+class StandaloneCluster:
+    """A master and ``workers`` workers of ``cores`` cores and ``memory`` each on
+    127.0.0.1, each process leading its own process group (spark-class, its JVM and, for a
+    worker, the executors it runs), logs and scratch under ``work``. ``kill_worker``
+    empties a slot as a machine that dies would; ``ensure_workers`` refills it."""
+
+    def __init__(
+        self,
+        work: Path,
+        workers: int = 2,
+        cores: int = 1,
+        memory: str = "1g",
+        on_start: Callable[[int], None] | None = None,
+    ) -> None:
+        home = spark_home()
+        work.mkdir(parents=True, exist_ok=True)
+        self.work = work
+        self.cores = cores
+        self.memory = memory
+        #: told each launched process id (the tests' leak check keeps the workers' pids)
+        self.on_start = on_start
+        self.env = {
+            **os.environ,
+            "SPARK_HOME": str(home),
+            "SPARK_LOCAL_IP": "127.0.0.1",
+            "SPARK_LOCAL_DIRS": str(work / "local"),
+            "SPARK_LOG_DIR": str(work / "logs"),
+            "SPARK_WORKER_DIR": str(work / "worker"),
+            # no web UIs (the workers' and the master's are served on their own ports)
+            "SPARK_MASTER_OPTS": "-Dspark.ui.enabled=false",
+            "SPARK_WORKER_OPTS": "-Dspark.ui.enabled=false",
+        }
+        self.launcher = str(home / "bin" / "spark-class")
+        self.url = ""
+        self.master: subprocess.Popen[bytes] | None = None
+        #: the live worker in each slot (None once killed)
+        self.workers: list[subprocess.Popen[bytes] | None] = [None] * workers
+        self._dead: list[subprocess.Popen[bytes]] = []
+        self._started = 0
+
+    def start(self) -> None:
+        port = free_port()
+        self.url = f"spark://127.0.0.1:{port}"
+        log = self.work / "master.log"
         with open(log, "wb") as out:
-            master = subprocess.Popen(
+            self.master = subprocess.Popen(
                 [
-                    launcher,
+                    self.launcher,
                     "org.apache.spark.deploy.master.Master",
                     "--host", "127.0.0.1",
                     "--port", str(port),
                     "--webui-port", str(free_port()),
                 ],
-                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                stdout=out, stderr=subprocess.STDOUT, env=self.env, start_new_session=True,
             )  # fmt: skip
-        procs.append(master)
-        _wait_for(log, "I have been elected leader", master, "master")
-        for i in range(workers):
-            log = work / f"worker{i}.log"
+        _wait_for(log, "I have been elected leader", self.master, "master")
+        self.ensure_workers()
+
+    def ensure_workers(self) -> None:
+        """Start a worker in every empty slot (at start, or after ``kill_worker``) and
+        wait until each has registered with the master."""
+        started: list[tuple[Path, subprocess.Popen[bytes]]] = []
+        for slot, current in enumerate(self.workers):
+            if current is not None and current.poll() is None:
+                continue
+            self._started += 1
+            name = f"worker{slot}-{self._started}"
+            log = self.work / f"{name}.log"
             with open(log, "wb") as out:
                 worker = subprocess.Popen(
                     [
-                        launcher,
+                        self.launcher,
                         "org.apache.spark.deploy.worker.Worker",
-                        running.url,
+                        self.url,
                         "--host", "127.0.0.1",
                         "--port", str(free_port()),
                         "--webui-port", str(free_port()),
-                        "--cores", str(cores),
-                        "--memory", memory,
-                        "--work-dir", str(work / f"worker{i}"),
+                        "--cores", str(self.cores),
+                        "--memory", self.memory,
+                        "--work-dir", str(self.work / name),
                     ],
-                    stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                    stdout=out, stderr=subprocess.STDOUT, env=self.env,
+                    start_new_session=True,
                 )  # fmt: skip
-            procs.append(worker)
-        for i, worker in enumerate(procs[1:]):
-            _wait_for(
-                work / f"worker{i}.log", "Successfully registered with master", worker, "worker"
-            )
-        running.pids = [p.pid for p in procs]
+            self.workers[slot] = worker
+            if self.on_start is not None:
+                self.on_start(worker.pid)
+            started.append((log, worker))
+        for log, worker in started:
+            _wait_for(log, "Successfully registered with master", worker, "worker")
+
+    def kill_worker(self, slot: int) -> None:
+        """SIGKILL the worker's whole process group at once, as a machine that dies: the
+        worker's JVM and the executors it launched (they share its group)."""
+        worker = self.workers[slot]
+        assert worker is not None, f"worker {slot} is not running"
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+        self.workers[slot] = None
+        self._dead.append(worker)
+
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [p for p in [self.master, *self.workers, *self._dead] if p is not None]
+
+    def stop(self) -> None:
+        stop(self.processes())
+
+
+@contextmanager
+def cluster(work: Path, workers: int = 2, cores: int = 1, memory: str = "1g") -> Iterator[Cluster]:
+    """A ``StandaloneCluster`` for the length of the block, stopped when it ends."""
+    nodes = StandaloneCluster(work, workers, cores, memory)
+    start = time.monotonic()
+    try:
+        nodes.start()
+        running = Cluster(nodes.url, [p.pid for p in nodes.processes()])
         running.started_s = time.monotonic() - start
         yield running
     finally:
-        stop(procs)
+        nodes.stop()

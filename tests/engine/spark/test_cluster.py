@@ -22,12 +22,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from benchmarks.standalone import StandaloneCluster
 
 import lakebox
 from lakebox.config import LakeConfig
 from lakebox.lakehouse import Lakehouse
 
-from .conftest import SparkCluster, _parquet
+from .conftest import _parquet
 from .test_end_to_end import QUERIES
 
 pytestmark = pytest.mark.spark_cluster
@@ -222,7 +223,7 @@ def _readline(proc: subprocess.Popen[str], timeout: float) -> str:
 
 
 def test_a_worker_killed_mid_query_never_gives_a_wrong_answer(
-    home: Path, spark_cluster: str, spark_cluster_nodes: SparkCluster
+    home: Path, spark_cluster: str, spark_cluster_nodes: StandaloneCluster
 ) -> None:
     """One worker's JVM and its executor are SIGKILLed while both executors run the
     query's tasks: Spark runs the lost tasks again on the other worker and the answer is
