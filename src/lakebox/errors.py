@@ -90,6 +90,11 @@ class DataError(LakeboxError):
         self.line = line
 
 
+class ResourceLimitError(LakeboxError):
+    """The query needed more memory than the engine may use (``LAKEBOX_MEMORY_LIMIT``,
+    Spark's heap); Athena fails such a query with ``EXCEEDED_LOCAL_MEMORY_LIMIT``."""
+
+
 class StorageError(LakeboxError):
     code = "StorageException"
 

@@ -212,3 +212,28 @@ def test_connect_opens_the_database_before_it_returns(lake_home: Path) -> None:
         assert session.sql("SELECT 1").fetchall() == [(1,)]
     finally:
         session.lake.close()
+
+
+def test_a_query_over_the_memory_limit_fails_as_athena_says_without_duckdbs_advice(
+    lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An aggregate that cannot spill (one array of three million values) over a 20 MB
+    limit: EXCEEDED_LOCAL_MEMORY_LIMIT, a ResourceLimitError, naming the setting."""
+    from lakebox.errors import ResourceLimitError
+
+    monkeypatch.setenv("LAKEBOX_MEMORY_LIMIT", "20MB")
+    session = lakebox.connect(lake_home)
+    try:
+        with pytest.raises(ResourceLimitError) as caught:
+            session.sql(
+                "SELECT array_agg(y) FROM (SELECT sequence(1, 3000000) AS x) "
+                "CROSS JOIN UNNEST(x) AS t(y)"
+            ).to_arrow()
+        message = str(caught.value)
+        assert message.startswith("EXCEEDED_LOCAL_MEMORY_LIMIT: Query exceeded")
+        assert "LAKEBOX_MEMORY_LIMIT" in message
+        assert "SET " not in message and "PRAGMA" not in message
+        # the session goes on once the query is over
+        assert session.sql("SELECT 1 AS one").to_arrow().to_pylist() == [{"one": 1}]
+    finally:
+        session.lake.close()

@@ -33,7 +33,7 @@ from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
 from lakebox.engine.duckdb.translate import to_duckdb
-from lakebox.errors import DataError, LakeboxError, SemanticError
+from lakebox.errors import DataError, LakeboxError, ResourceLimitError, SemanticError
 from lakebox.sql.plan import PSEUDO_COLUMNS, Plan, ScanStats, partition_value
 from lakebox.storage import Storage
 
@@ -410,6 +410,7 @@ def _translate(plan: Plan) -> tuple[str, frozenset[str]]:
 
 
 _AMBIGUOUS = re.compile(r'Ambiguous reference to column name "([^"]+)"')
+_ALLOCATION = re.compile(r"\((\S+ \w+/\S+ \w+) used\)")
 
 _WITH = re.compile(r"\s*WITH\s+(RECURSIVE\s+)?", re.I)
 
@@ -458,6 +459,14 @@ def _engine_error(err: Exception, stats: ScanStats, ctx: ReadContext) -> Lakebox
         return named
     from lakebox.engine.duckdb.messages import engine_message
 
+    if isinstance(err, duckdb.OutOfMemoryException):
+        # Athena's words for a query over its memory; nothing of DuckDB's advice
+        detail = _ALLOCATION.search(str(err))
+        return ResourceLimitError(
+            "EXCEEDED_LOCAL_MEMORY_LIMIT: Query exceeded the engine's memory limit"
+            + (f" ({detail.group(1)} in use)" if detail else "")
+            + "; give it more with LAKEBOX_MEMORY_LIMIT, or read less at once"
+        )
     text = str(err)
     lowered = text.lower()
     message = engine_message(text)
