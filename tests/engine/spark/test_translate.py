@@ -166,3 +166,15 @@ def test_logarithms_of_zero_and_negatives_are_not_null() -> None:
         "WHEN x < 0 THEN CAST('NaN' AS DOUBLE) ELSE LN(x) END AS `_col0`"
     )
     assert "ELSE LOG10(x) END AS `_col1`" in sql
+
+
+def test_a_timestamp_as_text_has_its_precisions_digits() -> None:
+    # Spark's CAST drops trailing zeros ('...05.32'); Trino prints the type's digits
+    assert spark(
+        "SELECT CAST(localtimestamp(6) AS varchar), "
+        "CAST(TIMESTAMP '2001-08-22 03:04:05.320' AS varchar)"
+    ) == (
+        "SELECT DATE_FORMAT(LOCALTIMESTAMP(6), 'yyyy-MM-dd HH:mm:ss.SSSSSS') AS `_col0`, "
+        "DATE_FORMAT(CAST('2001-08-22 03:04:05.320' AS TIMESTAMP), 'yyyy-MM-dd HH:mm:ss.SSS') "
+        "AS `_col1`"
+    )

@@ -188,6 +188,22 @@ def _rewrite_trino_functions(tree: exp.Expr) -> None:
             cond.set("false", exp.Null())
 
 
+def _timestamp_precision(node: exp.Expr) -> int | None:
+    """The fractional digits of a timestamp without time zone (3 unless declared; up to
+    6, Spark's), None for anything else."""
+    if isinstance(node, exp.Localtimestamp):
+        given = node.this
+        digits = int(given.name) if isinstance(given, exp.Literal) else 3
+    elif isinstance(node, exp.Expression) and node.type is not None:
+        if not node.type.is_type(exp.DataType.Type.TIMESTAMP):
+            return None
+        params = node.type.expressions
+        digits = int(params[0].name) if params else 3
+    else:
+        return None
+    return digits if 0 <= digits <= 6 else None
+
+
 def _rewrite_builtin_differences(tree: exp.Expr) -> None:
     """Functions both engines have under one name that answer differently."""
     node: exp.Expr
@@ -230,6 +246,19 @@ def _rewrite_builtin_differences(tree: exp.Expr) -> None:
                 "WHEN __0 < 0 THEN CAST('NaN' AS DOUBLE) ELSE __1 END",
                 value,
                 call,
+            )
+        )
+    for node in list(tree.find_all(exp.Cast)):
+        # a timestamp as text has its precision's digits (Spark's drops trailing zeros)
+        if not node.to.is_type(exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT):
+            continue
+        digits = _timestamp_precision(node.this)
+        if digits is None:
+            continue
+        pattern = "yyyy-MM-dd HH:mm:ss" + ("." + "S" * digits if digits else "")
+        node.replace(
+            exp.Anonymous(
+                this="DATE_FORMAT", expressions=[node.this.copy(), exp.Literal.string(pattern)]
             )
         )
     for node in list(tree.find_all(exp.SplitPart)):  # NULL past the last part
