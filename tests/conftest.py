@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+# every engine's runs of a suite: the engine_name and spark_held fixtures, engine_gap
+from engine_params import configure, engine_name, modify_items, spark_held  # noqa: F401
 from lakebox.config import LakeConfig, S3Settings
 from lakebox.session import Session
 from lakebox.storage import Storage
@@ -259,3 +261,12 @@ def any_config(request: pytest.FixtureRequest, lake_home: Path) -> LakeConfig:
 @pytest.fixture
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    configure(config)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    modify_items(items)

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from engine_params import SPARK_TEST_MASTER
 from lakebox.config import LakeConfig
 from lakebox.engine.duckdb import compaction
 from lakebox.query.journal import journal_dir
@@ -26,7 +28,7 @@ ROWS_PER_FILE = 20_000
 #: 11-15 MB of 60 MB here); the margin covers a watcher starved by a busy machine
 WELL_BELOW = 0.6
 #: a predicate that makes the engine read and test every byte of the string column
-QUERY = "SELECT count(*) FROM big WHERE regexp_matches(s, '([a-f]+[0-9]+)+zz')"
+QUERY = "SELECT count(*) FROM big WHERE regexp_like(s, '([a-f]+[0-9]+)+zz')"
 
 
 def _strings(seed: int, n: int) -> list[str]:
@@ -68,8 +70,20 @@ def write_big_table(lake: Lake, fmt: str) -> int:
 
 
 @pytest.fixture
-def lake(config: LakeConfig) -> Lake:
-    return Lake(config)
+def config(lake_home: Path, engine_name: str) -> LakeConfig:
+    """The test's lake on each engine (``engine_params``): every test here runs on both."""
+    return LakeConfig.from_env(
+        home=lake_home, storage="local", engine=engine_name, spark_master=SPARK_TEST_MASTER
+    )
+
+
+@pytest.fixture
+def lake(config: LakeConfig) -> Iterator[Lake]:
+    lake = Lake(config)
+    try:
+        yield lake
+    finally:
+        lake.close()  # a Spark lake's hold on the shared session
 
 
 @pytest.fixture
@@ -87,9 +101,22 @@ def _timed(service: QueryService, sql: str, workgroup: str) -> tuple[float, obje
     return time.perf_counter() - start, qe
 
 
-@pytest.mark.parametrize("fmt", ["text", "json", "parquet"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "text",
+        "json",
+        # Spark counts a Parquet scan's bytes when it ends (RunningStatement.consumed is 0
+        # while it runs): the capped run reads, and is billed, the whole table
+        pytest.param("parquet", marks=pytest.mark.engine_gap("spark", AssertionError)),
+    ],
+)
 def test_cutoff_stops_the_scan_early_and_bills_what_was_read(
-    service: QueryService, lake: Lake, fmt: str, monkeypatch: pytest.MonkeyPatch
+    service: QueryService,
+    lake: Lake,
+    fmt: str,
+    monkeypatch: pytest.MonkeyPatch,
+    engine_name: str,
 ) -> None:
     """Both timed runs read the files themselves (no compacted copy) from the plan an
     untimed run made, so their times compare the same work: the capped run must stop after
@@ -109,10 +136,15 @@ def test_cutoff_stops_the_scan_early_and_bills_what_was_read(
     assert CUTOFF < capped.data_scanned_bytes < WELL_BELOW * size, (capped.data_scanned_bytes, size)
     assert capped.cost_usd == query_cost_usd(capped.data_scanned_bytes, "DML", "CANCELLED")
     assert capped.cost_usd < full.cost_usd
-    # generous: the engine's first chunk costs the same in both runs, and 2 busy cores
-    assert capped_s < 0.75 * full_s, (capped_s, full_s)
+    # generous: the engine's first chunk costs the same in both runs, and 2 busy cores;
+    # on Spark (the cutoff follows its tasks' progress, its job start is most of a small
+    # query's time) the bytes above are what is checked
+    if engine_name == "duckdb":
+        assert capped_s < 0.75 * full_s, (capped_s, full_s)
 
 
+# compacted copies are the DuckDB engine's (the Spark engine has no ``copies``)
+@pytest.mark.engine_gap("spark", AttributeError)
 def test_cutoff_stops_a_compacted_copy_build_and_never_bills_the_whole_table(
     service: QueryService, lake: Lake
 ) -> None:
@@ -136,6 +168,8 @@ def test_cutoff_stops_a_compacted_copy_build_and_never_bills_the_whole_table(
     assert CUTOFF <= again.data_scanned_bytes < WELL_BELOW * size
 
 
+# a LIMIT does not stop Spark's scan of a text file before it is read whole
+@pytest.mark.engine_gap("spark", AssertionError)
 def test_a_query_that_reads_little_of_a_big_table_passes_the_cutoff(
     service: QueryService, lake: Lake
 ) -> None:
@@ -151,10 +185,23 @@ def _files(root: Path) -> list[str]:
     return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("statement", ["CTAS", "INSERT", "UNLOAD"])
+@pytest.mark.parametrize(
+    "statement",
+    # the Spark engine does not write JSON (UnsupportedError): the UNLOAD fails, not cut off
+    [
+        "CTAS",
+        "INSERT",
+        pytest.param("UNLOAD", marks=pytest.mark.engine_gap("spark", AssertionError)),
+    ],
+)
 def test_cutoff_stops_a_write_and_leaves_nothing_behind(
-    service: QueryService, lake: Lake, statement: str
+    service: QueryService, lake: Lake, statement: str, engine_name: str
 ) -> None:
+    if engine_name == "spark" and statement != "UNLOAD":
+        # the Spark engine's cutoff follows its tasks' progress while a scan runs: whether
+        # the write stops before reading most of the table depends on the machine's load
+        # (seen both ways here), so it is not a test that can pass or fail for a reason
+        pytest.skip("spark: a write's cutoff is timing-dependent (docs/scale-out.md, gaps)")
     size = write_big_table(lake, "text")
     service.run(
         "CREATE TABLE dest WITH (external_location = 's3://out/dest/') AS SELECT 1 AS id, 'a' AS s"
