@@ -454,15 +454,22 @@ def test_duckdb_stays_the_default(lake_home: Path, monkeypatch: pytest.MonkeyPat
         session.lake.close()
 
 
-def test_executor_writes_refuse_s3_mode_before_writing(s3_config: LakeConfig) -> None:
-    """The executors' writers open local files: in S3 mode a write of their formats is
-    refused with a message saying so, before Spark runs anything."""
+def test_executor_writes_take_s3_mode_and_start_nothing_when_made(
+    s3_config: LakeConfig,
+) -> None:
+    """The executors' writers write in S3 mode too (each file uploaded to its staging
+    key, ``test_s3_mode``): a JSON write is accepted there, and making it starts no Spark
+    work; what the Spark engine does not write (a bucketed table) is still refused
+    before anything runs."""
     from lakebox.engine.spark.write import SparkWrite
 
     plugin = ctas_format("JSON")
     assert plugin is not None
     target = WriteTarget(plugin, codec="gzip", compression="GZIP", query_id="q1")
     started: list[str] = []
-    with pytest.raises(UnsupportedError, match="JSON to local lakes only"):
-        SparkWrite(lambda: started.append("frame"), nullcontext, Storage(s3_config), target)
+    write = SparkWrite(lambda: started.append("frame"), nullcontext, Storage(s3_config), target)
+    assert write.storage.mode == "s3"
+    bucketed = WriteTarget(plugin, codec="gzip", compression="GZIP", query_id="q2", bucket_count=2)
+    with pytest.raises(UnsupportedError, match="does not write bucketed tables"):
+        SparkWrite(lambda: started.append("frame"), nullcontext, Storage(s3_config), bucketed)
     assert not started

@@ -7,6 +7,7 @@ them these tests fail under CI and are skipped elsewhere."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -28,7 +29,7 @@ import pytest
 import lakebox
 from lakebox.engine.spark import SparkEngine
 from lakebox.engine.spark.s3a import find_jars
-from lakebox.errors import ConfigError, LakeboxError, StorageError, UnsupportedError
+from lakebox.errors import ConfigError, DataError, LakeboxError, StorageError
 
 pytestmark = [pytest.mark.spark, pytest.mark.s3]
 
@@ -203,17 +204,153 @@ def test_spark_on_s3_answers_and_writes_as_duckdb(s3_lake: tuple[Path, str, str]
         session.lake.close()
 
 
-def test_an_avro_table_in_s3_mode_is_refused(s3_lake: tuple[Path, str, str]) -> None:
+def _avro(rows: list[dict[str, Any]]) -> bytes:
+    import fastavro
+
+    schema = {
+        "type": "record",
+        "name": "click",
+        "fields": [{"name": "id", "type": "long"}, {"name": "page", "type": ["null", "string"]}],
+    }
+    buf = io.BytesIO()
+    fastavro.writer(buf, schema, rows)
+    return buf.getvalue()
+
+
+EXECUTOR_QUERIES = [
+    'SELECT id, page, dt, "$path" AS path, "$file_size" AS size FROM clicks ORDER BY id',
+    "SELECT dt, count(*) AS n FROM clicks WHERE dt = 2 GROUP BY dt",
+    'SELECT id, v, "$path" AS path FROM logs ORDER BY id',
+]
+
+
+def test_executor_formats_read_in_s3_mode_as_on_duckdb(s3_lake: tuple[Path, str, str]) -> None:
+    """Avro and Regex tables, read by the DuckDB engine's readers in Spark's executors
+    (each object copied to a temporary file first), answer as DuckDB does over the same
+    S3 lake: partition values and pseudo-columns name each file's s3:// URI, a gzip'd
+    object is decompressed, a key with a space is read; a damaged object fails the query
+    with a DataError naming its s3:// URI."""
     home, endpoint, bucket = s3_lake
+    session = _connect(home, "duckdb", endpoint)
+    try:
+        put = session.lake.storage.write_bytes
+        put(f"s3://{bucket}/clicks/dt=1/a.avro", _avro([{"id": 1, "page": "home"}]))
+        put(
+            f"s3://{bucket}/clicks/dt=2/b c.avro",
+            _avro([{"id": 2, "page": None}, {"id": 3, "page": "cart"}]),
+        )
+        put(f"s3://{bucket}/logs/a.log", b"1 first line\n2 second\nnot matched\n")
+        put(f"s3://{bucket}/logs/b.log.gz", gzip.compress(b"3 third\n4 fourth\n"))
+        for ddl in [
+            "CREATE EXTERNAL TABLE clicks (id bigint, page string) PARTITIONED BY (dt int) "
+            f"STORED AS AVRO LOCATION 's3://{bucket}/clicks/'",
+            "MSCK REPAIR TABLE clicks",
+            "CREATE EXTERNAL TABLE logs (id int, v string) ROW FORMAT SERDE "
+            "'org.apache.hadoop.hive.serde2.RegexSerDe' WITH SERDEPROPERTIES "
+            f"('input.regex' = '(\\\\d+) (.*)') LOCATION 's3://{bucket}/logs/'",
+        ]:
+            session.sql(ddl)
+        duck = [session.sql(q).to_arrow() for q in EXECUTOR_QUERIES]
+    finally:
+        session.lake.close()
     session = _connect(home, "spark", endpoint)
     try:
         assert isinstance(session.lake.engine, SparkEngine)
+        spark = [session.sql(q).to_arrow() for q in EXECUTOR_QUERIES]
+        session.lake.storage.write_bytes(f"s3://{bucket}/bad/c.avro", b"Obj\x01 not Avro")
         session.sql(
-            f"CREATE EXTERNAL TABLE clicks (id bigint) STORED AS AVRO LOCATION 's3://{bucket}/x/'"
+            f"CREATE EXTERNAL TABLE bad (id bigint) STORED AS AVRO LOCATION 's3://{bucket}/bad/'"
         )
-        session.lake.storage.write_bytes(f"s3://{bucket}/x/c.avro", b"Obj\x01")
-        with pytest.raises(UnsupportedError, match="reads avro tables of local lakes only"):
-            session.sql("SELECT * FROM clicks")
+        with pytest.raises(DataError, match="cannot decode Avro data") as caught:
+            session.sql("SELECT * FROM bad")
+        assert caught.value.uri == f"s3://{bucket}/bad/c.avro"
+        _clean(caught.value)
+    finally:
+        session.lake.close()
+    for sql, d, s in zip(EXECUTOR_QUERIES, duck, spark, strict=True):
+        assert _shape(s) == _shape(d), sql
+    clicks = spark[0].to_pylist()
+    assert [(r["id"], r["page"], r["dt"]) for r in clicks] == [
+        (1, "home", 1),
+        (2, None, 2),
+        (3, "cart", 2),
+    ]
+    assert clicks[1]["path"] == f"s3://{bucket}/clicks/dt=2/b c.avro"
+    assert spark[1].to_pylist() == [{"dt": 2, "n": 2}]
+    logs = spark[2].to_pylist()
+    assert [r["v"] for r in logs if r["id"] is not None] == [
+        "first line",
+        "second",
+        "third",
+        "fourth",
+    ]
+    assert {r["path"] for r in logs} == {
+        f"s3://{bucket}/logs/a.log",
+        f"s3://{bucket}/logs/b.log.gz",
+    }
+
+
+EXECUTOR_WRITES = [
+    "CREATE TABLE {t}_text WITH (format = 'TEXTFILE', partitioned_by = ARRAY['region'], "
+    "external_location = 's3://{b}/{t}-text/') AS SELECT id, amount, dt, region FROM sales",
+    "CREATE TABLE {t}_json WITH (format = 'JSON', write_compression = 'GZIP', "
+    "external_location = 's3://{b}/{t}-json/') AS SELECT id, name, age FROM people",
+]
+
+
+def _files(storage: Any, prefix: str) -> dict[str, list[bytes]]:
+    """The objects under ``prefix`` by folder (relative) and extension: their lines,
+    decompressed and sorted (the engines name their files differently)."""
+    found: dict[str, list[bytes]] = {}
+    for f in storage.list_files(prefix, include_hidden=True):
+        relative = f.uri[len(prefix) :]
+        folder, _, name = relative.rpartition("/")
+        data = storage.read_bytes(f.uri)
+        if name.endswith(".gz"):
+            data = gzip.decompress(data)
+        key = f"{folder}/*.{name.split('.', 1)[-1] if '.' in name else ''}"
+        found.setdefault(key, []).extend(data.splitlines())
+    return {k: sorted(v) for k, v in found.items()}
+
+
+def test_executor_formats_write_in_s3_mode_as_on_duckdb(s3_lake: tuple[Path, str, str]) -> None:
+    """CTAS to TEXTFILE (partitioned) and to gzip'd JSON in S3 mode: Spark's executors
+    write each file locally and upload it to staging, the commit moves it; the objects
+    hold the lines DuckDB writes, in the same folders with the same extensions, the
+    tables read back the same and no staging is left behind."""
+    home, endpoint, bucket = s3_lake
+    for engine, name in (("duckdb", "by_duck"), ("spark", "by_spark")):
+        session = _connect(home, engine, endpoint)
+        try:
+            assert session.lake.engine.name == engine
+            for sql in EXECUTOR_WRITES:
+                session.sql(sql.format(t=name, b=bucket))
+        finally:
+            session.lake.close()
+    session = _connect(home, "duckdb", endpoint)
+    try:
+        storage = session.lake.storage
+        for kind in ("text", "json"):
+            duck = _files(storage, f"s3://{bucket}/by_duck-{kind}/")
+            spark = _files(storage, f"s3://{bucket}/by_spark-{kind}/")
+            assert spark == duck, kind
+            assert duck and all(duck.values()), kind
+        text = _files(storage, f"s3://{bucket}/by_spark-text/")
+        assert {k.split("/")[0] for k in text} == {
+            "region=eu",
+            "region=us",
+            "region=__HIVE_DEFAULT_PARTITION__",
+        }
+        for sql in (
+            "SELECT id, amount, dt, region FROM {t}_text ORDER BY id, dt",
+            "SELECT * FROM {t}_json ORDER BY id",
+        ):
+            d = session.sql(sql.format(t="by_duck")).to_arrow()
+            s = session.sql(sql.format(t="by_spark")).to_arrow()
+            assert _shape(s) == _shape(d), sql
+            assert d.num_rows, sql
+        keys = [f.uri for f in storage.list_files(f"s3://{bucket}/", include_hidden=True)]
+        assert not [k for k in keys if ".lakebox-staging-" in k]
     finally:
         session.lake.close()
 
@@ -320,9 +457,10 @@ def test_refused_credentials_are_a_lakebox_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A wrong secret fails the query with lakebox's StorageError naming the location it
-    could not list; keys that may list but not read fail it when Spark's S3A is refused
-    the object, with a StorageError naming the object by its s3:// URI, S3's status and
-    what to check. Neither shows a Java stack."""
+    could not list; keys that may list but not read fail it when Spark's S3A (or an
+    executor copying an object for the DuckDB engine's readers) is refused the object,
+    with a StorageError naming the object by its s3:// URI, S3's status and what to
+    check. None shows a Java stack or a Python traceback."""
     url, users = checking_s3
     for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(var, raising=False)
@@ -338,6 +476,12 @@ def test_refused_credentials_are_a_lakebox_error(
             f"CREATE EXTERNAL TABLE t (id bigint) STORED AS PARQUET LOCATION 's3://{bucket}/t/'"
         )
         assert session.sql("SELECT count(*) FROM t").fetchall() == [(2,)]
+        session.lake.storage.write_bytes(f"s3://{bucket}/r/a.log", b"1 a\n")
+        session.sql(
+            "CREATE EXTERNAL TABLE r (id int, v string) ROW FORMAT SERDE "
+            "'org.apache.hadoop.hive.serde2.RegexSerDe' WITH SERDEPROPERTIES "
+            f"('input.regex' = '(\\\\d+) (.*)') LOCATION 's3://{bucket}/r/'"
+        )
     finally:
         session.lake.close()
 
@@ -362,6 +506,25 @@ def test_refused_credentials_are_a_lakebox_error(
             f"S3 refused Spark's (S3A) request for s3://{bucket}/t/a.parquet: 403"
         ), refused.value
         assert "check the lake's S3 credentials" in str(refused.value)
+        # the executors' own copy of an object (a Regex table) is refused the same way
+        with pytest.raises(StorageError) as copying:
+            session.sql("SELECT * FROM r")
+        _clean(copying.value)
+        assert str(copying.value).startswith(
+            f"S3 refused the executor's read of s3://{bucket}/r/a.log: 403"
+        ), copying.value
+        assert "check the lake's S3 credentials" in str(copying.value)
+        # and so is an executor's upload of a file it wrote (a JSON CTAS)
+        with pytest.raises(StorageError) as uploading:
+            session.sql(
+                "CREATE TABLE w WITH (format = 'JSON', "
+                f"external_location = 's3://{bucket}/w/') AS SELECT 1 AS id"
+            )
+        _clean(uploading.value)
+        assert str(uploading.value).startswith(
+            f"S3 refused the executor's write of s3://{bucket}/w/.lakebox-staging-"
+        ), uploading.value
+        assert ": 403 AccessDenied: check the lake's S3 credentials" in str(uploading.value)
     finally:
         session.lake.close()
 

@@ -18,7 +18,7 @@ needs no lake configuration.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -75,18 +75,25 @@ def connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_files(table: Table, files: list[DataFile]) -> Iterator[tuple[int, pa.RecordBatch]]:
-    """The rows of ``files`` (engine paths local), file by file, as the DuckDB engine reads
-    them: (index of the file in ``files``, a batch of the table's data columns typed as
+def read_files(
+    table: Table, files: list[DataFile], local: Callable[[DataFile], DataFile] | None = None
+) -> Iterator[tuple[int, pa.RecordBatch]]:
+    """The rows of ``files``, file by file, as the DuckDB engine reads them: (index of the
+    file in ``files``, a batch of the table's data columns typed as
     ``lakebox.formats.arrow_values.arrow_schema`` says). A file the reader refuses raises
-    a DataError naming it."""
+    a DataError naming it (its lake URI). Engine paths are local, or ``local`` gives each
+    file as a local one (same URI), when the reader comes to it (an S3 object copied to a
+    temporary file)."""
     reader = reader_for(table)
     schema = arrow_schema(table.columns)
-    storage = cast(Storage, ListedFiles({f.uri: f.engine_path for f in files}))
+    paths = {f.uri: f.engine_path for f in files}
+    storage = cast(Storage, ListedFiles(paths))
     with tempfile.TemporaryDirectory(prefix="lakebox-read-") as cache, connect() as con:
         ctx = ReadContext(storage, con, Path(cache))
         try:
-            for index, f in enumerate(files):
+            for index, listed in enumerate(files):
+                f = listed if local is None else local(listed)
+                paths[f.uri] = f.engine_path
                 sql = reader.scan_sql(ctx, ReadRequest(table, [f], table.columns))
                 try:
                     result = con.sql(sql).to_arrow_reader(BATCH_ROWS)

@@ -64,6 +64,8 @@ def clean(sentence: str) -> str:
 
 _PYTHON_RAISED = re.compile(r"^((?:\w+\.)*\w+(?:Error|Exception): .*)$", re.M)
 _PYTHON_DATA_ERROR = re.compile(r"lakebox\.errors\.DataError: ([^\n]*)")
+#: S3 refusing an executor's copy of an object (``s3_objects``), in lakebox's words
+_PYTHON_STORAGE_ERROR = re.compile(r"lakebox\.errors\.StorageError: ([^\n]*)")
 
 
 #: S3A's failures (``<exception>: s3a://...: <operation> on s3a://...: <S3's answer>``)
@@ -105,6 +107,9 @@ def engine_error(err: Exception, plan: Plan) -> LakeboxError:
     refused_by_s3 = s3a_error(text)
     if refused_by_s3 is not None:
         return refused_by_s3
+    storage = _PYTHON_STORAGE_ERROR.search(text)
+    if storage is not None:
+        return StorageError(storage.group(1).strip())
     refused = _PYTHON_DATA_ERROR.search(text)
     if refused is not None:  # a Python reader in an executor refused a file
         message = refused.group(1).strip()

@@ -10,7 +10,9 @@ documents, Ion's path extractors, Avro's schema resolution. An executor runs tha
 over each of its files in a small DuckDB database of its own
 (``lakebox.engine.duckdb.standalone``), so the Spark engine's answers are the DuckDB
 engine's, value for value. Compressed files (``.gz``, ``.zst``, ``.bz2``...) are
-decompressed as the DuckDB engine does. Avro's ``avro.schema.url`` is read once, on the
+decompressed as the DuckDB engine does. In S3 mode a task copies each ``s3://`` file to a
+private temporary file (``lakebox.engine.spark.s3_objects``), reads it there and deletes
+it; its rows keep the file's lake URI. Avro's ``avro.schema.url`` is read once, on the
 driver, and handed to the executors as the table's ``avro.schema.literal``.
 
 The executors run the driver's Python (``spark.pyspark.python``), which must have lakebox
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from lakebox.catalog.model import Table
+from lakebox.engine.spark.s3_objects import ExecutorS3, local_copies
 from lakebox.errors import DataError, InvalidRequestError, LakeboxError
 from lakebox.formats.base import DataFile
 
@@ -78,9 +81,12 @@ def python_scan(
     files: list[tuple[DataFile, str]],
     target: pa.Schema,
     file_column: str,
+    s3: ExecutorS3 | None = None,
 ) -> DataFrame:
     """The table's rows decoded in the executors from ``files`` ((file, join key) each):
-    its data columns as ``target`` says, and ``file_column`` (the file's join key)."""
+    its data columns as ``target`` says, and ``file_column`` (the file's join key). ``s3``:
+    how the executors reach the lake's S3 (S3 mode), to copy each ``s3://`` file to a
+    local temporary file before reading it."""
     listing = spark.createDataFrame(
         pa.table(
             {
@@ -102,11 +108,13 @@ def python_scan(
     with warnings.catch_warnings():
         # pyspark checks the installed pandas (lakebox does not use it) and warns about it
         warnings.simplefilter("ignore", FutureWarning)
-        return spread.mapInArrow(_decoder(table, target, file_column), from_arrow_schema(target))
+        return spread.mapInArrow(
+            _decoder(table, target, file_column, s3), from_arrow_schema(target)
+        )
 
 
 def _decoder(
-    table: Table, target: pa.Schema, file_column: str
+    table: Table, target: pa.Schema, file_column: str, s3: ExecutorS3 | None
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The executors' function: each input row names one file, read into batches."""
 
@@ -117,8 +125,9 @@ def _decoder(
             rows = listing.to_pylist()
             files = [DataFile(r["uri"], r["path"], r["size"], r["mtime"], r["ctime"]) for r in rows]
             try:
-                for index, batch in read_files(table, files):
-                    yield _typed(batch, rows[index]["key"], target)
+                with local_copies(s3) as local:
+                    for index, batch in read_files(table, files, local):
+                        yield _typed(batch, rows[index]["key"], target)
             except DataError as err:
                 if type(err) is DataError:
                     raise

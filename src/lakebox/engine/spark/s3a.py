@@ -99,7 +99,7 @@ def hadoop_settings(s3: S3Settings) -> dict[str, str]:
         conf["fs.s3a.endpoint.region"] = s3.region
     key, secret, token = s3.access_key_id, s3.secret_access_key, s3.session_token
     if not key:
-        key, secret, token = _resolved_credentials(s3.profile)
+        key, secret, token = resolved_credentials(s3.profile)
     if key:
         conf["fs.s3a.access.key"] = key
         conf["fs.s3a.secret.key"] = secret or ""
@@ -115,7 +115,7 @@ def hadoop_settings(s3: S3Settings) -> dict[str, str]:
     return conf
 
 
-def _resolved_credentials(profile: str | None) -> tuple[str | None, str | None, str | None]:
+def resolved_credentials(profile: str | None) -> tuple[str | None, str | None, str | None]:
     """botocore's credentials for ``profile`` (or its default chain), frozen now."""
     import botocore.session
 

@@ -15,7 +15,8 @@ and MultiDelimit tables are read in the executors by the DuckDB engine's own rea
 tables with array, map or struct columns or more than one header line, and JSON tables
 with the SerDe's ``mapping.*`` properties (``in_executors``). In S3 mode Spark reads
 ``s3a://`` (Hadoop's S3A, ``lakebox.engine.spark.s3a``); the executors' readers open
-local files only, so those tables are refused in S3 mode.
+local files, so a task copies each object to a temporary file first
+(``lakebox.engine.spark.s3_objects``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from lakebox.engine.spark.python_readers import (
     validate,
     with_schema_literal,
 )
+from lakebox.engine.spark.s3_objects import ExecutorS3
 from lakebox.engine.spark.s3a import spark_path
 from lakebox.engine.spark.translate import spark_type
 from lakebox.errors import UnsupportedError
@@ -89,13 +91,6 @@ def check_scan(scan: ScanSpec) -> None:
         )
     if in_executors(table, family):
         validate(table)  # the DuckDB reader's checks: it reads the files in the executors
-        for f in scan.files:
-            if "://" in f.engine_path and not f.engine_path.startswith("file:"):
-                raise UnsupportedError(
-                    f"table {table.qualified_name}: the Spark engine reads {family} tables "
-                    f"of local lakes only for now (its executors open local files): cannot "
-                    f"read {f.uri}; run this query on the DuckDB engine (LAKEBOX_ENGINE=duckdb)"
-                )
 
 
 def in_executors(table: Table, family: str | None = None) -> bool:
@@ -196,7 +191,13 @@ def _typed_columns(
         )
         target = to_arrow_schema(struct.schema, timezone="UTC", prefers_large_types=False)
         listing = [(f, _file_key(f.engine_path)) for f in files]
-        return python_scan(spark, table, listing, target, FILE_COLUMN)
+        s3 = ExecutorS3.for_storage(storage)
+        if s3 is None and any(f.engine_path.startswith("s3://") for f in files):
+            raise UnsupportedError(
+                f"table {table.qualified_name}: the executors cannot reach S3 here (no lake "
+                f"storage given) to read {files[0].uri}"
+            )
+        return python_scan(spark, table, listing, target, FILE_COLUMN, s3)
     paths = [spark_path(f.engine_path) for f in files]
     file_key = f"{_SPARK_FILE_KEY} AS {FILE_COLUMN}"
     if family in ("parquet", "orc"):

@@ -17,8 +17,9 @@ separators by nesting level, OpenCSV's quoting of every value, DuckDB's JSON spe
 decimals, timestamps and nested values), and pyspark bundles no Avro or Ion writer. The
 rows are gathered by partition into tasks and sorted by it within each task, and each run
 of one partition is written as one file into staging; the files hold what the DuckDB
-engine writes for the same rows. Not yet: bucketed tables, and these formats in S3 mode
-(an UnsupportedError says so before anything is written).
+engine writes for the same rows. In S3 mode each file is written to a local temporary
+file and uploaded to its staging key (``lakebox.engine.spark.s3_objects``), where the
+commit moves it as it moves Spark's own files. Not yet: bucketed tables.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -37,6 +40,7 @@ import pyarrow as pa
 from lakebox.catalog.model import HIVE_DEFAULT_PARTITION, Column
 from lakebox.catalog.types import athena_type_from_arrow
 from lakebox.engine.base import SourceColumns, Staged, StagedFile
+from lakebox.engine.spark.s3_objects import ExecutorS3
 from lakebox.engine.spark.s3a import spark_path
 from lakebox.engine.spark.scans import quote
 from lakebox.engine.spark.translate import spark_type
@@ -89,12 +93,6 @@ class SparkWrite:
                 f"the Spark engine does not write {target.spec.format} yet (it writes PARQUET, "
                 "ORC, TEXTFILE, CSV, JSON, AVRO and ION); run this statement on the DuckDB "
                 "engine (LAKEBOX_ENGINE=duckdb)"
-            )
-        if family in _PYTHON_WRITTEN and storage.mode == "s3":
-            raise UnsupportedError(
-                f"the Spark engine writes {target.spec.format} to local lakes only for now "
-                "(its executors write local files); run this statement on the DuckDB engine "
-                "(LAKEBOX_ENGINE=duckdb)"
             )
         if family in _CODECS and target.codec not in _CODECS[family]:
             raise UnsupportedError(
@@ -184,7 +182,8 @@ class SparkWrite:
         local = self.storage.engine_path(folder)
         spec = self.target.spec
         extension = spec.extension + spec.codec_extensions.get(self.target.codec, "")
-        encode = _encoder(self.target, columns, len(keys), local, extension, self.avro_schema)
+        s3 = ExecutorS3.for_storage(self.storage)
+        encode = _encoder(self.target, columns, len(keys), local, extension, self.avro_schema, s3)
         written = pa.schema(
             [("name", pa.string()), ("rows", pa.int64())] + [(k, pa.string()) for k in keys]
         )
@@ -200,7 +199,8 @@ class SparkWrite:
         total = sum(int(n) for n in result.column("rows").to_pylist())
         if not files and not keys:
             name = f"part-empty{extension}"
-            write_file(os.path.join(local, name), self.target, columns, iter(()), self.avro_schema)
+            with _written(_in(local, name), s3) as path:
+                write_file(path, self.target, columns, iter(()), self.avro_schema)
             files.append(StagedFile(folder + name, (), None))
         check_partition_count(len({f.values for f in files}))
         return Staged(total, files)
@@ -223,10 +223,12 @@ def _encoder(
     folder: str,
     extension: str,
     avro: dict[str, Any] | None,
+    s3: ExecutorS3 | None,
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The executors' function: a task's rows (data columns, then the partition keys,
-    sorted by them) written as a file per partition; yields each file's name, rows and
-    partition values."""
+    sorted by them) written as a file per partition into ``folder`` (an engine path:
+    ``s3://`` in S3 mode, each file then uploaded from a local temporary one); yields each
+    file's name, rows and partition values."""
     width = len(columns)
 
     def encode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -239,14 +241,37 @@ def _encoder(
         runs = itertools.groupby(_runs(batches, width, key_count), key=itemgetter(0))
         for index, (key, group) in enumerate(runs):
             name = f"part-{task:05d}-{index:05d}{extension}"
-            path = os.path.join(folder, name)
-            count = write_file(path, target, columns, (b for _, b in group), avro)
+            with _written(_in(folder, name), s3) as path:
+                count = write_file(path, target, columns, (b for _, b in group), avro)
             arrays = [pa.array([name]), pa.array([count], pa.int64())]
             arrays += [pa.array([v], pa.string()) for v in key]
             names = ["name", "rows"] + [f"{_KEY_PREFIX}{i}" for i in range(key_count)]
             yield pa.RecordBatch.from_arrays(arrays, names=names)
 
     return encode
+
+
+def _in(folder: str, name: str) -> str:
+    return (
+        folder.rstrip("/") + "/" + name
+        if folder.startswith("s3://")
+        else os.path.join(folder, name)
+    )
+
+
+@contextmanager
+def _written(path: str, s3: ExecutorS3 | None) -> Iterator[str]:
+    """Where to write the file at ``path``: the local path itself, or for ``s3://`` a
+    local temporary file, uploaded there when the block ends and then deleted."""
+    if not path.startswith("s3://"):
+        yield path
+        return
+    if s3 is None:
+        raise UnsupportedError(f"cannot write {path}: the executors are not given the lake's S3")
+    with tempfile.TemporaryDirectory(prefix="lakebox-s3-write-") as folder:
+        local = os.path.join(folder, path.rsplit("/", 1)[-1])
+        yield local
+        s3.upload(s3.client(), local, path)
 
 
 def _runs(
