@@ -118,6 +118,10 @@ class GuardedGroup(TyperGroup):
             raise typer.Exit(report(err)) from None
         finally:
             _close_registered()
+            # the command's principal ends with it: a later command run in-process
+            # (tests, notebooks) that bypasses the root callback must not inherit it
+            _PROFILE[0] = None
+            _ACTING.clear()
 
 
 class _Deferred(TyperGroup):

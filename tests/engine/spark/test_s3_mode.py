@@ -50,6 +50,13 @@ def _parquet(rows: dict[str, list[object]]) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _engine_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_connect`` sets LAKEBOX_ENGINE for the lake it opens; the test's end restores it,
+    so no later test of the worker runs on the engine this one chose last."""
+    monkeypatch.setenv("LAKEBOX_ENGINE", "duckdb")
+
+
 def _connect(home: Path, engine: str, endpoint: str) -> lakebox.Session:
     os.environ["LAKEBOX_ENGINE"] = engine
     return lakebox.connect(home, storage="s3", s3_endpoint=endpoint)
