@@ -207,6 +207,7 @@ def test_a_kill_9_during_writes_loses_nothing_acknowledged(tmp_path: Path) -> No
             len(acked.records) >= 200 and len(acked.keys) >= 3 and len(acked.queries) >= 3
         ):
             time.sleep(0.1)
+        acked.killed.set()  # from here an answer may be cut short by the kill
         os.kill(proc.pid, signal.SIGKILL)  # mid-stream: the writers are still writing
         proc.wait(30)
         stop.set()
