@@ -164,3 +164,24 @@ def test_the_aws_cli_creates_a_spark_workgroup(served: Served) -> None:
     assert versions.returncode == 0, versions.stderr
     selectable = [v["SelectedEngineVersion"] for v in json.loads(versions.stdout)["EngineVersions"]]
     assert ATHENA_SQL in selectable and PYSPARK in selectable
+
+
+@pytest.mark.parametrize(
+    ("name", "output"),
+    [
+        ("bad name!", None),  # Athena's name rules: letters, digits, '.', '_', '-'
+        ("ok-name", "s3://results/../../etc/"),  # a location climbing out of its bucket
+        ("ok-name", "/etc/"),  # not an s3:// location
+    ],
+)
+def test_create_work_group_refuses_bad_names_and_locations(
+    athena: Any, name: str, output: str | None
+) -> None:
+    """The new door checks what comes in: Athena's name rules and the storage boundary
+    for the output location, each an InvalidRequestException; nothing is created."""
+    config = {"ResultConfiguration": {"OutputLocation": output}} if output else {}
+    with pytest.raises(ClientError) as caught:
+        athena.create_work_group(Name=name, Configuration=config)
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestException"
+    assert caught.value.response["Error"]["Message"]
+    assert name not in [w["Name"] for w in athena.list_work_groups()["WorkGroups"]]
