@@ -103,13 +103,7 @@ def _timed(service: QueryService, sql: str, workgroup: str) -> tuple[float, obje
 
 @pytest.mark.parametrize(
     "fmt",
-    [
-        "text",
-        "json",
-        # Spark counts a Parquet scan's bytes when it ends (RunningStatement.consumed is 0
-        # while it runs): the capped run reads, and is billed, the whole table
-        pytest.param("parquet", marks=pytest.mark.engine_gap("spark", AssertionError)),
-    ],
+    ["text", "json", "parquet"],
 )
 def test_cutoff_stops_the_scan_early_and_bills_what_was_read(
     service: QueryService,
@@ -143,15 +137,15 @@ def test_cutoff_stops_the_scan_early_and_bills_what_was_read(
         assert capped_s < 0.75 * full_s, (capped_s, full_s)
 
 
-# compacted copies are the DuckDB engine's (the Spark engine has no ``copies``)
-@pytest.mark.engine_gap("spark", AttributeError)
 def test_cutoff_stops_a_compacted_copy_build_and_never_bills_the_whole_table(
-    service: QueryService, lake: Lake
+    service: QueryService, lake: Lake, engine_name: str
 ) -> None:
     """No query builds a compacted copy (the lake's background builder does, once the
     table was read twice): a capped query stops as it reads the files; once the copy is
     built, a capped run over the copy is still stopped and billed the cutoff, not the
     table."""
+    if engine_name == "spark":
+        pytest.skip("compacted copies are the DuckDB engine's: Spark reads the files")
     size = write_big_table(lake, "text")
     copies = lake.config.cache_dir / "compacted"
     time.sleep(compaction.RACY_SECONDS + 0.1)  # steady files: reading them counts
@@ -187,13 +181,8 @@ def _files(root: Path) -> list[str]:
 
 @pytest.mark.parametrize("statement", ["CTAS", "INSERT", "UNLOAD"])
 def test_cutoff_stops_a_write_and_leaves_nothing_behind(
-    service: QueryService, lake: Lake, statement: str, engine_name: str
+    service: QueryService, lake: Lake, statement: str
 ) -> None:
-    if engine_name == "spark":
-        # the Spark engine's cutoff follows its tasks' progress while a scan runs: whether
-        # the write stops before reading most of the table depends on the machine's load
-        # (seen both ways here), so it is not a test that can pass or fail for a reason
-        pytest.skip("spark: a write's cutoff is timing-dependent (docs/scale-out.md, gaps)")
     size = write_big_table(lake, "text")
     service.run(
         "CREATE TABLE dest WITH (external_location = 's3://out/dest/') AS SELECT 1 AS id, 'a' AS s"

@@ -317,6 +317,9 @@ class _Running:
     thread: threading.Thread | None
     cancel: Cancel
     done: threading.Event = field(default_factory=threading.Event)
+    #: set when the run ends, before ``done``: the stop watcher reads the store and must
+    #: be gone before ``done`` lets a waiter (and then ``close``) go on
+    ended: threading.Event = field(default_factory=threading.Event)
 
 
 class _Services(dict[str, Any]):
@@ -819,8 +822,9 @@ class WorkflowService:
             with _ACTIVE_LOCK:
                 _ACTIVE.pop(arn, None)
             self._running.pop(arn, None)
-            running.done.set()
+            running.ended.set()
             watcher.join()  # it reads the store: it must be gone before close() closes it
+            running.done.set()
 
     def redrive_execution(
         self, arn: str, *, wait: bool = True, principal: Principal = LOCAL_ADMIN
@@ -888,8 +892,11 @@ class WorkflowService:
 
     def _watch_stop(self, arn: str, running: _Running) -> None:
         """Notice a StopExecution written by another process."""
-        while not running.done.wait(self.stop_poll_seconds):
-            row = self.store.get_execution(arn)
+        while not running.ended.wait(self.stop_poll_seconds):
+            try:
+                row = self.store.get_execution(arn)
+            except Exception:  # a busy or failing store: the next poll tries again
+                continue
             if row is not None and row.stop_request is not None:
                 error, _, cause = row.stop_request.partition("\n")
                 running.cancel.set(ExecutionAborted(error, cause))

@@ -75,13 +75,28 @@ class SparkStatement(EngineStatement):
         self._lock = threading.Lock()
         self._interrupted = False
         self._running = False
+        #: building the scans' frames (schema jobs run), and the jobs that did
+        self._planning = False
+        self._planning_jobs: set[int] = set()
+        #: the planned scan's bytes (``bytes_read``: Spark's input metrics miss Parquet)
+        self._planned_bytes = 0
         if watch is not None:
             watch.attach(self)
 
     @property
     def session(self) -> SparkSession:
         if self._session is None:
-            self._session = self._root().newSession()
+            session = self._root().newSession()
+            cutoff = self.watch.cutoff_bytes if self.watch is not None else None
+            if cutoff:
+                # Spark counts a task's input bytes when the task ends, and by default
+                # packs small files into one split per core: a 2-core scan of 60 MB is two
+                # 30 MB tasks, so a 10 MB cutoff is first seen at 30 MB or at the end. Splits
+                # of an eighth of the cutoff let the watcher stop the scan near it.
+                split = max(1 << 20, cutoff // 8)
+                session.conf.set("spark.sql.files.maxPartitionBytes", str(split))
+                session.conf.set("spark.sql.files.openCostInBytes", str(split))
+            self._session = session
         return self._session
 
     # -- planning ---------------------------------------------------------------------
@@ -119,6 +134,7 @@ class SparkStatement(EngineStatement):
         self._planned(stats)
 
     def _planned(self, stats: ScanStats) -> None:
+        self._planned_bytes = stats.bytes
         if self.watch is not None:
             self.watch.planned(stats)
 
@@ -132,12 +148,20 @@ class SparkStatement(EngineStatement):
         """The query's rows, its scans registered under their placeholders' names (a
         Parquet scan's merged schema is read here: inside the caller's job group)."""
         session = self.session
-        for scan in query.scans:
-            if scan.name not in self._views:
-                scan_frame(session, scan, self._storage).createOrReplaceTempView(scan.name)
-                self._views.append(scan.name)
-                if scan.table is not None and in_executors(scan.table):
-                    self._executor_bytes += sum(f.size for f in scan.files)
+        # a Parquet scan's merged schema is a small job of its own (the files' footers):
+        # it is not the scan, so its tasks must not count as the scan's progress (they
+        # made a capped query look done, and billed whole, when the footers were read)
+        self._planning = True
+        try:
+            for scan in query.scans:
+                if scan.name not in self._views:
+                    scan_frame(session, scan, self._storage).createOrReplaceTempView(scan.name)
+                    self._views.append(scan.name)
+                    if scan.table is not None and in_executors(scan.table):
+                        self._executor_bytes += sum(f.size for f in scan.files)
+            self._planning_jobs.update(self._jobs_so_far())
+        finally:
+            self._planning = False
         self._check_interrupted()
         return session.sql(query.sql)
 
@@ -186,31 +210,58 @@ class SparkStatement(EngineStatement):
             except Exception:
                 pass  # the session is stopping: nothing runs
 
-    def _stages(self) -> list[int]:
+    def _jobs_so_far(self) -> list[int]:
+        session = self._session
+        if session is None:
+            return []
+        return list(session.sparkContext.statusTracker().getJobIdsForGroup(self.group))
+
+    def _stages(self, scans_only: bool = False) -> list[int]:
+        """The stages of the statement's jobs; with ``scans_only``, not those of the jobs
+        that read schemas while the query was planned."""
         session = self._session
         if session is None:
             return []
         tracker = session.sparkContext.statusTracker()
         stages: list[int] = []
         for job in tracker.getJobIdsForGroup(self.group):
+            if scans_only and job in self._planning_jobs:
+                continue
             info = tracker.getJobInfo(job)
             if info is not None:
                 stages.extend(info.stageIds)
         return stages
 
     def progress(self) -> float:
-        """Finished tasks of the statement's jobs' stages known so far, in percent."""
+        """Finished tasks of the statement's scan jobs' stages known so far, in percent."""
+        if self._session is None or not self._running or self._planning:
+            return -1.0
+        return self._done_percent()
+
+    def _done_percent(self) -> float:
+        """Finished tasks of the scan jobs' stages (not the schema jobs of planning), in
+        percent; -1 when none is known."""
         session = self._session
-        if session is None or not self._running:
+        if session is None:
             return -1.0
         try:
             tracker = session.sparkContext.statusTracker()
+            store = session.sparkContext._jsc.sc().statusStore()
             done = total = 0
-            for stage in self._stages():
+            for stage in set(self._stages(scans_only=True)):
                 info = tracker.getStageInfo(stage)
-                if info is not None:
-                    done += info.numCompletedTasks
-                    total += info.numTasks
+                if info is None:
+                    continue
+                if not self._running:
+                    # once the jobs ended, a skipped stage (a shuffle another job of the
+                    # statement had written) never ran its tasks, and never will
+                    try:
+                        if store.lastStageAttempt(stage).status().toString() == "SKIPPED":
+                            continue
+                    except Py4JError:
+                        continue
+                done += info.numCompletedTasks
+                total += info.numTasks
         except Exception:
             return -1.0
         return 100.0 * done / total if total else -1.0
@@ -230,9 +281,15 @@ class SparkStatement(EngineStatement):
                     total += int(store.lastStageAttempt(stage).inputBytes())
                 except Py4JError:
                     continue  # a stage that never ran (skipped) has no attempt
-            return total
         except Exception:
-            return self._executor_bytes
+            total = self._executor_bytes
+        # Spark's input metrics count little of a Parquet scan (its footers, measured: 50
+        # KB of a 60 MB scan): the planned files' bytes, in the share of the scan's tasks
+        # that finished, are a floor (a whole Parquet file, as projection is not counted)
+        done = self._done_percent()
+        if done > 0:
+            total = max(total, int(self._planned_bytes * min(done, 100.0) / 100.0))
+        return total
 
     def consumed(self) -> int:
         return 0
