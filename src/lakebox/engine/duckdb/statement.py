@@ -29,6 +29,7 @@ from lakebox.catalog.model import Table
 from lakebox.catalog.types import duckdb_type
 from lakebox.engine.base import CompiledQuery, EngineStatement, ExecutionWatch, TableWrite
 from lakebox.engine.duckdb import compaction, rules
+from lakebox.engine.duckdb.footer_counts import footer_count
 from lakebox.engine.duckdb.formats.base import ReadContext, quote_ident
 from lakebox.engine.duckdb.rules.temporal import result_table
 from lakebox.engine.duckdb.scans import compile_scan
@@ -62,6 +63,9 @@ class DuckDBQuery(CompiledQuery):
     #: the rules' macros and UDFs the SQL calls (``rules.called_functions``), created on
     #: the database before it runs
     functions: frozenset[str] = frozenset()
+    #: bytes of Parquet footers read to answer it without DuckDB reading the files
+    #: (``footer_counts``): what such a query scanned
+    footer_bytes: int = 0
 
     @property
     def reusable(self) -> bool:
@@ -109,6 +113,8 @@ class DuckDBStatement(EngineStatement):
             copies.query_started()
         #: what ``consumed`` weighs the file-read log with (set once compiled)
         self._planned_bytes = 0
+        #: Parquet footers read to answer the query (``DuckDBQuery.footer_bytes``)
+        self._footer_bytes = 0
         self._con_id: int | None = None
         self._columnar: frozenset[str] = frozenset()
         self._sizes: dict[str, int] = {}
@@ -145,6 +151,12 @@ class DuckDBStatement(EngineStatement):
         return {int(r[0]) for r in rows}
 
     def compile(self, plan: Plan) -> DuckDBQuery:
+        counted = footer_count(plan)
+        if counted is not None:  # a row count of Parquet files: their footers say it
+            query = DuckDBQuery(to_duckdb(counted.tree), footer_bytes=counted.bytes_read)
+            self._planned(plan.stats, ())
+            self._footer_bytes = counted.bytes_read
+            return query
         views: list[tuple[str, str]] = []
         for scan in plan.scans:
             sql = compile_scan(self.ctx, scan, plan.stats)
@@ -168,6 +180,7 @@ class DuckDBStatement(EngineStatement):
             self.ctx.register_as(name, obj)
         for name, value in query.variables:
             self.ctx.set_variable(name, value)
+        self._footer_bytes = query.footer_bytes
         self._planned(stats, query.cache_files)
 
     def _planned(self, stats: ScanStats, cache_files: tuple[str, ...]) -> None:
@@ -284,7 +297,7 @@ class DuckDBStatement(EngineStatement):
         return float(self.con.query_progress())
 
     def bytes_read(self) -> int:
-        return _bytes_read(self.con)
+        return _bytes_read(self.con) + self._footer_bytes
 
     def consumed(self) -> int:
         """Bytes of the plan's files the engine has consumed so far, from DuckDB's file-read
