@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from lakebox.engine.duckdb.formats.base import reader_for
-from lakebox.engine.duckdb.formats.parquet import _T_I64, _footer, _skip, _varint
+from lakebox.engine.duckdb.formats.parquet import _footer
+from lakebox.engine.duckdb.formats.thrift import T_I64, skip, varint
 from lakebox.sql.dialect import output_name
 from lakebox.sql.plan import Plan
 
@@ -121,17 +122,17 @@ def _rows(footer: bytes) -> int | None:
             if header >> 4:
                 field += header >> 4
             else:
-                value, pos = _varint(footer, pos)
+                value, pos = varint(footer, pos)
                 field = (value >> 1) ^ -(value & 1)
             if field == _NUM_ROWS:
-                if kind != _T_I64:
+                if kind != T_I64:
                     return None
-                value, pos = _varint(footer, pos)
+                value, pos = varint(footer, pos)
                 rows = (value >> 1) ^ -(value & 1)
                 return rows if rows >= 0 else None
             if field > _NUM_ROWS:
                 return None
-            pos = _skip(footer, pos, kind, 0)
+            pos = skip(footer, pos, kind, 0)
         return None
     except (IndexError, ValueError):
         return None

@@ -28,6 +28,10 @@ from lakebox.engine.duckdb.formats.base import (
     sql_list,
     sql_string,
 )
+from lakebox.engine.duckdb.formats.parquet_types import duckdb_columns
+from lakebox.engine.duckdb.formats.thrift import T_LIST as _T_LIST
+from lakebox.engine.duckdb.formats.thrift import skip as _skip
+from lakebox.engine.duckdb.formats.thrift import varint as _varint
 from lakebox.errors import DataError, InvalidRequestError
 
 #: (file type, declared type) pairs that always convert without loss; other differences
@@ -306,6 +310,13 @@ def _read_file_schema(
     ctx: ReadContext, request: ReadRequest, files: list[DataFile], options: str
 ) -> tuple[list[tuple[str, str]], bool, bool]:
     footers_only = len(files) > 1 and _same_footer_schemas(files)
+    if len(files) == 1 or footers_only:
+        # the types follow from the first footer's schema alone for plain flat files,
+        # without DuckDB setting up a reader for one file (``parquet_types``)
+        schema = _footer_schema(files[0].engine_path)
+        found = duckdb_columns(schema) if schema is not None else None
+        if found is not None:
+            return found, True, footers_only or len(files) == 1
     try:
         uniform = len(files) == 1 or footers_only or _duckdb_same_columns(ctx, files)
         if uniform:
@@ -371,9 +382,6 @@ _MAGIC = b"PAR1"
 _FOOTER_TAIL = 8 * 1024
 #: a longer footer is not read here (a file whose last bytes claim gigabytes of footer)
 _FOOTER_MAX = 16 * 1024 * 1024
-#: thrift compact protocol type ids (the low nibble of a field header)
-_T_TRUE, _T_FALSE, _T_BYTE, _T_I16, _T_I32, _T_I64, _T_DOUBLE = 1, 2, 3, 4, 5, 6, 7
-_T_BINARY, _T_LIST, _T_SET, _T_MAP, _T_STRUCT = 8, 9, 10, 11, 12
 #: FileMetaData's field holding the schema (a list of SchemaElement structs)
 _SCHEMA_FIELD = 2
 
@@ -468,64 +476,3 @@ def _schema_span(footer: bytes) -> tuple[int, int] | None:
             pos = _skip(footer, pos, kind, 0)
     except (IndexError, ValueError):
         return None
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    value = shift = 0
-    for _ in range(10):
-        byte = buf[pos]
-        pos += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    raise ValueError("varint longer than 10 bytes")
-
-
-def _skip(buf: bytes, pos: int, kind: int, depth: int, in_collection: bool = False) -> int:
-    """The position after one thrift compact value of type ``kind`` starting at ``pos``."""
-    if depth > 64:
-        raise ValueError("thrift values nest too deeply")
-    if kind in (_T_TRUE, _T_FALSE):
-        return pos + 1 if in_collection else pos  # a field's boolean is in its header
-    if kind == _T_BYTE:
-        return pos + 1
-    if kind in (_T_I16, _T_I32, _T_I64):
-        return _varint(buf, pos)[1]
-    if kind == _T_DOUBLE:
-        return pos + 8
-    if kind == _T_BINARY:
-        length, pos = _varint(buf, pos)
-        return pos + length
-    if kind in (_T_LIST, _T_SET):
-        header = buf[pos]
-        pos += 1
-        count, element = header >> 4, header & 0x0F
-        if count == 15:
-            count, pos = _varint(buf, pos)
-        for _ in range(count):
-            pos = _skip(buf, pos, element, depth + 1, True)
-            if pos > len(buf):
-                raise IndexError("past the end")
-        return pos
-    if kind == _T_MAP:
-        count, pos = _varint(buf, pos)
-        if count:
-            types = buf[pos]
-            pos += 1
-            for _ in range(count):
-                pos = _skip(buf, pos, types >> 4, depth + 1, True)
-                pos = _skip(buf, pos, types & 0x0F, depth + 1, True)
-                if pos > len(buf):
-                    raise IndexError("past the end")
-        return pos
-    if kind == _T_STRUCT:
-        while True:
-            header = buf[pos]
-            pos += 1
-            if header == 0:
-                return pos
-            if not header >> 4:
-                pos = _varint(buf, pos)[1]  # a field id written in full
-            pos = _skip(buf, pos, header & 0x0F, depth + 1)
-    raise ValueError(f"unknown thrift type {kind}")
