@@ -281,6 +281,26 @@ def test_opencsv_quotes_escapes_and_empty_fields(lake: Lake) -> None:
     ]
 
 
+@pytest.mark.parametrize("quote", ['"', "'", "|"])
+def test_opencsv_doubled_quotes_in_typed_columns(lake: Lake, quote: str) -> None:
+    """A doubled quote is one quote (OpenCSV) in every column: a number, boolean or date
+    holding one does not convert (Hive's Lazy* objects), a string keeps it."""
+    columns = [("i", "int"), ("f", "double"), ("b", "boolean"), ("d", "date"), ("s", "string")]
+    t = lake.table(columns, serde=CSV, serde_params={"quoteChar": quote})
+    q = quote
+
+    def field(text: str) -> str:
+        return q + text.replace("~", q * 2) + q
+
+    good = ",".join(field(v) for v in ("12", "1.5", "true", "2024-01-02", "a~b"))
+    doubled = ",".join(field(v) for v in ("1~2", "1.~5", "tr~ue", "2024-01-0~2", "~"))
+    lake.write(t, "a.csv", f"{good}\n{doubled}\n")
+    assert lake.read(t) == [
+        (12, 1.5, True, dt.date(2024, 1, 2), f"a{q}b"),
+        (None, None, None, None, q),
+    ]
+
+
 def test_opencsv_custom_separator_and_quote(lake: Lake) -> None:
     t = lake.table(
         [("a", "string"), ("b", "double")],
