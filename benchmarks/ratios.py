@@ -14,8 +14,10 @@ wrong answer is caught).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -169,5 +171,23 @@ def pair(
         baseline_rss_mb=base.rss_mb,
         goal=goal,
         rss_goal=rss_goal,
+        note=note,
+    )
+
+
+def median_of(pairs: list[Ratio]) -> Ratio:
+    """One cell from several pairs of the same measurement: the median of each side's
+    seconds and peak RSS (on a shared 2-core machine one pair of fresh processes moves by
+    up to 2x from run to run; a cell of a few milliseconds most of all)."""
+    first = pairs[0]
+    if len(pairs) == 1:
+        return first
+    note = f"median of {len(pairs)} pairs" + (f"; {first.note}" if first.note else "")
+    return dataclasses.replace(
+        first,
+        lakebox_s=statistics.median(p.lakebox_s for p in pairs),
+        baseline_s=statistics.median(p.baseline_s for p in pairs),
+        lakebox_rss_mb=statistics.median(p.lakebox_rss_mb or 0.0 for p in pairs),
+        baseline_rss_mb=statistics.median(p.baseline_rss_mb or 0.0 for p in pairs),
         note=note,
     )

@@ -11,15 +11,13 @@ query run once untimed, then its second run timed). Run on its own:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.ratios import Ratio, pair
+from benchmarks.ratios import Ratio, median_of, pair
 
 SUITE = "scale"
 ROWS = 10_000_000
@@ -152,24 +150,8 @@ def cells(work: Path, quick: bool, repeats: int | None = None) -> list[Ratio]:
                 )
                 for _ in range(runs)
             ]
-            out.append(_median(pairs))
+            out.append(median_of(pairs))
     return out
-
-
-def _median(pairs: list[Ratio]) -> Ratio:
-    """One cell from several pairs: the median of each side's seconds and peak RSS."""
-    first = pairs[0]
-    if len(pairs) == 1:
-        return first
-    note = f"median of {len(pairs)} pairs" + (f"; {first.note}" if first.note else "")
-    return dataclasses.replace(
-        first,
-        lakebox_s=statistics.median(p.lakebox_s for p in pairs),
-        baseline_s=statistics.median(p.baseline_s for p in pairs),
-        lakebox_rss_mb=statistics.median(p.lakebox_rss_mb or 0.0 for p in pairs),
-        baseline_rss_mb=statistics.median(p.baseline_rss_mb or 0.0 for p in pairs),
-        note=note,
-    )
 
 
 def main() -> None:
