@@ -110,17 +110,53 @@ class S3Settings:
 
     @classmethod
     def from_env(cls) -> S3Settings:
+        """From ``LAKEBOX_S3_*`` (what a lake hands its job processes, whose ``AWS_*``
+        keys are the job role's, for the lakebox server: ``env``), else the AWS
+        variables."""
         env = os.environ
+        if env.get("LAKEBOX_S3_ACCESS_KEY_ID") or env.get("LAKEBOX_S3_PROFILE"):
+            return cls(
+                endpoint_url=env.get("LAKEBOX_S3_ENDPOINT") or None,
+                region=env.get("LAKEBOX_S3_REGION") or None,
+                access_key_id=env.get("LAKEBOX_S3_ACCESS_KEY_ID") or None,
+                secret_access_key=env.get("LAKEBOX_S3_SECRET_ACCESS_KEY") or None,
+                session_token=env.get("LAKEBOX_S3_SESSION_TOKEN") or None,
+                profile=env.get("LAKEBOX_S3_PROFILE") or None,
+            )
         return cls(
             endpoint_url=env.get("LAKEBOX_S3_ENDPOINT")
             or env.get("AWS_ENDPOINT_URL_S3")
             or env.get("AWS_ENDPOINT_URL"),
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+            region=env.get("LAKEBOX_S3_REGION")
+            or env.get("AWS_REGION")
+            or env.get("AWS_DEFAULT_REGION"),
             access_key_id=env.get("AWS_ACCESS_KEY_ID"),
             secret_access_key=env.get("AWS_SECRET_ACCESS_KEY"),
             session_token=env.get("AWS_SESSION_TOKEN"),
             profile=env.get("AWS_PROFILE"),
         )
+
+    def env(self) -> dict[str, str]:
+        """These settings as ``LAKEBOX_S3_*`` variables, for a child process's lake (keys
+        resolved now from the profile or environment when none are set)."""
+        key, secret, token = self.access_key_id, self.secret_access_key, self.session_token
+        if not key:
+            import botocore.session
+
+            found = botocore.session.Session(profile=self.profile).get_credentials()
+            if found is not None:
+                frozen = found.get_frozen_credentials()
+                key, secret, token = frozen.access_key, frozen.secret_key, frozen.token
+        values = {
+            "LAKEBOX_S3_ENDPOINT": self.endpoint_url,
+            "LAKEBOX_S3_REGION": self.region,
+            "LAKEBOX_S3_ACCESS_KEY_ID": key,
+            "LAKEBOX_S3_SECRET_ACCESS_KEY": secret,
+            "LAKEBOX_S3_SESSION_TOKEN": token,
+        }
+        if not key and self.profile:
+            values["LAKEBOX_S3_PROFILE"] = self.profile
+        return {k: v for k, v in values.items() if v}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ A job is either
   job's default arguments merged with the run's (``--key value`` pairs). ``LAKEBOX_HOME`` and
   ``LAKEBOX_STORAGE`` point at the lake, so ``lakebox.connect()`` in the script opens it.
   Exit status 0 is SUCCEEDED; otherwise FAILED with the last line of stderr (a traceback's
-  exception line) as ErrorMessage.
+  exception line) as ErrorMessage: for a PySpark failure in the JVM, the Java exception it
+  carries, never a line of the JVM's stack trace (``failure_line``).
 * a **Glue ETL** (``glueetl``) PySpark script, run as a Python script is, with Spark: the
   ``awsglue`` package the script imports is lakebox's (``lakebox/engine/spark/glue_shim``,
   on the process's PYTHONPATH only), its SparkContext starts with the lake's master
@@ -558,6 +559,10 @@ class JobRegistry:
             "LAKEBOX_STORAGE": self.lake.config.storage,
             **self._aws_env(job, run, creds),
         }
+        if self.lake.config.storage == "s3":
+            # the lake's own S3 (endpoint and keys), apart from the AWS_* keys of the job's
+            # role, which are for the lakebox server
+            env.update(self.lake.config.s3.env())
         scratch: Path | None = None
         if job.kind == "glueetl":
             acting = creds.assumed_role_arn if creds is not None else principal.arn
@@ -595,6 +600,10 @@ class JobRegistry:
             "spark.executor.extraJavaOptions": java,
             **dict(settings.extra),
         }
+        if config.storage == "s3":
+            from lakebox.engine.spark.session import add_class_path
+
+            add_class_path(conf)  # Hadoop's S3A, which the lake reads and writes through
         (scratch / "spark-defaults.conf").write_text(
             "".join(f"{key} {value}\n" for key, value in conf.items())
         )
@@ -664,8 +673,7 @@ class JobRegistry:
             out_text.write(stderr)
         if code == 0:
             return SUCCEEDED, None
-        lines = [line for line in stderr.splitlines() if line.strip()]
-        return FAILED, (lines[-1].strip() if lines else f"the script exited with status {code}")
+        return FAILED, failure_line(stderr) or f"the script exited with status {code}"
 
     def _run_sql(
         self,
@@ -723,3 +731,21 @@ def _signal(proc: subprocess.Popen[bytes], sig: int, group: bool) -> None:
 
 def _key(name: str) -> str:
     return name if name.startswith("--") else f"--{name}"
+
+
+#: a JVM stack trace's lines, which end a PySpark script's stderr after its traceback
+_JAVA_FRAME = re.compile(r"^(at [\w$.<>/]+\(.*\)|\.\.\. \d+ more|Caused by: .*)$")
+
+
+def failure_line(stderr: str) -> str | None:
+    """A failed script's ErrorMessage: its traceback's last line (Python's exception), or
+    for a PySpark script that failed in the JVM (``Py4JJavaError``) the Java exception it
+    carries, never a line of the JVM's stack trace."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.startswith("py4j.protocol.Py4JJavaError") and i + 1 < len(lines):
+            cause = lines[i + 1]
+            if cause.startswith(":"):
+                return cause.lstrip(": ").strip() or line
+    lines = [line for line in lines if not _JAVA_FRAME.match(line)]
+    return lines[-1] if lines else None

@@ -362,6 +362,78 @@ def test_executor_formats_write_in_s3_mode_as_on_duckdb(s3_lake: tuple[Path, str
         session.lake.close()
 
 
+GLUE_SCRIPT = """
+import sys
+from awsglue.context import GlueContext
+from awsglue.job import Job
+from awsglue.transforms import ApplyMapping
+from awsglue.utils import getResolvedOptions
+from pyspark.context import SparkContext
+
+args = getResolvedOptions(sys.argv, ["JOB_NAME", "target"])
+glueContext = GlueContext(SparkContext())
+job = Job(glueContext)
+job.init(args["JOB_NAME"], args)
+sales = glueContext.create_dynamic_frame.from_catalog(database="default", table_name="sales")
+mapped = ApplyMapping.apply(frame=sales, mappings=[
+    ("id", "bigint", "order_id", "long"), ("amount", "double", "amount", "double"),
+    ("region", "string", "region", "string"), ("dt", "string", "dt", "string"),
+])
+glueContext.write_dynamic_frame.from_options(
+    frame=mapped, connection_type="s3", format="parquet",
+    connection_options={"path": args["target"], "partitionKeys": ["dt"]},
+)
+print("written", mapped.count())
+job.commit()
+"""
+
+
+def test_a_glueetl_job_on_an_s3_lake_writes_what_duckdb_computes(
+    s3_lake: tuple[Path, str, str], spark_held: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``glueetl`` run of a lake in S3 mode: its process reaches the lake's S3 (the
+    lake's endpoint and keys, handed over as ``LAKEBOX_S3_*`` apart from the job's own AWS
+    keys; nothing in the environment names the endpoint) through S3A, reads a catalog
+    table there and writes Parquet partitions there; DuckDB reads them back and finds the
+    rows it computes from the source."""
+    from lakebox.config import LakeConfig, S3Settings
+    from lakebox.lakehouse import Lakehouse
+
+    home, endpoint, bucket = s3_lake
+    script = home.parent / "etl.py"
+    script.write_text(GLUE_SCRIPT)
+    s3 = S3Settings(endpoint_url=endpoint, access_key_id="testing", secret_access_key="testing")
+    for name in ("LAKEBOX_S3_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
+        monkeypatch.delenv(name, raising=False)
+    config = LakeConfig.from_env(home=home, storage="s3", s3=s3, spark_master=spark_held)
+    lake = Lakehouse.open(config)
+    target = f"s3://{bucket}/etl/sales/"
+    try:
+        jobs = lake.glue_jobs
+        jobs.register_job("etl", script, "glueetl", {"--target": target})
+        run = jobs.wait(jobs.start_job_run("etl"), 600)
+    finally:
+        lake.close()
+    log = Path(run.log_path or "").read_text()
+    assert run.state == "SUCCEEDED", (run.error_message, log[-3000:])
+    assert "written 5" in log
+    session = _connect(home, "duckdb", endpoint)
+    try:
+        for ddl in [
+            "CREATE EXTERNAL TABLE etl_sales (order_id bigint, amount double, region string) "
+            f"PARTITIONED BY (dt string) STORED AS PARQUET LOCATION '{target}'",
+            "MSCK REPAIR TABLE etl_sales",
+        ]:
+            session.sql(ddl)
+        written = session.sql("SELECT * FROM etl_sales ORDER BY order_id, dt").fetchall()
+        computed = session.sql(
+            "SELECT id, amount, region, dt FROM sales ORDER BY id, dt"
+        ).fetchall()
+        assert written == computed and len(computed) == 5
+    finally:
+        session.lake.close()
+
+
 def test_without_the_jars_s3_mode_says_how_to_get_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

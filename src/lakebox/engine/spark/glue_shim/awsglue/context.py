@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from awsglue._lake import BOOKMARKS, session
 from awsglue.dynamicframe import DynamicFrame
+from lakebox.engine.spark.s3a import spark_path
 
 if TYPE_CHECKING:
     from pyspark import SparkContext
@@ -191,7 +192,8 @@ class GlueContext:
                 if local is not None and local.is_file():
                     listed.append((path, local.stat().st_mtime, str(local)))
         keep = BOOKMARKS.unseen(ctx, [(uri, mtime) for uri, mtime, _ in listed])
-        engine_paths = [listed[i][2] for i in keep]
+        _s3a_ready()
+        engine_paths = [spark_path(listed[i][2]) for i in keep]
         spark = self.spark_session
         if not engine_paths:
             from pyspark.sql.types import StructType
@@ -235,7 +237,8 @@ class GlueContext:
         keys = options.get("partitionKeys") or []
         storage = session().lake.storage
         storage.check(path)
-        target = storage.engine_path(path.rstrip("/") + "/")
+        _s3a_ready()
+        target = spark_path(storage.engine_path(path.rstrip("/") + "/"))
         writer = frame.toDF().write.mode("append")
         if keys:
             writer = writer.partitionBy(*keys)
@@ -293,3 +296,12 @@ class GlueContext:
             job.fail()
             raise
         job.finish()
+
+
+def _s3a_ready() -> None:
+    """In S3 mode, Spark reaches the lake's buckets through S3A with the lake's endpoint
+    and keys, which the lake's Spark engine sets on the session when it first holds it:
+    the reads and writes by path (``from_options``) need it as much as the catalog's."""
+    engine = session().lake.engine
+    if session().lake.storage.mode == "s3" and hasattr(engine, "spark"):
+        _ = engine.spark
