@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from lakebox.engine.duckdb.formats.base import reader_for
 from lakebox.engine.duckdb.formats.parquet import _footer
-from lakebox.engine.duckdb.formats.thrift import T_I64, skip, varint
+from lakebox.engine.duckdb.formats.thrift import T_I64, Fields, read_int
 from lakebox.sql.dialect import output_name
 from lakebox.sql.plan import Plan
 
@@ -112,27 +112,15 @@ def _rows(footer: bytes) -> int | None:
     more than DuckDB's whole count.) It follows the version and the schema, so the walk
     stops there."""
     try:
-        pos, field = 0, 0
-        while pos < len(footer):
-            header = footer[pos]
-            pos += 1
-            if header == 0:
-                return None  # the struct ended without it
-            kind = header & 0x0F
-            if header >> 4:
-                field += header >> 4
-            else:
-                value, pos = varint(footer, pos)
-                field = (value >> 1) ^ -(value & 1)
+        fields = Fields(footer, 0)
+        for field, kind in fields:
             if field == _NUM_ROWS:
                 if kind != T_I64:
                     return None
-                value, pos = varint(footer, pos)
-                rows = (value >> 1) ^ -(value & 1)
+                rows = read_int(footer, fields.pos)[0]
                 return rows if rows >= 0 else None
             if field > _NUM_ROWS:
                 return None
-            pos = skip(footer, pos, kind, 0)
-        return None
+        return None  # the struct ended without it
     except (IndexError, ValueError):
         return None

@@ -29,9 +29,7 @@ from lakebox.engine.duckdb.formats.base import (
     sql_string,
 )
 from lakebox.engine.duckdb.formats.parquet_types import duckdb_columns
-from lakebox.engine.duckdb.formats.thrift import T_LIST as _T_LIST
-from lakebox.engine.duckdb.formats.thrift import skip as _skip
-from lakebox.engine.duckdb.formats.thrift import varint as _varint
+from lakebox.engine.duckdb.formats.thrift import T_LIST, Fields, skip
 from lakebox.errors import DataError, InvalidRequestError
 
 #: (file type, declared type) pairs that always convert without loss; other differences
@@ -456,23 +454,14 @@ def _schema_span(footer: bytes) -> tuple[int, int] | None:
     """Where the schema list lies in a thrift compact FileMetaData; None when the bytes end
     before it does or do not read as one."""
     try:
-        pos, field = 0, 0
-        while True:
-            header = footer[pos]
-            pos += 1
-            kind = header & 0x0F
-            if header == 0:
-                return None  # the struct ended without a schema
-            if header >> 4:
-                field += header >> 4
-            else:
-                value, pos = _varint(footer, pos)
-                field = (value >> 1) ^ -(value & 1)
+        fields = Fields(footer, 0)
+        for field, kind in fields:
             if field == _SCHEMA_FIELD:
-                if kind != _T_LIST:
+                if kind != T_LIST:
                     return None
-                end = _skip(footer, pos, kind, 0)
-                return (pos, end) if end <= len(footer) else None
-            pos = _skip(footer, pos, kind, 0)
+                start = fields.pos
+                end = skip(footer, start, kind, 0)
+                return (start, end) if end <= len(footer) else None
+        return None  # the struct ended without a schema
     except (IndexError, ValueError):
         return None

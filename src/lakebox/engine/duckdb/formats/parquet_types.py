@@ -17,7 +17,15 @@ holds the mapping against DuckDB's own ``DESCRIBE`` for files from several write
 
 from __future__ import annotations
 
-from lakebox.engine.duckdb.formats.thrift import T_STRUCT, read_list_header, skip, varint
+from lakebox.engine.duckdb.formats.thrift import (
+    T_BINARY,
+    T_I32,
+    T_STRUCT,
+    Fields,
+    read_int,
+    read_list_header,
+    varint,
+)
 
 #: SchemaElement fields
 _TYPE, _REPETITION, _NAME, _CHILDREN, _CONVERTED, _SCALE, _PRECISION, _LOGICAL = (
@@ -126,53 +134,24 @@ def _column(fields: dict[int, object]) -> tuple[str, str] | None:
 def _element(buf: bytes, pos: int) -> tuple[dict[int, object] | None, int]:
     """One SchemaElement's fields the mapping reads (the logical type as the union member
     it holds), and the position after it."""
-    fields: dict[int, object] = {}
-    field = 0
-    while True:
-        header = buf[pos]
-        pos += 1
-        if header == 0:
-            return fields, pos
-        kind = header & 0x0F
-        if header >> 4:
-            field += header >> 4
-        else:
-            value, pos = varint(buf, pos)
-            field = (value >> 1) ^ -(value & 1)
+    found: dict[int, object] = {}
+    fields = Fields(buf, pos, 1)
+    for field, kind in fields:
         if field in (_TYPE, _REPETITION, _CHILDREN, _CONVERTED, _SCALE, _PRECISION):
-            if kind != 5:  # i32
-                return None, pos
-            value, pos = varint(buf, pos)
-            fields[field] = (value >> 1) ^ -(value & 1)
+            if kind != T_I32:
+                return None, fields.pos
+            found[field], fields.pos = read_int(buf, fields.pos)
         elif field == _NAME:
-            if kind != 8:  # binary
-                return None, pos
-            length, pos = varint(buf, pos)
-            fields[_NAME] = buf[pos : pos + length].decode("utf-8")
-            pos += length
+            if kind != T_BINARY:
+                return None, fields.pos
+            length, start = varint(buf, fields.pos)
+            found[_NAME] = buf[start : start + length].decode("utf-8")
+            fields.pos = start + length
         elif field == _LOGICAL:
             if kind != T_STRUCT:
-                return None, pos
-            member, pos = _union_member(buf, pos)
-            fields[_LOGICAL] = member
-        else:
-            pos = skip(buf, pos, kind, 1)
-
-
-def _union_member(buf: bytes, pos: int) -> tuple[int, int]:
-    """The field id set in a thrift union (a struct with one field), and the position
-    after the union."""
-    member, field = -1, 0
-    while True:
-        header = buf[pos]
-        pos += 1
-        if header == 0:
-            return member, pos
-        kind = header & 0x0F
-        if header >> 4:
-            field += header >> 4
-        else:
-            value, pos = varint(buf, pos)
-            field = (value >> 1) ^ -(value & 1)
-        member = field
-        pos = skip(buf, pos, kind, 2)
+                return None, fields.pos
+            union = Fields(buf, fields.pos, 2)
+            members = [member for member, _ in union]  # a union: one member set
+            found[_LOGICAL] = members[0] if len(members) == 1 else -1
+            fields.pos = union.pos
+    return found, fields.pos
