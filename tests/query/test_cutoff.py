@@ -162,7 +162,8 @@ def test_cutoff_stops_a_compacted_copy_build_and_never_bills_the_whole_table(
     assert CUTOFF <= again.data_scanned_bytes < WELL_BELOW * size
 
 
-# a LIMIT does not stop Spark's scan of a text file before it is read whole
+# a capped LIMIT on Spark is stopped: the progress of Spark's first LIMIT job (one partition,
+# one task) reads as the whole scan's
 @pytest.mark.engine_gap("spark", AssertionError)
 def test_a_query_that_reads_little_of_a_big_table_passes_the_cutoff(
     service: QueryService, lake: Lake

@@ -156,8 +156,6 @@ def test_results_are_readable_by_id_after_a_restart(lake: Lake) -> None:
     reopened.close()
 
 
-# Spark's input bytes for a Parquet scan do not shrink with the columns it reads
-@pytest.mark.engine_gap("spark", AssertionError)
 def test_pruning_and_projection_lower_data_scanned(service: QueryService) -> None:
     everything, _ = service.run("SELECT * FROM wide")
     one_column, _ = service.run("SELECT id FROM wide")

@@ -78,7 +78,7 @@ class SparkStatement(EngineStatement):
         #: building the scans' frames (schema jobs run), and the jobs that did
         self._planning = False
         self._planning_jobs: set[int] = set()
-        #: the planned scan's bytes (``bytes_read``: Spark's input metrics miss Parquet)
+        #: the planned files' bytes: what a statement's measure is capped at
         self._planned_bytes = 0
         if watch is not None:
             watch.attach(self)
@@ -87,6 +87,11 @@ class SparkStatement(EngineStatement):
     def session(self) -> SparkSession:
         if self._session is None:
             session = self._root().newSession()
+            # Parquet's vectored reads run in a pool of threads whose reads Spark's input
+            # metrics do not see: a 60 MB scan was counted as its 50 KB of footers. Read
+            # in the task's thread, the metrics hold the column chunks read (60 MB, and
+            # 135 KB for a LIMIT 5), which is what a query is billed and cut off by
+            session.conf.set("parquet.hadoop.vectored.io.enabled", "false")
             cutoff = self.watch.cutoff_bytes if self.watch is not None else None
             if cutoff:
                 # Spark counts a task's input bytes when the task ends, and by default
@@ -233,41 +238,25 @@ class SparkStatement(EngineStatement):
         return stages
 
     def progress(self) -> float:
-        """Finished tasks of the statement's scan jobs' stages known so far, in percent."""
-        if self._session is None or not self._running or self._planning:
-            return -1.0
-        return self._done_percent()
-
-    def _done_percent(self) -> float:
-        """Finished tasks of the scan jobs' stages (not the schema jobs of planning), in
-        percent; -1 when none is known."""
+        """Finished tasks of the statement's scan jobs' stages known so far (not the
+        schema jobs of planning), in percent."""
         session = self._session
-        if session is None:
+        if session is None or not self._running or self._planning:
             return -1.0
         try:
             tracker = session.sparkContext.statusTracker()
-            store = session.sparkContext._jsc.sc().statusStore()
             done = total = 0
             for stage in set(self._stages(scans_only=True)):
                 info = tracker.getStageInfo(stage)
-                if info is None:
-                    continue
-                if not self._running:
-                    # once the jobs ended, a skipped stage (a shuffle another job of the
-                    # statement had written) never ran its tasks, and never will
-                    try:
-                        if store.lastStageAttempt(stage).status().toString() == "SKIPPED":
-                            continue
-                    except Py4JError:
-                        continue
-                done += info.numCompletedTasks
-                total += info.numTasks
+                if info is not None:
+                    done += info.numCompletedTasks
+                    total += info.numTasks
         except Exception:
             return -1.0
         return 100.0 * done / total if total else -1.0
 
     def bytes_read(self) -> int:
-        """The input bytes Spark's tasks read for the statement's jobs (its status store:
+        """The input bytes Spark's tasks read for the statement's scan jobs (its status store:
         bytes read from files by the scans), plus the sizes of the files lakebox's readers
         read in the executors (counted whole, when their scan is set up)."""
         session = self._session
@@ -276,20 +265,16 @@ class SparkStatement(EngineStatement):
         try:
             store = session.sparkContext._jsc.sc().statusStore()
             total = self._executor_bytes
-            for stage in set(self._stages()):
+            for stage in set(self._stages(scans_only=True)):
                 try:
                     total += int(store.lastStageAttempt(stage).inputBytes())
                 except Py4JError:
                     continue  # a stage that never ran (skipped) has no attempt
         except Exception:
             total = self._executor_bytes
-        # Spark's input metrics count little of a Parquet scan (its footers, measured: 50
-        # KB of a 60 MB scan): the planned files' bytes, in the share of the scan's tasks
-        # that finished, are a floor (a whole Parquet file, as projection is not counted)
-        done = self._done_percent()
-        if done > 0:
-            total = max(total, int(self._planned_bytes * min(done, 100.0) / 100.0))
-        return total
+        # no more than the planned files hold: Spark's Parquet reader reads a footer again
+        # in each task (a 1 KB file's footer is most of it), which a query is not billed
+        return min(total, self._planned_bytes) if self._planned_bytes else total
 
     def consumed(self) -> int:
         return 0
