@@ -73,3 +73,13 @@ def test_keys_left_to_the_environment_are_resolved_for_the_child(
         "LAKEBOX_S3_ACCESS_KEY_ID": "from-env",
         "LAKEBOX_S3_SECRET_ACCESS_KEY": "from-env-secret",
     }
+
+
+def test_an_unknown_profile_is_a_config_error_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lakebox.errors import ConfigError
+
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    with pytest.raises(ConfigError, match="no-such-profile"):
+        S3Settings(profile="no-such-profile").env()

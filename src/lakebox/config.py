@@ -136,17 +136,28 @@ class S3Settings:
             profile=env.get("AWS_PROFILE"),
         )
 
+    def credentials(self) -> tuple[str | None, str | None, str | None]:
+        """The keys (access key, secret, session token): those set here, else botocore's
+        for ``profile`` (or its default chain: environment, profiles, instance roles),
+        frozen now; all None when there are none. ConfigError for an unknown profile or a
+        broken config file."""
+        if self.access_key_id:
+            return self.access_key_id, self.secret_access_key, self.session_token
+        import botocore.session
+
+        try:
+            found = botocore.session.Session(profile=self.profile).get_credentials()
+        except Exception as err:  # an unknown profile, a broken config file
+            raise ConfigError(f"cannot resolve the lake's S3 credentials: {err}") from err
+        if found is None:
+            return None, None, None
+        frozen = found.get_frozen_credentials()
+        return frozen.access_key, frozen.secret_key, frozen.token
+
     def env(self) -> dict[str, str]:
         """These settings as ``LAKEBOX_S3_*`` variables, for a child process's lake (keys
         resolved now from the profile or environment when none are set)."""
-        key, secret, token = self.access_key_id, self.secret_access_key, self.session_token
-        if not key:
-            import botocore.session
-
-            found = botocore.session.Session(profile=self.profile).get_credentials()
-            if found is not None:
-                frozen = found.get_frozen_credentials()
-                key, secret, token = frozen.access_key, frozen.secret_key, frozen.token
+        key, secret, token = self.credentials()
         values = {
             "LAKEBOX_S3_ENDPOINT": self.endpoint_url,
             "LAKEBOX_S3_REGION": self.region,

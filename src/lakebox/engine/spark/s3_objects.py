@@ -43,12 +43,8 @@ class ExecutorS3:
         as for S3A), or None for a local lake."""
         if storage is None or storage.mode != "s3":
             return None
-        from lakebox.engine.spark.s3a import resolved_credentials
-
         s3 = storage.config.s3
-        key, secret, token = s3.access_key_id, s3.secret_access_key, s3.session_token
-        if not key:
-            key, secret, token = resolved_credentials(s3.profile)
+        key, secret, token = s3.credentials()
         region = s3.region or _resolved_region(s3.profile)
         return cls(s3.endpoint_url, region, key, secret, token)
 

@@ -25,7 +25,6 @@ import threading
 from pathlib import Path
 
 from lakebox.config import S3Settings, spark_jar_cache, spark_jars_setting
-from lakebox.errors import ConfigError
 
 #: the class S3A's ``s3a://`` scheme is served by
 S3A_CLASS = "org.apache.hadoop.fs.s3a.S3AFileSystem"
@@ -97,9 +96,7 @@ def hadoop_settings(s3: S3Settings) -> dict[str, str]:
         conf["fs.s3a.connection.ssl.enabled"] = str(secure).lower()
     if s3.region:
         conf["fs.s3a.endpoint.region"] = s3.region
-    key, secret, token = s3.access_key_id, s3.secret_access_key, s3.session_token
-    if not key:
-        key, secret, token = resolved_credentials(s3.profile)
+    key, secret, token = s3.credentials()
     if key:
         conf["fs.s3a.access.key"] = key
         conf["fs.s3a.secret.key"] = secret or ""
@@ -113,20 +110,6 @@ def hadoop_settings(s3: S3Settings) -> dict[str, str]:
                 "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
             )
     return conf
-
-
-def resolved_credentials(profile: str | None) -> tuple[str | None, str | None, str | None]:
-    """botocore's credentials for ``profile`` (or its default chain), frozen now."""
-    import botocore.session
-
-    try:
-        found = botocore.session.Session(profile=profile).get_credentials()
-    except Exception as err:  # an unknown profile, a broken config file
-        raise ConfigError(f"cannot resolve the S3 credentials for Spark: {err}") from err
-    if found is None:
-        return None, None, None
-    frozen = found.get_frozen_credentials()
-    return frozen.access_key, frozen.secret_key, frozen.token
 
 
 def find_jars() -> tuple[Path, ...]:
